@@ -1,0 +1,90 @@
+// Command iamdb is AWS-compatible IAM database authentication for PostgreSQL and
+// MySQL/MariaDB: it signs and verifies RDS auth tokens, evaluates IAM policies and (in later
+// versions) runs the authority and the database gateways.
+//
+// main only wires: every subcommand is a function run(ctx, args, stdout, stderr) error that
+// the tests call in-process.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// exitCode is an error that carries a process exit status and no message of its own: the
+// subcommand has already printed what the user needs (for example "refused: expired").
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// usageError marks a command line that could not be understood; main exits 2 for it.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitStatus(err, os.Stderr))
+}
+
+// exitStatus turns run's error into a process exit status, printing the message if there is
+// one.
+func exitStatus(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var code exitCode
+	if errors.As(err, &code) {
+		return int(code)
+	}
+	fmt.Fprintf(stderr, "iamdb: %v\n", err)
+	var usage *usageError
+	if errors.As(err, &usage) {
+		return 2
+	}
+	return 1
+}
+
+const topUsage = `usage: iamdb <command> [arguments]
+
+commands:
+  token     build an RDS auth token (like aws rds generate-db-auth-token)
+  token verify
+            check a token offline and say why it would be refused
+  policy    validate policy documents and simulate requests against them
+  version   print the version
+`
+
+// run is the whole program: it dispatches to the subcommand named by args[0].
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, topUsage)
+		return exitCode(2)
+	}
+	switch args[0] {
+	case "token":
+		return runToken(ctx, args[1:], stdout, stderr)
+	case "policy":
+		return runPolicy(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "iamdb", version)
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, topUsage)
+		return nil
+	}
+	fmt.Fprint(stderr, topUsage)
+	return usagef("unknown command %q", args[0])
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"

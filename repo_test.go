@@ -1,0 +1,90 @@
+package iamdb_test
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+type goPackage struct {
+	ImportPath string
+	Doc        string
+	Imports    []string
+	Standard   bool
+	Dir        string
+}
+
+func listPackages(t *testing.T, args ...string) []goPackage {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list", "-json"}, args...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pkgs []goPackage
+	dec := json.NewDecoder(out)
+	for {
+		var p goPackage
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	return pkgs
+}
+
+// Every package says what it is for (STYLE.md: one doc.go per package).
+func TestEveryPackageHasDoc(t *testing.T) {
+	for _, p := range listPackages(t, "./...") {
+		if strings.TrimSpace(p.Doc) == "" {
+			t.Errorf("package %s has no package documentation", p.ImportPath)
+		}
+	}
+}
+
+// The pure cores do no I/O beyond the standard library and import only the standard library
+// and each other, as DESIGN.md allows.
+func TestPureCoresImportOnlyStdlib(t *testing.T) {
+	const mod = "github.com/iamdb/iamdb/"
+	allowed := map[string][]string{
+		"sigv4":  nil,
+		"arn":    nil,
+		"token":  {"sigv4"},
+		"policy": {"arn"},
+	}
+	std := map[string]bool{}
+	for _, p := range listPackages(t, "std") {
+		std[p.ImportPath] = true
+	}
+	for _, p := range listPackages(t, "./...") {
+		name := strings.TrimPrefix(p.ImportPath, mod)
+		ok, pure := allowed[name]
+		if !pure {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if std[imp] {
+				continue
+			}
+			inside := false
+			for _, a := range ok {
+				if imp == mod+a {
+					inside = true
+				}
+			}
+			if !inside {
+				t.Errorf("pure core %s imports %s", name, imp)
+			}
+		}
+	}
+}

@@ -1,0 +1,152 @@
+package sigv4
+
+import "strings"
+
+const upperhex = "0123456789ABCDEF"
+
+// unreserved reports whether b is one of RFC 3986's unreserved characters, which SigV4 never
+// escapes: A-Z a-z 0-9 - _ . ~
+func unreserved(b byte) bool {
+	return 'A' <= b && b <= 'Z' || 'a' <= b && b <= 'z' || '0' <= b && b <= '9' ||
+		b == '-' || b == '_' || b == '.' || b == '~'
+}
+
+// AppendEscape appends s escaped as SigV4 requires: every byte but the unreserved ones as %XX
+// with upper-case hex. If keepSlash, '/' is kept (for paths).
+func AppendEscape(dst []byte, s string, keepSlash bool) []byte {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if unreserved(b) || keepSlash && b == '/' {
+			dst = append(dst, b)
+			continue
+		}
+		dst = append(dst, '%', upperhex[b>>4], upperhex[b&15])
+	}
+	return dst
+}
+
+// Escape returns s escaped as by AppendEscape with keepSlash false.
+func Escape(s string) string {
+	for i := 0; i < len(s); i++ {
+		if !unreserved(s[i]) {
+			return string(AppendEscape(make([]byte, 0, len(s)+16), s, false))
+		}
+	}
+	return s
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// validEscapes reports whether every '%' in s starts a two-digit hex escape.
+func validEscapes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			if i+2 >= len(s) {
+				return false
+			}
+			if _, ok := unhex(s[i+1]); !ok {
+				return false
+			}
+			if _, ok := unhex(s[i+2]); !ok {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+// AppendUnescape appends the query-decoded form of raw: %XX becomes the byte, '+' becomes a
+// space (as in application/x-www-form-urlencoded and Go's url.QueryUnescape). raw must have
+// passed validEscapes; an invalid escape is copied through.
+func AppendUnescape(dst []byte, raw string) []byte {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch c {
+		case '%':
+			if i+2 < len(raw) {
+				hi, ok1 := unhex(raw[i+1])
+				lo, ok2 := unhex(raw[i+2])
+				if ok1 && ok2 {
+					dst = append(dst, hi<<4|lo)
+					i += 2
+					continue
+				}
+			}
+			dst = append(dst, c)
+		case '+':
+			dst = append(dst, ' ')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// Unescape returns the query-decoded form of raw. It does not allocate when raw has nothing
+// to decode.
+func Unescape(raw string) string {
+	if !strings.ContainsAny(raw, "%+") {
+		return raw
+	}
+	return string(AppendUnescape(make([]byte, 0, len(raw)), raw))
+}
+
+// appendCanonical appends the canonical (SigV4) encoding of a raw query component: decoded,
+// then escaped with AppendEscape.
+func appendCanonical(dst []byte, raw string) []byte {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case c == '%' && i+2 < len(raw):
+			hi, ok1 := unhex(raw[i+1])
+			lo, ok2 := unhex(raw[i+2])
+			if ok1 && ok2 {
+				c = hi<<4 | lo
+				i += 2
+			}
+		case c == '+':
+			c = ' '
+		}
+		if unreserved(c) {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '%', upperhex[c>>4], upperhex[c&15])
+		}
+	}
+	return dst
+}
+
+// equalDecoded reports whether raw decodes to s, without allocating.
+func equalDecoded(raw, s string) bool {
+	j := 0
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case c == '%' && i+2 < len(raw):
+			hi, ok1 := unhex(raw[i+1])
+			lo, ok2 := unhex(raw[i+2])
+			if ok1 && ok2 {
+				c = hi<<4 | lo
+				i += 2
+			}
+		case c == '+':
+			c = ' '
+		}
+		if j >= len(s) || s[j] != c {
+			return false
+		}
+		j++
+	}
+	return j == len(s)
+}

@@ -1,0 +1,495 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/iamdb/iamdb/sigv4"
+)
+
+// DefaultMaxLen is the longest token a Verifier accepts unless configured otherwise. Real
+// tokens are 0.8–2 KiB (a session token adds up to a few KiB); RDS accepts at least 8 KiB.
+const DefaultMaxLen = 16 << 10
+
+// DefaultSkew is the clock skew a Verifier allows unless configured otherwise: a token dated
+// up to five minutes in the future is accepted. AWS does not document its allowance.
+const DefaultSkew = 5 * time.Minute
+
+// Key is what a KeyLookup knows about an access key.
+type Key struct {
+	// SecretAccessKey signs the token.
+	SecretAccessKey string
+	// Inactive keys are refused with ErrInactiveKey.
+	Inactive bool
+	// Expiration is when temporary credentials stop being valid; zero for long-term keys.
+	// A token signed with temporary credentials is refused once they have expired, even if
+	// the token itself is younger than 15 minutes.
+	Expiration time.Time
+	// Principal is whatever the caller wants back in Result (the IAM user or role session).
+	Principal any
+}
+
+// KeyLookup finds the key a token was signed with.
+type KeyLookup interface {
+	// LookupKey returns the key for accessKeyID. sessionToken is the token's
+	// X-Amz-Security-Token, "" if it has none; for temporary credentials the lookup must check
+	// that it belongs to accessKeyID (and may take the secret from it). Errors should wrap
+	// ErrUnknownKey or ErrInvalidSessionToken; any other error is passed through. LookupKey
+	// is called concurrently and on the hot path: it should not block on I/O.
+	LookupKey(ctx context.Context, accessKeyID, sessionToken string) (Key, error)
+}
+
+// KeyLookupFunc adapts a function to KeyLookup.
+type KeyLookupFunc func(ctx context.Context, accessKeyID, sessionToken string) (Key, error)
+
+// LookupKey calls f.
+func (f KeyLookupFunc) LookupKey(ctx context.Context, accessKeyID, sessionToken string) (Key, error) {
+	return f(ctx, accessKeyID, sessionToken)
+}
+
+// Config configures a Verifier for one database.
+type Config struct {
+	// Region is the database's region; the token's credential scope must name it.
+	Region string
+	// Endpoints are the host names (or IP addresses) the database answers to, without port;
+	// the token's host must be one of them, compared case-insensitively. IPv6 addresses may be
+	// given with or without brackets.
+	Endpoints []string
+	// Port is the database's port; the token's port must equal it.
+	Port int
+	// Keys finds signing keys. Required.
+	Keys KeyLookup
+	// Skew is how far in the future a token's date may be. If zero, DefaultSkew; if
+	// negative, none.
+	Skew time.Duration
+	// MaxLen bounds the token's length. If zero, DefaultMaxLen.
+	MaxLen int
+	// Now returns the current time. If nil, time.Now.
+	Now func() time.Time
+	// KeyCache caches derived signing keys; share one among verifiers. If nil, the Verifier
+	// makes its own.
+	KeyCache *sigv4.KeyCache
+}
+
+// Verifier verifies tokens for one database. It is safe for concurrent use.
+type Verifier struct {
+	region    string
+	endpoints []string
+	port      int
+	keys      KeyLookup
+	skew      time.Duration
+	maxLen    int
+	now       func() time.Time
+	cache     *sigv4.KeyCache
+}
+
+// NewVerifier validates cfg and returns a Verifier.
+func NewVerifier(cfg Config) (*Verifier, error) {
+	if cfg.Region == "" {
+		return nil, errors.New("token: config: region is required")
+	}
+	if len(cfg.Endpoints) == 0 {
+		return nil, errors.New("token: config: at least one endpoint is required")
+	}
+	if cfg.Port < 1 || cfg.Port > 65535 {
+		return nil, fmt.Errorf("token: config: port %d out of range", cfg.Port)
+	}
+	if cfg.Keys == nil {
+		return nil, errors.New("token: config: a key lookup is required")
+	}
+	v := &Verifier{
+		region: cfg.Region,
+		port:   cfg.Port,
+		keys:   cfg.Keys,
+		skew:   cfg.Skew,
+		maxLen: cfg.MaxLen,
+		now:    cfg.Now,
+		cache:  cfg.KeyCache,
+	}
+	for _, e := range cfg.Endpoints {
+		e = strings.TrimSuffix(strings.TrimPrefix(e, "["), "]")
+		if e == "" {
+			return nil, errors.New("token: config: empty endpoint")
+		}
+		v.endpoints = append(v.endpoints, e)
+	}
+	switch {
+	case v.skew == 0:
+		v.skew = DefaultSkew
+	case v.skew < 0:
+		v.skew = 0
+	}
+	if v.maxLen <= 0 {
+		v.maxLen = DefaultMaxLen
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if v.cache == nil {
+		v.cache = sigv4.NewKeyCache(0)
+	}
+	return v, nil
+}
+
+// Result describes a verified token. Its strings may share memory with the token.
+type Result struct {
+	AccessKeyID string
+	Host        string // as written in the token
+	Port        int
+	Region      string
+	IssuedAt    time.Time     // X-Amz-Date
+	Expires     time.Duration // X-Amz-Expires
+	Principal   any           // from the Key
+}
+
+// scratch is the per-call working memory of Verify, pooled so that verification does not
+// allocate.
+type scratch struct {
+	q  sigv4.Query
+	cr []byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{cr: make([]byte, 0, 1024)} }}
+
+// Verify checks that tok is a valid auth token for user on this database at this moment. On
+// success the Result says which key signed it. On failure the error wraps exactly one of the
+// package's reasons, or is the lookup's own error.
+//
+// Verification allocates nothing for a valid token whose values need no unescaping beyond
+// the credential scope's slashes (every token but those with escaped session tokens).
+func (v *Verifier) Verify(ctx context.Context, tok, user string) (Result, error) {
+	if len(tok) > v.maxLen {
+		return Result{}, fmt.Errorf("%w: %d bytes, limit %d", ErrOversized, len(tok), v.maxLen)
+	}
+	qm := strings.IndexByte(tok, '?')
+	if qm < 0 {
+		return Result{}, fmt.Errorf("%w: no query", ErrMalformed)
+	}
+	hostport := tok[:qm]
+	hostport = strings.TrimSuffix(hostport, "/")
+	host, portStr, ok := splitEndpoint(hostport)
+	if !ok {
+		return Result{}, fmt.Errorf("%w: address must be host:port", ErrMalformed)
+	}
+	port := atoi(portStr)
+
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	q := &s.q
+	if err := q.Parse(tok[qm+1:]); err != nil {
+		return Result{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if q.DuplicateKey() {
+		return Result{}, fmt.Errorf("%w: duplicate parameter", ErrMalformed)
+	}
+	var (
+		action, _     = q.Raw("Action")
+		dbUser, hasDU = q.Raw("DBUser")
+		alg, hasAlg   = q.Raw("X-Amz-Algorithm")
+		cred, hasCred = q.Raw("X-Amz-Credential")
+		date, hasDate = q.Raw("X-Amz-Date")
+		exp, hasExp   = q.Raw("X-Amz-Expires")
+		sh, hasSH     = q.Raw("X-Amz-SignedHeaders")
+		sig, hasSig   = q.Raw("X-Amz-Signature")
+		stok, hasTok  = q.Raw("X-Amz-Security-Token")
+	)
+	switch {
+	case !hasDU:
+		return Result{}, fmt.Errorf("%w: missing DBUser", ErrMalformed)
+	case !hasAlg:
+		return Result{}, fmt.Errorf("%w: missing X-Amz-Algorithm", ErrMalformed)
+	case !hasCred:
+		return Result{}, fmt.Errorf("%w: missing X-Amz-Credential", ErrMalformed)
+	case !hasDate:
+		return Result{}, fmt.Errorf("%w: missing X-Amz-Date", ErrMalformed)
+	case !hasExp:
+		return Result{}, fmt.Errorf("%w: missing X-Amz-Expires", ErrMalformed)
+	case !hasSH:
+		return Result{}, fmt.Errorf("%w: missing X-Amz-SignedHeaders", ErrMalformed)
+	case !hasSig:
+		return Result{}, fmt.Errorf("%w: missing X-Amz-Signature", ErrMalformed)
+	}
+	if action != "connect" {
+		return Result{}, fmt.Errorf("%w: Action must be connect", ErrAction)
+	}
+	if alg != sigv4.Algorithm {
+		return Result{}, fmt.Errorf("%w: X-Amz-Algorithm must be %s", ErrAlgorithm, sigv4.Algorithm)
+	}
+	if sh != "host" {
+		return Result{}, fmt.Errorf("%w: X-Amz-SignedHeaders is not host", ErrSignedHeaders)
+	}
+
+	// Credential scope: AKID/day/region/service/aws4_request, '/' escaped or not.
+	var scope [5]string
+	if !splitScope(cred, &scope) {
+		return Result{}, fmt.Errorf("%w: X-Amz-Credential must be key/day/region/service/aws4_request", ErrMalformed)
+	}
+	akid, day, region, service := scope[0], scope[1], scope[2], scope[3]
+	if akid == "" || len(akid) > 128 || len(day) != 8 || !isDigits(day) {
+		return Result{}, fmt.Errorf("%w: bad X-Amz-Credential", ErrMalformed)
+	}
+	if service != Service {
+		return Result{}, fmt.Errorf("%w: %q, want %s", ErrScopeService, clip(service), Service)
+	}
+	if region != v.region {
+		return Result{}, fmt.Errorf("%w: %q, want %q", ErrScopeRegion, clip(region), v.region)
+	}
+	issued, ok := parseAmzDate(date)
+	if !ok {
+		return Result{}, fmt.Errorf("%w: bad X-Amz-Date", ErrMalformed)
+	}
+	if day != date[:8] {
+		return Result{}, fmt.Errorf("%w: scope %s, date %s", ErrScopeDay, day, date[:8])
+	}
+	expires, ok := parseExpires(exp)
+	if !ok {
+		return Result{}, fmt.Errorf("%w: X-Amz-Expires must be a positive number of seconds", ErrMalformed)
+	}
+	if expires > MaxExpires {
+		return Result{}, fmt.Errorf("%w: %v, limit %v", ErrExpiresTooLong, expires, MaxExpires)
+	}
+	now := v.now()
+	if now.Before(issued.Add(-v.skew)) {
+		return Result{}, fmt.Errorf("%w: dated %s, %v ahead of the server's clock", ErrNotYetValid, issued.Format(time.RFC3339), issued.Sub(now).Round(time.Second))
+	}
+	if now.After(issued.Add(expires)) {
+		return Result{}, fmt.Errorf("%w: %v ago", ErrExpired, now.Sub(issued.Add(expires)).Round(time.Second))
+	}
+	if !equalUnescaped(dbUser, user) {
+		return Result{}, fmt.Errorf("%w: token is for another user", ErrUserMismatch)
+	}
+	if !v.hostAllowed(host) {
+		return Result{}, fmt.Errorf("%w: %q", ErrHostNotAllowed, clip(host))
+	}
+	if port != v.port {
+		return Result{}, fmt.Errorf("%w: %d, want %d", ErrPortNotAllowed, port, v.port)
+	}
+	var want [32]byte
+	if len(sig) != 64 {
+		return Result{}, fmt.Errorf("%w: X-Amz-Signature must be 64 hex digits", ErrMalformed)
+	}
+	if !decodeHex32(&want, sig) {
+		return Result{}, fmt.Errorf("%w: X-Amz-Signature must be 64 hex digits", ErrMalformed)
+	}
+	sessionToken := ""
+	if hasTok {
+		sessionToken = sigv4.Unescape(stok)
+	}
+	if strings.HasPrefix(akid, "ASIA") && sessionToken == "" {
+		return Result{}, ErrMissingSessionToken
+	}
+	key, err := v.keys.LookupKey(ctx, akid, sessionToken)
+	if err != nil {
+		return Result{}, err
+	}
+	if key.Inactive {
+		return Result{}, ErrInactiveKey
+	}
+	if !key.Expiration.IsZero() && now.After(key.Expiration) {
+		return Result{}, fmt.Errorf("%w: at %s", ErrSessionExpired, key.Expiration.UTC().Format(time.RFC3339))
+	}
+
+	// The canonical request: everything but the host line is fixed by the token.
+	cr := append(s.cr[:0], "GET\n/\n"...)
+	cr = q.AppendCanonical(cr, "X-Amz-Signature")
+	cr = append(cr, "\nhost:"...)
+	prefix := len(cr)
+	dk := v.cache.Key(key.SecretAccessKey, day, region, Service)
+	match := false
+	// Producers sign the host as typed (Go, Java, JS) or lower-cased (botocore), and at port
+	// 443 with the port (JS) or without (the others).
+	for variant := 0; variant < 4 && !match; variant++ {
+		lower, noPort := variant&1 == 1, variant&2 == 2
+		if lower && !hasUpper(host) || noPort && port != 443 {
+			continue
+		}
+		cr = cr[:prefix]
+		if lower {
+			cr = appendLower(cr, host)
+		} else {
+			cr = append(cr, host...)
+		}
+		if !noPort {
+			cr = append(cr, ':')
+			cr = append(cr, portStr...)
+		}
+		cr = append(cr, "\n\nhost\n"+sigv4.EmptyPayloadHash...)
+		got := signCanonical(&dk, cr, []byte(date), []byte(day), region)
+		match = sigv4.Equal(got[:], want[:])
+	}
+	s.cr = cr
+	if !match {
+		return Result{}, ErrSignatureMismatch
+	}
+	return Result{
+		AccessKeyID: akid,
+		Host:        host,
+		Port:        port,
+		Region:      region,
+		IssuedAt:    issued,
+		Expires:     expires,
+		Principal:   key.Principal,
+	}, nil
+}
+
+func (v *Verifier) hostAllowed(host string) bool {
+	h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	for _, e := range v.endpoints {
+		if strings.EqualFold(e, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitScope splits a raw X-Amz-Credential value on '/' or "%2F" into five parts, each
+// unescaped (which allocates only if a part has escapes of its own).
+func splitScope(raw string, out *[5]string) bool {
+	n := 0
+	start := 0
+	for i := 0; i <= len(raw); i++ {
+		sep := 0
+		switch {
+		case i == len(raw):
+			sep = 1
+		case raw[i] == '/':
+			sep = 1
+		case raw[i] == '%' && i+2 < len(raw) && raw[i+1] == '2' && (raw[i+2] == 'F' || raw[i+2] == 'f'):
+			sep = 3
+		}
+		if sep == 0 {
+			continue
+		}
+		if n == 5 {
+			return false
+		}
+		out[n] = sigv4.Unescape(raw[start:i])
+		n++
+		i += sep - 1
+		start = i + 1
+	}
+	return n == 5 && out[4] == "aws4_request"
+}
+
+// parseAmzDate parses yyyymmddTHHMMSSZ without allocating.
+func parseAmzDate(s string) (time.Time, bool) {
+	if len(s) != 16 || s[8] != 'T' || s[15] != 'Z' || !isDigits(s[:8]) || !isDigits(s[9:15]) {
+		return time.Time{}, false
+	}
+	y, mo, d := atoi(s[0:4]), atoi(s[4:6]), atoi(s[6:8])
+	h, mi, se := atoi(s[9:11]), atoi(s[11:13]), atoi(s[13:15])
+	if mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, se, 0, time.UTC)
+	if t.Day() != d { // 20260231
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// parseExpires parses X-Amz-Expires: 1 to 6 digits, at least one second.
+func parseExpires(s string) (time.Duration, bool) {
+	if s == "" || len(s) > 6 || !isDigits(s) {
+		return 0, false
+	}
+	n := atoi(s)
+	if n < 1 {
+		return 0, false
+	}
+	return time.Duration(n) * time.Second, true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// atoi parses a short run of digits already checked by the caller; -1 if it is not one.
+func atoi(s string) int {
+	if s == "" || len(s) > 9 {
+		return -1
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// equalUnescaped reports whether the raw query value decodes to s.
+func equalUnescaped(raw, s string) bool {
+	if !strings.ContainsAny(raw, "%+") {
+		return raw == s
+	}
+	var b [256]byte
+	return string(sigv4.AppendUnescape(b[:0], raw)) == s
+}
+
+// clip bounds a peer-supplied string quoted in an error message.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// decodeHex32 decodes 64 hex digits (either case) into dst without allocating.
+func decodeHex32(dst *[32]byte, s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := range dst {
+		hi, ok1 := fromHex(s[2*i])
+		lo, ok2 := fromHex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
