@@ -49,21 +49,22 @@ func unhex(c byte) (byte, bool) {
 
 // validEscapes reports whether every '%' in s starts a two-digit hex escape.
 func validEscapes(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' {
-			if i+2 >= len(s) {
-				return false
-			}
-			if _, ok := unhex(s[i+1]); !ok {
-				return false
-			}
-			if _, ok := unhex(s[i+2]); !ok {
-				return false
-			}
-			i += 2
+	for {
+		i := strings.IndexByte(s, '%')
+		if i < 0 {
+			return true
 		}
+		if i+2 >= len(s) {
+			return false
+		}
+		if _, ok := unhex(s[i+1]); !ok {
+			return false
+		}
+		if _, ok := unhex(s[i+2]); !ok {
+			return false
+		}
+		s = s[i+3:]
 	}
-	return true
 }
 
 // AppendUnescape appends the query-decoded form of raw: %XX becomes the byte, '+' becomes a
@@ -103,29 +104,48 @@ func Unescape(raw string) string {
 }
 
 // appendCanonical appends the canonical (SigV4) encoding of a raw query component: decoded,
-// then escaped with AppendEscape.
+// then escaped with AppendEscape. Runs that are already canonical (unreserved bytes and
+// upper-case escapes of reserved ones) are copied as they are.
 func appendCanonical(dst []byte, raw string) []byte {
-	for i := 0; i < len(raw); i++ {
+	run := 0 // start of the pending canonical run
+	for i := 0; i < len(raw); {
 		c := raw[i]
-		switch {
-		case c == '%' && i+2 < len(raw):
+		if unreserved(c) {
+			i++
+			continue
+		}
+		if c == '%' && i+2 < len(raw) {
 			hi, ok1 := unhex(raw[i+1])
 			lo, ok2 := unhex(raw[i+2])
 			if ok1 && ok2 {
-				c = hi<<4 | lo
-				i += 2
+				b := hi<<4 | lo
+				if !unreserved(b) && isUpperHex(raw[i+1]) && isUpperHex(raw[i+2]) {
+					i += 3 // already canonical
+					continue
+				}
+				dst = append(dst, raw[run:i]...)
+				if unreserved(b) {
+					dst = append(dst, b)
+				} else {
+					dst = append(dst, '%', upperhex[b>>4], upperhex[b&15])
+				}
+				i += 3
+				run = i
+				continue
 			}
-		case c == '+':
+		}
+		if c == '+' {
 			c = ' '
 		}
-		if unreserved(c) {
-			dst = append(dst, c)
-		} else {
-			dst = append(dst, '%', upperhex[c>>4], upperhex[c&15])
-		}
+		dst = append(dst, raw[run:i]...)
+		dst = append(dst, '%', upperhex[c>>4], upperhex[c&15])
+		i++
+		run = i
 	}
-	return dst
+	return append(dst, raw[run:]...)
 }
+
+func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
 
 // equalDecoded reports whether raw decodes to s, without allocating.
 func equalDecoded(raw, s string) bool {

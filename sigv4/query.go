@@ -51,9 +51,11 @@ func (q *Query) Parse(raw string) error {
 		return nil
 	}
 	for start := 0; start <= len(raw); {
-		end := start
-		for end < len(raw) && raw[end] != '&' {
-			end++
+		end := strings.IndexByte(raw[start:], '&')
+		if end < 0 {
+			end = len(raw)
+		} else {
+			end += start
 		}
 		if q.n == MaxParams {
 			return ErrTooManyParams
@@ -63,11 +65,8 @@ func (q *Query) Parse(raw string) error {
 			return fmt.Errorf("%w: empty parameter %d", ErrMalformedQuery, q.n+1)
 		}
 		k, v := seg, ""
-		for i := 0; i < len(seg); i++ {
-			if seg[i] == '=' {
-				k, v = seg[:i], seg[i+1:]
-				break
-			}
+		if i := strings.IndexByte(seg, '='); i >= 0 {
+			k, v = seg[:i], seg[i+1:]
 		}
 		if k == "" {
 			return fmt.Errorf("%w: empty key in parameter %d", ErrMalformedQuery, q.n+1)
@@ -76,7 +75,7 @@ func (q *Query) Parse(raw string) error {
 			return fmt.Errorf("%w: bad percent-escape in parameter %d", ErrMalformedQuery, q.n+1)
 		}
 		q.params[q.n] = Param{Key: k, Value: v}
-		q.plain[q.n] = !strings.ContainsAny(k, "%+")
+		q.plain[q.n] = strings.IndexByte(k, '%') < 0 && strings.IndexByte(k, '+') < 0
 		q.n++
 		start = end + 1
 	}

@@ -126,26 +126,3 @@ func TestVerifyRefusals(t *testing.T) {
 		})
 	}
 }
-
-func BenchmarkVerify(b *testing.B) {
-	jv := javaVector
-	tok, _ := Build(jv.endpoint, jv.region, jv.user, jv.creds, jv.now)
-	v := newTestVerifier(b, jv.now, "host.us-east-1.amazonaws.com", 3306)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := v.Verify(ctx, tok, jv.user); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkBuild(b *testing.B) {
-	jv := javaVector
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := Build(jv.endpoint, jv.region, jv.user, jv.creds, jv.now); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -183,20 +183,52 @@ func (v *Verifier) Verify(ctx context.Context, tok, user string) (Result, error)
 	if err := q.Parse(tok[qm+1:]); err != nil {
 		return Result{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	if q.DuplicateKey() {
+	// One pass over the parameters picks out the known ones and notices repeats.
+	var (
+		action, dbUser, alg, cred, date, exp, sh, sig, stok string
+		seen                                                uint16
+		others                                              int
+	)
+	for i := 0; i < q.Len(); i++ {
+		p := q.Param(i)
+		k := p.Key
+		if strings.IndexByte(k, '%') >= 0 || strings.IndexByte(k, '+') >= 0 {
+			k = sigv4.Unescape(k)
+		}
+		var bit uint16
+		switch k {
+		case "Action":
+			bit, action = 1<<0, p.Value
+		case "DBUser":
+			bit, dbUser = 1<<1, p.Value
+		case "X-Amz-Algorithm":
+			bit, alg = 1<<2, p.Value
+		case "X-Amz-Credential":
+			bit, cred = 1<<3, p.Value
+		case "X-Amz-Date":
+			bit, date = 1<<4, p.Value
+		case "X-Amz-Expires":
+			bit, exp = 1<<5, p.Value
+		case "X-Amz-SignedHeaders":
+			bit, sh = 1<<6, p.Value
+		case "X-Amz-Signature":
+			bit, sig = 1<<7, p.Value
+		case "X-Amz-Security-Token":
+			bit, stok = 1<<8, p.Value
+		default:
+			others++
+			continue
+		}
+		if seen&bit != 0 {
+			return Result{}, fmt.Errorf("%w: duplicate parameter %s", ErrMalformed, k)
+		}
+		seen |= bit
+	}
+	if others > 0 && q.DuplicateKey() {
 		return Result{}, fmt.Errorf("%w: duplicate parameter", ErrMalformed)
 	}
-	var (
-		action, _     = q.Raw("Action")
-		dbUser, hasDU = q.Raw("DBUser")
-		alg, hasAlg   = q.Raw("X-Amz-Algorithm")
-		cred, hasCred = q.Raw("X-Amz-Credential")
-		date, hasDate = q.Raw("X-Amz-Date")
-		exp, hasExp   = q.Raw("X-Amz-Expires")
-		sh, hasSH     = q.Raw("X-Amz-SignedHeaders")
-		sig, hasSig   = q.Raw("X-Amz-Signature")
-		stok, hasTok  = q.Raw("X-Amz-Security-Token")
-	)
+	hasDU, hasAlg, hasCred, hasDate := seen&(1<<1) != 0, seen&(1<<2) != 0, seen&(1<<3) != 0, seen&(1<<4) != 0
+	hasExp, hasSH, hasSig, hasTok := seen&(1<<5) != 0, seen&(1<<6) != 0, seen&(1<<7) != 0, seen&(1<<8) != 0
 	switch {
 	case !hasDU:
 		return Result{}, fmt.Errorf("%w: missing DBUser", ErrMalformed)
