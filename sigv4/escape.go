@@ -97,7 +97,7 @@ func AppendUnescape(dst []byte, raw string) []byte {
 // Unescape returns the query-decoded form of raw. It does not allocate when raw has nothing
 // to decode.
 func Unescape(raw string) string {
-	if !strings.ContainsAny(raw, "%+") {
+	if strings.IndexByte(raw, '%') < 0 && strings.IndexByte(raw, '+') < 0 {
 		return raw
 	}
 	return string(AppendUnescape(make([]byte, 0, len(raw)), raw))

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // Limits on what a peer can make the query parser hold.
@@ -50,36 +49,60 @@ func (q *Query) Parse(raw string) error {
 	if raw == "" {
 		return nil
 	}
-	for start := 0; start <= len(raw); {
-		end := strings.IndexByte(raw[start:], '&')
-		if end < 0 {
-			end = len(raw)
-		} else {
-			end += start
+	// One pass: split on '&', find each '=', check each escape.
+	start, eq, plainKey := 0, -1, true
+	for i := 0; i <= len(raw); i++ {
+		c := byte('&')
+		if i < len(raw) {
+			c = raw[i]
+		}
+		switch c {
+		case '=':
+			if eq < 0 {
+				eq = i
+			}
+			continue
+		case '%':
+			if i+2 >= len(raw) || !isHex(raw[i+1]) || !isHex(raw[i+2]) {
+				return fmt.Errorf("%w: bad percent-escape in parameter %d", ErrMalformedQuery, q.n+1)
+			}
+			if eq < 0 {
+				plainKey = false
+			}
+			i += 2
+			continue
+		case '+':
+			if eq < 0 {
+				plainKey = false
+			}
+			continue
+		default:
+			continue
+		case '&':
 		}
 		if q.n == MaxParams {
 			return ErrTooManyParams
 		}
-		seg := raw[start:end]
-		if seg == "" {
+		if i == start {
 			return fmt.Errorf("%w: empty parameter %d", ErrMalformedQuery, q.n+1)
 		}
-		k, v := seg, ""
-		if i := strings.IndexByte(seg, '='); i >= 0 {
-			k, v = seg[:i], seg[i+1:]
+		k, v := raw[start:i], ""
+		if eq >= 0 {
+			k, v = raw[start:eq], raw[eq+1:i]
 		}
 		if k == "" {
 			return fmt.Errorf("%w: empty key in parameter %d", ErrMalformedQuery, q.n+1)
 		}
-		if !validEscapes(k) || !validEscapes(v) {
-			return fmt.Errorf("%w: bad percent-escape in parameter %d", ErrMalformedQuery, q.n+1)
-		}
 		q.params[q.n] = Param{Key: k, Value: v}
-		q.plain[q.n] = strings.IndexByte(k, '%') < 0 && strings.IndexByte(k, '+') < 0
+		q.plain[q.n] = plainKey
 		q.n++
-		start = end + 1
+		start, eq, plainKey = i+1, -1, true
 	}
 	return nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // Len returns the number of parameters.

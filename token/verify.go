@@ -381,30 +381,37 @@ func (v *Verifier) hostAllowed(host string) bool {
 // splitScope splits a raw X-Amz-Credential value on '/' or "%2F" into five parts, each
 // unescaped (which allocates only if a part has escapes of its own).
 func splitScope(raw string, out *[5]string) bool {
-	n := 0
-	start := 0
-	for i := 0; i <= len(raw); i++ {
-		sep := 0
-		switch {
-		case i == len(raw):
-			sep = 1
-		case raw[i] == '/':
-			sep = 1
-		case raw[i] == '%' && i+2 < len(raw) && raw[i+1] == '2' && (raw[i+2] == 'F' || raw[i+2] == 'f'):
-			sep = 3
+	for n := 0; n < 5; n++ {
+		i, sep := nextScopeSep(raw)
+		if n == 4 {
+			if i >= 0 {
+				return false
+			}
+			out[4] = sigv4.Unescape(raw)
+			break
 		}
-		if sep == 0 {
-			continue
-		}
-		if n == 5 {
+		if i < 0 {
 			return false
 		}
-		out[n] = sigv4.Unescape(raw[start:i])
-		n++
-		i += sep - 1
-		start = i + 1
+		out[n] = sigv4.Unescape(raw[:i])
+		raw = raw[i+sep:]
 	}
-	return n == 5 && out[4] == "aws4_request"
+	return out[4] == "aws4_request"
+}
+
+// nextScopeSep finds the first '/' or "%2F" (either case) in s: its index and length, or -1.
+func nextScopeSep(s string) (int, int) {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '/':
+			return i, 1
+		case '%':
+			if i+2 < len(s) && s[i+1] == '2' && (s[i+2] == 'F' || s[i+2] == 'f') {
+				return i, 3
+			}
+		}
+	}
+	return -1, 0
 }
 
 // parseAmzDate parses yyyymmddTHHMMSSZ without allocating.
