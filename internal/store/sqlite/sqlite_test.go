@@ -1,0 +1,218 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/internal/store/storetest"
+)
+
+func openTemp(t testing.TB) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "iamdb.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open(%q) = %v", path, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestCompliance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, _ := openTemp(t)
+		return s
+	})
+}
+
+func TestPragmas(t *testing.T) {
+	s, _ := openTemp(t)
+	for _, tc := range []struct {
+		db     *sql.DB
+		pragma string
+		want   string
+	}{
+		{s.writer, "journal_mode", "wal"},
+		{s.writer, "synchronous", "2"},
+		{s.writer, "busy_timeout", "5000"},
+		{s.readers, "journal_mode", "wal"},
+		{s.readers, "query_only", "1"},
+		{s.readers, "busy_timeout", "5000"},
+	} {
+		var got string
+		if err := tc.db.QueryRow("PRAGMA " + tc.pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("PRAGMA %s = %q, want %q", tc.pragma, got, tc.want)
+		}
+	}
+	if _, err := s.readers.Exec(`INSERT INTO meta (name, value) VALUES ('x', 1)`); err == nil {
+		t.Errorf("a reader connection wrote")
+	}
+}
+
+func TestFileMode(t *testing.T) {
+	s, path := openTemp(t)
+	if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.Put("k", "a", nil) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(p), mode)
+		}
+	}
+}
+
+func TestOddPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a dir?#%x", "iamdb?.db")
+	if err := os.Mkdir(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open(%q) = %v", path, err)
+	}
+	defer s.Close()
+	if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.Put("k", "a", nil) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); err != nil {
+		t.Errorf("the log is not beside the file: %v", err)
+	}
+}
+
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "iamdb.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"1", "2", "3"} {
+		if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.Put("user", "1/alice", []byte(v)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after Close the log remains (%v): the last connection should checkpoint it", err)
+	}
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if rev, err := s.Revision(t.Context()); err != nil || rev != 3 {
+		t.Errorf("Revision() after reopen = %d, %v; want 3", rev, err)
+	}
+	err = s.View(t.Context(), func(tx store.Tx) error {
+		it, err := tx.Get("user", "1/alice")
+		if err == nil && (string(it.Value) != "3" || it.Rev != 3) {
+			t.Errorf("Get() after reopen = %q rev %d, want 3 rev 3", it.Value, it.Rev)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var version int
+	if err := s.readers.QueryRow(`SELECT value FROM meta WHERE name = 'schema_version'`).Scan(&version); err != nil || version != len(migrations) {
+		t.Errorf("schema_version = %d, %v; want %d", version, err, len(migrations))
+	}
+}
+
+func TestSchemaTooNew(t *testing.T) {
+	s, path := openTemp(t)
+	if _, err := s.writer.Exec(`UPDATE meta SET value = value + 1 WHERE name = 'schema_version'`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Open(path); !errors.Is(err, store.ErrSchemaTooNew) {
+		t.Errorf("Open(newer schema) = %v, want ErrSchemaTooNew", err)
+	}
+}
+
+// Steps apply in order, each atomically with its version; a failing step leaves the file at
+// the previous version, and a later run resumes there.
+func TestMigrate(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	db := s.writer
+	steps := [][]string{
+		{`CREATE TABLE t1 (a BIGINT)`},
+		{`CREATE TABLE t2 (a BIGINT)`, `INSERT INTO t2 (a) VALUES (1)`},
+	}
+	// Test steps appended to the real ones, so versions continue from len(migrations) (1).
+	all := append(append([][]string{}, migrations...), steps...)
+	broken := append(append([][]string{}, all...), []string{`CREATE TABLE t3 (a BIGINT)`, `INSERT INTO nosuch VALUES (1)`})
+	if err := migrate(ctx, db, broken); err == nil || !strings.Contains(err.Error(), "migrate to version 4") {
+		t.Fatalf("migrate(broken) = %v, want a failure at version 4", err)
+	}
+	version := func() int {
+		var v int
+		if err := db.QueryRow(`SELECT value FROM meta WHERE name = 'schema_version'`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := version(); v != 3 {
+		t.Errorf("after a failed step 4: version %d, want 3", v)
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM t2`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("step 3 applied: count = %d, %v; want 1", n, err)
+	}
+	if _, err := db.Exec(`SELECT * FROM t3`); err == nil {
+		t.Errorf("the failed step left table t3 behind")
+	}
+	fixed := append(append([][]string{}, all...), []string{`CREATE TABLE t3 (a BIGINT)`})
+	if err := migrate(ctx, db, fixed); err != nil {
+		t.Fatalf("migrate(fixed) = %v", err)
+	}
+	if v := version(); v != 4 {
+		t.Errorf("version %d, want 4", v)
+	}
+	if err := migrate(ctx, db, fixed); err != nil { // idempotent
+		t.Fatalf("migrate again = %v", err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM t2`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("a step ran twice: count = %d, %v", n, err)
+	}
+	if err := migrate(ctx, db, all); !errors.Is(err, store.ErrSchemaTooNew) {
+		t.Errorf("migrate(older list) = %v, want ErrSchemaTooNew", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.db")
+	if err := os.WriteFile(garbage, []byte(strings.Repeat("not a database\n", 100)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, path := range map[string]string{
+		"missing dir": filepath.Join(dir, "nosuch", "iamdb.db"),
+		"a directory": dir,
+		"not sqlite":  garbage,
+		"empty":       "",
+	} {
+		if s, err := Open(path); err == nil {
+			s.Close()
+			t.Errorf("Open(%s) = nil error", name)
+		}
+	}
+	if _, err := Open(filepath.Join(dir, "x.db"), WithReaders(-1)); err == nil {
+		t.Errorf("Open(WithReaders(-1)) = nil error")
+	}
+}
