@@ -1,0 +1,155 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/iamdb/iamdb/arn"
+)
+
+// Values of aws:PrincipalType.
+const (
+	PrincipalAccount       = "Account"
+	PrincipalUser          = "User"
+	PrincipalFederatedUser = "FederatedUser"
+	PrincipalAssumedRole   = "AssumedRole"
+	PrincipalAnonymous     = "Anonymous"
+)
+
+// Principal is who makes a request.
+//
+// For an IAM user ARN is the user's ARN. For a role session ARN is the role's ARN (with its
+// path, as aws:PrincipalArn) and SessionARN the assumed-role ARN
+// "arn:aws:sts::ACCT:assumed-role/NAME/SESSION". A service (assuming a role) sets Service, a
+// web-identity or SAML caller sets Federated to the identity provider (its ARN, or a name
+// such as "accounts.google.com"); those have no ARN.
+type Principal struct {
+	ARN        string
+	SessionARN string
+	Account    string // if empty, the account of ARN or SessionARN
+	Type       string // aws:PrincipalType: PrincipalUser, PrincipalAssumedRole, …
+	UserID     string // aws:userid: AIDA… for users, AROA…:session for role sessions
+	Service    string // a service principal such as "ec2.amazonaws.com"
+	Federated  string // an identity provider
+}
+
+// PrincipalFromARN derives a Principal from the ARN a caller is known by: a user
+// (arn:aws:iam::A:user/path/name), a role session (arn:aws:sts::A:assumed-role/role/session;
+// the role's ARN is then rebuilt without a path, which the caller should correct when the
+// role has one), a role (arn:aws:iam::A:role/name), a federated user
+// (arn:aws:sts::A:federated-user/name) or an account root (arn:aws:iam::A:root).
+func PrincipalFromARN(s string) (Principal, error) {
+	a, err := arn.Parse(s)
+	if err != nil {
+		return Principal{}, err
+	}
+	if !arn.IsAccountID(a.AccountID) {
+		return Principal{}, fmt.Errorf("policy: principal %q: account %q is not 12 digits", s, a.AccountID)
+	}
+	p := Principal{Account: a.AccountID}
+	switch {
+	case a.Service == "iam" && a.Resource == "root":
+		p.ARN, p.Type = s, PrincipalAccount
+	case a.Service == "iam" && strings.HasPrefix(a.Resource, "user/"):
+		p.ARN, p.Type = s, PrincipalUser
+	case a.Service == "iam" && strings.HasPrefix(a.Resource, "role/"):
+		p.ARN, p.Type = s, PrincipalAssumedRole
+	case a.Service == "sts" && strings.HasPrefix(a.Resource, "assumed-role/"):
+		rest := a.Resource[len("assumed-role/"):]
+		i := strings.IndexByte(rest, '/')
+		if i <= 0 || i == len(rest)-1 {
+			return Principal{}, fmt.Errorf("policy: principal %q: want assumed-role/ROLE/SESSION", s)
+		}
+		p.ARN = "arn:" + a.Partition + ":iam::" + a.AccountID + ":role/" + rest[:i]
+		p.SessionARN, p.Type = s, PrincipalAssumedRole
+	case a.Service == "sts" && strings.HasPrefix(a.Resource, "federated-user/"):
+		p.ARN, p.Type = s, PrincipalFederatedUser
+	default:
+		return Principal{}, fmt.Errorf("policy: principal %q is not a user, role, role session, federated user or account", s)
+	}
+	return p, nil
+}
+
+// account is p.Account, or the account of its ARN.
+func (p *Principal) account() string {
+	if p.Account != "" {
+		return p.Account
+	}
+	for _, s := range [2]string{p.ARN, p.SessionARN} {
+		if parts, ok := arn.Split(s); ok && parts[0] == "arn" {
+			return parts[4]
+		}
+	}
+	return ""
+}
+
+// grant says how a resource-based policy's Allow named the principal; it decides whether
+// the grant stands on its own in the same account. Larger is stronger.
+type grant uint8
+
+const (
+	grantNone     grant = iota
+	grantAccount        // the principal's account: delegates to the account's identity policies
+	grantWildcard       // "*" or {"AWS":"*"}
+	grantRole           // the role's ARN, for a session of that role
+	grantDirect         // the user, the role session, the service or the provider itself
+)
+
+// principalSet is a compiled Principal or NotPrincipal element.
+type principalSet struct {
+	any       bool // "*"
+	awsAny    bool // {"AWS":"*"}
+	accounts  []string
+	arns      []string
+	services  []string
+	federated []string
+	canonical int // CanonicalUser entries: accepted, never match
+}
+
+// match reports how the set names p.
+func (ps *principalSet) match(p *Principal) grant {
+	g := grantNone
+	if ps.any {
+		g = grantWildcard
+	}
+	isAWS := p.ARN != "" || p.SessionARN != "" || p.Account != ""
+	if ps.awsAny && isAWS {
+		g = max(g, grantWildcard)
+	}
+	for _, a := range ps.arns {
+		switch {
+		case p.SessionARN != "" && a == p.SessionARN:
+			return grantDirect
+		case a == p.ARN && p.ARN != "":
+			if p.SessionARN != "" {
+				g = max(g, grantRole)
+			} else {
+				return grantDirect
+			}
+		}
+	}
+	if p.Service != "" {
+		for _, s := range ps.services {
+			if strings.EqualFold(s, p.Service) {
+				return grantDirect
+			}
+		}
+	}
+	if p.Federated != "" {
+		for _, f := range ps.federated {
+			if f == p.Federated {
+				return grantDirect
+			}
+		}
+	}
+	if g < grantAccount && isAWS {
+		acct := p.account()
+		for _, a := range ps.accounts {
+			if a == acct {
+				g = grantAccount
+				break
+			}
+		}
+	}
+	return g
+}
