@@ -1,0 +1,217 @@
+package awsquery
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
+	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
+	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/iamdb/iamdb/internal/iam"
+	"github.com/iamdb/iamdb/internal/store/sqlite"
+	"github.com/iamdb/iamdb/sigv4"
+)
+
+const (
+	testAccount = "123456789012"
+	testRegion  = "ap-northeast-1"
+)
+
+// testEnv is the authority as a user has it: a real iam.Service on a temporary SQLite store,
+// bootstrapped with an admin key, behind the handler on a loopback HTTP server.
+type testEnv struct {
+	t      testing.TB
+	svc    *iam.Service
+	srv    *httptest.Server
+	admin  aws.Credentials
+	offset atomic.Int64 // added to the domain's clock (the server's is real time)
+	h      atomic.Pointer[Server]
+
+	mu      sync.Mutex
+	actions map[string]int // successful actions seen by the server
+	logs    bytes.Buffer   // the server's log, JSON lines at debug level
+}
+
+// Write collects the server's log.
+func (e *testEnv) Write(b []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.logs.Write(b)
+}
+
+func (e *testEnv) log() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.logs.String()
+}
+
+func newTestEnv(t testing.TB) *testEnv {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamdb.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &testEnv{t: t, actions: map[string]int{}}
+	svc, err := iam.New(ctx, iam.Config{
+		Store:         st,
+		MasterKey:     bytes.Repeat([]byte{7}, 32),
+		Now:           func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) },
+		DefaultRegion: testRegion,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	e.svc = svc
+	key, created, err := svc.Bootstrap(ctx, iam.BootstrapInput{AccountID: testAccount, AdminUserName: "admin"})
+	if err != nil || !created {
+		t.Fatalf("Bootstrap = %v, %v", created, err)
+	}
+	e.admin = aws.Credentials{AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey}
+	logger := slog.New(slog.NewJSONHandler(e, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h, err := New(Config{IAM: svc, Region: testRegion, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h.Store(h)
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		e.h.Load().ServeHTTP(rec, r)
+		if rec.status == http.StatusOK {
+			e.mu.Lock()
+			e.actions[rec.action]++
+			e.mu.Unlock()
+		}
+	}))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// statusRecorder notes the status and the action (from the response's root element).
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	action string
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.action == "" && r.status == http.StatusOK {
+		// <ActionResponse xmlns=…>
+		if i := strings.Index(string(b), "Response "); i > 1 && b[0] == '<' {
+			r.action = string(b[1:i])
+		}
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// seen returns how many times each action succeeded.
+func (e *testEnv) seen() map[string]int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]int, len(e.actions))
+	for k, v := range e.actions {
+		out[k] = v
+	}
+	return out
+}
+
+func (e *testEnv) awsConfig(c aws.Credentials) aws.Config {
+	return aws.Config{
+		Region:       testRegion,
+		Credentials:  credentials.StaticCredentialsProvider{Value: c},
+		BaseEndpoint: aws.String(e.srv.URL),
+		HTTPClient:   e.srv.Client(),
+		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+	}
+}
+
+func (e *testEnv) iamClient(c aws.Credentials) *awsiam.Client {
+	return awsiam.NewFromConfig(e.awsConfig(c))
+}
+func (e *testEnv) stsClient(c aws.Credentials) *awssts.Client {
+	return awssts.NewFromConfig(e.awsConfig(c))
+}
+func (e *testEnv) rdsClient(c aws.Credentials) *awsrds.Client {
+	return awsrds.NewFromConfig(e.awsConfig(c))
+}
+
+// rawResponse is a response to a hand-made request.
+type rawResponse struct {
+	status int
+	body   string
+	Code   string `xml:"Error>Code"`
+	Msg    string `xml:"Error>Message"`
+}
+
+// raw sends a form signed with our own signer for service (or unsigned if c is zero).
+func (e *testEnv) raw(c aws.Credentials, service, form string) rawResponse {
+	e.t.Helper()
+	r, err := http.NewRequest("POST", e.srv.URL+"/", strings.NewReader(form))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	if c.AccessKeyID != "" {
+		sum := sha256.Sum256([]byte(form))
+		var s sigv4.Signer
+		if err := s.SignHTTP(r, sigv4.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken},
+			hex.EncodeToString(sum[:]), service, testRegion, time.Now()); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	resp, err := e.srv.Client().Do(r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := rawResponse{status: resp.StatusCode, body: string(b)}
+	if resp.StatusCode != http.StatusOK {
+		xml.Unmarshal(b, &out)
+	}
+	return out
+}
+
+func formOf(kv ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v.Encode()
+}
+
+func xmlUnmarshal(s string, v any) error { return xml.Unmarshal([]byte(s), v) }
+
+// adminCaller is the admin as the domain sees it.
+func adminCaller(t testing.TB, e *testEnv) *iam.Caller {
+	t.Helper()
+	k, err := e.svc.LookupKey(context.Background(), e.admin.AccessKeyID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Principal.(*iam.Caller)
+}

@@ -1,0 +1,128 @@
+package iam
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/iamdb/iamdb/policy"
+)
+
+// Authorize decides whether c may perform action on resource, with AWS's request context:
+// the principal keys and tags, aws:CurrentTime and aws:EpochTime, aws:SecureTransport,
+// aws:SourceIp and aws:RequestedRegion from ctx's RequestInfo, and for sessions
+// aws:TokenIssueTime, aws:MultiFactorAuthPresent (false) and aws:SourceIdentity. extra, if
+// not nil, adds keys (aws:RequestTag/…, service-specific keys). It returns nil or an *Error
+// AccessDenied worded like AWS's. A root caller is allowed everything. Credentials from
+// GetSessionToken cannot call IAM (InvalidClientTokenId), as in AWS without MFA.
+func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource string, extra func(*policy.Context)) error {
+	if err := needCaller(c); err != nil {
+		return err
+	}
+	info := s.requestInfo(ctx)
+	now := s.now()
+	s.noteUse(c, serviceOf(action), info.Region, now)
+	if c.Type == CallerRoot {
+		return nil
+	}
+	if c.Session != nil && c.Session.RoleARN == "" && strings.HasPrefix(strings.ToLower(action), "iam:") {
+		return apiErr(CodeInvalidClientTokenID, "The security token included in the request is invalid")
+	}
+	d := s.evaluate(c, action, resource, "", info, now, extra)
+	if d.Allowed() {
+		return nil
+	}
+	return accessDenied(c, action, resource, d)
+}
+
+// evaluate runs policy.Evaluate for c with a pooled request context.
+func (s *Service) evaluate(c *Caller, action, resource, resourceAccount string, info RequestInfo, now time.Time, extra func(*policy.Context)) policy.Decision {
+	if c.broken {
+		return policy.Decision{Reason: "a policy of the principal could not be compiled"}
+	}
+	pc := s.ctxPool.Get().(*policy.Context)
+	pc.Reset()
+	fillContext(pc, c, info, now)
+	if extra != nil {
+		extra(pc)
+	}
+	in := policy.Input{
+		Action: action, Resource: resource, ResourceAccount: resourceAccount, Principal: c.Principal, Context: pc,
+		Identity: c.identity, Boundary: c.boundary, Session: c.sessionP,
+	}
+	d := policy.Evaluate(&in)
+	s.ctxPool.Put(pc)
+	return d
+}
+
+// fillContext sets the request-context keys every request of c has.
+func fillContext(pc *policy.Context, c *Caller, info RequestInfo, now time.Time) {
+	pc.SetPrincipal(c.Principal)
+	for i := range c.tagCtx {
+		pc.Set(c.tagCtx[i].key, c.tagCtx[i].val)
+	}
+	pc.Set(policy.KeyCurrentTime, policy.Date(now))
+	pc.Set(policy.KeyEpochTime, policy.Number(float64(now.Unix())))
+	pc.Set(policy.KeySecureTransport, policy.Bool(info.SecureTransport))
+	if info.SourceIP.IsValid() {
+		pc.Set(policy.KeySourceIP, policy.IP(info.SourceIP))
+	}
+	if info.Region != "" {
+		pc.Set(policy.KeyRequestedRegion, policy.String(info.Region))
+	}
+	if sess := c.Session; sess != nil {
+		pc.Set(policy.KeyTokenIssueTime, policy.Date(sess.IssuedAt))
+		pc.Set(policy.KeyMultiFactorAuthPresent, policy.Bool(false))
+		if sess.SourceIdentity != "" {
+			pc.Set(policy.KeySourceIdentity, policy.String(sess.SourceIdentity))
+		}
+	}
+}
+
+func serviceOf(action string) string {
+	if i := strings.IndexByte(action, ':'); i > 0 {
+		return strings.ToLower(action[:i])
+	}
+	return action
+}
+
+// Reasons of policy.Decision that decide the wording of AccessDenied.
+const (
+	reasonDenyBoundary = "explicit deny in the permissions boundary"
+	reasonDenySession  = "explicit deny in a session policy"
+	reasonDenyResource = "explicit deny in the resource-based policy"
+	reasonNoBoundary   = "the permissions boundary does not allow the request"
+	reasonNoSession    = "no session policy allows the request"
+)
+
+// accessDenied words a denial as AWS does.
+func accessDenied(c *Caller, action, resource string, d policy.Decision) *Error {
+	msg := "User: " + c.ARN + " is not authorized to perform: " + action + " on resource: " + resource
+	if d.Effect == policy.ExplicitDeny {
+		switch d.Reason {
+		case reasonDenyBoundary:
+			msg += " with an explicit deny in a permissions boundary"
+		case reasonDenySession:
+			msg += " with an explicit deny in a session policy"
+		case reasonDenyResource:
+			msg += " with an explicit deny in a resource-based policy"
+		default:
+			msg += " with an explicit deny in an identity-based policy"
+		}
+	} else {
+		switch d.Reason {
+		case reasonNoBoundary:
+			msg += " because no permissions boundary allows the " + action + " action"
+		case reasonNoSession:
+			msg += " because no session policy allows the " + action + " action"
+		default:
+			msg += " because no identity-based policy allows the " + action + " action"
+		}
+	}
+	return apiErr(CodeAccessDenied, "%s", msg)
+}
+
+// authorize is Authorize for the operations of this package.
+func (s *Service) authorize(ctx context.Context, c *Caller, action, resource string) error {
+	return s.Authorize(ctx, c, action, resource, nil)
+}

@@ -1,0 +1,132 @@
+package iam
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/iamdb/iamdb/policy"
+)
+
+func TestAuthorize(t *testing.T) {
+	e := newEnv(t)
+	narrow := e.user(e.admin, "bob", allow("iam:GetUser", "*"))
+	denier := e.user(e.admin, "eve", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"iam:*","Resource":"*"},
+		{"Effect":"Deny","Action":"iam:CreateUser","Resource":"*"}]}`)
+	target := "arn:aws:iam::" + acctA + ":user/x"
+	tests := []struct {
+		name   string
+		c      *Caller
+		action string
+		want   string // AccessDenied message, "" for allowed
+	}{
+		{"admin", e.admin, "iam:CreateUser", ""},
+		{"narrow allowed", narrow, "iam:GetUser", ""},
+		{"narrow denied", narrow, "iam:CreateUser", "User: arn:aws:iam::111122223333:user/bob is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::111122223333:user/x because no identity-based policy allows the iam:CreateUser action"},
+		{"explicit deny", denier, "iam:CreateUser", "User: arn:aws:iam::111122223333:user/eve is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::111122223333:user/x with an explicit deny in an identity-based policy"},
+		{"root", e.s.Root(acctA), "iam:CreateUser", ""},
+	}
+	for _, tt := range tests {
+		err := e.s.Authorize(e.ctx, tt.c, tt.action, target, nil)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: Authorize = %v, want nil", tt.name, err)
+		case tt.want != "":
+			if e, ok := err.(*Error); !ok || e.Code != CodeAccessDenied || e.Message != tt.want || e.Status != 403 {
+				t.Errorf("%s: Authorize = %#v, want AccessDenied %q", tt.name, err, tt.want)
+			}
+		}
+	}
+	// The operation itself is authorized the same way.
+	if _, err := e.s.CreateUser(e.ctx, narrow, CreateUserInput{UserName: "x"}); code(err) != CodeAccessDenied {
+		t.Fatalf("CreateUser by narrow user = %v", err)
+	}
+	// An unauthorized caller learns nothing about existence.
+	if err := e.s.DeleteUser(e.ctx, narrow, "nobody"); code(err) != CodeAccessDenied {
+		t.Fatalf("DeleteUser(nobody) by narrow user = %v", err)
+	}
+}
+
+func TestAuthorizeContext(t *testing.T) {
+	e := newEnv(t)
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"arn:aws:iam::*:user/${aws:username}",
+		"Condition":{"Bool":{"aws:SecureTransport":"true"},"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"StringEquals":{"aws:PrincipalTag/team":"db","aws:RequestedRegion":"eu-west-1"}}}]}`
+	if _, err := e.s.CreateUser(e.ctx, e.admin, CreateUserInput{UserName: "carol", Tags: []Tag{{"team", "db"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.PutUserPolicy(e.ctx, e.admin, "carol", "p", doc); err != nil {
+		t.Fatal(err)
+	}
+	k, err := e.s.CreateAccessKey(e.ctx, e.admin, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.caller(k.AccessKeyID, "")
+	self := "arn:aws:iam::" + acctA + ":user/carol"
+	good := RequestInfo{SourceIP: netip.MustParseAddr("10.1.2.3"), SecureTransport: true, Region: "eu-west-1"}
+	tests := []struct {
+		name     string
+		info     RequestInfo
+		resource string
+		ok       bool
+	}{
+		{"all conditions hold", good, self, true},
+		{"other user", good, "arn:aws:iam::" + acctA + ":user/admin", false},
+		{"plain http", RequestInfo{SourceIP: good.SourceIP, Region: good.Region}, self, false},
+		{"other network", RequestInfo{SourceIP: netip.MustParseAddr("192.0.2.1"), SecureTransport: true, Region: good.Region}, self, false},
+		{"other region", RequestInfo{SourceIP: good.SourceIP, SecureTransport: true, Region: "us-east-1"}, self, false},
+	}
+	for _, tt := range tests {
+		err := e.s.Authorize(WithRequestInfo(e.ctx, tt.info), c, "iam:GetUser", tt.resource, nil)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: Authorize = %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+	// extra adds keys.
+	err = e.s.Authorize(e.ctx, e.admin, "iam:TagUser", self, func(pc *policy.Context) { pc.SetString("aws:RequestTag/x", "y") })
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBoundaryAndGroups(t *testing.T) {
+	e := newEnv(t)
+	a := e.admin
+	p, err := e.s.CreatePolicy(e.ctx, a, CreatePolicyInput{PolicyName: "only-get", PolicyDocument: allow("iam:Get*", "*")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.CreateUser(e.ctx, a, CreateUserInput{UserName: "b", PermissionsBoundary: p.ARN}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.AttachUserPolicy(e.ctx, a, "b", adminPolicyARN); err != nil {
+		t.Fatal(err)
+	}
+	k, _ := e.s.CreateAccessKey(e.ctx, a, "b")
+	b := e.caller(k.AccessKeyID, "")
+	if err := e.s.Authorize(e.ctx, b, "iam:GetRole", "*", nil); err != nil {
+		t.Fatalf("within boundary: %v", err)
+	}
+	err = e.s.Authorize(e.ctx, b, "iam:CreateRole", "*", nil)
+	if e, ok := err.(*Error); !ok || e.Message != "User: arn:aws:iam::111122223333:user/b is not authorized to perform: iam:CreateRole on resource: * because no permissions boundary allows the iam:CreateRole action" {
+		t.Fatalf("outside boundary: %v", err)
+	}
+	// Group policies apply to members, and the snapshot follows membership changes.
+	c := e.user(a, "c", "")
+	if err := e.s.Authorize(e.ctx, c, "rds:DescribeDBClusters", "*", nil); code(err) != CodeAccessDenied {
+		t.Fatalf("before group: %v", err)
+	}
+	if _, err := e.s.CreateGroup(e.ctx, a, CreateGroupInput{GroupName: "g"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.PutGroupPolicy(e.ctx, a, "g", "rds", allow("rds:Describe*", "*")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.AddUserToGroup(e.ctx, a, "g", "c"); err != nil {
+		t.Fatal(err)
+	}
+	c = e.caller(c.AccessKeyID, "")
+	if err := e.s.Authorize(e.ctx, c, "rds:DescribeDBClusters", "*", nil); err != nil {
+		t.Fatalf("in group: %v", err)
+	}
+}

@@ -1,0 +1,102 @@
+// Package iam is the domain layer of iamdb's authority: accounts, IAM users, groups,
+// roles, managed and inline policies, access keys, instance profiles, OIDC providers, STS
+// sessions and the RDS database registry. It keeps them in a store.Store, answers the AWS
+// Query API (internal/awsquery calls one method per operation, each authorizing itself
+// like AWS), and serves the data path — SigV4 and RDS-token verification (LookupKey, a
+// token.KeyLookup) and rds-db:connect decisions (AuthorizeConnect) — from memory.
+//
+// It is not the HTTP layer: it knows nothing of the wire (XML, URL-encoding of policy
+// documents, request IDs); errors are *Error values with AWS's code, message and HTTP
+// status, translated once at the boundary. Any other error is internal (a store failure)
+// and must be reported without detail. It does no logging and reads no environment; time
+// and randomness come from Config.
+//
+// # Data path
+//
+// A snapshot (snapshot.go) holds every access key with its decrypted secret and a shared
+// *Caller whose identity policies (user inline and attached, then each group's inline and
+// attached), permissions boundary and tags are compiled; every role with its compiled
+// policies and trust policy; the managed policies; the databases by endpoint. It is built
+// at New and rebuilt after each store revision (store.Watch, and synchronously after this
+// Service's own writes so callers read their writes), then swapped atomically; compiled
+// policies and decrypted secrets are reused from the previous snapshot when unchanged.
+// LookupKey of an AKIA key is a map read. An ASIA key's session token is sealed and
+// self-contained: it is unsealed without any store read, the role's policies come from the
+// snapshot, and the resulting Caller is cached per snapshot. "Last used" of access keys and
+// roles is recorded in memory with atomics and written in one batched transaction per
+// Config.UsageFlushInterval (and at Close); GetAccessKeyLastUsed and GetRole merge pending
+// records.
+//
+// # Secrets and session tokens
+//
+// Access key secrets are stored AES-256-GCM encrypted under HMAC-SHA256(master key,
+// "iamdb secret v1") with the access key ID as additional data, and returned only by
+// CreateAccessKey and Bootstrap. A session token is "IDB1" + unpadded base64url of
+// nonce || AES-256-GCM(JSON payload) under HMAC-SHA256(master key, "iamdb sts session v1"),
+// the prefix as additional data. The payload (session.go) carries the version, the ASIA key
+// ID and its secret, the account, the role ARN and ID (or, for GetSessionToken, the user
+// ARN and ID), the session name, session tags, transitive tag keys, source identity, the
+// session policies (inline JSON, compacted, and ARNs), issue time (ns), expiry and the
+// chained flag. Tokens are at most 8 KiB; PackedPolicySize is the percentage of a 4096-byte
+// budget for session policies and tags. A token is refused (token.ErrInvalidSessionToken)
+// when it does not authenticate, names another key, or its role was deleted (or re-created:
+// the role ID must match) or had its sessions revoked (RevokeRoleSessions: issued before T).
+// An expired token is returned with Key.Expiration in the past for the verifier to refuse.
+//
+// # Store layout
+//
+// JSON documents, one store.Update per mutation (read-modify-write inside it, indexes in
+// the same transaction). Names are unique case-insensitively, so keys use the lower-case
+// name; documents keep the name as given.
+//
+//	kind       key                                   value
+//	account    ACCT                                  accountDoc {id, alias, created}
+//	user       ACCT/lowername                        userDoc (path, ID, boundary, tags, inline
+//	                                                 policies, attached ARNs, groups, key IDs)
+//	group      ACCT/lowername                        groupDoc (… members)
+//	role       ACCT/lowername                        roleDoc (trust policy as given, max
+//	                                                 session, …, instance profiles, revokedBefore)
+//	policy     ACCT/lowername                        policyDoc (customer managed; versions ≤ 5
+//	                                                 with documents as given, default, next)
+//	profile    ACCT/lowername                        profileDoc (roles ≤ 1)
+//	oidc       ACCT/host/path                        oidcDoc
+//	accesskey  AKIA…                                 keyDoc (account, user, encrypted secret,
+//	                                                 status): also the key → user index
+//	id         AIDA…/AROA…/AGPA…/ANPA…/AIPA…          {kind, account, name}: unique IDs
+//	attach     POLICYARN␠ACCT␠user|group|role␠name   empty: who a managed policy is attached to
+//	boundary   POLICYARN␠ACCT␠user|role␠name         empty: permissions boundary uses
+//	lastused   key/AKIA… | role/ACCT/lowername        {date, service, region}
+//	db         ACCT/REGION/instance|cluster/id       dbDoc (resource ID kept for life)
+//
+// AWS managed policies are built in (builtin.go: AdministratorAccess), read-only, present
+// in every account; their attachments are indexed like any other.
+//
+// # Decisions where AWS is silent or iamdb differs
+//
+//   - Authorization happens before "not found": an unauthorized caller gets AccessDenied on
+//     the ARN the entity would have (path "/"), never NoSuchEntity.
+//   - List operations authorize against "arn:aws:iam::ACCT:user/" (…group/, role/, policy/,
+//     instance-profile/, oidc-provider/); RDS Describe without an identifier against
+//     "arn:aws:rds:REGION:ACCT:db:*" (or cluster:*).
+//   - Root callers (Service.Root, for trusted tools) pass Authorize unconditionally; in trust
+//     and rds-db:connect evaluations their identity policy is AdministratorAccess.
+//   - MFA is not supported: AssumeRole and GetSessionToken refuse SerialNumber/TokenCode
+//     with ValidationError; aws:MultiFactorAuthPresent is false for every session.
+//     GetSessionToken credentials cannot call IAM (InvalidClientTokenId), as in AWS without
+//     MFA, nor GetSessionToken.
+//   - AssumeRole needs the role's exact ARN (with its path); an unknown role is AccessDenied.
+//     Session tags or transitive tags need sts:TagSession, a source identity (given or
+//     inherited) sts:SetSourceIdentity, each evaluated like sts:AssumeRole; an inherited
+//     source identity cannot change; request tags may not override transitive ones.
+//   - Revoked or orphaned sessions fail at LookupKey (invalid session token), not with
+//     AccessDenied at each request as AWS's AWSRevokeOlderSessions policy does.
+//   - A managed session policy deleted after the session was issued allows nothing.
+//   - A stored policy that no longer compiles makes its principal deny everything.
+//   - AuthorizeConnect refuses (implicit deny) when the database has IAM auth disabled.
+//   - The simulator evaluates identity policies and the boundary only, and leaves
+//     MissingContextValues empty.
+//   - ModifyDB* applies EnableIAMDatabaseAuthentication at once whatever ApplyImmediately.
+//
+// The sqlite backend only notifies its own process; replicas on a shared PostgreSQL store
+// see each other's changes through that backend's Watch.
+package iam

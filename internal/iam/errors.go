@@ -1,0 +1,95 @@
+package iam
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// Error is an AWS API error: the code and message the AWS Query layer puts on the wire, and
+// its HTTP status. Every failure of a request that AWS would report (a missing entity, a
+// denied action, invalid input) is an *Error; any other error (a store failure) is an
+// internal error, which the HTTP layer reports as InternalFailure (500) without detail.
+// Messages never contain secrets.
+type Error struct {
+	Code    string
+	Message string
+	Status  int
+}
+
+func (e *Error) Error() string { return "iam: " + e.Code + ": " + e.Message }
+
+// Error codes.
+const (
+	CodeNoSuchEntity            = "NoSuchEntity"
+	CodeEntityAlreadyExists     = "EntityAlreadyExists"
+	CodeMalformedPolicyDocument = "MalformedPolicyDocument"
+	CodeValidationError         = "ValidationError"
+	CodeInvalidInput            = "InvalidInput"
+	CodeLimitExceeded           = "LimitExceeded"
+	CodeDeleteConflict          = "DeleteConflict"
+	CodeAccessDenied            = "AccessDenied"
+	CodeInvalidClientTokenID    = "InvalidClientTokenId"
+	CodeExpiredToken            = "ExpiredToken"
+	CodeSignatureDoesNotMatch   = "SignatureDoesNotMatch"
+	CodeRegionDisabled          = "RegionDisabledException"
+	CodePackedPolicyTooLarge    = "PackedPolicyTooLarge"
+	CodeDBInstanceNotFound      = "DBInstanceNotFound"
+	CodeDBClusterNotFound       = "DBClusterNotFoundFault"
+	CodeInvalidParameterValue   = "InvalidParameterValue"
+	CodeInvalidParameterCombo   = "InvalidParameterCombination"
+	CodeUnmodifiableEntity      = "UnmodifiableEntity"
+)
+
+var statusOf = map[string]int{
+	CodeNoSuchEntity:            http.StatusNotFound,
+	CodeEntityAlreadyExists:     http.StatusConflict,
+	CodeMalformedPolicyDocument: http.StatusBadRequest,
+	CodeValidationError:         http.StatusBadRequest,
+	CodeInvalidInput:            http.StatusBadRequest,
+	CodeLimitExceeded:           http.StatusConflict,
+	CodeDeleteConflict:          http.StatusConflict,
+	CodeAccessDenied:            http.StatusForbidden,
+	CodeInvalidClientTokenID:    http.StatusForbidden,
+	CodeExpiredToken:            http.StatusBadRequest,
+	CodeSignatureDoesNotMatch:   http.StatusForbidden,
+	CodeRegionDisabled:          http.StatusForbidden,
+	CodePackedPolicyTooLarge:    http.StatusBadRequest,
+	CodeDBInstanceNotFound:      http.StatusNotFound,
+	CodeDBClusterNotFound:       http.StatusNotFound,
+	CodeInvalidParameterValue:   http.StatusBadRequest,
+	CodeInvalidParameterCombo:   http.StatusBadRequest,
+	CodeUnmodifiableEntity:      http.StatusBadRequest,
+}
+
+// apiErr makes an *Error with the code's status.
+func apiErr(code, format string, args ...any) *Error {
+	st, ok := statusOf[code]
+	if !ok {
+		st = http.StatusBadRequest
+	}
+	msg := format
+	if len(args) > 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
+	return &Error{Code: code, Message: msg, Status: st}
+}
+
+func noSuchEntity(format string, args ...any) *Error {
+	return apiErr(CodeNoSuchEntity, format, args...)
+}
+
+func validation(format string, args ...any) *Error {
+	return apiErr(CodeValidationError, format, args...)
+}
+
+func invalidInput(format string, args ...any) *Error {
+	return apiErr(CodeInvalidInput, format, args...)
+}
+
+func limitExceeded(format string, args ...any) *Error {
+	return apiErr(CodeLimitExceeded, format, args...)
+}
+
+func deleteConflict(format string, args ...any) *Error {
+	return apiErr(CodeDeleteConflict, format, args...)
+}

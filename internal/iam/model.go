@@ -1,0 +1,277 @@
+package iam
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/iamdb/iamdb/internal/store"
+)
+
+// Kinds of store items; see the package documentation for the layout.
+const (
+	kindAccount  = "account"
+	kindUser     = "user"
+	kindGroup    = "group"
+	kindRole     = "role"
+	kindPolicy   = "policy"
+	kindProfile  = "profile"
+	kindOIDC     = "oidc"
+	kindKey      = "accesskey"
+	kindID       = "id"
+	kindAttach   = "attach"
+	kindBoundary = "boundary"
+	kindLastUsed = "lastused"
+	kindDB       = "db"
+)
+
+type accountDoc struct {
+	ID      string    `json:"id"`
+	Alias   string    `json:"alias,omitempty"`
+	Created time.Time `json:"created"`
+}
+
+// holder is what users, groups and roles share: inline and attached policies.
+type holder struct {
+	Inline   map[string]string `json:"inline,omitempty"`   // name → document as given
+	Attached []string          `json:"attached,omitempty"` // managed policy ARNs, in attach order
+}
+
+type userDoc struct {
+	Name     string    `json:"name"`
+	ID       string    `json:"id"`
+	Path     string    `json:"path"`
+	Created  time.Time `json:"created"`
+	Boundary string    `json:"boundary,omitempty"`
+	Tags     []Tag     `json:"tags,omitempty"`
+	holder
+	Groups []string `json:"groups,omitempty"` // lower-case group names
+	Keys   []string `json:"keys,omitempty"`   // access key IDs
+}
+
+type groupDoc struct {
+	Name    string    `json:"name"`
+	ID      string    `json:"id"`
+	Path    string    `json:"path"`
+	Created time.Time `json:"created"`
+	holder
+	Members []string `json:"members,omitempty"` // lower-case user names
+}
+
+type roleDoc struct {
+	Name        string    `json:"name"`
+	ID          string    `json:"id"`
+	Path        string    `json:"path"`
+	Created     time.Time `json:"created"`
+	Trust       string    `json:"trust"`
+	Description string    `json:"description,omitempty"`
+	MaxSession  int       `json:"maxSession"`
+	Boundary    string    `json:"boundary,omitempty"`
+	Tags        []Tag     `json:"tags,omitempty"`
+	holder
+	Profiles      []string  `json:"profiles,omitempty"` // lower-case instance profile names
+	RevokedBefore time.Time `json:"revokedBefore,omitzero"`
+}
+
+type versionDoc struct {
+	ID       string    `json:"id"`
+	Document string    `json:"document"`
+	Created  time.Time `json:"created"`
+}
+
+type policyDoc struct {
+	Name        string       `json:"name"`
+	ID          string       `json:"id"`
+	Path        string       `json:"path"`
+	Description string       `json:"description,omitempty"`
+	Created     time.Time    `json:"created"`
+	Updated     time.Time    `json:"updated"`
+	Default     string       `json:"default"`
+	Versions    []versionDoc `json:"versions"` // oldest first
+	NextVersion int          `json:"nextVersion"`
+	Tags        []Tag        `json:"tags,omitempty"`
+}
+
+func (p *policyDoc) version(id string) *versionDoc {
+	for i := range p.Versions {
+		if p.Versions[i].ID == id {
+			return &p.Versions[i]
+		}
+	}
+	return nil
+}
+
+type profileDoc struct {
+	Name    string    `json:"name"`
+	ID      string    `json:"id"`
+	Path    string    `json:"path"`
+	Created time.Time `json:"created"`
+	Roles   []string  `json:"roles,omitempty"` // lower-case role names
+	Tags    []Tag     `json:"tags,omitempty"`
+}
+
+type oidcDoc struct {
+	URL         string    `json:"url"`
+	ClientIDs   []string  `json:"clientIds,omitempty"`
+	Thumbprints []string  `json:"thumbprints,omitempty"`
+	Created     time.Time `json:"created"`
+	Tags        []Tag     `json:"tags,omitempty"`
+}
+
+type keyDoc struct {
+	ID      string    `json:"id"`
+	Account string    `json:"account"`
+	User    string    `json:"user"` // lower-case user name
+	Secret  []byte    `json:"secret"`
+	Status  string    `json:"status"`
+	Created time.Time `json:"created"`
+}
+
+type idDoc struct {
+	Kind    string `json:"kind"`
+	Account string `json:"account"`
+	Name    string `json:"name"`
+}
+
+type lastUsedDoc struct {
+	Date    time.Time `json:"date"`
+	Service string    `json:"service,omitempty"`
+	Region  string    `json:"region,omitempty"`
+}
+
+type dbDoc struct {
+	Identifier     string    `json:"identifier"`
+	Kind           string    `json:"kind"`
+	Engine         string    `json:"engine"`
+	Endpoints      []string  `json:"endpoints"`
+	ReaderEndpoint string    `json:"readerEndpoint,omitempty"`
+	Port           int       `json:"port"`
+	Region         string    `json:"region"`
+	Account        string    `json:"account"`
+	ResourceID     string    `json:"resourceId"`
+	IAMAuth        bool      `json:"iamAuth"`
+	Created        time.Time `json:"created"`
+}
+
+func (d *dbDoc) database() Database {
+	return Database{
+		Identifier: d.Identifier, Kind: d.Kind, Engine: d.Engine,
+		Endpoints: append([]string(nil), d.Endpoints...), ReaderEndpoint: d.ReaderEndpoint,
+		Port: d.Port, Region: d.Region, Account: d.Account, ResourceID: d.ResourceID,
+		IAMAuth: d.IAMAuth, Status: "available", CreateTime: d.Created,
+	}
+}
+
+// Keys.
+
+func entityKey(acct, name string) string { return acct + "/" + strings.ToLower(name) }
+
+func dbKey(acct, region, kind, id string) string {
+	return acct + "/" + region + "/" + kind + "/" + strings.ToLower(id)
+}
+
+// attachKey indexes an attachment (or boundary use) of a managed policy by an entity.
+// Neither ARNs' paths nor names contain a space, so the prefix "ARN " selects one policy
+// and "ARN ACCT " its uses in one account.
+func attachKey(policyARN, acct, kind, lowerName string) string {
+	return policyARN + " " + acct + " " + kind + " " + lowerName
+}
+
+func lastUsedKeyKey(akid string) string             { return "key/" + akid }
+func lastUsedRoleKey(acct, name string) string      { return "role/" + entityKey(acct, name) }
+func accountPrefix(acct string) string              { return acct + "/" }
+func policyUsePrefix(policyARN, acct string) string { return policyARN + " " + acct + " " }
+
+// ARNs.
+
+func iamARN(acct, typ, path, name string) string {
+	return "arn:aws:iam::" + acct + ":" + typ + path + name
+}
+
+func userARN(acct, path, name string) string    { return iamARN(acct, "user", path, name) }
+func groupARN(acct, path, name string) string   { return iamARN(acct, "group", path, name) }
+func roleARN(acct, path, name string) string    { return iamARN(acct, "role", path, name) }
+func policyARN(acct, path, name string) string  { return iamARN(acct, "policy", path, name) }
+func profileARN(acct, path, name string) string { return iamARN(acct, "instance-profile", path, name) }
+func rootARN(acct string) string                { return "arn:aws:iam::" + acct + ":root" }
+
+func assumedRoleARN(acct, role, session string) string {
+	return "arn:aws:sts::" + acct + ":assumed-role/" + role + "/" + session
+}
+
+// Documents.
+
+func getDoc(tx store.Tx, kind, key string, v any) (bool, error) {
+	it, err := tx.Get(kind, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(it.Value, v); err != nil {
+		return false, fmt.Errorf("iam: %s %q: %w", kind, key, err)
+	}
+	return true, nil
+}
+
+func putDoc(tx store.Tx, kind, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.Put(kind, key, b)
+}
+
+// createID reserves a new unique ID with prefix for an entity, retrying on the (unlikely)
+// collision.
+func (s *Service) createID(tx store.Tx, prefix, kind, acct, name string) (string, error) {
+	b, err := json.Marshal(idDoc{Kind: kind, Account: acct, Name: strings.ToLower(name)})
+	if err != nil {
+		return "", err
+	}
+	for range 8 {
+		id, err := newID(s.rand, prefix)
+		if err != nil {
+			return "", err
+		}
+		err = tx.Create(kindID, id, b)
+		if errors.Is(err, store.ErrExists) {
+			continue
+		}
+		return id, err
+	}
+	return "", errors.New("iam: cannot find a free unique ID")
+}
+
+func deleteIfExists(tx store.Tx, kind, key string) error {
+	if err := tx.Delete(kind, key); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// listAll returns every item of kind under prefix.
+func listAll(tx store.Tx, kind, prefix string) ([]store.Item, error) {
+	return tx.List(kind, prefix, "", 0)
+}
+
+func removeString(list []string, s string) ([]string, bool) {
+	for i, v := range list {
+		if v == s {
+			return append(list[:i:i], list[i+1:]...), true
+		}
+	}
+	return list, false
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

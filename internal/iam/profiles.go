@@ -1,0 +1,290 @@
+package iam
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/iamdb/iamdb/internal/store"
+)
+
+const maxRolesPerProfile = 1
+
+func noSuchProfile(name string) *Error {
+	return noSuchEntity("Instance Profile %s cannot be found.", name)
+}
+
+func loadProfile(tx store.Tx, acct, name string) (*profileDoc, bool, error) {
+	var d profileDoc
+	ok, err := getDoc(tx, kindProfile, entityKey(acct, name), &d)
+	return &d, ok, err
+}
+
+func (d *profileDoc) profile(tx store.Tx, acct string) (InstanceProfile, error) {
+	p := InstanceProfile{
+		InstanceProfileName: d.Name, InstanceProfileID: d.ID, ARN: profileARN(acct, d.Path, d.Name),
+		Path: d.Path, CreateDate: d.Created, Tags: d.Tags, Roles: []Role{},
+	}
+	for _, r := range d.Roles {
+		rd, ok, err := roles.load(tx, acct, r)
+		if err != nil {
+			return InstanceProfile{}, err
+		}
+		if ok {
+			p.Roles = append(p.Roles, rd.(*roleDoc).role(acct))
+		}
+	}
+	return p, nil
+}
+
+// profileOp loads an instance profile, authorizes action on it, and runs fn.
+func (s *Service) profileOp(ctx context.Context, c *Caller, action, name string, write bool, fn func(tx store.Tx, d *profileDoc) error) error {
+	if err := needCaller(c); err != nil {
+		return err
+	}
+	if err := checkName("instanceProfileName", name, maxProfileName); err != nil {
+		return err
+	}
+	run := s.st.View
+	if write {
+		run = s.update
+	}
+	return run(ctx, func(tx store.Tx) error {
+		d, ok, err := loadProfile(tx, c.Account, name)
+		if err != nil {
+			return err
+		}
+		if err := s.authorize(ctx, c, action, profileARN(c.Account, pathOf(ok, d.Path), name)); err != nil {
+			return err
+		}
+		if !ok {
+			return noSuchProfile(name)
+		}
+		return fn(tx, d)
+	})
+}
+
+// CreateInstanceProfile creates an instance profile.
+func (s *Service) CreateInstanceProfile(ctx context.Context, c *Caller, in CreateInstanceProfileInput) (InstanceProfile, error) {
+	if err := needCaller(c); err != nil {
+		return InstanceProfile{}, err
+	}
+	if err := checkName("instanceProfileName", in.InstanceProfileName, maxProfileName); err != nil {
+		return InstanceProfile{}, err
+	}
+	path, err := checkPath("path", in.Path)
+	if err != nil {
+		return InstanceProfile{}, err
+	}
+	tags, err := checkTags(nil, in.Tags)
+	if err != nil {
+		return InstanceProfile{}, err
+	}
+	if err := s.authorize(ctx, c, "iam:CreateInstanceProfile", profileARN(c.Account, path, in.InstanceProfileName)); err != nil {
+		return InstanceProfile{}, err
+	}
+	var out InstanceProfile
+	err = s.update(ctx, func(tx store.Tx) error {
+		if _, ok, err := loadProfile(tx, c.Account, in.InstanceProfileName); err != nil {
+			return err
+		} else if ok {
+			return apiErr(CodeEntityAlreadyExists, "Instance Profile %s already exists.", in.InstanceProfileName)
+		}
+		d := &profileDoc{Name: in.InstanceProfileName, Path: path, Created: s.now().UTC(), Tags: tags}
+		var err error
+		if d.ID, err = s.createID(tx, "AIPA", kindProfile, c.Account, d.Name); err != nil {
+			return err
+		}
+		if out, err = d.profile(tx, c.Account); err != nil {
+			return err
+		}
+		return putDoc(tx, kindProfile, entityKey(c.Account, d.Name), d)
+	})
+	return out, err
+}
+
+// GetInstanceProfile returns an instance profile with its role.
+func (s *Service) GetInstanceProfile(ctx context.Context, c *Caller, name string) (InstanceProfile, error) {
+	var out InstanceProfile
+	err := s.profileOp(ctx, c, "iam:GetInstanceProfile", name, false, func(tx store.Tx, d *profileDoc) error {
+		var err error
+		out, err = d.profile(tx, c.Account)
+		return err
+	})
+	return out, err
+}
+
+// ListInstanceProfiles lists the account's instance profiles under a path prefix, by name.
+func (s *Service) ListInstanceProfiles(ctx context.Context, c *Caller, in ListInput) (ListInstanceProfilesOutput, error) {
+	if err := needCaller(c); err != nil {
+		return ListInstanceProfilesOutput{}, err
+	}
+	prefix, err := checkPathPrefix(in.PathPrefix)
+	if err != nil {
+		return ListInstanceProfilesOutput{}, err
+	}
+	if err := s.authorize(ctx, c, "iam:ListInstanceProfiles", profileARN(c.Account, "/", "")); err != nil {
+		return ListInstanceProfilesOutput{}, err
+	}
+	var all []InstanceProfile
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		its, err := listAll(tx, kindProfile, accountPrefix(c.Account))
+		if err != nil {
+			return err
+		}
+		for _, it := range its {
+			var d profileDoc
+			if err := json.Unmarshal(it.Value, &d); err != nil {
+				return err
+			}
+			if !strings.HasPrefix(d.Path, prefix) {
+				continue
+			}
+			p, err := d.profile(tx, c.Account)
+			if err != nil {
+				return err
+			}
+			all = append(all, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return ListInstanceProfilesOutput{}, err
+	}
+	var out ListInstanceProfilesOutput
+	out.InstanceProfiles, out.IsTruncated, out.Marker, err = page(all, func(p *InstanceProfile) string { return lower(p.InstanceProfileName) }, in.Marker, in.MaxItems)
+	return out, err
+}
+
+// DeleteInstanceProfile deletes an instance profile that has no role (DeleteConflict
+// otherwise).
+func (s *Service) DeleteInstanceProfile(ctx context.Context, c *Caller, name string) error {
+	return s.profileOp(ctx, c, "iam:DeleteInstanceProfile", name, true, func(tx store.Tx, d *profileDoc) error {
+		if len(d.Roles) > 0 {
+			return deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
+		}
+		if err := deleteIfExists(tx, kindID, d.ID); err != nil {
+			return err
+		}
+		return tx.Delete(kindProfile, entityKey(c.Account, d.Name))
+	})
+}
+
+// AddRoleToInstanceProfile adds a role to an instance profile, which holds at most one
+// (LimitExceeded).
+func (s *Service) AddRoleToInstanceProfile(ctx context.Context, c *Caller, profile, role string) error {
+	if err := checkName("roleName", role, maxRoleName); err != nil {
+		return err
+	}
+	return s.profileOp(ctx, c, "iam:AddRoleToInstanceProfile", profile, true, func(tx store.Tx, d *profileDoc) error {
+		e, ok, err := roles.load(tx, c.Account, role)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return noSuchRole(role)
+		}
+		r := e.(*roleDoc)
+		rk, pk := lower(r.Name), lower(d.Name)
+		if containsString(d.Roles, rk) {
+			return limitExceeded("Cannot exceed quota for InstanceSessionsPerInstanceProfile: %d", maxRolesPerProfile)
+		}
+		if len(d.Roles) >= maxRolesPerProfile {
+			return limitExceeded("Cannot exceed quota for InstanceSessionsPerInstanceProfile: %d", maxRolesPerProfile)
+		}
+		d.Roles = append(d.Roles, rk)
+		r.Profiles = append(r.Profiles, pk)
+		if err := roles.save(tx, c.Account, r); err != nil {
+			return err
+		}
+		return putDoc(tx, kindProfile, entityKey(c.Account, d.Name), d)
+	})
+}
+
+// RemoveRoleFromInstanceProfile removes the role from an instance profile.
+func (s *Service) RemoveRoleFromInstanceProfile(ctx context.Context, c *Caller, profile, role string) error {
+	if err := checkName("roleName", role, maxRoleName); err != nil {
+		return err
+	}
+	return s.profileOp(ctx, c, "iam:RemoveRoleFromInstanceProfile", profile, true, func(tx store.Tx, d *profileDoc) error {
+		e, ok, err := roles.load(tx, c.Account, role)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return noSuchRole(role)
+		}
+		r := e.(*roleDoc)
+		var in bool
+		if d.Roles, in = removeString(d.Roles, lower(r.Name)); !in {
+			return noSuchEntity("The role with name %s cannot be found in instance profile %s.", r.Name, d.Name)
+		}
+		r.Profiles, _ = removeString(r.Profiles, lower(d.Name))
+		if err := roles.save(tx, c.Account, r); err != nil {
+			return err
+		}
+		return putDoc(tx, kindProfile, entityKey(c.Account, d.Name), d)
+	})
+}
+
+// ListInstanceProfilesForRole lists the instance profiles a role is in (in.Name is the
+// role).
+func (s *Service) ListInstanceProfilesForRole(ctx context.Context, c *Caller, in ListNamedInput) (ListInstanceProfilesOutput, error) {
+	var all []InstanceProfile
+	err := s.viewEntity(ctx, c, roles, "iam:ListInstanceProfilesForRole", in.Name, func(tx store.Tx, e entity) error {
+		for _, pn := range e.(*roleDoc).Profiles {
+			d, ok, err := loadProfile(tx, c.Account, pn)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			p, err := d.profile(tx, c.Account)
+			if err != nil {
+				return err
+			}
+			all = append(all, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return ListInstanceProfilesOutput{}, err
+	}
+	key := func(p *InstanceProfile) string { return lower(p.InstanceProfileName) }
+	sortByKey(all, key)
+	var out ListInstanceProfilesOutput
+	out.InstanceProfiles, out.IsTruncated, out.Marker, err = page(all, key, in.Marker, in.MaxItems)
+	return out, err
+}
+
+// InstanceProfileRole returns the ARN of the role in an instance profile, given the
+// profile's ARN, for the workload credential endpoints (with AssumeRoleForWorkload). It
+// is internal: no caller, no authorization.
+func (s *Service) InstanceProfileRole(ctx context.Context, profileARN string) (string, error) {
+	acct, name := "", lastSegment(profileARN)
+	if parts := strings.SplitN(profileARN, ":", 6); len(parts) == 6 {
+		acct = parts[4]
+	}
+	var out string
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		d, ok, err := loadProfile(tx, acct, name)
+		if err != nil {
+			return err
+		}
+		if !ok || len(d.Roles) == 0 {
+			return noSuchProfile(name)
+		}
+		e, ok, err := roles.load(tx, acct, d.Roles[0])
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return noSuchRole(d.Roles[0])
+		}
+		r := e.(*roleDoc)
+		out = roleARN(acct, r.Path, r.Name)
+		return nil
+	})
+	return out, err
+}

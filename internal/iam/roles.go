@@ -1,0 +1,247 @@
+package iam
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/policy"
+)
+
+// Bounds of a role's MaxSessionDuration, in seconds.
+const (
+	minMaxSession     = 3600
+	maxMaxSession     = 43200
+	defaultMaxSession = 3600
+)
+
+func noSuchRole(name string) *Error { return roles.notFound(name) }
+
+func (d *roleDoc) role(acct string) Role {
+	r := Role{
+		RoleName: d.Name, RoleID: d.ID, ARN: roleARN(acct, d.Path, d.Name), Path: d.Path,
+		AssumeRolePolicyDocument: d.Trust, Description: d.Description, MaxSessionDuration: d.MaxSession,
+		CreateDate: d.Created, Tags: d.Tags,
+	}
+	if d.Boundary != "" {
+		r.PermissionsBoundary = &PermissionsBoundary{Type: "PermissionsBoundaryPolicy", ARN: d.Boundary}
+	}
+	return r
+}
+
+func parseTrust(doc string) (*policy.Policy, error) {
+	return parseDoc(doc, policy.KindTrust, policy.MaxTrustPolicySize, "ACLSizePerRole")
+}
+
+func checkMaxSession(n int) (int, error) {
+	if n == 0 {
+		return defaultMaxSession, nil
+	}
+	if n < minMaxSession || n > maxMaxSession {
+		return 0, validation("1 validation error detected: Value '%d' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between %d and %d", n, minMaxSession, maxMaxSession)
+	}
+	return n, nil
+}
+
+// CreateRole creates a role with a trust policy (a role trust policy of at most 2048
+// characters without white space).
+func (s *Service) CreateRole(ctx context.Context, c *Caller, in CreateRoleInput) (Role, error) {
+	if err := needCaller(c); err != nil {
+		return Role{}, err
+	}
+	if err := checkName("roleName", in.RoleName, maxRoleName); err != nil {
+		return Role{}, err
+	}
+	path, err := checkPath("path", in.Path)
+	if err != nil {
+		return Role{}, err
+	}
+	maxSession, err := checkMaxSession(in.MaxSessionDuration)
+	if err != nil {
+		return Role{}, err
+	}
+	if len(in.Description) > maxDescription {
+		return Role{}, validation("1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to %d", maxDescription)
+	}
+	if _, err := parseTrust(in.AssumeRolePolicyDocument); err != nil {
+		return Role{}, err
+	}
+	tags, err := checkTags(nil, in.Tags)
+	if err != nil {
+		return Role{}, err
+	}
+	a := roleARN(c.Account, path, in.RoleName)
+	if err := s.authorize(ctx, c, "iam:CreateRole", a); err != nil {
+		return Role{}, err
+	}
+	if in.PermissionsBoundary != "" {
+		if err := s.authorize(ctx, c, "iam:PutRolePermissionsBoundary", a); err != nil {
+			return Role{}, err
+		}
+	}
+	var out Role
+	err = s.update(ctx, func(tx store.Tx) error {
+		if _, ok, err := roles.load(tx, c.Account, in.RoleName); err != nil {
+			return err
+		} else if ok {
+			return apiErr(CodeEntityAlreadyExists, "Role with name %s already exists.", in.RoleName)
+		}
+		d := &roleDoc{
+			Name: in.RoleName, Path: path, Created: s.now().UTC(), Trust: in.AssumeRolePolicyDocument,
+			Description: in.Description, MaxSession: maxSession, Tags: tags,
+		}
+		if err := setBoundaryTx(tx, c.Account, kindRole, d.Name, &d.Boundary, in.PermissionsBoundary); err != nil {
+			return err
+		}
+		var err error
+		if d.ID, err = s.createID(tx, "AROA", kindRole, c.Account, d.Name); err != nil {
+			return err
+		}
+		out = d.role(c.Account)
+		return roles.save(tx, c.Account, d)
+	})
+	return out, err
+}
+
+// GetRole returns a role, with RoleLastUsed (written in batches; pending records are
+// included).
+func (s *Service) GetRole(ctx context.Context, c *Caller, name string) (Role, error) {
+	var out Role
+	err := s.viewEntity(ctx, c, roles, "iam:GetRole", name, func(tx store.Tx, e entity) error {
+		d := e.(*roleDoc)
+		out = d.role(c.Account)
+		var lu lastUsedDoc
+		ok, err := getDoc(tx, kindLastUsed, lastUsedRoleKey(c.Account, d.Name), &lu)
+		if err != nil {
+			return err
+		}
+		if ok {
+			out.RoleLastUsed = RoleLastUsed{LastUsedDate: lu.Date, Region: lu.Region}
+		}
+		if p, ok := pending(&s.usage.roles, entityKey(c.Account, d.Name)); ok && p.Date.After(out.RoleLastUsed.LastUsedDate) {
+			out.RoleLastUsed = RoleLastUsed{LastUsedDate: p.Date, Region: p.Region}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ListRoles lists the account's roles under a path prefix, by name.
+func (s *Service) ListRoles(ctx context.Context, c *Caller, in ListInput) (ListRolesOutput, error) {
+	if err := needCaller(c); err != nil {
+		return ListRolesOutput{}, err
+	}
+	prefix, err := checkPathPrefix(in.PathPrefix)
+	if err != nil {
+		return ListRolesOutput{}, err
+	}
+	if err := s.authorize(ctx, c, "iam:ListRoles", roleARN(c.Account, "/", "")); err != nil {
+		return ListRolesOutput{}, err
+	}
+	var all []Role
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		its, err := listAll(tx, kindRole, accountPrefix(c.Account))
+		if err != nil {
+			return err
+		}
+		for _, it := range its {
+			var d roleDoc
+			if err := json.Unmarshal(it.Value, &d); err != nil {
+				return err
+			}
+			if strings.HasPrefix(d.Path, prefix) {
+				all = append(all, d.role(c.Account))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return ListRolesOutput{}, err
+	}
+	var out ListRolesOutput
+	out.Roles, out.IsTruncated, out.Marker, err = page(all, func(r *Role) string { return lower(r.RoleName) }, in.Marker, in.MaxItems)
+	return out, err
+}
+
+// DeleteRole deletes a role that is in no instance profile and has no policies
+// (DeleteConflict otherwise). Its sessions stop working.
+func (s *Service) DeleteRole(ctx context.Context, c *Caller, name string) error {
+	return s.updateEntity(ctx, c, roles, "iam:DeleteRole", name, func(tx store.Tx, e entity) error {
+		d := e.(*roleDoc)
+		switch {
+		case len(d.Profiles) > 0:
+			return deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
+		case len(d.Inline) > 0:
+			return deleteConflict("Cannot delete entity, must delete policies first.")
+		case len(d.Attached) > 0:
+			return deleteConflict("Cannot delete entity, must detach all policies first.")
+		}
+		if err := setBoundaryTx(tx, c.Account, kindRole, d.Name, &d.Boundary, ""); err != nil {
+			return err
+		}
+		if err := deleteIfExists(tx, kindLastUsed, lastUsedRoleKey(c.Account, d.Name)); err != nil {
+			return err
+		}
+		if err := deleteIfExists(tx, kindID, d.ID); err != nil {
+			return err
+		}
+		return tx.Delete(kindRole, entityKey(c.Account, d.Name))
+	})
+}
+
+// UpdateAssumeRolePolicy replaces a role's trust policy.
+func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, c *Caller, roleName, document string) error {
+	if _, err := parseTrust(document); err != nil {
+		return err
+	}
+	return s.updateEntity(ctx, c, roles, "iam:UpdateAssumeRolePolicy", roleName, func(tx store.Tx, e entity) error {
+		e.(*roleDoc).Trust = document
+		return roles.save(tx, c.Account, e)
+	})
+}
+
+// UpdateRole changes a role's description (if not nil) and maximum session duration (if
+// not zero).
+func (s *Service) UpdateRole(ctx context.Context, c *Caller, roleName string, description *string, maxSessionDuration int) error {
+	if description != nil && len(*description) > maxDescription {
+		return validation("1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to %d", maxDescription)
+	}
+	var maxSession int
+	if maxSessionDuration != 0 {
+		var err error
+		if maxSession, err = checkMaxSession(maxSessionDuration); err != nil {
+			return err
+		}
+	}
+	return s.updateEntity(ctx, c, roles, "iam:UpdateRole", roleName, func(tx store.Tx, e entity) error {
+		d := e.(*roleDoc)
+		if description != nil {
+			d.Description = *description
+		}
+		if maxSession != 0 {
+			d.MaxSession = maxSession
+		}
+		return roles.save(tx, c.Account, d)
+	})
+}
+
+// RevokeRoleSessions refuses, from now on, every session of the role issued before before
+// (AWS's "revoke active sessions"); a zero before means now. LookupKey then answers
+// token.ErrInvalidSessionToken for those sessions, on every replica once its snapshot has
+// the change. Authorized as iam:PutRolePolicy on the role, the permission AWS's console
+// needs for the same action.
+func (s *Service) RevokeRoleSessions(ctx context.Context, c *Caller, roleName string, before time.Time) error {
+	if before.IsZero() {
+		before = s.now()
+	}
+	before = before.UTC()
+	return s.updateEntity(ctx, c, roles, "iam:PutRolePolicy", roleName, func(tx store.Tx, e entity) error {
+		d := e.(*roleDoc)
+		if before.After(d.RevokedBefore) {
+			d.RevokedBefore = before
+		}
+		return roles.save(tx, c.Account, d)
+	})
+}

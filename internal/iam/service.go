@@ -1,0 +1,193 @@
+package iam
+
+import (
+	"context"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/iamdb/iamdb/arn"
+	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/policy"
+)
+
+// Service is the authority's domain: accounts, IAM entities, STS sessions and the RDS
+// registry over a store.Store, with an in-memory snapshot for the data path (LookupKey,
+// AuthorizeConnect, DatabaseByEndpoint). It is safe for concurrent use.
+type Service struct {
+	st     store.Store
+	now    func() time.Time
+	rand   io.Reader
+	region string
+	flush  time.Duration
+
+	secrets  cipher.AEAD // access key secrets at rest
+	sessions cipher.AEAD // session tokens
+
+	snap      atomic.Pointer[snapshot]
+	refreshMu sync.Mutex
+	usage     usageTracker
+	ctxPool   sync.Pool // *policy.Context
+
+	admin *policy.Policy // AdministratorAccess, the identity policy of root callers
+
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// lockedReader makes a caller-supplied io.Reader safe for concurrent use.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
+}
+
+// New validates cfg, loads the snapshot from the store and starts watching the store for
+// changes. ctx bounds the initial load only. Close the Service when done.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("iam: config: no store")
+	}
+	if len(cfg.MasterKey) != 32 {
+		return nil, errors.New("iam: config: master key must be 32 bytes")
+	}
+	s := &Service{st: cfg.Store, now: cfg.Now, rand: cfg.Rand, region: cfg.DefaultRegion, flush: cfg.UsageFlushInterval}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	} else {
+		s.rand = &lockedReader{r: s.rand}
+	}
+	if s.region == "" {
+		s.region = "us-east-1"
+	}
+	if s.flush <= 0 {
+		s.flush = time.Minute
+	}
+	var err error
+	if s.secrets, err = deriveAEAD(cfg.MasterKey, labelSecret); err != nil {
+		return nil, err
+	}
+	if s.sessions, err = deriveAEAD(cfg.MasterKey, labelSession); err != nil {
+		return nil, err
+	}
+	s.admin = builtinPolicies[adminPolicyARN].compiled
+	s.ctxPool.New = func() any { return new(policy.Context) }
+
+	wctx, cancel := context.WithCancel(context.Background())
+	watch := s.st.Watch(wctx) // before the load, so that no change is missed
+	if err := s.refresh(ctx); err != nil {
+		cancel()
+		return nil, err
+	}
+	s.cancel = cancel
+	s.done = make(chan struct{})
+	go s.loop(wctx, watch)
+	return s, nil
+}
+
+// loop rebuilds the snapshot on every store revision and flushes usage records.
+func (s *Service) loop(ctx context.Context, watch <-chan int64) {
+	defer close(s.done)
+	tick := time.NewTicker(s.flush)
+	defer tick.Stop()
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-watch:
+			if !ok {
+				return
+			}
+			if s.refresh(ctx) != nil {
+				retry = time.After(time.Second)
+			}
+		case <-retry:
+			retry = nil
+			if s.refresh(ctx) != nil {
+				retry = time.After(time.Second)
+			}
+		case <-tick.C:
+			s.flushUsage(ctx) // a failure keeps the records for the next tick
+		}
+	}
+}
+
+// Close stops watching the store and flushes pending "last used" records. It does not
+// close the store. Later calls do nothing.
+func (s *Service) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.cancel()
+		<-s.done
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = s.flushUsage(ctx)
+		if errors.Is(err, store.ErrClosed) {
+			err = nil
+		}
+	})
+	return err
+}
+
+// update runs fn in one store transaction and then brings the snapshot up to date, so that
+// a caller sees its own writes on the data path at once.
+func (s *Service) update(ctx context.Context, fn func(store.Tx) error) error {
+	if err := s.st.Update(ctx, fn); err != nil {
+		return err
+	}
+	s.refresh(ctx) // on failure the watch loop retries
+	return nil
+}
+
+type requestInfoKey struct{}
+
+// WithRequestInfo returns ctx carrying info, for Authorize and every operation.
+func WithRequestInfo(ctx context.Context, info RequestInfo) context.Context {
+	return context.WithValue(ctx, requestInfoKey{}, info)
+}
+
+// RequestInfoFrom returns the RequestInfo in ctx, if any.
+func RequestInfoFrom(ctx context.Context) (RequestInfo, bool) {
+	info, ok := ctx.Value(requestInfoKey{}).(RequestInfo)
+	return info, ok
+}
+
+func (s *Service) requestInfo(ctx context.Context) RequestInfo {
+	info, _ := RequestInfoFrom(ctx)
+	if info.Region == "" {
+		info.Region = s.region
+	}
+	return info
+}
+
+// Root returns a Caller acting as the account's root user, for trusted in-process callers
+// (configuration, command-line tools). Root is allowed every action in its account.
+func (s *Service) Root(account string) *Caller {
+	p := policy.Principal{ARN: rootARN(account), Account: account, Type: policy.PrincipalAccount, UserID: account}
+	return &Caller{
+		Account: account, ARN: p.ARN, UserID: account, Type: CallerRoot, Principal: p,
+		identity: []*policy.Policy{s.admin},
+	}
+}
+
+// needCaller checks that an operation has a caller.
+func needCaller(c *Caller) error {
+	if c == nil || !arn.IsAccountID(c.Account) {
+		return apiErr(CodeInvalidClientTokenID, "The security token included in the request is invalid.")
+	}
+	return nil
+}

@@ -1,0 +1,298 @@
+package iam
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/iamdb/iamdb/arn"
+	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/policy"
+)
+
+// simPolicies are the policies of one simulation, with where each came from.
+type simPolicies struct {
+	identity []*policy.Policy
+	boundary *policy.Policy
+	sources  map[string]MatchedStatement // compiled name → source
+}
+
+func (sp *simPolicies) add(doc string, kind policy.Kind, id, typ string) error {
+	name := strconv.Itoa(len(sp.sources))
+	p, err := policy.Parse([]byte(doc), policy.WithKind(kind), policy.WithMaxSize(-1), policy.WithName(name))
+	if err != nil {
+		if typ == SourceInput || typ == SourceBoundary {
+			return apiErr(CodeMalformedPolicyDocument, "%s: %v", id, strings.TrimPrefix(err.Error(), "policy: "))
+		}
+		return nil
+	}
+	sp.sources[name] = MatchedStatement{SourcePolicyID: id, SourcePolicyType: typ}
+	if kind == policy.KindBoundary {
+		sp.boundary = p
+	} else {
+		sp.identity = append(sp.identity, p)
+	}
+	return nil
+}
+
+func (sp *simPolicies) addHolder(tx store.Tx, acct string, h *holder, typ string) error {
+	for _, n := range sortedKeys(h.Inline) {
+		if err := sp.add(h.Inline[n], policy.KindIdentity, n, typ); err != nil {
+			return err
+		}
+	}
+	for _, a := range h.Attached {
+		if err := sp.addManaged(tx, acct, a, policy.KindIdentity); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (sp *simPolicies) addManaged(tx store.Tx, acct, a string, kind policy.Kind) error {
+	ref, ok, err := lookupPolicy(tx, acct, a)
+	if err != nil || !ok {
+		return err
+	}
+	typ := SourceUserManaged
+	if ref.builtin != nil {
+		typ = SourceAWSManaged
+	}
+	if kind == policy.KindBoundary {
+		typ = SourceBoundary
+	}
+	for _, v := range ref.versions() {
+		if v.ID == ref.defaultVersion() {
+			return sp.add(v.Document, kind, a, typ)
+		}
+	}
+	return nil
+}
+
+// SimulatePrincipalPolicy evaluates the policies of a user (with its groups), group or
+// role of the caller's account, plus PolicyInputList, for each action and resource, as
+// IAM's policy simulator does. Identity-based policies and the permissions boundary are
+// evaluated; there are no resource-based policies. MissingContextValues is always empty.
+func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *Caller, in SimulatePrincipalPolicyInput) (SimulateOutput, error) {
+	if err := needCaller(c); err != nil {
+		return SimulateOutput{}, err
+	}
+	a, err := arn.Parse(in.PolicySourceARN)
+	if err != nil || a.Service != "iam" {
+		return SimulateOutput{}, invalidInput("Invalid ARN: %s", in.PolicySourceARN)
+	}
+	typ, _, _ := strings.Cut(a.Resource, "/")
+	if typ != kindUser && typ != kindGroup && typ != kindRole {
+		return SimulateOutput{}, invalidInput("Invalid ARN: %s: the policy source must be a user, group or role.", in.PolicySourceARN)
+	}
+	if err := s.authorize(ctx, c, "iam:SimulatePrincipalPolicy", in.PolicySourceARN); err != nil {
+		return SimulateOutput{}, err
+	}
+	if a.AccountID != c.Account {
+		return SimulateOutput{}, noSuchEntity("The %s with ARN %s cannot be found.", typ, in.PolicySourceARN)
+	}
+	ek := entityKindOf(typ)
+	name := lastSegment(a.Resource)
+	sp := &simPolicies{sources: map[string]MatchedStatement{}}
+	var pr policy.Principal
+	var tags map[string]string
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		e, ok, err := ek.load(tx, c.Account, name)
+		if err != nil {
+			return err
+		}
+		if !ok || ek.arn(c.Account, e.entityPath(), e.entityName()) != in.PolicySourceARN {
+			return ek.notFound(name)
+		}
+		if err := sp.addHolder(tx, c.Account, e.hold(), typ); err != nil {
+			return err
+		}
+		switch d := e.(type) {
+		case *userDoc:
+			for _, g := range d.Groups {
+				ge, ok, err := groups.load(tx, c.Account, g)
+				if err != nil {
+					return err
+				}
+				if ok {
+					if err := sp.addHolder(tx, c.Account, ge.hold(), SourceGroup); err != nil {
+						return err
+					}
+				}
+			}
+			if d.Boundary != "" {
+				if err := sp.addManaged(tx, c.Account, d.Boundary, policy.KindBoundary); err != nil {
+					return err
+				}
+			}
+			pr = policy.Principal{ARN: in.PolicySourceARN, Account: c.Account, Type: policy.PrincipalUser, UserID: d.ID}
+			tags = tagMap(d.Tags)
+		case *roleDoc:
+			if d.Boundary != "" {
+				if err := sp.addManaged(tx, c.Account, d.Boundary, policy.KindBoundary); err != nil {
+					return err
+				}
+			}
+			pr = policy.Principal{ARN: in.PolicySourceARN, Account: c.Account, Type: policy.PrincipalAssumedRole, UserID: d.ID}
+			tags = tagMap(d.Tags)
+		case *groupDoc:
+			pr = policy.Principal{Account: c.Account}
+		}
+		return nil
+	})
+	if err != nil {
+		return SimulateOutput{}, err
+	}
+	for i, doc := range in.PolicyInputList {
+		if err := sp.add(doc, policy.KindIdentity, "PolicyInputList."+strconv.Itoa(i+1), SourceInput); err != nil {
+			return SimulateOutput{}, err
+		}
+	}
+	return s.simulate(sp, pr, tags, in.ActionNames, in.ResourceARNs, in.ContextEntries, in.Marker, in.MaxItems)
+}
+
+// SimulateCustomPolicy evaluates the given identity policies (and at most one permissions
+// boundary) for each action and resource. CallerARN, if given, sets the principal keys.
+func (s *Service) SimulateCustomPolicy(ctx context.Context, c *Caller, in SimulateCustomPolicyInput) (SimulateOutput, error) {
+	if err := needCaller(c); err != nil {
+		return SimulateOutput{}, err
+	}
+	if err := s.authorize(ctx, c, "iam:SimulateCustomPolicy", "*"); err != nil {
+		return SimulateOutput{}, err
+	}
+	if len(in.PolicyInputList) == 0 {
+		return SimulateOutput{}, validation("1 validation error detected: Value at 'policyInputList' failed to satisfy constraint: Member must not be null")
+	}
+	if len(in.PermissionsBoundaryPolicyInputList) > 1 {
+		return SimulateOutput{}, invalidInput("Only one permissions boundary policy can be simulated.")
+	}
+	sp := &simPolicies{sources: map[string]MatchedStatement{}}
+	for i, doc := range in.PolicyInputList {
+		if err := sp.add(doc, policy.KindIdentity, "PolicyInputList."+strconv.Itoa(i+1), SourceInput); err != nil {
+			return SimulateOutput{}, err
+		}
+	}
+	for i, doc := range in.PermissionsBoundaryPolicyInputList {
+		if err := sp.add(doc, policy.KindBoundary, "PermissionsBoundaryPolicyInputList."+strconv.Itoa(i+1), SourceBoundary); err != nil {
+			return SimulateOutput{}, err
+		}
+	}
+	var pr policy.Principal
+	if in.CallerARN != "" {
+		p, err := policy.PrincipalFromARN(in.CallerARN)
+		if err != nil {
+			return SimulateOutput{}, invalidInput("Invalid ARN: %s", in.CallerARN)
+		}
+		pr = p
+	}
+	return s.simulate(sp, pr, nil, in.ActionNames, in.ResourceARNs, in.ContextEntries, in.Marker, in.MaxItems)
+}
+
+func (s *Service) simulate(sp *simPolicies, pr policy.Principal, tags map[string]string, actions, resources []string, entries []ContextEntry, marker string, maxItems int) (SimulateOutput, error) {
+	if len(actions) == 0 {
+		return SimulateOutput{}, validation("1 validation error detected: Value at 'actionNames' failed to satisfy constraint: Member must not be null")
+	}
+	if len(resources) == 0 {
+		resources = []string{"*"}
+	}
+	var pc policy.Context
+	pc.SetPrincipal(pr)
+	for k, v := range tags {
+		pc.Set(policy.KeyPrincipalTagPrefix+k, policy.String(v))
+	}
+	now := s.now()
+	pc.Set(policy.KeyCurrentTime, policy.Date(now))
+	pc.Set(policy.KeyEpochTime, policy.Number(float64(now.Unix())))
+	for _, ce := range entries {
+		vals, err := contextValues(ce)
+		if err != nil {
+			return SimulateOutput{}, err
+		}
+		pc.Set(ce.Key, vals...)
+	}
+	var results []EvaluationResult
+	for _, act := range actions {
+		for _, res := range resources {
+			in := policy.Input{Action: act, Resource: res, Principal: pr, Context: &pc, Identity: sp.identity, Boundary: sp.boundary}
+			if in.Principal.Account == "" && in.Principal.ARN == "" {
+				in.Principal.Account = "000000000000" // evaluate as within the resource's account
+				in.ResourceAccount = "000000000000"
+			}
+			d := policy.Evaluate(&in)
+			r := EvaluationResult{EvalActionName: act, EvalResourceName: res, EvalDecision: d.Effect.String(), MatchedStatements: []MatchedStatement{}, MissingContextValues: []string{}}
+			if src, ok := sp.sources[d.Policy]; ok {
+				src.StatementID = d.Statement
+				r.MatchedStatements = append(r.MatchedStatements, src)
+			}
+			results = append(results, r)
+		}
+	}
+	idx := make([]int, len(results))
+	for i := range idx {
+		idx[i] = i
+	}
+	pg, trunc, next, err := page(idx, func(i *int) string { return fmt.Sprintf("%08d", *i) }, marker, maxItems)
+	if err != nil {
+		return SimulateOutput{}, err
+	}
+	out := SimulateOutput{IsTruncated: trunc, Marker: next}
+	for _, i := range pg {
+		out.EvaluationResults = append(out.EvaluationResults, results[i])
+	}
+	return out, nil
+}
+
+// contextValues converts a simulator context entry.
+func contextValues(ce ContextEntry) ([]policy.Value, error) {
+	bad := func(v string) error {
+		return invalidInput("Invalid value %q for context key %s of type %s.", v, ce.Key, ce.Type)
+	}
+	typ, list := strings.CutSuffix(ce.Type, "List")
+	if !list && len(ce.Values) > 1 {
+		return nil, invalidInput("Context key %s of type %s takes one value.", ce.Key, ce.Type)
+	}
+	var out []policy.Value
+	for _, v := range ce.Values {
+		switch typ {
+		case "string":
+			out = append(out, policy.String(v))
+		case "numeric":
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return nil, bad(v)
+			}
+			out = append(out, policy.Number(f))
+		case "boolean":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, bad(v)
+			}
+			out = append(out, policy.Bool(b))
+		case "ip":
+			a, err := netip.ParseAddr(v)
+			if err != nil {
+				return nil, bad(v)
+			}
+			out = append(out, policy.IP(a))
+		case "date":
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return nil, bad(v)
+			}
+			out = append(out, policy.Date(t))
+		case "binary":
+			b, err := base64.StdEncoding.DecodeString(v)
+			if err != nil {
+				return nil, bad(v)
+			}
+			out = append(out, policy.Binary(b))
+		default:
+			return nil, invalidInput("Invalid context key type %s.", ce.Type)
+		}
+	}
+	return out, nil
+}

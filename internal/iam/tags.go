@@ -1,0 +1,141 @@
+package iam
+
+import (
+	"context"
+
+	"github.com/iamdb/iamdb/internal/store"
+)
+
+func tagsOf(e entity) *[]Tag {
+	switch d := e.(type) {
+	case *userDoc:
+		return &d.Tags
+	case *roleDoc:
+		return &d.Tags
+	}
+	return nil
+}
+
+func (s *Service) tagEntity(ctx context.Context, c *Caller, ek *entityKind, name string, tags []Tag) error {
+	if len(tags) == 0 {
+		return validation("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	}
+	return s.updateEntity(ctx, c, ek, "iam:Tag"+ek.title, name, func(tx store.Tx, d entity) error {
+		t := tagsOf(d)
+		merged, err := checkTags(*t, tags)
+		if err != nil {
+			return err
+		}
+		*t = merged
+		return ek.save(tx, c.Account, d)
+	})
+}
+
+func (s *Service) untagEntity(ctx context.Context, c *Caller, ek *entityKind, name string, keys []string) error {
+	return s.updateEntity(ctx, c, ek, "iam:Untag"+ek.title, name, func(tx store.Tx, d entity) error {
+		t := tagsOf(d)
+		rest, err := untag(*t, keys)
+		if err != nil {
+			return err
+		}
+		*t = rest
+		return ek.save(tx, c.Account, d)
+	})
+}
+
+func (s *Service) listEntityTags(ctx context.Context, c *Caller, ek *entityKind, in ListNamedInput) (ListTagsOutput, error) {
+	var all []Tag
+	err := s.viewEntity(ctx, c, ek, "iam:List"+ek.title+"Tags", in.Name, func(tx store.Tx, d entity) error {
+		all = append(all, *tagsOf(d)...)
+		return nil
+	})
+	if err != nil {
+		return ListTagsOutput{}, err
+	}
+	return pageTags(all, in)
+}
+
+func pageTags(all []Tag, in ListNamedInput) (ListTagsOutput, error) {
+	key := func(t *Tag) string { return lower(t.Key) }
+	sortByKey(all, key)
+	var out ListTagsOutput
+	var err error
+	out.Tags, out.IsTruncated, out.Marker, err = page(all, key, in.Marker, in.MaxItems)
+	if out.Tags == nil {
+		out.Tags = []Tag{}
+	}
+	return out, err
+}
+
+// TagUser adds or replaces tags of a user (at most 50 in all; keys compare
+// case-insensitively).
+func (s *Service) TagUser(ctx context.Context, c *Caller, name string, tags []Tag) error {
+	return s.tagEntity(ctx, c, users, name, tags)
+}
+
+// UntagUser removes tags from a user.
+func (s *Service) UntagUser(ctx context.Context, c *Caller, name string, keys []string) error {
+	return s.untagEntity(ctx, c, users, name, keys)
+}
+
+// ListUserTags lists a user's tags (in.Name is the user).
+func (s *Service) ListUserTags(ctx context.Context, c *Caller, in ListNamedInput) (ListTagsOutput, error) {
+	return s.listEntityTags(ctx, c, users, in)
+}
+
+// TagRole adds or replaces tags of a role.
+func (s *Service) TagRole(ctx context.Context, c *Caller, name string, tags []Tag) error {
+	return s.tagEntity(ctx, c, roles, name, tags)
+}
+
+// UntagRole removes tags from a role.
+func (s *Service) UntagRole(ctx context.Context, c *Caller, name string, keys []string) error {
+	return s.untagEntity(ctx, c, roles, name, keys)
+}
+
+// ListRoleTags lists a role's tags (in.Name is the role).
+func (s *Service) ListRoleTags(ctx context.Context, c *Caller, in ListNamedInput) (ListTagsOutput, error) {
+	return s.listEntityTags(ctx, c, roles, in)
+}
+
+// TagPolicy adds or replaces tags of a customer managed policy.
+func (s *Service) TagPolicy(ctx context.Context, c *Caller, policyARN string, tags []Tag) error {
+	if len(tags) == 0 {
+		return validation("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	}
+	return s.updatePolicy(ctx, c, "iam:TagPolicy", policyARN, func(tx store.Tx, ref *managedRef) error {
+		merged, err := checkTags(ref.doc.Tags, tags)
+		if err != nil {
+			return err
+		}
+		ref.doc.Tags = merged
+		return putDoc(tx, kindPolicy, ref.key, ref.doc)
+	})
+}
+
+// UntagPolicy removes tags from a customer managed policy.
+func (s *Service) UntagPolicy(ctx context.Context, c *Caller, policyARN string, keys []string) error {
+	return s.updatePolicy(ctx, c, "iam:UntagPolicy", policyARN, func(tx store.Tx, ref *managedRef) error {
+		rest, err := untag(ref.doc.Tags, keys)
+		if err != nil {
+			return err
+		}
+		ref.doc.Tags = rest
+		return putDoc(tx, kindPolicy, ref.key, ref.doc)
+	})
+}
+
+// ListPolicyTags lists a managed policy's tags (in.Name is the ARN).
+func (s *Service) ListPolicyTags(ctx context.Context, c *Caller, in ListNamedInput) (ListTagsOutput, error) {
+	var all []Tag
+	err := s.withPolicy(ctx, c, "iam:ListPolicyTags", in.Name, func(tx store.Tx, ref *managedRef) error {
+		if ref.doc != nil {
+			all = append(all, ref.doc.Tags...)
+		}
+		return nil
+	})
+	if err != nil {
+		return ListTagsOutput{}, err
+	}
+	return pageTags(all, in)
+}
