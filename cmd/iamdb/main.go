@@ -61,6 +61,7 @@ commands:
   token verify
             check a token offline and say why it would be refused
   policy    validate policy documents and simulate requests against them
+  serve     run the authority (IAM, STS and RDS API for the AWS CLI and SDKs)
   version   print the version
 `
 
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runToken(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return runPolicy(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "iamdb", version)
 		return nil

@@ -22,6 +22,8 @@ import (
 const tokenUsage = `usage: iamdb token --hostname H --port P --username U [--region R] [--profile NAME] [--format raw|env|json]
        iamdb token verify --token T|- --region R --host H --port P --user U
                           [--secret-access-key S] [--session-token ST] [--now RFC3339] [--skew DURATION]
+       iamdb token verify --endpoint URL --token T|- --user U [--host H] [--port P]
+                          [--profile NAME] [--region R]
 
 iamdb token builds an RDS auth token exactly as "aws rds generate-db-auth-token" does, signed
 with credentials from the AWS SDK's standard chain (environment, shared config and credentials
@@ -29,7 +31,9 @@ files, --profile, web identity, container and instance metadata endpoints).
 
 iamdb token verify checks a token offline with a known secret and prints "valid" (exit 0) or
 "refused: <reason>" (exit 1). The secret defaults to $AWS_SECRET_ACCESS_KEY and the session
-token to $AWS_SESSION_TOKEN.
+token to $AWS_SESSION_TOKEN. With --endpoint it asks the iamdb authority instead (signing the
+question with your own AWS credentials), which also evaluates rds-db:connect and says which
+policy statement decided; you need rds-db:VerifyAuthToken for that database user.
 `
 
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -159,6 +163,8 @@ func runTokenVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	user := fs.String("user", "", "the login user")
 	nowFlag := fs.String("now", "", "verify as of this time (RFC 3339; default: now)")
 	skew := fs.Duration("skew", token.DefaultSkew, "allowed clock skew")
+	endpoint := fs.String("endpoint", "", "ask the iamdb authority at this URL instead of checking offline")
+	profile := fs.String("profile", "", "shared config profile (with --endpoint)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -168,15 +174,21 @@ func runTokenVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	if fs.NArg() > 0 {
 		return usagef("token verify: unexpected argument %q", fs.Arg(0))
 	}
-	if *tok == "" || *region == "" || *host == "" || *port == 0 || *user == "" {
-		return usagef("token verify: --token, --region, --host, --port and --user are required")
-	}
 	if *tok == "-" {
 		line, err := bufio.NewReaderSize(io.LimitReader(stdinReader, token.DefaultMaxLen*4), 4096).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("token verify: reading the token: %w", err)
 		}
 		*tok = strings.TrimSpace(line)
+	}
+	if *endpoint != "" {
+		if *tok == "" || *user == "" {
+			return usagef("token verify: --token and --user are required")
+		}
+		return verifyRemote(ctx, *endpoint, *profile, *region, *tok, *user, *host, *port, stdout, stderr)
+	}
+	if *tok == "" || *region == "" || *host == "" || *port == 0 || *user == "" {
+		return usagef("token verify: --token, --region, --host, --port and --user are required")
 	}
 	if *secret == "" {
 		*secret = os.Getenv("AWS_SECRET_ACCESS_KEY")

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration of "iamdb serve". Every field documents its default,
+// its TOML key and its environment variable. Precedence: flags > IAMDB_* environment >
+// file > defaults; unknown keys in the file are errors.
+type Config struct {
+	// Dir is the state directory; relative paths below are resolved against it.
+	// TOML dir, env IAMDB_DIR; default "/var/lib/iamdb".
+	Dir string `toml:"dir"`
+	// MasterKeyFile holds the 32-byte master key (64 hex digits) that encrypts secrets at
+	// rest and seals session tokens. Created (0600) on first start when the store is empty.
+	// TOML master_key_file, env IAMDB_MASTER_KEY_FILE; default "master.key". The key itself
+	// may instead come from env IAMDB_MASTER_KEY (64 hex digits), which wins over the file.
+	MasterKeyFile string `toml:"master_key_file"`
+
+	Store     StoreConfig     `toml:"store"`
+	Authority AuthorityConfig `toml:"authority"`
+	Bootstrap BootstrapConfig `toml:"bootstrap"`
+	Log       LogConfig       `toml:"log"`
+	// Accounts are extra accounts created at start, each with its own admin.
+	Accounts []AccountConfig `toml:"accounts"`
+	// Databases are registered (upserted) at start in the RDS registry.
+	Databases []DatabaseConfig `toml:"databases"`
+
+	masterKey string // from IAMDB_MASTER_KEY
+}
+
+// StoreConfig chooses the store.
+type StoreConfig struct {
+	// Path of the embedded SQLite store. TOML store.path, env IAMDB_STORE_PATH; default
+	// "iamdb.db".
+	Path string `toml:"path"`
+}
+
+// AuthorityConfig configures the AWS Query API (IAM, STS, RDS).
+type AuthorityConfig struct {
+	// Listen is the address of the API. TOML authority.listen, env IAMDB_AUTHORITY_LISTEN,
+	// flag --listen; default "127.0.0.1:8080".
+	Listen string `toml:"listen"`
+	// TLSCertFile and TLSKeyFile turn on HTTPS. TOML authority.tls_cert_file /
+	// authority.tls_key_file, env IAMDB_AUTHORITY_TLS_CERT_FILE / _KEY_FILE; default none
+	// (plain HTTP, which serve allows only on loopback addresses).
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
+	// Region is the default region of the registry. TOML authority.region, env
+	// IAMDB_REGION; default "us-east-1".
+	Region string `toml:"region"`
+}
+
+// BootstrapConfig says what an empty store starts with.
+type BootstrapConfig struct {
+	// AccountID of the first account. TOML bootstrap.account_id, env IAMDB_ACCOUNT_ID;
+	// default "123456789012".
+	AccountID string `toml:"account_id"`
+	// AdminUser is the name of its admin user. TOML bootstrap.admin_user, env
+	// IAMDB_ADMIN_USER; default "admin".
+	AdminUser string `toml:"admin_user"`
+	// AdminKeyFile receives the admin's access key, once, in the AWS credentials-file
+	// format (0600). TOML bootstrap.admin_key_file, env IAMDB_ADMIN_KEY_FILE; default
+	// "admin-credentials".
+	AdminKeyFile string `toml:"admin_key_file"`
+}
+
+// AccountConfig is an extra account.
+type AccountConfig struct {
+	ID           string `toml:"id"`
+	Alias        string `toml:"alias"`
+	AdminUser    string `toml:"admin_user"`     // default "admin"
+	AdminKeyFile string `toml:"admin_key_file"` // default "admin-credentials-<id>"
+}
+
+// DatabaseConfig registers a database.
+type DatabaseConfig struct {
+	Identifier     string   `toml:"identifier"`
+	Kind           string   `toml:"kind"`   // "instance" or "cluster"; default "instance"
+	Engine         string   `toml:"engine"` // default "postgres"
+	Endpoints      []string `toml:"endpoints"`
+	ReaderEndpoint string   `toml:"reader_endpoint"`
+	Port           int      `toml:"port"`
+	Region         string   `toml:"region"`  // default authority.region
+	Account        string   `toml:"account"` // default bootstrap.account_id
+	IAMAuth        bool     `toml:"iam_auth"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	// Level: debug, info, warn, error. TOML log.level, env IAMDB_LOG_LEVEL, flag
+	// --log-level; default "info".
+	Level string `toml:"level"`
+	// Format: text or json. TOML log.format, env IAMDB_LOG_FORMAT; default "text".
+	Format string `toml:"format"`
+}
+
+func defaultConfig() Config {
+	return Config{
+		Dir:           "/var/lib/iamdb",
+		MasterKeyFile: "master.key",
+		Store:         StoreConfig{Path: "iamdb.db"},
+		Authority:     AuthorityConfig{Listen: "127.0.0.1:8080", Region: "us-east-1"},
+		Bootstrap:     BootstrapConfig{AccountID: "123456789012", AdminUser: "admin", AdminKeyFile: "admin-credentials"},
+		Log:           LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// maxConfigSize bounds the configuration file.
+const maxConfigSize = 1 << 20
+
+// loadConfig reads the file (if path is not empty) over the defaults, then the
+// environment, then the flag overrides, and validates the result.
+func loadConfig(path string, getenv func(string) string, flags map[string]string) (Config, error) {
+	cfg := defaultConfig()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		if len(b) > maxConfigSize {
+			return Config{}, fmt.Errorf("config: %s is larger than %d bytes", path, maxConfigSize)
+		}
+		md, err := toml.Decode(string(b), &cfg)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %s: %w", path, err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			keys := make([]string, len(und))
+			for i, k := range und {
+				keys[i] = k.String()
+			}
+			sort.Strings(keys)
+			return Config{}, fmt.Errorf("config: %s: unknown keys: %s", path, strings.Join(keys, ", "))
+		}
+		// A relative dir in the file is relative to the file.
+		if !filepath.IsAbs(cfg.Dir) {
+			cfg.Dir = filepath.Join(filepath.Dir(path), cfg.Dir)
+		}
+	}
+	for _, e := range envVars {
+		if v := getenv(e.name); v != "" {
+			*e.field(&cfg) = v
+		}
+	}
+	cfg.masterKey = getenv("IAMDB_MASTER_KEY")
+	for name, v := range flags {
+		f, ok := flagFields[name]
+		if !ok {
+			return Config{}, fmt.Errorf("config: unknown override %q", name)
+		}
+		*f(&cfg) = v
+	}
+	return cfg, cfg.validate()
+}
+
+var envVars = []struct {
+	name  string
+	field func(*Config) *string
+}{
+	{"IAMDB_DIR", func(c *Config) *string { return &c.Dir }},
+	{"IAMDB_MASTER_KEY_FILE", func(c *Config) *string { return &c.MasterKeyFile }},
+	{"IAMDB_STORE_PATH", func(c *Config) *string { return &c.Store.Path }},
+	{"IAMDB_AUTHORITY_LISTEN", func(c *Config) *string { return &c.Authority.Listen }},
+	{"IAMDB_AUTHORITY_TLS_CERT_FILE", func(c *Config) *string { return &c.Authority.TLSCertFile }},
+	{"IAMDB_AUTHORITY_TLS_KEY_FILE", func(c *Config) *string { return &c.Authority.TLSKeyFile }},
+	{"IAMDB_REGION", func(c *Config) *string { return &c.Authority.Region }},
+	{"IAMDB_ACCOUNT_ID", func(c *Config) *string { return &c.Bootstrap.AccountID }},
+	{"IAMDB_ADMIN_USER", func(c *Config) *string { return &c.Bootstrap.AdminUser }},
+	{"IAMDB_ADMIN_KEY_FILE", func(c *Config) *string { return &c.Bootstrap.AdminKeyFile }},
+	{"IAMDB_LOG_LEVEL", func(c *Config) *string { return &c.Log.Level }},
+	{"IAMDB_LOG_FORMAT", func(c *Config) *string { return &c.Log.Format }},
+}
+
+// flagFields are the overrides "iamdb serve" takes as flags.
+var flagFields = map[string]func(*Config) *string{
+	"dir":       func(c *Config) *string { return &c.Dir },
+	"listen":    func(c *Config) *string { return &c.Authority.Listen },
+	"store":     func(c *Config) *string { return &c.Store.Path },
+	"log-level": func(c *Config) *string { return &c.Log.Level },
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if !isAccountID(c.Bootstrap.AccountID) {
+		errs = append(errs, fmt.Errorf("bootstrap.account_id %q must be 12 digits", c.Bootstrap.AccountID))
+	}
+	if c.Bootstrap.AdminUser == "" {
+		errs = append(errs, errors.New("bootstrap.admin_user must not be empty"))
+	}
+	if (c.Authority.TLSCertFile == "") != (c.Authority.TLSKeyFile == "") {
+		errs = append(errs, errors.New("authority.tls_cert_file and authority.tls_key_file go together"))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level %q must be debug, info, warn or error", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log.format %q must be text or json", c.Log.Format))
+	}
+	seen := map[string]bool{c.Bootstrap.AccountID: true}
+	for i, a := range c.Accounts {
+		if !isAccountID(a.ID) {
+			errs = append(errs, fmt.Errorf("accounts[%d].id %q must be 12 digits", i, a.ID))
+		}
+		if seen[a.ID] {
+			errs = append(errs, fmt.Errorf("accounts[%d].id %s is declared twice", i, a.ID))
+		}
+		seen[a.ID] = true
+	}
+	for i, d := range c.Databases {
+		if d.Identifier == "" {
+			errs = append(errs, fmt.Errorf("databases[%d].identifier must not be empty", i))
+		}
+		if d.Kind != "" && d.Kind != "instance" && d.Kind != "cluster" {
+			errs = append(errs, fmt.Errorf("databases[%d].kind %q must be instance or cluster", i, d.Kind))
+		}
+		if d.Port < 1 || d.Port > 65535 {
+			errs = append(errs, fmt.Errorf("databases[%d].port %d out of range", i, d.Port))
+		}
+		if len(d.Endpoints) == 0 {
+			errs = append(errs, fmt.Errorf("databases[%d].endpoints must name at least one host", i))
+		}
+		if d.Account != "" && !seen[d.Account] {
+			errs = append(errs, fmt.Errorf("databases[%d].account %s is not a configured account", i, d.Account))
+		}
+	}
+	if c.masterKey != "" {
+		if _, err := parseMasterKey([]byte(c.masterKey)); err != nil {
+			errs = append(errs, fmt.Errorf("IAMDB_MASTER_KEY: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// path resolves p against the state directory.
+func (c *Config) path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
+}
+
+// parseMasterKey reads a master key: 64 hex digits, surrounding white space ignored.
+func parseMasterKey(b []byte) ([]byte, error) {
+	s := strings.TrimSpace(string(b))
+	if len(s) != 64 {
+		return nil, errors.New("master key must be 64 hex digits (32 bytes)")
+	}
+	k, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, errors.New("master key must be 64 hex digits (32 bytes)")
+	}
+	return k, nil
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// loadMasterKey returns the master key: from IAMDB_MASTER_KEY if set, else from the key
+// file. A missing file is created with a fresh random key when create is true (a new,
+// empty store); otherwise a missing key is an error, since the store's secrets cannot be
+// read without it.
+func loadMasterKey(cfg *Config, create bool, random io.Reader) ([]byte, error) {
+	if cfg.masterKey != "" {
+		return parseMasterKey([]byte(cfg.masterKey))
+	}
+	path := cfg.path(cfg.MasterKeyFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		k, err := parseMasterKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return k, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("master key: %w", err)
+	case !create:
+		return nil, fmt.Errorf("master key: %s does not exist, and the store already holds secrets encrypted under a key: restore the key file or set IAMDB_MASTER_KEY", path)
+	}
+	k := make([]byte, 32)
+	if _, err := io.ReadFull(random, k); err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	if err := writeFileExclusive(path, []byte(hex.EncodeToString(k)+"\n")); err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	return k, nil
+}
+
+// writeFileExclusive creates path (and its directory) with mode 0600 and writes b; it
+// refuses to overwrite an existing file.
+func writeFileExclusive(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// credentialsFile renders an access key in the AWS shared credentials file format, with the
+// account and endpoint as comments.
+func credentialsFile(account, user, akid, secret string) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# iamdb: access key of %s in account %s. Shown once; keep this file secret.\n", user, account)
+	fmt.Fprintf(&b, "[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", akid, secret)
+	return []byte(b.String())
+}
+
+// newLogger builds the server's logger.
+func newLogger(w io.Writer, cfg LogConfig) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// isLoopback reports whether a listen address binds only loopback interfaces.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+var randReader io.Reader = rand.Reader
