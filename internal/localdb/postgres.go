@@ -1,0 +1,700 @@
+package localdb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// ErrNotFound means the PostgreSQL server binaries are not installed.
+var ErrNotFound = errors.New("localdb: postgresql binaries not found")
+
+// PostgresOptions configures StartPostgres.
+type PostgresOptions struct {
+	// CA issues the server certificate and is the server's ssl_ca_file, so
+	// client certificates it mints are trusted for "cert" logins. Required.
+	// The server certificate (a year, capped at the CA's expiry) is minted
+	// with the CA's clock.
+	CA *pki.CA
+
+	// Dir is the parent of the cluster's new directory. If empty, the system
+	// temp dir. When running as root it must be searchable by OSUser.
+	Dir string
+
+	// BinDir holds initdb and postgres. If empty, the newest
+	// /usr/lib/postgresql/<version>/bin.
+	BinDir string
+
+	// OSUser is the unprivileged OS user the server runs as when the caller
+	// is root. If empty, "postgres". Ignored when not root (the server runs
+	// as the caller).
+	OSUser string
+
+	// AdminUser is the bootstrap superuser's name. If empty, "postgres".
+	AdminUser string
+
+	// AdminPassword is the superuser's SCRAM password. If empty, a random one.
+	AdminPassword string
+
+	// Databases are created after start, owned by AdminUser.
+	Databases []string
+
+	// Port to listen on at 127.0.0.1. If zero, a free port. 5432 is refused.
+	Port int
+
+	// MaxConnections is max_connections. If zero, 300.
+	MaxConnections int
+
+	// Settings are extra postgresql.conf settings written after ours (so
+	// they win), in key order. Values are written verbatim: quote strings.
+	Settings map[string]string
+
+	// StartTimeout bounds initdb plus the wait for readiness (the context
+	// may bound it further). If zero, 60s.
+	StartTimeout time.Duration
+
+	// Keep leaves the directory in place after Stop.
+	Keep bool
+}
+
+// Postgres is a running throwaway PostgreSQL cluster. Its methods are safe
+// for concurrent use; Stop and Restart are serialised.
+type Postgres struct {
+	// AdminUser and AdminPassword are the superuser's credentials for TCP
+	// (SCRAM) logins.
+	AdminUser     string
+	AdminPassword string
+
+	binDir  string
+	baseDir string
+	dataDir string
+	sockDir string
+	tmpSock bool // sockDir is a separate directory to remove
+	logFile string
+	caFile  string
+	port    int
+	keep    bool
+	run     runAs
+
+	mu      sync.Mutex
+	proc    *exec.Cmd
+	exited  chan struct{} // closed when proc has exited
+	stopped bool
+}
+
+// FindPostgres returns the bin directory of the newest PostgreSQL version
+// installed under /usr/lib/postgresql, or ErrNotFound.
+func FindPostgres() (string, error) {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	best, bestVer := "", []int(nil)
+	for _, d := range dirs {
+		if !isExecutable(filepath.Join(d, "postgres")) || !isExecutable(filepath.Join(d, "initdb")) {
+			continue
+		}
+		v := parseVersion(filepath.Base(filepath.Dir(d)))
+		if v == nil {
+			continue
+		}
+		if best == "" || versionLess(bestVer, v) {
+			best, bestVer = d, v
+		}
+	}
+	if best == "" {
+		return "", ErrNotFound
+	}
+	return best, nil
+}
+
+func parseVersion(s string) []int {
+	var v []int
+	for _, p := range strings.Split(s, ".") {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return nil
+		}
+		v = append(v, n)
+	}
+	return v
+}
+
+func versionLess(a, b []int) bool {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return len(a) < len(b)
+}
+
+func isExecutable(name string) bool {
+	fi, err := os.Stat(name)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+// StartPostgres initialises and starts a new PostgreSQL cluster as described
+// in the package documentation, and returns once it accepts connections and
+// is set up. On failure nothing is left behind and the error carries the
+// tail of the server log.
+func StartPostgres(ctx context.Context, opt PostgresOptions) (_ *Postgres, err error) {
+	if opt.CA == nil {
+		return nil, errors.New("localdb: PostgresOptions.CA is nil")
+	}
+	if opt.Port == 5432 {
+		return nil, errors.New("localdb: port 5432 belongs to the machine's instance")
+	}
+	if opt.Port < 0 || opt.Port > 65535 {
+		return nil, fmt.Errorf("localdb: bad port %d", opt.Port)
+	}
+	if opt.AdminUser == "" {
+		opt.AdminUser = "postgres"
+	}
+	if opt.MaxConnections == 0 {
+		opt.MaxConnections = 300
+	}
+	if opt.StartTimeout == 0 {
+		opt.StartTimeout = 60 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, opt.StartTimeout)
+	defer cancel()
+
+	binDir := opt.BinDir
+	if binDir == "" {
+		if binDir, err = FindPostgres(); err != nil {
+			return nil, err
+		}
+	} else if !isExecutable(filepath.Join(binDir, "postgres")) {
+		return nil, fmt.Errorf("%w in %s", ErrNotFound, binDir)
+	}
+	run, err := lookupRunAs(opt.OSUser)
+	if err != nil {
+		return nil, err
+	}
+	if opt.AdminPassword == "" {
+		opt.AdminPassword = randomPassword()
+	}
+
+	parent := opt.Dir
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	base, err := os.MkdirTemp(parent, "iamdb-pg-")
+	if err != nil {
+		return nil, fmt.Errorf("localdb: %w", err)
+	}
+	if base, err = filepath.Abs(base); err != nil {
+		os.RemoveAll(base)
+		return nil, fmt.Errorf("localdb: %w", err)
+	}
+	p := &Postgres{
+		AdminUser:     opt.AdminUser,
+		AdminPassword: opt.AdminPassword,
+		binDir:        binDir,
+		baseDir:       base,
+		dataDir:       filepath.Join(base, "data"),
+		sockDir:       base,
+		logFile:       filepath.Join(base, "postgres.log"),
+		caFile:        filepath.Join(base, "ca.crt"),
+		keep:          opt.Keep,
+		run:           run,
+	}
+	defer func() {
+		if err != nil {
+			p.kill()
+			p.removeDirs()
+		}
+	}()
+	if err := run.own(base); err != nil {
+		return nil, err
+	}
+	if err := run.checkSearchable(base); err != nil {
+		return nil, err
+	}
+	// A unix socket path is limited to about 107 bytes.
+	if len(p.sockDir)+len("/.s.PGSQL.65535") > 100 {
+		d, err := os.MkdirTemp("", "pgs")
+		if err != nil {
+			return nil, fmt.Errorf("localdb: %w", err)
+		}
+		p.sockDir, p.tmpSock = d, true
+		if err := run.own(d); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.writeTLS(opt.CA); err != nil {
+		return nil, err
+	}
+	if err := p.initdb(ctx, opt.AdminUser); err != nil {
+		return nil, err
+	}
+	if err := p.writeConfig(opt); err != nil {
+		return nil, err
+	}
+
+	for attempt := 0; ; attempt++ {
+		p.port = opt.Port
+		if p.port == 0 {
+			if p.port, err = freePort(); err != nil {
+				return nil, err
+			}
+		}
+		if err := p.writeSettings(opt); err != nil {
+			return nil, err
+		}
+		err = p.start(ctx)
+		if err == nil {
+			break
+		}
+		// Another process took the port between our probe and the server's
+		// bind: try another one.
+		if opt.Port == 0 && attempt < 5 && errors.Is(err, errExited) &&
+			strings.Contains(p.logTail(), "Address already in use") {
+			continue
+		}
+		return nil, err
+	}
+
+	stmts := []string{
+		"ALTER ROLE " + quoteIdent(opt.AdminUser) + " PASSWORD " + quoteLiteral(opt.AdminPassword),
+		"CREATE ROLE rds_iam NOLOGIN",
+	}
+	for _, db := range opt.Databases {
+		stmts = append(stmts, "CREATE DATABASE "+quoteIdent(db))
+	}
+	if err := p.Exec(ctx, stmts...); err != nil {
+		return nil, fmt.Errorf("localdb: set up cluster: %w", err)
+	}
+	return p, nil
+}
+
+func (p *Postgres) writeTLS(ca *pki.CA) error {
+	cert, err := ca.ServerCert([]string{"localhost", "127.0.0.1"}, 365*24*time.Hour)
+	if err != nil {
+		return fmt.Errorf("localdb: server certificate: %w", err)
+	}
+	crt, key := filepath.Join(p.baseDir, "server.crt"), filepath.Join(p.baseDir, "server.key")
+	if err := pki.WritePEM(crt, key, cert); err != nil {
+		return fmt.Errorf("localdb: %w", err)
+	}
+	if err := pki.WriteFile(p.caFile, ca.CertPEM(), 0o644); err != nil {
+		return fmt.Errorf("localdb: %w", err)
+	}
+	for _, f := range []string{crt, key, p.caFile} {
+		if err := p.run.own(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Postgres) initdb(ctx context.Context, admin string) error {
+	logf, err := p.openLog()
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.CommandContext(ctx, filepath.Join(p.binDir, "initdb"),
+		"-D", p.dataDir, "-U", admin, "-E", "UTF8", "--locale=C",
+		"--auth=trust", "--no-sync", "--no-instructions")
+	p.prepare(cmd, logf)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("localdb: initdb: %w\n%s", err, p.logTail())
+	}
+	return nil
+}
+
+func (p *Postgres) openLog() (*os.File, error) {
+	f, err := os.OpenFile(p.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("localdb: %w", err)
+	}
+	if err := p.run.own(p.logFile); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func (p *Postgres) prepare(cmd *exec.Cmd, logf *os.File) {
+	cmd.Dir = p.baseDir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "LANG=C"}
+	cmd.SysProcAttr = p.run.sysProcAttr()
+}
+
+const hbaConf = `# Written by iamdb localdb. See the package documentation.
+# TYPE    DATABASE USER      ADDRESS        METHOD
+local     all      all                      trust
+hostssl   all      +rds_iam  127.0.0.1/32   cert
+hostnossl all      +rds_iam  127.0.0.1/32   reject
+hostssl   all      all       127.0.0.1/32   scram-sha-256
+host      all      all       127.0.0.1/32   scram-sha-256
+`
+
+func (p *Postgres) writeConfig(opt PostgresOptions) error {
+	hba := filepath.Join(p.dataDir, "pg_hba.conf")
+	if err := pki.WriteFile(hba, []byte(hbaConf), 0o600); err != nil {
+		return fmt.Errorf("localdb: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(p.dataDir, "postgresql.conf"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("localdb: %w", err)
+	}
+	_, err = f.WriteString("\n# Written by iamdb localdb; overrides the settings above.\ninclude 'iamdb.conf'\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("localdb: %w", err)
+	}
+	return p.run.own(hba)
+}
+
+// writeSettings writes iamdb.conf for p.port.
+func (p *Postgres) writeSettings(opt PostgresOptions) error {
+	var b strings.Builder
+	set := func(k, v string) { fmt.Fprintf(&b, "%s = %s\n", k, v) }
+	b.WriteString("# Written by iamdb localdb. See the package documentation.\n")
+	set("listen_addresses", "'127.0.0.1'")
+	set("port", strconv.Itoa(p.port))
+	set("unix_socket_directories", quoteLiteral(p.sockDir))
+	set("unix_socket_permissions", "0700")
+	set("max_connections", strconv.Itoa(opt.MaxConnections))
+	set("ssl", "on")
+	set("ssl_cert_file", quoteLiteral(filepath.Join(p.baseDir, "server.crt")))
+	set("ssl_key_file", quoteLiteral(filepath.Join(p.baseDir, "server.key")))
+	set("ssl_ca_file", quoteLiteral(p.caFile))
+	set("ssl_min_protocol_version", "'TLSv1.2'")
+	set("password_encryption", "'scram-sha-256'")
+	set("log_connections", "on")
+	set("log_line_prefix", "'%m [%p] %q%u@%d '")
+	set("fsync", "off")
+	set("synchronous_commit", "off")
+	set("full_page_writes", "off")
+	keys := make([]string, 0, len(opt.Settings))
+	for k := range opt.Settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		set(k, opt.Settings[k])
+	}
+	name := filepath.Join(p.dataDir, "iamdb.conf")
+	if err := pki.WriteFile(name, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("localdb: %w", err)
+	}
+	return p.run.own(name)
+}
+
+var errExited = errors.New("localdb: postgres exited during startup")
+
+// start runs the server and waits until it accepts connections. p.mu must be
+// held or p not yet shared.
+func (p *Postgres) start(ctx context.Context) error {
+	logf, err := p.openLog()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(filepath.Join(p.binDir, "postgres"), "-D", p.dataDir)
+	p.prepare(cmd, logf)
+	err = cmd.Start()
+	logf.Close() // the child has its own descriptor
+	if err != nil {
+		return fmt.Errorf("localdb: start postgres: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	p.proc, p.exited = cmd, exited
+	if err := p.waitReady(ctx); err != nil {
+		if !errors.Is(err, errExited) {
+			p.kill()
+		}
+		p.proc = nil
+		return fmt.Errorf("%w\n%s", err, p.logTail())
+	}
+	return nil
+}
+
+// waitReady polls the unix socket until a connection succeeds, the server
+// exits, or ctx ends.
+func (p *Postgres) waitReady(ctx context.Context) error {
+	delay := 5 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		c, err := p.connect(actx, "postgres")
+		cancel()
+		if err == nil {
+			c.Close(ctx)
+			return nil
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-p.exited:
+			t.Stop()
+			return fmt.Errorf("%w: %s", errExited, p.proc.ProcessState)
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("localdb: postgres not ready: %w (last error: %v)", ctx.Err(), err)
+		case <-t.C:
+		}
+		delay = min(2*delay, 100*time.Millisecond)
+	}
+}
+
+// connect opens a superuser connection over the unix socket.
+func (p *Postgres) connect(ctx context.Context, db string) (*pgconn.PgConn, error) {
+	cfg, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable",
+		quoteConn(p.sockDir), p.port, quoteConn(p.AdminUser), quoteConn(db)))
+	if err != nil {
+		return nil, fmt.Errorf("localdb: %w", err)
+	}
+	cfg.Password = ""
+	cfg.RuntimeParams = map[string]string{}
+	return pgconn.ConnectConfig(ctx, cfg)
+}
+
+// kill stops the server immediately (SIGQUIT, then SIGKILL) and waits.
+func (p *Postgres) kill() {
+	if p.proc == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p.signalAndWait(ctx, sigQuit, 0)
+	p.proc = nil
+}
+
+// signalAndWait sends sig, and if the server has not exited when ctx ends
+// (or after grace, if ctx has no deadline) escalates to SIGQUIT and then
+// SIGKILL. It always waits for the exit.
+func (p *Postgres) signalAndWait(ctx context.Context, sig os.Signal, grace time.Duration) {
+	p.proc.Process.Signal(sig)
+	var timeout <-chan time.Time
+	if grace > 0 {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-p.exited:
+		return
+	case <-ctx.Done():
+	case <-timeout:
+	}
+	p.proc.Process.Signal(sigQuit)
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case <-p.exited:
+		return
+	case <-t.C:
+	}
+	p.proc.Process.Kill()
+	<-p.exited
+}
+
+// stop shuts the server down ("fast" mode: SIGINT), escalating when ctx ends.
+func (p *Postgres) stop(ctx context.Context) {
+	if p.proc == nil {
+		return
+	}
+	p.signalAndWait(ctx, os.Interrupt, 30*time.Second)
+	p.proc = nil
+}
+
+// Stop shuts the server down (fast shutdown; immediate if ctx ends first)
+// and removes its directory unless Keep was set. It is idempotent.
+func (p *Postgres) Stop(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return nil
+	}
+	p.stopped = true
+	p.stop(ctx)
+	if p.keep {
+		return nil
+	}
+	return p.removeDirs()
+}
+
+func (p *Postgres) removeDirs() error {
+	err := os.RemoveAll(p.baseDir)
+	if p.tmpSock {
+		if e := os.RemoveAll(p.sockDir); err == nil {
+			err = e
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("localdb: %w", err)
+	}
+	return nil
+}
+
+// Restart stops the server (fast shutdown) and starts it again on the same
+// data directory and port.
+func (p *Postgres) Restart(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return errors.New("localdb: restart after stop")
+	}
+	p.stop(ctx)
+	return p.start(ctx)
+}
+
+// Exec runs each SQL string (which may hold several statements) as the
+// superuser over the unix socket, in the database "postgres".
+func (p *Postgres) Exec(ctx context.Context, sql ...string) error {
+	return p.ExecDB(ctx, "postgres", sql...)
+}
+
+// ExecDB is Exec in database db.
+func (p *Postgres) ExecDB(ctx context.Context, db string, sql ...string) error {
+	c, err := p.connect(ctx, db)
+	if err != nil {
+		return fmt.Errorf("localdb: connect: %w", err)
+	}
+	defer c.Close(context.Background())
+	for _, s := range sql {
+		if _, err := c.Exec(ctx, s).ReadAll(); err != nil {
+			return fmt.Errorf("localdb: %w", err)
+		}
+	}
+	return nil
+}
+
+// Host returns the address the server listens on, "127.0.0.1".
+func (p *Postgres) Host() string { return "127.0.0.1" }
+
+// Port returns the server's TCP port.
+func (p *Postgres) Port() int { return p.port }
+
+// Addr returns "127.0.0.1:PORT".
+func (p *Postgres) Addr() string { return net.JoinHostPort(p.Host(), strconv.Itoa(p.port)) }
+
+// SocketDir returns the directory holding the server's unix socket.
+func (p *Postgres) SocketDir() string { return p.sockDir }
+
+// DataDir returns PGDATA.
+func (p *Postgres) DataDir() string { return p.dataDir }
+
+// LogFile returns the path of the server log.
+func (p *Postgres) LogFile() string { return p.logFile }
+
+// CAFile returns the path of the CA certificate, for sslrootcert.
+func (p *Postgres) CAFile() string { return p.caFile }
+
+// AdminURL returns a URL for the superuser over TCP with TLS verified
+// against the CA: postgres://user:pw@127.0.0.1:PORT/db?sslmode=verify-full&sslrootcert=FILE.
+func (p *Postgres) AdminURL(db string) string {
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(p.AdminUser, p.AdminPassword),
+		Host:     p.Addr(),
+		Path:     "/" + db,
+		RawQuery: url.Values{"sslmode": {"verify-full"}, "sslrootcert": {p.caFile}}.Encode(),
+	}
+	return u.String()
+}
+
+// logTail returns the end of the server log.
+func (p *Postgres) logTail() string {
+	b, err := os.ReadFile(p.logFile)
+	if err != nil {
+		return "(no server log: " + err.Error() + ")"
+	}
+	const max = 4096
+	if len(b) > max {
+		b = b[len(b)-max:]
+		if i := strings.IndexByte(string(b), '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+	}
+	return "server log " + p.logFile + ":\n" + strings.TrimRight(string(b), "\n")
+}
+
+func freePort() (int, error) {
+	for range 10 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("localdb: find free port: %w", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if port != 5432 {
+			return port, nil
+		}
+	}
+	return 0, errors.New("localdb: no free port")
+}
+
+func randomPassword() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+
+// quoteConn quotes a value for a libpq keyword/value connection string.
+func quoteConn(s string) string {
+	return `'` + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + `'`
+}
+
+// runAs is the OS identity the server runs as.
+type runAs struct {
+	name     string
+	uid, gid int
+	switched bool // the caller is root and the server runs as name
+}
+
+func lookupRunAs(name string) (runAs, error) {
+	if os.Geteuid() != 0 {
+		return runAs{uid: os.Geteuid(), gid: os.Getegid()}, nil
+	}
+	if name == "" {
+		name = "postgres"
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return runAs{}, fmt.Errorf("localdb: running as root needs an unprivileged OS user: %w", err)
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil || uid == 0 {
+		return runAs{}, fmt.Errorf("localdb: unusable OS user %q (uid %s)", name, u.Uid)
+	}
+	return runAs{name: name, uid: uid, gid: gid, switched: true}, nil
+}
+
+// own gives name to the server's OS user.
+func (r runAs) own(name string) error {
+	if !r.switched {
+		return nil
+	}
+	if err := os.Chown(name, r.uid, r.gid); err != nil {
+		return fmt.Errorf("localdb: %w", err)
+	}
+	return nil
+}

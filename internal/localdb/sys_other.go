@@ -1,0 +1,20 @@
+//go:build !unix
+
+package localdb
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+var sigQuit = os.Kill
+
+func (r runAs) sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func (r runAs) checkSearchable(string) error {
+	if r.switched {
+		return errors.New("localdb: cannot switch OS user on this platform")
+	}
+	return nil
+}

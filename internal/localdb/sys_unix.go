@@ -1,0 +1,58 @@
+//go:build unix
+
+package localdb
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+var sigQuit os.Signal = syscall.SIGQUIT
+
+// sysProcAttr runs a child as the server's OS user (dropping root's
+// supplementary groups) and, where the platform can, has the kernel stop it
+// with SIGQUIT (immediate shutdown) if the caller dies.
+func (r runAs) sysProcAttr() *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{}
+	if r.switched {
+		a.Credential = &syscall.Credential{Uid: uint32(r.uid), Gid: uint32(r.gid), Groups: []uint32{}}
+	}
+	setPdeathsig(a)
+	return a
+}
+
+// checkSearchable reports an error if the server's OS user cannot reach dir
+// (every ancestor needs search permission), which initdb would otherwise
+// report obscurely. t.TempDir directories, for one, are 0700 root.
+func (r runAs) checkSearchable(dir string) error {
+	if !r.switched {
+		return nil
+	}
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("localdb: %w", err)
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if ok {
+			m := fi.Mode().Perm()
+			var okSearch bool
+			switch {
+			case int(st.Uid) == r.uid:
+				okSearch = m&0o100 != 0
+			case int(st.Gid) == r.gid:
+				okSearch = m&0o010 != 0
+			default:
+				okSearch = m&0o001 != 0
+			}
+			if !okSearch {
+				return fmt.Errorf("localdb: directory %s is not searchable by OS user %s (mode %v); choose another PostgresOptions.Dir", d, r.name, m)
+			}
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
+}
