@@ -4,11 +4,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -34,6 +36,10 @@ type Config struct {
 	Accounts []AccountConfig `toml:"accounts"`
 	// Databases are registered (upserted) at start in the RDS registry.
 	Databases []DatabaseConfig `toml:"databases"`
+	// Postgres are the PostgreSQL gateways, one per database.
+	Postgres []PostgresGatewayConfig `toml:"postgres"`
+	// Ops serves /metrics, /healthz and /readyz.
+	Ops OpsConfig `toml:"ops"`
 
 	masterKey string // from IAMDB_MASTER_KEY
 }
@@ -93,6 +99,80 @@ type DatabaseConfig struct {
 	Region         string   `toml:"region"`  // default authority.region
 	Account        string   `toml:"account"` // default bootstrap.account_id
 	IAMAuth        bool     `toml:"iam_auth"`
+}
+
+// PostgresGatewayConfig runs a PostgreSQL gateway in front of one registered database.
+// Relative file names are resolved against dir.
+type PostgresGatewayConfig struct {
+	// Database is the identifier of a [[databases]] entry (or of a database already in the
+	// registry) whose endpoints and port are what clients dial and sign. Required.
+	Database string `toml:"database"`
+	// Account of that database; default bootstrap.account_id.
+	Account string `toml:"account"`
+	// Listen is the gateway's address; default ":<the database's port>".
+	Listen string `toml:"listen"`
+	// TLSCertFile and TLSKeyFile are the certificate presented to clients; re-read on
+	// SIGHUP. Required: IAM logins need TLS.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
+	// MinTLSVersion is "1.2" (default, as RDS) or "1.3".
+	MinTLSVersion string `toml:"min_tls_version"`
+	// AllowPlaintextPasswords lets non-IAM users log in without TLS. Default false.
+	AllowPlaintextPasswords bool `toml:"allow_plaintext_passwords"`
+	// RevealReasons sends refusal reasons to clients (debugging only). Default false.
+	RevealReasons bool `toml:"reveal_reasons"`
+	// Backend is the PostgreSQL server's host:port. Required.
+	Backend string `toml:"backend"`
+	// BackendCAFile verifies the backend's server certificate. Required.
+	BackendCAFile string `toml:"backend_ca_file"`
+	// BackendServerName is the name checked in the backend's certificate; default the
+	// backend's host.
+	BackendServerName string `toml:"backend_server_name"`
+	// BackendAdminUser and BackendAdminPasswordFile log the gateway in to ask whether a
+	// role is a member of rds_iam (the role needs no privileges). Required.
+	BackendAdminUser         string `toml:"backend_admin_user"`
+	BackendAdminPasswordFile string `toml:"backend_admin_password_file"`
+	// CACertFile and CAKeyFile are the gateway CA whose client certificates (CN = user) the
+	// backend trusts for IAM users (hostssl … cert). Required.
+	CACertFile string `toml:"ca_cert_file"`
+	CAKeyFile  string `toml:"ca_key_file"`
+	// ClientCertTTL is the validity of minted client certificates; default 1h.
+	ClientCertTTL duration `toml:"client_cert_ttl"`
+	// Pool limits the pooled backend sessions of IAM users.
+	Pool PoolTOML `toml:"pool"`
+}
+
+// PoolTOML mirrors gateway.PoolConfig; zero values take the gateway's defaults.
+type PoolTOML struct {
+	MaxSessionsPerKey int      `toml:"max_sessions_per_key"`
+	MaxIdlePerKey     int      `toml:"max_idle_per_key"`
+	IdleTimeout       duration `toml:"idle_timeout"`
+	MaxDialsPerSecond float64  `toml:"max_dials_per_second"`
+}
+
+// OpsConfig serves the operational endpoints.
+type OpsConfig struct {
+	// Listen is the address of /metrics, /healthz and /readyz. TOML ops.listen, env
+	// IAMDB_OPS_LISTEN; default "" (off).
+	Listen string `toml:"listen"`
+	// DrainTimeout is how long SIGTERM waits for gateway sessions to end before closing
+	// them; default 30s.
+	DrainTimeout duration `toml:"drain_timeout"`
+}
+
+// duration is a time.Duration written as "30s" in TOML.
+type duration struct{ time.Duration }
+
+func (d *duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return fmt.Errorf("negative duration %s", b)
+	}
+	d.Duration = v
+	return nil
 }
 
 // LogConfig configures logging.
@@ -179,6 +259,7 @@ var envVars = []struct {
 	{"IAMDB_ADMIN_KEY_FILE", func(c *Config) *string { return &c.Bootstrap.AdminKeyFile }},
 	{"IAMDB_LOG_LEVEL", func(c *Config) *string { return &c.Log.Level }},
 	{"IAMDB_LOG_FORMAT", func(c *Config) *string { return &c.Log.Format }},
+	{"IAMDB_OPS_LISTEN", func(c *Config) *string { return &c.Ops.Listen }},
 }
 
 // flagFields are the overrides "iamdb serve" takes as flags.
@@ -235,6 +316,29 @@ func (c *Config) validate() error {
 		}
 		if d.Account != "" && !seen[d.Account] {
 			errs = append(errs, fmt.Errorf("databases[%d].account %s is not a configured account", i, d.Account))
+		}
+	}
+	for i, g := range c.Postgres {
+		var missing []string
+		for _, f := range []struct{ name, v string }{
+			{"database", g.Database}, {"tls_cert_file", g.TLSCertFile}, {"tls_key_file", g.TLSKeyFile},
+			{"backend", g.Backend}, {"backend_ca_file", g.BackendCAFile}, {"backend_admin_user", g.BackendAdminUser},
+			{"backend_admin_password_file", g.BackendAdminPasswordFile}, {"ca_cert_file", g.CACertFile}, {"ca_key_file", g.CAKeyFile},
+		} {
+			if f.v == "" {
+				missing = append(missing, f.name)
+			}
+		}
+		if len(missing) > 0 {
+			errs = append(errs, fmt.Errorf("postgres[%d]: %s required", i, strings.Join(missing, ", ")))
+		}
+		if g.MinTLSVersion != "" && g.MinTLSVersion != "1.2" && g.MinTLSVersion != "1.3" {
+			errs = append(errs, fmt.Errorf("postgres[%d].min_tls_version %q must be 1.2 or 1.3", i, g.MinTLSVersion))
+		}
+		if g.Backend != "" {
+			if _, _, err := net.SplitHostPort(g.Backend); err != nil {
+				errs = append(errs, fmt.Errorf("postgres[%d].backend %q must be host:port", i, g.Backend))
+			}
 		}
 	}
 	if c.masterKey != "" {

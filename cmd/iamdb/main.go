@@ -62,6 +62,8 @@ commands:
             check a token offline and say why it would be refused
   policy    validate policy documents and simulate requests against them
   serve     run the authority (IAM, STS and RDS API for the AWS CLI and SDKs)
+  dev       run everything locally with zero configuration: authority, gateway,
+            a throwaway PostgreSQL, and an env file for the AWS CLI and psql
   version   print the version
 `
 
@@ -78,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runPolicy(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
+	case "dev":
+		return runDev(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "iamdb", version)
 		return nil

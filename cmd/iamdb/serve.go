@@ -11,9 +11,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/awsquery"
+	"github.com/iamdb/iamdb/internal/gateway"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/store/sqlite"
 )
@@ -63,13 +66,63 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.close()
+	reg := newRegistry()
+	gws, err := startPostgresGateways(&cfg, a.svc, reg, log)
+	if err != nil {
+		return err
+	}
+	if cfg.Ops.Listen != "" {
+		ops, err := startOps(cfg.Ops.Listen, reg, func() error { return nil }, log)
+		if err != nil {
+			return err
+		}
+		defer ops.Close()
+		log.Info("ops listening", "url", "http://"+ops.Addr)
+	}
 	fmt.Fprintf(stdout, "ready authority=%s\n", a.url)
+	for _, g := range gws {
+		fmt.Fprintf(stdout, "ready postgres=%s database=%s\n", g.ln.Addr(), g.name)
+	}
 	if onServeReady != nil {
 		onServeReady(a.addr)
 	}
-	<-ctx.Done()
+	drainTimeout := cfg.Ops.DrainTimeout.Duration
+	if drainTimeout == 0 {
+		drainTimeout = 30 * time.Second
+	}
+	return waitAndDrain(ctx, a, gws, drainTimeout, log)
+}
+
+// waitAndDrain serves until ctx ends (SIGINT, SIGTERM), reloading the gateways'
+// certificates on SIGHUP; then it drains the gateways and stops the authority.
+func waitAndDrain(ctx context.Context, a *authority, gws []*runningGateway, drainTimeout time.Duration, log *slog.Logger) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	failed := make(chan error, len(gws))
+	for _, g := range gws {
+		go func() {
+			if err := <-g.done; err != nil && !errors.Is(err, gateway.ErrServerClosed) {
+				failed <- fmt.Errorf("gateway %s: %w", g.name, err)
+			}
+		}()
+	}
+	var err error
+loop:
+	for {
+		select {
+		case <-hup:
+			for _, g := range gws {
+				g.reload(log)
+			}
+		case err = <-failed:
+			break loop
+		case <-ctx.Done():
+			break loop
+		}
+	}
 	log.Info("shutting down")
-	return a.shutdown()
+	return errors.Join(err, drain(gws, drainTimeout, log), a.shutdown())
 }
 
 // authority is a running authority: store, domain and HTTP server.

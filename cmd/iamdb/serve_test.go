@@ -3,11 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
+	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/token"
 )
 
 // serveOnce runs "iamdb serve" with cfg until it is ready, then stops it. It returns the
@@ -89,5 +100,155 @@ func TestServeRefusesPlainHTTPBeyondLoopback(t *testing.T) {
 	_, err := serveOnce(t, cfg)
 	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 		t.Errorf("serve on 0.0.0.0 without TLS = %v, want a refusal", err)
+	}
+}
+
+// A PostgreSQL gateway configured in the file serves IAM logins; SIGHUP reloads its
+// certificate; the end of the context drains it.
+func TestServePostgresGateway(t *testing.T) {
+	ca, err := pki.NewCA("serve test CA", 24*time.Hour, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := localdbtest.Postgres(t, ca)
+	ctx := context.Background()
+	if err := pg.Exec(ctx, "CREATE USER iam_user WITH LOGIN", "GRANT rds_iam TO iam_user"); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	write := func(name string, data []byte) {
+		t.Helper()
+		if err := pki.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ca.pem", ca.CertPEM())
+	write("ca-key.pem", ca.KeyPEM())
+	write("admin-password", []byte(pg.AdminPassword+"\n"))
+	first, err := ca.ServerCert([]string{"localhost", "127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pki.WritePEM(filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"), first); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cfgText := fmt.Sprintf(`dir = %q
+[authority]
+listen = "127.0.0.1:0"
+region = "eu-west-1"
+
+[[databases]]
+identifier = "orders"
+kind = "instance"
+engine = "postgres"
+endpoints = ["localhost"]
+port = %d
+iam_auth = true
+
+[[postgres]]
+database = "orders"
+listen = "127.0.0.1:%d"
+tls_cert_file = "server.pem"
+tls_key_file = "server-key.pem"
+backend = %q
+backend_ca_file = "ca.pem"
+backend_admin_user = %q
+backend_admin_password_file = "admin-password"
+ca_cert_file = "ca.pem"
+ca_key_file = "ca-key.pem"
+`, dir, port, port, pg.Addr(), pg.AdminUser)
+	cfgPath := filepath.Join(dir, "iamdb.toml")
+	write("iamdb.toml", []byte(cfgText))
+
+	runCtx, cancel := context.WithCancel(ctx)
+	ready := make(chan string, 1)
+	onServeReady = func(addr string) { ready <- addr }
+	defer func() { onServeReady = nil }()
+	var out, logs lockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(runCtx, []string{"serve", "--config", cfgPath}, &out, &logs) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("serve: %v\n%s", err, logs.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve not ready in 30s")
+	}
+	if !strings.Contains(out.String(), fmt.Sprintf("ready postgres=127.0.0.1:%d database=orders", port)) {
+		t.Errorf("stdout %q lacks the gateway's ready line", out.String())
+	}
+
+	akid, secret, err := readAdminKeyFile(filepath.Join(dir, "admin-credentials"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := fmt.Sprintf("localhost:%d", port)
+	connect := func() (string, *x509.Certificate, error) {
+		tok, err := token.Build(endpoint, "eu-west-1", "iam_user", token.Credentials{AccessKeyID: akid, SecretAccessKey: secret}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc, err := pgx.ParseConfig(fmt.Sprintf("host=localhost port=%d user=iam_user dbname=postgres sslmode=verify-full", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc.Password = tok
+		cc.TLSConfig.RootCAs = ca.Pool()
+		c, err := pgx.ConnectConfig(ctx, cc)
+		if err != nil {
+			return "", nil, err
+		}
+		defer c.Close(ctx)
+		var user string
+		err = c.QueryRow(ctx, "select current_user").Scan(&user)
+		peer := c.PgConn().Conn().(*tls.Conn).ConnectionState().PeerCertificates[0]
+		return user, peer, err
+	}
+	user, peer, err := connect()
+	if err != nil || user != "iam_user" {
+		t.Fatalf("IAM login through the configured gateway: user %q, err %v\n%s", user, err, logs.String())
+	}
+	if peer.SerialNumber.Cmp(first.Leaf.SerialNumber) != 0 {
+		t.Errorf("the gateway presents serial %v, want the configured certificate's %v", peer.SerialNumber, first.Leaf.SerialNumber)
+	}
+
+	// SIGHUP: a new certificate in the same files is served to the next client.
+	second, err := ca.ServerCert([]string{"localhost"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pki.WritePEM(filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"), second); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, peer, err = connect()
+		if err == nil && peer.SerialNumber.Cmp(second.Leaf.SerialNumber) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after SIGHUP the gateway still presents serial %v (err %v)", peer.SerialNumber, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve after cancel: %v", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("serve did not drain and stop")
 	}
 }

@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/iamdb/iamdb/internal/gateway"
+	"github.com/iamdb/iamdb/internal/iam"
+	"github.com/iamdb/iamdb/internal/localdb"
+	"github.com/iamdb/iamdb/internal/pki"
+)
+
+const devUsage = `usage: iamdb dev [--dir D] [--region R] [--authority ADDR] [--pg ADDR] [--ops ADDR]
+
+Starts, in the foreground, everything iamdb needs on one machine with zero configuration:
+the embedded store and the authority (AWS Query API for IAM, STS and RDS), a throwaway
+PostgreSQL from the system's binaries, and the PostgreSQL gateway in front of it, with a
+generated CA and certificates (localhost, 127.0.0.1). The database is registered as an
+Aurora PostgreSQL cluster with IAM authentication enabled, an admin is bootstrapped, and
+D/env (to source) points the AWS CLI, psql and the SDKs at it all. Prints "ready" when
+everything serves; Ctrl-C stops it (the throwaway PostgreSQL is removed; D is kept).
+`
+
+// devClusterID is the identifier the dev database is registered under.
+const devClusterID = "iamdb-dev-pg"
+
+// onDevPostgres, if set, is called with the throwaway PostgreSQL once it is ready (a test
+// hook: dev_test.go restarts it under the gateway).
+var onDevPostgres func(*localdb.Postgres)
+
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("iamdb dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, devUsage) }
+	dir := fs.String("dir", ".iamdb", "state directory (store, CA, credentials, env)")
+	region := fs.String("region", "us-east-1", "region of the authority and the database")
+	authAddr := fs.String("authority", "127.0.0.1:0", "address of the AWS Query API (port 0: a free one)")
+	pgAddr := fs.String("pg", "127.0.0.1:0", "address of the PostgreSQL gateway (port 0: a free one)")
+	opsAddr := fs.String("ops", "127.0.0.1:0", "address of /metrics, /healthz and /readyz")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitCode(2)
+	}
+	if fs.NArg() > 0 {
+		return usagef("dev: unexpected argument %q", fs.Arg(0))
+	}
+	d, err := filepath.Abs(*dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	log := newLogger(stderr, LogConfig{Level: *logLevel, Format: "text"})
+
+	ca, err := loadOrCreateCA(d)
+	if err != nil {
+		return err
+	}
+	serverCert, err := ca.ServerCert([]string{"localhost", "127.0.0.1"}, 365*24*time.Hour)
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	certFile, keyFile := filepath.Join(d, "server.pem"), filepath.Join(d, "server-key.pem")
+	if err := pki.WritePEM(certFile, keyFile, serverCert); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+
+	log.Info("starting a throwaway PostgreSQL")
+	pg, err := localdb.StartPostgres(ctx, localdb.PostgresOptions{CA: ca})
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := pg.Stop(stopCtx); err != nil {
+			log.Warn("stopping PostgreSQL", "err", err)
+		}
+	}()
+	log.Info("PostgreSQL ready", "addr", pg.Addr(), "log", pg.LogFile())
+	if onDevPostgres != nil {
+		onDevPostgres(pg)
+	}
+
+	gwLn, err := net.Listen("tcp", *pgAddr)
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	defer gwLn.Close()
+	gwPort := gwLn.Addr().(*net.TCPAddr).Port
+
+	cfg := defaultConfig()
+	cfg.Dir = d
+	cfg.Authority.Listen = *authAddr
+	cfg.Authority.Region = *region
+	cfg.Log.Level = *logLevel
+	cfg.Databases = []DatabaseConfig{{
+		Identifier: devClusterID, Kind: iam.KindCluster, Engine: "aurora-postgresql",
+		Endpoints: []string{"localhost", "127.0.0.1"}, Port: gwPort, Region: *region, IAMAuth: true,
+	}}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	a, err := startAuthority(ctx, &cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	db, ok := a.svc.DatabaseByEndpoint("localhost", gwPort)
+	if !ok {
+		return errors.New("dev: the dev database is not registered")
+	}
+
+	certs, err := pki.NewClientCertCache(ca, pki.CacheConfig{})
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	reg := newRegistry()
+	gw, err := gateway.New(gateway.Config{
+		IAM:         a.svc,
+		Database:    db,
+		Certificate: &serverCert,
+		Backend: gateway.Backend{
+			Addr:          pg.Addr(),
+			TLS:           &tls.Config{RootCAs: ca.Pool(), ServerName: pg.Host(), MinVersion: tls.VersionTLS12},
+			AdminUser:     pg.AdminUser,
+			AdminPassword: pg.AdminPassword,
+		},
+		ClientCerts: certs,
+		Logger:      log.With("gateway", "postgres"),
+		Registerer:  reg,
+	})
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	gws := []*runningGateway{serveGateway(devClusterID, gw, gwLn, certFile, keyFile)}
+
+	ops, err := startOps(*opsAddr, reg, func() error { return nil }, log)
+	if err != nil {
+		return err
+	}
+	defer ops.Close()
+
+	env, err := writeDevEnv(d, a, &cfg, pg, gwPort, ca)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, `ready
+  authority  %s   (AWS Query API: IAM, STS, RDS)
+  postgres   localhost:%d   (gateway; cluster %q, resource id %s)
+  ops        http://%s   (/metrics, /healthz, /readyz)
+
+Next:
+  source %s
+  aws --endpoint-url "$AWS_ENDPOINT_URL" sts get-caller-identity
+  psql "$IAMDB_PG_ADMIN_URL" -c "CREATE USER iam_user WITH LOGIN; GRANT rds_iam TO iam_user;"
+  export PGPASSWORD=$(aws rds generate-db-auth-token --hostname localhost --port %d --username iam_user)
+  psql "host=localhost port=%d user=iam_user dbname=postgres sslmode=verify-full sslrootcert=$IAMDB_CA_FILE"
+`, a.url, gwPort, devClusterID, db.ResourceID, ops.Addr, env, gwPort, gwPort)
+	if onServeReady != nil {
+		onServeReady(a.addr)
+	}
+
+	return waitAndDrain(ctx, a, gws, 10*time.Second, log)
+}
+
+// loadOrCreateCA keeps the dev CA in D/ca.pem and D/ca-key.pem across restarts, so that
+// clients keep trusting it.
+func loadOrCreateCA(d string) (*pki.CA, error) {
+	certFile, keyFile := filepath.Join(d, "ca.pem"), filepath.Join(d, "ca-key.pem")
+	certPEM, err1 := os.ReadFile(certFile)
+	keyPEM, err2 := os.ReadFile(keyFile)
+	if err1 == nil && err2 == nil {
+		ca, err := pki.LoadCA(certPEM, keyPEM)
+		if err != nil {
+			return nil, fmt.Errorf("dev: %s: %w", certFile, err)
+		}
+		return ca, nil
+	}
+	if !errors.Is(err1, fs.ErrNotExist) && err1 != nil {
+		return nil, fmt.Errorf("dev: %w", err1)
+	}
+	ca, err := pki.NewCA("iamdb dev CA", 10*365*24*time.Hour, nil, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("dev: %w", err)
+	}
+	if err := pki.WriteFile(keyFile, ca.KeyPEM(), 0o600); err != nil {
+		return nil, fmt.Errorf("dev: %w", err)
+	}
+	if err := pki.WriteFile(certFile, ca.CertPEM(), 0o644); err != nil {
+		return nil, fmt.Errorf("dev: %w", err)
+	}
+	return ca, nil
+}
+
+// writeDevEnv writes D/env: a file to source that points the AWS CLI, the SDKs, psql and
+// iamdb's own commands at the dev instance. It holds the admin's secret: 0600.
+func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, gwPort int, ca *pki.CA) (string, error) {
+	akid, secret, err := readAdminKeyFile(cfg.path(cfg.Bootstrap.AdminKeyFile))
+	if err != nil {
+		return "", fmt.Errorf("dev: %w", err)
+	}
+	caFile := filepath.Join(d, "ca.pem")
+	admin := url.URL{
+		Scheme: "postgres", User: url.UserPassword(pg.AdminUser, pg.AdminPassword),
+		Host: net.JoinHostPort("localhost", strconv.Itoa(gwPort)), Path: "/postgres",
+		RawQuery: url.Values{"sslmode": {"verify-full"}, "sslrootcert": {caFile}}.Encode(),
+	}
+	vars := []struct{ k, v string }{
+		{"AWS_ENDPOINT_URL", a.url},
+		{"AWS_ACCESS_KEY_ID", akid},
+		{"AWS_SECRET_ACCESS_KEY", secret},
+		{"AWS_REGION", cfg.Authority.Region},
+		{"AWS_DEFAULT_REGION", cfg.Authority.Region},
+		{"IAMDB_ACCOUNT_ID", cfg.Bootstrap.AccountID},
+		{"IAMDB_CA_FILE", caFile},
+		{"IAMDB_PG_HOST", "localhost"},
+		{"IAMDB_PG_PORT", strconv.Itoa(gwPort)},
+		{"IAMDB_PG_CLUSTER", devClusterID},
+		{"IAMDB_PG_ADMIN_URL", admin.String()},
+		{"IAMDB_PG_BACKEND_ADDR", pg.Addr()},
+	}
+	var b strings.Builder
+	b.WriteString("# iamdb dev: source this file. It holds the admin's secret key.\n")
+	for _, kv := range vars {
+		fmt.Fprintf(&b, "export %s=%s\n", kv.k, shellQuote(kv.v))
+	}
+	b.WriteString("unset AWS_SESSION_TOKEN AWS_PROFILE\n")
+	path := filepath.Join(d, "env")
+	if err := pki.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return "", fmt.Errorf("dev: %w", err)
+	}
+	return path, nil
+}
+
+// readAdminKeyFile reads the [default] key of an AWS credentials file.
+func readAdminKeyFile(path string) (akid, secret string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(io.LimitReader(f, 64<<10))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "aws_access_key_id":
+			akid = strings.TrimSpace(v)
+		case "aws_secret_access_key":
+			secret = strings.TrimSpace(v)
+		}
+	}
+	if akid == "" || secret == "" {
+		return "", "", fmt.Errorf("%s holds no access key", path)
+	}
+	return akid, secret, sc.Err()
+}
+
+// newRegistry returns a Prometheus registry with the Go runtime and process collectors.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// opsServer serves /metrics, /healthz and /readyz.
+type opsServer struct {
+	Addr string
+	srv  *http.Server
+}
+
+func (o *opsServer) Close() error { return o.srv.Close() }
+
+func startOps(addr string, reg *prometheus.Registry, ready func() error, log *slog.Logger) (*opsServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("ops: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	o := &opsServer{Addr: ln.Addr().String(), srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
+	go func() {
+		if err := o.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("ops server", "err", err)
+		}
+	}()
+	return o, nil
+}

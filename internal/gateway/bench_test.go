@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// BenchmarkConnect measures new TLS connections per second, each a full login and
+// close: directly to PostgreSQL with SCRAM-SHA-256(-PLUS), then through the gateway as an
+// IAM user (one token, pooled backend sessions). The gateway's run reports its rate as a
+// multiple of the direct one ("x_direct").
+//
+//	go test -run '^$' -bench Connect -benchtime 3s ./internal/gateway/
+func BenchmarkConnect(b *testing.B) {
+	gw := newGateway(b, func(c *Config) { c.Logger = nil })
+	e := gw.env
+	connect := func(b *testing.B, cfg *pgconn.Config) {
+		b.ReportAllocs()
+		b.SetParallelism(4)
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			for pb.Next() {
+				c, err := pgconn.ConnectConfig(ctx, cfg)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				c.Close(ctx)
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "conns/s")
+	}
+	tlsConfig := &tls.Config{RootCAs: e.ca.Pool(), ServerName: "localhost"}
+	var direct float64
+	b.Run("direct-scram-tls", func(b *testing.B) {
+		cfg, err := pgconn.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d user=pwuser dbname=postgres sslmode=disable", e.pg.Port()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.Password, cfg.TLSConfig, cfg.Fallbacks = testPassword, tlsConfig, nil
+		start := time.Now()
+		connect(b, cfg)
+		direct = float64(b.N) / time.Since(start).Seconds()
+	})
+	b.Run("gateway-iam-tls", func(b *testing.B) {
+		cfg, err := pgconn.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d user=alice dbname=postgres sslmode=disable", gw.port))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.Password, cfg.TLSConfig, cfg.Fallbacks = gw.token(b, "alice", "alice", time.Time{}), tlsConfig, nil
+		start := time.Now()
+		connect(b, cfg)
+		if direct > 0 {
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds()/direct, "x_direct")
+		}
+	})
+}

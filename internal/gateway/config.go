@@ -1,0 +1,217 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/iamdb/iamdb/internal/iam"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults of Config.
+const (
+	DefaultAuthTimeout       = time.Minute // PostgreSQL's authentication_timeout
+	DefaultConnectTimeout    = 10 * time.Second
+	DefaultMembershipTTL     = 5 * time.Second
+	DefaultMaxAdminConns     = 4
+	DefaultMaxIdlePerKey     = 16
+	DefaultIdleTimeout       = 5 * time.Minute
+	DefaultResetTimeout      = 5 * time.Second
+	DefaultAdminDatabase     = "postgres"
+	DefaultMaxMembershipKeys = 10000
+)
+
+// Config configures a Gateway. Zero values are the documented defaults.
+type Config struct {
+	// IAM is the authority's data path: signing keys (LookupKey) and rds-db:connect
+	// decisions (AuthorizeConnect), both from memory. Required.
+	IAM *iam.Service
+	// Database is the database this gateway serves. Its Endpoints and Port are the host
+	// names and port clients dial and sign tokens for — the gateway's own, not the
+	// backend's. Required. At each connection the gateway re-reads the registration from
+	// IAM (by endpoint and port) so that enabling or disabling IAM authentication applies
+	// at once; if it is no longer registered, this copy is used.
+	Database iam.Database
+	// Addr is the address ListenAndServe listens on. If empty, ":PORT" with
+	// Database.Port.
+	Addr string
+
+	// Certificate is the server certificate presented to clients; SetCertificate
+	// replaces it at run time (SIGHUP). If nil and TLS supplies no certificate, the
+	// gateway refuses TLS (SSLRequest is answered 'N') and so refuses IAM logins.
+	Certificate *tls.Certificate
+	// TLS is an optional base configuration toward clients (cipher suites, curves, …).
+	// The gateway uses a clone whose GetCertificate returns the current Certificate (when
+	// Certificate is set), with MinVersion raised to MinTLSVersion.
+	TLS *tls.Config
+	// MinTLSVersion is the oldest TLS version clients may use: tls.VersionTLS12 or
+	// tls.VersionTLS13. If zero, TLS 1.2 (as RDS).
+	MinTLSVersion uint16
+	// AllowPlaintextPasswords lets users who are not IAM users send their password
+	// without TLS. Default false (recommended): like a pg_hba.conf with only hostssl
+	// lines, a plaintext attempt gets `pg_hba.conf rejects connection … SSL off`. IAM
+	// users always need TLS, as on RDS.
+	AllowPlaintextPasswords bool
+
+	// Backend is the PostgreSQL server behind the gateway. Required.
+	Backend Backend
+	// ClientCerts mints the client certificates the gateway logs IAM users in to the
+	// backend with (PostgreSQL "cert" authentication; CN = user). Required; a
+	// *pki.ClientCertCache.
+	ClientCerts ClientCertSource
+	// Pool limits the backend sessions of IAM users.
+	Pool PoolConfig
+
+	// Logger receives connection log lines (in the style of log_connections) and errors.
+	// If nil, logs are discarded.
+	Logger *slog.Logger
+	// Registerer registers the gateway's metrics. If nil, they are not registered.
+	Registerer prometheus.Registerer
+	// Audit, if not nil, receives one record per authentication attempt. It is called on
+	// the connection's goroutine and must not block.
+	Audit func(AuditRecord)
+	// Now returns the current time (token validity, policy time, logs). If nil, time.Now.
+	Now func() time.Time
+	// Skew is how far in the future a token's date may be. If zero, token.DefaultSkew
+	// (5 minutes); if negative, none.
+	Skew time.Duration
+	// RevealReasons sends the reason of a refused IAM login ("expired",
+	// "explicit-deny", …) to the client as the error's DETAIL, for debugging. Default
+	// false: the client sees only RDS's `PAM authentication failed for user "u"`.
+	RevealReasons bool
+	// AuthTimeout bounds the time from accept to ReadyForQuery. If zero,
+	// DefaultAuthTimeout (1 minute, PostgreSQL's authentication_timeout).
+	AuthTimeout time.Duration
+	// MembershipTTL is how long the answer "is u a member of rds_iam" is cached, positive
+	// or negative. If zero, DefaultMembershipTTL (5 s); negative: not cached. A role
+	// granted or revoked rds_iam may log in the old way for that long.
+	MembershipTTL time.Duration
+}
+
+// Backend is the PostgreSQL server the gateway logs in to.
+type Backend struct {
+	// Addr is the server's host:port. Required.
+	Addr string
+	// TLS verifies the server (RootCAs with the CA of its certificate, ServerName).
+	// Required: IAM users log in with client certificates, and passwords go through
+	// SCRAM with channel binding over it.
+	TLS *tls.Config
+	// AdminUser and AdminPassword log the gateway in (SCRAM over TLS) to ask whether a
+	// role is a member of rds_iam. Required; the role needs no privileges.
+	AdminUser     string
+	AdminPassword string
+	// AdminDatabase is the database of those connections. If empty, "postgres".
+	AdminDatabase string
+	// MaxAdminConns bounds the admin connections. If zero, DefaultMaxAdminConns.
+	MaxAdminConns int
+	// ConnectTimeout bounds one backend login. If zero, DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+}
+
+// PoolConfig limits the pooled backend sessions of IAM users. A pool key is (user,
+// database, startup parameters other than application_name); sessions of password users
+// are never pooled.
+type PoolConfig struct {
+	// MaxSessionsPerKey bounds the sessions (busy and idle) of one key; a client beyond it
+	// waits for one to be released (up to AuthTimeout). If zero, unlimited (the backend's
+	// max_connections is the limit).
+	MaxSessionsPerKey int
+	// MaxIdlePerKey bounds the idle sessions kept per key. If zero,
+	// DefaultMaxIdlePerKey; negative disables pooling.
+	MaxIdlePerKey int
+	// IdleTimeout closes sessions idle for longer. If zero, DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// MaxDialsPerSecond limits new backend connections (IAM and password) per second; a
+	// login beyond it waits. If zero, unlimited.
+	MaxDialsPerSecond float64
+	// DialBurst is the token-bucket burst of MaxDialsPerSecond. If zero,
+	// max(1, MaxDialsPerSecond).
+	DialBurst int
+	// ResetTimeout bounds DISCARD ALL when a session returns to the pool and the check
+	// when it is handed out. If zero, DefaultResetTimeout.
+	ResetTimeout time.Duration
+}
+
+// withDefaults validates c and fills in defaults.
+func (c Config) withDefaults() (Config, error) {
+	if c.IAM == nil {
+		return c, errors.New("gateway: config: IAM is required")
+	}
+	if len(c.Database.Endpoints) == 0 || c.Database.Port < 1 || c.Database.Port > 65535 {
+		return c, errors.New("gateway: config: Database needs endpoints and a port")
+	}
+	if c.Database.Region == "" || c.Database.Account == "" || c.Database.ResourceID == "" {
+		return c, errors.New("gateway: config: Database needs region, account and resource ID")
+	}
+	if c.Addr == "" {
+		c.Addr = ":" + strconv.Itoa(c.Database.Port)
+	}
+	if c.MinTLSVersion == 0 {
+		c.MinTLSVersion = tls.VersionTLS12
+	}
+	if c.MinTLSVersion != tls.VersionTLS12 && c.MinTLSVersion != tls.VersionTLS13 {
+		return c, fmt.Errorf("gateway: config: unsupported MinTLSVersion %#x", c.MinTLSVersion)
+	}
+	b := &c.Backend
+	if _, _, err := net.SplitHostPort(b.Addr); err != nil {
+		return c, fmt.Errorf("gateway: config: backend address: %w", err)
+	}
+	if b.TLS == nil {
+		return c, errors.New("gateway: config: backend TLS is required")
+	}
+	if b.AdminUser == "" {
+		return c, errors.New("gateway: config: backend admin user is required")
+	}
+	if b.AdminDatabase == "" {
+		b.AdminDatabase = DefaultAdminDatabase
+	}
+	if b.MaxAdminConns <= 0 {
+		b.MaxAdminConns = DefaultMaxAdminConns
+	}
+	if b.ConnectTimeout <= 0 {
+		b.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.ClientCerts == nil {
+		return c, errors.New("gateway: config: ClientCerts is required")
+	}
+	p := &c.Pool
+	if p.MaxSessionsPerKey < 0 {
+		p.MaxSessionsPerKey = 0
+	}
+	if p.MaxIdlePerKey == 0 {
+		p.MaxIdlePerKey = DefaultMaxIdlePerKey
+	}
+	if p.MaxIdlePerKey < 0 {
+		p.MaxIdlePerKey = 0
+	}
+	if p.IdleTimeout <= 0 {
+		p.IdleTimeout = DefaultIdleTimeout
+	}
+	if p.MaxDialsPerSecond < 0 {
+		return c, errors.New("gateway: config: negative MaxDialsPerSecond")
+	}
+	if p.DialBurst <= 0 {
+		p.DialBurst = max(1, int(p.MaxDialsPerSecond))
+	}
+	if p.ResetTimeout <= 0 {
+		p.ResetTimeout = DefaultResetTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.AuthTimeout <= 0 {
+		c.AuthTimeout = DefaultAuthTimeout
+	}
+	if c.MembershipTTL == 0 {
+		c.MembershipTTL = DefaultMembershipTTL
+	}
+	return c, nil
+}

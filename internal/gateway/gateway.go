@@ -1,0 +1,217 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/iamdb/iamdb/internal/pki"
+)
+
+// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown.
+var ErrServerClosed = errors.New("gateway: server closed")
+
+// ClientCertSource mints the client certificate a database user logs in to the backend
+// with (CN = user). *pki.ClientCertCache is one. It is called concurrently.
+type ClientCertSource interface {
+	Get(user string) (*tls.Certificate, error)
+}
+
+var _ ClientCertSource = (*pki.ClientCertCache)(nil)
+
+// Gateway accepts clients of one database, authenticates and authorizes them, and relays
+// them to backend sessions. It is safe for concurrent use.
+type Gateway struct {
+	cfg  Config
+	log  *slog.Logger
+	m    *metrics
+	auth *authorizer
+	cert atomic.Pointer[tls.Certificate]
+	pg   *pgFront
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[net.Conn]struct{}
+	active    sync.WaitGroup
+	closing   atomic.Bool
+	closed    chan struct{} // closed when Shutdown starts
+}
+
+// New validates cfg and returns a Gateway. It does not contact the backend.
+func New(cfg Config) (*Gateway, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{
+		cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer),
+		listeners: make(map[net.Listener]struct{}), conns: make(map[net.Conn]struct{}),
+		closed: make(chan struct{}),
+	}
+	if g.auth, err = newAuthorizer(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Certificate != nil {
+		g.cert.Store(cfg.Certificate)
+	}
+	if g.pg, err = newPGFront(g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// serverTLS returns the TLS configuration toward clients, or nil when there is no
+// certificate.
+func (g *Gateway) serverTLS() *tls.Config {
+	var c *tls.Config
+	if g.cfg.TLS != nil {
+		c = g.cfg.TLS.Clone()
+	} else {
+		c = &tls.Config{}
+	}
+	if g.cfg.Certificate != nil {
+		c.Certificates = nil
+		c.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return g.cert.Load(), nil }
+	} else if len(c.Certificates) == 0 && c.GetCertificate == nil && c.GetConfigForClient == nil {
+		return nil
+	}
+	if c.MinVersion < g.cfg.MinTLSVersion {
+		c.MinVersion = g.cfg.MinTLSVersion
+	}
+	return c
+}
+
+// SetCertificate replaces the server certificate for new connections (for SIGHUP).
+// It is an error when the gateway was created without Config.Certificate.
+func (g *Gateway) SetCertificate(cert *tls.Certificate) error {
+	if cert == nil {
+		return errors.New("gateway: nil certificate")
+	}
+	if g.cfg.Certificate == nil {
+		return errors.New("gateway: created without a certificate")
+	}
+	g.cert.Store(cert)
+	return nil
+}
+
+// ListenAndServe listens on Config.Addr and serves.
+func (g *Gateway) ListenAndServe() error {
+	ln, err := net.Listen("tcp", g.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return g.Serve(ln)
+}
+
+// Serve accepts PostgreSQL clients on ln until Shutdown, and closes ln. It returns
+// ErrServerClosed after Shutdown, or the listener's error.
+func (g *Gateway) Serve(ln net.Listener) error {
+	g.mu.Lock()
+	if g.closing.Load() {
+		g.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	g.listeners[ln] = struct{}{}
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		delete(g.listeners, ln)
+		g.mu.Unlock()
+		ln.Close()
+	}()
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if g.closing.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				g.log.Error("accept failed", "err", err, "retry_in", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		if !g.track(nc) {
+			nc.Close()
+			return ErrServerClosed
+		}
+		go func() {
+			defer g.untrack(nc)
+			g.pg.serve(nc)
+		}()
+	}
+}
+
+// track registers a client connection; false once shutting down.
+func (g *Gateway) track(nc net.Conn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing.Load() {
+		return false
+	}
+	g.conns[nc] = struct{}{}
+	g.active.Add(1)
+	return true
+}
+
+func (g *Gateway) untrack(nc net.Conn) {
+	nc.Close()
+	g.mu.Lock()
+	delete(g.conns, nc)
+	g.mu.Unlock()
+	g.active.Done()
+}
+
+// Shutdown stops accepting, lets the sessions finish until ctx ends, then closes the
+// remaining client connections (their backend sessions are closed, not pooled) and the
+// pool. It returns ctx's error if it had to close sessions, else nil.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	first := !g.closing.Swap(true)
+	if first {
+		close(g.closed)
+	}
+	for ln := range g.listeners {
+		ln.Close()
+	}
+	g.mu.Unlock()
+	if first {
+		g.log.Info("shutting down", "sessions", g.sessionCount())
+	}
+	done := make(chan struct{})
+	go func() {
+		g.active.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		g.mu.Lock()
+		for nc := range g.conns {
+			nc.Close()
+		}
+		g.mu.Unlock()
+		<-done
+	}
+	g.pg.close()
+	return err
+}
+
+func (g *Gateway) sessionCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.conns)
+}

@@ -1,0 +1,155 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// memberQuery asks whether $1 is a member of rds_iam, directly or through other roles,
+// following pg_auth_members whatever INHERIT says. Not pg_has_role: it answers true for
+// every superuser, which would turn the master user into an IAM user. A role or rds_iam
+// that does not exist is not a member.
+const memberQuery = `with recursive m(oid) as (
+	select oid from pg_catalog.pg_roles where rolname = 'rds_iam'
+	union
+	select am.member from pg_catalog.pg_auth_members am join m on am.roleid = m.oid)
+select exists (select 1 from m join pg_catalog.pg_roles r on r.oid = m.oid where r.rolname = $1 and r.rolname <> 'rds_iam')`
+
+// membership answers "is this role an IAM user" from the backend, through a few admin
+// connections, caching answers for ttl. It is safe for concurrent use.
+type membership struct {
+	ttl    time.Duration
+	now    func() time.Time
+	max    int
+	query  func(ctx context.Context, user string) (bool, error)
+	closer func()
+
+	mu       sync.Mutex
+	cache    map[string]memberEntry
+	inflight map[string]*memberCall
+}
+
+type memberEntry struct {
+	iam     bool
+	expires time.Time
+}
+
+type memberCall struct {
+	done chan struct{}
+	iam  bool
+	err  error
+}
+
+// isIAM reports whether user is a member of rds_iam. Concurrent calls for one user share
+// one query.
+func (m *membership) isIAM(ctx context.Context, user string) (bool, error) {
+	now := m.now()
+	m.mu.Lock()
+	if e, ok := m.cache[user]; ok && now.Before(e.expires) {
+		m.mu.Unlock()
+		return e.iam, nil
+	}
+	if c := m.inflight[user]; c != nil {
+		m.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.iam, c.err
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+	c := &memberCall{done: make(chan struct{})}
+	m.inflight[user] = c
+	m.mu.Unlock()
+
+	c.iam, c.err = m.query(ctx, user)
+
+	m.mu.Lock()
+	delete(m.inflight, user)
+	if c.err == nil && m.ttl > 0 {
+		if len(m.cache) >= m.max {
+			for u, e := range m.cache {
+				if !now.Before(e.expires) {
+					delete(m.cache, u)
+				}
+			}
+			if len(m.cache) >= m.max {
+				clear(m.cache)
+			}
+		}
+		m.cache[user] = memberEntry{iam: c.iam, expires: now.Add(m.ttl)}
+	}
+	m.mu.Unlock()
+	close(c.done)
+	return c.iam, c.err
+}
+
+// adminPool keeps a few connections of the admin role to the backend.
+type adminPool struct {
+	cfg  *pgconn.Config
+	sem  chan struct{}
+	idle chan *pgconn.PgConn
+}
+
+func newAdminPool(cfg *pgconn.Config, n int) *adminPool {
+	return &adminPool{cfg: cfg, sem: make(chan struct{}, n), idle: make(chan *pgconn.PgConn, n)}
+}
+
+// isMember runs memberQuery. A pooled connection that fails is replaced once, so a
+// backend restart costs no refused login.
+func (a *adminPool) isMember(ctx context.Context, user string) (bool, error) {
+	select {
+	case a.sem <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-a.sem }()
+	for attempt := 0; ; attempt++ {
+		var pc *pgconn.PgConn
+		reused := false
+		select {
+		case pc = <-a.idle:
+			reused = true
+		default:
+			var err error
+			if pc, err = pgconn.ConnectConfig(ctx, a.cfg.Copy()); err != nil {
+				return false, err
+			}
+		}
+		res := pc.ExecParams(ctx, memberQuery, [][]byte{[]byte(user)}, nil, nil, nil).Read()
+		if res.Err != nil {
+			pc.Close(context.Background())
+			var pgErr *pgconn.PgError
+			if reused && attempt == 0 && !errors.As(res.Err, &pgErr) || reused && attempt == 0 && pgErr.Severity == "FATAL" {
+				continue
+			}
+			return false, res.Err
+		}
+		select {
+		case a.idle <- pc:
+		default:
+			pc.Close(ctx)
+		}
+		if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
+			return false, errors.New("gateway: unexpected answer to the rds_iam membership query")
+		}
+		return string(res.Rows[0][0]) == "t", nil
+	}
+}
+
+func (a *adminPool) close() {
+	for {
+		select {
+		case pc := <-a.idle:
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			pc.Close(ctx)
+			cancel()
+		default:
+			return
+		}
+	}
+}

@@ -1,0 +1,373 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/iamdb/iamdb/internal/pgwire"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+const enginePostgres = "postgres"
+
+// pgFront is the PostgreSQL front end: the wire toward clients and the backend sessions.
+type pgFront struct {
+	g          *Gateway
+	srv        *pgwire.Server
+	template   *pgconn.Config
+	backendTLS *tls.Config
+	admin      *adminPool
+	members    *membership
+	pool       *pool[*pgBackend]
+	dialLimit  *limiter
+	cancels    cancelMap
+}
+
+func newPGFront(g *Gateway) (*pgFront, error) {
+	cfg := &g.cfg
+	f := &pgFront{g: g, backendTLS: cfg.Backend.TLS.Clone()}
+	var err error
+	if f.srv, err = pgwire.NewServer(pgwire.Config{
+		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, OnCancel: f.cancel,
+	}); err != nil {
+		return nil, err
+	}
+	if f.template, err = newPGTemplate(cfg.Backend); err != nil {
+		return nil, err
+	}
+	admin := f.template.Copy()
+	admin.User, admin.Password, admin.Database = cfg.Backend.AdminUser, cfg.Backend.AdminPassword, cfg.Backend.AdminDatabase
+	admin.RuntimeParams = map[string]string{"application_name": "iamdb-gateway"}
+	admin.TLSConfig = f.backendTLS
+	f.admin = newAdminPool(admin, cfg.Backend.MaxAdminConns)
+	f.members = &membership{
+		ttl: cfg.MembershipTTL, now: cfg.Now, max: DefaultMaxMembershipKeys, query: f.admin.isMember,
+		cache: make(map[string]memberEntry), inflight: make(map[string]*memberCall),
+	}
+	gauge := g.m.pool
+	f.pool = newPool[*pgBackend](cfg.Pool.MaxSessionsPerKey, cfg.Pool.MaxIdlePerKey, cfg.Pool.IdleTimeout, cfg.Now, func(idle, busy int) {
+		gauge.WithLabelValues(enginePostgres, "idle").Set(float64(idle))
+		gauge.WithLabelValues(enginePostgres, "busy").Set(float64(busy))
+	})
+	f.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
+	return f, nil
+}
+
+func (f *pgFront) close() {
+	f.pool.close()
+	f.admin.close()
+}
+
+// cancel handles a client's CancelRequest (on the cancel connection's goroutine).
+func (f *pgFront) cancel(pid uint32, key []byte) {
+	bpid, bkey, ok := f.cancels.lookup(pid, key)
+	if !ok {
+		f.g.log.Debug("cancel request for an unknown session", "pid", pid)
+		return
+	}
+	if err := f.sendCancel(bpid, bkey); err != nil {
+		f.g.log.Warn("cancel request failed", "pid", pid, "backend_pid", bpid, "err", err)
+	}
+}
+
+// serve runs one client connection from accept to close.
+func (f *pgFront) serve(nc net.Conn) {
+	g := f.g
+	cfg := &g.cfg
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.AuthTimeout)
+	defer cancel()
+	go func() { // Shutdown during login: stop waiting
+		select {
+		case <-g.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	nc.SetDeadline(start.Add(cfg.AuthTimeout))
+	source := addrPort(nc.RemoteAddr())
+
+	c, err := f.srv.Handshake(ctx, nc)
+	if err != nil {
+		if errors.Is(err, pgwire.ErrCancelRequest) {
+			return
+		}
+		reason := reasonProtocol
+		if errors.Is(err, pgwire.ErrTLS) {
+			reason = reasonTLS
+		}
+		g.log.Debug("handshake failed", "source", source.String(), "reason", reason, "err", err)
+		if !isDisconnect(err) {
+			g.m.connections.WithLabelValues(enginePostgres, outcomeError, reason).Inc()
+		}
+		return
+	}
+
+	rec := AuditRecord{
+		Time: cfg.Now(), Engine: enginePostgres, Database: cfg.Database.Identifier,
+		DBName: c.Database(), User: c.User(), Source: source,
+	}
+	log := g.log.With("user", c.User(), "database", c.Database(), "source", source.String())
+	s, ok := f.login(ctx, c, &rec, log)
+	outcome := rec.Outcome
+	g.m.authDuration.WithLabelValues(enginePostgres, outcome).Observe(time.Since(start).Seconds())
+	g.m.connections.WithLabelValues(enginePostgres, outcome, rec.Reason).Inc()
+	if g.cfg.Audit != nil && rec.Reason != reasonNoPassword {
+		g.cfg.Audit(rec)
+	}
+	if !ok {
+		return
+	}
+	nc.SetDeadline(time.Time{})
+
+	pid, key := f.cancels.add(s.be)
+	c.SendAuthOK()
+	for name, value := range s.be.params {
+		c.SendParameterStatus(name, value)
+	}
+	c.SendBackendKeyData(pid, key[:])
+	c.SendReadyForQuery(s.be.tx)
+	err = c.Flush()
+	if err == nil {
+		attrs := []any{"application_name", c.Params()["application_name"]}
+		attrs = append(attrs, tlsAttrs(c.TLS())...)
+		if rec.IAM {
+			attrs = append(attrs, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
+		}
+		attrs = append(attrs, "backend_pid", s.be.pid, "pooled", s.reused)
+		log.Info("connection authorized", attrs...)
+
+		g.m.active.WithLabelValues(enginePostgres).Inc()
+		r := &pgRelay{client: c.NetConn(), cr: c.Reader(), be: s.be, tx: s.be.tx, resetTimeout: cfg.Pool.ResetTimeout}
+		if s.key != "" {
+			r.onReset = func() { s.returning = true; f.pool.returning(s.key) }
+		}
+		reusable := r.run(s.poolable && !g.closing.Load())
+		g.m.active.WithLabelValues(enginePostgres).Dec()
+		s.reusable = reusable && !g.closing.Load()
+		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_pid", s.be.pid, "pooled", s.reusable)
+	}
+	f.cancels.remove(pid)
+	f.done(s)
+}
+
+// pgSession is a client's backend session.
+type pgSession struct {
+	be        *pgBackend
+	key       string // pool key; "" when not pooled
+	poolable  bool
+	reused    bool
+	reusable  bool
+	returning bool // announced to the pool as coming back
+}
+
+// done hands a session back to the pool or closes it.
+func (f *pgFront) done(s *pgSession) {
+	if s.key == "" {
+		s.be.Close()
+		return
+	}
+	f.pool.release(s.key, s.be, s.reusable, s.returning)
+}
+
+// login authenticates and authorizes the client and returns its backend session. On
+// failure it has told the client, filled rec, and logged.
+func (f *pgFront) login(ctx context.Context, c *pgwire.Conn, rec *AuditRecord, log *slog.Logger) (*pgSession, bool) {
+	cfg := &f.g.cfg
+	user := c.User()
+	isIAM, err := f.members.isIAM(ctx, user)
+	if err != nil {
+		rec.Outcome, rec.Reason = outcomeError, reasonBackend
+		log.Error("rds_iam membership lookup failed", "err", err)
+		c.Fatal(pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is not available"))
+		return nil, false
+	}
+	rec.IAM = isIAM
+	if c.TLS() == nil && (isIAM || !cfg.AllowPlaintextPasswords) {
+		rec.Outcome, rec.Reason = outcomeRefused, reasonNoSSL
+		log.Warn("authentication failed", "reason", reasonNoSSL, "iam", isIAM)
+		c.Fatal(pgwire.Fatal(pgwire.CodeInvalidAuthorization,
+			`pg_hba.conf rejects connection for host "`+rec.Source.Addr().String()+`", user "`+user+`", database "`+c.Database()+`", SSL off`))
+		return nil, false
+	}
+	pw, err := c.RequestPassword()
+	if err != nil {
+		rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
+		if !isDisconnect(err) {
+			rec.Outcome, rec.Reason = outcomeError, reasonProtocol
+		}
+		log.Debug("no password", "err", err)
+		return nil, false
+	}
+	if !isIAM {
+		return f.loginPassword(ctx, c, pw, rec, log)
+	}
+	if !f.g.auth.authorize(ctx, user, string(pw), rec.Source.Addr(), true, rec) {
+		log.Warn("authentication failed", "reason", rec.Reason, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
+		e := pgwire.Fatal(pgwire.CodeInvalidAuthorization, `PAM authentication failed for user "`+user+`"`)
+		if cfg.RevealReasons {
+			e.Detail = "reason: " + rec.Reason
+		}
+		c.Fatal(e)
+		return nil, false
+	}
+	s, err := f.acquireIAM(ctx, c)
+	if err != nil {
+		rec.Outcome = outcomeError
+		f.backendFailed(c, err, rec, log)
+		return nil, false
+	}
+	return s, true
+}
+
+// loginPassword logs a password user in to the backend with the client's password.
+func (f *pgFront) loginPassword(ctx context.Context, c *pgwire.Conn, pw pgwire.Password, rec *AuditRecord, log *slog.Logger) (*pgSession, bool) {
+	params := backendParams(c.Params())
+	dctx, cancel := context.WithTimeout(ctx, f.g.cfg.Backend.ConnectTimeout)
+	defer cancel()
+	be, err := f.dialPG(dctx, c.User(), c.Database(), params, string(pw), nil)
+	if err != nil {
+		rec.Outcome = outcomeError
+		f.backendFailed(c, err, rec, log)
+		return nil, false
+	}
+	rec.Outcome = outcomeOK
+	return &pgSession{be: be}, true
+}
+
+// backendFailed relays a backend login error to the client: the backend's own
+// ErrorResponse (wrong password, unknown database, too many connections, …) as it is,
+// anything else as "not available".
+func (f *pgFront) backendFailed(c *pgwire.Conn, err error, rec *AuditRecord, log *slog.Logger) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		if pgErr.Code == pgwire.CodeInvalidPassword || pgErr.Code == pgwire.CodeInvalidAuthorization {
+			rec.Outcome, rec.Reason = outcomeRefused, reasonPassword
+			log.Warn("authentication failed", "reason", reasonPassword, "backend_error", pgErr.Message)
+		} else {
+			rec.Reason = reasonBackend
+			log.Warn("backend refused the login", "code", pgErr.Code, "backend_error", pgErr.Message)
+		}
+		sev := pgErr.Severity
+		if sev == "" {
+			sev = pgwire.SeverityFatal
+		}
+		c.Fatal(&pgwire.Error{Severity: sev, Code: pgErr.Code, Message: pgErr.Message, Detail: pgErr.Detail, Hint: pgErr.Hint})
+		return
+	}
+	switch {
+	case errors.Is(err, errPoolClosed) || f.g.closing.Load():
+		rec.Reason = reasonShutdown
+		c.Fatal(pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is shutting down"))
+	case errors.Is(err, context.DeadlineExceeded):
+		rec.Reason = reasonPoolTimeout
+		log.Error("no backend session in time", "err", err)
+		c.Fatal(pgwire.Fatal(pgwire.CodeTooManyConnections, "no backend connection available in time"))
+	default:
+		rec.Reason = reasonBackend
+		log.Error("backend login failed", "err", err)
+		c.Fatal(pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is not available"))
+	}
+}
+
+// acquireIAM returns a backend session for an authorized IAM user: an idle pooled one
+// for the same (user, database, startup parameters), checked and given the client's
+// application_name, or a new one logged in with a client certificate.
+func (f *pgFront) acquireIAM(ctx context.Context, c *pgwire.Conn) (*pgSession, error) {
+	user, database := c.User(), c.Database()
+	params := backendParams(c.Params())
+	appName := params["application_name"]
+	s := &pgSession{poolable: params["replication"] == ""}
+	s.key = sessionKey(user, database, params)
+	timeout := f.g.cfg.Pool.ResetTimeout
+	check := func(be *pgBackend) error {
+		if err := be.simpleQuery("SET application_name = "+quoteLiteral(appName), timeout); err != nil {
+			f.g.log.Debug("dropping a stale pooled session", "user", user, "backend_pid", be.pid, "err", err)
+			return err
+		}
+		be.params["application_name"] = appName
+		return nil
+	}
+	dial := func(ctx context.Context) (*pgBackend, error) {
+		cert, err := f.g.cfg.ClientCerts.Get(user)
+		if err != nil {
+			return nil, err
+		}
+		dctx, cancel := context.WithTimeout(ctx, f.g.cfg.Backend.ConnectTimeout)
+		defer cancel()
+		return f.dialPG(dctx, user, database, params, "", cert)
+	}
+	be, reused, err := f.pool.acquire(ctx, s.key, check, dial)
+	if err != nil {
+		return nil, err
+	}
+	s.be, s.reused = be, reused
+	return s, nil
+}
+
+// backendParams returns the startup parameters to send the backend: the client's, but
+// user and database (pgconn sends those).
+func backendParams(p map[string]string) map[string]string {
+	out := make(map[string]string, len(p))
+	for k, v := range p {
+		if k != "user" && k != "database" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// sessionKey is (user, database, startup parameters but application_name).
+func sessionKey(user, database string, params map[string]string) string {
+	var b strings.Builder
+	b.WriteString(user)
+	b.WriteByte(0)
+	b.WriteString(database)
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		if k != "application_name" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b.WriteByte(0)
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(params[k])
+	}
+	return b.String()
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
+
+// tlsAttrs describes a TLS connection as log_connections does.
+func tlsAttrs(st *tls.ConnectionState) []any {
+	if st == nil {
+		return []any{"ssl", false}
+	}
+	v := "TLSv1.2"
+	if st.Version == tls.VersionTLS13 {
+		v = "TLSv1.3"
+	}
+	return []any{"ssl", true, "tls_protocol", v, "cipher", tls.CipherSuiteName(st.CipherSuite)}
+}
+
+func isDisconnect(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+}

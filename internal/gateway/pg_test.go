@@ -1,0 +1,603 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/iamdb/iamdb/token"
+	"github.com/jackc/pgx/v5"
+	dto "github.com/prometheus/client_model/go"
+)
+
+func TestIAMLogin(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(t, nil)
+	tok := gw.token(t, "alice", "alice", time.Time{})
+	ctx := context.Background()
+	var pids []int32
+	for i := range 3 {
+		c := gw.mustConnect(t, "alice", tok)
+		var user, app string
+		var pid int32
+		if err := c.QueryRow(ctx, "select current_user, current_setting('application_name'), pg_backend_pid()").Scan(&user, &app, &pid); err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		if user != "alice" || app != "itest" {
+			t.Errorf("current_user, application_name = %q, %q; want alice, itest", user, app)
+		}
+		if got := c.PgConn().ParameterStatus("application_name"); got != "itest" {
+			t.Errorf("ParameterStatus(application_name) = %q, want itest", got)
+		}
+		if got := c.PgConn().ParameterStatus("server_version"); got == "" {
+			t.Error("ParameterStatus(server_version) is empty")
+		}
+		pids = append(pids, pid)
+		c.Close(ctx)
+	}
+	if pids[0] != pids[1] || pids[1] != pids[2] {
+		t.Errorf("backend pids %v: want one pooled session", pids)
+	}
+
+	// Another application name on the pooled session; session state does not leak.
+	cc := gw.connConfig(t, "alice", tok, false)
+	cc.RuntimeParams["application_name"] = "other app"
+	c, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app string
+	var pid int32
+	if err := c.QueryRow(ctx, "select current_setting('application_name'), pg_backend_pid()").Scan(&app, &pid); err != nil {
+		t.Fatal(err)
+	}
+	if app != "other app" || pid != pids[0] {
+		t.Errorf("application_name, pid = %q, %d; want %q, %d", app, pid, "other app", pids[0])
+	}
+	if _, err := c.Exec(ctx, "create temp table leak(x int); set search_path = nowhere; prepare p as select 1"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close(ctx)
+	c = gw.mustConnect(t, "alice", tok)
+	var sp string
+	var temps int
+	if err := c.QueryRow(ctx, "select current_setting('search_path'), (select count(*) from pg_prepared_statements where name = 'p') + (select count(*) from pg_class where relname = 'leak')::int, pg_backend_pid()").Scan(&sp, &temps, &pid); err != nil {
+		t.Fatal(err)
+	}
+	if sp == "nowhere" || temps != 0 || pid != pids[0] {
+		t.Errorf("after reuse: search_path %q, leftovers %d, pid %d; want reset state on pid %d", sp, temps, pid, pids[0])
+	}
+
+	if got := counter(t, gw, "iamdb_gateway_connections_total", map[string]string{"outcome": "ok"}); got != 5 {
+		t.Errorf("connections_total{outcome=ok} = %v, want 5", got)
+	}
+	if got := counter(t, gw, "iamdb_gateway_backend_dials_total", map[string]string{"outcome": "ok"}); got != 1 {
+		t.Errorf("backend_dials_total{outcome=ok} = %v, want 1", got)
+	}
+	logs := gw.logs.String()
+	for _, want := range []string{`"msg":"connection authorized"`, `"principal":"arn:aws:iam::123456789012:user/alice"`, `"tls_protocol":"TLSv1.3"`, `"application_name":"itest"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s:\n%s", want, logs)
+		}
+	}
+	checkNoSecrets(t, gw, tok)
+}
+
+// TestIAMNestedAndSession: rds_iam through another role; temporary credentials.
+func TestIAMNestedAndSession(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(t, nil)
+	ctx := context.Background()
+	for _, tc := range []struct{ key, user string }{{"alice", "nina"}, {"alice-session", "alice"}} {
+		tok := gw.token(t, tc.key, tc.user, time.Time{})
+		c := gw.mustConnect(t, tc.user, tok)
+		var user string
+		if err := c.QueryRow(ctx, "select current_user").Scan(&user); err != nil {
+			t.Fatal(err)
+		}
+		if user != tc.user {
+			t.Errorf("key %s: current_user = %q, want %q", tc.key, user, tc.user)
+		}
+		checkNoSecrets(t, gw, tok, gw.env.keys[tc.key].SessionToken)
+	}
+}
+
+func TestIAMRefused(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(t, nil)
+	now := gw.env.clock.Now()
+	build := func(endpoint, region, user, key string, at time.Time) string {
+		tok, err := token.Build(endpoint, region, user, gw.env.keys[key], at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	ep := fmt.Sprintf("localhost:%d", gw.port)
+	valid := build(ep, testRegion, "alice", "alice", now)
+	tests := []struct {
+		name, user, token, reason string
+	}{
+		{"expired", "alice", build(ep, testRegion, "alice", "alice", now.Add(-16*time.Minute)), "expired"},
+		{"tampered", "alice", valid[:len(valid)-1] + string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", valid[len(valid)-1])+1)%16]), "signature-mismatch"},
+		{"wrong host", "alice", build(fmt.Sprintf("elsewhere.example.com:%d", gw.port), testRegion, "alice", "alice", now), "host-not-allowed"},
+		{"wrong port", "alice", build("localhost:5432", testRegion, "alice", "alice", now), "port-not-allowed"},
+		{"wrong region", "alice", build(ep, "eu-west-1", "alice", "alice", now), "wrong-scope-region"},
+		{"wrong user", "nina", valid, "user-mismatch"},
+		{"no policy", "bob", build(ep, testRegion, "bob", "bob", now), "implicit-deny"},
+		{"explicit deny", "carol", build(ep, testRegion, "carol", "carol", now), "explicit-deny"},
+		{"inactive key", "dave", build(ep, testRegion, "dave", "dave", now), "inactive-key"},
+		{"expired session", "alice", build(ep, testRegion, "alice", "alice-expired-session", now.Add(-time.Minute)), "session-expired"},
+		{"not a token", "alice", "hunter2", "malformed"},
+		{"empty", "alice", "", "malformed"},
+	}
+	var secrets []string
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			secrets = append(secrets, tt.token)
+			_, err := gw.connect(t, tt.user, tt.token)
+			if err == nil {
+				t.Fatal("connect succeeded")
+			}
+			pe := pgError(t, err)
+			want := `PAM authentication failed for user "` + tt.user + `"`
+			if pe.Code != "28000" || pe.Message != want || pe.Severity != "FATAL" || pe.Detail != "" {
+				t.Errorf("error = %s %s %q (detail %q); want FATAL 28000 %q", pe.Severity, pe.Code, pe.Message, pe.Detail, want)
+			}
+			line := findLog(gw, `"msg":"authentication failed"`, `"user":"`+tt.user+`"`, `"reason":"`+tt.reason+`"`)
+			if line == "" {
+				t.Errorf("no log line with reason %q:\n%s", tt.reason, gw.logs.String())
+			}
+		})
+	}
+	if got := counter(t, gw, "iamdb_gateway_connections_total", map[string]string{"outcome": "refused", "reason": "explicit-deny"}); got != 1 {
+		t.Errorf("connections_total{refused,explicit-deny} = %v, want 1", got)
+	}
+	if line := findLog(gw, `"reason":"explicit-deny"`); !strings.Contains(line, `"statement":"NoCarol"`) || !strings.Contains(line, `"principal":"arn:aws:iam::123456789012:user/carol"`) {
+		t.Errorf("explicit deny log line lacks the statement or principal: %s", line)
+	}
+	checkNoSecrets(t, gw, append(secrets, gw.env.keys["alice-expired-session"].SessionToken)...)
+}
+
+func TestRevealReasons(t *testing.T) {
+	t.Parallel()
+	var audits []AuditRecord
+	var mu sync.Mutex
+	gw := newGateway(t, func(c *Config) {
+		c.RevealReasons = true
+		c.Audit = func(r AuditRecord) { mu.Lock(); audits = append(audits, r); mu.Unlock() }
+	})
+	tok := gw.token(t, "alice", "alice", gw.env.clock.Now().Add(-20*time.Minute))
+	_, err := gw.connect(t, "alice", tok)
+	pe := pgError(t, err)
+	if pe.Code != "28000" || pe.Detail != "reason: expired" {
+		t.Errorf("error %s %q detail %q; want 28000 with detail %q", pe.Code, pe.Message, pe.Detail, "reason: expired")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(audits) != 1 || audits[0].Reason != "expired" || audits[0].Outcome != "refused" || !audits[0].IAM || audits[0].User != "alice" {
+		t.Errorf("audit records %+v; want one refused/expired for alice", audits)
+	}
+}
+
+func TestPlaintextIAMRefused(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(t, nil)
+	tok := gw.token(t, "alice", "alice", time.Time{})
+	_, err := pgx.ConnectConfig(context.Background(), gw.connConfig(t, "alice", tok, true))
+	pe := pgError(t, err)
+	want := `pg_hba.conf rejects connection for host "127.0.0.1", user "alice", database "postgres", SSL off`
+	if pe.Code != "28000" || pe.Message != want {
+		t.Errorf("error %s %q; want 28000 %q", pe.Code, pe.Message, want)
+	}
+	// Password users too, by default.
+	_, err = pgx.ConnectConfig(context.Background(), gw.connConfig(t, "pwuser", testPassword, true))
+	if pe := pgError(t, err); pe.Code != "28000" || !strings.Contains(pe.Message, "SSL off") {
+		t.Errorf("plaintext password login: %s %q; want 28000 … SSL off", pe.Code, pe.Message)
+	}
+}
+
+func TestPasswordUser(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(t, func(c *Config) { c.AllowPlaintextPasswords = true })
+	ctx := context.Background()
+	for _, plaintext := range []bool{false, true} {
+		c, err := pgx.ConnectConfig(ctx, gw.connConfig(t, "pwuser", testPassword, plaintext))
+		if err != nil {
+			t.Fatalf("plaintext=%v: %v", plaintext, err)
+		}
+		var user, app string
+		if err := c.QueryRow(ctx, "select current_user, current_setting('application_name')").Scan(&user, &app); err != nil {
+			t.Fatal(err)
+		}
+		if user != "pwuser" || app != "itest" {
+			t.Errorf("current_user, application_name = %q, %q", user, app)
+		}
+		c.Close(ctx)
+	}
+	_, err := gw.connect(t, "pwuser", "wrong")
+	pe := pgError(t, err)
+	if pe.Code != "28P01" || pe.Message != `password authentication failed for user "pwuser"` {
+		t.Errorf("wrong password: %s %q", pe.Code, pe.Message)
+	}
+	_, err = gw.connect(t, "nosuchuser", "x")
+	if pe := pgError(t, err); pe.Code != "28P01" {
+		t.Errorf("unknown user: %s %q; want 28P01", pe.Code, pe.Message)
+	}
+	if findLog(gw, `"msg":"authentication failed"`, `"reason":"password"`) == "" {
+		t.Errorf("no password failure logged:\n%s", gw.logs.String())
+	}
+	checkNoSecrets(t, gw, testPassword)
+}
+
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(t, nil)
+	c := gw.mustConnect(t, "alice", gw.token(t, "alice", "alice", time.Time{}))
+	ctx := context.Background()
+	errc := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := c.Exec(ctx, "select pg_sleep(30)")
+		errc <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // let the query start
+	if err := c.PgConn().CancelRequest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err := <-errc
+	if pe := pgError(t, err); pe.Code != "57014" {
+		t.Errorf("error %s %q; want 57014 (query_canceled)", pe.Code, pe.Message)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("cancel took %v", d)
+	}
+	var one int
+	if err := c.QueryRow(ctx, "select 1").Scan(&one); err != nil || one != 1 {
+		t.Errorf("after cancel: %v %d", err, one)
+	}
+	if strings.Contains(gw.logs.String(), "cancel request failed") {
+		t.Errorf("cancel failure logged:\n%s", gw.logs.String())
+	}
+}
+
+func TestRelayLargeAndCopy(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(t, nil)
+	c := gw.mustConnect(t, "alice", gw.token(t, "alice", "alice", time.Time{}))
+	ctx := context.Background()
+
+	// A 17 MiB parameter in, a 16 MiB+ row out.
+	big := strings.Repeat("0123456789abcdef", 17<<16)
+	var n int
+	var sum string
+	if err := c.QueryRow(ctx, "select length($1::text), md5($1::text)", big).Scan(&n, &sum); err != nil {
+		t.Fatal(err)
+	}
+	want := md5.Sum([]byte(big))
+	if n != len(big) || sum != hex.EncodeToString(want[:]) {
+		t.Errorf("length, md5 = %d, %s; want %d, %x", n, sum, len(big), want)
+	}
+	var out string
+	if err := c.QueryRow(ctx, "select repeat('xy', 8388611)").Scan(&out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2*8388611 || strings.Trim(out, "xy") != "" {
+		t.Errorf("large row: %d bytes", len(out))
+	}
+
+	// COPY in and out.
+	if _, err := c.Exec(ctx, "create temp table c (id int, s text)"); err != nil {
+		t.Fatal(err)
+	}
+	var in bytes.Buffer
+	for i := range 100000 {
+		fmt.Fprintf(&in, "%d\trow %d %s\n", i, i, strings.Repeat("z", i%50))
+	}
+	tag, err := c.PgConn().CopyFrom(ctx, bytes.NewReader(in.Bytes()), "copy c from stdin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tag.RowsAffected() != 100000 {
+		t.Errorf("copy in: %d rows", tag.RowsAffected())
+	}
+	var got bytes.Buffer
+	if _, err := c.PgConn().CopyTo(ctx, &got, "copy (select * from c order by id) to stdout"); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), in.Bytes()) {
+		t.Errorf("copy out differs: %d bytes, want %d", got.Len(), in.Len())
+	}
+	// A failing COPY leaves the session usable.
+	if _, err := c.PgConn().CopyFrom(ctx, strings.NewReader("not a number\tx\n"), "copy c from stdin"); err == nil {
+		t.Error("bad copy succeeded")
+	}
+	if err := c.QueryRow(ctx, "select count(*) from c").Scan(&n); err != nil || n != 100000 {
+		t.Errorf("after failed copy: %v, %d rows", err, n)
+	}
+	// Extended protocol errors and a batch.
+	if _, err := c.Exec(ctx, "select 1/0"); err == nil {
+		t.Error("division by zero succeeded")
+	}
+	b := &pgx.Batch{}
+	for i := range 50 {
+		b.Queue("select $1::int", i)
+	}
+	br := c.SendBatch(ctx, b)
+	for i := range 50 {
+		var v int
+		if err := br.QueryRow().Scan(&v); err != nil || v != i {
+			t.Fatalf("batch %d: %v %d", i, err, v)
+		}
+	}
+	br.Close()
+}
+
+func TestNotify(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(t, nil)
+	tok := gw.token(t, "alice", "alice", time.Time{})
+	l := gw.mustConnect(t, "alice", tok)
+	s := gw.mustConnect(t, "alice", tok)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := l.Exec(ctx, "listen ch"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Exec(ctx, "select pg_notify('ch', 'hello')"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := l.WaitForNotification(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Channel != "ch" || n.Payload != "hello" {
+		t.Errorf("notification %q %q", n.Channel, n.Payload)
+	}
+}
+
+func TestConcurrentClients(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(t, func(c *Config) { c.Pool.MaxSessionsPerKey = 40 })
+	tok := gw.token(t, "alice", "alice", time.Time{})
+	const clients = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := gw.connect(t, "alice", tok)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close(context.Background())
+			var v int
+			if err := c.QueryRow(context.Background(), "select $1::int + 1", i).Scan(&v); err != nil || v != i+1 {
+				errs <- fmt.Errorf("client %d: %v %d", i, err, v)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for i := 0; ; i++ { // the last sessions may still be resetting
+		idle, busy := gw.pg.pool.stats()
+		if busy == 0 && idle <= DefaultMaxIdlePerKey {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("pool idle, busy = %d, %d", idle, busy)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestBackendRestart is not parallel: it restarts the shared server.
+func TestBackendRestart(t *testing.T) {
+	gw := newGateway(t, func(c *Config) { c.MembershipTTL = -1 }) // every login asks the backend
+	e := gw.env
+	tok := gw.token(t, "alice", "alice", time.Time{})
+	ctx := context.Background()
+	pid := func(c *pgx.Conn) int32 {
+		var p int32
+		if err := c.QueryRow(ctx, "select pg_backend_pid()").Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c := gw.mustConnect(t, "alice", tok)
+	before := pid(c)
+	c.Close(ctx) // pooled
+	active := gw.mustConnect(t, "alice", tok)
+	pid(active)
+
+	if err := e.pg.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := active.Exec(ctx, "select 1"); err == nil {
+		t.Error("a session survived the restart")
+	}
+	// The membership cache may answer; the admin connection and the pooled session are
+	// stale: both are replaced without the client noticing.
+	c = gw.mustConnect(t, "alice", tok)
+	if after := pid(c); after == before {
+		t.Errorf("pid %d reused after restart", after)
+	}
+	c2 := gw.mustConnect(t, "pwuser", testPassword)
+	pid(c2)
+	pid(gw.mustConnect(t, "nina", gw.token(t, "alice", "nina", time.Time{})))
+}
+
+func TestShutdown(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(t, nil)
+	tok := gw.token(t, "alice", "alice", time.Time{})
+	ctx := context.Background()
+	c := gw.mustConnect(t, "alice", tok)
+
+	done := make(chan error, 1)
+	go func() {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		done <- gw.Shutdown(sctx)
+	}()
+	// Draining: the open session still works, new ones are refused.
+	for i := 0; ; i++ {
+		if _, err := gw.connect(t, "alice", tok); err != nil {
+			break
+		}
+		if i == 50 {
+			t.Fatal("still accepting after Shutdown")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var one int
+	if err := c.QueryRow(ctx, "select 1").Scan(&one); err != nil {
+		t.Fatalf("session during drain: %v", err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned %v with a session open", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	c.Close(ctx)
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown = %v", err)
+	}
+
+	// A session that does not leave is closed when the context ends.
+	gw2 := newGateway(t, nil)
+	c2 := gw2.mustConnect(t, "alice", gw2.token(t, "alice", "alice", time.Time{}))
+	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := gw2.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown = %v, want DeadlineExceeded", err)
+	}
+	if _, err := c2.Exec(ctx, "select 1"); err == nil {
+		t.Error("session survived a forced shutdown")
+	}
+}
+
+// counter sums the samples of a counter whose labels include match.
+func counter(t testing.TB, gw *testGW, name string, match map[string]string) float64 {
+	t.Helper()
+	mfs, err := gw.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if labelsMatch(m, match) {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+func labelsMatch(m *dto.Metric, match map[string]string) bool {
+	n := 0
+	for _, lp := range m.GetLabel() {
+		if v, ok := match[lp.GetName()]; ok {
+			if v != lp.GetValue() {
+				return false
+			}
+			n++
+		}
+	}
+	return n == len(match)
+}
+
+// findLog returns the first log line containing every part.
+func findLog(gw *testGW, parts ...string) string {
+	for line := range strings.SplitSeq(gw.logs.String(), "\n") {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(line, p)
+		}
+		if ok {
+			return line
+		}
+	}
+	return ""
+}
+
+// checkNoSecrets fails if the logs contain any secret, or a token's signature.
+func checkNoSecrets(t testing.TB, gw *testGW, secrets ...string) {
+	t.Helper()
+	logs := gw.logs.String()
+	for _, s := range secrets {
+		if len(s) < 8 {
+			continue
+		}
+		parts := []string{s}
+		if i := strings.Index(s, "X-Amz-Signature="); i >= 0 {
+			parts = append(parts, s[i+len("X-Amz-Signature="):])
+		}
+		for _, p := range parts {
+			if strings.Contains(logs, p) {
+				t.Errorf("logs contain a secret (%d bytes)", len(p))
+			}
+		}
+	}
+	for _, k := range gw.env.keys {
+		if strings.Contains(logs, k.SecretAccessKey) {
+			t.Error("logs contain a secret access key")
+		}
+	}
+}
+
+var _ = io.EOF
+
+func TestCertificateAndTLSVersion(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(t, func(c *Config) { c.MinTLSVersion = tls.VersionTLS13 })
+	tok := gw.token(t, "alice", "alice", time.Time{})
+	serial := func() string {
+		cc := gw.connConfig(t, "alice", tok, false)
+		var got string
+		cc.TLSConfig.VerifyConnection = func(cs tls.ConnectionState) error {
+			got = cs.PeerCertificates[0].SerialNumber.String()
+			return nil
+		}
+		c, err := pgx.ConnectConfig(context.Background(), cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close(context.Background())
+		return got
+	}
+	first := serial()
+	cert, err := gw.env.ca.ServerCert([]string{"localhost"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.SetCertificate(&cert); err != nil {
+		t.Fatal(err)
+	}
+	if second := serial(); second == first {
+		t.Errorf("serial after SetCertificate = %s, first %s", second, first)
+	}
+	cc := gw.connConfig(t, "alice", tok, false)
+	cc.TLSConfig.MaxVersion = tls.VersionTLS12
+	if _, err := pgx.ConnectConfig(context.Background(), cc); err == nil {
+		t.Error("TLS 1.2 accepted with MinTLSVersion 1.3")
+	}
+}

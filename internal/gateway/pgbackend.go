@@ -1,0 +1,325 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/iamdb/iamdb/internal/pgwire"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// pgBackend is a PostgreSQL backend session taken over from pgconn after login.
+type pgBackend struct {
+	nc     net.Conn
+	r      *bufio.Reader
+	w      *bufio.Writer
+	pid    uint32
+	key    []byte // never logged
+	params map[string]string
+	tx     byte
+}
+
+// Close sends Terminate (best effort) and closes the connection.
+func (b *pgBackend) Close() error {
+	b.nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	b.nc.Write([]byte{'X', 0, 0, 0, 4})
+	return b.nc.Close()
+}
+
+const backendBufSize = 8 << 10
+
+// newPGTemplate returns the pgconn configuration every backend login copies: the
+// backend's address and nothing taken from the environment that matters.
+func newPGTemplate(b Backend) (*pgconn.Config, error) {
+	host, port, err := net.SplitHostPort(b.Addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := pgconn.ParseConfig("host=" + quoteConnValue(host) + " port=" + quoteConnValue(port) + " sslmode=disable")
+	if err != nil {
+		return nil, fmt.Errorf("gateway: backend address: %w", err)
+	}
+	cfg.Fallbacks = nil
+	cfg.ValidateConnect = nil
+	cfg.AfterConnect = nil
+	cfg.OnNotice = nil
+	cfg.OnNotification = nil
+	cfg.OAuthTokenProvider = nil
+	cfg.RuntimeParams = map[string]string{}
+	cfg.ConnectTimeout = b.ConnectTimeout
+	cfg.SSLNegotiation = "postgres"
+	cfg.SSLCertMode = "allow"
+	cfg.ChannelBinding = "prefer"
+	cfg.RequireAuth = ""
+	cfg.MinProtocolVersion, cfg.MaxProtocolVersion = "3.0", "3.0"
+	cfg.User, cfg.Password, cfg.Database = "", "", ""
+	cfg.TLSConfig = nil
+	return cfg, nil
+}
+
+func quoteConnValue(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// dialPG logs in to the backend as user and takes the connection over. cert, if not
+// nil, is presented as the client certificate; password, if not empty, answers the
+// server's password or SCRAM challenge.
+func (f *pgFront) dialPG(ctx context.Context, user, database string, params map[string]string, password string, cert *tls.Certificate) (*pgBackend, error) {
+	if err := f.dialLimit.wait(ctx); err != nil {
+		return nil, err
+	}
+	cfg := f.template.Copy()
+	cfg.User, cfg.Database, cfg.Password = user, database, password
+	cfg.RuntimeParams = params
+	tc := f.backendTLS.Clone()
+	if cert != nil {
+		tc.Certificates = nil
+		tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+	}
+	cfg.TLSConfig = tc
+	pc, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		f.g.m.dials.WithLabelValues(enginePostgres, outcomeError).Inc()
+		return nil, err
+	}
+	f.g.m.dials.WithLabelValues(enginePostgres, outcomeOK).Inc()
+	// pgconn may have a background read in flight or bytes buffered: take the connection
+	// over only once it has none (a read left in flight would steal the first response).
+	if err := pc.SyncConn(ctx); err != nil {
+		pc.Close(ctx)
+		return nil, err
+	}
+	hc, err := pc.Hijack()
+	if err != nil {
+		pc.Close(ctx)
+		return nil, err
+	}
+	return &pgBackend{
+		nc: hc.Conn, r: bufio.NewReaderSize(hc.Conn, backendBufSize), w: bufio.NewWriterSize(hc.Conn, backendBufSize),
+		pid: hc.PID, key: hc.SecretKey, params: hc.ParameterStatuses, tx: hc.TxStatus,
+	}, nil
+}
+
+// quoteLiteral quotes s as an escape string constant, correct whatever
+// standard_conforming_strings is.
+func quoteLiteral(s string) string {
+	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
+}
+
+// simpleQuery runs one statement with the simple protocol on an idle backend session,
+// outside any relay, and reads up to ReadyForQuery, recording ParameterStatus. An
+// ErrorResponse or a status other than idle is an error.
+func (b *pgBackend) simpleQuery(q string, timeout time.Duration) error {
+	b.nc.SetDeadline(time.Now().Add(timeout))
+	defer b.nc.SetDeadline(time.Time{})
+	b.w.WriteByte('Q')
+	var l [4]byte
+	binary.BigEndian.PutUint32(l[:], uint32(4+len(q)+1))
+	b.w.Write(l[:])
+	b.w.WriteString(q)
+	b.w.WriteByte(0)
+	if err := b.w.Flush(); err != nil {
+		return err
+	}
+	var failed error
+	var buf []byte
+	for {
+		typ, n, err := pgwire.ReadHeader(b.r)
+		if err != nil {
+			return err
+		}
+		if n > 1<<20 {
+			return errors.New("gateway: oversized backend message")
+		}
+		if cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		body := buf[:n]
+		if _, err := io.ReadFull(b.r, body); err != nil {
+			return err
+		}
+		switch typ {
+		case 'E':
+			failed = fmt.Errorf("gateway: backend: %s", errorMessage(body))
+		case 'S':
+			if name, value, ok := parameterStatus(body); ok {
+				b.params[name] = value
+			}
+		case 'Z':
+			if n == 1 {
+				b.tx = body[0]
+			}
+			if failed != nil {
+				return failed
+			}
+			if b.tx != 'I' {
+				return errors.New("gateway: backend session not idle")
+			}
+			return nil
+		}
+	}
+}
+
+// parameterStatus decodes a ParameterStatus body.
+func parameterStatus(body []byte) (name, value string, ok bool) {
+	i := indexByte(body, 0)
+	if i < 0 {
+		return "", "", false
+	}
+	j := indexByte(body[i+1:], 0)
+	if j < 0 {
+		return "", "", false
+	}
+	return string(body[:i]), string(body[i+1 : i+1+j]), true
+}
+
+// errorFields calls fn for each field of an ErrorResponse or NoticeResponse body.
+func errorFields(body []byte, fn func(code byte, value []byte)) {
+	for len(body) > 1 && body[0] != 0 {
+		code := body[0]
+		i := indexByte(body[1:], 0)
+		if i < 0 {
+			return
+		}
+		fn(code, body[1:1+i])
+		body = body[2+i:]
+	}
+}
+
+// errorMessage returns "SEVERITY CODE: message" of an ErrorResponse body.
+func errorMessage(body []byte) string {
+	var sev, code, msg string
+	errorFields(body, func(c byte, v []byte) {
+		switch c {
+		case 'S':
+			sev = string(v)
+		case 'C':
+			code = string(v)
+		case 'M':
+			msg = string(v)
+		}
+	})
+	return sev + " " + code + ": " + msg
+}
+
+// isFatal reports whether an ErrorResponse body is FATAL or PANIC.
+func isFatal(body []byte) bool {
+	fatal := false
+	errorFields(body, func(c byte, v []byte) {
+		if c == 'V' || c == 'S' {
+			if s := string(v); s == "FATAL" || s == "PANIC" {
+				fatal = true
+			}
+		}
+	})
+	return fatal
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// cancelMap maps the process IDs and keys the gateway gives clients to the backend
+// session each one is using, for CancelRequest.
+type cancelMap struct {
+	mu sync.Mutex
+	m  map[uint32]*cancelEntry
+}
+
+type cancelEntry struct {
+	key [4]byte
+	be  *pgBackend
+}
+
+// add registers be and returns the pid and key to give the client.
+func (m *cancelMap) add(be *pgBackend) (uint32, [4]byte) {
+	var b [8]byte
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = make(map[uint32]*cancelEntry)
+	}
+	for {
+		rand.Read(b[:])
+		pid := binary.BigEndian.Uint32(b[:4]) & 0x7fffffff
+		if pid == 0 || m.m[pid] != nil {
+			continue
+		}
+		e := &cancelEntry{be: be}
+		copy(e.key[:], b[4:])
+		m.m[pid] = e
+		return pid, e.key
+	}
+}
+
+func (m *cancelMap) remove(pid uint32) {
+	m.mu.Lock()
+	delete(m.m, pid)
+	m.mu.Unlock()
+}
+
+// lookup returns the backend pid and key for a client's pid and key.
+func (m *cancelMap) lookup(pid uint32, key []byte) (uint32, []byte, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.m[pid]
+	if e == nil || subtle.ConstantTimeCompare(e.key[:], key) != 1 {
+		return 0, nil, false
+	}
+	return e.be.pid, e.be.key, true
+}
+
+// sendCancel sends a CancelRequest for (pid, key) to the backend, over TLS, and waits
+// for the backend to close the connection, as libpq does.
+func (f *pgFront) sendCancel(pid uint32, key []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), f.g.cfg.Backend.ConnectTimeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", f.g.cfg.Backend.Addr)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(dl)
+	}
+	if _, err := nc.Write([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}); err != nil { // SSLRequest
+		return err
+	}
+	var resp [1]byte
+	if _, err := io.ReadFull(nc, resp[:]); err != nil {
+		return err
+	}
+	if resp[0] != 'S' {
+		return errors.New("gateway: backend refused TLS for a cancel request")
+	}
+	tc := tls.Client(nc, f.backendTLS)
+	msg := make([]byte, 12+len(key))
+	binary.BigEndian.PutUint32(msg[0:], uint32(len(msg)))
+	binary.BigEndian.PutUint32(msg[4:], 1234<<16|5678)
+	binary.BigEndian.PutUint32(msg[8:], pid)
+	copy(msg[12:], key)
+	_, err = tc.Write(msg)
+	clear(msg)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, tc) // until the backend closes
+	return nil
+}
