@@ -1,7 +1,8 @@
 // Package localdb starts throwaway database servers from the system's
-// binaries, for `iamdb dev` and for tests: PostgreSQL now (StartPostgres),
-// MariaDB next (a StartMariaDB beside it, with the same shape: options
-// struct, *Server with Addr, Exec, Stop, Restart).
+// binaries, for `iamdb dev` and for tests: PostgreSQL (StartPostgres) and
+// MariaDB (StartMariaDB), with the same shape: an options struct, a server
+// with Addr, Exec, Stop and Restart, a CA trusted for client certificates and
+// the role rds_iam whose members log in only with a certificate.
 //
 // # What a PostgreSQL cluster looks like
 //
@@ -55,6 +56,80 @@
 // socket and port, and startup fails rather than use port 5432. If the
 // calling process dies without Stop, the kernel sends the server SIGQUIT
 // (immediate shutdown); the directory is then left behind.
+//
+// # What a MariaDB server looks like
+//
+// StartMariaDB runs mariadb-install-db and then mariadbd (FindMariaDB:
+// /usr/bin and /usr/sbin on Debian, or MariaDBOptions.InstallDB and
+// Mariadbd) directly, as a child process. When the caller is root both run
+// as the unprivileged "mysql" OS user (MariaDBOptions.OSUser), switched to
+// by us rather than by --user: with --user mariadb-install-db chowns files
+// outside the data directory, and a server that drops root itself loses the
+// parent-death signal. Everything lives in one new directory that Stop
+// removes:
+//
+//	iamdb-mariadb-XXXX/     0700, owned by the server's OS user
+//	  data/                 --datadir (mariadb-install-db)
+//	  mysqld.sock           the unix socket (socket dir is private, 0700)
+//	  mariadbd.pid
+//	  mariadb.log           mariadb-install-db output and --log-error
+//	  ca.crt                the CA (--ssl-ca)
+//	  server.crt/.key       minted by the CA for localhost, 127.0.0.1; key 0600
+//
+// Both programs get --no-defaults first, so no my.cnf (/etc/mysql, ~/.my.cnf)
+// ever applies, and these options (mariadb-install-db passes what it does
+// not know to its bootstrap server):
+//
+//	mariadb-install-db --no-defaults --auth-root-authentication-method=socket
+//	    --auth-root-socket-user=<OS user> --skip-test-db --skip-name-resolve
+//	    <common> <extra>
+//	mariadbd --no-defaults <common>
+//	    --socket=<dir>/mysqld.sock --port=<free port> --bind-address=127.0.0.1
+//	    --pid-file=... --log-error=<dir>/mariadb.log
+//	    --skip-name-resolve --host-cache-size=0   # no DNS, no host blocking
+//	    --ssl --ssl-cert --ssl-key --ssl-ca=<dir>/ca.crt
+//	    --tls-version=TLSv1.2,TLSv1.3
+//	    --require-secure-transport=OFF
+//	    <extra>
+//	<common>: --datadir=<dir>/data
+//	    --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci
+//	    --innodb-log-file-size=16M --innodb-buffer-pool-size=64M
+//	    --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 --skip-log-bin
+//	<extra>: --max-connections=300 (MaxConnections), then
+//	    MariaDBOptions.Settings as --key=value, last wins
+//
+// Durability is relaxed because the server is throwaway; Stop and Restart
+// shut down cleanly (SIGTERM), so data survives a Restart.
+// require_secure_transport is off, as on RDS, so password users may log in
+// with or without TLS, like the PostgreSQL cluster's "host ... scram-sha-256"
+// line; IAM users need TLS anyway, because REQUIRE SUBJECT does.
+//
+// mariadb-install-db creates root@localhost and an account for the OS user,
+// both IDENTIFIED VIA unix_socket: Exec logs in over the socket as root (or
+// as the caller, when not root). After start the role rds_iam exists, held
+// WITH ADMIN OPTION by its creator root@localhost only (MariaDB lets only
+// holders of the admin option grant a role; root@localhost cannot log in over
+// TCP), the account 'admin'@'%' (MariaDBOptions.AdminUser) has ALL
+// PRIVILEGES WITH GRANT OPTION and a random mysql_native_password password,
+// and MariaDBOptions.Databases are created. IAMUserSQL creates an IAM user:
+//
+//	CREATE USER 'u'@'%' REQUIRE SUBJECT '/CN=u'
+//	GRANT rds_iam TO 'u'@'%'
+//	SET DEFAULT ROLE rds_iam FOR 'u'@'%'
+//
+// which logs in, with an empty password, over TLS with a certificate minted
+// by the CA whose subject is exactly CN=u, and in no other way (error 1045;
+// the server log says "X509 subject mismatch"). A certificate from another CA
+// fails the TLS handshake. Password users use mysql_native_password (the
+// default of IDENTIFIED BY) or, after INSTALL SONAME 'auth_ed25519', ed25519:
+// MariaDB 10.11 has no caching_sha2_password server plugin (MySQL 8's
+// default), so a client that insists on it cannot log in to it directly.
+//
+// The server is never the machine's shared instance: its own directory,
+// socket, pid file and port, and startup fails rather than use port 3306.
+// If the calling process dies without Stop, the kernel sends the server
+// SIGQUIT, which mariadbd treats as a shutdown request; the directory is then
+// left behind.
 //
 // This package is for development and tests. It is not a way to run a
 // production database.

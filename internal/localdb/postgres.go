@@ -283,19 +283,26 @@ func StartPostgres(ctx context.Context, opt PostgresOptions) (_ *Postgres, err e
 }
 
 func (p *Postgres) writeTLS(ca *pki.CA) error {
+	return writeServerTLS(ca, p.baseDir, p.caFile, p.run)
+}
+
+// writeServerTLS mints a server certificate for localhost and 127.0.0.1 and
+// writes it to dir/server.crt and dir/server.key (0600), and the CA to
+// caFile, all owned by run.
+func writeServerTLS(ca *pki.CA, dir, caFile string, run runAs) error {
 	cert, err := ca.ServerCert([]string{"localhost", "127.0.0.1"}, 365*24*time.Hour)
 	if err != nil {
 		return fmt.Errorf("localdb: server certificate: %w", err)
 	}
-	crt, key := filepath.Join(p.baseDir, "server.crt"), filepath.Join(p.baseDir, "server.key")
+	crt, key := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
 	if err := pki.WritePEM(crt, key, cert); err != nil {
 		return fmt.Errorf("localdb: %w", err)
 	}
-	if err := pki.WriteFile(p.caFile, ca.CertPEM(), 0o644); err != nil {
+	if err := pki.WriteFile(caFile, ca.CertPEM(), 0o644); err != nil {
 		return fmt.Errorf("localdb: %w", err)
 	}
-	for _, f := range []string{crt, key, p.caFile} {
-		if err := p.run.own(f); err != nil {
+	for _, f := range []string{crt, key, caFile} {
+		if err := run.own(f); err != nil {
 			return err
 		}
 	}
@@ -318,12 +325,15 @@ func (p *Postgres) initdb(ctx context.Context, admin string) error {
 	return nil
 }
 
-func (p *Postgres) openLog() (*os.File, error) {
-	f, err := os.OpenFile(p.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+func (p *Postgres) openLog() (*os.File, error) { return openLog(p.logFile, p.run) }
+
+// openLog opens name for appending, creating it 0600 and owned by run.
+func openLog(name string, run runAs) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("localdb: %w", err)
 	}
-	if err := p.run.own(p.logFile); err != nil {
+	if err := run.own(name); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -617,8 +627,11 @@ func (p *Postgres) AdminURL(db string) string {
 }
 
 // logTail returns the end of the server log.
-func (p *Postgres) logTail() string {
-	b, err := os.ReadFile(p.logFile)
+func (p *Postgres) logTail() string { return logTail(p.logFile) }
+
+// logTail returns the last few KiB of the log file name, for errors.
+func logTail(name string) string {
+	b, err := os.ReadFile(name)
 	if err != nil {
 		return "(no server log: " + err.Error() + ")"
 	}
@@ -629,7 +642,7 @@ func (p *Postgres) logTail() string {
 			b = b[i+1:]
 		}
 	}
-	return "server log " + p.logFile + ":\n" + strings.TrimRight(string(b), "\n")
+	return "server log " + name + ":\n" + strings.TrimRight(string(b), "\n")
 }
 
 func freePort() (int, error) {
@@ -640,7 +653,7 @@ func freePort() (int, error) {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		if port != 5432 {
+		if port != 5432 && port != 3306 {
 			return port, nil
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"syscall"
 )
 
-var sigQuit = os.Kill
+var sigQuit, sigTerm = os.Kill, os.Kill
 
 func (r runAs) sysProcAttr() *syscall.SysProcAttr { return nil }
 

@@ -9,7 +9,10 @@ import (
 	"syscall"
 )
 
-var sigQuit os.Signal = syscall.SIGQUIT
+var (
+	sigQuit os.Signal = syscall.SIGQUIT
+	sigTerm os.Signal = syscall.SIGTERM
+)
 
 // sysProcAttr runs a child as the server's OS user (dropping root's
 // supplementary groups) and, where the platform can, has the kernel stop it
@@ -48,7 +51,7 @@ func (r runAs) checkSearchable(dir string) error {
 				okSearch = m&0o001 != 0
 			}
 			if !okSearch {
-				return fmt.Errorf("localdb: directory %s is not searchable by OS user %s (mode %v); choose another PostgresOptions.Dir", d, r.name, m)
+				return fmt.Errorf("localdb: directory %s is not searchable by OS user %s (mode %v); choose another Dir in the options", d, r.name, m)
 			}
 		}
 		if d == filepath.Dir(d) {
