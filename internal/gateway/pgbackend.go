@@ -13,6 +13,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/pgwire"
@@ -88,6 +89,11 @@ func (f *pgFront) dialPG(ctx context.Context, user, database string, params map[
 		tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
 	}
 	cfg.TLSConfig = tc
+	var guard *readGuard
+	cfg.AfterNetConnect = func(_ context.Context, _ *pgconn.Config, c net.Conn) (net.Conn, error) {
+		guard = &readGuard{Conn: c}
+		return guard, nil
+	}
 	pc, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
 		f.g.m.dials.WithLabelValues(enginePostgres, outcomeError).Inc()
@@ -105,6 +111,7 @@ func (f *pgFront) dialPG(ctx context.Context, user, database string, params map[
 		pc.Close(ctx)
 		return nil, err
 	}
+	guard.settle()
 	return &pgBackend{
 		nc: hc.Conn, r: bufio.NewReaderSize(hc.Conn, backendBufSize), w: bufio.NewWriterSize(hc.Conn, backendBufSize),
 		pid: hc.PID, key: hc.SecretKey, params: hc.ParameterStatuses, tx: hc.TxStatus,
@@ -322,4 +329,33 @@ func (f *pgFront) sendCancel(pid uint32, key []byte) error {
 	}
 	io.Copy(io.Discard, tc) // until the backend closes
 	return nil
+}
+
+// readGuard counts the reads in flight on a backend connection. pgconn starts a
+// background reader when a write takes longer than 15 ms (its slow-write timer; under CPU
+// load, the TLS handshake inside the startup write often does), and that reader can still
+// be blocked in Read after Hijack: it would then swallow the backend's first reply to the
+// relay. settle kicks such a reader out before the connection is used.
+type readGuard struct {
+	net.Conn
+	inflight atomic.Int32
+}
+
+func (g *readGuard) Read(b []byte) (int, error) {
+	g.inflight.Add(1)
+	defer g.inflight.Add(-1)
+	return g.Conn.Read(b)
+}
+
+// settle waits until no read is in flight, interrupting them with a past read deadline
+// (crypto/tls keeps the connection usable after a read timeout).
+func (g *readGuard) settle() {
+	if g == nil || g.inflight.Load() == 0 {
+		return
+	}
+	g.Conn.SetReadDeadline(time.Unix(1, 0))
+	for g.inflight.Load() != 0 {
+		time.Sleep(time.Millisecond)
+	}
+	g.Conn.SetReadDeadline(time.Time{})
 }

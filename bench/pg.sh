@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# bench/pg.sh — the PostgreSQL gateway's benchmarks, side by side in one run (DESIGN.md,
+# "Targets"): new TLS connections per second, steady select-only TPS, and resident memory
+# per idle client connection, for
+#
+#   gateway    bin/iamdb dev (a separate process): IAM token as the password, TLS
+#   direct     the same throwaway PostgreSQL, straight to its port: SCRAM + TLS
+#   pgbouncer  Debian's pgbouncer in front of it: SCRAM + TLS both sides, pool_mode session
+#   ceiling    bench/tlsceiling: full TLS 1.3 handshakes against a Go TLS listener, same cert
+#
+# usage: bench/pg.sh [RESULTS_FILE]     (default bench/results/pg-<UTC time>.txt)
+#
+# Environment: BENCH_SECONDS (10) per run, BENCH_REPEAT (3) runs of each pgbench measurement
+# (interleaved gateway, direct, pgbouncer, gateway, …; the median is kept), BENCH_CLIENTS (8), BENCH_THREADS (2),
+# BENCH_SCALE (5), BENCH_IDLE (5000) idle connections for the memory test,
+# BENCH_IDLE_AUTH (200) logged-in idle connections (each holds a backend session, and the
+# backend's max_connections is 300). Needs: go, psql, pgbench, pgbouncer, python3, setpriv,
+# and the AWS CLI (/usr/bin/aws) or falls back to "iamdb token" for the token.
+#
+# Every server it starts (iamdb dev and with it the throwaway PostgreSQL, pgbouncer) is
+# stopped on exit. Loopback only; the machine's PostgreSQL (5432) is never used.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+T=${BENCH_SECONDS:-10}
+C=${BENCH_CLIENTS:-8}
+J=${BENCH_THREADS:-2}
+SCALE=${BENCH_SCALE:-5}
+IDLE=${BENCH_IDLE:-5000}
+IDLE_AUTH=${BENCH_IDLE_AUTH:-200}
+REPEAT=${BENCH_REPEAT:-3}
+OUT=${1:-bench/results/pg-$(date -u +%Y%m%dT%H%M%SZ).txt}
+mkdir -p "$(dirname "$OUT")"
+: >"$OUT"
+
+say() { printf '%s\n' "$*" | tee -a "$OUT"; }
+die() { say "pg.sh: $*"; exit 1; }
+for tool in go psql pgbench pgbouncer python3 setpriv; do
+	command -v "$tool" >/dev/null || die "$tool is missing (apt-get install -y postgresql-client pgbouncer python3 util-linux)"
+done
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+[ "$(ulimit -n)" -gt $((IDLE + 500)) ] || die "ulimit -n is $(ulimit -n): too low for $IDLE idle connections"
+
+WORK=$(mktemp -d /tmp/iamdb-bench.XXXXXX)
+chmod 755 "$WORK"
+DEV_PID= BOUNCER_PID= HOLDER_PID=
+cleanup() {
+	local status=$?
+	set +e
+	if [ "$status" -ne 0 ] && [ -f "$WORK/dev.log" ]; then
+		echo "pg.sh: failed ($status); the end of iamdb dev's log:" >&2
+		tail -n 40 "$WORK/dev.log" >&2
+		[ -n "$DEV_PID" ] && ! kill -0 "$DEV_PID" 2>/dev/null && echo "pg.sh: iamdb dev (pid $DEV_PID) is no longer running" >&2
+	fi
+	[ -n "$HOLDER_PID" ] && kill "$HOLDER_PID" 2>/dev/null && wait "$HOLDER_PID" 2>/dev/null
+	[ -n "$BOUNCER_PID" ] && kill "$BOUNCER_PID" 2>/dev/null && wait "$BOUNCER_PID" 2>/dev/null
+	if [ -n "$DEV_PID" ]; then
+		kill -INT "$DEV_PID" 2>/dev/null # drains, then stops and removes the throwaway PostgreSQL
+		for _ in $(seq 1 300); do kill -0 "$DEV_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$DEV_PID" 2>/dev/null
+		wait "$DEV_PID" 2>/dev/null
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# tps OUTPUT: the tps pgbench reports.
+tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$1" | head -1; }
+median() { python3 -c "import sys, statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.0f}')" "$@"; }
+# cpu_ms PID: user+system CPU time of a process, in ms.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"; }
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
+
+# --- the machine ---------------------------------------------------------------------------
+say "# iamdb PostgreSQL gateway benchmarks"
+say "date:     $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+say "command:  bench/pg.sh $*  (BENCH_SECONDS=$T BENCH_REPEAT=$REPEAT BENCH_CLIENTS=$C BENCH_THREADS=$J BENCH_SCALE=$SCALE BENCH_IDLE=$IDLE BENCH_IDLE_AUTH=$IDLE_AUTH)"
+say "machine:  $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+say "software: $(go version | cut -d' ' -f3-), $(pgbench --version), $(/usr/lib/postgresql/*/bin/postgres --version | head -1), $(pgbouncer --version | head -1), $(openssl version 2>/dev/null || echo 'openssl ?')"
+say "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-minute load average at the start; other work on the machine skews the absolute numbers)"
+say "commit:   $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+say ""
+
+# --- build and start -----------------------------------------------------------------------
+go build -o bin/iamdb ./cmd/iamdb
+go build -o "$WORK/tlsceiling" ./bench/tlsceiling
+go build -o "$WORK/idleconns" ./bench/idleconns
+go build -o "$WORK/connrate" ./bench/connrate
+
+DEV="$WORK/dev"
+bin/iamdb dev --dir "$DEV" >"$WORK/dev.out" 2>"$WORK/dev.log" &
+DEV_PID=$!
+for _ in $(seq 1 600); do
+	grep -q '^ready' "$WORK/dev.out" 2>/dev/null && break
+	kill -0 "$DEV_PID" 2>/dev/null || { cat "$WORK/dev.log"; die "iamdb dev exited"; }
+	sleep 0.1
+done
+grep -q '^ready' "$WORK/dev.out" || die "iamdb dev not ready after 60s"
+# shellcheck disable=SC1091
+source "$DEV/env"
+[ -n "${IAMDB_PG_BACKEND_ADDR:-}" ] || die "D/env lacks IAMDB_PG_BACKEND_ADDR"
+BE_HOST=${IAMDB_PG_BACKEND_ADDR%:*}
+BE_PORT=${IAMDB_PG_BACKEND_ADDR##*:}
+GW_PORT=$IAMDB_PG_PORT
+ADMIN_PW=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).password))' "$IAMDB_PG_ADMIN_URL")
+BE_ADMIN="host=$BE_HOST port=$BE_PORT user=postgres dbname=postgres sslmode=verify-full sslrootcert=$IAMDB_CA_FILE"
+unset PGHOST PGPORT PGUSER PGDATABASE PGSSLMODE PGPASSWORD PGSERVICE PGOPTIONS
+export PGCONNECT_TIMEOUT=10
+GW_PID=$DEV_PID # the gateway runs in the iamdb dev process
+
+# Users: bench_iam (rds_iam: token only, through the gateway), bench_pw (SCRAM: direct and
+# pgbouncer). pgbench tables at scale $SCALE, initialised on the backend.
+BENCH_PW=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+PGPASSWORD=$ADMIN_PW psql -X -q -v ON_ERROR_STOP=1 -d "$BE_ADMIN" \
+	-c "CREATE USER bench_iam WITH LOGIN; GRANT rds_iam TO bench_iam;" \
+	-c "CREATE USER bench_pw WITH LOGIN PASSWORD '$BENCH_PW';"
+PGPASSWORD=$ADMIN_PW pgbench -i -q -s "$SCALE" "$BE_ADMIN" >"$WORK/init.log" 2>&1 || { cat "$WORK/init.log"; die "pgbench -i failed"; }
+PGPASSWORD=$ADMIN_PW psql -X -q -v ON_ERROR_STOP=1 -d "$BE_ADMIN" \
+	-c "GRANT SELECT ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO bench_iam, bench_pw;"
+SCRAM=$(PGPASSWORD=$ADMIN_PW psql -X -At -d "$BE_ADMIN" -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'bench_pw'")
+
+# The token, as the README makes it (valid 15 minutes: long enough for every run below).
+AWSHOME="$WORK/awshome"
+mkdir -p "$AWSHOME"
+if [ -x /usr/bin/aws ]; then
+	TOKEN=$(HOME=$AWSHOME AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		/usr/bin/aws rds generate-db-auth-token --hostname localhost --port "$GW_PORT" --username bench_iam)
+	TOKEN_BY="aws rds generate-db-auth-token (AWS CLI v2)"
+else
+	TOKEN=$(HOME=$AWSHOME AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		bin/iamdb token --hostname localhost --port "$GW_PORT" --username bench_iam)
+	TOKEN_BY="iamdb token"
+fi
+
+# pgbouncer, as an unprivileged user in its own directory, with the dev CA's server cert.
+BDIR="$WORK/pgbouncer"
+mkdir -p "$BDIR"
+cp "$DEV/server.pem" "$DEV/server-key.pem" "$DEV/ca.pem" "$BDIR/"
+printf '"bench_pw" "%s"\n' "$SCRAM" >"$BDIR/userlist.txt"
+BOUNCER_PORT=$(freeport)
+cat >"$BDIR/pgbouncer.ini" <<EOF
+[databases]
+postgres = host=$BE_HOST port=$BE_PORT dbname=postgres
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $BOUNCER_PORT
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $BDIR/userlist.txt
+pool_mode = session
+max_client_conn = $((IDLE + 200))
+default_pool_size = $((IDLE_AUTH + 20))
+client_tls_sslmode = require
+client_tls_cert_file = $BDIR/server.pem
+client_tls_key_file = $BDIR/server-key.pem
+client_tls_ca_file = $BDIR/ca.pem
+server_tls_sslmode = require
+server_tls_ca_file = $BDIR/ca.pem
+logfile = $BDIR/pgbouncer.log
+log_connections = 0
+log_disconnections = 0
+EOF
+chown -R nobody:nogroup "$BDIR"
+chmod 600 "$BDIR/server-key.pem" "$BDIR/userlist.txt"
+setpriv --reuid=nobody --regid=nogroup --clear-groups pgbouncer "$BDIR/pgbouncer.ini" >>"$WORK/pgbouncer.out" 2>&1 &
+BOUNCER_PID=$!
+for _ in $(seq 1 100); do
+	PGPASSWORD=$BENCH_PW psql -X -At -d "host=127.0.0.1 port=$BOUNCER_PORT user=bench_pw dbname=postgres sslmode=require" -c "select 1" >/dev/null 2>&1 && break
+	kill -0 "$BOUNCER_PID" 2>/dev/null || { cat "$WORK/pgbouncer.out" "$BDIR/pgbouncer.log" 2>/dev/null; die "pgbouncer exited"; }
+	sleep 0.1
+done
+
+# The three targets as libpq connection strings. 127.0.0.1 (not localhost) everywhere, so
+# that no run pays for a refused ::1 first; the token is signed for localhost as the README
+# does, which the gateway accepts on either of its names.
+declare -A CONN PASS
+CONN[gateway]="host=127.0.0.1 port=$GW_PORT user=bench_iam dbname=postgres sslmode=require"
+PASS[gateway]=$TOKEN
+CONN[direct]="host=$BE_HOST port=$BE_PORT user=bench_pw dbname=postgres sslmode=require"
+PASS[direct]=$BENCH_PW
+CONN[pgbouncer]="host=127.0.0.1 port=$BOUNCER_PORT user=bench_pw dbname=postgres sslmode=require"
+PASS[pgbouncer]=$BENCH_PW
+for k in gateway direct pgbouncer; do
+	got=$(PGPASSWORD=${PASS[$k]} psql -X -At -d "${CONN[$k]}" -c "select current_user || ' ' || coalesce((select version from pg_stat_ssl where pid = pg_backend_pid()), 'no-ssl')") ||
+		die "$k: cannot log in"
+	say "check $k: $got"
+done
+say "token by: $TOKEN_BY (${#TOKEN} bytes)"
+say ""
+
+# --- 1. memory per idle connection ---------------------------------------------------------
+say "## 1. Resident memory per idle TLS client connection (VmRSS before and after, /proc/PID/status)"
+say "(first, while the gateway process is fresh: a Go heap that grew and shrank earlier would blur the deltas)"
+declare -A MEM
+# hold NAME PID ADDR USER PASSWORD N STATE: opens N connections, reads PID's VmRSS.
+hold() {
+	local name=$1 pid=$2 addr=$3 user=$4 pw=$5 n=$6 state=$7
+	sleep 3
+	local before
+	before=$(rss_kib "$pid")
+	mkfifo "$WORK/hold.in"
+	PGPASSWORD=$pw "$WORK/idleconns" -addr "$addr" -user "$user" -n "$n" -state "$state" <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
+	HOLDER_PID=$!
+	exec 9>"$WORK/hold.in"
+	for _ in $(seq 1 1200); do
+		grep -q '^open ' "$WORK/hold.out" && break
+		kill -0 "$HOLDER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 2 # let the server settle (goroutines parked, buffers released)
+	local after
+	after=$(rss_kib "$pid")
+	local opened
+	opened=$(sed -n 's/^open \([0-9]*\).*/\1/p' "$WORK/hold.out")
+	grep '^failed' "$WORK/hold.out" | sed "s/^/  $name: /" | tee -a "$OUT" || true
+	exec 9>&-
+	wait "$HOLDER_PID" 2>/dev/null || true
+	HOLDER_PID=
+	rm -f "$WORK/hold.in"
+	local per=n/a
+	if [ "${opened:-0}" -gt 0 ]; then
+		per=$(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))/int(sys.argv[3]):.1f}')" "$before" "$after" "$opened")
+	fi
+	MEM[$name]=$per
+	say "$(printf '%-28s %5s open  VmRSS %7s -> %7s KiB  = %6s KiB per connection' "$name ($state)" "${opened:-0}" "$before" "$after" "$per")"
+}
+hold "gateway-loggedin" "$GW_PID" "127.0.0.1:$GW_PORT" bench_iam "$TOKEN" "$IDLE_AUTH" auth
+hold "pgbouncer-loggedin" "$BOUNCER_PID" "127.0.0.1:$BOUNCER_PORT" bench_pw "$BENCH_PW" "$IDLE_AUTH" auth
+hold "gateway" "$GW_PID" "127.0.0.1:$GW_PORT" bench_iam "$TOKEN" "$IDLE" startup
+hold "pgbouncer" "$BOUNCER_PID" "127.0.0.1:$BOUNCER_PORT" bench_pw "$BENCH_PW" "$IDLE" startup
+say "(startup: TLS established, StartupMessage sent, the server's authentication request unanswered;"
+say " auth: logged in and idle at ReadyForQuery; the gateway's backend sessions live in PostgreSQL, not in its RSS)"
+say ""
+
+# --- 2. new connections per second ---------------------------------------------------------
+say "## 2. New TLS connections per second: pgbench -n -C -S -T $T -c $C -j $J (reconnect per transaction), median of $REPEAT"
+"$WORK/tlsceiling" -cert "$DEV/server.pem" -key "$DEV/server-key.pem" -ca "$DEV/ca.pem" -c "$C" -d "${T}s" | tee "$WORK/ceiling.txt" | tee -a "$OUT"
+CEIL=$(sed -n 's/.*: \([0-9]*\)\/s,.*/\1/p' "$WORK/ceiling.txt")
+declare -A CPS TPS RUNS
+# bench MODE KEY I: one pgbench run; MODE is -C (reconnect) or "" (connections kept).
+bench() {
+	local mode=$1 k=$2 i=$3 f="$WORK/$2$1-$3.txt" c0 c1
+	c0=$(cpu_ms "$GW_PID")
+	# shellcheck disable=SC2086
+	PGPASSWORD=${PASS[$k]} pgbench -n $mode -S -T "$T" -c "$C" -j "$J" "${CONN[$k]}" >"$f" 2>&1 ||
+		{ cat "$f"; die "pgbench $mode $k failed"; }
+	c1=$(cpu_ms "$GW_PID")
+	local tx failed
+	tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$f")
+	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$f")
+	RUNS[$k$mode]="${RUNS[$k$mode]:-} $(tps "$f")"
+	local extra=""
+	[ "$k" = gateway ] && extra="; gateway process CPU $(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))*1000/max(1,int(sys.argv[3])):.0f}')" "$c0" "$c1" "$tx") µs per transaction"
+	say "$(printf '  run %d %-10s %10s tps  (%s; failed: %s%s)' "$i" "$k" "$(tps "$f")" \
+		"$(grep -E '^(average connection time|latency average)' "$f" | tr '\n' ';' | sed 's/;$//')" "${failed:-0}" "$extra")"
+}
+for i in $(seq 1 "$REPEAT"); do
+	for k in gateway direct pgbouncer; do bench -C "$k" "$i"; done
+done
+for k in gateway direct pgbouncer; do
+	# shellcheck disable=SC2086
+	CPS[$k]=$(median ${RUNS[$k-C]})
+	say "$(printf '%-10s %10s connections/s (median)' "$k" "${CPS[$k]}")"
+done
+say "$(printf '%-10s %10s handshakes/s' ceiling "$CEIL")"
+say ""
+say "### 2b. The same with a Go client instead of pgbench (bench/connrate: pgconn, X25519/P-256, one select 1 per connection), median of $REPEAT"
+declare -A GORATE GORUNS
+for i in $(seq 1 "$REPEAT"); do
+	for k in gateway direct pgbouncer; do
+		c0=$(cpu_ms "$GW_PID")
+		PGPASSWORD=${PASS[$k]} "$WORK/connrate" -c "$C" -d "${T}s" "${CONN[$k]}" >"$WORK/go-$k-$i.txt" 2>&1 ||
+			{ cat "$WORK/go-$k-$i.txt"; die "connrate $k failed"; }
+		c1=$(cpu_ms "$GW_PID")
+		r=$(sed -n 's/^connrate: .*: \([0-9]*\)\/s,.*/\1/p' "$WORK/go-$k-$i.txt")
+		GORUNS[$k]="${GORUNS[$k]:-} $r"
+		extra=""
+		[ "$k" = gateway ] && extra="  (gateway process CPU $(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))*1000/max(1,float(sys.argv[3])*float(sys.argv[4])):.0f}')" "$c0" "$c1" "$r" "$T") µs per connection)"
+		say "  run $i $(sed -n 's/^connrate: //p' "$WORK/go-$k-$i.txt" | sed "s/^/$k: /" | tr '\n' ' ')$extra"
+	done
+done
+for k in gateway direct pgbouncer; do
+	# shellcheck disable=SC2086
+	GORATE[$k]=$(median ${GORUNS[$k]})
+	say "$(printf '%-10s %10s connections/s (median, Go client)' "$k" "${GORATE[$k]}")"
+done
+say ""
+
+# --- 3. steady TPS -------------------------------------------------------------------------
+say "## 3. Steady select-only TPS: pgbench -n -S -T $T -c $C -j $J (connections kept), median of $REPEAT"
+for i in $(seq 1 "$REPEAT"); do
+	for k in gateway direct pgbouncer; do bench "" "$k" "$i"; done
+done
+for k in gateway direct pgbouncer; do
+	# shellcheck disable=SC2086
+	TPS[$k]=$(median ${RUNS[$k]})
+	say "$(printf '%-10s %10s tps (median)' "$k" "${TPS[$k]}")"
+done
+say ""
+
+# --- summary -------------------------------------------------------------------------------
+say "## Summary (targets from DESIGN.md)"
+row() { say "$(printf '| %-46s | %-34s | %-9s | %s |' "$1" "$2" "$3" "$4")"; }
+met() { python3 -c "
+import sys
+try: print('yes' if float(sys.argv[1]) >= float(sys.argv[2]) else 'NO')
+except ValueError: print('n/a')" "$1" "$2"; }
+row "what" "measured" "target" "met"
+row "---" "---" "---" "---"
+r=$(ratio "${CPS[gateway]}" "${CPS[direct]}");    row "new conn/s: gateway / direct" "${CPS[gateway]} / ${CPS[direct]} = ${r}x" ">= 10x" "$(met "$r" 10)"
+r=$(ratio "${CPS[gateway]}" "${CPS[pgbouncer]}"); row "new conn/s: gateway / pgbouncer" "${CPS[gateway]} / ${CPS[pgbouncer]} = ${r}x" ">= 5x" "$(met "$r" 5)"
+r=$(ratio "${CPS[gateway]}" "$CEIL");             row "new conn/s: gateway / TLS ceiling" "${CPS[gateway]} / $CEIL = ${r}" ">= 0.50" "$(met "$r" 0.5)"
+r=$(ratio "${TPS[gateway]}" "${TPS[direct]}");    row "steady tps: gateway / direct" "${TPS[gateway]} / ${TPS[direct]} = ${r}" ">= 0.90" "$(met "$r" 0.9)"
+r=$(ratio "${TPS[gateway]}" "${TPS[pgbouncer]}"); row "steady tps: gateway / pgbouncer" "${TPS[gateway]} / ${TPS[pgbouncer]} = ${r}" ">= 1.00" "$(met "$r" 1)"
+r=$(ratio "${GORATE[gateway]}" "${GORATE[direct]}");    row "(Go client) new conn/s: gateway / direct" "${GORATE[gateway]} / ${GORATE[direct]} = ${r}x" "(>= 10x)" "$(met "$r" 10)"
+r=$(ratio "${GORATE[gateway]}" "${GORATE[pgbouncer]}"); row "(Go client) new conn/s: gateway / pgbouncer" "${GORATE[gateway]} / ${GORATE[pgbouncer]} = ${r}x" "(>= 5x)" "$(met "$r" 5)"
+r=$(ratio "${GORATE[gateway]}" "$CEIL");                row "(Go client) new conn/s: gateway / ceiling" "${GORATE[gateway]} / $CEIL = ${r}" "(>= 0.50)" "$(met "$r" 0.5)"
+if [ "${MEM[gateway]}" != n/a ]; then
+	row "memory per idle conn, gateway ($IDLE, startup)" "${MEM[gateway]} KiB (pgbouncer ${MEM[pgbouncer]} KiB)" "<= 16 KiB" "$(python3 -c "import sys; print('yes' if float(sys.argv[1]) <= 16 else 'NO')" "${MEM[gateway]}")"
+fi
+row "memory per logged-in idle conn ($IDLE_AUTH)" "gateway ${MEM[gateway-loggedin]} KiB, pgbouncer ${MEM[pgbouncer-loggedin]} KiB" "—" "—"
+say ""
+say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+say "results written to $OUT"

@@ -1,0 +1,701 @@
+package main
+
+// The end-to-end tests of "iamdb dev": it runs in-process on a temporary directory (the
+// authority, a throwaway PostgreSQL, the gateway in front of it, D/env), and the clients a
+// user would point at it run for real:
+//
+//   - psql (libpq, sslmode=verify-full against the dev CA) and the Debian AWS CLI v2 as
+//     subprocesses, with the README tour's commands: IAM users, policies and keys made with
+//     "aws iam", tokens from "aws rds generate-db-auth-token";
+//   - lib/pq and pgx in-process: token reuse, query cancel, 200 concurrent clients, and a
+//     backend restart under the gateway.
+//
+// Every refusal is checked twice: the client sees RDS's generic text, and the gateway's log
+// (run's stderr) names the reason. Subprocesses get the environment of authority_test.go's
+// toolEnv less the machine's PG* settings, and a deadline. With IAMDB_REQUIRE_TOOLS=1 a
+// missing psql or AWS CLI v2 fails the test; otherwise it skips.
+//
+// The expired-session case: a session cannot expire while the test runs (900 s is the
+// shortest assume-role duration, and the gateway uses the real clock), so the test uses what
+// invalidates a live session on AWS too: the role is deleted and re-created under the same
+// name, and a token signed with the old session's credentials is refused as
+// invalid-session-token (AWS: the new role has a new unique id, old sessions no longer
+// match). The session-expired reason itself is covered with an injected clock in
+// internal/gateway (TestIAMRefused).
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/lib/pq"
+
+	"github.com/iamdb/iamdb/internal/localdb"
+	"github.com/iamdb/iamdb/token"
+)
+
+// The database users of the tests (PostgreSQL roles).
+const (
+	devIAMUser      = "iam_user" // GRANT rds_iam: logs in with a token only
+	devPasswordUser = "pw_user"  // a password user, relayed to the backend's SCRAM
+	devPassword     = "pw-user-Secret-1"
+)
+
+// devInstance is "iamdb dev" running in-process.
+type devInstance struct {
+	dir     string
+	env     map[string]string // D/env
+	logs    *lockedBuffer     // run's stderr: the gateway's log
+	stdout  *lockedBuffer
+	pg      *localdb.Postgres // the throwaway backend (onDevPostgres)
+	authURL string
+	port    int // the gateway's
+	region  string
+	account string
+	admin   awsCreds
+}
+
+// startDev runs "iamdb dev --dir T" until the test ends, and reads D/env.
+func startDev(t *testing.T) *devInstance {
+	t.Helper()
+	if _, err := localdb.FindPostgres(); err != nil {
+		needTool(t, false, "the PostgreSQL server binaries", "apt-get install -y postgresql")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	pgc := make(chan *localdb.Postgres, 1)
+	onServeReady = func(addr string) { ready <- addr }
+	onDevPostgres = func(p *localdb.Postgres) { pgc <- p }
+	d := &devInstance{dir: dir, logs: &lockedBuffer{}, stdout: &lockedBuffer{}}
+	var runErr error
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		runErr = run(ctx, []string{"dev", "--dir", dir}, d.stdout, d.logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-stopped:
+			if runErr != nil {
+				t.Errorf("iamdb dev: %v", runErr)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("iamdb dev did not stop within 30s of its context's end")
+		}
+		onServeReady, onDevPostgres = nil, nil
+		if t.Failed() {
+			t.Logf("iamdb dev's log:\n%s", d.logs.String())
+		}
+	})
+	select {
+	case addr := <-ready:
+		d.authURL = "http://" + addr
+	case <-stopped:
+		t.Fatalf("iamdb dev stopped before it was ready: %v\nlog:\n%s", runErr, d.logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("iamdb dev not ready after 60s\nlog:\n%s", d.logs.String())
+	}
+	select {
+	case d.pg = <-pgc:
+	default:
+		t.Fatal("iamdb dev got ready without calling onDevPostgres")
+	}
+	if out := d.stdout.String(); !strings.HasPrefix(out, "ready\n") || !strings.Contains(out, "source "+filepath.Join(dir, "env")) {
+		t.Errorf("iamdb dev: stdout %q, want ready and the source line", out)
+	}
+	d.env = readDevEnv(t, filepath.Join(dir, "env"))
+	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
+		"IAMDB_ACCOUNT_ID", "IAMDB_CA_FILE", "IAMDB_PG_PORT", "IAMDB_PG_CLUSTER", "IAMDB_PG_ADMIN_URL", "IAMDB_PG_BACKEND_ADDR"} {
+		if d.env[k] == "" {
+			t.Fatalf("D/env lacks %s: %v", k, d.env)
+		}
+	}
+	if d.env["AWS_ENDPOINT_URL"] != d.authURL {
+		t.Errorf("D/env: AWS_ENDPOINT_URL %q, want the authority %q", d.env["AWS_ENDPOINT_URL"], d.authURL)
+	}
+	if d.env["IAMDB_PG_BACKEND_ADDR"] != d.pg.Addr() {
+		t.Errorf("D/env: IAMDB_PG_BACKEND_ADDR %q, want %q", d.env["IAMDB_PG_BACKEND_ADDR"], d.pg.Addr())
+	}
+	var err error
+	if d.port, err = strconv.Atoi(d.env["IAMDB_PG_PORT"]); err != nil {
+		t.Fatalf("D/env: IAMDB_PG_PORT: %v", err)
+	}
+	d.region, d.account = d.env["AWS_REGION"], d.env["IAMDB_ACCOUNT_ID"]
+	d.admin = awsCreds{AccessKeyID: d.env["AWS_ACCESS_KEY_ID"], SecretAccessKey: d.env["AWS_SECRET_ACCESS_KEY"]}
+	return d
+}
+
+// readDevEnv reads the "export K='v'" lines of D/env (shellQuote's quoting).
+func readDevEnv(t *testing.T, path string) map[string]string {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s: mode %v, want 0600 (it holds the admin's secret)", path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		kv, ok := strings.CutPrefix(line, "export ")
+		if !ok {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		if len(v) < 2 || v[0] != '\'' || v[len(v)-1] != '\'' {
+			t.Fatalf("%s: %s is not single-quoted", path, k)
+		}
+		env[k] = strings.ReplaceAll(v[1:len(v)-1], `'\''`, `'`)
+	}
+	return env
+}
+
+// caPool is the dev CA, for the in-process clients.
+func (d *devInstance) caPool(t *testing.T) *x509.CertPool {
+	t.Helper()
+	b, err := os.ReadFile(d.env["IAMDB_CA_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := x509.NewCertPool()
+	if !p.AppendCertsFromPEM(b) {
+		t.Fatalf("%s holds no certificate", d.env["IAMDB_CA_FILE"])
+	}
+	return p
+}
+
+// --- psql ---
+
+// conninfo is a libpq connection string to the gateway, as the README writes it.
+func (d *devInstance) conninfo(user, sslmode string) string {
+	s := fmt.Sprintf("host=localhost port=%d user=%s dbname=postgres sslmode=%s connect_timeout=10", d.port, user, sslmode)
+	if sslmode == "verify-full" || sslmode == "verify-ca" {
+		s += " sslrootcert=" + d.env["IAMDB_CA_FILE"]
+	}
+	return s
+}
+
+// psql runs "psql -X -w -At -d CONNINFO -c SQL" with PGPASSWORD=password (if not empty).
+func (d *devInstance) psql(t *testing.T, conninfo, password, sql string) (stdout, stderr string, err error) {
+	t.Helper()
+	var env []string
+	for _, kv := range toolEnv(t, d.region) {
+		if !strings.HasPrefix(strings.ToUpper(kv), "PG") {
+			env = append(env, kv)
+		}
+	}
+	if password != "" {
+		env = append(env, "PGPASSWORD="+password)
+	}
+	return runTool(t.TempDir(), env, "psql", "-X", "-w", "-At", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql)
+}
+
+// mustPSQL runs psql and fails the test unless it succeeds; it returns the trimmed output.
+func (d *devInstance) mustPSQL(t *testing.T, conninfo, password, sql string) string {
+	t.Helper()
+	out, errOut, err := d.psql(t, conninfo, password, sql)
+	if err != nil {
+		t.Fatalf("psql %q -c %q: %v\nstderr: %s", conninfo, sql, err, errOut)
+	}
+	return strings.TrimSpace(out)
+}
+
+// expectLogin checks that user logs in with password through psql and is current_user.
+func (d *devInstance) expectLogin(t *testing.T, user, password string) {
+	t.Helper()
+	if got := d.mustPSQL(t, d.conninfo(user, "verify-full"), password, "select current_user"); got != user {
+		t.Errorf("psql as %s: select current_user = %q, want %q", user, got, user)
+	}
+}
+
+// expectRefused checks that psql as user with password fails with wantErr on its stderr,
+// and that the gateway logged the refusal with reason.
+func (d *devInstance) expectRefused(t *testing.T, conninfo, user, password, wantErr, reason string) {
+	t.Helper()
+	off := len(d.logs.String())
+	out, errOut, err := d.psql(t, conninfo, password, "select current_user")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Errorf("psql %q: %v, output %q; want it refused with %q", conninfo, err, out, wantErr)
+		return
+	}
+	if !strings.Contains(errOut, wantErr) {
+		t.Errorf("psql %q: stderr %q, want %q", conninfo, errOut, wantErr)
+	}
+	if line := d.findLog(off, `msg="authentication failed"`, "user="+user+" ", "reason="+reason+" "); line == "" {
+		t.Errorf("psql %q: no gateway log line with user=%s reason=%s; new log:\n%s", conninfo, user, reason, d.logs.String()[off:])
+	}
+}
+
+// findLog returns the first log line after offset off that contains all of want, or "".
+// A line's last attribute is matched with a trailing space too.
+func (d *devInstance) findLog(off int, want ...string) string {
+	logs := d.logs.String()[off:]
+next:
+	for _, line := range strings.Split(logs, "\n") {
+		line += " "
+		for _, w := range want {
+			if !strings.Contains(line, w) {
+				continue next
+			}
+		}
+		return line
+	}
+	return ""
+}
+
+// pamFailed is the client's text of a refused IAM login, as RDS words it.
+func pamFailed(user string) string {
+	return `FATAL:  PAM authentication failed for user "` + user + `"`
+}
+
+// --- AWS ---
+
+// aws returns the AWS CLI v2 with creds, pointed at the authority.
+func (d *devInstance) aws(t *testing.T, tools *clientTools, creds awsCreds) awsV2 {
+	t.Helper()
+	a := &testAuthority{url: d.authURL}
+	return a.awsV2(t, tools, t.TempDir(), d.region).as(creds)
+}
+
+// generateToken runs "aws rds generate-db-auth-token" with extra arguments after the
+// README's (a later --hostname, --region or --username wins).
+func generateToken(c awsV2, port int, user string, extra ...string) string {
+	c.t.Helper()
+	args := append([]string{"rds", "generate-db-auth-token", "--hostname", "localhost", "--port", strconv.Itoa(port), "--username", user}, extra...)
+	return strings.TrimSpace(c.offline(args...))
+}
+
+// iamUser is an IAM user with an access key.
+type iamUser struct {
+	name  string
+	creds awsCreds
+}
+
+// createIAMUser creates an IAM user, attaches policies and creates an access key.
+func createIAMUser(c awsV2, name string, policyARNs ...string) iamUser {
+	c.t.Helper()
+	c.run("iam", "create-user", "--user-name", name)
+	for _, p := range policyARNs {
+		c.run("iam", "attach-user-policy", "--user-name", name, "--policy-arn", p)
+	}
+	var ck struct{ AccessKey awsCreds }
+	c.runJSON(&ck, "iam", "create-access-key", "--user-name", name)
+	if !longTermKeyID.MatchString(ck.AccessKey.AccessKeyID) || len(ck.AccessKey.SecretAccessKey) != 40 {
+		c.t.Fatalf("aws iam create-access-key --user-name %s: key %q, secret of %d characters", name, ck.AccessKey.AccessKeyID, len(ck.AccessKey.SecretAccessKey))
+	}
+	return iamUser{name: name, creds: ck.AccessKey}
+}
+
+// connectPolicy is an identity policy with one statement on rds-db:connect.
+func connectPolicy(effect, resource string) string {
+	return fmt.Sprintf(`{"Version": "2012-10-17", "Statement": [{"Sid": "%sConnect", "Effect": %q, "Action": "rds-db:connect", "Resource": %q}]}`,
+		effect, effect, resource)
+}
+
+// --- the test ---
+
+func TestDevEndToEnd(t *testing.T) {
+	_, err := exec.LookPath("psql")
+	needTool(t, err == nil, "psql", "apt-get install -y postgresql-client")
+	tools := &clientTools{}
+	if out, _, err := runTool(t.TempDir(), toolEnv(t, "us-east-1"), "/usr/bin/aws", "--version"); err == nil && strings.HasPrefix(out, "aws-cli/2.") {
+		tools.awsV2 = "/usr/bin/aws"
+	}
+	needTool(t, tools.awsV2 != "", "the AWS CLI v2 (/usr/bin/aws)", "apt-get install -y awscli")
+
+	start := time.Now()
+	d := startDev(t)
+	t.Logf("iamdb dev ready in %v: gateway localhost:%d, backend %s", time.Since(start).Round(time.Millisecond), d.port, d.pg.Addr())
+	var secrets []string // must never reach the log
+
+	// The README tour's setup SQL, through the gateway as the admin (a password user).
+	admin := d.env["IAMDB_PG_ADMIN_URL"]
+	d.mustPSQL(t, admin, "", "CREATE USER "+devIAMUser+" WITH LOGIN; GRANT rds_iam TO "+devIAMUser+";")
+	d.mustPSQL(t, admin, "", "CREATE USER "+devPasswordUser+" WITH LOGIN PASSWORD '"+devPassword+"';")
+	secrets = append(secrets, devPassword, d.admin.SecretAccessKey)
+
+	// IAM, with the AWS CLI v2 as the admin of D/env.
+	aws := d.aws(t, tools, d.admin)
+	rid := strings.TrimSpace(aws.run("rds", "describe-db-clusters", "--db-cluster-identifier", d.env["IAMDB_PG_CLUSTER"],
+		"--query", "DBClusters[0].DbClusterResourceId", "--output", "text"))
+	if !clusterResourceID.MatchString(rid) {
+		t.Fatalf("aws rds describe-db-clusters: DbClusterResourceId = %q, want cluster-…", rid)
+	}
+	dbuser := fmt.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", d.region, d.account, rid, devIAMUser)
+	policyARN := func(name string) string { return "arn:aws:iam::" + d.account + ":policy/" + name }
+	aws.run("iam", "create-policy", "--policy-name", "connect-iam-user", "--policy-document", connectPolicy("Allow", dbuser))
+	aws.run("iam", "create-policy", "--policy-name", "deny-iam-user", "--policy-document", connectPolicy("Deny", dbuser))
+
+	var app, nopolicy, denied, inactive iamUser
+	var session awsCreds
+	t.Run("aws-setup", func(t *testing.T) {
+		// Concurrently: each AWS CLI call is half a second of Python start-up.
+		t.Run("app", func(t *testing.T) {
+			t.Parallel()
+			app = createIAMUser(d.aws(t, tools, d.admin), "app", policyARN("connect-iam-user"))
+		})
+		t.Run("nopolicy", func(t *testing.T) {
+			t.Parallel()
+			nopolicy = createIAMUser(d.aws(t, tools, d.admin), "nopolicy")
+		})
+		t.Run("denied", func(t *testing.T) {
+			t.Parallel()
+			denied = createIAMUser(d.aws(t, tools, d.admin), "denied", policyARN("connect-iam-user"), policyARN("deny-iam-user"))
+		})
+		t.Run("inactive", func(t *testing.T) {
+			t.Parallel()
+			c := d.aws(t, tools, d.admin)
+			inactive = createIAMUser(c, "inactive", policyARN("connect-iam-user"))
+			c.run("iam", "update-access-key", "--user-name", "inactive", "--access-key-id", inactive.creds.AccessKeyID, "--status", "Inactive")
+		})
+		t.Run("role", func(t *testing.T) {
+			t.Parallel()
+			c := d.aws(t, tools, d.admin)
+			trust := trustPolicy(statement{principal: awsPrincipal("arn:aws:iam::" + d.account + ":root"), actions: []string{"sts:AssumeRole"}})
+			c.run("iam", "create-role", "--role-name", "connector", "--assume-role-policy-document", trust)
+			c.run("iam", "attach-role-policy", "--role-name", "connector", "--policy-arn", policyARN("connect-iam-user"))
+			var out struct{ Credentials awsCreds }
+			c.runJSON(&out, "sts", "assume-role", "--role-arn", "arn:aws:iam::"+d.account+":role/connector",
+				"--role-session-name", "e2e", "--duration-seconds", "900")
+			if !temporaryKeyID.MatchString(out.Credentials.AccessKeyID) || out.Credentials.SessionToken == "" {
+				t.Fatalf("aws sts assume-role: AccessKeyId %q, session token of %d bytes", out.Credentials.AccessKeyID, len(out.Credentials.SessionToken))
+			}
+			session = out.Credentials
+		})
+	})
+	if t.Failed() {
+		t.FailNow()
+	}
+	for _, u := range []iamUser{app, nopolicy, denied, inactive} {
+		secrets = append(secrets, u.creds.SecretAccessKey)
+	}
+	secrets = append(secrets, session.SecretAccessKey, session.SessionToken)
+
+	// The user's token, as the README makes it.
+	tok := generateToken(d.aws(t, tools, app.creds), d.port, devIAMUser)
+	secrets = append(secrets, tokenSignature(t, tok))
+
+	t.Run("psql", func(t *testing.T) {
+		t.Run("iam-login", func(t *testing.T) {
+			d.expectLogin(t, devIAMUser, tok)
+			off := len(d.logs.String())
+			d.expectLogin(t, devIAMUser, tok) // the same token, a second connection
+			if line := d.findLog(off, `msg="connection authorized"`, "user="+devIAMUser+" ", "principal=arn:aws:iam::"+d.account+":user/app ",
+				"access_key_id="+app.creds.AccessKeyID+" ", "policy="+policyARN("connect-iam-user")+" ", "tls_protocol=TLSv1.3 "); line == "" {
+				t.Errorf("no 'connection authorized' line naming app, its key and policy:\n%s", d.logs.String()[off:])
+			}
+		})
+		t.Run("temporary-credentials", func(t *testing.T) {
+			st := generateToken(d.aws(t, tools, session), d.port, devIAMUser)
+			secrets = append(secrets, tokenSignature(t, st))
+			d.expectLogin(t, devIAMUser, st)
+		})
+		t.Run("password-user-tls", func(t *testing.T) {
+			d.expectLogin(t, devPasswordUser, devPassword)
+			d.expectRefused(t, d.conninfo(devPasswordUser, "verify-full"), devPasswordUser, "wrong-password",
+				`FATAL:  password authentication failed for user "`+devPasswordUser+`"`, "password")
+		})
+		t.Run("plaintext-refused", func(t *testing.T) {
+			d.expectRefused(t, d.conninfo(devIAMUser, "disable"), devIAMUser, tok,
+				`FATAL:  pg_hba.conf rejects connection for host "127.0.0.1", user "iam_user", database "postgres", SSL off`, "no-ssl")
+		})
+
+		refusals := []struct {
+			name, reason string
+			token        func(t *testing.T) string
+		}{
+			{"expired", "expired", func(t *testing.T) string {
+				s, err := token.Build(fmt.Sprintf("localhost:%d", d.port), d.region, devIAMUser,
+					token.Credentials{AccessKeyID: app.creds.AccessKeyID, SecretAccessKey: app.creds.SecretAccessKey}, time.Now().Add(-20*time.Minute))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}},
+			{"tampered", "signature-mismatch", func(t *testing.T) string {
+				i := strings.LastIndex(tok, "X-Amz-Signature=") + len("X-Amz-Signature=") + 10
+				flipped := byte('0')
+				if tok[i] == '0' {
+					flipped = '1'
+				}
+				return tok[:i] + string(flipped) + tok[i+1:]
+			}},
+			{"wrong-host", "host-not-allowed", func(t *testing.T) string {
+				return generateToken(d.aws(t, tools, app.creds), d.port, devIAMUser, "--hostname", "db.example.com")
+			}},
+			{"wrong-region", "wrong-scope-region", func(t *testing.T) string {
+				return generateToken(d.aws(t, tools, app.creds), d.port, devIAMUser, "--region", "eu-west-1")
+			}},
+			{"wrong-user", "user-mismatch", func(t *testing.T) string {
+				return generateToken(d.aws(t, tools, app.creds), d.port, "other_user")
+			}},
+			{"no-policy", "implicit-deny", func(t *testing.T) string {
+				return generateToken(d.aws(t, tools, nopolicy.creds), d.port, devIAMUser)
+			}},
+			{"explicit-deny", "explicit-deny", func(t *testing.T) string {
+				return generateToken(d.aws(t, tools, denied.creds), d.port, devIAMUser)
+			}},
+			{"inactive-key", "inactive-key", func(t *testing.T) string {
+				return generateToken(d.aws(t, tools, inactive.creds), d.port, devIAMUser)
+			}},
+			{"revoked-session", "invalid-session-token", func(t *testing.T) string {
+				// Delete the role and re-create it with the same name and policy: the
+				// sessions of the old role are no longer valid.
+				c := d.aws(t, tools, d.admin)
+				trust := trustPolicy(statement{principal: awsPrincipal("arn:aws:iam::" + d.account + ":root"), actions: []string{"sts:AssumeRole"}})
+				c.run("iam", "detach-role-policy", "--role-name", "connector", "--policy-arn", policyARN("connect-iam-user"))
+				c.run("iam", "delete-role", "--role-name", "connector")
+				c.run("iam", "create-role", "--role-name", "connector", "--assume-role-policy-document", trust)
+				c.run("iam", "attach-role-policy", "--role-name", "connector", "--policy-arn", policyARN("connect-iam-user"))
+				return generateToken(d.aws(t, tools, session), d.port, devIAMUser)
+			}},
+		}
+		for _, tc := range refusals {
+			t.Run(tc.name, func(t *testing.T) {
+				bad := tc.token(t)
+				if sig := tokenSignature(t, bad); sig != "" {
+					secrets = append(secrets, sig)
+				}
+				d.expectRefused(t, d.conninfo(devIAMUser, "verify-full"), devIAMUser, bad, pamFailed(devIAMUser), tc.reason)
+			})
+		}
+		// Refusals do not stick: the valid token still works.
+		d.expectLogin(t, devIAMUser, tok)
+	})
+
+	t.Run("go-clients", func(t *testing.T) {
+		roots := d.caPool(t)
+		t.Run("lib-pq", func(t *testing.T) {
+			dsn := fmt.Sprintf("host=localhost port=%d user=%s dbname=postgres sslmode=verify-full sslrootcert=%s application_name=e2e-libpq password='%s' connect_timeout=10",
+				d.port, devIAMUser, d.env["IAMDB_CA_FILE"], tok)
+			connector, err := pq.NewConnector(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db := sql.OpenDB(connector)
+			defer db.Close()
+			db.SetMaxIdleConns(0) // every query on a new connection
+			off := len(d.logs.String())
+			for i := range 3 {
+				var user string
+				if err := db.QueryRow("select current_user").Scan(&user); err != nil {
+					t.Fatalf("lib/pq connection %d with the same token: %v", i+1, err)
+				}
+				if user != devIAMUser {
+					t.Errorf("lib/pq: current_user = %q, want %q", user, devIAMUser)
+				}
+			}
+			if n := strings.Count(d.logs.String()[off:], "application_name=e2e-libpq "); n != 3 {
+				t.Errorf("lib/pq: %d authorized connections logged, want 3", n)
+			}
+		})
+
+		pgxConfig := func(t *testing.T, user, password, app string) *pgx.ConnConfig {
+			t.Helper()
+			cfg, err := pgx.ParseConfig(fmt.Sprintf("host=localhost port=%d user=%s dbname=postgres sslmode=verify-full sslrootcert=%s application_name=%s connect_timeout=10",
+				d.port, user, d.env["IAMDB_CA_FILE"], app))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Password = password
+			return cfg
+		}
+		selectUser := func(t *testing.T, cfg *pgx.ConnConfig) error {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			c, err := pgx.ConnectConfig(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer c.Close(context.Background())
+			var user string
+			if err := c.QueryRow(ctx, "select current_user").Scan(&user); err != nil {
+				return err
+			}
+			if user != cfg.User {
+				return fmt.Errorf("current_user = %q, want %q", user, cfg.User)
+			}
+			return nil
+		}
+
+		t.Run("pgx", func(t *testing.T) {
+			cfg := pgxConfig(t, devIAMUser, tok, "e2e-pgx")
+			for i := range 3 {
+				if err := selectUser(t, cfg); err != nil {
+					t.Fatalf("pgx connection %d with the same token: %v", i+1, err)
+				}
+			}
+			// The TLS the gateway offers: TLS 1.3 with the dev CA's certificate for localhost.
+			cfg.TLSConfig = &tls.Config{RootCAs: roots, ServerName: "localhost", MinVersion: tls.VersionTLS13}
+			if err := selectUser(t, cfg); err != nil {
+				t.Errorf("pgx with TLS 1.3 only: %v", err)
+			}
+		})
+
+		t.Run("pgx-cancel", func(t *testing.T) {
+			cfg := pgxConfig(t, devIAMUser, tok, "e2e-cancel")
+			// Cancel with a CancelRequest (as psql's Ctrl-C), not by closing the socket.
+			cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+				return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 10 * time.Second}
+			}
+			c, err := pgx.ConnectConfig(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close(context.Background())
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			began := time.Now()
+			_, err = c.Exec(ctx, "select pg_sleep(30)")
+			took := time.Since(began)
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) || pgErr.Code != "57014" {
+				t.Fatalf("select pg_sleep(30) cancelled after 200ms: %v, want a 57014 (query_canceled) error", err)
+			}
+			if took > 3*time.Second {
+				t.Errorf("select pg_sleep(30) cancelled after 200ms returned after %v, want at once", took)
+			}
+			// The session survives a cancelled statement.
+			var one int
+			if err := c.QueryRow(context.Background(), "select 1").Scan(&one); err != nil || one != 1 {
+				t.Errorf("select 1 after the cancel: %d, %v", one, err)
+			}
+			t.Logf("cancelled pg_sleep(30) after %v", took.Round(time.Millisecond))
+		})
+
+		t.Run("pgx-200-concurrent", func(t *testing.T) {
+			const n = 200
+			cfg := pgxConfig(t, devIAMUser, tok, "e2e-concurrent")
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			var wg sync.WaitGroup
+			errs := make(chan error, n)
+			conns := make(chan *pgx.Conn, n)
+			began := time.Now()
+			for i := range n {
+				wg.Go(func() {
+					c, err := pgx.ConnectConfig(ctx, cfg.Copy())
+					if err != nil {
+						errs <- fmt.Errorf("client %d: connect: %w", i, err)
+						return
+					}
+					conns <- c
+					var one int
+					if err := c.QueryRow(ctx, "select 1").Scan(&one); err != nil || one != 1 {
+						errs <- fmt.Errorf("client %d: select 1 = %d, %v", i, one, err)
+					}
+				})
+			}
+			wg.Wait()
+			took := time.Since(began)
+			close(errs)
+			close(conns)
+			open := 0
+			for c := range conns {
+				open++
+				c.Close(context.Background())
+			}
+			failed := 0
+			for err := range errs {
+				if failed++; failed <= 5 {
+					t.Error(err)
+				}
+			}
+			if failed > 0 || open != n {
+				t.Errorf("%d of %d concurrent clients failed (%d connected)", failed, n, open)
+			}
+			t.Logf("%d concurrent pgx clients connected and queried in %v", n, took.Round(time.Millisecond))
+		})
+
+		t.Run("backend-restart", func(t *testing.T) {
+			cfg := pgxConfig(t, devIAMUser, tok, "e2e-restart")
+			// Sessions on both sides of the restart: an open client, and idle pooled
+			// backend sessions (left by the tests above).
+			ctx := context.Background()
+			before, err := pgx.ConnectConfig(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer before.Close(ctx)
+			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			err = d.pg.Restart(rctx)
+			cancel()
+			if err != nil {
+				t.Fatalf("restarting the backend: %v", err)
+			}
+			// The open session's backend is gone (as on RDS after a reboot).
+			if err := before.Ping(ctx); err == nil {
+				t.Logf("the session opened before the restart still answers")
+			} else {
+				t.Logf("the session opened before the restart: %v (expected)", err)
+			}
+			// New connections succeed at once: stale pooled sessions are dropped.
+			for i := range 5 {
+				if err := selectUser(t, cfg); err != nil {
+					t.Errorf("IAM connection %d after the backend restart: %v", i+1, err)
+				}
+			}
+			if err := selectUser(t, pgxConfig(t, devPasswordUser, devPassword, "e2e-restart")); err != nil {
+				t.Errorf("password connection after the backend restart: %v", err)
+			}
+			if got := d.mustPSQL(t, d.conninfo(devIAMUser, "verify-full"), tok, "select current_user"); got != devIAMUser {
+				t.Errorf("psql after the backend restart: current_user = %q", got)
+			}
+		})
+	})
+
+	logs := d.logs.String()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(logs, s) {
+			t.Errorf("a secret (%.6s…) appears in the gateway's log", s)
+		}
+	}
+	if strings.Contains(logs, "level=ERROR") {
+		t.Logf("the log has errors:\n%s", grepLines(logs, "level=ERROR"))
+	}
+	t.Logf("end to end in %v", time.Since(start).Round(time.Millisecond))
+}
+
+var sigRE = regexp.MustCompile(`X-Amz-Signature=([0-9a-f]{64})`)
+
+// tokenSignature returns a token's signature, "" if it has none.
+func tokenSignature(t *testing.T, tok string) string {
+	t.Helper()
+	m := sigRE.FindStringSubmatch(tok)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
