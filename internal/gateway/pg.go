@@ -116,12 +116,18 @@ func (f *pgFront) serve(nc net.Conn) {
 		DBName: c.Database(), User: c.User(), Source: source,
 	}
 	log := g.log.With("user", c.User(), "database", c.Database(), "source", source.String())
-	s, ok := f.login(ctx, c, &rec, log)
+	s, fatal := f.login(ctx, c, &rec, log)
+	ok := s != nil
 	outcome := rec.Outcome
 	g.m.authDuration.WithLabelValues(enginePostgres, outcome).Observe(time.Since(start).Seconds())
 	g.m.connections.WithLabelValues(enginePostgres, outcome, rec.Reason).Inc()
 	if g.cfg.Audit != nil && rec.Reason != reasonNoPassword {
 		g.cfg.Audit(rec)
+	}
+	// The refusal goes out after the metrics and the audit record: whoever the client
+	// tells can already find it there.
+	if fatal != nil {
+		c.Fatal(fatal)
 	}
 	if !ok {
 		return
@@ -179,24 +185,23 @@ func (f *pgFront) done(s *pgSession) {
 }
 
 // login authenticates and authorizes the client and returns its backend session. On
-// failure it has told the client, filled rec, and logged.
-func (f *pgFront) login(ctx context.Context, c *pgwire.Conn, rec *AuditRecord, log *slog.Logger) (*pgSession, bool) {
+// failure it returns a nil session and the error to send the client (nil if the client
+// is gone), having filled rec and logged.
+func (f *pgFront) login(ctx context.Context, c *pgwire.Conn, rec *AuditRecord, log *slog.Logger) (*pgSession, *pgwire.Error) {
 	cfg := &f.g.cfg
 	user := c.User()
 	isIAM, err := f.members.isIAM(ctx, user)
 	if err != nil {
 		rec.Outcome, rec.Reason = outcomeError, reasonBackend
 		log.Error("rds_iam membership lookup failed", "err", err)
-		c.Fatal(pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is not available"))
-		return nil, false
+		return nil, pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is not available")
 	}
 	rec.IAM = isIAM
 	if c.TLS() == nil && (isIAM || !cfg.AllowPlaintextPasswords) {
 		rec.Outcome, rec.Reason = outcomeRefused, reasonNoSSL
 		log.Warn("authentication failed", "reason", reasonNoSSL, "iam", isIAM)
-		c.Fatal(pgwire.Fatal(pgwire.CodeInvalidAuthorization,
-			`pg_hba.conf rejects connection for host "`+rec.Source.Addr().String()+`", user "`+user+`", database "`+c.Database()+`", SSL off`))
-		return nil, false
+		return nil, pgwire.Fatal(pgwire.CodeInvalidAuthorization,
+			`pg_hba.conf rejects connection for host "`+rec.Source.Addr().String()+`", user "`+user+`", database "`+c.Database()+`", SSL off`)
 	}
 	pw, err := c.RequestPassword()
 	if err != nil {
@@ -205,7 +210,7 @@ func (f *pgFront) login(ctx context.Context, c *pgwire.Conn, rec *AuditRecord, l
 			rec.Outcome, rec.Reason = outcomeError, reasonProtocol
 		}
 		log.Debug("no password", "err", err)
-		return nil, false
+		return nil, nil
 	}
 	if !isIAM {
 		return f.loginPassword(ctx, c, pw, rec, log)
@@ -216,37 +221,34 @@ func (f *pgFront) login(ctx context.Context, c *pgwire.Conn, rec *AuditRecord, l
 		if cfg.RevealReasons {
 			e.Detail = "reason: " + rec.Reason
 		}
-		c.Fatal(e)
-		return nil, false
+		return nil, e
 	}
 	s, err := f.acquireIAM(ctx, c)
 	if err != nil {
 		rec.Outcome = outcomeError
-		f.backendFailed(c, err, rec, log)
-		return nil, false
+		return nil, f.backendFailed(err, rec, log)
 	}
-	return s, true
+	return s, nil
 }
 
 // loginPassword logs a password user in to the backend with the client's password.
-func (f *pgFront) loginPassword(ctx context.Context, c *pgwire.Conn, pw pgwire.Password, rec *AuditRecord, log *slog.Logger) (*pgSession, bool) {
+func (f *pgFront) loginPassword(ctx context.Context, c *pgwire.Conn, pw pgwire.Password, rec *AuditRecord, log *slog.Logger) (*pgSession, *pgwire.Error) {
 	params := backendParams(c.Params())
 	dctx, cancel := context.WithTimeout(ctx, f.g.cfg.Backend.ConnectTimeout)
 	defer cancel()
 	be, err := f.dialPG(dctx, c.User(), c.Database(), params, string(pw), nil)
 	if err != nil {
 		rec.Outcome = outcomeError
-		f.backendFailed(c, err, rec, log)
-		return nil, false
+		return nil, f.backendFailed(err, rec, log)
 	}
 	rec.Outcome = outcomeOK
-	return &pgSession{be: be}, true
+	return &pgSession{be: be}, nil
 }
 
-// backendFailed relays a backend login error to the client: the backend's own
-// ErrorResponse (wrong password, unknown database, too many connections, …) as it is,
-// anything else as "not available".
-func (f *pgFront) backendFailed(c *pgwire.Conn, err error, rec *AuditRecord, log *slog.Logger) {
+// backendFailed returns what to tell the client of a backend login error: the backend's
+// own ErrorResponse (wrong password, unknown database, too many connections, …) as it
+// is, anything else as "not available".
+func (f *pgFront) backendFailed(err error, rec *AuditRecord, log *slog.Logger) *pgwire.Error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		if pgErr.Code == pgwire.CodeInvalidPassword || pgErr.Code == pgwire.CodeInvalidAuthorization {
@@ -260,21 +262,20 @@ func (f *pgFront) backendFailed(c *pgwire.Conn, err error, rec *AuditRecord, log
 		if sev == "" {
 			sev = pgwire.SeverityFatal
 		}
-		c.Fatal(&pgwire.Error{Severity: sev, Code: pgErr.Code, Message: pgErr.Message, Detail: pgErr.Detail, Hint: pgErr.Hint})
-		return
+		return &pgwire.Error{Severity: sev, Code: pgErr.Code, Message: pgErr.Message, Detail: pgErr.Detail, Hint: pgErr.Hint}
 	}
 	switch {
 	case errors.Is(err, errPoolClosed) || f.g.closing.Load():
 		rec.Reason = reasonShutdown
-		c.Fatal(pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is shutting down"))
+		return pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is shutting down")
 	case errors.Is(err, context.DeadlineExceeded):
 		rec.Reason = reasonPoolTimeout
 		log.Error("no backend session in time", "err", err)
-		c.Fatal(pgwire.Fatal(pgwire.CodeTooManyConnections, "no backend connection available in time"))
+		return pgwire.Fatal(pgwire.CodeTooManyConnections, "no backend connection available in time")
 	default:
 		rec.Reason = reasonBackend
 		log.Error("backend login failed", "err", err)
-		c.Fatal(pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is not available"))
+		return pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is not available")
 	}
 }
 
