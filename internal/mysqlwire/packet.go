@@ -1,0 +1,224 @@
+package mysqlwire
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// MaxPayloadLen is the largest payload one packet frame carries (2²⁴-1 bytes). A payload of
+// that length or longer is split into frames of MaxPayloadLen bytes followed by a shorter
+// one, possibly empty.
+const MaxPayloadLen = 1<<24 - 1
+
+// DefaultMaxPacketLen is a bound for whole (reassembled) packets after authentication, for
+// a relay that reassembles them: MariaDB's default max_allowed_packet.
+const DefaultMaxPacketLen = 16 << 20
+
+// ReadHeader reads a packet frame's header and returns its payload length and sequence
+// ID. A length of MaxPayloadLen means another frame continues the payload. It is the
+// framing of every packet in both directions; the relay streams frames with it.
+func ReadHeader(r io.Reader) (n int, seq byte, err error) {
+	var h [4]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, 0, err
+	}
+	n, seq = decodeHeader(h)
+	return n, seq, nil
+}
+
+func decodeHeader(h [4]byte) (int, byte) {
+	return int(h[0]) | int(h[1])<<8 | int(h[2])<<16, h[3]
+}
+
+// ReadPacket reads one packet, joining continuation frames, and returns its payload and
+// the sequence ID of its last frame. Consecutive frames must have consecutive sequence
+// IDs. A payload longer than maxLen is not buffered: ReadPacket returns an error wrapping
+// ErrTooLong as soon as a header announces it, leaving the rest of the packet unread (the
+// connection is then unusable). On an error wrapping ErrTooLong or ErrProtocol, seq is
+// that of the last header read, so that an ERR packet can follow it. maxLen must be at
+// least 0.
+func ReadPacket(r io.Reader, maxLen int) (payload []byte, seq byte, err error) {
+	for first := true; ; first = false {
+		n, s, err := ReadHeader(r)
+		if err != nil {
+			if !first && err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, 0, err
+		}
+		if !first && s != seq+1 {
+			return nil, s, fmt.Errorf("%w: got packets out of order (%d after %d)", ErrProtocol, s, seq)
+		}
+		seq = s
+		if len(payload)+n > maxLen {
+			if n == MaxPayloadLen || !first {
+				return nil, seq, fmt.Errorf("%w: multi-packet payload exceeds %d bytes", ErrTooLong, maxLen)
+			}
+			return nil, seq, fmt.Errorf("%w: packet of %d bytes exceeds %d", ErrTooLong, n, maxLen)
+		}
+		payload = grow(payload, n)
+		if _, err := io.ReadFull(r, payload[len(payload)-n:]); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, 0, err
+		}
+		if n < MaxPayloadLen {
+			if payload == nil {
+				payload = []byte{}
+			}
+			return payload, seq, nil
+		}
+	}
+}
+
+func grow(b []byte, n int) []byte {
+	l := len(b)
+	if cap(b)-l < n {
+		nb := make([]byte, l, l+n)
+		copy(nb, b)
+		b = nb
+	}
+	return b[:l+n]
+}
+
+// AppendPacket appends payload framed as one packet starting at sequence ID seq —
+// several frames if it is MaxPayloadLen bytes or longer — and returns the extended
+// buffer and the sequence ID that follows.
+func AppendPacket(dst []byte, seq byte, payload []byte) ([]byte, byte) {
+	for {
+		n := min(len(payload), MaxPayloadLen)
+		dst = append(dst, byte(n), byte(n>>8), byte(n>>16), seq)
+		dst = append(dst, payload[:n]...)
+		payload = payload[n:]
+		seq++
+		if n < MaxPayloadLen {
+			return dst, seq
+		}
+	}
+}
+
+// Little-endian and length-encoded fields.
+
+// appendLenEnc appends v as a length-encoded integer.
+func appendLenEnc(b []byte, v uint64) []byte {
+	switch {
+	case v < 0xfb:
+		return append(b, byte(v))
+	case v < 1<<16:
+		return append(b, 0xfc, byte(v), byte(v>>8))
+	case v < 1<<24:
+		return append(b, 0xfd, byte(v), byte(v>>8), byte(v>>16))
+	default:
+		return binary.LittleEndian.AppendUint64(append(b, 0xfe), v)
+	}
+}
+
+// decoder reads fields from a payload; the first error sticks.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(format string, args ...any) { d.failWith(ErrProtocol, format, args...) }
+
+func (d *decoder) failWith(sentinel error, format string, args ...any) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)
+	}
+}
+
+func (d *decoder) bytes(n int, what string) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n < 0 || n > len(d.b) {
+		d.fail("%s truncated", what)
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) uint8(what string) uint8 {
+	b := d.bytes(1, what)
+	if b == nil {
+		return 0
+	}
+	return b[0]
+}
+
+func (d *decoder) uint32(what string) uint32 {
+	b := d.bytes(4, what)
+	if b == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+// lenEnc reads a length-encoded integer; NULL (0xfb) and 0xff are errors.
+func (d *decoder) lenEnc(what string) uint64 {
+	first := d.uint8(what)
+	if d.err != nil {
+		return 0
+	}
+	var n int
+	switch first {
+	case 0xfc:
+		n = 2
+	case 0xfd:
+		n = 3
+	case 0xfe:
+		n = 8
+	case 0xfb, 0xff:
+		d.fail("%s: invalid length-encoded integer %#x", what, first)
+		return 0
+	default:
+		return uint64(first)
+	}
+	b := d.bytes(n, what)
+	var v uint64
+	for i := len(b) - 1; i >= 0; i-- {
+		v = v<<8 | uint64(b[i])
+	}
+	return v
+}
+
+// lenEncBytes reads a length-encoded string of at most max bytes.
+func (d *decoder) lenEncBytes(max int, what string) []byte {
+	n := d.lenEnc(what)
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(max) {
+		d.failWith(ErrTooLong, "%s of %d bytes exceeds %d", what, n, max)
+		return nil
+	}
+	return d.bytes(int(n), what)
+}
+
+// cString reads a NUL-terminated string of at most max bytes (without the NUL).
+func (d *decoder) cString(max int, what string) []byte {
+	if d.err != nil {
+		return nil
+	}
+	for i, c := range d.b {
+		if c == 0 {
+			if i > max {
+				d.failWith(ErrTooLong, "%s of %d bytes exceeds %d", what, i, max)
+				return nil
+			}
+			v := d.b[:i:i]
+			d.b = d.b[i+1:]
+			return v
+		}
+		if i >= max {
+			d.failWith(ErrTooLong, "%s exceeds %d bytes", what, max)
+			return nil
+		}
+	}
+	d.fail("%s not terminated", what)
+	return nil
+}
