@@ -65,6 +65,15 @@
 // MariaDB's client always allows the plugin (--enable-cleartext-plugin is a no-op).
 // Cleartext passwords need TLS: set Config.RequireTLS, or check [Conn.TLS].
 //
+// # Client side
+//
+// [ClientHandshake] is the other direction: the gateway logs in to its backend (MariaDB
+// 10.4+) over TLS on behalf of an authenticated client — IAM users with an empty password
+// and a short-lived client certificate (REQUIRE SUBJECT '/CN=u'), other users with their
+// password (mysql_native_password; an AuthSwitchRequest to mysql_native_password or
+// mysql_clear_password is answered, any other plugin refused) — and relays from the
+// returned [ClientConn] on. Its message flow is drawn in client.go.
+//
 // # Concurrency
 //
 // A Server is safe for concurrent use. A Conn is not: one goroutine drives the handshake
