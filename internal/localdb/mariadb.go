@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -100,20 +99,12 @@ type MariaDB struct {
 
 	mariadbd  string
 	installDB string
-	baseDir   string
-	dataDir   string
-	sockDir   string
-	tmpSock   bool // sockDir is a separate directory to remove
-	logFile   string
-	caFile    string
 	pidFile   string
 	sockUser  string // the unix_socket account Exec logs in as
 	tlsName   string // registered with the mysql driver for AdminDSN
 	tlsConfig *tls.Config
-	port      int
 	extra     []string // server options from MariaDBOptions
-	keep      bool
-	run       runAs
+	server
 
 	mu      sync.Mutex
 	proc    *exec.Cmd
@@ -228,16 +219,18 @@ func StartMariaDB(ctx context.Context, opt MariaDBOptions) (_ *MariaDB, err erro
 		AdminPassword: opt.AdminPassword,
 		mariadbd:      mariadbd,
 		installDB:     installDB,
-		baseDir:       base,
-		dataDir:       filepath.Join(base, "data"),
-		sockDir:       base,
-		logFile:       filepath.Join(base, "mariadb.log"),
-		caFile:        filepath.Join(base, "ca.crt"),
 		pidFile:       filepath.Join(base, "mariadbd.pid"),
 		sockUser:      sockUser,
 		tlsName:       "iamdb-localdb-" + filepath.Base(base),
-		keep:          opt.Keep,
-		run:           run,
+		server: server{
+			baseDir: base,
+			dataDir: filepath.Join(base, "data"),
+			sockDir: base,
+			logFile: filepath.Join(base, "mariadb.log"),
+			caFile:  filepath.Join(base, "ca.crt"),
+			keep:    opt.Keep,
+			run:     run,
+		},
 	}
 	m.extra = append(m.extra, "--max-connections="+strconv.Itoa(opt.MaxConnections))
 	keys := make([]string, 0, len(opt.Settings))
@@ -517,19 +510,6 @@ func (m *MariaDB) Stop(ctx context.Context) error {
 	return m.removeDirs()
 }
 
-func (m *MariaDB) removeDirs() error {
-	err := os.RemoveAll(m.baseDir)
-	if m.tmpSock {
-		if e := os.RemoveAll(m.sockDir); err == nil {
-			err = e
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("localdb: %w", err)
-	}
-	return nil
-}
-
 // Restart stops the server (cleanly) and starts it again on the same data
 // directory and port.
 func (m *MariaDB) Restart(ctx context.Context) error {
@@ -568,30 +548,8 @@ func (m *MariaDB) ExecDB(ctx context.Context, db string, stmts ...string) error 
 	return nil
 }
 
-// Host returns the address the server listens on, "127.0.0.1".
-func (m *MariaDB) Host() string { return "127.0.0.1" }
-
-// Port returns the server's TCP port.
-func (m *MariaDB) Port() int { return m.port }
-
-// Addr returns "127.0.0.1:PORT".
-func (m *MariaDB) Addr() string { return net.JoinHostPort(m.Host(), strconv.Itoa(m.port)) }
-
-// SocketDir returns the directory holding the server's unix socket.
-func (m *MariaDB) SocketDir() string { return m.sockDir }
-
 // Socket returns the path of the server's unix socket.
 func (m *MariaDB) Socket() string { return filepath.Join(m.sockDir, mariadbSockName) }
-
-// DataDir returns the server's --datadir.
-func (m *MariaDB) DataDir() string { return m.dataDir }
-
-// LogFile returns the path of the server's error log (which also holds
-// mariadb-install-db's output).
-func (m *MariaDB) LogFile() string { return m.logFile }
-
-// CAFile returns the path of the CA certificate (the server's ssl_ca).
-func (m *MariaDB) CAFile() string { return m.caFile }
 
 // PIDFile returns the path of the server's pid file.
 func (m *MariaDB) PIDFile() string { return m.pidFile }

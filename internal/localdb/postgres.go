@@ -81,16 +81,8 @@ type Postgres struct {
 	AdminUser     string
 	AdminPassword string
 
-	binDir  string
-	baseDir string
-	dataDir string
-	sockDir string
-	tmpSock bool // sockDir is a separate directory to remove
-	logFile string
-	caFile  string
-	port    int
-	keep    bool
-	run     runAs
+	binDir string
+	server
 
 	mu      sync.Mutex
 	proc    *exec.Cmd
@@ -205,13 +197,15 @@ func StartPostgres(ctx context.Context, opt PostgresOptions) (_ *Postgres, err e
 		AdminUser:     opt.AdminUser,
 		AdminPassword: opt.AdminPassword,
 		binDir:        binDir,
-		baseDir:       base,
-		dataDir:       filepath.Join(base, "data"),
-		sockDir:       base,
-		logFile:       filepath.Join(base, "postgres.log"),
-		caFile:        filepath.Join(base, "ca.crt"),
-		keep:          opt.Keep,
-		run:           run,
+		server: server{
+			baseDir: base,
+			dataDir: filepath.Join(base, "data"),
+			sockDir: base,
+			logFile: filepath.Join(base, "postgres.log"),
+			caFile:  filepath.Join(base, "ca.crt"),
+			keep:    opt.Keep,
+			run:     run,
+		},
 	}
 	defer func() {
 		if err != nil {
@@ -546,19 +540,6 @@ func (p *Postgres) Stop(ctx context.Context) error {
 	return p.removeDirs()
 }
 
-func (p *Postgres) removeDirs() error {
-	err := os.RemoveAll(p.baseDir)
-	if p.tmpSock {
-		if e := os.RemoveAll(p.sockDir); err == nil {
-			err = e
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("localdb: %w", err)
-	}
-	return nil
-}
-
 // Restart stops the server (fast shutdown) and starts it again on the same
 // data directory and port.
 func (p *Postgres) Restart(ctx context.Context) error {
@@ -591,27 +572,6 @@ func (p *Postgres) ExecDB(ctx context.Context, db string, sql ...string) error {
 	}
 	return nil
 }
-
-// Host returns the address the server listens on, "127.0.0.1".
-func (p *Postgres) Host() string { return "127.0.0.1" }
-
-// Port returns the server's TCP port.
-func (p *Postgres) Port() int { return p.port }
-
-// Addr returns "127.0.0.1:PORT".
-func (p *Postgres) Addr() string { return net.JoinHostPort(p.Host(), strconv.Itoa(p.port)) }
-
-// SocketDir returns the directory holding the server's unix socket.
-func (p *Postgres) SocketDir() string { return p.sockDir }
-
-// DataDir returns PGDATA.
-func (p *Postgres) DataDir() string { return p.dataDir }
-
-// LogFile returns the path of the server log.
-func (p *Postgres) LogFile() string { return p.logFile }
-
-// CAFile returns the path of the CA certificate, for sslrootcert.
-func (p *Postgres) CAFile() string { return p.caFile }
 
 // AdminURL returns a URL for the superuser over TCP with TLS verified
 // against the CA: postgres://user:pw@127.0.0.1:PORT/db?sslmode=verify-full&sslrootcert=FILE.

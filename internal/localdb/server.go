@@ -1,0 +1,58 @@
+package localdb
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+)
+
+// server is what every throwaway server has: its directory layout, its port and the OS
+// user it runs as. Postgres and MariaDB embed it, and with it the accessors below.
+type server struct {
+	baseDir string
+	dataDir string
+	sockDir string
+	tmpSock bool // sockDir is a separate directory to remove
+	logFile string
+	caFile  string
+	port    int
+	keep    bool
+	run     runAs
+}
+
+// Host returns the address the server listens on, "127.0.0.1".
+func (s *server) Host() string { return "127.0.0.1" }
+
+// Port returns the server's TCP port.
+func (s *server) Port() int { return s.port }
+
+// Addr returns "127.0.0.1:PORT".
+func (s *server) Addr() string { return net.JoinHostPort(s.Host(), strconv.Itoa(s.port)) }
+
+// SocketDir returns the directory holding the server's unix socket.
+func (s *server) SocketDir() string { return s.sockDir }
+
+// DataDir returns the server's data directory.
+func (s *server) DataDir() string { return s.dataDir }
+
+// LogFile returns the path of the server log.
+func (s *server) LogFile() string { return s.logFile }
+
+// CAFile returns the path of the CA certificate (the server's CA for client
+// certificates, and the root clients verify the server with).
+func (s *server) CAFile() string { return s.caFile }
+
+// removeDirs removes the server's directory and, if separate, its socket directory.
+func (s *server) removeDirs() error {
+	err := os.RemoveAll(s.baseDir)
+	if s.tmpSock {
+		if e := os.RemoveAll(s.sockDir); err == nil {
+			err = e
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("localdb: %w", err)
+	}
+	return nil
+}
