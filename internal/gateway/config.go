@@ -26,8 +26,17 @@ const (
 	DefaultMaxMembershipKeys = 10000
 )
 
+// Engines a Gateway serves (Config.Engine; the label "engine" of its metrics).
+const (
+	EnginePostgres = "postgres" // PostgreSQL clients and backends
+	EngineMySQL    = "mysql"    // MySQL clients; MariaDB 10.4+ backends
+)
+
 // Config configures a Gateway. Zero values are the documented defaults.
 type Config struct {
+	// Engine is the wire protocol of the clients and the backend: EnginePostgres (the
+	// default when empty) or EngineMySQL.
+	Engine string
 	// IAM is the authority's data path: signing keys (LookupKey) and rds-db:connect
 	// decisions (AuthorizeConnect), both from memory. Required.
 	IAM *iam.Service
@@ -58,7 +67,16 @@ type Config struct {
 	// users always need TLS, as on RDS.
 	AllowPlaintextPasswords bool
 
-	// Backend is the PostgreSQL server behind the gateway. Required.
+	// AllowLocalInfile lets MySQL clients use LOAD DATA LOCAL INFILE (CLIENT_LOCAL_FILES
+	// is offered to them and asked of the backend). Default false: a server can ask a
+	// client that offers it for any file the client can read. MySQL only.
+	AllowLocalInfile bool
+	// ServerVersion is the version the MySQL front end announces in its greeting;
+	// clients pick SQL dialect by it. If empty, mysqlwire.DefaultServerVersion (MariaDB
+	// 10.11). MySQL only.
+	ServerVersion string
+
+	// Backend is the database server behind the gateway. Required.
 	Backend Backend
 	// ClientCerts mints the client certificates the gateway logs IAM users in to the
 	// backend with (PostgreSQL "cert" authentication; CN = user). Required; a
@@ -93,7 +111,8 @@ type Config struct {
 	MembershipTTL time.Duration
 }
 
-// Backend is the PostgreSQL server the gateway logs in to.
+// Backend is the database server the gateway logs in to: PostgreSQL, or MariaDB for
+// EngineMySQL.
 type Backend struct {
 	// Addr is the server's host:port. Required.
 	Addr string
@@ -101,11 +120,14 @@ type Backend struct {
 	// Required: IAM users log in with client certificates, and passwords go through
 	// SCRAM with channel binding over it.
 	TLS *tls.Config
-	// AdminUser and AdminPassword log the gateway in (SCRAM over TLS) to ask whether a
-	// role is a member of rds_iam. Required; the role needs no privileges.
+	// AdminUser and AdminPassword log the gateway in (PostgreSQL: SCRAM over TLS;
+	// MySQL: mysql_native_password over TLS) to ask whether a user is a member of
+	// rds_iam. Required. On PostgreSQL the role needs no privileges; on MariaDB it needs
+	// SELECT on mysql.roles_mapping.
 	AdminUser     string
 	AdminPassword string
 	// AdminDatabase is the database of those connections. If empty, "postgres".
+	// PostgreSQL only.
 	AdminDatabase string
 	// MaxAdminConns bounds the admin connections. If zero, DefaultMaxAdminConns.
 	MaxAdminConns int
@@ -139,6 +161,13 @@ type PoolConfig struct {
 
 // withDefaults validates c and fills in defaults.
 func (c Config) withDefaults() (Config, error) {
+	switch c.Engine {
+	case "":
+		c.Engine = EnginePostgres
+	case EnginePostgres, EngineMySQL:
+	default:
+		return c, fmt.Errorf("gateway: config: unknown engine %q", c.Engine)
+	}
 	if c.IAM == nil {
 		return c, errors.New("gateway: config: IAM is required")
 	}

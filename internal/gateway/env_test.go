@@ -56,6 +56,9 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if sharedMyEnvStop != nil {
+		sharedMyEnvStop()
+	}
 	if sharedEnv != nil {
 		sharedEnv.close()
 	}

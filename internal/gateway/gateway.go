@@ -31,8 +31,8 @@ type Gateway struct {
 	log  *slog.Logger
 	m    *metrics
 	auth *authorizer
-	cert atomic.Pointer[tls.Certificate]
-	pg   *pgFront
+	cert  atomic.Pointer[tls.Certificate]
+	front front
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -59,10 +59,26 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Certificate != nil {
 		g.cert.Store(cfg.Certificate)
 	}
-	if g.pg, err = newPGFront(g); err != nil {
+	switch cfg.Engine {
+	case EngineMySQL:
+		g.front, err = newMySQLFront(g)
+	default:
+		g.front, err = newPGFront(g)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return g, nil
+}
+
+// front is one engine's side of the gateway: its wire toward clients, its backend
+// sessions and its relay. Listeners, shutdown, verification, authorization, pooling,
+// metrics and audit are the Gateway's, shared by every engine.
+type front interface {
+	// serve runs one client connection from accept to close.
+	serve(nc net.Conn)
+	// close closes the front end's pools after the last connection ended.
+	close()
 }
 
 // serverTLS returns the TLS configuration toward clients, or nil when there is no
@@ -108,7 +124,7 @@ func (g *Gateway) ListenAndServe() error {
 	return g.Serve(ln)
 }
 
-// Serve accepts PostgreSQL clients on ln until Shutdown, and closes ln. It returns
+// Serve accepts clients of Config.Engine on ln until Shutdown, and closes ln. It returns
 // ErrServerClosed after Shutdown, or the listener's error.
 func (g *Gateway) Serve(ln net.Listener) error {
 	g.mu.Lock()
@@ -148,7 +164,7 @@ func (g *Gateway) Serve(ln net.Listener) error {
 		}
 		go func() {
 			defer g.untrack(nc)
-			g.pg.serve(nc)
+			g.front.serve(nc)
 		}()
 	}
 }
@@ -206,7 +222,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		g.mu.Unlock()
 		<-done
 	}
-	g.pg.close()
+	g.front.close()
 	return err
 }
 

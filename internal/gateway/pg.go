@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-const enginePostgres = "postgres"
+var _ front = (*pgFront)(nil)
 
 // pgFront is the PostgreSQL front end: the wire toward clients and the backend sessions.
 type pgFront struct {
@@ -54,8 +54,8 @@ func newPGFront(g *Gateway) (*pgFront, error) {
 	}
 	gauge := g.m.pool
 	f.pool = newPool[*pgBackend](cfg.Pool.MaxSessionsPerKey, cfg.Pool.MaxIdlePerKey, cfg.Pool.IdleTimeout, cfg.Now, func(idle, busy int) {
-		gauge.WithLabelValues(enginePostgres, "idle").Set(float64(idle))
-		gauge.WithLabelValues(enginePostgres, "busy").Set(float64(busy))
+		gauge.WithLabelValues(EnginePostgres, "idle").Set(float64(idle))
+		gauge.WithLabelValues(EnginePostgres, "busy").Set(float64(busy))
 	})
 	f.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
 	return f, nil
@@ -106,21 +106,21 @@ func (f *pgFront) serve(nc net.Conn) {
 		}
 		g.log.Debug("handshake failed", "source", source.String(), "reason", reason, "err", err)
 		if !isDisconnect(err) {
-			g.m.connections.WithLabelValues(enginePostgres, outcomeError, reason).Inc()
+			g.m.connections.WithLabelValues(EnginePostgres, outcomeError, reason).Inc()
 		}
 		return
 	}
 
 	rec := AuditRecord{
-		Time: cfg.Now(), Engine: enginePostgres, Database: cfg.Database.Identifier,
+		Time: cfg.Now(), Engine: EnginePostgres, Database: cfg.Database.Identifier,
 		DBName: c.Database(), User: c.User(), Source: source,
 	}
 	log := g.log.With("user", c.User(), "database", c.Database(), "source", source.String())
 	s, fatal := f.login(ctx, c, &rec, log)
 	ok := s != nil
 	outcome := rec.Outcome
-	g.m.authDuration.WithLabelValues(enginePostgres, outcome).Observe(time.Since(start).Seconds())
-	g.m.connections.WithLabelValues(enginePostgres, outcome, rec.Reason).Inc()
+	g.m.authDuration.WithLabelValues(EnginePostgres, outcome).Observe(time.Since(start).Seconds())
+	g.m.connections.WithLabelValues(EnginePostgres, outcome, rec.Reason).Inc()
 	if g.cfg.Audit != nil && rec.Reason != reasonNoPassword {
 		g.cfg.Audit(rec)
 	}
@@ -151,13 +151,13 @@ func (f *pgFront) serve(nc net.Conn) {
 		attrs = append(attrs, "backend_pid", s.be.pid, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
-		g.m.active.WithLabelValues(enginePostgres).Inc()
+		g.m.active.WithLabelValues(EnginePostgres).Inc()
 		r := &pgRelay{client: c.NetConn(), cr: c.Reader(), be: s.be, tx: s.be.tx, resetTimeout: cfg.Pool.ResetTimeout}
 		if s.key != "" {
 			r.onReset = func() { s.returning = true; f.pool.returning(s.key) }
 		}
 		reusable := r.run(s.poolable && !g.closing.Load())
-		g.m.active.WithLabelValues(enginePostgres).Dec()
+		g.m.active.WithLabelValues(EnginePostgres).Dec()
 		s.reusable = reusable && !g.closing.Load()
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_pid", s.be.pid, "pooled", s.reusable)
 	}

@@ -394,7 +394,7 @@ func TestConcurrentClients(t *testing.T) {
 		t.Error(err)
 	}
 	for i := 0; ; i++ { // the last sessions may still be resetting
-		idle, busy := gw.pg.pool.stats()
+		idle, busy := gw.front.(*pgFront).pool.stats()
 		if busy == 0 && idle <= DefaultMaxIdlePerKey {
 			break
 		}

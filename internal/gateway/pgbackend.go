@@ -96,10 +96,10 @@ func (f *pgFront) dialPG(ctx context.Context, user, database string, params map[
 	}
 	pc, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
-		f.g.m.dials.WithLabelValues(enginePostgres, outcomeError).Inc()
+		f.g.m.dials.WithLabelValues(EnginePostgres, outcomeError).Inc()
 		return nil, err
 	}
-	f.g.m.dials.WithLabelValues(enginePostgres, outcomeOK).Inc()
+	f.g.m.dials.WithLabelValues(EnginePostgres, outcomeOK).Inc()
 	// pgconn may have a background read in flight or bytes buffered: take the connection
 	// over only once it has none (a read left in flight would steal the first response).
 	if err := pc.SyncConn(ctx); err != nil {

@@ -81,7 +81,29 @@ type ClientConfig struct {
 	// ReadBufferSize is the size of ClientConn.Reader's buffer. If zero,
 	// DefaultReadBufferSize.
 	ReadBufferSize int
+	// Relay, if not nil, answers the server's authentication instead of Password: a
+	// gateway relays it to its own client, so that the backend checks the client's
+	// password with whatever plugin the account uses (mysql_native_password, ed25519,
+	// caching_sha2_password, …) and the gateway never learns it.
+	Relay AuthRelay
 }
+
+// AuthRelay answers a server's authentication exchange on behalf of someone else (see
+// ClientConfig.Relay). Packets are whole payloads without headers.
+type AuthRelay interface {
+	// Start returns the auth response of the handshake response, for the greeting's
+	// plugin (mysql_native_password if the greeting names none) and 20-byte scramble.
+	Start(plugin string, scramble []byte) ([]byte, error)
+	// Continue is given each AuthSwitchRequest (0xFE …) or AuthMoreData (0x01 …) the
+	// server sends and returns the reply to send, or ok false when the server expects
+	// none (caching_sha2_password's "fast auth success", 0x01 0x03).
+	Continue(packet []byte) (reply []byte, ok bool, err error)
+}
+
+// maxRelayedExchanges bounds the authentication packets a server may send under
+// ClientConfig.Relay before OK or ERR (caching_sha2_password's full authentication takes
+// three).
+const maxRelayedExchanges = 8
 
 // ClientConn is a connection logged in to a backend, positioned after the OK packet
 // that ended authentication: the next packet the server sends is the answer to the
@@ -235,7 +257,7 @@ func appendSSLRequest(b []byte, caps Capability, maxPacket uint32, charset byte)
 }
 
 // appendClientResponse appends a HandshakeResponse41 payload.
-func appendClientResponse(b []byte, caps Capability, cfg *ClientConfig, auth []byte) []byte {
+func appendClientResponse(b []byte, caps Capability, cfg *ClientConfig, plugin string, auth []byte) []byte {
 	b = appendSSLRequest(b, caps, cfg.MaxPacketSize, cfg.Charset)
 	b = append(append(b, cfg.User...), 0)
 	if caps&CapPluginAuthLenEncClientData != 0 {
@@ -247,7 +269,7 @@ func appendClientResponse(b []byte, caps Capability, cfg *ClientConfig, auth []b
 	if caps&CapConnectWithDB != 0 {
 		b = append(append(b, cfg.Database...), 0)
 	}
-	b = append(append(b, pluginNative...), 0)
+	b = append(append(b, plugin...), 0)
 	if caps&CapConnectAttrs != 0 {
 		var a []byte
 		for k, v := range cfg.Attrs {
@@ -366,8 +388,19 @@ func ClientHandshake(ctx context.Context, nc net.Conn, cfg ClientConfig) (cc *Cl
 	br := bufio.NewReaderSize(tc, cfg.ReadBufferSize)
 	c.nc, c.r = tc, br
 
-	auth := appendNativeAuth(make([]byte, 0, sha1.Size), g.scramble, cfg.Password)
-	resp := appendClientResponse(nil, caps, &cfg, auth)
+	plugin := pluginNative
+	var auth []byte
+	if cfg.Relay != nil {
+		if g.plugin != "" {
+			plugin = g.plugin
+		}
+		if auth, err = cfg.Relay.Start(plugin, g.scramble); err != nil {
+			return nil, err
+		}
+	} else {
+		auth = appendNativeAuth(make([]byte, 0, sha1.Size), g.scramble, cfg.Password)
+	}
+	resp := appendClientResponse(nil, caps, &cfg, plugin, auth)
 	err = c.write(resp)
 	clear(resp)
 	clear(auth)
@@ -385,6 +418,9 @@ func ClientHandshake(ctx context.Context, nc net.Conn, cfg ClientConfig) (cc *Cl
 // authenticate reads the server's answers to the handshake response, answering at most
 // one AuthSwitchRequest, and returns the status of the OK packet.
 func (c *clientConn) authenticate(cfg *ClientConfig) (uint16, error) {
+	if cfg.Relay != nil {
+		return c.relayAuthentication(cfg.Relay)
+	}
 	for switched := false; ; switched = true {
 		p, err := c.read(maxAuthReplyLen)
 		if err != nil {
@@ -417,6 +453,48 @@ func (c *clientConn) authenticate(cfg *ClientConfig) (uint16, error) {
 			}
 		case 0x01:
 			return 0, fmt.Errorf("%w: unexpected AuthMoreData", ErrProtocol)
+		default:
+			return 0, fmt.Errorf("%w: unexpected authentication reply %#x", ErrProtocol, p[0])
+		}
+	}
+}
+
+// relayAuthentication reads the server's answers to the handshake response, handing
+// every AuthSwitchRequest and AuthMoreData to relay, and returns the status of the OK
+// packet.
+func (c *clientConn) relayAuthentication(relay AuthRelay) (uint16, error) {
+	for i := 0; ; i++ {
+		p, err := c.read(maxAuthReplyLen)
+		if err != nil {
+			return 0, err
+		}
+		if len(p) == 0 {
+			return 0, fmt.Errorf("%w: empty authentication reply", ErrProtocol)
+		}
+		switch p[0] {
+		case 0x00:
+			return decodeOK(p)
+		case 0xff:
+			e, err := decodeErr(p)
+			if err != nil {
+				return 0, err
+			}
+			return 0, e
+		case 0xfe, 0x01:
+			if i == maxRelayedExchanges {
+				return 0, fmt.Errorf("%w: more than %d authentication exchanges", ErrProtocol, maxRelayedExchanges)
+			}
+			reply, ok, err := relay.Continue(p)
+			if err != nil {
+				return 0, err
+			}
+			if ok {
+				err = c.write(reply)
+				clear(reply)
+				if err != nil {
+					return 0, err
+				}
+			}
 		default:
 			return 0, fmt.Errorf("%w: unexpected authentication reply %#x", ErrProtocol, p[0])
 		}

@@ -168,3 +168,26 @@ func decodeSwitchReply(p []byte) (Password, error) {
 	}
 	return Password(p), nil
 }
+
+// AuthExchange sends payload to the client as the next packet of authentication — an
+// AuthSwitchRequest (0xFE, plugin, data) or AuthMoreData (0x01, data) relayed from a
+// backend — and, if wantReply, reads and returns the client's reply, bounded by
+// Config.MaxPasswordLen (plus one). A client that closes the connection instead wraps
+// io.EOF; an oversized reply is refused with ERR and wraps ErrTooLong.
+func (c *Conn) AuthExchange(payload []byte, wantReply bool) ([]byte, error) {
+	if err := c.writePacket(payload); err != nil {
+		return nil, err
+	}
+	if !wantReply {
+		return nil, nil
+	}
+	return c.readPacket(c.r, c.maxPassword+1)
+}
+
+// SwitchAuthRequest returns the payload of an AuthSwitchRequest to plugin with data (a
+// scramble, to which a NUL is appended as servers do).
+func SwitchAuthRequest(plugin string, data []byte) []byte {
+	b := make([]byte, 0, 2+len(plugin)+len(data)+1)
+	b = append(append(append(b, 0xfe), plugin...), 0)
+	return append(append(b, data...), 0)
+}

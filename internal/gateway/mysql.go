@@ -1,0 +1,332 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/iamdb/iamdb/internal/mysqlwire"
+)
+
+var _ front = (*mysqlFront)(nil)
+
+// mysqlFront is the MySQL front end: the wire toward clients (mysqlwire.Server), the
+// backend sessions (MariaDB, logged in with mysqlwire.ClientHandshake) and the relay.
+type mysqlFront struct {
+	g         *Gateway
+	srv       *mysqlwire.Server
+	admin     *mysqlAdmin
+	members   *membership
+	pool      *pool[*myBackend]
+	dialLimit *limiter
+	caps      mysqlwire.Capability // offered to clients, asked of the backend
+}
+
+func newMySQLFront(g *Gateway) (*mysqlFront, error) {
+	cfg := &g.cfg
+	f := &mysqlFront{g: g, caps: mysqlwire.DefaultCapabilities}
+	if cfg.AllowLocalInfile {
+		f.caps |= mysqlwire.CapLocalFiles
+	}
+	var err error
+	if f.srv, err = mysqlwire.NewServer(mysqlwire.Config{
+		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, ServerVersion: cfg.ServerVersion,
+		Capabilities: f.caps,
+	}); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	if f.admin, err = newMySQLAdmin(cfg.Backend); err != nil {
+		return nil, err
+	}
+	f.members = &membership{
+		ttl: cfg.MembershipTTL, now: cfg.Now, max: DefaultMaxMembershipKeys, query: f.admin.isMember,
+		cache: make(map[string]memberEntry), inflight: make(map[string]*memberCall),
+	}
+	gauge := g.m.pool
+	f.pool = newPool[*myBackend](cfg.Pool.MaxSessionsPerKey, cfg.Pool.MaxIdlePerKey, cfg.Pool.IdleTimeout, cfg.Now, func(idle, busy int) {
+		gauge.WithLabelValues(EngineMySQL, "idle").Set(float64(idle))
+		gauge.WithLabelValues(EngineMySQL, "busy").Set(float64(busy))
+	})
+	f.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
+	return f, nil
+}
+
+func (f *mysqlFront) close() {
+	f.pool.close()
+	f.admin.close()
+}
+
+// serve runs one client connection from accept to close.
+func (f *mysqlFront) serve(nc net.Conn) {
+	g := f.g
+	cfg := &g.cfg
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.AuthTimeout)
+	defer cancel()
+	go func() { // Shutdown during login: stop waiting
+		select {
+		case <-g.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	nc.SetDeadline(start.Add(cfg.AuthTimeout))
+	source := addrPort(nc.RemoteAddr())
+
+	c, err := f.srv.Handshake(ctx, nc)
+	if err != nil {
+		reason := reasonProtocol
+		if errors.Is(err, mysqlwire.ErrTLS) {
+			reason = reasonTLS
+		}
+		g.log.Debug("handshake failed", "source", source.String(), "reason", reason, "err", err)
+		if !isDisconnect(err) {
+			g.m.connections.WithLabelValues(EngineMySQL, outcomeError, reason).Inc()
+		}
+		return
+	}
+
+	rec := AuditRecord{
+		Time: cfg.Now(), Engine: EngineMySQL, Database: cfg.Database.Identifier,
+		DBName: c.Database(), User: c.User(), Source: source,
+	}
+	log := g.log.With("user", c.User(), "database", c.Database(), "source", source.String())
+	s, fatal := f.login(ctx, c, &rec, log)
+	ok := s != nil
+	g.m.authDuration.WithLabelValues(EngineMySQL, rec.Outcome).Observe(time.Since(start).Seconds())
+	g.m.connections.WithLabelValues(EngineMySQL, rec.Outcome, rec.Reason).Inc()
+	if g.cfg.Audit != nil && rec.Reason != reasonNoPassword {
+		g.cfg.Audit(rec)
+	}
+	// The refusal goes out after the metrics and the audit record.
+	if fatal != nil {
+		c.SendError(fatal.Code, fatal.SQLState, fatal.Message)
+	}
+	if !ok {
+		return
+	}
+	err = c.SendOK(0, 0, s.be.status, 0)
+	nc.SetDeadline(time.Time{})
+	if err == nil {
+		attrs := []any{"program_name", c.Attrs()["program_name"], "client_name", c.Attrs()["_client_name"]}
+		attrs = append(attrs, tlsAttrs(c.TLS())...)
+		if rec.IAM {
+			attrs = append(attrs, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
+		}
+		attrs = append(attrs, "backend_connection_id", s.be.connID, "pooled", s.reused)
+		log.Info("connection authorized", attrs...)
+
+		g.m.active.WithLabelValues(EngineMySQL).Inc()
+		r := newMySQLRelay(c.NetConn(), c.Reader(), s.be, c.Capabilities(), cfg.Pool.ResetTimeout, log)
+		if s.key != "" {
+			r.onReset = func() { s.returning = true; f.pool.returning(s.key) }
+		}
+		reusable := r.run(s.key != "" && !g.closing.Load())
+		g.m.active.WithLabelValues(EngineMySQL).Dec()
+		s.reusable = reusable && !g.closing.Load()
+		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_connection_id", s.be.connID, "pooled", s.reusable)
+	}
+	f.done(s)
+}
+
+// mySession is a client's backend session.
+type mySession struct {
+	be        *myBackend
+	key       string // pool key; "" when not pooled
+	reused    bool
+	reusable  bool
+	returning bool
+}
+
+func (f *mysqlFront) done(s *mySession) {
+	if s.key == "" {
+		s.be.Close()
+		return
+	}
+	f.pool.release(s.key, s.be, s.reusable, s.returning)
+}
+
+// login authenticates and authorizes the client and returns its backend session. On
+// failure it returns a nil session and the error to send the client (nil if the client
+// is gone), having filled rec and logged.
+func (f *mysqlFront) login(ctx context.Context, c *mysqlwire.Conn, rec *AuditRecord, log *slog.Logger) (*mySession, *mysqlwire.Error) {
+	cfg := &f.g.cfg
+	user := c.User()
+	host := rec.Source.Addr().String()
+	isIAM, err := f.members.isIAM(ctx, user)
+	if err != nil {
+		rec.Outcome, rec.Reason = outcomeError, reasonBackend
+		log.Error("rds_iam membership lookup failed", "err", err)
+		return nil, &mysqlwire.Error{Code: erUnavailable, SQLState: mysqlwire.StateHandshake, Message: "the database server is not available"}
+	}
+	rec.IAM = isIAM
+	if c.TLS() == nil && (isIAM || !cfg.AllowPlaintextPasswords) {
+		rec.Outcome, rec.Reason = outcomeRefused, reasonNoSSL
+		log.Warn("authentication failed", "reason", reasonNoSSL, "iam", isIAM)
+		msg := "Connections using insecure transport are prohibited: user '" + user + "'@'" + host + "' must connect with TLS (--ssl)"
+		if isIAM {
+			msg = "Connections using insecure transport are prohibited: IAM database authentication for user '" + user + "'@'" + host + "' requires TLS (--ssl)"
+		}
+		return nil, &mysqlwire.Error{Code: mysqlwire.ErSecureTransportRequired, SQLState: mysqlwire.StateGeneral, Message: msg}
+	}
+	if !isIAM {
+		return f.loginPassword(ctx, c, rec, log)
+	}
+	pw, err := c.RequestCleartextPassword()
+	if err != nil {
+		rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
+		if !isDisconnect(err) && !errors.Is(err, mysqlwire.ErrCleartextNotEnabled) {
+			rec.Outcome, rec.Reason = outcomeError, reasonProtocol
+		}
+		log.Debug("no password", "err", err)
+		return nil, nil
+	}
+	if !f.g.auth.authorize(ctx, user, string(pw), rec.Source.Addr(), true, rec) {
+		log.Warn("authentication failed", "reason", rec.Reason, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
+		e := mysqlwire.AccessDenied(user, host, len(pw) > 0)
+		if cfg.RevealReasons {
+			e.Message += " (reason: " + rec.Reason + ")"
+		}
+		return nil, e
+	}
+	s, err := f.acquireIAM(ctx, c)
+	if err != nil {
+		rec.Outcome = outcomeError
+		return nil, f.backendFailed(err, c, rec, log)
+	}
+	return s, nil
+}
+
+// MySQL error codes the gateway sends besides mysqlwire's.
+const (
+	erUnavailable   uint16 = 1053 // ER_SERVER_SHUTDOWN
+	erTooManyConns  uint16 = 1040 // ER_CON_COUNT_ERROR, SQLSTATE 08004
+	erNotSupportedY uint16 = 1235 // ER_NOT_SUPPORTED_YET, SQLSTATE 42000
+)
+
+// loginPassword logs a password user in to the backend, relaying the authentication
+// exchange between the client and the backend: the backend checks the password with
+// the account's own plugin and the gateway never sees it.
+func (f *mysqlFront) loginPassword(ctx context.Context, c *mysqlwire.Conn, rec *AuditRecord, log *slog.Logger) (*mySession, *mysqlwire.Error) {
+	dctx, cancel := context.WithTimeout(ctx, f.g.cfg.Backend.ConnectTimeout)
+	defer cancel()
+	be, err := f.dialMySQL(dctx, c, nil, &clientAuthRelay{c: c})
+	if err != nil {
+		rec.Outcome = outcomeError
+		return nil, f.backendFailed(err, c, rec, log)
+	}
+	rec.Outcome = outcomeOK
+	return &mySession{be: be}, nil
+}
+
+// backendFailed returns what to tell the client of a backend login error: the
+// backend's own ERR packet (wrong password, unknown database, too many connections, …)
+// as it is, anything else as "not available". A client that went away during a
+// relayed password exchange gets nothing.
+func (f *mysqlFront) backendFailed(err error, c *mysqlwire.Conn, rec *AuditRecord, log *slog.Logger) *mysqlwire.Error {
+	var myErr *mysqlwire.Error
+	var clientErr *clientSideError
+	switch {
+	case errors.As(err, &clientErr):
+		rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
+		if !isDisconnect(clientErr.err) {
+			rec.Outcome, rec.Reason = outcomeError, reasonProtocol
+		}
+		log.Debug("client left during authentication", "err", clientErr.err)
+		return nil
+	case errors.As(err, &myErr):
+		if myErr.Code == mysqlwire.ErAccessDenied {
+			rec.Outcome, rec.Reason = outcomeRefused, reasonPassword
+			log.Warn("authentication failed", "reason", reasonPassword, "backend_error", myErr.Message)
+		} else {
+			rec.Reason = reasonBackend
+			log.Warn("backend refused the login", "code", myErr.Code, "backend_error", myErr.Message)
+		}
+		return myErr
+	case errors.Is(err, errPoolClosed) || f.g.closing.Load():
+		rec.Reason = reasonShutdown
+		return &mysqlwire.Error{Code: erUnavailable, SQLState: mysqlwire.StateHandshake, Message: "the gateway is shutting down"}
+	case errors.Is(err, context.DeadlineExceeded):
+		rec.Reason = reasonPoolTimeout
+		log.Error("no backend session in time", "err", err)
+		return &mysqlwire.Error{Code: erTooManyConns, SQLState: mysqlwire.StateAuthMode, Message: "no backend connection available in time"}
+	default:
+		rec.Reason = reasonBackend
+		log.Error("backend login failed", "err", err)
+		return &mysqlwire.Error{Code: erUnavailable, SQLState: mysqlwire.StateHandshake, Message: "the database server is not available"}
+	}
+}
+
+// acquireIAM returns a backend session for an authorized IAM user: an idle pooled one
+// for the same (user, database, capabilities, character set), switched back to the
+// database, or a new one logged in with a client certificate. Sessions without a
+// database are not pooled: nothing can unselect a database a previous client chose.
+func (f *mysqlFront) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mySession, error) {
+	user, database := c.User(), c.Database()
+	dial := func(ctx context.Context) (*myBackend, error) {
+		cert, err := f.g.cfg.ClientCerts.Get(user)
+		if err != nil {
+			return nil, err
+		}
+		dctx, cancel := context.WithTimeout(ctx, f.g.cfg.Backend.ConnectTimeout)
+		defer cancel()
+		return f.dialMySQL(dctx, c, cert, nil)
+	}
+	s := &mySession{}
+	if database == "" || f.g.cfg.Pool.MaxIdlePerKey == 0 {
+		be, err := dial(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.be = be
+		return s, nil
+	}
+	s.key = user + "\x00" + database + "\x00" + strconv.FormatUint(uint64(c.Capabilities()), 16) + "\x00" + strconv.Itoa(int(c.Charset()))
+	timeout := f.g.cfg.Pool.ResetTimeout
+	check := func(be *myBackend) error {
+		if err := be.initDB(database, timeout); err != nil {
+			f.g.log.Debug("dropping a stale pooled session", "user", user, "backend_connection_id", be.connID, "err", err)
+			return err
+		}
+		return nil
+	}
+	be, reused, err := f.pool.acquire(ctx, s.key, check, dial)
+	if err != nil {
+		return nil, err
+	}
+	s.be, s.reused = be, reused
+	return s, nil
+}
+
+// clientAuthRelay relays a backend's authentication exchange to the client.
+type clientAuthRelay struct {
+	c *mysqlwire.Conn
+}
+
+// clientSideError marks an error of the client's side of a relayed exchange.
+type clientSideError struct{ err error }
+
+func (e *clientSideError) Error() string { return "gateway: client: " + e.err.Error() }
+func (e *clientSideError) Unwrap() error { return e.err }
+
+func (r *clientAuthRelay) Start(plugin string, scramble []byte) ([]byte, error) {
+	reply, err := r.c.AuthExchange(mysqlwire.SwitchAuthRequest(plugin, scramble), true)
+	if err != nil {
+		return nil, &clientSideError{err}
+	}
+	return reply, nil
+}
+
+func (r *clientAuthRelay) Continue(p []byte) ([]byte, bool, error) {
+	// caching_sha2_password's fast-auth success expects no reply: OK follows.
+	want := !(len(p) == 2 && p[0] == 0x01 && p[1] == 0x03)
+	reply, err := r.c.AuthExchange(p, want)
+	if err != nil {
+		return nil, false, &clientSideError{err}
+	}
+	return reply, want, nil
+}
