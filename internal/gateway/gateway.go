@@ -27,10 +27,10 @@ var _ ClientCertSource = (*pki.ClientCertCache)(nil)
 // Gateway accepts clients of one database, authenticates and authorizes them, and relays
 // them to backend sessions. It is safe for concurrent use.
 type Gateway struct {
-	cfg  Config
-	log  *slog.Logger
-	m    *metrics
-	auth *authorizer
+	cfg   Config
+	log   *slog.Logger
+	m     *metrics
+	auth  *authorizer
 	cert  atomic.Pointer[tls.Certificate]
 	front front
 

@@ -158,7 +158,8 @@ func (gw *testGW) myOpen(t testing.TB, cfg *mysql.Config) (*sql.DB, error) {
 		t.Fatal(err)
 	}
 	db := sql.OpenDB(conn)
-	db.SetMaxIdleConns(0)
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
