@@ -49,7 +49,7 @@ func mysqlEnv(t testing.TB) *myEnv {
 func startMyEnv(e *testEnv) (*myEnv, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	m, err := localdb.StartMariaDB(ctx, localdb.MariaDBOptions{CA: e.ca, Databases: []string{"app"}, MaxConnections: 400})
+	m, err := localdb.StartMariaDB(ctx, localdb.MariaDBOptions{CA: e.ca, Databases: []string{"app", "app2"}, MaxConnections: 400, Settings: map[string]string{"max-allowed-packet": "64M"}})
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func startMyEnv(e *testEnv) (*myEnv, error) {
 		"CREATE USER 'nina'@'%' REQUIRE SUBJECT '/CN=nina'", "GRANT iam_group TO 'nina'@'%'",
 		"CREATE USER 'pwuser'@'%' IDENTIFIED BY '"+testPassword+"'",
 		"CREATE TABLE app.t (id int primary key auto_increment, payload longtext)",
-		"GRANT ALL ON app.* TO rds_iam", "GRANT ALL ON app.* TO 'pwuser'@'%'",
+		"GRANT ALL ON app.* TO rds_iam", "GRANT ALL ON app2.* TO rds_iam", "GRANT ALL ON app.* TO 'pwuser'@'%'",
 		"GRANT ALL ON app.* TO 'nina'@'%'",
 	)
 	if err := m.Exec(ctx, stmts...); err != nil {
