@@ -261,6 +261,9 @@ type myTracker struct {
 	lost         bool
 }
 
+// maxPipelined bounds the commands a tracker keeps awaiting their responses.
+const maxPipelined = 4096
+
 // myCmd is how a command is answered.
 type myCmd byte
 
@@ -319,6 +322,10 @@ func (t *myTracker) command(head []byte) {
 	default: // COM_BINLOG_DUMP, COM_REGISTER_SLAVE, …
 		t.lost = true
 		c = cmdGeneric
+	}
+	if len(t.queue) == maxPipelined {
+		t.lost = true // and stop counting: the session is not pooled anyway
+		return
 	}
 	t.queue = append(t.queue, c)
 	if len(t.queue) == 1 {

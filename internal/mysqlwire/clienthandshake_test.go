@@ -466,3 +466,105 @@ func queryOne(t *testing.T, cc *ClientConn, q string) string {
 	}
 	return string(v)
 }
+
+// recordingRelay answers a relayed authentication from a script and records what it saw.
+type recordingRelay struct {
+	startPlugin string
+	scramble    []byte
+	seen        [][]byte
+	replies     [][]byte // one per Continue that wants a reply
+}
+
+func (r *recordingRelay) Start(plugin string, scramble []byte) ([]byte, error) {
+	r.startPlugin, r.scramble = plugin, append([]byte(nil), scramble...)
+	return []byte("start-reply"), nil
+}
+
+func (r *recordingRelay) Continue(p []byte) ([]byte, bool, error) {
+	r.seen = append(r.seen, append([]byte(nil), p...))
+	if len(p) == 2 && p[0] == 0x01 && p[1] == 0x03 {
+		return nil, false, nil
+	}
+	if len(r.replies) == 0 {
+		return nil, false, errors.New("no reply scripted")
+	}
+	reply := r.replies[0]
+	r.replies = r.replies[1:]
+	return reply, true, nil
+}
+
+// TestClientHandshakeRelay plays a caching_sha2_password server (MySQL 8's default
+// plugin, which MariaDB lacks) against ClientConfig.Relay; the server side drives
+// Conn.AuthExchange, as the gateway does toward its clients.
+func TestClientHandshakeRelay(t *testing.T) {
+	t.Parallel()
+	sha2Scramble := []byte("ABCDEFGHIJ0123456789")
+	tests := []struct {
+		name     string
+		replies  [][]byte
+		script   func(c *Conn) error
+		wantSeen int
+		wantErr  error
+	}{
+		{"full authentication", [][]byte{[]byte("sha2-scrambled"), []byte("secret\x00")}, func(c *Conn) error {
+			if string(c.auth) != "start-reply" || c.PluginName() != pluginNative {
+				return errors.New("handshake response lacks the relay's start reply")
+			}
+			p, err := c.AuthExchange(SwitchAuthRequest("caching_sha2_password", sha2Scramble), true)
+			if err != nil || string(p) != "sha2-scrambled" {
+				return errors.New("switch reply wrong")
+			}
+			if p, err = c.AuthExchange([]byte{0x01, 0x04}, true); err != nil || string(p) != "secret\x00" {
+				return errors.New("full auth reply wrong")
+			}
+			return c.SendOK(0, 0, statusAutocommit, 0)
+		}, 2, nil},
+		{"fast authentication", [][]byte{[]byte("sha2-scrambled")}, func(c *Conn) error {
+			if _, err := c.AuthExchange(SwitchAuthRequest("caching_sha2_password", sha2Scramble), true); err != nil {
+				return err
+			}
+			if _, err := c.AuthExchange([]byte{0x01, 0x03}, false); err != nil {
+				return err
+			}
+			return c.SendOK(0, 0, statusAutocommit, 0)
+		}, 2, nil},
+		{"refused", nil, func(c *Conn) error {
+			return c.SendError(ErAccessDenied, StateAccessDenied, "Access denied")
+		}, 0, &Error{}},
+		{"endless exchange", [][]byte{{1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}}, func(c *Conn) error {
+			for range maxRelayedExchanges + 1 {
+				if _, err := c.AuthExchange([]byte{0x01, 0x02}, true); err != nil {
+					return nil
+				}
+			}
+			return nil
+		}, maxRelayedExchanges, ErrProtocol},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			relay := &recordingRelay{replies: tt.replies}
+			cc, err, srvErr := scripted(t, Config{TLS: serverTLS()}, ClientConfig{User: "u", Relay: relay}, tt.script)
+			var sqlErr *Error
+			switch {
+			case tt.wantErr == nil && err != nil:
+				t.Fatalf("ClientHandshake = %v (server: %v)", err, srvErr)
+			case errors.As(tt.wantErr, &sqlErr):
+				if !errors.As(err, &sqlErr) || sqlErr.Code != ErAccessDenied {
+					t.Fatalf("ClientHandshake = %v, want ERR 1045", err)
+				}
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Fatalf("ClientHandshake = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr == nil && (srvErr != nil || cc == nil) {
+				t.Fatalf("server: %v", srvErr)
+			}
+			if relay.startPlugin != pluginNative || len(relay.scramble) != scrambleLen {
+				t.Errorf("Start(%q, %d bytes), want the greeting's plugin and scramble", relay.startPlugin, len(relay.scramble))
+			}
+			if len(relay.seen) != tt.wantSeen {
+				t.Errorf("Continue called %d times, want %d", len(relay.seen), tt.wantSeen)
+			}
+		})
+	}
+}
