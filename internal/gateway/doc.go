@@ -1,10 +1,11 @@
-// Package gateway is iamdb's database gateway: it accepts PostgreSQL clients, tells IAM
-// users (members of rds_iam) from password users, verifies IAM auth tokens and authorizes
-// rds-db:connect exactly as Amazon RDS does, logs the client in to the real PostgreSQL
-// server as that user — with a short-lived client certificate the gateway's CA mints, or
-// a pooled session — and then relays the connection message by message.
+// Package gateway is iamdb's database gateway: it accepts PostgreSQL or MySQL clients
+// (Config.Engine), tells IAM users (members of rds_iam) from password users, verifies IAM
+// auth tokens and authorizes rds-db:connect exactly as Amazon RDS does, logs the client
+// in to the real server (PostgreSQL, MariaDB) as that user — with a short-lived client
+// certificate the gateway's CA mints, or a pooled session — and then relays the
+// connection message by message.
 //
-// It is not a PostgreSQL server and not a general pooler: after login the relay is
+// It is not a database server and not a general pooler: after login the relay is
 // transparent (simple and extended query protocol, COPY both ways, NOTIFY, errors,
 // replication connections) and a backend session belongs to one client until the client
 // leaves (session pooling; transaction pooling is a later issue).
@@ -79,16 +80,69 @@
 // plus implicit-deny, explicit-deny, iam-auth-disabled, no-ssl, password, no-password,
 // protocol, tls, backend-unavailable, pool-timeout, shutdown.
 //
-// Metrics (engine="postgres"): iamdb_gateway_connections_total{outcome,reason},
+// MySQL's "connection authorized" line has program_name, client_name, ssl,
+// tls_protocol, cipher, principal, access_key_id, policy, statement,
+// backend_connection_id and pooled.
+//
+// Metrics (engine="postgres" or "mysql"): iamdb_gateway_connections_total{outcome,reason},
 // iamdb_gateway_auth_duration_seconds{outcome}, iamdb_gateway_sessions_active,
 // iamdb_gateway_pool_sessions{state="idle|busy"}, iamdb_gateway_backend_dials_total{outcome}.
 //
 // # Engines
 //
-// Verification and authorization (authorizer), pooling and dial rate limiting (pool,
-// limiter), metrics and AuditRecord are engine-neutral; pg.go, pgbackend.go,
-// membership.go and relay.go are PostgreSQL's. A MySQL front end adds its own wire
-// (internal/mysqlwire), backend dialling and relay beside them.
+// Listeners and shutdown (Gateway), verification and authorization (authorizer),
+// pooling and dial rate limiting (pool, limiter), the membership cache, metrics and
+// AuditRecord are engine-neutral; each engine is a front end: pg.go, pgbackend.go,
+// membership.go's admin pool and relay.go are PostgreSQL's; mysql.go, mysqlbackend.go
+// and mysqlrelay.go are MySQL's (wire: internal/mysqlwire).
+//
+// # MySQL message flow
+//
+//	client (mysql, mariadb, go-sql-driver …)  gateway                           MariaDB
+//	 │◄─ [0] HandshakeV10 (mysql_native_password, the gateway's scramble, CLIENT_SSL,
+//	 │     no compression, no LOCAL INFILE unless AllowLocalInfile)
+//	 │── [1] SSLRequest ═══ TLS 1.2+ ═══ [2] HandshakeResponse41 (user, db, attrs)
+//	 │                                 │── rds_iam member? ─────────────►│ admin pool,
+//	 │                                 │◄─ mysql.roles_mapping ──────────│ cached 5 s
+//	 │ IAM user, no TLS:
+//	 │◄─ ERR 3159 (HY000) Connections using insecure transport are prohibited: IAM
+//	 │     database authentication for user 'u'@'host' requires TLS (--ssl)
+//	 │ IAM user:
+//	 │◄─ AuthSwitchRequest mysql_clear_password
+//	 │── token [\0] ──────────────────►│ one trailing NUL stripped; verify, authorize
+//	 │◄─ ERR 1045 (28000) Access denied for user 'u'@'host' (using password: YES)
+//	 │                                 │   (any refusal; the reason goes to logs, …)
+//	 │                                 │ pooled session for (u, db, capabilities,
+//	 │                                 │   charset)? ── COM_INIT_DB db ─►│ (health check)
+//	 │                                 │ else: ── TLS + client cert CN=u ►│ REQUIRE SUBJECT
+//	 │ password user (TLS unless AllowPlaintextPasswords):
+//	 │                                 │── HandshakeResponse41 ─────────►│ (dialled first:
+//	 │◄─ AuthSwitchRequest (the backend's plugin and scramble) ◄────────│  its scramble)
+//	 │── auth data ═══════════ relayed, as many rounds as the plugin needs ═══════►│
+//	 │◄─ the backend's ERR (1045 …) on failure
+//	 │ then, for both:
+//	 │◄─ OK (the backend's status flags)
+//	 │◄═══════════════ relay: frames as they are, both ways ═════════════════►│
+//	 │── COM_CHANGE_USER ─────────────►│ ERR 1235 (42000), the session goes on as u
+//	 │── COM_QUIT / EOF ──────────────►│ idle IAM session: COM_RESET_CONNECTION ►│ pooled
+//
+// Password users' authentication is relayed, not terminated: the backend checks the
+// password with the account's own plugin (mysql_native_password, ed25519,
+// caching_sha2_password on MySQL 8, …), so clients need no cleartext plugin for it and
+// the gateway never learns the password.
+//
+// The capabilities that change how results are framed (CLIENT_DEPRECATE_EOF, session
+// tracking, multi-results, LOCAL INFILE) are negotiated with the client first and asked
+// of the backend as they are; a backend that lacks one the client negotiated is refused
+// (backend-unavailable) rather than relayed wrongly. The greeting announces
+// Config.ServerVersion (MariaDB 10.11 by default): clients choose SQL dialect by it.
+//
+// The MySQL relay passes every frame through unchanged — multi-frame packets of 16 MiB
+// and more, multi-statements and several result sets, prepared statements, LOAD DATA
+// LOCAL when allowed — and follows the command/response exchange from the first bytes of
+// each packet (myTracker) only to know whether the session is between commands when the
+// client quits. A session whose exchange it cannot follow (LOCAL INFILE, replication,
+// cursors, an unknown command) is closed at the end instead of pooled.
 //
 // # Decisions where PostgreSQL or RDS leave room
 //
@@ -106,4 +160,28 @@
 //     that show it (psql's %p) show the gateway's.
 //   - A cancel request racing with the end of a session may reach the next client of a
 //     pooled backend session, as with any pooler.
+//
+// # Decisions where MySQL, MariaDB or RDS leave room
+//
+//   - Who is an IAM user: any account named u that holds rds_iam, directly or through
+//     roles (mysql.roles_mapping). A grant WITH ADMIN OPTION does not count: MariaDB's
+//     CREATE ROLE gives one to the role's creator, which would otherwise turn the
+//     administrator into an IAM user. The gateway logs in from its own address, so the
+//     backend account should be 'u'@'%' (or the gateway's host), as localdb.IAMUserSQL
+//     creates it.
+//   - A plaintext IAM attempt is refused with ERR 3159 before the token is asked for, so
+//     the token never crosses the network in clear text (unless the client sent it up
+//     front in its handshake response, which only a client defaulting to
+//     mysql_clear_password does). RDS answers 1045 there; 3159 says what to fix.
+//   - COM_CHANGE_USER is refused (ERR 1235) and the session goes on as the authorized
+//     user: switching user would need a token and a decision for the new user, and
+//     libmysql's mysql_change_user cannot be asked for a token. Clients that reset a
+//     session use COM_RESET_CONNECTION, which is relayed.
+//   - IAM sessions are pooled only when the client names a database: the pooled session
+//     is switched back to it with COM_INIT_DB on reuse, but nothing can unselect a
+//     database a previous client chose. The connection attributes the backend shows
+//     (performance_schema.session_connect_attrs) are those of the client that opened the
+//     session, plus _iamdb_client, the client's address.
+//   - MySQL 8 backends are not supported yet: the membership query reads MariaDB's
+//     mysql.roles_mapping (MySQL 8 keeps roles in mysql.role_edges).
 package gateway

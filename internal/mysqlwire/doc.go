@@ -72,7 +72,10 @@
 // and a short-lived client certificate (REQUIRE SUBJECT '/CN=u'), other users with their
 // password (mysql_native_password; an AuthSwitchRequest to mysql_native_password or
 // mysql_clear_password is answered, any other plugin refused) — and relays from the
-// returned [ClientConn] on. Its message flow is drawn in client.go.
+// returned [ClientConn] on. With ClientConfig.Relay it answers the backend's
+// authentication with what the gateway's own client answers ([AuthRelay],
+// [Conn.AuthExchange], [SwitchAuthRequest]): password users are checked by the backend
+// with their own plugin. Its message flow is drawn in client.go.
 //
 // # Concurrency
 //
