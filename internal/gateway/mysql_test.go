@@ -268,6 +268,11 @@ func TestMySQLPasswordUser(t *testing.T) {
 		}
 		db.Close()
 	}
+	// The admin holds rds_iam WITH ADMIN OPTION (to grant it): still a password user.
+	maria := mysqlEnv(t).maria
+	if _, err := gw.myOpen(t, gw.myConfig(maria.AdminUser, maria.AdminPassword, "", gw.myTLS())); err != nil {
+		t.Errorf("admin with its password: %v", err)
+	}
 	_, err := gw.myOpen(t, gw.myConfig("pwuser", "wrong", "app", gw.myTLS()))
 	if me := mysqlError(t, err); me.Number != 1045 || !strings.HasPrefix(me.Message, "Access denied for user 'pwuser'@") {
 		t.Errorf("wrong password: %d %q", me.Number, me.Message)

@@ -59,7 +59,7 @@ type MariaDBOptions struct {
 	OSUser string
 
 	// AdminUser is the name of the administrative account 'AdminUser'@'%'
-	// (ALL PRIVILEGES WITH GRANT OPTION) for TCP logins. If empty, "admin".
+	// (ALL PRIVILEGES WITH GRANT OPTION, and rds_iam WITH ADMIN OPTION so that it can grant the role) for TCP logins. If empty, "admin".
 	AdminUser string
 
 	// AdminPassword is AdminUser's password (mysql_native_password). If
@@ -308,6 +308,10 @@ func StartMariaDB(ctx context.Context, opt MariaDBOptions) (_ *MariaDB, err erro
 		"CREATE ROLE rds_iam",
 		"CREATE USER " + admin + " IDENTIFIED VIA mysql_native_password USING PASSWORD(" + quoteMariaDBString(opt.AdminPassword) + ")",
 		"GRANT ALL PRIVILEGES ON *.* TO " + admin + " WITH GRANT OPTION",
+		// Only holders of a role's admin option may grant it: the admin creates IAM
+		// users. The gateway does not count admin-option grants as membership, so the
+		// admin stays a password user.
+		"GRANT rds_iam TO " + admin + " WITH ADMIN OPTION",
 	}
 	for _, db := range opt.Databases {
 		stmts = append(stmts, "CREATE DATABASE "+quoteMariaDBIdent(db))
