@@ -214,17 +214,29 @@ type testGW struct {
 
 var dbSeq atomic.Int64
 
-// newGateway starts a gateway for the shared environment; mutate adjusts its Config.
+// newGateway starts a PostgreSQL gateway for the shared environment; mutate adjusts its
+// Config.
 func newGateway(t testing.TB, mutate func(*Config)) *testGW {
 	t.Helper()
 	e := env(t)
+	return startTestGateway(t, e, EnginePostgres, Backend{
+		Addr: e.pg.Addr(), TLS: &tls.Config{RootCAs: e.ca.Pool(), ServerName: "localhost"},
+		AdminUser: e.pg.AdminUser, AdminPassword: e.pg.AdminPassword,
+	}, mutate)
+}
+
+// startTestGateway starts a gateway of engine in front of backend, serving on a loopback
+// port registered as its own database.
+func startTestGateway(t testing.TB, e *testEnv, engine string, backend Backend, mutate func(*Config)) *testGW {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
+	regEngine := map[string]string{EnginePostgres: "postgres", EngineMySQL: "mariadb"}[engine]
 	db, err := e.svc.RegisterDatabase(context.Background(), iam.DatabaseSpec{
-		Identifier: fmt.Sprintf("gw%d", dbSeq.Add(1)), Engine: "postgres",
+		Identifier: fmt.Sprintf("gw%d", dbSeq.Add(1)), Engine: regEngine,
 		Endpoints: []string{"localhost", "127.0.0.1"}, Port: port, Region: testRegion, Account: testAccount, IAMAuth: true,
 	})
 	if err != nil {
@@ -237,11 +249,7 @@ func newGateway(t testing.TB, mutate func(*Config)) *testGW {
 	logs := &logBuffer{}
 	reg := prometheus.NewRegistry()
 	cfg := Config{
-		IAM: e.svc, Database: db, Certificate: &cert,
-		Backend: Backend{
-			Addr: e.pg.Addr(), TLS: &tls.Config{RootCAs: e.ca.Pool(), ServerName: "localhost"},
-			AdminUser: e.pg.AdminUser, AdminPassword: e.pg.AdminPassword,
-		},
+		Engine: engine, IAM: e.svc, Database: db, Certificate: &cert, Backend: backend,
 		ClientCerts: e.certs,
 		Logger:      slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registerer:  reg,
@@ -265,6 +273,37 @@ func newGateway(t testing.TB, mutate func(*Config)) *testGW {
 		}
 	})
 	return &testGW{Gateway: g, env: e, port: port, db: db, logs: logs, reg: reg, cfg: cfg}
+}
+
+// refusalCase is a login the gateway must refuse, and the reason it must log.
+type refusalCase struct{ name, user, token, reason string }
+
+// refusalCases are the tokens every front end refuses (the access matrix): wrongPort is
+// an endpoint on another port.
+func refusalCases(t testing.TB, gw *testGW, wrongPort string) []refusalCase {
+	now := gw.env.clock.Now()
+	build := func(endpoint, region, user, key string, at time.Time) string {
+		tok, err := token.Build(endpoint, region, user, gw.env.keys[key], at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	ep := fmt.Sprintf("localhost:%d", gw.port)
+	valid := build(ep, testRegion, "alice", "alice", now)
+	return []refusalCase{
+		{"expired", "alice", build(ep, testRegion, "alice", "alice", now.Add(-16*time.Minute)), "expired"},
+		{"tampered", "alice", valid[:len(valid)-1] + string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", valid[len(valid)-1])+1)%16]), "signature-mismatch"},
+		{"wrong host", "alice", build(fmt.Sprintf("elsewhere.example.com:%d", gw.port), testRegion, "alice", "alice", now), "host-not-allowed"},
+		{"wrong port", "alice", build(wrongPort, testRegion, "alice", "alice", now), "port-not-allowed"},
+		{"wrong region", "alice", build(ep, "eu-west-1", "alice", "alice", now), "wrong-scope-region"},
+		{"wrong user", "nina", valid, "user-mismatch"},
+		{"no policy", "bob", build(ep, testRegion, "bob", "bob", now), "implicit-deny"},
+		{"explicit deny", "carol", build(ep, testRegion, "carol", "carol", now), "explicit-deny"},
+		{"inactive key", "dave", build(ep, testRegion, "dave", "dave", now), "inactive-key"},
+		{"expired session", "alice", build(ep, testRegion, "alice", "alice-expired-session", now.Add(-time.Minute)), "session-expired"},
+		{"not a token", "alice", "hunter2", "malformed"},
+	}
 }
 
 // token returns a token for user signed with key at time at (zero: now).

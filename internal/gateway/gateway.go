@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -224,6 +225,33 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	g.front.close()
 	return err
+}
+
+// loginContext bounds a new connection's login by Config.AuthTimeout (its context and
+// nc's deadline), ending it early when Shutdown starts. It returns the context, its
+// cancel function and the client's address.
+func (g *Gateway) loginContext(nc net.Conn, start time.Time) (context.Context, context.CancelFunc, netip.AddrPort) {
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.AuthTimeout)
+	go func() { // Shutdown during login: stop waiting
+		select {
+		case <-g.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	nc.SetDeadline(start.Add(g.cfg.AuthTimeout))
+	return ctx, cancel, addrPort(nc.RemoteAddr())
+}
+
+// recordLogin counts a finished login attempt in the metrics and hands its record to
+// Config.Audit. Front ends call it before they tell the client of a refusal: whoever the
+// client tells can already find it there.
+func (g *Gateway) recordLogin(rec *AuditRecord, start time.Time) {
+	g.m.authDuration.WithLabelValues(rec.Engine, rec.Outcome).Observe(time.Since(start).Seconds())
+	g.m.connections.WithLabelValues(rec.Engine, rec.Outcome, rec.Reason).Inc()
+	if g.cfg.Audit != nil && rec.Reason != reasonNoPassword {
+		g.cfg.Audit(*rec)
+	}
 }
 
 func (g *Gateway) sessionCount() int {

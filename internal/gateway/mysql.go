@@ -65,17 +65,8 @@ func (f *mysqlFront) serve(nc net.Conn) {
 	g := f.g
 	cfg := &g.cfg
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.AuthTimeout)
+	ctx, cancel, source := g.loginContext(nc, start)
 	defer cancel()
-	go func() { // Shutdown during login: stop waiting
-		select {
-		case <-g.closed:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	nc.SetDeadline(start.Add(cfg.AuthTimeout))
-	source := addrPort(nc.RemoteAddr())
 
 	c, err := f.srv.Handshake(ctx, nc)
 	if err != nil {
@@ -97,12 +88,7 @@ func (f *mysqlFront) serve(nc net.Conn) {
 	log := g.log.With("user", c.User(), "database", c.Database(), "source", source.String())
 	s, fatal := f.login(ctx, c, &rec, log)
 	ok := s != nil
-	g.m.authDuration.WithLabelValues(EngineMySQL, rec.Outcome).Observe(time.Since(start).Seconds())
-	g.m.connections.WithLabelValues(EngineMySQL, rec.Outcome, rec.Reason).Inc()
-	if g.cfg.Audit != nil && rec.Reason != reasonNoPassword {
-		g.cfg.Audit(rec)
-	}
-	// The refusal goes out after the metrics and the audit record.
+	g.recordLogin(&rec, start)
 	if fatal != nil {
 		c.SendError(fatal.Code, fatal.SQLState, fatal.Message)
 	}

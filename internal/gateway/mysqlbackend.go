@@ -147,19 +147,11 @@ func okStatus(p []byte, isOK bool) (uint16, bool) {
 	}
 	i := 1
 	for range 2 { // affected rows, last insert id
-		if i >= len(p) {
+		_, n, ok := mysqlwire.LenEncInt(p[min(i, len(p)):])
+		if !ok {
 			return 0, false
 		}
-		switch p[i] {
-		case 0xfc:
-			i += 3
-		case 0xfd:
-			i += 4
-		case 0xfe:
-			i += 9
-		default:
-			i++
-		}
+		i += n
 	}
 	if i+2 > len(p) {
 		return 0, false

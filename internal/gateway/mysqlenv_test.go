@@ -6,16 +6,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/localdb"
 )
 
@@ -77,58 +73,15 @@ func startMyEnv(e *testEnv) (*myEnv, error) {
 // sharedMyEnvStop stops the shared MariaDB (TestMain).
 var sharedMyEnvStop func()
 
-// newMySQLGateway starts a MySQL gateway in front of the shared MariaDB, registered as
-// its own database; mutate adjusts its Config.
+// newMySQLGateway starts a MySQL gateway in front of the shared MariaDB; mutate adjusts
+// its Config.
 func newMySQLGateway(t testing.TB, mutate func(*Config)) *testGW {
 	t.Helper()
 	e := mysqlEnv(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	db, err := e.svc.RegisterDatabase(context.Background(), iam.DatabaseSpec{
-		Identifier: fmt.Sprintf("my%d", dbSeq.Add(1)), Engine: "mariadb",
-		Endpoints: []string{"localhost", "127.0.0.1"}, Port: port, Region: testRegion, Account: testAccount, IAMAuth: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := e.ca.ServerCert([]string{"localhost", "127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &logBuffer{}
-	reg := prometheus.NewRegistry()
-	cfg := Config{
-		Engine: EngineMySQL, IAM: e.svc, Database: db, Certificate: &cert,
-		Backend: Backend{
-			Addr: e.maria.Addr(), TLS: e.maria.TLSConfig(),
-			AdminUser: e.maria.AdminUser, AdminPassword: e.maria.AdminPassword,
-		},
-		ClientCerts: e.certs,
-		Logger:      slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Registerer:  reg,
-		Now:         e.clock.Now,
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	g, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- g.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		g.Shutdown(ctx)
-		if err := <-served; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("Serve = %v, want ErrServerClosed", err)
-		}
-	})
-	return &testGW{Gateway: g, env: e.testEnv, port: port, db: db, logs: logs, reg: reg, cfg: cfg}
+	return startTestGateway(t, e.testEnv, EngineMySQL, Backend{
+		Addr: e.maria.Addr(), TLS: e.maria.TLSConfig(),
+		AdminUser: e.maria.AdminUser, AdminPassword: e.maria.AdminPassword,
+	}, mutate)
 }
 
 // myConfig is a go-sql-driver configuration for the gateway: TLS verified against the

@@ -422,7 +422,7 @@ func (t *myTracker) packet(head []byte, n int) {
 		case h == 0xfb: // LOCAL INFILE request
 			t.lost = true
 		default: // a result set: the column count
-			cnt, ok := lenEncInt(head)
+			cnt, _, ok := mysqlwire.LenEncInt(head)
 			if !ok || cnt == 0 {
 				t.lost = true
 				return
@@ -498,32 +498,4 @@ func (t *myTracker) afterPrepareOK() {
 	default:
 		t.finish()
 	}
-}
-
-// lenEncInt decodes a length-encoded integer at the start of b.
-func lenEncInt(b []byte) (uint64, bool) {
-	if len(b) == 0 {
-		return 0, false
-	}
-	var n int
-	switch b[0] {
-	case 0xfb, 0xff:
-		return 0, false
-	case 0xfc:
-		n = 2
-	case 0xfd:
-		n = 3
-	case 0xfe:
-		n = 8
-	default:
-		return uint64(b[0]), true
-	}
-	if len(b) < 1+n {
-		return 0, false
-	}
-	var v uint64
-	for i := n; i >= 1; i-- {
-		v = v<<8 | uint64(b[i])
-	}
-	return v, true
 }

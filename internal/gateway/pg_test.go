@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iamdb/iamdb/token"
 	"github.com/jackc/pgx/v5"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -114,32 +113,7 @@ func TestIAMNestedAndSession(t *testing.T) {
 func TestIAMRefused(t *testing.T) {
 	t.Parallel()
 	gw := newGateway(t, nil)
-	now := gw.env.clock.Now()
-	build := func(endpoint, region, user, key string, at time.Time) string {
-		tok, err := token.Build(endpoint, region, user, gw.env.keys[key], at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	ep := fmt.Sprintf("localhost:%d", gw.port)
-	valid := build(ep, testRegion, "alice", "alice", now)
-	tests := []struct {
-		name, user, token, reason string
-	}{
-		{"expired", "alice", build(ep, testRegion, "alice", "alice", now.Add(-16*time.Minute)), "expired"},
-		{"tampered", "alice", valid[:len(valid)-1] + string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", valid[len(valid)-1])+1)%16]), "signature-mismatch"},
-		{"wrong host", "alice", build(fmt.Sprintf("elsewhere.example.com:%d", gw.port), testRegion, "alice", "alice", now), "host-not-allowed"},
-		{"wrong port", "alice", build("localhost:5432", testRegion, "alice", "alice", now), "port-not-allowed"},
-		{"wrong region", "alice", build(ep, "eu-west-1", "alice", "alice", now), "wrong-scope-region"},
-		{"wrong user", "nina", valid, "user-mismatch"},
-		{"no policy", "bob", build(ep, testRegion, "bob", "bob", now), "implicit-deny"},
-		{"explicit deny", "carol", build(ep, testRegion, "carol", "carol", now), "explicit-deny"},
-		{"inactive key", "dave", build(ep, testRegion, "dave", "dave", now), "inactive-key"},
-		{"expired session", "alice", build(ep, testRegion, "alice", "alice-expired-session", now.Add(-time.Minute)), "session-expired"},
-		{"not a token", "alice", "hunter2", "malformed"},
-		{"empty", "alice", "", "malformed"},
-	}
+	tests := append(refusalCases(t, gw, "localhost:5432"), refusalCase{"empty", "alice", "", "malformed"})
 	var secrets []string
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

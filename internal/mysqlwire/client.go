@@ -426,18 +426,10 @@ func (c *clientConn) authenticate(cfg *ClientConfig) (uint16, error) {
 		if err != nil {
 			return 0, err
 		}
-		if len(p) == 0 {
-			return 0, fmt.Errorf("%w: empty authentication reply", ErrProtocol)
+		if status, done, err := finalReply(p); done {
+			return status, err
 		}
 		switch p[0] {
-		case 0x00:
-			return decodeOK(p)
-		case 0xff:
-			e, err := decodeErr(p)
-			if err != nil {
-				return 0, err
-			}
-			return 0, e
 		case 0xfe:
 			if switched {
 				return 0, fmt.Errorf("%w: second AuthSwitchRequest", ErrProtocol)
@@ -459,6 +451,26 @@ func (c *clientConn) authenticate(cfg *ClientConfig) (uint16, error) {
 	}
 }
 
+// finalReply decodes the OK or ERR packet that ends authentication (an ERR as an
+// *Error); done is false for any other packet. An empty packet is an error.
+func finalReply(p []byte) (status uint16, done bool, err error) {
+	if len(p) == 0 {
+		return 0, true, fmt.Errorf("%w: empty authentication reply", ErrProtocol)
+	}
+	switch p[0] {
+	case 0x00:
+		status, err = decodeOK(p)
+		return status, true, err
+	case 0xff:
+		e, err := decodeErr(p)
+		if err != nil {
+			return 0, true, err
+		}
+		return 0, true, e
+	}
+	return 0, false, nil
+}
+
 // relayAuthentication reads the server's answers to the handshake response, handing
 // every AuthSwitchRequest and AuthMoreData to relay, and returns the status of the OK
 // packet.
@@ -468,18 +480,10 @@ func (c *clientConn) relayAuthentication(relay AuthRelay) (uint16, error) {
 		if err != nil {
 			return 0, err
 		}
-		if len(p) == 0 {
-			return 0, fmt.Errorf("%w: empty authentication reply", ErrProtocol)
+		if status, done, err := finalReply(p); done {
+			return status, err
 		}
 		switch p[0] {
-		case 0x00:
-			return decodeOK(p)
-		case 0xff:
-			e, err := decodeErr(p)
-			if err != nil {
-				return 0, err
-			}
-			return 0, e
 		case 0xfe, 0x01:
 			if i == maxRelayedExchanges {
 				return 0, fmt.Errorf("%w: more than %d authentication exchanges", ErrProtocol, maxRelayedExchanges)

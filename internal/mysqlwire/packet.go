@@ -160,30 +160,47 @@ func (d *decoder) uint32(what string) uint32 {
 
 // lenEnc reads a length-encoded integer; NULL (0xfb) and 0xff are errors.
 func (d *decoder) lenEnc(what string) uint64 {
-	first := d.uint8(what)
 	if d.err != nil {
 		return 0
 	}
-	var n int
-	switch first {
-	case 0xfc:
-		n = 2
-	case 0xfd:
-		n = 3
-	case 0xfe:
-		n = 8
-	case 0xfb, 0xff:
-		d.fail("%s: invalid length-encoded integer %#x", what, first)
+	v, n, ok := LenEncInt(d.b)
+	if !ok {
+		if len(d.b) > 0 && (d.b[0] == 0xfb || d.b[0] == 0xff) {
+			d.fail("%s: invalid length-encoded integer %#x", what, d.b[0])
+		} else {
+			d.fail("%s truncated", what)
+		}
 		return 0
-	default:
-		return uint64(first)
 	}
-	b := d.bytes(n, what)
-	var v uint64
-	for i := len(b) - 1; i >= 0; i-- {
+	d.b = d.b[n:]
+	return v
+}
+
+// LenEncInt decodes the length-encoded integer at the start of b and returns it and its
+// size in bytes. ok is false when b is too short or starts with 0xFB (NULL) or 0xFF.
+func LenEncInt(b []byte) (v uint64, n int, ok bool) {
+	if len(b) == 0 {
+		return 0, 0, false
+	}
+	switch b[0] {
+	case 0xfb, 0xff:
+		return 0, 0, false
+	case 0xfc:
+		n = 3
+	case 0xfd:
+		n = 4
+	case 0xfe:
+		n = 9
+	default:
+		return uint64(b[0]), 1, true
+	}
+	if len(b) < n {
+		return 0, 0, false
+	}
+	for i := n - 1; i >= 1; i-- {
 		v = v<<8 | uint64(b[i])
 	}
-	return v
+	return v, n, true
 }
 
 // lenEncBytes reads a length-encoded string of at most max bytes.

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# bench/mysql.sh — the MySQL gateway's benchmarks, side by side in one run (issue 6):
+# new TLS connections per second and steady point selects per second, for
+#
+#   gateway   bin/iamdb dev (a separate process): IAM token as the password
+#             (mysql_clear_password over TLS), the gateway logs in to MariaDB with a client
+#             certificate and pools backend sessions
+#   direct    the same throwaway MariaDB, straight to its port: mysql_native_password + TLS
+#
+# usage: bench/mysql.sh [RESULTS_FILE]     (default bench/results/mysql-<UTC time>.txt)
+#
+# Both are driven by bench/myload (go-sql-driver/mysql, TLS verified against the dev CA):
+# "connect" opens a connection, runs select 1 and closes it, in a loop on each client
+# (pgbench -C's pattern); "select" keeps the connections and runs prepared primary-key
+# point selects on sysbench's sbtest1 table (oltp_point_select's query).
+#
+# Environment: BENCH_SECONDS (10) per run, BENCH_REPEAT (3) runs of each measurement
+# (interleaved gateway, direct, gateway, …; the median is kept), BENCH_CLIENTS (8),
+# BENCH_ROWS (100000) rows of sbtest1. Needs: go, mariadb (the client), python3, the
+# MariaDB server binaries, and the AWS CLI (/usr/bin/aws) or falls back to "iamdb token".
+#
+# Every server it starts (iamdb dev and with it the throwaway MariaDB and PostgreSQL) is
+# stopped on exit. Loopback only; the machine's MariaDB (3306) is never used.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+T=${BENCH_SECONDS:-10}
+C=${BENCH_CLIENTS:-8}
+ROWS=${BENCH_ROWS:-100000}
+REPEAT=${BENCH_REPEAT:-3}
+OUT=${1:-bench/results/mysql-$(date -u +%Y%m%dT%H%M%SZ).txt}
+mkdir -p "$(dirname "$OUT")"
+: >"$OUT"
+
+say() { printf '%s\n' "$*" | tee -a "$OUT"; }
+die() { say "mysql.sh: $*"; exit 1; }
+for tool in go mariadb python3; do
+	command -v "$tool" >/dev/null || die "$tool is missing (apt-get install -y mariadb-client mariadb-server python3)"
+done
+
+WORK=$(mktemp -d /tmp/iamdb-bench.XXXXXX)
+chmod 755 "$WORK"
+DEV_PID=
+cleanup() {
+	local status=$?
+	set +e
+	if [ "$status" -ne 0 ] && [ -f "$WORK/dev.log" ]; then
+		echo "mysql.sh: failed ($status); the end of iamdb dev's log:" >&2
+		tail -n 40 "$WORK/dev.log" >&2
+	fi
+	if [ -n "$DEV_PID" ]; then
+		kill -INT "$DEV_PID" 2>/dev/null # drains, then stops and removes the throwaway servers
+		for _ in $(seq 1 300); do kill -0 "$DEV_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$DEV_PID" 2>/dev/null
+		wait "$DEV_PID" 2>/dev/null
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+median() { python3 -c "import sys, statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.0f}')" "$@"; }
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
+# rate OUTPUT: the rate myload reports.
+rate() { sed -n 's/^myload [a-z]*: .*: \([0-9]*\)\/s, \([0-9]*\) failed$/\1/p' "$1" | head -1; }
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"; }
+
+# --- the machine ---------------------------------------------------------------------------
+say "# iamdb MySQL gateway benchmarks"
+say "date:     $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+say "command:  bench/mysql.sh $*  (BENCH_SECONDS=$T BENCH_REPEAT=$REPEAT BENCH_CLIENTS=$C BENCH_ROWS=$ROWS)"
+say "machine:  $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+say "software: $(go version | cut -d' ' -f3-), $( (/usr/sbin/mariadbd --version || mariadbd --version) 2>/dev/null | head -1), $(mariadb --version)"
+say "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-minute load average at the start)"
+say "commit:   $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+say ""
+
+# --- build and start -----------------------------------------------------------------------
+go build -o bin/iamdb ./cmd/iamdb
+go build -o "$WORK/myload" ./bench/myload
+
+DEV="$WORK/dev"
+bin/iamdb dev --dir "$DEV" >"$WORK/dev.out" 2>"$WORK/dev.log" &
+DEV_PID=$!
+for _ in $(seq 1 900); do
+	grep -q '^ready' "$WORK/dev.out" 2>/dev/null && break
+	kill -0 "$DEV_PID" 2>/dev/null || { cat "$WORK/dev.log"; die "iamdb dev exited"; }
+	sleep 0.1
+done
+grep -q '^ready' "$WORK/dev.out" || die "iamdb dev not ready after 90s"
+# shellcheck disable=SC1091
+source "$DEV/env"
+[ -n "${IAMDB_MYSQL_BACKEND_ADDR:-}" ] || die "D/env lacks IAMDB_MYSQL_BACKEND_ADDR (is MariaDB installed?)"
+BE_HOST=${IAMDB_MYSQL_BACKEND_ADDR%:*}
+BE_PORT=${IAMDB_MYSQL_BACKEND_ADDR##*:}
+GW_PORT=$IAMDB_MYSQL_PORT
+GW_PID=$DEV_PID # the gateway runs in the iamdb dev process
+
+# Users: bench_iam (rds_iam: token only, through the gateway), bench_pw
+# (mysql_native_password, direct). sbtest1 in database bench.
+BENCH_PW=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+admin() { mariadb --no-defaults --protocol=tcp --host="$BE_HOST" --port="$BE_PORT" --user="$IAMDB_MYSQL_ADMIN_USER" \
+	--password="$IAMDB_MYSQL_ADMIN_PASSWORD" --ssl-ca="$IAMDB_CA_FILE" --ssl-verify-server-cert --batch "$@"; }
+admin -e "CREATE DATABASE bench;
+CREATE USER 'bench_iam'@'%' REQUIRE SUBJECT '/CN=bench_iam'; GRANT rds_iam TO 'bench_iam'@'%'; SET DEFAULT ROLE rds_iam FOR 'bench_iam'@'%';
+CREATE USER 'bench_pw'@'%' IDENTIFIED BY '$BENCH_PW';
+GRANT SELECT ON bench.* TO 'bench_iam'@'%', 'bench_pw'@'%';"
+MYLOAD_PASSWORD=$IAMDB_MYSQL_ADMIN_PASSWORD "$WORK/myload" -mode prepare -addr "$IAMDB_MYSQL_BACKEND_ADDR" \
+	-user "$IAMDB_MYSQL_ADMIN_USER" -ca "$IAMDB_CA_FILE" -server-name "$BE_HOST" -rows "$ROWS" >>"$OUT"
+
+AWSHOME="$WORK/awshome"
+mkdir -p "$AWSHOME"
+if [ -x /usr/bin/aws ]; then
+	TOKEN=$(HOME=$AWSHOME AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		/usr/bin/aws rds generate-db-auth-token --hostname localhost --port "$GW_PORT" --username bench_iam)
+	TOKEN_BY="aws rds generate-db-auth-token (AWS CLI v2)"
+else
+	TOKEN=$(HOME=$AWSHOME AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		bin/iamdb token --hostname localhost --port "$GW_PORT" --username bench_iam)
+	TOKEN_BY="iamdb token"
+fi
+
+# The two targets. 127.0.0.1 everywhere; the token is signed for localhost, which the
+# gateway accepts on either of its names.
+declare -A ARGS PASS
+ARGS[gateway]="-addr 127.0.0.1:$GW_PORT -user bench_iam -server-name localhost"
+PASS[gateway]=$TOKEN
+ARGS[direct]="-addr $BE_HOST:$BE_PORT -user bench_pw -server-name $BE_HOST"
+PASS[direct]=$BENCH_PW
+for k in gateway direct; do
+	# shellcheck disable=SC2086
+	MYLOAD_PASSWORD=${PASS[$k]} "$WORK/myload" -mode connect -c 1 -d 200ms ${ARGS[$k]} -ca "$IAMDB_CA_FILE" -db bench >"$WORK/check" 2>&1 || true
+	grep -q ', 0 failed$' "$WORK/check" || { cat "$WORK/check"; die "$k: cannot log in"; }
+done
+say "token by: $TOKEN_BY (${#TOKEN} bytes)"
+say ""
+
+# measure MODE: runs myload MODE on both targets, interleaved, $REPEAT times.
+declare -A RESULT
+measure() {
+	local mode=$1 k i out
+	local -A runs
+	for i in $(seq 1 "$REPEAT"); do
+		for k in gateway direct; do
+			out="$WORK/$mode-$k-$i"
+			local cpu0 cpu1
+			cpu0=$(cpu_ms "$GW_PID")
+			# shellcheck disable=SC2086
+			MYLOAD_PASSWORD=${PASS[$k]} "$WORK/myload" -mode "$mode" -c "$C" -d "${T}s" ${ARGS[$k]} -ca "$IAMDB_CA_FILE" -db bench -rows "$ROWS" >"$out" 2>&1
+			cpu1=$(cpu_ms "$GW_PID")
+			grep -q ', 0 failed$' "$out" || { cat "$out"; die "$mode $k: failures"; }
+			say "  $mode $k run $i: $(rate "$out")/s$([ "$k" = gateway ] && echo "  (iamdb dev process CPU: $((cpu1 - cpu0)) ms)")"
+			runs[$k]="${runs[$k]:-} $(rate "$out")"
+		done
+	done
+	for k in gateway direct; do
+		# shellcheck disable=SC2086
+		RESULT[$mode-$k]=$(median ${runs[$k]})
+	done
+}
+
+say "## 1. New TLS connections per second (myload -mode connect -c $C -d ${T}s: connect, select 1, close)"
+measure connect
+say ""
+say "## 2. Steady point selects per second (myload -mode select -c $C -d ${T}s: prepared SELECT c FROM sbtest1 WHERE id = ?)"
+measure select
+say ""
+
+say "## Summary (medians of $REPEAT runs)"
+say "| measurement | gateway | direct MariaDB | gateway / direct |"
+say "|---|---|---|---|"
+say "| new TLS connections/s (IAM token vs native password) | ${RESULT[connect-gateway]} | ${RESULT[connect-direct]} | $(ratio "${RESULT[connect-gateway]}" "${RESULT[connect-direct]}")× |"
+say "| point selects/s, connections kept | ${RESULT[select-gateway]} | ${RESULT[select-direct]} | $(ratio "${RESULT[select-gateway]}" "${RESULT[select-direct]}")× |"
+say ""
+say "results: $OUT"
