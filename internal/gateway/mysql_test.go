@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os/exec"
 	"strings"
@@ -570,4 +571,38 @@ func TestMySQLClient(t *testing.T) {
 		t.Errorf("mariadb as a password user: %v\n%s", err, out)
 	}
 	checkNoSecrets(t, gw, tok, testPassword)
+}
+
+func TestMySQLLocalInfile(t *testing.T) {
+	t.Parallel()
+	mysql.RegisterReaderHandler("iamdb-rows", func() io.Reader { return strings.NewReader("infile-1\ninfile-2\n") })
+	t.Cleanup(func() { mysql.DeregisterReaderHandler("iamdb-rows") })
+	load := "LOAD DATA LOCAL INFILE 'Reader::iamdb-rows' INTO TABLE t (payload)"
+	for _, allow := range []bool{false, true} {
+		gw := newMySQLGateway(t, func(c *Config) { c.AllowLocalInfile = allow })
+		dumpLogsOnFail(t, gw)
+		tok := gw.token(t, "alice", "alice", time.Time{})
+		db := gw.myMustOpen(t, "alice", tok, "app")
+		before := connID(t, db)
+		_, err := db.Exec(load)
+		if !allow {
+			if err == nil {
+				t.Error("LOAD DATA LOCAL succeeded without AllowLocalInfile")
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("LOAD DATA LOCAL with AllowLocalInfile: %v", err)
+		}
+		var n int
+		if err := db.QueryRow("select count(*) from t where payload like 'infile-%'").Scan(&n); err != nil || n < 2 {
+			t.Errorf("loaded rows: %d, %v", n, err)
+		}
+		db.Close()
+		// The tracker does not follow LOCAL INFILE: that session is not pooled.
+		db = gw.myMustOpen(t, "alice", tok, "app")
+		if id := connID(t, db); id == before {
+			t.Errorf("connection id %d reused after LOCAL INFILE", id)
+		}
+	}
 }
