@@ -7,12 +7,15 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/iamdb/iamdb/internal/gateway"
 )
 
 // Config is the whole configuration of "iamdb serve". Every field documents its default,
@@ -37,7 +40,9 @@ type Config struct {
 	// Databases are registered (upserted) at start in the RDS registry.
 	Databases []DatabaseConfig `toml:"databases"`
 	// Postgres are the PostgreSQL gateways, one per database.
-	Postgres []PostgresGatewayConfig `toml:"postgres"`
+	Postgres []GatewayConfig `toml:"postgres"`
+	// MySQL are the MySQL gateways (MariaDB backends), one per database.
+	MySQL []MySQLGatewayConfig `toml:"mysql"`
 	// Ops serves /metrics, /healthz and /readyz.
 	Ops OpsConfig `toml:"ops"`
 
@@ -101,11 +106,14 @@ type DatabaseConfig struct {
 	IAMAuth        bool     `toml:"iam_auth"`
 }
 
-// PostgresGatewayConfig runs a PostgreSQL gateway in front of one registered database.
+// GatewayConfig runs a gateway in front of one registered database: the keys of a
+// [[postgres]] table, and of a [[mysql]] table besides MySQL's own (MySQLGatewayConfig).
 // Relative file names are resolved against dir.
-type PostgresGatewayConfig struct {
+type GatewayConfig struct {
 	// Database is the identifier of a [[databases]] entry (or of a database already in the
-	// registry) whose endpoints and port are what clients dial and sign. Required.
+	// registry) whose endpoints and port are what clients dial and sign. Its engine must be
+	// the gateway's: postgres or aurora-postgresql for [[postgres]]; mysql, mariadb or
+	// aurora-mysql for [[mysql]]. Required.
 	Database string `toml:"database"`
 	// Account of that database; default bootstrap.account_id.
 	Account string `toml:"account"`
@@ -121,7 +129,8 @@ type PostgresGatewayConfig struct {
 	AllowPlaintextPasswords bool `toml:"allow_plaintext_passwords"`
 	// RevealReasons sends refusal reasons to clients (debugging only). Default false.
 	RevealReasons bool `toml:"reveal_reasons"`
-	// Backend is the PostgreSQL server's host:port. Required.
+	// Backend is the database server's host:port (PostgreSQL; MariaDB 10.4+ for
+	// [[mysql]]). Required.
 	Backend string `toml:"backend"`
 	// BackendCAFile verifies the backend's server certificate. Required.
 	BackendCAFile string `toml:"backend_ca_file"`
@@ -129,17 +138,32 @@ type PostgresGatewayConfig struct {
 	// backend's host.
 	BackendServerName string `toml:"backend_server_name"`
 	// BackendAdminUser and BackendAdminPasswordFile log the gateway in to ask whether a
-	// role is a member of rds_iam (the role needs no privileges). Required.
+	// user is a member of rds_iam (PostgreSQL: the role needs no privileges; MariaDB:
+	// SELECT on mysql.roles_mapping). Required.
 	BackendAdminUser         string `toml:"backend_admin_user"`
 	BackendAdminPasswordFile string `toml:"backend_admin_password_file"`
 	// CACertFile and CAKeyFile are the gateway CA whose client certificates (CN = user) the
-	// backend trusts for IAM users (hostssl … cert). Required.
+	// backend trusts for IAM users (PostgreSQL hostssl … cert; MariaDB REQUIRE SUBJECT
+	// '/CN=u' with ssl_ca = this CA). Required.
 	CACertFile string `toml:"ca_cert_file"`
 	CAKeyFile  string `toml:"ca_key_file"`
 	// ClientCertTTL is the validity of minted client certificates; default 1h.
 	ClientCertTTL duration `toml:"client_cert_ttl"`
 	// Pool limits the pooled backend sessions of IAM users.
 	Pool PoolTOML `toml:"pool"`
+}
+
+// MySQLGatewayConfig is a [[mysql]] table: a MySQL gateway, for MySQL clients in front
+// of a MariaDB backend. A [[postgres]] table that sets these keys is refused as having
+// unknown keys.
+type MySQLGatewayConfig struct {
+	GatewayConfig
+	// AllowLocalInfile lets clients use LOAD DATA LOCAL INFILE. Default false: a server
+	// can ask a client that offers it for any file the client can read.
+	AllowLocalInfile bool `toml:"allow_local_infile"`
+	// ServerVersion is the version announced to clients in the greeting (at most 255
+	// bytes); clients pick their SQL dialect by it. Default "5.5.5-10.11.0-MariaDB-iamdb".
+	ServerVersion string `toml:"server_version"`
 }
 
 // PoolTOML mirrors gateway.PoolConfig; zero values take the gateway's defaults.
@@ -318,7 +342,7 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("databases[%d].account %s is not a configured account", i, d.Account))
 		}
 	}
-	for i, g := range c.Postgres {
+	for _, g := range c.gatewaySections() {
 		var missing []string
 		for _, f := range []struct{ name, v string }{
 			{"database", g.Database}, {"tls_cert_file", g.TLSCertFile}, {"tls_key_file", g.TLSKeyFile},
@@ -330,14 +354,31 @@ func (c *Config) validate() error {
 			}
 		}
 		if len(missing) > 0 {
-			errs = append(errs, fmt.Errorf("postgres[%d]: %s required", i, strings.Join(missing, ", ")))
+			errs = append(errs, fmt.Errorf("%s: %s required", g.name, strings.Join(missing, ", ")))
 		}
 		if g.MinTLSVersion != "" && g.MinTLSVersion != "1.2" && g.MinTLSVersion != "1.3" {
-			errs = append(errs, fmt.Errorf("postgres[%d].min_tls_version %q must be 1.2 or 1.3", i, g.MinTLSVersion))
+			errs = append(errs, fmt.Errorf("%s.min_tls_version %q must be 1.2 or 1.3", g.name, g.MinTLSVersion))
 		}
 		if g.Backend != "" {
 			if _, _, err := net.SplitHostPort(g.Backend); err != nil {
-				errs = append(errs, fmt.Errorf("postgres[%d].backend %q must be host:port", i, g.Backend))
+				errs = append(errs, fmt.Errorf("%s.backend %q must be host:port", g.name, g.Backend))
+			}
+		}
+		if len(g.serverVersion) > 255 || strings.IndexByte(g.serverVersion, 0) >= 0 {
+			errs = append(errs, fmt.Errorf("%s.server_version must be at most 255 bytes, without NUL", g.name))
+		}
+		// A database declared here must be of the gateway's engine (the [[databases]]
+		// default, postgres, is the usual mistake in front of a [[mysql]] table).
+		for _, d := range c.Databases {
+			if !strings.EqualFold(d.Identifier, g.Database) || c.accountOr(d.Account) != c.accountOr(g.Account) {
+				continue
+			}
+			engine := d.Engine
+			if engine == "" {
+				engine = "postgres"
+			}
+			if err := checkGatewayEngine(g.engine, engine); err != nil {
+				errs = append(errs, fmt.Errorf("%s: database %q: %w", g.name, g.Database, err))
 			}
 		}
 	}
@@ -350,6 +391,53 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// gatewaySection is a [[postgres]] or [[mysql]] table with its engine.
+type gatewaySection struct {
+	engine string // gateway.EnginePostgres or gateway.EngineMySQL
+	name   string // "postgres[0]", "mysql[1]": the table in messages
+	GatewayConfig
+	allowLocalInfile bool   // [[mysql]] only
+	serverVersion    string // [[mysql]] only
+}
+
+// gatewaySections returns the gateways of c, PostgreSQL first, in file order.
+func (c *Config) gatewaySections() []gatewaySection {
+	var out []gatewaySection
+	for i, g := range c.Postgres {
+		out = append(out, gatewaySection{engine: gateway.EnginePostgres, name: fmt.Sprintf("postgres[%d]", i), GatewayConfig: g})
+	}
+	for i, g := range c.MySQL {
+		out = append(out, gatewaySection{
+			engine: gateway.EngineMySQL, name: fmt.Sprintf("mysql[%d]", i), GatewayConfig: g.GatewayConfig,
+			allowLocalInfile: g.AllowLocalInfile, serverVersion: g.ServerVersion,
+		})
+	}
+	return out
+}
+
+// gatewayEngines are the registry's engines each kind of gateway serves.
+var gatewayEngines = map[string][]string{
+	gateway.EnginePostgres: {"postgres", "aurora-postgresql"},
+	gateway.EngineMySQL:    {"mysql", "mariadb", "aurora-mysql"},
+}
+
+// checkGatewayEngine says whether a gateway of engine (gateway.EnginePostgres or
+// gateway.EngineMySQL) can serve a database registered with dbEngine.
+func checkGatewayEngine(engine, dbEngine string) error {
+	if slices.Contains(gatewayEngines[engine], strings.ToLower(dbEngine)) {
+		return nil
+	}
+	return fmt.Errorf("its engine is %s, and a [[%s]] gateway serves %s", dbEngine, engine, strings.Join(gatewayEngines[engine], ", "))
+}
+
+// accountOr returns account, or the bootstrap account if it is empty.
+func (c *Config) accountOr(account string) string {
+	if account == "" {
+		return c.Bootstrap.AccountID
+	}
+	return account
 }
 
 // path resolves p against the state directory.

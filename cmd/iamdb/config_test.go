@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -28,6 +30,28 @@ func TestConfigFile(t *testing.T) {
 		Databases: []DatabaseConfig{{
 			Identifier: "aurorapgsqlv1", Kind: "cluster", Engine: "aurora-postgresql",
 			Endpoints: []string{"localhost", "127.0.0.1"}, Port: 5432, Account: "222222222222",
+		}, {
+			Identifier: "mysqlv1", Engine: "mysql",
+			Endpoints: []string{"mysqlv1.cxxxxxxxxxxx.ap-northeast-1.rds.amazonaws.com"}, Port: 3306, IAMAuth: true,
+		}},
+		Postgres: []GatewayConfig{{
+			Database: "aurorapgsqlv1", Account: "222222222222", Listen: "127.0.0.1:15432",
+			TLSCertFile: "tls/gateway.pem", TLSKeyFile: "tls/gateway-key.pem", MinTLSVersion: "1.3",
+			Backend: "10.0.0.12:5432", BackendCAFile: "tls/backend-ca.pem",
+			BackendAdminUser: "iamdb_gateway", BackendAdminPasswordFile: "secrets/pg.password",
+			CACertFile: "tls/gateway-ca.pem", CAKeyFile: "tls/gateway-ca-key.pem",
+			ClientCertTTL: duration{30 * time.Minute}, Pool: PoolTOML{MaxIdlePerKey: 4},
+		}},
+		MySQL: []MySQLGatewayConfig{{
+			GatewayConfig: GatewayConfig{
+				Database: "mysqlv1", Listen: "127.0.0.1:13306",
+				TLSCertFile: "tls/gateway.pem", TLSKeyFile: "tls/gateway-key.pem", RevealReasons: true,
+				Backend: "10.0.0.13:3306", BackendCAFile: "tls/backend-ca.pem", BackendServerName: "mariadb.internal",
+				BackendAdminUser: "iamdb_gateway", BackendAdminPasswordFile: "secrets/mysql.password",
+				CACertFile: "tls/gateway-ca.pem", CAKeyFile: "tls/gateway-ca-key.pem",
+				Pool: PoolTOML{MaxSessionsPerKey: 10, IdleTimeout: duration{time.Minute}, MaxDialsPerSecond: 50.5},
+			},
+			AllowLocalInfile: true, ServerVersion: "8.0.36-iamdb",
 		}},
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
@@ -35,6 +59,14 @@ func TestConfigFile(t *testing.T) {
 	}
 	if p := got.path(got.Store.Path); p != filepath.Join("testdata", "state", "authority.db") {
 		t.Errorf("store path resolves to %q", p)
+	}
+	// One list of gateways, each with its engine and the MySQL-only settings.
+	var sections []string
+	for _, g := range got.gatewaySections() {
+		sections = append(sections, fmt.Sprintf("%s %s %s %v %q", g.name, g.engine, g.Database, g.allowLocalInfile, g.serverVersion))
+	}
+	if diff := cmp.Diff([]string{`postgres[0] postgres aurorapgsqlv1 false ""`, `mysql[0] mysql mysqlv1 true "8.0.36-iamdb"`}, sections); diff != "" {
+		t.Errorf("gatewaySections mismatch (-want +got):\n%s", diff)
 	}
 }
 
@@ -96,10 +128,17 @@ func TestConfigErrors(t *testing.T) {
 		env   map[string]string
 		wants []string
 	}{
-		{"unknown keys", "testdata/unknown.toml", nil, []string{"unknown keys", "authority.lisen", "databases.prot"}},
+		{"unknown keys", "testdata/unknown.toml", nil, []string{
+			"unknown keys", "authority.lisen", "databases.prot",
+			"postgres.allow_local_infile", // a [[mysql]] key
+			"mysql.sever_version",
+		}},
 		{"invalid values", "testdata/invalid.toml", nil, []string{
 			`bootstrap.account_id "12345"`, `log.level "loud"`, "databases[0].identifier", `databases[0].kind "table"`,
 			"databases[0].port 0", "databases[0].endpoints", "databases[0].account 999999999999",
+			"postgres[0]: tls_cert_file, tls_key_file, backend_ca_file, backend_admin_user, backend_admin_password_file, ca_cert_file, ca_key_file required",
+			`postgres[0].min_tls_version "1.1" must be 1.2 or 1.3`, `postgres[0].backend "no-port" must be host:port`,
+			`mysql[0]: database "pgdb": its engine is postgres, and a [[mysql]] gateway serves mysql, mariadb, aurora-mysql`,
 		}},
 		{"missing file", "testdata/nope.toml", nil, []string{"no such file"}},
 		{"bad master key", "", map[string]string{"IAMDB_MASTER_KEY": "short"}, []string{"IAMDB_MASTER_KEY", "64 hex digits"}},

@@ -156,7 +156,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
-	gws := []*runningGateway{serveGateway(devClusterID, gw, gwLn, certFile, keyFile)}
+	gws := []*runningGateway{serveGateway(gateway.EnginePostgres, devClusterID, gw, gwLn, certFile, keyFile)}
 
 	ops, err := startOps(*opsAddr, reg, func() error { return nil }, log)
 	if err != nil {

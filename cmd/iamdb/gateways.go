@@ -23,16 +23,17 @@ import (
 // runningGateway is a gateway serving a listener, with the files its certificate is
 // reloaded from on SIGHUP.
 type runningGateway struct {
-	name              string
+	engine            string // gateway.EnginePostgres or gateway.EngineMySQL
+	name              string // the database's identifier
 	gw                *gateway.Gateway
 	ln                net.Listener
 	done              chan error
 	certFile, keyFile string
 }
 
-// serveGateway starts gw on ln.
-func serveGateway(name string, gw *gateway.Gateway, ln net.Listener, certFile, keyFile string) *runningGateway {
-	r := &runningGateway{name: name, gw: gw, ln: ln, done: make(chan error, 1), certFile: certFile, keyFile: keyFile}
+// serveGateway starts gw, a gateway of engine for the database name, on ln.
+func serveGateway(engine, name string, gw *gateway.Gateway, ln net.Listener, certFile, keyFile string) *runningGateway {
+	r := &runningGateway{engine: engine, name: name, gw: gw, ln: ln, done: make(chan error, 1), certFile: certFile, keyFile: keyFile}
 	go func() { r.done <- gw.Serve(ln) }()
 	return r
 }
@@ -71,8 +72,18 @@ func drain(gws []*runningGateway, timeout time.Duration, log *slog.Logger) error
 	return errors.Join(errs...)
 }
 
-// startPostgresGateways starts the [[postgres]] gateways of cfg.
-func startPostgresGateways(cfg *Config, svc *iam.Service, reg prometheus.Registerer, log *slog.Logger) (_ []*runningGateway, err error) {
+// registeredDatabase returns the database of account registered under identifier.
+func registeredDatabase(svc *iam.Service, account, identifier string) (iam.Database, bool) {
+	for _, d := range svc.Databases() {
+		if d.Account == account && strings.EqualFold(d.Identifier, identifier) {
+			return d, true
+		}
+	}
+	return iam.Database{}, false
+}
+
+// startGateways starts the [[postgres]] and [[mysql]] gateways of cfg.
+func startGateways(cfg *Config, svc *iam.Service, reg prometheus.Registerer, log *slog.Logger) (_ []*runningGateway, err error) {
 	var out []*runningGateway
 	defer func() {
 		if err != nil {
@@ -81,31 +92,26 @@ func startPostgresGateways(cfg *Config, svc *iam.Service, reg prometheus.Registe
 			}
 		}
 	}()
-	for i, gc := range cfg.Postgres {
-		g, err := startPostgresGateway(cfg, gc, svc, reg, log)
+	for _, gc := range cfg.gatewaySections() {
+		g, err := startGateway(cfg, gc, svc, reg, log)
 		if err != nil {
-			return nil, fmt.Errorf("serve: postgres[%d] (%s): %w", i, gc.Database, err)
+			return nil, fmt.Errorf("serve: %s (%s): %w", gc.name, gc.Database, err)
 		}
 		out = append(out, g)
 	}
 	return out, nil
 }
 
-func startPostgresGateway(cfg *Config, gc PostgresGatewayConfig, svc *iam.Service, reg prometheus.Registerer, log *slog.Logger) (*runningGateway, error) {
-	account := gc.Account
-	if account == "" {
-		account = cfg.Bootstrap.AccountID
-	}
-	var db iam.Database
-	found := false
-	for _, d := range svc.Databases() {
-		if d.Account == account && strings.EqualFold(d.Identifier, gc.Database) {
-			db, found = d, true
-			break
-		}
-	}
+// startGateway starts one gateway: the same keys make the same gateway.Config for both
+// engines, with the MySQL-only settings on top.
+func startGateway(cfg *Config, gc gatewaySection, svc *iam.Service, reg prometheus.Registerer, log *slog.Logger) (*runningGateway, error) {
+	account := cfg.accountOr(gc.Account)
+	db, found := registeredDatabase(svc, account, gc.Database)
 	if !found {
 		return nil, fmt.Errorf("database %q is not registered in account %s", gc.Database, account)
+	}
+	if err := checkGatewayEngine(gc.engine, db.Engine); err != nil {
+		return nil, fmt.Errorf("database %q: %w", gc.Database, err)
 	}
 	cert, err := tls.LoadX509KeyPair(cfg.path(gc.TLSCertFile), cfg.path(gc.TLSKeyFile))
 	if err != nil {
@@ -152,6 +158,7 @@ func startPostgresGateway(cfg *Config, gc PostgresGatewayConfig, svc *iam.Servic
 		listen = ":" + strconv.Itoa(db.Port)
 	}
 	gw, err := gateway.New(gateway.Config{
+		Engine:                  gc.engine,
 		IAM:                     svc,
 		Database:                db,
 		Addr:                    listen,
@@ -159,6 +166,8 @@ func startPostgresGateway(cfg *Config, gc PostgresGatewayConfig, svc *iam.Servic
 		MinTLSVersion:           minTLS,
 		AllowPlaintextPasswords: gc.AllowPlaintextPasswords,
 		RevealReasons:           gc.RevealReasons,
+		AllowLocalInfile:        gc.allowLocalInfile,
+		ServerVersion:           gc.serverVersion,
 		Backend: gateway.Backend{
 			Addr:          gc.Backend,
 			TLS:           &tls.Config{RootCAs: roots, ServerName: serverName, MinVersion: tls.VersionTLS12},
@@ -172,7 +181,7 @@ func startPostgresGateway(cfg *Config, gc PostgresGatewayConfig, svc *iam.Servic
 			IdleTimeout:       gc.Pool.IdleTimeout.Duration,
 			MaxDialsPerSecond: gc.Pool.MaxDialsPerSecond,
 		},
-		Logger:     log.With("gateway", "postgres", "database", db.Identifier),
+		Logger:     log.With("gateway", gc.engine, "database", db.Identifier),
 		Registerer: prometheus.WrapRegistererWith(prometheus.Labels{"database": db.Identifier}, reg),
 	})
 	if err != nil {
@@ -182,6 +191,6 @@ func startPostgresGateway(cfg *Config, gc PostgresGatewayConfig, svc *iam.Servic
 	if err != nil {
 		return nil, err
 	}
-	log.Info("postgres gateway listening", "database", db.Identifier, "addr", ln.Addr().String(), "backend", gc.Backend)
-	return serveGateway(db.Identifier, gw, ln, cfg.path(gc.TLSCertFile), cfg.path(gc.TLSKeyFile)), nil
+	log.Info("gateway listening", "engine", gc.engine, "database", db.Identifier, "addr", ln.Addr().String(), "backend", gc.Backend)
+	return serveGateway(gc.engine, db.Identifier, gw, ln, cfg.path(gc.TLSCertFile), cfg.path(gc.TLSKeyFile)), nil
 }

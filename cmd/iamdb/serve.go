@@ -67,7 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.close()
 	reg := newRegistry()
-	gws, err := startPostgresGateways(&cfg, a.svc, reg, log)
+	gws, err := startGateways(&cfg, a.svc, reg, log)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "ready authority=%s\n", a.url)
 	for _, g := range gws {
-		fmt.Fprintf(stdout, "ready postgres=%s database=%s\n", g.ln.Addr(), g.name)
+		fmt.Fprintf(stdout, "ready %s=%s database=%s\n", g.engine, g.ln.Addr(), g.name)
 	}
 	if onServeReady != nil {
 		onServeReady(a.addr)

@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/token"
@@ -103,6 +108,80 @@ func TestServeRefusesPlainHTTPBeyondLoopback(t *testing.T) {
 	}
 }
 
+// writeGatewayFiles writes into dir what a gateway's table names: the CA (ca.pem,
+// ca-key.pem, also the backends' CA), the backend admin's password (admin-password) and a
+// server certificate for localhost and 127.0.0.1 (server.pem, server-key.pem), which it
+// returns.
+func writeGatewayFiles(t *testing.T, dir string, ca *pki.CA, adminPassword string) tls.Certificate {
+	t.Helper()
+	for name, data := range map[string][]byte{
+		"ca.pem": ca.CertPEM(), "ca-key.pem": ca.KeyPEM(), "admin-password": []byte(adminPassword + "\n"),
+	} {
+		if err := pki.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cert, err := ca.ServerCert([]string{"localhost", "127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pki.WritePEM(filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"), cert); err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startServe runs "iamdb serve --config cfgPath" until it is ready; the returned
+// function stops it and returns its error.
+func startServe(t *testing.T, cfgPath string) (stdout, logs *lockedBuffer, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	onServeReady = func(addr string) { ready <- addr }
+	stdout, logs = &lockedBuffer{}, &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "--config", cfgPath}, stdout, logs) }()
+	stopped := false
+	stop = func() error {
+		t.Helper()
+		if stopped {
+			return nil
+		}
+		stopped = true
+		defer func() { onServeReady = nil }()
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(40 * time.Second):
+			t.Fatal("serve did not drain and stop")
+			return nil
+		}
+	}
+	t.Cleanup(func() { stop() })
+	select {
+	case <-ready:
+	case err := <-done:
+		stopped = true
+		cancel()
+		t.Fatalf("serve: %v\n%s", err, logs.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve not ready in 30s")
+	}
+	return stdout, logs, stop
+}
+
 // A PostgreSQL gateway configured in the file serves IAM logins; SIGHUP reloads its
 // certificate; the end of the context drains it.
 func TestServePostgresGateway(t *testing.T) {
@@ -117,28 +196,8 @@ func TestServePostgresGateway(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	write := func(name string, data []byte) {
-		t.Helper()
-		if err := pki.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("ca.pem", ca.CertPEM())
-	write("ca-key.pem", ca.KeyPEM())
-	write("admin-password", []byte(pg.AdminPassword+"\n"))
-	first, err := ca.ServerCert([]string{"localhost", "127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pki.WritePEM(filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"), first); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	first := writeGatewayFiles(t, dir, ca, pg.AdminPassword)
+	port := freePort(t)
 	cfgText := fmt.Sprintf(`dir = %q
 [authority]
 listen = "127.0.0.1:0"
@@ -165,7 +224,9 @@ ca_cert_file = "ca.pem"
 ca_key_file = "ca-key.pem"
 `, dir, port, port, pg.Addr(), pg.AdminUser)
 	cfgPath := filepath.Join(dir, "iamdb.toml")
-	write("iamdb.toml", []byte(cfgText))
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	ready := make(chan string, 1)
@@ -250,5 +311,127 @@ ca_key_file = "ca-key.pem"
 		}
 	case <-time.After(40 * time.Second):
 		t.Fatal("serve did not drain and stop")
+	}
+}
+
+// A [[mysql]] gateway configured in the file serves IAM logins of go-sql-driver/mysql
+// (TLS with the CA, cleartext password allowed) in front of a throwaway MariaDB, relays
+// password users, refuses bad tokens with MySQL's 1045, and announces server_version.
+func TestServeMySQLGateway(t *testing.T) {
+	ca, err := pki.NewCA("serve test CA", 24*time.Hour, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{CA: ca, Databases: []string{"orders"}})
+	ctx := context.Background()
+	stmts := append(localdb.IAMUserSQL("iam_user"),
+		"GRANT ALL ON orders.* TO rds_iam",
+		"CREATE USER 'pw_user'@'%' IDENTIFIED BY 'pw-user-Secret-1'")
+	if err := m.Exec(ctx, stmts...); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	writeGatewayFiles(t, dir, ca, m.AdminPassword)
+	port := freePort(t)
+	const version = "5.5.5-10.11.0-MariaDB-serve-test"
+	cfgText := fmt.Sprintf(`dir = %q
+[authority]
+listen = "127.0.0.1:0"
+region = "ap-northeast-1"
+
+[[databases]]
+identifier = "orders-mysql"
+kind = "instance"
+engine = "mariadb"
+endpoints = ["localhost"]
+port = %d
+iam_auth = true
+
+[[mysql]]
+database = "orders-mysql"
+listen = "127.0.0.1:%d"
+tls_cert_file = "server.pem"
+tls_key_file = "server-key.pem"
+backend = %q
+backend_ca_file = "ca.pem"
+backend_admin_user = %q
+backend_admin_password_file = "admin-password"
+ca_cert_file = "ca.pem"
+ca_key_file = "ca-key.pem"
+server_version = %q
+
+[mysql.pool]
+max_idle_per_key = 2
+`, dir, port, port, m.Addr(), m.AdminUser, version)
+	cfgPath := filepath.Join(dir, "iamdb.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout, logs, stop := startServe(t, cfgPath)
+	if want := fmt.Sprintf("ready mysql=127.0.0.1:%d database=orders-mysql\n", port); !strings.Contains(stdout.String(), want) {
+		t.Errorf("stdout %q lacks %q", stdout.String(), want)
+	}
+
+	// The greeting announces server_version.
+	nc, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	greeting := make([]byte, 128)
+	n, _ := io.ReadAtLeast(nc, greeting, 4+1+len(version))
+	nc.Close()
+	if !bytes.Contains(greeting[:n], []byte("\x0a"+version+"\x00")) {
+		t.Errorf("greeting %q does not announce %q", greeting[:n], version)
+	}
+
+	akid, secret, err := readAdminKeyFile(filepath.Join(dir, "admin-credentials"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := fmt.Sprintf("localhost:%d", port)
+	tok, err := token.Build(endpoint, "ap-northeast-1", "iam_user", token.Credentials{AccessKeyID: akid, SecretAccessKey: secret}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	query := func(user, password, db string) (string, error) {
+		cfg := mysql.NewConfig()
+		cfg.User, cfg.Passwd, cfg.DBName = user, password, db
+		cfg.Net, cfg.Addr = "tcp", endpoint
+		cfg.TLS = &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
+		cfg.AllowCleartextPasswords = true
+		cfg.Timeout = 10 * time.Second
+		connector, err := mysql.NewConnector(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sdb := sql.OpenDB(connector)
+		defer sdb.Close()
+		qctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		var got string
+		err = sdb.QueryRowContext(qctx, "select concat(current_user(), ' ', coalesce(database(), '-'))").Scan(&got)
+		return got, err
+	}
+	for i := range 2 { // the second one on a pooled backend session
+		if got, err := query("iam_user", tok, "orders"); err != nil || got != "iam_user@% orders" {
+			t.Fatalf("IAM login %d through the [[mysql]] gateway: %q, %v\n%s", i+1, got, err, logs.String())
+		}
+	}
+	if got, err := query("pw_user", "pw-user-Secret-1", ""); err != nil || got != "pw_user@% -" {
+		t.Errorf("password login through the [[mysql]] gateway: %q, %v", got, err)
+	}
+	bad := tok[:len(tok)-1] + map[bool]string{true: "1", false: "0"}[tok[len(tok)-1] == '0']
+	_, err = query("iam_user", bad, "orders")
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || me.Number != 1045 || string(me.SQLState[:]) != "28000" {
+		t.Errorf("tampered token: %v, want MySQL error 1045 (28000)", err)
+	}
+	if !strings.Contains(logs.String(), "reason=signature-mismatch") {
+		t.Errorf("the log does not name the tampered token's reason:\n%s", logs.String())
+	}
+	if err := stop(); err != nil {
+		t.Errorf("serve after cancel: %v", err)
 	}
 }
