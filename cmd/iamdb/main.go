@@ -64,6 +64,8 @@ commands:
   serve     run the authority (IAM, STS and RDS API for the AWS CLI and SDKs)
   dev       run everything locally with zero configuration: authority, gateway,
             a throwaway PostgreSQL, and an env file for the AWS CLI and psql
+  create-db-user
+            create database users that log in with IAM auth tokens (GRANT rds_iam)
   version   print the version
 `
 
@@ -82,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "dev":
 		return runDev(ctx, args[1:], stdout, stderr)
+	case "create-db-user":
+		return runCreateDBUser(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "iamdb", version)
 		return nil

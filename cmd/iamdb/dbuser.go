@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/iamdb/iamdb/internal/localdb"
+)
+
+const createDBUserUsage = `usage: iamdb create-db-user (--mysql DSN | --postgres URL) [--ca-file F] USER...
+       iamdb create-db-user --print (--engine mysql|postgres | --mysql DSN | --postgres URL) USER...
+
+Creates database users that log in only with IAM auth tokens, through the gateway (or
+on the backend directly), as an administrator:
+
+  MySQL/MariaDB, the equivalent of RDS's
+      CREATE USER 'u' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'
+  is
+      CREATE USER 'u'@'%' REQUIRE SUBJECT '/CN=u'
+      GRANT rds_iam TO 'u'@'%'
+      SET DEFAULT ROLE rds_iam FOR 'u'@'%'
+  (the administrator needs rds_iam WITH ADMIN OPTION; a failed GRANT drops the user again);
+
+  PostgreSQL, as on RDS, in one transaction:
+      CREATE USER "u" WITH LOGIN
+      GRANT rds_iam TO "u"
+
+--mysql is a go-sql-driver DSN (user:password@tcp(host:port)/, as IAMDB_MYSQL_ADMIN_DSN of
+iamdb dev); --postgres a libpq URL or key=value string (as IAMDB_PG_ADMIN_URL). Both use
+TLS verified against --ca-file (default $IAMDB_CA_FILE; else the system's roots) unless
+the DSN says otherwise (tls=, sslmode=, sslrootcert=). --print prints the statements and
+connects nowhere.
+`
+
+func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("iamdb create-db-user", flag.ContinueOnError)
+	mysqlDSN := fs.String("mysql", "", "go-sql-driver DSN of a MySQL/MariaDB administrator")
+	pgURL := fs.String("postgres", "", "connection URL of a PostgreSQL administrator")
+	engine := fs.String("engine", "", "mysql or postgres (with --print, instead of a DSN)")
+	caFile := fs.String("ca-file", os.Getenv("IAMDB_CA_FILE"), "CA that verifies the server's certificate (default $IAMDB_CA_FILE)")
+	printOnly := fs.Bool("print", false, "print the SQL statements and connect nowhere")
+	if help, err := parseFlags(fs, createDBUserUsage, args, stdout, stderr); help || err != nil {
+		return err
+	}
+	users := fs.Args()
+	if len(users) == 0 {
+		return usagef("create-db-user: name at least one user")
+	}
+	for _, u := range users {
+		if u == "" || strings.IndexByte(u, 0) >= 0 {
+			return usagef("create-db-user: invalid user name %q", u)
+		}
+	}
+	switch {
+	case *mysqlDSN != "" && *pgURL != "":
+		return usagef("create-db-user: --mysql and --postgres exclude each other")
+	case *mysqlDSN != "":
+		if *engine != "" && *engine != "mysql" && *engine != "mariadb" {
+			return usagef("create-db-user: --engine %s with --mysql", *engine)
+		}
+		*engine = "mysql"
+	case *pgURL != "":
+		if *engine != "" && *engine != "postgres" {
+			return usagef("create-db-user: --engine %s with --postgres", *engine)
+		}
+		*engine = "postgres"
+	case *engine == "mariadb":
+		*engine = "mysql"
+	}
+	if *engine != "mysql" && *engine != "postgres" {
+		if *engine == "" {
+			return usagef("create-db-user: --mysql DSN or --postgres URL required (or --print --engine E)")
+		}
+		return usagef("create-db-user: --engine %q must be mysql or postgres", *engine)
+	}
+	if !*printOnly && *mysqlDSN == "" && *pgURL == "" {
+		return usagef("create-db-user: --engine only goes with --print: name the server with --mysql or --postgres")
+	}
+
+	if *printOnly {
+		for _, u := range users {
+			stmts := postgresIAMUserSQL(u)
+			if *engine == "mysql" {
+				stmts = localdb.IAMUserSQL(u)
+			}
+			for _, s := range stmts {
+				fmt.Fprintf(stdout, "%s;\n", s)
+			}
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if *engine == "mysql" {
+		return createMySQLUsers(ctx, *mysqlDSN, *caFile, users, stdout)
+	}
+	return createPostgresUsers(ctx, *pgURL, *caFile, users, stdout)
+}
+
+// postgresIAMUserSQL returns RDS's statements for a PostgreSQL IAM user, the name quoted.
+func postgresIAMUserSQL(user string) []string {
+	q := pgx.Identifier{user}.Sanitize()
+	return []string{"CREATE USER " + q + " WITH LOGIN", "GRANT rds_iam TO " + q}
+}
+
+// createPostgresUsers runs postgresIAMUserSQL for each user, each user in a transaction.
+func createPostgresUsers(ctx context.Context, connString, caFile string, users []string, stdout io.Writer) error {
+	cfg, err := pgx.ParseConfig(withPostgresTLS(connString, caFile))
+	if err != nil {
+		return fmt.Errorf("create-db-user: --postgres: %w", err)
+	}
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("create-db-user: %w", err)
+	}
+	defer c.Close(context.Background())
+	for _, u := range users {
+		err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			for _, s := range postgresIAMUserSQL(u) {
+				if _, err := tx.Exec(ctx, s); err != nil {
+					return fmt.Errorf("%s: %w", s, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("create-db-user: %w", err)
+		}
+		fmt.Fprintf(stdout, "created %s: a member of rds_iam, it logs in only with IAM auth tokens\n", u)
+	}
+	return nil
+}
+
+// withPostgresTLS makes verified TLS the default of a connection string: sslmode
+// verify-full unless it names an sslmode, and sslrootcert=caFile unless it names one (or
+// caFile is empty: the system's roots).
+func withPostgresTLS(s, caFile string) string {
+	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
+		u, err := url.Parse(s)
+		if err != nil {
+			return s // pgx reports it
+		}
+		q := u.Query()
+		if !q.Has("sslmode") {
+			q.Set("sslmode", "verify-full")
+		}
+		if !q.Has("sslrootcert") && caFile != "" {
+			q.Set("sslrootcert", caFile)
+		}
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	has := func(key string) bool {
+		for _, f := range strings.Fields(s) {
+			if k, _, _ := strings.Cut(f, "="); strings.TrimSpace(k) == key {
+				return true
+			}
+		}
+		return false
+	}
+	if !has("sslmode") {
+		s += " sslmode=verify-full"
+	}
+	if !has("sslrootcert") && caFile != "" {
+		s += " sslrootcert='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(caFile) + "'"
+	}
+	return s
+}
+
+// createMySQLUsers runs localdb.IAMUserSQL for each user; when a statement after CREATE
+// USER fails, it drops the user again, so that a retry starts afresh.
+func createMySQLUsers(ctx context.Context, dsn, caFile string, users []string, stdout io.Writer) error {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return fmt.Errorf("create-db-user: --mysql: %w", err)
+	}
+	if err := withMySQLTLS(cfg, caFile); err != nil {
+		return fmt.Errorf("create-db-user: %w", err)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return fmt.Errorf("create-db-user: --mysql: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("create-db-user: %w", err)
+	}
+	defer c.Close()
+	for _, u := range users {
+		for i, s := range localdb.IAMUserSQL(u) {
+			if _, err := c.ExecContext(ctx, s); err != nil {
+				err = fmt.Errorf("create-db-user: %s: %w", s, err)
+				var me *mysql.MySQLError
+				if i > 0 && errors.As(err, &me) && me.Number == 1698 {
+					err = fmt.Errorf("%w (granting rds_iam takes rds_iam WITH ADMIN OPTION: GRANT rds_iam TO %s WITH ADMIN OPTION, as its creator)", err, mysqlAccount(cfg.User))
+				}
+				if i > 0 {
+					if _, derr := c.ExecContext(ctx, "DROP USER "+mysqlAccount(u)); derr != nil {
+						err = fmt.Errorf("%w; dropping the user again: %v", err, derr)
+					}
+				}
+				return err
+			}
+		}
+		fmt.Fprintf(stdout, "created %s: a member of rds_iam, it logs in only with IAM auth tokens\n", mysqlAccount(u))
+	}
+	return nil
+}
+
+// withMySQLTLS makes verified TLS the default of a DSN: with no tls parameter (or
+// tls=true), TLS verified against caFile (the system's roots if empty) for the DSN's
+// host; other tls values are the driver's.
+func withMySQLTLS(cfg *mysql.Config, caFile string) error {
+	if cfg.TLSConfig != "" && cfg.TLSConfig != "true" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		host = cfg.Addr
+	}
+	t := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return fmt.Errorf("--ca-file: %w", err)
+		}
+		t.RootCAs = x509.NewCertPool()
+		if !t.RootCAs.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("--ca-file: %s holds no PEM certificate", caFile)
+		}
+	}
+	cfg.TLS = t
+	return nil
+}
+
+// mysqlAccount is the account 'user'@'%'.
+func mysqlAccount(user string) string { return mysqlQuote(user) + "@'%'" }
+
+// mysqlQuote quotes s as a MySQL string literal (backslash escapes on, the default
+// sql_mode).
+func mysqlQuote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`, "\n", `\n`, "\r", `\r`, "\x1a", `\Z`).Replace(s) + "'"
+}
