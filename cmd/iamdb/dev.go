@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -29,23 +30,39 @@ import (
 	"github.com/iamdb/iamdb/internal/pki"
 )
 
-const devUsage = `usage: iamdb dev [--dir D] [--region R] [--authority ADDR] [--pg ADDR] [--ops ADDR]
+const devUsage = `usage: iamdb dev [--dir D] [--region R] [--authority ADDR] [--pg ADDR] [--mysql ADDR] [--ops ADDR]
 
 Starts, in the foreground, everything iamdb needs on one machine with zero configuration:
 the embedded store and the authority (AWS Query API for IAM, STS and RDS), a throwaway
-PostgreSQL from the system's binaries, and the PostgreSQL gateway in front of it, with a
-generated CA and certificates (localhost, 127.0.0.1). The database is registered as an
-Aurora PostgreSQL cluster with IAM authentication enabled, an admin is bootstrapped, and
-D/env (to source) points the AWS CLI, psql and the SDKs at it all. Prints "ready" when
-everything serves; Ctrl-C stops it (the throwaway PostgreSQL is removed; D is kept).
+PostgreSQL and a throwaway MariaDB from the system's binaries, and a gateway in front of
+each (PostgreSQL and MySQL), with a generated CA and certificates (localhost, 127.0.0.1).
+The PostgreSQL database is registered as an Aurora PostgreSQL cluster, the MariaDB as an
+RDS instance, both with IAM authentication enabled; an admin is bootstrapped, and D/env
+(to source) points the AWS CLI, psql, mariadb and the SDKs at it all. Without the MariaDB
+binaries only PostgreSQL runs. Prints "ready" when everything serves; Ctrl-C stops it (the
+throwaway servers are removed; D is kept).
 `
 
-// devClusterID is the identifier the dev database is registered under.
-const devClusterID = "iamdb-dev-pg"
+// The identifiers the dev databases are registered under.
+const (
+	devClusterID       = "iamdb-dev-pg"    // Aurora PostgreSQL cluster
+	devMySQLInstanceID = "iamdb-dev-mysql" // RDS for MariaDB instance
+)
+
+// devMySQLDatabase is the database the dev MariaDB is created with.
+const devMySQLDatabase = "demo"
 
 // onDevPostgres, if set, is called with the throwaway PostgreSQL once it is ready (a test
 // hook: dev_test.go restarts it under the gateway).
 var onDevPostgres func(*localdb.Postgres)
+
+// onDevMariaDB, if set, is called with the throwaway MariaDB once it is ready (a test
+// hook, like onDevPostgres).
+var onDevMariaDB func(*localdb.MariaDB)
+
+// startMariaDB starts the throwaway MariaDB (a variable so that a test can run dev as on
+// a machine without MariaDB).
+var startMariaDB = localdb.StartMariaDB
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("iamdb dev", flag.ContinueOnError)
@@ -55,6 +72,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	region := fs.String("region", "us-east-1", "region of the authority and the database")
 	authAddr := fs.String("authority", "127.0.0.1:0", "address of the AWS Query API (port 0: a free one)")
 	pgAddr := fs.String("pg", "127.0.0.1:0", "address of the PostgreSQL gateway (port 0: a free one)")
+	mysqlAddr := fs.String("mysql", "127.0.0.1:0", "address of the MySQL gateway (port 0: a free one)")
 	opsAddr := fs.String("ops", "127.0.0.1:0", "address of /metrics, /healthz and /readyz")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -87,6 +105,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := pki.WritePEM(certFile, keyFile, serverCert); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
+	stopCtx := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), 30*time.Second)
+	}
 
 	log.Info("starting a throwaway PostgreSQL")
 	pg, err := localdb.StartPostgres(ctx, localdb.PostgresOptions{CA: ca})
@@ -94,9 +115,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("dev: %w", err)
 	}
 	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := stopCtx()
 		defer cancel()
-		if err := pg.Stop(stopCtx); err != nil {
+		if err := pg.Stop(ctx); err != nil {
 			log.Warn("stopping PostgreSQL", "err", err)
 		}
 	}()
@@ -105,12 +126,36 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		onDevPostgres(pg)
 	}
 
-	gwLn, err := net.Listen("tcp", *pgAddr)
+	log.Info("starting a throwaway MariaDB")
+	// Its admin holds rds_iam WITH ADMIN OPTION, so that it can create IAM users (GRANT
+	// rds_iam TO u) as RDS's master user can; the gateway does not count that grant as
+	// membership: the admin stays a password user.
+	maria, err := startMariaDB(ctx, localdb.MariaDBOptions{CA: ca, Databases: []string{devMySQLDatabase}})
+	switch {
+	case errors.Is(err, localdb.ErrMariaDBNotFound):
+		log.Warn("MariaDB is not installed: running without the MySQL gateway", "err", err, "install", "apt-get install -y mariadb-server")
+	case err != nil:
+		return fmt.Errorf("dev: %w", err)
+	default:
+		defer func() {
+			ctx, cancel := stopCtx()
+			defer cancel()
+			if err := maria.Stop(ctx); err != nil {
+				log.Warn("stopping MariaDB", "err", err)
+			}
+		}()
+		log.Info("MariaDB ready", "addr", maria.Addr(), "log", maria.LogFile())
+		if onDevMariaDB != nil {
+			onDevMariaDB(maria)
+		}
+	}
+
+	pgLn, err := net.Listen("tcp", *pgAddr)
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
-	defer gwLn.Close()
-	gwPort := gwLn.Addr().(*net.TCPAddr).Port
+	defer pgLn.Close()
+	pgPort := pgLn.Addr().(*net.TCPAddr).Port
 
 	cfg := defaultConfig()
 	cfg.Dir = d
@@ -119,8 +164,21 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.Log.Level = *logLevel
 	cfg.Databases = []DatabaseConfig{{
 		Identifier: devClusterID, Kind: iam.KindCluster, Engine: "aurora-postgresql",
-		Endpoints: []string{"localhost", "127.0.0.1"}, Port: gwPort, Region: *region, IAMAuth: true,
+		Endpoints: []string{"localhost", "127.0.0.1"}, Port: pgPort, Region: *region, IAMAuth: true,
 	}}
+	var myLn net.Listener
+	myPort := 0
+	if maria != nil {
+		if myLn, err = net.Listen("tcp", *mysqlAddr); err != nil {
+			return fmt.Errorf("dev: %w", err)
+		}
+		defer myLn.Close()
+		myPort = myLn.Addr().(*net.TCPAddr).Port
+		cfg.Databases = append(cfg.Databases, DatabaseConfig{
+			Identifier: devMySQLInstanceID, Kind: iam.KindInstance, Engine: "mariadb",
+			Endpoints: []string{"localhost", "127.0.0.1"}, Port: myPort, Region: *region, IAMAuth: true,
+		})
+	}
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -129,49 +187,74 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer a.close()
-	db, ok := a.svc.DatabaseByEndpoint("localhost", gwPort)
-	if !ok {
-		return errors.New("dev: the dev database is not registered")
-	}
 
 	certs, err := pki.NewClientCertCache(ca, pki.CacheConfig{})
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
 	reg := newRegistry()
-	gw, err := gateway.New(gateway.Config{
-		IAM:         a.svc,
-		Database:    db,
-		Certificate: &serverCert,
-		Backend: gateway.Backend{
-			Addr:          pg.Addr(),
-			TLS:           &tls.Config{RootCAs: ca.Pool(), ServerName: pg.Host(), MinVersion: tls.VersionTLS12},
-			AdminUser:     pg.AdminUser,
-			AdminPassword: pg.AdminPassword,
-		},
-		ClientCerts: certs,
-		Logger:      log.With("gateway", "postgres"),
-		Registerer:  reg,
-	})
-	if err != nil {
-		return fmt.Errorf("dev: %w", err)
+	// newGateway starts the gateway of engine on ln for the database id, in front of the
+	// server at backend.
+	var gws []*runningGateway
+	newGateway := func(engine string, ln net.Listener, id, backend, backendHost, adminUser, adminPassword string) (iam.Database, error) {
+		db, ok := registeredDatabase(a.svc, cfg.Bootstrap.AccountID, id)
+		if !ok {
+			return iam.Database{}, fmt.Errorf("dev: the dev database %s is not registered", id)
+		}
+		gw, err := gateway.New(gateway.Config{
+			Engine:      engine,
+			IAM:         a.svc,
+			Database:    db,
+			Certificate: &serverCert,
+			Backend: gateway.Backend{
+				Addr:          backend,
+				TLS:           &tls.Config{RootCAs: ca.Pool(), ServerName: backendHost, MinVersion: tls.VersionTLS12},
+				AdminUser:     adminUser,
+				AdminPassword: adminPassword,
+			},
+			ClientCerts: certs,
+			Logger:      log.With("gateway", engine),
+			Registerer:  reg,
+		})
+		if err != nil {
+			return iam.Database{}, fmt.Errorf("dev: %w", err)
+		}
+		gws = append(gws, serveGateway(engine, db.Identifier, gw, ln, certFile, keyFile))
+		return db, nil
 	}
-	gws := []*runningGateway{serveGateway(gateway.EnginePostgres, devClusterID, gw, gwLn, certFile, keyFile)}
+	pgDB, err := newGateway(gateway.EnginePostgres, pgLn, devClusterID, pg.Addr(), pg.Host(), pg.AdminUser, pg.AdminPassword)
+	if err != nil {
+		return err
+	}
+	var myDB iam.Database
+	if maria != nil {
+		if myDB, err = newGateway(gateway.EngineMySQL, myLn, devMySQLInstanceID, maria.Addr(), maria.Host(), maria.AdminUser, maria.AdminPassword); err != nil {
+			drain(gws, time.Second, log)
+			return err
+		}
+	}
 
 	ops, err := startOps(*opsAddr, reg, func() error { return nil }, log)
 	if err != nil {
+		drain(gws, time.Second, log)
 		return err
 	}
 	defer ops.Close()
 
-	env, err := writeDevEnv(d, a, &cfg, pg, gwPort, ca)
+	env, err := writeDevEnv(d, a, &cfg, pg, pgPort, maria, myPort)
 	if err != nil {
+		drain(gws, time.Second, log)
 		return err
 	}
-	fmt.Fprintf(stdout, `ready
-  authority  %s   (AWS Query API: IAM, STS, RDS)
-  postgres   localhost:%d   (gateway; cluster %q, resource id %s)
-  ops        http://%s   (/metrics, /healthz, /readyz)
+	var b strings.Builder
+	fmt.Fprintf(&b, "ready\n  authority  %s   (AWS Query API: IAM, STS, RDS)\n", a.url)
+	fmt.Fprintf(&b, "  postgres   localhost:%d   (gateway; cluster %q, resource id %s)\n", pgPort, devClusterID, pgDB.ResourceID)
+	if maria != nil {
+		fmt.Fprintf(&b, "  mysql      localhost:%d   (gateway; instance %q, resource id %s)\n", myPort, devMySQLInstanceID, myDB.ResourceID)
+	} else {
+		b.WriteString("  mysql      not started: MariaDB is not installed (apt-get install -y mariadb-server)\n")
+	}
+	fmt.Fprintf(&b, `  ops        http://%s   (/metrics, /healthz, /readyz)
 
 Next:
   source %s
@@ -179,7 +262,16 @@ Next:
   psql "$IAMDB_PG_ADMIN_URL" -c "CREATE USER iam_user WITH LOGIN; GRANT rds_iam TO iam_user;"
   export PGPASSWORD=$(aws rds generate-db-auth-token --hostname localhost --port %d --username iam_user)
   psql "host=localhost port=%d user=iam_user dbname=postgres sslmode=verify-full sslrootcert=$IAMDB_CA_FILE"
-`, a.url, gwPort, devClusterID, db.ResourceID, ops.Addr, env, gwPort, gwPort)
+`, ops.Addr, env, pgPort, pgPort)
+	if maria != nil {
+		fmt.Fprintf(&b, `
+MySQL (as RDS for MySQL's CREATE USER 'iam_user' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'):
+  iamdb create-db-user --mysql "$IAMDB_MYSQL_ADMIN_DSN" iam_user
+  TOKEN=$(aws rds generate-db-auth-token --hostname localhost --port %d --username iam_user)
+  mariadb --host=localhost --port=%d --ssl-ca="$IAMDB_CA_FILE" --ssl-verify-server-cert --enable-cleartext-plugin --user=iam_user --password="$TOKEN"
+`, myPort, myPort)
+	}
+	io.WriteString(stdout, b.String())
 	if onServeReady != nil {
 		onServeReady(a.addr)
 	}
@@ -216,9 +308,10 @@ func loadOrCreateCA(d string) (*pki.CA, error) {
 	return ca, nil
 }
 
-// writeDevEnv writes D/env: a file to source that points the AWS CLI, the SDKs, psql and
-// iamdb's own commands at the dev instance. It holds the admin's secret: 0600.
-func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, gwPort int, ca *pki.CA) (string, error) {
+// writeDevEnv writes D/env: a file to source that points the AWS CLI, the SDKs, psql,
+// mariadb and iamdb's own commands at the dev instance. It holds the admin's secret and
+// the databases' admin passwords: 0600. maria is nil when MariaDB did not start.
+func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, pgPort int, maria *localdb.MariaDB, myPort int) (string, error) {
 	akid, secret, err := readAdminKeyFile(cfg.path(cfg.Bootstrap.AdminKeyFile))
 	if err != nil {
 		return "", fmt.Errorf("dev: %w", err)
@@ -226,7 +319,7 @@ func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, gwPo
 	caFile := filepath.Join(d, "ca.pem")
 	admin := url.URL{
 		Scheme: "postgres", User: url.UserPassword(pg.AdminUser, pg.AdminPassword),
-		Host: net.JoinHostPort("localhost", strconv.Itoa(gwPort)), Path: "/postgres",
+		Host: net.JoinHostPort("localhost", strconv.Itoa(pgPort)), Path: "/postgres",
 		RawQuery: url.Values{"sslmode": {"verify-full"}, "sslrootcert": {caFile}}.Encode(),
 	}
 	vars := []struct{ k, v string }{
@@ -238,10 +331,26 @@ func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, gwPo
 		{"IAMDB_ACCOUNT_ID", cfg.Bootstrap.AccountID},
 		{"IAMDB_CA_FILE", caFile},
 		{"IAMDB_PG_HOST", "localhost"},
-		{"IAMDB_PG_PORT", strconv.Itoa(gwPort)},
+		{"IAMDB_PG_PORT", strconv.Itoa(pgPort)},
 		{"IAMDB_PG_CLUSTER", devClusterID},
 		{"IAMDB_PG_ADMIN_URL", admin.String()},
 		{"IAMDB_PG_BACKEND_ADDR", pg.Addr()},
+	}
+	if maria != nil {
+		// A go-sql-driver DSN without TLS parameters: the CA cannot be named in one, so
+		// the program adds TLS verified against IAMDB_CA_FILE (create-db-user does).
+		dsn := mysql.NewConfig()
+		dsn.User, dsn.Passwd = maria.AdminUser, maria.AdminPassword
+		dsn.Net, dsn.Addr = "tcp", net.JoinHostPort("localhost", strconv.Itoa(myPort))
+		vars = append(vars, []struct{ k, v string }{
+			{"IAMDB_MYSQL_HOST", "localhost"},
+			{"IAMDB_MYSQL_PORT", strconv.Itoa(myPort)},
+			{"IAMDB_MYSQL_INSTANCE", devMySQLInstanceID},
+			{"IAMDB_MYSQL_ADMIN_USER", maria.AdminUser},
+			{"IAMDB_MYSQL_ADMIN_PASSWORD", maria.AdminPassword},
+			{"IAMDB_MYSQL_ADMIN_DSN", dsn.FormatDSN()},
+			{"IAMDB_MYSQL_BACKEND_ADDR", maria.Addr()},
+		}...)
 	}
 	var b strings.Builder
 	b.WriteString("# iamdb dev: source this file. It holds the admin's secret key.\n")

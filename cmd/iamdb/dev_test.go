@@ -30,6 +30,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,8 +64,10 @@ type devInstance struct {
 	logs    *lockedBuffer     // run's stderr: the gateway's log
 	stdout  *lockedBuffer
 	pg      *localdb.Postgres // the throwaway backend (onDevPostgres)
+	maria   *localdb.MariaDB  // the throwaway MariaDB (onDevMariaDB); nil without MariaDB
 	authURL string
-	port    int // the gateway's
+	port    int // the PostgreSQL gateway's
+	myPort  int // the MySQL gateway's; 0 without MariaDB
 	region  string
 	account string
 	admin   awsCreds
@@ -80,8 +83,10 @@ func startDev(t *testing.T) *devInstance {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	pgc := make(chan *localdb.Postgres, 1)
+	myc := make(chan *localdb.MariaDB, 1)
 	onServeReady = func(addr string) { ready <- addr }
 	onDevPostgres = func(p *localdb.Postgres) { pgc <- p }
+	onDevMariaDB = func(m *localdb.MariaDB) { myc <- m }
 	d := &devInstance{dir: dir, logs: &lockedBuffer{}, stdout: &lockedBuffer{}}
 	var runErr error
 	stopped := make(chan struct{})
@@ -99,7 +104,7 @@ func startDev(t *testing.T) *devInstance {
 		case <-time.After(30 * time.Second):
 			t.Errorf("iamdb dev did not stop within 30s of its context's end")
 		}
-		onServeReady, onDevPostgres = nil, nil
+		onServeReady, onDevPostgres, onDevMariaDB = nil, nil, nil
 		if t.Failed() {
 			t.Logf("iamdb dev's log:\n%s", d.logs.String())
 		}
@@ -116,6 +121,10 @@ func startDev(t *testing.T) *devInstance {
 	case d.pg = <-pgc:
 	default:
 		t.Fatal("iamdb dev got ready without calling onDevPostgres")
+	}
+	select {
+	case d.maria = <-myc:
+	default:
 	}
 	if out := d.stdout.String(); !strings.HasPrefix(out, "ready\n") || !strings.Contains(out, "source "+filepath.Join(dir, "env")) {
 		t.Errorf("iamdb dev: stdout %q, want ready and the source line", out)
@@ -136,6 +145,29 @@ func startDev(t *testing.T) *devInstance {
 	var err error
 	if d.port, err = strconv.Atoi(d.env["IAMDB_PG_PORT"]); err != nil {
 		t.Fatalf("D/env: IAMDB_PG_PORT: %v", err)
+	}
+	if d.maria != nil {
+		for _, k := range []string{"IAMDB_MYSQL_HOST", "IAMDB_MYSQL_PORT", "IAMDB_MYSQL_INSTANCE", "IAMDB_MYSQL_ADMIN_USER",
+			"IAMDB_MYSQL_ADMIN_PASSWORD", "IAMDB_MYSQL_ADMIN_DSN", "IAMDB_MYSQL_BACKEND_ADDR"} {
+			if d.env[k] == "" {
+				t.Fatalf("D/env lacks %s: %v", k, d.env)
+			}
+		}
+		if d.env["IAMDB_MYSQL_BACKEND_ADDR"] != d.maria.Addr() {
+			t.Errorf("D/env: IAMDB_MYSQL_BACKEND_ADDR %q, want %q", d.env["IAMDB_MYSQL_BACKEND_ADDR"], d.maria.Addr())
+		}
+		if d.myPort, err = strconv.Atoi(d.env["IAMDB_MYSQL_PORT"]); err != nil {
+			t.Fatalf("D/env: IAMDB_MYSQL_PORT: %v", err)
+		}
+		if want := fmt.Sprintf("\n  mysql      localhost:%d   (gateway; instance %q", d.myPort, d.env["IAMDB_MYSQL_INSTANCE"]); !strings.Contains(d.stdout.String(), want) {
+			t.Errorf("iamdb dev: stdout %q lacks %q", d.stdout.String(), want)
+		}
+	} else {
+		for k := range d.env {
+			if strings.HasPrefix(k, "IAMDB_MYSQL_") {
+				t.Errorf("D/env has %s, but MariaDB did not start", k)
+			}
+		}
 	}
 	d.region, d.account = d.env["AWS_REGION"], d.env["IAMDB_ACCOUNT_ID"]
 	d.admin = awsCreds{AccessKeyID: d.env["AWS_ACCESS_KEY_ID"], SecretAccessKey: d.env["AWS_SECRET_ACCESS_KEY"]}
@@ -485,6 +517,13 @@ func TestDevEndToEnd(t *testing.T) {
 		d.expectLogin(t, devIAMUser, tok)
 	})
 
+	t.Run("mysql-seed002", func(t *testing.T) {
+		secrets = append(secrets, testDevMySQL(t, d, tools, nopolicy)...)
+	})
+	t.Run("create-db-user-postgres", func(t *testing.T) {
+		testCreateDBUserPostgres(t, d, tools)
+	})
+
 	t.Run("go-clients", func(t *testing.T) {
 		roots := d.caPool(t)
 		t.Run("lib-pq", func(t *testing.T) {
@@ -676,6 +715,206 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Logf("the log has errors:\n%s", grepLines(logs, "level=ERROR"))
 	}
 	t.Logf("end to end in %v", time.Since(start).Round(time.Millisecond))
+}
+
+// --- MySQL: seed 002 with the mariadb client ---
+
+// devMySQLIAMUser is the MariaDB IAM user of the tests, made by create-db-user.
+const devMySQLIAMUser = "my_iam_user"
+
+// mariadb runs the mariadb client toward the MySQL gateway with args after --host and
+// --port: without the machine's option files (--no-defaults) and MYSQL_* variables, with
+// a deadline and no stdin.
+func (d *devInstance) mariadb(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var env []string
+	for _, kv := range toolEnv(t, d.region) {
+		if u := strings.ToUpper(kv); !strings.HasPrefix(u, "MYSQL") && !strings.HasPrefix(u, "LIBMYSQL") && !strings.HasPrefix(u, "MARIADB") {
+			env = append(env, kv)
+		}
+	}
+	argv := append([]string{"mariadb", "--no-defaults", "--connect-timeout=10", "--host=localhost", "--port=" + strconv.Itoa(d.myPort)}, args...)
+	return runTool(t.TempDir(), env, argv...)
+}
+
+// seed002Args are seed 002's mariadb options for user with password, and the query.
+func (d *devInstance) seed002Args(user, password string) []string {
+	return []string{"--ssl-ca=" + d.env["IAMDB_CA_FILE"], "--ssl-verify-server-cert", "--enable-cleartext-plugin",
+		"--user=" + user, "--password=" + password, "-e", "select current_user()"}
+}
+
+// expectMariaDBLogin checks that mariadb with args prints want as current_user().
+func (d *devInstance) expectMariaDBLogin(t *testing.T, args []string, want string) {
+	t.Helper()
+	out, errOut, err := d.mariadb(t, args...)
+	if err != nil {
+		t.Errorf("mariadb as %s: %v\nstderr: %s", want, err, errOut)
+		return
+	}
+	// Batch output (stdout is not a terminal): the column name, then the value, after the
+	// warning that --enable-cleartext-plugin is obsolete (MariaDB's client always allows
+	// mysql_clear_password).
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if n := len(lines); n < 2 || lines[n-2] != "current_user()" || lines[n-1] != want {
+		t.Errorf("mariadb: select current_user() printed %q, want %q", out, want)
+	}
+}
+
+// expectMariaDBRefused checks that mariadb with args fails with wantErr on its stderr and
+// that the MySQL gateway logged a refusal of user, with reason unless it is empty.
+func (d *devInstance) expectMariaDBRefused(t *testing.T, args []string, user, wantErr, reason string) {
+	t.Helper()
+	off := len(d.logs.String())
+	out, errOut, err := d.mariadb(t, args...)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Errorf("mariadb as %s: %v, output %q; want it refused with %q", user, err, out, wantErr)
+		return
+	}
+	if !strings.Contains(errOut, wantErr) {
+		t.Errorf("mariadb as %s: stderr %q, want %q", user, errOut, wantErr)
+	}
+	want := []string{`msg="authentication failed"`, "gateway=mysql ", "user=" + user + " "}
+	if reason != "" {
+		want = append(want, "reason="+reason+" ")
+	}
+	if line := d.findLog(off, want...); line == "" {
+		t.Errorf("mariadb as %s: no gateway log line with %q; new log:\n%s", user, want, d.logs.String()[off:])
+	}
+}
+
+// testDevMySQL runs seed 002 against the MySQL gateway of iamdb dev: the IAM user made
+// with create-db-user (RDS: CREATE USER … IDENTIFIED WITH AWSAuthenticationPlugin AS
+// 'RDS'), a policy on its dbuser ARN with the instance's db-… resource id, a token from
+// "aws rds generate-db-auth-token", and the mariadb client with the seed's options. It
+// returns the secrets that must not reach the log.
+func testDevMySQL(t *testing.T, d *devInstance, tools *clientTools, nopolicy iamUser) (secrets []string) {
+	needTool(t, d.maria != nil, "the MariaDB server binaries", "apt-get install -y mariadb-server")
+	_, err := exec.LookPath("mariadb")
+	needTool(t, err == nil, "the mariadb client", "apt-get install -y mariadb-client")
+	secrets = append(secrets, d.env["IAMDB_MYSQL_ADMIN_PASSWORD"])
+
+	// The helper, as the banner writes it: the CA from IAMDB_CA_FILE.
+	t.Setenv("IAMDB_CA_FILE", d.env["IAMDB_CA_FILE"])
+	out, errOut, status := runCLI(t, "create-db-user", "--mysql", d.env["IAMDB_MYSQL_ADMIN_DSN"], devMySQLIAMUser)
+	if status != 0 || out != "created '"+devMySQLIAMUser+"'@'%': a member of rds_iam, it logs in only with IAM auth tokens\n" {
+		t.Fatalf("iamdb create-db-user --mysql: status %d, stdout %q, stderr %q", status, out, errOut)
+	}
+	// Again: MariaDB refuses (1396), and the existing user is left as it is.
+	if err := run(context.Background(), []string{"create-db-user", "--mysql", d.env["IAMDB_MYSQL_ADMIN_DSN"], devMySQLIAMUser}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "Error 1396") {
+		t.Errorf("iamdb create-db-user for an existing user: %v, want error 1396", err)
+	}
+
+	aws := d.aws(t, tools, d.admin)
+	desc := strings.Fields(aws.run("rds", "describe-db-instances", "--db-instance-identifier", d.env["IAMDB_MYSQL_INSTANCE"],
+		"--query", "DBInstances[0].[DbiResourceId,Engine,Endpoint.Address,Endpoint.Port,IAMDatabaseAuthenticationEnabled]", "--output", "text"))
+	if len(desc) != 5 || !instanceResourceID.MatchString(desc[0]) || desc[1] != "mariadb" || desc[2] != "localhost" ||
+		desc[3] != strconv.Itoa(d.myPort) || desc[4] != "True" {
+		t.Fatalf("aws rds describe-db-instances: %q, want db-…, mariadb, localhost, %d, True", desc, d.myPort)
+	}
+	dbuser := fmt.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", d.region, d.account, desc[0], devMySQLIAMUser)
+	aws.run("iam", "create-policy", "--policy-name", "mysql-connect", "--policy-document", connectPolicy("Allow", dbuser))
+	app := createIAMUser(aws, "mysql-app", "arn:aws:iam::"+d.account+":policy/mysql-connect")
+	secrets = append(secrets, app.creds.SecretAccessKey)
+
+	tok := generateToken(d.aws(t, tools, app.creds), d.myPort, devMySQLIAMUser)
+	secrets = append(secrets, tokenSignature(t, tok))
+	t.Run("iam-login", func(t *testing.T) {
+		off := len(d.logs.String())
+		d.expectMariaDBLogin(t, d.seed002Args(devMySQLIAMUser, tok), devMySQLIAMUser+"@%")
+		if line := d.findLog(off, `msg="connection authorized"`, "gateway=mysql ", "user="+devMySQLIAMUser+" ", "client_name=libmariadb ",
+			"principal=arn:aws:iam::"+d.account+":user/mysql-app ", "access_key_id="+app.creds.AccessKeyID+" "); line == "" {
+			t.Errorf("no 'connection authorized' line naming mysql-app and its key:\n%s", d.logs.String()[off:])
+		}
+		d.expectMariaDBLogin(t, d.seed002Args(devMySQLIAMUser, tok), devMySQLIAMUser+"@%") // the same token again
+	})
+	denied := func(user string, yes bool) string {
+		pw := "NO"
+		if yes {
+			pw = "YES"
+		}
+		return "ERROR 1045 (28000): Access denied for user '" + user + "'@'127.0.0.1' (using password: " + pw + ")"
+	}
+	t.Run("no-token", func(t *testing.T) {
+		d.expectMariaDBRefused(t, d.seed002Args(devMySQLIAMUser, ""), devMySQLIAMUser, denied(devMySQLIAMUser, false), "")
+	})
+	t.Run("tampered-token", func(t *testing.T) {
+		i := strings.LastIndex(tok, "X-Amz-Signature=") + len("X-Amz-Signature=") + 10
+		flipped := byte('0')
+		if tok[i] == '0' {
+			flipped = '1'
+		}
+		bad := tok[:i] + string(flipped) + tok[i+1:]
+		d.expectMariaDBRefused(t, d.seed002Args(devMySQLIAMUser, bad), devMySQLIAMUser, denied(devMySQLIAMUser, true), "signature-mismatch")
+	})
+	t.Run("no-policy", func(t *testing.T) {
+		bad := generateToken(d.aws(t, tools, nopolicy.creds), d.myPort, devMySQLIAMUser)
+		secrets = append(secrets, tokenSignature(t, bad))
+		d.expectMariaDBRefused(t, d.seed002Args(devMySQLIAMUser, bad), devMySQLIAMUser, denied(devMySQLIAMUser, true), "implicit-deny")
+	})
+	t.Run("postgres-token", func(t *testing.T) {
+		// Signed for the PostgreSQL gateway's port.
+		bad := generateToken(d.aws(t, tools, app.creds), d.port, devMySQLIAMUser)
+		secrets = append(secrets, tokenSignature(t, bad))
+		d.expectMariaDBRefused(t, d.seed002Args(devMySQLIAMUser, bad), devMySQLIAMUser, denied(devMySQLIAMUser, true), "port-not-allowed")
+	})
+	t.Run("skip-ssl", func(t *testing.T) {
+		args := append([]string{"--skip-ssl"}, d.seed002Args(devMySQLIAMUser, tok)[2:]...)
+		d.expectMariaDBRefused(t, args, devMySQLIAMUser, "ERROR 3159 (HY000): Connections using insecure transport are prohibited", "no-ssl")
+	})
+	t.Run("admin-password", func(t *testing.T) {
+		admin := d.env["IAMDB_MYSQL_ADMIN_USER"]
+		d.expectMariaDBLogin(t, d.seed002Args(admin, d.env["IAMDB_MYSQL_ADMIN_PASSWORD"]), admin+"@%")
+		d.expectMariaDBRefused(t, d.seed002Args(admin, "wrong-password"), admin, denied(admin, true), "password")
+	})
+	// Refusals do not stick.
+	d.expectMariaDBLogin(t, d.seed002Args(devMySQLIAMUser, tok), devMySQLIAMUser+"@%")
+	return secrets
+}
+
+// testCreateDBUserPostgres makes a PostgreSQL IAM user with create-db-user through the
+// gateway and logs it in with a token of the admin (AdministratorAccess allows any
+// dbuser).
+func testCreateDBUserPostgres(t *testing.T, d *devInstance, tools *clientTools) {
+	const user = "helper_pg_user"
+	admin := d.env["IAMDB_PG_ADMIN_URL"]
+	out, errOut, status := runCLI(t, "create-db-user", "--postgres", admin, user)
+	if status != 0 || out != "created "+user+": a member of rds_iam, it logs in only with IAM auth tokens\n" {
+		t.Fatalf("iamdb create-db-user --postgres: status %d, stdout %q, stderr %q", status, out, errOut)
+	}
+	if got := d.mustPSQL(t, admin, "", "select rolcanlogin, pg_has_role('"+user+"', 'rds_iam', 'member') from pg_roles where rolname = '"+user+"'"); got != "t|t" {
+		t.Errorf("%s after create-db-user: rolcanlogin, member of rds_iam = %q, want t|t", user, got)
+	}
+	d.expectLogin(t, user, generateToken(d.aws(t, tools, d.admin), d.port, user))
+	// Again: one transaction, refused as a whole.
+	if err := run(context.Background(), []string{"create-db-user", "--postgres", admin, user}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("iamdb create-db-user for an existing role: %v, want a refusal", err)
+	}
+}
+
+// Without the MariaDB binaries, iamdb dev runs PostgreSQL only, and says so.
+func TestDevWithoutMariaDB(t *testing.T) {
+	startMariaDB = func(context.Context, localdb.MariaDBOptions) (*localdb.MariaDB, error) {
+		return nil, fmt.Errorf("%w (test)", localdb.ErrMariaDBNotFound)
+	}
+	t.Cleanup(func() { startMariaDB = localdb.StartMariaDB })
+	d := startDev(t)
+	if d.maria != nil {
+		t.Fatal("iamdb dev started MariaDB")
+	}
+	if d.findLog(0, "level=WARN", `msg="MariaDB is not installed: running without the MySQL gateway"`) == "" {
+		t.Errorf("no warning that MariaDB is missing:\n%s", d.logs.String())
+	}
+	if out := d.stdout.String(); !strings.Contains(out, "\n  mysql      not started: MariaDB is not installed") || strings.Contains(out, "create-db-user") {
+		t.Errorf("stdout %q: want the mysql line saying it did not start, and no MySQL next steps", out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, d.env["IAMDB_PG_ADMIN_URL"])
+	if err != nil {
+		t.Fatalf("PostgreSQL admin through the gateway: %v", err)
+	}
+	c.Close(ctx)
 }
 
 var sigRE = regexp.MustCompile(`X-Amz-Signature=([0-9a-f]{64})`)

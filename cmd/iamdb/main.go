@@ -62,8 +62,9 @@ commands:
             check a token offline and say why it would be refused
   policy    validate policy documents and simulate requests against them
   serve     run the authority (IAM, STS and RDS API for the AWS CLI and SDKs)
-  dev       run everything locally with zero configuration: authority, gateway,
-            a throwaway PostgreSQL, and an env file for the AWS CLI and psql
+  dev       run everything locally with zero configuration: authority, gateways,
+            a throwaway PostgreSQL and MariaDB, and an env file for the AWS CLI,
+            psql and mariadb
   create-db-user
             create database users that log in with IAM auth tokens (GRANT rds_iam)
   version   print the version
