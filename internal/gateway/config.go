@@ -72,7 +72,8 @@ type Config struct {
 	// client that offers it for any file the client can read. MySQL only.
 	AllowLocalInfile bool
 	// ServerVersion is the version the MySQL front end announces in its greeting;
-	// clients pick SQL dialect by it. If empty, mysqlwire.DefaultServerVersion (MariaDB
+	// clients pick SQL dialect by it. If empty, the backend's, from the greeting of the
+	// last backend connection (before the first: mysqlwire.DefaultServerVersion, MariaDB
 	// 10.11). MySQL only.
 	ServerVersion string
 

@@ -60,6 +60,16 @@ func TestMySQLIAMLogin(t *testing.T) {
 	if ids[0] != ids[1] || ids[1] != ids[2] {
 		t.Errorf("backend connection ids %v: want one pooled session", ids)
 	}
+	// Greetings now announce the backend's version.
+	var version string
+	vdb := gw.myMustOpen(t, "alice", tok, "app")
+	if err := vdb.QueryRowContext(ctx, "select version()").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	vdb.Close()
+	if got := gw.front.(*mysqlFront).srv.ServerVersion(); got != version && got != "5.5.5-"+version {
+		t.Errorf("greeting version %q, backend's %q", got, version)
+	}
 
 	// Session state does not leak into the next client of a pooled session.
 	db := gw.myMustOpen(t, "alice", tok, "app")
@@ -98,8 +108,8 @@ func TestMySQLIAMLogin(t *testing.T) {
 		t.Errorf("database() = %v, %v; want NULL", none, err)
 	}
 
-	if got := counter(t, gw, "iamdb_gateway_connections_total", map[string]string{"engine": "mysql", "outcome": "ok"}); got != 6 {
-		t.Errorf("connections_total{mysql,ok} = %v, want 6", got)
+	if got := counter(t, gw, "iamdb_gateway_connections_total", map[string]string{"engine": "mysql", "outcome": "ok"}); got != 7 {
+		t.Errorf("connections_total{mysql,ok} = %v, want 7", got)
 	}
 	if line := findLog(gw, `"msg":"connection authorized"`, `"user":"alice"`, `"ssl":true`, `"policy":"connect"`, `"statement":"Connect"`); line == "" {
 		t.Errorf("no connection authorized line with TLS and the deciding statement:\n%s", gw.logs.String())

@@ -132,6 +132,9 @@ func (f *mysqlFront) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tls
 		return nil, fmt.Errorf("gateway: the backend does not support capabilities %#x the client negotiated", uint32(want&^cc.Capabilities))
 	}
 	f.g.m.dials.WithLabelValues(EngineMySQL, outcomeOK).Inc()
+	if f.g.cfg.ServerVersion == "" && cc.ServerVersion != f.srv.ServerVersion() {
+		f.srv.SetServerVersion(cc.ServerVersion) // an invalid one was refused by ClientHandshake
+	}
 	return &myBackend{nc: cc.Conn, r: cc.Reader, w: bufio.NewWriterSize(cc.Conn, backendBufSize), connID: cc.ConnectionID, status: cc.Status}, nil
 }
 

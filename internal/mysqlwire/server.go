@@ -67,7 +67,7 @@ type Config struct {
 type Server struct {
 	tls          *tls.Config
 	requireTLS   bool
-	version      string
+	version      atomic.Pointer[string]
 	caps         Capability
 	connID       func() uint32
 	rand         io.Reader
@@ -80,15 +80,16 @@ type Server struct {
 // NewServer validates cfg and returns a Server.
 func NewServer(cfg Config) (*Server, error) {
 	s := &Server{
-		requireTLS: cfg.RequireTLS, version: cfg.ServerVersion, caps: cfg.Capabilities,
+		requireTLS: cfg.RequireTLS, caps: cfg.Capabilities,
 		connID: cfg.ConnectionID, rand: cfg.Rand, maxHandshake: cfg.MaxHandshakeLen,
 		maxPassword: cfg.MaxPasswordLen, bufSize: cfg.ReadBufferSize,
 	}
-	if s.version == "" {
-		s.version = DefaultServerVersion
+	version := cfg.ServerVersion
+	if version == "" {
+		version = DefaultServerVersion
 	}
-	if strings.IndexByte(s.version, 0) >= 0 || len(s.version) > 255 {
-		return nil, errors.New("mysqlwire: config: invalid ServerVersion")
+	if err := s.SetServerVersion(version); err != nil {
+		return nil, fmt.Errorf("mysqlwire: config: %w", err)
 	}
 	if s.caps == 0 {
 		s.caps = DefaultCapabilities
@@ -146,6 +147,20 @@ func NewServer(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// SetServerVersion changes the version the greetings of new connections announce (the
+// gateway announces its backend's once it has seen it). It may be called concurrently
+// with Handshake.
+func (s *Server) SetServerVersion(v string) error {
+	if v == "" || strings.IndexByte(v, 0) >= 0 || len(v) > maxServerVersionLen {
+		return errors.New("invalid server version")
+	}
+	s.version.Store(&v)
+	return nil
+}
+
+// ServerVersion returns the version greetings announce.
+func (s *Server) ServerVersion() string { return *s.version.Load() }
+
 // Handshake sends the greeting (HandshakeV10) on a new connection, reads the client's
 // handshake response — after an SSLRequest and a TLS handshake if the client asks for
 // TLS — and returns the Conn, ready for the caller to authenticate it. ctx bounds the
@@ -169,7 +184,7 @@ func (s *Server) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 		}
 		c.scramble[i] = b
 	}
-	if err := c.writePacket(appendGreeting(nil, s.version, c.connID, c.scramble, s.caps)); err != nil {
+	if err := c.writePacket(appendGreeting(nil, *s.version.Load(), c.connID, c.scramble, s.caps)); err != nil {
 		return nil, err
 	}
 	// Read unbuffered until TLS is on: no byte of the TLS handshake may be consumed here.
