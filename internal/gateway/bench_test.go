@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"fmt"
 	"testing"
 	"time"
@@ -105,6 +106,61 @@ func BenchmarkMySQLConnect(b *testing.B) {
 		connect(b, gw.myConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.myTLS()))
 		if direct > 0 {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds()/direct, "x_direct")
+		}
+	})
+}
+
+// BenchmarkMySQLSelect measures steady point selects (prepared, connections kept)
+// directly to MariaDB and through the gateway ("x_direct": the gateway's rate as a
+// multiple of the direct one).
+//
+//	go test -run '^$' -bench MySQLSelect -benchtime 3s ./internal/gateway/
+func BenchmarkMySQLSelect(b *testing.B) {
+	gw := newMySQLGateway(b, func(c *Config) { c.Logger = nil })
+	maria := mysqlEnv(b).maria
+	run := func(b *testing.B, cfg *mysql.Config) float64 {
+		conn, err := mysql.NewConnector(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		db := sql.OpenDB(conn)
+		defer db.Close()
+		db.SetMaxIdleConns(16)
+		b.SetParallelism(4)
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			c, err := db.Conn(context.Background())
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			defer c.Close()
+			stmt, err := c.PrepareContext(context.Background(), "select ?")
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			var v int
+			for i := 0; pb.Next(); i++ {
+				if err := stmt.QueryRow(i).Scan(&v); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		rate := float64(b.N) / time.Since(start).Seconds()
+		b.ReportMetric(rate, "queries/s")
+		return rate
+	}
+	var direct float64
+	b.Run("direct", func(b *testing.B) {
+		cfg := gw.myConfig("pwuser", testPassword, "app", maria.TLSConfig())
+		cfg.Addr = maria.Addr()
+		direct = run(b, cfg)
+	})
+	b.Run("gateway", func(b *testing.B) {
+		if rate := run(b, gw.myConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.myTLS())); direct > 0 {
+			b.ReportMetric(rate/direct, "x_direct")
 		}
 	})
 }
