@@ -264,9 +264,13 @@ Next:
   psql "host=localhost port=%d user=iam_user dbname=postgres sslmode=verify-full sslrootcert=$IAMDB_CA_FILE"
 `, ops.Addr, env, pgPort, pgPort)
 	if maria != nil {
+		self := "iamdb" // as the user ran it: bin/iamdb from scripts/quickstart
+		if strings.ContainsRune(os.Args[0], '/') && !strings.HasSuffix(os.Args[0], ".test") {
+			self = os.Args[0]
+		}
 		fmt.Fprintf(&b, `
 MySQL (as RDS for MySQL's CREATE USER 'iam_user' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'):
-  iamdb create-db-user --mysql "$IAMDB_MYSQL_ADMIN_DSN" iam_user
+  `+self+` create-db-user --mysql "$IAMDB_MYSQL_ADMIN_DSN" iam_user
   TOKEN=$(aws rds generate-db-auth-token --hostname localhost --port %d --username iam_user)
   mariadb --host=localhost --port=%d --ssl-ca="$IAMDB_CA_FILE" --ssl-verify-server-cert --enable-cleartext-plugin --user=iam_user --password="$TOKEN"
 `, myPort, myPort)
