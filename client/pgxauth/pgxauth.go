@@ -1,0 +1,71 @@
+package pgxauth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/iamdb/iamdb/client"
+)
+
+// Options adjust BeforeConnect. Zero values take the connection's own settings.
+type Options struct {
+	// Host is the host the token is signed for: the database's endpoint name, when the
+	// connection dials something else (a tunnel, a proxy, a custom DNS name). If empty,
+	// the ConnConfig's Host.
+	Host string
+	// Port is the port the token is signed for. If zero, the ConnConfig's Port.
+	Port int
+	// Region is the database's region. If empty, the TokenSource's rules (its Config,
+	// the RDS host name, the AWS configuration).
+	Region string
+}
+
+// BeforeConnect returns a hook that sets the password of each new connection to a token
+// from src for the connection's user, and refuses configurations that might send it
+// without TLS (client.ErrInsecureTransport). Its errors are *client.Error values and never
+// contain the token. The hook is safe for concurrent use; it modifies only the ConnConfig
+// it is given (pgxpool and stdlib pass a copy).
+func BeforeConnect(src *client.TokenSource, opts Options) func(context.Context, *pgx.ConnConfig) error {
+	return func(ctx context.Context, cc *pgx.ConnConfig) error {
+		if err := CheckTLS(cc); err != nil {
+			return err
+		}
+		t := client.Target{Host: opts.Host, Port: opts.Port, User: cc.User, Region: opts.Region}
+		if t.Host == "" {
+			t.Host = cc.Host
+		}
+		if t.Port == 0 {
+			t.Port = int(cc.Port)
+		}
+		tok, err := src.Token(ctx, t)
+		if err != nil {
+			return err
+		}
+		cc.Password = tok.Value()
+		return nil
+	}
+}
+
+// CheckTLS returns a *client.Error of kind client.ErrInsecureTransport if cc could send a
+// password without TLS: no TLSConfig, or a fallback without one (sslmode=allow, prefer).
+func CheckTLS(cc *pgx.ConnConfig) error {
+	if cc.TLSConfig == nil {
+		what := fmt.Sprintf("no TLS to %s", cc.Host)
+		if strings.HasPrefix(cc.Host, "/") {
+			what = fmt.Sprintf("unix socket %s has no TLS", cc.Host)
+		}
+		return &client.Error{Op: "pgxauth", Kind: client.ErrInsecureTransport, Err: fmt.Errorf("%s (sslmode=disable or allow?)", what),
+			Hint: "connect over TCP with sslmode=verify-full and sslrootcert set to the database's CA"}
+	}
+	for _, fb := range cc.Fallbacks {
+		if fb.TLSConfig == nil {
+			return &client.Error{Op: "pgxauth", Kind: client.ErrInsecureTransport,
+				Err:  fmt.Errorf("the connection may fall back to plaintext to %s (sslmode=prefer, pgx's default?)", fb.Host),
+				Hint: "use sslmode=verify-full (or require)"}
+		}
+	}
+	return nil
+}
