@@ -26,6 +26,13 @@ type Config struct {
 	// UsageFlushInterval is how often "last used" records of access keys and roles are
 	// written to the store. If zero, one minute. Close flushes what is pending.
 	UsageFlushInterval time.Duration
+	// WebIdentityKeys fetches OIDC providers' signing keys for AssumeRoleWithWebIdentity.
+	// If nil, an oidc.KeyCache with its defaults: https:// issuers only, verified with the
+	// system's roots. Tests and iamdb dev pass one with AllowInsecureLoopback.
+	WebIdentityKeys WebIdentityKeySource
+	// WebIdentitySkew is the clock skew tolerated for a web identity token's exp, nbf and
+	// iat. If zero, one minute.
+	WebIdentitySkew time.Duration
 }
 
 // RequestInfo describes the request a call serves, for the request context of

@@ -88,6 +88,25 @@
 //     Session tags or transitive tags need sts:TagSession, a source identity (given or
 //     inherited) sts:SetSourceIdentity, each evaluated like sts:AssumeRole; an inherited
 //     source identity cannot change; request tags may not override transitive ones.
+//   - AssumeRoleWithWebIdentity (webidentity.go) takes OIDC ID tokens only (ProviderId, for
+//     OAuth 2.0 providers, is refused). The provider is the one in the role's account whose
+//     URL's host (lower-cased) and path equal the token's "iss" without its scheme (an "iss"
+//     without one is https://); its keys come from Config.WebIdentityKeys, by default an
+//     oidc.KeyCache that fetches https:// issuers only. Tokens are internal/jwt's allow-listed
+//     algorithms; exp is required; exp, nbf and iat allow Config.WebIdentitySkew (one
+//     minute); one "aud" must be a client ID of the provider; "sub" is required. Errors:
+//     ValidationError (parameters), InvalidIdentityToken (malformed, algorithm, signature,
+//     key, unknown issuer "No OpenIDConnect provider found in your account for ISS",
+//     audience "Incorrect token audience", not yet valid, keys not fetched — with iamdb's
+//     reason appended), ExpiredTokenException ("Token expired: current date/time N must be
+//     before the expiration date/time M"), IDPRejectedClaim (an invalid session tags, amr or
+//     source identity claim), AccessDenied "Not authorized to perform
+//     sts:AssumeRoleWithWebIdentity" (the trust policy, an unknown role). The trust
+//     evaluation's principal is {"Federated": provider ARN} of type WebIdentityUser with no
+//     account, so only the trust policy can allow; its context adds HOST/PATH:sub,
+//     HOST/PATH:aud (the matched audience), HOST/PATH:amr, aws:FederatedProvider (the
+//     provider ARN) and the session tag keys. The session is an ordinary role session: its
+//     caller is the assumed-role ARN and it logs in through the gateways like any other.
 //   - Revoked or orphaned sessions fail at LookupKey (invalid session token), not with
 //     AccessDenied at each request as AWS's AWSRevokeOlderSessions policy does.
 //   - A managed session policy deleted after the session was issued allows nothing.

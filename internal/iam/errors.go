@@ -38,6 +38,9 @@ const (
 	CodeInvalidParameterValue   = "InvalidParameterValue"
 	CodeInvalidParameterCombo   = "InvalidParameterCombination"
 	CodeUnmodifiableEntity      = "UnmodifiableEntity"
+	CodeInvalidIdentityToken    = "InvalidIdentityToken"
+	CodeIDPRejectedClaim        = "IDPRejectedClaim"
+	CodeExpiredTokenException   = "ExpiredTokenException" // STS's web identity token expiry
 )
 
 var statusOf = map[string]int{
@@ -59,6 +62,9 @@ var statusOf = map[string]int{
 	CodeInvalidParameterValue:   http.StatusBadRequest,
 	CodeInvalidParameterCombo:   http.StatusBadRequest,
 	CodeUnmodifiableEntity:      http.StatusBadRequest,
+	CodeInvalidIdentityToken:    http.StatusBadRequest,
+	CodeIDPRejectedClaim:        http.StatusForbidden,
+	CodeExpiredTokenException:   http.StatusBadRequest,
 }
 
 // apiErr makes an *Error with the code's status.

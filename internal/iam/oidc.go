@@ -53,7 +53,8 @@ func (d *oidcDoc) provider(acct, hostPath string) OIDCProvider {
 }
 
 // CreateOpenIDConnectProvider registers an OIDC identity provider, for
-// AssumeRoleWithWebIdentity (later). Thumbprints are optional, as in AWS today.
+// AssumeRoleWithWebIdentity (webidentity.go). Thumbprints are optional and not checked, as
+// in AWS today.
 func (s *Service) CreateOpenIDConnectProvider(ctx context.Context, c *Caller, in CreateOIDCProviderInput) (OIDCProvider, error) {
 	if err := needCaller(c); err != nil {
 		return OIDCProvider{}, err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/arn"
+	"github.com/iamdb/iamdb/internal/oidc"
 	"github.com/iamdb/iamdb/internal/store"
 	"github.com/iamdb/iamdb/policy"
 )
@@ -24,6 +25,9 @@ type Service struct {
 	rand   io.Reader
 	region string
 	flush  time.Duration
+
+	webKeys WebIdentityKeySource
+	webSkew time.Duration
 
 	secrets  cipher.AEAD // access key secrets at rest
 	sessions cipher.AEAD // session tokens
@@ -75,6 +79,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if s.flush <= 0 {
 		s.flush = time.Minute
+	}
+	s.webKeys, s.webSkew = cfg.WebIdentityKeys, cfg.WebIdentitySkew
+	if s.webKeys == nil {
+		s.webKeys = oidc.NewKeyCache(oidc.KeyCacheConfig{Now: s.now})
+	}
+	if s.webSkew <= 0 {
+		s.webSkew = defaultWebIdentitySkew
 	}
 	var err error
 	if s.secrets, err = deriveAEAD(cfg.MasterKey, labelSecret); err != nil {
