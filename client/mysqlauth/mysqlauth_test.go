@@ -1,0 +1,223 @@
+package mysqlauth_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/iamdb/iamdb/client"
+	"github.com/iamdb/iamdb/client/internal/itest"
+	"github.com/iamdb/iamdb/client/mysqlauth"
+)
+
+var shared = &itest.Shared{Options: itest.Options{MariaDB: true}}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	shared.Close()
+	os.Exit(code)
+}
+
+func newSource(t *testing.T, env *itest.Env, p client.CredentialsProvider, mints *atomic.Int64) *client.TokenSource {
+	t.Helper()
+	s, err := client.NewTokenSource(client.Config{
+		Credentials: p, Region: itest.Region, Now: env.Clock.Now,
+		OnMint: func(client.Target, time.Time, time.Duration) { mints.Add(1) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// open returns a database handle whose every connection is new, logged in by src.
+func open(t *testing.T, env *itest.Env, gw *itest.Gateway, user string, src *client.TokenSource, opts mysqlauth.Options) *sql.DB {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(fmt.Sprintf("%s@tcp(127.0.0.1:%d)/app?timeout=20s", user, gw.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TLS = env.ClientTLS()
+	if err := cfg.Apply(mysqlauth.BeforeConnect(src, opts)); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxIdleConns(0)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func currentUser(t *testing.T, db *sql.DB) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var u string
+	err := db.QueryRowContext(ctx, "select current_user()").Scan(&u)
+	return u, err
+}
+
+// New connections keep logging in as the clock jumps past token and credential expiry.
+// Not parallel: it moves the shared clock.
+func TestAcrossExpiry(t *testing.T) {
+	env := shared.Get(t)
+	gw := env.MySQLGateway(t)
+	creds, sessions := env.SessionCredentials(itest.User)
+	var mints atomic.Int64
+	db := open(t, env, gw, itest.User, newSource(t, env, creds, &mints), mysqlauth.Options{})
+	for round := range 3 {
+		if round > 0 {
+			env.Clock.Advance(20 * time.Minute)
+		}
+		for range 3 {
+			if u, err := currentUser(t, db); err != nil || u != itest.User+"@%" {
+				t.Fatalf("round %d: current_user() = %q, %v", round, u, err)
+			}
+		}
+		if got := mints.Load(); got != int64(round+1) {
+			t.Errorf("round %d: %d mints, want %d", round, got, round+1)
+		}
+	}
+	if got := sessions(); got != 3 {
+		t.Errorf("%d sessions issued, want 3", got)
+	}
+}
+
+// The token is signed for Options.Host while the driver dials 127.0.0.1.
+func TestSigningHostOverride(t *testing.T) {
+	t.Parallel()
+	env := shared.Get(t)
+	gw := env.MySQLGateway(t)
+	var mints atomic.Int64
+	src := newSource(t, env, env.LongTermCredentials(itest.User), &mints)
+	if u, err := currentUser(t, open(t, env, gw, itest.User, src, mysqlauth.Options{Host: itest.Alias})); err != nil || u != itest.User+"@%" {
+		t.Errorf("with a token for %s: current_user() = %q, %v", itest.Alias, u, err)
+	}
+	_, err := currentUser(t, open(t, env, gw, itest.User, src, mysqlauth.Options{Host: "unregistered.iamdb.test"}))
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || me.Number != 1045 {
+		t.Errorf("with a token for another host: %v, want error 1045", err)
+	}
+}
+
+// A refused login's error is MySQL's 1045 and does not contain the token.
+func TestRefusedLoginError(t *testing.T) {
+	t.Parallel()
+	env := shared.Get(t)
+	gw := env.MySQLGateway(t)
+	var mints atomic.Int64
+	_, err := currentUser(t, open(t, env, gw, itest.Denied, newSource(t, env, env.LongTermCredentials(itest.Denied), &mints), mysqlauth.Options{}))
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || me.Number != 1045 {
+		t.Fatalf("login as a user without a policy: %v, want error 1045", err)
+	}
+	if strings.Contains(err.Error(), "X-Amz") || strings.Contains(err.Error(), "Action=connect") {
+		t.Errorf("error %q contains the token", err)
+	}
+}
+
+// Configurations that could send the token in plaintext are refused before any network
+// I/O.
+func TestRefusesPlaintext(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepts atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepts.Add(1)
+			c.Close()
+		}
+	}()
+	var retrieves atomic.Int64
+	src, err := client.NewTokenSource(client.Config{Region: "us-east-1", Credentials: client.CredentialsProviderFunc(func(context.Context) (client.Credentials, error) {
+		retrieves.Add(1)
+		return client.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "secret"}, nil
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, param := range []string{"", "tls=false", "tls=preferred"} {
+		t.Run(param, func(t *testing.T) {
+			cfg, err := mysql.ParseDSN(fmt.Sprintf("app@tcp(%s)/app?timeout=5s&%s", ln.Addr(), param))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cfg.Apply(mysqlauth.BeforeConnect(src, mysqlauth.Options{})); err != nil {
+				t.Fatal(err)
+			}
+			conn, err := mysql.NewConnector(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db := sql.OpenDB(conn)
+			defer db.Close()
+			if err := db.Ping(); !errors.Is(err, client.ErrInsecureTransport) {
+				t.Errorf("Ping = %v, want ErrInsecureTransport", err)
+			}
+		})
+	}
+	if accepts.Load() != 0 || retrieves.Load() != 0 {
+		t.Errorf("%d connections accepted and %d credentials retrieved, want none", accepts.Load(), retrieves.Load())
+	}
+}
+
+func TestHookSettings(t *testing.T) {
+	t.Parallel()
+	src, err := client.NewTokenSource(client.Config{Region: "us-east-1", Credentials: client.StaticCredentials("AKIAIOSFODNN7EXAMPLE", "secret", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tt := range []struct {
+		dsn    string
+		opts   mysqlauth.Options
+		prefix string
+		want   error
+	}{
+		{"app@tcp(db.internal:3307)/x?tls=true", mysqlauth.Options{}, "db.internal:3307?", nil},
+		{"app@tcp([::1]:3306)/x?tls=skip-verify", mysqlauth.Options{}, "[::1]:3306?", nil},
+		{"app@tcp(127.0.0.1:13306)/x?tls=true", mysqlauth.Options{Host: "mydb.c9akciq32.us-east-1.rds.amazonaws.com", Port: 3306}, "mydb.c9akciq32.us-east-1.rds.amazonaws.com:3306?", nil},
+		{"app@unix(/run/mysqld.sock)/x?tls=true", mysqlauth.Options{Host: "db.internal", Port: 3306}, "db.internal:3306?", nil},
+		{"app@unix(/run/mysqld.sock)/x?tls=true", mysqlauth.Options{}, "", client.ErrInvalidTarget},
+		{"app@tcp(db.internal:3306)/x", mysqlauth.Options{}, "", client.ErrInsecureTransport},
+	} {
+		cfg, err := mysql.ParseDSN(tt.dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = mysqlauth.Hook(src, tt.opts)(ctx, cfg)
+		if !errors.Is(err, tt.want) {
+			t.Errorf("Hook(%s) = %v, want %v", tt.dsn, err, tt.want)
+			continue
+		}
+		if err != nil {
+			if cfg.Passwd != "" {
+				t.Errorf("Hook(%s) failed but set a password", tt.dsn)
+			}
+			continue
+		}
+		if !strings.HasPrefix(cfg.Passwd, tt.prefix) || !cfg.AllowCleartextPasswords {
+			t.Errorf("Hook(%s): password %.50q, AllowCleartextPasswords %v; want prefix %q, true", tt.dsn, cfg.Passwd, cfg.AllowCleartextPasswords, tt.prefix)
+		}
+	}
+}
