@@ -77,11 +77,11 @@ func Hook(src *client.TokenSource, opts Options) func(context.Context, *mysql.Co
 func CheckTLS(cfg *mysql.Config) error {
 	if cfg.TLS == nil && (cfg.TLSConfig == "" || cfg.TLSConfig == "false") {
 		return &client.Error{Op: "mysqlauth", Kind: client.ErrInsecureTransport, Err: errors.New("TLS is off"),
-			Hint: "set tls=true (or a registered TLS config with the database's CA) or Config.TLS"}
+			Hint: "set tls=true, a registered TLS config with the database's CA, or Config.TLS"}
 	}
 	if cfg.AllowFallbackToPlaintext {
 		return &client.Error{Op: "mysqlauth", Kind: client.ErrInsecureTransport, Err: errors.New("the connection may fall back to plaintext (tls=preferred?)"),
-			Hint: "use tls=true (or a registered TLS config) instead of preferred"}
+			Hint: "use tls=true or a registered TLS config instead of preferred"}
 	}
 	return nil
 }

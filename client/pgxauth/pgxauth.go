@@ -64,7 +64,7 @@ func CheckTLS(cc *pgx.ConnConfig) error {
 		if fb.TLSConfig == nil {
 			return &client.Error{Op: "pgxauth", Kind: client.ErrInsecureTransport,
 				Err:  fmt.Errorf("the connection may fall back to plaintext to %s (sslmode=prefer, pgx's default?)", fb.Host),
-				Hint: "use sslmode=verify-full (or require)"}
+				Hint: "use sslmode=verify-full, or at least require"}
 		}
 	}
 	return nil
