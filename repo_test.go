@@ -88,3 +88,44 @@ func TestPureCoresImportOnlyStdlib(t *testing.T) {
 		}
 	}
 }
+
+// The public client packages import what DESIGN.md allows: the standard library, the pure
+// cores, the AWS SDK (credentials only, in client) and each adapter its own driver — never
+// the server's internal packages.
+func TestClientImports(t *testing.T) {
+	const mod = "github.com/iamdb/iamdb/"
+	allowed := map[string][]string{
+		"client":           {mod + "sigv4", mod + "token", "github.com/aws/aws-sdk-go-v2/"},
+		"client/pgxauth":   {mod + "client", "github.com/jackc/pgx/v5"},
+		"client/mysqlauth": {mod + "client", "github.com/go-sql-driver/mysql"},
+	}
+	std := map[string]bool{}
+	for _, p := range listPackages(t, "std") {
+		std[p.ImportPath] = true
+	}
+	seen := 0
+	for _, p := range listPackages(t, "./client/...") {
+		prefixes, ok := allowed[strings.TrimPrefix(p.ImportPath, mod)]
+		if !ok {
+			continue
+		}
+		seen++
+		for _, imp := range p.Imports {
+			if std[imp] {
+				continue
+			}
+			inside := false
+			for _, a := range prefixes {
+				if imp == a || !strings.HasPrefix(a, mod) && strings.HasPrefix(imp, strings.TrimSuffix(a, "/")+"/") {
+					inside = true
+				}
+			}
+			if !inside {
+				t.Errorf("%s imports %s", p.ImportPath, imp)
+			}
+		}
+	}
+	if seen != len(allowed) {
+		t.Errorf("found %d of the %d client packages", seen, len(allowed))
+	}
+}

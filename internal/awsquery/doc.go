@@ -42,7 +42,10 @@
 //   - Parameters iamdb does not implement are refused, not ignored: the simulator's
 //     ResourcePolicy and friends (InvalidInput), and every Modify* parameter but
 //     EnableIAMDatabaseAuthentication and ApplyImmediately (InvalidParameterCombination).
-//   - AssumeRoleWithWebIdentity is routed unsigned and answers 501 NotImplemented for now.
+//   - AssumeRoleWithWebIdentity is unsigned (the OIDC token is the proof; a signed call is
+//     verified first and its signer ignored). iam.Service verifies the token and the trust
+//     policy; the answer adds SubjectFromWebIdentityToken, Provider (the IAM OIDC
+//     provider's ARN) and Audience. ProviderId (OAuth 2.0) is refused.
 //   - Policy documents are returned URL-encoded (RFC 3986, spaces as %20), as IAM does.
 //
 // The iamdb extension Action=VerifyDBAuthToken&Version=2014-10-31 (used by

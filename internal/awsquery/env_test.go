@@ -62,7 +62,10 @@ func (e *testEnv) log() string {
 	return e.logs.String()
 }
 
-func newTestEnv(t testing.TB) *testEnv {
+func newTestEnv(t testing.TB) *testEnv { return newTestEnvWith(t, nil) }
+
+// newTestEnvWith is newTestEnv with the iam.Config changed by mod first.
+func newTestEnvWith(t testing.TB, mod func(*iam.Config)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamdb.db"))
@@ -71,12 +74,16 @@ func newTestEnv(t testing.TB) *testEnv {
 	}
 	t.Cleanup(func() { st.Close() })
 	e := &testEnv{t: t, actions: map[string]int{}}
-	svc, err := iam.New(ctx, iam.Config{
+	cfg := iam.Config{
 		Store:         st,
 		MasterKey:     bytes.Repeat([]byte{7}, 32),
 		Now:           func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) },
 		DefaultRegion: testRegion,
-	})
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	svc, err := iam.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,16 @@ type (
 	sessionTokenResult struct {
 		Credentials xCredentials
 	}
+	// webIdentityResult is AssumeRoleWithWebIdentityResult, in the order of STS's answers.
+	webIdentityResult struct {
+		Credentials                 xCredentials
+		SubjectFromWebIdentityToken string
+		AssumedRoleUser             xAssumedRoleUser
+		PackedPolicySize            int `xml:",omitempty"`
+		Provider                    string
+		Audience                    string
+		SourceIdentity              string `xml:",omitempty"`
+	}
 )
 
 func stsOps() map[string]handler {
@@ -72,9 +82,33 @@ func stsOps() map[string]handler {
 			}
 			return sessionTokenResult{toCredentials(&cr)}, nil
 		},
-		// AssumeRoleWithWebIdentity is unsigned; a later change implements it.
+		// AssumeRoleWithWebIdentity is unsigned: the token is the proof. A signed call is
+		// verified like any other first, and its signer is ignored, as in STS.
 		"AssumeRoleWithWebIdentity": func(c *call) (any, error) {
-			return nil, &queryError{501, "NotImplemented", "AssumeRoleWithWebIdentity is not implemented yet"}
+			in := iam.AssumeRoleWithWebIdentityInput{
+				RoleARN: c.f.str("RoleArn"), RoleSessionName: c.f.str("RoleSessionName"),
+				WebIdentityToken: c.f.str("WebIdentityToken"), Policy: c.f.str("Policy"), ProviderID: c.f.str("ProviderId"),
+			}
+			var err error
+			if in.DurationSeconds, err = c.intParam("DurationSeconds"); err != nil {
+				return nil, err
+			}
+			if in.PolicyARNs, err = c.policyARNs(); err != nil {
+				return nil, err
+			}
+			out, err := c.s.svc.AssumeRoleWithWebIdentity(c.ctx, in)
+			if err != nil {
+				return nil, err
+			}
+			return webIdentityResult{
+				Credentials:                 toCredentials(&out.Credentials),
+				SubjectFromWebIdentityToken: out.SubjectFromWebIdentityToken,
+				AssumedRoleUser:             xAssumedRoleUser{AssumedRoleID: out.AssumedRoleUser.AssumedRoleID, Arn: out.AssumedRoleUser.ARN},
+				PackedPolicySize:            out.PackedPolicySize,
+				Provider:                    out.Provider,
+				Audience:                    out.Audience,
+				SourceIdentity:              out.SourceIdentity,
+			}, nil
 		},
 	}
 }

@@ -81,6 +81,15 @@ func TestGoldenResponses(t *testing.T) {
 				SessionToken: "c2Vzc2lvbg==", Expiration: goldenTime.Add(time.Hour)}),
 			AssumedRoleUser: xAssumedRoleUser{AssumedRoleID: "AROAEXAMPLEEXAMPLE01:app", Arn: "arn:aws:sts::123456789012:assumed-role/pgdemo-oltp-rw-role/app"},
 		}},
+		{"sts_assume_role_with_web_identity.xml", nsSTS, "AssumeRoleWithWebIdentity", webIdentityResult{
+			Credentials: toCredentials(&iam.Credentials{AccessKeyID: "ASIAEXAMPLEEXAMPLE02", SecretAccessKey: "secret/EXAMPLE+key",
+				SessionToken: "c2Vzc2lvbg==", Expiration: goldenTime.Add(time.Hour)}),
+			SubjectFromWebIdentityToken: "system:serviceaccount:prod:app",
+			AssumedRoleUser:             xAssumedRoleUser{AssumedRoleID: "AROAEXAMPLEEXAMPLE01:pod", Arn: "arn:aws:sts::123456789012:assumed-role/irsa/pod"},
+			PackedPolicySize:            3,
+			Provider:                    "arn:aws:iam::123456789012:oidc-provider/oidc.example.com/id/CLUSTER1",
+			Audience:                    "sts.amazonaws.com",
+		}},
 		{"sts_get_caller_identity.xml", nsSTS, "GetCallerIdentity", callerIdentityResult{"AIDAEXAMPLEEXAMPLE01", "123456789012", "arn:aws:iam::123456789012:user/alice"}},
 		{"rds_describe_db_clusters.xml", nsRDS, "DescribeDBClusters", func() any {
 			r := dbClustersResult{}
@@ -219,7 +228,7 @@ func TestServeProtocolErrors(t *testing.T) {
 		{"bad version", "POST", "/", "application/x-www-form-urlencoded", "Action=GetUser&Version=2099-01-01", 400, "InvalidAction"},
 		{"unsigned", "POST", "/", "application/x-www-form-urlencoded", "Action=GetUser&Version=2010-05-08", 403, "MissingAuthenticationToken"},
 		{"unsigned get", "GET", "/?Action=GetCallerIdentity&Version=2011-06-15", "", "", 403, "MissingAuthenticationToken"},
-		{"web identity", "POST", "/", "application/x-www-form-urlencoded", "Action=AssumeRoleWithWebIdentity&Version=2011-06-15", 501, "NotImplemented"},
+		{"web identity without parameters", "POST", "/", "application/x-www-form-urlencoded", "Action=AssumeRoleWithWebIdentity&Version=2011-06-15", 400, "ValidationError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
