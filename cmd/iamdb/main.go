@@ -67,6 +67,8 @@ commands:
             psql and mariadb
   create-db-user
             create database users that log in with IAM auth tokens (GRANT rds_iam)
+  connect   run psql or mariadb/mysql logged in with a fresh token over verified TLS
+  doctor    check credentials, region, endpoint, TLS and why a token would be refused
   version   print the version
 `
 
@@ -87,6 +89,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDev(ctx, args[1:], stdout, stderr)
 	case "create-db-user":
 		return runCreateDBUser(ctx, args[1:], stdout, stderr)
+	case "connect":
+		return runConnect(ctx, args[1:], stdout, stderr)
+	case "doctor":
+		return runDoctor(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "iamdb", version)
 		return nil

@@ -19,7 +19,7 @@ import (
 	"github.com/iamdb/iamdb/token"
 )
 
-const tokenUsage = `usage: iamdb token --hostname H --port P --username U [--region R] [--profile NAME] [--format raw|env|json]
+const tokenUsage = `usage: iamdb token --hostname H --port P --username U [--region R] [--profile NAME] [--format raw|env|json|pgpass]
        iamdb token verify --token T|- --region R --host H --port P --user U
                           [--secret-access-key S] [--session-token ST] [--now RFC3339] [--skew DURATION]
        iamdb token verify --endpoint URL --token T|- --user U [--host H] [--port P]
@@ -27,7 +27,9 @@ const tokenUsage = `usage: iamdb token --hostname H --port P --username U [--reg
 
 iamdb token builds an RDS auth token exactly as "aws rds generate-db-auth-token" does, signed
 with credentials from the AWS SDK's standard chain (environment, shared config and credentials
-files, --profile, web identity, container and instance metadata endpoints).
+files, --profile, web identity, container and instance metadata endpoints). --format env
+prints PGPASSWORD and MYSQL_PWD exports, json the token with its expiry, pgpass a ~/.pgpass
+line (the token expires: rewrite the file before each new connection, or use iamdb connect).
 
 iamdb token verify checks a token offline with a known secret and prints "valid" (exit 0) or
 "refused: <reason>" (exit 1). The secret defaults to $AWS_SECRET_ACCESS_KEY and the session
@@ -48,7 +50,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	username := fs.String("username", "", "database user")
 	region := fs.String("region", "", "region (default: from the AWS config or $AWS_REGION)")
 	profile := fs.String("profile", "", "shared config profile")
-	format := fs.String("format", "raw", "output: raw, env or json")
+	format := fs.String("format", "raw", "output: raw, env, json or pgpass")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -62,42 +64,62 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("token: --hostname, --port and --username are required")
 	}
 	switch *format {
-	case "raw", "env", "json":
+	case "raw", "env", "json", "pgpass":
 	default:
-		return usagef("token: --format must be raw, env or json")
+		return usagef("token: --format must be raw, env, json or pgpass")
 	}
+	cfg, err := loadAWSConfig(ctx, *profile, *region)
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	tok, info, err := mintToken(ctx, cfg, *hostname, *port, *username)
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	return printToken(stdout, *format, tok, info)
+}
+
+// loadAWSConfig loads the AWS SDK's configuration: the standard credential chain
+// (environment, shared config and credentials files with role_arn + source_profile or
+// credential_source, web identity, container and instance metadata endpoints), profile
+// and region if given.
+func loadAWSConfig(ctx context.Context, profile, region string) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
-	if *profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(*profile))
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}
-	if *region != "" {
-		opts = append(opts, config.WithRegion(*region))
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return fmt.Errorf("token: loading AWS configuration: %w", err)
+		return cfg, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	return cfg, nil
+}
+
+// mintToken builds a token for user at host:port with cfg's credentials and region.
+func mintToken(ctx context.Context, cfg aws.Config, host string, port int, user string) (string, tokenInfo, error) {
 	if cfg.Region == "" {
-		return usagef("token: no region: pass --region or set AWS_REGION")
+		return "", tokenInfo{}, usagef("no region: pass --region or set AWS_REGION")
 	}
 	creds, err := cfg.Credentials.Retrieve(ctx)
 	if err != nil {
-		return fmt.Errorf("token: retrieving credentials: %w", err)
+		return "", tokenInfo{}, fmt.Errorf("retrieving credentials: %w", err)
 	}
 	now := time.Now()
-	endpoint := joinHostPort(*hostname, *port)
-	tok, err := token.Build(endpoint, cfg.Region, *username, token.Credentials{
+	tok, err := token.Build(joinHostPort(host, port), cfg.Region, user, token.Credentials{
 		AccessKeyID:     creds.AccessKeyID,
 		SecretAccessKey: creds.SecretAccessKey,
 		SessionToken:    creds.SessionToken,
 	}, now)
 	if err != nil {
-		return err
+		return "", tokenInfo{}, err
 	}
-	return printToken(stdout, *format, tok, tokenInfo{
-		Hostname: *hostname, Port: *port, Username: *username, Region: cfg.Region,
+	return tok, tokenInfo{
+		Hostname: host, Port: port, Username: user, Region: cfg.Region,
 		Expiration: tokenExpiry(now, creds),
-	})
+	}, nil
 }
 
 // tokenExpiry is when a token built at now stops working: 15 minutes later, or earlier if
@@ -133,6 +155,12 @@ func printToken(w io.Writer, format, tok string, info tokenInfo) error {
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		return enc.Encode(out)
+	case "pgpass":
+		// A ~/.pgpass line (hostname:port:database:username:password) for any database;
+		// ':' and '\' in a field are escaped with '\'.
+		esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
+		_, err := fmt.Fprintf(w, "%s:%d:*:%s:%s\n", esc.Replace(info.Hostname), info.Port, esc.Replace(info.Username), esc.Replace(tok))
+		return err
 	}
 	_, err := fmt.Fprintln(w, tok)
 	return err

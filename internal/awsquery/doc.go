@@ -53,7 +53,9 @@
 // Parameters: Token, DBUser, optional Hostname and Port (default: the token's), optional
 // SourceIp (for aws:SourceIp). The caller needs rds-db:VerifyAuthToken on
 // arn:aws:rds-db:REGION:ACCOUNT:dbuser:RESOURCEID/DBUSER (checked on "*" when no database has
-// the endpoint, so that narrow callers cannot probe endpoints). The answer:
+// the endpoint, so that narrow callers cannot probe endpoints), unless the token is signed
+// with the caller's own access key and names a registered endpoint: anyone may ask why
+// their own token would be refused (`iamdb doctor` does). The answer:
 //
 //	<VerifyDBAuthTokenResult>
 //	  <Valid>true|false</Valid>          the token itself: signature, dates, host, port, user, key

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestConnectDoctorPgpass runs iamdb connect, iamdb doctor and iamdb token --format
+// pgpass in-process against "iamdb dev", with the admin's keys from the environment.
+func TestConnectDoctorPgpass(t *testing.T) {
+	if _, err := exec.LookPath("psql"); err != nil {
+		needTool(t, false, "psql", "apt-get install -y postgresql-client")
+	}
+	d := startDev(t)
+	setenv := func(creds awsCreds) {
+		t.Setenv("AWS_ACCESS_KEY_ID", creds.AccessKeyID)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", creds.SecretAccessKey)
+	}
+	home := t.TempDir()
+	for k, v := range map[string]string{
+		"HOME": home, "AWS_CONFIG_FILE": filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(home, "credentials"),
+		"AWS_REGION": d.region, "AWS_ENDPOINT_URL": d.authURL, "AWS_EC2_METADATA_DISABLED": "true",
+		"IAMDB_CA_FILE": d.env["IAMDB_CA_FILE"], "AWS_PROFILE": "", "AWS_SESSION_TOKEN": "", "AWS_DEFAULT_PROFILE": "",
+	} {
+		t.Setenv(k, v)
+	}
+	os.Unsetenv("AWS_PROFILE")
+	os.Unsetenv("AWS_SESSION_TOKEN")
+	os.Unsetenv("AWS_DEFAULT_PROFILE")
+	setenv(d.admin)
+	d.mustPSQL(t, d.env["IAMDB_PG_ADMIN_URL"], "", "CREATE USER conn_user WITH LOGIN; GRANT rds_iam TO conn_user")
+	pgPort := strconv.Itoa(d.port)
+	call := func(args ...string) (string, string, error) {
+		var stdout, stderr bytes.Buffer
+		stdinReader = strings.NewReader("")
+		defer func() { stdinReader = os.Stdin }()
+		err := run(context.Background(), args, &stdout, &stderr)
+		return stdout.String(), stderr.String(), err
+	}
+
+	t.Run("connect psql", func(t *testing.T) {
+		out, errOut, err := call("connect", "psql", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user", "--dbname", "postgres",
+			"--", "-X", "-At", "-c", "select current_user, ssl from pg_stat_ssl where pid = pg_backend_pid()")
+		if err != nil || strings.TrimSpace(out) != "conn_user|t" {
+			t.Errorf("iamdb connect psql = %v, %q (stderr %q); want conn_user|t", err, out, errOut)
+		}
+		// The client's exit status is connect's.
+		_, _, err = call("connect", "psql", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user", "--dbname", "postgres", "--", "-X", "-c", "select nosuchcolumn")
+		var code exitCode
+		if !errors.As(err, &code) || code == 0 {
+			t.Errorf("iamdb connect psql with a failing query = %v, want the client's exit status", err)
+		}
+		// Signing for another name than the one dialled: the gateway knows only its own.
+		_, errOut, err = call("connect", "psql", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user", "--signing-host", "tunnel.example.com", "--", "-X", "-c", "select 1")
+		if err == nil || !strings.Contains(errOut, `PAM authentication failed for user "conn_user"`) {
+			t.Errorf("iamdb connect --signing-host elsewhere = %v, %q; want a refused login", err, errOut)
+		}
+		if line := d.findLog(0, `msg="authentication failed"`, "user=conn_user ", "reason=host-not-allowed "); line == "" {
+			t.Error("no host-not-allowed refusal logged for --signing-host")
+		}
+	})
+
+	t.Run("connect mysql", func(t *testing.T) {
+		if d.maria == nil {
+			t.Skip("MariaDB is not installed")
+		}
+		if _, err := exec.LookPath("mariadb"); err != nil {
+			needTool(t, false, "the mariadb client", "apt-get install -y mariadb-client")
+		}
+		if _, errOut, err := call("create-db-user", "--mysql", d.env["IAMDB_MYSQL_ADMIN_DSN"], "conn_my"); err != nil {
+			t.Fatalf("create-db-user: %v %s", err, errOut)
+		}
+		out, errOut, err := call("connect", "mysql", "--hostname", "localhost", "--port", d.env["IAMDB_MYSQL_PORT"], "--username", "conn_my",
+			"--", "--batch", "--skip-column-names", "-e", "select current_user(), variable_value <> '' from information_schema.session_status where variable_name = 'Ssl_cipher'")
+		if err != nil || strings.TrimSpace(out) != "conn_my@%\t1" {
+			t.Errorf("iamdb connect mysql = %v, %q (stderr %q); want conn_my@%%, TLS", err, out, errOut)
+		}
+	})
+
+	t.Run("connect needs a CA", func(t *testing.T) {
+		t.Setenv("IAMDB_CA_FILE", "")
+		_, _, err := call("connect", "psql", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user")
+		var usage *usageError
+		if !errors.As(err, &usage) || !strings.Contains(err.Error(), "--ca-file") {
+			t.Errorf("iamdb connect without a CA = %v, want a usage error naming --ca-file", err)
+		}
+	})
+
+	t.Run("doctor", func(t *testing.T) {
+		out, errOut, err := call("doctor", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user")
+		for _, want := range []string{"ok    credentials  " + d.admin.AccessKeyID + " from EnvConfigCredentials", "ok    region       " + d.region,
+			"ok    identity     arn:aws:iam::" + d.account + ":user/admin", "ok    tls          localhost:" + pgPort + " (postgres): TLS 1.3",
+			"ok    token        accepted for conn_user as arn:aws:iam::" + d.account + ":user/admin"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("iamdb doctor: output lacks %q:\n%s%s", want, out, errOut)
+			}
+		}
+		if err != nil {
+			t.Errorf("iamdb doctor = %v\n%s", err, out)
+		}
+		if d.maria != nil {
+			out, _, err := call("doctor", "--hostname", "localhost", "--port", d.env["IAMDB_MYSQL_PORT"], "--username", "conn_my")
+			if err != nil || !strings.Contains(out, "(mysql): TLS 1.3") {
+				t.Errorf("iamdb doctor (MySQL) = %v:\n%s", err, out)
+			}
+		}
+		// A user without a policy: the authority says why, to the caller itself.
+		tools := findClientTools(t)
+		needTool(t, tools.awsV2 != "", "the AWS CLI v2", "apt-get install -y awscli")
+		nobody := createIAMUser(d.aws(t, tools, d.admin), "doctor-nobody")
+		setenv(nobody.creds)
+		defer setenv(d.admin)
+		out, _, err = call("doctor", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user")
+		var code exitCode
+		if !errors.As(err, &code) || code != 1 || !strings.Contains(out, "FAIL  token        refused: implicitDeny (principal arn:aws:iam::"+d.account+":user/doctor-nobody)") ||
+			!strings.Contains(out, "fix: attach a policy allowing rds-db:connect") {
+			t.Errorf("iamdb doctor as a user without a policy = %v:\n%s", err, out)
+		}
+		// A certificate nobody trusts.
+		setenv(d.admin)
+		out, _, err = call("doctor", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user", "--ca-file", "/etc/ssl/certs/ca-certificates.crt", "--engine", "postgres")
+		if err == nil || !strings.Contains(out, "FAIL  tls ") || !strings.Contains(out, "pass --ca-file with the gateway's CA") {
+			t.Errorf("iamdb doctor with the wrong CA = %v:\n%s", err, out)
+		}
+	})
+
+	t.Run("token --format pgpass", func(t *testing.T) {
+		out, errOut, err := call("token", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user", "--format", "pgpass")
+		if err != nil || !strings.HasPrefix(out, "localhost:"+pgPort+":*:conn_user:localhost\\:"+pgPort+"?Action=connect&DBUser=conn_user&") {
+			t.Fatalf("iamdb token --format pgpass = %v, %q %q", err, out, errOut)
+		}
+		pgpass := filepath.Join(t.TempDir(), "pgpass")
+		if err := os.WriteFile(pgpass, []byte(out), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env := append(toolEnv(t, d.region), "PGPASSFILE="+pgpass)
+		got, errOut, err := runTool(t.TempDir(), env, "psql", "-X", "-At", "-d", d.conninfo("conn_user", "verify-full"), "-c", "select current_user")
+		if err != nil || strings.TrimSpace(got) != "conn_user" {
+			t.Errorf("psql with the pgpass line: %v, %q, %q", err, got, errOut)
+		}
+	})
+}

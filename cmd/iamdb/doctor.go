@@ -1,0 +1,322 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/iamdb/iamdb/internal/mysqlwire"
+)
+
+const doctorUsage = `usage: iamdb doctor --hostname H --port P --username U [--engine auto|postgres|mysql]
+                    [--endpoint URL] [--region R] [--profile NAME] [--ca-file F]
+                    [--signing-host H]
+
+iamdb doctor checks, one line each, what an IAM database login needs, and says how to fix
+what fails:
+  credentials  the AWS SDK's standard chain finds credentials (and where, and until when)
+  region       a region is configured (the token embeds it)
+  identity     the authority (--endpoint, default $AWS_ENDPOINT_URL) knows the caller
+  tls          the server at H:P speaks TLS with a certificate valid for H (--ca-file,
+               default $IAMDB_CA_FILE, else the system's roots)
+  token        a token for U, and the authority's verdict on it: accepted, or exactly why
+               not (expired, wrong host, no policy allows rds-db:connect, an explicit deny…)
+It exits 1 if any check fails. Without an endpoint (real RDS) the identity and token
+verdicts are skipped.
+`
+
+func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("iamdb doctor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, doctorUsage) }
+	hostname := fs.String("hostname", "", "database host name, as clients dial it")
+	port := fs.Int("port", 0, "database port")
+	username := fs.String("username", "", "database user")
+	engine := fs.String("engine", "auto", "auto, postgres or mysql")
+	endpoint := fs.String("endpoint", os.Getenv("AWS_ENDPOINT_URL"), "the iamdb authority (default $AWS_ENDPOINT_URL)")
+	region := fs.String("region", "", "region (default: from the AWS config or $AWS_REGION)")
+	profile := fs.String("profile", "", "shared config profile")
+	caFile := fs.String("ca-file", os.Getenv("IAMDB_CA_FILE"), "CA certificate(s) verifying the server (default $IAMDB_CA_FILE)")
+	signingHost := fs.String("signing-host", "", "host name the token is signed for (default --hostname)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitCode(2)
+	}
+	if fs.NArg() > 0 {
+		return usagef("doctor: unexpected argument %q", fs.Arg(0))
+	}
+	if *hostname == "" || *port == 0 || *username == "" {
+		return usagef("doctor: --hostname, --port and --username are required")
+	}
+	switch *engine {
+	case "auto", "postgres", "mysql":
+	default:
+		return usagef("doctor: --engine must be auto, postgres or mysql")
+	}
+	if *signingHost == "" {
+		*signingHost = *hostname
+	}
+	d := &doctor{w: stdout}
+
+	cfg, err := loadAWSConfig(ctx, *profile, *region)
+	var creds aws.Credentials
+	if err == nil {
+		creds, err = cfg.Credentials.Retrieve(ctx)
+	}
+	credsOK := err == nil
+	if !credsOK {
+		d.fail("credentials", err.Error(), "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance profile, container role or web identity token provides them")
+	} else {
+		detail := creds.AccessKeyID + " from " + creds.Source
+		if creds.CanExpire {
+			left := time.Until(creds.Expires).Round(time.Second)
+			detail += fmt.Sprintf(", expire %s (in %s)", creds.Expires.UTC().Format(time.RFC3339), left)
+			if left < 15*time.Minute {
+				detail += ": tokens signed now expire with them, before 15 minutes"
+			}
+		}
+		d.ok("credentials", detail)
+	}
+	if cfg.Region == "" {
+		d.fail("region", "none configured", "pass --region, set AWS_REGION, or region = … in the profile; it must be the database's region")
+	} else {
+		d.ok("region", cfg.Region)
+	}
+
+	if *endpoint == "" {
+		d.skip("identity", "no --endpoint or $AWS_ENDPOINT_URL: not asking an iamdb authority (real RDS?)")
+	} else if credsOK {
+		c := sts.NewFromConfig(cfg, func(o *sts.Options) {
+			o.BaseEndpoint = aws.String(*endpoint)
+			if o.Region == "" {
+				o.Region = "us-east-1"
+			}
+		})
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		id, err := c.GetCallerIdentity(cctx, &sts.GetCallerIdentityInput{})
+		cancel()
+		if err != nil {
+			d.fail("identity", err.Error(), "check --endpoint; a key the authority does not know was made elsewhere (another account or authority)")
+		} else {
+			d.ok("identity", aws.ToString(id.Arn))
+		}
+	}
+
+	addr := joinHostPort(*hostname, *port)
+	st, kind, err := probeTLS(ctx, addr, *hostname, *engine, *caFile)
+	if err != nil {
+		hint := "is the gateway listening there? is it the right port?"
+		var uerr x509.UnknownAuthorityError
+		var herr x509.HostnameError
+		switch {
+		case errors.As(err, &uerr):
+			hint = "the certificate is not signed by a CA you trust: pass --ca-file with the gateway's CA (iamdb dev: $IAMDB_CA_FILE)"
+		case errors.As(err, &herr):
+			hint = "the certificate is not valid for " + *hostname + ": dial a name it lists, or use --signing-host with a tunnel"
+		case errors.Is(err, errNoTLS):
+			hint = "IAM database authentication needs TLS: the server refused it"
+		}
+		d.fail("tls", fmt.Sprintf("%s (%s): %v", addr, kind, err), hint)
+	} else {
+		leaf := st.PeerCertificates[0]
+		d.ok("tls", fmt.Sprintf("%s (%s): %s, %s, certificate for %s valid until %s", addr, kind, tlsVersionName(st.Version),
+			tls.CipherSuiteName(st.CipherSuite), strings.Join(leaf.DNSNames, ","), leaf.NotAfter.UTC().Format(time.RFC3339)))
+	}
+
+	if credsOK && cfg.Region != "" {
+		tok, info, err := mintToken(ctx, cfg, *signingHost, *port, *username)
+		switch {
+		case err != nil:
+			d.fail("token", err.Error(), "")
+		case *endpoint == "":
+			d.ok("token", fmt.Sprintf("built for %s:%d as %s, expires %s (no authority to ask for a verdict)", *signingHost, *port, *username, info.Expiration.Format(time.RFC3339)))
+		default:
+			r, err := askAuthority(ctx, cfg, *endpoint, tok, *username, *signingHost, *port)
+			switch {
+			case err != nil:
+				d.fail("token", err.Error(), "the authority could not judge the token; VerifyDBAuthToken needs rds-db:VerifyAuthToken on the database user (or rds-db:connect)")
+			case r.allowed():
+				d.ok("token", fmt.Sprintf("accepted for %s as %s, allowed by policy %s statement %s", *username, r.PrincipalARN, r.DecidingPolicy, r.DecidingStatement))
+			default:
+				detail := r.verdict()
+				if r.PrincipalARN != "" {
+					detail += " (principal " + r.PrincipalARN + ")"
+				}
+				if r.Valid && strings.ContainsRune(r.Reason, ' ') {
+					detail += ": " + r.Reason
+				}
+				if r.DecidingPolicy != "" {
+					detail += ", policy " + r.DecidingPolicy + " statement " + r.DecidingStatement
+				}
+				d.fail("token", detail, tokenHint(r))
+			}
+		}
+	}
+	if d.failed {
+		return exitCode(1)
+	}
+	return nil
+}
+
+// tokenHint says how to fix a refused token.
+func tokenHint(r *verifyResult) string {
+	switch {
+	case r.Decision == "explicitDeny":
+		return "a Deny statement matched (named above): remove or narrow it"
+	case r.Valid:
+		return "attach a policy allowing rds-db:connect on arn:aws:rds-db:REGION:ACCOUNT:dbuser:RESOURCE_ID/USER (the resource id is DbiResourceId or DbClusterResourceId from describe-db-instances/-clusters)"
+	}
+	switch r.Reason {
+	case "host-not-allowed", "port-not-allowed":
+		return "sign for one of the database's endpoint names and its port, as registered (aws rds describe-db-instances/-clusters); with a tunnel, use --signing-host"
+	case "wrong-scope-region":
+		return "use the database's region (--region)"
+	case "expired", "not-yet-valid":
+		return "check this machine's clock (NTP)"
+	case "unknown-key", "invalid-session-token":
+		return "the authority does not know these credentials: use keys it issued"
+	case "inactive-key":
+		return "the access key is inactive: aws iam update-access-key --status Active, or use another"
+	case "session-expired":
+		return "the temporary credentials expired: get new ones"
+	}
+	return "see docs/troubleshooting.md for every reason"
+}
+
+// doctor prints the checks' results.
+type doctor struct {
+	w      io.Writer
+	failed bool
+}
+
+func (d *doctor) ok(what, detail string)   { fmt.Fprintf(d.w, "ok    %-12s %s\n", what, detail) }
+func (d *doctor) skip(what, detail string) { fmt.Fprintf(d.w, "skip  %-12s %s\n", what, detail) }
+
+func (d *doctor) fail(what, detail, hint string) {
+	d.failed = true
+	fmt.Fprintf(d.w, "FAIL  %-12s %s\n", what, detail)
+	if hint != "" {
+		fmt.Fprintf(d.w, "      %-12s fix: %s\n", "", hint)
+	}
+}
+
+var errNoTLS = errors.New("the server does not offer TLS")
+
+// probeTLS connects to addr, negotiates TLS as the engine does (PostgreSQL's SSLRequest,
+// MySQL's SSLRequest after the greeting; auto: MySQL if the server speaks first) and
+// verifies the certificate for host against caFile (or the system's roots).
+func probeTLS(ctx context.Context, addr, host, engine, caFile string) (*tls.ConnectionState, string, error) {
+	conf := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, engine, err
+		}
+		conf.RootCAs = x509.NewCertPool()
+		if !conf.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, engine, fmt.Errorf("%s holds no PEM certificate", caFile)
+		}
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var dialer net.Dialer
+	nc, err := dialer.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, engine, err
+	}
+	defer nc.Close()
+	deadline, _ := dctx.Deadline()
+	nc.SetDeadline(deadline)
+	var greeting []byte
+	if engine != "postgres" {
+		if engine == "auto" {
+			nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		}
+		p, _, err := mysqlwire.ReadPacket(nc, 1<<10)
+		nc.SetReadDeadline(deadline)
+		var ne net.Error
+		switch {
+		case err == nil:
+			engine, greeting = "mysql", p
+		case engine == "auto" && errors.As(err, &ne) && ne.Timeout():
+			engine = "postgres" // PostgreSQL waits for the client
+		default:
+			return nil, engine, fmt.Errorf("reading the MySQL greeting: %w", err)
+		}
+	}
+	if engine == "postgres" {
+		var req [8]byte
+		binary.BigEndian.PutUint32(req[0:], 8)
+		binary.BigEndian.PutUint32(req[4:], 80877103)
+		if _, err := nc.Write(req[:]); err != nil {
+			return nil, engine, err
+		}
+		var b [1]byte
+		if _, err := io.ReadFull(nc, b[:]); err != nil {
+			return nil, engine, err
+		}
+		if b[0] != 'S' {
+			return nil, engine, errNoTLS
+		}
+	} else {
+		if !greetingOffersTLS(greeting) {
+			return nil, engine, errNoTLS
+		}
+		caps := mysqlwire.CapProtocol41 | mysqlwire.CapSecureConnection | mysqlwire.CapPluginAuth | mysqlwire.CapSSL
+		req := binary.LittleEndian.AppendUint32(nil, uint32(caps))
+		req = binary.LittleEndian.AppendUint32(req, 1<<24)
+		req = append(req, 45)
+		req = append(req, make([]byte, 23)...)
+		pkt, _ := mysqlwire.AppendPacket(nil, 1, req)
+		if _, err := nc.Write(pkt); err != nil {
+			return nil, engine, err
+		}
+	}
+	tc := tls.Client(nc, conf)
+	if err := tc.HandshakeContext(dctx); err != nil {
+		return nil, engine, err
+	}
+	st := tc.ConnectionState()
+	return &st, engine, nil
+}
+
+// greetingOffersTLS reads CLIENT_SSL in a HandshakeV10's capability flags.
+func greetingOffersTLS(p []byte) bool {
+	if len(p) == 0 || p[0] != 10 {
+		return false
+	}
+	i := 1
+	for i < len(p) && p[i] != 0 { // server version
+		i++
+	}
+	i += 1 + 4 + 8 + 1 // NUL, connection id, scramble part 1, filler
+	if i+2 > len(p) {
+		return false
+	}
+	return mysqlwire.Capability(binary.LittleEndian.Uint16(p[i:]))&mysqlwire.CapSSL != 0
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS13:
+		return "TLS 1.3"
+	case tls.VersionTLS12:
+		return "TLS 1.2"
+	}
+	return "TLS " + strconv.Itoa(int(v))
+}
