@@ -43,6 +43,12 @@ type Config struct {
 	Postgres []GatewayConfig `toml:"postgres"`
 	// MySQL are the MySQL gateways (MariaDB backends), one per database.
 	MySQL []MySQLGatewayConfig `toml:"mysql"`
+	// IMDS are instance-metadata-compatible endpoints, each handing out the credentials
+	// of one instance profile or role ([[imds]], docs/workload-credentials.md).
+	IMDS []IMDSEndpointConfig `toml:"imds"`
+	// ContainerCredentials are container-credentials-compatible endpoints, each handing
+	// out the credentials of one role ([[container_credentials]]).
+	ContainerCredentials []ContainerEndpointConfig `toml:"container_credentials"`
 	// Ops serves /metrics, /healthz and /readyz.
 	Ops OpsConfig `toml:"ops"`
 
@@ -172,6 +178,62 @@ type PoolTOML struct {
 	MaxIdlePerKey     int      `toml:"max_idle_per_key"`
 	IdleTimeout       duration `toml:"idle_timeout"`
 	MaxDialsPerSecond float64  `toml:"max_dials_per_second"`
+}
+
+// IMDSEndpointConfig is an [[imds]] table: an EC2 instance-metadata-compatible endpoint
+// (IMDSv2) for workloads pointed at it with AWS_EC2_METADATA_SERVICE_ENDPOINT.
+type IMDSEndpointConfig struct {
+	// Listen is the endpoint's address, e.g. "127.0.0.1:8090". Required; a loopback
+	// address unless allow_non_loopback.
+	Listen string `toml:"listen"`
+	// InstanceProfile is the instance profile whose role the endpoint serves: its name in
+	// account, or its ARN. Looked up at each request: it may be created, or get its role,
+	// after serve starts. Exactly one of instance_profile and role.
+	InstanceProfile string `toml:"instance_profile"`
+	// Role is the role served directly: its name in account (path /), or its ARN.
+	Role string `toml:"role"`
+	// Account of instance_profile or role given by name; default bootstrap.account_id.
+	Account string `toml:"account"`
+	// InstanceID is served as meta-data/instance-id and is the role session name; default
+	// "i-" and 17 hex digits derived from the profile's or role's ARN.
+	InstanceID string `toml:"instance_id"`
+	// Region is served as placement/region (the SDKs' region discovery); default
+	// authority.region.
+	Region string `toml:"region"`
+	// AllowIMDSv1 serves requests without an IMDSv2 session token. Default false.
+	AllowIMDSv1 bool `toml:"allow_imdsv1"`
+	// SessionDuration of the role sessions, 15m to 12h (capped by the role's maximum);
+	// default 1h. Sessions rotate once a third of it remains.
+	SessionDuration duration `toml:"session_duration"`
+	// AllowNonLoopback lets listen be a non-loopback address. Default false: whoever
+	// reaches the endpoint gets the role's credentials.
+	AllowNonLoopback bool `toml:"allow_non_loopback"`
+}
+
+// ContainerEndpointConfig is a [[container_credentials]] table: an ECS / EKS Pod
+// Identity container-credentials-compatible endpoint, for workloads pointed at it with
+// AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE).
+type ContainerEndpointConfig struct {
+	// Listen is the endpoint's address. Required; a loopback address unless
+	// allow_non_loopback.
+	Listen string `toml:"listen"`
+	// Path is the URL path served; default "/v1/credentials".
+	Path string `toml:"path"`
+	// Role is the role served: its name in account (path /), or its ARN. Required.
+	Role string `toml:"role"`
+	// Account of a role given by name; default bootstrap.account_id.
+	Account string `toml:"account"`
+	// AuthorizationTokenFile holds the token clients send as Authorization (16 to 1024
+	// visible ASCII characters; a trailing newline is ignored). Created (0600) with a
+	// random token, without a newline, if it does not exist: give the same file to the
+	// workload as AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE. Required.
+	AuthorizationTokenFile string `toml:"authorization_token_file"`
+	// SessionName is the role session name; default "iamdb-container".
+	SessionName string `toml:"session_name"`
+	// SessionDuration of the role sessions, 15m to 12h; default 1h.
+	SessionDuration duration `toml:"session_duration"`
+	// AllowNonLoopback lets listen be a non-loopback address. Default false.
+	AllowNonLoopback bool `toml:"allow_non_loopback"`
 }
 
 // OpsConfig serves the operational endpoints.
@@ -382,6 +444,7 @@ func (c *Config) validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.validateWorkloadEndpoints(seen)...)
 	if c.masterKey != "" {
 		if _, err := parseMasterKey([]byte(c.masterKey)); err != nil {
 			errs = append(errs, fmt.Errorf("IAMDB_MASTER_KEY: %w", err))

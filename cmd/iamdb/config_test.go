@@ -53,6 +53,16 @@ func TestConfigFile(t *testing.T) {
 			},
 			AllowLocalInfile: true, ServerVersion: "8.0.36-iamdb",
 		}},
+		IMDS: []IMDSEndpointConfig{{
+			Listen: "127.0.0.1:8090", InstanceProfile: "pgmonitor-access-profile", Account: "222222222222",
+			InstanceID: "i-0123456789abcdef0", Region: "us-east-2", SessionDuration: duration{2 * time.Hour},
+		}, {
+			Listen: "[::1]:8091", Role: "arn:aws:iam::111111111111:role/app", AllowIMDSv1: true,
+		}},
+		ContainerCredentials: []ContainerEndpointConfig{{
+			Listen: "10.0.0.5:8092", AllowNonLoopback: true, Path: "/creds", Role: "task-role",
+			AuthorizationTokenFile: "secrets/container.token", SessionName: "orders-task",
+		}},
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("loadConfig(full.toml) mismatch (-want +got):\n%s", diff)
@@ -132,6 +142,7 @@ func TestConfigErrors(t *testing.T) {
 			"unknown keys", "authority.lisen", "databases.prot",
 			"postgres.allow_local_infile", // a [[mysql]] key
 			"mysql.sever_version",
+			"imds.allow_imds_v1", "container_credentials.authorization_token",
 		}},
 		{"invalid values", "testdata/invalid.toml", nil, []string{
 			`bootstrap.account_id "12345"`, `log.level "loud"`, "databases[0].identifier", `databases[0].kind "table"`,
@@ -139,6 +150,12 @@ func TestConfigErrors(t *testing.T) {
 			"postgres[0]: tls_cert_file, tls_key_file, backend_ca_file, backend_admin_user, backend_admin_password_file, ca_cert_file, ca_key_file required",
 			`postgres[0].min_tls_version "1.1" must be 1.2 or 1.3`, `postgres[0].backend "no-port" must be host:port`,
 			`mysql[0]: database "pgdb": its engine is postgres, and a [[mysql]] gateway serves mysql, mariadb, aurora-mysql`,
+			"imds[0].listen 0.0.0.0:8090 is not a loopback address", "imds[0]: exactly one of instance_profile and role",
+			"imds[1].listen is required", `imds[1].role: "arn:aws:iam::111111111111:user/u" is not the ARN of an IAM role`,
+			`imds[1].instance_id "vm-1"`, "imds[1].session_duration 5m0s must be between 15m and 12h",
+			`imds[2].instance_profile: "bad name" is neither an ARN nor a name`, "imds[2].account 333333333333 is not a configured account",
+			`container_credentials[0].listen "127.0.0.1" must be host:port`, "container_credentials[0].role is required",
+			"container_credentials[0].authorization_token_file is required", `container_credentials[0].path "relative"`,
 		}},
 		{"missing file", "testdata/nope.toml", nil, []string{"no such file"}},
 		{"bad master key", "", map[string]string{"IAMDB_MASTER_KEY": "short"}, []string{"IAMDB_MASTER_KEY", "64 hex digits"}},

@@ -71,6 +71,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	eps, err := startWorkloadEndpoints(&cfg, a.svc, log)
+	if err != nil {
+		drain(gws, time.Second, log)
+		return err
+	}
+	defer closeEndpoints(eps)
 	if cfg.Ops.Listen != "" {
 		ops, err := startOps(cfg.Ops.Listen, reg, func() error { return nil }, log)
 		if err != nil {
@@ -82,6 +88,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "ready authority=%s\n", a.url)
 	for _, g := range gws {
 		fmt.Fprintf(stdout, "ready %s=%s database=%s\n", g.engine, g.ln.Addr(), g.name)
+	}
+	for _, e := range eps {
+		fmt.Fprintf(stdout, "ready %s=%s %s\n", e.kind, e.url, e.bound)
 	}
 	if onServeReady != nil {
 		onServeReady(a.addr)
