@@ -357,3 +357,57 @@ func TestAcceptsTLS(t *testing.T) {
 		}
 	}
 }
+
+// AWSDefaultCredentials with a role to assume, through the authority's real STS endpoint:
+// the token is signed with the role session's credentials and the gateway lets the
+// session connect by the role's policy. Not parallel: it sets the environment.
+func TestAssumeRoleThroughSTS(t *testing.T) {
+	env := shared.Get(t)
+	gw := env.PostgresGateway(t)
+	for _, k := range []string{"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ENDPOINT_URL",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	id, secret := env.AccessKey(itest.User)
+	dir := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_ACCESS_KEY_ID", id)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	t.Setenv("AWS_REGION", itest.Region)
+	t.Setenv("AWS_ENDPOINT_URL_STS", env.AWSEndpoint(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	creds, err := client.AWSDefaultCredentials(ctx, client.AWSOptions{RoleARN: itest.RoleARN, RoleSessionName: "client-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := creds.Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(c.AccessKeyID, "ASIA") || !c.CanExpire || c.SessionToken == "" {
+		t.Fatalf("assumed role credentials = %v, want temporary credentials", c)
+	}
+	src, err := client.NewTokenSource(client.Config{Credentials: creds, Now: env.Clock.Now}) // the region is the AWS configuration's
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := pgx.ParseConfig(dsn(env, gw, itest.User))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pgxauth.BeforeConnect(src, pgxauth.Options{})(ctx, cc); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		t.Fatalf("connect with the role session's token: %v", err)
+	}
+	conn.Close(ctx)
+	if !strings.Contains(gw.Logs(), `"principal":"arn:aws:sts::`+itest.Account+`:assumed-role/`+itest.RoleName+`/client-test"`) {
+		t.Errorf("the gateway did not log the role session as the principal:\n%s", gw.Logs())
+	}
+}

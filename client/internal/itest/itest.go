@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/client"
+	"github.com/iamdb/iamdb/internal/awsquery"
 	"github.com/iamdb/iamdb/internal/gateway"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/localdb"
@@ -133,7 +135,39 @@ func Start(opt Options) (_ *Env, err error) {
 	if err = e.IAM.PutUserPolicy(ctx, root, User, "connect", policy); err != nil {
 		return nil, err
 	}
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + Account + `:user/` + User + `"},"Action":"sts:AssumeRole"}]}`
+	if _, err = e.IAM.CreateRole(ctx, root, iam.CreateRoleInput{RoleName: RoleName, AssumeRolePolicyDocument: trust}); err != nil {
+		return nil, err
+	}
+	if err = e.IAM.PutRolePolicy(ctx, root, RoleName, "connect", policy); err != nil {
+		return nil, err
+	}
 	return e, nil
+}
+
+// RoleName is a role that User may assume and that may connect as User; RoleARN is its ARN.
+const (
+	RoleName = "db-connect"
+	RoleARN  = "arn:aws:iam::" + Account + ":role/" + RoleName
+)
+
+// AccessKey returns user's access key ID and secret.
+func (e *Env) AccessKey(user string) (id, secret string) {
+	return e.keys[user].AccessKeyID, e.keys[user].SecretAccessKey
+}
+
+// AWSEndpoint serves the authority's AWS Query API (IAM, STS, RDS) on a loopback HTTP
+// server for the test and returns its URL (AWS_ENDPOINT_URL_STS). The API checks request
+// signatures against real time, as the AWS SDK signs with it.
+func (e *Env) AWSEndpoint(t testing.TB) string {
+	t.Helper()
+	h, err := awsquery.New(awsquery.Config{IAM: e.IAM, Region: Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // Close stops everything.
