@@ -87,7 +87,8 @@ func (t Target) validate() error {
 //
 // If signing a fresh token fails while the cached one is still valid, Token returns the
 // cached one (and reports the error to OnError), so a brief credentials outage does not
-// fail new connections.
+// fail new connections. The cache keeps one small entry per distinct Target ever asked
+// for; use one TokenSource per application, not one per connection.
 type TokenSource struct {
 	creds      CredentialsProvider
 	region     string
