@@ -69,6 +69,7 @@ commands:
             create database users that log in with IAM auth tokens (GRANT rds_iam)
   connect   run psql or mariadb/mysql logged in with a fresh token over verified TLS
   doctor    check credentials, region, endpoint, TLS and why a token would be refused
+  oidc      a small OIDC issuer (serve, token) for web identity, like EKS IRSA
   version   print the version
 `
 
@@ -93,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runConnect(ctx, args[1:], stdout, stderr)
 	case "doctor":
 		return runDoctor(ctx, args[1:], stdout, stderr)
+	case "oidc":
+		return runOIDC(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "iamdb", version)
 		return nil

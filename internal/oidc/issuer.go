@@ -49,7 +49,23 @@ func OpenIssuer(dir, issuerURL string) (*Issuer, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	key, err := loadOrCreateKey(filepath.Join(dir, keyFile))
+	return openIssuer(dir, issuerURL, true)
+}
+
+// LoadIssuer is OpenIssuer for a directory that must hold a key already: signing with a
+// new key nobody publishes would only make tokens nobody accepts.
+func LoadIssuer(dir, issuerURL string) (*Issuer, error) {
+	return openIssuer(dir, issuerURL, false)
+}
+
+func openIssuer(dir, issuerURL string, create bool) (*Issuer, error) {
+	path := filepath.Join(dir, keyFile)
+	if !create {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("oidc: no signing key in %s (run iamdb oidc serve --dir %s first): %w", dir, dir, err)
+		}
+	}
+	key, err := loadOrCreateKey(path)
 	if err != nil {
 		return nil, err
 	}

@@ -95,6 +95,9 @@ func TestIssuerTokensVerify(t *testing.T) {
 func TestOpenIssuerKeepsKeyAndURL(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "oidc")
+	if _, err := LoadIssuer(dir, "https://issuer.example"); err == nil {
+		t.Error("LoadIssuer on a directory without a key succeeded")
+	}
 	if _, err := OpenIssuer(dir, ""); err == nil {
 		t.Error("OpenIssuer without a URL on a new directory succeeded")
 	}
@@ -105,7 +108,7 @@ func TestOpenIssuerKeepsKeyAndURL(t *testing.T) {
 	if err := a.SaveURL(dir); err != nil {
 		t.Fatal(err)
 	}
-	b, err := OpenIssuer(dir, "")
+	b, err := LoadIssuer(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
