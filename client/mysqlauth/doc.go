@@ -8,7 +8,9 @@
 // network I/O, a configuration that could send the token without TLS (tls unset or
 // "false", or "preferred", which falls back to plaintext), and it turns on
 // AllowCleartextPasswords, which RDS and iamdb need: the server asks for the token with
-// mysql_clear_password, and TLS protects it.
+// mysql_clear_password, and TLS protects it. Options.RequireVerifiedTLS refuses
+// tls=skip-verify too, since TLS that does not verify the server lets an active attacker
+// take the token.
 //
 // The token is signed for the configuration's Addr unless [Options] names the host the
 // database knows itself by (tunnels, port forwards, custom DNS names, Unix sockets). The

@@ -2,6 +2,7 @@ package mysqlauth
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +24,10 @@ type Options struct {
 	// Region is the database's region. If empty, the TokenSource's rules (its Config,
 	// the RDS host name, the AWS configuration).
 	Region string
+	// RequireVerifiedTLS also refuses TLS that does not verify the server's certificate
+	// (tls=skip-verify), which an active attacker could intercept to replay the token.
+	// Recommended; off by default because skip-verify is common.
+	RequireVerifiedTLS bool
 }
 
 // BeforeConnect returns a mysql.Option that makes every new connection log in with a token
@@ -40,6 +45,11 @@ func Hook(src *client.TokenSource, opts Options) func(context.Context, *mysql.Co
 	return func(ctx context.Context, cfg *mysql.Config) error {
 		if err := CheckTLS(cfg); err != nil {
 			return err
+		}
+		if opts.RequireVerifiedTLS && !verifies(cfg.TLS) {
+			return &client.Error{Op: "mysqlauth", Kind: client.ErrInsecureTransport,
+				Err:  errors.New("TLS does not verify the server's certificate (tls=skip-verify?)"),
+				Hint: "use tls=true, or a registered TLS config with the database's CA"}
 		}
 		t := client.Target{Host: opts.Host, Port: opts.Port, User: cfg.User, Region: opts.Region}
 		if t.Host == "" || t.Port == 0 {
@@ -84,4 +94,9 @@ func CheckTLS(cfg *mysql.Config) error {
 			Hint: "use tls=true or a registered TLS config instead of preferred"}
 	}
 	return nil
+}
+
+// verifies reports whether c checks the server's certificate, itself or by a callback.
+func verifies(c *tls.Config) bool {
+	return c != nil && (!c.InsecureSkipVerify || c.VerifyPeerCertificate != nil || c.VerifyConnection != nil)
 }

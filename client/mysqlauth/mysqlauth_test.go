@@ -76,7 +76,7 @@ func TestAcrossExpiry(t *testing.T) {
 	gw := env.MySQLGateway(t)
 	creds, sessions := env.SessionCredentials(itest.User)
 	var mints atomic.Int64
-	db := open(t, env, gw, itest.User, newSource(t, env, creds, &mints), mysqlauth.Options{})
+	db := open(t, env, gw, itest.User, newSource(t, env, creds, &mints), mysqlauth.Options{RequireVerifiedTLS: true})
 	for round := range 3 {
 		if round > 0 {
 			env.Clock.Advance(20 * time.Minute)
@@ -200,6 +200,8 @@ func TestHookSettings(t *testing.T) {
 		{"app@unix(/run/mysqld.sock)/x?tls=true", mysqlauth.Options{Host: "db.internal", Port: 3306}, "db.internal:3306?", nil},
 		{"app@unix(/run/mysqld.sock)/x?tls=true", mysqlauth.Options{}, "", client.ErrInvalidTarget},
 		{"app@tcp(db.internal:3306)/x", mysqlauth.Options{}, "", client.ErrInsecureTransport},
+		{"app@tcp(db.internal:3306)/x?tls=skip-verify", mysqlauth.Options{RequireVerifiedTLS: true}, "", client.ErrInsecureTransport},
+		{"app@tcp(db.internal:3306)/x?tls=true", mysqlauth.Options{RequireVerifiedTLS: true}, "db.internal:3306?", nil},
 	} {
 		cfg, err := mysql.ParseDSN(tt.dsn)
 		if err != nil {

@@ -8,7 +8,8 @@
 // configuration that could send the token without TLS: no TLSConfig (sslmode=disable,
 // Unix sockets) or a plaintext fallback (sslmode=allow or prefer, pgx's default). Use
 // sslmode=verify-full with the database's CA (RDS: the global bundle), or at least
-// sslmode=require.
+// sslmode=require; Options.RequireVerifiedTLS refuses sslmode=require without sslrootcert
+// too, since TLS that does not verify the server lets an active attacker take the token.
 //
 // The token is signed for the ConnConfig's first host and port unless [Options] names the
 // host the database knows itself by (tunnels, port forwards, custom DNS names). The user is

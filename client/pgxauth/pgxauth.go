@@ -2,6 +2,8 @@ package pgxauth
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -21,6 +23,10 @@ type Options struct {
 	// Region is the database's region. If empty, the TokenSource's rules (its Config,
 	// the RDS host name, the AWS configuration).
 	Region string
+	// RequireVerifiedTLS also refuses TLS that does not verify the server's certificate
+	// (sslmode=require without sslrootcert), which an active attacker could intercept to
+	// replay the token. Recommended; off by default because sslmode=require is common.
+	RequireVerifiedTLS bool
 }
 
 // BeforeConnect returns a hook that sets the password of each new connection to a token
@@ -32,6 +38,11 @@ func BeforeConnect(src *client.TokenSource, opts Options) func(context.Context, 
 	return func(ctx context.Context, cc *pgx.ConnConfig) error {
 		if err := CheckTLS(cc); err != nil {
 			return err
+		}
+		if opts.RequireVerifiedTLS {
+			if err := checkVerified(cc); err != nil {
+				return err
+			}
 		}
 		t := client.Target{Host: opts.Host, Port: opts.Port, User: cc.User, Region: opts.Region}
 		if t.Host == "" {
@@ -68,4 +79,24 @@ func CheckTLS(cc *pgx.ConnConfig) error {
 		}
 	}
 	return nil
+}
+
+// checkVerified refuses TLS configurations of cc that skip verifying the server.
+func checkVerified(cc *pgx.ConnConfig) error {
+	ok := verifies(cc.TLSConfig)
+	for _, fb := range cc.Fallbacks {
+		ok = ok && verifies(fb.TLSConfig)
+	}
+	if !ok {
+		return &client.Error{Op: "pgxauth", Kind: client.ErrInsecureTransport,
+			Err:  errors.New("TLS does not verify the server's certificate (sslmode=require without sslrootcert?)"),
+			Hint: "use sslmode=verify-full with sslrootcert set to the database's CA"}
+	}
+	return nil
+}
+
+// verifies reports whether c checks the server's certificate, itself or by a callback (as
+// pgx's sslmode=verify-ca does).
+func verifies(c *tls.Config) bool {
+	return c != nil && (!c.InsecureSkipVerify || c.VerifyPeerCertificate != nil || c.VerifyConnection != nil)
 }

@@ -93,7 +93,7 @@ func TestPoolAcrossExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc.BeforeConnect = pgxauth.BeforeConnect(src, pgxauth.Options{})
+	pc.BeforeConnect = pgxauth.BeforeConnect(src, pgxauth.Options{RequireVerifiedTLS: true})
 	pc.MaxConns = 4
 	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
 	if err != nil {
@@ -409,5 +409,42 @@ func TestAssumeRoleThroughSTS(t *testing.T) {
 	conn.Close(ctx)
 	if !strings.Contains(gw.Logs(), `"principal":"arn:aws:sts::`+itest.Account+`:assumed-role/`+itest.RoleName+`/client-test"`) {
 		t.Errorf("the gateway did not log the role session as the principal:\n%s", gw.Logs())
+	}
+}
+
+func TestRequireVerifiedTLS(t *testing.T) {
+	t.Parallel()
+	ca, err := pki.NewCA("test", time.Hour, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := client.NewTokenSource(client.Config{Region: "us-east-1", Credentials: client.StaticCredentials("AKIAIOSFODNN7EXAMPLE", "secret", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		mode string
+		want error
+	}{
+		{"sslmode=require", client.ErrInsecureTransport},
+		{"sslmode=require sslrootcert=" + caFile, nil}, // libpq: verify-ca
+		{"sslmode=verify-ca sslrootcert=" + caFile, nil},
+		{"sslmode=verify-full sslrootcert=" + caFile, nil},
+		{"host=a,b sslmode=verify-full sslrootcert=" + caFile, nil},
+	} {
+		cc, err := pgx.ParseConfig("host=db.internal port=5432 user=app " + tt.mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pgxauth.BeforeConnect(src, pgxauth.Options{RequireVerifiedTLS: true})(context.Background(), cc); !errors.Is(err, tt.want) {
+			t.Errorf("BeforeConnect(RequireVerifiedTLS)(%s) = %v, want %v", tt.mode, err, tt.want)
+		}
+		if err := pgxauth.BeforeConnect(src, pgxauth.Options{})(context.Background(), cc); err != nil {
+			t.Errorf("BeforeConnect(%s) = %v, want nil", tt.mode, err)
+		}
 	}
 }
