@@ -22,6 +22,7 @@ import (
 
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/oidc"
+	"github.com/iamdb/iamdb/token"
 )
 
 // webEnv is the authority with an iamdb OIDC issuer on loopback http, registered in IAM as
@@ -134,6 +135,21 @@ func TestAssumeRoleWithWebIdentitySDK(t *testing.T) {
 	id, err := w.stsClient(creds).GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
 	if err != nil || aws.ToString(id.Arn) != w.assumedARN() {
 		t.Errorf("GetCallerIdentity = %v, %v, want %s", id, err, w.assumedARN())
+	}
+
+	// The session signs RDS auth tokens that the data path accepts, like any role session's.
+	if _, err := w.svc.RegisterDatabase(ctx, iam.DatabaseSpec{Identifier: "irsadb", Kind: iam.KindInstance, Engine: "postgres",
+		Endpoints: []string{"irsadb.example.com"}, Port: 5432, Region: testRegion, Account: testAccount, IAMAuth: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.iamClient(w.admin).PutRolePolicy(ctx, &awsiam.PutRolePolicyInput{RoleName: aws.String("irsa-app"), PolicyName: aws.String("connect"),
+		PolicyDocument: aws.String(connectPolicy)})
+	check(t, "PutRolePolicy", err)
+	tok, err := token.Build("irsadb.example.com:5432", testRegion, "iam_user", token.Credentials{AccessKeyID: creds.AccessKeyID,
+		SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken}, time.Now())
+	check(t, "token.Build", err)
+	if vr := verifyToken(t, w.testEnv, w.admin, tok, "iam_user"); !vr.Valid || vr.Decision != "allowed" || vr.PrincipalArn != w.assumedARN() {
+		t.Errorf("VerifyDBAuthToken(web identity session's token) = %+v, want valid, allowed, %s", vr, w.assumedARN())
 	}
 
 	// Errors reach the SDK with STS's codes.
