@@ -248,10 +248,10 @@ func TestWebIdentityCLIs(t *testing.T) {
 		out := run(t, nil, "/usr/bin/aws", "--endpoint-url", w.srv.URL, "--output", "json", "sts", "assume-role-with-web-identity",
 			"--role-arn", w.roleARN, "--role-session-name", webSession, "--web-identity-token", "file://"+file)
 		var got struct {
-			Credentials                                    struct{ AccessKeyId, SecretAccessKey, SessionToken, Expiration string }
+			Credentials                                     struct{ AccessKeyId, SecretAccessKey, SessionToken, Expiration string }
 			SubjectFromWebIdentityToken, Provider, Audience string
-			AssumedRoleUser                                struct{ Arn, AssumedRoleId string }
-			PackedPolicySize                               int
+			AssumedRoleUser                                 struct{ Arn, AssumedRoleId string }
+			PackedPolicySize                                int
 		}
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
 			t.Fatalf("aws sts assume-role-with-web-identity: %v\n%s", err, out)
