@@ -31,6 +31,7 @@ import (
 )
 
 const devUsage = `usage: iamdb dev [--dir D] [--region R] [--authority ADDR] [--pg ADDR] [--mysql ADDR] [--ops ADDR]
+                 [--imds-profile NAME [--imds ADDR]]
 
 Starts, in the foreground, everything iamdb needs on one machine with zero configuration:
 the embedded store and the authority (AWS Query API for IAM, STS and RDS), a throwaway
@@ -41,6 +42,11 @@ RDS instance, both with IAM authentication enabled; an admin is bootstrapped, an
 (to source) points the AWS CLI, psql, mariadb and the SDKs at it all. Without the MariaDB
 binaries only PostgreSQL runs. Prints "ready" when everything serves; Ctrl-C stops it (the
 throwaway servers are removed; D is kept).
+
+With --imds-profile NAME it also serves an instance-metadata (IMDSv2) endpoint that hands
+out the credentials of the instance profile NAME of the dev account, which may be created
+(aws iam create-instance-profile, add-role-to-instance-profile) after dev starts; D/env
+names it as IAMDB_IMDS_ENDPOINT, for AWS_EC2_METADATA_SERVICE_ENDPOINT.
 `
 
 // The identifiers the dev databases are registered under.
@@ -75,6 +81,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	mysqlAddr := fs.String("mysql", "127.0.0.1:0", "address of the MySQL gateway (port 0: a free one)")
 	opsAddr := fs.String("ops", "127.0.0.1:0", "address of /metrics, /healthz and /readyz")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	imdsProfile := fs.String("imds-profile", "", "serve an IMDS endpoint for this instance profile of the dev account (created later is fine)")
+	imdsAddr := fs.String("imds", "127.0.0.1:0", "address of the IMDS endpoint (with --imds-profile)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -179,6 +187,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			Endpoints: []string{"localhost", "127.0.0.1"}, Port: myPort, Region: *region, IAMAuth: true,
 		})
 	}
+	if *imdsProfile != "" {
+		cfg.IMDS = []IMDSEndpointConfig{{Listen: *imdsAddr, InstanceProfile: *imdsProfile}}
+	}
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -187,6 +198,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer a.close()
+	eps, err := startWorkloadEndpoints(&cfg, a.svc, log)
+	if err != nil {
+		return err
+	}
+	defer closeEndpoints(eps)
+	imdsURL := ""
+	if len(eps) > 0 {
+		imdsURL = eps[0].url
+	}
 
 	certs, err := pki.NewClientCertCache(ca, pki.CacheConfig{})
 	if err != nil {
@@ -241,7 +261,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer ops.Close()
 
-	env, err := writeDevEnv(d, a, &cfg, pg, pgPort, maria, myPort)
+	env, err := writeDevEnv(d, a, &cfg, pg, pgPort, maria, myPort, imdsURL)
 	if err != nil {
 		drain(gws, time.Second, log)
 		return err
@@ -253,6 +273,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(&b, "  mysql      localhost:%d   (gateway; instance %q, resource id %s)\n", myPort, devMySQLInstanceID, myDB.ResourceID)
 	} else {
 		b.WriteString("  mysql      not started: MariaDB is not installed (apt-get install -y mariadb-server)\n")
+	}
+	if imdsURL != "" {
+		fmt.Fprintf(&b, "  imds       %s   (instance profile %q; for AWS_EC2_METADATA_SERVICE_ENDPOINT)\n", imdsURL, *imdsProfile)
 	}
 	fmt.Fprintf(&b, `  ops        http://%s   (/metrics, /healthz, /readyz)
 
@@ -314,8 +337,10 @@ func loadOrCreateCA(d string) (*pki.CA, error) {
 
 // writeDevEnv writes D/env: a file to source that points the AWS CLI, the SDKs, psql,
 // mariadb and iamdb's own commands at the dev instance. It holds the admin's secret and
-// the databases' admin passwords: 0600. maria is nil when MariaDB did not start.
-func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, pgPort int, maria *localdb.MariaDB, myPort int) (string, error) {
+// the databases' admin passwords: 0600. maria is nil when MariaDB did not start; imdsURL
+// is empty without --imds-profile. It does not set AWS_EC2_METADATA_SERVICE_ENDPOINT:
+// the admin's keys in the same file would win over the instance's credentials anyway.
+func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, pgPort int, maria *localdb.MariaDB, myPort int, imdsURL string) (string, error) {
 	akid, secret, err := readAdminKeyFile(cfg.path(cfg.Bootstrap.AdminKeyFile))
 	if err != nil {
 		return "", fmt.Errorf("dev: %w", err)
@@ -355,6 +380,9 @@ func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, pgPo
 			{"IAMDB_MYSQL_ADMIN_DSN", dsn.FormatDSN()},
 			{"IAMDB_MYSQL_BACKEND_ADDR", maria.Addr()},
 		}...)
+	}
+	if imdsURL != "" {
+		vars = append(vars, struct{ k, v string }{"IAMDB_IMDS_ENDPOINT", imdsURL})
 	}
 	var b strings.Builder
 	b.WriteString("# iamdb dev: source this file. It holds the admin's secret key.\n")

@@ -73,8 +73,8 @@ type devInstance struct {
 	admin   awsCreds
 }
 
-// startDev runs "iamdb dev --dir T" until the test ends, and reads D/env.
-func startDev(t *testing.T) *devInstance {
+// startDev runs "iamdb dev --dir T ARGS" until the test ends, and reads D/env.
+func startDev(t *testing.T, args ...string) *devInstance {
 	t.Helper()
 	if _, err := localdb.FindPostgres(); err != nil {
 		needTool(t, false, "the PostgreSQL server binaries", "apt-get install -y postgresql")
@@ -92,7 +92,7 @@ func startDev(t *testing.T) *devInstance {
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		runErr = run(ctx, []string{"dev", "--dir", dir}, d.stdout, d.logs)
+		runErr = run(ctx, append([]string{"dev", "--dir", dir}, args...), d.stdout, d.logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -358,7 +358,7 @@ func TestDevEndToEnd(t *testing.T) {
 	needTool(t, tools.awsV2 != "", "the AWS CLI v2 (/usr/bin/aws)", "apt-get install -y awscli")
 
 	start := time.Now()
-	d := startDev(t)
+	d := startDev(t, "--imds-profile", "pgdemo-db-access-profile")
 	t.Logf("iamdb dev ready in %v: gateway localhost:%d, backend %s", time.Since(start).Round(time.Millisecond), d.port, d.pg.Addr())
 	var secrets []string // must never reach the log
 
@@ -517,6 +517,9 @@ func TestDevEndToEnd(t *testing.T) {
 		d.expectLogin(t, devIAMUser, tok)
 	})
 
+	t.Run("seed001-same-account-imds", func(t *testing.T) {
+		testDevSeed001IMDS(t, d, tools, rid)
+	})
 	t.Run("mysql-seed002", func(t *testing.T) {
 		secrets = append(secrets, testDevMySQL(t, d, tools, nopolicy)...)
 	})
@@ -715,6 +718,63 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Logf("the log has errors:\n%s", grepLines(logs, "level=ERROR"))
 	}
 	t.Logf("end to end in %v", time.Since(start).Round(time.Millisecond))
+}
+
+// testDevSeed001IMDS follows seed 001's same-account scenario against "iamdb dev
+// --imds-profile pgdemo-db-access-profile": the schema and users, the policy, the EC2
+// role and the instance profile made with the AWS CLI after dev started; then, on the
+// "instance" (no keys, only AWS_EC2_METADATA_SERVICE_ENDPOINT=$IAMDB_IMDS_ENDPOINT),
+// generate-db-auth-token signs with the instance profile's credentials and psql logs in.
+func testDevSeed001IMDS(t *testing.T, d *devInstance, tools *clientTools, rid string) {
+	imds := d.env["IAMDB_IMDS_ENDPOINT"]
+	if !strings.HasPrefix(imds, "http://127.0.0.1:") || !strings.HasSuffix(imds, "/") {
+		t.Fatalf("D/env: IAMDB_IMDS_ENDPOINT = %q, want http://127.0.0.1:PORT/", imds)
+	}
+	if _, ok := d.env["AWS_EC2_METADATA_SERVICE_ENDPOINT"]; ok {
+		t.Errorf("D/env sets AWS_EC2_METADATA_SERVICE_ENDPOINT; its admin keys would win over it")
+	}
+	if !strings.Contains(d.stdout.String(), "\n  imds       "+imds+"   (instance profile \"pgdemo-db-access-profile\"") {
+		t.Errorf("iamdb dev: stdout %q lacks the imds line", d.stdout.String())
+	}
+	admin := d.env["IAMDB_PG_ADMIN_URL"]
+	d.mustPSQL(t, admin, "", `CREATE SCHEMA pgdemo;
+CREATE TABLE pgdemo.products (id int PRIMARY KEY, name text, price int);
+INSERT INTO pgdemo.products VALUES (1, 'Apple', 100);
+CREATE ROLE oltp_rw_role;
+GRANT USAGE ON SCHEMA pgdemo TO oltp_rw_role;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA pgdemo TO oltp_rw_role;
+CREATE USER oltp_rw_user WITH LOGIN;
+GRANT rds_iam, oltp_rw_role TO oltp_rw_user;`)
+
+	dir := t.TempDir()
+	aws := d.aws(t, tools, d.admin)
+	aws.dir = dir
+	writeSeed(t, dir, "oltp_rw_user.json", map[string]string{"<AWS Region>": d.region, "<AWS Account ID>": d.account, "<DbClusterResourceId>": rid})
+	aws.run("iam", "create-policy", "--policy-name", "pgdemo-oltp-rw-user-policy", "--policy-document", "file://oltp_rw_user.json")
+	writeSeed(t, dir, "ec2-role-trust-policy.json", nil)
+	aws.run("iam", "create-role", "--role-name", "pgdemo-oltp-rw-role", "--assume-role-policy-document", "file://ec2-role-trust-policy.json")
+	aws.run("iam", "attach-role-policy", "--role-name", "pgdemo-oltp-rw-role", "--policy-arn", "arn:aws:iam::"+d.account+":policy/pgdemo-oltp-rw-user-policy")
+	aws.run("iam", "create-instance-profile", "--instance-profile-name", "pgdemo-db-access-profile")
+	aws.run("iam", "add-role-to-instance-profile", "--instance-profile-name", "pgdemo-db-access-profile", "--role-name", "pgdemo-oltp-rw-role")
+
+	// On the instance: no keys; the CLI's chain ends at the metadata endpoint.
+	instance := aws
+	instance.who = []string{"AWS_EC2_METADATA_DISABLED=false", "AWS_EC2_METADATA_SERVICE_ENDPOINT=" + imds}
+	var id callerIdentity
+	instance.runJSON(&id, "sts", "get-caller-identity")
+	if want := "arn:aws:sts::" + d.account + ":assumed-role/pgdemo-oltp-rw-role/"; !strings.HasPrefix(id.Arn, want) {
+		t.Errorf("aws sts get-caller-identity on the instance = %+v, want %s<instance id>", id, want)
+	}
+	tok := generateToken(instance, d.port, "oltp_rw_user")
+	checkTokenShape(t, tok, seedDB{host: "localhost", port: d.port, region: d.region}, "oltp_rw_user", true)
+	conninfo := d.conninfo("oltp_rw_user", "verify-full")
+	if got := d.mustPSQL(t, conninfo, tok, "select current_user"); got != "oltp_rw_user" {
+		t.Errorf("psql as oltp_rw_user: select current_user = %q", got)
+	}
+	d.mustPSQL(t, conninfo, tok, "insert into pgdemo.products values(6,'Nokia',600)")
+	if got := d.mustPSQL(t, admin, "", "select name from pgdemo.products where id = 6"); got != "Nokia" {
+		t.Errorf("after the insert: product 6 = %q, want Nokia", got)
+	}
 }
 
 // --- MySQL: seed 002 with the mariadb client ---
