@@ -168,7 +168,9 @@ func isLoopback(host string) bool {
 }
 
 func (kc *KeyCache) fetch(ctx context.Context, issuer string) (*jwt.KeySet, error) {
-	ctx, cancel := context.WithTimeout(ctx, kc.cfg.Timeout)
+	// Not cancelled with the request that triggered it: a client hanging up must not make
+	// the fetch fail, and the failure be remembered, for everyone else.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), kc.cfg.Timeout)
 	defer cancel()
 	body, err := kc.get(ctx, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration")
 	if err != nil {

@@ -279,3 +279,18 @@ func TestKeyCacheCachesAndRefreshes(t *testing.T) {
 	}
 	expect("remembered failure", 7)
 }
+
+// A caller that gives up does not poison the cache for the others.
+func TestKeyCacheIgnoresCallerCancellation(t *testing.T) {
+	t.Parallel()
+	ti := newTestIssuer(t, "")
+	kc := NewKeyCacheForTest()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := kc.Keys(ctx, ti.URL(), false); err != nil {
+		t.Errorf("Keys(cancelled context) = %v, want the keys (the fetch is not the caller's)", err)
+	}
+	if _, err := kc.Keys(context.Background(), ti.URL(), false); err != nil {
+		t.Errorf("Keys after a cancelled caller = %v", err)
+	}
+}
