@@ -23,19 +23,28 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/iamdb/iamdb/internal/awsquery"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/jwt"
+	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/oidc"
 	"github.com/iamdb/iamdb/internal/store/sqlite"
+	"github.com/iamdb/iamdb/token"
 )
 
 // startOIDCServe runs "iamdb oidc serve" until the test ends and returns its issuer URL.
@@ -179,11 +188,9 @@ func TestOIDCUsage(t *testing.T) {
 	}
 }
 
-// TestOIDCServeTLS serves https with a certificate the key cache trusts, as a production
-// issuer would be (the authority fetches https:// issuers only).
-func TestOIDCServeTLS(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
+// selfSignedCert writes a certificate for 127.0.0.1 and its key to dir.
+func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string, cert *x509.Certificate) {
+	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
@@ -193,14 +200,27 @@ func TestOIDCServeTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ = x509.ParseCertificate(der)
+	return certFile, keyFile, cert
+}
+
+// TestOIDCServeTLS serves https with a certificate the key cache trusts, as a production
+// issuer would be (the authority fetches https:// issuers only).
+func TestOIDCServeTLS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile, cert := selfSignedCert(t, dir)
 	issuer := startOIDCServe(t, "--dir", filepath.Join(dir, "oidc"), "--tls-cert", certFile, "--tls-key", keyFile)
 	if !strings.HasPrefix(issuer, "https://127.0.0.1:") {
 		t.Fatalf("issuer %q, want https://127.0.0.1:PORT", issuer)
 	}
-	cert, _ := x509.ParseCertificate(der)
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
@@ -266,5 +286,157 @@ func TestOIDCWebIdentityEndToEnd(t *testing.T) {
 		if err == nil && aws.ToString(out.AssumedRoleUser.Arn) != "arn:aws:sts::"+acct+":assumed-role/irsa/app" {
 			t.Errorf("AssumedRoleUser = %s", aws.ToString(out.AssumedRoleUser.Arn))
 		}
+	}
+}
+
+// TestIamdbOIDCHelperProcess is not a test: TestOIDCGatewayLogin runs the test binary with
+// it as "iamdb", in its own environment; SIGTERM stops the command cleanly.
+func TestIamdbOIDCHelperProcess(t *testing.T) {
+	if os.Getenv("IAMDB_TEST_OIDC_HELPER") != "1" {
+		t.Skip("TestOIDCGatewayLogin's iamdb subprocess")
+	}
+	args := os.Args
+	for len(args) > 0 && args[0] != "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	err := run(ctx, args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitStatus(err, os.Stderr))
+}
+
+// TestOIDCGatewayLogin is EKS IRSA end to end against iamdb dev: a service-account token of
+// "iamdb oidc serve" (https, its certificate trusted by the authority through SSL_CERT_FILE,
+// hence a subprocess), exchanged by aws-sdk-go-v2's web identity provider for role
+// credentials, which sign an RDS auth token that logs in through the PostgreSQL gateway.
+func TestOIDCGatewayLogin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts iamdb dev with PostgreSQL and MariaDB")
+	}
+	if _, err := localdb.FindPostgres(); err != nil {
+		needTool(t, false, "the PostgreSQL server binaries", "apt-get install -y postgresql")
+	}
+	t.Parallel()
+	tmp := t.TempDir()
+	certFile, keyFile, _ := selfSignedCert(t, tmp)
+	oidcDir := filepath.Join(tmp, "oidc")
+	issuer := startOIDCServe(t, "--dir", oidcDir, "--tls-cert", certFile, "--tls-key", keyFile)
+
+	devDir := filepath.Join(tmp, "dev")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestIamdbOIDCHelperProcess$", "--", "dev", "--dir", devDir)
+	cmd.Env = toolEnv(t, "us-east-1", "IAMDB_TEST_OIDC_HELPER=1", "SSL_CERT_FILE="+certFile)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("iamdb dev: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("iamdb dev did not stop within 30s of SIGTERM")
+		}
+		if t.Failed() {
+			t.Logf("iamdb dev's log:\n%s", logs.String())
+		}
+	})
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if sc.Text() == "ready" {
+				ready <- true
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		t.Fatalf("iamdb dev not ready\n%s", logs.String())
+	}
+	env := readDevEnv(t, filepath.Join(devDir, "env"))
+	region, acct := env["AWS_REGION"], env["IAMDB_ACCOUNT_ID"]
+	port, _ := strconv.Atoi(env["IAMDB_PG_PORT"])
+
+	// The database user, as on RDS.
+	admin, err := pgx.Connect(ctx, env["IAMDB_PG_ADMIN_URL"])
+	if err != nil {
+		t.Fatalf("PostgreSQL admin through the gateway: %v", err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE USER irsa_user WITH LOGIN; GRANT rds_iam TO irsa_user"); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close(ctx)
+
+	// The provider and the role, as the admin of D/env.
+	adminCfg := aws.Config{Region: region, BaseEndpoint: aws.String(env["AWS_ENDPOINT_URL"]),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: env["AWS_ACCESS_KEY_ID"], SecretAccessKey: env["AWS_SECRET_ACCESS_KEY"]}, nil
+		})}
+	ic := awsiam.NewFromConfig(adminCfg)
+	hp := strings.TrimPrefix(issuer, "https://")
+	prov, err := ic.CreateOpenIDConnectProvider(ctx, &awsiam.CreateOpenIDConnectProviderInput{Url: aws.String(issuer), ClientIDList: []string{"sts.amazonaws.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + aws.ToString(prov.OpenIDConnectProviderArn) + `"},` +
+		`"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + hp + `:sub":"system:serviceaccount:prod:app","` + hp + `:aud":"sts.amazonaws.com"}}}]}`
+	role, err := ic.CreateRole(ctx, &awsiam.CreateRoleInput{RoleName: aws.String("irsa-app"), AssumeRolePolicyDocument: aws.String(trust)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	connect := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"arn:aws:rds-db:` + region + `:` + acct + `:dbuser:*/irsa_user"}]}`
+	if _, err := ic.PutRolePolicy(ctx, &awsiam.PutRolePolicyInput{RoleName: aws.String("irsa-app"), PolicyName: aws.String("connect"), PolicyDocument: aws.String(connect)}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The pod: a projected token file, the SDK's web identity provider, a token, a login.
+	tokenFile := filepath.Join(tmp, "token")
+	oidcToken(t, "--dir", oidcDir, "--sub", "system:serviceaccount:prod:app", "--out", tokenFile)
+	stsc := awssts.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(env["AWS_ENDPOINT_URL"]), Credentials: aws.AnonymousCredentials{}})
+	provider := aws.NewCredentialsCache(stscreds.NewWebIdentityRoleProvider(stsc, aws.ToString(role.Role.Arn), stscreds.IdentityTokenFile(tokenFile),
+		func(o *stscreds.WebIdentityRoleOptions) { o.RoleSessionName = "app-pod" }))
+	creds, err := provider.Retrieve(ctx)
+	if err != nil {
+		t.Fatalf("web identity credentials: %v\n%s", err, logs.String())
+	}
+	tok, err := token.Build("localhost:"+strconv.Itoa(port), region, "irsa_user",
+		token.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig("host=localhost port=" + strconv.Itoa(port) + " user=irsa_user dbname=postgres sslmode=verify-full sslrootcert=" +
+		env["IAMDB_CA_FILE"] + " application_name=oidc-e2e connect_timeout=10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Password = tok
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("login through the gateway with the web identity session's token: %v", err)
+	}
+	defer c.Close(context.Background())
+	var user string
+	if err := c.QueryRow(ctx, "select current_user").Scan(&user); err != nil || user != "irsa_user" {
+		t.Errorf("current_user = %q, %v, want irsa_user", user, err)
+	}
+	if !strings.Contains(logs.String(), "assumed-role/irsa-app/app-pod") {
+		t.Errorf("the gateway's log does not name the assumed-role session")
 	}
 }
