@@ -25,7 +25,9 @@ const serveUsage = `usage: iamdb serve [--config FILE] [--dir D] [--listen ADDR]
 
 Runs the authority: the AWS Query API for IAM, STS and RDS that the AWS CLI and SDKs use
 through --endpoint-url. On an empty store it creates the bootstrap account and its admin
-user, and writes the admin's access key once to bootstrap.admin_key_file (0600).
+user, and writes the admin's access key once to bootstrap.admin_key_file (0600). It also
+runs the configured gateways ([[postgres]], [[mysql]]) and workload credential endpoints
+([[imds]], [[container_credentials]]; docs/workload-credentials.md).
 Precedence: flags > IAMDB_* environment > config file > defaults (docs/configuration.md).
 `
 

@@ -160,7 +160,7 @@ func (c *Container) authorized(got string) bool {
 }
 
 func (c *Container) refuse(w http.ResponseWriter, r *http.Request, status int, code, why string) {
-	c.cfg.Logger.Debug("container credentials request refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "status", status, "reason", why)
+	c.cfg.Logger.Log(r.Context(), refusalLevel(status), "container credentials request refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "status", status, "reason", why)
 	c.writeError(w, status, code)
 }
 

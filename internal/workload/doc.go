@@ -47,9 +47,9 @@
 // Sessions last IMDSConfig.SessionDuration (default one hour, capped by the role's
 // MaxSessionDuration). A Cache hands out the same session until less than a third of its
 // lifetime remains (20 minutes of an hour), then issues a new one: clients that refresh
-// when their copy nears expiry (botocore 10–20 minutes before, aws-sdk-go-v2 at most five
-// minutes before, with its one-hour cap) always get a session with at least 20 minutes
-// left. A session stays valid until its own expiry after rotation, so credentials an SDK
+// when their copy nears expiry (botocore 15 minutes before, 10 at the latest;
+// aws-sdk-go-v2 five minutes before for container credentials, at expiry for IMDS) always
+// get a session with at least 20 minutes left. A session stays valid until its own expiry after rotation, so credentials an SDK
 // holds keep working. If issuing fails while the cached session still has time left, the
 // cached one is served (and the failure logged).
 //

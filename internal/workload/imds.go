@@ -148,7 +148,7 @@ func (m *IMDS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *IMDS) refuse(w http.ResponseWriter, r *http.Request, status int, why string) {
-	m.cfg.Logger.Debug("imds request refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "status", status, "reason", why)
+	m.cfg.Logger.Log(r.Context(), refusalLevel(status), "imds request refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "status", status, "reason", why)
 	http.Error(w, http.StatusText(status), status)
 }
 
@@ -345,4 +345,13 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(b)
+}
+
+// refusalLevel logs refused authentication (401, 403) at Info, so that an operator sees
+// who was turned away; other refusals (unknown paths, methods) at Debug.
+func refusalLevel(status int) slog.Level {
+	if status == http.StatusUnauthorized || status == http.StatusForbidden {
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -525,3 +526,49 @@ func TestIMDSOverHTTP(t *testing.T) {
 		t.Errorf("GET credentials over HTTP = %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }
+
+// Issuance, rotation and refusals are logged; secrets, session tokens and metadata tokens
+// never are.
+func TestNoSecretsInLogs(t *testing.T) {
+	a := newAuthority(t)
+	var logs strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m := newIMDS(t, a, IMDSConfig{RoleARN: a.role("web"), Logger: log})
+	tok := token(t, m, "60")
+	creds := "/latest/meta-data/iam/security-credentials/web"
+	first := decodeCreds(t, do(t, m, "GET", creds, "X-aws-ec2-metadata-token", tok))
+	a.clock.advance(45 * time.Minute)
+	tok = token(t, m, "60")
+	second := decodeCreds(t, do(t, m, "GET", creds, "X-aws-ec2-metadata-token", tok))
+	do(t, m, "GET", creds, "X-aws-ec2-metadata-token", tok+"x")
+	do(t, m, "GET", creds)
+	c, err := NewContainer(ContainerConfig{Authority: a.svc, RoleARN: a.role("task"), AuthorizationToken: "s3cr3t-container-token", Now: a.clock.Now, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	third := decodeCreds(t, do(t, c, "GET", "/v1/credentials", "Authorization", "s3cr3t-container-token"))
+	do(t, c, "GET", "/v1/credentials", "Authorization", "s3cr3t-container-tokeX")
+
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	for _, want := range []string{"workload credentials issued", "workload credentials rotated", "imds request refused", "container credentials request refused", first.AccessKeyID} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{first.SecretAccessKey, first.Token, second.SecretAccessKey, second.Token, third.SecretAccessKey, third.Token, tok, "s3cr3t-container-tok"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log holds a secret (%.8s…):\n%s", secret, out)
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
