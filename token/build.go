@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +35,15 @@ func (c Credentials) String() string {
 
 // GoString is String, so that %#v does not print the secret either.
 func (c Credentials) GoString() string { return c.String() }
+
+// Format prints String for every verb (%v, %+v, %d, %x, …): no verb reveals the secret.
+func (c Credentials) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+
+// LogValue logs the access key ID only.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("access_key_id", c.AccessKeyID), slog.String("secret_access_key", "<redacted>"),
+		slog.Int("session_token_bytes", len(c.SessionToken)))
+}
 
 // Build returns an auth token for user at endpoint ("host:port", the database's address as
 // clients dial it) in region, signed with creds at time now and valid for 15 minutes.
