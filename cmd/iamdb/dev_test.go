@@ -35,6 +35,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -168,6 +169,9 @@ func startDev(t *testing.T, args ...string) *devInstance {
 				t.Errorf("D/env has %s, but MariaDB did not start", k)
 			}
 		}
+	}
+	if _, ok := d.env["IAMDB_IMDS_ENDPOINT"]; ok != slices.Contains(args, "--imds-profile") {
+		t.Errorf("D/env: IAMDB_IMDS_ENDPOINT present %v, want it exactly with --imds-profile (args %q)", ok, args)
 	}
 	d.region, d.account = d.env["AWS_REGION"], d.env["IAMDB_ACCOUNT_ID"]
 	d.admin = awsCreds{AccessKeyID: d.env["AWS_ACCESS_KEY_ID"], SecretAccessKey: d.env["AWS_SECRET_ACCESS_KEY"]}
