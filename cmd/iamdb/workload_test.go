@@ -12,6 +12,7 @@ package main
 // AWS_ENDPOINT_URL_STS in their providers too: they run the profile.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -51,7 +52,7 @@ func startWorkloadServe(t *testing.T) *workloadServe {
 		t.Fatal(err)
 	}
 	pg := localdbtest.Postgres(t, ca)
-	if err := pg.Exec(context.Background(), "CREATE USER pgmonitor WITH LOGIN", "GRANT rds_iam TO pgmonitor", "GRANT pg_monitor TO pgmonitor"); err != nil {
+	if err := pg.Exec(context.Background(), "CREATE USER pgmonitor WITH LOGIN", "GRANT rds_iam TO pgmonitor", "GRANT pg_monitor TO pgmonitor", "CREATE USER orders_app WITH LOGIN", "GRANT rds_iam TO orders_app"); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
@@ -206,6 +207,8 @@ func TestServeWorkloadCredentials(t *testing.T) {
 	dbAdmin.run("iam", "attach-role-policy", "--role-name", "pg-monitor-role", "--policy-arn", "arn:aws:iam::"+dbAccount+":policy/pg-db-monitor-policy")
 	// The container endpoint's role.
 	dbAdmin.run("iam", "create-role", "--role-name", "orders-task-role", "--assume-role-policy-document", "file://ec2-role-trust-policy.json")
+	dbAdmin.run("iam", "put-role-policy", "--role-name", "orders-task-role", "--policy-name", "connect", "--policy-document",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"arn:aws:rds-db:`+db.region+`:`+dbAccount+`:dbuser:*/orders_app"}]}`)
 
 	t.Run("imds/aws-sdk-go-v2", func(t *testing.T) {
 		// Only AWS_EC2_METADATA_SERVICE_ENDPOINT: the default chain reaches IMDS, and the
@@ -296,6 +299,23 @@ print(s.client("rds").generate_db_auth_token(DBHostname="localhost", Port=int(sy
 		want := "arn:aws:sts::" + dbAccount + ":assumed-role/orders-task-role/iamdb-container"
 		if err != nil || arn != want || !temporaryKeyID.MatchString(creds.AccessKeyID) {
 			t.Errorf("aws-sdk-go-v2 with container credentials: identity %q, %v; want %s", arn, err, want)
+		}
+		// The task's credentials sign a token (iamdb token: the SDK's chain) that logs in
+		// through the gateway as orders_app.
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), []string{"token", "--hostname", "localhost", "--port", strconv.Itoa(w.pgPort), "--username", "orders_app"}, &stdout, &stderr); err != nil {
+			t.Fatalf("iamdb token with container credentials: %v %s", err, stderr.String())
+		}
+		var penv []string
+		for _, kv := range toolEnv(t, db.region) {
+			if !strings.HasPrefix(strings.ToUpper(kv), "PG") {
+				penv = append(penv, kv)
+			}
+		}
+		conninfo := fmt.Sprintf("host=localhost port=%d user=orders_app dbname=postgres sslmode=verify-full sslrootcert=%s connect_timeout=10", w.pgPort, w.caFile)
+		out, errOut, err := runTool(t.TempDir(), append(penv, "PGPASSWORD="+strings.TrimSpace(stdout.String())), "psql", "-X", "-w", "-At", "-d", conninfo, "-c", "select current_user")
+		if err != nil || strings.TrimSpace(out) != "orders_app" {
+			t.Errorf("psql as orders_app with a container-credentials token: %q, %v (stderr %q)\nlog:\n%s", out, err, errOut, w.logs.String())
 		}
 		// A wrong token gets no credentials.
 		isolateSDK(t, "AWS_CONTAINER_CREDENTIALS_FULL_URI", w.container, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "not-the-container-token", "AWS_REGION", db.region)
