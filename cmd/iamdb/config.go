@@ -75,6 +75,16 @@ type AuthorityConfig struct {
 	// Region is the default region of the registry. TOML authority.region, env
 	// IAMDB_REGION; default "us-east-1".
 	Region string `toml:"region"`
+	// WebIdentityCAFile adds CA certificates to the system's roots for fetching OIDC
+	// providers' keys (AssumeRoleWithWebIdentity): an issuer with a private CA, such as a
+	// Kubernetes API server. TOML authority.web_identity_ca_file, env
+	// IAMDB_WEB_IDENTITY_CA_FILE; default none.
+	WebIdentityCAFile string `toml:"web_identity_ca_file"`
+	// WebIdentityAllowInsecureLoopback lets the authority fetch the keys of OIDC issuers
+	// at http:// loopback addresses (127.0.0.0/8, ::1, localhost), such as "iamdb oidc
+	// serve" without TLS on the same machine. TOML
+	// authority.web_identity_allow_insecure_loopback; default false (iamdb dev: true).
+	WebIdentityAllowInsecureLoopback bool `toml:"web_identity_allow_insecure_loopback"`
 }
 
 // BootstrapConfig says what an empty store starts with.
@@ -340,6 +350,7 @@ var envVars = []struct {
 	{"IAMDB_AUTHORITY_TLS_CERT_FILE", func(c *Config) *string { return &c.Authority.TLSCertFile }},
 	{"IAMDB_AUTHORITY_TLS_KEY_FILE", func(c *Config) *string { return &c.Authority.TLSKeyFile }},
 	{"IAMDB_REGION", func(c *Config) *string { return &c.Authority.Region }},
+	{"IAMDB_WEB_IDENTITY_CA_FILE", func(c *Config) *string { return &c.Authority.WebIdentityCAFile }},
 	{"IAMDB_ACCOUNT_ID", func(c *Config) *string { return &c.Bootstrap.AccountID }},
 	{"IAMDB_ADMIN_USER", func(c *Config) *string { return &c.Bootstrap.AdminUser }},
 	{"IAMDB_ADMIN_KEY_FILE", func(c *Config) *string { return &c.Bootstrap.AdminKeyFile }},

@@ -131,6 +131,47 @@ func TestConnectDoctorPgpass(t *testing.T) {
 		}
 	})
 
+	t.Run("connect with web identity from a loopback http issuer", func(t *testing.T) {
+		// iamdb dev trusts "iamdb oidc serve" on 127.0.0.1 without TLS; the SDK's chain
+		// in iamdb connect exchanges the projected token for the role's credentials.
+		oidcDir := filepath.Join(t.TempDir(), "oidc")
+		issuer := startOIDCServe(t, "--dir", oidcDir, "--listen", "127.0.0.1:0")
+		if !strings.HasPrefix(issuer, "http://127.0.0.1:") {
+			t.Fatalf("issuer %q, want a plain http loopback one", issuer)
+		}
+		tools := findClientTools(t)
+		needTool(t, tools.awsV2 != "", "the AWS CLI v2", "apt-get install -y awscli")
+		admin := d.aws(t, tools, d.admin)
+		hp := strings.TrimPrefix(issuer, "http://")
+		provARN := strings.TrimSpace(admin.run("iam", "create-open-id-connect-provider", "--url", "https://"+hp,
+			"--client-id-list", "sts.amazonaws.com", "--thumbprint-list", "0000000000000000000000000000000000000000", "--query", "OpenIDConnectProviderArn", "--output", "text"))
+		trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + provARN + `"},` +
+			`"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + hp + `:sub":"system:serviceaccount:shop:orders"}}}]}`
+		roleARN := strings.TrimSpace(admin.run("iam", "create-role", "--role-name", "orders-irsa", "--assume-role-policy-document", trust,
+			"--query", "Role.Arn", "--output", "text"))
+		admin.run("iam", "put-role-policy", "--role-name", "orders-irsa", "--policy-name", "connect", "--policy-document",
+			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"arn:aws:rds-db:`+d.region+`:`+d.account+`:dbuser:*/conn_user"}]}`)
+		tokenFile := filepath.Join(t.TempDir(), "token")
+		oidcToken(t, "--dir", oidcDir, "--sub", "system:serviceaccount:shop:orders", "--aud", "sts.amazonaws.com", "--out", tokenFile)
+		t.Setenv("AWS_ACCESS_KEY_ID", "")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+		os.Unsetenv("AWS_ACCESS_KEY_ID")
+		os.Unsetenv("AWS_SECRET_ACCESS_KEY")
+		t.Setenv("AWS_ROLE_ARN", roleARN)
+		t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile)
+		t.Setenv("AWS_ROLE_SESSION_NAME", "orders-pod")
+		// As D/env exports it: credential providers resolve before AWS_ENDPOINT_URL applies.
+		t.Setenv("AWS_ENDPOINT_URL_STS", d.env["AWS_ENDPOINT_URL_STS"])
+		out, errOut, err := call("connect", "psql", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user", "--dbname", "postgres",
+			"--", "-X", "-At", "-c", "select current_user")
+		if err != nil || strings.TrimSpace(out) != "conn_user" {
+			t.Errorf("iamdb connect psql with web identity = %v, %q (stderr %q)", err, out, errOut)
+		}
+		if line := d.findLog(0, `msg="connection authorized"`, "user=conn_user ", "principal=arn:aws:sts::"+d.account+":assumed-role/orders-irsa/orders-pod "); line == "" {
+			t.Errorf("no login as the web identity session logged:\n%s", d.logs.String())
+		}
+	})
+
 	t.Run("token --format pgpass", func(t *testing.T) {
 		out, errOut, err := call("token", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user", "--format", "pgpass")
 		if err != nil || !strings.HasPrefix(out, "localhost:"+pgPort+":*:conn_user:localhost\\:"+pgPort+"?Action=connect&DBUser=conn_user&") {

@@ -169,6 +169,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.Dir = d
 	cfg.Authority.Listen = *authAddr
 	cfg.Authority.Region = *region
+	// Local OIDC issuers ("iamdb oidc serve" on 127.0.0.1, plain http) are trusted in dev.
+	cfg.Authority.WebIdentityAllowInsecureLoopback = true
 	cfg.Log.Level = *logLevel
 	cfg.Databases = []DatabaseConfig{{
 		Identifier: devClusterID, Kind: iam.KindCluster, Engine: "aurora-postgresql",
@@ -353,6 +355,9 @@ func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, pgPo
 	}
 	vars := []struct{ k, v string }{
 		{"AWS_ENDPOINT_URL", a.url},
+		// The SDKs resolve credential providers (web identity, role_arn profiles) before
+		// AWS_ENDPOINT_URL applies: their STS calls need the service-specific variable.
+		{"AWS_ENDPOINT_URL_STS", a.url},
 		{"AWS_ACCESS_KEY_ID", akid},
 		{"AWS_SECRET_ACCESS_KEY", secret},
 		{"AWS_REGION", cfg.Authority.Region},

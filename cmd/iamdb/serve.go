@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"github.com/iamdb/iamdb/internal/awsquery"
 	"github.com/iamdb/iamdb/internal/gateway"
 	"github.com/iamdb/iamdb/internal/iam"
+	"github.com/iamdb/iamdb/internal/oidc"
 	"github.com/iamdb/iamdb/internal/store/sqlite"
 )
 
@@ -190,7 +193,11 @@ func startAuthority(ctx context.Context, cfg *Config, log *slog.Logger) (_ *auth
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	svc, err := iam.New(ctx, iam.Config{Store: st, MasterKey: key, DefaultRegion: cfg.Authority.Region})
+	webKeys, err := webIdentityKeys(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	svc, err := iam.New(ctx, iam.Config{Store: st, MasterKey: key, DefaultRegion: cfg.Authority.Region, WebIdentityKeys: webKeys})
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
@@ -286,4 +293,31 @@ func bootstrapAccount(ctx context.Context, svc *iam.Service, log *slog.Logger, a
 	}
 	log.Info("bootstrapped account", "account", account, "admin", user, "access_key_id", key.AccessKeyID, "credentials_file", keyFile)
 	return nil
+}
+
+// webIdentityKeys returns the key cache AssumeRoleWithWebIdentity fetches OIDC providers'
+// keys with, or nil for iam's default (https only, the system's roots).
+func webIdentityKeys(cfg *Config) (iam.WebIdentityKeySource, error) {
+	a := &cfg.Authority
+	if a.WebIdentityCAFile == "" && !a.WebIdentityAllowInsecureLoopback {
+		return nil, nil
+	}
+	kc := oidc.KeyCacheConfig{AllowInsecureLoopback: a.WebIdentityAllowInsecureLoopback}
+	if a.WebIdentityCAFile != "" {
+		pem, err := os.ReadFile(cfg.path(a.WebIdentityCAFile))
+		if err != nil {
+			return nil, fmt.Errorf("authority.web_identity_ca_file: %w", err)
+		}
+		roots, err := x509.SystemCertPool()
+		if err != nil || roots == nil {
+			roots = x509.NewCertPool()
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("authority.web_identity_ca_file: %s holds no PEM certificate", a.WebIdentityCAFile)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+		kc.Client = &http.Client{Transport: tr}
+	}
+	return oidc.NewKeyCache(kc), nil
 }
