@@ -172,6 +172,41 @@ func TestConnectDoctorPgpass(t *testing.T) {
 		}
 	})
 
+	t.Run("connect with a role_arn and source_profile profile", func(t *testing.T) {
+		tools := findClientTools(t)
+		needTool(t, tools.awsV2 != "", "the AWS CLI v2", "apt-get install -y awscli")
+		admin := d.aws(t, tools, d.admin)
+		trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + d.account + `:root"},"Action":"sts:AssumeRole"}]}`
+		roleARN := strings.TrimSpace(admin.run("iam", "create-role", "--role-name", "connect-role", "--assume-role-policy-document", trust,
+			"--query", "Role.Arn", "--output", "text"))
+		admin.run("iam", "put-role-policy", "--role-name", "connect-role", "--policy-name", "connect", "--policy-document",
+			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"arn:aws:rds-db:`+d.region+`:`+d.account+`:dbuser:*/conn_user"}]}`)
+		pdir := t.TempDir()
+		creds := filepath.Join(pdir, "credentials")
+		config := filepath.Join(pdir, "config")
+		if err := os.WriteFile(creds, []byte("[base]\naws_access_key_id = "+d.admin.AccessKeyID+"\naws_secret_access_key = "+d.admin.SecretAccessKey+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(config, []byte("[profile app]\nrole_arn = "+roleARN+"\nsource_profile = base\nrole_session_name = connect-session\nregion = "+d.region+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", creds)
+		t.Setenv("AWS_CONFIG_FILE", config)
+		t.Setenv("AWS_ENDPOINT_URL_STS", d.env["AWS_ENDPOINT_URL_STS"])
+		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+		out, errOut, err := call("connect", "psql", "--profile", "app", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user", "--dbname", "postgres",
+			"--", "-X", "-At", "-c", "select current_user")
+		if err != nil || strings.TrimSpace(out) != "conn_user" {
+			t.Errorf("iamdb connect psql --profile app = %v, %q (stderr %q)", err, out, errOut)
+		}
+		if line := d.findLog(0, `msg="connection authorized"`, "user=conn_user ", "principal=arn:aws:sts::"+d.account+":assumed-role/connect-role/connect-session "); line == "" {
+			t.Errorf("no login as the profile's role session logged")
+		}
+	})
+
 	t.Run("token --format pgpass", func(t *testing.T) {
 		out, errOut, err := call("token", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user", "--format", "pgpass")
 		if err != nil || !strings.HasPrefix(out, "localhost:"+pgPort+":*:conn_user:localhost\\:"+pgPort+"?Action=connect&DBUser=conn_user&") {
