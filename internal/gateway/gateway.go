@@ -243,6 +243,28 @@ func (g *Gateway) loginContext(nc net.Conn, start time.Time) (context.Context, c
 	return ctx, cancel, addrPort(nc.RemoteAddr())
 }
 
+// handshakeFailed logs and counts a connection that ended before its startup message
+// (tls: the TLS handshake failed). Clients that just went away are not counted.
+func (g *Gateway) handshakeFailed(engine string, source netip.AddrPort, err error, tls bool) {
+	reason := reasonProtocol
+	if tls {
+		reason = reasonTLS
+	}
+	g.log.Debug("handshake failed", "source", source.String(), "reason", reason, "err", err)
+	if !isDisconnect(err) {
+		g.m.connections.WithLabelValues(engine, outcomeError, reason).Inc()
+	}
+}
+
+// loginRecord starts the audit record and the logger of a login attempt.
+func (g *Gateway) loginRecord(engine string, source netip.AddrPort, user, dbname string) (AuditRecord, *slog.Logger) {
+	rec := AuditRecord{
+		Time: g.cfg.Now(), Engine: engine, Database: g.cfg.Database.Identifier,
+		DBName: dbname, User: user, Source: source,
+	}
+	return rec, g.log.With("user", user, "database", dbname, "source", source.String())
+}
+
 // recordLogin counts a finished login attempt in the metrics and hands its record to
 // Config.Audit. Front ends call it before they tell the client of a refusal: whoever the
 // client tells can already find it there.

@@ -70,22 +70,11 @@ func (f *mysqlFront) serve(nc net.Conn) {
 
 	c, err := f.srv.Handshake(ctx, nc)
 	if err != nil {
-		reason := reasonProtocol
-		if errors.Is(err, mysqlwire.ErrTLS) {
-			reason = reasonTLS
-		}
-		g.log.Debug("handshake failed", "source", source.String(), "reason", reason, "err", err)
-		if !isDisconnect(err) {
-			g.m.connections.WithLabelValues(EngineMySQL, outcomeError, reason).Inc()
-		}
+		g.handshakeFailed(EngineMySQL, source, err, errors.Is(err, mysqlwire.ErrTLS))
 		return
 	}
 
-	rec := AuditRecord{
-		Time: cfg.Now(), Engine: EngineMySQL, Database: cfg.Database.Identifier,
-		DBName: c.Database(), User: c.User(), Source: source,
-	}
-	log := g.log.With("user", c.User(), "database", c.Database(), "source", source.String())
+	rec, log := g.loginRecord(EngineMySQL, source, c.User(), c.Database())
 	s, fatal := f.login(ctx, c, &rec, log)
 	ok := s != nil
 	g.recordLogin(&rec, start)

@@ -91,22 +91,11 @@ func (f *pgFront) serve(nc net.Conn) {
 		if errors.Is(err, pgwire.ErrCancelRequest) {
 			return
 		}
-		reason := reasonProtocol
-		if errors.Is(err, pgwire.ErrTLS) {
-			reason = reasonTLS
-		}
-		g.log.Debug("handshake failed", "source", source.String(), "reason", reason, "err", err)
-		if !isDisconnect(err) {
-			g.m.connections.WithLabelValues(EnginePostgres, outcomeError, reason).Inc()
-		}
+		g.handshakeFailed(EnginePostgres, source, err, errors.Is(err, pgwire.ErrTLS))
 		return
 	}
 
-	rec := AuditRecord{
-		Time: cfg.Now(), Engine: EnginePostgres, Database: cfg.Database.Identifier,
-		DBName: c.Database(), User: c.User(), Source: source,
-	}
-	log := g.log.With("user", c.User(), "database", c.Database(), "source", source.String())
+	rec, log := g.loginRecord(EnginePostgres, source, c.User(), c.Database())
 	s, fatal := f.login(ctx, c, &rec, log)
 	ok := s != nil
 	g.recordLogin(&rec, start)
