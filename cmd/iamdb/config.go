@@ -30,6 +30,10 @@ type Config struct {
 	// TOML master_key_file, env IAMDB_MASTER_KEY_FILE; default "master.key". The key itself
 	// may instead come from env IAMDB_MASTER_KEY (64 hex digits), which wins over the file.
 	MasterKeyFile string `toml:"master_key_file"`
+	// PreviousMasterKeyFiles are master keys of before a rotation ("iamdb
+	// rotate-master-key"): session tokens sealed under them keep working until they
+	// expire (at most 36 hours). TOML previous_master_key_files; default none.
+	PreviousMasterKeyFiles []string `toml:"previous_master_key_files"`
 
 	Store     StoreConfig     `toml:"store"`
 	Authority AuthorityConfig `toml:"authority"`

@@ -69,6 +69,8 @@ commands:
             create database users that log in with IAM auth tokens (GRANT rds_iam)
   connect   run psql or mariadb/mysql logged in with a fresh token over verified TLS
   doctor    check credentials, region, endpoint, TLS and why a token would be refused
+  rotate-master-key
+            re-encrypt the store's secrets under a new master key (serve stopped)
   oidc      a small OIDC issuer (serve, token) for web identity, like EKS IRSA
   version   print the version
 `
@@ -94,6 +96,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runConnect(ctx, args[1:], stdout, stderr)
 	case "doctor":
 		return runDoctor(ctx, args[1:], stdout, stderr)
+	case "rotate-master-key":
+		return runRotateMasterKey(ctx, args[1:], stdout, stderr)
 	case "oidc":
 		return runOIDC(ctx, args[1:], stdout, stderr)
 	case "version":

@@ -197,7 +197,11 @@ func startAuthority(ctx context.Context, cfg *Config, log *slog.Logger) (_ *auth
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	svc, err := iam.New(ctx, iam.Config{Store: st, MasterKey: key, DefaultRegion: cfg.Authority.Region, WebIdentityKeys: webKeys})
+	previous, err := loadPreviousMasterKeys(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	svc, err := iam.New(ctx, iam.Config{Store: st, MasterKey: key, PreviousMasterKeys: previous, DefaultRegion: cfg.Authority.Region, WebIdentityKeys: webKeys})
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}

@@ -16,6 +16,10 @@ type Config struct {
 	// MasterKey is 32 bytes. Keys derived from it encrypt access key secrets at rest and seal
 	// session tokens; every replica sharing Store needs the same one. Required.
 	MasterKey []byte
+	// PreviousMasterKeys are master keys of before a rotation (RotateMasterKey): session
+	// tokens sealed under them are still accepted until they expire. New tokens and all
+	// secrets use MasterKey.
+	PreviousMasterKeys [][]byte
 	// Now returns the current time. If nil, time.Now.
 	Now func() time.Time
 	// Rand is the source of IDs, access keys, secrets and nonces. If nil, crypto/rand.

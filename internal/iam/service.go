@@ -30,7 +30,8 @@ type Service struct {
 	webSkew time.Duration
 
 	secrets  cipher.AEAD // access key secrets at rest
-	sessions cipher.AEAD // session tokens
+	sessions cipher.AEAD   // session tokens
+	previous []cipher.AEAD // session tokens sealed under previous master keys
 
 	snap      atomic.Pointer[snapshot]
 	refreshMu sync.Mutex
@@ -93,6 +94,16 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if s.sessions, err = deriveAEAD(cfg.MasterKey, labelSession); err != nil {
 		return nil, err
+	}
+	for _, k := range cfg.PreviousMasterKeys {
+		if len(k) != 32 {
+			return nil, errors.New("iam: config: previous master keys are 32 bytes")
+		}
+		a, err := deriveAEAD(k, labelSession)
+		if err != nil {
+			return nil, err
+		}
+		s.previous = append(s.previous, a)
 	}
 	s.admin = builtinPolicies[adminPolicyARN].compiled
 	s.ctxPool.New = func() any { return new(policy.Context) }

@@ -84,6 +84,12 @@ func (s *Service) unsealSession(tok string) (*sessionPayload, error) {
 		return nil, fmt.Errorf("%w: not an iamdb session token", token.ErrInvalidSessionToken)
 	}
 	pt, err := open(s.sessions, box, []byte(sessionPrefix))
+	for _, a := range s.previous {
+		if err == nil {
+			break
+		}
+		pt, err = open(a, box, []byte(sessionPrefix))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: does not authenticate", token.ErrInvalidSessionToken)
 	}

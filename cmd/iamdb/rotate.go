@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/iamdb/iamdb/internal/iam"
+	"github.com/iamdb/iamdb/internal/store/sqlite"
+)
+
+const rotateUsage = `usage: iamdb rotate-master-key --config iamdb.toml --new-key-file PATH
+
+Re-encrypts every access key secret in the store under a new master key, in one
+transaction. Stop "iamdb serve" first (every replica on a shared store). PATH is created
+with a random key (0600) unless it exists. Then set, in the config,
+  master_key_file = "PATH"
+  previous_master_key_files = ["<the old master_key_file>"]
+and start serve again: session tokens sealed under the old key keep working until they
+expire (at most 36 hours); after that, remove previous_master_key_files and destroy the old
+key. Running it again with the same keys does nothing.
+`
+
+func runRotateMasterKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("iamdb rotate-master-key", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, rotateUsage) }
+	configFile := fs.String("config", "", "the config file of iamdb serve")
+	newKeyFile := fs.String("new-key-file", "", "the new master key (created if missing)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitCode(2)
+	}
+	if fs.NArg() > 0 || *configFile == "" || *newKeyFile == "" {
+		return usagef("rotate-master-key: --config and --new-key-file are required")
+	}
+	cfg, err := loadConfig(*configFile, os.Getenv, nil)
+	if err != nil {
+		return err
+	}
+	oldKey, err := loadMasterKey(&cfg, false, randReader)
+	if err != nil {
+		return fmt.Errorf("rotate-master-key: %w", err)
+	}
+	newKey, created, err := loadOrCreateKeyFile(*newKeyFile)
+	if err != nil {
+		return fmt.Errorf("rotate-master-key: %w", err)
+	}
+	st, err := sqlite.Open(cfg.path(cfg.Store.Path))
+	if err != nil {
+		return fmt.Errorf("rotate-master-key: %w", err)
+	}
+	defer st.Close()
+	n, err := iam.RotateMasterKey(ctx, st, oldKey, newKey, randReader)
+	if err != nil {
+		return fmt.Errorf("rotate-master-key: %w", err)
+	}
+	if created {
+		fmt.Fprintf(stdout, "created the new master key in %s\n", *newKeyFile)
+	}
+	fmt.Fprintf(stdout, "re-encrypted %d access key secrets\nnow set master_key_file = %q and previous_master_key_files = [%q], and start iamdb serve\n",
+		n, *newKeyFile, cfg.path(cfg.MasterKeyFile))
+	return nil
+}
+
+// loadOrCreateKeyFile reads a master key file, or creates it with a random key.
+func loadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k, err := parseMasterKey(b)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", path, err)
+		}
+		return k, false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, err
+	}
+	k := make([]byte, 32)
+	if _, err := io.ReadFull(randReader, k); err != nil {
+		return nil, false, err
+	}
+	if err := writeFileExclusive(path, []byte(hex.EncodeToString(k)+"\n")); err != nil {
+		return nil, false, err
+	}
+	return k, true, nil
+}
+
+// loadPreviousMasterKeys reads previous_master_key_files.
+func loadPreviousMasterKeys(cfg *Config) ([][]byte, error) {
+	var out [][]byte
+	for _, f := range cfg.PreviousMasterKeyFiles {
+		b, err := os.ReadFile(cfg.path(f))
+		if err != nil {
+			return nil, fmt.Errorf("previous master key: %w", err)
+		}
+		k, err := parseMasterKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("previous master key %s: %w", f, err)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}

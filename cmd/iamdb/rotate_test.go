@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// TestRotateMasterKey rotates a stopped authority's master key: afterwards the admin's
+// access key works with the new key, and not with the old one alone.
+func TestRotateMasterKey(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "iamdb.toml")
+	write := func(extra string) {
+		t.Helper()
+		if err := os.WriteFile(cfg, []byte("dir = \"state\"\n"+extra+"[authority]\nlisten = \"127.0.0.1:0\"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("")
+	if logs, err := serveOnce(t, cfg); err != nil {
+		t.Fatalf("first start: %v\n%s", err, logs)
+	}
+	oldKey := filepath.Join(dir, "state", "master.key")
+	newKey := filepath.Join(dir, "state", "master-2.key")
+	rotate := func() string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), []string{"rotate-master-key", "--config", cfg, "--new-key-file", newKey}, &stdout, &stderr); err != nil {
+			t.Fatalf("iamdb rotate-master-key: %v\n%s", err, stderr.String())
+		}
+		return stdout.String()
+	}
+	if out := rotate(); !strings.Contains(out, "created the new master key") || !strings.Contains(out, "re-encrypted 1 access key secrets") {
+		t.Errorf("rotate-master-key printed %q", out)
+	}
+	if fi, err := os.Stat(newKey); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("new key file: %v, mode %v; want 0600", err, fi.Mode())
+	}
+	akid, secret, err := readAdminKeyFile(filepath.Join(dir, "state", "admin-credentials"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// whoami asks the authority who the admin's key is, or returns the error.
+	whoami := func() error {
+		t.Helper()
+		stdout, logs, stop := startServe(t, cfg)
+		defer stop()
+		url := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(stdout.String(), "\n", 2)[0], "ready authority="))
+		c := awssts.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url),
+			Credentials: credentials.NewStaticCredentialsProvider(akid, secret, "")})
+		_, err := c.GetCallerIdentity(context.Background(), &awssts.GetCallerIdentityInput{})
+		if strings.Contains(logs.String(), secret) {
+			t.Error("serve's log holds the admin's secret")
+		}
+		return err
+	}
+	// The store's secrets are now under the new key: the old one alone cannot read them.
+	if err := whoami(); err == nil {
+		t.Error("the admin's key works with the old master key after the rotation")
+	}
+	write("master_key_file = \"master-2.key\"\nprevious_master_key_files = [\"master.key\"]\n")
+	if err := whoami(); err != nil {
+		t.Fatalf("the admin's key with the new master key: %v", err)
+	}
+	// Again with the same keys: nothing to do (the config now names the new key as current).
+	var stdout, stderr bytes.Buffer
+	err = run(context.Background(), []string{"rotate-master-key", "--config", cfg, "--new-key-file", oldKey}, &stdout, &stderr)
+	if err != nil || !strings.Contains(stdout.String(), "re-encrypted 1 access key secrets") {
+		t.Errorf("rotating back = %v, %q %q", err, stdout.String(), stderr.String())
+	}
+	write("")
+	if err := whoami(); err != nil {
+		t.Fatalf("the admin's key with the original master key after rotating back: %v", err)
+	}
+}
