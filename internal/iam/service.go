@@ -29,7 +29,7 @@ type Service struct {
 	webKeys WebIdentityKeySource
 	webSkew time.Duration
 
-	secrets  cipher.AEAD // access key secrets at rest
+	secrets  cipher.AEAD   // access key secrets at rest
 	sessions cipher.AEAD   // session tokens
 	previous []cipher.AEAD // session tokens sealed under previous master keys
 
