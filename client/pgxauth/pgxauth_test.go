@@ -407,8 +407,13 @@ func TestAssumeRoleThroughSTS(t *testing.T) {
 		t.Fatalf("connect with the role session's token: %v", err)
 	}
 	conn.Close(ctx)
-	if !strings.Contains(gw.Logs(), `"principal":"arn:aws:sts::`+itest.Account+`:assumed-role/`+itest.RoleName+`/client-test"`) {
-		t.Errorf("the gateway did not log the role session as the principal:\n%s", gw.Logs())
+	// The gateway logs "connection authorized" after its reply: it may come a moment later.
+	want := `"principal":"arn:aws:sts::` + itest.Account + `:assumed-role/` + itest.RoleName + `/client-test"`
+	for i := 0; !strings.Contains(gw.Logs(), want); i++ {
+		if i == 250 {
+			t.Fatalf("the gateway did not log the role session as the principal:\n%s", gw.Logs())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
