@@ -227,6 +227,25 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// newMembership returns the rds_iam membership cache over an engine's query.
+func (g *Gateway) newMembership(query func(ctx context.Context, user string) (bool, error)) *membership {
+	return &membership{
+		ttl: g.cfg.MembershipTTL, now: g.cfg.Now, max: DefaultMaxMembershipKeys, query: query,
+		cache: make(map[string]memberEntry), inflight: make(map[string]*memberCall),
+	}
+}
+
+// newEnginePool returns an engine's pool of backend sessions, limited by Config.Pool and
+// reported in the pool gauge under engine.
+func newEnginePool[S session](g *Gateway, engine string) *pool[S] {
+	p := &g.cfg.Pool
+	gauge := g.m.pool
+	return newPool[S](p.MaxSessionsPerKey, p.MaxIdlePerKey, p.IdleTimeout, g.cfg.Now, func(idle, busy int) {
+		gauge.WithLabelValues(engine, "idle").Set(float64(idle))
+		gauge.WithLabelValues(engine, "busy").Set(float64(busy))
+	})
+}
+
 // loginContext bounds a new connection's login by Config.AuthTimeout (its context and
 // nc's deadline), ending it early when Shutdown starts. It returns the context, its
 // cancel function and the client's address.

@@ -42,15 +42,8 @@ func newMySQLFront(g *Gateway) (*mysqlFront, error) {
 	if f.admin, err = newMySQLAdmin(cfg.Backend); err != nil {
 		return nil, err
 	}
-	f.members = &membership{
-		ttl: cfg.MembershipTTL, now: cfg.Now, max: DefaultMaxMembershipKeys, query: f.admin.isMember,
-		cache: make(map[string]memberEntry), inflight: make(map[string]*memberCall),
-	}
-	gauge := g.m.pool
-	f.pool = newPool[*myBackend](cfg.Pool.MaxSessionsPerKey, cfg.Pool.MaxIdlePerKey, cfg.Pool.IdleTimeout, cfg.Now, func(idle, busy int) {
-		gauge.WithLabelValues(EngineMySQL, "idle").Set(float64(idle))
-		gauge.WithLabelValues(EngineMySQL, "busy").Set(float64(busy))
-	})
+	f.members = g.newMembership(f.admin.isMember)
+	f.pool = newEnginePool[*myBackend](g, EngineMySQL)
 	f.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
 	return f, nil
 }

@@ -48,15 +48,8 @@ func newPGFront(g *Gateway) (*pgFront, error) {
 	admin.RuntimeParams = map[string]string{"application_name": "iamdb-gateway"}
 	admin.TLSConfig = f.backendTLS
 	f.admin = newAdminPool(admin, cfg.Backend.MaxAdminConns)
-	f.members = &membership{
-		ttl: cfg.MembershipTTL, now: cfg.Now, max: DefaultMaxMembershipKeys, query: f.admin.isMember,
-		cache: make(map[string]memberEntry), inflight: make(map[string]*memberCall),
-	}
-	gauge := g.m.pool
-	f.pool = newPool[*pgBackend](cfg.Pool.MaxSessionsPerKey, cfg.Pool.MaxIdlePerKey, cfg.Pool.IdleTimeout, cfg.Now, func(idle, busy int) {
-		gauge.WithLabelValues(EnginePostgres, "idle").Set(float64(idle))
-		gauge.WithLabelValues(EnginePostgres, "busy").Set(float64(busy))
-	})
+	f.members = g.newMembership(f.admin.isMember)
+	f.pool = newEnginePool[*pgBackend](g, EnginePostgres)
 	f.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
 	return f, nil
 }
