@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/iamdb/iamdb/arn"
 	"github.com/iamdb/iamdb/internal/gateway"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/localdb"
@@ -31,7 +33,7 @@ import (
 )
 
 const devUsage = `usage: iamdb dev [--dir D] [--region R] [--authority ADDR] [--pg ADDR] [--mysql ADDR] [--ops ADDR]
-                 [--imds-profile NAME [--imds ADDR]]
+                 [--account ID]... [--imds-profile NAME|ARN [--imds ADDR]]...
 
 Starts, in the foreground, everything iamdb needs on one machine with zero configuration:
 the embedded store and the authority (AWS Query API for IAM, STS and RDS), a throwaway
@@ -43,10 +45,18 @@ RDS instance, both with IAM authentication enabled; an admin is bootstrapped, an
 binaries only PostgreSQL runs. Prints "ready" when everything serves; Ctrl-C stops it (the
 throwaway servers are removed; D is kept).
 
-With --imds-profile NAME it also serves an instance-metadata (IMDSv2) endpoint that hands
-out the credentials of the instance profile NAME of the dev account, which may be created
-(aws iam create-instance-profile, add-role-to-instance-profile) after dev starts; D/env
-names it as IAMDB_IMDS_ENDPOINT, for AWS_EC2_METADATA_SERVICE_ENDPOINT.
+With --account ID (12 digits; repeatable) it also creates the account ID with an admin of
+its own, for cross-account scenarios: D/env-ID, sourced after D/env, acts as that admin;
+D/env lists the extra accounts in IAMDB_EXTRA_ACCOUNTS. The databases stay in the dev
+account (IAMDB_ACCOUNT_ID).
+
+With --imds-profile NAME it also serves an instance-metadata (IMDSv2) endpoint, an EC2
+instance of its own, that hands out the credentials of the instance profile NAME of the
+dev account, or of the instance profile ARN of an --account; the profile may be created
+(aws iam create-instance-profile, add-role-to-instance-profile) after dev starts.
+Repeatable: one endpoint per profile; the n-th --imds sets the n-th one's address. D/env
+names each as IAMDB_IMDS_ENDPOINT_<NAME> (upper case, - and . as _), and the first also
+as IAMDB_IMDS_ENDPOINT, for AWS_EC2_METADATA_SERVICE_ENDPOINT.
 `
 
 // The identifiers the dev databases are registered under.
@@ -81,8 +91,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	mysqlAddr := fs.String("mysql", "127.0.0.1:0", "address of the MySQL gateway (port 0: a free one)")
 	opsAddr := fs.String("ops", "127.0.0.1:0", "address of /metrics, /healthz and /readyz")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	imdsProfile := fs.String("imds-profile", "", "serve an IMDS endpoint for this instance profile of the dev account (created later is fine)")
-	imdsAddr := fs.String("imds", "127.0.0.1:0", "address of the IMDS endpoint (with --imds-profile)")
+	var accounts, imdsProfiles, imdsAddrs repeated
+	fs.Var(&accounts, "account", "create this extra account (12 digits) with its own admin (repeatable)")
+	fs.Var(&imdsProfiles, "imds-profile", "serve an IMDS endpoint for this instance profile: a name in the dev account or an ARN (repeatable; created later is fine)")
+	fs.Var(&imdsAddrs, "imds", "address of the IMDS endpoint of the --imds-profile in the same position (default 127.0.0.1:0)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -91,6 +103,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if fs.NArg() > 0 {
 		return usagef("dev: unexpected argument %q", fs.Arg(0))
+	}
+	if len(imdsAddrs) > len(imdsProfiles) {
+		return usagef("dev: %d --imds addresses for %d --imds-profile", len(imdsAddrs), len(imdsProfiles))
 	}
 	d, err := filepath.Abs(*dir)
 	if err != nil {
@@ -189,8 +204,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			Endpoints: []string{"localhost", "127.0.0.1"}, Port: myPort, Region: *region, IAMAuth: true,
 		})
 	}
-	if *imdsProfile != "" {
-		cfg.IMDS = []IMDSEndpointConfig{{Listen: *imdsAddr, InstanceProfile: *imdsProfile}}
+	if err := devAccounts(&cfg, accounts); err != nil {
+		return err
+	}
+	imdsVars, err := devIMDS(&cfg, imdsProfiles, imdsAddrs)
+	if err != nil {
+		return err
 	}
 	if err := cfg.validate(); err != nil {
 		return err
@@ -205,9 +224,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer closeEndpoints(eps)
-	imdsURL := ""
-	if len(eps) > 0 {
-		imdsURL = eps[0].url
+	var imds []devEnvVar // IAMDB_IMDS_ENDPOINT and one IAMDB_IMDS_ENDPOINT_<NAME> per profile
+	for i, e := range eps {
+		if i == 0 {
+			imds = append(imds, devEnvVar{"IAMDB_IMDS_ENDPOINT", e.url})
+		}
+		imds = append(imds, devEnvVar{imdsVars[i], e.url})
 	}
 
 	certs, err := pki.NewClientCertCache(ca, pki.CacheConfig{})
@@ -263,7 +285,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer ops.Close()
 
-	env, err := writeDevEnv(d, a, &cfg, pg, pgPort, maria, myPort, imdsURL)
+	env, err := writeDevEnv(d, a, &cfg, pg, pgPort, maria, myPort, imds)
 	if err != nil {
 		drain(gws, time.Second, log)
 		return err
@@ -276,8 +298,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	} else {
 		b.WriteString("  mysql      not started: MariaDB is not installed (apt-get install -y mariadb-server)\n")
 	}
-	if imdsURL != "" {
-		fmt.Fprintf(&b, "  imds       %s   (instance profile %q; for AWS_EC2_METADATA_SERVICE_ENDPOINT)\n", imdsURL, *imdsProfile)
+	for _, acc := range cfg.Accounts {
+		fmt.Fprintf(&b, "  account    %s   (source %s to act as its admin)\n", acc.ID, devAccountEnvFile(d, acc.ID))
+	}
+	for i, e := range eps {
+		fmt.Fprintf(&b, "  imds       %s   (instance profile %s, $%s; for AWS_EC2_METADATA_SERVICE_ENDPOINT)\n", e.url, cfg.IMDS[i].InstanceProfile, imdsVars[i])
 	}
 	fmt.Fprintf(&b, `  ops        http://%s   (/metrics, /healthz, /readyz)
 
@@ -337,12 +362,80 @@ func loadOrCreateCA(d string) (*pki.CA, error) {
 	return ca, nil
 }
 
+// devEnvVar is a variable of D/env.
+type devEnvVar struct{ k, v string }
+
+// devAccounts adds the extra accounts of "iamdb dev --account" to cfg.
+func devAccounts(cfg *Config, ids []string) error {
+	for _, id := range ids {
+		switch {
+		case !isAccountID(id):
+			return usagef("dev: --account %q: an account id is 12 digits", id)
+		case id == cfg.Bootstrap.AccountID:
+			return usagef("dev: --account %s is the dev account itself", id)
+		case slices.ContainsFunc(cfg.Accounts, func(a AccountConfig) bool { return a.ID == id }):
+			return usagef("dev: --account %s given twice", id)
+		}
+		cfg.Accounts = append(cfg.Accounts, AccountConfig{ID: id, AdminKeyFile: "admin-credentials-" + id})
+	}
+	return nil
+}
+
+// devIMDS adds an IMDS endpoint to cfg for each "--imds-profile", listening on the
+// "--imds" in the same position (or a free port), and returns the name of each one's
+// D/env variable: IAMDB_IMDS_ENDPOINT_ and the profile's name in upper case.
+func devIMDS(cfg *Config, profiles, addrs []string) (vars []string, err error) {
+	seen := map[string]string{}
+	for i, p := range profiles {
+		profileARN, err := cfg.entityARN(p, "instance-profile", "")
+		if err != nil {
+			return nil, usagef("dev: --imds-profile: %v", err)
+		}
+		a, _ := arn.Parse(profileARN)
+		if a.AccountID != cfg.Bootstrap.AccountID && !slices.ContainsFunc(cfg.Accounts, func(acc AccountConfig) bool { return acc.ID == a.AccountID }) {
+			return nil, usagef("dev: --imds-profile %s: account %s is neither the dev account nor an --account", p, a.AccountID)
+		}
+		name := a.Resource[strings.LastIndexByte(a.Resource, '/')+1:]
+		v := "IAMDB_IMDS_ENDPOINT_" + envName(name)
+		if other, ok := seen[v]; ok {
+			return nil, usagef("dev: --imds-profile %s and %s would both be $%s", other, p, v)
+		}
+		seen[v] = p
+		listen := "127.0.0.1:0"
+		if i < len(addrs) {
+			listen = addrs[i]
+		}
+		cfg.IMDS = append(cfg.IMDS, IMDSEndpointConfig{Listen: listen, InstanceProfile: profileARN})
+		vars = append(vars, v)
+	}
+	return vars, nil
+}
+
+// envName turns an IAM name into the tail of an environment variable's name: upper case,
+// and _ for every character that is not a letter or a digit.
+func envName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// devAccountEnvFile is D/env-ID, which switches a shell that sourced D/env to the admin
+// of the extra account ID.
+func devAccountEnvFile(d, id string) string { return filepath.Join(d, "env-"+id) }
+
 // writeDevEnv writes D/env: a file to source that points the AWS CLI, the SDKs, psql,
-// mariadb and iamdb's own commands at the dev instance. It holds the admin's secret and
-// the databases' admin passwords: 0600. maria is nil when MariaDB did not start; imdsURL
-// is empty without --imds-profile. It does not set AWS_EC2_METADATA_SERVICE_ENDPOINT:
-// the admin's keys in the same file would win over the instance's credentials anyway.
-func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, pgPort int, maria *localdb.MariaDB, myPort int, imdsURL string) (string, error) {
+// mariadb and iamdb's own commands at the dev instance, and D/env-ID for each extra
+// account. They hold admins' secrets and the databases' admin passwords: 0600. maria is
+// nil when MariaDB did not start; imds are the IMDS endpoints' variables. D/env does not
+// set AWS_EC2_METADATA_SERVICE_ENDPOINT: the admin's keys in the same file would win over
+// the instance's credentials anyway.
+func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, pgPort int, maria *localdb.MariaDB, myPort int, imds []devEnvVar) (string, error) {
 	akid, secret, err := readAdminKeyFile(cfg.path(cfg.Bootstrap.AdminKeyFile))
 	if err != nil {
 		return "", fmt.Errorf("dev: %w", err)
@@ -353,7 +446,11 @@ func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, pgPo
 		Host: net.JoinHostPort("localhost", strconv.Itoa(pgPort)), Path: "/postgres",
 		RawQuery: url.Values{"sslmode": {"verify-full"}, "sslrootcert": {caFile}}.Encode(),
 	}
-	vars := []struct{ k, v string }{
+	var extra []string
+	for _, acc := range cfg.Accounts {
+		extra = append(extra, acc.ID)
+	}
+	vars := []devEnvVar{
 		{"AWS_ENDPOINT_URL", a.url},
 		// The SDKs resolve credential providers (web identity, role_arn profiles) before
 		// AWS_ENDPOINT_URL applies: their STS calls need the service-specific variable.
@@ -363,6 +460,7 @@ func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, pgPo
 		{"AWS_REGION", cfg.Authority.Region},
 		{"AWS_DEFAULT_REGION", cfg.Authority.Region},
 		{"IAMDB_ACCOUNT_ID", cfg.Bootstrap.AccountID},
+		{"IAMDB_EXTRA_ACCOUNTS", strings.Join(extra, " ")},
 		{"IAMDB_CA_FILE", caFile},
 		{"IAMDB_PG_HOST", "localhost"},
 		{"IAMDB_PG_PORT", strconv.Itoa(pgPort)},
@@ -376,7 +474,7 @@ func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, pgPo
 		dsn := mysql.NewConfig()
 		dsn.User, dsn.Passwd = maria.AdminUser, maria.AdminPassword
 		dsn.Net, dsn.Addr = "tcp", net.JoinHostPort("localhost", strconv.Itoa(myPort))
-		vars = append(vars, []struct{ k, v string }{
+		vars = append(vars, []devEnvVar{
 			{"IAMDB_MYSQL_HOST", "localhost"},
 			{"IAMDB_MYSQL_PORT", strconv.Itoa(myPort)},
 			{"IAMDB_MYSQL_INSTANCE", devMySQLInstanceID},
@@ -386,20 +484,37 @@ func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, pgPo
 			{"IAMDB_MYSQL_BACKEND_ADDR", maria.Addr()},
 		}...)
 	}
-	if imdsURL != "" {
-		vars = append(vars, struct{ k, v string }{"IAMDB_IMDS_ENDPOINT", imdsURL})
+	vars = append(vars, imds...)
+	path := filepath.Join(d, "env")
+	if err := writeEnvFile(path, "# iamdb dev: source this file. It holds the admin's secret key.\n", vars); err != nil {
+		return "", err
 	}
+	for _, acc := range cfg.Accounts {
+		akid, secret, err := readAdminKeyFile(cfg.path(acc.AdminKeyFile))
+		if err != nil {
+			return "", fmt.Errorf("dev: %w", err)
+		}
+		head := "# iamdb dev: source this file after " + path + " to act as the admin of account " + acc.ID + ".\n"
+		if err := writeEnvFile(devAccountEnvFile(d, acc.ID), head, []devEnvVar{{"AWS_ACCESS_KEY_ID", akid}, {"AWS_SECRET_ACCESS_KEY", secret}}); err != nil {
+			return "", err
+		}
+	}
+	return path, nil
+}
+
+// writeEnvFile writes a file of export lines to source, after head; it unsets the
+// variables that would otherwise win over the keys it sets.
+func writeEnvFile(path, head string, vars []devEnvVar) error {
 	var b strings.Builder
-	b.WriteString("# iamdb dev: source this file. It holds the admin's secret key.\n")
+	b.WriteString(head)
 	for _, kv := range vars {
 		fmt.Fprintf(&b, "export %s=%s\n", kv.k, shellQuote(kv.v))
 	}
 	b.WriteString("unset AWS_SESSION_TOKEN AWS_PROFILE\n")
-	path := filepath.Join(d, "env")
 	if err := pki.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		return "", fmt.Errorf("dev: %w", err)
+		return fmt.Errorf("dev: %w", err)
 	}
-	return path, nil
+	return nil
 }
 
 // readAdminKeyFile reads the [default] key of an AWS credentials file.

@@ -734,10 +734,13 @@ func testDevSeed001IMDS(t *testing.T, d *devInstance, tools *clientTools, rid st
 	if !strings.HasPrefix(imds, "http://127.0.0.1:") || !strings.HasSuffix(imds, "/") {
 		t.Fatalf("D/env: IAMDB_IMDS_ENDPOINT = %q, want http://127.0.0.1:PORT/", imds)
 	}
+	if got := d.env["IAMDB_IMDS_ENDPOINT_PGDEMO_DB_ACCESS_PROFILE"]; got != imds {
+		t.Errorf("D/env: IAMDB_IMDS_ENDPOINT_PGDEMO_DB_ACCESS_PROFILE = %q, want IAMDB_IMDS_ENDPOINT's %q", got, imds)
+	}
 	if _, ok := d.env["AWS_EC2_METADATA_SERVICE_ENDPOINT"]; ok {
 		t.Errorf("D/env sets AWS_EC2_METADATA_SERVICE_ENDPOINT; its admin keys would win over it")
 	}
-	if !strings.Contains(d.stdout.String(), "\n  imds       "+imds+"   (instance profile \"pgdemo-db-access-profile\"") {
+	if !strings.Contains(d.stdout.String(), "\n  imds       "+imds+"   (instance profile arn:aws:iam::"+d.account+":instance-profile/pgdemo-db-access-profile, $IAMDB_IMDS_ENDPOINT_PGDEMO_DB_ACCESS_PROFILE;") {
 		t.Errorf("iamdb dev: stdout %q lacks the imds line", d.stdout.String())
 	}
 	admin := d.env["IAMDB_PG_ADMIN_URL"]
