@@ -2,6 +2,7 @@ package awsquery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"slices"
@@ -422,6 +423,28 @@ func TestRoundTrip(t *testing.T) {
 	if aws.ToString(sid.Arn) != aws.ToString(id.Arn) {
 		t.Errorf("GetSessionToken session is %s, want %s", aws.ToString(sid.Arn), aws.ToString(id.Arn))
 	}
+	// Issuing calls are logged at info with who asked, from which account, and what was
+	// issued (CloudTrail's AssumeRole records); never a secret or a session token.
+	assumed := issuedLogLine(t, e.log(), "AssumeRole")
+	for k, want := range map[string]string{
+		"caller": aws.ToString(id.Arn), "caller_account": testAccount, "role_arn": aws.ToString(gr.Role.Arn),
+		"session_arn": aws.ToString(ar.AssumedRoleUser.Arn), "issued_access_key_id": roleCreds.AccessKeyID,
+	} {
+		if assumed[k] != want {
+			t.Errorf("AssumeRole's log line: %s = %v, want %q (line %v)", k, assumed[k], want, assumed)
+		}
+	}
+	if assumed["remote"] == "" || assumed["issued_expiration"] == "" {
+		t.Errorf("AssumeRole's log line lacks remote or issued_expiration: %v", assumed)
+	}
+	if got := issuedLogLine(t, e.log(), "GetSessionToken")["issued_access_key_id"]; got != stCreds.AccessKeyID {
+		t.Errorf("GetSessionToken's log line: issued_access_key_id = %v, want %s", got, stCreds.AccessKeyID)
+	}
+	for _, secret := range []string{roleCreds.SecretAccessKey, roleCreds.SessionToken, stCreds.SecretAccessKey, stCreds.SessionToken} {
+		if strings.Contains(e.log(), secret) {
+			t.Fatalf("the log holds an issued secret or session token")
+		}
+	}
 
 	// RDS.
 	cl, err := e.svc.RegisterDatabase(ctx, iam.DatabaseSpec{Identifier: "aurorapgsqlv1", Kind: iam.KindCluster, Engine: "aurora-postgresql",
@@ -555,4 +578,23 @@ func verifyToken(t *testing.T, e *testEnv, c aws.Credentials, tok, user string) 
 		t.Fatalf("VerifyDBAuthToken response %s: %v", r.body, err)
 	}
 	return out
+}
+
+// issuedLogLine returns the info-level log line of the last successful call of action.
+func issuedLogLine(t *testing.T, log, action string) map[string]any {
+	t.Helper()
+	var found map[string]any
+	for _, line := range strings.Split(log, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil {
+			continue
+		}
+		if m["action"] == action && m["level"] == "INFO" && m["status"] == float64(200) {
+			found = m
+		}
+	}
+	if found == nil {
+		t.Fatalf("no info-level log line for a successful %s", action)
+	}
+	return found
 }

@@ -88,6 +88,24 @@ type call struct {
 	caller *iam.Caller
 	region string
 	action string
+	st     *reqState
+}
+
+// issued records, for the request's log line, the temporary credentials an STS action
+// handed out: successful credential-issuing calls are logged at info level, so that the
+// log answers CloudTrail's question "who assumed which role, from which account and
+// address". Never the secret or the session token.
+func (c *call) issued(roleARN, sessionARN string, cr *iam.Credentials) {
+	c.st.issued = []slog.Attr{
+		slog.String("issued_access_key_id", cr.AccessKeyID),
+		slog.Time("issued_expiration", cr.Expiration),
+	}
+	if roleARN != "" {
+		c.st.issued = append(c.st.issued, slog.String("role_arn", roleARN))
+	}
+	if sessionARN != "" {
+		c.st.issued = append(c.st.issued, slog.String("session_arn", sessionARN))
+	}
 }
 
 // New validates cfg and returns a Server.
@@ -198,6 +216,10 @@ type reqState struct {
 	action string
 	akid   string
 	caller string // the caller's ARN
+	// account is the caller's account.
+	account string
+	// issued describes the credentials an STS action issued (call.issued).
+	issued []slog.Attr
 }
 
 // serve runs the request and returns the result of its action.
@@ -262,7 +284,7 @@ func (s *Server) serve(r *http.Request, st *reqState, now time.Time) (any, error
 		st.action = action
 	}
 
-	c := &call{s: s, f: f, action: action}
+	c := &call{s: s, f: f, action: action, st: st}
 	info := iam.RequestInfo{SourceIP: sourceIP(r), SecureTransport: r.TLS != nil}
 	if unsignedActions[st.svc.name+":"+action] && r.Header.Get("Authorization") == "" {
 		info.Region = s.region
@@ -286,7 +308,7 @@ func (s *Server) serve(r *http.Request, st *reqState, now time.Time) (any, error
 	if !ok || caller == nil {
 		return nil, fmt.Errorf("awsquery: key %s has principal %T, want *iam.Caller", a.v.AccessKeyID, a.key.Principal)
 	}
-	st.caller = callerARN(caller)
+	st.caller, st.account = callerARN(caller), caller.Account
 	if !known {
 		return nil, &queryError{400, "InvalidAction", fmt.Sprintf("Could not find operation %s for version %s", clip(action), st.svc.version)}
 	}
@@ -336,7 +358,7 @@ func (s *Server) logRequest(r *http.Request, st *reqState, status int, code stri
 	switch {
 	case status >= 500:
 		level = slog.LevelError
-	case status >= 400:
+	case status >= 400, st.issued != nil:
 		level = slog.LevelInfo
 	}
 	ctx := r.Context()
@@ -359,7 +381,10 @@ func (s *Server) logRequest(r *http.Request, st *reqState, status int, code stri
 		attrs = append(attrs, slog.String("access_key_id", st.akid))
 	}
 	if st.caller != "" {
-		attrs = append(attrs, slog.String("caller", st.caller))
+		attrs = append(attrs, slog.String("caller", st.caller), slog.String("caller_account", st.account))
+	}
+	if status < 400 {
+		attrs = append(attrs, st.issued...)
 	}
 	if code != "" {
 		attrs = append(attrs, slog.String("code", code))

@@ -1,6 +1,10 @@
 package awsquery
 
-import "github.com/iamdb/iamdb/internal/iam"
+import (
+	"log/slog"
+
+	"github.com/iamdb/iamdb/internal/iam"
+)
 
 // The STS API (version 2011-06-15).
 
@@ -63,6 +67,7 @@ func stsOps() map[string]handler {
 			if err != nil {
 				return nil, err
 			}
+			c.issued(in.RoleARN, out.AssumedRoleUser.ARN, &out.Credentials)
 			return assumeRoleResult{
 				Credentials:      toCredentials(&out.Credentials),
 				AssumedRoleUser:  xAssumedRoleUser{AssumedRoleID: out.AssumedRoleUser.AssumedRoleID, Arn: out.AssumedRoleUser.ARN},
@@ -80,6 +85,7 @@ func stsOps() map[string]handler {
 			if err != nil {
 				return nil, err
 			}
+			c.issued("", "", &cr)
 			return sessionTokenResult{toCredentials(&cr)}, nil
 		},
 		// AssumeRoleWithWebIdentity is unsigned: the token is the proof. A signed call is
@@ -100,6 +106,8 @@ func stsOps() map[string]handler {
 			if err != nil {
 				return nil, err
 			}
+			c.issued(in.RoleARN, out.AssumedRoleUser.ARN, &out.Credentials)
+			c.st.issued = append(c.st.issued, slog.String("web_identity_subject", out.SubjectFromWebIdentityToken), slog.String("web_identity_provider", out.Provider))
 			return webIdentityResult{
 				Credentials:                 toCredentials(&out.Credentials),
 				SubjectFromWebIdentityToken: out.SubjectFromWebIdentityToken,
