@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/iamdb/iamdb/token"
@@ -81,5 +82,25 @@ func TestRotateMasterKey(t *testing.T) {
 	}
 	if _, err := New(ctx, Config{Store: raw, MasterKey: newMaster, PreviousMasterKeys: [][]byte{{1, 2}}}); err == nil {
 		t.Error("New accepted a short previous master key")
+	}
+	// The old master key (or any other) no longer opens the store's secrets: New refuses
+	// to start rather than serve with every access key unknown.
+	for _, wrong := range [][]byte{testMaster, bytes.Repeat([]byte{9}, 32)} {
+		s, err := New(ctx, Config{Store: raw, MasterKey: wrong, Now: e.clock.Now})
+		if !errors.Is(err, ErrWrongMasterKey) || !strings.Contains(err.Error(), "the secrets of 2 access keys") {
+			if s != nil {
+				s.Close()
+			}
+			t.Errorf("New with a wrong master key = %v, want ErrWrongMasterKey for 2 keys", err)
+		}
+	}
+}
+
+func TestFirstN(t *testing.T) {
+	if got := strings.Join(firstN([]string{"a", "b", "c", "d"}, 3), ","); got != "a,b,c,…" {
+		t.Errorf("firstN = %q", got)
+	}
+	if got := strings.Join(firstN([]string{"a"}, 3), ","); got != "a" {
+		t.Errorf("firstN = %q", got)
 	}
 }

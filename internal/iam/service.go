@@ -5,7 +5,9 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,10 +116,28 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cancel()
 		return nil, err
 	}
+	if bad := s.snap.Load().unsealable; len(bad) > 0 {
+		cancel()
+		return nil, fmt.Errorf("%w: the secrets of %d access keys (%s) cannot be decrypted: "+
+			"this is not the master key the store was written with (after a rotation, the new key is master_key_file)",
+			ErrWrongMasterKey, len(bad), strings.Join(firstN(bad, 3), ", "))
+	}
 	s.cancel = cancel
 	s.done = make(chan struct{})
 	go s.loop(wctx, watch)
 	return s, nil
+}
+
+// ErrWrongMasterKey is returned by New when the store holds secrets the master key cannot
+// decrypt.
+var ErrWrongMasterKey = errors.New("iam: wrong master key")
+
+// firstN returns at most n elements of ids, and "…" if there were more.
+func firstN(ids []string, n int) []string {
+	if len(ids) <= n {
+		return ids
+	}
+	return append(ids[:n:n], "…")
 }
 
 // loop rebuilds the snapshot on every store revision and flushes usage records.

@@ -27,6 +27,9 @@ type snapshot struct {
 	managed    map[string]*policy.Policy
 	dbs        []Database
 	byEndpoint map[string]int // lower(host):port → index in dbs
+	// unsealable are the IDs of access keys whose secret the master key cannot open
+	// (sealed under another master key, or damaged): those keys are unknown to callers.
+	unsealable []string
 
 	// Caches carried from one snapshot to the next: compiled policies by (kind, name,
 	// document) and decrypted secrets by (key ID, ciphertext).
@@ -203,7 +206,8 @@ func (s *Service) build(ctx context.Context, rev int64, prev *snapshot) (*snapsh
 		}
 		secret, ok := b.secret(&d)
 		if !ok {
-			continue // sealed under another master key: unusable
+			n.unsealable = append(n.unsealable, d.ID) // New refuses to start with these
+			continue
 		}
 		n.keys[d.ID] = &keyEntry{key: token.Key{
 			SecretAccessKey: secret, Inactive: d.Status != StatusActive, Principal: u.userCaller(d.ID),
