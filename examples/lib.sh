@@ -87,3 +87,25 @@ dev_log_has() {
 	done <"$WORK/dev.log"
 	return 1
 }
+
+# on_instance PROFILE CMD… runs CMD on the "EC2 instance" of iamdb dev's --imds-profile
+# PROFILE (a name; the ARN's name for another account's): no access keys, only that
+# instance's metadata endpoint, $IAMDB_IMDS_ENDPOINT_<PROFILE> of D/env.
+on_instance() (
+	local var
+	var=IAMDB_IMDS_ENDPOINT_$(printf %s "$1" | tr 'a-z' 'A-Z' | tr -c 'A-Z0-9' '_')
+	[ -n "${!var:-}" ] || fail "D/env has no $var: iamdb dev needs --imds-profile $1"
+	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+	export AWS_EC2_METADATA_SERVICE_ENDPOINT=${!var} AWS_EC2_METADATA_DISABLED=false
+	shift
+	"$@"
+)
+
+# as_account ID CMD… runs CMD as the admin of iamdb dev's extra account ID (--account ID).
+as_account() (
+	[ -f "$DEV/env-$1" ] || fail "iamdb dev has no account $1: it needs --account $1"
+	# shellcheck disable=SC1090
+	source "$DEV/env-$1"
+	shift
+	"$@"
+)
