@@ -94,18 +94,16 @@ type call struct {
 // issued records, for the request's log line, the temporary credentials an STS action
 // handed out: successful credential-issuing calls are logged at info level, so that the
 // log answers CloudTrail's question "who assumed which role, from which account and
-// address". Never the secret or the session token.
-func (c *call) issued(roleARN, sessionARN string, cr *iam.Credentials) {
+// address". Never the secret or the session token. extra are the action's own attributes.
+func (c *call) issued(roleARN, sessionARN string, cr *iam.Credentials, extra ...slog.Attr) {
 	c.st.issued = []slog.Attr{
 		slog.String("issued_access_key_id", cr.AccessKeyID),
 		slog.Time("issued_expiration", cr.Expiration),
 	}
 	if roleARN != "" {
-		c.st.issued = append(c.st.issued, slog.String("role_arn", roleARN))
+		c.st.issued = append(c.st.issued, slog.String("role_arn", roleARN), slog.String("session_arn", sessionARN))
 	}
-	if sessionARN != "" {
-		c.st.issued = append(c.st.issued, slog.String("session_arn", sessionARN))
-	}
+	c.st.issued = append(c.st.issued, extra...)
 }
 
 // New validates cfg and returns a Server.

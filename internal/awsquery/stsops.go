@@ -106,8 +106,8 @@ func stsOps() map[string]handler {
 			if err != nil {
 				return nil, err
 			}
-			c.issued(in.RoleARN, out.AssumedRoleUser.ARN, &out.Credentials)
-			c.st.issued = append(c.st.issued, slog.String("web_identity_subject", out.SubjectFromWebIdentityToken), slog.String("web_identity_provider", out.Provider))
+			c.issued(in.RoleARN, out.AssumedRoleUser.ARN, &out.Credentials,
+				slog.String("web_identity_subject", out.SubjectFromWebIdentityToken), slog.String("web_identity_provider", out.Provider))
 			return webIdentityResult{
 				Credentials:                 toCredentials(&out.Credentials),
 				SubjectFromWebIdentityToken: out.SubjectFromWebIdentityToken,

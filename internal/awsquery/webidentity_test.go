@@ -132,6 +132,16 @@ func TestAssumeRoleWithWebIdentitySDK(t *testing.T) {
 		t.Errorf("credentials expire in %v, want 15m", d)
 	}
 	creds := aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}
+	logged := issuedLogLine(t, w.log(), "AssumeRoleWithWebIdentity")
+	for k, want := range map[string]string{"role_arn": w.roleARN, "session_arn": w.assumedARN(), "issued_access_key_id": creds.AccessKeyID,
+		"web_identity_subject": webSub, "web_identity_provider": aws.ToString(out.Provider)} {
+		if logged[k] != want {
+			t.Errorf("AssumeRoleWithWebIdentity's log line: %s = %v, want %q", k, logged[k], want)
+		}
+	}
+	if strings.Contains(w.log(), creds.SecretAccessKey) || strings.Contains(w.log(), creds.SessionToken) {
+		t.Error("the log holds the issued secret or session token")
+	}
 	id, err := w.stsClient(creds).GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
 	if err != nil || aws.ToString(id.Arn) != w.assumedARN() {
 		t.Errorf("GetCallerIdentity = %v, %v, want %s", id, err, w.assumedARN())
