@@ -49,12 +49,9 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := flag.NewFlagSet("iamdb connect "+kind, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, connectUsage) }
-	hostname := fs.String("hostname", "", "database host name to dial")
-	port := fs.Int("port", 0, "database port")
-	username := fs.String("username", "", "database user")
+	var tf tokenFlags
+	tf.register(fs)
 	dbname := fs.String("dbname", "", "database (default: the client's)")
-	region := fs.String("region", "", "region (default: from the AWS config or $AWS_REGION)")
-	profile := fs.String("profile", "", "shared config profile")
 	caFile := fs.String("ca-file", os.Getenv("IAMDB_CA_FILE"), "CA certificate(s) verifying the server (default $IAMDB_CA_FILE)")
 	signingHost := fs.String("signing-host", "", "host name the token is signed for (default --hostname)")
 	clientPath := fs.String("client", "", "the client program (default psql; mariadb, else mysql)")
@@ -64,8 +61,8 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return exitCode(2)
 	}
-	if *hostname == "" || *port == 0 || *username == "" {
-		return usagef("connect: --hostname, --port and --username are required")
+	if err := tf.required("connect"); err != nil {
+		return err
 	}
 	if *caFile == "" {
 		return usagef("connect: no CA to verify the server with: pass --ca-file (or set IAMDB_CA_FILE)")
@@ -74,21 +71,17 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usagef("connect: --ca-file: %v", err)
 	}
 	if *signingHost == "" {
-		*signingHost = *hostname
+		*signingHost = tf.hostname
 	}
-	cfg, err := loadAWSConfig(ctx, *profile, *region)
+	tok, _, err := tf.mint(ctx, "connect", *signingHost)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	tok, _, err := mintToken(ctx, cfg, *signingHost, *port, *username)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return err
 	}
 	var cc clientCommand
 	if kind == "psql" {
-		cc, err = psqlCommand(*clientPath, *hostname, *port, *username, *dbname, *caFile, tok)
+		cc, err = psqlCommand(*clientPath, tf.hostname, tf.port, tf.username, *dbname, *caFile, tok)
 	} else {
-		cc, err = mysqlCommand(*clientPath, *hostname, *port, *username, *dbname, *caFile, tok)
+		cc, err = mysqlCommand(*clientPath, tf.hostname, tf.port, tf.username, *dbname, *caFile, tok)
 	}
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)

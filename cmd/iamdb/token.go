@@ -45,11 +45,8 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("iamdb token", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, tokenUsage) }
-	hostname := fs.String("hostname", "", "database host name, as clients dial it")
-	port := fs.Int("port", 0, "database port")
-	username := fs.String("username", "", "database user")
-	region := fs.String("region", "", "region (default: from the AWS config or $AWS_REGION)")
-	profile := fs.String("profile", "", "shared config profile")
+	var tf tokenFlags
+	tf.register(fs)
 	format := fs.String("format", "raw", "output: raw, env, json or pgpass")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -60,23 +57,55 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return usagef("token: unexpected argument %q", fs.Arg(0))
 	}
-	if *hostname == "" || *port == 0 || *username == "" {
-		return usagef("token: --hostname, --port and --username are required")
+	if err := tf.required("token"); err != nil {
+		return err
 	}
 	switch *format {
 	case "raw", "env", "json", "pgpass":
 	default:
 		return usagef("token: --format must be raw, env, json or pgpass")
 	}
-	cfg, err := loadAWSConfig(ctx, *profile, *region)
+	tok, info, err := tf.mint(ctx, "token", tf.hostname)
 	if err != nil {
-		return fmt.Errorf("token: %w", err)
-	}
-	tok, info, err := mintToken(ctx, cfg, *hostname, *port, *username)
-	if err != nil {
-		return fmt.Errorf("token: %w", err)
+		return err
 	}
 	return printToken(stdout, *format, tok, info)
+}
+
+// tokenFlags are the flags of the commands that mint a token (token, connect): the
+// database it is for, and the profile and region of the credentials that sign it.
+type tokenFlags struct {
+	hostname, username, region, profile string
+	port                                int
+}
+
+func (f *tokenFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.hostname, "hostname", "", "database host name, as clients dial it")
+	fs.IntVar(&f.port, "port", 0, "database port")
+	fs.StringVar(&f.username, "username", "", "database user")
+	fs.StringVar(&f.region, "region", "", "region (default: from the AWS config or $AWS_REGION)")
+	fs.StringVar(&f.profile, "profile", "", "shared config profile")
+}
+
+// required is the usage error of command cmd when a required flag is missing.
+func (f *tokenFlags) required(cmd string) error {
+	if f.hostname == "" || f.port == 0 || f.username == "" {
+		return usagef("%s: --hostname, --port and --username are required", cmd)
+	}
+	return nil
+}
+
+// mint signs a token for host (the name the token is signed for), the port and the user.
+func (f *tokenFlags) mint(ctx context.Context, cmd, host string) (string, tokenInfo, error) {
+	cfg, err := loadAWSConfig(ctx, f.profile, f.region)
+	if err != nil {
+		return "", tokenInfo{}, fmt.Errorf("%s: %w", cmd, err)
+	}
+	tok, info, err := mintToken(ctx, cfg, host, f.port, f.username)
+	if err != nil {
+		return "", tokenInfo{}, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return tok, info, nil
 }
 
 // loadAWSConfig loads the AWS SDK's configuration: the standard credential chain
