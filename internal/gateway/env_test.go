@@ -212,6 +212,35 @@ type testGW struct {
 	cfg  Config
 }
 
+// poolStats returns the totals of the gateway's pool of backend sessions.
+func (gw *testGW) poolStats() (idle, busy int) {
+	switch f := gw.front.(type) {
+	case *pgFront:
+		return f.pool.stats()
+	case *mysqlFront:
+		return f.pool.stats()
+	}
+	panic(fmt.Sprintf("front end %T", gw.front))
+}
+
+// waitReleased waits until no pooled session is busy and returns the idle count. The
+// gateway reads a client's Terminate (COM_QUIT) after the client has closed, so a test
+// that reconnects at once and wants the session back must wait for its release: a real
+// client reconnecting within that window simply gets another backend session.
+func (gw *testGW) waitReleased(t testing.TB) int {
+	t.Helper()
+	for i := 0; ; i++ {
+		idle, busy := gw.poolStats()
+		if busy == 0 {
+			return idle
+		}
+		if i == 500 {
+			t.Fatalf("pool idle, busy = %d, %d after 5s; want no busy session", idle, busy)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 var dbSeq atomic.Int64
 
 // newGateway starts a PostgreSQL gateway for the shared environment; mutate adjusts its

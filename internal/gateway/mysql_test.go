@@ -56,6 +56,7 @@ func TestMySQLIAMLogin(t *testing.T) {
 		}
 		ids = append(ids, connID(t, db))
 		db.Close()
+		gw.waitReleased(t)
 	}
 	if ids[0] != ids[1] || ids[1] != ids[2] {
 		t.Errorf("backend connection ids %v: want one pooled session", ids)
@@ -67,6 +68,7 @@ func TestMySQLIAMLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	vdb.Close()
+	gw.waitReleased(t)
 	if got := gw.front.(*mysqlFront).srv.ServerVersion(); got != version && got != "5.5.5-"+version {
 		t.Errorf("greeting version %q, backend's %q", got, version)
 	}
@@ -84,6 +86,7 @@ func TestMySQLIAMLogin(t *testing.T) {
 	}
 	conn.Close()
 	db.Close()
+	gw.waitReleased(t)
 	db = gw.myMustOpen(t, "alice", tok, "app")
 	var leak sql.NullInt64
 	var mode, schema string
@@ -376,6 +379,7 @@ func TestMySQLRelay(t *testing.T) {
 	}
 	conn.Close()
 	db.Close()
+	gw.waitReleased(t)
 
 	// The tracker followed all of it: the session went back to the pool.
 	db = gw.myMustOpen(t, "alice", tok, "app")
@@ -466,15 +470,8 @@ func TestMySQLConcurrentClients(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	for i := 0; ; i++ {
-		idle, busy := gw.front.(*mysqlFront).pool.stats()
-		if busy == 0 && idle <= DefaultMaxIdlePerKey {
-			break
-		}
-		if i == 100 {
-			t.Fatalf("pool idle, busy = %d, %d", idle, busy)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if idle := gw.waitReleased(t); idle > DefaultMaxIdlePerKey { // the last sessions may still be resetting
+		t.Errorf("%d idle sessions, want at most %d", idle, DefaultMaxIdlePerKey)
 	}
 }
 
@@ -487,7 +484,10 @@ func TestMySQLBackendRestart(t *testing.T) {
 	ctx := context.Background()
 	db := gw.myMustOpen(t, "alice", tok, "app")
 	before := connID(t, db)
-	db.Close() // pooled
+	db.Close()
+	if gw.waitReleased(t) != 1 {
+		t.Fatal("the session was not pooled")
+	}
 	activeDB := gw.myMustOpen(t, "alice", tok, "app")
 	active, err := activeDB.Conn(ctx) // pinned: database/sql would retry on a new connection
 	if err != nil {
@@ -609,6 +609,7 @@ func TestMySQLLocalInfile(t *testing.T) {
 			t.Errorf("loaded rows: %d, %v", n, err)
 		}
 		db.Close()
+		gw.waitReleased(t)
 		// The tracker does not follow LOCAL INFILE: that session is not pooled.
 		db = gw.myMustOpen(t, "alice", tok, "app")
 		if id := connID(t, db); id == before {

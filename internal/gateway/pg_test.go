@@ -42,6 +42,7 @@ func TestIAMLogin(t *testing.T) {
 		}
 		pids = append(pids, pid)
 		c.Close(ctx)
+		gw.waitReleased(t)
 	}
 	if pids[0] != pids[1] || pids[1] != pids[2] {
 		t.Errorf("backend pids %v: want one pooled session", pids)
@@ -66,6 +67,7 @@ func TestIAMLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close(ctx)
+	gw.waitReleased(t)
 	c = gw.mustConnect(t, "alice", tok)
 	var sp string
 	var temps int
@@ -367,15 +369,8 @@ func TestConcurrentClients(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	for i := 0; ; i++ { // the last sessions may still be resetting
-		idle, busy := gw.front.(*pgFront).pool.stats()
-		if busy == 0 && idle <= DefaultMaxIdlePerKey {
-			break
-		}
-		if i == 100 {
-			t.Fatalf("pool idle, busy = %d, %d", idle, busy)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if idle := gw.waitReleased(t); idle > DefaultMaxIdlePerKey { // the last sessions may still be resetting
+		t.Errorf("%d idle sessions, want at most %d", idle, DefaultMaxIdlePerKey)
 	}
 }
 
@@ -394,7 +389,10 @@ func TestBackendRestart(t *testing.T) {
 	}
 	c := gw.mustConnect(t, "alice", tok)
 	before := pid(c)
-	c.Close(ctx) // pooled
+	c.Close(ctx)
+	if gw.waitReleased(t) != 1 {
+		t.Fatal("the session was not pooled")
+	}
 	active := gw.mustConnect(t, "alice", tok)
 	pid(active)
 
