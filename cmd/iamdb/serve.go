@@ -201,7 +201,7 @@ func startAuthority(ctx context.Context, cfg *Config, log *slog.Logger) (_ *auth
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	svc, err := iam.New(ctx, iam.Config{Store: st, MasterKey: key, PreviousMasterKeys: previous, DefaultRegion: cfg.Authority.Region, WebIdentityKeys: webKeys})
+	svc, err := iam.New(ctx, iam.Config{Store: st, MasterKey: key, PreviousMasterKeys: previous, DefaultRegion: cfg.Authority.Region, WebIdentityKeys: webKeys, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}

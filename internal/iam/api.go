@@ -2,6 +2,7 @@ package iam
 
 import (
 	"io"
+	"log/slog"
 	"net/netip"
 	"time"
 
@@ -37,6 +38,10 @@ type Config struct {
 	// WebIdentitySkew is the clock skew tolerated for a web identity token's exp, nbf and
 	// iat. If zero, one minute.
 	WebIdentitySkew time.Duration
+	// Logger receives what the Service notices on its own, outside any call: a snapshot
+	// rebuild that fails, or that finds access keys the master key cannot decrypt. If nil,
+	// nothing is logged.
+	Logger *slog.Logger
 }
 
 // RequestInfo describes the request a call serves, for the request context of

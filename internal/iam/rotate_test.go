@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/iamdb/iamdb/internal/store"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -103,4 +108,162 @@ func TestFirstN(t *testing.T) {
 	if got := strings.Join(firstN([]string{"a"}, 3), ","); got != "a" {
 		t.Errorf("firstN = %q", got)
 	}
+}
+
+// TestRotateUnderRunningService: a store re-encrypted under another master key while a
+// Service runs makes every access key unknown to it; the Service says so in its log,
+// naming the keys, instead of refusing callers silently.
+func TestRotateUnderRunningService(t *testing.T) {
+	raw := openStore(t)
+	e := newEnvOn(t, raw, testMaster)
+	alice := e.user(e.admin, "alice", "")
+	e.s.Close()
+
+	ctx := context.Background()
+	logs := &recordLog{}
+	s, err := New(ctx, Config{Store: raw, MasterKey: testMaster, Now: e.clock.Now, Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.LookupKey(ctx, alice.AccessKeyID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RotateMasterKey(ctx, raw, testMaster, bytes.Repeat([]byte{0x42}, 32), nil); err != nil {
+		t.Fatal(err)
+	}
+	r := logs.wait(t, slog.LevelError)
+	if !strings.Contains(r, "master key cannot decrypt") || !strings.Contains(r, "count=2") ||
+		!strings.Contains(r, alice.AccessKeyID) || !strings.Contains(r, e.admin.AccessKeyID) {
+		t.Errorf("log after the rotation = %q; want the two keys named", r)
+	}
+	if _, err := s.LookupKey(ctx, alice.AccessKeyID, ""); !errors.Is(err, token.ErrUnknownKey) {
+		t.Errorf("LookupKey after the rotation = %v, want ErrUnknownKey", err)
+	}
+	// A later rebuild that loses nothing more says nothing more.
+	if err := raw.Update(ctx, func(tx store.Tx) error { return tx.Put("test", "x", []byte("{}")) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := logs.count(slog.LevelError); n != 1 {
+		t.Errorf("%d error lines after a second rebuild, want 1", n)
+	}
+}
+
+// TestRefreshFailureLogged: a rebuild that fails is logged once, the last snapshot keeps
+// serving, and the recovery is logged when a retry succeeds.
+func TestRefreshFailureLogged(t *testing.T) {
+	raw := openStore(t)
+	e := newEnvOn(t, raw, testMaster)
+	alice := e.user(e.admin, "alice", "")
+	e.s.Close()
+
+	ctx := context.Background()
+	fs := &failingStore{Store: raw}
+	logs := &recordLog{}
+	s, err := New(ctx, Config{Store: fs, MasterKey: testMaster, Now: e.clock.Now, Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	fs.fail.Store(true)
+	if err := raw.Update(ctx, func(tx store.Tx) error { return tx.Put("test", "x", []byte("{}")) }); err != nil {
+		t.Fatal(err)
+	}
+	if r := logs.wait(t, slog.LevelWarn); !strings.Contains(r, "cannot rebuild") || !strings.Contains(r, "disk on fire") {
+		t.Errorf("log of the failed rebuild = %q", r)
+	}
+	if _, err := s.LookupKey(ctx, alice.AccessKeyID, ""); err != nil {
+		t.Errorf("LookupKey while rebuilds fail = %v; want the last snapshot served", err)
+	}
+	time.Sleep(1500 * time.Millisecond) // at least one retry fails too
+	if n := logs.count(slog.LevelWarn); n != 1 {
+		t.Errorf("%d warnings while failing, want 1", n)
+	}
+	fs.fail.Store(false)
+	if r := logs.wait(t, slog.LevelInfo); !strings.Contains(r, "up to date again") {
+		t.Errorf("log of the recovery = %q", r)
+	}
+	if got, want := s.snap.Load().rev, mustRevision(t, raw); got != want {
+		t.Errorf("snapshot at revision %d after the recovery, want %d", got, want)
+	}
+}
+
+func mustRevision(t *testing.T, st store.Store) int64 {
+	t.Helper()
+	rev, err := st.Revision(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rev
+}
+
+// failingStore fails every View while fail is set.
+type failingStore struct {
+	store.Store
+	fail atomic.Bool
+}
+
+func (f *failingStore) View(ctx context.Context, fn func(store.Tx) error) error {
+	if f.fail.Load() {
+		return errors.New("disk on fire")
+	}
+	return f.Store.View(ctx, fn)
+}
+
+// recordLog is a slog.Handler that keeps every record, as one line of text.
+type recordLog struct {
+	mu    sync.Mutex
+	lines []string
+	level []slog.Level
+}
+
+func (*recordLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordLog) WithAttrs([]slog.Attr) slog.Handler     { return h }
+func (h *recordLog) WithGroup(string) slog.Handler          { return h }
+
+func (h *recordLog) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		b.WriteString(" " + a.String())
+		return true
+	})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.lines = append(h.lines, b.String())
+	h.level = append(h.level, r.Level)
+	return nil
+}
+
+// wait returns the first line at level, waiting up to 5 s for it.
+func (h *recordLog) wait(t *testing.T, level slog.Level) string {
+	t.Helper()
+	for range 500 {
+		h.mu.Lock()
+		for i, l := range h.level {
+			if l == level {
+				h.mu.Unlock()
+				return h.lines[i]
+			}
+		}
+		h.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %v line logged in 5s", level)
+	return ""
+}
+
+func (h *recordLog) count(level slog.Level) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, l := range h.level {
+		if l == level {
+			n++
+		}
+	}
+	return n
 }

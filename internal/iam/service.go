@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,7 @@ type Service struct {
 
 	webKeys WebIdentityKeySource
 	webSkew time.Duration
+	log     *slog.Logger
 
 	secrets  cipher.AEAD   // access key secrets at rest
 	sessions cipher.AEAD   // session tokens
@@ -83,7 +85,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if s.flush <= 0 {
 		s.flush = time.Minute
 	}
-	s.webKeys, s.webSkew = cfg.WebIdentityKeys, cfg.WebIdentitySkew
+	s.webKeys, s.webSkew, s.log = cfg.WebIdentityKeys, cfg.WebIdentitySkew, cfg.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	if s.webKeys == nil {
 		s.webKeys = oidc.NewKeyCache(oidc.KeyCacheConfig{Now: s.now})
 	}
@@ -146,6 +151,21 @@ func (s *Service) loop(ctx context.Context, watch <-chan int64) {
 	tick := time.NewTicker(s.flush)
 	defer tick.Stop()
 	var retry <-chan time.Time
+	failing := false
+	rebuild := func() {
+		err := s.refresh(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			retry = time.After(time.Second)
+			if !failing {
+				s.log.Warn("iam: cannot rebuild the snapshot from the store; serving the last one, retrying every second", "err", err)
+			}
+			failing = true
+		case err == nil && failing:
+			s.log.Info("iam: the snapshot is up to date again")
+			failing = false
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -154,14 +174,10 @@ func (s *Service) loop(ctx context.Context, watch <-chan int64) {
 			if !ok {
 				return
 			}
-			if s.refresh(ctx) != nil {
-				retry = time.After(time.Second)
-			}
+			rebuild()
 		case <-retry:
 			retry = nil
-			if s.refresh(ctx) != nil {
-				retry = time.After(time.Second)
-			}
+			rebuild()
 		case <-tick.C:
 			s.flushUsage(ctx) // a failure keeps the records for the next tick
 		}

@@ -105,7 +105,35 @@ func (s *Service) refresh(ctx context.Context) error {
 		return err
 	}
 	s.snap.Store(next)
+	if prev != nil {
+		// New refuses a store it cannot open; a key that becomes unreadable later means the
+		// store was re-encrypted under another master key (rotate-master-key while this
+		// process runs, or a replica with another key) or damaged.
+		if lost := newIDs(next.unsealable, prev.unsealable); len(lost) > 0 {
+			s.log.Error("iam: access keys became unknown: the master key cannot decrypt their secrets; "+
+				"the store was re-encrypted under another master key or damaged: restart with the store's master key",
+				"count", len(lost), "keys", strings.Join(firstN(lost, 3), ","))
+		}
+	}
 	return nil
+}
+
+// newIDs returns the IDs of ids that are not in old.
+func newIDs(ids, old []string) []string {
+	if len(old) == 0 {
+		return ids
+	}
+	seen := make(map[string]bool, len(old))
+	for _, id := range old {
+		seen[id] = true
+	}
+	var out []string
+	for _, id := range ids {
+		if !seen[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // build loads a snapshot; its content is at least as new as rev.
