@@ -49,6 +49,10 @@ unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ROLE_ARN AWS_WEB_IDE
 	AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_AUTHORIZATION_TOKEN AWS_EC2_METADATA_SERVICE_ENDPOINT
 unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSSLMODE PGSERVICE PGOPTIONS MYSQL_PWD
 export PGCONNECT_TIMEOUT=10
+# pip's AWS CLI v1, where scripts/setup had to put it in a virtual environment.
+if [ -x "$ROOT/.tools/awscli-v1/bin/python3" ]; then
+	export PATH="$ROOT/.tools/awscli-v1/bin:$PATH"
+fi
 AWS_BIN=/usr/bin/aws
 [ -x "$AWS_BIN" ] || fail "the AWS CLI v2 is missing (apt-get install -y awscli)"
 for tool in psql; do
