@@ -21,75 +21,25 @@
 #
 # Every server it starts (iamdb dev and with it the throwaway MariaDB and PostgreSQL) is
 # stopped on exit. Loopback only; the machine's MariaDB (3306) is never used.
-set -euo pipefail
-
-cd "$(dirname "$0")/.."
+BENCH=mysql
+source "$(dirname "$0")/lib.sh"
 T=${BENCH_SECONDS:-10}
 C=${BENCH_CLIENTS:-8}
 ROWS=${BENCH_ROWS:-100000}
 REPEAT=${BENCH_REPEAT:-3}
-OUT=${1:-bench/results/mysql-$(date -u +%Y%m%dT%H%M%SZ).txt}
-mkdir -p "$(dirname "$OUT")"
-: >"$OUT"
 
-say() { printf '%s\n' "$*" | tee -a "$OUT"; }
-die() { say "mysql.sh: $*"; exit 1; }
-for tool in go mariadb python3; do
-	command -v "$tool" >/dev/null || die "$tool is missing (apt-get install -y mariadb-client mariadb-server python3)"
-done
-
-WORK=$(mktemp -d /tmp/iamdb-bench.XXXXXX)
-chmod 755 "$WORK"
-DEV_PID=
-cleanup() {
-	local status=$?
-	set +e
-	if [ "$status" -ne 0 ] && [ -f "$WORK/dev.log" ]; then
-		echo "mysql.sh: failed ($status); the end of iamdb dev's log:" >&2
-		tail -n 40 "$WORK/dev.log" >&2
-	fi
-	if [ -n "$DEV_PID" ]; then
-		kill -INT "$DEV_PID" 2>/dev/null # drains, then stops and removes the throwaway servers
-		for _ in $(seq 1 300); do kill -0 "$DEV_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$DEV_PID" 2>/dev/null
-		wait "$DEV_PID" 2>/dev/null
-	fi
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-median() { python3 -c "import sys, statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.0f}')" "$@"; }
-ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
+NEED_PACKAGES="mariadb-client mariadb-server python3" need go mariadb python3
 # rate OUTPUT: the rate myload reports.
 rate() { sed -n 's/^myload [a-z]*: .*: \([0-9]*\)\/s, \([0-9]*\) failed$/\1/p' "$1" | head -1; }
-cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"; }
 
 # --- the machine ---------------------------------------------------------------------------
-say "# iamdb MySQL gateway benchmarks"
-say "date:     $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-say "command:  bench/mysql.sh $*  (BENCH_SECONDS=$T BENCH_REPEAT=$REPEAT BENCH_CLIENTS=$C BENCH_ROWS=$ROWS)"
-say "machine:  $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-say "software: $(go version | cut -d' ' -f3-), $( (/usr/sbin/mariadbd --version || mariadbd --version) 2>/dev/null | head -1), $(mariadb --version)"
-say "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-minute load average at the start)"
-say "commit:   $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
-say ""
+header "iamdb MySQL gateway benchmarks" \
+	"BENCH_SECONDS=$T BENCH_REPEAT=$REPEAT BENCH_CLIENTS=$C BENCH_ROWS=$ROWS" \
+	"$( (/usr/sbin/mariadbd --version || mariadbd --version) 2>/dev/null | head -1), $(mariadb --version)"
 
 # --- build and start -----------------------------------------------------------------------
-go build -o bin/iamdb ./cmd/iamdb
 go build -o "$WORK/myload" ./bench/myload
-
-DEV="$WORK/dev"
-bin/iamdb dev --dir "$DEV" >"$WORK/dev.out" 2>"$WORK/dev.log" &
-DEV_PID=$!
-for _ in $(seq 1 900); do
-	grep -q '^ready' "$WORK/dev.out" 2>/dev/null && break
-	kill -0 "$DEV_PID" 2>/dev/null || { cat "$WORK/dev.log"; die "iamdb dev exited"; }
-	sleep 0.1
-done
-grep -q '^ready' "$WORK/dev.out" || die "iamdb dev not ready after 90s"
-# shellcheck disable=SC1091
-source "$DEV/env"
+start_dev
 [ -n "${IAMDB_MYSQL_BACKEND_ADDR:-}" ] || die "D/env lacks IAMDB_MYSQL_BACKEND_ADDR (is MariaDB installed?)"
 BE_HOST=${IAMDB_MYSQL_BACKEND_ADDR%:*}
 BE_PORT=${IAMDB_MYSQL_BACKEND_ADDR##*:}
@@ -108,17 +58,7 @@ GRANT SELECT ON bench.* TO 'bench_iam'@'%', 'bench_pw'@'%';"
 MYLOAD_PASSWORD=$IAMDB_MYSQL_ADMIN_PASSWORD "$WORK/myload" -mode prepare -addr "$IAMDB_MYSQL_BACKEND_ADDR" \
 	-user "$IAMDB_MYSQL_ADMIN_USER" -ca "$IAMDB_CA_FILE" -server-name "$BE_HOST" -rows "$ROWS" >>"$OUT"
 
-AWSHOME="$WORK/awshome"
-mkdir -p "$AWSHOME"
-if [ -x /usr/bin/aws ]; then
-	TOKEN=$(HOME=$AWSHOME AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-		/usr/bin/aws rds generate-db-auth-token --hostname localhost --port "$GW_PORT" --username bench_iam)
-	TOKEN_BY="aws rds generate-db-auth-token (AWS CLI v2)"
-else
-	TOKEN=$(HOME=$AWSHOME AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-		bin/iamdb token --hostname localhost --port "$GW_PORT" --username bench_iam)
-	TOKEN_BY="iamdb token"
-fi
+mint_token "$GW_PORT" bench_iam
 
 # The two targets. 127.0.0.1 everywhere; the token is signed for localhost, which the
 # gateway accepts on either of its names.

@@ -19,10 +19,8 @@
 #
 # Every server it starts (iamdb dev and with it the throwaway PostgreSQL, pgbouncer) is
 # stopped on exit. Loopback only; the machine's PostgreSQL (5432) is never used.
-set -euo pipefail
-
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+BENCH=pg
+source "$(dirname "$0")/lib.sh"
 T=${BENCH_SECONDS:-10}
 C=${BENCH_CLIENTS:-8}
 J=${BENCH_THREADS:-2}
@@ -30,79 +28,26 @@ SCALE=${BENCH_SCALE:-5}
 IDLE=${BENCH_IDLE:-5000}
 IDLE_AUTH=${BENCH_IDLE_AUTH:-200}
 REPEAT=${BENCH_REPEAT:-3}
-OUT=${1:-bench/results/pg-$(date -u +%Y%m%dT%H%M%SZ).txt}
-mkdir -p "$(dirname "$OUT")"
-: >"$OUT"
 
-say() { printf '%s\n' "$*" | tee -a "$OUT"; }
-die() { say "pg.sh: $*"; exit 1; }
-for tool in go psql pgbench pgbouncer python3 setpriv; do
-	command -v "$tool" >/dev/null || die "$tool is missing (apt-get install -y postgresql-client pgbouncer python3 util-linux)"
-done
-
+NEED_PACKAGES="postgresql-client pgbouncer python3 util-linux" need go psql pgbench pgbouncer python3 setpriv
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" -gt $((IDLE + 500)) ] || die "ulimit -n is $(ulimit -n): too low for $IDLE idle connections"
-
-WORK=$(mktemp -d /tmp/iamdb-bench.XXXXXX)
-chmod 755 "$WORK"
-DEV_PID= BOUNCER_PID= HOLDER_PID=
-cleanup() {
-	local status=$?
-	set +e
-	if [ "$status" -ne 0 ] && [ -f "$WORK/dev.log" ]; then
-		echo "pg.sh: failed ($status); the end of iamdb dev's log:" >&2
-		tail -n 40 "$WORK/dev.log" >&2
-		[ -n "$DEV_PID" ] && ! kill -0 "$DEV_PID" 2>/dev/null && echo "pg.sh: iamdb dev (pid $DEV_PID) is no longer running" >&2
-	fi
-	[ -n "$HOLDER_PID" ] && kill "$HOLDER_PID" 2>/dev/null && wait "$HOLDER_PID" 2>/dev/null
-	[ -n "$BOUNCER_PID" ] && kill "$BOUNCER_PID" 2>/dev/null && wait "$BOUNCER_PID" 2>/dev/null
-	if [ -n "$DEV_PID" ]; then
-		kill -INT "$DEV_PID" 2>/dev/null # drains, then stops and removes the throwaway PostgreSQL
-		for _ in $(seq 1 300); do kill -0 "$DEV_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$DEV_PID" 2>/dev/null
-		wait "$DEV_PID" 2>/dev/null
-	fi
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # tps OUTPUT: the tps pgbench reports.
 tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$1" | head -1; }
-median() { python3 -c "import sys, statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.0f}')" "$@"; }
-# cpu_ms PID: user+system CPU time of a process, in ms.
-cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"; }
-ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
 
 # --- the machine ---------------------------------------------------------------------------
-say "# iamdb PostgreSQL gateway benchmarks"
-say "date:     $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-say "command:  bench/pg.sh $*  (BENCH_SECONDS=$T BENCH_REPEAT=$REPEAT BENCH_CLIENTS=$C BENCH_THREADS=$J BENCH_SCALE=$SCALE BENCH_IDLE=$IDLE BENCH_IDLE_AUTH=$IDLE_AUTH)"
-say "machine:  $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-say "software: $(go version | cut -d' ' -f3-), $(pgbench --version), $(/usr/lib/postgresql/*/bin/postgres --version | head -1), $(pgbouncer --version | head -1), $(openssl version 2>/dev/null || echo 'openssl ?')"
-say "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-minute load average at the start; other work on the machine skews the absolute numbers)"
-say "commit:   $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
-say ""
+header "iamdb PostgreSQL gateway benchmarks" \
+	"BENCH_SECONDS=$T BENCH_REPEAT=$REPEAT BENCH_CLIENTS=$C BENCH_THREADS=$J BENCH_SCALE=$SCALE BENCH_IDLE=$IDLE BENCH_IDLE_AUTH=$IDLE_AUTH" \
+	"$(pgbench --version), $(/usr/lib/postgresql/*/bin/postgres --version | head -1), $(pgbouncer --version | head -1), $(openssl version 2>/dev/null || echo 'openssl ?')"
 
 # --- build and start -----------------------------------------------------------------------
-go build -o bin/iamdb ./cmd/iamdb
 go build -o "$WORK/tlsceiling" ./bench/tlsceiling
 go build -o "$WORK/idleconns" ./bench/idleconns
 go build -o "$WORK/connrate" ./bench/connrate
-
-DEV="$WORK/dev"
-bin/iamdb dev --dir "$DEV" >"$WORK/dev.out" 2>"$WORK/dev.log" &
-DEV_PID=$!
-for _ in $(seq 1 600); do
-	grep -q '^ready' "$WORK/dev.out" 2>/dev/null && break
-	kill -0 "$DEV_PID" 2>/dev/null || { cat "$WORK/dev.log"; die "iamdb dev exited"; }
-	sleep 0.1
-done
-grep -q '^ready' "$WORK/dev.out" || die "iamdb dev not ready after 60s"
-# shellcheck disable=SC1091
-source "$DEV/env"
+start_dev
 [ -n "${IAMDB_PG_BACKEND_ADDR:-}" ] || die "D/env lacks IAMDB_PG_BACKEND_ADDR"
 BE_HOST=${IAMDB_PG_BACKEND_ADDR%:*}
 BE_PORT=${IAMDB_PG_BACKEND_ADDR##*:}
@@ -125,17 +70,7 @@ PGPASSWORD=$ADMIN_PW psql -X -q -v ON_ERROR_STOP=1 -d "$BE_ADMIN" \
 SCRAM=$(PGPASSWORD=$ADMIN_PW psql -X -At -d "$BE_ADMIN" -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'bench_pw'")
 
 # The token, as the README makes it (valid 15 minutes: long enough for every run below).
-AWSHOME="$WORK/awshome"
-mkdir -p "$AWSHOME"
-if [ -x /usr/bin/aws ]; then
-	TOKEN=$(HOME=$AWSHOME AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-		/usr/bin/aws rds generate-db-auth-token --hostname localhost --port "$GW_PORT" --username bench_iam)
-	TOKEN_BY="aws rds generate-db-auth-token (AWS CLI v2)"
-else
-	TOKEN=$(HOME=$AWSHOME AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-		bin/iamdb token --hostname localhost --port "$GW_PORT" --username bench_iam)
-	TOKEN_BY="iamdb token"
-fi
+mint_token "$GW_PORT" bench_iam
 
 # pgbouncer, as an unprivileged user in its own directory, with the dev CA's server cert.
 BDIR="$WORK/pgbouncer"
@@ -170,6 +105,7 @@ chown -R nobody:nogroup "$BDIR"
 chmod 600 "$BDIR/server-key.pem" "$BDIR/userlist.txt"
 setpriv --reuid=nobody --regid=nogroup --clear-groups pgbouncer "$BDIR/pgbouncer.ini" >>"$WORK/pgbouncer.out" 2>&1 &
 BOUNCER_PID=$!
+BENCH_PIDS+=("$BOUNCER_PID")
 for _ in $(seq 1 100); do
 	PGPASSWORD=$BENCH_PW psql -X -At -d "host=127.0.0.1 port=$BOUNCER_PORT user=bench_pw dbname=postgres sslmode=require" -c "select 1" >/dev/null 2>&1 && break
 	kill -0 "$BOUNCER_PID" 2>/dev/null || { cat "$WORK/pgbouncer.out" "$BDIR/pgbouncer.log" 2>/dev/null; die "pgbouncer exited"; }
@@ -207,6 +143,7 @@ hold() {
 	mkfifo "$WORK/hold.in"
 	PGPASSWORD=$pw "$WORK/idleconns" -addr "$addr" -user "$user" -n "$n" -state "$state" <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
 	HOLDER_PID=$!
+	BENCH_PIDS+=("$HOLDER_PID")
 	exec 9>"$WORK/hold.in"
 	for _ in $(seq 1 1200); do
 		grep -q '^open ' "$WORK/hold.out" && break
@@ -221,7 +158,7 @@ hold() {
 	grep '^failed' "$WORK/hold.out" | sed "s/^/  $name: /" | tee -a "$OUT" || true
 	exec 9>&-
 	wait "$HOLDER_PID" 2>/dev/null || true
-	HOLDER_PID=
+	unset 'BENCH_PIDS[-1]'
 	rm -f "$WORK/hold.in"
 	local per=n/a
 	if [ "${opened:-0}" -gt 0 ]; then

@@ -1,0 +1,105 @@
+# bench/lib.sh — what the gateway benchmarks (bench/pg.sh, bench/mysql.sh) source: the
+# results file and say/die, a work directory with the cleanup of everything they start,
+# iamdb dev started with its D/env sourced, the header naming the machine, a token minted as
+# the README does, and the arithmetic of medians and ratios.
+#
+# Before sourcing: BENCH (the script's short name: pg, mysql) and the script's arguments.
+# After: $ROOT (the repository, the current directory), $OUT (the results file, from $1 or
+# bench/results/$BENCH-<UTC time>.txt), $WORK (a temporary directory), and BENCH_PIDS, an
+# array: the pid of every other process a benchmark starts goes in it, to be stopped on exit
+# before iamdb dev.
+set -euo pipefail
+
+BENCH_ARGS="$*"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+OUT=${1:-bench/results/$BENCH-$(date -u +%Y%m%dT%H%M%SZ).txt}
+mkdir -p "$(dirname "$OUT")"
+: >"$OUT"
+
+say() { printf '%s\n' "$*" | tee -a "$OUT"; }
+die() { say "$BENCH.sh: $*"; exit 1; }
+
+WORK=$(mktemp -d /tmp/iamdb-bench.XXXXXX)
+chmod 755 "$WORK"
+DEV="$WORK/dev"
+DEV_PID=
+BENCH_PIDS=()
+bench_cleanup() {
+	local status=$?
+	set +e
+	if [ "$status" -ne 0 ] && [ -f "$WORK/dev.log" ]; then
+		echo "$BENCH.sh: failed ($status); the end of iamdb dev's log:" >&2
+		tail -n 40 "$WORK/dev.log" >&2
+		[ -n "$DEV_PID" ] && ! kill -0 "$DEV_PID" 2>/dev/null && echo "$BENCH.sh: iamdb dev (pid $DEV_PID) is no longer running" >&2
+	fi
+	local pid
+	for pid in "${BENCH_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	done
+	if [ -n "$DEV_PID" ]; then
+		kill -INT "$DEV_PID" 2>/dev/null # drains, then stops and removes the throwaway servers
+		for _ in $(seq 1 300); do kill -0 "$DEV_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$DEV_PID" 2>/dev/null
+		wait "$DEV_PID" 2>/dev/null
+	fi
+	rm -rf "$WORK"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# need TOOL… dies naming the packages in $NEED_PACKAGES unless every TOOL is on PATH.
+need() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || die "$tool is missing (apt-get install -y $NEED_PACKAGES)"
+	done
+}
+
+# header TITLE SETTINGS SOFTWARE: the results' first lines: what ran, where, on what.
+header() {
+	say "# $1"
+	say "date:     $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	say "command:  bench/$BENCH.sh${BENCH_ARGS:+ $BENCH_ARGS}  ($2)"
+	say "machine:  $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+	say "software: $(go version | cut -d' ' -f3-), $3"
+	say "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-minute load average at the start; other work on the machine skews the absolute numbers)"
+	say "commit:   $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+	say ""
+}
+
+# start_dev builds bin/iamdb, runs "iamdb dev" in $DEV (a separate process, $DEV_PID) and
+# sources its D/env.
+start_dev() {
+	go build -o bin/iamdb ./cmd/iamdb
+	bin/iamdb dev --dir "$DEV" >"$WORK/dev.out" 2>"$WORK/dev.log" &
+	DEV_PID=$!
+	for _ in $(seq 1 900); do
+		grep -q '^ready' "$WORK/dev.out" 2>/dev/null && break
+		kill -0 "$DEV_PID" 2>/dev/null || { cat "$WORK/dev.log"; die "iamdb dev exited"; }
+		sleep 0.1
+	done
+	grep -q '^ready' "$WORK/dev.out" || die "iamdb dev not ready after 90s"
+	# shellcheck disable=SC1091
+	source "$DEV/env"
+}
+
+# mint_token PORT USER sets TOKEN to a token for localhost:PORT as USER, signed with D/env's
+# admin keys by the AWS CLI v2 as the README does (or by "iamdb token" where the CLI is
+# missing; the two are byte-identical), and TOKEN_BY to which. It is valid 15 minutes.
+mint_token() {
+	mkdir -p "$WORK/awshome"
+	local -a signer=(bin/iamdb token)
+	TOKEN_BY="iamdb token"
+	if [ -x /usr/bin/aws ]; then
+		signer=(/usr/bin/aws rds generate-db-auth-token)
+		TOKEN_BY="aws rds generate-db-auth-token (AWS CLI v2)"
+	fi
+	TOKEN=$(HOME="$WORK/awshome" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		"${signer[@]}" --hostname localhost --port "$1" --username "$2")
+}
+
+median() { python3 -c "import sys, statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.0f}')" "$@"; }
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
+# cpu_ms PID: user+system CPU time of a process, in ms.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"; }
