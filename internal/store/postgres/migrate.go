@@ -1,0 +1,100 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/iamdb/iamdb/internal/store"
+)
+
+// migrations are the schema steps in order: step i (0-based) takes the schema from version i
+// to version i+1. Append only; never edit a released step. The meta table itself is created
+// by migrateOne, before any step, because it records the version.
+var migrations = [][]string{
+	// 1: the items table and the global revision.
+	{
+		`CREATE TABLE iamdb_items (
+			kind  TEXT COLLATE "C" NOT NULL,
+			key   TEXT COLLATE "C" NOT NULL,
+			value BYTEA  NOT NULL,
+			rev   BIGINT NOT NULL,
+			PRIMARY KEY (kind, key)
+		)`,
+		`INSERT INTO iamdb_meta (name, value) VALUES ('revision', 0)`,
+	},
+}
+
+const createMeta = `CREATE TABLE iamdb_meta (
+	name  TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+	value BIGINT NOT NULL
+)`
+
+// migrateLock is the key of the transaction-level advisory lock that serialises migrations
+// of every process opening the database ("iamdb_mg" in ASCII). Advisory locks are per
+// database, so stores in two schemas of one database share it, which only serialises them.
+const migrateLock int64 = 0x69616d64625f6d67
+
+// migrate brings the schema to len(steps), one step per transaction, each under the
+// advisory lock, so that concurrent openers (in any process) serialise and each step runs
+// once. At the current version it runs no DDL, so a role without CREATE on the schema can
+// open a store that another role created.
+func migrate(ctx context.Context, c *pgx.Conn, steps [][]string) error {
+	for {
+		done, err := migrateOne(ctx, c, steps)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// migrateOne applies the next missing step, if any, and reports whether none was missing.
+func migrateOne(ctx context.Context, c *pgx.Conn, steps [][]string) (done bool, err error) {
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: migrate: %w", err)
+	}
+	defer rollback(ctx, tx)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLock); err != nil {
+		return false, fmt.Errorf("store: migrate: lock: %w", err)
+	}
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass('iamdb_meta') IS NOT NULL`).Scan(&exists); err != nil {
+		return false, fmt.Errorf("store: migrate: %w", err)
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, createMeta); err != nil {
+			return false, fmt.Errorf("store: migrate: create iamdb_meta: %w", err)
+		}
+	}
+	var version int64
+	err = tx.QueryRow(ctx, `SELECT value FROM iamdb_meta WHERE name = 'schema_version'`).Scan(&version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		version = 0
+		if _, err := tx.Exec(ctx, `INSERT INTO iamdb_meta (name, value) VALUES ('schema_version', 0)`); err != nil {
+			return false, fmt.Errorf("store: migrate: %w", err)
+		}
+	} else if err != nil {
+		return false, fmt.Errorf("store: migrate: read schema version: %w", err)
+	}
+	switch {
+	case version > int64(len(steps)):
+		return false, fmt.Errorf("%w: database has schema version %d, this binary knows up to %d", store.ErrSchemaTooNew, version, len(steps))
+	case version == int64(len(steps)):
+		return true, tx.Commit(ctx)
+	}
+	for _, q := range steps[version] {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return false, fmt.Errorf("store: migrate to version %d: %w", version+1, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE iamdb_meta SET value = $1 WHERE name = 'schema_version'`, version+1); err != nil {
+		return false, fmt.Errorf("store: migrate to version %d: %w", version+1, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("store: migrate to version %d: commit: %w", version+1, err)
+	}
+	return false, nil
+}
