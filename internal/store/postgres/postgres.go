@@ -57,6 +57,7 @@ type options struct {
 // WithMaxConns sets the size of the connection pool, which bounds concurrent Views (an
 // Update uses one connection; the listener has its own, outside the pool). If zero or not
 // given, pool_max_conns from the connection string, else pgxpool's default, max(4, NumCPU).
+// Keep it at least 2: an Update started inside a View waits for a second connection.
 func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
 
 // WithLogger sets where the listener reports losing and regaining its connection. If nil or
