@@ -62,8 +62,12 @@ type Config struct {
 // StoreConfig chooses the store.
 type StoreConfig struct {
 	// Path of the embedded SQLite store. TOML store.path, env IAMDB_STORE_PATH; default
-	// "iamdb.db".
+	// "iamdb.db". Not used when URL is set.
 	Path string `toml:"path"`
+	// URL of a PostgreSQL database to keep the store in instead, shared by every replica
+	// (a libpq URL or key=value string; the password may come from PGPASSWORD or a
+	// passfile). TOML store.url, env IAMDB_STORE_URL, flag --store-url; default none.
+	URL string `toml:"url"`
 }
 
 // AuthorityConfig configures the AWS Query API (IAM, STS, RDS).
@@ -350,6 +354,7 @@ var envVars = []struct {
 	{"IAMDB_DIR", func(c *Config) *string { return &c.Dir }},
 	{"IAMDB_MASTER_KEY_FILE", func(c *Config) *string { return &c.MasterKeyFile }},
 	{"IAMDB_STORE_PATH", func(c *Config) *string { return &c.Store.Path }},
+	{"IAMDB_STORE_URL", func(c *Config) *string { return &c.Store.URL }},
 	{"IAMDB_AUTHORITY_LISTEN", func(c *Config) *string { return &c.Authority.Listen }},
 	{"IAMDB_AUTHORITY_TLS_CERT_FILE", func(c *Config) *string { return &c.Authority.TLSCertFile }},
 	{"IAMDB_AUTHORITY_TLS_KEY_FILE", func(c *Config) *string { return &c.Authority.TLSKeyFile }},
@@ -368,6 +373,7 @@ var flagFields = map[string]func(*Config) *string{
 	"dir":       func(c *Config) *string { return &c.Dir },
 	"listen":    func(c *Config) *string { return &c.Authority.Listen },
 	"store":     func(c *Config) *string { return &c.Store.Path },
+	"store-url": func(c *Config) *string { return &c.Store.URL },
 	"log-level": func(c *Config) *string { return &c.Log.Level },
 }
 

@@ -22,7 +22,7 @@ func TestConfigFile(t *testing.T) {
 	want := Config{
 		Dir:           filepath.Join("testdata", "state"),
 		MasterKeyFile: "keys/master.key",
-		Store:         StoreConfig{Path: "authority.db"},
+		Store:         StoreConfig{Path: "authority.db", URL: "postgres://file/iamdb"},
 		Authority:     AuthorityConfig{Listen: "127.0.0.1:9001", Region: "ap-northeast-1"},
 		Bootstrap:     BootstrapConfig{AccountID: "111111111111", AdminUser: "root-admin", AdminKeyFile: "admin.ini"},
 		Log:           LogConfig{Level: "debug", Format: "json"},
@@ -99,9 +99,10 @@ func TestConfigPrecedence(t *testing.T) {
 		"IAMDB_LOG_LEVEL":        "warn",
 		"IAMDB_REGION":           "eu-west-1",
 		"IAMDB_STORE_PATH":       "/env/store.db",
+		"IAMDB_STORE_URL":        "postgres://env/iamdb",
 	}
 	getenv := func(k string) string { return env[k] }
-	flags := map[string]string{"listen": "127.0.0.1:9003", "store": "/flag/store.db"}
+	flags := map[string]string{"listen": "127.0.0.1:9003", "store": "/flag/store.db", "store-url": "postgres://flag/iamdb"}
 	got, err := loadConfig("testdata/full.toml", getenv, flags)
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +110,7 @@ func TestConfigPrecedence(t *testing.T) {
 	tests := []struct{ what, got, want string }{
 		{"listen (flag over env over file)", got.Authority.Listen, "127.0.0.1:9003"},
 		{"store (flag over env over file)", got.Store.Path, "/flag/store.db"},
+		{"store url (flag over env over file)", got.Store.URL, "postgres://flag/iamdb"},
 		{"log level (env over file)", got.Log.Level, "warn"},
 		{"region (env over file)", got.Authority.Region, "eu-west-1"},
 		{"account (file over default)", got.Bootstrap.AccountID, "111111111111"},

@@ -11,7 +11,6 @@ import (
 	"os"
 
 	"github.com/iamdb/iamdb/internal/iam"
-	"github.com/iamdb/iamdb/internal/store/sqlite"
 )
 
 const rotateUsage = `usage: iamdb rotate-master-key --config iamdb.toml --new-key-file PATH
@@ -53,7 +52,7 @@ func runRotateMasterKey(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("rotate-master-key: %w", err)
 	}
-	st, err := sqlite.Open(cfg.path(cfg.Store.Path))
+	st, err := openStore(ctx, &cfg, nil)
 	if err != nil {
 		return fmt.Errorf("rotate-master-key: %w", err)
 	}

@@ -21,10 +21,9 @@ import (
 	"github.com/iamdb/iamdb/internal/gateway"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/oidc"
-	"github.com/iamdb/iamdb/internal/store/sqlite"
 )
 
-const serveUsage = `usage: iamdb serve [--config FILE] [--dir D] [--listen ADDR] [--store PATH] [--log-level L]
+const serveUsage = `usage: iamdb serve [--config FILE] [--dir D] [--listen ADDR] [--store PATH | --store-url URL] [--log-level L]
 
 Runs the authority: the AWS Query API for IAM, STS and RDS that the AWS CLI and SDKs use
 through --endpoint-url. On an empty store it creates the bootstrap account and its admin
@@ -48,6 +47,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"dir":       "state directory",
 		"listen":    "address of the AWS Query API",
 		"store":     "path of the embedded store",
+		"store-url": "PostgreSQL URL of a store shared by replicas (instead of --store)",
 		"log-level": "debug, info, warn or error",
 	} {
 		fs.Func(name, help, func(v string) error { overrides[name] = v; return nil })
@@ -180,7 +180,7 @@ func startAuthority(ctx context.Context, cfg *Config, log *slog.Logger) (_ *auth
 	if cfg.Authority.TLSCertFile == "" && !isLoopback(cfg.Authority.Listen) {
 		return nil, fmt.Errorf("serve: authority.listen %s is not a loopback address: configure authority.tls_cert_file and tls_key_file to serve beyond this machine", cfg.Authority.Listen)
 	}
-	st, err := sqlite.Open(cfg.path(cfg.Store.Path))
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
@@ -189,7 +189,9 @@ func startAuthority(ctx context.Context, cfg *Config, log *slog.Logger) (_ *auth
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	key, err := loadMasterKey(cfg, rev == 0, randReader)
+	// A shared store's replicas must all hold one master key: none of them makes it up,
+	// or two starting on an empty store at once would each make their own.
+	key, err := loadMasterKey(cfg, rev == 0 && cfg.Store.URL == "", randReader)
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -12,7 +13,21 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/internal/store/postgres"
+	"github.com/iamdb/iamdb/internal/store/sqlite"
 )
+
+// openStore opens the configured store: the PostgreSQL database of store.url if set, else
+// the embedded SQLite file of store.path. log (nil: discarded) hears of the PostgreSQL
+// store's notification connection dropping and coming back.
+func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store, error) {
+	if cfg.Store.URL != "" {
+		return postgres.Open(ctx, cfg.Store.URL, postgres.WithLogger(log))
+	}
+	return sqlite.Open(cfg.path(cfg.Store.Path))
+}
 
 // loadMasterKey returns the master key: from IAMDB_MASTER_KEY if set, else from the key
 // file. A missing file is created with a fresh random key when create is true (a new,
@@ -33,6 +48,8 @@ func loadMasterKey(cfg *Config, create bool, random io.Reader) ([]byte, error) {
 		return k, nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("master key: %w", err)
+	case !create && cfg.Store.URL != "":
+		return nil, fmt.Errorf("master key: %s does not exist: with store.url every replica must use the same master key, and iamdb does not create one: copy the file from another replica or, for a new store, create it once (openssl rand -hex 32 > %s; chmod 600 %s), or set IAMDB_MASTER_KEY", path, path, path)
 	case !create:
 		return nil, fmt.Errorf("master key: %s does not exist, and the store already holds secrets encrypted under a key: restore the key file or set IAMDB_MASTER_KEY", path)
 	}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
+	"github.com/iamdb/iamdb/internal/pki"
+)
+
+// Two "iamdb serve" replicas over one PostgreSQL store (store.url), as behind a load
+// balancer: what one of them writes, the other serves moments later without a restart (the
+// store's LISTEN/NOTIFY invalidates its snapshot), in both directions. A replica never makes
+// up the master key of a shared store: without the file it refuses to start.
+func TestServeReplicasShareAPostgresStore(t *testing.T) {
+	tools := findClientTools(t)
+	ca, err := pki.NewCA("replica test CA", time.Hour, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := localdbtest.Postgres(t, ca)
+	ctx := context.Background()
+	// The throwaway cluster runs with synchronous_commit off for speed, which the store
+	// refuses: an operator's database has it on.
+	if err := pg.Exec(ctx, "CREATE DATABASE iamdb_store", "ALTER DATABASE iamdb_store SET synchronous_commit = on"); err != nil {
+		t.Fatal(err)
+	}
+	storeURL := pg.AdminURL("iamdb_store")
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "master.key")
+	replicaConfig := func(name, listen string) string {
+		return writeFile(t, dir, name+".toml", fmt.Sprintf(`dir = %q
+master_key_file = %q
+
+[store]
+url = %q
+
+[authority]
+listen = %q
+region = "eu-west-1"
+`, filepath.Join(dir, name), keyFile, storeURL, listen))
+	}
+	cfgA := replicaConfig("a", "127.0.0.1:0")
+	cfgB := replicaConfig("b", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+
+	_, err = serveOnce(t, cfgA)
+	if err == nil || !strings.Contains(err.Error(), "every replica must use the same master key") {
+		t.Fatalf("replica without the master key file = %v, want a refusal naming the shared master key", err)
+	}
+	if _, err := os.Stat(keyFile); err == nil {
+		t.Fatal("a replica of a shared store created the master key")
+	}
+	k := make([]byte, 32)
+	rand.Read(k)
+	writeFile(t, dir, "master.key", hex.EncodeToString(k)+"\n")
+
+	// Replica A in this process bootstraps the empty store; replica B, another process,
+	// finds the account there and creates nothing.
+	stdout, logsA, _ := startServe(t, cfgA)
+	a := &testAuthority{url: strings.TrimSpace(strings.TrimPrefix(stdout.String(), "ready authority=")),
+		keys: map[string]awsCreds{"123456789012": readCredentialsFile(t, filepath.Join(dir, "a", "admin-credentials"))}}
+	urlB, logsB := startServeProcess(t, cfgB)
+	b := &testAuthority{url: urlB}
+	if _, err := os.Stat(filepath.Join(dir, "b", "admin-credentials")); err == nil {
+		t.Error("replica B bootstrapped the account again and wrote an admin key")
+	}
+	admin := a.keys["123456789012"]
+
+	// A user and key made through A work at B, and the key deleted through B stops working
+	// at A.
+	cliA := a.awsV2(t, tools, dir, "eu-west-1").as(admin)
+	cliA.run("iam", "create-user", "--user-name", "alice")
+	var ck struct{ AccessKey awsCreds }
+	cliA.runJSON(&ck, "iam", "create-access-key", "--user-name", "alice")
+	alice := ck.AccessKey
+	cliB := b.awsV2(t, tools, dir, "eu-west-1")
+	waitFor(t, "alice's new key at replica B", func() (bool, string) {
+		out, errOut, err := cliB.as(alice).exec(true, []string{"sts", "get-caller-identity", "--query", "Arn", "--output", "text"})
+		return err == nil && strings.TrimSpace(out) == "arn:aws:iam::123456789012:user/alice", out + errOut
+	})
+	cliB.as(admin).run("iam", "delete-access-key", "--user-name", "alice", "--access-key-id", alice.AccessKeyID)
+	waitFor(t, "alice's deleted key refused at replica A", func() (bool, string) {
+		_, errOut, err := cliA.as(alice).exec(true, []string{"sts", "get-caller-identity"})
+		return err != nil && strings.Contains(errOut, "InvalidClientTokenId"), errOut
+	})
+
+	u, err := url.Parse(storeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pw, _ := u.User.Password(); pw == "" || strings.Contains(logsA.String()+logsB.String(), pw) {
+		t.Errorf("the store's password is empty or in a replica's log")
+	}
+}
+
+// startServeProcess runs "iamdb serve --config cfg" as a child process (the test binary as
+// TestIamdbHelperProcess) until the test ends, and returns its authority URL once it
+// prints ready, and its log.
+func startServeProcess(t *testing.T, cfg string) (string, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestIamdbHelperProcess$", "--", "serve", "--config", cfg)
+	cmd.Env = append(os.Environ(), "IAMDB_TEST_HELPER_PROCESS=1")
+	logs := &lockedBuffer{}
+	cmd.Stderr = logs
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+			t.Error("the serve process did not stop within 20s of SIGINT")
+		}
+		if t.Failed() {
+			t.Logf("the serve process's log:\n%s", logs.String())
+		}
+	})
+	ready := make(chan string, 1)
+	go func() {
+		defer close(exited)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if addr, ok := strings.CutPrefix(sc.Text(), "ready authority="); ok {
+				ready <- addr
+			}
+		}
+		cmd.Wait()
+	}()
+	select {
+	case addr := <-ready:
+		return addr, logs
+	case <-exited:
+		t.Fatalf("the serve process exited before it was ready:\n%s", logs.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the serve process not ready in 30s:\n%s", logs.String())
+	}
+	return "", nil
+}
+
+// waitFor polls cond for up to 10 s and fails the test with its last detail if it never
+// holds.
+func waitFor(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	var detail string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var ok bool
+		if ok, detail = cond(); ok {
+			return
+		}
+	}
+	t.Fatalf("%s: not within 10s; last: %s", what, detail)
+}
