@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -54,12 +55,14 @@ func pg(t testing.TB) *localdb.Postgres {
 			clusterErr = err
 			return
 		}
-		cluster, clusterErr = localdb.StartPostgres(ctx, localdb.PostgresOptions{
-			CA: ca,
-			// localdb turns synchronous_commit off for speed; Open refuses that. fsync
-			// stays off: durability of the throwaway cluster's disk is not under test.
-			Settings: map[string]string{"synchronous_commit": "on"},
-		})
+		// localdb turns synchronous_commit off for speed; Open refuses that. fsync stays
+		// off for tests (durability of the throwaway cluster's disk is not under test) but
+		// is on for benchmarks, which compare commits with SQLite's fsync'ed ones.
+		settings := map[string]string{"synchronous_commit": "on"}
+		if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+			settings["fsync"], settings["full_page_writes"] = "on", "on"
+		}
+		cluster, clusterErr = localdb.StartPostgres(ctx, localdb.PostgresOptions{CA: ca, Settings: settings})
 	})
 	if errors.Is(clusterErr, localdb.ErrNotFound) {
 		if os.Getenv("IAMDB_REQUIRE_TOOLS") == "1" {
