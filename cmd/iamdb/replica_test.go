@@ -94,6 +94,46 @@ region = "eu-west-1"
 		return err != nil && strings.Contains(errOut, "InvalidClientTokenId"), errOut
 	})
 
+	// A store outage: every connection to the store's database is cut and refused. The
+	// replicas keep serving from memory what they knew; a change fails cleanly; once the
+	// database is back, a change through A reaches B again (B's listener reconnects).
+	cliA.run("iam", "create-user", "--user-name", "bob")
+	cliA.runJSON(&ck, "iam", "create-access-key", "--user-name", "bob")
+	bob := ck.AccessKey
+	waitFor(t, "bob's key at replica B", func() (bool, string) {
+		out, errOut, err := cliB.as(bob).exec(true, []string{"sts", "get-caller-identity"})
+		return err == nil, out + errOut
+	})
+	if err := pg.Exec(ctx, "ALTER DATABASE iamdb_store ALLOW_CONNECTIONS false",
+		"SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE datname = 'iamdb_store'"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []awsV2{cliA, cliB} {
+		if out, errOut, err := c.as(bob).exec(true, []string{"sts", "get-caller-identity", "--query", "Arn", "--output", "text"}); err != nil ||
+			strings.TrimSpace(out) != "arn:aws:iam::123456789012:user/bob" {
+			t.Errorf("bob at %s during the store outage: %v %s%s", c.url, err, out, errOut)
+		}
+	}
+	noRetry := cliA
+	noRetry.env = append(append([]string(nil), cliA.env...), "AWS_MAX_ATTEMPTS=1")
+	if out, errOut, err := noRetry.as(admin).exec(true, []string{"iam", "create-user", "--user-name", "carol"}); err == nil ||
+		!strings.Contains(errOut, "ServiceFailure") {
+		t.Errorf("create-user during the store outage = %v %s%s, want a ServiceFailure", err, out, errOut)
+	}
+	if err := pg.Exec(ctx, "ALTER DATABASE iamdb_store ALLOW_CONNECTIONS true"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "create-user carol at replica A after the outage", func() (bool, string) {
+		out, errOut, err := noRetry.as(admin).exec(true, []string{"iam", "create-user", "--user-name", "carol"})
+		return err == nil || strings.Contains(errOut, "EntityAlreadyExists"), out + errOut
+	})
+	cliA.runJSON(&ck, "iam", "create-access-key", "--user-name", "carol")
+	carol := ck.AccessKey
+	waitFor(t, "carol's key at replica B after the outage", func() (bool, string) {
+		out, errOut, err := cliB.as(carol).exec(true, []string{"sts", "get-caller-identity"})
+		return err == nil, out + errOut
+	})
+
 	u, err := url.Parse(storeURL)
 	if err != nil {
 		t.Fatal(err)
