@@ -250,6 +250,16 @@ func startAuthority(ctx context.Context, cfg *Config, log *slog.Logger) (_ *auth
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
+	// The certificate is loaded before anything listens: one that cannot be read stops serve
+	// here, not in a goroutine after "ready".
+	var tlsConfig *tls.Config
+	if cfg.Authority.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.path(cfg.Authority.TLSCertFile), cfg.path(cfg.Authority.TLSKeyFile))
+		if err != nil {
+			return nil, fmt.Errorf("serve: authority.tls_cert_file/tls_key_file: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	ln, err := net.Listen("tcp", cfg.Authority.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
@@ -263,13 +273,12 @@ func startAuthority(ctx context.Context, cfg *Config, log *slog.Logger) (_ *auth
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
 	}
 	scheme := "http"
-	if cfg.Authority.TLSCertFile != "" {
+	if tlsConfig != nil {
 		scheme = "https"
-		go func() {
-			a.served <- a.http.ServeTLS(ln, cfg.Authority.TLSCertFile, cfg.Authority.TLSKeyFile)
-		}()
+		go func() { a.served <- a.http.ServeTLS(ln, "", "") }()
 	} else {
 		go func() { a.served <- a.http.Serve(ln) }()
 	}

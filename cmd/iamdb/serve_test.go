@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,6 +106,45 @@ func TestServeRefusesPlainHTTPBeyondLoopback(t *testing.T) {
 	_, err := serveOnce(t, cfg)
 	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 		t.Errorf("serve on 0.0.0.0 without TLS = %v, want a refusal", err)
+	}
+}
+
+// The authority's certificate: a file that cannot be read stops serve before it says ready;
+// relative paths are resolved against dir, like every other path of the configuration.
+func TestServeAuthorityTLS(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	cfg := filepath.Join(dir, "iamdb.toml")
+	if err := os.WriteFile(cfg, []byte("dir = \"state\"\n[authority]\nlisten = \"127.0.0.1:0\"\ntls_cert_file = \"server.pem\"\ntls_key_file = \"server-key.pem\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := serveOnce(t, cfg)
+	if err == nil || !strings.Contains(err.Error(), "authority.tls_cert_file") || !strings.Contains(err.Error(), filepath.Join(state, "server.pem")) {
+		t.Fatalf("serve without its certificate = %v, want an error naming %s", err, filepath.Join(state, "server.pem"))
+	}
+	ca, err := pki.NewCA("authority test CA", time.Hour, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeGatewayFiles(t, state, ca, "unused")
+	stdout, _, stop := startServe(t, cfg)
+	u := strings.TrimSpace(strings.TrimPrefix(stdout.String(), "ready authority="))
+	if !strings.HasPrefix(u, "https://127.0.0.1:") {
+		t.Fatalf("authority URL %q, want https", u)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca.CertPEM())
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}, Timeout: 10 * time.Second}
+	resp, err := client.Get(u + "/?Action=GetCallerIdentity&Version=2011-06-15")
+	if err != nil {
+		t.Fatalf("GET over verified TLS: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("unsigned GetCallerIdentity: status %d, want 403 or 400 (the authority answered)", resp.StatusCode)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("stop: %v", err)
 	}
 }
 
