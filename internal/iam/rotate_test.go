@@ -267,3 +267,40 @@ func (h *recordLog) count(level slog.Level) int {
 	}
 	return n
 }
+
+// TestRefreshFollowsARevisionThatWentBack: a shared store's revision can go back (its
+// database failed over to a standby that lacked the last commits): refresh rebuilds for
+// any revision other than the snapshot's, not only a higher one.
+func TestRefreshFollowsARevisionThatWentBack(t *testing.T) {
+	raw := openStore(t)
+	e := newEnvOn(t, raw, testMaster)
+	e.user(e.admin, "alice", "")
+	e.s.Close()
+
+	ctx := context.Background()
+	st := &rewoundStore{Store: raw}
+	s, err := New(ctx, Config{Store: st, MasterKey: testMaster, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	rev := s.snap.Load().rev
+	st.back.Store(1)
+	if err := s.refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.snap.Load().rev; got != rev-1 {
+		t.Errorf("snapshot at revision %d after the store's went back to %d", got, rev-1)
+	}
+}
+
+// rewoundStore reports a revision back lower than its Store's.
+type rewoundStore struct {
+	store.Store
+	back atomic.Int64
+}
+
+func (r *rewoundStore) Revision(ctx context.Context) (int64, error) {
+	rev, err := r.Store.Revision(ctx)
+	return rev - r.back.Load(), err
+}

@@ -97,7 +97,10 @@ func (s *Service) refresh(ctx context.Context) error {
 		return err
 	}
 	prev := s.snap.Load()
-	if prev != nil && prev.rev >= rev {
+	// Equal: nothing changed. Lower, though, is not "older": a shared store's revision goes
+	// back when its database loses commits (a failover to a lagging standby, a restore), and
+	// the snapshot must follow what the store now holds.
+	if prev != nil && prev.rev == rev {
 		return nil
 	}
 	next, err := s.build(ctx, rev, prev)

@@ -33,21 +33,33 @@
 // connection rather than one each while waiting for the row lock. Update returns nil only
 // after COMMIT returned, which with synchronous_commit on (or local, remote_write,
 // remote_apply) means the commit record was flushed: Open, and every new pool connection,
-// refuses a session where it is off. (fsync = off on the server defeats this, and no client
-// can tell; do not run a store there.) A View is a REPEATABLE READ, READ ONLY transaction:
-// one snapshot throughout, never blocked by Updates.
+// refuses a session where it is off, and one on a standby (in recovery). (fsync = off on
+// the server defeats this, and no client can tell; do not run a store there.) Once COMMIT
+// is sent, the caller's cancellation is no longer heeded, so that an Update never reports
+// failure for a commit that took effect. Pool sessions start with
+// idle_in_transaction_session_timeout = 60s and TCP keepalives after 30s, unless the
+// connection string sets them: a replica that freezes in the middle of an Update releases
+// the row lock, and with it every replica's writes, within a minute. A View is a
+// REPEATABLE READ, READ ONLY transaction: one snapshot throughout, never blocked by
+// Updates.
 //
 // # Notifications
 //
 // One connection outside the pool LISTENs on the channel iamdb_store. Watchers receive a
 // revision only if it is greater than the last one delivered, so the values they see
 // increase, whether they come from this process's commits (delivered right after COMMIT)
-// or from the listener. A payload is only a hint: any session in the database may NOTIFY
-// on the channel, so one that is no newer than the last delivery is skipped and otherwise
-// (newer, or not a revision: bounded to 19 digits and parsed with strconv) the listener
-// reads the revision from the table and delivers that. A forged payload thus costs one
-// query and can neither announce a revision that was not committed nor hide later ones.
-// With no notification for 30s the listener reads the revision anyway, as a heartbeat.
+// or from the listener — with one exception: when the revision read from the table is
+// lower than one delivered, and still is when read again under the delivery lock, the
+// database lost commits (a failover to a standby that lagged, a restore), and watchers get
+// the lower revision, with an error logged, so that caches follow what the store now
+// holds. A payload is only a hint: any session in the database may NOTIFY on the channel.
+// The connection's notification handler folds what arrives into one hint (no queue, so a
+// flood costs no memory); a batch whose revisions all equal the last delivery (mostly this
+// process's own commits) is skipped, and anything else (newer, older, or not a revision:
+// bounded to 19 digits and parsed with strconv) makes the listener read the revision from
+// the table and deliver that. A forged payload thus costs at most one query per batch and
+// can neither announce a revision that was not committed nor hide later ones. With no
+// notification for 30s the listener reads the revision anyway, as a heartbeat.
 // When the connection fails the listener reconnects with backoff (100ms doubling to 5s),
 // LISTENs again and then reads the revision, delivering it if it advanced while nobody
 // listened. Close stops the listener and closes the watch channels.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 const (
@@ -114,44 +115,82 @@ func (s *Store) subscribe(ctx context.Context) (*pgx.Conn, error) {
 	return c, nil
 }
 
-// catchUp reads the revision on c and delivers it if it advanced.
+// catchUp reads the revision on c and delivers it if it advanced (or went back: observe).
 func (s *Store) catchUp(ctx context.Context, c *pgx.Conn) error {
 	var rev int64
 	if err := c.QueryRow(ctx, qRevision).Scan(&rev); err != nil {
 		return err
 	}
-	s.deliver(rev)
+	s.observe(ctx, rev, c)
 	return nil
 }
 
-// receive waits for notifications on c until c fails or ctx ends, and returns why.
+// hint gathers what the listening connection was notified of between two reads of the
+// revision. The connection's notification handler calls note as messages arrive, also in
+// the middle of a query, so a flood of notifications folds into one read instead of
+// queueing. It is used only by the goroutine that uses that connection (Open's, then the
+// listener's), so it needs no lock.
 //
 // A payload is only a hint, because any session in the database may NOTIFY on the channel:
-// one no newer than what was delivered is skipped; otherwise (newer, or not a revision) the
-// revision is read from the database and that is delivered. A forged payload therefore
-// costs a query but can neither deliver a revision that was not committed nor, by raising
-// the high-water mark, hide the real ones that follow.
+// revisions equal to the one delivered need no read (the echo of this process's own
+// commits, mostly); anything else — newer, older (the revision may have gone back: see
+// observe), or not a revision — makes the listener read the revision from the database and
+// deliver that. A forged payload therefore costs at most one query per batch and can
+// neither deliver a revision that was not committed nor, by raising the high-water mark,
+// hide the real ones.
+type hint struct {
+	pending  bool  // a notification or a heartbeat since the last take
+	read     bool  // one of them asks for the revision to be read whatever it says
+	min, max int64 // the lowest and highest revision among the payloads; 0 if none
+}
+
+func (h *hint) note(n *pgconn.Notification) {
+	if n.Channel != channel {
+		return
+	}
+	h.pending = true
+	rev, ok := parseRevision(n.Payload)
+	if !ok {
+		h.read = true
+		return
+	}
+	if h.min == 0 || rev < h.min {
+		h.min = rev
+	}
+	h.max = max(h.max, rev)
+}
+
+// take reports whether what was gathered since the last take asks for the revision to be
+// read, given the revision delivered, and starts gathering anew.
+func (h *hint) take(delivered int64) bool {
+	read := h.read || h.max > delivered || h.min != 0 && h.min < delivered
+	*h = hint{}
+	return read
+}
+
+// receive waits for notifications on c until c fails or ctx ends, and returns why. After
+// each batch of notifications, and after s.poll without any (the heartbeat), it reads the
+// revision if the hint asks for it.
 func (s *Store) receive(ctx context.Context, c *pgx.Conn) error {
 	for {
-		wctx, cancel := context.WithTimeout(ctx, s.poll)
-		n, err := c.WaitForNotification(wctx)
-		cancel()
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil && errors.Is(err, context.DeadlineExceeded) && !c.IsClosed():
-			// Quiet for a while: the revision read below is the heartbeat.
-		case err != nil:
-			return err
-		case n.Channel != channel:
-			continue
-		default:
-			if rev, ok := parseRevision(n.Payload); ok && rev <= s.delivered() {
-				continue
+		if !s.hint.pending {
+			wctx, cancel := context.WithTimeout(ctx, s.poll)
+			err := c.PgConn().WaitForNotification(wctx)
+			cancel()
+			switch {
+			case ctx.Err() != nil:
+				return ctx.Err()
+			case err != nil && errors.Is(err, context.DeadlineExceeded) && !c.IsClosed():
+				s.hint.pending, s.hint.read = true, true // quiet for a while: read it anyway
+			case err != nil:
+				return err
 			}
 		}
+		if !s.hint.take(s.delivered()) {
+			continue
+		}
 		qctx, cancel := context.WithTimeout(ctx, connectTimeout)
-		err = s.catchUp(qctx, c)
+		err := s.catchUp(qctx, c)
 		cancel()
 		if err != nil {
 			return err

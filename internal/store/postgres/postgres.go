@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/iamdb/iamdb/internal/store"
@@ -23,6 +24,19 @@ const channel = "iamdb_store"
 
 // cleanupTimeout bounds a rollback, which runs even when the caller's context has ended.
 const cleanupTimeout = 5 * time.Second
+
+// commitTimeout bounds the commit of an Update, which runs even when the caller's context
+// has ended: once it is sent, the caller could not learn whether it took effect.
+const commitTimeout = 30 * time.Second
+
+// sessionDefaults are the settings every pool session starts with, unless connString sets
+// them.
+var sessionDefaults = map[string]string{
+	"idle_in_transaction_session_timeout": "60s",
+	"tcp_keepalives_idle":                 "30",
+	"tcp_keepalives_interval":             "10",
+	"tcp_keepalives_count":                "3",
+}
 
 // Store is a store.Store in a PostgreSQL database, shared by every process that opens the
 // same database (and schema). Open it with Open; it is safe for concurrent use.
@@ -43,6 +57,7 @@ type Store struct {
 	listenDone chan struct{} // closed when the listener goroutine has returned
 	listenPID  atomic.Uint32 // backend PID of the listening connection, 0 while down (tests)
 	poll       time.Duration // heartbeat interval of the listener
+	hint       hint          // what the listener's connection was notified of; its goroutine's
 }
 
 // Option configures Open.
@@ -94,7 +109,18 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 		cfg.MaxConns = int32(o.maxConns)
 	}
 	cfg.AfterConnect = checkSession
+	// A replica that freezes or loses its network in the middle of an Update would hold the
+	// revision row's lock, and with it every replica's writes, until TCP gave up on it
+	// (hours): the server ends such a session after a minute idle in its transaction, and
+	// probes a silent client after 30 s. Settings in connString win.
+	for k, v := range sessionDefaults {
+		if _, ok := cfg.ConnConfig.RuntimeParams[k]; !ok {
+			cfg.ConnConfig.RuntimeParams[k] = v
+		}
+	}
 	listenCfg := cfg.ConnConfig.Copy()
+	s0 := &Store{} // the listener's notification handler needs the Store; filled in below
+	listenCfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) { s0.hint.note(n) }
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -104,14 +130,13 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{
-		pool:       pool,
-		sem:        make(chan struct{}, 1),
-		log:        o.logger,
-		listenCfg:  listenCfg,
-		listenDone: make(chan struct{}),
-		poll:       o.poll,
-	}
+	s := s0
+	s.pool = pool
+	s.sem = make(chan struct{}, 1)
+	s.log = o.logger
+	s.listenCfg = listenCfg
+	s.listenDone = make(chan struct{})
+	s.poll = o.poll
 	// Listen before returning, so that a Watch begun after Open misses no commit, and a
 	// database that refuses LISTEN fails Open rather than every Watch silently.
 	c, err := s.subscribe(ctx)
@@ -150,17 +175,25 @@ func (e *parseError) Unwrap() error { return e.err }
 // not wait for the write-ahead log to be flushed.
 var errNotDurable = errors.New("store: synchronous_commit is off for this session, so an acknowledged update could be lost; set it to on (or local, remote_write, remote_apply) for the database or role")
 
+// errStandby is returned when a pool connection reaches a hot standby.
+var errStandby = errors.New("store: the server is a standby (in recovery): point the store at the primary (with several hosts, add target_session_attrs=read-write)")
+
 // checkSession runs on every new pool connection.
 func checkSession(ctx context.Context, c *pgx.Conn) error {
 	if enc := c.PgConn().ParameterStatus("server_encoding"); enc != "UTF8" {
 		return fmt.Errorf("store: database encoding is %q, want UTF8", enc)
 	}
 	var sc string
-	if err := c.QueryRow(ctx, "SHOW synchronous_commit").Scan(&sc); err != nil {
+	var standby bool
+	if err := c.QueryRow(ctx, "SELECT current_setting('synchronous_commit'), pg_is_in_recovery()").Scan(&sc, &standby); err != nil {
 		return fmt.Errorf("store: read synchronous_commit: %w", err)
 	}
 	if sc == "off" {
 		return errNotDurable
+	}
+	if standby {
+		// A standby cannot take Updates, and its revision lags the primary's notifications.
+		return errStandby
 	}
 	return nil
 }
@@ -210,16 +243,20 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if !t.wrote {
 		return nil // nothing to commit: the deferred rollback ends the transaction
 	}
+	// From here on the caller's cancellation is not heeded: a commit cut off in flight may
+	// have taken effect, and Update must not then report that nothing was written.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
 	b := &pgx.Batch{}
 	b.Queue(qSetRevision, t.rev)
 	b.Queue(qNotify, channel, strconv.FormatInt(t.rev, 10))
-	if err := ptx.SendBatch(ctx, b).Close(); err != nil {
+	if err := ptx.SendBatch(cctx, b).Close(); err != nil {
 		return s.fail("update revision", err)
 	}
-	if err := ptx.Commit(ctx); err != nil {
+	if err := ptx.Commit(cctx); err != nil {
 		return s.fail("commit", err)
 	}
-	s.deliver(t.rev) // still holding s.sem: this process's commits go out in order
+	s.observe(cctx, t.rev, s.pool) // still holding s.sem: this process's commits go out in order
 	return nil
 }
 
@@ -282,6 +319,40 @@ func (s *Store) deliver(rev int64) {
 		s.last = rev
 		s.watch.Notify(rev)
 	}
+}
+
+// observe delivers rev, a revision read from the database (committed by this process, or
+// read by the listener). One older than a revision delivered before is normally a read
+// that a later commit overtook; but it may mean the revision went back — the database
+// failed over to a standby that had not received the last commits, or was restored from a
+// backup — after which new commits reuse revision numbers watchers take for old, and
+// caches built on them would stop following the store. So it reads the revision again,
+// under the lock every delivery takes: if that is still older, the revision did go back,
+// and watchers get it anyway (iam rebuilds its snapshot whenever the revision differs).
+func (s *Store) observe(ctx context.Context, rev int64, q querier) {
+	if rev >= s.delivered() {
+		s.deliver(rev)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var now int64
+	if err := q.QueryRow(ctx, qRevision).Scan(&now); err != nil || now >= s.last {
+		if err == nil && now > s.last {
+			s.last = now
+			s.watch.Notify(now)
+		}
+		return
+	}
+	s.log.Error("store: the revision went back: the database lost commits (a failover to a standby that lagged, or a restore); caches follow it from here",
+		"delivered", s.last, "now", now)
+	s.last = now
+	s.watch.Notify(now)
+}
+
+// querier is what observe reads the revision with: the pool, or the listener's connection.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // delivered returns the latest revision delivered.

@@ -720,3 +720,66 @@ func TestHeartbeat(t *testing.T) {
 		t.Errorf("listener PID %d, then %d: the heartbeat broke the connection", pid, got)
 	}
 }
+
+// A flood of forged notifications in one transaction folds into a few reads of the
+// revision: a real commit after it still arrives promptly.
+func TestNotificationFlood(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	s := openDB(t, db)
+	ch := s.Watch(t.Context())
+	c := adminConn(t, db)
+	if _, err := c.Exec(ctxT(t), `SELECT pg_notify($1, 'junk-' || i) FROM generate_series(1, 20000) AS i`, channel); err != nil {
+		t.Fatal(err)
+	}
+	other := openDB(t, db)
+	put(t, other, "k", "a", "1")
+	recvUntil(t, ch, 1)
+}
+
+// The revision goes back (the database failed over to a standby that lacked the last
+// commits, or was restored): the next commit, which reuses an old revision number, still
+// reaches every watcher, its own process's and another's.
+func TestRevisionGoesBack(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	a, b := openDB(t, db), openDB(t, db)
+	wa, wb := a.Watch(t.Context()), b.Watch(t.Context())
+	for _, v := range []string{"1", "2", "3"} {
+		put(t, a, "k", "x", v)
+	}
+	recvUntil(t, wa, 3)
+	recvUntil(t, wb, 3)
+	if _, err := adminConn(t, db).Exec(ctxT(t), `UPDATE iamdb_meta SET value = 1 WHERE name = 'revision'`); err != nil {
+		t.Fatal(err)
+	}
+	put(t, a, "k", "y", "1") // commits as revision 2
+	for name, w := range map[string]<-chan int64{"own": wa, "other": wb} {
+		if v, ok := recvWithin(t, w, 10*time.Second); !ok || v != 2 {
+			t.Errorf("%s watcher after the revision went back: %d, %v; want 2", name, v, ok)
+		}
+	}
+	put(t, b, "k", "z", "1") // and later commits follow from there
+	recvUntil(t, wa, 3)
+}
+
+// Pool sessions end a transaction left idle for a minute (a frozen replica holding the
+// revision row's lock), unless the connection string says otherwise.
+func TestSessionDefaults(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	show := func(s *Store) string {
+		var v string
+		if err := s.pool.QueryRow(ctxT(t), `SHOW idle_in_transaction_session_timeout`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if got := show(openDB(t, db)); got != "1min" {
+		t.Errorf("idle_in_transaction_session_timeout = %q, want 1min", got)
+	}
+	s := openURL(t, withParams(t, pg(t).AdminURL(db), url.Values{"idle_in_transaction_session_timeout": {"5s"}}))
+	if got := show(s); got != "5s" {
+		t.Errorf("idle_in_transaction_session_timeout set in the URL = %q, want 5s", got)
+	}
+}
