@@ -278,7 +278,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 
-	ops, err := startOps(*opsAddr, reg, func() error { return nil }, log)
+	ops, err := startOps(*opsAddr, reg, a.ready, log)
 	if err != nil {
 		drain(gws, time.Second, log)
 		return err

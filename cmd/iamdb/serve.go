@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -83,7 +84,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer closeEndpoints(eps)
 	if cfg.Ops.Listen != "" {
-		ops, err := startOps(cfg.Ops.Listen, reg, func() error { return nil }, log)
+		ops, err := startOps(cfg.Ops.Listen, reg, a.ready, log)
 		if err != nil {
 			return err
 		}
@@ -135,6 +136,7 @@ loop:
 			break loop
 		}
 	}
+	a.stopping.Store(true) // /readyz fails from here: load balancers stop sending clients
 	log.Info("shutting down")
 	return errors.Join(err, drain(gws, drainTimeout, log), a.shutdown())
 }
@@ -146,6 +148,15 @@ type authority struct {
 	http      *http.Server
 	served    chan error
 	closers   []func() error
+	stopping  atomic.Bool // set when draining begins
+}
+
+// ready is /readyz's check: the process serves until it starts draining.
+func (a *authority) ready() error {
+	if a.stopping.Load() {
+		return errors.New("draining")
+	}
+	return nil
 }
 
 func (a *authority) close() {

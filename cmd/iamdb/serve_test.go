@@ -237,7 +237,7 @@ func TestServePostgresGateway(t *testing.T) {
 
 	dir := t.TempDir()
 	first := writeGatewayFiles(t, dir, ca, pg.AdminPassword)
-	port := freePort(t)
+	port, opsPort := freePort(t), freePort(t)
 	cfgText := fmt.Sprintf(`dir = %q
 [authority]
 listen = "127.0.0.1:0"
@@ -262,7 +262,11 @@ backend_admin_user = %q
 backend_admin_password_file = "admin-password"
 ca_cert_file = "ca.pem"
 ca_key_file = "ca-key.pem"
-`, dir, port, port, pg.Addr(), pg.AdminUser)
+
+[ops]
+listen = "127.0.0.1:%d"
+drain_timeout = "20s"
+`, dir, port, port, pg.Addr(), pg.AdminUser, opsPort)
 	cfgPath := filepath.Join(dir, "iamdb.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
@@ -343,7 +347,35 @@ ca_key_file = "ca-key.pem"
 		time.Sleep(50 * time.Millisecond)
 	}
 
+	// /readyz says ready while serving, and 503 from the start of the drain, which a
+	// session still open keeps going.
+	readyz := func() (int, string) {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", opsPort))
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := readyz(); code != http.StatusOK || body != "ready\n" {
+		t.Errorf("/readyz while serving = %d %q, want 200 ready", code, body)
+	}
+	tok, err := token.Build(endpoint, "eu-west-1", "iam_user", token.Credentials{AccessKeyID: akid, SecretAccessKey: secret}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := pgx.Connect(ctx, fmt.Sprintf("host=localhost port=%d user=iam_user dbname=postgres sslmode=verify-full sslrootcert=%s password=%s",
+		port, filepath.Join(dir, "ca.pem"), tok))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cancel()
+	waitFor(t, "/readyz to fail while draining", func() (bool, string) {
+		code, body := readyz()
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "draining"), fmt.Sprintf("%d %q", code, body)
+	})
+	held.Close(ctx)
 	select {
 	case err := <-done:
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/iamdb/iamdb/policy"
 )
@@ -199,5 +200,39 @@ func TestAuthorizeConnectSeeds(t *testing.T) {
 	}
 	if d, _ := e.s.AuthorizeConnect(e.ctx, s, other, "x", info); !d.Allowed() {
 		t.Fatalf("TLS connection: %+v", d)
+	}
+}
+
+// TestRevokeOlderSessions: AWS revokes a role's active sessions with an inline policy that
+// denies everything to sessions issued before now (the console's "Revoke active sessions",
+// AWSRevokeOlderSessions); the next login of such a session is refused, a new session of
+// the same role logs in.
+func TestRevokeOlderSessions(t *testing.T) {
+	e := newEnv(t)
+	db, err := e.s.RegisterDatabase(e.ctx, DatabaseSpec{Identifier: "pgdemo", Engine: "postgres", Port: 5432, Region: "ap-northeast-1",
+		Account: acctA, Endpoints: []string{"pg.example"}, IAMAuth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := RequestInfo{SourceIP: netip.MustParseAddr("10.0.0.1"), SecureTransport: true}
+	r := e.role(e.admin, "app-role", trustARN(e.admin.ARN), allow("rds-db:connect", "*"))
+	old, oldOut := e.assume(e.admin, AssumeRoleInput{RoleARN: r.ARN, RoleSessionName: "old"})
+	if d, err := e.s.AuthorizeConnect(e.ctx, old, db, "app", info); err != nil || !d.Allowed() {
+		t.Fatalf("before the revocation: %+v, %v", d, err)
+	}
+	e.clock.Add(time.Minute)
+	revoke := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],"Resource":["*"],` +
+		`"Condition":{"DateLessThan":{"aws:TokenIssueTime":"` + e.clock.Now().Format(time.RFC3339) + `"}}}]}`
+	if err := e.s.PutRolePolicy(e.ctx, e.admin, "app-role", "AWSRevokeOlderSessions", revoke); err != nil {
+		t.Fatal(err)
+	}
+	old = e.caller(oldOut.Credentials.AccessKeyID, oldOut.Credentials.SessionToken) // as the gateway looks it up at the next login
+	if d, err := e.s.AuthorizeConnect(e.ctx, old, db, "app", info); err != nil || d.Effect != policy.ExplicitDeny {
+		t.Errorf("a session issued before the revocation: %+v, %v; want an explicit deny", d, err)
+	}
+	e.clock.Add(time.Second)
+	fresh, _ := e.assume(e.admin, AssumeRoleInput{RoleARN: r.ARN, RoleSessionName: "new"})
+	if d, err := e.s.AuthorizeConnect(e.ctx, fresh, db, "app", info); err != nil || !d.Allowed() {
+		t.Errorf("a session issued after the revocation: %+v, %v; want allowed", d, err)
 	}
 }
