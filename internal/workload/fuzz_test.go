@@ -23,8 +23,8 @@ func FuzzTokenCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tok string) {
 		err := k.check(tok, now)
 		if err == nil && tok != good {
-			// Another encoding of the same bytes would be a forgery-free alias, but Strict
-			// decoding makes the encoding canonical.
+			// Another encoding of the same bytes would be a forgery-free alias: Strict
+			// decoding and the exact length make the encoding canonical.
 			t.Errorf("check(%q) = nil, only %q was minted", tok, good)
 		}
 	})

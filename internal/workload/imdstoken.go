@@ -73,8 +73,10 @@ func (k *tokenKey) check(tok string, now time.Time) error {
 	if len(tok) > maxTokenLen {
 		return errTokenMalformed
 	}
+	// The exact length, not DecodedLen: the decoder skips '\r' and '\n' even in Strict mode,
+	// so a token with line breaks added would otherwise pass as an alias of the real one.
 	b64, ok := strings.CutPrefix(tok, tokenPrefix)
-	if !ok || base64.RawURLEncoding.DecodedLen(len(b64)) != tokenRawLen {
+	if !ok || len(b64) != base64.RawURLEncoding.EncodedLen(tokenRawLen) {
 		return errTokenMalformed
 	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(b64)
