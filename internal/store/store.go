@@ -122,6 +122,18 @@ func CheckValue(value []byte) error {
 	return nil
 }
 
+// CheckItem reports whether the kind, key and value of an item are acceptable (CheckKind,
+// CheckKey, CheckValue).
+func CheckItem(kind, key string, value []byte) error {
+	if err := CheckKind(kind); err != nil {
+		return err
+	}
+	if err := CheckKey(key); err != nil {
+		return err
+	}
+	return CheckValue(value)
+}
+
 // CheckList reports whether the arguments of Tx.List are acceptable: a valid kind; prefix
 // and after empty or valid as keys; limit not negative.
 func CheckList(kind, prefix, after string, limit int) error {

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/internal/store/storesql"
 )
 
 // The queries. Table names are unqualified: they resolve in the session's search_path,
@@ -66,7 +67,7 @@ func (t *tx) Get(kind, key string) (store.Item, error) {
 	if err := t.check(false); err != nil {
 		return store.Item{}, err
 	}
-	if err := checkItem(kind, key, nil); err != nil {
+	if err := store.CheckItem(kind, key, nil); err != nil {
 		return store.Item{}, err
 	}
 	it := store.Item{Kind: kind, Key: key}
@@ -95,7 +96,7 @@ func (t *tx) write(op, q, kind, key string, value []byte) error {
 	if err := t.check(true); err != nil {
 		return err
 	}
-	if err := checkItem(kind, key, value); err != nil {
+	if err := store.CheckItem(kind, key, value); err != nil {
 		return err
 	}
 	if value == nil {
@@ -116,7 +117,7 @@ func (t *tx) Delete(kind, key string) error {
 	if err := t.check(true); err != nil {
 		return err
 	}
-	if err := checkItem(kind, key, nil); err != nil {
+	if err := store.CheckItem(kind, key, nil); err != nil {
 		return err
 	}
 	tag, err := t.pg.Exec(t.ctx, qDelete, kind, key)
@@ -137,54 +138,15 @@ func (t *tx) List(kind, prefix, after string, limit int) ([]store.Item, error) {
 	if err := store.CheckList(kind, prefix, after, limit); err != nil {
 		return nil, err
 	}
-	// A range on the primary key, never LIKE: '%' and '_' in a prefix are plain characters.
-	// The key column is COLLATE "C", so the comparisons are bytewise.
-	q := `SELECT key, value, rev FROM iamdb_items WHERE kind = $1`
-	args := []any{kind}
-	if after >= prefix {
-		args = append(args, after)
-		q += ` AND key > $2`
-	} else {
-		args = append(args, prefix)
-		q += ` AND key >= $2`
-	}
-	if end, ok := store.PrefixEnd(prefix); ok {
-		args = append(args, end)
-		q += ` AND key < $3`
-	}
-	q += ` ORDER BY key`
-	if limit > 0 {
-		args = append(args, limit)
-		q += fmt.Sprintf(` LIMIT $%d`, len(args))
-	}
+	q, args := storesql.ListQuery("iamdb_items", kind, prefix, after, limit)
 	rows, err := t.pg.Query(t.ctx, q, args...)
 	if err != nil {
 		return nil, t.broken("list", err)
 	}
 	defer rows.Close()
-	var items []store.Item
-	for rows.Next() {
-		it := store.Item{Kind: kind}
-		if err := rows.Scan(&it.Key, &it.Value, &it.Rev); err != nil {
-			return nil, t.broken("list", err)
-		}
-		if it.Value == nil {
-			it.Value = []byte{}
-		}
-		items = append(items, it)
-	}
-	if err := rows.Err(); err != nil {
+	items, err := storesql.ScanItems(rows, kind)
+	if err != nil {
 		return nil, t.broken("list", err)
 	}
 	return items, nil
-}
-
-func checkItem(kind, key string, value []byte) error {
-	if err := store.CheckKind(kind); err != nil {
-		return err
-	}
-	if err := store.CheckKey(key); err != nil {
-		return err
-	}
-	return store.CheckValue(value)
 }

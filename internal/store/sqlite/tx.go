@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/internal/store/storesql"
 )
 
 // The queries, in SQL that PostgreSQL accepts as is.
@@ -73,7 +74,7 @@ func (t *tx) Get(kind, key string) (store.Item, error) {
 	if err := t.check(false); err != nil {
 		return store.Item{}, err
 	}
-	if err := checkItem(kind, key, nil); err != nil {
+	if err := store.CheckItem(kind, key, nil); err != nil {
 		return store.Item{}, err
 	}
 	it := store.Item{Kind: kind, Key: key}
@@ -102,7 +103,7 @@ func (t *tx) write(op, q, kind, key string, value []byte) error {
 	if err := t.check(true); err != nil {
 		return err
 	}
-	if err := checkItem(kind, key, value); err != nil {
+	if err := store.CheckItem(kind, key, value); err != nil {
 		return err
 	}
 	rev, err := t.nextRev()
@@ -131,7 +132,7 @@ func (t *tx) Delete(kind, key string) error {
 	if err := t.check(true); err != nil {
 		return err
 	}
-	if err := checkItem(kind, key, nil); err != nil {
+	if err := store.CheckItem(kind, key, nil); err != nil {
 		return err
 	}
 	res, err := t.sql.ExecContext(t.ctx, qDelete, kind, key)
@@ -156,53 +157,15 @@ func (t *tx) List(kind, prefix, after string, limit int) ([]store.Item, error) {
 	if err := store.CheckList(kind, prefix, after, limit); err != nil {
 		return nil, err
 	}
-	// A range on the primary key, never LIKE: '%' and '_' in a prefix are plain characters.
-	q := `SELECT key, value, rev FROM items WHERE kind = $1`
-	args := []any{kind}
-	if after >= prefix {
-		args = append(args, after)
-		q += ` AND key > $2`
-	} else {
-		args = append(args, prefix)
-		q += ` AND key >= $2`
-	}
-	if end, ok := store.PrefixEnd(prefix); ok {
-		args = append(args, end)
-		q += ` AND key < $3`
-	}
-	q += ` ORDER BY key`
-	if limit > 0 {
-		args = append(args, limit)
-		q += fmt.Sprintf(` LIMIT $%d`, len(args))
-	}
+	q, args := storesql.ListQuery("items", kind, prefix, after, limit)
 	rows, err := t.sql.QueryContext(t.ctx, q, args...)
 	if err != nil {
 		return nil, t.broken("list", err)
 	}
 	defer rows.Close()
-	var items []store.Item
-	for rows.Next() {
-		it := store.Item{Kind: kind}
-		if err := rows.Scan(&it.Key, &it.Value, &it.Rev); err != nil {
-			return nil, t.broken("list", err)
-		}
-		if it.Value == nil {
-			it.Value = []byte{}
-		}
-		items = append(items, it)
-	}
-	if err := rows.Err(); err != nil {
+	items, err := storesql.ScanItems(rows, kind)
+	if err != nil {
 		return nil, t.broken("list", err)
 	}
 	return items, nil
-}
-
-func checkItem(kind, key string, value []byte) error {
-	if err := store.CheckKind(kind); err != nil {
-		return err
-	}
-	if err := store.CheckKey(key); err != nil {
-		return err
-	}
-	return store.CheckValue(value)
 }
