@@ -118,9 +118,14 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 			cfg.ConnConfig.RuntimeParams[k] = v
 		}
 	}
-	listenCfg := cfg.ConnConfig.Copy()
-	s0 := &Store{} // the listener's notification handler needs the Store; filled in below
-	listenCfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) { s0.hint.note(n) }
+	s := &Store{
+		sem:        make(chan struct{}, 1),
+		log:        o.logger,
+		listenCfg:  cfg.ConnConfig.Copy(),
+		listenDone: make(chan struct{}),
+		poll:       o.poll,
+	}
+	s.listenCfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) { s.hint.note(n) }
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -130,13 +135,7 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 		pool.Close()
 		return nil, err
 	}
-	s := s0
 	s.pool = pool
-	s.sem = make(chan struct{}, 1)
-	s.log = o.logger
-	s.listenCfg = listenCfg
-	s.listenDone = make(chan struct{})
-	s.poll = o.poll
 	// Listen before returning, so that a Watch begun after Open misses no commit, and a
 	// database that refuses LISTEN fails Open rather than every Watch silently.
 	c, err := s.subscribe(ctx)
