@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -107,6 +108,17 @@ func (m *IMDS) InstanceID() string { return m.cfg.InstanceID }
 // ServeHTTP implements http.Handler.
 func (m *IMDS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Server", "EC2ws")
+	if !localHost(r.Host) {
+		// DNS rebinding: a page from evil.example whose name now resolves to 127.0.0.1
+		// reaches us with its own name in Host. SDKs dial an address (169.254.169.254,
+		// the configured endpoint's) or localhost.
+		h := r.Host
+		if len(h) > 64 {
+			h = h[:64] + "…"
+		}
+		m.refuse(w, r, http.StatusForbidden, "host is not an IP address or localhost", "host", h)
+		return
+	}
 	if len(r.Header.Values("X-Forwarded-For")) > 0 {
 		m.refuse(w, r, http.StatusForbidden, "X-Forwarded-For")
 		return
@@ -147,9 +159,48 @@ func (m *IMDS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.serveMetadata(w, r)
 }
 
-func (m *IMDS) refuse(w http.ResponseWriter, r *http.Request, status int, why string) {
-	m.cfg.Logger.Log(r.Context(), refusalLevel(status), "imds request refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "status", status, "reason", why)
+func (m *IMDS) refuse(w http.ResponseWriter, r *http.Request, status int, why string, attrs ...any) {
+	attrs = append([]any{"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "status", status, "reason", why}, attrs...)
+	m.cfg.Logger.Log(r.Context(), refusalLevel(status), "imds request refused", attrs...)
 	http.Error(w, http.StatusText(status), status)
+}
+
+// localHost reports whether a Host header names no DNS name an attacker could point at
+// us: an IP literal (IPv6 in brackets) or localhost, with an optional port.
+func localHost(host string) bool {
+	name, port := host, ""
+	if strings.HasPrefix(host, "[") {
+		end := strings.IndexByte(host, ']')
+		if end < 0 {
+			return false
+		}
+		name, port = host[1:end], host[end+1:]
+		if port != "" && port[0] != ':' {
+			return false
+		}
+		if a, err := netip.ParseAddr(name); err != nil || !a.Is6() {
+			return false
+		}
+	} else {
+		if i := strings.LastIndexByte(host, ':'); i >= 0 {
+			name, port = host[:i], host[i:]
+		}
+		if !strings.EqualFold(name, "localhost") {
+			a, err := netip.ParseAddr(name)
+			if err != nil || !a.Is4() {
+				return false
+			}
+		}
+	}
+	if port == "" {
+		return true
+	}
+	port = port[1:]
+	if port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+		return false
+	}
+	n, _ := strconv.Atoi(port)
+	return n <= 65535
 }
 
 func (m *IMDS) serveToken(w http.ResponseWriter, r *http.Request) {

@@ -127,6 +127,7 @@ func do(t *testing.T, h http.Handler, method, path string, hdr ...string) *httpt
 	t.Helper()
 	r := httptest.NewRequest(method, path, nil)
 	r.RemoteAddr = "127.0.0.1:40000"
+	r.Host = "169.254.169.254" // httptest's example.com is refused (DNS rebinding)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		r.Header.Add(hdr[i], hdr[i+1])
 	}
@@ -295,6 +296,7 @@ func TestIMDSRefusals(t *testing.T) {
 
 	// Bodies are bounded.
 	r := httptest.NewRequest("PUT", "/latest/api/token", strings.NewReader(strings.Repeat("x", 2*maxBody)))
+	r.Host = "127.0.0.1"
 	r.Header.Set("X-aws-ec2-metadata-token-ttl-seconds", "60")
 	w := httptest.NewRecorder()
 	m.ServeHTTP(w, r)
@@ -323,6 +325,78 @@ func TestIMDSRefusals(t *testing.T) {
 	other := newIMDS(t, a, IMDSConfig{RoleARN: "arn:aws:iam::" + testAccount + ":role/web"})
 	if w := do(t, m, "GET", creds, "X-aws-ec2-metadata-token", token(t, other, "60")); w.Code != 401 {
 		t.Errorf("GET with another endpoint's token = %d, want 401", w.Code)
+	}
+}
+
+// DNS rebinding: a page on evil.example whose name is made to resolve to 127.0.0.1 sends
+// its own name as Host. Only IP literals and localhost are served, for the token PUT and
+// every GET; the refusal is logged with the host.
+func TestIMDSHost(t *testing.T) {
+	a := newAuthority(t)
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m := newIMDS(t, a, IMDSConfig{RoleARN: a.role("web"), Logger: log})
+	tok := token(t, m, "60")
+	creds := "/latest/meta-data/iam/security-credentials/web"
+	tests := []struct {
+		host string
+		want int
+	}{
+		{"169.254.169.254", 200},
+		{"169.254.169.254:80", 200},
+		{"127.0.0.1:8090", 200},
+		{"[::1]:8090", 200},
+		{"[::1]", 200},
+		{"[fd00:ec2::254]", 200},
+		{"localhost", 200},
+		{"localhost:8090", 200},
+		{"LocalHost:8090", 200},
+		{"evil.example", 403},
+		{"evil.example:8090", 403},
+		{"169.254.169.254.evil.example", 403},
+		{"127.0.0.1.nip.io:8090", 403},
+		{"localhost.evil.example", 403},
+		{"evil-localhost", 403},
+		{"", 403},
+		{"::1", 403},             // IPv6 without brackets
+		{"[127.0.0.1]", 403},     // IPv4 in brackets
+		{"[::1", 403},            // unclosed
+		{"[::1]x", 403},          // junk after the bracket
+		{"127.0.0.1:", 403},      // empty port
+		{"127.0.0.1:65536", 403}, // port out of range
+		{"127.0.0.1:80:80", 403}, // two ports
+		{"127.0.0.1:+80", 403},   // not digits
+		{"0x7f.0.0.1", 403},      // not a canonical literal
+		{"2130706433", 403},      // 127.0.0.1 as one number
+		{"127.000.000.001", 403}, // leading zeros
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			for _, req := range []struct {
+				method, path string
+				hdr          []string
+			}{
+				{"PUT", "/latest/api/token", []string{"X-aws-ec2-metadata-token-ttl-seconds", "60"}},
+				{"GET", creds, []string{"X-aws-ec2-metadata-token", tok}},
+			} {
+				r := httptest.NewRequest(req.method, req.path, nil)
+				r.Host = tt.host
+				for i := 0; i < len(req.hdr); i += 2 {
+					r.Header.Set(req.hdr[i], req.hdr[i+1])
+				}
+				w := httptest.NewRecorder()
+				m.ServeHTTP(w, r)
+				if w.Code != tt.want {
+					t.Errorf("%s %s with Host %q = %d %q, want %d", req.method, req.path, tt.host, w.Code, w.Body.String(), tt.want)
+				}
+				if w.Code == 403 && (strings.Contains(w.Body.String(), "Secret") || len(w.Body.String()) > 32) {
+					t.Errorf("%s %s with Host %q: body %q, want a short refusal", req.method, req.path, tt.host, w.Body.String())
+				}
+			}
+		})
+	}
+	if !strings.Contains(logs.String(), `reason="host is not an IP address or localhost" host=evil.example`) {
+		t.Errorf("log lacks the refused host:\n%s", logs.String())
 	}
 }
 
@@ -524,6 +598,16 @@ func TestIMDSOverHTTP(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("GET credentials over HTTP = %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// The same request as a rebound browser sends it: the address is ours, the name not.
+	req.Host = "169.254.169.254.evil.example"
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("GET credentials over HTTP with Host %q = %d, want 403", req.Host, resp.StatusCode)
 	}
 }
 
