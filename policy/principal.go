@@ -153,3 +153,29 @@ func (ps *principalSet) match(p *Principal) grant {
 	}
 	return g
 }
+
+// unknownCallerAccount is the account of a caller whose account nothing names: a
+// placeholder that only ever meets itself.
+const unknownCallerAccount = "000000000000"
+
+// CallerOrResourceAccount returns p and the resource account to evaluate a request with,
+// for simulators that may not be told who calls: when p names no one (no ARN, account,
+// service or identity provider), the caller is taken to be in the resource's account,
+// owner or else the account in resource, as AWS's simulate-custom-policy does, so that
+// identity policies decide. Otherwise it returns p and owner unchanged.
+func CallerOrResourceAccount(p Principal, resource, owner string) (Principal, string) {
+	if p.ARN != "" || p.SessionARN != "" || p.Account != "" || p.Service != "" || p.Federated != "" {
+		return p, owner
+	}
+	acct := owner
+	if acct == "" {
+		if parts, ok := arn.Split(resource); ok && arn.IsAccountID(parts[4]) {
+			acct = parts[4]
+		}
+	}
+	if acct == "" {
+		acct = unknownCallerAccount
+	}
+	p.Account = acct
+	return p, acct
+}

@@ -51,7 +51,8 @@ the request is allowed and 1 otherwise.
   --resource-owner ACCT  the resource's account, when its ARN has none (S3)
   --principal ARN        caller: user, role, assumed-role session, federated user or root;
                          also sets aws:PrincipalArn, aws:PrincipalAccount,
-                         aws:PrincipalType and (for users) aws:username
+                         aws:PrincipalType and (for users) aws:username. Without it
+                         the caller is taken to be in the resource's account
   --context KEY=TYPE:VALUE
                          a request context key (repeatable; repeating a key adds values).
                          TYPE is one of:
@@ -256,6 +257,9 @@ func runPolicySimulate(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	in.Context = reqCtx
+	// Without --principal, the caller is in the resource's account, so that identity
+	// policies decide, as in AWS's simulate-custom-policy.
+	in.Principal, in.ResourceAccount = policy.CallerOrResourceAccount(in.Principal, in.Resource, in.ResourceAccount)
 
 	d := policy.Evaluate(in)
 	fmt.Fprintln(stdout, d.Effect)

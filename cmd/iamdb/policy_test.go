@@ -117,7 +117,16 @@ func TestPolicySimulate(t *testing.T) {
 		{name: "typed values fail", args: []string{"policy", "simulate", "--policy", sets, "--action", "s3:GetObject", "--resource", "arn:aws:s3:::b/k",
 			"--context", "aws:TagKeys=stringList:a,c", "--context", "aws:MultiFactorAuthAge=numeric:30", "--context", "iamdb:blob=binary:QUJD",
 			"--context", "aws:SourceArn=arn:arn:aws:iam::111122223333:role/x", "--principal", cliUser}, wantStatus: 1, wantOut: "implicitDeny\n"},
-		{name: "no policies", args: []string{"policy", "simulate", "--action", "rds-db:connect", "--resource", cliResource}, wantStatus: 1, wantOut: "implicitDeny\n"},
+		{name: "no policies", args: []string{"policy", "simulate", "--action", "rds-db:connect", "--resource", cliResource}, wantStatus: 1,
+			wantOut: "implicitDeny\nreason: no identity-based or resource-based policy allows the request\n"},
+		// Without --principal the caller is in the resource's account: an identity policy
+		// decides, with no talk of a resource-based policy (finding 10 of issue 15).
+		{name: "no principal", args: []string{"policy", "simulate", "--policy", deny, "--policy", boundary, "--action", "s3:GetObject", "--resource", "arn:aws:s3:::b/k"},
+			wantOut: "allowed\n"},
+		{name: "no principal, ARN with an account", args: []string{"policy", "simulate", "--policy", writePolicyFile(t, dir, "all.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"*"}]}`),
+			"--action", "rds-db:connect", "--resource", cliResource}, wantOut: "reason: allowed by an identity-based policy\n"},
+		{name: "no principal, not allowed", args: []string{"policy", "simulate", "--policy", boundary, "--action", "rds-db:connect", "--resource", cliResource},
+			wantStatus: 1, wantOut: "implicitDeny\nreason: no identity-based or resource-based policy allows the request\n"},
 		{name: "bad policy", args: []string{"policy", "simulate", "--policy", bad, "--action", "a:b", "--resource", "*"}, wantStatus: 1},
 		{name: "missing action", args: []string{"policy", "simulate", "--resource", cliResource}, wantStatus: 2},
 		{name: "bad context", args: with("--context", "aws:SourceIp=ip:nope"), wantStatus: 2},

@@ -205,8 +205,10 @@ func TestServeWorkloadCredentials(t *testing.T) {
 	writeSeed(t, dir, "pg-db-monitor-policy.json", map[string]string{"<AWS Region>": db.region, "<DB AWS Account ID>": dbAccount})
 	dbAdmin.run("iam", "create-policy", "--policy-name", "pg-db-monitor-policy", "--policy-document", "file://pg-db-monitor-policy.json")
 	dbAdmin.run("iam", "attach-role-policy", "--role-name", "pg-monitor-role", "--policy-arn", "arn:aws:iam::"+dbAccount+":policy/pg-db-monitor-policy")
-	// The container endpoint's role.
-	dbAdmin.run("iam", "create-role", "--role-name", "orders-task-role", "--assume-role-policy-document", "file://ec2-role-trust-policy.json")
+	// The container endpoint's role, which trusts ECS tasks as it would on AWS (the
+	// endpoint serves only roles that trust ecs-tasks.amazonaws.com).
+	dbAdmin.run("iam", "create-role", "--role-name", "orders-task-role", "--assume-role-policy-document",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)
 	dbAdmin.run("iam", "put-role-policy", "--role-name", "orders-task-role", "--policy-name", "connect", "--policy-document",
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"arn:aws:rds-db:`+db.region+`:`+dbAccount+`:dbuser:*/orders_app"}]}`)
 

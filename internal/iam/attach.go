@@ -49,11 +49,11 @@ func detachTx(tx store.Tx, acct, kind string, d entity, policyARN string) error 
 // updateEntity loads a user, group or role, authorizes action on its ARN (with the path
 // "/" when it does not exist, so that an unauthorized caller learns nothing), and runs fn
 // in the same transaction; fn saves what it changes.
-func (s *Service) updateEntity(ctx context.Context, c *Caller, ek *entityKind, action, name string, fn func(tx store.Tx, d entity) error) error {
+func (s *Service) updateEntity(ctx context.Context, c *Caller, ek *entityKind, action, name string, req *Request, fn func(tx store.Tx, d entity) error) error {
 	if err := needCaller(c); err != nil {
 		return err
 	}
-	return s.updateOrView(ctx, s.update, c, ek, action, name, fn)
+	return s.updateOrView(ctx, s.update, c, ek, action, name, req, fn)
 }
 
 // viewEntity is updateEntity for reads.
@@ -61,17 +61,17 @@ func (s *Service) viewEntity(ctx context.Context, c *Caller, ek *entityKind, act
 	if err := needCaller(c); err != nil {
 		return err
 	}
-	return s.updateOrView(ctx, s.st.View, c, ek, action, name, fn)
+	return s.updateOrView(ctx, s.st.View, c, ek, action, name, nil, fn)
 }
 
 func (s *Service) attach(ctx context.Context, c *Caller, ek *entityKind, name, policyARN string) error {
-	return s.updateEntity(ctx, c, ek, "iam:Attach"+ek.title+"Policy", name, func(tx store.Tx, d entity) error {
+	return s.updateEntity(ctx, c, ek, "iam:Attach"+ek.title+"Policy", name, &Request{PolicyARN: policyARN}, func(tx store.Tx, d entity) error {
 		return attachTx(tx, c.Account, ek.kind, d, policyARN)
 	})
 }
 
 func (s *Service) detach(ctx context.Context, c *Caller, ek *entityKind, name, policyARN string) error {
-	return s.updateEntity(ctx, c, ek, "iam:Detach"+ek.title+"Policy", name, func(tx store.Tx, d entity) error {
+	return s.updateEntity(ctx, c, ek, "iam:Detach"+ek.title+"Policy", name, &Request{PolicyARN: policyARN}, func(tx store.Tx, d entity) error {
 		return detachTx(tx, c.Account, ek.kind, d, policyARN)
 	})
 }
@@ -275,7 +275,7 @@ func (s *Service) putBoundary(ctx context.Context, c *Caller, ek *entityKind, na
 	if policyARN == "" {
 		action = "iam:Delete" + ek.title + "PermissionsBoundary"
 	}
-	return s.updateEntity(ctx, c, ek, action, name, func(tx store.Tx, d entity) error {
+	return s.updateEntity(ctx, c, ek, action, name, &Request{PermissionsBoundary: policyARN}, func(tx store.Tx, d entity) error {
 		var field *string
 		switch d := d.(type) {
 		case *userDoc:

@@ -11,11 +11,11 @@ import (
 // Authorize decides whether c may perform action on resource, with AWS's request context:
 // the principal keys and tags, aws:CurrentTime and aws:EpochTime, aws:SecureTransport,
 // aws:SourceIp and aws:RequestedRegion from ctx's RequestInfo, and for sessions
-// aws:TokenIssueTime, aws:MultiFactorAuthPresent (false) and aws:SourceIdentity. extra, if
-// not nil, adds keys (aws:RequestTag/…, service-specific keys). It returns nil or an *Error
+// aws:TokenIssueTime, aws:MultiFactorAuthPresent (false) and aws:SourceIdentity. req, if
+// not nil, adds the keys the action evaluates (see Request). It returns nil or an *Error
 // AccessDenied worded like AWS's. A root caller is allowed everything. Credentials from
 // GetSessionToken cannot call IAM (InvalidClientTokenId), as in AWS without MFA.
-func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource string, extra func(*policy.Context)) error {
+func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource string, req *Request) error {
 	if err := needCaller(c); err != nil {
 		return err
 	}
@@ -28,7 +28,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource str
 	if c.Session != nil && c.Session.RoleARN == "" && strings.HasPrefix(strings.ToLower(action), "iam:") {
 		return apiErr(CodeInvalidClientTokenID, "The security token included in the request is invalid")
 	}
-	d := s.evaluate(c, action, resource, "", info, now, extra)
+	d := s.evaluate(c, action, resource, "", info, now, req)
 	if d.Allowed() {
 		return nil
 	}
@@ -36,16 +36,14 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource str
 }
 
 // evaluate runs policy.Evaluate for c with a pooled request context.
-func (s *Service) evaluate(c *Caller, action, resource, resourceAccount string, info RequestInfo, now time.Time, extra func(*policy.Context)) policy.Decision {
+func (s *Service) evaluate(c *Caller, action, resource, resourceAccount string, info RequestInfo, now time.Time, req *Request) policy.Decision {
 	if c.broken {
 		return policy.Decision{Reason: "a policy of the principal could not be compiled"}
 	}
 	pc := s.ctxPool.Get().(*policy.Context)
 	pc.Reset()
 	fillContext(pc, c, info, now)
-	if extra != nil {
-		extra(pc)
-	}
+	req.fill(pc, action)
 	in := policy.Input{
 		Action: action, Resource: resource, ResourceAccount: resourceAccount, Principal: c.Principal, Context: pc,
 		Identity: c.identity, Boundary: c.boundary, Session: c.sessionP,
@@ -123,6 +121,6 @@ func accessDenied(c *Caller, action, resource string, d policy.Decision) *Error 
 }
 
 // authorize is Authorize for the operations of this package.
-func (s *Service) authorize(ctx context.Context, c *Caller, action, resource string) error {
-	return s.Authorize(ctx, c, action, resource, nil)
+func (s *Service) authorize(ctx context.Context, c *Caller, action, resource string, req *Request) error {
+	return s.Authorize(ctx, c, action, resource, req)
 }

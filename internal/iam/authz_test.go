@@ -3,8 +3,6 @@ package iam
 import (
 	"net/netip"
 	"testing"
-
-	"github.com/iamdb/iamdb/policy"
 )
 
 func TestAuthorize(t *testing.T) {
@@ -83,7 +81,7 @@ func TestAuthorizeContext(t *testing.T) {
 		}
 	}
 	// extra adds keys.
-	err = e.s.Authorize(e.ctx, e.admin, "iam:TagUser", self, func(pc *policy.Context) { pc.SetString("aws:RequestTag/x", "y") })
+	err = e.s.Authorize(e.ctx, e.admin, "iam:TagUser", self, &Request{RequestTags: []Tag{{Key: "x", Value: "y"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func (s *Service) CreateGroup(ctx context.Context, c *Caller, in CreateGroupInpu
 	if err != nil {
 		return Group{}, err
 	}
-	if err := s.authorize(ctx, c, "iam:CreateGroup", groupARN(c.Account, path, in.GroupName)); err != nil {
+	if err := s.authorize(ctx, c, "iam:CreateGroup", groupARN(c.Account, path, in.GroupName), nil); err != nil {
 		return Group{}, err
 	}
 	var out Group
@@ -83,7 +83,7 @@ func (s *Service) ListGroups(ctx context.Context, c *Caller, in ListInput) (List
 	if err != nil {
 		return ListGroupsOutput{}, err
 	}
-	if err := s.authorize(ctx, c, "iam:ListGroups", groupARN(c.Account, "/", "")); err != nil {
+	if err := s.authorize(ctx, c, "iam:ListGroups", groupARN(c.Account, "/", ""), nil); err != nil {
 		return ListGroupsOutput{}, err
 	}
 	var all []Group
@@ -113,7 +113,7 @@ func (s *Service) ListGroups(ctx context.Context, c *Caller, in ListInput) (List
 
 // DeleteGroup deletes a group without members or policies (DeleteConflict otherwise).
 func (s *Service) DeleteGroup(ctx context.Context, c *Caller, name string) error {
-	return s.updateEntity(ctx, c, groups, "iam:DeleteGroup", name, func(tx store.Tx, e entity) error {
+	return s.updateEntity(ctx, c, groups, "iam:DeleteGroup", name, nil, func(tx store.Tx, e entity) error {
 		d := e.(*groupDoc)
 		switch {
 		case len(d.Members) > 0:
@@ -135,7 +135,7 @@ func (s *Service) membership(ctx context.Context, c *Caller, action, group, user
 	if err := checkName("userName", user, maxUserName); err != nil {
 		return err
 	}
-	return s.updateEntity(ctx, c, groups, action, group, func(tx store.Tx, e entity) error {
+	return s.updateEntity(ctx, c, groups, action, group, nil, func(tx store.Tx, e entity) error {
 		g := e.(*groupDoc)
 		u, ok, err := loadUser(tx, c.Account, user)
 		if err != nil {

@@ -19,7 +19,7 @@ func (s *Service) putInline(ctx context.Context, c *Caller, ek *entityKind, name
 	if err != nil {
 		return err
 	}
-	return s.updateEntity(ctx, c, ek, "iam:Put"+ek.title+"Policy", name, func(tx store.Tx, d entity) error {
+	return s.updateEntity(ctx, c, ek, "iam:Put"+ek.title+"Policy", name, nil, func(tx store.Tx, d entity) error {
 		h := d.hold()
 		total := p.Size()
 		for n, doc := range h.Inline {
@@ -61,7 +61,7 @@ func (s *Service) deleteInline(ctx context.Context, c *Caller, ek *entityKind, n
 	if err := checkName("policyName", policyName, maxPolicyName); err != nil {
 		return err
 	}
-	return s.updateEntity(ctx, c, ek, "iam:Delete"+ek.title+"Policy", name, func(tx store.Tx, d entity) error {
+	return s.updateEntity(ctx, c, ek, "iam:Delete"+ek.title+"Policy", name, nil, func(tx store.Tx, d entity) error {
 		h := d.hold()
 		if _, ok := h.Inline[policyName]; !ok {
 			return noSuchInline(ek, policyName)

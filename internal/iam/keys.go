@@ -63,12 +63,12 @@ func (s *Service) withUser(ctx context.Context, c *Caller, action, name string, 
 	if write {
 		run = s.update
 	}
-	return s.updateOrView(ctx, run, c, users, action, name, func(tx store.Tx, d entity) error {
+	return s.updateOrView(ctx, run, c, users, action, name, nil, func(tx store.Tx, d entity) error {
 		return fn(tx, d.(*userDoc))
 	})
 }
 
-func (s *Service) updateOrView(ctx context.Context, run func(context.Context, func(store.Tx) error) error, c *Caller, ek *entityKind, action, name string, fn func(tx store.Tx, d entity) error) error {
+func (s *Service) updateOrView(ctx context.Context, run func(context.Context, func(store.Tx) error) error, c *Caller, ek *entityKind, action, name string, req *Request, fn func(tx store.Tx, d entity) error) error {
 	if err := checkName(ek.field, name, ek.maxName); err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (s *Service) updateOrView(ctx context.Context, run func(context.Context, fu
 		if err != nil {
 			return err
 		}
-		if err := s.authorize(ctx, c, action, ek.arn(c.Account, pathOf(ok, d.entityPath()), name)); err != nil {
+		if err := s.authorize(ctx, c, action, ek.arn(c.Account, pathOf(ok, d.entityPath()), name), entityRequest(req, d, ok)); err != nil {
 			return err
 		}
 		if !ok {
@@ -212,7 +212,7 @@ func (s *Service) GetAccessKeyLastUsed(ctx context.Context, c *Caller, accessKey
 		if err != nil {
 			return err
 		}
-		if err := s.authorize(ctx, c, "iam:GetAccessKeyLastUsed", userARN(c.Account, pathOf(uok, u.Path), u.Name)); err != nil {
+		if err := s.authorize(ctx, c, "iam:GetAccessKeyLastUsed", userARN(c.Account, pathOf(uok, u.Path), u.Name), entityRequest(nil, u, uok)); err != nil {
 			return err
 		}
 		out = AccessKeyLastUsed{UserName: u.Name, ServiceName: "N/A", Region: "N/A"}

@@ -84,7 +84,7 @@ func (s *Service) CreateOpenIDConnectProvider(ctx context.Context, c *Caller, in
 		return OIDCProvider{}, err
 	}
 	a := oidcARN(c.Account, hp)
-	if err := s.authorize(ctx, c, "iam:CreateOpenIDConnectProvider", a); err != nil {
+	if err := s.authorizeCreate(ctx, c, "iam:CreateOpenIDConnectProvider", "iam:TagOpenIDConnectProvider", a, &Request{RequestTags: tags}); err != nil {
 		return OIDCProvider{}, err
 	}
 	var out OIDCProvider
@@ -111,14 +111,14 @@ func (s *Service) GetOpenIDConnectProvider(ctx context.Context, c *Caller, provi
 	if err != nil {
 		return OIDCProvider{}, err
 	}
-	if err := s.authorize(ctx, c, "iam:GetOpenIDConnectProvider", providerARN); err != nil {
-		return OIDCProvider{}, err
-	}
 	var out OIDCProvider
 	err = s.st.View(ctx, func(tx store.Tx) error {
 		var d oidcDoc
 		ok, err := getDoc(tx, kindOIDC, key, &d)
 		if err != nil {
+			return err
+		}
+		if err := s.authorize(ctx, c, "iam:GetOpenIDConnectProvider", providerARN, &Request{ResourceTags: d.Tags}); err != nil {
 			return err
 		}
 		if !ok {
@@ -135,7 +135,7 @@ func (s *Service) ListOpenIDConnectProviders(ctx context.Context, c *Caller) ([]
 	if err := needCaller(c); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "iam:ListOpenIDConnectProviders", oidcARN(c.Account, "")); err != nil {
+	if err := s.authorize(ctx, c, "iam:ListOpenIDConnectProviders", oidcARN(c.Account, ""), nil); err != nil {
 		return nil, err
 	}
 	out := []string{}
@@ -165,13 +165,16 @@ func (s *Service) DeleteOpenIDConnectProvider(ctx context.Context, c *Caller, pr
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(ctx, c, "iam:DeleteOpenIDConnectProvider", providerARN); err != nil {
-		return err
-	}
 	return s.update(ctx, func(tx store.Tx) error {
-		if ok, err := getDoc(tx, kindOIDC, key, &oidcDoc{}); err != nil {
+		var d oidcDoc
+		ok, err := getDoc(tx, kindOIDC, key, &d)
+		if err != nil {
 			return err
-		} else if !ok {
+		}
+		if err := s.authorize(ctx, c, "iam:DeleteOpenIDConnectProvider", providerARN, &Request{ResourceTags: d.Tags}); err != nil {
+			return err
+		}
+		if !ok {
 			return noSuchOIDC(providerARN)
 		}
 		return tx.Delete(kindOIDC, key)

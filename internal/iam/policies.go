@@ -140,7 +140,7 @@ func (s *Service) CreatePolicy(ctx context.Context, c *Caller, in CreatePolicyIn
 		return Policy{}, err
 	}
 	a := policyARN(c.Account, path, in.PolicyName)
-	if err := s.authorize(ctx, c, "iam:CreatePolicy", a); err != nil {
+	if err := s.authorizeCreate(ctx, c, "iam:CreatePolicy", "iam:TagPolicy", a, &Request{RequestTags: tags}); err != nil {
 		return Policy{}, err
 	}
 	var out Policy
@@ -179,12 +179,12 @@ func (s *Service) withPolicy(ctx context.Context, c *Caller, action, a string, f
 	if _, _, err := parsePolicyARN(a); err != nil {
 		return err
 	}
-	if err := s.authorize(ctx, c, action, a); err != nil {
-		return err
-	}
 	return s.st.View(ctx, func(tx store.Tx) error {
 		ref, ok, err := lookupPolicy(tx, c.Account, a)
 		if err != nil {
+			return err
+		}
+		if err := s.authorize(ctx, c, action, a, ref.request(ok, nil)); err != nil {
 			return err
 		}
 		if !ok {
@@ -195,8 +195,9 @@ func (s *Service) withPolicy(ctx context.Context, c *Caller, action, a string, f
 }
 
 // updatePolicy loads a customer managed policy for a change, after authorizing action on
-// it, and stores it if fn succeeds.
-func (s *Service) updatePolicy(ctx context.Context, c *Caller, action, a string, fn func(tx store.Tx, ref *managedRef) error) error {
+// it (req, if not nil, adds the request's own keys to the policy's tags), and stores it if
+// fn succeeds.
+func (s *Service) updatePolicy(ctx context.Context, c *Caller, action, a string, req *Request, fn func(tx store.Tx, ref *managedRef) error) error {
 	if err := needCaller(c); err != nil {
 		return err
 	}
@@ -204,10 +205,10 @@ func (s *Service) updatePolicy(ctx context.Context, c *Caller, action, a string,
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(ctx, c, action, a); err != nil {
-		return err
-	}
 	if pacct == "aws" {
+		if err := s.authorize(ctx, c, action, a, req); err != nil {
+			return err
+		}
 		if _, ok := builtinPolicies[a]; ok {
 			return unmodifiable(c, action, a)
 		}
@@ -218,11 +219,28 @@ func (s *Service) updatePolicy(ctx context.Context, c *Caller, action, a string,
 		if err != nil {
 			return err
 		}
+		if err := s.authorize(ctx, c, action, a, ref.request(ok, req)); err != nil {
+			return err
+		}
 		if !ok {
 			return noSuchPolicy(a)
 		}
 		return fn(tx, &ref)
 	})
+}
+
+// request returns req (or a new Request) with the policy's tags as resource tags, when
+// it exists and is a customer managed policy.
+func (ref *managedRef) request(ok bool, req *Request) *Request {
+	if !ok || ref.doc == nil || len(ref.doc.Tags) == 0 {
+		return req
+	}
+	r := Request{}
+	if req != nil {
+		r = *req
+	}
+	r.ResourceTags = ref.doc.Tags
+	return &r
 }
 
 // GetPolicy returns a managed policy (customer or AWS managed) by ARN.
@@ -258,7 +276,7 @@ func (s *Service) ListPolicies(ctx context.Context, c *Caller, in ListPoliciesIn
 	default:
 		return ListPoliciesOutput{}, validation("1 validation error detected: Value '%s' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]", in.PolicyUsageFilter)
 	}
-	if err := s.authorize(ctx, c, "iam:ListPolicies", policyARN(c.Account, "/", "")); err != nil {
+	if err := s.authorize(ctx, c, "iam:ListPolicies", policyARN(c.Account, "/", ""), nil); err != nil {
 		return ListPoliciesOutput{}, err
 	}
 	var all []Policy
@@ -323,7 +341,7 @@ func (s *Service) ListPolicies(ctx context.Context, c *Caller, in ListPoliciesIn
 // DeletePolicy deletes a customer managed policy that is attached to nothing, is no
 // permissions boundary, and has only its default version (DeleteConflict otherwise).
 func (s *Service) DeletePolicy(ctx context.Context, c *Caller, policyARN string) error {
-	return s.updatePolicy(ctx, c, "iam:DeletePolicy", policyARN, func(tx store.Tx, ref *managedRef) error {
+	return s.updatePolicy(ctx, c, "iam:DeletePolicy", policyARN, nil, func(tx store.Tx, ref *managedRef) error {
 		n, b, err := uses(tx, ref.arn, c.Account)
 		if err != nil {
 			return err
@@ -361,7 +379,7 @@ func (s *Service) CreatePolicyVersion(ctx context.Context, c *Caller, in CreateP
 		return PolicyVersion{}, err
 	}
 	var out PolicyVersion
-	err := s.updatePolicy(ctx, c, "iam:CreatePolicyVersion", in.PolicyARN, func(tx store.Tx, ref *managedRef) error {
+	err := s.updatePolicy(ctx, c, "iam:CreatePolicyVersion", in.PolicyARN, nil, func(tx store.Tx, ref *managedRef) error {
 		d := ref.doc
 		if len(d.Versions) >= maxPolicyVersions {
 			return limitExceeded("A managed policy can have up to %d versions. Before you create a new version, you must delete an existing version.", maxPolicyVersions)
@@ -426,7 +444,7 @@ func (s *Service) DeletePolicyVersion(ctx context.Context, c *Caller, policyARN,
 	if err := checkVersionID(versionID); err != nil {
 		return err
 	}
-	return s.updatePolicy(ctx, c, "iam:DeletePolicyVersion", policyARN, func(tx store.Tx, ref *managedRef) error {
+	return s.updatePolicy(ctx, c, "iam:DeletePolicyVersion", policyARN, nil, func(tx store.Tx, ref *managedRef) error {
 		d := ref.doc
 		if d.version(versionID) == nil {
 			return noSuchVersion(policyARN, versionID)
@@ -449,7 +467,7 @@ func (s *Service) SetDefaultPolicyVersion(ctx context.Context, c *Caller, policy
 	if err := checkVersionID(versionID); err != nil {
 		return err
 	}
-	return s.updatePolicy(ctx, c, "iam:SetDefaultPolicyVersion", policyARN, func(tx store.Tx, ref *managedRef) error {
+	return s.updatePolicy(ctx, c, "iam:SetDefaultPolicyVersion", policyARN, nil, func(tx store.Tx, ref *managedRef) error {
 		d := ref.doc
 		if d.version(versionID) == nil {
 			return noSuchVersion(policyARN, versionID)

@@ -54,7 +54,11 @@ func (s *Service) profileOp(ctx context.Context, c *Caller, action, name string,
 		if err != nil {
 			return err
 		}
-		if err := s.authorize(ctx, c, action, profileARN(c.Account, pathOf(ok, d.Path), name)); err != nil {
+		var req *Request
+		if ok {
+			req = &Request{ResourceTags: d.Tags}
+		}
+		if err := s.authorize(ctx, c, action, profileARN(c.Account, pathOf(ok, d.Path), name), req); err != nil {
 			return err
 		}
 		if !ok {
@@ -80,7 +84,7 @@ func (s *Service) CreateInstanceProfile(ctx context.Context, c *Caller, in Creat
 	if err != nil {
 		return InstanceProfile{}, err
 	}
-	if err := s.authorize(ctx, c, "iam:CreateInstanceProfile", profileARN(c.Account, path, in.InstanceProfileName)); err != nil {
+	if err := s.authorizeCreate(ctx, c, "iam:CreateInstanceProfile", "iam:TagInstanceProfile", profileARN(c.Account, path, in.InstanceProfileName), &Request{RequestTags: tags}); err != nil {
 		return InstanceProfile{}, err
 	}
 	var out InstanceProfile
@@ -123,7 +127,7 @@ func (s *Service) ListInstanceProfiles(ctx context.Context, c *Caller, in ListIn
 	if err != nil {
 		return ListInstanceProfilesOutput{}, err
 	}
-	if err := s.authorize(ctx, c, "iam:ListInstanceProfiles", profileARN(c.Account, "/", "")); err != nil {
+	if err := s.authorize(ctx, c, "iam:ListInstanceProfiles", profileARN(c.Account, "/", ""), nil); err != nil {
 		return ListInstanceProfilesOutput{}, err
 	}
 	var all []InstanceProfile
@@ -171,7 +175,9 @@ func (s *Service) DeleteInstanceProfile(ctx context.Context, c *Caller, name str
 }
 
 // AddRoleToInstanceProfile adds a role to an instance profile, which holds at most one
-// (LimitExceeded).
+// (LimitExceeded). Putting a role in a profile hands it to EC2, so the caller also needs
+// iam:PassRole on the role, with iam:PassedToService ec2.amazonaws.com and
+// iam:AssociatedResourceArn the profile's ARN, as AWS requires.
 func (s *Service) AddRoleToInstanceProfile(ctx context.Context, c *Caller, profile, role string) error {
 	if err := checkName("roleName", role, maxRoleName); err != nil {
 		return err
@@ -185,6 +191,10 @@ func (s *Service) AddRoleToInstanceProfile(ctx context.Context, c *Caller, profi
 			return noSuchRole(role)
 		}
 		r := e.(*roleDoc)
+		pass := entityRequest(&Request{PassedToService: ServiceEC2, AssociatedResourceARN: profileARN(c.Account, d.Path, d.Name)}, r, true)
+		if err := s.authorize(ctx, c, "iam:PassRole", roleARN(c.Account, r.Path, r.Name), pass); err != nil {
+			return err
+		}
 		rk, pk := lower(r.Name), lower(d.Name)
 		if containsString(d.Roles, rk) {
 			return limitExceeded("Cannot exceed quota for InstanceSessionsPerInstanceProfile: %d", maxRolesPerProfile)

@@ -138,7 +138,7 @@ func (s *Service) describe(ctx context.Context, c *Caller, kind string, in Descr
 	if id != "" {
 		resource.Identifier = id
 	}
-	if err := s.authorize(ctx, c, action, resource.ARN()); err != nil {
+	if err := s.authorize(ctx, c, action, resource.ARN(), nil); err != nil {
 		return DescribeDBOutput{}, err
 	}
 	var all []Database
@@ -203,7 +203,7 @@ func (s *Service) modify(ctx context.Context, c *Caller, kind string, in ModifyD
 	}
 	region := s.requestInfo(ctx).Region
 	res := Database{Kind: kind, Region: region, Account: c.Account, Identifier: strings.ToLower(in.Identifier)}
-	if err := s.authorize(ctx, c, action, res.ARN()); err != nil {
+	if err := s.authorize(ctx, c, action, res.ARN(), nil); err != nil {
 		return Database{}, err
 	}
 	var out Database

@@ -146,7 +146,7 @@ func TestAuthorizeConnectSeeds(t *testing.T) {
 	mgmt := e.role(adminM, "pg-mgmt-role", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`,
 		allow("sts:AssumeRole", "arn:aws:iam::"+dbAcct+":role/pg-monitor-role"))
 	mon := e.role(e.admin, "pg-monitor-role", trustARN(mgmt.ARN), allow("rds-db:connect", "arn:aws:rds-db:ap-northeast-1:"+dbAcct+":dbuser:*/pgmonitor"))
-	wl, err := e.s.AssumeRoleForWorkload(e.ctx, mgmt.ARN, "i-0abc", 0)
+	wl, err := e.s.AssumeRoleForWorkload(e.ctx, mgmt.ARN, ServiceEC2, "i-0abc", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,13 +73,9 @@ func (s *Service) CreateRole(ctx context.Context, c *Caller, in CreateRoleInput)
 		return Role{}, err
 	}
 	a := roleARN(c.Account, path, in.RoleName)
-	if err := s.authorize(ctx, c, "iam:CreateRole", a); err != nil {
+	req := &Request{RequestTags: tags, PermissionsBoundary: in.PermissionsBoundary}
+	if err := s.authorizeCreate(ctx, c, "iam:CreateRole", "iam:TagRole", a, req); err != nil {
 		return Role{}, err
-	}
-	if in.PermissionsBoundary != "" {
-		if err := s.authorize(ctx, c, "iam:PutRolePermissionsBoundary", a); err != nil {
-			return Role{}, err
-		}
 	}
 	var out Role
 	err = s.update(ctx, func(tx store.Tx) error {
@@ -137,7 +133,7 @@ func (s *Service) ListRoles(ctx context.Context, c *Caller, in ListInput) (ListR
 	if err != nil {
 		return ListRolesOutput{}, err
 	}
-	if err := s.authorize(ctx, c, "iam:ListRoles", roleARN(c.Account, "/", "")); err != nil {
+	if err := s.authorize(ctx, c, "iam:ListRoles", roleARN(c.Account, "/", ""), nil); err != nil {
 		return ListRolesOutput{}, err
 	}
 	var all []Role
@@ -168,7 +164,7 @@ func (s *Service) ListRoles(ctx context.Context, c *Caller, in ListInput) (ListR
 // DeleteRole deletes a role that is in no instance profile and has no policies
 // (DeleteConflict otherwise). Its sessions stop working.
 func (s *Service) DeleteRole(ctx context.Context, c *Caller, name string) error {
-	return s.updateEntity(ctx, c, roles, "iam:DeleteRole", name, func(tx store.Tx, e entity) error {
+	return s.updateEntity(ctx, c, roles, "iam:DeleteRole", name, nil, func(tx store.Tx, e entity) error {
 		d := e.(*roleDoc)
 		switch {
 		case len(d.Profiles) > 0:
@@ -196,7 +192,7 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, c *Caller, roleNam
 	if _, err := parseTrust(document); err != nil {
 		return err
 	}
-	return s.updateEntity(ctx, c, roles, "iam:UpdateAssumeRolePolicy", roleName, func(tx store.Tx, e entity) error {
+	return s.updateEntity(ctx, c, roles, "iam:UpdateAssumeRolePolicy", roleName, nil, func(tx store.Tx, e entity) error {
 		e.(*roleDoc).Trust = document
 		return roles.save(tx, c.Account, e)
 	})
@@ -215,7 +211,7 @@ func (s *Service) UpdateRole(ctx context.Context, c *Caller, roleName string, de
 			return err
 		}
 	}
-	return s.updateEntity(ctx, c, roles, "iam:UpdateRole", roleName, func(tx store.Tx, e entity) error {
+	return s.updateEntity(ctx, c, roles, "iam:UpdateRole", roleName, nil, func(tx store.Tx, e entity) error {
 		d := e.(*roleDoc)
 		if description != nil {
 			d.Description = *description
@@ -237,7 +233,7 @@ func (s *Service) RevokeRoleSessions(ctx context.Context, c *Caller, roleName st
 		before = s.now()
 	}
 	before = before.UTC()
-	return s.updateEntity(ctx, c, roles, "iam:PutRolePolicy", roleName, func(tx store.Tx, e entity) error {
+	return s.updateEntity(ctx, c, roles, "iam:PutRolePolicy", roleName, nil, func(tx store.Tx, e entity) error {
 		d := e.(*roleDoc)
 		if before.After(d.RevokedBefore) {
 			d.RevokedBefore = before

@@ -89,7 +89,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *Caller, in Sim
 	if typ != kindUser && typ != kindGroup && typ != kindRole {
 		return SimulateOutput{}, invalidInput("Invalid ARN: %s: the policy source must be a user, group or role.", in.PolicySourceARN)
 	}
-	if err := s.authorize(ctx, c, "iam:SimulatePrincipalPolicy", in.PolicySourceARN); err != nil {
+	if err := s.authorize(ctx, c, "iam:SimulatePrincipalPolicy", in.PolicySourceARN, nil); err != nil {
 		return SimulateOutput{}, err
 	}
 	if a.AccountID != c.Account {
@@ -152,7 +152,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *Caller, in Sim
 			return SimulateOutput{}, err
 		}
 	}
-	return s.simulate(sp, pr, tags, in.ActionNames, in.ResourceARNs, in.ContextEntries, in.Marker, in.MaxItems)
+	return s.simulate(ctx, c.Account, sp, pr, tags, in.ActionNames, in.ResourceARNs, in.ContextEntries, in.Marker, in.MaxItems)
 }
 
 // SimulateCustomPolicy evaluates the given identity policies (and at most one permissions
@@ -161,7 +161,7 @@ func (s *Service) SimulateCustomPolicy(ctx context.Context, c *Caller, in Simula
 	if err := needCaller(c); err != nil {
 		return SimulateOutput{}, err
 	}
-	if err := s.authorize(ctx, c, "iam:SimulateCustomPolicy", "*"); err != nil {
+	if err := s.authorize(ctx, c, "iam:SimulateCustomPolicy", "*", nil); err != nil {
 		return SimulateOutput{}, err
 	}
 	if len(in.PolicyInputList) == 0 {
@@ -189,39 +189,62 @@ func (s *Service) SimulateCustomPolicy(ctx context.Context, c *Caller, in Simula
 		}
 		pr = p
 	}
-	return s.simulate(sp, pr, nil, in.ActionNames, in.ResourceARNs, in.ContextEntries, in.Marker, in.MaxItems)
+	return s.simulate(ctx, c.Account, sp, pr, nil, in.ActionNames, in.ResourceARNs, in.ContextEntries, in.Marker, in.MaxItems)
 }
 
-func (s *Service) simulate(sp *simPolicies, pr policy.Principal, tags map[string]string, actions, resources []string, entries []ContextEntry, marker string, maxItems int) (SimulateOutput, error) {
+// simulate evaluates each action on each resource with the request context enforcement
+// would build: the principal's keys and tags, the time, and the keys of the action
+// (Request.fill) from what the store says of each resource of acct named (its tags, its
+// permissions boundary); then the caller's context entries, which replace keys of the
+// same name. Keys that depend on the request itself (iam:PolicyARN, aws:RequestTag/…)
+// come only from the entries, as in AWS's simulator.
+func (s *Service) simulate(ctx context.Context, acct string, sp *simPolicies, pr policy.Principal, tags map[string]string, actions, resources []string, entries []ContextEntry, marker string, maxItems int) (SimulateOutput, error) {
 	if len(actions) == 0 {
 		return SimulateOutput{}, validation("1 validation error detected: Value at 'actionNames' failed to satisfy constraint: Member must not be null")
 	}
 	if len(resources) == 0 {
 		resources = []string{"*"}
 	}
-	var pc policy.Context
-	pc.SetPrincipal(pr)
-	for k, v := range tags {
-		pc.Set(policy.KeyPrincipalTagPrefix+k, policy.String(v))
-	}
-	now := s.now()
-	pc.Set(policy.KeyCurrentTime, policy.Date(now))
-	pc.Set(policy.KeyEpochTime, policy.Number(float64(now.Unix())))
+	given := make([]ContextKey, 0, len(entries))
 	for _, ce := range entries {
 		vals, err := contextValues(ce)
 		if err != nil {
 			return SimulateOutput{}, err
 		}
-		pc.Set(ce.Key, vals...)
+		given = append(given, ContextKey{Key: ce.Key, Values: vals})
 	}
+	reqs := make([]*Request, len(resources))
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		for i, res := range resources {
+			r, err := resourceRequest(tx, acct, res)
+			if err != nil {
+				return err
+			}
+			reqs[i] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return SimulateOutput{}, err
+	}
+	now := s.now()
+	var pc policy.Context
 	var results []EvaluationResult
 	for _, act := range actions {
-		for _, res := range resources {
-			in := policy.Input{Action: act, Resource: res, Principal: pr, Context: &pc, Identity: sp.identity, Boundary: sp.boundary}
-			if in.Principal.Account == "" && in.Principal.ARN == "" {
-				in.Principal.Account = "000000000000" // evaluate as within the resource's account
-				in.ResourceAccount = "000000000000"
+		for ri, res := range resources {
+			pc.Reset()
+			pc.SetPrincipal(pr)
+			for k, v := range tags {
+				pc.Set(policy.KeyPrincipalTagPrefix+k, policy.String(v))
 			}
+			pc.Set(policy.KeyCurrentTime, policy.Date(now))
+			pc.Set(policy.KeyEpochTime, policy.Number(float64(now.Unix())))
+			reqs[ri].fill(&pc, act)
+			for _, g := range given {
+				pc.Set(g.Key, g.Values...)
+			}
+			in := policy.Input{Action: act, Resource: res, Principal: pr, Context: &pc, Identity: sp.identity, Boundary: sp.boundary}
+			in.Principal, in.ResourceAccount = policy.CallerOrResourceAccount(in.Principal, res, "")
 			d := policy.Evaluate(&in)
 			r := EvaluationResult{EvalActionName: act, EvalResourceName: res, EvalDecision: d.Effect.String(), MatchedStatements: []MatchedStatement{}, MissingContextValues: []string{}}
 			if src, ok := sp.sources[d.Policy]; ok {
@@ -295,4 +318,38 @@ func contextValues(ce ContextEntry) ([]policy.Value, error) {
 		}
 	}
 	return out, nil
+}
+
+// resourceRequest returns what the store says of resource, an ARN of acct, for its
+// request context: the tags (and for a user or role the permissions boundary) of the
+// user, role, customer managed policy or instance profile it names; nil for anything else.
+func resourceRequest(tx store.Tx, acct, resource string) (*Request, error) {
+	parts, ok := arn.Split(resource)
+	if !ok || parts[2] != "iam" || parts[4] != acct {
+		return nil, nil
+	}
+	typ, _, _ := strings.Cut(parts[5], "/")
+	name := lastSegment(parts[5])
+	switch typ {
+	case kindUser, kindRole:
+		ek := entityKindOf(typ)
+		d, ok, err := ek.load(tx, acct, name)
+		if err != nil || !ok || ek.arn(acct, d.entityPath(), d.entityName()) != resource {
+			return nil, err
+		}
+		return entityRequest(nil, d, true), nil
+	case "policy":
+		ref, ok, err := lookupPolicy(tx, acct, resource)
+		if err != nil {
+			return nil, err
+		}
+		return ref.request(ok, nil), nil
+	case "instance-profile":
+		d, ok, err := loadProfile(tx, acct, name)
+		if err != nil || !ok || profileARN(acct, d.Path, d.Name) != resource {
+			return nil, err
+		}
+		return &Request{ResourceTags: d.Tags}, nil
+	}
+	return nil, nil
 }

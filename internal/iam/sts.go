@@ -127,24 +127,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *Caller, in AssumeRoleInput)
 	req.role = role
 	info := s.requestInfo(ctx)
 	now := s.now()
-	extra := func(pc *policy.Context) {
-		pc.Set(policy.KeySTSRoleSessionName, policy.String(in.RoleSessionName))
-		if in.ExternalID != "" {
-			pc.Set(policy.KeySTSExternalID, policy.String(in.ExternalID))
-		}
-		if req.sourceID != "" {
-			pc.Set(policy.KeySTSSourceIdentity, policy.String(req.sourceID))
-		}
-		for k, v := range req.tags {
-			pc.Set(policy.KeyRequestTagPrefix+k, policy.String(v))
-		}
-		for k := range req.tags {
-			pc.Add(policy.KeyTagKeys, policy.String(k))
-		}
-		for _, k := range req.transitive {
-			pc.Add(policy.KeySTSTransitiveTagKeys, policy.String(k))
-		}
-	}
+	extra := req.request(in.ExternalID)
 	s.noteUse(c, "sts", info.Region, now)
 	actions := []string{"sts:AssumeRole"}
 	if len(req.tags) > 0 {
@@ -188,16 +171,14 @@ func managedUsableBy(policyARN, acct string) bool {
 
 // evaluateTrust decides an sts action of c on role: the role's trust policy as the
 // resource-based policy, with c's identity policies.
-func (s *Service) evaluateTrust(c *Caller, role *principal, action string, info RequestInfo, now time.Time, extra func(*policy.Context)) policy.Decision {
+func (s *Service) evaluateTrust(c *Caller, role *principal, action string, info RequestInfo, now time.Time, req *Request) policy.Decision {
 	if c.broken {
 		return policy.Decision{}
 	}
 	pc := s.ctxPool.Get().(*policy.Context)
 	pc.Reset()
 	fillContext(pc, c, info, now)
-	if extra != nil {
-		extra(pc)
-	}
+	req.fill(pc, action)
 	in := policy.Input{
 		Action: action, Resource: role.arn, ResourceAccount: role.account, Principal: c.Principal, Context: pc,
 		Identity: c.identity, Boundary: c.boundary, Session: c.sessionP,
@@ -206,6 +187,16 @@ func (s *Service) evaluateTrust(c *Caller, role *principal, action string, info 
 	d := policy.Evaluate(&in)
 	s.ctxPool.Put(pc)
 	return d
+}
+
+// request is the Request of the trust evaluations of r: the role's tags, the session's
+// name, tags, transitive tag keys and source identity, and externalID.
+func (r *sessionRequest) request(externalID string) *Request {
+	return &Request{
+		ResourceTags: r.role.tagList(), userOrRole: true,
+		RequestTags: tagsFromMap(r.tags), TransitiveTagKeys: r.transitive,
+		RoleSessionName: r.name, ExternalID: externalID, SourceIdentity: r.sourceID,
+	}
 }
 
 // checkSessionPolicies validates the session policies of AssumeRole and compacts the
@@ -379,11 +370,13 @@ func (s *Service) GetSessionToken(ctx context.Context, c *Caller, in GetSessionT
 
 // AssumeRoleForWorkload is an internal entry point, for the authority's own workload
 // credential endpoints (instance profiles, container credentials): it issues a session of
-// the role without a caller and without evaluating its trust policy. Whoever calls it is
-// responsible for having established that the workload may use the role. It must never be
-// reachable from the AWS API. duration is 15 minutes to the role's MaxSessionDuration; if
-// zero, one hour (capped by the role's maximum).
-func (s *Service) AssumeRoleForWorkload(ctx context.Context, roleARN, sessionName string, duration time.Duration) (AssumeRoleOutput, error) {
+// the role to service (ServiceEC2, ServiceECSTasks), the way that service assumes the
+// role in AWS: the role's trust policy must allow sts:AssumeRole to the service principal
+// (AccessDenied naming the reason otherwise). Whoever calls it is responsible for having
+// established that the workload may use the role; it must never be reachable from the AWS
+// API. duration is 15 minutes to the role's MaxSessionDuration; if zero, one hour (capped
+// by the role's maximum).
+func (s *Service) AssumeRoleForWorkload(ctx context.Context, roleARN, service, sessionName string, duration time.Duration) (AssumeRoleOutput, error) {
 	a, err := arn.Parse(roleARN)
 	if err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "role/") {
 		return AssumeRoleOutput{}, validation("%s is invalid", roleARN)
@@ -395,6 +388,18 @@ func (s *Service) AssumeRoleForWorkload(ctx context.Context, roleARN, sessionNam
 	if role == nil || role.arn != roleARN {
 		return AssumeRoleOutput{}, noSuchRole(lastSegment(a.Resource))
 	}
+	if service == "" {
+		return AssumeRoleOutput{}, validation("a workload session needs the service that assumes the role")
+	}
+	now := s.now()
+	svc := &Caller{Principal: policy.Principal{Service: service}}
+	req := &Request{ResourceTags: role.tagList(), userOrRole: true, RoleSessionName: sessionName}
+	if role.broken || role.trust == nil {
+		return AssumeRoleOutput{}, apiErr(CodeAccessDenied, "%s cannot assume %s: its trust policy could not be compiled", service, roleARN)
+	}
+	if d := s.evaluateTrust(svc, role, "sts:AssumeRole", s.requestInfo(ctx), now, req); !d.Allowed() {
+		return AssumeRoleOutput{}, apiErr(CodeAccessDenied, "%s is not authorized to perform: sts:AssumeRole on resource: %s (%s)", service, roleARN, d.Reason)
+	}
 	max := time.Duration(role.maxSession) * time.Second
 	if duration == 0 {
 		duration = min(time.Hour, max)
@@ -402,5 +407,5 @@ func (s *Service) AssumeRoleForWorkload(ctx context.Context, roleARN, sessionNam
 	if duration < minSessionDuration*time.Second || duration > max {
 		return AssumeRoleOutput{}, validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
-	return s.issueRoleSession(&sessionRequest{role: role, name: sessionName, duration: duration}, s.now())
+	return s.issueRoleSession(&sessionRequest{role: role, name: sessionName, duration: duration}, now)
 }

@@ -180,7 +180,7 @@ func TestAssumeRoleForWorkload(t *testing.T) {
 	if err != nil || roleARN != r.ARN {
 		t.Fatalf("InstanceProfileRole = %q, %v", roleARN, err)
 	}
-	out, err := e.s.AssumeRoleForWorkload(e.ctx, r.ARN, "i-0123456789", 0)
+	out, err := e.s.AssumeRoleForWorkload(e.ctx, r.ARN, ServiceEC2, "i-0123456789", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ func (s *Service) tagEntity(ctx context.Context, c *Caller, ek *entityKind, name
 	if len(tags) == 0 {
 		return validation("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	}
-	return s.updateEntity(ctx, c, ek, "iam:Tag"+ek.title, name, func(tx store.Tx, d entity) error {
+	return s.updateEntity(ctx, c, ek, "iam:Tag"+ek.title, name, &Request{RequestTags: tags}, func(tx store.Tx, d entity) error {
 		t := tagsOf(d)
 		merged, err := checkTags(*t, tags)
 		if err != nil {
@@ -32,7 +32,7 @@ func (s *Service) tagEntity(ctx context.Context, c *Caller, ek *entityKind, name
 }
 
 func (s *Service) untagEntity(ctx context.Context, c *Caller, ek *entityKind, name string, keys []string) error {
-	return s.updateEntity(ctx, c, ek, "iam:Untag"+ek.title, name, func(tx store.Tx, d entity) error {
+	return s.updateEntity(ctx, c, ek, "iam:Untag"+ek.title, name, &Request{TagKeys: keys}, func(tx store.Tx, d entity) error {
 		t := tagsOf(d)
 		rest, err := untag(*t, keys)
 		if err != nil {
@@ -103,7 +103,7 @@ func (s *Service) TagPolicy(ctx context.Context, c *Caller, policyARN string, ta
 	if len(tags) == 0 {
 		return validation("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	}
-	return s.updatePolicy(ctx, c, "iam:TagPolicy", policyARN, func(tx store.Tx, ref *managedRef) error {
+	return s.updatePolicy(ctx, c, "iam:TagPolicy", policyARN, &Request{RequestTags: tags}, func(tx store.Tx, ref *managedRef) error {
 		merged, err := checkTags(ref.doc.Tags, tags)
 		if err != nil {
 			return err
@@ -115,7 +115,7 @@ func (s *Service) TagPolicy(ctx context.Context, c *Caller, policyARN string, ta
 
 // UntagPolicy removes tags from a customer managed policy.
 func (s *Service) UntagPolicy(ctx context.Context, c *Caller, policyARN string, keys []string) error {
-	return s.updatePolicy(ctx, c, "iam:UntagPolicy", policyARN, func(tx store.Tx, ref *managedRef) error {
+	return s.updatePolicy(ctx, c, "iam:UntagPolicy", policyARN, &Request{TagKeys: keys}, func(tx store.Tx, ref *managedRef) error {
 		rest, err := untag(ref.doc.Tags, keys)
 		if err != nil {
 			return err

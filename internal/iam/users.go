@@ -59,13 +59,13 @@ func (s *Service) CreateUser(ctx context.Context, c *Caller, in CreateUserInput)
 		return User{}, err
 	}
 	in.Path = path
-	if err := s.authorize(ctx, c, "iam:CreateUser", userARN(c.Account, path, in.UserName)); err != nil {
+	tags, err := checkTags(nil, in.Tags)
+	if err != nil {
 		return User{}, err
 	}
-	if in.PermissionsBoundary != "" {
-		if err := s.authorize(ctx, c, "iam:PutUserPermissionsBoundary", userARN(c.Account, path, in.UserName)); err != nil {
-			return User{}, err
-		}
+	req := &Request{RequestTags: tags, PermissionsBoundary: in.PermissionsBoundary}
+	if err := s.authorizeCreate(ctx, c, "iam:CreateUser", "iam:TagUser", userARN(c.Account, path, in.UserName), req); err != nil {
+		return User{}, err
 	}
 	var out User
 	err = s.update(ctx, func(tx store.Tx) error {
@@ -124,7 +124,7 @@ func (s *Service) GetUser(ctx context.Context, c *Caller, name string) (User, er
 		if err != nil {
 			return err
 		}
-		if err := s.authorize(ctx, c, "iam:GetUser", userARN(c.Account, pathOf(ok, d.Path), name)); err != nil {
+		if err := s.authorize(ctx, c, "iam:GetUser", userARN(c.Account, pathOf(ok, d.Path), name), entityRequest(nil, d, ok)); err != nil {
 			return err
 		}
 		if !ok {
@@ -145,7 +145,7 @@ func (s *Service) ListUsers(ctx context.Context, c *Caller, in ListInput) (ListU
 	if err != nil {
 		return ListUsersOutput{}, err
 	}
-	if err := s.authorize(ctx, c, "iam:ListUsers", userARN(c.Account, "/", "")); err != nil {
+	if err := s.authorize(ctx, c, "iam:ListUsers", userARN(c.Account, "/", ""), nil); err != nil {
 		return ListUsersOutput{}, err
 	}
 	var users []User
@@ -187,7 +187,7 @@ func (s *Service) DeleteUser(ctx context.Context, c *Caller, name string) error 
 		if err != nil {
 			return err
 		}
-		if err := s.authorize(ctx, c, "iam:DeleteUser", userARN(c.Account, pathOf(ok, d.Path), name)); err != nil {
+		if err := s.authorize(ctx, c, "iam:DeleteUser", userARN(c.Account, pathOf(ok, d.Path), name), entityRequest(nil, d, ok)); err != nil {
 			return err
 		}
 		switch {

@@ -133,24 +133,18 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWi
 		Principal: policy.Principal{Federated: idt.providerARN, Type: principalWebIdentity},
 	}
 	prefix := idt.hostPath + ":"
-	extra := func(pc *policy.Context) {
-		pc.Set(policy.KeySTSRoleSessionName, policy.String(in.RoleSessionName))
-		pc.Set("aws:federatedprovider", policy.String(idt.providerARN))
-		pc.Set(prefix+"sub", policy.String(idt.token.Claims.Subject))
-		pc.Set(prefix+"aud", policy.String(idt.audience))
-		for _, amr := range idt.amr {
-			pc.Add(prefix+"amr", policy.String(amr))
+	extra := req.request("")
+	extra.Federated = []ContextKey{
+		{Key: "aws:federatedprovider", Values: []policy.Value{policy.String(idt.providerARN)}},
+		{Key: prefix + "sub", Values: []policy.Value{policy.String(idt.token.Claims.Subject)}},
+		{Key: prefix + "aud", Values: []policy.Value{policy.String(idt.audience)}},
+	}
+	if len(idt.amr) > 0 {
+		amr := make([]policy.Value, len(idt.amr))
+		for i, v := range idt.amr {
+			amr[i] = policy.String(v)
 		}
-		if req.sourceID != "" {
-			pc.Set(policy.KeySTSSourceIdentity, policy.String(req.sourceID))
-		}
-		for k, v := range req.tags {
-			pc.Set(policy.KeyRequestTagPrefix+k, policy.String(v))
-			pc.Add(policy.KeyTagKeys, policy.String(k))
-		}
-		for _, k := range req.transitive {
-			pc.Add(policy.KeySTSTransitiveTagKeys, policy.String(k))
-		}
+		extra.Federated = append(extra.Federated, ContextKey{Key: prefix + "amr", Values: amr})
 	}
 	actions := []string{webIdentityAction}
 	if len(req.tags) > 0 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/arn"
+	"github.com/iamdb/iamdb/internal/iam"
 )
 
 // Container authorization token bounds.
@@ -73,7 +74,7 @@ func NewContainer(cfg ContainerConfig) (*Container, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	cache, err := NewCache(CacheConfig{Authority: cfg.Authority, SessionName: cfg.SessionName, Duration: cfg.SessionDuration, Now: cfg.Now, Logger: cfg.Logger})
+	cache, err := NewCache(CacheConfig{Authority: cfg.Authority, Service: iam.ServiceECSTasks, SessionName: cfg.SessionName, Duration: cfg.SessionDuration, Now: cfg.Now, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 // Authority issues the sessions the endpoints hand out; *iam.Service implements it.
 type Authority interface {
 	// AssumeRoleForWorkload issues a session of the role without a caller (see iam).
-	AssumeRoleForWorkload(ctx context.Context, roleARN, sessionName string, duration time.Duration) (iam.AssumeRoleOutput, error)
+	AssumeRoleForWorkload(ctx context.Context, roleARN, service, sessionName string, duration time.Duration) (iam.AssumeRoleOutput, error)
 	// InstanceProfileRole returns the ARN of the role in an instance profile.
 	InstanceProfileRole(ctx context.Context, profileARN string) (string, error)
 }
@@ -24,8 +24,9 @@ var _ Authority = (*iam.Service)(nil)
 
 // Errors.
 var (
-	// ErrNoRole means the instance profile does not exist or holds no role, or the role
-	// does not exist: IMDS answers 404, as EC2 does for an instance without a profile.
+	// ErrNoRole means the instance profile does not exist or holds no role, the role
+	// does not exist, or its trust policy does not let the endpoint's service assume it:
+	// IMDS answers 404, as EC2 does for an instance without a profile.
 	ErrNoRole = errors.New("workload: no role")
 )
 
@@ -70,6 +71,10 @@ type CacheConfig struct {
 	// SessionName is the role session name (2–64 of [\w+=,.@-]), e.g. the instance ID.
 	// Required.
 	SessionName string
+	// Service is the service principal that assumes the roles, whose trust policies must
+	// allow it: iam.ServiceEC2 (IMDS) or iam.ServiceECSTasks (container credentials). If
+	// empty, iam.ServiceEC2.
+	Service string
 	// Duration of each session; if zero, one hour (capped by the role's maximum).
 	Duration time.Duration
 	// Now is the clock; if nil, time.Now.
@@ -109,6 +114,9 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Service == "" {
+		cfg.Service = iam.ServiceEC2
+	}
 	return &Cache{cfg: cfg, cur: map[string]Credentials{}}, nil
 }
 
@@ -134,11 +142,18 @@ func (c *Cache) Get(ctx context.Context, roleARN string) (Credentials, error) {
 	if ok && !needsRotation(cur, now) {
 		return cur, nil
 	}
-	out, err := c.cfg.Authority.AssumeRoleForWorkload(ctx, roleARN, c.cfg.SessionName, c.cfg.Duration)
+	out, err := c.cfg.Authority.AssumeRoleForWorkload(ctx, roleARN, c.cfg.Service, c.cfg.SessionName, c.cfg.Duration)
 	if err != nil {
 		if isNoSuchEntity(err) {
 			delete(c.cur, roleARN)
 			return Credentials{}, fmt.Errorf("%w: %s", ErrNoRole, roleARN)
+		}
+		if isAccessDenied(err) {
+			// The role no longer trusts the service: stop serving it at once, even a
+			// session that has not expired.
+			delete(c.cur, roleARN)
+			c.cfg.Logger.Warn("workload: role refused to the endpoint", "role", roleARN, "service", c.cfg.Service, "reason", err.Error())
+			return Credentials{}, fmt.Errorf("%w: %s does not trust %s", ErrNoRole, roleARN, c.cfg.Service)
 		}
 		if ok && now.Before(cur.Expiration) {
 			c.cfg.Logger.Warn("rotating workload credentials failed: serving the current session", "credentials", cur, "err", err)
@@ -168,4 +183,10 @@ func (c *Cache) Get(ctx context.Context, roleARN string) (Credentials, error) {
 func isNoSuchEntity(err error) bool {
 	var ie *iam.Error
 	return errors.As(err, &ie) && ie.Code == iam.CodeNoSuchEntity
+}
+
+// isAccessDenied reports whether err is IAM's AccessDenied (a trust policy refusal).
+func isAccessDenied(err error) bool {
+	var ie *iam.Error
+	return errors.As(err, &ie) && ie.Code == iam.CodeAccessDenied
 }

@@ -105,7 +105,7 @@ func newFuzzIMDS(tb testing.TB) *IMDS {
 
 type panicAuthority struct{}
 
-func (panicAuthority) AssumeRoleForWorkload(context.Context, string, string, time.Duration) (iam.AssumeRoleOutput, error) {
+func (panicAuthority) AssumeRoleForWorkload(context.Context, string, string, string, time.Duration) (iam.AssumeRoleOutput, error) {
 	panic("a request without a minted token reached the authority")
 }
 

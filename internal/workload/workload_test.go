@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,7 +22,7 @@ import (
 const (
 	testAccount = "111111111111"
 	testRegion  = "eu-west-1"
-	ec2Trust    = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	ec2Trust    = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com","ecs-tasks.amazonaws.com"]},"Action":"sts:AssumeRole"}]}`
 )
 
 var testMaster = []byte("0123456789abcdef0123456789abcdef")
@@ -74,8 +75,12 @@ func newAuthority(t *testing.T) *authority {
 }
 
 func (a *authority) role(name string) string {
+	return a.roleTrusting(name, ec2Trust)
+}
+
+func (a *authority) roleTrusting(name, trust string) string {
 	a.t.Helper()
-	r, err := a.svc.CreateRole(a.ctx, a.svc.Root(testAccount), iam.CreateRoleInput{RoleName: name, AssumeRolePolicyDocument: ec2Trust})
+	r, err := a.svc.CreateRole(a.ctx, a.svc.Root(testAccount), iam.CreateRoleInput{RoleName: name, AssumeRolePolicyDocument: trust})
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -458,12 +463,12 @@ type failingAuthority struct {
 	calls int
 }
 
-func (f *failingAuthority) AssumeRoleForWorkload(ctx context.Context, role, name string, d time.Duration) (iam.AssumeRoleOutput, error) {
+func (f *failingAuthority) AssumeRoleForWorkload(ctx context.Context, role, service, name string, d time.Duration) (iam.AssumeRoleOutput, error) {
 	f.calls++
 	if f.calls > 1 {
 		return iam.AssumeRoleOutput{}, errors.New("store unavailable")
 	}
-	return f.Authority.AssumeRoleForWorkload(ctx, role, name, d)
+	return f.Authority.AssumeRoleForWorkload(ctx, role, service, name, d)
 }
 
 // A failed rotation serves the current session while it lasts, then fails.
@@ -656,3 +661,61 @@ func TestNoSecretsInLogs(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// The endpoints serve a role only when its trust policy lets their service assume it, as
+// EC2 and ECS do: a role that trusts only a user (an admin role put in an instance
+// profile) is never handed out, and the refusal is logged with its reason.
+func TestWorkloadTrust(t *testing.T) {
+	a := newAuthority(t)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	userTrust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + testAccount + `:user/admin"},"Action":"sts:AssumeRole"}]}`
+	ecsOnly := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	ec2Only := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	denyEC2 := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"},{"Effect":"Deny","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:RoleSessionName":"i-0bad"}}}]}`
+	list := "/latest/meta-data/iam/security-credentials/"
+	imdsStatus := func(role, instance string) int {
+		m := newIMDS(t, a, IMDSConfig{RoleARN: role, InstanceID: instance, Logger: log})
+		return do(t, m, "GET", list+roleName(role), "X-aws-ec2-metadata-token", token(t, m, "60")).Code
+	}
+	containerStatus := func(role string) int {
+		c, err := NewContainer(ContainerConfig{Authority: a.svc, RoleARN: role, AuthorizationToken: "s3cr3t-container-token", Now: a.clock.Now, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return do(t, c, "GET", "/v1/credentials", "Authorization", "s3cr3t-container-token").Code
+	}
+	admin := a.roleTrusting("admin-only", userTrust)
+	if got := imdsStatus(admin, "i-0123"); got != 404 {
+		t.Errorf("IMDS for a role trusting only a user = %d, want 404", got)
+	}
+	if got := containerStatus(admin); got != 404 {
+		t.Errorf("container credentials for a role trusting only a user = %d, want 404", got)
+	}
+	ecs := a.roleTrusting("ecs-only", ecsOnly)
+	if got := imdsStatus(ecs, "i-0123"); got != 404 {
+		t.Errorf("IMDS for a role trusting only ecs-tasks = %d, want 404", got)
+	}
+	if got := containerStatus(ecs); got != 200 {
+		t.Errorf("container credentials for a role trusting ecs-tasks = %d, want 200", got)
+	}
+	ec2 := a.roleTrusting("ec2-only", ec2Only)
+	if got := imdsStatus(ec2, "i-0123"); got != 200 {
+		t.Errorf("IMDS for a role trusting ec2 = %d, want 200", got)
+	}
+	if got := containerStatus(ec2); got != 404 {
+		t.Errorf("container credentials for a role trusting only ec2 = %d, want 404", got)
+	}
+	// The trust policy is evaluated with the request's keys: a Deny on the session name
+	// (the instance ID) holds.
+	deny := a.roleTrusting("deny-one", denyEC2)
+	if got := imdsStatus(deny, "i-0bad"); got != 404 {
+		t.Errorf("IMDS for an instance the trust policy denies = %d, want 404", got)
+	}
+	if got := imdsStatus(deny, "i-0good"); got != 200 {
+		t.Errorf("IMDS for an instance the trust policy allows = %d, want 200", got)
+	}
+	if !strings.Contains(logs.String(), "role refused to the endpoint") || !strings.Contains(logs.String(), "admin-only") {
+		t.Errorf("the refusal is not logged with the role:\n%s", logs.String())
+	}
+}
