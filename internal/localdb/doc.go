@@ -117,7 +117,8 @@
 //	GRANT rds_iam TO 'u'@'%'
 //	SET DEFAULT ROLE rds_iam FOR 'u'@'%'
 //
-// which logs in, with an empty password, over TLS with a certificate minted
+// (quoted to mean the same in every sql_mode: see IAMUserSQL), which logs in,
+// with an empty password, over TLS with a certificate minted
 // by the CA whose subject is exactly CN=u, and in no other way (error 1045;
 // the server log says "X509 subject mismatch"). A certificate from another CA
 // fails the TLS handshake. Password users use mysql_native_password (the

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/iamdb/iamdb/internal/pki"
@@ -302,6 +304,8 @@ func StartMariaDB(ctx context.Context, opt MariaDBOptions) (_ *MariaDB, err erro
 
 	admin := quoteMariaDBString(opt.AdminUser) + "@'%'"
 	stmts := []string{
+		// Our literals never escape with a backslash: one stands for itself.
+		rawBackslashes,
 		// CREATE ROLE also grants the role to its creator, root@localhost,
 		// WITH ADMIN OPTION; it keeps it, as MariaDB lets only holders of
 		// the admin option grant a role, whatever their privileges.
@@ -610,15 +614,71 @@ func (m *MariaDB) logSince(off int64) string {
 //
 // The subject is compared with OpenSSL's one-line form of the certificate's
 // subject, which escapes bytes outside printable ASCII as \xHH; IAMUserSQL
-// writes the name the same way. The strings assume the default sql_mode
-// (backslash is an escape character in string literals).
+// writes the name the same way.
+//
+// The statements mean the same in every sql_mode (the default,
+// NO_BACKSLASH_ESCAPES, ANSI_QUOTES, ANSI), run one after the other on one
+// session: names are single-quoted string literals with quotes doubled and
+// nothing escaped with a backslash. When a literal holds a backslash (the
+// name has one, or the subject escapes '/', '+' or a non-ASCII byte), the
+// first statement saves the session's sql_mode and adds NO_BACKSLASH_ESCAPES,
+// so that each backslash stands for itself, and the last restores it.
+//
+// MariaDB does not store every name exactly (CheckMariaDBUser says which it
+// does); for the others the account is not named user.
 func IAMUserSQL(user string) []string {
 	acct := quoteMariaDBString(user) + "@'%'"
-	return []string{
+	stmts := []string{
 		"CREATE USER " + acct + " REQUIRE SUBJECT " + quoteMariaDBString("/CN="+x509OneLine(user)),
 		"GRANT rds_iam TO " + acct,
 		"SET DEFAULT ROLE rds_iam FOR " + acct,
 	}
+	if strings.Contains(stmts[0], `\`) {
+		stmts = append(append([]string{saveSQLMode}, stmts...), restoreSQLMode)
+	}
+	return stmts
+}
+
+// The sql_mode statements of IAMUserSQL. CONCAT with a leading comma is fine for an
+// empty sql_mode, and naming a mode twice is too.
+const (
+	rawBackslashes = "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')"
+	saveSQLMode    = "SET @iamdb_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')"
+	restoreSQLMode = "SET SESSION sql_mode = @iamdb_sql_mode"
+)
+
+// CheckMariaDBUser reports an error if MariaDB would not store name exactly as
+// an account's user name, or if it is not one a person would mean: empty,
+// not UTF-8, control characters, characters outside the Basic Multilingual
+// Plane (user names are utf8mb3: they become '?'), or trailing spaces (user
+// names are CHAR columns: MariaDB drops them, so "u " would be the account
+// "u").
+func CheckMariaDBUser(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	for _, r := range name {
+		if r > 0xFFFF {
+			return fmt.Errorf("localdb: user name %q: MariaDB user names hold no characters beyond U+FFFF (%U)", name, r)
+		}
+	}
+	if strings.HasSuffix(name, " ") {
+		return fmt.Errorf("localdb: user name %q: MariaDB drops trailing spaces from user names", name)
+	}
+	return nil
+}
+
+// checkName refuses the empty name, invalid UTF-8 and control characters.
+func checkName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("localdb: empty user name")
+	case !utf8.ValidString(name):
+		return fmt.Errorf("localdb: user name %q is not UTF-8", name)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("localdb: user name %q holds a control character", name)
+	}
+	return nil
 }
 
 // x509OneLine escapes s as OpenSSL 3's X509_NAME_oneline writes an
@@ -640,32 +700,11 @@ func x509OneLine(s string) string {
 	return b.String()
 }
 
-// quoteMariaDBString quotes s as a MariaDB string literal (with backslash
-// escapes on, the default sql_mode).
-func quoteMariaDBString(s string) string {
-	var b strings.Builder
-	b.WriteByte('\'')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\'':
-			b.WriteString(`\'`)
-		case '\\':
-			b.WriteString(`\\`)
-		case 0:
-			b.WriteString(`\0`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case 0x1a:
-			b.WriteString(`\Z`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
-}
+// quoteMariaDBString quotes s as a MariaDB string literal by doubling its
+// quotes. With no backslash in s it means s in every sql_mode; with one, only
+// under NO_BACKSLASH_ESCAPES (rawBackslashes, saveSQLMode).
+func quoteMariaDBString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// quoteMariaDBIdent quotes s as a MariaDB identifier.
+// quoteMariaDBIdent quotes s as a MariaDB identifier: backticks quote in every
+// sql_mode (ANSI_QUOTES only adds double quotes).
 func quoteMariaDBIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }

@@ -580,20 +580,31 @@ func TestIAMUserSQL(t *testing.T) {
 			`GRANT rds_iam TO 'u'@'%'`,
 			`SET DEFAULT ROLE rds_iam FOR 'u'@'%'`,
 		}},
+		{`o'b"x`, []string{
+			`CREATE USER 'o''b"x'@'%' REQUIRE SUBJECT '/CN=o''b"x'`,
+			`GRANT rds_iam TO 'o''b"x'@'%'`,
+			`SET DEFAULT ROLE rds_iam FOR 'o''b"x'@'%'`,
+		}},
 		{`o'b\x`, []string{
-			`CREATE USER 'o\'b\\x'@'%' REQUIRE SUBJECT '/CN=o\'b\\x'`,
-			`GRANT rds_iam TO 'o\'b\\x'@'%'`,
-			`SET DEFAULT ROLE rds_iam FOR 'o\'b\\x'@'%'`,
+			`SET @iamdb_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')`,
+			`CREATE USER 'o''b\x'@'%' REQUIRE SUBJECT '/CN=o''b\x'`,
+			`GRANT rds_iam TO 'o''b\x'@'%'`,
+			`SET DEFAULT ROLE rds_iam FOR 'o''b\x'@'%'`,
+			`SET SESSION sql_mode = @iamdb_sql_mode`,
 		}},
 		{"a/b+c", []string{
-			`CREATE USER 'a/b+c'@'%' REQUIRE SUBJECT '/CN=a\\/b\\+c'`,
+			`SET @iamdb_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')`,
+			`CREATE USER 'a/b+c'@'%' REQUIRE SUBJECT '/CN=a\/b\+c'`,
 			`GRANT rds_iam TO 'a/b+c'@'%'`,
 			`SET DEFAULT ROLE rds_iam FOR 'a/b+c'@'%'`,
+			`SET SESSION sql_mode = @iamdb_sql_mode`,
 		}},
 		{"jö", []string{
-			`CREATE USER 'jö'@'%' REQUIRE SUBJECT '/CN=j\\xC3\\xB6'`,
+			`SET @iamdb_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')`,
+			`CREATE USER 'jö'@'%' REQUIRE SUBJECT '/CN=j\xC3\xB6'`,
 			`GRANT rds_iam TO 'jö'@'%'`,
 			`SET DEFAULT ROLE rds_iam FOR 'jö'@'%'`,
+			`SET SESSION sql_mode = @iamdb_sql_mode`,
 		}},
 	} {
 		got := localdb.IAMUserSQL(tc.user)

@@ -376,13 +376,13 @@ func (p *Postgres) writeSettings(opt PostgresOptions) error {
 	b.WriteString("# Written by iamdb localdb. See the package documentation.\n")
 	set("listen_addresses", "'127.0.0.1'")
 	set("port", strconv.Itoa(p.port))
-	set("unix_socket_directories", quoteLiteral(p.sockDir))
+	set("unix_socket_directories", quoteConf(p.sockDir))
 	set("unix_socket_permissions", "0700")
 	set("max_connections", strconv.Itoa(opt.MaxConnections))
 	set("ssl", "on")
-	set("ssl_cert_file", quoteLiteral(filepath.Join(p.baseDir, "server.crt")))
-	set("ssl_key_file", quoteLiteral(filepath.Join(p.baseDir, "server.key")))
-	set("ssl_ca_file", quoteLiteral(p.caFile))
+	set("ssl_cert_file", quoteConf(filepath.Join(p.baseDir, "server.crt")))
+	set("ssl_key_file", quoteConf(filepath.Join(p.baseDir, "server.key")))
+	set("ssl_ca_file", quoteConf(p.caFile))
 	set("ssl_min_protocol_version", "'TLSv1.2'")
 	set("password_encryption", "'scram-sha-256'")
 	set("log_connections", "on")
@@ -626,9 +626,21 @@ func randomPassword() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// quoteIdent quotes s as a PostgreSQL identifier (no escapes exist inside
+// double quotes; s must not hold NUL).
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+// quoteLiteral quotes s as an escape string constant, which means s whatever
+// standard_conforming_strings is (s must not hold NUL).
+func quoteLiteral(s string) string {
+	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
+}
+
+// quoteConf quotes s as a postgresql.conf string value, where a backslash
+// escapes as in C.
+func quoteConf(s string) string {
+	return `'` + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + `'`
+}
 
 // quoteConn quotes a value for a libpq keyword/value connection string.
 func quoteConn(s string) string {
