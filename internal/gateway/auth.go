@@ -24,6 +24,11 @@ const (
 	reasonBackend         = "backend-unavailable" // the backend could not be reached or failed
 	reasonPoolTimeout     = "pool-timeout"        // no session became free in time
 	reasonShutdown        = "shutdown"            // the gateway is shutting down
+	reasonStartupTimeout  = "startup-timeout"     // no startup message within StartupTimeout
+	reasonInvalidUser     = "invalid-user"        // a user name no account can have
+
+	reasonTooManyClients         = "too-many-clients"         // beyond MaxClientConns
+	reasonTooManyUnauthenticated = "too-many-unauthenticated" // beyond MaxUnauthenticatedPerIP
 )
 
 // AuditRecord describes one authentication attempt, whatever its outcome. It never holds

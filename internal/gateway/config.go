@@ -24,7 +24,34 @@ const (
 	DefaultResetTimeout      = 5 * time.Second
 	DefaultAdminDatabase     = "postgres"
 	DefaultMaxMembershipKeys = 10000
+
+	// DefaultStartupTimeout bounds the wait for a client's first message: PostgreSQL's
+	// StartupMessage, MySQL's HandshakeResponse (TLS included).
+	DefaultStartupTimeout = 10 * time.Second
+	// DefaultMaxUnauthenticatedPerIP bounds the connections of one source address that
+	// have not logged in yet when MaxClientConns is unlimited; otherwise the default is
+	// a quarter of MaxClientConns (at least 16).
+	DefaultMaxUnauthenticatedPerIP = 1024
+	// MaxDefaultClientConns caps the default of Config.MaxClientConns, whatever the
+	// file descriptor limit (DefaultMaxClientConns).
+	MaxDefaultClientConns = 4096
+	// minDefaultClientConns is the smallest default of Config.MaxClientConns.
+	minDefaultClientConns = 64
 )
+
+// DefaultMaxClientConns returns the default of Config.MaxClientConns: an eighth of the
+// process's file descriptor limit (RLIMIT_NOFILE, which Go raises to the hard limit at
+// start), between 64 and MaxDefaultClientConns. A logged-in client holds two
+// descriptors (its own and its backend session's), so one gateway full of sessions
+// holds at most a quarter of them, two a half, and the authority, the store, the
+// credential endpoints and /healthz keep the rest.
+func DefaultMaxClientConns() int {
+	n, ok := fileLimit()
+	if !ok {
+		return 1024
+	}
+	return int(min(max(n/8, minDefaultClientConns), MaxDefaultClientConns))
+}
 
 // Engines a Gateway serves (Config.Engine; the label "engine" of its metrics).
 const (
@@ -106,6 +133,26 @@ type Config struct {
 	// AuthTimeout bounds the time from accept to ReadyForQuery. If zero,
 	// DefaultAuthTimeout (1 minute, PostgreSQL's authentication_timeout).
 	AuthTimeout time.Duration
+	// StartupTimeout bounds the time from accept to the client's first message:
+	// PostgreSQL's StartupMessage (after SSLRequest and TLS), MySQL's HandshakeResponse
+	// (after the greeting, SSLRequest and TLS). If zero, DefaultStartupTimeout (10 s);
+	// never longer than AuthTimeout. A connection that sends nothing holds a descriptor
+	// for at most this long.
+	StartupTimeout time.Duration
+	// MaxClientConns bounds the client connections of the gateway, logged in or not.
+	// Beyond it a new connection is answered at once — PostgreSQL: FATAL 53300 "sorry,
+	// too many clients already"; MySQL: ERROR 1040 (08004) "Too many connections" in
+	// place of the greeting — and closed. If zero, DefaultMaxClientConns(); negative:
+	// unlimited.
+	MaxClientConns int
+	// MaxUnauthenticatedPerIP bounds the connections of one source address that have
+	// not logged in yet (are before or in authentication); beyond it new connections
+	// from that address are refused as for MaxClientConns. Sessions past login do not
+	// count. If zero, a quarter of MaxClientConns (at least 16; so that a single source
+	// cannot take every connection), or DefaultMaxUnauthenticatedPerIP when that is
+	// unlimited; negative: unlimited. Behind a TCP load balancer every client has the
+	// balancer's address: raise it, or make it negative.
+	MaxUnauthenticatedPerIP int
 	// MembershipTTL is how long the answer "is u a member of rds_iam" is cached, positive
 	// or negative. If zero, DefaultMembershipTTL (5 s); negative: not cached. A role
 	// granted or revoked rds_iam may log in the old way for that long.
@@ -239,6 +286,24 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.AuthTimeout <= 0 {
 		c.AuthTimeout = DefaultAuthTimeout
+	}
+	if c.StartupTimeout <= 0 {
+		c.StartupTimeout = DefaultStartupTimeout
+	}
+	c.StartupTimeout = min(c.StartupTimeout, c.AuthTimeout)
+	switch {
+	case c.MaxClientConns == 0:
+		c.MaxClientConns = DefaultMaxClientConns()
+	case c.MaxClientConns < 0:
+		c.MaxClientConns = 0
+	}
+	switch {
+	case c.MaxUnauthenticatedPerIP == 0 && c.MaxClientConns == 0:
+		c.MaxUnauthenticatedPerIP = DefaultMaxUnauthenticatedPerIP
+	case c.MaxUnauthenticatedPerIP == 0:
+		c.MaxUnauthenticatedPerIP = max(c.MaxClientConns/4, 16)
+	case c.MaxUnauthenticatedPerIP < 0:
+		c.MaxUnauthenticatedPerIP = 0
 	}
 	if c.MembershipTTL == 0 {
 		c.MembershipTTL = DefaultMembershipTTL

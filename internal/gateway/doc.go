@@ -28,11 +28,17 @@
 // # Message flow
 //
 //	client (psql, pgx, libpq …)         gateway                          PostgreSQL
+//	 │ beyond MaxClientConns or MaxUnauthenticatedPerIP, before reading anything:
+//	 │◄─ FATAL 53300 sorry, too many clients already
 //	 │── SSLRequest ──────────────────►│ 'S', TLS 1.2+ (pgwire)
-//	 │── StartupMessage(user, db, …) ─►│── rds_iam member? ─────────────►│ admin pool,
-//	 │                                 │◄─ pg_has_role(u,'rds_iam',…) ───│ cached 5 s
-//	 │ IAM user, no TLS:
+//	 │── StartupMessage(user, db, …) ─►│ within StartupTimeout (10 s) of accept
+//	 │ a name no role can have (not UTF-8, control characters, over 63 bytes):
+//	 │◄─ FATAL 28000 invalid user name: …
+//	 │ no TLS (and AllowPlaintextPasswords false):
 //	 │◄─ FATAL 28000 pg_hba.conf rejects connection for host "…", user "…", database "…", SSL off
+//	 │                                 │── rds_iam member? ─────────────►│ admin pool,
+//	 │                                 │◄─ pg_auth_members, recursive ───│ cached 5 s
+//	 │ IAM user, no TLS: the same pg_hba.conf refusal
 //	 │ IAM user:
 //	 │◄─ AuthenticationCleartextPassword
 //	 │── PasswordMessage(token) ──────►│ token.Verifier (keys: iam.Service.LookupKey)
@@ -88,6 +94,19 @@
 // iamdb_gateway_auth_duration_seconds{outcome}, iamdb_gateway_sessions_active,
 // iamdb_gateway_pool_sessions{state="idle|busy"}, iamdb_gateway_backend_dials_total{outcome}.
 //
+// # Limits
+//
+// A connection beyond MaxClientConns (default: an eighth of RLIMIT_NOFILE, at most
+// 4096), or beyond MaxUnauthenticatedPerIP connections of its source address that have
+// not logged in (default: a quarter of MaxClientConns), is answered at once with the
+// engine's "too many connections" error and closed; the first message must arrive
+// within StartupTimeout (10 s), the login end within AuthTimeout (1 min). User names no
+// backend account can have are refused before the backend is asked anything, and so are
+// plaintext logins unless AllowPlaintextPasswords. Lines a client can cause at will
+// (protocol violations, TLS failures, startup timeouts, refusals) are logged at warn
+// level through a token bucket (a burst of 10, then one a second, each saying how many
+// were held back); clients that just went away (EOF, reset) only at debug level.
+//
 // # Engines
 //
 // Listeners and shutdown (Gateway), verification and authorization (authorizer),
@@ -99,14 +118,19 @@
 // # MySQL message flow
 //
 //	client (mysql, mariadb, go-sql-driver …)  gateway                           MariaDB
+//	 │ beyond MaxClientConns or MaxUnauthenticatedPerIP, in place of the greeting:
+//	 │◄─ [0] ERR 1040 (08004) Too many connections
 //	 │◄─ [0] HandshakeV10 (mysql_native_password, the gateway's scramble, CLIENT_SSL,
 //	 │     no compression, no LOCAL INFILE unless AllowLocalInfile)
 //	 │── [1] SSLRequest ═══ TLS 1.2+ ═══ [2] HandshakeResponse41 (user, db, attrs)
+//	 │                                 │   within StartupTimeout (10 s) of accept
+//	 │ a name no account can have (not UTF-8, control characters, over 80 characters,
+//	 │ trailing spaces): ERR 1045 (28000) Access denied for user …
+//	 │ no TLS (and AllowPlaintextPasswords false), and IAM users without TLS:
+//	 │◄─ ERR 3159 (HY000) Connections using insecure transport are prohibited while
+//	 │     --require_secure_transport=ON.   (the same bytes for every user)
 //	 │                                 │── rds_iam member? ─────────────►│ admin pool,
 //	 │                                 │◄─ mysql.roles_mapping ──────────│ cached 5 s
-//	 │ IAM user, no TLS:
-//	 │◄─ ERR 3159 (HY000) Connections using insecure transport are prohibited: IAM
-//	 │     database authentication for user 'u'@'host' requires TLS (--ssl)
 //	 │ IAM user:
 //	 │◄─ AuthSwitchRequest mysql_clear_password
 //	 │── token [\0] ──────────────────►│ one trailing NUL stripped; verify, authorize
@@ -172,7 +196,12 @@
 //   - A plaintext IAM attempt is refused with ERR 3159 before the token is asked for, so
 //     the token never crosses the network in clear text (unless the client sent it up
 //     front in its handshake response, which only a client defaulting to
-//     mysql_clear_password does). RDS answers 1045 there; 3159 says what to fix.
+//     mysql_clear_password does). RDS answers 1045 there; 3159 says what to fix. The
+//     message is MySQL's own and names no user: IAM and password users get the same
+//     bytes, so the refusal does not tell who is an IAM user.
+//   - An SSLRequest decides TLS: a HandshakeResponse after TLS without CLIENT_SSL
+//     (MariaDB Connector/J 2.x) is accepted, as MariaDB accepts it; a second SSLRequest
+//     is refused.
 //   - COM_CHANGE_USER is refused (ERR 1235) and the session goes on as the authorized
 //     user: switching user would need a token and a decision for the new user, and
 //     libmysql's mysql_change_user cannot be asked for a token. Clients that reset a

@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/pki"
@@ -37,8 +40,11 @@ type Gateway struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]struct{}
+	conns     map[net.Conn]*clientConn
+	unauth    map[netip.Addr]int // connections not logged in yet, by source address
 	active    sync.WaitGroup
+	lingering chan struct{} // refused connections being closed gracefully
+	warns     *logLimiter   // protocol refusals logged at Warn
 	closing   atomic.Bool
 	closed    chan struct{} // closed when Shutdown starts
 }
@@ -51,8 +57,9 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{
 		cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer),
-		listeners: make(map[net.Listener]struct{}), conns: make(map[net.Conn]struct{}),
-		closed: make(chan struct{}),
+		listeners: make(map[net.Listener]struct{}), conns: make(map[net.Conn]*clientConn),
+		unauth: make(map[netip.Addr]int), lingering: make(chan struct{}, maxLingering),
+		closed: make(chan struct{}), warns: newLogLimiter(cfg.Now),
 	}
 	if g.auth, err = newAuthorizer(cfg); err != nil {
 		return nil, err
@@ -80,6 +87,15 @@ type front interface {
 	serve(nc net.Conn)
 	// close closes the front end's pools after the last connection ended.
 	close()
+	// tooMany returns what to write on a connection refused beyond the gateway's
+	// limits, before reading anything from it.
+	tooMany() []byte
+}
+
+// clientConn is what the Gateway knows of a client connection.
+type clientConn struct {
+	source netip.Addr
+	authed bool // logged in: no longer counted in unauth
 }
 
 // serverTLS returns the TLS configuration toward clients, or nil when there is no
@@ -159,9 +175,14 @@ func (g *Gateway) Serve(ln net.Listener) error {
 			return err
 		}
 		backoff = 0
-		if !g.track(nc) {
+		ok, reason := g.track(nc)
+		if !ok {
 			nc.Close()
 			return ErrServerClosed
+		}
+		if reason != "" {
+			g.refuse(nc, reason)
+			continue
 		}
 		go func() {
 			defer g.untrack(nc)
@@ -170,24 +191,96 @@ func (g *Gateway) Serve(ln net.Listener) error {
 	}
 }
 
-// track registers a client connection; false once shutting down.
-func (g *Gateway) track(nc net.Conn) bool {
+// track registers a client connection: false once shutting down; a reason when it is
+// beyond Config.MaxClientConns or Config.MaxUnauthenticatedPerIP (it is then not
+// registered).
+func (g *Gateway) track(nc net.Conn) (ok bool, reason string) {
+	source := addrPort(nc.RemoteAddr()).Addr()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closing.Load() {
-		return false
+		return false, ""
 	}
-	g.conns[nc] = struct{}{}
+	if max := g.cfg.MaxClientConns; max > 0 && len(g.conns) >= max {
+		return true, reasonTooManyClients
+	}
+	if max := g.cfg.MaxUnauthenticatedPerIP; max > 0 && g.unauth[source] >= max {
+		return true, reasonTooManyUnauthenticated
+	}
+	g.conns[nc] = &clientConn{source: source}
+	g.unauth[source]++
 	g.active.Add(1)
-	return true
+	g.m.clients.WithLabelValues(g.cfg.Engine).Inc()
+	return true, ""
 }
 
 func (g *Gateway) untrack(nc net.Conn) {
 	nc.Close()
 	g.mu.Lock()
+	if cc := g.conns[nc]; cc != nil && !cc.authed {
+		g.unauthDone(cc.source)
+	}
 	delete(g.conns, nc)
 	g.mu.Unlock()
+	g.m.clients.WithLabelValues(g.cfg.Engine).Dec()
 	g.active.Done()
+}
+
+// authenticated notes that the client of nc logged in: it no longer counts against
+// Config.MaxUnauthenticatedPerIP.
+func (g *Gateway) authenticated(nc net.Conn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if cc := g.conns[nc]; cc != nil && !cc.authed {
+		cc.authed = true
+		g.unauthDone(cc.source)
+	}
+}
+
+// unauthDone decrements the unauthenticated count of source (g.mu held).
+func (g *Gateway) unauthDone(source netip.Addr) {
+	if g.unauth[source]--; g.unauth[source] <= 0 {
+		delete(g.unauth, source)
+	}
+}
+
+// maxLingering bounds the refused connections closed gracefully at once; beyond it
+// they are closed at once.
+const maxLingering = 64
+
+// lingerTime bounds the graceful close of a refused connection.
+const lingerTime = time.Second
+
+// refuse answers a connection beyond the gateway's limits with the engine's "too many
+// connections" error, before reading anything, and closes it. The close is graceful
+// (the error, FIN, then what the client already sent is read and dropped for up to
+// lingerTime) so that the client's kernel does not discard the error on a reset; at
+// most maxLingering connections linger, the others are closed at once.
+func (g *Gateway) refuse(nc net.Conn, reason string) {
+	engine := g.cfg.Engine
+	g.m.connections.WithLabelValues(engine, outcomeRefused, reason).Inc()
+	g.warnLimited(g.log, "connection refused", "source", addrPort(nc.RemoteAddr()).String(), "reason", reason,
+		"max_client_conns", g.cfg.MaxClientConns, "max_unauthenticated_per_ip", g.cfg.MaxUnauthenticatedPerIP)
+	nc.SetWriteDeadline(time.Now().Add(lingerTime))
+	if _, err := nc.Write(g.front.tooMany()); err != nil {
+		nc.Close()
+		return
+	}
+	select {
+	case g.lingering <- struct{}{}:
+	default:
+		nc.Close()
+		return
+	}
+	go func() {
+		defer func() { <-g.lingering }()
+		defer nc.Close()
+		if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+		nc.SetReadDeadline(time.Now().Add(lingerTime))
+		io.Copy(io.Discard, io.LimitReader(nc, 64<<10))
+	}()
 }
 
 // Shutdown stops accepting, lets the sessions finish until ctx ends, then closes the
@@ -247,7 +340,8 @@ func newEnginePool[S session](g *Gateway, engine string) *pool[S] {
 }
 
 // loginContext bounds a new connection's login by Config.AuthTimeout (its context and
-// nc's deadline), ending it early when Shutdown starts. It returns the context, its
+// nc's deadline), ending it early when Shutdown starts; until the front end calls
+// startupDone, nc's deadline is Config.StartupTimeout. It returns the context, its
 // cancel function and the client's address.
 func (g *Gateway) loginContext(nc net.Conn, start time.Time) (context.Context, context.CancelFunc, netip.AddrPort) {
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.AuthTimeout)
@@ -258,21 +352,50 @@ func (g *Gateway) loginContext(nc net.Conn, start time.Time) (context.Context, c
 		case <-ctx.Done():
 		}
 	}()
-	nc.SetDeadline(start.Add(g.cfg.AuthTimeout))
+	nc.SetDeadline(start.Add(g.cfg.StartupTimeout))
 	return ctx, cancel, addrPort(nc.RemoteAddr())
 }
 
+// startupDone extends nc's deadline from Config.StartupTimeout to Config.AuthTimeout
+// once the client's first message is in.
+func (g *Gateway) startupDone(nc net.Conn, start time.Time) {
+	nc.SetDeadline(start.Add(g.cfg.AuthTimeout))
+}
+
 // handshakeFailed logs and counts a connection that ended before its startup message
-// (tls: the TLS handshake failed). Clients that just went away are not counted.
+// (tls: the TLS handshake failed). Clients that just went away (EOF, reset) are logged
+// at debug level and not counted; every other refusal (a protocol violation, a failed
+// TLS handshake, no first message within Config.StartupTimeout) is logged at warn
+// level, at most a burst of logBurst lines and then one per logInterval, each saying
+// how many were held back before it.
 func (g *Gateway) handshakeFailed(engine string, source netip.AddrPort, err error, tls bool) {
 	reason := reasonProtocol
-	if tls {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		reason = reasonStartupTimeout
+	case tls:
 		reason = reasonTLS
 	}
-	g.log.Debug("handshake failed", "source", source.String(), "reason", reason, "err", err)
-	if !isDisconnect(err) {
-		g.m.connections.WithLabelValues(engine, outcomeError, reason).Inc()
+	if isDisconnect(err) || errors.Is(err, syscall.ECONNRESET) {
+		g.log.Debug("handshake failed", "source", source.String(), "reason", reason, "err", err)
+		return
 	}
+	g.m.connections.WithLabelValues(engine, outcomeError, reason).Inc()
+	g.warnLimited(g.log, "handshake failed", "source", source.String(), "reason", reason, "err", err)
+}
+
+// warnLimited logs a line a client can cause at will at warn level, unless the
+// gateway's logLimiter holds it back (it is then a debug line). A line logged after
+// some were held back says how many ("suppressed").
+func (g *Gateway) warnLimited(log *slog.Logger, msg string, args ...any) {
+	if ok, suppressed := g.warns.allow(); ok {
+		if suppressed > 0 {
+			args = append(args, "suppressed", suppressed)
+		}
+		log.Warn(msg, args...)
+		return
+	}
+	log.Debug(msg, args...)
 }
 
 // loginRecord starts the audit record and the logger of a login attempt.

@@ -12,12 +12,13 @@ import (
 // memberQuery asks whether $1 is a member of rds_iam, directly or through other roles,
 // following pg_auth_members whatever INHERIT says. Not pg_has_role: it answers true for
 // every superuser, which would turn the master user into an IAM user. A role or rds_iam
-// that does not exist is not a member.
+// that does not exist is not a member. $1 is compared as text, not as a name: a name
+// parameter would be truncated to 63 bytes and match another role.
 const memberQuery = `with recursive m(oid) as (
 	select oid from pg_catalog.pg_roles where rolname = 'rds_iam'
 	union
 	select am.member from pg_catalog.pg_auth_members am join m on am.roleid = m.oid)
-select exists (select 1 from m join pg_catalog.pg_roles r on r.oid = m.oid where r.rolname = $1 and r.rolname <> 'rds_iam')`
+select exists (select 1 from m join pg_catalog.pg_roles r on r.oid = m.oid where r.rolname = $1::text and r.rolname <> 'rds_iam')`
 
 // membership answers "is this role an IAM user" from the backend, through a few admin
 // connections, caching answers for ttl. It is safe for concurrent use.
@@ -122,22 +123,34 @@ func (a *adminPool) isMember(ctx context.Context, user string) (bool, error) {
 		}
 		res := pc.ExecParams(ctx, memberQuery, [][]byte{[]byte(user)}, nil, nil, nil).Read()
 		if res.Err != nil {
-			pc.Close(context.Background())
+			// An error of the query (ERROR) leaves the session usable: keep it. Only a
+			// broken connection or a FATAL one is closed, and retried once if it was a
+			// pooled one (the backend restarted).
 			var pgErr *pgconn.PgError
-			if reused && attempt == 0 && !errors.As(res.Err, &pgErr) || reused && attempt == 0 && pgErr.Severity == "FATAL" {
+			if errors.As(res.Err, &pgErr) && pgErr.Severity != "FATAL" && pgErr.Severity != "PANIC" && !pc.IsClosed() {
+				a.putIdle(pc)
+				return false, res.Err
+			}
+			pc.Close(context.Background())
+			if reused && attempt == 0 {
 				continue
 			}
 			return false, res.Err
 		}
-		select {
-		case a.idle <- pc:
-		default:
-			pc.Close(ctx)
-		}
+		a.putIdle(pc)
 		if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
 			return false, errors.New("gateway: unexpected answer to the rds_iam membership query")
 		}
 		return string(res.Rows[0][0]) == "t", nil
+	}
+}
+
+// putIdle keeps pc for the next query, or closes it when enough are kept.
+func (a *adminPool) putIdle(pc *pgconn.PgConn) {
+	select {
+	case a.idle <- pc:
+	default:
+		pc.Close(context.Background())
 	}
 }
 

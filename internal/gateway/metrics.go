@@ -19,6 +19,7 @@ type metrics struct {
 	connections  *prometheus.CounterVec   // engine, outcome, reason
 	authDuration *prometheus.HistogramVec // engine, outcome
 	active       *prometheus.GaugeVec     // engine
+	clients      *prometheus.GaugeVec     // engine
 	pool         *prometheus.GaugeVec     // engine, state
 	dials        *prometheus.CounterVec   // engine, outcome
 }
@@ -38,6 +39,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "iamdb", Subsystem: "gateway", Name: "sessions_active",
 			Help: "Client sessions past authentication.",
 		}, []string{"engine"}),
+		clients: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "iamdb", Subsystem: "gateway", Name: "client_connections",
+			Help: "Open client connections, logged in or not (bounded by MaxClientConns).",
+		}, []string{"engine"}),
 		pool: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "iamdb", Subsystem: "gateway", Name: "pool_sessions",
 			Help: "Pooled backend sessions by state (idle, busy).",
@@ -51,6 +56,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.connections = register(reg, m.connections)
 		m.authDuration = register(reg, m.authDuration)
 		m.active = register(reg, m.active)
+		m.clients = register(reg, m.clients)
 		m.pool = register(reg, m.pool)
 		m.dials = register(reg, m.dials)
 	}

@@ -53,6 +53,12 @@ func (f *mysqlFront) close() {
 	f.admin.close()
 }
 
+// tooManyMySQL is the answer to a connection beyond the gateway's limits, sent in place
+// of the greeting as MariaDB does.
+var tooManyMySQL = mysqlwire.TooManyConnections().AppendPacket(nil, 0)
+
+func (f *mysqlFront) tooMany() []byte { return tooManyMySQL }
+
 // serve runs one client connection from accept to close.
 func (f *mysqlFront) serve(nc net.Conn) {
 	g := f.g
@@ -66,6 +72,7 @@ func (f *mysqlFront) serve(nc net.Conn) {
 		g.handshakeFailed(EngineMySQL, source, err, errors.Is(err, mysqlwire.ErrTLS))
 		return
 	}
+	g.startupDone(nc, start)
 
 	rec, log := g.loginRecord(EngineMySQL, source, c.User(), c.Database())
 	s, fatal := f.login(ctx, c, &rec, log)
@@ -79,6 +86,7 @@ func (f *mysqlFront) serve(nc net.Conn) {
 	}
 	err = c.SendOK(0, 0, s.be.status, 0)
 	nc.SetDeadline(time.Time{})
+	g.authenticated(nc)
 	if err == nil {
 		attrs := []any{"program_name", c.Attrs()["program_name"], "client_name", c.Attrs()["_client_name"]}
 		attrs = append(attrs, tlsAttrs(c.TLS())...)
@@ -125,6 +133,17 @@ func (f *mysqlFront) login(ctx context.Context, c *mysqlwire.Conn, rec *AuditRec
 	cfg := &f.g.cfg
 	user := c.User()
 	host := rec.Source.Addr().String()
+	if why := checkUserName(EngineMySQL, user); why != "" {
+		rec.User = printableUser(user)
+		rec.Outcome, rec.Reason = outcomeRefused, reasonInvalidUser
+		f.g.warnLimited(log, "authentication failed", "reason", reasonInvalidUser, "detail", why)
+		return nil, mysqlwire.AccessDenied(rec.User, host, c.UsingPassword())
+	}
+	// Without TLS only password users may log in, and only when allowed: decided
+	// before the backend is asked anything.
+	if c.TLS() == nil && !cfg.AllowPlaintextPasswords {
+		return nil, f.noSSL(rec, log)
+	}
 	isIAM, err := f.members.isIAM(ctx, user)
 	if err != nil {
 		rec.Outcome, rec.Reason = outcomeError, reasonBackend
@@ -132,14 +151,8 @@ func (f *mysqlFront) login(ctx context.Context, c *mysqlwire.Conn, rec *AuditRec
 		return nil, &mysqlwire.Error{Code: erUnavailable, SQLState: mysqlwire.StateHandshake, Message: "the database server is not available"}
 	}
 	rec.IAM = isIAM
-	if c.TLS() == nil && (isIAM || !cfg.AllowPlaintextPasswords) {
-		rec.Outcome, rec.Reason = outcomeRefused, reasonNoSSL
-		log.Warn("authentication failed", "reason", reasonNoSSL, "iam", isIAM)
-		msg := "Connections using insecure transport are prohibited: user '" + user + "'@'" + host + "' must connect with TLS (--ssl)"
-		if isIAM {
-			msg = "Connections using insecure transport are prohibited: IAM database authentication for user '" + user + "'@'" + host + "' requires TLS (--ssl)"
-		}
-		return nil, &mysqlwire.Error{Code: mysqlwire.ErSecureTransportRequired, SQLState: mysqlwire.StateGeneral, Message: msg}
+	if c.TLS() == nil && isIAM {
+		return nil, f.noSSL(rec, log)
 	}
 	if !isIAM {
 		return f.loginPassword(ctx, c, rec, log)
@@ -169,11 +182,25 @@ func (f *mysqlFront) login(ctx context.Context, c *mysqlwire.Conn, rec *AuditRec
 	return s, nil
 }
 
+// insecureTransport is MySQL's refusal of a plaintext login under
+// require_secure_transport. It names no user and is the same for IAM and password users,
+// so that it does not tell who is an IAM user.
+var insecureTransport = mysqlwire.Error{Code: mysqlwire.ErSecureTransportRequired, SQLState: mysqlwire.StateGeneral,
+	Message: "Connections using insecure transport are prohibited while --require_secure_transport=ON."}
+
+// noSSL refuses a plaintext login.
+func (f *mysqlFront) noSSL(rec *AuditRecord, log *slog.Logger) *mysqlwire.Error {
+	rec.Outcome, rec.Reason = outcomeRefused, reasonNoSSL
+	f.g.warnLimited(log, "authentication failed", "reason", reasonNoSSL)
+	e := insecureTransport
+	return &e
+}
+
 // MySQL error codes the gateway sends besides mysqlwire's.
 const (
-	erUnavailable   uint16 = 1053 // ER_SERVER_SHUTDOWN
-	erTooManyConns  uint16 = 1040 // ER_CON_COUNT_ERROR, SQLSTATE 08004
-	erNotSupportedY uint16 = 1235 // ER_NOT_SUPPORTED_YET, SQLSTATE 42000
+	erUnavailable   uint16 = 1053                           // ER_SERVER_SHUTDOWN
+	erTooManyConns  uint16 = mysqlwire.ErTooManyConnections // SQLSTATE 08004
+	erNotSupportedY uint16 = 1235                           // ER_NOT_SUPPORTED_YET, SQLSTATE 42000
 )
 
 // loginPassword logs a password user in to the backend, relaying the authentication

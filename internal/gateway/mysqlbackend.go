@@ -177,12 +177,14 @@ func errMessage(p []byte) string {
 // mysqlMemberQuery asks whether any account named ? holds rds_iam, directly or through
 // roles, following mysql.roles_mapping. Grants WITH ADMIN OPTION do not count: MariaDB
 // gives one to the creator of every role (CREATE ROLE), which would turn the
-// administrator who ran it into an IAM user.
+// administrator who ran it into an IAM user. The user is compared as bytes (BINARY):
+// the column's PAD SPACE collation would find 'u' for 'u ', a name the backend then
+// refuses, and the audit would name a user that does not exist.
 const mysqlMemberQuery = `with recursive m(name) as (
 	select cast('rds_iam' as char(128))
 	union
 	select rm.User from mysql.roles_mapping rm join m on rm.Role = m.name where rm.Host = '' and rm.Admin_option <> 'Y')
-select exists (select 1 from mysql.roles_mapping rm join m on rm.Role = m.name where rm.User = ? and rm.Host <> '' and rm.Admin_option <> 'Y')`
+select exists (select 1 from mysql.roles_mapping rm join m on rm.Role = m.name where binary rm.User = ? and rm.Host <> '' and rm.Admin_option <> 'Y')`
 
 // mysqlAdmin runs the membership query through a few connections of the admin account.
 type mysqlAdmin struct {

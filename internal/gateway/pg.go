@@ -59,6 +59,18 @@ func (f *pgFront) close() {
 	f.admin.close()
 }
 
+// tooManyPG is the answer to a connection beyond the gateway's limits, sent before the
+// startup packet as PostgreSQL does.
+var tooManyPG = func() []byte {
+	b, err := pgwire.Fatal(pgwire.CodeTooManyConnections, "sorry, too many clients already").AppendTo(nil)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
+func (f *pgFront) tooMany() []byte { return tooManyPG }
+
 // cancel handles a client's CancelRequest (on the cancel connection's goroutine).
 func (f *pgFront) cancel(pid uint32, key []byte) {
 	bpid, bkey, ok := f.cancels.lookup(pid, key)
@@ -87,6 +99,7 @@ func (f *pgFront) serve(nc net.Conn) {
 		g.handshakeFailed(EnginePostgres, source, err, errors.Is(err, pgwire.ErrTLS))
 		return
 	}
+	g.startupDone(nc, start)
 
 	rec, log := g.loginRecord(EnginePostgres, source, c.User(), c.Database())
 	s, fatal := f.login(ctx, c, &rec, log)
@@ -99,6 +112,7 @@ func (f *pgFront) serve(nc net.Conn) {
 		return
 	}
 	nc.SetDeadline(time.Time{})
+	g.authenticated(nc)
 
 	pid, key := f.cancels.add(s.be)
 	c.SendAuthOK()
@@ -156,6 +170,17 @@ func (f *pgFront) done(s *pgSession) {
 func (f *pgFront) login(ctx context.Context, c *pgwire.Conn, rec *AuditRecord, log *slog.Logger) (*pgSession, *pgwire.Error) {
 	cfg := &f.g.cfg
 	user := c.User()
+	if why := checkUserName(EnginePostgres, user); why != "" {
+		rec.User = printableUser(user)
+		rec.Outcome, rec.Reason = outcomeRefused, reasonInvalidUser
+		f.g.warnLimited(log, "authentication failed", "reason", reasonInvalidUser, "detail", why)
+		return nil, pgwire.Fatal(pgwire.CodeInvalidAuthorization, "invalid user name: "+why)
+	}
+	// Without TLS only password users may log in, and only when allowed: decided
+	// before the backend is asked anything.
+	if c.TLS() == nil && !cfg.AllowPlaintextPasswords {
+		return nil, f.noSSL(c, rec, log)
+	}
 	isIAM, err := f.members.isIAM(ctx, user)
 	if err != nil {
 		rec.Outcome, rec.Reason = outcomeError, reasonBackend
@@ -163,11 +188,8 @@ func (f *pgFront) login(ctx context.Context, c *pgwire.Conn, rec *AuditRecord, l
 		return nil, pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is not available")
 	}
 	rec.IAM = isIAM
-	if c.TLS() == nil && (isIAM || !cfg.AllowPlaintextPasswords) {
-		rec.Outcome, rec.Reason = outcomeRefused, reasonNoSSL
-		log.Warn("authentication failed", "reason", reasonNoSSL, "iam", isIAM)
-		return nil, pgwire.Fatal(pgwire.CodeInvalidAuthorization,
-			`pg_hba.conf rejects connection for host "`+rec.Source.Addr().String()+`", user "`+user+`", database "`+c.Database()+`", SSL off`)
+	if c.TLS() == nil && isIAM {
+		return nil, f.noSSL(c, rec, log)
 	}
 	pw, err := c.RequestPassword()
 	if err != nil {
@@ -195,6 +217,15 @@ func (f *pgFront) login(ctx context.Context, c *pgwire.Conn, rec *AuditRecord, l
 		return nil, f.backendFailed(err, rec, log)
 	}
 	return s, nil
+}
+
+// noSSL refuses a plaintext login as a pg_hba.conf with only hostssl lines does, the
+// same for IAM and password users.
+func (f *pgFront) noSSL(c *pgwire.Conn, rec *AuditRecord, log *slog.Logger) *pgwire.Error {
+	rec.Outcome, rec.Reason = outcomeRefused, reasonNoSSL
+	f.g.warnLimited(log, "authentication failed", "reason", reasonNoSSL)
+	return pgwire.Fatal(pgwire.CodeInvalidAuthorization,
+		`pg_hba.conf rejects connection for host "`+rec.Source.Addr().String()+`", user "`+c.User()+`", database "`+printableUser(c.Database())+`", SSL off`)
 }
 
 // loginPassword logs a password user in to the backend with the client's password.

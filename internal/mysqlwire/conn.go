@@ -76,6 +76,10 @@ func (c *Conn) PluginName() string { return c.plugin }
 // ConnectionID returns the connection ID sent in the greeting.
 func (c *Conn) ConnectionID() uint32 { return c.connID }
 
+// UsingPassword reports whether the client sent authentication data with its handshake
+// response: the "(using password: YES)" of MySQL's error 1045.
+func (c *Conn) UsingPassword() bool { return len(c.auth) > 0 }
+
 // Close closes the connection.
 func (c *Conn) Close() error { return c.nc.Close() }
 

@@ -1,6 +1,7 @@
 package mysqlwire
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -13,6 +14,7 @@ const (
 	ErPacketTooLarge          uint16 = 1153 // ER_NET_PACKET_TOO_LARGE, SQLSTATE 08S01
 	ErNotSupportedAuthMode    uint16 = 1251 // ER_NOT_SUPPORTED_AUTH_MODE, SQLSTATE 08004
 	ErSecureTransportRequired uint16 = 3159 // ER_SECURE_TRANSPORT_REQUIRED, SQLSTATE HY000
+	ErTooManyConnections      uint16 = 1040 // ER_CON_COUNT_ERROR, SQLSTATE 08004
 
 	StateAccessDenied = "28000"
 	StateHandshake    = "08S01"
@@ -48,6 +50,22 @@ func AccessDenied(user, host string, usingPassword bool) *Error {
 	}
 	return &Error{Code: ErAccessDenied, SQLState: StateAccessDenied,
 		Message: fmt.Sprintf("Access denied for user '%s'@'%s' (using password: %s)", user, host, yes)}
+}
+
+// TooManyConnections is what MariaDB sends in place of the greeting when it has no
+// connection left: ERROR 1040 (08004): Too many connections.
+func TooManyConnections() *Error {
+	return &Error{Code: ErTooManyConnections, SQLState: StateAuthMode, Message: "Too many connections"}
+}
+
+// AppendPacket appends e as an ERR packet with sequence ID seq (a 4.1 ERR packet, with
+// its SQLSTATE). It is for answers written on a raw connection, such as a refusal sent
+// in place of the greeting.
+func (e *Error) AppendPacket(b []byte, seq byte) []byte {
+	p := binary.LittleEndian.AppendUint16([]byte{0xff}, e.Code)
+	p = append(append(p, '#'), e.state()...)
+	b, _ = AppendPacket(b, seq, append(p, e.Message...))
+	return b
 }
 
 var (

@@ -251,6 +251,58 @@ func TestLoginTLS(t *testing.T) {
 	}
 }
 
+// MariaDB Connector/J 2.x sets CLIENT_SSL on its SSLRequest and not on the
+// HandshakeResponse it sends after TLS. MariaDB accepts that; so does the server, and
+// the Conn has TLS and CLIENT_SSL.
+func TestLoginTLSConnectorJ(t *testing.T) {
+	t.Parallel()
+	c, err, wait := start(t, Config{TLS: serverTLS()}, func(cl *testClient) {
+		cl.read()
+		cl.write(sslRequest(loginCaps))
+		tc := tls.Client(cl.nc, clientTLS())
+		if err := tc.Handshake(); err != nil {
+			t.Errorf("TLS: %v", err)
+			return
+		}
+		cl.nc = tc
+		cl.write(resp{caps: loginCaps &^ CapSSL, user: "u", auth: scramble20, plugin: pluginNative}.encode())
+		if ok := cl.read(); len(ok) == 0 || ok[0] != 0 {
+			t.Errorf("OK = %x", ok)
+		}
+	})
+	if err != nil {
+		t.Fatalf("Connector/J's handshake: %v", err)
+	}
+	if c.TLS() == nil || c.Capabilities()&CapSSL == 0 || c.User() != "u" {
+		t.Errorf("TLS = %v, caps %#x, user %q", c.TLS() != nil, c.Capabilities(), c.User())
+	}
+	c.SendOK(0, 0, 0, 0)
+	wait()
+}
+
+// A second SSLRequest, after TLS, is refused.
+func TestSecondSSLRequestRefused(t *testing.T) {
+	t.Parallel()
+	_, err, wait := start(t, Config{TLS: serverTLS()}, func(cl *testClient) {
+		cl.read()
+		cl.write(sslRequest(loginCaps))
+		tc := tls.Client(cl.nc, clientTLS())
+		if err := tc.Handshake(); err != nil {
+			t.Errorf("TLS: %v", err)
+			return
+		}
+		cl.nc = tc
+		cl.write(sslRequest(loginCaps))
+		if e, ok := parseErr(cl.read()); !ok || e.code != 1043 || !strings.Contains(e.msg, "SSLRequest after TLS") {
+			t.Errorf("ERR = %+v, want 1043 … SSLRequest after TLS", e)
+		}
+	})
+	if !errors.Is(err, ErrProtocol) {
+		t.Errorf("Handshake = %v, want ErrProtocol", err)
+	}
+	wait()
+}
+
 // TestLoginCleartextUpFront: a client whose default plugin is mysql_clear_password
 // (mysql --default-auth=mysql_clear_password) sends the password in its response; no
 // switch follows.

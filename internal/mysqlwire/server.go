@@ -163,7 +163,8 @@ func (s *Server) ServerVersion() string { return *s.version.Load() }
 
 // Handshake sends the greeting (HandshakeV10) on a new connection, reads the client's
 // handshake response — after an SSLRequest and a TLS handshake if the client asks for
-// TLS — and returns the Conn, ready for the caller to authenticate it. ctx bounds the
+// TLS; the SSLRequest decides, whatever CLIENT_SSL says in the response after it — and
+// returns the Conn, ready for the caller to authenticate it. ctx bounds the
 // TLS handshake; the caller sets nc's deadline for the rest.
 //
 // When the client breaks the protocol Handshake sends an ERR packet when it can and
@@ -205,9 +206,13 @@ func (s *Server) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 		if r, err = c.readResponse(c.nc, s.maxHandshake); err != nil {
 			return nil, err
 		}
-		if r.ssl || r.caps&CapSSL == 0 {
-			return nil, c.refuse(ErHandshake, StateHandshake, fmt.Errorf("%w: Bad handshake: SSL flag inconsistent after TLS", ErrProtocol))
+		// The SSLRequest decided TLS. MariaDB Connector/J 2.x sets CLIENT_SSL on the
+		// SSLRequest only, not on the HandshakeResponse after TLS, and MariaDB accepts
+		// that: so does this server. A second SSLRequest is refused.
+		if r.ssl {
+			return nil, c.refuse(ErHandshake, StateHandshake, fmt.Errorf("%w: Bad handshake: SSLRequest after TLS", ErrProtocol))
 		}
+		r.caps |= CapSSL
 	} else if s.requireTLS {
 		return nil, c.refuse(ErSecureTransportRequired, StateGeneral, fmt.Errorf("%w: Connections using insecure transport are prohibited", ErrUnsupported))
 	}

@@ -15,7 +15,7 @@ const (
 	CodeFeatureNotSupported  = "0A000" // feature_not_supported
 	CodeAdminShutdown        = "57P01" // admin_shutdown
 	CodeCannotConnectNow     = "57P03" // cannot_connect_now
-	CodeTooManyConnections   = "53300" // too_many_connections
+	CodeTooManyConnections   = "53300" // too_many_connections ("sorry, too many clients already")
 	CodeInternalError        = "XX000" // internal_error
 )
 
@@ -50,6 +50,14 @@ func (e *Error) severity() string {
 		return SeverityFatal
 	}
 	return e.Severity
+}
+
+// AppendTo appends e as an ErrorResponse message to b. It is for answers written on a
+// raw connection, before any message of the client was read: the gateway's refusal of
+// a connection beyond its limits ("sorry, too many clients already"), which PostgreSQL
+// also sends without waiting for the startup packet.
+func (e *Error) AppendTo(b []byte) ([]byte, error) {
+	return e.response().Encode(b)
 }
 
 func (e *Error) response() *pgproto3.ErrorResponse {
