@@ -14,6 +14,8 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
@@ -43,7 +45,10 @@ on the backend directly), as an administrator:
 iamdb dev); --postgres a libpq URL or key=value string (as IAMDB_PG_ADMIN_URL). Both use
 TLS verified against --ca-file (default $IAMDB_CA_FILE; else the system's roots) unless
 the DSN says otherwise (tls=, sslmode=, sslrootcert=). --print prints the statements and
-connects nowhere.
+connects nowhere; they mean the same in every sql_mode (MySQL: names are quoted without
+backslash escapes, and a name that needs a backslash gets NO_BACKSLASH_ESCAPES for its
+statements). Names that the server would not keep exactly are refused: MySQL trailing
+spaces or characters beyond U+FFFF, PostgreSQL names over 63 bytes, control characters.
 `
 
 func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -59,11 +64,6 @@ func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Write
 	users := fs.Args()
 	if len(users) == 0 {
 		return usagef("create-db-user: name at least one user")
-	}
-	for _, u := range users {
-		if u == "" || strings.IndexByte(u, 0) >= 0 {
-			return usagef("create-db-user: invalid user name %q", u)
-		}
 	}
 	switch {
 	case *mysqlDSN != "" && *pgURL != "":
@@ -90,6 +90,15 @@ func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Write
 	if !*printOnly && *mysqlDSN == "" && *pgURL == "" {
 		return usagef("create-db-user: --engine only goes with --print: name the server with --mysql or --postgres")
 	}
+	for _, u := range users {
+		check := checkPostgresUser
+		if *engine == "mysql" {
+			check = localdb.CheckMariaDBUser
+		}
+		if err := check(u); err != nil {
+			return usagef("create-db-user: %s", strings.TrimPrefix(err.Error(), "localdb: "))
+		}
+	}
 
 	if *printOnly {
 		for _, u := range users {
@@ -111,10 +120,32 @@ func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Write
 	return createPostgresUsers(ctx, *pgURL, *caFile, users, stdout)
 }
 
-// postgresIAMUserSQL returns RDS's statements for a PostgreSQL IAM user, the name quoted.
+// postgresIAMUserSQL returns RDS's statements for a PostgreSQL IAM user, the name quoted
+// as an identifier (double quotes doubled; nothing else is special inside them, whatever
+// the settings).
 func postgresIAMUserSQL(user string) []string {
-	q := pgx.Identifier{user}.Sanitize()
+	q := `"` + strings.ReplaceAll(user, `"`, `""`) + `"`
 	return []string{"CREATE USER " + q + " WITH LOGIN", "GRANT rds_iam TO " + q}
+}
+
+// maxPostgresName is the longest identifier PostgreSQL keeps (NAMEDATALEN-1 bytes); it
+// truncates longer ones, which would create a role of another name.
+const maxPostgresName = 63
+
+// checkPostgresUser refuses names PostgreSQL would not keep exactly, and names no person
+// means: empty, not UTF-8, with control characters, longer than 63 bytes.
+func checkPostgresUser(name string) error {
+	switch {
+	case name == "":
+		return errors.New("empty user name")
+	case !utf8.ValidString(name):
+		return fmt.Errorf("user name %q is not UTF-8", name)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("user name %q holds a control character", name)
+	case len(name) > maxPostgresName:
+		return fmt.Errorf("user name %q is longer than PostgreSQL's %d bytes", name, maxPostgresName)
+	}
+	return nil
 }
 
 // createPostgresUsers runs postgresIAMUserSQL for each user, each user in a transaction.
@@ -154,14 +185,22 @@ func withPostgresTLS(s, caFile string) string {
 		if err != nil {
 			return s // pgx reports it
 		}
+		// Append to the query as written: re-encoding it would turn spaces into '+',
+		// which libpq and pgx read as a plus sign (options=-c%20x=y).
 		q := u.Query()
+		add := url.Values{}
 		if !q.Has("sslmode") {
-			q.Set("sslmode", "verify-full")
+			add.Set("sslmode", "verify-full")
 		}
 		if !q.Has("sslrootcert") && caFile != "" {
-			q.Set("sslrootcert", caFile)
+			add.Set("sslrootcert", caFile)
 		}
-		u.RawQuery = q.Encode()
+		if len(add) > 0 {
+			if u.RawQuery != "" {
+				u.RawQuery += "&"
+			}
+			u.RawQuery += strings.ReplaceAll(add.Encode(), "+", "%20")
+		}
 		return u.String()
 	}
 	has := func(key string) bool {
@@ -205,21 +244,28 @@ func createMySQLUsers(ctx context.Context, dsn, caFile string, users []string, s
 		return fmt.Errorf("create-db-user: %w", err)
 	}
 	defer c.Close()
+	// Our literals escape nothing with a backslash (mysqlQuote): in this session a
+	// backslash stands for itself, whatever the server's sql_mode.
+	if _, err := c.ExecContext(ctx, rawBackslashes); err != nil {
+		return fmt.Errorf("create-db-user: %s: %w", rawBackslashes, err)
+	}
 	for _, u := range users {
-		for i, s := range localdb.IAMUserSQL(u) {
+		created := false
+		for _, s := range localdb.IAMUserSQL(u) {
 			if _, err := c.ExecContext(ctx, s); err != nil {
 				err = fmt.Errorf("create-db-user: %s: %w", s, err)
 				var me *mysql.MySQLError
-				if i > 0 && errors.As(err, &me) && me.Number == 1698 {
+				if created && errors.As(err, &me) && me.Number == 1698 {
 					err = fmt.Errorf("%w (granting rds_iam takes rds_iam WITH ADMIN OPTION: GRANT rds_iam TO %s WITH ADMIN OPTION, as its creator)", err, mysqlAccount(cfg.User))
 				}
-				if i > 0 {
+				if created {
 					if _, derr := c.ExecContext(ctx, "DROP USER "+mysqlAccount(u)); derr != nil {
 						err = fmt.Errorf("%w; dropping the user again: %v", err, derr)
 					}
 				}
 				return err
 			}
+			created = created || strings.HasPrefix(s, "CREATE USER ")
 		}
 		fmt.Fprintf(stdout, "created %s: a member of rds_iam, it logs in only with IAM auth tokens\n", mysqlAccount(u))
 	}
@@ -255,8 +301,11 @@ func withMySQLTLS(cfg *mysql.Config, caFile string) error {
 // mysqlAccount is the account 'user'@'%'.
 func mysqlAccount(user string) string { return mysqlQuote(user) + "@'%'" }
 
-// mysqlQuote quotes s as a MySQL string literal (backslash escapes on, the default
-// sql_mode).
-func mysqlQuote(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`, "\n", `\n`, "\r", `\r`, "\x1a", `\Z`).Replace(s) + "'"
-}
+// rawBackslashes makes a backslash in a string literal stand for itself in the session:
+// NO_BACKSLASH_ESCAPES added to its sql_mode (a leading comma is fine for an empty one).
+const rawBackslashes = "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')"
+
+// mysqlQuote quotes s as a MySQL string literal by doubling its quotes. It means s in
+// every sql_mode if s holds no backslash, and under NO_BACKSLASH_ESCAPES (rawBackslashes)
+// if it does.
+func mysqlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
