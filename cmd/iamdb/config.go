@@ -175,6 +175,21 @@ type GatewayConfig struct {
 	ClientCertTTL duration `toml:"client_cert_ttl"`
 	// Pool limits the pooled backend sessions of IAM users.
 	Pool PoolTOML `toml:"pool"`
+	// MaxClientConns bounds the gateway's client connections, logged in or not; beyond
+	// it a client is refused at once (PostgreSQL: FATAL 53300 "sorry, too many clients
+	// already"; MySQL: ERROR 1040 "Too many connections"). TOML max_client_conns; default
+	// an eighth of the process's file descriptor limit, between 64 and 4096
+	// (docs/configuration.md); -1: unlimited.
+	MaxClientConns int `toml:"max_client_conns"`
+	// MaxUnauthenticatedPerIP bounds the connections of one client address that have not
+	// logged in yet; beyond it that address is refused as above. TOML
+	// max_unauthenticated_per_ip; default a quarter of max_client_conns (at least 16); -1:
+	// unlimited (behind a TCP load balancer every client has the balancer's address).
+	MaxUnauthenticatedPerIP int `toml:"max_unauthenticated_per_ip"`
+	// StartupTimeout bounds the wait for a client's first message (PostgreSQL's
+	// StartupMessage, MySQL's HandshakeResponse, TLS included). TOML startup_timeout;
+	// default 10s.
+	StartupTimeout duration `toml:"startup_timeout"`
 }
 
 // MySQLGatewayConfig is a [[mysql]] table: a MySQL gateway, for MySQL clients in front
@@ -441,6 +456,12 @@ func (c *Config) validate() error {
 		}
 		if g.MinTLSVersion != "" && g.MinTLSVersion != "1.2" && g.MinTLSVersion != "1.3" {
 			errs = append(errs, fmt.Errorf("%s.min_tls_version %q must be 1.2 or 1.3", g.name, g.MinTLSVersion))
+		}
+		if g.MaxClientConns < -1 {
+			errs = append(errs, fmt.Errorf("%s.max_client_conns %d must be -1 (unlimited), 0 (the default) or positive", g.name, g.MaxClientConns))
+		}
+		if g.MaxUnauthenticatedPerIP < -1 {
+			errs = append(errs, fmt.Errorf("%s.max_unauthenticated_per_ip %d must be -1 (unlimited), 0 (the default) or positive", g.name, g.MaxUnauthenticatedPerIP))
 		}
 		if g.Backend != "" {
 			if _, _, err := net.SplitHostPort(g.Backend); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -175,5 +176,66 @@ func TestConfigErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The listener limits of a gateway: max_client_conns, max_unauthenticated_per_ip and
+// startup_timeout, in [[postgres]] and [[mysql]] tables; -1 is unlimited, below is an
+// error.
+func TestConfigGatewayLimits(t *testing.T) {
+	t.Parallel()
+	const gw = `tls_cert_file = "c.pem"
+tls_key_file = "k.pem"
+backend = "10.0.0.1:5432"
+backend_ca_file = "ca.pem"
+backend_admin_user = "a"
+backend_admin_password_file = "pw"
+ca_cert_file = "ca.pem"
+ca_key_file = "ca-key.pem"
+`
+	write := func(text string) string {
+		p := filepath.Join(t.TempDir(), "iamdb.toml")
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	got, err := loadConfig(write(`[[postgres]]
+database = "pg"
+max_client_conns = 500
+max_unauthenticated_per_ip = 20
+startup_timeout = "3s"
+`+gw+`
+[[mysql]]
+database = "my"
+max_client_conns = -1
+max_unauthenticated_per_ip = -1
+`+gw), noEnv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type limits struct {
+		MaxClientConns, MaxUnauthenticatedPerIP int
+		StartupTimeout                          time.Duration
+	}
+	var gotLimits []limits
+	for _, g := range got.gatewaySections() {
+		gotLimits = append(gotLimits, limits{g.MaxClientConns, g.MaxUnauthenticatedPerIP, g.StartupTimeout.Duration})
+	}
+	if diff := cmp.Diff([]limits{{500, 20, 3 * time.Second}, {-1, -1, 0}}, gotLimits); diff != "" {
+		t.Errorf("gateway limits mismatch (-want +got):\n%s", diff)
+	}
+	_, err = loadConfig(write(`[[postgres]]
+database = "pg"
+max_client_conns = -2
+max_unauthenticated_per_ip = -5
+`+gw), noEnv, nil)
+	for _, w := range []string{"postgres[0].max_client_conns -2 must be", "postgres[0].max_unauthenticated_per_ip -5 must be"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("loadConfig with negative limits = %v, want it to mention %q", err, w)
+		}
+	}
+	if _, err = loadConfig(write("[[mysql]]\ndatabase = \"my\"\nstartup_timeout = \"-1s\"\n"+gw), noEnv, nil); err == nil || !strings.Contains(err.Error(), "negative duration") {
+		t.Errorf("loadConfig with a negative startup_timeout = %v, want an error", err)
 	}
 }

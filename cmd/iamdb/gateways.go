@@ -181,8 +181,11 @@ func startGateway(cfg *Config, gc gatewaySection, svc *iam.Service, reg promethe
 			IdleTimeout:       gc.Pool.IdleTimeout.Duration,
 			MaxDialsPerSecond: gc.Pool.MaxDialsPerSecond,
 		},
-		Logger:     log.With("gateway", gc.engine, "database", db.Identifier),
-		Registerer: prometheus.WrapRegistererWith(prometheus.Labels{"database": db.Identifier}, reg),
+		MaxClientConns:          gc.MaxClientConns,
+		MaxUnauthenticatedPerIP: gc.MaxUnauthenticatedPerIP,
+		StartupTimeout:          gc.StartupTimeout.Duration,
+		Logger:                  log.With("gateway", gc.engine, "database", db.Identifier),
+		Registerer:              prometheus.WrapRegistererWith(prometheus.Labels{"database": db.Identifier}, reg),
 	})
 	if err != nil {
 		return nil, err
