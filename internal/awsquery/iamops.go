@@ -317,15 +317,19 @@ func iamOps() map[string]handler {
 		"SetDefaultPolicyVersion": byTwo("PolicyArn", "VersionId", (*iam.Service).SetDefaultPolicyVersion),
 
 		// Attachments.
-		"AttachUserPolicy":          byTwo("UserName", "PolicyArn", (*iam.Service).AttachUserPolicy),
-		"AttachGroupPolicy":         byTwo("GroupName", "PolicyArn", (*iam.Service).AttachGroupPolicy),
-		"AttachRolePolicy":          byTwo("RoleName", "PolicyArn", (*iam.Service).AttachRolePolicy),
-		"DetachUserPolicy":          byTwo("UserName", "PolicyArn", (*iam.Service).DetachUserPolicy),
-		"DetachGroupPolicy":         byTwo("GroupName", "PolicyArn", (*iam.Service).DetachGroupPolicy),
-		"DetachRolePolicy":          byTwo("RoleName", "PolicyArn", (*iam.Service).DetachRolePolicy),
-		"ListAttachedUserPolicies":  listAttached("UserName", (*iam.Service).ListAttachedUserPolicies),
-		"ListAttachedGroupPolicies": listAttached("GroupName", (*iam.Service).ListAttachedGroupPolicies),
-		"ListAttachedRolePolicies":  listAttached("RoleName", (*iam.Service).ListAttachedRolePolicies),
+		"PutUserPermissionsBoundary":    byTwo("UserName", "PermissionsBoundary", (*iam.Service).PutUserPermissionsBoundary),
+		"PutRolePermissionsBoundary":    byTwo("RoleName", "PermissionsBoundary", (*iam.Service).PutRolePermissionsBoundary),
+		"DeleteUserPermissionsBoundary": byName("UserName", (*iam.Service).DeleteUserPermissionsBoundary),
+		"DeleteRolePermissionsBoundary": byName("RoleName", (*iam.Service).DeleteRolePermissionsBoundary),
+		"AttachUserPolicy":              byTwo("UserName", "PolicyArn", (*iam.Service).AttachUserPolicy),
+		"AttachGroupPolicy":             byTwo("GroupName", "PolicyArn", (*iam.Service).AttachGroupPolicy),
+		"AttachRolePolicy":              byTwo("RoleName", "PolicyArn", (*iam.Service).AttachRolePolicy),
+		"DetachUserPolicy":              byTwo("UserName", "PolicyArn", (*iam.Service).DetachUserPolicy),
+		"DetachGroupPolicy":             byTwo("GroupName", "PolicyArn", (*iam.Service).DetachGroupPolicy),
+		"DetachRolePolicy":              byTwo("RoleName", "PolicyArn", (*iam.Service).DetachRolePolicy),
+		"ListAttachedUserPolicies":      listAttached("UserName", (*iam.Service).ListAttachedUserPolicies),
+		"ListAttachedGroupPolicies":     listAttached("GroupName", (*iam.Service).ListAttachedGroupPolicies),
+		"ListAttachedRolePolicies":      listAttached("RoleName", (*iam.Service).ListAttachedRolePolicies),
 		"ListEntitiesForPolicy": func(c *call) (any, error) {
 			n, err := c.maxItems("MaxItems", 1, 1000)
 			if err != nil {

@@ -18,7 +18,6 @@ type Request struct {
 	// managed policy, instance profile): aws:ResourceTag/key, and the older
 	// iam:ResourceTag/key for users and roles. Set when the entity exists.
 	ResourceTags []Tag
-	userOrRole   bool // the resource is a user or a role: iam:ResourceTag/key too
 	// RequestTags are the tags the request sets: aws:RequestTag/key, and their keys in
 	// aws:TagKeys.
 	RequestTags []Tag
@@ -55,9 +54,10 @@ type ContextKey struct {
 type keySet uint16
 
 const (
-	keyResourceTag keySet = 1 << iota
-	keyRequestTag         // aws:RequestTag/* and the keys in aws:TagKeys
-	keyTagKeys            // aws:TagKeys from Request.TagKeys (Untag*)
+	keyResourceTag    keySet = 1 << iota
+	keyIAMResourceTag        // iam:ResourceTag/*: the older key of users' and roles' tags
+	keyRequestTag            // aws:RequestTag/* and the keys in aws:TagKeys
+	keyTagKeys               // aws:TagKeys from Request.TagKeys (Untag*)
 	keyPolicyARN
 	keyPermissionsBoundary
 	keyPassedToService
@@ -71,10 +71,11 @@ const (
 
 // Groups of keys shared by many actions.
 const (
-	onTagged  = keyResourceTag // an action on a user, role, policy or instance profile
-	tagging   = keyRequestTag  // the request sets tags
-	boundedOn = onTagged | keyPermissionsBoundary
-	assume    = keyResourceTag | keyRequestTag | keyRoleSessionName | keyExternalID | keySTSSourceIdentity | keyTransitiveTagKeys | keyFederated
+	onTagged  = keyResourceTag                     // an action on a policy, instance profile or OIDC provider
+	onEntity  = keyResourceTag | keyIAMResourceTag // an action on a user or a role
+	tagging   = keyRequestTag                      // the request sets tags
+	boundedOn = onEntity | keyPermissionsBoundary
+	assume    = onEntity | keyRequestTag | keyRoleSessionName | keyExternalID | keySTSSourceIdentity | keyTransitiveTagKeys | keyFederated
 )
 
 // actionKeys lists, for every action iamdb authorizes, the condition keys it evaluates
@@ -85,27 +86,27 @@ const (
 var actionKeys = map[string]keySet{
 	// Users and their access keys.
 	"iam:createuser":                    tagging | keyPermissionsBoundary,
-	"iam:getuser":                       onTagged,
+	"iam:getuser":                       onEntity,
 	"iam:listusers":                     0,
-	"iam:deleteuser":                    onTagged,
-	"iam:taguser":                       onTagged | tagging,
-	"iam:untaguser":                     onTagged | keyTagKeys,
-	"iam:listusertags":                  onTagged,
+	"iam:deleteuser":                    onEntity,
+	"iam:taguser":                       onEntity | tagging,
+	"iam:untaguser":                     onEntity | keyTagKeys,
+	"iam:listusertags":                  onEntity,
 	"iam:attachuserpolicy":              boundedOn | keyPolicyARN,
 	"iam:detachuserpolicy":              boundedOn | keyPolicyARN,
-	"iam:listattacheduserpolicies":      onTagged,
+	"iam:listattacheduserpolicies":      onEntity,
 	"iam:putuserpolicy":                 boundedOn,
-	"iam:getuserpolicy":                 onTagged,
+	"iam:getuserpolicy":                 onEntity,
 	"iam:deleteuserpolicy":              boundedOn,
-	"iam:listuserpolicies":              onTagged,
+	"iam:listuserpolicies":              onEntity,
 	"iam:putuserpermissionsboundary":    boundedOn,
 	"iam:deleteuserpermissionsboundary": boundedOn,
-	"iam:listgroupsforuser":             onTagged,
-	"iam:createaccesskey":               onTagged,
-	"iam:listaccesskeys":                onTagged,
-	"iam:updateaccesskey":               onTagged,
-	"iam:deleteaccesskey":               onTagged,
-	"iam:getaccesskeylastused":          onTagged,
+	"iam:listgroupsforuser":             onEntity,
+	"iam:createaccesskey":               onEntity,
+	"iam:listaccesskeys":                onEntity,
+	"iam:updateaccesskey":               onEntity,
+	"iam:deleteaccesskey":               onEntity,
+	"iam:getaccesskeylastused":          onEntity,
 
 	// Groups (no tags in AWS).
 	"iam:creategroup":               0,
@@ -124,25 +125,25 @@ var actionKeys = map[string]keySet{
 
 	// Roles.
 	"iam:createrole":                    tagging | keyPermissionsBoundary,
-	"iam:getrole":                       onTagged,
+	"iam:getrole":                       onEntity,
 	"iam:listroles":                     0,
-	"iam:deleterole":                    onTagged,
-	"iam:updaterole":                    onTagged,
-	"iam:updateassumerolepolicy":        onTagged,
-	"iam:tagrole":                       onTagged | tagging,
-	"iam:untagrole":                     onTagged | keyTagKeys,
-	"iam:listroletags":                  onTagged,
+	"iam:deleterole":                    onEntity,
+	"iam:updaterole":                    onEntity,
+	"iam:updateassumerolepolicy":        onEntity,
+	"iam:tagrole":                       onEntity | tagging,
+	"iam:untagrole":                     onEntity | keyTagKeys,
+	"iam:listroletags":                  onEntity,
 	"iam:attachrolepolicy":              boundedOn | keyPolicyARN,
 	"iam:detachrolepolicy":              boundedOn | keyPolicyARN,
-	"iam:listattachedrolepolicies":      onTagged,
+	"iam:listattachedrolepolicies":      onEntity,
 	"iam:putrolepolicy":                 boundedOn,
-	"iam:getrolepolicy":                 onTagged,
+	"iam:getrolepolicy":                 onEntity,
 	"iam:deleterolepolicy":              boundedOn,
-	"iam:listrolepolicies":              onTagged,
+	"iam:listrolepolicies":              onEntity,
 	"iam:putrolepermissionsboundary":    boundedOn,
 	"iam:deleterolepermissionsboundary": boundedOn,
-	"iam:listinstanceprofilesforrole":   onTagged,
-	"iam:passrole":                      onTagged | keyPassedToService | keyAssociatedResource,
+	"iam:listinstanceprofilesforrole":   onEntity,
+	"iam:passrole":                      onEntity | keyPassedToService | keyAssociatedResource,
 
 	// Managed policies.
 	"iam:createpolicy":            tagging,
@@ -161,6 +162,7 @@ var actionKeys = map[string]keySet{
 
 	// Instance profiles.
 	"iam:createinstanceprofile":         tagging,
+	"iam:taginstanceprofile":            onTagged | tagging, // with CreateInstanceProfile's tags
 	"iam:getinstanceprofile":            onTagged,
 	"iam:listinstanceprofiles":          0,
 	"iam:deleteinstanceprofile":         onTagged,
@@ -169,6 +171,7 @@ var actionKeys = map[string]keySet{
 
 	// OpenID Connect providers.
 	"iam:createopenidconnectprovider": tagging,
+	"iam:tagopenidconnectprovider":    onTagged | tagging, // with CreateOpenIDConnectProvider's tags
 	"iam:getopenidconnectprovider":    onTagged,
 	"iam:listopenidconnectproviders":  0,
 	"iam:deleteopenidconnectprovider": onTagged,
@@ -206,8 +209,8 @@ func (r *Request) fill(pc *policy.Context, action string) {
 	if ks&keyResourceTag != 0 {
 		for _, t := range r.ResourceTags {
 			pc.Set(policy.KeyResourceTagPrefix+t.Key, policy.String(t.Value))
-			if r.userOrRole {
-				pc.Set("iam:resourcetag/"+t.Key, policy.String(t.Value))
+			if ks&keyIAMResourceTag != 0 {
+				pc.Set(keyIAMResourceTagPrefix+t.Key, policy.String(t.Value))
 			}
 		}
 	}
@@ -252,6 +255,7 @@ const (
 	KeyPermissionsBoundary   = "iam:permissionsboundary"
 	KeyPassedToService       = "iam:passedtoservice"
 	KeyAssociatedResourceARN = "iam:associatedresourcearn"
+	keyIAMResourceTagPrefix  = "iam:resourcetag/"
 )
 
 // tagsFromMap returns m as tags (session tags of the STS requests).
@@ -279,12 +283,12 @@ func entityRequest(req *Request, d entity, ok bool) *Request {
 	}
 	switch d := d.(type) {
 	case *userDoc:
-		r.ResourceTags, r.userOrRole = d.Tags, true
+		r.ResourceTags = d.Tags
 		if r.PermissionsBoundary == "" {
 			r.PermissionsBoundary = d.Boundary
 		}
 	case *roleDoc:
-		r.ResourceTags, r.userOrRole = d.Tags, true
+		r.ResourceTags = d.Tags
 		if r.PermissionsBoundary == "" {
 			r.PermissionsBoundary = d.Boundary
 		}
@@ -315,3 +319,10 @@ const (
 
 // tagList returns the principal's tags (a role's, as resource tags of sts:AssumeRole*).
 func (p *principal) tagList() []Tag { return tagsFromMap(p.tags) }
+
+// ActionKnown reports whether actionKeys lists action: whether iamdb knows which
+// condition keys it evaluates.
+func ActionKnown(action string) bool {
+	_, ok := actionKeys[strings.ToLower(action)]
+	return ok
+}

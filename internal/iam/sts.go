@@ -193,7 +193,7 @@ func (s *Service) evaluateTrust(c *Caller, role *principal, action string, info 
 // name, tags, transitive tag keys and source identity, and externalID.
 func (r *sessionRequest) request(externalID string) *Request {
 	return &Request{
-		ResourceTags: r.role.tagList(), userOrRole: true,
+		ResourceTags: r.role.tagList(),
 		RequestTags: tagsFromMap(r.tags), TransitiveTagKeys: r.transitive,
 		RoleSessionName: r.name, ExternalID: externalID, SourceIdentity: r.sourceID,
 	}
@@ -393,7 +393,7 @@ func (s *Service) AssumeRoleForWorkload(ctx context.Context, roleARN, service, s
 	}
 	now := s.now()
 	svc := &Caller{Principal: policy.Principal{Service: service}}
-	req := &Request{ResourceTags: role.tagList(), userOrRole: true, RoleSessionName: sessionName}
+	req := &Request{ResourceTags: role.tagList(), RoleSessionName: sessionName}
 	if role.broken || role.trust == nil {
 		return AssumeRoleOutput{}, apiErr(CodeAccessDenied, "%s cannot assume %s: its trust policy could not be compiled", service, roleARN)
 	}
