@@ -129,7 +129,9 @@ func TestGuardrailsAWSCLI(t *testing.T) {
 			denied("no boundary", lead, "iam", "create-user", "--user-name", "dev1")
 			allowed("with the boundary", lead, "iam", "create-user", "--user-name", "dev1", "--permissions-boundary", boundary)
 			var got struct {
-				User struct{ PermissionsBoundary struct{ PermissionsBoundaryArn string } }
+				User struct {
+					PermissionsBoundary struct{ PermissionsBoundaryArn string }
+				}
 			}
 			if err := json.Unmarshal([]byte(allowed("get-user", e.admin, "iam", "get-user", "--user-name", "dev1")), &got); err != nil || got.User.PermissionsBoundary.PermissionsBoundaryArn != boundary {
 				t.Errorf("dev1's boundary = %+v (%v), want %s", got, err, boundary)

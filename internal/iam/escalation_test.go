@@ -356,7 +356,7 @@ func techniques() []technique {
 			},
 		},
 		{
-			name: "self-tagging into an ABAC rds-db:connect condition",
+			name:  "self-tagging into an ABAC rds-db:connect condition",
 			needs: []grant{{"iam:TagUser", me}},
 			attempt: func(e *env, c *Caller) error {
 				if err := e.s.TagUser(e.ctx, c, "mallory", []Tag{{Key: "team", Value: "dba"}}); err != nil {
@@ -372,7 +372,7 @@ func techniques() []technique {
 			},
 		},
 		{
-			name: "a new user tagged into an ABAC condition at creation",
+			name:  "a new user tagged into an ABAC condition at creation",
 			needs: []grant{{"iam:CreateUser", arnA("user/sock")}, {"iam:TagUser", arnA("user/sock")}, {"iam:CreateAccessKey", arnA("user/sock")}},
 			attempt: func(e *env, c *Caller) error {
 				if _, err := e.s.CreateUser(e.ctx, c, CreateUserInput{UserName: "sock", Tags: []Tag{{Key: "team", Value: "dba"}}}); err != nil {
@@ -428,7 +428,7 @@ func techniques() []technique {
 				return gained(e, c.AccessKeyID, "")
 			},
 			guards: []guard{{name: "only the given boundary", action: "iam:PutUserPermissionsBoundary",
-				condition: `{"StringNotEquals":{"iam:PermissionsBoundary":"` + arnA("policy/boundary") + `"}}`,
+				condition:   `{"StringNotEquals":{"iam:PermissionsBoundary":"` + arnA("policy/boundary") + `"}}`,
 				simResource: me, simContext: []ContextEntry{{Key: "iam:PermissionsBoundary", Type: "string", Values: []string{adminPolicy}}}}},
 		},
 	}

@@ -118,7 +118,7 @@ var wantActionKeys = map[string][]string{
 // fullRequest sets every field of a Request, so that fill shows which keys an action takes.
 var fullRequest = Request{
 	ResourceTags: []Tag{{Key: "rt", Value: "1"}},
-	RequestTags: []Tag{{Key: "qt", Value: "2"}}, TagKeys: []string{"untag"},
+	RequestTags:  []Tag{{Key: "qt", Value: "2"}}, TagKeys: []string{"untag"},
 	PolicyARN: "arn:aws:iam::aws:policy/ReadOnlyAccess", PermissionsBoundary: "arn:aws:iam::111122223333:policy/b",
 	PassedToService: ServiceEC2, AssociatedResourceARN: "arn:aws:iam::111122223333:instance-profile/p",
 	RoleSessionName: "s1", ExternalID: "ext", SourceIdentity: "me", TransitiveTagKeys: []string{"qt"},

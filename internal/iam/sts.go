@@ -194,7 +194,7 @@ func (s *Service) evaluateTrust(c *Caller, role *principal, action string, info 
 func (r *sessionRequest) request(externalID string) *Request {
 	return &Request{
 		ResourceTags: r.role.tagList(),
-		RequestTags: tagsFromMap(r.tags), TransitiveTagKeys: r.transitive,
+		RequestTags:  tagsFromMap(r.tags), TransitiveTagKeys: r.transitive,
 		RoleSessionName: r.name, ExternalID: externalID, SourceIdentity: r.sourceID,
 	}
 }
