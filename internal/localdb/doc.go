@@ -39,9 +39,10 @@
 // The durability settings are off because the cluster is throwaway; a clean
 // Stop or Restart still checkpoints, so data survives a Restart. pg_hba.conf:
 //
-//	local     all  all       trust                         # harness setup only
 //	hostssl   all  +rds_iam  127.0.0.1/32  cert            # IAM users: CN = role
-//	hostnossl all  +rds_iam  127.0.0.1/32  reject          # no plain TCP for them
+//	host      all  +rds_iam  all           reject          # and no other way,
+//	local     all  +rds_iam                reject          # not even the socket
+//	local     all  all                     trust           # harness setup only
 //	hostssl   all  all       127.0.0.1/32  scram-sha-256
 //	host      all  all       127.0.0.1/32  scram-sha-256
 //
@@ -49,8 +50,9 @@
 // (PostgresOptions.AdminUser, "postgres" by default) has a random SCRAM
 // password, and PostgresOptions.Databases are created. A member of rds_iam
 // (GRANT rds_iam TO u, as on RDS) logs in over TLS with a client certificate
-// minted by the CA whose Subject CN is its name, and in no other way; superusers
-// are not members for pg_hba.conf unless granted explicitly.
+// minted by the CA whose Subject CN is its name, and in no other way: not with
+// a password it set itself (ALTER ROLE current_user PASSWORD …), not over the
+// socket. Superusers are not members for pg_hba.conf unless granted explicitly.
 //
 // The cluster is never the machine's shared instance: its own directory,
 // socket and port, and startup fails rather than use port 5432. If the

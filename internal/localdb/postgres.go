@@ -341,11 +341,17 @@ func (p *Postgres) prepare(cmd *exec.Cmd, logf *os.File) {
 	cmd.SysProcAttr = p.run.sysProcAttr()
 }
 
+// hbaConf lets members of rds_iam in only with a client certificate over TLS: the cert
+// line comes first, then a reject for them on every other way in (any TCP connection,
+// with or without TLS or GSS encryption, from any address; the unix socket), before the
+// lines for everyone else. Without the rejects, an IAM user that set itself a password
+// (ALTER ROLE current_user PASSWORD …, which any role may do) would log in with it.
 const hbaConf = `# Written by iamdb localdb. See the package documentation.
 # TYPE    DATABASE USER      ADDRESS        METHOD
-local     all      all                      trust
 hostssl   all      +rds_iam  127.0.0.1/32   cert
-hostnossl all      +rds_iam  127.0.0.1/32   reject
+host      all      +rds_iam  all            reject
+local     all      +rds_iam                 reject
+local     all      all                      trust
 hostssl   all      all       127.0.0.1/32   scram-sha-256
 host      all      all       127.0.0.1/32   scram-sha-256
 `

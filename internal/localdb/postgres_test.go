@@ -533,3 +533,61 @@ func TestUnsearchableDir(t *testing.T) {
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// An IAM user can set itself a password (any role may ALTER ROLE itself), but pg_hba.conf
+// lets members of rds_iam in only with a certificate: the password is refused over TCP
+// with TLS, without, and over the socket; a password user logs in either way (issue 15,
+// finding 6).
+func TestIAMUserOwnPassword(t *testing.T) {
+	t.Parallel()
+	ca := newCA(t)
+	p := localdbtest.Postgres(t, ca)
+	if err := p.Exec(ctx(t), "create role iam_self login", "grant rds_iam to iam_self",
+		"create role pat login password 'pat-pw'"); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.ClientCert("iam_self", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := connect(t, p, "verify-full", "iam_self", "", &cert)
+	if err != nil {
+		t.Fatalf("cert login: %v", err)
+	}
+	if _, err := c.Exec(ctx(t), "alter role current_user password 'Passw0rd!'"); err != nil {
+		t.Fatalf("the IAM user setting its own password: %v", err)
+	}
+	c.Close(context.Background())
+
+	socket := func(user, password string) (*pgx.Conn, error) {
+		cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%d dbname=postgres sslmode=disable connect_timeout=10", p.SocketDir(), p.Port()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.User, cfg.Password = user, password
+		return pgx.ConnectConfig(ctx(t), cfg)
+	}
+	for _, tc := range []struct {
+		name  string
+		login func() (*pgx.Conn, error)
+		ok    bool
+	}{
+		{"IAM user, own password, TLS", func() (*pgx.Conn, error) { return connect(t, p, "verify-full", "iam_self", "Passw0rd!", nil) }, false},
+		{"IAM user, own password, no TLS", func() (*pgx.Conn, error) { return connect(t, p, "disable", "iam_self", "Passw0rd!", nil) }, false},
+		{"IAM user, own password, socket", func() (*pgx.Conn, error) { return socket("iam_self", "Passw0rd!") }, false},
+		{"IAM user, certificate", func() (*pgx.Conn, error) { return connect(t, p, "verify-full", "iam_self", "", &cert) }, true},
+		{"password user, TLS", func() (*pgx.Conn, error) { return connect(t, p, "verify-full", "pat", "pat-pw", nil) }, true},
+		{"password user, no TLS", func() (*pgx.Conn, error) { return connect(t, p, "disable", "pat", "pat-pw", nil) }, true},
+	} {
+		c, err := tc.login()
+		if err == nil {
+			c.Close(context.Background())
+		}
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v, want ok %v", tc.name, err, tc.ok)
+		}
+		if !tc.ok && err != nil && sqlState(err) != "28000" {
+			t.Errorf("%s: %v, want SQLSTATE 28000 (from pg_hba.conf)", tc.name, err)
+		}
+	}
+}
