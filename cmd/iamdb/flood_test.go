@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/iamdb/iamdb/internal/localdb"
+	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
+	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/token"
+)
+
+// A flood of idle TCP connections to one gateway of "iamdb serve" (200 from 127.0.0.1,
+// past a cap of 50) is refused beyond the cap with PostgreSQL's 53300, and while it is
+// held open everything else in the process keeps working: the AWS CLI against the
+// authority, an IAM login through the other gateway, /healthz. (The finding: ~20,000
+// idle connections to the PostgreSQL gateway exhausted the process's file descriptors
+// and took all of them down.)
+func TestServeGatewayFlood(t *testing.T) {
+	ca, err := pki.NewCA("flood test CA", 24*time.Hour, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := localdbtest.Postgres(t, ca)
+	maria := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{CA: ca, Databases: []string{"orders"}})
+	ctx := context.Background()
+	if err := pg.Exec(ctx, "CREATE USER iam_user WITH LOGIN", "GRANT rds_iam TO iam_user"); err != nil {
+		t.Fatal(err)
+	}
+	if err := maria.Exec(ctx, append(localdb.IAMUserSQL("iam_user"), "GRANT ALL ON orders.* TO rds_iam")...); err != nil {
+		t.Fatal(err)
+	}
+	tools := findClientTools(t)
+	var awsCLI []string
+	switch {
+	case tools.awsV2 != "":
+		awsCLI = []string{tools.awsV2}
+	case tools.awsV1:
+		awsCLI = []string{tools.python, "-m", "awscli"}
+	default:
+		needTool(t, false, "the AWS CLI", "apt-get install -y awscli")
+	}
+
+	dir := t.TempDir()
+	writeGatewayFiles(t, dir, ca, pg.AdminPassword)
+	if err := pki.WriteFile(filepath.Join(dir, "maria-password"), []byte(maria.AdminPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pgPort, myPort, opsPort := freePort(t), freePort(t), freePort(t)
+	const maxConns, flood = 50, 200
+	gatewayFiles := `tls_cert_file = "server.pem"
+tls_key_file = "server-key.pem"
+backend_ca_file = "ca.pem"
+ca_cert_file = "ca.pem"
+ca_key_file = "ca-key.pem"
+`
+	cfgText := fmt.Sprintf(`dir = %q
+[authority]
+listen = "127.0.0.1:0"
+
+[[databases]]
+identifier = "orders"
+engine = "postgres"
+endpoints = ["localhost"]
+port = %d
+iam_auth = true
+
+[[databases]]
+identifier = "orders-mysql"
+engine = "mariadb"
+endpoints = ["localhost"]
+port = %d
+iam_auth = true
+
+[[postgres]]
+database = "orders"
+listen = "127.0.0.1:%d"
+backend = %q
+backend_admin_user = %q
+backend_admin_password_file = "admin-password"
+max_client_conns = %d
+max_unauthenticated_per_ip = -1
+startup_timeout = "1m"
+%s
+[[mysql]]
+database = "orders-mysql"
+listen = "127.0.0.1:%d"
+backend = %q
+backend_admin_user = %q
+backend_admin_password_file = "maria-password"
+%s
+[ops]
+listen = "127.0.0.1:%d"
+drain_timeout = "5s"
+`, dir, pgPort, myPort, pgPort, pg.Addr(), pg.AdminUser, maxConns, gatewayFiles,
+		myPort, maria.Addr(), maria.AdminUser, gatewayFiles, opsPort)
+	cfgPath := filepath.Join(dir, "iamdb.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout, logs, stop := startServe(t, cfgPath)
+	authority, _, _ := strings.Cut(strings.TrimPrefix(stdout.String(), "ready authority="), "\n")
+	authority = strings.TrimSpace(authority)
+	akid, secret, err := readAdminKeyFile(filepath.Join(dir, "admin-credentials"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := token.Credentials{AccessKeyID: akid, SecretAccessKey: secret}
+	get := func(path string) (int, string) {
+		c := &http.Client{Timeout: 10 * time.Second}
+		resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d%s", opsPort, path))
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	// The flood: idle connections that send nothing, held open.
+	pgAddr := fmt.Sprintf("127.0.0.1:%d", pgPort)
+	var conns []net.Conn
+	defer func() {
+		for _, nc := range conns {
+			nc.Close()
+		}
+	}()
+	for range flood {
+		nc, err := net.DialTimeout("tcp", pgAddr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("flood connection %d: %v", len(conns), err)
+		}
+		conns = append(conns, nc)
+	}
+	labels := `{database="orders",engine="postgres"`
+	waitFor(t, "the gateway to hold its cap and refuse the rest", func() (bool, string) {
+		_, m := get("/metrics")
+		held := `iamdb_gateway_client_connections` + labels + `} ` + fmt.Sprint(maxConns) + "\n"
+		refused := `iamdb_gateway_connections_total` + labels + `,outcome="refused",reason="too-many-clients"} ` + fmt.Sprint(flood-maxConns) + "\n"
+		return strings.Contains(m, held) && strings.Contains(m, refused), grepLines(m, "iamdb_gateway_c")
+	})
+
+	// While it is held: a new connection is refused with 53300 before it sends
+	// anything.
+	nc, err := net.DialTimeout("tcp", pgAddr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	msg, err := pgproto3.NewFrontend(nc, nc).Receive()
+	nc.Close()
+	if er, ok := msg.(*pgproto3.ErrorResponse); !ok || er.Code != "53300" || er.Message != "sorry, too many clients already" {
+		t.Errorf("a new connection to the flooded gateway: %#v, %v; want 53300 sorry, too many clients already", msg, err)
+	}
+	// So is psql. (With sslmode=require, libpq since the fix of CVE-2024-10977 reports
+	// only "server sent an error response during SSL exchange": it no longer shows an
+	// error received before TLS.)
+	if psql, err := exec.LookPath("psql"); err == nil {
+		out, errOut, err := runTool(dir, append(os.Environ(), "PGCONNECT_TIMEOUT=10"), psql,
+			fmt.Sprintf("host=127.0.0.1 port=%d user=iam_user dbname=postgres sslmode=disable password=x", pgPort), "-c", "select 1")
+		if err == nil || !strings.Contains(errOut, "sorry, too many clients already") {
+			t.Errorf("psql against the flooded gateway: %v\nstdout %s\nstderr %s", err, out, errOut)
+		}
+	}
+	// The authority answers the AWS CLI.
+	out, errOut, err := runTool(dir, toolEnv(t, "us-east-1", awsCreds{AccessKeyID: akid, SecretAccessKey: secret}.env()...),
+		append(awsCLI, "sts", "get-caller-identity", "--endpoint-url", authority, "--output", "json")...)
+	var id callerIdentity
+	if err != nil || json.Unmarshal([]byte(out), &id) != nil || id.Account != "123456789012" {
+		t.Errorf("aws sts get-caller-identity during the flood: %v, %q\nstderr: %s", err, out, errOut)
+	}
+	// The other gateway logs an IAM user in.
+	if got, err := mysqlIAMQuery(ctx, ca, myPort, creds); err != nil || got != "iam_user@%" {
+		t.Errorf("IAM login through the MySQL gateway during the flood: %q, %v\n%s", got, err, logs.String())
+	}
+	// /healthz answers.
+	if code, body := get("/healthz"); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("/healthz during the flood = %d %q, want 200 ok", code, body)
+	}
+
+	// Once the flood ends, the PostgreSQL gateway logs IAM users in again.
+	for _, nc := range conns {
+		nc.Close()
+	}
+	conns = nil
+	waitFor(t, "an IAM login through the PostgreSQL gateway after the flood", func() (bool, string) {
+		tok, err := token.Build(fmt.Sprintf("localhost:%d", pgPort), "us-east-1", "iam_user", creds, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc, err := pgx.ParseConfig(fmt.Sprintf("host=localhost port=%d user=iam_user dbname=postgres sslmode=verify-full connect_timeout=5", pgPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc.Password = tok
+		cc.TLSConfig.RootCAs = ca.Pool()
+		c, err := pgx.ConnectConfig(ctx, cc)
+		if err != nil {
+			return false, err.Error()
+		}
+		c.Close(ctx)
+		return true, ""
+	})
+	if !strings.Contains(logs.String(), "connection refused") || !strings.Contains(logs.String(), "reason=too-many-clients") {
+		t.Errorf("the refusals were not logged:\n%s", logs.String())
+	}
+	if err := stop(); err != nil {
+		t.Errorf("serve after cancel: %v", err)
+	}
+}
+
+// mysqlIAMQuery logs iam_user in through the MySQL gateway on port with a token and
+// returns current_user().
+func mysqlIAMQuery(ctx context.Context, ca *pki.CA, port int, creds token.Credentials) (string, error) {
+	endpoint := fmt.Sprintf("localhost:%d", port)
+	tok, err := token.Build(endpoint, "us-east-1", "iam_user", creds, time.Now())
+	if err != nil {
+		return "", err
+	}
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.DBName = "iam_user", tok, "orders"
+	cfg.Net, cfg.Addr = "tcp", endpoint
+	cfg.TLS = &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
+	cfg.AllowCleartextPasswords = true
+	cfg.Timeout = 10 * time.Second
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return "", err
+	}
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	qctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var got string
+	err = db.QueryRowContext(qctx, "select current_user()").Scan(&got)
+	return got, err
+}
