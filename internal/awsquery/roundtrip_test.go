@@ -242,6 +242,26 @@ func TestRoundTrip(t *testing.T) {
 	check(t, "AttachGroupPolicy", err)
 	_, err = ic.AttachRolePolicy(ctx, &awsiam.AttachRolePolicyInput{RoleName: aws.String("pgdemo-oltp-rw-role"), PolicyArn: &polARN})
 	check(t, "AttachRolePolicy", err)
+
+	// Permissions boundaries, set and removed.
+	_, err = ic.PutUserPermissionsBoundary(ctx, &awsiam.PutUserPermissionsBoundaryInput{UserName: aws.String("alice"), PermissionsBoundary: &polARN})
+	check(t, "PutUserPermissionsBoundary", err)
+	if gu, err := ic.GetUser(ctx, &awsiam.GetUserInput{UserName: aws.String("alice")}); err != nil || gu.User.PermissionsBoundary == nil ||
+		aws.ToString(gu.User.PermissionsBoundary.PermissionsBoundaryArn) != polARN {
+		t.Errorf("GetUser after PutUserPermissionsBoundary: %+v, %v", gu, err)
+	}
+	_, err = ic.DeleteUserPermissionsBoundary(ctx, &awsiam.DeleteUserPermissionsBoundaryInput{UserName: aws.String("alice")})
+	check(t, "DeleteUserPermissionsBoundary", err)
+	_, err = ic.PutRolePermissionsBoundary(ctx, &awsiam.PutRolePermissionsBoundaryInput{RoleName: aws.String("pgdemo-oltp-rw-role"), PermissionsBoundary: &polARN})
+	check(t, "PutRolePermissionsBoundary", err)
+	if gr, err := ic.GetRole(ctx, &awsiam.GetRoleInput{RoleName: aws.String("pgdemo-oltp-rw-role")}); err != nil || gr.Role.PermissionsBoundary == nil ||
+		aws.ToString(gr.Role.PermissionsBoundary.PermissionsBoundaryArn) != polARN {
+		t.Errorf("GetRole after PutRolePermissionsBoundary: %+v, %v", gr, err)
+	}
+	_, err = ic.DeleteRolePermissionsBoundary(ctx, &awsiam.DeleteRolePermissionsBoundaryInput{RoleName: aws.String("pgdemo-oltp-rw-role")})
+	check(t, "DeleteRolePermissionsBoundary", err)
+	_, err = ic.DeleteRolePermissionsBoundary(ctx, &awsiam.DeleteRolePermissionsBoundaryInput{RoleName: aws.String("pgdemo-oltp-rw-role")})
+	wantAPIError(t, "DeleteRolePermissionsBoundary(none)", err, "NoSuchEntity", 404)
 	lau, err := ic.ListAttachedUserPolicies(ctx, &awsiam.ListAttachedUserPoliciesInput{UserName: aws.String("alice")})
 	check(t, "ListAttachedUserPolicies", err)
 	lag, err := ic.ListAttachedGroupPolicies(ctx, &awsiam.ListAttachedGroupPoliciesInput{GroupName: aws.String("devs")})
