@@ -1,0 +1,210 @@
+package localdb_test
+
+import (
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/iamdb/iamdb/internal/localdb"
+	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
+	"github.com/iamdb/iamdb/internal/pki"
+)
+
+// hostileUsers are user names that break naive quoting: quotes of every kind, backslashes
+// before quotes (an escape in the default sql_mode, a character under NO_BACKSLASH_ESCAPES),
+// comments, statement separators, names that need escapes in the certificate subject.
+var hostileUsers = []string{
+	`inj' IDENTIFIED BY "Passw0rd!" --`, // issue 15, finding 5 (less its trailing space)
+	`inj\' IDENTIFIED BY 'Passw0rd!' -- x`,
+	`inj\\' IDENTIFIED BY 'Passw0rd!'; DROP USER admin; --`,
+	`o'brien`,
+	`'`,
+	`''`,
+	`\`,
+	`tail\`,
+	`back\slash\n`,
+	"back`tick`",
+	`"dq" "`,
+	`semi;colon`,
+	`-- dash`,
+	`/* c */ #hash`,
+	`a/b+c=d,e`,
+	`Jöhn Dœ 用户`,
+	` lead`,
+	`pct%_`,
+}
+
+// mariaDBAccount is a row of mysql.global_priv, as much of it as says who logs in how.
+type mariaDBAccount struct {
+	User, Host, SSLType, Subject, AuthString, Plugin string
+}
+
+// mariaDBAccounts lists every account and role of the server.
+func mariaDBAccounts(t testing.TB, db *sql.DB) []mariaDBAccount {
+	t.Helper()
+	rows, err := db.QueryContext(ctx(t), `select User, Host,
+		coalesce(json_value(Priv, '$.ssl_type'), ''), coalesce(json_value(Priv, '$.x509_subject'), ''),
+		coalesce(json_value(Priv, '$.authentication_string'), ''), coalesce(json_value(Priv, '$.plugin'), '')
+		from mysql.global_priv order by User, Host`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []mariaDBAccount
+	for rows.Next() {
+		var a mariaDBAccount
+		if err := rows.Scan(&a.User, &a.Host, &a.SSLType, &a.Subject, &a.AuthString, &a.Plugin); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// checkIAMAccount checks that the accounts after creating name are those before plus
+// exactly 'name'@'%', which requires a subject, has no password, holds rds_iam by default,
+// logs in with a certificate for name and not with the password of the injection.
+func checkIAMAccount(t *testing.T, m *localdb.MariaDB, db *sql.DB, ca *pki.CA, before []mariaDBAccount, name string) []mariaDBAccount {
+	t.Helper()
+	after := mariaDBAccounts(t, db)
+	var added []mariaDBAccount
+	for _, a := range after {
+		if !slices.Contains(before, a) {
+			added = append(added, a)
+		}
+	}
+	if len(added) != 1 || len(after) != len(before)+1 || added[0].User != name || added[0].Host != "%" {
+		t.Fatalf("creating %q added accounts %+v (%d before, %d after), want exactly %q@%%", name, added, len(before), len(after), name)
+	}
+	a := added[0]
+	if a.SSLType != "3" || !strings.HasPrefix(a.Subject, "/CN=") || a.AuthString != "" {
+		t.Errorf("account %q: ssl_type %s, subject %q, authentication_string %q; want REQUIRE SUBJECT and no password", name, a.SSLType, a.Subject, a.AuthString)
+	}
+	var role string
+	if err := db.QueryRowContext(ctx(t), "select Role from mysql.roles_mapping where User = ? and Host = '%'", name).Scan(&role); err != nil || role != "rds_iam" {
+		t.Errorf("account %q: role %q, %v; want rds_iam", name, role, err)
+	}
+	cert, err := ca.ClientCert(name, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := mconnect(t, m, true, name, "", &cert); err != nil || got != name+"@%" {
+		t.Errorf("cert login as %q: %q, %v; want %q", name, got, err, name+"@%")
+	}
+	if _, err := mconnect(t, m, true, name, "Passw0rd!", nil); err == nil {
+		t.Errorf("password login as %q succeeded", name)
+	}
+	return after
+}
+
+// openAdmin opens a pool of one connection of the admin, so that session settings last.
+func openAdmin(t testing.TB, m *localdb.MariaDB) *sql.DB {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(m.AdminDSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger = &mysql.NopLogger{}
+	cn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(cn)
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxLifetime(0)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// sqlModes are the session modes IAMUserSQL must mean the same in.
+var sqlModes = []string{
+	"", // backslash escapes on
+	"STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION", // MariaDB 10.11's default
+	"NO_BACKSLASH_ESCAPES",
+	"ANSI_QUOTES",
+	"ANSI,NO_BACKSLASH_ESCAPES",
+}
+
+// TestIAMUserSQLModes runs IAMUserSQL for hostile names under each sql_mode against a
+// real MariaDB: each creates exactly the account named, requiring its certificate, and
+// leaves the session's sql_mode as it found it.
+func TestIAMUserSQLModes(t *testing.T) {
+	t.Parallel()
+	ca := newCA(t)
+	m := localdbtest.MariaDB(t, ca)
+	db := openAdmin(t, m)
+	accounts := mariaDBAccounts(t, db)
+	for i, mode := range sqlModes {
+		if _, err := db.ExecContext(ctx(t), "SET SESSION sql_mode = '"+mode+"'"); err != nil {
+			t.Fatal(err)
+		}
+		var want string
+		if err := db.QueryRowContext(ctx(t), "select @@SESSION.sql_mode").Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range hostileUsers {
+			name := fmt.Sprintf("%d%s", i, u)
+			if err := localdb.CheckMariaDBUser(name); err != nil {
+				t.Fatalf("CheckMariaDBUser(%q) = %v", name, err)
+			}
+			for _, s := range localdb.IAMUserSQL(name) {
+				if _, err := db.ExecContext(ctx(t), s); err != nil {
+					t.Fatalf("sql_mode %q: IAMUserSQL(%q): %s: %v", mode, name, s, err)
+				}
+			}
+			accounts = checkIAMAccount(t, m, db, ca, accounts, name)
+			var got string
+			if err := db.QueryRowContext(ctx(t), "select @@SESSION.sql_mode").Scan(&got); err != nil || got != want {
+				t.Errorf("sql_mode after IAMUserSQL(%q) = %q, %v; want %q as before", name, got, err, want)
+			}
+		}
+	}
+}
+
+func TestCheckMariaDBUser(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"iam_user", true},
+		{`o'b\x "y" ; --`, true},
+		{"Jöhn 用户", true},
+		{" lead", true},
+		{"", false},
+		{"trail ", false},
+		{"smile \U0001F600", false},
+		{"nul\x00", false},
+		{"new\nline", false},
+		{"del\x7f", false},
+		{"\xff", false},
+	} {
+		if err := localdb.CheckMariaDBUser(tc.name); (err == nil) != tc.ok {
+			t.Errorf("CheckMariaDBUser(%q) = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+// The server's own setup (the admin's account and password) means the same under any
+// sql_mode the options set.
+func TestMariaDBSetupSQLMode(t *testing.T) {
+	t.Parallel()
+	m := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{
+		CA:            newCA(t),
+		AdminUser:     `ad'min\`,
+		AdminPassword: `p\'w"`,
+		Settings:      map[string]string{"sql-mode": "NO_BACKSLASH_ESCAPES,ANSI_QUOTES"},
+	})
+	got, err := mconnect(t, m, true, m.AdminUser, m.AdminPassword, nil)
+	if err != nil || got != m.AdminUser+"@%" {
+		t.Errorf("admin login: %q, %v; want %q", got, err, m.AdminUser+"@%")
+	}
+}
