@@ -17,13 +17,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/iamdb/iamdb/internal/mysqlwire"
 )
 
 const doctorUsage = `usage: iamdb doctor --hostname H --port P --username U [--engine auto|postgres|mysql]
                     [--endpoint URL] [--region R] [--profile NAME] [--ca-file F]
-                    [--signing-host H]
+                    [--signing-host H] [--postgres URL]
+       iamdb doctor --postgres URL [--ca-file F]
 
 iamdb doctor checks, one line each, what an IAM database login needs, and says how to fix
 what fails:
@@ -34,8 +36,15 @@ what fails:
                default $IAMDB_CA_FILE, else the system's roots)
   token        a token for U, and the authority's verdict on it: accepted, or exactly why
                not (expired, wrong host, no policy allows rds-db:connect, an explicit deny…)
+and, with --postgres URL (a PostgreSQL backend, as a superuser: pg_hba_file_rules is
+theirs to read; TLS as in create-db-user), on the backend:
+  pg_hba       no line of pg_hba.conf lets a member of rds_iam (or one yet to be
+               created) log in without the gateway's client certificate: every line
+               that a member reaches, in PostgreSQL's first-match order, before a
+               reject for it, is named with the fix (the file on disk: reload after
+               editing it)
 It exits 1 if any check fails. Without an endpoint (real RDS) the identity and token
-verdicts are skipped.
+verdicts are skipped. With only --postgres, only the backend is checked.
 `
 
 func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -51,6 +60,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	profile := fs.String("profile", "", "shared config profile")
 	caFile := fs.String("ca-file", os.Getenv("IAMDB_CA_FILE"), "CA certificate(s) verifying the server (default $IAMDB_CA_FILE)")
 	signingHost := fs.String("signing-host", "", "host name the token is signed for (default --hostname)")
+	pgURL := fs.String("postgres", "", "a PostgreSQL backend to check pg_hba.conf on, as a superuser (libpq URL or key=value)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -60,8 +70,9 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() > 0 {
 		return usagef("doctor: unexpected argument %q", fs.Arg(0))
 	}
-	if *hostname == "" || *port == 0 || *username == "" {
-		return usagef("doctor: --hostname, --port and --username are required")
+	backendOnly := *pgURL != "" && *hostname == "" && *port == 0 && *username == ""
+	if !backendOnly && (*hostname == "" || *port == 0 || *username == "") {
+		return usagef("doctor: --hostname, --port and --username are required (or --postgres alone)")
 	}
 	switch *engine {
 	case "auto", "postgres", "mysql":
@@ -72,6 +83,13 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		*signingHost = *hostname
 	}
 	d := &doctor{w: stdout}
+	if backendOnly {
+		d.checkHBA(ctx, *pgURL, *caFile)
+		if d.failed {
+			return exitCode(1)
+		}
+		return nil
+	}
 
 	cfg, err := loadAWSConfig(ctx, *profile, *region)
 	var creds aws.Credentials
@@ -167,10 +185,46 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 		}
 	}
+	if *pgURL != "" {
+		d.checkHBA(ctx, *pgURL, *caFile)
+	}
 	if d.failed {
 		return exitCode(1)
 	}
 	return nil
+}
+
+// checkHBA connects to a PostgreSQL backend and reports each line of its pg_hba.conf
+// that lets a member of rds_iam in without a certificate (checkHBA in hba.go).
+func (d *doctor) checkHBA(ctx context.Context, connString, caFile string) {
+	const fix = "reject members of rds_iam right after the gateway's cert line: \"hostssl all +rds_iam <gateway>/32 cert\", then \"host all +rds_iam all reject\" and \"local all +rds_iam reject\", before any other line (docs/operations.md); then SELECT pg_reload_conf()"
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	cfg, err := pgx.ParseConfig(withPostgresTLS(connString, caFile))
+	if err != nil {
+		d.fail("pg_hba", "--postgres: "+err.Error(), "")
+		return
+	}
+	c, err := pgx.ConnectConfig(cctx, cfg)
+	if err != nil {
+		d.fail("pg_hba", err.Error(), "check --postgres (a superuser's URL) and --ca-file")
+		return
+	}
+	defer c.Close(context.Background())
+	rules, members, err := readHBA(cctx, c)
+	if err != nil {
+		d.fail("pg_hba", "reading pg_hba_file_rules: "+err.Error(), "connect as a superuser, or GRANT SELECT ON pg_hba_file_rules and EXECUTE ON FUNCTION pg_hba_file_rules() to the role")
+		return
+	}
+	warnings := checkHBA(rules, members)
+	if len(warnings) == 0 {
+		d.ok("pg_hba", fmt.Sprintf("%s: %d lines; members of rds_iam (%d) log in only with a client certificate", cfg.Host, len(rules), len(members)))
+		return
+	}
+	for _, w := range warnings {
+		d.warn("pg_hba", w)
+	}
+	fmt.Fprintf(d.w, "      %-12s fix: %s\n", "", fix)
 }
 
 // tokenHint says how to fix a refused token.
@@ -206,6 +260,12 @@ type doctor struct {
 
 func (d *doctor) ok(what, detail string)   { fmt.Fprintf(d.w, "ok    %-12s %s\n", what, detail) }
 func (d *doctor) skip(what, detail string) { fmt.Fprintf(d.w, "skip  %-12s %s\n", what, detail) }
+
+// warn reports a weakness rather than a broken check; it fails the run like fail.
+func (d *doctor) warn(what, detail string) {
+	d.failed = true
+	fmt.Fprintf(d.w, "WARN  %-12s %s\n", what, detail)
+}
 
 func (d *doctor) fail(what, detail, hint string) {
 	d.failed = true
