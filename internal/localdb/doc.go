@@ -16,6 +16,7 @@
 // system temp dir) that Stop removes:
 //
 //	iamdb-pg-XXXX/          0700, owned by the server's OS user
+//	  owner.lock            flock(2)ed by the starting process (RemoveLeftovers)
 //	  data/                 PGDATA (initdb -E UTF8 --locale=C -U <admin>)
 //	  .s.PGSQL.<port>       the unix socket (socket dir is private, 0700)
 //	  postgres.log          initdb and server output
@@ -57,7 +58,9 @@
 // The cluster is never the machine's shared instance: its own directory,
 // socket and port, and startup fails rather than use port 5432. If the
 // calling process dies without Stop, the kernel sends the server SIGQUIT
-// (immediate shutdown); the directory is then left behind.
+// (immediate shutdown); the directory is then left behind, with the server's
+// key, until RemoveLeftovers (which iamdb dev runs as it starts) finds that no
+// process holds its owner.lock any more.
 //
 // # What a MariaDB server looks like
 //
@@ -71,6 +74,7 @@
 // removes:
 //
 //	iamdb-mariadb-XXXX/     0700, owned by the server's OS user
+//	  owner.lock            flock(2)ed by the starting process (RemoveLeftovers)
 //	  data/                 --datadir (mariadb-install-db)
 //	  mysqld.sock           the unix socket (socket dir is private, 0700)
 //	  mariadbd.pid
@@ -132,7 +136,8 @@
 // socket, pid file and port, and startup fails rather than use port 3306.
 // If the calling process dies without Stop, the kernel sends the server
 // SIGQUIT, which mariadbd treats as a shutdown request; the directory is then
-// left behind.
+// left behind until RemoveLeftovers, as PostgreSQL's. A directory kept with
+// Keep loses its owner.lock at Stop, so RemoveLeftovers leaves it alone.
 //
 // This package is for development and tests. It is not a way to run a
 // production database.

@@ -253,6 +253,9 @@ func StartMariaDB(ctx context.Context, opt MariaDBOptions) (_ *MariaDB, err erro
 			m.removeDirs()
 		}
 	}()
+	if m.owner, err = lockDir(base); err != nil {
+		return nil, err
+	}
 	if err := run.own(base); err != nil {
 		return nil, err
 	}
@@ -266,6 +269,9 @@ func StartMariaDB(ctx context.Context, opt MariaDBOptions) (_ *MariaDB, err erro
 			return nil, fmt.Errorf("localdb: %w", err)
 		}
 		m.sockDir, m.tmpSock = d, true
+		if err := noteSockDir(base, d); err != nil {
+			return nil, err
+		}
 		if err := run.own(d); err != nil {
 			return nil, err
 		}
@@ -513,6 +519,7 @@ func (m *MariaDB) Stop(ctx context.Context) error {
 	m.stop(ctx)
 	mysql.DeregisterTLSConfig(m.tlsName)
 	if m.keep {
+		m.keepDirs()
 		return nil
 	}
 	return m.removeDirs()

@@ -213,6 +213,9 @@ func StartPostgres(ctx context.Context, opt PostgresOptions) (_ *Postgres, err e
 			p.removeDirs()
 		}
 	}()
+	if p.owner, err = lockDir(base); err != nil {
+		return nil, err
+	}
 	if err := run.own(base); err != nil {
 		return nil, err
 	}
@@ -226,6 +229,9 @@ func StartPostgres(ctx context.Context, opt PostgresOptions) (_ *Postgres, err e
 			return nil, fmt.Errorf("localdb: %w", err)
 		}
 		p.sockDir, p.tmpSock = d, true
+		if err := noteSockDir(base, d); err != nil {
+			return nil, err
+		}
 		if err := run.own(d); err != nil {
 			return nil, err
 		}
@@ -541,6 +547,7 @@ func (p *Postgres) Stop(ctx context.Context) error {
 	p.stopped = true
 	p.stop(ctx)
 	if p.keep {
+		p.keepDirs()
 		return nil
 	}
 	return p.removeDirs()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 )
 
@@ -19,6 +20,7 @@ type server struct {
 	port    int
 	keep    bool
 	run     runAs
+	owner   *os.File // baseDir/owner.lock, locked while the server is ours (leftover.go)
 }
 
 // Host returns the address the server listens on, "127.0.0.1".
@@ -43,7 +45,8 @@ func (s *server) LogFile() string { return s.logFile }
 // certificates, and the root clients verify the server with).
 func (s *server) CAFile() string { return s.caFile }
 
-// removeDirs removes the server's directory and, if separate, its socket directory.
+// removeDirs removes the server's directory and, if separate, its socket directory,
+// and lets go of the directory.
 func (s *server) removeDirs() error {
 	err := os.RemoveAll(s.baseDir)
 	if s.tmpSock {
@@ -51,8 +54,25 @@ func (s *server) removeDirs() error {
 			err = e
 		}
 	}
+	s.release()
 	if err != nil {
 		return fmt.Errorf("localdb: %w", err)
 	}
 	return nil
+}
+
+// keepDirs lets go of the directory but leaves it in place, without its owner.lock, so
+// that RemoveLeftovers does not take it for the leftover of a crash.
+func (s *server) keepDirs() {
+	if s.owner != nil {
+		os.Remove(filepath.Join(s.baseDir, ownerLockName))
+	}
+	s.release()
+}
+
+func (s *server) release() {
+	if s.owner != nil {
+		s.owner.Close()
+		s.owner = nil
+	}
 }

@@ -3,6 +3,7 @@
 package localdb
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -58,4 +59,27 @@ func (r runAs) checkSearchable(dir string) error {
 			return nil
 		}
 	}
+}
+
+// tryLock takes an exclusive flock on f without waiting; ok is false if another open
+// file holds one.
+func tryLock(f *os.File) (ok bool, err error) {
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, syscall.EWOULDBLOCK):
+			return false, nil
+		case errors.Is(err, syscall.EINTR):
+			continue
+		}
+		return false, err
+	}
+}
+
+// processAlive reports whether a process pid exists (or is a zombie).
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

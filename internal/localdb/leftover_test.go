@@ -1,0 +1,140 @@
+//go:build linux
+
+package localdb_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/iamdb/iamdb/internal/localdb"
+	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
+)
+
+// sharedParent is a new directory the servers' OS users can search, for Dir.
+func sharedParent(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "iamdb-leftover-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	if err := os.Chmod(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestRemoveLeftovers: a process that started servers is killed with SIGKILL; their
+// directories (keys, data) stay behind. RemoveLeftovers removes exactly those: not the
+// directory of a server this process still runs, nor one kept with Keep (issue 15,
+// finding 11).
+func TestRemoveLeftovers(t *testing.T) {
+	if parent := os.Getenv("LOCALDB_LEFTOVER_CHILD"); parent != "" {
+		ca := newCA(t)
+		p, err := localdb.StartPostgres(context.Background(), localdb.PostgresOptions{CA: ca, Dir: parent})
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		fmt.Println(filepath.Dir(p.DataDir()))
+		if m, err := localdb.StartMariaDB(context.Background(), localdb.MariaDBOptions{CA: ca, Dir: parent}); err == nil {
+			fmt.Println(filepath.Dir(m.DataDir()))
+		} else if !errors.Is(err, localdb.ErrNotFound) {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		fmt.Println("ready")
+		select {} // wait to be killed
+	}
+	t.Parallel()
+	if _, err := localdb.FindPostgres(); err != nil {
+		t.Skip(err)
+	}
+	parent := sharedParent(t)
+
+	// What a crashed run leaves: the child's directories.
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRemoveLeftovers$")
+	cmd.Env = append(os.Environ(), "LOCALDB_LEFTOVER_CHILD="+parent)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var dead []string
+	sc := bufio.NewScanner(out)
+	for sc.Scan() && sc.Text() != "ready" {
+		if !strings.HasPrefix(sc.Text(), parent+"/") {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("child: %q", sc.Text())
+		}
+		dead = append(dead, sc.Text())
+	}
+	var pids []int
+	for _, f := range []string{filepath.Join(dead[0], "data", "postmaster.pid"), filepath.Join(dead[len(dead)-1], "mariadbd.pid")} {
+		if b, err := os.ReadFile(f); err == nil {
+			line, _, _ := strings.Cut(string(b), "\n")
+			if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	cmd.Process.Kill() // kill -9: no Stop
+	cmd.Wait()
+	for _, d := range dead {
+		if _, err := os.Stat(filepath.Join(d, "server.key")); err != nil {
+			t.Fatalf("the killed run's %s has no server.key: %v", d, err)
+		}
+	}
+
+	// A server this process runs, and a directory kept after Stop.
+	live := localdbtest.PostgresWithOptions(t, localdb.PostgresOptions{CA: newCA(t), Dir: parent})
+	kept, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: newCA(t), Dir: parent, Keep: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kept.Stop(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+
+	removed, err := localdb.RemoveLeftovers(parent)
+	if err != nil {
+		t.Errorf("RemoveLeftovers: %v", err)
+	}
+	slices.Sort(removed)
+	slices.Sort(dead)
+	if !slices.Equal(removed, dead) {
+		t.Errorf("RemoveLeftovers(%s) = %q, want the killed run's %q", parent, removed, dead)
+	}
+	for _, d := range dead {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after RemoveLeftovers: %v, want it gone", d, err)
+		}
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("the killed run's server %d still runs: %v", pid, err)
+		}
+	}
+	if err := live.Exec(ctx(t), "select 1"); err != nil {
+		t.Errorf("the live server after RemoveLeftovers: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(kept.DataDir(), "PG_VERSION")); err != nil {
+		t.Errorf("the kept directory after RemoveLeftovers: %v", err)
+	}
+	if again, err := localdb.RemoveLeftovers(parent); len(again) != 0 || err != nil {
+		t.Errorf("RemoveLeftovers again = %q, %v; want nothing", again, err)
+	}
+}
