@@ -43,7 +43,9 @@ The PostgreSQL database is registered as an Aurora PostgreSQL cluster, the Maria
 RDS instance, both with IAM authentication enabled; an admin is bootstrapped, and D/env
 (to source) points the AWS CLI, psql, mariadb and the SDKs at it all. Without the MariaDB
 binaries only PostgreSQL runs. Prints "ready" when everything serves; Ctrl-C stops it (the
-throwaway servers are removed; D is kept).
+throwaway servers are removed; D is kept). A run killed without the chance to stop (kill
+-9) leaves its servers' directories in the temp dir; the next run removes them, and never
+those of a run still going.
 
 With --account ID (12 digits; repeatable) it also creates the account ID with an admin of
 its own, for cross-account scenarios: D/env-ID, sourced after D/env, acts as that admin;
@@ -130,6 +132,16 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	stopCtx := func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.Background(), 30*time.Second)
+	}
+
+	// A run killed with SIGKILL left its throwaway servers' directories, with their keys,
+	// in the temp dir: remove those whose owner has died (never a live run's).
+	removed, err := localdb.RemoveLeftovers("")
+	for _, dir := range removed {
+		log.Info("removed the leftovers of a run that did not stop", "dir", dir)
+	}
+	if err != nil {
+		log.Warn("removing the leftovers of earlier runs", "err", err)
 	}
 
 	log.Info("starting a throwaway PostgreSQL")
