@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/iamdb/iamdb/internal/iam"
 )
 
@@ -22,6 +23,17 @@ func awsCLIs(t *testing.T) map[string][]string {
 		clis["v1"] = []string{"python3", "-m", "awscli"}
 	}
 	return clis
+}
+
+// runCLI runs the AWS CLI argv against the authority at url as creds, with a home and
+// no configuration of its own, and returns its output.
+func runCLI(argv []string, url, home string, creds aws.Credentials, args ...string) (string, error) {
+	cmd := exec.Command(argv[0], append(append(argv[1:], "--endpoint-url", url, "--region", testRegion, "--output", "json"), args...)...)
+	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "AWS_ACCESS_KEY_ID=" + creds.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + creds.SecretAccessKey, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true"}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
 
 // TestAWSCLI runs the seed documents' commands with the real AWS CLIs, whose botocore
@@ -49,15 +61,11 @@ func TestAWSCLI(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			run := func(args ...string) string {
 				t.Helper()
-				cmd := exec.Command(argv[0], append(append(argv[1:], "--endpoint-url", e.srv.URL, "--region", testRegion, "--output", "json"), args...)...)
-				cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "AWS_ACCESS_KEY_ID=" + e.admin.AccessKeyID,
-					"AWS_SECRET_ACCESS_KEY=" + e.admin.SecretAccessKey, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-					"AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true"}
-				out, err := cmd.CombinedOutput()
+				out, err := runCLI(argv, e.srv.URL, home, e.admin, args...)
 				if err != nil {
 					t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
 				}
-				return string(out)
+				return out
 			}
 			var id struct{ Account, Arn, UserId string }
 			if err := json.Unmarshal([]byte(run("sts", "get-caller-identity")), &id); err != nil || id.Account != testAccount || id.UserId == "" {

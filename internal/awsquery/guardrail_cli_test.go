@@ -3,8 +3,6 @@ package awsquery
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -39,13 +37,8 @@ func TestGuardrailsAWSCLI(t *testing.T) {
 			home := t.TempDir()
 			// cli runs the CLI as creds; it returns the output and whether it succeeded.
 			cli := func(creds aws.Credentials, args ...string) (string, bool) {
-				t.Helper()
-				cmd := exec.Command(argv[0], append(append(argv[1:], "--endpoint-url", e.srv.URL, "--region", testRegion, "--output", "json"), args...)...)
-				cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "AWS_ACCESS_KEY_ID=" + creds.AccessKeyID,
-					"AWS_SECRET_ACCESS_KEY=" + creds.SecretAccessKey, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-					"AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true"}
-				out, err := cmd.CombinedOutput()
-				return string(out), err == nil
+				out, err := runCLI(argv, e.srv.URL, home, creds, args...)
+				return out, err == nil
 			}
 			denied := func(what string, creds aws.Credentials, args ...string) {
 				t.Helper()
