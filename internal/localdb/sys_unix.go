@@ -61,6 +61,9 @@ func (r runAs) checkSearchable(dir string) error {
 	}
 }
 
+// canLock is true: directories carry a flock(2)ed owner.lock (leftover.go).
+const canLock = true
+
 // tryLock takes an exclusive flock on f without waiting; ok is false if another open
 // file holds one.
 func tryLock(f *os.File) (ok bool, err error) {
