@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -170,10 +169,10 @@ func checkHBA(rules []hbaRule, members []hbaMember) []string {
 		who   []string
 		kinds []string
 	}
-	byLine := map[int]*finding{}
+	found := map[int]*finding{} // by the rule's index: line numbers repeat across included files
 	for _, m := range members {
 		covered := map[string][]hbaCover{}
-		for _, r := range rules {
+		for i, r := range rules {
 			if r.Err != "" || !r.matches(m) {
 				continue
 			}
@@ -189,10 +188,10 @@ func checkHBA(rules []hbaRule, members []hbaMember) []string {
 				if slices.ContainsFunc(covered[k], func(c hbaCover) bool { return c.covers(r, k == kindLocal) }) {
 					continue
 				}
-				f := byLine[r.Line]
+				f := found[i]
 				if f == nil {
 					f = &finding{rule: r}
-					byLine[r.Line] = f
+					found[i] = f
 				}
 				if name := m.Name; !slices.Contains(f.who, name) {
 					f.who = append(f.who, name)
@@ -204,18 +203,16 @@ func checkHBA(rules []hbaRule, members []hbaMember) []string {
 		}
 	}
 	var warnings []string
-	lines := make([]int, 0, len(byLine))
-	for l := range byLine {
-		lines = append(lines, l)
-	}
-	sort.Ints(lines)
 	for _, r := range rules {
 		if r.Err != "" {
 			warnings = append(warnings, fmt.Sprintf("line %d: %s (PostgreSQL keeps its previous pg_hba.conf until this is fixed)", r.Line, r.Err))
 		}
 	}
-	for _, l := range lines {
-		f := byLine[l]
+	for i := range rules {
+		f := found[i]
+		if f == nil {
+			continue
+		}
 		who := "any member of rds_iam"
 		if named := slices.DeleteFunc(slices.Clone(f.who), func(s string) bool { return s == "" }); len(named) > 0 {
 			const max = 5
@@ -230,7 +227,7 @@ func checkHBA(rules []hbaRule, members []hbaMember) []string {
 			}
 		}
 		warnings = append(warnings, fmt.Sprintf("line %d: %q lets %s log in with %s %s, without the gateway's certificate",
-			l, f.rule.String(), who, f.rule.Method, strings.Join(f.kinds, ", ")))
+			f.rule.Line, f.rule.String(), who, f.rule.Method, strings.Join(f.kinds, ", ")))
 	}
 	return warnings
 }
