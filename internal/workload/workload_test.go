@@ -7,8 +7,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -718,4 +720,27 @@ func TestWorkloadTrust(t *testing.T) {
 	if !strings.Contains(logs.String(), "role refused to the endpoint") || !strings.Contains(logs.String(), "admin-only") {
 		t.Errorf("the refusal is not logged with the role:\n%s", logs.String())
 	}
+}
+
+// FuzzLocalHost: an accepted Host names an IP literal or localhost, never a DNS name an
+// attacker could point at the endpoint.
+func FuzzLocalHost(f *testing.F) {
+	for _, s := range []string{"169.254.169.254", "127.0.0.1:80", "[::1]:8090", "[::1]", "localhost", "LOCALHOST:1",
+		"evil.example", "169.254.169.254.evil.example", "", "::1", "[127.0.0.1]", "127.0.0.1:", "[fe80::1%25eth0]:80", "1.2.3.4:99999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		if !localHost(host) {
+			return
+		}
+		name := host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			name = h
+		} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+			name = host[1 : len(host)-1]
+		}
+		if _, err := netip.ParseAddr(name); err != nil && !strings.EqualFold(name, "localhost") {
+			t.Errorf("localHost(%q) = true, but %q is neither an IP address nor localhost", host, name)
+		}
+	})
 }
