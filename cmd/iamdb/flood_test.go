@@ -27,11 +27,12 @@ import (
 )
 
 // A flood of idle TCP connections to one gateway of "iamdb serve" (200 from 127.0.0.1,
-// past a cap of 50) is refused beyond the cap with PostgreSQL's 53300, and while it is
-// held open everything else in the process keeps working: the AWS CLI against the
-// authority, an IAM login through the other gateway, /healthz. (The finding: ~20,000
-// idle connections to the PostgreSQL gateway exhausted the process's file descriptors
-// and took all of them down.)
+// past a cap of 50), first the PostgreSQL one and then the MySQL one, is refused beyond
+// the cap (53300, 1040), and while it is held open everything else in the process keeps
+// working: the AWS CLI against the authority, an IAM login through the other gateway,
+// /healthz; once it ends, the flooded gateway logs users in again. (The finding: ~20,000
+// idle connections to the PostgreSQL gateway exhausted the process's file descriptors and
+// took all of them down.)
 func TestServeGatewayFlood(t *testing.T) {
 	ca, err := pki.NewCA("flood test CA", 24*time.Hour, nil, time.Now())
 	if err != nil {
@@ -64,12 +65,15 @@ func TestServeGatewayFlood(t *testing.T) {
 	}
 	pgPort, myPort, opsPort := freePort(t), freePort(t), freePort(t)
 	const maxConns, flood = 50, 200
-	gatewayFiles := `tls_cert_file = "server.pem"
+	gatewayFiles := fmt.Sprintf(`max_client_conns = %d
+max_unauthenticated_per_ip = -1
+startup_timeout = "1m"
+tls_cert_file = "server.pem"
 tls_key_file = "server-key.pem"
 backend_ca_file = "ca.pem"
 ca_cert_file = "ca.pem"
 ca_key_file = "ca-key.pem"
-`
+`, maxConns)
 	cfgText := fmt.Sprintf(`dir = %q
 [authority]
 listen = "127.0.0.1:0"
@@ -94,9 +98,6 @@ listen = "127.0.0.1:%d"
 backend = %q
 backend_admin_user = %q
 backend_admin_password_file = "admin-password"
-max_client_conns = %d
-max_unauthenticated_per_ip = -1
-startup_timeout = "1m"
 %s
 [[mysql]]
 database = "orders-mysql"
@@ -108,7 +109,7 @@ backend_admin_password_file = "maria-password"
 [ops]
 listen = "127.0.0.1:%d"
 drain_timeout = "5s"
-`, dir, pgPort, myPort, pgPort, pg.Addr(), pg.AdminUser, maxConns, gatewayFiles,
+`, dir, pgPort, myPort, pgPort, pg.Addr(), pg.AdminUser, gatewayFiles,
 		myPort, maria.Addr(), maria.AdminUser, gatewayFiles, opsPort)
 	cfgPath := filepath.Join(dir, "iamdb.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
@@ -133,78 +134,12 @@ drain_timeout = "5s"
 		return resp.StatusCode, string(b)
 	}
 
-	// The flood: idle connections that send nothing, held open.
-	pgAddr := fmt.Sprintf("127.0.0.1:%d", pgPort)
-	var conns []net.Conn
-	defer func() {
-		for _, nc := range conns {
-			nc.Close()
-		}
-	}()
-	for range flood {
-		nc, err := net.DialTimeout("tcp", pgAddr, 5*time.Second)
-		if err != nil {
-			t.Fatalf("flood connection %d: %v", len(conns), err)
-		}
-		conns = append(conns, nc)
-	}
-	labels := `{database="orders",engine="postgres"`
-	waitFor(t, "the gateway to hold its cap and refuse the rest", func() (bool, string) {
-		_, m := get("/metrics")
-		held := `iamdb_gateway_client_connections` + labels + `} ` + fmt.Sprint(maxConns) + "\n"
-		refused := `iamdb_gateway_connections_total` + labels + `,outcome="refused",reason="too-many-clients"} ` + fmt.Sprint(flood-maxConns) + "\n"
-		return strings.Contains(m, held) && strings.Contains(m, refused), grepLines(m, "iamdb_gateway_c")
-	})
-
-	// While it is held: a new connection is refused with 53300 before it sends
-	// anything.
-	nc, err := net.DialTimeout("tcp", pgAddr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
-	msg, err := pgproto3.NewFrontend(nc, nc).Receive()
-	nc.Close()
-	if er, ok := msg.(*pgproto3.ErrorResponse); !ok || er.Code != "53300" || er.Message != "sorry, too many clients already" {
-		t.Errorf("a new connection to the flooded gateway: %#v, %v; want 53300 sorry, too many clients already", msg, err)
-	}
-	// So is psql. (With sslmode=require, libpq since the fix of CVE-2024-10977 reports
-	// only "server sent an error response during SSL exchange": it no longer shows an
-	// error received before TLS.)
-	if psql, err := exec.LookPath("psql"); err == nil {
-		out, errOut, err := runTool(dir, append(os.Environ(), "PGCONNECT_TIMEOUT=10"), psql,
-			fmt.Sprintf("host=127.0.0.1 port=%d user=iam_user dbname=postgres sslmode=disable password=x", pgPort), "-c", "select 1")
-		if err == nil || !strings.Contains(errOut, "sorry, too many clients already") {
-			t.Errorf("psql against the flooded gateway: %v\nstdout %s\nstderr %s", err, out, errOut)
-		}
-	}
-	// The authority answers the AWS CLI.
-	out, errOut, err := runTool(dir, toolEnv(t, "us-east-1", awsCreds{AccessKeyID: akid, SecretAccessKey: secret}.env()...),
-		append(awsCLI, "sts", "get-caller-identity", "--endpoint-url", authority, "--output", "json")...)
-	var id callerIdentity
-	if err != nil || json.Unmarshal([]byte(out), &id) != nil || id.Account != "123456789012" {
-		t.Errorf("aws sts get-caller-identity during the flood: %v, %q\nstderr: %s", err, out, errOut)
-	}
-	// The other gateway logs an IAM user in.
-	if got, err := mysqlIAMQuery(ctx, ca, myPort, creds); err != nil || got != "iam_user@%" {
-		t.Errorf("IAM login through the MySQL gateway during the flood: %q, %v\n%s", got, err, logs.String())
-	}
-	// /healthz answers.
-	if code, body := get("/healthz"); code != http.StatusOK || body != "ok\n" {
-		t.Errorf("/healthz during the flood = %d %q, want 200 ok", code, body)
-	}
-
-	// Once the flood ends, the PostgreSQL gateway logs IAM users in again.
-	for _, nc := range conns {
-		nc.Close()
-	}
-	conns = nil
-	waitFor(t, "an IAM login through the PostgreSQL gateway after the flood", func() (bool, string) {
+	pgLogin := func() error {
 		tok, err := token.Build(fmt.Sprintf("localhost:%d", pgPort), "us-east-1", "iam_user", creds, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
-		cc, err := pgx.ParseConfig(fmt.Sprintf("host=localhost port=%d user=iam_user dbname=postgres sslmode=verify-full connect_timeout=5", pgPort))
+		cc, err := pgx.ParseConfig(fmt.Sprintf("host=localhost port=%d user=iam_user dbname=postgres sslmode=verify-full connect_timeout=10", pgPort))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,11 +147,123 @@ drain_timeout = "5s"
 		cc.TLSConfig.RootCAs = ca.Pool()
 		c, err := pgx.ConnectConfig(ctx, cc)
 		if err != nil {
-			return false, err.Error()
+			return err
 		}
-		c.Close(ctx)
-		return true, ""
-	})
+		defer c.Close(ctx)
+		var user string
+		if err := c.QueryRow(ctx, "select current_user").Scan(&user); err != nil || user != "iam_user" {
+			return fmt.Errorf("current_user %q, %v", user, err)
+		}
+		return nil
+	}
+	myLogin := func() error {
+		got, err := mysqlIAMQuery(ctx, ca, myPort, creds)
+		if err == nil && got != "iam_user@%" {
+			err = fmt.Errorf("current_user() %q", got)
+		}
+		return err
+	}
+
+	for _, fl := range []struct {
+		engine, database string
+		port             int
+		refused          func(t *testing.T, nc net.Conn) // checks the answer to a new connection
+		cli              []string                        // a real client's command line
+		cliWant          string                          // and what it must print
+		flooded, other   func() error                    // IAM logins through the flooded gateway and the other one
+	}{
+		{"postgres", "orders", pgPort, func(t *testing.T, nc net.Conn) {
+			msg, err := pgproto3.NewFrontend(nc, nc).Receive()
+			if er, ok := msg.(*pgproto3.ErrorResponse); !ok || er.Code != "53300" || er.Message != "sorry, too many clients already" {
+				t.Errorf("a new connection to the flooded gateway: %#v, %v; want 53300 sorry, too many clients already", msg, err)
+			}
+		},
+			// With sslmode=require, libpq since the fix of CVE-2024-10977 reports only
+			// "server sent an error response during SSL exchange": it no longer shows an
+			// error received before TLS.
+			[]string{"psql", fmt.Sprintf("host=127.0.0.1 port=%d user=iam_user dbname=postgres sslmode=disable password=x", pgPort), "-c", "select 1"},
+			"sorry, too many clients already", pgLogin, myLogin},
+		{"mysql", "orders-mysql", myPort, func(t *testing.T, nc net.Conn) {
+			buf := make([]byte, 64)
+			n, err := io.ReadAtLeast(nc, buf, 4)
+			if want := "\xff\x10\x04#08004Too many connections"; n < 4 || string(buf[4:n]) != want {
+				t.Errorf("a new connection to the flooded gateway: %q, %v; want an ERR packet %q", buf[:n], err, want)
+			}
+		},
+			// mariadb 10.11 tries TLS by default: "ERROR 2002 (HY000): Received error packet
+			// before completion of TLS handshake. The authenticity of the following error
+			// cannot be verified: 1040 - Too many connections", as from MariaDB itself.
+			[]string{"mariadb", "--host=127.0.0.1", fmt.Sprintf("--port=%d", myPort), "--user=iam_user", "--password=x", "-e", "select 1"},
+			"1040 - Too many connections", myLogin, pgLogin},
+	} {
+		t.Run(fl.engine, func(t *testing.T) {
+			// The flood: idle connections that send nothing, held open.
+			addr := fmt.Sprintf("127.0.0.1:%d", fl.port)
+			var conns []net.Conn
+			defer func() {
+				for _, nc := range conns {
+					nc.Close()
+				}
+			}()
+			for range flood {
+				nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+				if err != nil {
+					t.Fatalf("flood connection %d: %v", len(conns), err)
+				}
+				conns = append(conns, nc)
+			}
+			labels := fmt.Sprintf(`{database=%q,engine=%q`, fl.database, fl.engine)
+			waitFor(t, "the gateway to hold its cap and refuse the rest", func() (bool, string) {
+				_, m := get("/metrics")
+				held := `iamdb_gateway_client_connections` + labels + `} ` + fmt.Sprint(maxConns) + "\n"
+				refused := `iamdb_gateway_connections_total` + labels + `,outcome="refused",reason="too-many-clients"} ` + fmt.Sprint(flood-maxConns) + "\n"
+				return strings.Contains(m, held) && strings.Contains(m, refused), grepLines(m, "iamdb_gateway_c")
+			})
+
+			// While it is held: a new connection is refused before it sends anything,
+			nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nc.SetDeadline(time.Now().Add(10 * time.Second))
+			fl.refused(t, nc)
+			nc.Close()
+			// and the real client prints the error.
+			if bin, err := exec.LookPath(fl.cli[0]); err == nil {
+				out, errOut, err := runTool(dir, append(os.Environ(), "PGCONNECT_TIMEOUT=10"), append([]string{bin}, fl.cli[1:]...)...)
+				if err == nil || !strings.Contains(errOut, fl.cliWant) {
+					t.Errorf("%s against the flooded gateway: %v\nstdout %s\nstderr %s", fl.cli[0], err, out, errOut)
+				}
+			}
+			// The authority answers the AWS CLI.
+			out, errOut, err := runTool(dir, toolEnv(t, "us-east-1", awsCreds{AccessKeyID: akid, SecretAccessKey: secret}.env()...),
+				append(awsCLI, "sts", "get-caller-identity", "--endpoint-url", authority, "--output", "json")...)
+			var id callerIdentity
+			if err != nil || json.Unmarshal([]byte(out), &id) != nil || id.Account != "123456789012" {
+				t.Errorf("aws sts get-caller-identity during the flood: %v, %q\nstderr: %s", err, out, errOut)
+			}
+			// The other gateway logs an IAM user in.
+			if err := fl.other(); err != nil {
+				t.Errorf("IAM login through the other gateway during the flood: %v\n%s", err, logs.String())
+			}
+			// /healthz answers.
+			if code, body := get("/healthz"); code != http.StatusOK || body != "ok\n" {
+				t.Errorf("/healthz during the flood = %d %q, want 200 ok", code, body)
+			}
+
+			// Once the flood ends, the flooded gateway logs IAM users in again.
+			for _, nc := range conns {
+				nc.Close()
+			}
+			conns = nil
+			waitFor(t, "an IAM login through the flooded gateway after the flood", func() (bool, string) {
+				if err := fl.flooded(); err != nil {
+					return false, err.Error()
+				}
+				return true, ""
+			})
+		})
+	}
 	if !strings.Contains(logs.String(), "connection refused") || !strings.Contains(logs.String(), "reason=too-many-clients") {
 		t.Errorf("the refusals were not logged:\n%s", logs.String())
 	}

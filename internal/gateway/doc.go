@@ -127,8 +127,8 @@
 //	 │ a name no account can have (not UTF-8, control characters, over 80 characters,
 //	 │ trailing spaces): ERR 1045 (28000) Access denied for user …
 //	 │ no TLS (and AllowPlaintextPasswords false), and IAM users without TLS:
-//	 │◄─ ERR 3159 (HY000) Connections using insecure transport are prohibited while
-//	 │     --require_secure_transport=ON.   (the same bytes for every user)
+//	 │◄─ ERR 3159 (HY000) Connections using insecure transport are prohibited: the
+//	 │     gateway requires TLS (--ssl)   (the same bytes for every user)
 //	 │                                 │── rds_iam member? ─────────────►│ admin pool,
 //	 │                                 │◄─ mysql.roles_mapping ──────────│ cached 5 s
 //	 │ IAM user:
@@ -197,8 +197,8 @@
 //     the token never crosses the network in clear text (unless the client sent it up
 //     front in its handshake response, which only a client defaulting to
 //     mysql_clear_password does). RDS answers 1045 there; 3159 says what to fix. The
-//     message is MySQL's own and names no user: IAM and password users get the same
-//     bytes, so the refusal does not tell who is an IAM user.
+//     message names no user: IAM and password users get the same bytes, so the refusal
+//     does not tell who is an IAM user.
 //   - An SSLRequest decides TLS: a HandshakeResponse after TLS without CLIENT_SSL
 //     (MariaDB Connector/J 2.x) is accepted, as MariaDB accepts it; a second SSLRequest
 //     is refused.

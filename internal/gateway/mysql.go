@@ -182,11 +182,11 @@ func (f *mysqlFront) login(ctx context.Context, c *mysqlwire.Conn, rec *AuditRec
 	return s, nil
 }
 
-// insecureTransport is MySQL's refusal of a plaintext login under
+// insecureTransport refuses a plaintext login with MySQL's error of
 // require_secure_transport. It names no user and is the same for IAM and password users,
 // so that it does not tell who is an IAM user.
 var insecureTransport = mysqlwire.Error{Code: mysqlwire.ErSecureTransportRequired, SQLState: mysqlwire.StateGeneral,
-	Message: "Connections using insecure transport are prohibited while --require_secure_transport=ON."}
+	Message: "Connections using insecure transport are prohibited: the gateway requires TLS (--ssl)"}
 
 // noSSL refuses a plaintext login.
 func (f *mysqlFront) noSSL(rec *AuditRecord, log *slog.Logger) *mysqlwire.Error {
