@@ -451,6 +451,49 @@ func TestNewServerConfig(t *testing.T) {
 }
 
 // FuzzHandshake feeds arbitrary bytes after the greeting: no panic, no hang.
+// FuzzHandshakeAfterTLS feeds what a client sends after its SSLRequest and the TLS
+// handshake: the response (with or without CLIENT_SSL, as Connector/J 2.x), a second
+// SSLRequest, or anything else. Whatever it is, an accepted Conn has TLS and CLIENT_SSL.
+func FuzzHandshakeAfterTLS(f *testing.F) {
+	f.Add(frame(2, resp{caps: loginCaps | CapSSL, user: "u", auth: scramble20, plugin: pluginNative}.encode()))
+	f.Add(frame(2, resp{caps: loginCaps, user: "u", auth: scramble20, plugin: pluginNative}.encode()))
+	f.Add(frame(2, sslRequest(loginCaps)))
+	f.Add([]byte{0xff, 0xff, 0xff, 2})
+	s, err := NewServer(Config{TLS: serverTLS()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		server, client := net.Pipe()
+		defer client.Close()
+		go func() {
+			client.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, _, err := ReadPacket(client, 1<<10); err != nil {
+				return
+			}
+			pkt, _ := AppendPacket(nil, 1, sslRequest(loginCaps))
+			if _, err := client.Write(pkt); err != nil {
+				return
+			}
+			tc := tls.Client(client, clientTLS())
+			if tc.Handshake() != nil {
+				return
+			}
+			done := make(chan struct{})
+			go func() { io.Copy(io.Discard, tc); close(done) }() // net.Pipe: read while writing
+			tc.Write(in)
+			tc.CloseWrite()
+			<-done
+		}()
+		server.SetDeadline(time.Now().Add(5 * time.Second))
+		c, err := s.Handshake(context.Background(), server)
+		if err == nil && (c.TLS() == nil || c.Capabilities()&CapSSL == 0) {
+			t.Fatalf("accepted after TLS without TLS state: tls %v, caps %#x", c.TLS() != nil, c.Capabilities())
+		}
+		server.Close()
+	})
+}
+
 func FuzzHandshake(f *testing.F) {
 	f.Add(frame(1, resp{caps: loginCaps, user: "u", auth: scramble20, plugin: pluginNative}.encode()))
 	f.Add(frame(1, sslRequest(loginCaps)))
