@@ -83,8 +83,10 @@
 // access_key_id, policy, statement, backend_pid, pooled) and "authentication failed"
 // (user, database, source, reason, principal, …). Tokens, passwords, signatures,
 // session tokens and cancel keys are never logged. Reasons are token.Reason's words
-// plus implicit-deny, explicit-deny, iam-auth-disabled, no-ssl, password, no-password,
-// protocol, tls, backend-unavailable, pool-timeout, shutdown.
+// plus implicit-deny, explicit-deny, iam-auth-disabled, no-ssl, invalid-user, password,
+// no-password, protocol, tls, startup-timeout, backend-unavailable, pool-timeout,
+// shutdown, and for connections refused at accept too-many-clients and
+// too-many-unauthenticated ("connection refused").
 //
 // MySQL's "connection authorized" line has program_name, client_name, ssl,
 // tls_protocol, cipher, principal, access_key_id, policy, statement,
@@ -92,6 +94,7 @@
 //
 // Metrics (engine="postgres" or "mysql"): iamdb_gateway_connections_total{outcome,reason},
 // iamdb_gateway_auth_duration_seconds{outcome}, iamdb_gateway_sessions_active,
+// iamdb_gateway_client_connections (open, logged in or not),
 // iamdb_gateway_pool_sessions{state="idle|busy"}, iamdb_gateway_backend_dials_total{outcome}.
 //
 // # Limits
