@@ -12,7 +12,9 @@
 #
 # Environment: BENCH_SECONDS (10) per run, BENCH_REPEAT (3) runs of each pgbench measurement
 # (interleaved gateway, direct, pgbouncer, gateway, …; the median is kept), BENCH_CLIENTS (8), BENCH_THREADS (2),
-# BENCH_SCALE (5), BENCH_IDLE (5000) idle connections for the memory test,
+# BENCH_SCALE (5), BENCH_IDLE (2000) idle connections for the memory test, opened from 8
+# source addresses (iamdb dev's default listener limits: max_client_conns is an eighth of
+# its descriptor limit, 2,500 at `ulimit -n` 20,000, and a quarter of that per address),
 # BENCH_IDLE_AUTH (200) logged-in idle connections (each holds a backend session, and the
 # backend's max_connections is 300). Needs: go, psql, pgbench, pgbouncer, python3, setpriv,
 # and the AWS CLI (/usr/bin/aws) or falls back to "iamdb token" for the token.
@@ -25,7 +27,7 @@ T=${BENCH_SECONDS:-10}
 C=${BENCH_CLIENTS:-8}
 J=${BENCH_THREADS:-2}
 SCALE=${BENCH_SCALE:-5}
-IDLE=${BENCH_IDLE:-5000}
+IDLE=${BENCH_IDLE:-2000}
 IDLE_AUTH=${BENCH_IDLE_AUTH:-200}
 REPEAT=${BENCH_REPEAT:-3}
 
@@ -141,7 +143,7 @@ hold() {
 	local before
 	before=$(rss_kib "$pid")
 	mkfifo "$WORK/hold.in"
-	PGPASSWORD=$pw "$WORK/idleconns" -addr "$addr" -user "$user" -n "$n" -state "$state" <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
+	PGPASSWORD=$pw "$WORK/idleconns" -addr "$addr" -user "$user" -n "$n" -state "$state" -sources 8 <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
 	HOLDER_PID=$!
 	BENCH_PIDS+=("$HOLDER_PID")
 	exec 9>"$WORK/hold.in"

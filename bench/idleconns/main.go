@@ -27,7 +27,9 @@ func main() {
 	n := flag.Int("n", 1000, "connections")
 	state := flag.String("state", "startup", "startup (TLS and StartupMessage sent, authentication pending) or auth (logged in, idle)")
 	par := flag.Int("p", 16, "connections opened concurrently")
+	sources := flag.Int("sources", 1, "spread the connections over this many source addresses, 127.0.0.2 and up (the gateway caps connections not yet logged in per address)")
 	flag.Parse()
+	nsrc = max(1, min(*sources, 250))
 	if *addr == "" || *user == "" || (*state != "startup" && *state != "auth") {
 		flag.Usage()
 		os.Exit(2)
@@ -82,7 +84,7 @@ func main() {
 // openStartup negotiates TLS, sends the StartupMessage and reads the server's first
 // message, which must be an authentication request.
 func openStartup(addr, user, db string, i int) (func(), error) {
-	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	nc, err := dial(addr, i)
 	if err != nil {
 		return nil, err
 	}
@@ -145,4 +147,16 @@ func openAuth(addr, user, db string, i int) (func(), error) {
 		return nil, err
 	}
 	return func() { pc.Close(context.Background()) }, nil
+}
+
+// nsrc is the number of source addresses (-sources).
+var nsrc = 1
+
+// dial connects the i-th connection, from 127.0.0.(2 + i mod nsrc) when nsrc > 1.
+func dial(addr string, i int) (net.Conn, error) {
+	d := net.Dialer{Timeout: 10 * time.Second}
+	if nsrc > 1 {
+		d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%nsrc))}
+	}
+	return d.Dial("tcp", addr)
 }
