@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/iamdb/iamdb/internal/localdb"
@@ -135,17 +134,7 @@ drain_timeout = "5s"
 	}
 
 	pgLogin := func() error {
-		tok, err := token.Build(fmt.Sprintf("localhost:%d", pgPort), "us-east-1", "iam_user", creds, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		cc, err := pgx.ParseConfig(fmt.Sprintf("host=localhost port=%d user=iam_user dbname=postgres sslmode=verify-full connect_timeout=10", pgPort))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cc.Password = tok
-		cc.TLSConfig.RootCAs = ca.Pool()
-		c, err := pgx.ConnectConfig(ctx, cc)
+		c, err := pgIAMConnect(ctx, t, pgPort, "us-east-1", creds, ca.Pool())
 		if err != nil {
 			return err
 		}

@@ -294,19 +294,8 @@ drain_timeout = "20s"
 	if err != nil {
 		t.Fatal(err)
 	}
-	endpoint := fmt.Sprintf("localhost:%d", port)
 	connect := func() (string, *x509.Certificate, error) {
-		tok, err := token.Build(endpoint, "eu-west-1", "iam_user", token.Credentials{AccessKeyID: akid, SecretAccessKey: secret}, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		cc, err := pgx.ParseConfig(fmt.Sprintf("host=localhost port=%d user=iam_user dbname=postgres sslmode=verify-full", port))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cc.Password = tok
-		cc.TLSConfig.RootCAs = ca.Pool()
-		c, err := pgx.ConnectConfig(ctx, cc)
+		c, err := pgIAMConnect(ctx, t, port, "eu-west-1", token.Credentials{AccessKeyID: akid, SecretAccessKey: secret}, ca.Pool())
 		if err != nil {
 			return "", nil, err
 		}
@@ -361,7 +350,7 @@ drain_timeout = "20s"
 	if code, body := readyz(); code != http.StatusOK || body != "ready\n" {
 		t.Errorf("/readyz while serving = %d %q, want 200 ready", code, body)
 	}
-	tok, err := token.Build(endpoint, "eu-west-1", "iam_user", token.Credentials{AccessKeyID: akid, SecretAccessKey: secret}, time.Now())
+	tok, err := token.Build(fmt.Sprintf("localhost:%d", port), "eu-west-1", "iam_user", token.Credentials{AccessKeyID: akid, SecretAccessKey: secret}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,4 +495,22 @@ max_idle_per_key = 2
 	if err := stop(); err != nil {
 		t.Errorf("serve after cancel: %v", err)
 	}
+}
+
+// pgIAMConnect logs iam_user in to database postgres through the PostgreSQL gateway on
+// localhost:port with a token signed for region by creds, verifying the gateway against
+// roots.
+func pgIAMConnect(ctx context.Context, t *testing.T, port int, region string, creds token.Credentials, roots *x509.CertPool) (*pgx.Conn, error) {
+	t.Helper()
+	tok, err := token.Build(fmt.Sprintf("localhost:%d", port), region, "iam_user", creds, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := pgx.ParseConfig(fmt.Sprintf("host=localhost port=%d user=iam_user dbname=postgres sslmode=verify-full connect_timeout=10", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc.Password = tok
+	cc.TLSConfig.RootCAs = roots
+	return pgx.ConnectConfig(ctx, cc)
 }
