@@ -698,19 +698,18 @@ iam_auth = false
 
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
-	onServeReady = func(addr string) { ready <- addr }
+	h := hooks{ready: func(addr string) { ready <- addr }}
 	var stdout, logs lockedBuffer
 	var serveErr error
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		serveErr = run(ctx, []string{"serve", "--config", path}, &stdout, &logs)
+		serveErr = h.run(ctx, []string{"serve", "--config", path}, &stdout, &logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
 		case <-stopped:
-			onServeReady = nil
 			if serveErr != nil {
 				t.Errorf("iamdb serve: %v", serveErr)
 			}
