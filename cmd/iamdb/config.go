@@ -53,7 +53,7 @@ func loadConfig(path string, getenv func(string) string, flags map[string]string
 			*e.field(&cfg) = v
 		}
 	}
-	cfg.MasterKey = getenv("IAMDB_MASTER_KEY")
+	cfg.MasterKey = server.Secret(getenv("IAMDB_MASTER_KEY"))
 	for name, v := range flags {
 		f, ok := flagFields[name]
 		if !ok {

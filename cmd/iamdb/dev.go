@@ -261,7 +261,7 @@ func devConfig(d string, f *devFlags, dbs *devDatabases) (cfg server.Config, lns
 		return server.GatewayConfig{
 			Database: id, Listen: ln.Addr().String(), TLSCertFile: "server.pem", TLSKeyFile: "server-key.pem",
 			Backend: backend, BackendCAFile: "ca.pem", BackendServerName: host,
-			BackendAdminUser: adminUser, BackendAdminPassword: adminPassword, CACertFile: "ca.pem", CAKeyFile: "ca-key.pem",
+			BackendAdminUser: adminUser, BackendAdminPassword: server.Secret(adminPassword), CACertFile: "ca.pem", CAKeyFile: "ca-key.pem",
 		}, port, nil
 	}
 	pg, maria := dbs.pg, dbs.maria

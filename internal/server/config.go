@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"slices"
@@ -54,7 +55,7 @@ type Config struct {
 
 	// MasterKey, if set, is the master key itself (64 hex digits), which wins over
 	// MasterKeyFile: env IAMDB_MASTER_KEY, never the file. It is never logged.
-	MasterKey string `toml:"-"`
+	MasterKey Secret `toml:"-"`
 }
 
 // StoreConfig chooses the store.
@@ -167,7 +168,7 @@ type GatewayConfig struct {
 	// BackendAdminPassword, if set, is the password itself instead of the file's (iamdb
 	// dev: the throwaway servers' passwords never reach a file of their own). Not a TOML
 	// key. It is never logged.
-	BackendAdminPassword string `toml:"-"`
+	BackendAdminPassword Secret `toml:"-"`
 	// CACertFile and CAKeyFile are the gateway CA whose client certificates (CN = user) the
 	// backend trusts for IAM users (PostgreSQL hostssl … cert; MariaDB REQUIRE SUBJECT
 	// '/CN=u' with ssl_ca = this CA). Required.
@@ -281,6 +282,23 @@ type OpsConfig struct {
 	DrainTimeout Duration `toml:"drain_timeout"`
 }
 
+// Secret is a configured secret: it prints and logs as "REDACTED"; Reveal returns it.
+type Secret string
+
+// Reveal returns the secret itself.
+func (s Secret) Reveal() string { return string(s) }
+
+// String redacts the secret: fmt's %v and %s of a Config do not show it.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "REDACTED"
+}
+
+// LogValue redacts the secret in logs.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
 // Duration is a time.Duration written as "30s" in TOML.
 type Duration struct{ time.Duration }
 
@@ -370,7 +388,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateGateways()...)
 	errs = append(errs, c.validateWorkloadEndpoints(seen)...)
 	if c.MasterKey != "" {
-		if _, err := parseMasterKey([]byte(c.MasterKey)); err != nil {
+		if _, err := parseMasterKey([]byte(c.MasterKey.Reveal())); err != nil {
 			errs = append(errs, fmt.Errorf("IAMDB_MASTER_KEY: %w", err))
 		}
 	}

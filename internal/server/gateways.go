@@ -197,7 +197,7 @@ func (s *Server) listenGateway(gc gatewaySection, reg prometheus.Registerer) (*r
 // or the first line of BackendAdminPasswordFile.
 func backendAdminPassword(cfg *Config, gc GatewayConfig) (string, error) {
 	if gc.BackendAdminPassword != "" {
-		return gc.BackendAdminPassword, nil
+		return gc.BackendAdminPassword.Reveal(), nil
 	}
 	pw, err := os.ReadFile(cfg.Path(gc.BackendAdminPasswordFile))
 	if err != nil {

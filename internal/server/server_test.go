@@ -212,3 +212,48 @@ func TestBackendAdminPassword(t *testing.T) {
 		t.Errorf("Validate without a password = %v, want backend_admin_password_file required", err)
 	}
 }
+
+// The secrets a Config may hold never show in its printed or logged form.
+func TestSecretRedacted(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.MasterKey = Secret(strings.Repeat("ab", 32))
+	cfg.Postgres = []GatewayConfig{{BackendAdminPassword: "hunter2-admin"}}
+	var logs bytes.Buffer
+	NewLogger(&logs, LogConfig{Level: "info", Format: "json"}).Info("config", "master_key", cfg.MasterKey, "password", cfg.Postgres[0].BackendAdminPassword)
+	for _, out := range []string{fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), logs.String()} {
+		if strings.Contains(out, "abab") || strings.Contains(out, "hunter2") || !strings.Contains(out, "REDACTED") {
+			t.Errorf("a secret shows, or is not marked redacted, in %s", out)
+		}
+	}
+	if cfg.MasterKey.Reveal() != strings.Repeat("ab", 32) {
+		t.Error("Reveal does not return the secret")
+	}
+}
+
+// rotate-master-key's core: the secrets move under a new key file it creates, once, and
+// the store opens with the new key.
+func TestRotateMasterKey(t *testing.T) {
+	cfg := testConfig(t)
+	srv, err := New(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	newKeyFile := filepath.Join(t.TempDir(), "new.key")
+	n, created, err := RotateMasterKey(context.Background(), &cfg, newKeyFile, nil)
+	if err != nil || n != 1 || !created {
+		t.Fatalf("RotateMasterKey = %d, %v, %v, want 1 secret, created, nil", n, created, err)
+	}
+	if n, created, err = RotateMasterKey(context.Background(), &cfg, newKeyFile, nil); err != nil || n != 0 || created {
+		t.Errorf("RotateMasterKey again = %d, %v, %v, want nothing to do", n, created, err)
+	}
+	cfg.MasterKeyFile = newKeyFile
+	srv, err = New(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatalf("New with the new key: %v", err)
+	}
+	srv.Shutdown(context.Background())
+}

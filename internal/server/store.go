@@ -36,7 +36,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store,
 // read without it.
 func loadMasterKey(cfg *Config, create bool, random io.Reader) ([]byte, error) {
 	if cfg.MasterKey != "" {
-		return parseMasterKey([]byte(cfg.MasterKey))
+		return parseMasterKey([]byte(cfg.MasterKey.Reveal()))
 	}
 	path := cfg.Path(cfg.MasterKeyFile)
 	b, err := os.ReadFile(path)
@@ -54,12 +54,21 @@ func loadMasterKey(cfg *Config, create bool, random io.Reader) ([]byte, error) {
 	case !create:
 		return nil, fmt.Errorf("master key: %s does not exist, and the store already holds secrets encrypted under a key: restore the key file or set IAMDB_MASTER_KEY", path)
 	}
-	k := make([]byte, 32)
-	if _, err := io.ReadFull(random, k); err != nil {
+	k, err := createKeyFile(path, random)
+	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
+	return k, nil
+}
+
+// createKeyFile creates a master key file (0600) holding a key from random.
+func createKeyFile(path string, random io.Reader) ([]byte, error) {
+	k := make([]byte, 32)
+	if _, err := io.ReadFull(random, k); err != nil {
+		return nil, err
+	}
 	if err := writeFileExclusive(path, []byte(hex.EncodeToString(k)+"\n")); err != nil {
-		return nil, fmt.Errorf("master key: %w", err)
+		return nil, err
 	}
 	return k, nil
 }
@@ -157,11 +166,8 @@ func loadOrCreateKeyFile(path string, random io.Reader) (key []byte, created boo
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, false, err
 	}
-	k := make([]byte, 32)
-	if _, err := io.ReadFull(random, k); err != nil {
-		return nil, false, err
-	}
-	if err := writeFileExclusive(path, []byte(hex.EncodeToString(k)+"\n")); err != nil {
+	k, err := createKeyFile(path, random)
+	if err != nil {
 		return nil, false, err
 	}
 	return k, true, nil
