@@ -424,8 +424,8 @@ func devAccountEnvFile(d, id string) string { return filepath.Join(d, "env-"+id)
 
 // writeDevEnv writes D/env: a file to source that points the AWS CLI, the SDKs, psql,
 // mariadb and iamdb's own commands at the dev instance, and D/env-ID for each extra
-// account. They hold admins' secrets and the databases' admin passwords: 0600. maria is
-// nil when MariaDB did not start; imds are the IMDS endpoints' variables. D/env does not
+// account. They hold admins' secrets and the databases' admin passwords: 0600. dbs.maria
+// is nil when MariaDB did not start; imds are the IMDS endpoints' variables. D/env does not
 // set AWS_EC2_METADATA_SERVICE_ENDPOINT: the admin's keys in the same file would win over
 // the instance's credentials anyway.
 func writeDevEnv(d, authorityURL string, cfg *server.Config, dbs *devDatabases, imds []devEnvVar) (string, error) {
