@@ -1,9 +1,9 @@
 package main
 
 // The authority's acceptance tests: "iamdb serve" runs in-process on a temporary directory,
-// and the real clients a user would point at it run as subprocesses with the seed
-// documents' commands (/work/shared/seeds 000, 001 and 003), changed only in the endpoint
-// and the names:
+// and the real clients a user would point at it run as subprocesses with the commands of
+// the seed scenarios 000, 001 and 003 (their policy documents are in testdata/seeds),
+// changed only in the endpoint and the names:
 //
 //   - the AWS CLI v2 from Debian (/usr/bin/aws, 2.9), which honours only --endpoint-url;
 //   - the pip AWS CLI v1 (python3 -m awscli) and boto3, which honour AWS_ENDPOINT_URL and
@@ -698,19 +698,18 @@ iam_auth = false
 
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
-	onServeReady = func(addr string) { ready <- addr }
+	h := hooks{ready: func(addr string) { ready <- addr }}
 	var stdout, logs lockedBuffer
 	var serveErr error
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		serveErr = run(ctx, []string{"serve", "--config", path}, &stdout, &logs)
+		serveErr = h.run(ctx, []string{"serve", "--config", path}, &stdout, &logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
 		case <-stopped:
-			onServeReady = nil
 			if serveErr != nil {
 				t.Errorf("iamdb serve: %v", serveErr)
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/iamdb/iamdb/internal/server"
 )
 
 func noEnv(string) string { return "" }
@@ -20,64 +21,56 @@ func TestConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{
+	want := server.Config{
 		Dir:           filepath.Join("testdata", "state"),
 		MasterKeyFile: "keys/master.key",
-		Store:         StoreConfig{Path: "authority.db", URL: "postgres://file/iamdb"},
-		Authority:     AuthorityConfig{Listen: "127.0.0.1:9001", Region: "ap-northeast-1"},
-		Bootstrap:     BootstrapConfig{AccountID: "111111111111", AdminUser: "root-admin", AdminKeyFile: "admin.ini"},
-		Log:           LogConfig{Level: "debug", Format: "json"},
-		Accounts:      []AccountConfig{{ID: "222222222222", Alias: "db-account"}},
-		Databases: []DatabaseConfig{{
+		Store:         server.StoreConfig{Path: "authority.db", URL: "postgres://file/iamdb"},
+		Authority:     server.AuthorityConfig{Listen: "127.0.0.1:9001", Region: "ap-northeast-1"},
+		Bootstrap:     server.BootstrapConfig{AccountID: "111111111111", AdminUser: "root-admin", AdminKeyFile: "admin.ini"},
+		Log:           server.LogConfig{Level: "debug", Format: "json"},
+		Accounts:      []server.AccountConfig{{ID: "222222222222", Alias: "db-account"}},
+		Databases: []server.DatabaseConfig{{
 			Identifier: "aurorapgsqlv1", Kind: "cluster", Engine: "aurora-postgresql",
 			Endpoints: []string{"localhost", "127.0.0.1"}, Port: 5432, Account: "222222222222",
 		}, {
 			Identifier: "mysqlv1", Engine: "mysql",
 			Endpoints: []string{"mysqlv1.cxxxxxxxxxxx.ap-northeast-1.rds.amazonaws.com"}, Port: 3306, IAMAuth: true,
 		}},
-		Postgres: []GatewayConfig{{
+		Postgres: []server.GatewayConfig{{
 			Database: "aurorapgsqlv1", Account: "222222222222", Listen: "127.0.0.1:15432",
 			TLSCertFile: "tls/gateway.pem", TLSKeyFile: "tls/gateway-key.pem", MinTLSVersion: "1.3",
 			Backend: "10.0.0.12:5432", BackendCAFile: "tls/backend-ca.pem",
 			BackendAdminUser: "iamdb_gateway", BackendAdminPasswordFile: "secrets/pg.password",
 			CACertFile: "tls/gateway-ca.pem", CAKeyFile: "tls/gateway-ca-key.pem",
-			ClientCertTTL: duration{30 * time.Minute}, Pool: PoolTOML{MaxIdlePerKey: 4},
+			ClientCertTTL: server.Duration{Duration: 30 * time.Minute}, Pool: server.PoolTOML{MaxIdlePerKey: 4},
 		}},
-		MySQL: []MySQLGatewayConfig{{
-			GatewayConfig: GatewayConfig{
+		MySQL: []server.MySQLGatewayConfig{{
+			GatewayConfig: server.GatewayConfig{
 				Database: "mysqlv1", Listen: "127.0.0.1:13306",
 				TLSCertFile: "tls/gateway.pem", TLSKeyFile: "tls/gateway-key.pem", RevealReasons: true,
 				Backend: "10.0.0.13:3306", BackendCAFile: "tls/backend-ca.pem", BackendServerName: "mariadb.internal",
 				BackendAdminUser: "iamdb_gateway", BackendAdminPasswordFile: "secrets/mysql.password",
 				CACertFile: "tls/gateway-ca.pem", CAKeyFile: "tls/gateway-ca-key.pem",
-				Pool: PoolTOML{MaxSessionsPerKey: 10, IdleTimeout: duration{time.Minute}, MaxDialsPerSecond: 50.5},
+				Pool: server.PoolTOML{MaxSessionsPerKey: 10, IdleTimeout: server.Duration{Duration: time.Minute}, MaxDialsPerSecond: 50.5},
 			},
 			AllowLocalInfile: true, ServerVersion: "8.0.36-iamdb",
 		}},
-		IMDS: []IMDSEndpointConfig{{
+		IMDS: []server.IMDSEndpointConfig{{
 			Listen: "127.0.0.1:8090", InstanceProfile: "pgmonitor-access-profile", Account: "222222222222",
-			InstanceID: "i-0123456789abcdef0", Region: "us-east-2", SessionDuration: duration{2 * time.Hour},
+			InstanceID: "i-0123456789abcdef0", Region: "us-east-2", SessionDuration: server.Duration{Duration: 2 * time.Hour},
 		}, {
 			Listen: "[::1]:8091", Role: "arn:aws:iam::111111111111:role/app", AllowIMDSv1: true,
 		}},
-		ContainerCredentials: []ContainerEndpointConfig{{
+		ContainerCredentials: []server.ContainerEndpointConfig{{
 			Listen: "10.0.0.5:8092", AllowNonLoopback: true, Path: "/creds", Role: "task-role",
 			AuthorizationTokenFile: "secrets/container.token", SessionName: "orders-task",
 		}},
 	}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(server.Config{})); diff != "" {
 		t.Errorf("loadConfig(full.toml) mismatch (-want +got):\n%s", diff)
 	}
-	if p := got.path(got.Store.Path); p != filepath.Join("testdata", "state", "authority.db") {
+	if p := got.Path(got.Store.Path); p != filepath.Join("testdata", "state", "authority.db") {
 		t.Errorf("store path resolves to %q", p)
-	}
-	// One list of gateways, each with its engine and the MySQL-only settings.
-	var sections []string
-	for _, g := range got.gatewaySections() {
-		sections = append(sections, fmt.Sprintf("%s %s %s %v %q", g.name, g.engine, g.Database, g.allowLocalInfile, g.serverVersion))
-	}
-	if diff := cmp.Diff([]string{`postgres[0] postgres aurorapgsqlv1 false ""`, `mysql[0] mysql mysqlv1 true "8.0.36-iamdb"`}, sections); diff != "" {
-		t.Errorf("gatewaySections mismatch (-want +got):\n%s", diff)
 	}
 }
 
@@ -87,7 +80,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(defaultConfig(), got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
+	if diff := cmp.Diff(server.DefaultConfig(), got, cmpopts.IgnoreUnexported(server.Config{})); diff != "" {
 		t.Errorf("defaults mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -219,7 +212,7 @@ max_unauthenticated_per_ip = -1
 		StartupTimeout                          time.Duration
 	}
 	var gotLimits []limits
-	for _, g := range got.gatewaySections() {
+	for _, g := range []server.GatewayConfig{got.Postgres[0], got.MySQL[0].GatewayConfig} {
 		gotLimits = append(gotLimits, limits{g.MaxClientConns, g.MaxUnauthenticatedPerIP, g.StartupTimeout.Duration})
 	}
 	if diff := cmp.Diff([]limits{{500, 20, 3 * time.Second}, {-1, -1, 0}}, gotLimits); diff != "" {

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,15 +19,12 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/iamdb/iamdb/arn"
-	"github.com/iamdb/iamdb/internal/gateway"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/server"
 )
 
 const devUsage = `usage: iamdb dev [--dir D] [--region R] [--authority ADDR] [--pg ADDR] [--mysql ADDR] [--ops ADDR]
@@ -70,54 +65,55 @@ const (
 // devMySQLDatabase is the database the dev MariaDB is created with.
 const devMySQLDatabase = "demo"
 
-// onDevPostgres, if set, is called with the throwaway PostgreSQL once it is ready (a test
-// hook: dev_test.go restarts it under the gateway).
-var onDevPostgres func(*localdb.Postgres)
+// devFlags are the flags of "iamdb dev".
+type devFlags struct {
+	dir, region, authAddr, pgAddr, mysqlAddr, opsAddr, logLevel string
+	accounts, imdsProfiles, imdsAddrs                           repeated
+}
 
-// onDevMariaDB, if set, is called with the throwaway MariaDB once it is ready (a test
-// hook, like onDevPostgres).
-var onDevMariaDB func(*localdb.MariaDB)
-
-// startMariaDB starts the throwaway MariaDB (a variable so that a test can run dev as on
-// a machine without MariaDB).
-var startMariaDB = localdb.StartMariaDB
-
-func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
 	fs := flag.NewFlagSet("iamdb dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, devUsage) }
-	dir := fs.String("dir", ".iamdb", "state directory (store, CA, credentials, env)")
-	region := fs.String("region", "us-east-1", "region of the authority and the database")
-	authAddr := fs.String("authority", "127.0.0.1:0", "address of the AWS Query API (port 0: a free one)")
-	pgAddr := fs.String("pg", "127.0.0.1:0", "address of the PostgreSQL gateway (port 0: a free one)")
-	mysqlAddr := fs.String("mysql", "127.0.0.1:0", "address of the MySQL gateway (port 0: a free one)")
-	opsAddr := fs.String("ops", "127.0.0.1:0", "address of /metrics, /healthz and /readyz")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	var accounts, imdsProfiles, imdsAddrs repeated
-	fs.Var(&accounts, "account", "create this extra account (12 digits) with its own admin (repeatable)")
-	fs.Var(&imdsProfiles, "imds-profile", "serve an IMDS endpoint for this instance profile: a name in the dev account or an ARN (repeatable; created later is fine)")
-	fs.Var(&imdsAddrs, "imds", "address of the IMDS endpoint of the --imds-profile in the same position (default 127.0.0.1:0)")
+	f := &devFlags{}
+	fs.StringVar(&f.dir, "dir", ".iamdb", "state directory (store, CA, credentials, env)")
+	fs.StringVar(&f.region, "region", "us-east-1", "region of the authority and the database")
+	fs.StringVar(&f.authAddr, "authority", "127.0.0.1:0", "address of the AWS Query API (port 0: a free one)")
+	fs.StringVar(&f.pgAddr, "pg", "127.0.0.1:0", "address of the PostgreSQL gateway (port 0: a free one)")
+	fs.StringVar(&f.mysqlAddr, "mysql", "127.0.0.1:0", "address of the MySQL gateway (port 0: a free one)")
+	fs.StringVar(&f.opsAddr, "ops", "127.0.0.1:0", "address of /metrics, /healthz and /readyz")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Var(&f.accounts, "account", "create this extra account (12 digits) with its own admin (repeatable)")
+	fs.Var(&f.imdsProfiles, "imds-profile", "serve an IMDS endpoint for this instance profile: a name in the dev account or an ARN (repeatable; created later is fine)")
+	fs.Var(&f.imdsAddrs, "imds", "address of the IMDS endpoint of the --imds-profile in the same position (default 127.0.0.1:0)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return nil, nil
 		}
-		return exitCode(2)
+		return nil, exitCode(2)
 	}
 	if fs.NArg() > 0 {
-		return usagef("dev: unexpected argument %q", fs.Arg(0))
+		return nil, usagef("dev: unexpected argument %q", fs.Arg(0))
 	}
-	if len(imdsAddrs) > len(imdsProfiles) {
-		return usagef("dev: %d --imds addresses for %d --imds-profile", len(imdsAddrs), len(imdsProfiles))
+	if len(f.imdsAddrs) > len(f.imdsProfiles) {
+		return nil, usagef("dev: %d --imds addresses for %d --imds-profile", len(f.imdsAddrs), len(f.imdsProfiles))
 	}
-	d, err := filepath.Abs(*dir)
+	return f, nil
+}
+
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, h hooks) error {
+	f, err := parseDevFlags(args, stderr)
+	if f == nil {
+		return err
+	}
+	d, err := filepath.Abs(f.dir)
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(d, 0o700); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
-	log := newLogger(stderr, LogConfig{Level: *logLevel, Format: "text"})
-
+	log := server.NewLogger(stderr, server.LogConfig{Level: f.logLevel, Format: "text"})
 	ca, err := loadOrCreateCA(d)
 	if err != nil {
 		return err
@@ -126,14 +122,71 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
-	certFile, keyFile := filepath.Join(d, "server.pem"), filepath.Join(d, "server-key.pem")
-	if err := pki.WritePEM(certFile, keyFile, serverCert); err != nil {
+	if err := pki.WritePEM(filepath.Join(d, "server.pem"), filepath.Join(d, "server-key.pem"), serverCert); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
-	stopCtx := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.Background(), 30*time.Second)
+	dbs, stop, err := startDevDatabases(ctx, ca, log, h)
+	defer stop()
+	if err != nil {
+		return err
 	}
+	cfg, lns, err := devConfig(d, f, dbs)
+	for _, ln := range lns {
+		defer ln.Close()
+	}
+	if err != nil {
+		return err
+	}
+	imdsVars, err := devIMDS(&cfg, f.imdsProfiles, f.imdsAddrs)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, cfg, server.Options{Logger: log, Listeners: lns})
+	if err != nil {
+		return err
+	}
+	var imds []devEnvVar // IAMDB_IMDS_ENDPOINT and one IAMDB_IMDS_ENDPOINT_<NAME> per profile
+	for i, e := range srv.WorkloadEndpoints() {
+		if i == 0 {
+			imds = append(imds, devEnvVar{"IAMDB_IMDS_ENDPOINT", e.URL})
+		}
+		imds = append(imds, devEnvVar{imdsVars[i], e.URL})
+	}
+	env, err := writeDevEnv(d, srv.URL(), &cfg, dbs, imds)
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	io.WriteString(stdout, devReady(srv, &cfg, dbs, env, imdsVars))
+	return runServer(ctx, srv, h)
+}
 
+// devDatabases are dev's throwaway servers and the ports of their gateways.
+type devDatabases struct {
+	pg             *localdb.Postgres
+	maria          *localdb.MariaDB // nil when MariaDB is not installed
+	pgPort, myPort int              // myPort is 0 without MariaDB
+}
+
+// startDevDatabases starts the throwaway PostgreSQL and, if it is installed, MariaDB. stop
+// stops them; it is never nil.
+func startDevDatabases(ctx context.Context, ca *pki.CA, log *slog.Logger, h hooks) (dbs *devDatabases, stop func(), err error) {
+	dbs = &devDatabases{}
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	stopper := func(what string, s interface{ Stop(context.Context) error }) func() {
+		return func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := s.Stop(ctx); err != nil {
+				log.Warn("stopping "+what, "err", err)
+			}
+		}
+	}
 	// A run killed with SIGKILL left its throwaway servers' directories, with their keys,
 	// in the temp dir: remove those whose owner has died (never a live run's).
 	removed, err := localdb.RemoveLeftovers("")
@@ -145,176 +198,109 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	log.Info("starting a throwaway PostgreSQL")
-	pg, err := localdb.StartPostgres(ctx, localdb.PostgresOptions{CA: ca})
-	if err != nil {
-		return fmt.Errorf("dev: %w", err)
+	if dbs.pg, err = localdb.StartPostgres(ctx, localdb.PostgresOptions{CA: ca}); err != nil {
+		return nil, stop, fmt.Errorf("dev: %w", err)
 	}
-	defer func() {
-		ctx, cancel := stopCtx()
-		defer cancel()
-		if err := pg.Stop(ctx); err != nil {
-			log.Warn("stopping PostgreSQL", "err", err)
-		}
-	}()
-	log.Info("PostgreSQL ready", "addr", pg.Addr(), "log", pg.LogFile())
-	if onDevPostgres != nil {
-		onDevPostgres(pg)
+	stops = append(stops, stopper("PostgreSQL", dbs.pg))
+	log.Info("PostgreSQL ready", "addr", dbs.pg.Addr(), "log", dbs.pg.LogFile())
+	if h.devPostgres != nil {
+		h.devPostgres(dbs.pg)
 	}
 
 	log.Info("starting a throwaway MariaDB")
 	// Its admin holds rds_iam WITH ADMIN OPTION, so that it can create IAM users (GRANT
 	// rds_iam TO u) as RDS's master user can; the gateway does not count that grant as
 	// membership: the admin stays a password user.
+	startMariaDB := h.startMariaDB
+	if startMariaDB == nil {
+		startMariaDB = localdb.StartMariaDB
+	}
 	maria, err := startMariaDB(ctx, localdb.MariaDBOptions{CA: ca, Databases: []string{devMySQLDatabase}})
 	switch {
 	case errors.Is(err, localdb.ErrMariaDBNotFound):
 		log.Warn("MariaDB is not installed: running without the MySQL gateway", "err", err, "install", "apt-get install -y mariadb-server")
 	case err != nil:
-		return fmt.Errorf("dev: %w", err)
+		return nil, stop, fmt.Errorf("dev: %w", err)
 	default:
-		defer func() {
-			ctx, cancel := stopCtx()
-			defer cancel()
-			if err := maria.Stop(ctx); err != nil {
-				log.Warn("stopping MariaDB", "err", err)
-			}
-		}()
+		dbs.maria = maria
+		stops = append(stops, stopper("MariaDB", maria))
 		log.Info("MariaDB ready", "addr", maria.Addr(), "log", maria.LogFile())
-		if onDevMariaDB != nil {
-			onDevMariaDB(maria)
+		if h.devMariaDB != nil {
+			h.devMariaDB(maria)
 		}
 	}
+	return dbs, stop, nil
+}
 
-	pgLn, err := net.Listen("tcp", *pgAddr)
-	if err != nil {
-		return fmt.Errorf("dev: %w", err)
-	}
-	defer pgLn.Close()
-	pgPort := pgLn.Addr().(*net.TCPAddr).Port
-
-	cfg := defaultConfig()
+// devConfig is the configuration of dev: the throwaway databases registered at the ports
+// of their gateways' listeners, which it binds (lns, by address), and the accounts.
+func devConfig(d string, f *devFlags, dbs *devDatabases) (cfg server.Config, lns map[string]net.Listener, err error) {
+	cfg = server.DefaultConfig()
 	cfg.Dir = d
-	cfg.Authority.Listen = *authAddr
-	cfg.Authority.Region = *region
+	cfg.Authority.Listen = f.authAddr
+	cfg.Authority.Region = f.region
 	// Local OIDC issuers ("iamdb oidc serve" on 127.0.0.1, plain http) are trusted in dev.
 	cfg.Authority.WebIdentityAllowInsecureLoopback = true
-	cfg.Log.Level = *logLevel
-	cfg.Databases = []DatabaseConfig{{
-		Identifier: devClusterID, Kind: iam.KindCluster, Engine: "aurora-postgresql",
-		Endpoints: []string{"localhost", "127.0.0.1"}, Port: pgPort, Region: *region, IAMAuth: true,
-	}}
-	var myLn net.Listener
-	myPort := 0
-	if maria != nil {
-		if myLn, err = net.Listen("tcp", *mysqlAddr); err != nil {
-			return fmt.Errorf("dev: %w", err)
-		}
-		defer myLn.Close()
-		myPort = myLn.Addr().(*net.TCPAddr).Port
-		cfg.Databases = append(cfg.Databases, DatabaseConfig{
-			Identifier: devMySQLInstanceID, Kind: iam.KindInstance, Engine: "mariadb",
-			Endpoints: []string{"localhost", "127.0.0.1"}, Port: myPort, Region: *region, IAMAuth: true,
-		})
-	}
-	if err := devAccounts(&cfg, accounts); err != nil {
-		return err
-	}
-	imdsVars, err := devIMDS(&cfg, imdsProfiles, imdsAddrs)
-	if err != nil {
-		return err
-	}
-	if err := cfg.validate(); err != nil {
-		return err
-	}
-	a, err := startAuthority(ctx, &cfg, log)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	eps, err := startWorkloadEndpoints(&cfg, a.svc, log)
-	if err != nil {
-		return err
-	}
-	defer closeEndpoints(eps)
-	var imds []devEnvVar // IAMDB_IMDS_ENDPOINT and one IAMDB_IMDS_ENDPOINT_<NAME> per profile
-	for i, e := range eps {
-		if i == 0 {
-			imds = append(imds, devEnvVar{"IAMDB_IMDS_ENDPOINT", e.url})
-		}
-		imds = append(imds, devEnvVar{imdsVars[i], e.url})
-	}
-
-	certs, err := pki.NewClientCertCache(ca, pki.CacheConfig{})
-	if err != nil {
-		return fmt.Errorf("dev: %w", err)
-	}
-	reg := newRegistry()
-	// newGateway starts the gateway of engine on ln for the database id, in front of the
-	// server at backend.
-	var gws []*runningGateway
-	newGateway := func(engine string, ln net.Listener, id, backend, backendHost, adminUser, adminPassword string) (iam.Database, error) {
-		db, ok := registeredDatabase(a.svc, cfg.Bootstrap.AccountID, id)
-		if !ok {
-			return iam.Database{}, fmt.Errorf("dev: the dev database %s is not registered", id)
-		}
-		gw, err := gateway.New(gateway.Config{
-			Engine:      engine,
-			IAM:         a.svc,
-			Database:    db,
-			Certificate: &serverCert,
-			Backend: gateway.Backend{
-				Addr:          backend,
-				TLS:           &tls.Config{RootCAs: ca.Pool(), ServerName: backendHost, MinVersion: tls.VersionTLS12},
-				AdminUser:     adminUser,
-				AdminPassword: adminPassword,
-			},
-			ClientCerts: certs,
-			Logger:      log.With("gateway", engine),
-			Registerer:  reg,
-		})
+	cfg.Log.Level = f.logLevel
+	cfg.Ops.Listen = f.opsAddr
+	cfg.Ops.DrainTimeout.Duration = 10 * time.Second
+	lns = map[string]net.Listener{}
+	// gateway binds addr and configures a gateway there for the database id of engine in
+	// front of backend.
+	gateway := func(addr, id, engine, backend, host, adminUser, adminPassword string) (server.GatewayConfig, int, error) {
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			return iam.Database{}, fmt.Errorf("dev: %w", err)
+			return server.GatewayConfig{}, 0, fmt.Errorf("dev: %w", err)
 		}
-		gws = append(gws, serveGateway(engine, db.Identifier, gw, ln, certFile, keyFile))
-		return db, nil
+		lns[ln.Addr().String()] = ln
+		port := ln.Addr().(*net.TCPAddr).Port
+		cfg.Databases = append(cfg.Databases, server.DatabaseConfig{
+			Identifier: id, Kind: iam.KindInstance, Engine: engine,
+			Endpoints: []string{"localhost", "127.0.0.1"}, Port: port, Region: f.region, IAMAuth: true,
+		})
+		return server.GatewayConfig{
+			Database: id, Listen: ln.Addr().String(), TLSCertFile: "server.pem", TLSKeyFile: "server-key.pem",
+			Backend: backend, BackendCAFile: "ca.pem", BackendServerName: host,
+			BackendAdminUser: adminUser, BackendAdminPassword: server.Secret(adminPassword), CACertFile: "ca.pem", CAKeyFile: "ca-key.pem",
+		}, port, nil
 	}
-	pgDB, err := newGateway(gateway.EnginePostgres, pgLn, devClusterID, pg.Addr(), pg.Host(), pg.AdminUser, pg.AdminPassword)
+	pg, maria := dbs.pg, dbs.maria
+	pgGateway, port, err := gateway(f.pgAddr, devClusterID, "aurora-postgresql", pg.Addr(), pg.Host(), pg.AdminUser, pg.AdminPassword)
 	if err != nil {
-		return err
+		return cfg, lns, err
 	}
-	var myDB iam.Database
+	cfg.Databases[0].Kind = iam.KindCluster
+	cfg.Postgres, dbs.pgPort = []server.GatewayConfig{pgGateway}, port
 	if maria != nil {
-		if myDB, err = newGateway(gateway.EngineMySQL, myLn, devMySQLInstanceID, maria.Addr(), maria.Host(), maria.AdminUser, maria.AdminPassword); err != nil {
-			drain(gws, time.Second, log)
-			return err
+		myGateway, port, err := gateway(f.mysqlAddr, devMySQLInstanceID, "mariadb", maria.Addr(), maria.Host(), maria.AdminUser, maria.AdminPassword)
+		if err != nil {
+			return cfg, lns, err
 		}
+		cfg.MySQL, dbs.myPort = []server.MySQLGatewayConfig{{GatewayConfig: myGateway}}, port
 	}
+	return cfg, lns, devAccounts(&cfg, f.accounts)
+}
 
-	ops, err := startOps(*opsAddr, reg, a.ready, log)
-	if err != nil {
-		drain(gws, time.Second, log)
-		return err
+// devReady is what dev prints once everything listens: the endpoints and what to do next.
+func devReady(srv *server.Server, cfg *server.Config, dbs *devDatabases, env string, imdsVars []string) string {
+	resourceID := map[string]string{}
+	for _, g := range srv.Gateways() {
+		resourceID[g.Database.Identifier] = g.Database.ResourceID
 	}
-	defer ops.Close()
-
-	env, err := writeDevEnv(d, a, &cfg, pg, pgPort, maria, myPort, imds)
-	if err != nil {
-		drain(gws, time.Second, log)
-		return err
-	}
+	pgPort, myPort := dbs.pgPort, dbs.myPort
 	var b strings.Builder
-	fmt.Fprintf(&b, "ready\n  authority  %s   (AWS Query API: IAM, STS, RDS)\n", a.url)
-	fmt.Fprintf(&b, "  postgres   localhost:%d   (gateway; cluster %q, resource id %s)\n", pgPort, devClusterID, pgDB.ResourceID)
-	if maria != nil {
-		fmt.Fprintf(&b, "  mysql      localhost:%d   (gateway; instance %q, resource id %s)\n", myPort, devMySQLInstanceID, myDB.ResourceID)
+	fmt.Fprintf(&b, "ready\n  authority  %s   (AWS Query API: IAM, STS, RDS)\n", srv.URL())
+	fmt.Fprintf(&b, "  postgres   localhost:%d   (gateway; cluster %q, resource id %s)\n", pgPort, devClusterID, resourceID[devClusterID])
+	if dbs.maria != nil {
+		fmt.Fprintf(&b, "  mysql      localhost:%d   (gateway; instance %q, resource id %s)\n", myPort, devMySQLInstanceID, resourceID[devMySQLInstanceID])
 	} else {
 		b.WriteString("  mysql      not started: MariaDB is not installed (apt-get install -y mariadb-server)\n")
 	}
 	for _, acc := range cfg.Accounts {
-		fmt.Fprintf(&b, "  account    %s   (source %s to act as its admin)\n", acc.ID, devAccountEnvFile(d, acc.ID))
+		fmt.Fprintf(&b, "  account    %s   (source %s to act as its admin)\n", acc.ID, devAccountEnvFile(cfg.Dir, acc.ID))
 	}
-	for i, e := range eps {
-		fmt.Fprintf(&b, "  imds       %s   (instance profile %s, $%s; for AWS_EC2_METADATA_SERVICE_ENDPOINT)\n", e.url, cfg.IMDS[i].InstanceProfile, imdsVars[i])
+	for i, e := range srv.WorkloadEndpoints() {
+		fmt.Fprintf(&b, "  imds       %s   (instance profile %s, $%s; for AWS_EC2_METADATA_SERVICE_ENDPOINT)\n", e.URL, cfg.IMDS[i].InstanceProfile, imdsVars[i])
 	}
 	fmt.Fprintf(&b, `  ops        http://%s   (/metrics, /healthz, /readyz)
 
@@ -324,8 +310,8 @@ Next:
   psql "$IAMDB_PG_ADMIN_URL" -c "CREATE USER iam_user WITH LOGIN; GRANT rds_iam TO iam_user;"
   export PGPASSWORD=$(aws rds generate-db-auth-token --hostname localhost --port %d --username iam_user)
   psql "host=localhost port=%d user=iam_user dbname=postgres sslmode=verify-full sslrootcert=$IAMDB_CA_FILE"
-`, ops.Addr, env, pgPort, pgPort)
-	if maria != nil {
+`, srv.OpsAddr(), env, pgPort, pgPort)
+	if dbs.maria != nil {
 		self := "iamdb" // as the user ran it: bin/iamdb from scripts/quickstart
 		if strings.ContainsRune(os.Args[0], '/') && !strings.HasSuffix(os.Args[0], ".test") {
 			self = os.Args[0]
@@ -337,12 +323,7 @@ MySQL (as RDS for MySQL's CREATE USER 'iam_user' IDENTIFIED WITH AWSAuthenticati
   mariadb --host=localhost --port=%d --ssl-ca="$IAMDB_CA_FILE" --ssl-verify-server-cert --enable-cleartext-plugin --user=iam_user --password="$TOKEN"
 `, myPort, myPort)
 	}
-	io.WriteString(stdout, b.String())
-	if onServeReady != nil {
-		onServeReady(a.addr)
-	}
-
-	return waitAndDrain(ctx, a, gws, 10*time.Second, log)
+	return b.String()
 }
 
 // loadOrCreateCA keeps the dev CA in D/ca.pem and D/ca-key.pem across restarts, so that
@@ -378,17 +359,17 @@ func loadOrCreateCA(d string) (*pki.CA, error) {
 type devEnvVar struct{ k, v string }
 
 // devAccounts adds the extra accounts of "iamdb dev --account" to cfg.
-func devAccounts(cfg *Config, ids []string) error {
+func devAccounts(cfg *server.Config, ids []string) error {
 	for _, id := range ids {
 		switch {
-		case !isAccountID(id):
+		case !arn.IsAccountID(id):
 			return usagef("dev: --account %q: an account id is 12 digits", id)
 		case id == cfg.Bootstrap.AccountID:
 			return usagef("dev: --account %s is the dev account itself", id)
-		case slices.ContainsFunc(cfg.Accounts, func(a AccountConfig) bool { return a.ID == id }):
+		case slices.ContainsFunc(cfg.Accounts, func(a server.AccountConfig) bool { return a.ID == id }):
 			return usagef("dev: --account %s given twice", id)
 		}
-		cfg.Accounts = append(cfg.Accounts, AccountConfig{ID: id, AdminKeyFile: "admin-credentials-" + id})
+		cfg.Accounts = append(cfg.Accounts, server.AccountConfig{ID: id, AdminKeyFile: "admin-credentials-" + id})
 	}
 	return nil
 }
@@ -396,15 +377,15 @@ func devAccounts(cfg *Config, ids []string) error {
 // devIMDS adds an IMDS endpoint to cfg for each "--imds-profile", listening on the
 // "--imds" in the same position (or a free port), and returns the name of each one's
 // D/env variable: IAMDB_IMDS_ENDPOINT_ and the profile's name in upper case.
-func devIMDS(cfg *Config, profiles, addrs []string) (vars []string, err error) {
+func devIMDS(cfg *server.Config, profiles, addrs []string) (vars []string, err error) {
 	seen := map[string]string{}
 	for i, p := range profiles {
-		profileARN, err := cfg.entityARN(p, "instance-profile", "")
+		profileARN, err := cfg.EntityARN(p, "instance-profile", "")
 		if err != nil {
 			return nil, usagef("dev: --imds-profile: %v", err)
 		}
 		a, _ := arn.Parse(profileARN)
-		if a.AccountID != cfg.Bootstrap.AccountID && !slices.ContainsFunc(cfg.Accounts, func(acc AccountConfig) bool { return acc.ID == a.AccountID }) {
+		if a.AccountID != cfg.Bootstrap.AccountID && !slices.ContainsFunc(cfg.Accounts, func(acc server.AccountConfig) bool { return acc.ID == a.AccountID }) {
 			return nil, usagef("dev: --imds-profile %s: account %s is neither the dev account nor an --account", p, a.AccountID)
 		}
 		name := a.Resource[strings.LastIndexByte(a.Resource, '/')+1:]
@@ -417,7 +398,7 @@ func devIMDS(cfg *Config, profiles, addrs []string) (vars []string, err error) {
 		if i < len(addrs) {
 			listen = addrs[i]
 		}
-		cfg.IMDS = append(cfg.IMDS, IMDSEndpointConfig{Listen: listen, InstanceProfile: profileARN})
+		cfg.IMDS = append(cfg.IMDS, server.IMDSEndpointConfig{Listen: listen, InstanceProfile: profileARN})
 		vars = append(vars, v)
 	}
 	return vars, nil
@@ -443,12 +424,13 @@ func devAccountEnvFile(d, id string) string { return filepath.Join(d, "env-"+id)
 
 // writeDevEnv writes D/env: a file to source that points the AWS CLI, the SDKs, psql,
 // mariadb and iamdb's own commands at the dev instance, and D/env-ID for each extra
-// account. They hold admins' secrets and the databases' admin passwords: 0600. maria is
-// nil when MariaDB did not start; imds are the IMDS endpoints' variables. D/env does not
+// account. They hold admins' secrets and the databases' admin passwords: 0600. dbs.maria
+// is nil when MariaDB did not start; imds are the IMDS endpoints' variables. D/env does not
 // set AWS_EC2_METADATA_SERVICE_ENDPOINT: the admin's keys in the same file would win over
 // the instance's credentials anyway.
-func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, pgPort int, maria *localdb.MariaDB, myPort int, imds []devEnvVar) (string, error) {
-	akid, secret, err := readAdminKeyFile(cfg.path(cfg.Bootstrap.AdminKeyFile))
+func writeDevEnv(d, authorityURL string, cfg *server.Config, dbs *devDatabases, imds []devEnvVar) (string, error) {
+	pg, pgPort, maria, myPort := dbs.pg, dbs.pgPort, dbs.maria, dbs.myPort
+	akid, secret, err := readAdminKeyFile(cfg.Path(cfg.Bootstrap.AdminKeyFile))
 	if err != nil {
 		return "", fmt.Errorf("dev: %w", err)
 	}
@@ -463,10 +445,10 @@ func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, pgPo
 		extra = append(extra, acc.ID)
 	}
 	vars := []devEnvVar{
-		{"AWS_ENDPOINT_URL", a.url},
+		{"AWS_ENDPOINT_URL", authorityURL},
 		// The SDKs resolve credential providers (web identity, role_arn profiles) before
 		// AWS_ENDPOINT_URL applies: their STS calls need the service-specific variable.
-		{"AWS_ENDPOINT_URL_STS", a.url},
+		{"AWS_ENDPOINT_URL_STS", authorityURL},
 		{"AWS_ACCESS_KEY_ID", akid},
 		{"AWS_SECRET_ACCESS_KEY", secret},
 		{"AWS_REGION", cfg.Authority.Region},
@@ -502,7 +484,7 @@ func writeDevEnv(d string, a *authority, cfg *Config, pg *localdb.Postgres, pgPo
 		return "", err
 	}
 	for _, acc := range cfg.Accounts {
-		akid, secret, err := readAdminKeyFile(cfg.path(acc.AdminKeyFile))
+		akid, secret, err := readAdminKeyFile(cfg.Path(acc.AdminKeyFile))
 		if err != nil {
 			return "", fmt.Errorf("dev: %w", err)
 		}
@@ -553,43 +535,4 @@ func readAdminKeyFile(path string) (akid, secret string, err error) {
 		return "", "", fmt.Errorf("%s holds no access key", path)
 	}
 	return akid, secret, sc.Err()
-}
-
-// newRegistry returns a Prometheus registry with the Go runtime and process collectors.
-func newRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
-}
-
-// opsServer serves /metrics, /healthz and /readyz.
-type opsServer struct {
-	Addr string
-	srv  *http.Server
-}
-
-func (o *opsServer) Close() error { return o.srv.Close() }
-
-func startOps(addr string, reg *prometheus.Registry, ready func() error, log *slog.Logger) (*opsServer, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("ops: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := ready(); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		io.WriteString(w, "ready\n")
-	})
-	o := &opsServer{Addr: ln.Addr().String(), srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
-	go func() {
-		if err := o.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("ops server", "err", err)
-		}
-	}()
-	return o, nil
 }

@@ -64,8 +64,8 @@ type devInstance struct {
 	env     map[string]string // D/env
 	logs    *lockedBuffer     // run's stderr: the gateway's log
 	stdout  *lockedBuffer
-	pg      *localdb.Postgres // the throwaway backend (onDevPostgres)
-	maria   *localdb.MariaDB  // the throwaway MariaDB (onDevMariaDB); nil without MariaDB
+	pg      *localdb.Postgres // the throwaway backend (hooks.devPostgres)
+	maria   *localdb.MariaDB  // the throwaway MariaDB (hooks.devMariaDB); nil without MariaDB
 	authURL string
 	port    int // the PostgreSQL gateway's
 	myPort  int // the MySQL gateway's; 0 without MariaDB
@@ -77,6 +77,12 @@ type devInstance struct {
 // startDev runs "iamdb dev --dir T ARGS" until the test ends, and reads D/env.
 func startDev(t *testing.T, args ...string) *devInstance {
 	t.Helper()
+	return startDevWith(t, hooks{}, args...)
+}
+
+// startDevWith is startDev with h's startMariaDB.
+func startDevWith(t *testing.T, h hooks, args ...string) *devInstance {
+	t.Helper()
 	if _, err := localdb.FindPostgres(); err != nil {
 		needTool(t, false, "the PostgreSQL server binaries", "apt-get install -y postgresql")
 	}
@@ -85,15 +91,15 @@ func startDev(t *testing.T, args ...string) *devInstance {
 	ready := make(chan string, 1)
 	pgc := make(chan *localdb.Postgres, 1)
 	myc := make(chan *localdb.MariaDB, 1)
-	onServeReady = func(addr string) { ready <- addr }
-	onDevPostgres = func(p *localdb.Postgres) { pgc <- p }
-	onDevMariaDB = func(m *localdb.MariaDB) { myc <- m }
+	h.ready = func(addr string) { ready <- addr }
+	h.devPostgres = func(p *localdb.Postgres) { pgc <- p }
+	h.devMariaDB = func(m *localdb.MariaDB) { myc <- m }
 	d := &devInstance{dir: dir, logs: &lockedBuffer{}, stdout: &lockedBuffer{}}
 	var runErr error
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		runErr = run(ctx, append([]string{"dev", "--dir", dir}, args...), d.stdout, d.logs)
+		runErr = h.run(ctx, append([]string{"dev", "--dir", dir}, args...), d.stdout, d.logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -105,7 +111,6 @@ func startDev(t *testing.T, args ...string) *devInstance {
 		case <-time.After(30 * time.Second):
 			t.Errorf("iamdb dev did not stop within 30s of its context's end")
 		}
-		onServeReady, onDevPostgres, onDevMariaDB = nil, nil, nil
 		if t.Failed() {
 			t.Logf("iamdb dev's log:\n%s", d.logs.String())
 		}
@@ -121,7 +126,7 @@ func startDev(t *testing.T, args ...string) *devInstance {
 	select {
 	case d.pg = <-pgc:
 	default:
-		t.Fatal("iamdb dev got ready without calling onDevPostgres")
+		t.Fatal("iamdb dev got ready without calling hooks.devPostgres")
 	}
 	select {
 	case d.maria = <-myc:
@@ -961,11 +966,9 @@ func testCreateDBUserPostgres(t *testing.T, d *devInstance, tools *clientTools) 
 
 // Without the MariaDB binaries, iamdb dev runs PostgreSQL only, and says so.
 func TestDevWithoutMariaDB(t *testing.T) {
-	startMariaDB = func(context.Context, localdb.MariaDBOptions) (*localdb.MariaDB, error) {
+	d := startDevWith(t, hooks{startMariaDB: func(context.Context, localdb.MariaDBOptions) (*localdb.MariaDB, error) {
 		return nil, fmt.Errorf("%w (test)", localdb.ErrMariaDBNotFound)
-	}
-	t.Cleanup(func() { startMariaDB = localdb.StartMariaDB })
-	d := startDev(t)
+	}})
 	if d.maria != nil {
 		t.Fatal("iamdb dev started MariaDB")
 	}

@@ -6,10 +6,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/iamdb/iamdb/internal/server"
 )
 
 func TestDevAccountsAndIMDS(t *testing.T) {
-	cfg := defaultConfig()
+	cfg := server.DefaultConfig()
 	dev := cfg.Bootstrap.AccountID
 	if err := devAccounts(&cfg, []string{"222233334444", "333344445555"}); err != nil {
 		t.Fatal(err)
@@ -30,7 +32,7 @@ func TestDevAccountsAndIMDS(t *testing.T) {
 	if !slices.Equal(vars, want) {
 		t.Errorf("variables %q, want %q", vars, want)
 	}
-	wantIMDS := []IMDSEndpointConfig{
+	wantIMDS := []server.IMDSEndpointConfig{
 		{Listen: "127.0.0.1:8090", InstanceProfile: "arn:aws:iam::" + dev + ":instance-profile/pgdemo-db-access-profile"},
 		{Listen: "127.0.0.1:0", InstanceProfile: "arn:aws:iam::222233334444:instance-profile/ops/pgmonitor-access-profile"},
 		{Listen: "127.0.0.1:0", InstanceProfile: "arn:aws:iam::" + dev + ":instance-profile/App.Profile_2"},
@@ -38,7 +40,7 @@ func TestDevAccountsAndIMDS(t *testing.T) {
 	if !slices.Equal(cfg.IMDS, wantIMDS) {
 		t.Errorf("imds %+v, want %+v", cfg.IMDS, wantIMDS)
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		t.Errorf("validate: %v", err)
 	}
 
@@ -54,7 +56,7 @@ func TestDevAccountsAndIMDS(t *testing.T) {
 		{profiles: []string{"bad name!"}, want: "neither an ARN nor a name"},
 		{profiles: []string{"a-b", "a.b"}, want: "would both be $IAMDB_IMDS_ENDPOINT_A_B"},
 	} {
-		cfg := defaultConfig()
+		cfg := server.DefaultConfig()
 		err := devAccounts(&cfg, c.accounts)
 		if err == nil {
 			_, err = devIMDS(&cfg, c.profiles, nil)

@@ -1,6 +1,7 @@
 // Command iamdb is AWS-compatible IAM database authentication for PostgreSQL and
-// MySQL/MariaDB: it signs and verifies RDS auth tokens, evaluates IAM policies and (in later
-// versions) runs the authority and the database gateways.
+// MySQL/MariaDB: it runs the authority, the database gateways and the workload credential
+// endpoints (internal/server), signs and verifies RDS auth tokens and evaluates IAM
+// policies.
 //
 // main only wires: every subcommand is a function run(ctx, args, stdout, stderr) error that
 // the tests call in-process.
@@ -14,6 +15,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/iamdb/iamdb/internal/localdb"
 )
 
 // exitCode is an error that carries a process exit status and no message of its own: the
@@ -75,8 +78,27 @@ commands:
   version   print the version
 `
 
+// hooks are the test seams of "serve" and "dev"; the zero value is the program's.
+type hooks struct {
+	// ready, if set, is called with the authority's address once everything listens
+	// (tests learn ports chosen by the kernel).
+	ready func(addr string)
+	// devPostgres and devMariaDB, if set, are called with dev's throwaway servers once
+	// they are ready (dev_test.go restarts them under the gateway).
+	devPostgres func(*localdb.Postgres)
+	devMariaDB  func(*localdb.MariaDB)
+	// startMariaDB starts dev's throwaway MariaDB; nil: localdb.StartMariaDB (a test runs
+	// dev as on a machine without MariaDB).
+	startMariaDB func(context.Context, localdb.MariaDBOptions) (*localdb.MariaDB, error)
+}
+
 // run is the whole program: it dispatches to the subcommand named by args[0].
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return hooks{}.run(ctx, args, stdout, stderr)
+}
+
+// run is the program with the test seams of h.
+func (h hooks) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, topUsage)
 		return exitCode(2)
@@ -87,9 +109,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "policy":
 		return runPolicy(ctx, args[1:], stdout, stderr)
 	case "serve":
-		return runServe(ctx, args[1:], stdout, stderr)
+		return runServe(ctx, args[1:], stdout, stderr, h)
 	case "dev":
-		return runDev(ctx, args[1:], stdout, stderr)
+		return runDev(ctx, args[1:], stdout, stderr, h)
 	case "create-db-user":
 		return runCreateDBUser(ctx, args[1:], stdout, stderr)
 	case "connect":

@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 
-	"github.com/iamdb/iamdb/internal/iam"
+	"github.com/iamdb/iamdb/internal/server"
 )
 
 const rotateUsage = `usage: iamdb rotate-master-key --config iamdb.toml --new-key-file PATH
@@ -44,20 +42,7 @@ func runRotateMasterKey(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	oldKey, err := loadMasterKey(&cfg, false, randReader)
-	if err != nil {
-		return fmt.Errorf("rotate-master-key: %w", err)
-	}
-	newKey, created, err := loadOrCreateKeyFile(*newKeyFile)
-	if err != nil {
-		return fmt.Errorf("rotate-master-key: %w", err)
-	}
-	st, err := openStore(ctx, &cfg, nil)
-	if err != nil {
-		return fmt.Errorf("rotate-master-key: %w", err)
-	}
-	defer st.Close()
-	n, err := iam.RotateMasterKey(ctx, st, oldKey, newKey, randReader)
+	n, created, err := server.RotateMasterKey(ctx, &cfg, *newKeyFile, nil)
 	if err != nil {
 		return fmt.Errorf("rotate-master-key: %w", err)
 	}
@@ -65,46 +50,6 @@ func runRotateMasterKey(ctx context.Context, args []string, stdout, stderr io.Wr
 		fmt.Fprintf(stdout, "created the new master key in %s\n", *newKeyFile)
 	}
 	fmt.Fprintf(stdout, "re-encrypted %d access key secrets\nnow set master_key_file = %q and previous_master_key_files = [%q], and start iamdb serve\n",
-		n, *newKeyFile, cfg.path(cfg.MasterKeyFile))
+		n, *newKeyFile, cfg.Path(cfg.MasterKeyFile))
 	return nil
-}
-
-// loadOrCreateKeyFile reads a master key file, or creates it with a random key.
-func loadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		k, err := parseMasterKey(b)
-		if err != nil {
-			return nil, false, fmt.Errorf("%s: %w", path, err)
-		}
-		return k, false, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, false, err
-	}
-	k := make([]byte, 32)
-	if _, err := io.ReadFull(randReader, k); err != nil {
-		return nil, false, err
-	}
-	if err := writeFileExclusive(path, []byte(hex.EncodeToString(k)+"\n")); err != nil {
-		return nil, false, err
-	}
-	return k, true, nil
-}
-
-// loadPreviousMasterKeys reads previous_master_key_files.
-func loadPreviousMasterKeys(cfg *Config) ([][]byte, error) {
-	var out [][]byte
-	for _, f := range cfg.PreviousMasterKeyFiles {
-		b, err := os.ReadFile(cfg.path(f))
-		if err != nil {
-			return nil, fmt.Errorf("previous master key: %w", err)
-		}
-		k, err := parseMasterKey(b)
-		if err != nil {
-			return nil, fmt.Errorf("previous master key %s: %w", f, err)
-		}
-		out = append(out, k)
-	}
-	return out, nil
 }

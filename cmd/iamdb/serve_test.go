@@ -34,11 +34,10 @@ func serveOnce(t *testing.T, cfgPath string) (stderr string, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ready := make(chan string, 1)
-	onServeReady = func(addr string) { ready <- addr }
-	defer func() { onServeReady = nil }()
+	h := hooks{ready: func(addr string) { ready <- addr }}
 	var out, logs bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--config", cfgPath}, &out, &logs) }()
+	go func() { done <- h.run(ctx, []string{"serve", "--config", cfgPath}, &out, &logs) }()
 	select {
 	case <-ready:
 		cancel()
@@ -188,10 +187,10 @@ func startServe(t *testing.T, cfgPath string) (stdout, logs *lockedBuffer, stop 
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
-	onServeReady = func(addr string) { ready <- addr }
+	h := hooks{ready: func(addr string) { ready <- addr }}
 	stdout, logs = &lockedBuffer{}, &lockedBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--config", cfgPath}, stdout, logs) }()
+	go func() { done <- h.run(ctx, []string{"serve", "--config", cfgPath}, stdout, logs) }()
 	stopped := false
 	stop = func() error {
 		t.Helper()
@@ -199,7 +198,6 @@ func startServe(t *testing.T, cfgPath string) (stdout, logs *lockedBuffer, stop 
 			return nil
 		}
 		stopped = true
-		defer func() { onServeReady = nil }()
 		cancel()
 		select {
 		case err := <-done:
@@ -274,11 +272,10 @@ drain_timeout = "20s"
 
 	runCtx, cancel := context.WithCancel(ctx)
 	ready := make(chan string, 1)
-	onServeReady = func(addr string) { ready <- addr }
-	defer func() { onServeReady = nil }()
+	h := hooks{ready: func(addr string) { ready <- addr }}
 	var out, logs lockedBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(runCtx, []string{"serve", "--config", cfgPath}, &out, &logs) }()
+	go func() { done <- h.run(runCtx, []string{"serve", "--config", cfgPath}, &out, &logs) }()
 	select {
 	case <-ready:
 	case err := <-done:

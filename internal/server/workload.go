@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -18,8 +18,7 @@ import (
 	"github.com/iamdb/iamdb/internal/workload"
 )
 
-// The workload credential endpoints of "iamdb serve" and "iamdb dev": [[imds]] and
-// [[container_credentials]] (internal/workload, docs/workload-credentials.md).
+// The workload credential endpoints: [[imds]] and [[container_credentials]] (internal/workload, docs/workload-credentials.md).
 
 // validateWorkloadEndpoints checks the [[imds]] and [[container_credentials]] tables;
 // accounts are the configured accounts.
@@ -43,14 +42,14 @@ func (c *Config) validateWorkloadEndpoints(accounts map[string]bool) []error {
 		listens[listen] = name
 	}
 	checkEntity := func(name, key, v, kind, account string) {
-		if _, err := c.entityARN(v, kind, account); err != nil {
+		if _, err := c.EntityARN(v, kind, account); err != nil {
 			errs = append(errs, fmt.Errorf("%s.%s: %w", name, key, err))
 		}
 		if account != "" && !accounts[account] {
 			errs = append(errs, fmt.Errorf("%s.account %s is not a configured account", name, account))
 		}
 	}
-	checkDuration := func(name string, d duration) {
+	checkDuration := func(name string, d Duration) {
 		if d.Duration != 0 && (d.Duration < 15*time.Minute || d.Duration > 12*time.Hour) {
 			errs = append(errs, fmt.Errorf("%s.session_duration %v must be between 15m and 12h", name, d.Duration))
 		}
@@ -104,9 +103,9 @@ func validInstanceID(s string) bool {
 	return strings.Trim(h, "0123456789abcdef") == ""
 }
 
-// entityARN returns the ARN of an instance profile or role given by name (in account, or
-// the bootstrap account) or by ARN.
-func (c *Config) entityARN(v, kind, account string) (string, error) {
+// EntityARN returns the ARN of an IAM entity of kind ("instance-profile", "role") given by
+// name (in account, or the bootstrap account) or by ARN.
+func (c *Config) EntityARN(v, kind, account string) (string, error) {
 	if strings.HasPrefix(v, "arn:") {
 		a, err := arn.Parse(v)
 		if err != nil || a.Service != "iam" || !arn.IsAccountID(a.AccountID) || !strings.HasPrefix(a.Resource, kind+"/") || len(a.Resource) == len(kind)+1 {
@@ -123,18 +122,19 @@ func (c *Config) entityARN(v, kind, account string) (string, error) {
 	return "arn:aws:iam::" + c.accountOr(account) + ":" + kind + "/" + v, nil
 }
 
-// runningEndpoint is a workload credential endpoint serving a listener.
+// runningEndpoint is a workload credential endpoint bound to a listener; serve starts it.
 type runningEndpoint struct {
 	kind  string // "imds" or "container_credentials"
 	url   string // what clients are given: http://ADDR/ or http://ADDR/path
 	bound string // "instance_profile=ARN" or "role=ARN"
+	ln    net.Listener
 	srv   *http.Server
-	done  chan error
+	done  chan error // nil until serve
 }
 
-// workloadServer is the HTTP server of an endpoint: small headers, short timeouts.
-func workloadServer(h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
+// newEndpoint returns the endpoint serving h on ln: small headers, short timeouts.
+func newEndpoint(kind, url, bound string, h http.Handler, ln net.Listener, log *slog.Logger) *runningEndpoint {
+	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
@@ -143,53 +143,58 @@ func workloadServer(h http.Handler, log *slog.Logger) *http.Server {
 		MaxHeaderBytes:    8 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	return &runningEndpoint{kind: kind, url: url, bound: bound, ln: ln, srv: srv}
 }
 
-func serveEndpoint(kind, url, bound string, h http.Handler, ln net.Listener, log *slog.Logger) *runningEndpoint {
-	e := &runningEndpoint{kind: kind, url: url, bound: bound, srv: workloadServer(h, log), done: make(chan error, 1)}
-	go func() { e.done <- e.srv.Serve(ln) }()
-	return e
+func (e *runningEndpoint) serve() {
+	e.done = make(chan error, 1)
+	go func() { e.done <- e.srv.Serve(e.ln) }()
 }
 
-// closeEndpoints stops the endpoints.
+// closeEndpoints stops the endpoints, or closes the listeners of those not serving.
 func closeEndpoints(eps []*runningEndpoint) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, e := range eps {
+		if e.done == nil {
+			e.ln.Close()
+			continue
+		}
 		e.srv.Shutdown(ctx)
 		<-e.done
 	}
 }
 
-// startWorkloadEndpoints starts the [[imds]] and [[container_credentials]] endpoints of
-// cfg. On error the ones started are stopped.
-func startWorkloadEndpoints(cfg *Config, auth workload.Authority, log *slog.Logger) (_ []*runningEndpoint, err error) {
-	var out []*runningEndpoint
+// listenEndpoints binds the [[imds]] and [[container_credentials]] endpoints of s.cfg. On
+// error the ones bound are closed.
+func (s *Server) listenEndpoints() (err error) {
 	defer func() {
 		if err != nil {
-			closeEndpoints(out)
+			closeEndpoints(s.endpoints)
+			s.endpoints = nil
 		}
 	}()
-	for i, m := range cfg.IMDS {
-		e, err := startIMDS(cfg, m, auth, log)
+	for i, m := range s.cfg.IMDS {
+		e, err := s.listenIMDS(m)
 		if err != nil {
-			return nil, fmt.Errorf("serve: imds[%d]: %w", i, err)
+			return fmt.Errorf("serve: imds[%d]: %w", i, err)
 		}
-		out = append(out, e)
+		s.endpoints = append(s.endpoints, e)
 	}
-	for i, cc := range cfg.ContainerCredentials {
-		e, err := startContainerCredentials(cfg, cc, auth, log)
+	for i, cc := range s.cfg.ContainerCredentials {
+		e, err := s.listenContainerCredentials(cc)
 		if err != nil {
-			return nil, fmt.Errorf("serve: container_credentials[%d]: %w", i, err)
+			return fmt.Errorf("serve: container_credentials[%d]: %w", i, err)
 		}
-		out = append(out, e)
+		s.endpoints = append(s.endpoints, e)
 	}
-	return out, nil
+	return nil
 }
 
-func startIMDS(cfg *Config, m IMDSEndpointConfig, auth workload.Authority, log *slog.Logger) (*runningEndpoint, error) {
+func (s *Server) listenIMDS(m IMDSEndpointConfig) (*runningEndpoint, error) {
+	cfg := &s.cfg
 	wc := workload.IMDSConfig{
-		Authority: auth, InstanceID: m.InstanceID, Region: m.Region, AllowIMDSv1: m.AllowIMDSv1,
+		Authority: s.svc, InstanceID: m.InstanceID, Region: m.Region, AllowIMDSv1: m.AllowIMDSv1,
 		SessionDuration: m.SessionDuration.Duration,
 	}
 	if wc.Region == "" {
@@ -198,58 +203,58 @@ func startIMDS(cfg *Config, m IMDSEndpointConfig, auth workload.Authority, log *
 	var err error
 	bound := ""
 	if m.InstanceProfile != "" {
-		wc.InstanceProfileARN, err = cfg.entityARN(m.InstanceProfile, "instance-profile", m.Account)
+		wc.InstanceProfileARN, err = cfg.EntityARN(m.InstanceProfile, "instance-profile", m.Account)
 		bound = "instance_profile=" + wc.InstanceProfileARN
 	} else {
-		wc.RoleARN, err = cfg.entityARN(m.Role, "role", m.Account)
+		wc.RoleARN, err = cfg.EntityARN(m.Role, "role", m.Account)
 		bound = "role=" + wc.RoleARN
 	}
 	if err != nil {
 		return nil, err
 	}
-	elog := log.With("endpoint", "imds", "listen", m.Listen)
+	elog := s.log.With("endpoint", "imds", "listen", m.Listen)
 	wc.Logger = elog
 	h, err := workload.NewIMDS(wc)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", m.Listen)
+	ln, err := s.listen(m.Listen)
 	if err != nil {
 		return nil, err
 	}
 	url := "http://" + ln.Addr().String() + "/"
 	elog.Info("imds listening", "url", url, "bound", bound, "instance_id", h.InstanceID(), "imdsv1", m.AllowIMDSv1)
-	return serveEndpoint("imds", url, bound, h, ln, log), nil
+	return newEndpoint("imds", url, bound, h, ln, s.log), nil
 }
 
-func startContainerCredentials(cfg *Config, cc ContainerEndpointConfig, auth workload.Authority, log *slog.Logger) (*runningEndpoint, error) {
-	roleARN, err := cfg.entityARN(cc.Role, "role", cc.Account)
+func (s *Server) listenContainerCredentials(cc ContainerEndpointConfig) (*runningEndpoint, error) {
+	roleARN, err := s.cfg.EntityARN(cc.Role, "role", cc.Account)
 	if err != nil {
 		return nil, err
 	}
-	tokenFile := cfg.path(cc.AuthorizationTokenFile)
-	tok, created, err := loadOrCreateAuthorizationToken(tokenFile, randReader)
+	tokenFile := s.cfg.Path(cc.AuthorizationTokenFile)
+	tok, created, err := loadOrCreateAuthorizationToken(tokenFile, s.rand)
 	if err != nil {
 		return nil, err
 	}
-	elog := log.With("endpoint", "container_credentials", "listen", cc.Listen)
+	elog := s.log.With("endpoint", "container_credentials", "listen", cc.Listen)
 	if created {
 		elog.Info("created the container authorization token file", "file", tokenFile)
 	}
 	h, err := workload.NewContainer(workload.ContainerConfig{
-		Authority: auth, RoleARN: roleARN, Path: cc.Path, AuthorizationToken: tok,
+		Authority: s.svc, RoleARN: roleARN, Path: cc.Path, AuthorizationToken: tok,
 		SessionName: cc.SessionName, SessionDuration: cc.SessionDuration.Duration, Logger: elog,
 	})
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cc.Listen)
+	ln, err := s.listen(cc.Listen)
 	if err != nil {
 		return nil, err
 	}
 	url := "http://" + ln.Addr().String() + h.Path()
 	elog.Info("container credentials listening", "url", url, "role", roleARN, "authorization_token_file", tokenFile)
-	return serveEndpoint("container_credentials", url, "role="+roleARN, h, ln, log), nil
+	return newEndpoint("container_credentials", url, "role="+roleARN, h, ln, s.log), nil
 }
 
 // loadOrCreateAuthorizationToken reads a container authorization token file (one

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/store"
 	"github.com/iamdb/iamdb/internal/store/postgres"
 	"github.com/iamdb/iamdb/internal/store/sqlite"
@@ -26,7 +27,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store,
 	if cfg.Store.URL != "" {
 		return postgres.Open(ctx, cfg.Store.URL, postgres.WithLogger(log))
 	}
-	return sqlite.Open(cfg.path(cfg.Store.Path))
+	return sqlite.Open(cfg.Path(cfg.Store.Path))
 }
 
 // loadMasterKey returns the master key: from IAMDB_MASTER_KEY if set, else from the key
@@ -34,10 +35,10 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store,
 // empty store); otherwise a missing key is an error, since the store's secrets cannot be
 // read without it.
 func loadMasterKey(cfg *Config, create bool, random io.Reader) ([]byte, error) {
-	if cfg.masterKey != "" {
-		return parseMasterKey([]byte(cfg.masterKey))
+	if cfg.MasterKey != "" {
+		return parseMasterKey([]byte(cfg.MasterKey.Reveal()))
 	}
-	path := cfg.path(cfg.MasterKeyFile)
+	path := cfg.Path(cfg.MasterKeyFile)
 	b, err := os.ReadFile(path)
 	switch {
 	case err == nil:
@@ -53,12 +54,21 @@ func loadMasterKey(cfg *Config, create bool, random io.Reader) ([]byte, error) {
 	case !create:
 		return nil, fmt.Errorf("master key: %s does not exist, and the store already holds secrets encrypted under a key: restore the key file or set IAMDB_MASTER_KEY", path)
 	}
-	k := make([]byte, 32)
-	if _, err := io.ReadFull(random, k); err != nil {
+	k, err := createKeyFile(path, random)
+	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
+	return k, nil
+}
+
+// createKeyFile creates a master key file (0600) holding a key from random.
+func createKeyFile(path string, random io.Reader) ([]byte, error) {
+	k := make([]byte, 32)
+	if _, err := io.ReadFull(random, k); err != nil {
+		return nil, err
+	}
 	if err := writeFileExclusive(path, []byte(hex.EncodeToString(k)+"\n")); err != nil {
-		return nil, fmt.Errorf("master key: %w", err)
+		return nil, err
 	}
 	return k, nil
 }
@@ -94,8 +104,8 @@ func credentialsFile(account, user, akid, secret string) []byte {
 	return []byte(b.String())
 }
 
-// newLogger builds the server's logger.
-func newLogger(w io.Writer, cfg LogConfig) *slog.Logger {
+// NewLogger returns the server's logger writing to w, as cfg says.
+func NewLogger(w io.Writer, cfg LogConfig) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Level))
 	opts := &slog.HandlerOptions{Level: level}
@@ -118,4 +128,64 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-var randReader io.Reader = rand.Reader
+// RotateMasterKey re-encrypts the secrets of cfg's store, read with cfg's master key,
+// under the key of newKeyFile, which it creates with a key from random (nil: crypto/rand)
+// if it does not exist. It returns how many secrets it re-encrypted and whether it created
+// the file. Every server on the store must be stopped.
+func RotateMasterKey(ctx context.Context, cfg *Config, newKeyFile string, random io.Reader) (n int, created bool, err error) {
+	if random == nil {
+		random = rand.Reader
+	}
+	oldKey, err := loadMasterKey(cfg, false, random)
+	if err != nil {
+		return 0, false, err
+	}
+	newKey, created, err := loadOrCreateKeyFile(newKeyFile, random)
+	if err != nil {
+		return 0, false, err
+	}
+	st, err := openStore(ctx, cfg, nil)
+	if err != nil {
+		return 0, created, err
+	}
+	defer st.Close()
+	n, err = iam.RotateMasterKey(ctx, st, oldKey, newKey, random)
+	return n, created, err
+}
+
+// loadOrCreateKeyFile reads a master key file, or creates it with a random key.
+func loadOrCreateKeyFile(path string, random io.Reader) (key []byte, created bool, err error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k, err := parseMasterKey(b)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", path, err)
+		}
+		return k, false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, err
+	}
+	k, err := createKeyFile(path, random)
+	if err != nil {
+		return nil, false, err
+	}
+	return k, true, nil
+}
+
+// loadPreviousMasterKeys reads previous_master_key_files.
+func loadPreviousMasterKeys(cfg *Config) ([][]byte, error) {
+	var out [][]byte
+	for _, f := range cfg.PreviousMasterKeyFiles {
+		b, err := os.ReadFile(cfg.Path(f))
+		if err != nil {
+			return nil, fmt.Errorf("previous master key: %w", err)
+		}
+		k, err := parseMasterKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("previous master key %s: %w", f, err)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}

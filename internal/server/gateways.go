@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -20,22 +20,20 @@ import (
 	"github.com/iamdb/iamdb/internal/pki"
 )
 
-// runningGateway is a gateway serving a listener, with the files its certificate is
-// reloaded from on SIGHUP.
+// runningGateway is a gateway bound to a listener, with the files its certificate is
+// reloaded from (Reload, SIGHUP); serve starts it.
 type runningGateway struct {
 	engine            string // gateway.EnginePostgres or gateway.EngineMySQL
-	name              string // the database's identifier
+	db                iam.Database
 	gw                *gateway.Gateway
 	ln                net.Listener
-	done              chan error
+	done              chan error // nil until serve
 	certFile, keyFile string
 }
 
-// serveGateway starts gw, a gateway of engine for the database name, on ln.
-func serveGateway(engine, name string, gw *gateway.Gateway, ln net.Listener, certFile, keyFile string) *runningGateway {
-	r := &runningGateway{engine: engine, name: name, gw: gw, ln: ln, done: make(chan error, 1), certFile: certFile, keyFile: keyFile}
-	go func() { r.done <- gw.Serve(ln) }()
-	return r
+func (r *runningGateway) serve() {
+	r.done = make(chan error, 1)
+	go func() { r.done <- r.gw.Serve(r.ln) }()
 }
 
 // reload re-reads the gateway's certificate files.
@@ -48,10 +46,10 @@ func (r *runningGateway) reload(log *slog.Logger) {
 		err = r.gw.SetCertificate(&cert)
 	}
 	if err != nil {
-		log.Error("reloading the gateway certificate", "gateway", r.name, "err", err)
+		log.Error("reloading the gateway certificate", "gateway", r.db.Identifier, "err", err)
 		return
 	}
-	log.Info("gateway certificate reloaded", "gateway", r.name, "file", r.certFile)
+	log.Info("gateway certificate reloaded", "gateway", r.db.Identifier, "file", r.certFile)
 }
 
 // drain stops the gateways: no new connections, sessions finish until the timeout, then
@@ -65,8 +63,12 @@ func drain(gws []*runningGateway, timeout time.Duration, log *slog.Logger) error
 	defer cancel()
 	var errs []error
 	for _, g := range gws {
+		if g.done == nil {
+			g.ln.Close()
+			continue
+		}
 		if err := g.gw.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			errs = append(errs, fmt.Errorf("gateway %s: %w", g.name, err))
+			errs = append(errs, fmt.Errorf("gateway %s: %w", g.db.Identifier, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -82,29 +84,22 @@ func registeredDatabase(svc *iam.Service, account, identifier string) (iam.Datab
 	return iam.Database{}, false
 }
 
-// startGateways starts the [[postgres]] and [[mysql]] gateways of cfg.
-func startGateways(cfg *Config, svc *iam.Service, reg prometheus.Registerer, log *slog.Logger) (_ []*runningGateway, err error) {
-	var out []*runningGateway
-	defer func() {
+// listenGateways binds the [[postgres]] and [[mysql]] gateways of s.cfg.
+func (s *Server) listenGateways(reg prometheus.Registerer) error {
+	for _, gc := range s.cfg.gatewaySections() {
+		g, err := s.listenGateway(gc, reg)
 		if err != nil {
-			for _, g := range out {
-				g.ln.Close()
-			}
+			return fmt.Errorf("serve: %s (%s): %w", gc.name, gc.Database, err)
 		}
-	}()
-	for _, gc := range cfg.gatewaySections() {
-		g, err := startGateway(cfg, gc, svc, reg, log)
-		if err != nil {
-			return nil, fmt.Errorf("serve: %s (%s): %w", gc.name, gc.Database, err)
-		}
-		out = append(out, g)
+		s.gateways = append(s.gateways, g)
 	}
-	return out, nil
+	return nil
 }
 
-// startGateway starts one gateway: the same keys make the same gateway.Config for both
+// listenGateway binds one gateway: the same keys make the same gateway.Config for both
 // engines, with the MySQL-only settings on top.
-func startGateway(cfg *Config, gc gatewaySection, svc *iam.Service, reg prometheus.Registerer, log *slog.Logger) (*runningGateway, error) {
+func (s *Server) listenGateway(gc gatewaySection, reg prometheus.Registerer) (*runningGateway, error) {
+	cfg, svc, log := &s.cfg, s.svc, s.log
 	account := cfg.accountOr(gc.Account)
 	db, found := registeredDatabase(svc, account, gc.Database)
 	if !found {
@@ -113,15 +108,15 @@ func startGateway(cfg *Config, gc gatewaySection, svc *iam.Service, reg promethe
 	if err := checkGatewayEngine(gc.engine, db.Engine); err != nil {
 		return nil, fmt.Errorf("database %q: %w", gc.Database, err)
 	}
-	cert, err := tls.LoadX509KeyPair(cfg.path(gc.TLSCertFile), cfg.path(gc.TLSKeyFile))
+	cert, err := tls.LoadX509KeyPair(cfg.Path(gc.TLSCertFile), cfg.Path(gc.TLSKeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("server certificate: %w", err)
 	}
-	caPEM, err := os.ReadFile(cfg.path(gc.CACertFile))
+	caPEM, err := os.ReadFile(cfg.Path(gc.CACertFile))
 	if err != nil {
 		return nil, fmt.Errorf("gateway CA: %w", err)
 	}
-	caKey, err := os.ReadFile(cfg.path(gc.CAKeyFile))
+	caKey, err := os.ReadFile(cfg.Path(gc.CAKeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("gateway CA: %w", err)
 	}
@@ -133,7 +128,7 @@ func startGateway(cfg *Config, gc gatewaySection, svc *iam.Service, reg promethe
 	if err != nil {
 		return nil, err
 	}
-	backendCA, err := os.ReadFile(cfg.path(gc.BackendCAFile))
+	backendCA, err := os.ReadFile(cfg.Path(gc.BackendCAFile))
 	if err != nil {
 		return nil, fmt.Errorf("backend CA: %w", err)
 	}
@@ -145,9 +140,9 @@ func startGateway(cfg *Config, gc gatewaySection, svc *iam.Service, reg promethe
 	if serverName == "" {
 		serverName, _, _ = net.SplitHostPort(gc.Backend)
 	}
-	pw, err := os.ReadFile(cfg.path(gc.BackendAdminPasswordFile))
+	pw, err := backendAdminPassword(cfg, gc.GatewayConfig)
 	if err != nil {
-		return nil, fmt.Errorf("backend admin password: %w", err)
+		return nil, err
 	}
 	minTLS := uint16(tls.VersionTLS12)
 	if gc.MinTLSVersion == "1.3" {
@@ -172,7 +167,7 @@ func startGateway(cfg *Config, gc gatewaySection, svc *iam.Service, reg promethe
 			Addr:          gc.Backend,
 			TLS:           &tls.Config{RootCAs: roots, ServerName: serverName, MinVersion: tls.VersionTLS12},
 			AdminUser:     gc.BackendAdminUser,
-			AdminPassword: strings.TrimRight(string(pw), "\r\n"),
+			AdminPassword: pw,
 		},
 		ClientCerts: certs,
 		Pool: gateway.PoolConfig{
@@ -190,10 +185,23 @@ func startGateway(cfg *Config, gc gatewaySection, svc *iam.Service, reg promethe
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", listen)
+	ln, err := s.listen(listen)
 	if err != nil {
 		return nil, err
 	}
 	log.Info("gateway listening", "engine", gc.engine, "database", db.Identifier, "addr", ln.Addr().String(), "backend", gc.Backend)
-	return serveGateway(gc.engine, db.Identifier, gw, ln, cfg.path(gc.TLSCertFile), cfg.path(gc.TLSKeyFile)), nil
+	return &runningGateway{engine: gc.engine, db: db, gw: gw, ln: ln, certFile: cfg.Path(gc.TLSCertFile), keyFile: cfg.Path(gc.TLSKeyFile)}, nil
+}
+
+// backendAdminPassword returns the gateway's backend admin password: BackendAdminPassword,
+// or the first line of BackendAdminPasswordFile.
+func backendAdminPassword(cfg *Config, gc GatewayConfig) (string, error) {
+	if gc.BackendAdminPassword != "" {
+		return gc.BackendAdminPassword.Reveal(), nil
+	}
+	pw, err := os.ReadFile(cfg.Path(gc.BackendAdminPasswordFile))
+	if err != nil {
+		return "", fmt.Errorf("backend admin password: %w", err)
+	}
+	return strings.TrimRight(string(pw), "\r\n"), nil
 }
