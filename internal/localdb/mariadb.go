@@ -15,11 +15,10 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 )
 
 // ErrMariaDBNotFound means the MariaDB server binaries are not installed.
@@ -308,23 +307,11 @@ func StartMariaDB(ctx context.Context, opt MariaDBOptions) (_ *MariaDB, err erro
 		return nil, err
 	}
 
-	admin := quoteMariaDBString(opt.AdminUser) + "@'%'"
-	stmts := []string{
-		// Our literals never escape with a backslash: one stands for itself.
-		rawBackslashes,
-		// CREATE ROLE also grants the role to its creator, root@localhost,
-		// WITH ADMIN OPTION; it keeps it, as MariaDB lets only holders of
-		// the admin option grant a role, whatever their privileges.
-		"CREATE ROLE rds_iam",
-		"CREATE USER " + admin + " IDENTIFIED VIA mysql_native_password USING PASSWORD(" + quoteMariaDBString(opt.AdminPassword) + ")",
-		"GRANT ALL PRIVILEGES ON *.* TO " + admin + " WITH GRANT OPTION",
-		// Only holders of a role's admin option may grant it: the admin creates IAM
-		// users. The gateway does not count admin-option grants as membership, so the
-		// admin stays a password user.
-		"GRANT rds_iam TO " + admin + " WITH ADMIN OPTION",
-	}
+	// The setup's literals never escape with a backslash: its first statement makes one
+	// stand for itself.
+	stmts := rdsiam.MySQLSetupSQL(opt.AdminUser, opt.AdminPassword)
 	for _, db := range opt.Databases {
-		stmts = append(stmts, "CREATE DATABASE "+quoteMariaDBIdent(db))
+		stmts = append(stmts, "CREATE DATABASE "+rdsiam.QuoteMySQLIdent(db))
 	}
 	if err := m.Exec(ctx, stmts...); err != nil {
 		return nil, fmt.Errorf("localdb: set up server: %w", err)
@@ -601,117 +588,7 @@ func (m *MariaDB) logSince(off int64) string {
 	return string(b[off:])
 }
 
-// IAMUserSQL returns the statements that create user as an IAM user the way
-// iamdb expects, the equivalent of RDS MySQL's
+// IAMUserSQL returns the statements that create user as an IAM user on MariaDB.
 //
-//	CREATE USER 'u' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'
-//
-// namely:
-//
-//	CREATE USER 'u'@'%' REQUIRE SUBJECT '/CN=u'
-//	GRANT rds_iam TO 'u'@'%'
-//	SET DEFAULT ROLE rds_iam FOR 'u'@'%'
-//
-// The account has no password: it logs in, with an empty password, only
-// over TLS presenting a certificate that verifies against the server's
-// ssl_ca (the gateway's CA) and whose subject is exactly CN=u, as
-// pki.CA.ClientCert mints them. Membership in rds_iam is how the gateway
-// tells IAM users from password users; the default role makes privileges
-// granted to rds_iam apply without SET ROLE.
-//
-// The subject is compared with OpenSSL's one-line form of the certificate's
-// subject, which escapes bytes outside printable ASCII as \xHH; IAMUserSQL
-// writes the name the same way.
-//
-// The statements mean the same in every sql_mode (the default,
-// NO_BACKSLASH_ESCAPES, ANSI_QUOTES, ANSI), run one after the other on one
-// session: names are single-quoted string literals with quotes doubled and
-// nothing escaped with a backslash. When a literal holds a backslash (the
-// name has one, or the subject escapes '/', '+' or a non-ASCII byte), the
-// first statement saves the session's sql_mode and adds NO_BACKSLASH_ESCAPES,
-// so that each backslash stands for itself, and the last restores it.
-//
-// MariaDB does not store every name exactly (CheckMariaDBUser says which it
-// does); for the others the account is not named user.
-func IAMUserSQL(user string) []string {
-	acct := quoteMariaDBString(user) + "@'%'"
-	stmts := []string{
-		"CREATE USER " + acct + " REQUIRE SUBJECT " + quoteMariaDBString("/CN="+x509OneLine(user)),
-		"GRANT rds_iam TO " + acct,
-		"SET DEFAULT ROLE rds_iam FOR " + acct,
-	}
-	if strings.Contains(stmts[0], `\`) {
-		stmts = append(append([]string{saveSQLMode}, stmts...), restoreSQLMode)
-	}
-	return stmts
-}
-
-// The sql_mode statements of IAMUserSQL. CONCAT with a leading comma is fine for an
-// empty sql_mode, and naming a mode twice is too.
-const (
-	rawBackslashes = "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')"
-	saveSQLMode    = "SET @iamdb_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')"
-	restoreSQLMode = "SET SESSION sql_mode = @iamdb_sql_mode"
-)
-
-// CheckMariaDBUser reports an error if MariaDB would not store name exactly as
-// an account's user name, or if it is not one a person would mean: empty,
-// not UTF-8, control characters, characters outside the Basic Multilingual
-// Plane (user names are utf8mb3: they become '?'), or trailing spaces (user
-// names are CHAR columns: MariaDB drops them, so "u " would be the account
-// "u").
-func CheckMariaDBUser(name string) error {
-	if err := checkName(name); err != nil {
-		return err
-	}
-	for _, r := range name {
-		if r > 0xFFFF {
-			return fmt.Errorf("localdb: user name %q: MariaDB user names hold no characters beyond U+FFFF (%U)", name, r)
-		}
-	}
-	if strings.HasSuffix(name, " ") {
-		return fmt.Errorf("localdb: user name %q: MariaDB drops trailing spaces from user names", name)
-	}
-	return nil
-}
-
-// checkName refuses the empty name, invalid UTF-8 and control characters.
-func checkName(name string) error {
-	switch {
-	case name == "":
-		return errors.New("localdb: empty user name")
-	case !utf8.ValidString(name):
-		return fmt.Errorf("localdb: user name %q is not UTF-8", name)
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return fmt.Errorf("localdb: user name %q holds a control character", name)
-	}
-	return nil
-}
-
-// x509OneLine escapes s as OpenSSL 3's X509_NAME_oneline writes an
-// attribute value: bytes outside ' '..'~' become \xHH (upper-case hex), and
-// '/' and '+' get a backslash (OpenSSL 1.1 did not escape those two).
-func x509OneLine(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < ' ' || c > '~':
-			fmt.Fprintf(&b, `\x%02X`, c)
-		case c == '/' || c == '+':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-// quoteMariaDBString quotes s as a MariaDB string literal by doubling its
-// quotes. With no backslash in s it means s in every sql_mode; with one, only
-// under NO_BACKSLASH_ESCAPES (rawBackslashes, saveSQLMode).
-func quoteMariaDBString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-// quoteMariaDBIdent quotes s as a MariaDB identifier: backticks quote in every
-// sql_mode (ANSI_QUOTES only adds double quotes).
-func quoteMariaDBIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+// Deprecated: use rdsiam.MySQLIAMUserSQL, which this calls.
+func IAMUserSQL(user string) []string { return rdsiam.MySQLIAMUserSQL(user) }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -269,12 +270,9 @@ func StartPostgres(ctx context.Context, opt PostgresOptions) (_ *Postgres, err e
 		return nil, err
 	}
 
-	stmts := []string{
-		"ALTER ROLE " + quoteIdent(opt.AdminUser) + " PASSWORD " + quoteLiteral(opt.AdminPassword),
-		"CREATE ROLE rds_iam NOLOGIN",
-	}
+	stmts := rdsiam.PostgresSetupSQL(opt.AdminUser, opt.AdminPassword)
 	for _, db := range opt.Databases {
-		stmts = append(stmts, "CREATE DATABASE "+quoteIdent(db))
+		stmts = append(stmts, "CREATE DATABASE "+rdsiam.QuotePostgresIdent(db))
 	}
 	if err := p.Exec(ctx, stmts...); err != nil {
 		return nil, fmt.Errorf("localdb: set up cluster: %w", err)
@@ -478,7 +476,7 @@ func (p *Postgres) waitReady(ctx context.Context) error {
 // connect opens a superuser connection over the unix socket.
 func (p *Postgres) connect(ctx context.Context, db string) (*pgconn.PgConn, error) {
 	cfg, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable",
-		quoteConn(p.sockDir), p.port, quoteConn(p.AdminUser), quoteConn(db)))
+		rdsiam.QuotePostgresConnValue(p.sockDir), p.port, rdsiam.QuotePostgresConnValue(p.AdminUser), rdsiam.QuotePostgresConnValue(db)))
 	if err != nil {
 		return nil, fmt.Errorf("localdb: %w", err)
 	}
@@ -639,25 +637,10 @@ func randomPassword() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// quoteIdent quotes s as a PostgreSQL identifier (no escapes exist inside
-// double quotes; s must not hold NUL).
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
-// quoteLiteral quotes s as an escape string constant, which means s whatever
-// standard_conforming_strings is (s must not hold NUL).
-func quoteLiteral(s string) string {
-	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
-}
-
 // quoteConf quotes s as a postgresql.conf string value, where a backslash
-// escapes as in C.
+// escapes as in C. (Configuration, not SQL: the rds_iam SQL's quoting is rdsiam's.)
 func quoteConf(s string) string {
 	return `'` + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + `'`
-}
-
-// quoteConn quotes a value for a libpq keyword/value connection string.
-func quoteConn(s string) string {
-	return `'` + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + `'`
 }
 
 // runAs is the OS identity the server runs as.
