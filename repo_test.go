@@ -61,6 +61,8 @@ func TestPureCoresImportOnlyStdlib(t *testing.T) {
 		"arn":    nil,
 		"token":  {"sigv4"},
 		"policy": {"arn"},
+		// The rds_iam convention's SQL and quoting: strings only, no database driver.
+		"internal/rdsiam": nil,
 	}
 	std := map[string]bool{}
 	for _, p := range listPackages(t, "std") {

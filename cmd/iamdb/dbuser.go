@@ -14,13 +14,11 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/iamdb/iamdb/internal/localdb"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 )
 
 const createDBUserUsage = `usage: iamdb create-db-user (--mysql DSN | --postgres URL) [--ca-file F] USER...
@@ -91,20 +89,20 @@ func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Write
 		return usagef("create-db-user: --engine only goes with --print: name the server with --mysql or --postgres")
 	}
 	for _, u := range users {
-		check := checkPostgresUser
+		check := rdsiam.CheckPostgresUser
 		if *engine == "mysql" {
-			check = localdb.CheckMariaDBUser
+			check = rdsiam.CheckMySQLUser
 		}
 		if err := check(u); err != nil {
-			return usagef("create-db-user: %s", strings.TrimPrefix(err.Error(), "localdb: "))
+			return usagef("create-db-user: %s", strings.TrimPrefix(err.Error(), "rdsiam: "))
 		}
 	}
 
 	if *printOnly {
 		for _, u := range users {
-			stmts := postgresIAMUserSQL(u)
+			stmts := rdsiam.PostgresIAMUserSQL(u)
 			if *engine == "mysql" {
-				stmts = localdb.IAMUserSQL(u)
+				stmts = rdsiam.MySQLIAMUserSQL(u)
 			}
 			for _, s := range stmts {
 				fmt.Fprintf(stdout, "%s;\n", s)
@@ -120,35 +118,7 @@ func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Write
 	return createPostgresUsers(ctx, *pgURL, *caFile, users, stdout)
 }
 
-// postgresIAMUserSQL returns RDS's statements for a PostgreSQL IAM user, the name quoted
-// as an identifier (double quotes doubled; nothing else is special inside them, whatever
-// the settings).
-func postgresIAMUserSQL(user string) []string {
-	q := `"` + strings.ReplaceAll(user, `"`, `""`) + `"`
-	return []string{"CREATE USER " + q + " WITH LOGIN", "GRANT rds_iam TO " + q}
-}
-
-// maxPostgresName is the longest identifier PostgreSQL keeps (NAMEDATALEN-1 bytes); it
-// truncates longer ones, which would create a role of another name.
-const maxPostgresName = 63
-
-// checkPostgresUser refuses names PostgreSQL would not keep exactly, and names no person
-// means: empty, not UTF-8, with control characters, longer than 63 bytes.
-func checkPostgresUser(name string) error {
-	switch {
-	case name == "":
-		return errors.New("empty user name")
-	case !utf8.ValidString(name):
-		return fmt.Errorf("user name %q is not UTF-8", name)
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return fmt.Errorf("user name %q holds a control character", name)
-	case len(name) > maxPostgresName:
-		return fmt.Errorf("user name %q is longer than PostgreSQL's %d bytes", name, maxPostgresName)
-	}
-	return nil
-}
-
-// createPostgresUsers runs postgresIAMUserSQL for each user, each user in a transaction.
+// createPostgresUsers runs rdsiam.PostgresIAMUserSQL for each user, each user in a transaction.
 func createPostgresUsers(ctx context.Context, connString, caFile string, users []string, stdout io.Writer) error {
 	cfg, err := pgx.ParseConfig(withPostgresTLS(connString, caFile))
 	if err != nil {
@@ -161,7 +131,7 @@ func createPostgresUsers(ctx context.Context, connString, caFile string, users [
 	defer c.Close(context.Background())
 	for _, u := range users {
 		err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-			for _, s := range postgresIAMUserSQL(u) {
+			for _, s := range rdsiam.PostgresIAMUserSQL(u) {
 				if _, err := tx.Exec(ctx, s); err != nil {
 					return fmt.Errorf("%s: %w", s, err)
 				}
@@ -215,12 +185,12 @@ func withPostgresTLS(s, caFile string) string {
 		s += " sslmode=verify-full"
 	}
 	if !has("sslrootcert") && caFile != "" {
-		s += " sslrootcert='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(caFile) + "'"
+		s += " sslrootcert=" + rdsiam.QuotePostgresConnValue(caFile)
 	}
 	return s
 }
 
-// createMySQLUsers runs localdb.IAMUserSQL for each user; when a statement after CREATE
+// createMySQLUsers runs rdsiam.MySQLIAMUserSQL for each user; when a statement after CREATE
 // USER fails, it drops the user again, so that a retry starts afresh.
 func createMySQLUsers(ctx context.Context, dsn, caFile string, users []string, stdout io.Writer) error {
 	cfg, err := mysql.ParseDSN(dsn)
@@ -244,22 +214,22 @@ func createMySQLUsers(ctx context.Context, dsn, caFile string, users []string, s
 		return fmt.Errorf("create-db-user: %w", err)
 	}
 	defer c.Close()
-	// Our literals escape nothing with a backslash (mysqlQuote): in this session a
-	// backslash stands for itself, whatever the server's sql_mode.
-	if _, err := c.ExecContext(ctx, rawBackslashes); err != nil {
-		return fmt.Errorf("create-db-user: %s: %w", rawBackslashes, err)
+	// Our literals escape nothing with a backslash (rdsiam.QuoteMySQLString): in this
+	// session a backslash stands for itself, whatever the server's sql_mode.
+	if _, err := c.ExecContext(ctx, rdsiam.RawBackslashes); err != nil {
+		return fmt.Errorf("create-db-user: %s: %w", rdsiam.RawBackslashes, err)
 	}
 	for _, u := range users {
 		created := false
-		for _, s := range localdb.IAMUserSQL(u) {
+		for _, s := range rdsiam.MySQLIAMUserSQL(u) {
 			if _, err := c.ExecContext(ctx, s); err != nil {
 				err = fmt.Errorf("create-db-user: %s: %w", s, err)
 				var me *mysql.MySQLError
 				if created && errors.As(err, &me) && me.Number == 1698 {
-					err = fmt.Errorf("%w (granting rds_iam takes rds_iam WITH ADMIN OPTION: GRANT rds_iam TO %s WITH ADMIN OPTION, as its creator)", err, mysqlAccount(cfg.User))
+					err = fmt.Errorf("%w (granting rds_iam takes rds_iam WITH ADMIN OPTION: GRANT rds_iam TO %s WITH ADMIN OPTION, as its creator)", err, rdsiam.MySQLAccount(cfg.User))
 				}
 				if created {
-					if _, derr := c.ExecContext(ctx, "DROP USER "+mysqlAccount(u)); derr != nil {
+					if _, derr := c.ExecContext(ctx, "DROP USER "+rdsiam.MySQLAccount(u)); derr != nil {
 						err = fmt.Errorf("%w; dropping the user again: %v", err, derr)
 					}
 				}
@@ -267,7 +237,7 @@ func createMySQLUsers(ctx context.Context, dsn, caFile string, users []string, s
 			}
 			created = created || strings.HasPrefix(s, "CREATE USER ")
 		}
-		fmt.Fprintf(stdout, "created %s: a member of rds_iam, it logs in only with IAM auth tokens\n", mysqlAccount(u))
+		fmt.Fprintf(stdout, "created %s: a member of rds_iam, it logs in only with IAM auth tokens\n", rdsiam.MySQLAccount(u))
 	}
 	return nil
 }
@@ -297,15 +267,3 @@ func withMySQLTLS(cfg *mysql.Config, caFile string) error {
 	cfg.TLS = t
 	return nil
 }
-
-// mysqlAccount is the account 'user'@'%'.
-func mysqlAccount(user string) string { return mysqlQuote(user) + "@'%'" }
-
-// rawBackslashes makes a backslash in a string literal stand for itself in the session:
-// NO_BACKSLASH_ESCAPES added to its sql_mode (a leading comma is fine for an empty one).
-const rawBackslashes = "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')"
-
-// mysqlQuote quotes s as a MySQL string literal by doubling its quotes. It means s in
-// every sql_mode if s holds no backslash, and under NO_BACKSLASH_ESCAPES (rawBackslashes)
-// if it does.
-func mysqlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

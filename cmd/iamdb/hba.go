@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/iamdb/iamdb/internal/rdsiam"
 )
 
 // The pg_hba.conf check of "iamdb doctor --postgres": members of rds_iam must log in only
@@ -163,7 +165,7 @@ func (c hbaCover) covers(r hbaRule, local bool) bool {
 // or one yet to be created) log in without a client certificate, and for each line
 // PostgreSQL could not parse.
 func checkHBA(rules []hbaRule, members []hbaMember) []string {
-	members = append([]hbaMember{{Groups: []string{"rds_iam"}}}, members...)
+	members = append([]hbaMember{{Groups: []string{rdsiam.Role}}}, members...)
 	type finding struct {
 		rule  hbaRule
 		who   []string

@@ -117,13 +117,13 @@
 // holders of the admin option grant a role; root@localhost cannot log in over
 // TCP), the account 'admin'@'%' (MariaDBOptions.AdminUser) has ALL
 // PRIVILEGES WITH GRANT OPTION and a random mysql_native_password password,
-// and MariaDBOptions.Databases are created. IAMUserSQL creates an IAM user:
+// and MariaDBOptions.Databases are created. rdsiam.MySQLIAMUserSQL creates an IAM user:
 //
 //	CREATE USER 'u'@'%' REQUIRE SUBJECT '/CN=u'
 //	GRANT rds_iam TO 'u'@'%'
 //	SET DEFAULT ROLE rds_iam FOR 'u'@'%'
 //
-// (quoted to mean the same in every sql_mode: see IAMUserSQL), which logs in,
+// (quoted to mean the same in every sql_mode: see rdsiam), which logs in,
 // with an empty password, over TLS with a certificate minted
 // by the CA whose subject is exactly CN=u, and in no other way (error 1045;
 // the server log says "X509 subject mismatch"). A certificate from another CA

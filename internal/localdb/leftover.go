@@ -88,12 +88,12 @@ func RemoveLeftovers(parent string) ([]string, error) {
 	var removed []string
 	var errs []error
 	for _, e := range entries {
-		name := e.Name()
-		if !e.IsDir() || !strings.HasPrefix(name, pgDirPrefix) && !strings.HasPrefix(name, mariaDBDirPrefix) {
+		spec := specOfDir(e.Name())
+		if !e.IsDir() || spec == nil {
 			continue
 		}
-		dir := filepath.Join(parent, name)
-		ok, err := removeLeftover(dir)
+		dir := filepath.Join(parent, e.Name())
+		ok, err := removeLeftover(dir, spec)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -104,8 +104,18 @@ func RemoveLeftovers(parent string) ([]string, error) {
 	return removed, errors.Join(errs...)
 }
 
-// removeLeftover removes dir if its owner has died.
-func removeLeftover(dir string) (bool, error) {
+// specOfDir returns the engine whose server directories are named like name, or nil.
+func specOfDir(name string) *engineSpec {
+	for _, spec := range engineSpecs {
+		if strings.HasPrefix(name, spec.dirPrefix) {
+			return spec
+		}
+	}
+	return nil
+}
+
+// removeLeftover removes dir, a server directory of spec's engine, if its owner has died.
+func removeLeftover(dir string, spec *engineSpec) (bool, error) {
 	f, err := os.OpenFile(filepath.Join(dir, ownerLockName), os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil // kept, made by an older version, or gone meanwhile
@@ -121,13 +131,13 @@ func removeLeftover(dir string) (bool, error) {
 	if !ok {
 		return false, nil // its owner lives
 	}
-	if err := stopOrphan(dir); err != nil {
+	if err := stopOrphan(dir, spec); err != nil {
 		return false, fmt.Errorf("localdb: leftover %s: %w", dir, err)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, sockDirName)); err == nil {
 		sock := string(b)
 		base := filepath.Base(sock)
-		if filepath.IsAbs(sock) && (strings.HasPrefix(base, pgSockPrefix) || strings.HasPrefix(base, mariaDBSockPrefix)) {
+		if filepath.IsAbs(sock) && strings.HasPrefix(base, spec.sockPrefix) {
 			os.RemoveAll(sock)
 		}
 	}
@@ -139,25 +149,21 @@ func removeLeftover(dir string) (bool, error) {
 
 // stopOrphan stops the servers still running in dir: processes whose command line names
 // a path in dir (so a reused pid is left alone; a server shutting down may already have
-// removed its pid file). PostgreSQL gets SIGQUIT (immediate shutdown: it stops its
-// backends), MariaDB SIGKILL; either is killed if it lingers. Without /proc, a live
-// process named by a pid file cannot be told from a stranger: the directory is left.
-func stopOrphan(dir string) error {
-	sig := sigQuit
-	if strings.HasPrefix(filepath.Base(dir), mariaDBDirPrefix) {
-		sig = os.Kill
-	}
+// removed its pid file). They get spec.orphanSignal (PostgreSQL SIGQUIT, immediate
+// shutdown: it stops its backends; MariaDB SIGKILL) and are killed if they linger.
+// Without /proc, a live process named by the pid file cannot be told from a stranger:
+// the directory is left.
+func stopOrphan(dir string, spec *engineSpec) error {
 	pids, err := processesIn(dir)
 	if err != nil {
-		for _, f := range []string{filepath.Join(dir, "data", "postmaster.pid"), filepath.Join(dir, "mariadbd.pid")} {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				continue
-			}
-			line, _, _ := strings.Cut(string(b), "\n")
-			if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil && pid > 1 && processAlive(pid) {
-				return fmt.Errorf("process %d of %s is alive and cannot be identified", pid, f)
-			}
+		f := filepath.Join(dir, spec.pidFile)
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil && pid > 1 && processAlive(pid) {
+			return fmt.Errorf("process %d of %s is alive and cannot be identified", pid, f)
 		}
 		return nil
 	}
@@ -166,7 +172,7 @@ func stopOrphan(dir string) error {
 		if err != nil {
 			continue
 		}
-		p.Signal(sig)
+		p.Signal(spec.orphanSignal)
 		if !waitGone(pid, 5*time.Second) {
 			p.Kill()
 			if !waitGone(pid, 5*time.Second) {

@@ -6,20 +6,16 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 )
 
 // ErrMariaDBNotFound means the MariaDB server binaries are not installed.
@@ -99,19 +95,15 @@ type MariaDB struct {
 	AdminUser     string
 	AdminPassword string
 
-	mariadbd  string
-	installDB string
-	pidFile   string
-	sockUser  string // the unix_socket account Exec logs in as
-	tlsName   string // registered with the mysql driver for AdminDSN
-	tlsConfig *tls.Config
-	extra     []string // server options from MariaDBOptions
+	mariadbd   string
+	installDB  string
+	serverUser string // the OS user mariadb-install-db makes root's socket user
+	sockUser   string // the unix_socket account Exec logs in as
+	tlsName    string // registered with the mysql driver for AdminDSN
+	tlsConfig  *tls.Config
+	extra      []string // server options from MariaDBOptions
+	databases  []string // MariaDBOptions.Databases, created by setup
 	server
-
-	mu      sync.Mutex
-	proc    *exec.Cmd
-	exited  chan struct{} // closed when proc has exited
-	stopped bool
 }
 
 // FindMariaDB returns the paths of the MariaDB server binary and of
@@ -141,15 +133,9 @@ const mariadbSockName = "mysqld.sock"
 // the package documentation, and returns once it accepts connections and is
 // set up. On failure nothing is left behind and the error carries the tail
 // of the server log.
-func StartMariaDB(ctx context.Context, opt MariaDBOptions) (_ *MariaDB, err error) {
-	if opt.CA == nil {
-		return nil, errors.New("localdb: MariaDBOptions.CA is nil")
-	}
-	if opt.Port == 3306 {
-		return nil, errors.New("localdb: port 3306 belongs to the machine's instance")
-	}
-	if opt.Port < 0 || opt.Port > 65535 {
-		return nil, fmt.Errorf("localdb: bad port %d", opt.Port)
+func StartMariaDB(ctx context.Context, opt MariaDBOptions) (*MariaDB, error) {
+	if err := checkOptions(&mariaDBSpec, opt.CA, opt.Port); err != nil {
+		return nil, err
 	}
 	if opt.AdminUser == "" {
 		opt.AdminUser = "admin"
@@ -163,23 +149,9 @@ func StartMariaDB(ctx context.Context, opt MariaDBOptions) (_ *MariaDB, err erro
 	ctx, cancel := context.WithTimeout(ctx, opt.StartTimeout)
 	defer cancel()
 
-	mariadbd, installDB := opt.Mariadbd, opt.InstallDB
-	if mariadbd == "" || installDB == "" {
-		d, i, err := FindMariaDB()
-		if err != nil {
-			return nil, err
-		}
-		if mariadbd == "" {
-			mariadbd = d
-		}
-		if installDB == "" {
-			installDB = i
-		}
-	}
-	for _, f := range []string{mariadbd, installDB} {
-		if !isExecutable(f) {
-			return nil, fmt.Errorf("%w: %s", ErrMariaDBNotFound, f)
-		}
+	mariadbd, installDB, err := findMariaDB(opt)
+	if err != nil {
+		return nil, err
 	}
 	osUser := opt.OSUser
 	if osUser == "" {
@@ -203,38 +175,52 @@ func StartMariaDB(ctx context.Context, opt MariaDBOptions) (_ *MariaDB, err erro
 	if opt.AdminPassword == "" {
 		opt.AdminPassword = randomPassword()
 	}
-
-	parent := opt.Dir
-	if parent == "" {
-		parent = os.TempDir()
-	}
-	base, err := os.MkdirTemp(parent, "iamdb-mariadb-")
-	if err != nil {
-		return nil, fmt.Errorf("localdb: %w", err)
-	}
-	if base, err = filepath.Abs(base); err != nil {
-		os.RemoveAll(base)
-		return nil, fmt.Errorf("localdb: %w", err)
-	}
 	m := &MariaDB{
 		AdminUser:     opt.AdminUser,
 		AdminPassword: opt.AdminPassword,
 		mariadbd:      mariadbd,
 		installDB:     installDB,
-		pidFile:       filepath.Join(base, "mariadbd.pid"),
+		serverUser:    serverUser,
 		sockUser:      sockUser,
-		tlsName:       "iamdb-localdb-" + filepath.Base(base),
-		server: server{
-			baseDir: base,
-			dataDir: filepath.Join(base, "data"),
-			sockDir: base,
-			logFile: filepath.Join(base, "mariadb.log"),
-			caFile:  filepath.Join(base, "ca.crt"),
-			keep:    opt.Keep,
-			run:     run,
-		},
+		tlsConfig:     &tls.Config{RootCAs: opt.CA.Pool(), ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12},
+		extra:         mariaDBExtraArgs(opt),
+		databases:     opt.Databases,
 	}
-	m.extra = append(m.extra, "--max-connections="+strconv.Itoa(opt.MaxConnections))
+	m.onStop = func() { mysql.DeregisterTLSConfig(m.tlsName) }
+	err = m.launch(ctx, m, &mariaDBSpec, launchOptions{ca: opt.CA, dir: opt.Dir, port: opt.Port, keep: opt.Keep, run: run})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// findMariaDB returns the binaries opt names, FindMariaDB's where it names none.
+func findMariaDB(opt MariaDBOptions) (mariadbd, installDB string, err error) {
+	mariadbd, installDB = opt.Mariadbd, opt.InstallDB
+	if mariadbd == "" || installDB == "" {
+		d, i, err := FindMariaDB()
+		if err != nil {
+			return "", "", err
+		}
+		if mariadbd == "" {
+			mariadbd = d
+		}
+		if installDB == "" {
+			installDB = i
+		}
+	}
+	for _, f := range []string{mariadbd, installDB} {
+		if !isExecutable(f) {
+			return "", "", fmt.Errorf("%w: %s", ErrMariaDBNotFound, f)
+		}
+	}
+	return mariadbd, installDB, nil
+}
+
+// mariaDBExtraArgs returns the server options from opt: max_connections, then Settings
+// in key order.
+func mariaDBExtraArgs(opt MariaDBOptions) []string {
+	extra := []string{"--max-connections=" + strconv.Itoa(opt.MaxConnections)}
 	keys := make([]string, 0, len(opt.Settings))
 	for k := range opt.Settings {
 		keys = append(keys, k)
@@ -242,97 +228,68 @@ func StartMariaDB(ctx context.Context, opt MariaDBOptions) (_ *MariaDB, err erro
 	sort.Strings(keys)
 	for _, k := range keys {
 		if v := opt.Settings[k]; v != "" {
-			m.extra = append(m.extra, "--"+k+"="+v)
+			extra = append(extra, "--"+k+"="+v)
 		} else {
-			m.extra = append(m.extra, "--"+k)
+			extra = append(extra, "--"+k)
 		}
 	}
-	defer func() {
-		if err != nil {
-			m.kill()
-			m.removeDirs()
-		}
-	}()
-	if m.owner, err = lockDir(base); err != nil {
-		return nil, err
-	}
-	if err := run.own(base); err != nil {
-		return nil, err
-	}
-	if err := run.checkSearchable(base); err != nil {
-		return nil, err
-	}
-	// A unix socket path is limited to about 107 bytes.
-	if len(m.sockDir)+len("/"+mariadbSockName) > 100 {
-		d, err := os.MkdirTemp("", "mys")
-		if err != nil {
-			return nil, fmt.Errorf("localdb: %w", err)
-		}
-		m.sockDir, m.tmpSock = d, true
-		if err := noteSockDir(base, d); err != nil {
-			return nil, err
-		}
-		if err := run.own(d); err != nil {
-			return nil, err
-		}
-	}
-	if err := writeServerTLS(opt.CA, base, m.caFile, run); err != nil {
-		return nil, err
-	}
-	m.tlsConfig = &tls.Config{RootCAs: opt.CA.Pool(), ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
-	if err := m.install(ctx, serverUser); err != nil {
-		return nil, err
-	}
+	return extra
+}
 
-	for attempt := 0; ; attempt++ {
-		m.port = opt.Port
-		if m.port == 0 {
-			if m.port, err = freePort(); err != nil {
-				return nil, err
-			}
-		}
-		var logSize int64
-		if fi, err := os.Stat(m.logFile); err == nil {
-			logSize = fi.Size()
-		}
-		err = m.start(ctx)
-		if err == nil {
-			break
-		}
-		// Another process took the port between our probe and the server's
-		// bind: try another one.
-		if opt.Port == 0 && attempt < 5 && errors.Is(err, errMariaDBExited) &&
-			strings.Contains(m.logSince(logSize), "Address already in use") {
-			continue
-		}
-		return nil, err
-	}
+// initialize runs mariadb-install-db.
+func (m *MariaDB) initialize(ctx context.Context) error {
+	m.tlsName = "iamdb-localdb-" + filepath.Base(m.baseDir)
+	return m.install(ctx, m.serverUser)
+}
 
-	admin := quoteMariaDBString(opt.AdminUser) + "@'%'"
-	stmts := []string{
-		// Our literals never escape with a backslash: one stands for itself.
-		rawBackslashes,
-		// CREATE ROLE also grants the role to its creator, root@localhost,
-		// WITH ADMIN OPTION; it keeps it, as MariaDB lets only holders of
-		// the admin option grant a role, whatever their privileges.
-		"CREATE ROLE rds_iam",
-		"CREATE USER " + admin + " IDENTIFIED VIA mysql_native_password USING PASSWORD(" + quoteMariaDBString(opt.AdminPassword) + ")",
-		"GRANT ALL PRIVILEGES ON *.* TO " + admin + " WITH GRANT OPTION",
-		// Only holders of a role's admin option may grant it: the admin creates IAM
-		// users. The gateway does not count admin-option grants as membership, so the
-		// admin stays a password user.
-		"GRANT rds_iam TO " + admin + " WITH ADMIN OPTION",
+// configure does nothing: the port is on mariadbd's command line.
+func (m *MariaDB) configure() error { return nil }
+
+func (m *MariaDB) command() *exec.Cmd {
+	args := append([]string{"--no-defaults"}, m.commonArgs()...)
+	args = append(args,
+		"--socket="+m.Socket(),
+		"--port="+strconv.Itoa(m.port),
+		"--bind-address=127.0.0.1",
+		"--pid-file="+m.PIDFile(),
+		"--log-error="+m.logFile,
+		"--skip-name-resolve",
+		"--host-cache-size=0",
+		"--ssl",
+		"--ssl-cert="+filepath.Join(m.baseDir, "server.crt"),
+		"--ssl-key="+filepath.Join(m.baseDir, "server.key"),
+		"--ssl-ca="+m.caFile,
+		"--tls-version=TLSv1.2,TLSv1.3",
+		"--require-secure-transport=OFF",
+	)
+	args = append(args, m.extra...)
+	return exec.Command(m.mariadbd, args...)
+}
+
+func (m *MariaDB) ping(ctx context.Context) error {
+	c, err := m.connect(ctx, "")
+	if err != nil {
+		return err
 	}
-	for _, db := range opt.Databases {
-		stmts = append(stmts, "CREATE DATABASE "+quoteMariaDBIdent(db))
+	return c.Close()
+}
+
+// setup creates rds_iam, the admin and the databases, and registers the TLS
+// configuration with the driver.
+func (m *MariaDB) setup(ctx context.Context) error {
+	// The setup's literals never escape with a backslash: its first statement makes one
+	// stand for itself.
+	stmts := rdsiam.MySQLSetupSQL(m.AdminUser, m.AdminPassword)
+	for _, db := range m.databases {
+		stmts = append(stmts, "CREATE DATABASE "+rdsiam.QuoteMySQLIdent(db))
 	}
 	if err := m.Exec(ctx, stmts...); err != nil {
-		return nil, fmt.Errorf("localdb: set up server: %w", err)
+		return fmt.Errorf("localdb: set up server: %w", err)
 	}
 	if err := mysql.RegisterTLSConfig(m.tlsName, m.TLSConfig()); err != nil {
-		return nil, fmt.Errorf("localdb: %w", err)
+		return fmt.Errorf("localdb: %w", err)
 	}
-	return m, nil
+	return nil
 }
 
 // commonArgs are the options both mariadb-install-db (for the bootstrap
@@ -378,88 +335,6 @@ func (m *MariaDB) install(ctx context.Context, serverUser string) error {
 	return nil
 }
 
-func (m *MariaDB) prepare(cmd *exec.Cmd, logf *os.File) {
-	cmd.Dir = m.baseDir
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "LANG=C", "TZ=UTC"}
-	cmd.SysProcAttr = m.run.sysProcAttr()
-}
-
-var errMariaDBExited = errors.New("localdb: mariadbd exited during startup")
-
-// start runs the server and waits until it accepts connections. m.mu must be
-// held or m not yet shared.
-func (m *MariaDB) start(ctx context.Context) error {
-	logf, err := openLog(m.logFile, m.run)
-	if err != nil {
-		return err
-	}
-	args := append([]string{"--no-defaults"}, m.commonArgs()...)
-	args = append(args,
-		"--socket="+m.Socket(),
-		"--port="+strconv.Itoa(m.port),
-		"--bind-address=127.0.0.1",
-		"--pid-file="+m.pidFile,
-		"--log-error="+m.logFile,
-		"--skip-name-resolve",
-		"--host-cache-size=0",
-		"--ssl",
-		"--ssl-cert="+filepath.Join(m.baseDir, "server.crt"),
-		"--ssl-key="+filepath.Join(m.baseDir, "server.key"),
-		"--ssl-ca="+m.caFile,
-		"--tls-version=TLSv1.2,TLSv1.3",
-		"--require-secure-transport=OFF",
-	)
-	args = append(args, m.extra...)
-	cmd := exec.Command(m.mariadbd, args...)
-	m.prepare(cmd, logf)
-	err = cmd.Start()
-	logf.Close() // the child has its own descriptor
-	if err != nil {
-		return fmt.Errorf("localdb: start mariadbd: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	m.proc, m.exited = cmd, exited
-	if err := m.waitReady(ctx); err != nil {
-		if !errors.Is(err, errMariaDBExited) {
-			m.kill()
-		}
-		m.proc = nil
-		return fmt.Errorf("%w\n%s", err, logTail(m.logFile))
-	}
-	return nil
-}
-
-// waitReady polls the unix socket until a login succeeds, the server exits,
-// or ctx ends.
-func (m *MariaDB) waitReady(ctx context.Context) error {
-	delay := 5 * time.Millisecond
-	for {
-		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		c, err := m.connect(actx, "")
-		cancel()
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-m.exited:
-			t.Stop()
-			return fmt.Errorf("%w: %s", errMariaDBExited, m.proc.ProcessState)
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("localdb: mariadbd not ready: %w (last error: %v)", ctx.Err(), err)
-		case <-t.C:
-		}
-		delay = min(2*delay, 100*time.Millisecond)
-	}
-}
-
 // connect logs in over the unix socket with unix_socket authentication.
 func (m *MariaDB) connect(ctx context.Context, db string) (driver.Conn, error) {
 	cfg := mysql.NewConfig()
@@ -474,67 +349,6 @@ func (m *MariaDB) connect(ctx context.Context, db string) (driver.Conn, error) {
 		return nil, fmt.Errorf("localdb: %w", err)
 	}
 	return cn.Connect(ctx)
-}
-
-// kill stops the server at once (SIGKILL) and waits. InnoDB recovers on the
-// next start, but the directory is about to be removed anyway.
-func (m *MariaDB) kill() {
-	if m.proc == nil {
-		return
-	}
-	m.proc.Process.Kill()
-	<-m.exited
-	m.proc = nil
-}
-
-// stop shuts the server down (SIGTERM: a clean shutdown that flushes
-// InnoDB), and kills it if it has not exited when ctx ends or, if ctx has
-// no deadline, after 30s.
-func (m *MariaDB) stop(ctx context.Context) {
-	if m.proc == nil {
-		return
-	}
-	m.proc.Process.Signal(sigTerm)
-	t := time.NewTimer(30 * time.Second)
-	defer t.Stop()
-	select {
-	case <-m.exited:
-		m.proc = nil
-		return
-	case <-ctx.Done():
-	case <-t.C:
-	}
-	m.kill()
-}
-
-// Stop shuts the server down (cleanly; killed if ctx ends first) and removes
-// its directory unless Keep was set. It is idempotent.
-func (m *MariaDB) Stop(ctx context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.stopped {
-		return nil
-	}
-	m.stopped = true
-	m.stop(ctx)
-	mysql.DeregisterTLSConfig(m.tlsName)
-	if m.keep {
-		m.keepDirs()
-		return nil
-	}
-	return m.removeDirs()
-}
-
-// Restart stops the server (cleanly) and starts it again on the same data
-// directory and port.
-func (m *MariaDB) Restart(ctx context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.stopped {
-		return errors.New("localdb: restart after stop")
-	}
-	m.stop(ctx)
-	return m.start(ctx)
 }
 
 // Exec runs each SQL string (which may hold several statements separated by
@@ -567,7 +381,7 @@ func (m *MariaDB) ExecDB(ctx context.Context, db string, stmts ...string) error 
 func (m *MariaDB) Socket() string { return filepath.Join(m.sockDir, mariadbSockName) }
 
 // PIDFile returns the path of the server's pid file.
-func (m *MariaDB) PIDFile() string { return m.pidFile }
+func (m *MariaDB) PIDFile() string { return filepath.Join(m.baseDir, mariaDBSpec.pidFile) }
 
 // TLSConfig returns a new client TLS configuration that verifies the server
 // against the CA (ServerName 127.0.0.1, TLS 1.2 or later). Add a client
@@ -592,126 +406,7 @@ func (m *MariaDB) AdminDSN(db string) string {
 	return cfg.FormatDSN()
 }
 
-// logSince returns what the server log gained after its first off bytes.
-func (m *MariaDB) logSince(off int64) string {
-	b, err := os.ReadFile(m.logFile)
-	if err != nil || int64(len(b)) < off {
-		return ""
-	}
-	return string(b[off:])
-}
-
-// IAMUserSQL returns the statements that create user as an IAM user the way
-// iamdb expects, the equivalent of RDS MySQL's
+// IAMUserSQL returns the statements that create user as an IAM user on MariaDB.
 //
-//	CREATE USER 'u' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'
-//
-// namely:
-//
-//	CREATE USER 'u'@'%' REQUIRE SUBJECT '/CN=u'
-//	GRANT rds_iam TO 'u'@'%'
-//	SET DEFAULT ROLE rds_iam FOR 'u'@'%'
-//
-// The account has no password: it logs in, with an empty password, only
-// over TLS presenting a certificate that verifies against the server's
-// ssl_ca (the gateway's CA) and whose subject is exactly CN=u, as
-// pki.CA.ClientCert mints them. Membership in rds_iam is how the gateway
-// tells IAM users from password users; the default role makes privileges
-// granted to rds_iam apply without SET ROLE.
-//
-// The subject is compared with OpenSSL's one-line form of the certificate's
-// subject, which escapes bytes outside printable ASCII as \xHH; IAMUserSQL
-// writes the name the same way.
-//
-// The statements mean the same in every sql_mode (the default,
-// NO_BACKSLASH_ESCAPES, ANSI_QUOTES, ANSI), run one after the other on one
-// session: names are single-quoted string literals with quotes doubled and
-// nothing escaped with a backslash. When a literal holds a backslash (the
-// name has one, or the subject escapes '/', '+' or a non-ASCII byte), the
-// first statement saves the session's sql_mode and adds NO_BACKSLASH_ESCAPES,
-// so that each backslash stands for itself, and the last restores it.
-//
-// MariaDB does not store every name exactly (CheckMariaDBUser says which it
-// does); for the others the account is not named user.
-func IAMUserSQL(user string) []string {
-	acct := quoteMariaDBString(user) + "@'%'"
-	stmts := []string{
-		"CREATE USER " + acct + " REQUIRE SUBJECT " + quoteMariaDBString("/CN="+x509OneLine(user)),
-		"GRANT rds_iam TO " + acct,
-		"SET DEFAULT ROLE rds_iam FOR " + acct,
-	}
-	if strings.Contains(stmts[0], `\`) {
-		stmts = append(append([]string{saveSQLMode}, stmts...), restoreSQLMode)
-	}
-	return stmts
-}
-
-// The sql_mode statements of IAMUserSQL. CONCAT with a leading comma is fine for an
-// empty sql_mode, and naming a mode twice is too.
-const (
-	rawBackslashes = "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')"
-	saveSQLMode    = "SET @iamdb_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')"
-	restoreSQLMode = "SET SESSION sql_mode = @iamdb_sql_mode"
-)
-
-// CheckMariaDBUser reports an error if MariaDB would not store name exactly as
-// an account's user name, or if it is not one a person would mean: empty,
-// not UTF-8, control characters, characters outside the Basic Multilingual
-// Plane (user names are utf8mb3: they become '?'), or trailing spaces (user
-// names are CHAR columns: MariaDB drops them, so "u " would be the account
-// "u").
-func CheckMariaDBUser(name string) error {
-	if err := checkName(name); err != nil {
-		return err
-	}
-	for _, r := range name {
-		if r > 0xFFFF {
-			return fmt.Errorf("localdb: user name %q: MariaDB user names hold no characters beyond U+FFFF (%U)", name, r)
-		}
-	}
-	if strings.HasSuffix(name, " ") {
-		return fmt.Errorf("localdb: user name %q: MariaDB drops trailing spaces from user names", name)
-	}
-	return nil
-}
-
-// checkName refuses the empty name, invalid UTF-8 and control characters.
-func checkName(name string) error {
-	switch {
-	case name == "":
-		return errors.New("localdb: empty user name")
-	case !utf8.ValidString(name):
-		return fmt.Errorf("localdb: user name %q is not UTF-8", name)
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return fmt.Errorf("localdb: user name %q holds a control character", name)
-	}
-	return nil
-}
-
-// x509OneLine escapes s as OpenSSL 3's X509_NAME_oneline writes an
-// attribute value: bytes outside ' '..'~' become \xHH (upper-case hex), and
-// '/' and '+' get a backslash (OpenSSL 1.1 did not escape those two).
-func x509OneLine(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < ' ' || c > '~':
-			fmt.Fprintf(&b, `\x%02X`, c)
-		case c == '/' || c == '+':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-// quoteMariaDBString quotes s as a MariaDB string literal by doubling its
-// quotes. With no backslash in s it means s in every sql_mode; with one, only
-// under NO_BACKSLASH_ESCAPES (rawBackslashes, saveSQLMode).
-func quoteMariaDBString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-// quoteMariaDBIdent quotes s as a MariaDB identifier: backticks quote in every
-// sql_mode (ANSI_QUOTES only adds double quotes).
-func quoteMariaDBIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+// Deprecated: use rdsiam.MySQLIAMUserSQL, which this calls.
+func IAMUserSQL(user string) []string { return rdsiam.MySQLIAMUserSQL(user) }

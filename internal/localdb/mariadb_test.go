@@ -20,6 +20,7 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 )
 
 // mconnect logs in to m over TCP as user with password, over TLS verified
@@ -288,15 +289,15 @@ func TestMariaDBSettings(t *testing.T) {
 }
 
 // TestMariaDBLogins is the authentication matrix: IAM users (created with
-// IAMUserSQL) by client certificate only, password users by password.
+// rdsiam.MySQLIAMUserSQL) by client certificate only, password users by password.
 func TestMariaDBLogins(t *testing.T) {
 	t.Parallel()
 	ca := newCA(t)
 	m := localdbtest.MariaDB(t, ca)
 	iamUsers := []string{"iam_user", "jane.doe+ops@corp", "a/b", "Jöhn Dœ 用户", `o'brien "x" \n`}
 	for _, u := range iamUsers {
-		if err := m.Exec(ctx(t), localdb.IAMUserSQL(u)...); err != nil {
-			t.Fatalf("IAMUserSQL(%q): %v", u, err)
+		if err := m.Exec(ctx(t), rdsiam.MySQLIAMUserSQL(u)...); err != nil {
+			t.Fatalf("MySQLIAMUserSQL(%q): %v", u, err)
 		}
 	}
 	if err := m.Exec(ctx(t),
@@ -415,7 +416,7 @@ func TestMariaDBRestart(t *testing.T) {
 	if err := m.Exec(ctx(t), "create database kept", "create table kept.t (x text)", "insert into kept.t values ('before restart')"); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Exec(ctx(t), localdb.IAMUserSQL("jane")...); err != nil {
+	if err := m.Exec(ctx(t), rdsiam.MySQLIAMUserSQL("jane")...); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := mysql.ParseDSN(m.AdminDSN(""))
@@ -566,50 +567,5 @@ func TestMariaDBUnsearchableDir(t *testing.T) {
 	_, err := localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: newCA(t), Dir: t.TempDir()}) // 0700 root
 	if err == nil || !strings.Contains(err.Error(), "not searchable") {
 		t.Fatalf("StartMariaDB(0700 root dir) = %v, want not searchable", err)
-	}
-}
-
-func TestIAMUserSQL(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		user string
-		want []string
-	}{
-		{"u", []string{
-			`CREATE USER 'u'@'%' REQUIRE SUBJECT '/CN=u'`,
-			`GRANT rds_iam TO 'u'@'%'`,
-			`SET DEFAULT ROLE rds_iam FOR 'u'@'%'`,
-		}},
-		{`o'b"x`, []string{
-			`CREATE USER 'o''b"x'@'%' REQUIRE SUBJECT '/CN=o''b"x'`,
-			`GRANT rds_iam TO 'o''b"x'@'%'`,
-			`SET DEFAULT ROLE rds_iam FOR 'o''b"x'@'%'`,
-		}},
-		{`o'b\x`, []string{
-			`SET @iamdb_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')`,
-			`CREATE USER 'o''b\x'@'%' REQUIRE SUBJECT '/CN=o''b\x'`,
-			`GRANT rds_iam TO 'o''b\x'@'%'`,
-			`SET DEFAULT ROLE rds_iam FOR 'o''b\x'@'%'`,
-			`SET SESSION sql_mode = @iamdb_sql_mode`,
-		}},
-		{"a/b+c", []string{
-			`SET @iamdb_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')`,
-			`CREATE USER 'a/b+c'@'%' REQUIRE SUBJECT '/CN=a\/b\+c'`,
-			`GRANT rds_iam TO 'a/b+c'@'%'`,
-			`SET DEFAULT ROLE rds_iam FOR 'a/b+c'@'%'`,
-			`SET SESSION sql_mode = @iamdb_sql_mode`,
-		}},
-		{"jö", []string{
-			`SET @iamdb_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')`,
-			`CREATE USER 'jö'@'%' REQUIRE SUBJECT '/CN=j\xC3\xB6'`,
-			`GRANT rds_iam TO 'jö'@'%'`,
-			`SET DEFAULT ROLE rds_iam FOR 'jö'@'%'`,
-			`SET SESSION sql_mode = @iamdb_sql_mode`,
-		}},
-	} {
-		got := localdb.IAMUserSQL(tc.user)
-		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
-			t.Errorf("IAMUserSQL(%q) =\n%s\nwant\n%s", tc.user, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
-		}
 	}
 }

@@ -15,10 +15,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -82,12 +82,8 @@ type Postgres struct {
 	AdminPassword string
 
 	binDir string
+	opt    PostgresOptions // as started, defaults applied
 	server
-
-	mu      sync.Mutex
-	proc    *exec.Cmd
-	exited  chan struct{} // closed when proc has exited
-	stopped bool
 }
 
 // FindPostgres returns the bin directory of the newest PostgreSQL version
@@ -141,17 +137,11 @@ func isExecutable(name string) bool {
 
 // StartPostgres initialises and starts a new PostgreSQL cluster as described
 // in the package documentation, and returns once it accepts connections and
-// is set up. On failure nothing is left behind and the error carries the
-// tail of the server log.
-func StartPostgres(ctx context.Context, opt PostgresOptions) (_ *Postgres, err error) {
-	if opt.CA == nil {
-		return nil, errors.New("localdb: PostgresOptions.CA is nil")
-	}
-	if opt.Port == 5432 {
-		return nil, errors.New("localdb: port 5432 belongs to the machine's instance")
-	}
-	if opt.Port < 0 || opt.Port > 65535 {
-		return nil, fmt.Errorf("localdb: bad port %d", opt.Port)
+// is set up. On failure nothing is left behind and the error carries the tail
+// of the server log.
+func StartPostgres(ctx context.Context, opt PostgresOptions) (*Postgres, error) {
+	if err := checkOptions(&postgresSpec, opt.CA, opt.Port); err != nil {
+		return nil, err
 	}
 	if opt.AdminUser == "" {
 		opt.AdminUser = "postgres"
@@ -167,6 +157,7 @@ func StartPostgres(ctx context.Context, opt PostgresOptions) (_ *Postgres, err e
 
 	binDir := opt.BinDir
 	if binDir == "" {
+		var err error
 		if binDir, err = FindPostgres(); err != nil {
 			return nil, err
 		}
@@ -180,110 +171,47 @@ func StartPostgres(ctx context.Context, opt PostgresOptions) (_ *Postgres, err e
 	if opt.AdminPassword == "" {
 		opt.AdminPassword = randomPassword()
 	}
-
-	parent := opt.Dir
-	if parent == "" {
-		parent = os.TempDir()
-	}
-	base, err := os.MkdirTemp(parent, "iamdb-pg-")
+	p := &Postgres{AdminUser: opt.AdminUser, AdminPassword: opt.AdminPassword, binDir: binDir, opt: opt}
+	err = p.launch(ctx, p, &postgresSpec, launchOptions{ca: opt.CA, dir: opt.Dir, port: opt.Port, keep: opt.Keep, run: run})
 	if err != nil {
-		return nil, fmt.Errorf("localdb: %w", err)
-	}
-	if base, err = filepath.Abs(base); err != nil {
-		os.RemoveAll(base)
-		return nil, fmt.Errorf("localdb: %w", err)
-	}
-	p := &Postgres{
-		AdminUser:     opt.AdminUser,
-		AdminPassword: opt.AdminPassword,
-		binDir:        binDir,
-		server: server{
-			baseDir: base,
-			dataDir: filepath.Join(base, "data"),
-			sockDir: base,
-			logFile: filepath.Join(base, "postgres.log"),
-			caFile:  filepath.Join(base, "ca.crt"),
-			keep:    opt.Keep,
-			run:     run,
-		},
-	}
-	defer func() {
-		if err != nil {
-			p.kill()
-			p.removeDirs()
-		}
-	}()
-	if p.owner, err = lockDir(base); err != nil {
 		return nil, err
-	}
-	if err := run.own(base); err != nil {
-		return nil, err
-	}
-	if err := run.checkSearchable(base); err != nil {
-		return nil, err
-	}
-	// A unix socket path is limited to about 107 bytes.
-	if len(p.sockDir)+len("/.s.PGSQL.65535") > 100 {
-		d, err := os.MkdirTemp("", "pgs")
-		if err != nil {
-			return nil, fmt.Errorf("localdb: %w", err)
-		}
-		p.sockDir, p.tmpSock = d, true
-		if err := noteSockDir(base, d); err != nil {
-			return nil, err
-		}
-		if err := run.own(d); err != nil {
-			return nil, err
-		}
-	}
-	if err := p.writeTLS(opt.CA); err != nil {
-		return nil, err
-	}
-	if err := p.initdb(ctx, opt.AdminUser); err != nil {
-		return nil, err
-	}
-	if err := p.writeConfig(opt); err != nil {
-		return nil, err
-	}
-
-	for attempt := 0; ; attempt++ {
-		p.port = opt.Port
-		if p.port == 0 {
-			if p.port, err = freePort(); err != nil {
-				return nil, err
-			}
-		}
-		if err := p.writeSettings(opt); err != nil {
-			return nil, err
-		}
-		err = p.start(ctx)
-		if err == nil {
-			break
-		}
-		// Another process took the port between our probe and the server's
-		// bind: try another one.
-		if opt.Port == 0 && attempt < 5 && errors.Is(err, errExited) &&
-			strings.Contains(p.logTail(), "Address already in use") {
-			continue
-		}
-		return nil, err
-	}
-
-	stmts := []string{
-		"ALTER ROLE " + quoteIdent(opt.AdminUser) + " PASSWORD " + quoteLiteral(opt.AdminPassword),
-		"CREATE ROLE rds_iam NOLOGIN",
-	}
-	for _, db := range opt.Databases {
-		stmts = append(stmts, "CREATE DATABASE "+quoteIdent(db))
-	}
-	if err := p.Exec(ctx, stmts...); err != nil {
-		return nil, fmt.Errorf("localdb: set up cluster: %w", err)
 	}
 	return p, nil
 }
 
-func (p *Postgres) writeTLS(ca *pki.CA) error {
-	return writeServerTLS(ca, p.baseDir, p.caFile, p.run)
+// initialize runs initdb and writes pg_hba.conf and the include of iamdb.conf.
+func (p *Postgres) initialize(ctx context.Context) error {
+	if err := p.initdb(ctx, p.AdminUser); err != nil {
+		return err
+	}
+	return p.writeConfig()
+}
+
+// configure writes iamdb.conf for p.port.
+func (p *Postgres) configure() error { return p.writeSettings(p.opt) }
+
+func (p *Postgres) command() *exec.Cmd {
+	return exec.Command(filepath.Join(p.binDir, "postgres"), "-D", p.dataDir)
+}
+
+func (p *Postgres) ping(ctx context.Context) error {
+	c, err := p.connect(ctx, "postgres")
+	if err != nil {
+		return err
+	}
+	return c.Close(ctx)
+}
+
+// setup gives the superuser its password, creates rds_iam and the databases.
+func (p *Postgres) setup(ctx context.Context) error {
+	stmts := rdsiam.PostgresSetupSQL(p.opt.AdminUser, p.opt.AdminPassword)
+	for _, db := range p.opt.Databases {
+		stmts = append(stmts, "CREATE DATABASE "+rdsiam.QuotePostgresIdent(db))
+	}
+	if err := p.Exec(ctx, stmts...); err != nil {
+		return fmt.Errorf("localdb: set up cluster: %w", err)
+	}
+	return nil
 }
 
 // writeServerTLS mints a server certificate for localhost and 127.0.0.1 and
@@ -310,7 +238,7 @@ func writeServerTLS(ca *pki.CA, dir, caFile string, run runAs) error {
 }
 
 func (p *Postgres) initdb(ctx context.Context, admin string) error {
-	logf, err := p.openLog()
+	logf, err := openLog(p.logFile, p.run)
 	if err != nil {
 		return err
 	}
@@ -320,31 +248,9 @@ func (p *Postgres) initdb(ctx context.Context, admin string) error {
 		"--auth=trust", "--no-sync", "--no-instructions")
 	p.prepare(cmd, logf)
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("localdb: initdb: %w\n%s", err, p.logTail())
+		return fmt.Errorf("localdb: initdb: %w\n%s", err, logTail(p.logFile))
 	}
 	return nil
-}
-
-func (p *Postgres) openLog() (*os.File, error) { return openLog(p.logFile, p.run) }
-
-// openLog opens name for appending, creating it 0600 and owned by run.
-func openLog(name string, run runAs) (*os.File, error) {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("localdb: %w", err)
-	}
-	if err := run.own(name); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-func (p *Postgres) prepare(cmd *exec.Cmd, logf *os.File) {
-	cmd.Dir = p.baseDir
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "LANG=C"}
-	cmd.SysProcAttr = p.run.sysProcAttr()
 }
 
 // hbaConf lets members of rds_iam in only with a client certificate over TLS: the cert
@@ -362,7 +268,8 @@ hostssl   all      all       127.0.0.1/32   scram-sha-256
 host      all      all       127.0.0.1/32   scram-sha-256
 `
 
-func (p *Postgres) writeConfig(opt PostgresOptions) error {
+// writeConfig writes pg_hba.conf and includes iamdb.conf from postgresql.conf.
+func (p *Postgres) writeConfig() error {
 	hba := filepath.Join(p.dataDir, "pg_hba.conf")
 	if err := pki.WriteFile(hba, []byte(hbaConf), 0o600); err != nil {
 		return fmt.Errorf("localdb: %w", err)
@@ -417,152 +324,16 @@ func (p *Postgres) writeSettings(opt PostgresOptions) error {
 	return p.run.own(name)
 }
 
-var errExited = errors.New("localdb: postgres exited during startup")
-
-// start runs the server and waits until it accepts connections. p.mu must be
-// held or p not yet shared.
-func (p *Postgres) start(ctx context.Context) error {
-	logf, err := p.openLog()
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(filepath.Join(p.binDir, "postgres"), "-D", p.dataDir)
-	p.prepare(cmd, logf)
-	err = cmd.Start()
-	logf.Close() // the child has its own descriptor
-	if err != nil {
-		return fmt.Errorf("localdb: start postgres: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	p.proc, p.exited = cmd, exited
-	if err := p.waitReady(ctx); err != nil {
-		if !errors.Is(err, errExited) {
-			p.kill()
-		}
-		p.proc = nil
-		return fmt.Errorf("%w\n%s", err, p.logTail())
-	}
-	return nil
-}
-
-// waitReady polls the unix socket until a connection succeeds, the server
-// exits, or ctx ends.
-func (p *Postgres) waitReady(ctx context.Context) error {
-	delay := 5 * time.Millisecond
-	for {
-		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		c, err := p.connect(actx, "postgres")
-		cancel()
-		if err == nil {
-			c.Close(ctx)
-			return nil
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-p.exited:
-			t.Stop()
-			return fmt.Errorf("%w: %s", errExited, p.proc.ProcessState)
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("localdb: postgres not ready: %w (last error: %v)", ctx.Err(), err)
-		case <-t.C:
-		}
-		delay = min(2*delay, 100*time.Millisecond)
-	}
-}
-
 // connect opens a superuser connection over the unix socket.
 func (p *Postgres) connect(ctx context.Context, db string) (*pgconn.PgConn, error) {
 	cfg, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable",
-		quoteConn(p.sockDir), p.port, quoteConn(p.AdminUser), quoteConn(db)))
+		rdsiam.QuotePostgresConnValue(p.sockDir), p.port, rdsiam.QuotePostgresConnValue(p.AdminUser), rdsiam.QuotePostgresConnValue(db)))
 	if err != nil {
 		return nil, fmt.Errorf("localdb: %w", err)
 	}
 	cfg.Password = ""
 	cfg.RuntimeParams = map[string]string{}
 	return pgconn.ConnectConfig(ctx, cfg)
-}
-
-// kill stops the server immediately (SIGQUIT, then SIGKILL) and waits.
-func (p *Postgres) kill() {
-	if p.proc == nil {
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	p.signalAndWait(ctx, sigQuit, 0)
-	p.proc = nil
-}
-
-// signalAndWait sends sig, and if the server has not exited when ctx ends
-// (or after grace, if ctx has no deadline) escalates to SIGQUIT and then
-// SIGKILL. It always waits for the exit.
-func (p *Postgres) signalAndWait(ctx context.Context, sig os.Signal, grace time.Duration) {
-	p.proc.Process.Signal(sig)
-	var timeout <-chan time.Time
-	if grace > 0 {
-		t := time.NewTimer(grace)
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case <-p.exited:
-		return
-	case <-ctx.Done():
-	case <-timeout:
-	}
-	p.proc.Process.Signal(sigQuit)
-	t := time.NewTimer(5 * time.Second)
-	defer t.Stop()
-	select {
-	case <-p.exited:
-		return
-	case <-t.C:
-	}
-	p.proc.Process.Kill()
-	<-p.exited
-}
-
-// stop shuts the server down ("fast" mode: SIGINT), escalating when ctx ends.
-func (p *Postgres) stop(ctx context.Context) {
-	if p.proc == nil {
-		return
-	}
-	p.signalAndWait(ctx, os.Interrupt, 30*time.Second)
-	p.proc = nil
-}
-
-// Stop shuts the server down (fast shutdown; immediate if ctx ends first)
-// and removes its directory unless Keep was set. It is idempotent.
-func (p *Postgres) Stop(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stopped {
-		return nil
-	}
-	p.stopped = true
-	p.stop(ctx)
-	if p.keep {
-		p.keepDirs()
-		return nil
-	}
-	return p.removeDirs()
-}
-
-// Restart stops the server (fast shutdown) and starts it again on the same
-// data directory and port.
-func (p *Postgres) Restart(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stopped {
-		return errors.New("localdb: restart after stop")
-	}
-	p.stop(ctx)
-	return p.start(ctx)
 }
 
 // Exec runs each SQL string (which may hold several statements) as the
@@ -599,25 +370,6 @@ func (p *Postgres) AdminURL(db string) string {
 	return u.String()
 }
 
-// logTail returns the end of the server log.
-func (p *Postgres) logTail() string { return logTail(p.logFile) }
-
-// logTail returns the last few KiB of the log file name, for errors.
-func logTail(name string) string {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return "(no server log: " + err.Error() + ")"
-	}
-	const max = 4096
-	if len(b) > max {
-		b = b[len(b)-max:]
-		if i := strings.IndexByte(string(b), '\n'); i >= 0 {
-			b = b[i+1:]
-		}
-	}
-	return "server log " + name + ":\n" + strings.TrimRight(string(b), "\n")
-}
-
 func freePort() (int, error) {
 	for range 10 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -639,25 +391,10 @@ func randomPassword() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// quoteIdent quotes s as a PostgreSQL identifier (no escapes exist inside
-// double quotes; s must not hold NUL).
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
-// quoteLiteral quotes s as an escape string constant, which means s whatever
-// standard_conforming_strings is (s must not hold NUL).
-func quoteLiteral(s string) string {
-	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
-}
-
 // quoteConf quotes s as a postgresql.conf string value, where a backslash
-// escapes as in C.
+// escapes as in C. (Configuration, not SQL: the rds_iam SQL's quoting is rdsiam's.)
 func quoteConf(s string) string {
 	return `'` + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + `'`
-}
-
-// quoteConn quotes a value for a libpq keyword/value connection string.
-func quoteConn(s string) string {
-	return `'` + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + `'`
 }
 
 // runAs is the OS identity the server runs as.

@@ -19,6 +19,7 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -227,7 +228,7 @@ func TestLogins(t *testing.T) {
 	p := localdbtest.Postgres(t, ca)
 	iamUsers := []string{"iam_user", "jane.doe+ops@corp", "Jöhn Dœ 用户", `o'brien "x"`}
 	for _, u := range iamUsers {
-		q := quoteIdent(u)
+		q := rdsiam.QuotePostgresIdent(u)
 		if err := p.Exec(ctx(t), "create role "+q+" login", "grant rds_iam to "+q); err != nil {
 			t.Fatal(err)
 		}
@@ -531,8 +532,6 @@ func TestUnsearchableDir(t *testing.T) {
 		t.Fatalf("StartPostgres(0700 root dir) = %v, want not searchable", err)
 	}
 }
-
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // An IAM user can set itself a password (any role may ALTER ROLE itself), but pg_hba.conf
 // lets members of rds_iam in only with a certificate: the password is refused over TCP

@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 )
 
-// server is what every throwaway server has: its directory layout, its port and the OS
-// user it runs as. Postgres and MariaDB embed it, and with it the accessors below.
+// server is what every throwaway server has: its directory layout, its port, the OS
+// user it runs as, its process and its lifecycle (lifecycle.go). Postgres and MariaDB
+// embed it, and with it the accessors below, Stop and Restart.
 type server struct {
 	baseDir string
 	dataDir string
@@ -21,6 +24,15 @@ type server struct {
 	keep    bool
 	run     runAs
 	owner   *os.File // baseDir/owner.lock, locked while the server is ours (leftover.go)
+
+	eng    engine      // the engine's steps: the Postgres or MariaDB embedding this
+	spec   *engineSpec // the engine's names, files and signals
+	onStop func()      // if not nil, called by Stop once the server has stopped
+
+	mu      sync.Mutex // serialises Stop and Restart
+	proc    *exec.Cmd
+	exited  chan struct{} // closed when proc has exited
+	stopped bool
 }
 
 // Host returns the address the server listens on, "127.0.0.1".

@@ -13,6 +13,7 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 )
 
 // hostileUsers are user names that break naive quoting: quotes of every kind, backslashes
@@ -124,7 +125,7 @@ func openAdmin(t testing.TB, m *localdb.MariaDB) *sql.DB {
 	return db
 }
 
-// sqlModes are the session modes IAMUserSQL must mean the same in.
+// sqlModes are the session modes rdsiam.MySQLIAMUserSQL must mean the same in.
 var sqlModes = []string{
 	"", // backslash escapes on
 	"STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION", // MariaDB 10.11's default
@@ -133,7 +134,7 @@ var sqlModes = []string{
 	"ANSI,NO_BACKSLASH_ESCAPES",
 }
 
-// TestIAMUserSQLModes runs IAMUserSQL for hostile names under each sql_mode against a
+// TestIAMUserSQLModes runs rdsiam.MySQLIAMUserSQL for hostile names under each sql_mode against a
 // real MariaDB: each creates exactly the account named, requiring its certificate, and
 // leaves the session's sql_mode as it found it.
 func TestIAMUserSQLModes(t *testing.T) {
@@ -152,43 +153,19 @@ func TestIAMUserSQLModes(t *testing.T) {
 		}
 		for _, u := range hostileUsers {
 			name := fmt.Sprintf("%d%s", i, u)
-			if err := localdb.CheckMariaDBUser(name); err != nil {
-				t.Fatalf("CheckMariaDBUser(%q) = %v", name, err)
+			if err := rdsiam.CheckMySQLUser(name); err != nil {
+				t.Fatalf("CheckMySQLUser(%q) = %v", name, err)
 			}
-			for _, s := range localdb.IAMUserSQL(name) {
+			for _, s := range rdsiam.MySQLIAMUserSQL(name) {
 				if _, err := db.ExecContext(ctx(t), s); err != nil {
-					t.Fatalf("sql_mode %q: IAMUserSQL(%q): %s: %v", mode, name, s, err)
+					t.Fatalf("sql_mode %q: MySQLIAMUserSQL(%q): %s: %v", mode, name, s, err)
 				}
 			}
 			accounts = checkIAMAccount(t, m, db, ca, accounts, name)
 			var got string
 			if err := db.QueryRowContext(ctx(t), "select @@SESSION.sql_mode").Scan(&got); err != nil || got != want {
-				t.Errorf("sql_mode after IAMUserSQL(%q) = %q, %v; want %q as before", name, got, err, want)
+				t.Errorf("sql_mode after MySQLIAMUserSQL(%q) = %q, %v; want %q as before", name, got, err, want)
 			}
-		}
-	}
-}
-
-func TestCheckMariaDBUser(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		ok   bool
-	}{
-		{"iam_user", true},
-		{`o'b\x "y" ; --`, true},
-		{"Jöhn 用户", true},
-		{" lead", true},
-		{"", false},
-		{"trail ", false},
-		{"smile \U0001F600", false},
-		{"nul\x00", false},
-		{"new\nline", false},
-		{"del\x7f", false},
-		{"\xff", false},
-	} {
-		if err := localdb.CheckMariaDBUser(tc.name); (err == nil) != tc.ok {
-			t.Errorf("CheckMariaDBUser(%q) = %v, want ok %v", tc.name, err, tc.ok)
 		}
 	}
 }

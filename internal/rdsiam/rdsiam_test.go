@@ -1,0 +1,145 @@
+package rdsiam_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/iamdb/iamdb/internal/rdsiam"
+)
+
+func TestPostgresIAMUserSQL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		user string
+		want []string
+	}{
+		{"iam_user", []string{`CREATE USER "iam_user" WITH LOGIN`, `GRANT rds_iam TO "iam_user"`}},
+		{`We"ird \User'`, []string{`CREATE USER "We""ird \User'" WITH LOGIN`, `GRANT rds_iam TO "We""ird \User'"`}},
+		{`"; DROP ROLE x; --`, []string{`CREATE USER """; DROP ROLE x; --" WITH LOGIN`, `GRANT rds_iam TO """; DROP ROLE x; --"`}},
+	} {
+		if got := rdsiam.PostgresIAMUserSQL(tc.user); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+			t.Errorf("PostgresIAMUserSQL(%q) =\n%s\nwant\n%s", tc.user, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+		}
+	}
+}
+
+func TestMySQLIAMUserSQL(t *testing.T) {
+	t.Parallel()
+	const save = `SET @iamdb_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')`
+	const restore = `SET SESSION sql_mode = @iamdb_sql_mode`
+	for _, tc := range []struct {
+		user string
+		want []string
+	}{
+		{"u", []string{
+			`CREATE USER 'u'@'%' REQUIRE SUBJECT '/CN=u'`,
+			`GRANT rds_iam TO 'u'@'%'`,
+			`SET DEFAULT ROLE rds_iam FOR 'u'@'%'`,
+		}},
+		{`o'b"x`, []string{
+			`CREATE USER 'o''b"x'@'%' REQUIRE SUBJECT '/CN=o''b"x'`,
+			`GRANT rds_iam TO 'o''b"x'@'%'`,
+			`SET DEFAULT ROLE rds_iam FOR 'o''b"x'@'%'`,
+		}},
+		{`o'b\x`, []string{
+			save,
+			`CREATE USER 'o''b\x'@'%' REQUIRE SUBJECT '/CN=o''b\x'`,
+			`GRANT rds_iam TO 'o''b\x'@'%'`,
+			`SET DEFAULT ROLE rds_iam FOR 'o''b\x'@'%'`,
+			restore,
+		}},
+		{"a/b+c", []string{
+			save,
+			`CREATE USER 'a/b+c'@'%' REQUIRE SUBJECT '/CN=a\/b\+c'`,
+			`GRANT rds_iam TO 'a/b+c'@'%'`,
+			`SET DEFAULT ROLE rds_iam FOR 'a/b+c'@'%'`,
+			restore,
+		}},
+		{"jö", []string{
+			save,
+			`CREATE USER 'jö'@'%' REQUIRE SUBJECT '/CN=j\xC3\xB6'`,
+			`GRANT rds_iam TO 'jö'@'%'`,
+			`SET DEFAULT ROLE rds_iam FOR 'jö'@'%'`,
+			restore,
+		}},
+		{"nul\x00", []string{
+			save,
+			"CREATE USER 'nul\x00'@'%' REQUIRE SUBJECT '/CN=nul\\x00'",
+			"GRANT rds_iam TO 'nul\x00'@'%'",
+			"SET DEFAULT ROLE rds_iam FOR 'nul\x00'@'%'",
+			restore,
+		}},
+	} {
+		got := rdsiam.MySQLIAMUserSQL(tc.user)
+		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+			t.Errorf("MySQLIAMUserSQL(%q) =\n%s\nwant\n%s", tc.user, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+		}
+	}
+}
+
+func TestSetupSQL(t *testing.T) {
+	t.Parallel()
+	pg := rdsiam.PostgresSetupSQL(`ad"min`, `p'w\`)
+	wantPG := []string{`ALTER ROLE "ad""min" PASSWORD E'p''w\\'`, `CREATE ROLE rds_iam NOLOGIN`}
+	if strings.Join(pg, "\n") != strings.Join(wantPG, "\n") {
+		t.Errorf("PostgresSetupSQL = %q, want %q", pg, wantPG)
+	}
+	my := rdsiam.MySQLSetupSQL(`ad'min`, `p'w\`)
+	wantMy := []string{
+		rdsiam.RawBackslashes,
+		"CREATE ROLE rds_iam",
+		`CREATE USER 'ad''min'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('p''w\')`,
+		`GRANT ALL PRIVILEGES ON *.* TO 'ad''min'@'%' WITH GRANT OPTION`,
+		`GRANT rds_iam TO 'ad''min'@'%' WITH ADMIN OPTION`,
+	}
+	if strings.Join(my, "\n") != strings.Join(wantMy, "\n") {
+		t.Errorf("MySQLSetupSQL =\n%s\nwant\n%s", strings.Join(my, "\n"), strings.Join(wantMy, "\n"))
+	}
+}
+
+func TestCheckUser(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name            string
+		postgres, mysql bool
+	}{
+		{"iam_user", true, true},
+		{`o'b\x "y" ; --`, true, true},
+		{"Jöhn 用户", true, true},
+		{" lead", true, true},
+		{"trail ", true, false},
+		{"smile \U0001F600", true, false},
+		{strings.Repeat("a", 63), true, true},
+		{strings.Repeat("a", 64), false, true},
+		{strings.Repeat("ö", 32), false, true},
+		{"", false, false},
+		{"nul\x00", false, false},
+		{"new\nline", false, false},
+		{"del\x7f", false, false},
+		{"\xff", false, false},
+	} {
+		if err := rdsiam.CheckPostgresUser(tc.name); (err == nil) != tc.postgres {
+			t.Errorf("CheckPostgresUser(%q) = %v, want ok %v", tc.name, err, tc.postgres)
+		}
+		if err := rdsiam.CheckMySQLUser(tc.name); (err == nil) != tc.mysql {
+			t.Errorf("CheckMySQLUser(%q) = %v, want ok %v", tc.name, err, tc.mysql)
+		}
+	}
+}
+
+// The membership queries name the role and take the user as their one parameter, never
+// as text in the query.
+func TestMemberQueries(t *testing.T) {
+	t.Parallel()
+	for name, q := range map[string]string{"PostgresMemberQuery": rdsiam.PostgresMemberQuery, "MySQLMemberQuery": rdsiam.MySQLMemberQuery} {
+		if !strings.Contains(q, "'"+rdsiam.Role+"'") {
+			t.Errorf("%s does not name %s", name, rdsiam.Role)
+		}
+	}
+	if strings.Count(rdsiam.PostgresMemberQuery, "$1") != 1 || strings.Contains(rdsiam.PostgresMemberQuery, "$2") {
+		t.Errorf("PostgresMemberQuery does not take exactly one parameter")
+	}
+	if strings.Count(rdsiam.MySQLMemberQuery, "?") != 1 {
+		t.Errorf("MySQLMemberQuery does not take exactly one parameter")
+	}
+}
