@@ -161,7 +161,18 @@ func (c *cursor) next() (idx int, actionKnown bool) {
 // Evaluate does not allocate, with one exception: a string operator or policy variable
 // that reads a Number, Date, IP or Bool value formats its text on demand.
 func Evaluate(in *Input) Decision {
-	r := request{in: in}
+	var r request
+	r.prepare(in)
+	var f findings
+	if d, denied := f.scan(&r); denied {
+		return d
+	}
+	return f.decide(&r)
+}
+
+// prepare splits in's action and resource once for every statement to match against.
+func (r *request) prepare(in *Input) {
+	r.in = in
 	for i := 0; i < len(in.Action); i++ {
 		if in.Action[i] == ':' {
 			r.svc, r.name, r.actionOK = in.Action[:i], in.Action[i+1:], true
@@ -180,85 +191,112 @@ func Evaluate(in *Input) Decision {
 			r.lower[i] = lower(c)
 		}
 	}
+}
 
-	// Identity-based policies.
-	var idAllow *statement
-	var idPolicy *Policy
+// findings are what each kind of policy says about a request, before they are combined.
+type findings struct {
+	in         *Input
+	idAllow    *statement // the first identity-based Allow, if any
+	idPolicy   *Policy    // the policy holding idAllow
+	boundaryOK bool       // no permissions boundary, or it allows
+	sessionOK  bool       // no session policies, or one of them allows
+	resAllow   *statement // the resource-based policy's Allow, if any
+	resGrant   grant      // whom resAllow names
+}
+
+// scan runs the identity-based policies, the permissions boundary, the session policies
+// and the resource-based policy, in this order, and records what they say in f. A matching
+// Deny stops it: the explicit deny is the decision and denied is true.
+func (f *findings) scan(r *request) (d Decision, denied bool) {
+	in := r.in
+	f.in = in
 	for _, p := range in.Identity {
 		if p == nil {
 			continue
 		}
-		a, d := p.scan(&r, idAllow == nil)
+		a, d := p.scan(r, f.idAllow == nil)
 		if d != nil {
-			return Decision{Effect: ExplicitDeny, Policy: p.Name(), Statement: d.label, Reason: reasonDenyIdentity}
+			return Decision{Effect: ExplicitDeny, Policy: p.Name(), Statement: d.label, Reason: reasonDenyIdentity}, true
 		}
-		if idAllow == nil && a != nil {
-			idAllow, idPolicy = a, p
+		if f.idAllow == nil && a != nil {
+			f.idAllow, f.idPolicy = a, p
 		}
 	}
-	// Permissions boundary.
-	boundaryOK := true
+	f.boundaryOK = true
 	if p := in.Boundary; p != nil {
-		a, d := p.scan(&r, true)
+		a, d := p.scan(r, true)
 		if d != nil {
-			return Decision{Effect: ExplicitDeny, Policy: p.Name(), Statement: d.label, Reason: reasonDenyBoundary}
+			return Decision{Effect: ExplicitDeny, Policy: p.Name(), Statement: d.label, Reason: reasonDenyBoundary}, true
 		}
-		boundaryOK = a != nil
+		f.boundaryOK = a != nil
 	}
 	// Session policies: together they are the session's limit.
-	sessionOK := true
+	f.sessionOK = true
 	if len(in.Session) > 0 {
 		found := false
 		for _, p := range in.Session {
 			if p == nil {
 				continue
 			}
-			a, d := p.scan(&r, !found)
+			a, d := p.scan(r, !found)
 			if d != nil {
-				return Decision{Effect: ExplicitDeny, Policy: p.Name(), Statement: d.label, Reason: reasonDenySession}
+				return Decision{Effect: ExplicitDeny, Policy: p.Name(), Statement: d.label, Reason: reasonDenySession}, true
 			}
 			found = found || a != nil
 		}
-		sessionOK = found
+		f.sessionOK = found
 	}
-	// Resource-based policy.
-	var resAllow *statement
-	var resGrant grant
-	rp := in.ResourcePolicy
-	if rp != nil {
+	if rp := in.ResourcePolicy; rp != nil {
 		var d *statement
-		resAllow, resGrant, d = rp.scanResource(&r)
+		f.resAllow, f.resGrant, d = rp.scanResource(r)
 		if d != nil {
-			return Decision{Effect: ExplicitDeny, Policy: rp.Name(), Statement: d.label, Reason: reasonDenyResource}
+			return Decision{Effect: ExplicitDeny, Policy: rp.Name(), Statement: d.label, Reason: reasonDenyResource}, true
 		}
 	}
+	return Decision{}, false
+}
 
-	allowRes := func(reason string) Decision {
-		return Decision{Effect: Allowed, Policy: rp.Name(), Statement: resAllow.label, Reason: reason}
-	}
-	allowID := func(reason string) Decision {
-		return Decision{Effect: Allowed, Policy: idPolicy.Name(), Statement: idAllow.label, Reason: reason}
-	}
-	// identityPath is the decision when the identity side must allow on its own.
-	identityPath := func(reason string) Decision {
-		switch {
-		case idAllow == nil:
-			return Decision{Reason: reason}
-		case !boundaryOK:
-			return Decision{Reason: reasonNoBoundary}
-		case !sessionOK:
-			return Decision{Reason: reasonNoSession}
-		}
-		return allowID(reasonAllowIdentity)
-	}
+// allowResource is an Allow by the resource-based policy.
+func (f *findings) allowResource(reason string) Decision {
+	return Decision{Effect: Allowed, Policy: f.in.ResourcePolicy.Name(), Statement: f.resAllow.label, Reason: reason}
+}
 
+// identityPath is the decision when the identity side must allow on its own, within the
+// permissions boundary and the session policies.
+func (f *findings) identityPath(reason string) Decision {
+	switch {
+	case f.idAllow == nil:
+		return Decision{Reason: reason}
+	case !f.boundaryOK:
+		return Decision{Reason: reasonNoBoundary}
+	case !f.sessionOK:
+		return Decision{Reason: reasonNoSession}
+	}
+	return Decision{Effect: Allowed, Policy: f.idPolicy.Name(), Statement: f.idAllow.label, Reason: reasonAllowIdentity}
+}
+
+// resourcePath is the decision when the resource-based policy allows a role or through a
+// wildcard: the permissions boundary and the session policies limit it.
+func (f *findings) resourcePath() Decision {
+	switch {
+	case !f.boundaryOK:
+		return Decision{Reason: reasonNoBoundary}
+	case !f.sessionOK:
+		return Decision{Reason: reasonNoSession}
+	}
+	return f.allowResource(reasonAllowResource)
+}
+
+// decide combines the findings of a request no policy denies.
+func (f *findings) decide(r *request) Decision {
+	in := f.in
 	p := &in.Principal
 	pAcct := p.account()
 	if pAcct == "" && p.ARN == "" && p.SessionARN == "" {
 		// A service, an identity provider or an anonymous caller: only a resource-based
 		// policy can grant.
-		if resAllow != nil {
-			return allowRes(reasonAllowResource)
+		if f.resAllow != nil {
+			return f.allowResource(reasonAllowResource)
 		}
 		if in.TrustPolicy {
 			return Decision{Reason: reasonNoTrust}
@@ -275,54 +313,47 @@ func Evaluate(in *Input) Decision {
 	}
 	if resAcct != "" && resAcct != pAcct {
 		// Cross-account: both sides must allow.
-		if resAllow == nil {
+		if f.resAllow == nil {
 			if in.TrustPolicy {
 				return Decision{Reason: reasonNoTrust}
 			}
 			return Decision{Reason: reasonNoResourceCross}
 		}
-		return identityPath(reasonNoIdentity)
+		return f.identityPath(reasonNoIdentity)
 	}
-
-	// Same account.
 	if in.TrustPolicy {
-		switch {
-		case resAllow == nil:
-			return Decision{Reason: reasonNoTrust}
-		case resGrant == grantDirect:
-			return allowRes(reasonAllowResource)
-		case resGrant == grantAccount:
-			d := identityPath(reasonNoIdentity)
-			if d.Effect == Allowed {
-				d.Reason = reasonAllowTrustAccount
-			}
-			return d
-		}
-		// The role's ARN or a wildcard: limited by the boundary and session policies.
-		switch {
-		case !boundaryOK:
-			return Decision{Reason: reasonNoBoundary}
-		case !sessionOK:
-			return Decision{Reason: reasonNoSession}
-		}
-		return allowRes(reasonAllowResource)
+		return f.decideTrust()
 	}
-	switch resGrant {
+	// Same account.
+	switch f.resGrant {
 	case grantDirect:
-		return allowRes(reasonAllowResource)
+		return f.allowResource(reasonAllowResource)
 	case grantRole, grantWildcard:
-		switch {
-		case !boundaryOK:
-			return Decision{Reason: reasonNoBoundary}
-		case !sessionOK:
-			return Decision{Reason: reasonNoSession}
-		}
-		return allowRes(reasonAllowResource)
+		return f.resourcePath()
 	}
-	if idAllow == nil && (resGrant == grantNone || resGrant == grantAccount) {
+	if f.idAllow == nil && (f.resGrant == grantNone || f.resGrant == grantAccount) {
 		return Decision{Reason: reasonNoAllow}
 	}
-	return identityPath(reasonNoAllow)
+	return f.identityPath(reasonNoAllow)
+}
+
+// decideTrust decides a same-account request to assume a role: its trust policy must
+// allow the principal.
+func (f *findings) decideTrust() Decision {
+	switch {
+	case f.resAllow == nil:
+		return Decision{Reason: reasonNoTrust}
+	case f.resGrant == grantDirect:
+		return f.allowResource(reasonAllowResource)
+	case f.resGrant == grantAccount:
+		d := f.identityPath(reasonNoIdentity)
+		if d.Effect == Allowed {
+			d.Reason = reasonAllowTrustAccount
+		}
+		return d
+	}
+	// The role's ARN or a wildcard: limited by the boundary and session policies.
+	return f.resourcePath()
 }
 
 // scan looks for the first matching Deny and, when wantAllow, the first matching Allow.

@@ -539,147 +539,190 @@ func compileStatement(idx int, n *jnode, kind Kind, vars bool) (statement, error
 		return fail("", "a statement must be an object, not "+n.typeName())
 	}
 	// The Sid first, so that every later error can name it.
-	for i, k := range n.keys {
-		if k == "Sid" {
-			v := n.vals[i]
-			if v.kind != 's' {
-				return fail("Sid", "must be a string, not "+v.typeName())
-			}
-			sid = v.str
-			if kind != KindResource {
-				for _, r := range sid {
-					if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-						return fail("Sid", "statement IDs (SID) must be alpha-numeric")
-					}
-				}
-			}
-			if sid != "" {
-				st.label, st.sid = sid, sid
-			}
-		}
-	}
-	var effect, action, notAction, resource, notResource, principal, notPrincipal, condition *jnode
-	for i, k := range n.keys {
-		v := n.vals[i]
-		switch k {
-		case "Sid":
-		case "Effect":
-			effect = v
-		case "Action":
-			action = v
-		case "NotAction":
-			notAction = v
-		case "Resource":
-			resource = v
-		case "NotResource":
-			notResource = v
-		case "Principal":
-			principal = v
-		case "NotPrincipal":
-			notPrincipal = v
-		case "Condition":
-			condition = v
-		default:
-			return fail("", fmt.Sprintf("unknown element %q", k))
-		}
-	}
-
-	switch {
-	case effect == nil:
-		return fail("Effect", "missing required element")
-	case effect.kind != 's' || (effect.str != "Allow" && effect.str != "Deny"):
-		return fail("Effect", `must be "Allow" or "Deny"`)
-	}
-	st.allow = effect.str == "Allow"
-
-	// Action / NotAction.
-	switch {
-	case action != nil && notAction != nil:
-		return fail("Action", "a statement cannot have both Action and NotAction")
-	case action == nil && notAction == nil:
-		return fail("Action", "policy statement must contain actions")
-	}
-	field, an := "Action", action
-	if notAction != nil {
-		field, an, st.notAction = "NotAction", notAction, true
-	}
-	strs, msg := stringList(an)
-	if msg != "" {
+	if field, msg := st.setSid(n, kind, &sid); msg != "" {
 		return fail(field, msg)
 	}
-	for _, a := range strs {
-		ap, msg := compileAction(a)
-		if msg != "" {
-			return fail(field, msg)
-		}
-		st.actions = append(st.actions, ap)
-	}
-
-	// Resource / NotResource.
-	if resource != nil && notResource != nil {
-		return fail("Resource", "a statement cannot have both Resource and NotResource")
-	}
-	field, rn := "Resource", resource
-	if notResource != nil {
-		field, rn, st.notResource = "NotResource", notResource, true
+	var e elements
+	if msg := e.collect(n); msg != "" {
+		return fail("", msg)
 	}
 	switch {
-	case rn != nil && kind == KindTrust:
-		return fail(field, "has prohibited field "+field+" (a role trust policy applies to the role itself)")
-	case rn == nil && kind != KindTrust && kind != KindResource:
-		return fail("Resource", "policy statement must contain resources")
+	case e.effect == nil:
+		return fail("Effect", "missing required element")
+	case e.effect.kind != 's' || (e.effect.str != "Allow" && e.effect.str != "Deny"):
+		return fail("Effect", `must be "Allow" or "Deny"`)
 	}
-	if rn != nil {
-		st.hasResource = true
-		strs, msg := stringList(rn)
-		if msg != "" {
-			return fail(field, msg)
-		}
-		for _, r := range strs {
-			if msg := checkResource(r, vars); msg != "" {
-				return fail(field, msg)
-			}
-			ap, _ := compileARNPattern(r, vars)
-			st.resources = append(st.resources, ap)
-		}
+	st.allow = e.effect.str == "Allow"
+	if field, msg := st.setActions(&e); msg != "" {
+		return fail(field, msg)
 	}
-
-	// Principal / NotPrincipal.
-	if principal != nil && notPrincipal != nil {
-		return fail("Principal", "a statement cannot have both Principal and NotPrincipal")
+	if field, msg := st.setResources(&e, kind, vars); msg != "" {
+		return fail(field, msg)
 	}
-	field, pn := "Principal", principal
-	if notPrincipal != nil {
-		field, pn, st.notPrincipal = "NotPrincipal", notPrincipal, true
+	if field, msg := st.setPrincipals(&e, kind); msg != "" {
+		return fail(field, msg)
 	}
-	switch kind {
-	case KindIdentity, KindBoundary, KindSession:
-		if pn != nil {
-			return fail(field, "policy document should not specify a principal")
-		}
-	default:
-		if pn == nil {
-			return fail("Principal", "missing required element Principal")
-		}
-		if st.notPrincipal && kind == KindTrust {
-			return fail("NotPrincipal", "NotPrincipal is not supported in role trust policies")
-		}
-		st.hasPrincipal = true
-		ps, msg := compilePrincipals(pn)
-		if msg != "" {
-			return fail(field, msg)
-		}
-		st.principals = &ps
-	}
-
-	if condition != nil {
-		conds, msg := compileConditions(condition, vars)
+	if e.condition != nil {
+		conds, msg := compileConditions(e.condition, vars)
 		if msg != "" {
 			return fail("Condition", msg)
 		}
 		st.conds = conds
 	}
 	return st, nil
+}
+
+// setSid reads the Sid of statement n into *sid (as soon as it is a string, so that
+// its own error can name it) and labels st with it. On failure msg says why and field is
+// the element at fault.
+func (st *statement) setSid(n *jnode, kind Kind, sid *string) (field, msg string) {
+	for i, k := range n.keys {
+		if k != "Sid" {
+			continue
+		}
+		v := n.vals[i]
+		if v.kind != 's' {
+			return "Sid", "must be a string, not " + v.typeName()
+		}
+		*sid = v.str
+		if kind != KindResource {
+			for _, r := range *sid {
+				if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+					return "Sid", "statement IDs (SID) must be alpha-numeric"
+				}
+			}
+		}
+		if *sid != "" {
+			st.label, st.sid = *sid, *sid
+		}
+	}
+	return "", ""
+}
+
+// elements are the elements of a statement object but its Sid, nil when absent.
+type elements struct {
+	effect, action, notAction, resource, notResource, principal, notPrincipal, condition *jnode
+}
+
+// collect picks the elements of statement n; msg names an element a statement cannot have.
+func (e *elements) collect(n *jnode) (msg string) {
+	for i, k := range n.keys {
+		v := n.vals[i]
+		switch k {
+		case "Sid":
+		case "Effect":
+			e.effect = v
+		case "Action":
+			e.action = v
+		case "NotAction":
+			e.notAction = v
+		case "Resource":
+			e.resource = v
+		case "NotResource":
+			e.notResource = v
+		case "Principal":
+			e.principal = v
+		case "NotPrincipal":
+			e.notPrincipal = v
+		case "Condition":
+			e.condition = v
+		default:
+			return fmt.Sprintf("unknown element %q", k)
+		}
+	}
+	return ""
+}
+
+// setActions compiles the Action or NotAction of a statement into st.
+func (st *statement) setActions(e *elements) (field, msg string) {
+	switch {
+	case e.action != nil && e.notAction != nil:
+		return "Action", "a statement cannot have both Action and NotAction"
+	case e.action == nil && e.notAction == nil:
+		return "Action", "policy statement must contain actions"
+	}
+	field, an := "Action", e.action
+	if e.notAction != nil {
+		field, an, st.notAction = "NotAction", e.notAction, true
+	}
+	strs, msg := stringList(an)
+	if msg != "" {
+		return field, msg
+	}
+	for _, a := range strs {
+		ap, msg := compileAction(a)
+		if msg != "" {
+			return field, msg
+		}
+		st.actions = append(st.actions, ap)
+	}
+	return "", ""
+}
+
+// setResources compiles the Resource or NotResource of a statement into st: required
+// but in role trust and resource-based policies, and prohibited in role trust policies.
+func (st *statement) setResources(e *elements, kind Kind, vars bool) (field, msg string) {
+	if e.resource != nil && e.notResource != nil {
+		return "Resource", "a statement cannot have both Resource and NotResource"
+	}
+	field, rn := "Resource", e.resource
+	if e.notResource != nil {
+		field, rn, st.notResource = "NotResource", e.notResource, true
+	}
+	switch {
+	case rn != nil && kind == KindTrust:
+		return field, "has prohibited field " + field + " (a role trust policy applies to the role itself)"
+	case rn == nil && kind != KindTrust && kind != KindResource:
+		return "Resource", "policy statement must contain resources"
+	}
+	if rn == nil {
+		return "", ""
+	}
+	st.hasResource = true
+	strs, msg := stringList(rn)
+	if msg != "" {
+		return field, msg
+	}
+	for _, r := range strs {
+		if msg := checkResource(r, vars); msg != "" {
+			return field, msg
+		}
+		ap, _ := compileARNPattern(r, vars)
+		st.resources = append(st.resources, ap)
+	}
+	return "", ""
+}
+
+// setPrincipals compiles the Principal or NotPrincipal of a statement into st:
+// prohibited in identity-based, boundary and session policies, required in the others.
+func (st *statement) setPrincipals(e *elements, kind Kind) (field, msg string) {
+	if e.principal != nil && e.notPrincipal != nil {
+		return "Principal", "a statement cannot have both Principal and NotPrincipal"
+	}
+	field, pn := "Principal", e.principal
+	if e.notPrincipal != nil {
+		field, pn, st.notPrincipal = "NotPrincipal", e.notPrincipal, true
+	}
+	switch kind {
+	case KindIdentity, KindBoundary, KindSession:
+		if pn != nil {
+			return field, "policy document should not specify a principal"
+		}
+		return "", ""
+	}
+	if pn == nil {
+		return "Principal", "missing required element Principal"
+	}
+	if st.notPrincipal && kind == KindTrust {
+		return "NotPrincipal", "NotPrincipal is not supported in role trust policies"
+	}
+	st.hasPrincipal = true
+	ps, msg := compilePrincipals(pn)
+	if msg != "" {
+		return field, msg
+	}
+	st.principals = &ps
+	return "", ""
 }
 
 // stringList reads a string or a non-empty array of strings.

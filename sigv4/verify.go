@@ -177,48 +177,9 @@ func (s *Signer) check(cn *canon, sig []byte, secret, amzDate string, cred crede
 // with ','. The Authorization header is bounded by MaxAuthorizationLen, the signed headers by
 // MaxSignedHeaders, the query by MaxQueryLen and MaxParams.
 func (s *Signer) VerifyHeader(r *http.Request, payloadHash string, secretFor func(accessKeyID string) (string, error), now time.Time, skew time.Duration) (Verified, error) {
-	auths := r.Header.Values("Authorization")
-	switch {
-	case len(auths) == 0:
-		return Verified{}, ErrMissingAuth
-	case len(auths) > 1:
-		return Verified{}, fmt.Errorf("%w: repeated Authorization", ErrMalformedAuth)
-	case len(auths[0]) > MaxAuthorizationLen:
-		return Verified{}, fmt.Errorf("%w: Authorization too long", ErrMalformedAuth)
-	}
-	auth := strings.TrimSpace(auths[0])
-	alg, rest, ok := strings.Cut(auth, " ")
-	if !ok {
-		return Verified{}, fmt.Errorf("%w: Authorization", ErrMalformedAuth)
-	}
-	if alg != Algorithm {
-		return Verified{}, ErrAlgorithm
-	}
-	var credStr, shStr, sigStr string
-	var seen [3]bool
-	for part := range strings.SplitSeq(rest, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok {
-			return Verified{}, fmt.Errorf("%w: Authorization", ErrMalformedAuth)
-		}
-		var i int
-		switch k {
-		case "Credential":
-			i, credStr = 0, v
-		case "SignedHeaders":
-			i, shStr = 1, v
-		case "Signature":
-			i, sigStr = 2, v
-		default:
-			return Verified{}, fmt.Errorf("%w: Authorization", ErrMalformedAuth)
-		}
-		if seen[i] {
-			return Verified{}, fmt.Errorf("%w: Authorization", ErrMalformedAuth)
-		}
-		seen[i] = true
-	}
-	if !seen[0] || !seen[1] || !seen[2] {
-		return Verified{}, fmt.Errorf("%w: Authorization", ErrMalformedAuth)
+	credStr, shStr, sigStr, err := parseAuthorization(r.Header)
+	if err != nil {
+		return Verified{}, err
 	}
 	var sig [sha256.Size]byte
 	if !decodeSignature(sig[:], sigStr) {
@@ -232,56 +193,17 @@ func (s *Signer) VerifyHeader(r *http.Request, payloadHash string, secretFor fun
 	if err := checkSignedHeaders(signed); err != nil {
 		return Verified{}, err
 	}
-
-	var date time.Time
-	var amzDate, dateHeader string
-	if vs := r.Header.Values("X-Amz-Date"); len(vs) > 0 {
-		if len(vs) > 1 {
-			return Verified{}, fmt.Errorf("%w: repeated X-Amz-Date", ErrMalformedAuth)
-		}
-		amzDate, dateHeader = vs[0], "x-amz-date"
-		if date, ok = parseAmzDate(amzDate); !ok {
-			return Verified{}, fmt.Errorf("%w: X-Amz-Date", ErrMalformedAuth)
-		}
-	} else if vs := r.Header.Values("Date"); len(vs) == 1 {
-		d, err := http.ParseTime(vs[0])
-		if err != nil {
-			return Verified{}, fmt.Errorf("%w: Date", ErrMalformedAuth)
-		}
-		date, dateHeader = d.UTC(), "date"
-		amzDate = date.Format(TimeFormat)
-	} else {
-		return Verified{}, fmt.Errorf("%w: no X-Amz-Date or Date", ErrMalformedAuth)
+	date, amzDate, err := requestDate(r.Header, signed, cred.day)
+	if err != nil {
+		return Verified{}, err
 	}
-	if !hasName(signed, dateHeader) {
-		return Verified{}, fmt.Errorf("%w: %s not signed", ErrMalformedAuth, dateHeader)
+	token, err := headerSessionToken(r.Header, signed)
+	if err != nil {
+		return Verified{}, err
 	}
-	if amzDate[:8] != cred.day {
-		return Verified{}, fmt.Errorf("%w: day differs from the request date", ErrCredentialScope)
-	}
-	tokens := r.Header.Values("X-Amz-Security-Token")
-	if len(tokens) > 1 {
-		return Verified{}, fmt.Errorf("%w: repeated X-Amz-Security-Token", ErrMalformedAuth)
-	}
-	var token string
-	if len(tokens) == 1 {
-		token = tokens[0]
-		if !hasName(signed, "x-amz-security-token") {
-			return Verified{}, fmt.Errorf("%w: X-Amz-Security-Token not signed", ErrMalformedAuth)
-		}
-	}
-	payload := payloadHash
-	if vs := r.Header.Values("X-Amz-Content-Sha256"); len(vs) > 1 {
-		return Verified{}, fmt.Errorf("%w: repeated X-Amz-Content-Sha256", ErrPayloadHash)
-	} else if len(vs) == 1 {
-		if payload == "" {
-			payload = vs[0]
-		} else if vs[0] != payload {
-			return Verified{}, ErrPayloadHash
-		}
-	}
-	if payload == "" {
-		return Verified{}, ErrPayloadHash
+	payload, err := headerPayloadHash(r.Header, payloadHash)
+	if err != nil {
+		return Verified{}, err
 	}
 	if now.Before(date.Add(-skew)) {
 		return Verified{}, ErrNotYetValid
@@ -314,6 +236,122 @@ func (s *Signer) VerifyHeader(r *http.Request, payloadHash string, secretFor fun
 		AccessKeyID: cred.akid, Region: cred.region, Service: cred.service,
 		Date: date, SessionToken: token,
 	}, nil
+}
+
+// parseAuthorization splits the one Authorization header of h, bounded by
+// MaxAuthorizationLen, into its Credential, SignedHeaders and Signature, each given exactly
+// once and nothing else.
+func parseAuthorization(h http.Header) (cred, signedHeaders, sig string, err error) {
+	auths := h.Values("Authorization")
+	switch {
+	case len(auths) == 0:
+		return "", "", "", ErrMissingAuth
+	case len(auths) > 1:
+		return "", "", "", fmt.Errorf("%w: repeated Authorization", ErrMalformedAuth)
+	case len(auths[0]) > MaxAuthorizationLen:
+		return "", "", "", fmt.Errorf("%w: Authorization too long", ErrMalformedAuth)
+	}
+	auth := strings.TrimSpace(auths[0])
+	alg, rest, ok := strings.Cut(auth, " ")
+	if !ok {
+		return "", "", "", fmt.Errorf("%w: Authorization", ErrMalformedAuth)
+	}
+	if alg != Algorithm {
+		return "", "", "", ErrAlgorithm
+	}
+	var seen [3]bool
+	for part := range strings.SplitSeq(rest, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return "", "", "", fmt.Errorf("%w: Authorization", ErrMalformedAuth)
+		}
+		var i int
+		switch k {
+		case "Credential":
+			i, cred = 0, v
+		case "SignedHeaders":
+			i, signedHeaders = 1, v
+		case "Signature":
+			i, sig = 2, v
+		default:
+			return "", "", "", fmt.Errorf("%w: Authorization", ErrMalformedAuth)
+		}
+		if seen[i] {
+			return "", "", "", fmt.Errorf("%w: Authorization", ErrMalformedAuth)
+		}
+		seen[i] = true
+	}
+	if !seen[0] || !seen[1] || !seen[2] {
+		return "", "", "", fmt.Errorf("%w: Authorization", ErrMalformedAuth)
+	}
+	return cred, signedHeaders, sig, nil
+}
+
+// requestDate returns the time of the request: X-Amz-Date, or Date without it, which must
+// be signed and fall on the credential scope's day. amzDate is the time in TimeFormat.
+func requestDate(h http.Header, signed []byte, day string) (date time.Time, amzDate string, err error) {
+	var dateHeader string
+	if vs := h.Values("X-Amz-Date"); len(vs) > 0 {
+		if len(vs) > 1 {
+			return time.Time{}, "", fmt.Errorf("%w: repeated X-Amz-Date", ErrMalformedAuth)
+		}
+		var ok bool
+		amzDate, dateHeader = vs[0], "x-amz-date"
+		if date, ok = parseAmzDate(amzDate); !ok {
+			return time.Time{}, "", fmt.Errorf("%w: X-Amz-Date", ErrMalformedAuth)
+		}
+	} else if vs := h.Values("Date"); len(vs) == 1 {
+		d, err := http.ParseTime(vs[0])
+		if err != nil {
+			return time.Time{}, "", fmt.Errorf("%w: Date", ErrMalformedAuth)
+		}
+		date, dateHeader = d.UTC(), "date"
+		amzDate = date.Format(TimeFormat)
+	} else {
+		return time.Time{}, "", fmt.Errorf("%w: no X-Amz-Date or Date", ErrMalformedAuth)
+	}
+	if !hasName(signed, dateHeader) {
+		return time.Time{}, "", fmt.Errorf("%w: %s not signed", ErrMalformedAuth, dateHeader)
+	}
+	if amzDate[:8] != day {
+		return time.Time{}, "", fmt.Errorf("%w: day differs from the request date", ErrCredentialScope)
+	}
+	return date, amzDate, nil
+}
+
+// headerSessionToken returns the X-Amz-Security-Token header, if any, which must be given
+// at most once and be signed.
+func headerSessionToken(h http.Header, signed []byte) (string, error) {
+	tokens := h.Values("X-Amz-Security-Token")
+	if len(tokens) > 1 {
+		return "", fmt.Errorf("%w: repeated X-Amz-Security-Token", ErrMalformedAuth)
+	}
+	if len(tokens) == 0 {
+		return "", nil
+	}
+	if !hasName(signed, "x-amz-security-token") {
+		return "", fmt.Errorf("%w: X-Amz-Security-Token not signed", ErrMalformedAuth)
+	}
+	return tokens[0], nil
+}
+
+// headerPayloadHash returns the payload hash to sign: payloadHash, else the request's
+// X-Amz-Content-Sha256; if both are present they must be equal.
+func headerPayloadHash(h http.Header, payloadHash string) (string, error) {
+	payload := payloadHash
+	if vs := h.Values("X-Amz-Content-Sha256"); len(vs) > 1 {
+		return "", fmt.Errorf("%w: repeated X-Amz-Content-Sha256", ErrPayloadHash)
+	} else if len(vs) == 1 {
+		if payload == "" {
+			payload = vs[0]
+		} else if vs[0] != payload {
+			return "", ErrPayloadHash
+		}
+	}
+	if payload == "" {
+		return "", ErrPayloadHash
+	}
+	return payload, nil
 }
 
 // decodeSignature decodes 64 lower-case hex digits into dst.

@@ -183,115 +183,22 @@ func (v *Verifier) Verify(ctx context.Context, tok, user string) (Result, error)
 	if err := q.Parse(tok[qm+1:]); err != nil {
 		return Result{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	// One pass over the parameters picks out the known ones and notices repeats.
-	var (
-		action, dbUser, alg, cred, date, exp, sh, sig, stok string
-		seen                                                uint16
-		others                                              int
-	)
-	for i := 0; i < q.Len(); i++ {
-		p := q.Param(i)
-		k := p.Key
-		if strings.IndexByte(k, '%') >= 0 || strings.IndexByte(k, '+') >= 0 {
-			k = sigv4.Unescape(k)
-		}
-		var bit uint16
-		switch k {
-		case "Action":
-			bit, action = 1<<0, p.Value
-		case "DBUser":
-			bit, dbUser = 1<<1, p.Value
-		case "X-Amz-Algorithm":
-			bit, alg = 1<<2, p.Value
-		case "X-Amz-Credential":
-			bit, cred = 1<<3, p.Value
-		case "X-Amz-Date":
-			bit, date = 1<<4, p.Value
-		case "X-Amz-Expires":
-			bit, exp = 1<<5, p.Value
-		case "X-Amz-SignedHeaders":
-			bit, sh = 1<<6, p.Value
-		case "X-Amz-Signature":
-			bit, sig = 1<<7, p.Value
-		case "X-Amz-Security-Token":
-			bit, stok = 1<<8, p.Value
-		default:
-			others++
-			continue
-		}
-		if seen&bit != 0 {
-			return Result{}, fmt.Errorf("%w: duplicate parameter %s", ErrMalformed, k)
-		}
-		seen |= bit
+	var p params
+	if err := p.collect(q); err != nil {
+		return Result{}, err
 	}
-	if others > 0 && q.DuplicateKey() {
-		return Result{}, fmt.Errorf("%w: duplicate parameter", ErrMalformed)
+	if err := p.check(); err != nil {
+		return Result{}, err
 	}
-	hasDU, hasAlg, hasCred, hasDate := seen&(1<<1) != 0, seen&(1<<2) != 0, seen&(1<<3) != 0, seen&(1<<4) != 0
-	hasExp, hasSH, hasSig, hasTok := seen&(1<<5) != 0, seen&(1<<6) != 0, seen&(1<<7) != 0, seen&(1<<8) != 0
-	switch {
-	case !hasDU:
-		return Result{}, fmt.Errorf("%w: missing DBUser", ErrMalformed)
-	case !hasAlg:
-		return Result{}, fmt.Errorf("%w: missing X-Amz-Algorithm", ErrMalformed)
-	case !hasCred:
-		return Result{}, fmt.Errorf("%w: missing X-Amz-Credential", ErrMalformed)
-	case !hasDate:
-		return Result{}, fmt.Errorf("%w: missing X-Amz-Date", ErrMalformed)
-	case !hasExp:
-		return Result{}, fmt.Errorf("%w: missing X-Amz-Expires", ErrMalformed)
-	case !hasSH:
-		return Result{}, fmt.Errorf("%w: missing X-Amz-SignedHeaders", ErrMalformed)
-	case !hasSig:
-		return Result{}, fmt.Errorf("%w: missing X-Amz-Signature", ErrMalformed)
-	}
-	if action != "connect" {
-		return Result{}, fmt.Errorf("%w: Action must be connect", ErrAction)
-	}
-	if alg != sigv4.Algorithm {
-		return Result{}, fmt.Errorf("%w: X-Amz-Algorithm must be %s", ErrAlgorithm, sigv4.Algorithm)
-	}
-	if sh != "host" {
-		return Result{}, fmt.Errorf("%w: X-Amz-SignedHeaders is not host", ErrSignedHeaders)
-	}
-
-	// Credential scope: AKID/day/region/service/aws4_request, '/' escaped or not.
-	var scope [5]string
-	if !splitScope(cred, &scope) {
-		return Result{}, fmt.Errorf("%w: X-Amz-Credential must be key/day/region/service/aws4_request", ErrMalformed)
-	}
-	akid, day, region, service := scope[0], scope[1], scope[2], scope[3]
-	if akid == "" || len(akid) > 128 || len(day) != 8 || !isDigits(day) {
-		return Result{}, fmt.Errorf("%w: bad X-Amz-Credential", ErrMalformed)
-	}
-	if service != Service {
-		return Result{}, fmt.Errorf("%w: %q, want %s", ErrScopeService, clip(service), Service)
-	}
-	if region != v.region {
-		return Result{}, fmt.Errorf("%w: %q, want %q", ErrScopeRegion, clip(region), v.region)
-	}
-	issued, ok := parseAmzDate(date)
-	if !ok {
-		return Result{}, fmt.Errorf("%w: bad X-Amz-Date", ErrMalformed)
-	}
-	if day != date[:8] {
-		return Result{}, fmt.Errorf("%w: scope %s, date %s", ErrScopeDay, day, date[:8])
-	}
-	expires, ok := parseExpires(exp)
-	if !ok {
-		return Result{}, fmt.Errorf("%w: X-Amz-Expires must be a positive number of seconds", ErrMalformed)
-	}
-	if expires > MaxExpires {
-		return Result{}, fmt.Errorf("%w: %v, limit %v", ErrExpiresTooLong, expires, MaxExpires)
+	var c claims
+	if err := v.parseClaims(&p, &c); err != nil {
+		return Result{}, err
 	}
 	now := v.now()
-	if now.Before(issued.Add(-v.skew)) {
-		return Result{}, fmt.Errorf("%w: dated %s, %v ahead of the server's clock", ErrNotYetValid, issued.Format(time.RFC3339), issued.Sub(now).Round(time.Second))
+	if err := v.checkValidity(now, &c); err != nil {
+		return Result{}, err
 	}
-	if now.After(issued.Add(expires)) {
-		return Result{}, fmt.Errorf("%w: %v ago", ErrExpired, now.Sub(issued.Add(expires)).Round(time.Second))
-	}
-	if !equalUnescaped(dbUser, user) {
+	if !equalUnescaped(p.dbUser, user) {
 		return Result{}, fmt.Errorf("%w: token is for another user", ErrUserMismatch)
 	}
 	if !v.hostAllowed(host) {
@@ -301,39 +208,211 @@ func (v *Verifier) Verify(ctx context.Context, tok, user string) (Result, error)
 		return Result{}, fmt.Errorf("%w: %d, want %d", ErrPortNotAllowed, port, v.port)
 	}
 	var want [32]byte
-	if len(sig) != 64 {
+	if len(p.sig) != 64 || !decodeHex32(&want, p.sig) {
 		return Result{}, fmt.Errorf("%w: X-Amz-Signature must be 64 hex digits", ErrMalformed)
 	}
-	if !decodeHex32(&want, sig) {
-		return Result{}, fmt.Errorf("%w: X-Amz-Signature must be 64 hex digits", ErrMalformed)
-	}
-	sessionToken := ""
-	if hasTok {
-		sessionToken = sigv4.Unescape(stok)
-	}
-	if strings.HasPrefix(akid, "ASIA") && sessionToken == "" {
-		return Result{}, ErrMissingSessionToken
-	}
-	key, err := v.keys.LookupKey(ctx, akid, sessionToken)
+	key, err := v.lookupKey(ctx, &p, c.akid, now)
 	if err != nil {
 		return Result{}, err
 	}
+	dk := v.cache.Key(key.SecretAccessKey, c.day, c.region, Service)
+	if !signatureMatches(s, &dk, &want, host, portStr, port, p.date, &c) {
+		return Result{}, ErrSignatureMismatch
+	}
+	return Result{
+		AccessKeyID: c.akid,
+		Host:        host,
+		Port:        port,
+		Region:      c.region,
+		IssuedAt:    c.issued,
+		Expires:     c.expires,
+		Principal:   key.Principal,
+	}, nil
+}
+
+// params are the parameters of a token that Verify knows, as written (still escaped).
+type params struct {
+	action, dbUser, alg, cred, date, exp, sh, sig, stok string
+	// seen has the seen… bit of each known parameter present.
+	seen uint16
+}
+
+// The bits of params.seen.
+const (
+	seenAction uint16 = 1 << iota
+	seenDBUser
+	seenAlgorithm
+	seenCredential
+	seenDate
+	seenExpires
+	seenSignedHeaders
+	seenSignature
+	seenSecurityToken
+)
+
+// collect picks out the known parameters of q in one pass and refuses a repeated one.
+func (p *params) collect(q *sigv4.Query) error {
+	others := 0
+	for i := 0; i < q.Len(); i++ {
+		qp := q.Param(i)
+		k := qp.Key
+		if strings.IndexByte(k, '%') >= 0 || strings.IndexByte(k, '+') >= 0 {
+			k = sigv4.Unescape(k)
+		}
+		var bit uint16
+		switch k {
+		case "Action":
+			bit, p.action = seenAction, qp.Value
+		case "DBUser":
+			bit, p.dbUser = seenDBUser, qp.Value
+		case "X-Amz-Algorithm":
+			bit, p.alg = seenAlgorithm, qp.Value
+		case "X-Amz-Credential":
+			bit, p.cred = seenCredential, qp.Value
+		case "X-Amz-Date":
+			bit, p.date = seenDate, qp.Value
+		case "X-Amz-Expires":
+			bit, p.exp = seenExpires, qp.Value
+		case "X-Amz-SignedHeaders":
+			bit, p.sh = seenSignedHeaders, qp.Value
+		case "X-Amz-Signature":
+			bit, p.sig = seenSignature, qp.Value
+		case "X-Amz-Security-Token":
+			bit, p.stok = seenSecurityToken, qp.Value
+		default:
+			others++
+			continue
+		}
+		if p.seen&bit != 0 {
+			return fmt.Errorf("%w: duplicate parameter %s", ErrMalformed, k)
+		}
+		p.seen |= bit
+	}
+	if others > 0 && q.DuplicateKey() {
+		return fmt.Errorf("%w: duplicate parameter", ErrMalformed)
+	}
+	return nil
+}
+
+// check refuses a token that lacks a required parameter or whose action, algorithm or
+// signed headers are not those of an auth token.
+func (p *params) check() error {
+	switch {
+	case p.seen&seenDBUser == 0:
+		return fmt.Errorf("%w: missing DBUser", ErrMalformed)
+	case p.seen&seenAlgorithm == 0:
+		return fmt.Errorf("%w: missing X-Amz-Algorithm", ErrMalformed)
+	case p.seen&seenCredential == 0:
+		return fmt.Errorf("%w: missing X-Amz-Credential", ErrMalformed)
+	case p.seen&seenDate == 0:
+		return fmt.Errorf("%w: missing X-Amz-Date", ErrMalformed)
+	case p.seen&seenExpires == 0:
+		return fmt.Errorf("%w: missing X-Amz-Expires", ErrMalformed)
+	case p.seen&seenSignedHeaders == 0:
+		return fmt.Errorf("%w: missing X-Amz-SignedHeaders", ErrMalformed)
+	case p.seen&seenSignature == 0:
+		return fmt.Errorf("%w: missing X-Amz-Signature", ErrMalformed)
+	}
+	if p.action != "connect" {
+		return fmt.Errorf("%w: Action must be connect", ErrAction)
+	}
+	if p.alg != sigv4.Algorithm {
+		return fmt.Errorf("%w: X-Amz-Algorithm must be %s", ErrAlgorithm, sigv4.Algorithm)
+	}
+	if p.sh != "host" {
+		return fmt.Errorf("%w: X-Amz-SignedHeaders is not host", ErrSignedHeaders)
+	}
+	return nil
+}
+
+// claims are what a token's credential scope, date and lifetime say.
+type claims struct {
+	akid, day, region string
+	issued            time.Time
+	expires           time.Duration
+}
+
+// parseClaims reads the credential scope (AKID/day/region/service/aws4_request, '/'
+// escaped or not), the date and the lifetime of p into c, and checks the scope against
+// the verifier's service and region.
+func (v *Verifier) parseClaims(p *params, c *claims) error {
+	var scope [5]string
+	if !splitScope(p.cred, &scope) {
+		return fmt.Errorf("%w: X-Amz-Credential must be key/day/region/service/aws4_request", ErrMalformed)
+	}
+	akid, day, region, service := scope[0], scope[1], scope[2], scope[3]
+	if akid == "" || len(akid) > 128 || len(day) != 8 || !isDigits(day) {
+		return fmt.Errorf("%w: bad X-Amz-Credential", ErrMalformed)
+	}
+	if service != Service {
+		return fmt.Errorf("%w: %q, want %s", ErrScopeService, clip(service), Service)
+	}
+	if region != v.region {
+		return fmt.Errorf("%w: %q, want %q", ErrScopeRegion, clip(region), v.region)
+	}
+	issued, ok := parseAmzDate(p.date)
+	if !ok {
+		return fmt.Errorf("%w: bad X-Amz-Date", ErrMalformed)
+	}
+	if day != p.date[:8] {
+		return fmt.Errorf("%w: scope %s, date %s", ErrScopeDay, day, p.date[:8])
+	}
+	expires, ok := parseExpires(p.exp)
+	if !ok {
+		return fmt.Errorf("%w: X-Amz-Expires must be a positive number of seconds", ErrMalformed)
+	}
+	if expires > MaxExpires {
+		return fmt.Errorf("%w: %v, limit %v", ErrExpiresTooLong, expires, MaxExpires)
+	}
+	c.akid, c.day, c.region, c.issued, c.expires = akid, day, region, issued, expires
+	return nil
+}
+
+// checkValidity refuses a token that is not valid at now, allowing the verifier's skew
+// before its date.
+func (v *Verifier) checkValidity(now time.Time, c *claims) error {
+	if now.Before(c.issued.Add(-v.skew)) {
+		return fmt.Errorf("%w: dated %s, %v ahead of the server's clock", ErrNotYetValid, c.issued.Format(time.RFC3339), c.issued.Sub(now).Round(time.Second))
+	}
+	if now.After(c.issued.Add(c.expires)) {
+		return fmt.Errorf("%w: %v ago", ErrExpired, now.Sub(c.issued.Add(c.expires)).Round(time.Second))
+	}
+	return nil
+}
+
+// lookupKey finds the key of akid and the token's session token, and refuses a key that is
+// inactive or a session that has expired at now.
+func (v *Verifier) lookupKey(ctx context.Context, p *params, akid string, now time.Time) (Key, error) {
+	sessionToken := ""
+	if p.seen&seenSecurityToken != 0 {
+		sessionToken = sigv4.Unescape(p.stok)
+	}
+	if strings.HasPrefix(akid, "ASIA") && sessionToken == "" {
+		return Key{}, ErrMissingSessionToken
+	}
+	key, err := v.keys.LookupKey(ctx, akid, sessionToken)
+	if err != nil {
+		return Key{}, err
+	}
 	if key.Inactive {
-		return Result{}, ErrInactiveKey
+		return Key{}, ErrInactiveKey
 	}
 	if !key.Expiration.IsZero() && now.After(key.Expiration) {
-		return Result{}, fmt.Errorf("%w: at %s", ErrSessionExpired, key.Expiration.UTC().Format(time.RFC3339))
+		return Key{}, fmt.Errorf("%w: at %s", ErrSessionExpired, key.Expiration.UTC().Format(time.RFC3339))
 	}
+	return key, nil
+}
 
-	// The canonical request: everything but the host line is fixed by the token.
+// signatureMatches reports whether want signs the canonical request of the token in s.q
+// with the derived key dk. Everything but the host line is fixed by the token; producers
+// sign the host as typed (Go, Java, JS) or lower-cased (botocore), and at port 443 with the
+// port (JS) or without (the others), so each variant that applies is tried.
+func signatureMatches(s *scratch, dk *sigv4.Key, want *[32]byte, host, portStr string, port int, date string, c *claims) bool {
 	cr := append(s.cr[:0], "GET\n/\n"...)
-	cr = q.AppendCanonical(cr, "X-Amz-Signature")
+	cr = s.q.AppendCanonical(cr, "X-Amz-Signature")
 	cr = append(cr, "\nhost:"...)
 	prefix := len(cr)
-	dk := v.cache.Key(key.SecretAccessKey, day, region, Service)
 	match := false
-	// Producers sign the host as typed (Go, Java, JS) or lower-cased (botocore), and at port
-	// 443 with the port (JS) or without (the others).
 	for variant := 0; variant < 4 && !match; variant++ {
 		lower, noPort := variant&1 == 1, variant&2 == 2
 		if lower && !hasUpper(host) || noPort && port != 443 {
@@ -350,22 +429,11 @@ func (v *Verifier) Verify(ctx context.Context, tok, user string) (Result, error)
 			cr = append(cr, portStr...)
 		}
 		cr = append(cr, "\n\nhost\n"+sigv4.EmptyPayloadHash...)
-		got := signCanonical(&dk, cr, []byte(date), []byte(day), region)
+		got := signCanonical(dk, cr, []byte(date), []byte(c.day), c.region)
 		match = sigv4.Equal(got[:], want[:])
 	}
 	s.cr = cr
-	if !match {
-		return Result{}, ErrSignatureMismatch
-	}
-	return Result{
-		AccessKeyID: akid,
-		Host:        host,
-		Port:        port,
-		Region:      region,
-		IssuedAt:    issued,
-		Expires:     expires,
-		Principal:   key.Principal,
-	}, nil
+	return match
 }
 
 func (v *Verifier) hostAllowed(host string) bool {

@@ -17,7 +17,8 @@
 //	      or <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>…
 //
 // Errors are translated to the wire once, in Server.toQueryError: the domain's *iam.Error
-// keeps its code, message and status; protocol failures carry AWS's codes
+// keeps its code and message and gets the HTTP status of its code from one table
+// (status.go); protocol failures carry AWS's codes
 // (MalformedQueryString, MissingAction, InvalidAction, MissingAuthenticationToken,
 // IncompleteSignature, InvalidClientTokenId, SignatureDoesNotMatch, ExpiredToken,
 // RequestEntityTooLarge); anything else is a 500 (ServiceFailure for IAM, InternalFailure

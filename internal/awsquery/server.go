@@ -332,8 +332,8 @@ func sourceIP(r *http.Request) netip.Addr {
 }
 
 // toQueryError maps any error to its wire form, once, here: protocol errors as they are, the
-// domain's *iam.Error with its code, message and status, everything else to a 500 whose detail
-// only the log sees.
+// domain's *iam.Error with its code, message and the status of its code, everything else to a
+// 500 whose detail only the log sees.
 func (s *Server) toQueryError(err error, fault string) *queryError {
 	var qe *queryError
 	if errors.As(err, &qe) {
@@ -341,11 +341,7 @@ func (s *Server) toQueryError(err error, fault string) *queryError {
 	}
 	var ie *iam.Error
 	if errors.As(err, &ie) {
-		status := ie.Status
-		if status == 0 {
-			status = http.StatusBadRequest
-		}
-		return &queryError{status, ie.Code, ie.Message}
+		return &queryError{domainStatus(ie.Code), ie.Code, ie.Message}
 	}
 	msg := "The request processing has failed because of an unknown error, exception or failure."
 	return &queryError{500, fault, msg}

@@ -145,12 +145,12 @@ func TestErrorMapping(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"domain not found", &iam.Error{Code: "NoSuchEntity", Message: "The user with name x cannot be found.", Status: 404}, 404, "NoSuchEntity"},
-		{"domain conflict", &iam.Error{Code: "EntityAlreadyExists", Message: "exists", Status: 409}, 409, "EntityAlreadyExists"},
-		{"domain denied", &iam.Error{Code: "AccessDenied", Message: "denied", Status: 403}, 403, "AccessDenied"},
-		{"domain malformed policy", &iam.Error{Code: "MalformedPolicyDocument", Message: "bad", Status: 400}, 400, "MalformedPolicyDocument"},
+		{"domain not found", &iam.Error{Code: "NoSuchEntity", Message: "The user with name x cannot be found."}, 404, "NoSuchEntity"},
+		{"domain conflict", &iam.Error{Code: "EntityAlreadyExists", Message: "exists"}, 409, "EntityAlreadyExists"},
+		{"domain denied", &iam.Error{Code: "AccessDenied", Message: "denied"}, 403, "AccessDenied"},
+		{"domain malformed policy", &iam.Error{Code: "MalformedPolicyDocument", Message: "bad"}, 400, "MalformedPolicyDocument"},
 		{"domain without status", &iam.Error{Code: "ValidationError", Message: "bad"}, 400, "ValidationError"},
-		{"wrapped domain error", fmt.Errorf("x: %w", &iam.Error{Code: "LimitExceeded", Message: "m", Status: 409}), 409, "LimitExceeded"},
+		{"wrapped domain error", fmt.Errorf("x: %w", &iam.Error{Code: "LimitExceeded", Message: "m"}), 409, "LimitExceeded"},
 		{"internal", errors.New("store: disk on fire at /var/lib/iamdb"), 500, "InternalFailure"},
 		{"form", &queryError{400, "MalformedQueryString", "m"}, 400, "MalformedQueryString"},
 		{"no auth", authError(sigv4.ErrMissingAuth, nil, r, now, 5*time.Minute), 403, "MissingAuthenticationToken"},

@@ -6,10 +6,12 @@
 // token.KeyLookup) and rds-db:connect decisions (AuthorizeConnect) — from memory.
 //
 // It is not the HTTP layer: it knows nothing of the wire (XML, URL-encoding of policy
-// documents, request IDs); errors are *Error values with AWS's code, message and HTTP
-// status, translated once at the boundary. Any other error is internal (a store failure)
-// and must be reported without detail. It does no logging and reads no environment; time
-// and randomness come from Config.
+// documents, request IDs, HTTP statuses); errors are *Error values with AWS's code and
+// message, translated once at the boundary. Any other error is internal (a store failure)
+// and must be reported without detail. Calls do not log: their errors are the caller's to
+// report. The Service logs only what it notices on its own, outside any call (a snapshot
+// rebuild that fails, access keys the master key cannot decrypt), to Config.Logger. It
+// reads no environment; time and randomness come from Config.
 //
 // # Data path
 //

@@ -1,19 +1,16 @@
 package iam
 
-import (
-	"fmt"
-	"net/http"
-)
+import "fmt"
 
-// Error is an AWS API error: the code and message the AWS Query layer puts on the wire, and
-// its HTTP status. Every failure of a request that AWS would report (a missing entity, a
-// denied action, invalid input) is an *Error; any other error (a store failure) is an
-// internal error, which the HTTP layer reports as InternalFailure (500) without detail.
-// Messages never contain secrets.
+// Error is an AWS API error: the code and message the AWS Query layer puts on the wire. The
+// HTTP status is the protocol layer's to choose, from the code (internal/awsquery). Every
+// failure of a request that AWS would report (a missing entity, a denied action, invalid
+// input) is an *Error; any other error (a store failure) is an internal error, which the
+// HTTP layer reports as InternalFailure (500) without detail. Messages never contain
+// secrets.
 type Error struct {
 	Code    string
 	Message string
-	Status  int
 }
 
 func (e *Error) Error() string { return "iam: " + e.Code + ": " + e.Message }
@@ -43,41 +40,13 @@ const (
 	CodeExpiredTokenException   = "ExpiredTokenException" // STS's web identity token expiry
 )
 
-var statusOf = map[string]int{
-	CodeNoSuchEntity:            http.StatusNotFound,
-	CodeEntityAlreadyExists:     http.StatusConflict,
-	CodeMalformedPolicyDocument: http.StatusBadRequest,
-	CodeValidationError:         http.StatusBadRequest,
-	CodeInvalidInput:            http.StatusBadRequest,
-	CodeLimitExceeded:           http.StatusConflict,
-	CodeDeleteConflict:          http.StatusConflict,
-	CodeAccessDenied:            http.StatusForbidden,
-	CodeInvalidClientTokenID:    http.StatusForbidden,
-	CodeExpiredToken:            http.StatusBadRequest,
-	CodeSignatureDoesNotMatch:   http.StatusForbidden,
-	CodeRegionDisabled:          http.StatusForbidden,
-	CodePackedPolicyTooLarge:    http.StatusBadRequest,
-	CodeDBInstanceNotFound:      http.StatusNotFound,
-	CodeDBClusterNotFound:       http.StatusNotFound,
-	CodeInvalidParameterValue:   http.StatusBadRequest,
-	CodeInvalidParameterCombo:   http.StatusBadRequest,
-	CodeUnmodifiableEntity:      http.StatusBadRequest,
-	CodeInvalidIdentityToken:    http.StatusBadRequest,
-	CodeIDPRejectedClaim:        http.StatusForbidden,
-	CodeExpiredTokenException:   http.StatusBadRequest,
-}
-
-// apiErr makes an *Error with the code's status.
+// apiErr makes an *Error; with args, format is a fmt format.
 func apiErr(code, format string, args ...any) *Error {
-	st, ok := statusOf[code]
-	if !ok {
-		st = http.StatusBadRequest
-	}
 	msg := format
 	if len(args) > 0 {
 		msg = fmt.Sprintf(format, args...)
 	}
-	return &Error{Code: code, Message: msg, Status: st}
+	return &Error{Code: code, Message: msg}
 }
 
 func noSuchEntity(format string, args ...any) *Error {

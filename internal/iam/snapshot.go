@@ -161,17 +161,33 @@ func (s *Service) build(ctx context.Context, rev int64, prev *snapshot) (*snapsh
 		users: map[string]*principal{}, roles: map[string]*principal{}, managed: map[string]*policy.Policy{},
 		byEndpoint: map[string]int{}, compiled: map[string]*policy.Policy{}, secrets: map[string]string{},
 	}}
-	n := b.next
-	for _, it := range items[kindAccount] {
+	// Managed policies before the principals that attach them, users before their keys.
+	b.addAccounts(items[kindAccount])
+	b.addManaged(items[kindPolicy])
+	b.addUsers(items[kindUser], items[kindGroup])
+	b.addRoles(items[kindRole])
+	b.addKeys(items[kindKey])
+	b.addDatabases(items[kindDB])
+	return b.next, nil
+}
+
+func (b *builder) addAccounts(items []store.Item) {
+	for _, it := range items {
 		var d accountDoc
 		if json.Unmarshal(it.Value, &d) == nil {
-			n.accounts[d.ID] = &d
+			b.next.accounts[d.ID] = &d
 		}
 	}
+}
+
+// addManaged compiles the default version of every managed policy, and adds AWS's
+// built-in ones.
+func (b *builder) addManaged(items []store.Item) {
+	n := b.next
 	for a, bp := range builtinPolicies {
 		n.managed[a] = bp.compiled
 	}
-	for _, it := range items[kindPolicy] {
+	for _, it := range items {
 		var d policyDoc
 		if json.Unmarshal(it.Value, &d) != nil {
 			continue
@@ -184,14 +200,18 @@ func (s *Service) build(ctx context.Context, rev int64, prev *snapshot) (*snapsh
 			}
 		}
 	}
+}
+
+// addUsers adds the users with their own policies and those of their groups.
+func (b *builder) addUsers(users, groupItems []store.Item) {
 	groups := map[string]*groupDoc{}
-	for _, it := range items[kindGroup] {
+	for _, it := range groupItems {
 		var d groupDoc
 		if json.Unmarshal(it.Value, &d) == nil {
 			groups[it.Key] = &d
 		}
 	}
-	for _, it := range items[kindUser] {
+	for _, it := range users {
 		var d userDoc
 		if json.Unmarshal(it.Value, &d) != nil {
 			continue
@@ -206,9 +226,13 @@ func (s *Service) build(ctx context.Context, rev int64, prev *snapshot) (*snapsh
 		}
 		b.setBoundary(p, d.Boundary)
 		p.tagCtx = makeTagCtx(p.tags)
-		n.users[it.Key] = p
+		b.next.users[it.Key] = p
 	}
-	for _, it := range items[kindRole] {
+}
+
+// addRoles adds the roles with their policies and trust policies.
+func (b *builder) addRoles(items []store.Item) {
+	for _, it := range items {
 		var d roleDoc
 		if json.Unmarshal(it.Value, &d) != nil {
 			continue
@@ -224,9 +248,15 @@ func (s *Service) build(ctx context.Context, rev int64, prev *snapshot) (*snapsh
 			p.broken = true
 		}
 		p.tagCtx = makeTagCtx(p.tags)
-		n.roles[it.Key] = p
+		b.next.roles[it.Key] = p
 	}
-	for _, it := range items[kindKey] {
+}
+
+// addKeys adds the access keys of known users with their decrypted secrets, and notes
+// those whose secret the master key cannot open.
+func (b *builder) addKeys(items []store.Item) {
+	n := b.next
+	for _, it := range items {
 		var d keyDoc
 		if json.Unmarshal(it.Value, &d) != nil {
 			continue
@@ -244,7 +274,13 @@ func (s *Service) build(ctx context.Context, rev int64, prev *snapshot) (*snapsh
 			SecretAccessKey: secret, Inactive: d.Status != StatusActive, Principal: u.userCaller(d.ID),
 		}}
 	}
-	for _, it := range items[kindDB] {
+}
+
+// addDatabases adds the databases and indexes them by endpoint; the first database
+// listing an endpoint owns it.
+func (b *builder) addDatabases(items []store.Item) {
+	n := b.next
+	for _, it := range items {
 		var d dbDoc
 		if json.Unmarshal(it.Value, &d) != nil {
 			continue
@@ -263,7 +299,6 @@ func (s *Service) build(ctx context.Context, rev int64, prev *snapshot) (*snapsh
 			}
 		}
 	}
-	return n, nil
 }
 
 func endpointKey(host string, port int) string {

@@ -71,28 +71,9 @@ type AssumeRoleWithWebIdentityOutput struct {
 // sts:TagSession; a https://aws.amazon.com/source_identity claim sts:SetSourceIdentity).
 func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWithWebIdentityInput) (AssumeRoleWithWebIdentityOutput, error) {
 	var zero AssumeRoleWithWebIdentityOutput
-	if len(in.RoleARN) < 20 || len(in.RoleARN) > 2048 {
-		return zero, validation("1 validation error detected: Value '%s' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20", in.RoleARN)
-	}
-	a, err := arn.Parse(in.RoleARN)
-	if err != nil || a.Service != "iam" || !arn.IsAccountID(a.AccountID) || !strings.HasPrefix(a.Resource, "role/") {
-		return zero, validation("%s is invalid", in.RoleARN)
-	}
-	if err := checkSessionName("roleSessionName", in.RoleSessionName); err != nil {
+	a, dur, err := checkWebIdentityInput(&in)
+	if err != nil {
 		return zero, err
-	}
-	if n := len(in.WebIdentityToken); n < minWebIdentityToken || n > maxWebIdentityToken {
-		return zero, validation("1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between %d and %d", minWebIdentityToken, maxWebIdentityToken)
-	}
-	if in.ProviderID != "" {
-		return zero, validation("ProviderId is for OAuth 2.0 providers, which iamdb does not support; omit it for OpenID Connect tokens.")
-	}
-	dur := in.DurationSeconds
-	if dur == 0 {
-		dur = defaultRoleSession
-	}
-	if dur < minSessionDuration || dur > maxRoleSession {
-		return zero, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value between %d and %d", dur, minSessionDuration, maxRoleSession)
 	}
 	req := sessionRequest{name: in.RoleSessionName, duration: time.Duration(dur) * time.Second}
 	if req.policy, req.policyARNs, err = checkSessionPolicies(in.Policy, in.PolicyARNs); err != nil {
@@ -104,21 +85,8 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWi
 	if err != nil {
 		return zero, err
 	}
-	tags, transitive, err := sessionTagsClaim(idt.token.Claims.Raw[tagsClaim])
-	if err != nil {
+	if err := req.setWebIdentityClaims(idt); err != nil {
 		return zero, err
-	}
-	if err := req.setTags(&Caller{}, tags, transitive); err != nil {
-		if e, ok := err.(*Error); ok {
-			return zero, apiErr(CodeIDPRejectedClaim, "The session tags in the %s claim are not valid: %s", tagsClaim, e.Message)
-		}
-		return zero, err
-	}
-	if raw, ok := idt.token.Claims.Raw[sourceIdentityClaim]; ok {
-		if json.Unmarshal(raw, &req.sourceID) != nil || checkSessionName("sourceIdentity", req.sourceID) != nil ||
-			strings.HasPrefix(strings.ToLower(req.sourceID), "aws:") {
-			return zero, apiErr(CodeIDPRejectedClaim, "The %s claim is not a valid source identity.", sourceIdentityClaim)
-		}
 	}
 
 	snap := s.snap.Load()
@@ -128,6 +96,84 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWi
 		return zero, deny
 	}
 	req.role = role
+	if err := s.authorizeWebIdentity(ctx, &req, idt, now, deny); err != nil {
+		return zero, err
+	}
+	if dur > role.maxSession {
+		return zero, validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	for _, pa := range req.policyARNs {
+		if snap.managed[pa] == nil || !managedUsableBy(pa, role.account) {
+			return zero, invalidInputSTS("Policy %s does not exist or is not attachable.", pa)
+		}
+	}
+	out, err := s.issueRoleSession(&req, now)
+	if err != nil {
+		return zero, err
+	}
+	return AssumeRoleWithWebIdentityOutput{
+		AssumeRoleOutput:            out,
+		SubjectFromWebIdentityToken: idt.token.Claims.Subject,
+		Provider:                    idt.providerARN,
+		Audience:                    idt.audience,
+	}, nil
+}
+
+// checkWebIdentityInput validates the parameters of AssumeRoleWithWebIdentity as STS does,
+// and returns the role's ARN and the session's duration in seconds.
+func checkWebIdentityInput(in *AssumeRoleWithWebIdentityInput) (arn.ARN, int, error) {
+	if len(in.RoleARN) < 20 || len(in.RoleARN) > 2048 {
+		return arn.ARN{}, 0, validation("1 validation error detected: Value '%s' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20", in.RoleARN)
+	}
+	a, err := arn.Parse(in.RoleARN)
+	if err != nil || a.Service != "iam" || !arn.IsAccountID(a.AccountID) || !strings.HasPrefix(a.Resource, "role/") {
+		return arn.ARN{}, 0, validation("%s is invalid", in.RoleARN)
+	}
+	if err := checkSessionName("roleSessionName", in.RoleSessionName); err != nil {
+		return arn.ARN{}, 0, err
+	}
+	if n := len(in.WebIdentityToken); n < minWebIdentityToken || n > maxWebIdentityToken {
+		return arn.ARN{}, 0, validation("1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between %d and %d", minWebIdentityToken, maxWebIdentityToken)
+	}
+	if in.ProviderID != "" {
+		return arn.ARN{}, 0, validation("ProviderId is for OAuth 2.0 providers, which iamdb does not support; omit it for OpenID Connect tokens.")
+	}
+	dur := in.DurationSeconds
+	if dur == 0 {
+		dur = defaultRoleSession
+	}
+	if dur < minSessionDuration || dur > maxRoleSession {
+		return arn.ARN{}, 0, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value between %d and %d", dur, minSessionDuration, maxRoleSession)
+	}
+	return a, dur, nil
+}
+
+// setWebIdentityClaims takes the session tags and the source identity of the session from
+// the token's claims; a claim that is not valid is IDPRejectedClaim.
+func (req *sessionRequest) setWebIdentityClaims(idt *webIdentity) error {
+	tags, transitive, err := sessionTagsClaim(idt.token.Claims.Raw[tagsClaim])
+	if err != nil {
+		return err
+	}
+	if err := req.setTags(&Caller{}, tags, transitive); err != nil {
+		if e, ok := err.(*Error); ok {
+			return apiErr(CodeIDPRejectedClaim, "The session tags in the %s claim are not valid: %s", tagsClaim, e.Message)
+		}
+		return err
+	}
+	if raw, ok := idt.token.Claims.Raw[sourceIdentityClaim]; ok {
+		if json.Unmarshal(raw, &req.sourceID) != nil || checkSessionName("sourceIdentity", req.sourceID) != nil ||
+			strings.HasPrefix(strings.ToLower(req.sourceID), "aws:") {
+			return apiErr(CodeIDPRejectedClaim, "The %s claim is not a valid source identity.", sourceIdentityClaim)
+		}
+	}
+	return nil
+}
+
+// authorizeWebIdentity asks the trust policy of req.role whether the federated principal
+// of idt may assume it, and tag the session and set its source identity if it asks to. A
+// refusal to assume the role is deny.
+func (s *Service) authorizeWebIdentity(ctx context.Context, req *sessionRequest, idt *webIdentity, now time.Time, deny error) error {
 	caller := &Caller{
 		Account: "", Type: principalWebIdentity,
 		Principal: policy.Principal{Federated: idt.providerARN, Type: principalWebIdentity},
@@ -155,31 +201,14 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWi
 	}
 	info := s.requestInfo(ctx)
 	for _, action := range actions {
-		if d := s.evaluateTrust(caller, role, action, info, now, extra); !d.Allowed() {
+		if d := s.evaluateTrust(caller, req.role, action, info, now, extra); !d.Allowed() {
 			if action == webIdentityAction {
-				return zero, deny
+				return deny
 			}
-			return zero, apiErr(CodeAccessDenied, "Not authorized to perform %s", action)
+			return apiErr(CodeAccessDenied, "Not authorized to perform %s", action)
 		}
 	}
-	if dur > role.maxSession {
-		return zero, validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-	}
-	for _, pa := range req.policyARNs {
-		if snap.managed[pa] == nil || !managedUsableBy(pa, role.account) {
-			return zero, invalidInputSTS("Policy %s does not exist or is not attachable.", pa)
-		}
-	}
-	out, err := s.issueRoleSession(&req, now)
-	if err != nil {
-		return zero, err
-	}
-	return AssumeRoleWithWebIdentityOutput{
-		AssumeRoleOutput:            out,
-		SubjectFromWebIdentityToken: idt.token.Claims.Subject,
-		Provider:                    idt.providerARN,
-		Audience:                    idt.audience,
-	}, nil
+	return nil
 }
 
 // webIdentity is a verified token and what matched it.

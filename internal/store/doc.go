@@ -14,9 +14,9 @@
 // [MaxKeyLen], [MaxValueLen]); kinds and keys must be valid UTF-8 without NUL, so that every
 // backend (SQLite, PostgreSQL) can store them as text and order them the same way.
 //
-// Backends live in sub-packages (store/sqlite, the embedded default; a PostgreSQL backend
-// later) and prove their conformance by passing store/storetest's compliance suite. This
-// package imports no database driver.
+// Backends live in sub-packages (store/sqlite, the embedded default for one process;
+// store/postgres, one database shared by several replicas) and prove their conformance by
+// passing store/storetest's compliance suite. This package imports no database driver.
 //
 // It is not a general database: there are no secondary indexes, queries or schemas beyond
 // (kind, key); nothing here interprets values, encrypts secrets or knows what a user is.

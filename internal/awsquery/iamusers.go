@@ -1,0 +1,133 @@
+package awsquery
+
+import (
+	"github.com/iamdb/iamdb/internal/iam"
+)
+
+// iamUserOps are the actions on IAM users.
+func iamUserOps() map[string]handler {
+	return map[string]handler{
+		"CreateUser": func(c *call) (any, error) {
+			tags, err := c.tags()
+			if err != nil {
+				return nil, err
+			}
+			u, err := c.s.svc.CreateUser(c.ctx, c.caller, iam.CreateUserInput{UserName: c.f.str("UserName"), Path: c.f.str("Path"),
+				PermissionsBoundary: c.f.str("PermissionsBoundary"), Tags: tags})
+			if err != nil {
+				return nil, err
+			}
+			return userResult{toUser(&u)}, nil
+		},
+		"GetUser": func(c *call) (any, error) {
+			u, err := c.s.svc.GetUser(c.ctx, c.caller, c.f.str("UserName"))
+			if err != nil {
+				return nil, err
+			}
+			return userResult{toUser(&u)}, nil
+		},
+		"ListUsers": func(c *call) (any, error) {
+			in, err := c.listInput()
+			if err != nil {
+				return nil, err
+			}
+			out, err := c.s.svc.ListUsers(c.ctx, c.caller, in)
+			if err != nil {
+				return nil, err
+			}
+			us := toUsers(out.Users)
+			for i := range us {
+				us[i].Tags, us[i].PermissionsBoundary = nil, nil // ListUsers returns neither, as AWS
+			}
+			return usersPage{listOf(us), page{out.IsTruncated, out.Marker}}, nil
+		},
+		"DeleteUser": byName("UserName", (*iam.Service).DeleteUser),
+	}
+}
+
+// iamGroupOps are the actions on IAM groups and their members.
+func iamGroupOps() map[string]handler {
+	return map[string]handler{
+		"CreateGroup": func(c *call) (any, error) {
+			g, err := c.s.svc.CreateGroup(c.ctx, c.caller, iam.CreateGroupInput{GroupName: c.f.str("GroupName"), Path: c.f.str("Path")})
+			if err != nil {
+				return nil, err
+			}
+			return groupResult{toGroup(&g)}, nil
+		},
+		"GetGroup": func(c *call) (any, error) {
+			in, err := c.named("GroupName")
+			if err != nil {
+				return nil, err
+			}
+			out, err := c.s.svc.GetGroup(c.ctx, c.caller, in)
+			if err != nil {
+				return nil, err
+			}
+			return getGroupResult{toGroup(&out.Group), listOf(toUsers(out.Users)), page{out.IsTruncated, out.Marker}}, nil
+		},
+		"ListGroups": func(c *call) (any, error) {
+			in, err := c.listInput()
+			if err != nil {
+				return nil, err
+			}
+			out, err := c.s.svc.ListGroups(c.ctx, c.caller, in)
+			if err != nil {
+				return nil, err
+			}
+			return groupsPage{listOf(toGroups(out.Groups)), page{out.IsTruncated, out.Marker}}, nil
+		},
+		"ListGroupsForUser": func(c *call) (any, error) {
+			in, err := c.named("UserName")
+			if err != nil {
+				return nil, err
+			}
+			out, err := c.s.svc.ListGroupsForUser(c.ctx, c.caller, in)
+			if err != nil {
+				return nil, err
+			}
+			return groupsPage{listOf(toGroups(out.Groups)), page{out.IsTruncated, out.Marker}}, nil
+		},
+		"DeleteGroup":         byName("GroupName", (*iam.Service).DeleteGroup),
+		"AddUserToGroup":      byTwo("GroupName", "UserName", (*iam.Service).AddUserToGroup),
+		"RemoveUserFromGroup": byTwo("GroupName", "UserName", (*iam.Service).RemoveUserFromGroup),
+	}
+}
+
+// iamAccessKeyOps are the actions on access keys.
+func iamAccessKeyOps() map[string]handler {
+	return map[string]handler{
+		"CreateAccessKey": func(c *call) (any, error) {
+			k, err := c.s.svc.CreateAccessKey(c.ctx, c.caller, c.f.str("UserName"))
+			if err != nil {
+				return nil, err
+			}
+			return accessKeyResult{xAccessKey{UserName: k.UserName, AccessKeyID: k.AccessKeyID, Status: k.Status,
+				SecretAccessKey: k.SecretAccessKey, CreateDate: isoTime(k.CreateDate)}}, nil
+		},
+		"ListAccessKeys": func(c *call) (any, error) {
+			in, err := c.named("UserName")
+			if err != nil {
+				return nil, err
+			}
+			out, err := c.s.svc.ListAccessKeys(c.ctx, c.caller, in)
+			if err != nil {
+				return nil, err
+			}
+			return accessKeysPage{listOf(toAccessKeyMetadata(out.AccessKeys)), page{out.IsTruncated, out.Marker}}, nil
+		},
+		"UpdateAccessKey": func(c *call) (any, error) {
+			return nil, c.s.svc.UpdateAccessKey(c.ctx, c.caller, iam.UpdateAccessKeyInput{UserName: c.f.str("UserName"),
+				AccessKeyID: c.f.str("AccessKeyId"), Status: c.f.str("Status")})
+		},
+		"DeleteAccessKey": byTwo("UserName", "AccessKeyId", (*iam.Service).DeleteAccessKey),
+		"GetAccessKeyLastUsed": func(c *call) (any, error) {
+			u, err := c.s.svc.GetAccessKeyLastUsed(c.ctx, c.caller, c.f.str("AccessKeyId"))
+			if err != nil {
+				return nil, err
+			}
+			return accessKeyLastResult{u.UserName, xAccessKeyLastUsed{LastUsedDate: isoTime(u.LastUsedDate),
+				ServiceName: u.ServiceName, Region: u.Region}}, nil
+		},
+	}
+}
