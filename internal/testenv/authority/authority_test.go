@@ -26,7 +26,7 @@ func TestAuthority(t *testing.T) {
 	if r.ARN != a.ARN("role/app") {
 		t.Errorf("Role ARN = %s, want %s", r.ARN, a.ARN("role/app"))
 	}
-	s := a.Session(t, key, 900)
+	s := a.Session(t, key.AccessKeyID, 900)
 	if want := t0.Add(15 * time.Minute); !s.Expiration.Equal(want) {
 		t.Errorf("session expires %v, want %v (the clock's now + 15m)", s.Expiration, want)
 	}

@@ -90,14 +90,14 @@ func (a *Authority) Caller(t testing.TB, accessKeyID, sessionToken string) *iam.
 	return k.Principal.(*iam.Caller)
 }
 
-// Session returns temporary credentials of the key's user (GetSessionToken) valid for
-// seconds from the clock's now.
-func (a *Authority) Session(t testing.TB, key iam.AccessKey, seconds int) iam.Credentials {
+// Session returns temporary credentials (GetSessionToken) of the user of the access key,
+// valid for seconds from the clock's now.
+func (a *Authority) Session(t testing.TB, accessKeyID string, seconds int) iam.Credentials {
 	t.Helper()
-	c := a.Caller(t, key.AccessKeyID, "")
+	c := a.Caller(t, accessKeyID, "")
 	s, err := a.IAM.GetSessionToken(context.Background(), c, iam.GetSessionTokenInput{DurationSeconds: seconds})
 	if err != nil {
-		t.Fatalf("GetSessionToken(%s): %v", key.AccessKeyID, err)
+		t.Fatalf("GetSessionToken(%s): %v", accessKeyID, err)
 	}
 	return s
 }
