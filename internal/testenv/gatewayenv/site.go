@@ -12,6 +12,7 @@ import (
 
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/testenv"
+	"github.com/iamdb/iamdb/token"
 )
 
 // Engines of a Site, as iam.DatabaseSpec names them.
@@ -101,6 +102,20 @@ func (s *Site) Serve(t testing.TB, srv Server, closed error) {
 			t.Errorf("Serve = %v, want %v", err, closed)
 		}
 	})
+}
+
+// Token returns a token for user at the site (localhost:port) signed with Keys[key] at
+// time at (zero: the clock's now).
+func (s *Site) Token(t testing.TB, key, user string, at time.Time) string {
+	t.Helper()
+	if at.IsZero() {
+		at = s.Env.Clock.Now()
+	}
+	tok, err := token.Build(fmt.Sprintf("localhost:%d", s.Port), Region, user, s.Env.Keys[key], at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // ClientTLS verifies the certificates the CA issues for localhost (the sites' and the
