@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/testenv/gatewayenv"
 	"github.com/iamdb/iamdb/token"
 )
@@ -63,8 +64,22 @@ func TestSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.Verify(context.Background(), tok, "alice"); err != nil {
-		t.Errorf("Verify(token for the site) = %v", err)
+	res, err := v.Verify(context.Background(), tok, "alice")
+	if err != nil {
+		t.Fatalf("Verify(alice's token) = %v", err)
+	}
+	if d, err := e.IAM.AuthorizeConnect(context.Background(), res.Principal.(*iam.Caller), s.Database, "alice", iam.RequestInfo{}); err != nil || !d.Allowed() {
+		t.Errorf("AuthorizeConnect(alice) = %+v, %v; want allowed", d, err)
+	}
+	for _, r := range s.Refusals(t, "localhost:5432") {
+		res, err := v.Verify(context.Background(), r.Token, r.User)
+		if err != nil {
+			continue
+		}
+		d, err := e.IAM.AuthorizeConnect(context.Background(), res.Principal.(*iam.Caller), s.Database, r.User, iam.RequestInfo{})
+		if err == nil && d.Allowed() {
+			t.Errorf("refusal %q: verified and authorized", r.Name)
+		}
 	}
 	if s.Database.Port != s.Port || s.Backend.Addr != e.Postgres.Addr() {
 		t.Errorf("site database port %d, backend %s; want %d, %s", s.Database.Port, s.Backend.Addr, s.Port, e.Postgres.Addr())
