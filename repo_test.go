@@ -131,3 +131,32 @@ func TestClientImports(t *testing.T) {
 		t.Errorf("found %d of the %d client packages", seen, len(allowed))
 	}
 }
+
+// Test-only packages (internal/testenv/..., anything named *test such as localdbtest and
+// storetest) are imported by tests and by each other, never by production code.
+func TestTestOnlyPackagesStayInTests(t *testing.T) {
+	const mod = "github.com/iamdb/iamdb/"
+	testOnly := func(path string) bool {
+		name := strings.TrimPrefix(path, mod)
+		if name == path {
+			return false // outside the module
+		}
+		last := name[strings.LastIndex(name, "/")+1:]
+		return name == "internal/testenv" || strings.HasPrefix(name, "internal/testenv/") || strings.HasSuffix(last, "test")
+	}
+	seen := 0
+	for _, p := range listPackages(t, "./...") {
+		if testOnly(p.ImportPath) {
+			seen++
+			continue
+		}
+		for _, imp := range p.Imports {
+			if testOnly(imp) {
+				t.Errorf("production package %s imports the test-only package %s", p.ImportPath, imp)
+			}
+		}
+	}
+	if seen < 3 {
+		t.Errorf("found %d test-only packages, want internal/testenv and the *test packages", seen)
+	}
+}

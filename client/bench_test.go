@@ -48,7 +48,7 @@ func BenchmarkMint(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
-				c.Add(15 * 60e9)
+				c.Advance(15 * 60e9)
 				if _, err := s.Token(ctx, target); err != nil {
 					b.Fatal(err)
 				}

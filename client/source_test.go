@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/client"
+	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -25,25 +26,7 @@ const (
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *testenv.Clock { return testenv.NewClock(t0) }
 
 // provider is a scripted CredentialsProvider; it counts its calls.
 type provider struct {
@@ -64,7 +47,7 @@ var target = client.Target{Host: "db.example.com", Port: 5432, User: "app", Regi
 // counts are a TokenSource's hook calls.
 type counts struct{ mints, hits, errs atomic.Int64 }
 
-func newSource(t *testing.T, p client.CredentialsProvider, c *clock, mutate func(*client.Config)) (*client.TokenSource, *counts) {
+func newSource(t *testing.T, p client.CredentialsProvider, c *testenv.Clock, mutate func(*client.Config)) (*client.TokenSource, *counts) {
 	t.Helper()
 	n := &counts{}
 	cfg := client.Config{
@@ -114,12 +97,12 @@ func TestTokenCachedUntilMargin(t *testing.T) {
 	if got, want := first.Expires(), t0.Add(15*time.Minute); !got.Equal(want) {
 		t.Errorf("Expires() = %v, want %v", got, want)
 	}
-	c.Add(14*time.Minute - time.Second) // 1 s before the refresh time
+	c.Advance(14*time.Minute - time.Second) // 1 s before the refresh time
 	again, err := s.Token(ctx, target)
 	if err != nil || again.Value() != first.Value() {
 		t.Fatalf("Token at +13m59s = %v, %v; want the cached token", again, err)
 	}
-	c.Add(time.Second) // expiry minus the 1-minute margin
+	c.Advance(time.Second) // expiry minus the 1-minute margin
 	fresh, err := s.Token(ctx, target)
 	if err != nil {
 		t.Fatal(err)
@@ -140,11 +123,11 @@ func TestTokenMargin(t *testing.T) {
 	s, _ := newSource(t, p, c, func(cfg *client.Config) { cfg.Margin = 5 * time.Minute })
 	ctx := context.Background()
 	first, _ := s.Token(ctx, target)
-	c.Add(10*time.Minute - time.Second)
+	c.Advance(10*time.Minute - time.Second)
 	if tok, _ := s.Token(ctx, target); tok.Value() != first.Value() {
 		t.Error("token replaced before expiry minus margin")
 	}
-	c.Add(time.Second)
+	c.Advance(time.Second)
 	if tok, _ := s.Token(ctx, target); tok.Value() == first.Value() {
 		t.Error("token not replaced at expiry minus margin")
 	}
@@ -167,11 +150,11 @@ func TestCredentialExpiryCapsTokenLifetime(t *testing.T) {
 	if got, want := first.Expires(), t0.Add(5*time.Minute); !got.Equal(want) {
 		t.Errorf("Expires() = %v, want the credentials' expiry %v", got, want)
 	}
-	c.Add(4*time.Minute - time.Second)
+	c.Advance(4*time.Minute - time.Second)
 	if tok, _ := s.Token(ctx, target); tok.Value() != first.Value() {
 		t.Error("token replaced before the credentials' expiry minus the margin")
 	}
-	c.Add(time.Second)
+	c.Advance(time.Second)
 	tok, err := s.Token(ctx, target)
 	if err != nil || tok.Value() == first.Value() {
 		t.Errorf("Token at credentials' expiry minus margin = %v, %v; want a fresh token", tok, err)
@@ -205,7 +188,7 @@ func TestCredentialsExpiringWithinMarginAreUsedButNotCached(t *testing.T) {
 
 func TestSubsecondClock(t *testing.T) {
 	t.Parallel()
-	c := &clock{t: t0.Add(999 * time.Millisecond)}
+	c := testenv.NewClock(t0.Add(999 * time.Millisecond))
 	s, _ := newSource(t, &provider{}, c, nil)
 	tok, err := s.Token(context.Background(), target)
 	if err != nil {
@@ -416,7 +399,7 @@ func TestStaleTokenOnRefreshError(t *testing.T) {
 	ctx := context.Background()
 	first, _ := s.Token(ctx, target)
 	fail.Store(true)
-	c.Add(14*time.Minute + 30*time.Second)
+	c.Advance(14*time.Minute + 30*time.Second)
 	tok, err := s.Token(ctx, target)
 	if err != nil || tok.Value() != first.Value() {
 		t.Errorf("Token during an outage = %v, %v; want the still valid token", tok, err)
@@ -424,7 +407,7 @@ func TestStaleTokenOnRefreshError(t *testing.T) {
 	if n.errs.Load() != 1 {
 		t.Errorf("OnError called %d times, want 1", n.errs.Load())
 	}
-	c.Add(30 * time.Second) // the old token has expired
+	c.Advance(30 * time.Second) // the old token has expired
 	if _, err := s.Token(ctx, target); !errors.Is(err, client.ErrNoCredentials) {
 		t.Errorf("Token after expiry during an outage = %v, want ErrNoCredentials", err)
 	}
@@ -443,7 +426,7 @@ func TestSingleFlight(t *testing.T) {
 			<-release
 			return client.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}, nil
 		}
-		s, n := newSource(t, p, &clock{t: time.Now()}, nil)
+		s, n := newSource(t, p, testenv.NewClock(time.Now()), nil)
 		other := target
 		other.User = "other"
 		const callers = 50
@@ -491,7 +474,7 @@ func TestSingleFlightLeaderCancelled(t *testing.T) {
 			}
 			return client.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}, nil
 		}
-		s, _ := newSource(t, p, &clock{t: time.Now()}, nil)
+		s, _ := newSource(t, p, testenv.NewClock(time.Now()), nil)
 		ctx, cancel := context.WithCancel(context.Background())
 		leaderErr := make(chan error, 1)
 		go func() {
@@ -526,7 +509,7 @@ func TestWaiterContext(t *testing.T) {
 			<-release
 			return client.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}, nil
 		}}
-		s, _ := newSource(t, p, &clock{t: time.Now()}, nil)
+		s, _ := newSource(t, p, testenv.NewClock(time.Now()), nil)
 		go s.Token(context.Background(), target)
 		synctest.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -546,7 +529,7 @@ func TestPanicReleasesWaiters(t *testing.T) {
 			<-release
 			panic("provider bug")
 		}}
-		s, _ := newSource(t, p, &clock{t: time.Now()}, nil)
+		s, _ := newSource(t, p, testenv.NewClock(time.Now()), nil)
 		panicked := make(chan any, 1)
 		go func() {
 			defer func() { panicked <- recover() }()

@@ -15,11 +15,12 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/iamdb/iamdb/client"
-	"github.com/iamdb/iamdb/client/internal/itest"
 	"github.com/iamdb/iamdb/client/mysqlauth"
+	"github.com/iamdb/iamdb/internal/testenv/gatewayenv"
+	"github.com/iamdb/iamdb/internal/testenv/gatewayenv/gatewayrun"
 )
 
-var shared = &itest.Shared{Options: itest.Options{MariaDB: true}}
+var shared = &gatewayenv.Shared{Options: gatewayenv.Options{MariaDB: true}}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -27,10 +28,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func newSource(t *testing.T, env *itest.Env, p client.CredentialsProvider, mints *atomic.Int64) *client.TokenSource {
+func newSource(t *testing.T, env *gatewayenv.Env, p client.CredentialsProvider, mints *atomic.Int64) *client.TokenSource {
 	t.Helper()
 	s, err := client.NewTokenSource(client.Config{
-		Credentials: p, Region: itest.Region, Now: env.Clock.Now,
+		Credentials: p, Region: gatewayenv.Region, Now: env.Clock.Now,
 		OnMint: func(client.Target, time.Time, time.Duration) { mints.Add(1) },
 	})
 	if err != nil {
@@ -40,7 +41,7 @@ func newSource(t *testing.T, env *itest.Env, p client.CredentialsProvider, mints
 }
 
 // open returns a database handle whose every connection is new, logged in by src.
-func open(t *testing.T, env *itest.Env, gw *itest.Gateway, user string, src *client.TokenSource, opts mysqlauth.Options) *sql.DB {
+func open(t *testing.T, env *gatewayenv.Env, gw *gatewayrun.Gateway, user string, src *client.TokenSource, opts mysqlauth.Options) *sql.DB {
 	t.Helper()
 	cfg, err := mysql.ParseDSN(fmt.Sprintf("%s@tcp(127.0.0.1:%d)/app?timeout=20s", user, gw.Port))
 	if err != nil {
@@ -73,16 +74,16 @@ func currentUser(t *testing.T, db *sql.DB) (string, error) {
 // Not parallel: it moves the shared clock.
 func TestAcrossExpiry(t *testing.T) {
 	env := shared.Get(t)
-	gw := env.MySQLGateway(t)
-	creds, sessions := env.SessionCredentials(itest.User)
+	gw := gatewayrun.MySQL(t, env, nil)
+	creds, sessions := env.SessionCredentials(gatewayenv.User)
 	var mints atomic.Int64
-	db := open(t, env, gw, itest.User, newSource(t, env, creds, &mints), mysqlauth.Options{RequireVerifiedTLS: true})
+	db := open(t, env, gw, gatewayenv.User, newSource(t, env, creds, &mints), mysqlauth.Options{RequireVerifiedTLS: true})
 	for round := range 3 {
 		if round > 0 {
 			env.Clock.Advance(20 * time.Minute)
 		}
 		for range 3 {
-			if u, err := currentUser(t, db); err != nil || u != itest.User+"@%" {
+			if u, err := currentUser(t, db); err != nil || u != gatewayenv.User+"@%" {
 				t.Fatalf("round %d: current_user() = %q, %v", round, u, err)
 			}
 		}
@@ -99,13 +100,13 @@ func TestAcrossExpiry(t *testing.T) {
 func TestSigningHostOverride(t *testing.T) {
 	t.Parallel()
 	env := shared.Get(t)
-	gw := env.MySQLGateway(t)
+	gw := gatewayrun.MySQL(t, env, nil)
 	var mints atomic.Int64
-	src := newSource(t, env, env.LongTermCredentials(itest.User), &mints)
-	if u, err := currentUser(t, open(t, env, gw, itest.User, src, mysqlauth.Options{Host: itest.Alias})); err != nil || u != itest.User+"@%" {
-		t.Errorf("with a token for %s: current_user() = %q, %v", itest.Alias, u, err)
+	src := newSource(t, env, env.LongTermCredentials(gatewayenv.User), &mints)
+	if u, err := currentUser(t, open(t, env, gw, gatewayenv.User, src, mysqlauth.Options{Host: gatewayenv.Alias})); err != nil || u != gatewayenv.User+"@%" {
+		t.Errorf("with a token for %s: current_user() = %q, %v", gatewayenv.Alias, u, err)
 	}
-	_, err := currentUser(t, open(t, env, gw, itest.User, src, mysqlauth.Options{Host: "unregistered.iamdb.test"}))
+	_, err := currentUser(t, open(t, env, gw, gatewayenv.User, src, mysqlauth.Options{Host: "unregistered.iamdb.test"}))
 	var me *mysql.MySQLError
 	if !errors.As(err, &me) || me.Number != 1045 {
 		t.Errorf("with a token for another host: %v, want error 1045", err)
@@ -116,9 +117,9 @@ func TestSigningHostOverride(t *testing.T) {
 func TestRefusedLoginError(t *testing.T) {
 	t.Parallel()
 	env := shared.Get(t)
-	gw := env.MySQLGateway(t)
+	gw := gatewayrun.MySQL(t, env, nil)
 	var mints atomic.Int64
-	_, err := currentUser(t, open(t, env, gw, itest.Denied, newSource(t, env, env.LongTermCredentials(itest.Denied), &mints), mysqlauth.Options{}))
+	_, err := currentUser(t, open(t, env, gw, gatewayenv.Denied, newSource(t, env, env.LongTermCredentials(gatewayenv.Denied), &mints), mysqlauth.Options{}))
 	var me *mysql.MySQLError
 	if !errors.As(err, &me) || me.Number != 1045 {
 		t.Fatalf("login as a user without a policy: %v, want error 1045", err)

@@ -18,12 +18,13 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/iamdb/iamdb/client"
-	"github.com/iamdb/iamdb/client/internal/itest"
 	"github.com/iamdb/iamdb/client/pgxauth"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/testenv/gatewayenv"
+	"github.com/iamdb/iamdb/internal/testenv/gatewayenv/gatewayrun"
 )
 
-var shared = &itest.Shared{Options: itest.Options{Postgres: true}}
+var shared = &gatewayenv.Shared{Options: gatewayenv.Options{Postgres: true}}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -41,10 +42,10 @@ func (c *counter) provider(p client.CredentialsProvider) client.CredentialsProvi
 	})
 }
 
-func newSource(t *testing.T, env *itest.Env, p client.CredentialsProvider, n *counter) *client.TokenSource {
+func newSource(t *testing.T, env *gatewayenv.Env, p client.CredentialsProvider, n *counter) *client.TokenSource {
 	t.Helper()
 	s, err := client.NewTokenSource(client.Config{
-		Credentials: n.provider(p), Region: itest.Region, Now: env.Clock.Now,
+		Credentials: n.provider(p), Region: gatewayenv.Region, Now: env.Clock.Now,
 		OnMint: func(client.Target, time.Time, time.Duration) { n.mints.Add(1) },
 	})
 	if err != nil {
@@ -53,7 +54,7 @@ func newSource(t *testing.T, env *itest.Env, p client.CredentialsProvider, n *co
 	return s
 }
 
-func dsn(env *itest.Env, gw *itest.Gateway, user string) string {
+func dsn(env *gatewayenv.Env, gw *gatewayrun.Gateway, user string) string {
 	return fmt.Sprintf("host=127.0.0.1 port=%d user=%s dbname=postgres sslmode=verify-full sslrootcert=%s connect_timeout=20", gw.Port, user, env.CAFile)
 }
 
@@ -74,8 +75,8 @@ func acquireAll(t *testing.T, pool *pgxpool.Pool, n int) {
 			t.Fatalf("Acquire: %v", errs[i])
 		}
 		var user string
-		if err := c.QueryRow(ctx, "select current_user").Scan(&user); err != nil || user != itest.User {
-			t.Errorf("select current_user = %q, %v; want %s", user, err, itest.User)
+		if err := c.QueryRow(ctx, "select current_user").Scan(&user); err != nil || user != gatewayenv.User {
+			t.Errorf("select current_user = %q, %v; want %s", user, err, gatewayenv.User)
 		}
 		c.Release()
 	}
@@ -85,11 +86,11 @@ func acquireAll(t *testing.T, pool *pgxpool.Pool, n int) {
 // Not parallel: it moves the shared clock.
 func TestPoolAcrossExpiry(t *testing.T) {
 	env := shared.Get(t)
-	gw := env.PostgresGateway(t)
-	creds, sessions := env.SessionCredentials(itest.User)
+	gw := gatewayrun.Postgres(t, env, nil)
+	creds, sessions := env.SessionCredentials(gatewayenv.User)
 	var n counter
 	src := newSource(t, env, creds, &n)
-	pc, err := pgxpool.ParseConfig(dsn(env, gw, itest.User))
+	pc, err := pgxpool.ParseConfig(dsn(env, gw, gatewayenv.User))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,8 +125,8 @@ func TestPoolAcrossExpiry(t *testing.T) {
 // Not parallel: it moves the shared clock.
 func TestCredentialExpiryCapsToken(t *testing.T) {
 	env := shared.Get(t)
-	gw := env.PostgresGateway(t)
-	creds, sessions := env.SessionCredentials(itest.User)
+	gw := gatewayrun.Postgres(t, env, nil)
+	creds, sessions := env.SessionCredentials(gatewayenv.User)
 	if _, err := creds.Retrieve(context.Background()); err != nil { // a session issued now, for 15 minutes
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func TestCredentialExpiryCapsToken(t *testing.T) {
 	var expiries []time.Time
 	var mu sync.Mutex
 	src, err := client.NewTokenSource(client.Config{
-		Credentials: n.provider(creds), Region: itest.Region, Now: env.Clock.Now,
+		Credentials: n.provider(creds), Region: gatewayenv.Region, Now: env.Clock.Now,
 		OnMint: func(_ client.Target, exp time.Time, _ time.Duration) {
 			mu.Lock()
 			expiries = append(expiries, exp)
@@ -145,7 +146,7 @@ func TestCredentialExpiryCapsToken(t *testing.T) {
 	}
 	connect := func() {
 		t.Helper()
-		cc, err := pgx.ParseConfig(dsn(env, gw, itest.User))
+		cc, err := pgx.ParseConfig(dsn(env, gw, gatewayenv.User))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,11 +177,11 @@ func TestCredentialExpiryCapsToken(t *testing.T) {
 // Not parallel: it moves the shared clock.
 func TestDatabaseSQL(t *testing.T) {
 	env := shared.Get(t)
-	gw := env.PostgresGateway(t)
-	creds, _ := env.SessionCredentials(itest.User)
+	gw := gatewayrun.Postgres(t, env, nil)
+	creds, _ := env.SessionCredentials(gatewayenv.User)
 	var n counter
 	src := newSource(t, env, creds, &n)
-	cc, err := pgx.ParseConfig(dsn(env, gw, itest.User))
+	cc, err := pgx.ParseConfig(dsn(env, gw, gatewayenv.User))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func TestDatabaseSQL(t *testing.T) {
 		}
 		for range 2 {
 			var user string
-			if err := db.QueryRowContext(ctx, "select current_user").Scan(&user); err != nil || user != itest.User {
+			if err := db.QueryRowContext(ctx, "select current_user").Scan(&user); err != nil || user != gatewayenv.User {
 				t.Fatalf("round %d: select current_user = %q, %v", round, user, err)
 			}
 		}
@@ -208,19 +209,19 @@ func TestDatabaseSQL(t *testing.T) {
 func TestSigningHostOverride(t *testing.T) {
 	t.Parallel()
 	env := shared.Get(t)
-	gw := env.PostgresGateway(t)
+	gw := gatewayrun.Postgres(t, env, nil)
 	var n counter
-	src := newSource(t, env, env.LongTermCredentials(itest.User), &n)
+	src := newSource(t, env, env.LongTermCredentials(gatewayenv.User), &n)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, tt := range []struct {
 		host   string
 		wantOK bool
 	}{
-		{itest.Alias, true},                // a registered endpoint name that does not resolve
+		{gatewayenv.Alias, true},           // a registered endpoint name that does not resolve
 		{"unregistered.iamdb.test", false}, // the gateway refuses a token for another host
 	} {
-		cc, err := pgx.ParseConfig(dsn(env, gw, itest.User))
+		cc, err := pgx.ParseConfig(dsn(env, gw, gatewayenv.User))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,10 +245,10 @@ func TestSigningHostOverride(t *testing.T) {
 func TestRefusedLoginError(t *testing.T) {
 	t.Parallel()
 	env := shared.Get(t)
-	gw := env.PostgresGateway(t)
+	gw := gatewayrun.Postgres(t, env, nil)
 	var n counter
-	src := newSource(t, env, env.LongTermCredentials(itest.Denied), &n)
-	pc, err := pgxpool.ParseConfig(dsn(env, gw, itest.Denied))
+	src := newSource(t, env, env.LongTermCredentials(gatewayenv.Denied), &n)
+	pc, err := pgxpool.ParseConfig(dsn(env, gw, gatewayenv.Denied))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,24 +364,24 @@ func TestAcceptsTLS(t *testing.T) {
 // session connect by the role's policy. Not parallel: it sets the environment.
 func TestAssumeRoleThroughSTS(t *testing.T) {
 	env := shared.Get(t)
-	gw := env.PostgresGateway(t)
+	gw := gatewayrun.Postgres(t, env, nil)
 	for _, k := range []string{"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ENDPOINT_URL",
 		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
-	id, secret := env.AccessKey(itest.User)
+	id, secret := env.AccessKey(gatewayenv.User)
 	dir := t.TempDir()
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	t.Setenv("AWS_ACCESS_KEY_ID", id)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
-	t.Setenv("AWS_REGION", itest.Region)
-	t.Setenv("AWS_ENDPOINT_URL_STS", env.AWSEndpoint(t))
+	t.Setenv("AWS_REGION", gatewayenv.Region)
+	t.Setenv("AWS_ENDPOINT_URL_STS", gatewayenv.AWSEndpoint(t, env.Authority))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	creds, err := client.AWSDefaultCredentials(ctx, client.AWSOptions{RoleARN: itest.RoleARN, RoleSessionName: "client-test"})
+	creds, err := client.AWSDefaultCredentials(ctx, client.AWSOptions{RoleARN: gatewayenv.RoleARN, RoleSessionName: "client-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +396,7 @@ func TestAssumeRoleThroughSTS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, err := pgx.ParseConfig(dsn(env, gw, itest.User))
+	cc, err := pgx.ParseConfig(dsn(env, gw, gatewayenv.User))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,10 +409,10 @@ func TestAssumeRoleThroughSTS(t *testing.T) {
 	}
 	conn.Close(ctx)
 	// The gateway logs "connection authorized" after its reply: it may come a moment later.
-	want := `"principal":"arn:aws:sts::` + itest.Account + `:assumed-role/` + itest.RoleName + `/client-test"`
-	for i := 0; !strings.Contains(gw.Logs(), want); i++ {
+	want := `"principal":"arn:aws:sts::` + gatewayenv.Account + `:assumed-role/` + gatewayenv.RoleName + `/client-test"`
+	for i := 0; !strings.Contains(gw.Logs.String(), want); i++ {
 		if i == 250 {
-			t.Fatalf("the gateway did not log the role session as the principal:\n%s", gw.Logs())
+			t.Fatalf("the gateway did not log the role session as the principal:\n%s", gw.Logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,17 +1,13 @@
 package awsquery
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,7 +21,8 @@ import (
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/iamdb/iamdb/internal/iam"
-	"github.com/iamdb/iamdb/internal/store/sqlite"
+	"github.com/iamdb/iamdb/internal/testenv"
+	"github.com/iamdb/iamdb/internal/testenv/authority"
 	"github.com/iamdb/iamdb/sigv4"
 )
 
@@ -37,65 +34,31 @@ const (
 // testEnv is the authority as a user has it: a real iam.Service on a temporary SQLite store,
 // bootstrapped with an admin key, behind the handler on a loopback HTTP server.
 type testEnv struct {
-	t      testing.TB
-	svc    *iam.Service
-	srv    *httptest.Server
-	admin  aws.Credentials
-	offset atomic.Int64 // added to the domain's clock (the server's is real time)
-	h      atomic.Pointer[Server]
+	t     testing.TB
+	auth  *authority.Authority
+	svc   *iam.Service
+	srv   *httptest.Server
+	admin aws.Credentials
+	clock *testenv.Clock    // the domain's clock (the server checks signatures against real time)
+	logs  testenv.LogBuffer // the server's log, JSON lines at debug level
+	h     atomic.Pointer[Server]
 
 	mu      sync.Mutex
 	actions map[string]int // successful actions seen by the server
-	logs    bytes.Buffer   // the server's log, JSON lines at debug level
 }
 
-// Write collects the server's log.
-func (e *testEnv) Write(b []byte) (int, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.logs.Write(b)
-}
-
-func (e *testEnv) log() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.logs.String()
-}
+func (e *testEnv) log() string { return e.logs.String() }
 
 func newTestEnv(t testing.TB) *testEnv { return newTestEnvWith(t, nil) }
 
 // newTestEnvWith is newTestEnv with the iam.Config changed by mod first.
 func newTestEnvWith(t testing.TB, mod func(*iam.Config)) *testEnv {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamdb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e := &testEnv{t: t, actions: map[string]int{}}
-	cfg := iam.Config{
-		Store:         st,
-		MasterKey:     bytes.Repeat([]byte{7}, 32),
-		Now:           func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) },
-		DefaultRegion: testRegion,
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	svc, err := iam.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	e.svc = svc
-	key, created, err := svc.Bootstrap(ctx, iam.BootstrapInput{AccountID: testAccount, AdminUserName: "admin"})
-	if err != nil || !created {
-		t.Fatalf("Bootstrap = %v, %v", created, err)
-	}
-	e.admin = aws.Credentials{AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey}
-	logger := slog.New(slog.NewJSONHandler(e, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h, err := New(Config{IAM: svc, Region: testRegion, Logger: logger})
+	a := authority.New(t, authority.Options{Account: testAccount, Region: testRegion, Config: mod})
+	e := &testEnv{t: t, auth: a, svc: a.IAM, clock: a.Clock, actions: map[string]int{}}
+	e.admin = aws.Credentials{AccessKeyID: a.Admin.AccessKeyID, SecretAccessKey: a.Admin.SecretAccessKey}
+	logger := e.logs.Logger()
+	h, err := New(Config{IAM: a.IAM, Region: testRegion, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,9 +179,5 @@ func xmlUnmarshal(s string, v any) error { return xml.Unmarshal([]byte(s), v) }
 // adminCaller is the admin as the domain sees it.
 func adminCaller(t testing.TB, e *testEnv) *iam.Caller {
 	t.Helper()
-	k, err := e.svc.LookupKey(context.Background(), e.admin.AccessKeyID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k.Principal.(*iam.Caller)
+	return e.auth.Caller(t, e.admin.AccessKeyID, "")
 }

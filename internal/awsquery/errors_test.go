@@ -40,9 +40,9 @@ func TestSDKErrors(t *testing.T) {
 	})
 	t.Run("expired session token", func(t *testing.T) {
 		// Issue a 15-minute session an hour ago (the domain's clock), then use it now.
-		e.offset.Store(int64(-time.Hour))
+		e.clock.Advance(-time.Hour)
 		st, err := e.svc.GetSessionToken(ctx, adminCaller(t, e), iam.GetSessionTokenInput{DurationSeconds: 900})
-		e.offset.Store(0)
+		e.clock.Advance(time.Hour)
 		check(t, "GetSessionToken", err)
 		_, err = e.stsClient(aws.Credentials{AccessKeyID: st.AccessKeyID, SecretAccessKey: st.SecretAccessKey, SessionToken: st.SessionToken}).
 			GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
@@ -196,13 +196,9 @@ func TestLogsNoSecrets(t *testing.T) {
 	_, err = ic.GetRole(ctx, &awsiam.GetRoleInput{RoleName: aws.String("nobody")})
 	wantAPIError(t, "GetRole", err, "NoSuchEntity", 404)
 
+	e.logs.NoSecret(t, e.admin.SecretAccessKey, aws.ToString(k.AccessKey.SecretAccessKey), sess.SecretAccessKey,
+		sess.SessionToken, sess.SessionToken[:32], "Signature=", "Authorization", "AWS4-HMAC-SHA256")
 	logs := e.log()
-	for _, secret := range []string{e.admin.SecretAccessKey, aws.ToString(k.AccessKey.SecretAccessKey), sess.SecretAccessKey,
-		sess.SessionToken, sess.SessionToken[:32], "Signature=", "Authorization", "AWS4-HMAC-SHA256"} {
-		if strings.Contains(logs, secret) {
-			t.Errorf("the log contains a secret (%.8s…)", secret)
-		}
-	}
 	for _, want := range []string{`"action":"AssumeRole"`, `"caller":"arn:aws:sts::123456789012:assumed-role/r/sess"`,
 		`"code":"SignatureDoesNotMatch"`, `"code":"NoSuchEntity"`, `"status":404`, `"request_id":`} {
 		if !strings.Contains(logs, want) {

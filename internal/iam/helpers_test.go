@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/store"
 	"github.com/iamdb/iamdb/internal/store/sqlite"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 const (
@@ -19,24 +19,6 @@ const (
 )
 
 var testMaster = []byte("0123456789abcdef0123456789abcdef")
-
-// clock is a settable clock for tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // countingStore counts the reads and writes that reach the store.
 type countingStore struct {
@@ -73,7 +55,7 @@ type env struct {
 	s     *Service
 	st    *countingStore
 	raw   store.Store
-	clock *clock
+	clock *testenv.Clock
 	admin *Caller // admin of acctA
 	ctx   context.Context
 }
@@ -94,11 +76,16 @@ func newEnv(t testing.TB) *env {
 	return newEnvOn(t, raw, testMaster)
 }
 
-func newEnvOn(t testing.TB, raw store.Store, master []byte) *env {
+// newEnvOn starts a Service on raw with the iam.Config changed by mods.
+func newEnvOn(t testing.TB, raw store.Store, master []byte, mods ...func(*Config)) *env {
 	t.Helper()
 	cs := &countingStore{Store: raw}
-	clk := &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-	s, err := New(context.Background(), Config{Store: cs, MasterKey: master, Now: clk.Now, DefaultRegion: "ap-northeast-1"})
+	clk := testenv.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
+	cfg := Config{Store: cs, MasterKey: master, Now: clk.Now, DefaultRegion: "ap-northeast-1"}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
+	s, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -220,7 +220,7 @@ func TestRevokeOlderSessions(t *testing.T) {
 	if d, err := e.s.AuthorizeConnect(e.ctx, old, db, "app", info); err != nil || !d.Allowed() {
 		t.Fatalf("before the revocation: %+v, %v", d, err)
 	}
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	revoke := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],"Resource":["*"],` +
 		`"Condition":{"DateLessThan":{"aws:TokenIssueTime":"` + e.clock.Now().Format(time.RFC3339) + `"}}}]}`
 	if err := e.s.PutRolePolicy(e.ctx, e.admin, "app-role", "AWSRevokeOlderSessions", revoke); err != nil {
@@ -230,7 +230,7 @@ func TestRevokeOlderSessions(t *testing.T) {
 	if d, err := e.s.AuthorizeConnect(e.ctx, old, db, "app", info); err != nil || d.Effect != policy.ExplicitDeny {
 		t.Errorf("a session issued before the revocation: %+v, %v; want an explicit deny", d, err)
 	}
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	fresh, _ := e.assume(e.admin, AssumeRoleInput{RoleARN: r.ARN, RoleSessionName: "new"})
 	if d, err := e.s.AuthorizeConnect(e.ctx, fresh, db, "app", info); err != nil || !d.Allowed() {
 		t.Errorf("a session issued after the revocation: %+v, %v; want allowed", d, err)

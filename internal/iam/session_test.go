@@ -79,7 +79,7 @@ func TestSessionToken(t *testing.T) {
 	}
 
 	// Expired: still returned, with Expiration in the past, for the verifier to refuse.
-	e.clock.Add(16 * time.Minute)
+	e.clock.Advance(16 * time.Minute)
 	k, err = e.s.LookupKey(e.ctx, cr.AccessKeyID, cr.SessionToken)
 	if err != nil || !k.Expiration.Before(e.clock.Now()) {
 		t.Fatalf("expired: LookupKey = %+v, %v", k.Expiration, err)
@@ -92,7 +92,7 @@ func TestSessionToken(t *testing.T) {
 	if _, err := e.s.LookupKey(e.ctx, cr.AccessKeyID, cr.SessionToken); !errors.Is(err, token.ErrInvalidSessionToken) {
 		t.Fatalf("revoked: LookupKey = %v", err)
 	}
-	e.clock.Add(time.Millisecond)
+	e.clock.Advance(time.Millisecond)
 	out2, err := e.s.AssumeRole(e.ctx, e.admin, AssumeRoleInput{RoleARN: r.ARN, RoleSessionName: "later"})
 	if err != nil {
 		t.Fatal(err)

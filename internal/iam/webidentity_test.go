@@ -66,23 +66,14 @@ type webEnv struct {
 
 func newWebEnv(t *testing.T) *webEnv {
 	t.Helper()
-	raw := openStore(t)
-	cs := &countingStore{Store: raw}
-	clk := &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
 	fk := &fakeKeys{sets: map[string]*jwt.KeySet{}, next: map[string]*jwt.KeySet{}}
-	s, err := New(context.Background(), Config{Store: cs, MasterKey: testMaster, Now: clk.Now, DefaultRegion: "ap-northeast-1", WebIdentityKeys: fk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	e := &env{t: t, s: s, st: cs, raw: raw, clock: clk, ctx: context.Background()}
-	e.admin = e.bootstrap(acctA, "admin")
+	e := newEnvOn(t, openStore(t), testMaster, func(c *Config) { c.WebIdentityKeys = fk })
 	w := &webEnv{env: e, keys: fk}
 	w.key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	w.other, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	w.rsa, _ = rsa.GenerateKey(rand.Reader, 2048)
 	fk.sets[webIssuer] = &jwt.KeySet{Keys: []jwt.Key{{ID: "k1", Public: w.key.Public()}, {ID: "r1", Public: w.rsa.Public()}}}
-	if _, err := s.CreateOpenIDConnectProvider(e.ctx, e.admin, CreateOIDCProviderInput{URL: webIssuer, ClientIDList: []string{"sts.amazonaws.com", "other-client"}}); err != nil {
+	if _, err := e.s.CreateOpenIDConnectProvider(e.ctx, e.admin, CreateOIDCProviderInput{URL: webIssuer, ClientIDList: []string{"sts.amazonaws.com", "other-client"}}); err != nil {
 		t.Fatal(err)
 	}
 	return w

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/jwt"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // testIssuer serves an Issuer on a loopback server whose handler can be swapped.
@@ -218,11 +219,8 @@ func TestKeyCacheTimeout(t *testing.T) {
 func TestKeyCacheCachesAndRefreshes(t *testing.T) {
 	t.Parallel()
 	ti := newTestIssuer(t, "/id/1")
-	var now atomic.Int64
-	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	clock := func() time.Time { return time.Unix(0, now.Load()) }
-	advance := func(d time.Duration) { now.Add(int64(d)) }
-	kc := NewKeyCache(KeyCacheConfig{AllowInsecureLoopback: true, Now: clock, TTL: time.Hour, MinRefresh: 30 * time.Second})
+	clock := testenv.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	kc := NewKeyCache(KeyCacheConfig{AllowInsecureLoopback: true, Now: clock.Now, TTL: time.Hour, MinRefresh: 30 * time.Second})
 	ctx := context.Background()
 	get := func(fresh bool) error {
 		_, err := kc.Keys(ctx, ti.URL(), fresh)
@@ -247,13 +245,13 @@ func TestKeyCacheCachesAndRefreshes(t *testing.T) {
 	expect("cached", 2)
 	get(true)
 	expect("fresh within MinRefresh", 2)
-	advance(31 * time.Second)
+	clock.Advance(31 * time.Second)
 	get(true)
 	expect("fresh after MinRefresh", 4)
-	advance(59 * time.Minute)
+	clock.Advance(59 * time.Minute)
 	get(false)
 	expect("within TTL", 4)
-	advance(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 
 	// Past the TTL with the issuer down: the old keys are still served.
 	ti.set(http.NotFoundHandler())
@@ -262,7 +260,7 @@ func TestKeyCacheCachesAndRefreshes(t *testing.T) {
 	}
 	expect("stale refetch", 5)
 	// A token needing a new key forces a refetch, which fails: the old keys stay.
-	advance(31 * time.Second)
+	clock.Advance(31 * time.Second)
 	if err := get(true); err != nil {
 		t.Errorf("Keys(fresh, issuer down) = %v, want the old keys", err)
 	}
@@ -271,7 +269,7 @@ func TestKeyCacheCachesAndRefreshes(t *testing.T) {
 	expect("within MinRefresh of the failure", 6)
 
 	// A new cache for an issuer that is down remembers the failure.
-	kc2 := NewKeyCache(KeyCacheConfig{AllowInsecureLoopback: true, Now: clock})
+	kc2 := NewKeyCache(KeyCacheConfig{AllowInsecureLoopback: true, Now: clock.Now})
 	for range 3 {
 		if _, err := kc2.Keys(ctx, ti.URL(), true); !errors.Is(err, ErrFetch) {
 			t.Errorf("Keys(issuer down, nothing cached) = %v, want ErrFetch", err)

@@ -8,22 +8,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
-// clock is a settable clock safe for concurrent use.
-type clock struct{ ns atomic.Int64 }
-
-func newClock(t time.Time) *clock { c := &clock{}; c.set(t); return c }
-
-func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) set(t time.Time)         { c.ns.Store(t.UnixNano()) }
-func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-
-func newCache(t testing.TB, cfg CacheConfig) (*ClientCertCache, *clock) {
+func newCache(t testing.TB, cfg CacheConfig) (*ClientCertCache, *testenv.Clock) {
 	t.Helper()
 	ca := newCA(t)
-	clk := newClock(t0)
-	ca.Now = clk.now
+	clk := testenv.NewClock(t0)
+	ca.Now = clk.Now
 	c, err := NewClientCertCache(ca, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +61,7 @@ func TestCacheReuseAndRefresh(t *testing.T) {
 		t.Errorf("NotAfter = %v, want %v", first.Leaf.NotAfter, t0.Add(time.Hour))
 	}
 
-	clk.advance(49 * time.Minute) // 11 minutes left: reuse
+	clk.Advance(49 * time.Minute) // 11 minutes left: reuse
 	if got, _ := c.Get("jane"); got != first {
 		t.Errorf("Get with 11m left minted a new certificate, want reuse")
 	}
@@ -77,7 +70,7 @@ func TestCacheReuseAndRefresh(t *testing.T) {
 		t.Errorf("Get(bob) = CN %q, want a certificate of its own", other.Leaf.Subject.CommonName)
 	}
 
-	clk.advance(2 * time.Minute) // 9 minutes left: refresh
+	clk.Advance(2 * time.Minute) // 9 minutes left: refresh
 	second, err := c.Get("jane")
 	if err != nil {
 		t.Fatal(err)
@@ -85,16 +78,16 @@ func TestCacheReuseAndRefresh(t *testing.T) {
 	if second == first {
 		t.Fatalf("Get with 9m left reused the old certificate, want a new one")
 	}
-	if want := clk.now().Add(time.Hour); !second.Leaf.NotAfter.Equal(want) {
+	if want := clk.Now().Add(time.Hour); !second.Leaf.NotAfter.Equal(want) {
 		t.Errorf("refreshed NotAfter = %v, want %v", second.Leaf.NotAfter, want)
 	}
 	if got, _ := c.Get("jane"); got != second {
 		t.Errorf("Get after refresh = new certificate, want the refreshed one")
 	}
 
-	clk.advance(3 * time.Hour) // long expired: a fresh one
+	clk.Advance(3 * time.Hour) // long expired: a fresh one
 	third, _ := c.Get("jane")
-	if third == second || !third.Leaf.NotAfter.After(clk.now()) {
+	if third == second || !third.Leaf.NotAfter.After(clk.Now()) {
 		t.Errorf("Get after expiry returned an expired certificate")
 	}
 	if n := c.Len(); n != 2 {
@@ -125,7 +118,7 @@ func TestCacheBounded(t *testing.T) {
 		}
 	}
 	// Expired entries go first.
-	clk.advance(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	if _, err := c.Get("late"); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +179,7 @@ func TestCacheStaleWhileRefreshing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(55 * time.Minute)
+	clk.Advance(55 * time.Minute)
 	g.closed.Store(true)
 	done := make(chan any)
 	go func() {
@@ -229,12 +222,12 @@ func TestCacheConcurrent(t *testing.T) {
 					t.Errorf("Get(%q) = CN %q", u, cn)
 					return
 				}
-				if !clk.now().Before(cert.Leaf.NotAfter) {
+				if !clk.Now().Before(cert.Leaf.NotAfter) {
 					t.Errorf("Get(%q) returned an expired certificate", u)
 					return
 				}
 				if i%50 == 0 {
-					clk.advance(7 * time.Minute)
+					clk.Advance(7 * time.Minute)
 				}
 			}
 		})

@@ -11,14 +11,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/iam"
-	"github.com/iamdb/iamdb/internal/store/sqlite"
+	"github.com/iamdb/iamdb/internal/testenv"
+	testauthority "github.com/iamdb/iamdb/internal/testenv/authority"
 )
 
 const (
@@ -29,69 +28,27 @@ const (
 
 var testMaster = []byte("0123456789abcdef0123456789abcdef")
 
-// clock is a settable clock shared by the authority and the endpoints.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// authority is a real iam.Service on a temporary store, with an account, a role and the
-// clock.
+// authority is a real iam.Service on a temporary store, with an account and a fixed clock.
 type authority struct {
-	t     *testing.T
-	svc   *iam.Service
-	clock *clock
-	ctx   context.Context
+	*testauthority.Authority
+	t   *testing.T
+	ctx context.Context
 }
 
 func newAuthority(t *testing.T) *authority {
 	t.Helper()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iam.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	svc, err := iam.New(context.Background(), iam.Config{Store: st, MasterKey: testMaster, Now: clk.Now, DefaultRegion: testRegion})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	a := &authority{t: t, svc: svc, clock: clk, ctx: context.Background()}
-	if _, _, err := svc.Bootstrap(a.ctx, iam.BootstrapInput{AccountID: testAccount, AdminUserName: "admin"}); err != nil {
-		t.Fatal(err)
-	}
-	return a
+	a := testauthority.New(t, testauthority.Options{Account: testAccount, Region: testRegion, MasterKey: testMaster,
+		Clock: testenv.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))})
+	return &authority{Authority: a, t: t, ctx: context.Background()}
 }
 
 func (a *authority) role(name string) string {
-	return a.roleTrusting(name, ec2Trust)
-}
-
-func (a *authority) roleTrusting(name, trust string) string {
-	a.t.Helper()
-	r, err := a.svc.CreateRole(a.ctx, a.svc.Root(testAccount), iam.CreateRoleInput{RoleName: name, AssumeRolePolicyDocument: trust})
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return r.ARN
+	return a.Role(a.t, name, ec2Trust).ARN
 }
 
 func (a *authority) profile(name string) string {
 	a.t.Helper()
-	p, err := a.svc.CreateInstanceProfile(a.ctx, a.svc.Root(testAccount), iam.CreateInstanceProfileInput{InstanceProfileName: name})
+	p, err := a.IAM.CreateInstanceProfile(a.ctx, a.Root(), iam.CreateInstanceProfileInput{InstanceProfileName: name})
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -100,7 +57,7 @@ func (a *authority) profile(name string) string {
 
 func (a *authority) addRole(profile, role string) {
 	a.t.Helper()
-	if err := a.svc.AddRoleToInstanceProfile(a.ctx, a.svc.Root(testAccount), profile, role); err != nil {
+	if err := a.IAM.AddRoleToInstanceProfile(a.ctx, a.Root(), profile, role); err != nil {
 		a.t.Fatal(err)
 	}
 }
@@ -109,12 +66,12 @@ func (a *authority) addRole(profile, role string) {
 // wantARN.
 func (a *authority) expectValid(c credsJSON, wantARN string) {
 	a.t.Helper()
-	k, err := a.svc.LookupKey(a.ctx, c.AccessKeyID, c.Token)
+	k, err := a.IAM.LookupKey(a.ctx, c.AccessKeyID, c.Token)
 	if err != nil {
 		a.t.Fatalf("LookupKey(%s) = %v, want the session", c.AccessKeyID, err)
 	}
-	if !k.Expiration.After(a.clock.Now()) {
-		a.t.Errorf("LookupKey(%s): expiration %v, not after now %v", c.AccessKeyID, k.Expiration, a.clock.Now())
+	if !k.Expiration.After(a.Clock.Now()) {
+		a.t.Errorf("LookupKey(%s): expiration %v, not after now %v", c.AccessKeyID, k.Expiration, a.Clock.Now())
 	}
 	if got := k.Principal.(*iam.Caller).ARN; got != wantARN {
 		a.t.Errorf("LookupKey(%s): principal %s, want %s", c.AccessKeyID, got, wantARN)
@@ -169,7 +126,7 @@ func decodeCreds(t *testing.T, w *httptest.ResponseRecorder) credsJSON {
 
 func newIMDS(t *testing.T, a *authority, cfg IMDSConfig) *IMDS {
 	t.Helper()
-	cfg.Authority, cfg.Now, cfg.Region = a.svc, a.clock.Now, testRegion
+	cfg.Authority, cfg.Now, cfg.Region = a.IAM, a.Clock.Now, testRegion
 	m, err := NewIMDS(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +160,7 @@ func TestIMDSInstanceProfile(t *testing.T) {
 		}
 	}
 	c := decodeCreds(t, do(t, m, "GET", list+"app-role", "X-aws-ec2-metadata-token", tok))
-	now := a.clock.Now()
+	now := a.Clock.Now()
 	if c.Code != "Success" || c.Type != "AWS-HMAC" || !strings.HasPrefix(c.AccessKeyID, "ASIA") || len(c.SecretAccessKey) != 40 || c.Token == "" {
 		t.Errorf("credentials = Code %q Type %q AccessKeyId %q, secret %d chars, token %d bytes", c.Code, c.Type, c.AccessKeyID, len(c.SecretAccessKey), len(c.Token))
 	}
@@ -315,15 +272,15 @@ func TestIMDSRefusals(t *testing.T) {
 	if w := do(t, m, "GET", creds, "X-aws-ec2-metadata-token", short); w.Code != 200 {
 		t.Errorf("GET with a fresh one-second token = %d, want 200", w.Code)
 	}
-	a.clock.advance(time.Second)
+	a.Clock.Advance(time.Second)
 	if w := do(t, m, "GET", creds, "X-aws-ec2-metadata-token", short); w.Code != 401 {
 		t.Errorf("GET with an expired one-second token = %d, want 401", w.Code)
 	}
-	a.clock.advance(6*time.Hour - 2*time.Second)
+	a.Clock.Advance(6*time.Hour - 2*time.Second)
 	if w := do(t, m, "GET", creds, "X-aws-ec2-metadata-token", good); w.Code != 200 {
 		t.Errorf("GET with a six-hour token a second before its end = %d, want 200", w.Code)
 	}
-	a.clock.advance(2 * time.Second)
+	a.Clock.Advance(2 * time.Second)
 	if w := do(t, m, "GET", creds, "X-aws-ec2-metadata-token", good); w.Code != 401 {
 		t.Errorf("GET with an expired six-hour token = %d, want 401", w.Code)
 	}
@@ -430,18 +387,18 @@ func TestRotation(t *testing.T) {
 		t.Helper()
 		return decodeCreds(t, do(t, m, "GET", creds, "X-aws-ec2-metadata-token", token(t, m, "60")))
 	}
-	start := a.clock.Now()
+	start := a.Clock.Now()
 	first := get()
-	a.clock.advance(40*time.Minute - time.Second) // 20m01s left
+	a.Clock.Advance(40*time.Minute - time.Second) // 20m01s left
 	if c := get(); c.AccessKeyID != first.AccessKeyID {
 		t.Errorf("at 39m59s: key %s, want the first session %s", c.AccessKeyID, first.AccessKeyID)
 	}
-	a.clock.advance(2 * time.Second) // 19m59s left
+	a.Clock.Advance(2 * time.Second) // 19m59s left
 	second := get()
 	if second.AccessKeyID == first.AccessKeyID {
 		t.Fatalf("at 40m01s: still the first session %s, want a rotation", first.AccessKeyID)
 	}
-	if want := isoTime(a.clock.Now().Add(time.Hour)); second.Expiration != want {
+	if want := isoTime(a.Clock.Now().Add(time.Hour)); second.Expiration != want {
 		t.Errorf("rotated session: Expiration %s, want %s", second.Expiration, want)
 	}
 	if want := isoTime(start.Add(time.Hour)); first.Expiration != want {
@@ -450,8 +407,8 @@ func TestRotation(t *testing.T) {
 	// Both work: what an SDK fetched before the rotation keeps working.
 	a.expectValid(first, session)
 	a.expectValid(second, session)
-	a.clock.advance(20 * time.Minute) // the first has expired
-	if k, err := a.svc.LookupKey(a.ctx, first.AccessKeyID, first.Token); err == nil && k.Expiration.After(a.clock.Now()) {
+	a.Clock.Advance(20 * time.Minute) // the first has expired
+	if k, err := a.IAM.LookupKey(a.ctx, first.AccessKeyID, first.Token); err == nil && k.Expiration.After(a.Clock.Now()) {
 		t.Errorf("first session after its expiry: still valid until %v", k.Expiration)
 	}
 	if c := get(); c.AccessKeyID != second.AccessKeyID {
@@ -477,11 +434,11 @@ func (f *failingAuthority) AssumeRoleForWorkload(ctx context.Context, role, serv
 func TestRotationFailure(t *testing.T) {
 	a := newAuthority(t)
 	roleARN := a.role("web")
-	c, err := NewCache(CacheConfig{Authority: &failingAuthority{Authority: a.svc}, SessionName: "i", Now: a.clock.Now})
+	c, err := NewCache(CacheConfig{Authority: &failingAuthority{Authority: a.IAM}, SessionName: "i", Now: a.Clock.Now})
 	if err == nil {
 		t.Fatal("NewCache with a one-character session name: no error")
 	}
-	c, err = NewCache(CacheConfig{Authority: &failingAuthority{Authority: a.svc}, SessionName: "i-0123", Now: a.clock.Now})
+	c, err = NewCache(CacheConfig{Authority: &failingAuthority{Authority: a.IAM}, SessionName: "i-0123", Now: a.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,11 +446,11 @@ func TestRotationFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.clock.advance(50 * time.Minute)
+	a.Clock.Advance(50 * time.Minute)
 	if got, err := c.Get(a.ctx, roleARN); err != nil || got.AccessKeyID != first.AccessKeyID {
 		t.Errorf("Get after a failed rotation = %v, %v; want the current session", got, err)
 	}
-	a.clock.advance(10 * time.Minute)
+	a.Clock.Advance(10 * time.Minute)
 	if _, err := c.Get(a.ctx, roleARN); err == nil {
 		t.Errorf("Get after a failed rotation and the session's expiry: no error")
 	}
@@ -511,7 +468,7 @@ func TestNewIMDSErrors(t *testing.T) {
 		{InstanceProfileARN: "arn:aws:iam::111111111111:role/a"},
 		{RoleARN: "arn:aws:iam::1111:role/a"},
 	} {
-		cfg.Authority, cfg.Region = a.svc, testRegion
+		cfg.Authority, cfg.Region = a.IAM, testRegion
 		if _, err := NewIMDS(cfg); err == nil {
 			t.Errorf("NewIMDS(role %q, profile %q) = nil error", cfg.RoleARN, cfg.InstanceProfileARN)
 		}
@@ -520,7 +477,7 @@ func TestNewIMDSErrors(t *testing.T) {
 
 func newContainer(t *testing.T, a *authority, roleARN string) *Container {
 	t.Helper()
-	c, err := NewContainer(ContainerConfig{Authority: a.svc, RoleARN: roleARN, AuthorizationToken: "s3cr3t-container-token", Now: a.clock.Now})
+	c, err := NewContainer(ContainerConfig{Authority: a.IAM, RoleARN: roleARN, AuthorizationToken: "s3cr3t-container-token", Now: a.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,7 +490,7 @@ func TestContainer(t *testing.T) {
 	c := newContainer(t, a, roleARN)
 	w := do(t, c, "GET", "/v1/credentials", "Authorization", "s3cr3t-container-token")
 	cr := decodeCreds(t, w)
-	if cr.RoleArn != roleARN || cr.AccountId != testAccount || cr.Expiration != isoTime(a.clock.Now().Add(time.Hour)) {
+	if cr.RoleArn != roleARN || cr.AccountId != testAccount || cr.Expiration != isoTime(a.Clock.Now().Add(time.Hour)) {
 		t.Errorf("container credentials: RoleArn %q, AccountId %q, Expiration %q", cr.RoleArn, cr.AccountId, cr.Expiration)
 	}
 	a.expectValid(cr, "arn:aws:sts::"+testAccount+":assumed-role/task/iamdb-container")
@@ -570,11 +527,11 @@ func TestContainer(t *testing.T) {
 	decodeCreds(t, do(t, late, "GET", "/v1/credentials", "Authorization", "s3cr3t-container-token"))
 
 	for _, tok := range []string{"", "short", "has space in the token", "line\nbreak-in-the-token", strings.Repeat("x", 1025)} {
-		if _, err := NewContainer(ContainerConfig{Authority: a.svc, RoleARN: roleARN, AuthorizationToken: tok}); err == nil {
+		if _, err := NewContainer(ContainerConfig{Authority: a.IAM, RoleARN: roleARN, AuthorizationToken: tok}); err == nil {
 			t.Errorf("NewContainer(token %.20q) = nil error", tok)
 		}
 	}
-	if _, err := NewContainer(ContainerConfig{Authority: a.svc, RoleARN: roleARN, AuthorizationToken: "s3cr3t-container-token", Path: "/a/../b"}); err == nil {
+	if _, err := NewContainer(ContainerConfig{Authority: a.IAM, RoleARN: roleARN, AuthorizationToken: "s3cr3t-container-token", Path: "/a/../b"}); err == nil {
 		t.Errorf("NewContainer(path /a/../b) = nil error")
 	}
 }
@@ -622,47 +579,32 @@ func TestIMDSOverHTTP(t *testing.T) {
 // never are.
 func TestNoSecretsInLogs(t *testing.T) {
 	a := newAuthority(t)
-	var logs strings.Builder
-	var mu sync.Mutex
-	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return logs.Write(p)
-	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs testenv.LogBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := newIMDS(t, a, IMDSConfig{RoleARN: a.role("web"), Logger: log})
 	tok := token(t, m, "60")
 	creds := "/latest/meta-data/iam/security-credentials/web"
 	first := decodeCreds(t, do(t, m, "GET", creds, "X-aws-ec2-metadata-token", tok))
-	a.clock.advance(45 * time.Minute)
+	a.Clock.Advance(45 * time.Minute)
 	tok = token(t, m, "60")
 	second := decodeCreds(t, do(t, m, "GET", creds, "X-aws-ec2-metadata-token", tok))
 	do(t, m, "GET", creds, "X-aws-ec2-metadata-token", tok+"x")
 	do(t, m, "GET", creds)
-	c, err := NewContainer(ContainerConfig{Authority: a.svc, RoleARN: a.role("task"), AuthorizationToken: "s3cr3t-container-token", Now: a.clock.Now, Logger: log})
+	c, err := NewContainer(ContainerConfig{Authority: a.IAM, RoleARN: a.role("task"), AuthorizationToken: "s3cr3t-container-token", Now: a.Clock.Now, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	third := decodeCreds(t, do(t, c, "GET", "/v1/credentials", "Authorization", "s3cr3t-container-token"))
 	do(t, c, "GET", "/v1/credentials", "Authorization", "s3cr3t-container-tokeX")
 
-	mu.Lock()
 	out := logs.String()
-	mu.Unlock()
 	for _, want := range []string{"workload credentials issued", "workload credentials rotated", "imds request refused", "container credentials request refused", first.AccessKeyID} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
 	}
-	for _, secret := range []string{first.SecretAccessKey, first.Token, second.SecretAccessKey, second.Token, third.SecretAccessKey, third.Token, tok, "s3cr3t-container-tok"} {
-		if strings.Contains(out, secret) {
-			t.Errorf("log holds a secret (%.8s…):\n%s", secret, out)
-		}
-	}
+	logs.NoSecret(t, first.SecretAccessKey, first.Token, second.SecretAccessKey, second.Token, third.SecretAccessKey, third.Token, tok, "s3cr3t-container-tok")
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // The endpoints serve a role only when its trust policy lets their service assume it, as
 // EC2 and ECS do: a role that trusts only a user (an admin role put in an instance
@@ -681,27 +623,27 @@ func TestWorkloadTrust(t *testing.T) {
 		return do(t, m, "GET", list+roleName(role), "X-aws-ec2-metadata-token", token(t, m, "60")).Code
 	}
 	containerStatus := func(role string) int {
-		c, err := NewContainer(ContainerConfig{Authority: a.svc, RoleARN: role, AuthorizationToken: "s3cr3t-container-token", Now: a.clock.Now, Logger: log})
+		c, err := NewContainer(ContainerConfig{Authority: a.IAM, RoleARN: role, AuthorizationToken: "s3cr3t-container-token", Now: a.Clock.Now, Logger: log})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return do(t, c, "GET", "/v1/credentials", "Authorization", "s3cr3t-container-token").Code
 	}
-	admin := a.roleTrusting("admin-only", userTrust)
+	admin := a.Role(t, "admin-only", userTrust).ARN
 	if got := imdsStatus(admin, "i-0123"); got != 404 {
 		t.Errorf("IMDS for a role trusting only a user = %d, want 404", got)
 	}
 	if got := containerStatus(admin); got != 404 {
 		t.Errorf("container credentials for a role trusting only a user = %d, want 404", got)
 	}
-	ecs := a.roleTrusting("ecs-only", ecsOnly)
+	ecs := a.Role(t, "ecs-only", ecsOnly).ARN
 	if got := imdsStatus(ecs, "i-0123"); got != 404 {
 		t.Errorf("IMDS for a role trusting only ecs-tasks = %d, want 404", got)
 	}
 	if got := containerStatus(ecs); got != 200 {
 		t.Errorf("container credentials for a role trusting ecs-tasks = %d, want 200", got)
 	}
-	ec2 := a.roleTrusting("ec2-only", ec2Only)
+	ec2 := a.Role(t, "ec2-only", ec2Only).ARN
 	if got := imdsStatus(ec2, "i-0123"); got != 200 {
 		t.Errorf("IMDS for a role trusting ec2 = %d, want 200", got)
 	}
@@ -710,7 +652,7 @@ func TestWorkloadTrust(t *testing.T) {
 	}
 	// The trust policy is evaluated with the request's keys: a Deny on the session name
 	// (the instance ID) holds.
-	deny := a.roleTrusting("deny-one", denyEC2)
+	deny := a.Role(t, "deny-one", denyEC2).ARN
 	if got := imdsStatus(deny, "i-0bad"); got != 404 {
 		t.Errorf("IMDS for an instance the trust policy denies = %d, want 404", got)
 	}

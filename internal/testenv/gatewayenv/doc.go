@@ -1,0 +1,18 @@
+// Package gatewayenv is the environment an iamdb gateway runs in, for the tests of the
+// gateway, the client libraries and the iamdb command: an authority on a temporary store
+// (testenv/authority) with a fixed cast of IAM users, a CA and its client-certificate
+// cache, and real PostgreSQL and MariaDB servers started from the system's binaries
+// (localdb, localdbtest) holding the matching database users. Everything listens on
+// loopback and reads one testenv.Clock, so tests jump past token and credential expiry
+// without sleeping.
+//
+// The cast (see the constants): alice may connect as alice, nina and pwuser and may assume
+// RoleName; bob has no policy; carol is denied explicitly; dave's key is inactive; nina is
+// an IAM database user through a group role; pwuser logs in with Password.
+//
+// Env.Site binds a gateway's listener, registers its database and issues its certificate;
+// it does not import the gateway, so that the gateway's own tests can use it. The
+// subpackage gatewayrun starts real gateways on sites for everyone else.
+//
+// It is for tests only; repo_test.go keeps it out of production code.
+package gatewayenv
