@@ -148,7 +148,7 @@ func (f *mysqlFront) login(ctx context.Context, c *mysqlwire.Conn, rec *AuditRec
 	if err != nil {
 		rec.Outcome, rec.Reason = outcomeError, reasonBackend
 		log.Error("rds_iam membership lookup failed", "err", err)
-		return nil, &mysqlwire.Error{Code: erUnavailable, SQLState: mysqlwire.StateHandshake, Message: "the database server is not available"}
+		return nil, &mysqlwire.Error{Code: mysqlwire.ErServerShutdown, SQLState: mysqlwire.StateHandshake, Message: "the database server is not available"}
 	}
 	rec.IAM = isIAM
 	if c.TLS() == nil && isIAM {
@@ -196,13 +196,6 @@ func (f *mysqlFront) noSSL(rec *AuditRecord, log *slog.Logger) *mysqlwire.Error 
 	return &e
 }
 
-// MySQL error codes the gateway sends besides mysqlwire's.
-const (
-	erUnavailable   uint16 = 1053                           // ER_SERVER_SHUTDOWN
-	erTooManyConns  uint16 = mysqlwire.ErTooManyConnections // SQLSTATE 08004
-	erNotSupportedY uint16 = 1235                           // ER_NOT_SUPPORTED_YET, SQLSTATE 42000
-)
-
 // loginPassword logs a password user in to the backend, relaying the authentication
 // exchange between the client and the backend: the backend checks the password with
 // the account's own plugin and the gateway never sees it.
@@ -244,15 +237,15 @@ func (f *mysqlFront) backendFailed(err error, c *mysqlwire.Conn, rec *AuditRecor
 		return myErr
 	case errors.Is(err, errPoolClosed) || f.g.closing.Load():
 		rec.Reason = reasonShutdown
-		return &mysqlwire.Error{Code: erUnavailable, SQLState: mysqlwire.StateHandshake, Message: "the gateway is shutting down"}
+		return &mysqlwire.Error{Code: mysqlwire.ErServerShutdown, SQLState: mysqlwire.StateHandshake, Message: "the gateway is shutting down"}
 	case errors.Is(err, context.DeadlineExceeded):
 		rec.Reason = reasonPoolTimeout
 		log.Error("no backend session in time", "err", err)
-		return &mysqlwire.Error{Code: erTooManyConns, SQLState: mysqlwire.StateAuthMode, Message: "no backend connection available in time"}
+		return &mysqlwire.Error{Code: mysqlwire.ErTooManyConnections, SQLState: mysqlwire.StateAuthMode, Message: "no backend connection available in time"}
 	default:
 		rec.Reason = reasonBackend
 		log.Error("backend login failed", "err", err)
-		return &mysqlwire.Error{Code: erUnavailable, SQLState: mysqlwire.StateHandshake, Message: "the database server is not available"}
+		return &mysqlwire.Error{Code: mysqlwire.ErServerShutdown, SQLState: mysqlwire.StateHandshake, Message: "the database server is not available"}
 	}
 }
 

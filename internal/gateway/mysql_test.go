@@ -419,12 +419,12 @@ func TestMySQLChangeUser(t *testing.T) {
 		}
 		return p
 	}
-	p := send(append([]byte{comChangeUser}, "pwuser\x00\x00app\x00"...))
+	p := send(append([]byte{mysqlwire.ComChangeUser}, "pwuser\x00\x00app\x00"...))
 	if len(p) < 9 || p[0] != 0xff || uint16(p[1])|uint16(p[2])<<8 != 1235 || !strings.Contains(string(p[9:]), "COM_CHANGE_USER is not supported") {
 		t.Fatalf("COM_CHANGE_USER answered %q; want ERR 1235", p)
 	}
 	// The session goes on as alice.
-	p = send(append([]byte{comQuery}, "select current_user()"...))
+	p = send(append([]byte{mysqlwire.ComQuery}, "select current_user()"...))
 	if p[0] != 1 { // one column
 		t.Fatalf("query answered %q", p)
 	}
