@@ -310,8 +310,8 @@ func (r *clientAuthRelay) Start(plugin string, scramble []byte) ([]byte, error) 
 }
 
 func (r *clientAuthRelay) Continue(p []byte) ([]byte, bool, error) {
-	// caching_sha2_password's fast-auth success expects no reply: OK follows.
-	want := !(len(p) == 2 && p[0] == 0x01 && p[1] == 0x03)
+	want := !mysqlwire.FastAuthSuccess(p) // OK follows
+
 	reply, err := r.c.AuthExchange(p, want)
 	if err != nil {
 		return nil, false, &clientSideError{err}

@@ -90,3 +90,10 @@ func EOFStatus(p []byte) (status uint16, ok bool) {
 func DecodeError(p []byte) (*Error, error) {
 	return decodeErr(p)
 }
+
+// FastAuthSuccess reports whether p, a packet of the server's authentication exchange,
+// is caching_sha2_password's fast-auth success (0x01 0x03): the server's OK follows
+// and the client sends no reply.
+func FastAuthSuccess(p []byte) bool {
+	return len(p) == 2 && p[0] == 0x01 && p[1] == 0x03
+}
