@@ -99,7 +99,7 @@ type Config struct {
 	// is offered to them and asked of the backend). Default false: a server can ask a
 	// client that offers it for any file the client can read. MySQL only.
 	AllowLocalInfile bool
-	// ServerVersion is the version the MySQL front end announces in its greeting;
+	// ServerVersion is the version the MySQL engine announces in its greeting;
 	// clients pick SQL dialect by it. If empty, the backend's, from the greeting of the
 	// last backend connection (before the first: mysqlwire.DefaultServerVersion, MariaDB
 	// 10.11). MySQL only.

@@ -214,13 +214,13 @@ type testGW struct {
 
 // poolStats returns the totals of the gateway's pool of backend sessions.
 func (gw *testGW) poolStats() (idle, busy int) {
-	switch f := gw.front.(type) {
-	case *pgFront:
+	switch f := gw.engine.(type) {
+	case *pgEngine:
 		return f.pool.stats()
-	case *mysqlFront:
+	case *mysqlEngine:
 		return f.pool.stats()
 	}
-	panic(fmt.Sprintf("front end %T", gw.front))
+	panic(fmt.Sprintf("engine %T", gw.engine))
 }
 
 // waitReleased waits until no pooled session is busy and returns the idle count. The
@@ -307,7 +307,7 @@ func startTestGateway(t testing.TB, e *testEnv, engine string, backend Backend, 
 // refusalCase is a login the gateway must refuse, and the reason it must log.
 type refusalCase struct{ name, user, token, reason string }
 
-// refusalCases are the tokens every front end refuses (the access matrix): wrongPort is
+// refusalCases are the tokens every engine refuses (the access matrix): wrongPort is
 // an endpoint on another port.
 func refusalCases(t testing.TB, gw *testGW, wrongPort string) []refusalCase {
 	now := gw.env.clock.Now()

@@ -12,23 +12,23 @@ import (
 	"github.com/iamdb/iamdb/internal/mysqlwire"
 )
 
-var _ front = (*mysqlFront)(nil)
+var _ engine = (*mysqlEngine)(nil)
 
-// mysqlFront is the MySQL front end: the wire toward clients (mysqlwire.Server), the
+// mysqlEngine is the MySQL engine: the wire toward clients (mysqlwire.Server), the
 // backend sessions (MariaDB, logged in with mysqlwire.ClientHandshake) and the relay.
-type mysqlFront struct {
+type mysqlEngine struct {
 	g         *Gateway
 	srv       *mysqlwire.Server
 	admin     *mysqlAdmin
 	members   *membership
-	pool      *pool[*myBackend]
+	pool      *pool[*mysqlBackend]
 	dialLimit *limiter
 	caps      mysqlwire.Capability // offered to clients, asked of the backend
 }
 
-func newMySQLFront(g *Gateway) (*mysqlFront, error) {
+func newMySQLEngine(g *Gateway) (*mysqlEngine, error) {
 	cfg := &g.cfg
-	f := &mysqlFront{g: g, caps: mysqlwire.DefaultCapabilities}
+	f := &mysqlEngine{g: g, caps: mysqlwire.DefaultCapabilities}
 	if cfg.AllowLocalInfile {
 		f.caps |= mysqlwire.CapLocalFiles
 	}
@@ -43,12 +43,12 @@ func newMySQLFront(g *Gateway) (*mysqlFront, error) {
 		return nil, err
 	}
 	f.members = g.newMembership(f.admin.isMember)
-	f.pool = newEnginePool[*myBackend](g, EngineMySQL)
+	f.pool = newEnginePool[*mysqlBackend](g, EngineMySQL)
 	f.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
 	return f, nil
 }
 
-func (f *mysqlFront) close() {
+func (f *mysqlEngine) close() {
 	f.pool.close()
 	f.admin.close()
 }
@@ -57,10 +57,10 @@ func (f *mysqlFront) close() {
 // of the greeting as MariaDB does.
 var tooManyMySQL = mysqlwire.TooManyConnections().AppendPacket(nil, 0)
 
-func (f *mysqlFront) tooMany() []byte { return tooManyMySQL }
+func (f *mysqlEngine) tooMany() []byte { return tooManyMySQL }
 
 // serve runs one client connection from accept to close.
-func (f *mysqlFront) serve(nc net.Conn) {
+func (f *mysqlEngine) serve(nc net.Conn) {
 	g := f.g
 	cfg := &g.cfg
 	start := time.Now()
@@ -109,16 +109,16 @@ func (f *mysqlFront) serve(nc net.Conn) {
 	f.done(s)
 }
 
-// mySession is a client's backend session.
-type mySession struct {
-	be        *myBackend
+// mysqlSession is a client's backend session.
+type mysqlSession struct {
+	be        *mysqlBackend
 	key       string // pool key; "" when not pooled
 	reused    bool
 	reusable  bool
 	returning bool
 }
 
-func (f *mysqlFront) done(s *mySession) {
+func (f *mysqlEngine) done(s *mysqlSession) {
 	if s.key == "" {
 		s.be.Close()
 		return
@@ -129,7 +129,7 @@ func (f *mysqlFront) done(s *mySession) {
 // login authenticates and authorizes the client and returns its backend session. On
 // failure it returns a nil session and the error to send the client (nil if the client
 // is gone), having filled rec and logged.
-func (f *mysqlFront) login(ctx context.Context, c *mysqlwire.Conn, rec *AuditRecord, log *slog.Logger) (*mySession, *mysqlwire.Error) {
+func (f *mysqlEngine) login(ctx context.Context, c *mysqlwire.Conn, rec *AuditRecord, log *slog.Logger) (*mysqlSession, *mysqlwire.Error) {
 	cfg := &f.g.cfg
 	user := c.User()
 	host := rec.Source.Addr().String()
@@ -189,7 +189,7 @@ var insecureTransport = mysqlwire.Error{Code: mysqlwire.ErSecureTransportRequire
 	Message: "Connections using insecure transport are prohibited: the gateway requires TLS (--ssl)"}
 
 // noSSL refuses a plaintext login.
-func (f *mysqlFront) noSSL(rec *AuditRecord, log *slog.Logger) *mysqlwire.Error {
+func (f *mysqlEngine) noSSL(rec *AuditRecord, log *slog.Logger) *mysqlwire.Error {
 	rec.Outcome, rec.Reason = outcomeRefused, reasonNoSSL
 	f.g.warnLimited(log, "authentication failed", "reason", reasonNoSSL)
 	e := insecureTransport
@@ -199,7 +199,7 @@ func (f *mysqlFront) noSSL(rec *AuditRecord, log *slog.Logger) *mysqlwire.Error 
 // loginPassword logs a password user in to the backend, relaying the authentication
 // exchange between the client and the backend: the backend checks the password with
 // the account's own plugin and the gateway never sees it.
-func (f *mysqlFront) loginPassword(ctx context.Context, c *mysqlwire.Conn, rec *AuditRecord, log *slog.Logger) (*mySession, *mysqlwire.Error) {
+func (f *mysqlEngine) loginPassword(ctx context.Context, c *mysqlwire.Conn, rec *AuditRecord, log *slog.Logger) (*mysqlSession, *mysqlwire.Error) {
 	dctx, cancel := context.WithTimeout(ctx, f.g.cfg.Backend.ConnectTimeout)
 	defer cancel()
 	be, err := f.dialMySQL(dctx, c, nil, &clientAuthRelay{c: c})
@@ -208,14 +208,14 @@ func (f *mysqlFront) loginPassword(ctx context.Context, c *mysqlwire.Conn, rec *
 		return nil, f.backendFailed(err, c, rec, log)
 	}
 	rec.Outcome = outcomeOK
-	return &mySession{be: be}, nil
+	return &mysqlSession{be: be}, nil
 }
 
 // backendFailed returns what to tell the client of a backend login error: the
 // backend's own ERR packet (wrong password, unknown database, too many connections, …)
 // as it is, anything else as "not available". A client that went away during a
 // relayed password exchange gets nothing.
-func (f *mysqlFront) backendFailed(err error, c *mysqlwire.Conn, rec *AuditRecord, log *slog.Logger) *mysqlwire.Error {
+func (f *mysqlEngine) backendFailed(err error, c *mysqlwire.Conn, rec *AuditRecord, log *slog.Logger) *mysqlwire.Error {
 	var myErr *mysqlwire.Error
 	var clientErr *clientSideError
 	switch {
@@ -253,9 +253,9 @@ func (f *mysqlFront) backendFailed(err error, c *mysqlwire.Conn, rec *AuditRecor
 // for the same (user, database, capabilities, character set), switched back to the
 // database, or a new one logged in with a client certificate. Sessions without a
 // database are not pooled: nothing can unselect a database a previous client chose.
-func (f *mysqlFront) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mySession, error) {
+func (f *mysqlEngine) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mysqlSession, error) {
 	user, database := c.User(), c.Database()
-	dial := func(ctx context.Context) (*myBackend, error) {
+	dial := func(ctx context.Context) (*mysqlBackend, error) {
 		cert, err := f.g.cfg.ClientCerts.Get(user)
 		if err != nil {
 			return nil, err
@@ -264,7 +264,7 @@ func (f *mysqlFront) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mySess
 		defer cancel()
 		return f.dialMySQL(dctx, c, cert, nil)
 	}
-	s := &mySession{}
+	s := &mysqlSession{}
 	if database == "" || f.g.cfg.Pool.MaxIdlePerKey == 0 {
 		be, err := dial(ctx)
 		if err != nil {
@@ -275,7 +275,7 @@ func (f *mysqlFront) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mySess
 	}
 	s.key = user + "\x00" + database + "\x00" + strconv.FormatUint(uint64(c.Capabilities()), 16) + "\x00" + strconv.Itoa(int(c.Charset()))
 	timeout := f.g.cfg.Pool.ResetTimeout
-	check := func(be *myBackend) error {
+	check := func(be *mysqlBackend) error {
 		if err := be.initDB(database, timeout); err != nil {
 			f.g.log.Debug("dropping a stale pooled session", "user", user, "backend_connection_id", be.connID, "err", err)
 			return err

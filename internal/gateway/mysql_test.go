@@ -69,7 +69,7 @@ func TestMySQLIAMLogin(t *testing.T) {
 	}
 	vdb.Close()
 	gw.waitReleased(t)
-	if got := gw.front.(*mysqlFront).srv.ServerVersion(); got != version && got != "5.5.5-"+version {
+	if got := gw.engine.(*mysqlEngine).srv.ServerVersion(); got != version && got != "5.5.5-"+version {
 		t.Errorf("greeting version %q, backend's %q", got, version)
 	}
 

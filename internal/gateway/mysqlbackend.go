@@ -15,8 +15,8 @@ import (
 	"github.com/iamdb/iamdb/internal/mysqlwire"
 )
 
-// myBackend is a MariaDB backend session after login.
-type myBackend struct {
+// mysqlBackend is a MariaDB backend session after login.
+type mysqlBackend struct {
 	nc     net.Conn
 	r      *bufio.Reader
 	w      *bufio.Writer
@@ -28,14 +28,14 @@ type myBackend struct {
 var quitPacket = mysqlwire.CommandPacket(mysqlwire.ComQuit, nil)
 
 // Close sends COM_QUIT (best effort) and closes the connection.
-func (b *myBackend) Close() error {
+func (b *mysqlBackend) Close() error {
 	b.nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 	b.nc.Write(quitPacket)
 	return b.nc.Close()
 }
 
 // command sends a one-packet command and reads its one-packet answer, which must be OK.
-func (b *myBackend) command(cmd byte, arg []byte, timeout time.Duration) error {
+func (b *mysqlBackend) command(cmd byte, arg []byte, timeout time.Duration) error {
 	b.nc.SetDeadline(time.Now().Add(timeout))
 	defer b.nc.SetDeadline(time.Time{})
 	if _, err := b.w.Write(mysqlwire.CommandPacket(cmd, arg)); err != nil {
@@ -62,13 +62,13 @@ func (b *myBackend) command(cmd byte, arg []byte, timeout time.Duration) error {
 
 // initDB selects database (COM_INIT_DB): the check of a pooled session before it is
 // handed out.
-func (b *myBackend) initDB(database string, timeout time.Duration) error {
+func (b *mysqlBackend) initDB(database string, timeout time.Duration) error {
 	return b.command(mysqlwire.ComInitDB, []byte(database), timeout)
 }
 
 // dialMySQL logs in to the backend for client c: with cert (an IAM user; empty
 // password), or relaying the client's own authentication through relay.
-func (f *mysqlFront) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tls.Certificate, relay mysqlwire.AuthRelay) (*myBackend, error) {
+func (f *mysqlEngine) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tls.Certificate, relay mysqlwire.AuthRelay) (*mysqlBackend, error) {
 	if err := f.dialLimit.wait(ctx); err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (f *mysqlFront) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tls
 	if f.g.cfg.ServerVersion == "" && cc.ServerVersion != f.srv.ServerVersion() {
 		f.srv.SetServerVersion(cc.ServerVersion) // an invalid one was refused by ClientHandshake
 	}
-	return &myBackend{nc: cc.Conn, r: cc.Reader, w: bufio.NewWriterSize(cc.Conn, backendBufSize), connID: cc.ConnectionID, status: cc.Status}, nil
+	return &mysqlBackend{nc: cc.Conn, r: cc.Reader, w: bufio.NewWriterSize(cc.Conn, backendBufSize), connID: cc.ConnectionID, status: cc.Status}, nil
 }
 
 // mysqlMemberQuery asks whether any account named ? holds rds_iam, directly or through

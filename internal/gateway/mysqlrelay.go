@@ -26,7 +26,7 @@ import (
 type mysqlRelay struct {
 	client       net.Conn
 	cr           *bufio.Reader
-	be           *myBackend
+	be           *mysqlBackend
 	resetTimeout time.Duration
 	onReset      func()
 	log          *slog.Logger
@@ -42,7 +42,7 @@ type mysqlRelay struct {
 	beDead      bool
 }
 
-func newMySQLRelay(client net.Conn, cr *bufio.Reader, be *myBackend, caps mysqlwire.Capability, resetTimeout time.Duration, log *slog.Logger) *mysqlRelay {
+func newMySQLRelay(client net.Conn, cr *bufio.Reader, be *mysqlBackend, caps mysqlwire.Capability, resetTimeout time.Duration, log *slog.Logger) *mysqlRelay {
 	return &mysqlRelay{
 		client: client, cr: cr, be: be, resetTimeout: resetTimeout, log: log,
 		cw: bufio.NewWriterSize(client, backendBufSize),

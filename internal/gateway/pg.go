@@ -16,10 +16,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-var _ front = (*pgFront)(nil)
+var _ engine = (*pgEngine)(nil)
 
-// pgFront is the PostgreSQL front end: the wire toward clients and the backend sessions.
-type pgFront struct {
+// pgEngine is the PostgreSQL engine: the wire toward clients and the backend sessions.
+type pgEngine struct {
 	g          *Gateway
 	srv        *pgwire.Server
 	template   *pgconn.Config
@@ -31,9 +31,9 @@ type pgFront struct {
 	cancels    cancelMap
 }
 
-func newPGFront(g *Gateway) (*pgFront, error) {
+func newPGEngine(g *Gateway) (*pgEngine, error) {
 	cfg := &g.cfg
-	f := &pgFront{g: g, backendTLS: cfg.Backend.TLS.Clone()}
+	f := &pgEngine{g: g, backendTLS: cfg.Backend.TLS.Clone()}
 	var err error
 	if f.srv, err = pgwire.NewServer(pgwire.Config{
 		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, OnCancel: f.cancel,
@@ -54,7 +54,7 @@ func newPGFront(g *Gateway) (*pgFront, error) {
 	return f, nil
 }
 
-func (f *pgFront) close() {
+func (f *pgEngine) close() {
 	f.pool.close()
 	f.admin.close()
 }
@@ -69,10 +69,10 @@ var tooManyPG = func() []byte {
 	return b
 }()
 
-func (f *pgFront) tooMany() []byte { return tooManyPG }
+func (f *pgEngine) tooMany() []byte { return tooManyPG }
 
 // cancel handles a client's CancelRequest (on the cancel connection's goroutine).
-func (f *pgFront) cancel(pid uint32, key []byte) {
+func (f *pgEngine) cancel(pid uint32, key []byte) {
 	bpid, bkey, ok := f.cancels.lookup(pid, key)
 	if !ok {
 		f.g.log.Debug("cancel request for an unknown session", "pid", pid)
@@ -84,7 +84,7 @@ func (f *pgFront) cancel(pid uint32, key []byte) {
 }
 
 // serve runs one client connection from accept to close.
-func (f *pgFront) serve(nc net.Conn) {
+func (f *pgEngine) serve(nc net.Conn) {
 	g := f.g
 	cfg := &g.cfg
 	start := time.Now()
@@ -156,7 +156,7 @@ type pgSession struct {
 }
 
 // done hands a session back to the pool or closes it.
-func (f *pgFront) done(s *pgSession) {
+func (f *pgEngine) done(s *pgSession) {
 	if s.key == "" {
 		s.be.Close()
 		return
@@ -167,7 +167,7 @@ func (f *pgFront) done(s *pgSession) {
 // login authenticates and authorizes the client and returns its backend session. On
 // failure it returns a nil session and the error to send the client (nil if the client
 // is gone), having filled rec and logged.
-func (f *pgFront) login(ctx context.Context, c *pgwire.Conn, rec *AuditRecord, log *slog.Logger) (*pgSession, *pgwire.Error) {
+func (f *pgEngine) login(ctx context.Context, c *pgwire.Conn, rec *AuditRecord, log *slog.Logger) (*pgSession, *pgwire.Error) {
 	cfg := &f.g.cfg
 	user := c.User()
 	if why := checkUserName(EnginePostgres, user); why != "" {
@@ -221,7 +221,7 @@ func (f *pgFront) login(ctx context.Context, c *pgwire.Conn, rec *AuditRecord, l
 
 // noSSL refuses a plaintext login as a pg_hba.conf with only hostssl lines does, the
 // same for IAM and password users.
-func (f *pgFront) noSSL(c *pgwire.Conn, rec *AuditRecord, log *slog.Logger) *pgwire.Error {
+func (f *pgEngine) noSSL(c *pgwire.Conn, rec *AuditRecord, log *slog.Logger) *pgwire.Error {
 	rec.Outcome, rec.Reason = outcomeRefused, reasonNoSSL
 	f.g.warnLimited(log, "authentication failed", "reason", reasonNoSSL)
 	return pgwire.Fatal(pgwire.CodeInvalidAuthorization,
@@ -229,7 +229,7 @@ func (f *pgFront) noSSL(c *pgwire.Conn, rec *AuditRecord, log *slog.Logger) *pgw
 }
 
 // loginPassword logs a password user in to the backend with the client's password.
-func (f *pgFront) loginPassword(ctx context.Context, c *pgwire.Conn, pw pgwire.Password, rec *AuditRecord, log *slog.Logger) (*pgSession, *pgwire.Error) {
+func (f *pgEngine) loginPassword(ctx context.Context, c *pgwire.Conn, pw pgwire.Password, rec *AuditRecord, log *slog.Logger) (*pgSession, *pgwire.Error) {
 	params := backendParams(c.Params())
 	dctx, cancel := context.WithTimeout(ctx, f.g.cfg.Backend.ConnectTimeout)
 	defer cancel()
@@ -245,7 +245,7 @@ func (f *pgFront) loginPassword(ctx context.Context, c *pgwire.Conn, pw pgwire.P
 // backendFailed returns what to tell the client of a backend login error: the backend's
 // own ErrorResponse (wrong password, unknown database, too many connections, …) as it
 // is, anything else as "not available".
-func (f *pgFront) backendFailed(err error, rec *AuditRecord, log *slog.Logger) *pgwire.Error {
+func (f *pgEngine) backendFailed(err error, rec *AuditRecord, log *slog.Logger) *pgwire.Error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		if pgErr.Code == pgwire.CodeInvalidPassword || pgErr.Code == pgwire.CodeInvalidAuthorization {
@@ -279,7 +279,7 @@ func (f *pgFront) backendFailed(err error, rec *AuditRecord, log *slog.Logger) *
 // acquireIAM returns a backend session for an authorized IAM user: an idle pooled one
 // for the same (user, database, startup parameters), checked and given the client's
 // application_name, or a new one logged in with a client certificate.
-func (f *pgFront) acquireIAM(ctx context.Context, c *pgwire.Conn) (*pgSession, error) {
+func (f *pgEngine) acquireIAM(ctx context.Context, c *pgwire.Conn) (*pgSession, error) {
 	user, database := c.User(), c.Database()
 	params := backendParams(c.Params())
 	appName := params["application_name"]

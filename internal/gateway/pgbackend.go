@@ -74,7 +74,7 @@ func quoteConnValue(s string) string {
 // dialPG logs in to the backend as user and takes the connection over. cert, if not
 // nil, is presented as the client certificate; password, if not empty, answers the
 // server's password or SCRAM challenge.
-func (f *pgFront) dialPG(ctx context.Context, user, database string, params map[string]string, password string, cert *tls.Certificate) (*pgBackend, error) {
+func (f *pgEngine) dialPG(ctx context.Context, user, database string, params map[string]string, password string, cert *tls.Certificate) (*pgBackend, error) {
 	if err := f.dialLimit.wait(ctx); err != nil {
 		return nil, err
 	}
@@ -223,7 +223,7 @@ func (m *cancelMap) lookup(pid uint32, key []byte) (uint32, []byte, bool) {
 
 // sendCancel sends a CancelRequest for (pid, key) to the backend, over TLS, and waits
 // for the backend to close the connection, as libpq does.
-func (f *pgFront) sendCancel(pid uint32, key []byte) error {
+func (f *pgEngine) sendCancel(pid uint32, key []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), f.g.cfg.Backend.ConnectTimeout)
 	defer cancel()
 	var d net.Dialer
