@@ -157,8 +157,8 @@ func (b *pgBackend) simpleQuery(q string, timeout time.Duration) error {
 				b.params[name] = value
 			}
 		case pgwire.TypeReadyForQuery:
-			if n == 1 {
-				b.tx = body[0]
+			if tx, ok := pgwire.ParseReadyForQuery(body); ok {
+				b.tx = tx
 			}
 			if failed != nil {
 				return failed

@@ -143,8 +143,8 @@ func (r *pgRelay) backendToClient() error {
 		done := false
 		switch typ {
 		case pgwire.TypeReadyForQuery:
-			if n == 1 && body != nil {
-				r.tx = body[0]
+			if tx, ok := pgwire.ParseReadyForQuery(body); ok {
+				r.tx = tx
 			}
 			if r.pending > 0 {
 				r.pending--

@@ -75,6 +75,15 @@ func AppendCancelRequest(b []byte, pid uint32, key []byte) []byte {
 	return append(b, key...)
 }
 
+// ParseReadyForQuery decodes a ReadyForQuery body: the transaction status (TxIdle,
+// TxInTx, TxFailed). ok is false when it is malformed.
+func ParseReadyForQuery(body []byte) (tx byte, ok bool) {
+	if len(body) != 1 {
+		return 0, false
+	}
+	return body[0], true
+}
+
 // ParseParameterStatus decodes a ParameterStatus body. ok is false when it is
 // malformed.
 func ParseParameterStatus(body []byte) (name, value string, ok bool) {

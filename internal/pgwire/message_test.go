@@ -43,6 +43,12 @@ func TestBackendMessages(t *testing.T) {
 			t.Errorf("ParseParameterStatus(%q) ok", b)
 		}
 	}
+	if tx, ok := ParseReadyForQuery([]byte{TxIdle}); !ok || tx != TxIdle {
+		t.Errorf("ParseReadyForQuery(I) = %q, %v", tx, ok)
+	}
+	if _, ok := ParseReadyForQuery([]byte("IT")); ok {
+		t.Errorf("ParseReadyForQuery(IT) ok")
+	}
 	fatal := []byte("SFATAL\x00VFATAL\x00C57P01\x00Mterminating connection\x00\x00")
 	if got, want := ErrorSummary(fatal), "FATAL 57P01: terminating connection"; got != want {
 		t.Errorf("ErrorSummary = %q, want %q", got, want)
@@ -67,6 +73,7 @@ func FuzzBackendMessage(f *testing.F) {
 		}
 		ErrorSummary(body)
 		IsFatal(body)
+		ParseReadyForQuery(body)
 	})
 }
 
