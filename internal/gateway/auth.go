@@ -51,10 +51,25 @@ type AuditRecord struct {
 	Statement string
 }
 
+// Authority is what the gateway needs of the IAM authority: signing keys, the served
+// database's registration and rds-db:connect decisions, all answered from memory.
+// *iam.Service is one. Its methods are called concurrently.
+type Authority interface {
+	// LookupKey returns the signing key of an access key; the key's Principal is the
+	// *iam.Caller it belongs to.
+	token.KeyLookup
+	// DatabaseByEndpoint returns the database registered for a host name and port.
+	DatabaseByEndpoint(host string, port int) (iam.Database, bool)
+	// AuthorizeConnect evaluates rds-db:connect for caller on db as dbUser.
+	AuthorizeConnect(ctx context.Context, caller *iam.Caller, db iam.Database, dbUser string, info iam.RequestInfo) (policy.Decision, error)
+}
+
+var _ Authority = (*iam.Service)(nil)
+
 // authorizer verifies a token and authorizes rds-db:connect. It is engine-neutral and
 // safe for concurrent use.
 type authorizer struct {
-	iam      *iam.Service
+	iam      Authority
 	db       iam.Database
 	verifier *token.Verifier
 }
@@ -92,7 +107,7 @@ func (a *authorizer) authorize(ctx context.Context, user, tok string, source net
 		return false
 	}
 	rec.AccessKeyID = res.AccessKeyID
-	caller, _ := res.Principal.(*iam.Caller)
+	caller := callerOf(res)
 	if caller == nil {
 		rec.Outcome, rec.Reason = outcomeError, reasonNoPrincipal
 		return false
@@ -119,4 +134,12 @@ func (a *authorizer) authorize(ctx context.Context, user, tok string, source net
 		rec.Outcome, rec.Reason = outcomeRefused, reasonImplicitDeny
 	}
 	return false
+}
+
+// callerOf returns the caller who signed a verified token: the Principal of the key
+// Authority.LookupKey returned. It is the one place the gateway types it — token, a pure
+// core, cannot name iam's types.
+func callerOf(res token.Result) *iam.Caller {
+	c, _ := res.Principal.(*iam.Caller)
+	return c
 }

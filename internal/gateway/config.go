@@ -64,9 +64,10 @@ type Config struct {
 	// Engine is the wire protocol of the clients and the backend: EnginePostgres (the
 	// default when empty) or EngineMySQL.
 	Engine string
-	// IAM is the authority's data path: signing keys (LookupKey) and rds-db:connect
-	// decisions (AuthorizeConnect), both from memory. Required.
-	IAM *iam.Service
+	// IAM is the authority's data path: signing keys (LookupKey), the database's
+	// registration (DatabaseByEndpoint) and rds-db:connect decisions (AuthorizeConnect),
+	// all from memory; an *iam.Service. Required.
+	IAM Authority
 	// Database is the database this gateway serves. Its Endpoints and Port are the host
 	// names and port clients dial and sign tokens for — the gateway's own, not the
 	// backend's. Required. At each connection the gateway re-reads the registration from
@@ -98,7 +99,7 @@ type Config struct {
 	// is offered to them and asked of the backend). Default false: a server can ask a
 	// client that offers it for any file the client can read. MySQL only.
 	AllowLocalInfile bool
-	// ServerVersion is the version the MySQL front end announces in its greeting;
+	// ServerVersion is the version the MySQL engine announces in its greeting;
 	// clients pick SQL dialect by it. If empty, the backend's, from the greeting of the
 	// last backend connection (before the first: mysqlwire.DefaultServerVersion, MariaDB
 	// 10.11). MySQL only.
@@ -234,15 +235,35 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MinTLSVersion != tls.VersionTLS12 && c.MinTLSVersion != tls.VersionTLS13 {
 		return c, fmt.Errorf("gateway: config: unsupported MinTLSVersion %#x", c.MinTLSVersion)
 	}
-	b := &c.Backend
+	if err := c.Backend.withDefaults(); err != nil {
+		return c, err
+	}
+	if c.ClientCerts == nil {
+		return c, errors.New("gateway: config: ClientCerts is required")
+	}
+	if err := c.Pool.withDefaults(); err != nil {
+		return c, err
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.limitDefaults()
+	return c, nil
+}
+
+// withDefaults validates b and fills in defaults.
+func (b *Backend) withDefaults() error {
 	if _, _, err := net.SplitHostPort(b.Addr); err != nil {
-		return c, fmt.Errorf("gateway: config: backend address: %w", err)
+		return fmt.Errorf("gateway: config: backend address: %w", err)
 	}
 	if b.TLS == nil {
-		return c, errors.New("gateway: config: backend TLS is required")
+		return errors.New("gateway: config: backend TLS is required")
 	}
 	if b.AdminUser == "" {
-		return c, errors.New("gateway: config: backend admin user is required")
+		return errors.New("gateway: config: backend admin user is required")
 	}
 	if b.AdminDatabase == "" {
 		b.AdminDatabase = DefaultAdminDatabase
@@ -253,10 +274,11 @@ func (c Config) withDefaults() (Config, error) {
 	if b.ConnectTimeout <= 0 {
 		b.ConnectTimeout = DefaultConnectTimeout
 	}
-	if c.ClientCerts == nil {
-		return c, errors.New("gateway: config: ClientCerts is required")
-	}
-	p := &c.Pool
+	return nil
+}
+
+// withDefaults validates p and fills in defaults.
+func (p *PoolConfig) withDefaults() error {
 	if p.MaxSessionsPerKey < 0 {
 		p.MaxSessionsPerKey = 0
 	}
@@ -270,7 +292,7 @@ func (c Config) withDefaults() (Config, error) {
 		p.IdleTimeout = DefaultIdleTimeout
 	}
 	if p.MaxDialsPerSecond < 0 {
-		return c, errors.New("gateway: config: negative MaxDialsPerSecond")
+		return errors.New("gateway: config: negative MaxDialsPerSecond")
 	}
 	if p.DialBurst <= 0 {
 		p.DialBurst = max(1, int(p.MaxDialsPerSecond))
@@ -278,12 +300,11 @@ func (c Config) withDefaults() (Config, error) {
 	if p.ResetTimeout <= 0 {
 		p.ResetTimeout = DefaultResetTimeout
 	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	return nil
+}
+
+// limitDefaults fills in the defaults of the timeouts and connection limits.
+func (c *Config) limitDefaults() {
 	if c.AuthTimeout <= 0 {
 		c.AuthTimeout = DefaultAuthTimeout
 	}
@@ -308,5 +329,4 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MembershipTTL == 0 {
 		c.MembershipTTL = DefaultMembershipTTL
 	}
-	return c, nil
 }

@@ -214,13 +214,13 @@ type testGW struct {
 
 // poolStats returns the totals of the gateway's pool of backend sessions.
 func (gw *testGW) poolStats() (idle, busy int) {
-	switch f := gw.front.(type) {
-	case *pgFront:
+	switch f := gw.engine.(type) {
+	case *pgEngine:
 		return f.pool.stats()
-	case *mysqlFront:
+	case *mysqlEngine:
 		return f.pool.stats()
 	}
-	panic(fmt.Sprintf("front end %T", gw.front))
+	panic(fmt.Sprintf("engine %T", gw.engine))
 }
 
 // waitReleased waits until no pooled session is busy and returns the idle count. The
@@ -302,37 +302,6 @@ func startTestGateway(t testing.TB, e *testEnv, engine string, backend Backend, 
 		}
 	})
 	return &testGW{Gateway: g, env: e, port: port, db: db, logs: logs, reg: reg, cfg: cfg}
-}
-
-// refusalCase is a login the gateway must refuse, and the reason it must log.
-type refusalCase struct{ name, user, token, reason string }
-
-// refusalCases are the tokens every front end refuses (the access matrix): wrongPort is
-// an endpoint on another port.
-func refusalCases(t testing.TB, gw *testGW, wrongPort string) []refusalCase {
-	now := gw.env.clock.Now()
-	build := func(endpoint, region, user, key string, at time.Time) string {
-		tok, err := token.Build(endpoint, region, user, gw.env.keys[key], at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	ep := fmt.Sprintf("localhost:%d", gw.port)
-	valid := build(ep, testRegion, "alice", "alice", now)
-	return []refusalCase{
-		{"expired", "alice", build(ep, testRegion, "alice", "alice", now.Add(-16*time.Minute)), "expired"},
-		{"tampered", "alice", valid[:len(valid)-1] + string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", valid[len(valid)-1])+1)%16]), "signature-mismatch"},
-		{"wrong host", "alice", build(fmt.Sprintf("elsewhere.example.com:%d", gw.port), testRegion, "alice", "alice", now), "host-not-allowed"},
-		{"wrong port", "alice", build(wrongPort, testRegion, "alice", "alice", now), "port-not-allowed"},
-		{"wrong region", "alice", build(ep, "eu-west-1", "alice", "alice", now), "wrong-scope-region"},
-		{"wrong user", "nina", valid, "user-mismatch"},
-		{"no policy", "bob", build(ep, testRegion, "bob", "bob", now), "implicit-deny"},
-		{"explicit deny", "carol", build(ep, testRegion, "carol", "carol", now), "explicit-deny"},
-		{"inactive key", "dave", build(ep, testRegion, "dave", "dave", now), "inactive-key"},
-		{"expired session", "alice", build(ep, testRegion, "alice", "alice-expired-session", now.Add(-time.Minute)), "session-expired"},
-		{"not a token", "alice", "hunter2", "malformed"},
-	}
 }
 
 // token returns a token for user signed with key at time at (zero: now).

@@ -31,12 +31,12 @@ var _ ClientCertSource = (*pki.ClientCertCache)(nil)
 // Gateway accepts clients of one database, authenticates and authorizes them, and relays
 // them to backend sessions. It is safe for concurrent use.
 type Gateway struct {
-	cfg   Config
-	log   *slog.Logger
-	m     *metrics
-	auth  *authorizer
-	cert  atomic.Pointer[tls.Certificate]
-	front front
+	cfg    Config
+	log    *slog.Logger
+	m      *metrics
+	auth   *authorizer
+	cert   atomic.Pointer[tls.Certificate]
+	engine engine
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -69,9 +69,9 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	switch cfg.Engine {
 	case EngineMySQL:
-		g.front, err = newMySQLFront(g)
+		g.engine, err = newMySQLEngine(g)
 	default:
-		g.front, err = newPGFront(g)
+		g.engine, err = newPGEngine(g)
 	}
 	if err != nil {
 		return nil, err
@@ -79,13 +79,13 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// front is one engine's side of the gateway: its wire toward clients, its backend
+// engine is one engine's side of the gateway: its wire toward clients, its backend
 // sessions and its relay. Listeners, shutdown, verification, authorization, pooling,
 // metrics and audit are the Gateway's, shared by every engine.
-type front interface {
+type engine interface {
 	// serve runs one client connection from accept to close.
 	serve(nc net.Conn)
-	// close closes the front end's pools after the last connection ended.
+	// close closes the engine's pools after the last connection ended.
 	close()
 	// tooMany returns what to write on a connection refused beyond the gateway's
 	// limits, before reading anything from it.
@@ -186,7 +186,7 @@ func (g *Gateway) Serve(ln net.Listener) error {
 		}
 		go func() {
 			defer g.untrack(nc)
-			g.front.serve(nc)
+			g.engine.serve(nc)
 		}()
 	}
 }
@@ -262,7 +262,7 @@ func (g *Gateway) refuse(nc net.Conn, reason string) {
 	g.warnLimited(g.log, "connection refused", "source", addrPort(nc.RemoteAddr()).String(), "reason", reason,
 		"max_client_conns", g.cfg.MaxClientConns, "max_unauthenticated_per_ip", g.cfg.MaxUnauthenticatedPerIP)
 	nc.SetWriteDeadline(time.Now().Add(lingerTime))
-	if _, err := nc.Write(g.front.tooMany()); err != nil {
+	if _, err := nc.Write(g.engine.tooMany()); err != nil {
 		nc.Close()
 		return
 	}
@@ -316,7 +316,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		g.mu.Unlock()
 		<-done
 	}
-	g.front.close()
+	g.engine.close()
 	return err
 }
 
@@ -340,7 +340,7 @@ func newEnginePool[S session](g *Gateway, engine string) *pool[S] {
 }
 
 // loginContext bounds a new connection's login by Config.AuthTimeout (its context and
-// nc's deadline), ending it early when Shutdown starts; until the front end calls
+// nc's deadline), ending it early when Shutdown starts; until the engine calls
 // startupDone, nc's deadline is Config.StartupTimeout. It returns the context, its
 // cancel function and the client's address.
 func (g *Gateway) loginContext(nc net.Conn, start time.Time) (context.Context, context.CancelFunc, netip.AddrPort) {
@@ -408,7 +408,7 @@ func (g *Gateway) loginRecord(engine string, source netip.AddrPort, user, dbname
 }
 
 // recordLogin counts a finished login attempt in the metrics and hands its record to
-// Config.Audit. Front ends call it before they tell the client of a refusal: whoever the
+// Config.Audit. Engines call it before they tell the client of a refusal: whoever the
 // client tells can already find it there.
 func (g *Gateway) recordLogin(rec *AuditRecord, start time.Time) {
 	g.m.authDuration.WithLabelValues(rec.Engine, rec.Outcome).Observe(time.Since(start).Seconds())

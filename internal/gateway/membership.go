@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/pgwire"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -127,7 +128,7 @@ func (a *adminPool) isMember(ctx context.Context, user string) (bool, error) {
 			// broken connection or a FATAL one is closed, and retried once if it was a
 			// pooled one (the backend restarted).
 			var pgErr *pgconn.PgError
-			if errors.As(res.Err, &pgErr) && pgErr.Severity != "FATAL" && pgErr.Severity != "PANIC" && !pc.IsClosed() {
+			if errors.As(res.Err, &pgErr) && pgErr.Severity != pgwire.SeverityFatal && pgErr.Severity != pgwire.SeverityPanic && !pc.IsClosed() {
 				a.putIdle(pc)
 				return false, res.Err
 			}

@@ -13,8 +13,8 @@ const (
 	outcomeError   = "error"   // something failed that is not the client's doing, or a protocol error
 )
 
-// metrics are the gateway's Prometheus collectors. They are engine-neutral: each front
-// end labels its series with engine="postgres" (or "mysql").
+// metrics are the gateway's Prometheus collectors. They are engine-neutral: each engine
+// labels its series with engine="postgres" (or "mysql").
 type metrics struct {
 	connections  *prometheus.CounterVec   // engine, outcome, reason
 	authDuration *prometheus.HistogramVec // engine, outcome

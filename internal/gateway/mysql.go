@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -12,23 +11,23 @@ import (
 	"github.com/iamdb/iamdb/internal/mysqlwire"
 )
 
-var _ front = (*mysqlFront)(nil)
+var _ engine = (*mysqlEngine)(nil)
 
-// mysqlFront is the MySQL front end: the wire toward clients (mysqlwire.Server), the
+// mysqlEngine is the MySQL engine: the wire toward clients (mysqlwire.Server), the
 // backend sessions (MariaDB, logged in with mysqlwire.ClientHandshake) and the relay.
-type mysqlFront struct {
+type mysqlEngine struct {
 	g         *Gateway
 	srv       *mysqlwire.Server
 	admin     *mysqlAdmin
 	members   *membership
-	pool      *pool[*myBackend]
+	pool      *pool[*mysqlBackend]
 	dialLimit *limiter
 	caps      mysqlwire.Capability // offered to clients, asked of the backend
 }
 
-func newMySQLFront(g *Gateway) (*mysqlFront, error) {
+func newMySQLEngine(g *Gateway) (*mysqlEngine, error) {
 	cfg := &g.cfg
-	f := &mysqlFront{g: g, caps: mysqlwire.DefaultCapabilities}
+	f := &mysqlEngine{g: g, caps: mysqlwire.DefaultCapabilities}
 	if cfg.AllowLocalInfile {
 		f.caps |= mysqlwire.CapLocalFiles
 	}
@@ -43,12 +42,12 @@ func newMySQLFront(g *Gateway) (*mysqlFront, error) {
 		return nil, err
 	}
 	f.members = g.newMembership(f.admin.isMember)
-	f.pool = newEnginePool[*myBackend](g, EngineMySQL)
+	f.pool = newEnginePool[*mysqlBackend](g, EngineMySQL)
 	f.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
 	return f, nil
 }
 
-func (f *mysqlFront) close() {
+func (f *mysqlEngine) close() {
 	f.pool.close()
 	f.admin.close()
 }
@@ -57,10 +56,10 @@ func (f *mysqlFront) close() {
 // of the greeting as MariaDB does.
 var tooManyMySQL = mysqlwire.TooManyConnections().AppendPacket(nil, 0)
 
-func (f *mysqlFront) tooMany() []byte { return tooManyMySQL }
+func (f *mysqlEngine) tooMany() []byte { return tooManyMySQL }
 
 // serve runs one client connection from accept to close.
-func (f *mysqlFront) serve(nc net.Conn) {
+func (f *mysqlEngine) serve(nc net.Conn) {
 	g := f.g
 	cfg := &g.cfg
 	start := time.Now()
@@ -75,13 +74,12 @@ func (f *mysqlFront) serve(nc net.Conn) {
 	g.startupDone(nc, start)
 
 	rec, log := g.loginRecord(EngineMySQL, source, c.User(), c.Database())
-	s, fatal := f.login(ctx, c, &rec, log)
-	ok := s != nil
+	s, r := login[*mysqlSession](ctx, g, mysqlLogin{f, c}, &rec, log)
 	g.recordLogin(&rec, start)
-	if fatal != nil {
-		c.SendError(fatal.Code, fatal.SQLState, fatal.Message)
-	}
-	if !ok {
+	if r.kind != loginOK {
+		if e := mysqlRefusals[r.kind](r, c); e != nil {
+			c.SendError(e.Code, e.SQLState, e.Message)
+		}
 		return
 	}
 	err = c.SendOK(0, 0, s.be.status, 0)
@@ -109,77 +107,21 @@ func (f *mysqlFront) serve(nc net.Conn) {
 	f.done(s)
 }
 
-// mySession is a client's backend session.
-type mySession struct {
-	be        *myBackend
+// mysqlSession is a client's backend session.
+type mysqlSession struct {
+	be        *mysqlBackend
 	key       string // pool key; "" when not pooled
 	reused    bool
 	reusable  bool
 	returning bool
 }
 
-func (f *mysqlFront) done(s *mySession) {
+func (f *mysqlEngine) done(s *mysqlSession) {
 	if s.key == "" {
 		s.be.Close()
 		return
 	}
 	f.pool.release(s.key, s.be, s.reusable, s.returning)
-}
-
-// login authenticates and authorizes the client and returns its backend session. On
-// failure it returns a nil session and the error to send the client (nil if the client
-// is gone), having filled rec and logged.
-func (f *mysqlFront) login(ctx context.Context, c *mysqlwire.Conn, rec *AuditRecord, log *slog.Logger) (*mySession, *mysqlwire.Error) {
-	cfg := &f.g.cfg
-	user := c.User()
-	host := rec.Source.Addr().String()
-	if why := checkUserName(EngineMySQL, user); why != "" {
-		rec.User = printableUser(user)
-		rec.Outcome, rec.Reason = outcomeRefused, reasonInvalidUser
-		f.g.warnLimited(log, "authentication failed", "reason", reasonInvalidUser, "detail", why)
-		return nil, mysqlwire.AccessDenied(rec.User, host, c.UsingPassword())
-	}
-	// Without TLS only password users may log in, and only when allowed: decided
-	// before the backend is asked anything.
-	if c.TLS() == nil && !cfg.AllowPlaintextPasswords {
-		return nil, f.noSSL(rec, log)
-	}
-	isIAM, err := f.members.isIAM(ctx, user)
-	if err != nil {
-		rec.Outcome, rec.Reason = outcomeError, reasonBackend
-		log.Error("rds_iam membership lookup failed", "err", err)
-		return nil, &mysqlwire.Error{Code: erUnavailable, SQLState: mysqlwire.StateHandshake, Message: "the database server is not available"}
-	}
-	rec.IAM = isIAM
-	if c.TLS() == nil && isIAM {
-		return nil, f.noSSL(rec, log)
-	}
-	if !isIAM {
-		return f.loginPassword(ctx, c, rec, log)
-	}
-	pw, err := c.RequestCleartextPassword()
-	if err != nil {
-		rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
-		if !isDisconnect(err) && !errors.Is(err, mysqlwire.ErrCleartextNotEnabled) {
-			rec.Outcome, rec.Reason = outcomeError, reasonProtocol
-		}
-		log.Debug("no password", "err", err)
-		return nil, nil
-	}
-	if !f.g.auth.authorize(ctx, user, string(pw), rec.Source.Addr(), true, rec) {
-		log.Warn("authentication failed", "reason", rec.Reason, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
-		e := mysqlwire.AccessDenied(user, host, len(pw) > 0)
-		if cfg.RevealReasons {
-			e.Message += " (reason: " + rec.Reason + ")"
-		}
-		return nil, e
-	}
-	s, err := f.acquireIAM(ctx, c)
-	if err != nil {
-		rec.Outcome = outcomeError
-		return nil, f.backendFailed(err, c, rec, log)
-	}
-	return s, nil
 }
 
 // insecureTransport refuses a plaintext login with MySQL's error of
@@ -188,81 +130,101 @@ func (f *mysqlFront) login(ctx context.Context, c *mysqlwire.Conn, rec *AuditRec
 var insecureTransport = mysqlwire.Error{Code: mysqlwire.ErSecureTransportRequired, SQLState: mysqlwire.StateGeneral,
 	Message: "Connections using insecure transport are prohibited: the gateway requires TLS (--ssl)"}
 
-// noSSL refuses a plaintext login.
-func (f *mysqlFront) noSSL(rec *AuditRecord, log *slog.Logger) *mysqlwire.Error {
-	rec.Outcome, rec.Reason = outcomeRefused, reasonNoSSL
-	f.g.warnLimited(log, "authentication failed", "reason", reasonNoSSL)
-	e := insecureTransport
-	return &e
+// mysqlRefusals words every refusal of the login flow as MariaDB (and RDS) does. A nil
+// error: nothing is sent.
+var mysqlRefusals = map[refusalKind]func(r refusal, c *mysqlwire.Conn) *mysqlwire.Error{
+	refuseSilently: func(refusal, *mysqlwire.Conn) *mysqlwire.Error { return nil },
+	refuseInvalidUser: func(r refusal, c *mysqlwire.Conn) *mysqlwire.Error {
+		return mysqlwire.AccessDenied(r.user, r.host, c.UsingPassword())
+	},
+	refuseNoSSL: func(refusal, *mysqlwire.Conn) *mysqlwire.Error {
+		e := insecureTransport
+		return &e
+	},
+	refuseUnavailable: func(refusal, *mysqlwire.Conn) *mysqlwire.Error {
+		return &mysqlwire.Error{Code: mysqlwire.ErServerShutdown, SQLState: mysqlwire.StateHandshake, Message: "the database server is not available"}
+	},
+	refuseDenied: func(r refusal, _ *mysqlwire.Conn) *mysqlwire.Error { // RDS's answer to any IAM refusal
+		e := mysqlwire.AccessDenied(r.user, r.host, r.usingPassword)
+		if r.detail != "" {
+			e.Message += " (reason: " + r.detail + ")"
+		}
+		return e
+	},
+	refuseShutdown: func(refusal, *mysqlwire.Conn) *mysqlwire.Error {
+		return &mysqlwire.Error{Code: mysqlwire.ErServerShutdown, SQLState: mysqlwire.StateHandshake, Message: "the gateway is shutting down"}
+	},
+	refusePoolTimeout: func(refusal, *mysqlwire.Conn) *mysqlwire.Error {
+		return &mysqlwire.Error{Code: mysqlwire.ErTooManyConnections, SQLState: mysqlwire.StateAuthMode, Message: "no backend connection available in time"}
+	},
+	refuseByBackend: func(r refusal, _ *mysqlwire.Conn) *mysqlwire.Error { // as the backend sent it
+		var myErr *mysqlwire.Error
+		if !errors.As(r.err, &myErr) {
+			return &mysqlwire.Error{Code: mysqlwire.ErServerShutdown, SQLState: mysqlwire.StateHandshake, Message: "the database server is not available"}
+		}
+		return myErr
+	},
 }
 
-// MySQL error codes the gateway sends besides mysqlwire's.
-const (
-	erUnavailable   uint16 = 1053                           // ER_SERVER_SHUTDOWN
-	erTooManyConns  uint16 = mysqlwire.ErTooManyConnections // SQLSTATE 08004
-	erNotSupportedY uint16 = 1235                           // ER_NOT_SUPPORTED_YET, SQLSTATE 42000
-)
+// mysqlLogin is a MySQL client in the login flow.
+type mysqlLogin struct {
+	e *mysqlEngine
+	c *mysqlwire.Conn
+}
+
+var _ loginClient[*mysqlSession] = mysqlLogin{}
+
+func (l mysqlLogin) user() string { return l.c.User() }
+func (l mysqlLogin) secure() bool { return l.c.TLS() != nil }
+
+func (l mysqlLogin) isIAM(ctx context.Context) (bool, error) {
+	return l.e.members.isIAM(ctx, l.c.User())
+}
+
+// password asks IAM users for the token (switching them to mysql_clear_password);
+// password users' authentication is relayed to the backend (loginPassword).
+func (l mysqlLogin) password(isIAM bool) (string, error) {
+	if !isIAM {
+		return "", nil
+	}
+	pw, err := l.c.RequestCleartextPassword()
+	return string(pw), err
+}
 
 // loginPassword logs a password user in to the backend, relaying the authentication
 // exchange between the client and the backend: the backend checks the password with
 // the account's own plugin and the gateway never sees it.
-func (f *mysqlFront) loginPassword(ctx context.Context, c *mysqlwire.Conn, rec *AuditRecord, log *slog.Logger) (*mySession, *mysqlwire.Error) {
-	dctx, cancel := context.WithTimeout(ctx, f.g.cfg.Backend.ConnectTimeout)
+func (l mysqlLogin) loginPassword(ctx context.Context, _ string) (*mysqlSession, error) {
+	dctx, cancel := context.WithTimeout(ctx, l.e.g.cfg.Backend.ConnectTimeout)
 	defer cancel()
-	be, err := f.dialMySQL(dctx, c, nil, &clientAuthRelay{c: c})
+	be, err := l.e.dialMySQL(dctx, l.c, nil, &clientAuthRelay{c: l.c})
 	if err != nil {
-		rec.Outcome = outcomeError
-		return nil, f.backendFailed(err, c, rec, log)
+		return nil, err
 	}
-	rec.Outcome = outcomeOK
-	return &mySession{be: be}, nil
+	return &mysqlSession{be: be}, nil
 }
 
-// backendFailed returns what to tell the client of a backend login error: the
-// backend's own ERR packet (wrong password, unknown database, too many connections, …)
-// as it is, anything else as "not available". A client that went away during a
-// relayed password exchange gets nothing.
-func (f *mysqlFront) backendFailed(err error, c *mysqlwire.Conn, rec *AuditRecord, log *slog.Logger) *mysqlwire.Error {
+func (l mysqlLogin) acquireIAM(ctx context.Context) (*mysqlSession, error) {
+	return l.e.acquireIAM(ctx, l.c)
+}
+
+// backendError returns the backend's ERR packet in err (wrong password, unknown
+// database, too many connections, …).
+func (mysqlLogin) backendError(err error) (code any, message string, password, ok bool) {
 	var myErr *mysqlwire.Error
-	var clientErr *clientSideError
-	switch {
-	case errors.As(err, &clientErr):
-		rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
-		if !isDisconnect(clientErr.err) {
-			rec.Outcome, rec.Reason = outcomeError, reasonProtocol
-		}
-		log.Debug("client left during authentication", "err", clientErr.err)
-		return nil
-	case errors.As(err, &myErr):
-		if myErr.Code == mysqlwire.ErAccessDenied {
-			rec.Outcome, rec.Reason = outcomeRefused, reasonPassword
-			log.Warn("authentication failed", "reason", reasonPassword, "backend_error", myErr.Message)
-		} else {
-			rec.Reason = reasonBackend
-			log.Warn("backend refused the login", "code", myErr.Code, "backend_error", myErr.Message)
-		}
-		return myErr
-	case errors.Is(err, errPoolClosed) || f.g.closing.Load():
-		rec.Reason = reasonShutdown
-		return &mysqlwire.Error{Code: erUnavailable, SQLState: mysqlwire.StateHandshake, Message: "the gateway is shutting down"}
-	case errors.Is(err, context.DeadlineExceeded):
-		rec.Reason = reasonPoolTimeout
-		log.Error("no backend session in time", "err", err)
-		return &mysqlwire.Error{Code: erTooManyConns, SQLState: mysqlwire.StateAuthMode, Message: "no backend connection available in time"}
-	default:
-		rec.Reason = reasonBackend
-		log.Error("backend login failed", "err", err)
-		return &mysqlwire.Error{Code: erUnavailable, SQLState: mysqlwire.StateHandshake, Message: "the database server is not available"}
+	if !errors.As(err, &myErr) {
+		return nil, "", false, false
 	}
+	return myErr.Code, myErr.Message, myErr.Code == mysqlwire.ErAccessDenied, true
 }
 
 // acquireIAM returns a backend session for an authorized IAM user: an idle pooled one
 // for the same (user, database, capabilities, character set), switched back to the
 // database, or a new one logged in with a client certificate. Sessions without a
 // database are not pooled: nothing can unselect a database a previous client chose.
-func (f *mysqlFront) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mySession, error) {
+func (f *mysqlEngine) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mysqlSession, error) {
 	user, database := c.User(), c.Database()
-	dial := func(ctx context.Context) (*myBackend, error) {
+	dial := func(ctx context.Context) (*mysqlBackend, error) {
 		cert, err := f.g.cfg.ClientCerts.Get(user)
 		if err != nil {
 			return nil, err
@@ -271,7 +233,7 @@ func (f *mysqlFront) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mySess
 		defer cancel()
 		return f.dialMySQL(dctx, c, cert, nil)
 	}
-	s := &mySession{}
+	s := &mysqlSession{}
 	if database == "" || f.g.cfg.Pool.MaxIdlePerKey == 0 {
 		be, err := dial(ctx)
 		if err != nil {
@@ -282,7 +244,7 @@ func (f *mysqlFront) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mySess
 	}
 	s.key = user + "\x00" + database + "\x00" + strconv.FormatUint(uint64(c.Capabilities()), 16) + "\x00" + strconv.Itoa(int(c.Charset()))
 	timeout := f.g.cfg.Pool.ResetTimeout
-	check := func(be *myBackend) error {
+	check := func(be *mysqlBackend) error {
 		if err := be.initDB(database, timeout); err != nil {
 			f.g.log.Debug("dropping a stale pooled session", "user", user, "backend_connection_id", be.connID, "err", err)
 			return err
@@ -302,12 +264,6 @@ type clientAuthRelay struct {
 	c *mysqlwire.Conn
 }
 
-// clientSideError marks an error of the client's side of a relayed exchange.
-type clientSideError struct{ err error }
-
-func (e *clientSideError) Error() string { return "gateway: client: " + e.err.Error() }
-func (e *clientSideError) Unwrap() error { return e.err }
-
 func (r *clientAuthRelay) Start(plugin string, scramble []byte) ([]byte, error) {
 	reply, err := r.c.AuthExchange(mysqlwire.SwitchAuthRequest(plugin, scramble), true)
 	if err != nil {
@@ -317,8 +273,8 @@ func (r *clientAuthRelay) Start(plugin string, scramble []byte) ([]byte, error) 
 }
 
 func (r *clientAuthRelay) Continue(p []byte) ([]byte, bool, error) {
-	// caching_sha2_password's fast-auth success expects no reply: OK follows.
-	want := !(len(p) == 2 && p[0] == 0x01 && p[1] == 0x03)
+	want := !mysqlwire.FastAuthSuccess(p) // OK follows
+
 	reply, err := r.c.AuthExchange(p, want)
 	if err != nil {
 		return nil, false, &clientSideError{err}

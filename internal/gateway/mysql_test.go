@@ -69,7 +69,7 @@ func TestMySQLIAMLogin(t *testing.T) {
 	}
 	vdb.Close()
 	gw.waitReleased(t)
-	if got := gw.front.(*mysqlFront).srv.ServerVersion(); got != version && got != "5.5.5-"+version {
+	if got := gw.engine.(*mysqlEngine).srv.ServerVersion(); got != version && got != "5.5.5-"+version {
 		t.Errorf("greeting version %q, backend's %q", got, version)
 	}
 
@@ -120,61 +120,6 @@ func TestMySQLIAMLogin(t *testing.T) {
 	checkNoSecrets(t, gw, tok)
 }
 
-func TestMySQLIAMNestedAndSession(t *testing.T) {
-	t.Parallel()
-	gw := newMySQLGateway(t, nil)
-	dumpLogsOnFail(t, gw)
-	for _, tc := range []struct{ key, user string }{{"alice", "nina"}, {"alice-session", "alice"}} {
-		tok := gw.token(t, tc.key, tc.user, time.Time{})
-		db := gw.myMustOpen(t, tc.user, tok, "app")
-		var user string
-		if err := db.QueryRow("select current_user()").Scan(&user); err != nil {
-			t.Fatal(err)
-		}
-		if user != tc.user+"@%" {
-			t.Errorf("key %s: current_user() = %q, want %s@%%", tc.key, user, tc.user)
-		}
-		checkNoSecrets(t, gw, tok, gw.env.keys[tc.key].SessionToken)
-	}
-}
-
-func TestMySQLIAMRefused(t *testing.T) {
-	t.Parallel()
-	gw := newMySQLGateway(t, nil)
-	dumpLogsOnFail(t, gw)
-	tests := refusalCases(t, gw, "localhost:3306")
-	var secrets []string
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			secrets = append(secrets, tt.token)
-			_, err := gw.myOpen(t, gw.myConfig(tt.user, tt.token, "app", gw.myTLS()))
-			if err == nil {
-				t.Fatal("connect succeeded")
-			}
-			me := mysqlError(t, err)
-			want := "Access denied for user '" + tt.user + "'@'127.0.0.1' (using password: YES)"
-			if me.Number != 1045 || string(me.SQLState[:]) != "28000" || me.Message != want {
-				t.Errorf("error = %d (%s) %q; want 1045 (28000) %q", me.Number, me.SQLState[:], me.Message, want)
-			}
-			if findLog(gw, `"msg":"authentication failed"`, `"user":"`+tt.user+`"`, `"reason":"`+tt.reason+`"`) == "" {
-				t.Errorf("no log line with reason %q", tt.reason)
-			}
-		})
-	}
-	// An empty password is refused too ("using password: NO").
-	_, err := gw.myOpen(t, gw.myConfig("alice", "", "app", gw.myTLS()))
-	if me := mysqlError(t, err); me.Number != 1045 || !strings.Contains(me.Message, "(using password: NO)") {
-		t.Errorf("empty token: %d %q; want 1045 … using password: NO", me.Number, me.Message)
-	}
-	if got := counter(t, gw, "iamdb_gateway_connections_total", map[string]string{"engine": "mysql", "outcome": "refused", "reason": "explicit-deny"}); got != 1 {
-		t.Errorf("connections_total{mysql,refused,explicit-deny} = %v, want 1", got)
-	}
-	if line := findLog(gw, `"reason":"explicit-deny"`); !strings.Contains(line, `"statement":"NoCarol"`) || !strings.Contains(line, `"principal":"arn:aws:iam::123456789012:user/carol"`) {
-		t.Errorf("explicit deny log line lacks the statement or principal: %s", line)
-	}
-	checkNoSecrets(t, gw, append(secrets, gw.env.keys["alice-expired-session"].SessionToken)...)
-}
-
 func TestMySQLRevealReasonsAndAudit(t *testing.T) {
 	t.Parallel()
 	var audits []AuditRecord
@@ -193,27 +138,6 @@ func TestMySQLRevealReasonsAndAudit(t *testing.T) {
 	defer mu.Unlock()
 	if len(audits) != 1 || audits[0].Reason != "expired" || audits[0].Outcome != "refused" || !audits[0].IAM || audits[0].User != "alice" || audits[0].Engine != "mysql" || audits[0].DBName != "app" {
 		t.Errorf("audit records %+v; want one refused/expired mysql record for alice", audits)
-	}
-}
-
-func TestMySQLPlaintextRefused(t *testing.T) {
-	t.Parallel()
-	gw := newMySQLGateway(t, nil)
-	dumpLogsOnFail(t, gw)
-	tok := gw.token(t, "alice", "alice", time.Time{})
-	_, err := gw.myOpen(t, gw.myConfig("alice", tok, "app", nil))
-	me := mysqlError(t, err)
-	if me.Number != 3159 || me.Message != insecureTransport.Message {
-		t.Errorf("plaintext IAM login: %d %q; want 3159 %q", me.Number, me.Message, insecureTransport.Message)
-	}
-	// The token was never asked for: it did not cross the network in clear text.
-	if findLog(gw, `"user":"alice"`, `"reason":"no-ssl"`) == "" {
-		t.Error("no no-ssl refusal logged")
-	}
-	// Password users too, by default.
-	_, err = gw.myOpen(t, gw.myConfig("pwuser", testPassword, "app", nil))
-	if me := mysqlError(t, err); me.Number != 3159 {
-		t.Errorf("plaintext password login: %d %q; want 3159", me.Number, me.Message)
 	}
 }
 
@@ -419,12 +343,12 @@ func TestMySQLChangeUser(t *testing.T) {
 		}
 		return p
 	}
-	p := send(append([]byte{comChangeUser}, "pwuser\x00\x00app\x00"...))
+	p := send(append([]byte{mysqlwire.ComChangeUser}, "pwuser\x00\x00app\x00"...))
 	if len(p) < 9 || p[0] != 0xff || uint16(p[1])|uint16(p[2])<<8 != 1235 || !strings.Contains(string(p[9:]), "COM_CHANGE_USER is not supported") {
 		t.Fatalf("COM_CHANGE_USER answered %q; want ERR 1235", p)
 	}
 	// The session goes on as alice.
-	p = send(append([]byte{comQuery}, "select current_user()"...))
+	p = send(append([]byte{mysqlwire.ComQuery}, "select current_user()"...))
 	if p[0] != 1 { // one column
 		t.Fatalf("query answered %q", p)
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/iamdb/iamdb/internal/mysqlwire"
 )
 
-// myBackend is a MariaDB backend session after login.
-type myBackend struct {
+// mysqlBackend is a MariaDB backend session after login.
+type mysqlBackend struct {
 	nc     net.Conn
 	r      *bufio.Reader
 	w      *bufio.Writer
@@ -24,42 +24,21 @@ type myBackend struct {
 	status uint16 // of the last OK packet
 }
 
-// MySQL commands the gateway sends or looks at (COM_* in MySQL's sources).
-const (
-	comQuit            = 0x01
-	comInitDB          = 0x02
-	comQuery           = 0x03
-	comFieldList       = 0x04
-	comStatistics      = 0x09
-	comProcessKill     = 0x0c
-	comDebug           = 0x0d
-	comPing            = 0x0e
-	comChangeUser      = 0x11
-	comBinlogDump      = 0x12
-	comStmtPrepare     = 0x16
-	comStmtExecute     = 0x17
-	comStmtSendLong    = 0x18
-	comStmtClose       = 0x19
-	comStmtReset       = 0x1a
-	comSetOption       = 0x1b
-	comStmtFetch       = 0x1c
-	comResetConnection = 0x1f
-	comStmtBulkExecute = 0xfa // MariaDB
-)
+// quitPacket is COM_QUIT, sent to a backend session before it is closed.
+var quitPacket = mysqlwire.CommandPacket(mysqlwire.ComQuit, nil)
 
 // Close sends COM_QUIT (best effort) and closes the connection.
-func (b *myBackend) Close() error {
+func (b *mysqlBackend) Close() error {
 	b.nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	b.nc.Write([]byte{1, 0, 0, 0, comQuit})
+	b.nc.Write(quitPacket)
 	return b.nc.Close()
 }
 
 // command sends a one-packet command and reads its one-packet answer, which must be OK.
-func (b *myBackend) command(payload []byte, timeout time.Duration) error {
+func (b *mysqlBackend) command(cmd byte, arg []byte, timeout time.Duration) error {
 	b.nc.SetDeadline(time.Now().Add(timeout))
 	defer b.nc.SetDeadline(time.Time{})
-	pkt, _ := mysqlwire.AppendPacket(nil, 0, payload)
-	if _, err := b.w.Write(pkt); err != nil {
+	if _, err := b.w.Write(mysqlwire.CommandPacket(cmd, arg)); err != nil {
 		return err
 	}
 	if err := b.w.Flush(); err != nil {
@@ -69,13 +48,13 @@ func (b *myBackend) command(payload []byte, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if seq != 1 || len(p) == 0 || p[0] != 0x00 {
-		if len(p) > 0 && p[0] == 0xff {
-			return fmt.Errorf("gateway: backend refused command %#x: %s", payload[0], errMessage(p))
+	if seq != 1 || len(p) == 0 || p[0] != mysqlwire.HeaderOK {
+		if e, err := mysqlwire.DecodeError(p); err == nil {
+			return fmt.Errorf("gateway: backend refused command %#x: %d %s", cmd, e.Code, e.Message)
 		}
-		return fmt.Errorf("gateway: unexpected answer to command %#x", payload[0])
+		return fmt.Errorf("gateway: unexpected answer to command %#x", cmd)
 	}
-	if st, ok := okStatus(p, true); ok {
+	if st, ok := mysqlwire.OKStatus(p); ok {
 		b.status = st
 	}
 	return nil
@@ -83,13 +62,13 @@ func (b *myBackend) command(payload []byte, timeout time.Duration) error {
 
 // initDB selects database (COM_INIT_DB): the check of a pooled session before it is
 // handed out.
-func (b *myBackend) initDB(database string, timeout time.Duration) error {
-	return b.command(append([]byte{comInitDB}, database...), timeout)
+func (b *mysqlBackend) initDB(database string, timeout time.Duration) error {
+	return b.command(mysqlwire.ComInitDB, []byte(database), timeout)
 }
 
 // dialMySQL logs in to the backend for client c: with cert (an IAM user; empty
 // password), or relaying the client's own authentication through relay.
-func (f *mysqlFront) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tls.Certificate, relay mysqlwire.AuthRelay) (*myBackend, error) {
+func (f *mysqlEngine) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tls.Certificate, relay mysqlwire.AuthRelay) (*mysqlBackend, error) {
 	if err := f.dialLimit.wait(ctx); err != nil {
 		return nil, err
 	}
@@ -135,43 +114,7 @@ func (f *mysqlFront) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tls
 	if f.g.cfg.ServerVersion == "" && cc.ServerVersion != f.srv.ServerVersion() {
 		f.srv.SetServerVersion(cc.ServerVersion) // an invalid one was refused by ClientHandshake
 	}
-	return &myBackend{nc: cc.Conn, r: cc.Reader, w: bufio.NewWriterSize(cc.Conn, backendBufSize), connID: cc.ConnectionID, status: cc.Status}, nil
-}
-
-// okStatus returns the status flags of an OK packet (0x00, or 0xFE as the end of a
-// result set with CLIENT_DEPRECATE_EOF), or of an EOF packet when ok41 is false and
-// p is an EOF packet.
-func okStatus(p []byte, isOK bool) (uint16, bool) {
-	if !isOK { // EOF: 0xFE, warnings, status
-		if len(p) >= 5 {
-			return uint16(p[3]) | uint16(p[4])<<8, true
-		}
-		return 0, false
-	}
-	i := 1
-	for range 2 { // affected rows, last insert id
-		_, n, ok := mysqlwire.LenEncInt(p[min(i, len(p)):])
-		if !ok {
-			return 0, false
-		}
-		i += n
-	}
-	if i+2 > len(p) {
-		return 0, false
-	}
-	return uint16(p[i]) | uint16(p[i+1])<<8, true
-}
-
-// errMessage returns the message of an ERR packet.
-func errMessage(p []byte) string {
-	if len(p) < 3 {
-		return ""
-	}
-	m := p[3:]
-	if len(m) >= 6 && m[0] == '#' {
-		m = m[6:]
-	}
-	return fmt.Sprintf("%d %s", uint16(p[1])|uint16(p[2])<<8, m)
+	return &mysqlBackend{nc: cc.Conn, r: cc.Reader, w: bufio.NewWriterSize(cc.Conn, backendBufSize), connID: cc.ConnectionID, status: cc.Status}, nil
 }
 
 // mysqlMemberQuery asks whether any account named ? holds rds_iam, directly or through

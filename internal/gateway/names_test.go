@@ -234,7 +234,7 @@ func TestUnauthenticatedAmplificationPG(t *testing.T) {
 func TestAdminKeepsConnectionOnQueryError(t *testing.T) {
 	t.Parallel()
 	gw, proxy := pgGatewayViaProxy(t, nil)
-	admin := gw.front.(*pgFront).admin
+	admin := gw.engine.(*pgEngine).admin
 	ctx := context.Background()
 	for range 3 {
 		if _, err := admin.isMember(ctx, "\xff\xfe"); err == nil {
@@ -265,7 +265,7 @@ func TestLongNamePG(t *testing.T) {
 	if n := proxy.n.Load(); n != 0 {
 		t.Errorf("the 64-byte name cost %d backend connections, want 0", n)
 	}
-	admin := gw.front.(*pgFront).admin
+	admin := gw.engine.(*pgEngine).admin
 	for user, want := range map[string]bool{long: true, long + "y": false} {
 		if ok, err := admin.isMember(context.Background(), user); err != nil || ok != want {
 			t.Errorf("isMember(%d bytes) = %v, %v; want %v", len(user), ok, err, want)
@@ -374,7 +374,7 @@ func TestPlaintextRefusalSameForAllMySQL(t *testing.T) {
 func TestTrailingSpaceMySQL(t *testing.T) {
 	t.Parallel()
 	gw := newMySQLGateway(t, nil)
-	admin := gw.front.(*mysqlFront).admin
+	admin := gw.engine.(*mysqlEngine).admin
 	for user, want := range map[string]bool{"alice": true, "alice ": false, "alice  ": false, "nina": true, "nina ": false} {
 		if ok, err := admin.isMember(context.Background(), user); err != nil || ok != want {
 			t.Errorf("isMember(%q) = %v, %v; want %v", user, ok, err, want)

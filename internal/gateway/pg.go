@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -16,10 +15,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-var _ front = (*pgFront)(nil)
+var _ engine = (*pgEngine)(nil)
 
-// pgFront is the PostgreSQL front end: the wire toward clients and the backend sessions.
-type pgFront struct {
+// pgEngine is the PostgreSQL engine: the wire toward clients and the backend sessions.
+type pgEngine struct {
 	g          *Gateway
 	srv        *pgwire.Server
 	template   *pgconn.Config
@@ -31,9 +30,9 @@ type pgFront struct {
 	cancels    cancelMap
 }
 
-func newPGFront(g *Gateway) (*pgFront, error) {
+func newPGEngine(g *Gateway) (*pgEngine, error) {
 	cfg := &g.cfg
-	f := &pgFront{g: g, backendTLS: cfg.Backend.TLS.Clone()}
+	f := &pgEngine{g: g, backendTLS: cfg.Backend.TLS.Clone()}
 	var err error
 	if f.srv, err = pgwire.NewServer(pgwire.Config{
 		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, OnCancel: f.cancel,
@@ -54,7 +53,7 @@ func newPGFront(g *Gateway) (*pgFront, error) {
 	return f, nil
 }
 
-func (f *pgFront) close() {
+func (f *pgEngine) close() {
 	f.pool.close()
 	f.admin.close()
 }
@@ -69,10 +68,10 @@ var tooManyPG = func() []byte {
 	return b
 }()
 
-func (f *pgFront) tooMany() []byte { return tooManyPG }
+func (f *pgEngine) tooMany() []byte { return tooManyPG }
 
 // cancel handles a client's CancelRequest (on the cancel connection's goroutine).
-func (f *pgFront) cancel(pid uint32, key []byte) {
+func (f *pgEngine) cancel(pid uint32, key []byte) {
 	bpid, bkey, ok := f.cancels.lookup(pid, key)
 	if !ok {
 		f.g.log.Debug("cancel request for an unknown session", "pid", pid)
@@ -84,7 +83,7 @@ func (f *pgFront) cancel(pid uint32, key []byte) {
 }
 
 // serve runs one client connection from accept to close.
-func (f *pgFront) serve(nc net.Conn) {
+func (f *pgEngine) serve(nc net.Conn) {
 	g := f.g
 	cfg := &g.cfg
 	start := time.Now()
@@ -102,13 +101,12 @@ func (f *pgFront) serve(nc net.Conn) {
 	g.startupDone(nc, start)
 
 	rec, log := g.loginRecord(EnginePostgres, source, c.User(), c.Database())
-	s, fatal := f.login(ctx, c, &rec, log)
-	ok := s != nil
+	s, r := login[*pgSession](ctx, g, pgLogin{f, c}, &rec, log)
 	g.recordLogin(&rec, start)
-	if fatal != nil {
-		c.Fatal(fatal)
-	}
-	if !ok {
+	if r.kind != loginOK {
+		if e := pgRefusals[r.kind](r, c); e != nil {
+			c.Fatal(e)
+		}
 		return
 	}
 	nc.SetDeadline(time.Time{})
@@ -156,7 +154,7 @@ type pgSession struct {
 }
 
 // done hands a session back to the pool or closes it.
-func (f *pgFront) done(s *pgSession) {
+func (f *pgEngine) done(s *pgSession) {
 	if s.key == "" {
 		s.be.Close()
 		return
@@ -164,122 +162,94 @@ func (f *pgFront) done(s *pgSession) {
 	f.pool.release(s.key, s.be, s.reusable, s.returning)
 }
 
-// login authenticates and authorizes the client and returns its backend session. On
-// failure it returns a nil session and the error to send the client (nil if the client
-// is gone), having filled rec and logged.
-func (f *pgFront) login(ctx context.Context, c *pgwire.Conn, rec *AuditRecord, log *slog.Logger) (*pgSession, *pgwire.Error) {
-	cfg := &f.g.cfg
-	user := c.User()
-	if why := checkUserName(EnginePostgres, user); why != "" {
-		rec.User = printableUser(user)
-		rec.Outcome, rec.Reason = outcomeRefused, reasonInvalidUser
-		f.g.warnLimited(log, "authentication failed", "reason", reasonInvalidUser, "detail", why)
-		return nil, pgwire.Fatal(pgwire.CodeInvalidAuthorization, "invalid user name: "+why)
-	}
-	// Without TLS only password users may log in, and only when allowed: decided
-	// before the backend is asked anything.
-	if c.TLS() == nil && !cfg.AllowPlaintextPasswords {
-		return nil, f.noSSL(c, rec, log)
-	}
-	isIAM, err := f.members.isIAM(ctx, user)
-	if err != nil {
-		rec.Outcome, rec.Reason = outcomeError, reasonBackend
-		log.Error("rds_iam membership lookup failed", "err", err)
-		return nil, pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is not available")
-	}
-	rec.IAM = isIAM
-	if c.TLS() == nil && isIAM {
-		return nil, f.noSSL(c, rec, log)
-	}
-	pw, err := c.RequestPassword()
-	if err != nil {
-		rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
-		if !isDisconnect(err) {
-			rec.Outcome, rec.Reason = outcomeError, reasonProtocol
+// pgRefusals words every refusal of the login flow as PostgreSQL (RDS, pg_hba.conf)
+// does. A nil error: nothing is sent.
+var pgRefusals = map[refusalKind]func(r refusal, c *pgwire.Conn) *pgwire.Error{
+	refuseSilently: func(refusal, *pgwire.Conn) *pgwire.Error { return nil },
+	refuseInvalidUser: func(r refusal, _ *pgwire.Conn) *pgwire.Error {
+		return pgwire.Fatal(pgwire.CodeInvalidAuthorization, "invalid user name: "+r.detail)
+	},
+	refuseNoSSL: func(r refusal, c *pgwire.Conn) *pgwire.Error { // a pg_hba.conf with only hostssl lines
+		return pgwire.Fatal(pgwire.CodeInvalidAuthorization,
+			`pg_hba.conf rejects connection for host "`+r.host+`", user "`+r.user+`", database "`+printableUser(c.Database())+`", SSL off`)
+	},
+	refuseUnavailable: func(refusal, *pgwire.Conn) *pgwire.Error {
+		return pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is not available")
+	},
+	refuseDenied: func(r refusal, _ *pgwire.Conn) *pgwire.Error { // RDS's answer to any IAM refusal
+		e := pgwire.Fatal(pgwire.CodeInvalidAuthorization, `PAM authentication failed for user "`+r.user+`"`)
+		if r.detail != "" {
+			e.Detail = "reason: " + r.detail
 		}
-		log.Debug("no password", "err", err)
-		return nil, nil
-	}
-	if !isIAM {
-		return f.loginPassword(ctx, c, pw, rec, log)
-	}
-	if !f.g.auth.authorize(ctx, user, string(pw), rec.Source.Addr(), true, rec) {
-		log.Warn("authentication failed", "reason", rec.Reason, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
-		e := pgwire.Fatal(pgwire.CodeInvalidAuthorization, `PAM authentication failed for user "`+user+`"`)
-		if cfg.RevealReasons {
-			e.Detail = "reason: " + rec.Reason
-		}
-		return nil, e
-	}
-	s, err := f.acquireIAM(ctx, c)
-	if err != nil {
-		rec.Outcome = outcomeError
-		return nil, f.backendFailed(err, rec, log)
-	}
-	return s, nil
-}
-
-// noSSL refuses a plaintext login as a pg_hba.conf with only hostssl lines does, the
-// same for IAM and password users.
-func (f *pgFront) noSSL(c *pgwire.Conn, rec *AuditRecord, log *slog.Logger) *pgwire.Error {
-	rec.Outcome, rec.Reason = outcomeRefused, reasonNoSSL
-	f.g.warnLimited(log, "authentication failed", "reason", reasonNoSSL)
-	return pgwire.Fatal(pgwire.CodeInvalidAuthorization,
-		`pg_hba.conf rejects connection for host "`+rec.Source.Addr().String()+`", user "`+c.User()+`", database "`+printableUser(c.Database())+`", SSL off`)
-}
-
-// loginPassword logs a password user in to the backend with the client's password.
-func (f *pgFront) loginPassword(ctx context.Context, c *pgwire.Conn, pw pgwire.Password, rec *AuditRecord, log *slog.Logger) (*pgSession, *pgwire.Error) {
-	params := backendParams(c.Params())
-	dctx, cancel := context.WithTimeout(ctx, f.g.cfg.Backend.ConnectTimeout)
-	defer cancel()
-	be, err := f.dialPG(dctx, c.User(), c.Database(), params, string(pw), nil)
-	if err != nil {
-		rec.Outcome = outcomeError
-		return nil, f.backendFailed(err, rec, log)
-	}
-	rec.Outcome = outcomeOK
-	return &pgSession{be: be}, nil
-}
-
-// backendFailed returns what to tell the client of a backend login error: the backend's
-// own ErrorResponse (wrong password, unknown database, too many connections, …) as it
-// is, anything else as "not available".
-func (f *pgFront) backendFailed(err error, rec *AuditRecord, log *slog.Logger) *pgwire.Error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		if pgErr.Code == pgwire.CodeInvalidPassword || pgErr.Code == pgwire.CodeInvalidAuthorization {
-			rec.Outcome, rec.Reason = outcomeRefused, reasonPassword
-			log.Warn("authentication failed", "reason", reasonPassword, "backend_error", pgErr.Message)
-		} else {
-			rec.Reason = reasonBackend
-			log.Warn("backend refused the login", "code", pgErr.Code, "backend_error", pgErr.Message)
+		return e
+	},
+	refuseShutdown: func(refusal, *pgwire.Conn) *pgwire.Error {
+		return pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is shutting down")
+	},
+	refusePoolTimeout: func(refusal, *pgwire.Conn) *pgwire.Error {
+		return pgwire.Fatal(pgwire.CodeTooManyConnections, "no backend connection available in time")
+	},
+	refuseByBackend: func(r refusal, _ *pgwire.Conn) *pgwire.Error { // as the backend sent it
+		var pgErr *pgconn.PgError
+		if !errors.As(r.err, &pgErr) {
+			return pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is not available")
 		}
 		sev := pgErr.Severity
 		if sev == "" {
 			sev = pgwire.SeverityFatal
 		}
 		return &pgwire.Error{Severity: sev, Code: pgErr.Code, Message: pgErr.Message, Detail: pgErr.Detail, Hint: pgErr.Hint}
+	},
+}
+
+// pgLogin is a PostgreSQL client in the login flow.
+type pgLogin struct {
+	e *pgEngine
+	c *pgwire.Conn
+}
+
+var _ loginClient[*pgSession] = pgLogin{}
+
+func (l pgLogin) user() string { return l.c.User() }
+func (l pgLogin) secure() bool { return l.c.TLS() != nil }
+
+func (l pgLogin) isIAM(ctx context.Context) (bool, error) { return l.e.members.isIAM(ctx, l.c.User()) }
+
+// password asks every user for a password: PostgreSQL's password users log in to the
+// backend with it (SCRAM).
+func (l pgLogin) password(bool) (string, error) {
+	pw, err := l.c.RequestPassword()
+	return string(pw), err
+}
+
+// loginPassword logs a password user in to the backend with the client's password.
+func (l pgLogin) loginPassword(ctx context.Context, pw string) (*pgSession, error) {
+	params := backendParams(l.c.Params())
+	dctx, cancel := context.WithTimeout(ctx, l.e.g.cfg.Backend.ConnectTimeout)
+	defer cancel()
+	be, err := l.e.dialPG(dctx, l.c.User(), l.c.Database(), params, pw, nil)
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case errors.Is(err, errPoolClosed) || f.g.closing.Load():
-		rec.Reason = reasonShutdown
-		return pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is shutting down")
-	case errors.Is(err, context.DeadlineExceeded):
-		rec.Reason = reasonPoolTimeout
-		log.Error("no backend session in time", "err", err)
-		return pgwire.Fatal(pgwire.CodeTooManyConnections, "no backend connection available in time")
-	default:
-		rec.Reason = reasonBackend
-		log.Error("backend login failed", "err", err)
-		return pgwire.Fatal(pgwire.CodeCannotConnectNow, "the database system is not available")
+	return &pgSession{be: be}, nil
+}
+
+func (l pgLogin) acquireIAM(ctx context.Context) (*pgSession, error) { return l.e.acquireIAM(ctx, l.c) }
+
+// backendError returns the backend's ErrorResponse in err (wrong password, unknown
+// database, too many connections, …).
+func (pgLogin) backendError(err error) (code any, message string, password, ok bool) {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return nil, "", false, false
 	}
+	return pgErr.Code, pgErr.Message, pgErr.Code == pgwire.CodeInvalidPassword || pgErr.Code == pgwire.CodeInvalidAuthorization, true
 }
 
 // acquireIAM returns a backend session for an authorized IAM user: an idle pooled one
 // for the same (user, database, startup parameters), checked and given the client's
 // application_name, or a new one logged in with a client certificate.
-func (f *pgFront) acquireIAM(ctx context.Context, c *pgwire.Conn) (*pgSession, error) {
+func (f *pgEngine) acquireIAM(ctx context.Context, c *pgwire.Conn) (*pgSession, error) {
 	user, database := c.User(), c.Database()
 	params := backendParams(c.Params())
 	appName := params["application_name"]

@@ -93,57 +93,6 @@ func TestIAMLogin(t *testing.T) {
 	checkNoSecrets(t, gw, tok)
 }
 
-// TestIAMNestedAndSession: rds_iam through another role; temporary credentials.
-func TestIAMNestedAndSession(t *testing.T) {
-	t.Parallel()
-	gw := newGateway(t, nil)
-	ctx := context.Background()
-	for _, tc := range []struct{ key, user string }{{"alice", "nina"}, {"alice-session", "alice"}} {
-		tok := gw.token(t, tc.key, tc.user, time.Time{})
-		c := gw.mustConnect(t, tc.user, tok)
-		var user string
-		if err := c.QueryRow(ctx, "select current_user").Scan(&user); err != nil {
-			t.Fatal(err)
-		}
-		if user != tc.user {
-			t.Errorf("key %s: current_user = %q, want %q", tc.key, user, tc.user)
-		}
-		checkNoSecrets(t, gw, tok, gw.env.keys[tc.key].SessionToken)
-	}
-}
-
-func TestIAMRefused(t *testing.T) {
-	t.Parallel()
-	gw := newGateway(t, nil)
-	tests := append(refusalCases(t, gw, "localhost:5432"), refusalCase{"empty", "alice", "", "malformed"})
-	var secrets []string
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			secrets = append(secrets, tt.token)
-			_, err := gw.connect(t, tt.user, tt.token)
-			if err == nil {
-				t.Fatal("connect succeeded")
-			}
-			pe := pgError(t, err)
-			want := `PAM authentication failed for user "` + tt.user + `"`
-			if pe.Code != "28000" || pe.Message != want || pe.Severity != "FATAL" || pe.Detail != "" {
-				t.Errorf("error = %s %s %q (detail %q); want FATAL 28000 %q", pe.Severity, pe.Code, pe.Message, pe.Detail, want)
-			}
-			line := findLog(gw, `"msg":"authentication failed"`, `"user":"`+tt.user+`"`, `"reason":"`+tt.reason+`"`)
-			if line == "" {
-				t.Errorf("no log line with reason %q:\n%s", tt.reason, gw.logs.String())
-			}
-		})
-	}
-	if got := counter(t, gw, "iamdb_gateway_connections_total", map[string]string{"outcome": "refused", "reason": "explicit-deny"}); got != 1 {
-		t.Errorf("connections_total{refused,explicit-deny} = %v, want 1", got)
-	}
-	if line := findLog(gw, `"reason":"explicit-deny"`); !strings.Contains(line, `"statement":"NoCarol"`) || !strings.Contains(line, `"principal":"arn:aws:iam::123456789012:user/carol"`) {
-		t.Errorf("explicit deny log line lacks the statement or principal: %s", line)
-	}
-	checkNoSecrets(t, gw, append(secrets, gw.env.keys["alice-expired-session"].SessionToken)...)
-}
-
 func TestRevealReasons(t *testing.T) {
 	t.Parallel()
 	var audits []AuditRecord
@@ -162,23 +111,6 @@ func TestRevealReasons(t *testing.T) {
 	defer mu.Unlock()
 	if len(audits) != 1 || audits[0].Reason != "expired" || audits[0].Outcome != "refused" || !audits[0].IAM || audits[0].User != "alice" {
 		t.Errorf("audit records %+v; want one refused/expired for alice", audits)
-	}
-}
-
-func TestPlaintextIAMRefused(t *testing.T) {
-	t.Parallel()
-	gw := newGateway(t, nil)
-	tok := gw.token(t, "alice", "alice", time.Time{})
-	_, err := pgx.ConnectConfig(context.Background(), gw.connConfig(t, "alice", tok, true))
-	pe := pgError(t, err)
-	want := `pg_hba.conf rejects connection for host "127.0.0.1", user "alice", database "postgres", SSL off`
-	if pe.Code != "28000" || pe.Message != want {
-		t.Errorf("error %s %q; want 28000 %q", pe.Code, pe.Message, want)
-	}
-	// Password users too, by default.
-	_, err = pgx.ConnectConfig(context.Background(), gw.connConfig(t, "pwuser", testPassword, true))
-	if pe := pgError(t, err); pe.Code != "28000" || !strings.Contains(pe.Message, "SSL off") {
-		t.Errorf("plaintext password login: %s %q; want 28000 … SSL off", pe.Code, pe.Message)
 	}
 }
 

@@ -34,11 +34,9 @@ type pgBackend struct {
 // Close sends Terminate (best effort) and closes the connection.
 func (b *pgBackend) Close() error {
 	b.nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	b.nc.Write([]byte{'X', 0, 0, 0, 4})
+	b.nc.Write(pgwire.AppendTerminate(nil))
 	return b.nc.Close()
 }
-
-const backendBufSize = 8 << 10
 
 // newPGTemplate returns the pgconn configuration every backend login copies: the
 // backend's address and nothing taken from the environment that matters.
@@ -76,7 +74,7 @@ func quoteConnValue(s string) string {
 // dialPG logs in to the backend as user and takes the connection over. cert, if not
 // nil, is presented as the client certificate; password, if not empty, answers the
 // server's password or SCRAM challenge.
-func (f *pgFront) dialPG(ctx context.Context, user, database string, params map[string]string, password string, cert *tls.Certificate) (*pgBackend, error) {
+func (f *pgEngine) dialPG(ctx context.Context, user, database string, params map[string]string, password string, cert *tls.Certificate) (*pgBackend, error) {
 	if err := f.dialLimit.wait(ctx); err != nil {
 		return nil, err
 	}
@@ -130,12 +128,7 @@ func quoteLiteral(s string) string {
 func (b *pgBackend) simpleQuery(q string, timeout time.Duration) error {
 	b.nc.SetDeadline(time.Now().Add(timeout))
 	defer b.nc.SetDeadline(time.Time{})
-	b.w.WriteByte('Q')
-	var l [4]byte
-	binary.BigEndian.PutUint32(l[:], uint32(4+len(q)+1))
-	b.w.Write(l[:])
-	b.w.WriteString(q)
-	b.w.WriteByte(0)
+	b.w.Write(pgwire.AppendQuery(nil, q))
 	if err := b.w.Flush(); err != nil {
 		return err
 	}
@@ -157,89 +150,25 @@ func (b *pgBackend) simpleQuery(q string, timeout time.Duration) error {
 			return err
 		}
 		switch typ {
-		case 'E':
-			failed = fmt.Errorf("gateway: backend: %s", errorMessage(body))
-		case 'S':
-			if name, value, ok := parameterStatus(body); ok {
+		case pgwire.TypeErrorResponse:
+			failed = fmt.Errorf("gateway: backend: %s", pgwire.ErrorSummary(body))
+		case pgwire.TypeParameterStatus:
+			if name, value, ok := pgwire.ParseParameterStatus(body); ok {
 				b.params[name] = value
 			}
-		case 'Z':
-			if n == 1 {
-				b.tx = body[0]
+		case pgwire.TypeReadyForQuery:
+			if tx, ok := pgwire.ParseReadyForQuery(body); ok {
+				b.tx = tx
 			}
 			if failed != nil {
 				return failed
 			}
-			if b.tx != 'I' {
+			if b.tx != pgwire.TxIdle {
 				return errors.New("gateway: backend session not idle")
 			}
 			return nil
 		}
 	}
-}
-
-// parameterStatus decodes a ParameterStatus body.
-func parameterStatus(body []byte) (name, value string, ok bool) {
-	i := indexByte(body, 0)
-	if i < 0 {
-		return "", "", false
-	}
-	j := indexByte(body[i+1:], 0)
-	if j < 0 {
-		return "", "", false
-	}
-	return string(body[:i]), string(body[i+1 : i+1+j]), true
-}
-
-// errorFields calls fn for each field of an ErrorResponse or NoticeResponse body.
-func errorFields(body []byte, fn func(code byte, value []byte)) {
-	for len(body) > 1 && body[0] != 0 {
-		code := body[0]
-		i := indexByte(body[1:], 0)
-		if i < 0 {
-			return
-		}
-		fn(code, body[1:1+i])
-		body = body[2+i:]
-	}
-}
-
-// errorMessage returns "SEVERITY CODE: message" of an ErrorResponse body.
-func errorMessage(body []byte) string {
-	var sev, code, msg string
-	errorFields(body, func(c byte, v []byte) {
-		switch c {
-		case 'S':
-			sev = string(v)
-		case 'C':
-			code = string(v)
-		case 'M':
-			msg = string(v)
-		}
-	})
-	return sev + " " + code + ": " + msg
-}
-
-// isFatal reports whether an ErrorResponse body is FATAL or PANIC.
-func isFatal(body []byte) bool {
-	fatal := false
-	errorFields(body, func(c byte, v []byte) {
-		if c == 'V' || c == 'S' {
-			if s := string(v); s == "FATAL" || s == "PANIC" {
-				fatal = true
-			}
-		}
-	})
-	return fatal
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // cancelMap maps the process IDs and keys the gateway gives clients to the backend
@@ -294,7 +223,7 @@ func (m *cancelMap) lookup(pid uint32, key []byte) (uint32, []byte, bool) {
 
 // sendCancel sends a CancelRequest for (pid, key) to the backend, over TLS, and waits
 // for the backend to close the connection, as libpq does.
-func (f *pgFront) sendCancel(pid uint32, key []byte) error {
+func (f *pgEngine) sendCancel(pid uint32, key []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), f.g.cfg.Backend.ConnectTimeout)
 	defer cancel()
 	var d net.Dialer
@@ -306,22 +235,18 @@ func (f *pgFront) sendCancel(pid uint32, key []byte) error {
 	if dl, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(dl)
 	}
-	if _, err := nc.Write([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}); err != nil { // SSLRequest
+	if _, err := nc.Write(pgwire.AppendSSLRequest(nil)); err != nil {
 		return err
 	}
 	var resp [1]byte
 	if _, err := io.ReadFull(nc, resp[:]); err != nil {
 		return err
 	}
-	if resp[0] != 'S' {
+	if resp[0] != pgwire.SSLAccepted {
 		return errors.New("gateway: backend refused TLS for a cancel request")
 	}
 	tc := tls.Client(nc, f.backendTLS)
-	msg := make([]byte, 12+len(key))
-	binary.BigEndian.PutUint32(msg[0:], uint32(len(msg)))
-	binary.BigEndian.PutUint32(msg[4:], 1234<<16|5678)
-	binary.BigEndian.PutUint32(msg[8:], pid)
-	copy(msg[12:], key)
+	msg := pgwire.AppendCancelRequest(nil, pid, key)
 	_, err = tc.Write(msg)
 	clear(msg)
 	if err != nil {

@@ -10,9 +10,6 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/iamdb/iamdb/internal/pgwire"
-	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // fakeSession is a session that counts its closing.
@@ -334,30 +331,6 @@ func TestQuoteLiteral(t *testing.T) {
 		if got := quoteLiteral(in); got != want {
 			t.Errorf("quoteLiteral(%q) = %s, want %s", in, got, want)
 		}
-	}
-}
-
-func TestWriteErrorResponse(t *testing.T) {
-	t.Parallel()
-	var buf bytes.Buffer
-	w := bufio.NewWriter(&buf)
-	writeErrorResponse(w, pgwire.Fatal(pgwire.CodeConnectionFailure, "lost"))
-	w.Flush()
-	fe := pgproto3.NewFrontend(&buf, nil)
-	m, err := fe.Receive()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, ok := m.(*pgproto3.ErrorResponse)
-	if !ok || e.Severity != "FATAL" || e.SeverityUnlocalized != "FATAL" || e.Code != "08006" || e.Message != "lost" {
-		t.Errorf("decoded %#v", m)
-	}
-	var raw bytes.Buffer
-	w = bufio.NewWriter(&raw)
-	writeErrorResponse(w, pgwire.Fatal(pgwire.CodeConnectionFailure, "lost"))
-	w.Flush()
-	if !isFatal(raw.Bytes()[5:]) || errorMessage(raw.Bytes()[5:]) != "FATAL 08006: lost" {
-		t.Errorf("isFatal, errorMessage of %q", raw.Bytes())
 	}
 }
 

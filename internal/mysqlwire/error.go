@@ -15,11 +15,14 @@ const (
 	ErNotSupportedAuthMode    uint16 = 1251 // ER_NOT_SUPPORTED_AUTH_MODE, SQLSTATE 08004
 	ErSecureTransportRequired uint16 = 3159 // ER_SECURE_TRANSPORT_REQUIRED, SQLSTATE HY000
 	ErTooManyConnections      uint16 = 1040 // ER_CON_COUNT_ERROR, SQLSTATE 08004
+	ErServerShutdown          uint16 = 1053 // ER_SERVER_SHUTDOWN, SQLSTATE 08S01
+	ErNotSupportedYet         uint16 = 1235 // ER_NOT_SUPPORTED_YET, SQLSTATE 42000
 
 	StateAccessDenied = "28000"
 	StateHandshake    = "08S01"
 	StateAuthMode     = "08004"
 	StateGeneral      = "HY000"
+	StateSyntaxAccess = "42000" // syntax error or access rule violation
 )
 
 // Error is an ERR packet as the client sees it.

@@ -22,6 +22,7 @@ const (
 // Severities of ErrorResponse and NoticeResponse.
 const (
 	SeverityFatal   = "FATAL"
+	SeverityPanic   = "PANIC"
 	SeverityError   = "ERROR"
 	SeverityNotice  = "NOTICE"
 	SeverityWarning = "WARNING"

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -12,18 +11,8 @@ import (
 	"github.com/iamdb/iamdb/internal/pgwire"
 )
 
-var (
-	errTerminate  = errors.New("gateway: client terminated")
-	errResetDone  = errors.New("gateway: reset done")
-	errBackendOut = errors.New("gateway: backend write failed")
-)
-
-// maxInspect bounds the backend messages the relay reads whole to look into
-// (ReadyForQuery, ParameterStatus, ErrorResponse); longer ones are passed through unread.
-const maxInspect = 64 << 10
-
 // discardAll is the Query message that resets a session before it returns to the pool.
-var discardAll = []byte("Q\x00\x00\x00\x10DISCARD ALL\x00")
+var discardAll = pgwire.AppendQuery(nil, "DISCARD ALL")
 
 // pgRelay relays one authenticated client and its backend session, message by message,
 // tracking what pooling needs: the transaction status of the last ReadyForQuery, the
@@ -42,7 +31,7 @@ type pgRelay struct {
 	onReset      func() // called before DISCARD ALL is sent, if not nil
 
 	mu          sync.Mutex
-	tx          byte // of the last ReadyForQuery
+	tx          byte // transaction status of the last ReadyForQuery
 	pending     int  // ReadyForQuery owed
 	unsynced    bool // extended-protocol messages since the last Sync
 	clientGone  bool // stop forwarding to the client
@@ -61,7 +50,7 @@ func (r *pgRelay) run(poolable bool) (reusable bool) {
 
 	r.mu.Lock()
 	clean := poolable && (errors.Is(cerr, errTerminate) || isDisconnect(cerr)) &&
-		!r.beDead && !r.beFatal && r.pending == 0 && !r.unsynced && r.tx == 'I'
+		!r.beDead && !r.beFatal && r.pending == 0 && !r.unsynced && r.tx == pgwire.TxIdle
 	r.clientGone = true
 	if clean {
 		r.resetting = true
@@ -86,7 +75,7 @@ func (r *pgRelay) run(poolable bool) (reusable bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.be.tx = r.tx
-	if clean && err == errResetDone && !r.resetFailed && r.tx == 'I' {
+	if clean && err == errResetDone && !r.resetFailed && r.tx == pgwire.TxIdle {
 		r.be.nc.SetDeadline(time.Time{})
 		return true
 	}
@@ -101,21 +90,21 @@ func (r *pgRelay) clientToBackend() error {
 		if err != nil {
 			return err
 		}
-		if typ == 'X' {
+		if typ == pgwire.TypeTerminate {
 			return errTerminate
 		}
 		r.mu.Lock()
 		switch typ {
-		case 'Q', 'F':
+		case pgwire.TypeQuery, pgwire.TypeFunctionCall:
 			r.pending++
-		case 'S':
+		case pgwire.TypeSync:
 			r.pending++
 			r.unsynced = false
-		case 'P', 'B', 'E', 'D', 'C', 'H':
+		case pgwire.TypeParse, pgwire.TypeBind, pgwire.TypeExecute, pgwire.TypeDescribe, pgwire.TypeClose, pgwire.TypeFlush:
 			r.unsynced = true
 		}
 		r.mu.Unlock()
-		writeHeader(w, typ, n)
+		pgwire.WriteHeader(w, typ, n)
 		rerr, werr := relayBody(w, r.cr, n)
 		if rerr != nil {
 			return rerr
@@ -141,7 +130,7 @@ func (r *pgRelay) backendToClient() error {
 			return r.backendLost(cw, err)
 		}
 		var body []byte
-		if (typ == 'Z' || typ == 'S' || typ == 'E') && n <= maxInspect {
+		if (typ == pgwire.TypeReadyForQuery || typ == pgwire.TypeParameterStatus || typ == pgwire.TypeErrorResponse) && n <= maxInspect {
 			if cap(scratch) < n {
 				scratch = make([]byte, n, max(n, 256))
 			}
@@ -153,23 +142,23 @@ func (r *pgRelay) backendToClient() error {
 		r.mu.Lock()
 		done := false
 		switch typ {
-		case 'Z':
-			if n == 1 && body != nil {
-				r.tx = body[0]
+		case pgwire.TypeReadyForQuery:
+			if tx, ok := pgwire.ParseReadyForQuery(body); ok {
+				r.tx = tx
 			}
 			if r.pending > 0 {
 				r.pending--
 			}
 			done = r.resetting && r.pending == 0
-		case 'E':
-			if body != nil && isFatal(body) {
+		case pgwire.TypeErrorResponse:
+			if body != nil && pgwire.IsFatal(body) {
 				r.beFatal = true
 			}
 			if r.resetting {
 				r.resetFailed = true
 			}
-		case 'S':
-			if name, value, ok := parameterStatus(body); ok {
+		case pgwire.TypeParameterStatus:
+			if name, value, ok := pgwire.ParseParameterStatus(body); ok {
 				r.be.params[name] = value
 			}
 		}
@@ -183,7 +172,7 @@ func (r *pgRelay) backendToClient() error {
 				}
 			}
 		} else {
-			writeHeader(cw, typ, n)
+			pgwire.WriteHeader(cw, typ, n)
 			var werr error
 			if body != nil {
 				_, werr = cw.Write(body)
@@ -219,56 +208,11 @@ func (r *pgRelay) backendLost(cw *bufio.Writer, err error) error {
 	r.mu.Unlock()
 	if tell {
 		e := pgwire.Fatal(pgwire.CodeConnectionFailure, "terminating connection because the connection to the database server was lost")
-		writeErrorResponse(cw, e)
-		cw.Flush()
+		if b, err := e.AppendTo(nil); err == nil {
+			cw.Write(b)
+			cw.Flush()
+		}
 	}
 	r.client.Close()
 	return err
-}
-
-func writeHeader(w *bufio.Writer, typ byte, n int) {
-	var h [5]byte
-	h[0] = typ
-	binary.BigEndian.PutUint32(h[1:], uint32(n+4))
-	w.Write(h[:])
-}
-
-// writeErrorResponse writes an ErrorResponse.
-func writeErrorResponse(w *bufio.Writer, e *pgwire.Error) {
-	sev := e.Severity
-	if sev == "" {
-		sev = pgwire.SeverityFatal
-	}
-	n := 1 + (1+len(sev)+1)*2 + (1 + len(e.Code) + 1) + (1 + len(e.Message) + 1)
-	writeHeader(w, 'E', n)
-	for _, f := range []struct {
-		c byte
-		v string
-	}{{'S', sev}, {'V', sev}, {'C', e.Code}, {'M', e.Message}} {
-		w.WriteByte(f.c)
-		w.WriteString(f.v)
-		w.WriteByte(0)
-	}
-	w.WriteByte(0)
-}
-
-// relayBody copies n bytes from r to w without allocating. When w fails it still reads
-// (and drops) the rest, so that r stays at a message boundary. It returns the read
-// error and the first write error.
-func relayBody(w *bufio.Writer, r *bufio.Reader, n int) (rerr, werr error) {
-	for n > 0 {
-		if r.Buffered() == 0 {
-			if _, err := r.Peek(1); err != nil {
-				return err, werr
-			}
-		}
-		k := min(n, r.Buffered())
-		b, _ := r.Peek(k)
-		if werr == nil {
-			_, werr = w.Write(b)
-		}
-		r.Discard(k)
-		n -= k
-	}
-	return nil, werr
 }

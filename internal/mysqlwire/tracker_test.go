@@ -1,10 +1,6 @@
-package gateway
+package mysqlwire
 
-import (
-	"testing"
-
-	"github.com/iamdb/iamdb/internal/mysqlwire"
-)
+import "testing"
 
 // Packets of a MySQL response, as the tracker sees them (payload starts).
 var (
@@ -27,7 +23,7 @@ var (
 	pStats       = []byte("Uptime: 5  Threads: 1")
 )
 
-func TestMyTracker(t *testing.T) {
+func TestTracker(t *testing.T) {
 	t.Parallel()
 	type step struct {
 		cmd []byte // a command the client sends, or
@@ -35,7 +31,7 @@ func TestMyTracker(t *testing.T) {
 	}
 	c := func(b ...byte) step { return step{cmd: b} }
 	p := func(b []byte) step { return step{pkt: b} }
-	query := c(comQuery, 's')
+	query := c(ComQuery, 's')
 	tests := []struct {
 		name      string
 		deprecate bool
@@ -55,31 +51,31 @@ func TestMyTracker(t *testing.T) {
 		{"several results, deprecated EOF", true, []step{query, p(pCount1), p(pColDef), p(pRow), p(pOKEndMore), p(pCount1), p(pColDef), p(pOKEnd)}, true, false},
 		{"pipelined", false, []step{query, query, p(pOK), p(pOK)}, true, false},
 		{"pipelined, one pending", false, []step{query, query, p(pOK)}, false, false},
-		{"prepare", false, []step{c(comStmtPrepare, 's'), p(pPrepOK), p(pColDef), p(pColDef), p(pEOF), p(pColDef), p(pEOF)}, true, false},
-		{"prepare, deprecated EOF", true, []step{c(comStmtPrepare, 's'), p(pPrepOK), p(pColDef), p(pColDef), p(pColDef)}, true, false},
-		{"prepare, nothing to describe", false, []step{c(comStmtPrepare, 's'), p(pPrepOKEmpty)}, true, false},
-		{"prepare fails", false, []step{c(comStmtPrepare, 's'), p(pErr)}, true, false},
-		{"execute, binary rows", false, []step{c(comStmtExecute, 1, 0, 0, 0, 0, 1, 0, 0, 0), p(pCount1), p(pColDef), p(pEOF), p(pBinRow), p(pEOF)}, true, false},
-		{"execute with a cursor", false, []step{c(comStmtExecute, 1, 0, 0, 0, 1, 1, 0, 0, 0), p(pCount1), p(pColDef), p(pEOFCursor)}, true, true},
-		{"close and long data need no answer", false, []step{c(comStmtClose, 1, 0, 0, 0), c(comStmtSendLong, 1, 0, 0, 0, 0, 0)}, true, false},
-		{"field list", false, []step{c(comFieldList, 't', 0), p(pColDef), p(pColDef), p(pEOF)}, true, false},
-		{"statistics", false, []step{c(comStatistics), p(pStats)}, true, false},
-		{"set option answers EOF", false, []step{c(comSetOption, 0, 0), p(pEOF)}, true, false},
-		{"ping, init db, reset", false, []step{c(comPing), p(pOK), c(comInitDB, 'a'), p(pOK), c(comResetConnection), p(pOK)}, true, false},
+		{"prepare", false, []step{c(ComStmtPrepare, 's'), p(pPrepOK), p(pColDef), p(pColDef), p(pEOF), p(pColDef), p(pEOF)}, true, false},
+		{"prepare, deprecated EOF", true, []step{c(ComStmtPrepare, 's'), p(pPrepOK), p(pColDef), p(pColDef), p(pColDef)}, true, false},
+		{"prepare, nothing to describe", false, []step{c(ComStmtPrepare, 's'), p(pPrepOKEmpty)}, true, false},
+		{"prepare fails", false, []step{c(ComStmtPrepare, 's'), p(pErr)}, true, false},
+		{"execute, binary rows", false, []step{c(ComStmtExecute, 1, 0, 0, 0, 0, 1, 0, 0, 0), p(pCount1), p(pColDef), p(pEOF), p(pBinRow), p(pEOF)}, true, false},
+		{"execute with a cursor", false, []step{c(ComStmtExecute, 1, 0, 0, 0, 1, 1, 0, 0, 0), p(pCount1), p(pColDef), p(pEOFCursor)}, true, true},
+		{"close and long data need no answer", false, []step{c(ComStmtClose, 1, 0, 0, 0), c(ComStmtSendLong, 1, 0, 0, 0, 0, 0)}, true, false},
+		{"field list", false, []step{c(ComFieldList, 't', 0), p(pColDef), p(pColDef), p(pEOF)}, true, false},
+		{"statistics", false, []step{c(ComStatistics), p(pStats)}, true, false},
+		{"set option answers EOF", false, []step{c(ComSetOption, 0, 0), p(pEOF)}, true, false},
+		{"ping, init db, reset", false, []step{c(ComPing), p(pOK), c(ComInitDB, 'a'), p(pOK), c(ComResetConnection), p(pOK)}, true, false},
 		{"local infile", false, []step{query, p(pInfile)}, false, true},
-		{"binlog dump", false, []step{c(comBinlogDump, 0, 0, 0, 0)}, false, true},
+		{"binlog dump", false, []step{c(ComBinlogDump, 0, 0, 0, 0)}, false, true},
 		{"unknown command", false, []step{c(0x60)}, false, true},
 		{"unsolicited packet", false, []step{p(pErr)}, true, true},
 		{"empty command", false, []step{c()}, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := myTracker{deprecateEOF: tt.deprecate}
+			tr := Tracker{deprecateEOF: tt.deprecate}
 			for _, s := range tt.steps {
 				if s.cmd != nil {
-					tr.command(s.cmd)
+					tr.Command(s.cmd)
 				} else {
-					tr.packet(s.pkt, len(s.pkt))
+					tr.Packet(s.pkt, len(s.pkt))
 				}
 			}
 			if tr.lost != tt.lost {
@@ -92,30 +88,30 @@ func TestMyTracker(t *testing.T) {
 	}
 }
 
-func TestMyTrackerStatus(t *testing.T) {
+func TestTrackerStatus(t *testing.T) {
 	t.Parallel()
-	tr := myTracker{}
-	tr.command([]byte{comQuery})
-	tr.packet([]byte{0x00, 0xfc, 0x01, 0x02, 0xfd, 1, 2, 3, 0x01, 0x00, 0x00, 0x00}, 12)
-	if tr.status != 0x0001 || !tr.idle() {
-		t.Errorf("status %#x idle %v; want 0x1 (in transaction), idle", tr.status, tr.idle())
+	tr := Tracker{}
+	tr.Command([]byte{ComQuery})
+	tr.Packet([]byte{0x00, 0xfc, 0x01, 0x02, 0xfd, 1, 2, 3, 0x01, 0x00, 0x00, 0x00}, 12)
+	if tr.status != 0x0001 || !tr.Idle() {
+		t.Errorf("status %#x idle %v; want 0x1 (in transaction), idle", tr.status, tr.Idle())
 	}
 	for range maxPipelined + 1 {
-		tr.command([]byte{comPing})
+		tr.Command([]byte{ComPing})
 	}
 	if !tr.lost || len(tr.queue) != maxPipelined {
 		t.Errorf("after %d pipelined commands: lost %v, queue %d", maxPipelined+1, tr.lost, len(tr.queue))
 	}
 }
 
-// FuzzMyTracker feeds a tracker arbitrary commands and packets: it must never panic and
+// FuzzTracker feeds a tracker arbitrary commands and packets: it must never panic and
 // never keep more than maxPipelined commands.
-func FuzzMyTracker(f *testing.F) {
-	f.Add([]byte{0, comQuery, 1, 2, 1, 3, 'd', 'e', 'f', 1, 0xfe, 0, 0, 2, 0}, false)
-	f.Add([]byte{0, comStmtPrepare, 1, 0x00, 1, 0, 0, 0, 1, 0, 2, 0}, true)
-	f.Add([]byte{0, comStmtExecute, 1, 0, 0, 0, 0, 1, 0xfb}, false)
+func FuzzTracker(f *testing.F) {
+	f.Add([]byte{0, ComQuery, 1, 2, 1, 3, 'd', 'e', 'f', 1, 0xfe, 0, 0, 2, 0}, false)
+	f.Add([]byte{0, ComStmtPrepare, 1, 0x00, 1, 0, 0, 0, 1, 0, 2, 0}, true)
+	f.Add([]byte{0, ComStmtExecute, 1, 0, 0, 0, 0, 1, 0xfb}, false)
 	f.Fuzz(func(t *testing.T, script []byte, deprecate bool) {
-		tr := myTracker{deprecateEOF: deprecate}
+		tr := Tracker{deprecateEOF: deprecate}
 		for len(script) >= 2 {
 			kind, n := script[0], int(script[1])
 			script = script[2:]
@@ -123,17 +119,58 @@ func FuzzMyTracker(f *testing.F) {
 			b := script[:n]
 			script = script[n:]
 			if kind&1 == 0 {
-				tr.command(b)
+				tr.Command(b)
 			} else {
 				size := len(b)
 				if kind&2 != 0 {
-					size = mysqlwire.MaxPayloadLen
+					size = MaxPayloadLen
 				}
-				tr.packet(b, size)
+				tr.Packet(b, size)
 			}
 			if len(tr.queue) > maxPipelined {
 				t.Fatalf("queue of %d commands", len(tr.queue))
 			}
+		}
+	})
+}
+
+func TestResponsePackets(t *testing.T) {
+	t.Parallel()
+	if st, ok := OKStatus(pOK); !ok || st != 0x0002 {
+		t.Errorf("OKStatus(%x) = %#x, %v, want 0x2, true", pOK, st, ok)
+	}
+	if st, ok := OKStatus(pOKEndMore); !ok || st != 0x000a {
+		t.Errorf("OKStatus(%x) = %#x, %v, want 0xa, true", pOKEndMore, st, ok)
+	}
+	if _, ok := OKStatus([]byte{0x00, 0x01}); ok {
+		t.Errorf("OKStatus of a truncated packet: ok")
+	}
+	if st, ok := EOFStatus(pEOFCursor); !ok || st != 0x0042 {
+		t.Errorf("EOFStatus(%x) = %#x, %v, want 0x42, true", pEOFCursor, st, ok)
+	}
+	if _, ok := EOFStatus([]byte{0xfe, 0, 0}); ok {
+		t.Errorf("EOFStatus of a truncated packet: ok")
+	}
+	e, err := DecodeError(append(pErr, "Table 't' doesn't exist"...))
+	if err != nil || e.Code != 1146 || e.SQLState != "42S02" || e.Message != "Table 't' doesn't exist" {
+		t.Errorf("DecodeError = %+v, %v", e, err)
+	}
+	if _, err := DecodeError(pOK); err == nil {
+		t.Errorf("DecodeError(OK) succeeded")
+	}
+}
+
+// FuzzResponsePacket feeds the response decoders arbitrary packets: they must never
+// panic, and a decoded ERR packet's SQLSTATE has five bytes or none.
+func FuzzResponsePacket(f *testing.F) {
+	for _, p := range [][]byte{pOK, pOKMore, pEOF, pOKEnd, pErr, pPrepOK, {0xff, 1}, {0x00, 0xfe}} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		OKStatus(p)
+		EOFStatus(p)
+		if e, err := DecodeError(p); err == nil && e.SQLState != "" && len(e.SQLState) != 5 {
+			t.Fatalf("SQLSTATE %q", e.SQLState)
 		}
 	})
 }

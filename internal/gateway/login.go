@@ -1,0 +1,177 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/iamdb/iamdb/internal/mysqlwire"
+)
+
+// The login flow both engines share: user name check, TLS rule, rds_iam membership,
+// password, verification and authorization, backend session. It fills the audit record
+// and logs; what the client is told is the engine's: the flow returns a refusal and the
+// engine's refusal table (pgRefusals, mysqlRefusals) turns it into its wire error, in
+// RDS's wording.
+
+// refusalKind says why a login was refused.
+type refusalKind uint8
+
+const (
+	loginOK           refusalKind = iota
+	refuseSilently                // the client left or broke the protocol: nothing to send
+	refuseInvalidUser             // a user name no account can have
+	refuseNoSSL                   // a plaintext login where TLS is required
+	refuseUnavailable             // the backend could not be asked or logged in to
+	refuseDenied                  // an IAM login refused: token, policy, IAM auth disabled
+	refuseShutdown                // the gateway is shutting down
+	refusePoolTimeout             // no backend session became free in time
+	refuseByBackend               // the backend's own refusal (wrong password, unknown database, …)
+)
+
+// refusal is the outcome of a login, with what a refusal table needs to word it.
+type refusal struct {
+	kind          refusalKind
+	user          string // the user, fit to be echoed to the client
+	host          string // the client's address
+	detail        string // refuseInvalidUser: why; refuseDenied: the reason if Config.RevealReasons
+	usingPassword bool   // refuseDenied: the client sent a non-empty password
+	err           error  // refuseByBackend: the backend's error
+}
+
+// loginClient is one engine's client during login, as the shared flow asks it. S is the
+// engine's backend session.
+type loginClient[S any] interface {
+	user() string
+	secure() bool // the client connection is TLS
+	// isIAM asks (the membership cache of) the backend whether the user is a member of
+	// rds_iam.
+	isIAM(ctx context.Context) (bool, error)
+	// password asks the client for its password, or for an IAM user's token. An engine
+	// that relays password users' authentication to the backend returns "" for them.
+	password(isIAM bool) (string, error)
+	// loginPassword logs a password user in to the backend with pw.
+	loginPassword(ctx context.Context, pw string) (S, error)
+	// acquireIAM returns a backend session for an authorized IAM user.
+	acquireIAM(ctx context.Context) (S, error)
+	// backendError returns the backend's own refusal in err: its code and message, and
+	// whether it refused the password. ok is false when err is not one.
+	backendError(err error) (code any, message string, password, ok bool)
+}
+
+// login authenticates and authorizes c's user and returns its backend session, or
+// a refusal (kind loginOK on success), having filled rec and logged.
+func login[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *AuditRecord, log *slog.Logger) (S, refusal) {
+	var none S
+	user := c.user()
+	r := refusal{user: user, host: rec.Source.Addr().String()}
+	if why := checkUserName(rec.Engine, user); why != "" {
+		rec.User = printableUser(user)
+		rec.Outcome, rec.Reason = outcomeRefused, reasonInvalidUser
+		g.warnLimited(log, "authentication failed", "reason", reasonInvalidUser, "detail", why)
+		r.kind, r.user, r.detail = refuseInvalidUser, rec.User, why
+		return none, r
+	}
+	// Without TLS only password users may log in, and only when allowed: decided
+	// before the backend is asked anything.
+	if !c.secure() && !g.cfg.AllowPlaintextPasswords {
+		return none, g.noSSL(r, rec, log)
+	}
+	isIAM, err := c.isIAM(ctx)
+	if err != nil {
+		rec.Outcome, rec.Reason = outcomeError, reasonBackend
+		log.Error("rds_iam membership lookup failed", "err", err)
+		r.kind = refuseUnavailable
+		return none, r
+	}
+	rec.IAM = isIAM
+	if !c.secure() && isIAM {
+		return none, g.noSSL(r, rec, log)
+	}
+	pw, err := c.password(isIAM)
+	if err != nil {
+		rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
+		if !isDisconnect(err) && !errors.Is(err, mysqlwire.ErrCleartextNotEnabled) {
+			rec.Outcome, rec.Reason = outcomeError, reasonProtocol
+		}
+		log.Debug("no password", "err", err)
+		r.kind = refuseSilently
+		return none, r
+	}
+	var s S
+	if isIAM {
+		if !g.auth.authorize(ctx, user, pw, rec.Source.Addr(), true, rec) {
+			log.Warn("authentication failed", "reason", rec.Reason, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
+			r.kind, r.usingPassword = refuseDenied, pw != ""
+			if g.cfg.RevealReasons {
+				r.detail = rec.Reason
+			}
+			return none, r
+		}
+		s, err = c.acquireIAM(ctx)
+	} else {
+		s, err = c.loginPassword(ctx, pw)
+	}
+	if err != nil {
+		rec.Outcome = outcomeError
+		return none, g.backendFailed(err, c.backendError, r, rec, log)
+	}
+	rec.Outcome = outcomeOK
+	return s, r
+}
+
+// noSSL refuses a plaintext login, the same way for IAM and password users.
+func (g *Gateway) noSSL(r refusal, rec *AuditRecord, log *slog.Logger) refusal {
+	rec.Outcome, rec.Reason = outcomeRefused, reasonNoSSL
+	g.warnLimited(log, "authentication failed", "reason", reasonNoSSL)
+	r.kind = refuseNoSSL
+	return r
+}
+
+// backendFailed classifies a failed backend login: the backend's own refusal (told to
+// the client as it is), a client that left during a relayed password exchange
+// (told nothing), shutdown, no session in time, or an unavailable backend.
+func (g *Gateway) backendFailed(err error, backendError func(error) (any, string, bool, bool), r refusal, rec *AuditRecord, log *slog.Logger) refusal {
+	var clientErr *clientSideError
+	if errors.As(err, &clientErr) {
+		rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
+		if !isDisconnect(clientErr.err) {
+			rec.Outcome, rec.Reason = outcomeError, reasonProtocol
+		}
+		log.Debug("client left during authentication", "err", clientErr.err)
+		r.kind = refuseSilently
+		return r
+	}
+	if code, msg, password, ok := backendError(err); ok {
+		if password {
+			rec.Outcome, rec.Reason = outcomeRefused, reasonPassword
+			log.Warn("authentication failed", "reason", reasonPassword, "backend_error", msg)
+		} else {
+			rec.Reason = reasonBackend
+			log.Warn("backend refused the login", "code", code, "backend_error", msg)
+		}
+		r.kind, r.err = refuseByBackend, err
+		return r
+	}
+	switch {
+	case errors.Is(err, errPoolClosed) || g.closing.Load():
+		rec.Reason = reasonShutdown
+		r.kind = refuseShutdown
+	case errors.Is(err, context.DeadlineExceeded):
+		rec.Reason = reasonPoolTimeout
+		log.Error("no backend session in time", "err", err)
+		r.kind = refusePoolTimeout
+	default:
+		rec.Reason = reasonBackend
+		log.Error("backend login failed", "err", err)
+		r.kind = refuseUnavailable
+	}
+	return r
+}
+
+// clientSideError marks an error of the client's side of an authentication exchange the
+// gateway relays between the client and the backend.
+type clientSideError struct{ err error }
+
+func (e *clientSideError) Error() string { return "gateway: client: " + e.err.Error() }
+func (e *clientSideError) Unwrap() error { return e.err }
