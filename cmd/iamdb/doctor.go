@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/iamdb/iamdb/client"
 	"github.com/iamdb/iamdb/internal/mysqlwire"
 )
@@ -225,39 +223,6 @@ func (d *doctor) checkToken(ctx context.Context, f *doctorFlags, creds *client.A
 		}
 		d.fail("token", detail, tokenHint(r))
 	}
-}
-
-// checkHBA connects to a PostgreSQL backend and reports each line of its pg_hba.conf
-// that lets a member of rds_iam in without a certificate (checkHBA in hba.go).
-func (d *doctor) checkHBA(ctx context.Context, connString, caFile string) {
-	const fix = "reject members of rds_iam right after the gateway's cert line: \"hostssl all +rds_iam <gateway>/32 cert\", then \"host all +rds_iam all reject\" and \"local all +rds_iam reject\", before any other line (docs/operations.md); then SELECT pg_reload_conf()"
-	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	cfg, err := pgx.ParseConfig(withPostgresTLS(connString, caFile))
-	if err != nil {
-		d.fail("pg_hba", "--postgres: "+err.Error(), "")
-		return
-	}
-	c, err := pgx.ConnectConfig(cctx, cfg)
-	if err != nil {
-		d.fail("pg_hba", err.Error(), "check --postgres (a superuser's URL) and --ca-file")
-		return
-	}
-	defer c.Close(context.Background())
-	rules, members, err := readHBA(cctx, c)
-	if err != nil {
-		d.fail("pg_hba", "reading pg_hba_file_rules: "+err.Error(), "connect as a superuser, or GRANT SELECT ON pg_hba_file_rules and EXECUTE ON FUNCTION pg_hba_file_rules() to the role")
-		return
-	}
-	warnings := checkHBA(rules, members)
-	if len(warnings) == 0 {
-		d.ok("pg_hba", fmt.Sprintf("%s: %d lines; members of rds_iam (%d) log in only with a client certificate", cfg.Host, len(rules), len(members)))
-		return
-	}
-	for _, w := range warnings {
-		d.warn("pg_hba", w)
-	}
-	fmt.Fprintf(d.w, "      %-12s fix: %s\n", "", fix)
 }
 
 // tokenHint says how to fix a refused token.
