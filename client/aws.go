@@ -93,7 +93,7 @@ func (a *AWSCredentials) Retrieve(ctx context.Context) (Credentials, error) {
 	}
 	return Credentials{
 		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
-		CanExpire: c.CanExpire, Expires: c.Expires,
+		CanExpire: c.CanExpire, Expires: c.Expires, Source: c.Source,
 	}, nil
 }
 

@@ -19,6 +19,10 @@ type Credentials struct {
 	SessionToken    string
 	CanExpire       bool
 	Expires         time.Time
+	// Source names where the credentials came from, for humans (AWSDefaultCredentials sets
+	// the AWS SDK provider's name, such as "EnvConfigCredentials"); it may be empty and
+	// plays no part in signing.
+	Source string
 }
 
 // String returns the access key ID, the expiry and nothing secret.

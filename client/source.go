@@ -262,6 +262,11 @@ func (s *TokenSource) mint(ctx context.Context, t Target) (Token, error) {
 
 const credentialsHint = "configure AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, web identity, or instance/container credentials)"
 
+// Region returns the region a token for t is signed for, by the rules documented at
+// Config.Region, without signing one. The error is an *Error wrapping ErrNoRegion when
+// none applies.
+func (s *TokenSource) Region(t Target) (string, error) { return s.regionFor(t) }
+
 // regionFor resolves t's region.
 func (s *TokenSource) regionFor(t Target) (string, error) {
 	if t.Region != "" {

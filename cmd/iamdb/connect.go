@@ -79,9 +79,9 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var cc clientCommand
 	if kind == "psql" {
-		cc, err = psqlCommand(*clientPath, tf.hostname, tf.port, tf.username, *dbname, *caFile, tok)
+		cc, err = psqlCommand(*clientPath, tf.hostname, tf.port, tf.username, *dbname, *caFile, tok.Value())
 	} else {
-		cc, err = mysqlCommand(*clientPath, tf.hostname, tf.port, tf.username, *dbname, *caFile, tok)
+		cc, err = mysqlCommand(*clientPath, tf.hostname, tf.port, tf.username, *dbname, *caFile, tok.Value())
 	}
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)

@@ -15,10 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/jackc/pgx/v5"
-
+	"github.com/iamdb/iamdb/client"
 	"github.com/iamdb/iamdb/internal/mysqlwire"
 )
 
@@ -47,96 +44,135 @@ It exits 1 if any check fails. Without an endpoint (real RDS) the identity and t
 verdicts are skipped. With only --postgres, only the backend is checked.
 `
 
-func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// doctorFlags are iamdb doctor's flags.
+type doctorFlags struct {
+	tokenFlags
+	engine, endpoint, caFile, signingHost, pgURL string
+}
+
+// parseDoctorFlags parses and checks iamdb doctor's flags; nil and no error for -h.
+func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
 	fs := flag.NewFlagSet("iamdb doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, doctorUsage) }
-	hostname := fs.String("hostname", "", "database host name, as clients dial it")
-	port := fs.Int("port", 0, "database port")
-	username := fs.String("username", "", "database user")
-	engine := fs.String("engine", "auto", "auto, postgres or mysql")
-	endpoint := fs.String("endpoint", os.Getenv("AWS_ENDPOINT_URL"), "the iamdb authority (default $AWS_ENDPOINT_URL)")
-	region := fs.String("region", "", "region (default: from the AWS config or $AWS_REGION)")
-	profile := fs.String("profile", "", "shared config profile")
-	caFile := fs.String("ca-file", os.Getenv("IAMDB_CA_FILE"), "CA certificate(s) verifying the server (default $IAMDB_CA_FILE)")
-	signingHost := fs.String("signing-host", "", "host name the token is signed for (default --hostname)")
-	pgURL := fs.String("postgres", "", "a PostgreSQL backend to check pg_hba.conf on, as a superuser (libpq URL or key=value)")
+	var f doctorFlags
+	f.register(fs)
+	fs.StringVar(&f.engine, "engine", "auto", "auto, postgres or mysql")
+	fs.StringVar(&f.endpoint, "endpoint", os.Getenv("AWS_ENDPOINT_URL"), "the iamdb authority (default $AWS_ENDPOINT_URL)")
+	fs.StringVar(&f.caFile, "ca-file", os.Getenv("IAMDB_CA_FILE"), "CA certificate(s) verifying the server (default $IAMDB_CA_FILE)")
+	fs.StringVar(&f.signingHost, "signing-host", "", "host name the token is signed for (default --hostname)")
+	fs.StringVar(&f.pgURL, "postgres", "", "a PostgreSQL backend to check pg_hba.conf on, as a superuser (libpq URL or key=value)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return nil, nil
 		}
-		return exitCode(2)
+		return nil, exitCode(2)
 	}
 	if fs.NArg() > 0 {
-		return usagef("doctor: unexpected argument %q", fs.Arg(0))
+		return nil, usagef("doctor: unexpected argument %q", fs.Arg(0))
 	}
-	backendOnly := *pgURL != "" && *hostname == "" && *port == 0 && *username == ""
-	if !backendOnly && (*hostname == "" || *port == 0 || *username == "") {
-		return usagef("doctor: --hostname, --port and --username are required (or --postgres alone)")
+	if !f.backendOnly() {
+		if err := f.required("doctor"); err != nil {
+			return nil, usagef("doctor: --hostname, --port and --username are required (or --postgres alone)")
+		}
 	}
-	switch *engine {
+	switch f.engine {
 	case "auto", "postgres", "mysql":
 	default:
-		return usagef("doctor: --engine must be auto, postgres or mysql")
+		return nil, usagef("doctor: --engine must be auto, postgres or mysql")
 	}
-	if *signingHost == "" {
-		*signingHost = *hostname
+	if f.signingHost == "" {
+		f.signingHost = f.hostname
+	}
+	return &f, nil
+}
+
+// backendOnly reports whether only --postgres was given: only the backend is checked.
+func (f *doctorFlags) backendOnly() bool {
+	return f.pgURL != "" && f.hostname == "" && f.port == 0 && f.username == ""
+}
+
+func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseDoctorFlags(args, stderr)
+	if f == nil {
+		return err
 	}
 	d := &doctor{w: stdout}
-	if backendOnly {
-		d.checkHBA(ctx, *pgURL, *caFile)
-		if d.failed {
-			return exitCode(1)
-		}
-		return nil
+	if !f.backendOnly() {
+		d.checkLogin(ctx, f)
 	}
+	if f.pgURL != "" {
+		d.checkHBA(ctx, f.pgURL, f.caFile)
+	}
+	if d.failed {
+		return exitCode(1)
+	}
+	return nil
+}
 
-	cfg, err := loadAWSConfig(ctx, *profile, *region)
-	var creds aws.Credentials
-	if err == nil {
-		creds, err = cfg.Credentials.Retrieve(ctx)
+// checkLogin checks what a login as f's user needs: credentials, region, identity, TLS and
+// a token the authority accepts.
+func (d *doctor) checkLogin(ctx context.Context, f *doctorFlags) {
+	creds, err := client.AWSDefaultCredentials(ctx, client.AWSOptions{Profile: f.profile, Region: f.region})
+	var provider client.CredentialsProvider = creds
+	if err != nil {
+		provider = client.CredentialsProviderFunc(func(context.Context) (client.Credentials, error) { return client.Credentials{}, err })
 	}
-	credsOK := err == nil
-	if !credsOK {
-		d.fail("credentials", err.Error(), "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance profile, container role or web identity token provides them")
-	} else {
-		detail := creds.AccessKeyID + " from " + creds.Source
-		if creds.CanExpire {
-			left := time.Until(creds.Expires).Round(time.Second)
-			detail += fmt.Sprintf(", expire %s (in %s)", creds.Expires.UTC().Format(time.RFC3339), left)
-			if left < 15*time.Minute {
-				detail += ": tokens signed now expire with them, before 15 minutes"
-			}
-		}
-		d.ok("credentials", detail)
+	credsOK := d.checkCredentials(ctx, provider)
+	src, err := client.NewTokenSource(client.Config{Credentials: provider, Region: f.region})
+	if err != nil {
+		d.fail("region", err.Error(), "")
+		return
 	}
-	if cfg.Region == "" {
+	target := client.Target{Host: f.signingHost, Port: f.port, User: f.username}
+	region, err := src.Region(target)
+	if err != nil {
 		d.fail("region", "none configured", "pass --region, set AWS_REGION, or region = … in the profile; it must be the database's region")
 	} else {
-		d.ok("region", cfg.Region)
+		d.ok("region", region)
 	}
-
-	if *endpoint == "" {
+	if f.endpoint == "" {
 		d.skip("identity", "no --endpoint or $AWS_ENDPOINT_URL: not asking an iamdb authority (real RDS?)")
 	} else if credsOK {
-		c := sts.NewFromConfig(cfg, func(o *sts.Options) {
-			o.BaseEndpoint = aws.String(*endpoint)
-			if o.Region == "" {
-				o.Region = "us-east-1"
-			}
-		})
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		id, err := c.GetCallerIdentity(cctx, &sts.GetCallerIdentityInput{})
+		arn, err := askIdentity(cctx, creds, f.endpoint)
 		cancel()
 		if err != nil {
 			d.fail("identity", err.Error(), "check --endpoint; a key the authority does not know was made elsewhere (another account or authority)")
 		} else {
-			d.ok("identity", aws.ToString(id.Arn))
+			d.ok("identity", arn)
 		}
 	}
+	d.checkTLS(ctx, f)
+	if credsOK && region != "" {
+		d.checkToken(ctx, f, creds, src, target)
+	}
+}
 
-	addr := joinHostPort(*hostname, *port)
-	st, kind, err := probeTLS(ctx, addr, *hostname, *engine, *caFile)
+// checkCredentials reports the credentials the chain finds, and until when they last.
+func (d *doctor) checkCredentials(ctx context.Context, p client.CredentialsProvider) bool {
+	creds, err := p.Retrieve(ctx)
+	if err != nil {
+		d.fail("credentials", err.Error(), "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance profile, container role or web identity token provides them")
+		return false
+	}
+	detail := creds.AccessKeyID + " from " + creds.Source
+	if creds.CanExpire {
+		left := time.Until(creds.Expires).Round(time.Second)
+		detail += fmt.Sprintf(", expire %s (in %s)", creds.Expires.UTC().Format(time.RFC3339), left)
+		if left < 15*time.Minute {
+			detail += ": tokens signed now expire with them, before 15 minutes"
+		}
+	}
+	d.ok("credentials", detail)
+	return true
+}
+
+// checkTLS reports whether the server at f's address speaks TLS with a certificate we
+// trust for its name.
+func (d *doctor) checkTLS(ctx context.Context, f *doctorFlags) {
+	addr := joinHostPort(f.hostname, f.port)
+	st, kind, err := probeTLS(ctx, addr, f.hostname, f.engine, f.caFile)
 	if err != nil {
 		hint := "is the gateway listening there? is it the right port?"
 		var uerr x509.UnknownAuthorityError
@@ -145,86 +181,48 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		case errors.As(err, &uerr):
 			hint = "the certificate is not signed by a CA you trust: pass --ca-file with the gateway's CA (iamdb dev: $IAMDB_CA_FILE)"
 		case errors.As(err, &herr):
-			hint = "the certificate is not valid for " + *hostname + ": dial a name it lists, or use --signing-host with a tunnel"
+			hint = "the certificate is not valid for " + f.hostname + ": dial a name it lists, or use --signing-host with a tunnel"
 		case errors.Is(err, errNoTLS):
 			hint = "IAM database authentication needs TLS: the server refused it"
 		}
 		d.fail("tls", fmt.Sprintf("%s (%s): %v", addr, kind, err), hint)
-	} else {
-		leaf := st.PeerCertificates[0]
-		d.ok("tls", fmt.Sprintf("%s (%s): %s, %s, certificate for %s valid until %s", addr, kind, tlsVersionName(st.Version),
-			tls.CipherSuiteName(st.CipherSuite), strings.Join(leaf.DNSNames, ","), leaf.NotAfter.UTC().Format(time.RFC3339)))
+		return
 	}
-
-	if credsOK && cfg.Region != "" {
-		tok, info, err := mintToken(ctx, cfg, *signingHost, *port, *username)
-		switch {
-		case err != nil:
-			d.fail("token", err.Error(), "")
-		case *endpoint == "":
-			d.ok("token", fmt.Sprintf("built for %s:%d as %s, expires %s (no authority to ask for a verdict)", *signingHost, *port, *username, info.Expiration.Format(time.RFC3339)))
-		default:
-			r, err := askAuthority(ctx, cfg, *endpoint, tok, *username, *signingHost, *port)
-			switch {
-			case err != nil:
-				d.fail("token", err.Error(), "the authority could not judge the token; VerifyDBAuthToken needs rds-db:VerifyAuthToken on the database user (or rds-db:connect)")
-			case r.allowed():
-				d.ok("token", fmt.Sprintf("accepted for %s as %s, allowed by policy %s statement %s", *username, r.PrincipalARN, r.DecidingPolicy, r.DecidingStatement))
-			default:
-				detail := r.verdict()
-				if r.PrincipalARN != "" {
-					detail += " (principal " + r.PrincipalARN + ")"
-				}
-				if r.Valid && strings.ContainsRune(r.Reason, ' ') {
-					detail += ": " + r.Reason
-				}
-				if r.DecidingPolicy != "" {
-					detail += ", policy " + r.DecidingPolicy + " statement " + r.DecidingStatement
-				}
-				d.fail("token", detail, tokenHint(r))
-			}
-		}
-	}
-	if *pgURL != "" {
-		d.checkHBA(ctx, *pgURL, *caFile)
-	}
-	if d.failed {
-		return exitCode(1)
-	}
-	return nil
+	leaf := st.PeerCertificates[0]
+	d.ok("tls", fmt.Sprintf("%s (%s): %s, %s, certificate for %s valid until %s", addr, kind, tlsVersionName(st.Version),
+		tls.CipherSuiteName(st.CipherSuite), strings.Join(leaf.DNSNames, ","), leaf.NotAfter.UTC().Format(time.RFC3339)))
 }
 
-// checkHBA connects to a PostgreSQL backend and reports each line of its pg_hba.conf
-// that lets a member of rds_iam in without a certificate (checkHBA in hba.go).
-func (d *doctor) checkHBA(ctx context.Context, connString, caFile string) {
-	const fix = "reject members of rds_iam right after the gateway's cert line: \"hostssl all +rds_iam <gateway>/32 cert\", then \"host all +rds_iam all reject\" and \"local all +rds_iam reject\", before any other line (docs/operations.md); then SELECT pg_reload_conf()"
-	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	cfg, err := pgx.ParseConfig(withPostgresTLS(connString, caFile))
-	if err != nil {
-		d.fail("pg_hba", "--postgres: "+err.Error(), "")
+// checkToken signs a token for target and reports the authority's verdict on it.
+func (d *doctor) checkToken(ctx context.Context, f *doctorFlags, creds *client.AWSCredentials, src *client.TokenSource, target client.Target) {
+	tok, info, err := mintToken(ctx, src, target)
+	switch {
+	case err != nil:
+		d.fail("token", err.Error(), "")
+		return
+	case f.endpoint == "":
+		d.ok("token", fmt.Sprintf("built for %s:%d as %s, expires %s (no authority to ask for a verdict)", f.signingHost, f.port, f.username, info.Expiration.Format(time.RFC3339)))
 		return
 	}
-	c, err := pgx.ConnectConfig(cctx, cfg)
-	if err != nil {
-		d.fail("pg_hba", err.Error(), "check --postgres (a superuser's URL) and --ca-file")
-		return
+	r, err := askAuthority(ctx, creds, f.endpoint, tok.Value(), f.username, f.signingHost, f.port)
+	switch {
+	case err != nil:
+		d.fail("token", err.Error(), "the authority could not judge the token; VerifyDBAuthToken needs rds-db:VerifyAuthToken on the database user (or rds-db:connect)")
+	case r.allowed():
+		d.ok("token", fmt.Sprintf("accepted for %s as %s, allowed by policy %s statement %s", f.username, r.PrincipalARN, r.DecidingPolicy, r.DecidingStatement))
+	default:
+		detail := r.verdict()
+		if r.PrincipalARN != "" {
+			detail += " (principal " + r.PrincipalARN + ")"
+		}
+		if r.Valid && strings.ContainsRune(r.Reason, ' ') {
+			detail += ": " + r.Reason
+		}
+		if r.DecidingPolicy != "" {
+			detail += ", policy " + r.DecidingPolicy + " statement " + r.DecidingStatement
+		}
+		d.fail("token", detail, tokenHint(r))
 	}
-	defer c.Close(context.Background())
-	rules, members, err := readHBA(cctx, c)
-	if err != nil {
-		d.fail("pg_hba", "reading pg_hba_file_rules: "+err.Error(), "connect as a superuser, or GRANT SELECT ON pg_hba_file_rules and EXECUTE ON FUNCTION pg_hba_file_rules() to the role")
-		return
-	}
-	warnings := checkHBA(rules, members)
-	if len(warnings) == 0 {
-		d.ok("pg_hba", fmt.Sprintf("%s: %d lines; members of rds_iam (%d) log in only with a client certificate", cfg.Host, len(rules), len(members)))
-		return
-	}
-	for _, w := range warnings {
-		d.warn("pg_hba", w)
-	}
-	fmt.Fprintf(d.w, "      %-12s fix: %s\n", "", fix)
 }
 
 // tokenHint says how to fix a refused token.

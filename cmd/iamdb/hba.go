@@ -3,266 +3,58 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/netip"
-	"slices"
-	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/iamdb/iamdb/internal/rdsiam"
+	"github.com/iamdb/iamdb/internal/pghba"
 )
 
-// The pg_hba.conf check of "iamdb doctor --postgres": members of rds_iam must log in only
-// with the gateway's client certificate. Any role may set itself a password (ALTER ROLE
-// current_user PASSWORD …), so a password line that an IAM user reaches before a reject
-// lets it in without a token, from wherever that line allows.
-//
-// PostgreSQL takes the first line that matches a connection's type, database, user and
-// address. checkHBA walks the lines in that order for each member of rds_iam (and for a
-// member yet to be created, who holds nothing but rds_iam): a cert or reject line that
-// matches the member covers its connection types, addresses and databases; a later line
-// with any other method (scram-sha-256, md5, password, trust, peer, ldap, …) that matches
-// the member on a connection type, address or database no earlier such line covers is a
-// way around IAM. Coverage is judged line by line: host names, samehost and samenet
-// count as any address for a password line and as none for a reject, so the check may
-// warn about a file that is safe only by a combination of lines, never the other way.
+// The pg_hba.conf check of "iamdb doctor --postgres": package pghba judges the lines; this
+// file reads them from the server and prints the verdict.
 
-// hbaRule is a line of pg_hba.conf as the view pg_hba_file_rules shows it.
-type hbaRule struct {
-	Line      int
-	Type      string // local, host, hostssl, hostnossl, hostgssenc, hostnogssenc
-	Databases []string
-	Users     []string // all, +group, or a role's name
-	Address   string   // all, samehost, samenet, an IP address or a host name; "" for local
-	Netmask   string   // with an IP address
-	Method    string
-	Err       string // why PostgreSQL could not parse the line
-}
-
-// hbaMember is a role that is a member of rds_iam, and every role it is a member of
-// (rds_iam among them), as pg_hba.conf's +group sees it: through other roles, but not
-// because it is a superuser.
-type hbaMember struct {
-	Name   string // "" for the member yet to be created
-	Groups []string
-}
-
-// connection kinds, as pg_hba.conf's line types tell them apart.
-const (
-	kindLocal = "over the unix socket"
-	kindSSL   = "over TLS"
-	kindGSS   = "over GSS encryption"
-	kindPlain = "unencrypted over TCP"
-)
-
-var hbaKinds = map[string][]string{
-	"local":        {kindLocal},
-	"host":         {kindSSL, kindGSS, kindPlain},
-	"hostssl":      {kindSSL},
-	"hostnossl":    {kindGSS, kindPlain},
-	"hostgssenc":   {kindGSS},
-	"hostnogssenc": {kindSSL, kindPlain},
-}
-
-var anyAddress = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
-
-// prefixes returns the addresses a line matches; known is false for host names, samehost
-// and samenet, whose addresses the view does not show.
-func (r hbaRule) prefixes() (p []netip.Prefix, known bool) {
-	switch r.Address {
-	case "all":
-		return anyAddress, true
-	case "", "samehost", "samenet":
-		return nil, false
-	}
-	addr, err := netip.ParseAddr(r.Address)
+// checkHBA connects to a PostgreSQL backend and reports each line of its pg_hba.conf
+// that lets a member of rds_iam in without a certificate (package pghba).
+func (d *doctor) checkHBA(ctx context.Context, connString, caFile string) {
+	const fix = "reject members of rds_iam right after the gateway's cert line: \"hostssl all +rds_iam <gateway>/32 cert\", then \"host all +rds_iam all reject\" and \"local all +rds_iam reject\", before any other line (docs/operations.md); then SELECT pg_reload_conf()"
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	cfg, err := pgx.ParseConfig(withPostgresTLS(connString, caFile))
 	if err != nil {
-		return nil, false // a host name
+		d.fail("pg_hba", "--postgres: "+err.Error(), "")
+		return
 	}
-	bits := addr.BitLen()
-	if r.Netmask != "" {
-		mask, err := netip.ParseAddr(r.Netmask)
-		if err != nil || mask.BitLen() != addr.BitLen() {
-			return nil, false
-		}
-		bits = 0
-		for _, b := range mask.AsSlice() {
-			for i := 7; i >= 0 && b&(1<<i) != 0; i-- {
-				bits++
-			}
-			if b != 0xff {
-				break
-			}
-		}
+	c, err := pgx.ConnectConfig(cctx, cfg)
+	if err != nil {
+		d.fail("pg_hba", err.Error(), "check --postgres (a superuser's URL) and --ca-file")
+		return
 	}
-	return []netip.Prefix{netip.PrefixFrom(addr, bits).Masked()}, true
+	defer c.Close(context.Background())
+	rules, members, err := readHBA(cctx, c)
+	if err != nil {
+		d.fail("pg_hba", "reading pg_hba_file_rules: "+err.Error(), "connect as a superuser, or GRANT SELECT ON pg_hba_file_rules and EXECUTE ON FUNCTION pg_hba_file_rules() to the role")
+		return
+	}
+	warnings := pghba.Check(rules, members)
+	if len(warnings) == 0 {
+		d.ok("pg_hba", fmt.Sprintf("%s: %d lines; members of rds_iam (%d) log in only with a client certificate", cfg.Host, len(rules), len(members)))
+		return
+	}
+	for _, w := range warnings {
+		d.warn("pg_hba", w)
+	}
+	fmt.Fprintf(d.w, "      %-12s fix: %s\n", "", fix)
 }
-
-// matches reports whether the line's user column matches m.
-func (r hbaRule) matches(m hbaMember) bool {
-	for _, u := range r.Users {
-		switch {
-		case u == "all":
-			return true
-		case strings.HasPrefix(u, "+"):
-			if slices.Contains(m.Groups, u[1:]) {
-				return true
-			}
-		case m.Name != "" && u == m.Name:
-			return true
-		}
-	}
-	return false
-}
-
-func (r hbaRule) String() string {
-	addr := r.Address
-	if r.Netmask != "" {
-		if p, ok := r.prefixes(); ok && len(p) == 1 {
-			addr = p[0].String()
-		}
-	}
-	f := []string{r.Type, strings.Join(r.Databases, ","), strings.Join(r.Users, ",")}
-	if addr != "" {
-		f = append(f, addr)
-	}
-	return strings.Join(append(f, r.Method), " ")
-}
-
-// hbaCover is what a cert or reject line takes out of reach of later lines, for one
-// member and connection kind.
-type hbaCover struct {
-	prefixes  []netip.Prefix
-	databases []string
-}
-
-// covers reports whether c takes every database and address of r (for the kind it was
-// recorded for) out of reach.
-func (c hbaCover) covers(r hbaRule, local bool) bool {
-	if !slices.Contains(c.databases, "all") {
-		for _, d := range r.Databases {
-			if d == "all" || !slices.Contains(c.databases, d) {
-				return false
-			}
-		}
-	}
-	if local {
-		return true
-	}
-	want, known := r.prefixes()
-	if !known {
-		want = anyAddress
-	}
-	for _, p := range want {
-		if !slices.ContainsFunc(c.prefixes, func(q netip.Prefix) bool { return q.Bits() <= p.Bits() && q.Contains(p.Addr()) }) {
-			return false
-		}
-	}
-	return true
-}
-
-// checkHBA returns a warning for each line that lets a member of rds_iam (one of members,
-// or one yet to be created) log in without a client certificate, and for each line
-// PostgreSQL could not parse.
-func checkHBA(rules []hbaRule, members []hbaMember) []string {
-	members = append([]hbaMember{{Groups: []string{rdsiam.Role}}}, members...)
-	type finding struct {
-		rule  hbaRule
-		who   []string
-		kinds []string
-	}
-	found := map[int]*finding{} // by the rule's index: line numbers repeat across included files
-	for _, m := range members {
-		covered := map[string][]hbaCover{}
-		for i, r := range rules {
-			if r.Err != "" || !r.matches(m) {
-				continue
-			}
-			kinds := hbaKinds[r.Type]
-			if r.Method == "reject" || r.Method == "cert" {
-				p, _ := r.prefixes()
-				for _, k := range kinds {
-					covered[k] = append(covered[k], hbaCover{p, r.Databases})
-				}
-				continue
-			}
-			for _, k := range kinds {
-				if slices.ContainsFunc(covered[k], func(c hbaCover) bool { return c.covers(r, k == kindLocal) }) {
-					continue
-				}
-				f := found[i]
-				if f == nil {
-					f = &finding{rule: r}
-					found[i] = f
-				}
-				if name := m.Name; !slices.Contains(f.who, name) {
-					f.who = append(f.who, name)
-				}
-				if !slices.Contains(f.kinds, k) {
-					f.kinds = append(f.kinds, k)
-				}
-			}
-		}
-	}
-	var warnings []string
-	for _, r := range rules {
-		if r.Err != "" {
-			warnings = append(warnings, fmt.Sprintf("line %d: %s (PostgreSQL keeps its previous pg_hba.conf until this is fixed)", r.Line, r.Err))
-		}
-	}
-	for i := range rules {
-		f := found[i]
-		if f == nil {
-			continue
-		}
-		who := "any member of rds_iam"
-		if named := slices.DeleteFunc(slices.Clone(f.who), func(s string) bool { return s == "" }); len(named) > 0 {
-			const max = 5
-			more := ""
-			if len(named) > max {
-				more, named = fmt.Sprintf(" and %d more", len(named)-max), named[:max]
-			}
-			if slices.Contains(f.who, "") {
-				who = "members of rds_iam (" + strings.Join(named, ", ") + more + ")"
-			} else {
-				who = "the rds_iam members " + strings.Join(named, ", ") + more
-			}
-		}
-		warnings = append(warnings, fmt.Sprintf("line %d: %q lets %s log in with %s %s, without the gateway's certificate",
-			f.rule.Line, f.rule.String(), who, f.rule.Method, strings.Join(f.kinds, ", ")))
-	}
-	return warnings
-}
-
-// hbaRulesQuery reads pg_hba.conf as the server parses it now (the file on disk, which a
-// reload would load), in file order.
-const hbaRulesQuery = `select line_number, type, coalesce(database, '{}'), coalesce(user_name, '{}'),
-	coalesce(address, ''), coalesce(netmask, ''), coalesce(auth_method, ''), coalesce(error, '')
-	from pg_catalog.pg_hba_file_rules`
-
-// hbaMembersQuery lists the roles that may log in and are members of rds_iam, with every
-// role each is a member of, following pg_auth_members (as pg_hba.conf's +group does: a
-// superuser is not a member of everything here).
-const hbaMembersQuery = `with recursive m(member, grp) as (
-	select member, roleid from pg_catalog.pg_auth_members
-	union
-	select m.member, a.roleid from m join pg_catalog.pg_auth_members a on a.member = m.grp)
-select r.rolname, array_agg(g.rolname::text order by g.rolname)
-	from m join pg_catalog.pg_roles r on r.oid = m.member join pg_catalog.pg_roles g on g.oid = m.grp
-	where r.rolcanlogin
-	group by r.rolname
-	having bool_or(g.rolname = 'rds_iam')
-	order by r.rolname`
 
 // readHBA reads the rules of pg_hba.conf and the members of rds_iam from a server.
 // pg_hba_file_rules is readable by superusers only, unless granted.
-func readHBA(ctx context.Context, c *pgx.Conn) ([]hbaRule, []hbaMember, error) {
-	rows, err := c.Query(ctx, hbaRulesQuery)
+func readHBA(ctx context.Context, c *pgx.Conn) ([]pghba.Rule, []pghba.Member, error) {
+	rows, err := c.Query(ctx, pghba.RulesQuery)
 	if err != nil {
 		return nil, nil, err
 	}
-	rules, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (hbaRule, error) {
-		var r hbaRule
+	rules, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pghba.Rule, error) {
+		var r pghba.Rule
 		var line *int32
 		err := row.Scan(&line, &r.Type, &r.Databases, &r.Users, &r.Address, &r.Netmask, &r.Method, &r.Err)
 		if line != nil {
@@ -273,12 +65,12 @@ func readHBA(ctx context.Context, c *pgx.Conn) ([]hbaRule, []hbaMember, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err = c.Query(ctx, hbaMembersQuery)
+	rows, err = c.Query(ctx, pghba.MembersQuery)
 	if err != nil {
 		return nil, nil, err
 	}
-	members, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (hbaMember, error) {
-		var m hbaMember
+	members, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pghba.Member, error) {
+		var m pghba.Member
 		return m, row.Scan(&m.Name, &m.Groups)
 	})
 	if err != nil {

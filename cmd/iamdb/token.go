@@ -13,9 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-
+	"github.com/iamdb/iamdb/client"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -83,7 +81,7 @@ func (f *tokenFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.hostname, "hostname", "", "database host name, as clients dial it")
 	fs.IntVar(&f.port, "port", 0, "database port")
 	fs.StringVar(&f.username, "username", "", "database user")
-	fs.StringVar(&f.region, "region", "", "region (default: from the AWS config or $AWS_REGION)")
+	fs.StringVar(&f.region, "region", "", "region (default: an RDS host name's, else the AWS config's or $AWS_REGION)")
 	fs.StringVar(&f.profile, "profile", "", "shared config profile")
 }
 
@@ -95,70 +93,45 @@ func (f *tokenFlags) required(cmd string) error {
 	return nil
 }
 
-// mint signs a token for host (the name the token is signed for), the port and the user.
-func (f *tokenFlags) mint(ctx context.Context, cmd, host string) (string, tokenInfo, error) {
-	cfg, err := loadAWSConfig(ctx, f.profile, f.region)
+// mint signs a token for host (the name the token is signed for), the port and the user,
+// with the AWS SDK's standard chain loaded by the client library.
+func (f *tokenFlags) mint(ctx context.Context, cmd, host string) (client.Token, tokenInfo, error) {
+	creds, err := client.AWSDefaultCredentials(ctx, client.AWSOptions{Profile: f.profile, Region: f.region})
 	if err != nil {
-		return "", tokenInfo{}, fmt.Errorf("%s: %w", cmd, err)
+		return client.Token{}, tokenInfo{}, fmt.Errorf("%s: %w", cmd, err)
 	}
-	tok, info, err := mintToken(ctx, cfg, host, f.port, f.username)
+	src, err := client.NewTokenSource(client.Config{Credentials: creds, Region: f.region})
 	if err != nil {
-		return "", tokenInfo{}, fmt.Errorf("%s: %w", cmd, err)
+		return client.Token{}, tokenInfo{}, fmt.Errorf("%s: %w", cmd, err)
+	}
+	tok, info, err := mintToken(ctx, src, client.Target{Host: host, Port: f.port, User: f.username})
+	if err != nil {
+		return client.Token{}, tokenInfo{}, fmt.Errorf("%s: %w", cmd, err)
 	}
 	return tok, info, nil
 }
 
-// loadAWSConfig loads the AWS SDK's configuration: the standard credential chain
-// (environment, shared config and credentials files with role_arn + source_profile or
-// credential_source, web identity, container and instance metadata endpoints), profile
-// and region if given.
-func loadAWSConfig(ctx context.Context, profile, region string) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
-	if profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(profile))
+// mintToken signs a token for t with src, whose rules give the region: the Config's (the
+// --region flag), else the one in an RDS host name, else the AWS configuration's. The
+// token expires 15 minutes after signing, or sooner when the credentials expire first.
+func mintToken(ctx context.Context, src *client.TokenSource, t client.Target) (client.Token, tokenInfo, error) {
+	host := t.Host
+	t.Host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]") // Target brackets IPv6 itself
+	region, err := src.Region(t)
+	if errors.Is(err, client.ErrNoRegion) {
+		return client.Token{}, tokenInfo{}, usagef("no region: pass --region or set AWS_REGION (or dial an RDS host name)")
 	}
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return cfg, fmt.Errorf("loading AWS configuration: %w", err)
+		return client.Token{}, tokenInfo{}, err
 	}
-	return cfg, nil
-}
-
-// mintToken builds a token for user at host:port with cfg's credentials and region.
-func mintToken(ctx context.Context, cfg aws.Config, host string, port int, user string) (string, tokenInfo, error) {
-	if cfg.Region == "" {
-		return "", tokenInfo{}, usagef("no region: pass --region or set AWS_REGION")
-	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
+	tok, err := src.Token(ctx, t)
 	if err != nil {
-		return "", tokenInfo{}, fmt.Errorf("retrieving credentials: %w", err)
-	}
-	now := time.Now()
-	tok, err := token.Build(joinHostPort(host, port), cfg.Region, user, token.Credentials{
-		AccessKeyID:     creds.AccessKeyID,
-		SecretAccessKey: creds.SecretAccessKey,
-		SessionToken:    creds.SessionToken,
-	}, now)
-	if err != nil {
-		return "", tokenInfo{}, err
+		return client.Token{}, tokenInfo{}, err
 	}
 	return tok, tokenInfo{
-		Hostname: host, Port: port, Username: user, Region: cfg.Region,
-		Expiration: tokenExpiry(now, creds),
+		Hostname: host, Port: t.Port, Username: t.User, Region: region,
+		Expiration: tok.Expires().UTC().Truncate(time.Second),
 	}, nil
-}
-
-// tokenExpiry is when a token built at now stops working: 15 minutes later, or earlier if
-// the credentials that signed it expire first.
-func tokenExpiry(now time.Time, creds aws.Credentials) time.Time {
-	exp := now.Add(token.MaxExpires)
-	if creds.CanExpire && creds.Expires.Before(exp) {
-		exp = creds.Expires
-	}
-	return exp.UTC().Truncate(time.Second)
 }
 
 type tokenInfo struct {
@@ -169,7 +142,8 @@ type tokenInfo struct {
 	Expiration time.Time `json:"expiration"`
 }
 
-func printToken(w io.Writer, format, tok string, info tokenInfo) error {
+func printToken(w io.Writer, format string, t client.Token, info tokenInfo) error {
+	tok := t.Value()
 	switch format {
 	case "env":
 		q := shellQuote(tok)

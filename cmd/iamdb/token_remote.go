@@ -13,8 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
+	"github.com/iamdb/iamdb/client"
 	"github.com/iamdb/iamdb/sigv4"
 )
 
@@ -36,11 +35,11 @@ type awsErrorResponse struct {
 // verifyRemote asks the authority at endpoint whether tok would let user in, signing the
 // request with the caller's own AWS credentials (the SDK's standard chain).
 func verifyRemote(ctx context.Context, endpoint, profile, region, tok, user, host string, port int, stdout, stderr io.Writer) error {
-	cfg, err := loadAWSConfig(ctx, profile, region)
+	creds, err := client.AWSDefaultCredentials(ctx, client.AWSOptions{Profile: profile, Region: region})
 	if err != nil {
 		return fmt.Errorf("token verify: %w", err)
 	}
-	r, err := askAuthority(ctx, cfg, endpoint, tok, user, host, port)
+	r, err := askAuthority(ctx, creds, endpoint, tok, user, host, port)
 	if err != nil {
 		return fmt.Errorf("token verify: %w", err)
 	}
@@ -83,15 +82,8 @@ func (r *verifyResult) verdict() string {
 }
 
 // askAuthority asks the authority at endpoint (VerifyDBAuthToken) whether tok would let
-// user in, signing the request with cfg's credentials.
-func askAuthority(ctx context.Context, cfg aws.Config, endpoint, tok, user, host string, port int) (*verifyResult, error) {
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("retrieving credentials: %w", err)
-	}
+// user in, signing the request with creds.
+func askAuthority(ctx context.Context, creds *client.AWSCredentials, endpoint, tok, user, host string, port int) (*verifyResult, error) {
 	form := url.Values{"Action": {"VerifyDBAuthToken"}, "Version": {"2014-10-31"}, "Token": {tok}, "DBUser": {user}}
 	if host != "" {
 		form.Set("Hostname", host)
@@ -99,40 +91,71 @@ func askAuthority(ctx context.Context, cfg aws.Config, endpoint, tok, user, host
 	if port != 0 {
 		form.Set("Port", strconv.Itoa(port))
 	}
+	var r verifyResult
+	if err := callAuthority(ctx, creds, "rds", endpoint, form, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// askIdentity asks the authority at endpoint who creds belong to (STS
+// GetCallerIdentity) and returns the caller's ARN.
+func askIdentity(ctx context.Context, creds *client.AWSCredentials, endpoint string) (string, error) {
+	var r struct {
+		ARN string `xml:"GetCallerIdentityResult>Arn"`
+	}
+	form := url.Values{"Action": {"GetCallerIdentity"}, "Version": {"2011-06-15"}}
+	if err := callAuthority(ctx, creds, "sts", endpoint, form, &r); err != nil {
+		return "", err
+	}
+	return r.ARN, nil
+}
+
+// callAuthority posts form, an AWS query API request to service, to the authority at
+// endpoint, signed with creds in their configuration's region (us-east-1 if none), and
+// decodes the XML answer into out.
+func callAuthority(ctx context.Context, creds *client.AWSCredentials, service, endpoint string, form url.Values, out any) error {
+	region := creds.Region()
+	if region == "" {
+		region = "us-east-1"
+	}
+	c, err := creds.Retrieve(ctx)
+	if err != nil {
+		return err
+	}
 	body := form.Encode()
 	u := strings.TrimSuffix(endpoint, "/") + "/"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	sum := sha256.Sum256([]byte(body))
 	var signer sigv4.Signer
 	if err := signer.SignHTTP(req, sigv4.Credentials{
-		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
-	}, hex.EncodeToString(sum[:]), "rds", cfg.Region, time.Now()); err != nil {
-		return nil, fmt.Errorf("signing: %w", err)
+		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
+	}, hex.EncodeToString(sum[:]), service, region, time.Now()); err != nil {
+		return fmt.Errorf("signing: %w", err)
 	}
-	client := &http.Client{Timeout: 30 * time.Second}
-	resp, err := client.Do(req)
+	hc := &http.Client{Timeout: 30 * time.Second}
+	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, fmt.Errorf("reading the answer: %w", err)
+		return fmt.Errorf("reading the answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e awsErrorResponse
 		if xml.Unmarshal(data, &e) == nil && e.Code != "" {
-			return nil, fmt.Errorf("%s: %s", e.Code, e.Message)
+			return fmt.Errorf("%s: %s", e.Code, e.Message)
 		}
-		return nil, fmt.Errorf("the authority answered %s", resp.Status)
+		return fmt.Errorf("the authority answered %s", resp.Status)
 	}
-	var r verifyResult
-	if err := xml.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("unreadable answer: %w", err)
+	if err := xml.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("unreadable answer: %w", err)
 	}
-	return &r, nil
+	return nil
 }
