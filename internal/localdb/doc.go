@@ -4,6 +4,12 @@
 // with Addr, Exec, Stop and Restart, a CA trusted for client certificates and
 // the role rds_iam whose members log in only with a certificate.
 //
+// Both servers go through one lifecycle: a new directory of their own, locked
+// by the starting process; the TLS files; the engine's initialisation; a free
+// port; readiness over the unix socket; the setup SQL, which is package
+// rdsiam's (the rds_iam convention); and Stop, which removes it all. What
+// differs between the engines is described below.
+//
 // # What a PostgreSQL cluster looks like
 //
 // StartPostgres runs initdb and then the postgres server binary of the newest

@@ -271,7 +271,8 @@ func (m *MariaDB) ping(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Close()
+	c.Close()
+	return nil
 }
 
 // setup creates rds_iam, the admin and the databases, and registers the TLS

@@ -199,7 +199,8 @@ func (p *Postgres) ping(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Close(ctx)
+	c.Close(ctx)
+	return nil
 }
 
 // setup gives the superuser its password, creates rds_iam and the databases.
