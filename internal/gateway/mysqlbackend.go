@@ -102,9 +102,7 @@ func (e *mysqlEngine) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tl
 	}
 	// Client and backend must frame results alike: every capability that changes the
 	// framing must be the same on both sides.
-	const framing = mysqlwire.CapDeprecateEOF | mysqlwire.CapSessionTrack | mysqlwire.CapMultiResults |
-		mysqlwire.CapPSMultiResults | mysqlwire.CapProtocol41 | mysqlwire.CapLocalFiles |
-		mysqlwire.CapOptionalResultsetMetadata | mysqlwire.CapQueryAttributes
+	const framing = mysqlwire.FramingCapabilities
 	if want := c.Capabilities() & framing; cc.Capabilities&framing != want {
 		cc.Conn.Close()
 		e.g.m.dials.WithLabelValues(EngineMySQL, outcomeError).Inc()
