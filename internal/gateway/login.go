@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-
-	"github.com/iamdb/iamdb/internal/mysqlwire"
 )
 
 // The login flow both engines share: user name check, TLS rule, rds_iam membership,
@@ -48,7 +46,8 @@ type loginClient[S any] interface {
 	// rds_iam.
 	isIAM(ctx context.Context) (bool, error)
 	// password asks the client for its password, or for an IAM user's token. An engine
-	// that relays password users' authentication to the backend returns "" for them.
+	// that relays password users' authentication to the backend returns "" for them. A
+	// client that refuses to send one returns a passwordDeclined error.
 	password(isIAM bool) (string, error)
 	// loginPassword logs a password user in to the backend with pw.
 	loginPassword(ctx context.Context, pw string) (S, error)
@@ -91,7 +90,8 @@ func login[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *AuditR
 	pw, err := c.password(isIAM)
 	if err != nil {
 		rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
-		if !isDisconnect(err) && !errors.Is(err, mysqlwire.ErrCleartextNotEnabled) {
+		var declined passwordDeclined
+		if !isDisconnect(err) && !errors.As(err, &declined) {
 			rec.Outcome, rec.Reason = outcomeError, reasonProtocol
 		}
 		log.Debug("no password", "err", err)
@@ -175,3 +175,10 @@ type clientSideError struct{ err error }
 
 func (e *clientSideError) Error() string { return "gateway: client: " + e.err.Error() }
 func (e *clientSideError) Unwrap() error { return e.err }
+
+// passwordDeclined marks a client's refusal to send its password (a MySQL client that did
+// not enable mysql_clear_password closes the connection): counted as no-password, like
+// a client that closed at the prompt.
+type passwordDeclined struct{ error }
+
+func (e passwordDeclined) Unwrap() error { return e.error }

@@ -188,6 +188,9 @@ func (l mysqlLogin) password(isIAM bool) (string, error) {
 		return "", nil
 	}
 	pw, err := l.c.RequestCleartextPassword()
+	if errors.Is(err, mysqlwire.ErrCleartextNotEnabled) {
+		err = passwordDeclined{err}
+	}
 	return string(pw), err
 }
 
