@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 )
@@ -118,6 +119,17 @@ func login[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *AuditR
 	}
 	rec.Outcome = outcomeOK
 	return s, r
+}
+
+// authorizedAttrs returns the attributes of a "connection authorized" line: the
+// engine's client attributes, TLS, and for an IAM login who signed the token and the
+// statement that allowed it.
+func authorizedAttrs(rec *AuditRecord, st *tls.ConnectionState, client ...any) []any {
+	attrs := append(client, tlsAttrs(st)...)
+	if rec.IAM {
+		attrs = append(attrs, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
+	}
+	return attrs
 }
 
 // noSSL refuses a plaintext login, the same way for IAM and password users.

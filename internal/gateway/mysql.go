@@ -86,11 +86,7 @@ func (e *mysqlEngine) serve(nc net.Conn) {
 	nc.SetDeadline(time.Time{})
 	g.authenticated(nc)
 	if err == nil {
-		attrs := []any{"program_name", c.Attrs()["program_name"], "client_name", c.Attrs()["_client_name"]}
-		attrs = append(attrs, tlsAttrs(c.TLS())...)
-		if rec.IAM {
-			attrs = append(attrs, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
-		}
+		attrs := authorizedAttrs(&rec, c.TLS(), "program_name", c.Attrs()["program_name"], "client_name", c.Attrs()["_client_name"])
 		attrs = append(attrs, "backend_connection_id", s.be.connID, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 

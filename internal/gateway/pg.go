@@ -121,11 +121,7 @@ func (e *pgEngine) serve(nc net.Conn) {
 	c.SendReadyForQuery(s.be.tx)
 	err = c.Flush()
 	if err == nil {
-		attrs := []any{"application_name", c.Params()["application_name"]}
-		attrs = append(attrs, tlsAttrs(c.TLS())...)
-		if rec.IAM {
-			attrs = append(attrs, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
-		}
+		attrs := authorizedAttrs(&rec, c.TLS(), "application_name", c.Params()["application_name"])
 		attrs = append(attrs, "backend_pid", s.be.pid, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
