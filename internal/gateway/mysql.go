@@ -154,11 +154,11 @@ var mysqlRefusals = map[refusalKind]func(r refusal, c *mysqlwire.Conn) *mysqlwir
 		return &mysqlwire.Error{Code: mysqlwire.ErTooManyConnections, SQLState: mysqlwire.StateAuthMode, Message: "no backend connection available in time"}
 	},
 	refuseByBackend: func(r refusal, _ *mysqlwire.Conn) *mysqlwire.Error { // as the backend sent it
-		var myErr *mysqlwire.Error
-		if !errors.As(r.err, &myErr) {
+		var mysqlErr *mysqlwire.Error
+		if !errors.As(r.err, &mysqlErr) {
 			return &mysqlwire.Error{Code: mysqlwire.ErServerShutdown, SQLState: mysqlwire.StateHandshake, Message: "the database server is not available"}
 		}
-		return myErr
+		return mysqlErr
 	},
 }
 
@@ -210,11 +210,11 @@ func (l mysqlLogin) acquireIAM(ctx context.Context) (*mysqlSession, error) {
 // backendError returns the backend's ERR packet in err (wrong password, unknown
 // database, too many connections, …).
 func (mysqlLogin) backendError(err error) (code any, message string, password, ok bool) {
-	var myErr *mysqlwire.Error
-	if !errors.As(err, &myErr) {
+	var mysqlErr *mysqlwire.Error
+	if !errors.As(err, &mysqlErr) {
 		return nil, "", false, false
 	}
-	return myErr.Code, myErr.Message, myErr.Code == mysqlwire.ErAccessDenied, true
+	return mysqlErr.Code, mysqlErr.Message, mysqlErr.Code == mysqlwire.ErAccessDenied, true
 }
 
 // acquireIAM returns a backend session for an authorized IAM user: an idle pooled one
