@@ -174,11 +174,11 @@ func mysqlAccess(t *testing.T) accessEngine {
 	return accessEngine{
 		gw: gw, wrongPort: "localhost:3306",
 		login: func(t *testing.T, user, password string, plaintext bool) (string, string) {
-			tc := gw.myTLS()
+			tc := gw.mysqlTLS()
 			if plaintext {
 				tc = nil
 			}
-			db, err := gw.myOpen(t, gw.myConfig(user, password, "app", tc))
+			db, err := gw.mysqlOpen(t, gw.mysqlConfig(user, password, "app", tc))
 			if err != nil {
 				me := mysqlError(t, err)
 				return fmt.Sprintf("%d (%s)", me.Number, me.SQLState[:]), me.Message

@@ -95,7 +95,7 @@ func BenchmarkMySQLConnect(b *testing.B) {
 	}
 	var direct float64
 	b.Run("direct-native-tls", func(b *testing.B) {
-		cfg := gw.myConfig("pwuser", testPassword, "app", maria.TLSConfig())
+		cfg := gw.mysqlConfig("pwuser", testPassword, "app", maria.TLSConfig())
 		cfg.Addr = maria.Addr()
 		start := time.Now()
 		connect(b, cfg)
@@ -103,7 +103,7 @@ func BenchmarkMySQLConnect(b *testing.B) {
 	})
 	b.Run("gateway-iam-tls", func(b *testing.B) {
 		start := time.Now()
-		connect(b, gw.myConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.myTLS()))
+		connect(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.mysqlTLS()))
 		if direct > 0 {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds()/direct, "x_direct")
 		}
@@ -154,12 +154,12 @@ func BenchmarkMySQLSelect(b *testing.B) {
 	}
 	var direct float64
 	b.Run("direct", func(b *testing.B) {
-		cfg := gw.myConfig("pwuser", testPassword, "app", maria.TLSConfig())
+		cfg := gw.mysqlConfig("pwuser", testPassword, "app", maria.TLSConfig())
 		cfg.Addr = maria.Addr()
 		direct = run(b, cfg)
 	})
 	b.Run("gateway", func(b *testing.B) {
-		if rate := run(b, gw.myConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.myTLS())); direct > 0 {
+		if rate := run(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.mysqlTLS())); direct > 0 {
 			b.ReportMetric(rate/direct, "x_direct")
 		}
 	})

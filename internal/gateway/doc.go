@@ -13,7 +13,7 @@
 // # Using it
 //
 //	g, err := gateway.New(gateway.Config{
-//		IAM:         svc,                  // *iam.Service: keys and policies, from memory
+//		IAM:         svc,                  // an Authority (*iam.Service): keys, policies, from memory
 //		Database:    db,                   // iam.Database: the endpoints/port clients dial and sign
 //		Certificate: &serverCert,          // SetCertificate swaps it (SIGHUP)
 //		Backend: gateway.Backend{Addr: "10.0.0.5:5432", TLS: backendTLS,
@@ -41,8 +41,8 @@
 //	 │ IAM user, no TLS: the same pg_hba.conf refusal
 //	 │ IAM user:
 //	 │◄─ AuthenticationCleartextPassword
-//	 │── PasswordMessage(token) ──────►│ token.Verifier (keys: iam.Service.LookupKey)
-//	 │                                 │ iam.Service.AuthorizeConnect (rds-db:connect,
+//	 │── PasswordMessage(token) ──────►│ token.Verifier (keys: Authority.LookupKey)
+//	 │                                 │ Authority.AuthorizeConnect (rds-db:connect,
 //	 │                                 │   aws:SourceIp, aws:SecureTransport=true, …)
 //	 │◄─ FATAL 28000 PAM authentication failed for user "u"   (any refusal; the reason
 //	 │                                 │   goes to the log, metrics and AuditRecord)
@@ -112,11 +112,18 @@
 //
 // # Engines
 //
-// Listeners and shutdown (Gateway), verification and authorization (authorizer),
-// pooling and dial rate limiting (pool, limiter), the membership cache, metrics and
-// AuditRecord are engine-neutral; each engine is a front end: pg.go, pgbackend.go,
-// membership.go's admin pool and relay.go are PostgreSQL's; mysql.go, mysqlbackend.go
-// and mysqlrelay.go are MySQL's (wire: internal/mysqlwire).
+// Listeners and shutdown (Gateway), the login flow (login.go: user name, TLS rule,
+// rds_iam membership, password, verification and authorization, backend session),
+// verification and authorization (authorizer, over the small Authority interface that
+// *iam.Service satisfies), pooling and dial rate limiting (pool, limiter), the
+// membership cache, metrics and AuditRecord are engine-neutral. Each engine implements
+// the engine interface (serve, close, tooMany) and the flow's loginClient, and words
+// the flow's refusals in one table (pgRefusals, mysqlRefusals: RDS's wording, byte for
+// byte). pg.go, pgbackend.go, membership.go's admin pool and pgrelay.go are
+// PostgreSQL's; mysql.go, mysqlbackend.go and mysqlrelay.go are MySQL's; relayio.go is
+// what both relays share. Protocol bytes — framing, message types and command codes,
+// OK/ERR/ErrorResponse parsing, the MySQL command/response tracker — live in
+// internal/pgwire and internal/mysqlwire; the gateway holds no wire constants.
 //
 // # MySQL message flow
 //
@@ -167,7 +174,7 @@
 // The MySQL relay passes every frame through unchanged — multi-frame packets of 16 MiB
 // and more, multi-statements and several result sets, prepared statements, LOAD DATA
 // LOCAL when allowed — and follows the command/response exchange from the first bytes of
-// each packet (myTracker) only to know whether the session is between commands when the
+// each packet (mysqlwire.Tracker) only to know whether the session is between commands when the
 // client quits. A session whose exchange it cannot follow (LOCAL INFILE, replication,
 // cursors, an unknown command) is closed at the end instead of pooled.
 //

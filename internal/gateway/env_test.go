@@ -56,8 +56,8 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if sharedMyEnvStop != nil {
-		sharedMyEnvStop()
+	if sharedMySQLEnvStop != nil {
+		sharedMySQLEnvStop()
 	}
 	if sharedEnv != nil {
 		sharedEnv.close()

@@ -2,10 +2,9 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
-
-	"github.com/iamdb/iamdb/internal/mysqlwire"
 )
 
 // The login flow both engines share: user name check, TLS rule, rds_iam membership,
@@ -48,7 +47,8 @@ type loginClient[S any] interface {
 	// rds_iam.
 	isIAM(ctx context.Context) (bool, error)
 	// password asks the client for its password, or for an IAM user's token. An engine
-	// that relays password users' authentication to the backend returns "" for them.
+	// that relays password users' authentication to the backend returns "" for them. A
+	// client that refuses to send one returns a passwordDeclined error.
 	password(isIAM bool) (string, error)
 	// loginPassword logs a password user in to the backend with pw.
 	loginPassword(ctx context.Context, pw string) (S, error)
@@ -91,7 +91,8 @@ func login[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *AuditR
 	pw, err := c.password(isIAM)
 	if err != nil {
 		rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
-		if !isDisconnect(err) && !errors.Is(err, mysqlwire.ErrCleartextNotEnabled) {
+		var declined passwordDeclined
+		if !isDisconnect(err) && !errors.As(err, &declined) {
 			rec.Outcome, rec.Reason = outcomeError, reasonProtocol
 		}
 		log.Debug("no password", "err", err)
@@ -118,6 +119,17 @@ func login[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *AuditR
 	}
 	rec.Outcome = outcomeOK
 	return s, r
+}
+
+// authorizedAttrs returns the attributes of a "connection authorized" line: the
+// engine's client attributes, TLS, and for an IAM login who signed the token and the
+// statement that allowed it.
+func authorizedAttrs(rec *AuditRecord, st *tls.ConnectionState, client ...any) []any {
+	attrs := append(client, tlsAttrs(st)...)
+	if rec.IAM {
+		attrs = append(attrs, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
+	}
+	return attrs
 }
 
 // noSSL refuses a plaintext login, the same way for IAM and password users.
@@ -175,3 +187,10 @@ type clientSideError struct{ err error }
 
 func (e *clientSideError) Error() string { return "gateway: client: " + e.err.Error() }
 func (e *clientSideError) Unwrap() error { return e.err }
+
+// passwordDeclined marks a client's refusal to send its password (a MySQL client that did
+// not enable mysql_clear_password closes the connection): counted as no-password, like
+// a client that closed at the prompt.
+type passwordDeclined struct{ error }
+
+func (e passwordDeclined) Unwrap() error { return e.error }

@@ -27,46 +27,46 @@ type mysqlEngine struct {
 
 func newMySQLEngine(g *Gateway) (*mysqlEngine, error) {
 	cfg := &g.cfg
-	f := &mysqlEngine{g: g, caps: mysqlwire.DefaultCapabilities}
+	e := &mysqlEngine{g: g, caps: mysqlwire.DefaultCapabilities}
 	if cfg.AllowLocalInfile {
-		f.caps |= mysqlwire.CapLocalFiles
+		e.caps |= mysqlwire.CapLocalFiles
 	}
 	var err error
-	if f.srv, err = mysqlwire.NewServer(mysqlwire.Config{
+	if e.srv, err = mysqlwire.NewServer(mysqlwire.Config{
 		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, ServerVersion: cfg.ServerVersion,
-		Capabilities: f.caps,
+		Capabilities: e.caps,
 	}); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	if f.admin, err = newMySQLAdmin(cfg.Backend); err != nil {
+	if e.admin, err = newMySQLAdmin(cfg.Backend); err != nil {
 		return nil, err
 	}
-	f.members = g.newMembership(f.admin.isMember)
-	f.pool = newEnginePool[*mysqlBackend](g, EngineMySQL)
-	f.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
-	return f, nil
+	e.members = g.newMembership(e.admin.isMember)
+	e.pool = newEnginePool[*mysqlBackend](g, EngineMySQL)
+	e.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
+	return e, nil
 }
 
-func (f *mysqlEngine) close() {
-	f.pool.close()
-	f.admin.close()
+func (e *mysqlEngine) close() {
+	e.pool.close()
+	e.admin.close()
 }
 
 // tooManyMySQL is the answer to a connection beyond the gateway's limits, sent in place
 // of the greeting as MariaDB does.
 var tooManyMySQL = mysqlwire.TooManyConnections().AppendPacket(nil, 0)
 
-func (f *mysqlEngine) tooMany() []byte { return tooManyMySQL }
+func (e *mysqlEngine) tooMany() []byte { return tooManyMySQL }
 
 // serve runs one client connection from accept to close.
-func (f *mysqlEngine) serve(nc net.Conn) {
-	g := f.g
+func (e *mysqlEngine) serve(nc net.Conn) {
+	g := e.g
 	cfg := &g.cfg
 	start := time.Now()
 	ctx, cancel, source := g.loginContext(nc, start)
 	defer cancel()
 
-	c, err := f.srv.Handshake(ctx, nc)
+	c, err := e.srv.Handshake(ctx, nc)
 	if err != nil {
 		g.handshakeFailed(EngineMySQL, source, err, errors.Is(err, mysqlwire.ErrTLS))
 		return
@@ -74,11 +74,11 @@ func (f *mysqlEngine) serve(nc net.Conn) {
 	g.startupDone(nc, start)
 
 	rec, log := g.loginRecord(EngineMySQL, source, c.User(), c.Database())
-	s, r := login[*mysqlSession](ctx, g, mysqlLogin{f, c}, &rec, log)
+	s, r := login[*mysqlSession](ctx, g, mysqlLogin{e, c}, &rec, log)
 	g.recordLogin(&rec, start)
 	if r.kind != loginOK {
-		if e := mysqlRefusals[r.kind](r, c); e != nil {
-			c.SendError(e.Code, e.SQLState, e.Message)
+		if msg := mysqlRefusals[r.kind](r, c); msg != nil {
+			c.SendError(msg.Code, msg.SQLState, msg.Message)
 		}
 		return
 	}
@@ -86,25 +86,21 @@ func (f *mysqlEngine) serve(nc net.Conn) {
 	nc.SetDeadline(time.Time{})
 	g.authenticated(nc)
 	if err == nil {
-		attrs := []any{"program_name", c.Attrs()["program_name"], "client_name", c.Attrs()["_client_name"]}
-		attrs = append(attrs, tlsAttrs(c.TLS())...)
-		if rec.IAM {
-			attrs = append(attrs, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
-		}
+		attrs := authorizedAttrs(&rec, c.TLS(), "program_name", c.Attrs()["program_name"], "client_name", c.Attrs()["_client_name"])
 		attrs = append(attrs, "backend_connection_id", s.be.connID, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
 		g.m.active.WithLabelValues(EngineMySQL).Inc()
 		r := newMySQLRelay(c.NetConn(), c.Reader(), s.be, c.Capabilities(), cfg.Pool.ResetTimeout, log)
 		if s.key != "" {
-			r.onReset = func() { s.returning = true; f.pool.returning(s.key) }
+			r.onReset = func() { s.returning = true; e.pool.returning(s.key) }
 		}
 		reusable := r.run(s.key != "" && !g.closing.Load())
 		g.m.active.WithLabelValues(EngineMySQL).Dec()
 		s.reusable = reusable && !g.closing.Load()
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_connection_id", s.be.connID, "pooled", s.reusable)
 	}
-	f.done(s)
+	e.done(s)
 }
 
 // mysqlSession is a client's backend session.
@@ -116,12 +112,12 @@ type mysqlSession struct {
 	returning bool
 }
 
-func (f *mysqlEngine) done(s *mysqlSession) {
+func (e *mysqlEngine) done(s *mysqlSession) {
 	if s.key == "" {
 		s.be.Close()
 		return
 	}
-	f.pool.release(s.key, s.be, s.reusable, s.returning)
+	e.pool.release(s.key, s.be, s.reusable, s.returning)
 }
 
 // insecureTransport refuses a plaintext login with MySQL's error of
@@ -158,11 +154,11 @@ var mysqlRefusals = map[refusalKind]func(r refusal, c *mysqlwire.Conn) *mysqlwir
 		return &mysqlwire.Error{Code: mysqlwire.ErTooManyConnections, SQLState: mysqlwire.StateAuthMode, Message: "no backend connection available in time"}
 	},
 	refuseByBackend: func(r refusal, _ *mysqlwire.Conn) *mysqlwire.Error { // as the backend sent it
-		var myErr *mysqlwire.Error
-		if !errors.As(r.err, &myErr) {
+		var mysqlErr *mysqlwire.Error
+		if !errors.As(r.err, &mysqlErr) {
 			return &mysqlwire.Error{Code: mysqlwire.ErServerShutdown, SQLState: mysqlwire.StateHandshake, Message: "the database server is not available"}
 		}
-		return myErr
+		return mysqlErr
 	},
 }
 
@@ -188,6 +184,9 @@ func (l mysqlLogin) password(isIAM bool) (string, error) {
 		return "", nil
 	}
 	pw, err := l.c.RequestCleartextPassword()
+	if errors.Is(err, mysqlwire.ErrCleartextNotEnabled) {
+		err = passwordDeclined{err}
+	}
 	return string(pw), err
 }
 
@@ -211,30 +210,30 @@ func (l mysqlLogin) acquireIAM(ctx context.Context) (*mysqlSession, error) {
 // backendError returns the backend's ERR packet in err (wrong password, unknown
 // database, too many connections, …).
 func (mysqlLogin) backendError(err error) (code any, message string, password, ok bool) {
-	var myErr *mysqlwire.Error
-	if !errors.As(err, &myErr) {
+	var mysqlErr *mysqlwire.Error
+	if !errors.As(err, &mysqlErr) {
 		return nil, "", false, false
 	}
-	return myErr.Code, myErr.Message, myErr.Code == mysqlwire.ErAccessDenied, true
+	return mysqlErr.Code, mysqlErr.Message, mysqlErr.Code == mysqlwire.ErAccessDenied, true
 }
 
 // acquireIAM returns a backend session for an authorized IAM user: an idle pooled one
 // for the same (user, database, capabilities, character set), switched back to the
 // database, or a new one logged in with a client certificate. Sessions without a
 // database are not pooled: nothing can unselect a database a previous client chose.
-func (f *mysqlEngine) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mysqlSession, error) {
+func (e *mysqlEngine) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mysqlSession, error) {
 	user, database := c.User(), c.Database()
 	dial := func(ctx context.Context) (*mysqlBackend, error) {
-		cert, err := f.g.cfg.ClientCerts.Get(user)
+		cert, err := e.g.cfg.ClientCerts.Get(user)
 		if err != nil {
 			return nil, err
 		}
-		dctx, cancel := context.WithTimeout(ctx, f.g.cfg.Backend.ConnectTimeout)
+		dctx, cancel := context.WithTimeout(ctx, e.g.cfg.Backend.ConnectTimeout)
 		defer cancel()
-		return f.dialMySQL(dctx, c, cert, nil)
+		return e.dialMySQL(dctx, c, cert, nil)
 	}
 	s := &mysqlSession{}
-	if database == "" || f.g.cfg.Pool.MaxIdlePerKey == 0 {
+	if database == "" || e.g.cfg.Pool.MaxIdlePerKey == 0 {
 		be, err := dial(ctx)
 		if err != nil {
 			return nil, err
@@ -243,15 +242,15 @@ func (f *mysqlEngine) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mysql
 		return s, nil
 	}
 	s.key = user + "\x00" + database + "\x00" + strconv.FormatUint(uint64(c.Capabilities()), 16) + "\x00" + strconv.Itoa(int(c.Charset()))
-	timeout := f.g.cfg.Pool.ResetTimeout
+	timeout := e.g.cfg.Pool.ResetTimeout
 	check := func(be *mysqlBackend) error {
 		if err := be.initDB(database, timeout); err != nil {
-			f.g.log.Debug("dropping a stale pooled session", "user", user, "backend_connection_id", be.connID, "err", err)
+			e.g.log.Debug("dropping a stale pooled session", "user", user, "backend_connection_id", be.connID, "err", err)
 			return err
 		}
 		return nil
 	}
-	be, reused, err := f.pool.acquire(ctx, s.key, check, dial)
+	be, reused, err := e.pool.acquire(ctx, s.key, check, dial)
 	if err != nil {
 		return nil, err
 	}

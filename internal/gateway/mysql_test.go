@@ -46,7 +46,7 @@ func TestMySQLIAMLogin(t *testing.T) {
 	ctx := context.Background()
 	var ids []int64
 	for i := range 3 { // one token, many connections
-		db := gw.myMustOpen(t, "alice", tok, "app")
+		db := gw.mysqlMustOpen(t, "alice", tok, "app")
 		var user, role, cipher string
 		if err := db.QueryRowContext(ctx, "select current_user(), current_role(), (select variable_value from information_schema.session_status where variable_name = 'Ssl_cipher')").Scan(&user, &role, &cipher); err != nil {
 			t.Fatalf("connection %d: %v", i, err)
@@ -63,7 +63,7 @@ func TestMySQLIAMLogin(t *testing.T) {
 	}
 	// Greetings now announce the backend's version.
 	var version string
-	vdb := gw.myMustOpen(t, "alice", tok, "app")
+	vdb := gw.mysqlMustOpen(t, "alice", tok, "app")
 	if err := vdb.QueryRowContext(ctx, "select version()").Scan(&version); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestMySQLIAMLogin(t *testing.T) {
 	}
 
 	// Session state does not leak into the next client of a pooled session.
-	db := gw.myMustOpen(t, "alice", tok, "app")
+	db := gw.mysqlMustOpen(t, "alice", tok, "app")
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestMySQLIAMLogin(t *testing.T) {
 	conn.Close()
 	db.Close()
 	gw.waitReleased(t)
-	db = gw.myMustOpen(t, "alice", tok, "app")
+	db = gw.mysqlMustOpen(t, "alice", tok, "app")
 	var leak sql.NullInt64
 	var mode, schema string
 	var rows int
@@ -105,7 +105,7 @@ func TestMySQLIAMLogin(t *testing.T) {
 	}
 
 	// Without a database: not pooled, and no database selected.
-	db2 := gw.myMustOpen(t, "alice", tok, "")
+	db2 := gw.mysqlMustOpen(t, "alice", tok, "")
 	var none sql.NullString
 	if err := db2.QueryRowContext(ctx, "select database()").Scan(&none); err != nil || none.Valid {
 		t.Errorf("database() = %v, %v; want NULL", none, err)
@@ -129,7 +129,7 @@ func TestMySQLRevealReasonsAndAudit(t *testing.T) {
 		c.Audit = func(r AuditRecord) { mu.Lock(); audits = append(audits, r); mu.Unlock() }
 	})
 	tok := gw.token(t, "alice", "alice", gw.env.clock.Now().Add(-20*time.Minute))
-	_, err := gw.myOpen(t, gw.myConfig("alice", tok, "app", gw.myTLS()))
+	_, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS()))
 	me := mysqlError(t, err)
 	if me.Number != 1045 || !strings.HasSuffix(me.Message, "(reason: expired)") {
 		t.Errorf("error %d %q; want 1045 ending in (reason: expired)", me.Number, me.Message)
@@ -144,9 +144,9 @@ func TestMySQLRevealReasonsAndAudit(t *testing.T) {
 func TestMySQLCleartextNotEnabled(t *testing.T) {
 	t.Parallel()
 	gw := newMySQLGateway(t, nil)
-	cfg := gw.myConfig("alice", gw.token(t, "alice", "alice", time.Time{}), "app", gw.myTLS())
+	cfg := gw.mysqlConfig("alice", gw.token(t, "alice", "alice", time.Time{}), "app", gw.mysqlTLS())
 	cfg.AllowCleartextPasswords = false
-	_, err := gw.myOpen(t, cfg)
+	_, err := gw.mysqlOpen(t, cfg)
 	if !errors.Is(err, mysql.ErrCleartextPassword) {
 		t.Errorf("connect = %v, want the driver's ErrCleartextPassword", err)
 	}
@@ -164,11 +164,11 @@ func TestMySQLPasswordUser(t *testing.T) {
 	dumpLogsOnFail(t, gw)
 	ctx := context.Background()
 	for _, plaintext := range []bool{false, true} {
-		tc := gw.myTLS()
+		tc := gw.mysqlTLS()
 		if plaintext {
 			tc = nil
 		}
-		db, err := gw.myOpen(t, gw.myConfig("pwuser", testPassword, "app", tc))
+		db, err := gw.mysqlOpen(t, gw.mysqlConfig("pwuser", testPassword, "app", tc))
 		if err != nil {
 			t.Fatalf("plaintext=%v: %v", plaintext, err)
 		}
@@ -183,19 +183,19 @@ func TestMySQLPasswordUser(t *testing.T) {
 	}
 	// The admin holds rds_iam WITH ADMIN OPTION (to grant it): still a password user.
 	maria := mysqlEnv(t).maria
-	if _, err := gw.myOpen(t, gw.myConfig(maria.AdminUser, maria.AdminPassword, "", gw.myTLS())); err != nil {
+	if _, err := gw.mysqlOpen(t, gw.mysqlConfig(maria.AdminUser, maria.AdminPassword, "", gw.mysqlTLS())); err != nil {
 		t.Errorf("admin with its password: %v", err)
 	}
-	_, err := gw.myOpen(t, gw.myConfig("pwuser", "wrong", "app", gw.myTLS()))
+	_, err := gw.mysqlOpen(t, gw.mysqlConfig("pwuser", "wrong", "app", gw.mysqlTLS()))
 	if me := mysqlError(t, err); me.Number != 1045 || !strings.HasPrefix(me.Message, "Access denied for user 'pwuser'@") {
 		t.Errorf("wrong password: %d %q", me.Number, me.Message)
 	}
-	_, err = gw.myOpen(t, gw.myConfig("nosuchuser", "x", "", gw.myTLS()))
+	_, err = gw.mysqlOpen(t, gw.mysqlConfig("nosuchuser", "x", "", gw.mysqlTLS()))
 	if me := mysqlError(t, err); me.Number != 1045 {
 		t.Errorf("unknown user: %d %q; want 1045", me.Number, me.Message)
 	}
 	// The backend's own refusals pass through: an unknown database.
-	_, err = gw.myOpen(t, gw.myConfig("pwuser", testPassword, "nosuchdb", gw.myTLS()))
+	_, err = gw.mysqlOpen(t, gw.mysqlConfig("pwuser", testPassword, "nosuchdb", gw.mysqlTLS()))
 	if me := mysqlError(t, err); me.Number != 1044 && me.Number != 1049 {
 		t.Errorf("unknown database: %d %q; want 1044 or 1049", me.Number, me.Message)
 	}
@@ -211,7 +211,7 @@ func TestMySQLRelay(t *testing.T) {
 	dumpLogsOnFail(t, gw)
 	tok := gw.token(t, "alice", "alice", time.Time{})
 	ctx := context.Background()
-	db := gw.myMustOpen(t, "alice", tok, "app")
+	db := gw.mysqlMustOpen(t, "alice", tok, "app")
 	first := connID(t, db)
 
 	// A 17 MiB parameter in (prepared statement, binary protocol) and a 17 MiB value out:
@@ -306,7 +306,7 @@ func TestMySQLRelay(t *testing.T) {
 	gw.waitReleased(t)
 
 	// The tracker followed all of it: the session went back to the pool.
-	db = gw.myMustOpen(t, "alice", tok, "app")
+	db = gw.mysqlMustOpen(t, "alice", tok, "app")
 	if id := connID(t, db); id != first {
 		t.Errorf("connection id %d after the workload, want the pooled %d", id, first)
 	}
@@ -326,7 +326,7 @@ func TestMySQLChangeUser(t *testing.T) {
 	}
 	defer nc.Close()
 	cc, err := mysqlwire.ClientHandshake(ctx, nc, mysqlwire.ClientConfig{
-		User: "alice", Password: mysqlwire.Password(gw.token(t, "alice", "alice", time.Time{})), Database: "app", TLS: gw.myTLS(),
+		User: "alice", Password: mysqlwire.Password(gw.token(t, "alice", "alice", time.Time{})), Database: "app", TLS: gw.mysqlTLS(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -377,7 +377,7 @@ func TestMySQLConcurrentClients(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			db, err := gw.myOpen(t, gw.myConfig("alice", tok, "app", gw.myTLS()))
+			db, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS()))
 			if err != nil {
 				errs <- err
 				return
@@ -406,13 +406,13 @@ func TestMySQLBackendRestart(t *testing.T) {
 	e := mysqlEnv(t)
 	tok := gw.token(t, "alice", "alice", time.Time{})
 	ctx := context.Background()
-	db := gw.myMustOpen(t, "alice", tok, "app")
+	db := gw.mysqlMustOpen(t, "alice", tok, "app")
 	before := connID(t, db)
 	db.Close()
 	if gw.waitReleased(t) != 1 {
 		t.Fatal("the session was not pooled")
 	}
-	activeDB := gw.myMustOpen(t, "alice", tok, "app")
+	activeDB := gw.mysqlMustOpen(t, "alice", tok, "app")
 	active, err := activeDB.Conn(ctx) // pinned: database/sql would retry on a new connection
 	if err != nil {
 		t.Fatal(err)
@@ -430,19 +430,19 @@ func TestMySQLBackendRestart(t *testing.T) {
 	}
 	// The admin connections and the pooled session are stale: both are replaced without
 	// the client noticing.
-	db = gw.myMustOpen(t, "alice", tok, "app")
+	db = gw.mysqlMustOpen(t, "alice", tok, "app")
 	if after := connID(t, db); after == before {
 		t.Errorf("connection id %d reused after restart", after)
 	}
-	connID(t, gw.myMustOpen(t, "pwuser", testPassword, "app"))
-	connID(t, gw.myMustOpen(t, "nina", gw.token(t, "alice", "nina", time.Time{}), "app"))
+	connID(t, gw.mysqlMustOpen(t, "pwuser", testPassword, "app"))
+	connID(t, gw.mysqlMustOpen(t, "nina", gw.token(t, "alice", "nina", time.Time{}), "app"))
 }
 
 func TestMySQLShutdown(t *testing.T) {
 	t.Parallel()
 	gw := newMySQLGateway(t, nil)
 	tok := gw.token(t, "alice", "alice", time.Time{})
-	db := gw.myMustOpen(t, "alice", tok, "app")
+	db := gw.mysqlMustOpen(t, "alice", tok, "app")
 	done := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -450,7 +450,7 @@ func TestMySQLShutdown(t *testing.T) {
 		done <- gw.Shutdown(ctx)
 	}()
 	for i := 0; ; i++ {
-		if _, err := gw.myOpen(t, gw.myConfig("alice", tok, "app", gw.myTLS())); err != nil {
+		if _, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS())); err != nil {
 			break
 		}
 		if i == 500 {
@@ -516,7 +516,7 @@ func TestMySQLLocalInfile(t *testing.T) {
 		gw := newMySQLGateway(t, func(c *Config) { c.AllowLocalInfile = allow })
 		dumpLogsOnFail(t, gw)
 		tok := gw.token(t, "alice", "alice", time.Time{})
-		db := gw.myMustOpen(t, "alice", tok, "app")
+		db := gw.mysqlMustOpen(t, "alice", tok, "app")
 		before := connID(t, db)
 		_, err := db.Exec(load)
 		if !allow {
@@ -535,7 +535,7 @@ func TestMySQLLocalInfile(t *testing.T) {
 		db.Close()
 		gw.waitReleased(t)
 		// The tracker does not follow LOCAL INFILE: that session is not pooled.
-		db = gw.myMustOpen(t, "alice", tok, "app")
+		db = gw.mysqlMustOpen(t, "alice", tok, "app")
 		if id := connID(t, db); id == before {
 			t.Errorf("connection id %d reused after LOCAL INFILE", id)
 		}

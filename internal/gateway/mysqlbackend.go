@@ -68,15 +68,15 @@ func (b *mysqlBackend) initDB(database string, timeout time.Duration) error {
 
 // dialMySQL logs in to the backend for client c: with cert (an IAM user; empty
 // password), or relaying the client's own authentication through relay.
-func (f *mysqlEngine) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tls.Certificate, relay mysqlwire.AuthRelay) (*mysqlBackend, error) {
-	if err := f.dialLimit.wait(ctx); err != nil {
+func (e *mysqlEngine) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tls.Certificate, relay mysqlwire.AuthRelay) (*mysqlBackend, error) {
+	if err := e.dialLimit.wait(ctx); err != nil {
 		return nil, err
 	}
-	b := &f.g.cfg.Backend
+	b := &e.g.cfg.Backend
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", b.Addr)
 	if err != nil {
-		f.g.m.dials.WithLabelValues(EngineMySQL, outcomeError).Inc()
+		e.g.m.dials.WithLabelValues(EngineMySQL, outcomeError).Inc()
 		return nil, err
 	}
 	tc := b.TLS.Clone()
@@ -97,22 +97,20 @@ func (f *mysqlEngine) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tl
 	})
 	if err != nil {
 		nc.Close()
-		f.g.m.dials.WithLabelValues(EngineMySQL, outcomeError).Inc()
+		e.g.m.dials.WithLabelValues(EngineMySQL, outcomeError).Inc()
 		return nil, err
 	}
 	// Client and backend must frame results alike: every capability that changes the
 	// framing must be the same on both sides.
-	const framing = mysqlwire.CapDeprecateEOF | mysqlwire.CapSessionTrack | mysqlwire.CapMultiResults |
-		mysqlwire.CapPSMultiResults | mysqlwire.CapProtocol41 | mysqlwire.CapLocalFiles |
-		mysqlwire.CapOptionalResultsetMetadata | mysqlwire.CapQueryAttributes
+	const framing = mysqlwire.FramingCapabilities
 	if want := c.Capabilities() & framing; cc.Capabilities&framing != want {
 		cc.Conn.Close()
-		f.g.m.dials.WithLabelValues(EngineMySQL, outcomeError).Inc()
+		e.g.m.dials.WithLabelValues(EngineMySQL, outcomeError).Inc()
 		return nil, fmt.Errorf("gateway: the backend does not support capabilities %#x the client negotiated", uint32(want&^cc.Capabilities))
 	}
-	f.g.m.dials.WithLabelValues(EngineMySQL, outcomeOK).Inc()
-	if f.g.cfg.ServerVersion == "" && cc.ServerVersion != f.srv.ServerVersion() {
-		f.srv.SetServerVersion(cc.ServerVersion) // an invalid one was refused by ClientHandshake
+	e.g.m.dials.WithLabelValues(EngineMySQL, outcomeOK).Inc()
+	if e.g.cfg.ServerVersion == "" && cc.ServerVersion != e.srv.ServerVersion() {
+		e.srv.SetServerVersion(cc.ServerVersion) // an invalid one was refused by ClientHandshake
 	}
 	return &mysqlBackend{nc: cc.Conn, r: cc.Reader, w: bufio.NewWriterSize(cc.Conn, backendBufSize), connID: cc.ConnectionID, status: cc.Status}, nil
 }

@@ -15,34 +15,34 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb"
 )
 
-// myEnv is one real MariaDB beside the shared environment's authority and CA.
-type myEnv struct {
+// mysqlTestEnv is one real MariaDB beside the shared environment's authority and CA.
+type mysqlTestEnv struct {
 	*testEnv
 	maria *localdb.MariaDB
 }
 
 var (
-	myEnvOnce   sync.Once
-	sharedMyEnv *myEnv
-	myEnvErr    error
+	mysqlEnvOnce   sync.Once
+	sharedMySQLEnv *mysqlTestEnv
+	mysqlEnvErr    error
 )
 
 // mysqlEnv returns the shared MariaDB environment, starting it on first use; it skips
 // the test when MariaDB is not installed.
-func mysqlEnv(t testing.TB) *myEnv {
+func mysqlEnv(t testing.TB) *mysqlTestEnv {
 	t.Helper()
 	e := env(t)
-	myEnvOnce.Do(func() { sharedMyEnv, myEnvErr = startMyEnv(e) })
-	if errors.Is(myEnvErr, localdb.ErrNotFound) {
+	mysqlEnvOnce.Do(func() { sharedMySQLEnv, mysqlEnvErr = startMySQLEnv(e) })
+	if errors.Is(mysqlEnvErr, localdb.ErrNotFound) {
 		t.Skip("MariaDB binaries not installed")
 	}
-	if myEnvErr != nil {
-		t.Fatalf("MariaDB test environment: %v", myEnvErr)
+	if mysqlEnvErr != nil {
+		t.Fatalf("MariaDB test environment: %v", mysqlEnvErr)
 	}
-	return sharedMyEnv
+	return sharedMySQLEnv
 }
 
-func startMyEnv(e *testEnv) (*myEnv, error) {
+func startMySQLEnv(e *testEnv) (*mysqlTestEnv, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	m, err := localdb.StartMariaDB(ctx, localdb.MariaDBOptions{CA: e.ca, Databases: []string{"app", "app2"}, MaxConnections: 400, Settings: map[string]string{"max-allowed-packet": "64M"}})
@@ -66,12 +66,12 @@ func startMyEnv(e *testEnv) (*myEnv, error) {
 		m.Stop(context.Background())
 		return nil, err
 	}
-	sharedMyEnvStop = func() { m.Stop(context.Background()) }
-	return &myEnv{testEnv: e, maria: m}, nil
+	sharedMySQLEnvStop = func() { m.Stop(context.Background()) }
+	return &mysqlTestEnv{testEnv: e, maria: m}, nil
 }
 
-// sharedMyEnvStop stops the shared MariaDB (TestMain).
-var sharedMyEnvStop func()
+// sharedMySQLEnvStop stops the shared MariaDB (TestMain).
+var sharedMySQLEnvStop func()
 
 // newMySQLGateway starts a MySQL gateway in front of the shared MariaDB; mutate adjusts
 // its Config.
@@ -84,9 +84,9 @@ func newMySQLGateway(t testing.TB, mutate func(*Config)) *testGW {
 	}, mutate)
 }
 
-// myConfig is a go-sql-driver configuration for the gateway: TLS verified against the
+// mysqlConfig is a go-sql-driver configuration for the gateway: TLS verified against the
 // CA for "localhost" (nil tlsConf: plaintext), cleartext passwords allowed.
-func (gw *testGW) myConfig(user, password, database string, tlsConf *tls.Config) *mysql.Config {
+func (gw *testGW) mysqlConfig(user, password, database string, tlsConf *tls.Config) *mysql.Config {
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Passwd, cfg.DBName = user, password, database
 	cfg.Net, cfg.Addr = "tcp", fmt.Sprintf("127.0.0.1:%d", gw.port)
@@ -99,12 +99,12 @@ func (gw *testGW) myConfig(user, password, database string, tlsConf *tls.Config)
 	return cfg
 }
 
-func (gw *testGW) myTLS() *tls.Config {
+func (gw *testGW) mysqlTLS() *tls.Config {
 	return &tls.Config{RootCAs: gw.env.ca.Pool(), ServerName: "localhost"}
 }
 
-// myConnect opens one connection (a *sql.Conn of a one-connection DB) and pings it.
-func (gw *testGW) myOpen(t testing.TB, cfg *mysql.Config) (*sql.DB, error) {
+// mysqlOpen opens one connection (a *sql.Conn of a one-connection DB) and pings it.
+func (gw *testGW) mysqlOpen(t testing.TB, cfg *mysql.Config) (*sql.DB, error) {
 	t.Helper()
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
@@ -123,9 +123,9 @@ func (gw *testGW) myOpen(t testing.TB, cfg *mysql.Config) (*sql.DB, error) {
 	return db, nil
 }
 
-func (gw *testGW) myMustOpen(t testing.TB, user, password, database string) *sql.DB {
+func (gw *testGW) mysqlMustOpen(t testing.TB, user, password, database string) *sql.DB {
 	t.Helper()
-	db, err := gw.myOpen(t, gw.myConfig(user, password, database, gw.myTLS()))
+	db, err := gw.mysqlOpen(t, gw.mysqlConfig(user, password, database, gw.mysqlTLS()))
 	if err != nil {
 		t.Fatalf("connect as %s: %v", user, err)
 	}

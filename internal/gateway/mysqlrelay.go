@@ -65,20 +65,7 @@ func (r *mysqlRelay) run(poolable bool) (reusable bool) {
 		r.t.Command([]byte{mysqlwire.ComResetConnection})
 	}
 	r.mu.Unlock()
-	if clean && r.onReset != nil {
-		r.onReset()
-	}
-	if clean {
-		r.be.nc.SetDeadline(time.Now().Add(r.resetTimeout))
-		r.be.w.Write(resetConnection)
-		if r.be.w.Flush() != nil {
-			clean = false
-		}
-	}
-	if !clean {
-		r.be.nc.Close()
-	}
-	r.client.Close()
+	clean = sendReset(clean, r.client, r.be.nc, r.be.w, resetConnection, r.resetTimeout, r.onReset)
 	err := <-beDone
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -126,12 +113,9 @@ func (r *mysqlRelay) clientToBackend() error {
 			r.mu.Unlock()
 		}
 		mysqlwire.WriteHeader(w, n, seq)
-		rerr, werr := relayBody(w, r.cr, n)
+		rerr, werr := forward(w, r.cr, n)
 		if rerr != nil {
 			return rerr
-		}
-		if werr == nil && r.cr.Buffered() == 0 {
-			werr = w.Flush()
 		}
 		if werr != nil {
 			return errBackendOut
@@ -200,15 +184,11 @@ func (r *mysqlRelay) backendToClient() error {
 		} else {
 			r.wmu.Lock()
 			mysqlwire.WriteHeader(r.cw, n, seq)
-			rerr, werr := relayBody(r.cw, br, n)
+			rerr, werr := forward(r.cw, br, n)
+			r.wmu.Unlock()
 			if rerr != nil {
-				r.wmu.Unlock()
 				return r.backendLost(rerr)
 			}
-			if werr == nil && br.Buffered() == 0 {
-				werr = r.cw.Flush()
-			}
-			r.wmu.Unlock()
 			if werr != nil { // the client is gone: keep reading, stop forwarding
 				r.mu.Lock()
 				r.clientGone = true

@@ -273,9 +273,9 @@ func TestLongNamePG(t *testing.T) {
 	}
 }
 
-// myHandshake sends a plaintext HandshakeResponse41 for user (no TLS, no password) and
+// mysqlHandshake sends a plaintext HandshakeResponse41 for user (no TLS, no password) and
 // returns the gateway's answer packet.
-func myHandshake(t *testing.T, gw *testGW, user string) []byte {
+func mysqlHandshake(t *testing.T, gw *testGW, user string) []byte {
 	nc, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", gw.port), 5*time.Second)
 	if err != nil {
 		t.Error(err)
@@ -327,14 +327,14 @@ func TestUnauthenticatedAmplificationMySQL(t *testing.T) {
 	gw, proxy := mysqlGatewayViaProxy(t, nil)
 	for _, user := range []string{"\xff\xfe", "alice ", "al\x01ice"} {
 		burst(100, func(int) {
-			p := myHandshake(t, gw, user)
+			p := mysqlHandshake(t, gw, user)
 			if len(p) < 3 || p[0] != 0xff || binary.LittleEndian.Uint16(p[1:]) != 1045 {
 				t.Errorf("user %q: answer %q, want ERR 1045", user, p)
 			}
 		})
 	}
 	burst(200, func(i int) {
-		p := myHandshake(t, gw, fmt.Sprintf("nosuchuser%d", i))
+		p := mysqlHandshake(t, gw, fmt.Sprintf("nosuchuser%d", i))
 		if len(p) < 3 || p[0] != 0xff || binary.LittleEndian.Uint16(p[1:]) != 3159 {
 			t.Errorf("plaintext login: answer %q, want ERR 3159", p)
 		}
@@ -353,17 +353,17 @@ func TestUnauthenticatedAmplificationMySQL(t *testing.T) {
 func TestPlaintextRefusalSameForAllMySQL(t *testing.T) {
 	t.Parallel()
 	gw := newMySQLGateway(t, nil)
-	want := myHandshake(t, gw, "alice")
+	want := mysqlHandshake(t, gw, "alice")
 	if len(want) < 3 || binary.LittleEndian.Uint16(want[1:]) != 3159 || !bytes.Contains(want, []byte("insecure transport")) {
 		t.Fatalf("plaintext IAM attempt: %q, want ERR 3159", want)
 	}
 	for _, user := range []string{"pwuser", "nina", "nosuchuser"} {
-		if got := myHandshake(t, gw, user); !bytes.Equal(got, want) {
+		if got := mysqlHandshake(t, gw, user); !bytes.Equal(got, want) {
 			t.Errorf("plaintext attempt of %s: %q, want the same bytes as alice's %q", user, got, want)
 		}
 	}
 	allow := newMySQLGateway(t, func(c *Config) { c.AllowPlaintextPasswords = true })
-	if got := myHandshake(t, allow, "alice"); !bytes.Equal(got, want) {
+	if got := mysqlHandshake(t, allow, "alice"); !bytes.Equal(got, want) {
 		t.Errorf("plaintext IAM attempt with plaintext passwords allowed: %q, want %q", got, want)
 	}
 }
@@ -380,7 +380,7 @@ func TestTrailingSpaceMySQL(t *testing.T) {
 			t.Errorf("isMember(%q) = %v, %v; want %v", user, ok, err, want)
 		}
 	}
-	_, err := gw.myOpen(t, gw.myConfig("alice ", gw.token(t, "alice", "alice ", time.Time{}), "app", gw.myTLS()))
+	_, err := gw.mysqlOpen(t, gw.mysqlConfig("alice ", gw.token(t, "alice", "alice ", time.Time{}), "app", gw.mysqlTLS()))
 	if me := mysqlError(t, err); me.Number != 1045 {
 		t.Errorf("'alice ': %v, want 1045", err)
 	}

@@ -32,30 +32,30 @@ type pgEngine struct {
 
 func newPGEngine(g *Gateway) (*pgEngine, error) {
 	cfg := &g.cfg
-	f := &pgEngine{g: g, backendTLS: cfg.Backend.TLS.Clone()}
+	e := &pgEngine{g: g, backendTLS: cfg.Backend.TLS.Clone()}
 	var err error
-	if f.srv, err = pgwire.NewServer(pgwire.Config{
-		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, OnCancel: f.cancel,
+	if e.srv, err = pgwire.NewServer(pgwire.Config{
+		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, OnCancel: e.cancel,
 	}); err != nil {
 		return nil, err
 	}
-	if f.template, err = newPGTemplate(cfg.Backend); err != nil {
+	if e.template, err = newPGTemplate(cfg.Backend); err != nil {
 		return nil, err
 	}
-	admin := f.template.Copy()
+	admin := e.template.Copy()
 	admin.User, admin.Password, admin.Database = cfg.Backend.AdminUser, cfg.Backend.AdminPassword, cfg.Backend.AdminDatabase
 	admin.RuntimeParams = map[string]string{"application_name": "iamdb-gateway"}
-	admin.TLSConfig = f.backendTLS
-	f.admin = newAdminPool(admin, cfg.Backend.MaxAdminConns)
-	f.members = g.newMembership(f.admin.isMember)
-	f.pool = newEnginePool[*pgBackend](g, EnginePostgres)
-	f.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
-	return f, nil
+	admin.TLSConfig = e.backendTLS
+	e.admin = newAdminPool(admin, cfg.Backend.MaxAdminConns)
+	e.members = g.newMembership(e.admin.isMember)
+	e.pool = newEnginePool[*pgBackend](g, EnginePostgres)
+	e.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
+	return e, nil
 }
 
-func (f *pgEngine) close() {
-	f.pool.close()
-	f.admin.close()
+func (e *pgEngine) close() {
+	e.pool.close()
+	e.admin.close()
 }
 
 // tooManyPG is the answer to a connection beyond the gateway's limits, sent before the
@@ -68,29 +68,29 @@ var tooManyPG = func() []byte {
 	return b
 }()
 
-func (f *pgEngine) tooMany() []byte { return tooManyPG }
+func (e *pgEngine) tooMany() []byte { return tooManyPG }
 
 // cancel handles a client's CancelRequest (on the cancel connection's goroutine).
-func (f *pgEngine) cancel(pid uint32, key []byte) {
-	bpid, bkey, ok := f.cancels.lookup(pid, key)
+func (e *pgEngine) cancel(pid uint32, key []byte) {
+	bpid, bkey, ok := e.cancels.lookup(pid, key)
 	if !ok {
-		f.g.log.Debug("cancel request for an unknown session", "pid", pid)
+		e.g.log.Debug("cancel request for an unknown session", "pid", pid)
 		return
 	}
-	if err := f.sendCancel(bpid, bkey); err != nil {
-		f.g.log.Warn("cancel request failed", "pid", pid, "backend_pid", bpid, "err", err)
+	if err := e.sendCancel(bpid, bkey); err != nil {
+		e.g.log.Warn("cancel request failed", "pid", pid, "backend_pid", bpid, "err", err)
 	}
 }
 
 // serve runs one client connection from accept to close.
-func (f *pgEngine) serve(nc net.Conn) {
-	g := f.g
+func (e *pgEngine) serve(nc net.Conn) {
+	g := e.g
 	cfg := &g.cfg
 	start := time.Now()
 	ctx, cancel, source := g.loginContext(nc, start)
 	defer cancel()
 
-	c, err := f.srv.Handshake(ctx, nc)
+	c, err := e.srv.Handshake(ctx, nc)
 	if err != nil {
 		if errors.Is(err, pgwire.ErrCancelRequest) {
 			return
@@ -101,18 +101,18 @@ func (f *pgEngine) serve(nc net.Conn) {
 	g.startupDone(nc, start)
 
 	rec, log := g.loginRecord(EnginePostgres, source, c.User(), c.Database())
-	s, r := login[*pgSession](ctx, g, pgLogin{f, c}, &rec, log)
+	s, r := login[*pgSession](ctx, g, pgLogin{e, c}, &rec, log)
 	g.recordLogin(&rec, start)
 	if r.kind != loginOK {
-		if e := pgRefusals[r.kind](r, c); e != nil {
-			c.Fatal(e)
+		if msg := pgRefusals[r.kind](r, c); msg != nil {
+			c.Fatal(msg)
 		}
 		return
 	}
 	nc.SetDeadline(time.Time{})
 	g.authenticated(nc)
 
-	pid, key := f.cancels.add(s.be)
+	pid, key := e.cancels.add(s.be)
 	c.SendAuthOK()
 	for name, value := range s.be.params {
 		c.SendParameterStatus(name, value)
@@ -121,26 +121,22 @@ func (f *pgEngine) serve(nc net.Conn) {
 	c.SendReadyForQuery(s.be.tx)
 	err = c.Flush()
 	if err == nil {
-		attrs := []any{"application_name", c.Params()["application_name"]}
-		attrs = append(attrs, tlsAttrs(c.TLS())...)
-		if rec.IAM {
-			attrs = append(attrs, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
-		}
+		attrs := authorizedAttrs(&rec, c.TLS(), "application_name", c.Params()["application_name"])
 		attrs = append(attrs, "backend_pid", s.be.pid, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
 		g.m.active.WithLabelValues(EnginePostgres).Inc()
 		r := &pgRelay{client: c.NetConn(), cr: c.Reader(), be: s.be, tx: s.be.tx, resetTimeout: cfg.Pool.ResetTimeout}
 		if s.key != "" {
-			r.onReset = func() { s.returning = true; f.pool.returning(s.key) }
+			r.onReset = func() { s.returning = true; e.pool.returning(s.key) }
 		}
 		reusable := r.run(s.poolable && !g.closing.Load())
 		g.m.active.WithLabelValues(EnginePostgres).Dec()
 		s.reusable = reusable && !g.closing.Load()
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_pid", s.be.pid, "pooled", s.reusable)
 	}
-	f.cancels.remove(pid)
-	f.done(s)
+	e.cancels.remove(pid)
+	e.done(s)
 }
 
 // pgSession is a client's backend session.
@@ -154,12 +150,12 @@ type pgSession struct {
 }
 
 // done hands a session back to the pool or closes it.
-func (f *pgEngine) done(s *pgSession) {
+func (e *pgEngine) done(s *pgSession) {
 	if s.key == "" {
 		s.be.Close()
 		return
 	}
-	f.pool.release(s.key, s.be, s.reusable, s.returning)
+	e.pool.release(s.key, s.be, s.reusable, s.returning)
 }
 
 // pgRefusals words every refusal of the login flow as PostgreSQL (RDS, pg_hba.conf)
@@ -249,31 +245,31 @@ func (pgLogin) backendError(err error) (code any, message string, password, ok b
 // acquireIAM returns a backend session for an authorized IAM user: an idle pooled one
 // for the same (user, database, startup parameters), checked and given the client's
 // application_name, or a new one logged in with a client certificate.
-func (f *pgEngine) acquireIAM(ctx context.Context, c *pgwire.Conn) (*pgSession, error) {
+func (e *pgEngine) acquireIAM(ctx context.Context, c *pgwire.Conn) (*pgSession, error) {
 	user, database := c.User(), c.Database()
 	params := backendParams(c.Params())
 	appName := params["application_name"]
 	s := &pgSession{poolable: params["replication"] == ""}
 	s.key = sessionKey(user, database, params)
-	timeout := f.g.cfg.Pool.ResetTimeout
+	timeout := e.g.cfg.Pool.ResetTimeout
 	check := func(be *pgBackend) error {
 		if err := be.simpleQuery("SET application_name = "+quoteLiteral(appName), timeout); err != nil {
-			f.g.log.Debug("dropping a stale pooled session", "user", user, "backend_pid", be.pid, "err", err)
+			e.g.log.Debug("dropping a stale pooled session", "user", user, "backend_pid", be.pid, "err", err)
 			return err
 		}
 		be.params["application_name"] = appName
 		return nil
 	}
 	dial := func(ctx context.Context) (*pgBackend, error) {
-		cert, err := f.g.cfg.ClientCerts.Get(user)
+		cert, err := e.g.cfg.ClientCerts.Get(user)
 		if err != nil {
 			return nil, err
 		}
-		dctx, cancel := context.WithTimeout(ctx, f.g.cfg.Backend.ConnectTimeout)
+		dctx, cancel := context.WithTimeout(ctx, e.g.cfg.Backend.ConnectTimeout)
 		defer cancel()
-		return f.dialPG(dctx, user, database, params, "", cert)
+		return e.dialPG(dctx, user, database, params, "", cert)
 	}
-	be, reused, err := f.pool.acquire(ctx, s.key, check, dial)
+	be, reused, err := e.pool.acquire(ctx, s.key, check, dial)
 	if err != nil {
 		return nil, err
 	}

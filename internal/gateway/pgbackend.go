@@ -74,14 +74,14 @@ func quoteConnValue(s string) string {
 // dialPG logs in to the backend as user and takes the connection over. cert, if not
 // nil, is presented as the client certificate; password, if not empty, answers the
 // server's password or SCRAM challenge.
-func (f *pgEngine) dialPG(ctx context.Context, user, database string, params map[string]string, password string, cert *tls.Certificate) (*pgBackend, error) {
-	if err := f.dialLimit.wait(ctx); err != nil {
+func (e *pgEngine) dialPG(ctx context.Context, user, database string, params map[string]string, password string, cert *tls.Certificate) (*pgBackend, error) {
+	if err := e.dialLimit.wait(ctx); err != nil {
 		return nil, err
 	}
-	cfg := f.template.Copy()
+	cfg := e.template.Copy()
 	cfg.User, cfg.Database, cfg.Password = user, database, password
 	cfg.RuntimeParams = params
-	tc := f.backendTLS.Clone()
+	tc := e.backendTLS.Clone()
 	if cert != nil {
 		tc.Certificates = nil
 		tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
@@ -94,10 +94,10 @@ func (f *pgEngine) dialPG(ctx context.Context, user, database string, params map
 	}
 	pc, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
-		f.g.m.dials.WithLabelValues(EnginePostgres, outcomeError).Inc()
+		e.g.m.dials.WithLabelValues(EnginePostgres, outcomeError).Inc()
 		return nil, err
 	}
-	f.g.m.dials.WithLabelValues(EnginePostgres, outcomeOK).Inc()
+	e.g.m.dials.WithLabelValues(EnginePostgres, outcomeOK).Inc()
 	// pgconn may have a background read in flight or bytes buffered: take the connection
 	// over only once it has none (a read left in flight would steal the first response).
 	if err := pc.SyncConn(ctx); err != nil {
@@ -223,11 +223,11 @@ func (m *cancelMap) lookup(pid uint32, key []byte) (uint32, []byte, bool) {
 
 // sendCancel sends a CancelRequest for (pid, key) to the backend, over TLS, and waits
 // for the backend to close the connection, as libpq does.
-func (f *pgEngine) sendCancel(pid uint32, key []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), f.g.cfg.Backend.ConnectTimeout)
+func (e *pgEngine) sendCancel(pid uint32, key []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), e.g.cfg.Backend.ConnectTimeout)
 	defer cancel()
 	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", f.g.cfg.Backend.Addr)
+	nc, err := d.DialContext(ctx, "tcp", e.g.cfg.Backend.Addr)
 	if err != nil {
 		return err
 	}
@@ -245,7 +245,7 @@ func (f *pgEngine) sendCancel(pid uint32, key []byte) error {
 	if resp[0] != pgwire.SSLAccepted {
 		return errors.New("gateway: backend refused TLS for a cancel request")
 	}
-	tc := tls.Client(nc, f.backendTLS)
+	tc := tls.Client(nc, e.backendTLS)
 	msg := pgwire.AppendCancelRequest(nil, pid, key)
 	_, err = tc.Write(msg)
 	clear(msg)

@@ -57,20 +57,7 @@ func (r *pgRelay) run(poolable bool) (reusable bool) {
 		r.pending++
 	}
 	r.mu.Unlock()
-	if clean && r.onReset != nil {
-		r.onReset()
-	}
-	if clean {
-		r.be.nc.SetDeadline(time.Now().Add(r.resetTimeout))
-		r.be.w.Write(discardAll)
-		if r.be.w.Flush() != nil {
-			clean = false
-		}
-	}
-	if !clean {
-		r.be.nc.Close()
-	}
-	r.client.Close() // unblocks a write to a client that stopped reading
+	clean = sendReset(clean, r.client, r.be.nc, r.be.w, discardAll, r.resetTimeout, r.onReset)
 	err := <-beDone
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -105,12 +92,9 @@ func (r *pgRelay) clientToBackend() error {
 		}
 		r.mu.Unlock()
 		pgwire.WriteHeader(w, typ, n)
-		rerr, werr := relayBody(w, r.cr, n)
+		rerr, werr := forward(w, r.cr, n)
 		if rerr != nil {
 			return rerr
-		}
-		if werr == nil && r.cr.Buffered() == 0 {
-			werr = w.Flush()
 		}
 		if werr != nil {
 			return errBackendOut

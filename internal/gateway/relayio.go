@@ -3,6 +3,8 @@ package gateway
 import (
 	"bufio"
 	"errors"
+	"net"
+	"time"
 )
 
 // What both engines' relays share: how they end, and how they copy bytes.
@@ -40,4 +42,37 @@ func relayBody(w *bufio.Writer, r *bufio.Reader, n int) (rerr, werr error) {
 		n -= k
 	}
 	return nil, werr
+}
+
+// forward copies a body of n bytes from r to w (relayBody) and flushes w once r has
+// nothing more buffered: what arrived together leaves together.
+func forward(w *bufio.Writer, r *bufio.Reader, n int) (rerr, werr error) {
+	rerr, werr = relayBody(w, r, n)
+	if rerr == nil && werr == nil && r.Buffered() == 0 {
+		werr = w.Flush()
+	}
+	return rerr, werr
+}
+
+// sendReset ends the client's side of a relay. When clean it calls onReset (if not
+// nil) and sends the backend the message that resets the session (DISCARD ALL,
+// COM_RESET_CONNECTION) within timeout; when not clean, or when that fails, it closes
+// the backend connection. It closes the client connection (unblocking a write to a
+// client that stopped reading) and reports whether the reset was sent.
+func sendReset(clean bool, client, backend net.Conn, bw *bufio.Writer, reset []byte, timeout time.Duration, onReset func()) bool {
+	if clean && onReset != nil {
+		onReset()
+	}
+	if clean {
+		backend.SetDeadline(time.Now().Add(timeout))
+		bw.Write(reset)
+		if bw.Flush() != nil {
+			clean = false
+		}
+	}
+	if !clean {
+		backend.Close()
+	}
+	client.Close()
+	return clean
 }

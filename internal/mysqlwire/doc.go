@@ -77,6 +77,18 @@
 // [Conn.AuthExchange], [SwitchAuthRequest]): password users are checked by the backend
 // with their own plugin. Its message flow is drawn in client.go.
 //
+// # After authentication
+//
+// A relay passes frames through ([ReadHeader], [WriteHeader]) and follows the
+// command/response exchange with a [Tracker]: fed the first bytes of each command
+// (the Com* codes) and of each response packet, it tells when the session is between
+// commands — text and binary result sets, several result sets, prepared statements,
+// OK, ERR and EOF (with or without CLIENT_DEPRECATE_EOF), pipelined commands — and
+// gives up for good on what it cannot follow (LOAD DATA LOCAL, replication, cursors,
+// unknown commands). [OKStatus], [EOFStatus] and [DecodeError] read response packets;
+// [CommandPacket] encodes the commands a gateway sends itself (COM_QUIT, COM_INIT_DB,
+// COM_RESET_CONNECTION). They are fuzzed (FuzzTracker, FuzzResponsePacket).
+//
 // # Concurrency
 //
 // A Server is safe for concurrent use. A Conn is not: one goroutine drives the handshake

@@ -54,6 +54,12 @@ const DefaultCapabilities = CapLongPassword | CapFoundRows | CapLongFlag | CapCo
 	CapPluginAuth | CapConnectAttrs | CapPluginAuthLenEncClientData |
 	CapCanHandleExpiredPasswords | CapSessionTrack | CapDeprecateEOF
 
+// FramingCapabilities are the capabilities that change how commands and results are
+// framed after authentication. A relay between a client and a server must have
+// negotiated the same of them on both sides.
+const FramingCapabilities = CapDeprecateEOF | CapSessionTrack | CapMultiResults | CapPSMultiResults |
+	CapProtocol41 | CapLocalFiles | CapOptionalResultsetMetadata | CapQueryAttributes
+
 // requiredCapabilities must be offered: Handshake speaks only the 4.1 protocol with
 // pluggable authentication.
 const requiredCapabilities = CapProtocol41 | CapSecureConnection | CapPluginAuth

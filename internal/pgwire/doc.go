@@ -48,7 +48,19 @@
 // SSLRequest no byte may be read before the TLS handshake) and whose startup decoder
 // refuses 3.x minors it does not know (PostgreSQL answers those with
 // NegotiateProtocolVersion). Messages sent to the client are encoded with pgproto3. Every
-// decoder is fuzzed (FuzzStartup, FuzzPassword, FuzzHeader, FuzzHandshake).
+// decoder is fuzzed (FuzzStartup, FuzzPassword, FuzzHeader, FuzzHandshake,
+// FuzzBackendMessage).
+//
+// # After authentication
+//
+// A relay needs only the framing and a few messages, without allocating per message:
+// [ReadHeader] and [WriteHeader] frame every message (type byte, length word), the Type*
+// constants name the messages a relay counts (Query, Sync, extended-protocol messages,
+// Terminate; ReadyForQuery, ParameterStatus, ErrorResponse), and [ParseReadyForQuery],
+// [ParseParameterStatus], [IsFatal] and [ErrorSummary] read the backend's messages a
+// relay looks into. [AppendQuery], [AppendTerminate], [AppendSSLRequest] and
+// [AppendCancelRequest] encode what a gateway sends a backend itself (DISCARD ALL, the
+// close of a session, a CancelRequest over TLS).
 //
 // # Concurrency
 //
