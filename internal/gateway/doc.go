@@ -201,7 +201,7 @@
 //     roles (mysql.roles_mapping). A grant WITH ADMIN OPTION does not count: MariaDB's
 //     CREATE ROLE gives one to the role's creator, which would otherwise turn the
 //     administrator into an IAM user. The gateway logs in from its own address, so the
-//     backend account should be 'u'@'%' (or the gateway's host), as localdb.IAMUserSQL
+//     backend account should be 'u'@'%' (or the gateway's host), as rdsiam.MySQLIAMUserSQL
 //     creates it.
 //   - A plaintext IAM attempt is refused with ERR 3159 before the token is asked for, so
 //     the token never crosses the network in clear text (unless the client sent it up

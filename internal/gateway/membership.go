@@ -6,20 +6,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/iamdb/iamdb/internal/pgwire"
 	"github.com/jackc/pgx/v5/pgconn"
-)
 
-// memberQuery asks whether $1 is a member of rds_iam, directly or through other roles,
-// following pg_auth_members whatever INHERIT says. Not pg_has_role: it answers true for
-// every superuser, which would turn the master user into an IAM user. A role or rds_iam
-// that does not exist is not a member. $1 is compared as text, not as a name: a name
-// parameter would be truncated to 63 bytes and match another role.
-const memberQuery = `with recursive m(oid) as (
-	select oid from pg_catalog.pg_roles where rolname = 'rds_iam'
-	union
-	select am.member from pg_catalog.pg_auth_members am join m on am.roleid = m.oid)
-select exists (select 1 from m join pg_catalog.pg_roles r on r.oid = m.oid where r.rolname = $1::text and r.rolname <> 'rds_iam')`
+	"github.com/iamdb/iamdb/internal/pgwire"
+	"github.com/iamdb/iamdb/internal/rdsiam"
+)
 
 // membership answers "is this role an IAM user" from the backend, through a few admin
 // connections, caching answers for ttl. It is safe for concurrent use.
@@ -101,7 +92,7 @@ func newAdminPool(cfg *pgconn.Config, n int) *adminPool {
 	return &adminPool{cfg: cfg, sem: make(chan struct{}, n), idle: make(chan *pgconn.PgConn, n)}
 }
 
-// isMember runs memberQuery. A pooled connection that fails is replaced once, so a
+// isMember runs rdsiam.PostgresMemberQuery. A pooled connection that fails is replaced once, so a
 // backend restart costs no refused login.
 func (a *adminPool) isMember(ctx context.Context, user string) (bool, error) {
 	select {
@@ -122,7 +113,7 @@ func (a *adminPool) isMember(ctx context.Context, user string) (bool, error) {
 				return false, err
 			}
 		}
-		res := pc.ExecParams(ctx, memberQuery, [][]byte{[]byte(user)}, nil, nil, nil).Read()
+		res := pc.ExecParams(ctx, rdsiam.PostgresMemberQuery, [][]byte{[]byte(user)}, nil, nil, nil).Read()
 		if res.Err != nil {
 			// An error of the query (ERROR) leaves the session usable: keep it. Only a
 			// broken connection or a FATAL one is closed, and retried once if it was a

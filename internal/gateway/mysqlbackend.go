@@ -13,6 +13,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/iamdb/iamdb/internal/mysqlwire"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 )
 
 // mysqlBackend is a MariaDB backend session after login.
@@ -115,18 +116,6 @@ func (e *mysqlEngine) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tl
 	return &mysqlBackend{nc: cc.Conn, r: cc.Reader, w: bufio.NewWriterSize(cc.Conn, backendBufSize), connID: cc.ConnectionID, status: cc.Status}, nil
 }
 
-// mysqlMemberQuery asks whether any account named ? holds rds_iam, directly or through
-// roles, following mysql.roles_mapping. Grants WITH ADMIN OPTION do not count: MariaDB
-// gives one to the creator of every role (CREATE ROLE), which would turn the
-// administrator who ran it into an IAM user. The user is compared as bytes (BINARY):
-// the column's PAD SPACE collation would find 'u' for 'u ', a name the backend then
-// refuses, and the audit would name a user that does not exist.
-const mysqlMemberQuery = `with recursive m(name) as (
-	select cast('rds_iam' as char(128))
-	union
-	select rm.User from mysql.roles_mapping rm join m on rm.Role = m.name where rm.Host = '' and rm.Admin_option <> 'Y')
-select exists (select 1 from mysql.roles_mapping rm join m on rm.Role = m.name where binary rm.User = ? and rm.Host <> '' and rm.Admin_option <> 'Y')`
-
 // mysqlAdmin runs the membership query through a few connections of the admin account.
 type mysqlAdmin struct {
 	db *sql.DB
@@ -150,11 +139,11 @@ func newMySQLAdmin(b Backend) (*mysqlAdmin, error) {
 	return &mysqlAdmin{db: db}, nil
 }
 
-// isMember runs mysqlMemberQuery. database/sql retries once on a broken pooled
+// isMember runs rdsiam.MySQLMemberQuery. database/sql retries once on a broken pooled
 // connection, so a backend restart costs no refused login.
 func (a *mysqlAdmin) isMember(ctx context.Context, user string) (bool, error) {
 	var member bool
-	err := a.db.QueryRowContext(ctx, mysqlMemberQuery, user).Scan(&member)
+	err := a.db.QueryRowContext(ctx, rdsiam.MySQLMemberQuery, user).Scan(&member)
 	if err != nil {
 		var me *mysql.MySQLError
 		if errors.As(err, &me) {

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/iamdb/iamdb/internal/pgwire"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/iamdb/iamdb/internal/pgwire"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 )
 
 var _ engine = (*pgEngine)(nil)
@@ -253,7 +255,7 @@ func (e *pgEngine) acquireIAM(ctx context.Context, c *pgwire.Conn) (*pgSession, 
 	s.key = sessionKey(user, database, params)
 	timeout := e.g.cfg.Pool.ResetTimeout
 	check := func(be *pgBackend) error {
-		if err := be.simpleQuery("SET application_name = "+quoteLiteral(appName), timeout); err != nil {
+		if err := be.simpleQuery("SET application_name = "+rdsiam.QuotePostgresLiteral(appName), timeout); err != nil {
 			e.g.log.Debug("dropping a stale pooled session", "user", user, "backend_pid", be.pid, "err", err)
 			return err
 		}

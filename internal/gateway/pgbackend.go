@@ -11,13 +11,14 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/iamdb/iamdb/internal/pgwire"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/iamdb/iamdb/internal/pgwire"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 )
 
 // pgBackend is a PostgreSQL backend session taken over from pgconn after login.
@@ -45,7 +46,7 @@ func newPGTemplate(b Backend) (*pgconn.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := pgconn.ParseConfig("host=" + quoteConnValue(host) + " port=" + quoteConnValue(port) + " sslmode=disable")
+	cfg, err := pgconn.ParseConfig("host=" + rdsiam.QuotePostgresConnValue(host) + " port=" + rdsiam.QuotePostgresConnValue(port) + " sslmode=disable")
 	if err != nil {
 		return nil, fmt.Errorf("gateway: backend address: %w", err)
 	}
@@ -65,10 +66,6 @@ func newPGTemplate(b Backend) (*pgconn.Config, error) {
 	cfg.User, cfg.Password, cfg.Database = "", "", ""
 	cfg.TLSConfig = nil
 	return cfg, nil
-}
-
-func quoteConnValue(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 // dialPG logs in to the backend as user and takes the connection over. cert, if not
@@ -114,12 +111,6 @@ func (e *pgEngine) dialPG(ctx context.Context, user, database string, params map
 		nc: hc.Conn, r: bufio.NewReaderSize(hc.Conn, backendBufSize), w: bufio.NewWriterSize(hc.Conn, backendBufSize),
 		pid: hc.PID, key: hc.SecretKey, params: hc.ParameterStatuses, tx: hc.TxStatus,
 	}, nil
-}
-
-// quoteLiteral quotes s as an escape string constant, correct whatever
-// standard_conforming_strings is.
-func quoteLiteral(s string) string {
-	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
 }
 
 // simpleQuery runs one statement with the simple protocol on an idle backend session,

@@ -325,15 +325,6 @@ func TestSessionKey(t *testing.T) {
 	}
 }
 
-func TestQuoteLiteral(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{"app": "E'app'", "it's": "E'it''s'", `a\b`: `E'a\\b'`, "": "E''"} {
-		if got := quoteLiteral(in); got != want {
-			t.Errorf("quoteLiteral(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestRelayBody(t *testing.T) {
 	in := bytes.Repeat([]byte("0123456789"), 10000)
 	var out bytes.Buffer
