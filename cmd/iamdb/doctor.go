@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/iamdb/iamdb/client"
 	"github.com/iamdb/iamdb/internal/mysqlwire"
+	"github.com/iamdb/iamdb/internal/pgwire"
 )
 
 const doctorUsage = `usage: iamdb doctor --hostname H --port P --username U [--engine auto|postgres|mysql]
@@ -182,7 +182,7 @@ func (d *doctor) checkTLS(ctx context.Context, f *doctorFlags) {
 			hint = "the certificate is not signed by a CA you trust: pass --ca-file with the gateway's CA (iamdb dev: $IAMDB_CA_FILE)"
 		case errors.As(err, &herr):
 			hint = "the certificate is not valid for " + f.hostname + ": dial a name it lists, or use --signing-host with a tunnel"
-		case errors.Is(err, errNoTLS):
+		case errors.Is(err, pgwire.ErrProbeNoTLS), errors.Is(err, mysqlwire.ErrProbeNoTLS):
 			hint = "IAM database authentication needs TLS: the server refused it"
 		}
 		d.fail("tls", fmt.Sprintf("%s (%s): %v", addr, kind, err), hint)
@@ -273,8 +273,6 @@ func (d *doctor) fail(what, detail, hint string) {
 	}
 }
 
-var errNoTLS = errors.New("the server does not offer TLS")
-
 // probeTLS connects to addr, negotiates TLS as the engine does (PostgreSQL's SSLRequest,
 // MySQL's SSLRequest after the greeting; auto: MySQL if the server speaks first) and
 // verifies the certificate for host against caFile (or the system's roots).
@@ -298,75 +296,32 @@ func probeTLS(ctx context.Context, addr, host, engine, caFile string) (*tls.Conn
 		return nil, engine, err
 	}
 	defer nc.Close()
-	deadline, _ := dctx.Deadline()
-	nc.SetDeadline(deadline)
-	var greeting []byte
+	var tc *tls.Conn
 	if engine != "postgres" {
 		if engine == "auto" {
 			nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 		}
-		p, _, err := mysqlwire.ReadPacket(nc, 1<<10)
-		nc.SetReadDeadline(deadline)
+		h, gerr := mysqlwire.ProbeGreeting(nc)
+		nc.SetReadDeadline(time.Time{})
 		var ne net.Error
 		switch {
-		case err == nil:
-			engine, greeting = "mysql", p
-		case engine == "auto" && errors.As(err, &ne) && ne.Timeout():
+		case gerr == nil:
+			engine = "mysql"
+			tc, err = mysqlwire.ProbeTLS(dctx, nc, h, conf)
+		case engine == "auto" && errors.As(gerr, &ne) && ne.Timeout():
 			engine = "postgres" // PostgreSQL waits for the client
 		default:
-			return nil, engine, fmt.Errorf("reading the MySQL greeting: %w", err)
+			return nil, engine, gerr
 		}
 	}
 	if engine == "postgres" {
-		var req [8]byte
-		binary.BigEndian.PutUint32(req[0:], 8)
-		binary.BigEndian.PutUint32(req[4:], 80877103)
-		if _, err := nc.Write(req[:]); err != nil {
-			return nil, engine, err
-		}
-		var b [1]byte
-		if _, err := io.ReadFull(nc, b[:]); err != nil {
-			return nil, engine, err
-		}
-		if b[0] != 'S' {
-			return nil, engine, errNoTLS
-		}
-	} else {
-		if !greetingOffersTLS(greeting) {
-			return nil, engine, errNoTLS
-		}
-		caps := mysqlwire.CapProtocol41 | mysqlwire.CapSecureConnection | mysqlwire.CapPluginAuth | mysqlwire.CapSSL
-		req := binary.LittleEndian.AppendUint32(nil, uint32(caps))
-		req = binary.LittleEndian.AppendUint32(req, 1<<24)
-		req = append(req, 45)
-		req = append(req, make([]byte, 23)...)
-		pkt, _ := mysqlwire.AppendPacket(nil, 1, req)
-		if _, err := nc.Write(pkt); err != nil {
-			return nil, engine, err
-		}
+		tc, err = pgwire.ProbeTLS(dctx, nc, conf)
 	}
-	tc := tls.Client(nc, conf)
-	if err := tc.HandshakeContext(dctx); err != nil {
+	if err != nil {
 		return nil, engine, err
 	}
 	st := tc.ConnectionState()
 	return &st, engine, nil
-}
-
-// greetingOffersTLS reads CLIENT_SSL in a HandshakeV10's capability flags.
-func greetingOffersTLS(p []byte) bool {
-	if len(p) == 0 || p[0] != 10 {
-		return false
-	}
-	i := 1
-	for i < len(p) && p[i] != 0 { // server version
-		i++
-	}
-	i += 1 + 4 + 8 + 1 // NUL, connection id, scramble part 1, filler
-	if i+2 > len(p) {
-		return false
-	}
-	return mysqlwire.Capability(binary.LittleEndian.Uint16(p[i:]))&mysqlwire.CapSSL != 0
 }
 
 func tlsVersionName(v uint16) string {
