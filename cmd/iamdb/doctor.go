@@ -27,7 +27,8 @@ const doctorUsage = `usage: iamdb doctor --hostname H --port P --username U [--e
 iamdb doctor checks, one line each, what an IAM database login needs, and says how to fix
 what fails:
   credentials  the AWS SDK's standard chain finds credentials (and where, and until when)
-  region       a region is configured (the token embeds it)
+  region       the token's region (it embeds it): --region, else an RDS host name's, else
+               the AWS configuration's
   identity     the authority (--endpoint, default $AWS_ENDPOINT_URL) knows the caller
   tls          the server at H:P speaks TLS with a certificate valid for H (--ca-file,
                default $IAMDB_CA_FILE, else the system's roots)

@@ -25,7 +25,8 @@ const tokenUsage = `usage: iamdb token --hostname H --port P --username U [--reg
 
 iamdb token builds an RDS auth token exactly as "aws rds generate-db-auth-token" does, signed
 with credentials from the AWS SDK's standard chain (environment, shared config and credentials
-files, --profile, web identity, container and instance metadata endpoints). --format env
+files, --profile, web identity, container and instance metadata endpoints) for the
+region of --region, else the one in an RDS host name, else the AWS configuration's. --format env
 prints PGPASSWORD and MYSQL_PWD exports, json the token with its expiry, pgpass a ~/.pgpass
 line (the token expires: rewrite the file before each new connection, or use iamdb connect).
 
