@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -190,7 +189,7 @@ func (d *doctor) checkTLS(ctx context.Context, f *doctorFlags) {
 		return
 	}
 	leaf := st.PeerCertificates[0]
-	d.ok("tls", fmt.Sprintf("%s (%s): %s, %s, certificate for %s valid until %s", addr, kind, tlsVersionName(st.Version),
+	d.ok("tls", fmt.Sprintf("%s (%s): %s, %s, certificate for %s valid until %s", addr, kind, tls.VersionName(st.Version),
 		tls.CipherSuiteName(st.CipherSuite), strings.Join(leaf.DNSNames, ","), leaf.NotAfter.UTC().Format(time.RFC3339)))
 }
 
@@ -323,14 +322,4 @@ func probeTLS(ctx context.Context, addr, host, engine, caFile string) (*tls.Conn
 	}
 	st := tc.ConnectionState()
 	return &st, engine, nil
-}
-
-func tlsVersionName(v uint16) string {
-	switch v {
-	case tls.VersionTLS13:
-		return "TLS 1.3"
-	case tls.VersionTLS12:
-		return "TLS 1.2"
-	}
-	return "TLS " + strconv.Itoa(int(v))
 }
