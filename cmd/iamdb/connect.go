@@ -38,11 +38,10 @@ type clientCommand struct {
 
 func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "psql" && args[0] != "mysql" {
+		fmt.Fprint(stderr, connectUsage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			fmt.Fprint(stderr, connectUsage)
 			return nil
 		}
-		fmt.Fprint(stderr, connectUsage)
 		return exitCode(2)
 	}
 	kind := args[0]
