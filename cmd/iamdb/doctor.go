@@ -62,11 +62,8 @@ func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
 	fs.StringVar(&f.caFile, "ca-file", os.Getenv("IAMDB_CA_FILE"), "CA certificate(s) verifying the server (default $IAMDB_CA_FILE)")
 	fs.StringVar(&f.signingHost, "signing-host", "", "host name the token is signed for (default --hostname)")
 	fs.StringVar(&f.pgURL, "postgres", "", "a PostgreSQL backend to check pg_hba.conf on, as a superuser (libpq URL or key=value)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, nil
-		}
-		return nil, exitCode(2)
+	if done, err := parseArgs(fs, args); done {
+		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("doctor: unexpected argument %q", fs.Arg(0))
