@@ -22,6 +22,7 @@
 // dialed (SSH tunnels, port forwards, custom DNS names): the adapters dial what the driver
 // config says and sign for what the Target says. The region is the Target's, else the
 // Config's, else the one in an RDS host name, else the AWS configuration's.
+// [TokenSource.Region] reports it without signing, for tools that print it.
 //
 // Failures are *[Error] values wrapping one kind ([ErrNoCredentials], [ErrExpiredCredentials],
 // [ErrNoRegion], [ErrInvalidTarget], [ErrInvalidConfig], [ErrInsecureTransport]) with a hint.

@@ -3,6 +3,8 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log"
 	"os"
 	"path/filepath"
 	"testing"
@@ -77,4 +79,22 @@ func TestAWSCredentialsSource(t *testing.T) {
 	if err != nil || c.Source != "EnvConfigCredentials" {
 		t.Errorf("Retrieve() = %v (source %q), %v; want source EnvConfigCredentials", c, c.Source, err)
 	}
+}
+
+// A tool that prints the region a token is signed for asks the TokenSource, which applies
+// the same rules as Token.
+func ExampleTokenSource_Region() {
+	src, err := client.NewTokenSource(client.Config{
+		Credentials: client.StaticCredentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	region, err := src.Region(client.Target{Host: "mydb.c9akciq32.eu-west-1.rds.amazonaws.com", Port: 5432, User: "app"})
+	fmt.Println(region, err)
+	_, err = src.Region(client.Target{Host: "db.internal", Port: 5432, User: "app"})
+	fmt.Println(errors.Is(err, client.ErrNoRegion))
+	// Output:
+	// eu-west-1 <nil>
+	// true
 }

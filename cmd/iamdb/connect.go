@@ -38,11 +38,10 @@ type clientCommand struct {
 
 func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "psql" && args[0] != "mysql" {
+		fmt.Fprint(stderr, connectUsage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			fmt.Fprint(stderr, connectUsage)
 			return nil
 		}
-		fmt.Fprint(stderr, connectUsage)
 		return exitCode(2)
 	}
 	kind := args[0]
@@ -55,11 +54,8 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	caFile := fs.String("ca-file", os.Getenv("IAMDB_CA_FILE"), "CA certificate(s) verifying the server (default $IAMDB_CA_FILE)")
 	signingHost := fs.String("signing-host", "", "host name the token is signed for (default --hostname)")
 	clientPath := fs.String("client", "", "the client program (default psql; mariadb, else mysql)")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitCode(2)
+	if done, err := parseArgs(fs, args[1:]); done {
+		return err
 	}
 	if err := tf.required("connect"); err != nil {
 		return err

@@ -4,19 +4,18 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/iamdb/iamdb/client"
 	"github.com/iamdb/iamdb/internal/mysqlwire"
+	"github.com/iamdb/iamdb/internal/pgwire"
 )
 
 const doctorUsage = `usage: iamdb doctor --hostname H --port P --username U [--engine auto|postgres|mysql]
@@ -27,7 +26,8 @@ const doctorUsage = `usage: iamdb doctor --hostname H --port P --username U [--e
 iamdb doctor checks, one line each, what an IAM database login needs, and says how to fix
 what fails:
   credentials  the AWS SDK's standard chain finds credentials (and where, and until when)
-  region       a region is configured (the token embeds it)
+  region       the token's region (it embeds it): --region, else an RDS host name's, else
+               the AWS configuration's
   identity     the authority (--endpoint, default $AWS_ENDPOINT_URL) knows the caller
   tls          the server at H:P speaks TLS with a certificate valid for H (--ca-file,
                default $IAMDB_CA_FILE, else the system's roots)
@@ -62,11 +62,8 @@ func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
 	fs.StringVar(&f.caFile, "ca-file", os.Getenv("IAMDB_CA_FILE"), "CA certificate(s) verifying the server (default $IAMDB_CA_FILE)")
 	fs.StringVar(&f.signingHost, "signing-host", "", "host name the token is signed for (default --hostname)")
 	fs.StringVar(&f.pgURL, "postgres", "", "a PostgreSQL backend to check pg_hba.conf on, as a superuser (libpq URL or key=value)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, nil
-		}
-		return nil, exitCode(2)
+	if done, err := parseArgs(fs, args); done {
+		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("doctor: unexpected argument %q", fs.Arg(0))
@@ -182,14 +179,14 @@ func (d *doctor) checkTLS(ctx context.Context, f *doctorFlags) {
 			hint = "the certificate is not signed by a CA you trust: pass --ca-file with the gateway's CA (iamdb dev: $IAMDB_CA_FILE)"
 		case errors.As(err, &herr):
 			hint = "the certificate is not valid for " + f.hostname + ": dial a name it lists, or use --signing-host with a tunnel"
-		case errors.Is(err, errNoTLS):
+		case errors.Is(err, pgwire.ErrProbeNoTLS), errors.Is(err, mysqlwire.ErrProbeNoTLS):
 			hint = "IAM database authentication needs TLS: the server refused it"
 		}
 		d.fail("tls", fmt.Sprintf("%s (%s): %v", addr, kind, err), hint)
 		return
 	}
 	leaf := st.PeerCertificates[0]
-	d.ok("tls", fmt.Sprintf("%s (%s): %s, %s, certificate for %s valid until %s", addr, kind, tlsVersionName(st.Version),
+	d.ok("tls", fmt.Sprintf("%s (%s): %s, %s, certificate for %s valid until %s", addr, kind, tls.VersionName(st.Version),
 		tls.CipherSuiteName(st.CipherSuite), strings.Join(leaf.DNSNames, ","), leaf.NotAfter.UTC().Format(time.RFC3339)))
 }
 
@@ -273,8 +270,6 @@ func (d *doctor) fail(what, detail, hint string) {
 	}
 }
 
-var errNoTLS = errors.New("the server does not offer TLS")
-
 // probeTLS connects to addr, negotiates TLS as the engine does (PostgreSQL's SSLRequest,
 // MySQL's SSLRequest after the greeting; auto: MySQL if the server speaks first) and
 // verifies the certificate for host against caFile (or the system's roots).
@@ -298,83 +293,30 @@ func probeTLS(ctx context.Context, addr, host, engine, caFile string) (*tls.Conn
 		return nil, engine, err
 	}
 	defer nc.Close()
-	deadline, _ := dctx.Deadline()
-	nc.SetDeadline(deadline)
-	var greeting []byte
+	var tc *tls.Conn
 	if engine != "postgres" {
 		if engine == "auto" {
 			nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 		}
-		p, _, err := mysqlwire.ReadPacket(nc, 1<<10)
-		nc.SetReadDeadline(deadline)
+		h, gerr := mysqlwire.ProbeGreeting(nc)
+		nc.SetReadDeadline(time.Time{})
 		var ne net.Error
 		switch {
-		case err == nil:
-			engine, greeting = "mysql", p
-		case engine == "auto" && errors.As(err, &ne) && ne.Timeout():
+		case gerr == nil:
+			engine = "mysql"
+			tc, err = mysqlwire.ProbeTLS(dctx, nc, h, conf)
+		case engine == "auto" && errors.As(gerr, &ne) && ne.Timeout():
 			engine = "postgres" // PostgreSQL waits for the client
 		default:
-			return nil, engine, fmt.Errorf("reading the MySQL greeting: %w", err)
+			return nil, engine, gerr
 		}
 	}
 	if engine == "postgres" {
-		var req [8]byte
-		binary.BigEndian.PutUint32(req[0:], 8)
-		binary.BigEndian.PutUint32(req[4:], 80877103)
-		if _, err := nc.Write(req[:]); err != nil {
-			return nil, engine, err
-		}
-		var b [1]byte
-		if _, err := io.ReadFull(nc, b[:]); err != nil {
-			return nil, engine, err
-		}
-		if b[0] != 'S' {
-			return nil, engine, errNoTLS
-		}
-	} else {
-		if !greetingOffersTLS(greeting) {
-			return nil, engine, errNoTLS
-		}
-		caps := mysqlwire.CapProtocol41 | mysqlwire.CapSecureConnection | mysqlwire.CapPluginAuth | mysqlwire.CapSSL
-		req := binary.LittleEndian.AppendUint32(nil, uint32(caps))
-		req = binary.LittleEndian.AppendUint32(req, 1<<24)
-		req = append(req, 45)
-		req = append(req, make([]byte, 23)...)
-		pkt, _ := mysqlwire.AppendPacket(nil, 1, req)
-		if _, err := nc.Write(pkt); err != nil {
-			return nil, engine, err
-		}
+		tc, err = pgwire.ProbeTLS(dctx, nc, conf)
 	}
-	tc := tls.Client(nc, conf)
-	if err := tc.HandshakeContext(dctx); err != nil {
+	if err != nil {
 		return nil, engine, err
 	}
 	st := tc.ConnectionState()
 	return &st, engine, nil
-}
-
-// greetingOffersTLS reads CLIENT_SSL in a HandshakeV10's capability flags.
-func greetingOffersTLS(p []byte) bool {
-	if len(p) == 0 || p[0] != 10 {
-		return false
-	}
-	i := 1
-	for i < len(p) && p[i] != 0 { // server version
-		i++
-	}
-	i += 1 + 4 + 8 + 1 // NUL, connection id, scramble part 1, filler
-	if i+2 > len(p) {
-		return false
-	}
-	return mysqlwire.Capability(binary.LittleEndian.Uint16(p[i:]))&mysqlwire.CapSSL != 0
-}
-
-func tlsVersionName(v uint16) string {
-	switch v {
-	case tls.VersionTLS13:
-		return "TLS 1.3"
-	case tls.VersionTLS12:
-		return "TLS 1.2"
-	}
-	return "TLS " + strconv.Itoa(int(v))
 }

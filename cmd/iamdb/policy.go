@@ -166,101 +166,43 @@ type repeated []string
 func (r *repeated) String() string     { return strings.Join(*r, ",") }
 func (r *repeated) Set(s string) error { *r = append(*r, s); return nil }
 
+// simulateFlags are the flags of "iamdb policy simulate".
+type simulateFlags struct {
+	policies, sessions, contexts                                 repeated
+	boundary, resourcePolicy, action, resource, owner, principal string
+	trust                                                        bool
+}
+
 func runPolicySimulate(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("policy simulate", flag.ContinueOnError)
-	var policies, sessions, contexts repeated
-	fs.Var(&policies, "policy", "")
-	fs.Var(&sessions, "session-policy", "")
-	fs.Var(&contexts, "context", "")
-	boundary := fs.String("boundary", "", "")
-	resourcePolicy := fs.String("resource-policy", "", "")
-	trust := fs.Bool("trust", false, "")
-	action := fs.String("action", "", "")
-	resource := fs.String("resource", "", "")
-	owner := fs.String("resource-owner", "", "")
-	principal := fs.String("principal", "", "")
+	var f simulateFlags
+	fs.Var(&f.policies, "policy", "")
+	fs.Var(&f.sessions, "session-policy", "")
+	fs.Var(&f.contexts, "context", "")
+	fs.StringVar(&f.boundary, "boundary", "", "")
+	fs.StringVar(&f.resourcePolicy, "resource-policy", "", "")
+	fs.BoolVar(&f.trust, "trust", false, "")
+	fs.StringVar(&f.action, "action", "", "")
+	fs.StringVar(&f.resource, "resource", "", "")
+	fs.StringVar(&f.owner, "resource-owner", "", "")
+	fs.StringVar(&f.principal, "principal", "", "")
 	if help, err := parseFlags(fs, simulateUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
 	switch {
 	case fs.NArg() > 0:
 		return usagef("policy simulate: unexpected argument %q", fs.Arg(0))
-	case *action == "":
+	case f.action == "":
 		return usagef("policy simulate: --action is required")
-	case *resource == "":
+	case f.resource == "":
 		return usagef("policy simulate: --resource is required")
-	case *trust && *resourcePolicy == "":
+	case f.trust && f.resourcePolicy == "":
 		return usagef("policy simulate: --trust needs --resource-policy")
 	}
-
-	load := func(file string, kind policy.Kind) (*policy.Policy, error) {
-		doc, err := os.ReadFile(file)
-		if err != nil {
-			return nil, err
-		}
-		p, err := policy.Parse(doc, policy.WithKind(kind), policy.WithName(file), policy.WithMaxSize(-1))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s", file, awsError(err))
-		}
-		return p, nil
+	in, err := f.input()
+	if err != nil {
+		return err
 	}
-	in := &policy.Input{Action: *action, Resource: *resource, ResourceAccount: *owner, TrustPolicy: *trust}
-	for _, f := range policies {
-		p, err := load(f, policy.KindIdentity)
-		if err != nil {
-			return err
-		}
-		in.Identity = append(in.Identity, p)
-	}
-	for _, f := range sessions {
-		p, err := load(f, policy.KindSession)
-		if err != nil {
-			return err
-		}
-		in.Session = append(in.Session, p)
-	}
-	if *boundary != "" {
-		p, err := load(*boundary, policy.KindBoundary)
-		if err != nil {
-			return err
-		}
-		in.Boundary = p
-	}
-	if *resourcePolicy != "" {
-		kind := policy.KindResource
-		if *trust {
-			kind = policy.KindTrust
-		}
-		p, err := load(*resourcePolicy, kind)
-		if err != nil {
-			return err
-		}
-		in.ResourcePolicy = p
-	}
-
-	reqCtx := &policy.Context{}
-	if *principal != "" {
-		p, err := policy.PrincipalFromARN(*principal)
-		if err != nil {
-			return usagef("policy simulate: --principal: %v", err)
-		}
-		in.Principal = p
-		reqCtx.SetPrincipal(p)
-	}
-	for _, kv := range contexts {
-		key, vals, err := parseContextFlag(kv)
-		if err != nil {
-			return usagef("policy simulate: --context %q: %v", kv, err)
-		}
-		for _, v := range vals {
-			reqCtx.Add(key, v)
-		}
-	}
-	in.Context = reqCtx
-	// Without --principal, the caller is in the resource's account, so that identity
-	// policies decide, as in AWS's simulate-custom-policy.
-	in.Principal, in.ResourceAccount = policy.CallerOrResourceAccount(in.Principal, in.Resource, in.ResourceAccount)
-
 	d := policy.Evaluate(in)
 	fmt.Fprintln(stdout, d.Effect)
 	if d.Policy != "" {
@@ -271,6 +213,76 @@ func runPolicySimulate(args []string, stdout, stderr io.Writer) error {
 		return exitCode(1)
 	}
 	return nil
+}
+
+// input reads the policy files and builds the request the flags describe.
+func (f *simulateFlags) input() (*policy.Input, error) {
+	in := &policy.Input{Action: f.action, Resource: f.resource, ResourceAccount: f.owner, TrustPolicy: f.trust}
+	for _, file := range f.policies {
+		p, err := loadPolicyFile(file, policy.KindIdentity)
+		if err != nil {
+			return nil, err
+		}
+		in.Identity = append(in.Identity, p)
+	}
+	for _, file := range f.sessions {
+		p, err := loadPolicyFile(file, policy.KindSession)
+		if err != nil {
+			return nil, err
+		}
+		in.Session = append(in.Session, p)
+	}
+	var err error
+	if f.boundary != "" {
+		if in.Boundary, err = loadPolicyFile(f.boundary, policy.KindBoundary); err != nil {
+			return nil, err
+		}
+	}
+	if f.resourcePolicy != "" {
+		kind := policy.KindResource
+		if f.trust {
+			kind = policy.KindTrust
+		}
+		if in.ResourcePolicy, err = loadPolicyFile(f.resourcePolicy, kind); err != nil {
+			return nil, err
+		}
+	}
+	reqCtx := &policy.Context{}
+	if f.principal != "" {
+		p, err := policy.PrincipalFromARN(f.principal)
+		if err != nil {
+			return nil, usagef("policy simulate: --principal: %v", err)
+		}
+		in.Principal = p
+		reqCtx.SetPrincipal(p)
+	}
+	for _, kv := range f.contexts {
+		key, vals, err := parseContextFlag(kv)
+		if err != nil {
+			return nil, usagef("policy simulate: --context %q: %v", kv, err)
+		}
+		for _, v := range vals {
+			reqCtx.Add(key, v)
+		}
+	}
+	in.Context = reqCtx
+	// Without --principal, the caller is in the resource's account, so that identity
+	// policies decide, as in AWS's simulate-custom-policy.
+	in.Principal, in.ResourceAccount = policy.CallerOrResourceAccount(in.Principal, in.Resource, in.ResourceAccount)
+	return in, nil
+}
+
+// loadPolicyFile reads and parses a policy of kind, without a size quota.
+func loadPolicyFile(file string, kind policy.Kind) (*policy.Policy, error) {
+	doc, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	p, err := policy.Parse(doc, policy.WithKind(kind), policy.WithName(file), policy.WithMaxSize(-1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s", file, awsError(err))
+	}
+	return p, nil
 }
 
 // parseContextFlag reads KEY=TYPE:VALUE.

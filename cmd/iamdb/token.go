@@ -25,7 +25,8 @@ const tokenUsage = `usage: iamdb token --hostname H --port P --username U [--reg
 
 iamdb token builds an RDS auth token exactly as "aws rds generate-db-auth-token" does, signed
 with credentials from the AWS SDK's standard chain (environment, shared config and credentials
-files, --profile, web identity, container and instance metadata endpoints). --format env
+files, --profile, web identity, container and instance metadata endpoints) for the
+region of --region, else the one in an RDS host name, else the AWS configuration's. --format env
 prints PGPASSWORD and MYSQL_PWD exports, json the token with its expiry, pgpass a ~/.pgpass
 line (the token expires: rewrite the file before each new connection, or use iamdb connect).
 
@@ -46,11 +47,8 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var tf tokenFlags
 	tf.register(fs)
 	format := fs.String("format", "raw", "output: raw, env, json or pgpass")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitCode(2)
+	if done, err := parseArgs(fs, args); done {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("token: unexpected argument %q", fs.Arg(0))
@@ -68,6 +66,18 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	return printToken(stdout, *format, tok, info)
+}
+
+// parseArgs parses args into fs, which prints what is wrong: done with no error for -h,
+// done with exit status 2 for a mistake.
+func parseArgs(fs *flag.FlagSet, args []string) (done bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return true, exitCode(2)
+	}
+	return false, nil
 }
 
 // tokenFlags are the flags of the commands that mint a token (token, connect): the
@@ -196,11 +206,8 @@ func runTokenVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	skew := fs.Duration("skew", token.DefaultSkew, "allowed clock skew")
 	endpoint := fs.String("endpoint", "", "ask the iamdb authority at this URL instead of checking offline")
 	profile := fs.String("profile", "", "shared config profile (with --endpoint)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitCode(2)
+	if done, err := parseArgs(fs, args); done {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("token verify: unexpected argument %q", fs.Arg(0))

@@ -141,3 +141,34 @@ func TestTokenUsage(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+// The region comes from an RDS host name when --region is not given, as in the client
+// library; --region still wins.
+func TestTokenRegionFromHost(t *testing.T) {
+	isolateAWS(t, "AKIAIOSFODNN7EXAMPLE", "secret", "")
+	const host = "mydb.c9akciq32.eu-west-1.rds.amazonaws.com"
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"from the host", nil, "eu-west-1"},
+		{"--region", []string{"--region", "us-east-2"}, "us-east-2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"token", "--hostname", host, "--port", "5432", "--username", "app", "--format", "json"}, tt.args...)
+			out, errOut, status := runCLI(t, args...)
+			var got struct {
+				Token  string `json:"token"`
+				Region string `json:"region"`
+			}
+			if status != 0 || json.Unmarshal([]byte(out), &got) != nil {
+				t.Fatalf("iamdb %q: status %d, %q, stderr %q", args, status, out, errOut)
+			}
+			if got.Region != tt.want || !strings.Contains(got.Token, "%2F"+tt.want+"%2Frds-db%2F") {
+				t.Errorf("iamdb %q: region %q, token %q; want %s", args, got.Region, got.Token, tt.want)
+			}
+		})
+	}
+}
