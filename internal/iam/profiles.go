@@ -179,44 +179,41 @@ func (s *Service) DeleteInstanceProfile(ctx context.Context, c *Caller, name str
 // iam:PassRole on the role, with iam:PassedToService ec2.amazonaws.com and
 // iam:AssociatedResourceArn the profile's ARN, as AWS requires.
 func (s *Service) AddRoleToInstanceProfile(ctx context.Context, c *Caller, profile, role string) error {
-	if err := checkName("roleName", role, maxRoleName); err != nil {
-		return err
-	}
-	return s.profileOp(ctx, c, "iam:AddRoleToInstanceProfile", profile, true, func(tx store.Tx, d *profileDoc) error {
-		e, ok, err := roles.load(tx, c.Account, role)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return noSuchRole(role)
-		}
-		r := e.(*roleDoc)
+	return s.profileRoleOp(ctx, c, "iam:AddRoleToInstanceProfile", profile, role, func(d *profileDoc, r *roleDoc) error {
 		pass := entityRequest(&Request{PassedToService: ServiceEC2, AssociatedResourceARN: profileARN(c.Account, d.Path, d.Name)}, r, true)
 		if err := s.authorize(ctx, c, "iam:PassRole", roleARN(c.Account, r.Path, r.Name), pass); err != nil {
 			return err
 		}
 		rk, pk := lower(r.Name), lower(d.Name)
-		if containsString(d.Roles, rk) {
-			return limitExceeded("Cannot exceed quota for InstanceSessionsPerInstanceProfile: %d", maxRolesPerProfile)
-		}
-		if len(d.Roles) >= maxRolesPerProfile {
+		if containsString(d.Roles, rk) || len(d.Roles) >= maxRolesPerProfile {
 			return limitExceeded("Cannot exceed quota for InstanceSessionsPerInstanceProfile: %d", maxRolesPerProfile)
 		}
 		d.Roles = append(d.Roles, rk)
 		r.Profiles = append(r.Profiles, pk)
-		if err := roles.save(tx, c.Account, r); err != nil {
-			return err
-		}
-		return putDoc(tx, kindProfile, entityKey(c.Account, d.Name), d)
+		return nil
 	})
 }
 
 // RemoveRoleFromInstanceProfile removes the role from an instance profile.
 func (s *Service) RemoveRoleFromInstanceProfile(ctx context.Context, c *Caller, profile, role string) error {
+	return s.profileRoleOp(ctx, c, "iam:RemoveRoleFromInstanceProfile", profile, role, func(d *profileDoc, r *roleDoc) error {
+		var in bool
+		if d.Roles, in = removeString(d.Roles, lower(r.Name)); !in {
+			return noSuchEntity("The role with name %s cannot be found in instance profile %s.", r.Name, d.Name)
+		}
+		r.Profiles, _ = removeString(r.Profiles, lower(d.Name))
+		return nil
+	})
+}
+
+// profileRoleOp runs fn on an instance profile and the role named role in one
+// transaction (after checking the role's name), and saves both if fn succeeds. An unknown
+// role is NoSuchEntity.
+func (s *Service) profileRoleOp(ctx context.Context, c *Caller, action, profile, role string, fn func(d *profileDoc, r *roleDoc) error) error {
 	if err := checkName("roleName", role, maxRoleName); err != nil {
 		return err
 	}
-	return s.profileOp(ctx, c, "iam:RemoveRoleFromInstanceProfile", profile, true, func(tx store.Tx, d *profileDoc) error {
+	return s.profileOp(ctx, c, action, profile, true, func(tx store.Tx, d *profileDoc) error {
 		e, ok, err := roles.load(tx, c.Account, role)
 		if err != nil {
 			return err
@@ -225,11 +222,9 @@ func (s *Service) RemoveRoleFromInstanceProfile(ctx context.Context, c *Caller, 
 			return noSuchRole(role)
 		}
 		r := e.(*roleDoc)
-		var in bool
-		if d.Roles, in = removeString(d.Roles, lower(r.Name)); !in {
-			return noSuchEntity("The role with name %s cannot be found in instance profile %s.", r.Name, d.Name)
+		if err := fn(d, r); err != nil {
+			return err
 		}
-		r.Profiles, _ = removeString(r.Profiles, lower(d.Name))
 		if err := roles.save(tx, c.Account, r); err != nil {
 			return err
 		}
