@@ -2,7 +2,6 @@ package iam
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
 	"github.com/iamdb/iamdb/internal/store"
@@ -120,43 +119,14 @@ func (s *Service) GetInstanceProfile(ctx context.Context, c *Caller, name string
 
 // ListInstanceProfiles lists the account's instance profiles under a path prefix, by name.
 func (s *Service) ListInstanceProfiles(ctx context.Context, c *Caller, in ListInput) (ListInstanceProfilesOutput, error) {
-	if err := needCaller(c); err != nil {
-		return ListInstanceProfilesOutput{}, err
-	}
-	prefix, err := checkPathPrefix(in.PathPrefix)
-	if err != nil {
-		return ListInstanceProfilesOutput{}, err
-	}
-	if err := s.authorize(ctx, c, "iam:ListInstanceProfiles", profileARN(c.Account, "/", ""), nil); err != nil {
-		return ListInstanceProfilesOutput{}, err
-	}
-	var all []InstanceProfile
-	err = s.st.View(ctx, func(tx store.Tx) error {
-		its, err := listAll(tx, kindProfile, accountPrefix(c.Account))
-		if err != nil {
-			return err
-		}
-		for _, it := range its {
-			var d profileDoc
-			if err := json.Unmarshal(it.Value, &d); err != nil {
-				return err
-			}
-			if !strings.HasPrefix(d.Path, prefix) {
-				continue
-			}
-			p, err := d.profile(tx, c.Account)
-			if err != nil {
-				return err
-			}
-			all = append(all, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return ListInstanceProfilesOutput{}, err
-	}
 	var out ListInstanceProfilesOutput
-	out.InstanceProfiles, out.IsTruncated, out.Marker, err = page(all, func(p *InstanceProfile) string { return lower(p.InstanceProfileName) }, in.Marker, in.MaxItems)
+	var err error
+	out.InstanceProfiles, out.IsTruncated, out.Marker, err = listByPath(ctx, s, c, in, &pathList[profileDoc, InstanceProfile]{
+		action: "iam:ListInstanceProfiles", kind: kindProfile, arn: profileARN,
+		path: func(d *profileDoc) string { return d.Path },
+		conv: func(tx store.Tx, acct string, d *profileDoc) (InstanceProfile, error) { return d.profile(tx, acct) },
+		key:  func(p *InstanceProfile) string { return lower(p.InstanceProfileName) },
+	})
 	return out, err
 }
 
