@@ -164,8 +164,8 @@ func Evaluate(in *Input) Decision {
 	var r request
 	r.prepare(in)
 	var f findings
-	if d, denied := f.scan(&r); denied {
-		return d
+	if f.scan(&r) {
+		return Decision{Effect: ExplicitDeny, Policy: f.deny.Name(), Statement: f.denied.label, Reason: f.denyReason}
 	}
 	return f.decide(&r)
 }
@@ -202,12 +202,17 @@ type findings struct {
 	sessionOK  bool       // no session policies, or one of them allows
 	resAllow   *statement // the resource-based policy's Allow, if any
 	resGrant   grant      // whom resAllow names
+
+	// A matching Deny: the statement, its policy and the reason.
+	denied     *statement
+	deny       *Policy
+	denyReason string
 }
 
 // scan runs the identity-based policies, the permissions boundary, the session policies
 // and the resource-based policy, in this order, and records what they say in f. A matching
-// Deny stops it: the explicit deny is the decision and denied is true.
-func (f *findings) scan(r *request) (d Decision, denied bool) {
+// Deny stops it and reports true: the explicit deny is the decision.
+func (f *findings) scan(r *request) bool {
 	in := r.in
 	f.in = in
 	for _, p := range in.Identity {
@@ -216,7 +221,7 @@ func (f *findings) scan(r *request) (d Decision, denied bool) {
 		}
 		a, d := p.scan(r, f.idAllow == nil)
 		if d != nil {
-			return Decision{Effect: ExplicitDeny, Policy: p.Name(), Statement: d.label, Reason: reasonDenyIdentity}, true
+			return f.setDeny(d, p, reasonDenyIdentity)
 		}
 		if f.idAllow == nil && a != nil {
 			f.idAllow, f.idPolicy = a, p
@@ -226,7 +231,7 @@ func (f *findings) scan(r *request) (d Decision, denied bool) {
 	if p := in.Boundary; p != nil {
 		a, d := p.scan(r, true)
 		if d != nil {
-			return Decision{Effect: ExplicitDeny, Policy: p.Name(), Statement: d.label, Reason: reasonDenyBoundary}, true
+			return f.setDeny(d, p, reasonDenyBoundary)
 		}
 		f.boundaryOK = a != nil
 	}
@@ -240,7 +245,7 @@ func (f *findings) scan(r *request) (d Decision, denied bool) {
 			}
 			a, d := p.scan(r, !found)
 			if d != nil {
-				return Decision{Effect: ExplicitDeny, Policy: p.Name(), Statement: d.label, Reason: reasonDenySession}, true
+				return f.setDeny(d, p, reasonDenySession)
 			}
 			found = found || a != nil
 		}
@@ -250,10 +255,16 @@ func (f *findings) scan(r *request) (d Decision, denied bool) {
 		var d *statement
 		f.resAllow, f.resGrant, d = rp.scanResource(r)
 		if d != nil {
-			return Decision{Effect: ExplicitDeny, Policy: rp.Name(), Statement: d.label, Reason: reasonDenyResource}, true
+			return f.setDeny(d, rp, reasonDenyResource)
 		}
 	}
-	return Decision{}, false
+	return false
+}
+
+// setDeny records the matching Deny st of policy p and reports true.
+func (f *findings) setDeny(st *statement, p *Policy, reason string) bool {
+	f.denied, f.deny, f.denyReason = st, p, reason
+	return true
 }
 
 // allowResource is an Allow by the resource-based policy.

@@ -204,17 +204,9 @@ func getInline(key string, fn func(*iam.Service, context.Context, *iam.Caller, s
 }
 
 func listInline(key string, fn func(*iam.Service, context.Context, *iam.Caller, iam.ListNamedInput) (iam.ListInlinePoliciesOutput, error)) handler {
-	return func(c *call) (any, error) {
-		in, err := c.named(key)
-		if err != nil {
-			return nil, err
-		}
-		out, err := fn(c.s.svc, c.ctx, c.caller, in)
-		if err != nil {
-			return nil, err
-		}
-		return policyNamesPage{listOf(out.PolicyNames), page{out.IsTruncated, out.Marker}}, nil
-	}
+	return listed(byNamed(key), fn, func(out iam.ListInlinePoliciesOutput) any {
+		return policyNamesPage{listOf(out.PolicyNames), page{out.IsTruncated, out.Marker}}
+	})
 }
 
 func tagOp(key string, fn func(*iam.Service, context.Context, *iam.Caller, string, []iam.Tag) error) handler {
@@ -238,8 +230,16 @@ func untagOp(key string, fn func(*iam.Service, context.Context, *iam.Caller, str
 }
 
 func listTags(key string, fn func(*iam.Service, context.Context, *iam.Caller, iam.ListNamedInput) (iam.ListTagsOutput, error)) handler {
+	return listed(byNamed(key), fn, func(out iam.ListTagsOutput) any {
+		return tagsPage{listOf(xTags(out.Tags)), page{out.IsTruncated, out.Marker}}
+	})
+}
+
+// listed is the handler of a List (or Get with a page) action: decode reads its input,
+// fn is the iam.Service method and shape makes the answer of its output.
+func listed[I, O any](decode func(*call) (I, error), fn func(*iam.Service, context.Context, *iam.Caller, I) (O, error), shape func(O) any) handler {
 	return func(c *call) (any, error) {
-		in, err := c.named(key)
+		in, err := decode(c)
 		if err != nil {
 			return nil, err
 		}
@@ -247,6 +247,12 @@ func listTags(key string, fn func(*iam.Service, context.Context, *iam.Caller, ia
 		if err != nil {
 			return nil, err
 		}
-		return tagsPage{listOf(xTags(out.Tags)), page{out.IsTruncated, out.Marker}}, nil
+		return shape(out), nil
 	}
+}
+
+// byNamed decodes the input of a List action on what the entity named by the parameter key
+// holds.
+func byNamed(key string) func(*call) (iam.ListNamedInput, error) {
+	return func(c *call) (iam.ListNamedInput, error) { return c.named(key) }
 }

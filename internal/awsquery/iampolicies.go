@@ -68,21 +68,13 @@ func iamPolicyOps() map[string]handler {
 			}
 			return versionResult{toPolicyVersion(&v)}, nil
 		},
-		"ListPolicyVersions": func(c *call) (any, error) {
-			in, err := c.named("PolicyArn")
-			if err != nil {
-				return nil, err
-			}
-			out, err := c.s.svc.ListPolicyVersions(c.ctx, c.caller, in)
-			if err != nil {
-				return nil, err
-			}
+		"ListPolicyVersions": listed(byNamed("PolicyArn"), (*iam.Service).ListPolicyVersions, func(out iam.ListPolicyVersionsOutput) any {
 			vs := toPolicyVersions(out.Versions)
 			for i := range vs {
 				vs[i].Document = "" // ListPolicyVersions lists no documents, as AWS
 			}
-			return versionsPage{listOf(vs), page{out.IsTruncated, out.Marker}}, nil
-		},
+			return versionsPage{listOf(vs), page{out.IsTruncated, out.Marker}}
+		}),
 		"DeletePolicyVersion":     byTwo("PolicyArn", "VersionId", (*iam.Service).DeletePolicyVersion),
 		"SetDefaultPolicyVersion": byTwo("PolicyArn", "VersionId", (*iam.Service).SetDefaultPolicyVersion),
 	}

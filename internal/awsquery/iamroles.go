@@ -37,17 +37,9 @@ func iamRoleOps() map[string]handler {
 			}
 			return roleResult{toRole(&r, true)}, nil
 		},
-		"ListRoles": func(c *call) (any, error) {
-			in, err := c.listInput()
-			if err != nil {
-				return nil, err
-			}
-			out, err := c.s.svc.ListRoles(c.ctx, c.caller, in)
-			if err != nil {
-				return nil, err
-			}
-			return rolesPage{listOf(toRoles(out.Roles, false)), page{out.IsTruncated, out.Marker}}, nil
-		},
+		"ListRoles": listed((*call).listInput, (*iam.Service).ListRoles, func(out iam.ListRolesOutput) any {
+			return rolesPage{listOf(toRoles(out.Roles, false)), page{out.IsTruncated, out.Marker}}
+		}),
 		"DeleteRole":             byName("RoleName", (*iam.Service).DeleteRole),
 		"UpdateAssumeRolePolicy": byTwo("RoleName", "PolicyDocument", (*iam.Service).UpdateAssumeRolePolicy),
 	}
@@ -75,28 +67,12 @@ func iamInstanceProfileOps() map[string]handler {
 			}
 			return profileResult{toInstanceProfile(&p)}, nil
 		},
-		"ListInstanceProfiles": func(c *call) (any, error) {
-			in, err := c.listInput()
-			if err != nil {
-				return nil, err
-			}
-			out, err := c.s.svc.ListInstanceProfiles(c.ctx, c.caller, in)
-			if err != nil {
-				return nil, err
-			}
-			return profilesPage{listOf(toInstanceProfiles(out.InstanceProfiles)), page{out.IsTruncated, out.Marker}}, nil
-		},
-		"ListInstanceProfilesForRole": func(c *call) (any, error) {
-			in, err := c.named("RoleName")
-			if err != nil {
-				return nil, err
-			}
-			out, err := c.s.svc.ListInstanceProfilesForRole(c.ctx, c.caller, in)
-			if err != nil {
-				return nil, err
-			}
-			return profilesPage{listOf(toInstanceProfiles(out.InstanceProfiles)), page{out.IsTruncated, out.Marker}}, nil
-		},
+		"ListInstanceProfiles": listed((*call).listInput, (*iam.Service).ListInstanceProfiles, func(out iam.ListInstanceProfilesOutput) any {
+			return profilesPage{listOf(toInstanceProfiles(out.InstanceProfiles)), page{out.IsTruncated, out.Marker}}
+		}),
+		"ListInstanceProfilesForRole": listed(byNamed("RoleName"), (*iam.Service).ListInstanceProfilesForRole, func(out iam.ListInstanceProfilesOutput) any {
+			return profilesPage{listOf(toInstanceProfiles(out.InstanceProfiles)), page{out.IsTruncated, out.Marker}}
+		}),
 		"DeleteInstanceProfile":         byName("InstanceProfileName", (*iam.Service).DeleteInstanceProfile),
 		"AddRoleToInstanceProfile":      byTwo("InstanceProfileName", "RoleName", (*iam.Service).AddRoleToInstanceProfile),
 		"RemoveRoleFromInstanceProfile": byTwo("InstanceProfileName", "RoleName", (*iam.Service).RemoveRoleFromInstanceProfile),

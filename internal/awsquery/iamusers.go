@@ -26,21 +26,13 @@ func iamUserOps() map[string]handler {
 			}
 			return userResult{toUser(&u)}, nil
 		},
-		"ListUsers": func(c *call) (any, error) {
-			in, err := c.listInput()
-			if err != nil {
-				return nil, err
-			}
-			out, err := c.s.svc.ListUsers(c.ctx, c.caller, in)
-			if err != nil {
-				return nil, err
-			}
+		"ListUsers": listed((*call).listInput, (*iam.Service).ListUsers, func(out iam.ListUsersOutput) any {
 			us := toUsers(out.Users)
 			for i := range us {
 				us[i].Tags, us[i].PermissionsBoundary = nil, nil // ListUsers returns neither, as AWS
 			}
-			return usersPage{listOf(us), page{out.IsTruncated, out.Marker}}, nil
-		},
+			return usersPage{listOf(us), page{out.IsTruncated, out.Marker}}
+		}),
 		"DeleteUser": byName("UserName", (*iam.Service).DeleteUser),
 	}
 }
@@ -55,39 +47,15 @@ func iamGroupOps() map[string]handler {
 			}
 			return groupResult{toGroup(&g)}, nil
 		},
-		"GetGroup": func(c *call) (any, error) {
-			in, err := c.named("GroupName")
-			if err != nil {
-				return nil, err
-			}
-			out, err := c.s.svc.GetGroup(c.ctx, c.caller, in)
-			if err != nil {
-				return nil, err
-			}
-			return getGroupResult{toGroup(&out.Group), listOf(toUsers(out.Users)), page{out.IsTruncated, out.Marker}}, nil
-		},
-		"ListGroups": func(c *call) (any, error) {
-			in, err := c.listInput()
-			if err != nil {
-				return nil, err
-			}
-			out, err := c.s.svc.ListGroups(c.ctx, c.caller, in)
-			if err != nil {
-				return nil, err
-			}
-			return groupsPage{listOf(toGroups(out.Groups)), page{out.IsTruncated, out.Marker}}, nil
-		},
-		"ListGroupsForUser": func(c *call) (any, error) {
-			in, err := c.named("UserName")
-			if err != nil {
-				return nil, err
-			}
-			out, err := c.s.svc.ListGroupsForUser(c.ctx, c.caller, in)
-			if err != nil {
-				return nil, err
-			}
-			return groupsPage{listOf(toGroups(out.Groups)), page{out.IsTruncated, out.Marker}}, nil
-		},
+		"GetGroup": listed(byNamed("GroupName"), (*iam.Service).GetGroup, func(out iam.GetGroupOutput) any {
+			return getGroupResult{toGroup(&out.Group), listOf(toUsers(out.Users)), page{out.IsTruncated, out.Marker}}
+		}),
+		"ListGroups": listed((*call).listInput, (*iam.Service).ListGroups, func(out iam.ListGroupsOutput) any {
+			return groupsPage{listOf(toGroups(out.Groups)), page{out.IsTruncated, out.Marker}}
+		}),
+		"ListGroupsForUser": listed(byNamed("UserName"), (*iam.Service).ListGroupsForUser, func(out iam.ListGroupsOutput) any {
+			return groupsPage{listOf(toGroups(out.Groups)), page{out.IsTruncated, out.Marker}}
+		}),
 		"DeleteGroup":         byName("GroupName", (*iam.Service).DeleteGroup),
 		"AddUserToGroup":      byTwo("GroupName", "UserName", (*iam.Service).AddUserToGroup),
 		"RemoveUserFromGroup": byTwo("GroupName", "UserName", (*iam.Service).RemoveUserFromGroup),
@@ -105,17 +73,9 @@ func iamAccessKeyOps() map[string]handler {
 			return accessKeyResult{xAccessKey{UserName: k.UserName, AccessKeyID: k.AccessKeyID, Status: k.Status,
 				SecretAccessKey: k.SecretAccessKey, CreateDate: isoTime(k.CreateDate)}}, nil
 		},
-		"ListAccessKeys": func(c *call) (any, error) {
-			in, err := c.named("UserName")
-			if err != nil {
-				return nil, err
-			}
-			out, err := c.s.svc.ListAccessKeys(c.ctx, c.caller, in)
-			if err != nil {
-				return nil, err
-			}
-			return accessKeysPage{listOf(toAccessKeyMetadata(out.AccessKeys)), page{out.IsTruncated, out.Marker}}, nil
-		},
+		"ListAccessKeys": listed(byNamed("UserName"), (*iam.Service).ListAccessKeys, func(out iam.ListAccessKeysOutput) any {
+			return accessKeysPage{listOf(toAccessKeyMetadata(out.AccessKeys)), page{out.IsTruncated, out.Marker}}
+		}),
 		"UpdateAccessKey": func(c *call) (any, error) {
 			return nil, c.s.svc.UpdateAccessKey(c.ctx, c.caller, iam.UpdateAccessKeyInput{UserName: c.f.str("UserName"),
 				AccessKeyID: c.f.str("AccessKeyId"), Status: c.f.str("Status")})

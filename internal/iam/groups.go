@@ -2,8 +2,6 @@ package iam
 
 import (
 	"context"
-	"encoding/json"
-	"strings"
 
 	"github.com/iamdb/iamdb/internal/store"
 )
@@ -76,38 +74,14 @@ func (s *Service) GetGroup(ctx context.Context, c *Caller, in ListNamedInput) (G
 
 // ListGroups lists the account's groups under a path prefix, by name.
 func (s *Service) ListGroups(ctx context.Context, c *Caller, in ListInput) (ListGroupsOutput, error) {
-	if err := needCaller(c); err != nil {
-		return ListGroupsOutput{}, err
-	}
-	prefix, err := checkPathPrefix(in.PathPrefix)
-	if err != nil {
-		return ListGroupsOutput{}, err
-	}
-	if err := s.authorize(ctx, c, "iam:ListGroups", groupARN(c.Account, "/", ""), nil); err != nil {
-		return ListGroupsOutput{}, err
-	}
-	var all []Group
-	err = s.st.View(ctx, func(tx store.Tx) error {
-		its, err := listAll(tx, kindGroup, accountPrefix(c.Account))
-		if err != nil {
-			return err
-		}
-		for _, it := range its {
-			var d groupDoc
-			if err := json.Unmarshal(it.Value, &d); err != nil {
-				return err
-			}
-			if strings.HasPrefix(d.Path, prefix) {
-				all = append(all, d.group(c.Account))
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return ListGroupsOutput{}, err
-	}
 	var out ListGroupsOutput
-	out.Groups, out.IsTruncated, out.Marker, err = page(all, func(g *Group) string { return lower(g.GroupName) }, in.Marker, in.MaxItems)
+	var err error
+	out.Groups, out.IsTruncated, out.Marker, err = listByPath(ctx, s, c, in, &pathList[groupDoc, Group]{
+		action: "iam:ListGroups", kind: kindGroup, arn: groupARN,
+		path: func(d *groupDoc) string { return d.Path },
+		conv: func(_ store.Tx, acct string, d *groupDoc) (Group, error) { return d.group(acct), nil },
+		key:  func(g *Group) string { return lower(g.GroupName) },
+	})
 	return out, err
 }
 

@@ -2,7 +2,6 @@ package iam
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
 	"github.com/iamdb/iamdb/internal/store"
@@ -120,43 +119,14 @@ func (s *Service) GetInstanceProfile(ctx context.Context, c *Caller, name string
 
 // ListInstanceProfiles lists the account's instance profiles under a path prefix, by name.
 func (s *Service) ListInstanceProfiles(ctx context.Context, c *Caller, in ListInput) (ListInstanceProfilesOutput, error) {
-	if err := needCaller(c); err != nil {
-		return ListInstanceProfilesOutput{}, err
-	}
-	prefix, err := checkPathPrefix(in.PathPrefix)
-	if err != nil {
-		return ListInstanceProfilesOutput{}, err
-	}
-	if err := s.authorize(ctx, c, "iam:ListInstanceProfiles", profileARN(c.Account, "/", ""), nil); err != nil {
-		return ListInstanceProfilesOutput{}, err
-	}
-	var all []InstanceProfile
-	err = s.st.View(ctx, func(tx store.Tx) error {
-		its, err := listAll(tx, kindProfile, accountPrefix(c.Account))
-		if err != nil {
-			return err
-		}
-		for _, it := range its {
-			var d profileDoc
-			if err := json.Unmarshal(it.Value, &d); err != nil {
-				return err
-			}
-			if !strings.HasPrefix(d.Path, prefix) {
-				continue
-			}
-			p, err := d.profile(tx, c.Account)
-			if err != nil {
-				return err
-			}
-			all = append(all, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return ListInstanceProfilesOutput{}, err
-	}
 	var out ListInstanceProfilesOutput
-	out.InstanceProfiles, out.IsTruncated, out.Marker, err = page(all, func(p *InstanceProfile) string { return lower(p.InstanceProfileName) }, in.Marker, in.MaxItems)
+	var err error
+	out.InstanceProfiles, out.IsTruncated, out.Marker, err = listByPath(ctx, s, c, in, &pathList[profileDoc, InstanceProfile]{
+		action: "iam:ListInstanceProfiles", kind: kindProfile, arn: profileARN,
+		path: func(d *profileDoc) string { return d.Path },
+		conv: func(tx store.Tx, acct string, d *profileDoc) (InstanceProfile, error) { return d.profile(tx, acct) },
+		key:  func(p *InstanceProfile) string { return lower(p.InstanceProfileName) },
+	})
 	return out, err
 }
 
@@ -179,44 +149,41 @@ func (s *Service) DeleteInstanceProfile(ctx context.Context, c *Caller, name str
 // iam:PassRole on the role, with iam:PassedToService ec2.amazonaws.com and
 // iam:AssociatedResourceArn the profile's ARN, as AWS requires.
 func (s *Service) AddRoleToInstanceProfile(ctx context.Context, c *Caller, profile, role string) error {
-	if err := checkName("roleName", role, maxRoleName); err != nil {
-		return err
-	}
-	return s.profileOp(ctx, c, "iam:AddRoleToInstanceProfile", profile, true, func(tx store.Tx, d *profileDoc) error {
-		e, ok, err := roles.load(tx, c.Account, role)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return noSuchRole(role)
-		}
-		r := e.(*roleDoc)
+	return s.profileRoleOp(ctx, c, "iam:AddRoleToInstanceProfile", profile, role, func(d *profileDoc, r *roleDoc) error {
 		pass := entityRequest(&Request{PassedToService: ServiceEC2, AssociatedResourceARN: profileARN(c.Account, d.Path, d.Name)}, r, true)
 		if err := s.authorize(ctx, c, "iam:PassRole", roleARN(c.Account, r.Path, r.Name), pass); err != nil {
 			return err
 		}
 		rk, pk := lower(r.Name), lower(d.Name)
-		if containsString(d.Roles, rk) {
-			return limitExceeded("Cannot exceed quota for InstanceSessionsPerInstanceProfile: %d", maxRolesPerProfile)
-		}
-		if len(d.Roles) >= maxRolesPerProfile {
+		if containsString(d.Roles, rk) || len(d.Roles) >= maxRolesPerProfile {
 			return limitExceeded("Cannot exceed quota for InstanceSessionsPerInstanceProfile: %d", maxRolesPerProfile)
 		}
 		d.Roles = append(d.Roles, rk)
 		r.Profiles = append(r.Profiles, pk)
-		if err := roles.save(tx, c.Account, r); err != nil {
-			return err
-		}
-		return putDoc(tx, kindProfile, entityKey(c.Account, d.Name), d)
+		return nil
 	})
 }
 
 // RemoveRoleFromInstanceProfile removes the role from an instance profile.
 func (s *Service) RemoveRoleFromInstanceProfile(ctx context.Context, c *Caller, profile, role string) error {
+	return s.profileRoleOp(ctx, c, "iam:RemoveRoleFromInstanceProfile", profile, role, func(d *profileDoc, r *roleDoc) error {
+		var in bool
+		if d.Roles, in = removeString(d.Roles, lower(r.Name)); !in {
+			return noSuchEntity("The role with name %s cannot be found in instance profile %s.", r.Name, d.Name)
+		}
+		r.Profiles, _ = removeString(r.Profiles, lower(d.Name))
+		return nil
+	})
+}
+
+// profileRoleOp runs fn on an instance profile and the role named role in one
+// transaction (after checking the role's name), and saves both if fn succeeds. An unknown
+// role is NoSuchEntity.
+func (s *Service) profileRoleOp(ctx context.Context, c *Caller, action, profile, role string, fn func(d *profileDoc, r *roleDoc) error) error {
 	if err := checkName("roleName", role, maxRoleName); err != nil {
 		return err
 	}
-	return s.profileOp(ctx, c, "iam:RemoveRoleFromInstanceProfile", profile, true, func(tx store.Tx, d *profileDoc) error {
+	return s.profileOp(ctx, c, action, profile, true, func(tx store.Tx, d *profileDoc) error {
 		e, ok, err := roles.load(tx, c.Account, role)
 		if err != nil {
 			return err
@@ -225,11 +192,9 @@ func (s *Service) RemoveRoleFromInstanceProfile(ctx context.Context, c *Caller, 
 			return noSuchRole(role)
 		}
 		r := e.(*roleDoc)
-		var in bool
-		if d.Roles, in = removeString(d.Roles, lower(r.Name)); !in {
-			return noSuchEntity("The role with name %s cannot be found in instance profile %s.", r.Name, d.Name)
+		if err := fn(d, r); err != nil {
+			return err
 		}
-		r.Profiles, _ = removeString(r.Profiles, lower(d.Name))
 		if err := roles.save(tx, c.Account, r); err != nil {
 			return err
 		}

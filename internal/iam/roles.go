@@ -2,8 +2,6 @@ package iam
 
 import (
 	"context"
-	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/store"
@@ -126,38 +124,14 @@ func (s *Service) GetRole(ctx context.Context, c *Caller, name string) (Role, er
 
 // ListRoles lists the account's roles under a path prefix, by name.
 func (s *Service) ListRoles(ctx context.Context, c *Caller, in ListInput) (ListRolesOutput, error) {
-	if err := needCaller(c); err != nil {
-		return ListRolesOutput{}, err
-	}
-	prefix, err := checkPathPrefix(in.PathPrefix)
-	if err != nil {
-		return ListRolesOutput{}, err
-	}
-	if err := s.authorize(ctx, c, "iam:ListRoles", roleARN(c.Account, "/", ""), nil); err != nil {
-		return ListRolesOutput{}, err
-	}
-	var all []Role
-	err = s.st.View(ctx, func(tx store.Tx) error {
-		its, err := listAll(tx, kindRole, accountPrefix(c.Account))
-		if err != nil {
-			return err
-		}
-		for _, it := range its {
-			var d roleDoc
-			if err := json.Unmarshal(it.Value, &d); err != nil {
-				return err
-			}
-			if strings.HasPrefix(d.Path, prefix) {
-				all = append(all, d.role(c.Account))
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return ListRolesOutput{}, err
-	}
 	var out ListRolesOutput
-	out.Roles, out.IsTruncated, out.Marker, err = page(all, func(r *Role) string { return lower(r.RoleName) }, in.Marker, in.MaxItems)
+	var err error
+	out.Roles, out.IsTruncated, out.Marker, err = listByPath(ctx, s, c, in, &pathList[roleDoc, Role]{
+		action: "iam:ListRoles", kind: kindRole, arn: roleARN,
+		path: func(d *roleDoc) string { return d.Path },
+		conv: func(_ store.Tx, acct string, d *roleDoc) (Role, error) { return d.role(acct), nil },
+		key:  func(r *Role) string { return lower(r.RoleName) },
+	})
 	return out, err
 }
 

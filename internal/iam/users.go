@@ -2,7 +2,6 @@ package iam
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -138,38 +137,14 @@ func (s *Service) GetUser(ctx context.Context, c *Caller, name string) (User, er
 
 // ListUsers lists the account's users under a path prefix, by name.
 func (s *Service) ListUsers(ctx context.Context, c *Caller, in ListInput) (ListUsersOutput, error) {
-	if err := needCaller(c); err != nil {
-		return ListUsersOutput{}, err
-	}
-	prefix, err := checkPathPrefix(in.PathPrefix)
-	if err != nil {
-		return ListUsersOutput{}, err
-	}
-	if err := s.authorize(ctx, c, "iam:ListUsers", userARN(c.Account, "/", ""), nil); err != nil {
-		return ListUsersOutput{}, err
-	}
-	var users []User
-	err = s.st.View(ctx, func(tx store.Tx) error {
-		its, err := listAll(tx, kindUser, accountPrefix(c.Account))
-		if err != nil {
-			return err
-		}
-		for _, it := range its {
-			var d userDoc
-			if err := json.Unmarshal(it.Value, &d); err != nil {
-				return err
-			}
-			if strings.HasPrefix(d.Path, prefix) {
-				users = append(users, d.user(c.Account))
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return ListUsersOutput{}, err
-	}
 	var out ListUsersOutput
-	out.Users, out.IsTruncated, out.Marker, err = page(users, func(u *User) string { return strings.ToLower(u.UserName) }, in.Marker, in.MaxItems)
+	var err error
+	out.Users, out.IsTruncated, out.Marker, err = listByPath(ctx, s, c, in, &pathList[userDoc, User]{
+		action: "iam:ListUsers", kind: kindUser, arn: userARN,
+		path: func(d *userDoc) string { return d.Path },
+		conv: func(_ store.Tx, acct string, d *userDoc) (User, error) { return d.user(acct), nil },
+		key:  func(u *User) string { return strings.ToLower(u.UserName) },
+	})
 	return out, err
 }
 

@@ -220,26 +220,27 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return s.fail("begin", err)
 	}
-	t := &tx{ctx: ctx, pg: ptx, writable: true}
+	var rev int64
+	t := newTx(ctx, ptx, true, &rev)
 	defer func() {
-		t.done = true
+		t.Done = true
 		rollback(ctx, ptx) // after Commit a no-op
 	}()
 	var cur int64
 	if err := ptx.QueryRow(ctx, qLockRevision).Scan(&cur); err != nil {
 		return s.fail("lock revision", err)
 	}
-	t.rev = cur + 1
+	rev = cur + 1
 	if err := fn(t); err != nil {
 		return err
 	}
-	if t.err != nil {
-		return t.err
+	if t.Err != nil {
+		return t.Err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !t.wrote {
+	if !t.Wrote {
 		return nil // nothing to commit: the deferred rollback ends the transaction
 	}
 	// From here on the caller's cancellation is not heeded: a commit cut off in flight may
@@ -247,15 +248,15 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
 	b := &pgx.Batch{}
-	b.Queue(qSetRevision, t.rev)
-	b.Queue(qNotify, channel, strconv.FormatInt(t.rev, 10))
+	b.Queue(qSetRevision, rev)
+	b.Queue(qNotify, channel, strconv.FormatInt(rev, 10))
 	if err := ptx.SendBatch(cctx, b).Close(); err != nil {
 		return s.fail("update revision", err)
 	}
 	if err := ptx.Commit(cctx); err != nil {
 		return s.fail("commit", err)
 	}
-	s.observe(cctx, t.rev, s.pool) // still holding s.sem: this process's commits go out in order
+	s.observe(cctx, rev, s.pool) // still holding s.sem: this process's commits go out in order
 	return nil
 }
 
@@ -280,15 +281,16 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return s.fail("begin", err)
 	}
-	t := &tx{ctx: ctx, pg: ptx}
+	var rev int64 // a read-only transaction writes nothing
+	t := newTx(ctx, ptx, false, &rev)
 	defer func() {
-		t.done = true
+		t.Done = true
 		rollback(ctx, ptx)
 	}()
 	if err := fn(t); err != nil {
 		return err
 	}
-	return t.err
+	return t.Err
 }
 
 // Revision implements store.Store.

@@ -20,6 +20,7 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/internal/store/storesql"
 	"github.com/iamdb/iamdb/internal/store/storetest"
 )
 
@@ -657,7 +658,7 @@ func TestTransactionModes(t *testing.T) {
 	t.Parallel()
 	s := openDB(t, newDB(t))
 	show := func(stx store.Tx) (string, string) {
-		pt := stx.(*tx).pg
+		pt := stx.(*storesql.Tx).Conn.(conn).tx
 		var iso, ro string
 		if err := pt.QueryRow(ctxT(t), `SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')`).Scan(&iso, &ro); err != nil {
 			t.Fatal(err)

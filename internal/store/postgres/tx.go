@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -18,135 +17,44 @@ const (
 	qLockRevision = qRevision + ` FOR UPDATE`
 	qSetRevision  = `UPDATE iamdb_meta SET value = $1 WHERE name = 'revision'`
 	qNotify       = `SELECT pg_notify($1, $2)`
-	qGet          = `SELECT value, rev FROM iamdb_items WHERE kind = $1 AND key = $2`
-	qCreate       = `INSERT INTO iamdb_items (kind, key, value, rev) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (kind, key) DO NOTHING`
-	qPut = `INSERT INTO iamdb_items (kind, key, value, rev) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, rev = excluded.rev`
-	qDelete = `DELETE FROM iamdb_items WHERE kind = $1 AND key = $2`
 )
 
-var errTxDone = errors.New("store: transaction used after its function returned")
+// queries are the item statements of storesql.Tx.
+var queries = storesql.ItemQueries("iamdb_items")
 
-// tx implements store.Tx over one pgx transaction. None of the sentinel outcomes (absent,
-// present) is a PostgreSQL error, so a sentinel never aborts the transaction; any other
-// error does, and is kept in err.
-type tx struct {
-	ctx      context.Context
-	pg       pgx.Tx
-	writable bool
-	done     bool  // fn returned
-	wrote    bool  // a write changed something
-	rev      int64 // revision an Update commits as (read under the lock at its start)
-	err      error // first failure that was not a store sentinel: the transaction is unusable
-}
-
-// check is the preamble of every method.
-func (t *tx) check(write bool) error {
-	switch {
-	case t.done:
-		return errTxDone
-	case write && !t.writable:
-		return store.ErrReadOnly
-	case t.err != nil:
-		return t.err
+// newTx returns a store.Tx over ptx. None of the sentinel outcomes (absent, present) is a
+// PostgreSQL error, so a sentinel never aborts the transaction; any other error does, and
+// is kept in Err. Writes are stamped with rev (read under the lock at an Update's start).
+func newTx(ctx context.Context, ptx pgx.Tx, writable bool, rev *int64) *storesql.Tx {
+	return &storesql.Tx{
+		Ctx: ctx, Conn: conn{ptx}, Q: &queries, Writable: writable,
+		Rev: func() (int64, error) { return *rev, nil },
 	}
-	return nil
 }
 
-// broken records a database failure: Update will not commit after it.
-func (t *tx) broken(op string, err error) error {
-	err = fmt.Errorf("store: %s: %w", op, err)
-	if t.err == nil {
-		t.err = err
+// conn adapts a pgx transaction to storesql.Conn.
+type conn struct{ tx pgx.Tx }
+
+func (c conn) QueryRow(ctx context.Context, q string, args []any, dest ...any) error {
+	err := c.tx.QueryRow(ctx, q, args...).Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
 	}
 	return err
 }
 
-func (t *tx) Get(kind, key string) (store.Item, error) {
-	if err := t.check(false); err != nil {
-		return store.Item{}, err
-	}
-	if err := store.CheckItem(kind, key, nil); err != nil {
-		return store.Item{}, err
-	}
-	it := store.Item{Kind: kind, Key: key}
-	err := t.pg.QueryRow(t.ctx, qGet, kind, key).Scan(&it.Value, &it.Rev)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Item{}, store.ErrNotFound
-	}
+func (c conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := c.tx.Exec(ctx, q, args...)
 	if err != nil {
-		return store.Item{}, t.broken("get", err)
+		return 0, err
 	}
-	if it.Value == nil {
-		it.Value = []byte{}
-	}
-	return it, nil
+	return tag.RowsAffected(), nil
 }
 
-func (t *tx) Create(kind, key string, value []byte) error {
-	return t.write("create", qCreate, kind, key, value)
-}
-
-func (t *tx) Put(kind, key string, value []byte) error {
-	return t.write("put", qPut, kind, key, value)
-}
-
-func (t *tx) write(op, q, kind, key string, value []byte) error {
-	if err := t.check(true); err != nil {
-		return err
-	}
-	if err := store.CheckItem(kind, key, value); err != nil {
-		return err
-	}
-	if value == nil {
-		value = []byte{} // pgx binds a nil slice as NULL
-	}
-	tag, err := t.pg.Exec(t.ctx, q, kind, key, value, t.rev)
+func (c conn) Query(ctx context.Context, q string, args ...any) (storesql.Rows, func(), error) {
+	rows, err := c.tx.Query(ctx, q, args...)
 	if err != nil {
-		return t.broken(op, err)
+		return nil, nil, err
 	}
-	if tag.RowsAffected() == 0 {
-		return store.ErrExists // only Create's DO NOTHING affects no row
-	}
-	t.wrote = true
-	return nil
-}
-
-func (t *tx) Delete(kind, key string) error {
-	if err := t.check(true); err != nil {
-		return err
-	}
-	if err := store.CheckItem(kind, key, nil); err != nil {
-		return err
-	}
-	tag, err := t.pg.Exec(t.ctx, qDelete, kind, key)
-	if err != nil {
-		return t.broken("delete", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return store.ErrNotFound
-	}
-	t.wrote = true
-	return nil
-}
-
-func (t *tx) List(kind, prefix, after string, limit int) ([]store.Item, error) {
-	if err := t.check(false); err != nil {
-		return nil, err
-	}
-	if err := store.CheckList(kind, prefix, after, limit); err != nil {
-		return nil, err
-	}
-	q, args := storesql.ListQuery("iamdb_items", kind, prefix, after, limit)
-	rows, err := t.pg.Query(t.ctx, q, args...)
-	if err != nil {
-		return nil, t.broken("list", err)
-	}
-	defer rows.Close()
-	items, err := storesql.ScanItems(rows, kind)
-	if err != nil {
-		return nil, t.broken("list", err)
-	}
-	return items, nil
+	return rows, rows.Close, nil
 }

@@ -155,24 +155,24 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return s.fail("begin", err)
 	}
-	t := &tx{ctx: ctx, sql: stx, writable: true}
+	t := newTx(ctx, stx, true)
 	defer func() {
-		t.done = true
+		t.Done = true
 		stx.Rollback() // after Commit a no-op returning sql.ErrTxDone
 	}()
 	if err := fn(t); err != nil {
 		return err
 	}
-	if t.err != nil {
-		return t.err
+	if t.Err != nil {
+		return t.Err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !t.wrote {
+	if !t.Wrote {
 		return nil // nothing to commit: the deferred rollback ends the transaction
 	}
-	rev, err := t.nextRev()
+	rev, err := t.Rev()
 	if err != nil {
 		return err
 	}
@@ -195,15 +195,15 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return s.fail("begin", err)
 	}
-	t := &tx{ctx: ctx, sql: stx}
+	t := newTx(ctx, stx, false)
 	defer func() {
-		t.done = true
+		t.Done = true
 		stx.Rollback()
 	}()
 	if err := fn(t); err != nil {
 		return err
 	}
-	return t.err
+	return t.Err
 }
 
 // Revision implements store.Store.

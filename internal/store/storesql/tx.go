@@ -1,0 +1,181 @@
+package storesql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/iamdb/iamdb/internal/store"
+)
+
+// Conn runs the statements of one database transaction for [Tx]; each backend adapts its
+// driver's transaction (pgx.Tx, *sql.Tx) to it.
+type Conn interface {
+	// QueryRow runs q and scans its one row into dest; no row is store.ErrNotFound.
+	QueryRow(ctx context.Context, q string, args []any, dest ...any) error
+	// Exec runs q and returns how many rows it affected.
+	Exec(ctx context.Context, q string, args ...any) (int64, error)
+	// Query runs q; the caller calls done when it has read the rows.
+	Query(ctx context.Context, q string, args ...any) (rows Rows, done func(), err error)
+}
+
+// Queries are a backend's statements over its items table, whose columns are kind, key,
+// value and rev. Create and Put take (kind, key, value, rev); Create does nothing when the
+// item exists.
+type Queries struct {
+	Table                    string
+	Get, Create, Put, Delete string
+}
+
+// ItemQueries returns the statements over table, in SQL that SQLite and PostgreSQL both
+// accept.
+func ItemQueries(table string) Queries {
+	return Queries{
+		Table: table,
+		Get:   `SELECT value, rev FROM ` + table + ` WHERE kind = $1 AND key = $2`,
+		Create: `INSERT INTO ` + table + ` (kind, key, value, rev) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (kind, key) DO NOTHING`,
+		Put: `INSERT INTO ` + table + ` (kind, key, value, rev) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, rev = excluded.rev`,
+		Delete: `DELETE FROM ` + table + ` WHERE kind = $1 AND key = $2`,
+	}
+}
+
+var errTxDone = errors.New("store: transaction used after its function returned")
+
+// Tx implements [store.Tx] over one SQL transaction. The backend fills in the fields above
+// the line, runs the caller's function, sets Done when it returns, and commits only if Err
+// is nil and Wrote is set. None of the sentinel outcomes (absent, present) is a database
+// error, so a sentinel never spoils the transaction; any other failure does, and is kept in
+// Err.
+type Tx struct {
+	Ctx      context.Context
+	Conn     Conn
+	Q        *Queries
+	Writable bool
+	// Rev returns the revision the writes are stamped with; it is called before each write.
+	Rev func() (int64, error)
+
+	Done  bool  // the caller's function returned
+	Wrote bool  // a write changed something
+	Err   error // first failure that was not a store sentinel: the transaction is unusable
+}
+
+// check is the preamble of every method.
+func (t *Tx) check(write bool) error {
+	switch {
+	case t.Done:
+		return errTxDone
+	case write && !t.Writable:
+		return store.ErrReadOnly
+	case t.Err != nil:
+		return t.Err
+	}
+	return nil
+}
+
+// Broken records a database failure of op: the transaction will not commit after it.
+func (t *Tx) Broken(op string, err error) error {
+	err = fmt.Errorf("store: %s: %w", op, err)
+	if t.Err == nil {
+		t.Err = err
+	}
+	return err
+}
+
+// Get implements store.Tx.
+func (t *Tx) Get(kind, key string) (store.Item, error) {
+	if err := t.check(false); err != nil {
+		return store.Item{}, err
+	}
+	if err := store.CheckItem(kind, key, nil); err != nil {
+		return store.Item{}, err
+	}
+	it := store.Item{Kind: kind, Key: key}
+	err := t.Conn.QueryRow(t.Ctx, t.Q.Get, []any{kind, key}, &it.Value, &it.Rev)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Item{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Item{}, t.Broken("get", err)
+	}
+	if it.Value == nil {
+		it.Value = []byte{}
+	}
+	return it, nil
+}
+
+// Create implements store.Tx.
+func (t *Tx) Create(kind, key string, value []byte) error {
+	return t.write("create", t.Q.Create, kind, key, value)
+}
+
+// Put implements store.Tx.
+func (t *Tx) Put(kind, key string, value []byte) error {
+	return t.write("put", t.Q.Put, kind, key, value)
+}
+
+func (t *Tx) write(op, q, kind, key string, value []byte) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	if err := store.CheckItem(kind, key, value); err != nil {
+		return err
+	}
+	rev, err := t.Rev()
+	if err != nil {
+		return err
+	}
+	if value == nil {
+		value = []byte{} // the drivers bind a nil slice as NULL
+	}
+	n, err := t.Conn.Exec(t.Ctx, q, kind, key, value, rev)
+	if err != nil {
+		return t.Broken(op, err)
+	}
+	if n == 0 {
+		return store.ErrExists // only Create's DO NOTHING affects no row
+	}
+	t.Wrote = true
+	return nil
+}
+
+// Delete implements store.Tx.
+func (t *Tx) Delete(kind, key string) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	if err := store.CheckItem(kind, key, nil); err != nil {
+		return err
+	}
+	n, err := t.Conn.Exec(t.Ctx, t.Q.Delete, kind, key)
+	if err != nil {
+		return t.Broken("delete", err)
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	t.Wrote = true
+	return nil
+}
+
+// List implements store.Tx.
+func (t *Tx) List(kind, prefix, after string, limit int) ([]store.Item, error) {
+	if err := t.check(false); err != nil {
+		return nil, err
+	}
+	if err := store.CheckList(kind, prefix, after, limit); err != nil {
+		return nil, err
+	}
+	q, args := ListQuery(t.Q.Table, kind, prefix, after, limit)
+	rows, done, err := t.Conn.Query(t.Ctx, q, args...)
+	if err != nil {
+		return nil, t.Broken("list", err)
+	}
+	defer done()
+	items, err := ScanItems(rows, kind)
+	if err != nil {
+		return nil, t.Broken("list", err)
+	}
+	return items, nil
+}
