@@ -410,12 +410,7 @@ func TestAssumeRoleThroughSTS(t *testing.T) {
 	conn.Close(ctx)
 	// The gateway logs "connection authorized" after its reply: it may come a moment later.
 	want := `"principal":"arn:aws:sts::` + gatewayenv.Account + `:assumed-role/` + gatewayenv.RoleName + `/client-test"`
-	for i := 0; !strings.Contains(gw.Logs.String(), want); i++ {
-		if i == 250 {
-			t.Fatalf("the gateway did not log the role session as the principal:\n%s", gw.Logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	gw.Logs.WaitLine(t, `"msg":"connection authorized"`, want)
 }
 
 func TestRequireVerifiedTLS(t *testing.T) {
