@@ -6,9 +6,10 @@
 // loopback and reads one testenv.Clock, so tests jump past token and credential expiry
 // without sleeping.
 //
-// The cast (see the constants): alice may connect as alice, nina and pwuser and may assume
-// RoleName; bob has no policy; carol is denied explicitly; dave's key is inactive; nina is
-// an IAM database user through a group role; pwuser logs in with Password.
+// The cast (see the constants): alice may connect as alice, nina and pwuser (her inline
+// policy "connect", statement "Connect") and may assume RoleName; bob has no policy; carol
+// is denied explicitly (statement "NoCarol"); dave's key is inactive; nina is an IAM
+// database user through a group role; pwuser logs in with Password.
 //
 // Env.Site binds a gateway's listener, registers its database and issues its certificate;
 // it does not import the gateway, so that the gateway's own tests can use it. The

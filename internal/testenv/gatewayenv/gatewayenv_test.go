@@ -55,7 +55,7 @@ func TestCast(t *testing.T) {
 
 var shared = &gatewayenv.Shared{Options: gatewayenv.Options{Postgres: true}}
 
-// A site registers its database: a token for it verifies against the authority.
+// A site registers its database: tokens for it verify, and the cast's policies decide.
 func TestSite(t *testing.T) {
 	e := shared.Get(t)
 	s := e.Site(t, gatewayenv.Postgres)
