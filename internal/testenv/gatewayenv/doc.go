@@ -15,5 +15,27 @@
 // it does not import the gateway, so that the gateway's own tests can use it. The
 // subpackage gatewayrun starts real gateways on sites for everyone else.
 //
+// A test binary shares one environment per set of servers (a binary that tests both
+// engines can hold two, so that a missing MariaDB skips only the MySQL tests):
+//
+//	var shared = &gatewayenv.Shared{Options: gatewayenv.Options{Postgres: true}}
+//
+//	func TestMain(m *testing.M) {
+//		code := m.Run()
+//		shared.Close()
+//		os.Exit(code)
+//	}
+//
+//	func TestLogin(t *testing.T) {
+//		e := shared.Get(t)
+//		site := e.Site(t, gatewayenv.Postgres)
+//		g, err := gateway.New(gateway.Config{Database: site.Database, Certificate: &site.Certificate,
+//			Logger: site.Logs.Logger(), Now: e.Clock.Now, … })
+//		…
+//		site.Serve(t, g, gateway.ErrServerClosed)
+//		password := site.Token(t, "alice", "alice", time.Time{})
+//		…
+//	}
+//
 // It is for tests only; repo_test.go keeps it out of production code.
 package gatewayenv
