@@ -58,11 +58,7 @@ func TestGuardrailsAWSCLI(t *testing.T) {
 			// user creates a user with an inline policy and returns its key.
 			user := func(name, doc string) aws.Credentials {
 				t.Helper()
-				_, err := e.svc.CreateUser(ctx, admin, iam.CreateUserInput{UserName: name})
-				must(err)
-				must(e.svc.PutUserPolicy(ctx, admin, name, "p", doc))
-				k, err := e.svc.CreateAccessKey(ctx, admin, name)
-				must(err)
+				k := e.auth.User(t, name, doc)
 				return aws.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey}
 			}
 			doc := func(stmts ...string) string {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // A LogBuffer collects log output; it is safe for concurrent use. The zero value is ready.
@@ -35,6 +36,41 @@ func (l *LogBuffer) Lines() []string {
 		return strings.Split(s[:i], "\n")
 	}
 	return nil
+}
+
+// Line returns the first complete line that contains every one of parts, or "".
+func (l *LogBuffer) Line(parts ...string) string {
+	for _, line := range l.Lines() {
+		if containsAll(line, parts) {
+			return line
+		}
+	}
+	return ""
+}
+
+// WaitLine waits up to 5 seconds for a line that contains every one of parts, for logs
+// written after the event a test sees (a server logs a login after its reply), and fails t
+// if none comes.
+func (l *LogBuffer) WaitLine(t testing.TB, parts ...string) string {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if line := l.Line(parts...); line != "" {
+			return line
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line with %q in:\n%s", parts, l)
+			return ""
+		}
+	}
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // Logger returns a logger writing JSON lines at debug level to l.

@@ -2,6 +2,7 @@ package testenv_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -84,9 +85,19 @@ func TestLogBuffer(t *testing.T) {
 	if !l.Contains(`"msg":"hello"`) {
 		t.Errorf("Contains(msg) = false in %q", l.String())
 	}
+	if got := l.Line(`"msg":"hello"`, `"n":3`); !strings.Contains(got, `"n":3`) {
+		t.Errorf("Line(hello, n 3) = %q", got)
+	}
+	if got := l.Line("partial"); got != "" {
+		t.Errorf("Line(partial) = %q, want \"\" (not a complete line)", got)
+	}
+	go fmt.Fprintln(&l, "later")
+	if got := l.WaitLine(t, "later"); got != "partiallater" {
+		t.Errorf("WaitLine(later) = %q, want partiallater", got)
+	}
 	l.NoSecret(t, "", "hunter2")
 	ft := &fakeT{TB: t}
-	l.NoSecret(ft, "partial")
+	l.NoSecret(ft, "later")
 	if !ft.failed {
 		t.Error("NoSecret did not fail on a written secret")
 	}

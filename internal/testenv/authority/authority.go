@@ -136,14 +136,14 @@ func (a *Authority) ARN(resource string) string {
 	return "arn:aws:iam::" + a.Account + ":" + resource
 }
 
-// ConnectPolicy is a policy document allowing rds-db:connect as any of dbUsers, on every
-// database of the authority's account and region.
+// ConnectPolicy is a policy document whose statement Connect allows rds-db:connect as any
+// of dbUsers, on every database of the authority's account and region.
 func (a *Authority) ConnectPolicy(dbUsers ...string) string {
 	rs := make([]string, len(dbUsers))
 	for i, u := range dbUsers {
 		rs[i] = `"arn:aws:rds-db:` + a.Region + `:` + a.Account + `:dbuser:*/` + u + `"`
 	}
-	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":[` + strings.Join(rs, ",") + `]}]}`
+	return `{"Version":"2012-10-17","Statement":[{"Sid":"Connect","Effect":"Allow","Action":"rds-db:connect","Resource":[` + strings.Join(rs, ",") + `]}]}`
 }
 
 // TrustPolicy is a role trust policy letting the principal ARNs assume the role.

@@ -56,13 +56,16 @@ func (e *Env) populate(t testing.TB) error {
 	}
 	a := e.Authority
 	connect := a.ConnectPolicy("alice", "nina", "pwuser")
-	policies := map[string][]string{
-		"alice": {connect},
-		"carol": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"*"},{"Sid":"NoCarol","Effect":"Deny","Action":"rds-db:*","Resource":"*"}]}`},
-		"dave":  {a.ConnectPolicy("dave")},
+	policies := map[string]string{ // each user's inline policy "connect"
+		"alice": connect,
+		"carol": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"*"},{"Sid":"NoCarol","Effect":"Deny","Action":"rds-db:*","Resource":"*"}]}`,
+		"dave":  a.ConnectPolicy("dave"),
 	}
 	for _, u := range []string{"alice", "bob", "carol", "dave"} {
-		e.Keys[u] = credentials(a.User(t, u, policies[u]...))
+		e.Keys[u] = credentials(a.User(t, u))
+		if doc := policies[u]; doc != "" {
+			a.PutUserPolicy(t, u, "connect", doc)
+		}
 	}
 	a.DeactivateKey(t, "dave", e.Keys["dave"].AccessKeyID)
 	a.Role(t, RoleName, authority.TrustPolicy(a.ARN("user/"+User)), connect)

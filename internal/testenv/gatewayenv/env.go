@@ -61,9 +61,8 @@ type Env struct {
 // not installed (see localdbtest).
 func New(t testing.TB, opt Options) *Env {
 	t.Helper()
-	a := authority.New(t, authority.Options{})
-	e, err := newEnv(a, t.TempDir())
-	if err != nil {
+	e := &Env{}
+	if err := e.init(authority.New(t, authority.Options{}), t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
 	if opt.Postgres {
@@ -78,19 +77,18 @@ func New(t testing.TB, opt Options) *Env {
 	return e
 }
 
-func newEnv(a *authority.Authority, dir string) (e *Env, err error) {
-	e = &Env{Authority: a, Keys: map[string]token.Credentials{}}
+// init sets up the authority a, and the CA with its certificate file in dir.
+func (e *Env) init(a *authority.Authority, dir string) (err error) {
+	e.Authority, e.Keys = a, map[string]token.Credentials{}
 	if e.CA, err = pki.NewCA("iamdb test CA", 24*time.Hour, nil, time.Now()); err != nil {
-		return nil, err
+		return err
 	}
 	e.CAFile = filepath.Join(dir, "ca.pem")
 	if err = os.WriteFile(e.CAFile, e.CA.CertPEM(), 0o644); err != nil {
-		return nil, err
+		return err
 	}
-	if e.ClientCerts, err = pki.NewClientCertCache(e.CA, pki.CacheConfig{}); err != nil {
-		return nil, err
-	}
-	return e, nil
+	e.ClientCerts, err = pki.NewClientCertCache(e.CA, pki.CacheConfig{})
+	return err
 }
 
 func (e *Env) postgresOptions(opt Options) localdb.PostgresOptions {
@@ -110,27 +108,26 @@ func (e *Env) mariaDBOptions(opt Options) localdb.MariaDBOptions {
 func start(t testing.TB, opt Options) (_ *Env, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	a, err := authority.Open(authority.Options{})
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "iamdb-gatewayenv-")
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	e := &Env{stops: []func(){a.Close, func() { os.RemoveAll(dir) }}}
+	e := &Env{}
 	ok := false
 	defer func() { // also when populate fails t
 		if !ok {
 			e.Close()
 		}
 	}()
-	ne, err := newEnv(a, dir)
+	a, err := authority.Open(authority.Options{})
 	if err != nil {
 		return nil, err
 	}
-	ne.stops, e = e.stops, ne
+	e.stops = append(e.stops, a.Close)
+	dir, err := os.MkdirTemp("", "iamdb-gatewayenv-")
+	if err != nil {
+		return nil, err
+	}
+	e.stops = append(e.stops, func() { os.RemoveAll(dir) })
+	if err = e.init(a, dir); err != nil {
+		return nil, err
+	}
 	if opt.Postgres {
 		if e.Postgres, err = localdb.StartPostgres(ctx, e.postgresOptions(opt)); err != nil {
 			return nil, err
