@@ -1,204 +1,67 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
-	"path/filepath"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/pki"
-	"github.com/iamdb/iamdb/internal/store/sqlite"
+	"github.com/iamdb/iamdb/internal/testenv"
+	"github.com/iamdb/iamdb/internal/testenv/gatewayenv"
 	"github.com/iamdb/iamdb/token"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 const (
-	testAccount  = "123456789012"
-	testRegion   = "us-east-1"
-	testPassword = "pw-Secret-0xDEADBEEF"
+	testAccount  = gatewayenv.Account
+	testRegion   = gatewayenv.Region
+	testPassword = gatewayenv.Password
 )
 
-// testClock is the authority's and the gateways' clock: real time plus an offset.
-type testClock struct{ off atomic.Int64 }
-
-func (c *testClock) Now() time.Time { return time.Now().Add(time.Duration(c.off.Load())) }
-
-// testEnv is one real PostgreSQL and one authority, shared by the tests of this binary.
+// testEnv is one real database server (PostgreSQL, or MariaDB in myEnv) and one authority
+// (gatewayenv), shared by the tests of this binary.
 type testEnv struct {
+	*gatewayenv.Env
 	pg    *localdb.Postgres
 	ca    *pki.CA
 	certs *pki.ClientCertCache
 	svc   *iam.Service
-	clock *testClock
+	clock *testenv.Clock
 	keys  map[string]token.Credentials // by IAM user name; "alice-session", "alice-expired-session"
-	dir   string
+}
+
+func newTestEnv(e *gatewayenv.Env) *testEnv {
+	return &testEnv{Env: e, pg: e.Postgres, ca: e.CA, certs: e.ClientCerts, svc: e.IAM, clock: e.Clock, keys: e.Keys}
 }
 
 var (
-	envOnce   sync.Once
-	sharedEnv *testEnv
-	envErr    error
+	pgShared = &gatewayenv.Shared{Options: gatewayenv.Options{Postgres: true,
+		PostgresOptions: localdb.PostgresOptions{MaxConnections: 400}}}
+	myShared = &gatewayenv.Shared{Options: gatewayenv.Options{MariaDB: true,
+		MariaDBOptions: localdb.MariaDBOptions{MaxConnections: 400, Settings: map[string]string{"max-allowed-packet": "64M"}}}}
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if sharedMySQLEnvStop != nil {
-		sharedMySQLEnvStop()
-	}
-	if sharedEnv != nil {
-		sharedEnv.close()
-	}
+	myShared.Close()
+	pgShared.Close()
 	os.Exit(code)
 }
 
-// env returns the shared environment, starting it on first use; it skips the test when
-// PostgreSQL is not installed.
+// env returns the shared PostgreSQL environment, starting it on first use; it skips the
+// test when PostgreSQL is not installed.
 func env(t testing.TB) *testEnv {
 	t.Helper()
-	envOnce.Do(func() { sharedEnv, envErr = startEnv() })
-	if errors.Is(envErr, localdb.ErrNotFound) {
-		t.Skip("PostgreSQL binaries not installed")
-	}
-	if envErr != nil {
-		t.Fatalf("test environment: %v", envErr)
-	}
-	return sharedEnv
-}
-
-func startEnv() (_ *testEnv, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	e := &testEnv{clock: &testClock{}, keys: map[string]token.Credentials{}}
-	if e.dir, err = os.MkdirTemp("", "iamdb-gateway-test-"); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			e.close()
-		}
-	}()
-	if e.ca, err = pki.NewCA("iamdb gateway test CA", 24*time.Hour, nil, time.Now()); err != nil {
-		return nil, err
-	}
-	if e.certs, err = pki.NewClientCertCache(e.ca, pki.CacheConfig{}); err != nil {
-		return nil, err
-	}
-	if e.pg, err = localdb.StartPostgres(ctx, localdb.PostgresOptions{CA: e.ca, MaxConnections: 400}); err != nil {
-		return nil, err
-	}
-	if err = e.pg.Exec(ctx,
-		`CREATE USER alice LOGIN; GRANT rds_iam TO alice`,
-		`CREATE USER bob LOGIN; GRANT rds_iam TO bob`,
-		`CREATE USER carol LOGIN; GRANT rds_iam TO carol`,
-		`CREATE USER dave LOGIN; GRANT rds_iam TO dave`,
-		`CREATE ROLE iam_group NOLOGIN; GRANT rds_iam TO iam_group; CREATE USER nina LOGIN; GRANT iam_group TO nina`,
-		`CREATE USER pwuser LOGIN PASSWORD '`+testPassword+`'`,
-		`CREATE TABLE IF NOT EXISTS t (id int, payload text); GRANT ALL ON t TO PUBLIC`,
-	); err != nil {
-		return nil, err
-	}
-	st, err := sqlite.Open(filepath.Join(e.dir, "iam.db"))
-	if err != nil {
-		return nil, err
-	}
-	if e.svc, err = iam.New(ctx, iam.Config{Store: st, MasterKey: bytes.Repeat([]byte{7}, 32), Now: e.clock.Now, DefaultRegion: testRegion}); err != nil {
-		return nil, err
-	}
-	if _, _, err = e.svc.Bootstrap(ctx, iam.BootstrapInput{AccountID: testAccount, AdminUserName: "admin"}); err != nil {
-		return nil, err
-	}
-	root := e.svc.Root(testAccount)
-	allow := func(users ...string) string {
-		var rs []string
-		for _, u := range users {
-			rs = append(rs, `"arn:aws:rds-db:`+testRegion+`:`+testAccount+`:dbuser:*/`+u+`"`)
-		}
-		return `{"Version":"2012-10-17","Statement":[{"Sid":"Connect","Effect":"Allow","Action":"rds-db:connect","Resource":[` + strings.Join(rs, ",") + `]}]}`
-	}
-	policies := map[string]string{
-		"alice": allow("alice", "nina", "pwuser"),
-		"bob":   "", // no policy
-		"carol": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"*"},{"Sid":"NoCarol","Effect":"Deny","Action":"rds-db:*","Resource":"*"}]}`,
-		"dave":  allow("dave"),
-	}
-	for _, u := range []string{"alice", "bob", "carol", "dave"} {
-		if _, err = e.svc.CreateUser(ctx, root, iam.CreateUserInput{UserName: u}); err != nil {
-			return nil, err
-		}
-		k, err := e.svc.CreateAccessKey(ctx, root, u)
-		if err != nil {
-			return nil, err
-		}
-		e.keys[u] = token.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey}
-		if p := policies[u]; p != "" {
-			if err = e.svc.PutUserPolicy(ctx, root, u, "connect", p); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err = e.svc.UpdateAccessKey(ctx, root, iam.UpdateAccessKeyInput{UserName: "dave", AccessKeyID: e.keys["dave"].AccessKeyID, Status: iam.StatusInactive}); err != nil {
-		return nil, err
-	}
-	k, err := e.svc.LookupKey(ctx, e.keys["alice"].AccessKeyID, "")
-	if err != nil {
-		return nil, err
-	}
-	alice := k.Principal.(*iam.Caller)
-	sess, err := e.svc.GetSessionToken(ctx, alice, iam.GetSessionTokenInput{DurationSeconds: 3600})
-	if err != nil {
-		return nil, err
-	}
-	e.keys["alice-session"] = token.Credentials{AccessKeyID: sess.AccessKeyID, SecretAccessKey: sess.SecretAccessKey, SessionToken: sess.SessionToken}
-	e.clock.off.Store(int64(-20 * time.Minute)) // before any gateway exists
-	sess, err = e.svc.GetSessionToken(ctx, alice, iam.GetSessionTokenInput{DurationSeconds: 900})
-	e.clock.off.Store(0)
-	if err != nil {
-		return nil, err
-	}
-	e.keys["alice-expired-session"] = token.Credentials{AccessKeyID: sess.AccessKeyID, SecretAccessKey: sess.SecretAccessKey, SessionToken: sess.SessionToken}
-	return e, nil
-}
-
-func (e *testEnv) close() {
-	if e.svc != nil {
-		e.svc.Close()
-	}
-	if e.pg != nil {
-		e.pg.Stop(context.Background())
-	}
-	os.RemoveAll(e.dir)
-}
-
-// logBuffer collects a gateway's JSON log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return newTestEnv(pgShared.Get(t))
 }
 
 // testGW is a gateway serving on a loopback port, registered as its own database.
@@ -207,7 +70,7 @@ type testGW struct {
 	env  *testEnv
 	port int
 	db   iam.Database
-	logs *logBuffer
+	logs *testenv.LogBuffer
 	reg  *prometheus.Registry
 	cfg  Config
 }
@@ -241,8 +104,6 @@ func (gw *testGW) waitReleased(t testing.TB) int {
 	}
 }
 
-var dbSeq atomic.Int64
-
 // newGateway starts a PostgreSQL gateway for the shared environment; mutate adjusts its
 // Config.
 func newGateway(t testing.TB, mutate func(*Config)) *testGW {
@@ -258,29 +119,12 @@ func newGateway(t testing.TB, mutate func(*Config)) *testGW {
 // port registered as its own database.
 func startTestGateway(t testing.TB, e *testEnv, engine string, backend Backend, mutate func(*Config)) *testGW {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	regEngine := map[string]string{EnginePostgres: "postgres", EngineMySQL: "mariadb"}[engine]
-	db, err := e.svc.RegisterDatabase(context.Background(), iam.DatabaseSpec{
-		Identifier: fmt.Sprintf("gw%d", dbSeq.Add(1)), Engine: regEngine,
-		Endpoints: []string{"localhost", "127.0.0.1"}, Port: port, Region: testRegion, Account: testAccount, IAMAuth: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := e.ca.ServerCert([]string{"localhost", "127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &logBuffer{}
+	site := e.Site(t, map[string]string{EnginePostgres: gatewayenv.Postgres, EngineMySQL: gatewayenv.MariaDB}[engine])
 	reg := prometheus.NewRegistry()
 	cfg := Config{
-		Engine: engine, IAM: e.svc, Database: db, Certificate: &cert, Backend: backend,
+		Engine: engine, IAM: e.svc, Database: site.Database, Certificate: &site.Certificate, Backend: backend,
 		ClientCerts: e.certs,
-		Logger:      slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:      site.Logs.Logger(),
 		Registerer:  reg,
 		Now:         e.clock.Now,
 	}
@@ -291,17 +135,8 @@ func startTestGateway(t testing.TB, e *testEnv, engine string, backend Backend, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	served := make(chan error, 1)
-	go func() { served <- g.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		g.Shutdown(ctx)
-		if err := <-served; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("Serve = %v, want ErrServerClosed", err)
-		}
-	})
-	return &testGW{Gateway: g, env: e, port: port, db: db, logs: logs, reg: reg, cfg: cfg}
+	site.Serve(t, g, ErrServerClosed)
+	return &testGW{Gateway: g, env: e, port: site.Port, db: site.Database, logs: site.Logs, reg: reg, cfg: cfg}
 }
 
 // token returns a token for user signed with key at time at (zero: now).

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,63 +14,19 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb"
 )
 
-// mysqlTestEnv is one real MariaDB beside the shared environment's authority and CA.
+// mysqlTestEnv is one real MariaDB and its authority and CA.
 type mysqlTestEnv struct {
 	*testEnv
 	maria *localdb.MariaDB
 }
 
-var (
-	mysqlEnvOnce   sync.Once
-	sharedMySQLEnv *mysqlTestEnv
-	mysqlEnvErr    error
-)
-
 // mysqlEnv returns the shared MariaDB environment, starting it on first use; it skips
 // the test when MariaDB is not installed.
 func mysqlEnv(t testing.TB) *mysqlTestEnv {
 	t.Helper()
-	e := env(t)
-	mysqlEnvOnce.Do(func() { sharedMySQLEnv, mysqlEnvErr = startMySQLEnv(e) })
-	if errors.Is(mysqlEnvErr, localdb.ErrNotFound) {
-		t.Skip("MariaDB binaries not installed")
-	}
-	if mysqlEnvErr != nil {
-		t.Fatalf("MariaDB test environment: %v", mysqlEnvErr)
-	}
-	return sharedMySQLEnv
+	e := myShared.Get(t)
+	return &mysqlTestEnv{testEnv: newTestEnv(e), maria: e.MariaDB}
 }
-
-func startMySQLEnv(e *testEnv) (*mysqlTestEnv, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	m, err := localdb.StartMariaDB(ctx, localdb.MariaDBOptions{CA: e.ca, Databases: []string{"app", "app2"}, MaxConnections: 400, Settings: map[string]string{"max-allowed-packet": "64M"}})
-	if err != nil {
-		return nil, err
-	}
-	stmts := []string{}
-	for _, u := range []string{"alice", "bob", "carol", "dave"} {
-		stmts = append(stmts, localdb.IAMUserSQL(u)...)
-	}
-	stmts = append(stmts,
-		// nina is an IAM user through a role granted rds_iam.
-		"CREATE ROLE iam_group", "GRANT rds_iam TO iam_group",
-		"CREATE USER 'nina'@'%' REQUIRE SUBJECT '/CN=nina'", "GRANT iam_group TO 'nina'@'%'",
-		"CREATE USER 'pwuser'@'%' IDENTIFIED BY '"+testPassword+"'",
-		"CREATE TABLE app.t (id int primary key auto_increment, payload longtext)",
-		"GRANT ALL ON app.* TO rds_iam", "GRANT ALL ON app2.* TO rds_iam", "GRANT ALL ON app.* TO 'pwuser'@'%'",
-		"GRANT ALL ON app.* TO 'nina'@'%'",
-	)
-	if err := m.Exec(ctx, stmts...); err != nil {
-		m.Stop(context.Background())
-		return nil, err
-	}
-	sharedMySQLEnvStop = func() { m.Stop(context.Background()) }
-	return &mysqlTestEnv{testEnv: e, maria: m}, nil
-}
-
-// sharedMySQLEnvStop stops the shared MariaDB (TestMain).
-var sharedMySQLEnvStop func()
 
 // newMySQLGateway starts a MySQL gateway in front of the shared MariaDB; mutate adjusts
 // its Config.
