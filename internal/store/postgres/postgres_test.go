@@ -239,18 +239,10 @@ func TestSharedIncrements(t *testing.T) {
 				for range each {
 					var rev int64
 					err := s.Update(t.Context(), func(tx store.Tx) error {
+						if _, err := storetest.Increment(tx, "counter", "n"); err != nil {
+							return err
+						}
 						it, err := tx.Get("counter", "n")
-						if err != nil {
-							return err
-						}
-						n, err := strconv.Atoi(string(it.Value))
-						if err != nil {
-							return err
-						}
-						if err := tx.Put("counter", "n", []byte(strconv.Itoa(n+1))); err != nil {
-							return err
-						}
-						it, err = tx.Get("counter", "n")
 						rev = it.Rev
 						return err
 					})
@@ -363,27 +355,7 @@ func TestForgedNotification(t *testing.T) {
 func TestReopen(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	s := openDB(t, db)
-	for _, v := range []string{"1", "2", "3"} {
-		put(t, s, "user", "1/alice", v)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openDB(t, db)
-	if rev, err := s.Revision(ctxT(t)); err != nil || rev != 3 {
-		t.Errorf("Revision() after reopen = %d, %v; want 3", rev, err)
-	}
-	err := s.View(ctxT(t), func(tx store.Tx) error {
-		it, err := tx.Get("user", "1/alice")
-		if err == nil && (string(it.Value) != "3" || it.Rev != 3) {
-			t.Errorf("Get() after reopen = %q rev %d, want 3 rev 3", it.Value, it.Rev)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	storetest.Reopen(t, openDB(t, db), func() *Store { return openDB(t, db) })
 	var version int
 	if err := adminConn(t, db).QueryRow(ctxT(t), `SELECT value FROM iamdb_meta WHERE name = 'schema_version'`).Scan(&version); err != nil || version != len(migrations) {
 		t.Errorf("schema_version = %d, %v; want %d", version, err, len(migrations))

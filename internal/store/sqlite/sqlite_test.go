@@ -98,35 +98,17 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"1", "2", "3"} {
-		if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.Put("user", "1/alice", []byte(v)) }); err != nil {
+	s = storetest.Reopen(t, s, func() *Store {
+		if _, err := os.Stat(path + "-wal"); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("after Close the log remains (%v): the last connection should checkpoint it", err)
+		}
+		s, err := Open(path)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(path + "-wal"); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("after Close the log remains (%v): the last connection should checkpoint it", err)
-	}
-	s, err = Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if rev, err := s.Revision(t.Context()); err != nil || rev != 3 {
-		t.Errorf("Revision() after reopen = %d, %v; want 3", rev, err)
-	}
-	err = s.View(t.Context(), func(tx store.Tx) error {
-		it, err := tx.Get("user", "1/alice")
-		if err == nil && (string(it.Value) != "3" || it.Rev != 3) {
-			t.Errorf("Get() after reopen = %q rev %d, want 3 rev 3", it.Value, it.Rev)
-		}
-		return err
+		t.Cleanup(func() { s.Close() })
+		return s
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var version int
 	if err := s.readers.QueryRow(`SELECT value FROM meta WHERE name = 'schema_version'`).Scan(&version); err != nil || version != len(migrations) {
 		t.Errorf("schema_version = %d, %v; want %d", version, err, len(migrations))

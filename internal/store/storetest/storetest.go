@@ -802,16 +802,8 @@ func testConcurrentIncrements(t *testing.T, s store.Store) {
 		writers.Go(func() {
 			for range each {
 				err := s.Update(t.Context(), func(tx store.Tx) error {
-					it, err := tx.Get("counter", "n")
+					v, err := Increment(tx, "counter", "n")
 					if err != nil {
-						return err
-					}
-					n, err := strconv.Atoi(string(it.Value))
-					if err != nil {
-						return err
-					}
-					v := []byte(strconv.Itoa(n + 1))
-					if err := tx.Put("counter", "n", v); err != nil {
 						return err
 					}
 					return tx.Put("counter", "mirror", v)
@@ -973,4 +965,49 @@ func testClosed(t *testing.T, s store.Store) {
 			t.Errorf("Watch channel open after Close")
 		}
 	}
+}
+
+// Reopen checks that commits outlive the store: it puts "1", "2" and "3" to user 1/alice
+// in s, a new store, closes s, and checks that the store reopen then returns is at
+// revision 3 with the key holding "3" at revision 3. It returns that store.
+func Reopen[S store.Store](t *testing.T, s S, reopen func() S) S {
+	t.Helper()
+	for _, v := range []string{"1", "2", "3"} {
+		put(t, s, "user", "1/alice", v)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = reopen()
+	if rev, err := s.Revision(t.Context()); err != nil || rev != 3 {
+		t.Errorf("Revision() after reopen = %d, %v; want 3", rev, err)
+	}
+	err := s.View(t.Context(), func(tx store.Tx) error {
+		it, err := tx.Get("user", "1/alice")
+		if err == nil && (string(it.Value) != "3" || it.Rev != 3) {
+			t.Errorf("Get() after reopen = %q rev %d, want 3 rev 3", it.Value, it.Rev)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Increment adds one to the decimal number at kind/key in tx and returns the new value.
+func Increment(tx store.Tx, kind, key string) ([]byte, error) {
+	it, err := tx.Get(kind, key)
+	if err != nil {
+		return nil, err
+	}
+	n, err := strconv.Atoi(string(it.Value))
+	if err != nil {
+		return nil, err
+	}
+	v := []byte(strconv.Itoa(n + 1))
+	if err := tx.Put(kind, key, v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
