@@ -36,7 +36,6 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" -gt $((IDLE + 500)) ] || die "ulimit -n is $(ulimit -n): too low for $IDLE idle connections"
 
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # tps OUTPUT: the tps pgbench reports.
 tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$1" | head -1; }
 
@@ -142,32 +141,17 @@ hold() {
 	sleep 3
 	local before
 	before=$(rss_kib "$pid")
-	mkfifo "$WORK/hold.in"
-	PGPASSWORD=$pw "$WORK/idleconns" -addr "$addr" -user "$user" -n "$n" -state "$state" -sources 8 <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
-	HOLDER_PID=$!
-	BENCH_PIDS+=("$HOLDER_PID")
-	exec 9>"$WORK/hold.in"
-	for _ in $(seq 1 1200); do
-		grep -q '^open ' "$WORK/hold.out" && break
-		kill -0 "$HOLDER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	hold_open env PGPASSWORD="$pw" "$WORK/idleconns" -addr "$addr" -user "$user" -n "$n" -state "$state" -sources 8
 	sleep 2 # let the server settle (goroutines parked, buffers released)
 	local after
 	after=$(rss_kib "$pid")
-	local opened
-	opened=$(sed -n 's/^open \([0-9]*\).*/\1/p' "$WORK/hold.out")
-	grep '^failed' "$WORK/hold.out" | sed "s/^/  $name: /" | tee -a "$OUT" || true
-	exec 9>&-
-	wait "$HOLDER_PID" 2>/dev/null || true
-	unset 'BENCH_PIDS[-1]'
-	rm -f "$WORK/hold.in"
+	hold_close "$name"
 	local per=n/a
-	if [ "${opened:-0}" -gt 0 ]; then
-		per=$(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))/int(sys.argv[3]):.1f}')" "$before" "$after" "$opened")
+	if [ "${OPENED:-0}" -gt 0 ]; then
+		per=$(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))/int(sys.argv[3]):.1f}')" "$before" "$after" "$OPENED")
 	fi
 	MEM[$name]=$per
-	say "$(printf '%-28s %5s open  VmRSS %7s -> %7s KiB  = %6s KiB per connection' "$name ($state)" "${opened:-0}" "$before" "$after" "$per")"
+	say "$(printf '%-28s %5s open  VmRSS %7s -> %7s KiB  = %6s KiB per connection' "$name ($state)" "${OPENED:-0}" "$before" "$after" "$per")"
 }
 hold "gateway-loggedin" "$GW_PID" "127.0.0.1:$GW_PORT" bench_iam "$TOKEN" "$IDLE_AUTH" auth
 hold "pgbouncer-loggedin" "$BOUNCER_PID" "127.0.0.1:$BOUNCER_PORT" bench_pw "$BENCH_PW" "$IDLE_AUTH" auth
