@@ -1011,3 +1011,67 @@ func Increment(tx store.Tx, kind, key string) ([]byte, error) {
 	}
 	return v, nil
 }
+
+// Migration is a backend's schema migrations, for CheckMigrate.
+type Migration struct {
+	// Steps are the backend's own migrations: one version per step.
+	Steps [][]string
+	// Migrate brings the database, already at len(Steps), to the version len(steps).
+	Migrate func(steps [][]string) error
+	// Int runs a query that returns one integer.
+	Int func(query string) (int, error)
+	// VersionQuery returns the schema version.
+	VersionQuery string
+	// Exists reports whether the table exists.
+	Exists func(table string) (bool, error)
+}
+
+// CheckMigrate checks that steps apply in order, each atomically with its version; that a
+// failing step leaves the database at the previous version and a later run resumes there;
+// that a run is idempotent, and that a list older than the database is refused.
+func CheckMigrate(t *testing.T, m Migration) {
+	t.Helper()
+	steps := [][]string{
+		{`CREATE TABLE t1 (a BIGINT)`},
+		{`CREATE TABLE t2 (a BIGINT)`, `INSERT INTO t2 (a) VALUES (1)`},
+	}
+	// Test steps appended to the real ones, so versions continue from len(m.Steps).
+	all := append(slices.Clone(m.Steps), steps...)
+	broken := append(slices.Clone(all), []string{`CREATE TABLE t3 (a BIGINT)`, `INSERT INTO nosuch VALUES (1)`})
+	failed := fmt.Sprintf("migrate to version %d", len(broken))
+	if err := m.Migrate(broken); err == nil || !strings.Contains(err.Error(), failed) {
+		t.Fatalf("migrate(broken) = %v, want a failure at version %d", err, len(broken))
+	}
+	version := func() int {
+		v, err := m.Int(m.VersionQuery)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := version(); v != len(all) {
+		t.Errorf("after a failed step %d: version %d, want %d", len(broken), v, len(all))
+	}
+	if n, err := m.Int(`SELECT count(*) FROM t2`); err != nil || n != 1 {
+		t.Errorf("step %d applied: count = %d, %v; want 1", len(all), n, err)
+	}
+	if t3, err := m.Exists("t3"); err != nil || t3 {
+		t.Errorf("the failed step left table t3 behind (%v)", err)
+	}
+	fixed := append(slices.Clone(all), []string{`CREATE TABLE t3 (a BIGINT)`})
+	if err := m.Migrate(fixed); err != nil {
+		t.Fatalf("migrate(fixed) = %v", err)
+	}
+	if v := version(); v != len(fixed) {
+		t.Errorf("version %d, want %d", v, len(fixed))
+	}
+	if err := m.Migrate(fixed); err != nil { // idempotent
+		t.Fatalf("migrate again = %v", err)
+	}
+	if n, err := m.Int(`SELECT count(*) FROM t2`); err != nil || n != 1 {
+		t.Errorf("a step ran twice: count = %d, %v", n, err)
+	}
+	if err := m.Migrate(all); !errors.Is(err, store.ErrSchemaTooNew) {
+		t.Errorf("migrate(older list) = %v, want ErrSchemaTooNew", err)
+	}
+}
