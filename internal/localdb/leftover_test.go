@@ -35,6 +35,16 @@ func sharedParent(t *testing.T) string {
 	return d
 }
 
+// readPID returns the process ID on the first line of a pid file.
+func readPID(file string) (int, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strconv.Atoi(strings.TrimSpace(line))
+}
+
 // TestRemoveLeftovers: a process that started servers is killed with SIGKILL; their
 // directories (keys, data) stay behind. RemoveLeftovers removes exactly those: not the
 // directory of a server this process still runs, nor one kept with Keep (issue 15,
@@ -85,11 +95,8 @@ func TestRemoveLeftovers(t *testing.T) {
 	}
 	var pids []int
 	for _, f := range []string{filepath.Join(dead[0], "data", "postmaster.pid"), filepath.Join(dead[len(dead)-1], "mariadbd.pid")} {
-		if b, err := os.ReadFile(f); err == nil {
-			line, _, _ := strings.Cut(string(b), "\n")
-			if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil {
-				pids = append(pids, pid)
-			}
+		if pid, err := readPID(f); err == nil {
+			pids = append(pids, pid)
 		}
 	}
 	cmd.Process.Kill() // kill -9: no Stop
@@ -185,12 +192,7 @@ func testOrphanStops(t *testing.T, e lifecycleEngine, pidFile string, kill sysca
 	}
 	dir := strings.TrimSpace(line)
 	defer os.RemoveAll(dir)
-	b, err := os.ReadFile(filepath.Join(dir, pidFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, _, _ := strings.Cut(string(b), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	pid, err := readPID(filepath.Join(dir, pidFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -368,18 +368,7 @@ func TestMariaDBRestart(t *testing.T) {
 	if err := m.Exec(ctx(t), rdsiam.MySQLIAMUserSQL("jane")...); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := mysql.ParseDSN(m.AdminDSN(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Logger = &mysql.NopLogger{} // the broken connection is expected
-	cn, err := mysql.NewConnector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := sql.OpenDB(cn)
-	defer before.Close()
-	before.SetMaxOpenConns(1)
+	before := openAdmin(t, m) // logs nothing: the broken connection is expected
 	conn, err := before.Conn(ctx(t))
 	if err != nil {
 		t.Fatal(err)
