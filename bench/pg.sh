@@ -166,6 +166,17 @@ say "## 2. New TLS connections per second: pgbench -n -C -S -T $T -c $C -j $J (r
 "$WORK/tlsceiling" -cert "$DEV/server.pem" -key "$DEV/server-key.pem" -ca "$DEV/ca.pem" -c "$C" -d "${T}s" | tee "$WORK/ceiling.txt" | tee -a "$OUT"
 CEIL=$(sed -n 's/.*: \([0-9]*\)\/s,.*/\1/p' "$WORK/ceiling.txt")
 declare -A CPS TPS RUNS
+# medians RUNS SUFFIX OUT WHAT: for each target K, sets OUT[K] to the median of the runs
+# listed in RUNS[K SUFFIX], and says it followed by WHAT.
+medians() {
+	local -n from=$1 to=$3
+	local k
+	for k in gateway direct pgbouncer; do
+		# shellcheck disable=SC2086
+		to[$k]=$(median ${from[$k$2]})
+		say "$(printf '%-10s %10s %s' "$k" "${to[$k]}" "$4")"
+	done
+}
 # bench MODE KEY I: one pgbench run; MODE is -C (reconnect) or "" (connections kept).
 bench() {
 	local mode=$1 k=$2 i=$3 f="$WORK/$2$1-$3.txt" c0 c1
@@ -186,11 +197,7 @@ bench() {
 for i in $(seq 1 "$REPEAT"); do
 	for k in gateway direct pgbouncer; do bench -C "$k" "$i"; done
 done
-for k in gateway direct pgbouncer; do
-	# shellcheck disable=SC2086
-	CPS[$k]=$(median ${RUNS[$k-C]})
-	say "$(printf '%-10s %10s connections/s (median)' "$k" "${CPS[$k]}")"
-done
+medians RUNS -C CPS "connections/s (median)"
 say "$(printf '%-10s %10s handshakes/s' ceiling "$CEIL")"
 say ""
 say "### 2b. The same with a Go client instead of pgbench (bench/connrate: pgconn, X25519/P-256, one select 1 per connection), median of $REPEAT"
@@ -208,11 +215,7 @@ for i in $(seq 1 "$REPEAT"); do
 		say "  run $i $(sed -n 's/^connrate: //p' "$WORK/go-$k-$i.txt" | sed "s/^/$k: /" | tr '\n' ' ')$extra"
 	done
 done
-for k in gateway direct pgbouncer; do
-	# shellcheck disable=SC2086
-	GORATE[$k]=$(median ${GORUNS[$k]})
-	say "$(printf '%-10s %10s connections/s (median, Go client)' "$k" "${GORATE[$k]}")"
-done
+medians GORUNS "" GORATE "connections/s (median, Go client)"
 say ""
 
 # --- 3. steady TPS -------------------------------------------------------------------------
@@ -220,11 +223,7 @@ say "## 3. Steady select-only TPS: pgbench -n -S -T $T -c $C -j $J (connections 
 for i in $(seq 1 "$REPEAT"); do
 	for k in gateway direct pgbouncer; do bench "" "$k" "$i"; done
 done
-for k in gateway direct pgbouncer; do
-	# shellcheck disable=SC2086
-	TPS[$k]=$(median ${RUNS[$k]})
-	say "$(printf '%-10s %10s tps (median)' "$k" "${TPS[$k]}")"
-done
+medians RUNS "" TPS "tps (median)"
 say ""
 
 # --- summary -------------------------------------------------------------------------------
