@@ -266,7 +266,7 @@ func TestLifecycleStartFails(t *testing.T) {
 				t.Fatal("start on a taken port succeeded")
 			}
 			if !strings.Contains(err.Error(), "server log") || !strings.Contains(err.Error(), "Address already in use") {
-				t.Errorf("start on a taken port = %v, want the server log", err)
+				t.Errorf("start on a taken port = %v, want the server log with \"Address already in use\"", err)
 			}
 			if left, _ := os.ReadDir(parent); len(left) != 0 {
 				t.Errorf("left behind in %s: %v", parent, left)
