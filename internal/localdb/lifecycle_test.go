@@ -92,6 +92,26 @@ func started(t *testing.T, err error) {
 	}
 }
 
+// checkStartStop starts a server with start (named fn), checks its layout (checkLayout),
+// runs check on it, and stops it (checkStop).
+func checkStartStop[S lifecycleServer](t *testing.T, fn string, start func() (S, error), reserved int, osUser string, check func(S)) {
+	t.Helper()
+	begin := time.Now()
+	s, err := start()
+	started(t, err)
+	t.Logf("%s took %v", fn, time.Since(begin))
+	stopped := false
+	defer func() {
+		if !stopped {
+			s.Stop(context.Background())
+		}
+	}()
+	checkLayout(t, s, reserved, osUser)
+	check(s)
+	checkStop(t, s)
+	stopped = true
+}
+
 // checkLayout checks where s listens and its key: a port other than 0 and reserved, at
 // 127.0.0.1; a socket directory of mode 0700; a server.key of mode 0600, owned by osUser
 // when running as root.

@@ -1,7 +1,6 @@
 package localdb_test
 
 import (
-	"context"
 	"crypto/tls"
 	"database/sql"
 	"errors"
@@ -80,80 +79,70 @@ func mysqlErrno(err error) uint16 {
 func TestMariaDBStartStop(t *testing.T) {
 	t.Parallel()
 	ca := newCA(t)
-	start := time.Now()
-	m, err := localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: ca, Databases: []string{"app", "Odd `Name`"}})
-	started(t, err)
-	t.Logf("StartMariaDB took %v", time.Since(start))
-	stopped := false
-	defer func() {
-		if !stopped {
-			m.Stop(context.Background())
+	start := func() (*localdb.MariaDB, error) {
+		return localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: ca, Databases: []string{"app", "Odd `Name`"}})
+	}
+	checkStartStop(t, "StartMariaDB", start, 3306, "mysql", func(m *localdb.MariaDB) {
+		if fi, err := os.Stat(m.Socket()); err != nil || fi.Mode()&os.ModeSocket == 0 || filepath.Dir(m.Socket()) != m.SocketDir() {
+			t.Errorf("socket %s: %v, %v", m.Socket(), fi, err)
 		}
-	}()
+		if os.Geteuid() == 0 {
+			my, err := user.Lookup("mysql")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid, err := os.ReadFile(m.PIDFile())
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/status")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(status), "\nUid:\t"+my.Uid+"\t") {
+				t.Errorf("mariadbd does not run as mysql (uid %s):\n%s", my.Uid, status)
+			}
+		}
 
-	checkLayout(t, m, 3306, "mysql")
-	if fi, err := os.Stat(m.Socket()); err != nil || fi.Mode()&os.ModeSocket == 0 || filepath.Dir(m.Socket()) != m.SocketDir() {
-		t.Errorf("socket %s: %v, %v", m.Socket(), fi, err)
-	}
-	if os.Geteuid() == 0 {
-		my, err := user.Lookup("mysql")
-		if err != nil {
-			t.Fatal(err)
+		// The admin DSN works (password over TLS verified against the CA) and
+		// the databases exist.
+		for _, db := range []string{"", "app", "Odd `Name`"} {
+			conn, err := sql.Open("mysql", m.AdminDSN(db))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var u, cipher string
+			if err := conn.QueryRowContext(ctx(t), "select current_user()").Scan(&u); err != nil {
+				t.Fatalf("AdminDSN(%q): %v", db, err)
+			}
+			if u != m.AdminUser+"@%" {
+				t.Errorf("current_user() = %q, want %q", u, m.AdminUser+"@%")
+			}
+			if err := conn.QueryRowContext(ctx(t), "select variable_value from information_schema.session_status where variable_name = 'Ssl_cipher'").Scan(&cipher); err != nil || cipher == "" {
+				t.Errorf("admin connection Ssl_cipher = %q, %v; want TLS", cipher, err)
+			}
+			conn.Close()
 		}
-		pid, err := os.ReadFile(m.PIDFile())
-		if err != nil {
-			t.Fatal(err)
+		if err := m.Exec(ctx(t), "create database t", "create table t.t (x int); insert into t.t values (1); insert into t.t values (2)"); err != nil {
+			t.Errorf("Exec = %v", err)
 		}
-		status, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/status")
-		if err != nil {
-			t.Fatal(err)
+		if err := m.ExecDB(ctx(t), "app", "create table t (x int)"); err != nil {
+			t.Errorf("ExecDB = %v", err)
 		}
-		if !strings.Contains(string(status), "\nUid:\t"+my.Uid+"\t") {
-			t.Errorf("mariadbd does not run as mysql (uid %s):\n%s", my.Uid, status)
+		if got := adminQuery(t, m, "select count(*) from t.t"); got != "2" {
+			t.Errorf("rows after Exec = %s, want 2", got)
 		}
-	}
-
-	// The admin DSN works (password over TLS verified against the CA) and
-	// the databases exist.
-	for _, db := range []string{"", "app", "Odd `Name`"} {
-		conn, err := sql.Open("mysql", m.AdminDSN(db))
-		if err != nil {
-			t.Fatal(err)
+		if err := m.Exec(ctx(t), "select nonsense"); err == nil {
+			t.Errorf("Exec(bad SQL) = nil error, want error")
 		}
-		var u, cipher string
-		if err := conn.QueryRowContext(ctx(t), "select current_user()").Scan(&u); err != nil {
-			t.Fatalf("AdminDSN(%q): %v", db, err)
+		if err := m.Exec(ctx(t), "select 1; select nonsense"); err == nil {
+			t.Errorf("Exec(bad second statement) = nil error, want error")
 		}
-		if u != m.AdminUser+"@%" {
-			t.Errorf("current_user() = %q, want %q", u, m.AdminUser+"@%")
+		log, err := os.ReadFile(m.LogFile())
+		if err != nil || !strings.Contains(string(log), "ready for connections") {
+			t.Errorf("server log %s lacks \"ready for connections\" (%v)", m.LogFile(), err)
 		}
-		if err := conn.QueryRowContext(ctx(t), "select variable_value from information_schema.session_status where variable_name = 'Ssl_cipher'").Scan(&cipher); err != nil || cipher == "" {
-			t.Errorf("admin connection Ssl_cipher = %q, %v; want TLS", cipher, err)
-		}
-		conn.Close()
-	}
-	if err := m.Exec(ctx(t), "create database t", "create table t.t (x int); insert into t.t values (1); insert into t.t values (2)"); err != nil {
-		t.Errorf("Exec = %v", err)
-	}
-	if err := m.ExecDB(ctx(t), "app", "create table t (x int)"); err != nil {
-		t.Errorf("ExecDB = %v", err)
-	}
-	if got := adminQuery(t, m, "select count(*) from t.t"); got != "2" {
-		t.Errorf("rows after Exec = %s, want 2", got)
-	}
-	if err := m.Exec(ctx(t), "select nonsense"); err == nil {
-		t.Errorf("Exec(bad SQL) = nil error, want error")
-	}
-	if err := m.Exec(ctx(t), "select 1; select nonsense"); err == nil {
-		t.Errorf("Exec(bad second statement) = nil error, want error")
-	}
-	log, err := os.ReadFile(m.LogFile())
-	if err != nil || !strings.Contains(string(log), "ready for connections") {
-		t.Errorf("server log %s lacks \"ready for connections\" (%v)", m.LogFile(), err)
-	}
-
-	checkStop(t, m)
-	stopped = true
+	})
 }
 
 // TestMariaDBSettings checks the server's settings as seen by a client, and

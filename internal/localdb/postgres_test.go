@@ -82,49 +82,39 @@ func sqlState(err error) string {
 func TestStartStop(t *testing.T) {
 	t.Parallel()
 	ca := newCA(t)
-	start := time.Now()
-	p, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: ca, Databases: []string{"app", "Odd Name"}})
-	started(t, err)
-	t.Logf("StartPostgres took %v", time.Since(start))
-	stopped := false
-	defer func() {
-		if !stopped {
-			p.Stop(context.Background())
+	start := func() (*localdb.Postgres, error) {
+		return localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: ca, Databases: []string{"app", "Odd Name"}})
+	}
+	checkStartStop(t, "StartPostgres", start, 5432, "postgres", func(p *localdb.Postgres) {
+		if _, err := os.Stat(filepath.Join(p.SocketDir(), ".s.PGSQL."+strconv.Itoa(p.Port()))); err != nil {
+			t.Errorf("socket: %v", err)
 		}
-	}()
 
-	checkLayout(t, p, 5432, "postgres")
-	if _, err := os.Stat(filepath.Join(p.SocketDir(), ".s.PGSQL."+strconv.Itoa(p.Port()))); err != nil {
-		t.Errorf("socket: %v", err)
-	}
-
-	// The admin URL works (SCRAM over verified TLS) and the databases exist.
-	for _, db := range []string{"postgres", "app", "Odd Name"} {
-		c, err := pgx.Connect(ctx(t), p.AdminURL(db))
-		if err != nil {
-			t.Fatalf("connect to AdminURL(%q): %v", db, err)
+		// The admin URL works (SCRAM over verified TLS) and the databases exist.
+		for _, db := range []string{"postgres", "app", "Odd Name"} {
+			c, err := pgx.Connect(ctx(t), p.AdminURL(db))
+			if err != nil {
+				t.Fatalf("connect to AdminURL(%q): %v", db, err)
+			}
+			if u := currentUser(t, c); u != p.AdminUser {
+				t.Errorf("current_user = %q, want %q", u, p.AdminUser)
+			}
+			c.Close(ctx(t))
 		}
-		if u := currentUser(t, c); u != p.AdminUser {
-			t.Errorf("current_user = %q, want %q", u, p.AdminUser)
+		if err := p.Exec(ctx(t), "create table t (x int)", "insert into t values (1); insert into t values (2)"); err != nil {
+			t.Errorf("Exec = %v", err)
 		}
-		c.Close(ctx(t))
-	}
-	if err := p.Exec(ctx(t), "create table t (x int)", "insert into t values (1); insert into t values (2)"); err != nil {
-		t.Errorf("Exec = %v", err)
-	}
-	if err := p.ExecDB(ctx(t), "app", "create table t (x int)"); err != nil {
-		t.Errorf("ExecDB = %v", err)
-	}
-	if err := p.Exec(ctx(t), "select nonsense"); err == nil {
-		t.Errorf("Exec(bad SQL) = nil error, want error")
-	}
-	log, err := os.ReadFile(p.LogFile())
-	if err != nil || !strings.Contains(string(log), "connection authorized: user="+p.AdminUser) {
-		t.Errorf("log_connections lines missing from %s (%v)", p.LogFile(), err)
-	}
-
-	checkStop(t, p)
-	stopped = true
+		if err := p.ExecDB(ctx(t), "app", "create table t (x int)"); err != nil {
+			t.Errorf("ExecDB = %v", err)
+		}
+		if err := p.Exec(ctx(t), "select nonsense"); err == nil {
+			t.Errorf("Exec(bad SQL) = nil error, want error")
+		}
+		log, err := os.ReadFile(p.LogFile())
+		if err != nil || !strings.Contains(string(log), "connection authorized: user="+p.AdminUser) {
+			t.Errorf("log_connections lines missing from %s (%v)", p.LogFile(), err)
+		}
+	})
 }
 
 // TestSettings checks the server's settings as seen by a client.
