@@ -20,7 +20,6 @@ N=${BENCH_IDLE:-2000}
 NEED_PACKAGES="python3" need go python3
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 fds() { ls "/proc/$1/fd" | wc -l; }
 
 header "iamdb gateway memory per idle connection before login" "BENCH_IDLE=$N" "$(python3 --version)"
@@ -68,26 +67,12 @@ hold() {
 	local before_rss before_fds
 	before_rss=$(rss_kib "$GW_PID")
 	before_fds=$(fds "$GW_PID")
-	mkfifo "$WORK/hold.in"
-	python3 "$WORK/hold.py" "$state" "$port" "$N" <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
-	local holder=$!
-	BENCH_PIDS+=("$holder")
-	exec 9>"$WORK/hold.in"
-	for _ in $(seq 1 1200); do
-		grep -q '^open ' "$WORK/hold.out" && break
-		kill -0 "$holder" 2>/dev/null || break
-		sleep 0.1
-	done
+	hold_open python3 "$WORK/hold.py" "$state" "$port" "$N"
 	sleep 1
-	local after_rss after_fds opened
+	local after_rss after_fds
 	after_rss=$(rss_kib "$GW_PID")
 	after_fds=$(fds "$GW_PID")
-	opened=$(sed -n 's/^open \([0-9]*\).*/\1/p' "$WORK/hold.out")
-	grep '^failed' "$WORK/hold.out" | sed "s/^/  $state: /" | tee -a "$OUT" || true
-	exec 9>&-
-	wait "$holder" 2>/dev/null || true
-	unset 'BENCH_PIDS[-1]'
-	rm -f "$WORK/hold.in"
+	hold_close "$state"
 	# Per connection the gateway still holds (its descriptors): a slow opener's first
 	# connections may have reached a timeout before the last was open.
 	local held=$((after_fds - before_fds)) per=n/a
@@ -95,7 +80,7 @@ hold() {
 		per=$(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))/int(sys.argv[3]):.1f}')" "$before_rss" "$after_rss" "$held")
 	fi
 	say "$(printf '%-12s %5s opened, %5s held  VmRSS %7s -> %7s KiB = %6s KiB per connection  fds %5s -> %5s' \
-		"$state" "${opened:-0}" "$held" "$before_rss" "$after_rss" "$per" "$before_fds" "$after_fds")"
+		"$state" "${OPENED:-0}" "$held" "$before_rss" "$after_rss" "$per" "$before_fds" "$after_fds")"
 }
 hold pg-tcp "$IAMDB_PG_PORT"
 hold mysql-tcp "$IAMDB_MYSQL_PORT"

@@ -1,7 +1,7 @@
 # bench/lib.sh — what the gateway benchmarks (bench/pg.sh, bench/mysql.sh) source: the
 # results file and say/die, a work directory with the cleanup of everything they start,
 # iamdb dev started with its D/env sourced, the header naming the machine, a token minted as
-# the README does, and the arithmetic of medians and ratios.
+# the README does, the arithmetic of medians and ratios, and holders of idle connections.
 #
 # Before sourcing: BENCH (the script's short name: pg, mysql) and the script's arguments.
 # After: $ROOT (the repository, the current directory), $OUT (the results file, from $1 or
@@ -101,5 +101,34 @@ mint_token() {
 
 median() { python3 -c "import sys, statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.0f}')" "$@"; }
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
+# rss_kib PID: the resident memory of a process (VmRSS), in KiB.
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # cpu_ms PID: user+system CPU time of a process, in ms.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"; }
+
+# hold_open CMD…: runs CMD… in the background (HOLDER_PID, in BENCH_PIDS), its standard
+# input a fifo held open on fd 9 and its output in $WORK/hold.out, and waits (2 minutes at
+# most) until it prints "open N" or exits. CMD holds its connections until its input ends.
+hold_open() {
+	mkfifo "$WORK/hold.in"
+	"$@" <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
+	HOLDER_PID=$!
+	BENCH_PIDS+=("$HOLDER_PID")
+	exec 9>"$WORK/hold.in"
+	for _ in $(seq 1 1200); do
+		grep -q '^open ' "$WORK/hold.out" && break
+		kill -0 "$HOLDER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+}
+
+# hold_close NAME: sets OPENED to the N of the holder's "open N", says its "failed" lines
+# prefixed with NAME, then ends its input and waits for it.
+hold_close() {
+	OPENED=$(sed -n 's/^open \([0-9]*\).*/\1/p' "$WORK/hold.out")
+	grep '^failed' "$WORK/hold.out" | sed "s/^/  $1: /" | tee -a "$OUT" || true
+	exec 9>&-
+	wait "$HOLDER_PID" 2>/dev/null || true
+	unset 'BENCH_PIDS[-1]'
+	rm -f "$WORK/hold.in"
+}

@@ -36,7 +36,6 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" -gt $((IDLE + 500)) ] || die "ulimit -n is $(ulimit -n): too low for $IDLE idle connections"
 
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # tps OUTPUT: the tps pgbench reports.
 tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$1" | head -1; }
 
@@ -142,32 +141,17 @@ hold() {
 	sleep 3
 	local before
 	before=$(rss_kib "$pid")
-	mkfifo "$WORK/hold.in"
-	PGPASSWORD=$pw "$WORK/idleconns" -addr "$addr" -user "$user" -n "$n" -state "$state" -sources 8 <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
-	HOLDER_PID=$!
-	BENCH_PIDS+=("$HOLDER_PID")
-	exec 9>"$WORK/hold.in"
-	for _ in $(seq 1 1200); do
-		grep -q '^open ' "$WORK/hold.out" && break
-		kill -0 "$HOLDER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	hold_open env PGPASSWORD="$pw" "$WORK/idleconns" -addr "$addr" -user "$user" -n "$n" -state "$state" -sources 8
 	sleep 2 # let the server settle (goroutines parked, buffers released)
 	local after
 	after=$(rss_kib "$pid")
-	local opened
-	opened=$(sed -n 's/^open \([0-9]*\).*/\1/p' "$WORK/hold.out")
-	grep '^failed' "$WORK/hold.out" | sed "s/^/  $name: /" | tee -a "$OUT" || true
-	exec 9>&-
-	wait "$HOLDER_PID" 2>/dev/null || true
-	unset 'BENCH_PIDS[-1]'
-	rm -f "$WORK/hold.in"
+	hold_close "$name"
 	local per=n/a
-	if [ "${opened:-0}" -gt 0 ]; then
-		per=$(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))/int(sys.argv[3]):.1f}')" "$before" "$after" "$opened")
+	if [ "${OPENED:-0}" -gt 0 ]; then
+		per=$(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))/int(sys.argv[3]):.1f}')" "$before" "$after" "$OPENED")
 	fi
 	MEM[$name]=$per
-	say "$(printf '%-28s %5s open  VmRSS %7s -> %7s KiB  = %6s KiB per connection' "$name ($state)" "${opened:-0}" "$before" "$after" "$per")"
+	say "$(printf '%-28s %5s open  VmRSS %7s -> %7s KiB  = %6s KiB per connection' "$name ($state)" "${OPENED:-0}" "$before" "$after" "$per")"
 }
 hold "gateway-loggedin" "$GW_PID" "127.0.0.1:$GW_PORT" bench_iam "$TOKEN" "$IDLE_AUTH" auth
 hold "pgbouncer-loggedin" "$BOUNCER_PID" "127.0.0.1:$BOUNCER_PORT" bench_pw "$BENCH_PW" "$IDLE_AUTH" auth
@@ -182,6 +166,17 @@ say "## 2. New TLS connections per second: pgbench -n -C -S -T $T -c $C -j $J (r
 "$WORK/tlsceiling" -cert "$DEV/server.pem" -key "$DEV/server-key.pem" -ca "$DEV/ca.pem" -c "$C" -d "${T}s" | tee "$WORK/ceiling.txt" | tee -a "$OUT"
 CEIL=$(sed -n 's/.*: \([0-9]*\)\/s,.*/\1/p' "$WORK/ceiling.txt")
 declare -A CPS TPS RUNS
+# medians RUNS SUFFIX OUT WHAT: for each target K, sets OUT[K] to the median of the runs
+# listed in RUNS[K SUFFIX], and says it followed by WHAT.
+medians() {
+	local -n from=$1 to=$3
+	local k
+	for k in gateway direct pgbouncer; do
+		# shellcheck disable=SC2086
+		to[$k]=$(median ${from[$k$2]})
+		say "$(printf '%-10s %10s %s' "$k" "${to[$k]}" "$4")"
+	done
+}
 # bench MODE KEY I: one pgbench run; MODE is -C (reconnect) or "" (connections kept).
 bench() {
 	local mode=$1 k=$2 i=$3 f="$WORK/$2$1-$3.txt" c0 c1
@@ -202,11 +197,7 @@ bench() {
 for i in $(seq 1 "$REPEAT"); do
 	for k in gateway direct pgbouncer; do bench -C "$k" "$i"; done
 done
-for k in gateway direct pgbouncer; do
-	# shellcheck disable=SC2086
-	CPS[$k]=$(median ${RUNS[$k-C]})
-	say "$(printf '%-10s %10s connections/s (median)' "$k" "${CPS[$k]}")"
-done
+medians RUNS -C CPS "connections/s (median)"
 say "$(printf '%-10s %10s handshakes/s' ceiling "$CEIL")"
 say ""
 say "### 2b. The same with a Go client instead of pgbench (bench/connrate: pgconn, X25519/P-256, one select 1 per connection), median of $REPEAT"
@@ -224,11 +215,7 @@ for i in $(seq 1 "$REPEAT"); do
 		say "  run $i $(sed -n 's/^connrate: //p' "$WORK/go-$k-$i.txt" | sed "s/^/$k: /" | tr '\n' ' ')$extra"
 	done
 done
-for k in gateway direct pgbouncer; do
-	# shellcheck disable=SC2086
-	GORATE[$k]=$(median ${GORUNS[$k]})
-	say "$(printf '%-10s %10s connections/s (median, Go client)' "$k" "${GORATE[$k]}")"
-done
+medians GORUNS "" GORATE "connections/s (median, Go client)"
 say ""
 
 # --- 3. steady TPS -------------------------------------------------------------------------
@@ -236,11 +223,7 @@ say "## 3. Steady select-only TPS: pgbench -n -S -T $T -c $C -j $J (connections 
 for i in $(seq 1 "$REPEAT"); do
 	for k in gateway direct pgbouncer; do bench "" "$k" "$i"; done
 done
-for k in gateway direct pgbouncer; do
-	# shellcheck disable=SC2086
-	TPS[$k]=$(median ${RUNS[$k]})
-	say "$(printf '%-10s %10s tps (median)' "$k" "${TPS[$k]}")"
-done
+medians RUNS "" TPS "tps (median)"
 say ""
 
 # --- summary -------------------------------------------------------------------------------

@@ -72,10 +72,18 @@ func benchVerifier(b *testing.B, now time.Time) *token.Verifier {
 	return v
 }
 
-func BenchmarkVerify(b *testing.B) {
+// benchToken returns a token for benchUser built now and a Verifier that accepts it.
+func benchToken(b *testing.B) (*token.Verifier, string) {
 	now := time.Now()
-	tok, _ := token.Build(benchEndpoint, benchRegion, benchUser, benchCreds, now)
-	v := benchVerifier(b, now)
+	tok, err := token.Build(benchEndpoint, benchRegion, benchUser, benchCreds, now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return benchVerifier(b, now), tok
+}
+
+func BenchmarkVerify(b *testing.B) {
+	v, tok := benchToken(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -87,9 +95,7 @@ func BenchmarkVerify(b *testing.B) {
 
 // BenchmarkVerifyParallel measures verifications per second with every core busy.
 func BenchmarkVerifyParallel(b *testing.B) {
-	now := time.Now()
-	tok, _ := token.Build(benchEndpoint, benchRegion, benchUser, benchCreds, now)
-	v := benchVerifier(b, now)
+	v, tok := benchToken(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
@@ -32,6 +33,16 @@ func sharedParent(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// readPID returns the process ID on the first line of a pid file.
+func readPID(file string) (int, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strconv.Atoi(strings.TrimSpace(line))
 }
 
 // TestRemoveLeftovers: a process that started servers is killed with SIGKILL; their
@@ -84,11 +95,8 @@ func TestRemoveLeftovers(t *testing.T) {
 	}
 	var pids []int
 	for _, f := range []string{filepath.Join(dead[0], "data", "postmaster.pid"), filepath.Join(dead[len(dead)-1], "mariadbd.pid")} {
-		if b, err := os.ReadFile(f); err == nil {
-			line, _, _ := strings.Cut(string(b), "\n")
-			if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil {
-				pids = append(pids, pid)
-			}
+		if pid, err := readPID(f); err == nil {
+			pids = append(pids, pid)
 		}
 	}
 	cmd.Process.Kill() // kill -9: no Stop
@@ -136,5 +144,71 @@ func TestRemoveLeftovers(t *testing.T) {
 	}
 	if again, err := localdb.RemoveLeftovers(parent); len(again) != 0 || err != nil {
 		t.Errorf("RemoveLeftovers again = %q, %v; want nothing", again, err)
+	}
+}
+
+// TestOrphanStops: when the process that started a cluster dies without Stop, the kernel
+// stops the server (Pdeathsig) rather than leaving it running.
+func TestOrphanStops(t *testing.T) {
+	testOrphanStops(t, postgresEngine, filepath.Join("data", "postmaster.pid"), syscall.SIGQUIT)
+}
+
+// TestMariaDBOrphanStops is TestOrphanStops for MariaDB.
+func TestMariaDBOrphanStops(t *testing.T) {
+	testOrphanStops(t, mariaDBEngine, "mariadbd.pid", syscall.SIGKILL)
+}
+
+// testOrphanStops runs the test itself in a child that starts e's server and is then
+// killed; the server, found by its pidFile (relative to its directory), must stop. kill
+// stops it if it does not.
+func testOrphanStops(t *testing.T, e lifecycleEngine, pidFile string, kill syscall.Signal) {
+	if os.Getenv("LOCALDB_ORPHAN_CHILD") == e.name {
+		s, err := e.start(context.Background(), newCA(t), "", 0)
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		fmt.Println(filepath.Dir(s.DataDir()))
+		select {} // wait to be killed
+	}
+	t.Parallel()
+	if err := e.find(); err != nil {
+		t.Skip(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$")
+	cmd.Env = append(os.Environ(), "LOCALDB_ORPHAN_CHILD="+e.name)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "/") {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child: %q, %v", line, err)
+	}
+	dir := strings.TrimSpace(line)
+	defer os.RemoveAll(dir)
+	pid, err := readPID(filepath.Join(dir, pidFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		// Signal 0 probes; the server is not our child, so there is no
+		// zombie to reap.
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, kill)
+			t.Fatalf("%s (pid %d) still running 20s after its parent died", e.name, pid)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

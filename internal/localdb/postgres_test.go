@@ -5,14 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -64,6 +61,16 @@ func currentUser(t testing.TB, c *pgx.Conn) string {
 	return u
 }
 
+// mint returns a client certificate for u issued by issuer.
+func mint(t testing.TB, issuer *pki.CA, u string) *tls.Certificate {
+	t.Helper()
+	c, err := issuer.ClientCert(u, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}
+
 func sqlState(err error) string {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
@@ -75,97 +82,39 @@ func sqlState(err error) string {
 func TestStartStop(t *testing.T) {
 	t.Parallel()
 	ca := newCA(t)
-	start := time.Now()
-	p, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: ca, Databases: []string{"app", "Odd Name"}})
-	if errors.Is(err, localdb.ErrNotFound) {
-		t.Skip(err)
+	start := func() (*localdb.Postgres, error) {
+		return localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: ca, Databases: []string{"app", "Odd Name"}})
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("StartPostgres took %v", time.Since(start))
-	stopped := false
-	defer func() {
-		if !stopped {
-			p.Stop(context.Background())
+	checkStartStop(t, "StartPostgres", start, 5432, "postgres", func(p *localdb.Postgres) {
+		if _, err := os.Stat(filepath.Join(p.SocketDir(), ".s.PGSQL."+strconv.Itoa(p.Port()))); err != nil {
+			t.Errorf("socket: %v", err)
 		}
-	}()
 
-	if p.Port() == 5432 || p.Port() == 0 {
-		t.Errorf("Port() = %d", p.Port())
-	}
-	if want := "127.0.0.1:" + strconv.Itoa(p.Port()); p.Addr() != want || p.Host() != "127.0.0.1" {
-		t.Errorf("Addr() = %q, Host() = %q; want %q", p.Addr(), p.Host(), want)
-	}
-	if _, err := os.Stat(filepath.Join(p.SocketDir(), ".s.PGSQL."+strconv.Itoa(p.Port()))); err != nil {
-		t.Errorf("socket: %v", err)
-	}
-	if fi, err := os.Stat(p.SocketDir()); err != nil || fi.Mode().Perm() != 0o700 {
-		t.Errorf("socket dir mode = %v, %v; want 0700", fi.Mode().Perm(), err)
-	}
-	key := filepath.Join(filepath.Dir(p.DataDir()), "server.key")
-	fi, err := os.Stat(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("server.key mode = %v, want 0600", fi.Mode().Perm())
-	}
-	if os.Geteuid() == 0 {
-		pg, err := user.Lookup("postgres")
-		if err != nil {
-			t.Fatal(err)
+		// The admin URL works (SCRAM over verified TLS) and the databases exist.
+		for _, db := range []string{"postgres", "app", "Odd Name"} {
+			c, err := pgx.Connect(ctx(t), p.AdminURL(db))
+			if err != nil {
+				t.Fatalf("connect to AdminURL(%q): %v", db, err)
+			}
+			if u := currentUser(t, c); u != p.AdminUser {
+				t.Errorf("current_user = %q, want %q", u, p.AdminUser)
+			}
+			c.Close(ctx(t))
 		}
-		if uid := strconv.Itoa(int(fi.Sys().(*syscall.Stat_t).Uid)); uid != pg.Uid {
-			t.Errorf("server.key owner = %s, want postgres (%s)", uid, pg.Uid)
+		if err := p.Exec(ctx(t), "create table t (x int)", "insert into t values (1); insert into t values (2)"); err != nil {
+			t.Errorf("Exec = %v", err)
 		}
-	}
-
-	// The admin URL works (SCRAM over verified TLS) and the databases exist.
-	for _, db := range []string{"postgres", "app", "Odd Name"} {
-		c, err := pgx.Connect(ctx(t), p.AdminURL(db))
-		if err != nil {
-			t.Fatalf("connect to AdminURL(%q): %v", db, err)
+		if err := p.ExecDB(ctx(t), "app", "create table t (x int)"); err != nil {
+			t.Errorf("ExecDB = %v", err)
 		}
-		if u := currentUser(t, c); u != p.AdminUser {
-			t.Errorf("current_user = %q, want %q", u, p.AdminUser)
+		if err := p.Exec(ctx(t), "select nonsense"); err == nil {
+			t.Errorf("Exec(bad SQL) = nil error, want error")
 		}
-		c.Close(ctx(t))
-	}
-	if err := p.Exec(ctx(t), "create table t (x int)", "insert into t values (1); insert into t values (2)"); err != nil {
-		t.Errorf("Exec = %v", err)
-	}
-	if err := p.ExecDB(ctx(t), "app", "create table t (x int)"); err != nil {
-		t.Errorf("ExecDB = %v", err)
-	}
-	if err := p.Exec(ctx(t), "select nonsense"); err == nil {
-		t.Errorf("Exec(bad SQL) = nil error, want error")
-	}
-	log, err := os.ReadFile(p.LogFile())
-	if err != nil || !strings.Contains(string(log), "connection authorized: user="+p.AdminUser) {
-		t.Errorf("log_connections lines missing from %s (%v)", p.LogFile(), err)
-	}
-
-	dir := filepath.Dir(p.DataDir())
-	start = time.Now()
-	if err := p.Stop(ctx(t)); err != nil {
-		t.Fatalf("Stop = %v", err)
-	}
-	t.Logf("Stop took %v", time.Since(start))
-	stopped = true
-	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("after Stop, %s: %v; want removed", dir, err)
-	}
-	if err := p.Stop(ctx(t)); err != nil {
-		t.Errorf("second Stop = %v, want nil", err)
-	}
-	if err := p.Restart(ctx(t)); err == nil {
-		t.Errorf("Restart after Stop = nil error, want error")
-	}
-	if c, err := net.DialTimeout("tcp", p.Addr(), time.Second); err == nil {
-		c.Close()
-		t.Errorf("port %d still accepts connections after Stop", p.Port())
-	}
+		log, err := os.ReadFile(p.LogFile())
+		if err != nil || !strings.Contains(string(log), "connection authorized: user="+p.AdminUser) {
+			t.Errorf("log_connections lines missing from %s (%v)", p.LogFile(), err)
+		}
+	})
 }
 
 // TestSettings checks the server's settings as seen by a client.
@@ -242,18 +191,11 @@ func TestLogins(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	mint := func(issuer *pki.CA, u string) *tls.Certificate {
-		c, err := issuer.ClientCert(u, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &c
-	}
 	otherCA := newCA(t)
 
 	for _, u := range iamUsers {
 		t.Run("iam cert "+u, func(t *testing.T) {
-			c, err := connect(t, p, "verify-full", u, "", mint(ca, u))
+			c, err := connect(t, p, "verify-full", u, "", mint(t, ca, u))
 			if err != nil {
 				t.Fatalf("cert login as %q: %v", u, err)
 			}
@@ -269,19 +211,19 @@ func TestLogins(t *testing.T) {
 		cert                          *tls.Certificate
 		ok                            bool
 	}{
-		{"nested rds_iam member with cert", "verify-full", "nested", "", mint(ca, "nested"), true},
+		{"nested rds_iam member with cert", "verify-full", "nested", "", mint(t, ca, "nested"), true},
 		{"nested rds_iam member, password, TLS", "verify-full", "nested", "nested-pw", nil, false},
 		{"rds_iam member without cert", "verify-full", "iam_user", "", nil, false},
 		{"rds_iam member with its password, TLS, no cert", "verify-full", "iam_pw", "iam-pw", nil, false},
 		{"rds_iam member with its password, no TLS", "disable", "iam_pw", "iam-pw", nil, false},
-		{"rds_iam member, cert for another user", "verify-full", "iam_user", "", mint(ca, "jane.doe+ops@corp"), false},
-		{"rds_iam member, cert from another CA", "verify-full", "iam_user", "", mint(otherCA, "iam_user"), false},
+		{"rds_iam member, cert for another user", "verify-full", "iam_user", "", mint(t, ca, "jane.doe+ops@corp"), false},
+		{"rds_iam member, cert from another CA", "verify-full", "iam_user", "", mint(t, otherCA, "iam_user"), false},
 		{"password user, TLS", "verify-full", "pat", "pat-pw", nil, true},
 		{"password user, no TLS", "disable", "pat", "pat-pw", nil, true},
 		{"password user, wrong password", "verify-full", "pat", "nope", nil, false},
-		{"password user with a cert but no password", "verify-full", "pat", "", mint(ca, "pat"), false},
-		{"non-member with only a cert", "verify-full", "certonly", "", mint(ca, "certonly"), false},
-		{"admin, cert only", "verify-full", p.AdminUser, "", mint(ca, p.AdminUser), false},
+		{"password user with a cert but no password", "verify-full", "pat", "", mint(t, ca, "pat"), false},
+		{"non-member with only a cert", "verify-full", "certonly", "", mint(t, ca, "certonly"), false},
+		{"admin, cert only", "verify-full", p.AdminUser, "", mint(t, ca, p.AdminUser), false},
 		{"admin, password", "verify-full", p.AdminUser, p.AdminPassword, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -357,16 +299,8 @@ func TestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer before.Close(context.Background())
-	port, addr := p.Port(), p.Addr()
 
-	start := time.Now()
-	if err := p.Restart(ctx(t)); err != nil {
-		t.Fatalf("Restart = %v", err)
-	}
-	t.Logf("Restart took %v", time.Since(start))
-	if p.Port() != port || p.Addr() != addr {
-		t.Errorf("after Restart Addr() = %q, want %q", p.Addr(), addr)
-	}
+	checkRestart(t, p)
 	if err := before.Ping(ctx(t)); err == nil {
 		t.Errorf("connection from before the restart still works, want it broken")
 	}
@@ -379,11 +313,7 @@ func TestRestart(t *testing.T) {
 	if err := c.QueryRow(ctx(t), "select x from kept").Scan(&x); err != nil || x != "before restart" {
 		t.Errorf("after Restart: select = %q, %v; want the row written before", x, err)
 	}
-	cert, err := ca.ClientCert("jane", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jc, err := connect(t, p, "verify-full", "jane", "", &cert)
+	jc, err := connect(t, p, "verify-full", "jane", "", mint(t, ca, "jane"))
 	if err != nil {
 		t.Fatalf("cert login after Restart: %v", err)
 	}
@@ -454,83 +384,18 @@ func TestOptions(t *testing.T) {
 func TestKeep(t *testing.T) {
 	t.Parallel()
 	p, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: newCA(t), Keep: true})
-	if errors.Is(err, localdb.ErrNotFound) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Dir(p.DataDir())
-	defer os.RemoveAll(dir)
-	if err := p.Stop(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(p.DataDir(), "PG_VERSION")); err != nil {
-		t.Errorf("Keep: data dir after Stop: %v", err)
-	}
+	checkKeep(t, p, err, "PG_VERSION")
 }
 
 func TestStartErrors(t *testing.T) {
 	t.Parallel()
 	ca := newCA(t)
-	for _, tc := range []struct {
-		name string
-		opt  localdb.PostgresOptions
-		want string
-	}{
+	checkStartErrors(t, "StartPostgres", localdb.StartPostgres, []startError[localdb.PostgresOptions]{
 		{"no CA", localdb.PostgresOptions{}, "CA is nil"},
 		{"port 5432", localdb.PostgresOptions{CA: ca, Port: 5432}, "5432"},
 		{"bad bin dir", localdb.PostgresOptions{CA: ca, BinDir: t.TempDir()}, "not found"},
 		{"missing parent dir", localdb.PostgresOptions{CA: ca, Dir: "/nonexistent/iamdb"}, "no such file"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := localdb.StartPostgres(ctx(t), tc.opt)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("StartPostgres = %v, want error containing %q", err, tc.want)
-			}
-		})
-	}
-}
-
-// TestPortTaken: a port in use makes startup fail fast with the server's
-// log in the error, and nothing is left behind.
-func TestPortTaken(t *testing.T) {
-	t.Parallel()
-	if _, err := localdb.FindPostgres(); err != nil {
-		t.Skip(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	parent := t.TempDir()
-	// t.TempDir makes two 0700 levels; the postgres OS user must get in.
-	os.Chmod(parent, 0o755)
-	os.Chmod(filepath.Dir(parent), 0o755)
-	_, err = localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: newCA(t), Dir: parent, Port: l.Addr().(*net.TCPAddr).Port})
-	if err == nil || !strings.Contains(err.Error(), "Address already in use") {
-		t.Fatalf("StartPostgres on a used port = %v, want an error with the server log", err)
-	}
-	if left, _ := os.ReadDir(parent); len(left) != 0 {
-		t.Errorf("left behind in %s: %v", parent, left)
-	}
-}
-
-// TestUnsearchableDir: as root, a parent the postgres user cannot enter is
-// reported clearly.
-func TestUnsearchableDir(t *testing.T) {
-	t.Parallel()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	if _, err := localdb.FindPostgres(); err != nil {
-		t.Skip(err)
-	}
-	_, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: newCA(t), Dir: t.TempDir()}) // 0700 root
-	if err == nil || !strings.Contains(err.Error(), "not searchable") {
-		t.Fatalf("StartPostgres(0700 root dir) = %v, want not searchable", err)
-	}
+	})
 }
 
 // An IAM user can set itself a password (any role may ALTER ROLE itself), but pg_hba.conf
@@ -545,11 +410,8 @@ func TestIAMUserOwnPassword(t *testing.T) {
 		"create role pat login password 'pat-pw'"); err != nil {
 		t.Fatal(err)
 	}
-	cert, err := ca.ClientCert("iam_self", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := connect(t, p, "verify-full", "iam_self", "", &cert)
+	cert := mint(t, ca, "iam_self")
+	c, err := connect(t, p, "verify-full", "iam_self", "", cert)
 	if err != nil {
 		t.Fatalf("cert login: %v", err)
 	}
@@ -574,7 +436,7 @@ func TestIAMUserOwnPassword(t *testing.T) {
 		{"IAM user, own password, TLS", func() (*pgx.Conn, error) { return connect(t, p, "verify-full", "iam_self", "Passw0rd!", nil) }, false},
 		{"IAM user, own password, no TLS", func() (*pgx.Conn, error) { return connect(t, p, "disable", "iam_self", "Passw0rd!", nil) }, false},
 		{"IAM user, own password, socket", func() (*pgx.Conn, error) { return socket("iam_self", "Passw0rd!") }, false},
-		{"IAM user, certificate", func() (*pgx.Conn, error) { return connect(t, p, "verify-full", "iam_self", "", &cert) }, true},
+		{"IAM user, certificate", func() (*pgx.Conn, error) { return connect(t, p, "verify-full", "iam_self", "", cert) }, true},
 		{"password user, TLS", func() (*pgx.Conn, error) { return connect(t, p, "verify-full", "pat", "pat-pw", nil) }, true},
 		{"password user, no TLS", func() (*pgx.Conn, error) { return connect(t, p, "disable", "pat", "pat-pw", nil) }, true},
 	} {

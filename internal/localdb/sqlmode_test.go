@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -93,11 +92,7 @@ func checkIAMAccount(t *testing.T, m *localdb.MariaDB, db *sql.DB, ca *pki.CA, b
 	if err := db.QueryRowContext(ctx(t), "select Role from mysql.roles_mapping where User = ? and Host = '%'", name).Scan(&role); err != nil || role != "rds_iam" {
 		t.Errorf("account %q: role %q, %v; want rds_iam", name, role, err)
 	}
-	cert, err := ca.ClientCert(name, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := mconnect(t, m, true, name, "", &cert); err != nil || got != name+"@%" {
+	if got, err := mconnect(t, m, true, name, "", mint(t, ca, name)); err != nil || got != name+"@%" {
 		t.Errorf("cert login as %q: %q, %v; want %q", name, got, err, name+"@%")
 	}
 	if _, err := mconnect(t, m, true, name, "Passw0rd!", nil); err == nil {

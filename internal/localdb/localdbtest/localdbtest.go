@@ -25,28 +25,10 @@ func Postgres(tb testing.TB, ca *pki.CA) *localdb.Postgres {
 // PostgresWithOptions is Postgres with options.
 func PostgresWithOptions(tb testing.TB, opt localdb.PostgresOptions) *localdb.Postgres {
 	tb.Helper()
-	if opt.BinDir == "" {
-		if _, err := localdb.FindPostgres(); errors.Is(err, localdb.ErrNotFound) {
-			missing(tb, err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	p, err := localdb.StartPostgres(ctx, opt)
-	if err != nil {
-		if errors.Is(err, localdb.ErrNotFound) {
-			missing(tb, err)
-		}
-		tb.Fatalf("StartPostgres: %v", err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := p.Stop(ctx); err != nil {
-			tb.Errorf("Stop: %v", err)
-		}
-	})
-	return p
+	return start(tb, "StartPostgres", opt.BinDir == "", func() error {
+		_, err := localdb.FindPostgres()
+		return err
+	}, func(ctx context.Context) (*localdb.Postgres, error) { return localdb.StartPostgres(ctx, opt) })
 }
 
 // MariaDB starts a MariaDB server trusting ca for client certificates (see
@@ -59,28 +41,38 @@ func MariaDB(tb testing.TB, ca *pki.CA) *localdb.MariaDB {
 // MariaDBWithOptions is MariaDB with options.
 func MariaDBWithOptions(tb testing.TB, opt localdb.MariaDBOptions) *localdb.MariaDB {
 	tb.Helper()
-	if opt.Mariadbd == "" || opt.InstallDB == "" {
-		if _, _, err := localdb.FindMariaDB(); errors.Is(err, localdb.ErrNotFound) {
+	return start(tb, "StartMariaDB", opt.Mariadbd == "" || opt.InstallDB == "", func() error {
+		_, _, err := localdb.FindMariaDB()
+		return err
+	}, func(ctx context.Context) (*localdb.MariaDB, error) { return localdb.StartMariaDB(ctx, opt) })
+}
+
+// start starts a server with startFn (named name, in messages) and stops it when the
+// test ends. When search is set, the binaries are looked for first with find.
+func start[S interface{ Stop(context.Context) error }](tb testing.TB, name string, search bool, find func() error, startFn func(context.Context) (S, error)) S {
+	tb.Helper()
+	if search {
+		if err := find(); errors.Is(err, localdb.ErrNotFound) {
 			missing(tb, err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	m, err := localdb.StartMariaDB(ctx, opt)
+	s, err := startFn(ctx)
 	if err != nil {
 		if errors.Is(err, localdb.ErrNotFound) {
 			missing(tb, err)
 		}
-		tb.Fatalf("StartMariaDB: %v", err)
+		tb.Fatalf("%s: %v", name, err)
 	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := m.Stop(ctx); err != nil {
+		if err := s.Stop(ctx); err != nil {
 			tb.Errorf("Stop: %v", err)
 		}
 	})
-	return m
+	return s
 }
 
 func missing(tb testing.TB, err error) {

@@ -240,18 +240,10 @@ func TestSharedIncrements(t *testing.T) {
 				for range each {
 					var rev int64
 					err := s.Update(t.Context(), func(tx store.Tx) error {
+						if _, err := storetest.Increment(tx, "counter", "n"); err != nil {
+							return err
+						}
 						it, err := tx.Get("counter", "n")
-						if err != nil {
-							return err
-						}
-						n, err := strconv.Atoi(string(it.Value))
-						if err != nil {
-							return err
-						}
-						if err := tx.Put("counter", "n", []byte(strconv.Itoa(n+1))); err != nil {
-							return err
-						}
-						it, err = tx.Get("counter", "n")
 						rev = it.Rev
 						return err
 					})
@@ -364,27 +356,7 @@ func TestForgedNotification(t *testing.T) {
 func TestReopen(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	s := openDB(t, db)
-	for _, v := range []string{"1", "2", "3"} {
-		put(t, s, "user", "1/alice", v)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openDB(t, db)
-	if rev, err := s.Revision(ctxT(t)); err != nil || rev != 3 {
-		t.Errorf("Revision() after reopen = %d, %v; want 3", rev, err)
-	}
-	err := s.View(ctxT(t), func(tx store.Tx) error {
-		it, err := tx.Get("user", "1/alice")
-		if err == nil && (string(it.Value) != "3" || it.Rev != 3) {
-			t.Errorf("Get() after reopen = %q rev %d, want 3 rev 3", it.Value, it.Rev)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	storetest.Reopen(t, openDB(t, db), func() *Store { return openDB(t, db) })
 	var version int
 	if err := adminConn(t, db).QueryRow(ctxT(t), `SELECT value FROM iamdb_meta WHERE name = 'schema_version'`).Scan(&version); err != nil || version != len(migrations) {
 		t.Errorf("schema_version = %d, %v; want %d", version, err, len(migrations))
@@ -445,49 +417,19 @@ func TestMigrate(t *testing.T) {
 	openDB(t, db).Close()
 	c := adminConn(t, db)
 	ctx := ctxT(t)
-	steps := [][]string{
-		{`CREATE TABLE t1 (a BIGINT)`},
-		{`CREATE TABLE t2 (a BIGINT)`, `INSERT INTO t2 (a) VALUES (1)`},
-	}
-	all := append(slices.Clone(migrations), steps...)
-	broken := append(slices.Clone(all), []string{`CREATE TABLE t3 (a BIGINT)`, `INSERT INTO nosuch VALUES (1)`})
-	if err := migrate(ctx, c, broken); err == nil || !strings.Contains(err.Error(), "migrate to version 4") {
-		t.Fatalf("migrate(broken) = %v, want a failure at version 4", err)
-	}
-	version := func() int {
-		var v int
-		if err := c.QueryRow(ctx, `SELECT value FROM iamdb_meta WHERE name = 'schema_version'`).Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	if v := version(); v != 3 {
-		t.Errorf("after a failed step 4: version %d, want 3", v)
-	}
-	var n int
-	if err := c.QueryRow(ctx, `SELECT count(*) FROM t2`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("step 3 applied: count = %d, %v; want 1", n, err)
-	}
-	var t3 bool
-	if err := c.QueryRow(ctx, `SELECT to_regclass('t3') IS NOT NULL`).Scan(&t3); err != nil || t3 {
-		t.Errorf("the failed step left table t3 behind (%v)", err)
-	}
-	fixed := append(slices.Clone(all), []string{`CREATE TABLE t3 (a BIGINT)`})
-	if err := migrate(ctx, c, fixed); err != nil {
-		t.Fatalf("migrate(fixed) = %v", err)
-	}
-	if v := version(); v != 4 {
-		t.Errorf("version %d, want 4", v)
-	}
-	if err := migrate(ctx, c, fixed); err != nil { // idempotent
-		t.Fatalf("migrate again = %v", err)
-	}
-	if err := c.QueryRow(ctx, `SELECT count(*) FROM t2`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("a step ran twice: count = %d, %v", n, err)
-	}
-	if err := migrate(ctx, c, all); !errors.Is(err, store.ErrSchemaTooNew) {
-		t.Errorf("migrate(older list) = %v, want ErrSchemaTooNew", err)
-	}
+	storetest.CheckMigrate(t, storetest.Migration{
+		Steps:   migrations,
+		Migrate: func(steps [][]string) error { return migrate(ctx, c, steps) },
+		Int: func(query string) (n int, err error) {
+			err = c.QueryRow(ctx, query).Scan(&n)
+			return n, err
+		},
+		VersionQuery: `SELECT value FROM iamdb_meta WHERE name = 'schema_version'`,
+		Exists: func(table string) (ok bool, err error) {
+			err = c.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&ok)
+			return ok, err
+		},
+	})
 }
 
 // The tables live in the session's current schema, so two stores in two schemas of one

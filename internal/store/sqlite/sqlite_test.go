@@ -98,35 +98,17 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"1", "2", "3"} {
-		if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.Put("user", "1/alice", []byte(v)) }); err != nil {
+	s = storetest.Reopen(t, s, func() *Store {
+		if _, err := os.Stat(path + "-wal"); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("after Close the log remains (%v): the last connection should checkpoint it", err)
+		}
+		s, err := Open(path)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(path + "-wal"); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("after Close the log remains (%v): the last connection should checkpoint it", err)
-	}
-	s, err = Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if rev, err := s.Revision(t.Context()); err != nil || rev != 3 {
-		t.Errorf("Revision() after reopen = %d, %v; want 3", rev, err)
-	}
-	err = s.View(t.Context(), func(tx store.Tx) error {
-		it, err := tx.Get("user", "1/alice")
-		if err == nil && (string(it.Value) != "3" || it.Rev != 3) {
-			t.Errorf("Get() after reopen = %q rev %d, want 3 rev 3", it.Value, it.Rev)
-		}
-		return err
+		t.Cleanup(func() { s.Close() })
+		return s
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var version int
 	if err := s.readers.QueryRow(`SELECT value FROM meta WHERE name = 'schema_version'`).Scan(&version); err != nil || version != len(migrations) {
 		t.Errorf("schema_version = %d, %v; want %d", version, err, len(migrations))
@@ -150,49 +132,19 @@ func TestMigrate(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := context.Background()
 	db := s.writer
-	steps := [][]string{
-		{`CREATE TABLE t1 (a BIGINT)`},
-		{`CREATE TABLE t2 (a BIGINT)`, `INSERT INTO t2 (a) VALUES (1)`},
-	}
-	// Test steps appended to the real ones, so versions continue from len(migrations) (1).
-	all := append(append([][]string{}, migrations...), steps...)
-	broken := append(append([][]string{}, all...), []string{`CREATE TABLE t3 (a BIGINT)`, `INSERT INTO nosuch VALUES (1)`})
-	if err := migrate(ctx, db, broken); err == nil || !strings.Contains(err.Error(), "migrate to version 4") {
-		t.Fatalf("migrate(broken) = %v, want a failure at version 4", err)
-	}
-	version := func() int {
-		var v int
-		if err := db.QueryRow(`SELECT value FROM meta WHERE name = 'schema_version'`).Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	if v := version(); v != 3 {
-		t.Errorf("after a failed step 4: version %d, want 3", v)
-	}
-	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM t2`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("step 3 applied: count = %d, %v; want 1", n, err)
-	}
-	if _, err := db.Exec(`SELECT * FROM t3`); err == nil {
-		t.Errorf("the failed step left table t3 behind")
-	}
-	fixed := append(append([][]string{}, all...), []string{`CREATE TABLE t3 (a BIGINT)`})
-	if err := migrate(ctx, db, fixed); err != nil {
-		t.Fatalf("migrate(fixed) = %v", err)
-	}
-	if v := version(); v != 4 {
-		t.Errorf("version %d, want 4", v)
-	}
-	if err := migrate(ctx, db, fixed); err != nil { // idempotent
-		t.Fatalf("migrate again = %v", err)
-	}
-	if err := db.QueryRow(`SELECT count(*) FROM t2`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("a step ran twice: count = %d, %v", n, err)
-	}
-	if err := migrate(ctx, db, all); !errors.Is(err, store.ErrSchemaTooNew) {
-		t.Errorf("migrate(older list) = %v, want ErrSchemaTooNew", err)
-	}
+	storetest.CheckMigrate(t, storetest.Migration{
+		Steps:   migrations,
+		Migrate: func(steps [][]string) error { return migrate(ctx, db, steps) },
+		Int: func(query string) (n int, err error) {
+			err = db.QueryRow(query).Scan(&n)
+			return n, err
+		},
+		VersionQuery: `SELECT value FROM meta WHERE name = 'schema_version'`,
+		Exists: func(table string) (bool, error) {
+			_, err := db.Exec(`SELECT * FROM ` + table)
+			return err == nil, nil
+		},
+	})
 }
 
 func TestOpenErrors(t *testing.T) {

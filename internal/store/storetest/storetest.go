@@ -802,16 +802,8 @@ func testConcurrentIncrements(t *testing.T, s store.Store) {
 		writers.Go(func() {
 			for range each {
 				err := s.Update(t.Context(), func(tx store.Tx) error {
-					it, err := tx.Get("counter", "n")
+					v, err := Increment(tx, "counter", "n")
 					if err != nil {
-						return err
-					}
-					n, err := strconv.Atoi(string(it.Value))
-					if err != nil {
-						return err
-					}
-					v := []byte(strconv.Itoa(n + 1))
-					if err := tx.Put("counter", "n", v); err != nil {
 						return err
 					}
 					return tx.Put("counter", "mirror", v)
@@ -972,5 +964,114 @@ func testClosed(t *testing.T, s store.Store) {
 		if _, ok := recvWithin(t, c); ok {
 			t.Errorf("Watch channel open after Close")
 		}
+	}
+}
+
+// Reopen checks that commits outlive the store: it puts "1", "2" and "3" to user 1/alice
+// in s, a new store, closes s, and checks that the store reopen then returns is at
+// revision 3 with the key holding "3" at revision 3. It returns that store.
+func Reopen[S store.Store](t *testing.T, s S, reopen func() S) S {
+	t.Helper()
+	for _, v := range []string{"1", "2", "3"} {
+		put(t, s, "user", "1/alice", v)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = reopen()
+	if rev, err := s.Revision(t.Context()); err != nil || rev != 3 {
+		t.Errorf("Revision() after reopen = %d, %v; want 3", rev, err)
+	}
+	err := s.View(t.Context(), func(tx store.Tx) error {
+		it, err := tx.Get("user", "1/alice")
+		if err == nil && (string(it.Value) != "3" || it.Rev != 3) {
+			t.Errorf("Get() after reopen = %q rev %d, want 3 rev 3", it.Value, it.Rev)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Increment adds one to the decimal number at kind/key in tx and returns the new value.
+func Increment(tx store.Tx, kind, key string) ([]byte, error) {
+	it, err := tx.Get(kind, key)
+	if err != nil {
+		return nil, err
+	}
+	n, err := strconv.Atoi(string(it.Value))
+	if err != nil {
+		return nil, err
+	}
+	v := []byte(strconv.Itoa(n + 1))
+	if err := tx.Put(kind, key, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Migration is a backend's schema migrations, for CheckMigrate.
+type Migration struct {
+	// Steps are the backend's own migrations: one version per step.
+	Steps [][]string
+	// Migrate brings the database, already at len(Steps), to the version len(steps).
+	Migrate func(steps [][]string) error
+	// Int runs a query that returns one integer.
+	Int func(query string) (int, error)
+	// VersionQuery returns the schema version.
+	VersionQuery string
+	// Exists reports whether the table exists.
+	Exists func(table string) (bool, error)
+}
+
+// CheckMigrate checks that steps apply in order, each atomically with its version; that a
+// failing step leaves the database at the previous version and a later run resumes there;
+// that a run is idempotent, and that a list older than the database is refused.
+func CheckMigrate(t *testing.T, m Migration) {
+	t.Helper()
+	steps := [][]string{
+		{`CREATE TABLE t1 (a BIGINT)`},
+		{`CREATE TABLE t2 (a BIGINT)`, `INSERT INTO t2 (a) VALUES (1)`},
+	}
+	// Test steps appended to the real ones, so versions continue from len(m.Steps).
+	all := append(slices.Clone(m.Steps), steps...)
+	broken := append(slices.Clone(all), []string{`CREATE TABLE t3 (a BIGINT)`, `INSERT INTO nosuch VALUES (1)`})
+	failed := fmt.Sprintf("migrate to version %d", len(broken))
+	if err := m.Migrate(broken); err == nil || !strings.Contains(err.Error(), failed) {
+		t.Fatalf("migrate(broken) = %v, want a failure at version %d", err, len(broken))
+	}
+	version := func() int {
+		v, err := m.Int(m.VersionQuery)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := version(); v != len(all) {
+		t.Errorf("after a failed step %d: version %d, want %d", len(broken), v, len(all))
+	}
+	if n, err := m.Int(`SELECT count(*) FROM t2`); err != nil || n != 1 {
+		t.Errorf("step %d applied: count = %d, %v; want 1", len(all), n, err)
+	}
+	if t3, err := m.Exists("t3"); err != nil || t3 {
+		t.Errorf("the failed step left table t3 behind (%v)", err)
+	}
+	fixed := append(slices.Clone(all), []string{`CREATE TABLE t3 (a BIGINT)`})
+	if err := m.Migrate(fixed); err != nil {
+		t.Fatalf("migrate(fixed) = %v", err)
+	}
+	if v := version(); v != len(fixed) {
+		t.Errorf("version %d, want %d", v, len(fixed))
+	}
+	if err := m.Migrate(fixed); err != nil { // idempotent
+		t.Fatalf("migrate again = %v", err)
+	}
+	if n, err := m.Int(`SELECT count(*) FROM t2`); err != nil || n != 1 {
+		t.Errorf("a step ran twice: count = %d, %v", n, err)
+	}
+	if err := m.Migrate(all); !errors.Is(err, store.ErrSchemaTooNew) {
+		t.Errorf("migrate(older list) = %v, want ErrSchemaTooNew", err)
 	}
 }
