@@ -30,11 +30,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // The accounts of the acceptance tests.
@@ -699,7 +700,7 @@ iam_auth = false
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	h := hooks{ready: func(addr string) { ready <- addr }}
-	var stdout, logs lockedBuffer
+	var stdout, logs testenv.LogBuffer
 	var serveErr error
 	stopped := make(chan struct{})
 	go func() {
@@ -787,24 +788,6 @@ func redactSecret(s, secret string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, secret, "<secret>")
-}
-
-// lockedBuffer is a bytes.Buffer safe for the server's concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // --- the clients ---

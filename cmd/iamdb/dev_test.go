@@ -48,6 +48,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/iamdb/iamdb/internal/localdb"
+	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -61,9 +62,9 @@ const (
 // devInstance is "iamdb dev" running in-process.
 type devInstance struct {
 	dir     string
-	env     map[string]string // D/env
-	logs    *lockedBuffer     // run's stderr: the gateway's log
-	stdout  *lockedBuffer
+	env     map[string]string  // D/env
+	logs    *testenv.LogBuffer // run's stderr: the gateway's log
+	stdout  *testenv.LogBuffer
 	pg      *localdb.Postgres // the throwaway backend (hooks.devPostgres)
 	maria   *localdb.MariaDB  // the throwaway MariaDB (hooks.devMariaDB); nil without MariaDB
 	authURL string
@@ -94,7 +95,7 @@ func startDevWith(t *testing.T, h hooks, args ...string) *devInstance {
 	h.ready = func(addr string) { ready <- addr }
 	h.devPostgres = func(p *localdb.Postgres) { pgc <- p }
 	h.devMariaDB = func(m *localdb.MariaDB) { myc <- m }
-	d := &devInstance{dir: dir, logs: &lockedBuffer{}, stdout: &lockedBuffer{}}
+	d := &devInstance{dir: dir, logs: &testenv.LogBuffer{}, stdout: &testenv.LogBuffer{}}
 	var runErr error
 	stopped := make(chan struct{})
 	go func() {

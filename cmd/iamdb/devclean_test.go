@@ -13,32 +13,19 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/localdb"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // devChild is "iamdb dev" running as a child process (this test binary), with its own
 // temp dir, so that it can be killed with SIGKILL.
 type devChild struct {
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	stderr strings.Builder
-}
-
-func (c *devChild) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stderr.Write(p)
-}
-
-func (c *devChild) log() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stderr.String()
+	cmd  *exec.Cmd
+	logs testenv.LogBuffer // its stderr
 }
 
 // startDevChild runs "iamdb dev --dir dir" with TMPDIR=tmp and waits for "ready".
@@ -46,7 +33,7 @@ func startDevChild(t *testing.T, dir, tmp string) *devChild {
 	t.Helper()
 	c := &devChild{cmd: exec.Command(os.Args[0], "-test.run=^TestDevKilledLeftovers$")}
 	c.cmd.Env = append(os.Environ(), "IAMDB_DEV_CHILD_DIR="+dir, "TMPDIR="+tmp)
-	c.cmd.Stderr = c
+	c.cmd.Stderr = &c.logs
 	out, err := c.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -72,12 +59,12 @@ func startDevChild(t *testing.T, dir, tmp string) *devChild {
 	case ok := <-ready:
 		if !ok {
 			c.cmd.Wait()
-			t.Fatalf("iamdb dev exited before it was ready:\n%s", c.log())
+			t.Fatalf("iamdb dev exited before it was ready:\n%s", c.logs.String())
 		}
 	case <-time.After(2 * time.Minute):
 		c.cmd.Process.Kill()
 		c.cmd.Wait()
-		t.Fatalf("iamdb dev not ready after 2 minutes:\n%s", c.log())
+		t.Fatalf("iamdb dev not ready after 2 minutes:\n%s", c.logs.String())
 	}
 	return c
 }
@@ -151,11 +138,11 @@ func TestDevKilledLeftovers(t *testing.T) {
 	third := startDevChild(t, filepath.Join(dir, "third"), tmp)
 	third.cmd.Process.Signal(os.Interrupt)
 	if err := third.cmd.Wait(); err != nil {
-		t.Errorf("the third iamdb dev: %v\n%s", err, third.log())
+		t.Errorf("the third iamdb dev: %v\n%s", err, third.logs.String())
 	}
 	removedBy := func(c *devChild) []string {
 		var out []string
-		for _, l := range strings.Split(c.log(), "\n") {
+		for _, l := range strings.Split(c.logs.String(), "\n") {
 			if strings.Contains(l, `msg="removed the leftovers of a run that did not stop"`) {
 				_, d, _ := strings.Cut(l, "dir=")
 				out = append(out, strings.Trim(strings.Fields(d)[0], `"`))
@@ -165,7 +152,7 @@ func TestDevKilledLeftovers(t *testing.T) {
 		return out
 	}
 	if got := slices.Concat(removedBy(second), removedBy(third)); !slices.Equal(got, killed) {
-		t.Errorf("the later runs logged removing %q, want the killed run's %q\nsecond:\n%s\nthird:\n%s", got, killed, second.log(), third.log())
+		t.Errorf("the later runs logged removing %q, want the killed run's %q\nsecond:\n%s\nthird:\n%s", got, killed, second.logs.String(), third.logs.String())
 	}
 	for _, d := range killed {
 		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // Two "iamdb serve" replicas over one PostgreSQL store (store.url), as behind a load
@@ -146,11 +147,11 @@ region = "eu-west-1"
 // startServeProcess runs "iamdb serve --config cfg" as a child process (the test binary as
 // TestIamdbHelperProcess) until the test ends, and returns its authority URL once it
 // prints ready, and its log.
-func startServeProcess(t *testing.T, cfg string) (string, *lockedBuffer) {
+func startServeProcess(t *testing.T, cfg string) (string, *testenv.LogBuffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIamdbHelperProcess$", "--", "serve", "--config", cfg)
 	cmd.Env = append(os.Environ(), "IAMDB_TEST_HELPER_PROCESS=1")
-	logs := &lockedBuffer{}
+	logs := &testenv.LogBuffer{}
 	cmd.Stderr = logs
 	out, err := cmd.StdoutPipe()
 	if err != nil {

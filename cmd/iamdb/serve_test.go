@@ -24,6 +24,7 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -183,12 +184,12 @@ func freePort(t *testing.T) int {
 
 // startServe runs "iamdb serve --config cfgPath" until it is ready; the returned
 // function stops it and returns its error.
-func startServe(t *testing.T, cfgPath string) (stdout, logs *lockedBuffer, stop func() error) {
+func startServe(t *testing.T, cfgPath string) (stdout, logs *testenv.LogBuffer, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	h := hooks{ready: func(addr string) { ready <- addr }}
-	stdout, logs = &lockedBuffer{}, &lockedBuffer{}
+	stdout, logs = &testenv.LogBuffer{}, &testenv.LogBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- h.run(ctx, []string{"serve", "--config", cfgPath}, stdout, logs) }()
 	stopped := false
@@ -273,7 +274,7 @@ drain_timeout = "20s"
 	runCtx, cancel := context.WithCancel(ctx)
 	ready := make(chan string, 1)
 	h := hooks{ready: func(addr string) { ready <- addr }}
-	var out, logs lockedBuffer
+	var out, logs testenv.LogBuffer
 	done := make(chan error, 1)
 	go func() { done <- h.run(runCtx, []string{"serve", "--config", cfgPath}, &out, &logs) }()
 	select {

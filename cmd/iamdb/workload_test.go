@@ -29,6 +29,7 @@ import (
 
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // workloadServe is "iamdb serve" with the workload endpoints and a gateway.
@@ -39,8 +40,8 @@ type workloadServe struct {
 	tokenFile string
 	pgPort    int
 	caFile    string
-	stdout    *lockedBuffer
-	logs      *lockedBuffer
+	stdout    *testenv.LogBuffer
+	logs      *testenv.LogBuffer
 }
 
 var readyLine = regexp.MustCompile(`(?m)^ready (imds|container_credentials|authority)=(\S+)`)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // testConfig is a Config for a server on a temp dir, every socket on a free loopback port.
@@ -123,7 +124,7 @@ func TestServerListenersAndLogger(t *testing.T) {
 	}
 	cfg := testConfig(t)
 	cfg.Authority.Listen = ln.Addr().String()
-	var logs bytes.Buffer
+	var logs testenv.LogBuffer
 	srv, err := New(context.Background(), cfg, Options{Logger: NewLogger(&logs, cfg.Log), Listeners: map[string]net.Listener{cfg.Authority.Listen: ln}})
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +220,7 @@ func TestSecretRedacted(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MasterKey = Secret(strings.Repeat("ab", 32))
 	cfg.Postgres = []GatewayConfig{{BackendAdminPassword: "hunter2-admin"}}
-	var logs bytes.Buffer
+	var logs testenv.LogBuffer
 	NewLogger(&logs, LogConfig{Level: "info", Format: "json"}).Info("config", "master_key", cfg.MasterKey, "password", cfg.Postgres[0].BackendAdminPassword)
 	for _, out := range []string{fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), logs.String()} {
 		if strings.Contains(out, "abab") || strings.Contains(out, "hunter2") || !strings.Contains(out, "REDACTED") {
