@@ -34,8 +34,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // The accounts of the acceptance tests.
@@ -577,23 +575,6 @@ func testBoto3CreateUser(t *testing.T, a *testAuthority, tools *clientTools) {
 	}
 }
 
-// TestIamdbHelperProcess is not a test: the acceptance tests run the test binary with it as
-// the "iamdb" command, so that it gets its own environment like the AWS clients.
-func TestIamdbHelperProcess(t *testing.T) {
-	if os.Getenv("IAMDB_TEST_HELPER_PROCESS") != "1" {
-		t.Skip("the acceptance tests' iamdb subprocess")
-	}
-	args := os.Args
-	for len(args) > 0 && args[0] != "--" {
-		args = args[1:]
-	}
-	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "TestIamdbHelperProcess: no -- before the arguments")
-		os.Exit(2)
-	}
-	os.Exit(exitStatus(run(context.Background(), args[1:], os.Stdout, os.Stderr), os.Stderr))
-}
-
 // verifyTokenRemote runs "iamdb token verify --endpoint URL --token T --user U" as a
 // subprocess, asking the authority with the verifier's credentials. It returns the output
 // and the exit status.
@@ -697,41 +678,10 @@ iam_auth = false
 	}
 	path := writeFile(t, dir, "iamdb.toml", cfg.String())
 
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	h := hooks{ready: func(addr string) { ready <- addr }}
-	var stdout, logs testenv.LogBuffer
-	var serveErr error
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		serveErr = h.run(ctx, []string{"serve", "--config", path}, &stdout, &logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-stopped:
-			if serveErr != nil {
-				t.Errorf("iamdb serve: %v", serveErr)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("iamdb serve did not stop within 15s of its context's end")
-		}
-		if t.Failed() {
-			t.Logf("iamdb serve's log:\n%s", logs.String())
-		}
-	})
-	var addr string
-	select {
-	case addr = <-ready:
-	case <-stopped:
-		t.Fatalf("iamdb serve stopped before it was ready: %v\nlog:\n%s", serveErr, logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("iamdb serve not ready after 30s\nlog:\n%s", logs.String())
-	}
-	a := &testAuthority{url: "http://" + addr, keys: map[string]awsCreds{}}
-	if want := "ready authority=" + a.url + "\n"; stdout.String() != want {
-		t.Errorf("iamdb serve: stdout %q, want %q", stdout.String(), want)
+	p := startServe(t, path)
+	a := &testAuthority{url: "http://" + p.addr, keys: map[string]awsCreds{}}
+	if want := "ready authority=" + a.url + "\n"; p.stdout.String() != want {
+		t.Errorf("iamdb serve: stdout %q, want %q", p.stdout.String(), want)
 	}
 	for account, file := range map[string]string{
 		dbAccount:   "admin-credentials",

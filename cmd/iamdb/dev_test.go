@@ -88,42 +88,12 @@ func startDevWith(t *testing.T, h hooks, args ...string) *devInstance {
 		needTool(t, false, "the PostgreSQL server binaries", "apt-get install -y postgresql")
 	}
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
 	pgc := make(chan *localdb.Postgres, 1)
 	myc := make(chan *localdb.MariaDB, 1)
-	h.ready = func(addr string) { ready <- addr }
 	h.devPostgres = func(p *localdb.Postgres) { pgc <- p }
 	h.devMariaDB = func(m *localdb.MariaDB) { myc <- m }
-	d := &devInstance{dir: dir, logs: &testenv.LogBuffer{}, stdout: &testenv.LogBuffer{}}
-	var runErr error
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		runErr = h.run(ctx, append([]string{"dev", "--dir", dir}, args...), d.stdout, d.logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-stopped:
-			if runErr != nil {
-				t.Errorf("iamdb dev: %v", runErr)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("iamdb dev did not stop within 30s of its context's end")
-		}
-		if t.Failed() {
-			t.Logf("iamdb dev's log:\n%s", d.logs.String())
-		}
-	})
-	select {
-	case addr := <-ready:
-		d.authURL = "http://" + addr
-	case <-stopped:
-		t.Fatalf("iamdb dev stopped before it was ready: %v\nlog:\n%s", runErr, d.logs.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("iamdb dev not ready after 60s\nlog:\n%s", d.logs.String())
-	}
+	p := startInProcess(t, h, append([]string{"dev", "--dir", dir}, args...)...)
+	d := &devInstance{dir: dir, logs: p.logs, stdout: p.stdout, authURL: "http://" + p.addr}
 	select {
 	case d.pg = <-pgc:
 	default:

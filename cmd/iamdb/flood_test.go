@@ -114,7 +114,8 @@ drain_timeout = "5s"
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stdout, logs, stop := startServe(t, cfgPath)
+	p := startServe(t, cfgPath)
+	stdout, logs := p.stdout, p.logs
 	authority, _, _ := strings.Cut(strings.TrimPrefix(stdout.String(), "ready authority="), "\n")
 	authority = strings.TrimSpace(authority)
 	akid, secret, err := readAdminKeyFile(filepath.Join(dir, "admin-credentials"))
@@ -256,7 +257,7 @@ drain_timeout = "5s"
 	if !strings.Contains(logs.String(), "connection refused") || !strings.Contains(logs.String(), "reason=too-many-clients") {
 		t.Errorf("the refusals were not logged:\n%s", logs.String())
 	}
-	if err := stop(); err != nil {
+	if err := p.stop(t); err != nil {
 		t.Errorf("serve after cancel: %v", err)
 	}
 }

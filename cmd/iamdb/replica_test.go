@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,8 +65,9 @@ region = "eu-west-1"
 
 	// Replica A in this process bootstraps the empty store; replica B, another process,
 	// finds the account there and creates nothing.
-	stdout, logsA, _ := startServe(t, cfgA)
-	a := &testAuthority{url: strings.TrimSpace(strings.TrimPrefix(stdout.String(), "ready authority=")),
+	serveA := startServe(t, cfgA)
+	logsA := serveA.logs
+	a := &testAuthority{url: strings.TrimSpace(strings.TrimPrefix(serveA.stdout.String(), "ready authority=")),
 		keys: map[string]awsCreds{"123456789012": readCredentialsFile(t, filepath.Join(dir, "a", "admin-credentials"))}}
 	urlB, logsB := startServeProcess(t, cfgB)
 	b := &testAuthority{url: urlB}
@@ -144,68 +143,17 @@ region = "eu-west-1"
 	}
 }
 
-// startServeProcess runs "iamdb serve --config cfg" as a child process (the test binary as
-// TestIamdbHelperProcess) until the test ends, and returns its authority URL once it
-// prints ready, and its log.
+// startServeProcess runs "iamdb serve --config cfg" as a child process until the test
+// ends, and returns its authority URL once it prints ready, and its log.
 func startServeProcess(t *testing.T, cfg string) (string, *testenv.LogBuffer) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestIamdbHelperProcess$", "--", "serve", "--config", cfg)
-	cmd.Env = append(os.Environ(), "IAMDB_TEST_HELPER_PROCESS=1")
-	logs := &testenv.LogBuffer{}
-	cmd.Stderr = logs
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
+	const prefix = "ready authority="
+	c, line := startChild(t, os.Environ(), func(l string) bool { return strings.HasPrefix(l, prefix) }, "serve", "--config", cfg)
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-			t.Error("the serve process did not stop within 20s of SIGINT")
-		}
+		c.stop(t, os.Interrupt)
 		if t.Failed() {
-			t.Logf("the serve process's log:\n%s", logs.String())
+			t.Logf("the serve process's log:\n%s", c.logs.String())
 		}
 	})
-	ready := make(chan string, 1)
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if addr, ok := strings.CutPrefix(sc.Text(), "ready authority="); ok {
-				ready <- addr
-			}
-		}
-		cmd.Wait()
-	}()
-	select {
-	case addr := <-ready:
-		return addr, logs
-	case <-exited:
-		t.Fatalf("the serve process exited before it was ready:\n%s", logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the serve process not ready in 30s:\n%s", logs.String())
-	}
-	return "", nil
-}
-
-// waitFor polls cond for up to 10 s and fails the test with its last detail if it never
-// holds.
-func waitFor(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	var detail string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		var ok bool
-		if ok, detail = cond(); ok {
-			return
-		}
-	}
-	t.Fatalf("%s: not within 10s; last: %s", what, detail)
+	return strings.TrimPrefix(line, prefix), &c.logs
 }

@@ -51,13 +51,13 @@ func TestRotateMasterKey(t *testing.T) {
 	// whoami asks the authority who the admin's key is, or returns the error.
 	whoami := func() error {
 		t.Helper()
-		stdout, logs, stop := startServe(t, cfg)
-		defer stop()
-		url := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(stdout.String(), "\n", 2)[0], "ready authority="))
+		p := startServe(t, cfg)
+		defer p.stop(t)
+		url := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(p.stdout.String(), "\n", 2)[0], "ready authority="))
 		c := awssts.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url),
 			Credentials: credentials.NewStaticCredentialsProvider(akid, secret, "")})
 		_, err := c.GetCallerIdentity(context.Background(), &awssts.GetCallerIdentityInput{})
-		if strings.Contains(logs.String(), secret) {
+		if strings.Contains(p.logs.String(), secret) {
 			t.Error("serve's log holds the admin's secret")
 		}
 		return err

@@ -24,7 +24,6 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
-	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -32,22 +31,12 @@ import (
 // error of a serve that failed to start.
 func serveOnce(t *testing.T, cfgPath string) (stderr string, err error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	h := hooks{ready: func(addr string) { ready <- addr }}
-	var out, logs bytes.Buffer
-	done := make(chan error, 1)
-	go func() { done <- h.run(ctx, []string{"serve", "--config", cfgPath}, &out, &logs) }()
-	select {
-	case <-ready:
-		cancel()
-		err = <-done
-	case err = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("iamdb serve neither got ready nor failed within 30s")
+	p := launch(hooks{}, "serve", "--config", cfgPath)
+	if err := p.waitReady(t); err != nil {
+		return p.logs.String(), err
 	}
-	return logs.String(), err
+	err = p.stop(t)
+	return p.logs.String(), err
 }
 
 // The bootstrap key is written once; a restart keeps it and writes nothing new; without the
@@ -127,8 +116,8 @@ func TestServeAuthorityTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeGatewayFiles(t, state, ca, "unused")
-	stdout, _, stop := startServe(t, cfg)
-	u := strings.TrimSpace(strings.TrimPrefix(stdout.String(), "ready authority="))
+	p := startServe(t, cfg)
+	u := strings.TrimSpace(strings.TrimPrefix(p.stdout.String(), "ready authority="))
 	if !strings.HasPrefix(u, "https://127.0.0.1:") {
 		t.Fatalf("authority URL %q, want https", u)
 	}
@@ -143,7 +132,7 @@ func TestServeAuthorityTLS(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("unsigned GetCallerIdentity: status %d, want 403 or 400 (the authority answered)", resp.StatusCode)
 	}
-	if err := stop(); err != nil {
+	if err := p.stop(t); err != nil {
 		t.Errorf("stop: %v", err)
 	}
 }
@@ -171,54 +160,11 @@ func writeGatewayFiles(t *testing.T, dir string, ca *pki.CA, adminPassword strin
 	return cert
 }
 
-// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
+// startServe runs "iamdb serve --config cfgPath" until the test ends, and waits until it
+// is ready.
+func startServe(t *testing.T, cfgPath string) *inProcess {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startServe runs "iamdb serve --config cfgPath" until it is ready; the returned
-// function stops it and returns its error.
-func startServe(t *testing.T, cfgPath string) (stdout, logs *testenv.LogBuffer, stop func() error) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	h := hooks{ready: func(addr string) { ready <- addr }}
-	stdout, logs = &testenv.LogBuffer{}, &testenv.LogBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- h.run(ctx, []string{"serve", "--config", cfgPath}, stdout, logs) }()
-	stopped := false
-	stop = func() error {
-		t.Helper()
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(40 * time.Second):
-			t.Fatal("serve did not drain and stop")
-			return nil
-		}
-	}
-	t.Cleanup(func() { stop() })
-	select {
-	case <-ready:
-	case err := <-done:
-		stopped = true
-		cancel()
-		t.Fatalf("serve: %v\n%s", err, logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve not ready in 30s")
-	}
-	return stdout, logs, stop
+	return startInProcess(t, hooks{}, "serve", "--config", cfgPath)
 }
 
 // A PostgreSQL gateway configured in the file serves IAM logins; SIGHUP reloads its
@@ -271,19 +217,8 @@ drain_timeout = "20s"
 		t.Fatal(err)
 	}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	ready := make(chan string, 1)
-	h := hooks{ready: func(addr string) { ready <- addr }}
-	var out, logs testenv.LogBuffer
-	done := make(chan error, 1)
-	go func() { done <- h.run(runCtx, []string{"serve", "--config", cfgPath}, &out, &logs) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("serve: %v\n%s", err, logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve not ready in 30s")
-	}
+	p := startServe(t, cfgPath)
+	out, logs := p.stdout, p.logs
 	if !strings.Contains(out.String(), fmt.Sprintf("ready postgres=127.0.0.1:%d database=orders", port)) {
 		t.Errorf("stdout %q lacks the gateway's ready line", out.String())
 	}
@@ -357,19 +292,14 @@ drain_timeout = "20s"
 	if err != nil {
 		t.Fatal(err)
 	}
-	cancel()
+	p.cancel()
 	waitFor(t, "/readyz to fail while draining", func() (bool, string) {
 		code, body := readyz()
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "draining"), fmt.Sprintf("%d %q", code, body)
 	})
 	held.Close(ctx)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve after cancel: %v", err)
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatal("serve did not drain and stop")
+	if err := p.stop(t); err != nil {
+		t.Errorf("serve after cancel: %v", err)
 	}
 }
 
@@ -427,7 +357,8 @@ max_idle_per_key = 2
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stdout, logs, stop := startServe(t, cfgPath)
+	p := startServe(t, cfgPath)
+	stdout, logs := p.stdout, p.logs
 	if want := fmt.Sprintf("ready mysql=127.0.0.1:%d database=orders-mysql\n", port); !strings.Contains(stdout.String(), want) {
 		t.Errorf("stdout %q lacks %q", stdout.String(), want)
 	}
@@ -490,7 +421,7 @@ max_idle_per_key = 2
 	if !strings.Contains(logs.String(), "reason=signature-mismatch") {
 		t.Errorf("the log does not name the tampered token's reason:\n%s", logs.String())
 	}
-	if err := stop(); err != nil {
+	if err := p.stop(t); err != nil {
 		t.Errorf("serve after cancel: %v", err)
 	}
 }

@@ -105,7 +105,8 @@ role = "orders-task-role"
 authorization_token_file = "container.token"
 `, dir, db.region, dbAccount, mgmtAccount, db.id, port, db.id, port, pg.Addr(), pg.AdminUser, mgmtAccount)
 	path := writeFile(t, dir, "iamdb.toml", cfg)
-	stdout, logs, _ := startServe(t, path)
+	p := startServe(t, path)
+	stdout, logs := p.stdout, p.logs
 	w := &workloadServe{pgPort: port, caFile: filepath.Join(dir, "ca.pem"), tokenFile: filepath.Join(dir, "container.token"), stdout: stdout, logs: logs}
 	for _, m := range readyLine.FindAllStringSubmatch(stdout.String(), -1) {
 		switch m[1] {
