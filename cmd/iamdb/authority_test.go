@@ -84,26 +84,21 @@ func TestAuthorityAcceptance(t *testing.T) {
 	a := startTestAuthority(t)
 
 	// The longest first: "go test" runs GOMAXPROCS parallel subtests at a time.
-	t.Run("seed001-cross-account", func(t *testing.T) {
-		t.Parallel()
-		testSeed001CrossAccount(t, a, tools)
-	})
-	t.Run("seed000-aurora-postgresql/aws-cli-v2", func(t *testing.T) {
-		t.Parallel()
-		testSeed000(t, a, tools)
-	})
-	t.Run("seed001-same-account/aws-cli-v2", func(t *testing.T) {
-		t.Parallel()
-		testSeed001SameAccount(t, a, tools)
-	})
-	t.Run("seed003-clickpipes/aws-cli-v2", func(t *testing.T) {
-		t.Parallel()
-		testSeed003(t, a, tools)
-	})
-	t.Run("boto3-create-user-and-key", func(t *testing.T) {
-		t.Parallel()
-		testBoto3CreateUser(t, a, tools)
-	})
+	for _, tt := range []struct {
+		name string
+		test func(*testing.T, *testAuthority, *clientTools)
+	}{
+		{"seed001-cross-account", testSeed001CrossAccount},
+		{"seed000-aurora-postgresql/aws-cli-v2", testSeed000},
+		{"seed001-same-account/aws-cli-v2", testSeed001SameAccount},
+		{"seed003-clickpipes/aws-cli-v2", testSeed003},
+		{"boto3-create-user-and-key", testBoto3CreateUser},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.test(t, a, tools)
+		})
+	}
 }
 
 // testSeed000 follows seed 000: enable IAM authentication on the cluster, read its resource

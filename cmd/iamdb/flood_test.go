@@ -64,52 +64,21 @@ func TestServeGatewayFlood(t *testing.T) {
 	}
 	pgPort, myPort, opsPort := freePort(t), freePort(t), freePort(t)
 	const maxConns, flood = 50, 200
-	gatewayFiles := fmt.Sprintf(`max_client_conns = %d
+	limits := fmt.Sprintf(`max_client_conns = %d
 max_unauthenticated_per_ip = -1
 startup_timeout = "1m"
-tls_cert_file = "server.pem"
-tls_key_file = "server-key.pem"
-backend_ca_file = "ca.pem"
-ca_cert_file = "ca.pem"
-ca_key_file = "ca-key.pem"
 `, maxConns)
 	cfgText := fmt.Sprintf(`dir = %q
 [authority]
 listen = "127.0.0.1:0"
-
-[[databases]]
-identifier = "orders"
-engine = "postgres"
-endpoints = ["localhost"]
-port = %d
-iam_auth = true
-
-[[databases]]
-identifier = "orders-mysql"
-engine = "mariadb"
-endpoints = ["localhost"]
-port = %d
-iam_auth = true
-
-[[postgres]]
-database = "orders"
-listen = "127.0.0.1:%d"
-backend = %q
-backend_admin_user = %q
-backend_admin_password_file = "admin-password"
-%s
-[[mysql]]
-database = "orders-mysql"
-listen = "127.0.0.1:%d"
-backend = %q
-backend_admin_user = %q
-backend_admin_password_file = "maria-password"
-%s
+%s%s
 [ops]
 listen = "127.0.0.1:%d"
 drain_timeout = "5s"
-`, dir, pgPort, myPort, pgPort, pg.Addr(), pg.AdminUser, gatewayFiles,
-		myPort, maria.Addr(), maria.AdminUser, gatewayFiles, opsPort)
+`, dir, gatewayTOML{section: "postgres", database: "orders", kind: "instance", engine: "postgres", port: pgPort,
+		backend: pg.Addr(), adminUser: pg.AdminUser, passwordFile: "admin-password", extra: limits},
+		gatewayTOML{section: "mysql", database: "orders-mysql", kind: "instance", engine: "mariadb", port: myPort,
+			backend: maria.Addr(), adminUser: maria.AdminUser, passwordFile: "maria-password", extra: limits}, opsPort)
 	cfgPath := filepath.Join(dir, "iamdb.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)

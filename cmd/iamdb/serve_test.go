@@ -160,6 +160,41 @@ func writeGatewayFiles(t *testing.T, dir string, ca *pki.CA, adminPassword strin
 	return cert
 }
 
+// gatewayTOML is the configuration of one gateway: database registered with kind and
+// engine at localhost:port, and the gateway of section ("postgres" or "mysql") for it on
+// 127.0.0.1:port in front of backend, with the files writeGatewayFiles writes and the
+// backend admin's password in passwordFile; extra lines end the gateway's section.
+type gatewayTOML struct {
+	section, database, kind, engine string
+	port                            int
+	backend, adminUser              string
+	passwordFile, extra             string
+}
+
+func (g gatewayTOML) String() string {
+	return fmt.Sprintf(`
+[[databases]]
+identifier = %q
+kind = %q
+engine = %q
+endpoints = ["localhost"]
+port = %d
+iam_auth = true
+
+[[%s]]
+database = %q
+listen = "127.0.0.1:%d"
+tls_cert_file = "server.pem"
+tls_key_file = "server-key.pem"
+backend = %q
+backend_ca_file = "ca.pem"
+backend_admin_user = %q
+backend_admin_password_file = %q
+ca_cert_file = "ca.pem"
+ca_key_file = "ca-key.pem"
+%s`, g.database, g.kind, g.engine, g.port, g.section, g.database, g.port, g.backend, g.adminUser, g.passwordFile, g.extra)
+}
+
 // startServe runs "iamdb serve --config cfgPath" until the test ends, and waits until it
 // is ready.
 func startServe(t *testing.T, cfgPath string) *inProcess {
@@ -187,31 +222,12 @@ func TestServePostgresGateway(t *testing.T) {
 [authority]
 listen = "127.0.0.1:0"
 region = "eu-west-1"
-
-[[databases]]
-identifier = "orders"
-kind = "instance"
-engine = "postgres"
-endpoints = ["localhost"]
-port = %d
-iam_auth = true
-
-[[postgres]]
-database = "orders"
-listen = "127.0.0.1:%d"
-tls_cert_file = "server.pem"
-tls_key_file = "server-key.pem"
-backend = %q
-backend_ca_file = "ca.pem"
-backend_admin_user = %q
-backend_admin_password_file = "admin-password"
-ca_cert_file = "ca.pem"
-ca_key_file = "ca-key.pem"
-
+%s
 [ops]
 listen = "127.0.0.1:%d"
 drain_timeout = "20s"
-`, dir, port, port, pg.Addr(), pg.AdminUser, opsPort)
+`, dir, gatewayTOML{section: "postgres", database: "orders", kind: "instance", engine: "postgres", port: port,
+		backend: pg.Addr(), adminUser: pg.AdminUser, passwordFile: "admin-password"}, opsPort)
 	cfgPath := filepath.Join(dir, "iamdb.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
@@ -328,31 +344,11 @@ func TestServeMySQLGateway(t *testing.T) {
 [authority]
 listen = "127.0.0.1:0"
 region = "ap-northeast-1"
-
-[[databases]]
-identifier = "orders-mysql"
-kind = "instance"
-engine = "mariadb"
-endpoints = ["localhost"]
-port = %d
-iam_auth = true
-
-[[mysql]]
-database = "orders-mysql"
-listen = "127.0.0.1:%d"
-tls_cert_file = "server.pem"
-tls_key_file = "server-key.pem"
-backend = %q
-backend_ca_file = "ca.pem"
-backend_admin_user = %q
-backend_admin_password_file = "admin-password"
-ca_cert_file = "ca.pem"
-ca_key_file = "ca-key.pem"
-server_version = %q
-
+%s
 [mysql.pool]
 max_idle_per_key = 2
-`, dir, port, port, m.Addr(), m.AdminUser, version)
+`, dir, gatewayTOML{section: "mysql", database: "orders-mysql", kind: "instance", engine: "mariadb", port: port,
+		backend: m.Addr(), adminUser: m.AdminUser, passwordFile: "admin-password", extra: fmt.Sprintf("server_version = %q\n", version)})
 	cfgPath := filepath.Join(dir, "iamdb.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)

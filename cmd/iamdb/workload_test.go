@@ -72,26 +72,7 @@ account_id = %q
 id = %q
 alias = "management"
 
-[[databases]]
-identifier = %q
-kind = "cluster"
-engine = "aurora-postgresql"
-endpoints = ["localhost"]
-port = %d
-iam_auth = true
-
-[[postgres]]
-database = %q
-listen = "127.0.0.1:%d"
-tls_cert_file = "server.pem"
-tls_key_file = "server-key.pem"
-backend = %q
-backend_ca_file = "ca.pem"
-backend_admin_user = %q
-backend_admin_password_file = "admin-password"
-ca_cert_file = "ca.pem"
-ca_key_file = "ca-key.pem"
-
+%s
 # Seed 001's management "instance": its instance profile is created later, with the CLI.
 [[imds]]
 listen = "127.0.0.1:0"
@@ -103,7 +84,8 @@ instance_id = "i-0fedcba9876543210"
 listen = "127.0.0.1:0"
 role = "orders-task-role"
 authorization_token_file = "container.token"
-`, dir, db.region, dbAccount, mgmtAccount, db.id, port, db.id, port, pg.Addr(), pg.AdminUser, mgmtAccount)
+`, dir, db.region, dbAccount, mgmtAccount, gatewayTOML{section: "postgres", database: db.id, kind: "cluster", engine: "aurora-postgresql",
+		port: port, backend: pg.Addr(), adminUser: pg.AdminUser, passwordFile: "admin-password"}, mgmtAccount)
 	path := writeFile(t, dir, "iamdb.toml", cfg)
 	p := startServe(t, path)
 	stdout, logs := p.stdout, p.logs
