@@ -208,19 +208,35 @@ func (d *devInstance) conninfo(user, sslmode string) string {
 	return s
 }
 
-// psql runs "psql -X -w -At -d CONNINFO -c SQL" with PGPASSWORD=password (if not empty).
-func (d *devInstance) psql(t *testing.T, conninfo, password, sql string) (stdout, stderr string, err error) {
+// clientEnv is toolEnv less the machine's settings of a database client: the variables
+// that start with one of prefixes (PG, MYSQL, …).
+func clientEnv(t *testing.T, region string, prefixes ...string) []string {
 	t.Helper()
 	var env []string
-	for _, kv := range toolEnv(t, d.region) {
-		if !strings.HasPrefix(strings.ToUpper(kv), "PG") {
+	for _, kv := range toolEnv(t, region) {
+		u := strings.ToUpper(kv)
+		if !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(u, p) }) {
 			env = append(env, kv)
 		}
 	}
+	return env
+}
+
+// runPSQL runs "psql -X -w -At -d CONNINFO -c SQL" with PGPASSWORD=password (if not empty)
+// and none of the machine's PG* settings.
+func runPSQL(t *testing.T, region, conninfo, password, sql string) (stdout, stderr string, err error) {
+	t.Helper()
+	env := clientEnv(t, region, "PG")
 	if password != "" {
 		env = append(env, "PGPASSWORD="+password)
 	}
 	return runTool(t.TempDir(), env, "psql", "-X", "-w", "-At", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql)
+}
+
+// psql is runPSQL in the dev instance's region.
+func (d *devInstance) psql(t *testing.T, conninfo, password, sql string) (stdout, stderr string, err error) {
+	t.Helper()
+	return runPSQL(t, d.region, conninfo, password, sql)
 }
 
 // mustPSQL runs psql and fails the test unless it succeeds; it returns the trimmed output.
@@ -770,12 +786,7 @@ const devMySQLIAMUser = "my_iam_user"
 // a deadline and no stdin.
 func (d *devInstance) mariadb(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	var env []string
-	for _, kv := range toolEnv(t, d.region) {
-		if u := strings.ToUpper(kv); !strings.HasPrefix(u, "MYSQL") && !strings.HasPrefix(u, "LIBMYSQL") && !strings.HasPrefix(u, "MARIADB") {
-			env = append(env, kv)
-		}
-	}
+	env := clientEnv(t, d.region, "MYSQL", "LIBMYSQL", "MARIADB")
 	argv := append([]string{"mariadb", "--no-defaults", "--connect-timeout=10", "--host=localhost", "--port=" + strconv.Itoa(d.myPort)}, args...)
 	return runTool(t.TempDir(), env, argv...)
 }

@@ -234,14 +234,20 @@ drain_timeout = "5s"
 // mysqlIAMQuery logs iam_user in through the MySQL gateway on port with a token and
 // returns current_user().
 func mysqlIAMQuery(ctx context.Context, ca *pki.CA, port int, creds token.Credentials) (string, error) {
-	endpoint := fmt.Sprintf("localhost:%d", port)
-	tok, err := token.Build(endpoint, "us-east-1", "iam_user", creds, time.Now())
+	tok, err := token.Build(fmt.Sprintf("localhost:%d", port), "us-east-1", "iam_user", creds, time.Now())
 	if err != nil {
 		return "", err
 	}
+	return mysqlQuery(ctx, ca, port, "iam_user", tok, "orders", "select current_user()")
+}
+
+// mysqlQuery logs user in with password (cleartext, over TLS verified with ca) to database
+// db (none if empty) through the MySQL gateway on localhost:port, and returns the one value
+// of query.
+func mysqlQuery(ctx context.Context, ca *pki.CA, port int, user, password, db, query string) (string, error) {
 	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd, cfg.DBName = "iam_user", tok, "orders"
-	cfg.Net, cfg.Addr = "tcp", endpoint
+	cfg.User, cfg.Passwd, cfg.DBName = user, password, db
+	cfg.Net, cfg.Addr = "tcp", fmt.Sprintf("localhost:%d", port)
 	cfg.TLS = &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
 	cfg.AllowCleartextPasswords = true
 	cfg.Timeout = 10 * time.Second
@@ -249,11 +255,11 @@ func mysqlIAMQuery(ctx context.Context, ca *pki.CA, port int, creds token.Creden
 	if err != nil {
 		return "", err
 	}
-	db := sql.OpenDB(connector)
-	defer db.Close()
+	sdb := sql.OpenDB(connector)
+	defer sdb.Close()
 	qctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	var got string
-	err = db.QueryRowContext(qctx, "select current_user()").Scan(&got)
+	err = sdb.QueryRowContext(qctx, query).Scan(&got)
 	return got, err
 }

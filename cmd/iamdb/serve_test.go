@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -382,23 +381,7 @@ max_idle_per_key = 2
 		t.Fatal(err)
 	}
 	query := func(user, password, db string) (string, error) {
-		cfg := mysql.NewConfig()
-		cfg.User, cfg.Passwd, cfg.DBName = user, password, db
-		cfg.Net, cfg.Addr = "tcp", endpoint
-		cfg.TLS = &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
-		cfg.AllowCleartextPasswords = true
-		cfg.Timeout = 10 * time.Second
-		connector, err := mysql.NewConnector(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sdb := sql.OpenDB(connector)
-		defer sdb.Close()
-		qctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		var got string
-		err = sdb.QueryRowContext(qctx, "select concat(current_user(), ' ', coalesce(database(), '-'))").Scan(&got)
-		return got, err
+		return mysqlQuery(ctx, ca, port, user, password, db, "select concat(current_user(), ' ', coalesce(database(), '-'))")
 	}
 	for i := range 2 { // the second one on a pooled backend session
 		if got, err := query("iam_user", tok, "orders"); err != nil || got != "iam_user@% orders" {

@@ -265,14 +265,8 @@ print(s.client("rds").generate_db_auth_token(DBHostname="localhost", Port=int(sy
 		checkTokenShape(t, tok, seedDB{host: "localhost", port: w.pgPort, region: db.region}, "pgmonitor", true)
 		// The seed's pg_stat_activity query, as pgmonitor (rds_iam and pg_monitor) through
 		// the gateway: pg_monitor sees every session's query.
-		var penv []string
-		for _, kv := range toolEnv(t, db.region) {
-			if !strings.HasPrefix(strings.ToUpper(kv), "PG") {
-				penv = append(penv, kv)
-			}
-		}
 		conninfo := fmt.Sprintf("host=localhost port=%d user=pgmonitor dbname=postgres sslmode=verify-full sslrootcert=%s connect_timeout=10", w.pgPort, w.caFile)
-		out, errOut, err := runTool(pdir, append(penv, "PGPASSWORD="+tok), "psql", "-X", "-w", "-At", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c",
+		out, errOut, err := runPSQL(t, db.region, conninfo, tok,
 			"select current_user, count(*) > 0, count(*) filter (where query = '<insufficient privilege>') from pg_stat_activity")
 		if err != nil || strings.TrimSpace(out) != "pgmonitor|t|0" {
 			t.Errorf("psql as pgmonitor with the %s token: %q, %v (stderr %q), want pgmonitor|t|0\nlog:\n%s", client, out, err, errOut, w.logs.String())
@@ -292,14 +286,8 @@ print(s.client("rds").generate_db_auth_token(DBHostname="localhost", Port=int(sy
 		if err := run(context.Background(), []string{"token", "--hostname", "localhost", "--port", strconv.Itoa(w.pgPort), "--username", "orders_app"}, &stdout, &stderr); err != nil {
 			t.Fatalf("iamdb token with container credentials: %v %s", err, stderr.String())
 		}
-		var penv []string
-		for _, kv := range toolEnv(t, db.region) {
-			if !strings.HasPrefix(strings.ToUpper(kv), "PG") {
-				penv = append(penv, kv)
-			}
-		}
 		conninfo := fmt.Sprintf("host=localhost port=%d user=orders_app dbname=postgres sslmode=verify-full sslrootcert=%s connect_timeout=10", w.pgPort, w.caFile)
-		out, errOut, err := runTool(t.TempDir(), append(penv, "PGPASSWORD="+strings.TrimSpace(stdout.String())), "psql", "-X", "-w", "-At", "-d", conninfo, "-c", "select current_user")
+		out, errOut, err := runPSQL(t, db.region, conninfo, strings.TrimSpace(stdout.String()), "select current_user")
 		if err != nil || strings.TrimSpace(out) != "orders_app" {
 			t.Errorf("psql as orders_app with a container-credentials token: %q, %v (stderr %q)\nlog:\n%s", out, err, errOut, w.logs.String())
 		}
