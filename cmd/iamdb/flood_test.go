@@ -79,10 +79,7 @@ drain_timeout = "5s"
 		backend: pg.Addr(), adminUser: pg.AdminUser, passwordFile: "admin-password", extra: limits},
 		gatewayTOML{section: "mysql", database: "orders-mysql", kind: "instance", engine: "mariadb", port: myPort,
 			backend: maria.Addr(), adminUser: maria.AdminUser, passwordFile: "maria-password", extra: limits}, opsPort)
-	cfgPath := filepath.Join(dir, "iamdb.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeFile(t, dir, "iamdb.toml", cfgText)
 	p := startServe(t, cfgPath)
 	stdout, logs := p.stdout, p.logs
 	authority, _, _ := strings.Cut(strings.TrimPrefix(stdout.String(), "ready authority="), "\n")
@@ -92,16 +89,7 @@ drain_timeout = "5s"
 		t.Fatal(err)
 	}
 	creds := token.Credentials{AccessKeyID: akid, SecretAccessKey: secret}
-	get := func(path string) (int, string) {
-		c := &http.Client{Timeout: 10 * time.Second}
-		resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d%s", opsPort, path))
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(path string) (int, string) { return httpGet(fmt.Sprintf("http://127.0.0.1:%d%s", opsPort, path)) }
 
 	pgLogin := func() error {
 		c, err := pgIAMConnect(ctx, t, pgPort, "us-east-1", creds, ca.Pool())

@@ -8,7 +8,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -224,4 +226,16 @@ func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 		}
 	}
 	t.Fatalf("%s: not within 10s; last: %s", what, detail)
+}
+
+// httpGet returns the status and body of a GET of url, or 0 and the error.
+func httpGet(url string) (int, string) {
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

@@ -20,9 +20,7 @@ func TestRotateMasterKey(t *testing.T) {
 	cfg := filepath.Join(dir, "iamdb.toml")
 	write := func(extra string) {
 		t.Helper()
-		if err := os.WriteFile(cfg, []byte("dir = \"state\"\n"+extra+"[authority]\nlisten = \"127.0.0.1:0\"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, dir, "iamdb.toml", "dir = \"state\"\n"+extra+"[authority]\nlisten = \"127.0.0.1:0\"\n")
 	}
 	write("")
 	if logs, err := serveOnce(t, cfg); err != nil {

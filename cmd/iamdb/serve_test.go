@@ -42,10 +42,7 @@ func serveOnce(t *testing.T, cfgPath string) (stderr string, err error) {
 // master key the store's secrets cannot be read, and serve says so instead of starting.
 func TestServeBootstrapOnceAndMasterKey(t *testing.T) {
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "iamdb.toml")
-	if err := os.WriteFile(cfg, []byte("dir = \"state\"\n[authority]\nlisten = \"127.0.0.1:0\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeFile(t, dir, "iamdb.toml", "dir = \"state\"\n[authority]\nlisten = \"127.0.0.1:0\"\n")
 	if logs, err := serveOnce(t, cfg); err != nil {
 		t.Fatalf("first start: %v\n%s", err, logs)
 	}
@@ -87,10 +84,7 @@ func TestServeBootstrapOnceAndMasterKey(t *testing.T) {
 
 func TestServeRefusesPlainHTTPBeyondLoopback(t *testing.T) {
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "iamdb.toml")
-	if err := os.WriteFile(cfg, []byte("dir = \"state\"\n[authority]\nlisten = \"0.0.0.0:0\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeFile(t, dir, "iamdb.toml", "dir = \"state\"\n[authority]\nlisten = \"0.0.0.0:0\"\n")
 	_, err := serveOnce(t, cfg)
 	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 		t.Errorf("serve on 0.0.0.0 without TLS = %v, want a refusal", err)
@@ -102,10 +96,7 @@ func TestServeRefusesPlainHTTPBeyondLoopback(t *testing.T) {
 func TestServeAuthorityTLS(t *testing.T) {
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
-	cfg := filepath.Join(dir, "iamdb.toml")
-	if err := os.WriteFile(cfg, []byte("dir = \"state\"\n[authority]\nlisten = \"127.0.0.1:0\"\ntls_cert_file = \"server.pem\"\ntls_key_file = \"server-key.pem\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeFile(t, dir, "iamdb.toml", "dir = \"state\"\n[authority]\nlisten = \"127.0.0.1:0\"\ntls_cert_file = \"server.pem\"\ntls_key_file = \"server-key.pem\"\n")
 	_, err := serveOnce(t, cfg)
 	if err == nil || !strings.Contains(err.Error(), "authority.tls_cert_file") || !strings.Contains(err.Error(), filepath.Join(state, "server.pem")) {
 		t.Fatalf("serve without its certificate = %v, want an error naming %s", err, filepath.Join(state, "server.pem"))
@@ -227,10 +218,7 @@ listen = "127.0.0.1:%d"
 drain_timeout = "20s"
 `, dir, gatewayTOML{section: "postgres", database: "orders", kind: "instance", engine: "postgres", port: port,
 		backend: pg.Addr(), adminUser: pg.AdminUser, passwordFile: "admin-password"}, opsPort)
-	cfgPath := filepath.Join(dir, "iamdb.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeFile(t, dir, "iamdb.toml", cfgText)
 
 	p := startServe(t, cfgPath)
 	out, logs := p.stdout, p.logs
@@ -286,15 +274,7 @@ drain_timeout = "20s"
 
 	// /readyz says ready while serving, and 503 from the start of the drain, which a
 	// session still open keeps going.
-	readyz := func() (int, string) {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", opsPort))
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	readyz := func() (int, string) { return httpGet(fmt.Sprintf("http://127.0.0.1:%d/readyz", opsPort)) }
 	if code, body := readyz(); code != http.StatusOK || body != "ready\n" {
 		t.Errorf("/readyz while serving = %d %q, want 200 ready", code, body)
 	}
@@ -348,10 +328,7 @@ region = "ap-northeast-1"
 max_idle_per_key = 2
 `, dir, gatewayTOML{section: "mysql", database: "orders-mysql", kind: "instance", engine: "mariadb", port: port,
 		backend: m.Addr(), adminUser: m.AdminUser, passwordFile: "admin-password", extra: fmt.Sprintf("server_version = %q\n", version)})
-	cfgPath := filepath.Join(dir, "iamdb.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeFile(t, dir, "iamdb.toml", cfgText)
 	p := startServe(t, cfgPath)
 	stdout, logs := p.stdout, p.logs
 	if want := fmt.Sprintf("ready mysql=127.0.0.1:%d database=orders-mysql\n", port); !strings.Contains(stdout.String(), want) {
