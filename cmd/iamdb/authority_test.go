@@ -881,17 +881,20 @@ func (c awsV2) exec(remote bool, args []string) (string, string, error) {
 // succeeds. It returns the standard output.
 func (c awsV2) run(args ...string) string {
 	c.t.Helper()
-	out, errOut, err := c.exec(true, args)
-	if err != nil {
-		c.t.Fatalf("aws %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut)
-	}
-	return out
+	return c.must(true, args)
 }
 
 // offline runs a command that sends no request (generate-db-auth-token), as the seeds do.
 func (c awsV2) offline(args ...string) string {
 	c.t.Helper()
-	out, errOut, err := c.exec(false, args)
+	return c.must(false, args)
+}
+
+// must runs exec and fails the test unless the command succeeds; it returns the standard
+// output.
+func (c awsV2) must(remote bool, args []string) string {
+	c.t.Helper()
+	out, errOut, err := c.exec(remote, args)
 	if err != nil {
 		c.t.Fatalf("aws %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut)
 	}

@@ -38,6 +38,19 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// runUntilReady runs srv with ctx until it is ready; the channel gets Run's result.
+func runUntilReady(t *testing.T, ctx context.Context, srv *Server) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatalf("Run = %v before Ready", err)
+	}
+	return done
+}
+
 // New binds every socket before Run; Run serves until its context ends, once.
 func TestServerLifecycle(t *testing.T) {
 	cfg := testConfig(t)
@@ -52,13 +65,7 @@ func TestServerLifecycle(t *testing.T) {
 		t.Errorf("the admin's key was not written: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	select {
-	case <-srv.Ready():
-	case err := <-done:
-		t.Fatalf("Run = %v before Ready", err)
-	}
+	done := runUntilReady(t, ctx, srv)
 	if code, body := get(t, "http://"+srv.OpsAddr()+"/readyz"); code != http.StatusOK || body != "ready\n" {
 		t.Errorf("/readyz = %d %q, want 200 ready", code, body)
 	}
@@ -86,9 +93,7 @@ func TestServerShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(context.Background()) }()
-	<-srv.Ready()
+	done := runUntilReady(t, context.Background(), srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
