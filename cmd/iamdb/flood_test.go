@@ -33,10 +33,7 @@ import (
 // idle connections to the PostgreSQL gateway exhausted the process's file descriptors and
 // took all of them down.)
 func TestServeGatewayFlood(t *testing.T) {
-	ca, err := pki.NewCA("flood test CA", 24*time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	pg := localdbtest.Postgres(t, ca)
 	maria := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{CA: ca, Databases: []string{"orders"}})
 	ctx := context.Background()

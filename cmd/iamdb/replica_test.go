@@ -10,10 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
-	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/internal/testenv"
 )
 
@@ -23,10 +21,7 @@ import (
 // up the master key of a shared store: without the file it refuses to start.
 func TestServeReplicasShareAPostgresStore(t *testing.T) {
 	tools := findClientTools(t)
-	ca, err := pki.NewCA("replica test CA", time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	pg := localdbtest.Postgres(t, ca)
 	ctx := context.Background()
 	// The throwaway cluster runs with synchronous_commit off for speed, which the store
@@ -52,7 +47,7 @@ region = "eu-west-1"
 	cfgA := replicaConfig("a", "127.0.0.1:0")
 	cfgB := replicaConfig("b", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
 
-	_, err = serveOnce(t, cfgA)
+	_, err := serveOnce(t, cfgA)
 	if err == nil || !strings.Contains(err.Error(), "every replica must use the same master key") {
 		t.Fatalf("replica without the master key file = %v, want a refusal naming the shared master key", err)
 	}

@@ -101,10 +101,7 @@ func TestServeAuthorityTLS(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "authority.tls_cert_file") || !strings.Contains(err.Error(), filepath.Join(state, "server.pem")) {
 		t.Fatalf("serve without its certificate = %v, want an error naming %s", err, filepath.Join(state, "server.pem"))
 	}
-	ca, err := pki.NewCA("authority test CA", time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	writeGatewayFiles(t, state, ca, "unused")
 	p := startServe(t, cfg)
 	u := strings.TrimSpace(strings.TrimPrefix(p.stdout.String(), "ready authority="))
@@ -125,6 +122,16 @@ func TestServeAuthorityTLS(t *testing.T) {
 	if err := p.stop(t); err != nil {
 		t.Errorf("stop: %v", err)
 	}
+}
+
+// testCA is the CA of one test's servers, backends and gateways.
+func testCA(t *testing.T) *pki.CA {
+	t.Helper()
+	ca, err := pki.NewCA("iamdb cmd test CA", 24*time.Hour, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
 }
 
 // writeGatewayFiles writes into dir what a gateway's table names: the CA (ca.pem,
@@ -195,10 +202,7 @@ func startServe(t *testing.T, cfgPath string) *inProcess {
 // A PostgreSQL gateway configured in the file serves IAM logins; SIGHUP reloads its
 // certificate; the end of the context drains it.
 func TestServePostgresGateway(t *testing.T) {
-	ca, err := pki.NewCA("serve test CA", 24*time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	pg := localdbtest.Postgres(t, ca)
 	ctx := context.Background()
 	if err := pg.Exec(ctx, "CREATE USER iam_user WITH LOGIN", "GRANT rds_iam TO iam_user"); err != nil {
@@ -302,10 +306,7 @@ drain_timeout = "20s"
 // (TLS with the CA, cleartext password allowed) in front of a throwaway MariaDB, relays
 // password users, refuses bad tokens with MySQL's 1045, and announces server_version.
 func TestServeMySQLGateway(t *testing.T) {
-	ca, err := pki.NewCA("serve test CA", 24*time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	m := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{CA: ca, Databases: []string{"orders"}})
 	ctx := context.Background()
 	stmts := append(localdb.IAMUserSQL("iam_user"),

@@ -28,7 +28,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
-	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/internal/testenv"
 )
 
@@ -48,10 +47,7 @@ var readyLine = regexp.MustCompile(`(?m)^ready (imds|container_credentials|autho
 
 func startWorkloadServe(t *testing.T) *workloadServe {
 	t.Helper()
-	ca, err := pki.NewCA("workload test CA", 24*time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	pg := localdbtest.Postgres(t, ca)
 	if err := pg.Exec(context.Background(), "CREATE USER pgmonitor WITH LOGIN", "GRANT rds_iam TO pgmonitor", "GRANT pg_monitor TO pgmonitor", "CREATE USER orders_app WITH LOGIN", "GRANT rds_iam TO orders_app"); err != nil {
 		t.Fatal(err)
