@@ -30,7 +30,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -85,26 +84,21 @@ func TestAuthorityAcceptance(t *testing.T) {
 	a := startTestAuthority(t)
 
 	// The longest first: "go test" runs GOMAXPROCS parallel subtests at a time.
-	t.Run("seed001-cross-account", func(t *testing.T) {
-		t.Parallel()
-		testSeed001CrossAccount(t, a, tools)
-	})
-	t.Run("seed000-aurora-postgresql/aws-cli-v2", func(t *testing.T) {
-		t.Parallel()
-		testSeed000(t, a, tools)
-	})
-	t.Run("seed001-same-account/aws-cli-v2", func(t *testing.T) {
-		t.Parallel()
-		testSeed001SameAccount(t, a, tools)
-	})
-	t.Run("seed003-clickpipes/aws-cli-v2", func(t *testing.T) {
-		t.Parallel()
-		testSeed003(t, a, tools)
-	})
-	t.Run("boto3-create-user-and-key", func(t *testing.T) {
-		t.Parallel()
-		testBoto3CreateUser(t, a, tools)
-	})
+	for _, tt := range []struct {
+		name string
+		test func(*testing.T, *testAuthority, *clientTools)
+	}{
+		{"seed001-cross-account", testSeed001CrossAccount},
+		{"seed000-aurora-postgresql/aws-cli-v2", testSeed000},
+		{"seed001-same-account/aws-cli-v2", testSeed001SameAccount},
+		{"seed003-clickpipes/aws-cli-v2", testSeed003},
+		{"boto3-create-user-and-key", testBoto3CreateUser},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.test(t, a, tools)
+		})
+	}
 }
 
 // testSeed000 follows seed 000: enable IAM authentication on the cluster, read its resource
@@ -576,23 +570,6 @@ func testBoto3CreateUser(t *testing.T, a *testAuthority, tools *clientTools) {
 	}
 }
 
-// TestIamdbHelperProcess is not a test: the acceptance tests run the test binary with it as
-// the "iamdb" command, so that it gets its own environment like the AWS clients.
-func TestIamdbHelperProcess(t *testing.T) {
-	if os.Getenv("IAMDB_TEST_HELPER_PROCESS") != "1" {
-		t.Skip("the acceptance tests' iamdb subprocess")
-	}
-	args := os.Args
-	for len(args) > 0 && args[0] != "--" {
-		args = args[1:]
-	}
-	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "TestIamdbHelperProcess: no -- before the arguments")
-		os.Exit(2)
-	}
-	os.Exit(exitStatus(run(context.Background(), args[1:], os.Stdout, os.Stderr), os.Stderr))
-}
-
 // verifyTokenRemote runs "iamdb token verify --endpoint URL --token T --user U" as a
 // subprocess, asking the authority with the verifier's credentials. It returns the output
 // and the exit status.
@@ -696,41 +673,10 @@ iam_auth = false
 	}
 	path := writeFile(t, dir, "iamdb.toml", cfg.String())
 
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	h := hooks{ready: func(addr string) { ready <- addr }}
-	var stdout, logs lockedBuffer
-	var serveErr error
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		serveErr = h.run(ctx, []string{"serve", "--config", path}, &stdout, &logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-stopped:
-			if serveErr != nil {
-				t.Errorf("iamdb serve: %v", serveErr)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("iamdb serve did not stop within 15s of its context's end")
-		}
-		if t.Failed() {
-			t.Logf("iamdb serve's log:\n%s", logs.String())
-		}
-	})
-	var addr string
-	select {
-	case addr = <-ready:
-	case <-stopped:
-		t.Fatalf("iamdb serve stopped before it was ready: %v\nlog:\n%s", serveErr, logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("iamdb serve not ready after 30s\nlog:\n%s", logs.String())
-	}
-	a := &testAuthority{url: "http://" + addr, keys: map[string]awsCreds{}}
-	if want := "ready authority=" + a.url + "\n"; stdout.String() != want {
-		t.Errorf("iamdb serve: stdout %q, want %q", stdout.String(), want)
+	p := startServe(t, path)
+	a := &testAuthority{url: "http://" + p.addr, keys: map[string]awsCreds{}}
+	if want := "ready authority=" + a.url + "\n"; p.stdout.String() != want {
+		t.Errorf("iamdb serve: stdout %q, want %q", p.stdout.String(), want)
 	}
 	for account, file := range map[string]string{
 		dbAccount:   "admin-credentials",
@@ -787,24 +733,6 @@ func redactSecret(s, secret string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, secret, "<secret>")
-}
-
-// lockedBuffer is a bytes.Buffer safe for the server's concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // --- the clients ---
@@ -953,17 +881,20 @@ func (c awsV2) exec(remote bool, args []string) (string, string, error) {
 // succeeds. It returns the standard output.
 func (c awsV2) run(args ...string) string {
 	c.t.Helper()
-	out, errOut, err := c.exec(true, args)
-	if err != nil {
-		c.t.Fatalf("aws %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut)
-	}
-	return out
+	return c.must(true, args)
 }
 
 // offline runs a command that sends no request (generate-db-auth-token), as the seeds do.
 func (c awsV2) offline(args ...string) string {
 	c.t.Helper()
-	out, errOut, err := c.exec(false, args)
+	return c.must(false, args)
+}
+
+// must runs exec and fails the test unless the command succeeds; it returns the standard
+// output.
+func (c awsV2) must(remote bool, args []string) string {
+	c.t.Helper()
+	out, errOut, err := c.exec(remote, args)
 	if err != nil {
 		c.t.Fatalf("aws %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut)
 	}

@@ -48,6 +48,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/iamdb/iamdb/internal/localdb"
+	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -61,9 +62,9 @@ const (
 // devInstance is "iamdb dev" running in-process.
 type devInstance struct {
 	dir     string
-	env     map[string]string // D/env
-	logs    *lockedBuffer     // run's stderr: the gateway's log
-	stdout  *lockedBuffer
+	env     map[string]string  // D/env
+	logs    *testenv.LogBuffer // run's stderr: the gateway's log
+	stdout  *testenv.LogBuffer
 	pg      *localdb.Postgres // the throwaway backend (hooks.devPostgres)
 	maria   *localdb.MariaDB  // the throwaway MariaDB (hooks.devMariaDB); nil without MariaDB
 	authURL string
@@ -87,42 +88,12 @@ func startDevWith(t *testing.T, h hooks, args ...string) *devInstance {
 		needTool(t, false, "the PostgreSQL server binaries", "apt-get install -y postgresql")
 	}
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
 	pgc := make(chan *localdb.Postgres, 1)
 	myc := make(chan *localdb.MariaDB, 1)
-	h.ready = func(addr string) { ready <- addr }
 	h.devPostgres = func(p *localdb.Postgres) { pgc <- p }
 	h.devMariaDB = func(m *localdb.MariaDB) { myc <- m }
-	d := &devInstance{dir: dir, logs: &lockedBuffer{}, stdout: &lockedBuffer{}}
-	var runErr error
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		runErr = h.run(ctx, append([]string{"dev", "--dir", dir}, args...), d.stdout, d.logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-stopped:
-			if runErr != nil {
-				t.Errorf("iamdb dev: %v", runErr)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("iamdb dev did not stop within 30s of its context's end")
-		}
-		if t.Failed() {
-			t.Logf("iamdb dev's log:\n%s", d.logs.String())
-		}
-	})
-	select {
-	case addr := <-ready:
-		d.authURL = "http://" + addr
-	case <-stopped:
-		t.Fatalf("iamdb dev stopped before it was ready: %v\nlog:\n%s", runErr, d.logs.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("iamdb dev not ready after 60s\nlog:\n%s", d.logs.String())
-	}
+	p := startInProcess(t, h, append([]string{"dev", "--dir", dir}, args...)...)
+	d := &devInstance{dir: dir, logs: p.logs, stdout: p.stdout, authURL: "http://" + p.addr}
 	select {
 	case d.pg = <-pgc:
 	default:
@@ -237,19 +208,35 @@ func (d *devInstance) conninfo(user, sslmode string) string {
 	return s
 }
 
-// psql runs "psql -X -w -At -d CONNINFO -c SQL" with PGPASSWORD=password (if not empty).
-func (d *devInstance) psql(t *testing.T, conninfo, password, sql string) (stdout, stderr string, err error) {
+// clientEnv is toolEnv less the machine's settings of a database client: the variables
+// that start with one of prefixes (PG, MYSQL, …).
+func clientEnv(t *testing.T, region string, prefixes ...string) []string {
 	t.Helper()
 	var env []string
-	for _, kv := range toolEnv(t, d.region) {
-		if !strings.HasPrefix(strings.ToUpper(kv), "PG") {
+	for _, kv := range toolEnv(t, region) {
+		u := strings.ToUpper(kv)
+		if !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(u, p) }) {
 			env = append(env, kv)
 		}
 	}
+	return env
+}
+
+// runPSQL runs "psql -X -w -At -d CONNINFO -c SQL" with PGPASSWORD=password (if not empty)
+// and none of the machine's PG* settings.
+func runPSQL(t *testing.T, region, conninfo, password, sql string) (stdout, stderr string, err error) {
+	t.Helper()
+	env := clientEnv(t, region, "PG")
 	if password != "" {
 		env = append(env, "PGPASSWORD="+password)
 	}
 	return runTool(t.TempDir(), env, "psql", "-X", "-w", "-At", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql)
+}
+
+// psql is runPSQL in the dev instance's region.
+func (d *devInstance) psql(t *testing.T, conninfo, password, sql string) (stdout, stderr string, err error) {
+	t.Helper()
+	return runPSQL(t, d.region, conninfo, password, sql)
 }
 
 // mustPSQL runs psql and fails the test unless it succeeds; it returns the trimmed output.
@@ -799,12 +786,7 @@ const devMySQLIAMUser = "my_iam_user"
 // a deadline and no stdin.
 func (d *devInstance) mariadb(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	var env []string
-	for _, kv := range toolEnv(t, d.region) {
-		if u := strings.ToUpper(kv); !strings.HasPrefix(u, "MYSQL") && !strings.HasPrefix(u, "LIBMYSQL") && !strings.HasPrefix(u, "MARIADB") {
-			env = append(env, kv)
-		}
-	}
+	env := clientEnv(t, d.region, "MYSQL", "LIBMYSQL", "MARIADB")
 	argv := append([]string{"mariadb", "--no-defaults", "--connect-timeout=10", "--host=localhost", "--port=" + strconv.Itoa(d.myPort)}, args...)
 	return runTool(t.TempDir(), env, argv...)
 }

@@ -3,82 +3,21 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/iamdb/iamdb/internal/localdb"
 )
 
-// devChild is "iamdb dev" running as a child process (this test binary), with its own
-// temp dir, so that it can be killed with SIGKILL.
-type devChild struct {
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	stderr strings.Builder
-}
-
-func (c *devChild) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stderr.Write(p)
-}
-
-func (c *devChild) log() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stderr.String()
-}
-
-// startDevChild runs "iamdb dev --dir dir" with TMPDIR=tmp and waits for "ready".
-func startDevChild(t *testing.T, dir, tmp string) *devChild {
+// startDevChild runs "iamdb dev --dir dir" as a child process with TMPDIR=tmp, so that it
+// can be killed with SIGKILL, and waits for "ready".
+func startDevChild(t *testing.T, dir, tmp string) *child {
 	t.Helper()
-	c := &devChild{cmd: exec.Command(os.Args[0], "-test.run=^TestDevKilledLeftovers$")}
-	c.cmd.Env = append(os.Environ(), "IAMDB_DEV_CHILD_DIR="+dir, "TMPDIR="+tmp)
-	c.cmd.Stderr = c
-	out, err := c.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		ok := false
-		for sc.Scan() {
-			if sc.Text() == "ready" && !ok {
-				ok = true
-				ready <- true
-			}
-		}
-		if !ok {
-			ready <- false
-		}
-	}()
-	select {
-	case ok := <-ready:
-		if !ok {
-			c.cmd.Wait()
-			t.Fatalf("iamdb dev exited before it was ready:\n%s", c.log())
-		}
-	case <-time.After(2 * time.Minute):
-		c.cmd.Process.Kill()
-		c.cmd.Wait()
-		t.Fatalf("iamdb dev not ready after 2 minutes:\n%s", c.log())
-	}
+	c, _ := startChild(t, append(os.Environ(), "TMPDIR="+tmp), func(l string) bool { return l == "ready" }, "dev", "--dir", dir)
 	return c
 }
 
@@ -101,16 +40,6 @@ func serverDirs(t *testing.T, tmp string) []string {
 // temp dir; the next run removes them as it starts, and logs it; a run that is still
 // going keeps its own (issue 15, finding 11).
 func TestDevKilledLeftovers(t *testing.T) {
-	if dir := os.Getenv("IAMDB_DEV_CHILD_DIR"); dir != "" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		err := run(ctx, []string{"dev", "--dir", dir}, os.Stdout, os.Stderr)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "iamdb dev:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
 	if testing.Short() {
 		t.Skip("starts iamdb dev three times")
 	}
@@ -133,7 +62,7 @@ func TestDevKilledLeftovers(t *testing.T) {
 		t.Fatalf("iamdb dev made no server directory in its TMPDIR %s", tmp)
 	}
 	first.cmd.Process.Kill() // kill -9
-	first.cmd.Wait()
+	first.wait()
 	for _, d := range killed {
 		if _, err := os.Stat(filepath.Join(d, "server.key")); err != nil {
 			t.Fatalf("after kill -9: %s/server.key: %v (nothing left to clean up?)", d, err)
@@ -143,19 +72,15 @@ func TestDevKilledLeftovers(t *testing.T) {
 	// A second run, going while a third starts: the third removes the killed run's
 	// directories, not the second's.
 	second := startDevChild(t, filepath.Join(dir, "second"), tmp)
-	defer func() {
-		second.cmd.Process.Signal(os.Interrupt)
-		second.cmd.Wait()
-	}()
+	defer second.stop(t, os.Interrupt)
 	secondDirs := slices.DeleteFunc(serverDirs(t, tmp), func(d string) bool { return slices.Contains(killed, d) })
 	third := startDevChild(t, filepath.Join(dir, "third"), tmp)
-	third.cmd.Process.Signal(os.Interrupt)
-	if err := third.cmd.Wait(); err != nil {
-		t.Errorf("the third iamdb dev: %v\n%s", err, third.log())
+	if err := third.stop(t, os.Interrupt); err != nil {
+		t.Errorf("the third iamdb dev: %v\n%s", err, third.logs.String())
 	}
-	removedBy := func(c *devChild) []string {
+	removedBy := func(c *child) []string {
 		var out []string
-		for _, l := range strings.Split(c.log(), "\n") {
+		for _, l := range strings.Split(c.logs.String(), "\n") {
 			if strings.Contains(l, `msg="removed the leftovers of a run that did not stop"`) {
 				_, d, _ := strings.Cut(l, "dir=")
 				out = append(out, strings.Trim(strings.Fields(d)[0], `"`))
@@ -165,7 +90,7 @@ func TestDevKilledLeftovers(t *testing.T) {
 		return out
 	}
 	if got := slices.Concat(removedBy(second), removedBy(third)); !slices.Equal(got, killed) {
-		t.Errorf("the later runs logged removing %q, want the killed run's %q\nsecond:\n%s\nthird:\n%s", got, killed, second.log(), third.log())
+		t.Errorf("the later runs logged removing %q, want the killed run's %q\nsecond:\n%s\nthird:\n%s", got, killed, second.logs.String(), third.logs.String())
 	}
 	for _, d := range killed {
 		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {

@@ -33,10 +33,7 @@ import (
 // idle connections to the PostgreSQL gateway exhausted the process's file descriptors and
 // took all of them down.)
 func TestServeGatewayFlood(t *testing.T) {
-	ca, err := pki.NewCA("flood test CA", 24*time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	pg := localdbtest.Postgres(t, ca)
 	maria := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{CA: ca, Databases: []string{"orders"}})
 	ctx := context.Background()
@@ -64,57 +61,24 @@ func TestServeGatewayFlood(t *testing.T) {
 	}
 	pgPort, myPort, opsPort := freePort(t), freePort(t), freePort(t)
 	const maxConns, flood = 50, 200
-	gatewayFiles := fmt.Sprintf(`max_client_conns = %d
+	limits := fmt.Sprintf(`max_client_conns = %d
 max_unauthenticated_per_ip = -1
 startup_timeout = "1m"
-tls_cert_file = "server.pem"
-tls_key_file = "server-key.pem"
-backend_ca_file = "ca.pem"
-ca_cert_file = "ca.pem"
-ca_key_file = "ca-key.pem"
 `, maxConns)
 	cfgText := fmt.Sprintf(`dir = %q
 [authority]
 listen = "127.0.0.1:0"
-
-[[databases]]
-identifier = "orders"
-engine = "postgres"
-endpoints = ["localhost"]
-port = %d
-iam_auth = true
-
-[[databases]]
-identifier = "orders-mysql"
-engine = "mariadb"
-endpoints = ["localhost"]
-port = %d
-iam_auth = true
-
-[[postgres]]
-database = "orders"
-listen = "127.0.0.1:%d"
-backend = %q
-backend_admin_user = %q
-backend_admin_password_file = "admin-password"
-%s
-[[mysql]]
-database = "orders-mysql"
-listen = "127.0.0.1:%d"
-backend = %q
-backend_admin_user = %q
-backend_admin_password_file = "maria-password"
-%s
+%s%s
 [ops]
 listen = "127.0.0.1:%d"
 drain_timeout = "5s"
-`, dir, pgPort, myPort, pgPort, pg.Addr(), pg.AdminUser, gatewayFiles,
-		myPort, maria.Addr(), maria.AdminUser, gatewayFiles, opsPort)
-	cfgPath := filepath.Join(dir, "iamdb.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	stdout, logs, stop := startServe(t, cfgPath)
+`, dir, gatewayTOML{section: "postgres", database: "orders", kind: "instance", engine: "postgres", port: pgPort,
+		backend: pg.Addr(), adminUser: pg.AdminUser, passwordFile: "admin-password", extra: limits},
+		gatewayTOML{section: "mysql", database: "orders-mysql", kind: "instance", engine: "mariadb", port: myPort,
+			backend: maria.Addr(), adminUser: maria.AdminUser, passwordFile: "maria-password", extra: limits}, opsPort)
+	cfgPath := writeFile(t, dir, "iamdb.toml", cfgText)
+	p := startServe(t, cfgPath)
+	stdout, logs := p.stdout, p.logs
 	authority, _, _ := strings.Cut(strings.TrimPrefix(stdout.String(), "ready authority="), "\n")
 	authority = strings.TrimSpace(authority)
 	akid, secret, err := readAdminKeyFile(filepath.Join(dir, "admin-credentials"))
@@ -122,16 +86,7 @@ drain_timeout = "5s"
 		t.Fatal(err)
 	}
 	creds := token.Credentials{AccessKeyID: akid, SecretAccessKey: secret}
-	get := func(path string) (int, string) {
-		c := &http.Client{Timeout: 10 * time.Second}
-		resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d%s", opsPort, path))
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(path string) (int, string) { return httpGet(fmt.Sprintf("http://127.0.0.1:%d%s", opsPort, path)) }
 
 	pgLogin := func() error {
 		c, err := pgIAMConnect(ctx, t, pgPort, "us-east-1", creds, ca.Pool())
@@ -256,7 +211,7 @@ drain_timeout = "5s"
 	if !strings.Contains(logs.String(), "connection refused") || !strings.Contains(logs.String(), "reason=too-many-clients") {
 		t.Errorf("the refusals were not logged:\n%s", logs.String())
 	}
-	if err := stop(); err != nil {
+	if err := p.stop(t); err != nil {
 		t.Errorf("serve after cancel: %v", err)
 	}
 }
@@ -264,14 +219,20 @@ drain_timeout = "5s"
 // mysqlIAMQuery logs iam_user in through the MySQL gateway on port with a token and
 // returns current_user().
 func mysqlIAMQuery(ctx context.Context, ca *pki.CA, port int, creds token.Credentials) (string, error) {
-	endpoint := fmt.Sprintf("localhost:%d", port)
-	tok, err := token.Build(endpoint, "us-east-1", "iam_user", creds, time.Now())
+	tok, err := token.Build(fmt.Sprintf("localhost:%d", port), "us-east-1", "iam_user", creds, time.Now())
 	if err != nil {
 		return "", err
 	}
+	return mysqlQuery(ctx, ca, port, "iam_user", tok, "orders", "select current_user()")
+}
+
+// mysqlQuery logs user in with password (cleartext, over TLS verified with ca) to database
+// db (none if empty) through the MySQL gateway on localhost:port, and returns the one value
+// of query.
+func mysqlQuery(ctx context.Context, ca *pki.CA, port int, user, password, db, query string) (string, error) {
 	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd, cfg.DBName = "iam_user", tok, "orders"
-	cfg.Net, cfg.Addr = "tcp", endpoint
+	cfg.User, cfg.Passwd, cfg.DBName = user, password, db
+	cfg.Net, cfg.Addr = "tcp", fmt.Sprintf("localhost:%d", port)
 	cfg.TLS = &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
 	cfg.AllowCleartextPasswords = true
 	cfg.Timeout = 10 * time.Second
@@ -279,11 +240,11 @@ func mysqlIAMQuery(ctx context.Context, ca *pki.CA, port int, creds token.Creden
 	if err != nil {
 		return "", err
 	}
-	db := sql.OpenDB(connector)
-	defer db.Close()
+	sdb := sql.OpenDB(connector)
+	defer sdb.Close()
 	qctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	var got string
-	err = db.QueryRowContext(qctx, "select current_user()").Scan(&got)
+	err = sdb.QueryRowContext(qctx, query).Scan(&got)
 	return got, err
 }

@@ -21,10 +21,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,12 +35,12 @@ import (
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/iamdb/iamdb/internal/awsquery"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/jwt"
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/oidc"
-	"github.com/iamdb/iamdb/internal/store/sqlite"
+	"github.com/iamdb/iamdb/internal/testenv/authority"
+	"github.com/iamdb/iamdb/internal/testenv/gatewayenv"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -200,13 +197,8 @@ func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string, cert *x
 		t.Fatal(err)
 	}
 	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	certFile = writeFile(t, dir, "cert.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	keyFile = writeFile(t, dir, "key.pem", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})))
 	cert, _ = x509.ParseCertificate(der)
 	return certFile, keyFile, cert
 }
@@ -236,41 +228,20 @@ func TestOIDCWebIdentityEndToEnd(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "oidc")
 	issuer := startOIDCServe(t, "--dir", dir)
 	ctx := context.Background()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamdb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := iam.New(ctx, iam.Config{Store: st, MasterKey: bytes.Repeat([]byte{9}, 32),
-		WebIdentityKeys: oidc.NewKeyCache(oidc.KeyCacheConfig{AllowInsecureLoopback: true})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	const acct = "123456789012"
-	if _, _, err := svc.Bootstrap(ctx, iam.BootstrapInput{AccountID: acct, AdminUserName: "admin"}); err != nil {
-		t.Fatal(err)
-	}
-	root := svc.Root(acct)
+	a := authority.New(t, authority.Options{Config: func(c *iam.Config) {
+		c.WebIdentityKeys = oidc.NewKeyCache(oidc.KeyCacheConfig{AllowInsecureLoopback: true})
+	}})
+	acct := a.Account
 	hp := strings.TrimPrefix(issuer, "http://")
-	prov, err := svc.CreateOpenIDConnectProvider(ctx, root, iam.CreateOIDCProviderInput{URL: "https://" + hp, ClientIDList: []string{"sts.amazonaws.com"}})
+	prov, err := a.IAM.CreateOpenIDConnectProvider(ctx, a.Root(), iam.CreateOIDCProviderInput{URL: "https://" + hp, ClientIDList: []string{"sts.amazonaws.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + prov.ARN + `"},"Action":"sts:AssumeRoleWithWebIdentity",` +
 		`"Condition":{"StringLike":{"` + hp + `:sub":"system:serviceaccount:prod:*"}}}]}`
-	role, err := svc.CreateRole(ctx, root, iam.CreateRoleInput{RoleName: "irsa", AssumeRolePolicyDocument: trust})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := awsquery.New(awsquery.Config{IAM: svc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	role := a.Role(t, "irsa", trust)
 
-	sts := awssts.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}, BaseEndpoint: aws.String(srv.URL),
+	sts := awssts.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}, BaseEndpoint: aws.String(gatewayenv.AWSEndpoint(t, a)),
 		Retryer: func() aws.Retryer { return aws.NopRetryer{} }})
 	for _, tc := range []struct {
 		sub  string
@@ -287,25 +258,6 @@ func TestOIDCWebIdentityEndToEnd(t *testing.T) {
 			t.Errorf("AssumedRoleUser = %s", aws.ToString(out.AssumedRoleUser.Arn))
 		}
 	}
-}
-
-// TestIamdbOIDCHelperProcess is not a test: TestOIDCGatewayLogin runs the test binary with
-// it as "iamdb", in its own environment; SIGTERM stops the command cleanly.
-func TestIamdbOIDCHelperProcess(t *testing.T) {
-	if os.Getenv("IAMDB_TEST_OIDC_HELPER") != "1" {
-		t.Skip("TestOIDCGatewayLogin's iamdb subprocess")
-	}
-	args := os.Args
-	for len(args) > 0 && args[0] != "--" {
-		args = args[1:]
-	}
-	if len(args) == 0 {
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	err := run(ctx, args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(exitStatus(err, os.Stderr))
 }
 
 // TestOIDCGatewayLogin is EKS IRSA end to end against iamdb dev: a service-account token of
@@ -326,50 +278,18 @@ func TestOIDCGatewayLogin(t *testing.T) {
 	issuer := startOIDCServe(t, "--dir", oidcDir, "--tls-cert", certFile, "--tls-key", keyFile)
 
 	devDir := filepath.Join(tmp, "dev")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestIamdbOIDCHelperProcess$", "--", "dev", "--dir", devDir)
-	cmd.Env = toolEnv(t, "us-east-1", "IAMDB_TEST_OIDC_HELPER=1", "SSL_CERT_FILE="+certFile)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs lockedBuffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
+	dev, _ := startChild(t, toolEnv(t, "us-east-1", "SSL_CERT_FILE="+certFile), func(l string) bool { return l == "ready" }, "dev", "--dir", devDir)
+	logs := &dev.logs
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("iamdb dev: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("iamdb dev did not stop within 30s of SIGTERM")
+		if err := dev.stop(t, syscall.SIGTERM); err != nil {
+			t.Errorf("iamdb dev: %v", err)
 		}
 		if t.Failed() {
 			t.Logf("iamdb dev's log:\n%s", logs.String())
 		}
 	})
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if sc.Text() == "ready" {
-				ready <- true
-			}
-		}
-		exited <- cmd.Wait()
-	}()
-	select {
-	case <-ready:
-	case <-ctx.Done():
-		t.Fatalf("iamdb dev not ready\n%s", logs.String())
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
 	env := readDevEnv(t, filepath.Join(devDir, "env"))
 	region, acct := env["AWS_REGION"], env["IAMDB_ACCOUNT_ID"]
 	port, _ := strconv.Atoi(env["IAMDB_PG_PORT"])

@@ -1,21 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
-	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // Two "iamdb serve" replicas over one PostgreSQL store (store.url), as behind a load
@@ -24,10 +21,7 @@ import (
 // up the master key of a shared store: without the file it refuses to start.
 func TestServeReplicasShareAPostgresStore(t *testing.T) {
 	tools := findClientTools(t)
-	ca, err := pki.NewCA("replica test CA", time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	pg := localdbtest.Postgres(t, ca)
 	ctx := context.Background()
 	// The throwaway cluster runs with synchronous_commit off for speed, which the store
@@ -53,7 +47,7 @@ region = "eu-west-1"
 	cfgA := replicaConfig("a", "127.0.0.1:0")
 	cfgB := replicaConfig("b", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
 
-	_, err = serveOnce(t, cfgA)
+	_, err := serveOnce(t, cfgA)
 	if err == nil || !strings.Contains(err.Error(), "every replica must use the same master key") {
 		t.Fatalf("replica without the master key file = %v, want a refusal naming the shared master key", err)
 	}
@@ -66,8 +60,9 @@ region = "eu-west-1"
 
 	// Replica A in this process bootstraps the empty store; replica B, another process,
 	// finds the account there and creates nothing.
-	stdout, logsA, _ := startServe(t, cfgA)
-	a := &testAuthority{url: strings.TrimSpace(strings.TrimPrefix(stdout.String(), "ready authority=")),
+	serveA := startServe(t, cfgA)
+	logsA := serveA.logs
+	a := &testAuthority{url: strings.TrimSpace(strings.TrimPrefix(serveA.stdout.String(), "ready authority=")),
 		keys: map[string]awsCreds{"123456789012": readCredentialsFile(t, filepath.Join(dir, "a", "admin-credentials"))}}
 	urlB, logsB := startServeProcess(t, cfgB)
 	b := &testAuthority{url: urlB}
@@ -143,68 +138,17 @@ region = "eu-west-1"
 	}
 }
 
-// startServeProcess runs "iamdb serve --config cfg" as a child process (the test binary as
-// TestIamdbHelperProcess) until the test ends, and returns its authority URL once it
-// prints ready, and its log.
-func startServeProcess(t *testing.T, cfg string) (string, *lockedBuffer) {
+// startServeProcess runs "iamdb serve --config cfg" as a child process until the test
+// ends, and returns its authority URL once it prints ready, and its log.
+func startServeProcess(t *testing.T, cfg string) (string, *testenv.LogBuffer) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestIamdbHelperProcess$", "--", "serve", "--config", cfg)
-	cmd.Env = append(os.Environ(), "IAMDB_TEST_HELPER_PROCESS=1")
-	logs := &lockedBuffer{}
-	cmd.Stderr = logs
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
+	const prefix = "ready authority="
+	c, line := startChild(t, os.Environ(), func(l string) bool { return strings.HasPrefix(l, prefix) }, "serve", "--config", cfg)
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-			t.Error("the serve process did not stop within 20s of SIGINT")
-		}
+		c.stop(t, os.Interrupt)
 		if t.Failed() {
-			t.Logf("the serve process's log:\n%s", logs.String())
+			t.Logf("the serve process's log:\n%s", c.logs.String())
 		}
 	})
-	ready := make(chan string, 1)
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if addr, ok := strings.CutPrefix(sc.Text(), "ready authority="); ok {
-				ready <- addr
-			}
-		}
-		cmd.Wait()
-	}()
-	select {
-	case addr := <-ready:
-		return addr, logs
-	case <-exited:
-		t.Fatalf("the serve process exited before it was ready:\n%s", logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the serve process not ready in 30s:\n%s", logs.String())
-	}
-	return "", nil
-}
-
-// waitFor polls cond for up to 10 s and fails the test with its last detail if it never
-// holds.
-func waitFor(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	var detail string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		var ok bool
-		if ok, detail = cond(); ok {
-			return
-		}
-	}
-	t.Fatalf("%s: not within 10s; last: %s", what, detail)
+	return strings.TrimPrefix(line, prefix), &c.logs
 }

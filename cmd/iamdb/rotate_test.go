@@ -20,9 +20,7 @@ func TestRotateMasterKey(t *testing.T) {
 	cfg := filepath.Join(dir, "iamdb.toml")
 	write := func(extra string) {
 		t.Helper()
-		if err := os.WriteFile(cfg, []byte("dir = \"state\"\n"+extra+"[authority]\nlisten = \"127.0.0.1:0\"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, dir, "iamdb.toml", "dir = \"state\"\n"+extra+"[authority]\nlisten = \"127.0.0.1:0\"\n")
 	}
 	write("")
 	if logs, err := serveOnce(t, cfg); err != nil {
@@ -51,13 +49,13 @@ func TestRotateMasterKey(t *testing.T) {
 	// whoami asks the authority who the admin's key is, or returns the error.
 	whoami := func() error {
 		t.Helper()
-		stdout, logs, stop := startServe(t, cfg)
-		defer stop()
-		url := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(stdout.String(), "\n", 2)[0], "ready authority="))
+		p := startServe(t, cfg)
+		defer p.stop(t)
+		url := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(p.stdout.String(), "\n", 2)[0], "ready authority="))
 		c := awssts.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url),
 			Credentials: credentials.NewStaticCredentialsProvider(akid, secret, "")})
 		_, err := c.GetCallerIdentity(context.Background(), &awssts.GetCallerIdentityInput{})
-		if strings.Contains(logs.String(), secret) {
+		if strings.Contains(p.logs.String(), secret) {
 			t.Error("serve's log holds the admin's secret")
 		}
 		return err

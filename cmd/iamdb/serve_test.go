@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -31,32 +30,19 @@ import (
 // error of a serve that failed to start.
 func serveOnce(t *testing.T, cfgPath string) (stderr string, err error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	h := hooks{ready: func(addr string) { ready <- addr }}
-	var out, logs bytes.Buffer
-	done := make(chan error, 1)
-	go func() { done <- h.run(ctx, []string{"serve", "--config", cfgPath}, &out, &logs) }()
-	select {
-	case <-ready:
-		cancel()
-		err = <-done
-	case err = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("iamdb serve neither got ready nor failed within 30s")
+	p := launch(hooks{}, "serve", "--config", cfgPath)
+	if err := p.waitReady(t); err != nil {
+		return p.logs.String(), err
 	}
-	return logs.String(), err
+	err = p.stop(t)
+	return p.logs.String(), err
 }
 
 // The bootstrap key is written once; a restart keeps it and writes nothing new; without the
 // master key the store's secrets cannot be read, and serve says so instead of starting.
 func TestServeBootstrapOnceAndMasterKey(t *testing.T) {
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "iamdb.toml")
-	if err := os.WriteFile(cfg, []byte("dir = \"state\"\n[authority]\nlisten = \"127.0.0.1:0\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeFile(t, dir, "iamdb.toml", "dir = \"state\"\n[authority]\nlisten = \"127.0.0.1:0\"\n")
 	if logs, err := serveOnce(t, cfg); err != nil {
 		t.Fatalf("first start: %v\n%s", err, logs)
 	}
@@ -98,10 +84,7 @@ func TestServeBootstrapOnceAndMasterKey(t *testing.T) {
 
 func TestServeRefusesPlainHTTPBeyondLoopback(t *testing.T) {
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "iamdb.toml")
-	if err := os.WriteFile(cfg, []byte("dir = \"state\"\n[authority]\nlisten = \"0.0.0.0:0\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeFile(t, dir, "iamdb.toml", "dir = \"state\"\n[authority]\nlisten = \"0.0.0.0:0\"\n")
 	_, err := serveOnce(t, cfg)
 	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 		t.Errorf("serve on 0.0.0.0 without TLS = %v, want a refusal", err)
@@ -113,21 +96,15 @@ func TestServeRefusesPlainHTTPBeyondLoopback(t *testing.T) {
 func TestServeAuthorityTLS(t *testing.T) {
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
-	cfg := filepath.Join(dir, "iamdb.toml")
-	if err := os.WriteFile(cfg, []byte("dir = \"state\"\n[authority]\nlisten = \"127.0.0.1:0\"\ntls_cert_file = \"server.pem\"\ntls_key_file = \"server-key.pem\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeFile(t, dir, "iamdb.toml", "dir = \"state\"\n[authority]\nlisten = \"127.0.0.1:0\"\ntls_cert_file = \"server.pem\"\ntls_key_file = \"server-key.pem\"\n")
 	_, err := serveOnce(t, cfg)
 	if err == nil || !strings.Contains(err.Error(), "authority.tls_cert_file") || !strings.Contains(err.Error(), filepath.Join(state, "server.pem")) {
 		t.Fatalf("serve without its certificate = %v, want an error naming %s", err, filepath.Join(state, "server.pem"))
 	}
-	ca, err := pki.NewCA("authority test CA", time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	writeGatewayFiles(t, state, ca, "unused")
-	stdout, _, stop := startServe(t, cfg)
-	u := strings.TrimSpace(strings.TrimPrefix(stdout.String(), "ready authority="))
+	p := startServe(t, cfg)
+	u := strings.TrimSpace(strings.TrimPrefix(p.stdout.String(), "ready authority="))
 	if !strings.HasPrefix(u, "https://127.0.0.1:") {
 		t.Fatalf("authority URL %q, want https", u)
 	}
@@ -142,9 +119,19 @@ func TestServeAuthorityTLS(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("unsigned GetCallerIdentity: status %d, want 403 or 400 (the authority answered)", resp.StatusCode)
 	}
-	if err := stop(); err != nil {
+	if err := p.stop(t); err != nil {
 		t.Errorf("stop: %v", err)
 	}
+}
+
+// testCA is the CA of one test's servers, backends and gateways.
+func testCA(t *testing.T) *pki.CA {
+	t.Helper()
+	ca, err := pki.NewCA("iamdb cmd test CA", 24*time.Hour, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
 }
 
 // writeGatewayFiles writes into dir what a gateway's table names: the CA (ca.pem,
@@ -170,63 +157,52 @@ func writeGatewayFiles(t *testing.T, dir string, ca *pki.CA, adminPassword strin
 	return cert
 }
 
-// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+// gatewayTOML is the configuration of one gateway: database registered with kind and
+// engine at localhost:port, and the gateway of section ("postgres" or "mysql") for it on
+// 127.0.0.1:port in front of backend, with the files writeGatewayFiles writes and the
+// backend admin's password in passwordFile; extra lines end the gateway's section.
+type gatewayTOML struct {
+	section, database, kind, engine string
+	port                            int
+	backend, adminUser              string
+	passwordFile, extra             string
 }
 
-// startServe runs "iamdb serve --config cfgPath" until it is ready; the returned
-// function stops it and returns its error.
-func startServe(t *testing.T, cfgPath string) (stdout, logs *lockedBuffer, stop func() error) {
+func (g gatewayTOML) String() string {
+	return fmt.Sprintf(`
+[[databases]]
+identifier = %q
+kind = %q
+engine = %q
+endpoints = ["localhost"]
+port = %d
+iam_auth = true
+
+[[%s]]
+database = %q
+listen = "127.0.0.1:%d"
+tls_cert_file = "server.pem"
+tls_key_file = "server-key.pem"
+backend = %q
+backend_ca_file = "ca.pem"
+backend_admin_user = %q
+backend_admin_password_file = %q
+ca_cert_file = "ca.pem"
+ca_key_file = "ca-key.pem"
+%s`, g.database, g.kind, g.engine, g.port, g.section, g.database, g.port, g.backend, g.adminUser, g.passwordFile, g.extra)
+}
+
+// startServe runs "iamdb serve --config cfgPath" until the test ends, and waits until it
+// is ready.
+func startServe(t *testing.T, cfgPath string) *inProcess {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	h := hooks{ready: func(addr string) { ready <- addr }}
-	stdout, logs = &lockedBuffer{}, &lockedBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- h.run(ctx, []string{"serve", "--config", cfgPath}, stdout, logs) }()
-	stopped := false
-	stop = func() error {
-		t.Helper()
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(40 * time.Second):
-			t.Fatal("serve did not drain and stop")
-			return nil
-		}
-	}
-	t.Cleanup(func() { stop() })
-	select {
-	case <-ready:
-	case err := <-done:
-		stopped = true
-		cancel()
-		t.Fatalf("serve: %v\n%s", err, logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve not ready in 30s")
-	}
-	return stdout, logs, stop
+	return startInProcess(t, hooks{}, "serve", "--config", cfgPath)
 }
 
 // A PostgreSQL gateway configured in the file serves IAM logins; SIGHUP reloads its
 // certificate; the end of the context drains it.
 func TestServePostgresGateway(t *testing.T) {
-	ca, err := pki.NewCA("serve test CA", 24*time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	pg := localdbtest.Postgres(t, ca)
 	ctx := context.Background()
 	if err := pg.Exec(ctx, "CREATE USER iam_user WITH LOGIN", "GRANT rds_iam TO iam_user"); err != nil {
@@ -240,49 +216,16 @@ func TestServePostgresGateway(t *testing.T) {
 [authority]
 listen = "127.0.0.1:0"
 region = "eu-west-1"
-
-[[databases]]
-identifier = "orders"
-kind = "instance"
-engine = "postgres"
-endpoints = ["localhost"]
-port = %d
-iam_auth = true
-
-[[postgres]]
-database = "orders"
-listen = "127.0.0.1:%d"
-tls_cert_file = "server.pem"
-tls_key_file = "server-key.pem"
-backend = %q
-backend_ca_file = "ca.pem"
-backend_admin_user = %q
-backend_admin_password_file = "admin-password"
-ca_cert_file = "ca.pem"
-ca_key_file = "ca-key.pem"
-
+%s
 [ops]
 listen = "127.0.0.1:%d"
 drain_timeout = "20s"
-`, dir, port, port, pg.Addr(), pg.AdminUser, opsPort)
-	cfgPath := filepath.Join(dir, "iamdb.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, dir, gatewayTOML{section: "postgres", database: "orders", kind: "instance", engine: "postgres", port: port,
+		backend: pg.Addr(), adminUser: pg.AdminUser, passwordFile: "admin-password"}, opsPort)
+	cfgPath := writeFile(t, dir, "iamdb.toml", cfgText)
 
-	runCtx, cancel := context.WithCancel(ctx)
-	ready := make(chan string, 1)
-	h := hooks{ready: func(addr string) { ready <- addr }}
-	var out, logs lockedBuffer
-	done := make(chan error, 1)
-	go func() { done <- h.run(runCtx, []string{"serve", "--config", cfgPath}, &out, &logs) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("serve: %v\n%s", err, logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve not ready in 30s")
-	}
+	p := startServe(t, cfgPath)
+	out, logs := p.stdout, p.logs
 	if !strings.Contains(out.String(), fmt.Sprintf("ready postgres=127.0.0.1:%d database=orders", port)) {
 		t.Errorf("stdout %q lacks the gateway's ready line", out.String())
 	}
@@ -335,15 +278,7 @@ drain_timeout = "20s"
 
 	// /readyz says ready while serving, and 503 from the start of the drain, which a
 	// session still open keeps going.
-	readyz := func() (int, string) {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", opsPort))
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	readyz := func() (int, string) { return httpGet(fmt.Sprintf("http://127.0.0.1:%d/readyz", opsPort)) }
 	if code, body := readyz(); code != http.StatusOK || body != "ready\n" {
 		t.Errorf("/readyz while serving = %d %q, want 200 ready", code, body)
 	}
@@ -356,19 +291,14 @@ drain_timeout = "20s"
 	if err != nil {
 		t.Fatal(err)
 	}
-	cancel()
+	p.cancel()
 	waitFor(t, "/readyz to fail while draining", func() (bool, string) {
 		code, body := readyz()
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "draining"), fmt.Sprintf("%d %q", code, body)
 	})
 	held.Close(ctx)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve after cancel: %v", err)
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatal("serve did not drain and stop")
+	if err := p.stop(t); err != nil {
+		t.Errorf("serve after cancel: %v", err)
 	}
 }
 
@@ -376,10 +306,7 @@ drain_timeout = "20s"
 // (TLS with the CA, cleartext password allowed) in front of a throwaway MariaDB, relays
 // password users, refuses bad tokens with MySQL's 1045, and announces server_version.
 func TestServeMySQLGateway(t *testing.T) {
-	ca, err := pki.NewCA("serve test CA", 24*time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	m := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{CA: ca, Databases: []string{"orders"}})
 	ctx := context.Background()
 	stmts := append(localdb.IAMUserSQL("iam_user"),
@@ -397,36 +324,14 @@ func TestServeMySQLGateway(t *testing.T) {
 [authority]
 listen = "127.0.0.1:0"
 region = "ap-northeast-1"
-
-[[databases]]
-identifier = "orders-mysql"
-kind = "instance"
-engine = "mariadb"
-endpoints = ["localhost"]
-port = %d
-iam_auth = true
-
-[[mysql]]
-database = "orders-mysql"
-listen = "127.0.0.1:%d"
-tls_cert_file = "server.pem"
-tls_key_file = "server-key.pem"
-backend = %q
-backend_ca_file = "ca.pem"
-backend_admin_user = %q
-backend_admin_password_file = "admin-password"
-ca_cert_file = "ca.pem"
-ca_key_file = "ca-key.pem"
-server_version = %q
-
+%s
 [mysql.pool]
 max_idle_per_key = 2
-`, dir, port, port, m.Addr(), m.AdminUser, version)
-	cfgPath := filepath.Join(dir, "iamdb.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	stdout, logs, stop := startServe(t, cfgPath)
+`, dir, gatewayTOML{section: "mysql", database: "orders-mysql", kind: "instance", engine: "mariadb", port: port,
+		backend: m.Addr(), adminUser: m.AdminUser, passwordFile: "admin-password", extra: fmt.Sprintf("server_version = %q\n", version)})
+	cfgPath := writeFile(t, dir, "iamdb.toml", cfgText)
+	p := startServe(t, cfgPath)
+	stdout, logs := p.stdout, p.logs
 	if want := fmt.Sprintf("ready mysql=127.0.0.1:%d database=orders-mysql\n", port); !strings.Contains(stdout.String(), want) {
 		t.Errorf("stdout %q lacks %q", stdout.String(), want)
 	}
@@ -454,23 +359,7 @@ max_idle_per_key = 2
 		t.Fatal(err)
 	}
 	query := func(user, password, db string) (string, error) {
-		cfg := mysql.NewConfig()
-		cfg.User, cfg.Passwd, cfg.DBName = user, password, db
-		cfg.Net, cfg.Addr = "tcp", endpoint
-		cfg.TLS = &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
-		cfg.AllowCleartextPasswords = true
-		cfg.Timeout = 10 * time.Second
-		connector, err := mysql.NewConnector(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sdb := sql.OpenDB(connector)
-		defer sdb.Close()
-		qctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		var got string
-		err = sdb.QueryRowContext(qctx, "select concat(current_user(), ' ', coalesce(database(), '-'))").Scan(&got)
-		return got, err
+		return mysqlQuery(ctx, ca, port, user, password, db, "select concat(current_user(), ' ', coalesce(database(), '-'))")
 	}
 	for i := range 2 { // the second one on a pooled backend session
 		if got, err := query("iam_user", tok, "orders"); err != nil || got != "iam_user@% orders" {
@@ -489,7 +378,7 @@ max_idle_per_key = 2
 	if !strings.Contains(logs.String(), "reason=signature-mismatch") {
 		t.Errorf("the log does not name the tampered token's reason:\n%s", logs.String())
 	}
-	if err := stop(); err != nil {
+	if err := p.stop(t); err != nil {
 		t.Errorf("serve after cancel: %v", err)
 	}
 }

@@ -28,7 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
-	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // workloadServe is "iamdb serve" with the workload endpoints and a gateway.
@@ -39,18 +39,15 @@ type workloadServe struct {
 	tokenFile string
 	pgPort    int
 	caFile    string
-	stdout    *lockedBuffer
-	logs      *lockedBuffer
+	stdout    *testenv.LogBuffer
+	logs      *testenv.LogBuffer
 }
 
 var readyLine = regexp.MustCompile(`(?m)^ready (imds|container_credentials|authority)=(\S+)`)
 
 func startWorkloadServe(t *testing.T) *workloadServe {
 	t.Helper()
-	ca, err := pki.NewCA("workload test CA", 24*time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	pg := localdbtest.Postgres(t, ca)
 	if err := pg.Exec(context.Background(), "CREATE USER pgmonitor WITH LOGIN", "GRANT rds_iam TO pgmonitor", "GRANT pg_monitor TO pgmonitor", "CREATE USER orders_app WITH LOGIN", "GRANT rds_iam TO orders_app"); err != nil {
 		t.Fatal(err)
@@ -71,26 +68,7 @@ account_id = %q
 id = %q
 alias = "management"
 
-[[databases]]
-identifier = %q
-kind = "cluster"
-engine = "aurora-postgresql"
-endpoints = ["localhost"]
-port = %d
-iam_auth = true
-
-[[postgres]]
-database = %q
-listen = "127.0.0.1:%d"
-tls_cert_file = "server.pem"
-tls_key_file = "server-key.pem"
-backend = %q
-backend_ca_file = "ca.pem"
-backend_admin_user = %q
-backend_admin_password_file = "admin-password"
-ca_cert_file = "ca.pem"
-ca_key_file = "ca-key.pem"
-
+%s
 # Seed 001's management "instance": its instance profile is created later, with the CLI.
 [[imds]]
 listen = "127.0.0.1:0"
@@ -102,9 +80,11 @@ instance_id = "i-0fedcba9876543210"
 listen = "127.0.0.1:0"
 role = "orders-task-role"
 authorization_token_file = "container.token"
-`, dir, db.region, dbAccount, mgmtAccount, db.id, port, db.id, port, pg.Addr(), pg.AdminUser, mgmtAccount)
+`, dir, db.region, dbAccount, mgmtAccount, gatewayTOML{section: "postgres", database: db.id, kind: "cluster", engine: "aurora-postgresql",
+		port: port, backend: pg.Addr(), adminUser: pg.AdminUser, passwordFile: "admin-password"}, mgmtAccount)
 	path := writeFile(t, dir, "iamdb.toml", cfg)
-	stdout, logs, _ := startServe(t, path)
+	p := startServe(t, path)
+	stdout, logs := p.stdout, p.logs
 	w := &workloadServe{pgPort: port, caFile: filepath.Join(dir, "ca.pem"), tokenFile: filepath.Join(dir, "container.token"), stdout: stdout, logs: logs}
 	for _, m := range readyLine.FindAllStringSubmatch(stdout.String(), -1) {
 		switch m[1] {
@@ -281,14 +261,8 @@ print(s.client("rds").generate_db_auth_token(DBHostname="localhost", Port=int(sy
 		checkTokenShape(t, tok, seedDB{host: "localhost", port: w.pgPort, region: db.region}, "pgmonitor", true)
 		// The seed's pg_stat_activity query, as pgmonitor (rds_iam and pg_monitor) through
 		// the gateway: pg_monitor sees every session's query.
-		var penv []string
-		for _, kv := range toolEnv(t, db.region) {
-			if !strings.HasPrefix(strings.ToUpper(kv), "PG") {
-				penv = append(penv, kv)
-			}
-		}
 		conninfo := fmt.Sprintf("host=localhost port=%d user=pgmonitor dbname=postgres sslmode=verify-full sslrootcert=%s connect_timeout=10", w.pgPort, w.caFile)
-		out, errOut, err := runTool(pdir, append(penv, "PGPASSWORD="+tok), "psql", "-X", "-w", "-At", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c",
+		out, errOut, err := runPSQL(t, db.region, conninfo, tok,
 			"select current_user, count(*) > 0, count(*) filter (where query = '<insufficient privilege>') from pg_stat_activity")
 		if err != nil || strings.TrimSpace(out) != "pgmonitor|t|0" {
 			t.Errorf("psql as pgmonitor with the %s token: %q, %v (stderr %q), want pgmonitor|t|0\nlog:\n%s", client, out, err, errOut, w.logs.String())
@@ -308,14 +282,8 @@ print(s.client("rds").generate_db_auth_token(DBHostname="localhost", Port=int(sy
 		if err := run(context.Background(), []string{"token", "--hostname", "localhost", "--port", strconv.Itoa(w.pgPort), "--username", "orders_app"}, &stdout, &stderr); err != nil {
 			t.Fatalf("iamdb token with container credentials: %v %s", err, stderr.String())
 		}
-		var penv []string
-		for _, kv := range toolEnv(t, db.region) {
-			if !strings.HasPrefix(strings.ToUpper(kv), "PG") {
-				penv = append(penv, kv)
-			}
-		}
 		conninfo := fmt.Sprintf("host=localhost port=%d user=orders_app dbname=postgres sslmode=verify-full sslrootcert=%s connect_timeout=10", w.pgPort, w.caFile)
-		out, errOut, err := runTool(t.TempDir(), append(penv, "PGPASSWORD="+strings.TrimSpace(stdout.String())), "psql", "-X", "-w", "-At", "-d", conninfo, "-c", "select current_user")
+		out, errOut, err := runPSQL(t, db.region, conninfo, strings.TrimSpace(stdout.String()), "select current_user")
 		if err != nil || strings.TrimSpace(out) != "orders_app" {
 			t.Errorf("psql as orders_app with a container-credentials token: %q, %v (stderr %q)\nlog:\n%s", out, err, errOut, w.logs.String())
 		}

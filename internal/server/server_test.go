@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // testConfig is a Config for a server on a temp dir, every socket on a free loopback port.
@@ -37,6 +38,19 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// runUntilReady runs srv with ctx until it is ready; the channel gets Run's result.
+func runUntilReady(t *testing.T, ctx context.Context, srv *Server) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatalf("Run = %v before Ready", err)
+	}
+	return done
+}
+
 // New binds every socket before Run; Run serves until its context ends, once.
 func TestServerLifecycle(t *testing.T) {
 	cfg := testConfig(t)
@@ -51,13 +65,7 @@ func TestServerLifecycle(t *testing.T) {
 		t.Errorf("the admin's key was not written: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	select {
-	case <-srv.Ready():
-	case err := <-done:
-		t.Fatalf("Run = %v before Ready", err)
-	}
+	done := runUntilReady(t, ctx, srv)
 	if code, body := get(t, "http://"+srv.OpsAddr()+"/readyz"); code != http.StatusOK || body != "ready\n" {
 		t.Errorf("/readyz = %d %q, want 200 ready", code, body)
 	}
@@ -85,9 +93,7 @@ func TestServerShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(context.Background()) }()
-	<-srv.Ready()
+	done := runUntilReady(t, context.Background(), srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
@@ -123,7 +129,7 @@ func TestServerListenersAndLogger(t *testing.T) {
 	}
 	cfg := testConfig(t)
 	cfg.Authority.Listen = ln.Addr().String()
-	var logs bytes.Buffer
+	var logs testenv.LogBuffer
 	srv, err := New(context.Background(), cfg, Options{Logger: NewLogger(&logs, cfg.Log), Listeners: map[string]net.Listener{cfg.Authority.Listen: ln}})
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +225,7 @@ func TestSecretRedacted(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MasterKey = Secret(strings.Repeat("ab", 32))
 	cfg.Postgres = []GatewayConfig{{BackendAdminPassword: "hunter2-admin"}}
-	var logs bytes.Buffer
+	var logs testenv.LogBuffer
 	NewLogger(&logs, LogConfig{Level: "info", Format: "json"}).Info("config", "master_key", cfg.MasterKey, "password", cfg.Postgres[0].BackendAdminPassword)
 	for _, out := range []string{fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), logs.String()} {
 		if strings.Contains(out, "abab") || strings.Contains(out, "hunter2") || !strings.Contains(out, "REDACTED") {
