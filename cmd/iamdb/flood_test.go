@@ -22,6 +22,7 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -40,7 +41,7 @@ func TestServeGatewayFlood(t *testing.T) {
 	if err := pg.Exec(ctx, "CREATE USER iam_user WITH LOGIN", "GRANT rds_iam TO iam_user"); err != nil {
 		t.Fatal(err)
 	}
-	if err := maria.Exec(ctx, append(localdb.IAMUserSQL("iam_user"), "GRANT ALL ON orders.* TO rds_iam")...); err != nil {
+	if err := maria.Exec(ctx, append(rdsiam.MySQLIAMUserSQL("iam_user"), "GRANT ALL ON orders.* TO rds_iam")...); err != nil {
 		t.Fatal(err)
 	}
 	tools := findClientTools(t)

@@ -23,6 +23,7 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -309,7 +310,7 @@ func TestServeMySQLGateway(t *testing.T) {
 	ca := testCA(t)
 	m := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{CA: ca, Databases: []string{"orders"}})
 	ctx := context.Background()
-	stmts := append(localdb.IAMUserSQL("iam_user"),
+	stmts := append(rdsiam.MySQLIAMUserSQL("iam_user"),
 		"GRANT ALL ON orders.* TO rds_iam",
 		"CREATE USER 'pw_user'@'%' IDENTIFIED BY 'pw-user-Secret-1'")
 	if err := m.Exec(ctx, stmts...); err != nil {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/iam"
-	"github.com/iamdb/iamdb/internal/localdb"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 	"github.com/iamdb/iamdb/internal/testenv/authority"
 	"github.com/iamdb/iamdb/token"
 )
@@ -26,7 +26,7 @@ var postgresCast = []string{
 func mariaDBCast() []string {
 	var stmts []string
 	for _, u := range []string{"alice", "bob", "carol", "dave"} {
-		stmts = append(stmts, localdb.IAMUserSQL(u)...)
+		stmts = append(stmts, rdsiam.MySQLIAMUserSQL(u)...)
 	}
 	return append(stmts,
 		// nina is an IAM user through a role granted rds_iam.
