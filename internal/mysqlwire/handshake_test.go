@@ -3,53 +3,18 @@ package mysqlwire
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
-
-// testCert returns a self-signed certificate for "localhost" and 127.0.0.1.
-var testCert = sync.OnceValue(func() tls.Certificate {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-})
-
-func serverTLS() *tls.Config { return &tls.Config{Certificates: []tls.Certificate{testCert()}} }
-
-func clientTLS() *tls.Config {
-	leaf, _ := x509.ParseCertificate(testCert().Certificate[0])
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return &tls.Config{RootCAs: pool, ServerName: "localhost"}
-}
 
 // testClient is a hand-written MySQL client for scripted tests.
 type testClient struct {
@@ -211,13 +176,13 @@ func TestLoginTLS(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, err, wait := start(t, Config{TLS: serverTLS(), RequireTLS: true}, func(cl *testClient) {
+			c, err, wait := start(t, Config{TLS: testenv.ServerTLS(), RequireTLS: true}, func(cl *testClient) {
 				g := parseGreeting(t, cl.read())
 				if g.caps&CapSSL == 0 {
 					t.Errorf("greeting caps %#x lack SSL", g.caps)
 				}
 				cl.write(sslRequest(loginCaps))
-				tc := tls.Client(cl.nc, clientTLS())
+				tc := tls.Client(cl.nc, testenv.ClientTLS("localhost"))
 				if err := tc.Handshake(); err != nil {
 					t.Errorf("TLS: %v", err)
 					return
@@ -256,10 +221,10 @@ func TestLoginTLS(t *testing.T) {
 // the Conn has TLS and CLIENT_SSL.
 func TestLoginTLSConnectorJ(t *testing.T) {
 	t.Parallel()
-	c, err, wait := start(t, Config{TLS: serverTLS()}, func(cl *testClient) {
+	c, err, wait := start(t, Config{TLS: testenv.ServerTLS()}, func(cl *testClient) {
 		cl.read()
 		cl.write(sslRequest(loginCaps))
-		tc := tls.Client(cl.nc, clientTLS())
+		tc := tls.Client(cl.nc, testenv.ClientTLS("localhost"))
 		if err := tc.Handshake(); err != nil {
 			t.Errorf("TLS: %v", err)
 			return
@@ -283,10 +248,10 @@ func TestLoginTLSConnectorJ(t *testing.T) {
 // A second SSLRequest, after TLS, is refused.
 func TestSecondSSLRequestRefused(t *testing.T) {
 	t.Parallel()
-	_, err, wait := start(t, Config{TLS: serverTLS()}, func(cl *testClient) {
+	_, err, wait := start(t, Config{TLS: testenv.ServerTLS()}, func(cl *testClient) {
 		cl.read()
 		cl.write(sslRequest(loginCaps))
-		tc := tls.Client(cl.nc, clientTLS())
+		tc := tls.Client(cl.nc, testenv.ClientTLS("localhost"))
 		if err := tc.Handshake(); err != nil {
 			t.Errorf("TLS: %v", err)
 			return
@@ -353,9 +318,9 @@ func TestHandshakeRefused(t *testing.T) {
 			errPacket{1043, "08S01", "auth response truncated"}, ErrProtocol},
 		{"ssl not offered", Config{}, func(cl *testClient) { cl.write(sslRequest(loginCaps)) },
 			errPacket{1043, "08S01", "SSL requested but not offered"}, ErrUnsupported},
-		{"ssl flag without request", Config{TLS: serverTLS()}, func(cl *testClient) { cl.write(resp{caps: loginCaps | CapSSL, user: "u"}.encode()) },
+		{"ssl flag without request", Config{TLS: testenv.ServerTLS()}, func(cl *testClient) { cl.write(resp{caps: loginCaps | CapSSL, user: "u"}.encode()) },
 			errPacket{1043, "08S01", "SSL flag without SSLRequest"}, ErrProtocol},
-		{"plaintext refused", Config{TLS: serverTLS(), RequireTLS: true}, func(cl *testClient) { cl.write(resp{caps: loginCaps, user: "u"}.encode()) },
+		{"plaintext refused", Config{TLS: testenv.ServerTLS(), RequireTLS: true}, func(cl *testClient) { cl.write(resp{caps: loginCaps, user: "u"}.encode()) },
 			errPacket{3159, "HY000", "insecure transport"}, ErrUnsupported},
 	}
 	for _, tt := range tests {
@@ -379,7 +344,7 @@ func TestHandshakeRefused(t *testing.T) {
 
 func TestHandshakeTLSFailure(t *testing.T) {
 	t.Parallel()
-	_, err, wait := start(t, Config{TLS: serverTLS()}, func(cl *testClient) {
+	_, err, wait := start(t, Config{TLS: testenv.ServerTLS()}, func(cl *testClient) {
 		cl.read()
 		cl.write(sslRequest(loginCaps))
 		cl.nc.Write([]byte("not a TLS ClientHello at all......"))
@@ -440,7 +405,7 @@ func TestNewServerConfig(t *testing.T) {
 		{"no protocol 41", Config{Capabilities: DefaultCapabilities &^ CapProtocol41}},
 		{"require TLS without TLS", Config{RequireTLS: true}},
 		{"TLS without cert", Config{TLS: &tls.Config{}}},
-		{"TLS 1.1", Config{TLS: serverTLS(), MinTLSVersion: tls.VersionTLS11}},
+		{"TLS 1.1", Config{TLS: testenv.ServerTLS(), MinTLSVersion: tls.VersionTLS11}},
 		{"huge handshake", Config{MaxHandshakeLen: MaxPayloadLen}},
 		{"NUL in version", Config{ServerVersion: "8\x00"}},
 	} {
@@ -459,7 +424,7 @@ func FuzzHandshakeAfterTLS(f *testing.F) {
 	f.Add(frame(2, resp{caps: loginCaps, user: "u", auth: scramble20, plugin: pluginNative}.encode()))
 	f.Add(frame(2, sslRequest(loginCaps)))
 	f.Add([]byte{0xff, 0xff, 0xff, 2})
-	s, err := NewServer(Config{TLS: serverTLS()})
+	s, err := NewServer(Config{TLS: testenv.ServerTLS()})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -475,7 +440,7 @@ func FuzzHandshakeAfterTLS(f *testing.F) {
 			if _, err := client.Write(pkt); err != nil {
 				return
 			}
-			tc := tls.Client(client, clientTLS())
+			tc := tls.Client(client, testenv.ClientTLS("localhost"))
 			if tc.Handshake() != nil {
 				return
 			}

@@ -4,23 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -200,29 +194,10 @@ func FuzzHeader(f *testing.F) {
 	})
 }
 
-// testCert returns a self-signed certificate for "localhost".
-var testCert = sync.OnceValue(func() tls.Certificate {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-})
-
 func clientTLS() *tls.Config {
-	leaf, _ := x509.ParseCertificate(testCert().Certificate[0])
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return &tls.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{"postgresql"}}
+	c := testenv.ClientTLS("localhost")
+	c.NextProtos = []string{"postgresql"}
+	return c
 }
 
 // handshake runs Handshake on one end of a pipe and script on the other.
@@ -283,7 +258,7 @@ func receive(t *testing.T, fe *pgproto3.Frontend, until func(pgproto3.BackendMes
 
 func TestHandshakeTLS(t *testing.T) {
 	t.Parallel()
-	cert := testCert()
+	cert := testenv.Cert()
 	c, err := handshake(t, Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, func(nc net.Conn) {
 		nc.Write(request(codeGSSENCRequest))
 		if b := readByte(t, nc); b != 'N' {
@@ -345,7 +320,7 @@ func TestHandshakeTLS(t *testing.T) {
 
 func TestHandshakeDirectSSL(t *testing.T) {
 	t.Parallel()
-	cert := testCert()
+	cert := testenv.Cert()
 	c, err := handshake(t, Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, func(nc net.Conn) {
 		tc := tls.Client(nc, clientTLS())
 		if err := tc.Handshake(); err != nil {
