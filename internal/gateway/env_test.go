@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,6 +103,71 @@ func (gw *testGW) waitReleased(t testing.TB) int {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// concurrently runs query for clients 0 to clients-1 at once, reports their errors, and
+// checks that at most DefaultMaxIdlePerKey sessions stay pooled afterwards.
+func (gw *testGW) concurrently(t *testing.T, clients int, query func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := query(i); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if idle := gw.waitReleased(t); idle > DefaultMaxIdlePerKey { // the last sessions may still be resetting
+		t.Errorf("%d idle sessions, want at most %d", idle, DefaultMaxIdlePerKey)
+	}
+}
+
+// startShutdown starts gw.Shutdown with ten seconds to drain and waits until connect fails,
+// as a draining gateway refuses new sessions; the channel receives Shutdown's result.
+func (gw *testGW) startShutdown(t *testing.T, connect func() error) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- gw.Shutdown(ctx)
+	}()
+	for i := 0; ; i++ {
+		if err := connect(); err != nil {
+			return done
+		}
+		if i == 500 {
+			t.Fatal("still accepting after Shutdown")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// auditLog collects a gateway's audit records; it is safe for concurrent use.
+type auditLog struct {
+	mu      sync.Mutex
+	records []AuditRecord
+}
+
+// revealing is a Config mutation: reveal refusal reasons and audit into a.
+func (a *auditLog) revealing(c *Config) {
+	c.RevealReasons = true
+	c.Audit = func(r AuditRecord) { a.mu.Lock(); a.records = append(a.records, r); a.mu.Unlock() }
+}
+
+// all returns the records so far.
+func (a *auditLog) all() []AuditRecord {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]AuditRecord(nil), a.records...)
 }
 
 // newGateway starts a PostgreSQL gateway for the shared environment; mutate adjusts its

@@ -11,7 +11,6 @@ import (
 	"net"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -122,21 +121,15 @@ func TestMySQLIAMLogin(t *testing.T) {
 
 func TestMySQLRevealReasonsAndAudit(t *testing.T) {
 	t.Parallel()
-	var audits []AuditRecord
-	var mu sync.Mutex
-	gw := newMySQLGateway(t, func(c *Config) {
-		c.RevealReasons = true
-		c.Audit = func(r AuditRecord) { mu.Lock(); audits = append(audits, r); mu.Unlock() }
-	})
+	var log auditLog
+	gw := newMySQLGateway(t, log.revealing)
 	tok := gw.token(t, "alice", "alice", gw.env.clock.Now().Add(-20*time.Minute))
 	_, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS()))
 	me := mysqlError(t, err)
 	if me.Number != 1045 || !strings.HasSuffix(me.Message, "(reason: expired)") {
 		t.Errorf("error %d %q; want 1045 ending in (reason: expired)", me.Number, me.Message)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(audits) != 1 || audits[0].Reason != "expired" || audits[0].Outcome != "refused" || !audits[0].IAM || audits[0].User != "alice" || audits[0].Engine != "mysql" || audits[0].DBName != "app" {
+	if audits := log.all(); len(audits) != 1 || audits[0].Reason != "expired" || audits[0].Outcome != "refused" || !audits[0].IAM || audits[0].User != "alice" || audits[0].Engine != "mysql" || audits[0].DBName != "app" {
 		t.Errorf("audit records %+v; want one refused/expired mysql record for alice", audits)
 	}
 }
@@ -370,33 +363,18 @@ func TestMySQLConcurrentClients(t *testing.T) {
 	t.Parallel()
 	gw := newMySQLGateway(t, func(c *Config) { c.Pool.MaxSessionsPerKey = 40 })
 	tok := gw.token(t, "alice", "alice", time.Time{})
-	const clients = 120
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for i := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			db, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS()))
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer db.Close()
-			var v int
-			if err := db.QueryRow("select ? + 1", i).Scan(&v); err != nil || v != i+1 {
-				errs <- fmt.Errorf("client %d: %v %d", i, err, v)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if idle := gw.waitReleased(t); idle > DefaultMaxIdlePerKey { // the last sessions may still be resetting
-		t.Errorf("%d idle sessions, want at most %d", idle, DefaultMaxIdlePerKey)
-	}
+	gw.concurrently(t, 120, func(i int) error {
+		db, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS()))
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		var v int
+		if err := db.QueryRow("select ? + 1", i).Scan(&v); err != nil || v != i+1 {
+			return fmt.Errorf("client %d: %v %d", i, err, v)
+		}
+		return nil
+	})
 }
 
 // TestMySQLBackendRestart is not parallel: it restarts the shared server.
@@ -443,21 +421,10 @@ func TestMySQLShutdown(t *testing.T) {
 	gw := newMySQLGateway(t, nil)
 	tok := gw.token(t, "alice", "alice", time.Time{})
 	db := gw.mysqlMustOpen(t, "alice", tok, "app")
-	done := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		done <- gw.Shutdown(ctx)
-	}()
-	for i := 0; ; i++ {
-		if _, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS())); err != nil {
-			break
-		}
-		if i == 500 {
-			t.Fatal("still accepting after Shutdown")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	done := gw.startShutdown(t, func() error {
+		_, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS()))
+		return err
+	})
 	connID(t, db) // the open session still works while draining
 	db.Close()
 	if err := <-done; err != nil {

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -95,21 +94,15 @@ func TestIAMLogin(t *testing.T) {
 
 func TestRevealReasons(t *testing.T) {
 	t.Parallel()
-	var audits []AuditRecord
-	var mu sync.Mutex
-	gw := newGateway(t, func(c *Config) {
-		c.RevealReasons = true
-		c.Audit = func(r AuditRecord) { mu.Lock(); audits = append(audits, r); mu.Unlock() }
-	})
+	var log auditLog
+	gw := newGateway(t, log.revealing)
 	tok := gw.token(t, "alice", "alice", gw.env.clock.Now().Add(-20*time.Minute))
 	_, err := gw.connect(t, "alice", tok)
 	pe := pgError(t, err)
 	if pe.Code != "28000" || pe.Detail != "reason: expired" {
 		t.Errorf("error %s %q detail %q; want 28000 with detail %q", pe.Code, pe.Message, pe.Detail, "reason: expired")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(audits) != 1 || audits[0].Reason != "expired" || audits[0].Outcome != "refused" || !audits[0].IAM || audits[0].User != "alice" {
+	if audits := log.all(); len(audits) != 1 || audits[0].Reason != "expired" || audits[0].Outcome != "refused" || !audits[0].IAM || audits[0].User != "alice" {
 		t.Errorf("audit records %+v; want one refused/expired for alice", audits)
 	}
 }
@@ -285,33 +278,18 @@ func TestConcurrentClients(t *testing.T) {
 	t.Parallel()
 	gw := newGateway(t, func(c *Config) { c.Pool.MaxSessionsPerKey = 40 })
 	tok := gw.token(t, "alice", "alice", time.Time{})
-	const clients = 200
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for i := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := gw.connect(t, "alice", tok)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close(context.Background())
-			var v int
-			if err := c.QueryRow(context.Background(), "select $1::int + 1", i).Scan(&v); err != nil || v != i+1 {
-				errs <- fmt.Errorf("client %d: %v %d", i, err, v)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if idle := gw.waitReleased(t); idle > DefaultMaxIdlePerKey { // the last sessions may still be resetting
-		t.Errorf("%d idle sessions, want at most %d", idle, DefaultMaxIdlePerKey)
-	}
+	gw.concurrently(t, 200, func(i int) error {
+		c, err := gw.connect(t, "alice", tok)
+		if err != nil {
+			return err
+		}
+		defer c.Close(context.Background())
+		var v int
+		if err := c.QueryRow(context.Background(), "select $1::int + 1", i).Scan(&v); err != nil || v != i+1 {
+			return fmt.Errorf("client %d: %v %d", i, err, v)
+		}
+		return nil
+	})
 }
 
 // TestBackendRestart is not parallel: it restarts the shared server.
@@ -360,22 +338,11 @@ func TestShutdown(t *testing.T) {
 	ctx := context.Background()
 	c := gw.mustConnect(t, "alice", tok)
 
-	done := make(chan error, 1)
-	go func() {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		done <- gw.Shutdown(sctx)
-	}()
 	// Draining: the open session still works, new ones are refused.
-	for i := 0; ; i++ {
-		if _, err := gw.connect(t, "alice", tok); err != nil {
-			break
-		}
-		if i == 500 {
-			t.Fatal("still accepting after Shutdown")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	done := gw.startShutdown(t, func() error {
+		_, err := gw.connect(t, "alice", tok)
+		return err
+	})
 	var one int
 	if err := c.QueryRow(ctx, "select 1").Scan(&one); err != nil {
 		t.Fatalf("session during drain: %v", err)
