@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/iamdb/iamdb/client"
 	"github.com/iamdb/iamdb/client/mysqlauth"
+	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/internal/testenv/gatewayenv"
 	"github.com/iamdb/iamdb/internal/testenv/gatewayenv/gatewayrun"
 )
@@ -133,22 +133,7 @@ func TestRefusedLoginError(t *testing.T) {
 // I/O.
 func TestRefusesPlaintext(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var accepts atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepts.Add(1)
-			c.Close()
-		}
-	}()
+	addr, accepts := testenv.CountingListener(t)
 	var retrieves atomic.Int64
 	src, err := client.NewTokenSource(client.Config{Region: "us-east-1", Credentials: client.CredentialsProviderFunc(func(context.Context) (client.Credentials, error) {
 		retrieves.Add(1)
@@ -159,7 +144,7 @@ func TestRefusesPlaintext(t *testing.T) {
 	}
 	for _, param := range []string{"", "tls=false", "tls=preferred"} {
 		t.Run(param, func(t *testing.T) {
-			cfg, err := mysql.ParseDSN(fmt.Sprintf("app@tcp(%s)/app?timeout=5s&%s", ln.Addr(), param))
+			cfg, err := mysql.ParseDSN(fmt.Sprintf("app@tcp(%s)/app?timeout=5s&%s", addr, param))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/iamdb/iamdb/client"
 	"github.com/iamdb/iamdb/client/pgxauth"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/internal/testenv/gatewayenv"
 	"github.com/iamdb/iamdb/internal/testenv/gatewayenv/gatewayrun"
 )
@@ -273,23 +273,7 @@ func TestRefusedLoginError(t *testing.T) {
 // I/O, through every entry point.
 func TestRefusesPlaintext(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var accepts atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepts.Add(1)
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	addr, accepts := testenv.CountingListener(t)
 	var retrieves atomic.Int64
 	src, err := client.NewTokenSource(client.Config{Region: "us-east-1", Credentials: client.CredentialsProviderFunc(func(context.Context) (client.Credentials, error) {
 		retrieves.Add(1)
@@ -301,7 +285,7 @@ func TestRefusesPlaintext(t *testing.T) {
 	hook := pgxauth.BeforeConnect(src, pgxauth.Options{})
 	for _, mode := range []string{"sslmode=disable", "sslmode=allow", "sslmode=prefer", "", "host=/tmp sslmode=disable"} {
 		t.Run(mode, func(t *testing.T) {
-			conn := fmt.Sprintf("host=127.0.0.1 port=%d user=app dbname=postgres connect_timeout=5 %s", port, mode)
+			conn := fmt.Sprintf("host=127.0.0.1 port=%d user=app dbname=postgres connect_timeout=5 %s", addr.Port, mode)
 			ctx := context.Background()
 			check := func(via string, err error) {
 				t.Helper()

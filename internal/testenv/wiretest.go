@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -69,4 +70,27 @@ func Loopback(t testing.TB) (client, server net.Conn) {
 	}
 	t.Cleanup(func() { client.Close(); server.Close() })
 	return client, server
+}
+
+// CountingListener listens on a loopback port, closes every connection it accepts at once
+// and counts them, until the test ends; tests use it to show that a client refused to dial.
+func CountingListener(t testing.TB) (addr *net.TCPAddr, accepts *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepts = new(atomic.Int64)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepts.Add(1)
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr), accepts
 }
