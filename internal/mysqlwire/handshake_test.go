@@ -44,6 +44,20 @@ func (c *testClient) write(p []byte) {
 	c.nc.Write(b)
 }
 
+// startTLS sends an SSLRequest with caps and completes the TLS handshake; it reports
+// whether TLS is up.
+func (c *testClient) startTLS(caps Capability) bool {
+	c.t.Helper()
+	c.write(sslRequest(caps))
+	tc := tls.Client(c.nc, testenv.ClientTLS("localhost"))
+	if err := tc.Handshake(); err != nil {
+		c.t.Errorf("TLS: %v", err)
+		return false
+	}
+	c.nc = tc
+	return true
+}
+
 // greeting is a decoded HandshakeV10.
 type greeting struct {
 	version  string
@@ -181,13 +195,9 @@ func TestLoginTLS(t *testing.T) {
 				if g.caps&CapSSL == 0 {
 					t.Errorf("greeting caps %#x lack SSL", g.caps)
 				}
-				cl.write(sslRequest(loginCaps))
-				tc := tls.Client(cl.nc, testenv.ClientTLS("localhost"))
-				if err := tc.Handshake(); err != nil {
-					t.Errorf("TLS: %v", err)
+				if !cl.startTLS(loginCaps) {
 					return
 				}
-				cl.nc = tc
 				cl.write(resp{caps: loginCaps | CapSSL, user: "u", auth: scramble20, plugin: pluginNative}.encode())
 				if sw := cl.read(); string(sw) != "\xfemysql_clear_password\x00" {
 					t.Errorf("auth switch = %q", sw)
@@ -223,13 +233,9 @@ func TestLoginTLSConnectorJ(t *testing.T) {
 	t.Parallel()
 	c, err, wait := start(t, Config{TLS: testenv.ServerTLS()}, func(cl *testClient) {
 		cl.read()
-		cl.write(sslRequest(loginCaps))
-		tc := tls.Client(cl.nc, testenv.ClientTLS("localhost"))
-		if err := tc.Handshake(); err != nil {
-			t.Errorf("TLS: %v", err)
+		if !cl.startTLS(loginCaps) {
 			return
 		}
-		cl.nc = tc
 		cl.write(resp{caps: loginCaps &^ CapSSL, user: "u", auth: scramble20, plugin: pluginNative}.encode())
 		if ok := cl.read(); len(ok) == 0 || ok[0] != 0 {
 			t.Errorf("OK = %x", ok)
@@ -250,13 +256,9 @@ func TestSecondSSLRequestRefused(t *testing.T) {
 	t.Parallel()
 	_, err, wait := start(t, Config{TLS: testenv.ServerTLS()}, func(cl *testClient) {
 		cl.read()
-		cl.write(sslRequest(loginCaps))
-		tc := tls.Client(cl.nc, testenv.ClientTLS("localhost"))
-		if err := tc.Handshake(); err != nil {
-			t.Errorf("TLS: %v", err)
+		if !cl.startTLS(loginCaps) {
 			return
 		}
-		cl.nc = tc
 		cl.write(sslRequest(loginCaps))
 		if e, ok := parseErr(cl.read()); !ok || e.code != 1043 || !strings.Contains(e.msg, "SSLRequest after TLS") {
 			t.Errorf("ERR = %+v, want 1043 … SSLRequest after TLS", e)
