@@ -58,6 +58,36 @@ func dsn(env *gatewayenv.Env, gw *gatewayrun.Gateway, user string) string {
 	return fmt.Sprintf("host=127.0.0.1 port=%d user=%s dbname=postgres sslmode=verify-full sslrootcert=%s connect_timeout=20", gw.Port, user, env.CAFile)
 }
 
+// connConfig returns the parsed dsn(env, gw, user).
+func connConfig(t *testing.T, env *gatewayenv.Env, gw *gatewayrun.Gateway, user string) *pgx.ConnConfig {
+	t.Helper()
+	cc, err := pgx.ParseConfig(dsn(env, gw, user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cc
+}
+
+// newPool returns a pool of at most maxConns (if not zero) connections of user through gw,
+// each logged in by src with opts; it is closed when the test ends.
+func newPool(t *testing.T, env *gatewayenv.Env, gw *gatewayrun.Gateway, user string, src *client.TokenSource, opts pgxauth.Options, maxConns int32) *pgxpool.Pool {
+	t.Helper()
+	pc, err := pgxpool.ParseConfig(dsn(env, gw, user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.BeforeConnect = pgxauth.BeforeConnect(src, opts)
+	if maxConns != 0 {
+		pc.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
 // currentUser runs "select current_user" on n new connections of pool at once.
 func acquireAll(t *testing.T, pool *pgxpool.Pool, n int) {
 	t.Helper()
@@ -90,17 +120,7 @@ func TestPoolAcrossExpiry(t *testing.T) {
 	creds, sessions := env.SessionCredentials(gatewayenv.User)
 	var n counter
 	src := newSource(t, env, creds, &n)
-	pc, err := pgxpool.ParseConfig(dsn(env, gw, gatewayenv.User))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc.BeforeConnect = pgxauth.BeforeConnect(src, pgxauth.Options{RequireVerifiedTLS: true})
-	pc.MaxConns = 4
-	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := newPool(t, env, gw, gatewayenv.User, src, pgxauth.Options{RequireVerifiedTLS: true}, 4)
 	const rounds = 3
 	for round := range rounds {
 		if round > 0 {
@@ -148,10 +168,7 @@ func TestCredentialExpiryCapsToken(t *testing.T) {
 	}
 	connect := func() {
 		t.Helper()
-		cc, err := pgx.ParseConfig(dsn(env, gw, gatewayenv.User))
-		if err != nil {
-			t.Fatal(err)
-		}
+		cc := connConfig(t, env, gw, gatewayenv.User)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := pgxauth.BeforeConnect(src, pgxauth.Options{})(ctx, cc); err != nil {
@@ -183,10 +200,7 @@ func TestDatabaseSQL(t *testing.T) {
 	creds, _ := env.SessionCredentials(gatewayenv.User)
 	var n counter
 	src := newSource(t, env, creds, &n)
-	cc, err := pgx.ParseConfig(dsn(env, gw, gatewayenv.User))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := connConfig(t, env, gw, gatewayenv.User)
 	db := stdlib.OpenDB(*cc, stdlib.OptionBeforeConnect(pgxauth.BeforeConnect(src, pgxauth.Options{})))
 	defer db.Close()
 	db.SetMaxIdleConns(0) // every Conn is a new connection
@@ -223,10 +237,7 @@ func TestSigningHostOverride(t *testing.T) {
 		{gatewayenv.Alias, true},           // a registered endpoint name that does not resolve
 		{"unregistered.iamdb.test", false}, // the gateway refuses a token for another host
 	} {
-		cc, err := pgx.ParseConfig(dsn(env, gw, gatewayenv.User))
-		if err != nil {
-			t.Fatal(err)
-		}
+		cc := connConfig(t, env, gw, gatewayenv.User)
 		if err := pgxauth.BeforeConnect(src, pgxauth.Options{Host: tt.host})(ctx, cc); err != nil {
 			t.Fatal(err)
 		}
@@ -250,17 +261,7 @@ func TestRefusedLoginError(t *testing.T) {
 	gw := gatewayrun.Postgres(t, env, nil)
 	var n counter
 	src := newSource(t, env, env.LongTermCredentials(gatewayenv.Denied), &n)
-	pc, err := pgxpool.ParseConfig(dsn(env, gw, gatewayenv.Denied))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc.BeforeConnect = pgxauth.BeforeConnect(src, pgxauth.Options{})
-	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	err = pool.Ping(context.Background())
+	err := newPool(t, env, gw, gatewayenv.Denied, src, pgxauth.Options{}, 0).Ping(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "PAM authentication failed") {
 		t.Fatalf("Ping as a user without a policy = %v, want PAM authentication failed", err)
 	}
@@ -382,10 +383,7 @@ func TestAssumeRoleThroughSTS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, err := pgx.ParseConfig(dsn(env, gw, gatewayenv.User))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := connConfig(t, env, gw, gatewayenv.User)
 	if err := pgxauth.BeforeConnect(src, pgxauth.Options{})(ctx, cc); err != nil {
 		t.Fatal(err)
 	}
