@@ -470,14 +470,7 @@ func FuzzHandshake(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		server, client := net.Pipe()
-		defer client.Close()
-		go func() {
-			client.Write(in)
-			client.Close()
-		}()
-		go io.Copy(io.Discard, client)
-		server.SetDeadline(time.Now().Add(time.Second))
+		server := testenv.Feed(in, time.Second)
 		c, err := s.Handshake(context.Background(), server)
 		if err == nil && c.Capabilities()&CapProtocol41 == 0 {
 			t.Fatal("accepted a pre-4.1 client")

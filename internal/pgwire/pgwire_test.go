@@ -194,10 +194,18 @@ func FuzzHeader(f *testing.F) {
 	})
 }
 
-func clientTLS() *tls.Config {
-	c := testenv.ClientTLS("localhost")
-	c.NextProtos = []string{"postgresql"}
-	return c
+// clientTLSHandshake completes a client's TLS handshake (with ALPN "postgresql") on nc;
+// it returns nil after reporting a failure.
+func clientTLSHandshake(t *testing.T, nc net.Conn) *tls.Conn {
+	t.Helper()
+	conf := testenv.ClientTLS("localhost")
+	conf.NextProtos = []string{"postgresql"}
+	tc := tls.Client(nc, conf)
+	if err := tc.Handshake(); err != nil {
+		t.Errorf("TLS: %v", err)
+		return nil
+	}
+	return tc
 }
 
 // handshake runs Handshake on one end of a pipe and script on the other.
@@ -258,8 +266,7 @@ func receive(t *testing.T, fe *pgproto3.Frontend, until func(pgproto3.BackendMes
 
 func TestHandshakeTLS(t *testing.T) {
 	t.Parallel()
-	cert := testenv.Cert()
-	c, err := handshake(t, Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, func(nc net.Conn) {
+	c, err := handshake(t, Config{TLS: testenv.ServerTLS()}, func(nc net.Conn) {
 		nc.Write(request(codeGSSENCRequest))
 		if b := readByte(t, nc); b != 'N' {
 			t.Errorf("GSSENCRequest answered %q", b)
@@ -269,9 +276,8 @@ func TestHandshakeTLS(t *testing.T) {
 			t.Errorf("SSLRequest answered %q", b)
 			return
 		}
-		tc := tls.Client(nc, clientTLS())
-		if err := tc.Handshake(); err != nil {
-			t.Errorf("TLS: %v", err)
+		tc := clientTLSHandshake(t, nc)
+		if tc == nil {
 			return
 		}
 		tc.Write(startup(Version30, "user", "alice", "application_name", "app"))
@@ -320,11 +326,9 @@ func TestHandshakeTLS(t *testing.T) {
 
 func TestHandshakeDirectSSL(t *testing.T) {
 	t.Parallel()
-	cert := testenv.Cert()
-	c, err := handshake(t, Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, func(nc net.Conn) {
-		tc := tls.Client(nc, clientTLS())
-		if err := tc.Handshake(); err != nil {
-			t.Errorf("TLS: %v", err)
+	c, err := handshake(t, Config{TLS: testenv.ServerTLS()}, func(nc net.Conn) {
+		tc := clientTLSHandshake(t, nc)
+		if tc == nil {
 			return
 		}
 		tc.Write(startup(Version30, "user", "u", "database", "d"))
@@ -478,14 +482,7 @@ func FuzzHandshake(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		server, client := net.Pipe()
-		defer client.Close()
-		go func() {
-			client.Write(in)
-			client.Close()
-		}()
-		go io.Copy(io.Discard, client)
-		server.SetDeadline(time.Now().Add(time.Second))
+		server := testenv.Feed(in, time.Second)
 		c, err := s.Handshake(context.Background(), server)
 		if err == nil && c.User() == "" {
 			t.Fatal("accepted a startup without a user")

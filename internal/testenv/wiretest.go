@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"io"
 	"math/big"
 	"net"
 	"sync"
@@ -93,4 +94,18 @@ func CountingListener(t testing.TB) (addr *net.TCPAddr, accepts *atomic.Int64) {
 		}
 	}()
 	return ln.Addr().(*net.TCPAddr), accepts
+}
+
+// Feed returns the server's end of a net.Pipe whose client writes in, then closes, and
+// discards whatever the server writes; the end's deadline is timeout from now. Fuzz tests
+// hand it to a handshake; the caller closes it.
+func Feed(in []byte, timeout time.Duration) net.Conn {
+	server, client := net.Pipe()
+	go func() {
+		client.Write(in)
+		client.Close()
+	}()
+	go io.Copy(io.Discard, client)
+	server.SetDeadline(time.Now().Add(timeout))
+	return server
 }
