@@ -134,14 +134,7 @@ func TestRefusedLoginError(t *testing.T) {
 func TestRefusesPlaintext(t *testing.T) {
 	t.Parallel()
 	addr, accepts := testenv.CountingListener(t)
-	var retrieves atomic.Int64
-	src, err := client.NewTokenSource(client.Config{Region: "us-east-1", Credentials: client.CredentialsProviderFunc(func(context.Context) (client.Credentials, error) {
-		retrieves.Add(1)
-		return client.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "secret"}, nil
-	})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, retrieves := gatewayenv.CountingSource(t)
 	for _, param := range []string{"", "tls=false", "tls=preferred"} {
 		t.Run(param, func(t *testing.T) {
 			cfg, err := mysql.ParseDSN(fmt.Sprintf("app@tcp(%s)/app?timeout=5s&%s", addr, param))

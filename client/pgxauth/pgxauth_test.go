@@ -88,6 +88,20 @@ func newPool(t *testing.T, env *gatewayenv.Env, gw *gatewayrun.Gateway, user str
 	return pool
 }
 
+// writeCA writes a new CA's certificate to a temporary file and returns its name.
+func writeCA(t *testing.T) string {
+	t.Helper()
+	ca, err := pki.NewCA("test", time.Hour, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return caFile
+}
+
 // currentUser runs "select current_user" on n new connections of pool at once.
 func acquireAll(t *testing.T, pool *pgxpool.Pool, n int) {
 	t.Helper()
@@ -275,14 +289,7 @@ func TestRefusedLoginError(t *testing.T) {
 func TestRefusesPlaintext(t *testing.T) {
 	t.Parallel()
 	addr, accepts := testenv.CountingListener(t)
-	var retrieves atomic.Int64
-	src, err := client.NewTokenSource(client.Config{Region: "us-east-1", Credentials: client.CredentialsProviderFunc(func(context.Context) (client.Credentials, error) {
-		retrieves.Add(1)
-		return client.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "secret"}, nil
-	})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, retrieves := gatewayenv.CountingSource(t)
 	hook := pgxauth.BeforeConnect(src, pgxauth.Options{})
 	for _, mode := range []string{"sslmode=disable", "sslmode=allow", "sslmode=prefer", "", "host=/tmp sslmode=disable"} {
 		t.Run(mode, func(t *testing.T) {
@@ -327,14 +334,7 @@ func TestRefusesPlaintext(t *testing.T) {
 
 func TestAcceptsTLS(t *testing.T) {
 	t.Parallel()
-	ca, err := pki.NewCA("test", time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, ca.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	caFile := writeCA(t)
 	for _, mode := range []string{"sslmode=require", "sslmode=verify-ca sslrootcert=" + caFile, "sslmode=verify-full sslrootcert=" + caFile, "host=a,b sslmode=require"} {
 		cc, err := pgx.ParseConfig("host=db.internal port=5432 user=app " + mode)
 		if err != nil {
@@ -399,14 +399,7 @@ func TestAssumeRoleThroughSTS(t *testing.T) {
 
 func TestRequireVerifiedTLS(t *testing.T) {
 	t.Parallel()
-	ca, err := pki.NewCA("test", time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, ca.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	caFile := writeCA(t)
 	src, err := client.NewTokenSource(client.Config{Region: "us-east-1", Credentials: client.StaticCredentials("AKIAIOSFODNN7EXAMPLE", "secret", "")})
 	if err != nil {
 		t.Fatal(err)

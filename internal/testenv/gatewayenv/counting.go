@@ -1,0 +1,25 @@
+package gatewayenv
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/iamdb/iamdb/client"
+)
+
+// CountingSource returns a TokenSource for us-east-1 with a static access key whose
+// retrievals it counts, for tests that show a client refused before asking for
+// credentials. It needs no Env.
+func CountingSource(t testing.TB) (src *client.TokenSource, retrieves *atomic.Int64) {
+	t.Helper()
+	retrieves = new(atomic.Int64)
+	src, err := client.NewTokenSource(client.Config{Region: "us-east-1", Credentials: client.CredentialsProviderFunc(func(context.Context) (client.Credentials, error) {
+		retrieves.Add(1)
+		return client.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "secret"}, nil
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, retrieves
+}
