@@ -71,15 +71,12 @@ func (e *mysqlEngine) serve(nc net.Conn) {
 		g.handshakeFailed(EngineMySQL, source, err, errors.Is(err, mysqlwire.ErrTLS))
 		return
 	}
-	g.startupDone(nc, start)
-
-	rec, log := g.loginRecord(EngineMySQL, source, c.User(), c.Database())
-	s, r := login[*mysqlSession](ctx, g, mysqlLogin{e, c}, &rec, log)
-	g.recordLogin(&rec, start)
-	if r.kind != loginOK {
+	s, rec, log, ok := serveLogin[*mysqlSession](ctx, g, nc, start, EngineMySQL, source, mysqlLogin{e, c}, c.Database(), func(r refusal) {
 		if msg := mysqlRefusals[r.kind](r, c); msg != nil {
 			c.SendError(msg.Code, msg.SQLState, msg.Message)
 		}
+	})
+	if !ok {
 		return
 	}
 	err = c.SendOK(0, 0, s.be.status, 0)
@@ -90,34 +87,12 @@ func (e *mysqlEngine) serve(nc net.Conn) {
 		attrs = append(attrs, "backend_connection_id", s.be.connID, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
-		g.m.active.WithLabelValues(EngineMySQL).Inc()
 		r := newMySQLRelay(c.NetConn(), c.Reader(), s.be, c.Capabilities(), cfg.Pool.ResetTimeout, log)
-		if s.key != "" {
-			r.onReset = func() { s.returning = true; e.pool.returning(s.key) }
-		}
-		reusable := r.run(s.key != "" && !g.closing.Load())
-		g.m.active.WithLabelValues(EngineMySQL).Dec()
-		s.reusable = reusable && !g.closing.Load()
+		r.onReset = s.onReset(e.pool)
+		s.relay(g, EngineMySQL, s.key != "", r.run)
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_connection_id", s.be.connID, "pooled", s.reusable)
 	}
-	e.done(s)
-}
-
-// mysqlSession is a client's backend session.
-type mysqlSession struct {
-	be        *mysqlBackend
-	key       string // pool key; "" when not pooled
-	reused    bool
-	reusable  bool
-	returning bool
-}
-
-func (e *mysqlEngine) done(s *mysqlSession) {
-	if s.key == "" {
-		s.be.Close()
-		return
-	}
-	e.pool.release(s.key, s.be, s.reusable, s.returning)
+	s.release(e.pool)
 }
 
 // insecureTransport refuses a plaintext login with MySQL's error of

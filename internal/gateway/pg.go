@@ -100,15 +100,12 @@ func (e *pgEngine) serve(nc net.Conn) {
 		g.handshakeFailed(EnginePostgres, source, err, errors.Is(err, pgwire.ErrTLS))
 		return
 	}
-	g.startupDone(nc, start)
-
-	rec, log := g.loginRecord(EnginePostgres, source, c.User(), c.Database())
-	s, r := login[*pgSession](ctx, g, pgLogin{e, c}, &rec, log)
-	g.recordLogin(&rec, start)
-	if r.kind != loginOK {
+	s, rec, log, ok := serveLogin[*pgSession](ctx, g, nc, start, EnginePostgres, source, pgLogin{e, c}, c.Database(), func(r refusal) {
 		if msg := pgRefusals[r.kind](r, c); msg != nil {
 			c.Fatal(msg)
 		}
+	})
+	if !ok {
 		return
 	}
 	nc.SetDeadline(time.Time{})
@@ -127,37 +124,12 @@ func (e *pgEngine) serve(nc net.Conn) {
 		attrs = append(attrs, "backend_pid", s.be.pid, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
-		g.m.active.WithLabelValues(EnginePostgres).Inc()
-		r := &pgRelay{client: c.NetConn(), cr: c.Reader(), be: s.be, tx: s.be.tx, resetTimeout: cfg.Pool.ResetTimeout}
-		if s.key != "" {
-			r.onReset = func() { s.returning = true; e.pool.returning(s.key) }
-		}
-		reusable := r.run(s.poolable && !g.closing.Load())
-		g.m.active.WithLabelValues(EnginePostgres).Dec()
-		s.reusable = reusable && !g.closing.Load()
+		r := &pgRelay{client: c.NetConn(), cr: c.Reader(), be: s.be, tx: s.be.tx, resetTimeout: cfg.Pool.ResetTimeout, onReset: s.onReset(e.pool)}
+		s.relay(g, EnginePostgres, s.poolable, r.run)
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_pid", s.be.pid, "pooled", s.reusable)
 	}
 	e.cancels.remove(pid)
-	e.done(s)
-}
-
-// pgSession is a client's backend session.
-type pgSession struct {
-	be        *pgBackend
-	key       string // pool key; "" when not pooled
-	poolable  bool
-	reused    bool
-	reusable  bool
-	returning bool // announced to the pool as coming back
-}
-
-// done hands a session back to the pool or closes it.
-func (e *pgEngine) done(s *pgSession) {
-	if s.key == "" {
-		s.be.Close()
-		return
-	}
-	e.pool.release(s.key, s.be, s.reusable, s.returning)
+	s.release(e.pool)
 }
 
 // pgRefusals words every refusal of the login flow as PostgreSQL (RDS, pg_hba.conf)

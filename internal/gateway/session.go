@@ -1,0 +1,69 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// clientSession is a client's backend session: a connection B of one engine, pooled
+// under key or dedicated to the client.
+type clientSession[B session] struct {
+	be        B
+	key       string // pool key; "" when not pooled
+	poolable  bool   // PostgreSQL: not a replication connection
+	reused    bool
+	reusable  bool
+	returning bool // announced to the pool as coming back
+}
+
+type (
+	pgSession    = clientSession[*pgBackend]
+	mysqlSession = clientSession[*mysqlBackend]
+)
+
+// onReset returns the relay's hook for the moment it resets the session: announce it to
+// p as coming back. Nil when the session is not pooled.
+func (s *clientSession[B]) onReset(p *pool[B]) func() {
+	if s.key == "" {
+		return nil
+	}
+	return func() { s.returning = true; p.returning(s.key) }
+}
+
+// relay runs the session's relay, counted in the engine's active sessions; run gets
+// whether the session may go back to the pool (poolable, and the gateway not closing)
+// and reports whether it was reset and is idle.
+func (s *clientSession[B]) relay(g *Gateway, engine string, poolable bool, run func(poolable bool) bool) {
+	g.m.active.WithLabelValues(engine).Inc()
+	reusable := run(poolable && !g.closing.Load())
+	g.m.active.WithLabelValues(engine).Dec()
+	s.reusable = reusable && !g.closing.Load()
+}
+
+// release hands the session back to p, or closes it when it is not pooled.
+func (s *clientSession[B]) release(p *pool[B]) {
+	if s.key == "" {
+		s.be.Close()
+		return
+	}
+	p.release(s.key, s.be, s.reusable, s.returning)
+}
+
+// serveLogin runs the login flow for a client whose handshake is done, from the end of
+// the startup phase to the audit record: ok is false when the client was refused, and
+// refuse has told it why.
+func serveLogin[S any](ctx context.Context, g *Gateway, nc net.Conn, start time.Time, engine string, source netip.AddrPort,
+	lc loginClient[S], database string, refuse func(refusal)) (s S, rec AuditRecord, log *slog.Logger, ok bool) {
+	g.startupDone(nc, start)
+	rec, log = g.loginRecord(engine, source, lc.user(), database)
+	s, r := login[S](ctx, g, lc, &rec, log)
+	g.recordLogin(&rec, start)
+	if r.kind != loginOK {
+		refuse(r)
+		return s, rec, log, false
+	}
+	return s, rec, log, true
+}
