@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sync"
 	"testing"
@@ -103,6 +104,22 @@ func (gw *testGW) waitReleased(t testing.TB) int {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// dial connects to the gateway and, unless deadline is zero, sets the connection's
+// deadline that far ahead. It reports a failure with t.Error (it may run on another
+// goroutine than the test) and returns nil; the caller closes the connection.
+func (gw *testGW) dial(t testing.TB, deadline time.Duration) net.Conn {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", gw.port), 5*time.Second)
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	if deadline != 0 {
+		nc.SetDeadline(time.Now().Add(deadline))
+	}
+	return nc
 }
 
 // concurrently runs query for clients 0 to clients-1 at once, reports their errors, and
