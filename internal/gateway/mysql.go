@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -16,18 +17,15 @@ var _ engine = (*mysqlEngine)(nil)
 // mysqlEngine is the MySQL engine: the wire toward clients (mysqlwire.Server), the
 // backend sessions (MariaDB, logged in with mysqlwire.ClientHandshake) and the relay.
 type mysqlEngine struct {
-	g         *Gateway
-	srv       *mysqlwire.Server
-	admin     *mysqlAdmin
-	members   *membership
-	pool      *pool[*mysqlBackend]
-	dialLimit *limiter
-	caps      mysqlwire.Capability // offered to clients, asked of the backend
+	engineCore[*mysqlBackend]
+	srv   *mysqlwire.Server
+	admin *mysqlAdmin
+	caps  mysqlwire.Capability // offered to clients, asked of the backend
 }
 
 func newMySQLEngine(g *Gateway) (*mysqlEngine, error) {
 	cfg := &g.cfg
-	e := &mysqlEngine{g: g, caps: mysqlwire.DefaultCapabilities}
+	e := &mysqlEngine{engineCore: engineCore[*mysqlBackend]{g: g}, caps: mysqlwire.DefaultCapabilities}
 	if cfg.AllowLocalInfile {
 		e.caps |= mysqlwire.CapLocalFiles
 	}
@@ -41,9 +39,7 @@ func newMySQLEngine(g *Gateway) (*mysqlEngine, error) {
 	if e.admin, err = newMySQLAdmin(cfg.Backend); err != nil {
 		return nil, err
 	}
-	e.members = g.newMembership(e.admin.isMember)
-	e.pool = newEnginePool[*mysqlBackend](g, EngineMySQL)
-	e.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
+	e.engineCore = newEngineCore[*mysqlBackend](g, EngineMySQL, e.admin.isMember)
 	return e, nil
 }
 
@@ -61,7 +57,6 @@ func (e *mysqlEngine) tooMany() []byte { return tooManyMySQL }
 // serve runs one client connection from accept to close.
 func (e *mysqlEngine) serve(nc net.Conn) {
 	g := e.g
-	cfg := &g.cfg
 	start := time.Now()
 	ctx, cancel, source := g.loginContext(nc, start)
 	defer cancel()
@@ -87,7 +82,7 @@ func (e *mysqlEngine) serve(nc net.Conn) {
 		attrs = append(attrs, "backend_connection_id", s.be.connID, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
-		r := newMySQLRelay(c.NetConn(), c.Reader(), s.be, c.Capabilities(), cfg.Pool.ResetTimeout, log)
+		r := newMySQLRelay(c.NetConn(), c.Reader(), s.be, c.Capabilities(), g.cfg.Pool.ResetTimeout, log)
 		r.onReset = s.onReset(e.pool)
 		s.relay(g, EngineMySQL, s.key != "", r.run)
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_connection_id", s.be.connID, "pooled", s.reusable)
@@ -198,15 +193,9 @@ func (mysqlLogin) backendError(err error) (code any, message string, password, o
 // database are not pooled: nothing can unselect a database a previous client chose.
 func (e *mysqlEngine) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mysqlSession, error) {
 	user, database := c.User(), c.Database()
-	dial := func(ctx context.Context) (*mysqlBackend, error) {
-		cert, err := e.g.cfg.ClientCerts.Get(user)
-		if err != nil {
-			return nil, err
-		}
-		dctx, cancel := context.WithTimeout(ctx, e.g.cfg.Backend.ConnectTimeout)
-		defer cancel()
-		return e.dialMySQL(dctx, c, cert, nil)
-	}
+	dial := e.certDial(user, func(ctx context.Context, cert *tls.Certificate) (*mysqlBackend, error) {
+		return e.dialMySQL(ctx, c, cert, nil)
+	})
 	s := &mysqlSession{}
 	if database == "" || e.g.cfg.Pool.MaxIdlePerKey == 0 {
 		be, err := dial(ctx)
@@ -225,12 +214,7 @@ func (e *mysqlEngine) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mysql
 		}
 		return nil
 	}
-	be, reused, err := e.pool.acquire(ctx, s.key, check, dial)
-	if err != nil {
-		return nil, err
-	}
-	s.be, s.reused = be, reused
-	return s, nil
+	return e.acquire(ctx, s, check, dial)
 }
 
 // clientAuthRelay relays a backend's authentication exchange to the client.

@@ -21,20 +21,17 @@ var _ engine = (*pgEngine)(nil)
 
 // pgEngine is the PostgreSQL engine: the wire toward clients and the backend sessions.
 type pgEngine struct {
-	g          *Gateway
+	engineCore[*pgBackend]
 	srv        *pgwire.Server
 	template   *pgconn.Config
 	backendTLS *tls.Config
 	admin      *adminPool
-	members    *membership
-	pool       *pool[*pgBackend]
-	dialLimit  *limiter
 	cancels    cancelMap
 }
 
 func newPGEngine(g *Gateway) (*pgEngine, error) {
 	cfg := &g.cfg
-	e := &pgEngine{g: g, backendTLS: cfg.Backend.TLS.Clone()}
+	e := &pgEngine{engineCore: engineCore[*pgBackend]{g: g}, backendTLS: cfg.Backend.TLS.Clone()}
 	var err error
 	if e.srv, err = pgwire.NewServer(pgwire.Config{
 		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, OnCancel: e.cancel,
@@ -49,9 +46,7 @@ func newPGEngine(g *Gateway) (*pgEngine, error) {
 	admin.RuntimeParams = map[string]string{"application_name": "iamdb-gateway"}
 	admin.TLSConfig = e.backendTLS
 	e.admin = newAdminPool(admin, cfg.Backend.MaxAdminConns)
-	e.members = g.newMembership(e.admin.isMember)
-	e.pool = newEnginePool[*pgBackend](g, EnginePostgres)
-	e.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
+	e.engineCore = newEngineCore[*pgBackend](g, EnginePostgres, e.admin.isMember)
 	return e, nil
 }
 
@@ -87,7 +82,6 @@ func (e *pgEngine) cancel(pid uint32, key []byte) {
 // serve runs one client connection from accept to close.
 func (e *pgEngine) serve(nc net.Conn) {
 	g := e.g
-	cfg := &g.cfg
 	start := time.Now()
 	ctx, cancel, source := g.loginContext(nc, start)
 	defer cancel()
@@ -124,7 +118,7 @@ func (e *pgEngine) serve(nc net.Conn) {
 		attrs = append(attrs, "backend_pid", s.be.pid, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
-		r := &pgRelay{client: c.NetConn(), cr: c.Reader(), be: s.be, tx: s.be.tx, resetTimeout: cfg.Pool.ResetTimeout, onReset: s.onReset(e.pool)}
+		r := &pgRelay{client: c.NetConn(), cr: c.Reader(), be: s.be, tx: s.be.tx, resetTimeout: g.cfg.Pool.ResetTimeout, onReset: s.onReset(e.pool)}
 		s.relay(g, EnginePostgres, s.poolable, r.run)
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_pid", s.be.pid, "pooled", s.reusable)
 	}
@@ -234,21 +228,10 @@ func (e *pgEngine) acquireIAM(ctx context.Context, c *pgwire.Conn) (*pgSession, 
 		be.params["application_name"] = appName
 		return nil
 	}
-	dial := func(ctx context.Context) (*pgBackend, error) {
-		cert, err := e.g.cfg.ClientCerts.Get(user)
-		if err != nil {
-			return nil, err
-		}
-		dctx, cancel := context.WithTimeout(ctx, e.g.cfg.Backend.ConnectTimeout)
-		defer cancel()
-		return e.dialPG(dctx, user, database, params, "", cert)
-	}
-	be, reused, err := e.pool.acquire(ctx, s.key, check, dial)
-	if err != nil {
-		return nil, err
-	}
-	s.be, s.reused = be, reused
-	return s, nil
+	dial := e.certDial(user, func(ctx context.Context, cert *tls.Certificate) (*pgBackend, error) {
+		return e.dialPG(ctx, user, database, params, "", cert)
+	})
+	return e.acquire(ctx, s, check, dial)
 }
 
 // backendParams returns the startup parameters to send the backend: the client's, but

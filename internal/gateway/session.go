@@ -2,11 +2,57 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/netip"
 	"time"
 )
+
+// engineCore is what both engines keep besides their wire and backend specifics: the
+// membership cache, the pool of backend sessions and the backend dial limiter.
+type engineCore[B session] struct {
+	g         *Gateway
+	members   *membership
+	pool      *pool[B]
+	dialLimit *limiter
+}
+
+// newEngineCore builds the core of engine, whose membership query is isMember.
+func newEngineCore[B session](g *Gateway, engine string, isMember func(ctx context.Context, user string) (bool, error)) engineCore[B] {
+	return engineCore[B]{
+		g:         g,
+		members:   g.newMembership(isMember),
+		pool:      newEnginePool[B](g, engine),
+		dialLimit: newLimiter(g.cfg.Pool.MaxDialsPerSecond, g.cfg.Pool.DialBurst, g.cfg.Now),
+	}
+}
+
+// certDial returns pool.acquire's dial function for an IAM user: it gets user's client
+// certificate and calls dial with it within Backend.ConnectTimeout.
+func (c *engineCore[B]) certDial(user string, dial func(ctx context.Context, cert *tls.Certificate) (B, error)) func(context.Context) (B, error) {
+	return func(ctx context.Context) (B, error) {
+		cert, err := c.g.cfg.ClientCerts.Get(user)
+		if err != nil {
+			var none B
+			return none, err
+		}
+		dctx, cancel := context.WithTimeout(ctx, c.g.cfg.Backend.ConnectTimeout)
+		defer cancel()
+		return dial(dctx, cert)
+	}
+}
+
+// acquire fills s with a session from the pool under s.key: an idle one that passes
+// check, or a new one from dial.
+func (c *engineCore[B]) acquire(ctx context.Context, s *clientSession[B], check func(B) error, dial func(context.Context) (B, error)) (*clientSession[B], error) {
+	be, reused, err := c.pool.acquire(ctx, s.key, check, dial)
+	if err != nil {
+		return nil, err
+	}
+	s.be, s.reused = be, reused
+	return s, nil
+}
 
 // clientSession is a client's backend session: a connection B of one engine, pooled
 // under key or dedicated to the client.
