@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -55,18 +56,14 @@ var tooManyMySQL = mysqlwire.TooManyConnections().AppendPacket(nil, 0)
 func (e *mysqlEngine) tooMany() []byte { return tooManyMySQL }
 
 // serve runs one client connection from accept to close.
-func (e *mysqlEngine) serve(nc net.Conn) {
+func (e *mysqlEngine) serve(ctx context.Context, nc net.Conn, start time.Time, source netip.AddrPort) {
 	g := e.g
-	start := time.Now()
-	ctx, cancel, source := g.loginContext(nc, start)
-	defer cancel()
-
 	c, err := e.srv.Handshake(ctx, nc)
 	if err != nil {
 		g.handshakeFailed(EngineMySQL, source, err, errors.Is(err, mysqlwire.ErrTLS))
 		return
 	}
-	s, rec, log, ok := serveLogin[*mysqlSession](ctx, g, nc, start, EngineMySQL, source, mysqlLogin{e, c}, c.Database(), func(r refusal) {
+	s, rec, log, ok := serveLogin[*mysqlSession](ctx, g, nc, start, EngineMySQL, source, mysqlLogin{loginConn[*mysqlwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {
 		if msg := mysqlRefusals[r.kind](r, c); msg != nil {
 			c.SendError(msg.Code, msg.SQLState, msg.Message)
 		}
@@ -134,18 +131,11 @@ var mysqlRefusals = map[refusalKind]func(r refusal, c *mysqlwire.Conn) *mysqlwir
 
 // mysqlLogin is a MySQL client in the login flow.
 type mysqlLogin struct {
+	loginConn[*mysqlwire.Conn]
 	e *mysqlEngine
-	c *mysqlwire.Conn
 }
 
 var _ loginClient[*mysqlSession] = mysqlLogin{}
-
-func (l mysqlLogin) user() string { return l.c.User() }
-func (l mysqlLogin) secure() bool { return l.c.TLS() != nil }
-
-func (l mysqlLogin) isIAM(ctx context.Context) (bool, error) {
-	return l.e.members.isIAM(ctx, l.c.User())
-}
 
 // password asks IAM users for the token (switching them to mysql_clear_password);
 // password users' authentication is relayed to the backend (loginPassword).

@@ -80,12 +80,8 @@ func (e *pgEngine) cancel(pid uint32, key []byte) {
 }
 
 // serve runs one client connection from accept to close.
-func (e *pgEngine) serve(nc net.Conn) {
+func (e *pgEngine) serve(ctx context.Context, nc net.Conn, start time.Time, source netip.AddrPort) {
 	g := e.g
-	start := time.Now()
-	ctx, cancel, source := g.loginContext(nc, start)
-	defer cancel()
-
 	c, err := e.srv.Handshake(ctx, nc)
 	if err != nil {
 		if errors.Is(err, pgwire.ErrCancelRequest) {
@@ -94,7 +90,7 @@ func (e *pgEngine) serve(nc net.Conn) {
 		g.handshakeFailed(EnginePostgres, source, err, errors.Is(err, pgwire.ErrTLS))
 		return
 	}
-	s, rec, log, ok := serveLogin[*pgSession](ctx, g, nc, start, EnginePostgres, source, pgLogin{e, c}, c.Database(), func(r refusal) {
+	s, rec, log, ok := serveLogin[*pgSession](ctx, g, nc, start, EnginePostgres, source, pgLogin{loginConn[*pgwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {
 		if msg := pgRefusals[r.kind](r, c); msg != nil {
 			c.Fatal(msg)
 		}
@@ -168,16 +164,11 @@ var pgRefusals = map[refusalKind]func(r refusal, c *pgwire.Conn) *pgwire.Error{
 
 // pgLogin is a PostgreSQL client in the login flow.
 type pgLogin struct {
+	loginConn[*pgwire.Conn]
 	e *pgEngine
-	c *pgwire.Conn
 }
 
 var _ loginClient[*pgSession] = pgLogin{}
-
-func (l pgLogin) user() string { return l.c.User() }
-func (l pgLogin) secure() bool { return l.c.TLS() != nil }
-
-func (l pgLogin) isIAM(ctx context.Context) (bool, error) { return l.e.members.isIAM(ctx, l.c.User()) }
 
 // password asks every user for a password: PostgreSQL's password users log in to the
 // backend with it (SCRAM).

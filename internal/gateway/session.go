@@ -98,6 +98,25 @@ func (s *clientSession[B]) release(p *pool[B]) {
 	p.release(s.key, s.be, s.reusable, s.returning)
 }
 
+// wireConn is what the login flow reads of either engine's client connection.
+type wireConn interface {
+	User() string
+	TLS() *tls.ConnectionState
+}
+
+// loginConn answers the engine-neutral questions of loginClient about c.
+type loginConn[C wireConn] struct {
+	members *membership
+	c       C
+}
+
+func (l loginConn[C]) user() string { return l.c.User() }
+func (l loginConn[C]) secure() bool { return l.c.TLS() != nil }
+
+func (l loginConn[C]) isIAM(ctx context.Context) (bool, error) {
+	return l.members.isIAM(ctx, l.c.User())
+}
+
 // serveLogin runs the login flow for a client whose handshake is done, from the end of
 // the startup phase to the audit record: ok is false when the client was refused, and
 // refuse has told it why.
