@@ -2,6 +2,7 @@ package gatewayenv
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -22,4 +23,13 @@ func CountingSource(t testing.TB) (src *client.TokenSource, retrieves *atomic.In
 		t.Fatal(err)
 	}
 	return src, retrieves
+}
+
+// CheckNoToken reports an error whose text contains a token's signing parameters: the
+// driver adapters' errors must never carry the token.
+func CheckNoToken(t testing.TB, err error) {
+	t.Helper()
+	if strings.Contains(err.Error(), "X-Amz") || strings.Contains(err.Error(), "Action=connect") {
+		t.Errorf("error %q contains the token", err)
+	}
 }
