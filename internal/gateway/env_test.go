@@ -2,11 +2,14 @@ package gateway
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,6 +123,30 @@ func (gw *testGW) dial(t testing.TB, deadline time.Duration) net.Conn {
 		nc.SetDeadline(time.Now().Add(deadline))
 	}
 	return nc
+}
+
+// checkLargeValues sends a 17 MiB parameter, of which lengthMD5 returns the length and
+// the md5, and reads a value of n "xy" pairs from repeatXY: messages larger than any
+// buffer (and, for MySQL, packets of several frames) both ways. It returns the parameter.
+func checkLargeValues(t *testing.T, n int, lengthMD5 func(big string) (int, string, error), repeatXY func(n int) (string, error)) string {
+	t.Helper()
+	big := strings.Repeat("0123456789abcdef", 17<<16)
+	length, sum, err := lengthMD5(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := md5.Sum([]byte(big))
+	if length != len(big) || sum != hex.EncodeToString(want[:]) {
+		t.Errorf("length, md5 = %d, %s; want %d, %x", length, sum, len(big), want)
+	}
+	out, err := repeatXY(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2*n || strings.Trim(out, "xy") != "" {
+		t.Errorf("large value: %d bytes", len(out))
+	}
+	return big
 }
 
 // concurrently runs query for clients 0 to clients-1 at once, reports their errors, and

@@ -2,9 +2,7 @@ package gateway
 
 import (
 	"context"
-	"crypto/md5"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -209,23 +207,13 @@ func TestMySQLRelay(t *testing.T) {
 
 	// A 17 MiB parameter in (prepared statement, binary protocol) and a 17 MiB value out:
 	// packets of more than one frame both ways.
-	big := strings.Repeat("0123456789abcdef", 17<<16)
-	var n int
-	var sum string
-	if err := db.QueryRowContext(ctx, "select length(?), md5(?)", big, big).Scan(&n, &sum); err != nil {
-		t.Fatal(err)
-	}
-	want := md5.Sum([]byte(big))
-	if n != len(big) || sum != hex.EncodeToString(want[:]) {
-		t.Errorf("length, md5 = %d, %s; want %d, %x", n, sum, len(big), want)
-	}
-	var out string
-	if err := db.QueryRowContext(ctx, "select repeat('xy', 8912896)").Scan(&out); err != nil {
-		t.Fatal(err)
-	}
-	if len(out) != 2*8912896 || strings.Trim(out, "xy") != "" {
-		t.Errorf("large value: %d bytes", len(out))
-	}
+	big := checkLargeValues(t, 8912896, func(big string) (n int, sum string, err error) {
+		err = db.QueryRowContext(ctx, "select length(?), md5(?)", big, big).Scan(&n, &sum)
+		return n, sum, err
+	}, func(n int) (out string, err error) {
+		err = db.QueryRowContext(ctx, fmt.Sprintf("select repeat('xy', %d)", n)).Scan(&out)
+		return out, err
+	})
 	if _, err := db.ExecContext(ctx, "insert into t (payload) values (?)", big); err != nil {
 		t.Fatal(err)
 	}
