@@ -121,20 +121,7 @@ func start(t *testing.T, cfg Config, script func(c *testClient)) (*Conn, error, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, client := net.Pipe()
-	t.Cleanup(func() { server.Close(); client.Close() })
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		script(&testClient{t: t, nc: client})
-	}()
-	server.SetDeadline(time.Now().Add(10 * time.Second))
-	client.SetDeadline(time.Now().Add(10 * time.Second))
-	c, err := s.Handshake(context.Background(), server)
-	if err != nil {
-		server.Close()
-	}
-	return c, err, func() { <-done }
+	return testenv.Scripted(t, s.Handshake, func(nc net.Conn) { script(&testClient{t: t, nc: nc}) })
 }
 
 const loginCaps = clientCaps | CapConnectWithDB | CapConnectAttrs
@@ -469,12 +456,9 @@ func FuzzHandshake(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		server := testenv.Feed(in, time.Second)
-		c, err := s.Handshake(context.Background(), server)
+	testenv.FuzzHandshake(f, s.Handshake, func(t *testing.T, c *Conn, err error) {
 		if err == nil && c.Capabilities()&CapProtocol41 == 0 {
 			t.Fatal("accepted a pre-4.1 client")
 		}
-		server.Close()
 	})
 }

@@ -3,7 +3,6 @@ package pgwire
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
@@ -215,19 +214,8 @@ func handshake(t *testing.T, cfg Config, script func(c net.Conn)) (*Conn, error)
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, client := net.Pipe()
-	t.Cleanup(func() { server.Close(); client.Close() })
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		script(client)
-	}()
-	server.SetDeadline(time.Now().Add(10 * time.Second))
-	c, err := s.Handshake(context.Background(), server)
-	if err != nil {
-		server.Close()
-	}
-	<-done
+	c, err, wait := testenv.Scripted(t, s.Handshake, script)
+	wait()
 	return c, err
 }
 
@@ -481,12 +469,9 @@ func FuzzHandshake(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		server := testenv.Feed(in, time.Second)
-		c, err := s.Handshake(context.Background(), server)
+	testenv.FuzzHandshake(f, s.Handshake, func(t *testing.T, c *Conn, err error) {
 		if err == nil && c.User() == "" {
 			t.Fatal("accepted a startup without a user")
 		}
-		server.Close()
 	})
 }

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -96,10 +97,10 @@ func CountingListener(t testing.TB) (addr *net.TCPAddr, accepts *atomic.Int64) {
 	return ln.Addr().(*net.TCPAddr), accepts
 }
 
-// Feed returns the server's end of a net.Pipe whose client writes in, then closes, and
+// feed returns the server's end of a net.Pipe whose client writes in, then closes, and
 // discards whatever the server writes; the end's deadline is timeout from now. Fuzz tests
 // hand it to a handshake; the caller closes it.
-func Feed(in []byte, timeout time.Duration) net.Conn {
+func feed(in []byte, timeout time.Duration) net.Conn {
 	server, client := net.Pipe()
 	go func() {
 		client.Write(in)
@@ -108,4 +109,36 @@ func Feed(in []byte, timeout time.Duration) net.Conn {
 	go io.Copy(io.Discard, client)
 	server.SetDeadline(time.Now().Add(timeout))
 	return server
+}
+
+// Scripted runs handshake on the server's end of a net.Pipe while script plays the
+// client on the other; both ends have a ten-second deadline and close when the test
+// ends, the server's end at once when handshake fails. wait waits for script to return.
+func Scripted[C any](t testing.TB, handshake func(context.Context, net.Conn) (C, error), script func(client net.Conn)) (c C, err error, wait func()) {
+	t.Helper()
+	server, client := net.Pipe()
+	t.Cleanup(func() { server.Close(); client.Close() })
+	server.SetDeadline(time.Now().Add(10 * time.Second))
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		script(client)
+	}()
+	if c, err = handshake(context.Background(), server); err != nil {
+		server.Close()
+	}
+	return c, err, func() { <-done }
+}
+
+// FuzzHandshake hands every fuzz input to handshake as a client's first bytes (see feed,
+// with a one-second deadline) and check judges the outcome; the server's end is closed
+// afterwards.
+func FuzzHandshake[C any](f *testing.F, handshake func(context.Context, net.Conn) (C, error), check func(t *testing.T, c C, err error)) {
+	f.Fuzz(func(t *testing.T, in []byte) {
+		server := feed(in, time.Second)
+		c, err := handshake(context.Background(), server)
+		check(t, c, err)
+		server.Close()
+	})
 }
