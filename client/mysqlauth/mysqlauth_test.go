@@ -28,18 +28,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func newSource(t *testing.T, env *gatewayenv.Env, p client.CredentialsProvider, mints *atomic.Int64) *client.TokenSource {
-	t.Helper()
-	s, err := client.NewTokenSource(client.Config{
-		Credentials: p, Region: gatewayenv.Region, Now: env.Clock.Now,
-		OnMint: func(client.Target, time.Time, time.Duration) { mints.Add(1) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // open returns a database handle whose every connection is new, logged in by src.
 func open(t *testing.T, env *gatewayenv.Env, gw *gatewayrun.Gateway, user string, src *client.TokenSource, opts mysqlauth.Options) *sql.DB {
 	t.Helper()
@@ -77,7 +65,7 @@ func TestAcrossExpiry(t *testing.T) {
 	gw := gatewayrun.MySQL(t, env, nil)
 	creds, sessions := env.SessionCredentials(gatewayenv.User)
 	var mints atomic.Int64
-	db := open(t, env, gw, gatewayenv.User, newSource(t, env, creds, &mints), mysqlauth.Options{RequireVerifiedTLS: true})
+	db := open(t, env, gw, gatewayenv.User, env.TokenSource(t, creds, &mints), mysqlauth.Options{RequireVerifiedTLS: true})
 	for round := range 3 {
 		if round > 0 {
 			env.Clock.Advance(20 * time.Minute)
@@ -102,7 +90,7 @@ func TestSigningHostOverride(t *testing.T) {
 	env := shared.Get(t)
 	gw := gatewayrun.MySQL(t, env, nil)
 	var mints atomic.Int64
-	src := newSource(t, env, env.LongTermCredentials(gatewayenv.User), &mints)
+	src := env.TokenSource(t, env.LongTermCredentials(gatewayenv.User), &mints)
 	if u, err := currentUser(t, open(t, env, gw, gatewayenv.User, src, mysqlauth.Options{Host: gatewayenv.Alias})); err != nil || u != gatewayenv.User+"@%" {
 		t.Errorf("with a token for %s: current_user() = %q, %v", gatewayenv.Alias, u, err)
 	}
@@ -119,7 +107,7 @@ func TestRefusedLoginError(t *testing.T) {
 	env := shared.Get(t)
 	gw := gatewayrun.MySQL(t, env, nil)
 	var mints atomic.Int64
-	_, err := currentUser(t, open(t, env, gw, gatewayenv.Denied, newSource(t, env, env.LongTermCredentials(gatewayenv.Denied), &mints), mysqlauth.Options{}))
+	_, err := currentUser(t, open(t, env, gw, gatewayenv.Denied, env.TokenSource(t, env.LongTermCredentials(gatewayenv.Denied), &mints), mysqlauth.Options{}))
 	var me *mysql.MySQLError
 	if !errors.As(err, &me) || me.Number != 1045 {
 		t.Fatalf("login as a user without a policy: %v, want error 1045", err)

@@ -44,14 +44,7 @@ func (c *counter) provider(p client.CredentialsProvider) client.CredentialsProvi
 
 func newSource(t *testing.T, env *gatewayenv.Env, p client.CredentialsProvider, n *counter) *client.TokenSource {
 	t.Helper()
-	s, err := client.NewTokenSource(client.Config{
-		Credentials: n.provider(p), Region: gatewayenv.Region, Now: env.Clock.Now,
-		OnMint: func(client.Target, time.Time, time.Duration) { n.mints.Add(1) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return env.TokenSource(t, n.provider(p), &n.mints)
 }
 
 func dsn(env *gatewayenv.Env, gw *gatewayrun.Gateway, user string) string {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/iamdb/iamdb/client"
 )
@@ -32,4 +33,18 @@ func CheckNoToken(t testing.TB, err error) {
 	if strings.Contains(err.Error(), "X-Amz") || strings.Contains(err.Error(), "Action=connect") {
 		t.Errorf("error %q contains the token", err)
 	}
+}
+
+// TokenSource returns a TokenSource of p for the environment's region and clock; mints
+// counts the tokens it mints.
+func (e *Env) TokenSource(t testing.TB, p client.CredentialsProvider, mints *atomic.Int64) *client.TokenSource {
+	t.Helper()
+	s, err := client.NewTokenSource(client.Config{
+		Credentials: p, Region: Region, Now: e.Clock.Now,
+		OnMint: func(client.Target, time.Time, time.Duration) { mints.Add(1) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
