@@ -476,17 +476,9 @@ func TestSingleFlightLeaderCancelled(t *testing.T) {
 		}
 		s, _ := newSource(t, p, testenv.NewClock(time.Now()), nil)
 		ctx, cancel := context.WithCancel(context.Background())
-		leaderErr := make(chan error, 1)
-		go func() {
-			_, err := s.Token(ctx, target)
-			leaderErr <- err
-		}()
+		leaderErr := tokenAsync(ctx, s)
 		synctest.Wait()
-		waiter := make(chan error, 1)
-		go func() {
-			_, err := s.Token(context.Background(), target)
-			waiter <- err
-		}()
+		waiter := tokenAsync(context.Background(), s)
 		synctest.Wait()
 		cancel()
 		if err := <-leaderErr; !errors.Is(err, context.Canceled) {
@@ -499,6 +491,17 @@ func TestSingleFlightLeaderCancelled(t *testing.T) {
 			t.Errorf("Retrieve called %d times, want 2", p.calls.Load())
 		}
 	})
+}
+
+// tokenAsync calls s.Token(ctx, target) on a new goroutine; the channel receives its
+// error.
+func tokenAsync(ctx context.Context, s *client.TokenSource) <-chan error {
+	ch := make(chan error, 1)
+	go func() {
+		_, err := s.Token(ctx, target)
+		ch <- err
+	}()
+	return ch
 }
 
 // A waiter whose own context ends stops waiting.
@@ -536,11 +539,7 @@ func TestPanicReleasesWaiters(t *testing.T) {
 			s.Token(context.Background(), target)
 		}()
 		synctest.Wait()
-		waiter := make(chan error, 1)
-		go func() {
-			_, err := s.Token(context.Background(), target)
-			waiter <- err
-		}()
+		waiter := tokenAsync(context.Background(), s)
 		synctest.Wait()
 		close(release)
 		if p := <-panicked; p != "provider bug" {

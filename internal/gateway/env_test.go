@@ -2,10 +2,15 @@ package gateway
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,6 +107,111 @@ func (gw *testGW) waitReleased(t testing.TB) int {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// dial connects to the gateway and, unless deadline is zero, sets the connection's
+// deadline that far ahead. It reports a failure with t.Error (it may run on another
+// goroutine than the test) and returns nil; the caller closes the connection.
+func (gw *testGW) dial(t testing.TB, deadline time.Duration) net.Conn {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", gw.port), 5*time.Second)
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	if deadline != 0 {
+		nc.SetDeadline(time.Now().Add(deadline))
+	}
+	return nc
+}
+
+// checkLargeValues sends a 17 MiB parameter, of which lengthMD5 returns the length and
+// the md5, and reads a value of n "xy" pairs from repeatXY: messages larger than any
+// buffer (and, for MySQL, packets of several frames) both ways. It returns the parameter.
+func checkLargeValues(t *testing.T, n int, lengthMD5 func(big string) (int, string, error), repeatXY func(n int) (string, error)) string {
+	t.Helper()
+	big := strings.Repeat("0123456789abcdef", 17<<16)
+	length, sum, err := lengthMD5(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := md5.Sum([]byte(big))
+	if length != len(big) || sum != hex.EncodeToString(want[:]) {
+		t.Errorf("length, md5 = %d, %s; want %d, %x", length, sum, len(big), want)
+	}
+	out, err := repeatXY(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2*n || strings.Trim(out, "xy") != "" {
+		t.Errorf("large value: %d bytes", len(out))
+	}
+	return big
+}
+
+// concurrently runs query for clients 0 to clients-1 at once, reports their errors, and
+// checks that at most DefaultMaxIdlePerKey sessions stay pooled afterwards.
+func (gw *testGW) concurrently(t *testing.T, clients int, query func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := query(i); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if idle := gw.waitReleased(t); idle > DefaultMaxIdlePerKey { // the last sessions may still be resetting
+		t.Errorf("%d idle sessions, want at most %d", idle, DefaultMaxIdlePerKey)
+	}
+}
+
+// startShutdown starts gw.Shutdown with ten seconds to drain and waits until connect fails,
+// as a draining gateway refuses new sessions; the channel receives Shutdown's result.
+func (gw *testGW) startShutdown(t *testing.T, connect func() error) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- gw.Shutdown(ctx)
+	}()
+	for i := 0; ; i++ {
+		if err := connect(); err != nil {
+			return done
+		}
+		if i == 500 {
+			t.Fatal("still accepting after Shutdown")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// auditLog collects a gateway's audit records; it is safe for concurrent use.
+type auditLog struct {
+	mu      sync.Mutex
+	records []AuditRecord
+}
+
+// revealing is a Config mutation: reveal refusal reasons and audit into a.
+func (a *auditLog) revealing(c *Config) {
+	c.RevealReasons = true
+	c.Audit = func(r AuditRecord) { a.mu.Lock(); a.records = append(a.records, r); a.mu.Unlock() }
+}
+
+// all returns the records so far.
+func (a *auditLog) all() []AuditRecord {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]AuditRecord(nil), a.records...)
 }
 
 // newGateway starts a PostgreSQL gateway for the shared environment; mutate adjusts its

@@ -83,8 +83,9 @@ func New(cfg Config) (*Gateway, error) {
 // sessions and its relay. Listeners, shutdown, verification, authorization, pooling,
 // metrics and audit are the Gateway's, shared by every engine.
 type engine interface {
-	// serve runs one client connection from accept to close.
-	serve(nc net.Conn)
+	// serve runs one client connection from accept to close. ctx and nc's deadline bound
+	// the login (see loginContext); start is when it was accepted, source its address.
+	serve(ctx context.Context, nc net.Conn, start time.Time, source netip.AddrPort)
 	// close closes the engine's pools after the last connection ended.
 	close()
 	// tooMany returns what to write on a connection refused beyond the gateway's
@@ -186,7 +187,10 @@ func (g *Gateway) Serve(ln net.Listener) error {
 		}
 		go func() {
 			defer g.untrack(nc)
-			g.engine.serve(nc)
+			start := time.Now()
+			ctx, cancel, source := g.loginContext(nc, start)
+			defer cancel()
+			g.engine.serve(ctx, nc, start, source)
 		}()
 	}
 }

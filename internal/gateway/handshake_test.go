@@ -3,7 +3,6 @@ package gateway
 import (
 	"crypto/tls"
 	"encoding/binary"
-	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -18,12 +17,11 @@ import (
 func TestConnectorJHandshakeMySQL(t *testing.T) {
 	t.Parallel()
 	gw := newMySQLGateway(t, nil)
-	nc, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", gw.port), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	nc := gw.dial(t, 20*time.Second)
+	if nc == nil {
+		t.FailNow()
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(20 * time.Second))
 	if _, _, err := mysqlwire.ReadPacket(nc, 1<<10); err != nil {
 		t.Fatalf("greeting: %v", err)
 	}
@@ -87,12 +85,11 @@ func TestProtocolRefusalLogged(t *testing.T) {
 				gw = newGateway(t, nil)
 			}
 			bad := func() {
-				nc, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", gw.port), 5*time.Second)
-				if err != nil {
-					t.Fatal(err)
+				nc := gw.dial(t, 5*time.Second)
+				if nc == nil {
+					t.FailNow()
 				}
 				defer nc.Close()
-				nc.SetDeadline(time.Now().Add(5 * time.Second))
 				if engine == EngineMySQL {
 					mysqlwire.ReadPacket(nc, 1<<10)
 					nc.Write([]byte{2, 0, 0, 1, 0x85, 0x24}) // pre-4.1

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -19,9 +18,9 @@ func dialIdle(t *testing.T, gw *testGW, n int) []net.Conn {
 	t.Helper()
 	var out []net.Conn
 	for range n {
-		nc, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", gw.port), 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
+		nc := gw.dial(t, 0)
+		if nc == nil {
+			t.FailNow()
 		}
 		t.Cleanup(func() { nc.Close() })
 		out = append(out, nc)
@@ -45,12 +44,11 @@ func waitClients(t *testing.T, gw *testGW, n int) {
 // message of the client, having checked that the connection is closed after it.
 func refusedPG(t *testing.T, gw *testGW) *pgproto3.ErrorResponse {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", gw.port), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	nc := gw.dial(t, 5*time.Second)
+	if nc == nil {
+		t.FailNow()
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
 	msg, err := pgproto3.NewFrontend(nc, nc).Receive()
 	if err != nil {
 		t.Fatalf("no answer before the startup packet: %v", err)
@@ -70,12 +68,11 @@ func refusedPG(t *testing.T, gw *testGW) *pgproto3.ErrorResponse {
 // packet, having checked that the connection is closed after it.
 func refusedMySQL(t *testing.T, gw *testGW) (code uint16, state, msg string) {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", gw.port), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	nc := gw.dial(t, 5*time.Second)
+	if nc == nil {
+		t.FailNow()
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
 	p, seq, err := mysqlwire.ReadPacket(nc, 1<<10)
 	if err != nil {
 		t.Fatalf("no first packet: %v", err)

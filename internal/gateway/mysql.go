@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -16,18 +18,15 @@ var _ engine = (*mysqlEngine)(nil)
 // mysqlEngine is the MySQL engine: the wire toward clients (mysqlwire.Server), the
 // backend sessions (MariaDB, logged in with mysqlwire.ClientHandshake) and the relay.
 type mysqlEngine struct {
-	g         *Gateway
-	srv       *mysqlwire.Server
-	admin     *mysqlAdmin
-	members   *membership
-	pool      *pool[*mysqlBackend]
-	dialLimit *limiter
-	caps      mysqlwire.Capability // offered to clients, asked of the backend
+	engineCore[*mysqlBackend]
+	srv   *mysqlwire.Server
+	admin *mysqlAdmin
+	caps  mysqlwire.Capability // offered to clients, asked of the backend
 }
 
 func newMySQLEngine(g *Gateway) (*mysqlEngine, error) {
 	cfg := &g.cfg
-	e := &mysqlEngine{g: g, caps: mysqlwire.DefaultCapabilities}
+	e := &mysqlEngine{engineCore: engineCore[*mysqlBackend]{g: g}, caps: mysqlwire.DefaultCapabilities}
 	if cfg.AllowLocalInfile {
 		e.caps |= mysqlwire.CapLocalFiles
 	}
@@ -41,9 +40,7 @@ func newMySQLEngine(g *Gateway) (*mysqlEngine, error) {
 	if e.admin, err = newMySQLAdmin(cfg.Backend); err != nil {
 		return nil, err
 	}
-	e.members = g.newMembership(e.admin.isMember)
-	e.pool = newEnginePool[*mysqlBackend](g, EngineMySQL)
-	e.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
+	e.engineCore = newEngineCore[*mysqlBackend](g, EngineMySQL, e.admin.isMember)
 	return e, nil
 }
 
@@ -59,27 +56,19 @@ var tooManyMySQL = mysqlwire.TooManyConnections().AppendPacket(nil, 0)
 func (e *mysqlEngine) tooMany() []byte { return tooManyMySQL }
 
 // serve runs one client connection from accept to close.
-func (e *mysqlEngine) serve(nc net.Conn) {
+func (e *mysqlEngine) serve(ctx context.Context, nc net.Conn, start time.Time, source netip.AddrPort) {
 	g := e.g
-	cfg := &g.cfg
-	start := time.Now()
-	ctx, cancel, source := g.loginContext(nc, start)
-	defer cancel()
-
 	c, err := e.srv.Handshake(ctx, nc)
 	if err != nil {
 		g.handshakeFailed(EngineMySQL, source, err, errors.Is(err, mysqlwire.ErrTLS))
 		return
 	}
-	g.startupDone(nc, start)
-
-	rec, log := g.loginRecord(EngineMySQL, source, c.User(), c.Database())
-	s, r := login[*mysqlSession](ctx, g, mysqlLogin{e, c}, &rec, log)
-	g.recordLogin(&rec, start)
-	if r.kind != loginOK {
+	s, rec, log, ok := serveLogin[*mysqlSession](ctx, g, nc, start, EngineMySQL, source, mysqlLogin{loginConn[*mysqlwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {
 		if msg := mysqlRefusals[r.kind](r, c); msg != nil {
 			c.SendError(msg.Code, msg.SQLState, msg.Message)
 		}
+	})
+	if !ok {
 		return
 	}
 	err = c.SendOK(0, 0, s.be.status, 0)
@@ -90,34 +79,12 @@ func (e *mysqlEngine) serve(nc net.Conn) {
 		attrs = append(attrs, "backend_connection_id", s.be.connID, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
-		g.m.active.WithLabelValues(EngineMySQL).Inc()
-		r := newMySQLRelay(c.NetConn(), c.Reader(), s.be, c.Capabilities(), cfg.Pool.ResetTimeout, log)
-		if s.key != "" {
-			r.onReset = func() { s.returning = true; e.pool.returning(s.key) }
-		}
-		reusable := r.run(s.key != "" && !g.closing.Load())
-		g.m.active.WithLabelValues(EngineMySQL).Dec()
-		s.reusable = reusable && !g.closing.Load()
+		r := newMySQLRelay(c.NetConn(), c.Reader(), s.be, c.Capabilities(), g.cfg.Pool.ResetTimeout, log)
+		r.onReset = s.onReset(e.pool)
+		s.relay(g, EngineMySQL, s.key != "", r.run)
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_connection_id", s.be.connID, "pooled", s.reusable)
 	}
-	e.done(s)
-}
-
-// mysqlSession is a client's backend session.
-type mysqlSession struct {
-	be        *mysqlBackend
-	key       string // pool key; "" when not pooled
-	reused    bool
-	reusable  bool
-	returning bool
-}
-
-func (e *mysqlEngine) done(s *mysqlSession) {
-	if s.key == "" {
-		s.be.Close()
-		return
-	}
-	e.pool.release(s.key, s.be, s.reusable, s.returning)
+	s.release(e.pool)
 }
 
 // insecureTransport refuses a plaintext login with MySQL's error of
@@ -164,18 +131,11 @@ var mysqlRefusals = map[refusalKind]func(r refusal, c *mysqlwire.Conn) *mysqlwir
 
 // mysqlLogin is a MySQL client in the login flow.
 type mysqlLogin struct {
+	loginConn[*mysqlwire.Conn]
 	e *mysqlEngine
-	c *mysqlwire.Conn
 }
 
 var _ loginClient[*mysqlSession] = mysqlLogin{}
-
-func (l mysqlLogin) user() string { return l.c.User() }
-func (l mysqlLogin) secure() bool { return l.c.TLS() != nil }
-
-func (l mysqlLogin) isIAM(ctx context.Context) (bool, error) {
-	return l.e.members.isIAM(ctx, l.c.User())
-}
 
 // password asks IAM users for the token (switching them to mysql_clear_password);
 // password users' authentication is relayed to the backend (loginPassword).
@@ -223,15 +183,9 @@ func (mysqlLogin) backendError(err error) (code any, message string, password, o
 // database are not pooled: nothing can unselect a database a previous client chose.
 func (e *mysqlEngine) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mysqlSession, error) {
 	user, database := c.User(), c.Database()
-	dial := func(ctx context.Context) (*mysqlBackend, error) {
-		cert, err := e.g.cfg.ClientCerts.Get(user)
-		if err != nil {
-			return nil, err
-		}
-		dctx, cancel := context.WithTimeout(ctx, e.g.cfg.Backend.ConnectTimeout)
-		defer cancel()
-		return e.dialMySQL(dctx, c, cert, nil)
-	}
+	dial := e.certDial(user, func(ctx context.Context, cert *tls.Certificate) (*mysqlBackend, error) {
+		return e.dialMySQL(ctx, c, cert, nil)
+	})
 	s := &mysqlSession{}
 	if database == "" || e.g.cfg.Pool.MaxIdlePerKey == 0 {
 		be, err := dial(ctx)
@@ -250,12 +204,7 @@ func (e *mysqlEngine) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mysql
 		}
 		return nil
 	}
-	be, reused, err := e.pool.acquire(ctx, s.key, check, dial)
-	if err != nil {
-		return nil, err
-	}
-	s.be, s.reused = be, reused
-	return s, nil
+	return e.acquire(ctx, s, check, dial)
 }
 
 // clientAuthRelay relays a backend's authentication exchange to the client.

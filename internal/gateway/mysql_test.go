@@ -2,16 +2,13 @@ package gateway
 
 import (
 	"context"
-	"crypto/md5"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -122,21 +119,15 @@ func TestMySQLIAMLogin(t *testing.T) {
 
 func TestMySQLRevealReasonsAndAudit(t *testing.T) {
 	t.Parallel()
-	var audits []AuditRecord
-	var mu sync.Mutex
-	gw := newMySQLGateway(t, func(c *Config) {
-		c.RevealReasons = true
-		c.Audit = func(r AuditRecord) { mu.Lock(); audits = append(audits, r); mu.Unlock() }
-	})
+	var log auditLog
+	gw := newMySQLGateway(t, log.revealing)
 	tok := gw.token(t, "alice", "alice", gw.env.clock.Now().Add(-20*time.Minute))
 	_, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS()))
 	me := mysqlError(t, err)
 	if me.Number != 1045 || !strings.HasSuffix(me.Message, "(reason: expired)") {
 		t.Errorf("error %d %q; want 1045 ending in (reason: expired)", me.Number, me.Message)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(audits) != 1 || audits[0].Reason != "expired" || audits[0].Outcome != "refused" || !audits[0].IAM || audits[0].User != "alice" || audits[0].Engine != "mysql" || audits[0].DBName != "app" {
+	if audits := log.all(); len(audits) != 1 || audits[0].Reason != "expired" || audits[0].Outcome != "refused" || !audits[0].IAM || audits[0].User != "alice" || audits[0].Engine != "mysql" || audits[0].DBName != "app" {
 		t.Errorf("audit records %+v; want one refused/expired mysql record for alice", audits)
 	}
 }
@@ -216,23 +207,13 @@ func TestMySQLRelay(t *testing.T) {
 
 	// A 17 MiB parameter in (prepared statement, binary protocol) and a 17 MiB value out:
 	// packets of more than one frame both ways.
-	big := strings.Repeat("0123456789abcdef", 17<<16)
-	var n int
-	var sum string
-	if err := db.QueryRowContext(ctx, "select length(?), md5(?)", big, big).Scan(&n, &sum); err != nil {
-		t.Fatal(err)
-	}
-	want := md5.Sum([]byte(big))
-	if n != len(big) || sum != hex.EncodeToString(want[:]) {
-		t.Errorf("length, md5 = %d, %s; want %d, %x", n, sum, len(big), want)
-	}
-	var out string
-	if err := db.QueryRowContext(ctx, "select repeat('xy', 8912896)").Scan(&out); err != nil {
-		t.Fatal(err)
-	}
-	if len(out) != 2*8912896 || strings.Trim(out, "xy") != "" {
-		t.Errorf("large value: %d bytes", len(out))
-	}
+	big := checkLargeValues(t, 8912896, func(big string) (n int, sum string, err error) {
+		err = db.QueryRowContext(ctx, "select length(?), md5(?)", big, big).Scan(&n, &sum)
+		return n, sum, err
+	}, func(n int) (out string, err error) {
+		err = db.QueryRowContext(ctx, fmt.Sprintf("select repeat('xy', %d)", n)).Scan(&out)
+		return out, err
+	})
 	if _, err := db.ExecContext(ctx, "insert into t (payload) values (?)", big); err != nil {
 		t.Fatal(err)
 	}
@@ -370,33 +351,18 @@ func TestMySQLConcurrentClients(t *testing.T) {
 	t.Parallel()
 	gw := newMySQLGateway(t, func(c *Config) { c.Pool.MaxSessionsPerKey = 40 })
 	tok := gw.token(t, "alice", "alice", time.Time{})
-	const clients = 120
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for i := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			db, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS()))
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer db.Close()
-			var v int
-			if err := db.QueryRow("select ? + 1", i).Scan(&v); err != nil || v != i+1 {
-				errs <- fmt.Errorf("client %d: %v %d", i, err, v)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if idle := gw.waitReleased(t); idle > DefaultMaxIdlePerKey { // the last sessions may still be resetting
-		t.Errorf("%d idle sessions, want at most %d", idle, DefaultMaxIdlePerKey)
-	}
+	gw.concurrently(t, 120, func(i int) error {
+		db, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS()))
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		var v int
+		if err := db.QueryRow("select ? + 1", i).Scan(&v); err != nil || v != i+1 {
+			return fmt.Errorf("client %d: %v %d", i, err, v)
+		}
+		return nil
+	})
 }
 
 // TestMySQLBackendRestart is not parallel: it restarts the shared server.
@@ -443,21 +409,10 @@ func TestMySQLShutdown(t *testing.T) {
 	gw := newMySQLGateway(t, nil)
 	tok := gw.token(t, "alice", "alice", time.Time{})
 	db := gw.mysqlMustOpen(t, "alice", tok, "app")
-	done := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		done <- gw.Shutdown(ctx)
-	}()
-	for i := 0; ; i++ {
-		if _, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS())); err != nil {
-			break
-		}
-		if i == 500 {
-			t.Fatal("still accepting after Shutdown")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	done := gw.startShutdown(t, func() error {
+		_, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS()))
+		return err
+	})
 	connID(t, db) // the open session still works while draining
 	db.Close()
 	if err := <-done; err != nil {

@@ -113,12 +113,8 @@ func (r *mysqlRelay) clientToBackend() error {
 			r.mu.Unlock()
 		}
 		mysqlwire.WriteHeader(w, n, seq)
-		rerr, werr := forward(w, r.cr, n)
-		if rerr != nil {
-			return rerr
-		}
-		if werr != nil {
-			return errBackendOut
+		if err := forwardToBackend(w, r.cr, n); err != nil {
+			return err
 		}
 	}
 }

@@ -131,13 +131,11 @@ func pgGatewayViaProxy(t *testing.T, mutate func(*Config)) (*testGW, *countingPr
 // pgStartupRefused sends a plaintext StartupMessage for user and returns the answer,
 // which must be an ErrorResponse.
 func pgStartupRefused(t *testing.T, gw *testGW, user string) *pgproto3.ErrorResponse {
-	nc, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", gw.port), 5*time.Second)
-	if err != nil {
-		t.Error(err)
+	nc := gw.dial(t, 10*time.Second)
+	if nc == nil {
 		return nil
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
 	fe := pgproto3.NewFrontend(nc, nc)
 	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": user}})
 	if err := fe.Flush(); err != nil {
@@ -199,13 +197,11 @@ func TestUnauthenticatedAmplificationPG(t *testing.T) {
 				// The password prompt, then the client leaves: one membership query,
 				// cached.
 				burst(200, func(int) {
-					nc, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", gw.port), 5*time.Second)
-					if err != nil {
-						t.Error(err)
+					nc := gw.dial(t, 10*time.Second)
+					if nc == nil {
 						return
 					}
 					defer nc.Close()
-					nc.SetDeadline(time.Now().Add(10 * time.Second))
 					fe := pgproto3.NewFrontend(nc, nc)
 					fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "nosuchuser"}})
 					fe.Flush()
@@ -276,13 +272,11 @@ func TestLongNamePG(t *testing.T) {
 // mysqlHandshake sends a plaintext HandshakeResponse41 for user (no TLS, no password) and
 // returns the gateway's answer packet.
 func mysqlHandshake(t *testing.T, gw *testGW, user string) []byte {
-	nc, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", gw.port), 5*time.Second)
-	if err != nil {
-		t.Error(err)
+	nc := gw.dial(t, 10*time.Second)
+	if nc == nil {
 		return nil
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, _, err := mysqlwire.ReadPacket(nc, 1<<10); err != nil {
 		t.Errorf("greeting: %v", err)
 		return nil

@@ -21,20 +21,17 @@ var _ engine = (*pgEngine)(nil)
 
 // pgEngine is the PostgreSQL engine: the wire toward clients and the backend sessions.
 type pgEngine struct {
-	g          *Gateway
+	engineCore[*pgBackend]
 	srv        *pgwire.Server
 	template   *pgconn.Config
 	backendTLS *tls.Config
 	admin      *adminPool
-	members    *membership
-	pool       *pool[*pgBackend]
-	dialLimit  *limiter
 	cancels    cancelMap
 }
 
 func newPGEngine(g *Gateway) (*pgEngine, error) {
 	cfg := &g.cfg
-	e := &pgEngine{g: g, backendTLS: cfg.Backend.TLS.Clone()}
+	e := &pgEngine{engineCore: engineCore[*pgBackend]{g: g}, backendTLS: cfg.Backend.TLS.Clone()}
 	var err error
 	if e.srv, err = pgwire.NewServer(pgwire.Config{
 		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, OnCancel: e.cancel,
@@ -49,9 +46,7 @@ func newPGEngine(g *Gateway) (*pgEngine, error) {
 	admin.RuntimeParams = map[string]string{"application_name": "iamdb-gateway"}
 	admin.TLSConfig = e.backendTLS
 	e.admin = newAdminPool(admin, cfg.Backend.MaxAdminConns)
-	e.members = g.newMembership(e.admin.isMember)
-	e.pool = newEnginePool[*pgBackend](g, EnginePostgres)
-	e.dialLimit = newLimiter(cfg.Pool.MaxDialsPerSecond, cfg.Pool.DialBurst, cfg.Now)
+	e.engineCore = newEngineCore[*pgBackend](g, EnginePostgres, e.admin.isMember)
 	return e, nil
 }
 
@@ -85,13 +80,8 @@ func (e *pgEngine) cancel(pid uint32, key []byte) {
 }
 
 // serve runs one client connection from accept to close.
-func (e *pgEngine) serve(nc net.Conn) {
+func (e *pgEngine) serve(ctx context.Context, nc net.Conn, start time.Time, source netip.AddrPort) {
 	g := e.g
-	cfg := &g.cfg
-	start := time.Now()
-	ctx, cancel, source := g.loginContext(nc, start)
-	defer cancel()
-
 	c, err := e.srv.Handshake(ctx, nc)
 	if err != nil {
 		if errors.Is(err, pgwire.ErrCancelRequest) {
@@ -100,15 +90,12 @@ func (e *pgEngine) serve(nc net.Conn) {
 		g.handshakeFailed(EnginePostgres, source, err, errors.Is(err, pgwire.ErrTLS))
 		return
 	}
-	g.startupDone(nc, start)
-
-	rec, log := g.loginRecord(EnginePostgres, source, c.User(), c.Database())
-	s, r := login[*pgSession](ctx, g, pgLogin{e, c}, &rec, log)
-	g.recordLogin(&rec, start)
-	if r.kind != loginOK {
+	s, rec, log, ok := serveLogin[*pgSession](ctx, g, nc, start, EnginePostgres, source, pgLogin{loginConn[*pgwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {
 		if msg := pgRefusals[r.kind](r, c); msg != nil {
 			c.Fatal(msg)
 		}
+	})
+	if !ok {
 		return
 	}
 	nc.SetDeadline(time.Time{})
@@ -127,37 +114,12 @@ func (e *pgEngine) serve(nc net.Conn) {
 		attrs = append(attrs, "backend_pid", s.be.pid, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
-		g.m.active.WithLabelValues(EnginePostgres).Inc()
-		r := &pgRelay{client: c.NetConn(), cr: c.Reader(), be: s.be, tx: s.be.tx, resetTimeout: cfg.Pool.ResetTimeout}
-		if s.key != "" {
-			r.onReset = func() { s.returning = true; e.pool.returning(s.key) }
-		}
-		reusable := r.run(s.poolable && !g.closing.Load())
-		g.m.active.WithLabelValues(EnginePostgres).Dec()
-		s.reusable = reusable && !g.closing.Load()
+		r := &pgRelay{client: c.NetConn(), cr: c.Reader(), be: s.be, tx: s.be.tx, resetTimeout: g.cfg.Pool.ResetTimeout, onReset: s.onReset(e.pool)}
+		s.relay(g, EnginePostgres, s.poolable, r.run)
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_pid", s.be.pid, "pooled", s.reusable)
 	}
 	e.cancels.remove(pid)
-	e.done(s)
-}
-
-// pgSession is a client's backend session.
-type pgSession struct {
-	be        *pgBackend
-	key       string // pool key; "" when not pooled
-	poolable  bool
-	reused    bool
-	reusable  bool
-	returning bool // announced to the pool as coming back
-}
-
-// done hands a session back to the pool or closes it.
-func (e *pgEngine) done(s *pgSession) {
-	if s.key == "" {
-		s.be.Close()
-		return
-	}
-	e.pool.release(s.key, s.be, s.reusable, s.returning)
+	s.release(e.pool)
 }
 
 // pgRefusals words every refusal of the login flow as PostgreSQL (RDS, pg_hba.conf)
@@ -202,16 +164,11 @@ var pgRefusals = map[refusalKind]func(r refusal, c *pgwire.Conn) *pgwire.Error{
 
 // pgLogin is a PostgreSQL client in the login flow.
 type pgLogin struct {
+	loginConn[*pgwire.Conn]
 	e *pgEngine
-	c *pgwire.Conn
 }
 
 var _ loginClient[*pgSession] = pgLogin{}
-
-func (l pgLogin) user() string { return l.c.User() }
-func (l pgLogin) secure() bool { return l.c.TLS() != nil }
-
-func (l pgLogin) isIAM(ctx context.Context) (bool, error) { return l.e.members.isIAM(ctx, l.c.User()) }
 
 // password asks every user for a password: PostgreSQL's password users log in to the
 // backend with it (SCRAM).
@@ -262,21 +219,10 @@ func (e *pgEngine) acquireIAM(ctx context.Context, c *pgwire.Conn) (*pgSession, 
 		be.params["application_name"] = appName
 		return nil
 	}
-	dial := func(ctx context.Context) (*pgBackend, error) {
-		cert, err := e.g.cfg.ClientCerts.Get(user)
-		if err != nil {
-			return nil, err
-		}
-		dctx, cancel := context.WithTimeout(ctx, e.g.cfg.Backend.ConnectTimeout)
-		defer cancel()
-		return e.dialPG(dctx, user, database, params, "", cert)
-	}
-	be, reused, err := e.pool.acquire(ctx, s.key, check, dial)
-	if err != nil {
-		return nil, err
-	}
-	s.be, s.reused = be, reused
-	return s, nil
+	dial := e.certDial(user, func(ctx context.Context, cert *tls.Certificate) (*pgBackend, error) {
+		return e.dialPG(ctx, user, database, params, "", cert)
+	})
+	return e.acquire(ctx, s, check, dial)
 }
 
 // backendParams returns the startup parameters to send the backend: the client's, but

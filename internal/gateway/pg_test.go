@@ -3,14 +3,11 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -95,21 +92,15 @@ func TestIAMLogin(t *testing.T) {
 
 func TestRevealReasons(t *testing.T) {
 	t.Parallel()
-	var audits []AuditRecord
-	var mu sync.Mutex
-	gw := newGateway(t, func(c *Config) {
-		c.RevealReasons = true
-		c.Audit = func(r AuditRecord) { mu.Lock(); audits = append(audits, r); mu.Unlock() }
-	})
+	var log auditLog
+	gw := newGateway(t, log.revealing)
 	tok := gw.token(t, "alice", "alice", gw.env.clock.Now().Add(-20*time.Minute))
 	_, err := gw.connect(t, "alice", tok)
 	pe := pgError(t, err)
 	if pe.Code != "28000" || pe.Detail != "reason: expired" {
 		t.Errorf("error %s %q detail %q; want 28000 with detail %q", pe.Code, pe.Message, pe.Detail, "reason: expired")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(audits) != 1 || audits[0].Reason != "expired" || audits[0].Outcome != "refused" || !audits[0].IAM || audits[0].User != "alice" {
+	if audits := log.all(); len(audits) != 1 || audits[0].Reason != "expired" || audits[0].Outcome != "refused" || !audits[0].IAM || audits[0].User != "alice" {
 		t.Errorf("audit records %+v; want one refused/expired for alice", audits)
 	}
 }
@@ -193,23 +184,14 @@ func TestRelayLargeAndCopy(t *testing.T) {
 	ctx := context.Background()
 
 	// A 17 MiB parameter in, a 16 MiB+ row out.
-	big := strings.Repeat("0123456789abcdef", 17<<16)
+	checkLargeValues(t, 8388611, func(big string) (n int, sum string, err error) {
+		err = c.QueryRow(ctx, "select length($1::text), md5($1::text)", big).Scan(&n, &sum)
+		return n, sum, err
+	}, func(n int) (out string, err error) {
+		err = c.QueryRow(ctx, fmt.Sprintf("select repeat('xy', %d)", n)).Scan(&out)
+		return out, err
+	})
 	var n int
-	var sum string
-	if err := c.QueryRow(ctx, "select length($1::text), md5($1::text)", big).Scan(&n, &sum); err != nil {
-		t.Fatal(err)
-	}
-	want := md5.Sum([]byte(big))
-	if n != len(big) || sum != hex.EncodeToString(want[:]) {
-		t.Errorf("length, md5 = %d, %s; want %d, %x", n, sum, len(big), want)
-	}
-	var out string
-	if err := c.QueryRow(ctx, "select repeat('xy', 8388611)").Scan(&out); err != nil {
-		t.Fatal(err)
-	}
-	if len(out) != 2*8388611 || strings.Trim(out, "xy") != "" {
-		t.Errorf("large row: %d bytes", len(out))
-	}
 
 	// COPY in and out.
 	if _, err := c.Exec(ctx, "create temp table c (id int, s text)"); err != nil {
@@ -285,33 +267,18 @@ func TestConcurrentClients(t *testing.T) {
 	t.Parallel()
 	gw := newGateway(t, func(c *Config) { c.Pool.MaxSessionsPerKey = 40 })
 	tok := gw.token(t, "alice", "alice", time.Time{})
-	const clients = 200
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for i := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := gw.connect(t, "alice", tok)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close(context.Background())
-			var v int
-			if err := c.QueryRow(context.Background(), "select $1::int + 1", i).Scan(&v); err != nil || v != i+1 {
-				errs <- fmt.Errorf("client %d: %v %d", i, err, v)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if idle := gw.waitReleased(t); idle > DefaultMaxIdlePerKey { // the last sessions may still be resetting
-		t.Errorf("%d idle sessions, want at most %d", idle, DefaultMaxIdlePerKey)
-	}
+	gw.concurrently(t, 200, func(i int) error {
+		c, err := gw.connect(t, "alice", tok)
+		if err != nil {
+			return err
+		}
+		defer c.Close(context.Background())
+		var v int
+		if err := c.QueryRow(context.Background(), "select $1::int + 1", i).Scan(&v); err != nil || v != i+1 {
+			return fmt.Errorf("client %d: %v %d", i, err, v)
+		}
+		return nil
+	})
 }
 
 // TestBackendRestart is not parallel: it restarts the shared server.
@@ -360,22 +327,11 @@ func TestShutdown(t *testing.T) {
 	ctx := context.Background()
 	c := gw.mustConnect(t, "alice", tok)
 
-	done := make(chan error, 1)
-	go func() {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		done <- gw.Shutdown(sctx)
-	}()
 	// Draining: the open session still works, new ones are refused.
-	for i := 0; ; i++ {
-		if _, err := gw.connect(t, "alice", tok); err != nil {
-			break
-		}
-		if i == 500 {
-			t.Fatal("still accepting after Shutdown")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	done := gw.startShutdown(t, func() error {
+		_, err := gw.connect(t, "alice", tok)
+		return err
+	})
 	var one int
 	if err := c.QueryRow(ctx, "select 1").Scan(&one); err != nil {
 		t.Fatalf("session during drain: %v", err)

@@ -92,12 +92,8 @@ func (r *pgRelay) clientToBackend() error {
 		}
 		r.mu.Unlock()
 		pgwire.WriteHeader(w, typ, n)
-		rerr, werr := forward(w, r.cr, n)
-		if rerr != nil {
-			return rerr
-		}
-		if werr != nil {
-			return errBackendOut
+		if err := forwardToBackend(w, r.cr, n); err != nil {
+			return err
 		}
 	}
 }

@@ -54,6 +54,19 @@ func forward(w *bufio.Writer, r *bufio.Reader, n int) (rerr, werr error) {
 	return rerr, werr
 }
 
+// forwardToBackend forwards a client message's n-byte body as forward does; a failure to
+// write to the backend is errBackendOut, a failure to read the client is returned as is.
+func forwardToBackend(w *bufio.Writer, r *bufio.Reader, n int) error {
+	rerr, werr := forward(w, r, n)
+	if rerr != nil {
+		return rerr
+	}
+	if werr != nil {
+		return errBackendOut
+	}
+	return nil
+}
+
 // sendReset ends the client's side of a relay. When clean it calls onReset (if not
 // nil) and sends the backend the message that resets the session (DISCARD ALL,
 // COM_RESET_CONNECTION) within timeout; when not clean, or when that fails, it closes

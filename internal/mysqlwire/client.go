@@ -422,11 +422,8 @@ func (c *clientConn) authenticate(cfg *ClientConfig) (uint16, error) {
 		return c.relayAuthentication(cfg.Relay)
 	}
 	for switched := false; ; switched = true {
-		p, err := c.read(maxAuthReplyLen)
-		if err != nil {
-			return 0, err
-		}
-		if status, done, err := finalReply(p); done {
+		p, status, done, err := c.nextAuthReply()
+		if done {
 			return status, err
 		}
 		switch p[0] {
@@ -449,6 +446,16 @@ func (c *clientConn) authenticate(cfg *ClientConfig) (uint16, error) {
 			return 0, fmt.Errorf("%w: unexpected authentication reply %#x", ErrProtocol, p[0])
 		}
 	}
+}
+
+// nextAuthReply reads the server's next authentication packet. done is true when it
+// ends authentication (see finalReply) or cannot be read, with status and err to return.
+func (c *clientConn) nextAuthReply() (p []byte, status uint16, done bool, err error) {
+	if p, err = c.read(maxAuthReplyLen); err != nil {
+		return nil, 0, true, err
+	}
+	status, done, err = finalReply(p)
+	return p, status, done, err
 }
 
 // finalReply decodes the OK or ERR packet that ends authentication (an ERR as an
@@ -476,11 +483,8 @@ func finalReply(p []byte) (status uint16, done bool, err error) {
 // packet.
 func (c *clientConn) relayAuthentication(relay AuthRelay) (uint16, error) {
 	for i := 0; ; i++ {
-		p, err := c.read(maxAuthReplyLen)
-		if err != nil {
-			return 0, err
-		}
-		if status, done, err := finalReply(p); done {
+		p, status, done, err := c.nextAuthReply()
+		if done {
 			return status, err
 		}
 		switch p[0] {

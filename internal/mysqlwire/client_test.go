@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // seen is what an in-test server saw of one login.
@@ -82,7 +83,7 @@ func serveOne(t *testing.T, cfg Config, reply func(c *Conn) *Error) (addr string
 }
 
 func TestGoSQLDriver(t *testing.T) {
-	if err := mysql.RegisterTLSConfig("mysqlwire-test", clientTLS()); err != nil {
+	if err := mysql.RegisterTLSConfig("mysqlwire-test", testenv.ClientTLS("localhost")); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
@@ -95,7 +96,7 @@ func TestGoSQLDriver(t *testing.T) {
 		{"cleartext not allowed", false, mysql.ErrCleartextPassword, ErrCleartextNotEnabled},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			addr, result := serveOne(t, Config{TLS: serverTLS(), RequireTLS: true}, nil)
+			addr, result := serveOne(t, Config{TLS: testenv.ServerTLS(), RequireTLS: true}, nil)
 			cfg := mysql.NewConfig()
 			cfg.User, cfg.Passwd, cfg.DBName = "alice", "rds-token?X-Amz-Signature=abc", "shop"
 			cfg.Net, cfg.Addr = "tcp", addr
@@ -136,7 +137,7 @@ func TestMariaDBClient(t *testing.T) {
 		t.Skip("mariadb client not installed")
 	}
 	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: testCert().Certificate[0]}), 0o600); err != nil {
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: testenv.Cert().Certificate[0]}), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	const token = "db.example:3306/?Action=connect&DBUser=u&X-Amz-Security-Token=" + "IQoJb3JpZ2luX2VjE" // a long-ish token
@@ -165,7 +166,7 @@ func TestMariaDBClient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr, result := serveOne(t, Config{TLS: serverTLS(), RequireTLS: true}, tt.reply)
+			addr, result := serveOne(t, Config{TLS: testenv.ServerTLS(), RequireTLS: true}, tt.reply)
 			_, port, _ := net.SplitHostPort(addr)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

@@ -15,6 +15,7 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // checkNative verifies a mysql_native_password answer as a server does, knowing only
@@ -75,7 +76,7 @@ func scripted(t *testing.T, scfg Config, ccfg ClientConfig, script func(c *Conn)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if ccfg.TLS == nil {
-		ccfg.TLS = clientTLS()
+		ccfg.TLS = testenv.ClientTLS("localhost")
 	}
 	cc, err := ClientHandshake(ctx, client, ccfg)
 	if err != nil {
@@ -182,7 +183,7 @@ func TestClientHandshakeScripted(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cc, err, srvErr := scripted(t, Config{TLS: serverTLS(), RequireTLS: true}, base, tt.script)
+			cc, err, srvErr := scripted(t, Config{TLS: testenv.ServerTLS(), RequireTLS: true}, base, tt.script)
 			switch {
 			case tt.wantSQL != nil:
 				var e *Error
@@ -222,7 +223,7 @@ func TestClientHandshakeScripted(t *testing.T) {
 // are not lost.
 func TestClientHandshakeBuffered(t *testing.T) {
 	t.Parallel()
-	cc, err, srvErr := scripted(t, Config{TLS: serverTLS()}, ClientConfig{User: "u"}, func(c *Conn) error {
+	cc, err, srvErr := scripted(t, Config{TLS: testenv.ServerTLS()}, ClientConfig{User: "u"}, func(c *Conn) error {
 		b := appendLenEnc([]byte{0x00}, 0)
 		b = appendLenEnc(b, 0)
 		b = append(b, 2, 0, 0, 0)
@@ -262,7 +263,7 @@ func TestClientHandshakeContext(t *testing.T) {
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := ClientHandshake(ctx, client, ClientConfig{User: "u", TLS: clientTLS()}) // nobody greets
+	_, err := ClientHandshake(ctx, client, ClientConfig{User: "u", TLS: testenv.ClientTLS("localhost")}) // nobody greets
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("ClientHandshake = %v, want context.DeadlineExceeded", err)
 	}
@@ -544,7 +545,7 @@ func TestClientHandshakeRelay(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			relay := &recordingRelay{replies: tt.replies}
-			cc, err, srvErr := scripted(t, Config{TLS: serverTLS()}, ClientConfig{User: "u", Relay: relay}, tt.script)
+			cc, err, srvErr := scripted(t, Config{TLS: testenv.ServerTLS()}, ClientConfig{User: "u", Relay: relay}, tt.script)
 			var sqlErr *Error
 			switch {
 			case tt.wantErr == nil && err != nil:

@@ -3,53 +3,18 @@ package mysqlwire
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
-
-// testCert returns a self-signed certificate for "localhost" and 127.0.0.1.
-var testCert = sync.OnceValue(func() tls.Certificate {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-})
-
-func serverTLS() *tls.Config { return &tls.Config{Certificates: []tls.Certificate{testCert()}} }
-
-func clientTLS() *tls.Config {
-	leaf, _ := x509.ParseCertificate(testCert().Certificate[0])
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return &tls.Config{RootCAs: pool, ServerName: "localhost"}
-}
 
 // testClient is a hand-written MySQL client for scripted tests.
 type testClient struct {
@@ -77,6 +42,20 @@ func (c *testClient) write(p []byte) {
 	b, next := AppendPacket(nil, c.seq, p)
 	c.seq = next
 	c.nc.Write(b)
+}
+
+// startTLS sends an SSLRequest with caps and completes the TLS handshake; it reports
+// whether TLS is up.
+func (c *testClient) startTLS(caps Capability) bool {
+	c.t.Helper()
+	c.write(sslRequest(caps))
+	tc := tls.Client(c.nc, testenv.ClientTLS("localhost"))
+	if err := tc.Handshake(); err != nil {
+		c.t.Errorf("TLS: %v", err)
+		return false
+	}
+	c.nc = tc
+	return true
 }
 
 // greeting is a decoded HandshakeV10.
@@ -142,20 +121,7 @@ func start(t *testing.T, cfg Config, script func(c *testClient)) (*Conn, error, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, client := net.Pipe()
-	t.Cleanup(func() { server.Close(); client.Close() })
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		script(&testClient{t: t, nc: client})
-	}()
-	server.SetDeadline(time.Now().Add(10 * time.Second))
-	client.SetDeadline(time.Now().Add(10 * time.Second))
-	c, err := s.Handshake(context.Background(), server)
-	if err != nil {
-		server.Close()
-	}
-	return c, err, func() { <-done }
+	return testenv.Scripted(t, s.Handshake, func(nc net.Conn) { script(&testClient{t: t, nc: nc}) })
 }
 
 const loginCaps = clientCaps | CapConnectWithDB | CapConnectAttrs
@@ -211,18 +177,14 @@ func TestLoginTLS(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, err, wait := start(t, Config{TLS: serverTLS(), RequireTLS: true}, func(cl *testClient) {
+			c, err, wait := start(t, Config{TLS: testenv.ServerTLS(), RequireTLS: true}, func(cl *testClient) {
 				g := parseGreeting(t, cl.read())
 				if g.caps&CapSSL == 0 {
 					t.Errorf("greeting caps %#x lack SSL", g.caps)
 				}
-				cl.write(sslRequest(loginCaps))
-				tc := tls.Client(cl.nc, clientTLS())
-				if err := tc.Handshake(); err != nil {
-					t.Errorf("TLS: %v", err)
+				if !cl.startTLS(loginCaps) {
 					return
 				}
-				cl.nc = tc
 				cl.write(resp{caps: loginCaps | CapSSL, user: "u", auth: scramble20, plugin: pluginNative}.encode())
 				if sw := cl.read(); string(sw) != "\xfemysql_clear_password\x00" {
 					t.Errorf("auth switch = %q", sw)
@@ -256,15 +218,11 @@ func TestLoginTLS(t *testing.T) {
 // the Conn has TLS and CLIENT_SSL.
 func TestLoginTLSConnectorJ(t *testing.T) {
 	t.Parallel()
-	c, err, wait := start(t, Config{TLS: serverTLS()}, func(cl *testClient) {
+	c, err, wait := start(t, Config{TLS: testenv.ServerTLS()}, func(cl *testClient) {
 		cl.read()
-		cl.write(sslRequest(loginCaps))
-		tc := tls.Client(cl.nc, clientTLS())
-		if err := tc.Handshake(); err != nil {
-			t.Errorf("TLS: %v", err)
+		if !cl.startTLS(loginCaps) {
 			return
 		}
-		cl.nc = tc
 		cl.write(resp{caps: loginCaps &^ CapSSL, user: "u", auth: scramble20, plugin: pluginNative}.encode())
 		if ok := cl.read(); len(ok) == 0 || ok[0] != 0 {
 			t.Errorf("OK = %x", ok)
@@ -283,15 +241,11 @@ func TestLoginTLSConnectorJ(t *testing.T) {
 // A second SSLRequest, after TLS, is refused.
 func TestSecondSSLRequestRefused(t *testing.T) {
 	t.Parallel()
-	_, err, wait := start(t, Config{TLS: serverTLS()}, func(cl *testClient) {
+	_, err, wait := start(t, Config{TLS: testenv.ServerTLS()}, func(cl *testClient) {
 		cl.read()
-		cl.write(sslRequest(loginCaps))
-		tc := tls.Client(cl.nc, clientTLS())
-		if err := tc.Handshake(); err != nil {
-			t.Errorf("TLS: %v", err)
+		if !cl.startTLS(loginCaps) {
 			return
 		}
-		cl.nc = tc
 		cl.write(sslRequest(loginCaps))
 		if e, ok := parseErr(cl.read()); !ok || e.code != 1043 || !strings.Contains(e.msg, "SSLRequest after TLS") {
 			t.Errorf("ERR = %+v, want 1043 … SSLRequest after TLS", e)
@@ -353,9 +307,9 @@ func TestHandshakeRefused(t *testing.T) {
 			errPacket{1043, "08S01", "auth response truncated"}, ErrProtocol},
 		{"ssl not offered", Config{}, func(cl *testClient) { cl.write(sslRequest(loginCaps)) },
 			errPacket{1043, "08S01", "SSL requested but not offered"}, ErrUnsupported},
-		{"ssl flag without request", Config{TLS: serverTLS()}, func(cl *testClient) { cl.write(resp{caps: loginCaps | CapSSL, user: "u"}.encode()) },
+		{"ssl flag without request", Config{TLS: testenv.ServerTLS()}, func(cl *testClient) { cl.write(resp{caps: loginCaps | CapSSL, user: "u"}.encode()) },
 			errPacket{1043, "08S01", "SSL flag without SSLRequest"}, ErrProtocol},
-		{"plaintext refused", Config{TLS: serverTLS(), RequireTLS: true}, func(cl *testClient) { cl.write(resp{caps: loginCaps, user: "u"}.encode()) },
+		{"plaintext refused", Config{TLS: testenv.ServerTLS(), RequireTLS: true}, func(cl *testClient) { cl.write(resp{caps: loginCaps, user: "u"}.encode()) },
 			errPacket{3159, "HY000", "insecure transport"}, ErrUnsupported},
 	}
 	for _, tt := range tests {
@@ -379,7 +333,7 @@ func TestHandshakeRefused(t *testing.T) {
 
 func TestHandshakeTLSFailure(t *testing.T) {
 	t.Parallel()
-	_, err, wait := start(t, Config{TLS: serverTLS()}, func(cl *testClient) {
+	_, err, wait := start(t, Config{TLS: testenv.ServerTLS()}, func(cl *testClient) {
 		cl.read()
 		cl.write(sslRequest(loginCaps))
 		cl.nc.Write([]byte("not a TLS ClientHello at all......"))
@@ -440,7 +394,7 @@ func TestNewServerConfig(t *testing.T) {
 		{"no protocol 41", Config{Capabilities: DefaultCapabilities &^ CapProtocol41}},
 		{"require TLS without TLS", Config{RequireTLS: true}},
 		{"TLS without cert", Config{TLS: &tls.Config{}}},
-		{"TLS 1.1", Config{TLS: serverTLS(), MinTLSVersion: tls.VersionTLS11}},
+		{"TLS 1.1", Config{TLS: testenv.ServerTLS(), MinTLSVersion: tls.VersionTLS11}},
 		{"huge handshake", Config{MaxHandshakeLen: MaxPayloadLen}},
 		{"NUL in version", Config{ServerVersion: "8\x00"}},
 	} {
@@ -459,7 +413,7 @@ func FuzzHandshakeAfterTLS(f *testing.F) {
 	f.Add(frame(2, resp{caps: loginCaps, user: "u", auth: scramble20, plugin: pluginNative}.encode()))
 	f.Add(frame(2, sslRequest(loginCaps)))
 	f.Add([]byte{0xff, 0xff, 0xff, 2})
-	s, err := NewServer(Config{TLS: serverTLS()})
+	s, err := NewServer(Config{TLS: testenv.ServerTLS()})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -475,7 +429,7 @@ func FuzzHandshakeAfterTLS(f *testing.F) {
 			if _, err := client.Write(pkt); err != nil {
 				return
 			}
-			tc := tls.Client(client, clientTLS())
+			tc := tls.Client(client, testenv.ClientTLS("localhost"))
 			if tc.Handshake() != nil {
 				return
 			}
@@ -502,19 +456,9 @@ func FuzzHandshake(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		server, client := net.Pipe()
-		defer client.Close()
-		go func() {
-			client.Write(in)
-			client.Close()
-		}()
-		go io.Copy(io.Discard, client)
-		server.SetDeadline(time.Now().Add(time.Second))
-		c, err := s.Handshake(context.Background(), server)
+	testenv.FuzzHandshake(f, s.Handshake, func(t *testing.T, c *Conn, err error) {
 		if err == nil && c.Capabilities()&CapProtocol41 == 0 {
 			t.Fatal("accepted a pre-4.1 client")
 		}
-		server.Close()
 	})
 }

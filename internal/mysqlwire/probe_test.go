@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // probeGreeting builds a HandshakeV10 greeting packet (sequence 0) with caps, and with
@@ -101,32 +101,11 @@ func FuzzProbeGreeting(f *testing.F) {
 }
 
 // probeServer sends greeting on a loopback connection, reads an SSLRequest and completes a
-// TLS handshake with a certificate for "db.test"; it returns the client's end and a TLS
-// configuration trusting the certificate.
+// TLS handshake with testenv's certificate for "localhost"; it returns the client's end and
+// a TLS configuration trusting the certificate.
 func probeServer(t *testing.T, greeting []byte) (net.Conn, *tls.Config) {
 	t.Helper()
-	ca, err := pki.NewCA("probe test CA", time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.ServerCert([]string{"db.test"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close(); server.Close() })
+	client, server := testenv.Loopback(t)
 	server.Write(greeting)
 	go func() {
 		req := make([]byte, 4+probeSSLRequestLen)
@@ -138,9 +117,9 @@ func probeServer(t *testing.T, greeting []byte) (net.Conn, *tls.Config) {
 			server.Close()
 			return
 		}
-		tls.Server(server, &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
+		tls.Server(server, testenv.ServerTLS()).Handshake()
 	}()
-	return client, &tls.Config{ServerName: "db.test", RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}
+	return client, testenv.ClientTLS("localhost")
 }
 
 func TestProbeTLS(t *testing.T) {
@@ -156,7 +135,7 @@ func TestProbeTLS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ProbeTLS = %v", err)
 	}
-	if st := tc.ConnectionState(); len(st.PeerCertificates) == 0 || st.PeerCertificates[0].DNSNames[0] != "db.test" {
+	if st := tc.ConnectionState(); len(st.PeerCertificates) == 0 || st.PeerCertificates[0].DNSNames[0] != "localhost" {
 		t.Errorf("ProbeTLS: peer certificates %v", st.PeerCertificates)
 	}
 

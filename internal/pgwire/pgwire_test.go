@@ -3,24 +3,17 @@ package pgwire
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -200,29 +193,18 @@ func FuzzHeader(f *testing.F) {
 	})
 }
 
-// testCert returns a self-signed certificate for "localhost".
-var testCert = sync.OnceValue(func() tls.Certificate {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
+// clientTLSHandshake completes a client's TLS handshake (with ALPN "postgresql") on nc;
+// it returns nil after reporting a failure.
+func clientTLSHandshake(t *testing.T, nc net.Conn) *tls.Conn {
+	t.Helper()
+	conf := testenv.ClientTLS("localhost")
+	conf.NextProtos = []string{"postgresql"}
+	tc := tls.Client(nc, conf)
+	if err := tc.Handshake(); err != nil {
+		t.Errorf("TLS: %v", err)
+		return nil
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-})
-
-func clientTLS() *tls.Config {
-	leaf, _ := x509.ParseCertificate(testCert().Certificate[0])
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return &tls.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{"postgresql"}}
+	return tc
 }
 
 // handshake runs Handshake on one end of a pipe and script on the other.
@@ -232,19 +214,8 @@ func handshake(t *testing.T, cfg Config, script func(c net.Conn)) (*Conn, error)
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, client := net.Pipe()
-	t.Cleanup(func() { server.Close(); client.Close() })
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		script(client)
-	}()
-	server.SetDeadline(time.Now().Add(10 * time.Second))
-	c, err := s.Handshake(context.Background(), server)
-	if err != nil {
-		server.Close()
-	}
-	<-done
+	c, err, wait := testenv.Scripted(t, s.Handshake, script)
+	wait()
 	return c, err
 }
 
@@ -283,8 +254,7 @@ func receive(t *testing.T, fe *pgproto3.Frontend, until func(pgproto3.BackendMes
 
 func TestHandshakeTLS(t *testing.T) {
 	t.Parallel()
-	cert := testCert()
-	c, err := handshake(t, Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, func(nc net.Conn) {
+	c, err := handshake(t, Config{TLS: testenv.ServerTLS()}, func(nc net.Conn) {
 		nc.Write(request(codeGSSENCRequest))
 		if b := readByte(t, nc); b != 'N' {
 			t.Errorf("GSSENCRequest answered %q", b)
@@ -294,9 +264,8 @@ func TestHandshakeTLS(t *testing.T) {
 			t.Errorf("SSLRequest answered %q", b)
 			return
 		}
-		tc := tls.Client(nc, clientTLS())
-		if err := tc.Handshake(); err != nil {
-			t.Errorf("TLS: %v", err)
+		tc := clientTLSHandshake(t, nc)
+		if tc == nil {
 			return
 		}
 		tc.Write(startup(Version30, "user", "alice", "application_name", "app"))
@@ -345,11 +314,9 @@ func TestHandshakeTLS(t *testing.T) {
 
 func TestHandshakeDirectSSL(t *testing.T) {
 	t.Parallel()
-	cert := testCert()
-	c, err := handshake(t, Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, func(nc net.Conn) {
-		tc := tls.Client(nc, clientTLS())
-		if err := tc.Handshake(); err != nil {
-			t.Errorf("TLS: %v", err)
+	c, err := handshake(t, Config{TLS: testenv.ServerTLS()}, func(nc net.Conn) {
+		tc := clientTLSHandshake(t, nc)
+		if tc == nil {
 			return
 		}
 		tc.Write(startup(Version30, "user", "u", "database", "d"))
@@ -502,19 +469,9 @@ func FuzzHandshake(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		server, client := net.Pipe()
-		defer client.Close()
-		go func() {
-			client.Write(in)
-			client.Close()
-		}()
-		go io.Copy(io.Discard, client)
-		server.SetDeadline(time.Now().Add(time.Second))
-		c, err := s.Handshake(context.Background(), server)
+	testenv.FuzzHandshake(f, s.Handshake, func(t *testing.T, c *Conn, err error) {
 		if err == nil && c.User() == "" {
 			t.Fatal("accepted a startup without a user")
 		}
-		server.Close()
 	})
 }

@@ -10,36 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // probeServer answers an SSLRequest on a loopback connection with answer and, for 'S',
-// completes a TLS handshake with a certificate for "db.test"; it returns the client's end
-// and a TLS configuration trusting the certificate.
+// completes a TLS handshake with testenv's certificate for "localhost"; it returns the
+// client's end and a TLS configuration trusting the certificate.
 func probeServer(t *testing.T, answer byte) (net.Conn, *tls.Config) {
 	t.Helper()
-	ca, err := pki.NewCA("probe test CA", time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.ServerCert([]string{"db.test"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close(); server.Close() })
+	client, server := testenv.Loopback(t)
 	go func() {
 		req := make([]byte, 8)
 		if _, err := io.ReadFull(server, req); err != nil || !bytes.Equal(req, []byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}) {
@@ -51,10 +30,10 @@ func probeServer(t *testing.T, answer byte) (net.Conn, *tls.Config) {
 		}
 		server.Write([]byte{answer})
 		if answer == 'S' {
-			tls.Server(server, &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
+			tls.Server(server, testenv.ServerTLS()).Handshake()
 		}
 	}()
-	return client, &tls.Config{ServerName: "db.test", RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}
+	return client, testenv.ClientTLS("localhost")
 }
 
 func TestProbeTLS(t *testing.T) {
@@ -66,7 +45,7 @@ func TestProbeTLS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ProbeTLS = %v", err)
 	}
-	if st := tc.ConnectionState(); len(st.PeerCertificates) == 0 || st.PeerCertificates[0].DNSNames[0] != "db.test" {
+	if st := tc.ConnectionState(); len(st.PeerCertificates) == 0 || st.PeerCertificates[0].DNSNames[0] != "localhost" {
 		t.Errorf("ProbeTLS: peer certificates %v", st.PeerCertificates)
 	}
 
