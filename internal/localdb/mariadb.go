@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
 	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/internal/rdsiam"
 )
@@ -406,8 +407,3 @@ func (m *MariaDB) AdminDSN(db string) string {
 	cfg.TLSConfig = m.tlsName
 	return cfg.FormatDSN()
 }
-
-// IAMUserSQL returns the statements that create user as an IAM user on MariaDB.
-//
-// Deprecated: use rdsiam.MySQLIAMUserSQL, which this calls.
-func IAMUserSQL(user string) []string { return rdsiam.MySQLIAMUserSQL(user) }

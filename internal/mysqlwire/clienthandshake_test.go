@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 	"github.com/iamdb/iamdb/internal/testenv"
 )
 
@@ -344,7 +344,7 @@ func TestClientHandshakeMariaDB(t *testing.T) {
 	m := localdbtest.MariaDB(t, ca)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	stmts := append(localdb.IAMUserSQL("iam_u"), "CREATE USER 'pw_u'@'%' IDENTIFIED BY 'pw'")
+	stmts := append(rdsiam.MySQLIAMUserSQL("iam_u"), "CREATE USER 'pw_u'@'%' IDENTIFIED BY 'pw'")
 	if err := m.Exec(ctx, stmts...); err != nil {
 		t.Fatal(err)
 	}
