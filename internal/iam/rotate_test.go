@@ -117,15 +117,8 @@ func TestRotateUnderRunningService(t *testing.T) {
 	raw := openStore(t)
 	e := newEnvOn(t, raw, testMaster)
 	alice := e.user(e.admin, "alice", "")
-	e.s.Close()
-
 	ctx := context.Background()
-	logs := &recordLog{}
-	s, err := New(ctx, Config{Store: raw, MasterKey: testMaster, Now: e.clock.Now, Logger: slog.New(logs)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s, logs := restartLogged(t, e, raw)
 	if _, err := s.LookupKey(ctx, alice.AccessKeyID, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -158,16 +151,9 @@ func TestRefreshFailureLogged(t *testing.T) {
 	raw := openStore(t)
 	e := newEnvOn(t, raw, testMaster)
 	alice := e.user(e.admin, "alice", "")
-	e.s.Close()
-
 	ctx := context.Background()
 	fs := &failingStore{Store: raw}
-	logs := &recordLog{}
-	s, err := New(ctx, Config{Store: fs, MasterKey: testMaster, Now: e.clock.Now, Logger: slog.New(logs)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s, logs := restartLogged(t, e, fs)
 	fs.fail.Store(true)
 	if err := raw.Update(ctx, func(tx store.Tx) error { return tx.Put("test", "x", []byte("{}")) }); err != nil {
 		t.Fatal(err)
@@ -303,4 +289,18 @@ type rewoundStore struct {
 func (r *rewoundStore) Revision(ctx context.Context) (int64, error) {
 	rev, err := r.Store.Revision(ctx)
 	return rev - r.back.Load(), err
+}
+
+// restartLogged closes e's Service and opens another on st, with e's master key and clock,
+// logging to the returned recorder.
+func restartLogged(t *testing.T, e *env, st store.Store) (*Service, *recordLog) {
+	t.Helper()
+	e.s.Close()
+	logs := &recordLog{}
+	s, err := New(context.Background(), Config{Store: st, MasterKey: testMaster, Now: e.clock.Now, Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, logs
 }
