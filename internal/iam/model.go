@@ -258,6 +258,25 @@ func listAll(tx store.Tx, kind, prefix string) ([]store.Item, error) {
 	return tx.List(kind, prefix, "", 0)
 }
 
+// eachDoc calls fn with the key and the decoded document of each item of kind under prefix;
+// an item that does not decode is an error.
+func eachDoc[D any](tx store.Tx, kind, prefix string, fn func(key string, d *D) error) error {
+	its, err := listAll(tx, kind, prefix)
+	if err != nil {
+		return err
+	}
+	for _, it := range its {
+		d := new(D)
+		if err := json.Unmarshal(it.Value, d); err != nil {
+			return err
+		}
+		if err := fn(it.Key, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func removeString(list []string, s string) ([]string, bool) {
 	for i, v := range list {
 		if v == s {

@@ -2,7 +2,6 @@ package iam
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 	"strings"
 
@@ -140,18 +139,10 @@ func (s *Service) ListOpenIDConnectProviders(ctx context.Context, c *Caller) ([]
 	}
 	out := []string{}
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		its, err := listAll(tx, kindOIDC, accountPrefix(c.Account))
-		if err != nil {
-			return err
-		}
-		for _, it := range its {
-			var d oidcDoc
-			if err := json.Unmarshal(it.Value, &d); err != nil {
-				return err
-			}
-			out = append(out, oidcARN(c.Account, strings.TrimPrefix(it.Key, c.Account+"/")))
-		}
-		return nil
+		return eachDoc(tx, kindOIDC, accountPrefix(c.Account), func(key string, _ *oidcDoc) error {
+			out = append(out, oidcARN(c.Account, strings.TrimPrefix(key, c.Account+"/")))
+			return nil
+		})
 	})
 	return out, err
 }

@@ -2,7 +2,6 @@ package iam
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -288,16 +287,12 @@ func (s *Service) ListPolicies(ctx context.Context, c *Caller, in ListPoliciesIn
 			}
 		}
 		if scope != ScopeAWS {
-			its, err := listAll(tx, kindPolicy, accountPrefix(c.Account))
+			err := eachDoc(tx, kindPolicy, accountPrefix(c.Account), func(key string, d *policyDoc) error {
+				refs = append(refs, managedRef{arn: policyARN(c.Account, d.Path, d.Name), acct: c.Account, key: key, doc: d})
+				return nil
+			})
 			if err != nil {
 				return err
-			}
-			for _, it := range its {
-				var d policyDoc
-				if err := json.Unmarshal(it.Value, &d); err != nil {
-					return err
-				}
-				refs = append(refs, managedRef{arn: policyARN(c.Account, d.Path, d.Name), acct: c.Account, key: it.Key, doc: &d})
 			}
 		}
 		for i := range refs {
