@@ -231,17 +231,8 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		return s.fail("lock revision", err)
 	}
 	rev = cur + 1
-	if err := fn(t); err != nil {
-		return err
-	}
-	if t.Err != nil {
-		return t.Err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if !t.Wrote {
-		return nil // nothing to commit: the deferred rollback ends the transaction
+	if commit, err := t.Apply(fn); !commit {
+		return err // nothing to commit: the deferred rollback ends the transaction
 	}
 	// From here on the caller's cancellation is not heeded: a commit cut off in flight may
 	// have taken effect, and Update must not then report that nothing was written.
@@ -287,10 +278,7 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 		t.Done = true
 		rollback(ctx, ptx)
 	}()
-	if err := fn(t); err != nil {
-		return err
-	}
-	return t.Err
+	return t.Call(fn)
 }
 
 // Revision implements store.Store.

@@ -160,17 +160,8 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		t.Done = true
 		stx.Rollback() // after Commit a no-op returning sql.ErrTxDone
 	}()
-	if err := fn(t); err != nil {
-		return err
-	}
-	if t.Err != nil {
-		return t.Err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if !t.Wrote {
-		return nil // nothing to commit: the deferred rollback ends the transaction
+	if commit, err := t.Apply(fn); !commit {
+		return err // nothing to commit: the deferred rollback ends the transaction
 	}
 	rev, err := t.Rev()
 	if err != nil {
@@ -200,10 +191,7 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 		t.Done = true
 		stx.Rollback()
 	}()
-	if err := fn(t); err != nil {
-		return err
-	}
-	return t.Err
+	return t.Call(fn)
 }
 
 // Revision implements store.Store.
