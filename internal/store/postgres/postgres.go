@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/internal/store/storesql"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -273,24 +274,14 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 		return s.fail("begin", err)
 	}
 	var rev int64 // a read-only transaction writes nothing
-	t := newTx(ctx, ptx, false, &rev)
-	defer func() {
-		t.Done = true
-		rollback(ctx, ptx)
-	}()
-	return t.Call(fn)
+	return newTx(ctx, ptx, false, &rev).View(fn, func() { rollback(ctx, ptx) })
 }
 
 // Revision implements store.Store.
 func (s *Store) Revision(ctx context.Context) (int64, error) {
-	if s.closed.Load() {
-		return 0, store.ErrClosed
-	}
-	var rev int64
-	if err := s.pool.QueryRow(ctx, qRevision).Scan(&rev); err != nil {
-		return 0, s.fail("revision", err)
-	}
-	return rev, nil
+	return storesql.Revision(&s.closed, func(rev *int64) error {
+		return s.pool.QueryRow(ctx, qRevision).Scan(rev)
+	})
 }
 
 // Watch implements store.Store. It reports the commits of every process sharing the
@@ -368,8 +359,5 @@ func (s *Store) Close() error {
 
 // fail wraps a database error, or reports ErrClosed if the store closed under the caller.
 func (s *Store) fail(op string, err error) error {
-	if s.closed.Load() && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("store: %s: %w", op, store.ErrClosed)
-	}
-	return fmt.Errorf("store: %s: %w", op, err)
+	return storesql.Fail(&s.closed, op, err)
 }

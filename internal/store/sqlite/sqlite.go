@@ -18,6 +18,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/internal/store/storesql"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -186,24 +187,14 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return s.fail("begin", err)
 	}
-	t := newTx(ctx, stx, false)
-	defer func() {
-		t.Done = true
-		stx.Rollback()
-	}()
-	return t.Call(fn)
+	return newTx(ctx, stx, false).View(fn, func() { stx.Rollback() })
 }
 
 // Revision implements store.Store.
 func (s *Store) Revision(ctx context.Context) (int64, error) {
-	if s.closed.Load() {
-		return 0, store.ErrClosed
-	}
-	var rev int64
-	if err := s.readers.QueryRowContext(ctx, qRevision).Scan(&rev); err != nil {
-		return 0, s.fail("revision", err)
-	}
-	return rev, nil
+	return storesql.Revision(&s.closed, func(rev *int64) error {
+		return s.readers.QueryRowContext(ctx, qRevision).Scan(rev)
+	})
 }
 
 // Watch implements store.Store.
@@ -230,8 +221,5 @@ func (s *Store) Close() error {
 
 // fail wraps a database error, or reports ErrClosed if the store closed under the caller.
 func (s *Store) fail(op string, err error) error {
-	if s.closed.Load() && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("store: %s: %w", op, store.ErrClosed)
-	}
-	return fmt.Errorf("store: %s: %w", op, err)
+	return storesql.Fail(&s.closed, op, err)
 }

@@ -69,6 +69,16 @@ func (t *Tx) Call(fn func(store.Tx) error) error {
 	return t.Err
 }
 
+// View is Call for a read-only t: when fn returns, it marks t done and calls end, which
+// rolls the transaction back.
+func (t *Tx) View(fn func(store.Tx) error, end func()) error {
+	defer func() {
+		t.Done = true
+		end()
+	}()
+	return t.Call(fn)
+}
+
 // Apply calls fn with t and reports whether to commit: not if fn failed, t broke or t.Ctx
 // ended (err says which), nor if nothing was written.
 func (t *Tx) Apply(fn func(store.Tx) error) (commit bool, err error) {
