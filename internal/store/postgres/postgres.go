@@ -208,15 +208,11 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	unlock, err := storesql.Lock(ctx, s.sem, &s.closed)
+	if err != nil {
+		return err
 	}
-	defer func() { <-s.sem }()
-	if s.closed.Load() {
-		return store.ErrClosed
-	}
+	defer unlock()
 	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
 	if err != nil {
 		return s.fail("begin", err)

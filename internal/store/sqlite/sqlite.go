@@ -143,15 +143,11 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	unlock, err := storesql.Lock(ctx, s.sem, &s.closed)
+	if err != nil {
+		return err
 	}
-	defer func() { <-s.sem }()
-	if s.closed.Load() {
-		return store.ErrClosed
-	}
+	defer unlock()
 	stx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return s.fail("begin", err)

@@ -47,6 +47,23 @@ func Revision(closed *atomic.Bool, read func(rev *int64) error) (int64, error) {
 	return rev, nil
 }
 
+// Lock takes sem, the store's one token for the running Update, for an Update; it fails if
+// ctx ends first or the store (closed is its flag) has closed by then. unlock gives the
+// token back.
+func Lock(ctx context.Context, sem chan struct{}, closed *atomic.Bool) (unlock func(), err error) {
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	unlock = func() { <-sem }
+	if closed.Load() {
+		unlock()
+		return nil, store.ErrClosed
+	}
+	return unlock, nil
+}
+
 // Fail wraps a database error of op, or reports ErrClosed if the store closed (closed is
 // its flag) under the caller.
 func Fail(closed *atomic.Bool, op string, err error) error {
