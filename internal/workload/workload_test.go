@@ -630,34 +630,27 @@ func TestWorkloadTrust(t *testing.T) {
 		return do(t, c, "GET", "/v1/credentials", "Authorization", "s3cr3t-container-token").Code
 	}
 	admin := a.Role(t, "admin-only", userTrust).ARN
-	if got := imdsStatus(admin, "i-0123"); got != 404 {
-		t.Errorf("IMDS for a role trusting only a user = %d, want 404", got)
-	}
-	if got := containerStatus(admin); got != 404 {
-		t.Errorf("container credentials for a role trusting only a user = %d, want 404", got)
-	}
 	ecs := a.Role(t, "ecs-only", ecsOnly).ARN
-	if got := imdsStatus(ecs, "i-0123"); got != 404 {
-		t.Errorf("IMDS for a role trusting only ecs-tasks = %d, want 404", got)
-	}
-	if got := containerStatus(ecs); got != 200 {
-		t.Errorf("container credentials for a role trusting ecs-tasks = %d, want 200", got)
-	}
 	ec2 := a.Role(t, "ec2-only", ec2Only).ARN
-	if got := imdsStatus(ec2, "i-0123"); got != 200 {
-		t.Errorf("IMDS for a role trusting ec2 = %d, want 200", got)
-	}
-	if got := containerStatus(ec2); got != 404 {
-		t.Errorf("container credentials for a role trusting only ec2 = %d, want 404", got)
-	}
 	// The trust policy is evaluated with the request's keys: a Deny on the session name
 	// (the instance ID) holds.
 	deny := a.Role(t, "deny-one", denyEC2).ARN
-	if got := imdsStatus(deny, "i-0bad"); got != 404 {
-		t.Errorf("IMDS for an instance the trust policy denies = %d, want 404", got)
-	}
-	if got := imdsStatus(deny, "i-0good"); got != 200 {
-		t.Errorf("IMDS for an instance the trust policy allows = %d, want 200", got)
+	for _, c := range []struct {
+		what      string
+		got, want int
+	}{
+		{"IMDS for a role trusting only a user", imdsStatus(admin, "i-0123"), 404},
+		{"container credentials for a role trusting only a user", containerStatus(admin), 404},
+		{"IMDS for a role trusting only ecs-tasks", imdsStatus(ecs, "i-0123"), 404},
+		{"container credentials for a role trusting ecs-tasks", containerStatus(ecs), 200},
+		{"IMDS for a role trusting ec2", imdsStatus(ec2, "i-0123"), 200},
+		{"container credentials for a role trusting only ec2", containerStatus(ec2), 404},
+		{"IMDS for an instance the trust policy denies", imdsStatus(deny, "i-0bad"), 404},
+		{"IMDS for an instance the trust policy allows", imdsStatus(deny, "i-0good"), 200},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %d, want %d", c.what, c.got, c.want)
+		}
 	}
 	if !strings.Contains(logs.String(), "role refused to the endpoint") || !strings.Contains(logs.String(), "admin-only") {
 		t.Errorf("the refusal is not logged with the role:\n%s", logs.String())
