@@ -89,18 +89,13 @@ func (s *Service) ListGroups(ctx context.Context, c *Caller, in ListInput) (List
 func (s *Service) DeleteGroup(ctx context.Context, c *Caller, name string) error {
 	return s.updateEntity(ctx, c, groups, "iam:DeleteGroup", name, nil, func(tx store.Tx, e entity) error {
 		d := e.(*groupDoc)
-		switch {
-		case len(d.Members) > 0:
+		if len(d.Members) > 0 {
 			return deleteConflict("Cannot delete entity, must remove users from group first.")
-		case len(d.Inline) > 0:
-			return deleteConflict("Cannot delete entity, must delete policies first.")
-		case len(d.Attached) > 0:
-			return deleteConflict("Cannot delete entity, must detach all policies first.")
 		}
-		if err := deleteIfExists(tx, kindID, d.ID); err != nil {
+		if err := d.policyConflict(); err != nil {
 			return err
 		}
-		return tx.Delete(kindGroup, entityKey(c.Account, d.Name))
+		return deleteWithID(tx, kindGroup, entityKey(c.Account, d.Name), d.ID)
 	})
 }
 

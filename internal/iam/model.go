@@ -253,6 +253,26 @@ func deleteIfExists(tx store.Tx, kind, key string) error {
 	return nil
 }
 
+// deleteWithID deletes the document kind/key and its entry id in the ID index.
+func deleteWithID(tx store.Tx, kind, key, id string) error {
+	if err := deleteIfExists(tx, kindID, id); err != nil {
+		return err
+	}
+	return tx.Delete(kind, key)
+}
+
+// policyConflict is the DeleteConflict of deleting an entity that still has policies, nil
+// if it has none.
+func (h *holder) policyConflict() error {
+	switch {
+	case len(h.Inline) > 0:
+		return deleteConflict("Cannot delete entity, must delete policies first.")
+	case len(h.Attached) > 0:
+		return deleteConflict("Cannot delete entity, must detach all policies first.")
+	}
+	return nil
+}
+
 // listAll returns every item of kind under prefix.
 func listAll(tx store.Tx, kind, prefix string) ([]store.Item, error) {
 	return tx.List(kind, prefix, "", 0)

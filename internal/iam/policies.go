@@ -347,10 +347,7 @@ func (s *Service) DeletePolicy(ctx context.Context, c *Caller, policyARN string)
 		if len(ref.doc.Versions) > 1 {
 			return deleteConflict("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.")
 		}
-		if err := deleteIfExists(tx, kindID, ref.doc.ID); err != nil {
-			return err
-		}
-		return tx.Delete(kindPolicy, ref.key)
+		return deleteWithID(tx, kindPolicy, ref.key, ref.doc.ID)
 	})
 }
 

@@ -137,10 +137,7 @@ func (s *Service) DeleteInstanceProfile(ctx context.Context, c *Caller, name str
 		if len(d.Roles) > 0 {
 			return deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
 		}
-		if err := deleteIfExists(tx, kindID, d.ID); err != nil {
-			return err
-		}
-		return tx.Delete(kindProfile, entityKey(c.Account, d.Name))
+		return deleteWithID(tx, kindProfile, entityKey(c.Account, d.Name), d.ID)
 	})
 }
 

@@ -140,13 +140,11 @@ func (s *Service) ListRoles(ctx context.Context, c *Caller, in ListInput) (ListR
 func (s *Service) DeleteRole(ctx context.Context, c *Caller, name string) error {
 	return s.updateEntity(ctx, c, roles, "iam:DeleteRole", name, nil, func(tx store.Tx, e entity) error {
 		d := e.(*roleDoc)
-		switch {
-		case len(d.Profiles) > 0:
+		if len(d.Profiles) > 0 {
 			return deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
-		case len(d.Inline) > 0:
-			return deleteConflict("Cannot delete entity, must delete policies first.")
-		case len(d.Attached) > 0:
-			return deleteConflict("Cannot delete entity, must detach all policies first.")
+		}
+		if err := d.policyConflict(); err != nil {
+			return err
 		}
 		if err := setBoundaryTx(tx, c.Account, kindRole, d.Name, &d.Boundary, ""); err != nil {
 			return err
@@ -154,10 +152,7 @@ func (s *Service) DeleteRole(ctx context.Context, c *Caller, name string) error 
 		if err := deleteIfExists(tx, kindLastUsed, lastUsedRoleKey(c.Account, d.Name)); err != nil {
 			return err
 		}
-		if err := deleteIfExists(tx, kindID, d.ID); err != nil {
-			return err
-		}
-		return tx.Delete(kindRole, entityKey(c.Account, d.Name))
+		return deleteWithID(tx, kindRole, entityKey(c.Account, d.Name), d.ID)
 	})
 }
 

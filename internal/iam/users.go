@@ -170,11 +170,11 @@ func (s *Service) DeleteUser(ctx context.Context, c *Caller, name string) error 
 			return noSuchUser(name)
 		case len(d.Keys) > 0:
 			return deleteConflict("Cannot delete entity, must delete access keys first.")
-		case len(d.Inline) > 0:
-			return deleteConflict("Cannot delete entity, must delete policies first.")
-		case len(d.Attached) > 0:
-			return deleteConflict("Cannot delete entity, must detach all policies first.")
-		case len(d.Groups) > 0:
+		}
+		if err := d.policyConflict(); err != nil {
+			return err
+		}
+		if len(d.Groups) > 0 {
 			return deleteConflict("Cannot delete entity, must remove users from group first.")
 		}
 		if d.Boundary != "" {
@@ -182,9 +182,6 @@ func (s *Service) DeleteUser(ctx context.Context, c *Caller, name string) error 
 				return err
 			}
 		}
-		if err := deleteIfExists(tx, kindID, d.ID); err != nil {
-			return err
-		}
-		return tx.Delete(kindUser, entityKey(c.Account, d.Name))
+		return deleteWithID(tx, kindUser, entityKey(c.Account, d.Name), d.ID)
 	})
 }
