@@ -14,13 +14,7 @@ func (d *groupDoc) group(acct string) Group {
 
 // CreateGroup creates a group.
 func (s *Service) CreateGroup(ctx context.Context, c *Caller, in CreateGroupInput) (Group, error) {
-	if err := needCaller(c); err != nil {
-		return Group{}, err
-	}
-	if err := checkName("groupName", in.GroupName, maxGroupName); err != nil {
-		return Group{}, err
-	}
-	path, err := checkPath("path", in.Path)
+	path, err := checkCreate(c, "groupName", in.GroupName, maxGroupName, in.Path)
 	if err != nil {
 		return Group{}, err
 	}

@@ -118,18 +118,12 @@ func parseManaged(doc string) (*policy.Policy, error) {
 
 // CreatePolicy creates a customer managed policy with version v1.
 func (s *Service) CreatePolicy(ctx context.Context, c *Caller, in CreatePolicyInput) (Policy, error) {
-	if err := needCaller(c); err != nil {
-		return Policy{}, err
-	}
-	if err := checkName("policyName", in.PolicyName, maxPolicyName); err != nil {
-		return Policy{}, err
-	}
-	path, err := checkPath("path", in.Path)
+	path, err := checkCreate(c, "policyName", in.PolicyName, maxPolicyName, in.Path)
 	if err != nil {
 		return Policy{}, err
 	}
-	if len(in.Description) > maxDescription {
-		return Policy{}, validation("1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to %d", maxDescription)
+	if err := checkDescription(in.Description); err != nil {
+		return Policy{}, err
 	}
 	if _, err := parseManaged(in.PolicyDocument); err != nil {
 		return Policy{}, err

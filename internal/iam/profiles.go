@@ -69,13 +69,7 @@ func (s *Service) profileOp(ctx context.Context, c *Caller, action, name string,
 
 // CreateInstanceProfile creates an instance profile.
 func (s *Service) CreateInstanceProfile(ctx context.Context, c *Caller, in CreateInstanceProfileInput) (InstanceProfile, error) {
-	if err := needCaller(c); err != nil {
-		return InstanceProfile{}, err
-	}
-	if err := checkName("instanceProfileName", in.InstanceProfileName, maxProfileName); err != nil {
-		return InstanceProfile{}, err
-	}
-	path, err := checkPath("path", in.Path)
+	path, err := checkCreate(c, "instanceProfileName", in.InstanceProfileName, maxProfileName, in.Path)
 	if err != nil {
 		return InstanceProfile{}, err
 	}

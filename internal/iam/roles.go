@@ -46,13 +46,7 @@ func checkMaxSession(n int) (int, error) {
 // CreateRole creates a role with a trust policy (a role trust policy of at most 2048
 // characters without white space).
 func (s *Service) CreateRole(ctx context.Context, c *Caller, in CreateRoleInput) (Role, error) {
-	if err := needCaller(c); err != nil {
-		return Role{}, err
-	}
-	if err := checkName("roleName", in.RoleName, maxRoleName); err != nil {
-		return Role{}, err
-	}
-	path, err := checkPath("path", in.Path)
+	path, err := checkCreate(c, "roleName", in.RoleName, maxRoleName, in.Path)
 	if err != nil {
 		return Role{}, err
 	}
@@ -60,8 +54,8 @@ func (s *Service) CreateRole(ctx context.Context, c *Caller, in CreateRoleInput)
 	if err != nil {
 		return Role{}, err
 	}
-	if len(in.Description) > maxDescription {
-		return Role{}, validation("1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to %d", maxDescription)
+	if err := checkDescription(in.Description); err != nil {
+		return Role{}, err
 	}
 	if _, err := parseTrust(in.AssumeRolePolicyDocument); err != nil {
 		return Role{}, err
@@ -170,8 +164,10 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, c *Caller, roleNam
 // UpdateRole changes a role's description (if not nil) and maximum session duration (if
 // not zero).
 func (s *Service) UpdateRole(ctx context.Context, c *Caller, roleName string, description *string, maxSessionDuration int) error {
-	if description != nil && len(*description) > maxDescription {
-		return validation("1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to %d", maxDescription)
+	if description != nil {
+		if err := checkDescription(*description); err != nil {
+			return err
+		}
 	}
 	var maxSession int
 	if maxSessionDuration != 0 {

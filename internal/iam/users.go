@@ -47,13 +47,7 @@ func userName(c *Caller, name string) (string, error) {
 
 // CreateUser creates an IAM user (iam:CreateUser on the new user's ARN).
 func (s *Service) CreateUser(ctx context.Context, c *Caller, in CreateUserInput) (User, error) {
-	if err := needCaller(c); err != nil {
-		return User{}, err
-	}
-	if err := checkName("userName", in.UserName, maxUserName); err != nil {
-		return User{}, err
-	}
-	path, err := checkPath("path", in.Path)
+	path, err := checkCreate(c, "userName", in.UserName, maxUserName, in.Path)
 	if err != nil {
 		return User{}, err
 	}
