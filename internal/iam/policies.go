@@ -172,19 +172,7 @@ func (s *Service) withPolicy(ctx context.Context, c *Caller, action, a string, f
 	if _, _, err := parsePolicyARN(a); err != nil {
 		return err
 	}
-	return s.st.View(ctx, func(tx store.Tx) error {
-		ref, ok, err := lookupPolicy(tx, c.Account, a)
-		if err != nil {
-			return err
-		}
-		if err := s.authorize(ctx, c, action, a, ref.request(ok, nil)); err != nil {
-			return err
-		}
-		if !ok {
-			return noSuchPolicy(a)
-		}
-		return fn(tx, &ref)
-	})
+	return s.st.View(ctx, s.policyTx(ctx, c, action, a, nil, fn))
 }
 
 // updatePolicy loads a customer managed policy for a change, after authorizing action on
@@ -207,7 +195,13 @@ func (s *Service) updatePolicy(ctx context.Context, c *Caller, action, a string,
 		}
 		return noSuchPolicy(a)
 	}
-	return s.update(ctx, func(tx store.Tx) error {
+	return s.update(ctx, s.policyTx(ctx, c, action, a, req, fn))
+}
+
+// policyTx is the transaction of withPolicy and updatePolicy: it loads the policy at a,
+// authorizes action on it, and calls fn.
+func (s *Service) policyTx(ctx context.Context, c *Caller, action, a string, req *Request, fn func(tx store.Tx, ref *managedRef) error) func(store.Tx) error {
+	return func(tx store.Tx) error {
 		ref, ok, err := lookupPolicy(tx, c.Account, a)
 		if err != nil {
 			return err
@@ -219,7 +213,7 @@ func (s *Service) updatePolicy(ctx context.Context, c *Caller, action, a string,
 			return noSuchPolicy(a)
 		}
 		return fn(tx, &ref)
-	})
+	}
 }
 
 // request returns req (or a new Request) with the policy's tags as resource tags, when
