@@ -124,6 +124,16 @@ func decodeCreds(t *testing.T, w *httptest.ResponseRecorder) credsJSON {
 	return c
 }
 
+// webIMDS is an IMDS serving the role web and logging at debug level into logs, with a
+// token of it and the path of its credentials.
+func webIMDS(t *testing.T, a *authority) (m *IMDS, logs *testenv.LogBuffer, tok, creds string) {
+	t.Helper()
+	logs = &testenv.LogBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m = newIMDS(t, a, IMDSConfig{RoleARN: a.role("web"), Logger: log})
+	return m, logs, token(t, m, "60"), "/latest/meta-data/iam/security-credentials/web"
+}
+
 func newIMDS(t *testing.T, a *authority, cfg IMDSConfig) *IMDS {
 	t.Helper()
 	cfg.Authority, cfg.Now, cfg.Region = a.IAM, a.Clock.Now, testRegion
@@ -297,11 +307,7 @@ func TestIMDSRefusals(t *testing.T) {
 // every GET; the refusal is logged with the host.
 func TestIMDSHost(t *testing.T) {
 	a := newAuthority(t)
-	var logs strings.Builder
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m := newIMDS(t, a, IMDSConfig{RoleARN: a.role("web"), Logger: log})
-	tok := token(t, m, "60")
-	creds := "/latest/meta-data/iam/security-credentials/web"
+	m, logs, tok, creds := webIMDS(t, a)
 	tests := []struct {
 		host string
 		want int
@@ -579,17 +585,14 @@ func TestIMDSOverHTTP(t *testing.T) {
 // never are.
 func TestNoSecretsInLogs(t *testing.T) {
 	a := newAuthority(t)
-	var logs testenv.LogBuffer
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m := newIMDS(t, a, IMDSConfig{RoleARN: a.role("web"), Logger: log})
-	tok := token(t, m, "60")
-	creds := "/latest/meta-data/iam/security-credentials/web"
+	m, logs, tok, creds := webIMDS(t, a)
 	first := decodeCreds(t, do(t, m, "GET", creds, "X-aws-ec2-metadata-token", tok))
 	a.Clock.Advance(45 * time.Minute)
 	tok = token(t, m, "60")
 	second := decodeCreds(t, do(t, m, "GET", creds, "X-aws-ec2-metadata-token", tok))
 	do(t, m, "GET", creds, "X-aws-ec2-metadata-token", tok+"x")
 	do(t, m, "GET", creds)
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})) // into the same buffer
 	c, err := NewContainer(ContainerConfig{Authority: a.IAM, RoleARN: a.role("task"), AuthorizationToken: "s3cr3t-container-token", Now: a.Clock.Now, Logger: log})
 	if err != nil {
 		t.Fatal(err)
