@@ -421,14 +421,7 @@ func (s *Service) ListPolicyVersions(ctx context.Context, c *Caller, in ListName
 
 // DeletePolicyVersion deletes a version that is not the default.
 func (s *Service) DeletePolicyVersion(ctx context.Context, c *Caller, policyARN, versionID string) error {
-	if err := checkVersionID(versionID); err != nil {
-		return err
-	}
-	return s.updatePolicy(ctx, c, "iam:DeletePolicyVersion", policyARN, nil, func(tx store.Tx, ref *managedRef) error {
-		d := ref.doc
-		if d.version(versionID) == nil {
-			return noSuchVersion(policyARN, versionID)
-		}
+	return s.updateVersion(ctx, c, "iam:DeletePolicyVersion", policyARN, versionID, func(d *policyDoc) error {
 		if d.Default == versionID {
 			return deleteConflict("Cannot delete the default version of a policy.")
 		}
@@ -438,21 +431,32 @@ func (s *Service) DeletePolicyVersion(ctx context.Context, c *Caller, policyARN,
 				break
 			}
 		}
-		return putDoc(tx, kindPolicy, ref.key, d)
+		return nil
 	})
 }
 
 // SetDefaultPolicyVersion makes a version the default: the one that is in effect.
 func (s *Service) SetDefaultPolicyVersion(ctx context.Context, c *Caller, policyARN, versionID string) error {
+	return s.updateVersion(ctx, c, "iam:SetDefaultPolicyVersion", policyARN, versionID, func(d *policyDoc) error {
+		d.Default, d.Updated = versionID, s.now().UTC()
+		return nil
+	})
+}
+
+// updateVersion is updatePolicy for an action on the version versionID of a policy, which
+// must exist: fn changes the policy's document, which is then stored.
+func (s *Service) updateVersion(ctx context.Context, c *Caller, action, policyARN, versionID string, fn func(d *policyDoc) error) error {
 	if err := checkVersionID(versionID); err != nil {
 		return err
 	}
-	return s.updatePolicy(ctx, c, "iam:SetDefaultPolicyVersion", policyARN, nil, func(tx store.Tx, ref *managedRef) error {
+	return s.updatePolicy(ctx, c, action, policyARN, nil, func(tx store.Tx, ref *managedRef) error {
 		d := ref.doc
 		if d.version(versionID) == nil {
 			return noSuchVersion(policyARN, versionID)
 		}
-		d.Default, d.Updated = versionID, s.now().UTC()
+		if err := fn(d); err != nil {
+			return err
+		}
 		return putDoc(tx, kindPolicy, ref.key, d)
 	})
 }
