@@ -61,8 +61,7 @@ func (s *Service) GetGroup(ctx context.Context, c *Caller, in ListNamedInput) (G
 		return GetGroupOutput{}, err
 	}
 	key := func(u *User) string { return lower(u.UserName) }
-	sortByKey(members, key)
-	out.Users, out.IsTruncated, out.Marker, err = page(members, key, in.Marker, in.MaxItems)
+	out.Users, out.IsTruncated, out.Marker, err = sortedPage(members, key, in.Marker, in.MaxItems)
 	return out, err
 }
 
@@ -161,8 +160,7 @@ func (s *Service) ListGroupsForUser(ctx context.Context, c *Caller, in ListNamed
 		return ListGroupsOutput{}, err
 	}
 	key := func(g *Group) string { return lower(g.GroupName) }
-	sortByKey(all, key)
 	var out ListGroupsOutput
-	out.Groups, out.IsTruncated, out.Marker, err = page(all, key, in.Marker, in.MaxItems)
+	out.Groups, out.IsTruncated, out.Marker, err = sortedPage(all, key, in.Marker, in.MaxItems)
 	return out, err
 }

@@ -315,9 +315,8 @@ func (s *Service) ListPolicies(ctx context.Context, c *Caller, in ListPoliciesIn
 		return ListPoliciesOutput{}, err
 	}
 	key := func(p *Policy) string { return lower(p.PolicyName) + " " + p.ARN }
-	sortByKey(all, key)
 	var out ListPoliciesOutput
-	out.Policies, out.IsTruncated, out.Marker, err = page(all, key, in.Marker, in.MaxItems)
+	out.Policies, out.IsTruncated, out.Marker, err = sortedPage(all, key, in.Marker, in.MaxItems)
 	return out, err
 }
 

@@ -218,9 +218,8 @@ func (s *Service) ListInstanceProfilesForRole(ctx context.Context, c *Caller, in
 		return ListInstanceProfilesOutput{}, err
 	}
 	key := func(p *InstanceProfile) string { return lower(p.InstanceProfileName) }
-	sortByKey(all, key)
 	var out ListInstanceProfilesOutput
-	out.InstanceProfiles, out.IsTruncated, out.Marker, err = page(all, key, in.Marker, in.MaxItems)
+	out.InstanceProfiles, out.IsTruncated, out.Marker, err = sortedPage(all, key, in.Marker, in.MaxItems)
 	return out, err
 }
 

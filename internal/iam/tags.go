@@ -79,10 +79,9 @@ func (s *Service) listEntityTags(ctx context.Context, c *Caller, ek *entityKind,
 
 func pageTags(all []Tag, in ListNamedInput) (ListTagsOutput, error) {
 	key := func(t *Tag) string { return lower(t.Key) }
-	sortByKey(all, key)
 	var out ListTagsOutput
 	var err error
-	out.Tags, out.IsTruncated, out.Marker, err = page(all, key, in.Marker, in.MaxItems)
+	out.Tags, out.IsTruncated, out.Marker, err = sortedPage(all, key, in.Marker, in.MaxItems)
 	if out.Tags == nil {
 		out.Tags = []Tag{}
 	}

@@ -229,6 +229,12 @@ func page[T any](items []T, key func(*T) string, marker string, max int) (out []
 	return out, false, "", nil
 }
 
+// sortedPage sorts items by key and returns a page of them (see page).
+func sortedPage[T any](items []T, key func(*T) string, marker string, max int) (out []T, truncated bool, next string, err error) {
+	sortByKey(items, key)
+	return page(items, key, marker, max)
+}
+
 func sortByKey[T any](items []T, key func(*T) string) {
 	sort.Slice(items, func(i, j int) bool { return key(&items[i]) < key(&items[j]) })
 }
