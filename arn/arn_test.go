@@ -61,10 +61,7 @@ func TestParse(t *testing.T) {
 func TestMatch(t *testing.T) {
 	t.Parallel()
 	const v = "arn:aws:rds-db:us-east-1:123456789012:dbuser:db-ABCDEFGHIJKL/alice"
-	tests := []struct {
-		pattern, value string
-		want           bool
-	}{
+	checkMatches(t, "Match", Match, []matchCase{
 		{"*", v, true},
 		{"*", "not an arn", true},
 		{v, v, true},
@@ -76,20 +73,12 @@ func TestMatch(t *testing.T) {
 		{"arn:aws:rds-db:us-east-1:123456789012:dbuser:*/bob", v, false},
 		{"arn:aws:rds-db:us-east-1:123456789012", v, false},
 		{"arn:aws:rds-db:*:*:*", "garbage", false},
-	}
-	for _, tt := range tests {
-		if got := Match(tt.pattern, tt.value); got != tt.want {
-			t.Errorf("Match(%q, %q) = %v, want %v", tt.pattern, tt.value, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestGlob(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		pattern, s string
-		want       bool
-	}{
+	checkMatches(t, "Glob", Glob, []matchCase{
 		{"", "", true},
 		{"", "a", false},
 		{"*", "", true},
@@ -103,10 +92,20 @@ func TestGlob(t *testing.T) {
 		{"*a*b", "xxaxxb", true},
 		{"*a*b", "xxaxxbx", false},
 		{"a*b*c", "abbbbc", true},
-	}
-	for _, tt := range tests {
-		if got := Glob(tt.pattern, tt.s); got != tt.want {
-			t.Errorf("Glob(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
+	})
+}
+
+type matchCase struct {
+	pattern, s string
+	want       bool
+}
+
+// checkMatches checks match, which is called name, on the cases.
+func checkMatches(t *testing.T, name string, match func(pattern, s string) bool, cases []matchCase) {
+	t.Helper()
+	for _, tt := range cases {
+		if got := match(tt.pattern, tt.s); got != tt.want {
+			t.Errorf("%s(%q, %q) = %v, want %v", name, tt.pattern, tt.s, got, tt.want)
 		}
 	}
 }

@@ -10,7 +10,17 @@ import (
 //
 //	go test -run='^$' -bench=. -benchtime=2s ./policy
 
-func reportRate(b *testing.B) {
+// benchEvaluate checks that Evaluate(in) decides want (and, if stmt is not empty, by that
+// statement), then measures it.
+func benchEvaluate(b *testing.B, in *Input, want Effect, stmt string) {
+	b.Helper()
+	if d := Evaluate(in); d.Effect != want || stmt != "" && d.Statement != stmt {
+		b.Fatalf("Evaluate() = %+v", d)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Evaluate(in)
+	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "evals/s")
 }
 
@@ -18,28 +28,14 @@ func reportRate(b *testing.B) {
 func BenchmarkEvaluateSimple(b *testing.B) {
 	p := mustParseDoc(b, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"`+testResource+`"}]}`)
 	in := gatewayInput(b, p)
-	if d := Evaluate(in); d.Effect != Allowed {
-		b.Fatalf("Evaluate() = %+v", d)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		Evaluate(in)
-	}
-	reportRate(b)
+	benchEvaluate(b, in, Allowed, "")
 }
 
 // BenchmarkEvaluateTypical: a policy variable in the Resource, Bool and IpAddress
 // conditions, and a Deny statement — what an rds-db:connect policy usually looks like.
 func BenchmarkEvaluateTypical(b *testing.B) {
 	in := gatewayInput(b, mustParseDoc(b, typicalPolicy))
-	if d := Evaluate(in); d.Effect != Allowed {
-		b.Fatalf("Evaluate() = %+v", d)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		Evaluate(in)
-	}
-	reportRate(b)
+	benchEvaluate(b, in, Allowed, "")
 }
 
 // manyPolicies builds n policies of m statements each: a mix of services, wildcard and
@@ -78,14 +74,7 @@ func manyPolicies(b testing.TB, n, m int) []*Policy {
 // (target < 20 µs per decision).
 func BenchmarkEvaluate100x20(b *testing.B) {
 	in := gatewayInput(b, manyPolicies(b, 100, 20)...)
-	if d := Evaluate(in); d.Effect != Allowed || d.Statement != "Last" {
-		b.Fatalf("Evaluate() = %+v", d)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		Evaluate(in)
-	}
-	reportRate(b)
+	benchEvaluate(b, in, Allowed, "Last")
 }
 
 // BenchmarkEvaluate100x20Denied: the same principal asking for a database no statement
@@ -93,14 +82,7 @@ func BenchmarkEvaluate100x20(b *testing.B) {
 func BenchmarkEvaluate100x20Denied(b *testing.B) {
 	in := gatewayInput(b, manyPolicies(b, 100, 20)...)
 	in.Resource = "arn:aws:rds-db:us-east-1:111122223333:dbuser:db-OTHERXXXXXXX/alice"
-	if d := Evaluate(in); d.Effect != ImplicitDeny {
-		b.Fatalf("Evaluate() = %+v", d)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		Evaluate(in)
-	}
-	reportRate(b)
+	benchEvaluate(b, in, ImplicitDeny, "")
 }
 
 func BenchmarkParseTypical(b *testing.B) {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -271,13 +272,7 @@ func (c *cond) eval(ctx *Context) bool {
 	vals := ctx.lookup(c.key)
 	if c.fam == famNull {
 		// "true": the key must be absent; "false": present. Values are OR-ed.
-		absent := len(vals) == 0
-		for _, want := range c.bools {
-			if want == absent {
-				return true
-			}
-		}
-		return false
+		return slices.Contains(c.bools, len(vals) == 0)
 	}
 	if len(vals) == 0 {
 		switch {
@@ -323,23 +318,11 @@ func (c *cond) eval(ctx *Context) bool {
 func (c *cond) matchOne(v *Value, ctx *Context) bool {
 	switch c.fam {
 	case famString:
-		for i := range c.strs {
-			if c.strs[i].match(v.Text(), ctx, modeEqual) {
-				return true
-			}
-		}
+		return c.matchText(v.Text(), ctx, modeEqual)
 	case famStringFold:
-		for i := range c.strs {
-			if c.strs[i].match(v.Text(), ctx, modeEqualFold) {
-				return true
-			}
-		}
+		return c.matchText(v.Text(), ctx, modeEqualFold)
 	case famStringLike:
-		for i := range c.strs {
-			if c.strs[i].match(v.Text(), ctx, modeGlob) {
-				return true
-			}
-		}
+		return c.matchText(v.Text(), ctx, modeGlob)
 	case famARN:
 		text := v.Text()
 		parts, ok := splitValue(text)
@@ -353,40 +336,15 @@ func (c *cond) matchOne(v *Value, ctx *Context) bool {
 		}
 	case famNumeric:
 		f, ok := v.number()
-		if !ok {
-			return false
-		}
-		for _, p := range c.nums {
-			if compare(c.cmp, f, p) {
-				return true
-			}
-		}
+		return ok && compareAny(c.cmp, f, c.nums)
 	case famDate:
 		t, ok := v.date()
-		if !ok {
-			return false
-		}
-		for _, p := range c.times {
-			if compareInt(c.cmp, t, p) {
-				return true
-			}
-		}
+		return ok && compareAny(c.cmp, t, c.times)
 	case famBool:
 		b, ok := v.boolean()
-		if !ok {
-			return false
-		}
-		for _, p := range c.bools {
-			if b == p {
-				return true
-			}
-		}
+		return ok && slices.Contains(c.bools, b)
 	case famBinary:
-		for _, p := range c.bins {
-			if v.text == p {
-				return true
-			}
-		}
+		return slices.Contains(c.bins, v.text)
 	case famIP:
 		a, ok := v.addr()
 		if !ok {
@@ -401,21 +359,27 @@ func (c *cond) matchOne(v *Value, ctx *Context) bool {
 	return false
 }
 
-func compare(op cmpOp, a, b float64) bool {
-	switch op {
-	case cmpLt:
-		return a < b
-	case cmpLe:
-		return a <= b
-	case cmpGt:
-		return a > b
-	case cmpGe:
-		return a >= b
+// matchText reports whether s matches any of the policy's string values under mode.
+func (c *cond) matchText(s string, ctx *Context, mode matchMode) bool {
+	for i := range c.strs {
+		if c.strs[i].match(s, ctx, mode) {
+			return true
+		}
 	}
-	return a == b
+	return false
 }
 
-func compareInt(op cmpOp, a, b int64) bool {
+// compareAny reports whether a compares true under op with any of ps.
+func compareAny[T float64 | int64](op cmpOp, a T, ps []T) bool {
+	for _, p := range ps {
+		if compare(op, a, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func compare[T float64 | int64](op cmpOp, a, b T) bool {
 	switch op {
 	case cmpLt:
 		return a < b

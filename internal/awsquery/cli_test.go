@@ -13,14 +13,22 @@ import (
 	"github.com/iamdb/iamdb/internal/iam"
 )
 
-// awsCLIs returns the AWS CLIs on this machine: Debian's v2 and pip's v1 (botocore).
+// awsCLIs returns the AWS CLIs on this machine: Debian's v2 and pip's v1 (botocore). It
+// skips the test in short mode or if there is none.
 func awsCLIs(t *testing.T) map[string][]string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts the AWS CLI")
+	}
 	clis := map[string][]string{}
 	if _, err := os.Stat("/usr/bin/aws"); err == nil {
 		clis["v2"] = []string{"/usr/bin/aws"}
 	}
 	if err := exec.Command("python3", "-c", "import awscli").Run(); err == nil {
 		clis["v1"] = []string{"python3", "-m", "awscli"}
+	}
+	if len(clis) == 0 {
+		t.Skip("no AWS CLI on this machine")
 	}
 	return clis
 }
@@ -39,13 +47,7 @@ func runCLI(argv []string, url, home string, creds aws.Credentials, args ...stri
 // TestAWSCLI runs the seed documents' commands with the real AWS CLIs, whose botocore
 // parsers silently drop what they do not find where they expect it.
 func TestAWSCLI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the AWS CLI")
-	}
 	clis := awsCLIs(t)
-	if len(clis) == 0 {
-		t.Skip("no AWS CLI on this machine")
-	}
 	e := newTestEnv(t)
 	ctx := context.Background()
 	if _, err := e.svc.RegisterDatabase(ctx, iam.DatabaseSpec{Identifier: "aurorapgsqlv1", Kind: iam.KindCluster, Engine: "aurora-postgresql",

@@ -4,6 +4,15 @@ import "github.com/iamdb/iamdb/internal/iam"
 
 // Conversions from the domain's types to the XML shapes.
 
+// convertAll converts each element of in with conv; the result is never nil.
+func convertAll[T, X any](in []T, conv func(*T) X) []X {
+	out := make([]X, len(in))
+	for i := range in {
+		out[i] = conv(&in[i])
+	}
+	return out
+}
+
 func xTags(tags []iam.Tag) []xTag {
 	out := make([]xTag, len(tags))
 	for i, t := range tags {
@@ -32,24 +41,8 @@ func toUser(u *iam.User) xUser {
 	}
 }
 
-func toUsers(us []iam.User) []xUser {
-	out := make([]xUser, len(us))
-	for i := range us {
-		out[i] = toUser(&us[i])
-	}
-	return out
-}
-
 func toGroup(g *iam.Group) xGroup {
 	return xGroup{Path: g.Path, GroupName: g.GroupName, GroupID: g.GroupID, Arn: g.ARN, CreateDate: isoTime(g.CreateDate)}
-}
-
-func toGroups(gs []iam.Group) []xGroup {
-	out := make([]xGroup, len(gs))
-	for i := range gs {
-		out[i] = toGroup(&gs[i])
-	}
-	return out
 }
 
 // toRole converts a role. AWS's ListRoles leaves out tags, boundary and last use; GetRole and
@@ -70,12 +63,9 @@ func toRole(r *iam.Role, full bool) xRole {
 	return x
 }
 
-func toRoles(rs []iam.Role, full bool) []xRole {
-	out := make([]xRole, len(rs))
-	for i := range rs {
-		out[i] = toRole(&rs[i], full)
-	}
-	return out
+// toRoles converts roles as ListRoles returns them.
+func toRoles(rs []iam.Role) []xRole {
+	return convertAll(rs, func(r *iam.Role) xRole { return toRole(r, false) })
 }
 
 func toPolicy(p *iam.Policy) xPolicy {
@@ -89,25 +79,9 @@ func toPolicy(p *iam.Policy) xPolicy {
 	}
 }
 
-func toPolicies(ps []iam.Policy) []xPolicy {
-	out := make([]xPolicy, len(ps))
-	for i := range ps {
-		out[i] = toPolicy(&ps[i])
-	}
-	return out
-}
-
 func toPolicyVersion(v *iam.PolicyVersion) xPolicyVersion {
 	return xPolicyVersion{Document: policyDoc(v.Document), VersionID: v.VersionID,
 		IsDefaultVersion: v.IsDefaultVersion, CreateDate: isoTime(v.CreateDate)}
-}
-
-func toPolicyVersions(vs []iam.PolicyVersion) []xPolicyVersion {
-	out := make([]xPolicyVersion, len(vs))
-	for i := range vs {
-		out[i] = toPolicyVersion(&vs[i])
-	}
-	return out
 }
 
 func toAttached(as []iam.AttachedPolicy) []xAttachedPolicy {
@@ -130,17 +104,9 @@ func toInstanceProfile(p *iam.InstanceProfile) xInstanceProfile {
 	return xInstanceProfile{
 		Path: p.Path, InstanceProfileName: p.InstanceProfileName, InstanceProfileID: p.InstanceProfileID,
 		Arn: p.ARN, CreateDate: isoTime(p.CreateDate),
-		Roles: listOf(toRoles(p.Roles, false)),
+		Roles: listOf(toRoles(p.Roles)),
 		Tags:  optList(xTags(p.Tags)),
 	}
-}
-
-func toInstanceProfiles(ps []iam.InstanceProfile) []xInstanceProfile {
-	out := make([]xInstanceProfile, len(ps))
-	for i := range ps {
-		out[i] = toInstanceProfile(&ps[i])
-	}
-	return out
 }
 
 func toEvaluationResults(rs []iam.EvaluationResult) []xEvaluationResult {

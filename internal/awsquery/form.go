@@ -111,6 +111,15 @@ func (f *form) get(key string) (string, bool) {
 	return v, ok
 }
 
+// required returns the parameter key, which must be present (MissingParameter otherwise).
+func (f *form) required(key string) (string, error) {
+	v, ok := f.m[key]
+	if !ok {
+		return "", missingParameter(key)
+	}
+	return v, nil
+}
+
 // str returns the value of key, "" if absent.
 func (f *form) str(key string) string { return f.m[key] }
 

@@ -238,6 +238,11 @@ func listTags(key string, fn func(*iam.Service, context.Context, *iam.Caller, ia
 // listed is the handler of a List (or Get with a page) action: decode reads its input,
 // fn is the iam.Service method and shape makes the answer of its output.
 func listed[I, O any](decode func(*call) (I, error), fn func(*iam.Service, context.Context, *iam.Caller, I) (O, error), shape func(O) any) handler {
+	return shaped(decode, fn, func(_ *call, out O) any { return shape(out) })
+}
+
+// shaped is listed for a shape that needs the call.
+func shaped[I, O any](decode func(*call) (I, error), fn func(*iam.Service, context.Context, *iam.Caller, I) (O, error), shape func(*call, O) any) handler {
 	return func(c *call) (any, error) {
 		in, err := decode(c)
 		if err != nil {
@@ -247,8 +252,13 @@ func listed[I, O any](decode func(*call) (I, error), fn func(*iam.Service, conte
 		if err != nil {
 			return nil, err
 		}
-		return shape(out), nil
+		return shape(c, out), nil
 	}
+}
+
+// got is a Get action: fn on what the parameter key names, its answer shaped.
+func got[O any](key string, fn func(*iam.Service, context.Context, *iam.Caller, string) (O, error), shape func(O) any) handler {
+	return listed(func(c *call) (string, error) { return c.f.str(key), nil }, fn, shape)
 }
 
 // byNamed decodes the input of a List action on what the entity named by the parameter key

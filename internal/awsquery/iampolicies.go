@@ -19,13 +19,9 @@ func iamPolicyOps() map[string]handler {
 			}
 			return policyResult{toPolicy(&p)}, nil
 		},
-		"GetPolicy": func(c *call) (any, error) {
-			p, err := c.s.svc.GetPolicy(c.ctx, c.caller, c.f.str("PolicyArn"))
-			if err != nil {
-				return nil, err
-			}
-			return policyResult{toPolicy(&p)}, nil
-		},
+		"GetPolicy": got("PolicyArn", (*iam.Service).GetPolicy, func(p iam.Policy) any {
+			return policyResult{toPolicy(&p)}
+		}),
 		"ListPolicies": func(c *call) (any, error) {
 			n, err := c.maxItems("MaxItems", 1, 1000)
 			if err != nil {
@@ -40,7 +36,7 @@ func iamPolicyOps() map[string]handler {
 			if err != nil {
 				return nil, err
 			}
-			ps := toPolicies(out.Policies)
+			ps := convertAll(out.Policies, toPolicy)
 			for i := range ps {
 				ps[i].Tags, ps[i].Description = nil, "" // ListPolicies returns neither, as AWS
 			}
@@ -69,7 +65,7 @@ func iamPolicyOps() map[string]handler {
 			return versionResult{toPolicyVersion(&v)}, nil
 		},
 		"ListPolicyVersions": listed(byNamed("PolicyArn"), (*iam.Service).ListPolicyVersions, func(out iam.ListPolicyVersionsOutput) any {
-			vs := toPolicyVersions(out.Versions)
+			vs := convertAll(out.Versions, toPolicyVersion)
 			for i := range vs {
 				vs[i].Document = "" // ListPolicyVersions lists no documents, as AWS
 			}

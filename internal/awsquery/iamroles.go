@@ -30,19 +30,19 @@ func iamRoleOps() map[string]handler {
 			x.RoleLastUsed = nil // CreateRole's answer has none, as AWS
 			return roleResult{x}, nil
 		},
-		"GetRole": func(c *call) (any, error) {
-			r, err := c.s.svc.GetRole(c.ctx, c.caller, c.f.str("RoleName"))
-			if err != nil {
-				return nil, err
-			}
-			return roleResult{toRole(&r, true)}, nil
-		},
+		"GetRole": got("RoleName", (*iam.Service).GetRole, func(r iam.Role) any {
+			return roleResult{toRole(&r, true)}
+		}),
 		"ListRoles": listed((*call).listInput, (*iam.Service).ListRoles, func(out iam.ListRolesOutput) any {
-			return rolesPage{listOf(toRoles(out.Roles, false)), page{out.IsTruncated, out.Marker}}
+			return rolesPage{listOf(toRoles(out.Roles)), page{out.IsTruncated, out.Marker}}
 		}),
 		"DeleteRole":             byName("RoleName", (*iam.Service).DeleteRole),
 		"UpdateAssumeRolePolicy": byTwo("RoleName", "PolicyDocument", (*iam.Service).UpdateAssumeRolePolicy),
 	}
+}
+
+func toProfilesPage(out iam.ListInstanceProfilesOutput) any {
+	return profilesPage{listOf(convertAll(out.InstanceProfiles, toInstanceProfile)), page{out.IsTruncated, out.Marker}}
 }
 
 // iamInstanceProfileOps are the actions on instance profiles.
@@ -60,19 +60,11 @@ func iamInstanceProfileOps() map[string]handler {
 			}
 			return profileResult{toInstanceProfile(&p)}, nil
 		},
-		"GetInstanceProfile": func(c *call) (any, error) {
-			p, err := c.s.svc.GetInstanceProfile(c.ctx, c.caller, c.f.str("InstanceProfileName"))
-			if err != nil {
-				return nil, err
-			}
-			return profileResult{toInstanceProfile(&p)}, nil
-		},
-		"ListInstanceProfiles": listed((*call).listInput, (*iam.Service).ListInstanceProfiles, func(out iam.ListInstanceProfilesOutput) any {
-			return profilesPage{listOf(toInstanceProfiles(out.InstanceProfiles)), page{out.IsTruncated, out.Marker}}
+		"GetInstanceProfile": got("InstanceProfileName", (*iam.Service).GetInstanceProfile, func(p iam.InstanceProfile) any {
+			return profileResult{toInstanceProfile(&p)}
 		}),
-		"ListInstanceProfilesForRole": listed(byNamed("RoleName"), (*iam.Service).ListInstanceProfilesForRole, func(out iam.ListInstanceProfilesOutput) any {
-			return profilesPage{listOf(toInstanceProfiles(out.InstanceProfiles)), page{out.IsTruncated, out.Marker}}
-		}),
+		"ListInstanceProfiles":          listed((*call).listInput, (*iam.Service).ListInstanceProfiles, toProfilesPage),
+		"ListInstanceProfilesForRole":   listed(byNamed("RoleName"), (*iam.Service).ListInstanceProfilesForRole, toProfilesPage),
 		"DeleteInstanceProfile":         byName("InstanceProfileName", (*iam.Service).DeleteInstanceProfile),
 		"AddRoleToInstanceProfile":      byTwo("InstanceProfileName", "RoleName", (*iam.Service).AddRoleToInstanceProfile),
 		"RemoveRoleFromInstanceProfile": byTwo("InstanceProfileName", "RoleName", (*iam.Service).RemoveRoleFromInstanceProfile),
@@ -102,15 +94,11 @@ func iamOIDCProviderOps() map[string]handler {
 			}
 			return oidcCreateResult{p.ARN, optList(xTags(p.Tags))}, nil
 		},
-		"GetOpenIDConnectProvider": func(c *call) (any, error) {
-			p, err := c.s.svc.GetOpenIDConnectProvider(c.ctx, c.caller, c.f.str("OpenIDConnectProviderArn"))
-			if err != nil {
-				return nil, err
-			}
+		"GetOpenIDConnectProvider": got("OpenIDConnectProviderArn", (*iam.Service).GetOpenIDConnectProvider, func(p iam.OIDCProvider) any {
 			// AWS returns the URL without its scheme.
 			return oidcGetResult{Url: strings.TrimPrefix(p.URL, "https://"), ClientIDList: listOf(p.ClientIDList),
-				ThumbprintList: listOf(p.ThumbprintList), CreateDate: isoTime(p.CreateDate), Tags: optList(xTags(p.Tags))}, nil
-		},
+				ThumbprintList: listOf(p.ThumbprintList), CreateDate: isoTime(p.CreateDate), Tags: optList(xTags(p.Tags))}
+		}),
 		"ListOpenIDConnectProviders": func(c *call) (any, error) {
 			arns, err := c.s.svc.ListOpenIDConnectProviders(c.ctx, c.caller)
 			if err != nil {

@@ -19,15 +19,11 @@ func iamUserOps() map[string]handler {
 			}
 			return userResult{toUser(&u)}, nil
 		},
-		"GetUser": func(c *call) (any, error) {
-			u, err := c.s.svc.GetUser(c.ctx, c.caller, c.f.str("UserName"))
-			if err != nil {
-				return nil, err
-			}
-			return userResult{toUser(&u)}, nil
-		},
+		"GetUser": got("UserName", (*iam.Service).GetUser, func(u iam.User) any {
+			return userResult{toUser(&u)}
+		}),
 		"ListUsers": listed((*call).listInput, (*iam.Service).ListUsers, func(out iam.ListUsersOutput) any {
-			us := toUsers(out.Users)
+			us := convertAll(out.Users, toUser)
 			for i := range us {
 				us[i].Tags, us[i].PermissionsBoundary = nil, nil // ListUsers returns neither, as AWS
 			}
@@ -35,6 +31,10 @@ func iamUserOps() map[string]handler {
 		}),
 		"DeleteUser": byName("UserName", (*iam.Service).DeleteUser),
 	}
+}
+
+func toGroupsPage(out iam.ListGroupsOutput) any {
+	return groupsPage{listOf(convertAll(out.Groups, toGroup)), page{out.IsTruncated, out.Marker}}
 }
 
 // iamGroupOps are the actions on IAM groups and their members.
@@ -48,14 +48,10 @@ func iamGroupOps() map[string]handler {
 			return groupResult{toGroup(&g)}, nil
 		},
 		"GetGroup": listed(byNamed("GroupName"), (*iam.Service).GetGroup, func(out iam.GetGroupOutput) any {
-			return getGroupResult{toGroup(&out.Group), listOf(toUsers(out.Users)), page{out.IsTruncated, out.Marker}}
+			return getGroupResult{toGroup(&out.Group), listOf(convertAll(out.Users, toUser)), page{out.IsTruncated, out.Marker}}
 		}),
-		"ListGroups": listed((*call).listInput, (*iam.Service).ListGroups, func(out iam.ListGroupsOutput) any {
-			return groupsPage{listOf(toGroups(out.Groups)), page{out.IsTruncated, out.Marker}}
-		}),
-		"ListGroupsForUser": listed(byNamed("UserName"), (*iam.Service).ListGroupsForUser, func(out iam.ListGroupsOutput) any {
-			return groupsPage{listOf(toGroups(out.Groups)), page{out.IsTruncated, out.Marker}}
-		}),
+		"ListGroups":          listed((*call).listInput, (*iam.Service).ListGroups, toGroupsPage),
+		"ListGroupsForUser":   listed(byNamed("UserName"), (*iam.Service).ListGroupsForUser, toGroupsPage),
 		"DeleteGroup":         byName("GroupName", (*iam.Service).DeleteGroup),
 		"AddUserToGroup":      byTwo("GroupName", "UserName", (*iam.Service).AddUserToGroup),
 		"RemoveUserFromGroup": byTwo("GroupName", "UserName", (*iam.Service).RemoveUserFromGroup),
@@ -81,13 +77,9 @@ func iamAccessKeyOps() map[string]handler {
 				AccessKeyID: c.f.str("AccessKeyId"), Status: c.f.str("Status")})
 		},
 		"DeleteAccessKey": byTwo("UserName", "AccessKeyId", (*iam.Service).DeleteAccessKey),
-		"GetAccessKeyLastUsed": func(c *call) (any, error) {
-			u, err := c.s.svc.GetAccessKeyLastUsed(c.ctx, c.caller, c.f.str("AccessKeyId"))
-			if err != nil {
-				return nil, err
-			}
+		"GetAccessKeyLastUsed": got("AccessKeyId", (*iam.Service).GetAccessKeyLastUsed, func(u iam.AccessKeyLastUsed) any {
 			return accessKeyLastResult{u.UserName, xAccessKeyLastUsed{LastUsedDate: isoTime(u.LastUsedDate),
-				ServiceName: u.ServiceName, Region: u.Region}}, nil
-		},
+				ServiceName: u.ServiceName, Region: u.Region}}
+		}),
 	}
 }

@@ -46,9 +46,9 @@ func (c *call) named(nameKey string) (iam.ListNamedInput, error) {
 func (c *call) tags() ([]iam.Tag, error) {
 	var tags []iam.Tag
 	err := c.f.structList("Tags.member.", func(p string) error {
-		k, ok := c.f.get(p + "Key")
-		if !ok {
-			return missingParameter(p + "Key")
+		k, err := c.f.required(p + "Key")
+		if err != nil {
+			return err
 		}
 		tags = append(tags, iam.Tag{Key: k, Value: c.f.str(p + "Value")})
 		return nil
@@ -75,9 +75,9 @@ func (c *call) contextEntries() ([]iam.ContextEntry, error) {
 func (c *call) policyARNs() ([]string, error) {
 	var out []string
 	err := c.f.structList("PolicyArns.member.", func(p string) error {
-		a, ok := c.f.get(p + "arn")
-		if !ok {
-			return missingParameter(p + "arn")
+		a, err := c.f.required(p + "arn")
+		if err != nil {
+			return err
 		}
 		out = append(out, a)
 		return nil
@@ -89,9 +89,9 @@ func (c *call) policyARNs() ([]string, error) {
 func (c *call) filters() ([]iam.Filter, error) {
 	var out []iam.Filter
 	err := c.f.structList("Filters.Filter.", func(p string) error {
-		name, ok := c.f.get(p + "Name")
-		if !ok {
-			return missingParameter(p + "Name")
+		name, err := c.f.required(p + "Name")
+		if err != nil {
+			return err
 		}
 		vals, err := c.f.strList(p + "Values.Value.")
 		if err != nil {

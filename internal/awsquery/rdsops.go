@@ -43,62 +43,34 @@ type (
 
 func rdsOps() map[string]handler {
 	return map[string]handler{
-		"DescribeDBInstances": func(c *call) (any, error) {
-			in, err := c.describeInput("DBInstanceIdentifier")
-			if err != nil {
-				return nil, err
-			}
-			out, err := c.s.svc.DescribeDBInstances(c.ctx, c.caller, in)
-			if err != nil {
-				return nil, err
-			}
+		"DescribeDBInstances": listed(describeBy("DBInstanceIdentifier"), (*iam.Service).DescribeDBInstances, func(out iam.DescribeDBOutput) any {
 			r := dbInstancesResult{Marker: out.Marker}
-			r.DBInstances.DBInstance = make([]xDBInstance, len(out.Databases))
-			for i := range out.Databases {
-				r.DBInstances.DBInstance[i] = toDBInstance(&out.Databases[i])
-			}
-			return r, nil
-		},
-		"DescribeDBClusters": func(c *call) (any, error) {
-			in, err := c.describeInput("DBClusterIdentifier")
-			if err != nil {
-				return nil, err
-			}
-			out, err := c.s.svc.DescribeDBClusters(c.ctx, c.caller, in)
-			if err != nil {
-				return nil, err
-			}
+			r.DBInstances.DBInstance = convertAll(out.Databases, toDBInstance)
+			return r
+		}),
+		"DescribeDBClusters": shaped(describeBy("DBClusterIdentifier"), (*iam.Service).DescribeDBClusters, func(c *call, out iam.DescribeDBOutput) any {
 			r := dbClustersResult{Marker: out.Marker}
-			r.DBClusters.DBCluster = make([]xDBCluster, len(out.Databases))
-			for i := range out.Databases {
-				r.DBClusters.DBCluster[i] = c.toDBCluster(&out.Databases[i])
-			}
-			return r, nil
-		},
-		"ModifyDBInstance": func(c *call) (any, error) {
-			in, err := c.modifyInput("DBInstanceIdentifier")
-			if err != nil {
-				return nil, err
-			}
-			db, err := c.s.svc.ModifyDBInstance(c.ctx, c.caller, in)
-			if err != nil {
-				return nil, err
-			}
-			return dbInstanceResult{toDBInstance(&db)}, nil
-		},
-		"ModifyDBCluster": func(c *call) (any, error) {
-			in, err := c.modifyInput("DBClusterIdentifier")
-			if err != nil {
-				return nil, err
-			}
-			db, err := c.s.svc.ModifyDBCluster(c.ctx, c.caller, in)
-			if err != nil {
-				return nil, err
-			}
-			return dbClusterResult{c.toDBCluster(&db)}, nil
-		},
+			r.DBClusters.DBCluster = convertAll(out.Databases, c.toDBCluster)
+			return r
+		}),
+		"ModifyDBInstance": listed(modifyBy("DBInstanceIdentifier"), (*iam.Service).ModifyDBInstance, func(db iam.Database) any {
+			return dbInstanceResult{toDBInstance(&db)}
+		}),
+		"ModifyDBCluster": shaped(modifyBy("DBClusterIdentifier"), (*iam.Service).ModifyDBCluster, func(c *call, db iam.Database) any {
+			return dbClusterResult{c.toDBCluster(&db)}
+		}),
 		"VerifyDBAuthToken": verifyDBAuthToken,
 	}
+}
+
+// describeBy decodes the input of a Describe action on databases identified by idKey.
+func describeBy(idKey string) func(*call) (iam.DescribeDBInput, error) {
+	return func(c *call) (iam.DescribeDBInput, error) { return c.describeInput(idKey) }
+}
+
+// modifyBy decodes the input of a Modify action on the database idKey identifies.
+func modifyBy(idKey string) func(*call) (iam.ModifyDBInput, error) {
+	return func(c *call) (iam.ModifyDBInput, error) { return c.modifyInput(idKey) }
 }
 
 func (c *call) describeInput(idKey string) (iam.DescribeDBInput, error) {

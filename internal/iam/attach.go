@@ -134,9 +134,8 @@ func (s *Service) listAttached(ctx context.Context, c *Caller, ek *entityKind, i
 		return ListAttachedPoliciesOutput{}, err
 	}
 	key := func(p *AttachedPolicy) string { return lower(p.PolicyName) + " " + p.PolicyARN }
-	sortByKey(all, key)
 	var out ListAttachedPoliciesOutput
-	out.AttachedPolicies, out.IsTruncated, out.Marker, err = page(all, key, in.Marker, in.MaxItems)
+	out.AttachedPolicies, out.IsTruncated, out.Marker, err = sortedPage(all, key, in.Marker, in.MaxItems)
 	return out, err
 }
 
@@ -226,8 +225,7 @@ func (s *Service) ListEntitiesForPolicy(ctx context.Context, c *Caller, in ListE
 		return ListEntitiesForPolicyOutput{}, err
 	}
 	key := func(e *ent) string { return e.key }
-	sortByKey(all, key)
-	pg, trunc, marker, err := page(all, key, in.Marker, in.MaxItems)
+	pg, trunc, marker, err := sortedPage(all, key, in.Marker, in.MaxItems)
 	if err != nil {
 		return ListEntitiesForPolicyOutput{}, err
 	}

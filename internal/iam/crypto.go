@@ -92,3 +92,14 @@ func newKeyID(rand io.Reader, prefix string) (string, error) {
 func newSecret(rand io.Reader) (string, error) {
 	return randomString(rand, secretAlphabet, 40)
 }
+
+// newSessionKey returns the access key ID (ASIA…) and secret of a new session.
+func newSessionKey(rand io.Reader) (akid, secret string, err error) {
+	if akid, err = newKeyID(rand, "ASIA"); err != nil {
+		return "", "", err
+	}
+	if secret, err = newSecret(rand); err != nil {
+		return "", "", err
+	}
+	return akid, secret, nil
+}

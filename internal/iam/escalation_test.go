@@ -80,12 +80,25 @@ func gained(e *env, akid, tok string) error {
 	return e.s.Authorize(e.ctx, c, "iam:CreateUser", arnA("user/anyone"), nil)
 }
 
+// gainedAfter is gained for c's own key once err, the outcome of c's attempt, is nil.
+func gainedAfter(e *env, c *Caller, err error) error {
+	if err != nil {
+		return err
+	}
+	return gained(e, c.AccessKeyID, "")
+}
+
 func techniques() []technique {
 	must := func(e *env, err error) {
 		e.t.Helper()
 		if err != nil {
 			e.t.Fatal(err)
 		}
+	}
+	createPolicy := func(e *env, name, doc string) {
+		e.t.Helper()
+		_, err := e.s.CreatePolicy(e.ctx, e.admin, CreatePolicyInput{PolicyName: name, PolicyDocument: doc})
+		must(e, err)
 	}
 	adminTrust := trustARN(arnA("user/admin"))
 	ec2Trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
@@ -108,36 +121,29 @@ func techniques() []technique {
 		{
 			name: "CreatePolicyVersion as default on a policy attached to oneself",
 			setup: func(e *env) {
-				_, err := e.s.CreatePolicy(e.ctx, e.admin, CreatePolicyInput{PolicyName: "mine", PolicyDocument: allow("iam:GetUser", "*")})
-				must(e, err)
+				createPolicy(e, "mine", allow("iam:GetUser", "*"))
 				must(e, e.s.AttachUserPolicy(e.ctx, e.admin, "mallory", arnA("policy/mine")))
 				tagProtected(e, "policy", "mine")
 			},
 			needs: []grant{{"iam:CreatePolicyVersion", arnA("policy/mine")}},
 			attempt: func(e *env, c *Caller) error {
-				if _, err := e.s.CreatePolicyVersion(e.ctx, c, CreatePolicyVersionInput{PolicyARN: arnA("policy/mine"), PolicyDocument: allowAll, SetAsDefault: true}); err != nil {
-					return err
-				}
-				return gained(e, c.AccessKeyID, "")
+				_, err := e.s.CreatePolicyVersion(e.ctx, c, CreatePolicyVersionInput{PolicyARN: arnA("policy/mine"), PolicyDocument: allowAll, SetAsDefault: true})
+				return gainedAfter(e, c, err)
 			},
 			guards: []guard{{name: "resource tag", action: "iam:*", condition: protectedTag, simResource: arnA("policy/mine")}},
 		},
 		{
 			name: "SetDefaultPolicyVersion to a broader version",
 			setup: func(e *env) {
-				_, err := e.s.CreatePolicy(e.ctx, e.admin, CreatePolicyInput{PolicyName: "mine", PolicyDocument: allow("iam:GetUser", "*")})
-				must(e, err)
-				_, err = e.s.CreatePolicyVersion(e.ctx, e.admin, CreatePolicyVersionInput{PolicyARN: arnA("policy/mine"), PolicyDocument: allowAll})
+				createPolicy(e, "mine", allow("iam:GetUser", "*"))
+				_, err := e.s.CreatePolicyVersion(e.ctx, e.admin, CreatePolicyVersionInput{PolicyARN: arnA("policy/mine"), PolicyDocument: allowAll})
 				must(e, err)
 				must(e, e.s.AttachUserPolicy(e.ctx, e.admin, "mallory", arnA("policy/mine")))
 				tagProtected(e, "policy", "mine")
 			},
 			needs: []grant{{"iam:SetDefaultPolicyVersion", arnA("policy/mine")}},
 			attempt: func(e *env, c *Caller) error {
-				if err := e.s.SetDefaultPolicyVersion(e.ctx, c, arnA("policy/mine"), "v2"); err != nil {
-					return err
-				}
-				return gained(e, c.AccessKeyID, "")
+				return gainedAfter(e, c, e.s.SetDefaultPolicyVersion(e.ctx, c, arnA("policy/mine"), "v2"))
 			},
 			guards: []guard{{name: "resource tag", action: "iam:SetDefaultPolicyVersion", condition: protectedTag, simResource: arnA("policy/mine")}},
 		},
@@ -160,15 +166,11 @@ func techniques() []technique {
 		{
 			name: "AttachUserPolicy AdministratorAccess to oneself",
 			setup: func(e *env) {
-				_, err := e.s.CreatePolicy(e.ctx, e.admin, CreatePolicyInput{PolicyName: "boundary", PolicyDocument: allow("iam:Get*", "*")})
-				must(e, err)
+				createPolicy(e, "boundary", allow("iam:Get*", "*"))
 			},
 			needs: []grant{{"iam:AttachUserPolicy", me}},
 			attempt: func(e *env, c *Caller) error {
-				if err := e.s.AttachUserPolicy(e.ctx, c, "mallory", adminPolicy); err != nil {
-					return err
-				}
-				return gained(e, c.AccessKeyID, "")
+				return gainedAfter(e, c, e.s.AttachUserPolicy(e.ctx, c, "mallory", adminPolicy))
 			},
 			guards: []guard{
 				{name: "iam:PolicyARN", action: "iam:AttachUserPolicy", condition: `{"ArnEquals":{"iam:PolicyARN":"` + adminPolicy + `"}}`,
@@ -186,10 +188,7 @@ func techniques() []technique {
 			},
 			needs: []grant{{"iam:AttachGroupPolicy", arnA("group/devs")}},
 			attempt: func(e *env, c *Caller) error {
-				if err := e.s.AttachGroupPolicy(e.ctx, c, "devs", adminPolicy); err != nil {
-					return err
-				}
-				return gained(e, c.AccessKeyID, "")
+				return gainedAfter(e, c, e.s.AttachGroupPolicy(e.ctx, c, "devs", adminPolicy))
 			},
 			guards: []guard{{name: "iam:PolicyARN", action: "iam:AttachGroupPolicy", condition: `{"ArnLike":{"iam:PolicyARN":"arn:aws:iam::aws:policy/*"}}`,
 				simResource: arnA("group/devs"), simContext: []ContextEntry{{Key: "iam:PolicyARN", Type: "string", Values: []string{adminPolicy}}}}},
@@ -217,16 +216,12 @@ func techniques() []technique {
 		{
 			name: "PutUserPolicy on oneself",
 			setup: func(e *env) {
-				_, err := e.s.CreatePolicy(e.ctx, e.admin, CreatePolicyInput{PolicyName: "boundary", PolicyDocument: allow("iam:Get*", "*")})
-				must(e, err)
+				createPolicy(e, "boundary", allow("iam:Get*", "*"))
 				tagProtected(e, "user", "mallory")
 			},
 			needs: []grant{{"iam:PutUserPolicy", me}},
 			attempt: func(e *env, c *Caller) error {
-				if err := e.s.PutUserPolicy(e.ctx, c, "mallory", "more", allowAll); err != nil {
-					return err
-				}
-				return gained(e, c.AccessKeyID, "")
+				return gainedAfter(e, c, e.s.PutUserPolicy(e.ctx, c, "mallory", "more", allowAll))
 			},
 			guards: []guard{
 				{name: "only users with the boundary", action: "iam:PutUserPolicy", condition: `{"StringNotEquals":{"iam:PermissionsBoundary":"` + arnA("policy/boundary") + `"}}`, simResource: me},
@@ -242,10 +237,7 @@ func techniques() []technique {
 			},
 			needs: []grant{{"iam:PutGroupPolicy", arnA("group/devs")}},
 			attempt: func(e *env, c *Caller) error {
-				if err := e.s.PutGroupPolicy(e.ctx, c, "devs", "more", allowAll); err != nil {
-					return err
-				}
-				return gained(e, c.AccessKeyID, "")
+				return gainedAfter(e, c, e.s.PutGroupPolicy(e.ctx, c, "devs", "more", allowAll))
 			},
 			guards: []guard{{name: "principal tag", action: "iam:Put*", condition: `{"StringNotEquals":{"aws:PrincipalTag/role":"admin"}}`, simResource: arnA("group/devs")}},
 		},
@@ -274,10 +266,7 @@ func techniques() []technique {
 			},
 			needs: []grant{{"iam:AddUserToGroup", arnA("group/admins")}},
 			attempt: func(e *env, c *Caller) error {
-				if err := e.s.AddUserToGroup(e.ctx, c, "admins", "mallory"); err != nil {
-					return err
-				}
-				return gained(e, c.AccessKeyID, "")
+				return gainedAfter(e, c, e.s.AddUserToGroup(e.ctx, c, "admins", "mallory"))
 			},
 			guards: []guard{{name: "principal tag", action: "iam:AddUserToGroup", condition: `{"Null":{"aws:PrincipalTag/approved":"true"}}`, simResource: arnA("group/admins")}},
 		},
@@ -397,17 +386,13 @@ func techniques() []technique {
 		{
 			name: "DeleteUserPermissionsBoundary from oneself",
 			setup: func(e *env) {
-				_, err := e.s.CreatePolicy(e.ctx, e.admin, CreatePolicyInput{PolicyName: "boundary", PolicyDocument: allow("iam:*PermissionsBoundary", "*")})
-				must(e, err)
+				createPolicy(e, "boundary", allow("iam:*PermissionsBoundary", "*"))
 				must(e, e.s.PutUserPermissionsBoundary(e.ctx, e.admin, "mallory", arnA("policy/boundary")))
 				must(e, e.s.PutUserPolicy(e.ctx, e.admin, "mallory", "wide", allButBoundaries))
 			},
 			needs: []grant{{"iam:DeleteUserPermissionsBoundary", me}},
 			attempt: func(e *env, c *Caller) error {
-				if err := e.s.DeleteUserPermissionsBoundary(e.ctx, c, "mallory"); err != nil {
-					return err
-				}
-				return gained(e, c.AccessKeyID, "")
+				return gainedAfter(e, c, e.s.DeleteUserPermissionsBoundary(e.ctx, c, "mallory"))
 			},
 			guards: []guard{{name: "keep the boundary", action: "iam:DeleteUserPermissionsBoundary",
 				condition: `{"StringEquals":{"iam:PermissionsBoundary":"` + arnA("policy/boundary") + `"}}`, simResource: me}},
@@ -415,17 +400,13 @@ func techniques() []technique {
 		{
 			name: "PutUserPermissionsBoundary to a broader boundary",
 			setup: func(e *env) {
-				_, err := e.s.CreatePolicy(e.ctx, e.admin, CreatePolicyInput{PolicyName: "boundary", PolicyDocument: allow("iam:*PermissionsBoundary", "*")})
-				must(e, err)
+				createPolicy(e, "boundary", allow("iam:*PermissionsBoundary", "*"))
 				must(e, e.s.PutUserPermissionsBoundary(e.ctx, e.admin, "mallory", arnA("policy/boundary")))
 				must(e, e.s.PutUserPolicy(e.ctx, e.admin, "mallory", "wide", allButBoundaries))
 			},
 			needs: []grant{{"iam:PutUserPermissionsBoundary", me}},
 			attempt: func(e *env, c *Caller) error {
-				if err := e.s.PutUserPermissionsBoundary(e.ctx, c, "mallory", adminPolicy); err != nil {
-					return err
-				}
-				return gained(e, c.AccessKeyID, "")
+				return gainedAfter(e, c, e.s.PutUserPermissionsBoundary(e.ctx, c, "mallory", adminPolicy))
 			},
 			guards: []guard{{name: "only the given boundary", action: "iam:PutUserPermissionsBoundary",
 				condition:   `{"StringNotEquals":{"iam:PermissionsBoundary":"` + arnA("policy/boundary") + `"}}`,

@@ -14,13 +14,7 @@ func (d *groupDoc) group(acct string) Group {
 
 // CreateGroup creates a group.
 func (s *Service) CreateGroup(ctx context.Context, c *Caller, in CreateGroupInput) (Group, error) {
-	if err := needCaller(c); err != nil {
-		return Group{}, err
-	}
-	if err := checkName("groupName", in.GroupName, maxGroupName); err != nil {
-		return Group{}, err
-	}
-	path, err := checkPath("path", in.Path)
+	path, err := checkCreate(c, "groupName", in.GroupName, maxGroupName, in.Path)
 	if err != nil {
 		return Group{}, err
 	}
@@ -67,8 +61,7 @@ func (s *Service) GetGroup(ctx context.Context, c *Caller, in ListNamedInput) (G
 		return GetGroupOutput{}, err
 	}
 	key := func(u *User) string { return lower(u.UserName) }
-	sortByKey(members, key)
-	out.Users, out.IsTruncated, out.Marker, err = page(members, key, in.Marker, in.MaxItems)
+	out.Users, out.IsTruncated, out.Marker, err = sortedPage(members, key, in.Marker, in.MaxItems)
 	return out, err
 }
 
@@ -89,18 +82,13 @@ func (s *Service) ListGroups(ctx context.Context, c *Caller, in ListInput) (List
 func (s *Service) DeleteGroup(ctx context.Context, c *Caller, name string) error {
 	return s.updateEntity(ctx, c, groups, "iam:DeleteGroup", name, nil, func(tx store.Tx, e entity) error {
 		d := e.(*groupDoc)
-		switch {
-		case len(d.Members) > 0:
+		if len(d.Members) > 0 {
 			return deleteConflict("Cannot delete entity, must remove users from group first.")
-		case len(d.Inline) > 0:
-			return deleteConflict("Cannot delete entity, must delete policies first.")
-		case len(d.Attached) > 0:
-			return deleteConflict("Cannot delete entity, must detach all policies first.")
 		}
-		if err := deleteIfExists(tx, kindID, d.ID); err != nil {
+		if err := d.policyConflict(); err != nil {
 			return err
 		}
-		return tx.Delete(kindGroup, entityKey(c.Account, d.Name))
+		return deleteWithID(tx, kindGroup, entityKey(c.Account, d.Name), d.ID)
 	})
 }
 
@@ -172,8 +160,7 @@ func (s *Service) ListGroupsForUser(ctx context.Context, c *Caller, in ListNamed
 		return ListGroupsOutput{}, err
 	}
 	key := func(g *Group) string { return lower(g.GroupName) }
-	sortByKey(all, key)
 	var out ListGroupsOutput
-	out.Groups, out.IsTruncated, out.Marker, err = page(all, key, in.Marker, in.MaxItems)
+	out.Groups, out.IsTruncated, out.Marker, err = sortedPage(all, key, in.Marker, in.MaxItems)
 	return out, err
 }

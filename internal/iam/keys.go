@@ -125,9 +125,8 @@ func (s *Service) ListAccessKeys(ctx context.Context, c *Caller, in ListNamedInp
 		return ListAccessKeysOutput{}, err
 	}
 	key := func(k *AccessKey) string { return k.AccessKeyID }
-	sortByKey(all, key)
 	var out ListAccessKeysOutput
-	out.AccessKeys, out.IsTruncated, out.Marker, err = page(all, key, in.Marker, in.MaxItems)
+	out.AccessKeys, out.IsTruncated, out.Marker, err = sortedPage(all, key, in.Marker, in.MaxItems)
 	return out, err
 }
 

@@ -2,7 +2,6 @@ package iam
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
 	"github.com/iamdb/iamdb/internal/store"
@@ -35,25 +34,17 @@ func listByPath[D, E any](ctx context.Context, s *Service, c *Caller, in ListInp
 	}
 	var all []E
 	err = s.st.View(ctx, func(tx store.Tx) error {
-		its, err := listAll(tx, l.kind, accountPrefix(c.Account))
-		if err != nil {
-			return err
-		}
-		for _, it := range its {
-			var d D
-			if err := json.Unmarshal(it.Value, &d); err != nil {
-				return err
+		return eachDoc(tx, l.kind, accountPrefix(c.Account), func(_ string, d *D) error {
+			if !strings.HasPrefix(l.path(d), prefix) {
+				return nil
 			}
-			if !strings.HasPrefix(l.path(&d), prefix) {
-				continue
-			}
-			e, err := l.conv(tx, c.Account, &d)
+			e, err := l.conv(tx, c.Account, d)
 			if err != nil {
 				return err
 			}
 			all = append(all, e)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, false, "", err

@@ -253,9 +253,48 @@ func deleteIfExists(tx store.Tx, kind, key string) error {
 	return nil
 }
 
+// deleteWithID deletes the document kind/key and its entry id in the ID index.
+func deleteWithID(tx store.Tx, kind, key, id string) error {
+	if err := deleteIfExists(tx, kindID, id); err != nil {
+		return err
+	}
+	return tx.Delete(kind, key)
+}
+
+// policyConflict is the DeleteConflict of deleting an entity that still has policies, nil
+// if it has none.
+func (h *holder) policyConflict() error {
+	switch {
+	case len(h.Inline) > 0:
+		return deleteConflict("Cannot delete entity, must delete policies first.")
+	case len(h.Attached) > 0:
+		return deleteConflict("Cannot delete entity, must detach all policies first.")
+	}
+	return nil
+}
+
 // listAll returns every item of kind under prefix.
 func listAll(tx store.Tx, kind, prefix string) ([]store.Item, error) {
 	return tx.List(kind, prefix, "", 0)
+}
+
+// eachDoc calls fn with the key and the decoded document of each item of kind under prefix;
+// an item that does not decode is an error.
+func eachDoc[D any](tx store.Tx, kind, prefix string, fn func(key string, d *D) error) error {
+	its, err := listAll(tx, kind, prefix)
+	if err != nil {
+		return err
+	}
+	for _, it := range its {
+		d := new(D)
+		if err := json.Unmarshal(it.Value, d); err != nil {
+			return err
+		}
+		if err := fn(it.Key, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func removeString(list []string, s string) ([]string, bool) {

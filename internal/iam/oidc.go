@@ -2,7 +2,6 @@ package iam
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 	"strings"
 
@@ -104,30 +103,38 @@ func (s *Service) CreateOpenIDConnectProvider(ctx context.Context, c *Caller, in
 
 // GetOpenIDConnectProvider returns an OIDC provider by ARN.
 func (s *Service) GetOpenIDConnectProvider(ctx context.Context, c *Caller, providerARN string) (OIDCProvider, error) {
+	var out OIDCProvider
+	err := s.oidcOp(ctx, s.st.View, c, "iam:GetOpenIDConnectProvider", providerARN, func(_ store.Tx, key string, d *oidcDoc) error {
+		out = d.provider(c.Account, strings.TrimPrefix(key, c.Account+"/"))
+		return nil
+	})
+	return out, err
+}
+
+// oidcOp loads the provider at providerARN in a transaction begun by run (a view or an
+// update), authorizes action on it, and calls fn with its key and document.
+func (s *Service) oidcOp(ctx context.Context, run func(context.Context, func(store.Tx) error) error, c *Caller, action, providerARN string, fn func(tx store.Tx, key string, d *oidcDoc) error) error {
 	if err := needCaller(c); err != nil {
-		return OIDCProvider{}, err
+		return err
 	}
 	key, err := oidcKey(c.Account, providerARN)
 	if err != nil {
-		return OIDCProvider{}, err
+		return err
 	}
-	var out OIDCProvider
-	err = s.st.View(ctx, func(tx store.Tx) error {
+	return run(ctx, func(tx store.Tx) error {
 		var d oidcDoc
 		ok, err := getDoc(tx, kindOIDC, key, &d)
 		if err != nil {
 			return err
 		}
-		if err := s.authorize(ctx, c, "iam:GetOpenIDConnectProvider", providerARN, &Request{ResourceTags: d.Tags}); err != nil {
+		if err := s.authorize(ctx, c, action, providerARN, &Request{ResourceTags: d.Tags}); err != nil {
 			return err
 		}
 		if !ok {
 			return noSuchOIDC(providerARN)
 		}
-		out = d.provider(c.Account, strings.TrimPrefix(key, c.Account+"/"))
-		return nil
+		return fn(tx, key, &d)
 	})
-	return out, err
 }
 
 // ListOpenIDConnectProviders returns the ARNs of the account's OIDC providers.
@@ -140,43 +147,17 @@ func (s *Service) ListOpenIDConnectProviders(ctx context.Context, c *Caller) ([]
 	}
 	out := []string{}
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		its, err := listAll(tx, kindOIDC, accountPrefix(c.Account))
-		if err != nil {
-			return err
-		}
-		for _, it := range its {
-			var d oidcDoc
-			if err := json.Unmarshal(it.Value, &d); err != nil {
-				return err
-			}
-			out = append(out, oidcARN(c.Account, strings.TrimPrefix(it.Key, c.Account+"/")))
-		}
-		return nil
+		return eachDoc(tx, kindOIDC, accountPrefix(c.Account), func(key string, _ *oidcDoc) error {
+			out = append(out, oidcARN(c.Account, strings.TrimPrefix(key, c.Account+"/")))
+			return nil
+		})
 	})
 	return out, err
 }
 
 // DeleteOpenIDConnectProvider deletes an OIDC provider. Roles that trust it stay, as in AWS.
 func (s *Service) DeleteOpenIDConnectProvider(ctx context.Context, c *Caller, providerARN string) error {
-	if err := needCaller(c); err != nil {
-		return err
-	}
-	key, err := oidcKey(c.Account, providerARN)
-	if err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx store.Tx) error {
-		var d oidcDoc
-		ok, err := getDoc(tx, kindOIDC, key, &d)
-		if err != nil {
-			return err
-		}
-		if err := s.authorize(ctx, c, "iam:DeleteOpenIDConnectProvider", providerARN, &Request{ResourceTags: d.Tags}); err != nil {
-			return err
-		}
-		if !ok {
-			return noSuchOIDC(providerARN)
-		}
+	return s.oidcOp(ctx, s.update, c, "iam:DeleteOpenIDConnectProvider", providerARN, func(tx store.Tx, key string, _ *oidcDoc) error {
 		return tx.Delete(kindOIDC, key)
 	})
 }

@@ -2,7 +2,6 @@ package iam
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -119,18 +118,12 @@ func parseManaged(doc string) (*policy.Policy, error) {
 
 // CreatePolicy creates a customer managed policy with version v1.
 func (s *Service) CreatePolicy(ctx context.Context, c *Caller, in CreatePolicyInput) (Policy, error) {
-	if err := needCaller(c); err != nil {
-		return Policy{}, err
-	}
-	if err := checkName("policyName", in.PolicyName, maxPolicyName); err != nil {
-		return Policy{}, err
-	}
-	path, err := checkPath("path", in.Path)
+	path, err := checkCreate(c, "policyName", in.PolicyName, maxPolicyName, in.Path)
 	if err != nil {
 		return Policy{}, err
 	}
-	if len(in.Description) > maxDescription {
-		return Policy{}, validation("1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to %d", maxDescription)
+	if err := checkDescription(in.Description); err != nil {
+		return Policy{}, err
 	}
 	if _, err := parseManaged(in.PolicyDocument); err != nil {
 		return Policy{}, err
@@ -179,19 +172,7 @@ func (s *Service) withPolicy(ctx context.Context, c *Caller, action, a string, f
 	if _, _, err := parsePolicyARN(a); err != nil {
 		return err
 	}
-	return s.st.View(ctx, func(tx store.Tx) error {
-		ref, ok, err := lookupPolicy(tx, c.Account, a)
-		if err != nil {
-			return err
-		}
-		if err := s.authorize(ctx, c, action, a, ref.request(ok, nil)); err != nil {
-			return err
-		}
-		if !ok {
-			return noSuchPolicy(a)
-		}
-		return fn(tx, &ref)
-	})
+	return s.st.View(ctx, s.policyTx(ctx, c, action, a, nil, fn))
 }
 
 // updatePolicy loads a customer managed policy for a change, after authorizing action on
@@ -214,7 +195,13 @@ func (s *Service) updatePolicy(ctx context.Context, c *Caller, action, a string,
 		}
 		return noSuchPolicy(a)
 	}
-	return s.update(ctx, func(tx store.Tx) error {
+	return s.update(ctx, s.policyTx(ctx, c, action, a, req, fn))
+}
+
+// policyTx is the transaction of withPolicy and updatePolicy: it loads the policy at a,
+// authorizes action on it, and calls fn.
+func (s *Service) policyTx(ctx context.Context, c *Caller, action, a string, req *Request, fn func(tx store.Tx, ref *managedRef) error) func(store.Tx) error {
+	return func(tx store.Tx) error {
 		ref, ok, err := lookupPolicy(tx, c.Account, a)
 		if err != nil {
 			return err
@@ -226,7 +213,7 @@ func (s *Service) updatePolicy(ctx context.Context, c *Caller, action, a string,
 			return noSuchPolicy(a)
 		}
 		return fn(tx, &ref)
-	})
+	}
 }
 
 // request returns req (or a new Request) with the policy's tags as resource tags, when
@@ -288,16 +275,12 @@ func (s *Service) ListPolicies(ctx context.Context, c *Caller, in ListPoliciesIn
 			}
 		}
 		if scope != ScopeAWS {
-			its, err := listAll(tx, kindPolicy, accountPrefix(c.Account))
+			err := eachDoc(tx, kindPolicy, accountPrefix(c.Account), func(key string, d *policyDoc) error {
+				refs = append(refs, managedRef{arn: policyARN(c.Account, d.Path, d.Name), acct: c.Account, key: key, doc: d})
+				return nil
+			})
 			if err != nil {
 				return err
-			}
-			for _, it := range its {
-				var d policyDoc
-				if err := json.Unmarshal(it.Value, &d); err != nil {
-					return err
-				}
-				refs = append(refs, managedRef{arn: policyARN(c.Account, d.Path, d.Name), acct: c.Account, key: it.Key, doc: &d})
 			}
 		}
 		for i := range refs {
@@ -332,9 +315,8 @@ func (s *Service) ListPolicies(ctx context.Context, c *Caller, in ListPoliciesIn
 		return ListPoliciesOutput{}, err
 	}
 	key := func(p *Policy) string { return lower(p.PolicyName) + " " + p.ARN }
-	sortByKey(all, key)
 	var out ListPoliciesOutput
-	out.Policies, out.IsTruncated, out.Marker, err = page(all, key, in.Marker, in.MaxItems)
+	out.Policies, out.IsTruncated, out.Marker, err = sortedPage(all, key, in.Marker, in.MaxItems)
 	return out, err
 }
 
@@ -352,10 +334,7 @@ func (s *Service) DeletePolicy(ctx context.Context, c *Caller, policyARN string)
 		if len(ref.doc.Versions) > 1 {
 			return deleteConflict("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.")
 		}
-		if err := deleteIfExists(tx, kindID, ref.doc.ID); err != nil {
-			return err
-		}
-		return tx.Delete(kindPolicy, ref.key)
+		return deleteWithID(tx, kindPolicy, ref.key, ref.doc.ID)
 	})
 }
 
@@ -441,14 +420,7 @@ func (s *Service) ListPolicyVersions(ctx context.Context, c *Caller, in ListName
 
 // DeletePolicyVersion deletes a version that is not the default.
 func (s *Service) DeletePolicyVersion(ctx context.Context, c *Caller, policyARN, versionID string) error {
-	if err := checkVersionID(versionID); err != nil {
-		return err
-	}
-	return s.updatePolicy(ctx, c, "iam:DeletePolicyVersion", policyARN, nil, func(tx store.Tx, ref *managedRef) error {
-		d := ref.doc
-		if d.version(versionID) == nil {
-			return noSuchVersion(policyARN, versionID)
-		}
+	return s.updateVersion(ctx, c, "iam:DeletePolicyVersion", policyARN, versionID, func(d *policyDoc) error {
 		if d.Default == versionID {
 			return deleteConflict("Cannot delete the default version of a policy.")
 		}
@@ -458,21 +430,32 @@ func (s *Service) DeletePolicyVersion(ctx context.Context, c *Caller, policyARN,
 				break
 			}
 		}
-		return putDoc(tx, kindPolicy, ref.key, d)
+		return nil
 	})
 }
 
 // SetDefaultPolicyVersion makes a version the default: the one that is in effect.
 func (s *Service) SetDefaultPolicyVersion(ctx context.Context, c *Caller, policyARN, versionID string) error {
+	return s.updateVersion(ctx, c, "iam:SetDefaultPolicyVersion", policyARN, versionID, func(d *policyDoc) error {
+		d.Default, d.Updated = versionID, s.now().UTC()
+		return nil
+	})
+}
+
+// updateVersion is updatePolicy for an action on the version versionID of a policy, which
+// must exist: fn changes the policy's document, which is then stored.
+func (s *Service) updateVersion(ctx context.Context, c *Caller, action, policyARN, versionID string, fn func(d *policyDoc) error) error {
 	if err := checkVersionID(versionID); err != nil {
 		return err
 	}
-	return s.updatePolicy(ctx, c, "iam:SetDefaultPolicyVersion", policyARN, nil, func(tx store.Tx, ref *managedRef) error {
+	return s.updatePolicy(ctx, c, action, policyARN, nil, func(tx store.Tx, ref *managedRef) error {
 		d := ref.doc
 		if d.version(versionID) == nil {
 			return noSuchVersion(policyARN, versionID)
 		}
-		d.Default, d.Updated = versionID, s.now().UTC()
+		if err := fn(d); err != nil {
+			return err
+		}
 		return putDoc(tx, kindPolicy, ref.key, d)
 	})
 }

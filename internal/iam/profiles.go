@@ -69,13 +69,7 @@ func (s *Service) profileOp(ctx context.Context, c *Caller, action, name string,
 
 // CreateInstanceProfile creates an instance profile.
 func (s *Service) CreateInstanceProfile(ctx context.Context, c *Caller, in CreateInstanceProfileInput) (InstanceProfile, error) {
-	if err := needCaller(c); err != nil {
-		return InstanceProfile{}, err
-	}
-	if err := checkName("instanceProfileName", in.InstanceProfileName, maxProfileName); err != nil {
-		return InstanceProfile{}, err
-	}
-	path, err := checkPath("path", in.Path)
+	path, err := checkCreate(c, "instanceProfileName", in.InstanceProfileName, maxProfileName, in.Path)
 	if err != nil {
 		return InstanceProfile{}, err
 	}
@@ -137,10 +131,7 @@ func (s *Service) DeleteInstanceProfile(ctx context.Context, c *Caller, name str
 		if len(d.Roles) > 0 {
 			return deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
 		}
-		if err := deleteIfExists(tx, kindID, d.ID); err != nil {
-			return err
-		}
-		return tx.Delete(kindProfile, entityKey(c.Account, d.Name))
+		return deleteWithID(tx, kindProfile, entityKey(c.Account, d.Name), d.ID)
 	})
 }
 
@@ -227,9 +218,8 @@ func (s *Service) ListInstanceProfilesForRole(ctx context.Context, c *Caller, in
 		return ListInstanceProfilesOutput{}, err
 	}
 	key := func(p *InstanceProfile) string { return lower(p.InstanceProfileName) }
-	sortByKey(all, key)
 	var out ListInstanceProfilesOutput
-	out.InstanceProfiles, out.IsTruncated, out.Marker, err = page(all, key, in.Marker, in.MaxItems)
+	out.InstanceProfiles, out.IsTruncated, out.Marker, err = sortedPage(all, key, in.Marker, in.MaxItems)
 	return out, err
 }
 

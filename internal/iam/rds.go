@@ -171,8 +171,7 @@ func (s *Service) describe(ctx context.Context, c *Caller, kind string, in Descr
 		return DescribeDBOutput{}, apiErr(notFound, "%s %s not found.", what, in.Identifier)
 	}
 	key := func(d *Database) string { return d.Identifier }
-	sortByKey(all, key)
-	dbs, _, marker, err := page(all, key, in.Marker, max)
+	dbs, _, marker, err := sortedPage(all, key, in.Marker, max)
 	if err != nil {
 		return DescribeDBOutput{}, err
 	}

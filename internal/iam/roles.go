@@ -46,13 +46,7 @@ func checkMaxSession(n int) (int, error) {
 // CreateRole creates a role with a trust policy (a role trust policy of at most 2048
 // characters without white space).
 func (s *Service) CreateRole(ctx context.Context, c *Caller, in CreateRoleInput) (Role, error) {
-	if err := needCaller(c); err != nil {
-		return Role{}, err
-	}
-	if err := checkName("roleName", in.RoleName, maxRoleName); err != nil {
-		return Role{}, err
-	}
-	path, err := checkPath("path", in.Path)
+	path, err := checkCreate(c, "roleName", in.RoleName, maxRoleName, in.Path)
 	if err != nil {
 		return Role{}, err
 	}
@@ -60,8 +54,8 @@ func (s *Service) CreateRole(ctx context.Context, c *Caller, in CreateRoleInput)
 	if err != nil {
 		return Role{}, err
 	}
-	if len(in.Description) > maxDescription {
-		return Role{}, validation("1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to %d", maxDescription)
+	if err := checkDescription(in.Description); err != nil {
+		return Role{}, err
 	}
 	if _, err := parseTrust(in.AssumeRolePolicyDocument); err != nil {
 		return Role{}, err
@@ -140,13 +134,11 @@ func (s *Service) ListRoles(ctx context.Context, c *Caller, in ListInput) (ListR
 func (s *Service) DeleteRole(ctx context.Context, c *Caller, name string) error {
 	return s.updateEntity(ctx, c, roles, "iam:DeleteRole", name, nil, func(tx store.Tx, e entity) error {
 		d := e.(*roleDoc)
-		switch {
-		case len(d.Profiles) > 0:
+		if len(d.Profiles) > 0 {
 			return deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
-		case len(d.Inline) > 0:
-			return deleteConflict("Cannot delete entity, must delete policies first.")
-		case len(d.Attached) > 0:
-			return deleteConflict("Cannot delete entity, must detach all policies first.")
+		}
+		if err := d.policyConflict(); err != nil {
+			return err
 		}
 		if err := setBoundaryTx(tx, c.Account, kindRole, d.Name, &d.Boundary, ""); err != nil {
 			return err
@@ -154,10 +146,7 @@ func (s *Service) DeleteRole(ctx context.Context, c *Caller, name string) error 
 		if err := deleteIfExists(tx, kindLastUsed, lastUsedRoleKey(c.Account, d.Name)); err != nil {
 			return err
 		}
-		if err := deleteIfExists(tx, kindID, d.ID); err != nil {
-			return err
-		}
-		return tx.Delete(kindRole, entityKey(c.Account, d.Name))
+		return deleteWithID(tx, kindRole, entityKey(c.Account, d.Name), d.ID)
 	})
 }
 
@@ -175,8 +164,10 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, c *Caller, roleNam
 // UpdateRole changes a role's description (if not nil) and maximum session duration (if
 // not zero).
 func (s *Service) UpdateRole(ctx context.Context, c *Caller, roleName string, description *string, maxSessionDuration int) error {
-	if description != nil && len(*description) > maxDescription {
-		return validation("1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to %d", maxDescription)
+	if description != nil {
+		if err := checkDescription(*description); err != nil {
+			return err
+		}
 	}
 	var maxSession int
 	if maxSessionDuration != 0 {

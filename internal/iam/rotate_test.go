@@ -16,9 +16,7 @@ import (
 )
 
 func TestRotateMasterKey(t *testing.T) {
-	raw := openStore(t)
-	e := newEnvOn(t, raw, testMaster)
-	alice := e.user(e.admin, "alice", "")
+	raw, e, alice := aliceEnv(t)
 	akid := alice.AccessKeyID
 	before, err := e.s.LookupKey(e.ctx, akid, "")
 	if err != nil {
@@ -114,18 +112,9 @@ func TestFirstN(t *testing.T) {
 // Service runs makes every access key unknown to it; the Service says so in its log,
 // naming the keys, instead of refusing callers silently.
 func TestRotateUnderRunningService(t *testing.T) {
-	raw := openStore(t)
-	e := newEnvOn(t, raw, testMaster)
-	alice := e.user(e.admin, "alice", "")
-	e.s.Close()
-
+	raw, e, alice := aliceEnv(t)
 	ctx := context.Background()
-	logs := &recordLog{}
-	s, err := New(ctx, Config{Store: raw, MasterKey: testMaster, Now: e.clock.Now, Logger: slog.New(logs)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s, logs := restartLogged(t, e, raw)
 	if _, err := s.LookupKey(ctx, alice.AccessKeyID, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -141,9 +130,7 @@ func TestRotateUnderRunningService(t *testing.T) {
 		t.Errorf("LookupKey after the rotation = %v, want ErrUnknownKey", err)
 	}
 	// A later rebuild that loses nothing more says nothing more.
-	if err := raw.Update(ctx, func(tx store.Tx) error { return tx.Put("test", "x", []byte("{}")) }); err != nil {
-		t.Fatal(err)
-	}
+	bump(t, raw)
 	if err := s.refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -155,23 +142,12 @@ func TestRotateUnderRunningService(t *testing.T) {
 // TestRefreshFailureLogged: a rebuild that fails is logged once, the last snapshot keeps
 // serving, and the recovery is logged when a retry succeeds.
 func TestRefreshFailureLogged(t *testing.T) {
-	raw := openStore(t)
-	e := newEnvOn(t, raw, testMaster)
-	alice := e.user(e.admin, "alice", "")
-	e.s.Close()
-
+	raw, e, alice := aliceEnv(t)
 	ctx := context.Background()
 	fs := &failingStore{Store: raw}
-	logs := &recordLog{}
-	s, err := New(ctx, Config{Store: fs, MasterKey: testMaster, Now: e.clock.Now, Logger: slog.New(logs)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s, logs := restartLogged(t, e, fs)
 	fs.fail.Store(true)
-	if err := raw.Update(ctx, func(tx store.Tx) error { return tx.Put("test", "x", []byte("{}")) }); err != nil {
-		t.Fatal(err)
-	}
+	bump(t, raw)
 	if r := logs.wait(t, slog.LevelWarn); !strings.Contains(r, "cannot rebuild") || !strings.Contains(r, "disk on fire") {
 		t.Errorf("log of the failed rebuild = %q", r)
 	}
@@ -272,9 +248,7 @@ func (h *recordLog) count(level slog.Level) int {
 // database failed over to a standby that lacked the last commits): refresh rebuilds for
 // any revision other than the snapshot's, not only a higher one.
 func TestRefreshFollowsARevisionThatWentBack(t *testing.T) {
-	raw := openStore(t)
-	e := newEnvOn(t, raw, testMaster)
-	e.user(e.admin, "alice", "")
+	raw, e, _ := aliceEnv(t)
 	e.s.Close()
 
 	ctx := context.Background()
@@ -303,4 +277,34 @@ type rewoundStore struct {
 func (r *rewoundStore) Revision(ctx context.Context) (int64, error) {
 	rev, err := r.Store.Revision(ctx)
 	return rev - r.back.Load(), err
+}
+
+// restartLogged closes e's Service and opens another on st, with e's master key and clock,
+// logging to the returned recorder.
+func restartLogged(t *testing.T, e *env, st store.Store) (*Service, *recordLog) {
+	t.Helper()
+	e.s.Close()
+	logs := &recordLog{}
+	s, err := New(context.Background(), Config{Store: st, MasterKey: testMaster, Now: e.clock.Now, Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, logs
+}
+
+// aliceEnv is an environment on a store of its own, with a user alice.
+func aliceEnv(t *testing.T) (store.Store, *env, *Caller) {
+	t.Helper()
+	raw := openStore(t)
+	e := newEnvOn(t, raw, testMaster)
+	return raw, e, e.user(e.admin, "alice", "")
+}
+
+// bump commits a write to st, so that its revision moves on.
+func bump(t *testing.T, st store.Store) {
+	t.Helper()
+	if err := st.Update(context.Background(), func(tx store.Tx) error { return tx.Put("test", "x", []byte("{}")) }); err != nil {
+		t.Fatal(err)
+	}
 }

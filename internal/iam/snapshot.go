@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"encoding/json"
+	"iter"
 	"strconv"
 	"strings"
 	"sync"
@@ -172,11 +173,8 @@ func (s *Service) build(ctx context.Context, rev int64, prev *snapshot) (*snapsh
 }
 
 func (b *builder) addAccounts(items []store.Item) {
-	for _, it := range items {
-		var d accountDoc
-		if json.Unmarshal(it.Value, &d) == nil {
-			b.next.accounts[d.ID] = &d
-		}
+	for _, d := range decoded[accountDoc](items) {
+		b.next.accounts[d.ID] = d
 	}
 }
 
@@ -187,12 +185,8 @@ func (b *builder) addManaged(items []store.Item) {
 	for a, bp := range builtinPolicies {
 		n.managed[a] = bp.compiled
 	}
-	for _, it := range items {
-		var d policyDoc
-		if json.Unmarshal(it.Value, &d) != nil {
-			continue
-		}
-		acct, _, _ := strings.Cut(it.Key, "/")
+	for key, d := range decoded[policyDoc](items) {
+		acct := keyAccount(key)
 		a := policyARN(acct, d.Path, d.Name)
 		if v := d.version(d.Default); v != nil {
 			if p := b.compile(policy.KindIdentity, a, v.Document); p != nil {
@@ -205,18 +199,11 @@ func (b *builder) addManaged(items []store.Item) {
 // addUsers adds the users with their own policies and those of their groups.
 func (b *builder) addUsers(users, groupItems []store.Item) {
 	groups := map[string]*groupDoc{}
-	for _, it := range groupItems {
-		var d groupDoc
-		if json.Unmarshal(it.Value, &d) == nil {
-			groups[it.Key] = &d
-		}
+	for key, d := range decoded[groupDoc](groupItems) {
+		groups[key] = d
 	}
-	for _, it := range users {
-		var d userDoc
-		if json.Unmarshal(it.Value, &d) != nil {
-			continue
-		}
-		acct, _, _ := strings.Cut(it.Key, "/")
+	for key, d := range decoded[userDoc](users) {
+		acct := keyAccount(key)
 		p := &principal{account: acct, name: d.Name, id: d.ID, arn: userARN(acct, d.Path, d.Name), path: d.Path, tags: tagMap(d.Tags)}
 		b.addPolicies(p, &d.holder)
 		for _, g := range d.Groups {
@@ -226,18 +213,14 @@ func (b *builder) addUsers(users, groupItems []store.Item) {
 		}
 		b.setBoundary(p, d.Boundary)
 		p.tagCtx = makeTagCtx(p.tags)
-		b.next.users[it.Key] = p
+		b.next.users[key] = p
 	}
 }
 
 // addRoles adds the roles with their policies and trust policies.
 func (b *builder) addRoles(items []store.Item) {
-	for _, it := range items {
-		var d roleDoc
-		if json.Unmarshal(it.Value, &d) != nil {
-			continue
-		}
-		acct, _, _ := strings.Cut(it.Key, "/")
+	for key, d := range decoded[roleDoc](items) {
+		acct := keyAccount(key)
 		a := roleARN(acct, d.Path, d.Name)
 		p := &principal{account: acct, name: d.Name, id: d.ID, arn: a, path: d.Path, tags: tagMap(d.Tags),
 			maxSession: d.MaxSession, revokedBefore: d.RevokedBefore}
@@ -248,7 +231,7 @@ func (b *builder) addRoles(items []store.Item) {
 			p.broken = true
 		}
 		p.tagCtx = makeTagCtx(p.tags)
-		b.next.roles[it.Key] = p
+		b.next.roles[key] = p
 	}
 }
 
@@ -256,16 +239,12 @@ func (b *builder) addRoles(items []store.Item) {
 // those whose secret the master key cannot open.
 func (b *builder) addKeys(items []store.Item) {
 	n := b.next
-	for _, it := range items {
-		var d keyDoc
-		if json.Unmarshal(it.Value, &d) != nil {
-			continue
-		}
+	for _, d := range decoded[keyDoc](items) {
 		u := n.users[entityKey(d.Account, d.User)]
 		if u == nil {
 			continue
 		}
-		secret, ok := b.secret(&d)
+		secret, ok := b.secret(d)
 		if !ok {
 			n.unsealable = append(n.unsealable, d.ID) // New refuses to start with these
 			continue
@@ -280,11 +259,7 @@ func (b *builder) addKeys(items []store.Item) {
 // listing an endpoint owns it.
 func (b *builder) addDatabases(items []store.Item) {
 	n := b.next
-	for _, it := range items {
-		var d dbDoc
-		if json.Unmarshal(it.Value, &d) != nil {
-			continue
-		}
+	for _, d := range decoded[dbDoc](items) {
 		db := d.database()
 		i := len(n.dbs)
 		n.dbs = append(n.dbs, db)
@@ -299,6 +274,25 @@ func (b *builder) addDatabases(items []store.Item) {
 			}
 		}
 	}
+}
+
+// decoded yields the key and the decoded document of each item, skipping those that do not
+// decode.
+func decoded[T any](items []store.Item) iter.Seq2[string, *T] {
+	return func(yield func(string, *T) bool) {
+		for _, it := range items {
+			d := new(T)
+			if json.Unmarshal(it.Value, d) == nil && !yield(it.Key, d) {
+				return
+			}
+		}
+	}
+}
+
+// keyAccount is the account of an entity key ("account/name").
+func keyAccount(key string) string {
+	acct, _, _ := strings.Cut(key, "/")
+	return acct
 }
 
 func endpointKey(host string, port int) string {

@@ -293,11 +293,7 @@ func (s *Service) issueRoleSession(r *sessionRequest, now time.Time) (AssumeRole
 	if packed > 100 {
 		return AssumeRoleOutput{}, apiErr(CodePackedPolicyTooLarge, "Packed policy consumes %d%% of allotted space, please use smaller policy set.", packed)
 	}
-	akid, err := newKeyID(s.rand, "ASIA")
-	if err != nil {
-		return AssumeRoleOutput{}, err
-	}
-	secret, err := newSecret(s.rand)
+	akid, secret, err := newSessionKey(s.rand)
 	if err != nil {
 		return AssumeRoleOutput{}, err
 	}
@@ -352,11 +348,7 @@ func (s *Service) GetSessionToken(ctx context.Context, c *Caller, in GetSessionT
 	}
 	now := s.now()
 	s.noteUse(c, "sts", s.requestInfo(ctx).Region, now)
-	akid, err := newKeyID(s.rand, "ASIA")
-	if err != nil {
-		return Credentials{}, err
-	}
-	secret, err := newSecret(s.rand)
+	akid, secret, err := newSessionKey(s.rand)
 	if err != nil {
 		return Credentials{}, err
 	}

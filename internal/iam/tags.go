@@ -16,29 +16,51 @@ func tagsOf(e entity) *[]Tag {
 	return nil
 }
 
-func (s *Service) tagEntity(ctx context.Context, c *Caller, ek *entityKind, name string, tags []Tag) error {
+// needTags refuses a Tag action without tags.
+func needTags(tags []Tag) error {
 	if len(tags) == 0 {
 		return validation("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	}
+	return nil
+}
+
+// addTags adds or replaces tags in *have (see checkTags).
+func addTags(have *[]Tag, tags []Tag) error {
+	merged, err := checkTags(*have, tags)
+	if err != nil {
+		return err
+	}
+	*have = merged
+	return nil
+}
+
+// removeTags removes the tags with keys from *have (see untag).
+func removeTags(have *[]Tag, keys []string) error {
+	rest, err := untag(*have, keys)
+	if err != nil {
+		return err
+	}
+	*have = rest
+	return nil
+}
+
+func (s *Service) tagEntity(ctx context.Context, c *Caller, ek *entityKind, name string, tags []Tag) error {
+	if err := needTags(tags); err != nil {
+		return err
+	}
 	return s.updateEntity(ctx, c, ek, "iam:Tag"+ek.title, name, &Request{RequestTags: tags}, func(tx store.Tx, d entity) error {
-		t := tagsOf(d)
-		merged, err := checkTags(*t, tags)
-		if err != nil {
+		if err := addTags(tagsOf(d), tags); err != nil {
 			return err
 		}
-		*t = merged
 		return ek.save(tx, c.Account, d)
 	})
 }
 
 func (s *Service) untagEntity(ctx context.Context, c *Caller, ek *entityKind, name string, keys []string) error {
 	return s.updateEntity(ctx, c, ek, "iam:Untag"+ek.title, name, &Request{TagKeys: keys}, func(tx store.Tx, d entity) error {
-		t := tagsOf(d)
-		rest, err := untag(*t, keys)
-		if err != nil {
+		if err := removeTags(tagsOf(d), keys); err != nil {
 			return err
 		}
-		*t = rest
 		return ek.save(tx, c.Account, d)
 	})
 }
@@ -57,10 +79,9 @@ func (s *Service) listEntityTags(ctx context.Context, c *Caller, ek *entityKind,
 
 func pageTags(all []Tag, in ListNamedInput) (ListTagsOutput, error) {
 	key := func(t *Tag) string { return lower(t.Key) }
-	sortByKey(all, key)
 	var out ListTagsOutput
 	var err error
-	out.Tags, out.IsTruncated, out.Marker, err = page(all, key, in.Marker, in.MaxItems)
+	out.Tags, out.IsTruncated, out.Marker, err = sortedPage(all, key, in.Marker, in.MaxItems)
 	if out.Tags == nil {
 		out.Tags = []Tag{}
 	}
@@ -100,15 +121,13 @@ func (s *Service) ListRoleTags(ctx context.Context, c *Caller, in ListNamedInput
 
 // TagPolicy adds or replaces tags of a customer managed policy.
 func (s *Service) TagPolicy(ctx context.Context, c *Caller, policyARN string, tags []Tag) error {
-	if len(tags) == 0 {
-		return validation("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	if err := needTags(tags); err != nil {
+		return err
 	}
 	return s.updatePolicy(ctx, c, "iam:TagPolicy", policyARN, &Request{RequestTags: tags}, func(tx store.Tx, ref *managedRef) error {
-		merged, err := checkTags(ref.doc.Tags, tags)
-		if err != nil {
+		if err := addTags(&ref.doc.Tags, tags); err != nil {
 			return err
 		}
-		ref.doc.Tags = merged
 		return putDoc(tx, kindPolicy, ref.key, ref.doc)
 	})
 }
@@ -116,11 +135,9 @@ func (s *Service) TagPolicy(ctx context.Context, c *Caller, policyARN string, ta
 // UntagPolicy removes tags from a customer managed policy.
 func (s *Service) UntagPolicy(ctx context.Context, c *Caller, policyARN string, keys []string) error {
 	return s.updatePolicy(ctx, c, "iam:UntagPolicy", policyARN, &Request{TagKeys: keys}, func(tx store.Tx, ref *managedRef) error {
-		rest, err := untag(ref.doc.Tags, keys)
-		if err != nil {
+		if err := removeTags(&ref.doc.Tags, keys); err != nil {
 			return err
 		}
-		ref.doc.Tags = rest
 		return putDoc(tx, kindPolicy, ref.key, ref.doc)
 	})
 }

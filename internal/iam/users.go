@@ -47,13 +47,7 @@ func userName(c *Caller, name string) (string, error) {
 
 // CreateUser creates an IAM user (iam:CreateUser on the new user's ARN).
 func (s *Service) CreateUser(ctx context.Context, c *Caller, in CreateUserInput) (User, error) {
-	if err := needCaller(c); err != nil {
-		return User{}, err
-	}
-	if err := checkName("userName", in.UserName, maxUserName); err != nil {
-		return User{}, err
-	}
-	path, err := checkPath("path", in.Path)
+	path, err := checkCreate(c, "userName", in.UserName, maxUserName, in.Path)
 	if err != nil {
 		return User{}, err
 	}
@@ -170,11 +164,11 @@ func (s *Service) DeleteUser(ctx context.Context, c *Caller, name string) error 
 			return noSuchUser(name)
 		case len(d.Keys) > 0:
 			return deleteConflict("Cannot delete entity, must delete access keys first.")
-		case len(d.Inline) > 0:
-			return deleteConflict("Cannot delete entity, must delete policies first.")
-		case len(d.Attached) > 0:
-			return deleteConflict("Cannot delete entity, must detach all policies first.")
-		case len(d.Groups) > 0:
+		}
+		if err := d.policyConflict(); err != nil {
+			return err
+		}
+		if len(d.Groups) > 0 {
 			return deleteConflict("Cannot delete entity, must remove users from group first.")
 		}
 		if d.Boundary != "" {
@@ -182,9 +176,6 @@ func (s *Service) DeleteUser(ctx context.Context, c *Caller, name string) error 
 				return err
 			}
 		}
-		if err := deleteIfExists(tx, kindID, d.ID); err != nil {
-			return err
-		}
-		return tx.Delete(kindUser, entityKey(c.Account, d.Name))
+		return deleteWithID(tx, kindUser, entityKey(c.Account, d.Name), d.ID)
 	})
 }

@@ -42,6 +42,26 @@ func checkName(field, v string, max int) error {
 	return nil
 }
 
+// checkCreate checks the caller, the name (in field, at most max bytes) and the path of a
+// Create action, and returns the path, "/" if empty.
+func checkCreate(c *Caller, field, name string, max int, path string) (string, error) {
+	if err := needCaller(c); err != nil {
+		return "", err
+	}
+	if err := checkName(field, name, max); err != nil {
+		return "", err
+	}
+	return checkPath("path", path)
+}
+
+// checkDescription validates a description.
+func checkDescription(d string) error {
+	if len(d) > maxDescription {
+		return validation("1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to %d", maxDescription)
+	}
+	return nil
+}
+
 // checkPath validates a path ("/" or "/…/", printable ASCII) and returns it, "/" if empty.
 func checkPath(field, p string) (string, error) {
 	if p == "" {
@@ -207,6 +227,12 @@ func page[T any](items []T, key func(*T) string, marker string, max int) (out []
 		return out, true, key(&items[end-1]), nil
 	}
 	return out, false, "", nil
+}
+
+// sortedPage sorts items by key and returns a page of them (see page).
+func sortedPage[T any](items []T, key func(*T) string, marker string, max int) (out []T, truncated bool, next string, err error) {
+	sortByKey(items, key)
+	return page(items, key, marker, max)
 }
 
 func sortByKey[T any](items []T, key func(*T) string) {

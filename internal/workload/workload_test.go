@@ -124,6 +124,16 @@ func decodeCreds(t *testing.T, w *httptest.ResponseRecorder) credsJSON {
 	return c
 }
 
+// webIMDS is an IMDS serving the role web and logging at debug level into logs, with a
+// token of it and the path of its credentials.
+func webIMDS(t *testing.T, a *authority) (m *IMDS, logs *testenv.LogBuffer, tok, creds string) {
+	t.Helper()
+	logs = &testenv.LogBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m = newIMDS(t, a, IMDSConfig{RoleARN: a.role("web"), Logger: log})
+	return m, logs, token(t, m, "60"), "/latest/meta-data/iam/security-credentials/web"
+}
+
 func newIMDS(t *testing.T, a *authority, cfg IMDSConfig) *IMDS {
 	t.Helper()
 	cfg.Authority, cfg.Now, cfg.Region = a.IAM, a.Clock.Now, testRegion
@@ -297,11 +307,7 @@ func TestIMDSRefusals(t *testing.T) {
 // every GET; the refusal is logged with the host.
 func TestIMDSHost(t *testing.T) {
 	a := newAuthority(t)
-	var logs strings.Builder
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m := newIMDS(t, a, IMDSConfig{RoleARN: a.role("web"), Logger: log})
-	tok := token(t, m, "60")
-	creds := "/latest/meta-data/iam/security-credentials/web"
+	m, logs, tok, creds := webIMDS(t, a)
 	tests := []struct {
 		host string
 		want int
@@ -579,17 +585,14 @@ func TestIMDSOverHTTP(t *testing.T) {
 // never are.
 func TestNoSecretsInLogs(t *testing.T) {
 	a := newAuthority(t)
-	var logs testenv.LogBuffer
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m := newIMDS(t, a, IMDSConfig{RoleARN: a.role("web"), Logger: log})
-	tok := token(t, m, "60")
-	creds := "/latest/meta-data/iam/security-credentials/web"
+	m, logs, tok, creds := webIMDS(t, a)
 	first := decodeCreds(t, do(t, m, "GET", creds, "X-aws-ec2-metadata-token", tok))
 	a.Clock.Advance(45 * time.Minute)
 	tok = token(t, m, "60")
 	second := decodeCreds(t, do(t, m, "GET", creds, "X-aws-ec2-metadata-token", tok))
 	do(t, m, "GET", creds, "X-aws-ec2-metadata-token", tok+"x")
 	do(t, m, "GET", creds)
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})) // into the same buffer
 	c, err := NewContainer(ContainerConfig{Authority: a.IAM, RoleARN: a.role("task"), AuthorizationToken: "s3cr3t-container-token", Now: a.Clock.Now, Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -630,34 +633,27 @@ func TestWorkloadTrust(t *testing.T) {
 		return do(t, c, "GET", "/v1/credentials", "Authorization", "s3cr3t-container-token").Code
 	}
 	admin := a.Role(t, "admin-only", userTrust).ARN
-	if got := imdsStatus(admin, "i-0123"); got != 404 {
-		t.Errorf("IMDS for a role trusting only a user = %d, want 404", got)
-	}
-	if got := containerStatus(admin); got != 404 {
-		t.Errorf("container credentials for a role trusting only a user = %d, want 404", got)
-	}
 	ecs := a.Role(t, "ecs-only", ecsOnly).ARN
-	if got := imdsStatus(ecs, "i-0123"); got != 404 {
-		t.Errorf("IMDS for a role trusting only ecs-tasks = %d, want 404", got)
-	}
-	if got := containerStatus(ecs); got != 200 {
-		t.Errorf("container credentials for a role trusting ecs-tasks = %d, want 200", got)
-	}
 	ec2 := a.Role(t, "ec2-only", ec2Only).ARN
-	if got := imdsStatus(ec2, "i-0123"); got != 200 {
-		t.Errorf("IMDS for a role trusting ec2 = %d, want 200", got)
-	}
-	if got := containerStatus(ec2); got != 404 {
-		t.Errorf("container credentials for a role trusting only ec2 = %d, want 404", got)
-	}
 	// The trust policy is evaluated with the request's keys: a Deny on the session name
 	// (the instance ID) holds.
 	deny := a.Role(t, "deny-one", denyEC2).ARN
-	if got := imdsStatus(deny, "i-0bad"); got != 404 {
-		t.Errorf("IMDS for an instance the trust policy denies = %d, want 404", got)
-	}
-	if got := imdsStatus(deny, "i-0good"); got != 200 {
-		t.Errorf("IMDS for an instance the trust policy allows = %d, want 200", got)
+	for _, c := range []struct {
+		what      string
+		got, want int
+	}{
+		{"IMDS for a role trusting only a user", imdsStatus(admin, "i-0123"), 404},
+		{"container credentials for a role trusting only a user", containerStatus(admin), 404},
+		{"IMDS for a role trusting only ecs-tasks", imdsStatus(ecs, "i-0123"), 404},
+		{"container credentials for a role trusting ecs-tasks", containerStatus(ecs), 200},
+		{"IMDS for a role trusting ec2", imdsStatus(ec2, "i-0123"), 200},
+		{"container credentials for a role trusting only ec2", containerStatus(ec2), 404},
+		{"IMDS for an instance the trust policy denies", imdsStatus(deny, "i-0bad"), 404},
+		{"IMDS for an instance the trust policy allows", imdsStatus(deny, "i-0good"), 200},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %d, want %d", c.what, c.got, c.want)
+		}
 	}
 	if !strings.Contains(logs.String(), "role refused to the endpoint") || !strings.Contains(logs.String(), "admin-only") {
 		t.Errorf("the refusal is not logged with the role:\n%s", logs.String())

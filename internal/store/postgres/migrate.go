@@ -2,12 +2,11 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/internal/store/storesql"
 )
 
 // migrations are the schema steps in order: step i (0-based) takes the schema from version i
@@ -69,32 +68,15 @@ func migrateOne(ctx context.Context, c *pgx.Conn, steps [][]string) (done bool, 
 			return false, fmt.Errorf("store: migrate: create iamdb_meta: %w", err)
 		}
 	}
-	var version int64
-	err = tx.QueryRow(ctx, `SELECT value FROM iamdb_meta WHERE name = 'schema_version'`).Scan(&version)
-	if errors.Is(err, pgx.ErrNoRows) {
-		version = 0
-		if _, err := tx.Exec(ctx, `INSERT INTO iamdb_meta (name, value) VALUES ('schema_version', 0)`); err != nil {
-			return false, fmt.Errorf("store: migrate: %w", err)
-		}
-	} else if err != nil {
-		return false, fmt.Errorf("store: migrate: read schema version: %w", err)
-	}
+	done, next, err := storesql.MigrateStep(ctx, conn{tx}, "iamdb_meta", "database", steps)
 	switch {
-	case version > int64(len(steps)):
-		return false, fmt.Errorf("%w: database has schema version %d, this binary knows up to %d", store.ErrSchemaTooNew, version, len(steps))
-	case version == int64(len(steps)):
+	case err != nil:
+		return false, err
+	case done:
 		return true, tx.Commit(ctx)
 	}
-	for _, q := range steps[version] {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return false, fmt.Errorf("store: migrate to version %d: %w", version+1, err)
-		}
-	}
-	if _, err := tx.Exec(ctx, `UPDATE iamdb_meta SET value = $1 WHERE name = 'schema_version'`, version+1); err != nil {
-		return false, fmt.Errorf("store: migrate to version %d: %w", version+1, err)
-	}
 	if err := tx.Commit(ctx); err != nil {
-		return false, fmt.Errorf("store: migrate to version %d: commit: %w", version+1, err)
+		return false, fmt.Errorf("store: migrate to version %d: commit: %w", next, err)
 	}
 	return false, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/internal/store/storesql"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -207,15 +208,11 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	unlock, err := storesql.Lock(ctx, s.sem, &s.closed)
+	if err != nil {
+		return err
 	}
-	defer func() { <-s.sem }()
-	if s.closed.Load() {
-		return store.ErrClosed
-	}
+	defer unlock()
 	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
 	if err != nil {
 		return s.fail("begin", err)
@@ -231,17 +228,8 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		return s.fail("lock revision", err)
 	}
 	rev = cur + 1
-	if err := fn(t); err != nil {
-		return err
-	}
-	if t.Err != nil {
-		return t.Err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if !t.Wrote {
-		return nil // nothing to commit: the deferred rollback ends the transaction
+	if commit, err := t.Apply(fn); !commit {
+		return err // nothing to commit: the deferred rollback ends the transaction
 	}
 	// From here on the caller's cancellation is not heeded: a commit cut off in flight may
 	// have taken effect, and Update must not then report that nothing was written.
@@ -282,27 +270,14 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 		return s.fail("begin", err)
 	}
 	var rev int64 // a read-only transaction writes nothing
-	t := newTx(ctx, ptx, false, &rev)
-	defer func() {
-		t.Done = true
-		rollback(ctx, ptx)
-	}()
-	if err := fn(t); err != nil {
-		return err
-	}
-	return t.Err
+	return newTx(ctx, ptx, false, &rev).View(fn, func() { rollback(ctx, ptx) })
 }
 
 // Revision implements store.Store.
 func (s *Store) Revision(ctx context.Context) (int64, error) {
-	if s.closed.Load() {
-		return 0, store.ErrClosed
-	}
-	var rev int64
-	if err := s.pool.QueryRow(ctx, qRevision).Scan(&rev); err != nil {
-		return 0, s.fail("revision", err)
-	}
-	return rev, nil
+	return storesql.Revision(&s.closed, func(rev *int64) error {
+		return s.pool.QueryRow(ctx, qRevision).Scan(rev)
+	})
 }
 
 // Watch implements store.Store. It reports the commits of every process sharing the
@@ -380,8 +355,5 @@ func (s *Store) Close() error {
 
 // fail wraps a database error, or reports ErrClosed if the store closed under the caller.
 func (s *Store) fail(op string, err error) error {
-	if s.closed.Load() && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("store: %s: %w", op, store.ErrClosed)
-	}
-	return fmt.Errorf("store: %s: %w", op, err)
+	return storesql.Fail(&s.closed, op, err)
 }

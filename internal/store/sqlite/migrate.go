@@ -3,10 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
-	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/internal/store/storesql"
 )
 
 // migrations are the schema steps in order: step i (0-based) takes the schema from version i
@@ -53,32 +52,15 @@ func migrateOne(ctx context.Context, db *sql.DB, steps [][]string) (done bool, e
 	if _, err := tx.ExecContext(ctx, bootstrapMeta); err != nil {
 		return false, fmt.Errorf("store: migrate: create meta: %w", err)
 	}
-	var version int64
-	err = tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'schema_version'`).Scan(&version)
-	if errors.Is(err, sql.ErrNoRows) {
-		version = 0
-		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (name, value) VALUES ('schema_version', 0)`); err != nil {
-			return false, fmt.Errorf("store: migrate: %w", err)
-		}
-	} else if err != nil {
-		return false, fmt.Errorf("store: migrate: read schema version: %w", err)
-	}
+	done, next, err := storesql.MigrateStep(ctx, conn{tx}, "meta", "file", steps)
 	switch {
-	case version > int64(len(steps)):
-		return false, fmt.Errorf("%w: file has schema version %d, this binary knows up to %d", store.ErrSchemaTooNew, version, len(steps))
-	case version == int64(len(steps)):
+	case err != nil:
+		return false, err
+	case done:
 		return true, tx.Commit()
 	}
-	for _, q := range steps[version] {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return false, fmt.Errorf("store: migrate to version %d: %w", version+1, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = $1 WHERE name = 'schema_version'`, version+1); err != nil {
-		return false, fmt.Errorf("store: migrate to version %d: %w", version+1, err)
-	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("store: migrate to version %d: commit: %w", version+1, err)
+		return false, fmt.Errorf("store: migrate to version %d: commit: %w", next, err)
 	}
 	return false, nil
 }

@@ -18,6 +18,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/internal/store/storesql"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -142,15 +143,11 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	unlock, err := storesql.Lock(ctx, s.sem, &s.closed)
+	if err != nil {
+		return err
 	}
-	defer func() { <-s.sem }()
-	if s.closed.Load() {
-		return store.ErrClosed
-	}
+	defer unlock()
 	stx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return s.fail("begin", err)
@@ -160,17 +157,8 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		t.Done = true
 		stx.Rollback() // after Commit a no-op returning sql.ErrTxDone
 	}()
-	if err := fn(t); err != nil {
-		return err
-	}
-	if t.Err != nil {
-		return t.Err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if !t.Wrote {
-		return nil // nothing to commit: the deferred rollback ends the transaction
+	if commit, err := t.Apply(fn); !commit {
+		return err // nothing to commit: the deferred rollback ends the transaction
 	}
 	rev, err := t.Rev()
 	if err != nil {
@@ -195,27 +183,14 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return s.fail("begin", err)
 	}
-	t := newTx(ctx, stx, false)
-	defer func() {
-		t.Done = true
-		stx.Rollback()
-	}()
-	if err := fn(t); err != nil {
-		return err
-	}
-	return t.Err
+	return newTx(ctx, stx, false).View(fn, func() { stx.Rollback() })
 }
 
 // Revision implements store.Store.
 func (s *Store) Revision(ctx context.Context) (int64, error) {
-	if s.closed.Load() {
-		return 0, store.ErrClosed
-	}
-	var rev int64
-	if err := s.readers.QueryRowContext(ctx, qRevision).Scan(&rev); err != nil {
-		return 0, s.fail("revision", err)
-	}
-	return rev, nil
+	return storesql.Revision(&s.closed, func(rev *int64) error {
+		return s.readers.QueryRowContext(ctx, qRevision).Scan(rev)
+	})
 }
 
 // Watch implements store.Store.
@@ -242,8 +217,5 @@ func (s *Store) Close() error {
 
 // fail wraps a database error, or reports ErrClosed if the store closed under the caller.
 func (s *Store) fail(op string, err error) error {
-	if s.closed.Load() && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("store: %s: %w", op, store.ErrClosed)
-	}
-	return fmt.Errorf("store: %s: %w", op, err)
+	return storesql.Fail(&s.closed, op, err)
 }

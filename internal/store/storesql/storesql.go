@@ -1,7 +1,10 @@
 package storesql
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/iamdb/iamdb/internal/store"
 )
@@ -29,6 +32,45 @@ func ListQuery(table, kind, prefix, after string, limit int) (string, []any) {
 		q += fmt.Sprintf(` LIMIT $%d`, len(args))
 	}
 	return q, args
+}
+
+// Revision implements [store.Store.Revision] with read, which reads the revision; closed
+// is the store's closed flag.
+func Revision(closed *atomic.Bool, read func(rev *int64) error) (int64, error) {
+	if closed.Load() {
+		return 0, store.ErrClosed
+	}
+	var rev int64
+	if err := read(&rev); err != nil {
+		return 0, Fail(closed, "revision", err)
+	}
+	return rev, nil
+}
+
+// Lock takes sem, the store's one token for the running Update, for an Update; it fails if
+// ctx ends first or the store (closed is its flag) has closed by then. unlock gives the
+// token back.
+func Lock(ctx context.Context, sem chan struct{}, closed *atomic.Bool) (unlock func(), err error) {
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	unlock = func() { <-sem }
+	if closed.Load() {
+		unlock()
+		return nil, store.ErrClosed
+	}
+	return unlock, nil
+}
+
+// Fail wraps a database error of op, or reports ErrClosed if the store closed (closed is
+// its flag) under the caller.
+func Fail(closed *atomic.Bool, op string, err error) error {
+	if closed.Load() && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("store: %s: %w", op, store.ErrClosed)
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
 }
 
 // Rows is what ScanItems reads: database/sql's *Rows and pgx's Rows both are.

@@ -61,6 +61,36 @@ type Tx struct {
 	Err   error // first failure that was not a store sentinel: the transaction is unusable
 }
 
+// Call calls fn with t and returns fn's error, else the failure that broke t.
+func (t *Tx) Call(fn func(store.Tx) error) error {
+	if err := fn(t); err != nil {
+		return err
+	}
+	return t.Err
+}
+
+// View is Call for a read-only t: when fn returns, it marks t done and calls end, which
+// rolls the transaction back.
+func (t *Tx) View(fn func(store.Tx) error, end func()) error {
+	defer func() {
+		t.Done = true
+		end()
+	}()
+	return t.Call(fn)
+}
+
+// Apply calls fn with t and reports whether to commit: not if fn failed, t broke or t.Ctx
+// ended (err says which), nor if nothing was written.
+func (t *Tx) Apply(fn func(store.Tx) error) (commit bool, err error) {
+	if err := t.Call(fn); err != nil {
+		return false, err
+	}
+	if err := t.Ctx.Err(); err != nil {
+		return false, err
+	}
+	return t.Wrote, nil
+}
+
 // check is the preamble of every method.
 func (t *Tx) check(write bool) error {
 	switch {
