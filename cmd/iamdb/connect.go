@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -45,9 +44,7 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return exitCode(2)
 	}
 	kind := args[0]
-	fs := flag.NewFlagSet("iamdb connect "+kind, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, connectUsage) }
+	fs := newFlagSet("iamdb connect "+kind, connectUsage, stderr)
 	var tf tokenFlags
 	tf.register(fs)
 	dbname := fs.String("dbname", "", "database (default: the client's)")

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -106,14 +105,8 @@ func TestCreateDBUserTLSDefaults(t *testing.T) {
 	})
 	t.Run("mysql", func(t *testing.T) {
 		t.Parallel()
-		ca, err := pki.NewCA("dbuser test CA", time.Hour, nil, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		caFile := filepath.Join(t.TempDir(), "ca.pem")
-		if err := os.WriteFile(caFile, ca.CertPEM(), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		ca := testCA(t)
+		caFile := writeFile(t, t.TempDir(), "ca.pem", string(ca.CertPEM()))
 		tests := []struct {
 			dsn, ca    string
 			wantTLS    bool
@@ -267,10 +260,7 @@ func openOneConn(t *testing.T, dsn string) *sql.DB {
 // space, which MariaDB would drop) is refused and creates nothing.
 func TestCreateDBUserMySQLSQLModes(t *testing.T) {
 	t.Parallel()
-	ca, err := pki.NewCA("dbuser test CA", time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	m := localdbtest.MariaDB(t, ca)
 	admin := openOneConn(t, m.AdminDSN(""))
 	for i, mode := range []string{"", "NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI,NO_BACKSLASH_ESCAPES",
@@ -324,10 +314,7 @@ func TestCreateDBUserMySQLSQLModes(t *testing.T) {
 // appears.
 func TestCreateDBUserPostgresNames(t *testing.T) {
 	t.Parallel()
-	ca, err := pki.NewCA("dbuser test CA", time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	p := localdbtest.Postgres(t, ca)
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, p.AdminURL("postgres"))

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -72,9 +71,7 @@ type devFlags struct {
 }
 
 func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
-	fs := flag.NewFlagSet("iamdb dev", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, devUsage) }
+	fs := newFlagSet("iamdb dev", devUsage, stderr)
 	f := &devFlags{}
 	fs.StringVar(&f.dir, "dir", ".iamdb", "state directory (store, CA, credentials, env)")
 	fs.StringVar(&f.region, "region", "us-east-1", "region of the authority and the database")
@@ -86,11 +83,8 @@ func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
 	fs.Var(&f.accounts, "account", "create this extra account (12 digits) with its own admin (repeatable)")
 	fs.Var(&f.imdsProfiles, "imds-profile", "serve an IMDS endpoint for this instance profile: a name in the dev account or an ARN (repeatable; created later is fine)")
 	fs.Var(&f.imdsAddrs, "imds", "address of the IMDS endpoint of the --imds-profile in the same position (default 127.0.0.1:0)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, nil
-		}
-		return nil, exitCode(2)
+	if done, err := parseArgs(fs, args); done {
+		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("dev: unexpected argument %q", fs.Arg(0))

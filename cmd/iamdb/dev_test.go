@@ -261,18 +261,28 @@ func (d *devInstance) expectLogin(t *testing.T, user, password string) {
 // and that the gateway logged the refusal with reason.
 func (d *devInstance) expectRefused(t *testing.T, conninfo, user, password, wantErr, reason string) {
 	t.Helper()
+	d.expectClientRefused(t, fmt.Sprintf("psql %q", conninfo), func() (string, string, error) {
+		return d.psql(t, conninfo, password, "select current_user")
+	}, wantErr, `msg="authentication failed"`, "user="+user+" ", "reason="+reason+" ")
+}
+
+// expectClientRefused checks that the client run by client (described by what) exits
+// with an error and wantErr on its stderr, and that the gateway logged a line holding all
+// of wantLog since.
+func (d *devInstance) expectClientRefused(t *testing.T, what string, client func() (stdout, stderr string, err error), wantErr string, wantLog ...string) {
+	t.Helper()
 	off := len(d.logs.String())
-	out, errOut, err := d.psql(t, conninfo, password, "select current_user")
+	out, errOut, err := client()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) {
-		t.Errorf("psql %q: %v, output %q; want it refused with %q", conninfo, err, out, wantErr)
+		t.Errorf("%s: %v, output %q; want it refused with %q", what, err, out, wantErr)
 		return
 	}
 	if !strings.Contains(errOut, wantErr) {
-		t.Errorf("psql %q: stderr %q, want %q", conninfo, errOut, wantErr)
+		t.Errorf("%s: stderr %q, want %q", what, errOut, wantErr)
 	}
-	if line := d.findLog(off, `msg="authentication failed"`, "user="+user+" ", "reason="+reason+" "); line == "" {
-		t.Errorf("psql %q: no gateway log line with user=%s reason=%s; new log:\n%s", conninfo, user, reason, d.logs.String()[off:])
+	if line := d.findLog(off, wantLog...); line == "" {
+		t.Errorf("%s: no gateway log line with %q; new log:\n%s", what, wantLog, d.logs.String()[off:])
 	}
 }
 
@@ -818,23 +828,13 @@ func (d *devInstance) expectMariaDBLogin(t *testing.T, args []string, want strin
 // that the MySQL gateway logged a refusal of user, with reason unless it is empty.
 func (d *devInstance) expectMariaDBRefused(t *testing.T, args []string, user, wantErr, reason string) {
 	t.Helper()
-	off := len(d.logs.String())
-	out, errOut, err := d.mariadb(t, args...)
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
-		t.Errorf("mariadb as %s: %v, output %q; want it refused with %q", user, err, out, wantErr)
-		return
-	}
-	if !strings.Contains(errOut, wantErr) {
-		t.Errorf("mariadb as %s: stderr %q, want %q", user, errOut, wantErr)
-	}
 	want := []string{`msg="authentication failed"`, "gateway=mysql ", "user=" + user + " "}
 	if reason != "" {
 		want = append(want, "reason="+reason+" ")
 	}
-	if line := d.findLog(off, want...); line == "" {
-		t.Errorf("mariadb as %s: no gateway log line with %q; new log:\n%s", user, want, d.logs.String()[off:])
-	}
+	d.expectClientRefused(t, "mariadb as "+user, func() (string, string, error) {
+		return d.mariadb(t, args...)
+	}, wantErr, want...)
 }
 
 // testDevMySQL runs seed 002 against the MySQL gateway of iamdb dev: the IAM user made

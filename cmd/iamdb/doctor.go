@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -52,9 +51,7 @@ type doctorFlags struct {
 
 // parseDoctorFlags parses and checks iamdb doctor's flags; nil and no error for -h.
 func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
-	fs := flag.NewFlagSet("iamdb doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, doctorUsage) }
+	fs := newFlagSet("iamdb doctor", doctorUsage, stderr)
 	var f doctorFlags
 	f.register(fs)
 	fs.StringVar(&f.engine, "engine", "auto", "auto, postgres or mysql")

@@ -17,7 +17,6 @@ import (
 
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
-	"github.com/iamdb/iamdb/internal/pki"
 )
 
 // pgDocBlock is the pg_hba.conf block of docs/operations.md.
@@ -50,10 +49,7 @@ func documentedHBA(t *testing.T, gateway string) string {
 // it; with the documented lines it passes.
 func TestDocumentedHBA(t *testing.T) {
 	t.Parallel()
-	ca, err := pki.NewCA("hba test CA", time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	p := localdbtest.Postgres(t, ca)
 	ctx := context.Background()
 	if err := p.Exec(ctx, "create role iam_self login", "grant rds_iam to iam_self",
@@ -188,13 +184,10 @@ func TestDocumentedHBA(t *testing.T) {
 // The harness's own cluster passes the check.
 func TestDoctorHBALocalDB(t *testing.T) {
 	t.Parallel()
-	ca, err := pki.NewCA("hba test CA", time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testCA(t)
 	p := localdbtest.PostgresWithOptions(t, localdb.PostgresOptions{CA: ca})
 	var out bytes.Buffer
-	err = run(context.Background(), []string{"doctor", "--postgres", p.AdminURL("postgres")}, &out, &out)
+	err := run(context.Background(), []string{"doctor", "--postgres", p.AdminURL("postgres")}, &out, &out)
 	if err != nil || !strings.HasPrefix(out.String(), "ok    pg_hba ") {
 		t.Errorf("iamdb doctor --postgres on localdb's cluster: %v\n%s", err, out.String())
 	}

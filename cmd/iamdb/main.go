@@ -99,38 +99,44 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // run is the program with the test seams of h.
 func (h hooks) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return dispatch(args, topUsage, "", stdout, stderr, map[string]subcommand{
+		"token":             func(args []string) error { return runToken(ctx, args, stdout, stderr) },
+		"policy":            func(args []string) error { return runPolicy(ctx, args, stdout, stderr) },
+		"serve":             func(args []string) error { return runServe(ctx, args, stdout, stderr, h) },
+		"dev":               func(args []string) error { return runDev(ctx, args, stdout, stderr, h) },
+		"create-db-user":    func(args []string) error { return runCreateDBUser(ctx, args, stdout, stderr) },
+		"connect":           func(args []string) error { return runConnect(ctx, args, stdout, stderr) },
+		"doctor":            func(args []string) error { return runDoctor(ctx, args, stdout, stderr) },
+		"rotate-master-key": func(args []string) error { return runRotateMasterKey(ctx, args, stdout, stderr) },
+		"oidc":              func(args []string) error { return runOIDC(ctx, args, stdout, stderr) },
+		"version": func([]string) error {
+			fmt.Fprintln(stdout, "iamdb", version)
+			return nil
+		},
+	})
+}
+
+// subcommand runs one subcommand with the arguments after its name.
+type subcommand func(args []string) error
+
+// dispatch runs the subcommand of cmds named by args[0]. Help (-h, help, …) prints usage
+// to stdout; no name or an unknown one prints it to stderr and is a usage error, its
+// message prefixed with prefix.
+func dispatch(args []string, usage, prefix string, stdout, stderr io.Writer, cmds map[string]subcommand) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, topUsage)
+		fmt.Fprint(stderr, usage)
 		return exitCode(2)
 	}
+	if cmd, ok := cmds[args[0]]; ok {
+		return cmd(args[1:])
+	}
 	switch args[0] {
-	case "token":
-		return runToken(ctx, args[1:], stdout, stderr)
-	case "policy":
-		return runPolicy(ctx, args[1:], stdout, stderr)
-	case "serve":
-		return runServe(ctx, args[1:], stdout, stderr, h)
-	case "dev":
-		return runDev(ctx, args[1:], stdout, stderr, h)
-	case "create-db-user":
-		return runCreateDBUser(ctx, args[1:], stdout, stderr)
-	case "connect":
-		return runConnect(ctx, args[1:], stdout, stderr)
-	case "doctor":
-		return runDoctor(ctx, args[1:], stdout, stderr)
-	case "rotate-master-key":
-		return runRotateMasterKey(ctx, args[1:], stdout, stderr)
-	case "oidc":
-		return runOIDC(ctx, args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "iamdb", version)
-		return nil
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, topUsage)
+		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	fmt.Fprint(stderr, topUsage)
-	return usagef("unknown command %q", args[0])
+	fmt.Fprint(stderr, usage)
+	return usagef("%sunknown command %q", prefix, args[0])
 }
 
 // version is set at build time with -ldflags "-X main.version=…".

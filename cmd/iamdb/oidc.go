@@ -39,21 +39,10 @@ sts.amazonaws.com; see docs/web-identity.md.
 `
 
 func runOIDC(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, oidcUsage)
-		return exitCode(2)
-	}
-	switch args[0] {
-	case "serve":
-		return runOIDCServe(ctx, args[1:], stdout, stderr)
-	case "token":
-		return runOIDCToken(args[1:], stdout, stderr)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, oidcUsage)
-		return nil
-	}
-	fmt.Fprint(stderr, oidcUsage)
-	return usagef("oidc: unknown command %q", args[0])
+	return dispatch(args, oidcUsage, "oidc: ", stdout, stderr, map[string]subcommand{
+		"serve": func(args []string) error { return runOIDCServe(ctx, args, stdout, stderr) },
+		"token": func(args []string) error { return runOIDCToken(args, stdout, stderr) },
+	})
 }
 
 func runOIDCServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {

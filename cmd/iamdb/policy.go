@@ -70,21 +70,10 @@ the request is allowed and 1 otherwise.
 
 // runPolicy implements "iamdb policy validate|simulate".
 func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, policyUsage)
-		return exitCode(2)
-	}
-	switch args[0] {
-	case "validate":
-		return runPolicyValidate(args[1:], stdout, stderr)
-	case "simulate":
-		return runPolicySimulate(args[1:], stdout, stderr)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, policyUsage)
-		return nil
-	}
-	fmt.Fprint(stderr, policyUsage)
-	return usagef("policy: unknown command %q", args[0])
+	return dispatch(args, policyUsage, "policy: ", stdout, stderr, map[string]subcommand{
+		"validate": func(args []string) error { return runPolicyValidate(args, stdout, stderr) },
+		"simulate": func(args []string) error { return runPolicySimulate(args, stdout, stderr) },
+	})
 }
 
 // parseFlags parses args, printing usage to stdout for -h and to stderr for mistakes.

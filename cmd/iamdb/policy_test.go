@@ -4,20 +4,10 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-func writePolicyFile(t *testing.T, dir, name, body string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 func runPolicyCLI(args ...string) (stdout, stderr string, status int) {
 	var out, errb bytes.Buffer
@@ -25,41 +15,18 @@ func runPolicyCLI(args ...string) (stdout, stderr string, status int) {
 	return out.String(), errb.String(), exitStatus(err, io.Discard)
 }
 
-const (
-	cliResource = "arn:aws:rds-db:us-east-1:111122223333:dbuser:db-ABCDEFGHIJKL/alice"
-	cliUser     = "arn:aws:iam::111122223333:user/alice"
-)
+// cliCase is one run of the CLI: how it must exit and what its output must contain.
+type cliCase struct {
+	name       string
+	args       []string
+	wantStatus int
+	wantOut    string // stdout contains it
+	wantErr    string // stderr contains it
+}
 
-func TestPolicyValidate(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	good := writePolicyFile(t, dir, "good.json", `{"Version":"2012-10-17","Statement":[{"Sid":"Connect","Effect":"Allow","Action":"rds-db:connect","Resource":"*"}]}`)
-	bad := writePolicyFile(t, dir, "bad.json", `{"Version":"2012-10-17","Statement":[{"Sid":"Connect","Effect":"Allow","Action":"rds-db:connect","Resource":"*"},{"Sid":"Oops","Effect":"Allow","Action":"connect","Resource":"*"}]}`)
-	dup := writePolicyFile(t, dir, "dup.json", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Effect":"Deny","Action":"*","Resource":"*"}}`)
-	trust := writePolicyFile(t, dir, "trust.json", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"}}`)
-
-	tests := []struct {
-		name       string
-		args       []string
-		wantStatus int
-		wantOut    string
-		wantErr    string
-	}{
-		{name: "valid", args: []string{"policy", "validate", good}, wantOut: "valid\n"},
-		{name: "malformed", args: []string{"policy", "validate", bad}, wantStatus: 1,
-			wantErr: `MalformedPolicyDocument: Statement[1] (Sid "Oops"): Action: action "connect"`},
-		{name: "duplicate key", args: []string{"policy", "validate", dup}, wantStatus: 1, wantErr: `MalformedPolicyDocument: duplicate key "Effect"`},
-		{name: "too large", args: []string{"policy", "validate", "--max-size", "20", good}, wantStatus: 1, wantErr: "LimitExceeded: Cannot exceed quota for PolicySize: 20"},
-		{name: "trust kind", args: []string{"policy", "validate", "--kind", "trust", trust}, wantOut: "valid\n"},
-		{name: "trust as identity", args: []string{"policy", "validate", trust}, wantStatus: 1, wantErr: "MalformedPolicyDocument: Statement[0]: Resource"},
-		{name: "several files", args: []string{"policy", "validate", good, bad}, wantStatus: 1, wantOut: good + ": valid\n", wantErr: bad + ": MalformedPolicyDocument"},
-		{name: "missing file", args: []string{"policy", "validate", filepath.Join(dir, "nope.json")}, wantStatus: 1, wantErr: "no such file"},
-		{name: "no file", args: []string{"policy", "validate"}, wantStatus: 2},
-		{name: "bad kind", args: []string{"policy", "validate", "--kind", "x", good}, wantStatus: 2},
-		{name: "help", args: []string{"policy", "validate", "--help"}, wantOut: "usage: iamdb policy validate"},
-		{name: "no subcommand", args: []string{"policy"}, wantStatus: 2, wantErr: "usage: iamdb policy"},
-		{name: "unknown subcommand", args: []string{"policy", "frob"}, wantStatus: 2},
-	}
+// runPolicyCases runs each of tests through runPolicyCLI in a parallel subtest.
+func runPolicyCases(t *testing.T, tests []cliCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -77,28 +44,55 @@ func TestPolicyValidate(t *testing.T) {
 	}
 }
 
+const (
+	cliResource = "arn:aws:rds-db:us-east-1:111122223333:dbuser:db-ABCDEFGHIJKL/alice"
+	cliUser     = "arn:aws:iam::111122223333:user/alice"
+)
+
+func TestPolicyValidate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.json", `{"Version":"2012-10-17","Statement":[{"Sid":"Connect","Effect":"Allow","Action":"rds-db:connect","Resource":"*"}]}`)
+	bad := writeFile(t, dir, "bad.json", `{"Version":"2012-10-17","Statement":[{"Sid":"Connect","Effect":"Allow","Action":"rds-db:connect","Resource":"*"},{"Sid":"Oops","Effect":"Allow","Action":"connect","Resource":"*"}]}`)
+	dup := writeFile(t, dir, "dup.json", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Effect":"Deny","Action":"*","Resource":"*"}}`)
+	trust := writeFile(t, dir, "trust.json", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"}}`)
+
+	tests := []cliCase{
+		{name: "valid", args: []string{"policy", "validate", good}, wantOut: "valid\n"},
+		{name: "malformed", args: []string{"policy", "validate", bad}, wantStatus: 1,
+			wantErr: `MalformedPolicyDocument: Statement[1] (Sid "Oops"): Action: action "connect"`},
+		{name: "duplicate key", args: []string{"policy", "validate", dup}, wantStatus: 1, wantErr: `MalformedPolicyDocument: duplicate key "Effect"`},
+		{name: "too large", args: []string{"policy", "validate", "--max-size", "20", good}, wantStatus: 1, wantErr: "LimitExceeded: Cannot exceed quota for PolicySize: 20"},
+		{name: "trust kind", args: []string{"policy", "validate", "--kind", "trust", trust}, wantOut: "valid\n"},
+		{name: "trust as identity", args: []string{"policy", "validate", trust}, wantStatus: 1, wantErr: "MalformedPolicyDocument: Statement[0]: Resource"},
+		{name: "several files", args: []string{"policy", "validate", good, bad}, wantStatus: 1, wantOut: good + ": valid\n", wantErr: bad + ": MalformedPolicyDocument"},
+		{name: "missing file", args: []string{"policy", "validate", filepath.Join(dir, "nope.json")}, wantStatus: 1, wantErr: "no such file"},
+		{name: "no file", args: []string{"policy", "validate"}, wantStatus: 2},
+		{name: "bad kind", args: []string{"policy", "validate", "--kind", "x", good}, wantStatus: 2},
+		{name: "help", args: []string{"policy", "validate", "--help"}, wantOut: "usage: iamdb policy validate"},
+		{name: "no subcommand", args: []string{"policy"}, wantStatus: 2, wantErr: "usage: iamdb policy"},
+		{name: "unknown subcommand", args: []string{"policy", "frob"}, wantStatus: 2},
+	}
+	runPolicyCases(t, tests)
+}
+
 func TestPolicySimulate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	connect := writePolicyFile(t, dir, "connect.json", `{"Version":"2012-10-17","Statement":[
+	connect := writeFile(t, dir, "connect.json", `{"Version":"2012-10-17","Statement":[
 	  {"Sid":"Self","Effect":"Allow","Action":"rds-db:connect",
 	   "Resource":"arn:aws:rds-db:us-east-1:111122223333:dbuser:db-ABCDEFGHIJKL/${aws:username}",
 	   "Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"StringEquals":{"aws:PrincipalTag/team":"eng"}}}]}`)
-	deny := writePolicyFile(t, dir, "deny.json", `{"Version":"2012-10-17","Statement":[{"Sid":"NoPlain","Effect":"Deny","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`)
-	boundary := writePolicyFile(t, dir, "boundary.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)
-	trust := writePolicyFile(t, dir, "trust.json", `{"Version":"2012-10-17","Statement":[{"Sid":"Alice","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"sts:AssumeRole","Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}}]}`)
-	sets := writePolicyFile(t, dir, "sets.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["a","b"]},"NumericLessThan":{"aws:MultiFactorAuthAge":"3600"},"BinaryEquals":{"iamdb:blob":"QUJD"},"ArnLike":{"aws:SourceArn":"arn:aws:iam::*:role/*"}}}]}`)
-	bad := writePolicyFile(t, dir, "bad.json", `{"Version":"2012-10-17"}`)
+	deny := writeFile(t, dir, "deny.json", `{"Version":"2012-10-17","Statement":[{"Sid":"NoPlain","Effect":"Deny","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`)
+	boundary := writeFile(t, dir, "boundary.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)
+	trust := writeFile(t, dir, "trust.json", `{"Version":"2012-10-17","Statement":[{"Sid":"Alice","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"sts:AssumeRole","Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}}]}`)
+	sets := writeFile(t, dir, "sets.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["a","b"]},"NumericLessThan":{"aws:MultiFactorAuthAge":"3600"},"BinaryEquals":{"iamdb:blob":"QUJD"},"ArnLike":{"aws:SourceArn":"arn:aws:iam::*:role/*"}}}]}`)
+	bad := writeFile(t, dir, "bad.json", `{"Version":"2012-10-17"}`)
 
 	base := []string{"policy", "simulate", "--policy", connect, "--action", "rds-db:connect", "--resource", cliResource, "--principal", cliUser,
 		"--context", "aws:SourceIp=ip:10.1.2.3", "--context", "aws:PrincipalTag/team=string:eng"}
 	with := func(extra ...string) []string { return append(append([]string{}, base...), extra...) }
-	tests := []struct {
-		name       string
-		args       []string
-		wantStatus int
-		wantOut    string
-	}{
+	tests := []cliCase{
 		{name: "allowed", args: base, wantOut: "allowed\npolicy: " + connect + "\nstatement: Self\n"},
 		{name: "other user", args: append(append([]string{}, base[:6]...), append([]string{"--resource", strings.Replace(cliResource, "alice", "bob", 1)}, base[8:]...)...), wantStatus: 1, wantOut: "implicitDeny\n"},
 		{name: "explicit deny", args: with("--policy", deny, "--context", "aws:SecureTransport=bool:false"), wantStatus: 1, wantOut: "explicitDeny\npolicy: " + deny + "\nstatement: NoPlain\n"},
@@ -123,7 +117,7 @@ func TestPolicySimulate(t *testing.T) {
 		// decides, with no talk of a resource-based policy (finding 10 of issue 15).
 		{name: "no principal", args: []string{"policy", "simulate", "--policy", deny, "--policy", boundary, "--action", "s3:GetObject", "--resource", "arn:aws:s3:::b/k"},
 			wantOut: "allowed\n"},
-		{name: "no principal, ARN with an account", args: []string{"policy", "simulate", "--policy", writePolicyFile(t, dir, "all.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"*"}]}`),
+		{name: "no principal, ARN with an account", args: []string{"policy", "simulate", "--policy", writeFile(t, dir, "all.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"*"}]}`),
 			"--action", "rds-db:connect", "--resource", cliResource}, wantOut: "reason: allowed by an identity-based policy\n"},
 		{name: "no principal, not allowed", args: []string{"policy", "simulate", "--policy", boundary, "--action", "rds-db:connect", "--resource", cliResource},
 			wantStatus: 1, wantOut: "implicitDeny\nreason: no identity-based or resource-based policy allows the request\n"},
@@ -135,16 +129,5 @@ func TestPolicySimulate(t *testing.T) {
 		{name: "unknown flag", args: with("--frob"), wantStatus: 2},
 		{name: "help", args: []string{"policy", "simulate", "-h"}, wantOut: "TYPE is one of"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			out, errOut, status := runPolicyCLI(tt.args...)
-			if status != tt.wantStatus {
-				t.Fatalf("run(%q) status = %d, want %d\nstdout: %s\nstderr: %s", tt.args, status, tt.wantStatus, out, errOut)
-			}
-			if !strings.Contains(out, tt.wantOut) {
-				t.Errorf("run(%q) stdout = %q, want it to contain %q", tt.args, out, tt.wantOut)
-			}
-		})
-	}
+	runPolicyCases(t, tests)
 }

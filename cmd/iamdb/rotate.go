@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,16 +22,11 @@ key. Running it again with the same keys does nothing.
 `
 
 func runRotateMasterKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("iamdb rotate-master-key", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, rotateUsage) }
+	fs := newFlagSet("iamdb rotate-master-key", rotateUsage, stderr)
 	configFile := fs.String("config", "", "the config file of iamdb serve")
 	newKeyFile := fs.String("new-key-file", "", "the new master key (created if missing)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitCode(2)
+	if done, err := parseArgs(fs, args); done {
+		return err
 	}
 	if fs.NArg() > 0 || *configFile == "" || *newKeyFile == "" {
 		return usagef("rotate-master-key: --config and --new-key-file are required")

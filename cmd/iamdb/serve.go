@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,9 +22,7 @@ Precedence: flags > IAMDB_* environment > config file > defaults (docs/configura
 `
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, h hooks) error {
-	fs := flag.NewFlagSet("iamdb serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, serveUsage) }
+	fs := newFlagSet("iamdb serve", serveUsage, stderr)
 	configPath := fs.String("config", "", "configuration file (TOML)")
 	overrides := map[string]string{}
 	for name, help := range map[string]string{
@@ -38,11 +34,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, h ho
 	} {
 		fs.Func(name, help, func(v string) error { overrides[name] = v; return nil })
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitCode(2)
+	if done, err := parseArgs(fs, args); done {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("serve: unexpected argument %q", fs.Arg(0))

@@ -41,9 +41,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "verify" {
 		return runTokenVerify(ctx, args[1:], stdout, stderr)
 	}
-	fs := flag.NewFlagSet("iamdb token", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, tokenUsage) }
+	fs := newFlagSet("iamdb token", tokenUsage, stderr)
 	var tf tokenFlags
 	tf.register(fs)
 	format := fs.String("format", "raw", "output: raw, env, json or pgpass")
@@ -66,6 +64,15 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	return printToken(stdout, *format, tok, info)
+}
+
+// newFlagSet returns the flag set of the subcommand name, which prints its mistakes and
+// usage to stderr.
+func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	return fs
 }
 
 // parseArgs parses args into fs, which prints what is wrong: done with no error for -h,
@@ -192,9 +199,7 @@ func shellQuote(s string) string {
 }
 
 func runTokenVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("iamdb token verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, tokenUsage) }
+	fs := newFlagSet("iamdb token verify", tokenUsage, stderr)
 	tok := fs.String("token", "", "the token, or - to read it from standard input")
 	secret := fs.String("secret-access-key", "", "secret access key of the signer (default $AWS_SECRET_ACCESS_KEY)")
 	sessionToken := fs.String("session-token", "", "session token of temporary credentials (default $AWS_SESSION_TOKEN)")
