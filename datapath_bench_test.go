@@ -44,13 +44,13 @@ func BenchmarkDataPath(b *testing.B) {
 		b.Fatal(err)
 	}
 	identity := []*policy.Policy{pol}
-	v, err := token.NewVerifier(token.Config{
+	v, err := token.NewVerifier(token.Config[*policy.Principal]{
 		Region: region, Endpoints: []string{host}, Port: 5432,
-		Keys: token.KeyLookupFunc(func(_ context.Context, akid, _ string) (token.Key, error) {
+		Keys: token.KeyLookupFunc[*policy.Principal](func(_ context.Context, akid, _ string) (token.Key[*policy.Principal], error) {
 			if akid != creds.AccessKeyID {
-				return token.Key{}, token.ErrUnknownKey
+				return token.Key[*policy.Principal]{}, token.ErrUnknownKey
 			}
-			return token.Key{SecretAccessKey: creds.SecretAccessKey, Principal: &principal}, nil
+			return token.Key[*policy.Principal]{SecretAccessKey: creds.SecretAccessKey, Principal: &principal}, nil
 		}),
 		Now: func() time.Time { return now },
 	})
@@ -66,7 +66,7 @@ func BenchmarkDataPath(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		p := res.Principal.(*policy.Principal)
+		p := res.Principal
 		pctx.Reset()
 		pctx.SetPrincipal(*p)
 		pctx.Set(policy.KeyCurrentTime, policy.Date(now))

@@ -69,10 +69,10 @@ func newSource(t *testing.T, p client.CredentialsProvider, c *testenv.Clock, mut
 // verify checks tok with the token package's Verifier at time now.
 func verify(t *testing.T, tok client.Token, tgt client.Target, now time.Time) {
 	t.Helper()
-	v, err := token.NewVerifier(token.Config{
+	v, err := token.NewVerifier(token.Config[any]{
 		Region: tgt.Region, Endpoints: []string{tgt.Host}, Port: tgt.Port, Now: func() time.Time { return now },
-		Keys: token.KeyLookupFunc(func(context.Context, string, string) (token.Key, error) {
-			return token.Key{SecretAccessKey: testSecret}, nil
+		Keys: token.KeyLookupFunc[any](func(context.Context, string, string) (token.Key[any], error) {
+			return token.Key[any]{SecretAccessKey: testSecret}, nil
 		}),
 	})
 	if err != nil {

@@ -55,14 +55,14 @@ func BenchmarkBuildAWSSDK(b *testing.B) {
 	}
 }
 
-func benchVerifier(b *testing.B, now time.Time) *token.Verifier {
-	v, err := token.NewVerifier(token.Config{
+func benchVerifier(b *testing.B, now time.Time) *token.Verifier[any] {
+	v, err := token.NewVerifier(token.Config[any]{
 		Region: benchRegion, Endpoints: []string{benchHost}, Port: 5432,
-		Keys: token.KeyLookupFunc(func(_ context.Context, akid, _ string) (token.Key, error) {
+		Keys: token.KeyLookupFunc[any](func(_ context.Context, akid, _ string) (token.Key[any], error) {
 			if akid != benchCreds.AccessKeyID {
-				return token.Key{}, token.ErrUnknownKey
+				return token.Key[any]{}, token.ErrUnknownKey
 			}
-			return token.Key{SecretAccessKey: benchCreds.SecretAccessKey}, nil
+			return token.Key[any]{SecretAccessKey: benchCreds.SecretAccessKey}, nil
 		}),
 		Now: func() time.Time { return now },
 	})
@@ -73,7 +73,7 @@ func benchVerifier(b *testing.B, now time.Time) *token.Verifier {
 }
 
 // benchToken returns a token for benchUser built now and a Verifier that accepts it.
-func benchToken(b *testing.B) (*token.Verifier, string) {
+func benchToken(b *testing.B) (*token.Verifier[any], string) {
 	now := time.Now()
 	tok, err := token.Build(benchEndpoint, benchRegion, benchUser, benchCreds, now)
 	if err != nil {

@@ -75,17 +75,17 @@ type compatKey struct {
 // token it was issued with.
 type compatKeyring map[string]compatKey
 
-var _ token.KeyLookup = compatKeyring(nil)
+var _ token.KeyLookup[any] = compatKeyring(nil)
 
-func (kr compatKeyring) LookupKey(_ context.Context, accessKeyID, sessionToken string) (token.Key, error) {
+func (kr compatKeyring) LookupKey(_ context.Context, accessKeyID, sessionToken string) (token.Key[any], error) {
 	k, ok := kr[accessKeyID]
 	if !ok {
-		return token.Key{}, fmt.Errorf("%w: %s", token.ErrUnknownKey, accessKeyID)
+		return token.Key[any]{}, fmt.Errorf("%w: %s", token.ErrUnknownKey, accessKeyID)
 	}
 	if sessionToken != k.session {
-		return token.Key{}, fmt.Errorf("%w: not issued with %s", token.ErrInvalidSessionToken, accessKeyID)
+		return token.Key[any]{}, fmt.Errorf("%w: not issued with %s", token.ErrInvalidSessionToken, accessKeyID)
 	}
-	return token.Key{
+	return token.Key[any]{
 		SecretAccessKey: k.secret,
 		Inactive:        k.inactive,
 		Expiration:      k.expiration,
@@ -126,9 +126,9 @@ var compatCases = []compatCase{
 
 // compatVerifier returns a Verifier for the database of c. Endpoints are configured in lower
 // case; Now is the real clock unless now is set.
-func compatVerifier(t *testing.T, c compatCase, now func() time.Time) *token.Verifier {
+func compatVerifier(t *testing.T, c compatCase, now func() time.Time) *token.Verifier[any] {
 	t.Helper()
-	v, err := token.NewVerifier(token.Config{
+	v, err := token.NewVerifier(token.Config[any]{
 		Region:    compatRegion,
 		Endpoints: []string{strings.ToLower(c.host)},
 		Port:      c.port,
@@ -235,7 +235,7 @@ func checkProducerToken(t *testing.T, p producer, c compatCase, tok string) {
 	}
 }
 
-func checkResult(t *testing.T, res token.Result, c compatCase, issued time.Time) {
+func checkResult(t *testing.T, res token.Result[any], c compatCase, issued time.Time) {
 	t.Helper()
 	if res.AccessKeyID != c.creds.AccessKeyID {
 		t.Errorf("Result.AccessKeyID = %q, want %q", res.AccessKeyID, c.creds.AccessKeyID)
@@ -344,7 +344,7 @@ type mutant struct {
 	raw    rawToken
 	text   func(string) string // a final edit of the token's text, if set
 	user   string
-	cfg    token.Config
+	cfg    token.Config[any]
 	issued time.Time
 	now    time.Time
 	akid   string
@@ -527,7 +527,7 @@ func runMutations(t *testing.T, c compatCase, tok string) {
 				issued: issued,
 				now:    issued.Add(time.Minute),
 				akid:   c.creds.AccessKeyID,
-				cfg: token.Config{
+				cfg: token.Config[any]{
 					Region:    compatRegion,
 					Endpoints: []string{strings.ToLower(c.host)},
 					Port:      c.port,

@@ -15,8 +15,10 @@
 // error ([ErrExpired], [ErrSignatureMismatch], …) and [Reason] names it in one word.
 //
 // The package is a pure core: no I/O, no logging, standard library and sigv4 only. Looking up
-// access keys and session tokens is the caller's, through [KeyLookup]. It does not evaluate
-// policies: a valid token says who signed it, not whether they may connect.
+// access keys and session tokens is the caller's, through [KeyLookup]; the Verifier is generic
+// over the caller's principal type P, so [Result.Principal] comes back typed as the lookup's
+// [Key.Principal] was (the gateway's is *iam.Caller). It does not evaluate policies: a valid
+// token says who signed it, not whether they may connect.
 //
 // Reference: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.Connecting.html
 package token

@@ -49,23 +49,23 @@ func TestVerifyEveryReason(t *testing.T) {
 	temp := Credentials{AccessKeyID: "ASIAIOSFODNN7EXAMPLE", SecretAccessKey: "tsecret", SessionToken: "sess/ion+token="}
 	tok, _ := Build("db.local:5432", "eu-west-1", "app", creds, now)
 	ttok, _ := Build("db.local:5432", "eu-west-1", "app", temp, now)
-	keys := KeyLookupFunc(func(_ context.Context, akid, st string) (Key, error) {
+	keys := KeyLookupFunc[any](func(_ context.Context, akid, st string) (Key[any], error) {
 		switch akid {
 		case creds.AccessKeyID:
-			return Key{SecretAccessKey: creds.SecretAccessKey}, nil
+			return Key[any]{SecretAccessKey: creds.SecretAccessKey}, nil
 		case "AKIAINACTIVE00000000":
-			return Key{SecretAccessKey: "x", Inactive: true}, nil
+			return Key[any]{SecretAccessKey: "x", Inactive: true}, nil
 		case temp.AccessKeyID:
 			if st != temp.SessionToken {
-				return Key{}, ErrInvalidSessionToken
+				return Key[any]{}, ErrInvalidSessionToken
 			}
-			return Key{SecretAccessKey: temp.SecretAccessKey, Expiration: now.Add(time.Hour)}, nil
+			return Key[any]{SecretAccessKey: temp.SecretAccessKey, Expiration: now.Add(time.Hour)}, nil
 		case "ASIAEXPIRED000000000":
-			return Key{SecretAccessKey: "x", Expiration: now.Add(-time.Second)}, nil
+			return Key[any]{SecretAccessKey: "x", Expiration: now.Add(-time.Second)}, nil
 		}
-		return Key{}, ErrUnknownKey
+		return Key[any]{}, ErrUnknownKey
 	})
-	v, err := NewVerifier(Config{Region: "eu-west-1", Endpoints: []string{"db.local"}, Port: 5432, Keys: keys, Now: func() time.Time { return now }})
+	v, err := NewVerifier(Config[any]{Region: "eu-west-1", Endpoints: []string{"db.local"}, Port: 5432, Keys: keys, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

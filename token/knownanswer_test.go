@@ -50,9 +50,9 @@ func (ka knownAnswer) buildEndpoint() string {
 	return ka.endpoint()
 }
 
-func (ka knownAnswer) verifier(t *testing.T, now time.Time) *token.Verifier {
+func (ka knownAnswer) verifier(t *testing.T, now time.Time) *token.Verifier[any] {
 	t.Helper()
-	v, err := token.NewVerifier(token.Config{
+	v, err := token.NewVerifier(token.Config[any]{
 		Region:    ka.Region,
 		Endpoints: []string{ka.Host},
 		Port:      ka.Port,

@@ -23,23 +23,23 @@ var javaVector = struct {
 	signature: "87ab58107ef49f1c311a412f98b7f976b0b5152ffb559f0d36c6c9a0c5e0e362",
 }
 
-func staticKeys(keys map[string]Key) KeyLookup {
-	return KeyLookupFunc(func(_ context.Context, akid, _ string) (Key, error) {
+func staticKeys(keys map[string]Key[any]) KeyLookup[any] {
+	return KeyLookupFunc[any](func(_ context.Context, akid, _ string) (Key[any], error) {
 		k, ok := keys[akid]
 		if !ok {
-			return Key{}, ErrUnknownKey
+			return Key[any]{}, ErrUnknownKey
 		}
 		return k, nil
 	})
 }
 
-func newTestVerifier(t testing.TB, now time.Time, host string, port int) *Verifier {
+func newTestVerifier(t testing.TB, now time.Time, host string, port int) *Verifier[any] {
 	t.Helper()
-	v, err := NewVerifier(Config{
+	v, err := NewVerifier(Config[any]{
 		Region:    "us-east-1",
 		Endpoints: []string{host},
 		Port:      port,
-		Keys:      staticKeys(map[string]Key{"access_key": {SecretAccessKey: "secret_key", Principal: "p"}}),
+		Keys:      staticKeys(map[string]Key[any]{"access_key": {SecretAccessKey: "secret_key", Principal: "p"}}),
 		Now:       func() time.Time { return now },
 	})
 	if err != nil {

@@ -20,7 +20,7 @@ const DefaultMaxLen = 16 << 10
 const DefaultSkew = 5 * time.Minute
 
 // Key is what a KeyLookup knows about an access key.
-type Key struct {
+type Key[P any] struct {
 	// SecretAccessKey signs the token.
 	SecretAccessKey string
 	// Inactive keys are refused with ErrInactiveKey.
@@ -29,30 +29,31 @@ type Key struct {
 	// A token signed with temporary credentials is refused once they have expired, even if
 	// the token itself is younger than 15 minutes.
 	Expiration time.Time
-	// Principal is whatever the caller wants back in Result (the IAM user or role session).
-	Principal any
+	// Principal is whatever the caller wants back in Result (the IAM user or role session),
+	// typed by the Verifier's P.
+	Principal P
 }
 
 // KeyLookup finds the key a token was signed with.
-type KeyLookup interface {
+type KeyLookup[P any] interface {
 	// LookupKey returns the key for accessKeyID. sessionToken is the token's
 	// X-Amz-Security-Token, "" if it has none; for temporary credentials the lookup must check
 	// that it belongs to accessKeyID (and may take the secret from it). Errors should wrap
 	// ErrUnknownKey or ErrInvalidSessionToken; any other error is passed through. LookupKey
 	// is called concurrently and on the hot path: it should not block on I/O.
-	LookupKey(ctx context.Context, accessKeyID, sessionToken string) (Key, error)
+	LookupKey(ctx context.Context, accessKeyID, sessionToken string) (Key[P], error)
 }
 
 // KeyLookupFunc adapts a function to KeyLookup.
-type KeyLookupFunc func(ctx context.Context, accessKeyID, sessionToken string) (Key, error)
+type KeyLookupFunc[P any] func(ctx context.Context, accessKeyID, sessionToken string) (Key[P], error)
 
 // LookupKey calls f.
-func (f KeyLookupFunc) LookupKey(ctx context.Context, accessKeyID, sessionToken string) (Key, error) {
+func (f KeyLookupFunc[P]) LookupKey(ctx context.Context, accessKeyID, sessionToken string) (Key[P], error) {
 	return f(ctx, accessKeyID, sessionToken)
 }
 
 // Config configures a Verifier for one database.
-type Config struct {
+type Config[P any] struct {
 	// Region is the database's region; the token's credential scope must name it.
 	Region string
 	// Endpoints are the host names (or IP addresses) the database answers to, without port;
@@ -62,7 +63,7 @@ type Config struct {
 	// Port is the database's port; the token's port must equal it.
 	Port int
 	// Keys finds signing keys. Required.
-	Keys KeyLookup
+	Keys KeyLookup[P]
 	// Skew is how far in the future a token's date may be. If zero, DefaultSkew; if
 	// negative, none.
 	Skew time.Duration
@@ -76,11 +77,11 @@ type Config struct {
 }
 
 // Verifier verifies tokens for one database. It is safe for concurrent use.
-type Verifier struct {
+type Verifier[P any] struct {
 	region    string
 	endpoints []string
 	port      int
-	keys      KeyLookup
+	keys      KeyLookup[P]
 	skew      time.Duration
 	maxLen    int
 	now       func() time.Time
@@ -88,7 +89,7 @@ type Verifier struct {
 }
 
 // NewVerifier validates cfg and returns a Verifier.
-func NewVerifier(cfg Config) (*Verifier, error) {
+func NewVerifier[P any](cfg Config[P]) (*Verifier[P], error) {
 	if cfg.Region == "" {
 		return nil, errors.New("token: config: region is required")
 	}
@@ -101,7 +102,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Keys == nil {
 		return nil, errors.New("token: config: a key lookup is required")
 	}
-	v := &Verifier{
+	v := &Verifier[P]{
 		region: cfg.Region,
 		port:   cfg.Port,
 		keys:   cfg.Keys,
@@ -136,14 +137,14 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 }
 
 // Result describes a verified token. Its strings may share memory with the token.
-type Result struct {
+type Result[P any] struct {
 	AccessKeyID string
 	Host        string // as written in the token
 	Port        int
 	Region      string
 	IssuedAt    time.Time     // X-Amz-Date
 	Expires     time.Duration // X-Amz-Expires
-	Principal   any           // from the Key
+	Principal   P             // from the Key
 }
 
 // scratch is the per-call working memory of Verify, pooled so that verification does not
@@ -161,19 +162,19 @@ var scratchPool = sync.Pool{New: func() any { return &scratch{cr: make([]byte, 0
 //
 // Verification allocates nothing for a valid token whose values need no unescaping beyond
 // the credential scope's slashes (every token but those with escaped session tokens).
-func (v *Verifier) Verify(ctx context.Context, tok, user string) (Result, error) {
+func (v *Verifier[P]) Verify(ctx context.Context, tok, user string) (Result[P], error) {
 	if len(tok) > v.maxLen {
-		return Result{}, fmt.Errorf("%w: %d bytes, limit %d", ErrOversized, len(tok), v.maxLen)
+		return Result[P]{}, fmt.Errorf("%w: %d bytes, limit %d", ErrOversized, len(tok), v.maxLen)
 	}
 	qm := strings.IndexByte(tok, '?')
 	if qm < 0 {
-		return Result{}, fmt.Errorf("%w: no query", ErrMalformed)
+		return Result[P]{}, fmt.Errorf("%w: no query", ErrMalformed)
 	}
 	hostport := tok[:qm]
 	hostport = strings.TrimSuffix(hostport, "/")
 	host, portStr, ok := splitEndpoint(hostport)
 	if !ok {
-		return Result{}, fmt.Errorf("%w: address must be host:port", ErrMalformed)
+		return Result[P]{}, fmt.Errorf("%w: address must be host:port", ErrMalformed)
 	}
 	port := atoi(portStr)
 
@@ -181,45 +182,45 @@ func (v *Verifier) Verify(ctx context.Context, tok, user string) (Result, error)
 	defer scratchPool.Put(s)
 	q := &s.q
 	if err := q.Parse(tok[qm+1:]); err != nil {
-		return Result{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return Result[P]{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	var p params
 	if err := p.collect(q); err != nil {
-		return Result{}, err
+		return Result[P]{}, err
 	}
 	if err := p.check(); err != nil {
-		return Result{}, err
+		return Result[P]{}, err
 	}
 	var c claims
 	if err := v.parseClaims(&p, &c); err != nil {
-		return Result{}, err
+		return Result[P]{}, err
 	}
 	now := v.now()
 	if err := v.checkValidity(now, &c); err != nil {
-		return Result{}, err
+		return Result[P]{}, err
 	}
 	if !equalUnescaped(p.dbUser, user) {
-		return Result{}, fmt.Errorf("%w: token is for another user", ErrUserMismatch)
+		return Result[P]{}, fmt.Errorf("%w: token is for another user", ErrUserMismatch)
 	}
 	if !v.hostAllowed(host) {
-		return Result{}, fmt.Errorf("%w: %q", ErrHostNotAllowed, clip(host))
+		return Result[P]{}, fmt.Errorf("%w: %q", ErrHostNotAllowed, clip(host))
 	}
 	if port != v.port {
-		return Result{}, fmt.Errorf("%w: %d, want %d", ErrPortNotAllowed, port, v.port)
+		return Result[P]{}, fmt.Errorf("%w: %d, want %d", ErrPortNotAllowed, port, v.port)
 	}
 	var want [32]byte
 	if len(p.sig) != 64 || !decodeHex32(&want, p.sig) {
-		return Result{}, fmt.Errorf("%w: X-Amz-Signature must be 64 hex digits", ErrMalformed)
+		return Result[P]{}, fmt.Errorf("%w: X-Amz-Signature must be 64 hex digits", ErrMalformed)
 	}
 	key, err := v.lookupKey(ctx, &p, c.akid, now)
 	if err != nil {
-		return Result{}, err
+		return Result[P]{}, err
 	}
 	dk := v.cache.Key(key.SecretAccessKey, c.day, c.region, Service)
 	if !signatureMatches(s, &dk, &want, host, portStr, port, p.date, &c) {
-		return Result{}, ErrSignatureMismatch
+		return Result[P]{}, ErrSignatureMismatch
 	}
-	return Result{
+	return Result[P]{
 		AccessKeyID: c.akid,
 		Host:        host,
 		Port:        port,
@@ -335,7 +336,7 @@ type claims struct {
 // parseClaims reads the credential scope (AKID/day/region/service/aws4_request, '/'
 // escaped or not), the date and the lifetime of p into c, and checks the scope against
 // the verifier's service and region.
-func (v *Verifier) parseClaims(p *params, c *claims) error {
+func (v *Verifier[P]) parseClaims(p *params, c *claims) error {
 	var scope [5]string
 	if !splitScope(p.cred, &scope) {
 		return fmt.Errorf("%w: X-Amz-Credential must be key/day/region/service/aws4_request", ErrMalformed)
@@ -370,7 +371,7 @@ func (v *Verifier) parseClaims(p *params, c *claims) error {
 
 // checkValidity refuses a token that is not valid at now, allowing the verifier's skew
 // before its date.
-func (v *Verifier) checkValidity(now time.Time, c *claims) error {
+func (v *Verifier[P]) checkValidity(now time.Time, c *claims) error {
 	if now.Before(c.issued.Add(-v.skew)) {
 		return fmt.Errorf("%w: dated %s, %v ahead of the server's clock", ErrNotYetValid, c.issued.Format(time.RFC3339), c.issued.Sub(now).Round(time.Second))
 	}
@@ -382,23 +383,23 @@ func (v *Verifier) checkValidity(now time.Time, c *claims) error {
 
 // lookupKey finds the key of akid and the token's session token, and refuses a key that is
 // inactive or a session that has expired at now.
-func (v *Verifier) lookupKey(ctx context.Context, p *params, akid string, now time.Time) (Key, error) {
+func (v *Verifier[P]) lookupKey(ctx context.Context, p *params, akid string, now time.Time) (Key[P], error) {
 	sessionToken := ""
 	if p.seen&seenSecurityToken != 0 {
 		sessionToken = sigv4.Unescape(p.stok)
 	}
 	if strings.HasPrefix(akid, "ASIA") && sessionToken == "" {
-		return Key{}, ErrMissingSessionToken
+		return Key[P]{}, ErrMissingSessionToken
 	}
 	key, err := v.keys.LookupKey(ctx, akid, sessionToken)
 	if err != nil {
-		return Key{}, err
+		return Key[P]{}, err
 	}
 	if key.Inactive {
-		return Key{}, ErrInactiveKey
+		return Key[P]{}, ErrInactiveKey
 	}
 	if !key.Expiration.IsZero() && now.After(key.Expiration) {
-		return Key{}, fmt.Errorf("%w: at %s", ErrSessionExpired, key.Expiration.UTC().Format(time.RFC3339))
+		return Key[P]{}, fmt.Errorf("%w: at %s", ErrSessionExpired, key.Expiration.UTC().Format(time.RFC3339))
 	}
 	return key, nil
 }
@@ -436,7 +437,7 @@ func signatureMatches(s *scratch, dk *sigv4.Key, want *[32]byte, host, portStr s
 	return match
 }
 
-func (v *Verifier) hostAllowed(host string) bool {
+func (v *Verifier[P]) hostAllowed(host string) bool {
 	h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 	for _, e := range v.endpoints {
 		if strings.EqualFold(e, h) {

@@ -254,17 +254,17 @@ func runTokenVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 		*skew = -1 // the flag's zero means none; Config's zero means the default
 	}
 	wantSession := *sessionToken
-	v, err := token.NewVerifier(token.Config{
+	v, err := token.NewVerifier(token.Config[any]{
 		Region:    *region,
 		Endpoints: strings.Split(*host, ","),
 		Port:      *port,
 		Skew:      *skew,
 		Now:       now,
-		Keys: token.KeyLookupFunc(func(_ context.Context, _, got string) (token.Key, error) {
+		Keys: token.KeyLookupFunc[any](func(_ context.Context, _, got string) (token.Key[any], error) {
 			if got != wantSession {
-				return token.Key{}, fmt.Errorf("%w: it differs from the one given", token.ErrInvalidSessionToken)
+				return token.Key[any]{}, fmt.Errorf("%w: it differs from the one given", token.ErrInvalidSessionToken)
 			}
-			return token.Key{SecretAccessKey: *secret}, nil
+			return token.Key[any]{SecretAccessKey: *secret}, nil
 		}),
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/sigv4"
 	"github.com/iamdb/iamdb/token"
 )
@@ -24,12 +25,12 @@ var (
 
 // lookupFunc finds the key of an access key ID (and session token); it is iam.Service's
 // LookupKey.
-type lookupFunc func(ctx context.Context, accessKeyID, sessionToken string) (token.Key, error)
+type lookupFunc func(ctx context.Context, accessKeyID, sessionToken string) (token.Key[*iam.Caller], error)
 
 // authenticated is the outcome of a valid signature.
 type authenticated struct {
 	v   sigv4.Verified
-	key token.Key
+	key token.Key[*iam.Caller]
 }
 
 // authenticate verifies the request's SigV4 signature: the Authorization header, or, without

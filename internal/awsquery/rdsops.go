@@ -209,8 +209,8 @@ func verifyDBAuthToken(c *call) (any, error) {
 	if db.ReaderEndpoint != "" {
 		endpoints = append(endpoints, db.ReaderEndpoint)
 	}
-	v, err := token.NewVerifier(token.Config{Region: db.Region, Endpoints: endpoints, Port: db.Port,
-		Keys: token.KeyLookupFunc(c.s.svc.LookupKey), Now: c.s.now, KeyCache: c.s.signer.Keys})
+	v, err := token.NewVerifier(token.Config[*iam.Caller]{Region: db.Region, Endpoints: endpoints, Port: db.Port,
+		Keys: token.KeyLookupFunc[*iam.Caller](c.s.svc.LookupKey), Now: c.s.now, KeyCache: c.s.signer.Keys})
 	if err != nil {
 		return nil, fmt.Errorf("awsquery: verifier for %s: %w", db.Identifier, err)
 	}
@@ -222,8 +222,8 @@ func verifyDBAuthToken(c *call) (any, error) {
 		}
 		return verifyResult{Valid: false, Reason: reason}, nil
 	}
-	p, ok := res.Principal.(*iam.Caller)
-	if !ok || p == nil {
+	p := res.Principal
+	if p == nil {
 		return nil, errors.New("awsquery: verified token without an iam caller")
 	}
 	d, err := c.s.svc.AuthorizeConnect(c.ctx, p, db, user,

@@ -57,7 +57,7 @@ type AuditRecord struct {
 type Authority interface {
 	// LookupKey returns the signing key of an access key; the key's Principal is the
 	// *iam.Caller it belongs to.
-	token.KeyLookup
+	token.KeyLookup[*iam.Caller]
 	// DatabaseByEndpoint returns the database registered for a host name and port.
 	DatabaseByEndpoint(host string, port int) (iam.Database, bool)
 	// AuthorizeConnect evaluates rds-db:connect for caller on db as dbUser.
@@ -71,11 +71,11 @@ var _ Authority = (*iam.Service)(nil)
 type authorizer struct {
 	iam      Authority
 	db       iam.Database
-	verifier *token.Verifier
+	verifier *token.Verifier[*iam.Caller]
 }
 
 func newAuthorizer(cfg Config) (*authorizer, error) {
-	v, err := token.NewVerifier(token.Config{
+	v, err := token.NewVerifier(token.Config[*iam.Caller]{
 		Region: cfg.Database.Region, Endpoints: cfg.Database.Endpoints, Port: cfg.Database.Port,
 		Keys: cfg.IAM, Skew: cfg.Skew, Now: cfg.Now,
 	})
@@ -107,7 +107,7 @@ func (a *authorizer) authorize(ctx context.Context, user, tok string, source net
 		return false
 	}
 	rec.AccessKeyID = res.AccessKeyID
-	caller := callerOf(res)
+	caller := res.Principal
 	if caller == nil {
 		rec.Outcome, rec.Reason = outcomeError, reasonNoPrincipal
 		return false
@@ -134,12 +134,4 @@ func (a *authorizer) authorize(ctx context.Context, user, tok string, source net
 		rec.Outcome, rec.Reason = outcomeRefused, reasonImplicitDeny
 	}
 	return false
-}
-
-// callerOf returns the caller who signed a verified token: the Principal of the key
-// Authority.LookupKey returned. It is the one place the gateway types it — token, a pure
-// core, cannot name iam's types.
-func callerOf(res token.Result) *iam.Caller {
-	c, _ := res.Principal.(*iam.Caller)
-	return c
 }

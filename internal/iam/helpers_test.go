@@ -115,7 +115,7 @@ func (e *env) caller(akid, tok string) *Caller {
 	if err != nil {
 		e.t.Fatalf("LookupKey(%s) = %v", akid, err)
 	}
-	return k.Principal.(*Caller)
+	return k.Principal
 }
 
 // user creates a user with an inline policy (if doc is not empty) and a key, and returns

@@ -11,7 +11,7 @@ import (
 	"github.com/iamdb/iamdb/token"
 )
 
-var _ token.KeyLookup = (*Service)(nil)
+var _ token.KeyLookup[*Caller] = (*Service)(nil)
 
 // LookupKey implements token.KeyLookup and serves SigV4 verification: it returns the
 // secret of an AKIA… access key, or of an ASIA… key whose sealed session token is
@@ -22,7 +22,7 @@ var _ token.KeyLookup = (*Service)(nil)
 // after it was issued is an invalid session token. An expired session is returned with
 // Expiration in the past, for the verifier to refuse. Inactive keys are returned with
 // Inactive set. The returned Caller is shared: do not modify it.
-func (s *Service) LookupKey(ctx context.Context, accessKeyID, sessionToken string) (token.Key, error) {
+func (s *Service) LookupKey(ctx context.Context, accessKeyID, sessionToken string) (token.Key[*Caller], error) {
 	snap := s.snap.Load()
 	if strings.HasPrefix(accessKeyID, "ASIA") {
 		return s.lookupSession(snap, accessKeyID, sessionToken)
@@ -30,12 +30,12 @@ func (s *Service) LookupKey(ctx context.Context, accessKeyID, sessionToken strin
 	if e := snap.keys[accessKeyID]; e != nil {
 		return e.key, nil
 	}
-	return token.Key{}, fmt.Errorf("%w: %.20q", token.ErrUnknownKey, accessKeyID)
+	return token.Key[*Caller]{}, fmt.Errorf("%w: %.20q", token.ErrUnknownKey, accessKeyID)
 }
 
-func (s *Service) lookupSession(snap *snapshot, akid, tok string) (token.Key, error) {
+func (s *Service) lookupSession(snap *snapshot, akid, tok string) (token.Key[*Caller], error) {
 	if tok == "" {
-		return token.Key{}, fmt.Errorf("%w: temporary credentials need a session token", token.ErrInvalidSessionToken)
+		return token.Key[*Caller]{}, fmt.Errorf("%w: temporary credentials need a session token", token.ErrInvalidSessionToken)
 	}
 	if v, ok := snap.sessions.Load(akid); ok {
 		if e := v.(*sessionEntry); e.token == tok {
@@ -44,16 +44,16 @@ func (s *Service) lookupSession(snap *snapshot, akid, tok string) (token.Key, er
 	}
 	p, err := s.unsealSession(tok)
 	if err != nil {
-		return token.Key{}, err
+		return token.Key[*Caller]{}, err
 	}
 	if p.K != akid {
-		return token.Key{}, fmt.Errorf("%w: token belongs to another access key", token.ErrInvalidSessionToken)
+		return token.Key[*Caller]{}, fmt.Errorf("%w: token belongs to another access key", token.ErrInvalidSessionToken)
 	}
 	c, err := s.sessionCaller(snap, p)
 	if err != nil {
-		return token.Key{}, err
+		return token.Key[*Caller]{}, err
 	}
-	key := token.Key{SecretAccessKey: p.S, Expiration: c.Session.Expiration, Principal: c}
+	key := token.Key[*Caller]{SecretAccessKey: p.S, Expiration: c.Session.Expiration, Principal: c}
 	if snap.nsessions.Load() < maxCachedSessions {
 		if _, loaded := snap.sessions.Swap(akid, &sessionEntry{token: tok, key: key}); !loaded {
 			snap.nsessions.Add(1)

@@ -180,7 +180,7 @@ func TestAuthorizeConnectSeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, _ := e.s.AuthorizeConnect(e.ctx, k.Principal.(*Caller), cl, "iam_user", info); !d.Allowed() {
+	if d, _ := e.s.AuthorizeConnect(e.ctx, k.Principal, cl, "iam_user", info); !d.Allowed() {
 		t.Fatalf("AuthorizeConnect via LookupKey = %+v", d)
 	}
 	// IAM authentication off: refused.

@@ -71,7 +71,7 @@ func TestRotateMasterKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := s.GetSessionToken(ctx, k.Principal.(*Caller), GetSessionTokenInput{DurationSeconds: 900})
+	fresh, err := s.GetSessionToken(ctx, k.Principal, GetSessionTokenInput{DurationSeconds: 900})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func TestSessionToken(t *testing.T) {
 	if n := e.st.reads() - reads; n != 0 {
 		t.Fatalf("LookupKey(session) read the store %d times", n)
 	}
-	c := k.Principal.(*Caller)
+	c := k.Principal
 	if k.SecretAccessKey != cr.SecretAccessKey || !k.Expiration.Equal(cr.Expiration) || c.Session.RoleARN != r.ARN || c.Session.Name != "sess" {
 		t.Fatalf("LookupKey = %+v / %+v", k, c.Session)
 	}
@@ -273,7 +273,7 @@ func TestConcurrentLookupsAndUpdates(t *testing.T) {
 					done <- err
 					return
 				}
-				c := k.Principal.(*Caller)
+				c := k.Principal
 				_ = e.s.Authorize(ctx, c, "rds-db:connect", "arn:aws:rds-db:us-east-1:"+acctA+":dbuser:db-X/u", nil)
 				if _, err := e.s.LookupKey(ctx, e.admin.AccessKeyID, ""); err != nil {
 					done <- err

@@ -46,11 +46,11 @@ const maxCachedSessions = 1 << 16
 
 type sessionEntry struct {
 	token string
-	key   token.Key
+	key   token.Key[*Caller]
 }
 
 type keyEntry struct {
-	key token.Key // Principal is the *Caller
+	key token.Key[*Caller] // Principal is the *Caller
 }
 
 // principal is a user or role with its compiled policies.
@@ -249,7 +249,7 @@ func (b *builder) addKeys(items []store.Item) {
 			n.unsealable = append(n.unsealable, d.ID) // New refuses to start with these
 			continue
 		}
-		n.keys[d.ID] = &keyEntry{key: token.Key{
+		n.keys[d.ID] = &keyEntry{key: token.Key[*Caller]{
 			SecretAccessKey: secret, Inactive: d.Status != StatusActive, Principal: u.userCaller(d.ID),
 		}}
 	}

@@ -73,7 +73,7 @@ func (a *authority) expectValid(c credsJSON, wantARN string) {
 	if !k.Expiration.After(a.Clock.Now()) {
 		a.t.Errorf("LookupKey(%s): expiration %v, not after now %v", c.AccessKeyID, k.Expiration, a.Clock.Now())
 	}
-	if got := k.Principal.(*iam.Caller).ARN; got != wantARN {
+	if got := k.Principal.ARN; got != wantARN {
 		a.t.Errorf("LookupKey(%s): principal %s, want %s", c.AccessKeyID, got, wantARN)
 	}
 }

@@ -87,7 +87,7 @@ func (a *Authority) Caller(t testing.TB, accessKeyID, sessionToken string) *iam.
 	if err != nil {
 		t.Fatalf("LookupKey(%s): %v", accessKeyID, err)
 	}
-	return k.Principal.(*iam.Caller)
+	return k.Principal
 }
 
 // Session returns temporary credentials (GetSessionToken) of the user of the access key,

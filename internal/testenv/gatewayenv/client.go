@@ -42,7 +42,7 @@ func (e *Env) SessionCredentials(user string) (p client.CredentialsProvider, cal
 			if err != nil {
 				return client.Credentials{}, err
 			}
-			s, err := e.IAM.GetSessionToken(ctx, k.Principal.(*iam.Caller), iam.GetSessionTokenInput{DurationSeconds: 900})
+			s, err := e.IAM.GetSessionToken(ctx, k.Principal, iam.GetSessionTokenInput{DurationSeconds: 900})
 			if err != nil {
 				return client.Credentials{}, err
 			}

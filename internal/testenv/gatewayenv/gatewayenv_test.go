@@ -59,7 +59,7 @@ var shared = &gatewayenv.Shared{Options: gatewayenv.Options{Postgres: true}}
 func TestSite(t *testing.T) {
 	e := shared.Get(t)
 	s := e.Site(t, gatewayenv.Postgres)
-	v, err := token.NewVerifier(token.Config{Region: gatewayenv.Region, Endpoints: s.Database.Endpoints, Port: s.Database.Port, Keys: e.IAM, Now: e.Clock.Now})
+	v, err := token.NewVerifier(token.Config[*iam.Caller]{Region: gatewayenv.Region, Endpoints: s.Database.Endpoints, Port: s.Database.Port, Keys: e.IAM, Now: e.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestSite(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Verify(%s's token) = %v", tc.user, err)
 		}
-		d, err := e.IAM.AuthorizeConnect(context.Background(), res.Principal.(*iam.Caller), s.Database, tc.user, iam.RequestInfo{})
+		d, err := e.IAM.AuthorizeConnect(context.Background(), res.Principal, s.Database, tc.user, iam.RequestInfo{})
 		if err != nil || d.Allowed() != tc.allowed {
 			t.Errorf("AuthorizeConnect(%s) = %+v, %v; want allowed %v", tc.user, d, err, tc.allowed)
 		}
