@@ -35,7 +35,7 @@ type mysqlRelay struct {
 	cw  *bufio.Writer
 
 	mu          sync.Mutex
-	t           *mysqlwire.Tracker
+	t           mysqlwire.Tracker
 	clientGone  bool
 	resetting   bool
 	resetFailed bool

@@ -119,7 +119,7 @@ func (e *pgEngine) dialPG(ctx context.Context, user, database string, params map
 func (b *pgBackend) simpleQuery(q string, timeout time.Duration) error {
 	b.nc.SetDeadline(time.Now().Add(timeout))
 	defer b.nc.SetDeadline(time.Time{})
-	b.w.Write(pgwire.AppendQuery(nil, q))
+	b.w.Write(pgwire.AppendQuery(b.w.AvailableBuffer(), q))
 	if err := b.w.Flush(); err != nil {
 		return err
 	}

@@ -45,9 +45,14 @@ const (
 
 // CommandPacket returns a one-frame packet (sequence ID 0) of command cmd with arg.
 func CommandPacket(cmd byte, arg []byte) []byte {
-	p := make([]byte, 0, 4+1+len(arg))
-	p, _ = AppendPacket(p, 0, append([]byte{cmd}, arg...))
-	return p
+	n := 1 + len(arg)
+	if n >= MaxPayloadLen {
+		p, _ := AppendPacket(make([]byte, 0, 8+n), 0, append([]byte{cmd}, arg...))
+		return p
+	}
+	p := make([]byte, 0, 4+n)
+	p = append(p, byte(n), byte(n>>8), byte(n>>16), 0, cmd)
+	return append(p, arg...)
 }
 
 // WriteHeader writes a frame header: the payload length n (at most MaxPayloadLen) and

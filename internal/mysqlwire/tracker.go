@@ -29,8 +29,8 @@ type Tracker struct {
 
 // NewTracker returns a Tracker for a session with capabilities caps (CapDeprecateEOF
 // changes how result sets end).
-func NewTracker(caps Capability) *Tracker {
-	return &Tracker{deprecateEOF: caps&CapDeprecateEOF != 0}
+func NewTracker(caps Capability) Tracker {
+	return Tracker{deprecateEOF: caps&CapDeprecateEOF != 0}
 }
 
 // cmdKind is how a command is answered.
@@ -61,12 +61,6 @@ const (
 
 // Idle reports whether no response is awaited and the Tracker is not lost.
 func (t *Tracker) Idle() bool { return !t.lost && len(t.queue) == 0 }
-
-// Lost reports whether the Tracker met an exchange it cannot follow.
-func (t *Tracker) Lost() bool { return t.lost }
-
-// Awaiting returns the number of commands awaiting their response.
-func (t *Tracker) Awaiting() int { return len(t.queue) }
 
 // Status returns the server status flags of the last OK or EOF packet that ended a
 // response.

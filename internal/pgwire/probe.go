@@ -3,7 +3,6 @@ package pgwire
 import (
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,9 +12,6 @@ import (
 
 // ErrProbeNoTLS is returned by ProbeTLS when the server answers an SSLRequest with 'N'.
 var ErrProbeNoTLS = errors.New("pgwire: the server does not offer TLS")
-
-// probeSSLRequestCode is the SSLRequest's request code (1234 << 16 | 5679).
-const probeSSLRequestCode = 80877103
 
 // ProbeTLS is the client side of a PostgreSQL TLS negotiation, for diagnostics such as
 // "iamdb doctor": it sends an SSLRequest over c, reads the one-byte answer ('S' or 'N';
@@ -27,10 +23,7 @@ func ProbeTLS(ctx context.Context, c net.Conn, conf *tls.Config) (*tls.Conn, err
 		c.SetDeadline(d)
 		defer c.SetDeadline(time.Time{})
 	}
-	var req [8]byte
-	binary.BigEndian.PutUint32(req[0:], 8)
-	binary.BigEndian.PutUint32(req[4:], probeSSLRequestCode)
-	if _, err := c.Write(req[:]); err != nil {
+	if _, err := c.Write(AppendSSLRequest(nil)); err != nil {
 		return nil, fmt.Errorf("pgwire: sending SSLRequest: %w", err)
 	}
 	var b [1]byte
