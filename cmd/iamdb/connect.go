@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/iamdb/iamdb/internal/rdsiam"
 )
 
 const connectUsage = `usage: iamdb connect psql|mysql --hostname H --port P --username U [--dbname D]
@@ -104,9 +106,7 @@ func psqlCommand(path, host string, port int, user, dbname, caFile, tok string) 
 	if err != nil {
 		return clientCommand{}, fmt.Errorf("%s not found (apt-get install -y postgresql-client)", path)
 	}
-	kv := func(k, v string) string {
-		return k + "='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
-	}
+	kv := func(k, v string) string { return k + "=" + rdsiam.QuotePostgresConnValue(v) }
 	conninfo := []string{kv("host", host), kv("port", strconv.Itoa(port)), kv("user", user),
 		kv("sslmode", "verify-full"), kv("sslrootcert", caFile)}
 	if dbname != "" {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -298,6 +299,12 @@ func (s Secret) String() string {
 
 // LogValue redacts the secret in logs.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// GoString redacts s under %#v too.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalJSON redacts s in JSON, so no encoding of a Config carries it.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
 // Duration is a time.Duration written as "30s" in TOML.
 type Duration struct{ time.Duration }

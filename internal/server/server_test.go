@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -227,7 +228,11 @@ func TestSecretRedacted(t *testing.T) {
 	cfg.Postgres = []GatewayConfig{{BackendAdminPassword: "hunter2-admin"}}
 	var logs testenv.LogBuffer
 	NewLogger(&logs, LogConfig{Level: "info", Format: "json"}).Info("config", "master_key", cfg.MasterKey, "password", cfg.Postgres[0].BackendAdminPassword)
-	for _, out := range []string{fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), logs.String()} {
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), string(js), logs.String()} {
 		if strings.Contains(out, "abab") || strings.Contains(out, "hunter2") || !strings.Contains(out, "REDACTED") {
 			t.Errorf("a secret shows, or is not marked redacted, in %s", out)
 		}
