@@ -175,7 +175,9 @@ func localHost(host string) bool {
 			return false
 		}
 		name, port = host[1:end], host[end+1:]
-		if port != "" && port[0] != ':' {
+		// A bracket inside the brackets (as an IPv6 zone, "[::%[]") is no literal a
+		// client would send; net.SplitHostPort refuses it too.
+		if strings.IndexByte(name, '[') >= 0 || (port != "" && port[0] != ':') {
 			return false
 		}
 		if a, err := netip.ParseAddr(name); err != nil || !a.Is6() {
