@@ -206,4 +206,7 @@ secure_transport = false
 	if m, _ := parseSocketMode(n.SocketMode); m != 0o600 || n.Port != 5432 || n.SecureTransport == nil || *n.SecureTransport || len(n.AllowedUsers) != 2 {
 		t.Errorf("decoded %+v", n)
 	}
+	if _, err := toml.Decode("[[native]]\nsocket_mode = 0o660\n", &Config{}); err == nil {
+		t.Error("socket_mode as a TOML integer decoded, want an error (it is an octal string)")
+	}
 }
