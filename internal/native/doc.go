@@ -44,7 +44,8 @@
 // users who are not IAM users never come here: the database checks them itself. Every
 // length a peer controls is bounded (MaxRequestLen), a request must arrive within
 // RequestTimeout, at most MaxConns connections are served at once (beyond: closed at
-// once), and neither the token nor the request's bytes are ever logged. docs/security.md
+// once), the lines a peer can cause at will are rate-limited at warn level, and neither
+// the token nor the request's bytes are ever logged. docs/security.md
 // says how to keep the exposure of a compromised database host small.
 //
 // It is not a general authentication service: one socket serves one database, and it

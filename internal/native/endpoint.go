@@ -52,7 +52,10 @@ type Config struct {
 	// Required.
 	Authorizer *access.Authorizer
 	// Logger receives the endpoint's lines ("connection authorized", "authentication
-	// failed", refused peers, malformed requests). If nil, logs are discarded.
+	// failed", refused peers, malformed requests). Lines a peer can cause at will —
+	// refused peers, malformed requests, connections beyond MaxConns — are logged at warn
+	// level through a token bucket (a burst of 10, then one a second, each saying how
+	// many were held back), the rest at debug level. If nil, logs are discarded.
 	Logger *slog.Logger
 	// Audit, if not nil, receives one record per decided request (Mode access.ModeNative).
 	// It is called on the connection's goroutine and must not block.
@@ -63,16 +66,18 @@ type Config struct {
 	// RequestTimeout bounds the wait for a request, and the answer's write. If zero,
 	// DefaultRequestTimeout (5 s).
 	RequestTimeout time.Duration
-	// Now returns the current time of records. If nil, time.Now.
+	// Now returns the current time of records and of the log rate limit. If nil,
+	// time.Now.
 	Now func() time.Time
 }
 
 // Endpoint is a native endpoint: a Unix socket on which the PAM module of one database
 // asks for login decisions. It is safe for concurrent use.
 type Endpoint struct {
-	cfg Config
-	log *slog.Logger
-	db  string // the database's identifier
+	cfg   Config
+	log   *slog.Logger
+	warns *logLimiter // lines a peer can cause at will
+	db    string      // the database's identifier
 
 	mu      sync.Mutex
 	ln      *net.UnixListener
@@ -110,7 +115,10 @@ func New(cfg Config) (*Endpoint, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Endpoint{cfg: cfg, log: cfg.Logger, db: cfg.Authorizer.Database().Identifier, conns: map[net.Conn]struct{}{}}, nil
+	return &Endpoint{
+		cfg: cfg, log: cfg.Logger, warns: newLogLimiter(cfg.Now),
+		db: cfg.Authorizer.Database().Identifier, conns: map[net.Conn]struct{}{},
+	}, nil
 }
 
 // Socket returns the socket's path.
@@ -211,7 +219,7 @@ func (e *Endpoint) Serve() error {
 		if len(e.conns) >= e.cfg.MaxConns {
 			e.mu.Unlock()
 			c.Close()
-			e.log.Warn("native connection refused", "reason", "too-many-connections", "max_conns", e.cfg.MaxConns)
+			e.warns.warn(e.log, "native connection refused", "reason", "too-many-connections", "max_conns", e.cfg.MaxConns)
 			continue
 		}
 		e.conns[c] = struct{}{}
@@ -238,14 +246,14 @@ func (e *Endpoint) serveConn(c *net.UnixConn) {
 		return
 	}
 	if !slices.Contains(e.cfg.AllowedUIDs, uid) {
-		e.log.Warn("native peer refused", "uid", uid, "pid", pid)
+		e.warns.warn(e.log, "native peer refused", "uid", uid, "pid", pid)
 		return
 	}
 	c.SetDeadline(time.Now().Add(e.cfg.RequestTimeout))
 	req, err := ReadRequest(c)
 	if err != nil {
 		if errors.Is(err, ErrMalformed) {
-			e.log.Warn("malformed native request", "uid", uid, "pid", pid, "err", err)
+			e.warns.warn(e.log, "malformed native request", "uid", uid, "pid", pid, "err", err)
 		} else {
 			e.log.Debug("no native request", "uid", uid, "pid", pid, "err", err)
 		}

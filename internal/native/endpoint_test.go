@@ -571,3 +571,43 @@ func TestEndpointShutdownWaits(t *testing.T) {
 		t.Errorf("after Shutdown: Lstat = %v, want the socket removed", err)
 	}
 }
+
+// A flood of malformed requests logs a burst at warn level, the rest at debug level.
+func TestEndpointMalformedFloodRateLimited(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	clock := testenv.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+	r := start(t, e, native.Config{Now: clock.Now})
+	flood := func(n int) {
+		for range n {
+			c, err := net.Dial("unix", r.socket)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write([]byte("XXXX"))
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			io.ReadAll(c) // closed unanswered: the line is logged by then
+			c.Close()
+		}
+	}
+	count := func(level string) int {
+		n := 0
+		for _, l := range r.logs.Lines() {
+			if strings.Contains(l, `"msg":"malformed native request"`) && strings.Contains(l, `"level":"`+level+`"`) {
+				n++
+			}
+		}
+		return n
+	}
+	flood(30)
+	r.logs.WaitLine(t, `"level":"DEBUG"`, `"msg":"malformed native request"`)
+	for deadline := time.Now().Add(5 * time.Second); count("WARN")+count("DEBUG") < 30 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if w, d := count("WARN"), count("DEBUG"); w != 10 || d != 20 {
+		t.Errorf("30 malformed requests: %d warn and %d debug lines, want 10 and 20", w, d)
+	}
+	clock.Advance(time.Second)
+	flood(1)
+	r.logs.WaitLine(t, `"level":"WARN"`, `"msg":"malformed native request"`, `"suppressed":20`)
+}
