@@ -114,8 +114,9 @@
 //
 // Listeners and shutdown (Gateway), the login flow (login.go: user name, TLS rule,
 // rds_iam membership, password, verification and authorization, backend session),
-// verification and authorization (authorizer, over the small Authority interface that
-// *iam.Service satisfies), pooling and dial rate limiting (pool, limiter), the
+// verification and authorization (internal/access's Authorizer, over the small
+// Authority interface that *iam.Service satisfies: the same decision native mode makes),
+// pooling and dial rate limiting (pool, limiter), the
 // membership cache, metrics and AuditRecord are engine-neutral. Each engine implements
 // the engine interface (serve, close, tooMany) and the flow's loginClient, and words
 // the flow's refusals in one table (pgRefusals, mysqlRefusals: RDS's wording, byte for

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/access"
 	"github.com/iamdb/iamdb/internal/pki"
 )
 
@@ -34,7 +35,7 @@ type Gateway struct {
 	cfg    Config
 	log    *slog.Logger
 	m      *metrics
-	auth   *authorizer
+	auth   *access.Authorizer
 	cert   atomic.Pointer[tls.Certificate]
 	engine engine
 
@@ -61,7 +62,8 @@ func New(cfg Config) (*Gateway, error) {
 		unauth: make(map[netip.Addr]int), lingering: make(chan struct{}, maxLingering),
 		closed: make(chan struct{}), warns: newLogLimiter(cfg.Now),
 	}
-	if g.auth, err = newAuthorizer(cfg); err != nil {
+	g.auth, err = access.NewAuthorizer(access.Config{Authority: cfg.IAM, Database: cfg.Database, Skew: cfg.Skew, Now: cfg.Now})
+	if err != nil {
 		return nil, err
 	}
 	if cfg.Certificate != nil {
@@ -405,7 +407,7 @@ func (g *Gateway) warnLimited(log *slog.Logger, msg string, args ...any) {
 // loginRecord starts the audit record and the logger of a login attempt.
 func (g *Gateway) loginRecord(engine string, source netip.AddrPort, user, dbname string) (AuditRecord, *slog.Logger) {
 	rec := AuditRecord{
-		Time: g.cfg.Now(), Engine: engine, Database: g.cfg.Database.Identifier,
+		Time: g.cfg.Now(), Engine: engine, Mode: access.ModeGateway, Database: g.cfg.Database.Identifier,
 		DBName: dbname, User: user, Source: source,
 	}
 	return rec, g.log.With("user", user, "database", dbname, "source", source.String())

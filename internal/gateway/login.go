@@ -101,7 +101,7 @@ func login[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *AuditR
 	}
 	var s S
 	if isIAM {
-		if !g.auth.authorize(ctx, user, pw, rec.Source.Addr(), true, rec) {
+		if !g.auth.Authorize(ctx, user, pw, rec.Source.Addr(), true, rec) {
 			log.Warn("authentication failed", "reason", rec.Reason, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
 			r.kind, r.usingPassword = refuseDenied, pw != ""
 			if g.cfg.RevealReasons {

@@ -4,13 +4,15 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/iamdb/iamdb/internal/access"
 )
 
 // Outcomes of a connection (label "outcome").
 const (
-	outcomeOK      = "ok"      // authenticated and authorized; a session started
-	outcomeRefused = "refused" // the client was refused: bad token, denied, bad password, no TLS
-	outcomeError   = "error"   // something failed that is not the client's doing, or a protocol error
+	outcomeOK      = access.OutcomeOK      // authenticated and authorized; a session started
+	outcomeRefused = access.OutcomeRefused // the client was refused: bad token, denied, bad password, no TLS
+	outcomeError   = access.OutcomeError   // something failed that is not the client's doing, or a protocol error
 )
 
 // metrics are the gateway's Prometheus collectors. They are engine-neutral: each engine

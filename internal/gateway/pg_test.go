@@ -100,7 +100,7 @@ func TestRevealReasons(t *testing.T) {
 	if pe.Code != "28000" || pe.Detail != "reason: expired" {
 		t.Errorf("error %s %q detail %q; want 28000 with detail %q", pe.Code, pe.Message, pe.Detail, "reason: expired")
 	}
-	if audits := log.all(); len(audits) != 1 || audits[0].Reason != "expired" || audits[0].Outcome != "refused" || !audits[0].IAM || audits[0].User != "alice" {
+	if audits := log.all(); len(audits) != 1 || audits[0].Reason != "expired" || audits[0].Outcome != "refused" || !audits[0].IAM || audits[0].User != "alice" || audits[0].Mode != "gateway" {
 		t.Errorf("audit records %+v; want one refused/expired for alice", audits)
 	}
 }

@@ -51,6 +51,9 @@ type Config struct {
 	// ContainerCredentials are container-credentials-compatible endpoints, each handing
 	// out the credentials of one role ([[container_credentials]]).
 	ContainerCredentials []ContainerEndpointConfig `toml:"container_credentials"`
+	// Native are native endpoints: Unix sockets on which database servers' PAM module
+	// asks for login decisions ([[native]], NativeConfig).
+	Native []NativeConfig `toml:"native"`
 	// Ops serves /metrics, /healthz and /readyz.
 	Ops OpsConfig `toml:"ops"`
 
@@ -394,6 +397,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateGateways()...)
 	errs = append(errs, c.validateWorkloadEndpoints(seen)...)
+	errs = append(errs, c.validateNative()...)
 	if c.MasterKey != "" {
 		if _, err := parseMasterKey([]byte(c.MasterKey.Reveal())); err != nil {
 			errs = append(errs, fmt.Errorf("IAMDB_MASTER_KEY: %w", err))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/iamdb/iamdb/internal/gateway"
 	"github.com/iamdb/iamdb/internal/iam"
+	"github.com/iamdb/iamdb/internal/native"
 )
 
 // Options are what a Server takes besides its Config: the process's logger, randomness
@@ -53,6 +54,7 @@ type Server struct {
 
 	gateways  []*runningGateway
 	endpoints []*runningEndpoint
+	natives   []*runningNative
 	ops       *opsServer // nil when ops.listen is empty
 
 	stopping atomic.Bool   // /readyz fails from here: set when draining begins
@@ -64,14 +66,19 @@ type Server struct {
 	ran      bool // Run was called, or Shutdown released a Server that never ran
 }
 
-// Endpoint is a gateway or a workload credential endpoint the Server listens on.
+// Endpoint is a gateway, a native endpoint or a workload credential endpoint the Server
+// listens on.
 type Endpoint struct {
-	// Kind is "postgres" or "mysql" (gateways), "imds" or "container_credentials".
+	// Kind is "postgres" or "mysql" (gateways), "native", "imds" or
+	// "container_credentials".
 	Kind string
-	// Addr is the listener's address.
+	// Addr is the listener's address; a native endpoint's socket path.
 	Addr string
-	// Database is the database a gateway serves (zero for workload endpoints).
+	// Database is the database a gateway or native endpoint serves (zero for workload
+	// endpoints).
 	Database iam.Database
+	// Port is the port a native endpoint's tokens must name (zero for the others).
+	Port int
 	// URL is what a workload endpoint's clients are given: http://ADDR/ or
 	// http://ADDR/path. Bound is "instance_profile=ARN" or "role=ARN".
 	URL, Bound string
@@ -110,6 +117,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	if err := s.listenEndpoints(); err != nil {
+		return nil, err
+	}
+	if err := s.listenNatives(); err != nil {
 		return nil, err
 	}
 	if s.cfg.Ops.Listen != "" {
@@ -191,7 +201,7 @@ func (s *Server) Run(ctx context.Context) error {
 	} else {
 		go func() { s.served <- s.api.Serve(s.apiLn) }()
 	}
-	failed := make(chan error, len(s.gateways))
+	failed := make(chan error, len(s.gateways)+len(s.natives))
 	for _, g := range s.gateways {
 		g.serve()
 		go func() {
@@ -202,6 +212,14 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	for _, e := range s.endpoints {
 		e.serve()
+	}
+	for _, n := range s.natives {
+		n.serve()
+		go func() {
+			if err := <-n.done; err != nil && !errors.Is(err, native.ErrServerClosed) {
+				failed <- fmt.Errorf("native %s: %w", n.db.Identifier, err)
+			}
+		}()
 	}
 	if s.ops != nil {
 		s.ops.serve(s.log)
@@ -220,7 +238,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if drainTimeout == 0 {
 		drainTimeout = 30 * time.Second
 	}
-	err = errors.Join(err, drain(s.gateways, drainTimeout, s.log), s.shutdownAPI())
+	nctx, ncancel := context.WithTimeout(context.Background(), nativeShutdownTimeout)
+	defer ncancel()
+	err = errors.Join(err, shutdownNatives(nctx, s.natives), drain(s.gateways, drainTimeout, s.log), s.shutdownAPI())
 	s.release()
 	return err
 }
@@ -256,14 +276,17 @@ func (s *Server) shutdownAPI() error {
 	return err
 }
 
-// release closes what is left: the ops server, the endpoints, the listeners of gateways
-// that never served, the authority's listener if it never served, then the domain and the
-// store.
+// release closes what is left: the ops server, the endpoints, the native endpoints, the
+// listeners of gateways that never served, the authority's listener if it never served,
+// then the domain and the store.
 func (s *Server) release() {
 	if s.ops != nil {
 		s.ops.close()
 	}
 	closeEndpoints(s.endpoints)
+	ctx, cancel := context.WithTimeout(context.Background(), nativeShutdownTimeout)
+	defer cancel()
+	shutdownNatives(ctx, s.natives) // a second call after Run's does nothing more
 	for _, g := range s.gateways {
 		if g.done == nil {
 			g.ln.Close()
