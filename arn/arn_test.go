@@ -95,6 +95,18 @@ func TestGlob(t *testing.T) {
 	})
 }
 
+func TestGlobFold(t *testing.T) {
+	t.Parallel()
+	checkMatches(t, "GlobFold", GlobFold, []matchCase{
+		{"iam:create*", "iam:CreateUser", true},
+		{"iam:createuser", "IAM:CREATEUSER", true},
+		{"iam:?reateuser", "iam:CreateUser", true},
+		{"iam:get*", "iam:CreateUser", false},
+		{"?", "É", true}, // folding is ASCII only, but ? still takes one character
+		{"é", "É", false},
+	})
+}
+
 type matchCase struct {
 	pattern, s string
 	want       bool
@@ -121,11 +133,14 @@ func TestGlobPathological(t *testing.T) {
 		if Glob(pattern, input) {
 			t.Fatal("Glob matched")
 		}
+		if GlobFold(pattern, strings.ToUpper(input)) {
+			t.Fatal("GlobFold matched")
+		}
 		if Match("arn:aws:s3:::"+pattern, "arn:aws:s3:::"+input) {
 			t.Fatal("Match matched")
 		}
 	}
-	// 20 calls of ≤ 50·20000 steps each; generous bound for a loaded 2-core machine.
+	// 30 calls of ≤ 50·20000 steps each; generous bound for a loaded 2-core machine.
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("pathological glob took %v", d)
 	}
@@ -187,6 +202,7 @@ func FuzzParse(f *testing.F) {
 		if len(pattern) <= 256 && len(s) <= 4096 {
 			Match(pattern, s)
 			Glob(pattern, s)
+			GlobFold(strings.ToLower(pattern), s)
 		}
 	})
 }
