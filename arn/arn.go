@@ -103,7 +103,13 @@ func Match(pattern, value string) bool {
 // none) and '?' matches exactly one character (one UTF-8 sequence). Everything else
 // matches itself, case-sensitively. Glob remembers only the most recent star, so it runs
 // in O(len(pattern)·len(s)) time at worst and never backtracks exponentially.
-func Glob(pattern, s string) bool {
+func Glob(pattern, s string) bool { return glob(pattern, s, false) }
+
+// GlobFold is Glob with ASCII case folding of s: pattern must already be lower case (IAM
+// action names, for example, match case-insensitively).
+func GlobFold(lowerPattern, s string) bool { return glob(lowerPattern, s, true) }
+
+func glob(pattern, s string, fold bool) bool {
 	p, i := 0, 0
 	starP, starI := -1, 0
 	for i < len(s) {
@@ -118,7 +124,11 @@ func Glob(pattern, s string) bool {
 				p++
 				continue
 			default:
-				if c == s[i] {
+				b := s[i]
+				if fold && 'A' <= b && b <= 'Z' {
+					b += 'a' - 'A'
+				}
+				if c == b {
 					p++
 					i++
 					continue

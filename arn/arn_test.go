@@ -78,7 +78,7 @@ func TestMatch(t *testing.T) {
 
 func TestGlob(t *testing.T) {
 	t.Parallel()
-	checkMatches(t, "Glob", Glob, []matchCase{
+	cases := []matchCase{
 		{"", "", true},
 		{"", "a", false},
 		{"*", "", true},
@@ -92,7 +92,21 @@ func TestGlob(t *testing.T) {
 		{"*a*b", "xxaxxb", true},
 		{"*a*b", "xxaxxbx", false},
 		{"a*b*c", "abbbbc", true},
-	})
+		{"a*C", "abbbC", true}, // case-sensitive
+		{"a*c", "abbbC", false},
+	}
+	checkMatches(t, "Glob", Glob, cases)
+	// GlobFold agrees wherever s is lower case, and folds the ASCII letters of s.
+	checkMatches(t, "GlobFold", GlobFold, append(cases[:len(cases)-2:len(cases)-2],
+		matchCase{"a*c", "abbbC", true},
+		matchCase{"iam:create*", "iam:CreateUser", true},
+		matchCase{"iam:createuser", "IAM:CREATEUSER", true},
+		matchCase{"iam:?reateuser", "iam:CreateUser", true},
+		matchCase{"iam:get*", "iam:CreateUser", false},
+		matchCase{"iam:Create*", "iam:CreateUser", false}, // the pattern must be lower case
+		matchCase{"?", "É", true},                         // folding is ASCII only, but ? still takes one character
+		matchCase{"é", "É", false},
+	))
 }
 
 type matchCase struct {
@@ -121,11 +135,14 @@ func TestGlobPathological(t *testing.T) {
 		if Glob(pattern, input) {
 			t.Fatal("Glob matched")
 		}
+		if GlobFold(pattern, strings.ToUpper(input)) {
+			t.Fatal("GlobFold matched")
+		}
 		if Match("arn:aws:s3:::"+pattern, "arn:aws:s3:::"+input) {
 			t.Fatal("Match matched")
 		}
 	}
-	// 20 calls of ≤ 50·20000 steps each; generous bound for a loaded 2-core machine.
+	// 30 calls of ≤ 50·20000 steps each; generous bound for a loaded 2-core machine.
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("pathological glob took %v", d)
 	}
@@ -187,6 +204,7 @@ func FuzzParse(f *testing.F) {
 		if len(pattern) <= 256 && len(s) <= 4096 {
 			Match(pattern, s)
 			Glob(pattern, s)
+			GlobFold(strings.ToLower(pattern), s)
 		}
 	})
 }

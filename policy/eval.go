@@ -480,7 +480,7 @@ func (st *statement) actionMatches(r *request) bool {
 				m = true
 				break
 			}
-		} else if globFold(a.name, r.name) {
+		} else if arn.GlobFold(a.name, r.name) {
 			m = true
 			break
 		}

@@ -172,7 +172,7 @@ func (p *pattern) match(s string, ctx *Context, mode matchMode) bool {
 			}
 			return strings.HasPrefix(s, p.lit) && arn.Glob(p.raw[len(p.lit):], s[len(p.lit):])
 		case modeGlobFold:
-			return globFold(p.raw, s)
+			return arn.GlobFold(p.raw, s)
 		case modeEqual:
 			return p.raw == s
 		default:
@@ -296,41 +296,6 @@ func globToks(toks []tok, vals []string, s string) bool {
 		ti, off = ti+1, 0
 	}
 	return true
-}
-
-// globFold is arn.Glob with ASCII case folding; pattern must already be lower case.
-func globFold(pattern, s string) bool {
-	p, i := 0, 0
-	starP, starI := -1, 0
-	for i < len(s) {
-		if p < len(pattern) {
-			switch c := pattern[p]; c {
-			case '*':
-				starP, starI = p+1, i
-				p++
-				continue
-			case '?':
-				i += runeLen(s, i)
-				p++
-				continue
-			default:
-				if c == lower(s[i]) {
-					p++
-					i++
-					continue
-				}
-			}
-		}
-		if starP < 0 {
-			return false
-		}
-		starI++
-		p, i = starP, starI
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }
 
 func lower(c byte) byte {

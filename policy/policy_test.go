@@ -241,8 +241,8 @@ func TestPatternMatch(t *testing.T) {
 	}
 }
 
-// TestPatternPathological proves the token matcher (patterns with variables) and the
-// action matcher cannot blow up.
+// TestPatternPathological proves the token matcher (patterns with variables) cannot blow
+// up; arn's TestGlobPathological covers the plain and case-folding matchers.
 func TestPatternPathological(t *testing.T) {
 	t.Parallel()
 	var ctx Context
@@ -253,9 +253,6 @@ func TestPatternPathological(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		if p.match(input, &ctx, modeGlob) {
 			t.Fatal("matched")
-		}
-		if globFold(strings.Repeat("a*", 50)+"b", input) {
-			t.Fatal("globFold matched")
 		}
 	}
 	if d := time.Since(start); d > 5*time.Second {

@@ -86,14 +86,7 @@ func TestAgainstSDK(t *testing.T) {
 				t.Errorf("SignHTTP Authorization = %q, want (SDK) %q", g, w)
 			}
 
-			wr := c.request(t)
-			q := wr.URL.Query()
-			q.Set("X-Amz-Expires", "900")
-			wr.URL.RawQuery = q.Encode()
-			wantURL, _, err := sdk.PresignHTTP(context.Background(), sdkCreds(cr), wr, hash, "service", "eu-west-3", diffTime)
-			if err != nil {
-				t.Fatal(err)
-			}
+			wantURL, _ := sdkPresign(t, sdk, c.request(t), cr, hash)
 			gotURL, err := ours.PresignHTTP(c.request(t), cr, hash, "service", "eu-west-3", diffTime, 900*time.Second)
 			if err != nil {
 				t.Fatal(err)
@@ -103,6 +96,20 @@ func TestAgainstSDK(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sdkPresign presigns r with the SDK's signer for 900 seconds at diffTime, as the tests'
+// own Signer does, and returns the URL and the headers to send with it.
+func sdkPresign(t testing.TB, sdk *v4.Signer, r *http.Request, cr Credentials, hash string) (string, http.Header) {
+	t.Helper()
+	q := r.URL.Query()
+	q.Set("X-Amz-Expires", "900")
+	r.URL.RawQuery = q.Encode()
+	signed, hdr, err := sdk.PresignHTTP(context.Background(), sdkCreds(cr), r, hash, "service", "eu-west-3", diffTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed, hdr
 }
 
 func signatureParam(t testing.TB, u string) string {
@@ -166,13 +173,7 @@ func TestVerifySDKOverHTTP(t *testing.T) {
 
 			r = c.request(t)
 			r.Host = r.URL.Host
-			q := r.URL.Query()
-			q.Set("X-Amz-Expires", "900")
-			r.URL.RawQuery = q.Encode()
-			signed, hdr, err := sdk.PresignHTTP(context.Background(), sdkCreds(cr), r, hash, "service", "eu-west-3", diffTime)
-			if err != nil {
-				t.Fatal(err)
-			}
+			signed, hdr := sdkPresign(t, sdk, r, cr, hash)
 			pr, _ := http.NewRequest(c.method, signed, strings.NewReader(c.body))
 			pr.Host = pr.URL.Host
 			for k, vs := range hdr {

@@ -706,6 +706,16 @@ func toolMissing(t *testing.T, what, install string) {
 	t.Skipf("%s; install: %s (IAMDB_REQUIRE_TOOLS=1 makes this a failure)", what, install)
 }
 
+// lookTool returns the path of the executable name, or ends the test through toolMissing.
+func lookTool(t *testing.T, name, install string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		toolMissing(t, name+" is not on PATH", install)
+	}
+	return p
+}
+
 // toolEnv is the environment of a producer's process: the machine's, less every AWS_ variable
 // and proxy, plus creds, empty config files, no instance metadata and no usable network.
 func toolEnv(t *testing.T, creds token.Credentials) []string {
@@ -799,11 +809,7 @@ func prepareCLIv2(t *testing.T) func(*testing.T, compatCase) string {
 
 func prepareCLIv1(t *testing.T) func(*testing.T, compatCase) string {
 	const install = "python3 -m pip install awscli (AWS CLI v1, into the python3 on PATH)"
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		toolMissing(t, "python3 is not on PATH", install)
-		return nil
-	}
+	py := lookTool(t, "python3", install)
 	if v := toolVersion(py, "-m", "awscli", "--version"); !strings.HasPrefix(v, "aws-cli/1.") {
 		// Optional even under IAMDB_REQUIRE_TOOLS: Debian has no AWS CLI v1 package and PyPI
 		// may be out of reach, so it is tested where installed (the machine image has it).
@@ -879,11 +885,7 @@ var jsSignerSetup = sync.OnceValue(func() error {
 
 func prepareJS(t *testing.T) func(*testing.T, compatCase) string {
 	const install = "apt-get install -y nodejs npm; (cd token/testdata/jssigner && npm ci --no-audit --no-fund)"
-	node, err := exec.LookPath("node")
-	if err != nil {
-		toolMissing(t, "node is not on PATH", install)
-		return nil
-	}
+	node := lookTool(t, "node", install)
 	if err := jsSignerSetup(); err != nil {
 		toolMissing(t, "@aws-sdk/rds-signer is not installed: "+err.Error(), install)
 		return nil

@@ -2,6 +2,7 @@ package mysqlauth_test
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -28,14 +29,26 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// open returns a database handle whose every connection is new, logged in by src.
+// open returns a database handle to the gateway whose every connection is new, logged in
+// by src.
 func open(t *testing.T, env *gatewayenv.Env, gw *gatewayrun.Gateway, user string, src *client.TokenSource, opts mysqlauth.Options) *sql.DB {
 	t.Helper()
-	cfg, err := mysql.ParseDSN(fmt.Sprintf("%s@tcp(127.0.0.1:%d)/app?timeout=20s", user, gw.Port))
+	db := openDSN(t, fmt.Sprintf("%s@tcp(127.0.0.1:%d)/app?timeout=20s", user, gw.Port), env.ClientTLS(), src, opts)
+	db.SetMaxIdleConns(0)
+	return db
+}
+
+// openDSN returns a database handle for dsn (with tlsConfig, if not nil) whose
+// connections log in through BeforeConnect(src, opts).
+func openDSN(t *testing.T, dsn string, tlsConfig *tls.Config, src *client.TokenSource, opts mysqlauth.Options) *sql.DB {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.TLS = env.ClientTLS()
+	if tlsConfig != nil {
+		cfg.TLS = tlsConfig
+	}
 	if err := cfg.Apply(mysqlauth.BeforeConnect(src, opts)); err != nil {
 		t.Fatal(err)
 	}
@@ -44,9 +57,14 @@ func open(t *testing.T, env *gatewayenv.Env, gw *gatewayrun.Gateway, user string
 		t.Fatal(err)
 	}
 	db := sql.OpenDB(conn)
-	db.SetMaxIdleConns(0)
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// isAccessDenied reports whether err is MySQL's error 1045, access denied.
+func isAccessDenied(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1045
 }
 
 func currentUser(t *testing.T, db *sql.DB) (string, error) {
@@ -95,8 +113,7 @@ func TestSigningHostOverride(t *testing.T) {
 		t.Errorf("with a token for %s: current_user() = %q, %v", gatewayenv.Alias, u, err)
 	}
 	_, err := currentUser(t, open(t, env, gw, gatewayenv.User, src, mysqlauth.Options{Host: "unregistered.iamdb.test"}))
-	var me *mysql.MySQLError
-	if !errors.As(err, &me) || me.Number != 1045 {
+	if !isAccessDenied(err) {
 		t.Errorf("with a token for another host: %v, want error 1045", err)
 	}
 }
@@ -108,8 +125,7 @@ func TestRefusedLoginError(t *testing.T) {
 	gw := gatewayrun.MySQL(t, env, nil)
 	var mints atomic.Int64
 	_, err := currentUser(t, open(t, env, gw, gatewayenv.Denied, env.TokenSource(t, env.LongTermCredentials(gatewayenv.Denied), &mints), mysqlauth.Options{}))
-	var me *mysql.MySQLError
-	if !errors.As(err, &me) || me.Number != 1045 {
+	if !isAccessDenied(err) {
 		t.Fatalf("login as a user without a policy: %v, want error 1045", err)
 	}
 	gatewayenv.CheckNoToken(t, err)
@@ -123,19 +139,7 @@ func TestRefusesPlaintext(t *testing.T) {
 	src, retrieves := gatewayenv.CountingSource(t)
 	for _, param := range []string{"", "tls=false", "tls=preferred"} {
 		t.Run(param, func(t *testing.T) {
-			cfg, err := mysql.ParseDSN(fmt.Sprintf("app@tcp(%s)/app?timeout=5s&%s", addr, param))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cfg.Apply(mysqlauth.BeforeConnect(src, mysqlauth.Options{})); err != nil {
-				t.Fatal(err)
-			}
-			conn, err := mysql.NewConnector(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			db := sql.OpenDB(conn)
-			defer db.Close()
+			db := openDSN(t, fmt.Sprintf("app@tcp(%s)/app?timeout=5s&%s", addr, param), nil, src, mysqlauth.Options{})
 			if err := db.Ping(); !errors.Is(err, client.ErrInsecureTransport) {
 				t.Errorf("Ping = %v, want ErrInsecureTransport", err)
 			}

@@ -224,19 +224,23 @@ func (f *form) strList(prefix string) ([]string, error) {
 	return out, nil
 }
 
-// structList calls fn with the key prefix of each member of the list of structures under
-// prefix ("Tags.member." → "Tags.member.1.", "Tags.member.2.", …).
-func (f *form) structList(prefix string, fn func(item string) error) error {
+// structList reads the list of structures under prefix: it calls item with the key prefix
+// of each member ("Tags.member." → "Tags.member.1.", "Tags.member.2.", …) and collects
+// what it returns, nil for an empty list.
+func structList[T any](f *form, prefix string, item func(p string) (T, error)) ([]T, error) {
 	n, err := f.count(prefix)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var out []T
 	for i := 1; i <= n; i++ {
-		if err := fn(prefix + strconv.Itoa(i) + "."); err != nil {
-			return err
+		v, err := item(prefix + strconv.Itoa(i) + ".")
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, v)
 	}
-	return nil
+	return out, nil
 }
 
 // queryError is an error of the protocol layer, before or around the domain: it carries its

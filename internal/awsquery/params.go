@@ -44,63 +44,38 @@ func (c *call) named(nameKey string) (iam.ListNamedInput, error) {
 
 // tags reads Tags.member.N.Key / .Value.
 func (c *call) tags() ([]iam.Tag, error) {
-	var tags []iam.Tag
-	err := c.f.structList("Tags.member.", func(p string) error {
+	return structList(c.f, "Tags.member.", func(p string) (iam.Tag, error) {
 		k, err := c.f.required(p + "Key")
-		if err != nil {
-			return err
-		}
-		tags = append(tags, iam.Tag{Key: k, Value: c.f.str(p + "Value")})
-		return nil
+		return iam.Tag{Key: k, Value: c.f.str(p + "Value")}, err
 	})
-	return tags, err
 }
 
 // contextEntries reads ContextEntries.member.N.{ContextKeyName, ContextKeyType,
 // ContextKeyValues.member.M}.
 func (c *call) contextEntries() ([]iam.ContextEntry, error) {
-	var out []iam.ContextEntry
-	err := c.f.structList("ContextEntries.member.", func(p string) error {
+	return structList(c.f, "ContextEntries.member.", func(p string) (iam.ContextEntry, error) {
 		vals, err := c.f.strList(p + "ContextKeyValues.member.")
-		if err != nil {
-			return err
-		}
-		out = append(out, iam.ContextEntry{Key: c.f.str(p + "ContextKeyName"), Type: c.f.str(p + "ContextKeyType"), Values: vals})
-		return nil
+		return iam.ContextEntry{Key: c.f.str(p + "ContextKeyName"), Type: c.f.str(p + "ContextKeyType"), Values: vals}, err
 	})
-	return out, err
 }
 
 // policyARNs reads STS's PolicyArns.member.N.arn.
 func (c *call) policyARNs() ([]string, error) {
-	var out []string
-	err := c.f.structList("PolicyArns.member.", func(p string) error {
-		a, err := c.f.required(p + "arn")
-		if err != nil {
-			return err
-		}
-		out = append(out, a)
-		return nil
+	return structList(c.f, "PolicyArns.member.", func(p string) (string, error) {
+		return c.f.required(p + "arn")
 	})
-	return out, err
 }
 
 // filters reads RDS's Filters.Filter.N.Name / .Values.Value.M.
 func (c *call) filters() ([]iam.Filter, error) {
-	var out []iam.Filter
-	err := c.f.structList("Filters.Filter.", func(p string) error {
+	return structList(c.f, "Filters.Filter.", func(p string) (iam.Filter, error) {
 		name, err := c.f.required(p + "Name")
 		if err != nil {
-			return err
+			return iam.Filter{}, err
 		}
 		vals, err := c.f.strList(p + "Values.Value.")
-		if err != nil {
-			return err
-		}
-		out = append(out, iam.Filter{Name: name, Values: vals})
-		return nil
+		return iam.Filter{Name: name, Values: vals}, err
 	})
-	return out, err
 }
 
 // intParam reads an optional integer parameter; absent is 0.

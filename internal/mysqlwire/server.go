@@ -11,6 +11,8 @@ import (
 	"net"
 	"strings"
 	"sync/atomic"
+
+	"github.com/iamdb/iamdb/internal/servertls"
 )
 
 // DefaultServerVersion is the version a Server announces unless configured otherwise. It
@@ -128,19 +130,9 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 		return s, nil
 	}
-	minv := cfg.MinTLSVersion
-	if minv == 0 {
-		minv = tls.VersionTLS12
-	}
-	if minv < tls.VersionTLS12 || minv > tls.VersionTLS13 {
-		return nil, fmt.Errorf("mysqlwire: config: unsupported MinTLSVersion %#x", minv)
-	}
-	c := cfg.TLS.Clone()
-	if c.MinVersion < minv {
-		c.MinVersion = minv
-	}
-	if len(c.Certificates) == 0 && c.GetCertificate == nil && c.GetConfigForClient == nil {
-		return nil, errors.New("mysqlwire: config: TLS has no certificate")
+	c, err := servertls.Config(cfg.TLS, cfg.MinTLSVersion)
+	if err != nil {
+		return nil, fmt.Errorf("mysqlwire: config: %w", err)
 	}
 	s.tls = c
 	s.caps |= CapSSL

@@ -12,6 +12,8 @@ import (
 	"slices"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/iamdb/iamdb/internal/servertls"
 )
 
 // alpnPostgreSQL is the ALPN protocol PostgreSQL 17 clients offer (and require for direct
@@ -66,19 +68,9 @@ func NewServer(cfg Config) (*Server, error) {
 		s.bufSize = DefaultReadBufferSize
 	}
 	if cfg.TLS != nil {
-		minv := cfg.MinTLSVersion
-		if minv == 0 {
-			minv = tls.VersionTLS12
-		}
-		if minv < tls.VersionTLS12 || minv > tls.VersionTLS13 {
-			return nil, fmt.Errorf("pgwire: config: unsupported MinTLSVersion %#x", minv)
-		}
-		c := cfg.TLS.Clone()
-		if c.MinVersion < minv {
-			c.MinVersion = minv
-		}
-		if len(c.Certificates) == 0 && c.GetCertificate == nil && c.GetConfigForClient == nil {
-			return nil, errors.New("pgwire: config: TLS has no certificate")
+		c, err := servertls.Config(cfg.TLS, cfg.MinTLSVersion)
+		if err != nil {
+			return nil, fmt.Errorf("pgwire: config: %w", err)
 		}
 		if !slices.Contains(c.NextProtos, alpnPostgreSQL) {
 			c.NextProtos = append(slices.Clone(c.NextProtos), alpnPostgreSQL)
