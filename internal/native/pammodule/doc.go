@@ -68,11 +68,16 @@
 //	make -C internal/native/pammodule/c install                    # /lib/x86_64-linux-gnu/security
 //	make -C internal/native/pammodule/c install PAMDIR=/lib64/security
 //
-// or iamdb native-setup, which calls Build. A PAM service file then names it, for example
+// or through Build (which iamdb native-setup is to call). A PAM service file then names it,
+// for example
 // /etc/pam.d/iamdb:
 //
 //	auth    required pam_iamdb.so socket=/run/iamdb/native-pg.sock
 //	account required pam_iamdb.so
+//
+// This was tried by hand against PostgreSQL 15 (pg_hba "pam pamservice=…") and MariaDB
+// 10.11's auth_pam_v1 plugin, including concurrent logins; the end-to-end tests with the real
+// verifier live with iamdb's native mode.
 //
 // The socket must be reachable by the database's own user (postgres, mysql): PAM runs in
 // the database's processes.
