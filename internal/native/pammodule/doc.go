@@ -1,0 +1,84 @@
+// Package pammodule carries pam_iamdb.so, the Linux-PAM module through which PostgreSQL and
+// MariaDB ask iamdb whether an IAM login may proceed (native mode), and builds it.
+//
+// The module is C (c/pam_iamdb.c, built against libpam): PostgreSQL loads PAM modules in
+// every backend it forks and MariaDB's v1 plugin runs them on many threads, so the module is
+// small, starts nothing and keeps no mutable static state. This package embeds the source
+// (Source) and compiles it with the system's C compiler (Build); it is not the verifier
+// (internal/native answers the module's requests) and does not write PAM service files or
+// database configuration (iamdb native-setup does).
+//
+// # What the module does
+//
+//	database (PG backend / mysqld)          pam_iamdb.so                  iamdb verifier
+//	  pam_authenticate ───────────────▶ PAM_USER, PAM_RHOST,
+//	                                     token = pam_get_authtok
+//	                                     (prompts through the
+//	                                     conversation: the client's
+//	                                     password)
+//	                                     lengths checked ─── Unix socket ──▶ request
+//	                                                    ◀─────────────────── response
+//	  ◀─ PAM_SUCCESS only on "allow" ─── one deadline for all
+//	  pam_acct_mgmt ──────────────────▶ PAM_SUCCESS only if this
+//	                                     handle was authenticated
+//
+// The exchange is the native verifier protocol (all integers big-endian; one request, one
+// response, then both sides close):
+//
+//	request:  "IDB1" | userLen u16 (1..256) | user | hostLen u16 (0..255) | host
+//	          | tokLen u16 (1..16384) | token
+//	response: "IDB1" | verdict u8 (1 = allow, anything else = deny) | reasonLen u8 | reason
+//
+// The module checks every length before it connects: a user, host or token out of range is
+// refused without contacting the verifier. PAM_RHOST is absent under MariaDB and for
+// PostgreSQL's local connections (hostLen 0).
+//
+// # Arguments
+//
+//	socket=PATH    the verifier's Unix socket (required)
+//	timeout=MS     one deadline for connect, write and read together; 50..30000, default 2000
+//	use_first_pass, try_first_pass
+//	               honoured by pam_get_authtok (take the token a previous module obtained)
+//
+// Any other argument, a missing socket= or a value out of range is a configuration error.
+//
+// # Return codes
+//
+//	pam_sm_authenticate
+//	  PAM_SUCCESS           a complete, well-formed response with verdict 1
+//	  PAM_AUTH_ERR          deny (the reason code is logged at LOG_NOTICE); malformed,
+//	                        truncated or missing response; a length out of range
+//	  PAM_AUTHINFO_UNAVAIL  cannot connect to the verifier, or the deadline passed (LOG_ERR)
+//	  PAM_SERVICE_ERR       bad arguments (LOG_ERR)
+//	  PAM_BUF_ERR           out of memory
+//	  other                 pam_get_user's or pam_get_authtok's own failure, passed on
+//	pam_sm_acct_mgmt        PAM_SUCCESS only when pam_sm_authenticate succeeded on the same
+//	                        handle (pam_set_data), else PAM_PERM_DENIED
+//	pam_sm_setcred          PAM_SUCCESS (an "auth" line needs the symbol)
+//
+// Nothing else is exported from the shared object. The module logs through pam_syslog
+// (facility authpriv) and never logs or writes the token anywhere but to the verifier's
+// socket; its copy of the request is wiped (explicit_bzero) before it is freed. The tests
+// check this with strace.
+//
+// # Installing
+//
+// With a C compiler and libpam's headers (Debian: gcc, libpam0g-dev):
+//
+//	make -C internal/native/pammodule/c install                    # /lib/x86_64-linux-gnu/security
+//	make -C internal/native/pammodule/c install PAMDIR=/lib64/security
+//
+// or through Build (which iamdb native-setup is to call). A PAM service file then names it,
+// for example
+// /etc/pam.d/iamdb:
+//
+//	auth    required pam_iamdb.so socket=/run/iamdb/native-pg.sock
+//	account required pam_iamdb.so
+//
+// This was tried by hand against PostgreSQL 15 (pg_hba "pam pamservice=…") and MariaDB
+// 10.11's auth_pam_v1 plugin, including concurrent logins; the end-to-end tests with the real
+// verifier live with iamdb's native mode.
+//
+// The socket must be reachable by the database's own user (postgres, mysql): PAM runs in
+// the database's processes.
+package pammodule
