@@ -92,7 +92,7 @@ type PostgresNative struct {
 	// GatewaySource, if set, is the address an iamdb gateway dials from (an IP; for
 	// example 127.0.0.2, which Linux routes over loopback with no extra listen address):
 	// members of rds_iam from it log in with certificates (a cert line before the pam
-	// lines), as without native mode.
+	// lines), as without native mode, and everyone else with SCRAM as from 127.0.0.1.
 	GatewaySource string
 }
 
@@ -116,7 +116,13 @@ func (n *PostgresNative) hba() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("localdb: %w", err)
 	}
-	return nativeconf.ApplyHBA(hbaEveryoneElse, block)
+	rest := hbaEveryoneElse
+	if h.GatewaySource.IsValid() && h.GatewaySource != netip.MustParseAddr("127.0.0.1") {
+		// The gateway's password users and its admin log in with SCRAM from its address.
+		src := netip.PrefixFrom(h.GatewaySource, h.GatewaySource.BitLen()).String()
+		rest += fmt.Sprintf("hostssl   all      all       %s   scram-sha-256\nhost      all      all       %s   scram-sha-256\n", src, src)
+	}
+	return nativeconf.ApplyHBA(rest, block)
 }
 
 // Postgres is a running throwaway PostgreSQL cluster. Its methods are safe
