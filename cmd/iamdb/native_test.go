@@ -321,3 +321,26 @@ func TestCreateDBUserNativeMariaDB(t *testing.T) {
 		t.Errorf("native user without TLS: %v, want 1045", err)
 	}
 }
+
+// backend_source_address is read from [[postgres]] and [[mysql]] tables.
+func TestConfigBackendSourceAddress(t *testing.T) {
+	t.Parallel()
+	const gw = `tls_cert_file = "c.pem"
+tls_key_file = "k.pem"
+backend = "10.0.0.1:5432"
+backend_ca_file = "ca.pem"
+backend_admin_user = "a"
+backend_admin_password_file = "pw"
+ca_cert_file = "ca.pem"
+ca_key_file = "ca-key.pem"
+`
+	p := writeFile(t, t.TempDir(), "iamdb.toml", "[[postgres]]\ndatabase = \"pg\"\nbackend_source_address = \"127.0.0.2\"\n"+gw+
+		"\n[[mysql]]\ndatabase = \"my\"\nbackend_source_address = \"10.9.8.7\"\n"+gw)
+	got, err := loadConfig(p, noEnv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := got.Postgres[0].BackendSourceAddress, got.MySQL[0].BackendSourceAddress; a != "127.0.0.2" || b != "10.9.8.7" {
+		t.Errorf("backend_source_address = %q, %q; want 127.0.0.2, 10.9.8.7", a, b)
+	}
+}
