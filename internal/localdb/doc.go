@@ -156,7 +156,7 @@
 //	hostssl all +rds_iam ::1/128      pam pamservice=<service>
 //	host    all +rds_iam all          reject
 //	local   all +rds_iam              reject
-//	<the lines for everyone else, as above>
+//	<the lines for everyone else, as above, and SCRAM from GatewaySource>
 //
 // The server still listens on 127.0.0.1 only: a gateway that dials from another loopback
 // address (net.Dialer.LocalAddr 127.0.0.2) reaches 127.0.0.1 and arrives as 127.0.0.2, so
