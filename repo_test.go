@@ -65,6 +65,8 @@ func TestPureCoresImportOnlyStdlib(t *testing.T) {
 		"internal/rdsiam": nil,
 		// The pg_hba.conf analysis of iamdb doctor: rules in, warnings out.
 		"internal/pghba": nil,
+		// Native mode's PAM, pg_hba and MariaDB configuration: text in, text out.
+		"internal/nativeconf": nil,
 	}
 	std := map[string]bool{}
 	for _, p := range listPackages(t, "std") {

@@ -18,11 +18,12 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/iamdb/iamdb/internal/nativeconf"
 	"github.com/iamdb/iamdb/internal/rdsiam"
 )
 
-const createDBUserUsage = `usage: iamdb create-db-user (--mysql DSN | --postgres URL) [--ca-file F] USER...
-       iamdb create-db-user --print (--engine mysql|postgres | --mysql DSN | --postgres URL) USER...
+const createDBUserUsage = `usage: iamdb create-db-user (--mysql DSN | --postgres URL) [--ca-file F] [--native [--pam-service S]] USER...
+       iamdb create-db-user --print (--engine mysql|postgres | --mysql DSN | --postgres URL) [--native ...] USER...
 
 Creates database users that log in only with IAM auth tokens, through the gateway (or
 on the backend directly), as an administrator:
@@ -38,6 +39,16 @@ on the backend directly), as an administrator:
   PostgreSQL, as on RDS, in one transaction:
       CREATE USER "u" WITH LOGIN
       GRANT rds_iam TO "u"
+
+--native creates users for native mode (docs/native-mode.md), in which the database checks
+the token itself through PAM (--pam-service, default iamdb; see iamdb native-setup):
+
+  MySQL/MariaDB (a MariaDB account is either a gateway user or a native user):
+      CREATE USER 'u'@'%' IDENTIFIED VIA pam USING 'iamdb' REQUIRE SSL
+      GRANT rds_iam TO 'u'@'%'
+      SET DEFAULT ROLE rds_iam FOR 'u'@'%'
+  PostgreSQL: the same statements as without --native; membership of rds_iam and
+  pg_hba.conf's pam lines decide how the user logs in.
 
 --mysql is a go-sql-driver DSN (user:password@tcp(host:port)/, as IAMDB_MYSQL_ADMIN_DSN of
 iamdb dev); --postgres a libpq URL or key=value string (as IAMDB_PG_ADMIN_URL). Both use
@@ -56,12 +67,26 @@ func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Write
 	engine := fs.String("engine", "", "mysql or postgres (with --print, instead of a DSN)")
 	caFile := fs.String("ca-file", os.Getenv("IAMDB_CA_FILE"), "CA that verifies the server's certificate (default $IAMDB_CA_FILE)")
 	printOnly := fs.Bool("print", false, "print the SQL statements and connect nowhere")
+	native := fs.Bool("native", false, "create native-mode users (MySQL: IDENTIFIED VIA pam)")
+	pamService := fs.String("pam-service", nativeconf.DefaultService, "with --native: the PAM service MySQL users authenticate with")
 	if help, err := parseFlags(fs, createDBUserUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
 	users := fs.Args()
 	if len(users) == 0 {
 		return usagef("create-db-user: name at least one user")
+	}
+	pamSet := false
+	fs.Visit(func(f *flag.Flag) { pamSet = pamSet || f.Name == "pam-service" })
+	if pamSet && !*native {
+		return usagef("create-db-user: --pam-service goes with --native")
+	}
+	if err := nativeconf.CheckService(*pamService); err != nil {
+		return usagef("create-db-user: --pam-service: %s", strings.TrimPrefix(err.Error(), "nativeconf: "))
+	}
+	mysqlSQL := rdsiam.MySQLIAMUserSQL
+	if *native {
+		mysqlSQL = func(u string) []string { return rdsiam.MySQLNativeUserSQL(u, *pamService) }
 	}
 	switch {
 	case *mysqlDSN != "" && *pgURL != "":
@@ -102,7 +127,7 @@ func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Write
 		for _, u := range users {
 			stmts := rdsiam.PostgresIAMUserSQL(u)
 			if *engine == "mysql" {
-				stmts = rdsiam.MySQLIAMUserSQL(u)
+				stmts = mysqlSQL(u)
 			}
 			for _, s := range stmts {
 				fmt.Fprintf(stdout, "%s;\n", s)
@@ -113,7 +138,7 @@ func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Write
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if *engine == "mysql" {
-		return createMySQLUsers(ctx, *mysqlDSN, *caFile, users, stdout)
+		return createMySQLUsers(ctx, *mysqlDSN, *caFile, users, mysqlSQL, stdout)
 	}
 	return createPostgresUsers(ctx, *pgURL, *caFile, users, stdout)
 }
@@ -190,9 +215,10 @@ func withPostgresTLS(s, caFile string) string {
 	return s
 }
 
-// createMySQLUsers runs rdsiam.MySQLIAMUserSQL for each user; when a statement after CREATE
-// USER fails, it drops the user again, so that a retry starts afresh.
-func createMySQLUsers(ctx context.Context, dsn, caFile string, users []string, stdout io.Writer) error {
+// createMySQLUsers runs userSQL (rdsiam.MySQLIAMUserSQL or MySQLNativeUserSQL) for each
+// user; when a statement after CREATE USER fails, it drops the user again, so that a retry
+// starts afresh.
+func createMySQLUsers(ctx context.Context, dsn, caFile string, users []string, userSQL func(string) []string, stdout io.Writer) error {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		return fmt.Errorf("create-db-user: --mysql: %w", err)
@@ -221,7 +247,7 @@ func createMySQLUsers(ctx context.Context, dsn, caFile string, users []string, s
 	}
 	for _, u := range users {
 		created := false
-		for _, s := range rdsiam.MySQLIAMUserSQL(u) {
+		for _, s := range userSQL(u) {
 			if _, err := c.ExecContext(ctx, s); err != nil {
 				err = fmt.Errorf("create-db-user: %s: %w", s, err)
 				var me *mysql.MySQLError

@@ -70,6 +70,9 @@ commands:
             psql and mariadb
   create-db-user
             create database users that log in with IAM auth tokens (GRANT rds_iam)
+  native-setup
+            print or apply a database's native-mode setup (PAM service, pg_hba.conf,
+            MariaDB plugin) so that it checks IAM auth tokens itself
   connect   run psql or mariadb/mysql logged in with a fresh token over verified TLS
   doctor    check credentials, region, endpoint, TLS and why a token would be refused
   rotate-master-key
@@ -105,6 +108,7 @@ func (h hooks) run(ctx context.Context, args []string, stdout, stderr io.Writer)
 		"serve":             func(args []string) error { return runServe(ctx, args, stdout, stderr, h) },
 		"dev":               func(args []string) error { return runDev(ctx, args, stdout, stderr, h) },
 		"create-db-user":    func(args []string) error { return runCreateDBUser(ctx, args, stdout, stderr) },
+		"native-setup":      func(args []string) error { return runNativeSetup(ctx, args, stdout, stderr) },
 		"connect":           func(args []string) error { return runConnect(ctx, args, stdout, stderr) },
 		"doctor":            func(args []string) error { return runDoctor(ctx, args, stdout, stderr) },
 		"rotate-master-key": func(args []string) error { return runRotateMasterKey(ctx, args, stdout, stderr) },

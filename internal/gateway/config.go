@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -182,6 +183,20 @@ type Backend struct {
 	MaxAdminConns int
 	// ConnectTimeout bounds one backend login. If zero, DefaultConnectTimeout.
 	ConnectTimeout time.Duration
+	// LocalAddr, if set, is the IP address every backend connection is dialed from
+	// (net.Dialer.LocalAddr), so that the backend can tell the gateway's certificate
+	// logins from direct ones by address: in native mode pg_hba.conf gives this address a
+	// cert line and everyone else PAM (docs/native-mode.md). If empty, the system picks.
+	LocalAddr string
+}
+
+// dialer returns the dialer of backend connections: from LocalAddr, if set.
+func (b *Backend) dialer() *net.Dialer {
+	d := &net.Dialer{}
+	if b.LocalAddr != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(b.LocalAddr)}
+	}
+	return d
 }
 
 // PoolConfig limits the pooled backend sessions of IAM users. A pool key is (user,
@@ -273,6 +288,11 @@ func (b *Backend) withDefaults() error {
 	}
 	if b.ConnectTimeout <= 0 {
 		b.ConnectTimeout = DefaultConnectTimeout
+	}
+	if b.LocalAddr != "" {
+		if a, err := netip.ParseAddr(b.LocalAddr); err != nil || a.Zone() != "" {
+			return fmt.Errorf("gateway: config: backend local address %q is not an IP address", b.LocalAddr)
+		}
 	}
 	return nil
 }

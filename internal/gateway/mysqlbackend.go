@@ -74,8 +74,7 @@ func (e *mysqlEngine) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tl
 		return nil, err
 	}
 	b := &e.g.cfg.Backend
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", b.Addr)
+	nc, err := b.dialer().DialContext(ctx, "tcp", b.Addr)
 	if err != nil {
 		e.g.m.dials.WithLabelValues(EngineMySQL, outcomeError).Inc()
 		return nil, err
@@ -127,6 +126,9 @@ func newMySQLAdmin(b Backend) (*mysqlAdmin, error) {
 	cfg.Net, cfg.Addr = "tcp", b.Addr
 	cfg.TLS = b.TLS.Clone()
 	cfg.Timeout = b.ConnectTimeout
+	if b.LocalAddr != "" {
+		cfg.DialFunc = b.dialer().DialContext
+	}
 	cfg.ConnectionAttributes = "program_name:iamdb-gateway"
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {

@@ -58,6 +58,9 @@ func newPGTemplate(b Backend) (*pgconn.Config, error) {
 	cfg.OAuthTokenProvider = nil
 	cfg.RuntimeParams = map[string]string{}
 	cfg.ConnectTimeout = b.ConnectTimeout
+	if b.LocalAddr != "" {
+		cfg.DialFunc = b.dialer().DialContext
+	}
 	cfg.SSLNegotiation = "postgres"
 	cfg.SSLCertMode = "allow"
 	cfg.ChannelBinding = "prefer"
@@ -217,8 +220,7 @@ func (m *cancelMap) lookup(pid uint32, key []byte) (uint32, []byte, bool) {
 func (e *pgEngine) sendCancel(pid uint32, key []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), e.g.cfg.Backend.ConnectTimeout)
 	defer cancel()
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", e.g.cfg.Backend.Addr)
+	nc, err := e.g.cfg.Backend.dialer().DialContext(ctx, "tcp", e.g.cfg.Backend.Addr)
 	if err != nil {
 		return err
 	}

@@ -145,6 +145,27 @@
 // left behind until RemoveLeftovers, as PostgreSQL's. A directory kept with
 // Keep loses its owner.lock at Stop, so RemoveLeftovers leaves it alone.
 //
+// # Native mode
+//
+// With PostgresOptions.Native or MariaDBOptions.Native the servers authenticate IAM users
+// themselves through PAM, as in iamdb's native mode (docs/native-mode.md). PostgreSQL's
+// pg_hba.conf then starts with internal/nativeconf's block instead of the cert line:
+//
+//	hostssl all +rds_iam <GatewaySource>/32 cert                # if GatewaySource
+//	hostssl all +rds_iam 127.0.0.1/32 pam pamservice=<service>
+//	hostssl all +rds_iam ::1/128      pam pamservice=<service>
+//	host    all +rds_iam all          reject
+//	local   all +rds_iam              reject
+//	<the lines for everyone else, as above, and SCRAM from GatewaySource>
+//
+// The server still listens on 127.0.0.1 only: a gateway that dials from another loopback
+// address (net.Dialer.LocalAddr 127.0.0.2) reaches 127.0.0.1 and arrives as 127.0.0.2, so
+// its certificate logins and direct PAM logins are told apart by address. MariaDB loads
+// auth_pam_v1 with pam_use_cleartext_plugin=ON (--plugin-load-add, --pam-use-cleartext-plugin);
+// rdsiam.MySQLNativeUserSQL creates users that log in through it over TLS. The PAM
+// service file in /etc/pam.d is the caller's (root's) to write: localdbtest.PAMService
+// writes one for tests.
+//
 // This package is for development and tests. It is not a way to run a
 // production database.
 package localdb

@@ -86,6 +86,21 @@ type MariaDBOptions struct {
 
 	// Keep leaves the directory in place after Stop.
 	Keep bool
+
+	// Native, if set, loads the PAM plugin for iamdb's native mode (see MariaDBNative).
+	Native *MariaDBNative
+}
+
+// MariaDBNative configures native mode: the server loads the PAM plugin auth_pam_v1 with
+// pam_use_cleartext_plugin=ON (nativeconf.MariaDBConf says why v1), so that accounts
+// created with rdsiam.MySQLNativeUserSQL log in with a token that PAM checks, sent with
+// mysql_clear_password. The PAM service file (/etc/pam.d/<service>) is the caller's to
+// write. It has no fields yet; it is a struct so that choices (another plugin) can come.
+type MariaDBNative struct{}
+
+// args returns mariadbd's options for native mode.
+func (*MariaDBNative) args() []string {
+	return []string{"--plugin-load-add=auth_pam_v1", "--pam-use-cleartext-plugin=ON"}
 }
 
 // MariaDB is a running throwaway MariaDB server. Its methods are safe for
@@ -103,6 +118,7 @@ type MariaDB struct {
 	tlsName    string // registered with the mysql driver for AdminDSN
 	tlsConfig  *tls.Config
 	extra      []string // server options from MariaDBOptions
+	native     []string // mariadbd's options for native mode
 	databases  []string // MariaDBOptions.Databases, created by setup
 	server
 }
@@ -187,6 +203,9 @@ func StartMariaDB(ctx context.Context, opt MariaDBOptions) (*MariaDB, error) {
 		extra:         mariaDBExtraArgs(opt),
 		databases:     opt.Databases,
 	}
+	if opt.Native != nil {
+		m.native = opt.Native.args()
+	}
 	m.onStop = func() { mysql.DeregisterTLSConfig(m.tlsName) }
 	err = m.launch(ctx, m, &mariaDBSpec, launchOptions{ca: opt.CA, dir: opt.Dir, port: opt.Port, keep: opt.Keep, run: run})
 	if err != nil {
@@ -263,6 +282,7 @@ func (m *MariaDB) command() *exec.Cmd {
 		"--tls-version=TLSv1.2,TLSv1.3",
 		"--require-secure-transport=OFF",
 	)
+	args = append(args, m.native...)
 	args = append(args, m.extra...)
 	return exec.Command(m.mariadbd, args...)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/nativeconf"
 	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/internal/rdsiam"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -71,6 +73,56 @@ type PostgresOptions struct {
 
 	// Keep leaves the directory in place after Stop.
 	Keep bool
+
+	// Native, if set, runs the cluster in iamdb's native mode: members of rds_iam log
+	// in over TLS with a token that PAM checks (see PostgresNative), not with a client
+	// certificate.
+	Native *PostgresNative
+}
+
+// PostgresNative configures native mode: pg_hba.conf starts with nativeconf's block for
+// 127.0.0.1/32 and ::1/128, so that members of rds_iam log in over TLS through PAM (and
+// no other way), and everyone else keeps the usual lines. The PAM service file
+// (/etc/pam.d/<PAMService>) is the caller's to write: PostgreSQL reads it at each login.
+type PostgresNative struct {
+	// PAMService is the PAM service members of rds_iam authenticate with (pg_hba's
+	// "pam pamservice="). Required.
+	PAMService string
+
+	// GatewaySource, if set, is the address an iamdb gateway dials from (an IP; for
+	// example 127.0.0.2, which Linux routes over loopback with no extra listen address):
+	// members of rds_iam from it log in with certificates (a cert line before the pam
+	// lines), as without native mode, and everyone else with SCRAM as from 127.0.0.1.
+	GatewaySource string
+}
+
+// hba returns pg_hba.conf for native mode.
+func (n *PostgresNative) hba() (string, error) {
+	h := nativeconf.HBA{
+		Service:   n.PAMService,
+		Addresses: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")},
+	}
+	if n.PAMService == "" {
+		return "", errors.New("localdb: PostgresNative.PAMService is empty")
+	}
+	if n.GatewaySource != "" {
+		a, err := netip.ParseAddr(n.GatewaySource)
+		if err != nil {
+			return "", fmt.Errorf("localdb: PostgresNative.GatewaySource: %w", err)
+		}
+		h.GatewaySource = a
+	}
+	block, err := nativeconf.HBABlock(h)
+	if err != nil {
+		return "", fmt.Errorf("localdb: %w", err)
+	}
+	rest := hbaEveryoneElse
+	if h.GatewaySource.IsValid() && h.GatewaySource != netip.MustParseAddr("127.0.0.1") {
+		// The gateway's password users and its admin log in with SCRAM from its address.
+		src := netip.PrefixFrom(h.GatewaySource, h.GatewaySource.BitLen()).String()
+		rest += fmt.Sprintf("hostssl   all      all       %s   scram-sha-256\nhost      all      all       %s   scram-sha-256\n", src, src)
+	}
+	return nativeconf.ApplyHBA(rest, block)
 }
 
 // Postgres is a running throwaway PostgreSQL cluster. Its methods are safe
@@ -83,6 +135,7 @@ type Postgres struct {
 
 	binDir string
 	opt    PostgresOptions // as started, defaults applied
+	hba    string          // pg_hba.conf
 	server
 }
 
@@ -152,6 +205,13 @@ func StartPostgres(ctx context.Context, opt PostgresOptions) (*Postgres, error) 
 	if opt.StartTimeout == 0 {
 		opt.StartTimeout = 60 * time.Second
 	}
+	hba := hbaConf
+	if opt.Native != nil {
+		var err error
+		if hba, err = opt.Native.hba(); err != nil {
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, opt.StartTimeout)
 	defer cancel()
 
@@ -171,7 +231,7 @@ func StartPostgres(ctx context.Context, opt PostgresOptions) (*Postgres, error) 
 	if opt.AdminPassword == "" {
 		opt.AdminPassword = randomPassword()
 	}
-	p := &Postgres{AdminUser: opt.AdminUser, AdminPassword: opt.AdminPassword, binDir: binDir, opt: opt}
+	p := &Postgres{AdminUser: opt.AdminUser, AdminPassword: opt.AdminPassword, binDir: binDir, opt: opt, hba: hba}
 	err = p.launch(ctx, p, &postgresSpec, launchOptions{ca: opt.CA, dir: opt.Dir, port: opt.Port, keep: opt.Keep, run: run})
 	if err != nil {
 		return nil, err
@@ -264,6 +324,11 @@ const hbaConf = `# Written by iamdb localdb. See the package documentation.
 hostssl   all      +rds_iam  127.0.0.1/32   cert
 host      all      +rds_iam  all            reject
 local     all      +rds_iam                 reject
+` + hbaEveryoneElse
+
+// hbaEveryoneElse are the lines for everyone but members of rds_iam: the superuser over the
+// socket without a password (Exec), and SCRAM over TCP.
+const hbaEveryoneElse = `# Everyone else.
 local     all      all                      trust
 hostssl   all      all       127.0.0.1/32   scram-sha-256
 host      all      all       127.0.0.1/32   scram-sha-256
@@ -272,7 +337,7 @@ host      all      all       127.0.0.1/32   scram-sha-256
 // writeConfig writes pg_hba.conf and includes iamdb.conf from postgresql.conf.
 func (p *Postgres) writeConfig() error {
 	hba := filepath.Join(p.dataDir, "pg_hba.conf")
-	if err := pki.WriteFile(hba, []byte(hbaConf), 0o600); err != nil {
+	if err := pki.WriteFile(hba, []byte(p.hba), 0o600); err != nil {
 		return fmt.Errorf("localdb: %w", err)
 	}
 	f, err := os.OpenFile(filepath.Join(p.dataDir, "postgresql.conf"), os.O_WRONLY|os.O_APPEND, 0)

@@ -24,6 +24,12 @@
 //	GRANT rds_iam TO "u"                     GRANT rds_iam TO 'u'@'%'
 //	pg_hba.conf: hostssl … +rds_iam … cert   SET DEFAULT ROLE rds_iam FOR 'u'@'%'
 //
+// In native mode the database checks the token itself through PAM. PostgreSQL needs
+// nothing new here: membership of rds_iam and pg_hba.conf's pam lines (internal/nativeconf)
+// decide. A MariaDB account names its way in, so a native user is created
+// IDENTIFIED VIA pam … REQUIRE SSL instead of REQUIRE SUBJECT (MySQLNativeUserSQL); an
+// account is either a gateway user or a native user, never both.
+//
 // # Quoting, decided once per engine
 //
 // PostgreSQL identifiers are double-quoted with double quotes doubled; nothing else is

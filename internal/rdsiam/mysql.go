@@ -96,6 +96,40 @@ func MySQLIAMUserSQL(user string) []string {
 	return stmts
 }
 
+// MySQLNativeUserSQL returns the statements that create user as a native-mode IAM user:
+// MariaDB itself asks PAM (service, the file /etc/pam.d/<service>, whose module
+// pam_iamdb.so asks iamdb's local verifier) to check the token the client sends as its
+// password:
+//
+//	CREATE USER 'u'@'%' IDENTIFIED VIA pam USING 'iamdb' REQUIRE SSL
+//	GRANT rds_iam TO 'u'@'%'
+//	SET DEFAULT ROLE rds_iam FOR 'u'@'%'
+//
+// The server needs the PAM plugin with pam_use_cleartext_plugin=ON (nativeconf.MariaDBConf),
+// so that clients send the token with mysql_clear_password as with RDS; REQUIRE SSL keeps
+// it off plain connections.
+//
+// A MariaDB account is one or the other: a gateway user (MySQLIAMUserSQL, REQUIRE SUBJECT:
+// it logs in only with the gateway's client certificate) or a native user (VIA pam: it
+// logs in directly with a token). Both hold rds_iam, so the gateway counts both as IAM
+// users, but a native user cannot log in through the gateway, which presents a
+// certificate and no token, and a gateway user cannot log in natively.
+//
+// Quoting and sql_mode handling are MySQLIAMUserSQL's: when a literal holds a backslash
+// the statements are wrapped in the save and restore of the session's sql_mode.
+func MySQLNativeUserSQL(user, service string) []string {
+	acct := MySQLAccount(user)
+	stmts := []string{
+		"CREATE USER " + acct + " IDENTIFIED VIA pam USING " + QuoteMySQLString(service) + " REQUIRE SSL",
+		"GRANT " + Role + " TO " + acct,
+		"SET DEFAULT ROLE " + Role + " FOR " + acct,
+	}
+	if strings.Contains(stmts[0], `\`) {
+		stmts = append(append([]string{saveSQLMode}, stmts...), restoreSQLMode)
+	}
+	return stmts
+}
+
 // CheckMySQLUser reports an error if MariaDB would not store name exactly as an
 // account's user name, or if it is not one a person would mean: empty, not UTF-8,
 // control characters (NUL among them), characters outside the Basic Multilingual Plane

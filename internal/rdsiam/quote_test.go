@@ -232,3 +232,37 @@ func FuzzMySQLIAMUserSQL(f *testing.F) {
 		}
 	})
 }
+
+// Every literal in MySQLNativeUserSQL's statements reads back as written under the mode
+// the statements run in, whatever the name and service: neither can end a literal and add
+// SQL.
+func FuzzMySQLNativeUserSQL(f *testing.F) {
+	for _, s := range hostile {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, user, service string) {
+		if len(user) > 1<<12 || len(service) > 1<<12 || !utf8.ValidString(user) || !utf8.ValidString(service) {
+			return
+		}
+		stmts := rdsiam.MySQLNativeUserSQL(user, service)
+		lex := myDefault
+		if strings.HasPrefix(stmts[0], "SET @iamdb_sql_mode") {
+			lex = myRaw
+			stmts = stmts[1 : len(stmts)-1]
+		}
+		if len(stmts) != 3 {
+			t.Fatalf("MySQLNativeUserSQL(%q, %q): %d statements", user, service, len(stmts))
+		}
+		for _, s := range stmts {
+			got, closed, rest := lex(s[strings.IndexByte(s, '\''):])
+			if got != user || !closed || !strings.HasPrefix(rest, "@'%'") {
+				t.Fatalf("MySQLNativeUserSQL(%q, %q): %q names %q (closed %v)", user, service, s, got, closed)
+			}
+		}
+		_, _, rest := lex(stmts[0][strings.IndexByte(stmts[0], '\''):])
+		rest = strings.TrimPrefix(rest, "@'%' IDENTIFIED VIA pam USING ")
+		if got, closed, rest := lex(rest); got != service || !closed || rest != " REQUIRE SSL" {
+			t.Fatalf("MySQLNativeUserSQL(%q, %q): %q: service %q (closed %v), then %q", user, service, stmts[0], got, closed, rest)
+		}
+	})
+}

@@ -143,3 +143,40 @@ func TestMemberQueries(t *testing.T) {
 		t.Errorf("MySQLMemberQuery does not take exactly one parameter")
 	}
 }
+
+func TestMySQLNativeUserSQL(t *testing.T) {
+	t.Parallel()
+	const save = `SET @iamdb_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')`
+	const restore = `SET SESSION sql_mode = @iamdb_sql_mode`
+	for _, tc := range []struct {
+		user, service string
+		want          []string
+	}{
+		{"u", "iamdb", []string{
+			`CREATE USER 'u'@'%' IDENTIFIED VIA pam USING 'iamdb' REQUIRE SSL`,
+			`GRANT rds_iam TO 'u'@'%'`,
+			`SET DEFAULT ROLE rds_iam FOR 'u'@'%'`,
+		}},
+		{`x'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('p') -- `, "iamdb", []string{
+			`CREATE USER 'x''@''%'' IDENTIFIED VIA mysql_native_password USING PASSWORD(''p'') -- '@'%' IDENTIFIED VIA pam USING 'iamdb' REQUIRE SSL`,
+			`GRANT rds_iam TO 'x''@''%'' IDENTIFIED VIA mysql_native_password USING PASSWORD(''p'') -- '@'%'`,
+			`SET DEFAULT ROLE rds_iam FOR 'x''@''%'' IDENTIFIED VIA mysql_native_password USING PASSWORD(''p'') -- '@'%'`,
+		}},
+		{"u", `svc' OR unix_socket; DROP USER root; -- `, []string{
+			`CREATE USER 'u'@'%' IDENTIFIED VIA pam USING 'svc'' OR unix_socket; DROP USER root; -- ' REQUIRE SSL`,
+			`GRANT rds_iam TO 'u'@'%'`,
+			`SET DEFAULT ROLE rds_iam FOR 'u'@'%'`,
+		}},
+		{`o\'b`, `s\`, []string{
+			save,
+			`CREATE USER 'o\''b'@'%' IDENTIFIED VIA pam USING 's\' REQUIRE SSL`,
+			`GRANT rds_iam TO 'o\''b'@'%'`,
+			`SET DEFAULT ROLE rds_iam FOR 'o\''b'@'%'`,
+			restore,
+		}},
+	} {
+		if got := rdsiam.MySQLNativeUserSQL(tc.user, tc.service); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+			t.Errorf("MySQLNativeUserSQL(%q, %q) =\n%s\nwant\n%s", tc.user, tc.service, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+		}
+	}
+}

@@ -164,6 +164,10 @@ type GatewayConfig struct {
 	// BackendServerName is the name checked in the backend's certificate; default the
 	// backend's host.
 	BackendServerName string `toml:"backend_server_name"`
+	// BackendSourceAddress, if set, is the IP address the gateway dials the backend from,
+	// so that its pg_hba.conf can give the gateway's certificate logins a line of their own
+	// in native mode (docs/native-mode.md). Default: the system picks.
+	BackendSourceAddress string `toml:"backend_source_address"`
 	// BackendAdminUser and BackendAdminPasswordFile log the gateway in to ask whether a
 	// user is a member of rds_iam (PostgreSQL: the role needs no privileges; MariaDB:
 	// SELECT on mysql.roles_mapping). Required.

@@ -168,6 +168,7 @@ func (s *Server) listenGateway(gc gatewaySection, reg prometheus.Registerer) (*r
 			TLS:           &tls.Config{RootCAs: roots, ServerName: serverName, MinVersion: tls.VersionTLS12},
 			AdminUser:     gc.BackendAdminUser,
 			AdminPassword: pw,
+			LocalAddr:     gc.BackendSourceAddress,
 		},
 		ClientCerts: certs,
 		Pool: gateway.PoolConfig{

@@ -6,8 +6,13 @@ package localdbtest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,3 +87,46 @@ func missing(tb testing.TB, err error) {
 	}
 	tb.Skipf("%v", err)
 }
+
+// PAMDir is where PAMService writes service files: Linux-PAM's /etc/pam.d.
+const PAMDir = "/etc/pam.d"
+
+// PAMService writes a PAM service file holding lines under a new unique name
+// (iamdb-test-<random>) in /etc/pam.d, removes it when the test ends, and returns the
+// name, for native-mode servers (localdb.PostgresNative, localdb.MariaDBNative). The
+// directory is root's: as another user the test is skipped, saying so (CI runs as
+// root). Rewrite the file between logins with SetPAMService: PAM reads it at each login.
+func PAMService(tb testing.TB, lines ...string) string {
+	tb.Helper()
+	if os.Geteuid() != 0 {
+		tb.Skipf("native mode needs a PAM service file in %s, which only root may write; run as root (CI does)", PAMDir)
+	}
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		tb.Fatal(err)
+	}
+	name := "iamdb-test-" + hex.EncodeToString(b)
+	tb.Cleanup(func() {
+		if err := os.Remove(filepath.Join(PAMDir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			tb.Errorf("remove PAM service file: %v", err)
+		}
+	})
+	SetPAMService(tb, name, lines...)
+	return name
+}
+
+// SetPAMService replaces the lines of the service file name that PAMService wrote.
+func SetPAMService(tb testing.TB, name string, lines ...string) {
+	tb.Helper()
+	text := "# Written by an iamdb test; removed when it ends.\n" + strings.Join(lines, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(PAMDir, name), []byte(text), 0o644); err != nil {
+		tb.Fatalf("write PAM service file: %v", err)
+	}
+}
+
+// PAMPermit and PAMDeny are service files' lines that let every login in, and none
+// (pam_permit never prompts: the client is asked for no password at all).
+var (
+	PAMPermit = []string{"auth required pam_permit.so", "account required pam_permit.so"}
+	PAMDeny   = []string{"auth required pam_deny.so", "account required pam_permit.so"}
+)
