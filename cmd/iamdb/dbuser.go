@@ -41,7 +41,7 @@ on the backend directly), as an administrator:
       GRANT rds_iam TO "u"
 
 --native creates users for native mode (docs/native-mode.md), in which the database checks
-the token itself through PAM (--pam-service, default iamdb; see iamdb native-setup):
+the token itself through PAM (--pam-service, default $IAMDB_MYSQL_PAM_SERVICE — which iamdb dev sets — else iamdb; see iamdb native-setup):
 
   MySQL/MariaDB (a MariaDB account is either a gateway user or a native user):
       CREATE USER 'u'@'%' IDENTIFIED VIA pam USING 'iamdb' REQUIRE SSL
@@ -68,7 +68,11 @@ func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Write
 	caFile := fs.String("ca-file", os.Getenv("IAMDB_CA_FILE"), "CA that verifies the server's certificate (default $IAMDB_CA_FILE)")
 	printOnly := fs.Bool("print", false, "print the SQL statements and connect nowhere")
 	native := fs.Bool("native", false, "create native-mode users (MySQL: IDENTIFIED VIA pam)")
-	pamService := fs.String("pam-service", nativeconf.DefaultService, "with --native: the PAM service MySQL users authenticate with")
+	defaultService := nativeconf.DefaultService
+	if env := os.Getenv("IAMDB_MYSQL_PAM_SERVICE"); env != "" { // iamdb dev's D/env
+		defaultService = env
+	}
+	pamService := fs.String("pam-service", defaultService, "with --native: the PAM service MySQL users authenticate with (default $IAMDB_MYSQL_PAM_SERVICE, else "+nativeconf.DefaultService+")")
 	if help, err := parseFlags(fs, createDBUserUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}

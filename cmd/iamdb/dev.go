@@ -27,7 +27,7 @@ import (
 )
 
 const devUsage = `usage: iamdb dev [--dir D] [--region R] [--authority ADDR] [--pg ADDR] [--mysql ADDR] [--ops ADDR]
-                 [--account ID]... [--imds-profile NAME|ARN [--imds ADDR]]...
+                 [--account ID]... [--imds-profile NAME|ARN [--imds ADDR]]... [--native=false]
 
 Starts, in the foreground, everything iamdb needs on one machine with zero configuration:
 the embedded store and the authority (AWS Query API for IAM, STS and RDS), a throwaway
@@ -40,6 +40,15 @@ binaries only PostgreSQL runs. Prints "ready" when everything serves; Ctrl-C sto
 throwaway servers are removed; D is kept). A run killed without the chance to stop (kill
 -9) leaves its servers' directories in the temp dir; the next run removes them, and never
 those of a run still going.
+
+Run as root, the throwaway databases also take IAM logins on their own ports, as an RDS
+database does (native mode, docs/native-mode.md): PostgreSQL and MariaDB hand the token to
+PAM, whose module pam_iamdb.so (built at start: it needs gcc and libpam0g-dev) asks the
+authority's local verifier. D/env names them IAMDB_PG_NATIVE_HOST/_PORT and
+IAMDB_MYSQL_NATIVE_HOST/_PORT; tokens are signed for those ports, and the databases keep
+their registrations (same resource ids) with the gateways' ports. Native MariaDB users
+are made with "iamdb create-db-user --native". As another user, or with --native=false,
+native mode is off and dev says why.
 
 With --account ID (12 digits; repeatable) it also creates the account ID with an admin of
 its own, for cross-account scenarios: D/env-ID, sourced after D/env, acts as that admin;
@@ -64,10 +73,16 @@ const (
 // devMySQLDatabase is the database the dev MariaDB is created with.
 const devMySQLDatabase = "demo"
 
+// devGatewaySource is the address the PostgreSQL gateway dials its backend from in
+// native mode, so that pg_hba.conf tells its certificate logins of rds_iam members
+// from the native (PAM) logins of the same users from 127.0.0.1.
+const devGatewaySource = "127.0.0.2"
+
 // devFlags are the flags of "iamdb dev".
 type devFlags struct {
 	dir, region, authAddr, pgAddr, mysqlAddr, opsAddr, logLevel string
 	accounts, imdsProfiles, imdsAddrs                           repeated
+	native                                                      bool
 }
 
 func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
@@ -82,6 +97,7 @@ func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Var(&f.accounts, "account", "create this extra account (12 digits) with its own admin (repeatable)")
 	fs.Var(&f.imdsProfiles, "imds-profile", "serve an IMDS endpoint for this instance profile: a name in the dev account or an ARN (repeatable; created later is fine)")
+	fs.BoolVar(&f.native, "native", true, "as root, let the databases take IAM logins on their own ports too, through PAM")
 	fs.Var(&f.imdsAddrs, "imds", "address of the IMDS endpoint of the --imds-profile in the same position (default 127.0.0.1:0)")
 	if done, err := parseArgs(fs, args); done {
 		return nil, err
@@ -119,7 +135,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, h hook
 	if err := pki.WritePEM(filepath.Join(d, "server.pem"), filepath.Join(d, "server-key.pem"), serverCert); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
-	dbs, stop, err := startDevDatabases(ctx, ca, log, h)
+	dbs, stop, err := startDevDatabases(ctx, ca, planDevNative(ctx, f.native, log), log, h)
 	defer stop()
 	if err != nil {
 		return err
@@ -155,8 +171,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, h hook
 	return runServer(ctx, srv, h)
 }
 
-// devDatabases are dev's throwaway servers and the ports of their gateways.
+// devDatabases are dev's throwaway servers, the ports of their gateways and native mode.
 type devDatabases struct {
+	native         *devNative
 	pg             *localdb.Postgres
 	maria          *localdb.MariaDB // nil when MariaDB is not installed
 	pgPort, myPort int              // myPort is 0 without MariaDB
@@ -164,9 +181,10 @@ type devDatabases struct {
 
 // startDevDatabases starts the throwaway PostgreSQL and, if it is installed, MariaDB. stop
 // stops them; it is never nil.
-func startDevDatabases(ctx context.Context, ca *pki.CA, log *slog.Logger, h hooks) (dbs *devDatabases, stop func(), err error) {
-	dbs = &devDatabases{}
-	var stops []func()
+func startDevDatabases(ctx context.Context, ca *pki.CA, native *devNative, log *slog.Logger, h hooks) (dbs *devDatabases, stop func(), err error) {
+	dbs = &devDatabases{native: native}
+	// The PAM service files go last, once the servers that read them have stopped.
+	stops := []func(){func() { native.remove(log) }}
 	stop = func() {
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
@@ -191,11 +209,23 @@ func startDevDatabases(ctx context.Context, ca *pki.CA, log *slog.Logger, h hook
 		log.Warn("removing the leftovers of earlier runs", "err", err)
 	}
 
+	if !native.on() {
+		log.Warn("native mode is off", "why", native.off)
+	}
 	log.Info("starting a throwaway PostgreSQL")
-	if dbs.pg, err = localdb.StartPostgres(ctx, localdb.PostgresOptions{CA: ca}); err != nil {
+	pgOpts := localdb.PostgresOptions{CA: ca}
+	if native.on() {
+		pgOpts.Native = &localdb.PostgresNative{PAMService: native.pgService, GatewaySource: devGatewaySource}
+	}
+	if dbs.pg, err = localdb.StartPostgres(ctx, pgOpts); err != nil {
 		return nil, stop, fmt.Errorf("dev: %w", err)
 	}
 	stops = append(stops, stopper("PostgreSQL", dbs.pg))
+	if native.on() {
+		if native.pgSocket, err = native.install(dbs.pg.Dir(), native.pgService); err != nil {
+			return nil, stop, err
+		}
+	}
 	log.Info("PostgreSQL ready", "addr", dbs.pg.Addr(), "log", dbs.pg.LogFile())
 	if h.devPostgres != nil {
 		h.devPostgres(dbs.pg)
@@ -209,7 +239,11 @@ func startDevDatabases(ctx context.Context, ca *pki.CA, log *slog.Logger, h hook
 	if startMariaDB == nil {
 		startMariaDB = localdb.StartMariaDB
 	}
-	maria, err := startMariaDB(ctx, localdb.MariaDBOptions{CA: ca, Databases: []string{devMySQLDatabase}})
+	myOpts := localdb.MariaDBOptions{CA: ca, Databases: []string{devMySQLDatabase}}
+	if native.on() {
+		myOpts.Native = &localdb.MariaDBNative{}
+	}
+	maria, err := startMariaDB(ctx, myOpts)
 	switch {
 	case errors.Is(err, localdb.ErrMariaDBNotFound):
 		log.Warn("MariaDB is not installed: running without the MySQL gateway", "err", err, "install", "apt-get install -y mariadb-server")
@@ -218,6 +252,11 @@ func startDevDatabases(ctx context.Context, ca *pki.CA, log *slog.Logger, h hook
 	default:
 		dbs.maria = maria
 		stops = append(stops, stopper("MariaDB", maria))
+		if native.on() {
+			if native.mySocket, err = native.install(maria.Dir(), native.myService); err != nil {
+				return nil, stop, err
+			}
+		}
 		log.Info("MariaDB ready", "addr", maria.Addr(), "log", maria.LogFile())
 		if h.devMariaDB != nil {
 			h.devMariaDB(maria)
@@ -258,10 +297,14 @@ func devConfig(d string, f *devFlags, dbs *devDatabases) (cfg server.Config, lns
 			BackendAdminUser: adminUser, BackendAdminPassword: server.Secret(adminPassword), CACertFile: "ca.pem", CAKeyFile: "ca-key.pem",
 		}, port, nil
 	}
-	pg, maria := dbs.pg, dbs.maria
+	pg, maria, native := dbs.pg, dbs.maria, dbs.native
 	pgGateway, port, err := gateway(f.pgAddr, devClusterID, "aurora-postgresql", pg.Addr(), pg.Host(), pg.AdminUser, pg.AdminPassword)
 	if err != nil {
 		return cfg, lns, err
+	}
+	if native.on() {
+		pgGateway.BackendSourceAddress = devGatewaySource
+		cfg.Native = append(cfg.Native, server.NativeConfig{Database: devClusterID, Socket: native.pgSocket, Port: pg.Port()})
 	}
 	cfg.Databases[0].Kind = iam.KindCluster
 	cfg.Postgres, dbs.pgPort = []server.GatewayConfig{pgGateway}, port
@@ -271,6 +314,9 @@ func devConfig(d string, f *devFlags, dbs *devDatabases) (cfg server.Config, lns
 			return cfg, lns, err
 		}
 		cfg.MySQL, dbs.myPort = []server.MySQLGatewayConfig{{GatewayConfig: myGateway}}, port
+		if native.on() {
+			cfg.Native = append(cfg.Native, server.NativeConfig{Database: devMySQLInstanceID, Socket: native.mySocket, Port: maria.Port()})
+		}
 	}
 	return cfg, lns, devAccounts(&cfg, f.accounts)
 }
@@ -289,6 +335,14 @@ func devReady(srv *server.Server, cfg *server.Config, dbs *devDatabases, env str
 		fmt.Fprintf(&b, "  mysql      localhost:%d   (gateway; instance %q, resource id %s)\n", myPort, devMySQLInstanceID, resourceID[devMySQLInstanceID])
 	} else {
 		b.WriteString("  mysql      not started: MariaDB is not installed (apt-get install -y mariadb-server)\n")
+	}
+	if dbs.native.on() {
+		fmt.Fprintf(&b, "  postgres   localhost:%d   (native: the database itself checks tokens through PAM; same cluster)\n", dbs.pg.Port())
+		if dbs.maria != nil {
+			fmt.Fprintf(&b, "  mysql      localhost:%d   (native: the database itself checks tokens through PAM; same instance)\n", dbs.maria.Port())
+		}
+	} else {
+		fmt.Fprintf(&b, "  native     off: %s\n", dbs.native.off)
 	}
 	for _, acc := range cfg.Accounts {
 		fmt.Fprintf(&b, "  account    %s   (source %s to act as its admin)\n", acc.ID, devAccountEnvFile(cfg.Dir, acc.ID))
@@ -456,6 +510,9 @@ func writeDevEnv(d, authorityURL string, cfg *server.Config, dbs *devDatabases, 
 		{"IAMDB_PG_ADMIN_URL", admin.String()},
 		{"IAMDB_PG_BACKEND_ADDR", pg.Addr()},
 	}
+	if dbs.native.on() {
+		vars = append(vars, devEnvVar{"IAMDB_PG_NATIVE_HOST", "localhost"}, devEnvVar{"IAMDB_PG_NATIVE_PORT", strconv.Itoa(pg.Port())})
+	}
 	if maria != nil {
 		// A go-sql-driver DSN without TLS parameters: the CA cannot be named in one, so
 		// the program adds TLS verified against IAMDB_CA_FILE (create-db-user does).
@@ -471,6 +528,10 @@ func writeDevEnv(d, authorityURL string, cfg *server.Config, dbs *devDatabases, 
 			{"IAMDB_MYSQL_ADMIN_DSN", dsn.FormatDSN()},
 			{"IAMDB_MYSQL_BACKEND_ADDR", maria.Addr()},
 		}...)
+		if dbs.native.on() {
+			vars = append(vars, devEnvVar{"IAMDB_MYSQL_NATIVE_HOST", "localhost"}, devEnvVar{"IAMDB_MYSQL_NATIVE_PORT", strconv.Itoa(maria.Port())},
+				devEnvVar{"IAMDB_MYSQL_PAM_SERVICE", dbs.native.myService}) // create-db-user --native's default
+		}
 	}
 	vars = append(vars, imds...)
 	path := filepath.Join(d, "env")

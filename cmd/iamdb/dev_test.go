@@ -70,6 +70,9 @@ type devInstance struct {
 	authURL string
 	port    int // the PostgreSQL gateway's
 	myPort  int // the MySQL gateway's; 0 without MariaDB
+	// pgNative and myNative are the databases' own ports, which take IAM logins in
+	// native mode; 0 when it is off (not root, --native=false) or without MariaDB.
+	pgNative, myNative int
 	region  string
 	account string
 	admin   awsCreds
@@ -146,6 +149,7 @@ func startDevWith(t *testing.T, h hooks, args ...string) *devInstance {
 			}
 		}
 	}
+	d.readNative(t, args)
 	if _, ok := d.env["IAMDB_IMDS_ENDPOINT"]; ok != slices.Contains(args, "--imds-profile") {
 		t.Errorf("D/env: IAMDB_IMDS_ENDPOINT present %v, want it exactly with --imds-profile (args %q)", ok, args)
 	}
@@ -181,6 +185,14 @@ func readDevEnv(t *testing.T, path string) map[string]string {
 		env[k] = strings.ReplaceAll(v[1:len(v)-1], `'\''`, `'`)
 	}
 	return env
+}
+
+// mariaLogFile is MariaDB's log, "" without MariaDB.
+func (d *devInstance) mariaLogFile() string {
+	if d.maria == nil {
+		return ""
+	}
+	return d.maria.LogFile()
 }
 
 // caPool is the dev CA, for the in-process clients.
@@ -529,6 +541,12 @@ func TestDevEndToEnd(t *testing.T) {
 	t.Run("mysql-seed002", func(t *testing.T) {
 		secrets = append(secrets, testDevMySQL(t, d, tools, nopolicy)...)
 	})
+	t.Run("native-seed000", func(t *testing.T) {
+		secrets = append(secrets, testDevNativeSeed000(t, d, tools, app, nopolicy, denied)...)
+	})
+	t.Run("native-seed002", func(t *testing.T) {
+		secrets = append(secrets, testDevNativeSeed002(t, d, tools, nopolicy)...)
+	})
 	t.Run("create-db-user-postgres", func(t *testing.T) {
 		testCreateDBUserPostgres(t, d, tools)
 	})
@@ -718,6 +736,15 @@ func TestDevEndToEnd(t *testing.T) {
 	for _, s := range secrets {
 		if s != "" && strings.Contains(logs, s) {
 			t.Errorf("a secret (%.6s…) appears in the gateway's log", s)
+		}
+	}
+	// Native mode: the databases' own logs (PAM's syslog goes nowhere here) hold no token.
+	for _, f := range []string{d.pg.LogFile(), d.mariaLogFile()} {
+		b, _ := os.ReadFile(f)
+		for _, s := range secrets {
+			if s != "" && f != "" && strings.Contains(string(b), s) {
+				t.Errorf("a secret (%.6s…) appears in %s", s, f)
+			}
 		}
 	}
 	if strings.Contains(logs, "level=ERROR") {

@@ -88,3 +88,8 @@ func (s *server) release() {
 		s.owner = nil
 	}
 }
+
+// Dir returns the server's own directory (its data, log, keys and sockets), owned by
+// the server's OS user and removed by Stop: a place for files only the server and its
+// starter may read, such as native mode's PAM module and verifier socket.
+func (s *server) Dir() string { return s.baseDir }
