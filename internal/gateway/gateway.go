@@ -17,6 +17,7 @@ import (
 	"github.com/iamdb/iamdb/internal/access"
 	"github.com/iamdb/iamdb/internal/loglimit"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/servertls"
 )
 
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown.
@@ -103,7 +104,8 @@ type clientConn struct {
 }
 
 // serverTLS returns the TLS configuration toward clients, or nil when there is no
-// certificate.
+// certificate. The wire servers (pgwire, mysqlwire) raise its MinVersion to
+// Config.MinTLSVersion.
 func (g *Gateway) serverTLS() *tls.Config {
 	var c *tls.Config
 	if g.cfg.TLS != nil {
@@ -114,11 +116,8 @@ func (g *Gateway) serverTLS() *tls.Config {
 	if g.cfg.Certificate != nil {
 		c.Certificates = nil
 		c.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return g.cert.Load(), nil }
-	} else if len(c.Certificates) == 0 && c.GetCertificate == nil && c.GetConfigForClient == nil {
+	} else if !servertls.HasCertificate(c) {
 		return nil
-	}
-	if c.MinVersion < g.cfg.MinTLSVersion {
-		c.MinVersion = g.cfg.MinTLSVersion
 	}
 	return c
 }
