@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/tls"
 	"database/sql"
 	"fmt"
 	"testing"
@@ -38,7 +37,7 @@ func BenchmarkConnect(b *testing.B) {
 		})
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "conns/s")
 	}
-	tlsConfig := &tls.Config{RootCAs: e.ca.Pool(), ServerName: "localhost"}
+	tlsConfig := e.ClientTLS()
 	var direct float64
 	b.Run("direct-scram-tls", func(b *testing.B) {
 		cfg, err := pgconn.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d user=pwuser dbname=postgres sslmode=disable", e.pg.Port()))
@@ -103,7 +102,7 @@ func BenchmarkMySQLConnect(b *testing.B) {
 	})
 	b.Run("gateway-iam-tls", func(b *testing.B) {
 		start := time.Now()
-		connect(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.mysqlTLS()))
+		connect(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS()))
 		if direct > 0 {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds()/direct, "x_direct")
 		}
@@ -159,7 +158,7 @@ func BenchmarkMySQLSelect(b *testing.B) {
 		direct = run(b, cfg)
 	})
 	b.Run("gateway", func(b *testing.B) {
-		if rate := run(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.mysqlTLS())); direct > 0 {
+		if rate := run(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS())); direct > 0 {
 			b.ReportMetric(rate/direct, "x_direct")
 		}
 	})

@@ -127,5 +127,5 @@ func TestProtocolRefusalLogged(t *testing.T) {
 
 // tlsClient starts TLS toward the gateway over nc, verifying it for "localhost".
 func tlsClient(nc net.Conn, gw *testGW) *tls.Conn {
-	return tls.Client(nc, &tls.Config{RootCAs: gw.env.ca.Pool(), ServerName: "localhost"})
+	return tls.Client(nc, gw.env.ClientTLS())
 }
