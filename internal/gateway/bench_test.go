@@ -20,22 +20,15 @@ import (
 func BenchmarkConnect(b *testing.B) {
 	gw := newGateway(b, func(c *Config) { c.Logger = nil })
 	e := gw.env
-	connect := func(b *testing.B, cfg *pgconn.Config) {
-		b.ReportAllocs()
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			ctx := context.Background()
-			for pb.Next() {
-				c, err := pgconn.ConnectConfig(ctx, cfg)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				c.Close(ctx)
+	connect := func(b *testing.B, cfg *pgconn.Config) float64 {
+		return benchConnects(b, func(ctx context.Context) error {
+			c, err := pgconn.ConnectConfig(ctx, cfg)
+			if err != nil {
+				return err
 			}
+			c.Close(ctx)
+			return nil
 		})
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "conns/s")
 	}
 	tlsConfig := e.ClientTLS()
 	var direct float64
@@ -45,9 +38,7 @@ func BenchmarkConnect(b *testing.B) {
 			b.Fatal(err)
 		}
 		cfg.Password, cfg.TLSConfig, cfg.Fallbacks = testPassword, tlsConfig, nil
-		start := time.Now()
-		connect(b, cfg)
-		direct = float64(b.N) / time.Since(start).Seconds()
+		direct = connect(b, cfg)
 	})
 	b.Run("gateway-iam-tls", func(b *testing.B) {
 		cfg, err := pgconn.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d user=alice dbname=postgres sslmode=disable", gw.port))
@@ -55,11 +46,7 @@ func BenchmarkConnect(b *testing.B) {
 			b.Fatal(err)
 		}
 		cfg.Password, cfg.TLSConfig, cfg.Fallbacks = gw.token(b, "alice", "alice", time.Time{}), tlsConfig, nil
-		start := time.Now()
-		connect(b, cfg)
-		if direct > 0 {
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds()/direct, "x_direct")
-		}
+		reportVersusDirect(b, connect(b, cfg), direct)
 	})
 }
 
@@ -71,41 +58,28 @@ func BenchmarkConnect(b *testing.B) {
 func BenchmarkMySQLConnect(b *testing.B) {
 	gw := newMySQLGateway(b, func(c *Config) { c.Logger = nil })
 	maria := mysqlEnv(b).maria
-	connect := func(b *testing.B, cfg *mysql.Config) {
+	connect := func(b *testing.B, cfg *mysql.Config) float64 {
 		conn, err := mysql.NewConnector(cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportAllocs()
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			ctx := context.Background()
-			for pb.Next() {
-				c, err := conn.Connect(ctx)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				c.Close()
+		return benchConnects(b, func(ctx context.Context) error {
+			c, err := conn.Connect(ctx)
+			if err != nil {
+				return err
 			}
+			c.Close()
+			return nil
 		})
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "conns/s")
 	}
 	var direct float64
 	b.Run("direct-native-tls", func(b *testing.B) {
 		cfg := gw.mysqlConfig("pwuser", testPassword, "app", maria.TLSConfig())
 		cfg.Addr = maria.Addr()
-		start := time.Now()
-		connect(b, cfg)
-		direct = float64(b.N) / time.Since(start).Seconds()
+		direct = connect(b, cfg)
 	})
 	b.Run("gateway-iam-tls", func(b *testing.B) {
-		start := time.Now()
-		connect(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS()))
-		if direct > 0 {
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds()/direct, "x_direct")
-		}
+		reportVersusDirect(b, connect(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS())), direct)
 	})
 }
 
@@ -158,8 +132,34 @@ func BenchmarkMySQLSelect(b *testing.B) {
 		direct = run(b, cfg)
 	})
 	b.Run("gateway", func(b *testing.B) {
-		if rate := run(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS())); direct > 0 {
-			b.ReportMetric(rate/direct, "x_direct")
+		reportVersusDirect(b, run(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS())), direct)
+	})
+}
+
+// benchConnects runs connect (open a connection, then close it) b.N times on four
+// goroutines per CPU, reports the rate as "conns/s" and returns it.
+func benchConnects(b *testing.B, connect func(context.Context) error) float64 {
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if err := connect(ctx); err != nil {
+				b.Error(err)
+				return
+			}
 		}
 	})
+	rate := float64(b.N) / time.Since(start).Seconds()
+	b.ReportMetric(rate, "conns/s")
+	return rate
+}
+
+// reportVersusDirect reports a rate through the gateway as a multiple of the direct
+// one ("x_direct"), when the direct one was measured.
+func reportVersusDirect(b *testing.B, rate, direct float64) {
+	if direct > 0 {
+		b.ReportMetric(rate/direct, "x_direct")
+	}
 }
