@@ -57,7 +57,6 @@ func BenchmarkConnect(b *testing.B) {
 //	go test -run '^$' -bench MySQLConnect -benchtime 3s ./internal/gateway/
 func BenchmarkMySQLConnect(b *testing.B) {
 	gw := newMySQLGateway(b, func(c *Config) { c.Logger = nil })
-	maria := mysqlEnv(b).maria
 	connect := func(b *testing.B, cfg *mysql.Config) float64 {
 		conn, err := mysql.NewConnector(cfg)
 		if err != nil {
@@ -72,15 +71,7 @@ func BenchmarkMySQLConnect(b *testing.B) {
 			return nil
 		})
 	}
-	var direct float64
-	b.Run("direct-native-tls", func(b *testing.B) {
-		cfg := gw.mysqlConfig("pwuser", testPassword, "app", maria.TLSConfig())
-		cfg.Addr = maria.Addr()
-		direct = connect(b, cfg)
-	})
-	b.Run("gateway-iam-tls", func(b *testing.B) {
-		reportVersusDirect(b, connect(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS())), direct)
-	})
+	gw.versusMariaDB(b, "direct-native-tls", "gateway-iam-tls", connect)
 }
 
 // BenchmarkMySQLSelect measures steady point selects (prepared, connections kept)
@@ -90,7 +81,6 @@ func BenchmarkMySQLConnect(b *testing.B) {
 //	go test -run '^$' -bench MySQLSelect -benchtime 3s ./internal/gateway/
 func BenchmarkMySQLSelect(b *testing.B) {
 	gw := newMySQLGateway(b, func(c *Config) { c.Logger = nil })
-	maria := mysqlEnv(b).maria
 	run := func(b *testing.B, cfg *mysql.Config) float64 {
 		conn, err := mysql.NewConnector(cfg)
 		if err != nil {
@@ -99,9 +89,7 @@ func BenchmarkMySQLSelect(b *testing.B) {
 		db := sql.OpenDB(conn)
 		defer db.Close()
 		db.SetMaxIdleConns(16)
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
+		return benchParallel(b, "queries/s", func(pb *testing.PB) {
 			c, err := db.Conn(context.Background())
 			if err != nil {
 				b.Error(err)
@@ -121,28 +109,15 @@ func BenchmarkMySQLSelect(b *testing.B) {
 				}
 			}
 		})
-		rate := float64(b.N) / time.Since(start).Seconds()
-		b.ReportMetric(rate, "queries/s")
-		return rate
 	}
-	var direct float64
-	b.Run("direct", func(b *testing.B) {
-		cfg := gw.mysqlConfig("pwuser", testPassword, "app", maria.TLSConfig())
-		cfg.Addr = maria.Addr()
-		direct = run(b, cfg)
-	})
-	b.Run("gateway", func(b *testing.B) {
-		reportVersusDirect(b, run(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS())), direct)
-	})
+	gw.versusMariaDB(b, "direct", "gateway", run)
 }
 
 // benchConnects runs connect (open a connection, then close it) b.N times on four
 // goroutines per CPU, reports the rate as "conns/s" and returns it.
 func benchConnects(b *testing.B, connect func(context.Context) error) float64 {
 	b.ReportAllocs()
-	b.SetParallelism(4)
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
+	return benchParallel(b, "conns/s", func(pb *testing.PB) {
 		ctx := context.Background()
 		for pb.Next() {
 			if err := connect(ctx); err != nil {
@@ -151,8 +126,16 @@ func benchConnects(b *testing.B, connect func(context.Context) error) float64 {
 			}
 		}
 	})
+}
+
+// benchParallel runs body on four goroutines per CPU (b.RunParallel), reports the rate
+// of its iterations in unit and returns it.
+func benchParallel(b *testing.B, unit string, body func(*testing.PB)) float64 {
+	b.SetParallelism(4)
+	start := time.Now()
+	b.RunParallel(body)
 	rate := float64(b.N) / time.Since(start).Seconds()
-	b.ReportMetric(rate, "conns/s")
+	b.ReportMetric(rate, unit)
 	return rate
 }
 
@@ -162,4 +145,20 @@ func reportVersusDirect(b *testing.B, rate, direct float64) {
 	if direct > 0 {
 		b.ReportMetric(rate/direct, "x_direct")
 	}
+}
+
+// versusMariaDB runs measure in the sub-benchmark direct against the MySQL gateway's
+// MariaDB as pwuser (mysql_native_password over TLS), then in gateway through gw as
+// alice with a token, and reports the gateway's rate as a multiple of the direct one.
+func (gw *testGW) versusMariaDB(b *testing.B, direct, gateway string, measure func(*testing.B, *mysql.Config) float64) {
+	maria := mysqlEnv(b).maria
+	var directRate float64
+	b.Run(direct, func(b *testing.B) {
+		cfg := gw.mysqlConfig("pwuser", testPassword, "app", maria.TLSConfig())
+		cfg.Addr = maria.Addr()
+		directRate = measure(b, cfg)
+	})
+	b.Run(gateway, func(b *testing.B) {
+		reportVersusDirect(b, measure(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS())), directRate)
+	})
 }
