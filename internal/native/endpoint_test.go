@@ -213,11 +213,10 @@ func TestEndpointDecisions(t *testing.T) {
 func TestEndpointSecureTransport(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.PutUserPolicy(t, "alice", "tls", `{"Version":"2012-10-17","Statement":[{"Sid":"TLSOnly","Effect":"Deny","Action":"rds-db:connect","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`)
-	tok := e.Token(t, nativePort, "alice", "alice", time.Time{})
+	tok := e.Token(t, nativePort, "plain", "plain", time.Time{}) // denied without TLS
 	for _, secure := range []bool{true, false} {
 		r := start(t, e, native.Config{SecureTransport: secure})
-		resp, err := r.ask(t, native.Request{User: "alice", Host: "127.0.0.1", Token: tok})
+		resp, err := r.ask(t, native.Request{User: "plain", Host: "127.0.0.1", Token: tok})
 		if err != nil || resp.Allow != secure {
 			t.Errorf("SecureTransport %v: Ask = %+v, %v; want allow=%v", secure, resp, err, secure)
 		}
