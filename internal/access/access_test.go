@@ -3,68 +3,28 @@ package access_test
 import (
 	"context"
 	"net/netip"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/access"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/testenv"
+	"github.com/iamdb/iamdb/internal/testenv/accessenv"
 	"github.com/iamdb/iamdb/internal/testenv/authority"
-	"github.com/iamdb/iamdb/token"
 )
 
-// The decision against a real authority: a database registered with the gateway's port
-// (6432) and decided for a native endpoint on the server's own port (5544).
+// The decision against a real authority (accessenv): a database registered with the
+// gateway's port and decided for a native endpoint on the server's own port.
 const (
-	registeredPort = 6432
-	nativePort     = 5544
+	registeredPort = accessenv.RegisteredPort
+	nativePort     = accessenv.ServerPort
 )
 
-type fixture struct {
-	a    *authority.Authority
-	db   iam.Database
-	auth *access.Authorizer
-	keys map[string]token.Credentials
-}
-
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *accessenv.Env {
 	t.Helper()
 	clock := testenv.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
-	a := authority.New(t, authority.Options{Clock: clock})
-	db, err := a.IAM.RegisterDatabase(context.Background(), iam.DatabaseSpec{
-		Identifier: "app", Engine: "postgres", Endpoints: []string{"localhost"}, Port: registeredPort, IAMAuth: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{a: a, db: db, keys: map[string]token.Credentials{}}
-	key := func(name string, policies ...string) {
-		k := a.User(t, name, policies...)
-		f.keys[name] = token.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey}
-	}
-	key("alice", a.ConnectPolicy("alice"))
-	key("nobody")
-	key("office", a.ConnectPolicy("office"), `{"Version":"2012-10-17","Statement":[{"Sid":"OnlyOffice","Effect":"Deny","Action":"rds-db:connect","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}]}`)
-	key("blocked", a.ConnectPolicy("blocked"), `{"Version":"2012-10-17","Statement":[{"Sid":"NotFromThere","Effect":"Deny","Action":"rds-db:connect","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"198.51.100.0/24"}}}]}`)
-	key("plain", a.ConnectPolicy("plain"), `{"Version":"2012-10-17","Statement":[{"Sid":"TLSOnly","Effect":"Deny","Action":"rds-db:connect","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`)
-	f.auth, err = access.NewAuthorizer(access.Config{Authority: a.IAM, Database: db, Port: nativePort, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return accessenv.New(t, authority.Options{Clock: clock})
 }
-
-func (f *fixture) token(t *testing.T, port int, user, key string) string {
-	t.Helper()
-	tok, err := token.Build("localhost:"+itoa(port), f.a.Region, user, f.keys[key], f.a.Clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestAuthorize(t *testing.T) {
 	f := newFixture(t)
@@ -98,14 +58,14 @@ func TestAuthorize(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tok := f.token(t, c.port, c.user, c.key)
+			tok := f.Token(t, c.port, c.user, c.key, time.Time{})
 			var rec access.Record
-			ok := f.auth.Authorize(context.Background(), c.user, tok, c.source, !c.insecure, &rec)
+			ok := f.Authorizer.Authorize(context.Background(), c.user, tok, c.source, !c.insecure, &rec)
 			if ok != c.ok || rec.Outcome != c.outcome || rec.Reason != c.reason || rec.Statement != c.statement {
 				t.Errorf("Authorize(%s) = %v, %+v; want %v, outcome %q, reason %q, statement %q", c.name, ok, rec, c.ok, c.outcome, c.reason, c.statement)
 			}
-			if c.reason != "port-not-allowed" && rec.AccessKeyID != f.keys[c.key].AccessKeyID {
-				t.Errorf("Authorize(%s): AccessKeyID = %q, want %q", c.name, rec.AccessKeyID, f.keys[c.key].AccessKeyID)
+			if c.reason != "port-not-allowed" && rec.AccessKeyID != f.Keys[c.key].AccessKeyID {
+				t.Errorf("Authorize(%s): AccessKeyID = %q, want %q", c.name, rec.AccessKeyID, f.Keys[c.key].AccessKeyID)
 			}
 		})
 	}
@@ -115,39 +75,39 @@ func TestAuthorize(t *testing.T) {
 // the port tokens name: disabling IAM authentication applies to a native endpoint at once.
 func TestAuthorizeFollowsRegistration(t *testing.T) {
 	f := newFixture(t)
-	tok := f.token(t, nativePort, "alice", "alice")
+	tok := f.Token(t, nativePort, "alice", "alice", time.Time{})
 	var rec access.Record
-	if !f.auth.Authorize(context.Background(), "alice", tok, netip.Addr{}, true, &rec) {
+	if !f.Authorizer.Authorize(context.Background(), "alice", tok, netip.Addr{}, true, &rec) {
 		t.Fatalf("Authorize before the change = false (%+v), want true", rec)
 	}
 	off := false
-	if _, err := f.a.IAM.ModifyDBInstance(context.Background(), f.a.Root(), iam.ModifyDBInput{Identifier: "app", EnableIAMDatabaseAuthentication: &off, ApplyImmediately: true}); err != nil {
+	if _, err := f.IAM.ModifyDBInstance(context.Background(), f.Root(), iam.ModifyDBInput{Identifier: "app", EnableIAMDatabaseAuthentication: &off, ApplyImmediately: true}); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.auth.Database(); got.IAMAuth || got.ResourceID != f.db.ResourceID {
+	if got := f.Authorizer.Database(); got.IAMAuth || got.ResourceID != f.Database.ResourceID {
 		t.Fatalf("Database() = %+v, want the registration with IAM authentication off", got)
 	}
 	rec = access.Record{}
-	if f.auth.Authorize(context.Background(), "alice", tok, netip.Addr{}, true, &rec) || rec.Reason != access.ReasonIAMAuthDisabled {
+	if f.Authorizer.Authorize(context.Background(), "alice", tok, netip.Addr{}, true, &rec) || rec.Reason != access.ReasonIAMAuthDisabled {
 		t.Errorf("Authorize after disabling IAM auth: %+v, want refused/%s", rec, access.ReasonIAMAuthDisabled)
 	}
 }
 
 func TestAuthorizeUserMismatch(t *testing.T) {
 	f := newFixture(t)
-	tok := f.token(t, nativePort, "bob", "alice")
+	tok := f.Token(t, nativePort, "bob", "alice", time.Time{})
 	var rec access.Record
-	if f.auth.Authorize(context.Background(), "alice", tok, netip.Addr{}, true, &rec) || rec.Reason != "user-mismatch" {
+	if f.Authorizer.Authorize(context.Background(), "alice", tok, netip.Addr{}, true, &rec) || rec.Reason != "user-mismatch" {
 		t.Errorf("Authorize(alice, token for bob) = %+v, want refused/user-mismatch", rec)
 	}
 }
 
 func TestAuthorizeExpired(t *testing.T) {
 	f := newFixture(t)
-	tok := f.token(t, nativePort, "alice", "alice")
-	f.a.Clock.Advance(16 * time.Minute)
+	tok := f.Token(t, nativePort, "alice", "alice", time.Time{})
+	f.Clock.Advance(16 * time.Minute)
 	var rec access.Record
-	if f.auth.Authorize(context.Background(), "alice", tok, netip.Addr{}, true, &rec) || rec.Reason != "expired" || rec.Outcome != access.OutcomeRefused {
+	if f.Authorizer.Authorize(context.Background(), "alice", tok, netip.Addr{}, true, &rec) || rec.Reason != "expired" || rec.Outcome != access.OutcomeRefused {
 		t.Errorf("Authorize(expired token) = %+v, want refused/expired", rec)
 	}
 }
@@ -155,9 +115,9 @@ func TestAuthorizeExpired(t *testing.T) {
 func TestNewAuthorizerValidates(t *testing.T) {
 	f := newFixture(t)
 	for _, cfg := range []access.Config{
-		{Database: f.db},
-		{Authority: f.a.IAM},
-		{Authority: f.a.IAM, Database: f.db, Port: 70000},
+		{Database: f.Database},
+		{Authority: f.IAM},
+		{Authority: f.IAM, Database: f.Database, Port: 70000},
 	} {
 		if _, err := access.NewAuthorizer(cfg); err == nil {
 			t.Errorf("NewAuthorizer(%+v) = nil error, want one", cfg)

@@ -174,7 +174,7 @@ func mysqlAccess(t *testing.T) accessEngine {
 	return accessEngine{
 		gw: gw, wrongPort: "localhost:3306",
 		login: func(t *testing.T, user, password string, plaintext bool) (string, string) {
-			tc := gw.mysqlTLS()
+			tc := gw.env.ClientTLS()
 			if plaintext {
 				tc = nil
 			}

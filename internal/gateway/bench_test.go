@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/tls"
 	"database/sql"
 	"fmt"
 	"testing"
@@ -21,24 +20,17 @@ import (
 func BenchmarkConnect(b *testing.B) {
 	gw := newGateway(b, func(c *Config) { c.Logger = nil })
 	e := gw.env
-	connect := func(b *testing.B, cfg *pgconn.Config) {
-		b.ReportAllocs()
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			ctx := context.Background()
-			for pb.Next() {
-				c, err := pgconn.ConnectConfig(ctx, cfg)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				c.Close(ctx)
+	connect := func(b *testing.B, cfg *pgconn.Config) float64 {
+		return benchConnects(b, func(ctx context.Context) error {
+			c, err := pgconn.ConnectConfig(ctx, cfg)
+			if err != nil {
+				return err
 			}
+			c.Close(ctx)
+			return nil
 		})
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "conns/s")
 	}
-	tlsConfig := &tls.Config{RootCAs: e.ca.Pool(), ServerName: "localhost"}
+	tlsConfig := e.ClientTLS()
 	var direct float64
 	b.Run("direct-scram-tls", func(b *testing.B) {
 		cfg, err := pgconn.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d user=pwuser dbname=postgres sslmode=disable", e.pg.Port()))
@@ -46,9 +38,7 @@ func BenchmarkConnect(b *testing.B) {
 			b.Fatal(err)
 		}
 		cfg.Password, cfg.TLSConfig, cfg.Fallbacks = testPassword, tlsConfig, nil
-		start := time.Now()
-		connect(b, cfg)
-		direct = float64(b.N) / time.Since(start).Seconds()
+		direct = connect(b, cfg)
 	})
 	b.Run("gateway-iam-tls", func(b *testing.B) {
 		cfg, err := pgconn.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d user=alice dbname=postgres sslmode=disable", gw.port))
@@ -56,11 +46,7 @@ func BenchmarkConnect(b *testing.B) {
 			b.Fatal(err)
 		}
 		cfg.Password, cfg.TLSConfig, cfg.Fallbacks = gw.token(b, "alice", "alice", time.Time{}), tlsConfig, nil
-		start := time.Now()
-		connect(b, cfg)
-		if direct > 0 {
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds()/direct, "x_direct")
-		}
+		reportVersusDirect(b, connect(b, cfg), direct)
 	})
 }
 
@@ -71,43 +57,21 @@ func BenchmarkConnect(b *testing.B) {
 //	go test -run '^$' -bench MySQLConnect -benchtime 3s ./internal/gateway/
 func BenchmarkMySQLConnect(b *testing.B) {
 	gw := newMySQLGateway(b, func(c *Config) { c.Logger = nil })
-	maria := mysqlEnv(b).maria
-	connect := func(b *testing.B, cfg *mysql.Config) {
+	connect := func(b *testing.B, cfg *mysql.Config) float64 {
 		conn, err := mysql.NewConnector(cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportAllocs()
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			ctx := context.Background()
-			for pb.Next() {
-				c, err := conn.Connect(ctx)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				c.Close()
+		return benchConnects(b, func(ctx context.Context) error {
+			c, err := conn.Connect(ctx)
+			if err != nil {
+				return err
 			}
+			c.Close()
+			return nil
 		})
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "conns/s")
 	}
-	var direct float64
-	b.Run("direct-native-tls", func(b *testing.B) {
-		cfg := gw.mysqlConfig("pwuser", testPassword, "app", maria.TLSConfig())
-		cfg.Addr = maria.Addr()
-		start := time.Now()
-		connect(b, cfg)
-		direct = float64(b.N) / time.Since(start).Seconds()
-	})
-	b.Run("gateway-iam-tls", func(b *testing.B) {
-		start := time.Now()
-		connect(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.mysqlTLS()))
-		if direct > 0 {
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds()/direct, "x_direct")
-		}
-	})
+	gw.versusMariaDB(b, "direct-native-tls", "gateway-iam-tls", connect)
 }
 
 // BenchmarkMySQLSelect measures steady point selects (prepared, connections kept)
@@ -117,7 +81,6 @@ func BenchmarkMySQLConnect(b *testing.B) {
 //	go test -run '^$' -bench MySQLSelect -benchtime 3s ./internal/gateway/
 func BenchmarkMySQLSelect(b *testing.B) {
 	gw := newMySQLGateway(b, func(c *Config) { c.Logger = nil })
-	maria := mysqlEnv(b).maria
 	run := func(b *testing.B, cfg *mysql.Config) float64 {
 		conn, err := mysql.NewConnector(cfg)
 		if err != nil {
@@ -126,9 +89,7 @@ func BenchmarkMySQLSelect(b *testing.B) {
 		db := sql.OpenDB(conn)
 		defer db.Close()
 		db.SetMaxIdleConns(16)
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
+		return benchParallel(b, "queries/s", func(pb *testing.PB) {
 			c, err := db.Conn(context.Background())
 			if err != nil {
 				b.Error(err)
@@ -148,19 +109,56 @@ func BenchmarkMySQLSelect(b *testing.B) {
 				}
 			}
 		})
-		rate := float64(b.N) / time.Since(start).Seconds()
-		b.ReportMetric(rate, "queries/s")
-		return rate
 	}
-	var direct float64
-	b.Run("direct", func(b *testing.B) {
+	gw.versusMariaDB(b, "direct", "gateway", run)
+}
+
+// benchConnects runs connect (open a connection, then close it) b.N times on four
+// goroutines per CPU, reports the rate as "conns/s" and returns it.
+func benchConnects(b *testing.B, connect func(context.Context) error) float64 {
+	b.ReportAllocs()
+	return benchParallel(b, "conns/s", func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if err := connect(ctx); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// benchParallel runs body on four goroutines per CPU (b.RunParallel), reports the rate
+// of its iterations in unit and returns it.
+func benchParallel(b *testing.B, unit string, body func(*testing.PB)) float64 {
+	b.SetParallelism(4)
+	start := time.Now()
+	b.RunParallel(body)
+	rate := float64(b.N) / time.Since(start).Seconds()
+	b.ReportMetric(rate, unit)
+	return rate
+}
+
+// reportVersusDirect reports a rate through the gateway as a multiple of the direct
+// one ("x_direct"), when the direct one was measured.
+func reportVersusDirect(b *testing.B, rate, direct float64) {
+	if direct > 0 {
+		b.ReportMetric(rate/direct, "x_direct")
+	}
+}
+
+// versusMariaDB runs measure in the sub-benchmark direct against the MySQL gateway's
+// MariaDB as pwuser (mysql_native_password over TLS), then in gateway through gw as
+// alice with a token, and reports the gateway's rate as a multiple of the direct one.
+func (gw *testGW) versusMariaDB(b *testing.B, direct, gateway string, measure func(*testing.B, *mysql.Config) float64) {
+	maria := mysqlEnv(b).maria
+	var directRate float64
+	b.Run(direct, func(b *testing.B) {
 		cfg := gw.mysqlConfig("pwuser", testPassword, "app", maria.TLSConfig())
 		cfg.Addr = maria.Addr()
-		direct = run(b, cfg)
+		directRate = measure(b, cfg)
 	})
-	b.Run("gateway", func(b *testing.B) {
-		if rate := run(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.mysqlTLS())); direct > 0 {
-			b.ReportMetric(rate/direct, "x_direct")
-		}
+	b.Run(gateway, func(b *testing.B) {
+		reportVersusDirect(b, measure(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS())), directRate)
 	})
 }

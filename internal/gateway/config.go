@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/iam"
+	"github.com/iamdb/iamdb/internal/servertls"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -244,11 +245,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Addr == "" {
 		c.Addr = ":" + strconv.Itoa(c.Database.Port)
 	}
-	if c.MinTLSVersion == 0 {
-		c.MinTLSVersion = tls.VersionTLS12
-	}
-	if c.MinTLSVersion != tls.VersionTLS12 && c.MinTLSVersion != tls.VersionTLS13 {
-		return c, fmt.Errorf("gateway: config: unsupported MinTLSVersion %#x", c.MinTLSVersion)
+	var err error
+	if c.MinTLSVersion, err = servertls.MinVersion(c.MinTLSVersion); err != nil {
+		return c, fmt.Errorf("gateway: config: %w", err)
 	}
 	if err := c.Backend.withDefaults(); err != nil {
 		return c, err

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"crypto/md5"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -73,6 +72,7 @@ func env(t testing.TB) *testEnv {
 type testGW struct {
 	*Gateway
 	env  *testEnv
+	site *gatewayenv.Site
 	port int
 	db   iam.Database
 	logs *testenv.LogBuffer
@@ -220,7 +220,7 @@ func newGateway(t testing.TB, mutate func(*Config)) *testGW {
 	t.Helper()
 	e := env(t)
 	return startTestGateway(t, e, EnginePostgres, Backend{
-		Addr: e.pg.Addr(), TLS: &tls.Config{RootCAs: e.ca.Pool(), ServerName: "localhost"},
+		Addr: e.pg.Addr(), TLS: e.ClientTLS(),
 		AdminUser: e.pg.AdminUser, AdminPassword: e.pg.AdminPassword,
 	}, mutate)
 }
@@ -246,20 +246,14 @@ func startTestGateway(t testing.TB, e *testEnv, engine string, backend Backend, 
 		t.Fatal(err)
 	}
 	site.Serve(t, g, ErrServerClosed)
-	return &testGW{Gateway: g, env: e, port: site.Port, db: site.Database, logs: site.Logs, reg: reg, cfg: cfg}
+	return &testGW{Gateway: g, env: e, site: site, port: site.Port, db: site.Database, logs: site.Logs, reg: reg, cfg: cfg}
 }
 
-// token returns a token for user signed with key at time at (zero: now).
+// token returns a token for user at the gateway's site signed with key at time at
+// (zero: now).
 func (gw *testGW) token(t testing.TB, key, user string, at time.Time) string {
 	t.Helper()
-	if at.IsZero() {
-		at = gw.env.clock.Now()
-	}
-	tok, err := token.Build(fmt.Sprintf("localhost:%d", gw.port), testRegion, user, gw.env.keys[key], at)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return gw.site.Token(t, key, user, at)
 }
 
 // connConfig is a pgx configuration for the gateway: TLS verified against the CA for
@@ -272,7 +266,7 @@ func (gw *testGW) connConfig(t testing.TB, user, password string, plaintext bool
 	}
 	cc.Password = password
 	if !plaintext {
-		cc.TLSConfig = &tls.Config{RootCAs: gw.env.ca.Pool(), ServerName: "localhost"}
+		cc.TLSConfig = gw.env.ClientTLS()
 	}
 	cc.Fallbacks = nil
 	return cc

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/access"
+	"github.com/iamdb/iamdb/internal/loglimit"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/servertls"
 )
 
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown.
@@ -44,8 +46,8 @@ type Gateway struct {
 	conns     map[net.Conn]*clientConn
 	unauth    map[netip.Addr]int // connections not logged in yet, by source address
 	active    sync.WaitGroup
-	lingering chan struct{} // refused connections being closed gracefully
-	warns     *logLimiter   // protocol refusals logged at Warn
+	lingering chan struct{}     // refused connections being closed gracefully
+	warns     *loglimit.Limiter // protocol refusals logged at Warn
 	closing   atomic.Bool
 	closed    chan struct{} // closed when Shutdown starts
 }
@@ -60,7 +62,7 @@ func New(cfg Config) (*Gateway, error) {
 		cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer),
 		listeners: make(map[net.Listener]struct{}), conns: make(map[net.Conn]*clientConn),
 		unauth: make(map[netip.Addr]int), lingering: make(chan struct{}, maxLingering),
-		closed: make(chan struct{}), warns: newLogLimiter(cfg.Now),
+		closed: make(chan struct{}), warns: loglimit.New(cfg.Now),
 	}
 	g.auth, err = access.NewAuthorizer(access.Config{Authority: cfg.IAM, Database: cfg.Database, Skew: cfg.Skew, Now: cfg.Now})
 	if err != nil {
@@ -102,7 +104,8 @@ type clientConn struct {
 }
 
 // serverTLS returns the TLS configuration toward clients, or nil when there is no
-// certificate.
+// certificate. The wire servers (pgwire, mysqlwire) raise its MinVersion to
+// Config.MinTLSVersion.
 func (g *Gateway) serverTLS() *tls.Config {
 	var c *tls.Config
 	if g.cfg.TLS != nil {
@@ -113,11 +116,8 @@ func (g *Gateway) serverTLS() *tls.Config {
 	if g.cfg.Certificate != nil {
 		c.Certificates = nil
 		c.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return g.cert.Load(), nil }
-	} else if len(c.Certificates) == 0 && c.GetCertificate == nil && c.GetConfigForClient == nil {
+	} else if !servertls.HasCertificate(c) {
 		return nil
-	}
-	if c.MinVersion < g.cfg.MinTLSVersion {
-		c.MinVersion = g.cfg.MinTLSVersion
 	}
 	return c
 }
@@ -265,7 +265,7 @@ const lingerTime = time.Second
 func (g *Gateway) refuse(nc net.Conn, reason string) {
 	engine := g.cfg.Engine
 	g.m.connections.WithLabelValues(engine, outcomeRefused, reason).Inc()
-	g.warnLimited(g.log, "connection refused", "source", addrPort(nc.RemoteAddr()).String(), "reason", reason,
+	g.warns.Warn(g.log, "connection refused", "source", addrPort(nc.RemoteAddr()).String(), "reason", reason,
 		"max_client_conns", g.cfg.MaxClientConns, "max_unauthenticated_per_ip", g.cfg.MaxUnauthenticatedPerIP)
 	nc.SetWriteDeadline(time.Now().Add(lingerTime))
 	if _, err := nc.Write(g.engine.tooMany()); err != nil {
@@ -372,8 +372,8 @@ func (g *Gateway) startupDone(nc net.Conn, start time.Time) {
 // (tls: the TLS handshake failed). Clients that just went away (EOF, reset) are logged
 // at debug level and not counted; every other refusal (a protocol violation, a failed
 // TLS handshake, no first message within Config.StartupTimeout) is logged at warn
-// level, at most a burst of logBurst lines and then one per logInterval, each saying
-// how many were held back before it.
+// level, at most a burst of loglimit.Burst lines and then one per loglimit.Interval,
+// each saying how many were held back before it.
 func (g *Gateway) handshakeFailed(engine string, source netip.AddrPort, err error, tls bool) {
 	reason := reasonProtocol
 	switch {
@@ -387,21 +387,7 @@ func (g *Gateway) handshakeFailed(engine string, source netip.AddrPort, err erro
 		return
 	}
 	g.m.connections.WithLabelValues(engine, outcomeError, reason).Inc()
-	g.warnLimited(g.log, "handshake failed", "source", source.String(), "reason", reason, "err", err)
-}
-
-// warnLimited logs a line a client can cause at will at warn level, unless the
-// gateway's logLimiter holds it back (it is then a debug line). A line logged after
-// some were held back says how many ("suppressed").
-func (g *Gateway) warnLimited(log *slog.Logger, msg string, args ...any) {
-	if ok, suppressed := g.warns.allow(); ok {
-		if suppressed > 0 {
-			args = append(args, "suppressed", suppressed)
-		}
-		log.Warn(msg, args...)
-		return
-	}
-	log.Debug(msg, args...)
+	g.warns.Warn(g.log, "handshake failed", "source", source.String(), "reason", reason, "err", err)
 }
 
 // loginRecord starts the audit record and the logger of a login attempt.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/loglimit"
 	"github.com/iamdb/iamdb/internal/mysqlwire"
 )
 
@@ -103,18 +104,18 @@ func TestProtocolRefusalLogged(t *testing.T) {
 					}
 				}
 			}
-			for range 3 * logBurst {
+			for range 3 * loglimit.Burst {
 				bad()
 			}
 			waitClients(t, gw, 0)
-			if n := strings.Count(gw.logs.String(), `"msg":"handshake failed","source"`); n != 3*logBurst {
-				t.Fatalf("%d handshake failed lines, want %d (warn or debug)", n, 3*logBurst)
+			if n := strings.Count(gw.logs.String(), `"msg":"handshake failed","source"`); n != 3*loglimit.Burst {
+				t.Fatalf("%d handshake failed lines, want %d (warn or debug)", n, 3*loglimit.Burst)
 			}
 			warns := func() int { return strings.Count(gw.logs.String(), `"level":"WARN","msg":"handshake failed"`) }
-			if n := warns(); n < logBurst || n > logBurst+1 {
-				t.Errorf("%d warnings for %d refusals in a burst, want %d", n, 3*logBurst, logBurst)
+			if n := warns(); n < loglimit.Burst || n > loglimit.Burst+1 {
+				t.Errorf("%d warnings for %d refusals in a burst, want %d", n, 3*loglimit.Burst, loglimit.Burst)
 			}
-			time.Sleep(logInterval + 100*time.Millisecond)
+			time.Sleep(loglimit.Interval + 100*time.Millisecond)
 			bad()
 			waitClients(t, gw, 0)
 			if findLog(gw, `"level":"WARN"`, `"reason":"protocol"`, `"suppressed":`) == "" {
@@ -126,5 +127,5 @@ func TestProtocolRefusalLogged(t *testing.T) {
 
 // tlsClient starts TLS toward the gateway over nc, verifying it for "localhost".
 func tlsClient(nc net.Conn, gw *testGW) *tls.Conn {
-	return tls.Client(nc, &tls.Config{RootCAs: gw.env.ca.Pool(), ServerName: "localhost"})
+	return tls.Client(nc, gw.env.ClientTLS())
 }

@@ -224,29 +224,6 @@ func TestStartupTimeoutEndsAtStartup(t *testing.T) {
 	}
 }
 
-func TestLogLimiter(t *testing.T) {
-	t.Parallel()
-	now := time.Unix(1e9, 0)
-	l := newLogLimiter(func() time.Time { return now })
-	for i := range logBurst {
-		if ok, n := l.allow(); !ok || n != 0 {
-			t.Fatalf("line %d of the burst: %v, %d", i, ok, n)
-		}
-	}
-	for range 5 {
-		if ok, _ := l.allow(); ok {
-			t.Fatal("a line beyond the burst was allowed")
-		}
-	}
-	now = now.Add(logInterval)
-	if ok, n := l.allow(); !ok || n != 5 {
-		t.Errorf("after an interval: %v, %d suppressed; want true, 5", ok, n)
-	}
-	if ok, _ := l.allow(); ok {
-		t.Error("two lines in one interval after the burst")
-	}
-}
-
 func TestDefaultMaxClientConns(t *testing.T) {
 	t.Parallel()
 	n := DefaultMaxClientConns()

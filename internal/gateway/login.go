@@ -68,7 +68,7 @@ func login[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *AuditR
 	if why := checkUserName(rec.Engine, user); why != "" {
 		rec.User = printableUser(user)
 		rec.Outcome, rec.Reason = outcomeRefused, reasonInvalidUser
-		g.warnLimited(log, "authentication failed", "reason", reasonInvalidUser, "detail", why)
+		g.warns.Warn(log, "authentication failed", "reason", reasonInvalidUser, "detail", why)
 		r.kind, r.user, r.detail = refuseInvalidUser, rec.User, why
 		return none, r
 	}
@@ -135,7 +135,7 @@ func authorizedAttrs(rec *AuditRecord, st *tls.ConnectionState, client ...any) [
 // noSSL refuses a plaintext login, the same way for IAM and password users.
 func (g *Gateway) noSSL(r refusal, rec *AuditRecord, log *slog.Logger) refusal {
 	rec.Outcome, rec.Reason = outcomeRefused, reasonNoSSL
-	g.warnLimited(log, "authentication failed", "reason", reasonNoSSL)
+	g.warns.Warn(log, "authentication failed", "reason", reasonNoSSL)
 	r.kind = refuseNoSSL
 	return r
 }

@@ -122,7 +122,7 @@ func TestMySQLRevealReasonsAndAudit(t *testing.T) {
 	var log auditLog
 	gw := newMySQLGateway(t, log.revealing)
 	tok := gw.token(t, "alice", "alice", gw.env.clock.Now().Add(-20*time.Minute))
-	_, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS()))
+	_, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.env.ClientTLS()))
 	me := mysqlError(t, err)
 	if me.Number != 1045 || !strings.HasSuffix(me.Message, "(reason: expired)") {
 		t.Errorf("error %d %q; want 1045 ending in (reason: expired)", me.Number, me.Message)
@@ -135,7 +135,7 @@ func TestMySQLRevealReasonsAndAudit(t *testing.T) {
 func TestMySQLCleartextNotEnabled(t *testing.T) {
 	t.Parallel()
 	gw := newMySQLGateway(t, nil)
-	cfg := gw.mysqlConfig("alice", gw.token(t, "alice", "alice", time.Time{}), "app", gw.mysqlTLS())
+	cfg := gw.mysqlConfig("alice", gw.token(t, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS())
 	cfg.AllowCleartextPasswords = false
 	_, err := gw.mysqlOpen(t, cfg)
 	if !errors.Is(err, mysql.ErrCleartextPassword) {
@@ -155,7 +155,7 @@ func TestMySQLPasswordUser(t *testing.T) {
 	dumpLogsOnFail(t, gw)
 	ctx := context.Background()
 	for _, plaintext := range []bool{false, true} {
-		tc := gw.mysqlTLS()
+		tc := gw.env.ClientTLS()
 		if plaintext {
 			tc = nil
 		}
@@ -174,19 +174,19 @@ func TestMySQLPasswordUser(t *testing.T) {
 	}
 	// The admin holds rds_iam WITH ADMIN OPTION (to grant it): still a password user.
 	maria := mysqlEnv(t).maria
-	if _, err := gw.mysqlOpen(t, gw.mysqlConfig(maria.AdminUser, maria.AdminPassword, "", gw.mysqlTLS())); err != nil {
+	if _, err := gw.mysqlOpen(t, gw.mysqlConfig(maria.AdminUser, maria.AdminPassword, "", gw.env.ClientTLS())); err != nil {
 		t.Errorf("admin with its password: %v", err)
 	}
-	_, err := gw.mysqlOpen(t, gw.mysqlConfig("pwuser", "wrong", "app", gw.mysqlTLS()))
+	_, err := gw.mysqlOpen(t, gw.mysqlConfig("pwuser", "wrong", "app", gw.env.ClientTLS()))
 	if me := mysqlError(t, err); me.Number != 1045 || !strings.HasPrefix(me.Message, "Access denied for user 'pwuser'@") {
 		t.Errorf("wrong password: %d %q", me.Number, me.Message)
 	}
-	_, err = gw.mysqlOpen(t, gw.mysqlConfig("nosuchuser", "x", "", gw.mysqlTLS()))
+	_, err = gw.mysqlOpen(t, gw.mysqlConfig("nosuchuser", "x", "", gw.env.ClientTLS()))
 	if me := mysqlError(t, err); me.Number != 1045 {
 		t.Errorf("unknown user: %d %q; want 1045", me.Number, me.Message)
 	}
 	// The backend's own refusals pass through: an unknown database.
-	_, err = gw.mysqlOpen(t, gw.mysqlConfig("pwuser", testPassword, "nosuchdb", gw.mysqlTLS()))
+	_, err = gw.mysqlOpen(t, gw.mysqlConfig("pwuser", testPassword, "nosuchdb", gw.env.ClientTLS()))
 	if me := mysqlError(t, err); me.Number != 1044 && me.Number != 1049 {
 		t.Errorf("unknown database: %d %q; want 1044 or 1049", me.Number, me.Message)
 	}
@@ -307,7 +307,7 @@ func TestMySQLChangeUser(t *testing.T) {
 	}
 	defer nc.Close()
 	cc, err := mysqlwire.ClientHandshake(ctx, nc, mysqlwire.ClientConfig{
-		User: "alice", Password: mysqlwire.Password(gw.token(t, "alice", "alice", time.Time{})), Database: "app", TLS: gw.mysqlTLS(),
+		User: "alice", Password: mysqlwire.Password(gw.token(t, "alice", "alice", time.Time{})), Database: "app", TLS: gw.env.ClientTLS(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -352,7 +352,7 @@ func TestMySQLConcurrentClients(t *testing.T) {
 	gw := newMySQLGateway(t, func(c *Config) { c.Pool.MaxSessionsPerKey = 40 })
 	tok := gw.token(t, "alice", "alice", time.Time{})
 	gw.concurrently(t, 120, func(i int) error {
-		db, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS()))
+		db, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.env.ClientTLS()))
 		if err != nil {
 			return err
 		}
@@ -410,7 +410,7 @@ func TestMySQLShutdown(t *testing.T) {
 	tok := gw.token(t, "alice", "alice", time.Time{})
 	db := gw.mysqlMustOpen(t, "alice", tok, "app")
 	done := gw.startShutdown(t, func() error {
-		_, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.mysqlTLS()))
+		_, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.env.ClientTLS()))
 		return err
 	})
 	connID(t, db) // the open session still works while draining

@@ -54,10 +54,6 @@ func (gw *testGW) mysqlConfig(user, password, database string, tlsConf *tls.Conf
 	return cfg
 }
 
-func (gw *testGW) mysqlTLS() *tls.Config {
-	return &tls.Config{RootCAs: gw.env.ca.Pool(), ServerName: "localhost"}
-}
-
 // mysqlOpen opens one connection (a *sql.Conn of a one-connection DB) and pings it.
 func (gw *testGW) mysqlOpen(t testing.TB, cfg *mysql.Config) (*sql.DB, error) {
 	t.Helper()
@@ -80,7 +76,7 @@ func (gw *testGW) mysqlOpen(t testing.TB, cfg *mysql.Config) (*sql.DB, error) {
 
 func (gw *testGW) mysqlMustOpen(t testing.TB, user, password, database string) *sql.DB {
 	t.Helper()
-	db, err := gw.mysqlOpen(t, gw.mysqlConfig(user, password, database, gw.mysqlTLS()))
+	db, err := gw.mysqlOpen(t, gw.mysqlConfig(user, password, database, gw.env.ClientTLS()))
 	if err != nil {
 		t.Fatalf("connect as %s: %v", user, err)
 	}

@@ -24,7 +24,7 @@ import (
 // Two goroutines, as pgRelay: run reads the client and writes the backend;
 // backendToClient reads the backend and writes the client.
 type mysqlRelay struct {
-	client       net.Conn
+	relayEnds    // resetting: COM_RESET_CONNECTION sent
 	cr           *bufio.Reader
 	be           *mysqlBackend
 	resetTimeout time.Duration
@@ -34,17 +34,12 @@ type mysqlRelay struct {
 	wmu sync.Mutex // the client's writer: backendToClient, and run for its own ERR
 	cw  *bufio.Writer
 
-	mu          sync.Mutex
-	t           mysqlwire.Tracker
-	clientGone  bool
-	resetting   bool
-	resetFailed bool
-	beDead      bool
+	t mysqlwire.Tracker // guarded by mu
 }
 
 func newMySQLRelay(client net.Conn, cr *bufio.Reader, be *mysqlBackend, caps mysqlwire.Capability, resetTimeout time.Duration, log *slog.Logger) *mysqlRelay {
 	return &mysqlRelay{
-		client: client, cr: cr, be: be, resetTimeout: resetTimeout, log: log,
+		relayEnds: relayEnds{client: client}, cr: cr, be: be, resetTimeout: resetTimeout, log: log,
 		cw: bufio.NewWriterSize(client, backendBufSize),
 		t:  mysqlwire.NewTracker(caps),
 	}
@@ -185,11 +180,8 @@ func (r *mysqlRelay) backendToClient() error {
 			if rerr != nil {
 				return r.backendLost(rerr)
 			}
-			if werr != nil { // the client is gone: keep reading, stop forwarding
-				r.mu.Lock()
-				r.clientGone = true
-				r.mu.Unlock()
-				r.client.Close()
+			if werr != nil {
+				r.clientFailed()
 			}
 		}
 		if done {

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -122,7 +121,7 @@ func pgGatewayViaProxy(t *testing.T, mutate func(*Config)) (*testGW, *countingPr
 	e := env(t)
 	p := startCountingProxy(t, e.pg.Addr())
 	gw := startTestGateway(t, e, EnginePostgres, Backend{
-		Addr: p.addr, TLS: &tls.Config{RootCAs: e.ca.Pool(), ServerName: "localhost"},
+		Addr: p.addr, TLS: e.ClientTLS(),
 		AdminUser: e.pg.AdminUser, AdminPassword: e.pg.AdminPassword,
 	}, mutate)
 	return gw, p
@@ -374,7 +373,7 @@ func TestTrailingSpaceMySQL(t *testing.T) {
 			t.Errorf("isMember(%q) = %v, %v; want %v", user, ok, err, want)
 		}
 	}
-	_, err := gw.mysqlOpen(t, gw.mysqlConfig("alice ", gw.token(t, "alice", "alice ", time.Time{}), "app", gw.mysqlTLS()))
+	_, err := gw.mysqlOpen(t, gw.mysqlConfig("alice ", gw.token(t, "alice", "alice ", time.Time{}), "app", gw.env.ClientTLS()))
 	if me := mysqlError(t, err); me.Number != 1045 {
 		t.Errorf("'alice ': %v, want 1045", err)
 	}

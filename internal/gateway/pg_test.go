@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/testenv/gatewayenv"
 	"github.com/jackc/pgx/v5"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -467,5 +468,23 @@ func TestCertificateAndTLSVersion(t *testing.T) {
 	cc.TLSConfig.MaxVersion = tls.VersionTLS12
 	if _, err := pgx.ConnectConfig(context.Background(), cc); err == nil {
 		t.Error("TLS 1.2 accepted with MinTLSVersion 1.3")
+	}
+}
+
+// A MinTLSVersion other than TLS 1.2 or 1.3 is refused when the gateway is created.
+func TestMinTLSVersionRefused(t *testing.T) {
+	t.Parallel()
+	e := env(t)
+	site := e.Site(t, gatewayenv.Postgres)
+	for _, v := range []uint16{tls.VersionTLS11, 0x0305} {
+		_, err := New(Config{
+			Engine: EnginePostgres, IAM: e.svc, Database: site.Database, Certificate: &site.Certificate,
+			Backend:     Backend{Addr: e.pg.Addr(), AdminUser: e.pg.AdminUser, AdminPassword: e.pg.AdminPassword},
+			ClientCerts: e.certs, MinTLSVersion: v,
+		})
+		want := fmt.Sprintf("gateway: config: unsupported MinTLSVersion %#x", v)
+		if err == nil || err.Error() != want {
+			t.Errorf("New(MinTLSVersion %#x) = %v, want %q", v, err, want)
+		}
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"io"
-	"net"
-	"sync"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/pgwire"
@@ -24,21 +22,17 @@ var discardAll = pgwire.AppendQuery(nil, "DISCARD ALL")
 // the session idle, run sends DISCARD ALL and backendToClient, no longer forwarding,
 // stops at its ReadyForQuery, leaving the backend connection at a message boundary.
 type pgRelay struct {
-	client       net.Conn
+	relayEnds    // resetting: DISCARD ALL sent
 	cr           *bufio.Reader
 	be           *pgBackend
 	resetTimeout time.Duration
 	onReset      func() // called before DISCARD ALL is sent, if not nil
 
-	mu          sync.Mutex
-	tx          byte // transaction status of the last ReadyForQuery
-	pending     int  // ReadyForQuery owed
-	unsynced    bool // extended-protocol messages since the last Sync
-	clientGone  bool // stop forwarding to the client
-	resetting   bool // DISCARD ALL sent
-	resetFailed bool
-	beFatal     bool // the backend sent FATAL or PANIC
-	beDead      bool // backendToClient ended on an error
+	// guarded by mu
+	tx       byte // transaction status of the last ReadyForQuery
+	pending  int  // ReadyForQuery owed
+	unsynced bool // extended-protocol messages since the last Sync
+	beFatal  bool // the backend sent FATAL or PANIC
 }
 
 // run relays until the client leaves or either side fails. poolable says whether the
@@ -165,11 +159,8 @@ func (r *pgRelay) backendToClient() error {
 			if werr == nil && br.Buffered() == 0 {
 				werr = cw.Flush()
 			}
-			if werr != nil { // the client is gone: keep reading, stop forwarding
-				r.mu.Lock()
-				r.clientGone = true
-				r.mu.Unlock()
-				r.client.Close()
+			if werr != nil {
+				r.clientFailed()
 			}
 		}
 		if done {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -22,6 +23,28 @@ const maxInspect = 64 << 10
 
 // backendBufSize is the buffer size of the relays' readers and writers.
 const backendBufSize = 8 << 10
+
+// relayEnds is what both relays track of their two ends. Its mu also guards each
+// relay's own protocol state.
+type relayEnds struct {
+	client net.Conn
+
+	mu          sync.Mutex
+	clientGone  bool // stop forwarding to the client
+	resetting   bool // the session's reset was sent to the backend
+	resetFailed bool // the backend refused the reset
+	beDead      bool // backendToClient ended on an error
+}
+
+// clientFailed is for a failed write to the client: the client is gone, so the relay
+// stops forwarding to it (backendToClient keeps reading, to the reset's answer) and
+// closes its connection.
+func (r *relayEnds) clientFailed() {
+	r.mu.Lock()
+	r.clientGone = true
+	r.mu.Unlock()
+	r.client.Close()
+}
 
 // relayBody copies n bytes from r to w without allocating. When w fails it still reads
 // (and drops) the rest, so that r stays at a message boundary. It returns the read

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/access"
+	"github.com/iamdb/iamdb/internal/loglimit"
 )
 
 // Defaults of Config.
@@ -76,8 +77,8 @@ type Config struct {
 type Endpoint struct {
 	cfg   Config
 	log   *slog.Logger
-	warns *logLimiter // lines a peer can cause at will
-	db    string      // the database's identifier
+	warns *loglimit.Limiter // lines a peer can cause at will
+	db    string            // the database's identifier
 
 	mu      sync.Mutex
 	ln      *net.UnixListener
@@ -116,7 +117,7 @@ func New(cfg Config) (*Endpoint, error) {
 		cfg.Now = time.Now
 	}
 	return &Endpoint{
-		cfg: cfg, log: cfg.Logger, warns: newLogLimiter(cfg.Now),
+		cfg: cfg, log: cfg.Logger, warns: loglimit.New(cfg.Now),
 		db: cfg.Authorizer.Database().Identifier, conns: map[net.Conn]struct{}{},
 	}, nil
 }
@@ -219,7 +220,7 @@ func (e *Endpoint) Serve() error {
 		if len(e.conns) >= e.cfg.MaxConns {
 			e.mu.Unlock()
 			c.Close()
-			e.warns.warn(e.log, "native connection refused", "reason", "too-many-connections", "max_conns", e.cfg.MaxConns)
+			e.warns.Warn(e.log, "native connection refused", "reason", "too-many-connections", "max_conns", e.cfg.MaxConns)
 			continue
 		}
 		e.conns[c] = struct{}{}
@@ -246,14 +247,14 @@ func (e *Endpoint) serveConn(c *net.UnixConn) {
 		return
 	}
 	if !slices.Contains(e.cfg.AllowedUIDs, uid) {
-		e.warns.warn(e.log, "native peer refused", "uid", uid, "pid", pid)
+		e.warns.Warn(e.log, "native peer refused", "uid", uid, "pid", pid)
 		return
 	}
 	c.SetDeadline(time.Now().Add(e.cfg.RequestTimeout))
 	req, err := ReadRequest(c)
 	if err != nil {
 		if errors.Is(err, ErrMalformed) {
-			e.warns.warn(e.log, "malformed native request", "uid", uid, "pid", pid, "err", err)
+			e.warns.Warn(e.log, "malformed native request", "uid", uid, "pid", pid, "err", err)
 		} else {
 			e.log.Debug("no native request", "uid", uid, "pid", pid, "err", err)
 		}

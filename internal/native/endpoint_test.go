@@ -22,15 +22,15 @@ import (
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/native"
 	"github.com/iamdb/iamdb/internal/testenv"
+	"github.com/iamdb/iamdb/internal/testenv/accessenv"
 	"github.com/iamdb/iamdb/internal/testenv/authority"
-	"github.com/iamdb/iamdb/token"
 )
 
 // The database is registered with the gateway's port; the native endpoint serves it on
 // the server's own port, which tokens must name.
 const (
-	gatewayPort = 6432
-	nativePort  = 5544
+	gatewayPort = accessenv.RegisteredPort
+	nativePort  = accessenv.ServerPort
 )
 
 // childEnv switches the test binary into a client that asks the socket named by it and
@@ -50,51 +50,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// env is an authority with a registered database and users, and the keys to sign with.
-type env struct {
-	a    *authority.Authority
-	db   iam.Database
-	auth *access.Authorizer
-	keys map[string]token.Credentials
-}
-
-func newEnv(t *testing.T) *env {
+// newEnv is an authority with a registered database and users, the Authorizer the
+// endpoints ask, and the keys to sign with.
+func newEnv(t *testing.T) *accessenv.Env {
 	t.Helper()
-	a := authority.New(t, authority.Options{})
-	db, err := a.IAM.RegisterDatabase(context.Background(), iam.DatabaseSpec{
-		Identifier: "app", Engine: "postgres", Endpoints: []string{"localhost"}, Port: gatewayPort, IAMAuth: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{a: a, db: db, keys: map[string]token.Credentials{}}
-	add := func(name string, policies ...string) {
-		k := a.User(t, name, policies...)
-		e.keys[name] = token.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey}
-	}
-	add("alice", a.ConnectPolicy("alice"))
-	add("nobody")
-	add("blocked", a.ConnectPolicy("blocked"), `{"Version":"2012-10-17","Statement":[{"Sid":"NotFromThere","Effect":"Deny","Action":"rds-db:connect","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"198.51.100.0/24"}}}]}`)
-	add("office", a.ConnectPolicy("office"), `{"Version":"2012-10-17","Statement":[{"Sid":"OnlyOffice","Effect":"Deny","Action":"rds-db:connect","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}]}`)
-	e.auth, err = access.NewAuthorizer(access.Config{Authority: a.IAM, Database: db, Port: nativePort, Now: a.Clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
-// token signs a token for user with key's credentials, for localhost:port at time at
-// (zero: now).
-func (e *env) token(t *testing.T, port int, user, key string, at time.Time) string {
-	t.Helper()
-	if at.IsZero() {
-		at = e.a.Clock.Now()
-	}
-	tok, err := token.Build("localhost:"+strconv.Itoa(port), e.a.Region, user, e.keys[key], at)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return accessenv.New(t, authority.Options{})
 }
 
 // shortDir is a temporary directory with a short path (a socket's path has at most 107
@@ -140,14 +100,14 @@ type running struct {
 
 // start serves an endpoint for e configured by cfg (Socket, Authorizer, AllowedUIDs,
 // Logger and Audit are filled in when empty); it is shut down when t ends.
-func start(t *testing.T, e *env, cfg native.Config) *running {
+func start(t *testing.T, e *accessenv.Env, cfg native.Config) *running {
 	t.Helper()
 	r := &running{logs: &testenv.LogBuffer{}, audits: &audits{}, served: make(chan error, 1)}
 	if cfg.Socket == "" {
 		cfg.Socket = filepath.Join(shortDir(t), "app.sock")
 	}
 	if cfg.Authorizer == nil {
-		cfg.Authorizer = e.auth
+		cfg.Authorizer = e.Authorizer
 	}
 	if cfg.AllowedUIDs == nil {
 		cfg.AllowedUIDs = []uint32{uint32(os.Getuid())}
@@ -189,7 +149,7 @@ func TestEndpointDecisions(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	r := start(t, e, native.Config{SecureTransport: true})
-	valid := e.token(t, nativePort, "alice", "alice", time.Time{})
+	valid := e.Token(t, nativePort, "alice", "alice", time.Time{})
 	last := valid[len(valid)-1]
 	tampered := valid[:len(valid)-1] + string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", last)+1)%16])
 	cases := []struct {
@@ -203,15 +163,15 @@ func TestEndpointDecisions(t *testing.T) {
 		{"allowed with a host name", native.Request{User: "alice", Host: "client.example", Token: valid}, true, ""},
 		{"wrong token", native.Request{User: "alice", Host: "127.0.0.1", Token: tampered}, false, "signature-mismatch"},
 		{"not a token", native.Request{User: "alice", Host: "127.0.0.1", Token: "a password"}, false, "malformed"},
-		{"signed for the gateway port", native.Request{User: "alice", Host: "127.0.0.1", Token: e.token(t, gatewayPort, "alice", "alice", time.Time{})}, false, "port-not-allowed"},
-		{"expired", native.Request{User: "alice", Host: "127.0.0.1", Token: e.token(t, nativePort, "alice", "alice", e.a.Clock.Now().Add(-16*time.Minute))}, false, "expired"},
+		{"signed for the gateway port", native.Request{User: "alice", Host: "127.0.0.1", Token: e.Token(t, gatewayPort, "alice", "alice", time.Time{})}, false, "port-not-allowed"},
+		{"expired", native.Request{User: "alice", Host: "127.0.0.1", Token: e.Token(t, nativePort, "alice", "alice", e.Clock.Now().Add(-16*time.Minute))}, false, "expired"},
 		{"another user", native.Request{User: "bob", Host: "127.0.0.1", Token: valid}, false, "user-mismatch"},
-		{"implicit deny", native.Request{User: "nobody", Host: "127.0.0.1", Token: e.token(t, nativePort, "nobody", "nobody", time.Time{})}, false, "implicit-deny"},
-		{"Deny on aws:SourceIp", native.Request{User: "blocked", Host: "198.51.100.4", Token: e.token(t, nativePort, "blocked", "blocked", time.Time{})}, false, "explicit-deny"},
-		{"Deny on aws:SourceIp, another address", native.Request{User: "blocked", Host: "203.0.113.1", Token: e.token(t, nativePort, "blocked", "blocked", time.Time{})}, true, ""},
-		{"Deny on aws:SourceIp, IPv4-mapped", native.Request{User: "blocked", Host: "::ffff:198.51.100.4", Token: e.token(t, nativePort, "blocked", "blocked", time.Time{})}, false, "explicit-deny"},
-		{"NotIpAddress Deny, no host", native.Request{User: "office", Token: e.token(t, nativePort, "office", "office", time.Time{})}, false, "explicit-deny"},
-		{"NotIpAddress Deny, host inside", native.Request{User: "office", Host: "192.0.2.10", Token: e.token(t, nativePort, "office", "office", time.Time{})}, true, ""},
+		{"implicit deny", native.Request{User: "nobody", Host: "127.0.0.1", Token: e.Token(t, nativePort, "nobody", "nobody", time.Time{})}, false, "implicit-deny"},
+		{"Deny on aws:SourceIp", native.Request{User: "blocked", Host: "198.51.100.4", Token: e.Token(t, nativePort, "blocked", "blocked", time.Time{})}, false, "explicit-deny"},
+		{"Deny on aws:SourceIp, another address", native.Request{User: "blocked", Host: "203.0.113.1", Token: e.Token(t, nativePort, "blocked", "blocked", time.Time{})}, true, ""},
+		{"Deny on aws:SourceIp, IPv4-mapped", native.Request{User: "blocked", Host: "::ffff:198.51.100.4", Token: e.Token(t, nativePort, "blocked", "blocked", time.Time{})}, false, "explicit-deny"},
+		{"NotIpAddress Deny, no host", native.Request{User: "office", Token: e.Token(t, nativePort, "office", "office", time.Time{})}, false, "explicit-deny"},
+		{"NotIpAddress Deny, host inside", native.Request{User: "office", Host: "192.0.2.10", Token: e.Token(t, nativePort, "office", "office", time.Time{})}, true, ""},
 	}
 	var secrets []string
 	for _, c := range cases {
@@ -253,11 +213,10 @@ func TestEndpointDecisions(t *testing.T) {
 func TestEndpointSecureTransport(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.a.PutUserPolicy(t, "alice", "tls", `{"Version":"2012-10-17","Statement":[{"Sid":"TLSOnly","Effect":"Deny","Action":"rds-db:connect","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`)
-	tok := e.token(t, nativePort, "alice", "alice", time.Time{})
+	tok := e.Token(t, nativePort, "plain", "plain", time.Time{}) // denied without TLS
 	for _, secure := range []bool{true, false} {
 		r := start(t, e, native.Config{SecureTransport: secure})
-		resp, err := r.ask(t, native.Request{User: "alice", Host: "127.0.0.1", Token: tok})
+		resp, err := r.ask(t, native.Request{User: "plain", Host: "127.0.0.1", Token: tok})
 		if err != nil || resp.Allow != secure {
 			t.Errorf("SecureTransport %v: Ask = %+v, %v; want allow=%v", secure, resp, err, secure)
 		}
@@ -270,12 +229,12 @@ func TestEndpointIAMAuthDisabled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	r := start(t, e, native.Config{SecureTransport: true})
-	req := native.Request{User: "alice", Host: "127.0.0.1", Token: e.token(t, nativePort, "alice", "alice", time.Time{})}
+	req := native.Request{User: "alice", Host: "127.0.0.1", Token: e.Token(t, nativePort, "alice", "alice", time.Time{})}
 	if resp, err := r.ask(t, req); err != nil || !resp.Allow {
 		t.Fatalf("Ask before disabling = %+v, %v; want allowed", resp, err)
 	}
 	off := false
-	if _, err := e.a.IAM.ModifyDBInstance(context.Background(), e.a.Root(), iam.ModifyDBInput{Identifier: "app", EnableIAMDatabaseAuthentication: &off, ApplyImmediately: true}); err != nil {
+	if _, err := e.IAM.ModifyDBInstance(context.Background(), e.Root(), iam.ModifyDBInput{Identifier: "app", EnableIAMDatabaseAuthentication: &off, ApplyImmediately: true}); err != nil {
 		t.Fatal(err)
 	}
 	if resp, err := r.ask(t, req); err != nil || resp.Allow || resp.Reason != access.ReasonIAMAuthDisabled {
@@ -289,7 +248,7 @@ func TestEndpointPeerNotAllowed(t *testing.T) {
 	e := newEnv(t)
 	other := uint32(os.Getuid()) + 1000
 	r := start(t, e, native.Config{AllowedUIDs: []uint32{other}, Mode: 0o666})
-	resp, err := r.ask(t, native.Request{User: "alice", Host: "127.0.0.1", Token: e.token(t, nativePort, "alice", "alice", time.Time{})})
+	resp, err := r.ask(t, native.Request{User: "alice", Host: "127.0.0.1", Token: e.Token(t, nativePort, "alice", "alice", time.Time{})})
 	if err == nil {
 		t.Fatalf("Ask from uid %d (allowed: %d) = %+v, want no answer", os.Getuid(), other, resp)
 	}
@@ -321,7 +280,7 @@ func TestEndpointPeerCredentials(t *testing.T) {
 	if err := os.WriteFile(bin, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tok := e.token(t, nativePort, "alice", "alice", time.Time{})
+	tok := e.Token(t, nativePort, "alice", "alice", time.Time{})
 	ask := func(socket string) string {
 		cmd := exec.Command(bin)
 		cmd.Env = []string{childEnv + "=" + socket, childEnv + "_TOKEN=" + tok}
@@ -375,7 +334,7 @@ func TestEndpointMalformed(t *testing.T) {
 	r.logs.WaitLine(t, `"msg":"malformed native request"`, "wrong magic")
 	r.logs.WaitLine(t, `"msg":"malformed native request"`, "token length 32767 out of range")
 	r.logs.NoSecret(t, "abcdefgh", "HTTP/1.0")
-	resp, err := r.ask(t, native.Request{User: "alice", Host: "127.0.0.1", Token: e.token(t, nativePort, "alice", "alice", time.Time{})})
+	resp, err := r.ask(t, native.Request{User: "alice", Host: "127.0.0.1", Token: e.Token(t, nativePort, "alice", "alice", time.Time{})})
 	if err != nil || !resp.Allow {
 		t.Errorf("Ask after malformed requests = %+v, %v; want allowed", resp, err)
 	}
@@ -429,7 +388,7 @@ func TestEndpointMaxConns(t *testing.T) {
 	for _, c := range held {
 		c.Close()
 	}
-	req := native.Request{User: "alice", Host: "127.0.0.1", Token: e.token(t, nativePort, "alice", "alice", time.Time{})}
+	req := native.Request{User: "alice", Host: "127.0.0.1", Token: e.Token(t, nativePort, "alice", "alice", time.Time{})}
 	// The held connections end asynchronously; the endpoint answers again once they have.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -451,7 +410,7 @@ func TestEndpointSocketFile(t *testing.T) {
 	e := newEnv(t)
 	dir := shortDir(t)
 	newEP := func(path string, mode os.FileMode) *native.Endpoint {
-		ep, err := native.New(native.Config{Socket: path, Mode: mode, Authorizer: e.auth, AllowedUIDs: []uint32{0}})
+		ep, err := native.New(native.Config{Socket: path, Mode: mode, Authorizer: e.Authorizer, AllowedUIDs: []uint32{0}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -517,7 +476,7 @@ func TestEndpointShutdownWaits(t *testing.T) {
 	e := newEnv(t)
 	dir := shortDir(t)
 	socket := filepath.Join(dir, "w.sock")
-	ep, err := native.New(native.Config{Socket: socket, Authorizer: e.auth, AllowedUIDs: []uint32{uint32(os.Getuid())}})
+	ep, err := native.New(native.Config{Socket: socket, Authorizer: e.Authorizer, AllowedUIDs: []uint32{uint32(os.Getuid())}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,7 +496,7 @@ func TestEndpointShutdownWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	var req strings.Builder
-	if err := native.WriteRequest(&req, native.Request{User: "alice", Host: "127.0.0.1", Token: e.token(t, nativePort, "alice", "alice", time.Time{})}); err != nil {
+	if err := native.WriteRequest(&req, native.Request{User: "alice", Host: "127.0.0.1", Token: e.Token(t, nativePort, "alice", "alice", time.Time{})}); err != nil {
 		t.Fatal(err)
 	}
 	// A full exchange on a second connection: the endpoint accepts in order, so once it

@@ -52,3 +52,51 @@ func TestConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestMinVersion(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want uint16
+		wantErr  string
+	}{
+		{0, tls.VersionTLS12, ""},
+		{tls.VersionTLS12, tls.VersionTLS12, ""},
+		{tls.VersionTLS13, tls.VersionTLS13, ""},
+		{tls.VersionTLS10, 0, "unsupported MinTLSVersion 0x301"},
+		{tls.VersionTLS11, 0, "unsupported MinTLSVersion 0x302"},
+		{0x0305, 0, "unsupported MinTLSVersion 0x305"},
+	}
+	for _, tt := range tests {
+		got, err := servertls.MinVersion(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("MinVersion(%#x) = %#x, %v; want error %q", tt.in, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("MinVersion(%#x) = %#x, %v; want %#x", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestHasCertificate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		c    *tls.Config
+		want bool
+	}{
+		{"nil", nil, false},
+		{"empty", &tls.Config{}, false},
+		{"settings only", &tls.Config{MinVersion: tls.VersionTLS13, NextProtos: []string{"postgresql"}}, false},
+		{"Certificates", testenv.ServerTLS(), true},
+		{"GetCertificate", &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return nil, nil }}, true},
+		{"GetConfigForClient", &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return nil, nil }}, true},
+	}
+	for _, tt := range tests {
+		if got := servertls.HasCertificate(tt.c); got != tt.want {
+			t.Errorf("HasCertificate(%s) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
