@@ -73,9 +73,9 @@ type devInstance struct {
 	// pgNative and myNative are the databases' own ports, which take IAM logins in
 	// native mode; 0 when it is off (not root, --native=false) or without MariaDB.
 	pgNative, myNative int
-	region  string
-	account string
-	admin   awsCreds
+	region             string
+	account            string
+	admin              awsCreds
 }
 
 // startDev runs "iamdb dev --dir T ARGS" until the test ends, and reads D/env.
