@@ -84,6 +84,36 @@ func TestConnectDoctorPgpass(t *testing.T) {
 		}
 	})
 
+	// Native mode: the same commands, unchanged, against the databases' own ports.
+	t.Run("connect psql native", func(t *testing.T) {
+		if d.pgNative == 0 {
+			needTool(t, false, "native mode (root, gcc, libpam0g-dev)", "run as root; apt-get install -y gcc libpam0g-dev")
+		}
+		out, errOut, err := call("connect", "psql", "--hostname", "localhost", "--port", strconv.Itoa(d.pgNative), "--username", "conn_user", "--dbname", "postgres",
+			"--", "-X", "-At", "-c", "select current_user, ssl, inet_server_port() from pg_stat_ssl where pid = pg_backend_pid()")
+		if want := "conn_user|t|" + strconv.Itoa(d.pgNative); err != nil || strings.TrimSpace(out) != want {
+			t.Errorf("iamdb connect psql (native) = %v, %q (stderr %q); want %s", err, out, errOut, want)
+		}
+		if line := d.findLog(0, `msg="connection authorized"`, "native=postgres ", "user=conn_user "); line == "" {
+			t.Error("no native login of conn_user logged")
+		}
+	})
+	t.Run("connect mysql native", func(t *testing.T) {
+		if d.myNative == 0 {
+			needTool(t, d.maria == nil, "native mode (root, gcc, libpam0g-dev)", "run as root; apt-get install -y gcc libpam0g-dev")
+			t.Skip("MariaDB is not installed")
+		}
+		t.Setenv("IAMDB_MYSQL_PAM_SERVICE", d.env["IAMDB_MYSQL_PAM_SERVICE"])
+		if _, errOut, err := call("create-db-user", "--native", "--mysql", d.env["IAMDB_MYSQL_ADMIN_DSN"], "conn_native"); err != nil {
+			t.Fatalf("create-db-user --native: %v %s", err, errOut)
+		}
+		out, errOut, err := call("connect", "mysql", "--hostname", "localhost", "--port", strconv.Itoa(d.myNative), "--username", "conn_native",
+			"--", "--batch", "--skip-column-names", "-e", "select current_user(), @@port, variable_value <> '' from information_schema.session_status where variable_name = 'Ssl_cipher'")
+		if want := "conn_native@%\t" + strconv.Itoa(d.myNative) + "\t1"; err != nil || strings.TrimSpace(out) != want {
+			t.Errorf("iamdb connect mysql (native) = %v, %q (stderr %q); want %q", err, out, errOut, want)
+		}
+	})
+
 	t.Run("connect needs a CA", func(t *testing.T) {
 		t.Setenv("IAMDB_CA_FILE", "")
 		_, _, err := call("connect", "psql", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user")

@@ -973,11 +973,15 @@ func testCreateDBUserPostgres(t *testing.T, d *devInstance, tools *clientTools) 
 	}
 }
 
-// Without the MariaDB binaries, iamdb dev runs PostgreSQL only, and says so.
+// Without the MariaDB binaries, iamdb dev runs PostgreSQL only, and says so; with
+// --native=false, native mode is off and D/env names no native port (readNative checks).
 func TestDevWithoutMariaDB(t *testing.T) {
 	d := startDevWith(t, hooks{startMariaDB: func(context.Context, localdb.MariaDBOptions) (*localdb.MariaDB, error) {
 		return nil, fmt.Errorf("%w (test)", localdb.ErrMariaDBNotFound)
-	}})
+	}}, "--native=false")
+	if !strings.Contains(d.stdout.String(), "\n  native     off: turned off with --native=false\n") {
+		t.Errorf("stdout %q: want native mode off, saying why", d.stdout.String())
+	}
 	if d.maria != nil {
 		t.Fatal("iamdb dev started MariaDB")
 	}
