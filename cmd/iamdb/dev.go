@@ -359,6 +359,13 @@ Next:
   export PGPASSWORD=$(aws rds generate-db-auth-token --hostname localhost --port %d --username iam_user)
   psql "host=localhost port=%d user=iam_user dbname=postgres sslmode=verify-full sslrootcert=$IAMDB_CA_FILE"
 `, srv.OpsAddr(), env, pgPort, pgPort)
+	if dbs.native.on() {
+		fmt.Fprintf(&b, `
+Natively, as on RDS (no hop: PostgreSQL asks PAM, which asks iamdb; same user, same policy):
+  export PGPASSWORD=$(aws rds generate-db-auth-token --hostname localhost --port %d --username iam_user)
+  psql "host=localhost port=%d user=iam_user dbname=postgres sslmode=verify-full sslrootcert=$IAMDB_CA_FILE"
+`, dbs.pg.Port(), dbs.pg.Port())
+	}
 	if dbs.maria != nil {
 		self := "iamdb" // as the user ran it: bin/iamdb from scripts/quickstart
 		if strings.ContainsRune(os.Args[0], '/') && !strings.HasSuffix(os.Args[0], ".test") {
@@ -370,6 +377,13 @@ MySQL (as RDS for MySQL's CREATE USER 'iam_user' IDENTIFIED WITH AWSAuthenticati
   TOKEN=$(aws rds generate-db-auth-token --hostname localhost --port %d --username iam_user)
   mariadb --host=localhost --port=%d --ssl-ca="$IAMDB_CA_FILE" --ssl-verify-server-cert --enable-cleartext-plugin --user=iam_user --password="$TOKEN"
 `, myPort, myPort)
+		if dbs.native.on() {
+			fmt.Fprintf(&b, `  # natively: a native user (IDENTIFIED VIA pam), a token for MariaDB's own port
+  `+self+` create-db-user --native --mysql "$IAMDB_MYSQL_ADMIN_DSN" native_user
+  mariadb --host=localhost --port=%d --ssl-ca="$IAMDB_CA_FILE" --ssl-verify-server-cert --user=native_user \
+    --password="$(aws rds generate-db-auth-token --hostname localhost --port %d --username native_user)"
+`, dbs.maria.Port(), dbs.maria.Port())
+		}
 	}
 	return b.String()
 }
