@@ -23,7 +23,7 @@ const doctorUsage = `usage: iamdb doctor --hostname H --port P --username U [--e
                     [--signing-host H] [--postgres URL [--pam-dir DIR]] [native mode flags]
        iamdb doctor --postgres URL [--ca-file F] [--pam-dir DIR] [native mode flags]
        iamdb doctor native mode flags
-native mode flags: --native-socket PATH
+native mode flags: --native-socket PATH [--native-user U] [--native-source ADDR]
                    [--native-engine postgres|mariadb [--native-service S] [--native-module PATH]
                     [--native-timeout MS] [--native-addresses CIDR,...]
                     [--native-gateway-source ADDR] [--native-hba FILE] [--native-cnf FILE]]
@@ -55,6 +55,10 @@ and, for native mode (docs/native-mode.md), with --native-socket PATH:
                everyone, and the verifier answers a probe that is not a token with a
                refusal and its reason (run as root or as the database's OS user: the
                verifier answers only the uids it allows)
+  native_login the verifier's verdict on a token: the one doctor signs for --username
+               (with --hostname, --port, --username), or, with --native-user U, the one
+               in $IAMDB_NATIVE_TOKEN (never printed); --native-source is the client
+               address sent as PAM_RHOST (aws:SourceIp), default none
   native_setup with --native-engine: the files iamdb native-setup writes (PAM service
                file, pg_hba.conf block or MariaDB option file, the module) are what
                native-setup --apply with the same flags would write (--native-X is
@@ -77,7 +81,11 @@ type doctorFlags struct {
 type nativeDoctorFlags struct {
 	socket, engine, service, module, addresses, gatewaySource, hba, cnf string
 	timeout                                                             int
+	user, source                                                        string // native_login
 }
+
+// nativeTokenEnv holds the token of doctor --native-user.
+const nativeTokenEnv = "IAMDB_NATIVE_TOKEN"
 
 // parseDoctorFlags parses and checks iamdb doctor's flags; nil and no error for -h.
 func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
@@ -100,6 +108,8 @@ func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
 	fs.StringVar(&n.gatewaySource, "native-gateway-source", "", "native-setup's --gateway-source")
 	fs.StringVar(&n.hba, "native-hba", "", "native-setup's --hba")
 	fs.StringVar(&n.cnf, "native-cnf", "", "native-setup's --cnf")
+	fs.StringVar(&n.user, "native-user", "", "native mode: ask the verifier for this user with the token in $"+nativeTokenEnv)
+	fs.StringVar(&n.source, "native-source", "", "native mode: the client address the verifier is told (PAM_RHOST)")
 	if done, err := parseArgs(fs, args); done {
 		return nil, err
 	}
@@ -116,6 +126,14 @@ func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
 		}
 	} else if n.socket == "" {
 		return nil, usagef("doctor: --native-engine needs --native-socket (native-setup's --socket)")
+	}
+	switch {
+	case (n.user != "" || n.source != "") && n.socket == "":
+		return nil, usagef("doctor: --native-user and --native-source need --native-socket")
+	case n.user != "" && (f.hostname != "" || f.port != 0 || f.username != ""):
+		return nil, usagef("doctor: --native-user takes the token from $%s; with --username doctor signs one itself", nativeTokenEnv)
+	case n.user != "" && os.Getenv(nativeTokenEnv) == "":
+		return nil, usagef("doctor: --native-user: $%s holds no token", nativeTokenEnv)
 	}
 	if !f.backendOnly() {
 		if err := f.required("doctor"); err != nil {
@@ -145,14 +163,28 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	d := &doctor{w: stdout}
+	var tok string // signed for the login checks, for native_login
 	if !f.backendOnly() {
-		d.checkLogin(ctx, f)
+		tok = d.checkLogin(ctx, f)
 	}
 	if f.pgURL != "" {
 		d.checkHBA(ctx, f.pgURL, f.caFile, f.pamDir)
 	}
 	if f.native.socket != "" {
-		d.checkNativeSocket(ctx, f.native.socket)
+		alive := d.checkNativeSocket(ctx, f.native.socket)
+		user := f.username
+		if f.native.user != "" {
+			user, tok = f.native.user, os.Getenv(nativeTokenEnv)
+		}
+		switch {
+		case user == "":
+		case !alive:
+			d.skip("native_login", "the verifier did not answer")
+		case tok == "":
+			d.skip("native_login", "no token was signed (see above)")
+		default:
+			d.checkNativeLogin(ctx, f.native.socket, user, f.native.source, tok)
+		}
 	}
 	if f.native.engine != "" {
 		if err := d.checkNativeSetup(ctx, f.native, f.pamDir); err != nil {
@@ -166,8 +198,8 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // checkLogin checks what a login as f's user needs: credentials, region, identity, TLS and
-// a token the authority accepts.
-func (d *doctor) checkLogin(ctx context.Context, f *doctorFlags) {
+// a token the authority accepts. It returns the token it signed, if any.
+func (d *doctor) checkLogin(ctx context.Context, f *doctorFlags) (tok string) {
 	creds, err := client.AWSDefaultCredentials(ctx, client.AWSOptions{Profile: f.profile, Region: f.region})
 	var provider client.CredentialsProvider = creds
 	if err != nil {
@@ -200,8 +232,9 @@ func (d *doctor) checkLogin(ctx context.Context, f *doctorFlags) {
 	}
 	d.checkTLS(ctx, f)
 	if credsOK && region != "" {
-		d.checkToken(ctx, f, creds, src, target)
+		tok = d.checkToken(ctx, f, creds, src, target)
 	}
+	return tok
 }
 
 // checkCredentials reports the credentials the chain finds, and until when they last.
@@ -248,16 +281,17 @@ func (d *doctor) checkTLS(ctx context.Context, f *doctorFlags) {
 		tls.CipherSuiteName(st.CipherSuite), strings.Join(leaf.DNSNames, ","), leaf.NotAfter.UTC().Format(time.RFC3339)))
 }
 
-// checkToken signs a token for target and reports the authority's verdict on it.
-func (d *doctor) checkToken(ctx context.Context, f *doctorFlags, creds *client.AWSCredentials, src *client.TokenSource, target client.Target) {
+// checkToken signs a token for target and reports the authority's verdict on it. It
+// returns the token, "" if none could be signed.
+func (d *doctor) checkToken(ctx context.Context, f *doctorFlags, creds *client.AWSCredentials, src *client.TokenSource, target client.Target) string {
 	tok, info, err := mintToken(ctx, src, target)
 	switch {
 	case err != nil:
 		d.fail("token", err.Error(), "")
-		return
+		return ""
 	case f.endpoint == "":
 		d.ok("token", fmt.Sprintf("built for %s:%d as %s, expires %s (no authority to ask for a verdict)", f.signingHost, f.port, f.username, info.Expiration.Format(time.RFC3339)))
-		return
+		return tok.Value()
 	}
 	r, err := askAuthority(ctx, creds, f.endpoint, tok.Value(), f.username, f.signingHost, f.port)
 	switch {
@@ -278,6 +312,7 @@ func (d *doctor) checkToken(ctx context.Context, f *doctorFlags, creds *client.A
 		}
 		d.fail("token", detail, tokenHint(r))
 	}
+	return tok.Value()
 }
 
 // tokenHint says how to fix a refused token.

@@ -28,8 +28,8 @@ const (
 )
 
 // checkNativeSocket reports whether the local verifier listens on socket, how the socket
-// file is protected, and whether the verifier answers.
-func (d *doctor) checkNativeSocket(ctx context.Context, socket string) {
+// file is protected, and whether the verifier answers (alive).
+func (d *doctor) checkNativeSocket(ctx context.Context, socket string) (alive bool) {
 	fi, err := os.Lstat(socket)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -74,7 +74,47 @@ func (d *doctor) checkNativeSocket(ctx context.Context, socket string) {
 		d.fail("native", socket+": the verifier refused the probe without a reason", "upgrade iamdb: its verifier should say why it refuses")
 	default:
 		d.ok("native", fmt.Sprintf("%s: mode %#o%s; the verifier answers (a probe that is not a token: refused, %s)", socket, perm, owner, resp.Reason))
+		return true
 	}
+	return false
+}
+
+// checkNativeLogin asks the verifier on socket whether user may log in with tok from
+// source (PAM_RHOST, "" for none), as the PAM module would, and reports its verdict.
+// The token is never printed.
+func (d *doctor) checkNativeLogin(ctx context.Context, socket, user, source, tok string) {
+	req := native.Request{User: user, Host: source, Token: tok}
+	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	from := "no client address (PAM_RHOST), so no aws:SourceIp"
+	if source != "" {
+		from = "from " + source
+	}
+	resp, err := native.Ask(actx, socket, req)
+	switch {
+	case err != nil:
+		// Ask's errors hold no request bytes; WriteRequest's name the field and its length.
+		d.fail("native_login", fmt.Sprintf("%s: %v", user, err), "")
+	case resp.Allow:
+		d.ok("native_login", fmt.Sprintf("%s: allowed by the verifier (%s)", user, from))
+	default:
+		d.fail("native_login", fmt.Sprintf("%s: refused by the verifier (%s; %s)", user, resp.Reason, from), nativeLoginHint(resp.Reason))
+	}
+}
+
+// nativeLoginHint says how to fix a refusal of the verifier.
+func nativeLoginHint(reason string) string {
+	switch reason {
+	case "port-not-allowed":
+		return "in native mode the token names the database's own port, not the gateway's: sign for the port clients dial"
+	case "host-not-allowed":
+		return "sign for a name the database is registered with (aws rds describe-db-instances/-clusters)"
+	case "implicit-deny":
+		return "attach a policy allowing rds-db:connect on the user's dbuser ARN; an IpAddress condition on aws:SourceIp needs --native-source (MariaDB sends none)"
+	case "explicit-deny":
+		return "a Deny statement matched: iamdb serve's log names it"
+	}
+	return "docs/troubleshooting.md has the reason " + strconv.Quote(reason) + "; iamdb serve's log has the detail"
 }
 
 // userName returns the name of uid, or the number.

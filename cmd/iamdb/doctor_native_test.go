@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/iamdb/iamdb/internal/nativeconf"
 	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/internal/testenv/authority"
+	"github.com/iamdb/iamdb/token"
 )
 
 // socketDir is a temporary directory with a short path (a socket's path has at most 107
@@ -33,8 +35,9 @@ func socketDir(t *testing.T) string {
 
 // startVerifier serves a real native endpoint (a real authority, a registered database)
 // on a new socket with cfg's Mode and AllowedUIDs (nil: this process's uid), and
-// returns the socket and the endpoint's log; it is shut down when t ends.
-func startVerifier(t *testing.T, cfg native.Config) (string, *testenv.LogBuffer) {
+// returns the socket, the endpoint's log and the authority; it is shut down when t ends.
+// Tokens must name localhost:5544.
+func startVerifier(t *testing.T, cfg native.Config) (string, *testenv.LogBuffer, *authority.Authority) {
 	t.Helper()
 	a := authority.New(t, authority.Options{})
 	db, err := a.IAM.RegisterDatabase(context.Background(), iam.DatabaseSpec{
@@ -71,13 +74,13 @@ func startVerifier(t *testing.T, cfg native.Config) (string, *testenv.LogBuffer)
 			t.Errorf("Serve = %v", err)
 		}
 	})
-	return cfg.Socket, logs
+	return cfg.Socket, logs, a
 }
 
 func TestDoctorNativeSocket(t *testing.T) {
 	t.Parallel()
 	// The verifier answers the probe: a refusal with its reason, which its log records.
-	socket, logs := startVerifier(t, native.Config{})
+	socket, logs, _ := startVerifier(t, native.Config{})
 	out, _, status := runCLI(t, "doctor", "--native-socket", socket)
 	if status != 0 || !strings.HasPrefix(out, "ok    native       "+socket+": mode 0660, owner ") ||
 		!strings.Contains(out, "the verifier answers (a probe that is not a token: refused, malformed)") {
@@ -86,7 +89,7 @@ func TestDoctorNativeSocket(t *testing.T) {
 	logs.WaitLine(t, `"msg":"authentication failed"`, `"reason":"malformed"`, `"user":"`+nativeProbeUser+`"`)
 
 	// Everyone may write to the socket.
-	open, _ := startVerifier(t, native.Config{Mode: 0o666})
+	open, _, _ := startVerifier(t, native.Config{Mode: 0o666})
 	out, _, status = runCLI(t, "doctor", "--native-socket", open)
 	if status != 1 || !strings.Contains(out, "WARN  native       "+open+": mode 0666") || !strings.Contains(out, "every local user can ask") ||
 		!strings.Contains(out, "fix: give the native endpoint mode 0660") || !strings.Contains(out, "ok    native") {
@@ -94,7 +97,7 @@ func TestDoctorNativeSocket(t *testing.T) {
 	}
 
 	// A verifier that does not answer this uid (SO_PEERCRED) closes unanswered.
-	closed, closedLogs := startVerifier(t, native.Config{AllowedUIDs: []uint32{uint32(os.Getuid()) + 4242}})
+	closed, closedLogs, _ := startVerifier(t, native.Config{AllowedUIDs: []uint32{uint32(os.Getuid()) + 4242}})
 	out, _, status = runCLI(t, "doctor", "--native-socket", closed)
 	if status != 1 || !strings.Contains(out, "FAIL  native       "+closed+": no answer: ") || !strings.Contains(out, "it answers only the uids it allows") {
 		t.Errorf("doctor --native-socket as a uid the verifier does not answer: status %d\n%s", status, out)
@@ -129,7 +132,7 @@ func TestDoctorNativeSocket(t *testing.T) {
 // then the native-setup command that fixes them; after that command, all is well.
 func TestDoctorNativeSetup(t *testing.T) {
 	t.Parallel()
-	socket, _ := startVerifier(t, native.Config{})
+	socket, _, _ := startVerifier(t, native.Config{})
 	dir := t.TempDir()
 	module := writeFile(t, dir, "pam_iamdb.so", "")
 	cnf := filepath.Join(dir, "native.cnf")
@@ -165,6 +168,55 @@ func TestDoctorNativeSetup(t *testing.T) {
 	}
 }
 
+// native_login: the verifier's verdict on a token doctor signs itself (--username) or
+// finds in $IAMDB_NATIVE_TOKEN (--native-user); the token is never printed.
+func TestDoctorNativeLogin(t *testing.T) {
+	socket, logs, a := startVerifier(t, native.Config{})
+	key := a.User(t, "alice", a.ConnectPolicy("alice"))
+	creds := token.Credentials{AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey}
+	sign := func(port int) string {
+		tok, err := token.Build(fmt.Sprintf("localhost:%d", port), a.Region, "alice", creds, a.Clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	good, gatewayPort := sign(5544), sign(6432)
+
+	t.Setenv(nativeTokenEnv, good)
+	out, errOut, status := runCLI(t, "doctor", "--native-socket", socket, "--native-user", "alice", "--native-source", "192.0.2.7")
+	if status != 0 || !strings.Contains(out, "ok    native_login alice: allowed by the verifier (from 192.0.2.7)\n") {
+		t.Errorf("doctor --native-user with a good token: status %d\n%s%s", status, out, errOut)
+	}
+	logs.WaitLine(t, `"msg":"connection authorized"`, `"user":"alice"`, `"source":"192.0.2.7"`)
+
+	t.Setenv(nativeTokenEnv, gatewayPort)
+	out, errOut, status = runCLI(t, "doctor", "--native-socket", socket, "--native-user", "alice")
+	if status != 1 || !strings.Contains(out, "FAIL  native_login alice: refused by the verifier (port-not-allowed; no client address (PAM_RHOST), so no aws:SourceIp)\n") ||
+		!strings.Contains(out, "fix: in native mode the token names the database's own port") {
+		t.Errorf("doctor --native-user with a token for the gateway's port: status %d\n%s%s", status, out, errOut)
+	}
+
+	// doctor signs the token for --username itself (no authority: the TLS check fails,
+	// nothing listens on the port; the verifier still judges the token).
+	isolateAWS(t, key.AccessKeyID, key.SecretAccessKey, "")
+	out, errOut, status = runCLI(t, "doctor", "--hostname", "localhost", "--port", "5544", "--username", "alice",
+		"--region", a.Region, "--engine", "postgres", "--native-socket", socket)
+	if !strings.Contains(out, "ok    token        built for localhost:5544 as alice") || !strings.Contains(out, "ok    native_login alice: allowed by the verifier") {
+		t.Errorf("doctor --username --native-socket: status %d\n%s%s", status, out, errOut)
+	}
+	for _, tok := range []string{good, gatewayPort} {
+		if strings.Contains(out+errOut+logs.String(), tok[strings.Index(tok, "X-Amz-Signature="):]) {
+			t.Error("a token's signature appears in doctor's output or the verifier's log")
+		}
+	}
+
+	t.Setenv(nativeTokenEnv, "")
+	if _, errOut, status := runCLIErr(t, "doctor", "--native-socket", socket, "--native-user", "alice"); status != 2 || !strings.Contains(errOut, "$"+nativeTokenEnv+" holds no token") {
+		t.Errorf("doctor --native-user without a token: status %d, stderr %q", status, errOut)
+	}
+}
+
 func TestDoctorNativeUsage(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -176,6 +228,8 @@ func TestDoctorNativeUsage(t *testing.T) {
 		{[]string{"--native-engine", "oracle", "--native-socket", "/s"}, `--native-engine "oracle" must be postgres or mariadb`},
 		{[]string{"--native-engine", "mariadb", "--native-socket", "relative"}, `--native-socket "relative" must be an absolute path`},
 		{[]string{"--native-engine", "mariadb", "--native-socket", "/s", "--native-hba", "/x"}, "--native-hba is for --native-engine postgres"},
+		{[]string{"--native-user", "u"}, "--native-user and --native-source need --native-socket"},
+		{[]string{"--native-user", "u", "--native-socket", "/s", "--username", "u"}, "--native-user takes the token from $IAMDB_NATIVE_TOKEN"},
 	} {
 		_, errOut, status := runCLIErr(t, append([]string{"doctor"}, tt.args...)...)
 		if status != 2 || !strings.Contains(errOut, "iamdb: doctor: "+tt.want) {
