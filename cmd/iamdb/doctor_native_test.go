@@ -238,7 +238,7 @@ func TestDoctorNativeUsage(t *testing.T) {
 	}
 }
 
-func TestClassifyPAMService(t *testing.T) {
+func TestDoctorPAMService(t *testing.T) {
 	t.Parallel()
 	written, err := nativeconf.PAMService(nativeconf.PAM{Module: "/lib/security/pam_iamdb.so", Socket: "/run/iamdb/pg.sock", TimeoutMS: 1500})
 	if err != nil {
@@ -296,10 +296,10 @@ func TestClassifyPAMService(t *testing.T) {
 	}
 }
 
-// FuzzPAMService feeds the PAM service parser arbitrary files: it must not panic, a
+// FuzzDoctorPAMService feeds the PAM service parser arbitrary files: it must not panic, a
 // service it calls native has pam_iamdb.so required or requisite as its first auth rule,
 // and a sufficient module put first makes any file not native.
-func FuzzPAMService(f *testing.F) {
+func FuzzDoctorPAMService(f *testing.F) {
 	f.Add("auth required pam_iamdb.so socket=/s\naccount required pam_iamdb.so socket=/s\n")
 	f.Add("auth [success=1 default=ignore] pam_unix.so\nauth requisite pam_deny.so\n")
 	f.Add("@include common-auth\n-auth required pam_iamdb.so \\\n socket=/s # c\n")
