@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -19,8 +20,13 @@ import (
 
 const doctorUsage = `usage: iamdb doctor --hostname H --port P --username U [--engine auto|postgres|mysql]
                     [--endpoint URL] [--region R] [--profile NAME] [--ca-file F]
-                    [--signing-host H] [--postgres URL]
-       iamdb doctor --postgres URL [--ca-file F]
+                    [--signing-host H] [--postgres URL [--pam-dir DIR]] [native mode flags]
+       iamdb doctor --postgres URL [--ca-file F] [--pam-dir DIR] [native mode flags]
+       iamdb doctor native mode flags
+native mode flags: --native-socket PATH [--native-user U] [--native-source ADDR]
+                   [--native-engine postgres|mariadb [--native-service S] [--native-module PATH]
+                    [--native-timeout MS] [--native-addresses CIDR,...]
+                    [--native-gateway-source ADDR] [--native-hba FILE] [--native-cnf FILE]]
 
 iamdb doctor checks, one line each, what an IAM database login needs, and says how to fix
 what fails:
@@ -38,16 +44,48 @@ theirs to read; TLS as in create-db-user), on the backend:
                created) log in without the gateway's client certificate: every line
                that a member reaches, in PostgreSQL's first-match order, before a
                reject for it, is named with the fix (the file on disk: reload after
-               editing it)
+               editing it). Native mode's hostssl pam lines count as IAM logins when
+               their PAM service is native:
+  pam_service  each PAM service pg_hba.conf's pam lines name (<pam-dir>/<service>,
+               --pam-dir default /etc/pam.d: run doctor on the database server) is
+               native mode if its first auth rule is pam_iamdb.so, required or
+               requisite; one that names pam_iamdb.so otherwise is a warning
+and, for native mode (docs/native-mode.md), with --native-socket PATH:
+  native       the local verifier's socket exists, is a socket, is not writable by
+               everyone, and the verifier answers a probe that is not a token with a
+               refusal and its reason (run as root or as the database's OS user: the
+               verifier answers only the uids it allows)
+  native_login the verifier's verdict on a token: the one doctor signs for --username
+               (with --hostname, --port, --username), or, with --native-user U, the one
+               in $IAMDB_NATIVE_TOKEN (never printed); --native-source is the client
+               address sent as PAM_RHOST (aws:SourceIp), default none
+  native_setup with --native-engine: the files iamdb native-setup writes (PAM service
+               file, pg_hba.conf block or MariaDB option file, the module) are what
+               native-setup --apply with the same flags would write (--native-X is
+               native-setup's --X; --pam-dir is shared)
 It exits 1 if any check fails. Without an endpoint (real RDS) the identity and token
-verdicts are skipped. With only --postgres, only the backend is checked.
+verdicts are skipped. Without --hostname, --port and --username only --postgres and the
+native mode checks run.
 `
 
 // doctorFlags are iamdb doctor's flags.
 type doctorFlags struct {
 	tokenFlags
 	engine, endpoint, caFile, signingHost, pgURL string
+	pamDir                                       string
+	native                                       nativeDoctorFlags
 }
+
+// nativeDoctorFlags are iamdb doctor's native mode flags: the socket to probe, and
+// native-setup's flags for its --check.
+type nativeDoctorFlags struct {
+	socket, engine, service, module, addresses, gatewaySource, hba, cnf string
+	timeout                                                             int
+	user, source                                                        string // native_login
+}
+
+// nativeTokenEnv holds the token of doctor --native-user.
+const nativeTokenEnv = "IAMDB_NATIVE_TOKEN"
 
 // parseDoctorFlags parses and checks iamdb doctor's flags; nil and no error for -h.
 func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
@@ -59,15 +97,47 @@ func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
 	fs.StringVar(&f.caFile, "ca-file", os.Getenv("IAMDB_CA_FILE"), "CA certificate(s) verifying the server (default $IAMDB_CA_FILE)")
 	fs.StringVar(&f.signingHost, "signing-host", "", "host name the token is signed for (default --hostname)")
 	fs.StringVar(&f.pgURL, "postgres", "", "a PostgreSQL backend to check pg_hba.conf on, as a superuser (libpq URL or key=value)")
+	fs.StringVar(&f.pamDir, "pam-dir", "/etc/pam.d", "directory of PAM service files")
+	n := &f.native
+	fs.StringVar(&n.socket, "native-socket", "", "native mode: the local verifier's Unix socket to probe")
+	fs.StringVar(&n.engine, "native-engine", "", "native mode: compare native-setup's files for this engine (postgres or mariadb)")
+	fs.StringVar(&n.service, "native-service", "", "native-setup's --service")
+	fs.StringVar(&n.module, "native-module", "", "native-setup's --module")
+	fs.IntVar(&n.timeout, "native-timeout", 0, "native-setup's --timeout")
+	fs.StringVar(&n.addresses, "native-addresses", "", "native-setup's --addresses")
+	fs.StringVar(&n.gatewaySource, "native-gateway-source", "", "native-setup's --gateway-source")
+	fs.StringVar(&n.hba, "native-hba", "", "native-setup's --hba")
+	fs.StringVar(&n.cnf, "native-cnf", "", "native-setup's --cnf")
+	fs.StringVar(&n.user, "native-user", "", "native mode: ask the verifier for this user with the token in $"+nativeTokenEnv)
+	fs.StringVar(&n.source, "native-source", "", "native mode: the client address the verifier is told (PAM_RHOST)")
 	if done, err := parseArgs(fs, args); done {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("doctor: unexpected argument %q", fs.Arg(0))
 	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if n.engine == "" {
+		for _, name := range []string{"native-service", "native-module", "native-timeout", "native-addresses", "native-gateway-source", "native-hba", "native-cnf"} {
+			if set[name] {
+				return nil, usagef("doctor: --%s goes with --native-engine", name)
+			}
+		}
+	} else if n.socket == "" {
+		return nil, usagef("doctor: --native-engine needs --native-socket (native-setup's --socket)")
+	}
+	switch {
+	case (n.user != "" || n.source != "") && n.socket == "":
+		return nil, usagef("doctor: --native-user and --native-source need --native-socket")
+	case n.user != "" && (f.hostname != "" || f.port != 0 || f.username != ""):
+		return nil, usagef("doctor: --native-user takes the token from $%s; with --username doctor signs one itself", nativeTokenEnv)
+	case n.user != "" && os.Getenv(nativeTokenEnv) == "":
+		return nil, usagef("doctor: --native-user: $%s holds no token", nativeTokenEnv)
+	}
 	if !f.backendOnly() {
 		if err := f.required("doctor"); err != nil {
-			return nil, usagef("doctor: --hostname, --port and --username are required (or --postgres alone)")
+			return nil, usagef("doctor: --hostname, --port and --username are required (or --postgres or --native-socket alone)")
 		}
 	}
 	switch f.engine {
@@ -81,9 +151,10 @@ func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
 	return &f, nil
 }
 
-// backendOnly reports whether only --postgres was given: only the backend is checked.
+// backendOnly reports whether no login was named, only --postgres or native mode: only
+// those are checked.
 func (f *doctorFlags) backendOnly() bool {
-	return f.pgURL != "" && f.hostname == "" && f.port == 0 && f.username == ""
+	return (f.pgURL != "" || f.native.socket != "") && f.hostname == "" && f.port == 0 && f.username == ""
 }
 
 func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -92,11 +163,33 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	d := &doctor{w: stdout}
+	var tok string // signed for the login checks, for native_login
 	if !f.backendOnly() {
-		d.checkLogin(ctx, f)
+		tok = d.checkLogin(ctx, f)
 	}
 	if f.pgURL != "" {
-		d.checkHBA(ctx, f.pgURL, f.caFile)
+		d.checkHBA(ctx, f.pgURL, f.caFile, f.pamDir)
+	}
+	if f.native.socket != "" {
+		alive := d.checkNativeSocket(ctx, f.native.socket)
+		user := f.username
+		if f.native.user != "" {
+			user, tok = f.native.user, os.Getenv(nativeTokenEnv)
+		}
+		switch {
+		case user == "":
+		case !alive:
+			d.skip("native_login", "the verifier did not answer")
+		case tok == "":
+			d.skip("native_login", "no token was signed (see above)")
+		default:
+			d.checkNativeLogin(ctx, f.native.socket, user, f.native.source, tok)
+		}
+	}
+	if f.native.engine != "" {
+		if err := d.checkNativeSetup(ctx, f.native, f.pamDir); err != nil {
+			return err
+		}
 	}
 	if d.failed {
 		return exitCode(1)
@@ -105,8 +198,8 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // checkLogin checks what a login as f's user needs: credentials, region, identity, TLS and
-// a token the authority accepts.
-func (d *doctor) checkLogin(ctx context.Context, f *doctorFlags) {
+// a token the authority accepts. It returns the token it signed, if any.
+func (d *doctor) checkLogin(ctx context.Context, f *doctorFlags) (tok string) {
 	creds, err := client.AWSDefaultCredentials(ctx, client.AWSOptions{Profile: f.profile, Region: f.region})
 	var provider client.CredentialsProvider = creds
 	if err != nil {
@@ -139,8 +232,9 @@ func (d *doctor) checkLogin(ctx context.Context, f *doctorFlags) {
 	}
 	d.checkTLS(ctx, f)
 	if credsOK && region != "" {
-		d.checkToken(ctx, f, creds, src, target)
+		tok = d.checkToken(ctx, f, creds, src, target)
 	}
+	return tok
 }
 
 // checkCredentials reports the credentials the chain finds, and until when they last.
@@ -187,16 +281,17 @@ func (d *doctor) checkTLS(ctx context.Context, f *doctorFlags) {
 		tls.CipherSuiteName(st.CipherSuite), strings.Join(leaf.DNSNames, ","), leaf.NotAfter.UTC().Format(time.RFC3339)))
 }
 
-// checkToken signs a token for target and reports the authority's verdict on it.
-func (d *doctor) checkToken(ctx context.Context, f *doctorFlags, creds *client.AWSCredentials, src *client.TokenSource, target client.Target) {
+// checkToken signs a token for target and reports the authority's verdict on it. It
+// returns the token, "" if none could be signed.
+func (d *doctor) checkToken(ctx context.Context, f *doctorFlags, creds *client.AWSCredentials, src *client.TokenSource, target client.Target) string {
 	tok, info, err := mintToken(ctx, src, target)
 	switch {
 	case err != nil:
 		d.fail("token", err.Error(), "")
-		return
+		return ""
 	case f.endpoint == "":
 		d.ok("token", fmt.Sprintf("built for %s:%d as %s, expires %s (no authority to ask for a verdict)", f.signingHost, f.port, f.username, info.Expiration.Format(time.RFC3339)))
-		return
+		return tok.Value()
 	}
 	r, err := askAuthority(ctx, creds, f.endpoint, tok.Value(), f.username, f.signingHost, f.port)
 	switch {
@@ -217,6 +312,7 @@ func (d *doctor) checkToken(ctx context.Context, f *doctorFlags, creds *client.A
 		}
 		d.fail("token", detail, tokenHint(r))
 	}
+	return tok.Value()
 }
 
 // tokenHint says how to fix a refused token.
@@ -258,6 +354,9 @@ func (d *doctor) warn(what, detail string) {
 	d.failed = true
 	fmt.Fprintf(d.w, "WARN  %-12s %s\n", what, detail)
 }
+
+// hint prints the fix of the finding before it.
+func (d *doctor) hint(fix string) { fmt.Fprintf(d.w, "      %-12s fix: %s\n", "", fix) }
 
 func (d *doctor) fail(what, detail, hint string) {
 	d.failed = true

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,9 +16,11 @@ import (
 // file reads them from the server and prints the verdict.
 
 // checkHBA connects to a PostgreSQL backend and reports each line of its pg_hba.conf
-// that lets a member of rds_iam in without a certificate (package pghba).
-func (d *doctor) checkHBA(ctx context.Context, connString, caFile string) {
-	const fix = "reject members of rds_iam right after the gateway's cert line: \"hostssl all +rds_iam <gateway>/32 cert\", then \"host all +rds_iam all reject\" and \"local all +rds_iam reject\", before any other line (docs/operations.md); then SELECT pg_reload_conf()"
+// that lets a member of rds_iam in without an IAM token (package pghba), after the PAM
+// services its pam lines name (in pamDir), which decide which of those are native mode.
+func (d *doctor) checkHBA(ctx context.Context, connString, caFile, pamDir string) {
+	const fix = "reject members of rds_iam right after the gateway's cert line (or native mode's hostssl pam lines): \"hostssl all +rds_iam <gateway>/32 cert\", then \"host all +rds_iam all reject\" and \"local all +rds_iam reject\", before any other line (docs/operations.md; iamdb native-setup --apply writes native mode's block); then SELECT pg_reload_conf()"
+	const nativeFix = "native mode's pam lines for members of rds_iam must be hostssl, and followed by \"host all +rds_iam all reject\" and \"local all +rds_iam reject\" (iamdb native-setup --apply writes them); then SELECT pg_reload_conf()"
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	cfg, err := pgx.ParseConfig(withPostgresTLS(connString, caFile))
@@ -35,15 +39,33 @@ func (d *doctor) checkHBA(ctx context.Context, connString, caFile string) {
 		d.fail("pg_hba", "reading pg_hba_file_rules: "+err.Error(), "connect as a superuser, or GRANT SELECT ON pg_hba_file_rules and EXECUTE ON FUNCTION pg_hba_file_rules() to the role")
 		return
 	}
-	warnings := pghba.Check(rules, members)
+	var services []string
+	for _, r := range rules {
+		if svc := r.PAMService(); svc != "" && r.Err == "" && !slices.Contains(services, svc) {
+			services = append(services, svc)
+		}
+	}
+	native := d.checkPAMServices(pamDir, services)
+	warnings := pghba.Check(rules, members, pghba.Options{NativeServices: native})
 	if len(warnings) == 0 {
-		d.ok("pg_hba", fmt.Sprintf("%s: %d lines; members of rds_iam (%d) log in only with a client certificate", cfg.Host, len(rules), len(members)))
+		how := "a client certificate"
+		if len(native) > 0 {
+			how += " or an IAM token through PAM (" + strings.Join(native, ", ") + ") over TLS"
+		}
+		d.ok("pg_hba", fmt.Sprintf("%s: %d lines; members of rds_iam (%d) log in only with %s", cfg.Host, len(rules), len(members), how))
 		return
 	}
+	var plain, nat bool
 	for _, w := range warnings {
-		d.warn("pg_hba", w)
+		d.warn("pg_hba", w.Text)
+		plain, nat = plain || !w.Native, nat || w.Native
 	}
-	fmt.Fprintf(d.w, "      %-12s fix: %s\n", "", fix)
+	if plain {
+		d.hint(fix)
+	}
+	if nat {
+		d.hint(nativeFix)
+	}
 }
 
 // readHBA reads the rules of pg_hba.conf and the members of rds_iam from a server.
@@ -56,7 +78,7 @@ func readHBA(ctx context.Context, c *pgx.Conn) ([]pghba.Rule, []pghba.Member, er
 	rules, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pghba.Rule, error) {
 		var r pghba.Rule
 		var line *int32
-		err := row.Scan(&line, &r.Type, &r.Databases, &r.Users, &r.Address, &r.Netmask, &r.Method, &r.Err)
+		err := row.Scan(&line, &r.Type, &r.Databases, &r.Users, &r.Address, &r.Netmask, &r.Method, &r.Options, &r.Err)
 		if line != nil {
 			r.Line = int(*line)
 		}

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/iamdb/iamdb/internal/native/pammodule"
 	"github.com/iamdb/iamdb/internal/nativeconf"
 )
 
@@ -21,7 +22,7 @@ const nativeSetupUsage = `usage: iamdb native-setup --engine postgres|mariadb --
            [--module PATH] [--timeout MS] [--pam-dir /etc/pam.d]
            [--addresses CIDR,...] [--gateway-source ADDR] [--hba FILE]   (postgres)
            [--cnf FILE]                                                  (mariadb)
-           [--apply | --check]
+           [--apply [--rebuild-module] | --check]
 
 Prints (or, with --apply, writes) what a database server needs for iamdb's native mode,
 in which the database itself checks IAM auth tokens through PAM: the module pam_iamdb.so
@@ -46,7 +47,9 @@ pam_permit.so; /lib/<multiarch>/security on Debian). --hba defaults to the only
 
 --apply writes the files idempotently (pg_hba.conf keeps its mode and owner; the block
 between its "# BEGIN iamdb native mode" and "# END iamdb native mode" lines is replaced)
-and says what changed. --check compares the files with what --apply would write and exits
+and says what changed. It first builds pam_iamdb.so into --module if it is missing there
+(with --rebuild-module, even if it exists), with the system's C compiler and libpam's
+headers (Debian: apt-get install gcc libpam0g-dev). --check compares the files with what --apply would write and exits
 1 with one line per difference.
 `
 
@@ -104,6 +107,7 @@ func runNativeSetup(ctx context.Context, args []string, stdout, stderr io.Writer
 	pamDir := fs.String("pam-dir", "/etc/pam.d", "directory of PAM service files")
 	apply := fs.Bool("apply", false, "write the files")
 	check := fs.Bool("check", false, "compare the files with what --apply would write")
+	rebuild := fs.Bool("rebuild-module", false, "with --apply: build pam_iamdb.so even if --module exists")
 	if help, err := parseFlags(fs, nativeSetupUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
@@ -114,6 +118,8 @@ func runNativeSetup(ctx context.Context, args []string, stdout, stderr io.Writer
 		return usagef("native-setup: unexpected argument %q", fs.Arg(0))
 	case *apply && *check:
 		return usagef("native-setup: --apply and --check exclude each other")
+	case *rebuild && !*apply:
+		return usagef("native-setup: --rebuild-module goes with --apply")
 	case *socket == "":
 		return usagef("native-setup: --socket (the local verifier's Unix socket) is required")
 	case !filepath.IsAbs(*socket):
@@ -124,6 +130,11 @@ func runNativeSetup(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if *module == "" {
 		*module = filepath.Join(pamModuleDir(runtime.GOARCH, fileExists), "pam_iamdb.so")
+	}
+	// Linux-PAM reads a relative module path in its module directory.
+	modulePath := *module
+	if !filepath.IsAbs(modulePath) {
+		modulePath = filepath.Join(pamModuleDir(runtime.GOARCH, fileExists), modulePath)
 	}
 	pamText, err := nativeconf.PAMService(nativeconf.PAM{Module: *module, Socket: *socket, TimeoutMS: *timeout})
 	if err != nil {
@@ -202,9 +213,9 @@ func runNativeSetup(ctx context.Context, args []string, stdout, stderr io.Writer
 
 	switch {
 	case *check:
-		return checkNative(files, *module, stdout)
+		return checkNative(files, modulePath, stdout)
 	case *apply:
-		return applyNative(ctx, files, *module, stdout, stderr)
+		return applyNative(ctx, files, modulePath, *rebuild, stdout)
 	}
 	for i, f := range files {
 		if i > 0 {
@@ -213,8 +224,8 @@ func runNativeSetup(ctx context.Context, args []string, stdout, stderr io.Writer
 		text, _ := f.want(nil)
 		fmt.Fprintf(stdout, "### %s: %s\n### then: %s\n%s", f.what, f.path, f.after, text)
 	}
-	if !fileExists(*module) {
-		fmt.Fprintf(stdout, "\n### note: %s does not exist yet: build pam_iamdb.so and install it there\n", *module)
+	if !fileExists(modulePath) {
+		fmt.Fprintf(stdout, "\n### note: %s does not exist yet: --apply builds it (gcc and libpam0g-dev needed)\n", modulePath)
 	}
 	return nil
 }
@@ -270,14 +281,18 @@ func checkNative(files []nativeFile, module string, stdout io.Writer) error {
 	return nil
 }
 
-// applyNative writes each file that differs from what it should hold, and says what it
-// did and what to do next.
-func applyNative(ctx context.Context, files []nativeFile, module string, stdout, stderr io.Writer) error {
-	// LEAD: build the module if missing — pammodule.Build(ctx, module) — goes here,
-	// before the PAM service file that names it is written (ctx is for it).
-	_ = ctx
-	if !fileExists(module) {
-		fmt.Fprintf(stderr, "iamdb native-setup: warning: %s does not exist yet: logins through PAM fail until pam_iamdb.so is installed there\n", module)
+// applyNative builds the module if it is missing (or rebuild says so), then writes each
+// file that differs from what it should hold, and says what it did and what to do next.
+func applyNative(ctx context.Context, files []nativeFile, module string, rebuild bool, stdout io.Writer) error {
+	// The module first: the PAM service file that names it must not point at nothing.
+	if rebuild || !fileExists(module) {
+		if err := pammodule.Build(ctx, module); err != nil {
+			if errors.Is(err, pammodule.ErrToolchainMissing) {
+				return fmt.Errorf("native-setup: cannot build %s: %w (Debian: apt-get install gcc libpam0g-dev; or build it elsewhere and pass --module)", module, err)
+			}
+			return fmt.Errorf("native-setup: build %s: %w", module, err)
+		}
+		fmt.Fprintf(stdout, "built: %s (pam_iamdb.so)\n", module)
 	}
 	for _, f := range files {
 		cur, err := readCurrent(f.path)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -342,5 +343,85 @@ ca_key_file = "ca-key.pem"
 	}
 	if a, b := got.Postgres[0].BackendSourceAddress, got.MySQL[0].BackendSourceAddress; a != "127.0.0.2" || b != "10.9.8.7" {
 		t.Errorf("backend_source_address = %q, %q; want 127.0.0.2, 10.9.8.7", a, b)
+	}
+}
+
+// --apply builds pam_iamdb.so when --module does not exist (before the PAM service file
+// that names it is written), leaves it alone once it does, and builds it again with
+// --rebuild-module; --check reports a missing module.
+func TestNativeSetupApplyBuildsModule(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	module := filepath.Join(dir, "security", "pam_iamdb.so")
+	if err := os.Mkdir(filepath.Dir(module), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cnf := filepath.Join(dir, "native.cnf")
+	args := []string{"native-setup", "--engine", "mariadb", "--socket", "/run/iamdb/my.sock", "--module", module,
+		"--pam-dir", dir, "--cnf", cnf}
+	if out, _, status := runCLI(t, append(args, "--check")...); status != 1 || !strings.Contains(out, module+": the PAM module is missing\n") {
+		t.Errorf("--check without the module: status %d, output %q", status, out)
+	}
+	out, errOut, status := runCLIErr(t, append(args, "--apply")...)
+	if status != 0 && strings.Contains(errOut, "C toolchain for PAM modules missing") {
+		needTool(t, false, "a C compiler and libpam's headers ("+strings.TrimSpace(errOut)+")", "apt-get install gcc libpam0g-dev")
+	}
+	if status != 0 || !strings.HasPrefix(out, "built: "+module+" (pam_iamdb.so)\n") || !strings.Contains(out, "wrote: "+filepath.Join(dir, "iamdb")) {
+		t.Fatalf("--apply without the module: status %d, output %q, stderr %q", status, out, errOut)
+	}
+	f, err := elf.Open(module)
+	if err != nil {
+		t.Fatalf("the built module is not an ELF file: %v", err)
+	}
+	syms, _ := f.DynamicSymbols()
+	f.Close()
+	found := false
+	for _, s := range syms {
+		found = found || s.Name == "pam_sm_authenticate"
+	}
+	if !found {
+		t.Errorf("the built module does not export pam_sm_authenticate")
+	}
+	fi, err := os.Stat(module)
+	if err != nil || fi.Mode().Perm() != 0o755 {
+		t.Fatalf("module mode = %v, %v; want 0755", fi, err)
+	}
+	if out, _, status := runCLI(t, append(args, "--check")...); status != 0 {
+		t.Errorf("--check after --apply: status %d, output %q", status, out)
+	}
+	// Present: not rebuilt.
+	old := []byte("not a module, but present")
+	if err := os.WriteFile(module, old, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, status := runCLI(t, append(args, "--apply")...); status != 0 || strings.Contains(out, "built:") {
+		t.Errorf("--apply with the module present: status %d, output %q; want it left alone", status, out)
+	}
+	if got, _ := os.ReadFile(module); !bytes.Equal(got, old) {
+		t.Error("--apply replaced a module that was present")
+	}
+	if out, _, status := runCLI(t, append(args, "--apply", "--rebuild-module")...); status != 0 || !strings.HasPrefix(out, "built: "+module) || !strings.Contains(out, "unchanged: ") {
+		t.Errorf("--apply --rebuild-module: status %d, output %q", status, out)
+	}
+	if got, _ := os.ReadFile(module); bytes.Equal(got, old) {
+		t.Error("--rebuild-module left the old module in place")
+	}
+	if _, errOut, status := runCLIErr(t, append(args, "--rebuild-module")...); status != 2 || !strings.Contains(errOut, "--rebuild-module goes with --apply") {
+		t.Errorf("--rebuild-module without --apply: status %d, stderr %q", status, errOut)
+	}
+}
+
+// Without a C compiler --apply fails before writing anything, naming what to install.
+func TestNativeSetupApplyWithoutCompiler(t *testing.T) {
+	t.Setenv("CC", "/nonexistent/cc")
+	dir := t.TempDir()
+	module := filepath.Join(dir, "pam_iamdb.so")
+	_, errOut, status := runCLIErr(t, "native-setup", "--engine", "mariadb", "--socket", "/run/iamdb/my.sock",
+		"--module", module, "--pam-dir", dir, "--cnf", filepath.Join(dir, "native.cnf"), "--apply")
+	if status != 1 || !strings.Contains(errOut, "cannot build "+module) || !strings.Contains(errOut, "apt-get install gcc libpam0g-dev") {
+		t.Errorf("--apply without a compiler: status %d, stderr %q", status, errOut)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("--apply without a compiler wrote %d files, want none", len(entries))
 	}
 }

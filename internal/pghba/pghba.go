@@ -16,8 +16,53 @@ type Rule struct {
 	Address   string   // all, samehost, samenet, an IP address or a host name; "" for local
 	Netmask   string   // with an IP address
 	Method    string
-	Err       string // why PostgreSQL could not parse the line
+	Options   []string // the method's options, "name=value" (pamservice=iamdb)
+	Err       string   // why PostgreSQL could not parse the line
 }
+
+// DefaultPAMService is the PAM service of a pam line without a pamservice option.
+const DefaultPAMService = "postgresql"
+
+// PAMService returns the PAM service a pam line names (its pamservice option, else
+// DefaultPAMService), lower-cased as Linux-PAM looks service files up; "" for a line of
+// another method.
+func (r Rule) PAMService() string {
+	if r.Method != "pam" {
+		return ""
+	}
+	svc := DefaultPAMService
+	for _, o := range r.Options {
+		if v, ok := strings.CutPrefix(o, "pamservice="); ok {
+			svc = v
+		}
+	}
+	return strings.ToLower(svc)
+}
+
+// Options is what Check needs to know beyond pg_hba.conf, decided by the caller.
+type Options struct {
+	// NativeServices are the PAM services of iamdb's native mode: services whose auth
+	// stack is pam_iamdb.so, required, so that only an IAM token the local verifier
+	// allows gets through (iamdb doctor reads /etc/pam.d to decide). A hostssl pam line
+	// naming one is how members of rds_iam log in natively: it counts like a cert line.
+	// On any other line type it is a warning: the token would travel without TLS.
+	// Compared case-insensitively.
+	NativeServices []string
+}
+
+// Warning is one of Check's findings.
+type Warning struct {
+	// Line is the line's number in its file; 0 if PostgreSQL did not say.
+	Line int
+	// Native is set when the line is a pam line of a native service that members of
+	// rds_iam reach without TLS (its fix differs: make it hostssl).
+	Native bool
+	// Text says what is wrong, beginning "line N: ".
+	Text string
+}
+
+// String returns w.Text.
+func (w Warning) String() string { return w.Text }
 
 // Member is a role that is a member of rds_iam, and every role it is a member of
 // (rds_iam among them), as pg_hba.conf's +group sees it: through other roles, but not
@@ -95,7 +140,8 @@ func (r Rule) matches(m Member) bool {
 	return false
 }
 
-// String writes the line as pg_hba.conf would, the netmask folded into the address.
+// String writes the line as pg_hba.conf would, the netmask folded into the address; of
+// the options, only pamservice.
 func (r Rule) String() string {
 	addr := r.Address
 	if r.Netmask != "" {
@@ -107,7 +153,14 @@ func (r Rule) String() string {
 	if addr != "" {
 		f = append(f, addr)
 	}
-	return strings.Join(append(f, r.Method), " ")
+	f = append(f, r.Method)
+	for _, o := range r.Options {
+		// Only pamservice: other options may hold secrets (ldapbindpasswd, radiussecrets).
+		if strings.HasPrefix(o, "pamservice=") {
+			f = append(f, o)
+		}
+	}
+	return strings.Join(f, " ")
 }
 
 // cover is what a cert or reject line takes out of reach of later lines, for one
@@ -143,14 +196,21 @@ func (c cover) covers(r Rule, local bool) bool {
 }
 
 // Check returns a warning for each line that lets a member of rds_iam (one of members,
-// or one yet to be created) log in without a client certificate, and for each line
-// PostgreSQL could not parse.
-func Check(rules []Rule, members []Member) []string {
+// or one yet to be created) log in without an IAM token — neither with a client
+// certificate (the gateway) nor through one of opts.NativeServices over TLS (native
+// mode) — for each pam line of a native service that members reach without TLS, and
+// for each line PostgreSQL could not parse.
+func Check(rules []Rule, members []Member, opts Options) []Warning {
 	members = append([]Member{{Groups: []string{"rds_iam"}}}, members...)
+	native := make([]string, len(opts.NativeServices))
+	for i, s := range opts.NativeServices {
+		native[i] = strings.ToLower(s)
+	}
 	type finding struct {
-		rule  Rule
-		who   []string
-		kinds []string
+		rule   Rule
+		who    []string
+		kinds  []string
+		native bool // a native service's pam line, reached without TLS
 	}
 	found := map[int]*finding{} // by the rule's index: line numbers repeat across included files
 	for _, m := range members {
@@ -167,13 +227,23 @@ func Check(rules []Rule, members []Member) []string {
 				}
 				continue
 			}
+			isNative := r.Method == "pam" && slices.Contains(native, r.PAMService())
+			if isNative && slices.Contains(kinds, kindSSL) {
+				// The member's TLS connections that reach this line end here: with a
+				// token the verifier allows, or refused.
+				p, _ := r.prefixes()
+				covered[kindSSL] = append(covered[kindSSL], cover{p, r.Databases})
+			}
 			for _, k := range kinds {
+				if isNative && k == kindSSL {
+					continue
+				}
 				if slices.ContainsFunc(covered[k], func(c cover) bool { return c.covers(r, k == kindLocal) }) {
 					continue
 				}
 				f := found[i]
 				if f == nil {
-					f = &finding{rule: r}
+					f = &finding{rule: r, native: isNative}
 					found[i] = f
 				}
 				if name := m.Name; !slices.Contains(f.who, name) {
@@ -185,10 +255,11 @@ func Check(rules []Rule, members []Member) []string {
 			}
 		}
 	}
-	var warnings []string
+	var warnings []Warning
 	for _, r := range rules {
 		if r.Err != "" {
-			warnings = append(warnings, fmt.Sprintf("line %d: %s (PostgreSQL keeps its previous pg_hba.conf until this is fixed)", r.Line, r.Err))
+			warnings = append(warnings, Warning{Line: r.Line,
+				Text: fmt.Sprintf("line %d: %s (PostgreSQL keeps its previous pg_hba.conf until this is fixed)", r.Line, r.Err)})
 		}
 	}
 	for i := range rules {
@@ -209,8 +280,20 @@ func Check(rules []Rule, members []Member) []string {
 				who = "the rds_iam members " + strings.Join(named, ", ") + more
 			}
 		}
-		warnings = append(warnings, fmt.Sprintf("line %d: %q lets %s log in with %s %s, without the gateway's certificate",
-			f.rule.Line, f.rule.String(), who, f.rule.Method, strings.Join(f.kinds, ", ")))
+		kinds := strings.Join(f.kinds, ", ")
+		w := Warning{Line: f.rule.Line, Native: f.native}
+		switch {
+		case f.native:
+			w.Text = fmt.Sprintf("line %d: %q has %s send IAM tokens to iamdb's PAM service %q %s: without TLS the token travels in clear, and the verifier assumes TLS (aws:SecureTransport); native mode's pam lines must be hostssl",
+				f.rule.Line, f.rule.String(), who, f.rule.PAMService(), kinds)
+		case f.rule.Method == "pam":
+			w.Text = fmt.Sprintf("line %d: %q lets %s log in with pam %s, without the gateway's certificate or iamdb's native mode: PAM service %q is not one of iamdb's native services",
+				f.rule.Line, f.rule.String(), who, kinds, f.rule.PAMService())
+		default:
+			w.Text = fmt.Sprintf("line %d: %q lets %s log in with %s %s, without the gateway's certificate or iamdb's native mode",
+				f.rule.Line, f.rule.String(), who, f.rule.Method, kinds)
+		}
+		warnings = append(warnings, w)
 	}
 	return warnings
 }
@@ -218,7 +301,8 @@ func Check(rules []Rule, members []Member) []string {
 // RulesQuery reads pg_hba.conf as the server parses it now (the file on disk, which a
 // reload would load), in file order.
 const RulesQuery = `select line_number, type, coalesce(database, '{}'), coalesce(user_name, '{}'),
-	coalesce(address, ''), coalesce(netmask, ''), coalesce(auth_method, ''), coalesce(error, '')
+	coalesce(address, ''), coalesce(netmask, ''), coalesce(auth_method, ''), coalesce(options, '{}'),
+	coalesce(error, '')
 	from pg_catalog.pg_hba_file_rules`
 
 // MembersQuery lists the roles that may log in and are members of rds_iam, with every
