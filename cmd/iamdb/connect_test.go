@@ -114,6 +114,29 @@ func TestConnectDoctorPgpass(t *testing.T) {
 		}
 	})
 
+	t.Run("doctor native", func(t *testing.T) {
+		if d.pgNative == 0 {
+			needTool(t, false, "native mode (root, gcc, libpam0g-dev)", "run as root; apt-get install -y gcc libpam0g-dev")
+		}
+		port := strconv.Itoa(d.pgNative)
+		out, errOut, err := call("doctor", "--hostname", "localhost", "--port", port, "--username", "conn_user",
+			"--native-socket", d.env["IAMDB_PG_NATIVE_SOCKET"])
+		if err != nil || !strings.Contains(out, "ok    tls          localhost:"+port+" (postgres): TLS 1.3") || strings.Contains(out, "FAIL") {
+			t.Errorf("iamdb doctor on the native port = %v:\n%s%s", err, out, errOut)
+		}
+		for _, want := range []string{"ok    native ", "ok    native_login "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("iamdb doctor on the native port: output lacks %q:\n%s", want, out)
+			}
+		}
+		// A token for the gateway's port is not one for the native port: doctor says so.
+		out, _, err = call("doctor", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user",
+			"--native-socket", d.env["IAMDB_PG_NATIVE_SOCKET"])
+		if err == nil || !strings.Contains(out, "port-not-allowed") {
+			t.Errorf("iamdb doctor with the gateway's port and the native socket = %v, want port-not-allowed:\n%s", err, out)
+		}
+	})
+
 	t.Run("connect needs a CA", func(t *testing.T) {
 		t.Setenv("IAMDB_CA_FILE", "")
 		_, _, err := call("connect", "psql", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user")

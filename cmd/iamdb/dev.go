@@ -525,7 +525,8 @@ func writeDevEnv(d, authorityURL string, cfg *server.Config, dbs *devDatabases, 
 		{"IAMDB_PG_BACKEND_ADDR", pg.Addr()},
 	}
 	if dbs.native.on() {
-		vars = append(vars, devEnvVar{"IAMDB_PG_NATIVE_HOST", "localhost"}, devEnvVar{"IAMDB_PG_NATIVE_PORT", strconv.Itoa(pg.Port())})
+		vars = append(vars, devEnvVar{"IAMDB_PG_NATIVE_HOST", "localhost"}, devEnvVar{"IAMDB_PG_NATIVE_PORT", strconv.Itoa(pg.Port())},
+			devEnvVar{"IAMDB_PG_NATIVE_SOCKET", dbs.native.pgSocket}) // for iamdb doctor --native-socket
 	}
 	if maria != nil {
 		// A go-sql-driver DSN without TLS parameters: the CA cannot be named in one, so
@@ -544,7 +545,8 @@ func writeDevEnv(d, authorityURL string, cfg *server.Config, dbs *devDatabases, 
 		}...)
 		if dbs.native.on() {
 			vars = append(vars, devEnvVar{"IAMDB_MYSQL_NATIVE_HOST", "localhost"}, devEnvVar{"IAMDB_MYSQL_NATIVE_PORT", strconv.Itoa(maria.Port())},
-				devEnvVar{"IAMDB_MYSQL_PAM_SERVICE", dbs.native.myService}) // create-db-user --native's default
+				devEnvVar{"IAMDB_MYSQL_PAM_SERVICE", dbs.native.myService}, // create-db-user --native's default
+				devEnvVar{"IAMDB_MYSQL_NATIVE_SOCKET", dbs.native.mySocket})
 		}
 	}
 	vars = append(vars, imds...)

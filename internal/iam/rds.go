@@ -240,11 +240,45 @@ func (s *Service) ModifyDBCluster(ctx context.Context, c *Caller, in ModifyDBInp
 // case-insensitive) and port, from the snapshot.
 func (s *Service) DatabaseByEndpoint(host string, port int) (Database, bool) {
 	snap := s.snap.Load()
-	i, ok := snap.byEndpoint[endpointKey(host, port)]
-	if !ok {
+	if i, ok := snap.byEndpoint[endpointKey(host, port)]; ok {
+		return snap.dbs[i], true
+	}
+	native := s.nativePorts.Load()
+	if native == nil {
 		return Database{}, false
 	}
-	return snap.dbs[i], true
+	for _, rid := range (*native)[port] {
+		for _, db := range snap.dbs {
+			if db.ResourceID != rid {
+				continue
+			}
+			if _, ok := snap.byEndpoint[endpointKey(host, db.Port)]; ok {
+				db.Port = port
+				return db, true
+			}
+		}
+	}
+	return Database{}, false
+}
+
+// SetNativePorts records, by resource ID, the ports on which registered databases' own
+// servers take IAM logins in native mode (iamdb serve's [[native]] tables): from then
+// on DatabaseByEndpoint finds such a database on those ports too, under its endpoint
+// names, with Port set to the native port — so that VerifyDBAuthToken (iamdb doctor)
+// judges tokens signed for them. The registration itself is unchanged and the ports are
+// not stored: each process sets its own at start. nil forgets them.
+func (s *Service) SetNativePorts(byResourceID map[string][]int) {
+	if len(byResourceID) == 0 {
+		s.nativePorts.Store(nil)
+		return
+	}
+	m := map[int][]string{}
+	for rid, ports := range byResourceID {
+		for _, p := range ports {
+			m[p] = append(m[p], rid)
+		}
+	}
+	s.nativePorts.Store(&m)
 }
 
 // Databases returns every registered database, from the snapshot.

@@ -107,6 +107,23 @@ func TestRDSRegistry(t *testing.T) {
 	if _, ok := e.s.DatabaseByEndpoint("aurorapgsqlv1.cluster-x.ap-northeast-1.rds.example", 5433); ok {
 		t.Error("DatabaseByEndpoint with the wrong port found a database")
 	}
+
+	// Native mode: the cluster's server also takes logins on its own port, 6543.
+	e.s.SetNativePorts(map[string][]int{cl.ResourceID: {6543}})
+	db, ok := e.s.DatabaseByEndpoint("AuroraPgSqlV1.cluster-x.ap-northeast-1.rds.example.", 6543)
+	if !ok || db.ResourceID != cl.ResourceID || db.Port != 6543 {
+		t.Errorf("DatabaseByEndpoint on the native port = %+v, %v; want the cluster with port 6543", db, ok)
+	}
+	if db, ok := e.s.DatabaseByEndpoint("aurorapgsqlv1.cluster-x.ap-northeast-1.rds.example", 5432); !ok || db.Port != 5432 {
+		t.Errorf("DatabaseByEndpoint on the registered port after SetNativePorts = %+v, %v", db, ok)
+	}
+	if _, ok := e.s.DatabaseByEndpoint("other.example", 6543); ok {
+		t.Error("DatabaseByEndpoint found a database on its native port under a name it does not have")
+	}
+	e.s.SetNativePorts(nil)
+	if _, ok := e.s.DatabaseByEndpoint("aurorapgsqlv1.cluster-x.ap-northeast-1.rds.example", 6543); ok {
+		t.Error("DatabaseByEndpoint found a native port after SetNativePorts(nil)")
+	}
 }
 
 // TestAuthorizeConnectSeeds runs the rds-db:connect policies of seeds 000 and 001.

@@ -37,10 +37,11 @@ type Service struct {
 	sessions cipher.AEAD   // session tokens
 	previous []cipher.AEAD // session tokens sealed under previous master keys
 
-	snap      atomic.Pointer[snapshot]
-	refreshMu sync.Mutex
-	usage     usageTracker
-	ctxPool   sync.Pool // *policy.Context
+	snap        atomic.Pointer[snapshot]
+	nativePorts atomic.Pointer[map[int][]string] // SetNativePorts: port → resource IDs
+	refreshMu   sync.Mutex
+	usage       usageTracker
+	ctxPool     sync.Pool // *policy.Context
 
 	admin *policy.Policy // AdministratorAccess, the identity policy of root callers
 

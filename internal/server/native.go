@@ -165,6 +165,13 @@ func (s *Server) listenNatives() error {
 		}
 		s.natives = append(s.natives, n)
 	}
+	// The authority finds these databases on their native ports too (VerifyDBAuthToken,
+	// which iamdb doctor asks).
+	ports := map[string][]int{}
+	for _, n := range s.natives {
+		ports[n.db.ResourceID] = append(ports[n.db.ResourceID], n.port)
+	}
+	s.svc.SetNativePorts(ports)
 	return nil
 }
 
