@@ -218,7 +218,7 @@ func (s *Server) listenNative(nc NativeConfig) (*runningNative, error) {
 		return nil, err
 	}
 	secure := nc.SecureTransport == nil || *nc.SecureTransport
-	log := s.log.With("native", engine, "database", db.Identifier)
+	log := s.log.With("native", engine) // the endpoint adds the database
 	ep, err := native.New(native.Config{
 		Socket: s.cfg.Path(nc.Socket), Mode: mode, Group: group, AllowedUIDs: uids,
 		Engine: engine, SecureTransport: secure, Authorizer: auth, Logger: log,
