@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# bench/native.sh — native mode's benchmarks (issue 17): IAM logins that the database checks
+# itself through PAM (pam_iamdb.so → iamdb's local verifier) against password logins, on the
+# SAME server and the SAME port, in one run:
+#
+#   PostgreSQL  native  bench_iam (member of rds_iam): the token as the password over TLS,
+#                       pg_hba's "hostssl … +rds_iam 127.0.0.1/32 pam pamservice=…" line
+#               direct  bench_pw: SCRAM-SHA-256 over TLS
+#     (a) new TLS logins/s  pgbench -n -C -S -T $T -c $C -j $J   target native ≥ 0.90× direct
+#     (b) steady TPS        pgbench -n -S -T $T -c $C -j $J      target native ≥ 0.98× direct
+#   MariaDB     native  bench_iam (iamdb create-db-user --native: IDENTIFIED VIA pam, REQUIRE
+#                       SSL): the token with mysql_clear_password over TLS
+#               direct  bench_pw: mysql_native_password over TLS
+#     (c) new TLS logins/s  myload -mode connect                 target native ≥ 0.90× direct
+#     (d) point selects/s   myload -mode select                  target native ≥ 0.98× direct
+#
+# and the CPU the iamdb dev process (the authority, whose local verifier answers the PAM
+# module) spends per native login: its user+system CPU before and after each native login
+# run, divided by the logins of that run. The direct runs give the same process's idle
+# baseline.
+#
+# usage: bench/native.sh [RESULTS_FILE]     (default bench/results/native-<UTC time>.txt)
+#
+# Environment: BENCH_SECONDS (10) per run, BENCH_REPEAT (3) runs of each measurement,
+# interleaved native/direct in ABBA order (native, direct, direct, native, …; the median is
+# kept), BENCH_CLIENTS (8), BENCH_THREADS (2) pgbench threads, BENCH_SCALE (5) pgbench scale,
+# BENCH_ROWS (100000) rows of sbtest1. Needs: root (iamdb dev turns native mode on only as
+# root: the PAM service files go to /etc/pam.d), go, gcc and libpam0g-dev (dev builds
+# pam_iamdb.so), psql, pgbench, mariadb, python3, the PostgreSQL and MariaDB server
+# binaries, and the AWS CLI (/usr/bin/aws) or falls back to "iamdb token" for the tokens.
+#
+# Every server it starts (iamdb dev and with it the throwaway PostgreSQL and MariaDB) is
+# stopped on exit. Loopback only; the machine's PostgreSQL (5432) and MariaDB (3306) are
+# never used.
+BENCH=native
+source "$(dirname "$0")/lib.sh"
+T=${BENCH_SECONDS:-10}
+C=${BENCH_CLIENTS:-8}
+J=${BENCH_THREADS:-2}
+SCALE=${BENCH_SCALE:-5}
+ROWS=${BENCH_ROWS:-100000}
+REPEAT=${BENCH_REPEAT:-3}
+
+NEED_PACKAGES="postgresql-client mariadb-client python3" need go psql pgbench mariadb python3
+[ "$(id -u)" -eq 0 ] || die "run it as root: iamdb dev turns native mode on only as root"
+
+# tps OUTPUT: the tps pgbench reports. txs OUTPUT: its transactions.
+tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$1" | head -1; }
+txs() { sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$1" | head -1; }
+# rate OUTPUT: the rate myload reports. count OUTPUT: its operations.
+rate() { sed -n 's/^myload [a-z]*: .*: \([0-9]*\)\/s, \([0-9]*\) failed$/\1/p' "$1" | head -1; }
+count() { sed -n 's/^myload [a-z]*: \([0-9]*\) .*/\1/p' "$1" | head -1; }
+# per_op_us MS OPS: MS milliseconds over OPS operations, in µs.
+per_op_us() { python3 -c "import sys; print(f'{float(sys.argv[1])*1000/max(1,float(sys.argv[2])):.0f}')" "$1" "$2"; }
+# order I: the ABBA order of the I-th round.
+order() { if [ $(($1 % 2)) -eq 1 ]; then echo native direct; else echo direct native; fi; }
+
+# --- the machine ---------------------------------------------------------------------------
+header "iamdb native mode benchmarks (issue 17): IAM through PAM vs passwords, same server and port" \
+	"BENCH_SECONDS=$T BENCH_REPEAT=$REPEAT BENCH_CLIENTS=$C BENCH_THREADS=$J BENCH_SCALE=$SCALE BENCH_ROWS=$ROWS" \
+	"$(pgbench --version), $(/usr/lib/postgresql/*/bin/postgres --version | head -1), $( (/usr/sbin/mariadbd --version || mariadbd --version) 2>/dev/null | head -1), $(mariadb --version), $(openssl version 2>/dev/null || echo 'openssl ?')"
+
+# --- build and start -----------------------------------------------------------------------
+go build -o "$WORK/myload" ./bench/myload
+start_dev
+[ -n "${IAMDB_PG_NATIVE_PORT:-}" ] || die "D/env lacks IAMDB_PG_NATIVE_PORT: native mode is off (dev's log says why)"
+[ -n "${IAMDB_MYSQL_NATIVE_PORT:-}" ] || die "D/env lacks IAMDB_MYSQL_NATIVE_PORT: native mode is off for MariaDB (is it installed? dev's log says why)"
+[ "${IAMDB_PG_BACKEND_ADDR##*:}" = "$IAMDB_PG_NATIVE_PORT" ] || die "PostgreSQL's native port $IAMDB_PG_NATIVE_PORT is not its own port ($IAMDB_PG_BACKEND_ADDR)"
+[ "${IAMDB_MYSQL_BACKEND_ADDR##*:}" = "$IAMDB_MYSQL_NATIVE_PORT" ] || die "MariaDB's native port $IAMDB_MYSQL_NATIVE_PORT is not its own port ($IAMDB_MYSQL_BACKEND_ADDR)"
+PG_PORT=$IAMDB_PG_NATIVE_PORT
+MY_PORT=$IAMDB_MYSQL_NATIVE_PORT
+unset PGHOST PGPORT PGUSER PGDATABASE PGSSLMODE PGPASSWORD PGSERVICE PGOPTIONS
+export PGCONNECT_TIMEOUT=10
+say "iamdb dev: pid $DEV_PID; PostgreSQL 127.0.0.1:$PG_PORT and MariaDB 127.0.0.1:$MY_PORT, native and password logins on the same port"
+
+# ===========================================================================================
+# PostgreSQL
+# ===========================================================================================
+ADMIN_PW=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).password))' "$IAMDB_PG_ADMIN_URL")
+PG_ADMIN="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres sslmode=verify-full sslrootcert=$IAMDB_CA_FILE"
+BENCH_PW=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+PGPASSWORD=$ADMIN_PW psql -X -q -v ON_ERROR_STOP=1 -d "$PG_ADMIN" \
+	-c "CREATE USER bench_iam WITH LOGIN; GRANT rds_iam TO bench_iam;" \
+	-c "CREATE USER bench_pw WITH LOGIN PASSWORD '$BENCH_PW';"
+PGPASSWORD=$ADMIN_PW pgbench -i -q -s "$SCALE" "$PG_ADMIN" >"$WORK/init.log" 2>&1 || { cat "$WORK/init.log"; die "pgbench -i failed"; }
+PGPASSWORD=$ADMIN_PW psql -X -q -v ON_ERROR_STOP=1 -d "$PG_ADMIN" \
+	-c "GRANT SELECT ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO bench_iam, bench_pw;"
+
+# The token for PostgreSQL's own port, as the README makes it (valid 15 minutes: the
+# PostgreSQL part takes about 2.5 minutes with the defaults).
+mint_token "$PG_PORT" bench_iam
+PG_TOKEN=$TOKEN
+say "token by: $TOKEN_BY (PostgreSQL: ${#PG_TOKEN} bytes)"
+
+declare -A CONN PASS
+CONN[native]="host=127.0.0.1 port=$PG_PORT user=bench_iam dbname=postgres sslmode=require"
+PASS[native]=$PG_TOKEN
+CONN[direct]="host=127.0.0.1 port=$PG_PORT user=bench_pw dbname=postgres sslmode=require"
+PASS[direct]=$BENCH_PW
+for k in native direct; do
+	got=$(PGPASSWORD=${PASS[$k]} psql -X -At -d "${CONN[$k]}" -c "select current_user || ' ' || coalesce((select version from pg_stat_ssl where pid = pg_backend_pid()), 'no-ssl')") ||
+		die "PostgreSQL $k: cannot log in"
+	say "check PostgreSQL $k: $got"
+done
+# The native login really goes through PAM: a wrong token is refused with PAM's wording.
+if refused=$(PGPASSWORD=not-a-token psql -X -At -d "${CONN[native]}" -c "select 1" 2>&1); then
+	die "PostgreSQL native: a wrong token was accepted"
+fi
+grep -q 'PAM authentication failed for user "bench_iam"' <<<"$refused" || die "PostgreSQL native: unexpected refusal: $refused"
+say "check PostgreSQL native, wrong token: refused by PAM (FATAL: PAM authentication failed for user \"bench_iam\")"
+say ""
+
+declare -A RUNS CPU OPS
+# pg_run MODE KEY I: one pgbench run; MODE is -C (reconnect) or "" (connections kept).
+pg_run() {
+	local mode=$1 k=$2 i=$3 f="$WORK/pg-$2$1-$3.txt" c0 c1 tx failed
+	c0=$(cpu_ms "$DEV_PID")
+	# shellcheck disable=SC2086
+	PGPASSWORD=${PASS[$k]} pgbench -n $mode -S -T "$T" -c "$C" -j "$J" "${CONN[$k]}" >"$f" 2>&1 ||
+		{ cat "$f"; die "pgbench $mode $k failed"; }
+	c1=$(cpu_ms "$DEV_PID")
+	tx=$(txs "$f")
+	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$f")
+	RUNS[pg$mode-$k]="${RUNS[pg$mode-$k]:-} $(tps "$f")"
+	CPU[pg$mode-$k]=$((${CPU[pg$mode-$k]:-0} + c1 - c0))
+	OPS[pg$mode-$k]=$((${OPS[pg$mode-$k]:-0} + tx))
+	local per=transaction
+	[ "$mode" = -C ] && per=login
+	say "$(printf '  run %d %-7s %10s tps  (%s; failed: %s; iamdb dev CPU %d ms = %s µs per %s)' "$i" "$k" "$(tps "$f")" \
+		"$(grep -E '^(average connection time|latency average)' "$f" | tr '\n' ';' | sed 's/;$//')" "${failed:-0}" \
+		"$((c1 - c0))" "$(per_op_us "$((c1 - c0))" "$tx")" "$per")"
+}
+declare -A MED
+# medians PREFIX WHAT: MED[PREFIX-K] is the median of RUNS[PREFIX-K]; says them.
+medians() {
+	local k
+	for k in native direct; do
+		# shellcheck disable=SC2086
+		MED[$1-$k]=$(median ${RUNS[$1-$k]})
+		say "$(printf '%-7s %10s %s' "$k" "${MED[$1-$k]}" "$2")"
+	done
+}
+
+say "## (a) PostgreSQL: new TLS logins per second: pgbench -n -C -S -T $T -c $C -j $J (reconnect per transaction), median of $REPEAT"
+for i in $(seq 1 "$REPEAT"); do
+	for k in $(order "$i"); do pg_run -C "$k" "$i"; done
+done
+medians pg-C "logins/s (median)"
+say ""
+say "## (b) PostgreSQL: steady select-only TPS: pgbench -n -S -T $T -c $C -j $J (connections kept), median of $REPEAT"
+for i in $(seq 1 "$REPEAT"); do
+	for k in $(order "$i"); do pg_run "" "$k" "$i"; done
+done
+medians pg "tps (median)"
+say ""
+
+# ===========================================================================================
+# MariaDB
+# ===========================================================================================
+admin() { mariadb --no-defaults --protocol=tcp --host=127.0.0.1 --port="$MY_PORT" --user="$IAMDB_MYSQL_ADMIN_USER" \
+	--password="$IAMDB_MYSQL_ADMIN_PASSWORD" --ssl-ca="$IAMDB_CA_FILE" --ssl-verify-server-cert --batch "$@"; }
+# bench_iam: a native user, made as the docs say (IDENTIFIED VIA pam USING the dev service,
+# REQUIRE SSL, rds_iam); bench_pw: mysql_native_password, REQUIRE SSL as well.
+bin/iamdb create-db-user --native --mysql "$IAMDB_MYSQL_ADMIN_DSN" --ca-file "$IAMDB_CA_FILE" bench_iam >"$WORK/dbuser.log" 2>&1 ||
+	{ cat "$WORK/dbuser.log"; die "create-db-user --native failed"; }
+admin -e "CREATE DATABASE bench;
+CREATE USER 'bench_pw'@'%' IDENTIFIED WITH mysql_native_password USING PASSWORD('$BENCH_PW') REQUIRE SSL;
+GRANT SELECT ON bench.* TO 'bench_iam'@'%', 'bench_pw'@'%';"
+say "MariaDB users: $(admin -N -e "SELECT GROUP_CONCAT(CONCAT(user, ' ', plugin, IF(authentication_string = '', '', CONCAT(' ', IF(plugin = 'pam', authentication_string, '<hash>'))), ' ssl_type=', ssl_type) ORDER BY user SEPARATOR '; ') FROM mysql.user WHERE user LIKE 'bench%'")"
+MYLOAD_PASSWORD=$IAMDB_MYSQL_ADMIN_PASSWORD "$WORK/myload" -mode prepare -addr "127.0.0.1:$MY_PORT" \
+	-user "$IAMDB_MYSQL_ADMIN_USER" -ca "$IAMDB_CA_FILE" -server-name localhost -rows "$ROWS" >>"$OUT"
+
+mint_token "$MY_PORT" bench_iam
+MY_TOKEN=$TOKEN
+say "token by: $TOKEN_BY (MariaDB: ${#MY_TOKEN} bytes)"
+
+declare -A ARGS
+ARGS[native]="-addr 127.0.0.1:$MY_PORT -user bench_iam -server-name localhost"
+PASS[native]=$MY_TOKEN
+ARGS[direct]="-addr 127.0.0.1:$MY_PORT -user bench_pw -server-name localhost"
+PASS[direct]=$BENCH_PW
+for k in native direct; do
+	# shellcheck disable=SC2086
+	MYLOAD_PASSWORD=${PASS[$k]} "$WORK/myload" -mode connect -c 1 -d 200ms ${ARGS[$k]} -ca "$IAMDB_CA_FILE" -db bench >"$WORK/check" 2>&1 || true
+	grep -q ', 0 failed$' "$WORK/check" || { cat "$WORK/check"; die "MariaDB $k: cannot log in"; }
+	say "check MariaDB $k: $(sed -n 's/^myload connect: //p' "$WORK/check")"
+done
+if refused=$(MYLOAD_PASSWORD=not-a-token "$WORK/myload" -mode connect -c 1 -d 100ms ${ARGS[native]} -ca "$IAMDB_CA_FILE" -db bench 2>&1) &&
+	grep -q ', 0 failed$' <<<"$refused"; then
+	die "MariaDB native: a wrong token was accepted"
+fi
+say "check MariaDB native, wrong token: refused"
+say ""
+
+# my_run MODE KEY I: one myload run.
+my_run() {
+	local mode=$1 k=$2 i=$3 out="$WORK/my-$1-$2-$3" c0 c1 n
+	c0=$(cpu_ms "$DEV_PID")
+	# shellcheck disable=SC2086
+	MYLOAD_PASSWORD=${PASS[$k]} "$WORK/myload" -mode "$mode" -c "$C" -d "${T}s" ${ARGS[$k]} -ca "$IAMDB_CA_FILE" -db bench -rows "$ROWS" >"$out" 2>&1
+	c1=$(cpu_ms "$DEV_PID")
+	grep -q ', 0 failed$' "$out" || { cat "$out"; die "myload $mode $k: failures"; }
+	n=$(count "$out")
+	RUNS[my$mode-$k]="${RUNS[my$mode-$k]:-} $(rate "$out")"
+	CPU[my$mode-$k]=$((${CPU[my$mode-$k]:-0} + c1 - c0))
+	OPS[my$mode-$k]=$((${OPS[my$mode-$k]:-0} + ${n:-0}))
+	local per=query
+	[ "$mode" = connect ] && per=login
+	say "$(printf '  run %d %-7s %10s /s  (%s; iamdb dev CPU %d ms = %s µs per %s)' "$i" "$k" "$(rate "$out")" \
+		"$(sed -n 's/^myload [a-z]*: //p' "$out")" "$((c1 - c0))" "$(per_op_us "$((c1 - c0))" "${n:-0}")" "$per")"
+}
+
+say "## (c) MariaDB: new TLS logins per second: myload -mode connect -c $C -d ${T}s (connect, select 1, close), median of $REPEAT"
+for i in $(seq 1 "$REPEAT"); do
+	for k in $(order "$i"); do my_run connect "$k" "$i"; done
+done
+medians myconnect "logins/s (median)"
+say ""
+say "## (d) MariaDB: steady point selects per second: myload -mode select -c $C -d ${T}s (prepared SELECT c FROM sbtest1 WHERE id = ?), median of $REPEAT"
+for i in $(seq 1 "$REPEAT"); do
+	for k in $(order "$i"); do my_run select "$k" "$i"; done
+done
+medians myselect "selects/s (median)"
+say ""
+
+# --- summary -------------------------------------------------------------------------------
+met() { python3 -c "
+import sys
+try: print('yes' if float(sys.argv[1]) >= float(sys.argv[2]) else '**NO**')
+except ValueError: print('n/a')" "$1" "$2"; }
+say "## Summary (medians of $REPEAT runs, native and direct interleaved on the same server and port)"
+say "| measurement | native (IAM token via PAM) | direct (password) | native / direct | target | met |"
+say "|---|---|---|---|---|---|"
+line() {
+	local r
+	r=$(ratio "${MED[$2-native]}" "${MED[$2-direct]}")
+	say "| $1 | ${MED[$2-native]} | ${MED[$2-direct]} | **${r}×** | ≥ $3× | $(met "$r" "$3") |"
+}
+line "(a) PostgreSQL new TLS logins/s (\`pgbench -C -S\`; direct: SCRAM-SHA-256)" pg-C 0.90
+line "(b) PostgreSQL steady \`pgbench -S\` tps" pg 0.98
+line "(c) MariaDB new TLS logins/s (\`myload -mode connect\`; direct: mysql_native_password)" myconnect 0.90
+line "(d) MariaDB point selects/s (\`myload -mode select\`)" myselect 0.98
+say ""
+say "iamdb dev process CPU (the local verifier's cost), summed over the $REPEAT login runs:"
+for p in pg-C myconnect; do
+	name=PostgreSQL
+	[ "$p" = myconnect ] && name=MariaDB
+	say "$(printf '  %-10s native: %6d ms / %7d logins = %4s µs per login;  direct (baseline, no verifier): %6d ms / %7d logins = %4s µs' "$name" \
+		"${CPU[$p-native]}" "${OPS[$p-native]}" "$(per_op_us "${CPU[$p-native]}" "${OPS[$p-native]}")" \
+		"${CPU[$p-direct]}" "${OPS[$p-direct]}" "$(per_op_us "${CPU[$p-direct]}" "${OPS[$p-direct]}")")"
+done
+say ""
+say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+say "results written to $OUT"
