@@ -37,7 +37,7 @@ const (
 	ctMaxValueLen    = 2000
 	ctMaxNextToken   = 4096 // longer tokens are refused before they reach the Reader
 	ctMaxAttributes  = 1
-	ctCategoryInsght = "insight"
+	ctCategoryInsight = "insight"
 )
 
 // ctService describes CloudTrail for the request log; it is not in Server.services, so a
@@ -279,7 +279,7 @@ func (req *lookupRequest) query(account string) (q audit.Query, insight bool, er
 				k = *at.AttributeKey
 			}
 			return q, false, ctErr("InvalidLookupAttributesException",
-				"Invalid attribute key %q: it must be one of EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource, AccessKeyId", clip(k))
+				"Invalid attribute key %s: it must be one of EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource, AccessKeyId", clip(k))
 		}
 		if at.AttributeValue == nil {
 			return q, false, ctErr("InvalidLookupAttributesException", "The attribute %s has no value", *at.AttributeKey)
@@ -312,7 +312,7 @@ func (req *lookupRequest) query(account string) (q audit.Query, insight bool, er
 		q.Next = *req.NextToken
 	}
 	if req.EventCategory != nil {
-		if *req.EventCategory != ctCategoryInsght {
+		if *req.EventCategory != ctCategoryInsight {
 			return q, false, ctErr("InvalidEventCategoryException", "EventCategory must be insight")
 		}
 		insight = true
