@@ -29,14 +29,14 @@ import (
 
 // CloudTrail's JSON 1.1 protocol.
 const (
-	ctTargetPrefix   = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
-	ctContentType    = "application/x-amz-json-1.1"
-	ctLookupEvents   = "LookupEvents"
-	ctAction         = "cloudtrail:LookupEvents"
-	ctMaxResults     = 50
-	ctMaxValueLen    = 2000
-	ctMaxNextToken   = 4096 // longer tokens are refused before they reach the Reader
-	ctMaxAttributes  = 1
+	ctTargetPrefix    = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+	ctContentType     = "application/x-amz-json-1.1"
+	ctLookupEvents    = "LookupEvents"
+	ctAction          = "cloudtrail:LookupEvents"
+	ctMaxResults      = 50
+	ctMaxValueLen     = 2000
+	ctMaxNextToken    = 4096 // longer tokens are refused before they reach the Reader
+	ctMaxAttributes   = 1
 	ctCategoryInsight = "insight"
 )
 
