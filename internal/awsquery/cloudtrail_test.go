@@ -394,6 +394,9 @@ func (e *ctEnv) ctCLI(argv []string, home string, creds aws.Credentials, args ..
 
 // TestLookupEventsCLI runs "aws cloudtrail lookup-events" (CLI v2, and v1 if installed).
 func TestLookupEventsCLI(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/aws"); err != nil && os.Getenv("IAMDB_REQUIRE_TOOLS") == "1" && !testing.Short() {
+		t.Fatalf("the AWS CLI v2 (/usr/bin/aws) is missing and IAMDB_REQUIRE_TOOLS=1: install it with %q", "apt-get install awscli")
+	}
 	clis := awsCLIs(t)
 	e := newCTEnv(t)
 	home := t.TempDir()
