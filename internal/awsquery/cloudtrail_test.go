@@ -395,7 +395,7 @@ func (e *ctEnv) ctCLI(argv []string, home string, creds aws.Credentials, args ..
 // TestLookupEventsCLI runs "aws cloudtrail lookup-events" (CLI v2, and v1 if installed).
 func TestLookupEventsCLI(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/aws"); err != nil && os.Getenv("IAMDB_REQUIRE_TOOLS") == "1" && !testing.Short() {
-		t.Fatalf("the AWS CLI v2 (/usr/bin/aws) is missing and IAMDB_REQUIRE_TOOLS=1: install it with %q", "apt-get install awscli")
+		t.Fatalf("the AWS CLI v2 (/usr/bin/aws) is missing and IAMDB_REQUIRE_TOOLS=1: install it with %q", "apt-get install -y awscli")
 	}
 	clis := awsCLIs(t)
 	e := newCTEnv(t)
@@ -522,9 +522,9 @@ func TestLookupEventsBoto3(t *testing.T) {
 	}
 	if err := exec.Command("python3", "-c", "import boto3").Run(); err != nil {
 		if os.Getenv("IAMDB_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("boto3 is missing and IAMDB_REQUIRE_TOOLS=1: install it with %q", "pip install boto3")
+			t.Fatalf("boto3 is missing and IAMDB_REQUIRE_TOOLS=1: install it with %q", "apt-get install -y python3-boto3")
 		}
-		t.Skip("boto3 is missing: install it with \"pip install boto3\" (IAMDB_REQUIRE_TOOLS=1 makes this a failure)")
+		t.Skip("boto3 is missing: install it with \"apt-get install -y python3-boto3\" (IAMDB_REQUIRE_TOOLS=1 makes this a failure)")
 	}
 	e := newCTEnv(t)
 	script := `import boto3, json, sys, datetime
