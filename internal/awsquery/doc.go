@@ -67,6 +67,14 @@
 //	  <DecidingPolicy>…</DecidingPolicy><DecidingStatement>…</DecidingStatement>
 //	</VerifyDBAuthTokenResult>
 //
+// CloudTrail's LookupEvents (cloudtrail.go) is the one AWS JSON 1.1 operation: a request
+// with an X-Amz-Target header is routed to it before any form parsing, authenticated the
+// same way (credential scope service "cloudtrail"), authorised by cloudtrail:LookupEvents on
+// "*", restricted to the caller's account and answered from Config.AuditReader (nil:
+// UnsupportedOperationException). Its errors are JSON {"__type", "message"}; the Query
+// authentication codes become the JSON protocol's (UnrecognizedClientException,
+// InvalidSignatureException, …) and AccessDenied is AccessDeniedException (400).
+//
 // It is not a general AWS emulator: only the actions listed in iamOps, stsOps and rdsOps
-// exist; any other is InvalidAction.
+// (and LookupEvents) exist; any other is InvalidAction (UnknownOperationException in JSON).
 package awsquery

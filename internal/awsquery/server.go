@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/audit"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/sigv4"
 )
@@ -51,6 +52,9 @@ type Config struct {
 	// Region is the region RDS responses name when the request's credential scope names
 	// none (only unsigned requests have none). If empty, "us-east-1".
 	Region string
+	// AuditReader answers CloudTrail's LookupEvents (cloudtrail.go). If nil, LookupEvents
+	// answers UnsupportedOperationException: the audit trail is off.
+	AuditReader audit.Reader
 }
 
 // Server serves the AWS Query protocol of IAM, STS and RDS over HTTP. It is safe for
@@ -65,6 +69,7 @@ type Server struct {
 	signer   sigv4.Signer
 	bufPool  sync.Pool
 	services map[string]*service
+	audit    audit.Reader
 }
 
 // service is one of the three APIs.
@@ -127,6 +132,7 @@ func New(cfg Config) (*Server, error) {
 		maxBody: cfg.MaxBodyBytes,
 		skew:    cfg.ClockSkew,
 		region:  cfg.Region,
+		audit:   cfg.AuditReader,
 		signer:  sigv4.Signer{Keys: sigv4.NewKeyCache(0)},
 	}
 	if s.log == nil {
@@ -157,8 +163,13 @@ func New(cfg Config) (*Server, error) {
 var unsignedActions = map[string]bool{"sts:AssumeRoleWithWebIdentity": true}
 
 // ServeHTTP handles one request: POST / with a form body (or GET / with the form in the query
-// string), signed with SigV4.
+// string), signed with SigV4; or, with an X-Amz-Target header, an AWS JSON 1.1 request of
+// CloudTrail (LookupEvents).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("X-Amz-Target") != "" { // AWS JSON 1.1: CloudTrail's LookupEvents
+		s.serveCloudTrail(w, r)
+		return
+	}
 	start := s.now()
 	rid := newRequestID()
 	st := &reqState{rid: rid}
