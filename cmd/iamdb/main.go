@@ -78,6 +78,7 @@ commands:
   rotate-master-key
             re-encrypt the store's secrets under a new master key (serve stopped)
   oidc      a small OIDC issuer (serve, token) for web identity, like EKS IRSA
+  audit     the audit trail: verify an exported trail
   version   print the version
 `
 
@@ -113,6 +114,7 @@ func (h hooks) run(ctx context.Context, args []string, stdout, stderr io.Writer)
 		"doctor":            func(args []string) error { return runDoctor(ctx, args, stdout, stderr) },
 		"rotate-master-key": func(args []string) error { return runRotateMasterKey(ctx, args, stdout, stderr) },
 		"oidc":              func(args []string) error { return runOIDC(ctx, args, stdout, stderr) },
+		"audit":             func(args []string) error { return runAudit(ctx, args, stdout, stderr) },
 		"version": func([]string) error {
 			fmt.Fprintln(stdout, "iamdb", version)
 			return nil
