@@ -117,16 +117,21 @@ var (
 	trailRE   = regexp.MustCompile(`^[A-Za-z0-9._-]{3,128}$`)
 )
 
-// New validates cfg, loads or creates the signing key, writes its public key under
-// Dir/public-keys and loads the position.
-func New(cfg Config) (*Exporter, error) {
+// Validate checks cfg as New does, without touching the file system.
+func (cfg Config) Validate() error {
+	_, err := cfg.withDefaults()
+	return err
+}
+
+// withDefaults validates cfg and fills in its defaults.
+func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Dir == "" || cfg.StateDir == "" {
-		return nil, errors.New("export: Dir and StateDir are required")
+		return cfg, errors.New("export: Dir and StateDir are required")
 	}
 	if cfg.Bucket == "" {
 		abs, err := filepath.Abs(cfg.Dir)
 		if err != nil {
-			return nil, fmt.Errorf("export: %w", err)
+			return cfg, fmt.Errorf("export: %w", err)
 		}
 		cfg.Bucket = filepath.Base(abs)
 	}
@@ -134,25 +139,35 @@ func New(cfg Config) (*Exporter, error) {
 		cfg.Trail = DefaultTrail
 	}
 	if !trailRE.MatchString(cfg.Trail) {
-		return nil, fmt.Errorf("export: trail name %q: want 3 to 128 of A-Z a-z 0-9 . _ -", cfg.Trail)
+		return cfg, fmt.Errorf("export: trail name %q: want 3 to 128 of A-Z a-z 0-9 . _ -", cfg.Trail)
 	}
 	if cfg.HomeRegion == "" {
 		cfg.HomeRegion = DefaultHomeRegion
 	}
 	if !regionRE.MatchString(cfg.HomeRegion) {
-		return nil, fmt.Errorf("export: bad home region %q", cfg.HomeRegion)
+		return cfg, fmt.Errorf("export: bad home region %q", cfg.HomeRegion)
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval
 	}
 	if cfg.Interval < time.Second || cfg.Interval > time.Hour {
-		return nil, fmt.Errorf("export: interval %v: want 1s to 1h", cfg.Interval)
+		return cfg, fmt.Errorf("export: interval %v: want 1s to 1h", cfg.Interval)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
+	}
+	return cfg, nil
+}
+
+// New validates cfg, loads or creates the signing key, writes its public key under
+// Dir/public-keys and loads the position.
+func New(cfg Config) (*Exporter, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	for _, d := range []string{cfg.Dir, filepath.Join(cfg.Dir, "public-keys")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
