@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/audit/export"
@@ -125,6 +127,16 @@ func runAuditVerify(_ context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintf(stdout, "Results found for %s to %s:\n\n", when(rep.Oldest, "?"), when(rep.Newest, "?"))
 	fmt.Fprintln(stdout, summary(rep.Digests, "digest"))
 	fmt.Fprintln(stdout, summary(rep.Logs, "log"))
+	if to.IsZero() {
+		// Digests removed from the end of a chain leave no gap: say when one looks cut.
+		chains := slices.Sorted(maps.Keys(rep.Ends))
+		for _, c := range chains {
+			if end := rep.Ends[c]; time.Since(end) > 2*time.Hour {
+				fmt.Fprintf(stdout, "WARNING: the newest digest of %s ends at %s: a running export writes one every hour\n",
+					c, end.Format(time.RFC3339))
+			}
+		}
+	}
 	if !rep.Valid() {
 		return exitCode(1)
 	}

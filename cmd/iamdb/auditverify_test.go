@@ -101,7 +101,8 @@ func TestAuditVerify(t *testing.T) {
 	out.Reset()
 	errOut.Reset()
 	if err := run(t.Context(), []string{"audit", "verify", dir}, &out, &errOut); err != nil ||
-		!strings.Contains(errOut.String(), "using the public keys in") || strings.Contains(out.String(), "\tvalid\n") {
+		!strings.Contains(errOut.String(), "using the public keys in") || strings.Contains(out.String(), "\tvalid\n") ||
+		!strings.Contains(out.String(), "WARNING: the newest digest of 123456789012/us-east-1 ends at 2000-01-01T02:00:00Z") {
 		t.Errorf("audit verify without keys = %v\n%s%s", err, out.String(), errOut.String())
 	}
 

@@ -30,10 +30,11 @@ const (
 
 // Bounds of what VerifyDir and ParseDigest read.
 const (
-	// MaxDigestSize bounds an uncompressed digest file.
-	MaxDigestSize = 64 << 20
-	// MaxLogSize bounds an uncompressed log file.
-	MaxLogSize = 1 << 30
+	// MaxDigestSize bounds an uncompressed digest file (some 3 million events an hour
+	// in one account and region).
+	MaxDigestSize = 256 << 20
+	// MaxLogSize bounds an uncompressed log file (the exporter writes at most 64 MiB).
+	MaxLogSize = 256 << 20
 	maxSigSize = 64 << 10
 	maxKeySize = 64 << 10
 )

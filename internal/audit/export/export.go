@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,11 +69,17 @@ type Exporter struct {
 	key *rsa.PrivateKey
 	fp  string
 
-	mu  sync.Mutex
-	st  state
-	buf map[string][]json.RawMessage // events read, not yet delivered, by chain key
-	pos position                     // position after the last event read
+	mu   sync.Mutex
+	st   state
+	buf  map[string][]json.RawMessage // events read, not yet delivered, by chain key
+	size map[string]int               // bytes in buf
+	pos  position                     // position after the last event read
+	max  int                          // maxFileSize; tests lower it
 }
+
+// maxFileSize bounds a log file's uncompressed size: a chain's buffer that grows past it
+// is delivered at once, before the interval ends.
+const maxFileSize = 64 << 20
 
 // state is StateFile.
 type state struct {
@@ -181,7 +188,7 @@ func New(cfg Config) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &Exporter{cfg: cfg, key: key, fp: Fingerprint(&key.PublicKey), buf: map[string][]json.RawMessage{}}
+	x := &Exporter{cfg: cfg, key: key, fp: Fingerprint(&key.PublicKey), buf: map[string][]json.RawMessage{}, size: map[string]int{}, max: maxFileSize}
 	pub := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&key.PublicKey)})
 	if err := writeOnce(filepath.Join(cfg.Dir, "public-keys", x.fp+".pem"), pub, 0o444); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("export: public key: %w", err)
@@ -274,12 +281,33 @@ func (x *Exporter) add(e *audit.Event) error {
 	}
 	k := acct + "/" + region
 	x.buf[k] = append(x.buf[k], rec)
+	x.size[k] += len(rec) + 1
 	switch {
 	case t.After(x.pos.Time):
 		x.pos = position{Time: t, IDs: []string{e.EventID}}
 	case t.Equal(x.pos.Time):
 		x.pos.IDs = append(slices.Clip(x.pos.IDs), e.EventID)
 	}
+	if x.size[k] >= x.max {
+		return x.deliverBuffered(k, x.cfg.Now().UTC())
+	}
+	return nil
+}
+
+// deliverBuffered delivers the events buffered for chain key k, starting the chain if
+// it is new.
+func (x *Exporter) deliverBuffered(k string, now time.Time) error {
+	c := x.st.Chains[k]
+	if c == nil {
+		acct, region, _ := strings.Cut(k, "/")
+		c = &chain{Account: acct, Region: region, Start: now.Truncate(time.Hour)}
+		x.st.Chains[k] = c
+	}
+	if err := x.deliver(c, x.buf[k], now); err != nil {
+		return err
+	}
+	delete(x.buf, k)
+	delete(x.size, k)
 	return nil
 }
 
@@ -306,16 +334,9 @@ func (x *Exporter) Flush() error {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		c := x.st.Chains[k]
-		if c == nil {
-			acct, region, _ := cut(k)
-			c = &chain{Account: acct, Region: region, Start: now.Truncate(time.Hour)}
-			x.st.Chains[k] = c
-		}
-		if err := x.deliver(c, x.buf[k], now); err != nil {
+		if err := x.deliverBuffered(k, now); err != nil {
 			return err
 		}
-		delete(x.buf, k)
 	}
 	x.st.Position = x.pos
 	b, err := json.Marshal(&x.st)
@@ -326,15 +347,6 @@ func (x *Exporter) Flush() error {
 		return fmt.Errorf("export: state: %w", err)
 	}
 	return nil
-}
-
-func cut(k string) (string, string, bool) {
-	for i := range len(k) {
-		if k[i] == '/' {
-			return k[:i], k[i+1:], true
-		}
-	}
-	return k, "", false
 }
 
 const randChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

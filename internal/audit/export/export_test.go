@@ -340,6 +340,41 @@ func TestRestartContinues(t *testing.T) {
 	}
 }
 
+// A chain's buffer past the size bound is delivered before the interval ends.
+func TestLargeBufferDeliveredEarly(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	dir := filepath.Join(base, "out")
+	evs := testEvents(40)[:40:40]
+	for i := range evs {
+		evs[i].RecipientAccountID, evs[i].AWSRegion = "111111111111", "us-east-1"
+		evs[i].EventTime.Time = epoch.Add(time.Duration(i) * time.Second) // all within one interval
+	}
+	synctest.Test(t, func(t *testing.T) {
+		x, err := New(Config{Dir: dir, StateDir: filepath.Join(base, "state")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.max = 4000 // about 10 records
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- x.Run(ctx, sliceReader{evs}) }()
+		time.Sleep(time.Minute) // every event read, no interval ended
+		synctest.Wait()
+		if n := len(files(t, dir, "/CloudTrail/")); n < 3 {
+			t.Errorf("%d log files delivered before the interval ended, want several", n)
+		}
+		time.Sleep(time.Hour)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if rep := VerifyDir(dir, Keys{x.Fingerprint(): x.PublicKey()}, time.Time{}, time.Time{}); !rep.Valid() || len(rep.Logs) < 3 {
+			t.Errorf("VerifyDir: valid %v, %d logs", rep.Valid(), len(rep.Logs))
+		}
+	})
+}
+
 // status returns the verdict on object in rep.
 func status(rep Report, object string) (Result, bool) {
 	for _, r := range append(slices.Clone(rep.Digests), rep.Logs...) {

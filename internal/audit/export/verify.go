@@ -41,6 +41,10 @@ type Report struct {
 	Oldest, Newest time.Time
 	// Digests and Logs are the files checked, newest digest first.
 	Digests, Logs []Result
+	// Ends are the digestEndTime of each chain's newest valid digest, by
+	// "account/region". Digests removed from a chain's end leave no gap to detect: a
+	// chain that ends long before To (or now) is a warning sign.
+	Ends map[string]time.Time
 }
 
 // Valid reports whether every file checked is valid.
@@ -77,7 +81,7 @@ type expectation struct {
 // goes on with the next older digest file found. Only log files listed in valid digests
 // are checked.
 func VerifyDir(dir string, keys Keys, from, to time.Time) Report {
-	rep := Report{From: from, To: to}
+	rep := Report{From: from, To: to, Ends: map[string]time.Time{}}
 	chains, _ := filepath.Glob(filepath.Join(dir, "AWSLogs", "*", "CloudTrail-Digest", "*"))
 	slices.Sort(chains)
 	names := map[string][]string{} // base name → objects, to find moved files
@@ -159,6 +163,10 @@ func verifyChain(dir, chainDir string, keys Keys, from, to time.Time, names map[
 		end, _ := parseTime(d.DigestEndTime)
 		if rep.Newest.IsZero() || end.After(rep.Newest) {
 			rep.Newest = end
+		}
+		chain := d.AWSAccountID + "/" + filepath.Base(chainDir)
+		if end.After(rep.Ends[chain]) {
+			rep.Ends[chain] = end
 		}
 		if rep.Oldest.IsZero() || start.Before(rep.Oldest) {
 			rep.Oldest = start
