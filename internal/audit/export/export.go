@@ -289,7 +289,13 @@ func (x *Exporter) add(e *audit.Event) error {
 		x.pos.IDs = append(slices.Clip(x.pos.IDs), e.EventID)
 	}
 	if x.size[k] >= x.max {
-		return x.deliverBuffered(k, x.cfg.Now().UTC())
+		// Deliver now, and record the file in the chain at once: a digest rebuilt after a
+		// crash must list the same files as the one delivered before it. The position
+		// stays, as other chains' events are still buffered.
+		if err := x.deliverBuffered(k, x.cfg.Now().UTC()); err != nil {
+			return err
+		}
+		return x.save()
 	}
 	return nil
 }
@@ -339,6 +345,11 @@ func (x *Exporter) Flush() error {
 		}
 	}
 	x.st.Position = x.pos
+	return x.save()
+}
+
+// save writes the state atomically.
+func (x *Exporter) save() error {
 	b, err := json.Marshal(&x.st)
 	if err != nil {
 		return fmt.Errorf("export: state: %w", err)
