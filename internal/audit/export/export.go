@@ -62,8 +62,9 @@ type Config struct {
 	Rand io.Reader
 }
 
-// Exporter delivers the audit trail into Config.Dir (see the package doc). Run it with
-// Run; it is safe for concurrent use.
+// Exporter delivers the audit trail into Config.Dir (see the package doc). One Run at a
+// time; Flush may be called concurrently with it. One Exporter (one process) per
+// StateDir.
 type Exporter struct {
 	cfg Config
 	key *rsa.PrivateKey
