@@ -18,7 +18,7 @@ import (
 	"github.com/iamdb/iamdb/sigv4"
 )
 
-const auditUsage = `usage: iamdb audit tail [--follow] [FILTER] [--since DURATION] [--format text|json]
+const auditTailUsage = `usage: iamdb audit tail [--follow] [FILTER] [--since DURATION] [--format text|json]
                         [--endpoint-url URL] [--profile NAME] [--region R]
 
 Reads the authority's audit trail with CloudTrail's LookupEvents, as
@@ -45,7 +45,8 @@ The endpoint defaults to $AWS_ENDPOINT_URL_CLOUDTRAIL, then $AWS_ENDPOINT_URL.
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return dispatch(args, auditUsage, "audit: ", stdout, stderr, map[string]subcommand{
-		"tail": func(args []string) error { return runAuditTail(ctx, args, stdout, stderr) },
+		"tail":   func(args []string) error { return runAuditTail(ctx, args, stdout, stderr) },
+		"verify": func(args []string) error { return runAuditVerify(ctx, args, stdout, stderr) },
 	})
 }
 
@@ -98,7 +99,7 @@ func runAuditTail(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&a.endpoint, "endpoint-url", endpoint, "the iamdb authority")
 	fs.StringVar(&a.profile, "profile", "", "AWS profile")
 	fs.StringVar(&a.region, "region", "", "region to sign for (default: the profile's, else us-east-1)")
-	if help, err := parseFlags(fs, auditUsage, args, stdout, stderr); help || err != nil {
+	if help, err := parseFlags(fs, auditTailUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
 	for attr, v := range filters {

@@ -78,8 +78,8 @@ commands:
   rotate-master-key
             re-encrypt the store's secrets under a new master key (serve stopped)
   oidc      a small OIDC issuer (serve, token) for web identity, like EKS IRSA
-  audit tail
-            print the authority's audit trail (CloudTrail LookupEvents), --follow it
+  audit tail|verify
+            the audit trail: print it (CloudTrail LookupEvents), --follow it; verify an export
   version   print the version
 `
 
