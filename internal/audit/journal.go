@@ -37,9 +37,15 @@ var (
 	// ErrEventTooLarge is returned by Record for an event that encodes to more than
 	// MaxEventSize bytes.
 	ErrEventTooLarge = errors.New("audit: event too large")
-	// ErrBroken is returned by Record after a write or fsync of the journal failed: what
-	// is on disk is no longer known, and the journal must be reopened.
+	// ErrBroken is returned by Record after an fsync of the journal failed (or a failed
+	// write could not be cut off again): what is on disk is no longer known, and the
+	// journal must be reopened. A write that fails (a full disk) fails its batch's
+	// Records only.
 	ErrBroken = errors.New("audit: journal failed")
+
+	// errWriteUndone marks a failed write that was cut off again: the batch failed, and
+	// the journal is intact.
+	errWriteUndone = errors.New("write failed and undone")
 )
 
 // Options configure a Journal; zero values take the defaults.
@@ -367,12 +373,14 @@ func (j *Journal) flush() {
 	}
 	rotated := false
 	var fsyncs int64
+	fatal := false
 	written := map[int64]int64{}
 	for _, h := range hours {
 		n, created, err := j.append(h, bufs[h])
 		fsyncs++
 		if err != nil {
 			bt.err = err
+			fatal = !errors.Is(err, errWriteUndone)
 			break
 		}
 		written[h] = n
@@ -385,7 +393,7 @@ func (j *Journal) flush() {
 	for h, n := range written {
 		j.sizes[h] = n
 	}
-	if bt.err != nil && j.broken == nil {
+	if fatal && j.broken == nil {
 		j.broken = fmt.Errorf("%w: %w", ErrBroken, bt.err)
 	}
 	close(j.notify)
@@ -436,8 +444,12 @@ func (j *Journal) append(h int64, b []byte) (size int64, created bool, err error
 	base := j.sizes[h]
 	j.mu.Unlock()
 	if _, err := f.Write(b); err != nil {
-		_ = f.Truncate(base)
-		return 0, created, fmt.Errorf("audit: write %s: %w", segmentName(h), err)
+		// Cut the partial write off: the segment is then as committed, and later batches
+		// may succeed (a full disk that frees up). If the cut fails, the journal is broken.
+		if terr := f.Truncate(base); terr != nil {
+			return 0, created, fmt.Errorf("audit: write %s: %w (and truncate: %v)", segmentName(h), err, terr)
+		}
+		return 0, created, fmt.Errorf("audit: write %s: %w: %w", segmentName(h), errWriteUndone, err)
 	}
 	if err := f.Sync(); err != nil {
 		return 0, created, fmt.Errorf("audit: fsync %s: %w", segmentName(h), err)
