@@ -94,6 +94,39 @@ func goldenEvent() *Event {
 	}
 }
 
+// goldenLogin is a database login by a role session, refused: no request parameters
+// (null), a sessionContext.
+func goldenLogin() *Event {
+	return &Event{
+		EventVersion: EventVersion,
+		EventID:      "5e0c7a51-9f8d-4c1e-a2b3-c4d5e6f70812",
+		UserIdentity: UserIdentity{
+			Type: "AssumedRole", PrincipalID: "AROAEXAMPLEROLEID0001:i-0123456789abcdef0",
+			ARN:       "arn:aws:sts::123456789012:assumed-role/app/i-0123456789abcdef0",
+			AccountID: "123456789012", AccessKeyID: "ASIAEXAMPLESESSION01",
+			SessionContext: &SessionContext{
+				Attributes: SessionAttributes{CreationDate: Time{time.Date(2026, 12, 6, 21, 0, 3, 0, time.UTC)}, MFAAuthenticated: "false"},
+				SessionIssuer: &SessionIssuer{Type: "Role", PrincipalID: "AROAEXAMPLEROLEID0001",
+					ARN: "arn:aws:iam::123456789012:role/app", AccountID: "123456789012", UserName: "app"},
+			},
+		},
+		EventTime:           Time{time.Date(2026, 12, 6, 21, 41, 0, 0, time.UTC)},
+		EventSource:         SourceRDSDB,
+		EventName:           "connect",
+		AWSRegion:           "us-east-1",
+		SourceIPAddress:     "2001:db8::7",
+		ErrorCode:           "AccessDenied",
+		ErrorMessage:        "not authorized to perform rds-db:connect",
+		AdditionalEventData: map[string]any{"databaseUser": "app_user", "engine": "postgres", "mode": "gateway", "reason": "policy-denied"},
+		ReadOnly:            false,
+		Resources:           []Resource{{ARN: "arn:aws:rds-db:us-east-1:123456789012:dbuser:db-ABCDEFGHIJKLMNOP/app_user", Type: "AWS::RDS::DBInstance"}},
+		EventType:           TypeAPICall,
+		ManagementEvent:     false,
+		RecipientAccountID:  "123456789012",
+		EventCategory:       CategoryManage,
+	}
+}
+
 // TestGolden pins the bytes of a segment: CloudTrail's JSON of one event per line.
 func TestGolden(t *testing.T) {
 	dir := t.TempDir()
@@ -101,6 +134,9 @@ func TestGolden(t *testing.T) {
 	e := goldenEvent()
 	e.EventVersion = ""
 	if err := j.Record(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Record(context.Background(), goldenLogin()); err != nil {
 		t.Fatal(err)
 	}
 	if e.EventVersion != EventVersion {
@@ -125,10 +161,13 @@ func TestGolden(t *testing.T) {
 	}
 	// Round trip: what Lookup returns is what was recorded.
 	p, err := j.Lookup(context.Background(), Query{})
-	if err != nil || len(p.Events) != 1 {
-		t.Fatalf("Lookup = %v, %v; want 1 event", p, err)
+	if err != nil || len(p.Events) != 2 {
+		t.Fatalf("Lookup = %v, %v; want 2 events", p, err)
 	}
-	back := p.Events[0]
+	if diff := cmp.Diff(*goldenLogin(), p.Events[0]); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	back := p.Events[1]
 	want2 := *goldenEvent()
 	want2.EventVersion = EventVersion
 	want2.RequestParameters["durationSeconds"] = float64(3600) // JSON numbers decode as float64
