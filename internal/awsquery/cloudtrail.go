@@ -376,7 +376,7 @@ func (s *Server) lookupEvents(ctx context.Context, q audit.Query) (*lookupRespon
 		le := lookupEvent{
 			EventID: e.EventID, EventName: e.EventName, ReadOnly: strconv.FormatBool(e.ReadOnly),
 			AccessKeyID: e.UserIdentity.AccessKeyID, EventTime: e.EventTime.Unix(), EventSource: e.EventSource,
-			Username: e.Username(), Resources: make([]lookupResource, 0, len(e.Resources)), CloudTrailEvent: string(rec),
+			Username: audit.Username(e), Resources: make([]lookupResource, 0, len(e.Resources)), CloudTrailEvent: string(rec),
 		}
 		for _, r := range e.Resources {
 			le.Resources = append(le.Resources, lookupResource{ResourceType: r.Type, ResourceName: r.ARN})

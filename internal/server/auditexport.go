@@ -31,13 +31,6 @@ type AuditExportConfig struct {
 
 // AuditConfig is the [audit] table.
 //
-// MERGE NOTE (H11): H8 owns [audit] and defines AuditConfig and Config.Audit. At merge,
-// delete this declaration and embed AuditExportConfig in H8's AuditConfig (the export
-// keys then sit in [audit] beside H8's), keeping one Config.Audit field.
-type AuditConfig struct {
-	AuditExportConfig
-}
-
 // auditExportStateDir is where the exporter keeps its signing key and position,
 // below dir.
 const auditExportStateDir = "audit-export"

@@ -68,7 +68,7 @@ func (r *Reader) Lookup(ctx context.Context, q audit.Query) (audit.Page, error) 
 	for i := len(r.events) - 1; i >= 0; i-- {
 		e := &r.events[i]
 		t := e.EventTime.Time
-		if q.Account != "" && e.RecipientAccountID != q.Account || !e.Matches(q.Attr, q.Value) ||
+		if q.Account != "" && e.RecipientAccountID != q.Account || !audit.Matches(e, q.Attr, q.Value) ||
 			!q.Start.IsZero() && t.Before(q.Start) || !q.End.IsZero() && t.After(q.End) {
 			continue
 		}
