@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/audit"
 	"github.com/iamdb/iamdb/internal/gateway"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/native"
@@ -46,6 +47,9 @@ type Server struct {
 
 	svc     *iam.Service
 	closers []func() error // the store, svc: closed last, in reverse
+	// audit records the trail's events (API calls, logins, workload credentials); nil:
+	// none. Never assign a nil pointer of a concrete type to it.
+	audit audit.Recorder
 
 	api    *http.Server
 	apiLn  net.Listener
