@@ -247,17 +247,17 @@ func structFields(v reflect.Value, m map[string]any, depth int) {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
+		fv := v.Field(i)
+		if sf.Anonymous && fv.Kind() == reflect.Struct {
+			structFields(fv, m, depth+1) // page, whose fields are exported
+			continue
+		}
 		if !sf.IsExported() {
 			continue
 		}
 		tag := sf.Tag.Get("xml")
 		name, opts, _ := strings.Cut(tag, ",")
 		if name == "-" || strings.Contains(opts, "attr") {
-			continue
-		}
-		fv := v.Field(i)
-		if sf.Anonymous && fv.Kind() == reflect.Struct {
-			structFields(fv, m, depth+1)
 			continue
 		}
 		if name == "" {
