@@ -199,7 +199,9 @@ func TestAuditEvents(t *testing.T) {
 	}
 
 	// CreateAccessKey: the key, never its secret.
-	var ak struct{ AccessKey struct{ AccessKeyId, SecretAccessKey string } }
+	var ak struct {
+		AccessKey struct{ AccessKeyId, SecretAccessKey string }
+	}
 	if err := json.Unmarshal([]byte(run(e.admin, false, "iam", "create-access-key", "--user-name", "alice")), &ak); err != nil || ak.AccessKey.SecretAccessKey == "" {
 		t.Fatalf("create-access-key: %+v, %v", ak, err)
 	}
