@@ -59,7 +59,8 @@ func DBUserARN(region, account, resourceID, user string) string {
 // rds-db.amazonaws.com, eventName connect, requestParameters {dbUser, resourceId},
 // additionalEventData {databaseUser, resourceId, engine, mode, tlsVersion, reason,
 // backendSessionId}, and on a refusal errorCode AccessDenied with the reason as the
-// message. The caller is the token's signer when it was verified, else an Unknown
+// message (InternalFailure when the login failed on iamdb's or the backend's side:
+// Outcome OutcomeError). The caller is the token's signer when it was verified, else an Unknown
 // identity with the access key the token named (if any). It holds no token or password.
 func (r *Record) Event() *audit.Event {
 	e := &audit.Event{

@@ -68,11 +68,12 @@ func readOnlyAction(service, action string) bool {
 }
 
 // event builds the CloudTrail record of a request: res is the action's result (nil on
-// failure), qe the error answered (nil on success).
-func (s *Server) event(r *http.Request, st *reqState, res any, qe *queryError, start time.Time) *audit.Event {
+// failure), qe the error answered (nil on success). eventTime is now: the request's
+// completion, as CloudTrail's.
+func (s *Server) event(r *http.Request, st *reqState, res any, qe *queryError) *audit.Event {
 	svc := st.svc.name
 	e := &audit.Event{
-		EventTime:       audit.Time{Time: start.UTC().Truncate(time.Second)},
+		EventTime:       audit.Time{Time: s.now().UTC().Truncate(time.Second)},
 		EventSource:     svc + ".amazonaws.com",
 		EventName:       clipUTF8(st.name, maxEventName),
 		AWSRegion:       "us-east-1",

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -265,6 +266,12 @@ func TestAuditEvents(t *testing.T) {
 		t.Errorf("sessionContext.attributes.creationDate = %q", d)
 	}
 
+	// RDS: recorded in the request's region.
+	run(e.admin, false, "rds", "describe-db-instances")
+	if di := rec.find("DescribeDBInstances"); len(di) != 1 || di[0]["awsRegion"] != testRegion || di[0]["eventSource"] != "rds.amazonaws.com" || di[0]["readOnly"] != true {
+		t.Errorf("DescribeDBInstances events = %v", di)
+	}
+
 	// A refused call: the role has no permissions.
 	run(session, true, "iam", "list-users")
 	lu := rec.find("ListUsers")
@@ -328,5 +335,40 @@ func TestAuditRecordFailure(t *testing.T) {
 	}
 	if !strings.Contains(e.log(), "request not recorded in the audit trail") {
 		t.Errorf("the failure is not logged:\n%s", e.log())
+	}
+}
+
+// TestAuditUnsignedOverTLS: an unsigned AssumeRoleWithWebIdentity whose token is refused
+// is recorded in the role's account, without the token, with the connection's TLS.
+func TestAuditUnsignedOverTLS(t *testing.T) {
+	e, rec := auditEnv(t)
+	srv := httptest.NewTLSServer(e.h.Load())
+	t.Cleanup(srv.Close)
+	jwt := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl"
+	role := "arn:aws:iam::" + testAccount + ":role/web"
+	body := formOf("Action", "AssumeRoleWithWebIdentity", "Version", versionSTS, "RoleArn", role,
+		"RoleSessionName", "s1", "WebIdentityToken", jwt)
+	resp, err := srv.Client().Post(srv.URL+"/", "application/x-www-form-urlencoded", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Fatal("a made-up web identity token was accepted")
+	}
+	evs := rec.find("AssumeRoleWithWebIdentity")
+	if len(evs) != 1 {
+		t.Fatalf("%d events, want 1", len(evs))
+	}
+	ev := evs[0]
+	if ev["errorCode"] == nil || ev["recipientAccountId"] != testAccount || path(ev, "userIdentity", "type") != "Unknown" ||
+		path(ev, "requestParameters", "roleSessionName") != "s1" || path(ev, "requestParameters", "roleArn") != role {
+		t.Errorf("event = %v", ev)
+	}
+	if path(ev, "tlsDetails", "tlsVersion") != "TLSv1.3" || path(ev, "tlsDetails", "cipherSuite") == nil {
+		t.Errorf("tlsDetails = %v", ev["tlsDetails"])
+	}
+	if all := rec.all(); strings.Contains(all, jwt) || strings.Contains(all, "c2lnbmF0dXJl") || strings.Contains(strings.ToLower(all), "webidentitytoken") {
+		t.Errorf("the event holds the token:\n%s", all)
 	}
 }

@@ -200,7 +200,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.audit != nil && st.auditable() {
-		if aerr := s.audit.Record(r.Context(), s.event(r, st, res, qe, start)); aerr != nil {
+		if aerr := s.audit.Record(r.Context(), s.event(r, st, res, qe)); aerr != nil {
 			s.log.Error("request not recorded in the audit trail", "request_id", rid, "action", st.action, "err", aerr)
 			err = fmt.Errorf("awsquery: audit: %w", aerr)
 			qe = s.toQueryError(err, fault)
