@@ -234,7 +234,7 @@ func (s *Server) cloudTrail(r *http.Request, st *reqState, now time.Time) (*look
 	if err != nil {
 		return nil, err
 	}
-	if s.audit == nil {
+	if s.reader == nil {
 		return nil, ctErr("UnsupportedOperationException", "The audit trail is not enabled on this authority (see [audit] in its configuration)")
 	}
 	if insight {
@@ -359,7 +359,7 @@ type lookupResource struct {
 
 // lookupEvents asks the Reader for one page and encodes it.
 func (s *Server) lookupEvents(ctx context.Context, q audit.Query) (*lookupResponse, error) {
-	p, err := s.audit.Lookup(ctx, q)
+	p, err := s.reader.Lookup(ctx, q)
 	if err != nil {
 		if errors.Is(err, audit.ErrInvalidNextToken) {
 			return nil, err

@@ -75,6 +75,14 @@
 // authentication codes become the JSON protocol's (UnrecognizedClientException,
 // InvalidSignatureException, …) and AccessDenied is AccessDeniedException (400).
 //
+// Audit trail: with Config.Audit, every request that reaches a known action or fails
+// authentication is recorded as a CloudTrail event before it is answered; see audit.go
+// for identities, readOnly and responseElements, and redact.go for how parameters are
+// converted and secrets removed (a deny-list by name pattern with a short allow-list).
+// A request whose event cannot be recorded is answered 500 — the action itself has run
+// by then (a CreateUser whose event failed did create the user), but its caller is never
+// told it succeeded.
+//
 // It is not a general AWS emulator: only the actions listed in iamOps, stsOps and rdsOps
 // (and LookupEvents) exist; any other is InvalidAction (UnknownOperationException in JSON).
 package awsquery

@@ -98,3 +98,12 @@ func (s *Server) Audit() audit.Reader {
 	}
 	return s.audit
 }
+
+// recorder is the journal as the emitters' Recorder, or nil (never a nil *audit.Journal in
+// an interface) when audit.enabled is false.
+func (s *Server) recorder() audit.Recorder {
+	if s.audit == nil {
+		return nil
+	}
+	return s.audit
+}

@@ -64,8 +64,8 @@ func (c *Config) auditExportConfig() export.Config {
 // as the journal's). A failed export is logged and restarted a minute later from its
 // last delivery.
 //
-// MERGE NOTE (H11): call it in New once H8's journal is open, as
-// s.startAuditExport(s.audit), so that it stops before the journal closes.
+// New calls it right after opening the journal, so that it stops before the journal
+// closes.
 func (s *Server) startAuditExport(r audit.Reader) error {
 	if s.cfg.Audit.ExportDir == "" {
 		return nil

@@ -107,7 +107,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 // listenAPI binds the AWS Query API.
 func (s *Server) listenAPI() error {
 	cfg, log := &s.cfg, s.log
-	api, err := awsquery.New(awsquery.Config{IAM: s.svc, Logger: log, Region: cfg.Authority.Region})
+	api, err := awsquery.New(awsquery.Config{IAM: s.svc, Logger: log, Region: cfg.Authority.Region, Audit: s.recorder(), AuditReader: s.Audit()})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
