@@ -64,7 +64,8 @@ func DBUserARN(region, account, resourceID, user string) string {
 // identity with the access key the token named (if any). It holds no token or password.
 func (r *Record) Event() *audit.Event {
 	e := &audit.Event{
-		EventTime:          audit.Time{Time: r.Time.UTC()},
+		// EventTime stays zero: the Recorder stamps the completion, as CloudTrail does,
+		// in the order the events are written (LookupEvents lists newest first).
 		EventSource:        audit.SourceRDSDB,
 		EventName:          "connect",
 		AWSRegion:          r.Region,

@@ -84,12 +84,13 @@ type Options struct {
 //
 // Only one Journal may have a directory open at a time (a lock file enforces it).
 type Journal struct {
-	dir  string
-	opts Options
-	log  *slog.Logger
-	now  func() time.Time
-	rand io.Reader
-	lock *os.File
+	lastStamp time.Time // the last time Record stamped (mu)
+	dir       string
+	opts      Options
+	log       *slog.Logger
+	now       func() time.Time
+	rand      io.Reader
+	lock      *os.File
 
 	mu      sync.Mutex
 	cur     *batch
@@ -257,15 +258,18 @@ func (j *Journal) Record(ctx context.Context, e *Event) error {
 		}
 		e.EventID = id
 	}
-	if e.EventTime.IsZero() {
-		e.EventTime = Time{j.now()}
+	// An event without a time is stamped now, under the lock and never before the
+	// previous stamp, so that stamped events are in time order in the files, as Lookup's
+	// newest-first reading assumes; an event with its own time keeps it.
+	stamp := e.EventTime.IsZero()
+	var b []byte
+	if !stamp {
+		e.EventTime = Time{e.EventTime.UTC().Truncate(time.Second)}
+		var err error
+		if b, err = encodeEvent(e); err != nil {
+			return err
+		}
 	}
-	e.EventTime = Time{e.EventTime.UTC().Truncate(time.Second)}
-	b, err := encodeEvent(e)
-	if err != nil {
-		return err
-	}
-	l := line{hour: e.EventTime.Unix() / 3600, b: b}
 
 	j.mu.Lock()
 	if j.closed {
@@ -277,6 +281,20 @@ func (j *Journal) Record(ctx context.Context, e *Event) error {
 		j.mu.Unlock()
 		return err
 	}
+	if stamp {
+		t := j.now().UTC().Truncate(time.Second)
+		if t.Before(j.lastStamp) {
+			t = j.lastStamp
+		}
+		j.lastStamp = t
+		e.EventTime = Time{t}
+		var err error
+		if b, err = encodeEvent(e); err != nil {
+			j.mu.Unlock()
+			return err
+		}
+	}
+	l := line{hour: e.EventTime.Unix() / 3600, b: b}
 	bt := j.cur
 	bt.lines = append(bt.lines, l)
 	j.mu.Unlock()

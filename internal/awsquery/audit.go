@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/iamdb/iamdb/internal/access"
@@ -68,12 +67,11 @@ func readOnlyAction(service, action string) bool {
 }
 
 // event builds the CloudTrail record of a request: res is the action's result (nil on
-// failure), qe the error answered (nil on success). eventTime is now: the request's
-// completion, as CloudTrail's.
+// failure), qe the error answered (nil on success). eventTime is left to the Recorder,
+// which stamps the request's completion (CloudTrail's), in the order it writes events.
 func (s *Server) event(r *http.Request, st *reqState, res any, qe *queryError) *audit.Event {
 	svc := st.svc.name
 	e := &audit.Event{
-		EventTime:       audit.Time{Time: s.now().UTC().Truncate(time.Second)},
 		EventSource:     svc + ".amazonaws.com",
 		EventName:       clipUTF8(st.name, maxEventName),
 		AWSRegion:       "us-east-1",

@@ -30,7 +30,6 @@ func IssuanceEvent(now time.Time, service, roleARN, sessionName string, duration
 	}
 	e := &audit.Event{
 		UserIdentity:       audit.UserIdentity{Type: "AWSService", PrincipalID: service},
-		EventTime:          audit.Time{Time: now.UTC().Truncate(time.Second)},
 		EventSource:        audit.SourceSTS,
 		EventName:          "AssumeRole",
 		AWSRegion:          "us-east-1",
