@@ -393,3 +393,39 @@ func FuzzAdvisorPolicy(f *testing.F) {
 		}
 	})
 }
+
+// A deleted user's advisor records go with it: a user of the same name starts afresh.
+func TestAdvisorRecordsDeletedWithUser(t *testing.T) {
+	e := newEnv(t)
+	tmp := e.user(e.admin, "tmp", "")
+	if err := e.s.Authorize(e.ctx, tmp, "iam:ListUsers", "*", nil); code(err) != CodeAccessDenied {
+		t.Fatalf("Authorize = %v", err)
+	}
+	if err := e.s.flushUsage(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		var n int
+		err := e.raw.View(e.ctx, func(tx store.Tx) error {
+			its, err := listAll(tx, kindLastUsed, lastUsedActionPrefix+"user/"+entityKey(acctA, "tmp")+" ")
+			n = len(its)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("stored records of tmp = %d, want 1", n)
+	}
+	if err := e.s.DeleteAccessKey(e.ctx, e.admin, "tmp", tmp.AccessKeyID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.DeleteUser(e.ctx, e.admin, "tmp"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 0 {
+		t.Errorf("stored records of the deleted tmp = %d, want 0", n)
+	}
+}

@@ -211,3 +211,20 @@ func (s *Service) flushUsage(ctx context.Context) error {
 	}
 	return nil
 }
+
+// deleteAdvisorRecords deletes the stored advisor records of a principal (principalKey),
+// with the principal.
+func deleteAdvisorRecords(tx store.Tx, pk string) error {
+	for _, prefix := range []string{lastUsedActionPrefix, lastUsedLoginPrefix} {
+		its, err := listAll(tx, kindLastUsed, prefix+pk+" ")
+		if err != nil {
+			return err
+		}
+		for _, it := range its {
+			if err := tx.Delete(kindLastUsed, it.Key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
