@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -119,5 +120,22 @@ func TestAccessUnusedAfterGatewayLogin(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", e.Keys["bob"].SecretAccessKey)
 	if err := run(ctx, []string{"access", "unused", "--endpoint", endpoint}, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("iamdb access unused as bob = %v; want AccessDenied", err)
+	}
+}
+
+func TestAccessUsage(t *testing.T) {
+	ctx := context.Background()
+	var stdout, stderr bytes.Buffer
+	if err := run(ctx, []string{"access", "unused", "-h"}, &stdout, &stderr); err != nil || !strings.Contains(stderr.String()+stdout.String(), "iamdb access unused [--days N]") {
+		t.Errorf("access unused -h = %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	for _, args := range [][]string{{"access"}, {"access", "nope"}, {"access", "unused", "--endpoint", ""}, {"access", "unused", "--days", "3651", "--endpoint", "http://127.0.0.1:1"}} {
+		stdout.Reset()
+		stderr.Reset()
+		err := run(ctx, args, &stdout, &stderr)
+		var ue *usageError
+		if err == nil || args[len(args)-1] != "access" && args[1] == "unused" && !errors.As(err, &ue) {
+			t.Errorf("iamdb %s = %v; want a usage error", strings.Join(args, " "), err)
+		}
 	}
 }
