@@ -429,3 +429,51 @@ func TestAdvisorRecordsDeletedWithUser(t *testing.T) {
 		t.Errorf("stored records of the deleted tmp = %d, want 0", n)
 	}
 }
+
+// Above half of maxUsageCells, a flush drops the written records from memory; the answers
+// do not change, since readers merge the store's records.
+func TestAdvisorEvictsFlushed(t *testing.T) {
+	e := newAdvisorEnv(t)
+	old := maxUsageCells
+	maxUsageCells = 4
+	t.Cleanup(func() { maxUsageCells = old })
+	if err := e.s.flushUsage(e.ctx); err != nil { // the admin's records of the set-up
+		t.Fatal(err)
+	}
+	if n := e.s.usage.cells.Load(); n != 0 {
+		t.Fatalf("cells after the set-up's flush = %d, want 0", n)
+	}
+	for _, action := range []string{"iam:GetUser", "iam:ListUsers", "iam:DeleteUser", "iam:CreateUser"} {
+		e.clock.Advance(time.Second)
+		e.s.Authorize(e.ctx, e.app, action, "*", nil)
+	}
+	if n := e.s.usage.cells.Load(); n != 4 {
+		t.Fatalf("cells = %d, want 4", n)
+	}
+	e.s.Authorize(e.ctx, e.app, "iam:ListGroups", "*", nil) // full: not noted
+	if err := e.s.flushUsage(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.s.usage.cells.Load(); n != 0 {
+		t.Fatalf("cells after a flush = %d, want 0", n)
+	}
+	e.clock.Advance(time.Second)
+	e.s.Authorize(e.ctx, e.app, "iam:ListGroups", "*", nil)
+	id, err := e.s.GenerateServiceLastAccessedDetails(e.ctx, e.admin, userARN(acctA, "/", "app"), GranularityAction)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.s.GetServiceLastAccessedDetails(e.ctx, e.admin, GetServiceLastAccessedInput{JobID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range out.Services {
+		if s.ServiceNamespace == "iam" {
+			if len(s.TrackedActions) != 5 || !s.LastAuthenticated.Equal(e.clock.Now()) {
+				t.Errorf("iam = %+v; want the 4 flushed actions and ListGroups", s)
+			}
+			return
+		}
+	}
+	t.Errorf("no iam in %+v", out.Services)
+}

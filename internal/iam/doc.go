@@ -29,7 +29,8 @@
 // Config.UsageFlushInterval (and at Close); GetAccessKeyLastUsed and GetRole merge pending
 // records. Every use is noted, none sampled. The access advisor's records (per principal
 // and action, and per principal and database user for allowed logins; usage.go) ride the
-// same flush, at most 2^18 of them in memory.
+// same flush, at most 2^18 of them in memory (a flush past half of that drops the written
+// ones from memory).
 //
 // # Secrets and session tokens
 //

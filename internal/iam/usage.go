@@ -27,9 +27,10 @@ type usageTracker struct {
 	cells   atomic.Int64 // entries of actions and logins, at most maxUsageCells
 }
 
-// maxUsageCells bounds the advisor's records kept in memory (actions and logins): a
-// record beyond it is not tracked until a flush drops those of deleted principals.
-const maxUsageCells = 1 << 18
+// maxUsageCells bounds the advisor's records kept in memory (actions and logins). A flush
+// that finds more than half of it used drops the records it has written (readers find
+// them in the store); a use that finds it full is not noted until then.
+var maxUsageCells int64 = 1 << 18
 
 type usageCell struct {
 	at      atomic.Int64 // Unix nanoseconds of the last use
@@ -209,7 +210,37 @@ func (s *Service) flushUsage(ctx context.Context) error {
 		}
 		r.cell.flushed.Store(r.at)
 	}
+	if s.usage.cells.Load() > maxUsageCells/2 {
+		s.usage.evictFlushed(&s.usage.actions)
+		s.usage.evictFlushed(&s.usage.logins)
+	}
 	return nil
+}
+
+// evictFlushed drops from m the records whose last use is in the store. A use noted in a
+// record while it is being dropped is put back.
+func (u *usageTracker) evictFlushed(m *sync.Map) {
+	m.Range(func(k, v any) bool {
+		c := v.(*usageCell)
+		at := c.at.Load()
+		if at != c.flushed.Load() || !m.CompareAndDelete(k, v) {
+			return true
+		}
+		if c.at.Load() != at {
+			if actual, loaded := m.LoadOrStore(k, c); loaded {
+				// Another cell took its place meanwhile: keep the later use in it.
+				n := actual.(*usageCell)
+				if t := c.at.Load(); t > n.at.Load() {
+					n.where.Store(c.where.Load())
+					n.at.Store(t)
+				}
+				u.cells.Add(-1)
+			}
+			return true
+		}
+		u.cells.Add(-1)
+		return true
+	})
 }
 
 // deleteAdvisorRecords deletes the stored advisor records of a principal (principalKey),
