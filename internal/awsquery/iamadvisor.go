@@ -127,11 +127,10 @@ func iamAdvisorOps() map[string]handler {
 }
 
 func toServiceLastAccessed(s *iam.ServiceLastAccessed) xServiceLastAccessed {
-	x := xServiceLastAccessed{ServiceName: s.ServiceName, ServiceNamespace: s.ServiceNamespace}
+	n := s.TotalAuthenticatedEntities // 0 for a service no one used, as AWS answers
+	x := xServiceLastAccessed{ServiceName: s.ServiceName, ServiceNamespace: s.ServiceNamespace, TotalAuthenticatedEntities: &n}
 	if !s.LastAuthenticated.IsZero() {
-		n := s.TotalAuthenticatedEntities
 		x.LastAuthenticated, x.LastAuthenticatedEntity, x.LastAuthenticatedRegion = isoTime(s.LastAuthenticated), s.LastAuthenticatedEntity, s.LastAuthenticatedRegion
-		x.TotalAuthenticatedEntities = &n
 	}
 	tracked := make([]xTrackedAction, 0, len(s.TrackedActions))
 	for _, a := range s.TrackedActions {
