@@ -83,6 +83,20 @@
 // by then (a CreateUser whose event failed did create the user), but its caller is never
 // told it succeeded.
 //
+// VerifyDBAuthToken is a question, not a login: it notes no use of the token's key.
+//
+// The iamdb extension Action=ListUnusedAccess&Version=2010-05-08 (used by `iamdb access
+// unused`) lists what went unused in the last Days days (1–3650): rds-db:connect grants
+// that allowed no login and active keys and roles not used (iam.Service.ListUnusedAccess).
+// The caller needs iam:GetCredentialReport and iam:GetServiceLastAccessedDetails. The answer:
+//
+//	<ListUnusedAccessResult>
+//	  <Since>…</Since>
+//	  <Grants><member><PrincipalArn/><Resource/><Database/><DBUser/><LastUsed/></member>…</Grants>
+//	  <Principals><member><Kind>access-key|role</Kind><PrincipalArn/><AccessKeyId/>
+//	    <CreateDate/><LastUsed/></member>…</Principals>
+//	</ListUnusedAccessResult>
+//
 // It is not a general AWS emulator: only the actions listed in iamOps, stsOps and rdsOps
 // (and LookupEvents) exist; any other is InvalidAction (UnknownOperationException in JSON).
 package awsquery
