@@ -733,7 +733,7 @@ func TestDevEndToEnd(t *testing.T) {
 	})
 
 	t.Run("audit-seeds", func(t *testing.T) {
-		testDevAuditSeeds(t, d, tools, secrets)
+		testDevAuditSeeds(t, d, tools, app.creds.AccessKeyID, secrets)
 	})
 
 	logs := d.logs.String()

@@ -51,7 +51,17 @@ func findLogin(evs []lookedUp, mode, engine, errorCode string) *lookedUp {
 	return nil
 }
 
-func testDevAuditSeeds(t *testing.T, d *devInstance, tools *clientTools, secrets []string) {
+func testDevAuditSeeds(t *testing.T, d *devInstance, tools *clientTools, appKey string, secrets []string) {
+	// The access advisor: app's key was last used to log in to the database.
+	var used struct {
+		UserName          string
+		AccessKeyLastUsed struct{ ServiceName, Region, LastUsedDate string }
+	}
+	d.aws(t, tools, d.admin).runJSON(&used, "iam", "get-access-key-last-used", "--access-key-id", appKey)
+	if used.UserName != "app" || used.AccessKeyLastUsed.ServiceName != "rds-db" || used.AccessKeyLastUsed.Region != d.region || used.AccessKeyLastUsed.LastUsedDate == "" {
+		t.Errorf("aws iam get-access-key-last-used for app's key = %+v, want rds-db in %s (its last use: a database login)", used, d.region)
+	}
+
 	// Seed 000's policy, made with the AWS CLI by the admin.
 	policies := d.lookup(t, tools, "EventName", "CreatePolicy")
 	if !slices.ContainsFunc(policies, func(e lookedUp) bool {
