@@ -17,31 +17,41 @@ import (
 	"github.com/iamdb/iamdb/internal/audit/export"
 )
 
-// sliceReader is an IN-TEST audit.Reader over a slice, standing in for H8's journal
-// (written in parallel; the lead switches this test to it at merge). Scan with follow
-// hands each event over when synctest's clock reaches its eventTime.
-type sliceReader []audit.Event
-
-func (r sliceReader) Lookup(context.Context, audit.Query) (audit.Page, error) {
-	return audit.Page{}, errors.New("sliceReader: no Lookup")
-}
-
-func (r sliceReader) Scan(ctx context.Context, from time.Time, follow bool, fn func(audit.Event) bool) error {
-	for _, e := range r {
-		if e.EventTime.Before(from) {
-			continue
-		}
-		select {
-		case <-time.After(time.Until(e.EventTime.Time)):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if !fn(e) {
-			return nil
-		}
+// liveJournal opens a real journal (audit.Open) in a temporary directory from within a
+// synctest bubble and records each of evs (oldest first) when the bubble's clock reaches
+// its eventTime, as the authority would, until t's context ends. The recorder stops and
+// the journal closes at t's cleanup, inside the bubble.
+func liveJournal(t *testing.T, evs []audit.Event) *audit.Journal {
+	t.Helper()
+	j, err := audit.Open(t.TempDir(), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	<-ctx.Done()
-	return ctx.Err()
+	ctx := t.Context()
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		for _, e := range evs {
+			select {
+			case <-time.After(time.Until(e.EventTime.Time)):
+			case <-ctx.Done():
+				return
+			}
+			if err := j.Record(ctx, &e); err != nil {
+				if ctx.Err() == nil {
+					t.Errorf("Record %s: %v", e.EventID, err)
+				}
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		<-recorded
+		if err := j.Close(); err != nil {
+			t.Errorf("close the journal: %v", err)
+		}
+	})
+	return j
 }
 
 // exportForTest exports 100 events over two hours into a new directory.
@@ -50,7 +60,7 @@ func exportForTest(t *testing.T) (dir, state string) {
 	dir, state = filepath.Join(base, "trail"), filepath.Join(base, "state")
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		var evs sliceReader
+		var evs []audit.Event
 		for i := range 100 {
 			evs = append(evs, audit.Event{
 				EventVersion: audit.EventVersion, EventTime: audit.Time{Time: start.Add(time.Duration(i) * 72 * time.Second)},
@@ -59,13 +69,14 @@ func exportForTest(t *testing.T) (dir, state string) {
 				UserIdentity: audit.UserIdentity{Type: "IAMUser", UserName: "alice"},
 			})
 		}
+		j := liveJournal(t, evs)
 		x, err := export.New(export.Config{Dir: dir, StateDir: state})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
-		go func() { done <- x.Run(ctx, evs) }()
+		go func() { done <- x.Run(ctx, j) }()
 		time.Sleep(2*time.Hour + 10*time.Minute)
 		cancel()
 		if err := <-done; err != nil {

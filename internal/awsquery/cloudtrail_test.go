@@ -1,6 +1,7 @@
 package awsquery
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/iamdb/iamdb/internal/audit"
-	"github.com/iamdb/iamdb/internal/testenv/auditmem"
 	"github.com/iamdb/iamdb/sigv4"
 )
 
@@ -29,10 +29,11 @@ const lookupPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Ac
 
 // ctEnv is the authority with LookupEvents over a trail of known events.
 //
-// The trail is auditmem's Reader over a slice (TODO(lead): the real journal at merge).
+// The trail is a real journal (audit.Open on a temporary directory), the events put in
+// with Record.
 type ctEnv struct {
 	*testEnv
-	trail *auditmem.Reader
+	trail *audit.Journal
 	now   time.Time
 	// The named events of testAccount (newest last) and the other account's one.
 	createUser, session, connect, foreign audit.Event
@@ -41,7 +42,7 @@ type ctEnv struct {
 
 func newCTEnv(t testing.TB) *ctEnv {
 	t.Helper()
-	e := &ctEnv{testEnv: newTestEnv(t), trail: auditmem.New(), now: time.Now().UTC().Truncate(time.Second)}
+	e := &ctEnv{testEnv: newTestEnv(t), trail: openJournal(t), now: time.Now().UTC().Truncate(time.Second)}
 	h, err := New(Config{IAM: e.svc, Region: testRegion, Logger: e.logs.Logger(), AuditReader: e.trail})
 	if err != nil {
 		t.Fatal(err)
@@ -74,9 +75,35 @@ func newCTEnv(t testing.TB) *ctEnv {
 		f.EventName, f.EventSource, f.EventTime = "ListUsers", audit.SourceIAM, at(2*time.Hour-time.Duration(i)*time.Second)
 		e.fillers = append(e.fillers, f)
 	}
-	e.trail.Add(e.fillers...)
-	e.trail.Add(e.createUser, e.session, e.connect, e.foreign)
+	// Recorded oldest first: the journal keeps an hour's events in recording order.
+	record(t, e.trail, e.fillers...)
+	record(t, e.trail, e.createUser, e.session, e.connect, e.foreign)
 	return e
+}
+
+// openJournal opens a real audit journal in a temporary directory, closed at cleanup.
+func openJournal(t testing.TB) *audit.Journal {
+	t.Helper()
+	j, err := audit.Open(t.TempDir(), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := j.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return j
+}
+
+// record puts evs (copies: Record fills in what is empty) into j.
+func record(t testing.TB, j *audit.Journal, evs ...audit.Event) {
+	t.Helper()
+	for _, e := range evs {
+		if err := j.Record(context.Background(), &e); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // ctResponse is a LookupEvents answer, or its error.

@@ -2,11 +2,11 @@ package server
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,27 +52,24 @@ export_bucket = "my-bucket"
 	}
 }
 
-// readerOf is an IN-TEST audit.Reader standing in for H8's journal (s.audit, written in
-// parallel; the lead switches this test to it at merge): Scan hands over its events,
-// closes handed, then waits for ctx.
-type readerOf struct {
-	events []audit.Event
+// watched is a real journal whose Scan closes handed once it has passed n events on
+// (fn returned: the exporter has buffered them).
+type watched struct {
+	*audit.Journal
+	n      int
 	handed chan struct{}
+	once   *sync.Once
 }
 
-func (r readerOf) Lookup(context.Context, audit.Query) (audit.Page, error) {
-	return audit.Page{}, errors.New("readerOf: no Lookup")
-}
-
-func (r readerOf) Scan(ctx context.Context, from time.Time, follow bool, fn func(audit.Event) bool) error {
-	for _, e := range r.events {
-		if !fn(e) {
-			return nil
+func (w watched) Scan(ctx context.Context, from time.Time, follow bool, fn func(audit.Event) bool) error {
+	seen := 0
+	return w.Journal.Scan(ctx, from, follow, func(e audit.Event) bool {
+		ok := fn(e)
+		if seen++; seen == w.n {
+			w.once.Do(func() { close(w.handed) })
 		}
-	}
-	close(r.handed)
-	<-ctx.Done()
-	return ctx.Err()
+		return ok
+	})
 }
 
 // The exporter starts with the server and delivers what it read when the server is
@@ -83,21 +80,32 @@ func TestStartAuditExport(t *testing.T) {
 	cfg.Audit.ExportDir = "trail"
 	s := &Server{cfg: cfg, log: slog.New(slog.DiscardHandler)}
 	pattern := filepath.Join(cfg.Dir, "trail", "AWSLogs", "123456789012", "CloudTrail", "us-east-1", "*", "*", "*", "*.json.gz")
-	s.closers = append(s.closers, func() error { // the journal's
+	j, err := audit.Open(filepath.Join(cfg.Dir, "audit"), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.closers = append(s.closers, func() error { // the journal's, as server.New registers it
 		if logs, _ := filepath.Glob(pattern); len(logs) == 0 {
 			t.Error("the journal closed before the exporter delivered")
 		}
-		return nil
+		return j.Close()
 	})
-	r := readerOf{handed: make(chan struct{})}
 	for i := range 3 {
-		r.events = append(r.events, audit.Event{EventTime: audit.Time{Time: time.Now()}, EventName: "GetUser",
-			EventID: string(rune('a' + i)), AWSRegion: "us-east-1", RecipientAccountID: "123456789012"})
+		if err := j.Record(context.Background(), &audit.Event{EventTime: audit.Time{Time: time.Now()}, EventName: "GetUser",
+			EventID: string(rune('a' + i)), AWSRegion: "us-east-1", RecipientAccountID: "123456789012"}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	r := watched{Journal: j, n: 3, handed: make(chan struct{}), once: new(sync.Once)}
 	if err := s.startAuditExport(r); err != nil {
 		t.Fatal(err)
 	}
-	<-r.handed
+	select {
+	case <-r.handed:
+	case <-time.After(30 * time.Second):
+		s.release()
+		t.Fatal("the exporter did not read the journal's three events")
+	}
 	s.release()
 	logs, _ := filepath.Glob(pattern)
 	if len(logs) != 1 {

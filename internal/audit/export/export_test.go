@@ -20,37 +20,41 @@ import (
 	"github.com/iamdb/iamdb/internal/audit"
 )
 
-// sliceReader is an IN-TEST audit.Reader over a slice of events, standing in for H8's
-// journal (internal/audit.Journal), which is written in parallel: the lead switches these
-// tests to the real journal at merge. Scan with follow hands each event over when the
-// clock (synctest's) reaches its eventTime, then waits for ctx.
-type sliceReader struct{ events []audit.Event }
-
-func (r sliceReader) Lookup(context.Context, audit.Query) (audit.Page, error) {
-	return audit.Page{}, errors.New("sliceReader: Lookup is not used by the exporter")
-}
-
-func (r sliceReader) Scan(ctx context.Context, from time.Time, follow bool, fn func(audit.Event) bool) error {
-	for _, e := range r.events {
-		if e.EventTime.Before(from) {
-			continue
-		}
-		if d := time.Until(e.EventTime.Time); follow && d > 0 {
+// liveJournal opens a real journal (audit.Open) in a temporary directory from within a
+// synctest bubble and records each of evs (oldest first) when the bubble's clock reaches
+// its eventTime, as the authority would, until t's context ends. The recorder stops and
+// the journal closes at t's cleanup, inside the bubble.
+func liveJournal(t *testing.T, evs []audit.Event) *audit.Journal {
+	t.Helper()
+	j, err := audit.Open(t.TempDir(), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		for _, e := range evs {
 			select {
-			case <-time.After(d):
+			case <-time.After(time.Until(e.EventTime.Time)):
 			case <-ctx.Done():
-				return ctx.Err()
+				return
+			}
+			if err := j.Record(ctx, &e); err != nil {
+				if ctx.Err() == nil {
+					t.Errorf("Record %s: %v", e.EventID, err)
+				}
+				return
 			}
 		}
-		if !fn(e) {
-			return nil
+	}()
+	t.Cleanup(func() {
+		<-recorded
+		if err := j.Close(); err != nil {
+			t.Errorf("close the journal: %v", err)
 		}
-	}
-	if follow {
-		<-ctx.Done()
-		return ctx.Err()
-	}
-	return nil
+	})
+	return j
 }
 
 // synctest's clock starts at 2000-01-01T00:00:00Z.
@@ -88,6 +92,7 @@ func runExporter(t *testing.T, dir, stateDir string, evs []audit.Event, stops ..
 	t.Helper()
 	keys := Keys{}
 	synctest.Test(t, func(t *testing.T) {
+		j := liveJournal(t, evs)
 		for _, stop := range stops {
 			x, err := New(Config{Dir: dir, StateDir: stateDir})
 			if err != nil {
@@ -96,7 +101,7 @@ func runExporter(t *testing.T, dir, stateDir string, evs []audit.Event, stops ..
 			keys.Add(x.PublicKey())
 			ctx, cancel := context.WithCancel(t.Context())
 			done := make(chan error, 1)
-			go func() { done <- x.Run(ctx, sliceReader{evs}) }()
+			go func() { done <- x.Run(ctx, j) }()
 			time.Sleep(epoch.Add(stop).Sub(time.Now()))
 			cancel()
 			if err := <-done; err != nil {
@@ -351,6 +356,7 @@ func TestCrashAfterDigest(t *testing.T) {
 	var saved []byte
 	var keys Keys
 	synctest.Test(t, func(t *testing.T) {
+		j := liveJournal(t, evs)
 		run := func(until time.Duration) {
 			x, err := New(Config{Dir: dir, StateDir: state})
 			if err != nil {
@@ -359,7 +365,7 @@ func TestCrashAfterDigest(t *testing.T) {
 			keys = Keys{x.Fingerprint(): x.PublicKey()}
 			ctx, cancel := context.WithCancel(t.Context())
 			done := make(chan error, 1)
-			go func() { done <- x.Run(ctx, sliceReader{evs}) }()
+			go func() { done <- x.Run(ctx, j) }()
 			time.Sleep(epoch.Add(until).Sub(time.Now()))
 			cancel()
 			if err := <-done; err != nil {
@@ -396,6 +402,7 @@ func TestLargeBufferDeliveredEarly(t *testing.T) {
 		evs[i].EventTime.Time = epoch.Add(time.Duration(i) * time.Second) // all within one interval
 	}
 	synctest.Test(t, func(t *testing.T) {
+		j := liveJournal(t, evs)
 		x, err := New(Config{Dir: dir, StateDir: filepath.Join(base, "state")})
 		if err != nil {
 			t.Fatal(err)
@@ -403,7 +410,7 @@ func TestLargeBufferDeliveredEarly(t *testing.T) {
 		x.max = 4000 // about 10 records
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
-		go func() { done <- x.Run(ctx, sliceReader{evs}) }()
+		go func() { done <- x.Run(ctx, j) }()
 		time.Sleep(time.Minute) // every event read, no interval ended
 		synctest.Wait()
 		if n := len(files(t, dir, "/CloudTrail/")); n < 3 {
