@@ -732,6 +732,10 @@ func TestDevEndToEnd(t *testing.T) {
 		})
 	})
 
+	t.Run("audit-seeds", func(t *testing.T) {
+		testDevAuditSeeds(t, d, tools, app.creds.AccessKeyID, secrets)
+	})
+
 	logs := d.logs.String()
 	for _, s := range secrets {
 		if s != "" && strings.Contains(logs, s) {

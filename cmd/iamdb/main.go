@@ -75,9 +75,13 @@ commands:
             MariaDB plugin) so that it checks IAM auth tokens itself
   connect   run psql or mariadb/mysql logged in with a fresh token over verified TLS
   doctor    check credentials, region, endpoint, TLS and why a token would be refused
+  access unused
+            list rds-db:connect grants, access keys and roles unused for N days
   rotate-master-key
             re-encrypt the store's secrets under a new master key (serve stopped)
   oidc      a small OIDC issuer (serve, token) for web identity, like EKS IRSA
+  audit tail|verify
+            the audit trail: print it (CloudTrail LookupEvents), --follow it; verify an export
   version   print the version
 `
 
@@ -111,8 +115,10 @@ func (h hooks) run(ctx context.Context, args []string, stdout, stderr io.Writer)
 		"native-setup":      func(args []string) error { return runNativeSetup(ctx, args, stdout, stderr) },
 		"connect":           func(args []string) error { return runConnect(ctx, args, stdout, stderr) },
 		"doctor":            func(args []string) error { return runDoctor(ctx, args, stdout, stderr) },
+		"access":            func(args []string) error { return runAccess(ctx, args, stdout, stderr) },
 		"rotate-master-key": func(args []string) error { return runRotateMasterKey(ctx, args, stdout, stderr) },
 		"oidc":              func(args []string) error { return runOIDC(ctx, args, stdout, stderr) },
+		"audit":             func(args []string) error { return runAudit(ctx, args, stdout, stderr) },
 		"version": func([]string) error {
 			fmt.Fprintln(stdout, "iamdb", version)
 			return nil

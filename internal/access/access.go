@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/audit"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/policy"
 	"github.com/iamdb/iamdb/token"
@@ -51,6 +52,18 @@ type Record struct {
 	// Policy and Statement name the deciding statement of the rds-db:connect decision.
 	Policy    string
 	Statement string
+
+	// Identity is the token's signer as CloudTrail names it (Identity), when the token
+	// was verified; the zero value otherwise.
+	Identity audit.UserIdentity
+	// ResourceID, Region and Account are the database's (its registration).
+	ResourceID, Region, Account string
+	// TLSVersion is the client connection's TLS version ("TLSv1.3"), "" for plaintext or
+	// when unknown.
+	TLSVersion string
+	// BackendSessionID is the database session that serves the login: PostgreSQL's
+	// backend pid, MariaDB's connection id; 0 when unknown (native mode, refusals).
+	BackendSessionID uint64
 }
 
 // Authority is what a login decision needs of the IAM authority: signing keys, the
@@ -134,9 +147,12 @@ func (a *Authorizer) Database() iam.Database {
 // Authorize verifies tok for user and evaluates rds-db:connect with aws:SourceIp =
 // source (absent from the request context when source is the zero Addr: a policy's
 // NotIpAddress then holds, IpAddress does not) and aws:SecureTransport = secure. It
-// fills rec's Principal, AccessKeyID, Outcome, Reason, Policy and Statement and reports
+// fills rec's Principal, AccessKeyID, Identity, database fields, Outcome, Reason, Policy and
+// Statement and reports
 // whether the login is allowed. The token is never copied into rec.
 func (a *Authorizer) Authorize(ctx context.Context, user, tok string, source netip.Addr, secure bool, rec *Record) bool {
+	db := a.Database()
+	rec.SetDatabase(db)
 	res, err := a.verifier.Verify(ctx, tok, user)
 	if err != nil {
 		rec.Reason = token.Reason(err)
@@ -153,7 +169,7 @@ func (a *Authorizer) Authorize(ctx context.Context, user, tok string, source net
 		return false
 	}
 	rec.Principal = caller.ARN
-	db := a.Database()
+	rec.Identity = Identity(caller)
 	if !db.IAMAuth {
 		rec.Outcome, rec.Reason = OutcomeRefused, ReasonIAMAuthDisabled
 		return false

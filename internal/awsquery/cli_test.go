@@ -28,6 +28,9 @@ func awsCLIs(t *testing.T) map[string][]string {
 		clis["v1"] = []string{"python3", "-m", "awscli"}
 	}
 	if len(clis) == 0 {
+		if os.Getenv("IAMDB_REQUIRE_TOOLS") == "1" {
+			t.Fatal("no AWS CLI on this machine (IAMDB_REQUIRE_TOOLS=1)")
+		}
 		t.Skip("no AWS CLI on this machine")
 	}
 	return clis

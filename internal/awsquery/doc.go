@@ -67,6 +67,36 @@
 //	  <DecidingPolicy>…</DecidingPolicy><DecidingStatement>…</DecidingStatement>
 //	</VerifyDBAuthTokenResult>
 //
+// CloudTrail's LookupEvents (cloudtrail.go) is the one AWS JSON 1.1 operation: a request
+// with an X-Amz-Target header is routed to it before any form parsing, authenticated the
+// same way (credential scope service "cloudtrail"), authorised by cloudtrail:LookupEvents on
+// "*", restricted to the caller's account and answered from Config.AuditReader (nil:
+// UnsupportedOperationException). Its errors are JSON {"__type", "message"}; the Query
+// authentication codes become the JSON protocol's (UnrecognizedClientException,
+// InvalidSignatureException, …) and AccessDenied is AccessDeniedException (400).
+//
+// Audit trail: with Config.Audit, every request that reaches a known action or fails
+// authentication is recorded as a CloudTrail event before it is answered; see audit.go
+// for identities, readOnly and responseElements, and redact.go for how parameters are
+// converted and secrets removed (a deny-list by name pattern with a short allow-list).
+// A request whose event cannot be recorded is answered 500 — the action itself has run
+// by then (a CreateUser whose event failed did create the user), but its caller is never
+// told it succeeded.
+//
+// VerifyDBAuthToken is a question, not a login: it notes no use of the token's key.
+//
+// The iamdb extension Action=ListUnusedAccess&Version=2010-05-08 (used by `iamdb access
+// unused`) lists what went unused in the last Days days (1–3650): rds-db:connect grants
+// that allowed no login and active keys and roles not used (iam.Service.ListUnusedAccess).
+// The caller needs iam:GetCredentialReport and iam:GetServiceLastAccessedDetails. The answer:
+//
+//	<ListUnusedAccessResult>
+//	  <Since>…</Since>
+//	  <Grants><member><PrincipalArn/><Resource/><Database/><DBUser/><LastUsed/></member>…</Grants>
+//	  <Principals><member><Kind>access-key|role</Kind><PrincipalArn/><AccessKeyId/>
+//	    <CreateDate/><LastUsed/></member>…</Principals>
+//	</ListUnusedAccessResult>
+//
 // It is not a general AWS emulator: only the actions listed in iamOps, stsOps and rdsOps
-// exist; any other is InvalidAction.
+// (and LookupEvents) exist; any other is InvalidAction (UnknownOperationException in JSON).
 package awsquery

@@ -125,6 +125,7 @@ func iamOps() map[string]handler {
 		iamTagOps(),
 		iamOIDCProviderOps(),
 		iamSimulatorOps(),
+		iamAdvisorOps(),
 	} {
 		for action, h := range family {
 			if _, dup := ops[action]; dup {

@@ -226,7 +226,7 @@ func verifyDBAuthToken(c *call) (any, error) {
 	if p == nil {
 		return nil, errors.New("awsquery: verified token without an iam caller")
 	}
-	d, err := c.s.svc.AuthorizeConnect(c.ctx, p, db, user,
+	d, err := c.s.svc.CheckConnect(c.ctx, p, db, user,
 		iam.RequestInfo{SourceIP: srcIP, SecureTransport: true, Region: db.Region})
 	if err != nil {
 		return nil, err

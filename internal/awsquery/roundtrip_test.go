@@ -538,6 +538,35 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("VerifyDBAuthToken(postgres) after detaching = %+v", vr)
 	}
 
+	// The access advisor and the credential report (aws-sdk-go-v2's deserializers).
+	job, err := ic.GenerateServiceLastAccessedDetails(ctx, &awsiam.GenerateServiceLastAccessedDetailsInput{
+		Arn: aws.String("arn:aws:iam::123456789012:user/eng/alice"), Granularity: iamtypes.AccessAdvisorUsageGranularityTypeActionLevel})
+	check(t, "GenerateServiceLastAccessedDetails", err)
+	sla, err := ic.GetServiceLastAccessedDetails(ctx, &awsiam.GetServiceLastAccessedDetailsInput{JobId: job.JobId, MaxItems: aws.Int32(1000)})
+	check(t, "GetServiceLastAccessedDetails", err)
+	if sla.JobStatus != iamtypes.JobStatusTypeCompleted || sla.JobType != iamtypes.AccessAdvisorUsageGranularityTypeActionLevel ||
+		sla.JobCreationDate == nil || sla.JobCompletionDate == nil || len(sla.ServicesLastAccessed) == 0 {
+		t.Errorf("GetServiceLastAccessedDetails = %+v", sla)
+	}
+	_, err = ic.GetCredentialReport(ctx, &awsiam.GetCredentialReportInput{})
+	wantAPIError(t, "GetCredentialReport(none)", err, "ReportNotPresent", 410)
+	gcr, err := ic.GenerateCredentialReport(ctx, &awsiam.GenerateCredentialReportInput{})
+	check(t, "GenerateCredentialReport", err)
+	if gcr.State != iamtypes.ReportStateTypeStarted {
+		t.Errorf("GenerateCredentialReport = %+v", gcr)
+	}
+	rep, err := ic.GetCredentialReport(ctx, &awsiam.GetCredentialReportInput{})
+	check(t, "GetCredentialReport", err)
+	if rep.ReportFormat != iamtypes.ReportFormatTypeTextCsv || rep.GeneratedTime == nil ||
+		!strings.HasPrefix(string(rep.Content), iam.CredentialReportHeader+"\n<root_account>,arn:aws:iam::123456789012:root,") ||
+		!strings.Contains(string(rep.Content), "\nalice,arn:aws:iam::123456789012:user/eng/alice,") {
+		t.Errorf("GetCredentialReport = %s %v\n%s", rep.ReportFormat, rep.GeneratedTime, rep.Content)
+	}
+	if r := e.raw(e.admin, "iam", formOf("Action", "ListUnusedAccess", "Version", versionIAM, "Days", "30")); r.status != 200 ||
+		!strings.Contains(r.body, "<ListUnusedAccessResult><Since>") {
+		t.Errorf("ListUnusedAccess = %d %s", r.status, r.body)
+	}
+
 	// Clean up, in the order AWS requires.
 	for _, step := range []struct {
 		what string

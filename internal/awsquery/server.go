@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/audit"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/sigv4"
 )
@@ -51,6 +52,15 @@ type Config struct {
 	// Region is the region RDS responses name when the request's credential scope names
 	// none (only unsigned requests have none). If empty, "us-east-1".
 	Region string
+	// AuditReader answers CloudTrail's LookupEvents (cloudtrail.go). If nil, LookupEvents
+	// answers UnsupportedOperationException: the audit trail is off.
+	AuditReader audit.Reader
+	// Audit, if not nil, records one CloudTrail event per request that reached a known
+	// action or failed authentication (audit.go), before the response is written. A
+	// request whose event cannot be recorded is answered 500 (ServiceFailure for IAM,
+	// InternalFailure otherwise) whatever its outcome: no call succeeds unrecorded. If
+	// nil, no events.
+	Audit audit.Recorder
 }
 
 // Server serves the AWS Query protocol of IAM, STS and RDS over HTTP. It is safe for
@@ -65,6 +75,8 @@ type Server struct {
 	signer   sigv4.Signer
 	bufPool  sync.Pool
 	services map[string]*service
+	reader   audit.Reader   // LookupEvents
+	audit    audit.Recorder // every request's event
 }
 
 // service is one of the three APIs.
@@ -127,6 +139,8 @@ func New(cfg Config) (*Server, error) {
 		maxBody: cfg.MaxBodyBytes,
 		skew:    cfg.ClockSkew,
 		region:  cfg.Region,
+		reader:  cfg.AuditReader,
+		audit:   cfg.Audit,
 		signer:  sigv4.Signer{Keys: sigv4.NewKeyCache(0)},
 	}
 	if s.log == nil {
@@ -157,8 +171,13 @@ func New(cfg Config) (*Server, error) {
 var unsignedActions = map[string]bool{"sts:AssumeRoleWithWebIdentity": true}
 
 // ServeHTTP handles one request: POST / with a form body (or GET / with the form in the query
-// string), signed with SigV4.
+// string), signed with SigV4; or, with an X-Amz-Target header, an AWS JSON 1.1 request of
+// CloudTrail (LookupEvents).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("X-Amz-Target") != "" { // AWS JSON 1.1: CloudTrail's LookupEvents
+		s.serveCloudTrail(w, r)
+		return
+	}
 	start := s.now()
 	rid := newRequestID()
 	st := &reqState{rid: rid}
@@ -181,12 +200,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	code := ""
+	var qe *queryError
 	if err != nil {
-		qe := s.toQueryError(err, fault)
+		qe = s.toQueryError(err, fault)
 		status, code = qe.status, qe.code
 		buf.Reset()
 		if werr := writeError(buf, ns, qe, rid); werr != nil {
 			s.log.Error("encode error response", "request_id", rid, "err", werr)
+		}
+	}
+	if s.audit != nil && st.auditable() {
+		if aerr := s.audit.Record(r.Context(), s.event(r, st, res, qe)); aerr != nil {
+			s.log.Error("request not recorded in the audit trail", "request_id", rid, "action", st.action, "err", aerr)
+			err = fmt.Errorf("awsquery: audit: %w", aerr)
+			qe = s.toQueryError(err, fault)
+			status, code = qe.status, qe.code
+			buf.Reset()
+			if werr := writeError(buf, ns, qe, rid); werr != nil {
+				s.log.Error("encode error response", "request_id", rid, "err", werr)
+			}
 		}
 	}
 	h := w.Header()
@@ -218,6 +250,16 @@ type reqState struct {
 	account string
 	// issued describes the credentials an STS action issued (call.issued).
 	issued []slog.Attr
+
+	// For the audit trail (audit.go).
+	form      *form
+	name      string              // the action asked for, known or not
+	authTried bool                // the request was authenticated (or tried to be)
+	principal *iam.Caller         // the authenticated caller
+	keyOwner  *iam.Caller         // the key's caller when the signature failed
+	region    string              // the verified credential scope's region
+	identity  *audit.UserIdentity // the caller of an unsigned action, once known
+	recipient string              // the account an unsigned action concerns
 }
 
 // serve runs the request and returns the result of its action.
@@ -281,6 +323,7 @@ func (s *Server) serve(r *http.Request, st *reqState, now time.Time) (any, error
 	if known {
 		st.action = action
 	}
+	st.form, st.name = f, action
 
 	c := &call{s: s, f: f, action: action, st: st}
 	info := iam.RequestInfo{SourceIP: sourceIP(r), SecureTransport: r.TLS != nil}
@@ -291,8 +334,10 @@ func (s *Server) serve(r *http.Request, st *reqState, now time.Time) (any, error
 	}
 
 	sum := sha256.Sum256(body)
+	st.authTried = true
 	a, err := authenticate(r.Context(), &s.signer, r, hex.EncodeToString(sum[:]), s.svc.LookupKey, now, s.skew)
 	if err != nil {
+		st.keyOwner = a.key.Principal
 		return nil, err
 	}
 	st.akid = a.v.AccessKeyID
@@ -307,6 +352,7 @@ func (s *Server) serve(r *http.Request, st *reqState, now time.Time) (any, error
 		return nil, fmt.Errorf("awsquery: key %s has no caller", a.v.AccessKeyID)
 	}
 	st.caller, st.account = callerARN(caller), caller.Account
+	st.principal = caller
 	if !known {
 		return nil, &queryError{400, "InvalidAction", fmt.Sprintf("Could not find operation %s for version %s", clip(action), st.svc.version)}
 	}
@@ -314,6 +360,7 @@ func (s *Server) serve(r *http.Request, st *reqState, now time.Time) (any, error
 	c.ctx = iam.WithRequestInfo(r.Context(), info)
 	c.caller = caller
 	c.region = a.v.Region
+	st.region = a.v.Region
 	return op(c)
 }
 

@@ -30,6 +30,7 @@ var statusOf = map[string]int{
 	iam.CodeInvalidIdentityToken:    http.StatusBadRequest,
 	iam.CodeIDPRejectedClaim:        http.StatusForbidden,
 	iam.CodeExpiredTokenException:   http.StatusBadRequest,
+	iam.CodeReportNotPresent:        http.StatusGone,
 }
 
 // domainStatus is the HTTP status of the domain's error code.

@@ -95,6 +95,7 @@ func stsOps() map[string]handler {
 				RoleARN: c.f.str("RoleArn"), RoleSessionName: c.f.str("RoleSessionName"),
 				WebIdentityToken: c.f.str("WebIdentityToken"), Policy: c.f.str("Policy"), ProviderID: c.f.str("ProviderId"),
 			}
+			c.st.recipient = arnAccount(in.RoleARN)
 			var err error
 			if in.DurationSeconds, err = c.intParam("DurationSeconds"); err != nil {
 				return nil, err
@@ -106,6 +107,7 @@ func stsOps() map[string]handler {
 			if err != nil {
 				return nil, err
 			}
+			c.webIdentity(in.RoleARN, out)
 			c.issued(in.RoleARN, out.AssumedRoleUser.ARN, &out.Credentials,
 				slog.String("web_identity_subject", out.SubjectFromWebIdentityToken), slog.String("web_identity_provider", out.Provider))
 			return webIdentityResult{

@@ -17,6 +17,7 @@ const (
 	reasonShutdown       = "shutdown"            // the gateway is shutting down
 	reasonStartupTimeout = "startup-timeout"     // no startup message within StartupTimeout
 	reasonInvalidUser    = "invalid-user"        // a user name no account can have
+	reasonAuditFailed    = "audit-failed"        // the login could not be recorded in the audit trail
 
 	reasonTooManyClients         = "too-many-clients"         // beyond MaxClientConns
 	reasonTooManyUnauthenticated = "too-many-unauthenticated" // beyond MaxUnauthenticatedPerIP

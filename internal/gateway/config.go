@@ -10,9 +10,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/iamdb/iamdb/internal/audit"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/servertls"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults of Config.
@@ -124,6 +126,13 @@ type Config struct {
 	// Audit, if not nil, receives one record per authentication attempt. It is called on
 	// the connection's goroutine and must not block.
 	Audit func(AuditRecord)
+	// Recorder, if not nil, receives the CloudTrail event of every login decision
+	// (AuditRecord.Event; attempts where the client sent no password are not recorded).
+	// A successful login is recorded before the client is told (AuthenticationOk, MySQL's
+	// OK): Record is waited for, and if it fails the login is refused as the backend
+	// being unavailable, so no login succeeds unrecorded. Refusals are recorded before
+	// the refusal is sent as well; a failure to record one is only logged.
+	Recorder audit.Recorder
 	// Now returns the current time (token validity, policy time, logs). If nil, time.Now.
 	Now func() time.Time
 	// Skew is how far in the future a token's date may be. If zero, token.DefaultSkew

@@ -85,12 +85,19 @@
 // session tokens and cancel keys are never logged. Reasons are token.Reason's words
 // plus implicit-deny, explicit-deny, iam-auth-disabled, no-ssl, invalid-user, password,
 // no-password, protocol, tls, startup-timeout, backend-unavailable, pool-timeout,
-// shutdown, and for connections refused at accept too-many-clients and
+// shutdown, audit-failed, and for connections refused at accept too-many-clients and
 // too-many-unauthenticated ("connection refused").
 //
 // MySQL's "connection authorized" line has program_name, client_name, ssl,
 // tls_protocol, cipher, principal, access_key_id, policy, statement,
 // backend_connection_id and pooled.
+//
+// The audit trail (Config.Recorder) gets one CloudTrail event per login decision
+// (AuditRecord.Event: rds-db.amazonaws.com "connect", with the backend's pid or
+// connection id), except attempts where the client sent no password. It is recorded,
+// and waited for, before the client hears anything: an allowed login only once its event
+// is durable; if recording fails the login is refused as "the database system is not
+// available" (reason audit-failed) and its backend session closed.
 //
 // Metrics (engine="postgres" or "mysql"): iamdb_gateway_connections_total{outcome,reason},
 // iamdb_gateway_auth_duration_seconds{outcome}, iamdb_gateway_sessions_active,

@@ -396,18 +396,39 @@ func (g *Gateway) loginRecord(engine string, source netip.AddrPort, user, dbname
 		Time: g.cfg.Now(), Engine: engine, Mode: access.ModeGateway, Database: g.cfg.Database.Identifier,
 		DBName: dbname, User: user, Source: source,
 	}
+	rec.SetDatabase(g.auth.Database())
 	return rec, g.log.With("user", user, "database", dbname, "source", source.String())
 }
 
-// recordLogin counts a finished login attempt in the metrics and hands its record to
-// Config.Audit. Engines call it before they tell the client of a refusal: whoever the
-// client tells can already find it there.
-func (g *Gateway) recordLogin(rec *AuditRecord, start time.Time) {
-	g.m.authDuration.WithLabelValues(rec.Engine, rec.Outcome).Observe(time.Since(start).Seconds())
-	g.m.connections.WithLabelValues(rec.Engine, rec.Outcome, rec.Reason).Inc()
-	if g.cfg.Audit != nil && rec.Reason != reasonNoPassword {
+// recordLogin counts a finished login attempt in the metrics, records its event with
+// Config.Recorder (waiting until it is durable) and hands its record to Config.Audit.
+// Engines call it before they tell the client anything, success or refusal: whoever the
+// client tells can already find it there. It returns the Recorder's error (logged here).
+func (g *Gateway) recordLogin(ctx context.Context, rec *AuditRecord, start time.Time, log *slog.Logger) error {
+	if rec.Reason == reasonNoPassword {
+		g.observeLogin(rec, start)
+		return nil
+	}
+	var err error
+	if g.cfg.Recorder != nil {
+		if err = g.cfg.Recorder.Record(ctx, rec.Event()); err != nil {
+			log.Error("login not recorded in the audit trail", "outcome", rec.Outcome, "err", err)
+			if rec.Outcome == outcomeOK {
+				rec.Outcome, rec.Reason = outcomeError, reasonAuditFailed
+			}
+		}
+	}
+	g.observeLogin(rec, start)
+	if g.cfg.Audit != nil {
 		g.cfg.Audit(*rec)
 	}
+	return err
+}
+
+// observeLogin counts a finished login attempt in the metrics.
+func (g *Gateway) observeLogin(rec *AuditRecord, start time.Time) {
+	g.m.authDuration.WithLabelValues(rec.Engine, rec.Outcome).Observe(time.Since(start).Seconds())
+	g.m.connections.WithLabelValues(rec.Engine, rec.Outcome, rec.Reason).Inc()
 }
 
 func (g *Gateway) sessionCount() int {

@@ -54,6 +54,14 @@ type loginClient[S any] interface {
 	loginPassword(ctx context.Context, pw string) (S, error)
 	// acquireIAM returns a backend session for an authorized IAM user.
 	acquireIAM(ctx context.Context) (S, error)
+	// tlsVersion is the client connection's TLS version ("TLSv1.3"), "" in plaintext.
+	tlsVersion() string
+	// sessionID is the backend session's id (PostgreSQL backend pid, MariaDB connection
+	// id), for the audit record.
+	sessionID(s S) uint64
+	// abandon closes a backend session the client will not get (its login could not be
+	// recorded).
+	abandon(s S)
 	// backendError returns the backend's own refusal in err: its code and message, and
 	// whether it refused the password. ok is false when err is not one.
 	backendError(err error) (code any, message string, password, ok bool)
@@ -118,6 +126,7 @@ func login[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *AuditR
 		return none, g.backendFailed(err, c.backendError, r, rec, log)
 	}
 	rec.Outcome = outcomeOK
+	rec.BackendSessionID = c.sessionID(s)
 	return s, r
 }
 

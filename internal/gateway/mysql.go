@@ -137,6 +137,10 @@ type mysqlLogin struct {
 
 var _ loginClient[*mysqlSession] = mysqlLogin{}
 
+func (mysqlLogin) sessionID(s *mysqlSession) uint64 { return uint64(s.be.connID) }
+
+func (l mysqlLogin) abandon(s *mysqlSession) { s.release(l.e.pool) }
+
 // password asks IAM users for the token (switching them to mysql_clear_password);
 // password users' authentication is relayed to the backend (loginPassword).
 func (l mysqlLogin) password(isIAM bool) (string, error) {

@@ -191,6 +191,10 @@ func (l pgLogin) loginPassword(ctx context.Context, pw string) (*pgSession, erro
 
 func (l pgLogin) acquireIAM(ctx context.Context) (*pgSession, error) { return l.e.acquireIAM(ctx, l.c) }
 
+func (pgLogin) sessionID(s *pgSession) uint64 { return uint64(s.be.pid) }
+
+func (l pgLogin) abandon(s *pgSession) { s.release(l.e.pool) }
+
 // backendError returns the backend's ErrorResponse in err (wrong password, unknown
 // database, too many connections, …).
 func (pgLogin) backendError(err error) (code any, message string, password, ok bool) {
@@ -269,6 +273,19 @@ func addrPort(a net.Addr) netip.AddrPort {
 }
 
 // tlsAttrs describes a TLS connection as log_connections does.
+// tlsVersionName names a TLS connection's version as the logs and the audit trail do;
+// "" for none.
+func tlsVersionName(st *tls.ConnectionState) string {
+	switch {
+	case st == nil:
+		return ""
+	case st.Version == tls.VersionTLS13:
+		return "TLSv1.3"
+	default:
+		return "TLSv1.2"
+	}
+}
+
 func tlsAttrs(st *tls.ConnectionState) []any {
 	if st == nil {
 		return []any{"ssl", false}

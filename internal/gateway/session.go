@@ -113,6 +113,8 @@ type loginConn[C wireConn] struct {
 func (l loginConn[C]) user() string { return l.c.User() }
 func (l loginConn[C]) secure() bool { return l.c.TLS() != nil }
 
+func (l loginConn[C]) tlsVersion() string { return tlsVersionName(l.c.TLS()) }
+
 func (l loginConn[C]) isIAM(ctx context.Context) (bool, error) {
 	return l.members.isIAM(ctx, l.c.User())
 }
@@ -124,8 +126,15 @@ func serveLogin[S any](ctx context.Context, g *Gateway, nc net.Conn, start time.
 	lc loginClient[S], database string, refuse func(refusal)) (s S, rec AuditRecord, log *slog.Logger, ok bool) {
 	g.startupDone(nc, start)
 	rec, log = g.loginRecord(engine, source, lc.user(), database)
+	rec.TLSVersion = lc.tlsVersion()
 	s, r := login[S](ctx, g, lc, &rec, log)
-	g.recordLogin(&rec, start)
+	if err := g.recordLogin(ctx, &rec, start, log); err != nil && r.kind == loginOK {
+		// No login succeeds unrecorded: the session goes, the client is refused as if
+		// the backend were unavailable.
+		lc.abandon(s)
+		var none S
+		s, r.kind = none, refuseUnavailable
+	}
 	if r.kind != loginOK {
 		refuse(r)
 		return s, rec, log, false

@@ -28,8 +28,9 @@ type Config struct {
 	// DefaultRegion is the region of requests whose RequestInfo names none and of
 	// databases registered without one. If empty, "us-east-1".
 	DefaultRegion string
-	// UsageFlushInterval is how often "last used" records of access keys and roles are
-	// written to the store. If zero, one minute. Close flushes what is pending.
+	// UsageFlushInterval is how often "last used" records of access keys and roles, and the
+	// access advisor's per principal and action or database user, are written to the
+	// store. If zero, one minute. Close flushes what is pending.
 	UsageFlushInterval time.Duration
 	// WebIdentityKeys fetches OIDC providers' signing keys for AssumeRoleWithWebIdentity.
 	// If nil, an oidc.KeyCache with its defaults: https:// issuers only, verified with the

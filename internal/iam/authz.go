@@ -21,7 +21,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource str
 	}
 	info := s.requestInfo(ctx)
 	now := s.now()
-	s.noteUse(c, serviceOf(action), info.Region, now)
+	s.noteUse(c, action, info.Region, now)
 	if c.Type == CallerRoot {
 		return nil
 	}

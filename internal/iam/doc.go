@@ -27,7 +27,10 @@
 // snapshot, and the resulting Caller is cached per snapshot. "Last used" of access keys and
 // roles is recorded in memory with atomics and written in one batched transaction per
 // Config.UsageFlushInterval (and at Close); GetAccessKeyLastUsed and GetRole merge pending
-// records.
+// records. Every use is noted, none sampled. The access advisor's records (per principal
+// and action, and per principal and database user for allowed logins; usage.go) ride the
+// same flush, at most 2^18 of them in memory (a flush past half of that drops the written
+// ones from memory).
 //
 // # Secrets and session tokens
 //
@@ -68,6 +71,12 @@
 //	attach     POLICYARN␠ACCT␠user|group|role␠name   empty: who a managed policy is attached to
 //	boundary   POLICYARN␠ACCT␠user|role␠name         empty: permissions boundary uses
 //	lastused   key/AKIA… | role/ACCT/lowername        {date, service, region}
+//	lastused   act/user|role/ACCT/lowername␠action   {date, service, region, entity ARN, action}:
+//	                                                 the access advisor's, allowed or denied
+//	lastused   login/user|role/ACCT/lowername␠DBUSERARN  the last login rds-db:connect allowed
+//	advisorjob ACCT/JOBID                            a computed GetServiceLastAccessedDetails
+//	                                                 answer (≤ 1000 per account, oldest dropped)
+//	credreport ACCT                                  the last credential report {generated, csv}
 //	db         ACCT/REGION/instance|cluster/id       dbDoc (resource ID kept for life)
 //
 // AWS managed policies are built in (builtin.go: AdministratorAccess), read-only, present

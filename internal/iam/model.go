@@ -139,6 +139,8 @@ type lastUsedDoc struct {
 	Date    time.Time `json:"date"`
 	Service string    `json:"service,omitempty"`
 	Region  string    `json:"region,omitempty"`
+	Entity  string    `json:"entity,omitempty"` // the principal's ARN (advisor records)
+	Name    string    `json:"name,omitempty"`   // the action as spelt (advisor records)
 }
 
 type dbDoc struct {
@@ -179,8 +181,26 @@ func attachKey(policyARN, acct, kind, lowerName string) string {
 	return policyARN + " " + acct + " " + kind + " " + lowerName
 }
 
-func lastUsedKeyKey(akid string) string             { return "key/" + akid }
-func lastUsedRoleKey(acct, name string) string      { return "role/" + entityKey(acct, name) }
+func lastUsedKeyKey(akid string) string        { return "key/" + akid }
+func lastUsedRoleKey(acct, name string) string { return "role/" + entityKey(acct, name) }
+
+// The advisor's records in kindLastUsed: lastUsedActionPrefix + principalKey + " " +
+// lower(action), and lastUsedLoginPrefix + principalKey + " " + dbuser ARN.
+const (
+	lastUsedActionPrefix = "act/"
+	lastUsedLoginPrefix  = "login/"
+)
+
+// principalOfKey returns the store kind and entity key of an advisor record's map key
+// ("user/ACCT/name …" or "role/ACCT/name …").
+func principalOfKey(k string) (kind, ek string) {
+	pk, _, _ := strings.Cut(k, " ")
+	typ, ek, _ := strings.Cut(pk, "/")
+	if typ == "role" {
+		return kindRole, ek
+	}
+	return kindUser, ek
+}
 func accountPrefix(acct string) string              { return acct + "/" }
 func policyUsePrefix(policyARN, acct string) string { return policyARN + " " + acct + " " }
 

@@ -296,7 +296,20 @@ const reasonIAMAuthDisabled = "IAM database authentication is not enabled for th
 // token; c is the token.Key's Principal. A database with IAM authentication disabled
 // refuses every caller (an implicit deny with its own reason). err is non-nil only when the
 // request cannot be evaluated (no caller). It reads only the snapshot's data carried by c.
+// Every call notes the use of c's key (GetAccessKeyLastUsed: service "rds-db", the
+// database's region) and of rds-db:connect (the access advisor); an allowed one notes a
+// login as dbUser on db (iamdb access unused).
 func (s *Service) AuthorizeConnect(ctx context.Context, c *Caller, db Database, dbUser string, info RequestInfo) (policy.Decision, error) {
+	return s.authorizeConnect(c, db, dbUser, info, true)
+}
+
+// CheckConnect is AuthorizeConnect for a question about a login rather than a login
+// (VerifyDBAuthToken): it notes no use.
+func (s *Service) CheckConnect(ctx context.Context, c *Caller, db Database, dbUser string, info RequestInfo) (policy.Decision, error) {
+	return s.authorizeConnect(c, db, dbUser, info, false)
+}
+
+func (s *Service) authorizeConnect(c *Caller, db Database, dbUser string, info RequestInfo, login bool) (policy.Decision, error) {
 	if c == nil {
 		return policy.Decision{}, apiErr(CodeInvalidClientTokenID, "The security token included in the request is invalid.")
 	}
@@ -307,6 +320,13 @@ func (s *Service) AuthorizeConnect(ctx context.Context, c *Caller, db Database, 
 		info.Region = db.Region
 	}
 	now := s.now()
-	s.noteUse(c, "rds-db", info.Region, now)
-	return s.evaluate(c, "rds-db:connect", db.ConnectARN(dbUser), db.Account, info, now, nil), nil
+	if login {
+		s.noteUse(c, "rds-db:connect", info.Region, now)
+	}
+	resource := db.ConnectARN(dbUser)
+	d := s.evaluate(c, "rds-db:connect", resource, db.Account, info, now, nil)
+	if login && d.Allowed() {
+		s.noteLogin(c, resource, info.Region, now)
+	}
+	return d, nil
 }

@@ -180,6 +180,12 @@ var actionKeys = map[string]keySet{
 	"iam:simulateprincipalpolicy": 0,
 	"iam:simulatecustompolicy":    0,
 
+	// The access advisor and the credential report.
+	"iam:generateservicelastaccesseddetails": 0,
+	"iam:getservicelastaccesseddetails":      0,
+	"iam:generatecredentialreport":           0,
+	"iam:getcredentialreport":                0,
+
 	// STS. GetCallerIdentity and GetSessionToken need no permission.
 	"sts:assumerole":                assume,
 	"sts:assumerolewithwebidentity": assume,

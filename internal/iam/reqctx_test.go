@@ -102,6 +102,11 @@ var wantActionKeys = map[string][]string{
 	"iam:SimulatePrincipalPolicy": nil,
 	"iam:SimulateCustomPolicy":    nil,
 
+	"iam:GenerateServiceLastAccessedDetails": nil,
+	"iam:GetServiceLastAccessedDetails":      nil,
+	"iam:GenerateCredentialReport":           nil,
+	"iam:GetCredentialReport":                nil,
+
 	"sts:AssumeRole":                {"tags", "itags", "req", "sts:RoleSessionName", "sts:ExternalId", "sts:SourceIdentity", "sts:TransitiveTagKeys", "web"},
 	"sts:AssumeRoleWithWebIdentity": {"tags", "itags", "req", "sts:RoleSessionName", "sts:ExternalId", "sts:SourceIdentity", "sts:TransitiveTagKeys", "web"},
 	"sts:TagSession":                {"tags", "itags", "req", "sts:RoleSessionName", "sts:ExternalId", "sts:SourceIdentity", "sts:TransitiveTagKeys", "web"},

@@ -146,6 +146,9 @@ func (s *Service) DeleteRole(ctx context.Context, c *Caller, name string) error 
 		if err := deleteIfExists(tx, kindLastUsed, lastUsedRoleKey(c.Account, d.Name)); err != nil {
 			return err
 		}
+		if err := deleteAdvisorRecords(tx, "role/"+entityKey(c.Account, d.Name)); err != nil {
+			return err
+		}
 		return deleteWithID(tx, kindRole, entityKey(c.Account, d.Name), d.ID)
 	})
 }

@@ -31,7 +31,7 @@ func (s *Service) GetCallerIdentity(ctx context.Context, c *Caller) (CallerIdent
 	if err := needCaller(c); err != nil {
 		return CallerIdentity{}, err
 	}
-	s.noteUse(c, "sts", s.requestInfo(ctx).Region, s.now())
+	s.noteUse(c, "sts:GetCallerIdentity", s.requestInfo(ctx).Region, s.now())
 	return CallerIdentity{UserID: c.UserID, Account: c.Account, ARN: c.ARN}, nil
 }
 
@@ -128,7 +128,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *Caller, in AssumeRoleInput)
 	info := s.requestInfo(ctx)
 	now := s.now()
 	extra := req.request(in.ExternalID)
-	s.noteUse(c, "sts", info.Region, now)
+	s.noteUse(c, "sts:AssumeRole", info.Region, now)
 	actions := []string{"sts:AssumeRole"}
 	if len(req.tags) > 0 {
 		actions = append(actions, "sts:TagSession")
@@ -347,7 +347,7 @@ func (s *Service) GetSessionToken(ctx context.Context, c *Caller, in GetSessionT
 		return Credentials{}, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value between %d and %d", dur, minSessionDuration, maxUserSession)
 	}
 	now := s.now()
-	s.noteUse(c, "sts", s.requestInfo(ctx).Region, now)
+	s.noteUse(c, "sts:GetSessionToken", s.requestInfo(ctx).Region, now)
 	akid, secret, err := newSessionKey(s.rand)
 	if err != nil {
 		return Credentials{}, err

@@ -176,6 +176,9 @@ func (s *Service) DeleteUser(ctx context.Context, c *Caller, name string) error 
 				return err
 			}
 		}
+		if err := deleteAdvisorRecords(tx, "user/"+entityKey(c.Account, d.Name)); err != nil {
+			return err
+		}
 		return deleteWithID(tx, kindUser, entityKey(c.Account, d.Name), d.ID)
 	})
 }

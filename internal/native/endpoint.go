@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/access"
+	"github.com/iamdb/iamdb/internal/audit"
 	"github.com/iamdb/iamdb/internal/loglimit"
 )
 
@@ -61,6 +62,12 @@ type Config struct {
 	// Audit, if not nil, receives one record per decided request (Mode access.ModeNative).
 	// It is called on the connection's goroutine and must not block.
 	Audit func(access.Record)
+	// Recorder, if not nil, receives the CloudTrail event of every decision
+	// (access.Record.Event), before the module is answered: an allow is sent only once
+	// its event is durable; if Record fails the login is denied (reason "audit-failed").
+	// backendSessionId is absent: the PAM module's protocol does not carry the backend's
+	// pid or connection id.
+	Recorder audit.Recorder
 	// MaxConns bounds the connections being served; beyond it a connection is closed at
 	// once, unanswered (the module fails closed). If zero, DefaultMaxConns.
 	MaxConns int
@@ -266,6 +273,10 @@ func (e *Endpoint) serveConn(c *net.UnixConn) {
 	}
 }
 
+// ReasonAuditFailed is the reason of a login denied because its event could not be
+// recorded.
+const ReasonAuditFailed = "audit-failed"
+
 // decide makes the login decision for req, logs and audits it.
 func (e *Endpoint) decide(req Request) Response {
 	var source netip.Addr
@@ -287,6 +298,14 @@ func (e *Endpoint) decide(req Request) Response {
 		log.Info("connection authorized", "mode", access.ModeNative, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
 	} else {
 		log.Warn("authentication failed", "mode", access.ModeNative, "reason", rec.Reason, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
+	}
+	if e.cfg.Recorder != nil {
+		if err := e.cfg.Recorder.Record(ctx, rec.Event()); err != nil {
+			log.Error("login not recorded in the audit trail", "mode", access.ModeNative, "outcome", rec.Outcome, "err", err)
+			if ok {
+				ok, rec.Outcome, rec.Reason = false, access.OutcomeError, ReasonAuditFailed
+			}
+		}
 	}
 	if e.cfg.Audit != nil {
 		e.cfg.Audit(rec)

@@ -107,7 +107,11 @@ func (s *Server) bootstrap(ctx context.Context) error {
 // listenAPI binds the AWS Query API.
 func (s *Server) listenAPI() error {
 	cfg, log := &s.cfg, s.log
-	api, err := awsquery.New(awsquery.Config{IAM: s.svc, Logger: log, Region: cfg.Authority.Region})
+	qc := awsquery.Config{IAM: s.svc, Logger: log, Region: cfg.Authority.Region, Audit: s.recorder()}
+	if s.audit != nil { // not a typed nil: without the journal, LookupEvents is unsupported
+		qc.AuditReader = s.audit
+	}
+	api, err := awsquery.New(qc)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

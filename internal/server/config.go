@@ -56,6 +56,8 @@ type Config struct {
 	Native []NativeConfig `toml:"native"`
 	// Ops serves /metrics, /healthz and /readyz.
 	Ops OpsConfig `toml:"ops"`
+	// Audit is the audit trail: its journal and its export ([audit], AuditConfig).
+	Audit AuditConfig `toml:"audit"`
 
 	// MasterKey, if set, is the master key itself (64 hex digits), which wins over
 	// MasterKeyFile: env IAMDB_MASTER_KEY, never the file. It is never logged.
@@ -347,6 +349,7 @@ func DefaultConfig() Config {
 		Authority:     AuthorityConfig{Listen: "127.0.0.1:8080", Region: "us-east-1"},
 		Bootstrap:     BootstrapConfig{AccountID: "123456789012", AdminUser: "admin", AdminKeyFile: "admin-credentials"},
 		Log:           LogConfig{Level: "info", Format: "text"},
+		Audit:         defaultAuditConfig(),
 	}
 }
 
@@ -402,6 +405,8 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateGateways()...)
 	errs = append(errs, c.validateWorkloadEndpoints(seen)...)
 	errs = append(errs, c.validateNative()...)
+	errs = append(errs, c.validateAudit()...)
+	errs = append(errs, c.validateAuditExport()...)
 	if c.MasterKey != "" {
 		if _, err := parseMasterKey([]byte(c.MasterKey.Reveal())); err != nil {
 			errs = append(errs, fmt.Errorf("IAMDB_MASTER_KEY: %w", err))

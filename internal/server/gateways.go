@@ -163,6 +163,7 @@ func (s *Server) listenGateway(gc gatewaySection, reg prometheus.Registerer) (*r
 		RevealReasons:           gc.RevealReasons,
 		AllowLocalInfile:        gc.allowLocalInfile,
 		ServerVersion:           gc.serverVersion,
+		Recorder:                s.recorder(),
 		Backend: gateway.Backend{
 			Addr:          gc.Backend,
 			TLS:           &tls.Config{RootCAs: roots, ServerName: serverName, MinVersion: tls.VersionTLS12},

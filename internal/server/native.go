@@ -221,7 +221,7 @@ func (s *Server) listenNative(nc NativeConfig) (*runningNative, error) {
 	log := s.log.With("native", engine) // the endpoint adds the database
 	ep, err := native.New(native.Config{
 		Socket: s.cfg.Path(nc.Socket), Mode: mode, Group: group, AllowedUIDs: uids,
-		Engine: engine, SecureTransport: secure, Authorizer: auth, Logger: log,
+		Engine: engine, SecureTransport: secure, Authorizer: auth, Logger: log, Recorder: s.recorder(),
 	})
 	if err != nil {
 		return nil, err

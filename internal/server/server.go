@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/audit"
 	"github.com/iamdb/iamdb/internal/gateway"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/native"
@@ -46,6 +47,10 @@ type Server struct {
 
 	svc     *iam.Service
 	closers []func() error // the store, svc: closed last, in reverse
+	// audit is the journal (nil when audit.enabled is false): opened first, closed
+	// last. The emitters' wiring (the authority, gateways, native endpoints, workload
+	// endpoints) records to it.
+	audit *audit.Journal
 
 	api    *http.Server
 	apiLn  net.Listener
@@ -109,6 +114,16 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Server, err error) {
 			s.release()
 		}
 	}()
+	if err := s.openAudit(); err != nil {
+		return nil, err
+	}
+	if s.audit != nil {
+		if err := s.startAuditExport(s.audit); err != nil {
+			return nil, err
+		}
+	} else if s.cfg.Audit.ExportDir != "" {
+		return nil, errors.New("config: audit.export_dir needs the journal (audit.enabled = true)")
+	}
 	if err := s.openAuthority(ctx); err != nil {
 		return nil, err
 	}
@@ -278,7 +293,7 @@ func (s *Server) shutdownAPI() error {
 
 // release closes what is left: the ops server, the endpoints, the native endpoints, the
 // listeners of gateways that never served, the authority's listener if it never served,
-// then the domain and the store.
+// then the domain and the store, and last the audit journal.
 func (s *Server) release() {
 	if s.ops != nil {
 		s.ops.close()
@@ -300,6 +315,7 @@ func (s *Server) release() {
 		s.closers[i]()
 	}
 	s.closers = nil
+	s.closeAudit() // last: everything that records has stopped
 }
 
 // readyCheck is /readyz's check: the server is ready until it starts draining.

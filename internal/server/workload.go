@@ -195,7 +195,7 @@ func (s *Server) listenIMDS(m IMDSEndpointConfig) (*runningEndpoint, error) {
 	cfg := &s.cfg
 	wc := workload.IMDSConfig{
 		Authority: s.svc, InstanceID: m.InstanceID, Region: m.Region, AllowIMDSv1: m.AllowIMDSv1,
-		SessionDuration: m.SessionDuration.Duration,
+		SessionDuration: m.SessionDuration.Duration, Audit: s.recorder(),
 	}
 	if wc.Region == "" {
 		wc.Region = cfg.Authority.Region
@@ -243,7 +243,7 @@ func (s *Server) listenContainerCredentials(cc ContainerEndpointConfig) (*runnin
 	}
 	h, err := workload.NewContainer(workload.ContainerConfig{
 		Authority: s.svc, RoleARN: roleARN, Path: cc.Path, AuthorizationToken: tok,
-		SessionName: cc.SessionName, SessionDuration: cc.SessionDuration.Duration, Logger: elog,
+		SessionName: cc.SessionName, SessionDuration: cc.SessionDuration.Duration, Logger: elog, Audit: s.recorder(),
 	})
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/arn"
+	"github.com/iamdb/iamdb/internal/audit"
 	"github.com/iamdb/iamdb/internal/iam"
 )
 
@@ -40,6 +41,8 @@ type ContainerConfig struct {
 	Now func() time.Time
 	// Logger receives refusals and rotations; if nil, logs are discarded.
 	Logger *slog.Logger
+	// Audit, if not nil, records every issuance of role credentials (CacheConfig.Audit).
+	Audit audit.Recorder
 }
 
 // Container is a container-credentials-compatible http.Handler (ECS, EKS Pod Identity).
@@ -74,7 +77,7 @@ func NewContainer(cfg ContainerConfig) (*Container, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	cache, err := NewCache(CacheConfig{Authority: cfg.Authority, Service: iam.ServiceECSTasks, SessionName: cfg.SessionName, Duration: cfg.SessionDuration, Now: cfg.Now, Logger: cfg.Logger})
+	cache, err := NewCache(CacheConfig{Authority: cfg.Authority, Service: iam.ServiceECSTasks, SessionName: cfg.SessionName, Duration: cfg.SessionDuration, Now: cfg.Now, Logger: cfg.Logger, Audit: cfg.Audit})
 	if err != nil {
 		return nil, err
 	}

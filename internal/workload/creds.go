@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/audit"
 	"github.com/iamdb/iamdb/internal/iam"
 )
 
@@ -81,6 +82,10 @@ type CacheConfig struct {
 	Now func() time.Time
 	// Logger receives rotations and failures; if nil, logs are discarded.
 	Logger *slog.Logger
+	// Audit, if not nil, records every issuance of a session, and every refusal of one,
+	// as CloudTrail records an AWS service assuming a role (IssuanceEvent), before the
+	// session is handed out: if Record fails, Get fails and the session is not kept.
+	Audit audit.Recorder
 }
 
 // Cache holds one session per role and rotates it once less than a third of its lifetime
@@ -143,6 +148,15 @@ func (c *Cache) Get(ctx context.Context, roleARN string) (Credentials, error) {
 		return cur, nil
 	}
 	out, err := c.cfg.Authority.AssumeRoleForWorkload(ctx, roleARN, c.cfg.Service, c.cfg.SessionName, c.cfg.Duration)
+	if c.cfg.Audit != nil {
+		ev := IssuanceEvent(now, c.cfg.Service, roleARN, c.cfg.SessionName, c.cfg.Duration, out, err)
+		if aerr := c.cfg.Audit.Record(ctx, ev); aerr != nil {
+			c.cfg.Logger.Error("workload credentials not recorded in the audit trail", "role", roleARN, "err", aerr)
+			if err == nil {
+				return Credentials{}, fmt.Errorf("workload: recording the issuance of a session of %s: %w", roleARN, aerr)
+			}
+		}
+	}
 	if err != nil {
 		if isNoSuchEntity(err) {
 			delete(c.cur, roleARN)

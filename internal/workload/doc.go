@@ -53,5 +53,9 @@
 // holds keep working. If issuing fails while the cached session still has time left, the
 // cached one is served (and the failure logged).
 //
+// Audit: with an Audit recorder, each issuance of a session (not each request served from
+// the cache) and each refusal by the role's trust policy is recorded as CloudTrail records
+// an AWS service assuming a role (IssuanceEvent), before the session is handed out.
+//
 // Secrets never reach a log: Credentials redacts itself, tokens are never logged.
 package workload

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/arn"
+	"github.com/iamdb/iamdb/internal/audit"
 )
 
 // maxBody bounds request bodies: no endpoint reads one.
@@ -48,6 +49,8 @@ type IMDSConfig struct {
 	Rand io.Reader
 	// Logger receives refusals (without tokens) and rotations; if nil, logs are discarded.
 	Logger *slog.Logger
+	// Audit, if not nil, records every issuance of role credentials (CacheConfig.Audit).
+	Audit audit.Recorder
 }
 
 // IMDS is an EC2 instance-metadata-compatible http.Handler. It is safe for concurrent use.
@@ -91,7 +94,7 @@ func NewIMDS(cfg IMDSConfig) (*IMDS, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	cache, err := NewCache(CacheConfig{Authority: cfg.Authority, SessionName: cfg.InstanceID, Duration: cfg.SessionDuration, Now: cfg.Now, Logger: cfg.Logger})
+	cache, err := NewCache(CacheConfig{Authority: cfg.Authority, SessionName: cfg.InstanceID, Duration: cfg.SessionDuration, Now: cfg.Now, Logger: cfg.Logger, Audit: cfg.Audit})
 	if err != nil {
 		return nil, err
 	}
