@@ -11,14 +11,16 @@
 #    side, one with --audit=false, and pgbench -n -C -S -T BENCH_SECONDS (10) -c 8 -j 2
 #    through each one's PostgreSQL gateway, alternately, BENCH_REPEAT (3) times, medians.
 #
-# Environment: BENCH_COUNT (6), BENCH_TIME (3s, the Go benchmark's -benchtime),
-# BENCH_SYSTEM (1), BENCH_SECONDS (10), BENCH_REPEAT (3), BENCH_CLIENTS (8), BENCH_THREADS (2),
+# Environment: BENCH_COUNT (6), BENCH_TIME (3s, the Go benchmark's -benchtime), BENCH_CPU (2,
+# its -cpu: four logins in flight per CPU), BENCH_SYSTEM (1), BENCH_SECONDS (10), BENCH_REPEAT
+# (3), BENCH_CLIENTS (8), BENCH_THREADS (2),
 # BENCHSTAT (the command; default: go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da).
 BENCH=audit
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 COUNT=${BENCH_COUNT:-6}
 BT=${BENCH_TIME:-3s}
+CPU=${BENCH_CPU:-2}
 SYSTEM=${BENCH_SYSTEM:-1}
 T=${BENCH_SECONDS:-10}
 REPEAT=${BENCH_REPEAT:-3}
@@ -30,14 +32,14 @@ NEED_PACKAGES="python3" need go python3
 software="$(openssl version 2>/dev/null || echo 'openssl ?')"
 [ "$SYSTEM" = 1 ] && command -v pgbench >/dev/null && software="$(pgbench --version), $software"
 header "iamdb audit trail overhead (issue 18)" \
-	"BENCH_COUNT=$COUNT BENCH_TIME=$BT BENCH_SYSTEM=$SYSTEM BENCH_SECONDS=$T BENCH_REPEAT=$REPEAT BENCH_CLIENTS=$C BENCH_THREADS=$J" \
+	"BENCH_COUNT=$COUNT BENCH_TIME=$BT BENCH_CPU=$CPU BENCH_SYSTEM=$SYSTEM BENCH_SECONDS=$T BENCH_REPEAT=$REPEAT BENCH_CLIENTS=$C BENCH_THREADS=$J" \
 	"$software; journals in ${TMPDIR:-/tmp} ($(df -T "${TMPDIR:-/tmp}" | awk 'NR == 2 {print $2}'))"
 
 # --- 1. the Go benchmark -----------------------------------------------------------------
-say "## 1. BenchmarkAuditConnect: -count $COUNT -benchtime $BT, audit=off and audit=on alternately"
+say "## 1. BenchmarkAuditConnect: -count $COUNT -benchtime $BT -cpu $CPU ($((CPU * 4)) logins in flight), audit=off and audit=on alternately"
 go test -c -o "$WORK/gateway.test" ./internal/gateway/
 (cd internal/gateway && "$WORK/gateway.test" -test.run '^$' -test.bench 'AuditConnect' \
-	-test.count "$COUNT" -test.benchtime "$BT" 2>&1) | tee "$WORK/go.txt" | grep -E '^(Benchmark|goos|goarch|pkg|cpu|FAIL|---)' | tee -a "$OUT"
+	-test.count "$COUNT" -test.benchtime "$BT" -test.cpu "$CPU" 2>&1) | tee "$WORK/go.txt" | grep -E '^(Benchmark|goos|goarch|pkg|cpu|FAIL|---)' | tee -a "$OUT"
 grep -q '^ok\|^PASS' "$WORK/go.txt" || die "BenchmarkAuditConnect failed (see above)"
 say ""
 if $BENCHSTAT -col /audit "$WORK/go.txt" >"$WORK/benchstat.txt" 2>&1; then
@@ -52,7 +54,7 @@ python3 - "$WORK/go.txt" <<'EOF' | tee -a "$OUT"
 import re, statistics, sys
 rates, extra = {}, {}
 for l in open(sys.argv[1]):
-    m = re.match(r'BenchmarkAuditConnect/engine=(\w+)/audit=(\w+)-\d+\s+\d+\s+(.*)', l)
+    m = re.match(r'BenchmarkAuditConnect/engine=(\w+)/audit=(\w+)(?:-\d+)?\s+\d+\s+(.*)', l)
     if not m:
         continue
     eng, mode, rest = m.groups()
