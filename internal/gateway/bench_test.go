@@ -171,13 +171,14 @@ func (gw *testGW) versusMariaDB(b *testing.B, direct, gateway string, measure fu
 // close, with eight clients in flight (four per CPU on two cores, as pgbench -C -c 8),
 // once with no Config.Recorder ("audit=off") and once with a real audit.Journal in a
 // temporary directory ("audit=on": every login's event is written and fsync'ed before the
-// client is told it succeeded). The two gateways share one backend and one authority
-// and run alternately, so that -count N interleaves them; "audit=on" also reports the
+// client is told it succeeded). The two gateways share one backend and one authority and
+// run one after the other (-count N runs each sub-benchmark N times in a row: bench/audit.sh
+// runs rounds of -count 1 so that the two alternate); "audit=on" also reports the
 // journal's group commit — events per batch ("events/batch"), fsyncs per login
 // ("fsyncs/login") — and the mean time a login waits in Record ("record-ms").
 // bench/audit.sh runs it and prints audit=on's rate as a multiple of audit=off's.
 //
-//	go test -run '^$' -bench AuditConnect -benchtime 3s -count 6 ./internal/gateway/
+//	go test -run '^$' -bench AuditConnect -benchtime 3s ./internal/gateway/
 func BenchmarkAuditConnect(b *testing.B) {
 	b.Run("engine=pg", func(b *testing.B) {
 		measure := func(b *testing.B, gw *testGW) float64 {
