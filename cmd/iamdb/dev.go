@@ -28,6 +28,7 @@ import (
 
 const devUsage = `usage: iamdb dev [--dir D] [--region R] [--authority ADDR] [--pg ADDR] [--mysql ADDR] [--ops ADDR]
                  [--account ID]... [--imds-profile NAME|ARN [--imds ADDR]]... [--native=false]
+                 [--audit=false]
 
 Starts, in the foreground, everything iamdb needs on one machine with zero configuration:
 the embedded store and the authority (AWS Query API for IAM, STS and RDS), a throwaway
@@ -82,7 +83,7 @@ const devGatewaySource = "127.0.0.2"
 type devFlags struct {
 	dir, region, authAddr, pgAddr, mysqlAddr, opsAddr, logLevel string
 	accounts, imdsProfiles, imdsAddrs                           repeated
-	native                                                      bool
+	native, audit                                               bool
 }
 
 func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
@@ -98,6 +99,7 @@ func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
 	fs.Var(&f.accounts, "account", "create this extra account (12 digits) with its own admin (repeatable)")
 	fs.Var(&f.imdsProfiles, "imds-profile", "serve an IMDS endpoint for this instance profile: a name in the dev account or an ARN (repeatable; created later is fine)")
 	fs.BoolVar(&f.native, "native", true, "as root, let the databases take IAM logins on their own ports too, through PAM")
+	fs.BoolVar(&f.audit, "audit", true, "keep the audit journal (D/audit); --audit=false only to measure its cost (bench/audit.sh)")
 	fs.Var(&f.imdsAddrs, "imds", "address of the IMDS endpoint of the --imds-profile in the same position (default 127.0.0.1:0)")
 	if done, err := parseArgs(fs, args); done {
 		return nil, err
@@ -275,6 +277,7 @@ func devConfig(d string, f *devFlags, dbs *devDatabases) (cfg server.Config, lns
 	// Local OIDC issuers ("iamdb oidc serve" on 127.0.0.1, plain http) are trusted in dev.
 	cfg.Authority.WebIdentityAllowInsecureLoopback = true
 	cfg.Log.Level = f.logLevel
+	cfg.Audit.Enabled = f.audit
 	cfg.Ops.Listen = f.opsAddr
 	cfg.Ops.DrainTimeout.Duration = 10 * time.Second
 	lns = map[string]net.Listener{}

@@ -75,3 +75,19 @@ func TestDevTooManyIMDSAddresses(t *testing.T) {
 		t.Errorf("exit status %d, stderr %q: want 2 and a usage error", got, stderr.String())
 	}
 }
+
+// "iamdb dev" keeps the audit journal unless --audit=false (bench/audit.sh's off side).
+func TestDevAuditFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{{nil, true}, {[]string{"--audit=false"}, false}} {
+		f, err := parseDevFlags(c.args, &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.audit != c.want {
+			t.Errorf("%q: audit %v, want %v", c.args, f.audit, c.want)
+		}
+	}
+}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/iamdb/iamdb/internal/audit"
 )
 
 // BenchmarkConnect measures new TLS connections per second, each a full login and
@@ -161,4 +164,102 @@ func (gw *testGW) versusMariaDB(b *testing.B, direct, gateway string, measure fu
 	b.Run(gateway, func(b *testing.B) {
 		reportVersusDirect(b, measure(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS())), directRate)
 	})
+}
+
+// BenchmarkAuditConnect measures the cost of the audit trail on logins (issue 18): new
+// TLS connections per second through the gateway as an IAM user, each a full login and
+// close, with eight clients in flight (four per CPU on two cores, as pgbench -C -c 8),
+// once with no Config.Recorder ("audit=off") and once with a real audit.Journal in a
+// temporary directory ("audit=on": every login's event is written and fsync'ed before the
+// client is told it succeeded). The two gateways share one backend and one authority and
+// run one after the other (-count N runs each sub-benchmark N times in a row: bench/audit.sh
+// runs rounds of -count 1 so that the two alternate); "audit=on" also reports the
+// journal's group commit — events per batch ("events/batch"), fsyncs per login
+// ("fsyncs/login") — and the mean time a login waits in Record ("record-ms").
+// bench/audit.sh runs it and prints audit=on's rate as a multiple of audit=off's.
+//
+//	go test -run '^$' -bench AuditConnect -benchtime 3s ./internal/gateway/
+func BenchmarkAuditConnect(b *testing.B) {
+	b.Run("engine=pg", func(b *testing.B) {
+		measure := func(b *testing.B, gw *testGW) float64 {
+			cfg, err := pgconn.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d user=alice dbname=postgres sslmode=disable", gw.port))
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg.Password, cfg.TLSConfig, cfg.Fallbacks = gw.token(b, "alice", "alice", time.Time{}), gw.env.ClientTLS(), nil
+			return benchConnects(b, func(ctx context.Context) error {
+				c, err := pgconn.ConnectConfig(ctx, cfg)
+				if err != nil {
+					return err
+				}
+				c.Close(ctx)
+				return nil
+			})
+		}
+		benchAudit(b, newGateway, measure)
+	})
+	b.Run("engine=mysql", func(b *testing.B) {
+		measure := func(b *testing.B, gw *testGW) float64 {
+			conn, err := mysql.NewConnector(gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return benchConnects(b, func(ctx context.Context) error {
+				c, err := conn.Connect(ctx)
+				if err != nil {
+					return err
+				}
+				c.Close()
+				return nil
+			})
+		}
+		benchAudit(b, newMySQLGateway, measure)
+	})
+}
+
+// benchAudit starts two gateways with start, one without a Recorder and one recording
+// into a real journal in a temporary directory, and runs measure against each in the
+// sub-benchmarks audit=off and audit=on.
+func benchAudit(b *testing.B, start func(testing.TB, func(*Config)) *testGW, measure func(*testing.B, *testGW) float64) {
+	j, err := audit.Open(b.TempDir(), audit.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := j.Close(); err != nil {
+			b.Error(err)
+		}
+	})
+	rec := &timedRecorder{j: j}
+	off := start(b, func(c *Config) { c.Logger = nil })
+	on := start(b, func(c *Config) { c.Logger, c.Recorder = nil, rec })
+	b.Run("audit=off", func(b *testing.B) { measure(b, off) })
+	b.Run("audit=on", func(b *testing.B) {
+		before, wait0, n0 := j.Stats(), rec.wait.Load(), rec.n.Load()
+		measure(b, on)
+		after, wait, n := j.Stats(), rec.wait.Load()-wait0, rec.n.Load()-n0
+		if batches := after.Batches - before.Batches; batches > 0 {
+			b.ReportMetric(float64(after.Events-before.Events)/float64(batches), "events/batch")
+		}
+		if n > 0 {
+			b.ReportMetric(float64(after.Fsyncs-before.Fsyncs)/float64(n), "fsyncs/login")
+			b.ReportMetric(float64(wait)/float64(n)/1e6, "record-ms")
+		}
+	})
+}
+
+// timedRecorder records into a journal and sums the time its Record calls take.
+type timedRecorder struct {
+	j    *audit.Journal
+	n    atomic.Int64 // Record calls
+	wait atomic.Int64 // nanoseconds spent in Record
+}
+
+// Record records e into the journal and counts the time it took.
+func (r *timedRecorder) Record(ctx context.Context, e *audit.Event) error {
+	start := time.Now()
+	err := r.j.Record(ctx, e)
+	r.wait.Add(int64(time.Since(start)))
+	r.n.Add(1)
+	return err
 }
