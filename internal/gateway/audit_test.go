@@ -44,33 +44,20 @@ func checkLoginEvent(t *testing.T, gw *testGW, ev map[string]any, engine, user s
 	}
 }
 
-// TestAuditLoginPG: an allowed login is recorded, with the backend's pid, before the
-// client is told it succeeded; a refused one with its reason; a login that cannot be
-// recorded is refused. No event holds the token.
-func TestAuditLoginPG(t *testing.T) {
-	t.Parallel()
-	events := &audittest.Collector{}
-	gw := newGateway(t, func(c *Config) { c.Recorder = events })
-	tok := gw.token(t, "alice", "alice", time.Time{})
-	ctx := context.Background()
-
-	// The client does not get in until Record returns.
+// loginWhileRecording runs login (a client's login and first query) while events holds
+// every Record: it fails t if login returns before its login's Record is released, then
+// releases it and returns what login returned, failing t on its error.
+func loginWhileRecording[T any](t *testing.T, events *audittest.Collector, login func() (T, error)) T {
+	t.Helper()
 	entered := events.Hold()
 	type result struct {
-		pid int32
+		v   T
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		c, err := gw.connect(t, "alice", tok)
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		defer c.Close(ctx)
-		var pid int32
-		err = c.QueryRow(ctx, "select pg_backend_pid()").Scan(&pid)
-		done <- result{pid, err}
+		v, err := login()
+		done <- result{v, err}
 	}()
 	<-entered
 	select {
@@ -83,14 +70,38 @@ func TestAuditLoginPG(t *testing.T) {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
+	return r.v
+}
+
+// TestAuditLoginPG: an allowed login is recorded, with the backend's pid, before the
+// client is told it succeeded; a refused one with its reason; a login that cannot be
+// recorded is refused. No event holds the token.
+func TestAuditLoginPG(t *testing.T) {
+	t.Parallel()
+	events := &audittest.Collector{}
+	gw := newGateway(t, func(c *Config) { c.Recorder = events })
+	tok := gw.token(t, "alice", "alice", time.Time{})
+	ctx := context.Background()
+
+	// The client does not get in until Record returns.
+	pid := loginWhileRecording(t, events, func() (int32, error) {
+		c, err := gw.connect(t, "alice", tok)
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close(ctx)
+		var pid int32
+		err = c.QueryRow(ctx, "select pg_backend_pid()").Scan(&pid)
+		return pid, err
+	})
 	evs := events.Decoded(t)
 	if len(evs) != 1 {
 		t.Fatalf("%d events, want 1", len(evs))
 	}
 	ok := evs[0]
 	checkLoginEvent(t, gw, ok, "postgres", "alice")
-	if got := audittest.JPath(ok, "additionalEventData", "backendSessionId"); got != strconv.Itoa(int(r.pid)) {
-		t.Errorf("backendSessionId = %v, want pg_backend_pid() %d", got, r.pid)
+	if got := audittest.JPath(ok, "additionalEventData", "backendSessionId"); got != strconv.Itoa(int(pid)) {
+		t.Errorf("backendSessionId = %v, want pg_backend_pid() %d", got, pid)
 	}
 	if audittest.JPath(ok, "userIdentity", "type") != "IAMUser" || audittest.JPath(ok, "userIdentity", "arn") != "arn:aws:iam::123456789012:user/alice" ||
 		audittest.JPath(ok, "userIdentity", "accessKeyId") != gw.env.keys["alice"].AccessKeyID {
@@ -142,40 +153,22 @@ func TestAuditLoginMySQL(t *testing.T) {
 	events := &audittest.Collector{}
 	gw := newMySQLGateway(t, func(c *Config) { c.Recorder = events })
 	tok := gw.token(t, "alice", "alice", time.Time{})
-	entered := events.Hold()
-	type result struct {
-		id  int64
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
+	id := loginWhileRecording(t, events, func() (int64, error) {
 		db, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.env.ClientTLS()))
 		if err != nil {
-			done <- result{err: err}
-			return
+			return 0, err
 		}
 		var id int64
 		err = db.QueryRow("select connection_id()").Scan(&id)
-		done <- result{id, err}
-	}()
-	<-entered
-	select {
-	case r := <-done:
-		t.Fatalf("the client got in (%v) while its login was being recorded", r.err)
-	case <-time.After(300 * time.Millisecond):
-	}
-	events.Release()
-	r := <-done
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
+		return id, err
+	})
 	evs := events.Decoded(t)
 	if len(evs) != 1 {
 		t.Fatalf("%d events, want 1", len(evs))
 	}
 	checkLoginEvent(t, gw, evs[0], "mysql", "alice")
-	if got := audittest.JPath(evs[0], "additionalEventData", "backendSessionId"); got != strconv.FormatInt(r.id, 10) {
-		t.Errorf("backendSessionId = %v, want connection_id() %d", got, r.id)
+	if got := audittest.JPath(evs[0], "additionalEventData", "backendSessionId"); got != strconv.FormatInt(id, 10) {
+		t.Errorf("backendSessionId = %v, want connection_id() %d", got, id)
 	}
 	old := gw.token(t, "alice", "alice", gw.env.clock.Now().Add(-20*time.Minute))
 	if _, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", old, "app", gw.env.ClientTLS())); err == nil {
