@@ -160,28 +160,6 @@ func auditor(t *testing.T, srv *Server, account string) iam.AccessKey {
 	return k
 }
 
-// serve starts a server of cfg and runs it until it is ready; it is shut down, and its
-// Run checked, at t's cleanup.
-func serve(t *testing.T, cfg Config) *Server {
-	t.Helper()
-	srv, err := New(context.Background(), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := runUntilReady(t, context.Background(), srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return srv
-}
-
 // The authority answers LookupEvents from the server's journal: an event recorded in it
 // comes back through "aws cloudtrail lookup-events".
 func TestServerLookupEvents(t *testing.T) {
