@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/iamdb/iamdb/internal/audit/audittest"
 	"github.com/iamdb/iamdb/internal/awsquery"
 	"github.com/iamdb/iamdb/internal/iam"
+	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/internal/testenv/authority"
 )
 
@@ -65,24 +65,6 @@ func (e *auditEnv) useCreds(t *testing.T, k iam.AccessKey) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", "")
 	t.Setenv("AWS_ENDPOINT_URL", e.url)
-}
-
-// syncBuffer is a bytes.Buffer safe for the follower and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestAuditTail(t *testing.T) {
@@ -163,7 +145,7 @@ func TestAuditTailFollow(t *testing.T) {
 	audittest.Record(t, e.trail, first)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out testenv.LogBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"audit", "tail", "--follow", "--interval", "20ms", "--username", "admin"}, &out, &out)
