@@ -44,35 +44,6 @@ func checkLoginEvent(t *testing.T, gw *testGW, ev map[string]any, engine, user s
 	}
 }
 
-// loginWhileRecording runs login (a client's login and first query) while events holds
-// every Record: it fails t if login returns before its login's Record is released, then
-// releases it and returns what login returned, failing t on its error.
-func loginWhileRecording[T any](t *testing.T, events *audittest.Collector, login func() (T, error)) T {
-	t.Helper()
-	entered := events.Hold()
-	type result struct {
-		v   T
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		v, err := login()
-		done <- result{v, err}
-	}()
-	<-entered
-	select {
-	case r := <-done:
-		t.Fatalf("the client got in (%v) while its login was being recorded", r.err)
-	case <-time.After(300 * time.Millisecond):
-	}
-	events.Release()
-	r := <-done
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	return r.v
-}
-
 // TestAuditLoginPG: an allowed login is recorded, with the backend's pid, before the
 // client is told it succeeded; a refused one with its reason; a login that cannot be
 // recorded is refused. No event holds the token.
@@ -84,7 +55,7 @@ func TestAuditLoginPG(t *testing.T) {
 	ctx := context.Background()
 
 	// The client does not get in until Record returns.
-	pid := loginWhileRecording(t, events, func() (int32, error) {
+	pid, err := audittest.WhileHeld(t, events, func() (int32, error) {
 		c, err := gw.connect(t, "alice", tok)
 		if err != nil {
 			return 0, err
@@ -94,6 +65,9 @@ func TestAuditLoginPG(t *testing.T) {
 		err = c.QueryRow(ctx, "select pg_backend_pid()").Scan(&pid)
 		return pid, err
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	evs := events.Decoded(t)
 	if len(evs) != 1 {
 		t.Fatalf("%d events, want 1", len(evs))
@@ -130,7 +104,7 @@ func TestAuditLoginPG(t *testing.T) {
 
 	// A login that cannot be recorded does not succeed.
 	events.SetFail(true)
-	_, err := gw.connect(t, "alice", tok)
+	_, err = gw.connect(t, "alice", tok)
 	if pe := pgError(t, err); pe.Code != "57P03" {
 		t.Errorf("unrecorded login: %s %q, want 57P03", pe.Code, pe.Message)
 	}
@@ -153,7 +127,7 @@ func TestAuditLoginMySQL(t *testing.T) {
 	events := &audittest.Collector{}
 	gw := newMySQLGateway(t, func(c *Config) { c.Recorder = events })
 	tok := gw.token(t, "alice", "alice", time.Time{})
-	id := loginWhileRecording(t, events, func() (int64, error) {
+	id, err := audittest.WhileHeld(t, events, func() (int64, error) {
 		db, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.env.ClientTLS()))
 		if err != nil {
 			return 0, err
@@ -162,6 +136,9 @@ func TestAuditLoginMySQL(t *testing.T) {
 		err = db.QueryRow("select connection_id()").Scan(&id)
 		return id, err
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	evs := events.Decoded(t)
 	if len(evs) != 1 {
 		t.Fatalf("%d events, want 1", len(evs))

@@ -19,25 +19,11 @@ func TestEndpointAuditEvents(t *testing.T) {
 	db := e.Authorizer.Database()
 	valid := e.Token(t, nativePort, "alice", "alice", time.Time{})
 
-	entered := events.Hold()
-	type answer struct {
-		resp native.Response
-		err  error
-	}
-	done := make(chan answer, 1)
-	go func() {
-		resp, err := r.ask(t, native.Request{User: "alice", Host: "127.0.0.1", Token: valid})
-		done <- answer{resp, err}
-	}()
-	<-entered
-	select {
-	case a := <-done:
-		t.Fatalf("answered %+v, %v while the decision was being recorded", a.resp, a.err)
-	case <-time.After(300 * time.Millisecond):
-	}
-	events.Release()
-	if a := <-done; a.err != nil || !a.resp.Allow {
-		t.Fatalf("Ask = %+v, %v; want allow", a.resp, a.err)
+	resp, err := audittest.WhileHeld(t, events, func() (native.Response, error) {
+		return r.ask(t, native.Request{User: "alice", Host: "127.0.0.1", Token: valid})
+	})
+	if err != nil || !resp.Allow {
+		t.Fatalf("Ask = %+v, %v; want allow", resp, err)
 	}
 	ok := events.Last(t)
 	for _, c := range []struct {
@@ -74,7 +60,7 @@ func TestEndpointAuditEvents(t *testing.T) {
 	}
 
 	events.SetFail(true)
-	resp, err := r.ask(t, native.Request{User: "alice", Host: "127.0.0.1", Token: valid})
+	resp, err = r.ask(t, native.Request{User: "alice", Host: "127.0.0.1", Token: valid})
 	if err != nil || resp.Allow || resp.Reason != native.ReasonAuditFailed {
 		t.Errorf("unrecorded login: Ask = %+v, %v; want a deny, reason %s", resp, err, native.ReasonAuditFailed)
 	}

@@ -148,6 +148,32 @@ func (c *Collector) Release() {
 	c.gate = nil
 }
 
+// WhileHeld runs do (a request whose event c records) while c holds every Record: it
+// fails t if do returns before its Record is released (the request must wait for its
+// event), then releases it and returns what do returned.
+func WhileHeld[T any](t *testing.T, c *Collector, do func() (T, error)) (T, error) {
+	t.Helper()
+	entered := c.Hold()
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := do()
+		done <- result{v, err}
+	}()
+	<-entered
+	select {
+	case r := <-done:
+		t.Fatalf("answered (%+v, %v) while its event was being recorded", r.v, r.err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	c.Release()
+	r := <-done
+	return r.v, r.err
+}
+
 // Decoded returns the events kept, oldest first, decoded as generic JSON.
 func (c *Collector) Decoded(t testing.TB) []map[string]any {
 	t.Helper()
