@@ -8,13 +8,14 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/audit"
+	"github.com/iamdb/iamdb/internal/audit/audittest"
 	"github.com/iamdb/iamdb/internal/awsquery"
 	"github.com/iamdb/iamdb/internal/iam"
+	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/internal/testenv/authority"
 )
 
@@ -32,7 +33,7 @@ type auditEnv struct {
 func newAuditEnv(t *testing.T) *auditEnv {
 	t.Helper()
 	a := authority.New(t, authority.Options{})
-	e := &auditEnv{auth: a, trail: openJournal(t), now: time.Now().UTC().Truncate(time.Second)}
+	e := &auditEnv{auth: a, trail: audittest.OpenJournal(t), now: time.Now().UTC().Truncate(time.Second)}
 	h, err := awsquery.New(awsquery.Config{IAM: a.IAM, AuditReader: e.trail})
 	if err != nil {
 		t.Fatal(err)
@@ -41,31 +42,6 @@ func newAuditEnv(t *testing.T) *auditEnv {
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e
-}
-
-// openJournal opens a real audit journal in a temporary directory, closed at cleanup.
-func openJournal(t testing.TB) *audit.Journal {
-	t.Helper()
-	j, err := audit.Open(t.TempDir(), audit.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := j.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return j
-}
-
-// record puts evs (copies: Record fills in what is empty) into j.
-func record(t testing.TB, j *audit.Journal, evs ...audit.Event) {
-	t.Helper()
-	for _, e := range evs {
-		if err := j.Record(context.Background(), &e); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // event is an event of the authority's account at now-ago.
@@ -91,24 +67,6 @@ func (e *auditEnv) useCreds(t *testing.T, k iam.AccessKey) {
 	t.Setenv("AWS_ENDPOINT_URL", e.url)
 }
 
-// syncBuffer is a bytes.Buffer safe for the follower and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestAuditTail(t *testing.T) {
 	e := newAuditEnv(t)
 	e.useCreds(t, e.auth.Admin)
@@ -117,11 +75,11 @@ func TestAuditTail(t *testing.T) {
 	denied := e.event("00000000-0000-4000-8000-000000000003", audit.SourceRDSDB, "connect", "app user", "10.0.0.2", "AccessDenied", 40*time.Minute)
 	foreign := e.event("00000000-0000-4000-8000-000000000004", audit.SourceIAM, "CreateUser", "admin", "10.0.0.9", "", 30*time.Minute)
 	foreign.RecipientAccountID = "210987654321"
-	record(t, e.trail, old, create, denied, foreign)
+	audittest.Record(t, e.trail, old, create, denied, foreign)
 	var fillers []string
 	for i := range 60 { // more than a page
 		f := e.event(fmt.Sprintf("00000000-0000-4000-8000-1000000000%02d", i), audit.SourceSTS, "GetCallerIdentity", "bob", "10.0.0.3", "", 20*time.Minute-time.Duration(i)*time.Second)
-		record(t, e.trail, f)
+		audittest.Record(t, e.trail, f)
 		fillers = append(fillers, fmt.Sprintf("%s sts.amazonaws.com GetCallerIdentity bob 10.0.0.3 -", f.EventTime.Format(audit.TimeFormat)))
 	}
 	ctx := context.Background()
@@ -184,10 +142,10 @@ func TestAuditTailFollow(t *testing.T) {
 	k := e.auth.User(t, "auditor", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"cloudtrail:LookupEvents","Resource":"*"}]}`)
 	e.useCreds(t, k)
 	first := e.event("00000000-0000-4000-8000-000000000001", audit.SourceIAM, "CreateUser", "admin", "10.0.0.1", "", time.Minute)
-	record(t, e.trail, first)
+	audittest.Record(t, e.trail, first)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out testenv.LogBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"audit", "tail", "--follow", "--interval", "20ms", "--username", "admin"}, &out, &out)
@@ -205,9 +163,9 @@ func TestAuditTailFollow(t *testing.T) {
 	waitFor(" CreateUser admin ", 1)
 	// New events, one in the same second as the first (asked again, printed once), one of
 	// another user (filtered out by the authority).
-	record(t, e.trail, e.event("00000000-0000-4000-8000-000000000002", audit.SourceIAM, "DeleteUser", "admin", "10.0.0.1", "", time.Minute))
-	record(t, e.trail, e.event("00000000-0000-4000-8000-000000000003", audit.SourceIAM, "CreateRole", "bob", "10.0.0.1", "", 0))
-	record(t, e.trail, e.event("00000000-0000-4000-8000-000000000004", audit.SourceIAM, "AttachUserPolicy", "admin", "10.0.0.5", "", 0))
+	audittest.Record(t, e.trail, e.event("00000000-0000-4000-8000-000000000002", audit.SourceIAM, "DeleteUser", "admin", "10.0.0.1", "", time.Minute))
+	audittest.Record(t, e.trail, e.event("00000000-0000-4000-8000-000000000003", audit.SourceIAM, "CreateRole", "bob", "10.0.0.1", "", 0))
+	audittest.Record(t, e.trail, e.event("00000000-0000-4000-8000-000000000004", audit.SourceIAM, "AttachUserPolicy", "admin", "10.0.0.5", "", 0))
 	waitFor(" AttachUserPolicy admin 10.0.0.5 -", 1)
 	time.Sleep(100 * time.Millisecond) // a few more polls: nothing printed twice
 	cancel()

@@ -14,45 +14,9 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/audit"
+	"github.com/iamdb/iamdb/internal/audit/audittest"
 	"github.com/iamdb/iamdb/internal/audit/export"
 )
-
-// liveJournal opens a real journal (audit.Open) in a temporary directory from within a
-// synctest bubble and records each of evs (oldest first) when the bubble's clock reaches
-// its eventTime, as the authority would, until t's context ends. The recorder stops and
-// the journal closes at t's cleanup, inside the bubble.
-func liveJournal(t *testing.T, evs []audit.Event) *audit.Journal {
-	t.Helper()
-	j, err := audit.Open(t.TempDir(), audit.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := t.Context()
-	recorded := make(chan struct{})
-	go func() {
-		defer close(recorded)
-		for _, e := range evs {
-			select {
-			case <-time.After(time.Until(e.EventTime.Time)):
-			case <-ctx.Done():
-				return
-			}
-			if err := j.Record(ctx, &e); err != nil {
-				if ctx.Err() == nil {
-					t.Errorf("Record %s: %v", e.EventID, err)
-				}
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		<-recorded
-		if err := j.Close(); err != nil {
-			t.Errorf("close the journal: %v", err)
-		}
-	})
-	return j
-}
 
 // exportForTest exports 100 events over two hours into a new directory.
 func exportForTest(t *testing.T) (dir, state string) {
@@ -69,7 +33,7 @@ func exportForTest(t *testing.T) (dir, state string) {
 				UserIdentity: audit.UserIdentity{Type: "IAMUser", UserName: "alice"},
 			})
 		}
-		j := liveJournal(t, evs)
+		j := audittest.LiveJournal(t, evs)
 		x, err := export.New(export.Config{Dir: dir, StateDir: state})
 		if err != nil {
 			t.Fatal(err)

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata golden files")
@@ -32,24 +34,6 @@ func newClock(t time.Time) *clock {
 func (c *clock) now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
 func (c *clock) set(t time.Time)     { c.ns.Store(t.UnixNano()) }
 func (c *clock) add(d time.Duration) { c.ns.Add(int64(d)) }
-
-// syncBuffer is a log sink safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // open opens a journal in dir and closes it at the end of the test.
 func open(t *testing.T, dir string, opts Options) *Journal {
@@ -249,7 +233,7 @@ func TestTornTail(t *testing.T) {
 	f.Write([]byte(`{"eventVersion":"1.11","userIdentity":{"type":"IAMU`))
 	f.Close()
 
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	j2 := open(t, dir, Options{Now: c.now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if got, _ := os.ReadFile(seg); !bytes.Equal(got, whole) {
 		t.Errorf("after recovery the segment is %d bytes, want the %d of its complete lines", len(got), len(whole))
@@ -349,7 +333,7 @@ func TestRetention(t *testing.T) {
 
 	// MaxBytes: one segment's worth keeps only the newest, with a WARN.
 	fi, _ := os.Stat(filepath.Join(dir, "20261201T11.jsonl"))
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	j3 := open(t, dir, Options{Now: c.now, MaxBytes: fi.Size(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if got := segmentNames(t, dir); len(got) != 1 || got[0] != "20261201T11.jsonl" {
 		t.Errorf("after max_bytes: %v, want only T11", got)

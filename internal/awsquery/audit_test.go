@@ -1,101 +1,37 @@
 package awsquery
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/iamdb/iamdb/internal/audit"
+	"github.com/iamdb/iamdb/internal/audit/audittest"
 )
 
-// memRecorder keeps the events recorded, as their JSON (what a journal would store). It
-// fails every Record while fail is set.
-type memRecorder struct {
-	mu     sync.Mutex
-	events []string
-	fail   bool
-}
-
-func (m *memRecorder) Record(_ context.Context, e *audit.Event) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail {
-		return errors.New("disk full")
-	}
-	if e.EventID == "" {
-		e.EventID = newRequestID()
-	}
-	if e.EventVersion == "" {
-		e.EventVersion = audit.EventVersion
-	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	m.events = append(m.events, string(b))
-	return nil
-}
-
-// find returns the recorded events named name, decoded as generic JSON.
-func (m *memRecorder) find(name string) []map[string]any {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []map[string]any
-	for _, s := range m.events {
-		var v map[string]any
-		if err := json.Unmarshal([]byte(s), &v); err != nil {
-			panic(err)
-		}
-		if v["eventName"] == name {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func (m *memRecorder) count() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.events)
-}
-
-func (m *memRecorder) all() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return strings.Join(m.events, "\n")
-}
-
-// auditEnv is a testEnv whose server records into a memRecorder.
-func auditEnv(t *testing.T) (*testEnv, *memRecorder) {
+// auditEnv is a testEnv whose server records into an audittest.Collector that fills in the EventID and EventVersion a journal would.
+func auditEnv(t *testing.T) (*testEnv, *audittest.Collector) {
 	e := newTestEnv(t)
-	rec := &memRecorder{}
+	rec := &audittest.Collector{Fill: func(e *audit.Event) {
+		if e.EventID == "" {
+			e.EventID = newRequestID()
+		}
+		if e.EventVersion == "" {
+			e.EventVersion = audit.EventVersion
+		}
+	}}
 	h, err := New(Config{IAM: e.svc, Region: testRegion, Logger: e.logs.Logger(), Audit: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.h.Store(h)
 	return e, rec
-}
-
-// path walks a decoded JSON value: path(v, "userIdentity", "type").
-func path(v any, keys ...string) any {
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
 }
 
 // oneCLI returns one AWS CLI (v2 if there is one).
@@ -136,7 +72,7 @@ func TestAuditEvents(t *testing.T) {
 
 	// A user's read-only call.
 	run(e.admin, false, "sts", "get-caller-identity")
-	ev := rec.find("GetCallerIdentity")
+	ev := rec.Find(t, "GetCallerIdentity")
 	if len(ev) != 1 {
 		t.Fatalf("GetCallerIdentity events = %d, want 1", len(ev))
 	}
@@ -162,11 +98,11 @@ func TestAuditEvents(t *testing.T) {
 		{[]string{"requestParameters"}, nil},
 		{[]string{"responseElements"}, nil},
 	} {
-		if got := path(g, c.keys...); got != c.want {
+		if got := audittest.JPath(g, c.keys...); got != c.want {
 			t.Errorf("GetCallerIdentity event %s = %v, want %v", strings.Join(c.keys, "."), got, c.want)
 		}
 	}
-	if id, _ := path(g, "userIdentity", "principalId").(string); !strings.HasPrefix(id, "AIDA") {
+	if id, _ := audittest.JPath(g, "userIdentity", "principalId").(string); !strings.HasPrefix(id, "AIDA") {
 		t.Errorf("principalId = %q, want AIDA…", id)
 	}
 	if ua, _ := g["userAgent"].(string); !strings.Contains(ua, "aws-cli") {
@@ -181,21 +117,21 @@ func TestAuditEvents(t *testing.T) {
 
 	// A mutating call: parameters with a list, the response's elements, the resource.
 	run(e.admin, false, "iam", "create-user", "--user-name", "alice", "--tags", "Key=team,Value=db", "Key=env,Value=prod")
-	cu := rec.find("CreateUser")[0]
-	if got := path(cu, "requestParameters", "userName"); got != "alice" {
+	cu := rec.Find(t, "CreateUser")[0]
+	if got := audittest.JPath(cu, "requestParameters", "userName"); got != "alice" {
 		t.Errorf("CreateUser requestParameters.userName = %v", got)
 	}
-	tags, _ := path(cu, "requestParameters", "tags").([]any)
-	if len(tags) != 2 || path(tags[0], "key") != "team" || path(tags[0], "value") != "db" || path(tags[1], "key") != "env" {
+	tags, _ := audittest.JPath(cu, "requestParameters", "tags").([]any)
+	if len(tags) != 2 || audittest.JPath(tags[0], "key") != "team" || audittest.JPath(tags[0], "value") != "db" || audittest.JPath(tags[1], "key") != "env" {
 		t.Errorf("CreateUser requestParameters.tags = %v, want [{team db} {env prod}]", tags)
 	}
-	if got := path(cu, "responseElements", "user", "arn"); got != "arn:aws:iam::"+testAccount+":user/alice" {
+	if got := audittest.JPath(cu, "responseElements", "user", "arn"); got != "arn:aws:iam::"+testAccount+":user/alice" {
 		t.Errorf("CreateUser responseElements.user.arn = %v", got)
 	}
 	if cu["readOnly"] != false {
 		t.Errorf("CreateUser readOnly = %v", cu["readOnly"])
 	}
-	if res, _ := cu["resources"].([]any); len(res) != 1 || path(res[0], "type") != "AWS::IAM::User" {
+	if res, _ := cu["resources"].([]any); len(res) != 1 || audittest.JPath(res[0], "type") != "AWS::IAM::User" {
 		t.Errorf("CreateUser resources = %v", cu["resources"])
 	}
 
@@ -207,8 +143,8 @@ func TestAuditEvents(t *testing.T) {
 		t.Fatalf("create-access-key: %+v, %v", ak, err)
 	}
 	secrets = append(secrets, ak.AccessKey.SecretAccessKey)
-	ck := rec.find("CreateAccessKey")[0]
-	key, _ := path(ck, "responseElements", "accessKey").(map[string]any)
+	ck := rec.Find(t, "CreateAccessKey")[0]
+	key, _ := audittest.JPath(ck, "responseElements", "accessKey").(map[string]any)
 	if key["accessKeyId"] != ak.AccessKey.AccessKeyId || key["status"] != "Active" || key["userName"] != "alice" || key["createDate"] == nil {
 		t.Errorf("CreateAccessKey responseElements.accessKey = %v", key)
 	}
@@ -228,22 +164,22 @@ func TestAuditEvents(t *testing.T) {
 		t.Fatalf("assume-role: %+v, %v", ar, err)
 	}
 	secrets = append(secrets, ar.Credentials.SecretAccessKey, ar.Credentials.SessionToken)
-	as := rec.find("AssumeRole")[0]
-	if path(as, "requestParameters", "roleArn") != roleARN || path(as, "requestParameters", "roleSessionName") != "audit-session" {
+	as := rec.Find(t, "AssumeRole")[0]
+	if audittest.JPath(as, "requestParameters", "roleArn") != roleARN || audittest.JPath(as, "requestParameters", "roleSessionName") != "audit-session" {
 		t.Errorf("AssumeRole requestParameters = %v", as["requestParameters"])
 	}
-	cr, _ := path(as, "responseElements", "credentials").(map[string]any)
+	cr, _ := audittest.JPath(as, "responseElements", "credentials").(map[string]any)
 	if cr["accessKeyId"] != ar.Credentials.AccessKeyId || cr["expiration"] == nil || len(cr) != 2 {
 		t.Errorf("AssumeRole responseElements.credentials = %v, want {accessKeyId, expiration}", cr)
 	}
-	if path(as, "responseElements", "assumedRoleUser", "arn") != ar.AssumedRoleUser.Arn {
-		t.Errorf("AssumeRole responseElements.assumedRoleUser = %v", path(as, "responseElements", "assumedRoleUser"))
+	if audittest.JPath(as, "responseElements", "assumedRoleUser", "arn") != ar.AssumedRoleUser.Arn {
+		t.Errorf("AssumeRole responseElements.assumedRoleUser = %v", audittest.JPath(as, "responseElements", "assumedRoleUser"))
 	}
 
 	// The role session's call: AssumedRole with its session context.
 	session := aws.Credentials{AccessKeyID: ar.Credentials.AccessKeyId, SecretAccessKey: ar.Credentials.SecretAccessKey, SessionToken: ar.Credentials.SessionToken}
 	run(session, false, "sts", "get-caller-identity")
-	rs := rec.find("GetCallerIdentity")[1]
+	rs := rec.Find(t, "GetCallerIdentity")[1]
 	for _, c := range []struct {
 		keys []string
 		want any
@@ -258,23 +194,23 @@ func TestAuditEvents(t *testing.T) {
 		{[]string{"userIdentity", "sessionContext", "sessionIssuer", "userName"}, "auditor"},
 		{[]string{"userIdentity", "sessionContext", "sessionIssuer", "accountId"}, testAccount},
 	} {
-		if got := path(rs, c.keys...); got != c.want {
+		if got := audittest.JPath(rs, c.keys...); got != c.want {
 			t.Errorf("role session event %s = %v, want %v", strings.Join(c.keys, "."), got, c.want)
 		}
 	}
-	if d, _ := path(rs, "userIdentity", "sessionContext", "attributes", "creationDate").(string); !strings.HasSuffix(d, "Z") {
+	if d, _ := audittest.JPath(rs, "userIdentity", "sessionContext", "attributes", "creationDate").(string); !strings.HasSuffix(d, "Z") {
 		t.Errorf("sessionContext.attributes.creationDate = %q", d)
 	}
 
 	// RDS: recorded in the request's region.
 	run(e.admin, false, "rds", "describe-db-instances")
-	if di := rec.find("DescribeDBInstances"); len(di) != 1 || di[0]["awsRegion"] != testRegion || di[0]["eventSource"] != "rds.amazonaws.com" || di[0]["readOnly"] != true {
+	if di := rec.Find(t, "DescribeDBInstances"); len(di) != 1 || di[0]["awsRegion"] != testRegion || di[0]["eventSource"] != "rds.amazonaws.com" || di[0]["readOnly"] != true {
 		t.Errorf("DescribeDBInstances events = %v", di)
 	}
 
 	// A refused call: the role has no permissions.
 	run(session, true, "iam", "list-users")
-	lu := rec.find("ListUsers")
+	lu := rec.Find(t, "ListUsers")
 	if len(lu) != 1 || lu[0]["errorCode"] != "AccessDenied" || lu[0]["errorMessage"] == "" || lu[0]["responseElements"] != nil {
 		t.Errorf("refused ListUsers events = %v", lu)
 	}
@@ -283,21 +219,21 @@ func TestAuditEvents(t *testing.T) {
 	bad := e.admin
 	bad.SecretAccessKey = strings.Repeat("x", 40)
 	run(bad, true, "iam", "get-user")
-	gu := rec.find("GetUser")
-	if len(gu) != 1 || gu[0]["errorCode"] != "SignatureDoesNotMatch" || path(gu[0], "userIdentity", "type") != "Unknown" ||
-		path(gu[0], "userIdentity", "accessKeyId") != e.admin.AccessKeyID || gu[0]["recipientAccountId"] != testAccount {
+	gu := rec.Find(t, "GetUser")
+	if len(gu) != 1 || gu[0]["errorCode"] != "SignatureDoesNotMatch" || audittest.JPath(gu[0], "userIdentity", "type") != "Unknown" ||
+		audittest.JPath(gu[0], "userIdentity", "accessKeyId") != e.admin.AccessKeyID || gu[0]["recipientAccountId"] != testAccount {
 		t.Errorf("signature failure events = %v", gu)
 	}
 	if r := e.raw(aws.Credentials{AccessKeyID: "AKIAAAAAAAAAAAAAAAAA", SecretAccessKey: "s"}, "iam", formOf("Action", "ListRoles", "Version", versionIAM)); r.Code != "InvalidClientTokenId" {
 		t.Fatalf("unknown key: %+v", r)
 	}
-	lr := rec.find("ListRoles")
-	if len(lr) != 1 || lr[0]["errorCode"] != "InvalidClientTokenId" || path(lr[0], "userIdentity", "accessKeyId") != "AKIAAAAAAAAAAAAAAAAA" {
+	lr := rec.Find(t, "ListRoles")
+	if len(lr) != 1 || lr[0]["errorCode"] != "InvalidClientTokenId" || audittest.JPath(lr[0], "userIdentity", "accessKeyId") != "AKIAAAAAAAAAAAAAAAAA" {
 		t.Errorf("unknown key events = %v", lr)
 	}
 
 	// Requests that name no action are not recorded; 404s neither.
-	n := rec.count()
+	n := rec.Count()
 	resp, err := e.srv.Client().Get(e.srv.URL + "/nowhere")
 	if err != nil {
 		t.Fatal(err)
@@ -306,16 +242,12 @@ func TestAuditEvents(t *testing.T) {
 	if r := e.raw(e.admin, "iam", formOf("Version", versionIAM)); r.Code != "MissingAction" {
 		t.Fatalf("no action: %+v", r)
 	}
-	if got := rec.count(); got != n {
+	if got := rec.Count(); got != n {
 		t.Errorf("a 404 or a request without an action was recorded: %d events, want %d", got, n)
 	}
 
-	all := rec.all()
-	for _, s := range secrets {
-		if s != "" && strings.Contains(all, s) {
-			t.Errorf("an event holds a secret %.6s…", s)
-		}
-	}
+	rec.NoSecrets(t, secrets...)
+	all := rec.Text()
 	if strings.Contains(all, "Signature=") || strings.Contains(strings.ToLower(all), "sessiontoken") || strings.Contains(strings.ToLower(all), "secretaccesskey") {
 		t.Errorf("events hold a signature or a secret's name:\n%s", all)
 	}
@@ -324,7 +256,7 @@ func TestAuditEvents(t *testing.T) {
 // TestAuditRecordFailure: a call whose event cannot be recorded does not succeed.
 func TestAuditRecordFailure(t *testing.T) {
 	e, rec := auditEnv(t)
-	rec.fail = true
+	rec.SetFail(true)
 	r := e.raw(e.admin, "iam", formOf("Action", "CreateUser", "Version", versionIAM, "UserName", "bob"))
 	if r.status != http.StatusInternalServerError || r.Code != "ServiceFailure" {
 		t.Errorf("unrecorded CreateUser = %d %s, want 500 ServiceFailure", r.status, r.Code)
@@ -356,19 +288,19 @@ func TestAuditUnsignedOverTLS(t *testing.T) {
 	if resp.StatusCode == http.StatusOK {
 		t.Fatal("a made-up web identity token was accepted")
 	}
-	evs := rec.find("AssumeRoleWithWebIdentity")
+	evs := rec.Find(t, "AssumeRoleWithWebIdentity")
 	if len(evs) != 1 {
 		t.Fatalf("%d events, want 1", len(evs))
 	}
 	ev := evs[0]
-	if ev["errorCode"] == nil || ev["recipientAccountId"] != testAccount || path(ev, "userIdentity", "type") != "Unknown" ||
-		path(ev, "requestParameters", "roleSessionName") != "s1" || path(ev, "requestParameters", "roleArn") != role {
+	if ev["errorCode"] == nil || ev["recipientAccountId"] != testAccount || audittest.JPath(ev, "userIdentity", "type") != "Unknown" ||
+		audittest.JPath(ev, "requestParameters", "roleSessionName") != "s1" || audittest.JPath(ev, "requestParameters", "roleArn") != role {
 		t.Errorf("event = %v", ev)
 	}
-	if path(ev, "tlsDetails", "tlsVersion") != "TLSv1.3" || path(ev, "tlsDetails", "cipherSuite") == nil {
+	if audittest.JPath(ev, "tlsDetails", "tlsVersion") != "TLSv1.3" || audittest.JPath(ev, "tlsDetails", "cipherSuite") == nil {
 		t.Errorf("tlsDetails = %v", ev["tlsDetails"])
 	}
-	if all := rec.all(); strings.Contains(all, jwt) || strings.Contains(all, "c2lnbmF0dXJl") || strings.Contains(strings.ToLower(all), "webidentitytoken") {
+	if all := rec.Text(); strings.Contains(all, jwt) || strings.Contains(all, "c2lnbmF0dXJl") || strings.Contains(strings.ToLower(all), "webidentitytoken") {
 		t.Errorf("the event holds the token:\n%s", all)
 	}
 }

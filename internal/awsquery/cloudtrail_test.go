@@ -1,7 +1,6 @@
 package awsquery
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/iamdb/iamdb/internal/audit"
+	"github.com/iamdb/iamdb/internal/audit/audittest"
 	"github.com/iamdb/iamdb/sigv4"
 )
 
@@ -42,7 +42,7 @@ type ctEnv struct {
 
 func newCTEnv(t testing.TB) *ctEnv {
 	t.Helper()
-	e := &ctEnv{testEnv: newTestEnv(t), trail: openJournal(t), now: time.Now().UTC().Truncate(time.Second)}
+	e := &ctEnv{testEnv: newTestEnv(t), trail: audittest.OpenJournal(t), now: time.Now().UTC().Truncate(time.Second)}
 	h, err := New(Config{IAM: e.svc, Region: testRegion, Logger: e.logs.Logger(), AuditReader: e.trail})
 	if err != nil {
 		t.Fatal(err)
@@ -76,34 +76,9 @@ func newCTEnv(t testing.TB) *ctEnv {
 		e.fillers = append(e.fillers, f)
 	}
 	// Recorded oldest first: the journal keeps an hour's events in recording order.
-	record(t, e.trail, e.fillers...)
-	record(t, e.trail, e.createUser, e.session, e.connect, e.foreign)
+	audittest.Record(t, e.trail, e.fillers...)
+	audittest.Record(t, e.trail, e.createUser, e.session, e.connect, e.foreign)
 	return e
-}
-
-// openJournal opens a real audit journal in a temporary directory, closed at cleanup.
-func openJournal(t testing.TB) *audit.Journal {
-	t.Helper()
-	j, err := audit.Open(t.TempDir(), audit.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := j.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return j
-}
-
-// record puts evs (copies: Record fills in what is empty) into j.
-func record(t testing.TB, j *audit.Journal, evs ...audit.Event) {
-	t.Helper()
-	for _, e := range evs {
-		if err := j.Record(context.Background(), &e); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // ctResponse is a LookupEvents answer, or its error.

@@ -2,80 +2,13 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/iamdb/iamdb/internal/audit"
+	"github.com/iamdb/iamdb/internal/audit/audittest"
 )
-
-// eventLog is an audit.Recorder that keeps the events, as JSON, in memory. While gate is
-// not nil, Record tells entered and waits for gate to be closed; while fail is set it
-// fails.
-type eventLog struct {
-	mu      sync.Mutex
-	events  []string
-	gate    chan struct{}
-	entered chan struct{}
-	fail    bool
-}
-
-func (l *eventLog) Record(ctx context.Context, e *audit.Event) error {
-	l.mu.Lock()
-	gate, entered, fail := l.gate, l.entered, l.fail
-	l.mu.Unlock()
-	if gate != nil {
-		entered <- struct{}{}
-		<-gate
-	}
-	if fail {
-		return errors.New("disk full")
-	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	l.mu.Lock()
-	l.events = append(l.events, string(b))
-	l.mu.Unlock()
-	return nil
-}
-
-func (l *eventLog) decoded(t testing.TB) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, s := range l.events {
-		var v map[string]any
-		if err := json.Unmarshal([]byte(s), &v); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
-func (l *eventLog) text() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.events, "\n")
-}
-
-func jpath(v any, keys ...string) any {
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
-}
 
 // checkLoginEvent checks the fields every login event has.
 func checkLoginEvent(t *testing.T, gw *testGW, ev map[string]any, engine, user string) {
@@ -100,13 +33,13 @@ func checkLoginEvent(t *testing.T, gw *testGW, ev map[string]any, engine, user s
 		{[]string{"additionalEventData", "mode"}, "gateway"},
 		{[]string{"additionalEventData", "tlsVersion"}, "TLSv1.3"},
 	} {
-		if got := jpath(ev, c.keys...); got != c.want {
+		if got := audittest.JPath(ev, c.keys...); got != c.want {
 			t.Errorf("login event %s = %v, want %v", strings.Join(c.keys, "."), got, c.want)
 		}
 	}
 	res, _ := ev["resources"].([]any)
 	want := "arn:aws:rds-db:" + db.Region + ":" + db.Account + ":dbuser:" + db.ResourceID + "/" + user
-	if len(res) != 1 || jpath(res[0], "ARN") != want || jpath(res[0], "type") != "AWS::RDS::DBUser" {
+	if len(res) != 1 || audittest.JPath(res[0], "ARN") != want || audittest.JPath(res[0], "type") != "AWS::RDS::DBUser" {
 		t.Errorf("login event resources = %v, want [%s]", res, want)
 	}
 }
@@ -116,56 +49,36 @@ func checkLoginEvent(t *testing.T, gw *testGW, ev map[string]any, engine, user s
 // recorded is refused. No event holds the token.
 func TestAuditLoginPG(t *testing.T) {
 	t.Parallel()
-	events := &eventLog{}
+	events := &audittest.Collector{}
 	gw := newGateway(t, func(c *Config) { c.Recorder = events })
 	tok := gw.token(t, "alice", "alice", time.Time{})
 	ctx := context.Background()
 
 	// The client does not get in until Record returns.
-	events.mu.Lock()
-	events.gate, events.entered = make(chan struct{}), make(chan struct{}, 1)
-	events.mu.Unlock()
-	type result struct {
-		pid int32
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
+	pid, err := audittest.WhileHeld(t, events, func() (int32, error) {
 		c, err := gw.connect(t, "alice", tok)
 		if err != nil {
-			done <- result{err: err}
-			return
+			return 0, err
 		}
 		defer c.Close(ctx)
 		var pid int32
 		err = c.QueryRow(ctx, "select pg_backend_pid()").Scan(&pid)
-		done <- result{pid, err}
-	}()
-	<-events.entered
-	select {
-	case r := <-done:
-		t.Fatalf("the client got in (%v) while its login was being recorded", r.err)
-	case <-time.After(300 * time.Millisecond):
+		return pid, err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	events.mu.Lock()
-	close(events.gate)
-	events.gate = nil
-	events.mu.Unlock()
-	r := <-done
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	evs := events.decoded(t)
+	evs := events.Decoded(t)
 	if len(evs) != 1 {
 		t.Fatalf("%d events, want 1", len(evs))
 	}
 	ok := evs[0]
 	checkLoginEvent(t, gw, ok, "postgres", "alice")
-	if got := jpath(ok, "additionalEventData", "backendSessionId"); got != strconv.Itoa(int(r.pid)) {
-		t.Errorf("backendSessionId = %v, want pg_backend_pid() %d", got, r.pid)
+	if got := audittest.JPath(ok, "additionalEventData", "backendSessionId"); got != strconv.Itoa(int(pid)) {
+		t.Errorf("backendSessionId = %v, want pg_backend_pid() %d", got, pid)
 	}
-	if jpath(ok, "userIdentity", "type") != "IAMUser" || jpath(ok, "userIdentity", "arn") != "arn:aws:iam::123456789012:user/alice" ||
-		jpath(ok, "userIdentity", "accessKeyId") != gw.env.keys["alice"].AccessKeyID {
+	if audittest.JPath(ok, "userIdentity", "type") != "IAMUser" || audittest.JPath(ok, "userIdentity", "arn") != "arn:aws:iam::123456789012:user/alice" ||
+		audittest.JPath(ok, "userIdentity", "accessKeyId") != gw.env.keys["alice"].AccessKeyID {
 		t.Errorf("userIdentity = %v", ok["userIdentity"])
 	}
 	if _, has := ok["errorCode"]; has {
@@ -178,22 +91,20 @@ func TestAuditLoginPG(t *testing.T) {
 	if _, err := gw.connect(t, "alice", old); err == nil {
 		t.Fatal("expired token accepted")
 	}
-	evs = events.decoded(t)
+	evs = events.Decoded(t)
 	if len(evs) != 2 {
 		t.Fatalf("%d events, want 2", len(evs))
 	}
 	ref := evs[1]
 	checkLoginEvent(t, gw, ref, "postgres", "alice")
 	if ref["errorCode"] != "AccessDenied" || !strings.Contains(ref["errorMessage"].(string), "expired") ||
-		jpath(ref, "additionalEventData", "reason") != "expired" || jpath(ref, "userIdentity", "type") != "Unknown" {
+		audittest.JPath(ref, "additionalEventData", "reason") != "expired" || audittest.JPath(ref, "userIdentity", "type") != "Unknown" {
 		t.Errorf("refused login event = %v", ref)
 	}
 
 	// A login that cannot be recorded does not succeed.
-	events.mu.Lock()
-	events.fail = true
-	events.mu.Unlock()
-	_, err := gw.connect(t, "alice", tok)
+	events.SetFail(true)
+	_, err = gw.connect(t, "alice", tok)
 	if pe := pgError(t, err); pe.Code != "57P03" {
 		t.Errorf("unrecorded login: %s %q, want 57P03", pe.Code, pe.Message)
 	}
@@ -201,11 +112,9 @@ func TestAuditLoginPG(t *testing.T) {
 		t.Error("the failure to record is not logged")
 	}
 
-	for _, s := range []string{tok, old, gw.env.keys["alice"].SecretAccessKey} {
-		if strings.Contains(events.text(), s) {
-			t.Errorf("an event holds a secret (%d bytes)", len(s))
-		}
-		if i := strings.Index(s, "X-Amz-Signature="); i >= 0 && strings.Contains(events.text(), s[i+len("X-Amz-Signature="):]) {
+	events.NoSecrets(t, tok, old, gw.env.keys["alice"].SecretAccessKey)
+	for _, s := range []string{tok, old} {
+		if i := strings.Index(s, "X-Amz-Signature="); i >= 0 && strings.Contains(events.Text(), s[i+len("X-Amz-Signature="):]) {
 			t.Error("an event holds a token's signature")
 		}
 	}
@@ -215,58 +124,38 @@ func TestAuditLoginPG(t *testing.T) {
 // connection id) before its OK, and refusals.
 func TestAuditLoginMySQL(t *testing.T) {
 	t.Parallel()
-	events := &eventLog{}
+	events := &audittest.Collector{}
 	gw := newMySQLGateway(t, func(c *Config) { c.Recorder = events })
 	tok := gw.token(t, "alice", "alice", time.Time{})
-	events.mu.Lock()
-	events.gate, events.entered = make(chan struct{}), make(chan struct{}, 1)
-	events.mu.Unlock()
-	type result struct {
-		id  int64
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
+	id, err := audittest.WhileHeld(t, events, func() (int64, error) {
 		db, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", tok, "app", gw.env.ClientTLS()))
 		if err != nil {
-			done <- result{err: err}
-			return
+			return 0, err
 		}
 		var id int64
 		err = db.QueryRow("select connection_id()").Scan(&id)
-		done <- result{id, err}
-	}()
-	<-events.entered
-	select {
-	case r := <-done:
-		t.Fatalf("the client got in (%v) while its login was being recorded", r.err)
-	case <-time.After(300 * time.Millisecond):
+		return id, err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	events.mu.Lock()
-	close(events.gate)
-	events.gate = nil
-	events.mu.Unlock()
-	r := <-done
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	evs := events.decoded(t)
+	evs := events.Decoded(t)
 	if len(evs) != 1 {
 		t.Fatalf("%d events, want 1", len(evs))
 	}
 	checkLoginEvent(t, gw, evs[0], "mysql", "alice")
-	if got := jpath(evs[0], "additionalEventData", "backendSessionId"); got != strconv.FormatInt(r.id, 10) {
-		t.Errorf("backendSessionId = %v, want connection_id() %d", got, r.id)
+	if got := audittest.JPath(evs[0], "additionalEventData", "backendSessionId"); got != strconv.FormatInt(id, 10) {
+		t.Errorf("backendSessionId = %v, want connection_id() %d", got, id)
 	}
 	old := gw.token(t, "alice", "alice", gw.env.clock.Now().Add(-20*time.Minute))
 	if _, err := gw.mysqlOpen(t, gw.mysqlConfig("alice", old, "app", gw.env.ClientTLS())); err == nil {
 		t.Fatal("expired token accepted")
 	}
-	evs = events.decoded(t)
-	if len(evs) != 2 || evs[1]["errorCode"] != "AccessDenied" || jpath(evs[1], "additionalEventData", "reason") != "expired" {
+	evs = events.Decoded(t)
+	if len(evs) != 2 || evs[1]["errorCode"] != "AccessDenied" || audittest.JPath(evs[1], "additionalEventData", "reason") != "expired" {
 		t.Errorf("events = %v, want a refused one second", evs)
 	}
-	if strings.Contains(events.text(), tok) || strings.Contains(events.text(), old) {
+	if strings.Contains(events.Text(), tok) || strings.Contains(events.Text(), old) {
 		t.Error("an event holds a token")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/iamdb/iamdb/internal/audit"
+	"github.com/iamdb/iamdb/internal/audit/audittest"
 )
 
 // BenchmarkConnect measures new TLS connections per second, each a full login and
@@ -221,15 +222,7 @@ func BenchmarkAuditConnect(b *testing.B) {
 // into a real journal in a temporary directory, and runs measure against each in the
 // sub-benchmarks audit=off and audit=on.
 func benchAudit(b *testing.B, start func(testing.TB, func(*Config)) *testGW, measure func(*testing.B, *testGW) float64) {
-	j, err := audit.Open(b.TempDir(), audit.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if err := j.Close(); err != nil {
-			b.Error(err)
-		}
-	})
+	j := audittest.OpenJournal(b)
 	rec := &timedRecorder{j: j}
 	off := start(b, func(c *Config) { c.Logger = nil })
 	on := start(b, func(c *Config) { c.Logger, c.Recorder = nil, rec })

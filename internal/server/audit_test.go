@@ -164,21 +164,7 @@ func auditor(t *testing.T, srv *Server, account string) iam.AccessKey {
 // comes back through "aws cloudtrail lookup-events".
 func TestServerLookupEvents(t *testing.T) {
 	cfg := testConfig(t)
-	srv, err := New(context.Background(), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := runUntilReady(t, context.Background(), srv)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	srv := serve(t, cfg)
 	acct := cfg.Bootstrap.AccountID
 	k := auditor(t, srv, acct)
 	e := &audit.Event{EventName: "CreateUser", EventSource: audit.SourceIAM, AWSRegion: "us-east-1", SourceIPAddress: "127.0.0.1",
@@ -212,21 +198,7 @@ func TestServerLookupEvents(t *testing.T) {
 func TestServerLookupEventsDisabled(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Audit.Enabled = false
-	srv, err := New(context.Background(), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := runUntilReady(t, context.Background(), srv)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	srv := serve(t, cfg)
 	k := auditor(t, srv, cfg.Bootstrap.AccountID)
 	out, err := lookupEventsCLI(t, srv.URL(), k)
 	if err == nil || !strings.Contains(out, "UnsupportedOperationException") {

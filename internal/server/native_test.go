@@ -40,28 +40,11 @@ func nativeTestConfig(t *testing.T) Config {
 	return cfg
 }
 
-// serveNative starts cfg's server and returns it running; it stops when t ends.
-func serveNative(t *testing.T, cfg Config) *Server {
-	t.Helper()
-	srv, err := New(context.Background(), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := runUntilReady(t, context.Background(), srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-	})
-	return srv
-}
-
 // A [[native]] table starts an endpoint that answers for the registered database on its
 // own port, and Shutdown removes its socket.
 func TestServerNative(t *testing.T) {
 	cfg := nativeTestConfig(t)
-	srv := serveNative(t, cfg)
+	srv := serve(t, cfg)
 	eps := srv.NativeEndpoints()
 	if len(eps) != 1 || eps[0].Kind != "native" || eps[0].Addr != cfg.Native[0].Socket || eps[0].Port != 5544 || eps[0].Database.Identifier != "app" || eps[0].Database.Port != 6432 {
 		t.Fatalf("NativeEndpoints() = %+v, want the endpoint of app on 5544", eps)

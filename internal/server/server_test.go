@@ -52,6 +52,28 @@ func runUntilReady(t *testing.T, ctx context.Context, srv *Server) <-chan error 
 	return done
 }
 
+// serve starts a server of cfg and runs it until it is ready; it is shut down, and its
+// Run checked, at t's cleanup.
+func serve(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	srv, err := New(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := runUntilReady(t, context.Background(), srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return srv
+}
+
 // New binds every socket before Run; Run serves until its context ends, once.
 func TestServerLifecycle(t *testing.T) {
 	cfg := testConfig(t)

@@ -1,62 +1,11 @@
 package workload
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/iamdb/iamdb/internal/audit"
+	"github.com/iamdb/iamdb/internal/audit/audittest"
 )
-
-// eventLog is an audit.Recorder keeping events as JSON; while fail is set it fails.
-type eventLog struct {
-	mu     sync.Mutex
-	events []string
-	fail   bool
-}
-
-func (l *eventLog) Record(_ context.Context, e *audit.Event) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.fail {
-		return errors.New("disk full")
-	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	l.events = append(l.events, string(b))
-	return nil
-}
-
-func (l *eventLog) decoded(t *testing.T) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, s := range l.events {
-		var v map[string]any
-		if err := json.Unmarshal([]byte(s), &v); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
-func jpath(v any, keys ...string) any {
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
-}
 
 // TestAuditIssuance: IMDS and container endpoints record each issuance (not each
 // request served from the cache) as an AWS service's AssumeRole, with the key ID and
@@ -64,14 +13,14 @@ func jpath(v any, keys ...string) any {
 // issuance that cannot be recorded is not handed out.
 func TestAuditIssuance(t *testing.T) {
 	a := newAuthority(t)
-	events := &eventLog{}
+	events := &audittest.Collector{}
 	roleARN := a.role("web")
 	m := newIMDS(t, a, IMDSConfig{RoleARN: roleARN, InstanceID: "i-0123", Audit: events})
 	tok := token(t, m, "60")
 	path := "/latest/meta-data/iam/security-credentials/web"
 	cr := decodeCreds(t, do(t, m, "GET", path, "X-aws-ec2-metadata-token", tok))
 	decodeCreds(t, do(t, m, "GET", path, "X-aws-ec2-metadata-token", tok)) // from the cache
-	evs := events.decoded(t)
+	evs := events.Decoded(t)
 	if len(evs) != 1 {
 		t.Fatalf("%d events for one issuance, want 1", len(evs))
 	}
@@ -93,7 +42,7 @@ func TestAuditIssuance(t *testing.T) {
 		{[]string{"responseElements", "credentials", "expiration"}, cr.Expiration},
 		{[]string{"responseElements", "assumedRoleUser", "arn"}, "arn:aws:sts::" + testAccount + ":assumed-role/web/i-0123"},
 	} {
-		if got := jpath(ev, c.keys...); got != c.want {
+		if got := audittest.JPath(ev, c.keys...); got != c.want {
 			t.Errorf("issuance event %s = %v, want %v", strings.Join(c.keys, "."), got, c.want)
 		}
 	}
@@ -107,25 +56,18 @@ func TestAuditIssuance(t *testing.T) {
 	if w := do(t, c, "GET", "/v1/credentials", "Authorization", "s3cr3t-container-token"); w.Code != 404 {
 		t.Fatalf("container credentials of an ec2 role = %d, want 404", w.Code)
 	}
-	evs = events.decoded(t)
-	if len(evs) != 2 || jpath(evs[1], "errorCode") != "AccessDenied" || jpath(evs[1], "userIdentity", "principalId") != "ecs-tasks.amazonaws.com" ||
-		jpath(evs[1], "responseElements") != nil {
+	evs = events.Decoded(t)
+	if len(evs) != 2 || audittest.JPath(evs[1], "errorCode") != "AccessDenied" || audittest.JPath(evs[1], "userIdentity", "principalId") != "ecs-tasks.amazonaws.com" ||
+		audittest.JPath(evs[1], "responseElements") != nil {
 		t.Errorf("refused issuance event = %v", evs[len(evs)-1])
 	}
 
 	// Not recorded: not handed out.
-	events.mu.Lock()
-	events.fail = true
-	events.mu.Unlock()
+	events.SetFail(true)
 	m2 := newIMDS(t, a, IMDSConfig{RoleARN: roleARN, InstanceID: "i-0456", Audit: events})
 	if w := do(t, m2, "GET", path, "X-aws-ec2-metadata-token", token(t, m2, "60")); w.Code == 200 || strings.Contains(w.Body.String(), "Secret") {
 		t.Errorf("unrecorded issuance served: %d %q", w.Code, w.Body.String())
 	}
 
-	all := strings.Join(events.events, "\n")
-	for _, s := range []string{cr.SecretAccessKey, cr.Token} {
-		if s == "" || strings.Contains(all, s) {
-			t.Errorf("an event holds a secret (%d bytes)", len(s))
-		}
-	}
+	events.NoSecrets(t, cr.SecretAccessKey, cr.Token)
 }

@@ -332,7 +332,15 @@ func readLimited(file string, max int64) ([]byte, error) {
 
 // writeAtomic writes b to file through a temporary file, fsync and rename.
 func writeAtomic(file string, b []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".tmp-"+filepath.Base(file)+"-*")
+	return writeSynced(file, ".tmp-"+filepath.Base(file)+"-*", b, mode, os.Rename)
+}
+
+// writeSynced writes b with mode to a temporary file (named by pattern, as
+// os.CreateTemp) in file's directory, fsyncs it, puts it at file with publish (os.Rename
+// replaces, os.Link never does), and fsyncs the directory. The temporary file is removed.
+func writeSynced(file, pattern string, b []byte, mode os.FileMode, publish func(tmp, file string) error) error {
+	dir := filepath.Dir(file)
+	tmp, err := os.CreateTemp(dir, pattern)
 	if err != nil {
 		return err
 	}
@@ -352,10 +360,10 @@ func writeAtomic(file string, b []byte, mode os.FileMode) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
+	if err := publish(tmp.Name(), file); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(file))
+	return syncDir(dir)
 }
 
 func syncDir(dir string) error {

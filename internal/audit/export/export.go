@@ -529,32 +529,8 @@ func gunzip(b []byte, max int64) ([]byte, error) {
 // writeOnce creates file with b and mode; it never replaces an existing file (the error
 // is then os.ErrExist).
 func writeOnce(file string, b []byte, mode os.FileMode) error {
-	dir := filepath.Dir(file)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), file); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return writeSynced(file, ".tmp-*", b, mode, os.Link)
 }

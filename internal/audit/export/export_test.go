@@ -18,44 +18,8 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/audit"
+	"github.com/iamdb/iamdb/internal/audit/audittest"
 )
-
-// liveJournal opens a real journal (audit.Open) in a temporary directory from within a
-// synctest bubble and records each of evs (oldest first) when the bubble's clock reaches
-// its eventTime, as the authority would, until t's context ends. The recorder stops and
-// the journal closes at t's cleanup, inside the bubble.
-func liveJournal(t *testing.T, evs []audit.Event) *audit.Journal {
-	t.Helper()
-	j, err := audit.Open(t.TempDir(), audit.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := t.Context()
-	recorded := make(chan struct{})
-	go func() {
-		defer close(recorded)
-		for _, e := range evs {
-			select {
-			case <-time.After(time.Until(e.EventTime.Time)):
-			case <-ctx.Done():
-				return
-			}
-			if err := j.Record(ctx, &e); err != nil {
-				if ctx.Err() == nil {
-					t.Errorf("Record %s: %v", e.EventID, err)
-				}
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		<-recorded
-		if err := j.Close(); err != nil {
-			t.Errorf("close the journal: %v", err)
-		}
-	})
-	return j
-}
 
 // synctest's clock starts at 2000-01-01T00:00:00Z.
 var epoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -92,7 +56,7 @@ func runExporter(t *testing.T, dir, stateDir string, evs []audit.Event, stops ..
 	t.Helper()
 	keys := Keys{}
 	synctest.Test(t, func(t *testing.T) {
-		j := liveJournal(t, evs)
+		j := audittest.LiveJournal(t, evs)
 		for _, stop := range stops {
 			x, err := New(Config{Dir: dir, StateDir: stateDir})
 			if err != nil {
@@ -356,7 +320,7 @@ func TestCrashAfterDigest(t *testing.T) {
 	var saved []byte
 	var keys Keys
 	synctest.Test(t, func(t *testing.T) {
-		j := liveJournal(t, evs)
+		j := audittest.LiveJournal(t, evs)
 		run := func(until time.Duration) {
 			x, err := New(Config{Dir: dir, StateDir: state})
 			if err != nil {
@@ -402,7 +366,7 @@ func TestLargeBufferDeliveredEarly(t *testing.T) {
 		evs[i].EventTime.Time = epoch.Add(time.Duration(i) * time.Second) // all within one interval
 	}
 	synctest.Test(t, func(t *testing.T) {
-		j := liveJournal(t, evs)
+		j := audittest.LiveJournal(t, evs)
 		x, err := New(Config{Dir: dir, StateDir: filepath.Join(base, "state")})
 		if err != nil {
 			t.Fatal(err)
