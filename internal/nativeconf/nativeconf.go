@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // DefaultService is the PAM service name native mode uses unless told otherwise.
@@ -39,15 +41,19 @@ type PAM struct {
 }
 
 // checkArg refuses a value PAM's configuration syntax cannot carry as one argument:
-// empty, or holding white space, brackets (PAM's quoting), '#' or a control character.
+// empty, or holding white space (Unicode's too: a reader of the file, or a tool, may split
+// on it), brackets (PAM's quoting), '#', a control or other unprintable character, or bytes
+// that are not UTF-8.
 func checkArg(what, s string) error {
 	if s == "" {
 		return fmt.Errorf("nativeconf: empty %s", what)
 	}
 	if i := strings.IndexFunc(s, func(r rune) bool {
-		return r <= ' ' || r == 0x7f || r == '[' || r == ']' || r == '#'
+		return r <= ' ' || r == 0x7f || r == '[' || r == ']' || r == '#' ||
+			r == utf8.RuneError || unicode.IsSpace(r) || !unicode.IsPrint(r)
 	}); i >= 0 {
-		return fmt.Errorf("nativeconf: %s %q holds %q, which a PAM service file cannot carry", what, s, s[i:i+1])
+		_, n := utf8.DecodeRuneInString(s[i:])
+		return fmt.Errorf("nativeconf: %s %q holds %q, which a PAM service file cannot carry", what, s, s[i:i+n])
 	}
 	return nil
 }
