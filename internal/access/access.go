@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/iamdb/iamdb/internal/audit"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/policy"
 	"github.com/iamdb/iamdb/token"
@@ -53,9 +52,10 @@ type Record struct {
 	Policy    string
 	Statement string
 
-	// Identity is the token's signer as CloudTrail names it (Identity), when the token
-	// was verified; the zero value otherwise.
-	Identity audit.UserIdentity
+	// Caller is the token's signer when the token was verified, nil otherwise. Event
+	// names it as CloudTrail does (Identity) only when an event is built, so a login
+	// without an audit trail pays nothing for it.
+	Caller *iam.Caller
 	// ResourceID, Region and Account are the database's (its registration).
 	ResourceID, Region, Account string
 	// TLSVersion is the client connection's TLS version ("TLSv1.3"), "" for plaintext or
@@ -147,7 +147,7 @@ func (a *Authorizer) Database() iam.Database {
 // Authorize verifies tok for user and evaluates rds-db:connect with aws:SourceIp =
 // source (absent from the request context when source is the zero Addr: a policy's
 // NotIpAddress then holds, IpAddress does not) and aws:SecureTransport = secure. It
-// fills rec's Principal, AccessKeyID, Identity, database fields, Outcome, Reason, Policy and
+// fills rec's Principal, AccessKeyID, Caller, database fields, Outcome, Reason, Policy and
 // Statement and reports
 // whether the login is allowed. The token is never copied into rec.
 func (a *Authorizer) Authorize(ctx context.Context, user, tok string, source netip.Addr, secure bool, rec *Record) bool {
@@ -169,7 +169,7 @@ func (a *Authorizer) Authorize(ctx context.Context, user, tok string, source net
 		return false
 	}
 	rec.Principal = caller.ARN
-	rec.Identity = Identity(caller)
+	rec.Caller = caller
 	if !db.IAMAuth {
 		rec.Outcome, rec.Reason = OutcomeRefused, ReasonIAMAuthDisabled
 		return false

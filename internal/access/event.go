@@ -73,7 +73,7 @@ func (r *Record) Event() *audit.Event {
 		ManagementEvent:    true,
 		EventCategory:      audit.CategoryManage,
 		RecipientAccountID: r.Account,
-		UserIdentity:       r.Identity,
+		UserIdentity:       Identity(r.Caller),
 	}
 	if e.UserIdentity.Type == "" {
 		e.UserIdentity = audit.UserIdentity{Type: "Unknown", AccessKeyID: r.AccessKeyID}
