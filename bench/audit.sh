@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # bench/audit.sh [RESULTS_FILE] — what the audit trail costs logins (issue 18): IAM logins per
-# second through the gateways with the audit journal on (every login's event fsync'ed before
-# the client is told) and off, run alternately so that the machine's load falls on both alike.
+# second through the gateways with the audit journal off, on in its default mode (every
+# login's event written before the client is told, fsync'ed within a second: audit.sync =
+# "interval") and, in the Go benchmark, with audit.sync = "always" (fsync'ed before the
+# client is told), run alternately so that the machine's load falls on all alike.
 #
 # 1. Go: internal/gateway's BenchmarkAuditConnect (PostgreSQL and MySQL gateways, 8 clients
-#    in flight on 2 cores, a real journal in a temporary directory), BENCH_COUNT (6) rounds,
-#    each running audit=off then audit=on; benchstat's comparison when it can be run,
+#    in flight on 2 cores, real journals in temporary directories), BENCH_COUNT (6) rounds,
+#    each running audit=off, audit=on, audit=always; benchstat's comparison when it can be run,
 #    and always the ratio of the medians (on / off) and of each pair.
 # 2. Whole system (BENCH_SYSTEM=1, the default; needs pgbench and psql): two "iamdb dev" side by
 #    side, one with --audit=false, and pgbench -n -C -S -T BENCH_SECONDS (10) -c 8 -j 2
@@ -36,7 +38,7 @@ header "iamdb audit trail overhead (issue 18)" \
 	"$software; journals in ${TMPDIR:-/tmp} ($(df -T "${TMPDIR:-/tmp}" | awk 'NR == 2 {print $2}'))"
 
 # --- 1. the Go benchmark -----------------------------------------------------------------
-say "## 1. BenchmarkAuditConnect: $COUNT rounds of -count 1 -benchtime $BT -cpu $CPU ($((CPU * 4)) logins in flight), audit=off and audit=on alternately"
+say "## 1. BenchmarkAuditConnect: $COUNT rounds of -count 1 -benchtime $BT -cpu $CPU ($((CPU * 4)) logins in flight), audit=off, audit=on (sync interval) and audit=always (sync always) alternately"
 go test -c -o "$WORK/gateway.test" ./internal/gateway/
 # -count would run each sub-benchmark COUNT times in a row: one process per round instead, so
 # that audit=off and audit=on alternate (each round starts its own PostgreSQL and MariaDB).
@@ -70,15 +72,18 @@ for l in open(sys.argv[1]):
     rates.setdefault(eng, {}).setdefault(mode, []).append(metrics['conns/s'])
     for u in ('events/batch', 'fsyncs/login', 'record-ms'):
         if u in metrics:
-            extra.setdefault(eng, {}).setdefault(u, []).append(metrics[u])
+            extra.setdefault((eng, mode), {}).setdefault(u, []).append(metrics[u])
 for eng, r in rates.items():
-    off, on = r.get('off', []), r.get('on', [])
-    if not off or not on:
-        continue
-    mo, mn = statistics.median(off), statistics.median(on)
-    pairs = ' '.join(f'{b / a:.2f}' for a, b in zip(off, on))
-    x = ', '.join(f'{u} {statistics.median(v):.2f}' for u, v in extra.get(eng, {}).items())
-    print(f'{eng:6} off {mo:7.1f}/s  on {mn:7.1f}/s  ratio {mn / mo:.2f}x  (pairs: {pairs})  journal: {x}')
+    off = r.get('off', [])
+    for mode in ('on', 'always'):
+        on = r.get(mode, [])
+        if not off or not on:
+            continue
+        mo, mn = statistics.median(off), statistics.median(on)
+        pairs = ' '.join(f'{b / a:.2f}' for a, b in zip(off, on))
+        x = ', '.join(f'{u} {statistics.median(v):.2f}' for u, v in extra.get((eng, mode), {}).items())
+        target = ' (target >= 0.90x: ' + ('met' if mn / mo >= 0.9 else 'NOT met') + ')' if mode == 'on' else ''
+        print(f'{eng:6} off {mo:7.1f}/s  {mode:6} {mn:7.1f}/s  ratio {mn / mo:.2f}x{target}  (pairs: {pairs})  journal: {x}')
 EOF
 
 # --- 2. the whole system -----------------------------------------------------------------

@@ -22,7 +22,45 @@ const (
 	DefaultRetention     = 90 * 24 * time.Hour
 	DefaultMaxBytes      = 1 << 30
 	DefaultSweepInterval = 10 * time.Minute
+	DefaultSyncInterval  = time.Second
 )
+
+// Sync is when the journal fsyncs what it has written.
+type Sync int
+
+const (
+	// SyncInterval (the default): Record returns once its event is written to the segment
+	// file (write(2), in the operating system's page cache), so it survives the crash or
+	// kill -9 of the process; the committer fsyncs written segments every
+	// Options.SyncInterval, so a crash of the machine itself (power loss, kernel panic)
+	// loses at most that much. MySQL's innodb_flush_log_at_trx_commit = 2.
+	SyncInterval Sync = iota
+	// SyncAlways: Record returns once its event is fsync'ed (one fsync per group commit),
+	// so it survives the crash of the machine as well.
+	SyncAlways
+)
+
+// String is the configuration's name of s ("interval", "always").
+func (s Sync) String() string {
+	switch s {
+	case SyncInterval:
+		return "interval"
+	case SyncAlways:
+		return "always"
+	}
+	return fmt.Sprintf("Sync(%d)", int(s))
+}
+
+// ParseSync parses "interval" or "always".
+func ParseSync(v string) (Sync, error) {
+	switch v {
+	case "interval":
+		return SyncInterval, nil
+	case "always":
+		return SyncAlways, nil
+	}
+	return 0, fmt.Errorf("audit: sync %q: want \"interval\" or \"always\"", v)
+}
 
 // MaxEventSize bounds one encoded event (one line of a segment). CloudTrail's own limits
 // (requestParameters and responseElements 100 KB each, additionalEventData 28 KB, a few
@@ -60,6 +98,11 @@ type Options struct {
 	// SweepInterval is how often retention and MaxBytes are applied besides at Open and
 	// on each new segment. If zero, 10 minutes.
 	SweepInterval time.Duration
+	// Sync is when events are fsync'ed: SyncInterval (the zero value) or SyncAlways.
+	Sync Sync
+	// SyncInterval is how often SyncInterval mode fsyncs written segments. If zero, one
+	// second.
+	SyncInterval time.Duration
 	// Logger receives recovery and retention notes; if nil, they are discarded.
 	Logger *slog.Logger
 	// Now is the clock (event times, segment choice, retention); if nil, time.Now.
@@ -74,9 +117,11 @@ type Options struct {
 // concurrent use.
 //
 // Record hands its encoded event to the current batch and waits; one committer goroutine
-// takes the batch, appends it to its segment(s) with one write and one fsync per segment,
-// and releases every Record of the batch. Events arriving meanwhile form the next batch,
-// so under load one fsync covers many events.
+// takes the batch, appends it to its segment(s) with one write per segment (and, with
+// SyncAlways, one fsync), and releases every Record of the batch. Events arriving
+// meanwhile form the next batch, so under load one write and one fsync cover many events.
+// With SyncInterval (the default) the committer fsyncs written segments every
+// Options.SyncInterval instead, and at Close.
 //
 // Open recovers from a crash: a torn last line (a write cut by kill -9 or a power loss) is
 // cut off and logged; complete lines are never lost. Lines that do not decode (a damaged
@@ -103,7 +148,8 @@ type Journal struct {
 	quit    chan struct{} // closed by Close
 	stopped chan struct{} // closed when the committer returns
 	files   map[int64]*os.File
-	newest  int64 // newest segment hour the committer has written (sweep never removes it)
+	dirty   map[int64]bool // segments written but not yet fsync'ed (SyncInterval; committer only)
+	newest  int64          // newest segment hour the committer has written (sweep never removes it)
 	stats   Stats
 	statsMu sync.Mutex
 }
@@ -145,11 +191,14 @@ func Open(dir string, opts Options) (*Journal, error) {
 	if opts.SweepInterval <= 0 {
 		opts.SweepInterval = DefaultSweepInterval
 	}
+	if opts.SyncInterval <= 0 {
+		opts.SyncInterval = DefaultSyncInterval
+	}
 	j := &Journal{
 		dir: dir, opts: opts, log: opts.Logger, now: opts.Now, rand: opts.Rand,
 		cur: &batch{done: make(chan struct{})}, sizes: map[int64]int64{}, notify: make(chan struct{}),
 		kick: make(chan struct{}, 1), quit: make(chan struct{}), stopped: make(chan struct{}),
-		files: map[int64]*os.File{},
+		files: map[int64]*os.File{}, dirty: map[int64]bool{},
 	}
 	if j.log == nil {
 		j.log = slog.New(slog.DiscardHandler)
@@ -243,7 +292,9 @@ func lastNewline(f *os.File, size int64) (int64, error) {
 	return 0, nil
 }
 
-// Record appends e to the journal and returns once it is on disk (fsync'ed). It sets
+// Record appends e to the journal and returns once it is written to its segment file:
+// fsync'ed with SyncAlways, in the page cache (safe from the process's crash, fsync'ed
+// within Options.SyncInterval) with SyncInterval. It sets
 // e.EventID (a random UUID) and e.EventVersion when empty, and e.EventTime to the current
 // time when zero; eventTime is kept to whole seconds, UTC. If ctx ends first, Record
 // returns ctx's error, and the event may or may not be written.
@@ -345,14 +396,24 @@ func (j *Journal) commit() {
 	defer close(j.stopped)
 	tick := time.NewTicker(j.opts.SweepInterval)
 	defer tick.Stop()
+	var syncC <-chan time.Time
+	if j.opts.Sync == SyncInterval {
+		st := time.NewTicker(j.opts.SyncInterval)
+		defer st.Stop()
+		syncC = st.C
+	}
 	for {
 		select {
 		case <-j.kick:
+		case <-syncC:
+			j.syncDirty()
+			continue
 		case <-tick.C:
 			j.sweep()
 			continue
 		case <-j.quit:
 			j.flush() // Records that raced with Close
+			j.syncDirty()
 			for _, f := range j.files {
 				f.Close()
 			}
@@ -362,7 +423,42 @@ func (j *Journal) commit() {
 	}
 }
 
-// flush writes and fsyncs the current batch, then releases its Records and wakes
+// syncDirty fsyncs the segments written since their last fsync (SyncInterval). A failed
+// fsync breaks the journal: what is on disk is no longer known.
+func (j *Journal) syncDirty() {
+	for h := range j.dirty {
+		if err := j.syncSegment(h); err != nil {
+			j.log.Error("audit: fsync failed; the journal refuses further events until reopened", "segment", segmentName(h), "err", err)
+			j.mu.Lock()
+			if j.broken == nil {
+				j.broken = fmt.Errorf("%w: %w", ErrBroken, err)
+			}
+			j.mu.Unlock()
+			return
+		}
+	}
+}
+
+// syncSegment fsyncs segment h if it is dirty and open (the committer's).
+func (j *Journal) syncSegment(h int64) error {
+	if !j.dirty[h] {
+		return nil
+	}
+	delete(j.dirty, h)
+	f := j.files[h]
+	if f == nil {
+		return nil
+	}
+	j.statsMu.Lock()
+	j.stats.Fsyncs++
+	j.statsMu.Unlock()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("audit: fsync %s: %w", segmentName(h), err)
+	}
+	return nil
+}
+
+// flush writes (and with SyncAlways fsyncs) the current batch, then releases its Records and wakes
 // followers.
 func (j *Journal) flush() {
 	j.mu.Lock()
@@ -395,7 +491,9 @@ func (j *Journal) flush() {
 	written := map[int64]int64{}
 	for _, h := range hours {
 		n, created, err := j.append(h, bufs[h])
-		fsyncs++
+		if j.opts.Sync == SyncAlways {
+			fsyncs++
+		}
 		if err != nil {
 			bt.err = err
 			fatal = !errors.Is(err, errWriteUndone)
@@ -430,7 +528,8 @@ func (j *Journal) flush() {
 	}
 }
 
-// append writes b at the end of segment h and fsyncs it; it returns the segment's new
+// append writes b at the end of segment h and, with SyncAlways, fsyncs it (with
+// SyncInterval it marks the segment dirty); it returns the segment's new
 // size and whether it created the file. On a failed write the segment is cut back to its
 // committed size, so no partial line stays behind.
 func (j *Journal) append(h int64, b []byte) (size int64, created bool, err error) {
@@ -449,10 +548,14 @@ func (j *Journal) append(h int64, b []byte) (size int64, created bool, err error
 				return 0, false, err
 			}
 		}
-		// Keep the newest two segments open; others (late events) are closed after use.
+		// Keep the newest two segments open; others (late events) are fsync'ed and closed
+		// after use.
 		j.files[h] = f
 		for oh, of := range j.files {
 			if oh < h-1 {
+				if err := j.syncSegment(oh); err != nil {
+					return 0, created, err
+				}
 				of.Close()
 				delete(j.files, oh)
 			}
@@ -469,8 +572,12 @@ func (j *Journal) append(h int64, b []byte) (size int64, created bool, err error
 		}
 		return 0, created, fmt.Errorf("audit: write %s: %w: %w", segmentName(h), errWriteUndone, err)
 	}
-	if err := f.Sync(); err != nil {
-		return 0, created, fmt.Errorf("audit: fsync %s: %w", segmentName(h), err)
+	if j.opts.Sync == SyncAlways {
+		if err := f.Sync(); err != nil {
+			return 0, created, fmt.Errorf("audit: fsync %s: %w", segmentName(h), err)
+		}
+	} else {
+		j.dirty[h] = true
 	}
 	return base + int64(len(b)), created, nil
 }
@@ -530,6 +637,7 @@ func (j *Journal) sweep() {
 
 // remove deletes segment h.
 func (j *Journal) remove(h int64, why string) {
+	delete(j.dirty, h)
 	if f := j.files[h]; f != nil {
 		f.Close()
 		delete(j.files, h)

@@ -446,6 +446,68 @@ func TestConcurrent(t *testing.T) {
 	}
 }
 
+// TestSync: with SyncAlways each batch is fsync'ed before Record returns; with
+// SyncInterval Record returns after the write, the committer fsyncs a written segment once
+// per interval (and not again while nothing new is written), and Close fsyncs what is left.
+func TestSync(t *testing.T) {
+	record := func(j *Journal) {
+		t.Helper()
+		e := goldenEvent()
+		e.EventID = ""
+		if err := j.Record(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("always", func(t *testing.T) {
+		j := open(t, t.TempDir(), Options{Sync: SyncAlways, SyncInterval: time.Millisecond})
+		record(j)
+		if st := j.Stats(); st.Fsyncs != 1 || st.Events != 1 {
+			t.Fatalf("after one Record: %+v, want 1 fsync", st)
+		}
+		time.Sleep(20 * time.Millisecond) // no interval fsyncs in this mode
+		if st := j.Stats(); st.Fsyncs != 1 {
+			t.Fatalf("after 20ms: %+v, want still 1 fsync", st)
+		}
+	})
+	t.Run("interval", func(t *testing.T) {
+		j := open(t, t.TempDir(), Options{SyncInterval: 20 * time.Millisecond})
+		record(j)
+		deadline := time.Now().Add(10 * time.Second)
+		for j.Stats().Fsyncs == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the written segment was not fsync'ed within 10s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond) // five intervals with nothing written
+		if st := j.Stats(); st.Fsyncs != 1 {
+			t.Fatalf("%+v: want 1 fsync (a clean segment is not fsync'ed again)", st)
+		}
+	})
+	t.Run("interval-close", func(t *testing.T) {
+		j := open(t, t.TempDir(), Options{SyncInterval: time.Hour})
+		record(j)
+		record(j)
+		if st := j.Stats(); st.Fsyncs != 0 || st.Events != 2 {
+			t.Fatalf("%+v: want 2 events written and none fsync'ed yet", st)
+		}
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if st := j.Stats(); st.Fsyncs != 1 {
+			t.Fatalf("after Close: %+v, want 1 fsync", st)
+		}
+	})
+	for _, v := range []string{"interval", "always"} {
+		if s, err := ParseSync(v); err != nil || s.String() != v {
+			t.Errorf("ParseSync(%q) = %v, %v", v, s, err)
+		}
+	}
+	if _, err := ParseSync("never"); err == nil {
+		t.Error(`ParseSync("never") succeeded`)
+	}
+}
+
 // TestScanFollow waits for new events, and ends with ctx (nil) or Close (ErrClosed).
 func TestScanFollow(t *testing.T) {
 	c := newClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
@@ -494,9 +556,13 @@ func TestScanFollow(t *testing.T) {
 // throughput is writers / fsync latency, and batches grow with the writers) and reports
 // events/s and fsyncs/s: the group commit's throughput.
 func BenchmarkRecord(b *testing.B) {
-	for _, par := range []int{8, 64} {
-		b.Run(fmt.Sprintf("writers=%dxCPU", par), func(b *testing.B) {
-			j, err := Open(b.TempDir(), Options{})
+	for _, c := range []struct {
+		sync Sync
+		par  int
+	}{{SyncInterval, 8}, {SyncAlways, 8}, {SyncAlways, 64}} {
+		b.Run(fmt.Sprintf("sync=%s/writers=%dxCPU", c.sync, c.par), func(b *testing.B) {
+			par := c.par
+			j, err := Open(b.TempDir(), Options{Sync: c.sync})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -14,19 +14,29 @@ import (
 )
 
 // killChildEnv names the journal directory of TestKill9Child, the test binary re-executed
-// by TestKill9.
-const killChildEnv = "IAMDB_AUDIT_KILL9_DIR"
+// by TestKill9; killSyncEnv its Sync mode ("interval" or "always").
+const (
+	killChildEnv = "IAMDB_AUDIT_KILL9_DIR"
+	killSyncEnv  = "IAMDB_AUDIT_KILL9_SYNC"
+)
 
 // TestKill9 re-executes the test binary as a child that records events from 8 goroutines
 // and prints each EventID once Record has returned; it SIGKILLs the child after a second
-// of load, reopens the journal and finds every acknowledged event.
+// of load, reopens the journal and finds every acknowledged event. In both Sync modes: a
+// kill -9 leaves the page cache alone, so SyncInterval's written events survive it too.
 func TestKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill -9 under load takes a few seconds")
 	}
+	for _, mode := range []Sync{SyncInterval, SyncAlways} {
+		t.Run(mode.String(), func(t *testing.T) { testKill9(t, mode) })
+	}
+}
+
+func testKill9(t *testing.T, mode Sync) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKill9Child$", "-test.count=1")
-	cmd.Env = append(os.Environ(), killChildEnv+"="+dir)
+	cmd.Env = append(os.Environ(), killChildEnv+"="+dir, killSyncEnv+"="+mode.String())
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +110,11 @@ func TestKill9Child(t *testing.T) {
 	if dir == "" {
 		t.Skip("run by TestKill9")
 	}
-	j, err := Open(dir, Options{})
+	mode, err := ParseSync(os.Getenv(killSyncEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := Open(dir, Options{Sync: mode})
 	if err != nil {
 		t.Fatal(err)
 	}

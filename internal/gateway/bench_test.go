@@ -170,14 +170,15 @@ func (gw *testGW) versusMariaDB(b *testing.B, direct, gateway string, measure fu
 // BenchmarkAuditConnect measures the cost of the audit trail on logins (issue 18): new
 // TLS connections per second through the gateway as an IAM user, each a full login and
 // close, with eight clients in flight (four per CPU on two cores, as pgbench -C -c 8),
-// once with no Config.Recorder ("audit=off") and once with a real audit.Journal in a
-// temporary directory ("audit=on": every login's event is written and fsync'ed before the
-// client is told it succeeded). The two gateways share one backend and one authority and
-// run one after the other (-count N runs each sub-benchmark N times in a row: bench/audit.sh
-// runs rounds of -count 1 so that the two alternate); "audit=on" also reports the
-// journal's group commit — events per batch ("events/batch"), fsyncs per login
+// with no Config.Recorder ("audit=off"), with a real audit.Journal in a temporary
+// directory in its default mode ("audit=on": every login's event is written before the
+// client is told it succeeded, fsync'ed within a second) and with audit.SyncAlways
+// ("audit=always": fsync'ed before the client is told). The gateways share one backend
+// and one authority and run one after the other (-count N runs each sub-benchmark N times
+// in a row: bench/audit.sh runs rounds of -count 1 so that they alternate); the journals
+// also report their group commit — events per batch ("events/batch"), fsyncs per login
 // ("fsyncs/login") — and the mean time a login waits in Record ("record-ms").
-// bench/audit.sh runs it and prints audit=on's rate as a multiple of audit=off's.
+// bench/audit.sh runs it and prints the audit rates as multiples of audit=off's.
 //
 //	go test -run '^$' -bench AuditConnect -benchtime 3s ./internal/gateway/
 func BenchmarkAuditConnect(b *testing.B) {
@@ -218,27 +219,32 @@ func BenchmarkAuditConnect(b *testing.B) {
 	})
 }
 
-// benchAudit starts two gateways with start, one without a Recorder and one recording
-// into a real journal in a temporary directory, and runs measure against each in the
-// sub-benchmarks audit=off and audit=on.
+// benchAudit starts three gateways with start, one without a Recorder and two recording
+// into real journals in temporary directories (default Sync; SyncAlways), and runs
+// measure against each in the sub-benchmarks audit=off, audit=on and audit=always.
 func benchAudit(b *testing.B, start func(testing.TB, func(*Config)) *testGW, measure func(*testing.B, *testGW) float64) {
-	j := audittest.OpenJournal(b)
-	rec := &timedRecorder{j: j}
 	off := start(b, func(c *Config) { c.Logger = nil })
-	on := start(b, func(c *Config) { c.Logger, c.Recorder = nil, rec })
 	b.Run("audit=off", func(b *testing.B) { measure(b, off) })
-	b.Run("audit=on", func(b *testing.B) {
-		before, wait0, n0 := j.Stats(), rec.wait.Load(), rec.n.Load()
-		measure(b, on)
-		after, wait, n := j.Stats(), rec.wait.Load()-wait0, rec.n.Load()-n0
-		if batches := after.Batches - before.Batches; batches > 0 {
-			b.ReportMetric(float64(after.Events-before.Events)/float64(batches), "events/batch")
-		}
-		if n > 0 {
-			b.ReportMetric(float64(after.Fsyncs-before.Fsyncs)/float64(n), "fsyncs/login")
-			b.ReportMetric(float64(wait)/float64(n)/1e6, "record-ms")
-		}
-	})
+	for _, mode := range []struct {
+		name string
+		sync audit.Sync
+	}{{"on", audit.SyncInterval}, {"always", audit.SyncAlways}} {
+		j := audittest.OpenJournalOptions(b, audit.Options{Sync: mode.sync})
+		rec := &timedRecorder{j: j}
+		gw := start(b, func(c *Config) { c.Logger, c.Recorder = nil, rec })
+		b.Run("audit="+mode.name, func(b *testing.B) {
+			before, wait0, n0 := j.Stats(), rec.wait.Load(), rec.n.Load()
+			measure(b, gw)
+			after, wait, n := j.Stats(), rec.wait.Load()-wait0, rec.n.Load()-n0
+			if batches := after.Batches - before.Batches; batches > 0 {
+				b.ReportMetric(float64(after.Events-before.Events)/float64(batches), "events/batch")
+			}
+			if n > 0 {
+				b.ReportMetric(float64(after.Fsyncs-before.Fsyncs)/float64(n), "fsyncs/login")
+				b.ReportMetric(float64(wait)/float64(n)/1e6, "record-ms")
+			}
+		})
+	}
 }
 
 // timedRecorder records into a journal and sums the time its Record calls take.

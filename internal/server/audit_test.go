@@ -102,6 +102,11 @@ func TestAuditConfigValidate(t *testing.T) {
 		{"short retention", func(a *AuditConfig) { a.Retention = Duration{59 * time.Minute} }, "audit.retention"},
 		{"small max_bytes", func(a *AuditConfig) { a.MaxBytes = 1000 }, "audit.max_bytes"},
 		{"absolute dir", func(a *AuditConfig) { a.Dir = "/var/log/iamdb-audit" }, ""},
+		{"sync always", func(a *AuditConfig) { a.Sync = "always" }, ""},
+		{"unknown sync", func(a *AuditConfig) { a.Sync = "never" }, "audit.sync"},
+		{"empty sync", func(a *AuditConfig) { a.Sync = "" }, "audit.sync"},
+		{"short sync_interval", func(a *AuditConfig) { a.SyncInterval = Duration{time.Millisecond} }, "audit.sync_interval"},
+		{"long sync_interval", func(a *AuditConfig) { a.SyncInterval = Duration{2 * time.Minute} }, "audit.sync_interval"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
@@ -116,7 +121,8 @@ func TestAuditConfigValidate(t *testing.T) {
 		})
 	}
 	d := DefaultConfig().Audit
-	if !d.Enabled || d.Dir != "audit" || d.Retention.Duration != 2160*time.Hour || d.MaxBytes != 1<<30 {
+	if !d.Enabled || d.Dir != "audit" || d.Retention.Duration != 2160*time.Hour || d.MaxBytes != 1<<30 ||
+		d.Sync != "interval" || d.SyncInterval.Duration != time.Second {
 		t.Errorf("defaults = %+v", d)
 	}
 }

@@ -21,7 +21,13 @@ import (
 // closed at t's cleanup.
 func OpenJournal(t testing.TB) *audit.Journal {
 	t.Helper()
-	j, err := audit.Open(t.TempDir(), audit.Options{})
+	return OpenJournalOptions(t, audit.Options{})
+}
+
+// OpenJournalOptions is OpenJournal with opts.
+func OpenJournalOptions(t testing.TB, opts audit.Options) *audit.Journal {
+	t.Helper()
+	j, err := audit.Open(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
