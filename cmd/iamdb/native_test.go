@@ -69,7 +69,7 @@ func TestNativeSetupPrint(t *testing.T) {
 	}
 	for _, want := range []string{
 		"### PAM service file: /etc/pam.d/iamdb\n",
-		"auth    required /m/pam_iamdb.so socket=/run/iamdb/pg.sock timeout=1500\n",
+		"auth    required /m/pam_iamdb.so socket=/run/iamdb/pg.sock timeout=1500 keep_loaded\n",
 		"account required /m/pam_iamdb.so socket=/run/iamdb/pg.sock\n",
 		"SELECT pg_reload_conf()",
 		"+rds_iam 10.1.2.3/32",
@@ -164,7 +164,7 @@ func TestNativeSetupApplyCheckPostgres(t *testing.T) {
 		t.Errorf("PAM service file mode = %v, %v; want 0644", fi.Mode(), err)
 	}
 	pamText, _ := os.ReadFile(pamFile)
-	if !strings.Contains(string(pamText), "auth    required "+module+" socket=/run/iamdb/pg.sock\n") {
+	if !strings.Contains(string(pamText), "auth    required "+module+" socket=/run/iamdb/pg.sock keep_loaded\n") {
 		t.Errorf("PAM service file:\n%s", pamText)
 	}
 

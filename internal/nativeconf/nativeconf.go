@@ -79,8 +79,12 @@ func CheckService(name string) error {
 // module (which asks the verifier) and an account line for the account step both
 // databases call after authentication.
 //
-//	auth    required <module> socket=<sock> [timeout=<ms>]
+//	auth    required <module> socket=<sock> [timeout=<ms>] keep_loaded
 //	account required <module> socket=<sock>
+//
+// keep_loaded keeps the PAM stack loaded in a server that authenticates many logins in one
+// process (MariaDB), instead of libpam's loading and unloading it per login
+// (internal/native/pammodule).
 func PAMService(p PAM) (string, error) {
 	if err := checkArg("module path", p.Module); err != nil {
 		return "", err
@@ -95,8 +99,10 @@ func PAMService(p PAM) (string, error) {
 	if p.TimeoutMS > 0 {
 		auth += " timeout=" + strconv.Itoa(p.TimeoutMS)
 	}
+	auth += " keep_loaded"
 	return "# Written by iamdb (native mode): IAM database logins through pam_iamdb.so,\n" +
 		"# which asks iamdb's local verifier. Regenerate with \"iamdb native-setup\".\n" +
+		"# keep_loaded: PAM modules stay loaded between logins in a long-lived server process.\n" +
 		auth + "\n" +
 		"account required " + p.Module + " socket=" + p.Socket + "\n", nil
 }

@@ -247,7 +247,7 @@ func TestPAMService(t *testing.T) {
 		}
 	}
 	want := []string{
-		"auth required /lib/x86_64-linux-gnu/security/pam_iamdb.so socket=/run/iamdb/pg.sock timeout=2000",
+		"auth required /lib/x86_64-linux-gnu/security/pam_iamdb.so socket=/run/iamdb/pg.sock timeout=2000 keep_loaded",
 		"account required /lib/x86_64-linux-gnu/security/pam_iamdb.so socket=/run/iamdb/pg.sock",
 	}
 	if !slices.Equal(lines, want) || !strings.HasPrefix(got, "# ") {

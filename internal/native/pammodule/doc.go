@@ -37,6 +37,12 @@
 //
 //	socket=PATH    the verifier's Unix socket (required)
 //	timeout=MS     one deadline for connect, write and read together; 50..30000, default 2000
+//	keep_loaded    keep the PAM modules loaded in the process across pam_end (RTLD_NODELETE
+//	               on every loaded object that defines a pam_sm_* function): libpam
+//	               otherwise unloads the whole stack, "other" included, at every pam_end
+//	               and loads it again at the next pam_start — per login in a server that
+//	               authenticates in one long-lived process (MariaDB); a PostgreSQL backend
+//	               lives for one login, where it changes nothing
 //	use_first_pass, try_first_pass
 //	               honoured by pam_get_authtok (take the token a previous module obtained)
 //

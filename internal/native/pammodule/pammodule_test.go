@@ -281,7 +281,9 @@ type login struct {
 	acctOnly  bool
 	reauth    bool // pam_authenticate twice on the same handle
 	threads   int
-	straceOut string // when set, run under strace writing here
+	straceOut string   // when set, run under strace writing here
+	extra     string   // more lines for the service file
+	kept      []string // shared objects the harness reports as loaded or not after pam_end
 }
 
 type outcome struct {
@@ -292,10 +294,10 @@ type outcome struct {
 }
 
 // service writes a PAM service file into a new directory and returns the directory.
-func service(t testing.TB, module, args string) string {
+func service(t testing.TB, module, args, extra string) string {
 	t.Helper()
 	dir := t.TempDir()
-	conf := fmt.Sprintf("auth required %s %s\naccount required %s\n", module, args, module)
+	conf := fmt.Sprintf("auth required %s %s\naccount required %s\n%s", module, args, module, extra)
 	if err := os.WriteFile(filepath.Join(dir, "iamdb-test"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +308,7 @@ func run(t testing.TB, l login) outcome {
 	t.Helper()
 	dir := built(t)
 	args := strings.ReplaceAll(l.args, "{socket}", l.socket)
-	confdir := service(t, filepath.Join(dir, "pam_iamdb.so"), args)
+	confdir := service(t, filepath.Join(dir, "pam_iamdb.so"), args, l.extra)
 	if l.user == "" {
 		l.user = "alice"
 	}
@@ -322,6 +324,9 @@ func run(t testing.TB, l login) outcome {
 	}
 	if l.threads > 1 {
 		argv = append(argv, "-t", fmt.Sprint(l.threads))
+	}
+	if len(l.kept) > 0 {
+		argv = append(argv, "-k", strings.Join(l.kept, ","))
 	}
 	argv = append(argv, "iamdb-test", confdir, l.user, l.rhost)
 	if l.straceOut != "" {
@@ -588,18 +593,64 @@ func TestAcctMgmtAloneFails(t *testing.T) {
 	}
 }
 
-// MariaDB's v1 plugin runs PAM on many threads of one process at once.
+// MariaDB's v1 plugin runs PAM on many threads of one process at once (keep_loaded too:
+// dl_iterate_phdr and dlopen on every thread).
 func TestConcurrentTransactions(t *testing.T) {
 	t.Parallel()
-	p := newPeer(t, script{readFirst: true, answer: response(1, "")})
-	const threads = 16
-	o := run(t, login{args: defaultArgs, socket: p.path, threads: threads, token: testToken(3000)})
-	if !o.exitOK || strings.Count(o.stdout, "authenticate=0 acct_mgmt=0 prompts=1\n") != threads {
-		t.Fatalf("harness -t %d printed %q (stderr %q), want %d successes", threads, o.stdout, o.stderr, threads)
+	for _, args := range []string{defaultArgs, defaultArgs + " keep_loaded"} {
+		p := newPeer(t, script{readFirst: true, answer: response(1, "")})
+		const threads = 16
+		o := run(t, login{args: args, socket: p.path, threads: threads, token: testToken(3000)})
+		if !o.exitOK || strings.Count(o.stdout, "authenticate=0 acct_mgmt=0 prompts=1\n") != threads {
+			t.Fatalf("%s: harness -t %d printed %q (stderr %q), want %d successes", args, threads, o.stdout, o.stderr, threads)
+		}
+		n, reqs, errs := p.connections(t)
+		if n != threads || len(reqs) != threads || len(errs) != 0 {
+			t.Fatalf("%s: peer saw %d connections, %d requests, errors %v; want %d", args, n, len(reqs), errs, threads)
+		}
 	}
-	n, reqs, errs := p.connections(t)
-	if n != threads || len(reqs) != threads || len(errs) != 0 {
-		t.Fatalf("peer saw %d connections, %d requests, errors %v; want %d", n, len(reqs), errs, threads)
+}
+
+// systemModule returns the path of one of the system's PAM modules (libpam-modules is part
+// of every Debian system), or skips.
+func systemModule(t *testing.T, name string) string {
+	t.Helper()
+	for _, pat := range []string{"/lib/*/security/", "/usr/lib/*/security/", "/lib64/security/", "/lib/security/"} {
+		if m, _ := filepath.Glob(pat + name); len(m) > 0 {
+			return m[0]
+		}
+	}
+	t.Skipf("no %s on this system", name)
+	return ""
+}
+
+// keep_loaded leaves the PAM modules of the stack loaded after pam_end — this module and
+// another module of the service (pam_permit on a session line) — and only with the option:
+// libpam's default is to unload them all. A refused login keeps them loaded too.
+func TestKeepLoaded(t *testing.T) {
+	t.Parallel()
+	permit := systemModule(t, "pam_permit.so")
+	self := filepath.Join(built(t), "pam_iamdb.so")
+	for _, tc := range []struct {
+		args    string
+		verdict byte
+		want    string
+	}{
+		{defaultArgs, 1, "0"},
+		{defaultArgs + " keep_loaded", 1, "1"},
+		{"keep_loaded " + defaultArgs, 0, "1"},
+	} {
+		p := newPeer(t, script{readFirst: true, answer: response(tc.verdict, "")})
+		o := run(t, login{args: tc.args, socket: p.path, token: testToken(100),
+			extra: "session optional " + permit + "\n", kept: []string{self, permit}})
+		if (tc.verdict == 1) != o.exitOK {
+			t.Fatalf("%s: harness printed %q (stderr %q)", tc.args, o.stdout, o.stderr)
+		}
+		for _, so := range []string{self, permit} {
+			if line := "loaded " + so + "=" + tc.want + "\n"; !strings.Contains(o.stdout, line) {
+				t.Errorf("%s (verdict %d): harness printed %q, want the line %q", tc.args, tc.verdict, o.stdout, line)
+			}
+		}
 	}
 }
 

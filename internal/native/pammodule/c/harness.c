@@ -2,7 +2,7 @@
  * harness: the test driver of pam_iamdb.so (built and run by the Go tests of
  * internal/native/pammodule; not installed).
  *
- * usage: harness [-a | -r] [-t N] SERVICE CONFDIR USER RHOST
+ * usage: harness [-a | -r] [-t N] [-k PATH,...] SERVICE CONFDIR USER RHOST
  *
  * Runs a PAM transaction on SERVICE read from CONFDIR (pam_start_confdir, Linux-PAM >= 1.4) as
  * USER, with PAM_RHOST set to RHOST unless RHOST is "-", the way PostgreSQL does: the
@@ -16,10 +16,13 @@
  * "acct_mgmt=M". With -r it calls pam_authenticate twice on the same handle before
  * pam_acct_mgmt and prints "first_authenticate=N" on a line of its own first (authenticate=
  * is then the second call's result). With -t N it runs N transactions at once on N threads (as MariaDB's v1 plugin
- * does), prints one line per thread, and exits 0 only if all succeeded.
+ * does), prints one line per thread, and exits 0 only if all succeeded. With -k it prints, after
+ * the transactions (pam_end included), "loaded PATH=1" or "loaded PATH=0" for each of the
+ * comma-separated shared objects: whether it is still loaded in the process.
  */
 #define _GNU_SOURCE
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,20 +106,24 @@ static void *transaction(void *arg)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: harness [-a | -r] [-t N] SERVICE CONFDIR USER RHOST (password on stdin)\n");
+	fprintf(stderr, "usage: harness [-a | -r] [-t N] [-k PATH,...] SERVICE CONFDIR USER RHOST (password on stdin)\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
 	int acct_only = 0, reauth = 0, threads = 1, opt;
-	while ((opt = getopt(argc, argv, "art:")) != -1) {
+	char *kept = NULL;
+	while ((opt = getopt(argc, argv, "art:k:")) != -1) {
 		switch (opt) {
 		case 'a':
 			acct_only = 1;
 			break;
 		case 'r':
 			reauth = 1;
+			break;
+		case 'k':
+			kept = optarg;
 			break;
 		case 't':
 			threads = atoi(optarg);
@@ -195,6 +202,13 @@ int main(int argc, char **argv)
 			printf("authenticate=%d acct_mgmt=%d prompts=%d\n", r->auth_rc, r->acct_rc, r->conv.prompts);
 			ok = ok && r->auth_rc == PAM_SUCCESS && r->acct_rc == PAM_SUCCESS;
 		}
+	}
+	for (char *save = NULL, *path = kept ? strtok_r(kept, ",", &save) : NULL; path != NULL;
+	     path = strtok_r(NULL, ",", &save)) {
+		void *h = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
+		printf("loaded %s=%d\n", path, h != NULL);
+		if (h != NULL)
+			dlclose(h);
 	}
 	return ok ? 0 : 1;
 }

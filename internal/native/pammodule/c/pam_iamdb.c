@@ -15,8 +15,16 @@
  *   bad module arguments                           PAM_SERVICE_ERR (logged at LOG_ERR)
  *
  * Arguments: socket=PATH (required), timeout=MS (50..30000, default 2000: one deadline for
- * connect, write and read together). use_first_pass and try_first_pass are accepted and
- * honoured by pam_get_authtok.
+ * connect, write and read together), keep_loaded (below). use_first_pass and try_first_pass
+ * are accepted and honoured by pam_get_authtok.
+ *
+ * keep_loaded: libpam loads every module of the service and of "other" at each pam_start
+ * and unloads them at each pam_end, so a server that authenticates many logins in one
+ * process (MariaDB's PAM plugin) maps, relocates and initialises the whole stack (pam_unix
+ * and its libraries, ...) per login. With keep_loaded, each authentication marks the PAM
+ * modules loaded in the process (the objects exporting a pam_sm_* function) RTLD_NODELETE,
+ * so pam_end leaves them mapped and the next pam_start finds them loaded. Nothing else
+ * changes: libpam still reads the configuration and calls the modules per handle.
  *
  * pam_sm_acct_mgmt succeeds only on a handle whose pam_sm_authenticate succeeded, so that an
  * "account" line cannot let through a login this module did not allow. pam_sm_setcred returns
@@ -28,8 +36,10 @@
  */
 #define _GNU_SOURCE
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <link.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -68,9 +78,13 @@
 /* Only its address is used: immutable, so shared by every thread. */
 static const char authenticated_marker = 1;
 
+/* At most this many loaded objects are looked at by keep_loaded. */
+#define MAX_KEEP_OBJECTS 512
+
 struct options {
 	const char *socket_path;
 	int timeout_ms;
+	int keep_loaded;
 };
 
 /* Outcome of one exchange with the verifier. */
@@ -87,6 +101,7 @@ static int parse_options(pam_handle_t *pamh, int argc, const char **argv, struct
 {
 	opt->socket_path = NULL;
 	opt->timeout_ms = DEFAULT_TIMEOUT_MS;
+	opt->keep_loaded = 0;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		if (strncmp(a, "socket=", 7) == 0) {
@@ -109,6 +124,8 @@ static int parse_options(pam_handle_t *pamh, int argc, const char **argv, struct
 				return PAM_SERVICE_ERR;
 			}
 			opt->timeout_ms = (int)v;
+		} else if (strcmp(a, "keep_loaded") == 0) {
+			opt->keep_loaded = 1;
 		} else if (strcmp(a, "use_first_pass") == 0 || strcmp(a, "try_first_pass") == 0) {
 			/* read by pam_get_authtok */
 		} else {
@@ -348,6 +365,75 @@ static void errno_text(int err, char *buf, size_t size)
 		snprintf(buf, size, "%s", s);
 }
 
+/* The loaded objects' names, collected by dl_iterate_phdr for keep_modules_loaded. */
+struct loaded_objects {
+	const char *names[MAX_KEEP_OBJECTS];
+	size_t n;
+};
+
+static int collect_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	struct loaded_objects *lo = data;
+	if (info->dlpi_name != NULL && info->dlpi_name[0] == '/' && lo->n < MAX_KEEP_OBJECTS)
+		lo->names[lo->n++] = info->dlpi_name;
+	return 0;
+}
+
+/* is_pam_module reports whether the loaded object h defines one of PAM's module entry points. */
+static int is_pam_module(void *h)
+{
+	static const char *const entry[] = {"pam_sm_authenticate", "pam_sm_setcred", "pam_sm_acct_mgmt",
+					    "pam_sm_open_session", "pam_sm_close_session", "pam_sm_chauthtok"};
+	for (size_t i = 0; i < sizeof entry / sizeof entry[0]; i++) {
+		void *sym = dlsym(h, entry[i]);
+		Dl_info where;
+		/* dlsym also searches h's dependencies: the definition must be h's own. */
+		if (sym != NULL && dladdr(sym, &where) != 0 && where.dli_fbase != NULL) {
+			void *own = dlopen(where.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+			if (own != NULL) {
+				int same = own == h;
+				dlclose(own);
+				if (same)
+					return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * keep_modules_loaded marks every PAM module loaded in the process (libpam loaded the whole
+ * stack at pam_start) RTLD_NODELETE, with the libraries they depend on, so that pam_end does
+ * not unload them (keep_loaded). Only the process's own, already loaded objects are touched:
+ * RTLD_NOLOAD never loads anything. The names are collected first and opened after
+ * dl_iterate_phdr returns; the objects stay loaded meanwhile (libpam holds them).
+ */
+static void keep_modules_loaded(void)
+{
+	struct loaded_objects *lo = malloc(sizeof *lo);
+	if (lo == NULL)
+		return;
+	lo->n = 0;
+	dl_iterate_phdr(collect_object, lo);
+	for (size_t i = 0; i < lo->n; i++) {
+		/* PAM modules are named pam_*.so by convention; is_pam_module makes sure. */
+		const char *base = strrchr(lo->names[i], '/');
+		if (base == NULL || strncmp(base + 1, "pam_", 4) != 0)
+			continue;
+		void *h = dlopen(lo->names[i], RTLD_LAZY | RTLD_NOLOAD);
+		if (h == NULL)
+			continue;
+		if (is_pam_module(h)) {
+			void *pin = dlopen(lo->names[i], RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+			if (pin != NULL)
+				dlclose(pin);
+		}
+		dlclose(h);
+	}
+	free(lo);
+}
+
 IAMDB_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)flags;
@@ -360,6 +446,8 @@ IAMDB_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, co
 	int rc = parse_options(pamh, argc, argv, &opt);
 	if (rc != PAM_SUCCESS)
 		return rc;
+	if (opt.keep_loaded)
+		keep_modules_loaded();
 
 	const char *user = NULL;
 	rc = pam_get_user(pamh, &user, NULL);
