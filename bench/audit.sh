@@ -60,9 +60,10 @@ else
 fi
 say ""
 say "### logins/s, audit=on as a multiple of audit=off (median of $COUNT; each pair's ratio in run order)"
+say "### and the process's CPU per login, off/on: the logins/s ratio where that CPU is the limit, steady when the machine is shared"
 python3 - "$WORK/go.txt" <<'EOF' | tee -a "$OUT"
 import re, statistics, sys
-rates, extra = {}, {}
+rates, extra, cpu = {}, {}, {}
 for l in open(sys.argv[1]):
     m = re.match(r'BenchmarkAuditConnect/engine=(\w+)/audit=(\w+)(?:-\d+)?\s+\d+\s+(.*)', l)
     if not m:
@@ -70,6 +71,8 @@ for l in open(sys.argv[1]):
     eng, mode, rest = m.groups()
     metrics = {u: float(v) for v, u in re.findall(r'([\d.]+) (\S+)', rest)}
     rates.setdefault(eng, {}).setdefault(mode, []).append(metrics['conns/s'])
+    if 'cpu-µs/op' in metrics:
+        cpu.setdefault(eng, {}).setdefault(mode, []).append(metrics['cpu-µs/op'])
     for u in ('events/batch', 'fsyncs/login', 'record-ms'):
         if u in metrics:
             extra.setdefault((eng, mode), {}).setdefault(u, []).append(metrics[u])
@@ -84,6 +87,11 @@ for eng, r in rates.items():
         x = ', '.join(f'{u} {statistics.median(v):.2f}' for u, v in extra.get((eng, mode), {}).items())
         target = ' (target >= 0.90x: ' + ('met' if mn / mo >= 0.9 else 'NOT met') + ')' if mode == 'on' else ''
         print(f'{eng:6} off {mo:7.1f}/s  {mode:6} {mn:7.1f}/s  ratio {mn / mo:.2f}x{target}  (pairs: {pairs})  journal: {x}')
+        co, cn = cpu.get(eng, {}).get('off', []), cpu.get(eng, {}).get(mode, [])
+        if co and cn:
+            mco, mcn = statistics.median(co), statistics.median(cn)
+            cpairs = ' '.join(f'{a / b:.2f}' for a, b in zip(co, cn))
+            print(f'{"":6} CPU per login (clients + gateway + authority, one process): off {mco:.0f} µs  {mode} {mcn:.0f} µs  off/on {mco / mcn:.2f}  (pairs: {cpairs})')
 EOF
 
 # --- 2. the whole system -----------------------------------------------------------------
@@ -107,6 +115,7 @@ start_dev_as() {
 	shift
 	bin/iamdb dev --dir "$d" --native=false "$@" >"$WORK/$mode.out" 2>"$WORK/$mode.log" &
 	BENCH_PIDS+=($!)
+	DEV[$mode]=$!
 	for _ in $(seq 1 900); do
 		grep -q '^ready' "$WORK/$mode.out" 2>/dev/null && break
 		kill -0 "${BENCH_PIDS[-1]}" 2>/dev/null || { cat "$WORK/$mode.log"; die "iamdb dev ($mode) exited"; }
@@ -127,6 +136,7 @@ start_dev_as() {
 		printf '%s\n%s\n' "host=localhost port=$IAMDB_PG_PORT user=bench_iam dbname=postgres sslmode=verify-full sslrootcert=$IAMDB_CA_FILE" "$TOKEN" >"$WORK/$mode.conn"
 	) || die "setting up iamdb dev ($mode) failed"
 }
+declare -A DEV DEVCPU LOGINS
 start_dev_as on
 start_dev_as off --audit=false
 say ""
@@ -135,15 +145,21 @@ declare -A TPS
 for i in $(seq 1 "$REPEAT"); do
 	for mode in off on; do
 		f=$WORK/pgbench-$mode-$i.txt
+		c0=$(cpu_ms "${DEV[$mode]}")
 		PGPASSWORD=$(sed -n 2p "$WORK/$mode.conn") pgbench -n -C -S -T "$T" -c "$C" -j "$J" "$(sed -n 1p "$WORK/$mode.conn")" >"$f" 2>&1 ||
 			{ cat "$f"; die "pgbench ($mode) failed"; }
-		tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$f" | head -1)
+		c1=$(cpu_ms "${DEV[$mode]}")
+		tps=$(tps "$f") n=$(txs "$f")
 		TPS[$mode]="${TPS[$mode]:-} $tps"
-		say "  run $i audit=$mode: $tps logins/s"
+		DEVCPU[$mode]=$((${DEVCPU[$mode]:-0} + c1 - c0))
+		LOGINS[$mode]=$((${LOGINS[$mode]:-0} + ${n:-0}))
+		say "  run $i audit=$mode: $tps logins/s (iamdb dev CPU $((c1 - c0)) ms = $(per_op_us "$((c1 - c0))" "${n:-0}") µs per login)"
 	done
 done
 # shellcheck disable=SC2086
 on=$(median ${TPS[on]}) off=$(median ${TPS[off]})
 say "pgbench -C logins/s: off $off  on $on  ratio $(ratio "$on" "$off")x (median of $REPEAT)"
+cpu_off=$(per_op_us "${DEVCPU[off]}" "${LOGINS[off]}") cpu_on=$(per_op_us "${DEVCPU[on]}" "${LOGINS[on]}")
+say "iamdb dev CPU per login (gateway + authority + journal), summed over the runs: off $cpu_off µs  on $cpu_on µs  off/on $(ratio "$cpu_off" "$cpu_on")"
 say ""
 say "results: $OUT"
