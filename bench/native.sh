@@ -13,6 +13,8 @@
 #               direct  bench_pw: mysql_native_password over TLS
 #     (c) new TLS logins/s  myload -mode connect                 target native ≥ 0.90× direct
 #     (d) point selects/s   myload -mode select                  target native ≥ 0.98× direct
+#     (c2) native logins/s with pam_iamdb.so's keep_loaded and without it (taken out of
+#          dev's PAM service file for those runs), to show what the option is worth
 #
 # and the CPU the iamdb dev process (the authority, whose local verifier answers the PAM
 # module) spends per native login: its user+system CPU before and after each native login
@@ -220,6 +222,28 @@ for i in $(seq 1 "$REPEAT"); do
 done
 medians myconnect "logins/s (median)"
 say ""
+
+# keep_loaded's share: the same native logins with the option taken out of dev's PAM service
+# file (libpam reads it at every pam_start), ABBA against the file as written; then restored.
+PAMFILE=/etc/pam.d/$IAMDB_MYSQL_PAM_SERVICE
+grep -q ' keep_loaded' "$PAMFILE" || die "$PAMFILE has no keep_loaded"
+cp "$PAMFILE" "$WORK/pam.keep"
+sed 's/ keep_loaded//' "$WORK/pam.keep" >"$WORK/pam.nokeep"
+say "## (c2) MariaDB native logins with and without pam_iamdb.so's keep_loaded ($PAMFILE), same as (c), median of $REPEAT"
+ARGS[keep]=${ARGS[native]} ARGS[unload]=${ARGS[native]} PASS[keep]=${PASS[native]} PASS[unload]=${PASS[native]}
+for i in $(seq 1 "$REPEAT"); do
+	for k in $(order "$i" | sed 's/native/keep/; s/direct/unload/'); do
+		cp "$WORK/pam.$([ "$k" = keep ] && echo keep || echo nokeep)" "$PAMFILE"
+		my_run connect "$k" "$i"
+	done
+done
+cp "$WORK/pam.keep" "$PAMFILE"
+for k in keep unload; do
+	# shellcheck disable=SC2086
+	MED[myconnect-$k]=$(median ${RUNS[myconnect-$k]})
+	say "$(printf '%-7s %10s logins/s (median); CPU per login (client + mariadbd + iamdb dev) %s µs' "$k" "${MED[myconnect-$k]}" "$(per_op_us "${ALL[myconnect-$k]}" "${OPS[myconnect-$k]}")")"
+done
+say ""
 say "## (d) MariaDB: steady point selects per second: myload -mode select -c $C -d ${T}s (prepared SELECT c FROM sbtest1 WHERE id = ?), median of $REPEAT"
 for i in $(seq 1 "$REPEAT"); do
 	for k in $(order "$i"); do my_run select "$k" "$i"; done
@@ -244,6 +268,7 @@ line "(a) PostgreSQL new TLS logins/s (\`pgbench -C -S\`; direct: SCRAM-SHA-256)
 line "(b) PostgreSQL steady \`pgbench -S\` tps" pg 0.98
 line "(c) MariaDB new TLS logins/s (\`myload -mode connect\`; direct: mysql_native_password)" myconnect 0.90
 line "(d) MariaDB point selects/s (\`myload -mode select\`)" myselect 0.98
+say "| (c2) MariaDB native logins/s: keep_loaded / without it | ${MED[myconnect-keep]} | ${MED[myconnect-unload]} | **$(ratio "${MED[myconnect-keep]}" "${MED[myconnect-unload]}")×** | — | — |"
 say ""
 say "iamdb dev process CPU (the local verifier's cost), summed over the $REPEAT login runs:"
 for p in pg-C myconnect; do
