@@ -18,7 +18,8 @@
  * is then the second call's result). With -t N it runs N transactions at once on N threads (as MariaDB's v1 plugin
  * does), prints one line per thread, and exits 0 only if all succeeded. With -k it prints, after
  * the transactions (pam_end included), "loaded PATH=1" or "loaded PATH=0" for each of the
- * comma-separated shared objects: whether it is still loaded in the process.
+ * comma-separated shared objects: whether it is still loaded in the process. It always prints
+ * "harness: elapsed_us=N" on stderr: the transactions' wall time, process start excluded.
  */
 #define _GNU_SOURCE
 
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <security/pam_appl.h>
@@ -170,6 +172,8 @@ int main(int argc, char **argv)
 		    .conv = {.password = password},
 		};
 	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (threads == 1) {
 		transaction(&runs[0]);
 	} else {
@@ -182,6 +186,10 @@ int main(int argc, char **argv)
 		for (int i = 0; i < threads; i++)
 			pthread_join(tids[i], NULL);
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* The transactions' own time, without the process's start: the tests' deadlines. */
+	fprintf(stderr, "harness: elapsed_us=%lld\n",
+		(long long)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
 	explicit_bzero(password, len);
 	free(password);
 

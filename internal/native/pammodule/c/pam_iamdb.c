@@ -24,14 +24,17 @@
  * and its libraries, ...) per login. With keep_loaded, each authentication marks the PAM
  * modules loaded in the process (the objects exporting a pam_sm_* function) RTLD_NODELETE,
  * so pam_end leaves them mapped and the next pam_start finds them loaded. Nothing else
- * changes: libpam still reads the configuration and calls the modules per handle.
+ * changes: libpam still reads the configuration and calls the modules per handle. Once the
+ * modules are kept, later authentications only compare the dynamic loader's load and
+ * unload counters with those seen then (one atomic, below) and do the work again only if
+ * something was loaded or unloaded since.
  *
  * pam_sm_acct_mgmt succeeds only on a handle whose pam_sm_authenticate succeeded, so that an
  * "account" line cannot let through a login this module did not allow. pam_sm_setcred returns
  * PAM_SUCCESS (an "auth" line needs the symbol).
  *
- * The module keeps no mutable static state (MariaDB's v1 plugin runs PAM on many threads at
- * once), never logs or writes the token anywhere but to the verifier's socket, and wipes its
+ * The module keeps no mutable static state but keep_loaded's atomic counter (MariaDB's v1
+ * plugin runs PAM on many threads at once), never logs or writes the token anywhere but to the verifier's socket, and wipes its
  * copy of the request before freeing it.
  */
 #define _GNU_SOURCE
@@ -41,6 +44,8 @@
 #include <limits.h>
 #include <link.h>
 #include <poll.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,6 +370,22 @@ static void errno_text(int err, char *buf, size_t size)
 		snprintf(buf, size, "%s", s);
 }
 
+/*
+ * kept_generation is the dynamic loader's load and unload count (dlpi_adds + dlpi_subs) + 1
+ * when keep_modules_loaded last marked the PAM modules; 0 before. Only a hint: a race
+ * between threads at worst marks the modules twice.
+ */
+static _Atomic unsigned long long kept_generation;
+
+/* loader_generation reads dlpi_adds + dlpi_subs + 1 (0 if the C library lacks them). */
+static int loader_generation(struct dl_phdr_info *info, size_t size, void *data)
+{
+	unsigned long long *gen = data;
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+		*gen = info->dlpi_adds + info->dlpi_subs + 1;
+	return 1; /* the counters are the same in every entry: stop at the first */
+}
+
 /* The loaded objects' names, collected by dl_iterate_phdr for keep_modules_loaded. */
 struct loaded_objects {
 	const char *names[MAX_KEEP_OBJECTS];
@@ -411,6 +432,10 @@ static int is_pam_module(void *h)
  */
 static void keep_modules_loaded(void)
 {
+	unsigned long long gen = 0;
+	dl_iterate_phdr(loader_generation, &gen);
+	if (gen != 0 && gen == atomic_load_explicit(&kept_generation, memory_order_relaxed))
+		return; /* nothing loaded or unloaded since the modules were marked */
 	struct loaded_objects *lo = malloc(sizeof *lo);
 	if (lo == NULL)
 		return;
@@ -432,6 +457,9 @@ static void keep_modules_loaded(void)
 		dlclose(h);
 	}
 	free(lo);
+	/* RTLD_NOLOAD loads nothing, so the counters read before still hold unless another
+	 * thread loaded something meanwhile; then the next call does the work again. */
+	atomic_store_explicit(&kept_generation, gen, memory_order_relaxed);
 }
 
 IAMDB_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
