@@ -229,20 +229,24 @@ PAMFILE=/etc/pam.d/$IAMDB_MYSQL_PAM_SERVICE
 grep -q ' keep_loaded' "$PAMFILE" || die "$PAMFILE has no keep_loaded"
 cp "$PAMFILE" "$WORK/pam.keep"
 sed 's/ keep_loaded//' "$WORK/pam.keep" >"$WORK/pam.nokeep"
-say "## (c2) MariaDB native logins with and without pam_iamdb.so's keep_loaded ($PAMFILE), same as (c), median of $REPEAT"
+say "## (c2) MariaDB native logins with and without pam_iamdb.so's keep_loaded ($PAMFILE), as (c) with $C clients and with 1 (logins one at a time), median of $REPEAT"
 ARGS[keep]=${ARGS[native]} ARGS[unload]=${ARGS[native]} PASS[keep]=${PASS[native]} PASS[unload]=${PASS[native]}
-for i in $(seq 1 "$REPEAT"); do
-	for k in $(order "$i" | sed 's/native/keep/; s/direct/unload/'); do
-		cp "$WORK/pam.$([ "$k" = keep ] && echo keep || echo nokeep)" "$PAMFILE"
-		my_run connect "$k" "$i"
+C_ALL=$C
+for C in "$C_ALL" 1; do
+	for i in $(seq 1 "$REPEAT"); do
+		for k in $(order "$i" | sed 's/native/keep/; s/direct/unload/'); do
+			cp "$WORK/pam.$([ "$k" = keep ] && echo keep || echo nokeep)" "$PAMFILE"
+			my_run connect "$k$C" "$i"
+		done
+	done
+	for k in keep unload; do
+		# shellcheck disable=SC2086
+		MED[myconnect-$k$C]=$(median ${RUNS[myconnect-$k$C]})
+		say "$(printf '%-7s %2d clients %10s logins/s (median); CPU per login (client + mariadbd + iamdb dev) %s µs' "$k" "$C" "${MED[myconnect-$k$C]}" "$(per_op_us "${ALL[myconnect-$k$C]}" "${OPS[myconnect-$k$C]}")")"
 	done
 done
+C=$C_ALL
 cp "$WORK/pam.keep" "$PAMFILE"
-for k in keep unload; do
-	# shellcheck disable=SC2086
-	MED[myconnect-$k]=$(median ${RUNS[myconnect-$k]})
-	say "$(printf '%-7s %10s logins/s (median); CPU per login (client + mariadbd + iamdb dev) %s µs' "$k" "${MED[myconnect-$k]}" "$(per_op_us "${ALL[myconnect-$k]}" "${OPS[myconnect-$k]}")")"
-done
 say ""
 say "## (d) MariaDB: steady point selects per second: myload -mode select -c $C -d ${T}s (prepared SELECT c FROM sbtest1 WHERE id = ?), median of $REPEAT"
 for i in $(seq 1 "$REPEAT"); do
@@ -268,7 +272,9 @@ line "(a) PostgreSQL new TLS logins/s (\`pgbench -C -S\`; direct: SCRAM-SHA-256)
 line "(b) PostgreSQL steady \`pgbench -S\` tps" pg 0.98
 line "(c) MariaDB new TLS logins/s (\`myload -mode connect\`; direct: mysql_native_password)" myconnect 0.90
 line "(d) MariaDB point selects/s (\`myload -mode select\`)" myselect 0.98
-say "| (c2) MariaDB native logins/s: keep_loaded / without it | ${MED[myconnect-keep]} | ${MED[myconnect-unload]} | **$(ratio "${MED[myconnect-keep]}" "${MED[myconnect-unload]}")×** | — | — |"
+for c in "$C" 1; do
+	say "| (c2) MariaDB native logins/s, $c client(s): keep_loaded / without it | ${MED[myconnect-keep$c]} | ${MED[myconnect-unload$c]} | **$(ratio "${MED[myconnect-keep$c]}" "${MED[myconnect-unload$c]}")×** | — | — |"
+done
 say ""
 say "iamdb dev process CPU (the local verifier's cost), summed over the $REPEAT login runs:"
 for p in pg-C myconnect; do
