@@ -5,7 +5,8 @@
 #
 # Before sourcing: BENCH (the script's short name: pg, mysql) and the script's arguments.
 # After: $ROOT (the repository, the current directory), $OUT (the results file, from $1 or
-# bench/results/$BENCH-<UTC time>.txt), $WORK (a temporary directory), and BENCH_PIDS, an
+# bench/results/$BENCH-<UTC time>.txt), $PROF (where profiles go: $OUT without .txt, then
+# -NAME-cpu.pprof and -NAME-allocs.pprof), $WORK (a temporary directory), and BENCH_PIDS, an
 # array: the pid of every other process a benchmark starts goes in it, to be stopped on exit
 # before iamdb dev.
 set -euo pipefail
@@ -16,6 +17,7 @@ ROOT=$PWD
 OUT=${1:-bench/results/$BENCH-$(date -u +%Y%m%dT%H%M%SZ).txt}
 mkdir -p "$(dirname "$OUT")"
 : >"$OUT"
+PROF=${OUT%.txt}
 
 say() { printf '%s\n' "$*" | tee -a "$OUT"; }
 die() { say "$BENCH.sh: $*"; exit 1; }
@@ -68,11 +70,11 @@ header() {
 	say ""
 }
 
-# start_dev builds bin/iamdb, runs "iamdb dev" in $DEV (a separate process, $DEV_PID) and
-# sources its D/env.
+# start_dev [ARG…] builds bin/iamdb, runs "iamdb dev ARG…" in $DEV (a separate process,
+# $DEV_PID) and sources its D/env. With --pprof, profile_start can profile it.
 start_dev() {
 	go build -o bin/iamdb ./cmd/iamdb
-	bin/iamdb dev --dir "$DEV" >"$WORK/dev.out" 2>"$WORK/dev.log" &
+	bin/iamdb dev --dir "$DEV" "$@" >"$WORK/dev.out" 2>"$WORK/dev.log" &
 	DEV_PID=$!
 	for _ in $(seq 1 900); do
 		grep -q '^ready' "$WORK/dev.out" 2>/dev/null && break
@@ -100,11 +102,99 @@ mint_token() {
 }
 
 median() { python3 -c "import sys, statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.0f}')" "$@"; }
+# median1 X…: the median of the numbers among X… to one decimal, "n/a" without any.
+median1() {
+	python3 -c "
+import sys, statistics
+xs = []
+for x in sys.argv[1:]:
+    try: xs.append(float(x))
+    except ValueError: pass
+print(f'{statistics.median(xs):.1f}' if xs else 'n/a')" "$@"
+}
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
 # rss_kib PID: the resident memory of a process (VmRSS), in KiB.
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-# cpu_ms PID: user+system CPU time of a process, in ms.
+# cpu_ms PID: user+system CPU time of a process (all its threads), in ms.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"; }
+# tree_cpu_ms PID: user+system CPU time of PID and of every process under it, in ms: the
+# live ones' own and their reaped children's (cutime+cstime of /proc/PID/stat). A server
+# that forks a process per connection (postgres) keeps the time of its exited backends in
+# its cutime/cstime, so the difference of two readings is all the tree spent in between.
+tree_cpu_ms() {
+	python3 - "$1" <<'PY'
+import os, sys
+hz = os.sysconf("SC_CLK_TCK")
+parent, ticks = {}, {}
+for p in os.listdir("/proc"):
+    if not p.isdigit():
+        continue
+    try:
+        with open(f"/proc/{p}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue  # gone meanwhile
+    parent[int(p)] = int(rest[1])
+    ticks[int(p)] = sum(int(x) for x in rest[11:15])  # utime stime cutime cstime
+root, total = int(sys.argv[1]), 0
+for p in ticks:
+    q = p
+    while q > 1 and q != root:
+        q = parent.get(q, 0)
+    if q == root:
+        total += ticks[p]
+print(total * 1000 // hz)
+PY
+}
+# listen_pid PORT: the pid of the process listening on TCP PORT (ss; as root, for servers
+# running as other users).
+listen_pid() { ss -Hltnp "sport = :$1" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1; }
+# us_per PID_MS0 MS1 N: microseconds of CPU per one of N, from two readings in ms.
+us_per() { python3 -c "import sys; a, b, n = map(float, sys.argv[1:]); print(f'{(b - a) * 1000 / n:.1f}' if n else 'n/a')" "$1" "$2" "$3"; }
+# verdict VALUE OP TARGET (OP: ge or le): "met", "NOT met", or "n/a" for a missing value.
+verdict() {
+	python3 -c "
+import sys
+try: v, t = float(sys.argv[1]), float(sys.argv[3])
+except ValueError: print('n/a'); sys.exit()
+print('met' if (v >= t if sys.argv[2] == 'ge' else v <= t) else 'NOT met')" "$1" "$2" "$3"
+}
+
+# profile_start NAME SECONDS: fetches, in the background, a CPU profile of the iamdb dev
+# process over the next SECONDS and its allocations over the same SECONDS (allocs, a delta
+# profile) from its /debug/pprof/ (iamdb dev --pprof; IAMDB_OPS_ADDR of D/env), into
+# $PROF-NAME-cpu.pprof and $PROF-NAME-allocs.pprof. profile_end waits for them.
+PROF_PIDS=()
+profile_start() {
+	local url="http://$IAMDB_OPS_ADDR/debug/pprof"
+	curl -fsS -o "$PROF-$1-cpu.pprof" "$url/profile?seconds=$2" &
+	PROF_PIDS=($!)
+	curl -fsS -o "$PROF-$1-allocs.pprof" "$url/allocs?seconds=$2" &
+	PROF_PIDS+=($!)
+	BENCH_PIDS+=("${PROF_PIDS[@]}")
+}
+
+# profile_end NAME N WHAT: waits for profile_start's fetches and says the top 25 functions
+# of the CPU profile by cumulative and by flat time and of the allocation profile by
+# objects and bytes (go tool pprof -top), with the allocations per one of the N WHAT that
+# ran meanwhile.
+profile_end() {
+	local name=$1 n=$2 what=$3 pid cpu="$PROF-$1-cpu.pprof" allocs="$PROF-$1-allocs.pprof"
+	for pid in "${PROF_PIDS[@]}"; do
+		wait "$pid" || die "profile $name: curl of $IAMDB_OPS_ADDR/debug/pprof failed (iamdb dev --pprof?)"
+	done
+	say "#### profile $name: CPU, top 25 by cumulative time ($cpu)"
+	go tool pprof -top -cum -nodecount=25 "$cpu" 2>&1 | tee -a "$OUT"
+	say "#### profile $name: CPU, top 25 by flat time"
+	go tool pprof -top -nodecount=25 "$cpu" 2>&1 | grep -v -E '^(File|Build ID|Type|Time|Duration):' | tee -a "$OUT"
+	local objects bytes
+	objects=$(go tool pprof -top -nodecount=1 -sample_index=alloc_objects "$allocs" 2>/dev/null | sed -n 's/.* of \([0-9]*\) total.*/\1/p')
+	bytes=$(go tool pprof -top -nodecount=1 -sample_index=alloc_space -unit=B "$allocs" 2>/dev/null | sed -n 's/.* of \([0-9]*\)B total.*/\1/p')
+	say "#### profile $name: allocations, top 25 by objects ($allocs): $(python3 -c "import sys; o, b, n = (float(x or 0) for x in sys.argv[1:]); print(f'{o / n:.1f} objects, {b / n:.0f} bytes' if n else 'n/a')" "$objects" "$bytes" "$n") per $what"
+	go tool pprof -top -nodecount=25 -sample_index=alloc_objects "$allocs" 2>&1 | grep -v -E '^(File|Build ID|Type|Time|Duration):' | tee -a "$OUT"
+	say "#### profile $name: allocations, top 25 by bytes"
+	go tool pprof -top -nodecount=25 -sample_index=alloc_space "$allocs" 2>&1 | grep -v -E '^(File|Build ID|Type|Time|Duration):' | tee -a "$OUT"
+}
 
 # hold_open CMD…: runs CMD… in the background (HOLDER_PID, in BENCH_PIDS), its standard
 # input a fifo held open on fd 9 and its output in $WORK/hold.out, and waits (2 minutes at

@@ -19,6 +19,14 @@
 # BENCH_ROWS (100000) rows of sbtest1. Needs: go, mariadb (the client), python3, the
 # MariaDB server binaries, and the AWS CLI (/usr/bin/aws) or falls back to "iamdb token".
 #
+# CPU per transaction, side by side (issue 19): every run reads user+system CPU from
+# /proc/PID/stat before and after, of the iamdb dev process (the gateway) and of the
+# throwaway mariadbd (with any process under it), and divides by myload's count. After the
+# measured runs of each section, one more gateway run (not in the medians) is profiled
+# through iamdb dev --pprof: a CPU and an allocation profile, $PROF-connect-*.pprof and
+# $PROF-select-*.pprof beside the results file, their top 25 functions printed into it. At
+# the end, issue 19's targets that this script measures, met or NOT met.
+#
 # Every server it starts (iamdb dev and with it the throwaway MariaDB and PostgreSQL) is
 # stopped on exit. Loopback only; the machine's MariaDB (3306) is never used.
 BENCH=mysql
@@ -28,9 +36,10 @@ C=${BENCH_CLIENTS:-8}
 ROWS=${BENCH_ROWS:-100000}
 REPEAT=${BENCH_REPEAT:-3}
 
-NEED_PACKAGES="mariadb-client mariadb-server python3" need go mariadb python3
-# rate OUTPUT: the rate myload reports.
+NEED_PACKAGES="mariadb-client mariadb-server python3 curl iproute2" need go mariadb python3 curl ss
+# rate OUTPUT: the rate myload reports; count OUTPUT: how many it did.
 rate() { sed -n 's/^myload [a-z]*: .*: \([0-9]*\)\/s, \([0-9]*\) failed$/\1/p' "$1" | head -1; }
+count() { sed -n 's/^myload [a-z]*: \([0-9]*\) in .*/\1/p' "$1" | head -1; }
 
 # --- the machine ---------------------------------------------------------------------------
 header "iamdb MySQL gateway benchmarks" \
@@ -39,10 +48,13 @@ header "iamdb MySQL gateway benchmarks" \
 
 # --- build and start -----------------------------------------------------------------------
 go build -o "$WORK/myload" ./bench/myload
-start_dev
+start_dev --pprof
 [ -n "${IAMDB_MYSQL_BACKEND_ADDR:-}" ] || die "D/env lacks IAMDB_MYSQL_BACKEND_ADDR (is MariaDB installed?)"
+[ -n "${IAMDB_OPS_ADDR:-}" ] || die "D/env lacks IAMDB_OPS_ADDR"
 BE_HOST=${IAMDB_MYSQL_BACKEND_ADDR%:*}
 BE_PORT=${IAMDB_MYSQL_BACKEND_ADDR##*:}
+BE_PID=$(listen_pid "$BE_PORT") # mariadbd
+[ -n "$BE_PID" ] || die "no process listens on the backend's port $BE_PORT"
 GW_PORT=$IAMDB_MYSQL_PORT
 GW_PID=$DEV_PID # the gateway runs in the iamdb dev process
 
@@ -75,28 +87,40 @@ done
 say "token by: $TOKEN_BY (${#TOKEN} bytes)"
 say ""
 
-# measure MODE: runs myload MODE on both targets, interleaved, $REPEAT times.
-declare -A RESULT
+# run MODE KEY I: one myload run; I is the run's number or "profiled". Sets N (myload's
+# count) and GW, BE: µs of CPU per one of them of the iamdb dev process and of mariadbd.
+run() {
+	local mode=$1 k=$2 i=$3 out="$WORK/$1-$2-$3" g0 g1 b0 b1
+	g0=$(cpu_ms "$GW_PID") b0=$(tree_cpu_ms "$BE_PID")
+	# shellcheck disable=SC2086
+	MYLOAD_PASSWORD=${PASS[$k]} "$WORK/myload" -mode "$mode" -c "$C" -d "${T}s" ${ARGS[$k]} -ca "$IAMDB_CA_FILE" -db bench -rows "$ROWS" >"$out" 2>&1
+	g1=$(cpu_ms "$GW_PID") b1=$(tree_cpu_ms "$BE_PID")
+	grep -q ', 0 failed$' "$out" || { cat "$out"; die "$mode $k: failures"; }
+	N=$(count "$out") RATE=$(rate "$out")
+	GW=$(us_per "$g0" "$g1" "$N") BE=$(us_per "$b0" "$b1" "$N")
+	say "  $mode $k run $i: $RATE/s  (CPU µs per $mode: iamdb dev $GW, mariadbd $BE)"
+}
+
+# measure MODE: runs myload MODE on both targets, interleaved, $REPEAT times, then the
+# gateway once more under profile MODE.
+declare -A RESULT CPU_GW CPU_BE
 measure() {
-	local mode=$1 k i out
-	local -A runs
+	local mode=$1 k i
+	local -A runs gws bes
 	for i in $(seq 1 "$REPEAT"); do
 		for k in gateway direct; do
-			out="$WORK/$mode-$k-$i"
-			local cpu0 cpu1
-			cpu0=$(cpu_ms "$GW_PID")
-			# shellcheck disable=SC2086
-			MYLOAD_PASSWORD=${PASS[$k]} "$WORK/myload" -mode "$mode" -c "$C" -d "${T}s" ${ARGS[$k]} -ca "$IAMDB_CA_FILE" -db bench -rows "$ROWS" >"$out" 2>&1
-			cpu1=$(cpu_ms "$GW_PID")
-			grep -q ', 0 failed$' "$out" || { cat "$out"; die "$mode $k: failures"; }
-			say "  $mode $k run $i: $(rate "$out")/s$([ "$k" = gateway ] && echo "  (iamdb dev process CPU: $((cpu1 - cpu0)) ms)")"
-			runs[$k]="${runs[$k]:-} $(rate "$out")"
+			run "$mode" "$k" "$i"
+			runs[$k]="${runs[$k]:-} $RATE" gws[$k]="${gws[$k]:-} $GW" bes[$k]="${bes[$k]:-} $BE"
 		done
 	done
 	for k in gateway direct; do
 		# shellcheck disable=SC2086
-		RESULT[$mode-$k]=$(median ${runs[$k]})
+		RESULT[$mode-$k]=$(median ${runs[$k]}) CPU_GW[$mode-$k]=$(median1 ${gws[$k]}) CPU_BE[$mode-$k]=$(median1 ${bes[$k]})
 	done
+	say "  (one more gateway run, profiled: CPU and allocations over its ${T}s; not in the medians)"
+	profile_start "$mode" "$T"
+	run "$mode" gateway profiled
+	profile_end "$mode" "$N" "$mode"
 }
 
 say "## 1. New TLS connections per second (myload -mode connect -c $C -d ${T}s: connect, select 1, close)"
@@ -111,5 +135,29 @@ say "| measurement | gateway | direct MariaDB | gateway / direct |"
 say "|---|---|---|---|"
 say "| new TLS connections/s (IAM token vs native password) | ${RESULT[connect-gateway]} | ${RESULT[connect-direct]} | $(ratio "${RESULT[connect-gateway]}" "${RESULT[connect-direct]}")× |"
 say "| point selects/s, connections kept | ${RESULT[select-gateway]} | ${RESULT[select-direct]} | $(ratio "${RESULT[select-gateway]}" "${RESULT[select-direct]}")× |"
+say ""
+
+say "## CPU per transaction, side by side (µs of user+system CPU per myload operation, /proc/PID/stat, medians of $REPEAT runs)"
+say "(proxy: the iamdb dev process; backend: the throwaway mariadbd. A connect operation is a new TLS connection, a login and select 1.)"
+say "| phase | target | per second | proxy CPU µs/op | backend µs/op | total µs/op |"
+say "|---|---|---|---|---|---|"
+for mode in select connect; do
+	for k in gateway direct; do
+		proxy=—
+		[ "$k" != gateway ] || proxy=${CPU_GW[$mode-$k]}
+		say "| myload $mode | $k | ${RESULT[$mode-$k]} | $proxy$([ "$k" != gateway ] || echo " (iamdb dev)") | ${CPU_BE[$mode-$k]} | $(python3 -c "
+import sys
+try: print(f'{sum(float(x) for x in sys.argv[1:] if x != \"—\"):.1f}')
+except ValueError: print('n/a')" "$proxy" "${CPU_BE[$mode-$k]}") |"
+	done
+done
+say ""
+
+say "## Issue 19's targets that this script measures, today (the rest come from bench/pg.sh)"
+say "| measure | today | target | |"
+say "|---|---|---|---|"
+r=$(ratio "${RESULT[select-gateway]}" "${RESULT[select-direct]}")
+say "| MariaDB point selects, gateway / direct | ${RESULT[select-gateway]} / ${RESULT[select-direct]} = $r | >= 0.75 | $(verdict "$r" ge 0.75) |"
+say "| gateway CPU per relayed point select (the relay target, MySQL side) | ${CPU_GW[select-gateway]} µs | <= 12 µs | $(verdict "${CPU_GW[select-gateway]}" le 12) |"
 say ""
 say "results: $OUT"

@@ -19,6 +19,15 @@
 # backend's max_connections is 300). Needs: go, psql, pgbench, pgbouncer, python3, setpriv,
 # and the AWS CLI (/usr/bin/aws) or falls back to "iamdb token" for the token.
 #
+# CPU per transaction, side by side (issue 19): every pgbench run reads user+system CPU from
+# /proc/PID/stat before and after, of the iamdb dev process (the gateway), of pgbouncer, and
+# of the backend (the throwaway postmaster and every process under it, exited backends
+# included), and divides by the transactions. After the measured runs of sections 2 and 3,
+# one more gateway run (not in the medians) is profiled through iamdb dev --pprof: a CPU and
+# an allocation profile, $PROF-connect-*.pprof and $PROF-steady-*.pprof beside the results
+# file, their top 25 functions printed into it. At the end, each target of issue 19's table
+# with today's value, met or NOT met.
+#
 # Every server it starts (iamdb dev and with it the throwaway PostgreSQL, pgbouncer) is
 # stopped on exit. Loopback only; the machine's PostgreSQL (5432) is never used.
 BENCH=pg
@@ -31,7 +40,7 @@ IDLE=${BENCH_IDLE:-2000}
 IDLE_AUTH=${BENCH_IDLE_AUTH:-200}
 REPEAT=${BENCH_REPEAT:-3}
 
-NEED_PACKAGES="postgresql-client pgbouncer python3 util-linux" need go psql pgbench pgbouncer python3 setpriv
+NEED_PACKAGES="postgresql-client pgbouncer python3 util-linux curl iproute2" need go psql pgbench pgbouncer python3 setpriv curl ss
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" -gt $((IDLE + 500)) ] || die "ulimit -n is $(ulimit -n): too low for $IDLE idle connections"
 
@@ -48,10 +57,13 @@ header "iamdb PostgreSQL gateway benchmarks" \
 go build -o "$WORK/tlsceiling" ./bench/tlsceiling
 go build -o "$WORK/idleconns" ./bench/idleconns
 go build -o "$WORK/connrate" ./bench/connrate
-start_dev
+start_dev --pprof
 [ -n "${IAMDB_PG_BACKEND_ADDR:-}" ] || die "D/env lacks IAMDB_PG_BACKEND_ADDR"
+[ -n "${IAMDB_OPS_ADDR:-}" ] || die "D/env lacks IAMDB_OPS_ADDR"
 BE_HOST=${IAMDB_PG_BACKEND_ADDR%:*}
 BE_PORT=${IAMDB_PG_BACKEND_ADDR##*:}
+BE_PID=$(listen_pid "$BE_PORT") # the postmaster
+[ -n "$BE_PID" ] || die "no process listens on the backend's port $BE_PORT"
 GW_PORT=$IAMDB_PG_PORT
 ADMIN_PW=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).password))' "$IAMDB_PG_ADMIN_URL")
 BE_ADMIN="host=$BE_HOST port=$BE_PORT user=postgres dbname=postgres sslmode=verify-full sslrootcert=$IAMDB_CA_FILE"
@@ -177,28 +189,43 @@ medians() {
 		say "$(printf '%-10s %10s %s' "$k" "${to[$k]}" "$4")"
 	done
 }
-# bench MODE KEY I: one pgbench run; MODE is -C (reconnect) or "" (connections kept).
+# CPU per transaction by target and mode (KEY MODE), lists of the runs' µs: of the iamdb dev
+# process (CPU_GW), of pgbouncer (CPU_PB), of the backend's processes (CPU_BE).
+declare -A CPU_GW CPU_PB CPU_BE
+# bench MODE KEY I: one pgbench run; MODE is -C (reconnect) or "" (connections kept). I is
+# the run's number, or "profiled" for the gateway's extra run under profiling (profile_start
+# before, profile_end after), which stays out of the medians.
 bench() {
-	local mode=$1 k=$2 i=$3 f="$WORK/$2$1-$3.txt" c0 c1
-	c0=$(cpu_ms "$GW_PID")
+	local mode=$1 k=$2 i=$3 f="$WORK/$2$1-$3.txt" g0 g1 p0 p1 b0 b1
+	g0=$(cpu_ms "$GW_PID") p0=$(cpu_ms "$BOUNCER_PID") b0=$(tree_cpu_ms "$BE_PID")
 	# shellcheck disable=SC2086
 	PGPASSWORD=${PASS[$k]} pgbench -n $mode -S -T "$T" -c "$C" -j "$J" "${CONN[$k]}" >"$f" 2>&1 ||
 		{ cat "$f"; die "pgbench $mode $k failed"; }
-	c1=$(cpu_ms "$GW_PID")
-	local tx failed
-	tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$f")
+	g1=$(cpu_ms "$GW_PID") p1=$(cpu_ms "$BOUNCER_PID") b1=$(tree_cpu_ms "$BE_PID")
+	local failed gw pb be
+	TX=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$f")
 	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$f")
-	RUNS[$k$mode]="${RUNS[$k$mode]:-} $(tps "$f")"
-	local extra=""
-	[ "$k" = gateway ] && extra="; gateway process CPU $(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))*1000/max(1,int(sys.argv[3])):.0f}')" "$c0" "$c1" "$tx") µs per transaction"
-	say "$(printf '  run %d %-10s %10s tps  (%s; failed: %s%s)' "$i" "$k" "$(tps "$f")" \
-		"$(grep -E '^(average connection time|latency average)' "$f" | tr '\n' ';' | sed 's/;$//')" "${failed:-0}" "$extra")"
+	gw=$(us_per "$g0" "$g1" "$TX") pb=$(us_per "$p0" "$p1" "$TX") be=$(us_per "$b0" "$b1" "$TX")
+	if [ "$i" != profiled ]; then
+		RUNS[$k$mode]="${RUNS[$k$mode]:-} $(tps "$f")"
+		CPU_GW[$k$mode]="${CPU_GW[$k$mode]:-} $gw" CPU_PB[$k$mode]="${CPU_PB[$k$mode]:-} $pb" CPU_BE[$k$mode]="${CPU_BE[$k$mode]:-} $be"
+	fi
+	say "$(printf '  run %s %-10s %10s tps  (%s; failed: %s; CPU µs per transaction: iamdb dev %s, pgbouncer %s, backend %s)' "$i" "$k" "$(tps "$f")" \
+		"$(grep -E '^(average connection time|latency average)' "$f" | tr '\n' ';' | sed 's/;$//')" "${failed:-0}" "$gw" "$pb" "$be")"
+}
+# profiled MODE NAME: the gateway's extra run of MODE under profile NAME.
+profiled() {
+	say "  (one more gateway run, profiled: CPU and allocations over its ${T}s; not in the medians)"
+	profile_start "$2" "$T"
+	bench "$1" gateway profiled
+	profile_end "$2" "$TX" transaction
 }
 for i in $(seq 1 "$REPEAT"); do
 	for k in gateway direct pgbouncer; do bench -C "$k" "$i"; done
 done
 medians RUNS -C CPS "connections/s (median)"
 say "$(printf '%-10s %10s handshakes/s' ceiling "$CEIL")"
+profiled -C connect
 say ""
 say "### 2b. The same with a Go client instead of pgbench (bench/connrate: pgconn, X25519/P-256, one select 1 per connection), median of $REPEAT"
 declare -A GORATE GORUNS
@@ -224,6 +251,7 @@ for i in $(seq 1 "$REPEAT"); do
 	for k in gateway direct pgbouncer; do bench "" "$k" "$i"; done
 done
 medians RUNS "" TPS "tps (median)"
+profiled "" steady
 say ""
 
 # --- summary -------------------------------------------------------------------------------
@@ -247,6 +275,59 @@ if [ "${MEM[gateway]}" != n/a ]; then
 	row "memory per idle conn, gateway ($IDLE, startup)" "${MEM[gateway]} KiB (pgbouncer ${MEM[pgbouncer]} KiB)" "<= 16 KiB" "$(python3 -c "import sys; print('yes' if float(sys.argv[1]) <= 16 else 'NO')" "${MEM[gateway]}")"
 fi
 row "memory per logged-in idle conn ($IDLE_AUTH)" "gateway ${MEM[gateway-loggedin]} KiB, pgbouncer ${MEM[pgbouncer-loggedin]} KiB" "—" "—"
+say ""
+
+# --- CPU per transaction, side by side -----------------------------------------------------
+say "## CPU per transaction, side by side (µs of user+system CPU per pgbench transaction, /proc/PID/stat, median of $REPEAT runs)"
+say "(proxy: the iamdb dev process for the gateway, pgbouncer for pgbouncer; backend: the throwaway postmaster and every"
+say " process under it, exited backends included. With -C every transaction is a new connection: TLS and a login.)"
+declare -A PROXY BACKEND
+cpurow() { say "$(printf '| %-22s | %-9s | %9s | %-26s | %11s | %9s |' "$@")"; }
+cpurow phase target tps "proxy CPU µs/tx" "backend µs/tx" "total µs/tx"
+cpurow --- --- --- --- --- ---
+for mode in "" -C; do
+	for k in gateway pgbouncer direct; do
+		proxy=— total=
+		# shellcheck disable=SC2086
+		case $k in
+		gateway) proxy=$(median1 ${CPU_GW[$k$mode]}) ;;
+		pgbouncer) proxy=$(median1 ${CPU_PB[$k$mode]}) ;;
+		esac
+		# shellcheck disable=SC2086
+		be=$(median1 ${CPU_BE[$k$mode]})
+		total=$(python3 -c "
+import sys
+try: print(f'{sum(float(x) for x in sys.argv[1:] if x != \"—\"):.1f}')
+except ValueError: print('n/a')" "$proxy" "$be")
+		PROXY[$k$mode]=$proxy BACKEND[$k$mode]=$be
+		name=$k
+		[ "$k" != gateway ] || name="iamdb dev"
+		if [ -n "$mode" ]; then what="pgbench -C -S"; rate=${CPS[$k]}; else what="pgbench -S (steady)"; rate=${TPS[$k]}; fi
+		cpurow "$what" "$k" "$rate" "$([ "$proxy" = — ] && echo — || echo "$proxy ($name)")" "$be" "$total"
+	done
+done
+say ""
+
+# --- issue 19's targets --------------------------------------------------------------------
+say "## Issue 19's targets, today (this run; the MariaDB row comes from bench/mysql.sh)"
+irow() { say "$(printf '| %-58s | %-40s | %-30s | %-7s |' "$@")"; }
+irow measure today target ""
+irow --- --- --- ---
+r=$(ratio "${TPS[gateway]}" "${TPS[direct]}")
+irow "steady pgbench -S -c$C: gateway / direct" "${TPS[gateway]} / ${TPS[direct]} = $r" ">= 0.75 of direct" "$(verdict "$r" ge 0.75)"
+r=$(ratio "${TPS[gateway]}" "${TPS[pgbouncer]}")
+irow "steady pgbench -S -c$C: gateway / pgbouncer" "${TPS[gateway]} / ${TPS[pgbouncer]} = $r" ">= 1.5x pgbouncer" "$(verdict "$r" ge 1.5)"
+irow "gateway CPU per relayed transaction (steady -S)" "${PROXY[gateway]} µs" "<= 12 µs" "$(verdict "${PROXY[gateway]}" le 12)"
+irow "… below pgbouncer's own CPU per transaction" "${PROXY[gateway]} µs vs pgbouncer ${PROXY[pgbouncer]} µs" "< pgbouncer's" \
+	"$(python3 -c "import sys; print('met' if float(sys.argv[1]) < float(sys.argv[2]) else 'NOT met')" "${PROXY[gateway]}" "${PROXY[pgbouncer]}" 2>/dev/null || echo n/a)"
+r=$(ratio "${CPS[gateway]}" "${CPS[direct]}")
+irow "new IAM TLS logins/s (pgbench -C): gateway / direct SCRAM+TLS" "${CPS[gateway]} / ${CPS[direct]} = ${r}x" ">= 10x direct" "$(verdict "$r" ge 10)"
+r=$(ratio "${CPS[gateway]}" "${CPS[pgbouncer]}")
+irow "… gateway / pgbouncer" "${CPS[gateway]} / ${CPS[pgbouncer]} = ${r}x" ">= 5x pgbouncer" "$(verdict "$r" ge 5)"
+r=$(ratio "${CPS[gateway]}" "$CEIL")
+irow "… / raw TLS 1.3 handshake ceiling" "${CPS[gateway]} / $CEIL = $r" ">= 0.50" "$(verdict "$r" ge 0.5)"
+irow "memory per idle TLS client before login ($IDLE)" "${MEM[gateway]} KiB (pgbouncer ${MEM[pgbouncer]} KiB)" "<= 16 KiB" "$(verdict "${MEM[gateway]}" le 16)"
+irow "memory per logged-in idle client ($IDLE_AUTH)" "${MEM[gateway-loggedin]} KiB (pgbouncer ${MEM[pgbouncer-loggedin]} KiB)" "<= 40 KiB" "$(verdict "${MEM[gateway-loggedin]}" le 40)"
 say ""
 say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 say "results written to $OUT"

@@ -28,7 +28,7 @@ import (
 
 const devUsage = `usage: iamdb dev [--dir D] [--region R] [--authority ADDR] [--pg ADDR] [--mysql ADDR] [--ops ADDR]
                  [--account ID]... [--imds-profile NAME|ARN [--imds ADDR]]... [--native=false]
-                 [--audit=false]
+                 [--audit=false] [--pprof]
 
 Starts, in the foreground, everything iamdb needs on one machine with zero configuration:
 the embedded store and the authority (AWS Query API for IAM, STS and RDS), a throwaway
@@ -83,7 +83,7 @@ const devGatewaySource = "127.0.0.2"
 type devFlags struct {
 	dir, region, authAddr, pgAddr, mysqlAddr, opsAddr, logLevel string
 	accounts, imdsProfiles, imdsAddrs                           repeated
-	native, audit                                               bool
+	native, audit, pprof                                        bool
 }
 
 func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
@@ -100,6 +100,7 @@ func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
 	fs.Var(&f.imdsProfiles, "imds-profile", "serve an IMDS endpoint for this instance profile: a name in the dev account or an ARN (repeatable; created later is fine)")
 	fs.BoolVar(&f.native, "native", true, "as root, let the databases take IAM logins on their own ports too, through PAM")
 	fs.BoolVar(&f.audit, "audit", true, "keep the audit journal (D/audit); --audit=false only to measure its cost (bench/audit.sh)")
+	fs.BoolVar(&f.pprof, "pprof", false, "also serve net/http/pprof's /debug/pprof/ on the ops address (loopback only; bench/pg.sh, bench/mysql.sh)")
 	fs.Var(&f.imdsAddrs, "imds", "address of the IMDS endpoint of the --imds-profile in the same position (default 127.0.0.1:0)")
 	if done, err := parseArgs(fs, args); done {
 		return nil, err
@@ -157,7 +158,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, h hook
 	if err != nil {
 		return err
 	}
-	var imds []devEnvVar // IAMDB_IMDS_ENDPOINT and one IAMDB_IMDS_ENDPOINT_<NAME> per profile
+	var imds []devEnvVar // IAMDB_OPS_ADDR, IAMDB_IMDS_ENDPOINT and one IAMDB_IMDS_ENDPOINT_<NAME> per profile
+	if a := srv.OpsAddr(); a != "" {
+		imds = append(imds, devEnvVar{"IAMDB_OPS_ADDR", a}) // not IAMDB_OPS_LISTEN: serve would read that
+	}
 	for i, e := range srv.WorkloadEndpoints() {
 		if i == 0 {
 			imds = append(imds, devEnvVar{"IAMDB_IMDS_ENDPOINT", e.URL})
@@ -280,6 +284,7 @@ func devConfig(d string, f *devFlags, dbs *devDatabases) (cfg server.Config, lns
 	cfg.Audit.Enabled = f.audit
 	cfg.Ops.Listen = f.opsAddr
 	cfg.Ops.DrainTimeout.Duration = 10 * time.Second
+	cfg.Ops.Pprof = f.pprof
 	lns = map[string]net.Listener{}
 	// gateway binds addr and configures a gateway there for the database id of engine in
 	// front of backend.
@@ -490,9 +495,9 @@ func devAccountEnvFile(d, id string) string { return filepath.Join(d, "env-"+id)
 // writeDevEnv writes D/env: a file to source that points the AWS CLI, the SDKs, psql,
 // mariadb and iamdb's own commands at the dev instance, and D/env-ID for each extra
 // account. They hold admins' secrets and the databases' admin passwords: 0600. dbs.maria
-// is nil when MariaDB did not start; imds are the IMDS endpoints' variables. D/env does not
-// set AWS_EC2_METADATA_SERVICE_ENDPOINT: the admin's keys in the same file would win over
-// the instance's credentials anyway.
+// is nil when MariaDB did not start; imds are the variables of the ops address and of the
+// IMDS endpoints. D/env does not set AWS_EC2_METADATA_SERVICE_ENDPOINT: the admin's keys in
+// the same file would win over the instance's credentials anyway.
 func writeDevEnv(d, authorityURL string, cfg *server.Config, dbs *devDatabases, imds []devEnvVar) (string, error) {
 	pg, pgPort, maria, myPort := dbs.pg, dbs.pgPort, dbs.maria, dbs.myPort
 	akid, secret, err := readAdminKeyFile(cfg.Path(cfg.Bootstrap.AdminKeyFile))

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -979,10 +980,16 @@ func testCreateDBUserPostgres(t *testing.T, d *devInstance, tools *clientTools) 
 
 // Without the MariaDB binaries, iamdb dev runs PostgreSQL only, and says so; with
 // --native=false, native mode is off and D/env names no native port (readNative checks).
+// --pprof serves /debug/pprof/ at D/env's IAMDB_OPS_ADDR (what bench/pg.sh profiles).
 func TestDevWithoutMariaDB(t *testing.T) {
 	d := startDevWith(t, hooks{startMariaDB: func(context.Context, localdb.MariaDBOptions) (*localdb.MariaDB, error) {
 		return nil, fmt.Errorf("%w (test)", localdb.ErrMariaDBNotFound)
-	}}, "--native=false")
+	}}, "--native=false", "--pprof")
+	if resp, err := http.Get("http://" + d.env["IAMDB_OPS_ADDR"] + "/debug/pprof/"); err != nil {
+		t.Errorf("--pprof: %v", err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {
+		t.Errorf("--pprof: GET http://%s/debug/pprof/ = %s, want 200", d.env["IAMDB_OPS_ADDR"], resp.Status)
+	}
 	if !strings.Contains(d.stdout.String(), "\n  native     off: turned off with --native=false\n") {
 		t.Errorf("stdout %q: want native mode off, saying why", d.stdout.String())
 	}

@@ -290,6 +290,9 @@ type OpsConfig struct {
 	// DrainTimeout is how long SIGTERM waits for gateway sessions to end before closing
 	// them; default 30s.
 	DrainTimeout Duration `toml:"drain_timeout"`
+	// Pprof also serves net/http/pprof's /debug/pprof/ (profiles of the whole process) on
+	// ops.listen, which must then be a loopback address. TOML ops.pprof; default false.
+	Pprof bool `toml:"pprof"`
 }
 
 // Secret is a configured secret: it prints and logs as "REDACTED"; Reveal returns it.
@@ -407,6 +410,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateNative()...)
 	errs = append(errs, c.validateAudit()...)
 	errs = append(errs, c.validateAuditExport()...)
+	errs = append(errs, c.validateOps()...)
 	if c.MasterKey != "" {
 		if _, err := parseMasterKey([]byte(c.MasterKey.Reveal())); err != nil {
 			errs = append(errs, fmt.Errorf("IAMDB_MASTER_KEY: %w", err))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,7 +22,23 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// opsServer serves /metrics, /healthz and /readyz.
+// validateOps checks the [ops] table. ops.pprof shows the process's insides (stacks,
+// command line, allocation sites) to anyone who can reach it, without authentication: it
+// is refused unless ops.listen binds loopback only.
+func (c *Config) validateOps() []error {
+	if !c.Ops.Pprof {
+		return nil
+	}
+	switch {
+	case c.Ops.Listen == "":
+		return []error{errors.New("ops.pprof needs ops.listen")}
+	case !isLoopback(c.Ops.Listen):
+		return []error{fmt.Errorf("ops.pprof: ops.listen %s is not a loopback address", c.Ops.Listen)}
+	}
+	return nil
+}
+
+// opsServer serves /metrics, /healthz and /readyz, and /debug/pprof/ with ops.pprof.
 type opsServer struct {
 	ln  net.Listener
 	srv *http.Server
@@ -43,8 +60,23 @@ func (s *Server) listenOps(reg *prometheus.Registry) (*opsServer, error) {
 		}
 		io.WriteString(w, "ready\n")
 	})
-	s.log.Info("ops listening", "url", "http://"+ln.Addr().String())
+	if s.cfg.Ops.Pprof {
+		handlePprof(mux)
+	}
+	s.log.Info("ops listening", "url", "http://"+ln.Addr().String(), "pprof", s.cfg.Ops.Pprof)
 	return &opsServer{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}, nil
+}
+
+// handlePprof adds net/http/pprof's handlers to mux, under the paths that package serves
+// (its import registers them on http.DefaultServeMux too, which nothing here serves).
+// Index also serves the named profiles: /debug/pprof/heap, /debug/pprof/allocs, ….
+func handlePprof(mux *http.ServeMux) {
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
 func (o *opsServer) serve(log *slog.Logger) {
