@@ -65,7 +65,8 @@ func TestConfigFile(t *testing.T) {
 			Listen: "10.0.0.5:8092", AllowNonLoopback: true, Path: "/creds", Role: "task-role",
 			AuthorizationTokenFile: "secrets/container.token", SessionName: "orders-task",
 		}},
-		Audit: server.AuditConfig{Enabled: true, Dir: "/var/log/iamdb/audit", Retention: server.Duration{Duration: 720 * time.Hour}, MaxBytes: 256 << 20},
+		Audit: server.AuditConfig{Enabled: true, Dir: "/var/log/iamdb/audit", Retention: server.Duration{Duration: 720 * time.Hour}, MaxBytes: 256 << 20,
+			Sync: "always", SyncInterval: server.Duration{Duration: 250 * time.Millisecond}},
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(server.Config{})); diff != "" {
 		t.Errorf("loadConfig(full.toml) mismatch (-want +got):\n%s", diff)
