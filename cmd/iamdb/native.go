@@ -93,130 +93,168 @@ type nativeFile struct {
 	after     string // what to do once it changed
 }
 
+// nativeSetupFlags holds native-setup's flags.
+type nativeSetupFlags struct {
+	engine, socket, service, module    string
+	addresses, gatewaySource, hba, cnf string
+	pamDir                             string
+	timeout                            int
+	apply, check, rebuild              bool
+	set                                map[string]bool // the flags given
+}
+
 func runNativeSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("iamdb native-setup", flag.ContinueOnError)
-	engine := fs.String("engine", "", "postgres or mariadb")
-	socket := fs.String("socket", "", "the local verifier's Unix socket")
-	service := fs.String("service", nativeconf.DefaultService, "PAM service name")
-	module := fs.String("module", "", "path of pam_iamdb.so")
-	timeout := fs.Int("timeout", 0, "the module's timeout in milliseconds (0: its default)")
-	addresses := fs.String("addresses", "", "client addresses (CIDR, comma-separated) for pg_hba's pam lines")
-	gatewaySource := fs.String("gateway-source", "", "address an iamdb gateway dials the database from")
-	hba := fs.String("hba", "", "pg_hba.conf to edit")
-	cnf := fs.String("cnf", defaultCnf, "MariaDB option file to write")
-	pamDir := fs.String("pam-dir", "/etc/pam.d", "directory of PAM service files")
-	apply := fs.Bool("apply", false, "write the files")
-	check := fs.Bool("check", false, "compare the files with what --apply would write")
-	rebuild := fs.Bool("rebuild-module", false, "with --apply: build pam_iamdb.so even if --module exists")
-	if help, err := parseFlags(fs, nativeSetupUsage, args, stdout, stderr); help || err != nil {
+	o, help, err := parseNativeSetup(args, stdout, stderr)
+	if help || err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	switch {
-	case fs.NArg() > 0:
-		return usagef("native-setup: unexpected argument %q", fs.Arg(0))
-	case *apply && *check:
-		return usagef("native-setup: --apply and --check exclude each other")
-	case *rebuild && !*apply:
-		return usagef("native-setup: --rebuild-module goes with --apply")
-	case *socket == "":
-		return usagef("native-setup: --socket (the local verifier's Unix socket) is required")
-	case !filepath.IsAbs(*socket):
-		return usagef("native-setup: --socket %q must be an absolute path", *socket)
-	}
-	if err := nativeconf.CheckService(*service); err != nil {
-		return usagef("native-setup: --service: %s", strings.TrimPrefix(err.Error(), "nativeconf: "))
-	}
-	if *module == "" {
-		*module = filepath.Join(pamModuleDir(runtime.GOARCH, fileExists), "pam_iamdb.so")
+	if o.module == "" {
+		o.module = filepath.Join(pamModuleDir(runtime.GOARCH, fileExists), "pam_iamdb.so")
 	}
 	// Linux-PAM reads a relative module path in its module directory.
-	modulePath := *module
+	modulePath := o.module
 	if !filepath.IsAbs(modulePath) {
 		modulePath = filepath.Join(pamModuleDir(runtime.GOARCH, fileExists), modulePath)
 	}
-	pamText, err := nativeconf.PAMService(nativeconf.PAM{Module: *module, Socket: *socket, TimeoutMS: *timeout})
+	pamText, err := nativeconf.PAMService(nativeconf.PAM{Module: o.module, Socket: o.socket, TimeoutMS: o.timeout})
 	if err != nil {
 		return usagef("native-setup: %s", strings.TrimPrefix(err.Error(), "nativeconf: "))
 	}
 	files := []nativeFile{{
-		what: "PAM service file", path: filepath.Join(*pamDir, *service), mode: 0o644,
+		what: "PAM service file", path: filepath.Join(o.pamDir, o.service), mode: 0o644,
 		want:  func([]byte) ([]byte, error) { return []byte(pamText), nil },
 		after: "PAM reads it at each login",
 	}}
+	ef, err := nativeEngineFile(o)
+	if err != nil {
+		return err
+	}
+	files = append(files, ef)
+	switch {
+	case o.check:
+		return checkNative(files, modulePath, stdout)
+	case o.apply:
+		return applyNative(ctx, files, modulePath, o.rebuild, stdout)
+	}
+	printNative(files, modulePath, stdout)
+	return nil
+}
 
-	switch *engine {
+// parseNativeSetup parses and checks native-setup's flags.
+func parseNativeSetup(args []string, stdout, stderr io.Writer) (o nativeSetupFlags, help bool, err error) {
+	fs := flag.NewFlagSet("iamdb native-setup", flag.ContinueOnError)
+	fs.StringVar(&o.engine, "engine", "", "postgres or mariadb")
+	fs.StringVar(&o.socket, "socket", "", "the local verifier's Unix socket")
+	fs.StringVar(&o.service, "service", nativeconf.DefaultService, "PAM service name")
+	fs.StringVar(&o.module, "module", "", "path of pam_iamdb.so")
+	fs.IntVar(&o.timeout, "timeout", 0, "the module's timeout in milliseconds (0: its default)")
+	fs.StringVar(&o.addresses, "addresses", "", "client addresses (CIDR, comma-separated) for pg_hba's pam lines")
+	fs.StringVar(&o.gatewaySource, "gateway-source", "", "address an iamdb gateway dials the database from")
+	fs.StringVar(&o.hba, "hba", "", "pg_hba.conf to edit")
+	fs.StringVar(&o.cnf, "cnf", defaultCnf, "MariaDB option file to write")
+	fs.StringVar(&o.pamDir, "pam-dir", "/etc/pam.d", "directory of PAM service files")
+	fs.BoolVar(&o.apply, "apply", false, "write the files")
+	fs.BoolVar(&o.check, "check", false, "compare the files with what --apply would write")
+	fs.BoolVar(&o.rebuild, "rebuild-module", false, "with --apply: build pam_iamdb.so even if --module exists")
+	if help, err := parseFlags(fs, nativeSetupUsage, args, stdout, stderr); help || err != nil {
+		return o, help, err
+	}
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	switch {
+	case fs.NArg() > 0:
+		return o, false, usagef("native-setup: unexpected argument %q", fs.Arg(0))
+	case o.apply && o.check:
+		return o, false, usagef("native-setup: --apply and --check exclude each other")
+	case o.rebuild && !o.apply:
+		return o, false, usagef("native-setup: --rebuild-module goes with --apply")
+	case o.socket == "":
+		return o, false, usagef("native-setup: --socket (the local verifier's Unix socket) is required")
+	case !filepath.IsAbs(o.socket):
+		return o, false, usagef("native-setup: --socket %q must be an absolute path", o.socket)
+	}
+	if err := nativeconf.CheckService(o.service); err != nil {
+		return o, false, usagef("native-setup: --service: %s", strings.TrimPrefix(err.Error(), "nativeconf: "))
+	}
+	return o, false, nil
+}
+
+// nativeEngineFile returns the engine's own file: pg_hba.conf's block or MariaDB's
+// option file.
+func nativeEngineFile(o nativeSetupFlags) (nativeFile, error) {
+	switch o.engine {
 	case "postgres", "postgresql":
-		if set["cnf"] {
-			return usagef("native-setup: --cnf is for --engine mariadb")
+		if o.set["cnf"] {
+			return nativeFile{}, usagef("native-setup: --cnf is for --engine mariadb")
 		}
-		h := nativeconf.HBA{Service: *service}
-		if *addresses != "" {
-			for _, a := range strings.Split(*addresses, ",") {
-				p, err := netip.ParsePrefix(strings.TrimSpace(a))
-				if err != nil {
-					return usagef("native-setup: --addresses: %v", err)
-				}
-				h.Addresses = append(h.Addresses, p)
-			}
-		}
-		if *gatewaySource != "" {
-			a, err := netip.ParseAddr(*gatewaySource)
-			if err != nil {
-				return usagef("native-setup: --gateway-source: %v", err)
-			}
-			h.GatewaySource = a
-		}
-		block, err := nativeconf.HBABlock(h)
-		if err != nil {
-			return usagef("native-setup: %s", strings.TrimPrefix(err.Error(), "nativeconf: "))
-		}
-		path := *hba
-		if path == "" && (*apply || *check) {
-			m, _ := filepath.Glob("/etc/postgresql/*/main/pg_hba.conf")
-			if len(m) != 1 {
-				return usagef("native-setup: --hba: name the server's pg_hba.conf (SHOW hba_file); found %d under /etc/postgresql", len(m))
-			}
-			path = m[0]
-		}
-		if path == "" {
-			path = "pg_hba.conf (SHOW hba_file)"
-		}
-		files = append(files, nativeFile{
-			what: "pg_hba.conf block (at the top)", path: path, mustExist: true,
-			want: func(cur []byte) ([]byte, error) {
-				if cur == nil {
-					return []byte(block), nil
-				}
-				s, err := nativeconf.ApplyHBA(string(cur), block)
-				return []byte(s), err
-			},
-			after: "reload PostgreSQL: SELECT pg_reload_conf()",
-		})
+		return nativeHBAFile(o)
 	case "mariadb", "mysql":
 		for _, f := range []string{"addresses", "gateway-source", "hba"} {
-			if set[f] {
-				return usagef("native-setup: --%s is for --engine postgres", f)
+			if o.set[f] {
+				return nativeFile{}, usagef("native-setup: --%s is for --engine postgres", f)
 			}
 		}
-		files = append(files, nativeFile{
-			what: "MariaDB option file", path: *cnf, mode: 0o644,
+		return nativeFile{
+			what: "MariaDB option file", path: o.cnf, mode: 0o644,
 			want:  func([]byte) ([]byte, error) { return []byte(nativeconf.MariaDBConf()), nil },
-			after: "restart MariaDB (pam_use_cleartext_plugin is read-only), then create users with iamdb create-db-user --native --pam-service " + *service,
-		})
+			after: "restart MariaDB (pam_use_cleartext_plugin is read-only), then create users with iamdb create-db-user --native --pam-service " + o.service,
+		}, nil
 	case "":
-		return usagef("native-setup: --engine postgres|mariadb is required")
+		return nativeFile{}, usagef("native-setup: --engine postgres|mariadb is required")
 	default:
-		return usagef("native-setup: --engine %q must be postgres or mariadb", *engine)
+		return nativeFile{}, usagef("native-setup: --engine %q must be postgres or mariadb", o.engine)
 	}
+}
 
-	switch {
-	case *check:
-		return checkNative(files, modulePath, stdout)
-	case *apply:
-		return applyNative(ctx, files, modulePath, *rebuild, stdout)
+// nativeHBAFile returns pg_hba.conf's block for PostgreSQL.
+func nativeHBAFile(o nativeSetupFlags) (nativeFile, error) {
+	h := nativeconf.HBA{Service: o.service}
+	if o.addresses != "" {
+		for _, a := range strings.Split(o.addresses, ",") {
+			p, err := netip.ParsePrefix(strings.TrimSpace(a))
+			if err != nil {
+				return nativeFile{}, usagef("native-setup: --addresses: %v", err)
+			}
+			h.Addresses = append(h.Addresses, p)
+		}
 	}
+	if o.gatewaySource != "" {
+		a, err := netip.ParseAddr(o.gatewaySource)
+		if err != nil {
+			return nativeFile{}, usagef("native-setup: --gateway-source: %v", err)
+		}
+		h.GatewaySource = a
+	}
+	block, err := nativeconf.HBABlock(h)
+	if err != nil {
+		return nativeFile{}, usagef("native-setup: %s", strings.TrimPrefix(err.Error(), "nativeconf: "))
+	}
+	path := o.hba
+	if path == "" && (o.apply || o.check) {
+		m, _ := filepath.Glob("/etc/postgresql/*/main/pg_hba.conf")
+		if len(m) != 1 {
+			return nativeFile{}, usagef("native-setup: --hba: name the server's pg_hba.conf (SHOW hba_file); found %d under /etc/postgresql", len(m))
+		}
+		path = m[0]
+	}
+	if path == "" {
+		path = "pg_hba.conf (SHOW hba_file)"
+	}
+	return nativeFile{
+		what: "pg_hba.conf block (at the top)", path: path, mustExist: true,
+		want: func(cur []byte) ([]byte, error) {
+			if cur == nil {
+				return []byte(block), nil
+			}
+			s, err := nativeconf.ApplyHBA(string(cur), block)
+			return []byte(s), err
+		},
+		after: "reload PostgreSQL: SELECT pg_reload_conf()",
+	}, nil
+}
+
+// printNative prints what --apply would write, and a note if the module is missing.
+func printNative(files []nativeFile, modulePath string, stdout io.Writer) {
 	for i, f := range files {
 		if i > 0 {
 			fmt.Fprintln(stdout)
@@ -227,7 +265,6 @@ func runNativeSetup(ctx context.Context, args []string, stdout, stderr io.Writer
 	if !fileExists(modulePath) {
 		fmt.Fprintf(stdout, "\n### note: %s does not exist yet: --apply builds it (gcc and libpam0g-dev needed)\n", modulePath)
 	}
-	return nil
 }
 
 // readCurrent returns name's content, nil if it does not exist.
