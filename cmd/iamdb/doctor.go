@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/iamdb/iamdb/internal/dbuser"
 	"github.com/iamdb/iamdb/internal/doctor"
 	"github.com/iamdb/iamdb/internal/nativesetup"
 )
@@ -166,7 +167,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		o.Hostname, o.Port, o.Username = f.hostname, f.port, f.username
 	}
 	if f.pgURL != "" {
-		o.Postgres = withPostgresTLS(f.pgURL, f.caFile)
+		o.Postgres = dbuser.PostgresTLS(f.pgURL, f.caFile)
 	}
 	if f.native.user != "" {
 		o.Native.Token = os.Getenv(nativeTokenEnv)
