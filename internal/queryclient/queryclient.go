@@ -1,6 +1,7 @@
 package queryclient
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -91,33 +92,16 @@ func Call(ctx context.Context, creds *client.AWSCredentials, service, endpoint s
 	if region == "" {
 		region = "us-east-1"
 	}
-	c, err := creds.Retrieve(ctx)
-	if err != nil {
-		return err
-	}
-	body := form.Encode()
-	u := strings.TrimSuffix(endpoint, "/") + "/"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
+	body := []byte(form.Encode())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(endpoint, "/")+"/", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	sum := sha256.Sum256([]byte(body))
-	var signer sigv4.Signer
-	if err := signer.SignHTTP(req, sigv4.Credentials{
-		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
-	}, hex.EncodeToString(sum[:]), service, region, time.Now()); err != nil {
-		return fmt.Errorf("signing: %w", err)
-	}
 	hc := &http.Client{Timeout: 30 * time.Second}
-	resp, err := hc.Do(req)
+	resp, data, err := Send(hc, req, body, creds, service, region, time.Now(), maxAnswer)
 	if err != nil {
 		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("reading the answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e errorResponse
@@ -130,4 +114,32 @@ func Call(ctx context.Context, creds *client.AWSCredentials, service, endpoint s
 		return fmt.Errorf("unreadable answer: %w", err)
 	}
 	return nil
+}
+
+// Send signs req, whose body is body, with the credentials of p for service in region
+// at now (SigV4), sends it with hc and returns the response with its body read, at most
+// limit bytes, and closed. The AWS JSON protocol's clients (audit tail's LookupEvents)
+// use it too.
+func Send(hc *http.Client, req *http.Request, body []byte, p client.CredentialsProvider, service, region string, now time.Time, limit int64) (*http.Response, []byte, error) {
+	c, err := p.Retrieve(req.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	sum := sha256.Sum256(body)
+	var signer sigv4.Signer
+	if err := signer.SignHTTP(req, sigv4.Credentials{
+		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
+	}, hex.EncodeToString(sum[:]), service, region, now); err != nil {
+		return nil, nil, fmt.Errorf("signing: %w", err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	return resp, data, nil
 }

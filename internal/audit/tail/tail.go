@@ -3,17 +3,14 @@ package tail
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/iamdb/iamdb/client"
-	"github.com/iamdb/iamdb/sigv4"
+	"github.com/iamdb/iamdb/internal/queryclient"
 )
 
 // Lag is how far back Next asks again before the newest event it returned: events
@@ -139,10 +136,6 @@ func (t *Tailer) lookup(ctx context.Context, start time.Time) ([]lookedUpEvent, 
 // call posts req as LookupEvents to the authority, signed for cloudtrail, and decodes the
 // answer into out.
 func (t *Tailer) call(ctx context.Context, req any, out any) error {
-	c, err := t.cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return err
-	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return err
@@ -153,20 +146,9 @@ func (t *Tailer) call(ctx context.Context, req any, out any) error {
 	}
 	hr.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	hr.Header.Set("X-Amz-Target", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents")
-	sum := sha256.Sum256(body)
-	var signer sigv4.Signer
-	if err := signer.SignHTTP(hr, sigv4.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken},
-		hex.EncodeToString(sum[:]), "cloudtrail", t.cfg.Region, t.cfg.Now()); err != nil {
-		return fmt.Errorf("signing: %w", err)
-	}
-	resp, err := t.cfg.HTTPClient.Do(hr)
+	resp, data, err := queryclient.Send(t.cfg.HTTPClient, hr, body, t.cfg.Credentials, "cloudtrail", t.cfg.Region, t.cfg.Now(), maxAnswer)
 	if err != nil {
 		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("reading the answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
