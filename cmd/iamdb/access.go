@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/iamdb/iamdb/client"
+	"github.com/iamdb/iamdb/internal/queryclient"
 )
 
 const accessUsage = `usage: iamdb access unused [--days N] [--format text|json]
@@ -81,7 +82,7 @@ func runAccessUnused(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	var a unusedAnswer
 	form := url.Values{"Action": {"ListUnusedAccess"}, "Version": {"2010-05-08"}, "Days": {strconv.Itoa(*days)}}
-	if err := callAuthority(ctx, creds, "iam", *endpoint, form, &a); err != nil {
+	if err := queryclient.Call(ctx, creds, "iam", *endpoint, form, &a); err != nil {
 		return fmt.Errorf("access unused: %w", err)
 	}
 	if *format == "json" {

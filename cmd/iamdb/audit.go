@@ -3,19 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/iamdb/iamdb/client"
-	"github.com/iamdb/iamdb/sigv4"
+	"github.com/iamdb/iamdb/internal/audit/tail"
 )
 
 const auditTailUsage = `usage: iamdb audit tail [--follow] [FILTER] [--since DURATION] [--format text|json]
@@ -50,33 +47,55 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	})
 }
 
-// auditTail is "iamdb audit tail"'s parsed command line.
-type auditTail struct {
+// auditTailFlags is "iamdb audit tail"'s parsed command line.
+type auditTailFlags struct {
 	follow          bool
 	attr, value     string
 	since, interval time.Duration
 	format          string
 	endpoint        string
 	profile, region string
-	start           time.Time
-	seen            map[string]time.Time // EventId → time, of the printed events still in the window
-	newest          time.Time            // the newest printed event's time
-	creds           *client.AWSCredentials
-	stdout          io.Writer
-	hc              *http.Client
 }
 
-// auditLag is how far back --follow asks again before the newest event it printed: events
-// recorded concurrently may carry a time slightly older than one already seen.
-const auditLag = 10 * time.Second
-
-// auditMaxEvents bounds the events one sweep collects before printing (newest first on the
-// wire, printed oldest first): a wider --since is refused rather than held in memory.
-const auditMaxEvents = 100_000
-
 func runAuditTail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	a, help, err := parseAuditTail(args, stdout, stderr)
+	if help || err != nil {
+		return err
+	}
+	creds, err := client.AWSDefaultCredentials(ctx, client.AWSOptions{Profile: a.profile, Region: a.region})
+	if err != nil {
+		return fmt.Errorf("audit tail: %w", err)
+	}
+	t := tail.New(tail.Config{
+		Endpoint: a.endpoint, Credentials: creds, Region: creds.Region(), Attribute: a.attr, Value: a.value,
+		Start: time.Now().Add(-a.since).Truncate(time.Second),
+	})
+	if err := printNewEvents(ctx, t, a.format, stdout); err != nil {
+		return fmt.Errorf("audit tail: %w", err)
+	}
+	if !a.follow {
+		return nil
+	}
+	tick := time.NewTicker(a.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if err := printNewEvents(ctx, t, a.format, stdout); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("audit tail: %w", err)
+		}
+	}
+}
+
+// parseAuditTail parses and checks audit tail's flags.
+func parseAuditTail(args []string, stdout, stderr io.Writer) (a auditTailFlags, help bool, err error) {
 	fs := flag.NewFlagSet("iamdb audit tail", flag.ContinueOnError)
-	a := &auditTail{stdout: stdout, seen: map[string]time.Time{}}
 	fs.BoolVar(&a.follow, "follow", false, "keep asking for new events")
 	filters := map[string]*string{}
 	for _, f := range []struct{ flag, attr, help string }{
@@ -100,143 +119,70 @@ func runAuditTail(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&a.profile, "profile", "", "AWS profile")
 	fs.StringVar(&a.region, "region", "", "region to sign for (default: the profile's, else us-east-1)")
 	if help, err := parseFlags(fs, auditTailUsage, args, stdout, stderr); help || err != nil {
-		return err
+		return a, help, err
 	}
 	for attr, v := range filters {
 		if *v == "" {
 			continue
 		}
 		if a.attr != "" {
-			return usagef("audit tail: only one filter at a time (LookupEvents takes one attribute)")
+			return a, false, usagef("audit tail: only one filter at a time (LookupEvents takes one attribute)")
 		}
 		a.attr, a.value = attr, *v
 	}
 	switch {
 	case fs.NArg() > 0:
-		return usagef("audit tail: unexpected argument %q", fs.Arg(0))
+		return a, false, usagef("audit tail: unexpected argument %q", fs.Arg(0))
 	case a.endpoint == "":
-		return usagef("audit tail: no --endpoint-url (or $AWS_ENDPOINT_URL): which authority?")
+		return a, false, usagef("audit tail: no --endpoint-url (or $AWS_ENDPOINT_URL): which authority?")
 	case a.format != "text" && a.format != "json":
-		return usagef("audit tail: --format is text or json, not %q", a.format)
+		return a, false, usagef("audit tail: --format is text or json, not %q", a.format)
 	case a.attr == "ReadOnly" && a.value != "true" && a.value != "false":
-		return usagef("audit tail: --read-only is true or false")
+		return a, false, usagef("audit tail: --read-only is true or false")
 	case a.since <= 0 || a.interval <= 0:
-		return usagef("audit tail: --since and --interval must be positive")
+		return a, false, usagef("audit tail: --since and --interval must be positive")
 	}
-	creds, err := client.AWSDefaultCredentials(ctx, client.AWSOptions{Profile: a.profile, Region: a.region})
+	return a, false, nil
+}
+
+// printNewEvents prints the events t has not returned before, oldest first.
+func printNewEvents(ctx context.Context, t *tail.Tailer, format string, w io.Writer) error {
+	evs, err := t.Next(ctx)
 	if err != nil {
-		return fmt.Errorf("audit tail: %w", err)
+		return err
 	}
-	a.creds = creds
-	a.hc = &http.Client{Timeout: 30 * time.Second}
-	a.start = time.Now().Add(-a.since).Truncate(time.Second)
-	if err := a.sweep(ctx); err != nil {
-		return fmt.Errorf("audit tail: %w", err)
-	}
-	if !a.follow {
-		return nil
-	}
-	tick := time.NewTicker(a.interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
-		if err := a.sweep(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("audit tail: %w", err)
-		}
-	}
-}
-
-// lookedUpEvent is the part of a LookupEvents event tail reads.
-type lookedUpEvent struct {
-	EventID         string  `json:"EventId"`
-	EventTime       float64 `json:"EventTime"`
-	CloudTrailEvent string  `json:"CloudTrailEvent"`
-}
-
-// sweep fetches every event from the window's start (a.start, then auditLag before the
-// newest printed one), skips those already printed and prints the others oldest first.
-func (a *auditTail) sweep(ctx context.Context) error {
-	start := a.start
-	if !a.newest.IsZero() && a.newest.Add(-auditLag).After(start) {
-		start = a.newest.Add(-auditLag)
-	}
-	var evs []lookedUpEvent
-	next := ""
-	for {
-		req := map[string]any{"StartTime": start.Unix()}
-		if a.attr != "" {
-			req["LookupAttributes"] = []map[string]string{{"AttributeKey": a.attr, "AttributeValue": a.value}}
-		}
-		if next != "" {
-			req["NextToken"] = next
-		}
-		var page struct {
-			Events    []lookedUpEvent
-			NextToken string
-		}
-		if err := a.call(ctx, req, &page); err != nil {
+	for _, e := range evs {
+		if err := printEvent(w, format, e); err != nil {
 			return err
-		}
-		evs = append(evs, page.Events...)
-		if len(evs) > auditMaxEvents {
-			return fmt.Errorf("more than %d events since %s: narrow --since or filter", auditMaxEvents, start.Format(time.RFC3339))
-		}
-		if next = page.NextToken; next == "" {
-			break
-		}
-	}
-	for i := len(evs) - 1; i >= 0; i-- { // newest first on the wire
-		e := &evs[i]
-		if _, dup := a.seen[e.EventID]; dup {
-			continue
-		}
-		t := time.Unix(0, int64(e.EventTime*1e9)).UTC()
-		a.seen[e.EventID] = t
-		if t.After(a.newest) {
-			a.newest = t
-		}
-		if err := a.print(e, t); err != nil {
-			return err
-		}
-	}
-	for id, t := range a.seen { // forget what the next window no longer reaches
-		if t.Before(a.newest.Add(-2 * auditLag)) {
-			delete(a.seen, id)
 		}
 	}
 	return nil
 }
 
-// print writes one event in a.format.
-func (a *auditTail) print(e *lookedUpEvent, t time.Time) error {
-	if a.format == "json" {
+// printEvent writes one event in format: its whole record on one line (json), or its
+// time, source, name, user, source IP and error code (text).
+func printEvent(w io.Writer, format string, e tail.Event) error {
+	if format == "json" {
 		var buf bytes.Buffer
-		if err := json.Compact(&buf, []byte(e.CloudTrailEvent)); err != nil {
-			return fmt.Errorf("event %s: CloudTrailEvent is not JSON: %w", e.EventID, err)
+		if err := json.Compact(&buf, e.Record); err != nil {
+			return fmt.Errorf("event %s: CloudTrailEvent is not JSON: %w", e.ID, err)
 		}
 		buf.WriteByte('\n')
-		_, err := a.stdout.Write(buf.Bytes())
+		_, err := w.Write(buf.Bytes())
 		return err
 	}
 	var rec struct {
 		EventSource, EventName, SourceIPAddress, ErrorCode string
 		UserIdentity                                       struct{ Type, UserName, ARN string }
 	}
-	if err := json.Unmarshal([]byte(e.CloudTrailEvent), &rec); err != nil {
-		return fmt.Errorf("event %s: CloudTrailEvent is not a record: %w", e.EventID, err)
+	if err := json.Unmarshal(e.Record, &rec); err != nil {
+		return fmt.Errorf("event %s: CloudTrailEvent is not a record: %w", e.ID, err)
 	}
 	user := rec.UserIdentity.UserName
 	if user == "" {
 		user = rec.UserIdentity.ARN
 	}
-	_, err := fmt.Fprintf(a.stdout, "%s %s %s %s %s %s\n", t.Format("2006-01-02T15:04:05Z"), field(rec.EventSource),
+	_, err := fmt.Fprintf(w, "%s %s %s %s %s %s\n", e.Time.Format("2006-01-02T15:04:05Z"), field(rec.EventSource),
 		field(rec.EventName), field(user), field(rec.SourceIPAddress), field(rec.ErrorCode))
 	return err
 }
@@ -254,61 +200,3 @@ func field(s string) string {
 		return r
 	}, s)
 }
-
-// call posts req as LookupEvents to the authority, signed for cloudtrail, and decodes the
-// answer into out.
-func (a *auditTail) call(ctx context.Context, req any, out any) error {
-	region := a.creds.Region()
-	if region == "" {
-		region = "us-east-1"
-	}
-	c, err := a.creds.Retrieve(ctx)
-	if err != nil {
-		return err
-	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return err
-	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(a.endpoint, "/")+"/", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	hr.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	hr.Header.Set("X-Amz-Target", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents")
-	sum := sha256.Sum256(body)
-	var signer sigv4.Signer
-	if err := signer.SignHTTP(hr, sigv4.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken},
-		hex.EncodeToString(sum[:]), "cloudtrail", region, time.Now()); err != nil {
-		return fmt.Errorf("signing: %w", err)
-	}
-	resp, err := a.hc.Do(hr)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("reading the answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Type    string `json:"__type"`
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(data, &e) == nil && e.Type != "" {
-			code := e.Type[strings.LastIndexByte(e.Type, '#')+1:] // botocore drops a namespace#
-			return &lookupError{Code: code, Message: e.Message}
-		}
-		return fmt.Errorf("the authority answered %s", resp.Status)
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("unreadable answer: %w", err)
-	}
-	return nil
-}
-
-// lookupError is an error answer of LookupEvents.
-type lookupError struct{ Code, Message string }
-
-func (e *lookupError) Error() string { return e.Code + ": " + e.Message }

@@ -5,9 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/audit/export"
@@ -92,64 +90,13 @@ func runAuditVerify(_ context.Context, args []string, stdout, stderr io.Writer) 
 	}
 
 	rep := export.VerifyDir(dir, keys, from, to)
-	when := func(t time.Time, zero string) string {
-		if t.IsZero() {
-			return zero
-		}
-		return t.UTC().Format(time.RFC3339)
+	if err := rep.WriteText(stdout, dir, *verbose, time.Now()); err != nil {
+		return fmt.Errorf("audit verify: %w", err)
 	}
-	fmt.Fprintf(stdout, "Validating log files in %s between %s and %s\n\n", dir, when(from, "the first digest"), when(to, "now"))
-	for _, list := range []struct {
-		kind    string
-		results []export.Result
-	}{{"Digest file", rep.Digests}, {"Log file", rep.Logs}} {
-		for _, r := range list.results {
-			if !*verbose && r.Valid() {
-				continue
-			}
-			fmt.Fprintf(stdout, "%s\t%s\t%s\n", list.kind, filepath.Join(dir, filepath.FromSlash(r.Object)), r.Status)
-			for _, d := range r.Details {
-				fmt.Fprintf(stdout, "\t%s\n", d)
-			}
-		}
-	}
-	fmt.Fprintf(stdout, "\nResults requested for %s to %s\n", when(from, "the first digest"), when(to, "now"))
-	if len(rep.Digests) == 0 {
-		fmt.Fprintln(stdout, "No digest files found")
-		return exitCode(1)
-	}
-	fmt.Fprintf(stdout, "Results found for %s to %s:\n\n", when(rep.Oldest, "?"), when(rep.Newest, "?"))
-	fmt.Fprintln(stdout, summary(rep.Digests, "digest"))
-	fmt.Fprintln(stdout, summary(rep.Logs, "log"))
-	if to.IsZero() {
-		// Digests removed from the end of a chain leave no gap: say when one looks cut.
-		chains := slices.Sorted(maps.Keys(rep.Ends))
-		for _, c := range chains {
-			if end := rep.Ends[c]; time.Since(end) > 2*time.Hour {
-				fmt.Fprintf(stdout, "WARNING: the newest digest of %s ends at %s: a running export writes one every hour\n",
-					c, end.Format(time.RFC3339))
-			}
-		}
-	}
-	if !rep.Valid() {
+	if len(rep.Digests) == 0 || !rep.Valid() {
 		return exitCode(1)
 	}
 	return nil
-}
-
-// summary is validate-logs' "N/M digest files valid[, K/M digest files INVALID]".
-func summary(rs []export.Result, kind string) string {
-	valid := 0
-	for _, r := range rs {
-		if r.Valid() {
-			valid++
-		}
-	}
-	s := fmt.Sprintf("%d/%d %s files valid", valid, len(rs), kind)
-	if valid < len(rs) {
-		s += fmt.Sprintf(", %d/%d %s files INVALID", len(rs)-valid, len(rs), kind)
-	}
-	return s
 }
 
 // parseWhen parses a time given on the command line, UTC unless it says otherwise.

@@ -2,15 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"database/sql"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -18,6 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/iamdb/iamdb/internal/dbuser"
 	"github.com/iamdb/iamdb/internal/nativeconf"
 	"github.com/iamdb/iamdb/internal/rdsiam"
 )
@@ -147,153 +142,36 @@ func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Write
 	return createPostgresUsers(ctx, *pgURL, *caFile, users, stdout)
 }
 
-// createPostgresUsers runs rdsiam.PostgresIAMUserSQL for each user, each user in a transaction.
+// createPostgresUsers creates users on the PostgreSQL server of connString.
 func createPostgresUsers(ctx context.Context, connString, caFile string, users []string, stdout io.Writer) error {
-	cfg, err := pgx.ParseConfig(withPostgresTLS(connString, caFile))
+	cfg, err := pgx.ParseConfig(dbuser.PostgresTLS(connString, caFile))
 	if err != nil {
 		return fmt.Errorf("create-db-user: --postgres: %w", err)
 	}
-	c, err := pgx.ConnectConfig(ctx, cfg)
+	err = dbuser.CreatePostgres(ctx, cfg, users, func(u string) {
+		fmt.Fprintf(stdout, "created %s: a member of rds_iam, it logs in only with IAM auth tokens\n", u)
+	})
 	if err != nil {
 		return fmt.Errorf("create-db-user: %w", err)
-	}
-	defer c.Close(context.Background())
-	for _, u := range users {
-		err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-			for _, s := range rdsiam.PostgresIAMUserSQL(u) {
-				if _, err := tx.Exec(ctx, s); err != nil {
-					return fmt.Errorf("%s: %w", s, err)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("create-db-user: %w", err)
-		}
-		fmt.Fprintf(stdout, "created %s: a member of rds_iam, it logs in only with IAM auth tokens\n", u)
 	}
 	return nil
 }
 
-// withPostgresTLS makes verified TLS the default of a connection string: sslmode
-// verify-full unless it names an sslmode, and sslrootcert=caFile unless it names one (or
-// caFile is empty: the system's roots).
-func withPostgresTLS(s, caFile string) string {
-	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
-		u, err := url.Parse(s)
-		if err != nil {
-			return s // pgx reports it
-		}
-		// Append to the query as written: re-encoding it would turn spaces into '+',
-		// which libpq and pgx read as a plus sign (options=-c%20x=y).
-		q := u.Query()
-		add := url.Values{}
-		if !q.Has("sslmode") {
-			add.Set("sslmode", "verify-full")
-		}
-		if !q.Has("sslrootcert") && caFile != "" {
-			add.Set("sslrootcert", caFile)
-		}
-		if len(add) > 0 {
-			if u.RawQuery != "" {
-				u.RawQuery += "&"
-			}
-			u.RawQuery += strings.ReplaceAll(add.Encode(), "+", "%20")
-		}
-		return u.String()
-	}
-	has := func(key string) bool {
-		for _, f := range strings.Fields(s) {
-			if k, _, _ := strings.Cut(f, "="); strings.TrimSpace(k) == key {
-				return true
-			}
-		}
-		return false
-	}
-	if !has("sslmode") {
-		s += " sslmode=verify-full"
-	}
-	if !has("sslrootcert") && caFile != "" {
-		s += " sslrootcert=" + rdsiam.QuotePostgresConnValue(caFile)
-	}
-	return s
-}
-
-// createMySQLUsers runs userSQL (rdsiam.MySQLIAMUserSQL or MySQLNativeUserSQL) for each
-// user; when a statement after CREATE USER fails, it drops the user again, so that a retry
-// starts afresh.
+// createMySQLUsers creates users with userSQL (rdsiam.MySQLIAMUserSQL or
+// MySQLNativeUserSQL) on the MySQL server of dsn.
 func createMySQLUsers(ctx context.Context, dsn, caFile string, users []string, userSQL func(string) []string, stdout io.Writer) error {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		return fmt.Errorf("create-db-user: --mysql: %w", err)
 	}
-	if err := withMySQLTLS(cfg, caFile); err != nil {
+	if err := dbuser.MySQLTLS(cfg, caFile); err != nil {
 		return fmt.Errorf("create-db-user: %w", err)
 	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 10 * time.Second
-	}
-	connector, err := mysql.NewConnector(cfg)
-	if err != nil {
-		return fmt.Errorf("create-db-user: --mysql: %w", err)
-	}
-	db := sql.OpenDB(connector)
-	defer db.Close()
-	c, err := db.Conn(ctx)
+	err = dbuser.CreateMySQL(ctx, cfg, users, userSQL, func(account string) {
+		fmt.Fprintf(stdout, "created %s: a member of rds_iam, it logs in only with IAM auth tokens\n", account)
+	})
 	if err != nil {
 		return fmt.Errorf("create-db-user: %w", err)
 	}
-	defer c.Close()
-	// Our literals escape nothing with a backslash (rdsiam.QuoteMySQLString): in this
-	// session a backslash stands for itself, whatever the server's sql_mode.
-	if _, err := c.ExecContext(ctx, rdsiam.RawBackslashes); err != nil {
-		return fmt.Errorf("create-db-user: %s: %w", rdsiam.RawBackslashes, err)
-	}
-	for _, u := range users {
-		created := false
-		for _, s := range userSQL(u) {
-			if _, err := c.ExecContext(ctx, s); err != nil {
-				err = fmt.Errorf("create-db-user: %s: %w", s, err)
-				var me *mysql.MySQLError
-				if created && errors.As(err, &me) && me.Number == 1698 {
-					err = fmt.Errorf("%w (granting rds_iam takes rds_iam WITH ADMIN OPTION: GRANT rds_iam TO %s WITH ADMIN OPTION, as its creator)", err, rdsiam.MySQLAccount(cfg.User))
-				}
-				if created {
-					if _, derr := c.ExecContext(ctx, "DROP USER "+rdsiam.MySQLAccount(u)); derr != nil {
-						err = fmt.Errorf("%w; dropping the user again: %v", err, derr)
-					}
-				}
-				return err
-			}
-			created = created || strings.HasPrefix(s, "CREATE USER ")
-		}
-		fmt.Fprintf(stdout, "created %s: a member of rds_iam, it logs in only with IAM auth tokens\n", rdsiam.MySQLAccount(u))
-	}
-	return nil
-}
-
-// withMySQLTLS makes verified TLS the default of a DSN: with no tls parameter (or
-// tls=true), TLS verified against caFile (the system's roots if empty) for the DSN's
-// host; other tls values are the driver's.
-func withMySQLTLS(cfg *mysql.Config, caFile string) error {
-	if cfg.TLSConfig != "" && cfg.TLSConfig != "true" {
-		return nil
-	}
-	host, _, err := net.SplitHostPort(cfg.Addr)
-	if err != nil {
-		host = cfg.Addr
-	}
-	t := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return fmt.Errorf("--ca-file: %w", err)
-		}
-		t.RootCAs = x509.NewCertPool()
-		if !t.RootCAs.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("--ca-file: %s holds no PEM certificate", caFile)
-		}
-	}
-	cfg.TLS = t
 	return nil
 }

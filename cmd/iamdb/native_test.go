@@ -20,6 +20,7 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/nativeconf"
+	"github.com/iamdb/iamdb/internal/nativesetup"
 )
 
 // runCLIErr is runCLI with the error message main prints in stderr too.
@@ -28,36 +29,6 @@ func runCLIErr(t *testing.T, args ...string) (stdout, stderr string, status int)
 	var out, errb bytes.Buffer
 	status = exitStatus(run(context.Background(), args, &out, &errb), &errb)
 	return out.String(), errb.String(), status
-}
-
-func TestPAMModuleDir(t *testing.T) {
-	t.Parallel()
-	has := func(files ...string) func(string) bool {
-		return func(name string) bool {
-			for _, f := range files {
-				if f == name {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	tests := []struct {
-		goarch string
-		exists func(string) bool
-		want   string
-	}{
-		{"amd64", has("/lib/x86_64-linux-gnu/security/pam_permit.so"), "/lib/x86_64-linux-gnu/security"},
-		{"arm64", has("/usr/lib/aarch64-linux-gnu/security/pam_permit.so"), "/usr/lib/aarch64-linux-gnu/security"},
-		{"amd64", has("/lib64/security/pam_permit.so"), "/lib64/security"},
-		{"amd64", has(), "/lib/x86_64-linux-gnu/security"},
-		{"wasm", has(), "/lib/security"},
-	}
-	for _, tt := range tests {
-		if got := pamModuleDir(tt.goarch, tt.exists); got != tt.want {
-			t.Errorf("pamModuleDir(%q) = %q, want %q", tt.goarch, got, tt.want)
-		}
-	}
 }
 
 func TestNativeSetupPrint(t *testing.T) {
@@ -90,7 +61,7 @@ func TestNativeSetupPrint(t *testing.T) {
 	}
 	for _, want := range []string{
 		"### PAM service file: /etc/pam.d/iamdb-my\n",
-		"### MariaDB option file: " + defaultCnf + "\n",
+		"### MariaDB option file: " + nativesetup.DefaultCnf + "\n",
 		"restart MariaDB",
 		"create-db-user --native --pam-service iamdb-my",
 		nativeconf.MariaDBConf(),

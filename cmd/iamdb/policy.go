@@ -2,17 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
-	"strconv"
 	"strings"
-	"time"
 
+	"github.com/iamdb/iamdb/internal/policysim"
 	"github.com/iamdb/iamdb/policy"
 )
 
@@ -124,7 +121,7 @@ func runPolicyValidate(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		if _, err := policy.Parse(doc, policy.WithKind(kind), policy.WithMaxSize(*maxSize)); err != nil {
-			fmt.Fprintf(stderr, "%s%s\n", prefix, awsError(err))
+			fmt.Fprintf(stderr, "%s%s\n", prefix, policysim.Message(err))
 			failed = true
 			continue
 		}
@@ -136,59 +133,44 @@ func runPolicyValidate(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// awsError words a Parse error as IAM would report it.
-func awsError(err error) string {
-	var se *policy.SyntaxError
-	var ze *policy.SizeError
-	switch {
-	case errors.As(err, &se):
-		return "MalformedPolicyDocument: " + se.Detail()
-	case errors.As(err, &ze):
-		return fmt.Sprintf("LimitExceeded: Cannot exceed quota for PolicySize: %d (document has %d characters without white space)", ze.Limit, ze.Size)
-	}
-	return err.Error()
-}
-
 // repeated is a flag that may be given several times.
 type repeated []string
 
 func (r *repeated) String() string     { return strings.Join(*r, ",") }
 func (r *repeated) Set(s string) error { *r = append(*r, s); return nil }
 
-// simulateFlags are the flags of "iamdb policy simulate".
-type simulateFlags struct {
-	policies, sessions, contexts                                 repeated
-	boundary, resourcePolicy, action, resource, owner, principal string
-	trust                                                        bool
-}
-
 func runPolicySimulate(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("policy simulate", flag.ContinueOnError)
-	var f simulateFlags
-	fs.Var(&f.policies, "policy", "")
-	fs.Var(&f.sessions, "session-policy", "")
-	fs.Var(&f.contexts, "context", "")
-	fs.StringVar(&f.boundary, "boundary", "", "")
-	fs.StringVar(&f.resourcePolicy, "resource-policy", "", "")
-	fs.BoolVar(&f.trust, "trust", false, "")
-	fs.StringVar(&f.action, "action", "", "")
-	fs.StringVar(&f.resource, "resource", "", "")
-	fs.StringVar(&f.owner, "resource-owner", "", "")
-	fs.StringVar(&f.principal, "principal", "", "")
+	var r policysim.Request
+	var policies, sessions, contexts repeated
+	fs.Var(&policies, "policy", "")
+	fs.Var(&sessions, "session-policy", "")
+	fs.Var(&contexts, "context", "")
+	fs.StringVar(&r.Boundary, "boundary", "", "")
+	fs.StringVar(&r.ResourcePolicy, "resource-policy", "", "")
+	fs.BoolVar(&r.Trust, "trust", false, "")
+	fs.StringVar(&r.Action, "action", "", "")
+	fs.StringVar(&r.Resource, "resource", "", "")
+	fs.StringVar(&r.ResourceOwner, "resource-owner", "", "")
+	fs.StringVar(&r.Principal, "principal", "", "")
 	if help, err := parseFlags(fs, simulateUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
 	switch {
 	case fs.NArg() > 0:
 		return usagef("policy simulate: unexpected argument %q", fs.Arg(0))
-	case f.action == "":
+	case r.Action == "":
 		return usagef("policy simulate: --action is required")
-	case f.resource == "":
+	case r.Resource == "":
 		return usagef("policy simulate: --resource is required")
-	case f.trust && f.resourcePolicy == "":
+	case r.Trust && r.ResourcePolicy == "":
 		return usagef("policy simulate: --trust needs --resource-policy")
 	}
-	in, err := f.input()
+	r.Policies, r.SessionPolicies, r.Context = policies, sessions, contexts
+	in, err := r.Input()
+	if errors.Is(err, policysim.ErrRequest) {
+		return usagef("policy simulate: %s", strings.TrimPrefix(err.Error(), "policysim: "))
+	}
 	if err != nil {
 		return err
 	}
@@ -202,130 +184,4 @@ func runPolicySimulate(args []string, stdout, stderr io.Writer) error {
 		return exitCode(1)
 	}
 	return nil
-}
-
-// input reads the policy files and builds the request the flags describe.
-func (f *simulateFlags) input() (*policy.Input, error) {
-	in := &policy.Input{Action: f.action, Resource: f.resource, ResourceAccount: f.owner, TrustPolicy: f.trust}
-	for _, file := range f.policies {
-		p, err := loadPolicyFile(file, policy.KindIdentity)
-		if err != nil {
-			return nil, err
-		}
-		in.Identity = append(in.Identity, p)
-	}
-	for _, file := range f.sessions {
-		p, err := loadPolicyFile(file, policy.KindSession)
-		if err != nil {
-			return nil, err
-		}
-		in.Session = append(in.Session, p)
-	}
-	var err error
-	if f.boundary != "" {
-		if in.Boundary, err = loadPolicyFile(f.boundary, policy.KindBoundary); err != nil {
-			return nil, err
-		}
-	}
-	if f.resourcePolicy != "" {
-		kind := policy.KindResource
-		if f.trust {
-			kind = policy.KindTrust
-		}
-		if in.ResourcePolicy, err = loadPolicyFile(f.resourcePolicy, kind); err != nil {
-			return nil, err
-		}
-	}
-	reqCtx := &policy.Context{}
-	if f.principal != "" {
-		p, err := policy.PrincipalFromARN(f.principal)
-		if err != nil {
-			return nil, usagef("policy simulate: --principal: %v", err)
-		}
-		in.Principal = p
-		reqCtx.SetPrincipal(p)
-	}
-	for _, kv := range f.contexts {
-		key, vals, err := parseContextFlag(kv)
-		if err != nil {
-			return nil, usagef("policy simulate: --context %q: %v", kv, err)
-		}
-		for _, v := range vals {
-			reqCtx.Add(key, v)
-		}
-	}
-	in.Context = reqCtx
-	// Without --principal, the caller is in the resource's account, so that identity
-	// policies decide, as in AWS's simulate-custom-policy.
-	in.Principal, in.ResourceAccount = policy.CallerOrResourceAccount(in.Principal, in.Resource, in.ResourceAccount)
-	return in, nil
-}
-
-// loadPolicyFile reads and parses a policy of kind, without a size quota.
-func loadPolicyFile(file string, kind policy.Kind) (*policy.Policy, error) {
-	doc, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	p, err := policy.Parse(doc, policy.WithKind(kind), policy.WithName(file), policy.WithMaxSize(-1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %s", file, awsError(err))
-	}
-	return p, nil
-}
-
-// parseContextFlag reads KEY=TYPE:VALUE.
-func parseContextFlag(s string) (string, []policy.Value, error) {
-	key, rest, ok := strings.Cut(s, "=")
-	if !ok || key == "" {
-		return "", nil, errors.New("want KEY=TYPE:VALUE")
-	}
-	typ, val, ok := strings.Cut(rest, ":")
-	if !ok {
-		return "", nil, errors.New("want KEY=TYPE:VALUE with TYPE string, stringList, numeric, bool, date, ip, binary or arn")
-	}
-	switch typ {
-	case "string", "arn":
-		return key, []policy.Value{policy.String(val)}, nil
-	case "stringList":
-		var out []policy.Value
-		for _, s := range strings.Split(val, ",") {
-			out = append(out, policy.String(s))
-		}
-		return key, out, nil
-	case "numeric":
-		f, err := strconv.ParseFloat(val, 64)
-		if err != nil {
-			return "", nil, fmt.Errorf("%q is not a number", val)
-		}
-		return key, []policy.Value{policy.Number(f)}, nil
-	case "bool":
-		b, err := strconv.ParseBool(val)
-		if err != nil {
-			return "", nil, fmt.Errorf("%q is not true or false", val)
-		}
-		return key, []policy.Value{policy.Bool(b)}, nil
-	case "date":
-		if secs, err := strconv.ParseInt(val, 10, 64); err == nil {
-			return key, []policy.Value{policy.Date(time.Unix(secs, 0))}, nil
-		}
-		t, err := time.Parse(time.RFC3339, val)
-		if err != nil {
-			return "", nil, fmt.Errorf("%q is not an RFC 3339 date or epoch seconds", val)
-		}
-		return key, []policy.Value{policy.Date(t)}, nil
-	case "ip":
-		a, err := netip.ParseAddr(val)
-		if err != nil {
-			return "", nil, fmt.Errorf("%q is not an IP address", val)
-		}
-		return key, []policy.Value{policy.IP(a)}, nil
-	case "binary":
-		b, err := base64.StdEncoding.DecodeString(val)
-		if err != nil {
-			return "", nil, fmt.Errorf("%q is not base64", val)
-		}
-		return key, []policy.Value{policy.Binary(b)}, nil
-	}
-	return "", nil, fmt.Errorf("unknown type %q (want string, stringList, numeric, bool, date, ip, binary or arn)", typ)
 }

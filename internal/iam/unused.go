@@ -81,42 +81,8 @@ func (s *Service) ListUnusedAccess(ctx context.Context, c *Caller, days int) (Un
 			return err
 		}
 		for _, u := range decoded[userDoc](users) {
-			a := userARN(c.Account, u.Path, u.Name)
-			docs, err := documentsOf(tx, c.Account, &u.holder)
-			if err != nil {
+			if err := s.unusedOfUser(tx, &out, c.Account, u, dbs); err != nil {
 				return err
-			}
-			for _, g := range u.Groups {
-				var gd groupDoc
-				if ok, err := getDoc(tx, kindGroup, entityKey(c.Account, g), &gd); err != nil {
-					return err
-				} else if ok {
-					more, err := documentsOf(tx, c.Account, &gd.holder)
-					if err != nil {
-						return err
-					}
-					docs = append(docs, more...)
-				}
-			}
-			if err := s.unusedGrants(tx, &out, a, "user/"+entityKey(c.Account, u.Name), docs, dbs); err != nil {
-				return err
-			}
-			for _, akid := range u.Keys {
-				k, ok, err := loadKey(tx, akid)
-				if err != nil {
-					return err
-				}
-				if !ok || k.Status != StatusActive || !k.Created.Before(out.Since) {
-					continue
-				}
-				lu, err := s.keyLastUsed(tx, akid)
-				if err != nil {
-					return err
-				}
-				if lu.Date.Before(out.Since) {
-					out.Principals = append(out.Principals, UnusedPrincipal{Kind: UnusedAccessKey, Principal: a, AccessKeyID: akid,
-						Created: k.Created, LastUsed: lu.Date})
-				}
 			}
 		}
 		roles, err := listAll(tx, kindRole, accountPrefix(c.Account))
@@ -124,26 +90,8 @@ func (s *Service) ListUnusedAccess(ctx context.Context, c *Caller, days int) (Un
 			return err
 		}
 		for _, r := range decoded[roleDoc](roles) {
-			a := roleARN(c.Account, r.Path, r.Name)
-			docs, err := documentsOf(tx, c.Account, &r.holder)
-			if err != nil {
+			if err := s.unusedOfRole(tx, &out, c.Account, r, dbs); err != nil {
 				return err
-			}
-			if err := s.unusedGrants(tx, &out, a, "role/"+entityKey(c.Account, r.Name), docs, dbs); err != nil {
-				return err
-			}
-			if !r.Created.Before(out.Since) {
-				continue
-			}
-			var lu lastUsedDoc
-			if _, err := getDoc(tx, kindLastUsed, lastUsedRoleKey(c.Account, r.Name), &lu); err != nil {
-				return err
-			}
-			if p, ok := pending(&s.usage.roles, entityKey(c.Account, r.Name)); ok && p.Date.After(lu.Date) {
-				lu = p
-			}
-			if lu.Date.Before(out.Since) {
-				out.Principals = append(out.Principals, UnusedPrincipal{Kind: UnusedRole, Principal: a, Created: r.Created, LastUsed: lu.Date})
 			}
 		}
 		return nil
@@ -160,6 +108,76 @@ func (s *Service) ListUnusedAccess(ctx context.Context, c *Caller, days int) (Un
 		return a.Principal < b.Principal || a.Principal == b.Principal && a.AccessKeyID < b.AccessKeyID
 	})
 	return out, nil
+}
+
+// unusedOfUser adds to out user u's unused grants (its own and its groups' policies) and
+// its active access keys created before out.Since and not used since.
+func (s *Service) unusedOfUser(tx store.Tx, out *UnusedAccess, account string, u *userDoc, dbs map[string]string) error {
+	a := userARN(account, u.Path, u.Name)
+	docs, err := documentsOf(tx, account, &u.holder)
+	if err != nil {
+		return err
+	}
+	for _, g := range u.Groups {
+		var gd groupDoc
+		if ok, err := getDoc(tx, kindGroup, entityKey(account, g), &gd); err != nil {
+			return err
+		} else if ok {
+			more, err := documentsOf(tx, account, &gd.holder)
+			if err != nil {
+				return err
+			}
+			docs = append(docs, more...)
+		}
+	}
+	if err := s.unusedGrants(tx, out, a, "user/"+entityKey(account, u.Name), docs, dbs); err != nil {
+		return err
+	}
+	for _, akid := range u.Keys {
+		k, ok, err := loadKey(tx, akid)
+		if err != nil {
+			return err
+		}
+		if !ok || k.Status != StatusActive || !k.Created.Before(out.Since) {
+			continue
+		}
+		lu, err := s.keyLastUsed(tx, akid)
+		if err != nil {
+			return err
+		}
+		if lu.Date.Before(out.Since) {
+			out.Principals = append(out.Principals, UnusedPrincipal{Kind: UnusedAccessKey, Principal: a, AccessKeyID: akid,
+				Created: k.Created, LastUsed: lu.Date})
+		}
+	}
+	return nil
+}
+
+// unusedOfRole adds to out role r's unused grants and the role itself if it was created
+// before out.Since and not used since.
+func (s *Service) unusedOfRole(tx store.Tx, out *UnusedAccess, account string, r *roleDoc, dbs map[string]string) error {
+	a := roleARN(account, r.Path, r.Name)
+	docs, err := documentsOf(tx, account, &r.holder)
+	if err != nil {
+		return err
+	}
+	if err := s.unusedGrants(tx, out, a, "role/"+entityKey(account, r.Name), docs, dbs); err != nil {
+		return err
+	}
+	if !r.Created.Before(out.Since) {
+		return nil
+	}
+	var lu lastUsedDoc
+	if _, err := getDoc(tx, kindLastUsed, lastUsedRoleKey(account, r.Name), &lu); err != nil {
+		return err
+	}
+	if p, ok := pending(&s.usage.roles, entityKey(account, r.Name)); ok && p.Date.After(lu.Date) {
+		lu = p
+	}
+	if lu.Date.Before(out.Since) {
+		out.Principals = append(out.Principals, UnusedPrincipal{Kind: UnusedRole, Principal: a, Created: r.Created, LastUsed: lu.Date})
+	}
+	return nil
 }
 
 // unusedGrants adds to out the rds-db:connect resources docs allow the principal pk (ARN

@@ -1,4 +1,4 @@
-package main
+package doctor
 
 import (
 	"context"
@@ -12,32 +12,30 @@ import (
 	"github.com/iamdb/iamdb/internal/pghba"
 )
 
-// The pg_hba.conf check of "iamdb doctor --postgres": package pghba judges the lines; this
-// file reads them from the server and prints the verdict.
+// The pg_hba.conf check: package pghba judges the lines; this file reads them from the
+// server.
 
 // checkHBA connects to a PostgreSQL backend and reports each line of its pg_hba.conf
 // that lets a member of rds_iam in without an IAM token (package pghba), after the PAM
 // services its pam lines name (in pamDir), which decide which of those are native mode.
-func (d *doctor) checkHBA(ctx context.Context, connString, caFile, pamDir string) {
+// connString carries its TLS settings.
+func checkHBA(ctx context.Context, connString, pamDir string) []Result {
 	const fix = "reject members of rds_iam right after the gateway's cert line (or native mode's hostssl pam lines): \"hostssl all +rds_iam <gateway>/32 cert\", then \"host all +rds_iam all reject\" and \"local all +rds_iam reject\", before any other line (docs/operations.md; iamdb native-setup --apply writes native mode's block); then SELECT pg_reload_conf()"
 	const nativeFix = "native mode's pam lines for members of rds_iam must be hostssl, and followed by \"host all +rds_iam all reject\" and \"local all +rds_iam reject\" (iamdb native-setup --apply writes them); then SELECT pg_reload_conf()"
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	cfg, err := pgx.ParseConfig(withPostgresTLS(connString, caFile))
+	cfg, err := pgx.ParseConfig(connString)
 	if err != nil {
-		d.fail("pg_hba", "--postgres: "+err.Error(), "")
-		return
+		return []Result{fail("pg_hba", "--postgres: "+err.Error(), "")}
 	}
 	c, err := pgx.ConnectConfig(cctx, cfg)
 	if err != nil {
-		d.fail("pg_hba", err.Error(), "check --postgres (a superuser's URL) and --ca-file")
-		return
+		return []Result{fail("pg_hba", err.Error(), "check --postgres (a superuser's URL) and --ca-file")}
 	}
 	defer c.Close(context.Background())
 	rules, members, err := readHBA(cctx, c)
 	if err != nil {
-		d.fail("pg_hba", "reading pg_hba_file_rules: "+err.Error(), "connect as a superuser, or GRANT SELECT ON pg_hba_file_rules and EXECUTE ON FUNCTION pg_hba_file_rules() to the role")
-		return
+		return []Result{fail("pg_hba", "reading pg_hba_file_rules: "+err.Error(), "connect as a superuser, or GRANT SELECT ON pg_hba_file_rules and EXECUTE ON FUNCTION pg_hba_file_rules() to the role")}
 	}
 	var services []string
 	for _, r := range rules {
@@ -45,27 +43,29 @@ func (d *doctor) checkHBA(ctx context.Context, connString, caFile, pamDir string
 			services = append(services, svc)
 		}
 	}
-	native := d.checkPAMServices(pamDir, services)
+	rs, native := checkPAMServices(pamDir, services)
 	warnings := pghba.Check(rules, members, pghba.Options{NativeServices: native})
 	if len(warnings) == 0 {
 		how := "a client certificate"
 		if len(native) > 0 {
 			how += " or an IAM token through PAM (" + strings.Join(native, ", ") + ") over TLS"
 		}
-		d.ok("pg_hba", fmt.Sprintf("%s: %d lines; members of rds_iam (%d) log in only with %s", cfg.Host, len(rules), len(members), how))
-		return
+		return append(rs, ok("pg_hba", fmt.Sprintf("%s: %d lines; members of rds_iam (%d) log in only with %s", cfg.Host, len(rules), len(members), how)))
 	}
 	var plain, nat bool
 	for _, w := range warnings {
-		d.warn("pg_hba", w.Text)
+		rs = append(rs, warn("pg_hba", w.Text, ""))
 		plain, nat = plain || !w.Native, nat || w.Native
 	}
+	var fixes []string
 	if plain {
-		d.hint(fix)
+		fixes = append(fixes, fix)
 	}
 	if nat {
-		d.hint(nativeFix)
+		fixes = append(fixes, nativeFix)
 	}
+	rs[len(rs)-1].Fix = strings.Join(fixes, "\n")
+	return rs
 }
 
 // readHBA reads the rules of pg_hba.conf and the members of rds_iam from a server.

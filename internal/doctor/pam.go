@@ -1,4 +1,4 @@
-package main
+package doctor
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 	"unicode"
 )
 
-// The PAM service files of iamdb doctor: a pam line of pg_hba.conf is native mode only if
+// The PAM service files: a pam line of pg_hba.conf is native mode only if
 // its service's auth stack cannot succeed without pam_iamdb.so's verdict.
 
 // maxPAMFile bounds the PAM service file doctor reads.
@@ -157,41 +157,46 @@ func readPAMService(dir, svc string) (string, error) {
 // lines name) and returns the native ones. A service that names pam_iamdb.so but is not
 // native, or whose file cannot be read, is a warning; a service that never mentions
 // pam_iamdb.so is some other PAM service, left to the pg_hba check.
-func (d *doctor) checkPAMServices(dir string, services []string) (native []string) {
+func checkPAMServices(dir string, services []string) (rs []Result, native []string) {
 	for _, svc := range services {
-		if svc == "" || strings.ContainsRune(svc, '/') || strings.HasPrefix(svc, ".") {
-			d.warn("pam_service", fmt.Sprintf("%q is not a PAM service file's name", svc))
-			d.hint("name a file of " + dir + " in pamservice=")
-			continue
-		}
-		file := filepath.Join(dir, strings.ToLower(svc))
-		text, err := readPAMService(dir, svc)
-		if errors.Is(err, fs.ErrNotExist) {
-			d.warn("pam_service", fmt.Sprintf("%s: %s does not exist here, so PAM uses its \"other\" service", svc, file))
-			d.hint("run iamdb doctor on the database server (or pass --pam-dir); iamdb native-setup --apply writes the service file")
-			continue
-		}
-		if err != nil {
-			d.warn("pam_service", fmt.Sprintf("%s: %v", svc, err))
-			d.hint("iamdb doctor reads the PAM service files as the database server does: run it as root on the database server")
-			continue
-		}
-		st, err := classifyPAMService(text)
-		switch {
-		case err != nil:
-			d.warn("pam_service", fmt.Sprintf("%s: %s: %v", svc, file, err))
-			d.hint("rewrite the file: iamdb native-setup --apply")
-		case st.native:
+		r, isNative := checkPAMService(dir, svc)
+		if isNative {
 			native = append(native, svc)
-			detail := fmt.Sprintf("%s: native mode (%s: pam_iamdb.so is the first auth rule, required)", svc, file)
-			if st.socket != "" {
-				detail += ", verifier socket " + st.socket
-			}
-			d.ok("pam_service", detail)
-		case st.mentions:
-			d.warn("pam_service", fmt.Sprintf("%s: not native mode: %s %s", svc, file, st.why))
-			d.hint("make \"auth required pam_iamdb.so socket=…\" the service's first auth rule, with nothing before it: iamdb native-setup --apply writes such a file")
 		}
+		rs = append(rs, r...)
 	}
-	return native
+	return rs, native
+}
+
+// checkPAMService reports on the PAM service svc in dir: nothing if it is some other
+// PAM service.
+func checkPAMService(dir, svc string) (rs []Result, native bool) {
+	if svc == "" || strings.ContainsRune(svc, '/') || strings.HasPrefix(svc, ".") {
+		return []Result{warn("pam_service", fmt.Sprintf("%q is not a PAM service file's name", svc), "name a file of "+dir+" in pamservice=")}, false
+	}
+	file := filepath.Join(dir, strings.ToLower(svc))
+	text, err := readPAMService(dir, svc)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []Result{warn("pam_service", fmt.Sprintf("%s: %s does not exist here, so PAM uses its \"other\" service", svc, file),
+			"run iamdb doctor on the database server (or pass --pam-dir); iamdb native-setup --apply writes the service file")}, false
+	}
+	if err != nil {
+		return []Result{warn("pam_service", fmt.Sprintf("%s: %v", svc, err),
+			"iamdb doctor reads the PAM service files as the database server does: run it as root on the database server")}, false
+	}
+	st, err := classifyPAMService(text)
+	switch {
+	case err != nil:
+		return []Result{warn("pam_service", fmt.Sprintf("%s: %s: %v", svc, file, err), "rewrite the file: iamdb native-setup --apply")}, false
+	case st.native:
+		detail := fmt.Sprintf("%s: native mode (%s: pam_iamdb.so is the first auth rule, required)", svc, file)
+		if st.socket != "" {
+			detail += ", verifier socket " + st.socket
+		}
+		return []Result{ok("pam_service", detail)}, true
+	case st.mentions:
+		return []Result{warn("pam_service", fmt.Sprintf("%s: not native mode: %s %s", svc, file, st.why),
+			"make \"auth required pam_iamdb.so socket=…\" the service's first auth rule, with nothing before it: iamdb native-setup --apply writes such a file")}, false
+	}
+	return nil, false
 }

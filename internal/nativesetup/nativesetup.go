@@ -1,0 +1,291 @@
+package nativesetup
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/netip"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/iamdb/iamdb/internal/native/pammodule"
+	"github.com/iamdb/iamdb/internal/nativeconf"
+)
+
+// DefaultCnf is where MariaDB's option file goes unless Options.Cnf says otherwise:
+// Debian's mariadb.conf.d, read last by the 99 prefix.
+const DefaultCnf = "/etc/mysql/mariadb.conf.d/99-iamdb-native.cnf"
+
+// ErrOptions is the category of errors in Options. Their messages name native-setup's
+// flags ("nativesetup: --cnf is for --engine mariadb").
+var ErrOptions = errors.New("nativesetup: invalid options")
+
+type optionError string
+
+func (e optionError) Error() string   { return "nativesetup: " + string(e) }
+func (optionError) Is(err error) bool { return err == ErrOptions }
+
+func optionErrorf(format string, args ...any) error {
+	return optionError(fmt.Sprintf(format, args...))
+}
+
+// Options are native-setup's flags, named after them. Empty fields take native-setup's
+// defaults.
+type Options struct {
+	Engine        string // postgres (postgresql) or mariadb (mysql); required
+	Socket        string // the local verifier's Unix socket, absolute; required
+	Service       string // PAM service name; if empty, nativeconf.DefaultService
+	Module        string // path of pam_iamdb.so; if empty, in the system's PAM module directory
+	TimeoutMS     int    // the module's timeout; if zero, its default
+	Addresses     string // postgres: client addresses (CIDR, comma-separated)
+	GatewaySource string // postgres: the address an iamdb gateway dials from
+	HBA           string // postgres: pg_hba.conf; if empty, see Locate
+	Cnf           string // mariadb: the option file; if empty, DefaultCnf
+	PAMDir        string // directory of PAM service files; if empty, /etc/pam.d
+	// Locate: with HBA empty, find the only /etc/postgresql/*/main/pg_hba.conf (for Check
+	// and Apply); without it the plan names the file "pg_hba.conf (SHOW hba_file)".
+	Locate bool
+}
+
+// Args returns o as native-setup's command-line arguments.
+func (o Options) Args() []string {
+	args := []string{"--engine", o.Engine, "--socket", o.Socket, "--pam-dir", o.pamDir()}
+	for _, f := range []struct{ name, v string }{
+		{"service", o.Service}, {"module", o.Module}, {"addresses", o.Addresses},
+		{"gateway-source", o.GatewaySource}, {"hba", o.HBA}, {"cnf", o.Cnf},
+	} {
+		if f.v != "" {
+			args = append(args, "--"+f.name, f.v)
+		}
+	}
+	if o.TimeoutMS != 0 {
+		args = append(args, "--timeout", strconv.Itoa(o.TimeoutMS))
+	}
+	return args
+}
+
+func (o Options) pamDir() string {
+	if o.PAMDir == "" {
+		return "/etc/pam.d"
+	}
+	return o.PAMDir
+}
+
+// File is one file native-setup manages.
+type File struct {
+	What string // "PAM service file", …
+	Path string
+	Mode fs.FileMode // for a new file
+	// Want returns the file's wanted content given its current one (nil if missing).
+	Want func(current []byte) ([]byte, error)
+	// MustExist: the file is edited, never created (pg_hba.conf).
+	MustExist bool
+	After     string // what to do once it changed
+}
+
+// Plan is what native mode needs on one server: its files and its PAM module.
+type Plan struct {
+	Files  []File
+	Module string // the module's path, absolute
+}
+
+// New makes the plan of o. Its errors are ErrOptions.
+func New(o Options) (*Plan, error) {
+	switch {
+	case o.Socket == "":
+		return nil, optionErrorf("--socket (the local verifier's Unix socket) is required")
+	case !filepath.IsAbs(o.Socket):
+		return nil, optionErrorf("--socket %q must be an absolute path", o.Socket)
+	}
+	if o.Service == "" {
+		o.Service = nativeconf.DefaultService
+	}
+	if err := nativeconf.CheckService(o.Service); err != nil {
+		return nil, optionErrorf("--service: %s", strings.TrimPrefix(err.Error(), "nativeconf: "))
+	}
+	if o.Module == "" {
+		o.Module = filepath.Join(PAMModuleDir(runtime.GOARCH, fileExists), "pam_iamdb.so")
+	}
+	p := &Plan{Module: o.Module}
+	// Linux-PAM reads a relative module path in its module directory.
+	if !filepath.IsAbs(p.Module) {
+		p.Module = filepath.Join(PAMModuleDir(runtime.GOARCH, fileExists), p.Module)
+	}
+	pamText, err := nativeconf.PAMService(nativeconf.PAM{Module: o.Module, Socket: o.Socket, TimeoutMS: o.TimeoutMS})
+	if err != nil {
+		return nil, optionErrorf("%s", strings.TrimPrefix(err.Error(), "nativeconf: "))
+	}
+	p.Files = []File{{
+		What: "PAM service file", Path: filepath.Join(o.pamDir(), o.Service), Mode: 0o644,
+		Want:  func([]byte) ([]byte, error) { return []byte(pamText), nil },
+		After: "PAM reads it at each login",
+	}}
+	f, err := engineFile(o)
+	if err != nil {
+		return nil, err
+	}
+	p.Files = append(p.Files, f)
+	return p, nil
+}
+
+// engineFile returns the engine's own file: pg_hba.conf's block or MariaDB's option file.
+func engineFile(o Options) (File, error) {
+	switch o.Engine {
+	case "postgres", "postgresql":
+		if o.Cnf != "" {
+			return File{}, optionErrorf("--cnf is for --engine mariadb")
+		}
+		return hbaFile(o)
+	case "mariadb", "mysql":
+		for _, f := range []struct{ name, v string }{{"addresses", o.Addresses}, {"gateway-source", o.GatewaySource}, {"hba", o.HBA}} {
+			if f.v != "" {
+				return File{}, optionErrorf("--%s is for --engine postgres", f.name)
+			}
+		}
+		path := o.Cnf
+		if path == "" {
+			path = DefaultCnf
+		}
+		return File{
+			What: "MariaDB option file", Path: path, Mode: 0o644,
+			Want:  func([]byte) ([]byte, error) { return []byte(nativeconf.MariaDBConf()), nil },
+			After: "restart MariaDB (pam_use_cleartext_plugin is read-only), then create users with iamdb create-db-user --native --pam-service " + o.Service,
+		}, nil
+	case "":
+		return File{}, optionErrorf("--engine postgres|mariadb is required")
+	default:
+		return File{}, optionErrorf("--engine %q must be postgres or mariadb", o.Engine)
+	}
+}
+
+// hbaFile returns pg_hba.conf's block for PostgreSQL.
+func hbaFile(o Options) (File, error) {
+	h := nativeconf.HBA{Service: o.Service}
+	if o.Addresses != "" {
+		for _, a := range strings.Split(o.Addresses, ",") {
+			p, err := netip.ParsePrefix(strings.TrimSpace(a))
+			if err != nil {
+				return File{}, optionErrorf("--addresses: %v", err)
+			}
+			h.Addresses = append(h.Addresses, p)
+		}
+	}
+	if o.GatewaySource != "" {
+		a, err := netip.ParseAddr(o.GatewaySource)
+		if err != nil {
+			return File{}, optionErrorf("--gateway-source: %v", err)
+		}
+		h.GatewaySource = a
+	}
+	block, err := nativeconf.HBABlock(h)
+	if err != nil {
+		return File{}, optionErrorf("%s", strings.TrimPrefix(err.Error(), "nativeconf: "))
+	}
+	path := o.HBA
+	if path == "" && o.Locate {
+		m, _ := filepath.Glob("/etc/postgresql/*/main/pg_hba.conf")
+		if len(m) != 1 {
+			return File{}, optionErrorf("--hba: name the server's pg_hba.conf (SHOW hba_file); found %d under /etc/postgresql", len(m))
+		}
+		path = m[0]
+	}
+	if path == "" {
+		path = "pg_hba.conf (SHOW hba_file)"
+	}
+	return File{
+		What: "pg_hba.conf block (at the top)", Path: path, MustExist: true,
+		Want: func(cur []byte) ([]byte, error) {
+			if cur == nil {
+				return []byte(block), nil
+			}
+			s, err := nativeconf.ApplyHBA(string(cur), block)
+			return []byte(s), err
+		},
+		After: "reload PostgreSQL: SELECT pg_reload_conf()",
+	}, nil
+}
+
+// Print writes what Apply would write, and a note if the module is missing.
+func (p *Plan) Print(w io.Writer) {
+	for i, f := range p.Files {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		text, _ := f.Want(nil)
+		fmt.Fprintf(w, "### %s: %s\n### then: %s\n%s", f.What, f.Path, f.After, text)
+	}
+	if !fileExists(p.Module) {
+		fmt.Fprintf(w, "\n### note: %s does not exist yet: --apply builds it (gcc and libpam0g-dev needed)\n", p.Module)
+	}
+}
+
+// Check returns one line per file that differs from what Apply would write, and one if
+// the module is missing; none if all is in place.
+func (p *Plan) Check() []string {
+	var diffs []string
+	if !fileExists(p.Module) {
+		diffs = append(diffs, fmt.Sprintf("%s: the PAM module is missing", p.Module))
+	}
+	for _, f := range p.Files {
+		cur, err := readCurrent(f.Path)
+		if err != nil {
+			diffs = append(diffs, fmt.Sprintf("%s: %v", f.Path, err))
+			continue
+		}
+		if cur == nil {
+			diffs = append(diffs, fmt.Sprintf("%s: missing (the %s)", f.Path, f.What))
+			continue
+		}
+		want, err := f.Want(cur)
+		if err != nil {
+			diffs = append(diffs, fmt.Sprintf("%s: %v", f.Path, err))
+			continue
+		}
+		if !bytes.Equal(cur, want) {
+			diffs = append(diffs, fmt.Sprintf("%s: differs from what iamdb native-setup --apply would write (the %s)", f.Path, f.What))
+		}
+	}
+	return diffs
+}
+
+// Apply builds the module if it is missing (or rebuild says so), then writes each file
+// that differs from what it should hold, and says on w what it did and what to do next.
+func (p *Plan) Apply(ctx context.Context, rebuild bool, w io.Writer) error {
+	// The module first: the PAM service file that names it must not point at nothing.
+	if rebuild || !fileExists(p.Module) {
+		if err := pammodule.Build(ctx, p.Module); err != nil {
+			if errors.Is(err, pammodule.ErrToolchainMissing) {
+				return fmt.Errorf("cannot build %s: %w (Debian: apt-get install gcc libpam0g-dev; or build it elsewhere and pass --module)", p.Module, err)
+			}
+			return fmt.Errorf("build %s: %w", p.Module, err)
+		}
+		fmt.Fprintf(w, "built: %s (pam_iamdb.so)\n", p.Module)
+	}
+	for _, f := range p.Files {
+		cur, err := readCurrent(f.Path)
+		if err != nil {
+			return err
+		}
+		if cur == nil && f.MustExist {
+			return fmt.Errorf("%s does not exist (the server's pg_hba.conf: SHOW hba_file)", f.Path)
+		}
+		want, err := f.Want(cur)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Path, err)
+		}
+		if cur != nil && bytes.Equal(cur, want) {
+			fmt.Fprintf(w, "unchanged: %s (%s)\n", f.Path, f.What)
+			continue
+		}
+		if err := writeReplacing(f.Path, want, f.Mode); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "wrote: %s (%s); now %s\n", f.Path, f.What, f.After)
+	}
+	return nil
+}

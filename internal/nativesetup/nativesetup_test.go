@@ -1,0 +1,150 @@
+package nativesetup
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPAMModuleDir(t *testing.T) {
+	t.Parallel()
+	has := func(files ...string) func(string) bool {
+		return func(name string) bool {
+			for _, f := range files {
+				if f == name {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	tests := []struct {
+		goarch string
+		exists func(string) bool
+		want   string
+	}{
+		{"amd64", has("/lib/x86_64-linux-gnu/security/pam_permit.so"), "/lib/x86_64-linux-gnu/security"},
+		{"arm64", has("/usr/lib/aarch64-linux-gnu/security/pam_permit.so"), "/usr/lib/aarch64-linux-gnu/security"},
+		{"amd64", has("/lib64/security/pam_permit.so"), "/lib64/security"},
+		{"amd64", has(), "/lib/x86_64-linux-gnu/security"},
+		{"wasm", has(), "/lib/security"},
+	}
+	for _, tt := range tests {
+		if got := PAMModuleDir(tt.goarch, tt.exists); got != tt.want {
+			t.Errorf("PAMModuleDir(%q) = %q, want %q", tt.goarch, got, tt.want)
+		}
+	}
+}
+
+func TestNewOptionErrors(t *testing.T) {
+	t.Parallel()
+	good := Options{Engine: "postgres", Socket: "/run/iamdb/pg.sock", HBA: "/x/pg_hba.conf"}
+	tests := []struct {
+		name string
+		edit func(*Options)
+		want string
+	}{
+		{"no socket", func(o *Options) { o.Socket = "" }, "--socket (the local verifier's Unix socket) is required"},
+		{"relative socket", func(o *Options) { o.Socket = "pg.sock" }, `--socket "pg.sock" must be an absolute path`},
+		{"bad service", func(o *Options) { o.Service = "a/b" }, "--service: "},
+		{"no engine", func(o *Options) { o.Engine = "" }, "--engine postgres|mariadb is required"},
+		{"other engine", func(o *Options) { o.Engine = "oracle" }, `--engine "oracle" must be postgres or mariadb`},
+		{"cnf for postgres", func(o *Options) { o.Cnf = "/x.cnf" }, "--cnf is for --engine mariadb"},
+		{"hba for mariadb", func(o *Options) { o.Engine = "mariadb" }, "--hba is for --engine postgres"},
+		{"bad addresses", func(o *Options) { o.Addresses = "10.0.0.0/8,nope" }, "--addresses: "},
+		{"bad gateway source", func(o *Options) { o.GatewaySource = "10.0.0.0/8" }, "--gateway-source: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := good
+			tt.edit(&o)
+			_, err := New(o)
+			if !errors.Is(err, ErrOptions) || !strings.HasPrefix(err.Error(), "nativesetup: "+tt.want) {
+				t.Errorf("New(%+v) = %v, want ErrOptions %q", o, err, tt.want)
+			}
+		})
+	}
+	if _, err := New(good); err != nil {
+		t.Errorf("New(%+v) = %v", good, err)
+	}
+}
+
+func TestArgs(t *testing.T) {
+	t.Parallel()
+	o := Options{Engine: "mariadb", Socket: "/s", Cnf: "/c.cnf", TimeoutMS: 1500}
+	want := "--engine mariadb --socket /s --pam-dir /etc/pam.d --cnf /c.cnf --timeout 1500"
+	if got := strings.Join(o.Args(), " "); got != want {
+		t.Errorf("Args() = %q, want %q", got, want)
+	}
+}
+
+// A plan's Check lists what Apply fixes, Apply keeps pg_hba.conf's mode and the lines
+// after its block, and a second Apply changes nothing.
+func TestCheckApply(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	module := filepath.Join(dir, "pam_iamdb.so")
+	hba := filepath.Join(dir, "pg_hba.conf")
+	const theirs = "local all postgres peer\n"
+	if err := os.WriteFile(module, []byte("not built here"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(hba, []byte(theirs), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Options{Engine: "postgres", Socket: "/run/s", Module: module, HBA: hba, PAMDir: dir, Locate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs := p.Check()
+	if len(diffs) != 2 || !strings.Contains(diffs[0], "missing (the PAM service file)") || !strings.Contains(diffs[1], "differs from what") {
+		t.Fatalf("Check() before Apply = %q, want the PAM file missing and pg_hba.conf differing", diffs)
+	}
+	var out bytes.Buffer
+	if err := p.Apply(context.Background(), false, &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(out.String(), "wrote: ") != 2 || strings.Contains(out.String(), "built: ") {
+		t.Errorf("Apply printed %q, want two files written and nothing built", out.String())
+	}
+	if diffs := p.Check(); len(diffs) != 0 {
+		t.Errorf("Check() after Apply = %q, want none", diffs)
+	}
+	b, err := os.ReadFile(hba)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(b), "# BEGIN iamdb native mode") || !strings.HasSuffix(string(b), theirs) {
+		t.Errorf("pg_hba.conf after Apply:\n%s", b)
+	}
+	if fi, err := os.Stat(hba); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("pg_hba.conf's mode after Apply: %v, %v; want 0600", fi.Mode(), err)
+	}
+	out.Reset()
+	if err := p.Apply(context.Background(), false, &out); err != nil || strings.Count(out.String(), "unchanged: ") != 2 {
+		t.Errorf("second Apply = %v, printed %q; want two files unchanged", err, out.String())
+	}
+}
+
+// pg_hba.conf is edited, never created.
+func TestApplyMissingHBA(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	module := filepath.Join(dir, "pam_iamdb.so")
+	if err := os.WriteFile(module, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Options{Engine: "postgres", Socket: "/run/s", Module: module, HBA: filepath.Join(dir, "none"), PAMDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Apply(context.Background(), false, io.Discard); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("Apply with a missing pg_hba.conf = %v, want an error", err)
+	}
+}
