@@ -263,11 +263,10 @@ except ValueError: print('n/a')" "$1" "$2"; }
 say "## Summary (medians of $REPEAT runs, native and direct interleaved on the same server and port)"
 say "| measurement | native (IAM token via PAM) | direct (password) | native / direct | target | met |"
 say "|---|---|---|---|---|---|"
-line() {
-	local r
-	r=$(ratio "${MED[$2-native]}" "${MED[$2-direct]}")
-	say "| $1 | ${MED[$2-native]} | ${MED[$2-direct]} | **${r}×** | ≥ $3× | $(met "$r" "$3") |"
-}
+# row LABEL NATIVE DIRECT RATIO TARGET: one line of a summary table.
+row() { say "| $1 | $2 | $3 | **$4×** | ≥ $5× | $(met "$4" "$5") |"; }
+# line LABEL KEY TARGET: the medians' row; native / direct.
+line() { row "$1" "${MED[$2-native]}" "${MED[$2-direct]}" "$(ratio "${MED[$2-native]}" "${MED[$2-direct]}")" "$3"; }
 line "(a) PostgreSQL new TLS logins/s (\`pgbench -C -S\`; direct: SCRAM-SHA-256)" pg-C 0.90
 line "(b) PostgreSQL steady \`pgbench -S\` tps" pg 0.98
 line "(c) MariaDB new TLS logins/s (\`myload -mode connect\`; direct: mysql_native_password)" myconnect 0.90
@@ -285,17 +284,16 @@ for p in pg-C myconnect; do
 		"${CPU[$p-direct]}" "${OPS[$p-direct]}" "$(per_op_us "${CPU[$p-direct]}" "${OPS[$p-direct]}")")"
 done
 say ""
-say ""
 say "CPU per operation of the whole system (client + database server + iamdb dev), summed over the $REPEAT runs."
 say "direct / native is the rate ratio where the two cores are the limit; unlike the rates, it"
 say "hardly moves when other work shares the machine:"
 say "| measurement | native µs | direct µs | direct / native | target | met |"
 say "|---|---|---|---|---|---|"
+# cpuline LABEL KEY TARGET: the CPU per operation's row; direct / native.
 cpuline() {
-	local n d r
+	local n d
 	n=$(per_op_us "${ALL[$2-native]}" "${OPS[$2-native]}") d=$(per_op_us "${ALL[$2-direct]}" "${OPS[$2-direct]}")
-	r=$(ratio "$d" "$n")
-	say "| $1 | $n | $d | **${r}×** | ≥ $3× | $(met "$r" "$3") |"
+	row "$1" "$n" "$d" "$(ratio "$d" "$n")" "$3"
 }
 cpuline "(a) PostgreSQL login (\`pgbench -C -S\`)" pg-C 0.90
 cpuline "(b) PostgreSQL \`pgbench -S\` transaction" pg 0.98
