@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,7 +23,9 @@ const relayClients = 8
 // eight clients, logged in once over TLS. For each engine "direct" runs them against the
 // backend itself (PostgreSQL: pwuser with SCRAM over TLS; MariaDB: pwuser with
 // mysql_native_password over TLS) and "gateway" through the gateway as alice with a
-// token; the gateway's rate is also reported as a multiple of the direct one measured in
+// token; "copy" runs them as "direct" does through the least a Go relay can be, a TCP
+// forwarder (io.Copy each way, TLS end to end, nothing parsed): the floor of the
+// relay's system calls and wake-ups on this machine. The gateway's rate is also reported as a multiple of the direct one measured in
 // the same run ("x_direct"). ns/op is wall time per query of all eight clients together.
 // "cpu-µs/query" is this test process's CPU time (user and system, getrusage) per query:
 // the clients' alone in "direct", the clients' and the gateway's in "gateway", whose
@@ -45,6 +49,8 @@ func BenchmarkRelay(b *testing.B) {
 			b.Fatal(err)
 		}
 		direct.Password, direct.TLSConfig, direct.Fallbacks = testPassword, e.ClientTLS(), nil
+		copied := direct.Copy()
+		copied.Port = uint16(copyRelay(b, e.pg.Addr()).Port)
 		via, err := pgconn.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d user=alice dbname=postgres sslmode=disable", gw.port))
 		if err != nil {
 			b.Fatal(err)
@@ -54,6 +60,7 @@ func BenchmarkRelay(b *testing.B) {
 			b.Run("mode="+mode, func(b *testing.B) {
 				var d relayRun
 				b.Run("direct", func(b *testing.B) { d = benchPGSelects(b, direct, mode) })
+				b.Run("copy", func(b *testing.B) { benchPGSelects(b, copied, mode).versus(b, d) })
 				b.Run("gateway", func(b *testing.B) { benchPGSelects(b, via, mode).versus(b, d) })
 			})
 		}
@@ -63,15 +70,56 @@ func BenchmarkRelay(b *testing.B) {
 		maria := mysqlEnv(b).maria
 		direct := gw.mysqlConfig("pwuser", testPassword, "app", maria.TLSConfig())
 		direct.Addr = maria.Addr()
+		copied := direct.Clone()
+		copied.Addr = copyRelay(b, maria.Addr()).String()
 		via := gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS())
 		for _, mode := range []string{"prepared", "plain"} {
 			b.Run("mode="+mode, func(b *testing.B) {
 				var d relayRun
 				b.Run("direct", func(b *testing.B) { d = benchMySQLSelects(b, direct, mode) })
+				b.Run("copy", func(b *testing.B) { benchMySQLSelects(b, copied, mode).versus(b, d) })
 				b.Run("gateway", func(b *testing.B) { benchMySQLSelects(b, via, mode).versus(b, d) })
 			})
 		}
 	})
+}
+
+// copyRelay starts a TCP forwarder to addr on a loopback port: for each connection, one
+// io.Copy each way, as a relay that neither terminates TLS nor parses anything. It
+// stops at the end of the benchmark.
+func copyRelay(b *testing.B, addr string) *net.TCPAddr {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	b.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				be, err := net.Dial("tcp", addr)
+				if err != nil {
+					return
+				}
+				defer be.Close()
+				done := make(chan struct{})
+				go func() {
+					io.Copy(be, c)
+					be.(*net.TCPConn).CloseWrite()
+					close(done)
+				}()
+				io.Copy(c, be)
+				c.(*net.TCPConn).CloseWrite()
+				<-done
+			})
+		}
+	})
+	return ln.Addr().(*net.TCPAddr)
 }
 
 // benchPGSelects connects relayClients clients with cfg, runs b.N point selects among
