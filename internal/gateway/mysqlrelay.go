@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -76,11 +77,46 @@ func (r *mysqlRelay) run(poolable bool) (reusable bool) {
 // returns to the pool.
 var resetConnection = mysqlwire.CommandPacket(mysqlwire.ComResetConnection, nil)
 
-// clientToBackend forwards the client's packets until COM_QUIT, EOF or an error.
+// clientToBackend forwards the client's packets until COM_QUIT, EOF or an error. The
+// frames the client's buffer holds whole go on together, followed under one lock, in
+// one copy; a longer frame, COM_QUIT and COM_CHANGE_USER are taken one by one.
 func (r *mysqlRelay) clientToBackend() error {
 	w := r.be.w
+	flush := flusher(w)
 	cont := false // the previous frame was full: this one continues its packet
 	for {
+		buf, rerr, werr := fill(r.cr, 4, flush)
+		if werr != nil {
+			return errBackendOut
+		}
+		if rerr != nil {
+			return rerr
+		}
+		fwd := 0 // the frames before COM_QUIT or COM_CHANGE_USER
+		r.mu.Lock()
+		mysqlwire.Scan(buf, func(n int, seq byte, payload []byte) bool {
+			command := !cont && seq == 0
+			if command && n > 0 && (payload[0] == mysqlwire.ComQuit || payload[0] == mysqlwire.ComChangeUser) {
+				return false
+			}
+			if command {
+				r.t.Command(payload[:min(n, mysqlwire.TrackerHeadLen)])
+			}
+			cont = n == mysqlwire.MaxPayloadLen
+			fwd += 4 + n
+			return true
+		})
+		r.mu.Unlock()
+		if fwd > 0 {
+			w.Write(buf[:fwd])
+			r.cr.Discard(fwd)
+			continue
+		}
+
+		// One frame: longer than what is buffered, or COM_QUIT or COM_CHANGE_USER.
+		if err := flush(); err != nil {
+			return errBackendOut
+		}
 		n, seq, err := mysqlwire.ReadHeader(r.cr)
 		if err != nil {
 			return err
@@ -108,8 +144,12 @@ func (r *mysqlRelay) clientToBackend() error {
 			r.mu.Unlock()
 		}
 		mysqlwire.WriteHeader(w, n, seq)
-		if err := forwardToBackend(w, r.cr, n); err != nil {
-			return err
+		rerr, werr = relayBody(w, r.cr, n)
+		if rerr != nil {
+			return rerr
+		}
+		if werr != nil {
+			return errBackendOut
 		}
 	}
 }
@@ -140,32 +180,68 @@ func (r *mysqlRelay) refuseChangeUser(n int, more bool) error {
 }
 
 // backendToClient forwards the backend's packets to the client until an error, or,
-// once the client is gone, discards them until the reset's answer.
+// once the client is gone, discards them until the reset's answer. As clientToBackend,
+// it takes in whole what the backend's buffer holds: one lock, one copy and, once the
+// backend has nothing more buffered, one write to the client.
 func (r *mysqlRelay) backendToClient() error {
 	br := r.be.r
 	cont := false
 	for {
+		buf, rerr, werr := fill(br, 4, r.flushClient)
+		if werr != nil {
+			r.dropClient()
+		}
+		if rerr != nil {
+			return r.backendLost(rerr)
+		}
+		done := false
+		r.mu.Lock()
+		walked := mysqlwire.Scan(buf, func(n int, _ byte, payload []byte) bool {
+			if !cont {
+				done = r.packet(payload[:min(n, mysqlwire.TrackerHeadLen)], n)
+			}
+			cont = n == mysqlwire.MaxPayloadLen
+			return !done
+		})
+		gone := r.clientGone
+		r.mu.Unlock()
+		if walked > 0 {
+			if !gone {
+				r.wmu.Lock()
+				_, werr := r.cw.Write(buf[:walked])
+				r.wmu.Unlock()
+				if werr != nil {
+					r.dropClient()
+				}
+			}
+			br.Discard(walked)
+			if done {
+				return errResetDone
+			}
+			continue
+		}
+
+		// A frame longer than what is buffered.
+		if err := r.flushClient(); err != nil {
+			r.dropClient()
+		}
 		n, seq, err := mysqlwire.ReadHeader(br)
 		if err != nil {
 			return r.backendLost(err)
 		}
 		first := !cont
 		cont = n == mysqlwire.MaxPayloadLen
-		done := false
-		r.mu.Lock()
 		if first {
 			head, err := br.Peek(min(n, mysqlwire.TrackerHeadLen))
 			if err != nil {
-				r.mu.Unlock()
 				return r.backendLost(err)
 			}
-			if r.resetting && len(head) > 0 && head[0] == mysqlwire.HeaderERR {
-				r.resetFailed = true
-			}
-			r.t.Packet(head, n)
-			done = r.resetting && r.t.Idle()
+			r.mu.Lock()
+			done = r.packet(head, n)
+			r.mu.Unlock()
 		}
-		gone := r.clientGone
+		r.mu.Lock()
+		gone = r.clientGone
 		r.mu.Unlock()
 
 		if gone {
@@ -175,19 +251,48 @@ func (r *mysqlRelay) backendToClient() error {
 		} else {
 			r.wmu.Lock()
 			mysqlwire.WriteHeader(r.cw, n, seq)
-			rerr, werr := forward(r.cw, br, n)
+			rerr, werr := relayBody(r.cw, br, n)
 			r.wmu.Unlock()
 			if rerr != nil {
 				return r.backendLost(rerr)
 			}
 			if werr != nil {
-				r.clientFailed()
+				r.dropClient()
 			}
 		}
 		if done {
 			return errResetDone
 		}
 	}
+}
+
+// packet follows the first frame of a backend packet of n bytes, of which head is the
+// start: done says that it answered the reset. Called with mu held.
+func (r *mysqlRelay) packet(head []byte, n int) (done bool) {
+	if r.resetting && len(head) > 0 && head[0] == mysqlwire.HeaderERR {
+		r.resetFailed = true
+	}
+	r.t.Packet(head, n)
+	return r.resetting && r.t.Idle()
+}
+
+// flushClient is fill's flush for the client's writer.
+func (r *mysqlRelay) flushClient() error {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if r.cw.Buffered() == 0 {
+		return nil
+	}
+	return r.cw.Flush()
+}
+
+// dropClient is for a failed write to the client (clientFailed): what is left in its
+// writer is dropped, and later writes go nowhere.
+func (r *mysqlRelay) dropClient() {
+	r.clientFailed()
+	r.wmu.Lock()
+	r.cw.Reset(io.Discard)
+	r.wmu.Unlock()
 }
 
 // backendLost ends backendToClient. The client's connection is closed so that run

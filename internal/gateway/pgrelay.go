@@ -18,7 +18,11 @@ var discardAll = pgwire.AppendQuery(nil, "DISCARD ALL")
 // protocol messages await a Sync, and whether the backend sent FATAL.
 //
 // Two goroutines: run reads the client and writes the backend (the caller's goroutine);
-// backendToClient reads the backend and writes the client. When the client leaves with
+// backendToClient reads the backend and writes the client. Each takes in at once the
+// messages that arrived together (a pgbench -S transaction is one batch each way): one
+// lock for their bookkeeping, one copy, and one write once its reader has nothing more
+// buffered — the relay's cost is then its system calls (issue 19, docs/benchmarks.md).
+// Longer messages are streamed through. When the client leaves with
 // the session idle, run sends DISCARD ALL and backendToClient, no longer forwarding,
 // stops at its ReadyForQuery, leaving the backend connection at a message boundary.
 type pgRelay struct {
@@ -63,10 +67,49 @@ func (r *pgRelay) run(poolable bool) (reusable bool) {
 	return false
 }
 
-// clientToBackend forwards the client's messages until Terminate, EOF or an error.
+// clientToBackend forwards the client's messages until Terminate, EOF or an error. The
+// messages the client's buffer holds whole go on together, counted under one lock, in
+// one copy; a message longer than that is streamed.
 func (r *pgRelay) clientToBackend() error {
 	w := r.be.w
+	flush := flusher(w)
 	for {
+		buf, rerr, werr := fill(r.cr, 5, flush)
+		if werr != nil {
+			return errBackendOut
+		}
+		if rerr != nil {
+			return rerr
+		}
+		fwd, terminate := 0, false
+		r.mu.Lock()
+		walked, err := pgwire.Scan(buf, func(typ byte, body []byte) bool {
+			if typ == pgwire.TypeTerminate {
+				terminate = true
+				return false
+			}
+			r.track(typ)
+			fwd += 5 + len(body)
+			return true
+		})
+		r.mu.Unlock()
+		if fwd > 0 {
+			w.Write(buf[:fwd])
+		}
+		r.cr.Discard(walked)
+		switch {
+		case terminate:
+			return errTerminate
+		case err != nil:
+			return err
+		case walked > 0:
+			continue
+		}
+
+		// A message longer than what is buffered (Scan checked its header).
+		if err := flush(); err != nil {
+			return errBackendOut
+		}
 		typ, n, err := pgwire.ReadHeader(r.cr)
 		if err != nil {
 			return err
@@ -75,30 +118,111 @@ func (r *pgRelay) clientToBackend() error {
 			return errTerminate
 		}
 		r.mu.Lock()
-		switch typ {
-		case pgwire.TypeQuery, pgwire.TypeFunctionCall:
-			r.pending++
-		case pgwire.TypeSync:
-			r.pending++
-			r.unsynced = false
-		case pgwire.TypeParse, pgwire.TypeBind, pgwire.TypeExecute, pgwire.TypeDescribe, pgwire.TypeClose, pgwire.TypeFlush:
-			r.unsynced = true
-		}
+		r.track(typ)
 		r.mu.Unlock()
 		pgwire.WriteHeader(w, typ, n)
-		if err := forwardToBackend(w, r.cr, n); err != nil {
-			return err
+		rerr, werr = relayBody(w, r.cr, n)
+		if rerr != nil {
+			return rerr
+		}
+		if werr != nil {
+			return errBackendOut
 		}
 	}
 }
 
+// track follows a client message of type typ: the ReadyForQuery it is owed, and whether
+// extended-protocol messages await a Sync. Called with mu held.
+func (r *pgRelay) track(typ byte) {
+	switch typ {
+	case pgwire.TypeQuery, pgwire.TypeFunctionCall:
+		r.pending++
+	case pgwire.TypeSync:
+		r.pending++
+		r.unsynced = false
+	case pgwire.TypeParse, pgwire.TypeBind, pgwire.TypeExecute, pgwire.TypeDescribe, pgwire.TypeClose, pgwire.TypeFlush:
+		r.unsynced = true
+	}
+}
+
+// inspect follows a backend message of type typ whose body (nil when not read) the
+// relay looked into: ReadyForQuery (transaction status, ReadyForQuery owed),
+// ErrorResponse (FATAL; a refused reset) and ParameterStatus. done says that it was the
+// reset's ReadyForQuery. Called with mu held.
+func (r *pgRelay) inspect(typ byte, body []byte) (done bool) {
+	switch typ {
+	case pgwire.TypeReadyForQuery:
+		if tx, ok := pgwire.ParseReadyForQuery(body); ok {
+			r.tx = tx
+		}
+		if r.pending > 0 {
+			r.pending--
+		}
+		return r.resetting && r.pending == 0
+	case pgwire.TypeErrorResponse:
+		if body != nil && pgwire.IsFatal(body) {
+			r.beFatal = true
+		}
+		if r.resetting {
+			r.resetFailed = true
+		}
+	case pgwire.TypeParameterStatus:
+		if name, value, ok := pgwire.ParseParameterStatus(body); ok {
+			r.be.params[name] = value
+		}
+	}
+	return false
+}
+
 // backendToClient forwards the backend's messages to the client until an error, or,
-// once the client is gone, discards them until the reset's ReadyForQuery.
+// once the client is gone, discards them until the reset's ReadyForQuery. As
+// clientToBackend, it takes in whole what the backend's buffer holds: one lock, one
+// copy and, once the backend has nothing more buffered, one write to the client.
 func (r *pgRelay) backendToClient() error {
 	br := r.be.r
 	cw := bufio.NewWriterSize(r.client, backendBufSize)
+	flush := flusher(cw)
+	failed := func() {
+		r.clientFailed()
+		cw.Reset(io.Discard)
+	}
 	var scratch []byte
 	for {
+		buf, rerr, werr := fill(br, 5, flush)
+		if werr != nil {
+			failed()
+		}
+		if rerr != nil {
+			return r.backendLost(cw, rerr)
+		}
+		done := false
+		r.mu.Lock()
+		walked, err := pgwire.Scan(buf, func(typ byte, body []byte) bool {
+			done = r.inspect(typ, body)
+			return !done
+		})
+		gone := r.clientGone
+		r.mu.Unlock()
+		if walked > 0 && !gone {
+			if _, werr := cw.Write(buf[:walked]); werr != nil {
+				failed()
+			}
+		}
+		br.Discard(walked)
+		switch {
+		case err != nil:
+			return r.backendLost(cw, err)
+		case done:
+			return errResetDone
+		case walked > 0:
+			continue
+		}
+
+		// A message longer than what is buffered (Scan checked its header): looked into
+		// whole when the relay needs to and it is not too long, else streamed.
+		if werr := flush(); werr != nil {
+			failed()
+		}
 		typ, n, err := pgwire.ReadHeader(br)
 		if err != nil {
 			return r.backendLost(cw, err)
@@ -106,7 +230,7 @@ func (r *pgRelay) backendToClient() error {
 		var body []byte
 		if (typ == pgwire.TypeReadyForQuery || typ == pgwire.TypeParameterStatus || typ == pgwire.TypeErrorResponse) && n <= maxInspect {
 			if cap(scratch) < n {
-				scratch = make([]byte, n, max(n, 256))
+				scratch = make([]byte, n)
 			}
 			body = scratch[:n]
 			if _, err := io.ReadFull(br, body); err != nil {
@@ -114,38 +238,15 @@ func (r *pgRelay) backendToClient() error {
 			}
 		}
 		r.mu.Lock()
-		done := false
-		switch typ {
-		case pgwire.TypeReadyForQuery:
-			if tx, ok := pgwire.ParseReadyForQuery(body); ok {
-				r.tx = tx
-			}
-			if r.pending > 0 {
-				r.pending--
-			}
-			done = r.resetting && r.pending == 0
-		case pgwire.TypeErrorResponse:
-			if body != nil && pgwire.IsFatal(body) {
-				r.beFatal = true
-			}
-			if r.resetting {
-				r.resetFailed = true
-			}
-		case pgwire.TypeParameterStatus:
-			if name, value, ok := pgwire.ParseParameterStatus(body); ok {
-				r.be.params[name] = value
-			}
-		}
-		gone := r.clientGone
+		done = r.inspect(typ, body)
+		gone = r.clientGone
 		r.mu.Unlock()
-
-		if gone {
-			if body == nil {
-				if _, err := br.Discard(n); err != nil {
-					return r.backendLost(cw, err)
-				}
+		switch {
+		case gone && body == nil:
+			if _, err := br.Discard(n); err != nil {
+				return r.backendLost(cw, err)
 			}
-		} else {
+		case !gone:
 			pgwire.WriteHeader(cw, typ, n)
 			var werr error
 			if body != nil {
@@ -156,11 +257,8 @@ func (r *pgRelay) backendToClient() error {
 					return r.backendLost(cw, rerr)
 				}
 			}
-			if werr == nil && br.Buffered() == 0 {
-				werr = cw.Flush()
-			}
 			if werr != nil {
-				r.clientFailed()
+				failed()
 			}
 		}
 		if done {

@@ -46,12 +46,42 @@ func (r *relayEnds) clientFailed() {
 	r.client.Close()
 }
 
-// relayBody copies n bytes from r to w without allocating. When w fails it still reads
-// (and drops) the rest, so that r stays at a message boundary. It returns the read
-// error and the first write error.
+// fill returns what r holds buffered, at least need bytes (need at most r.Size()), so
+// that a relay takes in, at once, every message that arrived together. When r holds
+// fewer, fill first calls flush — nothing waits in a writer while the relay waits for
+// its peer, and what arrived together leaves together, in one write — and then reads.
+// werr is flush's error: fill reads regardless, so that the caller can keep r at a
+// message boundary.
+func fill(r *bufio.Reader, need int, flush func() error) (buf []byte, rerr, werr error) {
+	if r.Buffered() < need {
+		werr = flush()
+		if _, rerr = r.Peek(need); rerr != nil {
+			return nil, rerr, werr
+		}
+	}
+	buf, _ = r.Peek(r.Buffered())
+	return buf, nil, werr
+}
+
+// flusher returns fill's flush for w: a Flush when w holds anything.
+func flusher(w *bufio.Writer) func() error {
+	return func() error {
+		if w.Buffered() == 0 {
+			return nil
+		}
+		return w.Flush()
+	}
+}
+
+// relayBody copies n bytes from r to w without allocating, flushing w before it waits
+// for r. When w fails it still reads (and drops) the rest, so that r stays at a message
+// boundary. It returns the read error and the first write error.
 func relayBody(w *bufio.Writer, r *bufio.Reader, n int) (rerr, werr error) {
 	for n > 0 {
 		if r.Buffered() == 0 {
+			if werr == nil && w.Buffered() > 0 {
+				werr = w.Flush()
+			}
 			if _, err := r.Peek(1); err != nil {
 				return err, werr
 			}
@@ -65,29 +95,6 @@ func relayBody(w *bufio.Writer, r *bufio.Reader, n int) (rerr, werr error) {
 		n -= k
 	}
 	return nil, werr
-}
-
-// forward copies a body of n bytes from r to w (relayBody) and flushes w once r has
-// nothing more buffered: what arrived together leaves together.
-func forward(w *bufio.Writer, r *bufio.Reader, n int) (rerr, werr error) {
-	rerr, werr = relayBody(w, r, n)
-	if rerr == nil && werr == nil && r.Buffered() == 0 {
-		werr = w.Flush()
-	}
-	return rerr, werr
-}
-
-// forwardToBackend forwards a client message's n-byte body as forward does; a failure to
-// write to the backend is errBackendOut, a failure to read the client is returned as is.
-func forwardToBackend(w *bufio.Writer, r *bufio.Reader, n int) error {
-	rerr, werr := forward(w, r, n)
-	if rerr != nil {
-		return rerr
-	}
-	if werr != nil {
-		return errBackendOut
-	}
-	return nil
 }
 
 // sendReset ends the client's side of a relay. When clean it calls onReset (if not

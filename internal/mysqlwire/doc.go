@@ -3,7 +3,7 @@
 // before authentication — SSLRequest, HandshakeResponse41, the reply to an
 // AuthSwitchRequest — and writes the OK and ERR packets that end authentication. After
 // authentication the connection belongs to the caller (internal/gateway relays it, frame
-// by frame, with [ReadHeader]).
+// by frame, with [Scan] and [ReadHeader]).
 //
 // It is not a MySQL server: it knows nothing of queries, authentication decisions or
 // backends. It does no logging and holds no secrets beyond the packet it decodes;
@@ -79,7 +79,8 @@
 //
 // # After authentication
 //
-// A relay passes frames through ([ReadHeader], [WriteHeader]) and follows the
+// A relay passes frames through ([Scan] for those a buffer holds whole, [ReadHeader]
+// and [WriteHeader] for longer ones) and follows the
 // command/response exchange with a [Tracker]: fed the first bytes of each command
 // (the Com* codes) and of each response packet, it tells when the session is between
 // commands — text and binary result sets, several result sets, prepared statements,

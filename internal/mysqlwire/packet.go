@@ -1,6 +1,7 @@
 package mysqlwire
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -19,12 +20,46 @@ const DefaultMaxPacketLen = 16 << 20
 // ID. A length of MaxPayloadLen means another frame continues the payload. It is the
 // framing of every packet in both directions; the relay streams frames with it.
 func ReadHeader(r io.Reader) (n int, seq byte, err error) {
+	if br, ok := r.(*bufio.Reader); ok { // the relays': no copy, no allocation
+		h, err := br.Peek(4)
+		if err != nil {
+			if len(h) > 0 && err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, 0, err
+		}
+		n, seq = decodeHeader([4]byte(h))
+		br.Discard(4)
+		return n, seq, nil
+	}
 	var h [4]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return 0, 0, err
 	}
 	n, seq = decodeHeader(h)
 	return n, seq, nil
+}
+
+// Scan walks the frames that buf holds whole, from its start, calling visit with each
+// one's payload length n (MaxPayloadLen: another frame continues the packet), sequence
+// ID and payload (a slice of buf). It stops before a frame that buf holds only part of
+// and after a frame for which visit returns false. walked is the length of the frames
+// visited. Scan does not allocate; it is the relay's way of taking in, at once, a batch
+// of frames that arrived together.
+func Scan(buf []byte, visit func(n int, seq byte, payload []byte) bool) (walked int) {
+	for len(buf)-walked >= 4 {
+		n, seq := decodeHeader([4]byte(buf[walked : walked+4]))
+		end := walked + 4 + n
+		if end > len(buf) {
+			break
+		}
+		payload := buf[walked+4 : end]
+		walked = end
+		if !visit(n, seq, payload) {
+			break
+		}
+	}
+	return walked
 }
 
 func decodeHeader(h [4]byte) (int, byte) {

@@ -188,11 +188,43 @@ func ReadHeader(r *bufio.Reader) (typ byte, n int, err error) {
 		}
 		return typ, n, err
 	}
-	var h [5]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
+	h, err := r.Peek(5) // blocks until 5 bytes are buffered: no copy, no allocation
+	if err != nil {
+		if len(h) > 0 && err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 		return 0, 0, err
 	}
-	return decodeHeader(h[:])
+	typ, n, err = decodeHeader(h)
+	if err == nil {
+		r.Discard(5)
+	}
+	return typ, n, err
+}
+
+// Scan walks the messages that buf holds whole, from its start, calling visit with each
+// one's type and body (a slice of buf). It stops before a message that buf holds only
+// part of, after a message for which visit returns false, and before a header that is
+// not valid, which it returns as an error wrapping ErrProtocol. walked is the length of
+// the messages visited. Scan does not allocate; it is the relays' way of taking in, at
+// once, a batch of messages that arrived together.
+func Scan(buf []byte, visit func(typ byte, body []byte) bool) (walked int, err error) {
+	for len(buf)-walked >= 5 {
+		typ, n, err := decodeHeader(buf[walked : walked+5])
+		if err != nil {
+			return walked, err
+		}
+		end := walked + 5 + n
+		if end > len(buf) || end < walked { // partial (or, on 32-bit, beyond any buffer)
+			break
+		}
+		body := buf[walked+5 : end]
+		walked = end
+		if !visit(typ, body) {
+			break
+		}
+	}
+	return walked, nil
 }
 
 func decodeHeader(h []byte) (byte, int, error) {

@@ -2,7 +2,7 @@
 // 3.0) toward clients: it reads what a client sends before authentication — SSLRequest,
 // GSSENCRequest, CancelRequest, StartupMessage, PasswordMessage — and writes the messages a
 // server sends around authentication. After authentication the connection belongs to the
-// caller (internal/gateway relays it, message by message, with [ReadHeader]).
+// caller (internal/gateway relays it, message by message, with [Scan] and [ReadHeader]).
 //
 // It is not a PostgreSQL server: it knows nothing of queries, authentication decisions or
 // backends. It does no logging and holds no secrets beyond the one message it decodes;
@@ -36,7 +36,7 @@
 //	  │◄─ BackendKeyData                   Conn.SendBackendKeyData
 //	  │◄─ ReadyForQuery                    Conn.SendReadyForQuery, Conn.Flush
 //	  ▼
-//	relay (caller): Conn.Reader and Conn.NetConn, framed by ReadHeader
+//	relay (caller): Conn.Reader and Conn.NetConn, framed by Scan and ReadHeader
 //
 // Sizes a client controls are bounded as PostgreSQL bounds them: a startup packet's body
 // is at most 10 000 bytes (MAX_STARTUP_PACKET_LENGTH) with at most 128 parameters, a
@@ -54,7 +54,8 @@
 // # After authentication
 //
 // A relay needs only the framing and a few messages, without allocating per message:
-// [ReadHeader] and [WriteHeader] frame every message (type byte, length word), the Type*
+// [Scan] walks the messages a buffer holds whole (a batch that arrived together),
+// [ReadHeader] and [WriteHeader] frame longer ones (type byte, length word), the Type*
 // constants name the messages a relay counts (Query, Sync, extended-protocol messages,
 // Terminate; ReadyForQuery, ParameterStatus, ErrorResponse), and [ParseReadyForQuery],
 // [ParseParameterStatus], [IsFatal] and [ErrorSummary] read the backend's messages a

@@ -41,10 +41,7 @@ const SSLAccepted byte = 'S'
 // WriteHeader writes a message header: type typ and the length word of a body of n
 // bytes (at most MaxMessageLen).
 func WriteHeader(w *bufio.Writer, typ byte, n int) {
-	var h [5]byte
-	h[0] = typ
-	binary.BigEndian.PutUint32(h[1:], uint32(n+4))
-	w.Write(h[:])
+	w.Write(binary.BigEndian.AppendUint32(append(w.AvailableBuffer(), typ), uint32(n+4)))
 }
 
 // AppendQuery appends a simple-protocol Query message of q to b.

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -472,6 +474,114 @@ func FuzzHandshake(f *testing.F) {
 	testenv.FuzzHandshake(f, s.Handshake, func(t *testing.T, c *Conn, err error) {
 		if err == nil && c.User() == "" {
 			t.Fatal("accepted a startup without a user")
+		}
+	})
+}
+
+func TestScan(t *testing.T) {
+	t.Parallel()
+	q := AppendQuery(nil, "select 1")
+	sync := []byte{TypeSync, 0, 0, 0, 4}
+	batch := slices.Concat(q, sync, q)
+	tests := []struct {
+		name    string
+		in      []byte
+		stopAt  int // visit returns false for this message (0: never)
+		walked  int
+		types   string
+		wantErr bool
+	}{
+		{"empty", nil, 0, 0, "", false},
+		{"partial header", q[:4], 0, 0, "", false},
+		{"partial body", q[:len(q)-1], 0, 0, "", false},
+		{"one", q, 0, len(q), "Q", false},
+		{"batch", batch, 0, len(batch), "QSQ", false},
+		{"batch and a partial one", append(slices.Clip(batch), q[:7]...), 0, len(batch), "QSQ", false},
+		{"stop after the second", batch, 2, len(q) + len(sync), "QS", false},
+		{"bad length after one", append(slices.Clip(q), 'Q', 0, 0, 0, 3), 0, len(q), "Q", true},
+		{"negative length", []byte{'Q', 0xff, 0xff, 0xff, 0xff}, 0, 0, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var types []byte
+			walked, err := Scan(tt.in, func(typ byte, body []byte) bool {
+				types = append(types, typ)
+				if typ == TypeQuery && string(body) != "select 1\x00" {
+					t.Errorf("Query body %q", body)
+				}
+				return len(types) != tt.stopAt
+			})
+			if walked != tt.walked || string(types) != tt.types || (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ErrProtocol)) {
+				t.Errorf("Scan(%q) = %d, %q, %v; want %d, %q, error %v", tt.in, walked, types, err, tt.walked, tt.types, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestFramingAllocs checks that the relays' framing does not allocate per message.
+func TestFramingAllocs(t *testing.T) {
+	q := AppendQuery(nil, "select 1")
+	batch := slices.Concat(q, []byte{TypeSync, 0, 0, 0, 4}, q)
+	if n := testing.AllocsPerRun(100, func() { Scan(batch, func(byte, []byte) bool { return true }) }); n != 0 {
+		t.Errorf("Scan allocates %v times", n)
+	}
+	src := bytes.NewReader(nil)
+	one := iotest.OneByteReader(src)
+	r := bufio.NewReaderSize(one, 16)
+	w := bufio.NewWriterSize(io.Discard, 64)
+	if n := testing.AllocsPerRun(100, func() {
+		src.Reset(q)
+		r.Reset(one) // the header split across reads
+		if _, _, err := ReadHeader(r); err != nil {
+			t.Fatal(err)
+		}
+		WriteHeader(w, TypeQuery, len(q)-5)
+		w.Flush()
+	}); n != 0 {
+		t.Errorf("ReadHeader and WriteHeader allocate %v times", n)
+	}
+}
+
+// FuzzScan checks Scan against ReadHeader: the messages Scan visits are those that a
+// reader framing in with ReadHeader finds whole, in order, and Scan stops where the
+// reader would block or fail.
+func FuzzScan(f *testing.F) {
+	q := AppendQuery(nil, "select 1")
+	f.Add(slices.Concat(q, []byte{TypeSync, 0, 0, 0, 4}, q[:6]))
+	f.Add([]byte{'Q', 0, 0, 0, 3})
+	f.Add([]byte{'d', 0, 0, 0, 5, 'x', 'Z', 0, 0, 0, 5, 'I'})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r := bufio.NewReader(bytes.NewReader(in))
+		pos := 0
+		walked, err := Scan(in, func(typ byte, body []byte) bool {
+			rtyp, n, rerr := ReadHeader(r)
+			if rerr != nil || rtyp != typ || n != len(body) {
+				t.Fatalf("Scan visits %q (%d bytes) at %d; ReadHeader = %q, %d, %v", typ, len(body), pos, rtyp, n, rerr)
+			}
+			got := make([]byte, n)
+			if _, rerr := io.ReadFull(r, got); rerr != nil || !bytes.Equal(got, body) {
+				t.Fatalf("body at %d differs", pos)
+			}
+			pos += 5 + n
+			return true
+		})
+		if walked != pos || walked > len(in) {
+			t.Fatalf("walked %d, visited up to %d of %d", walked, pos, len(in))
+		}
+		// What is left: ReadHeader fails on the same bad header, or finds a message
+		// that is not whole.
+		typ, n, rerr := ReadHeader(r)
+		switch {
+		case err != nil:
+			if rerr == nil || !errors.Is(rerr, ErrProtocol) {
+				t.Fatalf("Scan: %v; ReadHeader = %q, %d, %v", err, typ, n, rerr)
+			}
+		case rerr == nil:
+			if walked+5+n <= len(in) {
+				t.Fatalf("Scan stopped at %d before a whole message of %d bytes", walked, n)
+			}
+		case len(in)-walked >= 5:
+			t.Fatalf("Scan stopped at %d; ReadHeader = %v", walked, rerr)
 		}
 	})
 }

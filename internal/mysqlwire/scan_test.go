@@ -1,0 +1,122 @@
+package mysqlwire
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"slices"
+	"testing"
+	"testing/iotest"
+)
+
+func TestScan(t *testing.T) {
+	t.Parallel()
+	ping := frame(0, []byte{ComPing})
+	ok := frame(1, []byte{HeaderOK, 0, 0, 2, 0, 0, 0})
+	batch := slices.Concat(ping, ok, frame(2, nil))
+	tests := []struct {
+		name   string
+		in     []byte
+		stopAt int // visit returns false for this frame (0: never)
+		walked int
+		seqs   string
+	}{
+		{"empty", nil, 0, 0, ""},
+		{"partial header", ping[:3], 0, 0, ""},
+		{"partial payload", ok[:6], 0, 0, ""},
+		{"one", ping, 0, len(ping), "\x00"},
+		{"batch with an empty frame", batch, 0, len(batch), "\x00\x01\x02"},
+		{"batch and a partial one", append(slices.Clip(batch), ok[:5]...), 0, len(batch), "\x00\x01\x02"},
+		{"stop after the second", batch, 2, len(ping) + len(ok), "\x00\x01"},
+		{"a frame announcing more than is there", []byte{0xff, 0xff, 0xff, 0, 1, 2}, 0, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var seqs []byte
+			walked := Scan(tt.in, func(n int, seq byte, payload []byte) bool {
+				if n != len(payload) {
+					t.Errorf("frame %d: n %d, payload %d bytes", seq, n, len(payload))
+				}
+				seqs = append(seqs, seq)
+				return len(seqs) != tt.stopAt
+			})
+			if walked != tt.walked || string(seqs) != tt.seqs {
+				t.Errorf("Scan(%x) = %d, seqs %x; want %d, %x", tt.in, walked, seqs, tt.walked, tt.seqs)
+			}
+		})
+	}
+}
+
+// TestFramingAllocs checks that the relay's framing does not allocate per frame.
+func TestFramingAllocs(t *testing.T) {
+	batch := slices.Concat(frame(0, []byte{ComPing}), frame(1, []byte{HeaderOK, 0, 0, 2, 0, 0, 0}))
+	if n := testing.AllocsPerRun(100, func() { Scan(batch, func(int, byte, []byte) bool { return true }) }); n != 0 {
+		t.Errorf("Scan allocates %v times", n)
+	}
+	src := bytes.NewReader(nil)
+	one := iotest.OneByteReader(src)
+	r := bufio.NewReaderSize(one, 16)
+	w := bufio.NewWriterSize(io.Discard, 64)
+	if n := testing.AllocsPerRun(100, func() {
+		src.Reset(batch)
+		r.Reset(one) // the header split across reads
+		if _, _, err := ReadHeader(r); err != nil {
+			t.Fatal(err)
+		}
+		WriteHeader(w, 1, 0)
+		w.Flush()
+	}); n != 0 {
+		t.Errorf("ReadHeader and WriteHeader allocate %v times", n)
+	}
+}
+
+func TestReadHeaderBuffered(t *testing.T) {
+	t.Parallel()
+	for _, in := range [][]byte{nil, {1, 0}, {1, 0, 0, 7, 'x'}} {
+		for _, r := range []io.Reader{bytes.NewReader(in), bufio.NewReaderSize(iotest.OneByteReader(bytes.NewReader(in)), 16)} {
+			n, seq, err := ReadHeader(r)
+			want := io.EOF
+			if len(in) > 0 {
+				want = io.ErrUnexpectedEOF
+			}
+			if len(in) >= 4 {
+				want = nil
+			}
+			if err != want || (err == nil && (n != 1 || seq != 7)) {
+				t.Errorf("ReadHeader(%T of %x) = %d, %d, %v; want 1, 7, %v", r, in, n, seq, err, want)
+			}
+		}
+	}
+}
+
+// FuzzScan checks Scan against ReadHeader: the frames Scan visits are those that a
+// reader framing in with ReadHeader finds whole, in order, and Scan stops where the
+// reader would block.
+func FuzzScan(f *testing.F) {
+	f.Add(slices.Concat(frame(0, []byte{ComPing}), frame(1, nil), []byte{5, 0, 0}))
+	f.Add([]byte{0xff, 0xff, 0xff, 0, 1})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r := bufio.NewReader(bytes.NewReader(in))
+		pos := 0
+		walked := Scan(in, func(n int, seq byte, payload []byte) bool {
+			rn, rseq, err := ReadHeader(r)
+			if err != nil || rn != n || rseq != seq || n != len(payload) {
+				t.Fatalf("Scan visits %d bytes, seq %d at %d; ReadHeader = %d, %d, %v", n, seq, pos, rn, rseq, err)
+			}
+			got := make([]byte, n)
+			if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, payload) {
+				t.Fatalf("payload at %d differs", pos)
+			}
+			pos += 4 + n
+			return true
+		})
+		if walked != pos || walked > len(in) {
+			t.Fatalf("walked %d, visited up to %d of %d", walked, pos, len(in))
+		}
+		if n, _, err := ReadHeader(r); err == nil && walked+4+n <= len(in) {
+			t.Fatalf("Scan stopped at %d before a whole frame of %d bytes", walked, n)
+		} else if err != nil && len(in)-walked >= 4 {
+			t.Fatalf("Scan stopped at %d; ReadHeader = %v", walked, err)
+		}
+	})
+}
