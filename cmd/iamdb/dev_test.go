@@ -655,7 +655,11 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Run("pgx-200-concurrent", func(t *testing.T) {
 			const n = 200
 			cfg := pgxConfig(t, devIAMUser, tok, "e2e-concurrent")
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			// 200 new backend sessions at once: a PostgreSQL fork and TLS handshake each,
+			// ~5 s on a quiet 2-core machine, over 10 s (connect_timeout) when CI's other
+			// packages run beside it. The bound is for a hang, not for speed.
+			cfg.ConnectTimeout = 60 * time.Second
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
 			var wg sync.WaitGroup
 			errs := make(chan error, n)
