@@ -230,9 +230,9 @@ grep -q ' keep_loaded' "$PAMFILE" || die "$PAMFILE has no keep_loaded"
 cp "$PAMFILE" "$WORK/pam.keep"
 sed 's/ keep_loaded//' "$WORK/pam.keep" >"$WORK/pam.nokeep"
 say "## (c2) MariaDB native logins with and without pam_iamdb.so's keep_loaded ($PAMFILE), as (c) with $C clients and with 1 (logins one at a time), median of $REPEAT"
-ARGS[keep]=${ARGS[native]} ARGS[unload]=${ARGS[native]} PASS[keep]=${PASS[native]} PASS[unload]=${PASS[native]}
 C_ALL=$C
 for C in "$C_ALL" 1; do
+	for k in keep unload; do ARGS[$k$C]=${ARGS[native]} PASS[$k$C]=${PASS[native]}; done
 	for i in $(seq 1 "$REPEAT"); do
 		for k in $(order "$i" | sed 's/native/keep/; s/direct/unload/'); do
 			cp "$WORK/pam.$([ "$k" = keep ] && echo keep || echo nokeep)" "$PAMFILE"
