@@ -228,9 +228,6 @@ tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$1" | head -1; }
 txs() { sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$1" | head -1; }
 # per_op_us MS OPS: MS milliseconds over OPS operations, in µs.
 per_op_us() { python3 -c "import sys; print(f'{float(sys.argv[1])*1000/max(1,float(sys.argv[2])):.0f}')" "$1" "$2"; }
-# cpu_tree_ms PID: user+system CPU time of a process and of its children that have ended
-# and been waited for (a PostgreSQL postmaster's backends), in ms.
-cpu_tree_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15 + $16 + $17) * 1000 / hz)}' "/proc/$1/stat"; }
 # timed_ms FILE CMD…: runs CMD, appending its user+system CPU time in ms to FILE (a line);
 # returns CMD's status.
 timed_ms() {

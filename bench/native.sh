@@ -114,13 +114,13 @@ declare -A RUNS CPU OPS ALL
 # pg_run MODE KEY I: one pgbench run; MODE is -C (reconnect) or "" (connections kept).
 pg_run() {
 	local mode=$1 k=$2 i=$3 f="$WORK/pg-$2$1-$3.txt" c0 c1 s0 s1 cl tx failed
-	c0=$(cpu_ms "$DEV_PID") s0=$(cpu_tree_ms "$PG_PID")
+	c0=$(cpu_ms "$DEV_PID") s0=$(tree_cpu_ms "$PG_PID")
 	: >"$f.cpu"
 	# shellcheck disable=SC2086
 	PGPASSWORD=${PASS[$k]} timed_ms "$f.cpu" pgbench -n $mode -S -T "$T" -c "$C" -j "$J" "${CONN[$k]}" >"$f" 2>&1 ||
 		{ cat "$f"; die "pgbench $mode $k failed"; }
-	sleep 0.2 # the postmaster reaps the last backends
-	c1=$(cpu_ms "$DEV_PID") s1=$(cpu_tree_ms "$PG_PID") cl=$(cat "$f.cpu")
+	sleep 0.2 # the postmaster reaps the last backends (tree_cpu_ms counts live ones too)
+	c1=$(cpu_ms "$DEV_PID") s1=$(tree_cpu_ms "$PG_PID") cl=$(cat "$f.cpu")
 	tx=$(txs "$f")
 	ALL[pg$mode-$k]=$((${ALL[pg$mode-$k]:-0} + c1 - c0 + s1 - s0 + cl))
 	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$f")

@@ -45,8 +45,6 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" -gt $((IDLE + 500)) ] || die "ulimit -n is $(ulimit -n): too low for $IDLE idle connections"
 
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# tps OUTPUT: the tps pgbench reports.
-tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$1" | head -1; }
 
 # --- the machine ---------------------------------------------------------------------------
 header "iamdb PostgreSQL gateway benchmarks" \
