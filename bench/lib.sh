@@ -238,3 +238,6 @@ timed_ms() {
 	awk '{print int(($1 + $2) * 1000)}' "$f.time" >>"$f"
 	return $st
 }
+# rate OUTPUT: the rate myload reports. count OUTPUT: its operations.
+rate() { sed -n 's/^myload [a-z]*: .*: \([0-9]*\)\/s, \([0-9]*\) failed$/\1/p' "$1" | head -1; }
+count() { sed -n 's/^myload [a-z]*: \([0-9]*\) in .*/\1/p' "$1" | head -1; }

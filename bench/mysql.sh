@@ -37,9 +37,6 @@ ROWS=${BENCH_ROWS:-100000}
 REPEAT=${BENCH_REPEAT:-3}
 
 NEED_PACKAGES="mariadb-client mariadb-server python3 curl iproute2" need go mariadb python3 curl ss
-# rate OUTPUT: the rate myload reports; count OUTPUT: how many it did.
-rate() { sed -n 's/^myload [a-z]*: .*: \([0-9]*\)\/s, \([0-9]*\) failed$/\1/p' "$1" | head -1; }
-count() { sed -n 's/^myload [a-z]*: \([0-9]*\) in .*/\1/p' "$1" | head -1; }
 
 # --- the machine ---------------------------------------------------------------------------
 header "iamdb MySQL gateway benchmarks" \

@@ -46,9 +46,6 @@ REPEAT=${BENCH_REPEAT:-3}
 NEED_PACKAGES="postgresql-client mariadb-client python3" need go psql pgbench mariadb python3
 [ "$(id -u)" -eq 0 ] || die "run it as root: iamdb dev turns native mode on only as root"
 
-# rate OUTPUT: the rate myload reports. count OUTPUT: its operations.
-rate() { sed -n 's/^myload [a-z]*: .*: \([0-9]*\)\/s, \([0-9]*\) failed$/\1/p' "$1" | head -1; }
-count() { sed -n 's/^myload [a-z]*: \([0-9]*\) .*/\1/p' "$1" | head -1; }
 # order I: the ABBA order of the I-th round.
 order() { if [ $(($1 % 2)) -eq 1 ]; then echo native direct; else echo direct native; fi; }
 
