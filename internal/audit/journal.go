@@ -116,12 +116,13 @@ type Options struct {
 // encoding), written by group commit. It implements Recorder and Reader and is safe for
 // concurrent use.
 //
-// Record hands its encoded event to the current batch and waits; one committer goroutine
-// takes the batch, appends it to its segment(s) with one write per segment (and, with
-// SyncAlways, one fsync), and releases every Record of the batch. Events arriving
-// meanwhile form the next batch, so under load one write and one fsync cover many events.
-// With SyncInterval (the default) the committer fsyncs written segments every
-// Options.SyncInterval instead, and at Close.
+// Record adds its encoded event to the current batch; if no batch is being written it
+// writes the batch itself (one write per segment and, with SyncAlways, one fsync) and
+// releases every Record of it, so an uncontended Record costs no hand-off to another
+// goroutine. Events arriving while a batch is written form the next one, which the
+// writer hands to the committer goroutine when it is done, so under load one write and
+// one fsync cover many events. With SyncInterval (the default) the committer fsyncs
+// written segments every Options.SyncInterval instead, and at Close.
 //
 // Open recovers from a crash: a torn last line (a write cut by kill -9 or a power loss) is
 // cut off and logged; complete lines are never lost. Lines that do not decode (a damaged
@@ -147,9 +148,13 @@ type Journal struct {
 	kick    chan struct{} // wakes the committer (capacity 1)
 	quit    chan struct{} // closed by Close
 	stopped chan struct{} // closed when the committer returns
+
+	// wmu is held by whoever writes: a Record writing its own batch, or the committer
+	// (batches, fsyncs, sweeps). It guards files, dirty and newest.
+	wmu     sync.Mutex
 	files   map[int64]*os.File
-	dirty   map[int64]bool // segments written but not yet fsync'ed (SyncInterval; committer only)
-	newest  int64          // newest segment hour the committer has written (sweep never removes it)
+	dirty   map[int64]bool // segments written but not yet fsync'ed (SyncInterval)
+	newest  int64          // newest segment hour written (sweep never removes it)
 	stats   Stats
 	statsMu sync.Mutex
 }
@@ -349,9 +354,11 @@ func (j *Journal) Record(ctx context.Context, e *Event) error {
 	bt := j.cur
 	bt.lines = append(bt.lines, l)
 	j.mu.Unlock()
-	select {
-	case j.kick <- struct{}{}:
-	default:
+	if j.wmu.TryLock() {
+		// Nobody is writing: write the batch (with this event) here.
+		j.flush()
+		j.wmu.Unlock()
+		j.handOff()
 	}
 	select {
 	case <-bt.done:
@@ -391,7 +398,24 @@ func (j *Journal) newID() (string, error) {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
 }
 
-// commit is the committer goroutine: it writes batches until Close, and sweeps.
+// handOff wakes the committer if events were added while a batch was being written: their
+// Records saw the writer busy and wait. A Record adding one after this check finds wmu
+// free (it is released before the check) and writes it itself.
+func (j *Journal) handOff() {
+	j.mu.Lock()
+	pending := len(j.cur.lines) > 0
+	j.mu.Unlock()
+	if !pending {
+		return
+	}
+	select {
+	case j.kick <- struct{}{}:
+	default:
+	}
+}
+
+// commit is the committer goroutine: it writes the batches handed to it until Close, and
+// fsyncs and sweeps.
 func (j *Journal) commit() {
 	defer close(j.stopped)
 	tick := time.NewTicker(j.opts.SweepInterval)
@@ -405,21 +429,31 @@ func (j *Journal) commit() {
 	for {
 		select {
 		case <-j.kick:
+			j.wmu.Lock()
+			j.flush()
+			j.wmu.Unlock()
+			j.handOff()
 		case <-syncC:
+			j.wmu.Lock()
 			j.syncDirty()
-			continue
+			j.wmu.Unlock()
+			j.handOff() // Records that found wmu taken by the fsync
 		case <-tick.C:
+			j.wmu.Lock()
 			j.sweep()
-			continue
+			j.wmu.Unlock()
+			j.handOff()
 		case <-j.quit:
+			j.wmu.Lock()
 			j.flush() // Records that raced with Close
 			j.syncDirty()
-			for _, f := range j.files {
+			for h, f := range j.files {
 				f.Close()
+				delete(j.files, h)
 			}
+			j.wmu.Unlock()
 			return
 		}
-		j.flush()
 	}
 }
 
@@ -439,7 +473,7 @@ func (j *Journal) syncDirty() {
 	}
 }
 
-// syncSegment fsyncs segment h if it is dirty and open (the committer's).
+// syncSegment fsyncs segment h if it is dirty and open (wmu held).
 func (j *Journal) syncSegment(h int64) error {
 	if !j.dirty[h] {
 		return nil
@@ -459,7 +493,7 @@ func (j *Journal) syncSegment(h int64) error {
 }
 
 // flush writes (and with SyncAlways fsyncs) the current batch, then releases its Records and wakes
-// followers.
+// followers. The caller holds wmu.
 func (j *Journal) flush() {
 	j.mu.Lock()
 	bt := j.cur
@@ -476,38 +510,31 @@ func (j *Journal) flush() {
 		close(bt.done)
 		return
 	}
-	// Group the lines by segment, keeping their order.
-	var hours []int64
-	bufs := map[int64][]byte{}
-	for _, l := range bt.lines {
-		if _, ok := bufs[l.hour]; !ok {
-			hours = append(hours, l.hour)
-		}
-		bufs[l.hour] = append(bufs[l.hour], l.b...)
-	}
+	segs := groupBySegment(bt.lines)
 	rotated := false
 	var fsyncs int64
 	fatal := false
-	written := map[int64]int64{}
-	for _, h := range hours {
-		n, created, err := j.append(h, bufs[h])
+	for i := range segs {
+		sg := &segs[i]
+		n, created, err := j.append(sg.hour, sg.b)
 		if j.opts.Sync == SyncAlways {
 			fsyncs++
 		}
 		if err != nil {
 			bt.err = err
 			fatal = !errors.Is(err, errWriteUndone)
+			segs = segs[:i]
 			break
 		}
-		written[h] = n
-		if created && h > j.newest {
+		sg.size = n
+		if created && sg.hour > j.newest {
 			rotated = true
 		}
-		j.newest = max(j.newest, h)
+		j.newest = max(j.newest, sg.hour)
 	}
 	j.mu.Lock()
-	for h, n := range written {
-		j.sizes[h] = n
+	for _, sg := range segs {
+		j.sizes[sg.hour] = sg.size
 	}
 	if fatal && j.broken == nil {
 		j.broken = fmt.Errorf("%w: %w", ErrBroken, bt.err)
@@ -526,6 +553,33 @@ func (j *Journal) flush() {
 	if rotated {
 		j.sweep()
 	}
+}
+
+// segmentWrite is what one batch writes to one segment.
+type segmentWrite struct {
+	hour int64
+	b    []byte
+	size int64 // the segment's size after the write
+}
+
+// groupBySegment joins the lines of a batch by segment, keeping their order. A batch
+// nearly always falls in one hour, and a batch of one line is written as it is.
+func groupBySegment(lines []line) []segmentWrite {
+	if len(lines) == 1 {
+		return []segmentWrite{{hour: lines[0].hour, b: lines[0].b}}
+	}
+	var segs []segmentWrite
+next:
+	for _, l := range lines {
+		for i := range segs {
+			if segs[i].hour == l.hour {
+				segs[i].b = append(segs[i].b, l.b...)
+				continue next
+			}
+		}
+		segs = append(segs, segmentWrite{hour: l.hour, b: append([]byte(nil), l.b...)})
+	}
+	return segs
 }
 
 // append writes b at the end of segment h and, with SyncAlways, fsyncs it (with
@@ -596,7 +650,7 @@ func syncDir(dir string) error {
 }
 
 // sweep removes segments older than Retention, then the oldest beyond MaxBytes, never
-// the newest segment. It runs in the committer (or in Open, before it starts).
+// the newest segment. It runs with wmu held (or in Open, before the committer starts).
 func (j *Journal) sweep() {
 	segs, err := j.segments()
 	if err != nil {

@@ -508,6 +508,28 @@ func TestSync(t *testing.T) {
 	}
 }
 
+// TestRecordDuringFsync: a Record that finds the committer fsyncing (so it cannot write its
+// batch itself) is written by the committer once the fsync ends, even with no other Record
+// to wake it. One writer records back to back while the committer fsyncs every millisecond.
+func TestRecordDuringFsync(t *testing.T) {
+	j := open(t, t.TempDir(), Options{SyncInterval: time.Millisecond})
+	stop := time.Now().Add(300 * time.Millisecond)
+	n := 0
+	for time.Now().Before(stop) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := j.Record(ctx, &Event{EventName: "E", RecipientAccountID: "123456789012"})
+		cancel()
+		if err != nil {
+			t.Fatalf("Record %d: %v", n, err)
+		}
+		n++
+	}
+	if st := j.Stats(); st.Events != int64(n) || st.Fsyncs == 0 {
+		t.Fatalf("%d Records: %+v", n, st)
+	}
+	t.Logf("%d events, %+v", n, j.Stats())
+}
+
 // TestScanFollow waits for new events, and ends with ctx (nil) or Close (ErrClosed).
 func TestScanFollow(t *testing.T) {
 	c := newClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
