@@ -7,8 +7,9 @@
 #
 # 1. Go: internal/gateway's BenchmarkAuditConnect (PostgreSQL and MySQL gateways, 8 clients
 #    in flight on 2 cores, real journals in temporary directories), BENCH_COUNT (6) rounds,
-#    each running audit=off, audit=on, audit=always; benchstat's comparison when it can be run,
-#    and always the ratio of the medians (on / off) and of each pair.
+#    each running audit=off, audit=on, audit=always (in reverse order in even rounds);
+#    benchstat's comparison when it can be run, and always the ratio of the medians (on / off)
+#    and of each pair.
 # 2. Whole system (BENCH_SYSTEM=1, the default; needs pgbench and psql): two "iamdb dev" side by
 #    side, one with --audit=false, and pgbench -n -C -S -T BENCH_SECONDS (10) -c 8 -j 2
 #    through each one's PostgreSQL gateway, alternately, BENCH_REPEAT (3) times, medians.
@@ -44,7 +45,11 @@ go test -c -o "$WORK/gateway.test" ./internal/gateway/
 # that audit=off and audit=on alternate (each round starts its own PostgreSQL and MariaDB).
 : >"$WORK/go.txt"
 for i in $(seq 1 "$COUNT"); do
-	(cd internal/gateway && "$WORK/gateway.test" -test.run '^$' -test.bench 'AuditConnect' \
+	# Even rounds run the sub-benchmarks in reverse order (always, on, off): what runs first
+	# in a process favours neither side.
+	reverse=""
+	[ $((i % 2)) = 0 ] && reverse=1
+	(cd internal/gateway && IAMDB_BENCH_REVERSE=$reverse "$WORK/gateway.test" -test.run '^$' -test.bench 'AuditConnect' \
 		-test.count 1 -test.benchtime "$BT" -test.cpu "$CPU" 2>&1) >"$WORK/go-$i.txt" || true
 	grep -E '^(Benchmark|FAIL|---|\s+\S+_test.go)' "$WORK/go-$i.txt" | tee -a "$OUT"
 	grep -q '^PASS' "$WORK/go-$i.txt" || die "BenchmarkAuditConnect failed (round $i, above)"
