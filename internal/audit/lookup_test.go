@@ -74,22 +74,29 @@ func TestLookupAttributes(t *testing.T) {
 		{AttrAccessKeyID, "AKIAALICE0000000000A", []string{"user"}},
 	} {
 		t.Run(tc.attr+"="+tc.value, func(t *testing.T) {
-			p, err := j.Lookup(context.Background(), Query{Attr: tc.attr, Value: tc.value})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want []string
-			for _, k := range tc.want {
-				want = append(want, evs[k].EventID)
-			}
-			if diff := cmp.Diff(want, nilIfEmpty(eventIDs(p.Events))); diff != "" {
-				t.Errorf("Lookup(%s=%q) (-want +got):\n%s", tc.attr, tc.value, diff)
-			}
-			if p.Next != "" {
+			if p := expectLookup(t, j, Query{Attr: tc.attr, Value: tc.value}, evs, tc.want); p.Next != "" {
 				t.Errorf("Next = %q, want none", p.Next)
 			}
 		})
 	}
+}
+
+// expectLookup runs q on j and checks that it finds the events of evs named by want, in
+// that order; it returns the page.
+func expectLookup(t *testing.T, j *Journal, q Query, evs map[string]*Event, want []string) Page {
+	t.Helper()
+	p, err := j.Lookup(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, k := range want {
+		ids = append(ids, evs[k].EventID)
+	}
+	if diff := cmp.Diff(ids, nilIfEmpty(eventIDs(p.Events))); diff != "" {
+		t.Errorf("Lookup(%+v) (-want +got):\n%s", q, diff)
+	}
+	return p
 }
 
 func nilIfEmpty(s []string) []string {
@@ -119,17 +126,7 @@ func TestLookupAccountAndTime(t *testing.T) {
 		{"before", Query{End: t0.Add(-time.Second)}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := j.Lookup(context.Background(), tc.q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want []string
-			for _, k := range tc.want {
-				want = append(want, evs[k].EventID)
-			}
-			if diff := cmp.Diff(want, nilIfEmpty(eventIDs(p.Events))); diff != "" {
-				t.Errorf("Lookup(%+v) (-want +got):\n%s", tc.q, diff)
-			}
+			expectLookup(t, j, tc.q, evs, tc.want)
 		})
 	}
 }
