@@ -21,18 +21,6 @@ import (
 	"github.com/iamdb/iamdb/token"
 )
 
-// socketDir is a temporary directory with a short path (a socket's path has at most 107
-// bytes), removed when t ends.
-func socketDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "dn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
 // startVerifier serves a real native endpoint (a real authority, a registered database)
 // on a new socket with cfg's Mode and AllowedUIDs (nil: this process's uid), and
 // returns the socket, the endpoint's log and the authority; it is shut down when t ends.
@@ -51,7 +39,7 @@ func startVerifier(t *testing.T, cfg native.Config) (string, *testenv.LogBuffer,
 		t.Fatal(err)
 	}
 	logs := &testenv.LogBuffer{}
-	cfg.Socket, cfg.Engine, cfg.Logger, cfg.SecureTransport = filepath.Join(socketDir(t), "v.sock"), "postgres", logs.Logger(), true
+	cfg.Socket, cfg.Engine, cfg.Logger, cfg.SecureTransport = filepath.Join(testenv.SocketDir(t, "dn"), "v.sock"), "postgres", logs.Logger(), true
 	if cfg.AllowedUIDs == nil {
 		cfg.AllowedUIDs = []uint32{uint32(os.Getuid())}
 	}
@@ -104,7 +92,7 @@ func TestDoctorNativeSocket(t *testing.T) {
 	}
 	closedLogs.WaitLine(t, `"msg":"native peer refused"`)
 
-	dir := socketDir(t)
+	dir := testenv.SocketDir(t, "dn")
 	// No socket.
 	missing := filepath.Join(dir, "missing.sock")
 	if out, _, status := runCLI(t, "doctor", "--native-socket", missing); status != 1 || !strings.Contains(out, "FAIL  native       "+missing+": no such socket") {

@@ -57,21 +57,6 @@ func newEnv(t *testing.T) *accessenv.Env {
 	return accessenv.New(t, authority.Options{})
 }
 
-// shortDir is a temporary directory with a short path (a socket's path has at most 107
-// bytes), readable by everyone, removed when t ends.
-func shortDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "nv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // audits collects audit records.
 type audits struct {
 	mu   sync.Mutex
@@ -104,7 +89,7 @@ func start(t *testing.T, e *accessenv.Env, cfg native.Config) *running {
 	t.Helper()
 	r := &running{logs: &testenv.LogBuffer{}, audits: &audits{}, served: make(chan error, 1)}
 	if cfg.Socket == "" {
-		cfg.Socket = filepath.Join(shortDir(t), "app.sock")
+		cfg.Socket = filepath.Join(testenv.SocketDir(t, "nv"), "app.sock")
 	}
 	if cfg.Authorizer == nil {
 		cfg.Authorizer = e.Authorizer
@@ -267,7 +252,7 @@ func TestEndpointPeerCredentials(t *testing.T) {
 	}
 	t.Parallel()
 	e := newEnv(t)
-	dir := shortDir(t)
+	dir := testenv.SocketDir(t, "nv")
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -408,7 +393,7 @@ func TestEndpointMaxConns(t *testing.T) {
 func TestEndpointSocketFile(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	dir := shortDir(t)
+	dir := testenv.SocketDir(t, "nv")
 	newEP := func(path string, mode os.FileMode) *native.Endpoint {
 		ep, err := native.New(native.Config{Socket: path, Mode: mode, Authorizer: e.Authorizer, AllowedUIDs: []uint32{0}})
 		if err != nil {
@@ -474,7 +459,7 @@ func TestEndpointSocketFile(t *testing.T) {
 func TestEndpointShutdownWaits(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	dir := shortDir(t)
+	dir := testenv.SocketDir(t, "nv")
 	socket := filepath.Join(dir, "w.sock")
 	ep, err := native.New(native.Config{Socket: socket, Authorizer: e.Authorizer, AllowedUIDs: []uint32{uint32(os.Getuid())}})
 	if err != nil {
