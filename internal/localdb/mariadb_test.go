@@ -25,6 +25,12 @@ import (
 // session's CURRENT_USER().
 func mconnect(t testing.TB, m *localdb.MariaDB, tlsOn bool, user, password string, cert *tls.Certificate) (string, error) {
 	t.Helper()
+	return queryString(t, mysqlConfig(m, tlsOn, user, password, cert), "select current_user()")
+}
+
+// mysqlConfig is the configuration of mconnect: a TCP login to m as user with password,
+// over TLS verified against the server's CA presenting cert when tlsOn.
+func mysqlConfig(m *localdb.MariaDB, tlsOn bool, user, password string, cert *tls.Certificate) *mysql.Config {
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Passwd = user, password
 	cfg.Net, cfg.Addr = "tcp", m.Addr()
@@ -36,7 +42,7 @@ func mconnect(t testing.TB, m *localdb.MariaDB, tlsOn bool, user, password strin
 			cfg.TLS.Certificates = []tls.Certificate{*cert}
 		}
 	}
-	return queryString(t, cfg, "select current_user()")
+	return cfg
 }
 
 // queryString runs a one-value query in a new connection made from cfg.

@@ -3,13 +3,11 @@ package localdb_test
 import (
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -23,15 +21,7 @@ import (
 // session's current_user and inet_client_addr().
 func nconnect(t *testing.T, p *localdb.Postgres, from, sslmode, user, password string, cert *tls.Certificate) (who, addr string, err error) {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d dbname=postgres sslmode=%s sslrootcert=%s connect_timeout=10",
-		p.Port(), sslmode, p.CAFile()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.User, cfg.Password = user, password
-	if cert != nil {
-		cfg.TLSConfig.Certificates = []tls.Certificate{*cert}
-	}
+	cfg := pgConfig(t, p, sslmode, user, password, cert)
 	if from != "" {
 		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 10 * time.Second}
 		cfg.DialFunc = d.DialContext
@@ -132,15 +122,8 @@ func TestPostgresNativeOptions(t *testing.T) {
 // over TLS when tlsOn, and returns CURRENT_USER().
 func mnative(t *testing.T, m *localdb.MariaDB, tlsOn bool, user, password string) (string, error) {
 	t.Helper()
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd = user, password
-	cfg.Net, cfg.Addr = "tcp", m.Addr()
-	cfg.Timeout = 10 * time.Second
-	cfg.Logger = &mysql.NopLogger{}
+	cfg := mysqlConfig(m, tlsOn, user, password, nil)
 	cfg.AllowCleartextPasswords = true
-	if tlsOn {
-		cfg.TLS = m.TLSConfig()
-	}
 	return queryString(t, cfg, "select current_user()")
 }
 

@@ -40,6 +40,13 @@ func ctx(t testing.TB) context.Context {
 // (sslmode), optionally presenting cert, with password.
 func connect(t testing.TB, p *localdb.Postgres, sslmode, user, password string, cert *tls.Certificate) (*pgx.Conn, error) {
 	t.Helper()
+	return pgx.ConnectConfig(ctx(t), pgConfig(t, p, sslmode, user, password, cert))
+}
+
+// pgConfig is the configuration of connect: a TCP login to p as user with password, TLS
+// verified against p's CA (sslmode), optionally presenting cert.
+func pgConfig(t testing.TB, p *localdb.Postgres, sslmode, user, password string, cert *tls.Certificate) *pgx.ConnConfig {
+	t.Helper()
 	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d dbname=postgres sslmode=%s sslrootcert=%s connect_timeout=10",
 		p.Port(), sslmode, p.CAFile()))
 	if err != nil {
@@ -49,7 +56,7 @@ func connect(t testing.TB, p *localdb.Postgres, sslmode, user, password string, 
 	if cert != nil {
 		cfg.TLSConfig.Certificates = []tls.Certificate{*cert}
 	}
-	return pgx.ConnectConfig(ctx(t), cfg)
+	return cfg
 }
 
 func currentUser(t testing.TB, c *pgx.Conn) string {
