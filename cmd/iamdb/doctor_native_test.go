@@ -2,20 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/iamdb/iamdb/internal/access"
 	"github.com/iamdb/iamdb/internal/doctor"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/native"
+	"github.com/iamdb/iamdb/internal/native/nativetest"
 	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/internal/testenv/authority"
 	"github.com/iamdb/iamdb/token"
@@ -40,28 +39,7 @@ func startVerifier(t *testing.T, cfg native.Config) (string, *testenv.LogBuffer,
 	}
 	logs := &testenv.LogBuffer{}
 	cfg.Socket, cfg.Engine, cfg.Logger, cfg.SecureTransport = filepath.Join(testenv.SocketDir(t, "dn"), "v.sock"), "postgres", logs.Logger(), true
-	if cfg.AllowedUIDs == nil {
-		cfg.AllowedUIDs = []uint32{uint32(os.Getuid())}
-	}
-	ep, err := native.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ep.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- ep.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := ep.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; !errors.Is(err, native.ErrServerClosed) {
-			t.Errorf("Serve = %v", err)
-		}
-	})
+	nativetest.Serve(t, cfg)
 	return cfg.Socket, logs, a
 }
 

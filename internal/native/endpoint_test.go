@@ -21,6 +21,7 @@ import (
 	"github.com/iamdb/iamdb/internal/access"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/native"
+	"github.com/iamdb/iamdb/internal/native/nativetest"
 	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/internal/testenv/accessenv"
 	"github.com/iamdb/iamdb/internal/testenv/authority"
@@ -76,51 +77,26 @@ func (a *audits) last() access.Record {
 
 // running is a served endpoint.
 type running struct {
-	ep     *native.Endpoint
 	socket string
 	logs   *testenv.LogBuffer
 	audits *audits
-	served chan error
 }
 
 // start serves an endpoint for e configured by cfg (Socket, Authorizer, AllowedUIDs,
 // Logger and Audit are filled in when empty); it is shut down when t ends.
 func start(t *testing.T, e *accessenv.Env, cfg native.Config) *running {
 	t.Helper()
-	r := &running{logs: &testenv.LogBuffer{}, audits: &audits{}, served: make(chan error, 1)}
+	r := &running{logs: &testenv.LogBuffer{}, audits: &audits{}}
 	if cfg.Socket == "" {
 		cfg.Socket = filepath.Join(testenv.SocketDir(t, "nv"), "app.sock")
 	}
 	if cfg.Authorizer == nil {
 		cfg.Authorizer = e.Authorizer
 	}
-	if cfg.AllowedUIDs == nil {
-		cfg.AllowedUIDs = []uint32{uint32(os.Getuid())}
-	}
 	cfg.Engine, cfg.Logger, cfg.Audit = "postgres", r.logs.Logger(), r.audits.add
-	ep, err := native.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ep.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	r.ep, r.socket = ep, cfg.Socket
-	go func() { r.served <- ep.Serve() }()
-	t.Cleanup(func() { r.shutdown(t) })
+	nativetest.Serve(t, cfg)
+	r.socket = cfg.Socket
 	return r
-}
-
-func (r *running) shutdown(t *testing.T) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.ep.Shutdown(ctx); err != nil {
-		t.Errorf("Shutdown: %v", err)
-	}
-	if err := <-r.served; !errors.Is(err, native.ErrServerClosed) {
-		t.Errorf("Serve = %v, want ErrServerClosed", err)
-	}
 }
 
 func (r *running) ask(t *testing.T, req native.Request) (native.Response, error) {
