@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,12 +82,7 @@ func TestDoctorNativeSocket(t *testing.T) {
 	}
 	// A socket a verifier that is gone left behind.
 	stale := filepath.Join(dir, "stale.sock")
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: stale, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.SetUnlinkOnClose(false)
-	ln.Close()
+	nativetest.StaleSocket(t, stale)
 	if out, _, status := runCLI(t, "doctor", "--native-socket", stale); status != 1 || !strings.Contains(out, "nothing accepts on it") {
 		t.Errorf("doctor --native-socket on a stale socket: status %d\n%s", status, out)
 	}

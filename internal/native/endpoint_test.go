@@ -401,12 +401,7 @@ func TestEndpointSocketFile(t *testing.T) {
 
 	// A stale socket (bound, nobody accepting) is replaced.
 	stale := filepath.Join(dir, "stale.sock")
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: stale, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.SetUnlinkOnClose(false)
-	ln.Close()
+	nativetest.StaleSocket(t, stale)
 	ep := newEP(stale, 0)
 	if err := ep.Listen(); err != nil {
 		t.Errorf("Listen over a stale socket: %v", err)
@@ -437,15 +432,7 @@ func TestEndpointShutdownWaits(t *testing.T) {
 	e := newEnv(t)
 	dir := testenv.SocketDir(t, "nv")
 	socket := filepath.Join(dir, "w.sock")
-	ep, err := native.New(native.Config{Socket: socket, Authorizer: e.Authorizer, AllowedUIDs: []uint32{uint32(os.Getuid())}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ep.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- ep.Serve() }()
+	ep, served := nativetest.Start(t, native.Config{Socket: socket, Authorizer: e.Authorizer})
 	c, err := net.Dial("unix", socket)
 	if err != nil {
 		t.Fatal(err)
