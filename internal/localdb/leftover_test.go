@@ -51,7 +51,7 @@ func readPID(file string) (int, error) {
 // finding 11).
 func TestRemoveLeftovers(t *testing.T) {
 	if parent := os.Getenv("LOCALDB_LEFTOVER_CHILD"); parent != "" {
-		ca := newCA(t)
+		ca := localdbtest.CA(t)
 		p, err := localdb.StartPostgres(context.Background(), localdb.PostgresOptions{CA: ca, Dir: parent})
 		if err != nil {
 			fmt.Println("error", err)
@@ -108,8 +108,8 @@ func TestRemoveLeftovers(t *testing.T) {
 	}
 
 	// A server this process runs, and a directory kept after Stop.
-	live := localdbtest.PostgresWithOptions(t, localdb.PostgresOptions{CA: newCA(t), Dir: parent})
-	kept, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: newCA(t), Dir: parent, Keep: true})
+	live := localdbtest.PostgresWithOptions(t, localdb.PostgresOptions{CA: localdbtest.CA(t), Dir: parent})
+	kept, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: localdbtest.CA(t), Dir: parent, Keep: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestMariaDBOrphanStops(t *testing.T) {
 // stops it if it does not.
 func testOrphanStops(t *testing.T, e lifecycleEngine, pidFile string, kill syscall.Signal) {
 	if os.Getenv("LOCALDB_ORPHAN_CHILD") == e.name {
-		s, err := e.start(context.Background(), newCA(t), "", 0)
+		s, err := e.start(context.Background(), localdbtest.CA(t), "", 0)
 		if err != nil {
 			fmt.Println("error", err)
 			os.Exit(1)

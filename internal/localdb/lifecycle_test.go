@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/localdb"
+	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
 )
 
@@ -73,7 +74,7 @@ func startEngine(t *testing.T, e lifecycleEngine, dir string, port int) (lifecyc
 	if err := e.find(); err != nil {
 		t.Skip(err)
 	}
-	s, err := e.start(ctx(t), newCA(t), dir, port)
+	s, err := e.start(ctx(t), localdbtest.CA(t), dir, port)
 	if errors.Is(err, localdb.ErrNotFound) {
 		t.Skip(err)
 	}
@@ -326,19 +327,19 @@ func TestLifecycleOptions(t *testing.T) {
 		{"postgres without CA", func() error { _, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{}); return err }, "PostgresOptions.CA is nil"},
 		{"mariadb without CA", func() error { _, err := localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{}); return err }, "MariaDBOptions.CA is nil"},
 		{"postgres on 5432", func() error {
-			_, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: newCA(t), Port: 5432})
+			_, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: localdbtest.CA(t), Port: 5432})
 			return err
 		}, "port 5432 belongs to the machine's instance"},
 		{"mariadb on 3306", func() error {
-			_, err := localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: newCA(t), Port: 3306})
+			_, err := localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: localdbtest.CA(t), Port: 3306})
 			return err
 		}, "port 3306 belongs to the machine's instance"},
 		{"postgres bad port", func() error {
-			_, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: newCA(t), Port: -1})
+			_, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: localdbtest.CA(t), Port: -1})
 			return err
 		}, "bad port -1"},
 		{"mariadb bad port", func() error {
-			_, err := localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: newCA(t), Port: 65536})
+			_, err := localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: localdbtest.CA(t), Port: 65536})
 			return err
 		}, "bad port 65536"},
 	} {

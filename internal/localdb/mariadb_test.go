@@ -84,7 +84,7 @@ func mysqlErrno(err error) uint16 {
 
 func TestMariaDBStartStop(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	start := func() (*localdb.MariaDB, error) {
 		return localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: ca, Databases: []string{"app", "Odd `Name`"}})
 	}
@@ -155,7 +155,7 @@ func TestMariaDBStartStop(t *testing.T) {
 // that the server certificate verifies against the CA only.
 func TestMariaDBSettings(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	m := localdbtest.MariaDB(t, ca)
 	for _, tc := range []struct{ name, want string }{
 		{"have_ssl", "YES"},
@@ -216,7 +216,7 @@ func TestMariaDBSettings(t *testing.T) {
 	// The server certificate does not verify against another CA.
 	cfg = mysql.NewConfig()
 	cfg.User, cfg.Passwd, cfg.Addr = m.AdminUser, m.AdminPassword, m.Addr()
-	cfg.TLS = &tls.Config{RootCAs: newCA(t).Pool(), ServerName: "127.0.0.1"}
+	cfg.TLS = &tls.Config{RootCAs: localdbtest.CA(t).Pool(), ServerName: "127.0.0.1"}
 	cfg.Logger = &mysql.NopLogger{}
 	if _, err := queryString(t, cfg, "select 1"); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("TLS with another CA as root = %v, want a certificate error", err)
@@ -243,7 +243,7 @@ func TestMariaDBSettings(t *testing.T) {
 // rdsiam.MySQLIAMUserSQL) by client certificate only, password users by password.
 func TestMariaDBLogins(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	m := localdbtest.MariaDB(t, ca)
 	iamUsers := []string{"iam_user", "jane.doe+ops@corp", "a/b", "Jöhn Dœ 用户", `o'brien "x" \n`}
 	for _, u := range iamUsers {
@@ -257,7 +257,7 @@ func TestMariaDBLogins(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	otherCA := newCA(t)
+	otherCA := localdbtest.CA(t)
 
 	for _, u := range iamUsers {
 		t.Run("iam cert "+u, func(t *testing.T) {
@@ -355,7 +355,7 @@ func TestMariaDBLogins(t *testing.T) {
 
 func TestMariaDBRestart(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	m := localdbtest.MariaDB(t, ca)
 	if err := m.Exec(ctx(t), "create database kept", "create table kept.t (x text)", "insert into kept.t values ('before restart')"); err != nil {
 		t.Fatal(err)
@@ -385,7 +385,7 @@ func TestMariaDBRestart(t *testing.T) {
 func TestMariaDBOptions(t *testing.T) {
 	t.Parallel()
 	m := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{
-		CA:             newCA(t),
+		CA:             localdbtest.CA(t),
 		Dir:            os.TempDir(),
 		AdminUser:      "master",
 		AdminPassword:  `s3cret 'pw' \ "x"`,
@@ -405,13 +405,13 @@ func TestMariaDBOptions(t *testing.T) {
 
 func TestMariaDBKeep(t *testing.T) {
 	t.Parallel()
-	m, err := localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: newCA(t), Keep: true})
+	m, err := localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: localdbtest.CA(t), Keep: true})
 	checkKeep(t, m, err, filepath.Join("mysql", "global_priv.MAI"))
 }
 
 func TestMariaDBStartErrors(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	checkStartErrors(t, "StartMariaDB", localdb.StartMariaDB, []startError[localdb.MariaDBOptions]{
 		{"no CA", localdb.MariaDBOptions{}, "CA is nil"},
 		{"port 3306", localdb.MariaDBOptions{CA: ca, Port: 3306}, "3306"},

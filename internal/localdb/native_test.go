@@ -47,7 +47,7 @@ func wantPAMRefusal(t *testing.T, what string, err error) {
 func TestPostgresNative(t *testing.T) {
 	t.Parallel()
 	svc := localdbtest.PAMService(t, localdbtest.PAMPermit...)
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	p := localdbtest.PostgresWithOptions(t, localdb.PostgresOptions{CA: ca,
 		Native: &localdb.PostgresNative{PAMService: svc, GatewaySource: "127.0.0.2"}})
 	stmts := append(rdsiam.PostgresIAMUserSQL("u"), `CREATE USER "v" WITH LOGIN PASSWORD 'v-password'`)
@@ -105,7 +105,7 @@ func TestPostgresNative(t *testing.T) {
 
 func TestPostgresNativeOptions(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	for _, n := range []*localdb.PostgresNative{
 		{},
 		{PAMService: "a b"},
@@ -130,7 +130,7 @@ func mnative(t *testing.T, m *localdb.MariaDB, tlsOn bool, user, password string
 func TestMariaDBNative(t *testing.T) {
 	t.Parallel()
 	svc := localdbtest.PAMService(t, localdbtest.PAMPermit...)
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	m := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{CA: ca, Native: &localdb.MariaDBNative{}})
 	stmts := append(rdsiam.MySQLNativeUserSQL("u", svc), rdsiam.MySQLIAMUserSQL("g")...)
 	if err := m.Exec(ctx(t), stmts...); err != nil {

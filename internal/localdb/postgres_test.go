@@ -21,15 +21,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-func newCA(t testing.TB) *pki.CA {
-	t.Helper()
-	ca, err := pki.NewCA("localdb test CA", 24*time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ca
-}
-
 func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
@@ -88,7 +79,7 @@ func sqlState(err error) string {
 
 func TestStartStop(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	start := func() (*localdb.Postgres, error) {
 		return localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: ca, Databases: []string{"app", "Odd Name"}})
 	}
@@ -127,7 +118,7 @@ func TestStartStop(t *testing.T) {
 // TestSettings checks the server's settings as seen by a client.
 func TestSettings(t *testing.T) {
 	t.Parallel()
-	p := localdbtest.Postgres(t, newCA(t))
+	p := localdbtest.Postgres(t, localdbtest.CA(t))
 	c, err := pgx.Connect(ctx(t), p.AdminURL("postgres"))
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +171,7 @@ func TestSettings(t *testing.T) {
 // TestLogins is the authentication matrix of pg_hba.conf.
 func TestLogins(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	p := localdbtest.Postgres(t, ca)
 	iamUsers := []string{"iam_user", "jane.doe+ops@corp", "Jöhn Dœ 用户", `o'brien "x"`}
 	for _, u := range iamUsers {
@@ -198,7 +189,7 @@ func TestLogins(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	otherCA := newCA(t)
+	otherCA := localdbtest.CA(t)
 
 	for _, u := range iamUsers {
 		t.Run("iam cert "+u, func(t *testing.T) {
@@ -267,7 +258,7 @@ func TestLogins(t *testing.T) {
 // TestManyConnections opens 200 concurrent sessions (max_connections is 300).
 func TestManyConnections(t *testing.T) {
 	t.Parallel()
-	p := localdbtest.Postgres(t, newCA(t))
+	p := localdbtest.Postgres(t, localdbtest.CA(t))
 	const n = 200
 	conns := make([]*pgconn.PgConn, n)
 	var wg sync.WaitGroup
@@ -295,7 +286,7 @@ func TestManyConnections(t *testing.T) {
 
 func TestRestart(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	p := localdbtest.Postgres(t, ca)
 	if err := p.Exec(ctx(t), "create table kept (x text)", "insert into kept values ('before restart')",
 		"create role jane login", "grant rds_iam to jane"); err != nil {
@@ -331,7 +322,7 @@ func TestRestart(t *testing.T) {
 // data.
 func TestParallel(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	var ps [2]*localdb.Postgres
 	var wg sync.WaitGroup
 	for i := range ps {
@@ -365,7 +356,7 @@ func TestParallel(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	p := localdbtest.PostgresWithOptions(t, localdb.PostgresOptions{
 		CA:             ca,
 		Dir:            os.TempDir(),
@@ -390,13 +381,13 @@ func TestOptions(t *testing.T) {
 
 func TestKeep(t *testing.T) {
 	t.Parallel()
-	p, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: newCA(t), Keep: true})
+	p, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: localdbtest.CA(t), Keep: true})
 	checkKeep(t, p, err, "PG_VERSION")
 }
 
 func TestStartErrors(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	checkStartErrors(t, "StartPostgres", localdb.StartPostgres, []startError[localdb.PostgresOptions]{
 		{"no CA", localdb.PostgresOptions{}, "CA is nil"},
 		{"port 5432", localdb.PostgresOptions{CA: ca, Port: 5432}, "5432"},
@@ -411,7 +402,7 @@ func TestStartErrors(t *testing.T) {
 // finding 6).
 func TestIAMUserOwnPassword(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	p := localdbtest.Postgres(t, ca)
 	if err := p.Exec(ctx(t), "create role iam_self login", "grant rds_iam to iam_self",
 		"create role pat login password 'pat-pw'"); err != nil {

@@ -134,7 +134,7 @@ var sqlModes = []string{
 // leaves the session's sql_mode as it found it.
 func TestIAMUserSQLModes(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	m := localdbtest.MariaDB(t, ca)
 	db := openAdmin(t, m)
 	accounts := mariaDBAccounts(t, db)
@@ -170,7 +170,7 @@ func TestIAMUserSQLModes(t *testing.T) {
 func TestMariaDBSetupSQLMode(t *testing.T) {
 	t.Parallel()
 	m := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{
-		CA:            newCA(t),
+		CA:            localdbtest.CA(t),
 		AdminUser:     `ad'min\`,
 		AdminPassword: `p\'w"`,
 		Settings:      map[string]string{"sql-mode": "NO_BACKSLASH_ESCAPES,ANSI_QUOTES"},

@@ -12,22 +12,12 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
-	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/internal/rdsiam"
 )
 
 // The round trips through a real server: each quoted value, selected, comes back as
 // itself, and a quoted identifier names a column exactly. The servers start once per
 // fuzz target; without -fuzz only the seeds (hostile) run.
-
-func newCA(t testing.TB) *pki.CA {
-	t.Helper()
-	ca, err := pki.NewCA("rdsiam test CA", time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ca
-}
 
 func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -40,7 +30,7 @@ func testCtx(t testing.TB) context.Context {
 func pgSafe(s string) bool { return utf8.ValidString(s) && !strings.Contains(s, "\x00") }
 
 func FuzzPostgresQuoteServer(f *testing.F) {
-	p := localdbtest.Postgres(f, newCA(f))
+	p := localdbtest.Postgres(f, localdbtest.CA(f))
 	c, err := pgconn.Connect(testCtx(f), p.AdminURL("postgres"))
 	if err != nil {
 		f.Fatal(err)
@@ -91,7 +81,7 @@ func FuzzQuotePostgresConnValueParse(f *testing.F) {
 var mysqlModes = []string{"", "NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI"}
 
 func FuzzMySQLQuoteServer(f *testing.F) {
-	m := localdbtest.MariaDB(f, newCA(f))
+	m := localdbtest.MariaDB(f, localdbtest.CA(f))
 	cfg, err := mysql.ParseDSN(m.AdminDSN(""))
 	if err != nil {
 		f.Fatal(err)
