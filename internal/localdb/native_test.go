@@ -14,6 +14,7 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/rdsiam"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // nconnect logs in to p as user over TCP from the local address from (127.0.0.1 if
@@ -26,12 +27,12 @@ func nconnect(t *testing.T, p *localdb.Postgres, from, sslmode, user, password s
 		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 10 * time.Second}
 		cfg.DialFunc = d.DialContext
 	}
-	c, err := pgx.ConnectConfig(ctx(t), cfg)
+	c, err := pgx.ConnectConfig(testenv.Context(t), cfg)
 	if err != nil {
 		return "", "", err
 	}
-	defer c.Close(ctx(t))
-	err = c.QueryRow(ctx(t), "select current_user::text, host(inet_client_addr())").Scan(&who, &addr)
+	defer c.Close(testenv.Context(t))
+	err = c.QueryRow(testenv.Context(t), "select current_user::text, host(inet_client_addr())").Scan(&who, &addr)
 	return who, addr, err
 }
 
@@ -51,18 +52,18 @@ func TestPostgresNative(t *testing.T) {
 	p := localdbtest.PostgresWithOptions(t, localdb.PostgresOptions{CA: ca,
 		Native: &localdb.PostgresNative{PAMService: svc, GatewaySource: "127.0.0.2"}})
 	stmts := append(rdsiam.PostgresIAMUserSQL("u"), `CREATE USER "v" WITH LOGIN PASSWORD 'v-password'`)
-	if err := p.Exec(ctx(t), stmts...); err != nil {
+	if err := p.Exec(testenv.Context(t), stmts...); err != nil {
 		t.Fatal(err)
 	}
 	var hbaErrors int
-	c, err := pgx.Connect(ctx(t), p.AdminURL("postgres"))
+	c, err := pgx.Connect(testenv.Context(t), p.AdminURL("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.QueryRow(ctx(t), "select count(*) from pg_hba_file_rules where error is not null").Scan(&hbaErrors); err != nil || hbaErrors != 0 {
+	if err := c.QueryRow(testenv.Context(t), "select count(*) from pg_hba_file_rules where error is not null").Scan(&hbaErrors); err != nil || hbaErrors != 0 {
 		t.Errorf("pg_hba_file_rules: %d lines with errors, %v", hbaErrors, err)
 	}
-	c.Close(ctx(t))
+	c.Close(testenv.Context(t))
 
 	// pam_permit: a member of rds_iam logs in over TLS through PAM (it never prompts).
 	if who, addr, err := nconnect(t, p, "", "verify-full", "u", "a-token", nil); err != nil || who != "u" || addr != "127.0.0.1" {
@@ -111,8 +112,8 @@ func TestPostgresNativeOptions(t *testing.T) {
 		{PAMService: "a b"},
 		{PAMService: "iamdb", GatewaySource: "gateway.example"},
 	} {
-		if p, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: ca, Native: n}); err == nil {
-			p.Stop(ctx(t))
+		if p, err := localdb.StartPostgres(testenv.Context(t), localdb.PostgresOptions{CA: ca, Native: n}); err == nil {
+			p.Stop(testenv.Context(t))
 			t.Errorf("StartPostgres(Native %+v) started", *n)
 		}
 	}
@@ -133,7 +134,7 @@ func TestMariaDBNative(t *testing.T) {
 	ca := localdbtest.CA(t)
 	m := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{CA: ca, Native: &localdb.MariaDBNative{}})
 	stmts := append(rdsiam.MySQLNativeUserSQL("u", svc), rdsiam.MySQLIAMUserSQL("g")...)
-	if err := m.Exec(ctx(t), stmts...); err != nil {
+	if err := m.Exec(testenv.Context(t), stmts...); err != nil {
 		t.Fatal(err)
 	}
 	if who, err := mnative(t, m, true, "u", "a-token"); err != nil || who != "u@%" {

@@ -1,8 +1,10 @@
 package testenv
 
 import (
+	"context"
 	"os"
 	"testing"
+	"time"
 )
 
 // SocketDir is a new temporary directory with a short path, for Unix sockets (a socket's
@@ -20,4 +22,12 @@ func SocketDir(t testing.TB, prefix string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// Context is a context that ends after a minute, or when t ends: the bound of one test's
+// calls to a real server.
+func Context(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
 }
