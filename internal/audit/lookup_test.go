@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 const (
@@ -19,8 +21,8 @@ const (
 func lookupFixture(t *testing.T) (*Journal, map[string]*Event, time.Time) {
 	t.Helper()
 	t0 := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
-	c := newClock(t0)
-	j := open(t, t.TempDir(), Options{Now: c.now})
+	c := testenv.NewClock(t0)
+	j := open(t, t.TempDir(), Options{Now: c.Now})
 	evs := map[string]*Event{
 		"user": {EventName: "CreateUser", EventSource: SourceIAM, RecipientAccountID: acctA,
 			UserIdentity: UserIdentity{Type: "IAMUser", UserName: "alice", AccessKeyID: "AKIAALICE0000000000A",
@@ -39,7 +41,7 @@ func lookupFixture(t *testing.T) (*Journal, map[string]*Event, time.Time) {
 		if err := j.Record(context.Background(), evs[k]); err != nil {
 			t.Fatal(err)
 		}
-		c.add(time.Minute)
+		c.Advance(time.Minute)
 	}
 	return j, evs, t0
 }
@@ -175,21 +177,21 @@ func TestLookupErrors(t *testing.T) {
 // empty hour), with and without a filter, and against events recorded meanwhile.
 func TestLookupPagination(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
-	c := newClock(t0)
-	j := open(t, t.TempDir(), Options{Now: c.now})
+	c := testenv.NewClock(t0)
+	j := open(t, t.TempDir(), Options{Now: c.Now})
 	var all []*Event // oldest first
 	for h := range 4 {
 		if h == 2 {
 			continue // an hour without events
 		}
-		c.set(t0.Add(time.Duration(h) * time.Hour))
+		c.Set(t0.Add(time.Duration(h) * time.Hour))
 		for i := range 13 {
 			e := &Event{EventName: fmt.Sprintf("E%d", i%3), RecipientAccountID: acctA}
 			if err := j.Record(context.Background(), e); err != nil {
 				t.Fatal(err)
 			}
 			all = append(all, e)
-			c.add(10 * time.Second)
+			c.Advance(10 * time.Second)
 		}
 	}
 	newestFirst := func(keep func(*Event) bool) []string {
