@@ -236,6 +236,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
 	b := &pgx.Batch{}
+	storesql.LogChanges(t, rev, func(q string, args ...any) error { b.Queue(q, args...); return nil })
 	b.Queue(qSetRevision, rev)
 	b.Queue(qNotify, channel, strconv.FormatInt(rev, 10))
 	if err := ptx.SendBatch(cctx, b).Close(); err != nil {

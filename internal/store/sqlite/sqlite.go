@@ -164,6 +164,13 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	err = storesql.LogChanges(t, rev, func(q string, args ...any) error {
+		_, err := stx.ExecContext(ctx, q, args...)
+		return err
+	})
+	if err != nil {
+		return s.fail("log changes", err)
+	}
 	if _, err := stx.ExecContext(ctx, qSetRevision, rev); err != nil {
 		return s.fail("update revision", err)
 	}

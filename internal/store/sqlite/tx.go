@@ -16,7 +16,7 @@ const (
 )
 
 // queries are the item statements of storesql.Tx.
-var queries = storesql.ItemQueries("items")
+var queries = storesql.ItemQueries("items", "changes", "meta")
 
 // newTx returns a store.Tx over stx.
 func newTx(ctx context.Context, stx *sql.Tx, writable bool) *storesql.Tx {
