@@ -184,12 +184,12 @@ func apply(prev *snapshot, rev int64, items map[[2]string]*store.Item, b *builde
 	}
 	for key := range dirtyRoles {
 		if p := n.roles.Get(key); p != nil {
-			n.roles = n.roles.Set(key, resolveRole(p, n.managed))
+			n.roles = n.roles.Set(key, resolveRole(p, n.managed.Get))
 		}
 	}
 	for key := range dirtyUsers {
 		if p := n.users.Get(key); p != nil {
-			n.users = n.users.Set(key, resolveUser(p, n.managed, n.groups))
+			n.users = n.users.Set(key, resolveUser(p, n.managed.Get, n.groups.Get))
 		}
 		for id := range n.userKeys.Get(key).All() {
 			dirtyKeys[id] = true // new Callers

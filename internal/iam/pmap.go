@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"iter"
 	"math/bits"
+	"slices"
 )
 
 // pmap is an immutable map from strings to V: Set and Delete return a new map that shares
@@ -225,3 +226,56 @@ func (n *pnode[V]) without(i int, bit uint32) *pnode[V] {
 
 // pset is an immutable set of strings.
 type pset = pmap[struct{}]
+
+// pmapOf returns a pmap holding the entries of m, built in one pass rather than by n
+// Sets, each of which copies a path.
+func pmapOf[V any](m map[string]V) pmap[V] {
+	ents := make([]pentry[V], 0, len(m))
+	hashes := make([]uint64, 0, len(m))
+	for k, v := range m {
+		ents = append(ents, pentry[V]{key: k, val: v})
+		hashes = append(hashes, pmapHash(k))
+	}
+	if len(ents) == 0 {
+		return pmap[V]{}
+	}
+	return pmap[V]{root: buildPnode(ents, hashes, 0), n: len(ents)}
+}
+
+// buildPnode returns the node at shift holding ents (whose hashes are hashes), which it
+// reorders.
+func buildPnode[V any](ents []pentry[V], hashes []uint64, shift uint) *pnode[V] {
+	if shift > pmapMaxShift {
+		return &pnode[V]{entries: slices.Clone(ents)}
+	}
+	var count [33]int
+	for _, h := range hashes {
+		count[(h>>shift)&31+1]++
+	}
+	n := &pnode[V]{}
+	for i := range 32 {
+		if count[i+1] > 0 {
+			n.bitmap |= 1 << i
+		}
+		count[i+1] += count[i] // count[i] is now where slot i starts
+	}
+	sorted := make([]pentry[V], len(ents))
+	sortedH := make([]uint64, len(ents))
+	next := count
+	for i, h := range hashes {
+		s := (h >> shift) & 31
+		sorted[next[s]], sortedH[next[s]] = ents[i], h
+		next[s]++
+	}
+	n.entries = make([]pentry[V], 0, bits.OnesCount32(n.bitmap))
+	for i := range 32 {
+		lo, hi := count[i], count[i+1]
+		switch {
+		case hi-lo == 1:
+			n.entries = append(n.entries, sorted[lo])
+		case hi-lo > 1:
+			n.entries = append(n.entries, pentry[V]{child: buildPnode(sorted[lo:hi], sortedH[lo:hi], shift+pmapBits)})
+		}
+	}
+	return n
+}

@@ -40,7 +40,20 @@ func TestPmap(t *testing.T) {
 					versions = append(versions, version{m, maps.Clone(want)})
 				}
 			}
-			versions = append(versions, version{m, want})
+			versions = append(versions, version{m, maps.Clone(want)})
+			bulk := pmapOf(want)
+			versions = append(versions, version{bulk, maps.Clone(want)})
+			for k := range 320 { // a bulk-built map takes Sets and Deletes like any other
+				key := strconv.Itoa(k)
+				if k%2 == 0 {
+					bulk = bulk.Delete(key)
+					delete(want, key)
+				} else {
+					bulk = bulk.Set(key, -k)
+					want[key] = -k
+				}
+			}
+			versions = append(versions, version{bulk, want})
 			for _, v := range versions {
 				if v.m.Len() != len(v.want) {
 					t.Fatalf("Len() = %d, want %d", v.m.Len(), len(v.want))

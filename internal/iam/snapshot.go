@@ -296,47 +296,53 @@ func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compi
 	for key, d := range decoded[accountDoc](items[kindAccount]) {
 		n.accounts[key] = d // key is the ID
 	}
-	// Managed policies before the principals that attach them, users before their keys.
+	// Plain maps first, made persistent at the end in one pass each. Managed policies
+	// before the principals that attach them, users before their keys.
+	managed := map[string]*policy.Policy{}
 	for a, bp := range builtinPolicies {
-		n.managed = n.managed.Set(a, bp.compiled)
+		managed[a] = bp.compiled
 	}
+	policyARNs := map[string]string{}
 	for key, d := range decoded[policyDoc](items[kindPolicy]) {
 		a := policyARN(keyAccount(key), d.Path, d.Name)
-		n.policyARNs = n.policyARNs.Set(key, a)
+		policyARNs[key] = a
 		if p := b.managed(a, d); p != nil {
-			n.managed = n.managed.Set(a, p)
+			managed[a] = p
 		}
 	}
-	uses := map[string][]string{}
-	members := map[string][]string{}
+	uses := map[string]map[string]struct{}{}
+	members := map[string]map[string]struct{}{}
+	groups := map[string]*groupSrc{}
 	for key, d := range decoded[groupDoc](items[kindGroup]) {
 		g := b.groupSrc(d)
-		n.groups = n.groups.Set(key, g)
+		groups[key] = g
 		for _, a := range g.attached {
-			uses[a] = append(uses[a], refKey(refGroup, key))
+			addTo(uses, a, refKey(refGroup, key))
 		}
 	}
+	getManaged := func(a string) *policy.Policy { return managed[a] }
+	users := map[string]*principal{}
 	for key, d := range decoded[userDoc](items[kindUser]) {
 		p := b.user(key, d)
 		for _, g := range p.src.groups {
-			gk := entityKey(p.account, g)
-			members[gk] = append(members[gk], key)
+			addTo(members, entityKey(p.account, g), key)
 		}
 		for _, a := range p.src.policyRefs() {
-			uses[a] = append(uses[a], refKey(refUser, key))
+			addTo(uses, a, refKey(refUser, key))
 		}
-		n.users = n.users.Set(key, resolveUser(p, n.managed, n.groups))
+		users[key] = resolveUser(p, getManaged, func(k string) *groupSrc { return groups[k] })
 	}
+	roles := map[string]*principal{}
 	for key, d := range decoded[roleDoc](items[kindRole]) {
 		p := b.role(key, d)
 		for _, a := range p.src.policyRefs() {
-			uses[a] = append(uses[a], refKey(refRole, key))
+			addTo(uses, a, refKey(refRole, key))
 		}
-		n.roles = n.roles.Set(key, resolveRole(p, n.managed))
+		roles[key] = resolveRole(p, getManaged)
 	}
-	n.uses = setsOf(uses)
-	n.members = setsOf(members)
-	byUser := map[string][]string{}
+	byUser := map[string]map[string]struct{}{}
+	keys := map[string]*keyEntry{}
+	unsealable := map[string]struct{}{}
 	for key, d := range decoded[keyDoc](items[kindKey]) { // key is the ID
 		var old *keyEntry
 		if prev != nil {
@@ -344,14 +350,13 @@ func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compi
 		}
 		e := b.keyEntry(d, old)
 		uk := entityKey(e.account, e.user)
-		byUser[uk] = append(byUser[uk], key)
-		u := n.users.Get(uk)
+		addTo(byUser, uk, key)
+		u := users[uk]
 		if u != nil && !e.opened {
-			n.unsealable = n.unsealable.Set(key, struct{}{}) // New refuses to start with these
+			unsealable[key] = struct{}{} // New refuses to start with these
 		}
-		n.keys = n.keys.Set(key, withCaller(e, u))
+		keys[key] = withCaller(e, u)
 	}
-	n.userKeys = setsOf(byUser)
 	for _, it := range items[kindDB] {
 		d := new(dbDoc)
 		if json.Unmarshal(it.Value, d) == nil {
@@ -359,19 +364,27 @@ func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compi
 		}
 	}
 	n.dbs, n.byEndpoint = indexDatabases(n.dbDocs)
+	n.managed, n.policyARNs, n.groups = pmapOf(managed), pmapOf(policyARNs), pmapOf(groups)
+	n.users, n.roles, n.keys, n.unsealable = pmapOf(users), pmapOf(roles), pmapOf(keys), pmapOf(unsealable)
+	n.uses, n.members, n.userKeys = setsOf(uses), setsOf(members), setsOf(byUser)
 	return n
 }
 
-func setsOf(m map[string][]string) pmap[pset] {
-	var out pmap[pset]
-	for k, vs := range m {
-		var s pset
-		for _, v := range vs {
-			s = s.Set(v, struct{}{})
-		}
-		out = out.Set(k, s)
+func addTo(m map[string]map[string]struct{}, k, v string) {
+	s := m[k]
+	if s == nil {
+		s = map[string]struct{}{}
+		m[k] = s
 	}
-	return out
+	s[v] = struct{}{}
+}
+
+func setsOf(m map[string]map[string]struct{}) pmap[pset] {
+	sets := make(map[string]pset, len(m))
+	for k, s := range m {
+		sets[k] = pmapOf(s)
+	}
+	return pmapOf(sets)
 }
 
 // policyRefs returns the managed policies the source refers to: attached, and boundary.
@@ -408,13 +421,13 @@ func indexDatabases(docs map[string]Database) ([]Database, map[string]int) {
 // resolveUser returns p with its identity policies, boundary and broken flag resolved
 // against managed and groups: its inline policies, the managed ones it attaches, then for
 // each of its groups in order, the group's inline and attached policies.
-func resolveUser(p *principal, managed pmap[*policy.Policy], groups pmap[*groupSrc]) *principal {
+func resolveUser(p *principal, managed func(string) *policy.Policy, groups func(string) *groupSrc) *principal {
 	q := *p
 	q.identity, q.broken = nil, p.src.broken
 	q.identity = append(q.identity, p.src.inline...)
 	q.identity = appendManaged(q.identity, managed, p.src.attached)
 	for _, g := range p.src.groups {
-		if gs := groups.Get(entityKey(p.account, g)); gs != nil {
+		if gs := groups(entityKey(p.account, g)); gs != nil {
 			q.identity = append(q.identity, gs.inline...)
 			q.identity = appendManaged(q.identity, managed, gs.attached)
 			q.broken = q.broken || gs.broken
@@ -425,7 +438,7 @@ func resolveUser(p *principal, managed pmap[*policy.Policy], groups pmap[*groupS
 }
 
 // resolveRole is resolveUser for a role, which has no groups.
-func resolveRole(p *principal, managed pmap[*policy.Policy]) *principal {
+func resolveRole(p *principal, managed func(string) *policy.Policy) *principal {
 	q := *p
 	q.identity, q.broken = nil, p.src.broken
 	q.identity = append(q.identity, p.src.inline...)
@@ -434,21 +447,21 @@ func resolveRole(p *principal, managed pmap[*policy.Policy]) *principal {
 	return &q
 }
 
-func appendManaged(dst []*policy.Policy, managed pmap[*policy.Policy], arns []string) []*policy.Policy {
+func appendManaged(dst []*policy.Policy, managed func(string) *policy.Policy, arns []string) []*policy.Policy {
 	for _, a := range arns {
-		if c := managed.Get(a); c != nil {
+		if c := managed(a); c != nil {
 			dst = append(dst, c)
 		}
 	}
 	return dst
 }
 
-func (p *principal) resolveBoundary(managed pmap[*policy.Policy]) {
+func (p *principal) resolveBoundary(managed func(string) *policy.Policy) {
 	p.boundary = nil
 	if p.src.boundary == "" {
 		return
 	}
-	if c := managed.Get(p.src.boundary); c != nil {
+	if c := managed(p.src.boundary); c != nil {
 		p.boundary = c
 	} else {
 		p.broken = true

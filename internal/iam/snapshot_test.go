@@ -116,6 +116,27 @@ func BenchmarkMutation(b *testing.B) {
 				b.Fatal("a mutation rebuilt the snapshot")
 			}
 		})
+		b.Run(fmt.Sprintf("users=%d/apply-only", n), func(b *testing.B) {
+			// The in-memory part alone: apply one changed user document (and its key).
+			key := entityKey(acctA, "fill000002")
+			var it store.Item
+			if err := e.raw.View(e.ctx, func(tx store.Tx) error {
+				var err error
+				it, err = tx.Get(kindUser, key)
+				return err
+			}); err != nil {
+				b.Fatal(err)
+			}
+			items := map[[2]string]*store.Item{{kindUser, key}: &it}
+			prev := e.s.snap.Load()
+			b.ReportAllocs()
+			for b.Loop() {
+				bl := &builder{aead: e.s.secrets, compiled: e.s.compiled}
+				if next, _ := apply(prev, prev.rev+1, items, bl); next.users.Get(key) == nil {
+					b.Fatal("user missing")
+				}
+			}
+		})
 		b.Run(fmt.Sprintf("users=%d/build", n), func(b *testing.B) {
 			for b.Loop() {
 				if _, err := e.s.build(e.ctx, 0, e.s.snap.Load()); err != nil {
