@@ -146,3 +146,40 @@ func BenchmarkMutation(b *testing.B) {
 		})
 	}
 }
+
+// Writing usage records (last used of keys and roles, the advisor's) advances no revision,
+// so neither this Service nor any other on the store looks for changes.
+func TestUsageFlushIsQuiet(t *testing.T) {
+	e := newEnv(t)
+	other, err := New(e.ctx, Config{Store: e.raw, MasterKey: testMaster, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	alice := e.user(e.admin, "alice", allow("iam:GetUser", "*"))
+	if err := other.refresh(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	rev := mustRevision(t, e.raw)
+	snap, otherSnap := e.s.snap.Load(), other.snap.Load()
+	e.s.noteUse(alice, "iam:GetUser", "us-east-1", e.clock.Now())
+	if err := e.s.flushUsage(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustRevision(t, e.raw); got != rev {
+		t.Errorf("a usage flush moved the revision from %d to %d", rev, got)
+	}
+	lu, err := other.GetAccessKeyLastUsed(e.ctx, e.admin, alice.AccessKeyID)
+	if err != nil || lu.LastUsedDate.IsZero() || lu.ServiceName != "iam" {
+		t.Errorf("the other Service reads last used %+v, %v; want the flushed record", lu, err)
+	}
+	if err := e.s.refresh(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.refresh(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e.s.snap.Load() != snap || other.snap.Load() != otherSnap {
+		t.Error("a usage flush made a new snapshot")
+	}
+}

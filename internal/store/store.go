@@ -100,12 +100,17 @@ type Store interface {
 	// errors of this package (an I/O error, say), Update rolls back and returns that failure
 	// even if fn swallowed it.
 	Update(ctx context.Context, fn func(Tx) error) error
+	// UpdateQuiet is Update for bookkeeping that no cache follows (usage records): it is
+	// serialised with every Update and as durable, but it neither advances the revision,
+	// nor logs its changes for Tx.Changes, nor notifies watchers; the items it writes carry
+	// the current revision. Nothing a cache is built from may be written with it.
+	UpdateQuiet(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only snapshot transaction: it sees the state of one committed
 	// revision throughout, whatever commits meanwhile. Writes return ErrReadOnly. An error
 	// from fn is returned as is.
 	View(ctx context.Context, fn func(Tx) error) error
 	// Revision returns the global revision: incremented once by every Update that wrote
-	// something, never by a read-only or rolled-back one.
+	// something, never by a read-only or rolled-back one, nor by UpdateQuiet.
 	Revision(ctx context.Context) (int64, error)
 	// Watch returns a channel that receives the new revision after each committed Update
 	// that wrote something. It coalesces: a slow reader may miss intermediate values but

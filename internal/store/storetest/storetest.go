@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Revision", testRevision},
 		{"ItemRev", testItemRev},
 		{"Changes", testChanges},
+		{"UpdateQuiet", testUpdateQuiet},
 		{"Watch", testWatch},
 		{"WatchCoalesces", testWatchCoalesces},
 		{"ConcurrentIncrements", testConcurrentIncrements},
@@ -732,6 +733,55 @@ func testChanges(t *testing.T, s store.Store) {
 	if got, rev, err := changes(t, s, r0+2, 0); err != nil || rev != r0+3 ||
 		!slices.Equal(got, []store.Change{{Rev: r0 + 3, Kind: "k", Key: "later"}}) {
 		t.Errorf("Changes(%d) after the commit = %v, rev %d, %v", r0+2, got, rev, err)
+	}
+}
+
+func testUpdateQuiet(t *testing.T, s store.Store) {
+	put(t, s, "k", "a", "1")
+	r1 := revision(t, s)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ch := s.Watch(ctx)
+	err := s.UpdateQuiet(t.Context(), func(tx store.Tx) error {
+		if err := tx.Put("k", "b", []byte("quiet")); err != nil {
+			return err
+		}
+		return tx.Put("k", "a", []byte("2"))
+	})
+	if err != nil {
+		t.Fatalf("UpdateQuiet() = %v", err)
+	}
+	if r := revision(t, s); r != r1 {
+		t.Errorf("after UpdateQuiet Revision() = %d, want %d", r, r1)
+	}
+	for k, v := range map[string]string{"a": "2", "b": "quiet"} {
+		if it, ok := get(t, s, "k", k); !ok || string(it.Value) != v || it.Rev != r1 {
+			t.Errorf("Get(%s) after UpdateQuiet = %q rev %d (found %v), want %q rev %d", k, it.Value, it.Rev, ok, v, r1)
+		}
+	}
+	if got, _, err := changes(t, s, r1, 0); err != nil || len(got) != 0 {
+		t.Errorf("Changes(%d) after UpdateQuiet = %v, %v; want none", r1, got, err)
+	}
+	if got, _, err := changes(t, s, r1-1, 0); err != nil || !slices.Equal(got, []store.Change{{Rev: r1, Kind: "k", Key: "a"}}) {
+		t.Errorf("Changes(%d) after UpdateQuiet = %v, %v; want only the Update's", r1-1, got, err)
+	}
+	select {
+	case v := <-ch:
+		t.Errorf("Watch received %d after UpdateQuiet", v)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := s.UpdateQuiet(t.Context(), func(tx store.Tx) error {
+		_ = tx.Put("k", "c", nil)
+		return errTest
+	}); !errors.Is(err, errTest) {
+		t.Errorf("UpdateQuiet(failing fn) = %v", err)
+	}
+	if _, ok := get(t, s, "k", "c"); ok {
+		t.Error("a failed UpdateQuiet was committed")
+	}
+	put(t, s, "k", "d", "1")
+	if v, _ := recvWithin(t, ch); v != r1+1 {
+		t.Errorf("Watch received %d after the next Update, want %d", v, r1+1)
 	}
 }
 
