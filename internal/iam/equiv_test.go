@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -50,7 +51,7 @@ func TestApplyMatchesBuild(t *testing.T) {
 		if err := e.s.refresh(e.ctx); err != nil {
 			t.Fatal(err)
 		}
-		if diff := compareWithBuild(t, e); diff != "" {
+		if diff := compareWithBuild(t, e.s, e.raw); diff != "" {
 			t.Fatalf("step %d (%s, err %v): the applied snapshot differs from a build:\n%s", i, op, err, diff)
 		}
 	}
@@ -63,18 +64,20 @@ func TestApplyMatchesBuild(t *testing.T) {
 	}
 }
 
-// compareWithBuild builds a snapshot of e's store from scratch and returns how the
-// Service's differs from it, "" if not at all.
-func compareWithBuild(t *testing.T, e *env) string {
+// compareWithBuild builds a snapshot of st from scratch and returns how s's differs from
+// it, "" if not at all. s must be at st's revision and stay there.
+func compareWithBuild(t *testing.T, s *Service, st store.Store) string {
 	t.Helper()
-	items, err := loadAll(e.ctx, e.raw)
+	s.refreshMu.Lock() // s.compiled
+	defer s.refreshMu.Unlock()
+	items, err := loadAll(context.Background(), st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := e.s.snap.Load()
+	got := s.snap.Load()
 	fresh := map[string]*policy.Policy{}
-	want := buildFrom(items, got.rev, e.s.secrets, fresh, nil, nil)
-	return diffSnapshots(got, want, policyNames(e.s.compiled), policyNames(fresh))
+	want := buildFrom(items, got.rev, s.secrets, fresh, nil, nil)
+	return diffSnapshots(got, want, policyNames(s.compiled), policyNames(fresh))
 }
 
 // policyNames maps compiled policies to the cache keys (kind, name, document) they were
