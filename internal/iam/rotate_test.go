@@ -159,7 +159,7 @@ func TestRefreshFailureLogged(t *testing.T) {
 		t.Errorf("%d warnings while failing, want 1", n)
 	}
 	fs.fail.Store(false)
-	if r := logs.wait(t, slog.LevelInfo); !strings.Contains(r, "up to date again") {
+	if r := logs.waitFor(t, slog.LevelInfo, "up to date"); !strings.Contains(r, "up to date again") {
 		t.Errorf("log of the recovery = %q", r)
 	}
 	if got, want := s.snap.Load().rev, mustRevision(t, raw); got != want {
@@ -217,10 +217,16 @@ func (h *recordLog) Handle(_ context.Context, r slog.Record) error {
 // wait returns the first line at level, waiting up to 5 s for it.
 func (h *recordLog) wait(t *testing.T, level slog.Level) string {
 	t.Helper()
+	return h.waitFor(t, level, "")
+}
+
+// waitFor returns the first line at level that contains s, waiting up to 5 s for it.
+func (h *recordLog) waitFor(t *testing.T, level slog.Level, s string) string {
+	t.Helper()
 	for range 500 {
 		h.mu.Lock()
 		for i, l := range h.level {
-			if l == level {
+			if l == level && strings.Contains(h.lines[i], s) {
 				h.mu.Unlock()
 				return h.lines[i]
 			}

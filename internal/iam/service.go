@@ -126,10 +126,15 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 
 	wctx, cancel := context.WithCancel(context.Background())
 	watch := s.st.Watch(wctx) // before the load, so that no change is missed
+	start := time.Now()
 	if err := s.refresh(ctx); err != nil {
 		cancel()
 		return nil, err
 	}
+	snap := s.snap.Load()
+	s.log.Info("iam: loaded the store", "revision", snap.rev, "users", snap.users.Len(), "roles", snap.roles.Len(),
+		"access_keys", snap.keys.Len(), "managed_policies", snap.managed.Len()-len(builtinPolicies),
+		"seconds", time.Since(start).Seconds())
 	if bad := sortedSet(s.snap.Load().unsealable); len(bad) > 0 {
 		cancel()
 		return nil, fmt.Errorf("%w: the secrets of %d access keys (%s) cannot be decrypted: "+

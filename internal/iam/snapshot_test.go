@@ -183,3 +183,43 @@ func TestUsageFlushIsQuiet(t *testing.T) {
 		t.Error("a usage flush made a new snapshot")
 	}
 }
+
+// Populate writes what the API would: the snapshot applied from it equals a full build,
+// and the keys it made are usable.
+func TestPopulate(t *testing.T) {
+	e := newEnv(t)
+	e.quiesce()
+	spec := PopulateSpec{Account: acctA, Prefix: "p", Users: 25, KeysPerUser: 2, Roles: 7, Batch: 10}
+	if err := Populate(e.ctx, e.raw, testMaster, spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := Populate(e.ctx, e.raw, testMaster, PopulateSpec{Account: "999999999999", Users: 1}); err == nil {
+		t.Error("Populate in a missing account succeeded")
+	}
+	if err := e.s.refresh(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	snap := e.s.snap.Load()
+	if got := snap.users.Len(); got != 1+25 {
+		t.Errorf("%d users, want 26", got)
+	}
+	if got := snap.roles.Len(); got != 7 {
+		t.Errorf("%d roles, want 7", got)
+	}
+	usable := 0
+	for _, k := range snap.keys.All() {
+		if k.usable() && k.key.Principal.name != "admin" {
+			usable++
+		}
+	}
+	if usable != 50 {
+		t.Errorf("%d usable populated keys, want 50", usable)
+	}
+	if diff := compareWithBuild(t, e.s, e.raw); diff != "" {
+		t.Errorf("after Populate, the snapshot differs from a build:\n%s", diff)
+	}
+	u, err := e.s.GetUser(e.ctx, e.admin, "pu000003")
+	if err != nil || u.UserID == "" {
+		t.Errorf("GetUser(pu000003) = %+v, %v", u, err)
+	}
+}
