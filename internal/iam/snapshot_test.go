@@ -1,7 +1,9 @@
 package iam
 
 import (
+	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/iamdb/iamdb/internal/store"
@@ -221,5 +223,66 @@ func TestPopulate(t *testing.T) {
 	u, err := e.s.GetUser(e.ctx, e.admin, "pu000003")
 	if err != nil || u.UserID == "" {
 		t.Errorf("GetUser(pu000003) = %+v, %v", u, err)
+	}
+}
+
+// goneStore's transactions say the change log no longer reaches back, while gone is set.
+type goneStore struct {
+	store.Store
+	gone atomic.Bool
+}
+
+type goneTx struct{ store.Tx }
+
+func (goneTx) Changes(int64, int) ([]store.Change, error) { return nil, store.ErrChangesGone }
+
+func (g *goneStore) View(ctx context.Context, fn func(store.Tx) error) error {
+	return g.Store.View(ctx, func(tx store.Tx) error {
+		if g.gone.Load() {
+			tx = goneTx{tx}
+		}
+		return fn(tx)
+	})
+}
+
+// When the change log does not reach back to the snapshot, or the cache of compiled
+// policies holds too many that may be out of use, refresh builds from scratch.
+func TestRefreshBuildsWhenItMust(t *testing.T) {
+	raw := openStore(t)
+	gs := &goneStore{Store: raw}
+	e := newEnvOn(t, gs, testMaster)
+	e.quiesce()
+	full := e.s.fullBuilds.Load()
+	gs.gone.Store(true)
+	e.user(e.admin, "alice", allow("rds-db:connect", "*"))
+	if got := e.s.fullBuilds.Load() - full; got != 3 { // CreateUser, PutUserPolicy, CreateAccessKey
+		t.Errorf("%d full builds without a change log, want 3", got)
+	}
+	if diff := compareWithBuild(t, e.s, raw); diff != "" {
+		t.Errorf("after full builds:\n%s", diff)
+	}
+	gs.gone.Store(false)
+	full = e.s.fullBuilds.Load()
+	e.s.refreshMu.Lock()
+	e.s.compiledAdds = max(4096, e.s.compiledLive) + 1
+	e.s.refreshMu.Unlock()
+	if err := e.s.TagUser(e.ctx, e.admin, "alice", []Tag{{Key: "a", Value: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.s.fullBuilds.Load() - full; got != 1 {
+		t.Errorf("%d full builds with a stale cache of compiled policies, want 1", got)
+	}
+	if e.s.compiledAdds != 0 || len(e.s.compiled) != e.s.compiledLive {
+		t.Errorf("after the build: %d compilations added, %d cached, %d live", e.s.compiledAdds, len(e.s.compiled), e.s.compiledLive)
+	}
+	full = e.s.fullBuilds.Load()
+	if err := e.s.TagUser(e.ctx, e.admin, "alice", []Tag{{Key: "a", Value: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.s.fullBuilds.Load() - full; got != 0 {
+		t.Errorf("%d full builds for a change after that, want 0", got)
+	}
+	if diff := compareWithBuild(t, e.s, raw); diff != "" {
+		t.Errorf("at the end:\n%s", diff)
 	}
 }
