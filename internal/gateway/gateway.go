@@ -49,7 +49,8 @@ type Gateway struct {
 	lingering chan struct{}     // refused connections being closed gracefully
 	warns     *loglimit.Limiter // protocol refusals logged at Warn
 	closing   atomic.Bool
-	closed    chan struct{} // closed when Shutdown starts
+	base      context.Context    // cancelled when Shutdown starts: the parent of every login's context
+	stop      context.CancelFunc // cancels base
 }
 
 // New validates cfg and returns a Gateway. It does not contact the backend.
@@ -62,8 +63,9 @@ func New(cfg Config) (*Gateway, error) {
 		cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer),
 		listeners: make(map[net.Listener]struct{}), conns: make(map[net.Conn]*clientConn),
 		unauth: make(map[netip.Addr]int), lingering: make(chan struct{}, maxLingering),
-		closed: make(chan struct{}), warns: loglimit.New(cfg.Now),
+		warns: loglimit.New(cfg.Now),
 	}
+	g.base, g.stop = context.WithCancel(context.Background())
 	g.auth, err = access.NewAuthorizer(access.Config{Authority: cfg.IAM, Database: cfg.Database, Skew: cfg.Skew, Now: cfg.Now})
 	if err != nil {
 		return nil, err
@@ -88,8 +90,10 @@ func New(cfg Config) (*Gateway, error) {
 // metrics and audit are the Gateway's, shared by every engine.
 type engine interface {
 	// serve runs one client connection from accept to close. ctx and nc's deadline bound
-	// the login (see loginContext); start is when it was accepted, source its address.
-	serve(ctx context.Context, nc net.Conn, start time.Time, source netip.AddrPort)
+	// the login (see loginContext); loginDone cancels ctx (serveLogin calls it once the
+	// login is over, so that an idle session holds no timer); start is when it was
+	// accepted, source its address.
+	serve(ctx context.Context, loginDone context.CancelFunc, nc net.Conn, start time.Time, source netip.AddrPort)
 	// close closes the engine's pools after the last connection ended.
 	close()
 	// tooMany returns what to write on a connection refused beyond the gateway's
@@ -192,7 +196,7 @@ func (g *Gateway) Serve(ln net.Listener) error {
 			start := time.Now()
 			ctx, cancel, source := g.loginContext(nc, start)
 			defer cancel()
-			g.engine.serve(ctx, nc, start, source)
+			g.engine.serve(ctx, cancel, nc, start, source)
 		}()
 	}
 }
@@ -296,7 +300,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.mu.Lock()
 	first := !g.closing.Swap(true)
 	if first {
-		close(g.closed)
+		g.stop()
 	}
 	for ln := range g.listeners {
 		ln.Close()
@@ -346,18 +350,12 @@ func newEnginePool[S session](g *Gateway, engine string) *pool[S] {
 }
 
 // loginContext bounds a new connection's login by Config.AuthTimeout (its context and
-// nc's deadline), ending it early when Shutdown starts; until the engine calls
-// startupDone, nc's deadline is Config.StartupTimeout. It returns the context, its
-// cancel function and the client's address.
+// nc's deadline), ending it early when Shutdown starts (a child of g.base: no goroutine
+// per connection waits for Shutdown); until the engine calls startupDone, nc's deadline
+// is Config.StartupTimeout. It returns the context, its cancel function and the
+// client's address.
 func (g *Gateway) loginContext(nc net.Conn, start time.Time) (context.Context, context.CancelFunc, netip.AddrPort) {
-	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.AuthTimeout)
-	go func() { // Shutdown during login: stop waiting
-		select {
-		case <-g.closed:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel := context.WithTimeout(g.base, g.cfg.AuthTimeout)
 	nc.SetDeadline(start.Add(g.cfg.StartupTimeout))
 	return ctx, cancel, addrPort(nc.RemoteAddr())
 }

@@ -33,7 +33,7 @@ func newMySQLEngine(g *Gateway) (*mysqlEngine, error) {
 	var err error
 	if e.srv, err = mysqlwire.NewServer(mysqlwire.Config{
 		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, ServerVersion: cfg.ServerVersion,
-		Capabilities: e.caps,
+		Capabilities: e.caps, ReadBufferSize: loginBufSize,
 	}); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
@@ -56,14 +56,14 @@ var tooManyMySQL = mysqlwire.TooManyConnections().AppendPacket(nil, 0)
 func (e *mysqlEngine) tooMany() []byte { return tooManyMySQL }
 
 // serve runs one client connection from accept to close.
-func (e *mysqlEngine) serve(ctx context.Context, nc net.Conn, start time.Time, source netip.AddrPort) {
+func (e *mysqlEngine) serve(ctx context.Context, loginDone context.CancelFunc, nc net.Conn, start time.Time, source netip.AddrPort) {
 	g := e.g
 	c, err := e.srv.Handshake(ctx, nc)
 	if err != nil {
 		g.handshakeFailed(EngineMySQL, source, err, errors.Is(err, mysqlwire.ErrTLS))
 		return
 	}
-	s, rec, log, ok := serveLogin[*mysqlSession](ctx, g, nc, start, EngineMySQL, source, mysqlLogin{loginConn[*mysqlwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {
+	s, rec, log, ok := serveLogin[*mysqlSession](ctx, loginDone, g, nc, start, EngineMySQL, source, mysqlLogin{loginConn[*mysqlwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {
 		if msg := mysqlRefusals[r.kind](r, c); msg != nil {
 			c.SendError(msg.Code, msg.SQLState, msg.Message)
 		}
@@ -79,7 +79,7 @@ func (e *mysqlEngine) serve(ctx context.Context, nc net.Conn, start time.Time, s
 		attrs = append(attrs, "backend_connection_id", s.be.connID, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
-		r := newMySQLRelay(c.NetConn(), c.Reader(), s.be, c.Capabilities(), g.cfg.Pool.ResetTimeout, log)
+		r := newMySQLRelay(c.NetConn(), newRelayReader(c.NetConn(), backendBufSize, buffered(c.Reader())), s.be, c.Capabilities(), g.cfg.Pool.ResetTimeout, log)
 		r.onReset = s.onReset(e.pool)
 		s.relay(g, EngineMySQL, s.key != "", r.run)
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_connection_id", s.be.connID, "pooled", s.reusable)

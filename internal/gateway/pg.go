@@ -34,7 +34,7 @@ func newPGEngine(g *Gateway) (*pgEngine, error) {
 	e := &pgEngine{engineCore: engineCore[*pgBackend]{g: g}, backendTLS: cfg.Backend.TLS.Clone()}
 	var err error
 	if e.srv, err = pgwire.NewServer(pgwire.Config{
-		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, OnCancel: e.cancel,
+		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, OnCancel: e.cancel, ReadBufferSize: loginBufSize,
 	}); err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (e *pgEngine) cancel(pid uint32, key []byte) {
 }
 
 // serve runs one client connection from accept to close.
-func (e *pgEngine) serve(ctx context.Context, nc net.Conn, start time.Time, source netip.AddrPort) {
+func (e *pgEngine) serve(ctx context.Context, loginDone context.CancelFunc, nc net.Conn, start time.Time, source netip.AddrPort) {
 	g := e.g
 	c, err := e.srv.Handshake(ctx, nc)
 	if err != nil {
@@ -90,7 +90,7 @@ func (e *pgEngine) serve(ctx context.Context, nc net.Conn, start time.Time, sour
 		g.handshakeFailed(EnginePostgres, source, err, errors.Is(err, pgwire.ErrTLS))
 		return
 	}
-	s, rec, log, ok := serveLogin[*pgSession](ctx, g, nc, start, EnginePostgres, source, pgLogin{loginConn[*pgwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {
+	s, rec, log, ok := serveLogin[*pgSession](ctx, loginDone, g, nc, start, EnginePostgres, source, pgLogin{loginConn[*pgwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {
 		if msg := pgRefusals[r.kind](r, c); msg != nil {
 			c.Fatal(msg)
 		}
@@ -114,7 +114,9 @@ func (e *pgEngine) serve(ctx context.Context, nc net.Conn, start time.Time, sour
 		attrs = append(attrs, "backend_pid", s.be.pid, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
-		r := &pgRelay{relayEnds: relayEnds{client: c.NetConn()}, cr: c.Reader(), be: s.be, tx: s.be.tx, resetTimeout: g.cfg.Pool.ResetTimeout, onReset: s.onReset(e.pool)}
+		cn := c.NetConn()
+		r := &pgRelay{relayEnds: relayEnds{client: cn}, cr: newRelayReader(cn, backendBufSize, buffered(c.Reader())), cw: newRelayWriter(cn, backendBufSize),
+			be: s.be, tx: s.be.tx, resetTimeout: g.cfg.Pool.ResetTimeout, onReset: s.onReset(e.pool)}
 		s.relay(g, EnginePostgres, s.poolable, r.run)
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_pid", s.be.pid, "pooled", s.reusable)
 	}

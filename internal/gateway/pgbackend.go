@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -24,8 +23,8 @@ import (
 // pgBackend is a PostgreSQL backend session taken over from pgconn after login.
 type pgBackend struct {
 	nc     net.Conn
-	r      *bufio.Reader
-	w      *bufio.Writer
+	r      *relayReader // no buffer while idle, in the pool or in a relay
+	w      *relayWriter
 	pid    uint32
 	key    []byte // never logged
 	params map[string]string
@@ -111,7 +110,7 @@ func (e *pgEngine) dialPG(ctx context.Context, user, database string, params map
 	}
 	guard.settle()
 	return &pgBackend{
-		nc: hc.Conn, r: bufio.NewReaderSize(hc.Conn, backendBufSize), w: bufio.NewWriterSize(hc.Conn, backendBufSize),
+		nc: hc.Conn, r: newRelayReader(hc.Conn, backendBufSize, nil), w: newRelayWriter(hc.Conn, backendBufSize),
 		pid: hc.PID, key: hc.SecretKey, params: hc.ParameterStatuses, tx: hc.TxStatus,
 	}, nil
 }
@@ -122,14 +121,17 @@ func (e *pgEngine) dialPG(ctx context.Context, user, database string, params map
 func (b *pgBackend) simpleQuery(q string, timeout time.Duration) error {
 	b.nc.SetDeadline(time.Now().Add(timeout))
 	defer b.nc.SetDeadline(time.Time{})
-	b.w.Write(pgwire.AppendQuery(b.w.AvailableBuffer(), q))
-	if err := b.w.Flush(); err != nil {
+	w := b.w.writer()
+	w.Write(pgwire.AppendQuery(w.AvailableBuffer(), q))
+	if err := b.w.flush(); err != nil {
 		return err
 	}
+	br := b.r.reader()
+	defer b.r.release()
 	var failed error
 	var buf []byte
 	for {
-		typ, n, err := pgwire.ReadHeader(b.r)
+		typ, n, err := pgwire.ReadHeader(br)
 		if err != nil {
 			return err
 		}
@@ -140,7 +142,7 @@ func (b *pgBackend) simpleQuery(q string, timeout time.Duration) error {
 			buf = make([]byte, n)
 		}
 		body := buf[:n]
-		if _, err := io.ReadFull(b.r, body); err != nil {
+		if _, err := io.ReadFull(br, body); err != nil {
 			return err
 		}
 		switch typ {

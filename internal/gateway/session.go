@@ -121,9 +121,11 @@ func (l loginConn[C]) isIAM(ctx context.Context) (bool, error) {
 
 // serveLogin runs the login flow for a client whose handshake is done, from the end of
 // the startup phase to the audit record: ok is false when the client was refused, and
-// refuse has told it why.
-func serveLogin[S any](ctx context.Context, g *Gateway, nc net.Conn, start time.Time, engine string, source netip.AddrPort,
+// refuse has told it why. It calls loginDone (ctx's cancel function) when the login is
+// over: an idle session keeps no timer.
+func serveLogin[S any](ctx context.Context, loginDone context.CancelFunc, g *Gateway, nc net.Conn, start time.Time, engine string, source netip.AddrPort,
 	lc loginClient[S], database string, refuse func(refusal)) (s S, rec AuditRecord, log *slog.Logger, ok bool) {
+	defer loginDone()
 	g.startupDone(nc, start)
 	rec, log = g.loginRecord(engine, source, lc.user(), database)
 	rec.TLSVersion = lc.tlsVersion()
