@@ -388,9 +388,10 @@ func (g *Gateway) handshakeFailed(engine string, source netip.AddrPort, err erro
 	g.warns.Warn(g.log, "handshake failed", "source", source.String(), "reason", reason, "err", err)
 }
 
-// loginRecord starts the audit record and the logger of a login attempt.
-func (g *Gateway) loginRecord(engine string, source netip.AddrPort, user, dbname string) (AuditRecord, *slog.Logger) {
-	rec := AuditRecord{
+// loginRecord starts the audit record and the logger of a login attempt: it returns
+// them, the record on the heap.
+func (g *Gateway) loginRecord(engine string, source netip.AddrPort, user, dbname string) (*AuditRecord, *slog.Logger) {
+	rec := &AuditRecord{
 		Time: g.cfg.Now(), Engine: engine, Mode: access.ModeGateway, Database: g.cfg.Database.Identifier,
 		DBName: dbname, User: user, Source: source,
 	}

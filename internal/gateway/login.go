@@ -68,48 +68,79 @@ type loginClient[S any] interface {
 }
 
 // login authenticates and authorizes c's user and returns its backend session, or
-// a refusal (kind loginOK on success), having filled rec and logged.
+// a refusal (kind loginOK on success), having filled rec and logged. The checks before
+// the password and the work after it are functions of their own (not inlined): while a
+// client takes its time to send the password, only login's small frame is on the
+// stack (see serveLogin).
 func login[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *AuditRecord, log *slog.Logger) (S, refusal) {
 	var none S
+	r, isIAM, ok := loginChecks(ctx, g, c, rec, log)
+	if !ok {
+		return none, r
+	}
+	pw, err := c.password(isIAM)
+	if err != nil {
+		return none, noPassword(err, r, rec, log)
+	}
+	return loginAuthorized(ctx, g, c, rec, log, r, isIAM, pw)
+}
+
+// loginChecks checks what login can before the password: the user name, TLS, and
+// whether the user is an IAM user. ok is false with r the refusal.
+//
+//go:noinline
+func loginChecks[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *AuditRecord, log *slog.Logger) (r refusal, isIAM, ok bool) {
 	user := c.user()
-	r := refusal{user: user, host: rec.Source.Addr().String()}
+	r = refusal{user: user, host: rec.Source.Addr().String()}
 	if why := checkUserName(rec.Engine, user); why != "" {
 		rec.User = printableUser(user)
 		rec.Outcome, rec.Reason = outcomeRefused, reasonInvalidUser
 		g.warns.Warn(log, "authentication failed", "reason", reasonInvalidUser, "detail", why)
 		r.kind, r.user, r.detail = refuseInvalidUser, rec.User, why
-		return none, r
+		return r, false, false
 	}
 	// Without TLS only password users may log in, and only when allowed: decided
 	// before the backend is asked anything.
 	if !c.secure() && !g.cfg.AllowPlaintextPasswords {
-		return none, g.noSSL(r, rec, log)
+		return g.noSSL(r, rec, log), false, false
 	}
 	isIAM, err := c.isIAM(ctx)
 	if err != nil {
 		rec.Outcome, rec.Reason = outcomeError, reasonBackend
 		log.Error("rds_iam membership lookup failed", "err", err)
 		r.kind = refuseUnavailable
-		return none, r
+		return r, false, false
 	}
 	rec.IAM = isIAM
 	if !c.secure() && isIAM {
-		return none, g.noSSL(r, rec, log)
+		return g.noSSL(r, rec, log), false, false
 	}
-	pw, err := c.password(isIAM)
-	if err != nil {
-		rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
-		var declined passwordDeclined
-		if !isDisconnect(err) && !errors.As(err, &declined) {
-			rec.Outcome, rec.Reason = outcomeError, reasonProtocol
-		}
-		log.Debug("no password", "err", err)
-		r.kind = refuseSilently
-		return none, r
+	return r, isIAM, true
+}
+
+// noPassword refuses a client that sent no password (login).
+//
+//go:noinline
+func noPassword(err error, r refusal, rec *AuditRecord, log *slog.Logger) refusal {
+	rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
+	var declined passwordDeclined
+	if !isDisconnect(err) && !errors.As(err, &declined) {
+		rec.Outcome, rec.Reason = outcomeError, reasonProtocol
 	}
-	var s S
+	log.Debug("no password", "err", err)
+	r.kind = refuseSilently
+	return r
+}
+
+// loginAuthorized verifies an IAM user's token and authorizes it, or logs a password
+// user in to the backend with pw, and returns the backend session (login).
+//
+//go:noinline
+func loginAuthorized[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *AuditRecord, log *slog.Logger, r refusal, isIAM bool, pw string) (S, refusal) {
+	var none, s S
+	var err error
 	if isIAM {
-		if !g.auth.Authorize(ctx, user, pw, rec.Source.Addr(), true, rec) {
+		if !g.auth.Authorize(ctx, r.user, pw, rec.Source.Addr(), true, rec) {
 			log.Warn("authentication failed", "reason", rec.Reason, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
 			r.kind, r.usingPassword = refuseDenied, pw != ""
 			if g.cfg.RevealReasons {

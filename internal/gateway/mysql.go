@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -68,19 +69,27 @@ func (e *mysqlEngine) serve(ctx context.Context, loginDone context.CancelFunc, n
 			c.SendError(msg.Code, msg.SQLState, msg.Message)
 		}
 	})
-	if !ok {
-		return
+	if ok {
+		e.session(c, s, rec, log, nc, start)
 	}
-	err = c.SendOK(0, 0, s.be.status, 0)
+}
+
+// session serves a logged-in client until it leaves: a function of its own, as
+// pgEngine.session.
+func (e *mysqlEngine) session(c *mysqlwire.Conn, s *mysqlSession, rec *AuditRecord, log *slog.Logger, nc net.Conn, start time.Time) {
+	g := e.g
+	err := c.SendOK(0, 0, s.be.status, 0)
 	nc.SetDeadline(time.Time{})
 	g.authenticated(nc)
 	if err == nil {
-		attrs := authorizedAttrs(&rec, c.TLS(), "program_name", c.Attrs()["program_name"], "client_name", c.Attrs()["_client_name"])
+		attrs := authorizedAttrs(rec, c.TLS(), "program_name", c.Attrs()["program_name"], "client_name", c.Attrs()["_client_name"])
 		attrs = append(attrs, "backend_connection_id", s.be.connID, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
-		r := newMySQLRelay(c.NetConn(), newRelayReader(c.NetConn(), backendBufSize, buffered(c.Reader())), s.be, c.Capabilities(), g.cfg.Pool.ResetTimeout, log)
+		cn := c.NetConn()
+		r := newMySQLRelay(cn, newRelayReader(cn, backendBufSize, buffered(c.Reader())), s.be, c.Capabilities(), g.cfg.Pool.ResetTimeout, log)
 		r.onReset = s.onReset(e.pool)
+		c = nil // its login state (attributes, reader) is garbage from here
 		s.relay(g, EngineMySQL, s.key != "", r.run)
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_connection_id", s.be.connID, "pooled", s.reusable)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -95,9 +96,16 @@ func (e *pgEngine) serve(ctx context.Context, loginDone context.CancelFunc, nc n
 			c.Fatal(msg)
 		}
 	})
-	if !ok {
-		return
+	if ok {
+		e.session(c, s, rec, log, nc, start)
 	}
+}
+
+// session serves a logged-in client until it leaves. A function of its own, so that the
+// login's frames are not on the stack of an idle session, nor the session's on the stack
+// of a login waiting for its password.
+func (e *pgEngine) session(c *pgwire.Conn, s *pgSession, rec *AuditRecord, log *slog.Logger, nc net.Conn, start time.Time) {
+	g := e.g
 	nc.SetDeadline(time.Time{})
 	g.authenticated(nc)
 
@@ -108,15 +116,15 @@ func (e *pgEngine) serve(ctx context.Context, loginDone context.CancelFunc, nc n
 	}
 	c.SendBackendKeyData(pid, key[:])
 	c.SendReadyForQuery(s.be.tx)
-	err = c.Flush()
-	if err == nil {
-		attrs := authorizedAttrs(&rec, c.TLS(), "application_name", c.Params()["application_name"])
+	if err := c.Flush(); err == nil {
+		attrs := authorizedAttrs(rec, c.TLS(), "application_name", c.Params()["application_name"])
 		attrs = append(attrs, "backend_pid", s.be.pid, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
 		cn := c.NetConn()
 		r := &pgRelay{relayEnds: relayEnds{client: cn}, cr: newRelayReader(cn, backendBufSize, buffered(c.Reader())), cw: newRelayWriter(cn, backendBufSize),
 			be: s.be, tx: s.be.tx, resetTimeout: g.cfg.Pool.ResetTimeout, onReset: s.onReset(e.pool)}
+		c = nil // its login state (startup parameters, reader) is garbage from here
 		s.relay(g, EnginePostgres, s.poolable, r.run)
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_pid", s.be.pid, "pooled", s.reusable)
 	}

@@ -145,6 +145,10 @@ func (c *Conn) RequestCleartextPassword() (Password, error) {
 	if err := c.writePacket(append(append([]byte{0xfe}, pluginCleartext...), 0)); err != nil {
 		return "", err
 	}
+	// Wait for the reply here rather than deeper down in readPacket: a client that takes
+	// its time keeps the goroutine parked on a shallower stack, which the runtime then
+	// shrinks further (memory per waiting connection). readPacket sees any error again.
+	c.r.Peek(1)
 	p, err := c.readPacket(c.r, c.maxPassword+1)
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
