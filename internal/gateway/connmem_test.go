@@ -223,6 +223,10 @@ func TestConnMemory(t *testing.T) {
 	if os.Getenv("IAMDB_CONNMEM") == "" {
 		t.Skip("set IAMDB_CONNMEM=1 to measure")
 	}
+	if os.Getenv("IAMDB_MEMPROFILE") != "" {
+		defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+		runtime.MemProfileRate = 1 // every allocation of the connections, for the profile
+	}
 	n, nAuth := envInt("IAMDB_CONNMEM_N", 500), envInt("IAMDB_CONNMEM_AUTH", 200)
 	for _, engine := range []string{EnginePostgres, EngineMySQL} {
 		t.Run(engine, func(t *testing.T) {
@@ -408,4 +412,35 @@ func (r *idleRelay) Continue(p []byte) ([]byte, bool, error) {
 		return nil, false, errors.New("closed")
 	}
 	return append([]byte(r.pw), 0), true, nil
+}
+
+// Limits of TestConnMemoryBound, per connection, heap and stacks of the gateway's
+// process. Measured with TestConnMemory (500 and 200 connections, go1.26, linux/amd64):
+// before login 17.7 KiB (PostgreSQL) and 16.6 KiB (MySQL), of which an 8 KiB stack;
+// logged in 28.7 and 27.1 KiB, both sides. The limits leave a third to a half of
+// margin, and fail on the regressions that matter: a stack back at 16 KiB under a
+// waiting login, a relay that keeps its buffers while idle, a goroutine more.
+const (
+	maxStartupConnMem  = 24 << 10
+	maxLoggedInConnMem = 40 << 10 // also issue 19's target for both sides
+)
+
+// TestConnMemoryBound is the regression guard of the memory per idle connection (issue
+// 19 item 4): hundreds of idle connections per state and engine, each within its limit.
+func TestConnMemoryBound(t *testing.T) {
+	for _, engine := range []string{EnginePostgres, EngineMySQL} {
+		t.Run(engine, func(t *testing.T) {
+			s, l := connMemStates(t, engine, 200, 50)
+			for _, c := range []struct {
+				state string
+				m     connMem
+				limit float64
+			}{{"startup", s, maxStartupConnMem}, {"loggedin", l, maxLoggedInConnMem}} {
+				t.Logf("%s: %v", c.state, c.m)
+				if c.m.total() > c.limit {
+					t.Errorf("%s: %.1f KiB per connection, limit %.1f KiB", c.state, c.m.total()/1024, c.limit/1024)
+				}
+			}
+		})
+	}
 }
