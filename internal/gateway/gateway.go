@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -89,11 +90,12 @@ func New(cfg Config) (*Gateway, error) {
 // sessions and its relay. Listeners, shutdown, verification, authorization, pooling,
 // metrics and audit are the Gateway's, shared by every engine.
 type engine interface {
-	// serve runs one client connection from accept to close. ctx and nc's deadline bound
-	// the login (see loginContext); loginDone cancels ctx (serveLogin calls it once the
-	// login is over, so that an idle session holds no timer); start is when it was
-	// accepted, source its address.
-	serve(ctx context.Context, loginDone context.CancelFunc, nc net.Conn, start time.Time, source netip.AddrPort)
+	// serve runs one client connection from accept to close, or up to the question for
+	// the password: it then returns the rest, which starts by waiting for the answer
+	// (see serveConn). ctx and nc's deadline bound the login (see loginContext);
+	// loginDone cancels ctx (the login calls it once it is over, so that an idle session
+	// holds no timer); start is when it was accepted, source its address.
+	serve(ctx context.Context, loginDone context.CancelFunc, nc net.Conn, start time.Time, source netip.AddrPort) (rest func())
 	// close closes the engine's pools after the last connection ended.
 	close()
 	// tooMany returns what to write on a connection refused beyond the gateway's
@@ -191,13 +193,37 @@ func (g *Gateway) Serve(ln net.Listener) error {
 			g.refuse(nc, reason)
 			continue
 		}
-		go func() {
-			defer g.untrack(nc)
-			start := time.Now()
-			ctx, cancel, source := g.loginContext(nc, start)
-			defer cancel()
-			g.engine.serve(ctx, cancel, nc, start, source)
-		}()
+		go g.serveConn(nc)
+	}
+}
+
+// serveConn serves a client connection. When the engine returns the rest of it, to be
+// run once the client has answered the question for its password, the rest runs on a
+// fresh goroutine and this one ends: the TLS handshake grew this goroutine's stack, and
+// a client that takes its time (or never answers) then holds only the new goroutine's,
+// parked at its top, at the runtime's minimum size (memory per connection, issue 19).
+func (g *Gateway) serveConn(nc net.Conn) {
+	start := time.Now()
+	ctx, cancel, source := g.loginContext(nc, start)
+	rest := g.engine.serve(ctx, cancel, nc, start, source)
+	if rest == nil {
+		cancel()
+		g.untrack(nc)
+		return
+	}
+	go func() {
+		defer g.untrack(nc)
+		defer cancel()
+		rest()
+	}()
+}
+
+// awaitThen returns an engine's rest of a connection (serve): wait until r has data (or
+// an error, which then comes again to whoever reads), then finish.
+func awaitThen(r *bufio.Reader, finish func()) func() {
+	return func() {
+		r.Peek(1)
+		finish()
 	}
 }
 

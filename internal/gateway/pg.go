@@ -80,25 +80,38 @@ func (e *pgEngine) cancel(pid uint32, key []byte) {
 	}
 }
 
-// serve runs one client connection from accept to close.
-func (e *pgEngine) serve(ctx context.Context, loginDone context.CancelFunc, nc net.Conn, start time.Time, source netip.AddrPort) {
+// serve runs one client connection from accept to close, or up to the question for the
+// password: it then returns the rest, which waits for the answer (Gateway.serveConn).
+func (e *pgEngine) serve(ctx context.Context, loginDone context.CancelFunc, nc net.Conn, start time.Time, source netip.AddrPort) (rest func()) {
 	g := e.g
 	c, err := e.srv.Handshake(ctx, nc)
 	if err != nil {
 		if errors.Is(err, pgwire.ErrCancelRequest) {
-			return
+			return nil
 		}
 		g.handshakeFailed(EnginePostgres, source, err, errors.Is(err, pgwire.ErrTLS))
-		return
+		return nil
 	}
-	s, rec, log, ok := serveLogin[*pgSession](ctx, loginDone, g, nc, start, EnginePostgres, source, pgLogin{loginConn[*pgwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {
+	lc := pgLogin{loginConn[*pgwire.Conn]{e.members, c}, e}
+	refuse := func(r refusal) {
 		if msg := pgRefusals[r.kind](r, c); msg != nil {
 			c.Fatal(msg)
 		}
-	})
-	if ok {
-		e.session(c, s, rec, log, nc, start)
 	}
+	p, ok := beginLogin[*pgSession](ctx, loginDone, g, nc, start, EnginePostgres, source, lc, c.Database(), refuse)
+	if !ok {
+		return nil
+	}
+	finish := func() {
+		if s, rec, log, ok := finishLogin[*pgSession](ctx, loginDone, g, lc, p, start, refuse); ok {
+			e.session(c, s, rec, log, nc, start)
+		}
+	}
+	if !p.wait {
+		finish()
+		return nil
+	}
+	return awaitThen(c.Reader(), finish)
 }
 
 // session serves a logged-in client until it leaves. A function of its own, so that the
@@ -180,10 +193,12 @@ type pgLogin struct {
 
 var _ loginClient[*pgSession] = pgLogin{}
 
-// password asks every user for a password: PostgreSQL's password users log in to the
+// askPassword asks every user for a password: PostgreSQL's password users log in to the
 // backend with it (SCRAM).
+func (l pgLogin) askPassword(bool) (bool, error) { return true, l.c.AskPassword() }
+
 func (l pgLogin) password(bool) (string, error) {
-	pw, err := l.c.RequestPassword()
+	pw, err := l.c.ReadPassword()
 	return string(pw), err
 }
 

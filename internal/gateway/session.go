@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
-	"net"
-	"net/netip"
 	"time"
 )
 
@@ -119,32 +117,8 @@ func (l loginConn[C]) isIAM(ctx context.Context) (bool, error) {
 	return l.members.isIAM(ctx, l.c.User())
 }
 
-// serveLogin runs the login flow for a client whose handshake is done, from the end of
-// the startup phase to the audit record: ok is false when the client was refused, and
-// refuse has told it why. It calls loginDone (ctx's cancel function) when the login is
-// over: an idle session keeps no timer.
-//
-// Memory per connection (issue 19): a client that does not send its password keeps
-// its goroutine parked inside login, and the runtime keeps that goroutine's stack at
-// a power of two above four times its depth. So the frames on the way there are
-// kept small: the record lives on the heap, and the work before and after the wait is
-// done in functions of their own (not inlined), whose frames are gone while it waits.
-// TestConnMemoryBound guards the result.
-func serveLogin[S any](ctx context.Context, loginDone context.CancelFunc, g *Gateway, nc net.Conn, start time.Time, engine string, source netip.AddrPort,
-	lc loginClient[S], database string, refuse func(refusal)) (s S, rec *AuditRecord, log *slog.Logger, ok bool) {
-	defer loginDone()
-	g.startupDone(nc, start)
-	rec, log = g.loginRecord(engine, source, lc.user(), database)
-	rec.TLSVersion = lc.tlsVersion()
-	s, r := login[S](ctx, g, lc, rec, log)
-	ok = endLogin(ctx, g, lc, &s, &r, rec, start, log, refuse)
-	return s, rec, log, ok
-}
-
-// endLogin records the login (serveLogin) and refuses the client if it failed or
-// could not be recorded; it reports whether the client is logged in.
-//
-//go:noinline
+// endLogin records the login and refuses the client if it failed or could not be
+// recorded; it reports whether the client is logged in.
 func endLogin[S any](ctx context.Context, g *Gateway, lc loginClient[S], s *S, r *refusal, rec *AuditRecord, start time.Time, log *slog.Logger, refuse func(refusal)) bool {
 	if err := g.recordLogin(ctx, rec, start, log); err != nil && r.kind == loginOK {
 		// No login succeeds unrecorded: the session goes, the client is refused as if
