@@ -430,6 +430,9 @@ var connMemLimits = map[string]struct{ total, stack, goroutines float64 }{
 // TestConnMemoryBound is the regression guard of the memory per idle connection (issue
 // 19 item 4): hundreds of idle connections per state and engine, each within its limits.
 func TestConnMemoryBound(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes the memory per connection")
+	}
 	for _, engine := range []string{EnginePostgres, EngineMySQL} {
 		t.Run(engine, func(t *testing.T) {
 			s, l := connMemStates(t, engine, 200, 50)
