@@ -2,6 +2,6 @@
 
 package gateway
 
-// raceEnabled: the race detector enlarges stack frames and heap objects, so the memory
-// per connection is not what TestConnMemoryBound bounds.
+// raceEnabled: the race detector enlarges stack frames, so TestConnMemoryBound allows
+// stacks twice as large.
 const raceEnabled = true
