@@ -196,6 +196,59 @@ profile_end() {
 	go tool pprof -top -nodecount=25 -sample_index=alloc_space "$allocs" 2>&1 | grep -v -E '^(File|Build ID|Type|Time|Duration):' | tee -a "$OUT"
 }
 
+# login_split NAME ENGINE: the CPU of one login through the gateway split into its parts,
+# from the CPU profile $PROF-NAME-cpu.pprof of a connect phase (issue 19, item 3): each
+# part's cumulative time as a share of the engine's whole connection handling
+# (ENGINE: pg or mysql), as go tool pprof -top -cum counts it. The parts overlap nowhere
+# but "login", which holds the token, policy, membership, acquisition and check rows.
+login_split() {
+	local cpu="$PROF-$1-cpu.pprof" serve
+	case $2 in
+	pg) serve='gateway\.\(\*pgEngine\)\.serve$' ;;
+	mysql) serve='gateway\.\(\*mysqlEngine\)\.serve$' ;;
+	esac
+	go tool pprof -top -cum -nodecount=100000 "$cpu" 2>/dev/null >"$WORK/split.txt"
+	say "#### the login's CPU, split (profile $1; share of the gateway's connection handling)"
+	python3 - "$WORK/split.txt" "$serve" <<'PY' | tee -a "$OUT"
+import re, sys
+rows = {}
+unit = {'s': 1, 'ms': 1e-3, 'us': 1e-6, 'µs': 1e-6, 'ns': 1e-9, 'min': 60, 'h': 3600}
+row = re.compile(r'^\s*\S+\s+\S+%\s+\S+%\s+([0-9.]+)(min|h|ms|us|µs|ns|s)\s+\S+%\s+(.*)$')
+for line in open(sys.argv[1]):
+    m = row.match(line)
+    if m:
+        rows[m[3]] = max(rows.get(m[3], 0), float(m[1]) * unit[m[2]])
+def cum(pat):
+    return max([s for name, s in rows.items() if re.search(pat, name)] or [0])
+total = cum(sys.argv[2])
+parts = [
+    ("TLS handshake (server side)", r'crypto/tls\.\(\*Conn\)\.serverHandshake$'),
+    ("login decision and backend session (login)", r'gateway\.login\['),
+    ("  token verification", r'token\.\(\*Verifier\[.*\]\)\.Verify$'),
+    ("  rds-db:connect policy (with verification)", r'access\.\(\*Authorizer\)\.Authorize$'),
+    ("  rds_iam membership", r'gateway\..*isIAM'),
+    ("  session from the pool or dialled (acquire)", r'gateway\.\(\*pool\[.*\]\)\.acquire$'),
+    ("    pooled session's check: round trip", r'gateway\.\(\*pgBackend\)\.simpleQuery$|gateway\.\(\*mysqlBackend\)\.initDB$'),
+    ("    pooled session's check: socket peek", r'gateway\.peekIdle$'),
+    ("audit event recorded", r'audit\.\(\*Journal\)\.Record$'),
+    ("log lines", r'log/slog\.\(\*Logger\)\.log$'),
+]
+if not total:
+    print("(no samples of the connection handling in the profile)")
+    sys.exit()
+print(f"| part | CPU seconds | share |")
+print(f"|---|---|---|")
+print(f"| connection handling, whole | {total:.2f} | 100 % |")
+rest = total
+for label, pat in parts:
+    s = cum(pat)
+    if not label.startswith(' '):
+        rest -= s
+    print(f"| {label} | {s:.2f} | {100 * s / total:.1f} % |")
+print(f"| the rest: startup message, the replies, the queries relayed, close | {rest:.2f} | {100 * rest / total:.1f} % |")
+PY
+}
+
 # hold_open CMD…: runs CMD… in the background (HOLDER_PID, in BENCH_PIDS), its standard
 # input a fifo held open on fd 9 and its output in $WORK/hold.out, and waits (2 minutes at
 # most) until it prints "open N" or exits. CMD holds its connections until its input ends.

@@ -233,6 +233,13 @@ func (pgLogin) backendError(err error) (code any, message string, password, ok b
 // acquireIAM returns a backend session for an authorized IAM user: an idle pooled one
 // for the same (user, database, startup parameters), checked and given the client's
 // application_name, or a new one logged in with a client certificate.
+//
+// The check of a pooled session costs no round trip when the session already has the
+// client's application_name and was idle for less than quickCheckIdle: its socket is
+// looked at instead (pgBackend.alive), which finds a backend that was terminated or
+// restarted (PostgreSQL sends such sessions a FATAL ErrorResponse and closes them). A
+// session idle for longer, or needing another application_name, gets a SET, a round trip
+// that also finds a backend gone silently.
 func (e *pgEngine) acquireIAM(ctx context.Context, c *pgwire.Conn) (*pgSession, error) {
 	user, database := c.User(), c.Database()
 	params := backendParams(c.Params())
@@ -240,7 +247,16 @@ func (e *pgEngine) acquireIAM(ctx context.Context, c *pgwire.Conn) (*pgSession, 
 	s := &pgSession{poolable: params["replication"] == ""}
 	s.key = sessionKey(user, database, params)
 	timeout := e.g.cfg.Pool.ResetTimeout
-	check := func(be *pgBackend) error {
+	check := func(be *pgBackend, idle time.Duration) error {
+		if idle < quickCheckIdle && be.params["application_name"] == appName {
+			err := be.alive()
+			if err != nil {
+				e.g.log.Debug("dropping a stale pooled session", "user", user, "backend_pid", be.pid, "err", err)
+			}
+			if !errors.Is(err, errCannotPeek) {
+				return err
+			}
+		}
 		if err := be.simpleQuery("SET application_name = "+rdsiam.QuotePostgresLiteral(appName), timeout); err != nil {
 			e.g.log.Debug("dropping a stale pooled session", "user", user, "backend_pid", be.pid, "err", err)
 			return err

@@ -282,6 +282,75 @@ func TestConcurrentClients(t *testing.T) {
 	})
 }
 
+// TestPooledSessionCheck: a pooled session comes back with the client's
+// application_name even when its last client changed it, and one whose backend was
+// terminated while idle is replaced without the client noticing (the check looks at the
+// socket, where the FATAL and the end of the stream wait, instead of a round trip).
+func TestPooledSessionCheck(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(t, nil)
+	tok := gw.token(t, "alice", "alice", time.Time{})
+	ctx := context.Background()
+	state := func(c *pgx.Conn) (app string, pid int32) {
+		t.Helper()
+		if err := c.QueryRow(ctx, "select current_setting('application_name'), pg_backend_pid()").Scan(&app, &pid); err != nil {
+			t.Fatal(err)
+		}
+		return app, pid
+	}
+	c := gw.mustConnect(t, "alice", tok)
+	_, first := state(c)
+	if _, err := c.Exec(ctx, "set application_name = 'changed'"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close(ctx)
+	gw.waitReleased(t)
+
+	c = gw.mustConnect(t, "alice", tok)
+	if app, pid := state(c); app != "itest" || pid != first {
+		t.Fatalf("pooled session: application_name %q, pid %d; want itest, %d", app, pid, first)
+	}
+	if got := c.PgConn().ParameterStatus("application_name"); got != "itest" {
+		t.Errorf("ParameterStatus(application_name) = %q, want itest", got)
+	}
+	// Terminate the idle pooled backend from another session of alice's, opened while
+	// the first is busy.
+	killer := gw.mustConnect(t, "alice", tok)
+	defer killer.Close(ctx)
+	c.Close(ctx)
+	for i := 0; ; i++ {
+		if idle, busy := gw.poolStats(); idle == 1 && busy == 1 {
+			break
+		} else if i == 500 {
+			t.Fatalf("pool idle, busy = %d, %d after 5s; want 1, 1", idle, busy)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var ok bool
+	if err := killer.QueryRow(ctx, "select pg_terminate_backend($1)", first).Scan(&ok); err != nil || !ok {
+		t.Fatalf("pg_terminate_backend(%d) = %v, %v", first, ok, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := killer.QueryRow(ctx, "select count(*) from pg_stat_activity where pid = $1", first).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backend %d still there after 10s", first)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c = gw.mustConnect(t, "alice", tok)
+	defer c.Close(ctx)
+	if app, pid := state(c); app != "itest" || pid == first {
+		t.Fatalf("after the backend was terminated: application_name %q, pid %d (terminated: %d)", app, pid, first)
+	}
+}
+
 // TestBackendRestart is not parallel: it restarts the shared server.
 func TestBackendRestart(t *testing.T) {
 	gw := newGateway(t, func(c *Config) { c.MembershipTTL = -1 }) // every login asks the backend

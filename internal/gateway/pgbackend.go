@@ -38,6 +38,23 @@ func (b *pgBackend) Close() error {
 	return b.nc.Close()
 }
 
+// quickCheckIdle is how long a pooled PostgreSQL session may have been idle and still be
+// checked without a round trip (pgBackend.alive). PgBouncer's server_check_delay plays the
+// same part, with the same default.
+const quickCheckIdle = 30 * time.Second
+
+// alive says whether an idle session's connection still looks usable without asking the
+// backend anything: nothing left unread in the gateway's buffer and nothing waiting on the
+// socket. A backend that was terminated, or stopped with its server, leaves a FATAL
+// ErrorResponse and the end of the stream there. errCannotPeek if the connection does not
+// allow looking.
+func (b *pgBackend) alive() error {
+	if b.r.buffered() > 0 {
+		return errors.New("gateway: an idle backend session sent something")
+	}
+	return peekIdle(b.nc)
+}
+
 // newPGTemplate returns the pgconn configuration every backend login copies: the
 // backend's address and nothing taken from the environment that matters.
 func newPGTemplate(b Backend) (*pgconn.Config, error) {

@@ -57,11 +57,12 @@ func newPool[S session](maxPerKey, maxIdle int, idleTimeout time.Duration, now f
 	return p
 }
 
-// acquire returns an idle session of key that passes check, or one made by dial. A
-// session failing check is closed and the next is tried: the caller never sees it.
+// acquire returns an idle session of key that passes check (given how long the session
+// was idle), or one made by dial. A session failing check is closed and the next is
+// tried: the caller never sees it.
 // reused says which. When the key is at maxPerKey, acquire waits for a release until ctx
 // ends. The caller hands the session back with release.
-func (p *pool[S]) acquire(ctx context.Context, key string, check func(S) error, dial func(context.Context) (S, error)) (s S, reused bool, err error) {
+func (p *pool[S]) acquire(ctx context.Context, key string, check func(S, time.Duration) error, dial func(context.Context) (S, error)) (s S, reused bool, err error) {
 	for {
 		p.mu.Lock()
 		if p.closed {
@@ -82,7 +83,7 @@ func (p *pool[S]) acquire(ctx context.Context, key string, check func(S) error, 
 			p.busy++
 			p.gauge(p.idle, p.busy)
 			p.mu.Unlock()
-			if check == nil || check(is.s) == nil {
+			if check == nil || check(is.s, p.now().Sub(is.since)) == nil {
 				return is.s, true, nil
 			}
 			is.s.Close()

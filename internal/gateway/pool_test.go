@@ -92,7 +92,7 @@ func TestPoolCheckFails(t *testing.T) {
 	p.release("k", a, true, false)
 	p.release("k", b, true, false)
 	stale := errors.New("stale")
-	s, reused, err := p.acquire(ctx, "k", func(*fakeSession) error { return stale }, d.dial)
+	s, reused, err := p.acquire(ctx, "k", func(*fakeSession, time.Duration) error { return stale }, d.dial)
 	if err != nil || reused || s.id != 3 {
 		t.Fatalf("acquire = %d, %v, %v; want a new session 3", s.id, reused, err)
 	}

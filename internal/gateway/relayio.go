@@ -82,6 +82,16 @@ func (l *relayReader) reader() *bufio.Reader {
 	return l.br
 }
 
+// buffered returns how many bytes l holds that were read from the connection and not
+// yet consumed.
+func (l *relayReader) buffered() int {
+	n := len(l.pre.b)
+	if l.br != nil {
+		n += l.br.Buffered()
+	}
+	return n
+}
+
 // release gives the buffer back if it holds nothing.
 func (l *relayReader) release() {
 	if l.br == nil || l.br.Buffered() > 0 || len(l.pre.b) > 0 {

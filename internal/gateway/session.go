@@ -43,7 +43,7 @@ func (c *engineCore[B]) certDial(user string, dial func(ctx context.Context, cer
 
 // acquire fills s with a session from the pool under s.key: an idle one that passes
 // check, or a new one from dial.
-func (c *engineCore[B]) acquire(ctx context.Context, s *clientSession[B], check func(B) error, dial func(context.Context) (B, error)) (*clientSession[B], error) {
+func (c *engineCore[B]) acquire(ctx context.Context, s *clientSession[B], check func(B, time.Duration) error, dial func(context.Context) (B, error)) (*clientSession[B], error) {
 	be, reused, err := c.pool.acquire(ctx, s.key, check, dial)
 	if err != nil {
 		return nil, err
