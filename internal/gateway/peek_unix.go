@@ -3,7 +3,6 @@
 package gateway
 
 import (
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -16,15 +15,20 @@ var errCannotPeek = errors.New("gateway: cannot look at the connection's socket"
 // peekIdle looks at an idle connection's socket without reading from it or waiting
 // (recv with MSG_PEEK|MSG_DONTWAIT; one system call): nil when nothing is there, io.EOF
 // when the peer closed it, an error when it sent something (an idle peer should not) or
-// the socket failed. Under TLS it looks below the TLS layer: any record there, even one
-// the TLS layer would have consumed quietly, counts as something sent.
+// the socket failed. Under TLS (or any wrapper with a NetConn method) it looks at the
+// socket below: any record there, even one the TLS layer would have consumed quietly,
+// counts as something sent.
 func peekIdle(nc net.Conn) error {
-	if tc, ok := nc.(*tls.Conn); ok {
-		nc = tc.NetConn()
-	}
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return errCannotPeek
+	var sc syscall.Conn
+	for sc == nil {
+		switch c := nc.(type) {
+		case syscall.Conn:
+			sc = c
+		case interface{ NetConn() net.Conn }: // *tls.Conn, readGuard
+			nc = c.NetConn()
+		default:
+			return errCannotPeek
+		}
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {

@@ -305,6 +305,9 @@ func TestPooledSessionCheck(t *testing.T) {
 	}
 	c.Close(ctx)
 	gw.waitReleased(t)
+	if err := gw.peekIdleSession(t); err != nil {
+		t.Fatalf("peek at the idle pooled session = %v, want nil (the check without a round trip)", err)
+	}
 
 	c = gw.mustConnect(t, "alice", tok)
 	if app, pid := state(c); app != "itest" || pid != first {
@@ -344,11 +347,32 @@ func TestPooledSessionCheck(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	if err := gw.peekIdleSession(t); err == nil || errors.Is(err, errCannotPeek) {
+		t.Fatalf("peek at the terminated pooled session = %v, want the end of the stream or data", err)
+	}
 	c = gw.mustConnect(t, "alice", tok)
 	defer c.Close(ctx)
 	if app, pid := state(c); app != "itest" || pid == first {
 		t.Fatalf("after the backend was terminated: application_name %q, pid %d (terminated: %d)", app, pid, first)
 	}
+}
+
+// peekIdleSession peeks at the socket of the PostgreSQL pool's only idle session.
+func (gw *testGW) peekIdleSession(t *testing.T) error {
+	t.Helper()
+	p := gw.engine.(*pgEngine).pool
+	p.mu.Lock()
+	var idle []*pgBackend
+	for _, k := range p.keys {
+		for _, is := range k.idle {
+			idle = append(idle, is.s)
+		}
+	}
+	p.mu.Unlock()
+	if len(idle) != 1 {
+		t.Fatalf("%d idle sessions in the pool, want 1", len(idle))
+	}
+	return idle[0].alive()
 }
 
 // TestBackendRestart is not parallel: it restarts the shared server.

@@ -278,6 +278,9 @@ type readGuard struct {
 	inflight atomic.Int32
 }
 
+// NetConn is the guarded connection (for peekIdle).
+func (g *readGuard) NetConn() net.Conn { return g.Conn }
+
 func (g *readGuard) Read(b []byte) (int, error) {
 	g.inflight.Add(1)
 	defer g.inflight.Add(-1)
