@@ -16,7 +16,7 @@ import (
 
 const doctorUsage = `usage: iamdb doctor --hostname H --port P --username U [--engine auto|postgres|mysql]
                     [--endpoint URL] [--region R] [--profile NAME] [--ca-file F]
-                    [--signing-host H] [--token-env VAR] [--client NAME]
+                    [--signing-host H] [--token-env VAR] [--client NAME] [--dbname D]
                     [--postgres URL [--pam-dir DIR]] [native mode flags] [--format text|json]
        iamdb doctor --postgres URL [--ca-file F] [--pam-dir DIR] [native mode flags]
        iamdb doctor native mode flags
@@ -49,6 +49,14 @@ what fails:
                LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN=1, go-sql-driver allowCleartextPasswords
   socket       (MySQL) --hostname localhost with --client mysql or mysqlnd: they use the
                Unix socket and ignore the port
+and, for a token the authority accepts, what the database says, asked through the
+PostgreSQL gateway with the token itself (it answers only a caller it would let in):
+  db_user      the user exists, may log in (LOGIN), is a member of rds_iam; or
+  user_case    a user whose name differs only in case exists
+  dbname       the database (--dbname, default the user's name as libpq's) exists, takes
+               connections, and the user has CONNECT on it
+  db_hba       the line of pg_hba.conf the gateway's certificate login meets is a cert line
+               (its number and method only)
 and, for a refused token, what the authority tells the caller with its own credentials:
   endpoint     no database is registered at the signing host and port: the names and
                ports of those the caller may describe (rds:DescribeDBClusters/-Instances)
@@ -97,7 +105,7 @@ native mode checks run.
 type doctorFlags struct {
 	tokenFlags
 	engine, endpoint, caFile, signingHost, pgURL string
-	pamDir, tokenEnv, client, format             string
+	pamDir, tokenEnv, client, format, dbname     string
 	native                                       nativeDoctorFlags
 }
 
@@ -126,6 +134,7 @@ func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
 	fs.StringVar(&f.tokenEnv, "token-env", "", "check the client's token in this environment variable (PGPASSWORD, MYSQL_PWD) instead of signing one")
 	fs.StringVar(&f.client, "client", "", "the client program: "+doctor.Clients)
 	fs.StringVar(&f.format, "format", "text", "text or json")
+	fs.StringVar(&f.dbname, "dbname", "", "the database the login names (default: the driver's, the user's name for PostgreSQL)")
 	n := &f.native
 	fs.StringVar(&n.socket, "native-socket", "", "native mode: the local verifier's Unix socket to probe")
 	fs.StringVar(&n.engine, "native-engine", "", "native mode: compare native-setup's files for this engine (postgres or mariadb)")
@@ -202,7 +211,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	o := doctor.Options{
 		Engine: f.engine, Region: f.region, Profile: f.profile, Endpoint: f.endpoint,
-		CAFile: f.caFile, SigningHost: f.signingHost, PAMDir: f.pamDir, Client: f.client,
+		CAFile: f.caFile, SigningHost: f.signingHost, PAMDir: f.pamDir, Client: f.client, DBName: f.dbname,
 		Native: doctor.Native{Socket: f.native.socket, User: f.native.user, Source: f.native.source},
 	}
 	if !f.backendOnly() {

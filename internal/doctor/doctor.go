@@ -24,6 +24,9 @@ type Options struct {
 	// Token, if set, is the client's own token, checked instead of one doctor signs
 	// (never printed); TokenFrom names where it came from ("$PGPASSWORD").
 	Token, TokenFrom string
+	// DBName is the database the login names; "" for the driver's default (PostgreSQL:
+	// the user's name).
+	DBName string
 	// Client is the client program the login uses (ClientMySQL, …), "" if unknown: it
 	// decides the cleartext plugin and localhost socket checks.
 	Client string

@@ -53,6 +53,7 @@ func checkLogin(ctx context.Context, o Options) (rs []Result, tok string) {
 		rs = append(rs, r)
 	}
 	r, engine := checkTLS(ctx, o)
+	tlsOK := r.Status == OK
 	rs = append(rs, r)
 	rs = append(rs, checkClient(o, engine)...)
 	if o.Endpoint != "" && credsOK {
@@ -71,6 +72,15 @@ func checkLogin(ctx context.Context, o Options) (rs []Result, tok string) {
 	}
 	if o.Endpoint != "" && credsOK && tok != "" {
 		rs = append(rs, d.run(ctx)...)
+	}
+	switch {
+	case tok == "" || !tlsOK:
+	case d.err != nil || d.verdict != nil && !d.verdict.Allowed():
+		rs = append(rs, skip("database", "not asked: the token is refused (above), and the gateway would refuse it as a login"))
+	case engine == "postgres":
+		rs = append(rs, checkDatabase(ctx, o, tok)...)
+	default:
+		rs = append(rs, skip("database", "not asked: the gateway answers doctor for PostgreSQL only (docs/troubleshooting.md has the MariaDB checks)"))
 	}
 	return rs, tok
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/iamdb/iamdb/internal/dbreport"
 	"github.com/iamdb/iamdb/internal/pgwire"
 	"github.com/iamdb/iamdb/internal/rdsiam"
 )
@@ -88,6 +89,10 @@ func (e *pgEngine) serve(ctx context.Context, nc net.Conn, start time.Time, sour
 			return
 		}
 		g.handshakeFailed(EnginePostgres, source, err, errors.Is(err, pgwire.ErrTLS))
+		return
+	}
+	if _, ok := c.Params()[dbreport.Param]; ok {
+		e.serveDoctor(ctx, c, nc, start, source) // diagnose.go
 		return
 	}
 	s, rec, log, ok := serveLogin[*pgSession](ctx, g, nc, start, EnginePostgres, source, pgLogin{loginConn[*pgwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {
