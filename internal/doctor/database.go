@@ -76,6 +76,8 @@ func checkDatabase(ctx context.Context, o Options, tok string) []Result {
 	case pgErr.Code == dbreport.PGCode && pgErr.Message == dbreport.PGMessage:
 	case pgErr.Code == "28000":
 		return []Result{skip("database", "the gateway refused the token, as a login ("+pgErr.Message+"): the checks above say why")}
+	case pgErr.Code == "3D000" || pgErr.Code == "42501": // not a gateway: the server's own answer to the login
+		return []Result{fail("dbname", pgErr.Message, "name an existing database the user may connect to: psql -d NAME, iamdb connect --dbname NAME (and doctor --dbname NAME)")}
 	default:
 		return []Result{skip("database", "the server answered "+pgErr.Code+" "+pgErr.Message+": not an iamdb gateway that answers doctor")}
 	}
