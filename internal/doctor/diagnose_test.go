@@ -140,3 +140,46 @@ func TestPrintJSON(t *testing.T) {
 		t.Errorf("PrintJSON(nil) = %s, %v", b.String(), err)
 	}
 }
+
+func TestWildcard(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"rds-db:connect", "rds-db:connect", true},
+		{"rds-db:*", "rds-db:connect", true},
+		{"*", "", true},
+		{"rds-db:conn?ct", "rds-db:connect", true},
+		{"rds-db:?", "rds-db:connect", false},
+		{"*:*t", "rds-db:connect", true},
+		{"cluster-*", "db-X", false},
+		{"a*b*c", "abxbc", true},
+		{"a*b*c", "abxb", false},
+		{strings.Repeat("*a", 30) + "b", strings.Repeat("a", 3000), false},
+	} {
+		if got := wildcard(tt.pattern, tt.s); got != tt.want {
+			t.Errorf("wildcard(%.30q, %.30q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
+	}
+}
+
+func FuzzConnectGrants(f *testing.F) {
+	f.Add(`{"Statement":[{"Sid":"A","Effect":"Allow","Action":["rds-db:*"],"Resource":"arn:aws:rds-db:r:1:dbuser:db-X/u"}]}`)
+	f.Add(`{"Statement":{"Effect":"Allow","Action":"*","Resource":["a","b"]}}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		gs, err := connectGrants(policyDoc{"p", doc})
+		if err != nil {
+			return
+		}
+		d := diagnosis{o: Options{Username: "u"}}
+		db := &database{Kind: "cluster", Identifier: "id", ResourceID: "cluster-X", ARN: "arn:aws:rds:r:1:cluster:id"}
+		for _, g := range gs {
+			if g.Policy != "p" || g.Statement == "" {
+				t.Errorf("connectGrants(%q) = %+v", doc, gs)
+			}
+			d.grantMistake(g, db)
+			d.grantMistake(g, nil)
+		}
+	})
+}
