@@ -50,13 +50,14 @@ what fails:
   socket       (MySQL) --hostname localhost with --client mysql or mysqlnd: they use the
                Unix socket and ignore the port
 and, for a token the authority accepts, what the database says, asked through the
-PostgreSQL gateway with the token itself (it answers only a caller it would let in):
+gateway with the token itself (it answers only a caller it would let in):
   db_user      the user exists, may log in (LOGIN), is a member of rds_iam; or
   user_case    a user whose name differs only in case exists
   dbname       the database (--dbname, default the user's name as libpq's) exists, takes
                connections, and the user has CONNECT on it
   db_hba       the line of pg_hba.conf the gateway's certificate login meets is a cert line
                (its number and method only)
+  db_cert      (MySQL) the account 'U'@'%' requires the gateway's subject /CN=U
 and, for a refused token, what the authority tells the caller with its own credentials:
   endpoint     no database is registered at the signing host and port: the names and
                ports of those the caller may describe (rds:DescribeDBClusters/-Instances)

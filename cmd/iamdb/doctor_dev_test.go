@@ -153,7 +153,7 @@ func TestDoctorDev(t *testing.T) {
 		}
 		myRID := strings.TrimSpace(admin.run("rds", "describe-db-instances", "--db-instance-identifier", d.env["IAMDB_MYSQL_INSTANCE"],
 			"--query", "DBInstances[0].DbiResourceId", "--output", "text"))
-		resources = append(resources, arnOf(myRID, devMySQLIAMUser))
+		resources = append(resources, arnOf(myRID, devMySQLIAMUser), arnOf(myRID, "nobody"), arnOf(myRID, "My_Iam_User"))
 	}
 	good, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
 		"Sid": "Connect", "Effect": "Allow", "Action": "rds-db:connect", "Resource": resources}}})
@@ -391,6 +391,17 @@ func TestDoctorDev(t *testing.T) {
 			if out, status := doctorChild(t, appEnv, append(my, "--hostname", "localhost", "--client", "mariadb")...); status != 0 {
 				t.Errorf("doctor for MariaDB's client on localhost: exit %d\n%s", status, out)
 			}
+			// The database side, through the MySQL gateway.
+			if !strings.Contains(out, "ok    db_user      'my_iam_user'@'%' exists, is a member of rds_iam and takes the gateway's certificate") {
+				t.Errorf("doctor for MySQL: no ok db_user line:\n%s", out)
+			}
+			at := []string{"--hostname", "localhost", "--port", myPort, "--engine", "mysql"}
+			out, status = doctorChild(t, appEnv, append(at, "--username", "nobody")...)
+			expectFinding(t, out, status, "db_user", `the database has no user "nobody"`, "iamdb create-db-user --mysql DSN nobody")
+			out, status = doctorChild(t, appEnv, append(at, "--username", "My_Iam_User")...)
+			expectFinding(t, out, status, "user_case", `the database has no user "My_Iam_User", but "my_iam_user"`, "log in as my_iam_user")
+			out, status = doctorChild(t, appEnv, append(at, "--username", devMySQLIAMUser, "--dbname", "nodb")...)
+			expectFinding(t, out, status, "dbname", `the database "nodb" does not exist`, "--database NAME")
 			tok := generateToken(d.aws(t, tools, app.creds), d.myPort, devMySQLIAMUser)
 			d.expectMariaDBLogin(t, d.seed002Args(devMySQLIAMUser, tok), devMySQLIAMUser+"@%")
 		})

@@ -1,12 +1,14 @@
 // Package dbreport is the database side of "iamdb doctor": what a gateway tells a client
 // that asked for a diagnosis instead of a session, and whose token let it log in.
 //
-// The client marks its PostgreSQL StartupMessage with the parameter [Param] ("1"). The
+// The client marks its PostgreSQL StartupMessage with the parameter [Param] ("1"), or
+// its MySQL HandshakeResponse with the connection attribute [Param]. The
 // gateway then runs the login's checks exactly as for a login — user name, TLS, token
 // (signature, host and port, region), rds-db:connect — and refuses a caller that fails
 // any of them with the login's own refusal, word for word. Only an authorized caller gets
 // a [Report], in place of a session: an ErrorResponse of severity FATAL, code [PGCode],
-// message [PGMessage], the report as JSON in its detail; then the gateway closes.
+// message [PGMessage], the report as JSON in its detail (MySQL: an ERR packet, code
+// [MySQLCode], message [MySQLPrefix] and the JSON); then the gateway closes.
 //
 // A Report says no more than a login attempt by that principal, as that user, would
 // tell its operator: whether the user exists, may log in and is a member of rds_iam,
@@ -24,8 +26,16 @@ import (
 	"unicode/utf8"
 )
 
-// Param is the PostgreSQL startup parameter that asks for a diagnosis.
+// Param is the PostgreSQL startup parameter, and the MySQL connection attribute, that
+// asks for a diagnosis.
 const Param = "iamdb.doctor"
+
+// MySQLCode and MySQLPrefix mark the MySQL ERR packet that carries a Report: code 1105
+// (ER_UNKNOWN_ERROR, SQLSTATE HY000), the message MySQLPrefix and the JSON.
+const (
+	MySQLCode   = 1105
+	MySQLPrefix = "iamdb doctor report: "
+)
 
 // PGCode and PGMessage mark the ErrorResponse that carries a Report ("00000": nothing
 // went wrong; psql prints "FATAL:  iamdb doctor report").
@@ -51,6 +61,7 @@ const maxName = 320
 // Report is what the database says of a login.
 type Report struct {
 	V        int    `json:"v"`
+	Engine   string `json:"engine,omitempty"` // "mysql" for MariaDB; "" for PostgreSQL
 	User     string `json:"user"`
 	Database string `json:"database"`
 	// BackendError is why the backend could not be asked; the facts below are then
@@ -61,8 +72,11 @@ type Report struct {
 	// CaseVariant is a role whose name differs from User only in case, when User does
 	// not exist.
 	CaseVariant string `json:"case_variant,omitempty"`
-	CanLogin    bool   `json:"can_login"` // the role has LOGIN
+	CanLogin    bool   `json:"can_login"` // PostgreSQL: the role has LOGIN; MySQL: 'user'@'%' exists, not locked
 	RDSIAM      bool   `json:"rds_iam"`   // a member of rds_iam (through any role)
+	// CertSubject is the REQUIRE SUBJECT of 'user'@'%' (MySQL): the gateway's
+	// certificate login needs "/CN=user".
+	CertSubject string `json:"cert_subject,omitempty"`
 
 	DatabaseExists   bool `json:"database_exists"`
 	AllowConnections bool `json:"database_allows_connections"`
@@ -94,7 +108,7 @@ func Clip(s string, n int) string {
 // MaxLen (names longer than PostgreSQL's).
 func (r Report) Encode() (string, error) {
 	r.V = Version
-	r.BackendError, r.HBAError = Clip(r.BackendError, maxErr), Clip(r.HBAError, maxErr)
+	r.BackendError, r.HBAError, r.CertSubject = Clip(r.BackendError, maxErr), Clip(r.HBAError, maxErr), Clip(r.CertSubject, maxErr)
 	b, err := json.Marshal(r)
 	if err != nil {
 		return "", err
@@ -126,6 +140,7 @@ func Decode(s string) (Report, error) {
 		return Report{}, fmt.Errorf("%w: version %d, want %d", ErrReport, r.V, Version)
 	}
 	if len(r.User) > maxName || len(r.Database) > maxName || len(r.HBAMethod) > maxName || len(r.CaseVariant) > maxName ||
+		len(r.Engine) > maxName || len(r.CertSubject) > maxErr ||
 		len(r.BackendError) > maxErr || len(r.HBAError) > maxErr || r.HBALine < 0 {
 		return Report{}, fmt.Errorf("%w: a field out of bounds", ErrReport)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/iamdb/iamdb/internal/dbreport"
@@ -36,6 +37,100 @@ func ident(name string) string {
 // the startup parameter dbreport.Param, and the gateway, once the token let it in,
 // answers with what the database says of the user and the database instead of a session.
 
+// tlsConfig is the TLS configuration doctor logs in to the gateway with: o's CA, o's
+// host name.
+func tlsConfig(o Options) (*tls.Config, error) {
+	conf := &tls.Config{ServerName: strings.Trim(o.Hostname, "[]"), MinVersion: tls.VersionTLS12}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		conf.RootCAs = x509.NewCertPool()
+		conf.RootCAs.AppendCertsFromPEM(pem)
+	}
+	return conf, nil
+}
+
+// checkMySQLDatabase asks the MySQL gateway at o's address for its report on o's login
+// with tok (the connection attribute dbreport.Param), and turns it into findings.
+func checkMySQLDatabase(ctx context.Context, o Options, tok string) []Result {
+	conf, err := tlsConfig(o)
+	if err != nil {
+		return []Result{skip("database", err.Error())}
+	}
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.DBName = o.Username, tok, o.DBName
+	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(strings.Trim(o.Hostname, "[]"), strconv.Itoa(o.Port))
+	cfg.TLS, cfg.AllowCleartextPasswords = conf, true
+	cfg.ConnectionAttributes = dbreport.Param + ":1,program_name:iamdb-doctor"
+	cfg.Timeout = 15 * time.Second
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return []Result{skip("database", err.Error())}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	c, err := conn.Connect(cctx)
+	if err == nil {
+		c.Close()
+		return []Result{ok("database", fmt.Sprintf("logged in as %s: the server is not an iamdb gateway, but the login works", o.Username))}
+	}
+	var me *mysql.MySQLError
+	switch {
+	case !errors.As(err, &me):
+		return []Result{skip("database", "could not ask the gateway: "+err.Error())}
+	case me.Number == dbreport.MySQLCode && strings.HasPrefix(me.Message, dbreport.MySQLPrefix):
+	case me.Number == 1045:
+		return []Result{skip("database", "the gateway refused the token, as a login ("+me.Message+"): the checks above say why")}
+	case me.Number == 1049 || me.Number == 1044: // not a gateway: the server's own answer
+		return []Result{fail("dbname", me.Message, "name an existing database the user may use: --database NAME (and doctor --dbname NAME)")}
+	default:
+		return []Result{skip("database", fmt.Sprintf("the server answered %d %s: not an iamdb gateway that answers doctor", me.Number, me.Message))}
+	}
+	rep, err := dbreport.Decode(strings.TrimPrefix(me.Message, dbreport.MySQLPrefix))
+	if err != nil {
+		return []Result{fail("database", "the gateway's report: "+err.Error(), "upgrade iamdb doctor to the gateway's version")}
+	}
+	return mysqlReportResults(o, rep)
+}
+
+// mysqlReportResults turns a MySQL gateway's report into findings.
+func mysqlReportResults(o Options, rep dbreport.Report) []Result {
+	if rep.BackendError != "" {
+		return []Result{fail("database", "the gateway could not ask the database: "+rep.BackendError, "check the gateway's log and its backend (backend-unavailable in docs/troubleshooting.md)")}
+	}
+	acct := rdsiam.QuoteMySQLString(rep.User) + "@'%'"
+	create := fmt.Sprintf("iamdb create-db-user --mysql DSN %s (CREATE USER %s REQUIRE SUBJECT '/CN=…'; GRANT rds_iam TO %s; SET DEFAULT ROLE rds_iam FOR %s)", rep.User, acct, acct, acct)
+	var rs []Result
+	switch {
+	case !rep.UserExists && rep.CaseVariant != "":
+		rs = append(rs, fail("user_case", fmt.Sprintf("the database has no user %q, but %q, which differs only in case (user names are case-sensitive)", rep.User, rep.CaseVariant),
+			"log in as "+rep.CaseVariant+" (and sign for it), or "+create))
+	case !rep.UserExists:
+		rs = append(rs, fail("db_user", fmt.Sprintf("the database has no user %q", rep.User), create))
+	case !rep.CanLogin:
+		rs = append(rs, fail("db_user", fmt.Sprintf("no account %s, or it is locked: the gateway logs in from its own address", acct), create+"; or ALTER USER "+acct+" ACCOUNT UNLOCK"))
+	case !rep.RDSIAM:
+		rs = append(rs, fail("db_user", fmt.Sprintf("the user %q is not a member of rds_iam: the gateway takes it for a password user", rep.User),
+			"GRANT rds_iam TO "+acct+"; SET DEFAULT ROLE rds_iam FOR "+acct+";"))
+	case rep.CertSubject != "/CN="+rep.User:
+		rs = append(rs, fail("db_cert", fmt.Sprintf("%s requires the certificate subject %q: the gateway's certificate says /CN=%s", acct, rep.CertSubject, rep.User),
+			"ALTER USER "+acct+" REQUIRE SUBJECT "+rdsiam.QuoteMySQLString("/CN="+rep.User)+";"))
+	default:
+		rs = append(rs, ok("db_user", fmt.Sprintf("%s exists, is a member of rds_iam and takes the gateway's certificate", acct)))
+	}
+	switch {
+	case rep.Database == "":
+		rs = append(rs, ok("dbname", "no database named (MySQL clients need none)"))
+	case !rep.DatabaseExists:
+		rs = append(rs, fail("dbname", fmt.Sprintf("the database %q does not exist", rep.Database), "name an existing database: --database NAME (and doctor --dbname NAME), or CREATE DATABASE "+rdsiam.QuoteMySQLIdent(rep.Database)+";"))
+	default:
+		rs = append(rs, ok("dbname", fmt.Sprintf("%q exists (the user's privileges on it are not checked)", rep.Database)))
+	}
+	return rs
+}
+
 // checkDatabase asks the PostgreSQL gateway at o's address for its report on o's login
 // with tok, and turns it into findings.
 func checkDatabase(ctx context.Context, o Options, tok string) []Result {
@@ -47,14 +142,9 @@ func checkDatabase(ctx context.Context, o Options, tok string) []Result {
 	if err != nil {
 		return []Result{skip("database", err.Error())}
 	}
-	conf := &tls.Config{ServerName: strings.Trim(o.Hostname, "[]"), MinVersion: tls.VersionTLS12}
-	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
-		if err != nil {
-			return []Result{skip("database", err.Error())}
-		}
-		conf.RootCAs = x509.NewCertPool()
-		conf.RootCAs.AppendCertsFromPEM(pem)
+	conf, err := tlsConfig(o)
+	if err != nil {
+		return []Result{skip("database", err.Error())}
 	}
 	cfg.Host, cfg.Port = strings.Trim(o.Hostname, "[]"), uint16(o.Port)
 	cfg.User, cfg.Database, cfg.Password = o.Username, dbname, tok

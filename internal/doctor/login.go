@@ -79,8 +79,8 @@ func checkLogin(ctx context.Context, o Options) (rs []Result, tok string) {
 		rs = append(rs, skip("database", "not asked: the token is refused (above), and the gateway would refuse it as a login"))
 	case engine == "postgres":
 		rs = append(rs, checkDatabase(ctx, o, tok)...)
-	default:
-		rs = append(rs, skip("database", "not asked: the gateway answers doctor for PostgreSQL only (docs/troubleshooting.md has the MariaDB checks)"))
+	case engine == "mysql":
+		rs = append(rs, checkMySQLDatabase(ctx, o, tok)...)
 	}
 	return rs, tok
 }

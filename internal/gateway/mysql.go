@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/dbreport"
 	"github.com/iamdb/iamdb/internal/mysqlwire"
 )
 
@@ -61,6 +62,10 @@ func (e *mysqlEngine) serve(ctx context.Context, nc net.Conn, start time.Time, s
 	c, err := e.srv.Handshake(ctx, nc)
 	if err != nil {
 		g.handshakeFailed(EngineMySQL, source, err, errors.Is(err, mysqlwire.ErrTLS))
+		return
+	}
+	if _, ok := c.Attrs()[dbreport.Param]; ok {
+		e.serveDoctor(ctx, c, nc, start, source) // diagnose_mysql.go
 		return
 	}
 	s, rec, log, ok := serveLogin[*mysqlSession](ctx, g, nc, start, EngineMySQL, source, mysqlLogin{loginConn[*mysqlwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {
