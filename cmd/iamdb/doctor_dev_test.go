@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/iamdb/iamdb/internal/dbreport"
@@ -402,6 +404,23 @@ func TestDoctorDev(t *testing.T) {
 			expectFinding(t, out, status, "user_case", `the database has no user "My_Iam_User", but "my_iam_user"`, "log in as my_iam_user")
 			out, status = doctorChild(t, appEnv, append(at, "--username", devMySQLIAMUser, "--dbname", "nodb")...)
 			expectFinding(t, out, status, "dbname", `the database "nodb" does not exist`, "--database NAME")
+			// A refused token gets the login's refusal, word for word.
+			byIDToken := generateToken(d.aws(t, tools, byID.creds), d.myPort, devMySQLIAMUser)
+			cfg := mysql.NewConfig()
+			cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = devMySQLIAMUser, byIDToken, "tcp", "127.0.0.1:"+myPort
+			cfg.TLS, cfg.AllowCleartextPasswords = &tls.Config{ServerName: "localhost", RootCAs: d.caPool(t)}, true
+			cfg.ConnectionAttributes = dbreport.Param + ":1"
+			conn, err := mysql.NewConnector(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_, err = conn.Connect(ctx)
+			var me *mysql.MySQLError
+			if !errors.As(err, &me) || me.Number != 1045 || me.Message != "Access denied for user 'my_iam_user'@'127.0.0.1' (using password: YES)" {
+				t.Errorf("doctor's request to the MySQL gateway with a refused token: %v, want the login's refusal", err)
+			}
 			tok := generateToken(d.aws(t, tools, app.creds), d.myPort, devMySQLIAMUser)
 			d.expectMariaDBLogin(t, d.seed002Args(devMySQLIAMUser, tok), devMySQLIAMUser+"@%")
 		})
