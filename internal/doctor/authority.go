@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iamdb/iamdb/arn"
 	"github.com/iamdb/iamdb/client"
 	"github.com/iamdb/iamdb/internal/queryclient"
 )
@@ -255,41 +256,14 @@ func connectGrants(p policyDoc) ([]connectGrant, error) {
 }
 
 // actionMatches reports whether one of the action patterns matches action (case
-// insensitive; * and ? wildcards).
+// insensitive, as IAM matches actions; * and ? wildcards).
 func actionMatches(patterns []string, action string) bool {
 	for _, p := range patterns {
-		if wildcard(strings.ToLower(p), action) {
+		if arn.GlobFold(strings.ToLower(p), action) {
 			return true
 		}
 	}
 	return false
-}
-
-// wildcard matches s against pattern with * (any run) and ? (any one byte), in time
-// linear in their lengths' product at worst (no backtracking beyond the last *).
-func wildcard(pattern, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }
 
 // oneOrMany is a JSON value that is one T or an array of them.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iamdb/iamdb/arn"
 	"github.com/iamdb/iamdb/client"
 	"github.com/iamdb/iamdb/internal/queryclient"
 )
@@ -335,10 +336,10 @@ func (d diagnosis) grantMistake(g connectGrant, db *database) (Result, bool) {
 		case strings.EqualFold(rid, db.Identifier) || !strings.ContainsAny(rid, "*?") && !strings.HasPrefix(rid, "db-") && !strings.HasPrefix(rid, "cluster-"):
 			return fail("policy_arn", fmt.Sprintf("%s: %q is the %s's identifier, not its resource id %s", where, rid, db.Kind, db.ResourceID),
 				"write the resource id in the ARN: "+want), true
-		case wildcard(rid, db.ResourceID) && !wildcard(user, d.o.Username) && strings.EqualFold(user, d.o.Username):
+		case arn.Glob(rid, db.ResourceID) && !arn.Glob(user, d.o.Username) && strings.EqualFold(user, d.o.Username):
 			return fail("user_case", fmt.Sprintf("%s: the user %q differs from the login's %q only in case, and user names are case-sensitive", where, user, d.o.Username),
 				"log in as "+user+" if that is the database user, or write "+want), true
-		case wildcard(rid, db.ResourceID) && wildcard(user, d.o.Username) && !wildcard(parts[3], db.Region()):
+		case arn.Glob(rid, db.ResourceID) && arn.Glob(user, d.o.Username) && !arn.Glob(parts[3], db.Region()):
 			return fail("policy_arn", fmt.Sprintf("%s: region %q, but the database is in %s", where, parts[3], db.Region()), "write the database's region in the ARN: "+want), true
 		}
 		return Result{}, false
@@ -389,6 +390,8 @@ func (d diagnosis) otherProfiles(ctx context.Context) []Result {
 	if current == "" {
 		current = os.Getenv("AWS_PROFILE")
 	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second) // for them all
+	defer cancel()
 	var tried int
 	for _, name := range sharedProfiles() {
 		if name == current || current == "" && name == "default" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {

@@ -141,29 +141,6 @@ func TestPrintJSON(t *testing.T) {
 	}
 }
 
-func TestWildcard(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		pattern, s string
-		want       bool
-	}{
-		{"rds-db:connect", "rds-db:connect", true},
-		{"rds-db:*", "rds-db:connect", true},
-		{"*", "", true},
-		{"rds-db:conn?ct", "rds-db:connect", true},
-		{"rds-db:?", "rds-db:connect", false},
-		{"*:*t", "rds-db:connect", true},
-		{"cluster-*", "db-X", false},
-		{"a*b*c", "abxbc", true},
-		{"a*b*c", "abxb", false},
-		{strings.Repeat("*a", 30) + "b", strings.Repeat("a", 3000), false},
-	} {
-		if got := wildcard(tt.pattern, tt.s); got != tt.want {
-			t.Errorf("wildcard(%.30q, %.30q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
-		}
-	}
-}
-
 func FuzzConnectGrants(f *testing.F) {
 	f.Add(`{"Statement":[{"Sid":"A","Effect":"Allow","Action":["rds-db:*"],"Resource":"arn:aws:rds-db:r:1:dbuser:db-X/u"}]}`)
 	f.Add(`{"Statement":{"Effect":"Allow","Action":"*","Resource":["a","b"]}}`)

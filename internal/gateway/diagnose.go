@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -21,77 +22,102 @@ import (
 // StartupMessage carries dbreport.Param goes through the login's checks, and if its token
 // lets it in, gets a dbreport.Report from the admin connections instead of a session.
 
-// serveDoctor answers a client that asked for a diagnosis. The attempt is audited as a
-// login (event "connect") with mode "doctor", and logged with mode=doctor.
-func (e *pgEngine) serveDoctor(ctx context.Context, c *pgwire.Conn, nc net.Conn, start time.Time, source netip.AddrPort) {
-	g := e.g
+// doctorRequest is one engine's client asking for a diagnosis.
+type doctorRequest struct {
+	engine, user, database string
+	tls                    *tls.ConnectionState
+	password               func() (string, error)                    // asks the client for its token
+	report                 func(ctx context.Context) dbreport.Report // asks the backend
+	answer                 func(detail string)                       // sends the report
+	refuse                 func(r refusal)                           // sends the engine's refusal
+}
+
+// serveDoctorPG answers a PostgreSQL client that asked for a diagnosis.
+func (e *pgEngine) serveDoctorPG(ctx context.Context, c *pgwire.Conn, nc net.Conn, start time.Time, source netip.AddrPort) {
+	e.g.serveDoctor(ctx, nc, start, source, doctorRequest{
+		engine: EnginePostgres, user: c.User(), database: c.Database(), tls: c.TLS(),
+		password: func() (string, error) {
+			pw, err := c.RequestPassword()
+			return string(pw), err
+		},
+		report: func(ctx context.Context) dbreport.Report { return e.report(ctx, c.User(), c.Database()) },
+		answer: func(detail string) {
+			c.Fatal(&pgwire.Error{Severity: pgwire.SeverityFatal, Code: dbreport.PGCode, Message: dbreport.PGMessage, Detail: detail})
+		},
+		refuse: func(r refusal) {
+			if msg := pgRefusals[r.kind](r, c); msg != nil {
+				c.Fatal(msg)
+			}
+		},
+	})
+}
+
+// serveDoctor answers a client that asked for a diagnosis: the login's checks, then the
+// report or the login's refusal. The attempt is audited as a login (event "connect") with
+// mode "doctor", and logged with mode=doctor.
+func (g *Gateway) serveDoctor(ctx context.Context, nc net.Conn, start time.Time, source netip.AddrPort, q doctorRequest) {
 	g.startupDone(nc, start)
-	rec, log := g.loginRecord(EnginePostgres, source, c.User(), c.Database())
-	rec.Mode, rec.TLSVersion = access.ModeDoctor, tlsVersionName(c.TLS())
+	rec, log := g.loginRecord(q.engine, source, q.user, q.database)
+	rec.Mode, rec.TLSVersion = access.ModeDoctor, tlsVersionName(q.tls)
 	log = log.With("mode", access.ModeDoctor)
-	r := e.doctorLogin(ctx, c, &rec, log)
+	r := g.doctorLogin(ctx, q, &rec, log)
 	var rep dbreport.Report
 	if r.kind == loginOK {
-		rep = e.report(ctx, c.User(), c.Database())
+		rep = q.report(ctx)
 	}
 	if err := g.recordLogin(ctx, &rec, start, log); err != nil && r.kind == loginOK {
 		r.kind = refuseUnavailable // no report unrecorded
 	}
-	if r.kind != loginOK {
-		if msg := pgRefusals[r.kind](r, c); msg != nil {
-			c.Fatal(msg)
+	if r.kind == loginOK {
+		detail, err := rep.Encode()
+		if err == nil {
+			log.Info("doctor report", "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "user_exists", rep.UserExists,
+				"rds_iam", rep.RDSIAM, "database_exists", rep.DatabaseExists, "connect_privilege", rep.Connect,
+				"hba_line", rep.HBALine, "hba_method", rep.HBAMethod, "cert_subject", rep.CertSubject, "backend_error", rep.BackendError)
+			q.answer(detail)
+			return
 		}
-		return
-	}
-	detail, err := rep.Encode()
-	if err != nil {
 		log.Error("doctor report", "err", err)
-		c.Fatal(pgRefusals[refuseUnavailable](r, c))
-		return
+		r.kind = refuseUnavailable
 	}
-	log.Info("doctor report", "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "user_exists", rep.UserExists,
-		"rds_iam", rep.RDSIAM, "database_exists", rep.DatabaseExists, "connect_privilege", rep.Connect, "hba_line", rep.HBALine, "hba_method", rep.HBAMethod)
-	c.Fatal(&pgwire.Error{Severity: pgwire.SeverityFatal, Code: dbreport.PGCode, Message: dbreport.PGMessage, Detail: detail})
+	q.refuse(r)
 }
 
 // doctorLogin runs the checks of a login on a diagnosis: the user name, TLS, the token
 // and rds-db:connect, refusing as a login would. Membership of rds_iam is not asked
 // first: the user may not exist, and the token is asked for whatever the user is.
-func (e *pgEngine) doctorLogin(ctx context.Context, c *pgwire.Conn, rec *AuditRecord, log *slog.Logger) refusal {
-	g := e.g
-	user := c.User()
-	r := refusal{user: user, host: rec.Source.Addr().String()}
-	if why := checkUserName(EnginePostgres, user); why != "" {
-		rec.User = printableUser(user)
+func (g *Gateway) doctorLogin(ctx context.Context, q doctorRequest, rec *AuditRecord, log *slog.Logger) refusal {
+	r := refusal{user: q.user, host: rec.Source.Addr().String()}
+	if why := checkUserName(q.engine, q.user); why != "" {
+		rec.User = printableUser(q.user)
 		rec.Outcome, rec.Reason = outcomeRefused, reasonInvalidUser
 		g.warns.Warn(log, "authentication failed", "reason", reasonInvalidUser, "detail", why)
 		r.kind, r.user, r.detail = refuseInvalidUser, rec.User, why
 		return r
 	}
-	if why := checkUserName(EnginePostgres, c.Database()); why != "" {
+	if why := checkUserName(q.engine, q.database); q.database != "" && why != "" {
 		rec.Outcome, rec.Reason = outcomeRefused, reasonProtocol
 		log.Debug("doctor: a database name no database can have", "detail", why)
 		r.kind = refuseSilently
 		return r
 	}
-	if c.TLS() == nil {
+	if q.tls == nil {
 		return g.noSSL(r, rec, log)
 	}
 	rec.IAM = true
-	pw, err := c.RequestPassword()
+	pw, err := q.password()
 	if err != nil {
 		rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
 		log.Debug("no password", "err", err)
 		r.kind = refuseSilently
 		return r
 	}
-	if !g.auth.Authorize(ctx, user, string(pw), rec.Source.Addr(), true, rec) {
+	if !g.auth.Authorize(ctx, q.user, pw, rec.Source.Addr(), true, rec) {
 		log.Warn("authentication failed", "reason", rec.Reason, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
-		r.kind, r.usingPassword = refuseDenied, len(pw) > 0
+		r.kind, r.usingPassword = refuseDenied, pw != ""
 		if g.cfg.RevealReasons {
 			r.detail = rec.Reason
 		}
-		return r
 	}
 	return r
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"log/slog"
 	"net"
 	"net/netip"
 	"time"
 
-	"github.com/iamdb/iamdb/internal/access"
 	"github.com/iamdb/iamdb/internal/dbreport"
 	"github.com/iamdb/iamdb/internal/mysqlwire"
 	"github.com/iamdb/iamdb/internal/rdsiam"
@@ -18,73 +16,24 @@ import (
 // iamdb doctor's questions to MariaDB: as diagnose.go's for PostgreSQL, the client marked
 // by the connection attribute dbreport.Param, the report in an ERR packet.
 
-// serveDoctor answers a MySQL client that asked for a diagnosis.
-func (e *mysqlEngine) serveDoctor(ctx context.Context, c *mysqlwire.Conn, nc net.Conn, start time.Time, source netip.AddrPort) {
-	g := e.g
-	g.startupDone(nc, start)
-	rec, log := g.loginRecord(EngineMySQL, source, c.User(), c.Database())
-	rec.Mode, rec.TLSVersion = access.ModeDoctor, tlsVersionName(c.TLS())
-	log = log.With("mode", access.ModeDoctor)
-	r := e.doctorLogin(ctx, c, &rec, log)
-	var rep dbreport.Report
-	if r.kind == loginOK {
-		rep = e.report(ctx, c.User(), c.Database())
-	}
-	if err := g.recordLogin(ctx, &rec, start, log); err != nil && r.kind == loginOK {
-		r.kind = refuseUnavailable
-	}
-	if r.kind == loginOK {
-		detail, err := rep.Encode()
-		if err == nil {
-			log.Info("doctor report", "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "user_exists", rep.UserExists,
-				"rds_iam", rep.RDSIAM, "database_exists", rep.DatabaseExists, "cert_subject", rep.CertSubject)
+// serveDoctorMySQL answers a MySQL client that asked for a diagnosis.
+func (e *mysqlEngine) serveDoctorMySQL(ctx context.Context, c *mysqlwire.Conn, nc net.Conn, start time.Time, source netip.AddrPort) {
+	e.g.serveDoctor(ctx, nc, start, source, doctorRequest{
+		engine: EngineMySQL, user: c.User(), database: c.Database(), tls: c.TLS(),
+		password: func() (string, error) {
+			pw, err := c.RequestCleartextPassword()
+			return string(pw), err
+		},
+		report: func(ctx context.Context) dbreport.Report { return e.report(ctx, c.User(), c.Database()) },
+		answer: func(detail string) {
 			c.SendError(dbreport.MySQLCode, mysqlwire.StateGeneral, dbreport.MySQLPrefix+detail)
-			return
-		}
-		log.Error("doctor report", "err", err)
-		r.kind = refuseUnavailable
-	}
-	if msg := mysqlRefusals[r.kind](r, c); msg != nil {
-		c.SendError(msg.Code, msg.SQLState, msg.Message)
-	}
-}
-
-// doctorLogin runs a login's checks on a MySQL diagnosis, refusing as a login would.
-func (e *mysqlEngine) doctorLogin(ctx context.Context, c *mysqlwire.Conn, rec *AuditRecord, log *slog.Logger) refusal {
-	g := e.g
-	user := c.User()
-	r := refusal{user: user, host: rec.Source.Addr().String()}
-	if why := checkUserName(EngineMySQL, user); why != "" {
-		rec.User = printableUser(user)
-		rec.Outcome, rec.Reason = outcomeRefused, reasonInvalidUser
-		g.warns.Warn(log, "authentication failed", "reason", reasonInvalidUser, "detail", why)
-		r.kind, r.user, r.detail = refuseInvalidUser, rec.User, why
-		return r
-	}
-	if why := checkUserName(EngineMySQL, c.Database()); c.Database() != "" && why != "" {
-		rec.Outcome, rec.Reason = outcomeRefused, reasonProtocol
-		r.kind = refuseSilently
-		return r
-	}
-	if c.TLS() == nil {
-		return g.noSSL(r, rec, log)
-	}
-	rec.IAM = true
-	pw, err := c.RequestCleartextPassword()
-	if err != nil {
-		rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
-		log.Debug("no password", "err", err)
-		r.kind = refuseSilently
-		return r
-	}
-	if !g.auth.Authorize(ctx, user, string(pw), rec.Source.Addr(), true, rec) {
-		log.Warn("authentication failed", "reason", rec.Reason, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
-		r.kind, r.usingPassword = refuseDenied, len(pw) > 0
-		if g.cfg.RevealReasons {
-			r.detail = rec.Reason
-		}
-	}
-	return r
+		},
+		refuse: func(r refusal) {
+			if msg := mysqlRefusals[r.kind](r, c); msg != nil {
+				c.SendError(msg.Code, msg.SQLState, msg.Message)
+			}
+		},
+	})
 }
 
 // doctorMySQLQuery asks of user ($1 … $4) and database ($5, $6): the user exists (not a

@@ -65,7 +65,7 @@ func (e *mysqlEngine) serve(ctx context.Context, nc net.Conn, start time.Time, s
 		return
 	}
 	if _, ok := c.Attrs()[dbreport.Param]; ok {
-		e.serveDoctor(ctx, c, nc, start, source) // diagnose_mysql.go
+		e.serveDoctorMySQL(ctx, c, nc, start, source) // diagnose_mysql.go
 		return
 	}
 	s, rec, log, ok := serveLogin[*mysqlSession](ctx, g, nc, start, EngineMySQL, source, mysqlLogin{loginConn[*mysqlwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {

@@ -92,7 +92,7 @@ func (e *pgEngine) serve(ctx context.Context, nc net.Conn, start time.Time, sour
 		return
 	}
 	if _, ok := c.Params()[dbreport.Param]; ok {
-		e.serveDoctor(ctx, c, nc, start, source) // diagnose.go
+		e.serveDoctorPG(ctx, c, nc, start, source) // diagnose.go
 		return
 	}
 	s, rec, log, ok := serveLogin[*pgSession](ctx, g, nc, start, EnginePostgres, source, pgLogin{loginConn[*pgwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {
