@@ -265,6 +265,26 @@ hold_open() {
 	done
 }
 
+# hold_mem NAME LABEL PID CMD…: resident memory per idle connection. Reads PID's VmRSS,
+# runs CMD (bench/idleconns) through hold_open, lets the server settle, reads VmRSS again
+# and closes the connections; sets MEM[NAME] (an associative array the caller declares)
+# to the KiB per connection opened, and says it on a line starting with LABEL.
+hold_mem() {
+	local name=$1 label=$2 pid=$3 before after per=n/a
+	shift 3
+	sleep 3
+	before=$(rss_kib "$pid")
+	hold_open "$@"
+	sleep 2 # let the server settle (goroutines parked, buffers released)
+	after=$(rss_kib "$pid")
+	hold_close "$name"
+	if [ "${OPENED:-0}" -gt 0 ]; then
+		per=$(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))/int(sys.argv[3]):.1f}')" "$before" "$after" "$OPENED")
+	fi
+	MEM[$name]=$per
+	say "$(printf '%-28s %5s open  VmRSS %7s -> %7s KiB  = %6s KiB per connection' "$label" "${OPENED:-0}" "$before" "$after" "$per")"
+}
+
 # hold_close NAME: sets OPENED to the N of the holder's "open N", says its "failed" lines
 # prefixed with NAME, then ends its input and waits for it.
 hold_close() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/mysql.sh — the MySQL gateway's benchmarks, side by side in one run (issue 6):
-# new TLS connections per second and steady point selects per second, for
+# resident memory per idle client connection, new TLS connections per second and steady
+# point selects per second, for
 #
 #   gateway   bin/iamdb dev (a separate process): IAM token as the password
 #             (mysql_clear_password over TLS), the gateway logs in to MariaDB with a client
@@ -14,9 +15,16 @@
 # (pgbench -C's pattern); "select" keeps the connections and runs prepared primary-key
 # point selects on sysbench's sbtest1 table (oltp_point_select's query).
 #
+# Memory first, while the gateway process is fresh, as bench/pg.sh: bench/idleconns holds
+# BENCH_IDLE (2000) connections waiting for the password (TLS up, handshake response sent,
+# the gateway's switch to mysql_clear_password unanswered), opened from 8 source addresses
+# (iamdb dev's per-address limit on connections not logged in), then BENCH_IDLE_AUTH (200)
+# logged in with the token and idle (each holds a backend session: MariaDB's
+# max_connections is 300); VmRSS of iamdb dev before and after.
+#
 # Environment: BENCH_SECONDS (10) per run, BENCH_REPEAT (3) runs of each measurement
 # (interleaved gateway, direct, gateway, …; the median is kept), BENCH_CLIENTS (8),
-# BENCH_ROWS (100000) rows of sbtest1. Needs: go, mariadb (the client), python3, the
+# BENCH_ROWS (100000) rows of sbtest1, BENCH_IDLE, BENCH_IDLE_AUTH. Needs: go, mariadb (the client), python3, the
 # MariaDB server binaries, and the AWS CLI (/usr/bin/aws) or falls back to "iamdb token".
 #
 # CPU per transaction, side by side (issue 19): every run reads user+system CPU from
@@ -35,16 +43,21 @@ T=${BENCH_SECONDS:-10}
 C=${BENCH_CLIENTS:-8}
 ROWS=${BENCH_ROWS:-100000}
 REPEAT=${BENCH_REPEAT:-3}
+IDLE=${BENCH_IDLE:-2000}
+IDLE_AUTH=${BENCH_IDLE_AUTH:-200}
 
 NEED_PACKAGES="mariadb-client mariadb-server python3 curl iproute2" need go mariadb python3 curl ss
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+[ "$(ulimit -n)" -gt $((IDLE + 500)) ] || die "ulimit -n is $(ulimit -n): too low for $IDLE idle connections"
 
 # --- the machine ---------------------------------------------------------------------------
 header "iamdb MySQL gateway benchmarks" \
-	"BENCH_SECONDS=$T BENCH_REPEAT=$REPEAT BENCH_CLIENTS=$C BENCH_ROWS=$ROWS" \
+	"BENCH_SECONDS=$T BENCH_REPEAT=$REPEAT BENCH_CLIENTS=$C BENCH_ROWS=$ROWS BENCH_IDLE=$IDLE BENCH_IDLE_AUTH=$IDLE_AUTH" \
 	"$( (/usr/sbin/mariadbd --version || mariadbd --version) 2>/dev/null | head -1), $(mariadb --version)"
 
 # --- build and start -----------------------------------------------------------------------
 go build -o "$WORK/myload" ./bench/myload
+go build -o "$WORK/idleconns" ./bench/idleconns
 start_dev --pprof
 [ -n "${IAMDB_MYSQL_BACKEND_ADDR:-}" ] || die "D/env lacks IAMDB_MYSQL_BACKEND_ADDR (is MariaDB installed?)"
 [ -n "${IAMDB_OPS_ADDR:-}" ] || die "D/env lacks IAMDB_OPS_ADDR"
@@ -120,10 +133,23 @@ measure() {
 	profile_end "$mode" "$N" "$mode"
 }
 
-say "## 1. New TLS connections per second (myload -mode connect -c $C -d ${T}s: connect, select 1, close)"
+say "## 1. Resident memory per idle TLS client connection (VmRSS before and after, /proc/PID/status)"
+say "(first, while the gateway process is fresh: a Go heap that grew and shrank earlier would blur the deltas)"
+declare -A MEM
+for st in auth:"$IDLE_AUTH" startup:"$IDLE"; do
+	name=gateway-loggedin
+	[ "${st%%:*}" = auth ] || name=gateway
+	hold_mem "$name" "$name (${st%%:*})" "$GW_PID" env MYSQL_PWD="$TOKEN" "$WORK/idleconns" -engine mysql \
+		-addr "127.0.0.1:$GW_PORT" -user bench_iam -db bench -n "${st#*:}" -state "${st%%:*}" -sources 8
+done
+say "(startup: TLS established, handshake response sent, the gateway's switch to mysql_clear_password unanswered;"
+say " auth: logged in with the token and idle; the backend sessions' memory lives in MariaDB, not in this RSS)"
+say ""
+
+say "## 2. New TLS connections per second (myload -mode connect -c $C -d ${T}s: connect, select 1, close)"
 measure connect
 say ""
-say "## 2. Steady point selects per second (myload -mode select -c $C -d ${T}s: prepared SELECT c FROM sbtest1 WHERE id = ?)"
+say "## 3. Steady point selects per second (myload -mode select -c $C -d ${T}s: prepared SELECT c FROM sbtest1 WHERE id = ?)"
 measure select
 say ""
 
@@ -156,5 +182,7 @@ say "|---|---|---|---|"
 r=$(ratio "${RESULT[select-gateway]}" "${RESULT[select-direct]}")
 say "| MariaDB point selects, gateway / direct | ${RESULT[select-gateway]} / ${RESULT[select-direct]} = $r | >= 0.75 | $(verdict "$r" ge 0.75) |"
 say "| gateway CPU per relayed point select (the relay target, MySQL side) | ${CPU_GW[select-gateway]} µs | <= 12 µs | $(verdict "${CPU_GW[select-gateway]}" le 12) |"
+say "| memory per idle TLS client before login ($IDLE) | ${MEM[gateway]} KiB | <= 16 KiB | $(verdict "${MEM[gateway]}" le 16) |"
+say "| memory per logged-in idle client ($IDLE_AUTH) | ${MEM[gateway-loggedin]} KiB | <= 40 KiB | $(verdict "${MEM[gateway-loggedin]}" le 40) |"
 say ""
 say "results: $OUT"

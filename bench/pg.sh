@@ -145,23 +145,9 @@ say ""
 say "## 1. Resident memory per idle TLS client connection (VmRSS before and after, /proc/PID/status)"
 say "(first, while the gateway process is fresh: a Go heap that grew and shrank earlier would blur the deltas)"
 declare -A MEM
-# hold NAME PID ADDR USER PASSWORD N STATE: opens N connections, reads PID's VmRSS.
+# hold NAME PID ADDR USER PASSWORD N STATE: opens N connections, reads PID's VmRSS (hold_mem).
 hold() {
-	local name=$1 pid=$2 addr=$3 user=$4 pw=$5 n=$6 state=$7
-	sleep 3
-	local before
-	before=$(rss_kib "$pid")
-	hold_open env PGPASSWORD="$pw" "$WORK/idleconns" -addr "$addr" -user "$user" -n "$n" -state "$state" -sources 8
-	sleep 2 # let the server settle (goroutines parked, buffers released)
-	local after
-	after=$(rss_kib "$pid")
-	hold_close "$name"
-	local per=n/a
-	if [ "${OPENED:-0}" -gt 0 ]; then
-		per=$(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))/int(sys.argv[3]):.1f}')" "$before" "$after" "$OPENED")
-	fi
-	MEM[$name]=$per
-	say "$(printf '%-28s %5s open  VmRSS %7s -> %7s KiB  = %6s KiB per connection' "$name ($state)" "${OPENED:-0}" "$before" "$after" "$per")"
+	hold_mem "$1" "$1 ($7)" "$2" env PGPASSWORD="$5" "$WORK/idleconns" -addr "$3" -user "$4" -n "$6" -state "$7" -sources 8
 }
 hold "gateway-loggedin" "$GW_PID" "127.0.0.1:$GW_PORT" bench_iam "$TOKEN" "$IDLE_AUTH" auth
 hold "pgbouncer-loggedin" "$BOUNCER_PID" "127.0.0.1:$BOUNCER_PORT" bench_pw "$BENCH_PW" "$IDLE_AUTH" auth

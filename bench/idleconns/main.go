@@ -12,25 +12,32 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/iamdb/iamdb/internal/mysqlwire"
 )
 
 func main() {
 	addr := flag.String("addr", "", "server host:port")
+	engine := flag.String("engine", "postgres", "postgres, or mysql (password from $MYSQL_PWD; startup: TLS up, handshake response sent, the switch to mysql_clear_password unanswered)")
 	user := flag.String("user", "", "database user")
-	db := flag.String("db", "postgres", "database")
+	db := flag.String("db", "", "database (default postgres for PostgreSQL, none for MySQL)")
 	n := flag.Int("n", 1000, "connections")
 	state := flag.String("state", "startup", "startup (TLS and StartupMessage sent, authentication pending) or auth (logged in, idle)")
 	par := flag.Int("p", 16, "connections opened concurrently")
 	sources := flag.Int("sources", 1, "spread the connections over this many source addresses, 127.0.0.2 and up (the gateway caps connections not yet logged in per address)")
 	flag.Parse()
 	nsrc = max(1, min(*sources, 250))
-	if *addr == "" || *user == "" || (*state != "startup" && *state != "auth") {
+	if *db == "" && *engine == "postgres" {
+		*db = "postgres"
+	}
+	if *addr == "" || *user == "" || (*state != "startup" && *state != "auth") || (*engine != "postgres" && *engine != "mysql") {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -51,9 +58,16 @@ func main() {
 			defer func() { <-sem }()
 			var c func()
 			var err error
-			if *state == "startup" {
+			switch {
+			case *engine == "mysql":
+				pw := os.Getenv("MYSQL_PWD")
+				if *state == "startup" {
+					pw = ""
+				}
+				c, err = openMySQL(*addr, *user, *db, pw, i)
+			case *state == "startup":
 				c, err = openStartup(*addr, *user, *db, i)
-			} else {
+			default:
 				c, err = openAuth(*addr, *user, *db, i)
 			}
 			if err != nil {
@@ -159,4 +173,68 @@ func dial(addr string, i int) (net.Conn, error) {
 		d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%nsrc))}
 	}
 	return d.Dial("tcp", addr)
+}
+
+// openMySQL negotiates TLS and sends the handshake response; with pw it then answers the
+// server's switch to mysql_clear_password and is logged in, without it leaves the switch
+// unanswered (the server waits for the password).
+func openMySQL(addr, user, db, pw string, i int) (func(), error) {
+	nc, err := dial(addr, i)
+	if err != nil {
+		return nil, err
+	}
+	relay := &clearRelay{pw: pw, asked: make(chan struct{}), release: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	type result struct {
+		cc  *mysqlwire.ClientConn
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		cc, err := mysqlwire.ClientHandshake(ctx, nc, mysqlwire.ClientConfig{User: user, Database: db,
+			TLS: &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"}, Relay: relay})
+		done <- result{cc, err}
+	}()
+	select {
+	case <-relay.asked:
+		if pw == "" {
+			return func() { close(relay.release); nc.Close() }, nil
+		}
+	case r := <-done:
+		nc.Close()
+		if r.err == nil {
+			r.err = errors.New("logged in without being asked for the password")
+		}
+		return nil, r.err
+	}
+	r := <-done
+	if r.err != nil {
+		nc.Close()
+		return nil, r.err
+	}
+	return func() { r.cc.Conn.Close() }, nil
+}
+
+// clearRelay answers a MySQL server's authentication: nothing in the handshake
+// response, then pw in cleartext when switched to mysql_clear_password (with no pw,
+// never).
+type clearRelay struct {
+	pw      string
+	asked   chan struct{}
+	release chan struct{}
+}
+
+func (r *clearRelay) Start(string, []byte) ([]byte, error) { return nil, nil }
+
+func (r *clearRelay) Continue(p []byte) ([]byte, bool, error) {
+	if !strings.HasPrefix(string(p), "\xfemysql_clear_password\x00") {
+		return nil, false, fmt.Errorf("unexpected authentication request %q", p)
+	}
+	close(r.asked)
+	if r.pw == "" {
+		<-r.release
+		return nil, false, errors.New("closed")
+	}
+	return append([]byte(r.pw), 0), true, nil
 }

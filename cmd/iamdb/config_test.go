@@ -174,12 +174,9 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// The listener limits of a gateway: max_client_conns, max_unauthenticated_per_ip and
-// startup_timeout, in [[postgres]] and [[mysql]] tables; -1 is unlimited, below is an
-// error.
-func TestConfigGatewayLimits(t *testing.T) {
-	t.Parallel()
-	const gw = `tls_cert_file = "c.pem"
+// gatewayFilesTOML is the body of a [[postgres]] or [[mysql]] table less its database: what
+// the configuration tests of one gateway setting add their line to.
+const gatewayFilesTOML = `tls_cert_file = "c.pem"
 tls_key_file = "k.pem"
 backend = "10.0.0.1:5432"
 backend_ca_file = "ca.pem"
@@ -188,6 +185,12 @@ backend_admin_password_file = "pw"
 ca_cert_file = "ca.pem"
 ca_key_file = "ca-key.pem"
 `
+
+// The listener limits of a gateway: max_client_conns, max_unauthenticated_per_ip and
+// startup_timeout, in [[postgres]] and [[mysql]] tables; -1 is unlimited, below is an
+// error.
+func TestConfigGatewayLimits(t *testing.T) {
+	t.Parallel()
 	write := func(text string) string {
 		p := filepath.Join(t.TempDir(), "iamdb.toml")
 		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
@@ -200,12 +203,12 @@ database = "pg"
 max_client_conns = 500
 max_unauthenticated_per_ip = 20
 startup_timeout = "3s"
-`+gw+`
+`+gatewayFilesTOML+`
 [[mysql]]
 database = "my"
 max_client_conns = -1
 max_unauthenticated_per_ip = -1
-`+gw), noEnv, nil)
+`+gatewayFilesTOML), noEnv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,13 +227,13 @@ max_unauthenticated_per_ip = -1
 database = "pg"
 max_client_conns = -2
 max_unauthenticated_per_ip = -5
-`+gw), noEnv, nil)
+`+gatewayFilesTOML), noEnv, nil)
 	for _, w := range []string{"postgres[0].max_client_conns -2 must be", "postgres[0].max_unauthenticated_per_ip -5 must be"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("loadConfig with negative limits = %v, want it to mention %q", err, w)
 		}
 	}
-	if _, err = loadConfig(write("[[mysql]]\ndatabase = \"my\"\nstartup_timeout = \"-1s\"\n"+gw), noEnv, nil); err == nil || !strings.Contains(err.Error(), "negative duration") {
+	if _, err = loadConfig(write("[[mysql]]\ndatabase = \"my\"\nstartup_timeout = \"-1s\"\n"+gatewayFilesTOML), noEnv, nil); err == nil || !strings.Contains(err.Error(), "negative duration") {
 		t.Errorf("loadConfig with a negative startup_timeout = %v, want an error", err)
 	}
 }

@@ -40,7 +40,7 @@ type clientCommand struct {
 	env  []string
 }
 
-func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runConnect(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "psql" && args[0] != "mysql" {
 		fmt.Fprint(stderr, connectUsage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
@@ -87,7 +87,7 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cmd := exec.Command(cc.path, append(cc.args, fs.Args()...)...)
 	cmd.Env = append(os.Environ(), cc.env...)
 	watch := &failureWatch{w: stderr}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinReader, stdout, watch
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, watch
 	// Not CommandContext: Ctrl-C belongs to the client (psql cancels the running query);
 	// main's signal handler keeps this process alive meanwhile.
 	if err := cmd.Run(); err != nil {

@@ -39,9 +39,7 @@ func TestConnectDoctorPgpass(t *testing.T) {
 	pgPort := strconv.Itoa(d.port)
 	call := func(args ...string) (string, string, error) {
 		var stdout, stderr bytes.Buffer
-		stdinReader = strings.NewReader("")
-		defer func() { stdinReader = os.Stdin }()
-		err := run(context.Background(), args, &stdout, &stderr)
+		err := hooks{stdin: strings.NewReader("")}.run(context.Background(), args, &stdout, &stderr)
 		return stdout.String(), stderr.String(), err
 	}
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/devenv"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -61,7 +62,7 @@ func (d *devInstance) readNative(t *testing.T, args []string) {
 		if s == "" || s == "-pg" {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(devPAMDir, s)); err != nil {
+		if _, err := os.Stat(filepath.Join(devenv.PAMDir, s)); err != nil {
 			t.Errorf("the PAM service file of native mode: %v", err)
 		}
 	}

@@ -2,36 +2,22 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/iamdb/iamdb/internal/access"
 	"github.com/iamdb/iamdb/internal/doctor"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/native"
+	"github.com/iamdb/iamdb/internal/native/nativetest"
 	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/internal/testenv/authority"
 	"github.com/iamdb/iamdb/token"
 )
-
-// socketDir is a temporary directory with a short path (a socket's path has at most 107
-// bytes), removed when t ends.
-func socketDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "dn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
 
 // startVerifier serves a real native endpoint (a real authority, a registered database)
 // on a new socket with cfg's Mode and AllowedUIDs (nil: this process's uid), and
@@ -51,29 +37,8 @@ func startVerifier(t *testing.T, cfg native.Config) (string, *testenv.LogBuffer,
 		t.Fatal(err)
 	}
 	logs := &testenv.LogBuffer{}
-	cfg.Socket, cfg.Engine, cfg.Logger, cfg.SecureTransport = filepath.Join(socketDir(t), "v.sock"), "postgres", logs.Logger(), true
-	if cfg.AllowedUIDs == nil {
-		cfg.AllowedUIDs = []uint32{uint32(os.Getuid())}
-	}
-	ep, err := native.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ep.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- ep.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := ep.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; !errors.Is(err, native.ErrServerClosed) {
-			t.Errorf("Serve = %v", err)
-		}
-	})
+	cfg.Socket, cfg.Engine, cfg.Logger, cfg.SecureTransport = filepath.Join(testenv.SocketDir(t, "dn"), "v.sock"), "postgres", logs.Logger(), true
+	nativetest.Serve(t, cfg)
 	return cfg.Socket, logs, a
 }
 
@@ -104,7 +69,7 @@ func TestDoctorNativeSocket(t *testing.T) {
 	}
 	closedLogs.WaitLine(t, `"msg":"native peer refused"`)
 
-	dir := socketDir(t)
+	dir := testenv.SocketDir(t, "dn")
 	// No socket.
 	missing := filepath.Join(dir, "missing.sock")
 	if out, _, status := runCLI(t, "doctor", "--native-socket", missing); status != 1 || !strings.Contains(out, "FAIL  native       "+missing+": no such socket") {
@@ -117,12 +82,7 @@ func TestDoctorNativeSocket(t *testing.T) {
 	}
 	// A socket a verifier that is gone left behind.
 	stale := filepath.Join(dir, "stale.sock")
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: stale, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.SetUnlinkOnClose(false)
-	ln.Close()
+	nativetest.StaleSocket(t, stale)
 	if out, _, status := runCLI(t, "doctor", "--native-socket", stale); status != 1 || !strings.Contains(out, "nothing accepts on it") {
 		t.Errorf("doctor --native-socket on a stale socket: status %d\n%s", status, out)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/internal/rdsiam"
+	"github.com/iamdb/iamdb/internal/server"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -82,7 +83,7 @@ drain_timeout = "5s"
 	stdout, logs := p.stdout, p.logs
 	authority, _, _ := strings.Cut(strings.TrimPrefix(stdout.String(), "ready authority="), "\n")
 	authority = strings.TrimSpace(authority)
-	akid, secret, err := readAdminKeyFile(filepath.Join(dir, "admin-credentials"))
+	akid, secret, err := server.ReadAdminKeyFile(filepath.Join(dir, "admin-credentials"))
 	if err != nil {
 		t.Fatal(err)
 	}

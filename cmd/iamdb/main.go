@@ -97,6 +97,8 @@ type hooks struct {
 	// startMariaDB starts dev's throwaway MariaDB; nil: localdb.StartMariaDB (a test runs
 	// dev as on a machine without MariaDB).
 	startMariaDB func(context.Context, localdb.MariaDBOptions) (*localdb.MariaDB, error)
+	// stdin is what "token verify --token -" and "connect" read; nil: os.Stdin.
+	stdin io.Reader
 }
 
 // run is the whole program: it dispatches to the subcommand named by args[0].
@@ -106,14 +108,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // run is the program with the test seams of h.
 func (h hooks) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	stdin := h.stdin
+	if stdin == nil {
+		stdin = os.Stdin
+	}
 	return dispatch(args, topUsage, "", stdout, stderr, map[string]subcommand{
-		"token":             func(args []string) error { return runToken(ctx, args, stdout, stderr) },
+		"token":             func(args []string) error { return runToken(ctx, args, stdin, stdout, stderr) },
 		"policy":            func(args []string) error { return runPolicy(ctx, args, stdout, stderr) },
 		"serve":             func(args []string) error { return runServe(ctx, args, stdout, stderr, h) },
 		"dev":               func(args []string) error { return runDev(ctx, args, stdout, stderr, h) },
 		"create-db-user":    func(args []string) error { return runCreateDBUser(ctx, args, stdout, stderr) },
 		"native-setup":      func(args []string) error { return runNativeSetup(ctx, args, stdout, stderr) },
-		"connect":           func(args []string) error { return runConnect(ctx, args, stdout, stderr) },
+		"connect":           func(args []string) error { return runConnect(ctx, args, stdin, stdout, stderr) },
 		"doctor":            func(args []string) error { return runDoctor(ctx, args, stdout, stderr) },
 		"access":            func(args []string) error { return runAccess(ctx, args, stdout, stderr) },
 		"rotate-master-key": func(args []string) error { return runRotateMasterKey(ctx, args, stdout, stderr) },

@@ -297,17 +297,8 @@ func TestCreateDBUserNativeMariaDB(t *testing.T) {
 // backend_source_address is read from [[postgres]] and [[mysql]] tables.
 func TestConfigBackendSourceAddress(t *testing.T) {
 	t.Parallel()
-	const gw = `tls_cert_file = "c.pem"
-tls_key_file = "k.pem"
-backend = "10.0.0.1:5432"
-backend_ca_file = "ca.pem"
-backend_admin_user = "a"
-backend_admin_password_file = "pw"
-ca_cert_file = "ca.pem"
-ca_key_file = "ca-key.pem"
-`
-	p := writeFile(t, t.TempDir(), "iamdb.toml", "[[postgres]]\ndatabase = \"pg\"\nbackend_source_address = \"127.0.0.2\"\n"+gw+
-		"\n[[mysql]]\ndatabase = \"my\"\nbackend_source_address = \"10.9.8.7\"\n"+gw)
+	p := writeFile(t, t.TempDir(), "iamdb.toml", "[[postgres]]\ndatabase = \"pg\"\nbackend_source_address = \"127.0.0.2\"\n"+gatewayFilesTOML+
+		"\n[[mysql]]\ndatabase = \"my\"\nbackend_source_address = \"10.9.8.7\"\n"+gatewayFilesTOML)
 	got, err := loadConfig(p, noEnv, nil)
 	if err != nil {
 		t.Fatal(err)

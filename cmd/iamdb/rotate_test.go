@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/iamdb/iamdb/internal/server"
 )
 
 // TestRotateMasterKey rotates a stopped authority's master key: afterwards the admin's
@@ -42,7 +44,7 @@ func TestRotateMasterKey(t *testing.T) {
 	if fi, err := os.Stat(newKey); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("new key file: %v, mode %v; want 0600", err, fi.Mode())
 	}
-	akid, secret, err := readAdminKeyFile(filepath.Join(dir, "state", "admin-credentials"))
+	akid, secret, err := server.ReadAdminKeyFile(filepath.Join(dir, "state", "admin-credentials"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/internal/rdsiam"
+	"github.com/iamdb/iamdb/internal/server"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -231,7 +232,7 @@ drain_timeout = "20s"
 		t.Errorf("stdout %q lacks the gateway's ready line", out.String())
 	}
 
-	akid, secret, err := readAdminKeyFile(filepath.Join(dir, "admin-credentials"))
+	akid, secret, err := server.ReadAdminKeyFile(filepath.Join(dir, "admin-credentials"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +351,7 @@ max_idle_per_key = 2
 		t.Errorf("greeting %q does not announce %q", greeting[:n], version)
 	}
 
-	akid, secret, err := readAdminKeyFile(filepath.Join(dir, "admin-credentials"))
+	akid, secret, err := server.ReadAdminKeyFile(filepath.Join(dir, "admin-credentials"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,9 +37,9 @@ question with your own AWS credentials), which also evaluates rds-db:connect and
 policy statement decided; you need rds-db:VerifyAuthToken for that database user.
 `
 
-func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runToken(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "verify" {
-		return runTokenVerify(ctx, args[1:], stdout, stderr)
+		return runTokenVerify(ctx, args[1:], stdin, stdout, stderr)
 	}
 	fs := newFlagSet("iamdb token", tokenUsage, stderr)
 	var tf tokenFlags
@@ -198,7 +198,7 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func runTokenVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("iamdb token verify", tokenUsage, stderr)
 	tok := fs.String("token", "", "the token, or - to read it from standard input")
 	secret := fs.String("secret-access-key", "", "secret access key of the signer (default $AWS_SECRET_ACCESS_KEY)")
@@ -218,7 +218,7 @@ func runTokenVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 		return usagef("token verify: unexpected argument %q", fs.Arg(0))
 	}
 	if *tok == "-" {
-		line, err := bufio.NewReaderSize(io.LimitReader(stdinReader, token.DefaultMaxLen*4), 4096).ReadString('\n')
+		line, err := bufio.NewReaderSize(io.LimitReader(stdin, token.DefaultMaxLen*4), 4096).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("token verify: reading the token: %w", err)
 		}
@@ -278,6 +278,3 @@ func runTokenVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	fmt.Fprintln(stdout, "valid")
 	return nil
 }
-
-// stdinReader is standard input; tests replace it.
-var stdinReader io.Reader = os.Stdin

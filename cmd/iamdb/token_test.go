@@ -34,8 +34,14 @@ func isolateAWS(t *testing.T, akid, secret, session string) {
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
+	return runCLIStdin(t, nil, args...)
+}
+
+// runCLIStdin is runCLI with stdin as standard input (nil: os.Stdin).
+func runCLIStdin(t *testing.T, stdin io.Reader, args ...string) (stdout, stderr string, status int) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	err := run(context.Background(), args, &out, &errb)
+	err := hooks{stdin: stdin}.run(context.Background(), args, &out, &errb)
 	return out.String(), errb.String(), exitStatus(err, &errb)
 }
 
@@ -103,9 +109,7 @@ func TestTokenFormats(t *testing.T) {
 		t.Errorf("token %q lacks the session token", got.Token)
 	}
 	// The session token is checked: from the environment by default, or given.
-	stdinReader = strings.NewReader(got.Token + "\n")
-	t.Cleanup(func() { stdinReader = os.Stdin })
-	out, _, status = runCLI(t, "token", "verify", "--token", "-", "--region", "us-east-1",
+	out, _, status = runCLIStdin(t, strings.NewReader(got.Token+"\n"), "token", "verify", "--token", "-", "--region", "us-east-1",
 		"--host", "127.0.0.1", "--port", "3306", "--user", "app")
 	if status != 0 || out != "valid\n" {
 		t.Errorf("verify with session token = %q, %d", out, status)

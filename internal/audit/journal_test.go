@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,18 +21,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite testdata golden files")
-
-// clock is a settable test clock.
-type clock struct{ ns atomic.Int64 }
-
-func newClock(t time.Time) *clock {
-	c := &clock{}
-	c.set(t)
-	return c
-}
-func (c *clock) now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) set(t time.Time)     { c.ns.Store(t.UnixNano()) }
-func (c *clock) add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // open opens a journal in dir and closes it at the end of the test.
 func open(t *testing.T, dir string, opts Options) *Journal {
@@ -167,8 +154,8 @@ func TestGolden(t *testing.T) {
 }
 
 func TestRecordDefaults(t *testing.T) {
-	c := newClock(time.Date(2026, 12, 6, 23, 1, 2, 345e6, time.UTC))
-	j := open(t, t.TempDir(), Options{Now: c.now})
+	c := testenv.NewClock(time.Date(2026, 12, 6, 23, 1, 2, 345e6, time.UTC))
+	j := open(t, t.TempDir(), Options{Now: c.Now})
 	e := &Event{EventName: "GetUser"}
 	if err := j.Record(context.Background(), e); err != nil {
 		t.Fatal(err)
@@ -213,8 +200,8 @@ func TestOpenLocked(t *testing.T) {
 // Open cuts it, says so, and keeps every complete line.
 func TestTornTail(t *testing.T) {
 	dir := t.TempDir()
-	c := newClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
-	j := open(t, dir, Options{Now: c.now})
+	c := testenv.NewClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
+	j := open(t, dir, Options{Now: c.Now})
 	var ids []string
 	for i := range 5 {
 		e := &Event{EventName: fmt.Sprintf("E%d", i), RecipientAccountID: "123456789012"}
@@ -234,7 +221,7 @@ func TestTornTail(t *testing.T) {
 	f.Close()
 
 	var logs testenv.LogBuffer
-	j2 := open(t, dir, Options{Now: c.now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	j2 := open(t, dir, Options{Now: c.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if got, _ := os.ReadFile(seg); !bytes.Equal(got, whole) {
 		t.Errorf("after recovery the segment is %d bytes, want the %d of its complete lines", len(got), len(whole))
 	}
@@ -255,15 +242,15 @@ func TestTornTail(t *testing.T) {
 // TestDamagedLine skips a line that is not an event in the middle of a segment.
 func TestDamagedLine(t *testing.T) {
 	dir := t.TempDir()
-	c := newClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
-	j := open(t, dir, Options{Now: c.now})
+	c := testenv.NewClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
+	j := open(t, dir, Options{Now: c.Now})
 	a := &Event{EventName: "A"}
 	j.Record(context.Background(), a)
 	j.Close()
 	f, _ := os.OpenFile(filepath.Join(dir, "20261206T10.jsonl"), os.O_WRONLY|os.O_APPEND, 0)
 	f.Write([]byte("\x00\x00\x00garbage\n{\"eventID\":\n"))
 	f.Close()
-	j2 := open(t, dir, Options{Now: c.now})
+	j2 := open(t, dir, Options{Now: c.Now})
 	b := &Event{EventName: "B"}
 	j2.Record(context.Background(), b)
 	if diff := cmp.Diff([]string{a.EventID, b.EventID}, eventIDs(scanAll(t, j2, time.Time{}))); diff != "" {
@@ -302,14 +289,14 @@ func eventIDs(es []Event) []string {
 // the oldest beyond MaxBytes (with a WARN), never the newest.
 func TestRetention(t *testing.T) {
 	dir := t.TempDir()
-	c := newClock(time.Date(2026, 12, 1, 0, 30, 0, 0, time.UTC))
-	j := open(t, dir, Options{Now: c.now})
+	c := testenv.NewClock(time.Date(2026, 12, 1, 0, 30, 0, 0, time.UTC))
+	j := open(t, dir, Options{Now: c.Now})
 	for i := range 10 { // segments 20261201T00 .. T09
 		if err := j.Record(context.Background(), &Event{EventName: "E"}); err != nil {
 			t.Fatal(err)
 		}
 		if i < 9 {
-			c.add(time.Hour)
+			c.Advance(time.Hour)
 		}
 	}
 	j.Close()
@@ -317,12 +304,12 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("%d segments, want 10", n)
 	}
 	// Retention 5h at 09:30: segments ending before 04:30 go (T00..T03).
-	j2 := open(t, dir, Options{Now: c.now, Retention: 5 * time.Hour})
+	j2 := open(t, dir, Options{Now: c.Now, Retention: 5 * time.Hour})
 	if got := segmentNames(t, dir); got[0] != "20261201T04.jsonl" || len(got) != 6 {
 		t.Errorf("after retention: %v, want T04..T09", got)
 	}
 	// On rotation: two hours later, a new segment; T04..T05 are past retention now.
-	c.add(2 * time.Hour)
+	c.Advance(2 * time.Hour)
 	if err := j2.Record(context.Background(), &Event{EventName: "E"}); err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +321,7 @@ func TestRetention(t *testing.T) {
 	// MaxBytes: one segment's worth keeps only the newest, with a WARN.
 	fi, _ := os.Stat(filepath.Join(dir, "20261201T11.jsonl"))
 	var logs testenv.LogBuffer
-	j3 := open(t, dir, Options{Now: c.now, MaxBytes: fi.Size(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	j3 := open(t, dir, Options{Now: c.Now, MaxBytes: fi.Size(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if got := segmentNames(t, dir); len(got) != 1 || got[0] != "20261201T11.jsonl" {
 		t.Errorf("after max_bytes: %v, want only T11", got)
 	}
@@ -349,12 +336,12 @@ func TestRetention(t *testing.T) {
 // TestSweepPeriodic applies retention without new segments, on the sweep interval.
 func TestSweepPeriodic(t *testing.T) {
 	dir := t.TempDir()
-	c := newClock(time.Date(2026, 12, 1, 0, 30, 0, 0, time.UTC))
-	j := open(t, dir, Options{Now: c.now, Retention: time.Hour, SweepInterval: 10 * time.Millisecond})
+	c := testenv.NewClock(time.Date(2026, 12, 1, 0, 30, 0, 0, time.UTC))
+	j := open(t, dir, Options{Now: c.Now, Retention: time.Hour, SweepInterval: 10 * time.Millisecond})
 	j.Record(context.Background(), &Event{EventName: "old"})
-	c.add(time.Hour)
+	c.Advance(time.Hour)
 	j.Record(context.Background(), &Event{EventName: "new"})
-	c.add(3 * time.Hour)
+	c.Advance(3 * time.Hour)
 	deadline := time.Now().Add(5 * time.Second)
 	for countSegments(t, dir) != 1 {
 		if time.Now().After(deadline) {
@@ -532,14 +519,14 @@ func TestRecordDuringFsync(t *testing.T) {
 
 // TestScanFollow waits for new events, and ends with ctx (nil) or Close (ErrClosed).
 func TestScanFollow(t *testing.T) {
-	c := newClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
-	j, err := Open(t.TempDir(), Options{Now: c.now})
+	c := testenv.NewClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
+	j, err := Open(t.TempDir(), Options{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	j.Record(context.Background(), &Event{EventName: "before"})
-	c.add(time.Minute)
-	from := c.now()
+	c.Advance(time.Minute)
+	from := c.Now()
 	j.Record(context.Background(), &Event{EventName: "from"})
 	ctx, cancel := context.WithCancel(context.Background())
 	got := make(chan string, 10)
@@ -550,7 +537,7 @@ func TestScanFollow(t *testing.T) {
 	if n := <-got; n != "from" {
 		t.Errorf("first followed event %q, want from", n)
 	}
-	c.add(time.Hour) // a new segment
+	c.Advance(time.Hour) // a new segment
 	j.Record(context.Background(), &Event{EventName: "next"})
 	if n := <-got; n != "next" {
 		t.Errorf("followed %q, want next", n)

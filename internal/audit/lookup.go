@@ -347,21 +347,32 @@ func (j *Journal) Lookup(ctx context.Context, q Query) (Page, error) {
 	return page, nil
 }
 
+// openSegment opens segment h and returns its committed size; the file is nil, with no
+// error, if the segment is gone (removed by retention meanwhile).
+func (j *Journal) openSegment(h int64) (*os.File, int64, error) {
+	file, err := os.Open(filepath.Join(j.dir, segmentName(h)))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("audit: %w", err)
+	}
+	end, err := j.committedSize(h, file)
+	if err != nil {
+		file.Close()
+		return nil, 0, fmt.Errorf("audit: %w", err)
+	}
+	return file, end, nil
+}
+
 // lookupSegment calls fn with each event of segment h matching f, last first, from the
 // token's position if it is in h; it returns true if fn stopped.
 func (j *Journal) lookupSegment(h int64, from *token, f *filter, fn func(Event, int64) bool) (bool, error) {
-	file, err := os.Open(filepath.Join(j.dir, segmentName(h)))
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil // removed by retention meanwhile
-	}
-	if err != nil {
-		return false, fmt.Errorf("audit: %w", err)
+	file, end, err := j.openSegment(h)
+	if file == nil || err != nil {
+		return false, err
 	}
 	defer file.Close()
-	end, err := j.committedSize(h, file)
-	if err != nil {
-		return false, fmt.Errorf("audit: %w", err)
-	}
 	if from != nil && from.hour == h {
 		end = min(end, from.off)
 	}
@@ -458,18 +469,11 @@ func (j *Journal) Scan(ctx context.Context, from time.Time, follow bool, fn func
 // scanSegment passes on segment h's events from pos[h] to its committed end, and moves
 // pos[h]; it returns true if fn stopped.
 func (j *Journal) scanSegment(h int64, pos map[int64]int64, from time.Time, fn func(Event) bool) (bool, error) {
-	file, err := os.Open(filepath.Join(j.dir, segmentName(h)))
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("audit: %w", err)
+	file, end, err := j.openSegment(h)
+	if file == nil || err != nil {
+		return false, err
 	}
 	defer file.Close()
-	end, err := j.committedSize(h, file)
-	if err != nil {
-		return false, fmt.Errorf("audit: %w", err)
-	}
 	start := pos[h]
 	if end <= start {
 		return false, nil

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 const (
@@ -19,8 +21,8 @@ const (
 func lookupFixture(t *testing.T) (*Journal, map[string]*Event, time.Time) {
 	t.Helper()
 	t0 := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
-	c := newClock(t0)
-	j := open(t, t.TempDir(), Options{Now: c.now})
+	c := testenv.NewClock(t0)
+	j := open(t, t.TempDir(), Options{Now: c.Now})
 	evs := map[string]*Event{
 		"user": {EventName: "CreateUser", EventSource: SourceIAM, RecipientAccountID: acctA,
 			UserIdentity: UserIdentity{Type: "IAMUser", UserName: "alice", AccessKeyID: "AKIAALICE0000000000A",
@@ -39,7 +41,7 @@ func lookupFixture(t *testing.T) (*Journal, map[string]*Event, time.Time) {
 		if err := j.Record(context.Background(), evs[k]); err != nil {
 			t.Fatal(err)
 		}
-		c.add(time.Minute)
+		c.Advance(time.Minute)
 	}
 	return j, evs, t0
 }
@@ -74,22 +76,29 @@ func TestLookupAttributes(t *testing.T) {
 		{AttrAccessKeyID, "AKIAALICE0000000000A", []string{"user"}},
 	} {
 		t.Run(tc.attr+"="+tc.value, func(t *testing.T) {
-			p, err := j.Lookup(context.Background(), Query{Attr: tc.attr, Value: tc.value})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want []string
-			for _, k := range tc.want {
-				want = append(want, evs[k].EventID)
-			}
-			if diff := cmp.Diff(want, nilIfEmpty(eventIDs(p.Events))); diff != "" {
-				t.Errorf("Lookup(%s=%q) (-want +got):\n%s", tc.attr, tc.value, diff)
-			}
-			if p.Next != "" {
+			if p := expectLookup(t, j, Query{Attr: tc.attr, Value: tc.value}, evs, tc.want); p.Next != "" {
 				t.Errorf("Next = %q, want none", p.Next)
 			}
 		})
 	}
+}
+
+// expectLookup runs q on j and checks that it finds the events of evs named by want, in
+// that order; it returns the page.
+func expectLookup(t *testing.T, j *Journal, q Query, evs map[string]*Event, want []string) Page {
+	t.Helper()
+	p, err := j.Lookup(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, k := range want {
+		ids = append(ids, evs[k].EventID)
+	}
+	if diff := cmp.Diff(ids, nilIfEmpty(eventIDs(p.Events))); diff != "" {
+		t.Errorf("Lookup(%+v) (-want +got):\n%s", q, diff)
+	}
+	return p
 }
 
 func nilIfEmpty(s []string) []string {
@@ -119,17 +128,7 @@ func TestLookupAccountAndTime(t *testing.T) {
 		{"before", Query{End: t0.Add(-time.Second)}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := j.Lookup(context.Background(), tc.q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want []string
-			for _, k := range tc.want {
-				want = append(want, evs[k].EventID)
-			}
-			if diff := cmp.Diff(want, nilIfEmpty(eventIDs(p.Events))); diff != "" {
-				t.Errorf("Lookup(%+v) (-want +got):\n%s", tc.q, diff)
-			}
+			expectLookup(t, j, tc.q, evs, tc.want)
 		})
 	}
 }
@@ -178,21 +177,21 @@ func TestLookupErrors(t *testing.T) {
 // empty hour), with and without a filter, and against events recorded meanwhile.
 func TestLookupPagination(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
-	c := newClock(t0)
-	j := open(t, t.TempDir(), Options{Now: c.now})
+	c := testenv.NewClock(t0)
+	j := open(t, t.TempDir(), Options{Now: c.Now})
 	var all []*Event // oldest first
 	for h := range 4 {
 		if h == 2 {
 			continue // an hour without events
 		}
-		c.set(t0.Add(time.Duration(h) * time.Hour))
+		c.Set(t0.Add(time.Duration(h) * time.Hour))
 		for i := range 13 {
 			e := &Event{EventName: fmt.Sprintf("E%d", i%3), RecipientAccountID: acctA}
 			if err := j.Record(context.Background(), e); err != nil {
 				t.Fatal(err)
 			}
 			all = append(all, e)
-			c.add(10 * time.Second)
+			c.Advance(10 * time.Second)
 		}
 	}
 	newestFirst := func(keep func(*Event) bool) []string {

@@ -158,16 +158,7 @@ func tlsVersionName(v uint16) string {
 // presentedKey is the access key ID a request's credential scope names, unverified, ""
 // if none. Only the ID: never the signature or the session token.
 func presentedKey(r *http.Request) string {
-	cred := ""
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		i := strings.Index(auth, "Credential=")
-		if i < 0 {
-			return ""
-		}
-		cred = auth[i+len("Credential="):]
-	} else {
-		cred = r.URL.Query().Get("X-Amz-Credential")
-	}
+	cred, _ := presentedCredential(r)
 	akid, _, _ := strings.Cut(cred, "/")
 	if len(akid) > 128 || strings.ContainsAny(akid, ", \t") {
 		return ""

@@ -149,21 +149,26 @@ func clipDate(d string) string {
 	return d
 }
 
+// presentedCredential returns what a request's signature gives as its credential,
+// unverified: the rest of the Authorization header after "Credential=" (inHeader; "" if
+// the header names none), else the X-Amz-Credential query parameter.
+func presentedCredential(r *http.Request) (cred string, inHeader bool) {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		return r.URL.Query().Get("X-Amz-Credential"), false
+	}
+	if i := strings.Index(auth, "Credential="); i >= 0 {
+		return auth[i+len("Credential="):], true
+	}
+	return "", true
+}
+
 // scopeService returns the service of the request's credential scope without verifying
 // anything ("" if there is none): it chooses the API when the form names no Version.
 func scopeService(r *http.Request) string {
-	cred := ""
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		i := strings.Index(auth, "Credential=")
-		if i < 0 {
-			return ""
-		}
-		cred = auth[i+len("Credential="):]
-		if j := strings.IndexAny(cred, ", "); j >= 0 {
-			cred = cred[:j]
-		}
-	} else {
-		cred = r.URL.Query().Get("X-Amz-Credential")
+	cred, inHeader := presentedCredential(r)
+	if j := strings.IndexAny(cred, ", "); inHeader && j >= 0 {
+		cred = cred[:j]
 	}
 	parts := strings.Split(cred, "/")
 	if len(parts) != 5 {

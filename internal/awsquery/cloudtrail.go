@@ -209,18 +209,10 @@ func (s *Server) cloudTrail(r *http.Request, st *reqState, now time.Time) (*look
 	if err != nil {
 		return nil, err
 	}
-	st.akid = a.v.AccessKeyID
-	if a.v.Service != ctService.name {
-		return nil, &queryError{403, "SignatureDoesNotMatch", "Credential should be scoped to correct service: 'cloudtrail'. "}
+	caller, err := st.scopedCaller(a, ctService.name)
+	if err != nil {
+		return nil, err
 	}
-	if !validRegion(a.v.Region) {
-		return nil, &queryError{403, "SignatureDoesNotMatch", "Credential should be scoped to a valid region. "}
-	}
-	caller := a.key.Principal
-	if caller == nil {
-		return nil, fmt.Errorf("awsquery: key %s has no caller", a.v.AccessKeyID)
-	}
-	st.caller, st.account = callerARN(caller), caller.Account
 
 	req, err := decodeLookup(body)
 	if err != nil {

@@ -1,12 +1,8 @@
 package awsquery
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -19,7 +15,6 @@ import (
 
 	"github.com/iamdb/iamdb/internal/audit"
 	"github.com/iamdb/iamdb/internal/audit/audittest"
-	"github.com/iamdb/iamdb/sigv4"
 )
 
 const otherAccount = "210987654321"
@@ -93,24 +88,7 @@ type ctResponse struct {
 // lookup posts body as LookupEvents, signed by c for service.
 func (e *ctEnv) lookup(c aws.Credentials, service, body string) ctResponse {
 	e.t.Helper()
-	r, err := http.NewRequest("POST", e.srv.URL+"/", strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	r.Header.Set("Content-Type", ctContentType)
-	r.Header.Set("X-Amz-Target", ctTargetPrefix+ctLookupEvents)
-	sum := sha256.Sum256([]byte(body))
-	var s sigv4.Signer
-	if err := s.SignHTTP(r, sigv4.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken},
-		hex.EncodeToString(sum[:]), service, testRegion, time.Now()); err != nil {
-		e.t.Fatal(err)
-	}
-	resp, err := e.srv.Client().Do(r)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := e.post(c, service, body, "Content-Type", ctContentType, "X-Amz-Target", ctTargetPrefix+ctLookupEvents)
 	out := ctResponse{status: resp.StatusCode}
 	if err := json.Unmarshal(b, &out); err != nil {
 		e.t.Fatalf("LookupEvents answered %d %q: %v", resp.StatusCode, b, err)
@@ -301,22 +279,10 @@ func TestLookupEventsProtocol(t *testing.T) {
 	t.Parallel()
 	e := newCTEnv(t)
 	send := func(target, ct, body string) (int, string) {
-		r, _ := http.NewRequest("POST", e.srv.URL+"/", strings.NewReader(body))
-		r.Header.Set("Content-Type", ct)
-		r.Header.Set("X-Amz-Target", target)
-		sum := sha256.Sum256([]byte(body))
-		var s sigv4.Signer
-		s.SignHTTP(r, sigv4.Credentials{AccessKeyID: e.admin.AccessKeyID, SecretAccessKey: e.admin.SecretAccessKey},
-			hex.EncodeToString(sum[:]), "cloudtrail", testRegion, time.Now())
-		resp, err := e.srv.Client().Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
+		resp, b := e.post(e.admin, "cloudtrail", body, "Content-Type", ct, "X-Amz-Target", target)
 		var out struct {
 			Type string `json:"__type"`
 		}
-		b, _ := io.ReadAll(resp.Body)
 		json.Unmarshal(b, &out)
 		return resp.StatusCode, out.Type
 	}

@@ -137,16 +137,19 @@ type rawResponse struct {
 	Msg    string `xml:"Error>Message"`
 }
 
-// raw sends a form signed with our own signer for service (or unsigned if c is zero).
-func (e *testEnv) raw(c aws.Credentials, service, form string) rawResponse {
+// post sends body with the headers of kv (name, value, …), signed with our own signer by c
+// for service (unsigned if c is zero), and returns the response and its body.
+func (e *testEnv) post(c aws.Credentials, service, body string, kv ...string) (*http.Response, []byte) {
 	e.t.Helper()
-	r, err := http.NewRequest("POST", e.srv.URL+"/", strings.NewReader(form))
+	r, err := http.NewRequest("POST", e.srv.URL+"/", strings.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	for i := 0; i+1 < len(kv); i += 2 {
+		r.Header.Set(kv[i], kv[i+1])
+	}
 	if c.AccessKeyID != "" {
-		sum := sha256.Sum256([]byte(form))
+		sum := sha256.Sum256([]byte(body))
 		var s sigv4.Signer
 		if err := s.SignHTTP(r, sigv4.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken},
 			hex.EncodeToString(sum[:]), service, testRegion, time.Now()); err != nil {
@@ -159,6 +162,13 @@ func (e *testEnv) raw(c aws.Credentials, service, form string) rawResponse {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// raw sends a form signed with our own signer for service (or unsigned if c is zero).
+func (e *testEnv) raw(c aws.Credentials, service, form string) rawResponse {
+	e.t.Helper()
+	resp, b := e.post(c, service, form, "Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	out := rawResponse{status: resp.StatusCode, body: string(b)}
 	if resp.StatusCode != http.StatusOK {
 		xml.Unmarshal(b, &out)

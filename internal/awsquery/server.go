@@ -340,18 +340,10 @@ func (s *Server) serve(r *http.Request, st *reqState, now time.Time) (any, error
 		st.keyOwner = a.key.Principal
 		return nil, err
 	}
-	st.akid = a.v.AccessKeyID
-	if a.v.Service != st.svc.name {
-		return nil, &queryError{403, "SignatureDoesNotMatch", fmt.Sprintf("Credential should be scoped to correct service: '%s'. ", st.svc.name)}
+	caller, err := st.scopedCaller(a, st.svc.name)
+	if err != nil {
+		return nil, err
 	}
-	if !validRegion(a.v.Region) {
-		return nil, &queryError{403, "SignatureDoesNotMatch", "Credential should be scoped to a valid region. "}
-	}
-	caller := a.key.Principal
-	if caller == nil {
-		return nil, fmt.Errorf("awsquery: key %s has no caller", a.v.AccessKeyID)
-	}
-	st.caller, st.account = callerARN(caller), caller.Account
 	st.principal = caller
 	if !known {
 		return nil, &queryError{400, "InvalidAction", fmt.Sprintf("Could not find operation %s for version %s", clip(action), st.svc.version)}
@@ -453,6 +445,24 @@ func newRequestID() string {
 	out[23] = '-'
 	hex.Encode(out[24:], b[10:])
 	return string(out[:])
+}
+
+// scopedCaller records a's access key in st, checks that its credential scope names
+// service and a valid region, and records and returns the key's caller.
+func (st *reqState) scopedCaller(a authenticated, service string) (*iam.Caller, error) {
+	st.akid = a.v.AccessKeyID
+	if a.v.Service != service {
+		return nil, &queryError{403, "SignatureDoesNotMatch", fmt.Sprintf("Credential should be scoped to correct service: '%s'. ", service)}
+	}
+	if !validRegion(a.v.Region) {
+		return nil, &queryError{403, "SignatureDoesNotMatch", "Credential should be scoped to a valid region. "}
+	}
+	caller := a.key.Principal
+	if caller == nil {
+		return nil, fmt.Errorf("awsquery: key %s has no caller", a.v.AccessKeyID)
+	}
+	st.caller, st.account = callerARN(caller), caller.Account
+	return caller, nil
 }
 
 func callerARN(c *iam.Caller) string { return c.ARN }

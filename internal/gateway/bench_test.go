@@ -27,16 +27,7 @@ import (
 func BenchmarkConnect(b *testing.B) {
 	gw := newGateway(b, func(c *Config) { c.Logger = nil })
 	e := gw.env
-	connect := func(b *testing.B, cfg *pgconn.Config) float64 {
-		return benchConnects(b, func(ctx context.Context) error {
-			c, err := pgconn.ConnectConfig(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			c.Close(ctx)
-			return nil
-		})
-	}
+	connect := benchPGConnects
 	tlsConfig := e.ClientTLS()
 	var direct float64
 	b.Run("direct-scram-tls", func(b *testing.B) {
@@ -64,21 +55,7 @@ func BenchmarkConnect(b *testing.B) {
 //	go test -run '^$' -bench MySQLConnect -benchtime 3s ./internal/gateway/
 func BenchmarkMySQLConnect(b *testing.B) {
 	gw := newMySQLGateway(b, func(c *Config) { c.Logger = nil })
-	connect := func(b *testing.B, cfg *mysql.Config) float64 {
-		conn, err := mysql.NewConnector(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return benchConnects(b, func(ctx context.Context) error {
-			c, err := conn.Connect(ctx)
-			if err != nil {
-				return err
-			}
-			c.Close()
-			return nil
-		})
-	}
-	gw.versusMariaDB(b, "direct-native-tls", "gateway-iam-tls", connect)
+	gw.versusMariaDB(b, "direct-native-tls", "gateway-iam-tls", benchMySQLConnects)
 }
 
 // BenchmarkMySQLSelect measures steady point selects (prepared, connections kept)
@@ -118,6 +95,34 @@ func BenchmarkMySQLSelect(b *testing.B) {
 		})
 	}
 	gw.versusMariaDB(b, "direct", "gateway", run)
+}
+
+// benchPGConnects is benchConnects with PostgreSQL connections of cfg.
+func benchPGConnects(b *testing.B, cfg *pgconn.Config) float64 {
+	return benchConnects(b, func(ctx context.Context) error {
+		c, err := pgconn.ConnectConfig(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		c.Close(ctx)
+		return nil
+	})
+}
+
+// benchMySQLConnects is benchConnects with MySQL connections of cfg.
+func benchMySQLConnects(b *testing.B, cfg *mysql.Config) float64 {
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return benchConnects(b, func(ctx context.Context) error {
+		c, err := conn.Connect(ctx)
+		if err != nil {
+			return err
+		}
+		c.Close()
+		return nil
+	})
 }
 
 // benchConnects runs connect (open a connection, then close it) b.N times on four
@@ -192,31 +197,13 @@ func BenchmarkAuditConnect(b *testing.B) {
 				b.Fatal(err)
 			}
 			cfg.Password, cfg.TLSConfig, cfg.Fallbacks = gw.token(b, "alice", "alice", time.Time{}), gw.env.ClientTLS(), nil
-			return benchConnects(b, func(ctx context.Context) error {
-				c, err := pgconn.ConnectConfig(ctx, cfg)
-				if err != nil {
-					return err
-				}
-				c.Close(ctx)
-				return nil
-			})
+			return benchPGConnects(b, cfg)
 		}
 		benchAudit(b, newGateway, measure)
 	})
 	b.Run("engine=mysql", func(b *testing.B) {
 		measure := func(b *testing.B, gw *testGW) float64 {
-			conn, err := mysql.NewConnector(gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS()))
-			if err != nil {
-				b.Fatal(err)
-			}
-			return benchConnects(b, func(ctx context.Context) error {
-				c, err := conn.Connect(ctx)
-				if err != nil {
-					return err
-				}
-				c.Close()
-				return nil
-			})
+			return benchMySQLConnects(b, gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS()))
 		}
 		benchAudit(b, newMySQLGateway, measure)
 	})

@@ -60,12 +60,12 @@ func (g *Gateway) serveDoctor(ctx context.Context, nc net.Conn, start time.Time,
 	rec, log := g.loginRecord(q.engine, source, q.user, q.database)
 	rec.Mode, rec.TLSVersion = access.ModeDoctor, tlsVersionName(q.tls)
 	log = log.With("mode", access.ModeDoctor)
-	r := g.doctorLogin(ctx, q, &rec, log)
+	r := g.doctorLogin(ctx, q, rec, log)
 	var rep dbreport.Report
 	if r.kind == loginOK {
 		rep = q.report(ctx)
 	}
-	if err := g.recordLogin(ctx, &rec, start, log); err != nil && r.kind == loginOK {
+	if err := g.recordLogin(ctx, rec, start, log); err != nil && r.kind == loginOK {
 		r.kind = refuseUnavailable // no report unrecorded
 	}
 	if r.kind == loginOK {

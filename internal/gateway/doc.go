@@ -47,6 +47,8 @@
 //	 │◄─ FATAL 28000 PAM authentication failed for user "u"   (any refusal; the reason
 //	 │                                 │   goes to the log, metrics and AuditRecord)
 //	 │                                 │ pooled session for (u, db, options)?
+//	 │                                 │   idle < 30 s, same application_name: look at
+//	 │                                 │   its socket (nothing there = alive); else
 //	 │                                 │── SET application_name = … ────►│ (health check)
 //	 │                                 │ else: ─ TLS + client cert CN=u ►│ hostssl … cert
 //	 │ password user (TLS unless AllowPlaintextPasswords):
@@ -86,10 +88,15 @@
 // session can be handed to the next client authorized as the same user. The pool key is
 // (user, database, startup parameters but application_name). A session goes back to the
 // pool only when the client leaves it idle (last ReadyForQuery 'I', no ReadyForQuery
-// owed, no unsynced extended-protocol messages, no FATAL) and DISCARD ALL succeeds; it is
-// handed out after `SET application_name` succeeds, which is also the health check: a
-// stale session (backend restarted) is closed and another taken or dialled, unseen by
-// the client. Password sessions are never pooled. Limits: PoolConfig.
+// owed, no unsynced extended-protocol messages, no FATAL) and DISCARD ALL succeeds. It is
+// handed out after a check: a session idle for less than 30 seconds whose
+// application_name is already the client's (the relay follows ParameterStatus, DISCARD
+// ALL's included) is checked without a round trip, by peeking at its socket — a backend
+// that was terminated or restarted has left its FATAL and the end of the stream there (one
+// recv system call, MSG_PEEK|MSG_DONTWAIT, below TLS); any other session gets `SET
+// application_name`, a round trip that also finds a backend gone silently. A stale session
+// is closed and another taken or dialled, unseen by the client. Password sessions are
+// never pooled. Limits: PoolConfig.
 //
 // # Logs, metrics, audit
 //

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -49,7 +50,8 @@ type Gateway struct {
 	lingering chan struct{}     // refused connections being closed gracefully
 	warns     *loglimit.Limiter // protocol refusals logged at Warn
 	closing   atomic.Bool
-	closed    chan struct{} // closed when Shutdown starts
+	base      context.Context    // cancelled when Shutdown starts: the parent of every login's context
+	stop      context.CancelFunc // cancels base
 }
 
 // New validates cfg and returns a Gateway. It does not contact the backend.
@@ -62,8 +64,9 @@ func New(cfg Config) (*Gateway, error) {
 		cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer),
 		listeners: make(map[net.Listener]struct{}), conns: make(map[net.Conn]*clientConn),
 		unauth: make(map[netip.Addr]int), lingering: make(chan struct{}, maxLingering),
-		closed: make(chan struct{}), warns: loglimit.New(cfg.Now),
+		warns: loglimit.New(cfg.Now),
 	}
+	g.base, g.stop = context.WithCancel(context.Background())
 	g.auth, err = access.NewAuthorizer(access.Config{Authority: cfg.IAM, Database: cfg.Database, Skew: cfg.Skew, Now: cfg.Now})
 	if err != nil {
 		return nil, err
@@ -87,9 +90,12 @@ func New(cfg Config) (*Gateway, error) {
 // sessions and its relay. Listeners, shutdown, verification, authorization, pooling,
 // metrics and audit are the Gateway's, shared by every engine.
 type engine interface {
-	// serve runs one client connection from accept to close. ctx and nc's deadline bound
-	// the login (see loginContext); start is when it was accepted, source its address.
-	serve(ctx context.Context, nc net.Conn, start time.Time, source netip.AddrPort)
+	// serve runs one client connection from accept to close, or up to the question for
+	// the password: it then returns the rest, which starts by waiting for the answer
+	// (see serveConn). ctx and nc's deadline bound the login (see loginContext);
+	// loginDone cancels ctx (the login calls it once it is over, so that an idle session
+	// holds no timer); start is when it was accepted, source its address.
+	serve(ctx context.Context, loginDone context.CancelFunc, nc net.Conn, start time.Time, source netip.AddrPort) (rest func())
 	// close closes the engine's pools after the last connection ended.
 	close()
 	// tooMany returns what to write on a connection refused beyond the gateway's
@@ -187,13 +193,37 @@ func (g *Gateway) Serve(ln net.Listener) error {
 			g.refuse(nc, reason)
 			continue
 		}
-		go func() {
-			defer g.untrack(nc)
-			start := time.Now()
-			ctx, cancel, source := g.loginContext(nc, start)
-			defer cancel()
-			g.engine.serve(ctx, nc, start, source)
-		}()
+		go g.serveConn(nc)
+	}
+}
+
+// serveConn serves a client connection. When the engine returns the rest of it, to be
+// run once the client has answered the question for its password, the rest runs on a
+// fresh goroutine and this one ends: the TLS handshake grew this goroutine's stack, and
+// a client that takes its time (or never answers) then holds only the new goroutine's,
+// parked at its top, at the runtime's minimum size (memory per connection, issue 19).
+func (g *Gateway) serveConn(nc net.Conn) {
+	start := time.Now()
+	ctx, cancel, source := g.loginContext(nc, start)
+	rest := g.engine.serve(ctx, cancel, nc, start, source)
+	if rest == nil {
+		cancel()
+		g.untrack(nc)
+		return
+	}
+	go func() {
+		defer g.untrack(nc)
+		defer cancel()
+		rest()
+	}()
+}
+
+// awaitThen returns an engine's rest of a connection (serve): wait until r has data (or
+// an error, which then comes again to whoever reads), then finish.
+func awaitThen(r *bufio.Reader, finish func()) func() {
+	return func() {
+		r.Peek(1)
+		finish()
 	}
 }
 
@@ -296,7 +326,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.mu.Lock()
 	first := !g.closing.Swap(true)
 	if first {
-		close(g.closed)
+		g.stop()
 	}
 	for ln := range g.listeners {
 		ln.Close()
@@ -346,18 +376,12 @@ func newEnginePool[S session](g *Gateway, engine string) *pool[S] {
 }
 
 // loginContext bounds a new connection's login by Config.AuthTimeout (its context and
-// nc's deadline), ending it early when Shutdown starts; until the engine calls
-// startupDone, nc's deadline is Config.StartupTimeout. It returns the context, its
-// cancel function and the client's address.
+// nc's deadline), ending it early when Shutdown starts (a child of g.base: no goroutine
+// per connection waits for Shutdown); until the engine calls startupDone, nc's deadline
+// is Config.StartupTimeout. It returns the context, its cancel function and the
+// client's address.
 func (g *Gateway) loginContext(nc net.Conn, start time.Time) (context.Context, context.CancelFunc, netip.AddrPort) {
-	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.AuthTimeout)
-	go func() { // Shutdown during login: stop waiting
-		select {
-		case <-g.closed:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel := context.WithTimeout(g.base, g.cfg.AuthTimeout)
 	nc.SetDeadline(start.Add(g.cfg.StartupTimeout))
 	return ctx, cancel, addrPort(nc.RemoteAddr())
 }
@@ -390,9 +414,10 @@ func (g *Gateway) handshakeFailed(engine string, source netip.AddrPort, err erro
 	g.warns.Warn(g.log, "handshake failed", "source", source.String(), "reason", reason, "err", err)
 }
 
-// loginRecord starts the audit record and the logger of a login attempt.
-func (g *Gateway) loginRecord(engine string, source netip.AddrPort, user, dbname string) (AuditRecord, *slog.Logger) {
-	rec := AuditRecord{
+// loginRecord starts the audit record and the logger of a login attempt: it returns
+// them, the record on the heap.
+func (g *Gateway) loginRecord(engine string, source netip.AddrPort, user, dbname string) (*AuditRecord, *slog.Logger) {
+	rec := &AuditRecord{
 		Time: g.cfg.Now(), Engine: engine, Mode: access.ModeGateway, Database: g.cfg.Database.Identifier,
 		DBName: dbname, User: user, Source: source,
 	}

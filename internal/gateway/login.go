@@ -5,6 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
+	"net"
+	"net/netip"
+	"time"
 )
 
 // The login flow both engines share: user name check, TLS rule, rds_iam membership,
@@ -46,9 +49,12 @@ type loginClient[S any] interface {
 	// isIAM asks (the membership cache of) the backend whether the user is a member of
 	// rds_iam.
 	isIAM(ctx context.Context) (bool, error)
-	// password asks the client for its password, or for an IAM user's token. An engine
-	// that relays password users' authentication to the backend returns "" for them. A
-	// client that refuses to send one returns a passwordDeclined error.
+	// askPassword asks the client for its password, or for an IAM user's token; wait
+	// says whether the client has yet to answer (the flow then waits for it, see
+	// beginLogin). password returns the answer. An engine that relays password users'
+	// authentication to the backend asks them nothing and returns "". A client that
+	// refuses to send one returns a passwordDeclined error.
+	askPassword(isIAM bool) (wait bool, err error)
 	password(isIAM bool) (string, error)
 	// loginPassword logs a password user in to the backend with pw.
 	loginPassword(ctx context.Context, pw string) (S, error)
@@ -67,49 +73,117 @@ type loginClient[S any] interface {
 	backendError(err error) (code any, message string, password, ok bool)
 }
 
-// login authenticates and authorizes c's user and returns its backend session, or
-// a refusal (kind loginOK on success), having filled rec and logged.
-func login[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *AuditRecord, log *slog.Logger) (S, refusal) {
-	var none S
+// The login is run in two halves around the wait for the client's password, so that a
+// client that takes its time holds no deep stack: beginLogin (record, checks, the
+// question) and finishLogin (the answer, verification and authorization, backend
+// session, audit record). In between, the engine waits for the answer at the top of a
+// fresh goroutine (Gateway.serveConn), whose stack the runtime keeps at its minimum.
+
+// pendingLogin is a login between its two halves.
+type pendingLogin struct {
+	rec    *AuditRecord
+	log    *slog.Logger
+	r      refusal
+	isIAM  bool
+	askErr error // askPassword's
+	wait   bool  // the client has yet to send its password
+}
+
+// beginLogin runs the login flow for a client whose handshake is done up to the
+// question for the password: ok is false when the client was refused (refuse has told
+// it why, loginDone was called). Otherwise the caller waits for the client's answer when
+// p.wait says it is to come, then calls finishLogin.
+func beginLogin[S any](ctx context.Context, loginDone context.CancelFunc, g *Gateway, nc net.Conn, start time.Time, engine string, source netip.AddrPort,
+	c loginClient[S], database string, refuse func(refusal)) (p *pendingLogin, ok bool) {
+	g.startupDone(nc, start)
+	p = &pendingLogin{}
+	p.rec, p.log = g.loginRecord(engine, source, c.user(), database)
+	p.rec.TLSVersion = c.tlsVersion()
+	r, isIAM, ok := loginChecks(ctx, g, c, p.rec, p.log)
+	p.r, p.isIAM = r, isIAM
+	if !ok {
+		var none S
+		defer loginDone()
+		endLogin(ctx, g, c, &none, &p.r, p.rec, start, p.log, refuse)
+		return nil, false
+	}
+	p.wait, p.askErr = c.askPassword(isIAM)
+	p.wait = p.wait && p.askErr == nil
+	return p, true
+}
+
+// finishLogin runs the rest of the login flow after beginLogin: it reads the password,
+// verifies and authorizes it, acquires the backend session and records the login. It
+// calls loginDone (ctx's cancel function) when the login is over: an idle session keeps
+// no timer. ok is false when the client was refused, and refuse has told it why.
+func finishLogin[S any](ctx context.Context, loginDone context.CancelFunc, g *Gateway, c loginClient[S], p *pendingLogin, start time.Time,
+	refuse func(refusal)) (s S, rec *AuditRecord, log *slog.Logger, ok bool) {
+	defer loginDone()
+	rec, log = p.rec, p.log
+	pw, err := "", p.askErr
+	if err == nil {
+		pw, err = c.password(p.isIAM)
+	}
+	r := p.r
+	if err != nil {
+		r = noPassword(err, r, rec, log)
+	} else {
+		s, r = loginAuthorized(ctx, g, c, rec, log, r, p.isIAM, pw)
+	}
+	ok = endLogin(ctx, g, c, &s, &r, rec, start, log, refuse)
+	return s, rec, log, ok
+}
+
+// loginChecks checks what can be before the password: the user name, TLS, and whether
+// the user is an IAM user. ok is false with r the refusal.
+func loginChecks[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *AuditRecord, log *slog.Logger) (r refusal, isIAM, ok bool) {
 	user := c.user()
-	r := refusal{user: user, host: rec.Source.Addr().String()}
+	r = refusal{user: user, host: rec.Source.Addr().String()}
 	if why := checkUserName(rec.Engine, user); why != "" {
 		rec.User = printableUser(user)
 		rec.Outcome, rec.Reason = outcomeRefused, reasonInvalidUser
 		g.warns.Warn(log, "authentication failed", "reason", reasonInvalidUser, "detail", why)
 		r.kind, r.user, r.detail = refuseInvalidUser, rec.User, why
-		return none, r
+		return r, false, false
 	}
 	// Without TLS only password users may log in, and only when allowed: decided
 	// before the backend is asked anything.
 	if !c.secure() && !g.cfg.AllowPlaintextPasswords {
-		return none, g.noSSL(r, rec, log)
+		return g.noSSL(r, rec, log), false, false
 	}
 	isIAM, err := c.isIAM(ctx)
 	if err != nil {
 		rec.Outcome, rec.Reason = outcomeError, reasonBackend
 		log.Error("rds_iam membership lookup failed", "err", err)
 		r.kind = refuseUnavailable
-		return none, r
+		return r, false, false
 	}
 	rec.IAM = isIAM
 	if !c.secure() && isIAM {
-		return none, g.noSSL(r, rec, log)
+		return g.noSSL(r, rec, log), false, false
 	}
-	pw, err := c.password(isIAM)
-	if err != nil {
-		rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
-		var declined passwordDeclined
-		if !isDisconnect(err) && !errors.As(err, &declined) {
-			rec.Outcome, rec.Reason = outcomeError, reasonProtocol
-		}
-		log.Debug("no password", "err", err)
-		r.kind = refuseSilently
-		return none, r
+	return r, isIAM, true
+}
+
+// noPassword refuses a client that sent no password.
+func noPassword(err error, r refusal, rec *AuditRecord, log *slog.Logger) refusal {
+	rec.Outcome, rec.Reason = outcomeRefused, reasonNoPassword
+	var declined passwordDeclined
+	if !isDisconnect(err) && !errors.As(err, &declined) {
+		rec.Outcome, rec.Reason = outcomeError, reasonProtocol
 	}
-	var s S
+	log.Debug("no password", "err", err)
+	r.kind = refuseSilently
+	return r
+}
+
+// loginAuthorized verifies an IAM user's token and authorizes it, or logs a password
+// user in to the backend with pw, and returns the backend session.
+func loginAuthorized[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *AuditRecord, log *slog.Logger, r refusal, isIAM bool, pw string) (S, refusal) {
+	var none, s S
+	var err error
 	if isIAM {
-		if !g.auth.Authorize(ctx, user, pw, rec.Source.Addr(), true, rec) {
+		if !g.auth.Authorize(ctx, r.user, pw, rec.Source.Addr(), true, rec) {
 			log.Warn("authentication failed", "reason", rec.Reason, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
 			r.kind, r.usingPassword = refuseDenied, pw != ""
 			if g.cfg.RevealReasons {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -34,7 +35,7 @@ func newMySQLEngine(g *Gateway) (*mysqlEngine, error) {
 	var err error
 	if e.srv, err = mysqlwire.NewServer(mysqlwire.Config{
 		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, ServerVersion: cfg.ServerVersion,
-		Capabilities: e.caps,
+		Capabilities: e.caps, ReadBufferSize: loginBufSize,
 	}); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
@@ -56,36 +57,58 @@ var tooManyMySQL = mysqlwire.TooManyConnections().AppendPacket(nil, 0)
 
 func (e *mysqlEngine) tooMany() []byte { return tooManyMySQL }
 
-// serve runs one client connection from accept to close.
-func (e *mysqlEngine) serve(ctx context.Context, nc net.Conn, start time.Time, source netip.AddrPort) {
+// serve runs one client connection from accept to close, or up to the question for the
+// password: it then returns the rest, which waits for the answer (Gateway.serveConn).
+func (e *mysqlEngine) serve(ctx context.Context, loginDone context.CancelFunc, nc net.Conn, start time.Time, source netip.AddrPort) (rest func()) {
 	g := e.g
 	c, err := e.srv.Handshake(ctx, nc)
 	if err != nil {
 		g.handshakeFailed(EngineMySQL, source, err, errors.Is(err, mysqlwire.ErrTLS))
-		return
+		return nil
 	}
 	if _, ok := c.Attrs()[dbreport.Param]; ok {
-		e.serveDoctorMySQL(ctx, c, nc, start, source) // diagnose_mysql.go
-		return
+		defer loginDone()
+		e.serveDoctorMySQL(ctx, c, nc, start, source) // diagnose_mysql.go: on this goroutine, to the end
+		return nil
 	}
-	s, rec, log, ok := serveLogin[*mysqlSession](ctx, g, nc, start, EngineMySQL, source, mysqlLogin{loginConn[*mysqlwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {
+	lc := mysqlLogin{loginConn[*mysqlwire.Conn]{e.members, c}, e}
+	refuse := func(r refusal) {
 		if msg := mysqlRefusals[r.kind](r, c); msg != nil {
 			c.SendError(msg.Code, msg.SQLState, msg.Message)
 		}
-	})
-	if !ok {
-		return
 	}
-	err = c.SendOK(0, 0, s.be.status, 0)
+	p, ok := beginLogin[*mysqlSession](ctx, loginDone, g, nc, start, EngineMySQL, source, lc, c.Database(), refuse)
+	if !ok {
+		return nil
+	}
+	finish := func() {
+		if s, rec, log, ok := finishLogin[*mysqlSession](ctx, loginDone, g, lc, p, start, refuse); ok {
+			e.session(c, s, rec, log, nc, start)
+		}
+	}
+	if !p.wait {
+		finish()
+		return nil
+	}
+	return awaitThen(c.Reader(), finish)
+}
+
+// session serves a logged-in client until it leaves: a function of its own, as
+// pgEngine.session.
+func (e *mysqlEngine) session(c *mysqlwire.Conn, s *mysqlSession, rec *AuditRecord, log *slog.Logger, nc net.Conn, start time.Time) {
+	g := e.g
+	err := c.SendOK(0, 0, s.be.status, 0)
 	nc.SetDeadline(time.Time{})
 	g.authenticated(nc)
 	if err == nil {
-		attrs := authorizedAttrs(&rec, c.TLS(), "program_name", c.Attrs()["program_name"], "client_name", c.Attrs()["_client_name"])
+		attrs := authorizedAttrs(rec, c.TLS(), "program_name", c.Attrs()["program_name"], "client_name", c.Attrs()["_client_name"])
 		attrs = append(attrs, "backend_connection_id", s.be.connID, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
-		r := newMySQLRelay(c.NetConn(), c.Reader(), s.be, c.Capabilities(), g.cfg.Pool.ResetTimeout, log)
+		cn := c.NetConn()
+		r := newMySQLRelay(cn, newRelayReader(cn, backendBufSize, buffered(c.Reader())), s.be, c.Capabilities(), g.cfg.Pool.ResetTimeout, log)
 		r.onReset = s.onReset(e.pool)
+		c = nil // its login state (attributes, reader) is garbage from here
 		s.relay(g, EngineMySQL, s.key != "", r.run)
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_connection_id", s.be.connID, "pooled", s.reusable)
 	}
@@ -146,13 +169,21 @@ func (mysqlLogin) sessionID(s *mysqlSession) uint64 { return uint64(s.be.connID)
 
 func (l mysqlLogin) abandon(s *mysqlSession) { s.release(l.e.pool) }
 
-// password asks IAM users for the token (switching them to mysql_clear_password);
+// askPassword asks IAM users for the token (switching them to mysql_clear_password);
 // password users' authentication is relayed to the backend (loginPassword).
+func (l mysqlLogin) askPassword(isIAM bool) (bool, error) {
+	if !isIAM {
+		return false, nil
+	}
+	return l.c.AskCleartextPassword()
+}
+
+// password returns an IAM user's token ("" for password users).
 func (l mysqlLogin) password(isIAM bool) (string, error) {
 	if !isIAM {
 		return "", nil
 	}
-	pw, err := l.c.RequestCleartextPassword()
+	pw, err := l.c.ReadCleartextPassword()
 	if errors.Is(err, mysqlwire.ErrCleartextNotEnabled) {
 		err = passwordDeclined{err}
 	}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"database/sql"
@@ -19,8 +18,8 @@ import (
 // mysqlBackend is a MariaDB backend session after login.
 type mysqlBackend struct {
 	nc     net.Conn
-	r      *bufio.Reader
-	w      *bufio.Writer
+	r      *relayReader // no buffer while idle, in the pool or in a relay
+	w      *relayWriter
 	connID uint32
 	status uint16 // of the last OK packet
 }
@@ -39,13 +38,14 @@ func (b *mysqlBackend) Close() error {
 func (b *mysqlBackend) command(cmd byte, arg []byte, timeout time.Duration) error {
 	b.nc.SetDeadline(time.Now().Add(timeout))
 	defer b.nc.SetDeadline(time.Time{})
-	if _, err := b.w.Write(mysqlwire.CommandPacket(cmd, arg)); err != nil {
+	if _, err := b.w.writer().Write(mysqlwire.CommandPacket(cmd, arg)); err != nil {
 		return err
 	}
-	if err := b.w.Flush(); err != nil {
+	if err := b.w.flush(); err != nil {
 		return err
 	}
-	p, seq, err := mysqlwire.ReadPacket(b.r, maxInspect)
+	p, seq, err := mysqlwire.ReadPacket(b.r.reader(), maxInspect)
+	b.r.release()
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func (e *mysqlEngine) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tl
 	cc, err := mysqlwire.ClientHandshake(ctx, nc, mysqlwire.ClientConfig{
 		User: c.User(), Database: c.Database(), TLS: tc,
 		Capabilities: c.Capabilities() &^ mysqlwire.CapSSL, Charset: c.Charset(),
-		Attrs: attrs, MaxPacketSize: max(c.MaxPacketSize(), 1<<10), ReadBufferSize: backendBufSize,
+		Attrs: attrs, MaxPacketSize: max(c.MaxPacketSize(), 1<<10), ReadBufferSize: loginBufSize,
 		Relay: relay,
 	})
 	if err != nil {
@@ -112,7 +112,8 @@ func (e *mysqlEngine) dialMySQL(ctx context.Context, c *mysqlwire.Conn, cert *tl
 	if e.g.cfg.ServerVersion == "" && cc.ServerVersion != e.srv.ServerVersion() {
 		e.srv.SetServerVersion(cc.ServerVersion) // an invalid one was refused by ClientHandshake
 	}
-	return &mysqlBackend{nc: cc.Conn, r: cc.Reader, w: bufio.NewWriterSize(cc.Conn, backendBufSize), connID: cc.ConnectionID, status: cc.Status}, nil
+	return &mysqlBackend{nc: cc.Conn, r: newRelayReader(cc.Conn, backendBufSize, buffered(cc.Reader)), w: newRelayWriter(cc.Conn, backendBufSize),
+		connID: cc.ConnectionID, status: cc.Status}, nil
 }
 
 // mysqlAdmin runs the membership query through a few connections of the admin account.

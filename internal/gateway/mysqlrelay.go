@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"bufio"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -25,23 +23,23 @@ import (
 // Two goroutines, as pgRelay: run reads the client and writes the backend;
 // backendToClient reads the backend and writes the client.
 type mysqlRelay struct {
-	relayEnds    // resetting: COM_RESET_CONNECTION sent
-	cr           *bufio.Reader
+	relayEnds                 // resetting: COM_RESET_CONNECTION sent
+	cr           *relayReader // the client's
 	be           *mysqlBackend
 	resetTimeout time.Duration
 	onReset      func()
 	log          *slog.Logger
 
 	wmu sync.Mutex // the client's writer: backendToClient, and run for its own ERR
-	cw  *bufio.Writer
+	cw  *relayWriter
 
 	t mysqlwire.Tracker // guarded by mu
 }
 
-func newMySQLRelay(client net.Conn, cr *bufio.Reader, be *mysqlBackend, caps mysqlwire.Capability, resetTimeout time.Duration, log *slog.Logger) *mysqlRelay {
+func newMySQLRelay(client net.Conn, cr *relayReader, be *mysqlBackend, caps mysqlwire.Capability, resetTimeout time.Duration, log *slog.Logger) *mysqlRelay {
 	return &mysqlRelay{
 		relayEnds: relayEnds{client: client}, cr: cr, be: be, resetTimeout: resetTimeout, log: log,
-		cw: bufio.NewWriterSize(client, backendBufSize),
+		cw: newRelayWriter(client, backendBufSize),
 		t:  mysqlwire.NewTracker(caps),
 	}
 }
@@ -81,8 +79,8 @@ var resetConnection = mysqlwire.CommandPacket(mysqlwire.ComResetConnection, nil)
 // frames the client's buffer holds whole go on together, followed under one lock, in
 // one copy; a longer frame, COM_QUIT and COM_CHANGE_USER are taken one by one.
 func (r *mysqlRelay) clientToBackend() error {
-	w := r.be.w
-	flush := flusher(w)
+	bw := r.be.w
+	flush := bw.flush
 	cont := false // the previous frame was full: this one continues its packet
 	for {
 		buf, rerr, werr := fill(r.cr, 4, flush)
@@ -92,6 +90,7 @@ func (r *mysqlRelay) clientToBackend() error {
 		if rerr != nil {
 			return rerr
 		}
+		cr := r.cr.br
 		fwd := 0 // the frames before COM_QUIT or COM_CHANGE_USER
 		r.mu.Lock()
 		mysqlwire.Scan(buf, func(n int, seq byte, payload []byte) bool {
@@ -108,8 +107,8 @@ func (r *mysqlRelay) clientToBackend() error {
 		})
 		r.mu.Unlock()
 		if fwd > 0 {
-			w.Write(buf[:fwd])
-			r.cr.Discard(fwd)
+			bw.writer().Write(buf[:fwd])
+			cr.Discard(fwd)
 			continue
 		}
 
@@ -117,19 +116,19 @@ func (r *mysqlRelay) clientToBackend() error {
 		if err := flush(); err != nil {
 			return errBackendOut
 		}
-		n, seq, err := mysqlwire.ReadHeader(r.cr)
+		n, seq, err := mysqlwire.ReadHeader(cr)
 		if err != nil {
 			return err
 		}
 		first := !cont
 		cont = n == mysqlwire.MaxPayloadLen
 		if first && seq == 0 {
-			head, err := r.cr.Peek(min(n, mysqlwire.TrackerHeadLen))
+			head, err := cr.Peek(min(n, mysqlwire.TrackerHeadLen))
 			if err != nil {
 				return err
 			}
 			if n == 1 && head[0] == mysqlwire.ComQuit {
-				r.cr.Discard(1)
+				cr.Discard(1)
 				return errTerminate
 			}
 			if n > 0 && head[0] == mysqlwire.ComChangeUser {
@@ -143,8 +142,9 @@ func (r *mysqlRelay) clientToBackend() error {
 			r.t.Command(head)
 			r.mu.Unlock()
 		}
+		w := bw.writer()
 		mysqlwire.WriteHeader(w, n, seq)
-		rerr, werr = relayBody(w, r.cr, n)
+		rerr, werr = relayBody(w, cr, n)
 		if rerr != nil {
 			return rerr
 		}
@@ -157,15 +157,16 @@ func (r *mysqlRelay) clientToBackend() error {
 // refuseChangeUser drops a COM_CHANGE_USER packet of n bytes (and its continuation
 // frames, if more) and answers it with ERR.
 func (r *mysqlRelay) refuseChangeUser(n int, more bool) error {
+	cr := r.cr.reader()
 	for {
-		if _, err := r.cr.Discard(n); err != nil {
+		if _, err := cr.Discard(n); err != nil {
 			return err
 		}
 		if !more {
 			break
 		}
 		var err error
-		if n, _, err = mysqlwire.ReadHeader(r.cr); err != nil {
+		if n, _, err = mysqlwire.ReadHeader(cr); err != nil {
 			return err
 		}
 		more = n == mysqlwire.MaxPayloadLen
@@ -175,8 +176,8 @@ func (r *mysqlRelay) refuseChangeUser(n int, more bool) error {
 	pkt := (&mysqlwire.Error{Code: mysqlwire.ErNotSupportedYet, SQLState: mysqlwire.StateSyntaxAccess, Message: msg}).AppendPacket(nil, 1)
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
-	r.cw.Write(pkt)
-	return r.cw.Flush()
+	r.cw.writer().Write(pkt)
+	return r.cw.flush()
 }
 
 // backendToClient forwards the backend's packets to the client until an error, or,
@@ -184,10 +185,9 @@ func (r *mysqlRelay) refuseChangeUser(n int, more bool) error {
 // it takes in whole what the backend's buffer holds: one lock, one copy and, once the
 // backend has nothing more buffered, one write to the client.
 func (r *mysqlRelay) backendToClient() error {
-	br := r.be.r
 	cont := false
 	for {
-		buf, rerr, werr := fill(br, 4, r.flushClient)
+		buf, rerr, werr := fill(r.be.r, 4, r.flushClient)
 		if werr != nil {
 			r.dropClient()
 		}
@@ -205,10 +205,11 @@ func (r *mysqlRelay) backendToClient() error {
 		})
 		gone := r.clientGone
 		r.mu.Unlock()
+		br := r.be.r.br
 		if walked > 0 {
 			if !gone {
 				r.wmu.Lock()
-				_, werr := r.cw.Write(buf[:walked])
+				_, werr := r.cw.writer().Write(buf[:walked])
 				r.wmu.Unlock()
 				if werr != nil {
 					r.dropClient()
@@ -250,8 +251,9 @@ func (r *mysqlRelay) backendToClient() error {
 			}
 		} else {
 			r.wmu.Lock()
-			mysqlwire.WriteHeader(r.cw, n, seq)
-			rerr, werr := relayBody(r.cw, br, n)
+			w := r.cw.writer()
+			mysqlwire.WriteHeader(w, n, seq)
+			rerr, werr := relayBody(w, br, n)
 			r.wmu.Unlock()
 			if rerr != nil {
 				return r.backendLost(rerr)
@@ -280,10 +282,7 @@ func (r *mysqlRelay) packet(head []byte, n int) (done bool) {
 func (r *mysqlRelay) flushClient() error {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
-	if r.cw.Buffered() == 0 {
-		return nil
-	}
-	return r.cw.Flush()
+	return r.cw.flush()
 }
 
 // dropClient is for a failed write to the client (clientFailed): what is left in its
@@ -291,7 +290,7 @@ func (r *mysqlRelay) flushClient() error {
 func (r *mysqlRelay) dropClient() {
 	r.clientFailed()
 	r.wmu.Lock()
-	r.cw.Reset(io.Discard)
+	r.cw.discard()
 	r.wmu.Unlock()
 }
 

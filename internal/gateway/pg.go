@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -35,7 +36,7 @@ func newPGEngine(g *Gateway) (*pgEngine, error) {
 	e := &pgEngine{engineCore: engineCore[*pgBackend]{g: g}, backendTLS: cfg.Backend.TLS.Clone()}
 	var err error
 	if e.srv, err = pgwire.NewServer(pgwire.Config{
-		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, OnCancel: e.cancel,
+		TLS: g.serverTLS(), MinTLSVersion: cfg.MinTLSVersion, OnCancel: e.cancel, ReadBufferSize: loginBufSize,
 	}); err != nil {
 		return nil, err
 	}
@@ -80,29 +81,50 @@ func (e *pgEngine) cancel(pid uint32, key []byte) {
 	}
 }
 
-// serve runs one client connection from accept to close.
-func (e *pgEngine) serve(ctx context.Context, nc net.Conn, start time.Time, source netip.AddrPort) {
+// serve runs one client connection from accept to close, or up to the question for the
+// password: it then returns the rest, which waits for the answer (Gateway.serveConn).
+func (e *pgEngine) serve(ctx context.Context, loginDone context.CancelFunc, nc net.Conn, start time.Time, source netip.AddrPort) (rest func()) {
 	g := e.g
 	c, err := e.srv.Handshake(ctx, nc)
 	if err != nil {
 		if errors.Is(err, pgwire.ErrCancelRequest) {
-			return
+			return nil
 		}
 		g.handshakeFailed(EnginePostgres, source, err, errors.Is(err, pgwire.ErrTLS))
-		return
+		return nil
 	}
 	if _, ok := c.Params()[dbreport.Param]; ok {
-		e.serveDoctorPG(ctx, c, nc, start, source) // diagnose.go
-		return
+		defer loginDone()
+		e.serveDoctorPG(ctx, c, nc, start, source) // diagnose.go: on this goroutine, to the end
+		return nil
 	}
-	s, rec, log, ok := serveLogin[*pgSession](ctx, g, nc, start, EnginePostgres, source, pgLogin{loginConn[*pgwire.Conn]{e.members, c}, e}, c.Database(), func(r refusal) {
+	lc := pgLogin{loginConn[*pgwire.Conn]{e.members, c}, e}
+	refuse := func(r refusal) {
 		if msg := pgRefusals[r.kind](r, c); msg != nil {
 			c.Fatal(msg)
 		}
-	})
-	if !ok {
-		return
 	}
+	p, ok := beginLogin[*pgSession](ctx, loginDone, g, nc, start, EnginePostgres, source, lc, c.Database(), refuse)
+	if !ok {
+		return nil
+	}
+	finish := func() {
+		if s, rec, log, ok := finishLogin[*pgSession](ctx, loginDone, g, lc, p, start, refuse); ok {
+			e.session(c, s, rec, log, nc, start)
+		}
+	}
+	if !p.wait {
+		finish()
+		return nil
+	}
+	return awaitThen(c.Reader(), finish)
+}
+
+// session serves a logged-in client until it leaves. A function of its own, so that the
+// login's frames are not on the stack of an idle session, nor the session's on the stack
+// of a login waiting for its password.
+func (e *pgEngine) session(c *pgwire.Conn, s *pgSession, rec *AuditRecord, log *slog.Logger, nc net.Conn, start time.Time) {
+	g := e.g
 	nc.SetDeadline(time.Time{})
 	g.authenticated(nc)
 
@@ -113,13 +135,15 @@ func (e *pgEngine) serve(ctx context.Context, nc net.Conn, start time.Time, sour
 	}
 	c.SendBackendKeyData(pid, key[:])
 	c.SendReadyForQuery(s.be.tx)
-	err = c.Flush()
-	if err == nil {
-		attrs := authorizedAttrs(&rec, c.TLS(), "application_name", c.Params()["application_name"])
+	if err := c.Flush(); err == nil {
+		attrs := authorizedAttrs(rec, c.TLS(), "application_name", c.Params()["application_name"])
 		attrs = append(attrs, "backend_pid", s.be.pid, "pooled", s.reused)
 		log.Info("connection authorized", attrs...)
 
-		r := &pgRelay{relayEnds: relayEnds{client: c.NetConn()}, cr: c.Reader(), be: s.be, tx: s.be.tx, resetTimeout: g.cfg.Pool.ResetTimeout, onReset: s.onReset(e.pool)}
+		cn := c.NetConn()
+		r := &pgRelay{relayEnds: relayEnds{client: cn}, cr: newRelayReader(cn, backendBufSize, buffered(c.Reader())), cw: newRelayWriter(cn, backendBufSize),
+			be: s.be, tx: s.be.tx, resetTimeout: g.cfg.Pool.ResetTimeout, onReset: s.onReset(e.pool)}
+		c = nil // its login state (startup parameters, reader) is garbage from here
 		s.relay(g, EnginePostgres, s.poolable, r.run)
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_pid", s.be.pid, "pooled", s.reusable)
 	}
@@ -175,10 +199,12 @@ type pgLogin struct {
 
 var _ loginClient[*pgSession] = pgLogin{}
 
-// password asks every user for a password: PostgreSQL's password users log in to the
+// askPassword asks every user for a password: PostgreSQL's password users log in to the
 // backend with it (SCRAM).
+func (l pgLogin) askPassword(bool) (bool, error) { return true, l.c.AskPassword() }
+
 func (l pgLogin) password(bool) (string, error) {
-	pw, err := l.c.RequestPassword()
+	pw, err := l.c.ReadPassword()
 	return string(pw), err
 }
 

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -24,8 +23,8 @@ import (
 // pgBackend is a PostgreSQL backend session taken over from pgconn after login.
 type pgBackend struct {
 	nc     net.Conn
-	r      *bufio.Reader
-	w      *bufio.Writer
+	r      *relayReader // no buffer while idle, in the pool or in a relay
+	w      *relayWriter
 	pid    uint32
 	key    []byte // never logged
 	params map[string]string
@@ -50,7 +49,7 @@ const quickCheckIdle = 30 * time.Second
 // ErrorResponse and the end of the stream there. errCannotPeek if the connection does not
 // allow looking.
 func (b *pgBackend) alive() error {
-	if b.r.Buffered() > 0 {
+	if b.r.buffered() > 0 {
 		return errors.New("gateway: an idle backend session sent something")
 	}
 	return peekIdle(b.nc)
@@ -128,7 +127,7 @@ func (e *pgEngine) dialPG(ctx context.Context, user, database string, params map
 	}
 	guard.settle()
 	return &pgBackend{
-		nc: hc.Conn, r: bufio.NewReaderSize(hc.Conn, backendBufSize), w: bufio.NewWriterSize(hc.Conn, backendBufSize),
+		nc: hc.Conn, r: newRelayReader(hc.Conn, backendBufSize, nil), w: newRelayWriter(hc.Conn, backendBufSize),
 		pid: hc.PID, key: hc.SecretKey, params: hc.ParameterStatuses, tx: hc.TxStatus,
 	}, nil
 }
@@ -139,14 +138,17 @@ func (e *pgEngine) dialPG(ctx context.Context, user, database string, params map
 func (b *pgBackend) simpleQuery(q string, timeout time.Duration) error {
 	b.nc.SetDeadline(time.Now().Add(timeout))
 	defer b.nc.SetDeadline(time.Time{})
-	b.w.Write(pgwire.AppendQuery(b.w.AvailableBuffer(), q))
-	if err := b.w.Flush(); err != nil {
+	w := b.w.writer()
+	w.Write(pgwire.AppendQuery(w.AvailableBuffer(), q))
+	if err := b.w.flush(); err != nil {
 		return err
 	}
+	br := b.r.reader()
+	defer b.r.release()
 	var failed error
 	var buf []byte
 	for {
-		typ, n, err := pgwire.ReadHeader(b.r)
+		typ, n, err := pgwire.ReadHeader(br)
 		if err != nil {
 			return err
 		}
@@ -157,7 +159,7 @@ func (b *pgBackend) simpleQuery(q string, timeout time.Duration) error {
 			buf = make([]byte, n)
 		}
 		body := buf[:n]
-		if _, err := io.ReadFull(b.r, body); err != nil {
+		if _, err := io.ReadFull(br, body); err != nil {
 			return err
 		}
 		switch typ {

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"time"
@@ -26,8 +25,9 @@ var discardAll = pgwire.AppendQuery(nil, "DISCARD ALL")
 // the session idle, run sends DISCARD ALL and backendToClient, no longer forwarding,
 // stops at its ReadyForQuery, leaving the backend connection at a message boundary.
 type pgRelay struct {
-	relayEnds    // resetting: DISCARD ALL sent
-	cr           *bufio.Reader
+	relayEnds                 // resetting: DISCARD ALL sent
+	cr           *relayReader // the client's
+	cw           *relayWriter // the client's
 	be           *pgBackend
 	resetTimeout time.Duration
 	onReset      func() // called before DISCARD ALL is sent, if not nil
@@ -71,8 +71,8 @@ func (r *pgRelay) run(poolable bool) (reusable bool) {
 // messages the client's buffer holds whole go on together, counted under one lock, in
 // one copy; a message longer than that is streamed.
 func (r *pgRelay) clientToBackend() error {
-	w := r.be.w
-	flush := flusher(w)
+	bw := r.be.w
+	flush := bw.flush
 	for {
 		buf, rerr, werr := fill(r.cr, 5, flush)
 		if werr != nil {
@@ -94,9 +94,10 @@ func (r *pgRelay) clientToBackend() error {
 		})
 		r.mu.Unlock()
 		if fwd > 0 {
-			w.Write(buf[:fwd])
+			bw.writer().Write(buf[:fwd])
 		}
-		r.cr.Discard(walked)
+		cr := r.cr.br
+		cr.Discard(walked)
 		switch {
 		case terminate:
 			return errTerminate
@@ -110,7 +111,7 @@ func (r *pgRelay) clientToBackend() error {
 		if err := flush(); err != nil {
 			return errBackendOut
 		}
-		typ, n, err := pgwire.ReadHeader(r.cr)
+		typ, n, err := pgwire.ReadHeader(cr)
 		if err != nil {
 			return err
 		}
@@ -120,8 +121,9 @@ func (r *pgRelay) clientToBackend() error {
 		r.mu.Lock()
 		r.track(typ)
 		r.mu.Unlock()
+		w := bw.writer()
 		pgwire.WriteHeader(w, typ, n)
-		rerr, werr = relayBody(w, r.cr, n)
+		rerr, werr = relayBody(w, cr, n)
 		if rerr != nil {
 			return rerr
 		}
@@ -179,16 +181,15 @@ func (r *pgRelay) inspect(typ byte, body []byte) (done bool) {
 // clientToBackend, it takes in whole what the backend's buffer holds: one lock, one
 // copy and, once the backend has nothing more buffered, one write to the client.
 func (r *pgRelay) backendToClient() error {
-	br := r.be.r
-	cw := bufio.NewWriterSize(r.client, backendBufSize)
-	flush := flusher(cw)
+	cw := r.cw
+	flush := cw.flush
 	failed := func() {
 		r.clientFailed()
-		cw.Reset(io.Discard)
+		cw.discard()
 	}
 	var scratch []byte
 	for {
-		buf, rerr, werr := fill(br, 5, flush)
+		buf, rerr, werr := fill(r.be.r, 5, flush)
 		if werr != nil {
 			failed()
 		}
@@ -204,10 +205,11 @@ func (r *pgRelay) backendToClient() error {
 		gone := r.clientGone
 		r.mu.Unlock()
 		if walked > 0 && !gone {
-			if _, werr := cw.Write(buf[:walked]); werr != nil {
+			if _, werr := cw.writer().Write(buf[:walked]); werr != nil {
 				failed()
 			}
 		}
+		br := r.be.r.br
 		br.Discard(walked)
 		switch {
 		case err != nil:
@@ -247,13 +249,14 @@ func (r *pgRelay) backendToClient() error {
 				return r.backendLost(cw, err)
 			}
 		case !gone:
-			pgwire.WriteHeader(cw, typ, n)
+			w := cw.writer()
+			pgwire.WriteHeader(w, typ, n)
 			var werr error
 			if body != nil {
-				_, werr = cw.Write(body)
+				_, werr = w.Write(body)
 			} else {
 				var rerr error
-				if rerr, werr = relayBody(cw, br, n); rerr != nil {
+				if rerr, werr = relayBody(w, br, n); rerr != nil {
 					return r.backendLost(cw, rerr)
 				}
 			}
@@ -269,7 +272,7 @@ func (r *pgRelay) backendToClient() error {
 
 // backendLost ends backendToClient: unless the backend said FATAL itself or the client
 // is gone, the client gets a FATAL, and its connection is closed so that run stops.
-func (r *pgRelay) backendLost(cw *bufio.Writer, err error) error {
+func (r *pgRelay) backendLost(cw *relayWriter, err error) error {
 	r.mu.Lock()
 	r.beDead = true
 	tell := !r.clientGone && !r.beFatal
@@ -278,8 +281,8 @@ func (r *pgRelay) backendLost(cw *bufio.Writer, err error) error {
 	if tell {
 		e := pgwire.Fatal(pgwire.CodeConnectionFailure, "terminating connection because the connection to the database server was lost")
 		if b, err := e.AppendTo(nil); err == nil {
-			cw.Write(b)
-			cw.Flush()
+			cw.writer().Write(b)
+			cw.flush()
 		}
 	}
 	r.client.Close()

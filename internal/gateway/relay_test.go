@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"io"
@@ -126,9 +125,10 @@ func TestPGRelayFraming(t *testing.T) {
 			t.Parallel()
 			app, gwc := tcpPair(t)
 			gwb, db := tcpPair(t)
-			be := &pgBackend{nc: gwb, r: bufio.NewReaderSize(&choppy{r: gwb, sizes: chops}, 16), w: bufio.NewWriterSize(gwb, 16),
+			be := &pgBackend{nc: gwb, r: newRelayReader(&choppy{r: gwb, sizes: chops}, 16, nil), w: newRelayWriter(gwb, 16),
 				params: map[string]string{"application_name": "before"}, tx: pgwire.TxIdle}
-			r := &pgRelay{relayEnds: relayEnds{client: gwc}, cr: bufio.NewReaderSize(&choppy{r: gwc, sizes: chops}, 16), be: be, tx: be.tx, resetTimeout: 5 * time.Second}
+			r := &pgRelay{relayEnds: relayEnds{client: gwc}, cr: newRelayReader(&choppy{r: gwc, sizes: chops}, 16, nil), cw: newRelayWriter(gwc, 16),
+				be: be, tx: be.tx, resetTimeout: 5 * time.Second}
 			done := make(chan bool, 1)
 			go func() { done <- r.run(true) }()
 
@@ -193,8 +193,8 @@ func TestMySQLRelayFraming(t *testing.T) {
 			gwb, db := tcpPair(t)
 			// The readers hold TrackerHeadLen bytes (the relay peeks that far), far less
 			// than a packet.
-			be := &mysqlBackend{nc: gwb, r: bufio.NewReaderSize(&choppy{r: gwb, sizes: chops}, mysqlwire.TrackerHeadLen), w: bufio.NewWriterSize(gwb, 16)}
-			r := newMySQLRelay(gwc, bufio.NewReaderSize(&choppy{r: gwc, sizes: chops}, mysqlwire.TrackerHeadLen), be, mysqlwire.CapProtocol41, 5*time.Second, slog.New(slog.DiscardHandler))
+			be := &mysqlBackend{nc: gwb, r: newRelayReader(&choppy{r: gwb, sizes: chops}, mysqlwire.TrackerHeadLen, nil), w: newRelayWriter(gwb, 16)}
+			r := newMySQLRelay(gwc, newRelayReader(&choppy{r: gwc, sizes: chops}, mysqlwire.TrackerHeadLen, nil), be, mysqlwire.CapProtocol41, 5*time.Second, slog.New(slog.DiscardHandler))
 			done := make(chan bool, 1)
 			go func() { done <- r.run(true) }()
 
@@ -231,15 +231,16 @@ func TestMySQLRelayFraming(t *testing.T) {
 }
 
 // TestRelayFill checks fill: it flushes the writer only before it has to wait for the
-// reader, and hands out everything buffered.
+// reader, and hands out everything buffered; with nothing buffered it waits without a
+// buffer, and starts the next one with what that wait read.
 func TestRelayFill(t *testing.T) {
 	t.Parallel()
 	src := bytes.NewReader([]byte("abcdefgh"))
-	r := bufio.NewReaderSize(&choppy{r: src, sizes: []int{3, 5}}, 16)
+	l := newRelayReader(&choppy{r: src, sizes: []int{3, 5}}, 16, nil)
 	flushes := 0
 	flush := func() error { flushes++; return nil }
 	for _, want := range []string{"abc", "abc"} { // the second call finds 3 bytes buffered
-		buf, rerr, werr := fill(r, 2, flush)
+		buf, rerr, werr := fill(l, 2, flush)
 		if string(buf) != want || rerr != nil || werr != nil {
 			t.Fatalf("fill = %q, %v, %v; want %q", buf, rerr, werr, want)
 		}
@@ -247,13 +248,59 @@ func TestRelayFill(t *testing.T) {
 	if flushes != 1 {
 		t.Errorf("%d flushes, want 1 (before the first read)", flushes)
 	}
-	r.Discard(2)
-	buf, _, _ := fill(r, 4, flush) // one byte buffered: flush, then read on
+	l.br.Discard(2)
+	buf, _, _ := fill(l, 4, flush) // one byte buffered: flush, then read on
 	if string(buf) != "cdefgh" || flushes != 2 {
 		t.Errorf("fill = %q after %d flushes; want \"cdefgh\" after 2", buf, flushes)
 	}
-	r.Discard(len(buf))
-	if _, rerr, _ := fill(r, 1, flush); rerr != io.EOF {
+	l.br.Discard(len(buf))
+	if _, rerr, _ := fill(l, 1, flush); rerr != io.EOF {
 		t.Errorf("fill at the end: %v, want EOF", rerr)
+	}
+	if l.br != nil {
+		t.Error("the reader kept its buffer while waiting")
+	}
+
+	// Bytes read before (a login's reader) come first; the buffer goes back to the pool
+	// when the reader waits with nothing buffered.
+	l = newRelayReader(&choppy{r: bytes.NewReader([]byte("world")), sizes: []int{2}}, backendBufSize, []byte("hello "))
+	var got []byte
+	for {
+		buf, rerr, _ := fill(l, 1, func() error { return nil })
+		if rerr != nil {
+			if rerr != io.EOF {
+				t.Fatal(rerr)
+			}
+			break
+		}
+		got = append(got, buf...)
+		l.br.Discard(len(buf))
+	}
+	if string(got) != "hello world" || l.br != nil {
+		t.Errorf("read %q, buffer held %v; want \"hello world\", none", got, l.br != nil)
+	}
+}
+
+// TestRelayWriter checks that a relayWriter holds a buffer only until it is flushed,
+// and that a failed flush keeps the error.
+func TestRelayWriter(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	w := newRelayWriter(&out, backendBufSize)
+	w.writer().WriteString("abc")
+	if out.Len() != 0 || w.bw == nil {
+		t.Fatal("written through before the flush")
+	}
+	if err := w.flush(); err != nil || out.String() != "abc" || w.bw != nil {
+		t.Errorf("flush = %v: wrote %q, buffer held %v", err, out.String(), w.bw != nil)
+	}
+	f := newRelayWriter(failWriter{}, backendBufSize)
+	f.writer().WriteString("abc")
+	if f.flush() == nil || f.flush() == nil {
+		t.Error("flush to a failing writer succeeded")
+	}
+	f.discard() // the peer is gone: later writes go nowhere
+	if f.writer().WriteString("more"); f.flush() != nil || f.bw != nil {
+		t.Error("writes after discard failed or kept the buffer")
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
-	"net"
-	"net/netip"
 	"time"
 )
 
@@ -119,25 +117,19 @@ func (l loginConn[C]) isIAM(ctx context.Context) (bool, error) {
 	return l.members.isIAM(ctx, l.c.User())
 }
 
-// serveLogin runs the login flow for a client whose handshake is done, from the end of
-// the startup phase to the audit record: ok is false when the client was refused, and
-// refuse has told it why.
-func serveLogin[S any](ctx context.Context, g *Gateway, nc net.Conn, start time.Time, engine string, source netip.AddrPort,
-	lc loginClient[S], database string, refuse func(refusal)) (s S, rec AuditRecord, log *slog.Logger, ok bool) {
-	g.startupDone(nc, start)
-	rec, log = g.loginRecord(engine, source, lc.user(), database)
-	rec.TLSVersion = lc.tlsVersion()
-	s, r := login[S](ctx, g, lc, &rec, log)
-	if err := g.recordLogin(ctx, &rec, start, log); err != nil && r.kind == loginOK {
+// endLogin records the login and refuses the client if it failed or could not be
+// recorded; it reports whether the client is logged in.
+func endLogin[S any](ctx context.Context, g *Gateway, lc loginClient[S], s *S, r *refusal, rec *AuditRecord, start time.Time, log *slog.Logger, refuse func(refusal)) bool {
+	if err := g.recordLogin(ctx, rec, start, log); err != nil && r.kind == loginOK {
 		// No login succeeds unrecorded: the session goes, the client is refused as if
 		// the backend were unavailable.
-		lc.abandon(s)
+		lc.abandon(*s)
 		var none S
-		s, r.kind = none, refuseUnavailable
+		*s, r.kind = none, refuseUnavailable
 	}
 	if r.kind != loginOK {
-		refuse(r)
-		return s, rec, log, false
+		refuse(*r)
+		return false
 	}
-	return s, rec, log, true
+	return true
 }

@@ -10,7 +10,7 @@
 // message, translated once at the boundary. Any other error is internal (a store failure)
 // and must be reported without detail. Calls do not log: their errors are the caller's to
 // report. The Service logs only what it notices on its own, outside any call (a snapshot
-// rebuild that fails, access keys the master key cannot decrypt), to Config.Logger. It
+// refresh that fails, access keys the master key cannot decrypt), to Config.Logger. It
 // reads no environment; time and randomness come from Config.
 //
 // # Data path
@@ -19,12 +19,17 @@
 // *Caller whose identity policies (user inline and attached, then each group's inline and
 // attached), permissions boundary and tags are compiled; every role with its compiled
 // policies and trust policy; the managed policies; the databases by endpoint. It is built
-// at New and rebuilt after each store revision (store.Watch, and synchronously after this
-// Service's own writes so callers read their writes), then swapped atomically; compiled
-// policies and decrypted secrets are reused from the previous snapshot when unchanged.
-// LookupKey of an AKIA key is a map read. An ASIA key's session token is sealed and
-// self-contained: it is unsealed without any store read, the role's policies come from the
-// snapshot, and the resulting Caller is cached per snapshot. "Last used" of access keys and
+// at New; after each store revision (store.Watch, and synchronously after this Service's
+// own writes so callers read their writes) the changes the store logged since the
+// snapshot's revision (store.Tx.Changes) are applied to it (apply.go): a new snapshot
+// shares everything the changes do not reach with the old one (persistent maps, pmap.go),
+// so a change costs time independent of the store's size, and is swapped in atomically.
+// A full build remains for start-up, for a log that no longer reaches back (or a revision
+// that went back), and to drop compiled policies no longer in use. LookupKey of an AKIA
+// key is a map read. An ASIA key's session token is sealed and self-contained: it is
+// unsealed without any store read, the role's policies come from the snapshot, and the
+// resulting Caller is cached across snapshots while its role (or user) and managed
+// session policies are unchanged. "Last used" of access keys and
 // roles is recorded in memory with atomics and written in one batched transaction per
 // Config.UsageFlushInterval (and at Close); GetAccessKeyLastUsed and GetRole merge pending
 // records. Every use is noted, none sampled. The access advisor's records (per principal

@@ -27,7 +27,7 @@ func (s *Service) LookupKey(ctx context.Context, accessKeyID, sessionToken strin
 	if strings.HasPrefix(accessKeyID, "ASIA") {
 		return s.lookupSession(snap, accessKeyID, sessionToken)
 	}
-	if e := snap.keys[accessKeyID]; e != nil {
+	if e := snap.keys.Get(accessKeyID); e.usable() {
 		return e.key, nil
 	}
 	return token.Key[*Caller]{}, fmt.Errorf("%w: %.20q", token.ErrUnknownKey, accessKeyID)
@@ -37,8 +37,9 @@ func (s *Service) lookupSession(snap *snapshot, akid, tok string) (token.Key[*Ca
 	if tok == "" {
 		return token.Key[*Caller]{}, fmt.Errorf("%w: temporary credentials need a session token", token.ErrInvalidSessionToken)
 	}
-	if v, ok := snap.sessions.Load(akid); ok {
-		if e := v.(*sessionEntry); e.token == tok {
+	cache := s.sessCache.Load()
+	if v, ok := cache.m.Load(akid); ok {
+		if e := v.(*sessionEntry); e.token == tok && e.valid(snap) {
 			return e.key, nil
 		}
 	}
@@ -54,10 +55,15 @@ func (s *Service) lookupSession(snap *snapshot, akid, tok string) (token.Key[*Ca
 		return token.Key[*Caller]{}, err
 	}
 	key := token.Key[*Caller]{SecretAccessKey: p.S, Expiration: c.Session.Expiration, Principal: c}
-	if snap.nsessions.Load() < maxCachedSessions {
-		if _, loaded := snap.sessions.Swap(akid, &sessionEntry{token: tok, key: key}); !loaded {
-			snap.nsessions.Add(1)
-		}
+	if cache.n.Load() >= maxCachedSessions {
+		// Full: start afresh (whoever swaps first; the others use the new cache).
+		s.sessCache.CompareAndSwap(cache, new(sessionCache))
+		cache = s.sessCache.Load()
+	}
+	e := &sessionEntry{token: tok, key: key, p: p}
+	e.from, e.managed = sessionDeps(snap, p)
+	if _, loaded := cache.m.Swap(akid, e); !loaded {
+		cache.n.Add(1)
 	}
 	return key, nil
 }
@@ -70,7 +76,7 @@ func (s *Service) sessionCaller(snap *snapshot, p *sessionPayload) (*Caller, err
 		if err != nil {
 			return nil, fmt.Errorf("%w: unsupported content", token.ErrInvalidSessionToken)
 		}
-		u := snap.users[entityKey(p.A, lastSegment(p.U))]
+		u := snap.users.Get(entityKey(p.A, lastSegment(p.U)))
 		if u == nil || u.id != p.UI || u.arn != p.U || pr.Account != p.A {
 			return nil, fmt.Errorf("%w: the user no longer exists", token.ErrInvalidSessionToken)
 		}
@@ -79,7 +85,7 @@ func (s *Service) sessionCaller(snap *snapshot, p *sessionPayload) (*Caller, err
 		return c, nil
 	}
 	rk := entityKey(p.A, roleNameOf(p.R))
-	r := snap.roles[rk]
+	r := snap.roles.Get(rk)
 	if r == nil || r.id != p.RI || r.arn != p.R {
 		return nil, fmt.Errorf("%w: the role no longer exists", token.ErrInvalidSessionToken)
 	}
@@ -119,7 +125,7 @@ func (s *Service) sessionCaller(snap *snapshot, p *sessionPayload) (*Caller, err
 			c.sessionP = append(c.sessionP, sp)
 		}
 		for _, a := range p.PA {
-			if mp := snap.managed[a]; mp != nil {
+			if mp := snap.managed.Get(a); mp != nil {
 				c.sessionP = append(c.sessionP, mp)
 			} else {
 				missing = true

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/store"
+	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -121,8 +120,8 @@ func TestRotateUnderRunningService(t *testing.T) {
 	if _, err := RotateMasterKey(ctx, raw, testMaster, bytes.Repeat([]byte{0x42}, 32), nil); err != nil {
 		t.Fatal(err)
 	}
-	r := logs.wait(t, slog.LevelError)
-	if !strings.Contains(r, "master key cannot decrypt") || !strings.Contains(r, "count=2") ||
+	r := logs.WaitLine(t, `"level":"ERROR"`)
+	if !strings.Contains(r, "master key cannot decrypt") || !strings.Contains(r, `"count":2`) ||
 		!strings.Contains(r, alice.AccessKeyID) || !strings.Contains(r, e.admin.AccessKeyID) {
 		t.Errorf("log after the rotation = %q; want the two keys named", r)
 	}
@@ -134,7 +133,7 @@ func TestRotateUnderRunningService(t *testing.T) {
 	if err := s.refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := logs.count(slog.LevelError); n != 1 {
+	if n := logs.Count(`"level":"ERROR"`); n != 1 {
 		t.Errorf("%d error lines after a second rebuild, want 1", n)
 	}
 }
@@ -148,20 +147,18 @@ func TestRefreshFailureLogged(t *testing.T) {
 	s, logs := restartLogged(t, e, fs)
 	fs.fail.Store(true)
 	bump(t, raw)
-	if r := logs.wait(t, slog.LevelWarn); !strings.Contains(r, "cannot rebuild") || !strings.Contains(r, "disk on fire") {
+	if r := logs.WaitLine(t, `"level":"WARN"`); !strings.Contains(r, "cannot rebuild") || !strings.Contains(r, "disk on fire") {
 		t.Errorf("log of the failed rebuild = %q", r)
 	}
 	if _, err := s.LookupKey(ctx, alice.AccessKeyID, ""); err != nil {
 		t.Errorf("LookupKey while rebuilds fail = %v; want the last snapshot served", err)
 	}
 	time.Sleep(1500 * time.Millisecond) // at least one retry fails too
-	if n := logs.count(slog.LevelWarn); n != 1 {
+	if n := logs.Count(`"level":"WARN"`); n != 1 {
 		t.Errorf("%d warnings while failing, want 1", n)
 	}
 	fs.fail.Store(false)
-	if r := logs.wait(t, slog.LevelInfo); !strings.Contains(r, "up to date again") {
-		t.Errorf("log of the recovery = %q", r)
-	}
+	logs.WaitLine(t, `"level":"INFO"`, "up to date again") // the recovery is logged
 	if got, want := s.snap.Load().rev, mustRevision(t, raw); got != want {
 		t.Errorf("snapshot at revision %d after the recovery, want %d", got, want)
 	}
@@ -187,61 +184,6 @@ func (f *failingStore) View(ctx context.Context, fn func(store.Tx) error) error 
 		return errors.New("disk on fire")
 	}
 	return f.Store.View(ctx, fn)
-}
-
-// recordLog is a slog.Handler that keeps every record, as one line of text.
-type recordLog struct {
-	mu    sync.Mutex
-	lines []string
-	level []slog.Level
-}
-
-func (*recordLog) Enabled(context.Context, slog.Level) bool { return true }
-func (h *recordLog) WithAttrs([]slog.Attr) slog.Handler     { return h }
-func (h *recordLog) WithGroup(string) slog.Handler          { return h }
-
-func (h *recordLog) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Message)
-	r.Attrs(func(a slog.Attr) bool {
-		b.WriteString(" " + a.String())
-		return true
-	})
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.lines = append(h.lines, b.String())
-	h.level = append(h.level, r.Level)
-	return nil
-}
-
-// wait returns the first line at level, waiting up to 5 s for it.
-func (h *recordLog) wait(t *testing.T, level slog.Level) string {
-	t.Helper()
-	for range 500 {
-		h.mu.Lock()
-		for i, l := range h.level {
-			if l == level {
-				h.mu.Unlock()
-				return h.lines[i]
-			}
-		}
-		h.mu.Unlock()
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no %v line logged in 5s", level)
-	return ""
-}
-
-func (h *recordLog) count(level slog.Level) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for _, l := range h.level {
-		if l == level {
-			n++
-		}
-	}
-	return n
 }
 
 // TestRefreshFollowsARevisionThatWentBack: a shared store's revision can go back (its
@@ -281,11 +223,11 @@ func (r *rewoundStore) Revision(ctx context.Context) (int64, error) {
 
 // restartLogged closes e's Service and opens another on st, with e's master key and clock,
 // logging to the returned recorder.
-func restartLogged(t *testing.T, e *env, st store.Store) (*Service, *recordLog) {
+func restartLogged(t *testing.T, e *env, st store.Store) (*Service, *testenv.LogBuffer) {
 	t.Helper()
 	e.s.Close()
-	logs := &recordLog{}
-	s, err := New(context.Background(), Config{Store: st, MasterKey: testMaster, Now: e.clock.Now, Logger: slog.New(logs)})
+	logs := &testenv.LogBuffer{}
+	s, err := New(context.Background(), Config{Store: st, MasterKey: testMaster, Now: e.clock.Now, Logger: logs.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

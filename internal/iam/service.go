@@ -38,10 +38,17 @@ type Service struct {
 	previous []cipher.AEAD // session tokens sealed under previous master keys
 
 	snap        atomic.Pointer[snapshot]
+	sessCache   atomic.Pointer[sessionCache]
 	nativePorts atomic.Pointer[map[int][]string] // SetNativePorts: port → resource IDs
 	refreshMu   sync.Mutex
-	usage       usageTracker
-	ctxPool     sync.Pool // *policy.Context
+	// Guarded by refreshMu: the compiled policies of the snapshots, by kind, name and
+	// document; how many apply added since the last build, and how many build kept.
+	compiled                   map[string]*policy.Policy
+	compiledAdds, compiledLive int
+	// Counts of snapshots made by build and by applyChanges.
+	fullBuilds, appliedBuilds atomic.Int64
+	usage                     usageTracker
+	ctxPool                   sync.Pool // *policy.Context
 
 	admin *policy.Policy // AdministratorAccess, the identity policy of root callers
 
@@ -115,14 +122,20 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s.admin = builtinPolicies[adminPolicyARN].compiled
 	s.ctxPool.New = func() any { return new(policy.Context) }
+	s.sessCache.Store(new(sessionCache))
 
 	wctx, cancel := context.WithCancel(context.Background())
 	watch := s.st.Watch(wctx) // before the load, so that no change is missed
+	start := time.Now()
 	if err := s.refresh(ctx); err != nil {
 		cancel()
 		return nil, err
 	}
-	if bad := s.snap.Load().unsealable; len(bad) > 0 {
+	snap := s.snap.Load()
+	s.log.Info("iam: loaded the store", "revision", snap.rev, "users", snap.users.Len(), "roles", snap.roles.Len(),
+		"access_keys", snap.keys.Len(), "managed_policies", snap.managed.Len()-len(builtinPolicies),
+		"seconds", time.Since(start).Seconds())
+	if bad := sortedSet(s.snap.Load().unsealable); len(bad) > 0 {
 		cancel()
 		return nil, fmt.Errorf("%w: the secrets of %d access keys (%s) cannot be decrypted: "+
 			"this is not the master key the store was written with (after a rotation, the new key is master_key_file)",

@@ -2,8 +2,10 @@ package iam
 
 import (
 	"context"
+	"crypto/cipher"
 	"encoding/json"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,41 +19,112 @@ import (
 
 // snapshot is the data path's read-only view of the store at one revision: access keys
 // with their decrypted secrets and callers, users and roles with compiled policies, and
-// the databases. It is rebuilt after every revision and swapped atomically; nothing in it
-// changes after it is published, except the session cache.
+// the databases. Nothing in it changes after it is published. A change to the store makes
+// a new snapshot from the previous one (apply), copying only what the change reaches: its
+// maps are persistent (pmap), so that a change costs time independent of the store's
+// size; start-up and the cases apply cannot handle load one from scratch (build).
 type snapshot struct {
 	rev        int64
-	accounts   map[string]*accountDoc
-	keys       map[string]*keyEntry  // AKIA… → key
-	users      map[string]*principal // entityKey → user
-	roles      map[string]*principal // entityKey → role
-	managed    map[string]*policy.Policy
-	dbs        []Database
-	byEndpoint map[string]int // lower(host):port → index in dbs
-	// unsealable are the IDs of access keys whose secret the master key cannot open
-	// (sealed under another master key, or damaged): those keys are unknown to callers.
-	unsealable []string
+	accounts   map[string]*accountDoc // few: copied whole on change
+	keys       pmap[*keyEntry]        // AKIA… → every stored access key
+	users      pmap[*principal]       // entityKey → user
+	roles      pmap[*principal]       // entityKey → role
+	managed    pmap[*policy.Policy]   // ARN → default version; AWS's built-in ones too
+	dbs        []Database             // in store key order
+	byEndpoint map[string]int         // lower(host):port → index in dbs
+	// unsealable are the IDs of the access keys of existing users whose secret the master
+	// key cannot open (sealed under another master key, or damaged): those keys are
+	// unknown to callers.
+	unsealable pset
 
-	// Caches carried from one snapshot to the next: compiled policies by (kind, name,
-	// document) and decrypted secrets by (key ID, ciphertext).
-	compiled map[string]*policy.Policy
-	secrets  map[string]string
-
-	sessions  sync.Map // ASIA… → *sessionEntry
-	nsessions atomic.Int64
+	// What apply needs to find what a change reaches.
+	dbDocs     map[string]Database // store key → database
+	groups     pmap[*groupSrc]     // entityKey → group's policies
+	members    pmap[pset]          // group entityKey → users whose document lists the group
+	uses       pmap[pset]          // managed policy ARN → refKey of its attachers and boundary users
+	policyARNs pmap[string]        // policy store key → its ARN
+	userKeys   pmap[pset]          // user entityKey → IDs of the access keys naming the user
 }
 
-// maxCachedSessions bounds the session cache of one snapshot.
+// Kinds of references in snapshot.uses.
+const (
+	refUser  = "u"
+	refRole  = "r"
+	refGroup = "g"
+)
+
+func refKey(kind, ek string) string { return kind + ek }
+
+// maxCachedSessions bounds the session cache.
 const maxCachedSessions = 1 << 16
 
-type sessionEntry struct {
-	token string
-	key   token.Key[*Caller]
+// sessionCache holds the Callers of verified session tokens, across snapshots: an entry
+// is used only while the principal and the managed session policies it was built from are
+// still those of the current snapshot (pointer equality: snapshots replace what changes).
+type sessionCache struct {
+	m sync.Map // ASIA… → *sessionEntry
+	n atomic.Int64
 }
 
-type keyEntry struct {
-	key token.Key[*Caller] // Principal is the *Caller
+type sessionEntry struct {
+	token   string
+	key     token.Key[*Caller]
+	from    *principal       // the user or role it was built from
+	managed []*policy.Policy // snapshot.managed of the payload's PA, in order
+	p       *sessionPayload
 }
+
+// sessionDeps returns what a session's Caller is built from in snap: its user or role, and
+// the managed session policies.
+func sessionDeps(snap *snapshot, p *sessionPayload) (*principal, []*policy.Policy) {
+	var from *principal
+	if p.U != "" {
+		from = snap.users.Get(entityKey(p.A, lastSegment(p.U)))
+	} else {
+		from = snap.roles.Get(entityKey(p.A, roleNameOf(p.R)))
+	}
+	var managed []*policy.Policy
+	if len(p.PA) > 0 {
+		managed = make([]*policy.Policy, len(p.PA))
+		for i, a := range p.PA {
+			managed[i] = snap.managed.Get(a)
+		}
+	}
+	return from, managed
+}
+
+// valid reports whether e still holds in snap.
+func (e *sessionEntry) valid(snap *snapshot) bool {
+	var from *principal
+	if e.p.U != "" {
+		from = snap.users.Get(entityKey(e.p.A, lastSegment(e.p.U)))
+	} else {
+		from = snap.roles.Get(entityKey(e.p.A, roleNameOf(e.p.R)))
+	}
+	if from != e.from {
+		return false
+	}
+	for i, a := range e.p.PA {
+		if snap.managed.Get(a) != e.managed[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// keyEntry is a stored access key. key.Principal (the *Caller) is nil when the key is
+// unknown to callers: its user does not exist, or its secret cannot be opened.
+type keyEntry struct {
+	key           token.Key[*Caller]
+	id            string
+	account, user string // the user's lower-case name
+	status        string
+	sealed        string
+	secret        string
+	opened        bool // secret is the opened sealed secret
+}
+
+func (e *keyEntry) usable() bool { return e != nil && e.key.Principal != nil }
 
 // principal is a user or role with its compiled policies.
 type principal struct {
@@ -64,6 +137,23 @@ type principal struct {
 	maxSession                   int            // roles, seconds
 	revokedBefore                time.Time      // roles
 	broken                       bool           // a stored policy failed to compile: deny all
+	src                          *principalSrc
+}
+
+// principalSrc is what a principal's policies are resolved from, kept for apply.
+type principalSrc struct {
+	inline   []*policy.Policy // compiled inline policies, by name
+	broken   bool             // an inline (or the trust) policy did not compile
+	attached []string         // managed policy ARNs
+	boundary string
+	groups   []string // users: lower-case group names
+}
+
+// groupSrc is a group's policies.
+type groupSrc struct {
+	inline   []*policy.Policy
+	broken   bool
+	attached []string
 }
 
 // tagKV is a principal tag as a request-context key.
@@ -89,7 +179,9 @@ func (p *principal) userCaller(akid string) *Caller {
 	}
 }
 
-// refresh brings the snapshot up to the store's current revision.
+// refresh brings the snapshot up to the store's current revision: by applying the
+// changes since the snapshot's revision when the store's change log has them, by loading
+// everything otherwise.
 func (s *Service) refresh(ctx context.Context) error {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
@@ -100,24 +192,33 @@ func (s *Service) refresh(ctx context.Context) error {
 	prev := s.snap.Load()
 	// Equal: nothing changed. Lower, though, is not "older": a shared store's revision goes
 	// back when its database loses commits (a failover to a lagging standby, a restore), and
-	// the snapshot must follow what the store now holds.
+	// the snapshot must follow what the store now holds: load it all.
 	if prev != nil && prev.rev == rev {
 		return nil
 	}
-	next, err := s.build(ctx, rev, prev)
-	if err != nil {
-		return err
+	var next *snapshot
+	var lost []string
+	if prev != nil && rev > prev.rev && !s.compiledStale() {
+		if next, lost, err = s.applyChanges(ctx, prev); err != nil {
+			return err
+		}
+	}
+	if next == nil {
+		if next, err = s.build(ctx, rev, prev); err != nil {
+			return err
+		}
+		if prev != nil {
+			lost = newIDs(sortedSet(next.unsealable), sortedSet(prev.unsealable))
+		}
 	}
 	s.snap.Store(next)
-	if prev != nil {
-		// New refuses a store it cannot open; a key that becomes unreadable later means the
-		// store was re-encrypted under another master key (rotate-master-key while this
-		// process runs, or a replica with another key) or damaged.
-		if lost := newIDs(next.unsealable, prev.unsealable); len(lost) > 0 {
-			s.log.Error("iam: access keys became unknown: the master key cannot decrypt their secrets; "+
-				"the store was re-encrypted under another master key or damaged: restart with the store's master key",
-				"count", len(lost), "keys", strings.Join(firstN(lost, 3), ","))
-		}
+	// New refuses a store it cannot open; a key that becomes unreadable later means the
+	// store was re-encrypted under another master key (rotate-master-key while this process
+	// runs, or a replica with another key) or damaged.
+	if len(lost) > 0 {
+		s.log.Error("iam: access keys became unknown: the master key cannot decrypt their secrets; "+
+			"the store was re-encrypted under another master key or damaged: restart with the store's master key",
+			"count", len(lost), "keys", strings.Join(firstN(lost, 3), ","))
 	}
 	return nil
 }
@@ -140,12 +241,41 @@ func newIDs(ids, old []string) []string {
 	return out
 }
 
-// build loads a snapshot; its content is at least as new as rev.
+func sortedSet(s pset) []string {
+	out := make([]string, 0, s.Len())
+	for k := range s.All() {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// The kinds the snapshot is made of; changes to others (usage records, instance profiles,
+// OIDC providers, the ID index) do not reach it.
+var snapshotKinds = map[string]bool{
+	kindAccount: true, kindUser: true, kindGroup: true, kindRole: true, kindPolicy: true, kindKey: true, kindDB: true,
+}
+
+// build loads a snapshot from scratch; its content is at least as new as rev. It reuses
+// the compiled policies and opened secrets of prev, and starts a new cache of compiled
+// policies holding only those in use.
 func (s *Service) build(ctx context.Context, rev int64, prev *snapshot) (*snapshot, error) {
-	kinds := []string{kindAccount, kindUser, kindGroup, kindRole, kindPolicy, kindKey, kindDB}
-	items := make(map[string][]store.Item, len(kinds))
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		for _, k := range kinds {
+	items, err := loadAll(ctx, s.st)
+	if err != nil {
+		return nil, err
+	}
+	compiled := map[string]*policy.Policy{}
+	next := buildFrom(items, rev, s.secrets, compiled, s.compiled, prev)
+	s.compiled, s.compiledAdds, s.compiledLive = compiled, 0, len(compiled)
+	s.fullBuilds.Add(1)
+	return next, nil
+}
+
+// loadAll reads every item of the snapshot's kinds, in one transaction.
+func loadAll(ctx context.Context, st store.Store) (map[string][]store.Item, error) {
+	items := make(map[string][]store.Item, len(snapshotKinds))
+	err := st.View(ctx, func(tx store.Tx) error {
+		for k := range snapshotKinds {
 			its, err := listAll(tx, k, "")
 			if err != nil {
 				return err
@@ -154,126 +284,199 @@ func (s *Service) build(ctx context.Context, rev int64, prev *snapshot) (*snapsh
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	b := &builder{s: s, prev: prev, next: &snapshot{
-		rev: rev, accounts: map[string]*accountDoc{}, keys: map[string]*keyEntry{},
-		users: map[string]*principal{}, roles: map[string]*principal{}, managed: map[string]*policy.Policy{},
-		byEndpoint: map[string]int{}, compiled: map[string]*policy.Policy{}, secrets: map[string]string{},
-	}}
-	// Managed policies before the principals that attach them, users before their keys.
-	b.addAccounts(items[kindAccount])
-	b.addManaged(items[kindPolicy])
-	b.addUsers(items[kindUser], items[kindGroup])
-	b.addRoles(items[kindRole])
-	b.addKeys(items[kindKey])
-	b.addDatabases(items[kindDB])
-	return b.next, nil
+	return items, err
 }
 
-func (b *builder) addAccounts(items []store.Item) {
-	for _, d := range decoded[accountDoc](items) {
-		b.next.accounts[d.ID] = d
+// buildFrom makes a snapshot of items (by kind) from scratch, compiling into compiled
+// (reusing old's entries) and reusing prev's opened secrets. It is the reference that
+// apply must agree with: it derives everything at once, with no notion of what changed.
+func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compiled, old map[string]*policy.Policy, prev *snapshot) *snapshot {
+	b := &builder{aead: aead, compiled: compiled, old: old}
+	n := &snapshot{rev: rev, accounts: map[string]*accountDoc{}, byEndpoint: map[string]int{}, dbDocs: map[string]Database{}}
+	for key, d := range decoded[accountDoc](items[kindAccount]) {
+		n.accounts[key] = d // key is the ID
 	}
-}
-
-// addManaged compiles the default version of every managed policy, and adds AWS's
-// built-in ones.
-func (b *builder) addManaged(items []store.Item) {
-	n := b.next
+	// Plain maps first, made persistent at the end in one pass each. Managed policies
+	// before the principals that attach them, users before their keys.
+	managed := map[string]*policy.Policy{}
 	for a, bp := range builtinPolicies {
-		n.managed[a] = bp.compiled
+		managed[a] = bp.compiled
 	}
-	for key, d := range decoded[policyDoc](items) {
-		acct := keyAccount(key)
-		a := policyARN(acct, d.Path, d.Name)
-		if v := d.version(d.Default); v != nil {
-			if p := b.compile(policy.KindIdentity, a, v.Document); p != nil {
-				n.managed[a] = p
-			}
+	policyARNs := map[string]string{}
+	for key, d := range decoded[policyDoc](items[kindPolicy]) {
+		a := policyARN(keyAccount(key), d.Path, d.Name)
+		policyARNs[key] = a
+		if p := b.managed(a, d); p != nil {
+			managed[a] = p
 		}
 	}
+	uses := map[string]map[string]struct{}{}
+	members := map[string]map[string]struct{}{}
+	groups := map[string]*groupSrc{}
+	for key, d := range decoded[groupDoc](items[kindGroup]) {
+		g := b.groupSrc(d)
+		groups[key] = g
+		for _, a := range g.attached {
+			addTo(uses, a, refKey(refGroup, key))
+		}
+	}
+	getManaged := func(a string) *policy.Policy { return managed[a] }
+	users := map[string]*principal{}
+	for key, d := range decoded[userDoc](items[kindUser]) {
+		p := b.user(key, d)
+		for _, g := range p.src.groups {
+			addTo(members, entityKey(p.account, g), key)
+		}
+		for _, a := range p.src.policyRefs() {
+			addTo(uses, a, refKey(refUser, key))
+		}
+		users[key] = resolveUser(p, getManaged, func(k string) *groupSrc { return groups[k] })
+	}
+	roles := map[string]*principal{}
+	for key, d := range decoded[roleDoc](items[kindRole]) {
+		p := b.role(key, d)
+		for _, a := range p.src.policyRefs() {
+			addTo(uses, a, refKey(refRole, key))
+		}
+		roles[key] = resolveRole(p, getManaged)
+	}
+	byUser := map[string]map[string]struct{}{}
+	keys := map[string]*keyEntry{}
+	unsealable := map[string]struct{}{}
+	for key, d := range decoded[keyDoc](items[kindKey]) { // key is the ID
+		var old *keyEntry
+		if prev != nil {
+			old = prev.keys.Get(key)
+		}
+		e := b.keyEntry(d, old)
+		uk := entityKey(e.account, e.user)
+		addTo(byUser, uk, key)
+		u := users[uk]
+		if u != nil && !e.opened {
+			unsealable[key] = struct{}{} // New refuses to start with these
+		}
+		keys[key] = withCaller(e, u)
+	}
+	for _, it := range items[kindDB] {
+		d := new(dbDoc)
+		if json.Unmarshal(it.Value, d) == nil {
+			n.dbDocs[it.Key] = d.database()
+		}
+	}
+	n.dbs, n.byEndpoint = indexDatabases(n.dbDocs)
+	n.managed, n.policyARNs, n.groups = pmapOf(managed), pmapOf(policyARNs), pmapOf(groups)
+	n.users, n.roles, n.keys, n.unsealable = pmapOf(users), pmapOf(roles), pmapOf(keys), pmapOf(unsealable)
+	n.uses, n.members, n.userKeys = setsOf(uses), setsOf(members), setsOf(byUser)
+	return n
 }
 
-// addUsers adds the users with their own policies and those of their groups.
-func (b *builder) addUsers(users, groupItems []store.Item) {
-	groups := map[string]*groupDoc{}
-	for key, d := range decoded[groupDoc](groupItems) {
-		groups[key] = d
+func addTo(m map[string]map[string]struct{}, k, v string) {
+	s := m[k]
+	if s == nil {
+		s = map[string]struct{}{}
+		m[k] = s
 	}
-	for key, d := range decoded[userDoc](users) {
-		acct := keyAccount(key)
-		p := &principal{account: acct, name: d.Name, id: d.ID, arn: userARN(acct, d.Path, d.Name), path: d.Path, tags: tagMap(d.Tags)}
-		b.addPolicies(p, &d.holder)
-		for _, g := range d.Groups {
-			if gd := groups[entityKey(acct, g)]; gd != nil {
-				b.addPolicies(p, &gd.holder)
-			}
-		}
-		b.setBoundary(p, d.Boundary)
-		p.tagCtx = makeTagCtx(p.tags)
-		b.next.users[key] = p
-	}
+	s[v] = struct{}{}
 }
 
-// addRoles adds the roles with their policies and trust policies.
-func (b *builder) addRoles(items []store.Item) {
-	for key, d := range decoded[roleDoc](items) {
-		acct := keyAccount(key)
-		a := roleARN(acct, d.Path, d.Name)
-		p := &principal{account: acct, name: d.Name, id: d.ID, arn: a, path: d.Path, tags: tagMap(d.Tags),
-			maxSession: d.MaxSession, revokedBefore: d.RevokedBefore}
-		b.addPolicies(p, &d.holder)
-		b.setBoundary(p, d.Boundary)
-		p.trust = b.compile(policy.KindTrust, a, d.Trust)
-		if p.trust == nil {
-			p.broken = true
-		}
-		p.tagCtx = makeTagCtx(p.tags)
-		b.next.roles[key] = p
+func setsOf(m map[string]map[string]struct{}) pmap[pset] {
+	sets := make(map[string]pset, len(m))
+	for k, s := range m {
+		sets[k] = pmapOf(s)
 	}
+	return pmapOf(sets)
 }
 
-// addKeys adds the access keys of known users with their decrypted secrets, and notes
-// those whose secret the master key cannot open.
-func (b *builder) addKeys(items []store.Item) {
-	n := b.next
-	for _, d := range decoded[keyDoc](items) {
-		u := n.users[entityKey(d.Account, d.User)]
-		if u == nil {
-			continue
-		}
-		secret, ok := b.secret(d)
-		if !ok {
-			n.unsealable = append(n.unsealable, d.ID) // New refuses to start with these
-			continue
-		}
-		n.keys[d.ID] = &keyEntry{key: token.Key[*Caller]{
-			SecretAccessKey: secret, Inactive: d.Status != StatusActive, Principal: u.userCaller(d.ID),
-		}}
+// policyRefs returns the managed policies the source refers to: attached, and boundary.
+func (src *principalSrc) policyRefs() []string {
+	if src.boundary == "" {
+		return src.attached
 	}
+	return append(slices.Clip(src.attached), src.boundary)
 }
 
-// addDatabases adds the databases and indexes them by endpoint; the first database
-// listing an endpoint owns it.
-func (b *builder) addDatabases(items []store.Item) {
-	n := b.next
-	for _, d := range decoded[dbDoc](items) {
-		db := d.database()
-		i := len(n.dbs)
-		n.dbs = append(n.dbs, db)
+// indexDatabases returns the databases in store key order and their index by endpoint;
+// the first database listing an endpoint owns it.
+func indexDatabases(docs map[string]Database) ([]Database, map[string]int) {
+	var dbs []Database
+	byEndpoint := map[string]int{}
+	for _, k := range sortedKeys(docs) {
+		db := docs[k]
+		i := len(dbs)
+		dbs = append(dbs, db)
 		hosts := append(append([]string(nil), db.Endpoints...), db.ReaderEndpoint)
 		for _, h := range hosts {
 			if h == "" {
 				continue
 			}
 			k := endpointKey(h, db.Port)
-			if _, dup := n.byEndpoint[k]; !dup {
-				n.byEndpoint[k] = i
+			if _, dup := byEndpoint[k]; !dup {
+				byEndpoint[k] = i
 			}
 		}
 	}
+	return dbs, byEndpoint
+}
+
+// resolveUser returns p with its identity policies, boundary and broken flag resolved
+// against managed and groups: its inline policies, the managed ones it attaches, then for
+// each of its groups in order, the group's inline and attached policies.
+func resolveUser(p *principal, managed func(string) *policy.Policy, groups func(string) *groupSrc) *principal {
+	q := *p
+	q.identity, q.broken = nil, p.src.broken
+	q.identity = append(q.identity, p.src.inline...)
+	q.identity = appendManaged(q.identity, managed, p.src.attached)
+	for _, g := range p.src.groups {
+		if gs := groups(entityKey(p.account, g)); gs != nil {
+			q.identity = append(q.identity, gs.inline...)
+			q.identity = appendManaged(q.identity, managed, gs.attached)
+			q.broken = q.broken || gs.broken
+		}
+	}
+	q.resolveBoundary(managed)
+	return &q
+}
+
+// resolveRole is resolveUser for a role, which has no groups.
+func resolveRole(p *principal, managed func(string) *policy.Policy) *principal {
+	q := *p
+	q.identity, q.broken = nil, p.src.broken
+	q.identity = append(q.identity, p.src.inline...)
+	q.identity = appendManaged(q.identity, managed, p.src.attached)
+	q.resolveBoundary(managed)
+	return &q
+}
+
+func appendManaged(dst []*policy.Policy, managed func(string) *policy.Policy, arns []string) []*policy.Policy {
+	for _, a := range arns {
+		if c := managed(a); c != nil {
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+func (p *principal) resolveBoundary(managed func(string) *policy.Policy) {
+	p.boundary = nil
+	if p.src.boundary == "" {
+		return
+	}
+	if c := managed(p.src.boundary); c != nil {
+		p.boundary = c
+	} else {
+		p.broken = true
+	}
+}
+
+// withCaller returns e with the Caller of user u, or without one if u is nil or the
+// secret did not open.
+func withCaller(e *keyEntry, u *principal) *keyEntry {
+	f := *e
+	f.key = token.Key[*Caller]{}
+	if u != nil && e.opened {
+		f.key = token.Key[*Caller]{SecretAccessKey: e.secret, Inactive: e.status != StatusActive, Principal: u.userCaller(e.id)}
+	}
+	return &f
 }
 
 // decoded yields the key and the decoded document of each item, skipping those that do not
@@ -299,74 +502,97 @@ func endpointKey(host string, port int) string {
 	return strings.ToLower(strings.TrimSuffix(host, ".")) + ":" + strconv.Itoa(port)
 }
 
+// builder compiles policies and opens secrets for build and apply.
 type builder struct {
-	s          *Service
-	prev, next *snapshot
+	aead     cipher.AEAD
+	compiled map[string]*policy.Policy // written
+	old      map[string]*policy.Policy // read: a previous cache, or nil
+	adds     int                       // compilations added to compiled
 }
 
-// compile parses a stored document, reusing the previous snapshot's compilation. It
-// returns nil if the document does not parse (which validation at write time prevents).
+// compile parses a stored document, reusing a cached compilation. It returns nil if the
+// document does not parse (which validation at write time prevents).
 func (b *builder) compile(kind policy.Kind, name, doc string) *policy.Policy {
 	k := strconv.Itoa(int(kind)) + "\x00" + name + "\x00" + doc
-	if p := b.next.compiled[k]; p != nil {
+	if p := b.compiled[k]; p != nil {
 		return p
 	}
-	if b.prev != nil {
-		if p := b.prev.compiled[k]; p != nil {
-			b.next.compiled[k] = p
-			return p
+	p := b.old[k]
+	if p == nil {
+		var err error
+		if p, err = policy.Parse([]byte(doc), policy.WithKind(kind), policy.WithMaxSize(-1), policy.WithName(name)); err != nil {
+			return nil
 		}
 	}
-	p, err := policy.Parse([]byte(doc), policy.WithKind(kind), policy.WithMaxSize(-1), policy.WithName(name))
-	if err != nil {
-		return nil
-	}
-	b.next.compiled[k] = p
+	b.compiled[k] = p
+	b.adds++
 	return p
 }
 
-func (b *builder) addPolicies(p *principal, h *holder) {
+// managed compiles the default version of a managed policy; nil if it has none or it
+// does not compile.
+func (b *builder) managed(a string, d *policyDoc) *policy.Policy {
+	if v := d.version(d.Default); v != nil {
+		return b.compile(policy.KindIdentity, a, v.Document)
+	}
+	return nil
+}
+
+func (b *builder) inline(h *holder) (out []*policy.Policy, broken bool) {
 	for _, name := range sortedKeys(h.Inline) {
 		c := b.compile(policy.KindIdentity, name, h.Inline[name])
 		if c == nil {
-			p.broken = true
+			broken = true
 			continue
 		}
-		p.identity = append(p.identity, c)
+		out = append(out, c)
 	}
-	for _, a := range h.Attached {
-		if c := b.next.managed[a]; c != nil {
-			p.identity = append(p.identity, c)
-		}
-	}
+	return out, broken
 }
 
-func (b *builder) setBoundary(p *principal, a string) {
-	if a == "" {
-		return
-	}
-	if c := b.next.managed[a]; c != nil {
-		p.boundary = c
-	} else {
-		p.broken = true
-	}
+func (b *builder) groupSrc(d *groupDoc) *groupSrc {
+	g := &groupSrc{attached: d.Attached}
+	g.inline, g.broken = b.inline(&d.holder)
+	return g
 }
 
-func (b *builder) secret(d *keyDoc) (string, bool) {
-	k := d.ID + "\x00" + string(d.Secret)
-	if v, ok := b.next.secrets[k]; ok {
-		return v, true
+// user returns the unresolved principal of a user document.
+func (b *builder) user(key string, d *userDoc) *principal {
+	acct := keyAccount(key)
+	p := &principal{account: acct, name: d.Name, id: d.ID, arn: userARN(acct, d.Path, d.Name), path: d.Path, tags: tagMap(d.Tags),
+		src: &principalSrc{attached: d.Attached, boundary: d.Boundary, groups: d.Groups}}
+	p.src.inline, p.src.broken = b.inline(&d.holder)
+	p.tagCtx = makeTagCtx(p.tags)
+	return p
+}
+
+// role returns the unresolved principal of a role document.
+func (b *builder) role(key string, d *roleDoc) *principal {
+	acct := keyAccount(key)
+	a := roleARN(acct, d.Path, d.Name)
+	p := &principal{account: acct, name: d.Name, id: d.ID, arn: a, path: d.Path, tags: tagMap(d.Tags),
+		maxSession: d.MaxSession, revokedBefore: d.RevokedBefore,
+		src: &principalSrc{attached: d.Attached, boundary: d.Boundary}}
+	p.src.inline, p.src.broken = b.inline(&d.holder)
+	p.trust = b.compile(policy.KindTrust, a, d.Trust)
+	if p.trust == nil {
+		p.src.broken = true
 	}
-	if b.prev != nil {
-		if v, ok := b.prev.secrets[k]; ok {
-			b.next.secrets[k] = v
-			return v, true
-		}
+	p.tagCtx = makeTagCtx(p.tags)
+	return p
+}
+
+// keyEntry returns the entry of a key document, without its Caller, reusing old's opened
+// secret if the sealed one is the same.
+func (b *builder) keyEntry(d *keyDoc, old *keyEntry) *keyEntry {
+	e := &keyEntry{account: d.Account, user: d.User, status: d.Status, sealed: string(d.Secret)}
+	e.id = d.ID
+	if old != nil && old.sealed == e.sealed && old.opened {
+		e.secret, e.opened = old.secret, true
+		return e
 	}
-	pt, err := open(b.s.secrets, d.Secret, []byte(d.ID))
-	if err != nil {
-		return "", false
+	if pt, err := open(b.aead, d.Secret, []byte(d.ID)); err == nil {
+		e.secret, e.opened = string(pt), true
 	}
-	b.next.secrets[k] = string(pt)
-	return string(pt), true
+	return e
 }

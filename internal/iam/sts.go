@@ -119,7 +119,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *Caller, in AssumeRoleInput)
 	req.chained = c.Type == CallerAssumedRole
 
 	snap := s.snap.Load()
-	role := snap.roles[entityKey(a.AccountID, lastSegment(a.Resource))]
+	role := snap.roles.Get(entityKey(a.AccountID, lastSegment(a.Resource)))
 	deny := apiErr(CodeAccessDenied, "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", c.ARN, in.RoleARN)
 	if role == nil || role.arn != in.RoleARN || role.broken || role.trust == nil {
 		return AssumeRoleOutput{}, deny // AWS does not say whether the role exists
@@ -152,7 +152,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *Caller, in AssumeRoleInput)
 		return AssumeRoleOutput{}, validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 	}
 	for _, pa := range req.policyARNs {
-		if snap.managed[pa] == nil || !managedUsableBy(pa, role.account) {
+		if snap.managed.Get(pa) == nil || !managedUsableBy(pa, role.account) {
 			return AssumeRoleOutput{}, invalidInputSTS("Policy %s does not exist or is not attachable.", pa)
 		}
 	}
@@ -376,7 +376,7 @@ func (s *Service) AssumeRoleForWorkload(ctx context.Context, roleARN, service, s
 	if err := checkSessionName("roleSessionName", sessionName); err != nil {
 		return AssumeRoleOutput{}, err
 	}
-	role := s.snap.Load().roles[entityKey(a.AccountID, lastSegment(a.Resource))]
+	role := s.snap.Load().roles.Get(entityKey(a.AccountID, lastSegment(a.Resource)))
 	if role == nil || role.arn != roleARN {
 		return AssumeRoleOutput{}, noSuchRole(lastSegment(a.Resource))
 	}

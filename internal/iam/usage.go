@@ -175,7 +175,9 @@ func (s *Service) flushUsage(ctx context.Context) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	// Quietly: usage records are no part of the snapshot, and a revision would send every
+	// replica looking for changes.
+	err := s.st.UpdateQuiet(ctx, func(tx store.Tx) error {
 		for i := range recs {
 			r := &recs[i]
 			r.gone = false

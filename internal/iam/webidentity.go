@@ -90,7 +90,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWi
 	}
 
 	snap := s.snap.Load()
-	role := snap.roles[entityKey(a.AccountID, lastSegment(a.Resource))]
+	role := snap.roles.Get(entityKey(a.AccountID, lastSegment(a.Resource)))
 	deny := apiErr(CodeAccessDenied, "Not authorized to perform sts:AssumeRoleWithWebIdentity")
 	if role == nil || role.arn != in.RoleARN || role.broken || role.trust == nil {
 		return zero, deny
@@ -103,7 +103,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWi
 		return zero, validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
 	for _, pa := range req.policyARNs {
-		if snap.managed[pa] == nil || !managedUsableBy(pa, role.account) {
+		if snap.managed.Get(pa) == nil || !managedUsableBy(pa, role.account) {
 			return zero, invalidInputSTS("Policy %s does not exist or is not attachable.", pa)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // sharedParent is a new directory the servers' OS users can search, for Dir.
@@ -51,7 +52,7 @@ func readPID(file string) (int, error) {
 // finding 11).
 func TestRemoveLeftovers(t *testing.T) {
 	if parent := os.Getenv("LOCALDB_LEFTOVER_CHILD"); parent != "" {
-		ca := newCA(t)
+		ca := localdbtest.CA(t)
 		p, err := localdb.StartPostgres(context.Background(), localdb.PostgresOptions{CA: ca, Dir: parent})
 		if err != nil {
 			fmt.Println("error", err)
@@ -108,12 +109,12 @@ func TestRemoveLeftovers(t *testing.T) {
 	}
 
 	// A server this process runs, and a directory kept after Stop.
-	live := localdbtest.PostgresWithOptions(t, localdb.PostgresOptions{CA: newCA(t), Dir: parent})
-	kept, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: newCA(t), Dir: parent, Keep: true})
+	live := localdbtest.PostgresWithOptions(t, localdb.PostgresOptions{CA: localdbtest.CA(t), Dir: parent})
+	kept, err := localdb.StartPostgres(testenv.Context(t), localdb.PostgresOptions{CA: localdbtest.CA(t), Dir: parent, Keep: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := kept.Stop(ctx(t)); err != nil {
+	if err := kept.Stop(testenv.Context(t)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -136,7 +137,7 @@ func TestRemoveLeftovers(t *testing.T) {
 			t.Errorf("the killed run's server %d still runs: %v", pid, err)
 		}
 	}
-	if err := live.Exec(ctx(t), "select 1"); err != nil {
+	if err := live.Exec(testenv.Context(t), "select 1"); err != nil {
 		t.Errorf("the live server after RemoveLeftovers: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(kept.DataDir(), "PG_VERSION")); err != nil {
@@ -163,7 +164,7 @@ func TestMariaDBOrphanStops(t *testing.T) {
 // stops it if it does not.
 func testOrphanStops(t *testing.T, e lifecycleEngine, pidFile string, kill syscall.Signal) {
 	if os.Getenv("LOCALDB_ORPHAN_CHILD") == e.name {
-		s, err := e.start(context.Background(), newCA(t), "", 0)
+		s, err := e.start(context.Background(), localdbtest.CA(t), "", 0)
 		if err != nil {
 			fmt.Println("error", err)
 			os.Exit(1)

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/localdb"
+	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // lifecycleServer is what both engines' servers have in common.
@@ -73,7 +75,7 @@ func startEngine(t *testing.T, e lifecycleEngine, dir string, port int) (lifecyc
 	if err := e.find(); err != nil {
 		t.Skip(err)
 	}
-	s, err := e.start(ctx(t), newCA(t), dir, port)
+	s, err := e.start(testenv.Context(t), localdbtest.CA(t), dir, port)
 	if errors.Is(err, localdb.ErrNotFound) {
 		t.Skip(err)
 	}
@@ -151,17 +153,17 @@ func checkStop(t *testing.T, s lifecycleServer) {
 	t.Helper()
 	dir := filepath.Dir(s.DataDir())
 	start := time.Now()
-	if err := s.Stop(ctx(t)); err != nil {
+	if err := s.Stop(testenv.Context(t)); err != nil {
 		t.Fatalf("Stop = %v", err)
 	}
 	t.Logf("Stop took %v", time.Since(start))
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("after Stop, %s: %v; want removed", dir, err)
 	}
-	if err := s.Stop(ctx(t)); err != nil {
+	if err := s.Stop(testenv.Context(t)); err != nil {
 		t.Errorf("second Stop = %v, want nil", err)
 	}
-	if err := s.Restart(ctx(t)); err == nil {
+	if err := s.Restart(testenv.Context(t)); err == nil {
 		t.Errorf("Restart after Stop = nil error, want error")
 	}
 	if c, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
@@ -175,7 +177,7 @@ func checkRestart(t *testing.T, s lifecycleServer) {
 	t.Helper()
 	port, addr := s.Port(), s.Addr()
 	start := time.Now()
-	if err := s.Restart(ctx(t)); err != nil {
+	if err := s.Restart(testenv.Context(t)); err != nil {
 		t.Fatalf("Restart = %v", err)
 	}
 	t.Logf("Restart took %v", time.Since(start))
@@ -190,7 +192,7 @@ func checkKeep(t *testing.T, s lifecycleServer, err error, file string) {
 	t.Helper()
 	started(t, err)
 	defer os.RemoveAll(filepath.Dir(s.DataDir()))
-	if err := s.Stop(ctx(t)); err != nil {
+	if err := s.Stop(testenv.Context(t)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(s.DataDir(), file)); err != nil {
@@ -210,7 +212,7 @@ func checkStartErrors[O any, S any](t *testing.T, fn string, start func(context.
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := start(ctx(t), tc.opt)
+			_, err := start(testenv.Context(t), tc.opt)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("%s = %v, want error containing %q", fn, err, tc.want)
 			}
@@ -244,23 +246,23 @@ func TestLifecycle(t *testing.T) {
 			if removed, err := localdb.RemoveLeftovers(parent); len(removed) != 0 || err != nil {
 				t.Errorf("RemoveLeftovers(a live server's parent) = %q, %v; want nothing removed", removed, err)
 			}
-			if err := s.Exec(ctx(t), "CREATE DATABASE kept"); err != nil {
+			if err := s.Exec(testenv.Context(t), "CREATE DATABASE kept"); err != nil {
 				t.Fatal(err)
 			}
 			checkRestart(t, s)
-			if err := s.ExecDB(ctx(t), "kept", "SELECT 1"); err != nil {
+			if err := s.ExecDB(testenv.Context(t), "kept", "SELECT 1"); err != nil {
 				t.Errorf("the database created before Restart: %v", err)
 			}
-			if err := s.Stop(ctx(t)); err != nil {
+			if err := s.Stop(testenv.Context(t)); err != nil {
 				t.Fatalf("Stop: %v", err)
 			}
 			if left, _ := os.ReadDir(parent); len(left) != 0 {
 				t.Errorf("left behind after Stop: %v", left)
 			}
-			if err := s.Stop(ctx(t)); err != nil {
+			if err := s.Stop(testenv.Context(t)); err != nil {
 				t.Errorf("second Stop = %v, want nil", err)
 			}
-			if err := s.Restart(ctx(t)); err == nil {
+			if err := s.Restart(testenv.Context(t)); err == nil {
 				t.Errorf("Restart after Stop succeeded")
 			}
 		})
@@ -323,22 +325,25 @@ func TestLifecycleOptions(t *testing.T) {
 		err  func() error
 		want string
 	}{
-		{"postgres without CA", func() error { _, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{}); return err }, "PostgresOptions.CA is nil"},
-		{"mariadb without CA", func() error { _, err := localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{}); return err }, "MariaDBOptions.CA is nil"},
+		{"postgres without CA", func() error {
+			_, err := localdb.StartPostgres(testenv.Context(t), localdb.PostgresOptions{})
+			return err
+		}, "PostgresOptions.CA is nil"},
+		{"mariadb without CA", func() error { _, err := localdb.StartMariaDB(testenv.Context(t), localdb.MariaDBOptions{}); return err }, "MariaDBOptions.CA is nil"},
 		{"postgres on 5432", func() error {
-			_, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: newCA(t), Port: 5432})
+			_, err := localdb.StartPostgres(testenv.Context(t), localdb.PostgresOptions{CA: localdbtest.CA(t), Port: 5432})
 			return err
 		}, "port 5432 belongs to the machine's instance"},
 		{"mariadb on 3306", func() error {
-			_, err := localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: newCA(t), Port: 3306})
+			_, err := localdb.StartMariaDB(testenv.Context(t), localdb.MariaDBOptions{CA: localdbtest.CA(t), Port: 3306})
 			return err
 		}, "port 3306 belongs to the machine's instance"},
 		{"postgres bad port", func() error {
-			_, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: newCA(t), Port: -1})
+			_, err := localdb.StartPostgres(testenv.Context(t), localdb.PostgresOptions{CA: localdbtest.CA(t), Port: -1})
 			return err
 		}, "bad port -1"},
 		{"mariadb bad port", func() error {
-			_, err := localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: newCA(t), Port: 65536})
+			_, err := localdb.StartMariaDB(testenv.Context(t), localdb.MariaDBOptions{CA: localdbtest.CA(t), Port: 65536})
 			return err
 		}, "bad port 65536"},
 	} {

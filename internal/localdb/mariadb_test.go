@@ -18,6 +18,7 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/internal/rdsiam"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // mconnect logs in to m over TCP as user with password, over TLS verified
@@ -25,6 +26,12 @@ import (
 // session's CURRENT_USER().
 func mconnect(t testing.TB, m *localdb.MariaDB, tlsOn bool, user, password string, cert *tls.Certificate) (string, error) {
 	t.Helper()
+	return queryString(t, mysqlConfig(m, tlsOn, user, password, cert), "select current_user()")
+}
+
+// mysqlConfig is the configuration of mconnect: a TCP login to m as user with password,
+// over TLS verified against the server's CA presenting cert when tlsOn.
+func mysqlConfig(m *localdb.MariaDB, tlsOn bool, user, password string, cert *tls.Certificate) *mysql.Config {
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Passwd = user, password
 	cfg.Net, cfg.Addr = "tcp", m.Addr()
@@ -36,7 +43,7 @@ func mconnect(t testing.TB, m *localdb.MariaDB, tlsOn bool, user, password strin
 			cfg.TLS.Certificates = []tls.Certificate{*cert}
 		}
 	}
-	return queryString(t, cfg, "select current_user()")
+	return cfg
 }
 
 // queryString runs a one-value query in a new connection made from cfg.
@@ -49,7 +56,7 @@ func queryString(t testing.TB, cfg *mysql.Config, query string) (string, error) 
 	db := sql.OpenDB(cn)
 	defer db.Close()
 	var s string
-	err = db.QueryRowContext(ctx(t), query).Scan(&s)
+	err = db.QueryRowContext(testenv.Context(t), query).Scan(&s)
 	return s, err
 }
 
@@ -62,7 +69,7 @@ func adminQuery(t testing.TB, m *localdb.MariaDB, query string, args ...any) str
 	}
 	defer db.Close()
 	var s sql.NullString
-	if err := db.QueryRowContext(ctx(t), query, args...).Scan(&s); err != nil {
+	if err := db.QueryRowContext(testenv.Context(t), query, args...).Scan(&s); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
 	return s.String
@@ -78,9 +85,9 @@ func mysqlErrno(err error) uint16 {
 
 func TestMariaDBStartStop(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	start := func() (*localdb.MariaDB, error) {
-		return localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: ca, Databases: []string{"app", "Odd `Name`"}})
+		return localdb.StartMariaDB(testenv.Context(t), localdb.MariaDBOptions{CA: ca, Databases: []string{"app", "Odd `Name`"}})
 	}
 	checkStartStop(t, "StartMariaDB", start, 3306, "mysql", func(m *localdb.MariaDB) {
 		if fi, err := os.Stat(m.Socket()); err != nil || fi.Mode()&os.ModeSocket == 0 || filepath.Dir(m.Socket()) != m.SocketDir() {
@@ -112,30 +119,30 @@ func TestMariaDBStartStop(t *testing.T) {
 				t.Fatal(err)
 			}
 			var u, cipher string
-			if err := conn.QueryRowContext(ctx(t), "select current_user()").Scan(&u); err != nil {
+			if err := conn.QueryRowContext(testenv.Context(t), "select current_user()").Scan(&u); err != nil {
 				t.Fatalf("AdminDSN(%q): %v", db, err)
 			}
 			if u != m.AdminUser+"@%" {
 				t.Errorf("current_user() = %q, want %q", u, m.AdminUser+"@%")
 			}
-			if err := conn.QueryRowContext(ctx(t), "select variable_value from information_schema.session_status where variable_name = 'Ssl_cipher'").Scan(&cipher); err != nil || cipher == "" {
+			if err := conn.QueryRowContext(testenv.Context(t), "select variable_value from information_schema.session_status where variable_name = 'Ssl_cipher'").Scan(&cipher); err != nil || cipher == "" {
 				t.Errorf("admin connection Ssl_cipher = %q, %v; want TLS", cipher, err)
 			}
 			conn.Close()
 		}
-		if err := m.Exec(ctx(t), "create database t", "create table t.t (x int); insert into t.t values (1); insert into t.t values (2)"); err != nil {
+		if err := m.Exec(testenv.Context(t), "create database t", "create table t.t (x int); insert into t.t values (1); insert into t.t values (2)"); err != nil {
 			t.Errorf("Exec = %v", err)
 		}
-		if err := m.ExecDB(ctx(t), "app", "create table t (x int)"); err != nil {
+		if err := m.ExecDB(testenv.Context(t), "app", "create table t (x int)"); err != nil {
 			t.Errorf("ExecDB = %v", err)
 		}
 		if got := adminQuery(t, m, "select count(*) from t.t"); got != "2" {
 			t.Errorf("rows after Exec = %s, want 2", got)
 		}
-		if err := m.Exec(ctx(t), "select nonsense"); err == nil {
+		if err := m.Exec(testenv.Context(t), "select nonsense"); err == nil {
 			t.Errorf("Exec(bad SQL) = nil error, want error")
 		}
-		if err := m.Exec(ctx(t), "select 1; select nonsense"); err == nil {
+		if err := m.Exec(testenv.Context(t), "select 1; select nonsense"); err == nil {
 			t.Errorf("Exec(bad second statement) = nil error, want error")
 		}
 		log, err := os.ReadFile(m.LogFile())
@@ -149,7 +156,7 @@ func TestMariaDBStartStop(t *testing.T) {
 // that the server certificate verifies against the CA only.
 func TestMariaDBSettings(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	m := localdbtest.MariaDB(t, ca)
 	for _, tc := range []struct{ name, want string }{
 		{"have_ssl", "YES"},
@@ -194,7 +201,7 @@ func TestMariaDBSettings(t *testing.T) {
 	const n = 200
 	conns := make([]*sql.Conn, 0, n)
 	for range n {
-		c, err := db.Conn(ctx(t))
+		c, err := db.Conn(testenv.Context(t))
 		if err != nil {
 			t.Fatalf("connection %d: %v", len(conns), err)
 		}
@@ -210,7 +217,7 @@ func TestMariaDBSettings(t *testing.T) {
 	// The server certificate does not verify against another CA.
 	cfg = mysql.NewConfig()
 	cfg.User, cfg.Passwd, cfg.Addr = m.AdminUser, m.AdminPassword, m.Addr()
-	cfg.TLS = &tls.Config{RootCAs: newCA(t).Pool(), ServerName: "127.0.0.1"}
+	cfg.TLS = &tls.Config{RootCAs: localdbtest.CA(t).Pool(), ServerName: "127.0.0.1"}
 	cfg.Logger = &mysql.NopLogger{}
 	if _, err := queryString(t, cfg, "select 1"); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("TLS with another CA as root = %v, want a certificate error", err)
@@ -237,21 +244,21 @@ func TestMariaDBSettings(t *testing.T) {
 // rdsiam.MySQLIAMUserSQL) by client certificate only, password users by password.
 func TestMariaDBLogins(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	m := localdbtest.MariaDB(t, ca)
 	iamUsers := []string{"iam_user", "jane.doe+ops@corp", "a/b", "Jöhn Dœ 用户", `o'brien "x" \n`}
 	for _, u := range iamUsers {
-		if err := m.Exec(ctx(t), rdsiam.MySQLIAMUserSQL(u)...); err != nil {
+		if err := m.Exec(testenv.Context(t), rdsiam.MySQLIAMUserSQL(u)...); err != nil {
 			t.Fatalf("MySQLIAMUserSQL(%q): %v", u, err)
 		}
 	}
-	if err := m.Exec(ctx(t),
+	if err := m.Exec(testenv.Context(t),
 		"create user pat@'%' identified by 'pat-pw'",
 		"create user certonly@'%' require x509",
 	); err != nil {
 		t.Fatal(err)
 	}
-	otherCA := newCA(t)
+	otherCA := localdbtest.CA(t)
 
 	for _, u := range iamUsers {
 		t.Run("iam cert "+u, func(t *testing.T) {
@@ -338,7 +345,7 @@ func TestMariaDBLogins(t *testing.T) {
 		if err := pki.WritePEM(crt, key, *c); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.CommandContext(ctx(t), "mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", strconv.Itoa(m.Port()),
+		out, err := exec.CommandContext(testenv.Context(t), "mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", strconv.Itoa(m.Port()),
 			"-u", "iam_user", "--ssl-ca", m.CAFile(), "--ssl-cert", crt, "--ssl-key", key, "--ssl-verify-server-cert",
 			"-N", "-e", "select current_user()").CombinedOutput()
 		if err != nil || strings.TrimSpace(string(out)) != "iam_user@%" {
@@ -349,23 +356,23 @@ func TestMariaDBLogins(t *testing.T) {
 
 func TestMariaDBRestart(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	m := localdbtest.MariaDB(t, ca)
-	if err := m.Exec(ctx(t), "create database kept", "create table kept.t (x text)", "insert into kept.t values ('before restart')"); err != nil {
+	if err := m.Exec(testenv.Context(t), "create database kept", "create table kept.t (x text)", "insert into kept.t values ('before restart')"); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Exec(ctx(t), rdsiam.MySQLIAMUserSQL("jane")...); err != nil {
+	if err := m.Exec(testenv.Context(t), rdsiam.MySQLIAMUserSQL("jane")...); err != nil {
 		t.Fatal(err)
 	}
 	before := openAdmin(t, m) // logs nothing: the broken connection is expected
-	conn, err := before.Conn(ctx(t))
+	conn, err := before.Conn(testenv.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 
 	checkRestart(t, m)
-	if err := conn.PingContext(ctx(t)); err == nil {
+	if err := conn.PingContext(testenv.Context(t)); err == nil {
 		t.Errorf("connection from before the restart still works, want it broken")
 	}
 	if got := adminQuery(t, m, "select x from kept.t"); got != "before restart" {
@@ -379,7 +386,7 @@ func TestMariaDBRestart(t *testing.T) {
 func TestMariaDBOptions(t *testing.T) {
 	t.Parallel()
 	m := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{
-		CA:             newCA(t),
+		CA:             localdbtest.CA(t),
 		Dir:            os.TempDir(),
 		AdminUser:      "master",
 		AdminPassword:  `s3cret 'pw' \ "x"`,
@@ -399,13 +406,13 @@ func TestMariaDBOptions(t *testing.T) {
 
 func TestMariaDBKeep(t *testing.T) {
 	t.Parallel()
-	m, err := localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: newCA(t), Keep: true})
+	m, err := localdb.StartMariaDB(testenv.Context(t), localdb.MariaDBOptions{CA: localdbtest.CA(t), Keep: true})
 	checkKeep(t, m, err, filepath.Join("mysql", "global_priv.MAI"))
 }
 
 func TestMariaDBStartErrors(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	checkStartErrors(t, "StartMariaDB", localdb.StartMariaDB, []startError[localdb.MariaDBOptions]{
 		{"no CA", localdb.MariaDBOptions{}, "CA is nil"},
 		{"port 3306", localdb.MariaDBOptions{CA: ca, Port: 3306}, "3306"},
@@ -414,7 +421,7 @@ func TestMariaDBStartErrors(t *testing.T) {
 		{"bad install-db path", localdb.MariaDBOptions{CA: ca, InstallDB: "/nonexistent/mariadb-install-db"}, "not found"},
 		{"missing parent dir", localdb.MariaDBOptions{CA: ca, Dir: "/nonexistent/iamdb"}, "no such file"},
 	})
-	_, err := localdb.StartMariaDB(ctx(t), localdb.MariaDBOptions{CA: ca, Mariadbd: "/nonexistent/mariadbd"})
+	_, err := localdb.StartMariaDB(testenv.Context(t), localdb.MariaDBOptions{CA: ca, Mariadbd: "/nonexistent/mariadbd"})
 	if !errors.Is(err, localdb.ErrMariaDBNotFound) || !errors.Is(err, localdb.ErrNotFound) {
 		t.Errorf("StartMariaDB(missing binary) = %v, want ErrMariaDBNotFound and ErrNotFound", err)
 	}

@@ -3,19 +3,18 @@ package localdb_test
 import (
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/rdsiam"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // nconnect logs in to p as user over TCP from the local address from (127.0.0.1 if
@@ -23,25 +22,17 @@ import (
 // session's current_user and inet_client_addr().
 func nconnect(t *testing.T, p *localdb.Postgres, from, sslmode, user, password string, cert *tls.Certificate) (who, addr string, err error) {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d dbname=postgres sslmode=%s sslrootcert=%s connect_timeout=10",
-		p.Port(), sslmode, p.CAFile()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.User, cfg.Password = user, password
-	if cert != nil {
-		cfg.TLSConfig.Certificates = []tls.Certificate{*cert}
-	}
+	cfg := pgConfig(t, p, sslmode, user, password, cert)
 	if from != "" {
 		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 10 * time.Second}
 		cfg.DialFunc = d.DialContext
 	}
-	c, err := pgx.ConnectConfig(ctx(t), cfg)
+	c, err := pgx.ConnectConfig(testenv.Context(t), cfg)
 	if err != nil {
 		return "", "", err
 	}
-	defer c.Close(ctx(t))
-	err = c.QueryRow(ctx(t), "select current_user::text, host(inet_client_addr())").Scan(&who, &addr)
+	defer c.Close(testenv.Context(t))
+	err = c.QueryRow(testenv.Context(t), "select current_user::text, host(inet_client_addr())").Scan(&who, &addr)
 	return who, addr, err
 }
 
@@ -57,22 +48,22 @@ func wantPAMRefusal(t *testing.T, what string, err error) {
 func TestPostgresNative(t *testing.T) {
 	t.Parallel()
 	svc := localdbtest.PAMService(t, localdbtest.PAMPermit...)
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	p := localdbtest.PostgresWithOptions(t, localdb.PostgresOptions{CA: ca,
 		Native: &localdb.PostgresNative{PAMService: svc, GatewaySource: "127.0.0.2"}})
 	stmts := append(rdsiam.PostgresIAMUserSQL("u"), `CREATE USER "v" WITH LOGIN PASSWORD 'v-password'`)
-	if err := p.Exec(ctx(t), stmts...); err != nil {
+	if err := p.Exec(testenv.Context(t), stmts...); err != nil {
 		t.Fatal(err)
 	}
 	var hbaErrors int
-	c, err := pgx.Connect(ctx(t), p.AdminURL("postgres"))
+	c, err := pgx.Connect(testenv.Context(t), p.AdminURL("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.QueryRow(ctx(t), "select count(*) from pg_hba_file_rules where error is not null").Scan(&hbaErrors); err != nil || hbaErrors != 0 {
+	if err := c.QueryRow(testenv.Context(t), "select count(*) from pg_hba_file_rules where error is not null").Scan(&hbaErrors); err != nil || hbaErrors != 0 {
 		t.Errorf("pg_hba_file_rules: %d lines with errors, %v", hbaErrors, err)
 	}
-	c.Close(ctx(t))
+	c.Close(testenv.Context(t))
 
 	// pam_permit: a member of rds_iam logs in over TLS through PAM (it never prompts).
 	if who, addr, err := nconnect(t, p, "", "verify-full", "u", "a-token", nil); err != nil || who != "u" || addr != "127.0.0.1" {
@@ -115,14 +106,14 @@ func TestPostgresNative(t *testing.T) {
 
 func TestPostgresNativeOptions(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	for _, n := range []*localdb.PostgresNative{
 		{},
 		{PAMService: "a b"},
 		{PAMService: "iamdb", GatewaySource: "gateway.example"},
 	} {
-		if p, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: ca, Native: n}); err == nil {
-			p.Stop(ctx(t))
+		if p, err := localdb.StartPostgres(testenv.Context(t), localdb.PostgresOptions{CA: ca, Native: n}); err == nil {
+			p.Stop(testenv.Context(t))
 			t.Errorf("StartPostgres(Native %+v) started", *n)
 		}
 	}
@@ -132,25 +123,18 @@ func TestPostgresNativeOptions(t *testing.T) {
 // over TLS when tlsOn, and returns CURRENT_USER().
 func mnative(t *testing.T, m *localdb.MariaDB, tlsOn bool, user, password string) (string, error) {
 	t.Helper()
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd = user, password
-	cfg.Net, cfg.Addr = "tcp", m.Addr()
-	cfg.Timeout = 10 * time.Second
-	cfg.Logger = &mysql.NopLogger{}
+	cfg := mysqlConfig(m, tlsOn, user, password, nil)
 	cfg.AllowCleartextPasswords = true
-	if tlsOn {
-		cfg.TLS = m.TLSConfig()
-	}
 	return queryString(t, cfg, "select current_user()")
 }
 
 func TestMariaDBNative(t *testing.T) {
 	t.Parallel()
 	svc := localdbtest.PAMService(t, localdbtest.PAMPermit...)
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	m := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{CA: ca, Native: &localdb.MariaDBNative{}})
 	stmts := append(rdsiam.MySQLNativeUserSQL("u", svc), rdsiam.MySQLIAMUserSQL("g")...)
-	if err := m.Exec(ctx(t), stmts...); err != nil {
+	if err := m.Exec(testenv.Context(t), stmts...); err != nil {
 		t.Fatal(err)
 	}
 	if who, err := mnative(t, m, true, "u", "a-token"); err != nil || who != "u@%" {

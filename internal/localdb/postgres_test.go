@@ -17,28 +17,21 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/internal/rdsiam"
+	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-func newCA(t testing.TB) *pki.CA {
-	t.Helper()
-	ca, err := pki.NewCA("localdb test CA", 24*time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ca
-}
-
-func ctx(t testing.TB) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return c
-}
-
 // connect logs in to p over TCP as user with TLS verified against ca
 // (sslmode), optionally presenting cert, with password.
 func connect(t testing.TB, p *localdb.Postgres, sslmode, user, password string, cert *tls.Certificate) (*pgx.Conn, error) {
+	t.Helper()
+	return pgx.ConnectConfig(testenv.Context(t), pgConfig(t, p, sslmode, user, password, cert))
+}
+
+// pgConfig is the configuration of connect: a TCP login to p as user with password, TLS
+// verified against p's CA (sslmode), optionally presenting cert.
+func pgConfig(t testing.TB, p *localdb.Postgres, sslmode, user, password string, cert *tls.Certificate) *pgx.ConnConfig {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d dbname=postgres sslmode=%s sslrootcert=%s connect_timeout=10",
 		p.Port(), sslmode, p.CAFile()))
@@ -49,13 +42,13 @@ func connect(t testing.TB, p *localdb.Postgres, sslmode, user, password string, 
 	if cert != nil {
 		cfg.TLSConfig.Certificates = []tls.Certificate{*cert}
 	}
-	return pgx.ConnectConfig(ctx(t), cfg)
+	return cfg
 }
 
 func currentUser(t testing.TB, c *pgx.Conn) string {
 	t.Helper()
 	var u string
-	if err := c.QueryRow(ctx(t), "select current_user").Scan(&u); err != nil {
+	if err := c.QueryRow(testenv.Context(t), "select current_user").Scan(&u); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -81,9 +74,9 @@ func sqlState(err error) string {
 
 func TestStartStop(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	start := func() (*localdb.Postgres, error) {
-		return localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: ca, Databases: []string{"app", "Odd Name"}})
+		return localdb.StartPostgres(testenv.Context(t), localdb.PostgresOptions{CA: ca, Databases: []string{"app", "Odd Name"}})
 	}
 	checkStartStop(t, "StartPostgres", start, 5432, "postgres", func(p *localdb.Postgres) {
 		if _, err := os.Stat(filepath.Join(p.SocketDir(), ".s.PGSQL."+strconv.Itoa(p.Port()))); err != nil {
@@ -92,22 +85,22 @@ func TestStartStop(t *testing.T) {
 
 		// The admin URL works (SCRAM over verified TLS) and the databases exist.
 		for _, db := range []string{"postgres", "app", "Odd Name"} {
-			c, err := pgx.Connect(ctx(t), p.AdminURL(db))
+			c, err := pgx.Connect(testenv.Context(t), p.AdminURL(db))
 			if err != nil {
 				t.Fatalf("connect to AdminURL(%q): %v", db, err)
 			}
 			if u := currentUser(t, c); u != p.AdminUser {
 				t.Errorf("current_user = %q, want %q", u, p.AdminUser)
 			}
-			c.Close(ctx(t))
+			c.Close(testenv.Context(t))
 		}
-		if err := p.Exec(ctx(t), "create table t (x int)", "insert into t values (1); insert into t values (2)"); err != nil {
+		if err := p.Exec(testenv.Context(t), "create table t (x int)", "insert into t values (1); insert into t values (2)"); err != nil {
 			t.Errorf("Exec = %v", err)
 		}
-		if err := p.ExecDB(ctx(t), "app", "create table t (x int)"); err != nil {
+		if err := p.ExecDB(testenv.Context(t), "app", "create table t (x int)"); err != nil {
 			t.Errorf("ExecDB = %v", err)
 		}
-		if err := p.Exec(ctx(t), "select nonsense"); err == nil {
+		if err := p.Exec(testenv.Context(t), "select nonsense"); err == nil {
 			t.Errorf("Exec(bad SQL) = nil error, want error")
 		}
 		log, err := os.ReadFile(p.LogFile())
@@ -120,8 +113,8 @@ func TestStartStop(t *testing.T) {
 // TestSettings checks the server's settings as seen by a client.
 func TestSettings(t *testing.T) {
 	t.Parallel()
-	p := localdbtest.Postgres(t, newCA(t))
-	c, err := pgx.Connect(ctx(t), p.AdminURL("postgres"))
+	p := localdbtest.Postgres(t, localdbtest.CA(t))
+	c, err := pgx.Connect(testenv.Context(t), p.AdminURL("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +131,7 @@ func TestSettings(t *testing.T) {
 		{"unix_socket_permissions", "0700"},
 	} {
 		var got string
-		if err := c.QueryRow(ctx(t), "select current_setting($1)", tc.name).Scan(&got); err != nil {
+		if err := c.QueryRow(testenv.Context(t), "select current_setting($1)", tc.name).Scan(&got); err != nil {
 			t.Fatal(err)
 		}
 		if got != tc.want {
@@ -146,15 +139,15 @@ func TestSettings(t *testing.T) {
 		}
 	}
 	var ssl bool
-	if err := c.QueryRow(ctx(t), "select ssl from pg_stat_ssl where pid = pg_backend_pid()").Scan(&ssl); err != nil || !ssl {
+	if err := c.QueryRow(testenv.Context(t), "select ssl from pg_stat_ssl where pid = pg_backend_pid()").Scan(&ssl); err != nil || !ssl {
 		t.Errorf("admin connection ssl = %v, %v; want true", ssl, err)
 	}
 	var canLogin bool
-	if err := c.QueryRow(ctx(t), "select rolcanlogin from pg_roles where rolname = 'rds_iam'").Scan(&canLogin); err != nil || canLogin {
+	if err := c.QueryRow(testenv.Context(t), "select rolcanlogin from pg_roles where rolname = 'rds_iam'").Scan(&canLogin); err != nil || canLogin {
 		t.Errorf("rds_iam rolcanlogin = %v, %v; want false", canLogin, err)
 	}
 	var method string
-	if err := c.QueryRow(ctx(t), "select auth_method from pg_hba_file_rules where user_name = '{+rds_iam}' and type = 'hostssl'").Scan(&method); err != nil || method != "cert" {
+	if err := c.QueryRow(testenv.Context(t), "select auth_method from pg_hba_file_rules where user_name = '{+rds_iam}' and type = 'hostssl'").Scan(&method); err != nil || method != "cert" {
 		t.Errorf("hba +rds_iam hostssl = %q, %v; want cert", method, err)
 	}
 
@@ -164,8 +157,8 @@ func TestSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.TLSConfig.MinVersion, cfg.TLSConfig.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
-	if c, err := pgx.ConnectConfig(ctx(t), cfg); err == nil {
-		c.Close(ctx(t))
+	if c, err := pgx.ConnectConfig(testenv.Context(t), cfg); err == nil {
+		c.Close(testenv.Context(t))
 		t.Errorf("TLS 1.1 connection succeeded, want refused")
 	}
 }
@@ -173,16 +166,16 @@ func TestSettings(t *testing.T) {
 // TestLogins is the authentication matrix of pg_hba.conf.
 func TestLogins(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	p := localdbtest.Postgres(t, ca)
 	iamUsers := []string{"iam_user", "jane.doe+ops@corp", "Jöhn Dœ 用户", `o'brien "x"`}
 	for _, u := range iamUsers {
 		q := rdsiam.QuotePostgresIdent(u)
-		if err := p.Exec(ctx(t), "create role "+q+" login", "grant rds_iam to "+q); err != nil {
+		if err := p.Exec(testenv.Context(t), "create role "+q+" login", "grant rds_iam to "+q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := p.Exec(ctx(t),
+	if err := p.Exec(testenv.Context(t),
 		"create role nested login password 'nested-pw'",
 		"create role iam_group nologin", "grant rds_iam to iam_group", "grant iam_group to nested",
 		"create role pat login password 'pat-pw'",
@@ -191,7 +184,7 @@ func TestLogins(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	otherCA := newCA(t)
+	otherCA := localdbtest.CA(t)
 
 	for _, u := range iamUsers {
 		t.Run("iam cert "+u, func(t *testing.T) {
@@ -260,14 +253,14 @@ func TestLogins(t *testing.T) {
 // TestManyConnections opens 200 concurrent sessions (max_connections is 300).
 func TestManyConnections(t *testing.T) {
 	t.Parallel()
-	p := localdbtest.Postgres(t, newCA(t))
+	p := localdbtest.Postgres(t, localdbtest.CA(t))
 	const n = 200
 	conns := make([]*pgconn.PgConn, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			c, err := pgconn.Connect(ctx(t), fmt.Sprintf("host=%s port=%d user=%s dbname=postgres sslmode=disable",
+			c, err := pgconn.Connect(testenv.Context(t), fmt.Sprintf("host=%s port=%d user=%s dbname=postgres sslmode=disable",
 				p.SocketDir(), p.Port(), p.AdminUser))
 			if err != nil {
 				errs <- err
@@ -288,29 +281,29 @@ func TestManyConnections(t *testing.T) {
 
 func TestRestart(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	p := localdbtest.Postgres(t, ca)
-	if err := p.Exec(ctx(t), "create table kept (x text)", "insert into kept values ('before restart')",
+	if err := p.Exec(testenv.Context(t), "create table kept (x text)", "insert into kept values ('before restart')",
 		"create role jane login", "grant rds_iam to jane"); err != nil {
 		t.Fatal(err)
 	}
-	before, err := pgx.Connect(ctx(t), p.AdminURL("postgres"))
+	before, err := pgx.Connect(testenv.Context(t), p.AdminURL("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer before.Close(context.Background())
 
 	checkRestart(t, p)
-	if err := before.Ping(ctx(t)); err == nil {
+	if err := before.Ping(testenv.Context(t)); err == nil {
 		t.Errorf("connection from before the restart still works, want it broken")
 	}
-	c, err := pgx.Connect(ctx(t), p.AdminURL("postgres"))
+	c, err := pgx.Connect(testenv.Context(t), p.AdminURL("postgres"))
 	if err != nil {
 		t.Fatalf("connect after Restart: %v", err)
 	}
 	defer c.Close(context.Background())
 	var x string
-	if err := c.QueryRow(ctx(t), "select x from kept").Scan(&x); err != nil || x != "before restart" {
+	if err := c.QueryRow(testenv.Context(t), "select x from kept").Scan(&x); err != nil || x != "before restart" {
 		t.Errorf("after Restart: select = %q, %v; want the row written before", x, err)
 	}
 	jc, err := connect(t, p, "verify-full", "jane", "", mint(t, ca, "jane"))
@@ -324,12 +317,12 @@ func TestRestart(t *testing.T) {
 // data.
 func TestParallel(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	var ps [2]*localdb.Postgres
 	var wg sync.WaitGroup
 	for i := range ps {
 		wg.Go(func() {
-			p, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: ca})
+			p, err := localdb.StartPostgres(testenv.Context(t), localdb.PostgresOptions{CA: ca})
 			if errors.Is(err, localdb.ErrNotFound) {
 				return
 			}
@@ -348,17 +341,17 @@ func TestParallel(t *testing.T) {
 	if ps[0].Port() == ps[1].Port() || ps[0].DataDir() == ps[1].DataDir() || ps[0].SocketDir() == ps[1].SocketDir() {
 		t.Fatalf("clusters collide: %q %q, %q %q", ps[0].Addr(), ps[1].Addr(), ps[0].DataDir(), ps[1].DataDir())
 	}
-	if err := ps[0].Exec(ctx(t), "create table only_in_first (x int)"); err != nil {
+	if err := ps[0].Exec(testenv.Context(t), "create table only_in_first (x int)"); err != nil {
 		t.Fatal(err)
 	}
-	if err := ps[1].Exec(ctx(t), "select * from only_in_first"); err == nil {
+	if err := ps[1].Exec(testenv.Context(t), "select * from only_in_first"); err == nil {
 		t.Errorf("table created in the first cluster is visible in the second")
 	}
 }
 
 func TestOptions(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	p := localdbtest.PostgresWithOptions(t, localdb.PostgresOptions{
 		CA:             ca,
 		Dir:            os.TempDir(),
@@ -367,7 +360,7 @@ func TestOptions(t *testing.T) {
 		MaxConnections: 50,
 		Settings:       map[string]string{"application_name": "'localdb-test'", "max_connections": "60"},
 	})
-	c, err := pgx.Connect(ctx(t), p.AdminURL("postgres"))
+	c, err := pgx.Connect(testenv.Context(t), p.AdminURL("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,20 +369,20 @@ func TestOptions(t *testing.T) {
 		t.Errorf("current_user = %q, want master", u)
 	}
 	var mc string
-	if err := c.QueryRow(ctx(t), "show max_connections").Scan(&mc); err != nil || mc != "60" {
+	if err := c.QueryRow(testenv.Context(t), "show max_connections").Scan(&mc); err != nil || mc != "60" {
 		t.Errorf("max_connections = %q, %v; want 60 (Settings win)", mc, err)
 	}
 }
 
 func TestKeep(t *testing.T) {
 	t.Parallel()
-	p, err := localdb.StartPostgres(ctx(t), localdb.PostgresOptions{CA: newCA(t), Keep: true})
+	p, err := localdb.StartPostgres(testenv.Context(t), localdb.PostgresOptions{CA: localdbtest.CA(t), Keep: true})
 	checkKeep(t, p, err, "PG_VERSION")
 }
 
 func TestStartErrors(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	checkStartErrors(t, "StartPostgres", localdb.StartPostgres, []startError[localdb.PostgresOptions]{
 		{"no CA", localdb.PostgresOptions{}, "CA is nil"},
 		{"port 5432", localdb.PostgresOptions{CA: ca, Port: 5432}, "5432"},
@@ -404,9 +397,9 @@ func TestStartErrors(t *testing.T) {
 // finding 6).
 func TestIAMUserOwnPassword(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	p := localdbtest.Postgres(t, ca)
-	if err := p.Exec(ctx(t), "create role iam_self login", "grant rds_iam to iam_self",
+	if err := p.Exec(testenv.Context(t), "create role iam_self login", "grant rds_iam to iam_self",
 		"create role pat login password 'pat-pw'"); err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +408,7 @@ func TestIAMUserOwnPassword(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cert login: %v", err)
 	}
-	if _, err := c.Exec(ctx(t), "alter role current_user password 'Passw0rd!'"); err != nil {
+	if _, err := c.Exec(testenv.Context(t), "alter role current_user password 'Passw0rd!'"); err != nil {
 		t.Fatalf("the IAM user setting its own password: %v", err)
 	}
 	c.Close(context.Background())
@@ -426,7 +419,7 @@ func TestIAMUserOwnPassword(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg.User, cfg.Password = user, password
-		return pgx.ConnectConfig(ctx(t), cfg)
+		return pgx.ConnectConfig(testenv.Context(t), cfg)
 	}
 	for _, tc := range []struct {
 		name  string

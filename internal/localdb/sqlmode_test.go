@@ -13,6 +13,7 @@ import (
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/internal/rdsiam"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // hostileUsers are user names that break naive quoting: quotes of every kind, backslashes
@@ -47,7 +48,7 @@ type mariaDBAccount struct {
 // mariaDBAccounts lists every account and role of the server.
 func mariaDBAccounts(t testing.TB, db *sql.DB) []mariaDBAccount {
 	t.Helper()
-	rows, err := db.QueryContext(ctx(t), `select User, Host,
+	rows, err := db.QueryContext(testenv.Context(t), `select User, Host,
 		coalesce(json_value(Priv, '$.ssl_type'), ''), coalesce(json_value(Priv, '$.x509_subject'), ''),
 		coalesce(json_value(Priv, '$.authentication_string'), ''), coalesce(json_value(Priv, '$.plugin'), '')
 		from mysql.global_priv order by User, Host`)
@@ -89,7 +90,7 @@ func checkIAMAccount(t *testing.T, m *localdb.MariaDB, db *sql.DB, ca *pki.CA, b
 		t.Errorf("account %q: ssl_type %s, subject %q, authentication_string %q; want REQUIRE SUBJECT and no password", name, a.SSLType, a.Subject, a.AuthString)
 	}
 	var role string
-	if err := db.QueryRowContext(ctx(t), "select Role from mysql.roles_mapping where User = ? and Host = '%'", name).Scan(&role); err != nil || role != "rds_iam" {
+	if err := db.QueryRowContext(testenv.Context(t), "select Role from mysql.roles_mapping where User = ? and Host = '%'", name).Scan(&role); err != nil || role != "rds_iam" {
 		t.Errorf("account %q: role %q, %v; want rds_iam", name, role, err)
 	}
 	if got, err := mconnect(t, m, true, name, "", mint(t, ca, name)); err != nil || got != name+"@%" {
@@ -134,16 +135,16 @@ var sqlModes = []string{
 // leaves the session's sql_mode as it found it.
 func TestIAMUserSQLModes(t *testing.T) {
 	t.Parallel()
-	ca := newCA(t)
+	ca := localdbtest.CA(t)
 	m := localdbtest.MariaDB(t, ca)
 	db := openAdmin(t, m)
 	accounts := mariaDBAccounts(t, db)
 	for i, mode := range sqlModes {
-		if _, err := db.ExecContext(ctx(t), "SET SESSION sql_mode = '"+mode+"'"); err != nil {
+		if _, err := db.ExecContext(testenv.Context(t), "SET SESSION sql_mode = '"+mode+"'"); err != nil {
 			t.Fatal(err)
 		}
 		var want string
-		if err := db.QueryRowContext(ctx(t), "select @@SESSION.sql_mode").Scan(&want); err != nil {
+		if err := db.QueryRowContext(testenv.Context(t), "select @@SESSION.sql_mode").Scan(&want); err != nil {
 			t.Fatal(err)
 		}
 		for _, u := range hostileUsers {
@@ -152,13 +153,13 @@ func TestIAMUserSQLModes(t *testing.T) {
 				t.Fatalf("CheckMySQLUser(%q) = %v", name, err)
 			}
 			for _, s := range rdsiam.MySQLIAMUserSQL(name) {
-				if _, err := db.ExecContext(ctx(t), s); err != nil {
+				if _, err := db.ExecContext(testenv.Context(t), s); err != nil {
 					t.Fatalf("sql_mode %q: MySQLIAMUserSQL(%q): %s: %v", mode, name, s, err)
 				}
 			}
 			accounts = checkIAMAccount(t, m, db, ca, accounts, name)
 			var got string
-			if err := db.QueryRowContext(ctx(t), "select @@SESSION.sql_mode").Scan(&got); err != nil || got != want {
+			if err := db.QueryRowContext(testenv.Context(t), "select @@SESSION.sql_mode").Scan(&got); err != nil || got != want {
 				t.Errorf("sql_mode after MySQLIAMUserSQL(%q) = %q, %v; want %q as before", name, got, err, want)
 			}
 		}
@@ -170,7 +171,7 @@ func TestIAMUserSQLModes(t *testing.T) {
 func TestMariaDBSetupSQLMode(t *testing.T) {
 	t.Parallel()
 	m := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{
-		CA:            newCA(t),
+		CA:            localdbtest.CA(t),
 		AdminUser:     `ad'min\`,
 		AdminPassword: `p\'w"`,
 		Settings:      map[string]string{"sql-mode": "NO_BACKSLASH_ESCAPES,ANSI_QUOTES"},

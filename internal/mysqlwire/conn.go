@@ -33,6 +33,8 @@ type Conn struct {
 	maxPacket   uint32
 	auth        []byte
 	maxPassword int
+
+	askedCleartext bool // AskCleartextPassword sent the switch
 }
 
 // NetConn returns the connection to the client: a *tls.Conn after TLS, else the accepted
@@ -124,16 +126,37 @@ func (Password) GoString() string { return "<redacted>" }
 // LogValue returns a placeholder.
 func (Password) LogValue() slog.Value { return slog.StringValue("<redacted>") }
 
-// RequestCleartextPassword returns the client's password in cleartext. Usually it sends
-// an AuthSwitchRequest to mysql_clear_password and reads the reply; a client that already
+// RequestCleartextPassword returns the client's password in cleartext:
+// AskCleartextPassword, then ReadCleartextPassword.
+func (c *Conn) RequestCleartextPassword() (Password, error) {
+	if _, err := c.AskCleartextPassword(); err != nil {
+		return "", err
+	}
+	return c.ReadCleartextPassword()
+}
+
+// AskCleartextPassword asks the client for its password in cleartext: usually it sends
+// an AuthSwitchRequest to mysql_clear_password, and asked is true; a client that already
 // answered the greeting with mysql_clear_password (its default plugin) has sent the
-// password, which is returned without a switch.
+// password, and nothing is sent. ReadCleartextPassword returns the password. A server
+// that holds many clients at that point can wait for the answer where it likes
+// (Reader().Peek) in between.
+func (c *Conn) AskCleartextPassword() (asked bool, err error) {
+	if c.plugin == pluginCleartext && len(c.auth) > 0 {
+		return false, nil
+	}
+	c.askedCleartext = true
+	return true, c.writePacket(append(append([]byte{0xfe}, pluginCleartext...), 0))
+}
+
+// ReadCleartextPassword returns the password AskCleartextPassword asked for: it reads
+// the reply to the switch, or decodes the handshake response's.
 //
 // A client that closes the connection in answer to the switch has not enabled the
 // plugin: the error wraps ErrCleartextNotEnabled. A reply longer than
 // Config.MaxPasswordLen (plus its NUL) is refused with ERR and wraps ErrTooLong.
-func (c *Conn) RequestCleartextPassword() (Password, error) {
-	if c.plugin == pluginCleartext && len(c.auth) > 0 {
+func (c *Conn) ReadCleartextPassword() (Password, error) {
+	if !c.askedCleartext {
 		pw, err := decodeSwitchReply(c.auth)
 		clear(c.auth)
 		c.auth = nil
@@ -142,9 +165,7 @@ func (c *Conn) RequestCleartextPassword() (Password, error) {
 		}
 		return pw, nil
 	}
-	if err := c.writePacket(append(append([]byte{0xfe}, pluginCleartext...), 0)); err != nil {
-		return "", err
-	}
+	c.askedCleartext = false
 	p, err := c.readPacket(c.r, c.maxPassword+1)
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {

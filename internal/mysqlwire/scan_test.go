@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"testing/iotest"
+
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 func TestScan(t *testing.T) {
@@ -53,21 +55,9 @@ func TestFramingAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { Scan(batch, func(int, byte, []byte) bool { return true }) }); n != 0 {
 		t.Errorf("Scan allocates %v times", n)
 	}
-	src := bytes.NewReader(nil)
-	one := iotest.OneByteReader(src)
-	r := bufio.NewReaderSize(one, 16)
-	w := bufio.NewWriterSize(io.Discard, 64)
-	if n := testing.AllocsPerRun(100, func() {
-		src.Reset(batch)
-		r.Reset(one) // the header split across reads
-		if _, _, err := ReadHeader(r); err != nil {
-			t.Fatal(err)
-		}
-		WriteHeader(w, 1, 0)
-		w.Flush()
-	}); n != 0 {
-		t.Errorf("ReadHeader and WriteHeader allocate %v times", n)
-	}
+	testenv.HeaderAllocs(t, batch,
+		func(r *bufio.Reader) error { _, _, err := ReadHeader(r); return err },
+		func(w *bufio.Writer) { WriteHeader(w, 1, 0) })
 }
 
 func TestReadHeaderBuffered(t *testing.T) {

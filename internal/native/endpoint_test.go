@@ -21,6 +21,7 @@ import (
 	"github.com/iamdb/iamdb/internal/access"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/native"
+	"github.com/iamdb/iamdb/internal/native/nativetest"
 	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/internal/testenv/accessenv"
 	"github.com/iamdb/iamdb/internal/testenv/authority"
@@ -57,21 +58,6 @@ func newEnv(t *testing.T) *accessenv.Env {
 	return accessenv.New(t, authority.Options{})
 }
 
-// shortDir is a temporary directory with a short path (a socket's path has at most 107
-// bytes), readable by everyone, removed when t ends.
-func shortDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "nv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // audits collects audit records.
 type audits struct {
 	mu   sync.Mutex
@@ -91,51 +77,26 @@ func (a *audits) last() access.Record {
 
 // running is a served endpoint.
 type running struct {
-	ep     *native.Endpoint
 	socket string
 	logs   *testenv.LogBuffer
 	audits *audits
-	served chan error
 }
 
 // start serves an endpoint for e configured by cfg (Socket, Authorizer, AllowedUIDs,
 // Logger and Audit are filled in when empty); it is shut down when t ends.
 func start(t *testing.T, e *accessenv.Env, cfg native.Config) *running {
 	t.Helper()
-	r := &running{logs: &testenv.LogBuffer{}, audits: &audits{}, served: make(chan error, 1)}
+	r := &running{logs: &testenv.LogBuffer{}, audits: &audits{}}
 	if cfg.Socket == "" {
-		cfg.Socket = filepath.Join(shortDir(t), "app.sock")
+		cfg.Socket = filepath.Join(testenv.SocketDir(t, "nv"), "app.sock")
 	}
 	if cfg.Authorizer == nil {
 		cfg.Authorizer = e.Authorizer
 	}
-	if cfg.AllowedUIDs == nil {
-		cfg.AllowedUIDs = []uint32{uint32(os.Getuid())}
-	}
 	cfg.Engine, cfg.Logger, cfg.Audit = "postgres", r.logs.Logger(), r.audits.add
-	ep, err := native.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ep.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	r.ep, r.socket = ep, cfg.Socket
-	go func() { r.served <- ep.Serve() }()
-	t.Cleanup(func() { r.shutdown(t) })
+	nativetest.Serve(t, cfg)
+	r.socket = cfg.Socket
 	return r
-}
-
-func (r *running) shutdown(t *testing.T) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.ep.Shutdown(ctx); err != nil {
-		t.Errorf("Shutdown: %v", err)
-	}
-	if err := <-r.served; !errors.Is(err, native.ErrServerClosed) {
-		t.Errorf("Serve = %v, want ErrServerClosed", err)
-	}
 }
 
 func (r *running) ask(t *testing.T, req native.Request) (native.Response, error) {
@@ -267,7 +228,7 @@ func TestEndpointPeerCredentials(t *testing.T) {
 	}
 	t.Parallel()
 	e := newEnv(t)
-	dir := shortDir(t)
+	dir := testenv.SocketDir(t, "nv")
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -408,7 +369,7 @@ func TestEndpointMaxConns(t *testing.T) {
 func TestEndpointSocketFile(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	dir := shortDir(t)
+	dir := testenv.SocketDir(t, "nv")
 	newEP := func(path string, mode os.FileMode) *native.Endpoint {
 		ep, err := native.New(native.Config{Socket: path, Mode: mode, Authorizer: e.Authorizer, AllowedUIDs: []uint32{0}})
 		if err != nil {
@@ -440,12 +401,7 @@ func TestEndpointSocketFile(t *testing.T) {
 
 	// A stale socket (bound, nobody accepting) is replaced.
 	stale := filepath.Join(dir, "stale.sock")
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: stale, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.SetUnlinkOnClose(false)
-	ln.Close()
+	nativetest.StaleSocket(t, stale)
 	ep := newEP(stale, 0)
 	if err := ep.Listen(); err != nil {
 		t.Errorf("Listen over a stale socket: %v", err)
@@ -474,17 +430,9 @@ func TestEndpointSocketFile(t *testing.T) {
 func TestEndpointShutdownWaits(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	dir := shortDir(t)
+	dir := testenv.SocketDir(t, "nv")
 	socket := filepath.Join(dir, "w.sock")
-	ep, err := native.New(native.Config{Socket: socket, Authorizer: e.Authorizer, AllowedUIDs: []uint32{uint32(os.Getuid())}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ep.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- ep.Serve() }()
+	ep, served := nativetest.Start(t, native.Config{Socket: socket, Authorizer: e.Authorizer})
 	c, err := net.Dial("unix", socket)
 	if err != nil {
 		t.Fatal(err)

@@ -127,15 +127,28 @@ func (Password) GoString() string { return "<redacted>" }
 // LogValue returns a placeholder.
 func (Password) LogValue() slog.Value { return slog.StringValue("<redacted>") }
 
-// RequestPassword sends AuthenticationCleartextPassword and reads the PasswordMessage.
-// A client that closes the connection instead (psql does, to prompt for a password)
-// yields an error wrapping io.EOF or io.ErrUnexpectedEOF. A protocol violation is sent
-// to the client as FATAL and returned wrapping ErrProtocol or ErrTooLong.
+// RequestPassword sends AuthenticationCleartextPassword and reads the PasswordMessage:
+// AskPassword, then ReadPassword.
 func (c *Conn) RequestPassword() (Password, error) {
-	c.Send(&pgproto3.AuthenticationCleartextPassword{})
-	if err := c.Flush(); err != nil {
+	if err := c.AskPassword(); err != nil {
 		return "", err
 	}
+	return c.ReadPassword()
+}
+
+// AskPassword sends AuthenticationCleartextPassword. A server that holds many clients
+// at that point can wait for the answer where it likes (Reader().Peek) before
+// ReadPassword.
+func (c *Conn) AskPassword() error {
+	c.Send(&pgproto3.AuthenticationCleartextPassword{})
+	return c.Flush()
+}
+
+// ReadPassword reads the PasswordMessage that answers AskPassword. A client that closes
+// the connection instead (psql does, to prompt for a password) yields an error wrapping
+// io.EOF or io.ErrUnexpectedEOF. A protocol violation is sent to the client as FATAL and
+// returned wrapping ErrProtocol or ErrTooLong.
+func (c *Conn) ReadPassword() (Password, error) {
 	typ, n, err := ReadHeader(c.r)
 	if err != nil {
 		return "", err

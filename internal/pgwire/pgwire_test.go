@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -525,21 +524,9 @@ func TestFramingAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { Scan(batch, func(byte, []byte) bool { return true }) }); n != 0 {
 		t.Errorf("Scan allocates %v times", n)
 	}
-	src := bytes.NewReader(nil)
-	one := iotest.OneByteReader(src)
-	r := bufio.NewReaderSize(one, 16)
-	w := bufio.NewWriterSize(io.Discard, 64)
-	if n := testing.AllocsPerRun(100, func() {
-		src.Reset(q)
-		r.Reset(one) // the header split across reads
-		if _, _, err := ReadHeader(r); err != nil {
-			t.Fatal(err)
-		}
-		WriteHeader(w, TypeQuery, len(q)-5)
-		w.Flush()
-	}); n != 0 {
-		t.Errorf("ReadHeader and WriteHeader allocate %v times", n)
-	}
+	testenv.HeaderAllocs(t, q,
+		func(r *bufio.Reader) error { _, _, err := ReadHeader(r); return err },
+		func(w *bufio.Writer) { WriteHeader(w, TypeQuery, len(q)-5) })
 }
 
 // FuzzScan checks Scan against ReadHeader: the messages Scan visits are those that a

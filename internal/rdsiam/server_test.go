@@ -5,43 +5,27 @@ import (
 	"database/sql"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
-	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/internal/rdsiam"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // The round trips through a real server: each quoted value, selected, comes back as
 // itself, and a quoted identifier names a column exactly. The servers start once per
 // fuzz target; without -fuzz only the seeds (hostile) run.
 
-func newCA(t testing.TB) *pki.CA {
-	t.Helper()
-	ca, err := pki.NewCA("rdsiam test CA", time.Hour, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ca
-}
-
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // pgSafe reports whether PostgreSQL text can hold s: UTF-8 (the cluster's encoding)
 // without NUL.
 func pgSafe(s string) bool { return utf8.ValidString(s) && !strings.Contains(s, "\x00") }
 
 func FuzzPostgresQuoteServer(f *testing.F) {
-	p := localdbtest.Postgres(f, newCA(f))
-	c, err := pgconn.Connect(testCtx(f), p.AdminURL("postgres"))
+	p := localdbtest.Postgres(f, localdbtest.CA(f))
+	c, err := pgconn.Connect(testenv.Context(f), p.AdminURL("postgres"))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -55,7 +39,7 @@ func FuzzPostgresQuoteServer(f *testing.F) {
 		}
 		for _, scs := range []string{"on", "off"} {
 			q := "SET standard_conforming_strings = " + scs + "; SELECT " + rdsiam.QuotePostgresLiteral(s)
-			res, err := c.Exec(testCtx(t), q).ReadAll()
+			res, err := c.Exec(testenv.Context(t), q).ReadAll()
 			if err != nil || len(res) != 2 || len(res[1].Rows) != 1 || string(res[1].Rows[0][0]) != s {
 				t.Fatalf("standard_conforming_strings %s: SELECT QuotePostgresLiteral(%q): %v, %v", scs, s, res, err)
 			}
@@ -63,7 +47,7 @@ func FuzzPostgresQuoteServer(f *testing.F) {
 		if s == "" || len(s) > rdsiam.MaxPostgresName {
 			return // no empty identifiers; longer ones are truncated
 		}
-		res, err := c.Exec(testCtx(t), "SELECT 1 AS "+rdsiam.QuotePostgresIdent(s)).ReadAll()
+		res, err := c.Exec(testenv.Context(t), "SELECT 1 AS "+rdsiam.QuotePostgresIdent(s)).ReadAll()
 		if err != nil || len(res) != 1 || len(res[0].FieldDescriptions) != 1 || res[0].FieldDescriptions[0].Name != s {
 			t.Fatalf("SELECT 1 AS QuotePostgresIdent(%q): %v, %v", s, res, err)
 		}
@@ -91,7 +75,7 @@ func FuzzQuotePostgresConnValueParse(f *testing.F) {
 var mysqlModes = []string{"", "NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI"}
 
 func FuzzMySQLQuoteServer(f *testing.F) {
-	m := localdbtest.MariaDB(f, newCA(f))
+	m := localdbtest.MariaDB(f, localdbtest.CA(f))
 	cfg, err := mysql.ParseDSN(m.AdminDSN(""))
 	if err != nil {
 		f.Fatal(err)
@@ -112,7 +96,7 @@ func FuzzMySQLQuoteServer(f *testing.F) {
 			return
 		}
 		for _, mode := range mysqlModes {
-			ctx := testCtx(t)
+			ctx := testenv.Context(t)
 			if _, err := db.ExecContext(ctx, "SET SESSION sql_mode = '"+mode+"'"); err != nil {
 				t.Fatal(err)
 			}

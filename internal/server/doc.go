@@ -6,8 +6,8 @@
 // container credentials) and the ops server (/metrics, /healthz, /readyz).
 //
 // It is not the command line: reading the TOML file, the IAMDB_* environment and the flags
-// in their order of precedence, printing, and the throwaway databases of "iamdb dev" stay
-// in cmd/iamdb.
+// in their order of precedence, and printing stay in cmd/iamdb; the throwaway databases of
+// "iamdb dev" and the configuration it builds for them are internal/devenv's.
 //
 // # Using it
 //

@@ -18,6 +18,7 @@ import (
 
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/native"
+	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/iamdb/iamdb/token"
 )
 
@@ -26,11 +27,7 @@ import (
 func nativeTestConfig(t *testing.T) Config {
 	t.Helper()
 	cfg := testConfig(t)
-	dir, err := os.MkdirTemp("", "nvs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := testenv.SocketDir(t, "nvs")
 	cfg.Databases = []DatabaseConfig{{Identifier: "app", Engine: "postgres", Endpoints: []string{"localhost"}, Port: 6432, IAMAuth: true}}
 	cfg.Native = []NativeConfig{{Database: "app", Socket: filepath.Join(dir, "app.sock"), Port: 5544}}
 	if os.Getuid() != 0 {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -102,6 +103,33 @@ func credentialsFile(account, user, akid, secret string) []byte {
 	fmt.Fprintf(&b, "# iamdb: access key of %s in account %s. Shown once; keep this file secret.\n", user, account)
 	fmt.Fprintf(&b, "[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", akid, secret)
 	return []byte(b.String())
+}
+
+// ReadAdminKeyFile reads the [default] key of an AWS credentials file, such as the one
+// bootstrap writes (bootstrap.admin_key_file).
+func ReadAdminKeyFile(path string) (akid, secret string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(io.LimitReader(f, 64<<10))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "aws_access_key_id":
+			akid = strings.TrimSpace(v)
+		case "aws_secret_access_key":
+			secret = strings.TrimSpace(v)
+		}
+	}
+	if akid == "" || secret == "" {
+		return "", "", fmt.Errorf("%s holds no access key", path)
+	}
+	return akid, secret, sc.Err()
 }
 
 // NewLogger returns the server's logger writing to w, as cfg says.

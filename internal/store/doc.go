@@ -7,7 +7,9 @@
 // point to. Every mutation is one transaction ([Store.Update]); reads run in snapshots
 // ([Store.View]). Each committed Update that wrote something advances one global revision,
 // stamped on the items it wrote ([Item.Rev]) and broadcast through [Store.Watch] so that
-// in-memory caches know when to reload.
+// in-memory caches know when to reload; the store logs which items each revision changed,
+// so that a cache can reload only those ([Tx.Changes]). Bookkeeping that no cache follows
+// is written with [Store.UpdateQuiet], which advances no revision.
 //
 // Keys sort in byte order of their UTF-8 encoding; [Tx.List] walks a kind in that order by
 // prefix, with cursor pagination. Kinds, keys and values are bounded ([MaxKindLen],

@@ -27,7 +27,21 @@ var (
 	// ErrSchemaTooNew: the database was written by a newer binary whose schema this one does
 	// not know.
 	ErrSchemaTooNew = errors.New("store: schema is newer than this binary")
+	// ErrChangesGone: Tx.Changes cannot list the changes since a revision: the store no
+	// longer keeps them all (see ChangeRetention), or the revision is ahead of the store's
+	// (its database lost commits). The caller reloads everything instead.
+	ErrChangesGone = errors.New("store: changes since that revision are not kept")
 )
+
+// ChangeRetention is how many revisions back the change log reaches at least: Tx.Changes
+// since an older revision returns ErrChangesGone. Backends prune the log as they commit.
+const ChangeRetention = 1 << 14
+
+// Change is an item that a committed Update wrote (created, replaced) or deleted.
+type Change struct {
+	Rev       int64 // the revision of that Update
+	Kind, Key string
+}
 
 // Bounds on what a store accepts, in bytes. They are small on purpose: items are documents
 // and index entries, not blobs.
@@ -63,6 +77,16 @@ type Tx interface {
 	// (strictly; "" means from the start), in byte order of the keys, at most limit of them
 	// (0 means no limit). To page, pass the last key returned as the next after.
 	List(kind, prefix, after string, limit int) ([]Item, error)
+	// Revision returns the revision of the state the transaction sees; inside an Update,
+	// the one committed before it.
+	Revision() (int64, error)
+	// Changes returns the items written or deleted by the commits after revision since, up
+	// to the revision the transaction sees: each item once per revision that changed it,
+	// ordered by revision, then kind, then key; at most limit of them (0 means no limit).
+	// It returns ErrChangesGone if the log does not reach back to since (it keeps at least
+	// ChangeRetention revisions) or since is ahead of Revision. A cache at revision since
+	// that reloads the listed items in the same transaction is then at Revision.
+	Changes(since int64, limit int) ([]Change, error)
 }
 
 // Store is the authority's storage, as its consumers use it. Implementations are safe for
@@ -76,12 +100,17 @@ type Store interface {
 	// errors of this package (an I/O error, say), Update rolls back and returns that failure
 	// even if fn swallowed it.
 	Update(ctx context.Context, fn func(Tx) error) error
+	// UpdateQuiet is Update for bookkeeping that no cache follows (usage records): it is
+	// serialised with every Update and as durable, but it neither advances the revision,
+	// nor logs its changes for Tx.Changes, nor notifies watchers; the items it writes carry
+	// the current revision. Nothing a cache is built from may be written with it.
+	UpdateQuiet(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only snapshot transaction: it sees the state of one committed
 	// revision throughout, whatever commits meanwhile. Writes return ErrReadOnly. An error
 	// from fn is returned as is.
 	View(ctx context.Context, fn func(Tx) error) error
 	// Revision returns the global revision: incremented once by every Update that wrote
-	// something, never by a read-only or rolled-back one.
+	// something, never by a read-only or rolled-back one, nor by UpdateQuiet.
 	Revision(ctx context.Context) (int64, error)
 	// Watch returns a channel that receives the new revision after each committed Update
 	// that wrote something. It coalesces: a slow reader may miss intermediate values but

@@ -48,6 +48,17 @@ func (l *LogBuffer) Line(parts ...string) string {
 	return ""
 }
 
+// Count returns how many complete lines contain every one of parts.
+func (l *LogBuffer) Count(parts ...string) int {
+	n := 0
+	for _, line := range l.Lines() {
+		if containsAll(line, parts) {
+			n++
+		}
+	}
+	return n
+}
+
 // WaitLine waits up to 5 seconds for a line that contains every one of parts, for logs
 // written after the event a test sees (a server logs a login after its reply), and fails t
 // if none comes.

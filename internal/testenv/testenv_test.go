@@ -88,6 +88,15 @@ func TestLogBuffer(t *testing.T) {
 	if got := l.Line(`"msg":"hello"`, `"n":3`); !strings.Contains(got, `"n":3`) {
 		t.Errorf("Line(hello, n 3) = %q", got)
 	}
+	if got := l.Count(`"msg":"hello"`); got != 10 {
+		t.Errorf("Count(hello) = %d, want 10", got)
+	}
+	if got := l.Count(`"msg":"hello"`, `"n":3`); got != 1 {
+		t.Errorf("Count(hello, n 3) = %d, want 1", got)
+	}
+	if got := l.Count("partial"); got != 0 {
+		t.Errorf("Count(partial) = %d, want 0 (not a complete line)", got)
+	}
 	if got := l.Line("partial"); got != "" {
 		t.Errorf("Line(partial) = %q, want \"\" (not a complete line)", got)
 	}

@@ -20,6 +20,17 @@ import (
 	"github.com/iamdb/iamdb/internal/pki"
 )
 
+// CA returns a new CA, valid for a day, for one test's servers and the client
+// certificates they trust.
+func CA(tb testing.TB) *pki.CA {
+	tb.Helper()
+	ca, err := pki.NewCA("iamdb test CA", 24*time.Hour, nil, time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ca
+}
+
 // Postgres starts a PostgreSQL cluster trusting ca for client certificates
 // (see localdb.StartPostgres) and stops it when the test ends.
 func Postgres(tb testing.TB, ca *pki.CA) *localdb.Postgres {

@@ -25,6 +25,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // PAM return codes (security/_pam_types.h).
@@ -168,12 +170,8 @@ const syncProbe = "SYNC"
 
 func newPeer(t testing.TB, do script) *peer {
 	t.Helper()
-	// Short: a Unix socket path has at most 107 bytes, t.TempDir's can be longer.
-	dir, err := os.MkdirTemp("", "pamv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &peer{path: filepath.Join(dir, "v.sock"), do: do, done: make(chan struct{})}
+	p := &peer{path: filepath.Join(testenv.SocketDir(t, "pamv"), "v.sock"), do: do, done: make(chan struct{})}
+	var err error
 	p.ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: p.path, Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +181,6 @@ func newPeer(t testing.TB, do script) *peer {
 		close(p.done)
 		p.ln.Close()
 		wg.Wait()
-		os.RemoveAll(dir)
 	})
 	wg.Add(1)
 	go func() {

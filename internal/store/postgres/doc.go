@@ -5,12 +5,15 @@
 //
 // # Schema
 //
-// Two tables in the session's current schema (the first of its search_path), prefixed so
+// Three tables in the session's current schema (the first of its search_path), prefixed so
 // that a database shared with other things is not disturbed:
 //
-//	iamdb_meta  (name TEXT COLLATE "C" PRIMARY KEY, value BIGINT NOT NULL)  -- 'schema_version', 'revision'
-//	iamdb_items (kind TEXT COLLATE "C", key TEXT COLLATE "C", value BYTEA, rev BIGINT,
-//	             PRIMARY KEY (kind, key))
+//	iamdb_meta    (name TEXT COLLATE "C" PRIMARY KEY, value BIGINT NOT NULL)
+//	              -- 'schema_version', 'revision', 'changes_floor'
+//	iamdb_items   (kind TEXT COLLATE "C", key TEXT COLLATE "C", value BYTEA, rev BIGINT,
+//	               PRIMARY KEY (kind, key))
+//	iamdb_changes (rev BIGINT, kind TEXT COLLATE "C", key TEXT COLLATE "C",
+//	               PRIMARY KEY (rev, kind, key))  -- the change log of [store.Tx.Changes]
 //
 // COLLATE "C" makes keys compare bytewise whatever the database's collation, which is
 // the order [store.Tx.List] promises; prefixes are range predicates ([store.PrefixEnd]),
@@ -19,7 +22,7 @@
 // the new schema_version, under a transaction-level advisory lock so that openers in
 // several processes serialise; a newer schema_version than the list is refused with
 // [store.ErrSchemaTooNew]. At the current version Open runs no DDL, so a role with only
-// SELECT, INSERT, UPDATE and DELETE on the two tables can use a store another role created.
+// SELECT, INSERT, UPDATE and DELETE on the three tables can use a store another role created.
 //
 // # Revisions
 //

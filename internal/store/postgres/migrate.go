@@ -24,6 +24,16 @@ var migrations = [][]string{
 		)`,
 		`INSERT INTO iamdb_meta (name, value) VALUES ('revision', 0)`,
 	},
+	// 2: the change log, which starts at the current revision (changes_floor).
+	{
+		`CREATE TABLE iamdb_changes (
+			rev  BIGINT NOT NULL,
+			kind TEXT COLLATE "C" NOT NULL,
+			key  TEXT COLLATE "C" NOT NULL,
+			PRIMARY KEY (rev, kind, key)
+		)`,
+		`INSERT INTO iamdb_meta (name, value) SELECT 'changes_floor', value FROM iamdb_meta WHERE name = 'revision'`,
+	},
 }
 
 const createMeta = `CREATE TABLE iamdb_meta (

@@ -202,6 +202,16 @@ func checkSession(ctx context.Context, c *pgx.Conn) error {
 // row (FOR UPDATE), which serialises it with the Updates of every process; each later
 // statement then sees everything committed before the lock was granted.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return s.update(ctx, fn, false)
+}
+
+// UpdateQuiet implements store.Store: Update without the new revision, log and
+// notification; it takes the revision row's lock all the same, to serialise with Updates.
+func (s *Store) UpdateQuiet(ctx context.Context, fn func(store.Tx) error) error {
+	return s.update(ctx, fn, true)
+}
+
+func (s *Store) update(ctx context.Context, fn func(store.Tx) error, quiet bool) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
@@ -228,6 +238,9 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		return s.fail("lock revision", err)
 	}
 	rev = cur + 1
+	if quiet {
+		rev = cur
+	}
 	if commit, err := t.Apply(fn); !commit {
 		return err // nothing to commit: the deferred rollback ends the transaction
 	}
@@ -235,7 +248,14 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	// have taken effect, and Update must not then report that nothing was written.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
+	if quiet {
+		if err := ptx.Commit(cctx); err != nil {
+			return s.fail("commit", err)
+		}
+		return nil
+	}
 	b := &pgx.Batch{}
+	storesql.LogChanges(t, rev, func(q string, args ...any) error { b.Queue(q, args...); return nil })
 	b.Queue(qSetRevision, rev)
 	b.Queue(qNotify, channel, strconv.FormatInt(rev, 10))
 	if err := ptx.SendBatch(cctx, b).Close(); err != nil {

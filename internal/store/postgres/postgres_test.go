@@ -468,7 +468,8 @@ func TestSchemas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"public.unrelated", "tenant1.iamdb_items", "tenant1.iamdb_meta", "tenant2.iamdb_items", "tenant2.iamdb_meta"}
+	want := []string{"public.unrelated", "tenant1.iamdb_changes", "tenant1.iamdb_items", "tenant1.iamdb_meta",
+		"tenant2.iamdb_changes", "tenant2.iamdb_items", "tenant2.iamdb_meta"}
 	if !slices.Equal(tables, want) {
 		t.Errorf("tables = %q, want %q", tables, want)
 	}

@@ -20,7 +20,7 @@ const (
 )
 
 // queries are the item statements of storesql.Tx.
-var queries = storesql.ItemQueries("iamdb_items")
+var queries = storesql.ItemQueries("iamdb_items", "iamdb_changes", "iamdb_meta")
 
 // newTx returns a store.Tx over ptx. None of the sentinel outcomes (absent, present) is a
 // PostgreSQL error, so a sentinel never aborts the transaction; any other error does, and

@@ -3,11 +3,12 @@
 //
 // # Schema
 //
-// Two tables, in SQL that PostgreSQL shares (the PostgreSQL backend differs only in column
+// Three tables, in SQL that PostgreSQL shares (the PostgreSQL backend differs only in column
 // types: BYTEA for BLOB, and key TEXT COLLATE "C" so that keys sort in byte order there too):
 //
-//	meta  (name TEXT PRIMARY KEY, value BIGINT NOT NULL)  -- 'schema_version', 'revision'
-//	items (kind TEXT, key TEXT, value BLOB, rev BIGINT, PRIMARY KEY (kind, key))
+//	meta    (name TEXT PRIMARY KEY, value BIGINT NOT NULL)  -- 'schema_version', 'revision', 'changes_floor'
+//	items   (kind TEXT, key TEXT, value BLOB, rev BIGINT, PRIMARY KEY (kind, key))
+//	changes (rev BIGINT, kind TEXT, key TEXT, PRIMARY KEY (rev, kind, key))  -- store.Tx.Changes
 //
 // Migrations are a numbered list of SQL steps (see migrations); Open applies those the file
 // lacks, each in its own transaction together with the new schema_version, so a crash leaves

@@ -23,6 +23,16 @@ var migrations = [][]string{
 		)`,
 		`INSERT INTO meta (name, value) VALUES ('revision', 0)`,
 	},
+	// 2: the change log, which starts at the current revision (changes_floor).
+	{
+		`CREATE TABLE changes (
+			rev  BIGINT NOT NULL,
+			kind TEXT   NOT NULL,
+			key  TEXT   NOT NULL,
+			PRIMARY KEY (rev, kind, key)
+		) WITHOUT ROWID`,
+		`INSERT INTO meta (name, value) SELECT 'changes_floor', value FROM meta WHERE name = 'revision'`,
+	},
 }
 
 const bootstrapMeta = `CREATE TABLE IF NOT EXISTS meta (

@@ -140,6 +140,15 @@ func checkPragmas(ctx context.Context, db *sql.DB) error {
 
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return s.update(ctx, fn, false)
+}
+
+// UpdateQuiet implements store.Store.
+func (s *Store) UpdateQuiet(ctx context.Context, fn func(store.Tx) error) error {
+	return s.update(ctx, fn, true)
+}
+
+func (s *Store) update(ctx context.Context, fn func(store.Tx) error, quiet bool) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
@@ -152,7 +161,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return s.fail("begin", err)
 	}
-	t := newTx(ctx, stx, true)
+	t := newTx(ctx, stx, true, quiet)
 	defer func() {
 		t.Done = true
 		stx.Rollback() // after Commit a no-op returning sql.ErrTxDone
@@ -160,9 +169,22 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if commit, err := t.Apply(fn); !commit {
 		return err // nothing to commit: the deferred rollback ends the transaction
 	}
+	if quiet {
+		if err := stx.Commit(); err != nil {
+			return s.fail("commit", err)
+		}
+		return nil
+	}
 	rev, err := t.Rev()
 	if err != nil {
 		return err
+	}
+	err = storesql.LogChanges(t, rev, func(q string, args ...any) error {
+		_, err := stx.ExecContext(ctx, q, args...)
+		return err
+	})
+	if err != nil {
+		return s.fail("log changes", err)
 	}
 	if _, err := stx.ExecContext(ctx, qSetRevision, rev); err != nil {
 		return s.fail("update revision", err)
@@ -183,7 +205,7 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return s.fail("begin", err)
 	}
-	return newTx(ctx, stx, false).View(fn, func() { stx.Rollback() })
+	return newTx(ctx, stx, false, false).View(fn, func() { stx.Rollback() })
 }
 
 // Revision implements store.Store.

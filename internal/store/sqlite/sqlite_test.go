@@ -168,3 +168,39 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("Open(WithReaders(-1)) = nil error")
 	}
 }
+
+// Changes since a revision the log was pruned past is ErrChangesGone; from the floor on,
+// the log answers.
+func TestChangesFloor(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	for _, k := range []string{"a", "b", "c"} {
+		if err := s.Update(ctx, func(tx store.Tx) error { return tx.Put("k", k, nil) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.writer.Exec(`DELETE FROM changes WHERE rev <= 2`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.writer.Exec(`UPDATE meta SET value = 2 WHERE name = 'changes_floor'`); err != nil {
+		t.Fatal(err)
+	}
+	for since, want := range map[int64]int{0: -1, 1: -1, 2: 1, 3: 0} {
+		err := s.View(ctx, func(tx store.Tx) error {
+			got, err := tx.Changes(since, 0)
+			if want < 0 {
+				if !errors.Is(err, store.ErrChangesGone) {
+					t.Errorf("Changes(%d) = %v, %v; want ErrChangesGone", since, got, err)
+				}
+				return nil
+			}
+			if err != nil || len(got) != want {
+				t.Errorf("Changes(%d) = %v, %v; want %d", since, got, err, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

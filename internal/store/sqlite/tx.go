@@ -16,27 +16,29 @@ const (
 )
 
 // queries are the item statements of storesql.Tx.
-var queries = storesql.ItemQueries("items")
+var queries = storesql.ItemQueries("items", "changes", "meta")
 
-// newTx returns a store.Tx over stx.
-func newTx(ctx context.Context, stx *sql.Tx, writable bool) *storesql.Tx {
+// newTx returns a store.Tx over stx; a quiet one stamps writes with the committed
+// revision rather than the next.
+func newTx(ctx context.Context, stx *sql.Tx, writable, quiet bool) *storesql.Tx {
 	t := &storesql.Tx{Ctx: ctx, Conn: conn{stx}, Q: &queries, Writable: writable}
 	var rev int64
-	t.Rev = func() (int64, error) { return nextRev(t, stx, &rev) }
-	return t
-}
-
-// nextRev returns the revision t commits as: one past the committed one, read once into
-// *rev. The writer holds the write lock since BEGIN IMMEDIATE, so nobody else can take it.
-func nextRev(t *storesql.Tx, stx *sql.Tx, rev *int64) (int64, error) {
-	if *rev == 0 {
-		var cur int64
-		if err := stx.QueryRowContext(t.Ctx, qRevision).Scan(&cur); err != nil {
-			return 0, t.Broken("read revision", err)
+	read := false
+	t.Rev = func() (int64, error) {
+		if !read {
+			// The writer holds the write lock since BEGIN IMMEDIATE, so nobody else can
+			// commit meanwhile.
+			if err := stx.QueryRowContext(t.Ctx, qRevision).Scan(&rev); err != nil {
+				return 0, t.Broken("read revision", err)
+			}
+			if !quiet {
+				rev++
+			}
+			read = true
 		}
-		*rev = cur + 1
+		return rev, nil
 	}
-	return *rev, nil
+	return t
 }
 
 // conn adapts a database/sql transaction to storesql.Conn.

@@ -1,9 +1,11 @@
 package storesql
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/iamdb/iamdb/internal/store"
 )
@@ -20,19 +22,30 @@ type Conn interface {
 }
 
 // Queries are a backend's statements over its items table, whose columns are kind, key,
-// value and rev. Create and Put take (kind, key, value, rev); Create does nothing when the
-// item exists.
+// value and rev, its change log, whose columns are rev, kind and key, and its meta table
+// (name, value), which holds the revision and the change log's floor (every change after
+// it is in the log). Create and Put take (kind, key, value, rev); Create does nothing when
+// the item exists. LogChange takes (rev, kind, key); Prune and SetFloor take the new floor.
 type Queries struct {
 	Table                    string
 	Get, Create, Put, Delete string
+	Revision, Floor, Changes string
+	LogChange, Prune         string
+	SetFloor                 string
 }
 
-// ItemQueries returns the statements over table, in SQL that SQLite and PostgreSQL both
-// accept.
-func ItemQueries(table string) Queries {
+// ItemQueries returns the statements over table, its change log changes and its meta
+// table, in SQL that SQLite and PostgreSQL both accept.
+func ItemQueries(table, changes, meta string) Queries {
 	return Queries{
-		Table: table,
-		Get:   `SELECT value, rev FROM ` + table + ` WHERE kind = $1 AND key = $2`,
+		Table:     table,
+		Revision:  `SELECT value FROM ` + meta + ` WHERE name = 'revision'`,
+		Floor:     `SELECT value FROM ` + meta + ` WHERE name = 'changes_floor'`,
+		Changes:   `SELECT rev, kind, key FROM ` + changes + ` WHERE rev > $1 ORDER BY rev, kind, key`,
+		LogChange: `INSERT INTO ` + changes + ` (rev, kind, key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		Prune:     `DELETE FROM ` + changes + ` WHERE rev <= $1`,
+		SetFloor:  `UPDATE ` + meta + ` SET value = $1 WHERE name = 'changes_floor' AND value < $1`,
+		Get:       `SELECT value, rev FROM ` + table + ` WHERE kind = $1 AND key = $2`,
 		Create: `INSERT INTO ` + table + ` (kind, key, value, rev) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (kind, key) DO NOTHING`,
 		Put: `INSERT INTO ` + table + ` (kind, key, value, rev) VALUES ($1, $2, $3, $4)
@@ -59,6 +72,52 @@ type Tx struct {
 	Done  bool  // the caller's function returned
 	Wrote bool  // a write changed something
 	Err   error // first failure that was not a store sentinel: the transaction is unusable
+
+	written map[[2]string]struct{} // (kind, key) of every item written or deleted
+}
+
+// Written returns the (kind, key) of every item the transaction wrote or deleted, sorted,
+// for the backend to log with the commit (LogChanges).
+func (t *Tx) Written() [][2]string {
+	out := make([][2]string, 0, len(t.written))
+	for k := range t.written {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b [2]string) int {
+		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+	})
+	return out
+}
+
+func (t *Tx) noteWrite(kind, key string) {
+	if t.written == nil {
+		t.written = map[[2]string]struct{}{}
+	}
+	t.written[[2]string{kind, key}] = struct{}{}
+	t.Wrote = true
+}
+
+// pruneEvery is how often, in revisions, a commit prunes the change log.
+const pruneEvery = 64
+
+// LogChanges runs, in the transaction c of an Update about to commit as rev, the
+// statements that log its changes and, every pruneEvery revisions, prune the log to
+// store.ChangeRetention revisions. exec runs one statement (a backend may queue them).
+func LogChanges(t *Tx, rev int64, exec func(q string, args ...any) error) error {
+	for _, w := range t.Written() {
+		if err := exec(t.Q.LogChange, rev, w[0], w[1]); err != nil {
+			return err
+		}
+	}
+	if floor := rev - store.ChangeRetention; floor > 0 && rev%pruneEvery == 0 {
+		if err := exec(t.Q.Prune, floor); err != nil {
+			return err
+		}
+		if err := exec(t.Q.SetFloor, floor); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Call calls fn with t and returns fn's error, else the failure that broke t.
@@ -166,7 +225,7 @@ func (t *Tx) write(op, q, kind, key string, value []byte) error {
 	if n == 0 {
 		return store.ErrExists // only Create's DO NOTHING affects no row
 	}
-	t.Wrote = true
+	t.noteWrite(kind, key)
 	return nil
 }
 
@@ -185,8 +244,60 @@ func (t *Tx) Delete(kind, key string) error {
 	if n == 0 {
 		return store.ErrNotFound
 	}
-	t.Wrote = true
+	t.noteWrite(kind, key)
 	return nil
+}
+
+// Revision implements store.Tx.
+func (t *Tx) Revision() (int64, error) {
+	if err := t.check(false); err != nil {
+		return 0, err
+	}
+	var rev int64
+	if err := t.Conn.QueryRow(t.Ctx, t.Q.Revision, nil, &rev); err != nil {
+		return 0, t.Broken("revision", err)
+	}
+	return rev, nil
+}
+
+// Changes implements store.Tx.
+func (t *Tx) Changes(since int64, limit int) ([]store.Change, error) {
+	if limit < 0 {
+		return nil, fmt.Errorf("%w: negative limit %d", store.ErrInvalid, limit)
+	}
+	rev, err := t.Revision()
+	if err != nil {
+		return nil, err
+	}
+	var floor int64
+	if err := t.Conn.QueryRow(t.Ctx, t.Q.Floor, nil, &floor); err != nil {
+		return nil, t.Broken("changes", err)
+	}
+	if since < floor || since > rev {
+		return nil, fmt.Errorf("%w: since %d, log from %d to %d", store.ErrChangesGone, since, floor, rev)
+	}
+	q, args := t.Q.Changes, []any{since}
+	if limit > 0 {
+		q += ` LIMIT $2`
+		args = append(args, limit)
+	}
+	rows, done, err := t.Conn.Query(t.Ctx, q, args...)
+	if err != nil {
+		return nil, t.Broken("changes", err)
+	}
+	defer done()
+	var out []store.Change
+	for rows.Next() {
+		var c store.Change
+		if err := rows.Scan(&c.Rev, &c.Kind, &c.Key); err != nil {
+			return nil, t.Broken("changes", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.Broken("changes", err)
+	}
+	return out, nil
 }
 
 // List implements store.Tx.

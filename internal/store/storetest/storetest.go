@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ViewIsolation", testViewIsolation},
 		{"Revision", testRevision},
 		{"ItemRev", testItemRev},
+		{"Changes", testChanges},
+		{"UpdateQuiet", testUpdateQuiet},
 		{"Watch", testWatch},
 		{"WatchCoalesces", testWatchCoalesces},
 		{"ConcurrentIncrements", testConcurrentIncrements},
@@ -632,6 +634,154 @@ func testRevision(t *testing.T, s store.Store) {
 	put(t, s, "k", "0", "again") // overwriting with anything is a write
 	if r := revision(t, s); r != r0+3 {
 		t.Errorf("Revision() = %d, want %d", r, r0+3)
+	}
+}
+
+// changes returns Tx.Changes(since, limit) in a View, and the View's Revision.
+func changes(t *testing.T, s store.Store, since int64, limit int) ([]store.Change, int64, error) {
+	t.Helper()
+	var out []store.Change
+	var rev int64
+	err := s.View(t.Context(), func(tx store.Tx) error {
+		var err error
+		if rev, err = tx.Revision(); err != nil {
+			t.Fatalf("Tx.Revision() = %v", err)
+		}
+		out, err = tx.Changes(since, limit)
+		return err
+	})
+	return out, rev, err
+}
+
+func testChanges(t *testing.T, s store.Store) {
+	r0 := revision(t, s)
+	if got, rev, err := changes(t, s, r0, 0); err != nil || len(got) != 0 || rev != r0 {
+		t.Fatalf("Changes(%d) on a new store = %v, rev %d, %v; want none at %d", r0, got, rev, err, r0)
+	}
+	put(t, s, "k", "a", "1")
+	update(t, s, func(tx store.Tx) error {
+		if rev, err := tx.Revision(); err != nil || rev != r0+1 {
+			t.Errorf("Tx.Revision() inside an Update = %d, %v; want the committed %d", rev, err, r0+1)
+		}
+		for _, k := range []string{"c", "b", "c"} { // twice: listed once
+			if err := tx.Put("k", k, []byte(k)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Put("j", "z", nil); err != nil {
+			return err
+		}
+		return tx.Delete("k", "a")
+	})
+	update(t, s, func(tx store.Tx) error { // no change: not logged
+		_ = tx.Delete("k", "absent")
+		_ = tx.Create("k", "b", nil)
+		return nil
+	})
+	_ = s.Update(t.Context(), func(tx store.Tx) error { // rolled back: not logged
+		_ = tx.Put("k", "rolled back", nil)
+		return errTest
+	})
+	want := []store.Change{
+		{Rev: r0 + 1, Kind: "k", Key: "a"},
+		{Rev: r0 + 2, Kind: "j", Key: "z"}, {Rev: r0 + 2, Kind: "k", Key: "a"},
+		{Rev: r0 + 2, Kind: "k", Key: "b"}, {Rev: r0 + 2, Kind: "k", Key: "c"},
+	}
+	got, rev, err := changes(t, s, r0, 0)
+	if err != nil || !slices.Equal(got, want) || rev != r0+2 {
+		t.Errorf("Changes(%d) = %v, rev %d, %v;\nwant %v at %d", r0, got, rev, err, want, r0+2)
+	}
+	if got, _, err := changes(t, s, r0+1, 0); err != nil || !slices.Equal(got, want[1:]) {
+		t.Errorf("Changes(%d) = %v, %v; want %v", r0+1, got, err, want[1:])
+	}
+	if got, _, err := changes(t, s, r0, 2); err != nil || !slices.Equal(got, want[:2]) {
+		t.Errorf("Changes(%d, limit 2) = %v, %v; want %v", r0, got, err, want[:2])
+	}
+	if got, _, err := changes(t, s, r0+2, 0); err != nil || len(got) != 0 {
+		t.Errorf("Changes(current) = %v, %v; want none", got, err)
+	}
+	for _, since := range []int64{r0 + 3, -1} {
+		if _, _, err := changes(t, s, since, 0); !errors.Is(err, store.ErrChangesGone) {
+			t.Errorf("Changes(%d) = %v, want ErrChangesGone", since, err)
+		}
+	}
+	if _, _, err := changes(t, s, r0, -1); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("Changes(limit -1) = %v, want ErrInvalid", err)
+	}
+	// A View lists only the changes its snapshot sees, even if more commit meanwhile.
+	err = s.View(t.Context(), func(tx store.Tx) error {
+		if _, err := tx.Revision(); err != nil {
+			return err
+		}
+		put(t, s, "k", "later", "1")
+		rev, err := tx.Revision()
+		if err != nil {
+			return err
+		}
+		got, err := tx.Changes(r0, 0)
+		if err != nil {
+			return err
+		}
+		if rev != r0+2 || !slices.Equal(got, want) {
+			t.Errorf("in a View begun before a commit: Revision %d, Changes %v; want %d, %v", rev, got, r0+2, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, rev, err := changes(t, s, r0+2, 0); err != nil || rev != r0+3 ||
+		!slices.Equal(got, []store.Change{{Rev: r0 + 3, Kind: "k", Key: "later"}}) {
+		t.Errorf("Changes(%d) after the commit = %v, rev %d, %v", r0+2, got, rev, err)
+	}
+}
+
+func testUpdateQuiet(t *testing.T, s store.Store) {
+	put(t, s, "k", "a", "1")
+	r1 := revision(t, s)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ch := s.Watch(ctx)
+	err := s.UpdateQuiet(t.Context(), func(tx store.Tx) error {
+		if err := tx.Put("k", "b", []byte("quiet")); err != nil {
+			return err
+		}
+		return tx.Put("k", "a", []byte("2"))
+	})
+	if err != nil {
+		t.Fatalf("UpdateQuiet() = %v", err)
+	}
+	if r := revision(t, s); r != r1 {
+		t.Errorf("after UpdateQuiet Revision() = %d, want %d", r, r1)
+	}
+	for k, v := range map[string]string{"a": "2", "b": "quiet"} {
+		if it, ok := get(t, s, "k", k); !ok || string(it.Value) != v || it.Rev != r1 {
+			t.Errorf("Get(%s) after UpdateQuiet = %q rev %d (found %v), want %q rev %d", k, it.Value, it.Rev, ok, v, r1)
+		}
+	}
+	if got, _, err := changes(t, s, r1, 0); err != nil || len(got) != 0 {
+		t.Errorf("Changes(%d) after UpdateQuiet = %v, %v; want none", r1, got, err)
+	}
+	if got, _, err := changes(t, s, r1-1, 0); err != nil || !slices.Equal(got, []store.Change{{Rev: r1, Kind: "k", Key: "a"}}) {
+		t.Errorf("Changes(%d) after UpdateQuiet = %v, %v; want only the Update's", r1-1, got, err)
+	}
+	select {
+	case v := <-ch:
+		t.Errorf("Watch received %d after UpdateQuiet", v)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := s.UpdateQuiet(t.Context(), func(tx store.Tx) error {
+		_ = tx.Put("k", "c", nil)
+		return errTest
+	}); !errors.Is(err, errTest) {
+		t.Errorf("UpdateQuiet(failing fn) = %v", err)
+	}
+	if _, ok := get(t, s, "k", "c"); ok {
+		t.Error("a failed UpdateQuiet was committed")
+	}
+	put(t, s, "k", "d", "1")
+	if v, _ := recvWithin(t, ch); v != r1+1 {
+		t.Errorf("Watch received %d after the next Update, want %d", v, r1+1)
 	}
 }
 

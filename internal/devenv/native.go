@@ -1,4 +1,4 @@
-package main
+package devenv
 
 // iamdb dev's native mode: its throwaway PostgreSQL and MariaDB also take IAM logins on
 // their own ports, through PAM (pam_iamdb.so) and the local verifier, as an RDS database
@@ -26,14 +26,14 @@ import (
 	"github.com/iamdb/iamdb/internal/nativeconf"
 )
 
-// devPAMDir is where dev writes its PAM service files: Linux-PAM's /etc/pam.d.
-var devPAMDir = "/etc/pam.d"
+// PAMDir is where dev writes its PAM service files: Linux-PAM's /etc/pam.d.
+const PAMDir = "/etc/pam.d"
 
-// devPAMPrefix begins the names of dev's PAM service files.
-const devPAMPrefix = "iamdb-dev-"
+// pamPrefix begins the names of dev's PAM service files.
+const pamPrefix = "iamdb-dev-"
 
-// devNative is dev's native mode: on, or off and why.
-type devNative struct {
+// nativeMode is dev's native mode: on, or off and why.
+type nativeMode struct {
 	off       string // why native mode is off; "" when it is on
 	module    string // the module built for this run, copied into each server's directory
 	buildDir  string // module's temporary directory
@@ -44,23 +44,23 @@ type devNative struct {
 	files     []string // PAM service files written
 }
 
-// planDevNative decides whether dev runs in native mode and, if so, builds the PAM
+// planNative decides whether dev runs in native mode and, if so, builds the PAM
 // module and names the PAM services. Native mode needs root (for /etc/pam.d), Linux
 // and a C compiler with libpam's headers; without them it is off, saying why.
-func planDevNative(ctx context.Context, enabled bool, log *slog.Logger) *devNative {
-	n := &devNative{}
+func planNative(ctx context.Context, enabled bool, log *slog.Logger) *nativeMode {
+	n := &nativeMode{}
 	switch {
 	case !enabled:
 		n.off = "turned off with --native=false"
 	case runtime.GOOS != "linux":
 		n.off = "native mode runs on Linux only"
 	case os.Geteuid() != 0:
-		n.off = "PAM reads service files only from " + devPAMDir + ", which only root may write: run iamdb dev as root for native ports"
+		n.off = "PAM reads service files only from " + PAMDir + ", which only root may write: run iamdb dev as root for native ports"
 	}
 	if n.off != "" {
 		return n
 	}
-	removeStaleDevPAMServices(log)
+	removeStalePAMServices(log)
 	dir, err := os.MkdirTemp("", "iamdb-pam-build-")
 	if err == nil {
 		n.buildDir, n.module = dir, filepath.Join(dir, "pam_iamdb.so")
@@ -76,17 +76,17 @@ func planDevNative(ctx context.Context, enabled bool, log *slog.Logger) *devNati
 	}
 	b := make([]byte, 5)
 	rand.Read(b)
-	id := devPAMPrefix + hex.EncodeToString(b)
+	id := pamPrefix + hex.EncodeToString(b)
 	n.pgService, n.myService = id+"-pg", id+"-mysql"
 	return n
 }
 
 // on reports whether native mode is on.
-func (n *devNative) on() bool { return n.off == "" }
+func (n *nativeMode) on() bool { return n.off == "" }
 
 // install copies the module into a server's directory and writes the PAM service that
 // hands the server's IAM logins to the verifier socket there, which it returns.
-func (n *devNative) install(serverDir, service string) (socket string, err error) {
+func (n *nativeMode) install(serverDir, service string) (socket string, err error) {
 	module := filepath.Join(serverDir, "pam_iamdb.so")
 	socket = filepath.Join(serverDir, "native.sock")
 	so, err := os.ReadFile(n.module)
@@ -100,7 +100,7 @@ func (n *devNative) install(serverDir, service string) (socket string, err error
 	if err != nil {
 		return "", fmt.Errorf("dev: native mode: %w", err)
 	}
-	file := filepath.Join(devPAMDir, service)
+	file := filepath.Join(PAMDir, service)
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		return "", fmt.Errorf("dev: native mode: %w", err)
 	}
@@ -109,7 +109,7 @@ func (n *devNative) install(serverDir, service string) (socket string, err error
 }
 
 // remove removes the PAM service files and the build directory.
-func (n *devNative) remove(log *slog.Logger) {
+func (n *nativeMode) remove(log *slog.Logger) {
 	for _, f := range n.files {
 		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			log.Warn("removing a PAM service file", "file", f, "err", err)
@@ -122,16 +122,16 @@ func (n *devNative) remove(log *slog.Logger) {
 	}
 }
 
-// removeStaleDevPAMServices removes the PAM service files of dev runs that did not stop:
+// removeStalePAMServices removes the PAM service files of dev runs that did not stop:
 // those whose module (in a server directory, removed with it) no longer exists.
-func removeStaleDevPAMServices(log *slog.Logger) {
-	files, _ := filepath.Glob(filepath.Join(devPAMDir, devPAMPrefix+"*"))
+func removeStalePAMServices(log *slog.Logger) {
+	files, _ := filepath.Glob(filepath.Join(PAMDir, pamPrefix+"*"))
 	for _, f := range files {
 		text, err := os.ReadFile(f)
 		if err != nil {
 			continue
 		}
-		module := devPAMModule(text)
+		module := pamModule(text)
 		if module == "" {
 			continue
 		}
@@ -143,8 +143,8 @@ func removeStaleDevPAMServices(log *slog.Logger) {
 	}
 }
 
-// devPAMModule returns the module path of a service file's auth line, "" if none.
-func devPAMModule(text []byte) string {
+// pamModule returns the module path of a service file's auth line, "" if none.
+func pamModule(text []byte) string {
 	for line := range bytes.Lines(text) {
 		f := strings.Fields(string(line))
 		if len(f) >= 3 && f[0] == "auth" && strings.HasSuffix(f[2], "/pam_iamdb.so") {

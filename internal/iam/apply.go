@@ -1,0 +1,269 @@
+package iam
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+
+	"github.com/iamdb/iamdb/internal/store"
+)
+
+// maxApplied bounds the number of changes applyChanges takes on: past it, loading
+// everything is as cheap.
+func maxApplied(prev *snapshot) int {
+	return max(4096, (prev.users.Len()+prev.roles.Len()+prev.keys.Len())/4)
+}
+
+// compiledStale reports whether the cache of compiled policies has taken on so many
+// compilations since the last build (each change of a policy leaves the old one behind)
+// that the next refresh should build, which starts a cache of those in use.
+func (s *Service) compiledStale() bool {
+	return s.compiledAdds > max(4096, s.compiledLive)
+}
+
+// applyChanges returns prev brought to the store's revision by applying the changes the
+// store logged since prev's revision, read in one transaction; nil if the log does not
+// reach back that far (or the revision went back), or holds too many changes.
+func (s *Service) applyChanges(ctx context.Context, prev *snapshot) (next *snapshot, lost []string, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		rev, err := tx.Revision()
+		if err != nil || rev < prev.rev {
+			return err
+		}
+		limit := maxApplied(prev)
+		changes, err := tx.Changes(prev.rev, limit+1)
+		if errors.Is(err, store.ErrChangesGone) || len(changes) > limit {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		items := map[[2]string]*store.Item{}
+		for _, c := range changes {
+			k := [2]string{c.Kind, c.Key}
+			if _, done := items[k]; done || !snapshotKinds[c.Kind] {
+				continue
+			}
+			it, err := tx.Get(c.Kind, c.Key)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				items[k] = nil
+			case err != nil:
+				return err
+			default:
+				items[k] = &it
+			}
+		}
+		b := &builder{aead: s.secrets, compiled: s.compiled}
+		next, lost = apply(prev, rev, items, b)
+		s.compiledAdds += b.adds
+		return nil
+	})
+	if err != nil || next == nil {
+		return nil, nil, err
+	}
+	s.appliedBuilds.Add(1)
+	return next, lost, nil
+}
+
+// apply returns a new snapshot at rev: prev with the items changed (nil: deleted), and
+// everything they reach. It also returns the IDs of keys that became unsealable.
+func apply(prev *snapshot, rev int64, items map[[2]string]*store.Item, b *builder) (*snapshot, []string) {
+	n := *prev
+	n.rev = rev
+	if len(items) == 0 {
+		return &n, nil
+	}
+	byKind := map[string][]string{}
+	for k := range items {
+		byKind[k[0]] = append(byKind[k[0]], k[1])
+	}
+	for _, keys := range byKind {
+		slices.Sort(keys)
+	}
+	doc := func(kind, key string, v any) bool {
+		it := items[[2]string{kind, key}]
+		return it != nil && json.Unmarshal(it.Value, v) == nil
+	}
+	dirtyUsers, dirtyRoles, dirtyKeys := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	var dirtyARNs []string
+
+	if keys := byKind[kindAccount]; len(keys) > 0 {
+		n.accounts = maps.Clone(prev.accounts)
+		for _, key := range keys {
+			if d := new(accountDoc); doc(kindAccount, key, d) {
+				n.accounts[key] = d
+			} else {
+				delete(n.accounts, key)
+			}
+		}
+	}
+
+	// Managed policies: the principals that attach them (directly or through a group) or
+	// use them as boundary resolve again.
+	for _, key := range byKind[kindPolicy] {
+		if old, ok := n.policyARNs.Lookup(key); ok {
+			n.managed = n.managed.Delete(old)
+			n.policyARNs = n.policyARNs.Delete(key)
+			dirtyARNs = append(dirtyARNs, old)
+		}
+		if d := new(policyDoc); doc(kindPolicy, key, d) {
+			a := policyARN(keyAccount(key), d.Path, d.Name)
+			n.policyARNs = n.policyARNs.Set(key, a)
+			if p := b.managed(a, d); p != nil {
+				n.managed = n.managed.Set(a, p)
+			}
+			dirtyARNs = append(dirtyARNs, a)
+		}
+	}
+
+	// Groups: their members resolve again.
+	for _, key := range byKind[kindGroup] {
+		if old := n.groups.Get(key); old != nil {
+			n.uses = removeRefs(n.uses, old.attached, refKey(refGroup, key))
+			n.groups = n.groups.Delete(key)
+		}
+		if d := new(groupDoc); doc(kindGroup, key, d) {
+			g := b.groupSrc(d)
+			n.groups = n.groups.Set(key, g)
+			n.uses = addRefs(n.uses, g.attached, refKey(refGroup, key))
+		}
+		for u := range n.members.Get(key).All() {
+			dirtyUsers[u] = true
+		}
+	}
+
+	// Users and roles: their own documents.
+	for _, key := range byKind[kindUser] {
+		if old := n.users.Get(key); old != nil {
+			n.uses = removeRefs(n.uses, old.src.policyRefs(), refKey(refUser, key))
+			for _, g := range old.src.groups {
+				n.members = removeRefs(n.members, []string{entityKey(old.account, g)}, key)
+			}
+			n.users = n.users.Delete(key)
+		}
+		if d := new(userDoc); doc(kindUser, key, d) {
+			p := b.user(key, d)
+			n.uses = addRefs(n.uses, p.src.policyRefs(), refKey(refUser, key))
+			for _, g := range p.src.groups {
+				n.members = addRefs(n.members, []string{entityKey(p.account, g)}, key)
+			}
+			n.users = n.users.Set(key, p) // resolved below
+		}
+		dirtyUsers[key] = true
+	}
+	for _, key := range byKind[kindRole] {
+		if old := n.roles.Get(key); old != nil {
+			n.uses = removeRefs(n.uses, old.src.policyRefs(), refKey(refRole, key))
+			n.roles = n.roles.Delete(key)
+		}
+		if d := new(roleDoc); doc(kindRole, key, d) {
+			p := b.role(key, d)
+			n.uses = addRefs(n.uses, p.src.policyRefs(), refKey(refRole, key))
+			n.roles = n.roles.Set(key, p) // resolved below
+		}
+		dirtyRoles[key] = true
+	}
+
+	for _, a := range dirtyARNs {
+		for ref := range n.uses.Get(a).All() {
+			kind, ek := ref[:1], ref[1:]
+			switch kind {
+			case refUser:
+				dirtyUsers[ek] = true
+			case refRole:
+				dirtyRoles[ek] = true
+			case refGroup:
+				for u := range n.members.Get(ek).All() {
+					dirtyUsers[u] = true
+				}
+			}
+		}
+	}
+	for key := range dirtyRoles {
+		if p := n.roles.Get(key); p != nil {
+			n.roles = n.roles.Set(key, resolveRole(p, n.managed.Get))
+		}
+	}
+	for key := range dirtyUsers {
+		if p := n.users.Get(key); p != nil {
+			n.users = n.users.Set(key, resolveUser(p, n.managed.Get, n.groups.Get))
+		}
+		for id := range n.userKeys.Get(key).All() {
+			dirtyKeys[id] = true // new Callers
+		}
+	}
+
+	// Access keys: their own documents, and those of the users above.
+	for _, key := range byKind[kindKey] {
+		old := n.keys.Get(key)
+		if old != nil {
+			n.userKeys = removeRefs(n.userKeys, []string{entityKey(old.account, old.user)}, key)
+			n.keys = n.keys.Delete(key)
+		}
+		if d := new(keyDoc); doc(kindKey, key, d) {
+			e := b.keyEntry(d, old)
+			n.userKeys = addRefs(n.userKeys, []string{entityKey(e.account, e.user)}, key)
+			n.keys = n.keys.Set(key, e)
+		}
+		dirtyKeys[key] = true
+	}
+	var lost []string
+	for _, key := range slices.Sorted(maps.Keys(dirtyKeys)) {
+		e := n.keys.Get(key)
+		if e == nil {
+			n.unsealable = n.unsealable.Delete(key)
+			continue
+		}
+		u := n.users.Get(entityKey(e.account, e.user))
+		if u != nil && !e.opened {
+			if _, was := n.unsealable.Lookup(key); !was {
+				lost = append(lost, key)
+			}
+			n.unsealable = n.unsealable.Set(key, struct{}{})
+		} else {
+			n.unsealable = n.unsealable.Delete(key)
+		}
+		n.keys = n.keys.Set(key, withCaller(e, u))
+	}
+
+	if keys := byKind[kindDB]; len(keys) > 0 {
+		n.dbDocs = maps.Clone(prev.dbDocs)
+		for _, key := range keys {
+			if d := new(dbDoc); doc(kindDB, key, d) {
+				n.dbDocs[key] = d.database()
+			} else {
+				delete(n.dbDocs, key)
+			}
+		}
+		n.dbs, n.byEndpoint = indexDatabases(n.dbDocs)
+	}
+	return &n, lost
+}
+
+// addRefs returns index with ref added to the set of each of keys.
+func addRefs(index pmap[pset], keys []string, ref string) pmap[pset] {
+	for _, k := range keys {
+		index = index.Set(k, index.Get(k).Set(ref, struct{}{}))
+	}
+	return index
+}
+
+// removeRefs returns index with ref removed from the set of each of keys, and the sets
+// that become empty removed.
+func removeRefs(index pmap[pset], keys []string, ref string) pmap[pset] {
+	for _, k := range keys {
+		set, ok := index.Lookup(k)
+		if !ok {
+			continue
+		}
+		if set = set.Delete(ref); set.Len() == 0 {
+			index = index.Delete(k)
+		} else {
+			index = index.Set(k, set)
+		}
+	}
+	return index
+}
