@@ -28,6 +28,9 @@ environment (PGPASSWORD, MYSQL_PWD), never on a command line or in a file. Argum
 
 --signing-host signs the token for another name than the one dialled (a tunnel, a custom
 DNS name in front of the database's endpoint).
+
+When the client's login is refused, connect adds one line after its error: the iamdb
+doctor command for the same login, which names the cause and its fix.
 `
 
 // clientCommand is the program connect runs, with its arguments and extra environment.
@@ -83,12 +86,16 @@ func runConnect(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	cmd := exec.Command(cc.path, append(cc.args, fs.Args()...)...)
 	cmd.Env = append(os.Environ(), cc.env...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	watch := &failureWatch{w: stderr}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, watch
 	// Not CommandContext: Ctrl-C belongs to the client (psql cancels the running query);
 	// main's signal handler keeps this process alive meanwhile.
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) && exit.ExitCode() > 0 {
+			if watch.seen {
+				io.WriteString(stderr, doctorHint(kind, tf, *signingHost, *dbname, *caFile)) // connecthint.go
+			}
 			return exitCode(exit.ExitCode())
 		}
 		return fmt.Errorf("connect: %w", err)

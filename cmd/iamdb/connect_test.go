@@ -55,10 +55,15 @@ func TestConnectDoctorPgpass(t *testing.T) {
 		if !errors.As(err, &code) || code == 0 {
 			t.Errorf("iamdb connect psql with a failing query = %v, want the client's exit status", err)
 		}
+		if _, errOut, _ := call("connect", "psql", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user", "--dbname", "postgres", "--", "-X", "-c", "select nosuchcolumn"); strings.Contains(errOut, "iamdb doctor") {
+			t.Errorf("iamdb connect psql with a failing query (not a refused login) printed doctor's command: %q", errOut)
+		}
 		// Signing for another name than the one dialled: the gateway knows only its own.
 		_, errOut, err = call("connect", "psql", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user", "--signing-host", "tunnel.example.com", "--", "-X", "-c", "select 1")
-		if err == nil || !strings.Contains(errOut, `PAM authentication failed for user "conn_user"`) {
-			t.Errorf("iamdb connect --signing-host elsewhere = %v, %q; want a refused login", err, errOut)
+		if err == nil || !strings.Contains(errOut, `PAM authentication failed for user "conn_user"`) ||
+			!strings.Contains(errOut, "iamdb connect: the login was refused; the cause and its fix: iamdb doctor --hostname localhost --port "+pgPort+
+				" --username conn_user --engine postgres --signing-host tunnel.example.com --ca-file ") {
+			t.Errorf("iamdb connect --signing-host elsewhere = %v, %q; want a refused login and doctor's command", err, errOut)
 		}
 		if line := d.findLog(0, `msg="authentication failed"`, "user=conn_user ", "reason=host-not-allowed "); line == "" {
 			t.Error("no host-not-allowed refusal logged for --signing-host")
@@ -117,7 +122,7 @@ func TestConnectDoctorPgpass(t *testing.T) {
 			needTool(t, false, "native mode (root, gcc, libpam0g-dev)", "run as root; apt-get install -y gcc libpam0g-dev")
 		}
 		port := strconv.Itoa(d.pgNative)
-		out, errOut, err := call("doctor", "--hostname", "localhost", "--port", port, "--username", "conn_user",
+		out, errOut, err := call("doctor", "--hostname", "localhost", "--port", port, "--username", "conn_user", "--dbname", "postgres",
 			"--native-socket", d.env["IAMDB_PG_NATIVE_SOCKET"])
 		if err != nil || !strings.Contains(out, "ok    tls          localhost:"+port+" (postgres): TLS 1.3") || strings.Contains(out, "FAIL") {
 			t.Errorf("iamdb doctor on the native port = %v:\n%s%s", err, out, errOut)
@@ -145,7 +150,7 @@ func TestConnectDoctorPgpass(t *testing.T) {
 	})
 
 	t.Run("doctor", func(t *testing.T) {
-		out, errOut, err := call("doctor", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user")
+		out, errOut, err := call("doctor", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user", "--dbname", "postgres")
 		for _, want := range []string{"ok    credentials  " + d.admin.AccessKeyID + " from EnvConfigCredentials", "ok    region       " + d.region,
 			"ok    identity     arn:aws:iam::" + d.account + ":user/admin", "ok    tls          localhost:" + pgPort + " (postgres): TLS 1.3",
 			"ok    token        accepted for conn_user as arn:aws:iam::" + d.account + ":user/admin"} {

@@ -16,7 +16,8 @@ import (
 
 const doctorUsage = `usage: iamdb doctor --hostname H --port P --username U [--engine auto|postgres|mysql]
                     [--endpoint URL] [--region R] [--profile NAME] [--ca-file F]
-                    [--signing-host H] [--postgres URL [--pam-dir DIR]] [native mode flags]
+                    [--signing-host H] [--token-env VAR] [--client NAME] [--dbname D]
+                    [--postgres URL [--pam-dir DIR]] [native mode flags] [--format text|json]
        iamdb doctor --postgres URL [--ca-file F] [--pam-dir DIR] [native mode flags]
        iamdb doctor native mode flags
 native mode flags: --native-socket PATH [--native-user U] [--native-source ADDR]
@@ -34,6 +35,41 @@ what fails:
                default $IAMDB_CA_FILE, else the system's roots)
   token        a token for U, and the authority's verdict on it: accepted, or exactly why
                not (expired, wrong host, no policy allows rds-db:connect, an explicit deny…)
+  token_*      with --token-env VAR (PGPASSWORD, MYSQL_PWD, …), the client's own token in
+               $VAR instead of one doctor signs (never printed): token_host and
+               token_port (signed for another name, address or port than the one dialled:
+               sign for the registered endpoint, --signing-host through a tunnel),
+               token_user and user_case, token_region, token_age (older than its 15
+               minutes, or dated in the future)
+  clock        this machine's clock against the authority's (its Date header): 5 minutes
+               ahead or 15 behind refuses every token
+  client_tls   (PostgreSQL) $PGSSLMODE=disable or allow
+  cleartext    (MySQL) the client sends the token with mysql_clear_password: --client
+               mysql (Oracle's) needs --enable-cleartext-plugin or
+               LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN=1, go-sql-driver allowCleartextPasswords
+  socket       (MySQL) --hostname localhost with --client mysql or mysqlnd: they use the
+               Unix socket and ignore the port
+and, for a token the authority accepts, what the database says, asked through the
+gateway with the token itself (it answers only a caller it would let in):
+  db_user      the user exists, may log in (LOGIN), is a member of rds_iam; or
+  user_case    a user whose name differs only in case exists
+  dbname       the database (--dbname, default the user's name as libpq's) exists, takes
+               connections, and the user has CONNECT on it
+  db_hba       the line of pg_hba.conf the gateway's certificate login meets is a cert line
+               (its number and method only)
+  db_cert      (MySQL) the account 'U'@'%' requires the gateway's subject /CN=U
+and, for a refused token, what the authority tells the caller with its own credentials:
+  endpoint     no database is registered at the signing host and port: the names and
+               ports of those the caller may describe (rds:DescribeDBClusters/-Instances)
+  region       the database's region, for a token signed for another
+  policy_arn   a policy of the principal (that it may read: iam:ListAttached*Policies,
+               iam:GetPolicyVersion, …) allows rds-db:connect on an ARN with the
+               database's identifier instead of its resource id (db-…, cluster-…), or
+               another region
+  user_case    such an ARN names the user in another case
+  profile      another profile of the shared files (at most 10 tried) is a principal the
+               login is allowed for: the credentials found are the wrong ones
+--client is one of psql, mysql, mariadb, mysqlnd, go-sql-driver or jdbc.
 and, with --postgres URL (a PostgreSQL backend, as a superuser: pg_hba_file_rules is
 theirs to read; TLS as in create-db-user), on the backend:
   pg_hba       no line of pg_hba.conf lets a member of rds_iam (or one yet to be
@@ -59,7 +95,9 @@ and, for native mode (docs/native-mode.md), with --native-socket PATH:
                file, pg_hba.conf block or MariaDB option file, the module) are what
                native-setup --apply with the same flags would write (--native-X is
                native-setup's --X; --pam-dir is shared)
-It exits 1 if any check fails. Without an endpoint (real RDS) the identity and token
+--format json prints one JSON document: {"ok": bool, "checks": [{"check", "status" (ok,
+skip, warn, fail), "detail", "fix"}]}. It exits 1 if any check fails or warns: 0 only when,
+as far as doctor can see, the login would succeed. Without an endpoint (real RDS) the identity and token
 verdicts are skipped. Without --hostname, --port and --username only --postgres and the
 native mode checks run.
 `
@@ -68,7 +106,7 @@ native mode checks run.
 type doctorFlags struct {
 	tokenFlags
 	engine, endpoint, caFile, signingHost, pgURL string
-	pamDir                                       string
+	pamDir, tokenEnv, client, format, dbname     string
 	native                                       nativeDoctorFlags
 }
 
@@ -94,6 +132,10 @@ func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
 	fs.StringVar(&f.signingHost, "signing-host", "", "host name the token is signed for (default --hostname)")
 	fs.StringVar(&f.pgURL, "postgres", "", "a PostgreSQL backend to check pg_hba.conf on, as a superuser (libpq URL or key=value)")
 	fs.StringVar(&f.pamDir, "pam-dir", "/etc/pam.d", "directory of PAM service files")
+	fs.StringVar(&f.tokenEnv, "token-env", "", "check the client's token in this environment variable (PGPASSWORD, MYSQL_PWD) instead of signing one")
+	fs.StringVar(&f.client, "client", "", "the client program: "+doctor.Clients)
+	fs.StringVar(&f.format, "format", "text", "text or json")
+	fs.StringVar(&f.dbname, "dbname", "", "the database the login names (default: the driver's, the user's name for PostgreSQL)")
 	n := &f.native
 	fs.StringVar(&n.socket, "native-socket", "", "native mode: the local verifier's Unix socket to probe")
 	fs.StringVar(&n.engine, "native-engine", "", "native mode: compare native-setup's files for this engine (postgres or mariadb)")
@@ -141,6 +183,16 @@ func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
 	default:
 		return nil, usagef("doctor: --engine must be auto, postgres or mysql")
 	}
+	switch {
+	case f.format != "text" && f.format != "json":
+		return nil, usagef("doctor: --format must be text or json")
+	case !doctor.ValidClient(f.client):
+		return nil, usagef("doctor: --client must be one of %s", doctor.Clients)
+	case f.tokenEnv != "" && f.hostname == "":
+		return nil, usagef("doctor: --token-env goes with --hostname, --port and --username")
+	case f.tokenEnv != "" && os.Getenv(f.tokenEnv) == "":
+		return nil, usagef("doctor: --token-env: $%s holds no token", f.tokenEnv)
+	}
 	if f.signingHost == "" {
 		f.signingHost = f.hostname
 	}
@@ -160,7 +212,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	o := doctor.Options{
 		Engine: f.engine, Region: f.region, Profile: f.profile, Endpoint: f.endpoint,
-		CAFile: f.caFile, SigningHost: f.signingHost, PAMDir: f.pamDir,
+		CAFile: f.caFile, SigningHost: f.signingHost, PAMDir: f.pamDir, Client: f.client, DBName: f.dbname,
 		Native: doctor.Native{Socket: f.native.socket, User: f.native.user, Source: f.native.source},
 	}
 	if !f.backendOnly() {
@@ -172,6 +224,9 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if f.native.user != "" {
 		o.Native.Token = os.Getenv(nativeTokenEnv)
 	}
+	if f.tokenEnv != "" {
+		o.Token, o.TokenFrom = os.Getenv(f.tokenEnv), "$"+f.tokenEnv
+	}
 	if n := f.native; n.engine != "" {
 		o.Native.Setup = &nativesetup.Options{
 			Engine: n.engine, Socket: n.socket, Service: n.service, Module: n.module, TimeoutMS: n.timeout,
@@ -179,7 +234,11 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	results, err := doctor.Run(ctx, o)
-	if perr := doctor.Print(stdout, results); err == nil {
+	write := doctor.Print
+	if f.format == "json" {
+		write = doctor.PrintJSON
+	}
+	if perr := write(stdout, results); err == nil {
 		err = perr
 	}
 	switch {

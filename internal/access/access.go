@@ -30,6 +30,7 @@ const (
 const (
 	ModeGateway = "gateway" // through an iamdb gateway
 	ModeNative  = "native"  // the database asked iamdb itself, through PAM
+	ModeDoctor  = "doctor"  // iamdb doctor asked a gateway what the database says, with its token
 )
 
 // Record describes one authentication attempt, whatever its outcome. It never holds a

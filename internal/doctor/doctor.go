@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"time"
 
 	"github.com/iamdb/iamdb/internal/nativesetup"
 )
@@ -19,6 +20,18 @@ type Options struct {
 	Endpoint    string // the iamdb authority; if empty (real RDS), no identity or verdict is asked
 	CAFile      string // CA certificates verifying the server; if empty, the system's roots
 	SigningHost string // the host name the token is signed for; if empty, Hostname
+
+	// Token, if set, is the client's own token, checked instead of one doctor signs
+	// (never printed); TokenFrom names where it came from ("$PGPASSWORD").
+	Token, TokenFrom string
+	// DBName is the database the login names; "" for the driver's default (PostgreSQL:
+	// the user's name).
+	DBName string
+	// Client is the client program the login uses (ClientMySQL, …), "" if unknown: it
+	// decides the cleartext plugin and localhost socket checks.
+	Client string
+	// Now is this machine's clock; nil: time.Now.
+	Now func() time.Time
 
 	// Postgres is a PostgreSQL backend's connection string (libpq URL or key=value, with
 	// its TLS settings), as a superuser, whose pg_hba.conf is checked; "" for none.
@@ -96,4 +109,12 @@ func checkNative(ctx context.Context, o Options, tok string) []Result {
 		rs = append(rs, checkNativeLogin(ctx, o.Native.Socket, user, o.Native.Source, tok))
 	}
 	return rs
+}
+
+// now is o's clock.
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
 }

@@ -18,8 +18,10 @@ import (
 	"github.com/iamdb/iamdb/internal/queryclient"
 )
 
-// checkLogin checks what a login as o's user needs: credentials, region, identity, TLS
-// and a token the authority accepts. It returns the token it signed, if any.
+// checkLogin checks what a login as o's user needs: credentials, region, identity, TLS,
+// the client's settings, the clock and a token the authority accepts (o.Token, or one it
+// signs), then names the common mistake behind a refusal (diagnose.go). It returns the
+// token it checked, if any.
 func checkLogin(ctx context.Context, o Options) (rs []Result, tok string) {
 	creds, err := client.AWSDefaultCredentials(ctx, client.AWSOptions{Profile: o.Profile, Region: o.Region})
 	var provider client.CredentialsProvider = creds
@@ -40,15 +42,45 @@ func checkLogin(ctx context.Context, o Options) (rs []Result, tok string) {
 	} else {
 		rs = append(rs, ok("region", region))
 	}
+	var identity string
 	if o.Endpoint == "" {
 		rs = append(rs, skip("identity", "no --endpoint or $AWS_ENDPOINT_URL: not asking an iamdb authority (real RDS?)"))
 	} else if credsOK {
-		rs = append(rs, checkIdentity(ctx, creds, o.Endpoint))
-	}
-	rs = append(rs, checkTLS(ctx, o))
-	if credsOK && region != "" {
-		r, tok = checkToken(ctx, o, creds, src, target)
+		r := checkIdentity(ctx, creds, o.Endpoint)
+		if r.Status == OK {
+			identity = r.Detail
+		}
 		rs = append(rs, r)
+	}
+	r, engine := checkTLS(ctx, o)
+	tlsOK := r.Status == OK
+	rs = append(rs, r)
+	rs = append(rs, checkClient(o, engine)...)
+	if o.Endpoint != "" && credsOK {
+		rs = append(rs, checkClock(ctx, creds, o.Endpoint, o.now()))
+	}
+	d := diagnosis{o: o, creds: creds, identity: identity, region: region}
+	switch {
+	case o.Token != "":
+		tok = o.Token
+		var trs []Result
+		trs, d.verdict, d.err = checkGivenToken(ctx, o, creds, region)
+		rs = append(rs, trs...)
+	case credsOK && region != "":
+		r, tok, d.verdict, d.err = checkToken(ctx, o, creds, src, target)
+		rs = append(rs, r)
+	}
+	if o.Endpoint != "" && credsOK && tok != "" {
+		rs = append(rs, d.run(ctx)...)
+	}
+	switch {
+	case tok == "" || !tlsOK:
+	case d.err != nil || d.verdict != nil && !d.verdict.Allowed():
+		rs = append(rs, skip("database", "not asked: the token is refused (above), and the gateway would refuse it as a login"))
+	case engine == "postgres":
+		rs = append(rs, checkDatabase(ctx, o, tok)...)
+	case engine == "mysql":
+		rs = append(rs, checkMySQLDatabase(ctx, o, tok)...)
 	}
 	return rs, tok
 }
@@ -83,7 +115,7 @@ func checkIdentity(ctx context.Context, creds *client.AWSCredentials, endpoint s
 
 // checkTLS reports whether the server at o's address speaks TLS with a certificate we
 // trust for its name.
-func checkTLS(ctx context.Context, o Options) Result {
+func checkTLS(ctx context.Context, o Options) (Result, string) {
 	addr := net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(o.Hostname, "["), "]"), strconv.Itoa(o.Port))
 	st, kind, err := probeTLS(ctx, addr, o.Hostname, o.Engine, o.CAFile)
 	if err != nil {
@@ -96,33 +128,40 @@ func checkTLS(ctx context.Context, o Options) Result {
 		case errors.As(err, &herr):
 			hint = "the certificate is not valid for " + o.Hostname + ": dial a name it lists, or use --signing-host with a tunnel"
 		case errors.Is(err, pgwire.ErrProbeNoTLS), errors.Is(err, mysqlwire.ErrProbeNoTLS):
-			hint = "IAM database authentication needs TLS: the server refused it"
+			hint = "IAM database authentication needs TLS and this server does not offer it: dial the gateway (or the RDS endpoint), not the database's own port or a proxy that terminates TLS"
 		}
-		return fail("tls", fmt.Sprintf("%s (%s): %v", addr, kind, err), hint)
+		return fail("tls", fmt.Sprintf("%s (%s): %v", addr, kind, err), hint), kind
 	}
 	leaf := st.PeerCertificates[0]
 	return ok("tls", fmt.Sprintf("%s (%s): %s, %s, certificate for %s valid until %s", addr, kind, tls.VersionName(st.Version),
-		tls.CipherSuiteName(st.CipherSuite), strings.Join(leaf.DNSNames, ","), leaf.NotAfter.UTC().Format(time.RFC3339)))
+		tls.CipherSuiteName(st.CipherSuite), strings.Join(leaf.DNSNames, ","), leaf.NotAfter.UTC().Format(time.RFC3339))), kind
 }
 
 // checkToken signs a token for target and reports the authority's verdict on it. It
-// returns the token, "" if none could be signed.
-func checkToken(ctx context.Context, o Options, creds *client.AWSCredentials, src *client.TokenSource, target client.Target) (Result, string) {
+// returns the token, "" if none could be signed, and the verdict or the error asking for
+// it.
+func checkToken(ctx context.Context, o Options, creds *client.AWSCredentials, src *client.TokenSource, target client.Target) (Result, string, *queryclient.Verdict, error) {
 	target.Host = strings.TrimSuffix(strings.TrimPrefix(target.Host, "["), "]") // Target brackets IPv6 itself
 	tok, err := src.Token(ctx, target)
 	switch {
 	case err != nil:
-		return fail("token", err.Error(), ""), ""
+		return fail("token", err.Error(), ""), "", nil, nil
 	case o.Endpoint == "":
 		expires := tok.Expires().UTC().Truncate(time.Second)
-		return ok("token", fmt.Sprintf("built for %s:%d as %s, expires %s (no authority to ask for a verdict)", o.SigningHost, o.Port, o.Username, expires.Format(time.RFC3339))), tok.Value()
+		return ok("token", fmt.Sprintf("built for %s:%d as %s, expires %s (no authority to ask for a verdict)", o.SigningHost, o.Port, o.Username, expires.Format(time.RFC3339))), tok.Value(), nil, nil
 	}
 	r, err := queryclient.VerifyDBAuthToken(ctx, creds, o.Endpoint, tok.Value(), o.Username, o.SigningHost, o.Port)
+	return verdictResult(o, r, err), tok.Value(), r, err
+}
+
+// verdictResult is the token check's result for the authority's answer: its verdict r,
+// or err.
+func verdictResult(o Options, r *queryclient.Verdict, err error) Result {
 	switch {
 	case err != nil:
-		return fail("token", err.Error(), "the authority could not judge the token; VerifyDBAuthToken needs rds-db:VerifyAuthToken on the database user (or rds-db:connect)"), tok.Value()
+		return fail("token", err.Error(), "the authority could not judge the token; VerifyDBAuthToken needs rds-db:VerifyAuthToken on the database user (or rds-db:connect)")
 	case r.Allowed():
-		return ok("token", fmt.Sprintf("accepted for %s as %s, allowed by policy %s statement %s", o.Username, r.PrincipalARN, r.DecidingPolicy, r.DecidingStatement)), tok.Value()
+		return ok("token", fmt.Sprintf("accepted for %s as %s, allowed by policy %s statement %s", o.Username, r.PrincipalARN, r.DecidingPolicy, r.DecidingStatement))
 	}
 	detail := r.String()
 	if r.PrincipalARN != "" {
@@ -134,12 +173,14 @@ func checkToken(ctx context.Context, o Options, creds *client.AWSCredentials, sr
 	if r.DecidingPolicy != "" {
 		detail += ", policy " + r.DecidingPolicy + " statement " + r.DecidingStatement
 	}
-	return fail("token", detail, tokenHint(r)), tok.Value()
+	return fail("token", detail, tokenHint(r))
 }
 
 // tokenHint says how to fix a refused token.
 func tokenHint(r *queryclient.Verdict) string {
 	switch {
+	case r.Reason == "iam-auth-disabled":
+		return "enable IAM authentication on the database: aws rds modify-db-cluster --db-cluster-identifier ID (or modify-db-instance --db-instance-identifier ID) --enable-iam-database-authentication --apply-immediately"
 	case r.Decision == "explicitDeny":
 		return "a Deny statement matched (named above): remove or narrow it"
 	case r.Valid:
@@ -150,8 +191,12 @@ func tokenHint(r *queryclient.Verdict) string {
 		return "sign for one of the database's endpoint names and its port, as registered (aws rds describe-db-instances/-clusters); with a tunnel, use --signing-host"
 	case "wrong-scope-region":
 		return "use the database's region (--region)"
-	case "expired", "not-yet-valid":
+	case "expired":
+		return "sign a fresh token for each connection (tokens live 15 minutes); if it is fresh, check this machine's clock (NTP)"
+	case "not-yet-valid":
 		return "check this machine's clock (NTP)"
+	case "user-mismatch":
+		return "sign the token for the user you log in as, with the same case"
 	case "unknown-key", "invalid-session-token":
 		return "the authority does not know these credentials: use keys it issued"
 	case "inactive-key":

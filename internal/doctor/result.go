@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -72,11 +73,45 @@ func Print(w io.Writer, rs []Result) error {
 		if r.Fix == "" {
 			continue
 		}
+		label := "fix"
+		if r.Status == OK || r.Status == Skip {
+			label = "note" // advice for a case doctor cannot see
+		}
 		for _, fix := range strings.Split(r.Fix, "\n") {
-			if _, err := fmt.Fprintf(w, "      %-12s fix: %s\n", "", fix); err != nil {
+			if _, err := fmt.Fprintf(w, "      %-12s %s: %s\n", "", label, fix); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// Report is doctor's JSON document (iamdb doctor --format json).
+type Report struct {
+	// OK is true when no check failed or warned: the login would succeed as far as doctor
+	// can tell.
+	OK     bool         `json:"ok"`
+	Checks []JSONResult `json:"checks"`
+}
+
+// JSONResult is a Result in a Report; Status is "ok", "skip", "warn" or "fail".
+type JSONResult struct {
+	Check  string `json:"check"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// PrintJSON writes rs as one Report, indented, on a line of its own.
+func PrintJSON(w io.Writer, rs []Result) error {
+	rep := Report{OK: !Failed(rs), Checks: make([]JSONResult, 0, len(rs))}
+	for _, r := range rs {
+		rep.Checks = append(rep.Checks, JSONResult{Check: r.Check, Status: strings.ToLower(r.Status.String()), Detail: r.Detail, Fix: r.Fix})
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }

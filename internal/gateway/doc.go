@@ -67,6 +67,21 @@
 //	 │◄─ FATAL 08006 … connection to the database server was lost  (backend EOF without
 //	 │                                 │   a FATAL of its own)
 //
+// # iamdb doctor
+//
+// A PostgreSQL client whose StartupMessage carries dbreport.Param (iamdb.doctor=1), or a
+// MySQL client with that connection attribute, asks what the database says of its login
+// instead of logging in (diagnose.go, diagnose_mysql.go). It goes
+// through the login's checks — user name, TLS, the token, rds-db:connect — and is
+// refused exactly as a login would be; only an authorized caller gets the report (the
+// user: exists, LOGIN, rds_iam; the database: exists, allows connections, CONNECT; the
+// number and method of the pg_hba.conf line the gateway's certificate login meets),
+// asked through the admin connections, as a FATAL ErrorResponse with code 00000 and the
+// JSON in its detail (MySQL: an ERR packet 1105; the account 'u'@'%', its REQUIRE
+// SUBJECT, rds_iam, the database), and the connection closes. No session is opened for it. The
+// attempt is audited and counted as a login with Mode "doctor". Design and security
+// model: docs/troubleshooting.md ("Asking the database through the gateway").
+//
 // # Pooling
 //
 // Only IAM sessions are pooled: the backend trusts the gateway's certificate, so a

@@ -92,13 +92,32 @@ func newAdminPool(cfg *pgconn.Config, n int) *adminPool {
 	return &adminPool{cfg: cfg, sem: make(chan struct{}, n), idle: make(chan *pgconn.PgConn, n)}
 }
 
-// isMember runs rdsiam.PostgresMemberQuery. A pooled connection that fails is replaced once, so a
-// backend restart costs no refused login.
+// isMember runs rdsiam.PostgresMemberQuery.
 func (a *adminPool) isMember(ctx context.Context, user string) (bool, error) {
+	var member bool
+	err := a.do(ctx, func(pc *pgconn.PgConn) error {
+		res := pc.ExecParams(ctx, rdsiam.PostgresMemberQuery, [][]byte{[]byte(user)}, nil, nil, nil).Read()
+		if res.Err != nil {
+			return res.Err
+		}
+		if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
+			return errors.New("gateway: unexpected answer to the rds_iam membership query")
+		}
+		member = string(res.Rows[0][0]) == "t"
+		return nil
+	})
+	return member, err
+}
+
+// do runs f on an admin connection. A connection whose query fails with an ERROR is kept
+// (the session is usable); one that broke or got a FATAL is closed, and f is retried once
+// on a new one if it was a pooled one (the backend restarted), so a backend restart costs
+// no refused login.
+func (a *adminPool) do(ctx context.Context, f func(pc *pgconn.PgConn) error) error {
 	select {
 	case a.sem <- struct{}{}:
 	case <-ctx.Done():
-		return false, ctx.Err()
+		return ctx.Err()
 	}
 	defer func() { <-a.sem }()
 	for attempt := 0; ; attempt++ {
@@ -110,30 +129,20 @@ func (a *adminPool) isMember(ctx context.Context, user string) (bool, error) {
 		default:
 			var err error
 			if pc, err = pgconn.ConnectConfig(ctx, a.cfg.Copy()); err != nil {
-				return false, err
+				return err
 			}
 		}
-		res := pc.ExecParams(ctx, rdsiam.PostgresMemberQuery, [][]byte{[]byte(user)}, nil, nil, nil).Read()
-		if res.Err != nil {
-			// An error of the query (ERROR) leaves the session usable: keep it. Only a
-			// broken connection or a FATAL one is closed, and retried once if it was a
-			// pooled one (the backend restarted).
-			var pgErr *pgconn.PgError
-			if errors.As(res.Err, &pgErr) && pgErr.Severity != pgwire.SeverityFatal && pgErr.Severity != pgwire.SeverityPanic && !pc.IsClosed() {
-				a.putIdle(pc)
-				return false, res.Err
-			}
-			pc.Close(context.Background())
-			if reused && attempt == 0 {
-				continue
-			}
-			return false, res.Err
+		err := f(pc)
+		var pgErr *pgconn.PgError
+		if err == nil || errors.As(err, &pgErr) && pgErr.Severity != pgwire.SeverityFatal && pgErr.Severity != pgwire.SeverityPanic && !pc.IsClosed() {
+			a.putIdle(pc)
+			return err
 		}
-		a.putIdle(pc)
-		if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
-			return false, errors.New("gateway: unexpected answer to the rds_iam membership query")
+		pc.Close(context.Background())
+		if reused && attempt == 0 {
+			continue
 		}
-		return string(res.Rows[0][0]) == "t", nil
+		return err
 	}
 }
 

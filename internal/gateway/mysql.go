@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/dbreport"
 	"github.com/iamdb/iamdb/internal/mysqlwire"
 )
 
@@ -63,6 +64,11 @@ func (e *mysqlEngine) serve(ctx context.Context, loginDone context.CancelFunc, n
 	c, err := e.srv.Handshake(ctx, nc)
 	if err != nil {
 		g.handshakeFailed(EngineMySQL, source, err, errors.Is(err, mysqlwire.ErrTLS))
+		return nil
+	}
+	if _, ok := c.Attrs()[dbreport.Param]; ok {
+		defer loginDone()
+		e.serveDoctorMySQL(ctx, c, nc, start, source) // diagnose_mysql.go: on this goroutine, to the end
 		return nil
 	}
 	lc := mysqlLogin{loginConn[*mysqlwire.Conn]{e.members, c}, e}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/iamdb/iamdb/internal/dbreport"
 	"github.com/iamdb/iamdb/internal/pgwire"
 	"github.com/iamdb/iamdb/internal/rdsiam"
 )
@@ -90,6 +91,11 @@ func (e *pgEngine) serve(ctx context.Context, loginDone context.CancelFunc, nc n
 			return nil
 		}
 		g.handshakeFailed(EnginePostgres, source, err, errors.Is(err, pgwire.ErrTLS))
+		return nil
+	}
+	if _, ok := c.Params()[dbreport.Param]; ok {
+		defer loginDone()
+		e.serveDoctorPG(ctx, c, nc, start, source) // diagnose.go: on this goroutine, to the end
 		return nil
 	}
 	lc := pgLogin{loginConn[*pgwire.Conn]{e.members, c}, e}
