@@ -24,6 +24,7 @@ const (
 	KeyRequestedRegion        = "aws:requestedregion"        // string
 	KeyTokenIssueTime         = "aws:tokenissuetime"         // date, temporary credentials only
 	KeyMultiFactorAuthPresent = "aws:multifactorauthpresent" // bool, temporary credentials only
+	KeyMultiFactorAuthAge     = "aws:multifactorauthage"     // numeric (seconds), MFA sessions only
 	KeySourceIdentity         = "aws:sourceidentity"         // string
 	KeySourceIP               = "aws:sourceip"               // IP address
 	KeyResourceTagPrefix      = "aws:resourcetag/"           // + tag key: string, single

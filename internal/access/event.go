@@ -11,7 +11,7 @@ import (
 // Identity returns the CloudTrail userIdentity of an authenticated caller: type IAMUser,
 // AssumedRole or Root, principalId (aws:userid), arn, accountId, the access key it signed
 // with, userName for users, and for temporary credentials a sessionContext (creationDate,
-// mfaAuthenticated "false": iamdb has no MFA devices) whose sessionIssuer is the assumed
+// mfaAuthenticated "true" for sessions issued with MFA, "false" otherwise) whose sessionIssuer is the assumed
 // role. A nil caller gives the zero value.
 func Identity(c *iam.Caller) audit.UserIdentity {
 	if c == nil {
@@ -31,7 +31,7 @@ func Identity(c *iam.Caller) audit.UserIdentity {
 	}
 	if s := c.Session; s != nil {
 		sc := &audit.SessionContext{Attributes: audit.SessionAttributes{
-			CreationDate: audit.Time{Time: s.IssuedAt.UTC().Truncate(1e9)}, MFAAuthenticated: "false"}}
+			CreationDate: audit.Time{Time: s.IssuedAt.UTC().Truncate(1e9)}, MFAAuthenticated: strconv.FormatBool(s.MFAAuthenticated)}}
 		if s.RoleARN != "" {
 			sc.SessionIssuer = &audit.SessionIssuer{Type: "Role", PrincipalID: s.RoleID, ARN: s.RoleARN,
 				AccountID: c.Account, UserName: lastSegment(s.RoleARN)}

@@ -43,6 +43,9 @@ func runCLI(argv []string, url, home string, creds aws.Credentials, args ...stri
 	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "AWS_ACCESS_KEY_ID=" + creds.AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + creds.SecretAccessKey, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 		"AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true"}
+	if creds.SessionToken != "" {
+		cmd.Env = append(cmd.Env, "AWS_SESSION_TOKEN="+creds.SessionToken)
+	}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

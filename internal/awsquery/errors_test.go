@@ -137,7 +137,7 @@ func TestSDKErrors(t *testing.T) {
 		wantAPIError(t, "ListUsers(MaxItems 5000)", err, "ValidationError", 400)
 	})
 	t.Run("unknown action", func(t *testing.T) {
-		r := e.raw(e.admin, "iam", formOf("Action", "CreateVirtualMFADevice", "Version", versionIAM))
+		r := e.raw(e.admin, "iam", formOf("Action", "CreateSAMLProvider", "Version", versionIAM))
 		if r.status != 400 || r.Code != "InvalidAction" {
 			t.Errorf("unknown action = %d %s", r.status, r.body)
 		}

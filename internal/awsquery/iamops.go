@@ -121,6 +121,7 @@ func iamOps() map[string]handler {
 		iamAttachmentOps(),
 		iamInlinePolicyOps(),
 		iamAccessKeyOps(),
+		iamLoginOps(),
 		iamInstanceProfileOps(),
 		iamTagOps(),
 		iamOIDCProviderOps(),

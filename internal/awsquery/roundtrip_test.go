@@ -567,6 +567,8 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("ListUnusedAccess = %d %s", r.status, r.body)
 	}
 
+	roundTripConsole(t, e)
+
 	// Clean up, in the order AWS requires.
 	for _, step := range []struct {
 		what string

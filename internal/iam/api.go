@@ -113,6 +113,11 @@ type Session struct {
 	Expiration time.Time
 	// Chained says the session was created by a role session (role chaining).
 	Chained bool
+	// MFAAuthenticated says the session was issued with a valid MFA code (GetSessionToken
+	// with SerialNumber and TokenCode), at MFAAuthTime: aws:MultiFactorAuthPresent and
+	// aws:MultiFactorAuthAge.
+	MFAAuthenticated bool
+	MFAAuthTime      time.Time
 }
 
 // Tag is an IAM tag.
@@ -570,7 +575,8 @@ type AssumeRoleInput struct {
 	TransitiveTagKeys []string
 	ExternalID        string
 	SourceIdentity    string
-	// SerialNumber and TokenCode (MFA) are refused: iamdb has no MFA devices.
+	// SerialNumber (a virtual MFA device's ARN) and TokenCode (its current code) give the
+	// session MFA.
 	SerialNumber string
 	TokenCode    string
 }

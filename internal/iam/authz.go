@@ -11,10 +11,11 @@ import (
 // Authorize decides whether c may perform action on resource, with AWS's request context:
 // the principal keys and tags, aws:CurrentTime and aws:EpochTime, aws:SecureTransport,
 // aws:SourceIp and aws:RequestedRegion from ctx's RequestInfo, and for sessions
-// aws:TokenIssueTime, aws:MultiFactorAuthPresent (false) and aws:SourceIdentity. req, if
-// not nil, adds the keys the action evaluates (see Request). It returns nil or an *Error
-// AccessDenied worded like AWS's. A root caller is allowed everything. Credentials from
-// GetSessionToken cannot call IAM (InvalidClientTokenId), as in AWS without MFA.
+// aws:TokenIssueTime, aws:MultiFactorAuthPresent, aws:MultiFactorAuthAge (MFA sessions) and
+// aws:SourceIdentity. req, if not nil, adds the keys the action evaluates (see Request). It
+// returns nil or an *Error AccessDenied worded like AWS's. A root caller is allowed
+// everything. Credentials from GetSessionToken cannot call IAM (InvalidClientTokenId)
+// unless they were issued with MFA, as in AWS.
 func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource string, req *Request) error {
 	if err := needCaller(c); err != nil {
 		return err
@@ -25,7 +26,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource str
 	if c.Type == CallerRoot {
 		return nil
 	}
-	if c.Session != nil && c.Session.RoleARN == "" && strings.HasPrefix(strings.ToLower(action), "iam:") {
+	if c.Session != nil && c.Session.RoleARN == "" && !c.Session.MFAAuthenticated && strings.HasPrefix(strings.ToLower(action), "iam:") {
 		return apiErr(CodeInvalidClientTokenID, "The security token included in the request is invalid")
 	}
 	d := s.evaluate(c, action, resource, "", info, now, req)
@@ -70,7 +71,10 @@ func fillContext(pc *policy.Context, c *Caller, info RequestInfo, now time.Time)
 	}
 	if sess := c.Session; sess != nil {
 		pc.Set(policy.KeyTokenIssueTime, policy.Date(sess.IssuedAt))
-		pc.Set(policy.KeyMultiFactorAuthPresent, policy.Bool(false))
+		pc.Set(policy.KeyMultiFactorAuthPresent, policy.Bool(sess.MFAAuthenticated))
+		if sess.MFAAuthenticated {
+			pc.Set(policy.KeyMultiFactorAuthAge, policy.Number(float64(max(0, int64(now.Sub(sess.MFAAuthTime)/time.Second)))))
+		}
 		if sess.SourceIdentity != "" {
 			pc.Set(policy.KeySourceIdentity, policy.String(sess.SourceIdentity))
 		}

@@ -96,10 +96,29 @@
 //     "arn:aws:rds:REGION:ACCT:db:*" (or cluster:*).
 //   - Root callers (Service.Root, for trusted tools) pass Authorize unconditionally; in trust
 //     and rds-db:connect evaluations their identity policy is AdministratorAccess.
-//   - MFA is not supported: AssumeRole and GetSessionToken refuse SerialNumber/TokenCode
-//     with ValidationError; aws:MultiFactorAuthPresent is false for every session.
-//     GetSessionToken credentials cannot call IAM (InvalidClientTokenId), as in AWS without
-//     MFA, nor GetSessionToken.
+//   - MFA: virtual devices only (mfa.go; TOTP per RFC 6238, SHA-1, 30 s, 6 digits, in
+//     totp.go). EnableMFADevice and ResyncMFADevice look for the two consecutive codes
+//     within 20 steps either way and keep the offset found as the device's drift;
+//     GetSessionToken accepts a code one step either way of the device's clock, and only a
+//     step later than the last one it accepted (no replay). The seed is sealed under the
+//     master key like access key secrets and returned by CreateVirtualMFADevice only, as
+//     base32 text and as a PNG QR code of otpauth://totp/NAME@ACCOUNT?secret=SEED (qr.go, an
+//     encoder of its own). A session from GetSessionToken with a valid code has
+//     aws:MultiFactorAuthPresent true and aws:MultiFactorAuthAge (seconds since the code was
+//     checked) in every evaluation, rds-db:connect included, and may call IAM; other
+//     sessions have aws:MultiFactorAuthPresent false and cannot call IAM (InvalidClientTokenId)
+//     nor GetSessionToken; long-term keys have neither key. AssumeRole still refuses
+//     SerialNumber/TokenCode with ValidationError.
+//   - Console passwords (login.go, password.go) are hashed with Argon2id (t=2, 19 MiB, one
+//     lane, 16-byte salt), the parameters stored with each hash. The account password policy
+//     is checked on CreateLoginProfile, UpdateLoginProfile and ChangePassword; without one,
+//     AWS's default applies (8 characters, three of four classes, not the account or user
+//     name). A wrong OldPassword is AccessDenied (AWS's code is not documented); with
+//     HardExpiry an expired password cannot be changed by its user. VerifyPassword is the
+//     console's check. Login profiles, the password policy and MFA devices are read only by
+//     API calls, in their own transactions (GetSessionToken writes the used step), never by
+//     the snapshot: apply passes over their changes. DeleteUser refuses a user with a login
+//     profile or an enabled device (DeleteConflict).
 //   - AssumeRole needs the role's exact ARN (with its path); an unknown role is AccessDenied.
 //     Session tags or transitive tags need sts:TagSession, a source identity (given or
 //     inherited) sts:SetSourceIdentity, each evaluated like sts:AssumeRole; an inherited

@@ -272,8 +272,9 @@ func pmapKeys[V any](m pmap[V]) func(yield func(string) bool) {
 // so that they collide, and now and then a write straight to the store that the API would
 // refuse (a policy that does not compile).
 type randomIAM struct {
-	e *env
-	r *rand.Rand
+	e     *env
+	r     *rand.Rand
+	seeds map[string][]byte // MFA device name → TOTP seed
 }
 
 var (
@@ -407,6 +408,30 @@ func (x *randomIAM) step() (string, error) {
 			return err
 		}},
 		{"ClockTick", func() error { e.clock.Advance(time.Minute); return nil }},
+
+		// Console passwords and MFA devices: kinds the snapshot does not hold, whose changes
+		// apply must pass over (and DeleteUser must see).
+		{"CreateLoginProfile", func() error { _, err := s.CreateLoginProfile(ctx, admin, u, "Equiv-passw0rd", false); return err }},
+		{"DeleteLoginProfile", func() error { return s.DeleteLoginProfile(ctx, admin, u) }},
+		{"UpdateAccountPasswordPolicy", func() error {
+			return s.UpdateAccountPasswordPolicy(ctx, admin, PasswordPolicy{MinimumPasswordLength: 8 + x.r.IntN(4), AllowUsersToChangePassword: x.r.IntN(2) == 0})
+		}},
+		{"CreateVirtualMFADevice", func() error {
+			d, err := s.CreateVirtualMFADevice(ctx, admin, CreateVirtualMFADeviceInput{VirtualMFADeviceName: "mfa-" + u})
+			if err == nil {
+				if x.seeds == nil {
+					x.seeds = map[string][]byte{}
+				}
+				x.seeds["mfa-"+u], _ = seedEncoding.DecodeString(string(d.Base32StringSeed))
+			}
+			return err
+		}},
+		{"EnableMFADevice", func() error {
+			seed := x.seeds["mfa-"+u]
+			now := totpCounter(e.clock.Now())
+			return s.EnableMFADevice(ctx, admin, u, mfaARN(acctA, "/", "mfa-"+u), totpCode(seed, now), totpCode(seed, now+1))
+		}},
+		{"DeactivateMFADevice", func() error { return s.DeactivateMFADevice(ctx, admin, u, mfaARN(acctA, "/", "mfa-"+u)) }},
 	}
 	// Creations and attachments twice as often as the rest, so that the store fills up.
 	for _, op := range ops {
@@ -447,6 +472,8 @@ func (x *randomIAM) deleteUser(u string) error {
 		s.DeleteAccessKey(ctx, admin, u, k)
 	}
 	s.DeleteUserPermissionsBoundary(ctx, admin, u)
+	s.DeleteLoginProfile(ctx, admin, u)
+	s.DeactivateMFADevice(ctx, admin, u, mfaARN(acctA, "/", "mfa-"+u))
 	return s.DeleteUser(ctx, admin, u)
 }
 

@@ -25,6 +25,11 @@ const (
 	kindBoundary = "boundary"
 	kindLastUsed = "lastused"
 	kindDB       = "db"
+	// Console sign-in and MFA: read only by API calls in their own transactions, never by
+	// the snapshot (see the package documentation).
+	kindLogin          = "login"
+	kindPasswordPolicy = "pwpolicy"
+	kindMFA            = "mfa"
 )
 
 type accountDoc struct {

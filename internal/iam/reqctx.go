@@ -108,6 +108,24 @@ var actionKeys = map[string]keySet{
 	"iam:deleteaccesskey":               onEntity,
 	"iam:getaccesskeylastused":          onEntity,
 
+	// Console passwords and MFA devices.
+	"iam:createloginprofile":          onEntity,
+	"iam:getloginprofile":             onEntity,
+	"iam:updateloginprofile":          onEntity,
+	"iam:deleteloginprofile":          onEntity,
+	"iam:changepassword":              onEntity,
+	"iam:updateaccountpasswordpolicy": 0,
+	"iam:getaccountpasswordpolicy":    0,
+	"iam:deleteaccountpasswordpolicy": 0,
+	"iam:createvirtualmfadevice":      tagging,
+	"iam:tagmfadevice":                onTagged | tagging,
+	"iam:enablemfadevice":             onEntity,
+	"iam:resyncmfadevice":             onEntity,
+	"iam:deactivatemfadevice":         onEntity,
+	"iam:listmfadevices":              onEntity,
+	"iam:listvirtualmfadevices":       0,
+	"iam:deletevirtualmfadevice":      onTagged,
+
 	// Groups (no tags in AWS).
 	"iam:creategroup":               0,
 	"iam:getgroup":                  0,

@@ -99,6 +99,25 @@ var wantActionKeys = map[string][]string{
 	"iam:ListOpenIDConnectProviders":  nil,
 	"iam:DeleteOpenIDConnectProvider": {"tags"},
 
+	// Console passwords and MFA devices: user actions on the user, device ones on the
+	// device (resource type mfa: aws:ResourceTag; created with aws:RequestTag).
+	"iam:CreateLoginProfile":          {"tags", "itags"},
+	"iam:GetLoginProfile":             {"tags", "itags"},
+	"iam:UpdateLoginProfile":          {"tags", "itags"},
+	"iam:DeleteLoginProfile":          {"tags", "itags"},
+	"iam:ChangePassword":              {"tags", "itags"},
+	"iam:UpdateAccountPasswordPolicy": nil,
+	"iam:GetAccountPasswordPolicy":    nil,
+	"iam:DeleteAccountPasswordPolicy": nil,
+	"iam:CreateVirtualMFADevice":      {"req"},
+	"iam:TagMFADevice":                {"tags", "req"},
+	"iam:EnableMFADevice":             {"tags", "itags"},
+	"iam:ResyncMFADevice":             {"tags", "itags"},
+	"iam:DeactivateMFADevice":         {"tags", "itags"},
+	"iam:ListMFADevices":              {"tags", "itags"},
+	"iam:ListVirtualMFADevices":       nil,
+	"iam:DeleteVirtualMFADevice":      {"tags"},
+
 	"iam:SimulatePrincipalPolicy": nil,
 	"iam:SimulateCustomPolicy":    nil,
 

@@ -41,6 +41,7 @@ type sessionPayload struct {
 	I  int64             `json:"i"`            // issued at, Unix nanoseconds
 	E  int64             `json:"e"`            // expiry, Unix seconds
 	C  bool              `json:"c,omitempty"`  // chained
+	M  int64             `json:"m,omitempty"`  // MFA authentication time, Unix nanoseconds; 0: no MFA
 }
 
 func (p *sessionPayload) session() *Session {
@@ -48,6 +49,7 @@ func (p *sessionPayload) session() *Session {
 		AccessKeyID: p.K, RoleARN: p.R, RoleID: p.RI, UserARN: p.U, UserID: p.UI, Name: p.N,
 		Tags: p.T, TransitiveTagKeys: p.TT, SourceIdentity: p.SI, Policy: p.P, PolicyARNs: p.PA,
 		IssuedAt: time.Unix(0, p.I).UTC(), Expiration: time.Unix(p.E, 0).UTC(), Chained: p.C,
+		MFAAuthenticated: p.M != 0, MFAAuthTime: mfaTime(p.M),
 	}
 }
 
@@ -103,4 +105,11 @@ func (s *Service) unsealSession(tok string) (*sessionPayload, error) {
 		return nil, fmt.Errorf("%w: unsupported content", token.ErrInvalidSessionToken)
 	}
 	return &p, nil
+}
+
+func mfaTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
 }

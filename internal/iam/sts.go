@@ -324,14 +324,21 @@ func (s *Service) issueRoleSession(r *sessionRequest, now time.Time) (AssumeRole
 
 // GetSessionToken returns temporary credentials for an IAM user (or root) calling with a
 // long-term key; it needs no permission. Credentials from a session cannot call it
-// (AccessDenied), and MFA is not supported (SerialNumber and TokenCode are refused).
-// The session has the user's permissions, but cannot call IAM (as in AWS without MFA).
+// (AccessDenied). With SerialNumber and TokenCode, the code is checked against the user's
+// enabled virtual MFA device (and cannot be used again): the session then carries MFA
+// (aws:MultiFactorAuthPresent true, aws:MultiFactorAuthAge) and may call IAM. Without,
+// the session has the user's permissions but cannot call IAM, as in AWS.
 func (s *Service) GetSessionToken(ctx context.Context, c *Caller, in GetSessionTokenInput) (Credentials, error) {
 	if err := needCaller(c); err != nil {
 		return Credentials{}, err
 	}
 	if in.SerialNumber != "" || in.TokenCode != "" {
-		return Credentials{}, validation("MFA is not supported by iamdb: SerialNumber and TokenCode must not be given.")
+		if err := checkSerial("serialNumber", in.SerialNumber); err != nil {
+			return Credentials{}, err
+		}
+		if err := checkCode("tokenCode", in.TokenCode); err != nil {
+			return Credentials{}, err
+		}
 	}
 	if c.Session != nil || c.Type == CallerAssumedRole {
 		return Credentials{}, apiErr(CodeAccessDenied, "Cannot call GetSessionToken with session credentials")
@@ -348,12 +355,19 @@ func (s *Service) GetSessionToken(ctx context.Context, c *Caller, in GetSessionT
 	}
 	now := s.now()
 	s.noteUse(c, "sts:GetSessionToken", s.requestInfo(ctx).Region, now)
+	var mfaAt int64
+	if in.SerialNumber != "" {
+		if err := s.checkSessionMFA(ctx, c, in.SerialNumber, in.TokenCode); err != nil {
+			return Credentials{}, err
+		}
+		mfaAt = now.UnixNano()
+	}
 	akid, secret, err := newSessionKey(s.rand)
 	if err != nil {
 		return Credentials{}, err
 	}
 	exp := now.Add(time.Duration(dur) * time.Second).Truncate(time.Second).UTC()
-	tok, err := s.sealSession(&sessionPayload{K: akid, S: secret, A: c.Account, U: c.ARN, UI: c.UserID, I: now.UnixNano(), E: exp.Unix()})
+	tok, err := s.sealSession(&sessionPayload{K: akid, S: secret, A: c.Account, U: c.ARN, UI: c.UserID, I: now.UnixNano(), E: exp.Unix(), M: mfaAt})
 	if err != nil {
 		return Credentials{}, err
 	}

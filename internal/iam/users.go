@@ -171,6 +171,16 @@ func (s *Service) DeleteUser(ctx context.Context, c *Caller, name string) error 
 		if len(d.Groups) > 0 {
 			return deleteConflict("Cannot delete entity, must remove users from group first.")
 		}
+		if _, err := tx.Get(kindLogin, entityKey(c.Account, d.Name)); err == nil {
+			return deleteConflict("Cannot delete entity, must delete login profile first.")
+		} else if !isNotFound(err) {
+			return err
+		}
+		if ds, err := userDevices(tx, c.Account, d.Name); err != nil {
+			return err
+		} else if len(ds) > 0 {
+			return deleteConflict("Cannot delete entity, must remove MFA devices first.")
+		}
 		if d.Boundary != "" {
 			if err := deleteIfExists(tx, kindBoundary, attachKey(d.Boundary, c.Account, kindUser, strings.ToLower(d.Name))); err != nil {
 				return err
