@@ -145,8 +145,28 @@ func (s *Service) credentialReport(tx store.Tx, acct string) ([]byte, error) {
 		users = append(users, d)
 	}
 	sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
+	pol, err := loadPasswordPolicy(tx, acct)
+	if err != nil {
+		return nil, err
+	}
 	for _, u := range users {
 		row := []string{u.Name, userARN(acct, u.Path, u.Name), reportTime(u.Created), "false", "N/A", "N/A", "N/A", "false"}
+		var l loginDoc
+		if ok, err := getDoc(tx, kindLogin, entityKey(acct, u.Name), &l); err != nil {
+			return nil, err
+		} else if ok {
+			// Console sign-ins are not recorded yet: the password was never used as far as
+			// iamdb knows.
+			row[3], row[4], row[5] = "true", "no_information", reportTime(l.Set)
+			if pol != nil && pol.MaxAge > 0 {
+				row[6] = reportTime(l.Set.Add(time.Duration(pol.MaxAge) * 24 * time.Hour))
+			}
+		}
+		if ds, err := userDevices(tx, acct, u.Name); err != nil {
+			return nil, err
+		} else if len(ds) > 0 {
+			row[7] = "true"
+		}
 		var keys []*keyDoc
 		for _, akid := range u.Keys {
 			k, ok, err := loadKey(tx, akid)

@@ -375,6 +375,26 @@ func TestVirtualMFA(t *testing.T) {
 			t.Fatalf("ListVirtualMFADevices(%q) = %+v %v", status, v, err)
 		}
 	}
+	if _, err := e.s.CreateLoginProfile(e.ctx, a, "alice", "Passw0rd!x", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.GenerateCredentialReport(e.ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.s.GetCredentialReport(e.ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(rep.Content), "\n") {
+		if f := strings.Split(line, ","); f[0] == "alice" && (f[3] != "true" || f[4] != "no_information" || f[7] != "true") {
+			t.Errorf("credential report: %s", line)
+		} else if f[0] == "admin" && (f[3] != "false" || f[7] != "false") {
+			t.Errorf("credential report: %s", line)
+		}
+	}
+	if err := e.s.DeleteLoginProfile(e.ctx, a, "alice"); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.s.DeleteUser(e.ctx, a, "alice"); code(err) != CodeDeleteConflict {
 		t.Fatalf("DeleteUser with MFA: %v", err)
 	}
