@@ -3,6 +3,7 @@ package awsquery
 import (
 	"context"
 	"encoding/base32"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,4 +106,9 @@ func roundTripConsole(t *testing.T, e *testEnv) {
 	check(t, "DeleteLoginProfile", err)
 	_, err = ic.GetLoginProfile(ctx, &awsiam.GetLoginProfileInput{UserName: aws.String("carla")})
 	wantAPIError(t, "GetLoginProfile(deleted)", err, "NoSuchEntity", 404)
+	for _, secret := range []string{"Carla-passw0rd", string(vd.VirtualMFADevice.Base32StringSeed)} {
+		if strings.Contains(e.log(), secret) {
+			t.Errorf("the server's log holds a password or seed")
+		}
+	}
 }

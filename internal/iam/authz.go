@@ -128,3 +128,23 @@ func accessDenied(c *Caller, action, resource string, d policy.Decision) *Error 
 func (s *Service) authorize(ctx context.Context, c *Caller, action, resource string, req *Request) error {
 	return s.Authorize(ctx, c, action, resource, req)
 }
+
+// authorizeGranted is Authorize for an action that a setting of the account grants to
+// every IAM user when granted is true (the password policy's AllowUsersToChangePassword:
+// iam:ChangePassword and iam:GetAccountPasswordPolicy), as if an allow were attached: an
+// explicit deny in the caller's policies still refuses.
+func (s *Service) authorizeGranted(ctx context.Context, c *Caller, action, resource string, req *Request, granted bool) error {
+	if !granted || c == nil || c.Type != CallerUser {
+		return s.Authorize(ctx, c, action, resource, req)
+	}
+	info := s.requestInfo(ctx)
+	now := s.now()
+	s.noteUse(c, action, info.Region, now)
+	if c.Session != nil && !c.Session.MFAAuthenticated {
+		return apiErr(CodeInvalidClientTokenID, "The security token included in the request is invalid")
+	}
+	if d := s.evaluate(c, action, resource, "", info, now, req); d.Effect == policy.ExplicitDeny {
+		return accessDenied(c, action, resource, d)
+	}
+	return nil
+}

@@ -180,7 +180,7 @@ func (s *Service) DeleteLoginProfile(ctx context.Context, c *Caller, userName st
 
 // ChangePassword changes the calling IAM user's own password. It is allowed by
 // iam:ChangePassword on the user, or to every IAM user when the account's password policy
-// has AllowUsersToChangePassword. A wrong old password is AccessDenied; with HardExpiry,
+// has AllowUsersToChangePassword (unless a policy of the user explicitly denies it). A wrong old password is AccessDenied; with HardExpiry,
 // an expired password cannot be changed by its user.
 func (s *Service) ChangePassword(ctx context.Context, c *Caller, oldPassword, newPassword string) error {
 	if err := needCaller(c); err != nil {
@@ -204,12 +204,8 @@ func (s *Service) ChangePassword(ctx context.Context, c *Caller, oldPassword, ne
 		if err != nil {
 			return err
 		}
-		if pol == nil || !pol.AllowChange {
-			if err := s.authorize(ctx, c, "iam:ChangePassword", userARN(c.Account, pathOf(ok, d.Path), c.name), entityRequest(nil, d, ok)); err != nil {
-				return err
-			}
-		} else {
-			s.noteUse(c, "iam:ChangePassword", s.requestInfo(ctx).Region, s.now())
+		if err := s.authorizeGranted(ctx, c, "iam:ChangePassword", userARN(c.Account, pathOf(ok, d.Path), c.name), entityRequest(nil, d, ok), pol != nil && pol.AllowChange); err != nil {
+			return err
 		}
 		if !ok {
 			return noSuchUser(c.name)
@@ -310,9 +306,7 @@ func (s *Service) GetAccountPasswordPolicy(ctx context.Context, c *Caller) (Pass
 		if err != nil {
 			return err
 		}
-		if d != nil && d.AllowChange && c.Type == CallerUser {
-			s.noteUse(c, "iam:GetAccountPasswordPolicy", s.requestInfo(ctx).Region, s.now())
-		} else if err := s.authorize(ctx, c, "iam:GetAccountPasswordPolicy", "*", nil); err != nil {
+		if err := s.authorizeGranted(ctx, c, "iam:GetAccountPasswordPolicy", "*", nil, d != nil && d.AllowChange); err != nil {
 			return err
 		}
 		if d == nil {

@@ -269,6 +269,17 @@ func TestLoginProfiles(t *testing.T) {
 	if err != nil || pol.MinimumPasswordLength != 10 || !pol.ExpirePasswords || pol.PasswordReusePrevention != 2 {
 		t.Fatalf("GetAccountPasswordPolicy (AllowUsersToChangePassword) = %+v %v", pol, err)
 	}
+	if err := e.s.PutUserPolicy(e.ctx, a, "alice", "deny", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:ChangePassword","Resource":"*"}]}`); err != nil {
+		t.Fatal(err)
+	}
+	alice = e.caller(alice.AccessKeyID, "")
+	if err := e.s.ChangePassword(e.ctx, alice, "Passw0rd!x", "N3w-passw0rd"); code(err) != CodeAccessDenied {
+		t.Fatalf("ChangePassword against an explicit deny: %v", err)
+	}
+	if err := e.s.DeleteUserPolicy(e.ctx, a, "alice", "deny"); err != nil {
+		t.Fatal(err)
+	}
+	alice = e.caller(alice.AccessKeyID, "")
 	if err := e.s.ChangePassword(e.ctx, alice, "Wrong-passw0rd", "N3w-passw0rd"); code(err) != CodeAccessDenied {
 		t.Fatalf("wrong old password: %v", err)
 	}
