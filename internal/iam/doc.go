@@ -83,6 +83,11 @@
 //	                                                 answer (≤ 1000 per account, oldest dropped)
 //	credreport ACCT                                  the last credential report {generated, csv}
 //	db         ACCT/REGION/instance|cluster/id       dbDoc (resource ID kept for life)
+//	login      ACCT/lowername                        loginDoc (Argon2id hash with its salt and
+//	                                                 parameters, when set, reset flag, history)
+//	pwpolicy   ACCT                                  passwordPolicyDoc
+//	mfa        ACCT/lowername                        mfaDoc (path, sealed seed, tags, user,
+//	                                                 enabled, last accepted step, drift)
 //
 // AWS managed policies are built in (builtin.go: AdministratorAccess), read-only, present
 // in every account; their attachments are indexed like any other.
