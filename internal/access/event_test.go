@@ -30,6 +30,10 @@ func TestIdentity(t *testing.T) {
 			Session: &iam.Session{UserARN: "arn:aws:iam::1:user/bob", IssuedAt: issued}},
 			`{"type":"IAMUser","principalId":"AIDAB","arn":"arn:aws:iam::1:user/bob","accountId":"1","accessKeyId":"ASIAB","userName":"bob",` +
 				`"sessionContext":{"attributes":{"creationDate":"2026-05-01T12:00:00Z","mfaAuthenticated":"false"}}}`},
+		{"user session with MFA", &iam.Caller{Type: iam.CallerUser, Account: "1", ARN: "arn:aws:iam::1:user/bob", UserID: "AIDAB", AccessKeyID: "ASIAC",
+			Session: &iam.Session{UserARN: "arn:aws:iam::1:user/bob", IssuedAt: issued, MFAAuthenticated: true, MFAAuthTime: issued}},
+			`{"type":"IAMUser","principalId":"AIDAB","arn":"arn:aws:iam::1:user/bob","accountId":"1","accessKeyId":"ASIAC","userName":"bob",` +
+				`"sessionContext":{"attributes":{"creationDate":"2026-05-01T12:00:00Z","mfaAuthenticated":"true"}}}`},
 		{"root", &iam.Caller{Type: iam.CallerRoot, Account: "1", ARN: "arn:aws:iam::1:root", UserID: "1", AccessKeyID: "AKIAR"},
 			`{"type":"Root","principalId":"1","arn":"arn:aws:iam::1:root","accountId":"1","accessKeyId":"AKIAR"}`},
 		{"nil", nil, `{"type":""}`},
