@@ -75,17 +75,17 @@ func compareWithBuild(t *testing.T, s *Service, st store.Store) string {
 		t.Fatal(err)
 	}
 	got := s.snap.Load()
-	fresh := map[string]*policy.Policy{}
+	fresh := policyCache{}
 	want := buildFrom(items, got.rev, s.secrets, fresh, nil, nil)
 	return diffSnapshots(got, want, policyNames(s.compiled), policyNames(fresh))
 }
 
-// policyNames maps compiled policies to the cache keys (kind, name, document) they were
-// compiled from, and AWS's built-in ones to their ARN.
-func policyNames(cache map[string]*policy.Policy) map[*policy.Policy]string {
+// policyNames maps compiled policies to their names and the cache keys (the hash of kind,
+// name and document) they were compiled from, and AWS's built-in ones to their ARN.
+func policyNames(cache policyCache) map[*policy.Policy]string {
 	out := map[*policy.Policy]string{}
 	for k, p := range cache {
-		out[p] = k
+		out[p] = fmt.Sprintf("%s (%x)", p.Name(), k[:8])
 	}
 	for a, bp := range builtinPolicies {
 		out[bp.compiled] = "builtin " + a

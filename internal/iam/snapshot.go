@@ -3,7 +3,10 @@ package iam
 import (
 	"context"
 	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
+	"io"
 	"iter"
 	"slices"
 	"strconv"
@@ -264,7 +267,7 @@ func (s *Service) build(ctx context.Context, rev int64, prev *snapshot) (*snapsh
 	if err != nil {
 		return nil, err
 	}
-	compiled := map[string]*policy.Policy{}
+	compiled := policyCache{}
 	next := buildFrom(items, rev, s.secrets, compiled, s.compiled, prev)
 	s.compiled, s.compiledAdds, s.compiledLive = compiled, 0, len(compiled)
 	s.fullBuilds.Add(1)
@@ -288,10 +291,10 @@ func loadAll(ctx context.Context, st store.Store) (map[string][]store.Item, erro
 }
 
 // buildFrom makes a snapshot of items (by kind) from scratch, compiling into compiled
-// (reusing old's entries) and reusing prev's opened secrets. It is the reference that
+// (reusing old's entries) and reusing prev's opened secrets. It consumes items. It is the reference that
 // apply must agree with: it derives everything at once, with no notion of what changed.
-func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compiled, old map[string]*policy.Policy, prev *snapshot) *snapshot {
-	b := &builder{aead: aead, compiled: compiled, old: old}
+func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compiled, old policyCache, prev *snapshot) *snapshot {
+	b := &builder{aead: aead, compiled: compiled, old: old, bodies: policyCache{}}
 	n := &snapshot{rev: rev, accounts: map[string]*accountDoc{}, byEndpoint: map[string]int{}, dbDocs: map[string]Database{}}
 	for key, d := range decoded[accountDoc](items[kindAccount]) {
 		n.accounts[key] = d // key is the ID
@@ -480,10 +483,13 @@ func withCaller(e *keyEntry, u *principal) *keyEntry {
 }
 
 // decoded yields the key and the decoded document of each item, skipping those that do not
-// decode.
+// decode. It drops each item from items as it goes, so that a build does not hold every
+// raw item and every decoded one at once.
 func decoded[T any](items []store.Item) iter.Seq2[string, *T] {
 	return func(yield func(string, *T) bool) {
-		for _, it := range items {
+		for i := range items {
+			it := items[i]
+			items[i] = store.Item{}
 			d := new(T)
 			if json.Unmarshal(it.Value, d) == nil && !yield(it.Key, d) {
 				return
@@ -502,27 +508,68 @@ func endpointKey(host string, port int) string {
 	return strings.ToLower(strings.TrimSuffix(host, ".")) + ":" + strconv.Itoa(port)
 }
 
+// policyKey identifies a compiled policy in the cache: the SHA-256 of its kind, name and
+// document, so that the cache does not keep a copy of every document.
+type policyKey [sha256.Size]byte
+
+// policyCache holds compiled policies by kind, name and document.
+type policyCache = map[policyKey]*policy.Policy
+
+// keyOf returns the key of a policy of kind named name with document doc; a document
+// without a name (named false) has keys of its own, for bodies.
+func keyOf(kind policy.Kind, named bool, name, doc string) policyKey {
+	h := sha256.New()
+	var hdr [10]byte
+	hdr[0] = byte(kind)
+	if named {
+		hdr[1] = 1
+	}
+	binary.LittleEndian.PutUint64(hdr[2:], uint64(len(name)))
+	h.Write(hdr[:])
+	io.WriteString(h, name)
+	io.WriteString(h, doc)
+	var k policyKey
+	h.Sum(k[:0])
+	return k
+}
+
 // builder compiles policies and opens secrets for build and apply.
 type builder struct {
 	aead     cipher.AEAD
-	compiled map[string]*policy.Policy // written
-	old      map[string]*policy.Policy // read: a previous cache, or nil
-	adds     int                       // compilations added to compiled
+	compiled policyCache // written
+	old      policyCache // read: a previous cache, or nil
+	adds     int         // compilations added to compiled
+	// bodies holds a compilation of each document (by kind and document) that build
+	// compiled, so that policies with the same document under other names (the trust
+	// policies of many roles) share it; nil in apply.
+	bodies policyCache
 }
 
 // compile parses a stored document, reusing a cached compilation. It returns nil if the
 // document does not parse (which validation at write time prevents).
 func (b *builder) compile(kind policy.Kind, name, doc string) *policy.Policy {
-	k := strconv.Itoa(int(kind)) + "\x00" + name + "\x00" + doc
+	k := keyOf(kind, true, name, doc)
 	if p := b.compiled[k]; p != nil {
 		return p
 	}
+	var bk policyKey
+	if b.bodies != nil {
+		bk = keyOf(kind, false, "", doc)
+	}
 	p := b.old[k]
+	if p == nil && b.bodies != nil {
+		if same := b.bodies[bk]; same != nil {
+			p = same.Named(name)
+		}
+	}
 	if p == nil {
 		var err error
 		if p, err = policy.Parse([]byte(doc), policy.WithKind(kind), policy.WithMaxSize(-1), policy.WithName(name)); err != nil {
 			return nil
 		}
+	}
+	if b.bodies != nil && b.bodies[bk] == nil {
+		b.bodies[bk] = p
 	}
 	b.compiled[k] = p
 	b.adds++
