@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -352,12 +353,19 @@ func splitPattern(s string, vars bool) (parts [6]string, ok bool) {
 
 // arnPattern is a compiled ARN pattern for Resource/NotResource and the Arn operators.
 type arnPattern struct {
-	any    bool        // "*"
-	lit    string      // the whole pattern when it has no wildcard and no variable
-	isLit  bool        // lit is valid
-	prefix string      // literal text every matching ARN starts with
-	parts  *[6]pattern // per-part patterns (behind a pointer: keeps the hot fields compact)
-	need   uint8       // bit i: part i must be matched (not "*", not inside prefix)
+	any    bool   // "*"
+	lit    string // the whole pattern when it has no wildcard and no variable
+	isLit  bool   // lit is valid
+	prefix string // literal text every matching ARN starts with
+	// parts are the patterns of the ARN parts that must be matched (not "*", not inside
+	// prefix), in part order; none when isLit.
+	parts []partPattern
+}
+
+// partPattern is the pattern of part i of an ARN.
+type partPattern struct {
+	i uint8
+	p pattern
 }
 
 func compileARNPattern(s string, vars bool) (arnPattern, bool) {
@@ -368,10 +376,7 @@ func compileARNPattern(s string, vars bool) (arnPattern, bool) {
 	if !ok {
 		return arnPattern{}, false
 	}
-	a := arnPattern{parts: new([6]pattern)}
-	for i := range raw {
-		a.parts[i] = compilePattern(raw[i], vars)
-	}
+	var a arnPattern
 	cut := len(s)
 	stop := "*?"
 	if vars {
@@ -383,13 +388,15 @@ func compileARNPattern(s string, vars bool) (arnPattern, bool) {
 	a.prefix = s[:cut]
 	if cut == len(s) {
 		a.lit, a.isLit = s, true
+		return a, true
 	}
 	// Parts that lie wholly inside the literal prefix are checked by the prefix test.
-	for i := min(strings.Count(a.prefix, ":"), 5); i < len(a.parts); i++ {
-		if !a.parts[i].star {
-			a.need |= 1 << i
+	for i := min(strings.Count(a.prefix, ":"), 5); i < len(raw); i++ {
+		if p := compilePattern(raw[i], vars); !p.star {
+			a.parts = append(a.parts, partPattern{i: uint8(i), p: p})
 		}
 	}
+	a.parts = slices.Clip(a.parts)
 	return a, true
 }
 
@@ -408,8 +415,9 @@ func (a *arnPattern) match(value string, parts *[6]string, partsOK bool, ctx *Co
 	if !partsOK || len(value) < n || (n > 0 && value[n-1] != a.prefix[n-1]) || value[:n] != a.prefix {
 		return false
 	}
-	for i := range a.parts {
-		if a.need&(1<<i) != 0 && !a.parts[i].match(parts[i], ctx, modeGlob) {
+	for k := range a.parts {
+		pp := &a.parts[k]
+		if !pp.p.match(parts[pp.i], ctx, modeGlob) {
 			return false
 		}
 	}

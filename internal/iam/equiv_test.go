@@ -240,11 +240,19 @@ func diffSnapshots(got, want *snapshot, gotNames, wantNames map[*policy.Policy]s
 			continue
 		}
 		if g.id != w.id || g.account != w.account || g.user != w.user || g.status != w.status ||
-			g.sealed != w.sealed || g.secret != w.secret || g.opened != w.opened ||
-			g.key.SecretAccessKey != w.key.SecretAccessKey || g.key.Inactive != w.key.Inactive || g.key.Expiration != w.key.Expiration {
+			g.sealed != w.sealed || g.secret != w.secret || g.opened != w.opened || g.usable() != w.usable() {
 			diff("key %s: %+v, want %+v", k, *g, *w)
 		}
-		sameCaller("key "+k, g.key.Principal, w.key.Principal)
+		if g.usable() && w.usable() {
+			gk, wk := g.tokenKey(), w.tokenKey()
+			if gk.SecretAccessKey != wk.SecretAccessKey || gk.Inactive != wk.Inactive || gk.Expiration != wk.Expiration {
+				diff("key %s: token key %+v, want %+v", k, gk, wk)
+			}
+			sameCaller("key "+k, gk.Principal, wk.Principal)
+			if g.owner != got.users.Get(entityKey(g.account, g.user)) {
+				diff("key %s: its owner is not the snapshot's user", k)
+			}
+		}
 	}
 	for _, idx := range []struct {
 		what      string

@@ -115,19 +115,26 @@ func (e *sessionEntry) valid(snap *snapshot) bool {
 	return true
 }
 
-// keyEntry is a stored access key. key.Principal (the *Caller) is nil when the key is
-// unknown to callers: its user does not exist, or its secret cannot be opened.
+// keyEntry is a stored access key. owner is nil when the key is unknown to callers: its
+// user does not exist, or its secret cannot be opened.
 type keyEntry struct {
-	key           token.Key[*Caller]
 	id            string
 	account, user string // the user's lower-case name
 	status        string
 	sealed        string
 	secret        string
-	opened        bool // secret is the opened sealed secret
+	opened        bool       // secret is the opened sealed secret
+	owner         *principal // the user, when the key is usable
 }
 
-func (e *keyEntry) usable() bool { return e != nil && e.key.Principal != nil }
+func (e *keyEntry) usable() bool { return e != nil && e.owner != nil }
+
+// tokenKey returns the key as SigV4 verification needs it, with a new Caller of its user
+// (made on demand rather than kept: two per user would be most of a user's memory). e
+// must be usable.
+func (e *keyEntry) tokenKey() token.Key[*Caller] {
+	return token.Key[*Caller]{SecretAccessKey: e.secret, Inactive: e.status != StatusActive, Principal: e.owner.userCaller(e.id)}
+}
 
 // principal is a user or role with its compiled policies.
 type principal struct {
@@ -471,13 +478,13 @@ func (p *principal) resolveBoundary(managed func(string) *policy.Policy) {
 	}
 }
 
-// withCaller returns e with the Caller of user u, or without one if u is nil or the
-// secret did not open.
+// withCaller returns e owned by user u (so that its Caller is u's), or without an owner if
+// u is nil or the secret did not open.
 func withCaller(e *keyEntry, u *principal) *keyEntry {
 	f := *e
-	f.key = token.Key[*Caller]{}
+	f.owner = nil
 	if u != nil && e.opened {
-		f.key = token.Key[*Caller]{SecretAccessKey: e.secret, Inactive: e.status != StatusActive, Principal: u.userCaller(e.id)}
+		f.owner = u
 	}
 	return &f
 }
