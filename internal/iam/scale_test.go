@@ -81,5 +81,7 @@ func BenchmarkLoadStore(b *testing.B) {
 	b.ReportMetric(elapsed.Seconds(), "load-s")
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(principals), "heap-B/principal")
 	b.ReportMetric(float64(after.HeapSys-after.HeapReleased)/float64(1<<20), "heap-held-MiB")
+	b.ReportMetric(float64(after.HeapInuse-after.HeapAlloc)/float64(1<<20), "heap-frag-MiB")
+	b.ReportMetric(float64(after.HeapAlloc)/float64(1<<20), "heap-live-MiB")
 	b.ReportMetric(float64(principals), "principals")
 }

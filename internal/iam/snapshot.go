@@ -121,7 +121,7 @@ type keyEntry struct {
 	id            string
 	account, user string // the user's lower-case name
 	status        string
-	sealed        string
+	sealed        [sha256.Size]byte // the SHA-256 of the sealed secret
 	secret        string
 	opened        bool       // secret is the opened sealed secret
 	owner         *principal // the user, when the key is usable
@@ -301,7 +301,7 @@ func loadAll(ctx context.Context, st store.Store) (map[string][]store.Item, erro
 // (reusing old's entries) and reusing prev's opened secrets. It consumes items. It is the reference that
 // apply must agree with: it derives everything at once, with no notion of what changed.
 func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compiled, old policyCache, prev *snapshot) *snapshot {
-	b := &builder{aead: aead, compiled: compiled, old: old, bodies: policyCache{}}
+	b := &builder{aead: aead, compiled: compiled, old: old, bodies: policyCache{}, strs: map[string]string{}}
 	n := &snapshot{rev: rev, accounts: map[string]*accountDoc{}, byEndpoint: map[string]int{}, dbDocs: map[string]Database{}}
 	for key, d := range decoded[accountDoc](items[kindAccount]) {
 		n.accounts[key] = d // key is the ID
@@ -359,6 +359,9 @@ func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compi
 			old = prev.keys.Get(key)
 		}
 		e := b.keyEntry(d, old)
+		if e.id == key {
+			key = e.id // one copy of the ID, in the entry and as the key of the maps
+		}
 		uk := entityKey(e.account, e.user)
 		addTo(byUser, uk, key)
 		u := users[uk]
@@ -550,6 +553,21 @@ type builder struct {
 	// compiled, so that policies with the same document under other names (the trust
 	// policies of many roles) share it; nil in apply.
 	bodies policyCache
+	// strs holds one copy of the strings that many entities repeat (accounts, paths,
+	// statuses) in build; nil in apply.
+	strs map[string]string
+}
+
+// intern returns s, or an equal string the builder has seen before.
+func (b *builder) intern(s string) string {
+	if b.strs == nil {
+		return s
+	}
+	if t, ok := b.strs[s]; ok {
+		return t
+	}
+	b.strs[s] = s
+	return s
 }
 
 // compile parses a stored document, reusing a cached compilation. It returns nil if the
@@ -613,7 +631,7 @@ func (b *builder) groupSrc(d *groupDoc) *groupSrc {
 // user returns the unresolved principal of a user document.
 func (b *builder) user(key string, d *userDoc) *principal {
 	acct := keyAccount(key)
-	p := &principal{account: acct, name: d.Name, id: d.ID, arn: userARN(acct, d.Path, d.Name), path: d.Path, tags: tagMap(d.Tags),
+	p := &principal{account: acct, name: d.Name, id: d.ID, arn: userARN(acct, d.Path, d.Name), path: b.intern(d.Path), tags: tagMap(d.Tags),
 		src: &principalSrc{attached: d.Attached, boundary: d.Boundary, groups: d.Groups}}
 	p.src.inline, p.src.broken = b.inline(&d.holder)
 	p.tagCtx = makeTagCtx(p.tags)
@@ -624,7 +642,7 @@ func (b *builder) user(key string, d *userDoc) *principal {
 func (b *builder) role(key string, d *roleDoc) *principal {
 	acct := keyAccount(key)
 	a := roleARN(acct, d.Path, d.Name)
-	p := &principal{account: acct, name: d.Name, id: d.ID, arn: a, path: d.Path, tags: tagMap(d.Tags),
+	p := &principal{account: acct, name: d.Name, id: d.ID, arn: a, path: b.intern(d.Path), tags: tagMap(d.Tags),
 		maxSession: d.MaxSession, revokedBefore: d.RevokedBefore,
 		src: &principalSrc{attached: d.Attached, boundary: d.Boundary}}
 	p.src.inline, p.src.broken = b.inline(&d.holder)
@@ -639,7 +657,7 @@ func (b *builder) role(key string, d *roleDoc) *principal {
 // keyEntry returns the entry of a key document, without its Caller, reusing old's opened
 // secret if the sealed one is the same.
 func (b *builder) keyEntry(d *keyDoc, old *keyEntry) *keyEntry {
-	e := &keyEntry{account: d.Account, user: d.User, status: d.Status, sealed: string(d.Secret)}
+	e := &keyEntry{account: b.intern(d.Account), user: d.User, status: b.intern(d.Status), sealed: sha256.Sum256(d.Secret)}
 	e.id = d.ID
 	if old != nil && old.sealed == e.sealed && old.opened {
 		e.secret, e.opened = old.secret, true
