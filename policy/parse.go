@@ -155,13 +155,10 @@ type Policy struct {
 
 // body is a compiled document.
 type body struct {
-	kind     Kind
-	version  string
-	id       string
-	size     int
-	stmts    []statement
-	hasDeny  bool
-	hasAllow bool
+	version string
+	id      string
+	size    int
+	stmts   []statement
 	// byAction indexes the statements whose Action lists only literal actions by each
 	// lower-cased "service:name"; wild lists the others (wildcards, NotAction). Both hold
 	// statement indices in ascending order. Policies of at most indexMin statements have
@@ -172,6 +169,10 @@ type body struct {
 	// quick holds, per statement, a cheap test that rejects most resources the statement
 	// cannot match without touching the statement itself (see quickFilter).
 	quick []quickFilter
+
+	kind     Kind
+	hasDeny  bool
+	hasAllow bool
 }
 
 // quickFilter rejects a request resource that cannot match a statement's only Resource
@@ -223,23 +224,22 @@ func (p *Policy) Size() int { return p.size }
 func (p *Policy) NumStatements() int { return len(p.stmts) }
 
 // statement is a compiled statement.
+// The flags sit together at the end, so that the struct packs without padding.
 type statement struct {
 	label string // Sid, or "Statement[i]"
 	sid   string
-	allow bool
 
-	notAction bool
-	actions   []actionPattern
+	actions    []actionPattern
+	resources  []arnPattern
+	principals *principalSet
+	conds      []cond
 
-	hasResource bool
-	notResource bool
-	resources   []arnPattern
-
+	allow        bool
+	notAction    bool
+	hasResource  bool
+	notResource  bool
 	hasPrincipal bool
 	notPrincipal bool
-	principals   *principalSet
-
-	conds []cond
 }
 
 // actionPattern is one compiled Action entry, lower-cased.

@@ -353,13 +353,13 @@ func splitPattern(s string, vars bool) (parts [6]string, ok bool) {
 
 // arnPattern is a compiled ARN pattern for Resource/NotResource and the Arn operators.
 type arnPattern struct {
-	any    bool   // "*"
 	lit    string // the whole pattern when it has no wildcard and no variable
-	isLit  bool   // lit is valid
 	prefix string // literal text every matching ARN starts with
 	// parts are the patterns of the ARN parts that must be matched (not "*", not inside
 	// prefix), in part order; none when isLit.
 	parts []partPattern
+	any   bool // "*"
+	isLit bool // lit is valid
 }
 
 // partPattern is the pattern of part i of an ARN.
