@@ -455,7 +455,10 @@ func compile(root *jnode, o options) (*Policy, error) {
 			if v.kind != 's' || (v.str != Version2012 && v.str != Version2008) {
 				return nil, docErr("Version", fmt.Sprintf("must be %q or %q", Version2012, Version2008))
 			}
-			p.version = v.str
+			p.version = Version2008
+			if v.str == Version2012 {
+				p.version = Version2012 // not v.str: a copy of the constant in every policy
+			}
 		case "Id":
 			if v.kind != 's' {
 				return nil, docErr("Id", "must be a string, not "+v.typeName())

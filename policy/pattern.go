@@ -14,11 +14,12 @@ import (
 type pattern struct {
 	raw  string // the text when toks is nil
 	toks []tok  // nil unless the text uses ${…}
-	// For raw patterns: star is "*"; wild says raw has '*' or '?'; lit is the literal
-	// text before the first wildcard, which every match starts with.
+	// For raw patterns: star is "*"; wild says raw has '*' or '?'; raw[:litN] is the
+	// literal text before the first wildcard, which every match starts with.
+	litN uint32
 	star bool
 	wild bool
-	lit  string
+	part uint8 // in arnPattern.parts: the ARN part the pattern is for
 }
 
 type tokKind uint8
@@ -44,9 +45,9 @@ const maxInlineToks = 16
 // IAM does not substitute variables) "${" is ordinary text.
 func compilePattern(s string, vars bool) pattern {
 	if !vars || !strings.Contains(s, "${") {
-		p := pattern{raw: s, star: s == "*", lit: s}
+		p := pattern{raw: s, star: s == "*", litN: uint32(len(s))}
 		if k := strings.IndexAny(s, "*?"); k >= 0 {
-			p.wild, p.lit = true, s[:k]
+			p.wild, p.litN = true, uint32(k)
 		}
 		return p
 	}
@@ -171,7 +172,8 @@ func (p *pattern) match(s string, ctx *Context, mode matchMode) bool {
 			case !p.wild:
 				return p.raw == s
 			}
-			return strings.HasPrefix(s, p.lit) && arn.Glob(p.raw[len(p.lit):], s[len(p.lit):])
+			lit := p.raw[:p.litN]
+			return strings.HasPrefix(s, lit) && arn.Glob(p.raw[len(lit):], s[len(lit):])
 		case modeGlobFold:
 			return arn.GlobFold(p.raw, s)
 		case modeEqual:
@@ -357,15 +359,9 @@ type arnPattern struct {
 	prefix string // literal text every matching ARN starts with
 	// parts are the patterns of the ARN parts that must be matched (not "*", not inside
 	// prefix), in part order; none when isLit.
-	parts []partPattern
+	parts []pattern
 	any   bool // "*"
 	isLit bool // lit is valid
-}
-
-// partPattern is the pattern of part i of an ARN.
-type partPattern struct {
-	i uint8
-	p pattern
 }
 
 func compileARNPattern(s string, vars bool) (arnPattern, bool) {
@@ -393,7 +389,8 @@ func compileARNPattern(s string, vars bool) (arnPattern, bool) {
 	// Parts that lie wholly inside the literal prefix are checked by the prefix test.
 	for i := min(strings.Count(a.prefix, ":"), 5); i < len(raw); i++ {
 		if p := compilePattern(raw[i], vars); !p.star {
-			a.parts = append(a.parts, partPattern{i: uint8(i), p: p})
+			p.part = uint8(i)
+			a.parts = append(a.parts, p)
 		}
 	}
 	a.parts = slices.Clip(a.parts)
@@ -417,7 +414,7 @@ func (a *arnPattern) match(value string, parts *[6]string, partsOK bool, ctx *Co
 	}
 	for k := range a.parts {
 		pp := &a.parts[k]
-		if !pp.p.match(parts[pp.i], ctx, modeGlob) {
+		if !pp.match(parts[pp.part], ctx, modeGlob) {
 			return false
 		}
 	}
