@@ -340,7 +340,8 @@ func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compi
 		for _, a := range p.src.policyRefs() {
 			addTo(uses, a, refKey(refUser, key))
 		}
-		users[key] = resolveUser(p, getManaged, func(k string) *groupSrc { return groups[k] })
+		p.resolveUser(getManaged, func(k string) *groupSrc { return groups[k] }) // p is new: no copy
+		users[key] = p
 	}
 	roles := map[string]*principal{}
 	for key, d := range decoded[roleDoc](items[kindRole]) {
@@ -348,7 +349,8 @@ func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compi
 		for _, a := range p.src.policyRefs() {
 			addTo(uses, a, refKey(refRole, key))
 		}
-		roles[key] = resolveRole(p, getManaged)
+		p.resolveRole(getManaged)
+		roles[key] = p
 	}
 	byUser := map[string]map[string]struct{}{}
 	keys := map[string]*keyEntry{}
@@ -368,7 +370,10 @@ func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compi
 		if u != nil && !e.opened {
 			unsealable[key] = struct{}{} // New refuses to start with these
 		}
-		keys[key] = withCaller(e, u)
+		if u != nil && e.opened {
+			e.owner = u // as withCaller, in place: e is new
+		}
+		keys[key] = e
 	}
 	for _, it := range items[kindDB] {
 		d := new(dbDoc)
@@ -436,28 +441,38 @@ func indexDatabases(docs map[string]Database) ([]Database, map[string]int) {
 // each of its groups in order, the group's inline and attached policies.
 func resolveUser(p *principal, managed func(string) *policy.Policy, groups func(string) *groupSrc) *principal {
 	q := *p
-	q.identity, q.broken = nil, p.src.broken
-	q.identity = append(q.identity, p.src.inline...)
-	q.identity = appendManaged(q.identity, managed, p.src.attached)
-	for _, g := range p.src.groups {
-		if gs := groups(entityKey(p.account, g)); gs != nil {
+	q.resolveUser(managed, groups)
+	return &q
+}
+
+// resolveUser is the function resolveUser in place, for a principal not yet shared.
+func (q *principal) resolveUser(managed func(string) *policy.Policy, groups func(string) *groupSrc) {
+	q.identity, q.broken = nil, q.src.broken
+	q.identity = append(q.identity, q.src.inline...)
+	q.identity = appendManaged(q.identity, managed, q.src.attached)
+	for _, g := range q.src.groups {
+		if gs := groups(entityKey(q.account, g)); gs != nil {
 			q.identity = append(q.identity, gs.inline...)
 			q.identity = appendManaged(q.identity, managed, gs.attached)
 			q.broken = q.broken || gs.broken
 		}
 	}
 	q.resolveBoundary(managed)
-	return &q
 }
 
 // resolveRole is resolveUser for a role, which has no groups.
 func resolveRole(p *principal, managed func(string) *policy.Policy) *principal {
 	q := *p
-	q.identity, q.broken = nil, p.src.broken
-	q.identity = append(q.identity, p.src.inline...)
-	q.identity = appendManaged(q.identity, managed, p.src.attached)
-	q.resolveBoundary(managed)
+	q.resolveRole(managed)
 	return &q
+}
+
+// resolveRole is the function resolveRole in place, for a principal not yet shared.
+func (q *principal) resolveRole(managed func(string) *policy.Policy) {
+	q.identity, q.broken = nil, q.src.broken
+	q.identity = append(q.identity, q.src.inline...)
+	q.identity = appendManaged(q.identity, managed, q.src.attached)
+	q.resolveBoundary(managed)
 }
 
 func appendManaged(dst []*policy.Policy, managed func(string) *policy.Policy, arns []string) []*policy.Policy {
