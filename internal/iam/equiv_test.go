@@ -144,7 +144,7 @@ func diffSnapshots(got, want *snapshot, gotNames, wantNames map[*policy.Policy]s
 		}
 		type plain struct {
 			account, name, id, arn, path string
-			maxSession                   int
+			maxSession                   int32
 			revokedBefore                time.Time
 			broken                       bool
 		}

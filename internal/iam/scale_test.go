@@ -34,6 +34,13 @@ func BenchmarkLoadStore(b *testing.B) {
 		path = filepath.Join(b.TempDir(), "iam.db")
 	}
 	ctx := context.Background()
+	if v := os.Getenv("IAMDB_SCALE_LOADGC"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatalf("IAMDB_SCALE_LOADGC: %v", err)
+		}
+		loadGCPercent = n
+	}
 	if _, err := os.Stat(path); err != nil {
 		st, err := sqlite.Open(path)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"iter"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,10 +145,10 @@ type principal struct {
 	identity                     []*policy.Policy
 	boundary                     *policy.Policy
 	trust                        *policy.Policy // roles
-	maxSession                   int            // roles, seconds
 	revokedBefore                time.Time      // roles
-	broken                       bool           // a stored policy failed to compile: deny all
 	src                          *principalSrc
+	maxSession                   int32 // roles, seconds (at most 43200)
+	broken                       bool  // a stored policy failed to compile: deny all
 }
 
 // principalSrc is what a principal's policies are resolved from, kept for apply.
@@ -534,8 +535,9 @@ func endpointKey(host string, port int) string {
 }
 
 // policyKey identifies a compiled policy in the cache: the SHA-256 of its kind, name and
-// document, so that the cache does not keep a copy of every document.
-type policyKey [sha256.Size]byte
+// document, truncated to 128 bits (collision-resistant still), so that the cache does not
+// keep a copy of every document.
+type policyKey [16]byte
 
 // policyCache holds compiled policies by kind, name and document.
 type policyCache = map[policyKey]*policy.Policy
@@ -553,8 +555,9 @@ func keyOf(kind policy.Kind, named bool, name, doc string) policyKey {
 	h.Write(hdr[:])
 	io.WriteString(h, name)
 	io.WriteString(h, doc)
+	var sum [sha256.Size]byte
 	var k policyKey
-	h.Sum(k[:0])
+	copy(k[:], h.Sum(sum[:0]))
 	return k
 }
 
@@ -658,7 +661,7 @@ func (b *builder) role(key string, d *roleDoc) *principal {
 	acct := keyAccount(key)
 	a := roleARN(acct, d.Path, d.Name)
 	p := &principal{account: acct, name: d.Name, id: d.ID, arn: a, path: b.intern(d.Path), tags: tagMap(d.Tags),
-		maxSession: d.MaxSession, revokedBefore: d.RevokedBefore,
+		maxSession: int32(min(max(d.MaxSession, 0), math.MaxInt32)), revokedBefore: d.RevokedBefore,
 		src: &principalSrc{attached: d.Attached, boundary: d.Boundary}}
 	p.src.inline, p.src.broken = b.inline(&d.holder)
 	p.trust = b.compile(policy.KindTrust, a, d.Trust)
