@@ -128,13 +128,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	wctx, cancel := context.WithCancel(context.Background())
 	watch := s.st.Watch(wctx) // before the load, so that no change is missed
 	start := time.Now()
-	// Collect more often than usual during the load: it makes garbage (the raw items, the
-	// documents' JSON) as it goes, interleaved with what it keeps, and the more of it a
-	// collection finds the fuller the heap is left (less resident memory per principal).
-	gc := debug.SetGCPercent(loadGCPercent)
-	err = s.refresh(ctx)
-	debug.SetGCPercent(gc)
-	if err != nil {
+	if err := s.refresh(ctx); err != nil {
 		cancel()
 		return nil, err
 	}
@@ -156,9 +150,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	go s.loop(wctx, watch)
 	return s, nil
 }
-
-// loadGCPercent is the GOGC of New's load of the store.
-var loadGCPercent = 50
 
 // ErrWrongMasterKey is returned by New when the store holds secrets the master key cannot
 // decrypt.
