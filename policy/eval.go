@@ -116,7 +116,7 @@ type cursor struct {
 }
 
 func (p *Policy) cursor(r *request) cursor {
-	if !r.lowerOK {
+	if !r.lowerOK || p.byAction == nil {
 		return cursor{p: p, full: true}
 	}
 	return cursor{p: p, lit: p.byAction[string(r.lower[:r.lowerLen])], wild: p.wild}

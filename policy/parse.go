@@ -148,22 +148,31 @@ func WithName(name string) Option { return func(o *options) { o.name = name } }
 
 // Policy is a parsed, compiled policy document. It is immutable and safe for concurrent use.
 type Policy struct {
-	name     string
-	kind     Kind
-	version  string
-	id       string
-	size     int
-	stmts    []statement
-	hasDeny  bool
-	hasAllow bool
+	name string
+	// The compiled document, which Named shares between the policies it names.
+	*body
+}
+
+// body is a compiled document.
+type body struct {
+	version string
+	id      string
+	size    int
+	stmts   []statement
 	// byAction indexes the statements whose Action lists only literal actions by each
 	// lower-cased "service:name"; wild lists the others (wildcards, NotAction). Both hold
-	// statement indices in ascending order.
+	// statement indices in ascending order. Policies of at most indexMin statements have
+	// neither (nil byAction): evaluation tries every statement, which costs less than the
+	// lookup and saves the map's memory.
 	byAction map[string][]int32
 	wild     []int32
 	// quick holds, per statement, a cheap test that rejects most resources the statement
 	// cannot match without touching the statement itself (see quickFilter).
 	quick []quickFilter
+
+	kind     Kind
+	hasDeny  bool
+	hasAllow bool
 }
 
 // quickFilter rejects a request resource that cannot match a statement's only Resource
@@ -187,6 +196,9 @@ func (q *quickFilter) reject(v string) bool {
 	}
 	return binary.LittleEndian.Uint64([]byte(v[n-8:n])) != q.tail
 }
+
+// Named returns the policy named name (as with WithName), sharing p's compiled document.
+func (p *Policy) Named(name string) *Policy { return &Policy{name: name, body: p.body} }
 
 // Name is the name given with WithName, or the kind's name if none was.
 func (p *Policy) Name() string {
@@ -212,23 +224,22 @@ func (p *Policy) Size() int { return p.size }
 func (p *Policy) NumStatements() int { return len(p.stmts) }
 
 // statement is a compiled statement.
+// The flags sit together at the end, so that the struct packs without padding.
 type statement struct {
 	label string // Sid, or "Statement[i]"
 	sid   string
-	allow bool
 
-	notAction bool
-	actions   []actionPattern
+	actions    []actionPattern
+	resources  []arnPattern
+	principals *principalSet
+	conds      []cond
 
-	hasResource bool
-	notResource bool
-	resources   []arnPattern
-
+	allow        bool
+	notAction    bool
+	hasResource  bool
+	notResource  bool
 	hasPrincipal bool
 	notPrincipal bool
-	principals   *principalSet
-
-	conds []cond
 }
 
 // actionPattern is one compiled Action entry, lower-cased.
@@ -435,7 +446,7 @@ func compile(root *jnode, o options) (*Policy, error) {
 	if root.kind != 'o' {
 		return nil, docErr("", "the policy document must be a JSON object, not "+root.typeName())
 	}
-	p := &Policy{name: o.name, kind: o.kind, version: Version2008}
+	p := &Policy{name: o.name, body: &body{kind: o.kind, version: Version2008}}
 	var stmtNode *jnode
 	for i, k := range root.keys {
 		v := root.vals[i]
@@ -444,7 +455,10 @@ func compile(root *jnode, o options) (*Policy, error) {
 			if v.kind != 's' || (v.str != Version2012 && v.str != Version2008) {
 				return nil, docErr("Version", fmt.Sprintf("must be %q or %q", Version2012, Version2008))
 			}
-			p.version = v.str
+			p.version = Version2008
+			if v.str == Version2012 {
+				p.version = Version2012 // not v.str: a copy of the constant in every policy
+			}
 		case "Id":
 			if v.kind != 's' {
 				return nil, docErr("Id", "must be a string, not "+v.typeName())
@@ -495,9 +509,14 @@ func compile(root *jnode, o options) (*Policy, error) {
 	return p, nil
 }
 
+// indexMin is the number of statements up to which a policy has no action index.
+const indexMin = 4
+
 func (p *Policy) buildIndex() {
-	p.byAction = map[string][]int32{}
 	p.quick = make([]quickFilter, len(p.stmts))
+	if len(p.stmts) > indexMin {
+		p.byAction = map[string][]int32{}
+	}
 	for i := range p.stmts {
 		st := &p.stmts[i]
 		if st.hasResource && !st.notResource && len(st.resources) == 1 {
@@ -509,6 +528,9 @@ func (p *Policy) buildIndex() {
 			if !r.any && len(pre) >= 8 {
 				p.quick[i] = quickFilter{n: uint32(len(pre)), exact: exact, tail: binary.LittleEndian.Uint64([]byte(pre[len(pre)-8:]))}
 			}
+		}
+		if p.byAction == nil {
+			continue
 		}
 		literal := !st.notAction
 		for _, a := range st.actions {
@@ -529,8 +551,24 @@ func (p *Policy) buildIndex() {
 	}
 }
 
+// stmtLabels are the labels of the first statements, shared by every policy.
+var stmtLabels = func() (l [32]string) {
+	for i := range l {
+		l[i] = "Statement[" + strconv.Itoa(i) + "]"
+	}
+	return l
+}()
+
+// stmtLabel is the label of statement idx when it has no Sid: "Statement[idx]".
+func stmtLabel(idx int) string {
+	if idx < len(stmtLabels) {
+		return stmtLabels[idx]
+	}
+	return "Statement[" + strconv.Itoa(idx) + "]"
+}
+
 func compileStatement(idx int, n *jnode, kind Kind, vars bool) (statement, error) {
-	st := statement{label: "Statement[" + strconv.Itoa(idx) + "]"}
+	st := statement{label: stmtLabel(idx)}
 	sid := ""
 	fail := func(field, msg string) (statement, error) {
 		return statement{}, &SyntaxError{Statement: idx, Sid: sid, Field: field, Msg: msg}

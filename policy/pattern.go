@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -13,11 +14,12 @@ import (
 type pattern struct {
 	raw  string // the text when toks is nil
 	toks []tok  // nil unless the text uses ${…}
-	// For raw patterns: star is "*"; wild says raw has '*' or '?'; lit is the literal
-	// text before the first wildcard, which every match starts with.
+	// For raw patterns: star is "*"; wild says raw has '*' or '?'; raw[:litN] is the
+	// literal text before the first wildcard, which every match starts with.
+	litN uint32
 	star bool
 	wild bool
-	lit  string
+	part uint8 // in arnPattern.parts: the ARN part the pattern is for
 }
 
 type tokKind uint8
@@ -43,9 +45,9 @@ const maxInlineToks = 16
 // IAM does not substitute variables) "${" is ordinary text.
 func compilePattern(s string, vars bool) pattern {
 	if !vars || !strings.Contains(s, "${") {
-		p := pattern{raw: s, star: s == "*", lit: s}
+		p := pattern{raw: s, star: s == "*", litN: uint32(len(s))}
 		if k := strings.IndexAny(s, "*?"); k >= 0 {
-			p.wild, p.lit = true, s[:k]
+			p.wild, p.litN = true, uint32(k)
 		}
 		return p
 	}
@@ -170,7 +172,8 @@ func (p *pattern) match(s string, ctx *Context, mode matchMode) bool {
 			case !p.wild:
 				return p.raw == s
 			}
-			return strings.HasPrefix(s, p.lit) && arn.Glob(p.raw[len(p.lit):], s[len(p.lit):])
+			lit := p.raw[:p.litN]
+			return strings.HasPrefix(s, lit) && arn.Glob(p.raw[len(lit):], s[len(lit):])
 		case modeGlobFold:
 			return arn.GlobFold(p.raw, s)
 		case modeEqual:
@@ -352,12 +355,13 @@ func splitPattern(s string, vars bool) (parts [6]string, ok bool) {
 
 // arnPattern is a compiled ARN pattern for Resource/NotResource and the Arn operators.
 type arnPattern struct {
-	any    bool        // "*"
-	lit    string      // the whole pattern when it has no wildcard and no variable
-	isLit  bool        // lit is valid
-	prefix string      // literal text every matching ARN starts with
-	parts  *[6]pattern // per-part patterns (behind a pointer: keeps the hot fields compact)
-	need   uint8       // bit i: part i must be matched (not "*", not inside prefix)
+	lit    string // the whole pattern when it has no wildcard and no variable
+	prefix string // literal text every matching ARN starts with
+	// parts are the patterns of the ARN parts that must be matched (not "*", not inside
+	// prefix), in part order; none when isLit.
+	parts []pattern
+	any   bool // "*"
+	isLit bool // lit is valid
 }
 
 func compileARNPattern(s string, vars bool) (arnPattern, bool) {
@@ -368,10 +372,7 @@ func compileARNPattern(s string, vars bool) (arnPattern, bool) {
 	if !ok {
 		return arnPattern{}, false
 	}
-	a := arnPattern{parts: new([6]pattern)}
-	for i := range raw {
-		a.parts[i] = compilePattern(raw[i], vars)
-	}
+	var a arnPattern
 	cut := len(s)
 	stop := "*?"
 	if vars {
@@ -383,13 +384,16 @@ func compileARNPattern(s string, vars bool) (arnPattern, bool) {
 	a.prefix = s[:cut]
 	if cut == len(s) {
 		a.lit, a.isLit = s, true
+		return a, true
 	}
 	// Parts that lie wholly inside the literal prefix are checked by the prefix test.
-	for i := min(strings.Count(a.prefix, ":"), 5); i < len(a.parts); i++ {
-		if !a.parts[i].star {
-			a.need |= 1 << i
+	for i := min(strings.Count(a.prefix, ":"), 5); i < len(raw); i++ {
+		if p := compilePattern(raw[i], vars); !p.star {
+			p.part = uint8(i)
+			a.parts = append(a.parts, p)
 		}
 	}
+	a.parts = slices.Clip(a.parts)
 	return a, true
 }
 
@@ -408,8 +412,9 @@ func (a *arnPattern) match(value string, parts *[6]string, partsOK bool, ctx *Co
 	if !partsOK || len(value) < n || (n > 0 && value[n-1] != a.prefix[n-1]) || value[:n] != a.prefix {
 		return false
 	}
-	for i := range a.parts {
-		if a.need&(1<<i) != 0 && !a.parts[i].match(parts[i], ctx, modeGlob) {
+	for k := range a.parts {
+		pp := &a.parts[k]
+		if !pp.match(parts[pp.part], ctx, modeGlob) {
 			return false
 		}
 	}

@@ -75,17 +75,17 @@ func compareWithBuild(t *testing.T, s *Service, st store.Store) string {
 		t.Fatal(err)
 	}
 	got := s.snap.Load()
-	fresh := map[string]*policy.Policy{}
+	fresh := policyCache{}
 	want := buildFrom(items, got.rev, s.secrets, fresh, nil, nil)
 	return diffSnapshots(got, want, policyNames(s.compiled), policyNames(fresh))
 }
 
-// policyNames maps compiled policies to the cache keys (kind, name, document) they were
-// compiled from, and AWS's built-in ones to their ARN.
-func policyNames(cache map[string]*policy.Policy) map[*policy.Policy]string {
+// policyNames maps compiled policies to their names and the cache keys (the hash of kind,
+// name and document) they were compiled from, and AWS's built-in ones to their ARN.
+func policyNames(cache policyCache) map[*policy.Policy]string {
 	out := map[*policy.Policy]string{}
 	for k, p := range cache {
-		out[p] = k
+		out[p] = fmt.Sprintf("%s (%x)", p.Name(), k[:8])
 	}
 	for a, bp := range builtinPolicies {
 		out[bp.compiled] = "builtin " + a
@@ -144,7 +144,7 @@ func diffSnapshots(got, want *snapshot, gotNames, wantNames map[*policy.Policy]s
 		}
 		type plain struct {
 			account, name, id, arn, path string
-			maxSession                   int
+			maxSession                   int32
 			revokedBefore                time.Time
 			broken                       bool
 		}
@@ -240,11 +240,19 @@ func diffSnapshots(got, want *snapshot, gotNames, wantNames map[*policy.Policy]s
 			continue
 		}
 		if g.id != w.id || g.account != w.account || g.user != w.user || g.status != w.status ||
-			g.sealed != w.sealed || g.secret != w.secret || g.opened != w.opened ||
-			g.key.SecretAccessKey != w.key.SecretAccessKey || g.key.Inactive != w.key.Inactive || g.key.Expiration != w.key.Expiration {
+			g.sealed != w.sealed || g.secret != w.secret || g.opened != w.opened || g.usable() != w.usable() {
 			diff("key %s: %+v, want %+v", k, *g, *w)
 		}
-		sameCaller("key "+k, g.key.Principal, w.key.Principal)
+		if g.usable() && w.usable() {
+			gk, wk := g.tokenKey(), w.tokenKey()
+			if gk.SecretAccessKey != wk.SecretAccessKey || gk.Inactive != wk.Inactive || gk.Expiration != wk.Expiration {
+				diff("key %s: token key %+v, want %+v", k, gk, wk)
+			}
+			sameCaller("key "+k, gk.Principal, wk.Principal)
+			if g.owner != got.users.Get(entityKey(g.account, g.user)) {
+				diff("key %s: its owner is not the snapshot's user", k)
+			}
+		}
 	}
 	for _, idx := range []struct {
 		what      string

@@ -21,14 +21,14 @@ var _ token.KeyLookup[*Caller] = (*Service)(nil)
 // a session of a role that was deleted (or re-created) or whose sessions were revoked
 // after it was issued is an invalid session token. An expired session is returned with
 // Expiration in the past, for the verifier to refuse. Inactive keys are returned with
-// Inactive set. The returned Caller is shared: do not modify it.
+// Inactive set. The returned Caller may be shared: do not modify it.
 func (s *Service) LookupKey(ctx context.Context, accessKeyID, sessionToken string) (token.Key[*Caller], error) {
 	snap := s.snap.Load()
 	if strings.HasPrefix(accessKeyID, "ASIA") {
 		return s.lookupSession(snap, accessKeyID, sessionToken)
 	}
 	if e := snap.keys.Get(accessKeyID); e.usable() {
-		return e.key, nil
+		return e.tokenKey(), nil
 	}
 	return token.Key[*Caller]{}, fmt.Errorf("%w: %.20q", token.ErrUnknownKey, accessKeyID)
 }

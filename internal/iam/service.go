@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,7 +44,7 @@ type Service struct {
 	refreshMu   sync.Mutex
 	// Guarded by refreshMu: the compiled policies of the snapshots, by kind, name and
 	// document; how many apply added since the last build, and how many build kept.
-	compiled                   map[string]*policy.Policy
+	compiled                   policyCache
 	compiledAdds, compiledLive int
 	// Counts of snapshots made by build and by applyChanges.
 	fullBuilds, appliedBuilds atomic.Int64
@@ -131,6 +132,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cancel()
 		return nil, err
 	}
+	// The load made garbage of about the size of what it keeps (the raw items, the
+	// documents' JSON): hand it back to the system now rather than keep it resident.
+	debug.FreeOSMemory()
 	snap := s.snap.Load()
 	s.log.Info("iam: loaded the store", "revision", snap.rev, "users", snap.users.Len(), "roles", snap.roles.Len(),
 		"access_keys", snap.keys.Len(), "managed_policies", snap.managed.Len()-len(builtinPolicies),

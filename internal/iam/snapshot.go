@@ -3,8 +3,12 @@ package iam
 import (
 	"context"
 	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
+	"io"
 	"iter"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,19 +116,26 @@ func (e *sessionEntry) valid(snap *snapshot) bool {
 	return true
 }
 
-// keyEntry is a stored access key. key.Principal (the *Caller) is nil when the key is
-// unknown to callers: its user does not exist, or its secret cannot be opened.
+// keyEntry is a stored access key. owner is nil when the key is unknown to callers: its
+// user does not exist, or its secret cannot be opened.
 type keyEntry struct {
-	key           token.Key[*Caller]
 	id            string
 	account, user string // the user's lower-case name
 	status        string
-	sealed        string
+	sealed        [sha256.Size]byte // the SHA-256 of the sealed secret
 	secret        string
-	opened        bool // secret is the opened sealed secret
+	opened        bool       // secret is the opened sealed secret
+	owner         *principal // the user, when the key is usable
 }
 
-func (e *keyEntry) usable() bool { return e != nil && e.key.Principal != nil }
+func (e *keyEntry) usable() bool { return e != nil && e.owner != nil }
+
+// tokenKey returns the key as SigV4 verification needs it, with a new Caller of its user
+// (made on demand rather than kept: two per user would be most of a user's memory). e
+// must be usable.
+func (e *keyEntry) tokenKey() token.Key[*Caller] {
+	return token.Key[*Caller]{SecretAccessKey: e.secret, Inactive: e.status != StatusActive, Principal: e.owner.userCaller(e.id)}
+}
 
 // principal is a user or role with its compiled policies.
 type principal struct {
@@ -134,10 +145,10 @@ type principal struct {
 	identity                     []*policy.Policy
 	boundary                     *policy.Policy
 	trust                        *policy.Policy // roles
-	maxSession                   int            // roles, seconds
 	revokedBefore                time.Time      // roles
-	broken                       bool           // a stored policy failed to compile: deny all
 	src                          *principalSrc
+	maxSession                   int32 // roles, seconds (at most 43200)
+	broken                       bool  // a stored policy failed to compile: deny all
 }
 
 // principalSrc is what a principal's policies are resolved from, kept for apply.
@@ -264,7 +275,7 @@ func (s *Service) build(ctx context.Context, rev int64, prev *snapshot) (*snapsh
 	if err != nil {
 		return nil, err
 	}
-	compiled := map[string]*policy.Policy{}
+	compiled := policyCache{}
 	next := buildFrom(items, rev, s.secrets, compiled, s.compiled, prev)
 	s.compiled, s.compiledAdds, s.compiledLive = compiled, 0, len(compiled)
 	s.fullBuilds.Add(1)
@@ -288,10 +299,10 @@ func loadAll(ctx context.Context, st store.Store) (map[string][]store.Item, erro
 }
 
 // buildFrom makes a snapshot of items (by kind) from scratch, compiling into compiled
-// (reusing old's entries) and reusing prev's opened secrets. It is the reference that
+// (reusing old's entries) and reusing prev's opened secrets. It consumes items. It is the reference that
 // apply must agree with: it derives everything at once, with no notion of what changed.
-func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compiled, old map[string]*policy.Policy, prev *snapshot) *snapshot {
-	b := &builder{aead: aead, compiled: compiled, old: old}
+func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compiled, old policyCache, prev *snapshot) *snapshot {
+	b := &builder{aead: aead, compiled: compiled, old: old, bodies: policyCache{}, strs: map[string]string{}}
 	n := &snapshot{rev: rev, accounts: map[string]*accountDoc{}, byEndpoint: map[string]int{}, dbDocs: map[string]Database{}}
 	for key, d := range decoded[accountDoc](items[kindAccount]) {
 		n.accounts[key] = d // key is the ID
@@ -330,7 +341,8 @@ func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compi
 		for _, a := range p.src.policyRefs() {
 			addTo(uses, a, refKey(refUser, key))
 		}
-		users[key] = resolveUser(p, getManaged, func(k string) *groupSrc { return groups[k] })
+		p.resolveUser(getManaged, func(k string) *groupSrc { return groups[k] }) // p is new: no copy
+		users[key] = p
 	}
 	roles := map[string]*principal{}
 	for key, d := range decoded[roleDoc](items[kindRole]) {
@@ -338,7 +350,8 @@ func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compi
 		for _, a := range p.src.policyRefs() {
 			addTo(uses, a, refKey(refRole, key))
 		}
-		roles[key] = resolveRole(p, getManaged)
+		p.resolveRole(getManaged)
+		roles[key] = p
 	}
 	byUser := map[string]map[string]struct{}{}
 	keys := map[string]*keyEntry{}
@@ -349,13 +362,19 @@ func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compi
 			old = prev.keys.Get(key)
 		}
 		e := b.keyEntry(d, old)
+		if e.id == key {
+			key = e.id // one copy of the ID, in the entry and as the key of the maps
+		}
 		uk := entityKey(e.account, e.user)
 		addTo(byUser, uk, key)
 		u := users[uk]
 		if u != nil && !e.opened {
 			unsealable[key] = struct{}{} // New refuses to start with these
 		}
-		keys[key] = withCaller(e, u)
+		if u != nil && e.opened {
+			e.owner = u // as withCaller, in place: e is new
+		}
+		keys[key] = e
 	}
 	for _, it := range items[kindDB] {
 		d := new(dbDoc)
@@ -423,28 +442,38 @@ func indexDatabases(docs map[string]Database) ([]Database, map[string]int) {
 // each of its groups in order, the group's inline and attached policies.
 func resolveUser(p *principal, managed func(string) *policy.Policy, groups func(string) *groupSrc) *principal {
 	q := *p
-	q.identity, q.broken = nil, p.src.broken
-	q.identity = append(q.identity, p.src.inline...)
-	q.identity = appendManaged(q.identity, managed, p.src.attached)
-	for _, g := range p.src.groups {
-		if gs := groups(entityKey(p.account, g)); gs != nil {
+	q.resolveUser(managed, groups)
+	return &q
+}
+
+// resolveUser is the function resolveUser in place, for a principal not yet shared.
+func (q *principal) resolveUser(managed func(string) *policy.Policy, groups func(string) *groupSrc) {
+	q.identity, q.broken = nil, q.src.broken
+	q.identity = append(q.identity, q.src.inline...)
+	q.identity = appendManaged(q.identity, managed, q.src.attached)
+	for _, g := range q.src.groups {
+		if gs := groups(entityKey(q.account, g)); gs != nil {
 			q.identity = append(q.identity, gs.inline...)
 			q.identity = appendManaged(q.identity, managed, gs.attached)
 			q.broken = q.broken || gs.broken
 		}
 	}
 	q.resolveBoundary(managed)
-	return &q
 }
 
 // resolveRole is resolveUser for a role, which has no groups.
 func resolveRole(p *principal, managed func(string) *policy.Policy) *principal {
 	q := *p
-	q.identity, q.broken = nil, p.src.broken
-	q.identity = append(q.identity, p.src.inline...)
-	q.identity = appendManaged(q.identity, managed, p.src.attached)
-	q.resolveBoundary(managed)
+	q.resolveRole(managed)
 	return &q
+}
+
+// resolveRole is the function resolveRole in place, for a principal not yet shared.
+func (q *principal) resolveRole(managed func(string) *policy.Policy) {
+	q.identity, q.broken = nil, q.src.broken
+	q.identity = append(q.identity, q.src.inline...)
+	q.identity = appendManaged(q.identity, managed, q.src.attached)
+	q.resolveBoundary(managed)
 }
 
 func appendManaged(dst []*policy.Policy, managed func(string) *policy.Policy, arns []string) []*policy.Policy {
@@ -468,22 +497,25 @@ func (p *principal) resolveBoundary(managed func(string) *policy.Policy) {
 	}
 }
 
-// withCaller returns e with the Caller of user u, or without one if u is nil or the
-// secret did not open.
+// withCaller returns e owned by user u (so that its Caller is u's), or without an owner if
+// u is nil or the secret did not open.
 func withCaller(e *keyEntry, u *principal) *keyEntry {
 	f := *e
-	f.key = token.Key[*Caller]{}
+	f.owner = nil
 	if u != nil && e.opened {
-		f.key = token.Key[*Caller]{SecretAccessKey: e.secret, Inactive: e.status != StatusActive, Principal: u.userCaller(e.id)}
+		f.owner = u
 	}
 	return &f
 }
 
 // decoded yields the key and the decoded document of each item, skipping those that do not
-// decode.
+// decode. It drops each item from items as it goes, so that a build does not hold every
+// raw item and every decoded one at once.
 func decoded[T any](items []store.Item) iter.Seq2[string, *T] {
 	return func(yield func(string, *T) bool) {
-		for _, it := range items {
+		for i := range items {
+			it := items[i]
+			items[i] = store.Item{}
 			d := new(T)
 			if json.Unmarshal(it.Value, d) == nil && !yield(it.Key, d) {
 				return
@@ -502,27 +534,85 @@ func endpointKey(host string, port int) string {
 	return strings.ToLower(strings.TrimSuffix(host, ".")) + ":" + strconv.Itoa(port)
 }
 
+// policyKey identifies a compiled policy in the cache: the SHA-256 of its kind, name and
+// document, truncated to 128 bits (collision-resistant still), so that the cache does not
+// keep a copy of every document.
+type policyKey [16]byte
+
+// policyCache holds compiled policies by kind, name and document.
+type policyCache = map[policyKey]*policy.Policy
+
+// keyOf returns the key of a policy of kind named name with document doc; a document
+// without a name (named false) has keys of its own, for bodies.
+func keyOf(kind policy.Kind, named bool, name, doc string) policyKey {
+	h := sha256.New()
+	var hdr [10]byte
+	hdr[0] = byte(kind)
+	if named {
+		hdr[1] = 1
+	}
+	binary.LittleEndian.PutUint64(hdr[2:], uint64(len(name)))
+	h.Write(hdr[:])
+	io.WriteString(h, name)
+	io.WriteString(h, doc)
+	var sum [sha256.Size]byte
+	var k policyKey
+	copy(k[:], h.Sum(sum[:0]))
+	return k
+}
+
 // builder compiles policies and opens secrets for build and apply.
 type builder struct {
 	aead     cipher.AEAD
-	compiled map[string]*policy.Policy // written
-	old      map[string]*policy.Policy // read: a previous cache, or nil
-	adds     int                       // compilations added to compiled
+	compiled policyCache // written
+	old      policyCache // read: a previous cache, or nil
+	adds     int         // compilations added to compiled
+	// bodies holds a compilation of each document (by kind and document) that build
+	// compiled, so that policies with the same document under other names (the trust
+	// policies of many roles) share it; nil in apply.
+	bodies policyCache
+	// strs holds one copy of the strings that many entities repeat (accounts, paths,
+	// statuses) in build; nil in apply.
+	strs map[string]string
+}
+
+// intern returns s, or an equal string the builder has seen before.
+func (b *builder) intern(s string) string {
+	if b.strs == nil {
+		return s
+	}
+	if t, ok := b.strs[s]; ok {
+		return t
+	}
+	b.strs[s] = s
+	return s
 }
 
 // compile parses a stored document, reusing a cached compilation. It returns nil if the
 // document does not parse (which validation at write time prevents).
 func (b *builder) compile(kind policy.Kind, name, doc string) *policy.Policy {
-	k := strconv.Itoa(int(kind)) + "\x00" + name + "\x00" + doc
+	k := keyOf(kind, true, name, doc)
 	if p := b.compiled[k]; p != nil {
 		return p
 	}
+	var bk policyKey
+	if b.bodies != nil {
+		bk = keyOf(kind, false, "", doc)
+	}
 	p := b.old[k]
+	if p == nil && b.bodies != nil {
+		if same := b.bodies[bk]; same != nil {
+			p = same.Named(name)
+		}
+	}
 	if p == nil {
 		var err error
 		if p, err = policy.Parse([]byte(doc), policy.WithKind(kind), policy.WithMaxSize(-1), policy.WithName(name)); err != nil {
 			return nil
 		}
+	}
+	if b.bodies != nil && b.bodies[bk] == nil {
+		b.bodies[bk] = p
 	}
 	b.compiled[k] = p
 	b.adds++
@@ -559,7 +649,7 @@ func (b *builder) groupSrc(d *groupDoc) *groupSrc {
 // user returns the unresolved principal of a user document.
 func (b *builder) user(key string, d *userDoc) *principal {
 	acct := keyAccount(key)
-	p := &principal{account: acct, name: d.Name, id: d.ID, arn: userARN(acct, d.Path, d.Name), path: d.Path, tags: tagMap(d.Tags),
+	p := &principal{account: acct, name: d.Name, id: d.ID, arn: userARN(acct, d.Path, d.Name), path: b.intern(d.Path), tags: tagMap(d.Tags),
 		src: &principalSrc{attached: d.Attached, boundary: d.Boundary, groups: d.Groups}}
 	p.src.inline, p.src.broken = b.inline(&d.holder)
 	p.tagCtx = makeTagCtx(p.tags)
@@ -570,8 +660,8 @@ func (b *builder) user(key string, d *userDoc) *principal {
 func (b *builder) role(key string, d *roleDoc) *principal {
 	acct := keyAccount(key)
 	a := roleARN(acct, d.Path, d.Name)
-	p := &principal{account: acct, name: d.Name, id: d.ID, arn: a, path: d.Path, tags: tagMap(d.Tags),
-		maxSession: d.MaxSession, revokedBefore: d.RevokedBefore,
+	p := &principal{account: acct, name: d.Name, id: d.ID, arn: a, path: b.intern(d.Path), tags: tagMap(d.Tags),
+		maxSession: int32(min(max(d.MaxSession, 0), math.MaxInt32)), revokedBefore: d.RevokedBefore,
 		src: &principalSrc{attached: d.Attached, boundary: d.Boundary}}
 	p.src.inline, p.src.broken = b.inline(&d.holder)
 	p.trust = b.compile(policy.KindTrust, a, d.Trust)
@@ -585,7 +675,7 @@ func (b *builder) role(key string, d *roleDoc) *principal {
 // keyEntry returns the entry of a key document, without its Caller, reusing old's opened
 // secret if the sealed one is the same.
 func (b *builder) keyEntry(d *keyDoc, old *keyEntry) *keyEntry {
-	e := &keyEntry{account: d.Account, user: d.User, status: d.Status, sealed: string(d.Secret)}
+	e := &keyEntry{account: b.intern(d.Account), user: d.User, status: b.intern(d.Status), sealed: sha256.Sum256(d.Secret)}
 	e.id = d.ID
 	if old != nil && old.sealed == e.sealed && old.opened {
 		e.secret, e.opened = old.secret, true

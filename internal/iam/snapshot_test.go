@@ -210,7 +210,7 @@ func TestPopulate(t *testing.T) {
 	}
 	usable := 0
 	for _, k := range snap.keys.All() {
-		if k.usable() && k.key.Principal.name != "admin" {
+		if k.usable() && k.owner.name != "admin" {
 			usable++
 		}
 	}

@@ -145,7 +145,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *Caller, in AssumeRoleInput)
 			return AssumeRoleOutput{}, apiErr(CodeAccessDenied, "User: %s is not authorized to perform: %s on resource: %s", c.ARN, action, in.RoleARN)
 		}
 	}
-	if dur > role.maxSession {
+	if dur > int(role.maxSession) {
 		return AssumeRoleOutput{}, validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
 	if req.chained && dur > chainedSessionLimit {

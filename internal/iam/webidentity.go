@@ -99,7 +99,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWi
 	if err := s.authorizeWebIdentity(ctx, &req, idt, now, deny); err != nil {
 		return zero, err
 	}
-	if dur > role.maxSession {
+	if dur > int(role.maxSession) {
 		return zero, validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
 	for _, pa := range req.policyARNs {
