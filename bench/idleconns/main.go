@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -183,58 +182,10 @@ func openMySQL(addr, user, db, pw string, i int) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	relay := &clearRelay{pw: pw, asked: make(chan struct{}), release: make(chan struct{})}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	type result struct {
-		cc  *mysqlwire.ClientConn
-		err error
+	closeFn, err := mysqlwire.HoldLogin(nc, mysqlwire.ClientConfig{User: user, Database: db,
+		TLS: &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"}}, pw)
+	if err != nil {
+		return nil, err
 	}
-	done := make(chan result, 1)
-	go func() {
-		cc, err := mysqlwire.ClientHandshake(ctx, nc, mysqlwire.ClientConfig{User: user, Database: db,
-			TLS: &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"}, Relay: relay})
-		done <- result{cc, err}
-	}()
-	select {
-	case <-relay.asked:
-		if pw == "" {
-			return func() { close(relay.release); nc.Close() }, nil
-		}
-	case r := <-done:
-		nc.Close()
-		if r.err == nil {
-			r.err = errors.New("logged in without being asked for the password")
-		}
-		return nil, r.err
-	}
-	r := <-done
-	if r.err != nil {
-		nc.Close()
-		return nil, r.err
-	}
-	return func() { r.cc.Conn.Close() }, nil
-}
-
-// clearRelay answers a MySQL server's authentication: nothing in the handshake
-// response, then pw in cleartext when switched to mysql_clear_password (with no pw,
-// never).
-type clearRelay struct {
-	pw      string
-	asked   chan struct{}
-	release chan struct{}
-}
-
-func (r *clearRelay) Start(string, []byte) ([]byte, error) { return nil, nil }
-
-func (r *clearRelay) Continue(p []byte) ([]byte, bool, error) {
-	if !strings.HasPrefix(string(p), "\xfemysql_clear_password\x00") {
-		return nil, false, fmt.Errorf("unexpected authentication request %q", p)
-	}
-	close(r.asked)
-	if r.pw == "" {
-		<-r.release
-		return nil, false, errors.New("closed")
-	}
-	return append([]byte(r.pw), 0), true, nil
+	return func() { closeFn() }, nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -359,59 +358,11 @@ func mysqlIdle(addr, user, db, pw string) (io.Closer, error) {
 	if err != nil {
 		return nil, err
 	}
-	relay := &idleRelay{pw: pw, asked: make(chan struct{}), release: make(chan struct{})}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	type result struct {
-		cc  *mysqlwire.ClientConn
-		err error
+	closeFn, err := mysqlwire.HoldLogin(nc, mysqlwire.ClientConfig{User: user, Database: db, TLS: idleTLS}, pw)
+	if err != nil {
+		return nil, err
 	}
-	done := make(chan result, 1)
-	go func() {
-		cc, err := mysqlwire.ClientHandshake(ctx, nc, mysqlwire.ClientConfig{User: user, Database: db, TLS: idleTLS, Relay: relay})
-		done <- result{cc, err}
-	}()
-	select {
-	case <-relay.asked:
-		if pw == "" {
-			return closerFunc(func() error { close(relay.release); return nc.Close() }), nil
-		}
-	case r := <-done:
-		if r.err == nil {
-			r.err = errors.New("logged in without a password")
-		}
-		nc.Close()
-		return nil, r.err
-	}
-	r := <-done
-	if r.err != nil {
-		nc.Close()
-		return nil, r.err
-	}
-	return r.cc.Conn, nil
-}
-
-// idleRelay answers a MySQL server's authentication: nothing with the handshake
-// response, the password in cleartext when switched to mysql_clear_password (or, with
-// no password, never).
-type idleRelay struct {
-	pw      string
-	asked   chan struct{}
-	release chan struct{}
-}
-
-func (r *idleRelay) Start(string, []byte) ([]byte, error) { return nil, nil }
-
-func (r *idleRelay) Continue(p []byte) ([]byte, bool, error) {
-	if !strings.HasPrefix(string(p), "\xfemysql_clear_password\x00") {
-		return nil, false, fmt.Errorf("unexpected authentication packet %q", p)
-	}
-	close(r.asked)
-	if r.pw == "" {
-		<-r.release
-		return nil, false, errors.New("closed")
-	}
-	return append([]byte(r.pw), 0), true, nil
+	return closerFunc(closeFn), nil
 }
 
 // Limits of TestConnMemoryBound, per connection, heap and stacks of the gateway's
