@@ -367,7 +367,10 @@ func connectPolicy(effect, resource string) string {
 
 // --- the test ---
 
-func TestDevEndToEnd(t *testing.T) {
+// needPsqlAndAWSV2 skips (or, with IAMDB_REQUIRE_TOOLS, fails) t unless psql and the AWS
+// CLI v2 at /usr/bin/aws are there, and returns the tools with the CLI v2 set.
+func needPsqlAndAWSV2(t *testing.T) *clientTools {
+	t.Helper()
 	_, err := exec.LookPath("psql")
 	needTool(t, err == nil, "psql", "apt-get install -y postgresql-client")
 	tools := &clientTools{}
@@ -375,6 +378,11 @@ func TestDevEndToEnd(t *testing.T) {
 		tools.awsV2 = "/usr/bin/aws"
 	}
 	needTool(t, tools.awsV2 != "", "the AWS CLI v2 (/usr/bin/aws)", "apt-get install -y awscli")
+	return tools
+}
+
+func TestDevEndToEnd(t *testing.T) {
+	tools := needPsqlAndAWSV2(t)
 
 	start := time.Now()
 	d := startDev(t, "--imds-profile", "pgdemo-db-access-profile")

@@ -124,13 +124,7 @@ func expectFinding(t *testing.T, out string, status int, check, detail, fix stri
 }
 
 func TestDoctorDev(t *testing.T) {
-	_, err := exec.LookPath("psql")
-	needTool(t, err == nil, "psql", "apt-get install -y postgresql-client")
-	tools := &clientTools{}
-	if out, _, err := runTool(t.TempDir(), toolEnv(t, "us-east-1"), "/usr/bin/aws", "--version"); err == nil && strings.HasPrefix(out, "aws-cli/2.") {
-		tools.awsV2 = "/usr/bin/aws"
-	}
-	needTool(t, tools.awsV2 != "", "the AWS CLI v2 (/usr/bin/aws)", "apt-get install -y awscli")
+	tools := needPsqlAndAWSV2(t)
 	d := startDev(t, "--native=false")
 
 	// The database users, and the policies: a right one (PostgreSQL's and MariaDB's
