@@ -31,7 +31,8 @@ import (
 )
 
 // doctorEnv is the environment doctor runs with: the dev authority and CA, creds (none if
-// zero), none of the machine's AWS, PG and MySQL settings, and extra.
+// zero), none of the machine's AWS, PG and MySQL settings, and extra. It is clipped:
+// parallel subtests append to one environment, and must not share its spare capacity.
 func (d *devInstance) doctorEnv(t *testing.T, creds awsCreds, extra ...string) []string {
 	t.Helper()
 	env := append(clientEnv(t, d.region, "PG", "MYSQL", "LIBMYSQL", "MARIADB"),
@@ -39,7 +40,7 @@ func (d *devInstance) doctorEnv(t *testing.T, creds awsCreds, extra ...string) [
 	if creds.AccessKeyID != "" {
 		env = append(env, "AWS_ACCESS_KEY_ID="+creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey)
 	}
-	return append(env, extra...)
+	return slices.Clip(append(env, extra...))
 }
 
 // doctorChild runs "iamdb doctor ARGS" with env and returns its standard output and exit
