@@ -198,18 +198,17 @@ profile_end() {
 
 # login_split NAME ENGINE: the CPU of one login through the gateway split into its parts,
 # from the CPU profile $PROF-NAME-cpu.pprof of a connect phase (issue 19, item 3): each
-# part's cumulative time as a share of the engine's whole connection handling
-# (ENGINE: pg or mysql), as go tool pprof -top -cum counts it. The parts overlap nowhere
-# but "login", which holds the token, policy, membership, acquisition and check rows.
+# part's cumulative time as a share of the gateway's whole connection handling, as go tool
+# pprof -top -cum counts it. A connection runs on two goroutines (Gateway.serveConn up to
+# the question for the password, then serveConn.func1 from the answer on), so the whole is
+# the sum of both roots. The parts overlap nowhere but "login" (loginChecks and
+# loginAuthorized), which holds the token, policy, membership, acquisition and check rows.
+# ENGINE (pg or mysql) names the engine in the heading only: one engine runs per profile.
 login_split() {
-	local cpu="$PROF-$1-cpu.pprof" serve
-	case $2 in
-	pg) serve='gateway\.\(\*pgEngine\)\.serve$' ;;
-	mysql) serve='gateway\.\(\*mysqlEngine\)\.serve$' ;;
-	esac
+	local cpu="$PROF-$1-cpu.pprof"
 	go tool pprof -top -cum -nodecount=100000 "$cpu" 2>/dev/null >"$WORK/split.txt"
-	say "#### the login's CPU, split (profile $1; share of the gateway's connection handling)"
-	python3 - "$WORK/split.txt" "$serve" <<'PY' | tee -a "$OUT"
+	say "#### the login's CPU, split (profile $1, $2; share of the gateway's connection handling)"
+	python3 - "$WORK/split.txt" <<'PY' | tee -a "$OUT"
 import re, sys
 rows = {}
 unit = {'s': 1, 'ms': 1e-3, 'us': 1e-6, 'µs': 1e-6, 'ns': 1e-9, 'min': 60, 'h': 3600}
@@ -219,14 +218,16 @@ for line in open(sys.argv[1]):
     if m:
         rows[m[3]] = max(rows.get(m[3], 0), float(m[1]) * unit[m[2]])
 def cum(pat):
-    return max([s for name, s in rows.items() if re.search(pat, name)] or [0])
-total = cum(sys.argv[2])
+    # the sum over the distinct functions the pattern names (roots of separate goroutines,
+    # or the two halves of the login); each function's own cumulative time counts once
+    return sum(s for name, s in rows.items() if re.search(pat, name))
+total = cum(r'gateway\.\(\*Gateway\)\.serveConn(\.func1)?$')
 parts = [
     ("TLS handshake (server side)", r'crypto/tls\.\(\*Conn\)\.serverHandshake$'),
-    ("login decision and backend session (login)", r'gateway\.login\['),
+    ("login decision and backend session (login)", r'gateway\.(loginChecks|loginAuthorized)\['),
     ("  token verification", r'token\.\(\*Verifier\[.*\]\)\.Verify$'),
     ("  rds-db:connect policy (with verification)", r'access\.\(\*Authorizer\)\.Authorize$'),
-    ("  rds_iam membership", r'gateway\..*isIAM'),
+    ("  rds_iam membership", r'gateway\.\(\*membership\)\.isIAM$'),
     ("  session from the pool or dialled (acquire)", r'gateway\.\(\*pool\[.*\]\)\.acquire$'),
     ("    pooled session's check: round trip", r'gateway\.\(\*pgBackend\)\.simpleQuery$|gateway\.\(\*mysqlBackend\)\.initDB$'),
     ("    pooled session's check: socket peek", r'gateway\.peekIdle$'),
@@ -269,20 +270,37 @@ hold_open() {
 # runs CMD (bench/idleconns) through hold_open, lets the server settle, reads VmRSS again
 # and closes the connections; sets MEM[NAME] (an associative array the caller declares)
 # to the KiB per connection opened, and says it on a line starting with LABEL.
+# When PID is iamdb dev's with --pprof (DEV_PID, IAMDB_OPS_ADDR), it also asks for a heap
+# profile with gc=1 while the connections are held ($PROF-NAME-heap.pprof: what the
+# connections keep live), which runs one garbage collection as the runtime's own forced
+# collection would within two minutes of idleness, and reads VmRSS once more after the
+# scavenger has had 5 s: MEM[NAME-gc]. The first reading stays the one the targets judge.
 hold_mem() {
-	local name=$1 label=$2 pid=$3 before after per=n/a
+	local name=$1 label=$2 pid=$3 before after aftergc='' per=n/a pergc=n/a
 	shift 3
 	sleep 3
 	before=$(rss_kib "$pid")
 	hold_open "$@"
 	sleep 2 # let the server settle (goroutines parked, buffers released)
 	after=$(rss_kib "$pid")
+	if [ "$pid" = "${DEV_PID:-}" ] && [ -n "${IAMDB_OPS_ADDR:-}" ] &&
+		curl -fsS -o "$PROF-$name-heap.pprof" "http://$IAMDB_OPS_ADDR/debug/pprof/heap?gc=1" 2>/dev/null; then
+		sleep 5
+		aftergc=$(rss_kib "$pid")
+	fi
 	hold_close "$name"
 	if [ "${OPENED:-0}" -gt 0 ]; then
 		per=$(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))/int(sys.argv[3]):.1f}')" "$before" "$after" "$OPENED")
+		[ -z "$aftergc" ] || pergc=$(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))/int(sys.argv[3]):.1f}')" "$before" "$aftergc" "$OPENED")
 	fi
 	MEM[$name]=$per
+	MEM[$name-gc]=$pergc
 	say "$(printf '%-28s %5s open  VmRSS %7s -> %7s KiB  = %6s KiB per connection' "$label" "${OPENED:-0}" "$before" "$after" "$per")"
+	if [ -n "$aftergc" ]; then
+		say "$(printf '%-28s %5s open  VmRSS %7s -> %7s KiB  = %6s KiB per connection, after one GC + 5 s' "$label" "${OPENED:-0}" "$before" "$aftergc" "$pergc")"
+		say "#### heap profile $name (in use while held, after a GC), top 12"
+		go tool pprof -top -nodecount=12 -sample_index=inuse_space "$PROF-$name-heap.pprof" 2>&1 | grep -v -E '^(File|Build ID|Type|Time|Duration):' | tee -a "$OUT"
+	fi
 }
 
 # hold_close NAME: sets OPENED to the N of the holder's "open N", says its "failed" lines
