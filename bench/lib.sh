@@ -250,6 +250,13 @@ print(f"| the rest: startup message, the replies, the queries relayed, close | {
 PY
 }
 
+# pool_checks: the gateway's checks of pooled sessions so far (iamdb_gateway_pool_checks_total
+# from its ops server: "peek" a look at the socket, "query" a round trip).
+pool_checks() {
+	say "#### checks of pooled backend sessions so far (/metrics)"
+	curl -fsS "http://$IAMDB_OPS_ADDR/metrics" 2>/dev/null | grep '^iamdb_gateway_pool_checks_total' | tee -a "$OUT" || say "(none)"
+}
+
 # hold_open CMD…: runs CMD… in the background (HOLDER_PID, in BENCH_PIDS), its standard
 # input a fifo held open on fd 9 and its output in $WORK/hold.out, and waits (2 minutes at
 # most) until it prints "open N" or exits. CMD holds its connections until its input ends.

@@ -148,6 +148,8 @@ say ""
 
 say "## 2. New TLS connections per second (myload -mode connect -c $C -d ${T}s: connect, select 1, close)"
 measure connect
+login_split connect mysql
+pool_checks
 say ""
 say "## 3. Steady point selects per second (myload -mode select -c $C -d ${T}s: prepared SELECT c FROM sbtest1 WHERE id = ?)"
 measure select

@@ -211,6 +211,7 @@ medians RUNS -C CPS "connections/s (median)"
 say "$(printf '%-10s %10s handshakes/s' ceiling "$CEIL")"
 profiled -C connect
 login_split connect pg
+pool_checks
 say ""
 say "### 2b. The same with a Go client instead of pgbench (bench/connrate: pgconn, X25519/P-256, one select 1 per connection), median of $REPEAT"
 declare -A GORATE GORUNS

@@ -88,7 +88,9 @@
 // session can be handed to the next client authorized as the same user. The pool key is
 // (user, database, startup parameters but application_name). A session goes back to the
 // pool only when the client leaves it idle (last ReadyForQuery 'I', no ReadyForQuery
-// owed, no unsynced extended-protocol messages, no FATAL) and DISCARD ALL succeeds. It is
+// owed, no unsynced extended-protocol messages, no FATAL) and DISCARD ALL succeeds (followed,
+// in the same write, by `SET application_name` to the client's startup name when that is
+// not the one the session logged in with, which DISCARD ALL brings back). It is
 // handed out after a check: a session idle for less than 30 seconds whose
 // application_name is already the client's (the relay follows ParameterStatus, DISCARD
 // ALL's included) is checked without a round trip, by peeking at its socket — a backend

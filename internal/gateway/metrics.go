@@ -24,6 +24,7 @@ type metrics struct {
 	clients      *prometheus.GaugeVec     // engine
 	pool         *prometheus.GaugeVec     // engine, state
 	dials        *prometheus.CounterVec   // engine, outcome
+	checks       *prometheus.CounterVec   // engine, check, outcome
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -53,6 +54,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "iamdb", Subsystem: "gateway", Name: "backend_dials_total",
 			Help: "New backend connections by outcome (ok, error).",
 		}, []string{"engine", "outcome"}),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "iamdb", Subsystem: "gateway", Name: "pool_checks_total",
+			Help: "Checks of pooled backend sessions before reuse, by check (peek: a look at the socket; query: a round trip) and outcome (ok, stale).",
+		}, []string{"engine", "check", "outcome"}),
 	}
 	if reg != nil {
 		m.connections = register(reg, m.connections)
@@ -61,6 +66,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.clients = register(reg, m.clients)
 		m.pool = register(reg, m.pool)
 		m.dials = register(reg, m.dials)
+		m.checks = register(reg, m.checks)
 	}
 	return m
 }
@@ -77,4 +83,19 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 		}
 	}
 	return c
+}
+
+// Checks of a pooled session (label "check" of pool_checks_total).
+const (
+	checkPeek  = "peek"  // a look at the idle socket, no round trip
+	checkQuery = "query" // a round trip to the backend
+)
+
+// observeCheck counts a pooled session's check of kind check: stale when err is not nil.
+func (m *metrics) observeCheck(engine, check string, err error) {
+	outcome := outcomeOK
+	if err != nil {
+		outcome = "stale"
+	}
+	m.checks.WithLabelValues(engine, check, outcome).Inc()
 }

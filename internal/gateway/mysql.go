@@ -238,7 +238,9 @@ func (e *mysqlEngine) acquireIAM(ctx context.Context, c *mysqlwire.Conn) (*mysql
 	s.key = user + "\x00" + database + "\x00" + strconv.FormatUint(uint64(c.Capabilities()), 16) + "\x00" + strconv.Itoa(int(c.Charset()))
 	timeout := e.g.cfg.Pool.ResetTimeout
 	check := func(be *mysqlBackend, _ time.Duration) error {
-		if err := be.initDB(database, timeout); err != nil {
+		err := be.initDB(database, timeout)
+		e.g.m.observeCheck(EngineMySQL, checkQuery, err)
+		if err != nil {
 			e.g.log.Debug("dropping a stale pooled session", "user", user, "backend_connection_id", be.connID, "err", err)
 			return err
 		}

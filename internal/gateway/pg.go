@@ -142,7 +142,7 @@ func (e *pgEngine) session(c *pgwire.Conn, s *pgSession, rec *AuditRecord, log *
 
 		cn := c.NetConn()
 		r := &pgRelay{relayEnds: relayEnds{client: cn}, cr: newRelayReader(cn, backendBufSize, buffered(c.Reader())), cw: newRelayWriter(cn, backendBufSize),
-			be: s.be, tx: s.be.tx, resetTimeout: g.cfg.Pool.ResetTimeout, onReset: s.onReset(e.pool)}
+			be: s.be, tx: s.be.tx, resetTimeout: g.cfg.Pool.ResetTimeout, onReset: s.onReset(e.pool), app: c.Params()["application_name"]}
 		c = nil // its login state (startup parameters, reader) is garbage from here
 		s.relay(g, EnginePostgres, s.poolable, r.run)
 		log.Debug("disconnection", "session_time", time.Since(start).String(), "backend_pid", s.be.pid, "pooled", s.reusable)
@@ -256,14 +256,17 @@ func (e *pgEngine) acquireIAM(ctx context.Context, c *pgwire.Conn) (*pgSession, 
 	check := func(be *pgBackend, idle time.Duration) error {
 		if idle < quickCheckIdle && be.params["application_name"] == appName {
 			err := be.alive()
-			if err != nil {
-				e.g.log.Debug("dropping a stale pooled session", "user", user, "backend_pid", be.pid, "err", err)
-			}
 			if !errors.Is(err, errCannotPeek) {
+				e.g.m.observeCheck(EnginePostgres, checkPeek, err)
+				if err != nil {
+					e.g.log.Debug("dropping a stale pooled session", "user", user, "backend_pid", be.pid, "err", err)
+				}
 				return err
 			}
 		}
-		if err := be.simpleQuery("SET application_name = "+rdsiam.QuotePostgresLiteral(appName), timeout); err != nil {
+		err := be.simpleQuery("SET application_name = "+rdsiam.QuotePostgresLiteral(appName), timeout)
+		e.g.m.observeCheck(EnginePostgres, checkQuery, err)
+		if err != nil {
 			e.g.log.Debug("dropping a stale pooled session", "user", user, "backend_pid", be.pid, "err", err)
 			return err
 		}

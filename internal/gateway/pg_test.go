@@ -357,6 +357,54 @@ func TestPooledSessionCheck(t *testing.T) {
 	}
 }
 
+// TestPooledSessionPeek: a client that logs in again with the same application_name
+// gets the pooled session after a look at its socket, with no round trip to the backend —
+// also when the session was born with another client's application_name, which DISCARD
+// ALL would bring back at every release (issue 19: pgbench -C after idleconns paid a SET
+// round trip on every login).
+func TestPooledSessionPeek(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(t, nil)
+	tok := gw.token(t, "alice", "alice", time.Time{})
+	ctx := context.Background()
+	login := func(app string) (pid int32) {
+		t.Helper()
+		cc := gw.connConfig(t, "alice", tok, false)
+		cc.RuntimeParams["application_name"] = app
+		c, err := pgx.ConnectConfig(ctx, cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+		var got string
+		if err := c.QueryRow(ctx, "select current_setting('application_name'), pg_backend_pid()").Scan(&got, &pid); err != nil {
+			t.Fatal(err)
+		}
+		if got != app || c.PgConn().ParameterStatus("application_name") != app {
+			t.Errorf("application_name %q, ParameterStatus %q; want %q", got, c.PgConn().ParameterStatus("application_name"), app)
+		}
+		return pid
+	}
+	first := login("born-elsewhere")
+	for i := range 4 {
+		gw.waitReleased(t)
+		if got := login("itest"); got != first {
+			t.Fatalf("login %d: backend pid %d, want the pooled session's %d", i+2, got, first)
+		}
+	}
+	checks := func(check string) float64 {
+		return counter(t, gw, "iamdb_gateway_pool_checks_total", map[string]string{"engine": EnginePostgres, "check": check, "outcome": "ok"})
+	}
+	// The first itest login finds born-elsewhere and sets its own; the release keeps it.
+	if peeks, queries := checks("peek"), checks("query"); peeks != 3 || queries != 1 {
+		t.Errorf("pooled session checks: %v peeks, %v round trips; want 3 and 1", peeks, queries)
+	}
+	gw.waitReleased(t)
+	if got := login("born-elsewhere"); got != first {
+		t.Fatalf("back to the first application_name: backend pid %d, want %d", got, first)
+	}
+}
+
 // peekIdleSession peeks at the socket of the PostgreSQL pool's only idle session.
 func (gw *testGW) peekIdleSession(t *testing.T) error {
 	t.Helper()

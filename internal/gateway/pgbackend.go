@@ -29,6 +29,9 @@ type pgBackend struct {
 	key    []byte // never logged
 	params map[string]string
 	tx     byte
+	// startupApp is the application_name the session logged in with: the one DISCARD
+	// ALL brings back.
+	startupApp string
 }
 
 // Close sends Terminate (best effort) and closes the connection.
@@ -129,6 +132,7 @@ func (e *pgEngine) dialPG(ctx context.Context, user, database string, params map
 	return &pgBackend{
 		nc: hc.Conn, r: newRelayReader(hc.Conn, backendBufSize, nil), w: newRelayWriter(hc.Conn, backendBufSize),
 		pid: hc.PID, key: hc.SecretKey, params: hc.ParameterStatuses, tx: hc.TxStatus,
+		startupApp: params["application_name"],
 	}, nil
 }
 

@@ -3,9 +3,11 @@ package gateway
 import (
 	"errors"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/iamdb/iamdb/internal/pgwire"
+	"github.com/iamdb/iamdb/internal/rdsiam"
 )
 
 // discardAll is the Query message that resets a session before it returns to the pool.
@@ -31,6 +33,10 @@ type pgRelay struct {
 	be           *pgBackend
 	resetTimeout time.Duration
 	onReset      func() // called before DISCARD ALL is sent, if not nil
+	// app is the client's startup application_name: the reset gives it back to the
+	// session when DISCARD ALL would not (the next client of the same application then
+	// finds it there and needs no SET: pgEngine.acquireIAM).
+	app string
 
 	// guarded by mu
 	tx       byte // transaction status of the last ReadyForQuery
@@ -50,12 +56,17 @@ func (r *pgRelay) run(poolable bool) (reusable bool) {
 	clean := poolable && (errors.Is(cerr, errTerminate) || isDisconnect(cerr)) &&
 		!r.beDead && !r.beFatal && r.pending == 0 && !r.unsynced && r.tx == pgwire.TxIdle
 	r.clientGone = true
+	reset := discardAll
 	if clean {
 		r.resetting = true
 		r.pending++
+		if r.app != r.be.startupApp {
+			reset = pgwire.AppendQuery(slices.Clip(discardAll), "SET application_name = "+rdsiam.QuotePostgresLiteral(r.app))
+			r.pending++
+		}
 	}
 	r.mu.Unlock()
-	clean = sendReset(clean, r.client, r.be.nc, r.be.w, discardAll, r.resetTimeout, r.onReset)
+	clean = sendReset(clean, r.client, r.be.nc, r.be.w, reset, r.resetTimeout, r.onReset)
 	err := <-beDone
 	r.mu.Lock()
 	defer r.mu.Unlock()
