@@ -12,6 +12,10 @@
 #                       SSL): the token with mysql_clear_password over TLS
 #               direct  bench_pw: mysql_native_password over TLS
 #     (c) new TLS logins/s  myload -mode connect                 target native ≥ 0.90× direct
+#         and native with the hardened /etc/pam.d/other of "iamdb native-setup
+#         --harden-pam-other" (libpam parses "other" at every pam_start; Debian's loads the
+#         common-* stack), switched in for those runs only and restored byte for byte
+#         (BENCH_HARDEN_OTHER=0 leaves the system's file alone)
 #     (d) point selects/s   myload -mode select                  target native ≥ 0.98× direct
 #     (c2) native logins/s with pam_iamdb.so's keep_loaded and without it (taken out of
 #          dev's PAM service file for those runs), to show what the option is worth
@@ -25,7 +29,7 @@
 #
 # Environment: BENCH_SECONDS (10) per run, BENCH_REPEAT (3) runs of each measurement,
 # interleaved native/direct in ABBA order (native, direct, direct, native, …; the median is
-# kept), BENCH_CLIENTS (8), BENCH_THREADS (2) pgbench threads, BENCH_SCALE (5) pgbench scale,
+# kept), BENCH_HARDEN_OTHER (1; 0 skips the hardened runs), BENCH_CLIENTS (8), BENCH_THREADS (2) pgbench threads, BENCH_SCALE (5) pgbench scale,
 # BENCH_ROWS (100000) rows of sbtest1. Needs: root (iamdb dev turns native mode on only as
 # root: the PAM service files go to /etc/pam.d), go, gcc and libpam0g-dev (dev builds
 # pam_iamdb.so), psql, pgbench, mariadb, python3, the PostgreSQL and MariaDB server
@@ -46,6 +50,45 @@ REPEAT=${BENCH_REPEAT:-3}
 NEED_PACKAGES="postgresql-client mariadb-client python3" need go psql pgbench mariadb python3
 [ "$(id -u)" -eq 0 ] || die "run it as root: iamdb dev turns native mode on only as root"
 
+# --- the hardened /etc/pam.d/other (BENCH_HARDEN_OTHER=1, the default) --------------------
+# libpam parses /etc/pam.d/other at every pam_start; (c) also measures native MariaDB logins
+# with the hardened one that "iamdb native-setup --harden-pam-other" writes. The system's file
+# is copied to $OTHER_BACKUP first and put back byte for byte (mode and owner too) after each
+# hardened run and on exit, however the script ends; a backup left by a run that could not
+# restore it (SIGKILL) and differing from the current file stops the script: restore by hand.
+HARDEN=${BENCH_HARDEN_OTHER:-1}
+OTHER=/etc/pam.d/other
+OTHER_BACKUP=/var/backups/iamdb-bench.pam-other
+# other_use FILE: makes $OTHER FILE's bytes, atomically, keeping $OTHER's mode and owner.
+other_use() {
+	cp -p "$OTHER" "$OTHER.iamdb-bench.tmp" && cat "$1" >"$OTHER.iamdb-bench.tmp" &&
+		mv -f "$OTHER.iamdb-bench.tmp" "$OTHER" && cmp -s "$1" "$OTHER"
+}
+other_restore() {
+	[ "$HARDEN" = 1 ] && [ -f "$OTHER_BACKUP" ] || return 0
+	if cmp -s "$OTHER_BACKUP" "$OTHER" || other_use "$OTHER_BACKUP"; then
+		rm -f "$OTHER_BACKUP"
+	else
+		echo "native.sh: COULD NOT RESTORE $OTHER: the original is in $OTHER_BACKUP" >&2
+	fi
+}
+native_cleanup() {
+	local status=$?
+	set +e
+	other_restore
+	(exit "$status")
+	bench_cleanup
+}
+if [ "$HARDEN" = 1 ]; then
+	[ -f "$OTHER" ] || die "$OTHER is missing (BENCH_HARDEN_OTHER=0 skips the hardened runs)"
+	if [ -e "$OTHER_BACKUP" ] && ! cmp -s "$OTHER_BACKUP" "$OTHER"; then
+		die "$OTHER_BACKUP exists and differs from $OTHER: a run that could not restore it left it; compare the two, put the right one in $OTHER, remove $OTHER_BACKUP"
+	fi
+	mkdir -p "$(dirname "$OTHER_BACKUP")"
+	cp -p "$OTHER" "$OTHER_BACKUP"
+	trap native_cleanup EXIT
+fi
+
 # order I: the ABBA order of the I-th round.
 order() { if [ $(($1 % 2)) -eq 1 ]; then echo native direct; else echo direct native; fi; }
 
@@ -57,6 +100,15 @@ header "iamdb native mode benchmarks (issue 17): IAM through PAM vs passwords, s
 # --- build and start -----------------------------------------------------------------------
 go build -o "$WORK/myload" ./bench/myload
 start_dev
+if [ "$HARDEN" = 1 ]; then
+	# The hardened other, as the product writes it (into a staging directory).
+	mkdir "$WORK/pamstage"
+	: >"$WORK/pamstage/pam_iamdb.so"
+	bin/iamdb native-setup --engine mariadb --socket /run/iamdb/bench.sock --module "$WORK/pamstage/pam_iamdb.so" \
+		--pam-dir "$WORK/pamstage" --cnf "$WORK/pamstage/my.cnf" --harden-pam-other --apply >"$WORK/pamstage.log" 2>&1 ||
+		{ cat "$WORK/pamstage.log"; die "native-setup --harden-pam-other failed"; }
+	cp "$WORK/pamstage/other" "$WORK/other.hardened"
+fi
 [ -n "${IAMDB_PG_NATIVE_PORT:-}" ] || die "D/env lacks IAMDB_PG_NATIVE_PORT: native mode is off (dev's log says why)"
 [ -n "${IAMDB_MYSQL_NATIVE_PORT:-}" ] || die "D/env lacks IAMDB_MYSQL_NATIVE_PORT: native mode is off for MariaDB (is it installed? dev's log says why)"
 [ "${IAMDB_PG_BACKEND_ADDR##*:}" = "$IAMDB_PG_NATIVE_PORT" ] || die "PostgreSQL's native port $IAMDB_PG_NATIVE_PORT is not its own port ($IAMDB_PG_BACKEND_ADDR)"
@@ -214,10 +266,29 @@ my_run() {
 }
 
 say "## (c) MariaDB: new TLS logins per second: myload -mode connect -c $C -d ${T}s (connect, select 1, close), median of $REPEAT"
+if [ "$HARDEN" = 1 ]; then
+	say "   native: the system's $OTHER; hardened: native logins with the hardened $OTHER (iamdb native-setup --harden-pam-other), switched in for those runs only; direct: password logins (no PAM)"
+fi
 for i in $(seq 1 "$REPEAT"); do
-	for k in $(order "$i"); do my_run connect "$k" "$i"; done
+	keys=$(order "$i")
+	[ "$HARDEN" = 1 ] && keys=$(sed 's/ / hardened /' <<<"$keys")
+	for k in $keys; do
+		if [ "$k" = hardened ]; then
+			ARGS[hardened]=${ARGS[native]} PASS[hardened]=${PASS[native]}
+			other_use "$WORK/other.hardened"
+			my_run connect "$k" "$i"
+			other_use "$OTHER_BACKUP"
+		else
+			my_run connect "$k" "$i"
+		fi
+	done
 done
 medians myconnect "logins/s (median)"
+if [ "$HARDEN" = 1 ]; then
+	# shellcheck disable=SC2086
+	MED[myconnect-hardened]=$(median ${RUNS[myconnect-hardened]})
+	say "$(printf '%-7s %10s %s' hardened "${MED[myconnect-hardened]}" "logins/s (median)")"
+fi
 say ""
 
 # keep_loaded's share: the same native logins with the option taken out of dev's PAM service
@@ -267,6 +338,9 @@ line() { row "$1" "${MED[$2-native]}" "${MED[$2-direct]}" "$(ratio "${MED[$2-nat
 line "(a) PostgreSQL new TLS logins/s (\`pgbench -C -S\`; direct: SCRAM-SHA-256)" pg-C 0.90
 line "(b) PostgreSQL steady \`pgbench -S\` tps" pg 0.98
 line "(c) MariaDB new TLS logins/s (\`myload -mode connect\`; direct: mysql_native_password)" myconnect 0.90
+if [ "$HARDEN" = 1 ]; then
+	row "(c) … native with the hardened $OTHER" "${MED[myconnect-hardened]}" "${MED[myconnect-direct]}" "$(ratio "${MED[myconnect-hardened]}" "${MED[myconnect-direct]}")" 0.90
+fi
 line "(d) MariaDB point selects/s (\`myload -mode select\`)" myselect 0.98
 for c in "$C" 1; do
 	say "| (c2) MariaDB native logins/s, $c client(s): keep_loaded / without it | ${MED[myconnect-keep$c]} | ${MED[myconnect-unload$c]} | **$(ratio "${MED[myconnect-keep$c]}" "${MED[myconnect-unload$c]}")×** | — | — |"
@@ -295,6 +369,10 @@ cpuline() {
 cpuline "(a) PostgreSQL login (\`pgbench -C -S\`)" pg-C 0.90
 cpuline "(b) PostgreSQL \`pgbench -S\` transaction" pg 0.98
 cpuline "(c) MariaDB login (\`myload -mode connect\`)" myconnect 0.90
+if [ "$HARDEN" = 1 ]; then
+	n=$(per_op_us "${ALL[myconnect-hardened]}" "${OPS[myconnect-hardened]}") d=$(per_op_us "${ALL[myconnect-direct]}" "${OPS[myconnect-direct]}")
+	row "(c) … native with the hardened $OTHER" "$n" "$d" "$(ratio "$d" "$n")" 0.90
+fi
 cpuline "(d) MariaDB point select" myselect 0.98
 say ""
 say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -23,7 +23,8 @@ const doctorUsage = `usage: iamdb doctor --hostname H --port P --username U [--e
 native mode flags: --native-socket PATH [--native-user U] [--native-source ADDR]
                    [--native-engine postgres|mariadb [--native-service S] [--native-module PATH]
                     [--native-timeout MS] [--native-addresses CIDR,...]
-                    [--native-gateway-source ADDR] [--native-hba FILE] [--native-cnf FILE]]
+                    [--native-gateway-source ADDR] [--native-hba FILE] [--native-cnf FILE]
+                    [--native-harden-pam-other]]
 
 iamdb doctor checks, one line each, what an IAM database login needs, and says how to fix
 what fails:
@@ -95,6 +96,11 @@ and, for native mode (docs/native-mode.md), with --native-socket PATH:
                file, pg_hba.conf block or MariaDB option file, the module) are what
                native-setup --apply with the same flags would write (--native-X is
                native-setup's --X; --pam-dir is shared)
+  pam_other    with --native-engine mariadb: what PAM's fallback service <pam-dir>/other
+               loads at every MariaDB PAM login; modules beyond pam_deny, pam_warn and
+               pam_permit (Debian's common-* stack) are noted with the native-setup
+               --harden-pam-other command that removes their cost (informational: it
+               never fails the run)
 --format json prints one JSON document: {"ok": bool, "checks": [{"check", "status" (ok,
 skip, warn, fail), "detail", "fix"}]}. It exits 1 if any check fails or warns: 0 only when,
 as far as doctor can see, the login would succeed. Without an endpoint (real RDS) the identity and token
@@ -115,6 +121,7 @@ type doctorFlags struct {
 type nativeDoctorFlags struct {
 	socket, engine, service, module, addresses, gatewaySource, hba, cnf string
 	timeout                                                             int
+	hardenPAMOther                                                      bool
 	user, source                                                        string // native_login
 }
 
@@ -146,6 +153,7 @@ func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
 	fs.StringVar(&n.gatewaySource, "native-gateway-source", "", "native-setup's --gateway-source")
 	fs.StringVar(&n.hba, "native-hba", "", "native-setup's --hba")
 	fs.StringVar(&n.cnf, "native-cnf", "", "native-setup's --cnf")
+	fs.BoolVar(&n.hardenPAMOther, "native-harden-pam-other", false, "native-setup's --harden-pam-other")
 	fs.StringVar(&n.user, "native-user", "", "native mode: ask the verifier for this user with the token in $"+nativeTokenEnv)
 	fs.StringVar(&n.source, "native-source", "", "native mode: the client address the verifier is told (PAM_RHOST)")
 	if done, err := parseArgs(fs, args); done {
@@ -157,7 +165,7 @@ func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if n.engine == "" {
-		for _, name := range []string{"native-service", "native-module", "native-timeout", "native-addresses", "native-gateway-source", "native-hba", "native-cnf"} {
+		for _, name := range []string{"native-service", "native-module", "native-timeout", "native-addresses", "native-gateway-source", "native-hba", "native-cnf", "native-harden-pam-other"} {
 			if set[name] {
 				return nil, usagef("doctor: --%s goes with --native-engine", name)
 			}
@@ -231,6 +239,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		o.Native.Setup = &nativesetup.Options{
 			Engine: n.engine, Socket: n.socket, Service: n.service, Module: n.module, TimeoutMS: n.timeout,
 			Addresses: n.addresses, GatewaySource: n.gatewaySource, HBA: n.hba, Cnf: n.cnf, PAMDir: f.pamDir,
+			HardenPAMOther: n.hardenPAMOther,
 		}
 	}
 	results, err := doctor.Run(ctx, o)

@@ -121,6 +121,23 @@ func TestDoctorNativeSetup(t *testing.T) {
 	if status != 0 || !strings.Contains(out, "ok    native_setup mariadb: the files are what iamdb native-setup --apply writes") {
 		t.Errorf("doctor --native-engine after native-setup: status %d\n%s", status, out)
 	}
+	// pam_other: a fallback service loading pam_unix is a note (never a failure) whose
+	// command hardens it; afterwards doctor --native-harden-pam-other is all ok.
+	writeFile(t, dir, "other", "@include common-auth\n")
+	writeFile(t, dir, "common-auth", "auth [success=1 default=ignore] pam_unix.so\nauth requisite pam_deny.so\n")
+	out, _, status = runCLI(t, args...)
+	harden := fix[:len(fix)-len(" --apply")] + " --harden-pam-other --apply"
+	if status != 0 || !strings.Contains(out, "ok    pam_other    "+filepath.Join(dir, "other")+" (PAM's fallback service, parsed at every pam_start) loads pam_unix.so") ||
+		!strings.Contains(out, harden+" (it denies every PAM service without its own file") {
+		t.Errorf("doctor --native-engine mariadb with a pam_unix fallback: status %d, want 0 and a note with %q\n%s", status, harden, out)
+	}
+	if out, errOut, status := runCLI(t, strings.Fields(strings.TrimPrefix(harden, "iamdb "))...); status != 0 || !strings.Contains(out, "kept: "+filepath.Join(dir, "other.before-iamdb")) {
+		t.Fatalf("%s: status %d\n%s%s", harden, status, out, errOut)
+	}
+	out, _, status = runCLI(t, append(args[:len(args):len(args)], "--native-harden-pam-other")...)
+	if status != 0 || !strings.Contains(out, "ok    pam_other    "+filepath.Join(dir, "other")+" loads only pam_warn.so, pam_deny.so") {
+		t.Errorf("doctor --native-harden-pam-other after hardening: status %d\n%s", status, out)
+	}
 	// A difference in the PAM service file: another socket.
 	if out, _, status := runCLI(t, append(args[:len(args):len(args)], "--native-timeout", "1500")...); status != 1 ||
 		!strings.Contains(out, "WARN  native_setup "+filepath.Join(dir, "iamdb-my")+": differs") {

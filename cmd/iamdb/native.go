@@ -16,6 +16,7 @@ const nativeSetupUsage = `usage: iamdb native-setup --engine postgres|mariadb --
            [--module PATH] [--timeout MS] [--pam-dir /etc/pam.d]
            [--addresses CIDR,...] [--gateway-source ADDR] [--hba FILE]   (postgres)
            [--cnf FILE]                                                  (mariadb)
+           [--harden-pam-other]
            [--apply [--rebuild-module] | --check]
 
 Prints (or, with --apply, writes) what a database server needs for iamdb's native mode,
@@ -34,6 +35,16 @@ hands the token to iamdb's local verifier on --socket. See docs/native-mode.md.
                            plugin auth_pam_v1 with pam_use_cleartext_plugin=ON. Then restart
                            the server (the variable is read-only), and create users with
                            iamdb create-db-user --native.
+
+  with --harden-pam-other  <pam-dir>/other, PAM's fallback service, made four pam_deny
+                           rules (with pam_warn): every PAM service WITHOUT A FILE OF ITS
+                           OWN is denied from then on, instead of falling back to the
+                           common-* stack. libpam parses "other" at every pam_start, so
+                           Debian's makes each MariaDB PAM login load pam_unix, pam_systemd
+                           and more; the hardened one makes native MariaDB logins cheaper.
+                           Never written by default: it changes every such service on the
+                           machine. --apply keeps the file it replaces as
+                           <pam-dir>/other.before-iamdb (once).
 
 --module defaults to pam_iamdb.so in the system's PAM module directory (the one holding
 pam_permit.so; /lib/<multiarch>/security on Debian). --hba defaults to the only
@@ -60,6 +71,7 @@ func runNativeSetup(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.StringVar(&o.HBA, "hba", "", "pg_hba.conf to edit")
 	fs.StringVar(&o.Cnf, "cnf", "", "MariaDB option file to write (default "+nativesetup.DefaultCnf+")")
 	fs.StringVar(&o.PAMDir, "pam-dir", "/etc/pam.d", "directory of PAM service files")
+	fs.BoolVar(&o.HardenPAMOther, "harden-pam-other", false, "also write the hardened PAM fallback service <pam-dir>/other (denies every service without its own file)")
 	apply := fs.Bool("apply", false, "write the files")
 	check := fs.Bool("check", false, "compare the files with what --apply would write")
 	rebuild := fs.Bool("rebuild-module", false, "with --apply: build pam_iamdb.so even if --module exists")

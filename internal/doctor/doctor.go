@@ -87,6 +87,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			return rs, err
 		}
 		rs = append(rs, setup...)
+		if e := o.Native.Setup.Engine; e == "mariadb" || e == "mysql" {
+			rs = append(rs, checkPAMOther(*o.Native.Setup))
+		}
 	}
 	return rs, nil
 }

@@ -138,7 +138,12 @@ func classifyPAMService(text string) (pamStack, error) {
 // readPAMService reads the PAM service file of svc in dir (Linux-PAM's file name: the
 // service lower-cased), at most maxPAMFile bytes.
 func readPAMService(dir, svc string) (string, error) {
-	f, err := os.Open(filepath.Join(dir, strings.ToLower(svc)))
+	return readPAMFile(filepath.Join(dir, strings.ToLower(svc)))
+}
+
+// readPAMFile reads a PAM configuration file, at most maxPAMFile bytes.
+func readPAMFile(name string) (string, error) {
+	f, err := os.Open(name)
 	if err != nil {
 		return "", err
 	}

@@ -108,9 +108,10 @@ func TestRunNativeSetup(t *testing.T) {
 	}
 	o := Options{Native: Native{Setup: &nativesetup.Options{Engine: "mariadb", Socket: "/run/s", Module: module, Cnf: cnf, PAMDir: dir}}}
 	rs, err := Run(context.Background(), o)
-	if err != nil || len(rs) != 2 || rs[0].Status != Warn || rs[1].Fix == "" ||
-		!strings.HasPrefix(rs[1].Fix, "iamdb native-setup --engine mariadb --socket /run/s --pam-dir "+dir) {
-		t.Errorf("Run before native-setup = %+v, %v; want two warnings and the fix", rs, err)
+	if err != nil || len(rs) != 3 || rs[0].Status != Warn || rs[1].Fix == "" ||
+		!strings.HasPrefix(rs[1].Fix, "iamdb native-setup --engine mariadb --socket /run/s --pam-dir "+dir) ||
+		rs[2].Check != "pam_other" || rs[2].Status != OK {
+		t.Errorf("Run before native-setup = %+v, %v; want two warnings and the fix, then pam_other", rs, err)
 	}
 	p, err := nativesetup.New(*o.Native.Setup)
 	if err != nil {
@@ -119,8 +120,8 @@ func TestRunNativeSetup(t *testing.T) {
 	if err := p.Apply(context.Background(), false, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	if rs, err := Run(context.Background(), o); err != nil || len(rs) != 1 || rs[0].Status != OK {
-		t.Errorf("Run after native-setup = %+v, %v; want one ok", rs, err)
+	if rs, err := Run(context.Background(), o); err != nil || len(rs) != 2 || rs[0].Status != OK || rs[1].Check != "pam_other" {
+		t.Errorf("Run after native-setup = %+v, %v; want one ok, then pam_other", rs, err)
 	}
 	o.Native.Setup.HBA = "/x"
 	if _, err := Run(context.Background(), o); !errors.Is(err, nativesetup.ErrOptions) {

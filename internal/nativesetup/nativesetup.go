@@ -47,6 +47,9 @@ type Options struct {
 	HBA           string // postgres: pg_hba.conf; if empty, see Locate
 	Cnf           string // mariadb: the option file; if empty, DefaultCnf
 	PAMDir        string // directory of PAM service files; if empty, /etc/pam.d
+	// HardenPAMOther adds the hardened fallback service <pam-dir>/other
+	// (nativeconf.HardenedOther): every PAM service without its own file is denied.
+	HardenPAMOther bool
 	// Locate: with HBA empty, find the only /etc/postgresql/*/main/pg_hba.conf (for Check
 	// and Apply); without it the plan names the file "pg_hba.conf (SHOW hba_file)".
 	Locate bool
@@ -65,6 +68,9 @@ func (o Options) Args() []string {
 	}
 	if o.TimeoutMS != 0 {
 		args = append(args, "--timeout", strconv.Itoa(o.TimeoutMS))
+	}
+	if o.HardenPAMOther {
+		args = append(args, "--harden-pam-other")
 	}
 	return args
 }
@@ -86,6 +92,11 @@ type File struct {
 	// MustExist: the file is edited, never created (pg_hba.conf).
 	MustExist bool
 	After     string // what to do once it changed
+	// Backup, if set, is where Apply keeps the file's content before it first replaces
+	// it; an existing Backup is never overwritten.
+	Backup string
+	// Warning is said wherever the file is printed or written.
+	Warning string
 }
 
 // Plan is what native mode needs on one server: its files and its PAM module.
@@ -130,7 +141,27 @@ func New(o Options) (*Plan, error) {
 		return nil, err
 	}
 	p.Files = append(p.Files, f)
+	if o.HardenPAMOther {
+		p.Files = append(p.Files, otherFile(o.pamDir()))
+	}
 	return p, nil
+}
+
+// OtherBackupSuffix names the copy of <pam-dir>/other that Apply keeps before it first
+// replaces the file with the hardened one.
+const OtherBackupSuffix = ".before-iamdb"
+
+// otherFile is the hardened fallback service <dir>/other.
+func otherFile(dir string) File {
+	name := filepath.Join(dir, nativeconf.OtherService)
+	return File{
+		What: "hardened PAM fallback service", Path: name, Mode: 0o644,
+		Want:   func([]byte) ([]byte, error) { return []byte(nativeconf.HardenedOther()), nil },
+		After:  "every PAM service without its own file in " + dir + " is denied; libpam reads it at each login",
+		Backup: name + OtherBackupSuffix,
+		Warning: "this replaces the fallback of EVERY PAM service on this machine that has no file of its own in " + dir +
+			" (they are denied from now on, not sent to the common-* stack): give each service that needs PAM its own file first",
+	}
 }
 
 // engineFile returns the engine's own file: pg_hba.conf's block or MariaDB's option file.
@@ -217,7 +248,14 @@ func (p *Plan) Print(w io.Writer) {
 			fmt.Fprintln(w)
 		}
 		text, _ := f.Want(nil)
-		fmt.Fprintf(w, "### %s: %s\n### then: %s\n%s", f.What, f.Path, f.After, text)
+		fmt.Fprintf(w, "### %s: %s\n### then: %s\n", f.What, f.Path, f.After)
+		if f.Warning != "" {
+			fmt.Fprintf(w, "### warning: %s\n", f.Warning)
+		}
+		if f.Backup != "" {
+			fmt.Fprintf(w, "### --apply first keeps the current file as %s (once)\n", f.Backup)
+		}
+		fmt.Fprintf(w, "%s", text)
 	}
 	if !fileExists(p.Module) {
 		fmt.Fprintf(w, "\n### note: %s does not exist yet: --apply builds it (gcc and libpam0g-dev needed)\n", p.Module)
@@ -282,10 +320,19 @@ func (p *Plan) Apply(ctx context.Context, rebuild bool, w io.Writer) error {
 			fmt.Fprintf(w, "unchanged: %s (%s)\n", f.Path, f.What)
 			continue
 		}
+		if f.Backup != "" && cur != nil && !fileExists(f.Backup) {
+			if err := writeReplacing(f.Backup, cur, f.Mode); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "kept: %s (the %s before iamdb)\n", f.Backup, f.Path)
+		}
 		if err := writeReplacing(f.Path, want, f.Mode); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "wrote: %s (%s); now %s\n", f.Path, f.What, f.After)
+		if f.Warning != "" {
+			fmt.Fprintf(w, "warning: %s\n", f.Warning)
+		}
 	}
 	return nil
 }

@@ -148,3 +148,72 @@ func TestApplyMissingHBA(t *testing.T) {
 		t.Errorf("Apply with a missing pg_hba.conf = %v, want an error", err)
 	}
 }
+
+// --harden-pam-other: Print warns, Check reports the fallback service, Apply keeps the
+// original once (a second Apply, after the file changed again, keeps the first backup)
+// and is idempotent. Without the option the fallback service is never touched.
+func TestHardenPAMOther(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	module := filepath.Join(dir, "pam_iamdb.so")
+	other := filepath.Join(dir, "other")
+	const debian = "@include common-auth\n@include common-account\n"
+	for name, s := range map[string]string{module: "", other: debian} {
+		if err := os.WriteFile(name, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := Options{Engine: "mariadb", Socket: "/run/s", Module: module, Cnf: filepath.Join(dir, "my.cnf"), PAMDir: dir}
+	plain, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Apply(context.Background(), false, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(other); string(b) != debian {
+		t.Fatalf("Apply without HardenPAMOther wrote %s:\n%s", other, b)
+	}
+
+	o.HardenPAMOther = true
+	p, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	p.Print(&out)
+	if !strings.Contains(out.String(), "### warning: this replaces the fallback of EVERY PAM service") || !strings.Contains(out.String(), "auth     required pam_deny.so") {
+		t.Errorf("Print with HardenPAMOther:\n%s", out.String())
+	}
+	if diffs := p.Check(); len(diffs) != 1 || !strings.HasPrefix(diffs[0], other+": differs") {
+		t.Errorf("Check() = %q, want %s differing", diffs, other)
+	}
+	out.Reset()
+	if err := p.Apply(context.Background(), false, &out); err != nil {
+		t.Fatal(err)
+	}
+	backup := other + OtherBackupSuffix
+	if !strings.Contains(out.String(), "kept: "+backup) || !strings.Contains(out.String(), "warning: ") {
+		t.Errorf("Apply printed %q, want the backup kept and the warning", out.String())
+	}
+	if diffs := p.Check(); len(diffs) != 0 {
+		t.Errorf("Check() after Apply = %q, want none", diffs)
+	}
+	if err := os.WriteFile(other, []byte("auth required pam_unix.so\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := p.Apply(context.Background(), false, &out); err != nil || strings.Contains(out.String(), "kept: ") {
+		t.Errorf("second Apply = %v, printed %q; want the first backup left alone", err, out.String())
+	}
+	if b, _ := os.ReadFile(backup); string(b) != debian {
+		t.Errorf("%s = %q, want the original %q", backup, b, debian)
+	}
+	out.Reset()
+	if err := p.Apply(context.Background(), false, &out); err != nil || strings.Count(out.String(), "unchanged: ") != 3 {
+		t.Errorf("third Apply = %v, printed %q; want three files unchanged", err, out.String())
+	}
+	if got := strings.Join(o.Args(), " "); !strings.HasSuffix(got, " --harden-pam-other") {
+		t.Errorf("Args() = %q, want --harden-pam-other", got)
+	}
+}
