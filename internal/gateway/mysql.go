@@ -77,20 +77,8 @@ func (e *mysqlEngine) serve(ctx context.Context, loginDone context.CancelFunc, n
 			c.SendError(msg.Code, msg.SQLState, msg.Message)
 		}
 	}
-	p, ok := beginLogin[*mysqlSession](ctx, loginDone, g, nc, start, EngineMySQL, source, lc, c.Database(), refuse)
-	if !ok {
-		return nil
-	}
-	finish := func() {
-		if s, rec, log, ok := finishLogin[*mysqlSession](ctx, loginDone, g, lc, p, start, refuse); ok {
-			e.session(c, s, rec, log, nc, start)
-		}
-	}
-	if !p.wait {
-		finish()
-		return nil
-	}
-	return awaitThen(c.Reader(), finish)
+	return runLogin[*mysqlSession](ctx, loginDone, g, nc, start, EngineMySQL, source, lc, c.Database(), c.Reader(), refuse,
+		func(s *mysqlSession, rec *AuditRecord, log *slog.Logger) { e.session(c, s, rec, log, nc, start) })
 }
 
 // session serves a logged-in client until it leaves: a function of its own, as

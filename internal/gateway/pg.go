@@ -104,20 +104,8 @@ func (e *pgEngine) serve(ctx context.Context, loginDone context.CancelFunc, nc n
 			c.Fatal(msg)
 		}
 	}
-	p, ok := beginLogin[*pgSession](ctx, loginDone, g, nc, start, EnginePostgres, source, lc, c.Database(), refuse)
-	if !ok {
-		return nil
-	}
-	finish := func() {
-		if s, rec, log, ok := finishLogin[*pgSession](ctx, loginDone, g, lc, p, start, refuse); ok {
-			e.session(c, s, rec, log, nc, start)
-		}
-	}
-	if !p.wait {
-		finish()
-		return nil
-	}
-	return awaitThen(c.Reader(), finish)
+	return runLogin[*pgSession](ctx, loginDone, g, nc, start, EnginePostgres, source, lc, c.Database(), c.Reader(), refuse,
+		func(s *pgSession, rec *AuditRecord, log *slog.Logger) { e.session(c, s, rec, log, nc, start) })
 }
 
 // session serves a logged-in client until it leaves. A function of its own, so that the

@@ -50,7 +50,7 @@ func BenchmarkRelay(b *testing.B) {
 		}
 		direct.Password, direct.TLSConfig, direct.Fallbacks = testPassword, e.ClientTLS(), nil
 		copied := direct.Copy()
-		copied.Port = uint16(copyRelay(b, e.pg.Addr()).Port)
+		copied.Port = uint16(copyRelay(b, e.pg.Addr(), nil).Port)
 		via, err := pgconn.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d user=alice dbname=postgres sslmode=disable", gw.port))
 		if err != nil {
 			b.Fatal(err)
@@ -71,7 +71,7 @@ func BenchmarkRelay(b *testing.B) {
 		direct := gw.mysqlConfig("pwuser", testPassword, "app", maria.TLSConfig())
 		direct.Addr = maria.Addr()
 		copied := direct.Clone()
-		copied.Addr = copyRelay(b, maria.Addr()).String()
+		copied.Addr = copyRelay(b, maria.Addr(), nil).String()
 		via := gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS())
 		for _, mode := range []string{"prepared", "plain"} {
 			b.Run("mode="+mode, func(b *testing.B) {
@@ -86,19 +86,24 @@ func BenchmarkRelay(b *testing.B) {
 
 // copyRelay starts a TCP forwarder to addr on a loopback port: for each connection, one
 // io.Copy each way through a 32 KiB buffer (read, write; no splice), as a relay that
-// neither terminates TLS nor parses anything. It stops at the end of the benchmark.
-func copyRelay(b *testing.B, addr string) *net.TCPAddr {
+// neither terminates TLS nor parses anything. accepted, if not nil, is called for each
+// connection it accepts. It stops at the end of the test or benchmark.
+func copyRelay(tb testing.TB, addr string, accepted func()) *net.TCPAddr {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	b.Cleanup(func() { ln.Close(); wg.Wait() })
+	tb.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Go(func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			if accepted != nil {
+				accepted()
 			}
 			wg.Go(func() {
 				defer c.Close()
