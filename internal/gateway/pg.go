@@ -99,11 +99,7 @@ func (e *pgEngine) serve(ctx context.Context, loginDone context.CancelFunc, nc n
 		return nil
 	}
 	lc := pgLogin{loginConn[*pgwire.Conn]{e.members, c}, e}
-	refuse := func(r refusal) {
-		if msg := pgRefusals[r.kind](r, c); msg != nil {
-			c.Fatal(msg)
-		}
-	}
+	refuse := pgRefuse(c)
 	return runLogin[*pgSession](ctx, loginDone, g, nc, start, EnginePostgres, source, lc, c.Database(), c.Reader(), refuse,
 		func(s *pgSession, rec *AuditRecord, log *slog.Logger) { e.session(c, s, rec, log, nc, start) })
 }
@@ -137,6 +133,15 @@ func (e *pgEngine) session(c *pgwire.Conn, s *pgSession, rec *AuditRecord, log *
 	}
 	e.cancels.remove(pid)
 	s.release(e.pool)
+}
+
+// pgRefuse returns what tells c of a refusal: its pgRefusals message, if any.
+func pgRefuse(c *pgwire.Conn) func(refusal) {
+	return func(r refusal) {
+		if msg := pgRefusals[r.kind](r, c); msg != nil {
+			c.Fatal(msg)
+		}
+	}
 }
 
 // pgRefusals words every refusal of the login flow as PostgreSQL (RDS, pg_hba.conf)

@@ -56,14 +56,7 @@ func BenchmarkRelay(b *testing.B) {
 			b.Fatal(err)
 		}
 		via.Password, via.TLSConfig, via.Fallbacks = gw.token(b, "alice", "alice", time.Time{}), e.ClientTLS(), nil
-		for _, mode := range []string{"extended", "simple"} {
-			b.Run("mode="+mode, func(b *testing.B) {
-				var d, c relayRun
-				b.Run("direct", func(b *testing.B) { d = benchPGSelects(b, direct, mode) })
-				b.Run("copy", func(b *testing.B) { c = benchPGSelects(b, copied, mode); c.versus(b, d) })
-				b.Run("gateway", func(b *testing.B) { benchPGSelects(b, via, mode).versus(b, d).overCopy(b, c, d) })
-			})
-		}
+		benchRelayModes(b, benchPGSelects, direct, copied, via, "extended", "simple")
 	})
 	b.Run("engine=mysql", func(b *testing.B) {
 		gw := newMySQLGateway(b, func(c *Config) { c.Logger = nil })
@@ -73,15 +66,22 @@ func BenchmarkRelay(b *testing.B) {
 		copied := direct.Clone()
 		copied.Addr = copyRelay(b, maria.Addr(), nil).String()
 		via := gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS())
-		for _, mode := range []string{"prepared", "plain"} {
-			b.Run("mode="+mode, func(b *testing.B) {
-				var d, c relayRun
-				b.Run("direct", func(b *testing.B) { d = benchMySQLSelects(b, direct, mode) })
-				b.Run("copy", func(b *testing.B) { c = benchMySQLSelects(b, copied, mode); c.versus(b, d) })
-				b.Run("gateway", func(b *testing.B) { benchMySQLSelects(b, via, mode).versus(b, d).overCopy(b, c, d) })
-			})
-		}
+		benchRelayModes(b, benchMySQLSelects, direct, copied, via, "prepared", "plain")
 	})
+}
+
+// benchRelayModes runs selects in each of modes directly, through copyRelay and through
+// the gateway (configurations direct, copied and via), and reports the latter two
+// against the direct run.
+func benchRelayModes[C any](b *testing.B, selects func(*testing.B, C, string) relayRun, direct, copied, via C, modes ...string) {
+	for _, mode := range modes {
+		b.Run("mode="+mode, func(b *testing.B) {
+			var d, c relayRun
+			b.Run("direct", func(b *testing.B) { d = selects(b, direct, mode) })
+			b.Run("copy", func(b *testing.B) { c = selects(b, copied, mode); c.versus(b, d) })
+			b.Run("gateway", func(b *testing.B) { selects(b, via, mode).versus(b, d).overCopy(b, c, d) })
+		})
+	}
 }
 
 // copyRelay starts a TCP forwarder to addr on a loopback port: for each connection, one
