@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/iamdb/iamdb/internal/mysqlwire"
+	"github.com/iamdb/iamdb/internal/pgwire"
 )
 
 func main() {
@@ -101,24 +102,14 @@ func openStartup(addr, user, db string, i int) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tc, err := pgwire.ProbeTLS(ctx, nc, &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"}) // sslmode=require
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
 	nc.SetDeadline(time.Now().Add(30 * time.Second))
-	var sslReq [8]byte
-	binary.BigEndian.PutUint32(sslReq[0:], 8)
-	binary.BigEndian.PutUint32(sslReq[4:], 80877103)
-	if _, err := nc.Write(sslReq[:]); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	var b [1]byte
-	if _, err := io.ReadFull(nc, b[:]); err != nil || b[0] != 'S' {
-		nc.Close()
-		return nil, fmt.Errorf("SSLRequest answered %q, %v", b[0], err)
-	}
-	tc := tls.Client(nc, &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"}) // sslmode=require
-	if err := tc.Handshake(); err != nil {
-		nc.Close()
-		return nil, err
-	}
 	var body []byte
 	body = binary.BigEndian.AppendUint32(body, 3<<16)
 	for _, kv := range [][2]string{{"user", user}, {"database", db}, {"application_name", fmt.Sprintf("idleconns-%d", i)}} {

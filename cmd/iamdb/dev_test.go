@@ -338,6 +338,28 @@ func generateToken(c awsV2, port int, user string, extra ...string) string {
 	return strings.TrimSpace(c.offline(args...))
 }
 
+// refusedToken is a refusal test's token maker: it runs when the subtest does.
+type refusedToken func(t *testing.T) string
+
+// cliToken makes a token with "aws rds generate-db-auth-token" as creds, for the user on
+// localhost:port.
+func (d *devInstance) cliToken(tools *clientTools, creds awsCreds, port int, user string, extra ...string) refusedToken {
+	return func(t *testing.T) string { return generateToken(d.aws(t, tools, creds), port, user, extra...) }
+}
+
+// expiredToken makes a token signed with creds for devIAMUser on localhost:port twenty
+// minutes ago: expired.
+func (d *devInstance) expiredToken(creds awsCreds, port int) refusedToken {
+	return func(t *testing.T) string {
+		s, err := token.Build(fmt.Sprintf("localhost:%d", port), d.region, devIAMUser,
+			token.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey}, time.Now().Add(-20*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+}
+
 // iamUser is an IAM user with an access key.
 type iamUser struct {
 	name  string
@@ -483,16 +505,9 @@ func TestDevEndToEnd(t *testing.T) {
 
 		refusals := []struct {
 			name, reason string
-			token        func(t *testing.T) string
+			token        refusedToken
 		}{
-			{"expired", "expired", func(t *testing.T) string {
-				s, err := token.Build(fmt.Sprintf("localhost:%d", d.port), d.region, devIAMUser,
-					token.Credentials{AccessKeyID: app.creds.AccessKeyID, SecretAccessKey: app.creds.SecretAccessKey}, time.Now().Add(-20*time.Minute))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return s
-			}},
+			{"expired", "expired", d.expiredToken(app.creds, d.port)},
 			{"tampered", "signature-mismatch", func(t *testing.T) string {
 				i := strings.LastIndex(tok, "X-Amz-Signature=") + len("X-Amz-Signature=") + 10
 				flipped := byte('0')
@@ -501,24 +516,12 @@ func TestDevEndToEnd(t *testing.T) {
 				}
 				return tok[:i] + string(flipped) + tok[i+1:]
 			}},
-			{"wrong-host", "host-not-allowed", func(t *testing.T) string {
-				return generateToken(d.aws(t, tools, app.creds), d.port, devIAMUser, "--hostname", "db.example.com")
-			}},
-			{"wrong-region", "wrong-scope-region", func(t *testing.T) string {
-				return generateToken(d.aws(t, tools, app.creds), d.port, devIAMUser, "--region", "eu-west-1")
-			}},
-			{"wrong-user", "user-mismatch", func(t *testing.T) string {
-				return generateToken(d.aws(t, tools, app.creds), d.port, "other_user")
-			}},
-			{"no-policy", "implicit-deny", func(t *testing.T) string {
-				return generateToken(d.aws(t, tools, nopolicy.creds), d.port, devIAMUser)
-			}},
-			{"explicit-deny", "explicit-deny", func(t *testing.T) string {
-				return generateToken(d.aws(t, tools, denied.creds), d.port, devIAMUser)
-			}},
-			{"inactive-key", "inactive-key", func(t *testing.T) string {
-				return generateToken(d.aws(t, tools, inactive.creds), d.port, devIAMUser)
-			}},
+			{"wrong-host", "host-not-allowed", d.cliToken(tools, app.creds, d.port, devIAMUser, "--hostname", "db.example.com")},
+			{"wrong-region", "wrong-scope-region", d.cliToken(tools, app.creds, d.port, devIAMUser, "--region", "eu-west-1")},
+			{"wrong-user", "user-mismatch", d.cliToken(tools, app.creds, d.port, "other_user")},
+			{"no-policy", "implicit-deny", d.cliToken(tools, nopolicy.creds, d.port, devIAMUser)},
+			{"explicit-deny", "explicit-deny", d.cliToken(tools, denied.creds, d.port, devIAMUser)},
+			{"inactive-key", "inactive-key", d.cliToken(tools, inactive.creds, d.port, devIAMUser)},
 			{"revoked-session", "invalid-session-token", func(t *testing.T) string {
 				// Delete the role and re-create it with the same name and policy: the
 				// sessions of the old role are no longer valid.

@@ -12,10 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/iamdb/iamdb/internal/devenv"
-	"github.com/iamdb/iamdb/token"
 )
 
 // readNative reads the native ports from D/env and checks that native mode is on
@@ -107,28 +105,13 @@ func testDevNativeSeed000(t *testing.T, d *devInstance, tools *clientTools, app,
 	})
 	refusals := []struct {
 		name, reason string
-		token        func(t *testing.T) string
+		token        refusedToken
 	}{
-		{"gateway-port", "port-not-allowed", func(t *testing.T) string {
-			return generateToken(d.aws(t, tools, app.creds), d.port, devIAMUser)
-		}},
-		{"no-policy", "implicit-deny", func(t *testing.T) string {
-			return generateToken(d.aws(t, tools, nopolicy.creds), d.pgNative, devIAMUser)
-		}},
-		{"explicit-deny", "explicit-deny", func(t *testing.T) string {
-			return generateToken(d.aws(t, tools, denied.creds), d.pgNative, devIAMUser)
-		}},
-		{"expired", "expired", func(t *testing.T) string {
-			s, err := token.Build(fmt.Sprintf("localhost:%d", d.pgNative), d.region, devIAMUser,
-				token.Credentials{AccessKeyID: app.creds.AccessKeyID, SecretAccessKey: app.creds.SecretAccessKey}, time.Now().Add(-20*time.Minute))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}},
-		{"wrong-user", "user-mismatch", func(t *testing.T) string {
-			return generateToken(d.aws(t, tools, app.creds), d.pgNative, "other_user")
-		}},
+		{"gateway-port", "port-not-allowed", d.cliToken(tools, app.creds, d.port, devIAMUser)},
+		{"no-policy", "implicit-deny", d.cliToken(tools, nopolicy.creds, d.pgNative, devIAMUser)},
+		{"explicit-deny", "explicit-deny", d.cliToken(tools, denied.creds, d.pgNative, devIAMUser)},
+		{"expired", "expired", d.expiredToken(app.creds, d.pgNative)},
+		{"wrong-user", "user-mismatch", d.cliToken(tools, app.creds, d.pgNative, "other_user")},
 	}
 	for _, tc := range refusals {
 		t.Run(tc.name, func(t *testing.T) {

@@ -85,10 +85,11 @@ commands:
   version   print the version
 `
 
-// hooks are the test seams of "serve" and "dev"; the zero value is the program's.
+// hooks are the test seams of "serve", "dev" and "oidc serve"; the zero value is the
+// program's.
 type hooks struct {
-	// ready, if set, is called with the authority's address once everything listens
-	// (tests learn ports chosen by the kernel).
+	// ready, if set, is called with the authority's address (oidc serve: its issuer URL)
+	// once everything listens (tests learn ports chosen by the kernel).
 	ready func(addr string)
 	// devPostgres and devMariaDB, if set, are called with dev's throwaway servers once
 	// they are ready (dev_test.go restarts them under the gateway).
@@ -123,7 +124,7 @@ func (h hooks) run(ctx context.Context, args []string, stdout, stderr io.Writer)
 		"doctor":            func(args []string) error { return runDoctor(ctx, args, stdout, stderr) },
 		"access":            func(args []string) error { return runAccess(ctx, args, stdout, stderr) },
 		"rotate-master-key": func(args []string) error { return runRotateMasterKey(ctx, args, stdout, stderr) },
-		"oidc":              func(args []string) error { return runOIDC(ctx, args, stdout, stderr) },
+		"oidc":              func(args []string) error { return runOIDC(ctx, args, stdout, stderr, h) },
 		"audit":             func(args []string) error { return runAudit(ctx, args, stdout, stderr) },
 		"version": func([]string) error {
 			fmt.Fprintln(stdout, "iamdb", version)

@@ -38,14 +38,14 @@ client ID, e.g. aws iam create-open-id-connect-provider --url https://HOST --cli
 sts.amazonaws.com; see docs/web-identity.md.
 `
 
-func runOIDC(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runOIDC(ctx context.Context, args []string, stdout, stderr io.Writer, h hooks) error {
 	return dispatch(args, oidcUsage, "oidc: ", stdout, stderr, map[string]subcommand{
-		"serve": func(args []string) error { return runOIDCServe(ctx, args, stdout, stderr) },
+		"serve": func(args []string) error { return runOIDCServe(ctx, args, stdout, stderr, h) },
 		"token": func(args []string) error { return runOIDCToken(args, stdout, stderr) },
 	})
 }
 
-func runOIDCServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runOIDCServe(ctx context.Context, args []string, stdout, stderr io.Writer, h hooks) error {
 	fs := flag.NewFlagSet("iamdb oidc serve", flag.ContinueOnError)
 	dir := fs.String("dir", "", "directory of the signing key (created if needed)")
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
@@ -98,6 +98,9 @@ func runOIDCServe(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "ready issuer=%s\n", is.URL())
+	if h.ready != nil {
+		h.ready(is.URL())
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("oidc serve: %w", err)

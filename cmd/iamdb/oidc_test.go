@@ -6,7 +6,6 @@ package main
 // offer) and exchanged by aws-sdk-go-v2 for role credentials.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -44,39 +43,15 @@ import (
 	"github.com/iamdb/iamdb/token"
 )
 
-// startOIDCServe runs "iamdb oidc serve" until the test ends and returns its issuer URL.
+// startOIDCServe runs "iamdb oidc serve" in-process until the test ends and returns its
+// issuer URL, which it prints as it gets ready.
 func startOIDCServe(t *testing.T, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	var stderr bytes.Buffer
-	done := make(chan error, 1)
-	go func() {
-		err := run(ctx, append([]string{"oidc", "serve"}, args...), pw, &stderr)
-		pw.CloseWithError(io.EOF)
-		done <- err
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("iamdb oidc serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("iamdb oidc serve did not stop")
-		}
-	})
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("iamdb oidc serve: %v (stderr %s)", err, stderr.String())
+	p := startInProcess(t, hooks{}, append([]string{"oidc", "serve"}, args...)...)
+	if want := "ready issuer=" + p.addr + "\n"; p.stdout.String() != want {
+		t.Fatalf("iamdb oidc serve printed %q, want %q", p.stdout.String(), want)
 	}
-	go io.Copy(io.Discard, pr)
-	u, ok := strings.CutPrefix(strings.TrimSpace(line), "ready issuer=")
-	if !ok {
-		t.Fatalf("iamdb oidc serve printed %q, want ready issuer=URL", line)
-	}
-	return u
+	return p.addr
 }
 
 func oidcToken(t *testing.T, args ...string) string {

@@ -117,26 +117,22 @@ func TestLongLines(t *testing.T) {
 		data = append(data, long...)
 		data = append(data, other...)
 		data = append(data, long...)
-		var fwd []string
-		if _, err := forwardLines(bytes.NewReader(data), func(l []byte, _ int64) bool {
-			if e, err := decodeLine(l); err == nil {
-				fwd = append(fwd, e.EventID)
-			} else if len(l) > MaxEventSize {
-				t.Errorf("forward: a line of %d bytes passed on", len(l))
+		// ids collects the events' ids into *out; no line over MaxEventSize may reach it.
+		ids := func(direction string, out *[]string) func(l []byte, _ int64) bool {
+			return func(l []byte, _ int64) bool {
+				if e, err := decodeLine(l); err == nil {
+					*out = append(*out, e.EventID)
+				} else if len(l) > MaxEventSize {
+					t.Errorf("%s: a line of %d bytes passed on", direction, len(l))
+				}
+				return true
 			}
-			return true
-		}); err != nil {
+		}
+		var fwd, back []string
+		if _, err := forwardLines(bytes.NewReader(data), ids("forward", &fwd)); err != nil {
 			t.Fatal(err)
 		}
-		var back []string
-		if err := reverseLines(bytes.NewReader(data), int64(len(data)), func(l []byte, _ int64) bool {
-			if e, err := decodeLine(l); err == nil {
-				back = append(back, e.EventID)
-			} else if len(l) > MaxEventSize {
-				t.Errorf("backward: a line of %d bytes passed on", len(l))
-			}
-			return true
-		}); err != nil {
+		if err := reverseLines(bytes.NewReader(data), int64(len(data)), ids("backward", &back)); err != nil {
 			t.Fatal(err)
 		}
 		want := []string{"1d52a1ee-23f4-4a2b-8c4e-3b3a9b4c2e11", "2e63b2ff-23f4-4a2b-8c4e-3b3a9b4c2e11"}

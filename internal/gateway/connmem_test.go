@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/iamdb/iamdb/internal/mysqlwire"
+	"github.com/iamdb/iamdb/internal/pgwire"
 )
 
 // Memory per idle client connection (issue 19 item 4), measured inside the gateway's
@@ -302,20 +303,15 @@ func pgIdleStartup(addr, user, db string) (io.Closer, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc.SetDeadline(time.Now().Add(30 * time.Second))
-	var req [8]byte
-	binary.BigEndian.PutUint32(req[0:], 8)
-	binary.BigEndian.PutUint32(req[4:], 80877103)
-	var b [1]byte
-	if _, err := nc.Write(req[:]); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tc, err := pgwire.ProbeTLS(ctx, nc, idleTLS)
+	if err != nil {
 		nc.Close()
 		return nil, err
 	}
-	if _, err := io.ReadFull(nc, b[:]); err != nil || b[0] != 'S' {
-		nc.Close()
-		return nil, fmt.Errorf("SSLRequest answered %q: %v", b[0], err)
-	}
-	tc := tls.Client(nc, idleTLS)
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	var b [1]byte
 	body := binary.BigEndian.AppendUint32(nil, 3<<16)
 	for _, s := range []string{"user", user, "database", db, ""} {
 		body = append(append(body, s...), 0)

@@ -26,10 +26,10 @@ import (
 type doctorRequest struct {
 	engine, user, database string
 	tls                    *tls.ConnectionState
-	password               func() (string, error)                    // asks the client for its token
-	report                 func(ctx context.Context) dbreport.Report // asks the backend
-	answer                 func(detail string)                       // sends the report
-	refuse                 func(r refusal)                           // sends the engine's refusal
+	password               func() (string, error)                                           // asks the client for its token
+	report                 func(ctx context.Context, user, database string) dbreport.Report // asks the backend
+	answer                 func(detail string)                                              // sends the report
+	refuse                 func(r refusal)                                                  // sends the engine's refusal
 }
 
 // serveDoctorPG answers a PostgreSQL client that asked for a diagnosis.
@@ -40,15 +40,11 @@ func (e *pgEngine) serveDoctorPG(ctx context.Context, c *pgwire.Conn, nc net.Con
 			pw, err := c.RequestPassword()
 			return string(pw), err
 		},
-		report: func(ctx context.Context) dbreport.Report { return e.report(ctx, c.User(), c.Database()) },
+		report: e.report,
 		answer: func(detail string) {
 			c.Fatal(&pgwire.Error{Severity: pgwire.SeverityFatal, Code: dbreport.PGCode, Message: dbreport.PGMessage, Detail: detail})
 		},
-		refuse: func(r refusal) {
-			if msg := pgRefusals[r.kind](r, c); msg != nil {
-				c.Fatal(msg)
-			}
-		},
+		refuse: pgRefuse(c),
 	})
 }
 
@@ -63,7 +59,7 @@ func (g *Gateway) serveDoctor(ctx context.Context, nc net.Conn, start time.Time,
 	r := g.doctorLogin(ctx, q, rec, log)
 	var rep dbreport.Report
 	if r.kind == loginOK {
-		rep = q.report(ctx)
+		rep = q.report(ctx, q.user, q.database)
 	}
 	if err := g.recordLogin(ctx, rec, start, log); err != nil && r.kind == loginOK {
 		r.kind = refuseUnavailable // no report unrecorded

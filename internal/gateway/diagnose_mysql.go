@@ -24,15 +24,11 @@ func (e *mysqlEngine) serveDoctorMySQL(ctx context.Context, c *mysqlwire.Conn, n
 			pw, err := c.RequestCleartextPassword()
 			return string(pw), err
 		},
-		report: func(ctx context.Context) dbreport.Report { return e.report(ctx, c.User(), c.Database()) },
+		report: e.report,
 		answer: func(detail string) {
 			c.SendError(dbreport.MySQLCode, mysqlwire.StateGeneral, dbreport.MySQLPrefix+detail)
 		},
-		refuse: func(r refusal) {
-			if msg := mysqlRefusals[r.kind](r, c); msg != nil {
-				c.SendError(msg.Code, msg.SQLState, msg.Message)
-			}
-		},
+		refuse: mysqlRefuse(c),
 	})
 }
 

@@ -289,12 +289,15 @@ func (gw *testGW) mustConnect(t testing.TB, user, password string) *pgx.Conn {
 	return c
 }
 
-// pgError returns err's *pgconn.PgError or fails.
-func pgError(t testing.TB, err error) *pgconn.PgError {
+// wireError returns err's E (the driver's error type for a server's error message) or
+// fails; pgError and mysqlError are its two instances.
+func wireError[E error](t testing.TB, err error) E {
 	t.Helper()
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
-		t.Fatalf("error %v is not a PostgreSQL error", err)
+	var e E
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v is not a %T", err, e)
 	}
-	return pe
+	return e
 }
+
+var pgError = wireError[*pgconn.PgError]

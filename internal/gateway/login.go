@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -132,6 +133,28 @@ func finishLogin[S any](ctx context.Context, loginDone context.CancelFunc, g *Ga
 	}
 	ok = endLogin(ctx, g, c, &s, &r, rec, start, log, refuse)
 	return s, rec, log, ok
+}
+
+// runLogin runs a client's login in its two halves: beginLogin now, and finishLogin once
+// the client's answer is in r (at once when none is to come), then session with the
+// logged-in client. It returns what serveConn runs on a fresh goroutine while the answer
+// is awaited (nil when nothing is left to wait for).
+func runLogin[S any](ctx context.Context, loginDone context.CancelFunc, g *Gateway, nc net.Conn, start time.Time, engine string, source netip.AddrPort,
+	c loginClient[S], database string, r *bufio.Reader, refuse func(refusal), session func(S, *AuditRecord, *slog.Logger)) (rest func()) {
+	p, ok := beginLogin[S](ctx, loginDone, g, nc, start, engine, source, c, database, refuse)
+	if !ok {
+		return nil
+	}
+	finish := func() {
+		if s, rec, log, ok := finishLogin[S](ctx, loginDone, g, c, p, start, refuse); ok {
+			session(s, rec, log)
+		}
+	}
+	if !p.wait {
+		finish()
+		return nil
+	}
+	return awaitThen(r, finish)
 }
 
 // loginChecks checks what can be before the password: the user name, TLS, and whether

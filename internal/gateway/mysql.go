@@ -72,25 +72,9 @@ func (e *mysqlEngine) serve(ctx context.Context, loginDone context.CancelFunc, n
 		return nil
 	}
 	lc := mysqlLogin{loginConn[*mysqlwire.Conn]{e.members, c}, e}
-	refuse := func(r refusal) {
-		if msg := mysqlRefusals[r.kind](r, c); msg != nil {
-			c.SendError(msg.Code, msg.SQLState, msg.Message)
-		}
-	}
-	p, ok := beginLogin[*mysqlSession](ctx, loginDone, g, nc, start, EngineMySQL, source, lc, c.Database(), refuse)
-	if !ok {
-		return nil
-	}
-	finish := func() {
-		if s, rec, log, ok := finishLogin[*mysqlSession](ctx, loginDone, g, lc, p, start, refuse); ok {
-			e.session(c, s, rec, log, nc, start)
-		}
-	}
-	if !p.wait {
-		finish()
-		return nil
-	}
-	return awaitThen(c.Reader(), finish)
+	refuse := mysqlRefuse(c)
+	return runLogin[*mysqlSession](ctx, loginDone, g, nc, start, EngineMySQL, source, lc, c.Database(), c.Reader(), refuse,
+		func(s *mysqlSession, rec *AuditRecord, log *slog.Logger) { e.session(c, s, rec, log, nc, start) })
 }
 
 // session serves a logged-in client until it leaves: a function of its own, as
@@ -120,6 +104,15 @@ func (e *mysqlEngine) session(c *mysqlwire.Conn, s *mysqlSession, rec *AuditReco
 // so that it does not tell who is an IAM user.
 var insecureTransport = mysqlwire.Error{Code: mysqlwire.ErSecureTransportRequired, SQLState: mysqlwire.StateGeneral,
 	Message: "Connections using insecure transport are prohibited: the gateway requires TLS (--ssl)"}
+
+// mysqlRefuse returns what tells c of a refusal: its mysqlRefusals message, if any.
+func mysqlRefuse(c *mysqlwire.Conn) func(refusal) {
+	return func(r refusal) {
+		if msg := mysqlRefusals[r.kind](r, c); msg != nil {
+			c.SendError(msg.Code, msg.SQLState, msg.Message)
+		}
+	}
+}
 
 // mysqlRefusals words every refusal of the login flow as MariaDB (and RDS) does. A nil
 // error: nothing is sent.

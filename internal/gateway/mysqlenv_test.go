@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"database/sql"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -83,12 +82,4 @@ func (gw *testGW) mysqlMustOpen(t testing.TB, user, password, database string) *
 	return db
 }
 
-// mysqlError returns err's *mysql.MySQLError or fails.
-func mysqlError(t testing.TB, err error) *mysql.MySQLError {
-	t.Helper()
-	var me *mysql.MySQLError
-	if !errors.As(err, &me) {
-		t.Fatalf("error %v is not a MySQL error", err)
-	}
-	return me
-}
+var mysqlError = wireError[*mysql.MySQLError]

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,39 +76,8 @@ type countingProxy struct {
 
 func startCountingProxy(t *testing.T, target string) *countingProxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &countingProxy{addr: ln.Addr().String()}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.n.Add(1)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				b, err := net.Dial("tcp", target)
-				if err != nil {
-					return
-				}
-				defer b.Close()
-				done := make(chan struct{})
-				go func() { io.Copy(b, c); b.(*net.TCPConn).CloseWrite(); close(done) }()
-				io.Copy(c, b)
-				c.(*net.TCPConn).CloseWrite()
-				<-done
-			}()
-		}
-	}()
+	p := &countingProxy{}
+	p.addr = copyRelay(t, target, func() { p.n.Add(1) }).String()
 	return p
 }
 

@@ -99,25 +99,9 @@ func (e *pgEngine) serve(ctx context.Context, loginDone context.CancelFunc, nc n
 		return nil
 	}
 	lc := pgLogin{loginConn[*pgwire.Conn]{e.members, c}, e}
-	refuse := func(r refusal) {
-		if msg := pgRefusals[r.kind](r, c); msg != nil {
-			c.Fatal(msg)
-		}
-	}
-	p, ok := beginLogin[*pgSession](ctx, loginDone, g, nc, start, EnginePostgres, source, lc, c.Database(), refuse)
-	if !ok {
-		return nil
-	}
-	finish := func() {
-		if s, rec, log, ok := finishLogin[*pgSession](ctx, loginDone, g, lc, p, start, refuse); ok {
-			e.session(c, s, rec, log, nc, start)
-		}
-	}
-	if !p.wait {
-		finish()
-		return nil
-	}
-	return awaitThen(c.Reader(), finish)
+	refuse := pgRefuse(c)
+	return runLogin[*pgSession](ctx, loginDone, g, nc, start, EnginePostgres, source, lc, c.Database(), c.Reader(), refuse,
+		func(s *pgSession, rec *AuditRecord, log *slog.Logger) { e.session(c, s, rec, log, nc, start) })
 }
 
 // session serves a logged-in client until it leaves. A function of its own, so that the
@@ -149,6 +133,15 @@ func (e *pgEngine) session(c *pgwire.Conn, s *pgSession, rec *AuditRecord, log *
 	}
 	e.cancels.remove(pid)
 	s.release(e.pool)
+}
+
+// pgRefuse returns what tells c of a refusal: its pgRefusals message, if any.
+func pgRefuse(c *pgwire.Conn) func(refusal) {
+	return func(r refusal) {
+		if msg := pgRefusals[r.kind](r, c); msg != nil {
+			c.Fatal(msg)
+		}
+	}
 }
 
 // pgRefusals words every refusal of the login flow as PostgreSQL (RDS, pg_hba.conf)

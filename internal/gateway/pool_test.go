@@ -32,13 +32,30 @@ func (d *dialer) dial(context.Context) (*fakeSession, error) {
 	return &fakeSession{id: int(d.n.Add(1))}, nil
 }
 
+// fakePool returns a pool of fakeSessions and the dialer that makes them; the pool is
+// closed when the test (or its synctest bubble) ends.
+func fakePool(t *testing.T, maxPerKey, maxIdle int, idleTimeout time.Duration, gauge func(idle, busy int)) (*pool[*fakeSession], *dialer) {
+	p := newPool[*fakeSession](maxPerKey, maxIdle, idleTimeout, time.Now, gauge)
+	t.Cleanup(p.close)
+	return p, &dialer{}
+}
+
+// acquireLater acquires a session of key "k" in a goroutine of its own, a waiter, and
+// sends it on the returned channel.
+func acquireLater(ctx context.Context, p *pool[*fakeSession], d *dialer) <-chan *fakeSession {
+	got := make(chan *fakeSession)
+	go func() {
+		s, _, _ := p.acquire(ctx, "k", nil, d.dial)
+		got <- s
+	}()
+	return got
+}
+
 func TestPoolReuse(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var gIdle, gBusy int
-		p := newPool[*fakeSession](0, 2, time.Minute, time.Now, func(i, b int) { gIdle, gBusy = i, b })
-		defer p.close()
-		d := &dialer{}
+		p, d := fakePool(t, 0, 2, time.Minute, func(i, b int) { gIdle, gBusy = i, b })
 		ctx := context.Background()
 		s1, reused, err := p.acquire(ctx, "k", nil, d.dial)
 		if err != nil || reused || s1.id != 1 {
@@ -83,9 +100,7 @@ func TestPoolReuse(t *testing.T) {
 
 func TestPoolCheckFails(t *testing.T) {
 	t.Parallel()
-	p := newPool[*fakeSession](0, 4, time.Minute, time.Now, nil)
-	defer p.close()
-	d := &dialer{}
+	p, d := fakePool(t, 0, 4, time.Minute, nil)
 	ctx := context.Background()
 	a, _, _ := p.acquire(ctx, "k", nil, d.dial)
 	b, _, _ := p.acquire(ctx, "k", nil, d.dial)
@@ -115,17 +130,11 @@ func TestPoolCheckFails(t *testing.T) {
 func TestPoolMaxPerKey(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		p := newPool[*fakeSession](2, 2, time.Hour, time.Now, nil)
-		defer p.close()
-		d := &dialer{}
+		p, d := fakePool(t, 2, 2, time.Hour, nil)
 		ctx := context.Background()
 		a, _, _ := p.acquire(ctx, "k", nil, d.dial)
 		p.acquire(ctx, "k", nil, d.dial)
-		got := make(chan *fakeSession)
-		go func() {
-			s, _, _ := p.acquire(ctx, "k", nil, d.dial)
-			got <- s
-		}()
+		got := acquireLater(ctx, p, d)
 		synctest.Wait()
 		select {
 		case <-got:
@@ -148,17 +157,11 @@ func TestPoolMaxPerKey(t *testing.T) {
 func TestPoolReturning(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		p := newPool[*fakeSession](0, 2, time.Hour, time.Now, nil)
-		defer p.close()
-		d := &dialer{}
+		p, d := fakePool(t, 0, 2, time.Hour, nil)
 		ctx := context.Background()
 		a, _, _ := p.acquire(ctx, "k", nil, d.dial)
 		p.returning("k")
-		got := make(chan *fakeSession)
-		go func() {
-			s, _, _ := p.acquire(ctx, "k", nil, d.dial)
-			got <- s
-		}()
+		got := acquireLater(ctx, p, d)
 		time.Sleep(time.Millisecond) // the reset takes a while
 		p.release("k", a, true, true)
 		if s := <-got; s != a || d.n.Load() != 1 {

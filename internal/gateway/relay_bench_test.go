@@ -50,20 +50,13 @@ func BenchmarkRelay(b *testing.B) {
 		}
 		direct.Password, direct.TLSConfig, direct.Fallbacks = testPassword, e.ClientTLS(), nil
 		copied := direct.Copy()
-		copied.Port = uint16(copyRelay(b, e.pg.Addr()).Port)
+		copied.Port = uint16(copyRelay(b, e.pg.Addr(), nil).Port)
 		via, err := pgconn.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d user=alice dbname=postgres sslmode=disable", gw.port))
 		if err != nil {
 			b.Fatal(err)
 		}
 		via.Password, via.TLSConfig, via.Fallbacks = gw.token(b, "alice", "alice", time.Time{}), e.ClientTLS(), nil
-		for _, mode := range []string{"extended", "simple"} {
-			b.Run("mode="+mode, func(b *testing.B) {
-				var d, c relayRun
-				b.Run("direct", func(b *testing.B) { d = benchPGSelects(b, direct, mode) })
-				b.Run("copy", func(b *testing.B) { c = benchPGSelects(b, copied, mode); c.versus(b, d) })
-				b.Run("gateway", func(b *testing.B) { benchPGSelects(b, via, mode).versus(b, d).overCopy(b, c, d) })
-			})
-		}
+		benchRelayModes(b, benchPGSelects, direct, copied, via, "extended", "simple")
 	})
 	b.Run("engine=mysql", func(b *testing.B) {
 		gw := newMySQLGateway(b, func(c *Config) { c.Logger = nil })
@@ -71,34 +64,46 @@ func BenchmarkRelay(b *testing.B) {
 		direct := gw.mysqlConfig("pwuser", testPassword, "app", maria.TLSConfig())
 		direct.Addr = maria.Addr()
 		copied := direct.Clone()
-		copied.Addr = copyRelay(b, maria.Addr()).String()
+		copied.Addr = copyRelay(b, maria.Addr(), nil).String()
 		via := gw.mysqlConfig("alice", gw.token(b, "alice", "alice", time.Time{}), "app", gw.env.ClientTLS())
-		for _, mode := range []string{"prepared", "plain"} {
-			b.Run("mode="+mode, func(b *testing.B) {
-				var d, c relayRun
-				b.Run("direct", func(b *testing.B) { d = benchMySQLSelects(b, direct, mode) })
-				b.Run("copy", func(b *testing.B) { c = benchMySQLSelects(b, copied, mode); c.versus(b, d) })
-				b.Run("gateway", func(b *testing.B) { benchMySQLSelects(b, via, mode).versus(b, d).overCopy(b, c, d) })
-			})
-		}
+		benchRelayModes(b, benchMySQLSelects, direct, copied, via, "prepared", "plain")
 	})
+}
+
+// benchRelayModes runs selects in each of modes directly, through copyRelay and through
+// the gateway (configurations direct, copied and via), and reports the latter two
+// against the direct run.
+func benchRelayModes[C any](b *testing.B, selects func(*testing.B, C, string) relayRun, direct, copied, via C, modes ...string) {
+	for _, mode := range modes {
+		b.Run("mode="+mode, func(b *testing.B) {
+			var d, c relayRun
+			b.Run("direct", func(b *testing.B) { d = selects(b, direct, mode) })
+			b.Run("copy", func(b *testing.B) { c = selects(b, copied, mode); c.versus(b, d) })
+			b.Run("gateway", func(b *testing.B) { selects(b, via, mode).versus(b, d).overCopy(b, c, d) })
+		})
+	}
 }
 
 // copyRelay starts a TCP forwarder to addr on a loopback port: for each connection, one
 // io.Copy each way through a 32 KiB buffer (read, write; no splice), as a relay that
-// neither terminates TLS nor parses anything. It stops at the end of the benchmark.
-func copyRelay(b *testing.B, addr string) *net.TCPAddr {
+// neither terminates TLS nor parses anything. accepted, if not nil, is called for each
+// connection it accepts. It stops at the end of the test or benchmark.
+func copyRelay(tb testing.TB, addr string, accepted func()) *net.TCPAddr {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	b.Cleanup(func() { ln.Close(); wg.Wait() })
+	tb.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Go(func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			if accepted != nil {
+				accepted()
 			}
 			wg.Go(func() {
 				defer c.Close()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/iamdb/iamdb/internal/mysqlwire"
 	"github.com/iamdb/iamdb/internal/pgwire"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // The relays' framing against scripted peers on loopback TCP, with the relay's readers
@@ -21,25 +22,12 @@ import (
 // arrive in one read. What either side sends must reach the other unchanged, and what
 // the relay tracks for pooling must come out as the real relays' tests expect.
 
-// tcpPair returns the two ends of a loopback TCP connection; both are closed at the end
-// of the test.
+// tcpPair returns the two ends of a loopback TCP connection (testenv.Loopback) with a
+// deadline, so that a relay that loses a message fails the test instead of hanging it.
 func tcpPair(t *testing.T) (a, b net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	a, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b, err = ln.Accept(); err != nil {
-		t.Fatal(err)
-	}
+	a, b = testenv.Loopback(t)
 	for _, c := range []net.Conn{a, b} {
 		c.SetDeadline(time.Now().Add(20 * time.Second))
-		t.Cleanup(func() { c.Close() })
 	}
 	return a, b
 }

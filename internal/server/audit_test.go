@@ -19,10 +19,7 @@ import (
 // while the server runs, and is closed last when it stops.
 func TestServerAudit(t *testing.T) {
 	cfg := testConfig(t)
-	srv, err := New(context.Background(), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := newServer(t, cfg)
 	fi, err := os.Stat(filepath.Join(cfg.Dir, "audit"))
 	if err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("journal dir: %v, %v; want 0700", fi, err)
@@ -36,22 +33,12 @@ func TestServerAudit(t *testing.T) {
 	if err != nil || len(p.Events) != 1 {
 		t.Fatalf("Lookup = %v, %v; want the event", p, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop(t, srv, done)
 	if err := srv.audit.Record(context.Background(), &audit.Event{}); !errors.Is(err, audit.ErrClosed) {
 		t.Errorf("Record after Shutdown = %v, want audit.ErrClosed", err)
 	}
 	// The directory is free again: a new server opens it and finds the event.
-	srv2, err := New(context.Background(), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv2 := newServer(t, cfg)
 	defer srv2.Shutdown(context.Background())
 	if p, err := srv2.Audit().Lookup(context.Background(), audit.Query{}); err != nil || len(p.Events) != 1 || p.Events[0].EventID != e.EventID {
 		t.Errorf("Lookup after restart = %v, %v", p, err)
@@ -61,10 +48,7 @@ func TestServerAudit(t *testing.T) {
 func TestServerAuditDisabled(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Audit.Enabled = false
-	srv, err := New(context.Background(), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := newServer(t, cfg)
 	defer srv.Shutdown(context.Background())
 	if srv.Audit() != nil {
 		t.Error("Audit() is not nil with audit.enabled = false")

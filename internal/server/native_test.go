@@ -107,10 +107,7 @@ func TestServerNative(t *testing.T) {
 func TestServerNativeDefaults(t *testing.T) {
 	cfg := nativeTestConfig(t)
 	cfg.Native[0].Port = 0
-	srv, err := New(context.Background(), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := newServer(t, cfg)
 	n := srv.natives[0]
 	if n.port != 6432 {
 		t.Errorf("port = %d, want the registered 6432", n.port)

@@ -52,35 +52,43 @@ func runUntilReady(t *testing.T, ctx context.Context, srv *Server) <-chan error 
 	return done
 }
 
-// serve starts a server of cfg and runs it until it is ready; it is shut down, and its
-// Run checked, at t's cleanup.
-func serve(t *testing.T, cfg Config) *Server {
+// newServer returns a new server of cfg, with no options, or fails.
+func newServer(t *testing.T, cfg Config) *Server {
 	t.Helper()
 	srv, err := New(context.Background(), cfg, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv
+}
+
+// stop shuts srv down, allowing it 30 seconds, and checks Run's result from done.
+func stop(t *testing.T, srv *Server, done <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown = %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+}
+
+// serve starts a server of cfg and runs it until it is ready; it is shut down, and its
+// Run checked, at t's cleanup.
+func serve(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	srv := newServer(t, cfg)
 	done := runUntilReady(t, context.Background(), srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	t.Cleanup(func() { stop(t, srv, done) })
 	return srv
 }
 
 // New binds every socket before Run; Run serves until its context ends, once.
 func TestServerLifecycle(t *testing.T) {
 	cfg := testConfig(t)
-	srv, err := New(context.Background(), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := newServer(t, cfg)
 	if !strings.HasPrefix(srv.URL(), "http://127.0.0.1:") || srv.URL() != "http://"+srv.Addr() || srv.OpsAddr() == "" {
 		t.Fatalf("URL %q, Addr %q, OpsAddr %q", srv.URL(), srv.Addr(), srv.OpsAddr())
 	}
@@ -112,23 +120,14 @@ func TestServerLifecycle(t *testing.T) {
 // Shutdown stops a running server, and releases one that never ran.
 func TestServerShutdown(t *testing.T) {
 	cfg := testConfig(t)
-	srv, err := New(context.Background(), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := runUntilReady(t, context.Background(), srv)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown = %v", err)
-	}
-	if err := <-done; err != nil {
-		t.Errorf("Run = %v", err)
-	}
+	srv := newServer(t, cfg)
+	stop(t, srv, runUntilReady(t, context.Background(), srv))
 
 	// The store is free again: a second server on it starts, and Shutdown releases it
 	// without Run.
-	srv, err = New(context.Background(), cfg, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := New(context.Background(), cfg, Options{})
 	if err != nil {
 		t.Fatalf("New on the same store: %v", err)
 	}
@@ -268,10 +267,7 @@ func TestSecretRedacted(t *testing.T) {
 // the store opens with the new key.
 func TestRotateMasterKey(t *testing.T) {
 	cfg := testConfig(t)
-	srv, err := New(context.Background(), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := newServer(t, cfg)
 	if err := srv.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}

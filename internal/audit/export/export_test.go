@@ -175,6 +175,15 @@ func writeGz(t *testing.T, dir, object string, raw []byte) {
 	}
 }
 
+// remove removes object from dir and returns it.
+func remove(t *testing.T, dir, object string) string {
+	t.Helper()
+	if err := os.Remove(filepath.Join(dir, object)); err != nil {
+		t.Fatal(err)
+	}
+	return object
+}
+
 func records(t *testing.T, raw []byte) []json.RawMessage {
 	t.Helper()
 	var f struct{ Records []json.RawMessage }
@@ -427,21 +436,12 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	}, {
 		name: "removed log file",
 		tamper: func(t *testing.T, dir string) string {
-			l := files(t, dir, "222222222222/CloudTrail/us-east-1")[3]
-			if err := os.Remove(filepath.Join(dir, l)); err != nil {
-				t.Fatal(err)
-			}
-			return l
+			return remove(t, dir, files(t, dir, "222222222222/CloudTrail/us-east-1")[3])
 		},
 		wantStatus: "INVALID: not found", wantDetail: "removed: ",
 	}, {
-		name: "removed digest",
-		tamper: func(t *testing.T, dir string) string {
-			if err := os.Remove(filepath.Join(dir, digest2)); err != nil {
-				t.Fatal(err)
-			}
-			return digest2
-		},
+		name:       "removed digest",
+		tamper:     func(t *testing.T, dir string) string { return remove(t, dir, digest2) },
 		wantStatus: "INVALID: not found", wantDetail: "named as the previous digest by",
 	}, {
 		name: "log files swapped",
