@@ -370,14 +370,12 @@ func decodeSignature(dst []byte, s string) bool {
 	return true
 }
 
+// lowerHex is unhex without the upper-case digits.
 func lowerHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
+	if 'A' <= c && c <= 'F' {
+		return 0, false
 	}
-	return 0, false
+	return unhex(c)
 }
 
 type credential struct{ akid, day, region, service string }

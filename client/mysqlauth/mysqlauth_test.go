@@ -107,8 +107,7 @@ func TestSigningHostOverride(t *testing.T) {
 	t.Parallel()
 	env := shared.Get(t)
 	gw := gatewayrun.MySQL(t, env, nil)
-	var mints atomic.Int64
-	src := env.TokenSource(t, env.LongTermCredentials(gatewayenv.User), &mints)
+	src := env.TokenSource(t, env.LongTermCredentials(gatewayenv.User), nil)
 	if u, err := currentUser(t, open(t, env, gw, gatewayenv.User, src, mysqlauth.Options{Host: gatewayenv.Alias})); err != nil || u != gatewayenv.User+"@%" {
 		t.Errorf("with a token for %s: current_user() = %q, %v", gatewayenv.Alias, u, err)
 	}
@@ -123,8 +122,7 @@ func TestRefusedLoginError(t *testing.T) {
 	t.Parallel()
 	env := shared.Get(t)
 	gw := gatewayrun.MySQL(t, env, nil)
-	var mints atomic.Int64
-	_, err := currentUser(t, open(t, env, gw, gatewayenv.Denied, env.TokenSource(t, env.LongTermCredentials(gatewayenv.Denied), &mints), mysqlauth.Options{}))
+	_, err := currentUser(t, open(t, env, gw, gatewayenv.Denied, env.TokenSource(t, env.LongTermCredentials(gatewayenv.Denied), nil), mysqlauth.Options{}))
 	if !isAccessDenied(err) {
 		t.Fatalf("login as a user without a policy: %v, want error 1045", err)
 	}

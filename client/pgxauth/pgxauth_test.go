@@ -233,8 +233,7 @@ func TestSigningHostOverride(t *testing.T) {
 	t.Parallel()
 	env := shared.Get(t)
 	gw := gatewayrun.Postgres(t, env, nil)
-	var n counter
-	src := newSource(t, env, env.LongTermCredentials(gatewayenv.User), &n)
+	src := env.TokenSource(t, env.LongTermCredentials(gatewayenv.User), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, tt := range []struct {
@@ -266,8 +265,7 @@ func TestRefusedLoginError(t *testing.T) {
 	t.Parallel()
 	env := shared.Get(t)
 	gw := gatewayrun.Postgres(t, env, nil)
-	var n counter
-	src := newSource(t, env, env.LongTermCredentials(gatewayenv.Denied), &n)
+	src := env.TokenSource(t, env.LongTermCredentials(gatewayenv.Denied), nil)
 	err := newPool(t, env, gw, gatewayenv.Denied, src, pgxauth.Options{}, 0).Ping(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "PAM authentication failed") {
 		t.Fatalf("Ping as a user without a policy = %v, want PAM authentication failed", err)

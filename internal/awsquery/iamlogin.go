@@ -142,23 +142,16 @@ func iamLoginOps() map[string]handler {
 			return nil, c.s.svc.DeleteAccountPasswordPolicy(c.ctx, c.caller)
 		},
 
-		"CreateVirtualMFADevice": func(c *call) (any, error) {
-			tags, err := c.tags()
-			if err != nil {
-				return nil, err
-			}
-			d, err := c.s.svc.CreateVirtualMFADevice(c.ctx, c.caller, iam.CreateVirtualMFADeviceInput{
-				Path: c.f.str("Path"), VirtualMFADeviceName: c.f.str("VirtualMFADeviceName"), Tags: tags})
-			if err != nil {
-				return nil, err
-			}
+		"CreateVirtualMFADevice": created(func(c *call, tags []iam.Tag) (iam.CreateVirtualMFADeviceInput, error) {
+			return iam.CreateVirtualMFADeviceInput{Path: c.f.str("Path"), VirtualMFADeviceName: c.f.str("VirtualMFADeviceName"), Tags: tags}, nil
+		}, (*iam.Service).CreateVirtualMFADevice, func(d iam.VirtualMFADevice) any {
 			return virtualMFAResult{xVirtualMFADevice{
 				SerialNumber:     d.SerialNumber,
 				Base32StringSeed: base64.StdEncoding.EncodeToString(d.Base32StringSeed),
 				QRCodePNG:        base64.StdEncoding.EncodeToString(d.QRCodePNG),
 				Tags:             optList(xTags(d.Tags)),
-			}}, nil
-		},
+			}}
+		}),
 		"EnableMFADevice": func(c *call) (any, error) {
 			return nil, c.s.svc.EnableMFADevice(c.ctx, c.caller, c.f.str("UserName"), c.f.str("SerialNumber"),
 				c.f.str("AuthenticationCode1"), c.f.str("AuthenticationCode2"))

@@ -258,6 +258,20 @@ func shaped[I, O any](decode func(*call) (I, error), fn func(*iam.Service, conte
 	}
 }
 
+// created is the handler of a Create action that takes tags: the tags (Tags.member.N) are
+// read first, then input builds the input from the call and the tags; fn is the
+// iam.Service method and shape makes the answer of its output.
+func created[I, O any](input func(*call, []iam.Tag) (I, error), fn func(*iam.Service, context.Context, *iam.Caller, I) (O, error), shape func(O) any) handler {
+	return listed(func(c *call) (I, error) {
+		tags, err := c.tags()
+		if err != nil {
+			var zero I
+			return zero, err
+		}
+		return input(c, tags)
+	}, fn, shape)
+}
+
 // got is a Get action: fn on what the parameter key names, its answer shaped.
 func got[O any](key string, fn func(*iam.Service, context.Context, *iam.Caller, string) (O, error), shape func(O) any) handler {
 	return listed(func(c *call) (string, error) { return c.f.str(key), nil }, fn, shape)

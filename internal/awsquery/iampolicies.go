@@ -7,21 +7,11 @@ import (
 // iamPolicyOps are the actions on managed policies and their versions.
 func iamPolicyOps() map[string]handler {
 	return map[string]handler{
-		"CreatePolicy": func(c *call) (any, error) {
-			tags, err := c.tags()
-			if err != nil {
-				return nil, err
-			}
-			p, err := c.s.svc.CreatePolicy(c.ctx, c.caller, iam.CreatePolicyInput{PolicyName: c.f.str("PolicyName"), Path: c.f.str("Path"),
-				PolicyDocument: c.f.str("PolicyDocument"), Description: c.f.str("Description"), Tags: tags})
-			if err != nil {
-				return nil, err
-			}
-			return policyResult{toPolicy(&p)}, nil
-		},
-		"GetPolicy": got("PolicyArn", (*iam.Service).GetPolicy, func(p iam.Policy) any {
-			return policyResult{toPolicy(&p)}
-		}),
+		"CreatePolicy": created(func(c *call, tags []iam.Tag) (iam.CreatePolicyInput, error) {
+			return iam.CreatePolicyInput{PolicyName: c.f.str("PolicyName"), Path: c.f.str("Path"),
+				PolicyDocument: c.f.str("PolicyDocument"), Description: c.f.str("Description"), Tags: tags}, nil
+		}, (*iam.Service).CreatePolicy, policyAnswer),
+		"GetPolicy": got("PolicyArn", (*iam.Service).GetPolicy, policyAnswer),
 		"ListPolicies": func(c *call) (any, error) {
 			n, err := c.maxItems("MaxItems", 1, 1000)
 			if err != nil {
@@ -75,6 +65,8 @@ func iamPolicyOps() map[string]handler {
 		"SetDefaultPolicyVersion": byTwo("PolicyArn", "VersionId", (*iam.Service).SetDefaultPolicyVersion),
 	}
 }
+
+func policyAnswer(p iam.Policy) any { return policyResult{toPolicy(&p)} }
 
 // iamAttachmentOps attach managed policies and permissions boundaries to users, groups
 // and roles, and list the attachments.

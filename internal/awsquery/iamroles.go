@@ -9,27 +9,18 @@ import (
 // iamRoleOps are the actions on IAM roles.
 func iamRoleOps() map[string]handler {
 	return map[string]handler{
-		"CreateRole": func(c *call) (any, error) {
-			tags, err := c.tags()
-			if err != nil {
-				return nil, err
-			}
+		"CreateRole": created(func(c *call, tags []iam.Tag) (iam.CreateRoleInput, error) {
 			msd, err := c.intParam("MaxSessionDuration")
-			if err != nil {
-				return nil, err
-			}
-			r, err := c.s.svc.CreateRole(c.ctx, c.caller, iam.CreateRoleInput{
+			return iam.CreateRoleInput{
 				RoleName: c.f.str("RoleName"), Path: c.f.str("Path"),
 				AssumeRolePolicyDocument: c.f.str("AssumeRolePolicyDocument"), Description: c.f.str("Description"),
 				MaxSessionDuration: msd, PermissionsBoundary: c.f.str("PermissionsBoundary"), Tags: tags,
-			})
-			if err != nil {
-				return nil, err
-			}
+			}, err
+		}, (*iam.Service).CreateRole, func(r iam.Role) any {
 			x := toRole(&r, true)
 			x.RoleLastUsed = nil // CreateRole's answer has none, as AWS
-			return roleResult{x}, nil
-		},
+			return roleResult{x}
+		}),
 		"GetRole": got("RoleName", (*iam.Service).GetRole, func(r iam.Role) any {
 			return roleResult{toRole(&r, true)}
 		}),
@@ -41,6 +32,8 @@ func iamRoleOps() map[string]handler {
 	}
 }
 
+func profileAnswer(p iam.InstanceProfile) any { return profileResult{toInstanceProfile(&p)} }
+
 func toProfilesPage(out iam.ListInstanceProfilesOutput) any {
 	return profilesPage{listOf(convertAll(out.InstanceProfiles, toInstanceProfile)), page{out.IsTruncated, out.Marker}}
 }
@@ -48,21 +41,10 @@ func toProfilesPage(out iam.ListInstanceProfilesOutput) any {
 // iamInstanceProfileOps are the actions on instance profiles.
 func iamInstanceProfileOps() map[string]handler {
 	return map[string]handler{
-		"CreateInstanceProfile": func(c *call) (any, error) {
-			tags, err := c.tags()
-			if err != nil {
-				return nil, err
-			}
-			p, err := c.s.svc.CreateInstanceProfile(c.ctx, c.caller, iam.CreateInstanceProfileInput{
-				InstanceProfileName: c.f.str("InstanceProfileName"), Path: c.f.str("Path"), Tags: tags})
-			if err != nil {
-				return nil, err
-			}
-			return profileResult{toInstanceProfile(&p)}, nil
-		},
-		"GetInstanceProfile": got("InstanceProfileName", (*iam.Service).GetInstanceProfile, func(p iam.InstanceProfile) any {
-			return profileResult{toInstanceProfile(&p)}
-		}),
+		"CreateInstanceProfile": created(func(c *call, tags []iam.Tag) (iam.CreateInstanceProfileInput, error) {
+			return iam.CreateInstanceProfileInput{InstanceProfileName: c.f.str("InstanceProfileName"), Path: c.f.str("Path"), Tags: tags}, nil
+		}, (*iam.Service).CreateInstanceProfile, profileAnswer),
+		"GetInstanceProfile":            got("InstanceProfileName", (*iam.Service).GetInstanceProfile, profileAnswer),
 		"ListInstanceProfiles":          listed((*call).listInput, (*iam.Service).ListInstanceProfiles, toProfilesPage),
 		"ListInstanceProfilesForRole":   listed(byNamed("RoleName"), (*iam.Service).ListInstanceProfilesForRole, toProfilesPage),
 		"DeleteInstanceProfile":         byName("InstanceProfileName", (*iam.Service).DeleteInstanceProfile),
@@ -74,26 +56,16 @@ func iamInstanceProfileOps() map[string]handler {
 // iamOIDCProviderOps are the actions on OpenID Connect providers.
 func iamOIDCProviderOps() map[string]handler {
 	return map[string]handler{
-		"CreateOpenIDConnectProvider": func(c *call) (any, error) {
-			tags, err := c.tags()
-			if err != nil {
-				return nil, err
-			}
+		"CreateOpenIDConnectProvider": created(func(c *call, tags []iam.Tag) (iam.CreateOIDCProviderInput, error) {
 			clients, err := c.f.strList("ClientIDList.member.")
 			if err != nil {
-				return nil, err
+				return iam.CreateOIDCProviderInput{}, err
 			}
 			thumbs, err := c.f.strList("ThumbprintList.member.")
-			if err != nil {
-				return nil, err
-			}
-			p, err := c.s.svc.CreateOpenIDConnectProvider(c.ctx, c.caller, iam.CreateOIDCProviderInput{URL: c.f.str("Url"),
-				ClientIDList: clients, ThumbprintList: thumbs, Tags: tags})
-			if err != nil {
-				return nil, err
-			}
-			return oidcCreateResult{p.ARN, optList(xTags(p.Tags))}, nil
-		},
+			return iam.CreateOIDCProviderInput{URL: c.f.str("Url"), ClientIDList: clients, ThumbprintList: thumbs, Tags: tags}, err
+		}, (*iam.Service).CreateOpenIDConnectProvider, func(p iam.OIDCProvider) any {
+			return oidcCreateResult{p.ARN, optList(xTags(p.Tags))}
+		}),
 		"GetOpenIDConnectProvider": got("OpenIDConnectProviderArn", (*iam.Service).GetOpenIDConnectProvider, func(p iam.OIDCProvider) any {
 			// AWS returns the URL without its scheme.
 			return oidcGetResult{Url: strings.TrimPrefix(p.URL, "https://"), ClientIDList: listOf(p.ClientIDList),

@@ -7,21 +7,11 @@ import (
 // iamUserOps are the actions on IAM users.
 func iamUserOps() map[string]handler {
 	return map[string]handler{
-		"CreateUser": func(c *call) (any, error) {
-			tags, err := c.tags()
-			if err != nil {
-				return nil, err
-			}
-			u, err := c.s.svc.CreateUser(c.ctx, c.caller, iam.CreateUserInput{UserName: c.f.str("UserName"), Path: c.f.str("Path"),
-				PermissionsBoundary: c.f.str("PermissionsBoundary"), Tags: tags})
-			if err != nil {
-				return nil, err
-			}
-			return userResult{toUser(&u)}, nil
-		},
-		"GetUser": got("UserName", (*iam.Service).GetUser, func(u iam.User) any {
-			return userResult{toUser(&u)}
-		}),
+		"CreateUser": created(func(c *call, tags []iam.Tag) (iam.CreateUserInput, error) {
+			return iam.CreateUserInput{UserName: c.f.str("UserName"), Path: c.f.str("Path"),
+				PermissionsBoundary: c.f.str("PermissionsBoundary"), Tags: tags}, nil
+		}, (*iam.Service).CreateUser, userAnswer),
+		"GetUser": got("UserName", (*iam.Service).GetUser, userAnswer),
 		"ListUsers": listed((*call).listInput, (*iam.Service).ListUsers, func(out iam.ListUsersOutput) any {
 			us := convertAll(out.Users, toUser)
 			for i := range us {
@@ -32,6 +22,8 @@ func iamUserOps() map[string]handler {
 		"DeleteUser": byName("UserName", (*iam.Service).DeleteUser),
 	}
 }
+
+func userAnswer(u iam.User) any { return userResult{toUser(&u)} }
 
 func toGroupsPage(out iam.ListGroupsOutput) any {
 	return groupsPage{listOf(convertAll(out.Groups, toGroup)), page{out.IsTruncated, out.Marker}}

@@ -133,28 +133,27 @@ func (n *pnode) put(segs []string, v string) {
 				}
 			}
 		}
-		if n.fields == nil {
-			n.fields = map[string]*pnode{}
-		}
-		child := n.fields[name]
-		if child == nil {
-			child = &pnode{}
-			n.fields[name] = child
-		}
+		child := childNode(&n.fields, name)
 		if ok {
-			if child.items == nil {
-				child.items = map[int]*pnode{}
-			}
-			item := child.items[idx]
-			if item == nil {
-				item = &pnode{}
-				child.items[idx] = item
-			}
-			child = item
+			child = childNode(&child.items, idx)
 		}
 		n, segs = child, rest
 	}
 	n.leaf = &v
+}
+
+// childNode returns the node under k in *m, adding an empty one (and the map) if there
+// is none.
+func childNode[K comparable](m *map[K]*pnode, k K) *pnode {
+	if *m == nil {
+		*m = map[K]*pnode{}
+	}
+	c := (*m)[k]
+	if c == nil {
+		c = &pnode{}
+		(*m)[k] = c
+	}
+	return c
 }
 
 // value returns the JSON value of n: a list's items in index order, an object's fields,

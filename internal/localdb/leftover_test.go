@@ -22,20 +22,6 @@ import (
 	"github.com/iamdb/iamdb/internal/testenv"
 )
 
-// sharedParent is a new directory the servers' OS users can search, for Dir.
-func sharedParent(t *testing.T) string {
-	t.Helper()
-	d, err := os.MkdirTemp("", "iamdb-leftover-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	if err := os.Chmod(d, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 // readPID returns the process ID on the first line of a pid file.
 func readPID(file string) (int, error) {
 	b, err := os.ReadFile(file)
@@ -72,7 +58,7 @@ func TestRemoveLeftovers(t *testing.T) {
 	if _, err := localdb.FindPostgres(); err != nil {
 		t.Skip(err)
 	}
-	parent := sharedParent(t)
+	parent := testenv.SocketDir(t, "iamdb-leftover-test-") // the servers' OS users search it, for Dir
 
 	// What a crashed run leaves: the child's directories.
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRemoveLeftovers$")

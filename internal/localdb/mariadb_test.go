@@ -364,7 +364,7 @@ func TestMariaDBRestart(t *testing.T) {
 	if err := m.Exec(testenv.Context(t), rdsiam.MySQLIAMUserSQL("jane")...); err != nil {
 		t.Fatal(err)
 	}
-	before := openAdmin(t, m) // logs nothing: the broken connection is expected
+	before := localdbtest.MariaDBAdmin(t, m) // logs nothing: the broken connection is expected
 	conn, err := before.Conn(testenv.Context(t))
 	if err != nil {
 		t.Fatal(err)

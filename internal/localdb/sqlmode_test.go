@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
 	"github.com/iamdb/iamdb/internal/pki"
@@ -102,25 +100,6 @@ func checkIAMAccount(t *testing.T, m *localdb.MariaDB, db *sql.DB, ca *pki.CA, b
 	return after
 }
 
-// openAdmin opens a pool of one connection of the admin, so that session settings last.
-func openAdmin(t testing.TB, m *localdb.MariaDB) *sql.DB {
-	t.Helper()
-	cfg, err := mysql.ParseDSN(m.AdminDSN(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Logger = &mysql.NopLogger{}
-	cn, err := mysql.NewConnector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(cn)
-	db.SetMaxOpenConns(1)
-	db.SetConnMaxLifetime(0)
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // sqlModes are the session modes rdsiam.MySQLIAMUserSQL must mean the same in.
 var sqlModes = []string{
 	"", // backslash escapes on
@@ -137,7 +116,7 @@ func TestIAMUserSQLModes(t *testing.T) {
 	t.Parallel()
 	ca := localdbtest.CA(t)
 	m := localdbtest.MariaDB(t, ca)
-	db := openAdmin(t, m)
+	db := localdbtest.MariaDBAdmin(t, m)
 	accounts := mariaDBAccounts(t, db)
 	for i, mode := range sqlModes {
 		if _, err := db.ExecContext(testenv.Context(t), "SET SESSION sql_mode = '"+mode+"'"); err != nil {

@@ -86,27 +86,16 @@ func FuzzScan(f *testing.F) {
 	f.Add(slices.Concat(frame(0, []byte{ComPing}), frame(1, nil), []byte{5, 0, 0}))
 	f.Add([]byte{0xff, 0xff, 0xff, 0, 1})
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r := bufio.NewReader(bytes.NewReader(in))
-		pos := 0
-		walked := Scan(in, func(n int, seq byte, payload []byte) bool {
-			rn, rseq, err := ReadHeader(r)
-			if err != nil || rn != n || rseq != seq || n != len(payload) {
-				t.Fatalf("Scan visits %d bytes, seq %d at %d; ReadHeader = %d, %d, %v", n, seq, pos, rn, rseq, err)
-			}
-			got := make([]byte, n)
-			if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, payload) {
-				t.Fatalf("payload at %d differs", pos)
-			}
-			pos += 4 + n
-			return true
+		testenv.CheckScan(t, in, 4, nil, func(in []byte, visit func(byte, []byte) bool) (int, error) {
+			return Scan(in, func(n int, seq byte, payload []byte) bool {
+				if n != len(payload) {
+					t.Fatalf("Scan visits %d bytes with a payload of %d", n, len(payload))
+				}
+				return visit(seq, payload)
+			}), nil
+		}, func(r *bufio.Reader) (byte, int, error) {
+			n, seq, err := ReadHeader(r)
+			return seq, n, err
 		})
-		if walked != pos || walked > len(in) {
-			t.Fatalf("walked %d, visited up to %d of %d", walked, pos, len(in))
-		}
-		if n, _, err := ReadHeader(r); err == nil && walked+4+n <= len(in) {
-			t.Fatalf("Scan stopped at %d before a whole frame of %d bytes", walked, n)
-		} else if err != nil && len(in)-walked >= 4 {
-			t.Fatalf("Scan stopped at %d; ReadHeader = %v", walked, err)
-		}
 	})
 }

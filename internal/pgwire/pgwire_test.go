@@ -538,37 +538,6 @@ func FuzzScan(f *testing.F) {
 	f.Add([]byte{'Q', 0, 0, 0, 3})
 	f.Add([]byte{'d', 0, 0, 0, 5, 'x', 'Z', 0, 0, 0, 5, 'I'})
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r := bufio.NewReader(bytes.NewReader(in))
-		pos := 0
-		walked, err := Scan(in, func(typ byte, body []byte) bool {
-			rtyp, n, rerr := ReadHeader(r)
-			if rerr != nil || rtyp != typ || n != len(body) {
-				t.Fatalf("Scan visits %q (%d bytes) at %d; ReadHeader = %q, %d, %v", typ, len(body), pos, rtyp, n, rerr)
-			}
-			got := make([]byte, n)
-			if _, rerr := io.ReadFull(r, got); rerr != nil || !bytes.Equal(got, body) {
-				t.Fatalf("body at %d differs", pos)
-			}
-			pos += 5 + n
-			return true
-		})
-		if walked != pos || walked > len(in) {
-			t.Fatalf("walked %d, visited up to %d of %d", walked, pos, len(in))
-		}
-		// What is left: ReadHeader fails on the same bad header, or finds a message
-		// that is not whole.
-		typ, n, rerr := ReadHeader(r)
-		switch {
-		case err != nil:
-			if rerr == nil || !errors.Is(rerr, ErrProtocol) {
-				t.Fatalf("Scan: %v; ReadHeader = %q, %d, %v", err, typ, n, rerr)
-			}
-		case rerr == nil:
-			if walked+5+n <= len(in) {
-				t.Fatalf("Scan stopped at %d before a whole message of %d bytes", walked, n)
-			}
-		case len(in)-walked >= 5:
-			t.Fatalf("Scan stopped at %d; ReadHeader = %v", walked, rerr)
-		}
+		testenv.CheckScan(t, in, 5, ErrProtocol, Scan, ReadHeader)
 	})
 }

@@ -7,18 +7,20 @@ import (
 	"github.com/iamdb/iamdb/internal/rdsiam"
 )
 
+// The statements quote the user once, as the account (PostgreSQL's identifier, MariaDB's
+// 'user'@'%') each statement names; the table gives that quoting, and for MariaDB the
+// certificate subject and whether backslashes need NO_BACKSLASH_ESCAPES around the
+// statements.
 func TestPostgresIAMUserSQL(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		user string
-		want []string
-	}{
-		{"iam_user", []string{`CREATE USER "iam_user" WITH LOGIN`, `GRANT rds_iam TO "iam_user"`}},
-		{`We"ird \User'`, []string{`CREATE USER "We""ird \User'" WITH LOGIN`, `GRANT rds_iam TO "We""ird \User'"`}},
-		{`"; DROP ROLE x; --`, []string{`CREATE USER """; DROP ROLE x; --" WITH LOGIN`, `GRANT rds_iam TO """; DROP ROLE x; --"`}},
+	for _, tc := range []struct{ user, quoted string }{
+		{"iam_user", `"iam_user"`},
+		{`We"ird \User'`, `"We""ird \User'"`},
+		{`"; DROP ROLE x; --`, `"""; DROP ROLE x; --"`},
 	} {
-		if got := rdsiam.PostgresIAMUserSQL(tc.user); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
-			t.Errorf("PostgresIAMUserSQL(%q) =\n%s\nwant\n%s", tc.user, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+		want := []string{"CREATE USER " + tc.quoted + " WITH LOGIN", "GRANT rds_iam TO " + tc.quoted}
+		if got := rdsiam.PostgresIAMUserSQL(tc.user); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("PostgresIAMUserSQL(%q) =\n%s\nwant\n%s", tc.user, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	}
 }
@@ -28,51 +30,27 @@ func TestMySQLIAMUserSQL(t *testing.T) {
 	const save = `SET @iamdb_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')`
 	const restore = `SET SESSION sql_mode = @iamdb_sql_mode`
 	for _, tc := range []struct {
-		user string
-		want []string
+		user, account, subject string
+		rawBackslashes         bool
 	}{
-		{"u", []string{
-			`CREATE USER 'u'@'%' REQUIRE SUBJECT '/CN=u'`,
-			`GRANT rds_iam TO 'u'@'%'`,
-			`SET DEFAULT ROLE rds_iam FOR 'u'@'%'`,
-		}},
-		{`o'b"x`, []string{
-			`CREATE USER 'o''b"x'@'%' REQUIRE SUBJECT '/CN=o''b"x'`,
-			`GRANT rds_iam TO 'o''b"x'@'%'`,
-			`SET DEFAULT ROLE rds_iam FOR 'o''b"x'@'%'`,
-		}},
-		{`o'b\x`, []string{
-			save,
-			`CREATE USER 'o''b\x'@'%' REQUIRE SUBJECT '/CN=o''b\x'`,
-			`GRANT rds_iam TO 'o''b\x'@'%'`,
-			`SET DEFAULT ROLE rds_iam FOR 'o''b\x'@'%'`,
-			restore,
-		}},
-		{"a/b+c", []string{
-			save,
-			`CREATE USER 'a/b+c'@'%' REQUIRE SUBJECT '/CN=a\/b\+c'`,
-			`GRANT rds_iam TO 'a/b+c'@'%'`,
-			`SET DEFAULT ROLE rds_iam FOR 'a/b+c'@'%'`,
-			restore,
-		}},
-		{"jö", []string{
-			save,
-			`CREATE USER 'jö'@'%' REQUIRE SUBJECT '/CN=j\xC3\xB6'`,
-			`GRANT rds_iam TO 'jö'@'%'`,
-			`SET DEFAULT ROLE rds_iam FOR 'jö'@'%'`,
-			restore,
-		}},
-		{"nul\x00", []string{
-			save,
-			"CREATE USER 'nul\x00'@'%' REQUIRE SUBJECT '/CN=nul\\x00'",
-			"GRANT rds_iam TO 'nul\x00'@'%'",
-			"SET DEFAULT ROLE rds_iam FOR 'nul\x00'@'%'",
-			restore,
-		}},
+		{"u", `'u'@'%'`, `'/CN=u'`, false},
+		{`o'b"x`, `'o''b"x'@'%'`, `'/CN=o''b"x'`, false},
+		{`o'b\x`, `'o''b\x'@'%'`, `'/CN=o''b\x'`, true},
+		{"a/b+c", `'a/b+c'@'%'`, `'/CN=a\/b\+c'`, true},
+		{"jö", `'jö'@'%'`, `'/CN=j\xC3\xB6'`, true},
+		{"nul\x00", "'nul\x00'@'%'", `'/CN=nul\x00'`, true},
 	} {
+		want := []string{
+			"CREATE USER " + tc.account + " REQUIRE SUBJECT " + tc.subject,
+			"GRANT rds_iam TO " + tc.account,
+			"SET DEFAULT ROLE rds_iam FOR " + tc.account,
+		}
+		if tc.rawBackslashes {
+			want = append(append([]string{save}, want...), restore)
+		}
 		got := rdsiam.MySQLIAMUserSQL(tc.user)
-		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
-			t.Errorf("MySQLIAMUserSQL(%q) =\n%s\nwant\n%s", tc.user, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("MySQLIAMUserSQL(%q) =\n%s\nwant\n%s", tc.user, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	}
 }

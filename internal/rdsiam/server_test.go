@@ -2,12 +2,10 @@ package rdsiam_test
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
@@ -76,18 +74,7 @@ var mysqlModes = []string{"", "NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI"}
 
 func FuzzMySQLQuoteServer(f *testing.F) {
 	m := localdbtest.MariaDB(f, localdbtest.CA(f))
-	cfg, err := mysql.ParseDSN(m.AdminDSN(""))
-	if err != nil {
-		f.Fatal(err)
-	}
-	cfg.Logger = &mysql.NopLogger{}
-	cn, err := mysql.NewConnector(cfg)
-	if err != nil {
-		f.Fatal(err)
-	}
-	db := sql.OpenDB(cn)
-	db.SetMaxOpenConns(1) // one session: the sql_mode set below lasts
-	f.Cleanup(func() { db.Close() })
+	db := localdbtest.MariaDBAdmin(f, m) // one session: the sql_mode set below lasts
 	for _, s := range hostile {
 		f.Add(s)
 	}

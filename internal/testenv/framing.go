@@ -3,6 +3,7 @@ package testenv
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"testing"
 	"testing/iotest"
@@ -27,5 +28,48 @@ func HeaderAllocs(t testing.TB, in []byte, read func(*bufio.Reader) error, write
 		w.Flush()
 	}); n != 0 {
 		t.Errorf("ReadHeader and WriteHeader allocate %v times", n)
+	}
+}
+
+// CheckScan checks a wire package's Scan against its ReadHeader on in (a fuzz input): the
+// frames scan visits are those that a reader framing in with readHeader finds whole, in
+// order, each with the same tag (MySQL's sequence number, PostgreSQL's message type) and
+// body; scan stops where that reader would block, or, when it returns an error, where
+// readHeader fails with badHeader too. headerLen is the length of a frame's header.
+func CheckScan(t testing.TB, in []byte, headerLen int, badHeader error,
+	scan func(in []byte, visit func(tag byte, body []byte) bool) (int, error),
+	readHeader func(*bufio.Reader) (tag byte, n int, err error)) {
+	t.Helper()
+	r := bufio.NewReader(bytes.NewReader(in))
+	pos := 0
+	walked, err := scan(in, func(tag byte, body []byte) bool {
+		rtag, n, rerr := readHeader(r)
+		if rerr != nil || rtag != tag || n != len(body) {
+			t.Fatalf("Scan visits %#x (%d bytes) at %d; ReadHeader = %#x, %d, %v", tag, len(body), pos, rtag, n, rerr)
+		}
+		got := make([]byte, n)
+		if _, rerr := io.ReadFull(r, got); rerr != nil || !bytes.Equal(got, body) {
+			t.Fatalf("body at %d differs", pos)
+		}
+		pos += headerLen + n
+		return true
+	})
+	if walked != pos || walked > len(in) {
+		t.Fatalf("walked %d, visited up to %d of %d", walked, pos, len(in))
+	}
+	// What is left: ReadHeader fails on the same bad header, or finds a frame that is not
+	// whole.
+	tag, n, rerr := readHeader(r)
+	switch {
+	case err != nil:
+		if rerr == nil || !errors.Is(rerr, badHeader) {
+			t.Fatalf("Scan: %v; ReadHeader = %#x, %d, %v", err, tag, n, rerr)
+		}
+	case rerr == nil:
+		if walked+headerLen+n <= len(in) {
+			t.Fatalf("Scan stopped at %d before a whole frame of %d bytes", walked, n)
+		}
+	case len(in)-walked >= headerLen:
+		t.Fatalf("Scan stopped at %d; ReadHeader = %v", walked, rerr)
 	}
 }

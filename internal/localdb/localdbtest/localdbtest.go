@@ -7,6 +7,7 @@ package localdbtest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"io/fs"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/pki"
@@ -61,6 +64,27 @@ func MariaDBWithOptions(tb testing.TB, opt localdb.MariaDBOptions) *localdb.Mari
 		_, _, err := localdb.FindMariaDB()
 		return err
 	}, func(ctx context.Context) (*localdb.MariaDB, error) { return localdb.StartMariaDB(ctx, opt) })
+}
+
+// MariaDBAdmin opens a pool of one connection of m's administrator (AdminDSN, over TLS),
+// so that session settings such as sql_mode last from one statement to the next. The
+// driver logs nothing (a connection a test breaks on purpose is expected); the pool is
+// closed when the test ends.
+func MariaDBAdmin(tb testing.TB, m *localdb.MariaDB) *sql.DB {
+	tb.Helper()
+	cfg, err := mysql.ParseDSN(m.AdminDSN(""))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Logger = &mysql.NopLogger{}
+	cn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db := sql.OpenDB(cn)
+	db.SetMaxOpenConns(1)
+	tb.Cleanup(func() { db.Close() })
+	return db
 }
 
 // start starts a server with startFn (named name, in messages) and stops it when the
