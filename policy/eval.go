@@ -116,7 +116,7 @@ type cursor struct {
 }
 
 func (p *Policy) cursor(r *request) cursor {
-	if !r.lowerOK || p.byAction == nil {
+	if !r.lowerOK || p.index == nil {
 		return cursor{p: p, full: true}
 	}
 	return cursor{p: p, lit: p.byAction[string(r.lower[:r.lowerLen])], wild: p.wild}
@@ -165,7 +165,7 @@ func Evaluate(in *Input) Decision {
 	r.prepare(in)
 	var f findings
 	if f.scan(&r) {
-		return Decision{Effect: ExplicitDeny, Policy: f.deny.Name(), Statement: f.denied.label, Reason: f.denyReason}
+		return Decision{Effect: ExplicitDeny, Policy: f.deny.Name(), Statement: f.denied.label(), Reason: f.denyReason}
 	}
 	return f.decide(&r)
 }
@@ -269,7 +269,7 @@ func (f *findings) setDeny(st *statement, p *Policy, reason string) bool {
 
 // allowResource is an Allow by the resource-based policy.
 func (f *findings) allowResource(reason string) Decision {
-	return Decision{Effect: Allowed, Policy: f.in.ResourcePolicy.Name(), Statement: f.resAllow.label, Reason: reason}
+	return Decision{Effect: Allowed, Policy: f.in.ResourcePolicy.Name(), Statement: f.resAllow.label(), Reason: reason}
 }
 
 // identityPath is the decision when the identity side must allow on its own, within the
@@ -283,7 +283,7 @@ func (f *findings) identityPath(reason string) Decision {
 	case !f.sessionOK:
 		return Decision{Reason: reasonNoSession}
 	}
-	return Decision{Effect: Allowed, Policy: f.idPolicy.Name(), Statement: f.idAllow.label, Reason: reasonAllowIdentity}
+	return Decision{Effect: Allowed, Policy: f.idPolicy.Name(), Statement: f.idAllow.label(), Reason: reasonAllowIdentity}
 }
 
 // resourcePath is the decision when the resource-based policy allows a role or through a

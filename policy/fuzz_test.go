@@ -2,7 +2,11 @@ package policy
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParse feeds arbitrary documents to Parse under every kind: it must never panic, must
@@ -62,4 +66,58 @@ func fuzzContext() *Context {
 	c.Set("aws:tagkeys", String("a"), String("b"))
 	c.Set("aws:multifactorauthage", String("30"))
 	return c
+}
+
+// FuzzScanJSON checks scanJSON against decodeJSONStd (encoding/json): on every document
+// Parse would decode, scanJSON either gives up or makes the same tree, and it never takes
+// a document that decodeJSONStd refuses.
+func FuzzScanJSON(f *testing.F) {
+	for _, d := range goldenDocuments(f) {
+		f.Add(d)
+	}
+	for _, d := range scanCases {
+		f.Add([]byte(d.doc))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		if !utf8.Valid(doc) || len(doc) > maxDocumentBytes {
+			return
+		}
+		for _, r := range string(doc) {
+			if !allowedRune(r) {
+				return // Parse refuses it before decoding
+			}
+		}
+		got, ok := scanJSON(doc)
+		want, err := decodeJSONStd(doc)
+		if !ok {
+			return
+		}
+		if err != nil {
+			t.Fatalf("scanJSON(%q) took a document that encoding/json refuses: %v", doc, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("scanJSON(%q) = %s, want %s", doc, dumpJSON(got), dumpJSON(want))
+		}
+	})
+}
+
+// dumpJSON renders a tree for failure messages.
+func dumpJSON(n *jnode) string {
+	switch n.kind {
+	case 'o':
+		var b strings.Builder
+		b.WriteString("{")
+		for i, k := range n.keys {
+			fmt.Fprintf(&b, "%q:%s,", k, dumpJSON(n.vals[i]))
+		}
+		return b.String() + "}"
+	case 'a':
+		var b strings.Builder
+		b.WriteString("[")
+		for _, e := range n.arr {
+			b.WriteString(dumpJSON(e) + ",")
+		}
+		return b.String() + "]"
+	}
+	return fmt.Sprintf("%c(%q,%v)", n.kind, n.str, n.b)
 }

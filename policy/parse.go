@@ -157,22 +157,27 @@ type Policy struct {
 type body struct {
 	version string
 	id      string
-	size    int
 	stmts   []statement
-	// byAction indexes the statements whose Action lists only literal actions by each
-	// lower-cased "service:name"; wild lists the others (wildcards, NotAction). Both hold
-	// statement indices in ascending order. Policies of at most indexMin statements have
-	// neither (nil byAction): evaluation tries every statement, which costs less than the
-	// lookup and saves the map's memory.
-	byAction map[string][]int32
-	wild     []int32
+	// index is nil in policies of at most indexMin statements: evaluation tries every
+	// statement, which costs less than the lookup and saves the index's memory.
+	*index
 	// quick holds, per statement, a cheap test that rejects most resources the statement
 	// cannot match without touching the statement itself (see quickFilter).
 	quick []quickFilter
 
+	size     int32 // at most maxDocumentBytes
 	kind     Kind
 	hasDeny  bool
 	hasAllow bool
+}
+
+// index says which statements of a policy can match an action.
+type index struct {
+	// byAction indexes the statements whose Action lists only literal actions by each
+	// lower-cased "service:name"; wild lists the others (wildcards, NotAction). Both hold
+	// statement indices in ascending order.
+	byAction map[string][]int32
+	wild     []int32
 }
 
 // quickFilter rejects a request resource that cannot match a statement's only Resource
@@ -218,7 +223,7 @@ func (p *Policy) Version() string { return p.version }
 func (p *Policy) ID() string { return p.id }
 
 // Size is the document's size in characters without white space, as IAM counts it.
-func (p *Policy) Size() int { return p.size }
+func (p *Policy) Size() int { return int(p.size) }
 
 // NumStatements is the number of statements.
 func (p *Policy) NumStatements() int { return len(p.stmts) }
@@ -226,8 +231,7 @@ func (p *Policy) NumStatements() int { return len(p.stmts) }
 // statement is a compiled statement.
 // The flags sit together at the end, so that the struct packs without padding.
 type statement struct {
-	label string // Sid, or "Statement[i]"
-	sid   string
+	sid string
 
 	actions    []actionPattern
 	resources  []arnPattern
@@ -240,6 +244,15 @@ type statement struct {
 	notResource  bool
 	hasPrincipal bool
 	notPrincipal bool
+	idx          int32 // in the policy
+}
+
+// label is the Sid of the statement, or "Statement[i]".
+func (st *statement) label() string {
+	if st.sid != "" {
+		return st.sid
+	}
+	return stmtLabel(int(st.idx))
 }
 
 // actionPattern is one compiled Action entry, lower-cased.
@@ -269,10 +282,12 @@ func Parse(doc []byte, opts ...Option) (*Policy, error) {
 	if !utf8.Valid(doc) {
 		return nil, docErr("", "document is not valid UTF-8")
 	}
-	for _, r := range string(doc) {
+	for i := 0; i < len(doc); {
+		r, n := utf8.DecodeRune(doc[i:])
 		if !allowedRune(r) {
 			return nil, docErr("", fmt.Sprintf("character %U is not allowed (only tab, line feed, carriage return and U+0020 to U+00FF)", r))
 		}
+		i += n
 	}
 	size := countSize(doc)
 	if limit > 0 && size > limit {
@@ -286,7 +301,7 @@ func Parse(doc []byte, opts ...Option) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.size = size
+	p.size = int32(size)
 	return p, nil
 }
 
@@ -298,7 +313,9 @@ func allowedRune(r rune) bool {
 // countSize counts characters outside white space that is outside strings.
 func countSize(doc []byte) int {
 	n, inStr, esc := 0, false, false
-	for _, r := range string(doc) {
+	for i := 0; i < len(doc); {
+		r, w := utf8.DecodeRune(doc[i:])
+		i += w
 		switch {
 		case inStr:
 			switch {
@@ -349,7 +366,18 @@ func (n *jnode) typeName() string {
 	return "an object"
 }
 
+// decodeJSON decodes a document into a tree of jnodes. Errors are syntax errors, duplicate
+// keys, nesting deeper than maxDepth and characters that policies do not allow in strings.
 func decodeJSON(doc []byte) (*jnode, error) {
+	if n, ok := scanJSON(doc); ok {
+		return n, nil
+	}
+	return decodeJSONStd(doc)
+}
+
+// decodeJSONStd is decodeJSON with encoding/json: the reference, and the path that says
+// what is wrong with a document scanJSON does not take.
+func decodeJSONStd(doc []byte) (*jnode, error) {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
 	n, err := readNode(dec, 0)
@@ -515,21 +543,18 @@ const indexMin = 4
 func (p *Policy) buildIndex() {
 	p.quick = make([]quickFilter, len(p.stmts))
 	if len(p.stmts) > indexMin {
-		p.byAction = map[string][]int32{}
+		p.index = &index{byAction: map[string][]int32{}}
 	}
 	for i := range p.stmts {
 		st := &p.stmts[i]
 		if st.hasResource && !st.notResource && len(st.resources) == 1 {
 			r := &st.resources[0]
 			pre, exact := r.prefix, r.isLit
-			if exact {
-				pre = r.lit
-			}
 			if !r.any && len(pre) >= 8 {
 				p.quick[i] = quickFilter{n: uint32(len(pre)), exact: exact, tail: binary.LittleEndian.Uint64([]byte(pre[len(pre)-8:]))}
 			}
 		}
-		if p.byAction == nil {
+		if p.index == nil {
 			continue
 		}
 		literal := !st.notAction
@@ -568,7 +593,7 @@ func stmtLabel(idx int) string {
 }
 
 func compileStatement(idx int, n *jnode, kind Kind, vars bool) (statement, error) {
-	st := statement{label: stmtLabel(idx)}
+	st := statement{idx: int32(idx)}
 	sid := ""
 	fail := func(field, msg string) (statement, error) {
 		return statement{}, &SyntaxError{Statement: idx, Sid: sid, Field: field, Msg: msg}
@@ -630,9 +655,7 @@ func (st *statement) setSid(n *jnode, kind Kind, sid *string) (field, msg string
 				}
 			}
 		}
-		if *sid != "" {
-			st.label, st.sid = *sid, *sid
-		}
+		st.sid = *sid
 	}
 	return "", ""
 }

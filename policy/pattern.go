@@ -355,13 +355,12 @@ func splitPattern(s string, vars bool) (parts [6]string, ok bool) {
 
 // arnPattern is a compiled ARN pattern for Resource/NotResource and the Arn operators.
 type arnPattern struct {
-	lit    string // the whole pattern when it has no wildcard and no variable
-	prefix string // literal text every matching ARN starts with
+	prefix string // literal text every matching ARN starts with; the whole pattern when isLit
 	// parts are the patterns of the ARN parts that must be matched (not "*", not inside
 	// prefix), in part order; none when isLit.
 	parts []pattern
 	any   bool // "*"
-	isLit bool // lit is valid
+	isLit bool // the pattern has no wildcard and no variable
 }
 
 func compileARNPattern(s string, vars bool) (arnPattern, bool) {
@@ -383,7 +382,7 @@ func compileARNPattern(s string, vars bool) (arnPattern, bool) {
 	}
 	a.prefix = s[:cut]
 	if cut == len(s) {
-		a.lit, a.isLit = s, true
+		a.isLit = true
 		return a, true
 	}
 	// Parts that lie wholly inside the literal prefix are checked by the prefix test.
@@ -405,8 +404,8 @@ func (a *arnPattern) match(value string, parts *[6]string, partsOK bool, ctx *Co
 	if a.isLit {
 		// Policies of one account share long prefixes and differ near the end: look at the
 		// last byte before comparing everything.
-		n := len(a.lit)
-		return len(value) == n && (n == 0 || value[n-1] == a.lit[n-1]) && value == a.lit
+		n := len(a.prefix)
+		return len(value) == n && (n == 0 || value[n-1] == a.prefix[n-1]) && value == a.prefix
 	}
 	n := len(a.prefix)
 	if !partsOK || len(value) < n || (n > 0 && value[n-1] != a.prefix[n-1]) || value[:n] != a.prefix {

@@ -191,7 +191,7 @@ func apply(prev *snapshot, rev int64, items map[[2]string]*store.Item, b *builde
 		if p := n.users.Get(key); p != nil {
 			n.users = n.users.Set(key, resolveUser(p, n.managed.Get, n.groups.Get))
 		}
-		for id := range n.userKeys.Get(key).All() {
+		for _, id := range n.userKeys.Get(key) {
 			dirtyKeys[id] = true // new Callers
 		}
 	}
@@ -200,12 +200,16 @@ func apply(prev *snapshot, rev int64, items map[[2]string]*store.Item, b *builde
 	for _, key := range byKind[kindKey] {
 		old := n.keys.Get(key)
 		if old != nil {
-			n.userKeys = removeRefs(n.userKeys, []string{entityKey(old.account, old.user)}, key)
+			n.userKeys = removeKeyID(n.userKeys, old.user, key)
 			n.keys = n.keys.Delete(key)
 		}
 		if d := new(keyDoc); doc(kindKey, key, d) {
-			e := b.keyEntry(d, old)
-			n.userKeys = addRefs(n.userKeys, []string{entityKey(e.account, e.user)}, key)
+			uk := entityKey(d.Account, d.User)
+			if old != nil && old.user == uk {
+				uk = old.user
+			}
+			e := b.keyEntry(d, uk, old)
+			n.userKeys = addKeyID(n.userKeys, uk, key)
 			n.keys = n.keys.Set(key, e)
 		}
 		dirtyKeys[key] = true
@@ -217,7 +221,7 @@ func apply(prev *snapshot, rev int64, items map[[2]string]*store.Item, b *builde
 			n.unsealable = n.unsealable.Delete(key)
 			continue
 		}
-		u := n.users.Get(entityKey(e.account, e.user))
+		u := n.users.Get(e.user)
 		if u != nil && !e.opened {
 			if _, was := n.unsealable.Lookup(key); !was {
 				lost = append(lost, key)
@@ -266,4 +270,29 @@ func removeRefs(index pmap[pset], keys []string, ref string) pmap[pset] {
 		}
 	}
 	return index
+}
+
+// addKeyID returns index with the access key ID id added to the IDs of user (an entity
+// key), kept sorted; the slices in index are never changed in place.
+func addKeyID(index pmap[[]string], user, id string) pmap[[]string] {
+	ids := index.Get(user)
+	i, found := slices.BinarySearch(ids, id)
+	if found {
+		return index
+	}
+	return index.Set(user, slices.Insert(slices.Clip(ids), i, id))
+}
+
+// removeKeyID returns index without the access key ID id among the IDs of user, and
+// without user if it has none left.
+func removeKeyID(index pmap[[]string], user, id string) pmap[[]string] {
+	ids := index.Get(user)
+	i, found := slices.BinarySearch(ids, id)
+	switch {
+	case !found:
+		return index
+	case len(ids) == 1:
+		return index.Delete(user)
+	}
+	return index.Set(user, slices.Delete(slices.Clone(ids), i, i+1))
 }

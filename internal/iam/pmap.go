@@ -239,12 +239,15 @@ func pmapOf[V any](m map[string]V) pmap[V] {
 	if len(ents) == 0 {
 		return pmap[V]{}
 	}
-	return pmap[V]{root: buildPnode(ents, hashes, 0), n: len(ents)}
+	// One scratch array for every level, rather than one per node: what the build leaves
+	// behind is only the nodes.
+	tmp, tmpH := make([]pentry[V], len(ents)), make([]uint64, len(ents))
+	return pmap[V]{root: buildPnode(ents, hashes, tmp, tmpH, 0), n: len(ents)}
 }
 
 // buildPnode returns the node at shift holding ents (whose hashes are hashes), which it
-// reorders.
-func buildPnode[V any](ents []pentry[V], hashes []uint64, shift uint) *pnode[V] {
+// reorders, using tmp and tmpH (as long as ents) as scratch.
+func buildPnode[V any](ents []pentry[V], hashes []uint64, tmp []pentry[V], tmpH []uint64, shift uint) *pnode[V] {
 	if shift > pmapMaxShift {
 		return &pnode[V]{entries: slices.Clone(ents)}
 	}
@@ -259,22 +262,22 @@ func buildPnode[V any](ents []pentry[V], hashes []uint64, shift uint) *pnode[V] 
 		}
 		count[i+1] += count[i] // count[i] is now where slot i starts
 	}
-	sorted := make([]pentry[V], len(ents))
-	sortedH := make([]uint64, len(ents))
 	next := count
 	for i, h := range hashes {
 		s := (h >> shift) & 31
-		sorted[next[s]], sortedH[next[s]] = ents[i], h
+		tmp[next[s]], tmpH[next[s]] = ents[i], h
 		next[s]++
 	}
+	copy(ents, tmp)
+	copy(hashes, tmpH)
 	n.entries = make([]pentry[V], 0, bits.OnesCount32(n.bitmap))
 	for i := range 32 {
 		lo, hi := count[i], count[i+1]
 		switch {
 		case hi-lo == 1:
-			n.entries = append(n.entries, sorted[lo])
+			n.entries = append(n.entries, ents[lo])
 		case hi-lo > 1:
-			n.entries = append(n.entries, pentry[V]{child: buildPnode(sorted[lo:hi], sortedH[lo:hi], shift+pmapBits)})
+			n.entries = append(n.entries, pentry[V]{child: buildPnode(ents[lo:hi], hashes[lo:hi], tmp[lo:hi], tmpH[lo:hi], shift+pmapBits)})
 		}
 	}
 	return n

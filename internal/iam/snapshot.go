@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"io"
 	"iter"
 	"math"
 	"slices"
@@ -47,7 +46,7 @@ type snapshot struct {
 	members    pmap[pset]          // group entityKey → users whose document lists the group
 	uses       pmap[pset]          // managed policy ARN → refKey of its attachers and boundary users
 	policyARNs pmap[string]        // policy store key → its ARN
-	userKeys   pmap[pset]          // user entityKey → IDs of the access keys naming the user
+	userKeys   pmap[[]string]      // user entityKey → IDs of the access keys naming the user, sorted
 }
 
 // Kinds of references in snapshot.uses.
@@ -119,22 +118,39 @@ func (e *sessionEntry) valid(snap *snapshot) bool {
 // keyEntry is a stored access key. owner is nil when the key is unknown to callers: its
 // user does not exist, or its secret cannot be opened.
 type keyEntry struct {
-	id            string
-	account, user string // the user's lower-case name
-	status        string
-	sealed        [sha256.Size]byte // the SHA-256 of the sealed secret
-	secret        string
-	opened        bool       // secret is the opened sealed secret
-	owner         *principal // the user, when the key is usable
+	id     string
+	user   string // entityKey of the user the key names (shared with snapshot.users' key)
+	secret string
+	owner  *principal // the user, when the key is usable
+	// caller is the owner's Caller, made on the first lookup of the key rather than with
+	// the entry: most keys of a large store never log in between two changes of their
+	// user, and a change makes a new entry (withCaller) with an empty cache.
+	caller   atomic.Pointer[Caller]
+	sealed   [16]byte // the SHA-256 of the sealed secret, truncated
+	inactive bool
+	opened   bool // secret is the opened sealed secret
 }
 
 func (e *keyEntry) usable() bool { return e != nil && e.owner != nil }
 
-// tokenKey returns the key as SigV4 verification needs it, with a new Caller of its user
-// (made on demand rather than kept: two per user would be most of a user's memory). e
-// must be usable.
+// tokenKey returns the key as SigV4 verification needs it, with the Caller of its user.
+// e must be usable.
 func (e *keyEntry) tokenKey() token.Key[*Caller] {
-	return token.Key[*Caller]{SecretAccessKey: e.secret, Inactive: e.status != StatusActive, Principal: e.owner.userCaller(e.id)}
+	c := e.caller.Load()
+	if c == nil {
+		c = e.owner.userCaller(e.id)
+		if !e.caller.CompareAndSwap(nil, c) {
+			c = e.caller.Load()
+		}
+	}
+	return token.Key[*Caller]{SecretAccessKey: e.secret, Inactive: e.inactive, Principal: c}
+}
+
+// sealedSum is keyEntry.sealed of a sealed secret.
+func sealedSum(sealed []byte) (s [16]byte) {
+	sum := sha256.Sum256(sealed)
+	copy(s[:], sum[:])
+	return s
 }
 
 // principal is a user or role with its compiled policies.
@@ -333,8 +349,10 @@ func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compi
 	}
 	getManaged := func(a string) *policy.Policy { return managed[a] }
 	users := map[string]*principal{}
+	userKeys := map[string]string{} // the entity key of each user, as users holds it
 	for key, d := range decoded[userDoc](items[kindUser]) {
 		p := b.user(key, d)
+		userKeys[key] = key
 		for _, g := range p.src.groups {
 			addTo(members, entityKey(p.account, g), key)
 		}
@@ -353,20 +371,27 @@ func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compi
 		p.resolveRole(getManaged)
 		roles[key] = p
 	}
-	byUser := map[string]map[string]struct{}{}
+	byUser := map[string][]string{}
 	keys := map[string]*keyEntry{}
 	unsealable := map[string]struct{}{}
+	var ukBuf []byte
 	for key, d := range decoded[keyDoc](items[kindKey]) { // key is the ID
 		var old *keyEntry
 		if prev != nil {
 			old = prev.keys.Get(key)
 		}
-		e := b.keyEntry(d, old)
+		// One copy of the user's entity key, in the entries, byUser and users.
+		ukBuf = append(append(append(ukBuf[:0], d.Account...), '/'), strings.ToLower(d.User)...)
+		uk, ok := userKeys[string(ukBuf)]
+		if !ok {
+			uk = string(ukBuf)
+			userKeys[uk] = uk
+		}
+		e := b.keyEntry(d, uk, old)
 		if e.id == key {
 			key = e.id // one copy of the ID, in the entry and as the key of the maps
 		}
-		uk := entityKey(e.account, e.user)
-		addTo(byUser, uk, key)
+		byUser[uk] = append(byUser[uk], key)
 		u := users[uk]
 		if u != nil && !e.opened {
 			unsealable[key] = struct{}{} // New refuses to start with these
@@ -385,7 +410,10 @@ func buildFrom(items map[string][]store.Item, rev int64, aead cipher.AEAD, compi
 	n.dbs, n.byEndpoint = indexDatabases(n.dbDocs)
 	n.managed, n.policyARNs, n.groups = pmapOf(managed), pmapOf(policyARNs), pmapOf(groups)
 	n.users, n.roles, n.keys, n.unsealable = pmapOf(users), pmapOf(roles), pmapOf(keys), pmapOf(unsealable)
-	n.uses, n.members, n.userKeys = setsOf(uses), setsOf(members), setsOf(byUser)
+	for _, ids := range byUser {
+		slices.Sort(ids) // the store lists in key order already
+	}
+	n.uses, n.members, n.userKeys = setsOf(uses), setsOf(members), pmapOf(byUser)
 	return n
 }
 
@@ -448,9 +476,7 @@ func resolveUser(p *principal, managed func(string) *policy.Policy, groups func(
 
 // resolveUser is the function resolveUser in place, for a principal not yet shared.
 func (q *principal) resolveUser(managed func(string) *policy.Policy, groups func(string) *groupSrc) {
-	q.identity, q.broken = nil, q.src.broken
-	q.identity = append(q.identity, q.src.inline...)
-	q.identity = appendManaged(q.identity, managed, q.src.attached)
+	q.identity, q.broken = q.ownPolicies(managed), q.src.broken
 	for _, g := range q.src.groups {
 		if gs := groups(entityKey(q.account, g)); gs != nil {
 			q.identity = append(q.identity, gs.inline...)
@@ -470,10 +496,17 @@ func resolveRole(p *principal, managed func(string) *policy.Policy) *principal {
 
 // resolveRole is the function resolveRole in place, for a principal not yet shared.
 func (q *principal) resolveRole(managed func(string) *policy.Policy) {
-	q.identity, q.broken = nil, q.src.broken
-	q.identity = append(q.identity, q.src.inline...)
-	q.identity = appendManaged(q.identity, managed, q.src.attached)
+	q.identity, q.broken = q.ownPolicies(managed), q.src.broken
 	q.resolveBoundary(managed)
+}
+
+// ownPolicies returns the principal's inline policies and the managed ones it attaches;
+// the inline slice itself when it attaches none, so that most principals keep one slice.
+func (q *principal) ownPolicies(managed func(string) *policy.Policy) []*policy.Policy {
+	if len(q.src.attached) == 0 && len(q.src.groups) == 0 {
+		return slices.Clip(q.src.inline)
+	}
+	return appendManaged(slices.Clip(q.src.inline), managed, q.src.attached)
 }
 
 func appendManaged(dst []*policy.Policy, managed func(string) *policy.Policy, arns []string) []*policy.Policy {
@@ -500,12 +533,11 @@ func (p *principal) resolveBoundary(managed func(string) *policy.Policy) {
 // withCaller returns e owned by user u (so that its Caller is u's), or without an owner if
 // u is nil or the secret did not open.
 func withCaller(e *keyEntry, u *principal) *keyEntry {
-	f := *e
-	f.owner = nil
+	f := &keyEntry{id: e.id, user: e.user, secret: e.secret, sealed: e.sealed, inactive: e.inactive, opened: e.opened}
 	if u != nil && e.opened {
 		f.owner = u
 	}
-	return &f
+	return f
 }
 
 // decoded yields the key and the decoded document of each item, skipping those that do not
@@ -543,22 +575,19 @@ type policyKey [16]byte
 type policyCache = map[policyKey]*policy.Policy
 
 // keyOf returns the key of a policy of kind named name with document doc; a document
-// without a name (named false) has keys of its own, for bodies.
-func keyOf(kind policy.Kind, named bool, name, doc string) policyKey {
-	h := sha256.New()
-	var hdr [10]byte
-	hdr[0] = byte(kind)
+// without a name (named false) has keys of its own, for bodies. buf is scratch space: it
+// returns buf, grown, for the next call.
+func keyOf(kind policy.Kind, named bool, name, doc string, buf []byte) (policyKey, []byte) {
+	buf = append(buf[:0], byte(kind), 0)
 	if named {
-		hdr[1] = 1
+		buf[1] = 1
 	}
-	binary.LittleEndian.PutUint64(hdr[2:], uint64(len(name)))
-	h.Write(hdr[:])
-	io.WriteString(h, name)
-	io.WriteString(h, doc)
-	var sum [sha256.Size]byte
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(name)))
+	buf = append(append(buf, name...), doc...)
+	sum := sha256.Sum256(buf)
 	var k policyKey
-	copy(k[:], h.Sum(sum[:0]))
-	return k
+	copy(k[:], sum[:])
+	return k, buf
 }
 
 // builder compiles policies and opens secrets for build and apply.
@@ -574,6 +603,7 @@ type builder struct {
 	// strs holds one copy of the strings that many entities repeat (accounts, paths,
 	// statuses) in build; nil in apply.
 	strs map[string]string
+	buf  []byte // scratch space for compile: what a build leaves behind is what it keeps
 }
 
 // intern returns s, or an equal string the builder has seen before.
@@ -591,13 +621,13 @@ func (b *builder) intern(s string) string {
 // compile parses a stored document, reusing a cached compilation. It returns nil if the
 // document does not parse (which validation at write time prevents).
 func (b *builder) compile(kind policy.Kind, name, doc string) *policy.Policy {
-	k := keyOf(kind, true, name, doc)
+	var k, bk policyKey
+	k, b.buf = keyOf(kind, true, name, doc, b.buf)
 	if p := b.compiled[k]; p != nil {
 		return p
 	}
-	var bk policyKey
 	if b.bodies != nil {
-		bk = keyOf(kind, false, "", doc)
+		bk, b.buf = keyOf(kind, false, "", doc, b.buf)
 	}
 	p := b.old[k]
 	if p == nil && b.bodies != nil {
@@ -607,7 +637,8 @@ func (b *builder) compile(kind policy.Kind, name, doc string) *policy.Policy {
 	}
 	if p == nil {
 		var err error
-		if p, err = policy.Parse([]byte(doc), policy.WithKind(kind), policy.WithMaxSize(-1), policy.WithName(name)); err != nil {
+		b.buf = append(b.buf[:0], doc...) // Parse keeps none of it
+		if p, err = policy.Parse(b.buf, policy.WithKind(kind), policy.WithMaxSize(-1), policy.WithName(name)); err != nil {
 			return nil
 		}
 	}
@@ -649,7 +680,8 @@ func (b *builder) groupSrc(d *groupDoc) *groupSrc {
 // user returns the unresolved principal of a user document.
 func (b *builder) user(key string, d *userDoc) *principal {
 	acct := keyAccount(key)
-	p := &principal{account: acct, name: d.Name, id: d.ID, arn: userARN(acct, d.Path, d.Name), path: b.intern(d.Path), tags: tagMap(d.Tags),
+	a := userARN(acct, d.Path, d.Name)
+	p := &principal{account: acct, name: a[len(a)-len(d.Name):], id: d.ID, arn: a, path: b.intern(d.Path), tags: tagMap(d.Tags),
 		src: &principalSrc{attached: d.Attached, boundary: d.Boundary, groups: d.Groups}}
 	p.src.inline, p.src.broken = b.inline(&d.holder)
 	p.tagCtx = makeTagCtx(p.tags)
@@ -660,7 +692,7 @@ func (b *builder) user(key string, d *userDoc) *principal {
 func (b *builder) role(key string, d *roleDoc) *principal {
 	acct := keyAccount(key)
 	a := roleARN(acct, d.Path, d.Name)
-	p := &principal{account: acct, name: d.Name, id: d.ID, arn: a, path: b.intern(d.Path), tags: tagMap(d.Tags),
+	p := &principal{account: acct, name: a[len(a)-len(d.Name):], id: d.ID, arn: a, path: b.intern(d.Path), tags: tagMap(d.Tags),
 		maxSession: int32(min(max(d.MaxSession, 0), math.MaxInt32)), revokedBefore: d.RevokedBefore,
 		src: &principalSrc{attached: d.Attached, boundary: d.Boundary}}
 	p.src.inline, p.src.broken = b.inline(&d.holder)
@@ -672,11 +704,10 @@ func (b *builder) role(key string, d *roleDoc) *principal {
 	return p
 }
 
-// keyEntry returns the entry of a key document, without its Caller, reusing old's opened
-// secret if the sealed one is the same.
-func (b *builder) keyEntry(d *keyDoc, old *keyEntry) *keyEntry {
-	e := &keyEntry{account: b.intern(d.Account), user: d.User, status: b.intern(d.Status), sealed: sha256.Sum256(d.Secret)}
-	e.id = d.ID
+// keyEntry returns the entry of a key document, without its owner, reusing old's opened
+// secret if the sealed one is the same. user is the entityKey of the user the key names.
+func (b *builder) keyEntry(d *keyDoc, user string, old *keyEntry) *keyEntry {
+	e := &keyEntry{id: d.ID, user: user, inactive: d.Status != StatusActive, sealed: sealedSum(d.Secret)}
 	if old != nil && old.sealed == e.sealed && old.opened {
 		e.secret, e.opened = old.secret, true
 		return e

@@ -286,3 +286,33 @@ func TestRefreshBuildsWhenItMust(t *testing.T) {
 		t.Errorf("at the end:\n%s", diff)
 	}
 }
+
+// TestLookupKeyCaller: a key's Caller is made on its first lookup and kept, and a change
+// to its user or to the key gives the next lookup one that shows the change.
+func TestLookupKeyCaller(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.user(e.admin, "alice", allow("rds-db:connect", "*"))
+	if again := e.caller(alice.AccessKeyID, ""); again != alice {
+		t.Error("two lookups of a key made two Callers")
+	}
+	if err := e.s.TagUser(e.ctx, e.admin, "alice", []Tag{{Key: "team", Value: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	tagged := e.caller(alice.AccessKeyID, "")
+	if tagged == alice || tagged.Tags["team"] != "a" {
+		t.Errorf("after TagUser, the Caller's tags are %v", tagged.Tags)
+	}
+	if err := e.s.PutUserPolicy(e.ctx, e.admin, "alice", "q", allow("iam:GetUser", "*")); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.caller(alice.AccessKeyID, ""); len(c.identity) != 2 {
+		t.Errorf("after PutUserPolicy, the Caller has %d identity policies, want 2", len(c.identity))
+	}
+	if err := e.s.UpdateAccessKey(e.ctx, e.admin, UpdateAccessKeyInput{UserName: "alice", AccessKeyID: alice.AccessKeyID, Status: StatusInactive}); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := e.s.LookupKey(e.ctx, alice.AccessKeyID, ""); err != nil || !k.Inactive {
+		t.Errorf("after deactivating the key, LookupKey = %+v, %v, want it inactive", k, err)
+	}
+}
