@@ -277,13 +277,11 @@ hold_open() {
 # runs CMD (bench/idleconns) through hold_open, lets the server settle, reads VmRSS again
 # and closes the connections; sets MEM[NAME] (an associative array the caller declares)
 # to the KiB per connection opened, and says it on a line starting with LABEL.
-# When PID is iamdb dev's with --pprof (DEV_PID, IAMDB_OPS_ADDR), it also asks for a heap
-# profile with gc=1 while the connections are held ($PROF-NAME-heap.pprof: what the
-# connections keep live), which runs one garbage collection as the runtime's own forced
-# collection would within two minutes of idleness, and reads VmRSS once more after the
-# scavenger has had 5 s: MEM[NAME-gc]. The first reading stays the one the targets judge.
+# When PID is iamdb dev's with --pprof (DEV_PID, IAMDB_OPS_ADDR), it also takes a heap
+# profile while the connections are held ($PROF-NAME-heap.pprof, with gc=1: what they keep
+# live) and says its top.
 hold_mem() {
-	local name=$1 label=$2 pid=$3 before after aftergc='' per=n/a pergc=n/a
+	local name=$1 label=$2 pid=$3 before after per=n/a heap=''
 	shift 3
 	sleep 3
 	before=$(rss_kib "$pid")
@@ -292,21 +290,17 @@ hold_mem() {
 	after=$(rss_kib "$pid")
 	if [ "$pid" = "${DEV_PID:-}" ] && [ -n "${IAMDB_OPS_ADDR:-}" ] &&
 		curl -fsS -o "$PROF-$name-heap.pprof" "http://$IAMDB_OPS_ADDR/debug/pprof/heap?gc=1" 2>/dev/null; then
-		sleep 5
-		aftergc=$(rss_kib "$pid")
+		heap=$PROF-$name-heap.pprof
 	fi
 	hold_close "$name"
 	if [ "${OPENED:-0}" -gt 0 ]; then
 		per=$(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))/int(sys.argv[3]):.1f}')" "$before" "$after" "$OPENED")
-		[ -z "$aftergc" ] || pergc=$(python3 -c "import sys; print(f'{(int(sys.argv[2])-int(sys.argv[1]))/int(sys.argv[3]):.1f}')" "$before" "$aftergc" "$OPENED")
 	fi
 	MEM[$name]=$per
-	MEM[$name-gc]=$pergc
 	say "$(printf '%-28s %5s open  VmRSS %7s -> %7s KiB  = %6s KiB per connection' "$label" "${OPENED:-0}" "$before" "$after" "$per")"
-	if [ -n "$aftergc" ]; then
-		say "$(printf '%-28s %5s open  VmRSS %7s -> %7s KiB  = %6s KiB per connection, after one GC + 5 s' "$label" "${OPENED:-0}" "$before" "$aftergc" "$pergc")"
+	if [ -n "$heap" ]; then
 		say "#### heap profile $name (in use while held, after a GC), top 12"
-		go tool pprof -top -nodecount=12 -sample_index=inuse_space "$PROF-$name-heap.pprof" 2>&1 | grep -v -E '^(File|Build ID|Type|Time|Duration):' | tee -a "$OUT"
+		go tool pprof -top -nodecount=12 -sample_index=inuse_space "$heap" 2>&1 | grep -v -E '^(File|Build ID|Type|Time|Duration):' | tee -a "$OUT"
 	fi
 }
 

@@ -186,6 +186,5 @@ say "| MariaDB point selects, gateway / direct | ${RESULT[select-gateway]} / ${R
 say "| gateway CPU per relayed point select (the relay target, MySQL side) | ${CPU_GW[select-gateway]} µs | <= 12 µs | $(verdict "${CPU_GW[select-gateway]}" le 12) |"
 say "| memory per idle TLS client before login ($IDLE) | ${MEM[gateway]} KiB | <= 16 KiB | $(verdict "${MEM[gateway]}" le 16) |"
 say "| memory per logged-in idle client ($IDLE_AUTH) | ${MEM[gateway-loggedin]} KiB | <= 40 KiB | $(verdict "${MEM[gateway-loggedin]}" le 40) |"
-say "| … the same two after one GC (not judged) | ${MEM[gateway-gc]} / ${MEM[gateway-loggedin-gc]} KiB | — | — |"
 say ""
 say "results: $OUT"

@@ -314,7 +314,6 @@ r=$(ratio "${CPS[gateway]}" "$CEIL")
 irow "… / raw TLS 1.3 handshake ceiling" "${CPS[gateway]} / $CEIL = $r" ">= 0.50" "$(verdict "$r" ge 0.5)"
 irow "memory per idle TLS client before login ($IDLE)" "${MEM[gateway]} KiB (pgbouncer ${MEM[pgbouncer]} KiB)" "<= 16 KiB" "$(verdict "${MEM[gateway]}" le 16)"
 irow "memory per logged-in idle client ($IDLE_AUTH)" "${MEM[gateway-loggedin]} KiB (pgbouncer ${MEM[pgbouncer-loggedin]} KiB)" "<= 40 KiB" "$(verdict "${MEM[gateway-loggedin]}" le 40)"
-irow "… the same two after one GC (not judged)" "${MEM[gateway-gc]} / ${MEM[gateway-loggedin-gc]} KiB" "—" "—"
 say ""
 say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 say "results written to $OUT"
