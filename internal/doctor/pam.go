@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"unicode"
@@ -104,7 +103,7 @@ func classifyPAMService(text string) (pamStack, error) {
 	var first *pamLine
 	for i := range rules {
 		r := &rules[i]
-		isIAMDB := path.Base(r.module) == "pam_iamdb.so"
+		isIAMDB := isIAMDBModule(r.module)
 		if r.typ == "auth" && isIAMDB {
 			st.mentions = true
 		}
@@ -118,14 +117,14 @@ func classifyPAMService(text string) (pamStack, error) {
 	switch {
 	case first.typ == "@include":
 		st.why = fmt.Sprintf("line %d: @include %s comes before pam_iamdb.so, and its auth rules may let a login in without the verifier", first.n, first.module)
-	case path.Base(first.module) != "pam_iamdb.so":
+	case !isIAMDBModule(first.module):
 		st.why = fmt.Sprintf("line %d: the first auth rule is %s (%s), not pam_iamdb.so: it runs first and may let a login in without the verifier", first.n, first.module, first.control)
 	case first.control != "required" && first.control != "requisite":
 		st.why = fmt.Sprintf("line %d: pam_iamdb.so is %s, not required or requisite: a refusal of the verifier does not fail the login", first.n, first.control)
 	default:
 		st.native = true
 	}
-	if path.Base(first.module) == "pam_iamdb.so" {
+	if isIAMDBModule(first.module) {
 		for _, a := range first.args {
 			if s, ok := strings.CutPrefix(a, "socket="); ok {
 				st.socket = s
@@ -204,4 +203,11 @@ func checkPAMService(dir, svc string) (rs []Result, native bool) {
 			"make \"auth required pam_iamdb.so socket=…\" the service's first auth rule, with nothing before it: iamdb native-setup --apply writes such a file")}, false
 	}
 	return nil, false
+}
+
+// isIAMDBModule reports whether a rule's module names pam_iamdb.so: the bare name libpam
+// looks up in its module directory, or a path ending in it. Not path.Base, which strips a
+// trailing slash: "pam_iamdb.so/" is a directory to dlopen, a module that fails to load.
+func isIAMDBModule(module string) bool {
+	return module == "pam_iamdb.so" || strings.HasSuffix(module, "/pam_iamdb.so")
 }
