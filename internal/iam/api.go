@@ -118,6 +118,9 @@ type Session struct {
 	// aws:MultiFactorAuthAge.
 	MFAAuthenticated bool
 	MFAAuthTime      time.Time
+	// Console says the session is a console sign-in's (ConsoleSignIn): a session of the
+	// user that may call IAM without MFA, as the user signed in with a password.
+	Console bool
 }
 
 // Tag is an IAM tag.

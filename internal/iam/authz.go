@@ -15,7 +15,7 @@ import (
 // aws:SourceIdentity. req, if not nil, adds the keys the action evaluates (see Request). It
 // returns nil or an *Error AccessDenied worded like AWS's. A root caller is allowed
 // everything. Credentials from GetSessionToken cannot call IAM (InvalidClientTokenId)
-// unless they were issued with MFA, as in AWS.
+// unless they were issued with MFA, as in AWS; console sessions can.
 func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource string, req *Request) error {
 	if err := needCaller(c); err != nil {
 		return err
@@ -26,7 +26,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource str
 	if c.Type == CallerRoot {
 		return nil
 	}
-	if c.Session != nil && c.Session.RoleARN == "" && !c.Session.MFAAuthenticated && strings.HasPrefix(strings.ToLower(action), "iam:") {
+	if c.Session != nil && c.Session.RoleARN == "" && !c.Session.MFAAuthenticated && !c.Session.Console && strings.HasPrefix(strings.ToLower(action), "iam:") {
 		return apiErr(CodeInvalidClientTokenID, "The security token included in the request is invalid")
 	}
 	d := s.evaluate(c, action, resource, "", info, now, req)

@@ -42,6 +42,7 @@ type sessionPayload struct {
 	E  int64             `json:"e"`            // expiry, Unix seconds
 	C  bool              `json:"c,omitempty"`  // chained
 	M  int64             `json:"m,omitempty"`  // MFA authentication time, Unix nanoseconds; 0: no MFA
+	CS bool              `json:"cs,omitempty"` // a console session (ConsoleSignIn)
 }
 
 func (p *sessionPayload) session() *Session {
@@ -49,7 +50,7 @@ func (p *sessionPayload) session() *Session {
 		AccessKeyID: p.K, RoleARN: p.R, RoleID: p.RI, UserARN: p.U, UserID: p.UI, Name: p.N,
 		Tags: p.T, TransitiveTagKeys: p.TT, SourceIdentity: p.SI, Policy: p.P, PolicyARNs: p.PA,
 		IssuedAt: time.Unix(0, p.I).UTC(), Expiration: time.Unix(p.E, 0).UTC(), Chained: p.C,
-		MFAAuthenticated: p.M != 0, MFAAuthTime: mfaTime(p.M),
+		MFAAuthenticated: p.M != 0, MFAAuthTime: mfaTime(p.M), Console: p.CS,
 	}
 }
 
