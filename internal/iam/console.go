@@ -86,12 +86,18 @@ func (s *Service) ConsoleSignIn(ctx context.Context, in ConsoleSignInInput) (Con
 	if u == nil {
 		return out, signInErr(SignInFailed, "Your authentication information is incorrect. Please try again.")
 	}
-	mfa, err := s.checkConsoleMFA(ctx, acct, u.name, strings.TrimSpace(in.MFACode))
+	if check.HardExpiry {
+		return out, signInErr(SignInExpired, "Your password has expired; an administrator must reset it.")
+	}
+	needNew := check.Expired || check.ResetRequired
+	// Asked for a new password, the code is looked at but not used up: the form comes back
+	// with it.
+	mfa, err := s.checkConsoleMFA(ctx, acct, u.name, strings.TrimSpace(in.MFACode), !needNew || in.NewPassword != "")
 	if err != nil {
 		return out, err
 	}
-	if check.HardExpiry {
-		return out, signInErr(SignInExpired, "Your password has expired; an administrator must reset it.")
+	if needNew && in.NewPassword == "" {
+		return out, signInErr(SignInNewPassword, "You must change your password to continue.")
 	}
 	dur := in.Duration
 	if dur <= 0 {
@@ -116,10 +122,7 @@ func (s *Service) ConsoleSignIn(ctx context.Context, in ConsoleSignInInput) (Con
 		Credentials: Credentials{AccessKeyID: akid, SecretAccessKey: secret, SessionToken: tok, Expiration: exp},
 		Account:     acct, UserName: u.name, UserARN: u.arn, MFA: mfa,
 	}
-	if check.Expired || check.ResetRequired {
-		if in.NewPassword == "" {
-			return ConsoleSession{}, signInErr(SignInNewPassword, "You must change your password to continue.")
-		}
+	if needNew {
 		key, err := s.LookupKey(ctx, akid, tok)
 		if err != nil {
 			return ConsoleSession{}, err
@@ -153,9 +156,9 @@ func (s *Service) resolveAccount(idOrAlias string) string {
 }
 
 // checkConsoleMFA reports whether the user gave a valid code of one of its enabled MFA
-// devices; a user without devices signs in without (false, nil). The step of the code is
-// recorded, so that it cannot be used again.
-func (s *Service) checkConsoleMFA(ctx context.Context, acct, user, code string) (bool, error) {
+// devices; a user without devices signs in without (false, nil). With use, the step of the
+// code is recorded, so that it cannot be used again; without, only its presence is checked.
+func (s *Service) checkConsoleMFA(ctx context.Context, acct, user, code string, use bool) (bool, error) {
 	var used bool
 	err := s.update(ctx, func(tx store.Tx) error {
 		devs, err := userDevices(tx, acct, user)
@@ -168,6 +171,9 @@ func (s *Service) checkConsoleMFA(ctx context.Context, acct, user, code string) 
 		}
 		if checkCode("tokenCode", code) != nil {
 			return signInErr(SignInMFAFailed, "The MFA code is not valid.")
+		}
+		if !use {
+			return nil
 		}
 		for _, d := range devs {
 			seed, err := s.openSeed(acct, d)
@@ -183,4 +189,23 @@ func (s *Service) checkConsoleMFA(ctx context.Context, acct, user, code string) 
 		return signInErr(SignInMFAFailed, "The MFA code is not valid, or was used already. Wait for the next code.")
 	})
 	return used, err
+}
+
+// SignInUser names the user a console sign-in was for, for its audit event.
+type SignInUser struct {
+	Account, UserName, UserID, ARN string
+}
+
+// UserForSignIn returns the user named by a sign-in form's account (ID or alias) and
+// user name, from the snapshot; false if there is none.
+func (s *Service) UserForSignIn(account, userName string) (SignInUser, bool) {
+	acct := s.resolveAccount(account)
+	if acct == "" || checkName("userName", userName, maxUserName) != nil {
+		return SignInUser{}, false
+	}
+	u := s.snap.Load().users.Get(entityKey(acct, userName))
+	if u == nil {
+		return SignInUser{}, false
+	}
+	return SignInUser{Account: acct, UserName: u.name, UserID: u.id, ARN: u.arn}, true
 }

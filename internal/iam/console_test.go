@@ -98,6 +98,23 @@ func TestConsoleSignIn(t *testing.T) {
 	if err := e.s.Authorize(e.ctx, c, "iam:GetUser", "*", nil); err != nil {
 		t.Errorf("MFA console session, MFA-only action: %v", err)
 	}
+	// A reset with MFA: the code asked with the new password is not used up by the first
+	// step, which only asks for the new password.
+	if err := e.s.UpdateLoginProfile(e.ctx, a, UpdateLoginProfileInput{UserName: "carol", PasswordResetRequired: new(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(totpStep)
+	in = ConsoleSignInInput{Account: acctA, UserName: "carol", Password: "Carol-pass-1", MFACode: totpCode(seed, now+1)}
+	if _, err := e.s.ConsoleSignIn(e.ctx, in); signInReason(err) != SignInNewPassword {
+		t.Fatalf("reset with MFA, first step: %v", err)
+	}
+	in.NewPassword = "Carol-pass-9"
+	if cs, err := e.s.ConsoleSignIn(e.ctx, in); err != nil || !cs.MFA {
+		t.Fatalf("reset with MFA, new password: %+v %v", cs, err)
+	}
+	if err := e.s.UpdateLoginProfile(e.ctx, a, UpdateLoginProfileInput{UserName: "carol", Password: new("Carol-pass-1")}); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.s.DeactivateMFADevice(e.ctx, a, "carol", serial); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/awsquery"
+	"github.com/iamdb/iamdb/internal/console"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/oidc"
 )
@@ -129,9 +130,30 @@ func (s *Server) listenAPI() error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	var handler http.Handler = api
+	if !cfg.Authority.DisableConsole {
+		cc := console.Config{
+			IAM: s.svc, API: api, Region: cfg.Authority.Region, Recorder: s.recorder(), Logger: log,
+			IdleTimeout: cfg.Authority.ConsoleIdleTimeout.Duration, LiveSessions: s.consoleSessions,
+		}
+		if s.audit != nil {
+			cc.Audit = s.audit
+		}
+		con, err := console.New(cc)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+		s.console = con
+		mux := http.NewServeMux()
+		mux.Handle("/console/", con)
+		mux.Handle("/console", con)
+		mux.Handle("/", api)
+		handler = mux
+	}
 	s.apiLn = ln
 	s.api = &http.Server{
-		Handler:           api,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -98,6 +98,12 @@ type AuthorityConfig struct {
 	// serve" without TLS on the same machine. TOML
 	// authority.web_identity_allow_insecure_loopback; default false (iamdb dev: true).
 	WebIdentityAllowInsecureLoopback bool `toml:"web_identity_allow_insecure_loopback"`
+	// DisableConsole turns off the web console (served under /console/ on the API's
+	// listener). TOML authority.disable_console; default false.
+	DisableConsole bool `toml:"disable_console"`
+	// ConsoleIdleTimeout ends a console session after that long without a request. TOML
+	// authority.console_idle_timeout; default 30m. Sessions end after 12 hours whatever.
+	ConsoleIdleTimeout Duration `toml:"console_idle_timeout"`
 }
 
 // BootstrapConfig says what an empty store starts with.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/audit"
+	"github.com/iamdb/iamdb/internal/console"
 	"github.com/iamdb/iamdb/internal/gateway"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/native"
@@ -40,10 +41,11 @@ type Options struct {
 // New opens the store and binds every socket; Run serves until its context ends, then
 // drains; Shutdown stops it from outside. A Server runs once.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	rand io.Reader
-	lns  map[string]net.Listener // Options.Listeners not used yet
+	console *console.Console // nil when authority.disable_console
+	cfg     Config
+	log     *slog.Logger
+	rand    io.Reader
+	lns     map[string]net.Listener // Options.Listeners not used yet
 
 	svc     *iam.Service
 	closers []func() error // the store, svc: closed last, in reverse
@@ -156,6 +158,19 @@ func (s *Server) listen(addr string) (net.Listener, error) {
 
 // Addr is the authority's address (host:port).
 func (s *Server) Addr() string { return s.apiLn.Addr().String() }
+
+// ConsoleURL is the web console's URL, "" when it is off.
+func (s *Server) ConsoleURL() string {
+	if s.console == nil {
+		return ""
+	}
+	return s.apiURL + console.Prefix
+}
+
+// consoleSessions lists the gateways' live sessions for the console.
+func (s *Server) consoleSessions() []console.LiveSession {
+	return nil
+}
 
 // URL is the authority's URL: http://ADDR or https://ADDR.
 func (s *Server) URL() string { return s.apiURL }

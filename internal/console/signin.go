@@ -1,0 +1,173 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/iamdb/iamdb/internal/audit"
+	"github.com/iamdb/iamdb/internal/iam"
+)
+
+// signinForm is the sign-in page's state: what was typed (never the passwords) and which
+// step the person is at.
+type signinForm struct {
+	Account, User, Next string
+	Token               string // the sign-in form's CSRF token
+	NeedMFA, NeedNew    bool
+	Message             string
+}
+
+// signinPage shows the sign-in form, with a fresh form token in a cookie beside it.
+func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) {
+	if s := c.sessions.get(cookieValue(r, sessionCookie), c.cfg.Now(), c.cfg.IdleTimeout); s != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	f := &signinForm{Account: r.URL.Query().Get("account"), Next: safeNext(r.URL.Query().Get("next"))}
+	c.showSignin(w, r, http.StatusOK, f)
+}
+
+func (c *Console) showSignin(w http.ResponseWriter, r *http.Request, status int, f *signinForm) {
+	f.Token = newToken()
+	setCookie(w, r, signinCookie, f.Token, 3600)
+	c.render(w, r, nil, status, "signin", &view{Title: "Sign in", Data: f})
+}
+
+// safeNext keeps a post-sign-in destination inside the console.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, Prefix) || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") ||
+		strings.HasPrefix(next, Prefix+"signin") || strings.HasPrefix(next, Prefix+"signout") {
+		return Prefix
+	}
+	return next
+}
+
+// signin checks the form: account (ID or alias), user name, password and, when asked
+// for, the MFA code and a new password. Each attempt is a ConsoleLogin audit event.
+func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
+	f := &signinForm{
+		Account: strings.TrimSpace(r.PostFormValue("account")), User: strings.TrimSpace(r.PostFormValue("user")),
+		Next: safeNext(r.PostFormValue("next")),
+	}
+	if !sameToken(r.PostFormValue("token"), cookieValue(r, signinCookie)) {
+		f.Message = "The sign-in form expired. Try again."
+		c.showSignin(w, r, http.StatusForbidden, f)
+		return
+	}
+	in := iam.ConsoleSignInInput{
+		Account: f.Account, UserName: f.User, Password: r.PostFormValue("password"),
+		MFACode: strings.TrimSpace(r.PostFormValue("mfa")), NewPassword: r.PostFormValue("newpassword"),
+		Duration: c.cfg.MaxAge,
+	}
+	if in.NewPassword != "" && in.NewPassword != r.PostFormValue("newpassword2") {
+		f.NeedNew, f.NeedMFA = true, in.MFACode != ""
+		f.Message = "The new passwords do not match."
+		c.showSignin(w, r, http.StatusOK, f)
+		return
+	}
+	select {
+	case c.signins <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
+	cs, err := c.cfg.IAM.ConsoleSignIn(r.Context(), in)
+	<-c.signins
+	if err != nil {
+		var se *iam.SignInError
+		if !errors.As(err, &se) {
+			c.fail(w, r, nil, err)
+			return
+		}
+		switch se.Reason {
+		case iam.SignInMFARequired:
+			f.NeedMFA = true
+		case iam.SignInMFAFailed:
+			f.NeedMFA = true
+			c.recordSignIn(r, in.Account, in.UserName, false, true, "Failed authentication")
+		case iam.SignInNewPassword, iam.SignInPasswordRejected:
+			f.NeedNew, f.NeedMFA = true, in.MFACode != ""
+		default:
+			c.recordSignIn(r, in.Account, in.UserName, false, false, "Failed authentication")
+			c.log.Info("console sign-in refused", "account", in.Account, "user", in.UserName, "source", r.RemoteAddr, "reason", se.Reason)
+		}
+		f.Message = se.Message
+		c.showSignin(w, r, http.StatusOK, f)
+		return
+	}
+	now := c.cfg.Now()
+	s := &session{
+		id: newToken(), csrf: newToken(), account: cs.Account, user: cs.UserName, userARN: cs.UserARN, mfa: cs.MFA,
+		creds: aws.Credentials{AccessKeyID: cs.AccessKeyID, SecretAccessKey: cs.SecretAccessKey, SessionToken: cs.SessionToken,
+			CanExpire: true, Expires: cs.Expiration},
+		expires: cs.Expiration, lastSeen: now, signedIn: now,
+	}
+	s.clients = c.newClients(s.creds)
+	c.Sweep()
+	c.sessions.add(s)
+	c.recordSignIn(r, cs.Account, cs.UserName, true, cs.MFA, "")
+	c.log.Info("console sign-in", "account", cs.Account, "user", cs.UserName, "mfa", cs.MFA, "source", r.RemoteAddr)
+	setCookie(w, r, signinCookie, "", -1)
+	setCookie(w, r, sessionCookie, s.id, 0)
+	http.Redirect(w, r, f.Next, http.StatusSeeOther)
+}
+
+// signout ends the session.
+func (c *Console) signout(w http.ResponseWriter, r *http.Request, s *session) {
+	c.sessions.remove(s.id)
+	setCookie(w, r, sessionCookie, "", -1)
+	http.Redirect(w, r, Prefix+"signin?account="+s.account, http.StatusSeeOther)
+}
+
+// recordSignIn writes CloudTrail's ConsoleLogin event. A failure for a user that does not
+// exist names no user, as CloudTrail hides it.
+func (c *Console) recordSignIn(r *http.Request, account, user string, ok, mfa bool, failure string) {
+	if c.cfg.Recorder == nil {
+		return
+	}
+	id := audit.UserIdentity{Type: "IAMUser", AccountID: account, UserName: "HIDDEN_DUE_TO_SECURITY_REASONS"}
+	acct := account
+	if u, found := c.cfg.IAM.UserForSignIn(account, user); found {
+		acct = u.Account
+		id = audit.UserIdentity{Type: "IAMUser", PrincipalID: u.UserID, ARN: u.ARN, AccountID: u.Account, UserName: u.UserName}
+	} else if ok {
+		return // deleted in between: nothing to name
+	}
+	result, used := "Failure", "No"
+	if ok {
+		result = "Success"
+	}
+	if mfa {
+		used = "Yes"
+	}
+	e := &audit.Event{
+		UserIdentity: id, EventTime: audit.Time{Time: c.cfg.Now()}, EventSource: "signin.amazonaws.com",
+		EventName: "ConsoleLogin", AWSRegion: c.cfg.Region, SourceIPAddress: remoteIP(r).String(),
+		UserAgent:           clip(r.UserAgent(), 1024),
+		ResponseElements:    map[string]any{"ConsoleLogin": result},
+		AdditionalEventData: map[string]any{"LoginTo": Prefix, "MobileVersion": "No", "MFAUsed": used},
+		EventType:           "AwsConsoleSignIn", ManagementEvent: true, RecipientAccountID: acct, EventCategory: "Management",
+	}
+	if failure != "" {
+		e.ErrorMessage = failure
+	}
+	if err := c.cfg.Recorder.Record(context.WithoutCancel(r.Context()), e); err != nil {
+		c.log.Error("console: recording a sign-in", "err", err)
+	}
+}
+
+// clip cuts s to at most n bytes, on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
