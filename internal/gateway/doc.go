@@ -123,6 +123,12 @@
 // is durable; if recording fails the login is refused as "the database system is not
 // available" (reason audit-failed) and its backend session closed.
 //
+// LiveSessions lists the logged-in sessions whose client connections are open (who,
+// as which database user, from where, since when), from the audit record of their login,
+// kept in the connection bookkeeping that MaxUnauthenticatedPerIP already needs: a
+// session enters it when its login is recorded, before the client hears of it, and
+// leaves it when its connection is closed and forgotten. It does no I/O.
+//
 // Metrics (engine="postgres" or "mysql"): iamdb_gateway_connections_total{outcome,reason},
 // iamdb_gateway_auth_duration_seconds{outcome}, iamdb_gateway_sessions_active,
 // iamdb_gateway_client_connections (open, logged in or not),

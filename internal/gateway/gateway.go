@@ -106,7 +106,8 @@ type engine interface {
 // clientConn is what the Gateway knows of a client connection.
 type clientConn struct {
 	source netip.Addr
-	authed bool // logged in: no longer counted in unauth
+	authed bool         // logged in: no longer counted in unauth
+	live   *LiveSession // logged in: the session LiveSessions lists (live.go)
 }
 
 // serverTLS returns the TLS configuration toward clients, or nil when there is no
@@ -260,17 +261,6 @@ func (g *Gateway) untrack(nc net.Conn) {
 	g.mu.Unlock()
 	g.m.clients.WithLabelValues(g.cfg.Engine).Dec()
 	g.active.Done()
-}
-
-// authenticated notes that the client of nc logged in: it no longer counts against
-// Config.MaxUnauthenticatedPerIP.
-func (g *Gateway) authenticated(nc net.Conn) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if cc := g.conns[nc]; cc != nil && !cc.authed {
-		cc.authed = true
-		g.unauthDone(cc.source)
-	}
 }
 
 // unauthDone decrements the unauthenticated count of source (g.mu held).

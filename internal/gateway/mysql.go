@@ -81,9 +81,9 @@ func (e *mysqlEngine) serve(ctx context.Context, loginDone context.CancelFunc, n
 // pgEngine.session.
 func (e *mysqlEngine) session(c *mysqlwire.Conn, s *mysqlSession, rec *AuditRecord, log *slog.Logger, nc net.Conn, start time.Time) {
 	g := e.g
+	g.authenticated(nc, rec) // before the client hears of it, as PostgreSQL's
 	err := c.SendOK(0, 0, s.be.status, 0)
 	nc.SetDeadline(time.Time{})
-	g.authenticated(nc)
 	if err == nil {
 		attrs := authorizedAttrs(rec, c.TLS(), "program_name", c.Attrs()["program_name"], "client_name", c.Attrs()["_client_name"])
 		attrs = append(attrs, "backend_connection_id", s.be.connID, "pooled", s.reused)

@@ -110,7 +110,7 @@ func (e *pgEngine) serve(ctx context.Context, loginDone context.CancelFunc, nc n
 func (e *pgEngine) session(c *pgwire.Conn, s *pgSession, rec *AuditRecord, log *slog.Logger, nc net.Conn, start time.Time) {
 	g := e.g
 	nc.SetDeadline(time.Time{})
-	g.authenticated(nc)
+	g.authenticated(nc, rec)
 
 	pid, key := e.cancels.add(s.be)
 	c.SendAuthOK()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -189,6 +191,18 @@ func (s *Server) Gateways() []Endpoint {
 	for _, g := range s.gateways {
 		out = append(out, Endpoint{Kind: g.engine, Addr: g.ln.Addr().String(), Database: g.db})
 	}
+	return out
+}
+
+// LiveSessions returns the live sessions of every gateway this server runs, oldest
+// (smallest ID: IDs increase across the process's gateways) first. Native-mode logins
+// are not gateway sessions and are not listed. Safe for concurrent use; no I/O.
+func (s *Server) LiveSessions() []gateway.LiveSession {
+	var out []gateway.LiveSession
+	for _, g := range s.gateways {
+		out = append(out, g.gw.LiveSessions()...)
+	}
+	slices.SortFunc(out, func(a, b gateway.LiveSession) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
