@@ -30,6 +30,7 @@ type browserKey struct{}
 type inProcess struct{ api http.Handler }
 
 func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context()) // a RoundTripper does not change its request
 	if b, ok := req.Context().Value(browserKey{}).(*http.Request); ok {
 		req.RemoteAddr = b.RemoteAddr
 		if b.TLS != nil {
@@ -37,6 +38,13 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	req.RequestURI = req.URL.RequestURI()
+	if req.Host == "" {
+		req.Host = req.URL.Host
+	}
+	// What net/http's client would write, and a server would find in the header.
+	if req.ContentLength > 0 {
+		req.Header.Set("Content-Length", strconv.FormatInt(req.ContentLength, 10))
+	}
 	req.Header.Set("User-Agent", "iamdb-console")
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	t.api.ServeHTTP(rec, req)

@@ -13,11 +13,17 @@ import (
 	"time"
 )
 
+// Who is the signed-in person, as pages show it.
+type Who struct {
+	User, Account, ARN string
+	MFA                bool
+}
+
 // view is what every page template gets.
 type view struct {
 	Title string
 	Nav   string // the navigation entry to mark as current
-	S     *session
+	S     *Who // the signed-in person, nil on the sign-in page
 	CSRF  string
 	Flash string
 	Err   *APIError
@@ -104,8 +110,8 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, sta
 	if t == nil {
 		panic("console: no template " + name)
 	}
-	v.S = s
 	if s != nil {
+		v.S = &Who{User: s.user, Account: s.account, ARN: s.userARN, MFA: s.mfa}
 		v.CSRF = s.csrf
 		if v.Flash == "" {
 			v.Flash = s.takeFlash()

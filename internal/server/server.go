@@ -171,7 +171,16 @@ func (s *Server) ConsoleURL() string {
 
 // consoleSessions lists the gateways' live sessions for the console.
 func (s *Server) consoleSessions() []console.LiveSession {
-	return nil
+	live := s.LiveSessions()
+	out := make([]console.LiveSession, len(live))
+	for i, l := range live {
+		out[i] = console.LiveSession{
+			Engine: l.Engine, Database: l.Database, ResourceID: l.ResourceID, Account: l.Account,
+			DBUser: l.DBUser, DBName: l.DBName, Principal: l.Principal, AccessKeyID: l.AccessKeyID,
+			Source: l.Source, Start: l.Start,
+		}
+	}
+	return out
 }
 
 // URL is the authority's URL: http://ADDR or https://ADDR.
