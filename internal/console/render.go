@@ -23,7 +23,7 @@ type Who struct {
 type view struct {
 	Title string
 	Nav   string // the navigation entry to mark as current
-	S     *Who // the signed-in person, nil on the sign-in page
+	S     *Who   // the signed-in person, nil on the sign-in page
 	CSRF  string
 	Flash string
 	Err   *APIError

@@ -103,7 +103,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		id: newToken(), csrf: newToken(), account: cs.Account, user: cs.UserName, userARN: cs.UserARN, mfa: cs.MFA,
 		creds: aws.Credentials{AccessKeyID: cs.AccessKeyID, SecretAccessKey: cs.SecretAccessKey, SessionToken: cs.SessionToken,
 			CanExpire: true, Expires: cs.Expiration},
-		expires: cs.Expiration, lastSeen: now, signedIn: now,
+		expires: now.Add(c.cfg.MaxAge), lastSeen: now, signedIn: now, // the credentials end then too
 	}
 	s.clients = c.newClients(s.creds)
 	c.Sweep()
