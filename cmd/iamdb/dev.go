@@ -110,6 +110,14 @@ func devReady(e *devenv.Env) string {
 	pgPort, myPort := e.PostgresPort, e.MySQLPort
 	var b strings.Builder
 	fmt.Fprintf(&b, "ready\n  authority  %s   (AWS Query API: IAM, STS, RDS)\n", srv.URL())
+	if u := srv.ConsoleURL(); u != "" {
+		admin := cfg.Bootstrap.AdminUser
+		if e.ConsolePassword != "" {
+			fmt.Fprintf(&b, "  console    %s   (account %s, user %s, password %s; kept in %s)\n", u, cfg.Bootstrap.AccountID, admin, e.ConsolePassword, e.ConsolePasswordFile)
+		} else {
+			fmt.Fprintf(&b, "  console    %s   (account %s, user %s, password in %s)\n", u, cfg.Bootstrap.AccountID, admin, e.ConsolePasswordFile)
+		}
+	}
 	fmt.Fprintf(&b, "  postgres   localhost:%d   (gateway; cluster %q, resource id %s)\n", pgPort, devenv.ClusterID, resourceID[devenv.ClusterID])
 	if maria != nil {
 		fmt.Fprintf(&b, "  mysql      localhost:%d   (gateway; instance %q, resource id %s)\n", myPort, devenv.MySQLInstanceID, resourceID[devenv.MySQLInstanceID])

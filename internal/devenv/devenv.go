@@ -73,6 +73,9 @@ type Env struct {
 	// NativeOff says why native mode is off; "" when it is on.
 	NativeOff string
 	EnvFile   string   // D/env
+	// ConsolePasswordFile is D/console-password, the admin's console password;
+	// ConsolePassword is that password when this start set it (printed once), else "".
+	ConsolePasswordFile, ConsolePassword string
 	IMDSVars  []string // the D/env variable of each IMDS endpoint, in Config.IMDSProfiles' order
 
 	stop func()
@@ -141,6 +144,11 @@ func Start(ctx context.Context, c Config, opts Options) (_ *Env, err error) {
 		extra = append(extra, envVar{e.IMDSVars[i], ep.URL})
 	}
 	if e.EnvFile, err = writeEnv(d, e.Server.URL(), &cfg, dbs, extra); err != nil {
+		e.Server.Shutdown(context.Background())
+		return nil, err
+	}
+	e.ConsolePasswordFile = filepath.Join(d, "console-password")
+	if e.ConsolePassword, err = consolePassword(ctx, e.Server, &cfg, e.ConsolePasswordFile); err != nil {
 		e.Server.Shutdown(context.Background())
 		return nil, err
 	}

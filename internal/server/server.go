@@ -161,6 +161,9 @@ func (s *Server) listen(addr string) (net.Listener, error) {
 // Addr is the authority's address (host:port).
 func (s *Server) Addr() string { return s.apiLn.Addr().String() }
 
+// IAM is the server's IAM service.
+func (s *Server) IAM() *iam.Service { return s.svc }
+
 // ConsoleURL is the web console's URL, "" when it is off.
 func (s *Server) ConsoleURL() string {
 	if s.console == nil {
