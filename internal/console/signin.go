@@ -19,6 +19,7 @@ type signinForm struct {
 	Token               string // the sign-in form's CSRF token
 	NeedMFA, NeedNew    bool
 	Message             string
+	Problem             bool // Message says what went wrong, not what to do next
 }
 
 // signinPage shows the sign-in form, with a fresh form token in a cookie beside it.
@@ -54,7 +55,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		Next: safeNext(r.PostFormValue("next")),
 	}
 	if !sameToken(r.PostFormValue("token"), cookieValue(r, signinCookie)) {
-		f.Message = "The sign-in form expired. Try again."
+		f.Message, f.Problem = "The sign-in form expired. Try again.", true
 		c.showSignin(w, r, http.StatusForbidden, f)
 		return
 	}
@@ -65,7 +66,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.NewPassword != "" && in.NewPassword != r.PostFormValue("newpassword2") {
 		f.NeedNew, f.NeedMFA = true, in.MFACode != ""
-		f.Message = "The new passwords do not match."
+		f.Message, f.Problem = "The new passwords do not match.", true
 		c.showSignin(w, r, http.StatusOK, f)
 		return
 	}
@@ -95,6 +96,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 			c.log.Info("console sign-in refused", "account", in.Account, "user", in.UserName, "source", r.RemoteAddr, "reason", se.Reason)
 		}
 		f.Message = se.Message
+		f.Problem = se.Reason != iam.SignInMFARequired && se.Reason != iam.SignInNewPassword
 		c.showSignin(w, r, http.StatusOK, f)
 		return
 	}
