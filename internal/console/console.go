@@ -192,13 +192,16 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // sameOrigin reports whether a POST came from a page of this origin: Sec-Fetch-Site when
 // the browser sends it, else Origin, else Referer; a request with none of them (not a
-// browser's) is allowed: the CSRF token still has to match.
+// browser's) is allowed: the CSRF token still has to match; Origin "null" is not.
 func sameOrigin(r *http.Request) bool {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
 		return site == "same-origin" || site == "none"
 	}
 	from := r.Header.Get("Origin")
-	if from == "" || from == "null" {
+	if from == "null" { // a sandboxed or cross-origin-redirected form: not one of ours
+		return false
+	}
+	if from == "" {
 		from = r.Header.Get("Referer")
 	}
 	if from == "" {
