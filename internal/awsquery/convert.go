@@ -36,6 +36,7 @@ func toUser(u *iam.User) xUser {
 	return xUser{
 		Path: u.Path, UserName: u.UserName, UserID: u.UserID, Arn: u.ARN,
 		CreateDate:          isoTime(u.CreateDate),
+		PasswordLastUsed:    isoTime(u.PasswordLastUsed),
 		PermissionsBoundary: xBoundary(u.PermissionsBoundary),
 		Tags:                optList(xTags(u.Tags)),
 	}

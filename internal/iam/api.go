@@ -137,11 +137,14 @@ type PermissionsBoundary struct {
 
 // User is an IAM user.
 type User struct {
-	UserName            string
-	UserID              string
-	ARN                 string
-	Path                string
-	CreateDate          time.Time
+	UserName   string
+	UserID     string
+	ARN        string
+	Path       string
+	CreateDate time.Time
+	// PasswordLastUsed is the last console sign-in with the user's password (GetUser
+	// only; zero: never, or no password).
+	PasswordLastUsed    time.Time
 	PermissionsBoundary *PermissionsBoundary
 	Tags                []Tag
 }

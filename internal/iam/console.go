@@ -122,6 +122,9 @@ func (s *Service) ConsoleSignIn(ctx context.Context, in ConsoleSignInInput) (Con
 		Credentials: Credentials{AccessKeyID: akid, SecretAccessKey: secret, SessionToken: tok, Expiration: exp},
 		Account:     acct, UserName: u.name, UserARN: u.arn, MFA: mfa,
 	}
+	if err := s.notePasswordUse(ctx, acct, u.name, now); err != nil {
+		return ConsoleSession{}, err
+	}
 	if needNew {
 		key, err := s.LookupKey(ctx, akid, tok)
 		if err != nil {
@@ -208,4 +211,18 @@ func (s *Service) UserForSignIn(account, userName string) (SignInUser, bool) {
 		return SignInUser{}, false
 	}
 	return SignInUser{Account: acct, UserName: u.name, UserID: u.id, ARN: u.arn}, true
+}
+
+// notePasswordUse records a sign-in with the user's password (GetUser's PasswordLastUsed,
+// the credential report's password_last_used), to the second.
+func (s *Service) notePasswordUse(ctx context.Context, acct, user string, now time.Time) error {
+	return s.update(ctx, func(tx store.Tx) error {
+		var l loginDoc
+		key := entityKey(acct, user)
+		if ok, err := getDoc(tx, kindLogin, key, &l); err != nil || !ok {
+			return err
+		}
+		l.Used = now.UTC().Truncate(time.Second)
+		return putDoc(tx, kindLogin, key, &l)
+	})
 }

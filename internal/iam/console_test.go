@@ -61,6 +61,9 @@ func TestConsoleSignIn(t *testing.T) {
 	if cs.MFA || cs.UserName != "carol" || !cs.Expiration.Equal(e.clock.Now().Add(time.Hour).Truncate(time.Second)) {
 		t.Fatalf("session %+v", cs)
 	}
+	if u, err := e.s.GetUser(e.ctx, a, "carol"); err != nil || !u.PasswordLastUsed.Equal(e.clock.Now().UTC().Truncate(time.Second)) {
+		t.Errorf("GetUser after a sign-in: PasswordLastUsed %v, %v", u.PasswordLastUsed, err)
+	}
 	c := e.caller(cs.AccessKeyID, cs.SessionToken)
 	if c.Type != CallerUser || c.ARN != "arn:aws:iam::"+acctA+":user/carol" || !c.Session.Console {
 		t.Fatalf("caller %+v", c)

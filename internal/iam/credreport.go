@@ -155,9 +155,10 @@ func (s *Service) credentialReport(tx store.Tx, acct string) ([]byte, error) {
 		if ok, err := getDoc(tx, kindLogin, entityKey(acct, u.Name), &l); err != nil {
 			return nil, err
 		} else if ok {
-			// Console sign-ins are not recorded yet: the password was never used as far as
-			// iamdb knows.
 			row[3], row[4], row[5] = "true", "no_information", reportTime(l.Set)
+			if !l.Used.IsZero() {
+				row[4] = reportTime(l.Used)
+			}
 			if pol != nil && pol.MaxAge > 0 {
 				row[6] = reportTime(l.Set.Add(time.Duration(pol.MaxAge) * 24 * time.Hour))
 			}

@@ -16,6 +16,7 @@ type loginDoc struct {
 	Created       time.Time      `json:"created"`
 	Set           time.Time      `json:"set"` // when the current password was set
 	ResetRequired bool           `json:"resetRequired,omitempty"`
+	Used          time.Time      `json:"used,omitzero"` // the last console sign-in with it
 	Hash          passwordHash   `json:"hash"`
 	History       []passwordHash `json:"history,omitempty"` // previous passwords, newest first
 }

@@ -124,6 +124,12 @@ func (s *Service) GetUser(ctx context.Context, c *Caller, name string) (User, er
 			return noSuchUser(name)
 		}
 		out = d.user(c.Account)
+		var l loginDoc
+		if ok, err := getDoc(tx, kindLogin, entityKey(c.Account, d.Name), &l); err != nil {
+			return err
+		} else if ok {
+			out.PasswordLastUsed = l.Used
+		}
 		return nil
 	})
 	return out, err
