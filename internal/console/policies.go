@@ -63,6 +63,7 @@ type policyCheck struct {
 	Kind     string   // "identity-based policy", "role trust policy"
 	Problems []string // what makes it invalid, in IAM's words (or the API's error)
 	Warnings []string // what is valid but probably not meant
+	Status   int      // the API's status when it refused the document; 0 if it was not asked
 }
 
 // Valid reports whether the check found no problem.
@@ -181,6 +182,9 @@ func formDocument(r *http.Request, k docKind) (doc string, pc *policyCheck, ok b
 
 // editorStatus is the status of a page re-rendered with its editor's check.
 func editorStatus(pc *policyCheck) int {
+	if pc.Status != 0 {
+		return pc.Status
+	}
 	if pc.Valid() {
 		return http.StatusOK
 	}
@@ -196,6 +200,7 @@ func (c *Console) formError(w http.ResponseWriter, r *http.Request, s *session, 
 	switch ae.Code {
 	case "MalformedPolicyDocument", "LimitExceeded", "EntityAlreadyExists", "InvalidInput", "ValidationError":
 		pc.Problems = append(pc.Problems, ae.Code+": "+ae.Message)
+		pc.Status = ae.Status
 		return true
 	}
 	c.fail(w, r, s, err)
