@@ -83,6 +83,9 @@ func TestPoliciesPages(t *testing.T) {
 	wantPage(t, "policy page by /?arn=", p, http.StatusOK, testPolicyARN, "connect anywhere")
 	p = c.get(Prefix + "policies")
 	wantPage(t, "policies after create", p, http.StatusOK, "db-connect", testPolicyARN)
+	if !strings.Contains(p.Body, `href="/console/policies/`+testPolicyARN+`"`) {
+		t.Errorf("the listing does not link to the policy's page\n%s", p.Body)
+	}
 	if strings.Contains(p.Body, "AdministratorAccess") {
 		t.Error("the default listing shows AWS managed policies")
 	}
