@@ -61,9 +61,12 @@ var (
 // policyCheck is the outcome of validating a document: no problems means valid.
 type policyCheck struct {
 	Kind     string   // "identity-based policy", "role trust policy"
-	Problems []string // what makes it invalid, in IAM's words (or the API's error)
+	Problems []string // what makes it invalid, in IAM's words
 	Warnings []string // what is valid but probably not meant
-	Status   int      // the API's status when it refused the document; 0 if it was not asked
+	// Refused is the API's error when it refused a document the check passed (code:
+	// message), Status its HTTP status.
+	Refused string
+	Status  int
 }
 
 // Valid reports whether the check found no problem.
@@ -157,6 +160,7 @@ var editorTemplate = template.Must(template.New("editor").Parse(`<label for="{{.
 {{.Doc}}</textarea>
 {{with .Check}}<div id="{{$.ID}}-check">
 {{if .Problems}}<div class="error" role="alert"><p><strong>The {{.Kind}} is not valid:</strong></p><ul>{{range .Problems}}<li>{{.}}</li>{{end}}</ul></div>
+{{else if .Refused}}<div class="error" role="alert"><p><strong>Nothing was saved:</strong> {{.Refused}}</p></div>
 {{else}}<p class="flash" role="status">The {{.Kind}} is valid.</p>{{end}}
 {{if .Warnings}}<div class="warn"><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
 </div>{{end}}
@@ -192,15 +196,15 @@ func editorStatus(pc *policyCheck) int {
 }
 
 // formError decides how an API error of a form with an editor is shown: refusals of the
-// request (bad document, name taken, quota) go into the editor, so the document is kept;
+// request (bad document, name taken, quota, invalid name) are shown with the editor, so
+// the document is kept;
 // access denied, missing entities and internal errors are error pages. It returns false
 // when it rendered the error page.
 func (c *Console) formError(w http.ResponseWriter, r *http.Request, s *session, err error, pc *policyCheck) bool {
 	ae := asAPIError(err)
 	switch ae.Code {
 	case "MalformedPolicyDocument", "LimitExceeded", "EntityAlreadyExists", "InvalidInput", "ValidationError":
-		pc.Problems = append(pc.Problems, ae.Code+": "+ae.Message)
-		pc.Status = ae.Status
+		pc.Refused, pc.Status = ae.Code+": "+ae.Message, ae.Status
 		return true
 	}
 	c.fail(w, r, s, err)

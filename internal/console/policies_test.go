@@ -99,7 +99,7 @@ func TestPoliciesPages(t *testing.T) {
 
 	// The same name again: the API refuses and the form keeps the document.
 	p = c.post(Prefix+"policies", url.Values{"name": {"db-connect"}, "document": {describeDoc}})
-	wantPage(t, "duplicate name", p, http.StatusConflict, "EntityAlreadyExists", "rds:DescribeDBInstances")
+	wantPage(t, "duplicate name", p, http.StatusConflict, "Nothing was saved:", "EntityAlreadyExists", "rds:DescribeDBInstances")
 
 	// A new version: invalid is refused, Validate does not save, saving makes it default.
 	p = c.post(Prefix+"policies/versions", url.Values{"arn": {testPolicyARN}, "document": {`{"Version":"2012-10-17","Statement":[{"Effect":"Maybe"}]}`}})

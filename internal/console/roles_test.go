@@ -48,6 +48,8 @@ func TestRolesPages(t *testing.T) {
 		}
 		noRole(tc.name)
 	}
+	p = c.post(Prefix+"roles", url.Values{"name": {"app/x"}, "document": {trustDocument}})
+	wantPage(t, "invalid role name", p, http.StatusBadRequest, "Nothing was saved:", "ValidationError", "app/x", "sts:AssumeRole")
 	p = c.post(Prefix+"roles", url.Values{"name": {"app"}, "document": {trustDocument}, "op": {"validate"}})
 	wantPage(t, "validate trust", p, http.StatusOK, "The role trust policy is valid.")
 	noRole("validate")
@@ -113,7 +115,7 @@ func TestRolesPages(t *testing.T) {
 		t.Fatalf("put big1: %d\n%s", p.Status, p.Body)
 	}
 	p = c.post(Prefix+"roles/app/inline", url.Values{"policy": {"big2"}, "document": {big}})
-	wantPage(t, "over the role's inline quota", p, http.StatusConflict, "LimitExceeded", "big2", strings.Repeat("B", 6000))
+	wantPage(t, "over the role's inline quota", p, http.StatusConflict, "Nothing was saved:", "LimitExceeded", "big2", strings.Repeat("B", 6000))
 	if _, err := e.svc.GetRolePolicy(ctx, e.admin, "app", "big2"); err == nil {
 		t.Fatal("the API's refusal put the policy")
 	}
