@@ -72,11 +72,11 @@ type Env struct {
 	PostgresPort, MySQLPort int
 	// NativeOff says why native mode is off; "" when it is on.
 	NativeOff string
-	EnvFile   string   // D/env
+	EnvFile   string // D/env
 	// ConsolePasswordFile is D/console-password, the admin's console password;
 	// ConsolePassword is that password when this start set it (printed once), else "".
 	ConsolePasswordFile, ConsolePassword string
-	IMDSVars  []string // the D/env variable of each IMDS endpoint, in Config.IMDSProfiles' order
+	IMDSVars                             []string // the D/env variable of each IMDS endpoint, in Config.IMDSProfiles' order
 
 	stop func()
 	lns  map[string]net.Listener
