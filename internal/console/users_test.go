@@ -53,9 +53,13 @@ func wantRedirect(t *testing.T, what string, p page, to string) {
 	}
 }
 
-// wantHTML fails the test unless p's HTML contains every one of marks as it is.
+// wantHTML fails the test unless p's HTML contains every one of marks as it is, and
+// html/template rejected no URL in it.
 func wantHTML(t *testing.T, what string, p page, marks ...string) {
 	t.Helper()
+	if strings.Contains(p.Body, "ZgotmplZ") {
+		t.Errorf("%s: a value the template refused (ZgotmplZ)\n%s", what, p.Body)
+	}
 	for _, m := range marks {
 		if !strings.Contains(p.Body, m) {
 			t.Errorf("%s: the HTML does not contain %q\n%s", what, m, p.Body)
