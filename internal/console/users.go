@@ -1,13 +1,16 @@
 package console
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/smithy-go"
 )
 
 func init() { pageSets = append(pageSets, registerUsers) }
@@ -15,6 +18,14 @@ func init() { pageSets = append(pageSets, registerUsers) }
 func registerUsers(c *Console) {
 	c.page("GET "+Prefix+"users", c.users)
 	c.page("POST "+Prefix+"users", c.createUser)
+	c.page("GET "+Prefix+"users/{name}", c.user)
+	c.page("POST "+Prefix+"users/{name}/delete", c.deleteUser)
+	c.page("POST "+Prefix+"users/{name}/groups", c.addUserToGroup)
+	c.page("POST "+Prefix+"users/{name}/groups/{group}/remove", c.removeUserFromGroup)
+	c.page("POST "+Prefix+"users/{name}/policies", c.attachUserPolicy)
+	c.page("POST "+Prefix+"users/{name}/policies/detach", c.detachUserPolicy)
+	c.page("POST "+Prefix+"users/{name}/inline/{policy}/delete", c.deleteUserPolicy)
+	registerCredentials(c)
 }
 
 // usersData is the users page.
@@ -45,4 +56,217 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	c.done(w, r, s, Prefix+"users/"+url.PathEscape(name), "User "+name+" created.")
+}
+
+// userData is a user's page: each section carries its own error, so that a person who
+// may read only part of it (their own keys, say) sees that part.
+type userData struct {
+	Name string
+	User iamtypes.User
+	Self bool // the signed-in user's own page: the change-password form
+
+	Groups    []iamtypes.Group
+	GroupsErr *APIError
+	Joinable  []string // the account's groups the user is not in, for the add form
+
+	Attached    []iamtypes.AttachedPolicy
+	AttachedErr *APIError
+	PolicyARNs  []string // the account's and AWS's managed policies, for the attach form
+
+	Inline    []inlinePolicy
+	InlineErr *APIError
+
+	Login    *iamtypes.LoginProfile // nil: no console password (if LoginErr is nil)
+	LoginErr *APIError
+
+	MFA    []iamtypes.MFADevice
+	MFAErr *APIError
+
+	Keys    []accessKey
+	KeysErr *APIError
+}
+
+// inlinePolicy is an inline policy with its document, or the error reading it.
+type inlinePolicy struct {
+	Name, Document string
+	Err            *APIError
+}
+
+// accessKey is an access key's metadata and when it was last used.
+type accessKey struct {
+	iamtypes.AccessKeyMetadata
+	LastUsed              time.Time
+	LastService, LastArea string
+}
+
+// sectionErr is a section's error as the page shows it; nil for nil.
+func sectionErr(err error) *APIError {
+	if err == nil {
+		return nil
+	}
+	return asAPIError(err)
+}
+
+// isCode reports whether err is the API error code.
+func isCode(err error, code string) bool {
+	var se smithy.APIError
+	return errors.As(err, &se) && se.ErrorCode() == code
+}
+
+// userPath is the console path of a user's page.
+func userPath(name string) string { return Prefix + "users/" + url.PathEscape(name) }
+
+// user shows a user (iam:GetUser) with its groups, policies, console password, MFA
+// devices and access keys, each read with its own action.
+func (c *Console) user(w http.ResponseWriter, r *http.Request, s *session) {
+	name := r.PathValue("name")
+	ctx := apiCtx(r)
+	api := s.clients.iam
+	out, err := api.GetUser(ctx, &awsiam.GetUserInput{UserName: aws.String(name)})
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	name = aws.ToString(out.User.UserName)
+	d := &userData{Name: name, User: *out.User, Self: strings.EqualFold(name, s.user)}
+
+	if g, err := api.ListGroupsForUser(ctx, &awsiam.ListGroupsForUserInput{UserName: aws.String(name), MaxItems: aws.Int32(1000)}); err != nil {
+		d.GroupsErr = sectionErr(err)
+	} else {
+		d.Groups = g.Groups
+		in := map[string]bool{}
+		for _, g := range g.Groups {
+			in[aws.ToString(g.GroupName)] = true
+		}
+		if all, err := api.ListGroups(ctx, &awsiam.ListGroupsInput{MaxItems: aws.Int32(1000)}); err == nil {
+			for _, g := range all.Groups {
+				if n := aws.ToString(g.GroupName); !in[n] {
+					d.Joinable = append(d.Joinable, n)
+				}
+			}
+		}
+	}
+
+	if a, err := api.ListAttachedUserPolicies(ctx, &awsiam.ListAttachedUserPoliciesInput{UserName: aws.String(name), MaxItems: aws.Int32(1000)}); err != nil {
+		d.AttachedErr = sectionErr(err)
+	} else {
+		d.Attached = a.AttachedPolicies
+		d.PolicyARNs = policyARNs(r, s)
+	}
+
+	if l, err := api.ListUserPolicies(ctx, &awsiam.ListUserPoliciesInput{UserName: aws.String(name), MaxItems: aws.Int32(1000)}); err != nil {
+		d.InlineErr = sectionErr(err)
+	} else {
+		for _, pn := range l.PolicyNames {
+			ip := inlinePolicy{Name: pn}
+			if p, err := api.GetUserPolicy(ctx, &awsiam.GetUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(pn)}); err != nil {
+				ip.Err = sectionErr(err)
+			} else {
+				ip.Document = prettyJSON(aws.ToString(p.PolicyDocument))
+			}
+			d.Inline = append(d.Inline, ip)
+		}
+	}
+
+	if lp, err := api.GetLoginProfile(ctx, &awsiam.GetLoginProfileInput{UserName: aws.String(name)}); err == nil {
+		d.Login = lp.LoginProfile
+	} else if !isCode(err, "NoSuchEntity") {
+		d.LoginErr = sectionErr(err)
+	}
+
+	if m, err := api.ListMFADevices(ctx, &awsiam.ListMFADevicesInput{UserName: aws.String(name), MaxItems: aws.Int32(1000)}); err != nil {
+		d.MFAErr = sectionErr(err)
+	} else {
+		d.MFA = m.MFADevices
+	}
+
+	if k, err := api.ListAccessKeys(ctx, &awsiam.ListAccessKeysInput{UserName: aws.String(name), MaxItems: aws.Int32(1000)}); err != nil {
+		d.KeysErr = sectionErr(err)
+	} else {
+		for _, m := range k.AccessKeyMetadata {
+			ak := accessKey{AccessKeyMetadata: m}
+			if lu, err := api.GetAccessKeyLastUsed(ctx, &awsiam.GetAccessKeyLastUsedInput{AccessKeyId: m.AccessKeyId}); err == nil && lu.AccessKeyLastUsed != nil {
+				ak.LastUsed = aws.ToTime(lu.AccessKeyLastUsed.LastUsedDate)
+				ak.LastService = aws.ToString(lu.AccessKeyLastUsed.ServiceName)
+				ak.LastArea = aws.ToString(lu.AccessKeyLastUsed.Region)
+			}
+			d.Keys = append(d.Keys, ak)
+		}
+	}
+	c.render(w, r, s, http.StatusOK, "user", &view{Title: "User " + name, Nav: "users", Data: d})
+}
+
+// policyARNs lists the managed policies (iam:ListPolicies, Scope All) for an attach form's
+// suggestions; none if the session may not list them.
+func policyARNs(r *http.Request, s *session) []string {
+	out, err := s.clients.iam.ListPolicies(apiCtx(r), &awsiam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeAll, MaxItems: aws.Int32(1000)})
+	if err != nil {
+		return nil
+	}
+	arns := make([]string, 0, len(out.Policies))
+	for _, p := range out.Policies {
+		arns = append(arns, aws.ToString(p.Arn))
+	}
+	return arns
+}
+
+// deleteUser deletes a user (iam:DeleteUser); AWS refuses while it has attachments, and
+// the page shows why.
+func (c *Console) deleteUser(w http.ResponseWriter, r *http.Request, s *session) {
+	name := r.PathValue("name")
+	if _, err := s.clients.iam.DeleteUser(apiCtx(r), &awsiam.DeleteUserInput{UserName: aws.String(name)}); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.done(w, r, s, Prefix+"users", "User "+name+" deleted.")
+}
+
+// addUserToGroup adds the user to the form's group (iam:AddUserToGroup).
+func (c *Console) addUserToGroup(w http.ResponseWriter, r *http.Request, s *session) {
+	name, group := r.PathValue("name"), strings.TrimSpace(r.PostFormValue("group"))
+	if _, err := s.clients.iam.AddUserToGroup(apiCtx(r), &awsiam.AddUserToGroupInput{UserName: aws.String(name), GroupName: aws.String(group)}); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.done(w, r, s, userPath(name), "Added "+name+" to group "+group+".")
+}
+
+// removeUserFromGroup removes the user from a group (iam:RemoveUserFromGroup).
+func (c *Console) removeUserFromGroup(w http.ResponseWriter, r *http.Request, s *session) {
+	name, group := r.PathValue("name"), r.PathValue("group")
+	if _, err := s.clients.iam.RemoveUserFromGroup(apiCtx(r), &awsiam.RemoveUserFromGroupInput{UserName: aws.String(name), GroupName: aws.String(group)}); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.done(w, r, s, userPath(name), "Removed "+name+" from group "+group+".")
+}
+
+// attachUserPolicy attaches the form's managed policy (iam:AttachUserPolicy).
+func (c *Console) attachUserPolicy(w http.ResponseWriter, r *http.Request, s *session) {
+	name, arn := r.PathValue("name"), strings.TrimSpace(r.PostFormValue("arn"))
+	if _, err := s.clients.iam.AttachUserPolicy(apiCtx(r), &awsiam.AttachUserPolicyInput{UserName: aws.String(name), PolicyArn: aws.String(arn)}); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.done(w, r, s, userPath(name), "Attached "+arn+".")
+}
+
+// detachUserPolicy detaches the form's managed policy (iam:DetachUserPolicy).
+func (c *Console) detachUserPolicy(w http.ResponseWriter, r *http.Request, s *session) {
+	name, arn := r.PathValue("name"), r.PostFormValue("arn")
+	if _, err := s.clients.iam.DetachUserPolicy(apiCtx(r), &awsiam.DetachUserPolicyInput{UserName: aws.String(name), PolicyArn: aws.String(arn)}); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.done(w, r, s, userPath(name), "Detached "+arn+".")
+}
+
+// deleteUserPolicy deletes an inline policy (iam:DeleteUserPolicy).
+func (c *Console) deleteUserPolicy(w http.ResponseWriter, r *http.Request, s *session) {
+	name, policy := r.PathValue("name"), r.PathValue("policy")
+	if _, err := s.clients.iam.DeleteUserPolicy(apiCtx(r), &awsiam.DeleteUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(policy)}); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.done(w, r, s, userPath(name), "Deleted inline policy "+policy+".")
 }
