@@ -105,6 +105,12 @@ func TestActivity(t *testing.T) {
 	p := c.get(Prefix + "activity")
 	wantPage(t, "activity", p, http.StatusOK, "app_writer", "app_admin", "implicit-deny", "billing_ro", "unknown-key",
 		"unknown (key AKIAUNKNOWNKEY000001)", "orders", "shop", "192.0.2.7", "arn:aws:iam::"+testAccount+":user/alice")
+	if !strings.Contains(p.Body, `href="/console/static/activity.css"`) {
+		t.Error("the activity page does not link its stylesheet")
+	}
+	if css := c.get(Prefix + "static/activity.css"); css.Status != http.StatusOK || !strings.Contains(css.Body, "label.check") {
+		t.Errorf("activity.css: %d", css.Status)
+	}
 	if n := rows(p); n != 3 {
 		t.Errorf("activity: %d rows, want 3 (24 hours of this account's logins)\n%s", n, p.Body)
 	}
