@@ -291,7 +291,7 @@ func checkSnippetInput(d *dbInfo, user, dbname, as string) []string {
 	return probs
 }
 
-// shellQuote quotes s for a POSIX shell: single quotes, each single quote as '\''.
+// shellQuote quotes s for a POSIX shell: single quotes, each single quote as '\”.
 // Nothing inside single quotes is special, so whatever s holds stays one word.
 func shellQuote(s string) string {
 	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
@@ -307,17 +307,24 @@ func goQuote(s string) string { return strconv.Quote(s) }
 
 // connectPolicy is an identity policy allowing rds-db:connect on resource.
 func connectPolicy(resource string) string {
-	doc := map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []map[string]any{{
-			"Effect": "Allow", "Action": "rds-db:connect", "Resource": resource,
-		}},
-	}
+	type statement struct{ Effect, Action, Resource string }
+	doc := struct {
+		Version   string
+		Statement []statement
+	}{"2012-10-17", []statement{{"Allow", "rds-db:connect", resource}}}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
-		panic(err) // maps of strings always marshal
+		panic(err) // strings always marshal
 	}
 	return string(b)
+}
+
+// connValue writes k=v for a libpq connection string, v quoted only when it has to be.
+func connValue(k, v string) string {
+	if v == "" || strings.ContainsAny(v, " \t\n\r\v\f'\\") {
+		return k + "=" + rdsiam.QuotePostgresConnValue(v)
+	}
+	return k + "=" + v
 }
 
 // makeSnippets writes the lines that connect to d as user; every input is quoted for
@@ -339,7 +346,7 @@ func makeSnippets(d *dbInfo, user, dbname, as, authority string) *snippets {
 		if db == "" {
 			db = "postgres"
 		}
-		kv := func(k, v string) string { return k + "=" + rdsiam.QuotePostgresConnValue(v) }
+		kv := connValue
 		conninfo := strings.Join([]string{kv("host", d.Host), kv("port", port), kv("user", user), kv("dbname", db), "sslmode=verify-full"}, " ")
 		sn.Psql = `PGPASSWORD="$(` + gen + `)" PGSSLROOTCERT="$IAMDB_CA_FILE" \` + "\n  psql " + shellQuote(conninfo)
 		sn.Connect = "iamdb connect psql --hostname " + host + " --port " + port + " --username " + shellQuote(user) +
@@ -376,9 +383,9 @@ func goCreds(d *dbInfo, as string) string {
 }
 
 func goPgx(d *dbInfo, user, db, as string) string {
-	kv := func(k, v string) string { return k + "=" + rdsiam.QuotePostgresConnValue(v) }
+	kv := connValue
 	dsn := strings.Join([]string{kv("host", d.Host), kv("port", strconv.Itoa(d.Port)), kv("user", user), kv("dbname", db),
-		"sslmode=verify-full", "sslrootcert=" + rdsiam.QuotePostgresConnValue("/path/to/iamdb-ca.pem")}, " ")
+		"sslmode=verify-full", "sslrootcert=/path/to/iamdb-ca.pem"}, " ")
 	return "// github.com/iamdb/iamdb/client, …/client/pgxauth, github.com/jackc/pgx/v5/pgxpool\n" +
 		goCreds(d, as) +
 		"cfg, err := pgxpool.ParseConfig(" + goQuote(dsn) + ")\n" +

@@ -148,7 +148,7 @@ func TestDatabaseSnippets(t *testing.T) {
 	psql := snippet(t, p, "PGPASSWORD=")
 	out := runShell(t, t.TempDir(), psql)
 	if !strings.Contains(out, "PGPASSWORD=token-for:[rds][generate-db-auth-token][--hostname][orders.db.internal][--port][5433]") ||
-		!strings.Contains(out, "arg:host='orders.db.internal' port='5433' user='iam_user' dbname='app' sslmode=verify-full\n") {
+		!strings.Contains(out, "arg:host=orders.db.internal port=5433 user=iam_user dbname=app sslmode=verify-full\n") {
 		t.Errorf("psql snippet runs as\n%s", out)
 	}
 	if !strings.Contains(snippet(t, p, "iamdb connect psql"), `--ca-file "$IAMDB_CA_FILE"`) {
@@ -176,7 +176,7 @@ func TestDatabaseSnippets(t *testing.T) {
 		if !strings.Contains(out, "[--username]["+hostile+"][--endpoint-url]") {
 			t.Errorf("%s: the user name did not stay one argument:\n%s\n%s", prefix, s, out)
 		}
-		if prefix == "PGPASSWORD=" && !strings.Contains(out, "arg:host='orders.db.internal' port='5433' user="+rdsiam.QuotePostgresConnValue(hostile)+" dbname='postgres'") {
+		if prefix == "PGPASSWORD=" && !strings.Contains(out, "arg:host=orders.db.internal port=5433 user="+rdsiam.QuotePostgresConnValue(hostile)+" dbname=postgres ") {
 			t.Errorf("psql's connection string is not libpq-quoted:\n%s", out)
 		}
 	}

@@ -58,8 +58,12 @@ type matchedStatement struct {
 }
 
 // Allowed, ExplicitDeny are for the template.
-func (r *simResult) Allowed() bool      { return r.Decision == string(iamtypes.PolicyEvaluationDecisionTypeAllowed) }
-func (r *simResult) ExplicitDeny() bool { return r.Decision == string(iamtypes.PolicyEvaluationDecisionTypeExplicitDeny) }
+func (r *simResult) Allowed() bool {
+	return r.Decision == string(iamtypes.PolicyEvaluationDecisionTypeAllowed)
+}
+func (r *simResult) ExplicitDeny() bool {
+	return r.Decision == string(iamtypes.PolicyEvaluationDecisionTypeExplicitDeny)
+}
 
 // simulator asks iam:SimulatePrincipalPolicy whether a principal may rds-db:connect as a
 // database user, and explains the answer.
