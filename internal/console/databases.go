@@ -208,7 +208,7 @@ type databaseData struct {
 
 // snippets are the copyable lines of a connection.
 type snippets struct {
-	AssumeRole, Token, Psql, MySQL, Connect, Go, Policy string
+	AssumeRole, Token, Psql, MySQL, Connect, Doctor, Go, Policy string
 }
 
 // database shows one database and, given a db user, how to connect as it.
@@ -367,6 +367,12 @@ func makeSnippets(d *dbInfo, user, dbname, as, authority string) *snippets {
 		sn.Connect += " --region " + shellQuote(d.Region) + ` --ca-file "$IAMDB_CA_FILE"`
 		sn.Go = goMySQL(d, user, dbname, as)
 	}
+	engine := "mysql"
+	if d.Postgres() {
+		engine = "postgres"
+	}
+	sn.Doctor = "iamdb doctor --hostname " + host + " --port " + port + " --username " + shellQuote(user) +
+		" --engine " + engine + " --region " + shellQuote(d.Region) + " --endpoint " + shellQuote(authority) + ` --ca-file "$IAMDB_CA_FILE"`
 	return sn
 }
 

@@ -154,6 +154,10 @@ func TestDatabaseSnippets(t *testing.T) {
 	if !strings.Contains(snippet(t, p, "iamdb connect psql"), `--ca-file "$IAMDB_CA_FILE"`) {
 		t.Error("the connect line has no CA file")
 	}
+	if d := snippet(t, p, "iamdb doctor"); d != "iamdb doctor --hostname orders.db.internal --port 5433 --username iam_user --engine postgres --region "+
+		testRegion+" --endpoint "+e.srv.URL+` --ca-file "$IAMDB_CA_FILE"` {
+		t.Errorf("doctor line: %s", d)
+	}
 	if g := snippet(t, p, "// github.com/iamdb/iamdb/client"); !strings.Contains(g, "pgxauth.BeforeConnect(src, pgxauth.Options{})") {
 		t.Errorf("Go snippet:\n%s", g)
 	}

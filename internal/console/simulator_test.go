@@ -79,6 +79,18 @@ func TestSimulator(t *testing.T) {
 	p = ask(userARN("blocked"), "instance/orders", "other_user", "", false)
 	wantPage(t, "allowed by the wildcard", p, http.StatusOK, "allowed", `"Sid": "AllDBs"`)
 
+	// A role: its inline Deny is named, and the fix for a refusal puts a role policy.
+	if _, err := e.svc.CreateRole(ctx, e.admin, iam.CreateRoleInput{RoleName: "batch", AssumeRolePolicyDocument: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + testAccount + `:root"},"Action":"sts:AssumeRole"}]}`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.PutRolePolicy(ctx, e.admin, "batch", "no-shop", `{"Version":"2012-10-17","Statement":{"Sid":"NoShop","Effect":"Deny","Action":"rds-db:connect","Resource":"`+my.ConnectARN("*")+`"}}`); err != nil {
+		t.Fatal(err)
+	}
+	roleARN := "arn:aws:iam::" + testAccount + ":role/batch"
+	wantPage(t, "role, explicit deny", ask(roleARN, "cluster/shop", "etl", "", false), http.StatusOK, "explicitDeny", "no-shop", `"Sid": "NoShop"`)
+	wantPage(t, "role, implicit deny", ask(roleARN, "instance/orders", "etl", "", false), http.StatusOK, "implicitDeny",
+		"aws iam put-role-policy", "--role-name batch", pg.ConnectARN("etl"))
+
 	// Bad input is answered on the form, not sent.
 	p = ask(userARN("app"), "instance/orders", "*", "", false)
 	wantPage(t, "wildcard user", p, http.StatusBadRequest, "Database user:")
