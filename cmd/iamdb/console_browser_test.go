@@ -167,6 +167,35 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run("live sessions page", chromedp.Navigate(consoleURL+"sessions"), chromedp.WaitVisible(css(`table`)))
 	b.wantText("live sessions", carolARN, "iam_user")
 	b.screenshot("sessions")
+	// The databases, and the lines to connect to the cluster as iam_user.
+	b.run("databases page", chromedp.Navigate(consoleURL+"databases"), chromedp.WaitVisible(css(`table`)))
+	b.wantText("databases", d.env["IAMDB_PG_CLUSTER"], rid)
+	b.screenshot("databases")
+	b.run("connection snippets",
+		chromedp.Navigate(consoleURL+"databases/"+d.env["IAMDB_PG_CLUSTER"]),
+		chromedp.SetValue(css(`input[name=user]`), "iam_user"),
+		chromedp.Submit(css(`input[name=user]`)),
+		chromedp.WaitVisible(css(`pre`)))
+	b.wantText("connection snippets", "aws rds generate-db-auth-token", fmt.Sprintf("--port %d", d.port), ":dbuser:"+rid+"/iam_user")
+	b.screenshot("database-snippets")
+
+	// The simulator: carol may connect as iam_user, not as someone else, and is told how.
+	simulate := func(dbuser string) {
+		b.run("simulate "+dbuser,
+			chromedp.Navigate(consoleURL+"simulator"),
+			chromedp.SetValue(css(`input[name=principal]`), carolARN),
+			chromedp.SetValue(css(`select[name=database]`), "cluster/"+d.env["IAMDB_PG_CLUSTER"]),
+			chromedp.SetValue(css(`input[name=dbuser]`), dbuser),
+			chromedp.Submit(css(`input[name=dbuser]`)),
+			chromedp.WaitVisible(css(`.badge`)))
+	}
+	simulate("iam_user")
+	b.wantText("simulator, allowed", "allowed", "carol-connect")
+	b.screenshot("simulator-allowed")
+	simulate("reporting")
+	b.wantText("simulator, refused", "implicitDeny", ":dbuser:"+rid+"/reporting")
+	b.screenshot("simulator-refused")
+
 	b.run("overview", chromedp.Navigate(consoleURL), chromedp.WaitVisible(css(`svg`)))
 	b.screenshot("overview-after-login")
 
