@@ -199,6 +199,21 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run("overview", chromedp.Navigate(consoleURL), chromedp.WaitVisible(css(`svg`)))
 	b.screenshot("overview-after-login")
 
+	// On a phone's screen: nothing wider than the screen but what scrolls in its own box.
+	b.run("a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	for _, page := range []string{"", "users/carol", "activity", "simulator"} {
+		b.run("phone "+page, chromedp.Navigate(consoleURL+page), chromedp.WaitVisible(css(`main`)))
+		if wide := get(b, "page width", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); wide {
+			t.Errorf("on a phone, /console/%s is wider than the screen", page)
+		}
+		name := strings.ReplaceAll(page, "/", "-")
+		if name == "" {
+			name = "overview"
+		}
+		b.screenshot("phone-" + name)
+	}
+	b.run("back to a laptop's screen", chromedp.ResetViewport())
+
 	// A user without IAM permissions sees AccessDenied pages, not data.
 	if _, err := ic.CreateUser(ctx, &awsiam.CreateUserInput{UserName: aws.String("nobody")}); err != nil {
 		t.Fatal(err)
