@@ -124,6 +124,15 @@
 //     API calls, in their own transactions (GetSessionToken writes the used step), never by
 //     the snapshot: apply passes over their changes. DeleteUser refuses a user with a login
 //     profile or an enabled device (DeleteConflict).
+//   - ConsoleSignIn (console.go) is the web console's sign-in, an internal entry point: the
+//     account by ID or alias, the login profile's password (one answer for every wrong
+//     account, user or password), a code of one of the user's enabled MFA devices when it
+//     has one (used once), a new password through ChangePassword when the old one expired or
+//     must be reset. It issues a session of the user marked Console: such a session may
+//     call IAM without MFA (a GetSessionToken session without MFA may not), carries
+//     aws:MultiFactorAuthPresent as the sign-in had it, and cannot call GetSessionToken. A
+//     sign-in records the password's use (GetUser's PasswordLastUsed, the credential
+//     report's password_last_used).
 //   - AssumeRole needs the role's exact ARN (with its path); an unknown role is AccessDenied.
 //     Session tags or transitive tags need sts:TagSession, a source identity (given or
 //     inherited) sts:SetSourceIdentity, each evaluated like sts:AssumeRole; an inherited
