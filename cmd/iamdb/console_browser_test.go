@@ -22,6 +22,7 @@ import (
 	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -222,11 +223,13 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.run("sign out", chromedp.Click(css(`form[action="/console/signout"] button`)), chromedp.WaitVisible(css(`input[name=password]`)))
-	b.run("sign in as nobody",
-		chromedp.SetValue(css(`input[name=account]`), account),
-		chromedp.SetValue(css(`input[name=user]`), "nobody"),
-		chromedp.SetValue(css(`input[name=password]`), "Nobody-pass-1"),
-		chromedp.Submit(css(`input[name=password]`)),
+	// With the keyboard alone: sign-out came back to the form with the account filled in and
+	// the user name focused.
+	if acct := get(b, "the account field", chromedp.Value(css(`input[name=account]`))); acct != account {
+		t.Fatalf("after sign-out, the account field holds %q, want %q", acct, account)
+	}
+	b.run("sign in as nobody with the keyboard",
+		chromedp.KeyEvent("nobody"+kb.Tab+"Nobody-pass-1"+kb.Enter),
 		chromedp.WaitVisible(css(`nav`)))
 	for _, page := range []string{"users", "policies", "activity", "sessions", "users/carol"} {
 		b.run(page+" as nobody", chromedp.Navigate(consoleURL+page), chromedp.WaitVisible(css(`main`)))
