@@ -11,9 +11,10 @@ import (
 
 func init() { pageSets = append(pageSets, registerGroups) }
 
+// registerGroups registers the group pages; creation (but a role's), deletion and the policy
+// actions are registerHolders'.
 func registerGroups(c *Console) {
 	c.page("GET "+Prefix+"groups", c.groups)
-	c.page("POST "+Prefix+"groups", c.createGroup)
 	c.page("GET "+Prefix+"groups/{name}", c.group)
 	c.page("POST "+Prefix+"groups/{name}/members", c.addGroupMember)
 	c.page("POST "+Prefix+"groups/{name}/members/{user}/remove", c.removeGroupMember)
@@ -37,20 +38,6 @@ func (c *Console) groups(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	c.render(w, r, s, http.StatusOK, "groups", &view{Title: "Groups", Nav: "groups", Data: &groupsData{Groups: out.Groups, More: out.IsTruncated, Create: &createForm{Noun: "group", Label: "Group", Action: Prefix + "groups", NameMax: 128}}})
-}
-
-// createGroup creates a group (iam:CreateGroup) and goes to its page.
-func (c *Console) createGroup(w http.ResponseWriter, r *http.Request, s *session) {
-	name := strings.TrimSpace(r.PostFormValue("name"))
-	in := &awsiam.CreateGroupInput{GroupName: aws.String(name)}
-	if p := strings.TrimSpace(r.PostFormValue("path")); p != "" {
-		in.Path = aws.String(p)
-	}
-	if _, err := s.clients.iam.CreateGroup(apiCtx(r), in); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, groupPath(name), "Group "+name+" created.")
 }
 
 // groupData is a group's page; the policies carry their own errors.
@@ -96,19 +83,13 @@ func (c *Console) group(w http.ResponseWriter, r *http.Request, s *session) {
 // addGroupMember adds the form's user to the group (iam:AddUserToGroup).
 func (c *Console) addGroupMember(w http.ResponseWriter, r *http.Request, s *session) {
 	name, user := r.PathValue("name"), strings.TrimSpace(r.PostFormValue("user"))
-	if _, err := s.clients.iam.AddUserToGroup(apiCtx(r), &awsiam.AddUserToGroupInput{GroupName: aws.String(name), UserName: aws.String(user)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, groupPath(name), "Added "+user+" to the group.")
+	_, err := s.clients.iam.AddUserToGroup(apiCtx(r), &awsiam.AddUserToGroupInput{GroupName: aws.String(name), UserName: aws.String(user)})
+	c.finish(w, r, s, err, groupPath(name), "Added "+user+" to the group.")
 }
 
 // removeGroupMember removes a user from the group (iam:RemoveUserFromGroup).
 func (c *Console) removeGroupMember(w http.ResponseWriter, r *http.Request, s *session) {
 	name, user := r.PathValue("name"), r.PathValue("user")
-	if _, err := s.clients.iam.RemoveUserFromGroup(apiCtx(r), &awsiam.RemoveUserFromGroupInput{GroupName: aws.String(name), UserName: aws.String(user)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, groupPath(name), "Removed "+user+" from the group.")
+	_, err := s.clients.iam.RemoveUserFromGroup(apiCtx(r), &awsiam.RemoveUserFromGroupInput{GroupName: aws.String(name), UserName: aws.String(user)})
+	c.finish(w, r, s, err, groupPath(name), "Removed "+user+" from the group.")
 }

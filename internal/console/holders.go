@@ -27,6 +27,9 @@ type holder struct {
 	// "policies/detach"); the form's field arn is the policy.
 	attachPath, detachPath string
 
+	// create creates one with a name and a path (iam:CreateUser, iam:CreateGroup): the
+	// listing page's form; nil for roles, whose form has a trust policy (roles.go).
+	create         func(ctx context.Context, api *awsiam.Client, name, path string) error
 	attach, detach func(ctx context.Context, api *awsiam.Client, name, arn string) error
 	deleteInline   func(ctx context.Context, api *awsiam.Client, name, policy string) error
 	remove         func(ctx context.Context, api *awsiam.Client, name string) error
@@ -38,6 +41,14 @@ type holder struct {
 var (
 	userHolder = &holder{
 		kind: "users", noun: "User", attachPath: "policies", detachPath: "policies/detach",
+		create: func(ctx context.Context, api *awsiam.Client, name, path string) error {
+			in := &awsiam.CreateUserInput{UserName: &name}
+			if path != "" {
+				in.Path = &path
+			}
+			_, err := api.CreateUser(ctx, in)
+			return err
+		},
 		attach: func(ctx context.Context, api *awsiam.Client, name, arn string) error {
 			_, err := api.AttachUserPolicy(ctx, &awsiam.AttachUserPolicyInput{UserName: &name, PolicyArn: &arn})
 			return err
@@ -79,6 +90,14 @@ var (
 
 	groupHolder = &holder{
 		kind: "groups", noun: "Group", attachPath: "policies", detachPath: "policies/detach",
+		create: func(ctx context.Context, api *awsiam.Client, name, path string) error {
+			in := &awsiam.CreateGroupInput{GroupName: &name}
+			if path != "" {
+				in.Path = &path
+			}
+			_, err := api.CreateGroup(ctx, in)
+			return err
+		},
 		attach: func(ctx context.Context, api *awsiam.Client, name, arn string) error {
 			_, err := api.AttachGroupPolicy(ctx, &awsiam.AttachGroupPolicyInput{GroupName: &name, PolicyArn: &arn})
 			return err
@@ -165,9 +184,13 @@ var (
 // path is the console path of a holder's page.
 func (h *holder) path(name string) string { return Prefix + h.kind + "/" + url.PathEscape(name) }
 
-// registerHolders registers the policy actions of every kind of holder.
+// registerHolders registers what every kind of holder shares: creation (users, groups)
+// and deletion, and the managed and inline policy actions.
 func registerHolders(c *Console) {
 	for _, h := range holders {
+		if h.create != nil {
+			c.page("POST "+Prefix+h.kind, c.createHolder(h))
+		}
 		base := "POST " + Prefix + h.kind + "/{name}/"
 		c.page(base+h.attachPath, c.attachPolicy(h))
 		c.page(base+h.detachPath, c.detachPolicy(h))
@@ -176,14 +199,13 @@ func registerHolders(c *Console) {
 	}
 }
 
-// finish ends a POST that made one API call: the error page, or the redirect to to with
-// msg.
-func (c *Console) finish(w http.ResponseWriter, r *http.Request, s *session, err error, to, msg string) {
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
+// createHolder creates a user or a group (iam:CreateUser, iam:CreateGroup) and goes to
+// its page.
+func (c *Console) createHolder(h *holder) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		name, path := strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("path"))
+		c.finish(w, r, s, h.create(apiCtx(r), s.clients.iam, name, path), h.path(name), h.noun+" "+name+" created.")
 	}
-	c.done(w, r, s, to, msg)
 }
 
 // attachPolicy attaches the form's managed policy (iam:AttachUserPolicy, …).

@@ -399,30 +399,21 @@ func (c *Console) createPolicyVersion(w http.ResponseWriter, r *http.Request, s 
 // setDefaultPolicyVersion makes a version the default (iam:SetDefaultPolicyVersion).
 func (c *Console) setDefaultPolicyVersion(w http.ResponseWriter, r *http.Request, s *session) {
 	arn, id := r.PostFormValue("arn"), r.PostFormValue("version")
-	if _, err := s.clients.iam.SetDefaultPolicyVersion(apiCtx(r), &awsiam.SetDefaultPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String(id)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, policyPath(arn), "Version "+id+" is now the default.")
+	_, err := s.clients.iam.SetDefaultPolicyVersion(apiCtx(r), &awsiam.SetDefaultPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String(id)})
+	c.finish(w, r, s, err, policyPath(arn), "Version "+id+" is now the default.")
 }
 
 // deletePolicyVersion deletes a version that is not the default (iam:DeletePolicyVersion).
 func (c *Console) deletePolicyVersion(w http.ResponseWriter, r *http.Request, s *session) {
 	arn, id := r.PostFormValue("arn"), r.PostFormValue("version")
-	if _, err := s.clients.iam.DeletePolicyVersion(apiCtx(r), &awsiam.DeletePolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String(id)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, policyPath(arn), "Version "+id+" deleted.")
+	_, err := s.clients.iam.DeletePolicyVersion(apiCtx(r), &awsiam.DeletePolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String(id)})
+	c.finish(w, r, s, err, policyPath(arn), "Version "+id+" deleted.")
 }
 
 // deletePolicy deletes a managed policy (iam:DeletePolicy); IAM refuses while it is
 // attached or has versions besides the default.
 func (c *Console) deletePolicy(w http.ResponseWriter, r *http.Request, s *session) {
 	arn := r.PostFormValue("arn")
-	if _, err := s.clients.iam.DeletePolicy(apiCtx(r), &awsiam.DeletePolicyInput{PolicyArn: aws.String(arn)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, Prefix+"policies", "Policy deleted.")
+	_, err := s.clients.iam.DeletePolicy(apiCtx(r), &awsiam.DeletePolicyInput{PolicyArn: aws.String(arn)})
+	c.finish(w, r, s, err, Prefix+"policies", "Policy deleted.")
 }

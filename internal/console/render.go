@@ -147,3 +147,13 @@ func (c *Console) done(w http.ResponseWriter, r *http.Request, s *session, to, m
 	s.setFlash(msg)
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
+
+// finish ends a POST that made one API call: the error page, or the redirect to to with
+// msg.
+func (c *Console) finish(w http.ResponseWriter, r *http.Request, s *session, err error, to, msg string) {
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.done(w, r, s, to, msg)
+}

@@ -3,7 +3,6 @@ package console
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -15,9 +14,10 @@ import (
 
 func init() { pageSets = append(pageSets, registerUsers) }
 
+// registerUsers registers the user pages; creation (but a role's), deletion and the policy
+// actions are registerHolders'.
 func registerUsers(c *Console) {
 	c.page("GET "+Prefix+"users", c.users)
-	c.page("POST "+Prefix+"users", c.createUser)
 	c.page("GET "+Prefix+"users/{name}", c.user)
 	c.page("POST "+Prefix+"users/{name}/groups", c.addUserToGroup)
 	c.page("POST "+Prefix+"users/{name}/groups/{group}/remove", c.removeUserFromGroup)
@@ -39,20 +39,6 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	c.render(w, r, s, http.StatusOK, "users", &view{Title: "Users", Nav: "users", Data: &usersData{Users: out.Users, More: out.IsTruncated, Create: &createForm{Noun: "user", Label: "User", Action: Prefix + "users", NameMax: 64}}})
-}
-
-// createUser creates a user (iam:CreateUser) and goes to its page.
-func (c *Console) createUser(w http.ResponseWriter, r *http.Request, s *session) {
-	name := strings.TrimSpace(r.PostFormValue("name"))
-	in := &awsiam.CreateUserInput{UserName: aws.String(name)}
-	if p := strings.TrimSpace(r.PostFormValue("path")); p != "" {
-		in.Path = aws.String(p)
-	}
-	if _, err := s.clients.iam.CreateUser(apiCtx(r), in); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, Prefix+"users/"+url.PathEscape(name), "User "+name+" created.")
 }
 
 // userData is a user's page: each section carries its own error, so that a person who
@@ -166,19 +152,13 @@ func (c *Console) user(w http.ResponseWriter, r *http.Request, s *session) {
 // addUserToGroup adds the user to the form's group (iam:AddUserToGroup).
 func (c *Console) addUserToGroup(w http.ResponseWriter, r *http.Request, s *session) {
 	name, group := r.PathValue("name"), strings.TrimSpace(r.PostFormValue("group"))
-	if _, err := s.clients.iam.AddUserToGroup(apiCtx(r), &awsiam.AddUserToGroupInput{UserName: aws.String(name), GroupName: aws.String(group)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, userPath(name), "Added "+name+" to group "+group+".")
+	_, err := s.clients.iam.AddUserToGroup(apiCtx(r), &awsiam.AddUserToGroupInput{UserName: aws.String(name), GroupName: aws.String(group)})
+	c.finish(w, r, s, err, userPath(name), "Added "+name+" to group "+group+".")
 }
 
 // removeUserFromGroup removes the user from a group (iam:RemoveUserFromGroup).
 func (c *Console) removeUserFromGroup(w http.ResponseWriter, r *http.Request, s *session) {
 	name, group := r.PathValue("name"), r.PathValue("group")
-	if _, err := s.clients.iam.RemoveUserFromGroup(apiCtx(r), &awsiam.RemoveUserFromGroupInput{UserName: aws.String(name), GroupName: aws.String(group)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, userPath(name), "Removed "+name+" from group "+group+".")
+	_, err := s.clients.iam.RemoveUserFromGroup(apiCtx(r), &awsiam.RemoveUserFromGroupInput{UserName: aws.String(name), GroupName: aws.String(group)})
+	c.finish(w, r, s, err, userPath(name), "Removed "+name+" from group "+group+".")
 }
