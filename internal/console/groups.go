@@ -11,8 +11,8 @@ import (
 
 func init() { pageSets = append(pageSets, registerGroups) }
 
-// registerGroups registers the group pages; creation (but a role's), deletion and the policy
-// actions are registerHolders'.
+// registerGroups registers the group pages;
+// registerHolders registers creation, deletion and the policy actions.
 func registerGroups(c *Console) {
 	c.page("GET "+Prefix+"groups", c.groups)
 	c.page("GET "+Prefix+"groups/{name}", c.group)

@@ -22,8 +22,8 @@ func init() {
 	}
 }
 
-// registerRoles registers the role pages; creation (but a role's), deletion and the policy
-// actions are registerHolders'.
+// registerRoles registers the role pages;
+// registerHolders registers deletion and the policy actions.
 func registerRoles(c *Console) {
 	c.page("GET "+Prefix+"roles", c.roles)
 	c.page("POST "+Prefix+"roles", c.createRole)

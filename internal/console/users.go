@@ -14,8 +14,8 @@ import (
 
 func init() { pageSets = append(pageSets, registerUsers) }
 
-// registerUsers registers the user pages; creation (but a role's), deletion and the policy
-// actions are registerHolders'.
+// registerUsers registers the user pages;
+// registerHolders registers creation, deletion and the policy actions.
 func registerUsers(c *Console) {
 	c.page("GET "+Prefix+"users", c.users)
 	c.page("GET "+Prefix+"users/{name}", c.user)
