@@ -268,6 +268,7 @@ type eventRow struct {
 	Login     bool
 	Principal string // the user name, the ARN or the access key, whichever says most
 	ARN       string
+	Password  bool // a password (not IAM) login: no principal, Principal is "password login"
 	DBUser    string
 	Database  string
 	DBName    string
@@ -289,6 +290,8 @@ func rowOf(e *audit.Event) eventRow {
 		row.Principal = audit.Username(e)
 	case u.AccessKeyID != "":
 		row.Principal = "unknown (key " + u.AccessKeyID + ")"
+	case isPasswordLogin(e):
+		row.Principal, row.Password = "password login", true
 	default:
 		row.Principal = "unknown"
 	}
@@ -316,6 +319,13 @@ func rowOf(e *audit.Event) eventRow {
 // isLogin says whether e is a database login (the gateway's or a native one: access.Record.Event).
 func isLogin(e *audit.Event) bool {
 	return e.EventSource == audit.SourceRDSDB && e.EventName == "connect"
+}
+
+// isPasswordLogin says whether e is a database login with the database's own password,
+// not an IAM token: the gateway records iamLogin false (access.Record.Event).
+func isPasswordLogin(e *audit.Event) bool {
+	iamLogin, ok := e.AdditionalEventData["iamLogin"].(bool)
+	return isLogin(e) && ok && !iamLogin
 }
 
 func loginDBUser(e *audit.Event) string {

@@ -40,10 +40,11 @@ func (e *testEnv) callerOf(user string) *iam.Caller {
 }
 
 // login records a database login attempt at t the way the gateway does: an access.Record
-// turned into its event by Record.Event, into the journal.
+// turned into its event by Record.Event, into the journal. A record with a caller or an
+// access key is an IAM login, one without a password login.
 func (e *testEnv) login(t time.Time, rec access.Record) {
 	e.t.Helper()
-	rec.Engine, rec.Mode, rec.IAM = "postgres", access.ModeGateway, true
+	rec.Engine, rec.Mode, rec.IAM = "postgres", access.ModeGateway, rec.Caller != nil || rec.AccessKeyID != ""
 	if rec.Region == "" {
 		rec.Region = testRegion
 	}
@@ -67,7 +68,8 @@ func (e *testEnv) login(t time.Time, rec access.Record) {
 }
 
 // activityEnv has alice's logins (one allowed, one refused), a refusal of an unknown key,
-// a login in another account and an old one, and a signed-in watcher.
+// a refused password login, a login in another account and an old one, and a signed-in
+// watcher.
 func activityEnv(t *testing.T) (*testEnv, *client, time.Time) {
 	e := newTestEnv(t, nil)
 	e.user("alice", "", "Alice-pass-1")
@@ -86,10 +88,11 @@ func activityEnv(t *testing.T) (*testEnv, *client, time.Time) {
 	e.login(now.Add(-50*time.Minute), rec)
 	e.login(now.Add(-30*time.Minute), access.Record{Database: "billing", ResourceID: "db-BILLING1", User: "billing_ro",
 		AccessKeyID: "AKIAUNKNOWNKEY000001", Outcome: access.OutcomeRefused, Reason: "unknown-key"})
+	e.login(now.Add(-20*time.Minute), access.Record{Database: "orders", ResourceID: "db-ORDERS1", User: "pw_user",
+		Outcome: access.OutcomeRefused, Reason: "password authentication failed"})
 	spy := &iam.Caller{Account: otherAccount, ARN: "arn:aws:iam::" + otherAccount + ":user/spy", UserID: "AIDASPY", Type: iam.CallerUser, AccessKeyID: "AKIASPYSPYSPYSPY0001"}
 	e.login(now.Add(-10*time.Minute), access.Record{Account: otherAccount, Database: "secretdb", ResourceID: "db-SECRET1", User: "spy_user", Caller: spy})
-	c := e.client()
-	c.signIn("watcher", "Watcher-pass-1", "")
+	c := e.signedIn("watcher", "Watcher-pass-1")
 	return e, c, now
 }
 
@@ -105,14 +108,18 @@ func TestActivity(t *testing.T) {
 	p := c.get(Prefix + "activity")
 	wantPage(t, "activity", p, http.StatusOK, "app_writer", "app_admin", "implicit-deny", "billing_ro", "unknown-key",
 		"unknown (key AKIAUNKNOWNKEY000001)", "orders", "shop", "192.0.2.7", "arn:aws:iam::"+testAccount+":user/alice")
+	wantHTML(t, "activity", p, `<span class="muted">password login</span>`)
+	if strings.Contains(p.Body, ">unknown<") {
+		t.Error("the activity page shows a password login's principal as unknown")
+	}
 	if !strings.Contains(p.Body, `href="/console/static/activity.css"`) {
 		t.Error("the activity page does not link its stylesheet")
 	}
 	if css := c.get(Prefix + "static/activity.css"); css.Status != http.StatusOK || !strings.Contains(css.Body, "label.check") {
 		t.Errorf("activity.css: %d", css.Status)
 	}
-	if n := rows(p); n != 3 {
-		t.Errorf("activity: %d rows, want 3 (24 hours of this account's logins)\n%s", n, p.Body)
+	if n := rows(p); n != 4 {
+		t.Errorf("activity: %d rows, want 4 (24 hours of this account's logins)\n%s", n, p.Body)
 	}
 	for _, hidden := range []string{"spy_user", "secretdb", "old_reader", "ConsoleLogin"} {
 		if strings.Contains(p.Body, hidden) {
@@ -125,7 +132,7 @@ func TestActivity(t *testing.T) {
 		want        []string
 		not         []string
 	}{
-		{"refused", "outcome=refused", []string{"app_admin", "billing_ro"}, []string{"app_writer"}},
+		{"refused", "outcome=refused", []string{"app_admin", "billing_ro", "pw_user"}, []string{"app_writer"}},
 		{"allowed", "outcome=allowed", []string{"app_writer"}, []string{"app_admin", "billing_ro"}},
 		{"db user", "dbuser=app_admin", []string{"app_admin"}, []string{"app_writer", "billing_ro"}},
 		{"database by identifier", "database=ORDERS", []string{"app_writer", "app_admin"}, []string{"billing_ro"}},
@@ -158,6 +165,7 @@ func TestActivity(t *testing.T) {
 	p = c.get(Prefix)
 	wantPage(t, "overview", p, http.StatusOK, "implicit-deny", "unknown-key",
 		"/console/activity?database=orders&dbuser=app_admin&outcome=refused&principal=arn")
+	wantHTML(t, "overview", p, `<span class="muted">password login</span>`)
 }
 
 var nextLink = regexp.MustCompile(`href="([^"]+)" rel="next"`)
@@ -177,8 +185,7 @@ func TestActivityPaging(t *testing.T) {
 		}
 		e.login(start.Add(time.Duration(i)*time.Minute), rec)
 	}
-	c := e.client()
-	c.signIn("admin", adminPass, "")
+	c := e.signedIn("admin", adminPass)
 
 	for _, tc := range []struct {
 		query string
@@ -220,19 +227,10 @@ func TestActivityPaging(t *testing.T) {
 // Without cloudtrail:LookupEvents the page is AccessDenied; without an audit trail it says so.
 func TestActivityDeniedAndOff(t *testing.T) {
 	e := newTestEnv(t, nil)
-	e.user("nobody", "", "Nobody-pass-1")
 	e.login(time.Now().Add(-time.Minute), access.Record{Database: "orders", User: "secret_user", AccessKeyID: "AKIAUNKNOWNKEY000001", Outcome: access.OutcomeRefused, Reason: "unknown-key"})
-	c := e.client()
-	c.signIn("nobody", "Nobody-pass-1", "")
-	p := c.get(Prefix + "activity")
-	wantPage(t, "activity without permission", p, http.StatusForbidden, "AccessDenied", "cloudtrail:LookupEvents")
-	if strings.Contains(p.Body, "secret_user") {
-		t.Error("the AccessDenied page shows events")
-	}
+	wantDenied(t, "activity without permission", e.person("nobody", "").get(Prefix+"activity"), "cloudtrail:LookupEvents", "secret_user")
 
-	off := newTestEnv(t, func(c *Config) { c.Audit = nil })
-	c = off.client()
-	c.signIn("admin", adminPass, "")
+	c := newTestEnv(t, func(c *Config) { c.Audit = nil }).signedIn("admin", adminPass)
 	wantPage(t, "activity without an audit trail", c.get(Prefix+"activity"), http.StatusOK, "The audit trail is off")
 	wantPage(t, "overview without an audit trail", c.get(Prefix), http.StatusOK, "The audit trail is off")
 }

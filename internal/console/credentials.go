@@ -40,11 +40,8 @@ func (c *Console) me(w http.ResponseWriter, r *http.Request, s *session) {
 func (c *Console) createLoginProfile(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.PathValue("name")
 	in := &awsiam.CreateLoginProfileInput{UserName: aws.String(name), Password: aws.String(r.PostFormValue("password")), PasswordResetRequired: r.PostFormValue("reset") != ""}
-	if _, err := s.clients.iam.CreateLoginProfile(apiCtx(r), in); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, userPath(name), "Console password created.")
+	_, err := s.clients.iam.CreateLoginProfile(apiCtx(r), in)
+	c.finish(w, r, s, err, userPath(name), "Console password created.")
 }
 
 // updateLoginProfile sets a new console password (iam:UpdateLoginProfile).
@@ -54,21 +51,15 @@ func (c *Console) updateLoginProfile(w http.ResponseWriter, r *http.Request, s *
 	if p := r.PostFormValue("password"); p != "" {
 		in.Password = aws.String(p)
 	}
-	if _, err := s.clients.iam.UpdateLoginProfile(apiCtx(r), in); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, userPath(name), "Console password updated.")
+	_, err := s.clients.iam.UpdateLoginProfile(apiCtx(r), in)
+	c.finish(w, r, s, err, userPath(name), "Console password updated.")
 }
 
 // deleteLoginProfile removes the console password (iam:DeleteLoginProfile).
 func (c *Console) deleteLoginProfile(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.PathValue("name")
-	if _, err := s.clients.iam.DeleteLoginProfile(apiCtx(r), &awsiam.DeleteLoginProfileInput{UserName: aws.String(name)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, userPath(name), "Console password deleted.")
+	_, err := s.clients.iam.DeleteLoginProfile(apiCtx(r), &awsiam.DeleteLoginProfileInput{UserName: aws.String(name)})
+	c.finish(w, r, s, err, userPath(name), "Console password deleted.")
 }
 
 // changePassword changes the signed-in user's own password (iam:ChangePassword).
@@ -83,11 +74,8 @@ func (c *Console) changePassword(w http.ResponseWriter, r *http.Request, s *sess
 		c.fail(w, r, s, &APIError{Code: "InvalidInput", Message: "The new passwords do not match.", Status: http.StatusBadRequest})
 		return
 	}
-	if _, err := s.clients.iam.ChangePassword(apiCtx(r), &awsiam.ChangePasswordInput{OldPassword: aws.String(r.PostFormValue("old")), NewPassword: aws.String(newPass)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, userPath(name), "Your password was changed.")
+	_, err := s.clients.iam.ChangePassword(apiCtx(r), &awsiam.ChangePasswordInput{OldPassword: aws.String(r.PostFormValue("old")), NewPassword: aws.String(newPass)})
+	c.finish(w, r, s, err, userPath(name), "Your password was changed.")
 }
 
 // mfaData is the page that assigns a virtual MFA device: the seed and QR code once (on
@@ -188,19 +176,13 @@ func (c *Console) createAccessKey(w http.ResponseWriter, r *http.Request, s *ses
 func (c *Console) updateAccessKey(w http.ResponseWriter, r *http.Request, s *session) {
 	name, id := r.PathValue("name"), r.PathValue("id")
 	status := iamtypes.StatusType(r.PostFormValue("status"))
-	if _, err := s.clients.iam.UpdateAccessKey(apiCtx(r), &awsiam.UpdateAccessKeyInput{UserName: aws.String(name), AccessKeyId: aws.String(id), Status: status}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, userPath(name), "Access key "+id+" is now "+string(status)+".")
+	_, err := s.clients.iam.UpdateAccessKey(apiCtx(r), &awsiam.UpdateAccessKeyInput{UserName: aws.String(name), AccessKeyId: aws.String(id), Status: status})
+	c.finish(w, r, s, err, userPath(name), "Access key "+id+" is now "+string(status)+".")
 }
 
 // deleteAccessKey deletes an access key (iam:DeleteAccessKey).
 func (c *Console) deleteAccessKey(w http.ResponseWriter, r *http.Request, s *session) {
 	name, id := r.PathValue("name"), r.PathValue("id")
-	if _, err := s.clients.iam.DeleteAccessKey(apiCtx(r), &awsiam.DeleteAccessKeyInput{UserName: aws.String(name), AccessKeyId: aws.String(id)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, userPath(name), "Access key "+id+" deleted.")
+	_, err := s.clients.iam.DeleteAccessKey(apiCtx(r), &awsiam.DeleteAccessKeyInput{UserName: aws.String(name), AccessKeyId: aws.String(id)})
+	c.finish(w, r, s, err, userPath(name), "Access key "+id+" deleted.")
 }

@@ -102,6 +102,35 @@ func (e *testEnv) user(name, doc, password string) {
 	}
 }
 
+// personPass is the console password of the users person creates.
+const personPass = "Person-pass-1"
+
+// person creates a user with an inline policy (if doc is not empty) and returns a client
+// signed in as it.
+func (e *testEnv) person(name, doc string) *client {
+	e.t.Helper()
+	e.user(name, doc, personPass)
+	return e.signedIn(name, personPass)
+}
+
+// signedIn returns a new client signed in as user with password (without MFA).
+func (e *testEnv) signedIn(user, password string) *client {
+	e.t.Helper()
+	c := e.client()
+	c.signIn(user, password, "")
+	return c
+}
+
+// policy creates a customer managed policy and returns its ARN.
+func (e *testEnv) policy(name, doc string) string {
+	e.t.Helper()
+	p, err := e.svc.CreatePolicy(context.Background(), e.admin, iam.CreatePolicyInput{PolicyName: name, PolicyDocument: doc})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p.ARN
+}
+
 // client is a person's browser without a browser: a cookie jar, and the CSRF token of the
 // last page it saw.
 type client struct {
@@ -202,6 +231,44 @@ func (c *client) trySignIn(user, password, mfa string) page {
 		form.Set("mfa", mfa)
 	}
 	return c.post(Prefix+"signin", form)
+}
+
+// wantDenied fails the test unless p is an AccessDenied page (403) that names action
+// (if not empty) and shows none of hidden.
+func wantDenied(t testing.TB, what string, p page, action string, hidden ...string) {
+	t.Helper()
+	texts := []string{"AccessDenied"}
+	if action != "" {
+		texts = append(texts, action)
+	}
+	wantPage(t, what, p, http.StatusForbidden, texts...)
+	for _, h := range hidden {
+		if strings.Contains(p.Body, h) {
+			t.Errorf("%s: the AccessDenied page shows %q", what, h)
+		}
+	}
+}
+
+// wantRedirect fails the test unless p is a 303 to the path to.
+func wantRedirect(t *testing.T, what string, p page, to string) {
+	t.Helper()
+	if p.Status != http.StatusSeeOther || p.Location != to {
+		t.Fatalf("%s: %d %q, want 303 %q\n%s", what, p.Status, p.Location, to, p.Body)
+	}
+}
+
+// wantHTML fails the test unless p's HTML contains every one of marks as it is, and
+// html/template rejected no URL in it.
+func wantHTML(t *testing.T, what string, p page, marks ...string) {
+	t.Helper()
+	if strings.Contains(p.Body, "ZgotmplZ") {
+		t.Errorf("%s: a value the template refused (ZgotmplZ)\n%s", what, p.Body)
+	}
+	for _, m := range marks {
+		if !strings.Contains(p.Body, m) {
+			t.Errorf("%s: the HTML does not contain %q\n%s", what, m, p.Body)
+		}
+	}
 }
 
 // wantPage fails the test unless p has status and contains every one of texts (HTML

@@ -167,6 +167,28 @@ var editorTemplate = template.Must(template.New("editor").Parse(`<label for="{{.
 <div class="row"><button type="submit" name="op" value="save">{{.Save}}</button><button type="submit" class="secondary" name="op" value="validate">Validate</button></div>
 `))
 
+// createForm is a listing page's form to create a user, group, role or policy
+// (partials.html "create-form"): a name and a path, and for roles and policies a
+// description and a document.
+type createForm struct {
+	Noun    string // "user": the heading says "Create a user"
+	Label   string // "User": the name's label says "User name"
+	Action  string // the form's path
+	NameMax int    // IAM's bound on the name's length
+
+	Name, Path, Desc string  // what the form was sent with, when it is shown again
+	Note             string  // a paragraph before the document
+	Editor           *editor // the document; nil for none (and no description)
+}
+
+// readCreateForm reads a submitted create form's name, path and description into f.
+func readCreateForm(r *http.Request, f *createForm) *createForm {
+	f.Name = strings.TrimSpace(r.PostFormValue("name"))
+	f.Path = strings.TrimSpace(r.PostFormValue("path"))
+	f.Desc = strings.TrimSpace(r.PostFormValue("description"))
+	return f
+}
+
 // renderEditor is the template function jsonEditor.
 func renderEditor(e *editor) (template.HTML, error) {
 	var b strings.Builder
@@ -227,10 +249,7 @@ type policiesData struct {
 	Scope    string // Local, AWS or All
 	Policies []iamtypes.Policy
 	More     bool
-	Name     string // the create form's fields
-	Path     string
-	Desc     string
-	Editor   *editor
+	Create   *createForm
 }
 
 func policyScope(s string) string {
@@ -241,9 +260,15 @@ func policyScope(s string) string {
 	return "Local"
 }
 
+// createPolicyForm is the policies page's create form with the document doc.
+func createPolicyForm(doc string, pc *policyCheck) *createForm {
+	return &createForm{Noun: "policy", Label: "Policy", Action: Prefix + "policies", NameMax: 128,
+		Editor: &editor{ID: "policy-document", Label: "Policy document", Doc: doc, Check: pc, Save: "Create policy"}}
+}
+
 // policies lists managed policies (iam:ListPolicies; the account's own by default).
 func (c *Console) policies(w http.ResponseWriter, r *http.Request, s *session) {
-	d := &policiesData{Editor: &editor{ID: "policy-document", Label: "Policy document", Doc: fmt.Sprintf(examplePolicy, s.account), Save: "Create policy"}}
+	d := &policiesData{Create: createPolicyForm(fmt.Sprintf(examplePolicy, s.account), nil)}
 	c.renderPolicies(w, r, s, http.StatusOK, policyScope(r.URL.Query().Get("scope")), d)
 }
 
@@ -259,24 +284,20 @@ func (c *Console) renderPolicies(w http.ResponseWriter, r *http.Request, s *sess
 
 // createPolicy validates the document and creates a managed policy (iam:CreatePolicy).
 func (c *Console) createPolicy(w http.ResponseWriter, r *http.Request, s *session) {
-	d := &policiesData{
-		Name: strings.TrimSpace(r.PostFormValue("name")),
-		Path: strings.TrimSpace(r.PostFormValue("path")),
-		Desc: strings.TrimSpace(r.PostFormValue("description")),
-	}
 	doc, pc, ok := formDocument(r, managedDoc)
-	d.Editor = &editor{ID: "policy-document", Label: "Policy document", Doc: doc, Check: pc, Save: "Create policy"}
+	f := readCreateForm(r, createPolicyForm(doc, pc))
+	d := &policiesData{Create: f}
 	if ok {
-		in := &awsiam.CreatePolicyInput{PolicyName: aws.String(d.Name), PolicyDocument: aws.String(doc)}
-		if d.Path != "" {
-			in.Path = aws.String(d.Path)
+		in := &awsiam.CreatePolicyInput{PolicyName: aws.String(f.Name), PolicyDocument: aws.String(doc)}
+		if f.Path != "" {
+			in.Path = aws.String(f.Path)
 		}
-		if d.Desc != "" {
-			in.Description = aws.String(d.Desc)
+		if f.Desc != "" {
+			in.Description = aws.String(f.Desc)
 		}
 		out, err := s.clients.iam.CreatePolicy(apiCtx(r), in)
 		if err == nil {
-			c.done(w, r, s, policyPath(aws.ToString(out.Policy.Arn)), "Policy "+d.Name+" created.")
+			c.done(w, r, s, policyPath(aws.ToString(out.Policy.Arn)), "Policy "+f.Name+" created.")
 			return
 		}
 		if !c.formError(w, r, s, err, pc) {
@@ -378,30 +399,21 @@ func (c *Console) createPolicyVersion(w http.ResponseWriter, r *http.Request, s 
 // setDefaultPolicyVersion makes a version the default (iam:SetDefaultPolicyVersion).
 func (c *Console) setDefaultPolicyVersion(w http.ResponseWriter, r *http.Request, s *session) {
 	arn, id := r.PostFormValue("arn"), r.PostFormValue("version")
-	if _, err := s.clients.iam.SetDefaultPolicyVersion(apiCtx(r), &awsiam.SetDefaultPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String(id)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, policyPath(arn), "Version "+id+" is now the default.")
+	_, err := s.clients.iam.SetDefaultPolicyVersion(apiCtx(r), &awsiam.SetDefaultPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String(id)})
+	c.finish(w, r, s, err, policyPath(arn), "Version "+id+" is now the default.")
 }
 
 // deletePolicyVersion deletes a version that is not the default (iam:DeletePolicyVersion).
 func (c *Console) deletePolicyVersion(w http.ResponseWriter, r *http.Request, s *session) {
 	arn, id := r.PostFormValue("arn"), r.PostFormValue("version")
-	if _, err := s.clients.iam.DeletePolicyVersion(apiCtx(r), &awsiam.DeletePolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String(id)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, policyPath(arn), "Version "+id+" deleted.")
+	_, err := s.clients.iam.DeletePolicyVersion(apiCtx(r), &awsiam.DeletePolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String(id)})
+	c.finish(w, r, s, err, policyPath(arn), "Version "+id+" deleted.")
 }
 
 // deletePolicy deletes a managed policy (iam:DeletePolicy); IAM refuses while it is
 // attached or has versions besides the default.
 func (c *Console) deletePolicy(w http.ResponseWriter, r *http.Request, s *session) {
 	arn := r.PostFormValue("arn")
-	if _, err := s.clients.iam.DeletePolicy(apiCtx(r), &awsiam.DeletePolicyInput{PolicyArn: aws.String(arn)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, Prefix+"policies", "Policy deleted.")
+	_, err := s.clients.iam.DeletePolicy(apiCtx(r), &awsiam.DeletePolicyInput{PolicyArn: aws.String(arn)})
+	c.finish(w, r, s, err, Prefix+"policies", "Policy deleted.")
 }

@@ -24,8 +24,7 @@ const (
 func TestPoliciesPages(t *testing.T) {
 	e := newTestEnv(t, nil)
 	ctx := context.Background()
-	c := e.client()
-	c.signIn("admin", adminPass, "")
+	c := e.signedIn("admin", adminPass)
 
 	p := c.get(Prefix + "policies")
 	wantPage(t, "policies", p, http.StatusOK, "Create a policy", "Validate", "rds-db:connect")
@@ -160,27 +159,16 @@ func TestPoliciesPages(t *testing.T) {
 func TestPoliciesDenied(t *testing.T) {
 	e := newTestEnv(t, nil)
 	ctx := context.Background()
-	if _, err := e.svc.CreatePolicy(ctx, e.admin, iam.CreatePolicyInput{PolicyName: "db-connect", PolicyDocument: connectDoc}); err != nil {
-		t.Fatal(err)
-	}
-	e.user("dave", "", "Dave-console-1")
-	c := e.client()
-	c.signIn("dave", "Dave-console-1", "")
-	wantPage(t, "policies", c.get(Prefix+"policies"), http.StatusForbidden, "AccessDenied")
-	p := c.get(Prefix + "policies/" + testPolicyARN)
-	wantPage(t, "policy", p, http.StatusForbidden, "AccessDenied")
-	if strings.Contains(p.Body, "rds-db:connect") {
-		t.Error("the denied page shows the document")
-	}
-	p = c.post(Prefix+"policies", url.Values{"name": {"mine"}, "document": {connectDoc}})
-	wantPage(t, "create", p, http.StatusForbidden, "AccessDenied")
+	e.policy("db-connect", connectDoc)
+	c := e.person("dave", "")
+	wantDenied(t, "policies", c.get(Prefix+"policies"), "iam:ListPolicies")
+	wantDenied(t, "policy", c.get(Prefix+"policies/"+testPolicyARN), "iam:GetPolicy", "rds-db:connect")
+	wantDenied(t, "create", c.post(Prefix+"policies", url.Values{"name": {"mine"}, "document": {connectDoc}}), "iam:CreatePolicy")
 	if _, err := e.svc.GetPolicy(ctx, e.admin, "arn:aws:iam::"+testAccount+":policy/mine"); err == nil {
 		t.Fatal("a denied user created a policy")
 	}
-	p = c.post(Prefix+"policies/versions", url.Values{"arn": {testPolicyARN}, "document": {describeDoc}})
-	wantPage(t, "new version", p, http.StatusForbidden, "AccessDenied")
-	p = c.post(Prefix+"policies/delete", url.Values{"arn": {testPolicyARN}})
-	wantPage(t, "delete", p, http.StatusForbidden, "AccessDenied")
+	wantDenied(t, "new version", c.post(Prefix+"policies/versions", url.Values{"arn": {testPolicyARN}, "document": {describeDoc}}), "iam:CreatePolicyVersion")
+	wantDenied(t, "delete", c.post(Prefix+"policies/delete", url.Values{"arn": {testPolicyARN}}), "iam:DeletePolicy")
 	if pol, err := e.svc.GetPolicy(ctx, e.admin, testPolicyARN); err != nil || pol.DefaultVersionID != "v1" {
 		t.Fatalf("policy after denied changes = %+v, %v", pol, err)
 	}

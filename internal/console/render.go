@@ -83,7 +83,8 @@ func prettyJSON(doc string) string {
 	return b.String()
 }
 
-// parseTemplates parses each page template with the layout.
+// parseTemplates parses each page template with the layout and the shared blocks
+// (partials.html: the parts pages of several kinds show alike).
 func (c *Console) parseTemplates() error {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -92,10 +93,10 @@ func (c *Console) parseTemplates() error {
 	c.pages = map[string]*template.Template{}
 	for _, n := range names {
 		base := strings.TrimSuffix(path.Base(n), ".html")
-		if base == "layout" {
+		if base == "layout" || base == "partials" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n)
 		if err != nil {
 			return fmt.Errorf("console: template %s: %w", n, err)
 		}
@@ -145,4 +146,14 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 func (c *Console) done(w http.ResponseWriter, r *http.Request, s *session, to, msg string) {
 	s.setFlash(msg)
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// finish ends a POST that made one API call: the error page, or the redirect to to with
+// msg.
+func (c *Console) finish(w http.ResponseWriter, r *http.Request, s *session, err error, to, msg string) {
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.done(w, r, s, to, msg)
 }

@@ -22,17 +22,15 @@ func init() {
 	}
 }
 
+// registerRoles registers the role pages;
+// registerHolders registers deletion and the policy actions.
 func registerRoles(c *Console) {
 	c.page("GET "+Prefix+"roles", c.roles)
 	c.page("POST "+Prefix+"roles", c.createRole)
 	c.page("GET "+Prefix+"roles/{name}", c.rolePage)
 	c.page("POST "+Prefix+"roles/{name}/trust", c.updateTrust)
-	c.page("POST "+Prefix+"roles/{name}/attach", c.attachRolePolicy)
-	c.page("POST "+Prefix+"roles/{name}/detach", c.detachRolePolicy)
 	c.page("GET "+Prefix+"roles/{name}/inline/{policy}", c.roleInlinePage)
 	c.page("POST "+Prefix+"roles/{name}/inline", c.putRolePolicy)
-	c.page("POST "+Prefix+"roles/{name}/inline/{policy}/delete", c.deleteRolePolicy)
-	c.page("POST "+Prefix+"roles/{name}/delete", c.deleteRole)
 }
 
 // trustTemplate is the trust policy a new role starts with: the account's principals (as
@@ -52,19 +50,23 @@ const trustTemplate = `{
 type rolesData struct {
 	Roles  []iamtypes.Role
 	More   bool
-	Name   string // the create form's fields
-	Path   string
-	Desc   string
-	Editor *editor
+	Create *createForm
 }
 
 func trustEditor(doc string, pc *policyCheck, save string) *editor {
 	return &editor{ID: "trust-document", Label: "Trust policy", Doc: doc, Check: pc, Save: save}
 }
 
+// createRoleForm is the roles page's create form with the trust policy doc.
+func createRoleForm(doc string, pc *policyCheck) *createForm {
+	return &createForm{Noun: "role", Label: "Role", Action: Prefix + "roles", NameMax: 64,
+		Note:   "Who may assume the role. The template lets this account's principals assume it when their own policies allow sts:AssumeRole on it.",
+		Editor: trustEditor(doc, pc, "Create role")}
+}
+
 // roles lists the account's roles (iam:ListRoles) with a form to create one.
 func (c *Console) roles(w http.ResponseWriter, r *http.Request, s *session) {
-	c.renderRoles(w, r, s, http.StatusOK, &rolesData{Editor: trustEditor(fmt.Sprintf(trustTemplate, s.account), nil, "Create role")})
+	c.renderRoles(w, r, s, http.StatusOK, &rolesData{Create: createRoleForm(fmt.Sprintf(trustTemplate, s.account), nil)})
 }
 
 func (c *Console) renderRoles(w http.ResponseWriter, r *http.Request, s *session, status int, d *rolesData) {
@@ -79,24 +81,20 @@ func (c *Console) renderRoles(w http.ResponseWriter, r *http.Request, s *session
 
 // createRole validates the trust policy and creates the role (iam:CreateRole).
 func (c *Console) createRole(w http.ResponseWriter, r *http.Request, s *session) {
-	d := &rolesData{
-		Name: strings.TrimSpace(r.PostFormValue("name")),
-		Path: strings.TrimSpace(r.PostFormValue("path")),
-		Desc: strings.TrimSpace(r.PostFormValue("description")),
-	}
 	doc, pc, ok := formDocument(r, trustDoc)
-	d.Editor = trustEditor(doc, pc, "Create role")
+	f := readCreateForm(r, createRoleForm(doc, pc))
+	d := &rolesData{Create: f}
 	if ok {
-		in := &awsiam.CreateRoleInput{RoleName: aws.String(d.Name), AssumeRolePolicyDocument: aws.String(doc)}
-		if d.Path != "" {
-			in.Path = aws.String(d.Path)
+		in := &awsiam.CreateRoleInput{RoleName: aws.String(f.Name), AssumeRolePolicyDocument: aws.String(doc)}
+		if f.Path != "" {
+			in.Path = aws.String(f.Path)
 		}
-		if d.Desc != "" {
-			in.Description = aws.String(d.Desc)
+		if f.Desc != "" {
+			in.Description = aws.String(f.Desc)
 		}
 		_, err := s.clients.iam.CreateRole(apiCtx(r), in)
 		if err == nil {
-			c.done(w, r, s, rolePath(d.Name), "Role "+d.Name+" created.")
+			c.done(w, r, s, rolePath(f.Name), "Role "+f.Name+" created.")
 			return
 		}
 		if !c.formError(w, r, s, err, pc) {
@@ -106,7 +104,7 @@ func (c *Console) createRole(w http.ResponseWriter, r *http.Request, s *session)
 	c.renderRoles(w, r, s, editorStatus(pc), d)
 }
 
-func rolePath(name string) string { return Prefix + "roles/" + url.PathEscape(name) }
+func rolePath(name string) string { return roleHolder.path(name) }
 
 // roleData is a role's page.
 type roleData struct {
@@ -132,16 +130,12 @@ func (c *Console) loadRole(r *http.Request, s *session, name string) (*roleData,
 		return nil, err
 	}
 	d := &roleData{Role: g.Role, Trust: docText(g.Role.AssumeRolePolicyDocument)}
-	a, err := s.clients.iam.ListAttachedRolePolicies(ctx, &awsiam.ListAttachedRolePoliciesInput{RoleName: aws.String(name), MaxItems: aws.Int32(1000)})
-	if err != nil {
+	if d.Attached, err = roleHolder.listAttached(ctx, s.clients.iam, name); err != nil {
 		return nil, err
 	}
-	d.Attached = a.AttachedPolicies
-	in, err := s.clients.iam.ListRolePolicies(ctx, &awsiam.ListRolePoliciesInput{RoleName: aws.String(name), MaxItems: aws.Int32(1000)})
-	if err != nil {
+	if d.Inline, err = roleHolder.listInline(ctx, s.clients.iam, name); err != nil {
 		return nil, err
 	}
-	d.Inline = in.PolicyNames
 	if p, err := s.clients.iam.ListPolicies(ctx, &awsiam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeAll, MaxItems: aws.Int32(1000)}); err == nil {
 		d.Policies = p.Policies
 	}
@@ -173,13 +167,13 @@ func (c *Console) roleInlinePage(w http.ResponseWriter, r *http.Request, s *sess
 		c.fail(w, r, s, err)
 		return
 	}
-	out, err := s.clients.iam.GetRolePolicy(apiCtx(r), &awsiam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(pol)})
+	doc, err := roleHolder.getInline(apiCtx(r), s.clients.iam, name, pol)
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
 	d.InlineName = pol
-	d.InlineDoc = docText(out.PolicyDocument)
+	d.InlineDoc = docText(doc)
 	d.Put.Doc = d.InlineDoc
 	c.renderRole(w, r, s, http.StatusOK, d)
 }
@@ -232,45 +226,4 @@ func (c *Console) putRolePolicy(w http.ResponseWriter, r *http.Request, s *sessi
 	}
 	d.InlineName, d.Put.Doc, d.Put.Check = pol, doc, pc
 	c.renderRole(w, r, s, editorStatus(pc), d)
-}
-
-// deleteRolePolicy deletes an inline policy of the role (iam:DeleteRolePolicy).
-func (c *Console) deleteRolePolicy(w http.ResponseWriter, r *http.Request, s *session) {
-	name, pol := r.PathValue("name"), r.PathValue("policy")
-	if _, err := s.clients.iam.DeleteRolePolicy(apiCtx(r), &awsiam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(pol)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, rolePath(name), "Inline policy "+pol+" deleted.")
-}
-
-// attachRolePolicy attaches a managed policy (iam:AttachRolePolicy).
-func (c *Console) attachRolePolicy(w http.ResponseWriter, r *http.Request, s *session) {
-	name, arn := r.PathValue("name"), strings.TrimSpace(r.PostFormValue("arn"))
-	if _, err := s.clients.iam.AttachRolePolicy(apiCtx(r), &awsiam.AttachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(arn)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, rolePath(name), "Policy "+arn+" attached.")
-}
-
-// detachRolePolicy detaches a managed policy (iam:DetachRolePolicy).
-func (c *Console) detachRolePolicy(w http.ResponseWriter, r *http.Request, s *session) {
-	name, arn := r.PathValue("name"), r.PostFormValue("arn")
-	if _, err := s.clients.iam.DetachRolePolicy(apiCtx(r), &awsiam.DetachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(arn)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, rolePath(name), "Policy "+arn+" detached.")
-}
-
-// deleteRole deletes the role (iam:DeleteRole); IAM refuses while policies are attached
-// or inline policies remain.
-func (c *Console) deleteRole(w http.ResponseWriter, r *http.Request, s *session) {
-	name := r.PathValue("name")
-	if _, err := s.clients.iam.DeleteRole(apiCtx(r), &awsiam.DeleteRoleInput{RoleName: aws.String(name)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, Prefix+"roles", "Role "+name+" deleted.")
 }

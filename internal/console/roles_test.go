@@ -21,8 +21,7 @@ func TestRolesPages(t *testing.T) {
 	if _, err := e.svc.CreatePolicy(ctx, e.admin, iam.CreatePolicyInput{PolicyName: "db-connect", PolicyDocument: connectDoc}); err != nil {
 		t.Fatal(err)
 	}
-	c := e.client()
-	c.signIn("admin", adminPass, "")
+	c := e.signedIn("admin", adminPass)
 
 	p := c.get(Prefix + "roles")
 	wantPage(t, "roles", p, http.StatusOK, "Create a role", "No roles you can see", `"AWS": "arn:aws:iam::`+testAccount+`:root"`, "sts:AssumeRole")
@@ -148,33 +147,22 @@ func TestRolesDenied(t *testing.T) {
 	if _, err := e.svc.CreateRole(ctx, e.admin, iam.CreateRoleInput{RoleName: "app", AssumeRolePolicyDocument: trustDocument}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.CreatePolicy(ctx, e.admin, iam.CreatePolicyInput{PolicyName: "db-connect", PolicyDocument: connectDoc}); err != nil {
-		t.Fatal(err)
-	}
-	e.user("dave", "", "Dave-console-1")
-	e.user("rita", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GetRole","iam:ListAttachedRolePolicies","iam:ListRolePolicies","iam:ListRoles"],"Resource":"*"}]}`, "Rita-console-1")
+	e.policy("db-connect", connectDoc)
 
-	c := e.client()
-	c.signIn("dave", "Dave-console-1", "")
-	wantPage(t, "roles", c.get(Prefix+"roles"), http.StatusForbidden, "AccessDenied")
-	p := c.get(Prefix + "roles/app")
-	wantPage(t, "role", p, http.StatusForbidden, "AccessDenied")
-	if strings.Contains(p.Body, "sts:AssumeRole") {
-		t.Error("the denied page shows the trust policy")
-	}
-	wantPage(t, "create", c.post(Prefix+"roles", url.Values{"name": {"mine"}, "document": {trustDocument}}), http.StatusForbidden, "AccessDenied")
+	c := e.person("dave", "")
+	wantDenied(t, "roles", c.get(Prefix+"roles"), "iam:ListRoles")
+	wantDenied(t, "role", c.get(Prefix+"roles/app"), "iam:GetRole", "sts:AssumeRole")
+	wantDenied(t, "create", c.post(Prefix+"roles", url.Values{"name": {"mine"}, "document": {trustDocument}}), "iam:CreateRole")
 	if _, err := e.svc.GetRole(ctx, e.admin, "mine"); err == nil {
 		t.Fatal("a denied user created a role")
 	}
 
-	r := e.client()
-	r.signIn("rita", "Rita-console-1", "")
-	p = r.get(Prefix + "roles/app")
-	wantPage(t, "read-only role page", p, http.StatusOK, "arn:aws:iam::"+testAccount+":role/app", "ARN of the policy to attach")
-	wantPage(t, "read-only attach", r.post(Prefix+"roles/app/attach", url.Values{"arn": {testPolicyARN}}), http.StatusForbidden, "AccessDenied")
-	wantPage(t, "read-only put inline", r.post(Prefix+"roles/app/inline", url.Values{"policy": {"x"}, "document": {connectDoc}}), http.StatusForbidden, "AccessDenied")
-	wantPage(t, "read-only trust", r.post(Prefix+"roles/app/trust", url.Values{"document": {trustDocument}}), http.StatusForbidden, "AccessDenied")
-	wantPage(t, "read-only delete", r.post(Prefix+"roles/app/delete", nil), http.StatusForbidden, "AccessDenied")
+	r := e.person("rita", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GetRole","iam:ListAttachedRolePolicies","iam:ListRolePolicies","iam:ListRoles"],"Resource":"*"}]}`)
+	wantPage(t, "read-only role page", r.get(Prefix+"roles/app"), http.StatusOK, "arn:aws:iam::"+testAccount+":role/app", "ARN of the policy to attach")
+	wantDenied(t, "read-only attach", r.post(Prefix+"roles/app/attach", url.Values{"arn": {testPolicyARN}}), "iam:AttachRolePolicy")
+	wantDenied(t, "read-only put inline", r.post(Prefix+"roles/app/inline", url.Values{"policy": {"x"}, "document": {connectDoc}}), "iam:PutRolePolicy")
+	wantDenied(t, "read-only trust", r.post(Prefix+"roles/app/trust", url.Values{"document": {trustDocument}}), "iam:UpdateAssumeRolePolicy")
+	wantDenied(t, "read-only delete", r.post(Prefix+"roles/app/delete", nil), "iam:DeleteRole")
 	att, err := e.svc.ListAttachedRolePolicies(ctx, e.admin, iam.ListAttachedPoliciesInput{Name: "app"})
 	if err != nil || len(att.AttachedPolicies) != 0 {
 		t.Fatalf("attached after denied attach = %+v, %v", att, err)

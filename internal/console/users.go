@@ -3,7 +3,6 @@ package console
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -15,23 +14,21 @@ import (
 
 func init() { pageSets = append(pageSets, registerUsers) }
 
+// registerUsers registers the user pages;
+// registerHolders registers creation, deletion and the policy actions.
 func registerUsers(c *Console) {
 	c.page("GET "+Prefix+"users", c.users)
-	c.page("POST "+Prefix+"users", c.createUser)
 	c.page("GET "+Prefix+"users/{name}", c.user)
-	c.page("POST "+Prefix+"users/{name}/delete", c.deleteUser)
 	c.page("POST "+Prefix+"users/{name}/groups", c.addUserToGroup)
 	c.page("POST "+Prefix+"users/{name}/groups/{group}/remove", c.removeUserFromGroup)
-	c.page("POST "+Prefix+"users/{name}/policies", c.attachUserPolicy)
-	c.page("POST "+Prefix+"users/{name}/policies/detach", c.detachUserPolicy)
-	c.page("POST "+Prefix+"users/{name}/inline/{policy}/delete", c.deleteUserPolicy)
 	registerCredentials(c)
 }
 
 // usersData is the users page.
 type usersData struct {
-	Users []iamtypes.User
-	More  bool
+	Users  []iamtypes.User
+	More   bool
+	Create *createForm
 }
 
 // users lists the account's users (iam:ListUsers), a page of at most 1000.
@@ -41,21 +38,7 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, err)
 		return
 	}
-	c.render(w, r, s, http.StatusOK, "users", &view{Title: "Users", Nav: "users", Data: &usersData{Users: out.Users, More: out.IsTruncated}})
-}
-
-// createUser creates a user (iam:CreateUser) and goes to its page.
-func (c *Console) createUser(w http.ResponseWriter, r *http.Request, s *session) {
-	name := strings.TrimSpace(r.PostFormValue("name"))
-	in := &awsiam.CreateUserInput{UserName: aws.String(name)}
-	if p := strings.TrimSpace(r.PostFormValue("path")); p != "" {
-		in.Path = aws.String(p)
-	}
-	if _, err := s.clients.iam.CreateUser(apiCtx(r), in); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, Prefix+"users/"+url.PathEscape(name), "User "+name+" created.")
+	c.render(w, r, s, http.StatusOK, "users", &view{Title: "Users", Nav: "users", Data: &usersData{Users: out.Users, More: out.IsTruncated, Create: &createForm{Noun: "user", Label: "User", Action: Prefix + "users", NameMax: 64}}})
 }
 
 // userData is a user's page: each section carries its own error, so that a person who
@@ -69,12 +52,7 @@ type userData struct {
 	GroupsErr *APIError
 	Joinable  []string // the account's groups the user is not in, for the add form
 
-	Attached    []iamtypes.AttachedPolicy
-	AttachedErr *APIError
-	PolicyARNs  []string // the account's and AWS's managed policies, for the attach form
-
-	Inline    []inlinePolicy
-	InlineErr *APIError
+	heldPolicies
 
 	Login    *iamtypes.LoginProfile // nil: no console password (if LoginErr is nil)
 	LoginErr *APIError
@@ -84,12 +62,6 @@ type userData struct {
 
 	Keys    []accessKey
 	KeysErr *APIError
-}
-
-// inlinePolicy is an inline policy with its document, or the error reading it.
-type inlinePolicy struct {
-	Name, Document string
-	Err            *APIError
 }
 
 // accessKey is an access key's metadata and when it was last used.
@@ -114,7 +86,7 @@ func isCode(err error, code string) bool {
 }
 
 // userPath is the console path of a user's page.
-func userPath(name string) string { return Prefix + "users/" + url.PathEscape(name) }
+func userPath(name string) string { return userHolder.path(name) }
 
 // user shows a user (iam:GetUser) with its groups, policies, console password, MFA
 // devices and access keys, each read with its own action.
@@ -147,26 +119,7 @@ func (c *Console) user(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 	}
 
-	if a, err := api.ListAttachedUserPolicies(ctx, &awsiam.ListAttachedUserPoliciesInput{UserName: aws.String(name), MaxItems: aws.Int32(1000)}); err != nil {
-		d.AttachedErr = sectionErr(err)
-	} else {
-		d.Attached = a.AttachedPolicies
-		d.PolicyARNs = policyARNs(r, s)
-	}
-
-	if l, err := api.ListUserPolicies(ctx, &awsiam.ListUserPoliciesInput{UserName: aws.String(name), MaxItems: aws.Int32(1000)}); err != nil {
-		d.InlineErr = sectionErr(err)
-	} else {
-		for _, pn := range l.PolicyNames {
-			ip := inlinePolicy{Name: pn}
-			if p, err := api.GetUserPolicy(ctx, &awsiam.GetUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(pn)}); err != nil {
-				ip.Err = sectionErr(err)
-			} else {
-				ip.Document = prettyJSON(aws.ToString(p.PolicyDocument))
-			}
-			d.Inline = append(d.Inline, ip)
-		}
-	}
+	d.heldPolicies = c.heldPolicies(r, s, userHolder, name)
 
 	if lp, err := api.GetLoginProfile(ctx, &awsiam.GetLoginProfileInput{UserName: aws.String(name)}); err == nil {
 		d.Login = lp.LoginProfile
@@ -196,77 +149,16 @@ func (c *Console) user(w http.ResponseWriter, r *http.Request, s *session) {
 	c.render(w, r, s, http.StatusOK, "user", &view{Title: "User " + name, Nav: "users", Data: d})
 }
 
-// policyARNs lists the managed policies (iam:ListPolicies, Scope All) for an attach form's
-// suggestions; none if the session may not list them.
-func policyARNs(r *http.Request, s *session) []string {
-	out, err := s.clients.iam.ListPolicies(apiCtx(r), &awsiam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeAll, MaxItems: aws.Int32(1000)})
-	if err != nil {
-		return nil
-	}
-	arns := make([]string, 0, len(out.Policies))
-	for _, p := range out.Policies {
-		arns = append(arns, aws.ToString(p.Arn))
-	}
-	return arns
-}
-
-// deleteUser deletes a user (iam:DeleteUser); AWS refuses while it has attachments, and
-// the page shows why.
-func (c *Console) deleteUser(w http.ResponseWriter, r *http.Request, s *session) {
-	name := r.PathValue("name")
-	if _, err := s.clients.iam.DeleteUser(apiCtx(r), &awsiam.DeleteUserInput{UserName: aws.String(name)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, Prefix+"users", "User "+name+" deleted.")
-}
-
 // addUserToGroup adds the user to the form's group (iam:AddUserToGroup).
 func (c *Console) addUserToGroup(w http.ResponseWriter, r *http.Request, s *session) {
 	name, group := r.PathValue("name"), strings.TrimSpace(r.PostFormValue("group"))
-	if _, err := s.clients.iam.AddUserToGroup(apiCtx(r), &awsiam.AddUserToGroupInput{UserName: aws.String(name), GroupName: aws.String(group)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, userPath(name), "Added "+name+" to group "+group+".")
+	_, err := s.clients.iam.AddUserToGroup(apiCtx(r), &awsiam.AddUserToGroupInput{UserName: aws.String(name), GroupName: aws.String(group)})
+	c.finish(w, r, s, err, userPath(name), "Added "+name+" to group "+group+".")
 }
 
 // removeUserFromGroup removes the user from a group (iam:RemoveUserFromGroup).
 func (c *Console) removeUserFromGroup(w http.ResponseWriter, r *http.Request, s *session) {
 	name, group := r.PathValue("name"), r.PathValue("group")
-	if _, err := s.clients.iam.RemoveUserFromGroup(apiCtx(r), &awsiam.RemoveUserFromGroupInput{UserName: aws.String(name), GroupName: aws.String(group)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, userPath(name), "Removed "+name+" from group "+group+".")
-}
-
-// attachUserPolicy attaches the form's managed policy (iam:AttachUserPolicy).
-func (c *Console) attachUserPolicy(w http.ResponseWriter, r *http.Request, s *session) {
-	name, arn := r.PathValue("name"), strings.TrimSpace(r.PostFormValue("arn"))
-	if _, err := s.clients.iam.AttachUserPolicy(apiCtx(r), &awsiam.AttachUserPolicyInput{UserName: aws.String(name), PolicyArn: aws.String(arn)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, userPath(name), "Attached "+arn+".")
-}
-
-// detachUserPolicy detaches the form's managed policy (iam:DetachUserPolicy).
-func (c *Console) detachUserPolicy(w http.ResponseWriter, r *http.Request, s *session) {
-	name, arn := r.PathValue("name"), r.PostFormValue("arn")
-	if _, err := s.clients.iam.DetachUserPolicy(apiCtx(r), &awsiam.DetachUserPolicyInput{UserName: aws.String(name), PolicyArn: aws.String(arn)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, userPath(name), "Detached "+arn+".")
-}
-
-// deleteUserPolicy deletes an inline policy (iam:DeleteUserPolicy).
-func (c *Console) deleteUserPolicy(w http.ResponseWriter, r *http.Request, s *session) {
-	name, policy := r.PathValue("name"), r.PathValue("policy")
-	if _, err := s.clients.iam.DeleteUserPolicy(apiCtx(r), &awsiam.DeleteUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(policy)}); err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.done(w, r, s, userPath(name), "Deleted inline policy "+policy+".")
+	_, err := s.clients.iam.RemoveUserFromGroup(apiCtx(r), &awsiam.RemoveUserFromGroupInput{UserName: aws.String(name), GroupName: aws.String(group)})
+	c.finish(w, r, s, err, userPath(name), "Removed "+name+" from group "+group+".")
 }
