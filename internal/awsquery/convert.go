@@ -116,6 +116,10 @@ func toEvaluationResults(rs []iam.EvaluationResult) []xEvaluationResult {
 		ms := make([]xStatement, len(r.MatchedStatements))
 		for j, m := range r.MatchedStatements {
 			ms[j] = xStatement{SourcePolicyID: m.SourcePolicyID, SourcePolicyType: m.SourcePolicyType}
+			if m.StartPosition.Line > 0 {
+				ms[j].StartPosition = &xPosition{Line: m.StartPosition.Line, Column: m.StartPosition.Column}
+				ms[j].EndPosition = &xPosition{Line: m.EndPosition.Line, Column: m.EndPosition.Column}
+			}
 		}
 		out[i] = xEvaluationResult{
 			EvalActionName: r.EvalActionName, EvalResourceName: r.EvalResourceName, EvalDecision: r.EvalDecision,

@@ -75,6 +75,40 @@ func decodeDoc(t *testing.T, what string, enc *string) string {
 	return s
 }
 
+// samePosition reports whether p is line:column.
+func samePosition(p *iamtypes.Position, line, column int32) bool {
+	return p != nil && p.Line == line && p.Column == column
+}
+
+// cutStatement returns the text of doc from the character before start (a statement's
+// opening brace) up to end (just after its closing brace), columns counted in characters.
+func cutStatement(t *testing.T, doc string, start, end *iamtypes.Position) string {
+	t.Helper()
+	if start == nil || end == nil {
+		t.Fatalf("positions %v-%v", start, end)
+	}
+	offset := func(p *iamtypes.Position) int {
+		lines := strings.SplitAfter(doc, "\n")
+		if p.Line < 1 || int(p.Line) > len(lines) {
+			return -1
+		}
+		o := 0
+		for _, l := range lines[:p.Line-1] {
+			o += len(l)
+		}
+		runes := []rune(strings.TrimSuffix(lines[p.Line-1], "\n"))
+		if p.Column < 1 || int(p.Column) > len(runes)+1 {
+			return -1
+		}
+		return o + len(string(runes[:p.Column-1]))
+	}
+	s, e := offset(start), offset(end)
+	if s < 1 || e < s {
+		t.Fatalf("positions %+v-%+v are not in the document %q", *start, *end, doc)
+	}
+	return doc[s-1 : e]
+}
+
 // TestRoundTrip drives every action through aws-sdk-go-v2's clients, so that each response
 // passes the SDK's own deserializer, and checks what the SDK decoded.
 func TestRoundTrip(t *testing.T) {
@@ -296,6 +330,49 @@ func TestRoundTrip(t *testing.T) {
 			sp.EvaluationResults[1].EvalDecision != iamtypes.PolicyEvaluationDecisionTypeImplicitDeny || len(sp.EvaluationResults[0].MatchedStatements) == 0 {
 			t.Errorf("SimulatePrincipalPolicy = %+v", sp.EvaluationResults)
 		}
+		// The deciding statement's positions, as AWS's (1-based; just after the opening and
+		// the closing brace), cut it out of the document GetPolicyVersion returns.
+		gv2, err := ic.GetPolicyVersion(ctx, &awsiam.GetPolicyVersionInput{PolicyArn: &polARN, VersionId: aws.String("v2")})
+		check(t, "GetPolicyVersion(v2)", err)
+		if len(sp.EvaluationResults) > 0 && len(sp.EvaluationResults[0].MatchedStatements) > 0 {
+			m := sp.EvaluationResults[0].MatchedStatements[0]
+			if aws.ToString(m.SourcePolicyId) != polARN || m.SourcePolicyType != iamtypes.PolicySourceTypeUserManaged ||
+				!samePosition(m.StartPosition, 1, 39) || !samePosition(m.EndPosition, 1, 115) {
+				t.Errorf("SimulatePrincipalPolicy matched %s %s at %+v-%+v, want %s user-managed at 1:39-1:115",
+					aws.ToString(m.SourcePolicyId), m.SourcePolicyType, m.StartPosition, m.EndPosition, polARN)
+			}
+			if got, want := cutStatement(t, decodeDoc(t, "GetPolicyVersion(v2)", gv2.PolicyVersion.Document), m.StartPosition, m.EndPosition),
+				`{"Sid":"Connect","Effect":"Allow","Action":["rds-db:connect"],"Resource":"*"}`; got != want {
+				t.Errorf("GetPolicyVersion(v2)'s document cut at the matched positions = %q, want %q", got, want)
+			}
+		}
+		const denyProd = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Sid\": \"Other\", \"Effect\": \"Deny\", \"Action\": \"s3:*\", \"Resource\": \"*\"},\n" +
+			"    {\n      \"Effect\": \"Deny\",\n      \"Action\": \"rds-db:connect\",\n      \"Resource\": \"arn:aws:rds-db:*:*:dbuser:db-PROD/*\"\n    }\n  ]\n}"
+		_, err = ic.PutUserPolicy(ctx, &awsiam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("denyprod"), PolicyDocument: aws.String(denyProd)})
+		check(t, "PutUserPolicy(denyprod)", err)
+		sd, err := ic.SimulatePrincipalPolicy(ctx, &awsiam.SimulatePrincipalPolicyInput{PolicySourceArn: cu.User.Arn,
+			ActionNames: []string{"rds-db:connect"}, ResourceArns: []string{"arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:db-PROD/iam_user"}})
+		check(t, "SimulatePrincipalPolicy(denyprod)", err)
+		gdp, err := ic.GetUserPolicy(ctx, &awsiam.GetUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("denyprod")})
+		check(t, "GetUserPolicy(denyprod)", err)
+		if len(sd.EvaluationResults) != 1 || sd.EvaluationResults[0].EvalDecision != iamtypes.PolicyEvaluationDecisionTypeExplicitDeny ||
+			len(sd.EvaluationResults[0].MatchedStatements) != 1 {
+			t.Errorf("SimulatePrincipalPolicy(denyprod) = %+v", sd.EvaluationResults)
+		} else {
+			m := sd.EvaluationResults[0].MatchedStatements[0]
+			if aws.ToString(m.SourcePolicyId) != "denyprod" || m.SourcePolicyType != iamtypes.PolicySourceTypeUser ||
+				!samePosition(m.StartPosition, 5, 6) || !samePosition(m.EndPosition, 9, 6) {
+				t.Errorf("SimulatePrincipalPolicy(denyprod) matched %s %s at %+v-%+v, want denyprod user at 5:6-9:6",
+					aws.ToString(m.SourcePolicyId), m.SourcePolicyType, m.StartPosition, m.EndPosition)
+			}
+			want := "{\n      \"Effect\": \"Deny\",\n      \"Action\": \"rds-db:connect\",\n      \"Resource\": \"arn:aws:rds-db:*:*:dbuser:db-PROD/*\"\n    }"
+			if got := cutStatement(t, decodeDoc(t, "GetUserPolicy(denyprod)", gdp.PolicyDocument), m.StartPosition, m.EndPosition); got != want {
+				t.Errorf("GetUserPolicy(denyprod)'s document cut at the matched positions = %q, want %q", got, want)
+			}
+		}
+		_, err = ic.DeleteUserPolicy(ctx, &awsiam.DeleteUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("denyprod")})
+		check(t, "DeleteUserPolicy(denyprod)", err)
+
 		sc2, err := ic.SimulateCustomPolicy(ctx, &awsiam.SimulateCustomPolicyInput{PolicyInputList: []string{connectPolicy},
 			ActionNames: []string{"rds-db:connect"}, ResourceArns: []string{"arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:db-X/other"}})
 		check(t, "SimulateCustomPolicy", err)

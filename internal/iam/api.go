@@ -534,6 +534,11 @@ type MatchedStatement struct {
 	SourcePolicyID   string // the policy's name (inline name, ARN, or "PolicyInputList.N")
 	SourcePolicyType string
 	StatementID      string // the Sid, or Statement[i]
+	// StartPosition and EndPosition are where the statement is in the policy's document
+	// as stored (the author's text): just after its opening brace and just after its
+	// closing brace. Zero when the document could not be scanned.
+	StartPosition Position
+	EndPosition   Position
 }
 
 // EvaluationResult is the simulator's decision for one (action, resource).

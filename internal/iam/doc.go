@@ -163,6 +163,11 @@
 //   - AuthorizeConnect refuses (implicit deny) when the database has IAM auth disabled.
 //   - The simulator evaluates identity policies and the boundary only, and leaves
 //     MissingContextValues empty.
+//   - The simulator's MatchedStatements positions are AWS's: 1-based line and column (in
+//     characters), StartPosition just after the statement's "{" and EndPosition just after
+//     its "}" (pinned by aws-cli's simulate-custom-policy example, 1:38-1:167; the API
+//     reference says only "line" and "column"), in the document as stored, which is the
+//     author's text that Get*Policy and GetPolicyVersion return.
 //   - ModifyDB* applies EnableIAMDatabaseAuthentication at once whatever ApplyImmediately.
 //
 // The sqlite backend only notifies its own process; replicas on a shared PostgreSQL store

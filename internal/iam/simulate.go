@@ -18,7 +18,37 @@ import (
 type simPolicies struct {
 	identity []*policy.Policy
 	boundary *policy.Policy
-	sources  map[string]MatchedStatement // compiled name → source
+	sources  map[string]simSource // compiled name → source
+	spans    map[[2]string][2]Position
+}
+
+// simSource is where a compiled policy came from, with its document as stored (the
+// author's text, which GetPolicyVersion and Get*Policy return).
+type simSource struct {
+	id, typ, doc string
+}
+
+// matched names the deciding statement label of the compiled policy name, with its
+// positions in the document (computed once per statement, only for deciding ones).
+func (sp *simPolicies) matched(name, label string) (MatchedStatement, bool) {
+	src, ok := sp.sources[name]
+	if !ok {
+		return MatchedStatement{}, false
+	}
+	m := MatchedStatement{SourcePolicyID: src.id, SourcePolicyType: src.typ, StatementID: label}
+	k := [2]string{name, label}
+	span, ok := sp.spans[k]
+	if !ok {
+		if start, end, found := statementSpan(src.doc, label); found {
+			span = [2]Position{start, end}
+		}
+		if sp.spans == nil {
+			sp.spans = map[[2]string][2]Position{}
+		}
+		sp.spans[k] = span
+	}
+	m.StartPosition, m.EndPosition = span[0], span[1]
+	return m, true
 }
 
 func (sp *simPolicies) add(doc string, kind policy.Kind, id, typ string) error {
@@ -30,7 +60,7 @@ func (sp *simPolicies) add(doc string, kind policy.Kind, id, typ string) error {
 		}
 		return nil
 	}
-	sp.sources[name] = MatchedStatement{SourcePolicyID: id, SourcePolicyType: typ}
+	sp.sources[name] = simSource{id: id, typ: typ, doc: doc}
 	if kind == policy.KindBoundary {
 		sp.boundary = p
 	} else {
@@ -97,7 +127,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *Caller, in Sim
 	}
 	ek := entityKindOf(typ)
 	name := lastSegment(a.Resource)
-	sp := &simPolicies{sources: map[string]MatchedStatement{}}
+	sp := &simPolicies{sources: map[string]simSource{}}
 	var pr policy.Principal
 	var tags map[string]string
 	err = s.st.View(ctx, func(tx store.Tx) error {
@@ -170,7 +200,7 @@ func (s *Service) SimulateCustomPolicy(ctx context.Context, c *Caller, in Simula
 	if len(in.PermissionsBoundaryPolicyInputList) > 1 {
 		return SimulateOutput{}, invalidInput("Only one permissions boundary policy can be simulated.")
 	}
-	sp := &simPolicies{sources: map[string]MatchedStatement{}}
+	sp := &simPolicies{sources: map[string]simSource{}}
 	for i, doc := range in.PolicyInputList {
 		if err := sp.add(doc, policy.KindIdentity, "PolicyInputList."+strconv.Itoa(i+1), SourceInput); err != nil {
 			return SimulateOutput{}, err
@@ -247,9 +277,8 @@ func (s *Service) simulate(ctx context.Context, acct string, sp *simPolicies, pr
 			in.Principal, in.ResourceAccount = policy.CallerOrResourceAccount(in.Principal, res, "")
 			d := policy.Evaluate(&in)
 			r := EvaluationResult{EvalActionName: act, EvalResourceName: res, EvalDecision: d.Effect.String(), MatchedStatements: []MatchedStatement{}, MissingContextValues: []string{}}
-			if src, ok := sp.sources[d.Policy]; ok {
-				src.StatementID = d.Statement
-				r.MatchedStatements = append(r.MatchedStatements, src)
+			if m, ok := sp.matched(d.Policy, d.Statement); ok {
+				r.MatchedStatements = append(r.MatchedStatements, m)
 			}
 			results = append(results, r)
 		}
