@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
@@ -189,7 +190,7 @@ func (c *Console) explainStatement(r *http.Request, s *session, principal string
 	}
 	if st.StartPosition != nil && st.EndPosition != nil {
 		if t, ok := cutPosition(doc, st.StartPosition, st.EndPosition); ok {
-			m.Statements, m.Exact = []string{t}, true
+			m.Statements, m.Exact = []string{prettyJSON(t)}, true
 			return m
 		}
 	}
@@ -289,8 +290,10 @@ func (c *Console) policyDocument(r *http.Request, s *session, principal, id, typ
 	return doc, nil
 }
 
-// cutPosition returns the text between two 1-based line/column positions of doc,
-// inclusive of the end column.
+// cutPosition returns the statement between a MatchedStatement's positions in doc: AWS's
+// are 1-based lines and columns (in characters), each just after the statement's opening
+// and closing brace, so the text runs from the character before start up to end. Positions
+// that do not sit after a '{' and a '}' are refused.
 func cutPosition(doc string, start, end *iamtypes.Position) (string, bool) {
 	offset := func(p *iamtypes.Position) (int, bool) {
 		line, col := int(p.Line), int(p.Column)
@@ -305,18 +308,21 @@ func cutPosition(doc string, start, end *iamtypes.Position) (string, bool) {
 			}
 			off += i + 1
 		}
-		off += col - 1
-		return off, off <= len(doc)
+		for c := 1; c < col; c++ {
+			if off >= len(doc) || doc[off] == '\n' {
+				return 0, false
+			}
+			_, n := utf8.DecodeRuneInString(doc[off:])
+			off += n
+		}
+		return off, true
 	}
 	a, ok1 := offset(start)
 	b, ok2 := offset(end)
-	if !ok1 || !ok2 || b < a {
+	if !ok1 || !ok2 || a < 1 || b <= a || doc[a-1] != '{' || doc[b-1] != '}' {
 		return "", false
 	}
-	if b < len(doc) {
-		b++
-	}
-	return doc[a:b], true
+	return doc[a-1 : b], true
 }
 
 // policyStatement is one statement of a policy document.

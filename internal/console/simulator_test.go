@@ -116,8 +116,10 @@ func TestCutPosition(t *testing.T) {
 		want       string
 		ok         bool
 	}{
-		{"second statement", pos(4, 5), pos(4, 23), `{"Effect": "Allow"}`, true},
-		{"across lines", pos(3, 23), pos(4, 5), ",\n    {", true},
+		// AWS's positions: 1-based, just after the opening and after the closing brace.
+		{"second statement", pos(4, 6), pos(4, 24), `{"Effect": "Allow"}`, true},
+		{"first statement", pos(3, 6), pos(3, 23), `{"Effect": "Deny"}`, true},
+		{"not at braces", pos(3, 7), pos(3, 23), "", false},
 		{"end before start", pos(4, 5), pos(3, 5), "", false},
 		{"line past the end", pos(9, 1), pos(9, 2), "", false},
 		{"column zero", pos(1, 0), pos(1, 1), "", false},
