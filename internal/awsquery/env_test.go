@@ -109,6 +109,17 @@ func (e *testEnv) seen() map[string]int {
 	return out
 }
 
+// awsConfig is a client configuration without retries, so that every failure shows.
+//
+// aws-sdk-go-v2 itself can fail a call whose response body takes more than one read
+// (ListUsers of ~100 users) with "deserialization failed, … use of closed network
+// connection": smithy-go (v1.28.8, v1.28.9) closes the request body once Client.Do returns,
+// its body wrapper's WriteTo then returns io.EOF, and net/http's writeLoop, still to drain
+// the body after writing Content-Length bytes, takes that for a write error and closes the
+// connection. It happens against any server when the client's writing goroutine runs late;
+// the server has already read the whole body and answered. The SDK's default retryer
+// retries it (the message is on its retryable list), so users rarely see it; with
+// NopRetryer a test does. If a test here fails that way, the cause is the client.
 func (e *testEnv) awsConfig(c aws.Credentials) aws.Config {
 	return aws.Config{
 		Region:       testRegion,
