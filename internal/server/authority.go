@@ -167,6 +167,9 @@ func (s *Server) listenAPI() error {
 		s.apiURL = "https://" + ln.Addr().String()
 	}
 	log.Info("authority listening", "url", s.apiURL)
+	if s.console != nil {
+		log.Info("web console", "url", s.apiURL+console.Prefix)
+	}
 	return nil
 }
 
