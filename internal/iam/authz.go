@@ -26,7 +26,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource str
 	if c.Type == CallerRoot {
 		return nil
 	}
-	if c.Session != nil && c.Session.RoleARN == "" && !c.Session.MFAAuthenticated && !c.Session.Console && strings.HasPrefix(strings.ToLower(action), "iam:") {
+	if noIAMWithoutMFA(c, action) {
 		return apiErr(CodeInvalidClientTokenID, "The security token included in the request is invalid")
 	}
 	d := s.evaluate(c, action, resource, "", info, now, req)
@@ -34,6 +34,14 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource str
 		return nil
 	}
 	return accessDenied(c, action, resource, d)
+}
+
+// noIAMWithoutMFA reports whether c is a GetSessionToken session without MFA asking for an
+// IAM action, which AWS refuses as InvalidClientTokenId whatever the policies say. Role
+// sessions and console sessions may call IAM.
+func noIAMWithoutMFA(c *Caller, action string) bool {
+	s := c.Session
+	return s != nil && s.RoleARN == "" && !s.MFAAuthenticated && !s.Console && strings.HasPrefix(strings.ToLower(action), "iam:")
 }
 
 // evaluate runs policy.Evaluate for c with a pooled request context.
@@ -140,7 +148,7 @@ func (s *Service) authorizeGranted(ctx context.Context, c *Caller, action, resou
 	info := s.requestInfo(ctx)
 	now := s.now()
 	s.noteUse(c, action, info.Region, now)
-	if c.Session != nil && !c.Session.MFAAuthenticated {
+	if noIAMWithoutMFA(c, action) {
 		return apiErr(CodeInvalidClientTokenID, "The security token included in the request is invalid")
 	}
 	if d := s.evaluate(c, action, resource, "", info, now, req); d.Effect == policy.ExplicitDeny {

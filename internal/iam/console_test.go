@@ -144,3 +144,39 @@ func TestConsoleSignIn(t *testing.T) {
 		t.Fatalf("sign-in with the old password: %v", err)
 	}
 }
+
+// The password policy's AllowUsersToChangePassword grants iam:ChangePassword and
+// iam:GetAccountPasswordPolicy to every user: a console session without MFA gets them as
+// its user does (a GetSessionToken session without MFA still cannot call IAM).
+func TestConsoleSessionGranted(t *testing.T) {
+	e := newEnv(t)
+	e.user(e.admin, "dora", "")
+	if _, err := e.s.CreateLoginProfile(e.ctx, e.admin, "dora", "Dora-pass-1", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.UpdateAccountPasswordPolicy(e.ctx, e.admin, PasswordPolicy{AllowUsersToChangePassword: true}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := e.s.ConsoleSignIn(e.ctx, ConsoleSignInInput{Account: acctA, UserName: "dora", Password: "Dora-pass-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.caller(cs.AccessKeyID, cs.SessionToken)
+	if _, err := e.s.GetAccountPasswordPolicy(e.ctx, c); err != nil {
+		t.Errorf("console session, GetAccountPasswordPolicy granted by the policy: %v", err)
+	}
+	if err := e.s.ChangePassword(e.ctx, c, "Dora-pass-1", "Dora-pass-2"); err != nil {
+		t.Errorf("console session, ChangePassword granted by the policy: %v", err)
+	}
+	k, err := e.s.CreateAccessKey(e.ctx, e.admin, "dora")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr, err := e.s.GetSessionToken(e.ctx, e.caller(k.AccessKeyID, ""), GetSessionTokenInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.GetAccountPasswordPolicy(e.ctx, e.caller(cr.AccessKeyID, cr.SessionToken)); code(err) != CodeInvalidClientTokenID {
+		t.Errorf("GetSessionToken session without MFA, GetAccountPasswordPolicy: %v", err)
+	}
+}
