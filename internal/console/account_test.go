@@ -155,6 +155,11 @@ func TestAccountDenied(t *testing.T) {
 	if strings.Contains(p.Body, "12 characters") {
 		t.Error("the reader's page shows the policy")
 	}
+
+	// Someone who may read the last report but not generate one reads the last one.
+	g := e.person("getter", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetCredentialReport","Resource":"*"}]}`)
+	wantPage(t, "getter", g.get(Prefix+"account"), http.StatusOK, "Download CSV", "nobody", "reader")
+	wantPage(t, "getter's download", g.get(Prefix+"account/credential-report.csv"), http.StatusOK, "nobody,arn:aws:iam::"+testAccount+":user/nobody")
 }
 
 func TestParseCredentialReport(t *testing.T) {
