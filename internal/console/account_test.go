@@ -22,13 +22,15 @@ func TestAccountPasswordPolicy(t *testing.T) {
 
 	wantPage(t, "no policy", c.get(Prefix+"account"), http.StatusOK, "Account settings", "No password policy", "default applies", "at least 8 characters", "Set a password policy")
 
-	form := url.Values{"minlength": {"14"}, "upper": {"1"}, "numbers": {"1"}, "maxage": {"90"}, "reuse": {"5"}}
+	// With "allow users to change their password", which grants the policy's reading to
+	// every user: the admin's console session (no MFA) still reads it.
+	form := url.Values{"minlength": {"14"}, "upper": {"1"}, "numbers": {"1"}, "maxage": {"90"}, "reuse": {"5"}, "allowchange": {"1"}}
 	wantRedirect(t, "set policy", c.post(Prefix+"account/password-policy", form), Prefix+"account")
 	got, err := e.svc.GetAccountPasswordPolicy(ctx, e.admin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := iam.PasswordPolicy{MinimumPasswordLength: 14, RequireUppercaseCharacters: true, RequireNumbers: true,
+	want := iam.PasswordPolicy{MinimumPasswordLength: 14, RequireUppercaseCharacters: true, RequireNumbers: true, AllowUsersToChangePassword: true,
 		ExpirePasswords: true, MaxPasswordAge: 90, PasswordReusePrevention: 5}
 	if got != want {
 		t.Fatalf("GetAccountPasswordPolicy = %+v, want %+v", got, want)
