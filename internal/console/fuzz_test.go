@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -10,7 +11,8 @@ import (
 // on the console's own paths: no other host, no scheme, no header splitting.
 func FuzzSafeNext(f *testing.F) {
 	for _, s := range []string{"/console/users", "//evil.example/", "/console//evil", "https://evil.example/console/",
-		"/console/\\evil", "/console/users\r\nSet-Cookie: x=1", "/console/signout", "", "/console/../x"} {
+		"/console/\\evil", "/console/users\r\nSet-Cookie: x=1", "/console/signout", "", "/console/../x",
+		"/console/%2e%2E/x", "/console/.%2e/", "/console/users/%2f..", "/console/a\tb"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, next string) {
@@ -20,6 +22,10 @@ func FuzzSafeNext(f *testing.F) {
 		}
 		if got != Prefix && got != next {
 			t.Fatalf("safeNext(%q) = %q: changed, not refused", next, got)
+		}
+		base, _ := url.Parse("http://console.example" + Prefix)
+		if to := browserPath(t, base, got); !strings.HasPrefix(to, Prefix) {
+			t.Fatalf("safeNext(%q) = %q: a browser goes to %s", next, got, to)
 		}
 		if strings.HasPrefix(got, Prefix+"signin") || strings.HasPrefix(got, Prefix+"signout") {
 			t.Fatalf("safeNext(%q) = %q: back to sign-in or out", next, got)

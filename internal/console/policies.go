@@ -307,8 +307,36 @@ func (c *Console) createPolicy(w http.ResponseWriter, r *http.Request, s *sessio
 	c.renderPolicies(w, r, s, editorStatus(pc), "Local", d)
 }
 
-// policyPath is the console path of a managed policy's page.
-func policyPath(arn string) string { return Prefix + "policies/" + arn }
+// policyPath is the console path of a managed policy's page: the ARN's segments
+// escaped, since a policy's path may hold "?", "#" or "%"; an ARN with a "." or ".."
+// segment (IAM allows them in paths), which a browser and the ServeMux would resolve away,
+// goes in the query instead.
+func policyPath(arn string) string {
+	segs := strings.Split(arn, "/")
+	for i, s := range segs {
+		if s == "." || s == ".." {
+			return Prefix + "policies/?arn=" + url.QueryEscape(arn)
+		}
+		segs[i] = url.PathEscape(s)
+	}
+	return Prefix + "policies/" + strings.Join(segs, "/")
+}
+
+// pathSegment escapes a name for one segment of a console path. IAM's names may be "."
+// or "..", which a browser resolves away (a form to delete an inline policy named ".."
+// would post to its user's delete): those get a trailing space, which no route and no
+// IAM name takes, so that their links and forms fail instead of reaching another page.
+func pathSegment(name string) string {
+	if name == "." || name == ".." {
+		name += " "
+	}
+	return url.PathEscape(name)
+}
+
+func init() {
+	funcs["policyHref"] = policyPath
+	funcs["seg"] = pathSegment
+}
 
 // policyData is a managed policy's page.
 type policyData struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,11 +39,36 @@ func (c *Console) showSignin(w http.ResponseWriter, r *http.Request, status int,
 	c.render(w, r, nil, status, "signin", &view{Title: "Sign in", Data: f})
 }
 
-// safeNext keeps a post-sign-in destination inside the console.
+// maxNext bounds a post-sign-in destination.
+const maxNext = 2048
+
+// safeNext keeps a post-sign-in destination inside the console: a path under Prefix
+// with no dot segment in any spelling a browser or http.Redirect resolves ("..",
+// "%2e%2e", …), no escaped slash or backslash, no control character, nothing url.Parse
+// refuses.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, Prefix) || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") ||
+	if len(next) > maxNext || !strings.HasPrefix(next, Prefix) || strings.HasPrefix(next, "//") ||
 		strings.HasPrefix(next, Prefix+"signin") || strings.HasPrefix(next, Prefix+"signout") {
 		return Prefix
+	}
+	for i := 0; i < len(next); i++ {
+		if b := next[i]; b < 0x20 || b == 0x7f || b == '\\' {
+			return Prefix
+		}
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" {
+		return Prefix
+	}
+	p, _, _ := strings.Cut(next, "?")
+	p, _, _ = strings.Cut(p, "#")
+	lower := strings.ToLower(p)
+	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") {
+		return Prefix
+	}
+	for _, seg := range strings.Split(strings.ReplaceAll(lower, "%2e", "."), "/") {
+		if seg == "." || seg == ".." {
+			return Prefix
+		}
 	}
 	return next
 }
@@ -93,7 +119,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 			f.NeedNew, f.NeedMFA = true, in.MFACode != ""
 		default:
 			c.recordSignIn(r, in.Account, in.UserName, false, false, "Failed authentication")
-			c.log.Info("console sign-in refused", "account", in.Account, "user", in.UserName, "source", r.RemoteAddr, "reason", se.Reason)
+			c.log.Info("console sign-in refused", "account", clip(in.Account, maxLogged), "user", clip(in.UserName, maxLogged), "source", r.RemoteAddr, "reason", se.Reason)
 		}
 		f.Message = se.Message
 		f.Problem = se.Reason != iam.SignInMFARequired && se.Reason != iam.SignInNewPassword
@@ -124,12 +150,17 @@ func (c *Console) signout(w http.ResponseWriter, r *http.Request, s *session) {
 	http.Redirect(w, r, Prefix+"signin?account="+s.account, http.StatusSeeOther)
 }
 
+// maxLogged bounds what is logged or recorded of a sign-in form's account and user name
+// (IAM's longest user name is 64 bytes, an alias 63).
+const maxLogged = 128
+
 // recordSignIn writes CloudTrail's ConsoleLogin event. A failure for a user that does not
 // exist names no user, as CloudTrail hides it.
 func (c *Console) recordSignIn(r *http.Request, account, user string, ok, mfa bool, failure string) {
 	if c.cfg.Recorder == nil {
 		return
 	}
+	account, user = clip(account, maxLogged), clip(user, maxLogged)
 	id := audit.UserIdentity{Type: "IAMUser", AccountID: account, UserName: "HIDDEN_DUE_TO_SECURITY_REASONS"}
 	acct := account
 	if u, found := c.cfg.IAM.UserForSignIn(account, user); found {
