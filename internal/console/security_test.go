@@ -513,3 +513,44 @@ func TestSecurityBounds(t *testing.T) {
 		t.Errorf("a 2 MiB form was served: %d", p.Status)
 	}
 }
+
+// Markup in what IAM stores (a policy's text, a role's description, a policy's path)
+// is text on every page that shows it, in the textarea of the JSON editor too.
+func TestSecurityMarkupInData(t *testing.T) {
+	e := newTestEnv(t, nil)
+	ctx := context.Background()
+	const evil = `</textarea></pre><script>alert(1)</script><img src=x onerror=alert(2)>`
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/` + strings.ReplaceAll(evil, `"`, `\"`) + `"}]}`
+	if _, err := e.svc.CreateUser(ctx, e.admin, iam.CreateUserInput{UserName: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.PutUserPolicy(ctx, e.admin, "u", "p", doc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CreateRole(ctx, e.admin, iam.CreateRoleInput{RoleName: "r", Description: `"><img src=x onerror=alert(3)>`,
+		AssumeRolePolicyDocument: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + testAccount + `:root"},"Action":"sts:AssumeRole"}]}`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.PutRolePolicy(ctx, e.admin, "r", "p", doc); err != nil {
+		t.Fatal(err)
+	}
+	pol, err := e.svc.CreatePolicy(ctx, e.admin, iam.CreatePolicyInput{PolicyName: "m", Path: `/"><script>/`, PolicyDocument: doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.signedIn("admin", adminPass)
+	for _, path := range []string{Prefix + "users/u", Prefix + "roles", Prefix + "roles/r", Prefix + "roles/r/inline/p", Prefix + "policies", policyPath(pol.ARN)} {
+		p := c.get(path)
+		if p.Status != http.StatusOK {
+			t.Errorf("GET %s: %d", path, p.Status)
+		}
+		if path != Prefix+"roles" && !strings.Contains(p.Body, "&lt;script&gt;") {
+			t.Errorf("GET %s does not show the text with markup, escaped", path)
+		}
+		for _, bad := range []string{"<script>", "<img src=x", "</textarea></pre>"} {
+			if strings.Contains(p.Body, bad) {
+				t.Errorf("GET %s: the page has %q as markup", path, bad)
+			}
+		}
+	}
+}
