@@ -45,6 +45,7 @@ type Config struct {
 	// MaxAge is a session's absolute lifetime; if zero, iam.DefaultConsoleSession (12h).
 	MaxAge time.Duration
 	// MaxSessions bounds the sessions held; if zero, 10,000. A sign-in beyond it ends the
+	// session idle longest. One user holds at most 20: its 21st sign-in ends its own
 	// session idle longest.
 	MaxSessions int
 	// MaxSignIns bounds the sign-ins checked at once (each hashes a password with 19 MiB);
@@ -208,7 +209,7 @@ func sameOrigin(r *http.Request) bool {
 		return true
 	}
 	u, err := url.Parse(from)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
+	return err == nil && strings.EqualFold(u.Host, r.Host) && (r.TLS == nil || u.Scheme == "https")
 }
 
 // Sweep ends sessions that expired or went idle; every sign-in calls it.

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/url"
 	"strings"
@@ -57,6 +58,15 @@ func TestSameOrigin(t *testing.T) {
 		}
 		if got := sameOrigin(r); got != tt.want {
 			t.Errorf("%s: sameOrigin = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// Under TLS, a page of the same host over plain HTTP is another origin.
+	r, _ := http.NewRequest(http.MethodPost, "https://console.example:8080/console/users", nil)
+	r.TLS = &tls.ConnectionState{}
+	for from, want := range map[string]bool{"https://console.example:8080": true, "http://console.example:8080": false} {
+		r.Header.Set("Origin", from)
+		if got := sameOrigin(r); got != want {
+			t.Errorf("under TLS, Origin %s: sameOrigin = %v, want %v", from, got, want)
 		}
 	}
 }

@@ -554,3 +554,20 @@ func TestSecurityMarkupInData(t *testing.T) {
 		}
 	}
 }
+
+// One user signing in again and again ends its own oldest sessions, not other people's:
+// at most maxUserSessions each.
+func TestSessionsPerUser(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.MaxSessions = maxUserSessions + 2 })
+	e.user("mallory", "", "Mallory-pass-1")
+	victim := e.signedIn("admin", adminPass)
+	for range maxUserSessions + 5 {
+		e.signedIn("mallory", "Mallory-pass-1")
+	}
+	if p := victim.get(Prefix + "users"); p.Status != http.StatusOK {
+		t.Fatalf("the admin's session after mallory's %d sign-ins: %d", maxUserSessions+5, p.Status)
+	}
+	if n := e.con.Sessions(); n != maxUserSessions+1 {
+		t.Fatalf("%d sessions, want %d (mallory's cap and the admin's)", n, maxUserSessions+1)
+	}
+}

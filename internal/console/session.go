@@ -49,8 +49,8 @@ func (s *session) setFlash(msg string) {
 	s.mu.Unlock()
 }
 
-// sessions holds the signed-in sessions in memory, at most max of them: a new one beyond
-// that ends the one idle longest.
+// sessions holds the signed-in sessions in memory, at most max of them and maxUserSessions
+// of one user: a new one beyond either ends the one idle longest (the user's own first).
 type sessions struct {
 	mu  sync.Mutex
 	m   map[string]*session
@@ -68,18 +68,43 @@ func newToken() string {
 func (ss *sessions) add(s *session) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if len(ss.m) >= ss.max {
-		var oldest *session
-		for _, o := range ss.m {
-			o.mu.Lock()
-			if oldest == nil || o.lastSeen.Before(oldest.lastSeen) {
-				oldest = o
-			}
-			o.mu.Unlock()
+	// A user at its cap loses its own session idle longest; otherwise, at the global cap,
+	// the session idle longest of anyone. One user signing in again and again cannot push
+	// other people out.
+	var own []*session
+	for _, o := range ss.m {
+		if o.account == s.account && o.user == s.user {
+			own = append(own, o)
 		}
-		delete(ss.m, oldest.id)
+	}
+	if len(own) >= maxUserSessions {
+		delete(ss.m, idleLongest(own).id)
+	} else if len(ss.m) >= ss.max {
+		all := make([]*session, 0, len(ss.m))
+		for _, o := range ss.m {
+			all = append(all, o)
+		}
+		delete(ss.m, idleLongest(all).id)
 	}
 	ss.m[s.id] = s
+}
+
+// maxUserSessions is how many sessions one user may hold at once.
+const maxUserSessions = 20
+
+// idleLongest returns the session of ss seen longest ago.
+func idleLongest(ss []*session) *session {
+	var oldest *session
+	var at time.Time
+	for _, o := range ss {
+		o.mu.Lock()
+		seen := o.lastSeen
+		o.mu.Unlock()
+		if oldest == nil || seen.Before(at) {
+			oldest, at = o, seen
+		}
+	}
+	return oldest
 }
 
 func (ss *sessions) remove(id string) {
