@@ -3,10 +3,12 @@
 package localdb
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 )
 
@@ -81,8 +83,28 @@ func tryLock(f *os.File) (ok bool, err error) {
 	}
 }
 
-// processAlive reports whether a process pid exists (or is a zombie).
+// processAlive reports whether a process pid exists and is not a zombie. The processes it
+// is asked about are orphans, not this process's children: a zombie among them has exited
+// and waits for an init that may be slow to reap it (or, in some sandboxes, never does).
 func processAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
+	if err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	return !isZombie(pid)
+}
+
+// isZombie reports whether /proc says pid has exited and awaits reaping (state Z or X);
+// false where there is no /proc.
+func isZombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// "pid (comm) S …": the state follows the last ')', comm may hold anything.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return false
+	}
+	return b[i+2] == 'Z' || b[i+2] == 'X'
 }
