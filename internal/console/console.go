@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/audit"
+	"github.com/iamdb/iamdb/internal/gateway"
 	"github.com/iamdb/iamdb/internal/iam"
 )
 
@@ -37,7 +38,7 @@ type Config struct {
 	Recorder audit.Recorder
 	// LiveSessions lists the gateways' live sessions; if nil, the page says there are no
 	// gateways.
-	LiveSessions func() []LiveSession
+	LiveSessions func() []gateway.LiveSession
 	// Logger logs sign-ins and failures of the console itself; if nil, logs are discarded.
 	Logger *slog.Logger
 	// IdleTimeout ends a session after that long without a request; if zero, 30 minutes.
@@ -53,14 +54,6 @@ type Config struct {
 	MaxSignIns int
 	// Now is the clock; if nil, time.Now.
 	Now func() time.Time
-}
-
-// LiveSession is a gateway session as the live sessions page shows it.
-type LiveSession struct {
-	Engine, Database, ResourceID, Account  string
-	DBUser, DBName, Principal, AccessKeyID string
-	Source                                 netip.AddrPort
-	Start                                  time.Time
 }
 
 // Console is the web console's HTTP handler, for the paths under Prefix.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/iamdb/iamdb/internal/audit"
 	"github.com/iamdb/iamdb/internal/awsquery"
+	"github.com/iamdb/iamdb/internal/gateway"
 	"github.com/iamdb/iamdb/internal/iam"
 	"github.com/iamdb/iamdb/internal/testenv/authority"
 )
@@ -33,7 +34,7 @@ type testEnv struct {
 	admin   *iam.Caller // the account's admin (long-term key), for setting things up
 
 	mu   sync.Mutex
-	live []LiveSession // what Config.LiveSessions returns
+	live []gateway.LiveSession // what Config.LiveSessions returns
 }
 
 const (
@@ -65,10 +66,10 @@ func newTestEnv(t testing.TB, mod func(*Config)) *testEnv {
 	if _, err := a.IAM.CreateLoginProfile(context.Background(), e.admin, "admin", adminPass, false); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{IAM: a.IAM, API: api, Region: testRegion, Audit: j, Recorder: j, LiveSessions: func() []LiveSession {
+	cfg := Config{IAM: a.IAM, API: api, Region: testRegion, Audit: j, Recorder: j, LiveSessions: func() []gateway.LiveSession {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		return append([]LiveSession(nil), e.live...)
+		return append([]gateway.LiveSession(nil), e.live...)
 	}}
 	if mod != nil {
 		mod(&cfg)

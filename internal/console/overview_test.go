@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/access"
+	"github.com/iamdb/iamdb/internal/gateway"
 )
 
 // The overview's cards count what the person may list; the chart counts the account's
@@ -26,7 +27,7 @@ func TestOverview(t *testing.T) {
 	e.login(now.Add(-2*time.Hour), access.Record{Database: "orders", User: "app_admin", Caller: alice, Outcome: access.OutcomeRefused, Reason: access.ReasonExplicitDeny})
 	e.login(now.Add(-time.Minute), access.Record{Database: "orders", User: "app_admin", Caller: alice, Outcome: access.OutcomeRefused, Reason: access.ReasonImplicitDeny})
 	e.mu.Lock()
-	e.live = []LiveSession{
+	e.live = []gateway.LiveSession{
 		{Engine: "postgres", Database: "orders", Account: testAccount, DBUser: "app_writer", Start: now},
 		{Engine: "postgres", Database: "other", Account: otherAccount, DBUser: "spy_user", Start: now},
 	}
@@ -104,7 +105,7 @@ func TestLiveSessions(t *testing.T) {
 	e.user("watcher", watchPolicy, "Watcher-pass-1")
 	now := time.Now()
 	e.mu.Lock()
-	e.live = []LiveSession{
+	e.live = []gateway.LiveSession{
 		{Engine: "postgres", Database: "orders", ResourceID: "db-ORDERS1", Account: testAccount, DBUser: "app_writer", DBName: "shop",
 			Principal: "arn:aws:iam::" + testAccount + ":user/alice", AccessKeyID: "AKIAALICEALICE000001",
 			Source: netip.MustParseAddrPort("192.0.2.7:50123"), Start: now.Add(-90 * time.Second)},

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/iamdb/iamdb/internal/gateway"
 	"github.com/iamdb/iamdb/internal/iam"
 )
 
@@ -95,7 +96,7 @@ func TestSecurityCrossAccount(t *testing.T) {
 func TestSecurityLiveSessionsOtherAccount(t *testing.T) {
 	e := newTestEnv(t, nil)
 	e.mu.Lock()
-	e.live = []LiveSession{{Engine: "postgres", Database: "theirs", Account: foreignAccount, DBUser: "their_user"},
+	e.live = []gateway.LiveSession{{Engine: "postgres", Database: "theirs", Account: foreignAccount, DBUser: "their_user"},
 		{Engine: "postgres", Database: "nobodys", DBUser: "password_user"}}
 	e.mu.Unlock()
 	c := e.signedIn("admin", adminPass)

@@ -31,7 +31,6 @@ type session struct {
 	mu       sync.Mutex
 	lastSeen time.Time
 	flash    string // a message for the next page, shown once
-	signedIn time.Time
 }
 
 // takeFlash returns the session's one-time message and clears it.

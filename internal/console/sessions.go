@@ -3,6 +3,8 @@ package console
 import (
 	"net/http"
 	"slices"
+
+	"github.com/iamdb/iamdb/internal/gateway"
 )
 
 func init() { pageSets = append(pageSets, registerSessions) }
@@ -14,7 +16,7 @@ func registerSessions(c *Console) {
 // sessionsData is the live sessions page.
 type sessionsData struct {
 	NoGateways bool
-	Sessions   []LiveSession
+	Sessions   []gateway.LiveSession
 }
 
 // liveSessions shows the gateways' live sessions of the signed-in account, newest first;
@@ -33,13 +35,13 @@ func (c *Console) liveSessions(w http.ResponseWriter, r *http.Request, s *sessio
 
 // accountSessions returns the sessions of account, newest first. Password logins (no
 // account) are nobody's.
-func accountSessions(all []LiveSession, account string) []LiveSession {
-	var out []LiveSession
+func accountSessions(all []gateway.LiveSession, account string) []gateway.LiveSession {
+	var out []gateway.LiveSession
 	for _, ls := range all {
 		if ls.Account != "" && ls.Account == account {
 			out = append(out, ls)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b LiveSession) int { return b.Start.Compare(a.Start) })
+	slices.SortStableFunc(out, func(a, b gateway.LiveSession) int { return b.Start.Compare(a.Start) })
 	return out
 }

@@ -131,7 +131,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		id: newToken(), csrf: newToken(), account: cs.Account, user: cs.UserName, userARN: cs.UserARN, mfa: cs.MFA,
 		creds: aws.Credentials{AccessKeyID: cs.AccessKeyID, SecretAccessKey: cs.SecretAccessKey, SessionToken: cs.SessionToken,
 			CanExpire: true, Expires: cs.Expiration},
-		expires: now.Add(c.cfg.MaxAge), lastSeen: now, signedIn: now, // the credentials end then too
+		expires: now.Add(c.cfg.MaxAge), lastSeen: now, // the credentials end then too
 	}
 	s.clients = c.newClients(s.creds)
 	c.Sweep()

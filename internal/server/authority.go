@@ -134,7 +134,7 @@ func (s *Server) listenAPI() error {
 	if !cfg.Authority.DisableConsole {
 		cc := console.Config{
 			IAM: s.svc, API: api, Region: cfg.Authority.Region, Recorder: s.recorder(), Logger: log,
-			IdleTimeout: cfg.Authority.ConsoleIdleTimeout.Duration, LiveSessions: s.consoleSessions,
+			IdleTimeout: cfg.Authority.ConsoleIdleTimeout.Duration, LiveSessions: s.LiveSessions,
 		}
 		if s.audit != nil {
 			cc.Audit = s.audit

@@ -172,20 +172,6 @@ func (s *Server) ConsoleURL() string {
 	return s.apiURL + console.Prefix
 }
 
-// consoleSessions lists the gateways' live sessions for the console.
-func (s *Server) consoleSessions() []console.LiveSession {
-	live := s.LiveSessions()
-	out := make([]console.LiveSession, len(live))
-	for i, l := range live {
-		out[i] = console.LiveSession{
-			Engine: l.Engine, Database: l.Database, ResourceID: l.ResourceID, Account: l.Account,
-			DBUser: l.DBUser, DBName: l.DBName, Principal: l.Principal, AccessKeyID: l.AccessKeyID,
-			Source: l.Source, Start: l.Start,
-		}
-	}
-	return out
-}
-
 // URL is the authority's URL: http://ADDR or https://ADDR.
 func (s *Server) URL() string { return s.apiURL }
 
