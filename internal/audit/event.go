@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 )
 
 // EventVersion is the CloudTrail record version iamdb writes (REFERENCE.md §8).
@@ -171,4 +172,16 @@ type Reader interface {
 	// Scan calls fn with each event recorded at or after from, oldest first, until fn
 	// returns false; with follow it then waits for new events until ctx ends.
 	Scan(ctx context.Context, from time.Time, follow bool, fn func(Event) bool) error
+}
+
+// Clip cuts s to at most n bytes on a rune boundary: how emitters bound the fields a peer
+// controls (user agents, names, messages) before they go into an event.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/iamdb/iamdb/internal/access"
 	"github.com/iamdb/iamdb/internal/audit"
@@ -73,10 +72,10 @@ func (s *Server) event(r *http.Request, st *reqState, res any, qe *queryError) *
 	svc := st.svc.name
 	e := &audit.Event{
 		EventSource:     svc + ".amazonaws.com",
-		EventName:       clipUTF8(st.name, maxEventName),
+		EventName:       audit.Clip(st.name, maxEventName),
 		AWSRegion:       "us-east-1",
 		SourceIPAddress: sourceIP(r).String(),
-		UserAgent:       clipUTF8(r.UserAgent(), maxUserAgent),
+		UserAgent:       audit.Clip(r.UserAgent(), maxUserAgent),
 		RequestID:       st.rid,
 		ReadOnly:        readOnlyAction(svc, st.name),
 		EventType:       audit.TypeAPICall,
@@ -110,14 +109,14 @@ func (s *Server) event(r *http.Request, st *reqState, res any, qe *queryError) *
 	}
 	if qe != nil {
 		e.ErrorCode = qe.code
-		e.ErrorMessage = clipUTF8(qe.message, maxErrorMessage)
+		e.ErrorMessage = audit.Clip(qe.message, maxErrorMessage)
 	} else if !readOnlyAction(svc, st.name) || svc == "sts" && credentialIssuers[st.name] {
 		e.ResponseElements = responseElements(res)
 	}
 	e.Resources = resources(svc, e.RecipientAccountID, e.AWSRegion, st.form)
 	if r.TLS != nil {
 		e.TLSDetails = &audit.TLSDetails{TLSVersion: tlsVersionName(r.TLS.Version),
-			CipherSuite: tls.CipherSuiteName(r.TLS.CipherSuite), ClientProvidedHostHeader: clipUTF8(r.Host, maxHostHeader)}
+			CipherSuite: tls.CipherSuiteName(r.TLS.CipherSuite), ClientProvidedHostHeader: audit.Clip(r.Host, maxHostHeader)}
 	}
 	return e
 }
@@ -207,16 +206,4 @@ func resources(svc, account, region string, f *form) []audit.Resource {
 		}
 	}
 	return out
-}
-
-// clipUTF8 truncates s to at most n bytes, on a rune boundary.
-func clipUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }

@@ -62,13 +62,13 @@ func parseActivityFilter(q url.Values) (activityFilter, error) {
 	switch f.Outcome {
 	case "", "allowed", "refused", "failed":
 	default:
-		return f, errors.New("unknown outcome " + strconv.Quote(clip(f.Outcome, 20)))
+		return f, errors.New("unknown outcome " + strconv.Quote(audit.Clip(f.Outcome, 20)))
 	}
 	if f.Range == "" {
 		f.Range = "24h"
 	}
 	if _, ok := ranges[f.Range]; !ok && f.Range != "custom" {
-		return f, errors.New("unknown time range " + strconv.Quote(clip(f.Range, 20)))
+		return f, errors.New("unknown time range " + strconv.Quote(audit.Clip(f.Range, 20)))
 	}
 	if at := q.Get("at"); at != "" {
 		n, err := strconv.ParseInt(at, 10, 64)

@@ -119,7 +119,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 			f.NeedNew, f.NeedMFA = true, in.MFACode != ""
 		default:
 			c.recordSignIn(r, in.Account, in.UserName, false, false, "Failed authentication")
-			c.log.Info("console sign-in refused", "account", clip(in.Account, maxLogged), "user", clip(in.UserName, maxLogged), "source", r.RemoteAddr, "reason", se.Reason)
+			c.log.Info("console sign-in refused", "account", audit.Clip(in.Account, maxLogged), "user", audit.Clip(in.UserName, maxLogged), "source", r.RemoteAddr, "reason", se.Reason)
 		}
 		f.Message = se.Message
 		f.Problem = se.Reason != iam.SignInMFARequired && se.Reason != iam.SignInNewPassword
@@ -160,7 +160,7 @@ func (c *Console) recordSignIn(r *http.Request, account, user string, ok, mfa bo
 	if c.cfg.Recorder == nil {
 		return
 	}
-	account, user = clip(account, maxLogged), clip(user, maxLogged)
+	account, user = audit.Clip(account, maxLogged), audit.Clip(user, maxLogged)
 	id := audit.UserIdentity{Type: "IAMUser", AccountID: account, UserName: "HIDDEN_DUE_TO_SECURITY_REASONS"}
 	acct := account
 	if u, found := c.cfg.IAM.UserForSignIn(account, user); found {
@@ -179,7 +179,7 @@ func (c *Console) recordSignIn(r *http.Request, account, user string, ok, mfa bo
 	e := &audit.Event{
 		UserIdentity: id, EventTime: audit.Time{Time: c.cfg.Now()}, EventSource: "signin.amazonaws.com",
 		EventName: "ConsoleLogin", AWSRegion: c.cfg.Region, SourceIPAddress: remoteIP(r).String(),
-		UserAgent:           clip(r.UserAgent(), 1024),
+		UserAgent:           audit.Clip(r.UserAgent(), 1024),
 		ResponseElements:    map[string]any{"ConsoleLogin": result},
 		AdditionalEventData: map[string]any{"LoginTo": Prefix, "MobileVersion": "No", "MFAUsed": used},
 		EventType:           "AwsConsoleSignIn", ManagementEvent: true, RecipientAccountID: acct, EventCategory: "Management",
@@ -191,16 +191,3 @@ func (c *Console) recordSignIn(r *http.Request, account, user string, ok, mfa bo
 		c.log.Error("console: recording a sign-in", "err", err)
 	}
 }
-
-// clip cuts s to at most n bytes, on a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

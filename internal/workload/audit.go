@@ -46,7 +46,7 @@ func IssuanceEvent(now time.Time, service, roleARN, sessionName string, duration
 	if err != nil {
 		var ie *iam.Error
 		if errors.As(err, &ie) {
-			e.ErrorCode, e.ErrorMessage = ie.Code, clip(ie.Message, 1024)
+			e.ErrorCode, e.ErrorMessage = ie.Code, audit.Clip(ie.Message, 1024)
 		} else {
 			e.ErrorCode, e.ErrorMessage = "InternalFailure", "the session could not be issued"
 		}
@@ -63,11 +63,4 @@ func IssuanceEvent(now time.Time, service, roleARN, sessionName string, duration
 		},
 	}
 	return e
-}
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
