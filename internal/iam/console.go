@@ -179,13 +179,7 @@ func (s *Service) checkConsoleMFA(ctx context.Context, acct, user, code string, 
 			return nil
 		}
 		for _, d := range devs {
-			seed, err := s.openSeed(acct, d)
-			if err != nil {
-				continue
-			}
-			now := totpCounter(s.now()) + d.Drift
-			if step, ok := totpMatch(seed, code, now-totpWindow, now+totpWindow); ok && step > d.Last {
-				d.Last = step
+			if ok, _ := s.useCode(acct, d, code); ok {
 				return putDoc(tx, kindMFA, mfaKey(acct, d.Name), d)
 			}
 		}

@@ -414,16 +414,31 @@ func (s *Service) checkSessionMFA(ctx context.Context, c *Caller, serial, code s
 		if !ok || d.User == "" || !strings.EqualFold(d.User, c.name) {
 			return notTheirs
 		}
-		seed, err := s.openSeed(c.Account, d)
+		ok, err = s.useCode(c.Account, d, code)
 		if err != nil {
 			return notTheirs
 		}
-		now := totpCounter(s.now()) + d.Drift
-		step, ok := totpMatch(seed, code, now-totpWindow, now+totpWindow)
-		if !ok || step <= d.Last {
+		if !ok {
 			return wrong
 		}
-		d.Last = step
 		return putDoc(tx, kindMFA, mfaKey(c.Account, d.Name), d)
 	})
+}
+
+// useCode reports whether code is d's at the current time (within the window, from the
+// device's drift) and newer than the last code accepted, and then records its step in d
+// (the caller writes d): a code is good once. The error is the seed's that cannot be
+// opened.
+func (s *Service) useCode(acct string, d *mfaDoc, code string) (bool, error) {
+	seed, err := s.openSeed(acct, d)
+	if err != nil {
+		return false, err
+	}
+	now := totpCounter(s.now()) + d.Drift
+	step, ok := totpMatch(seed, code, now-totpWindow, now+totpWindow)
+	if !ok || step <= d.Last {
+		return false, nil
+	}
+	d.Last = step
+	return true, nil
 }
