@@ -106,8 +106,9 @@ type engine interface {
 // clientConn is what the Gateway knows of a client connection.
 type clientConn struct {
 	source netip.Addr
-	authed bool         // logged in: no longer counted in unauth
-	live   *LiveSession // logged in: the session LiveSessions lists (live.go)
+	// live is the session LiveSessions lists (live.go) once the client has logged in;
+	// until then (nil) the connection counts in unauth.
+	live *LiveSession
 }
 
 // serverTLS returns the TLS configuration toward clients, or nil when there is no
@@ -254,7 +255,7 @@ func (g *Gateway) track(nc net.Conn) (ok bool, reason string) {
 func (g *Gateway) untrack(nc net.Conn) {
 	nc.Close()
 	g.mu.Lock()
-	if cc := g.conns[nc]; cc != nil && !cc.authed {
+	if cc := g.conns[nc]; cc != nil && cc.live == nil {
 		g.unauthDone(cc.source)
 	}
 	delete(g.conns, nc)

@@ -66,8 +66,8 @@ func (g *Gateway) authenticated(nc net.Conn, rec *AuditRecord) {
 	ls := newLiveSession(rec, g.cfg.Now())
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if cc := g.conns[nc]; cc != nil && !cc.authed {
-		cc.authed, cc.live = true, ls
+	if cc := g.conns[nc]; cc != nil && cc.live == nil {
+		cc.live = ls
 		g.unauthDone(cc.source)
 	}
 }
