@@ -21,8 +21,11 @@ func TestOverview(t *testing.T) {
 	alice := e.callerOf("alice")
 	now := time.Now().UTC()
 	e.login(now.Add(-30*time.Hour), access.Record{Database: "orders", User: "too_old", Caller: alice})
+	// Three logins in one hour, whatever the minute now: from the start of the hour 5 hours
+	// ago (at :58 now, -5h +0/+1/+2 minutes spanned two hours).
+	fiveAgo := now.Add(-5 * time.Hour).Truncate(time.Hour)
 	for i := range 3 {
-		e.login(now.Add(-5*time.Hour+time.Duration(i)*time.Minute), access.Record{Database: "orders", User: "app_writer", Caller: alice})
+		e.login(fiveAgo.Add(time.Duration(i)*time.Minute), access.Record{Database: "orders", User: "app_writer", Caller: alice})
 	}
 	e.login(now.Add(-2*time.Hour), access.Record{Database: "orders", User: "app_admin", Caller: alice, Outcome: access.OutcomeRefused, Reason: access.ReasonExplicitDeny})
 	e.login(now.Add(-time.Minute), access.Record{Database: "orders", User: "app_admin", Caller: alice, Outcome: access.OutcomeRefused, Reason: access.ReasonImplicitDeny})
@@ -44,7 +47,7 @@ func TestOverview(t *testing.T) {
 		t.Error("the overview has inline style or script")
 	}
 	// The hour of the three allowed logins has a bar of 3, the table says so too.
-	hour := now.Add(-5 * time.Hour).Truncate(time.Hour).Format("2006-01-02 15:04:05Z")
+	hour := fiveAgo.Format("2006-01-02 15:04:05Z")
 	wantPage(t, "overview chart", p, http.StatusOK, hour+": 3 allowed, 0 refused")
 	if !regexp.MustCompile(`<th scope="row">` + hour + `</th><td>3</td><td>0</td>`).MatchString(p.Body) {
 		t.Errorf("the table has no row of 3 allowed at %s", hour)
