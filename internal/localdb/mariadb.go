@@ -6,11 +6,13 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -95,12 +97,79 @@ type MariaDBOptions struct {
 // pam_use_cleartext_plugin=ON (nativeconf.MariaDBConf says why v1), so that accounts
 // created with rdsiam.MySQLNativeUserSQL log in with a token that PAM checks, sent with
 // mysql_clear_password. The PAM service file (/etc/pam.d/<service>) is the caller's to
-// write. It has no fields yet; it is a struct so that choices (another plugin) can come.
-type MariaDBNative struct{}
+// write.
+type MariaDBNative struct {
+	// Plugin, if set, is iamdb's MariaDB authentication plugin (auth_iamdb.so, built by
+	// pammodule.BuildMariaDBPlugin): the server loads it too, as AWSAuthenticationPlugin,
+	// so that accounts created with rdsiam.MySQLPluginUserSQL log in with a token it asks
+	// the verifier at NativeSocket(Dir()) about. The server's plugin directory is then a
+	// directory of its own (plugin/ in Dir()) holding a copy of the plugin and links to
+	// the system's plugins.
+	Plugin string
+}
 
-// args returns mariadbd's options for native mode.
-func (*MariaDBNative) args() []string {
-	return []string{"--plugin-load-add=auth_pam_v1", "--pam-use-cleartext-plugin=ON"}
+// NativeSocket is the verifier socket native mode uses for a server in dir: the one
+// MariaDBNative.Plugin asks, and where dev serves each server's verifier.
+func NativeSocket(dir string) string { return filepath.Join(dir, "native.sock") }
+
+// mariaDBPluginFile is the plugin's file name in the server's plugin directory.
+const mariaDBPluginFile = "auth_iamdb.so"
+
+// args returns mariadbd's options for native mode of a server in dir.
+func (n *MariaDBNative) args(dir string) []string {
+	args := []string{"--plugin-load-add=auth_pam_v1", "--pam-use-cleartext-plugin=ON"}
+	if n.Plugin != "" {
+		args = append(args, "--plugin-dir="+filepath.Join(dir, "plugin"),
+			"--plugin-load-add="+mariaDBPluginFile,
+			"--awsauthenticationplugin-socket="+NativeSocket(dir))
+	}
+	return args
+}
+
+// installPlugin makes dir/plugin the server's plugin directory: links to every file of
+// the system's (from mariadbd --help) and a copy of n.Plugin.
+func (n *MariaDBNative) installPlugin(mariadbd, dir string) error {
+	if n.Plugin == "" {
+		return nil
+	}
+	out, err := exec.Command(mariadbd, "--no-defaults", "--help", "--verbose").Output()
+	if err != nil {
+		return fmt.Errorf("localdb: ask %s for its plugin directory: %w", mariadbd, err)
+	}
+	var system string
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "plugin-dir" {
+			system = f[1]
+		}
+	}
+	if system == "" {
+		return fmt.Errorf("localdb: %s --help --verbose names no plugin-dir", mariadbd)
+	}
+	own := filepath.Join(dir, "plugin")
+	os.RemoveAll(own) // configure runs again for another port
+	if err := os.Mkdir(own, 0o755); err != nil {
+		return fmt.Errorf("localdb: %w", err)
+	}
+	entries, err := os.ReadDir(system)
+	if err != nil {
+		return fmt.Errorf("localdb: the system's MariaDB plugins: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() == mariaDBPluginFile {
+			continue
+		}
+		if err := os.Symlink(filepath.Join(system, e.Name()), filepath.Join(own, e.Name())); err != nil {
+			return fmt.Errorf("localdb: %w", err)
+		}
+	}
+	so, err := os.ReadFile(n.Plugin)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(own, mariaDBPluginFile), so, 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("localdb: install the AWSAuthenticationPlugin: %w", err)
+	}
+	return nil
 }
 
 // MariaDB is a running throwaway MariaDB server. Its methods are safe for
@@ -118,7 +187,7 @@ type MariaDB struct {
 	tlsName    string // registered with the mysql driver for AdminDSN
 	tlsConfig  *tls.Config
 	extra      []string // server options from MariaDBOptions
-	native     []string // mariadbd's options for native mode
+	native     *MariaDBNative
 	databases  []string // MariaDBOptions.Databases, created by setup
 	server
 }
@@ -203,9 +272,7 @@ func StartMariaDB(ctx context.Context, opt MariaDBOptions) (*MariaDB, error) {
 		extra:         mariaDBExtraArgs(opt),
 		databases:     opt.Databases,
 	}
-	if opt.Native != nil {
-		m.native = opt.Native.args()
-	}
+	m.native = opt.Native
 	m.onStop = func() { mysql.DeregisterTLSConfig(m.tlsName) }
 	err = m.launch(ctx, m, &mariaDBSpec, launchOptions{ca: opt.CA, dir: opt.Dir, port: opt.Port, keep: opt.Keep, run: run})
 	if err != nil {
@@ -262,8 +329,13 @@ func (m *MariaDB) initialize(ctx context.Context) error {
 	return m.install(ctx, m.serverUser)
 }
 
-// configure does nothing: the port is on mariadbd's command line.
-func (m *MariaDB) configure() error { return nil }
+// configure installs native mode's plugin, if any; the rest is on mariadbd's command line.
+func (m *MariaDB) configure() error {
+	if m.native == nil {
+		return nil
+	}
+	return m.native.installPlugin(m.mariadbd, m.baseDir)
+}
 
 func (m *MariaDB) command() *exec.Cmd {
 	args := append([]string{"--no-defaults"}, m.commonArgs()...)
@@ -282,7 +354,9 @@ func (m *MariaDB) command() *exec.Cmd {
 		"--tls-version=TLSv1.2,TLSv1.3",
 		"--require-secure-transport=OFF",
 	)
-	args = append(args, m.native...)
+	if m.native != nil {
+		args = append(args, m.native.args(m.baseDir)...)
+	}
 	args = append(args, m.extra...)
 	return exec.Command(m.mariadbd, args...)
 }

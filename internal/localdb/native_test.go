@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/localdb/localdbtest"
+	"github.com/iamdb/iamdb/internal/native"
 	"github.com/iamdb/iamdb/internal/rdsiam"
 	"github.com/iamdb/iamdb/internal/testenv"
 )
@@ -154,4 +157,128 @@ func TestMariaDBNative(t *testing.T) {
 		t.Errorf("native user with pam_deny = %q, %v; want error 1045 Access denied", who, err)
 	}
 	t.Logf("pam_deny: %v", err)
+}
+
+// verifier is a scripted native verifier on a Unix socket: it answers every request with
+// verdict and reason, and keeps the requests.
+type verifier struct {
+	mu       sync.Mutex
+	allow    bool
+	reason   string
+	requests []native.Request
+}
+
+func serveVerifier(t *testing.T, path string) *verifier {
+	t.Helper()
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	if err := os.Chmod(path, 0o666); err != nil { // mariadbd runs as mysql
+		t.Fatal(err)
+	}
+	v := &verifier{}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			req, err := native.ReadRequest(c)
+			if err == nil {
+				v.mu.Lock()
+				v.requests = append(v.requests, req)
+				resp := native.Response{Allow: v.allow, Reason: v.reason}
+				v.mu.Unlock()
+				native.WriteResponse(c, resp)
+			}
+			c.Close()
+		}
+	}()
+	return v
+}
+
+func (v *verifier) set(allow bool, reason string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.allow, v.reason = allow, reason
+}
+
+func (v *verifier) last() (native.Request, int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.requests) == 0 {
+		return native.Request{}, 0
+	}
+	return v.requests[len(v.requests)-1], len(v.requests)
+}
+
+// The AWSAuthenticationPlugin (auth_iamdb.so) in a real MariaDB: RDS's user syntax, the
+// token sent with mysql_clear_password, the client's address and the token handed to the
+// verifier, and RDS's refusal wording (using password: YES).
+func TestMariaDBPlugin(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("the verifier socket must be reachable by mariadbd's own user: run as root (CI does)")
+	}
+	plugin := localdbtest.MariaDBPlugin(t)
+	ca := localdbtest.CA(t)
+	m := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{CA: ca, Native: &localdb.MariaDBNative{Plugin: plugin}})
+	v := serveVerifier(t, localdb.NativeSocket(m.Dir()))
+	stmts := append(rdsiam.MySQLPluginUserSQL("u"), `CREATE USER 'p'@'%' IDENTIFIED BY 'p-password'`)
+	if err := m.Exec(testenv.Context(t), stmts...); err != nil {
+		t.Fatal(err)
+	}
+	var plugin2, auth string
+	db := localdbtest.MariaDBAdmin(t, m)
+	if err := db.QueryRow("select plugin, authentication_string from mysql.user where user = 'u'").Scan(&plugin2, &auth); err != nil || plugin2 != "AWSAuthenticationPlugin" || auth != "RDS" {
+		t.Errorf("mysql.user for u: plugin %q, authentication_string %q, %v; want AWSAuthenticationPlugin, RDS", plugin2, auth, err)
+	}
+	token := strings.Repeat("t", 1500) // a token's length: longer than one TLS record's worth of small packets
+
+	v.set(true, "")
+	if who, err := mnative(t, m, true, "u", token); err != nil || who != "u@%" {
+		t.Fatalf("plugin user over TLS, verifier allows = %q, %v; want u@%%", who, err)
+	}
+	if req, n := v.last(); n != 1 || req.User != "u" || req.Host != "127.0.0.1" || req.Token != token {
+		t.Errorf("the verifier was asked %d times, last %v; want once for u from 127.0.0.1 with the token", n, req)
+	}
+
+	v.set(false, "expired")
+	_, err := mnative(t, m, true, "u", token)
+	if want := "Error 1045 (28000): Access denied for user 'u'@'127.0.0.1' (using password: YES)"; err == nil || err.Error() != want {
+		t.Errorf("verifier denies: %v, want %q", err, want)
+	}
+	// No password at all: MariaDB says so, and the verifier is not asked.
+	_, n := v.last()
+	if _, err := mnative(t, m, true, "u", ""); err == nil || !strings.Contains(err.Error(), "(using password: NO)") {
+		t.Errorf("empty password: %v, want using password: NO", err)
+	}
+	if _, n2 := v.last(); n2 != n {
+		t.Errorf("an empty password reached the verifier")
+	}
+	// REQUIRE SSL: refused without TLS whatever the verifier says.
+	v.set(true, "")
+	if who, err := mnative(t, m, false, "u", token); mysqlErrno(err) != 1045 {
+		t.Errorf("plugin user without TLS = %q, %v; want error 1045", who, err)
+	}
+	// Password users are untouched.
+	if who, err := mnative(t, m, true, "p", "p-password"); err != nil || who != "p@%" {
+		t.Errorf("password user = %q, %v", who, err)
+	}
+	// The verifier gone: fail closed, and the server's log says why.
+	os.Remove(localdb.NativeSocket(m.Dir()))
+	if _, err := mnative(t, m, true, "u", token); mysqlErrno(err) != 1045 {
+		t.Errorf("verifier gone: %v, want error 1045", err)
+	}
+	logText, _ := os.ReadFile(m.LogFile())
+	if !strings.Contains(string(logText), "AWSAuthenticationPlugin: refused user 'u': cannot reach the verifier at "+localdb.NativeSocket(m.Dir())) ||
+		!strings.Contains(string(logText), "AWSAuthenticationPlugin: refused user 'u': expired") {
+		t.Errorf("server log lacks the plugin's refusals:\n%s", logText)
+	}
+	if strings.Contains(string(logText), token) {
+		t.Error("the server log holds the token")
+	}
 }

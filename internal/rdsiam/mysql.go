@@ -84,16 +84,7 @@ func MySQLSetupSQL(admin, password string) []string {
 // MariaDB does not store every name exactly (CheckMySQLUser says which it does); for
 // the others the account is not named user.
 func MySQLIAMUserSQL(user string) []string {
-	acct := MySQLAccount(user)
-	stmts := []string{
-		"CREATE USER " + acct + " REQUIRE SUBJECT " + QuoteMySQLString("/CN="+x509OneLine(user)),
-		"GRANT " + Role + " TO " + acct,
-		"SET DEFAULT ROLE " + Role + " FOR " + acct,
-	}
-	if strings.Contains(stmts[0], `\`) {
-		stmts = append(append([]string{saveSQLMode}, stmts...), restoreSQLMode)
-	}
-	return stmts
+	return mysqlUserSQL(user, "REQUIRE SUBJECT "+QuoteMySQLString("/CN="+x509OneLine(user)))
 }
 
 // MySQLNativeUserSQL returns the statements that create user as a native-mode IAM user:
@@ -118,9 +109,34 @@ func MySQLIAMUserSQL(user string) []string {
 // Quoting and sql_mode handling are MySQLIAMUserSQL's: when a literal holds a backslash
 // the statements are wrapped in the save and restore of the session's sql_mode.
 func MySQLNativeUserSQL(user, service string) []string {
+	return mysqlUserSQL(user, "IDENTIFIED VIA pam USING "+QuoteMySQLString(service)+" REQUIRE SSL")
+}
+
+// MySQLPlugin is the name of iamdb's MariaDB authentication plugin: RDS for MySQL's own
+// (pammodule's auth_iamdb.so).
+const MySQLPlugin = "AWSAuthenticationPlugin"
+
+// MySQLPluginUserSQL returns the statements that create user as a native-mode IAM user
+// who logs in through MySQLPlugin, with RDS's own syntax:
+//
+//	CREATE USER 'u'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL
+//	GRANT rds_iam TO 'u'@'%'
+//	SET DEFAULT ROLE rds_iam FOR 'u'@'%'
+//
+// The plugin asks iamdb's local verifier directly, with no PAM in between, and MariaDB
+// refuses as RDS does ("using password: YES"); the server needs it loaded
+// (nativeconf.MariaDBConf with a plugin). Otherwise as MySQLNativeUserSQL.
+func MySQLPluginUserSQL(user string) []string {
+	return mysqlUserSQL(user, "IDENTIFIED WITH "+MySQLPlugin+" AS 'RDS' REQUIRE SSL")
+}
+
+// mysqlUserSQL creates user with the authentication clause auth, grants rds_iam and makes
+// it the default role; when a literal holds a backslash the statements are wrapped in the
+// save and restore of the session's sql_mode.
+func mysqlUserSQL(user, auth string) []string {
 	acct := MySQLAccount(user)
 	stmts := []string{
-		"CREATE USER " + acct + " IDENTIFIED VIA pam USING " + QuoteMySQLString(service) + " REQUIRE SSL",
+		"CREATE USER " + acct + " " + auth,
 		"GRANT " + Role + " TO " + acct,
 		"SET DEFAULT ROLE " + Role + " FOR " + acct,
 	}

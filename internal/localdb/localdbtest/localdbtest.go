@@ -20,6 +20,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/iamdb/iamdb/internal/localdb"
+	"github.com/iamdb/iamdb/internal/native/pammodule"
 	"github.com/iamdb/iamdb/internal/pki"
 )
 
@@ -165,3 +166,22 @@ var (
 	PAMPermit = []string{"auth required pam_permit.so", "account required pam_permit.so"}
 	PAMDeny   = []string{"auth required pam_deny.so", "account required pam_permit.so"}
 )
+
+// MariaDBPlugin builds iamdb's MariaDB authentication plugin (auth_iamdb.so) in a
+// directory of the test's and returns its path, for localdb.MariaDBNative.Plugin. Without
+// a C compiler or MariaDB's server plugin headers the test is skipped, or fails when
+// IAMDB_REQUIRE_TOOLS=1.
+func MariaDBPlugin(tb testing.TB) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	path := filepath.Join(tb.TempDir(), "auth_iamdb.so")
+	err := pammodule.BuildMariaDBPlugin(ctx, path)
+	if errors.Is(err, pammodule.ErrToolchainMissing) {
+		missing(tb, err)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}

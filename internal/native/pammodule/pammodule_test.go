@@ -72,7 +72,7 @@ func built(t testing.TB) string {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if buildErr = build(ctx, filepath.Join(buildDir, "pam_iamdb.so"), []string{"-Werror"}); buildErr != nil {
+		if buildErr = build(ctx, pamTarget, filepath.Join(buildDir, "pam_iamdb.so"), []string{"-Werror"}); buildErr != nil {
 			return
 		}
 		cc := "cc"
@@ -877,7 +877,7 @@ func TestMakefileInstall(t *testing.T) {
 		toolMissing(t, "make not found", "apt-get install make")
 	}
 	src := t.TempDir()
-	for _, name := range []string{"Makefile", "pam_iamdb.c"} {
+	for _, name := range []string{"Makefile", "pam_iamdb.c", "auth_iamdb.c", "iamdb_verifier.h"} {
 		b, err := os.ReadFile(filepath.Join("c", name))
 		if err != nil {
 			t.Fatal(err)
@@ -893,6 +893,16 @@ func TestMakefileInstall(t *testing.T) {
 	}
 	if _, err := elf.Open(filepath.Join(dest, "lib", "security", "pam_iamdb.so")); err != nil {
 		t.Errorf("make install did not install an ELF module: %v", err)
+	}
+	if mariaDBTarget().flags[len(mariaDBTarget().flags)-1] == "-DMYSQL_DYNAMIC_PLUGIN" {
+		return // no MariaDB headers: TestBuildMariaDBPlugin says so
+	}
+	out, err = exec.Command("make", "-C", src, "install-mariadb", "DESTDIR="+dest, "PLUGINDIR=/plugin", "CFLAGS=-O2 -Werror").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make install-mariadb: %v\n%s", err, out)
+	}
+	if _, err := elf.Open(filepath.Join(dest, "plugin", "auth_iamdb.so")); err != nil {
+		t.Errorf("make install-mariadb did not install an ELF plugin: %v", err)
 	}
 }
 

@@ -40,42 +40,14 @@
 #define _GNU_SOURCE
 
 #include <dlfcn.h>
-#include <errno.h>
-#include <limits.h>
 #include <link.h>
-#include <poll.h>
 #include <stdatomic.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <syslog.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#define IAMDB_EXPORT __attribute__((visibility("default")))
-
-/* Protocol limits (protocol.md). */
-#define PROTO_MAGIC "IDB1"
-#define PROTO_MAGIC_LEN 4
-#define MAX_USER_LEN 256
-#define MAX_HOST_LEN 255
-#define MAX_TOKEN_LEN 16384
-#define RESP_HEADER_LEN 6 /* magic, verdict, reasonLen */
-#define RESP_MAX_LEN (RESP_HEADER_LEN + 255)
-
-#define DEFAULT_TIMEOUT_MS 2000
-#define MIN_TIMEOUT_MS 50
-#define MAX_TIMEOUT_MS 30000
-
-/* Backoff between connect attempts while the verifier's listen queue is full. */
-#define CONNECT_RETRY_MS 10
+#include "iamdb_verifier.h"
 
 /* The pam_set_data key that marks a handle this module authenticated. */
 #define DATA_AUTHENTICATED "pam_iamdb_authenticated"
@@ -92,16 +64,6 @@ struct options {
 	int keep_loaded;
 };
 
-/* Outcome of one exchange with the verifier. */
-enum exchange_result {
-	EXCHANGE_OK,          /* a step succeeded (never the final result) */
-	EXCHANGE_ALLOW,
-	EXCHANGE_DENY,        /* a well-formed response whose verdict is not allow */
-	EXCHANGE_MALFORMED,   /* bad magic, truncated, peer closed or reset */
-	EXCHANGE_UNREACHABLE, /* cannot connect */
-	EXCHANGE_TIMEOUT,     /* the deadline passed */
-};
-
 static int parse_options(pam_handle_t *pamh, int argc, const char **argv, struct options *opt)
 {
 	opt->socket_path = NULL;
@@ -112,9 +74,9 @@ static int parse_options(pam_handle_t *pamh, int argc, const char **argv, struct
 		if (strncmp(a, "socket=", 7) == 0) {
 			const char *p = a + 7;
 			size_t n = strlen(p);
-			if (n == 0 || n >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			if (n == 0 || n > MAX_SOCKET_PATH_LEN) {
 				pam_syslog(pamh, LOG_ERR, "socket= must name a path of 1..%zu bytes",
-					   sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+					   MAX_SOCKET_PATH_LEN);
 				return PAM_SERVICE_ERR;
 			}
 			opt->socket_path = p;
@@ -146,229 +108,6 @@ static int parse_options(pam_handle_t *pamh, int argc, const char **argv, struct
 	return PAM_SUCCESS;
 }
 
-/*
- * sanitize copies at most n bytes of s into dst (size dstsz >= 1) for a log line: printable
- * ASCII stays, anything else becomes '?'. The text comes from a database client (user) or the
- * verifier (reason) and must not forge log lines.
- */
-static void sanitize(char *dst, size_t dstsz, const char *s, size_t n)
-{
-	size_t i = 0;
-	for (; i < n && i + 1 < dstsz; i++) {
-		unsigned char c = (unsigned char)s[i];
-		dst[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	dst[i] = '\0';
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return -1;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* remaining_ms is the time left until deadline (ms since CLOCK_MONOTONIC's epoch), or -1 when it has passed. */
-static int remaining_ms(int64_t deadline)
-{
-	int64_t now = now_ms();
-	if (now < 0 || now >= deadline)
-		return -1;
-	int64_t left = deadline - now;
-	return left > INT_MAX ? INT_MAX : (int)left;
-}
-
-/*
- * wait_fd polls fd for events until the deadline. It returns 1 when fd is ready (or in error,
- * which the following call reports), 0 when the deadline passed, -1 on a poll error.
- */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		int left = remaining_ms(deadline);
-		if (left < 0)
-			return 0;
-		struct pollfd p = {.fd = fd, .events = events};
-		int r = poll(&p, 1, left);
-		if (r > 0)
-			return 1;
-		if (r == 0)
-			continue; /* re-check the clock: poll may wake a little early */
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
-/* sleep_until_retry waits CONNECT_RETRY_MS or until the deadline, whichever is sooner. */
-static void sleep_until_retry(int64_t deadline)
-{
-	int left = remaining_ms(deadline);
-	if (left <= 0)
-		return;
-	(void)poll(NULL, 0, left < CONNECT_RETRY_MS ? left : CONNECT_RETRY_MS);
-}
-
-static enum exchange_result connect_verifier(int fd, const char *path, int64_t deadline, int *err)
-{
-	struct sockaddr_un sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, path, strlen(path)); /* length checked in parse_options */
-
-	for (;;) {
-		if (connect(fd, (const struct sockaddr *)&sa, sizeof sa) == 0)
-			return EXCHANGE_OK;
-		*err = errno;
-		if (errno == EAGAIN) {
-			/* A Unix socket's listen queue is full: nothing is in progress, try again. */
-			if (remaining_ms(deadline) < 0)
-				return EXCHANGE_TIMEOUT;
-			sleep_until_retry(deadline);
-			continue;
-		}
-		if (errno != EINPROGRESS && errno != EINTR)
-			return EXCHANGE_UNREACHABLE;
-		/* The connection completes asynchronously. */
-		int r = wait_fd(fd, POLLOUT, deadline);
-		if (r == 0)
-			return EXCHANGE_TIMEOUT;
-		if (r < 0) {
-			*err = errno;
-			return EXCHANGE_UNREACHABLE;
-		}
-		int soerr = 0;
-		socklen_t len = sizeof soerr;
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) {
-			*err = errno;
-			return EXCHANGE_UNREACHABLE;
-		}
-		if (soerr != 0) {
-			*err = soerr;
-			return EXCHANGE_UNREACHABLE;
-		}
-		return EXCHANGE_OK;
-	}
-}
-
-static enum exchange_result send_all(int fd, const unsigned char *buf, size_t len, int64_t deadline, int *err)
-{
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			off += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int r = wait_fd(fd, POLLOUT, deadline);
-			if (r == 0)
-				return EXCHANGE_TIMEOUT;
-			if (r < 0) {
-				*err = errno;
-				return EXCHANGE_MALFORMED;
-			}
-			continue;
-		}
-		*err = n < 0 ? errno : EPIPE;
-		return EXCHANGE_MALFORMED; /* the verifier closed or reset the connection */
-	}
-	return EXCHANGE_OK;
-}
-
-/*
- * recv_response reads one response into resp (RESP_MAX_LEN bytes) and sets *resp_len. It
- * reads the header, then exactly reasonLen more bytes, never past the response.
- */
-static enum exchange_result recv_response(int fd, unsigned char *resp, size_t *resp_len, int64_t deadline, int *err)
-{
-	size_t got = 0, want = RESP_HEADER_LEN;
-	while (got < want) {
-		ssize_t n = recv(fd, resp + got, want - got, MSG_DONTWAIT);
-		if (n > 0) {
-			got += (size_t)n;
-			if (got == RESP_HEADER_LEN)
-				want = RESP_HEADER_LEN + (size_t)resp[5];
-			continue;
-		}
-		if (n == 0) {
-			*err = 0;
-			*resp_len = got;
-			return EXCHANGE_MALFORMED; /* closed before a complete response */
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			int r = wait_fd(fd, POLLIN, deadline);
-			if (r == 0)
-				return EXCHANGE_TIMEOUT;
-			if (r < 0) {
-				*err = errno;
-				return EXCHANGE_MALFORMED;
-			}
-			continue;
-		}
-		*err = errno;
-		*resp_len = got;
-		return EXCHANGE_MALFORMED;
-	}
-	*resp_len = got;
-	return EXCHANGE_OK;
-}
-
-/*
- * exchange sends req to the verifier at path and reads its response, all before the deadline.
- * On EXCHANGE_ALLOW and EXCHANGE_DENY, reason (RESP_MAX_LEN + 1 bytes) holds the response's
- * reason code, sanitized; on the other results, *err holds the errno of the failure (0 if none).
- */
-static enum exchange_result exchange(const char *path, const unsigned char *req, size_t req_len, int64_t deadline,
-				     char *reason, size_t reason_size, int *err)
-{
-	unsigned char resp[RESP_MAX_LEN];
-	size_t resp_len = 0;
-	*err = 0;
-	reason[0] = '\0';
-
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		*err = errno;
-		return EXCHANGE_UNREACHABLE;
-	}
-	enum exchange_result r = connect_verifier(fd, path, deadline, err);
-	if (r == EXCHANGE_OK)
-		r = send_all(fd, req, req_len, deadline, err);
-	if (r == EXCHANGE_OK)
-		r = recv_response(fd, resp, &resp_len, deadline, err);
-	(void)close(fd);
-	if (r != EXCHANGE_OK)
-		return r;
-
-	/* recv_response read the header and exactly reasonLen more bytes. */
-	if (memcmp(resp, PROTO_MAGIC, PROTO_MAGIC_LEN) != 0)
-		return EXCHANGE_MALFORMED;
-	sanitize(reason, reason_size, (const char *)resp + RESP_HEADER_LEN, resp_len - RESP_HEADER_LEN);
-	return resp[4] == 1 ? EXCHANGE_ALLOW : EXCHANGE_DENY;
-}
-
-static void put_u16(unsigned char *p, size_t v)
-{
-	p[0] = (unsigned char)(v >> 8);
-	p[1] = (unsigned char)v;
-}
-
-static void errno_text(int err, char *buf, size_t size)
-{
-	if (err == 0) {
-		snprintf(buf, size, "connection closed");
-		return;
-	}
-	/* GNU strerror_r: thread-safe, returns a string that may or may not be buf. */
-	const char *s = strerror_r(err, buf, size);
-	if (s != buf)
-		snprintf(buf, size, "%s", s);
-}
 
 /*
  * kept_generation is the dynamic loader's load and unload count (dlpi_adds + dlpi_subs) + 1
@@ -521,39 +260,16 @@ IAMDB_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, co
 		return PAM_AUTH_ERR;
 	}
 
-	size_t req_len = PROTO_MAGIC_LEN + 2 + user_len + 2 + host_len + 2 + tok_len;
-	unsigned char *req = malloc(req_len);
-	if (req == NULL) {
-		pam_syslog(pamh, LOG_ERR, "out of memory");
-		return PAM_BUF_ERR;
-	}
-	unsigned char *p = req;
-	memcpy(p, PROTO_MAGIC, PROTO_MAGIC_LEN);
-	p += PROTO_MAGIC_LEN;
-	put_u16(p, user_len);
-	p += 2;
-	memcpy(p, user, user_len);
-	p += user_len;
-	put_u16(p, host_len);
-	p += 2;
-	if (host_len > 0)
-		memcpy(p, host, host_len);
-	p += host_len;
-	put_u16(p, tok_len);
-	p += 2;
-	memcpy(p, tok, tok_len);
-
 	char reason[RESP_MAX_LEN + 1];
 	int err = 0;
-	int64_t start = now_ms();
-	enum exchange_result r = EXCHANGE_TIMEOUT;
-	if (start >= 0)
-		r = exchange(opt.socket_path, req, req_len, start + opt.timeout_ms, reason, sizeof reason, &err);
-	explicit_bzero(req, req_len);
-	free(req);
+	enum exchange_result r = ask_verifier(opt.socket_path, opt.timeout_ms, user, user_len, host, host_len, tok,
+					      tok_len, reason, sizeof reason, &err);
 
 	char errbuf[128];
 	switch (r) {
+	case EXCHANGE_NOMEM:
+		pam_syslog(pamh, LOG_ERR, "out of memory");
+		return PAM_BUF_ERR;
 	case EXCHANGE_ALLOW:
 		rc = pam_set_data(pamh, DATA_AUTHENTICATED, (void *)&authenticated_marker, NULL);
 		if (rc != PAM_SUCCESS) {
