@@ -36,12 +36,19 @@ on the backend directly), as an administrator:
       GRANT rds_iam TO "u"
 
 --native creates users for native mode (docs/native-mode.md), in which the database checks
-the token itself through PAM (--pam-service, default $IAMDB_MYSQL_PAM_SERVICE — which iamdb dev sets — else iamdb; see iamdb native-setup):
+the token itself:
 
-  MySQL/MariaDB (a MariaDB account is either a gateway user or a native user):
-      CREATE USER 'u'@'%' IDENTIFIED VIA pam USING 'iamdb' REQUIRE SSL
+  MySQL/MariaDB (a MariaDB account is either a gateway user or a native user), where the
+  server has iamdb's AWSAuthenticationPlugin loaded (iamdb native-setup; iamdb dev), with
+  RDS's own syntax:
+      CREATE USER 'u'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL
       GRANT rds_iam TO 'u'@'%'
       SET DEFAULT ROLE rds_iam FOR 'u'@'%'
+  else, or with --pam-service, through PAM (--pam-service, default $IAMDB_MYSQL_PAM_SERVICE
+  — which iamdb dev sets — else iamdb):
+      CREATE USER 'u'@'%' IDENTIFIED VIA pam USING 'iamdb' REQUIRE SSL
+      (the same GRANT and SET DEFAULT ROLE)
+  --print prints the plugin's form unless --pam-service is given.
   PostgreSQL: the same statements as without --native; membership of rds_iam and
   pg_hba.conf's pam lines decide how the user logs in.
 
@@ -62,7 +69,7 @@ func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Write
 	engine := fs.String("engine", "", "mysql or postgres (with --print, instead of a DSN)")
 	caFile := fs.String("ca-file", os.Getenv("IAMDB_CA_FILE"), "CA that verifies the server's certificate (default $IAMDB_CA_FILE)")
 	printOnly := fs.Bool("print", false, "print the SQL statements and connect nowhere")
-	native := fs.Bool("native", false, "create native-mode users (MySQL: IDENTIFIED VIA pam)")
+	native := fs.Bool("native", false, "create native-mode users (MySQL: IDENTIFIED WITH AWSAuthenticationPlugin, or VIA pam)")
 	defaultService := nativeconf.DefaultService
 	if env := os.Getenv("IAMDB_MYSQL_PAM_SERVICE"); env != "" { // iamdb dev's D/env
 		defaultService = env
@@ -83,9 +90,17 @@ func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := nativeconf.CheckService(*pamService); err != nil {
 		return usagef("create-db-user: --pam-service: %s", strings.TrimPrefix(err.Error(), "nativeconf: "))
 	}
-	mysqlSQL := rdsiam.MySQLIAMUserSQL
-	if *native {
-		mysqlSQL = func(u string) []string { return rdsiam.MySQLNativeUserSQL(u, *pamService) }
+	// mysqlSQL creates a MySQL user: a gateway user, or with --native an
+	// AWSAuthenticationPlugin user where the server has the plugin (and --pam-service is
+	// not given), else a PAM user.
+	mysqlSQL := func(u string, plugin bool) []string {
+		switch {
+		case !*native:
+			return rdsiam.MySQLIAMUserSQL(u)
+		case plugin && !pamSet:
+			return rdsiam.MySQLPluginUserSQL(u)
+		}
+		return rdsiam.MySQLNativeUserSQL(u, *pamService)
 	}
 	switch {
 	case *mysqlDSN != "" && *pgURL != "":
@@ -126,7 +141,7 @@ func runCreateDBUser(ctx context.Context, args []string, stdout, stderr io.Write
 		for _, u := range users {
 			stmts := rdsiam.PostgresIAMUserSQL(u)
 			if *engine == "mysql" {
-				stmts = mysqlSQL(u)
+				stmts = mysqlSQL(u, true)
 			}
 			for _, s := range stmts {
 				fmt.Fprintf(stdout, "%s;\n", s)
@@ -157,9 +172,9 @@ func createPostgresUsers(ctx context.Context, connString, caFile string, users [
 	return nil
 }
 
-// createMySQLUsers creates users with userSQL (rdsiam.MySQLIAMUserSQL or
-// MySQLNativeUserSQL) on the MySQL server of dsn.
-func createMySQLUsers(ctx context.Context, dsn, caFile string, users []string, userSQL func(string) []string, stdout io.Writer) error {
+// createMySQLUsers creates users with userSQL (dbuser.CreateMySQL's) on the MySQL server
+// of dsn.
+func createMySQLUsers(ctx context.Context, dsn, caFile string, users []string, userSQL func(string, bool) []string, stdout io.Writer) error {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		return fmt.Errorf("create-db-user: --mysql: %w", err)

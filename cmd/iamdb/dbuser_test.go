@@ -36,6 +36,10 @@ func TestCreateDBUserPrint(t *testing.T) {
 				"SET SESSION sql_mode = @iamdb_sql_mode;\n"},
 		{"mysql from the DSN", []string{"--mysql", "admin:pw@tcp(192.0.2.1:3306)/", "a"},
 			"CREATE USER 'a'@'%' REQUIRE SUBJECT '/CN=a';\nGRANT rds_iam TO 'a'@'%';\nSET DEFAULT ROLE rds_iam FOR 'a'@'%';\n"},
+		{"mysql native", []string{"--native", "--engine", "mysql", "n"},
+			"CREATE USER 'n'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;\nGRANT rds_iam TO 'n'@'%';\nSET DEFAULT ROLE rds_iam FOR 'n'@'%';\n"},
+		{"mysql native through PAM", []string{"--native", "--pam-service", "svc", "--engine", "mysql", "n"},
+			"CREATE USER 'n'@'%' IDENTIFIED VIA pam USING 'svc' REQUIRE SSL;\nGRANT rds_iam TO 'n'@'%';\nSET DEFAULT ROLE rds_iam FOR 'n'@'%';\n"},
 		{"postgres", []string{"--engine", "postgres", "iam_user", `We"ird User`},
 			"CREATE USER \"iam_user\" WITH LOGIN;\nGRANT rds_iam TO \"iam_user\";\nCREATE USER \"We\"\"ird User\" WITH LOGIN;\nGRANT rds_iam TO \"We\"\"ird User\";\n"},
 		{"postgres from the URL", []string{"--postgres", "postgres://192.0.2.1/postgres", "u"},
@@ -307,6 +311,39 @@ func TestCreateDBUserPostgresNames(t *testing.T) {
 				t.Errorf("certificate login as %q: current_user %q, %v", u, cur, err)
 			}
 			c.Close(ctx)
+		}
+	}
+}
+
+// create-db-user --native makes AWSAuthenticationPlugin users where the server has the
+// plugin loaded, PAM users where it has not or --pam-service says so.
+func TestCreateDBUserNativePlugin(t *testing.T) {
+	t.Parallel()
+	plugin := localdbtest.MariaDBPlugin(t)
+	ca := testCA(t)
+	caFile := writeFile(t, t.TempDir(), "ca.pem", string(ca.CertPEM()))
+	with := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{CA: ca, Native: &localdb.MariaDBNative{Plugin: plugin}})
+	without := localdbtest.MariaDBWithOptions(t, localdb.MariaDBOptions{CA: ca, Native: &localdb.MariaDBNative{}})
+	for _, tc := range []struct {
+		m          *localdb.MariaDB
+		args       []string
+		wantPlugin string
+	}{
+		{with, nil, "AWSAuthenticationPlugin"},
+		{with, []string{"--pam-service", "svc"}, "pam"},
+		{without, nil, "pam"},
+	} {
+		args := append(append([]string{"create-db-user", "--native"}, tc.args...), "--mysql", tc.m.AdminDSN(""), "--ca-file", caFile, "n")
+		if out, errOut, status := runCLI(t, args...); status != 0 {
+			t.Fatalf("%q: status %d, stdout %q, stderr %q", args, status, out, errOut)
+		}
+		db := localdbtest.MariaDBAdmin(t, tc.m)
+		var plugin string
+		if err := db.QueryRow("select plugin from mysql.user where user = 'n'").Scan(&plugin); err != nil || plugin != tc.wantPlugin {
+			t.Errorf("%q: plugin %q, %v; want %q", args, plugin, err, tc.wantPlugin)
+		}
+		if _, err := db.Exec("DROP USER 'n'@'%'"); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

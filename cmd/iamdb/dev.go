@@ -166,7 +166,7 @@ MySQL (as RDS for MySQL's CREATE USER 'iam_user' IDENTIFIED WITH AWSAuthenticati
   mariadb --host=localhost --port=%d --ssl-ca="$IAMDB_CA_FILE" --ssl-verify-server-cert --enable-cleartext-plugin --user=iam_user --password="$TOKEN"
 `, myPort, myPort)
 		if e.NativeOff == "" {
-			fmt.Fprintf(&b, `  # natively: a native user (IDENTIFIED VIA pam), a token for MariaDB's own port
+			fmt.Fprintf(&b, `  # natively: a native user (IDENTIFIED WITH AWSAuthenticationPlugin), a token for MariaDB's own port
   `+self+` create-db-user --native --mysql "$IAMDB_MYSQL_ADMIN_DSN" native_user
   mariadb --host=localhost --port=%d --ssl-ca="$IAMDB_CA_FILE" --ssl-verify-server-cert --user=native_user \
     --password="$(aws rds generate-db-auth-token --hostname localhost --port %d --username native_user)"

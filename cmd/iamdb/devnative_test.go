@@ -172,7 +172,16 @@ func testDevNativeSeed002(t *testing.T, d *devInstance, tools *clientTools, nopo
 	secrets = append(secrets, tokenSignature(t, tok))
 
 	native := func(args ...string) []string { return append([]string{"--port=" + strconv.Itoa(d.myNative)}, args...) }
-	denied := "ERROR 1045 (28000): Access denied for user '" + user + "'@'127.0.0.1' (using password: NO)"
+	// With AWSAuthenticationPlugin (dev builds it where MariaDB's plugin headers are) the
+	// refusal is RDS's word for word; through PAM (auth_pam_v1) MariaDB says NO.
+	denied := "ERROR 1045 (28000): Access denied for user '" + user + "'@'127.0.0.1' (using password: YES)"
+	plugin := !strings.Contains(d.logs.String(), "native users log in through PAM only")
+	if !plugin {
+		if os.Getenv("IAMDB_REQUIRE_TOOLS") == "1" {
+			t.Fatal("dev could not build AWSAuthenticationPlugin and IAMDB_REQUIRE_TOOLS=1: apt-get install -y libmariadbd-dev")
+		}
+		denied = strings.Replace(denied, "YES", "NO", 1)
+	}
 	refused := func(t *testing.T, password, reason string) {
 		t.Helper()
 		d.expectClientRefused(t, "mariadb on the native port as "+user, func() (string, string, error) {
@@ -198,8 +207,30 @@ func testDevNativeSeed002(t *testing.T, d *devInstance, tools *clientTools, nopo
 		secrets = append(secrets, tokenSignature(t, bad))
 		refused(t, bad, "port-not-allowed")
 	})
+	t.Run("source-ip", func(t *testing.T) {
+		// The plugin hands the verifier the client's address: aws:SourceIp conditions hold
+		// natively as through the gateway (auth_pam_v1 gives PAM none).
+		if !plugin {
+			t.Skip("through PAM (auth_pam_v1) MariaDB native logins have no aws:SourceIp")
+		}
+		ipPolicy := func(name, cidr string) string {
+			aws.run("iam", "create-policy", "--policy-name", name, "--policy-document", fmt.Sprintf(
+				`{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "rds-db:connect", "Resource": %q, "Condition": {"IpAddress": {"aws:SourceIp": %q}}}]}`,
+				dbuser, cidr))
+			return "arn:aws:iam::" + d.account + ":policy/" + name
+		}
+		here := createIAMUser(aws, "mysql-native-here", ipPolicy("mysql-native-loopback", "127.0.0.0/8"))
+		there := createIAMUser(aws, "mysql-native-there", ipPolicy("mysql-native-elsewhere", "10.0.0.0/8"))
+		secrets = append(secrets, here.creds.SecretAccessKey, there.creds.SecretAccessKey)
+		ok := generateToken(d.aws(t, tools, here.creds), d.myNative, user)
+		secrets = append(secrets, tokenSignature(t, ok))
+		d.expectMariaDBLogin(t, native(d.seed002Args(user, ok)...), user+"@%")
+		bad := generateToken(d.aws(t, tools, there.creds), d.myNative, user)
+		secrets = append(secrets, tokenSignature(t, bad))
+		refused(t, bad, "implicit-deny")
+	})
 	t.Run("skip-ssl", func(t *testing.T) {
-		// REQUIRE SSL: MariaDB refuses before PAM is asked.
+		// REQUIRE SSL: MariaDB refuses before the token is checked.
 		args := native(append([]string{"--skip-ssl"}, d.seed002Args(user, tok)[2:]...)...)
 		_, errOut, err := d.mariadb(t, args...)
 		if err == nil || !strings.Contains(errOut, "ERROR 1045 (28000): Access denied for user '"+user+"'") {

@@ -44,10 +44,12 @@ func CreatePostgres(ctx context.Context, cfg *pgx.ConnConfig, users []string, cr
 	return nil
 }
 
-// CreateMySQL runs userSQL (rdsiam.MySQLIAMUserSQL or a MySQLNativeUserSQL) for each user
-// on the server of cfg and calls created with each account it created. When a statement
+// CreateMySQL runs userSQL for each user on the server of cfg and calls created with each
+// account it created. userSQL is given whether the server has iamdb's authentication
+// plugin (rdsiam.MySQLPlugin) active, and returns the statements for a user
+// (rdsiam.MySQLIAMUserSQL, MySQLNativeUserSQL or MySQLPluginUserSQL). When a statement
 // after CREATE USER fails, it drops the user again, so that a retry starts afresh.
-func CreateMySQL(ctx context.Context, cfg *mysql.Config, users []string, userSQL func(string) []string, created func(account string)) error {
+func CreateMySQL(ctx context.Context, cfg *mysql.Config, users []string, userSQL func(user string, plugin bool) []string, created func(account string)) error {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
@@ -67,14 +69,21 @@ func CreateMySQL(ctx context.Context, cfg *mysql.Config, users []string, userSQL
 	if _, err := c.ExecContext(ctx, rdsiam.RawBackslashes); err != nil {
 		return fmt.Errorf("%s: %w", rdsiam.RawBackslashes, err)
 	}
+	var plugins int
+	if err := c.QueryRowContext(ctx, pluginActiveSQL).Scan(&plugins); err != nil {
+		return fmt.Errorf("%s: %w", pluginActiveSQL, err)
+	}
 	for _, u := range users {
-		if err := createMySQLUser(ctx, c, cfg.User, u, userSQL(u)); err != nil {
+		if err := createMySQLUser(ctx, c, cfg.User, u, userSQL(u, plugins > 0)); err != nil {
 			return err
 		}
 		created(rdsiam.MySQLAccount(u))
 	}
 	return nil
 }
+
+// pluginActiveSQL counts 1 if the server has rdsiam.MySQLPlugin loaded and active.
+const pluginActiveSQL = "SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = '" + rdsiam.MySQLPlugin + "' AND PLUGIN_STATUS = 'ACTIVE'"
 
 // createMySQLUser runs stmts, which create user u; admin is the administrator's name.
 func createMySQLUser(ctx context.Context, c *sql.Conn, admin, u string, stmts []string) error {

@@ -81,7 +81,7 @@ func startDatabases(ctx context.Context, ca *pki.CA, native *nativeMode, log *sl
 	}
 	myOpts := localdb.MariaDBOptions{CA: ca, Databases: []string{mysqlDatabase}}
 	if native.on() {
-		myOpts.Native = &localdb.MariaDBNative{}
+		myOpts.Native = &localdb.MariaDBNative{Plugin: native.plugin}
 	}
 	maria, err := startMariaDB(ctx, myOpts)
 	switch {

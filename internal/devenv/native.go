@@ -2,8 +2,10 @@ package devenv
 
 // iamdb dev's native mode: its throwaway PostgreSQL and MariaDB also take IAM logins on
 // their own ports, through PAM (pam_iamdb.so) and the local verifier, as an RDS database
-// does. Each server's directory (owned by its OS user, removed when it stops) holds its
-// copy of the module and its verifier socket; the PAM service files, which Linux-PAM only
+// does; MariaDB also loads AWSAuthenticationPlugin (auth_iamdb.so), RDS for MySQL's own
+// way, which asks the verifier with no PAM in between, when it can be built (MariaDB's
+// server plugin headers). Each server's directory (owned by its OS user, removed when it
+// stops) holds its copy of the module (and plugin) and its verifier socket; the PAM service files, which Linux-PAM only
 // reads from /etc/pam.d, are named iamdb-dev-<random>-pg and -mysql and removed when dev
 // stops. A run killed with SIGKILL leaves its service files behind, with the module they
 // name gone with the servers' directories: the next run removes such files.
@@ -22,6 +24,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/native/pammodule"
 	"github.com/iamdb/iamdb/internal/nativeconf"
 )
@@ -36,6 +39,8 @@ const pamPrefix = "iamdb-dev-"
 type nativeMode struct {
 	off       string // why native mode is off; "" when it is on
 	module    string // the module built for this run, copied into each server's directory
+	plugin    string // MariaDB's AWSAuthenticationPlugin built for this run; "" if it cannot be
+	pluginOff string // why plugin is ""
 	buildDir  string // module's temporary directory
 	pgService string // the PAM services of PostgreSQL and MariaDB
 	myService string
@@ -74,6 +79,14 @@ func planNative(ctx context.Context, enabled bool, log *slog.Logger) *nativeMode
 		n.remove(log)
 		return n
 	}
+	n.plugin = filepath.Join(dir, "auth_iamdb.so")
+	if err := pammodule.BuildMariaDBPlugin(ctx, n.plugin); err != nil {
+		n.plugin, n.pluginOff = "", "cannot build MariaDB's AWSAuthenticationPlugin: "+err.Error()
+		if errors.Is(err, pammodule.ErrToolchainMissing) {
+			n.pluginOff += " (apt-get install -y libmariadbd-dev)"
+		}
+		log.Warn("MariaDB's native users log in through PAM only", "why", n.pluginOff)
+	}
 	b := make([]byte, 5)
 	rand.Read(b)
 	id := pamPrefix + hex.EncodeToString(b)
@@ -88,7 +101,7 @@ func (n *nativeMode) on() bool { return n.off == "" }
 // hands the server's IAM logins to the verifier socket there, which it returns.
 func (n *nativeMode) install(serverDir, service string) (socket string, err error) {
 	module := filepath.Join(serverDir, "pam_iamdb.so")
-	socket = filepath.Join(serverDir, "native.sock")
+	socket = localdb.NativeSocket(serverDir)
 	so, err := os.ReadFile(n.module)
 	if err == nil {
 		err = os.WriteFile(module, so, 0o755)

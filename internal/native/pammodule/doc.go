@@ -1,5 +1,19 @@
 // Package pammodule carries pam_iamdb.so, the Linux-PAM module through which PostgreSQL and
-// MariaDB ask iamdb whether an IAM login may proceed (native mode), and builds it.
+// MariaDB ask iamdb whether an IAM login may proceed (native mode), and auth_iamdb.so,
+// MariaDB's AWSAuthenticationPlugin, which asks the same without PAM; and builds them.
+//
+// # MariaDB's AWSAuthenticationPlugin
+//
+// c/auth_iamdb.c is a MariaDB server authentication plugin, RDS for MySQL's own design:
+// users are created IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' (rdsiam.MySQLPluginUserSQL);
+// the plugin asks the client for the token with mysql_clear_password and sends the
+// verifier the user, the client's IP address (getpeername: aws:SourceIp, which MariaDB's
+// PAM plugin v1 never passes) and the token, in the same protocol as the PAM module (the
+// shared c/iamdb_verifier.h). It answers CR_OK only on allow and sets password_used, so a
+// refusal reads as RDS's, "(using password: YES)". Its read-only system variables are
+// awsauthenticationplugin_socket and awsauthenticationplugin_timeout; refusals go to the
+// server's error log with the verifier's reason, never the token. BuildMariaDBPlugin
+// compiles it against MariaDB's server plugin headers (Debian: libmariadbd-dev).
 //
 // The module is C (c/pam_iamdb.c, built against libpam): PostgreSQL loads PAM modules in
 // every backend it forks and MariaDB's v1 plugin runs them on many threads, so the module is

@@ -658,10 +658,10 @@ func TestKeepLoaded(t *testing.T) {
 	}
 }
 
-// The shared object exports the three pam_sm_* functions and nothing else.
-func TestExportsOnlyPAMEntryPoints(t *testing.T) {
-	t.Parallel()
-	f, err := elf.Open(filepath.Join(built(t), "pam_iamdb.so"))
+// exports returns the names of the symbols the shared object at path exports.
+func exports(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := elf.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -677,9 +677,49 @@ func TestExportsOnlyPAMEntryPoints(t *testing.T) {
 		}
 	}
 	slices.Sort(exported)
+	return exported
+}
+
+// The shared object exports the three pam_sm_* functions and nothing else.
+func TestExportsOnlyPAMEntryPoints(t *testing.T) {
+	t.Parallel()
+	exported := exports(t, filepath.Join(built(t), "pam_iamdb.so"))
 	want := []string{"pam_sm_acct_mgmt", "pam_sm_authenticate", "pam_sm_setcred"}
 	if !slices.Equal(exported, want) {
 		t.Errorf("exported symbols = %v, want %v", exported, want)
+	}
+}
+
+// BuildMariaDBPlugin builds auth_iamdb.so, which exports what MariaDB looks up in a plugin
+// library (its declarations and the one service it uses) and nothing else. The plugin's
+// behaviour in a real server is tested in internal/localdb (TestMariaDBPlugin) and
+// end to end in cmd/iamdb (TestDevEndToEnd/native-seed002).
+func TestBuildMariaDBPlugin(t *testing.T) {
+	t.Parallel()
+	built(t) // skips without a compiler
+	out := filepath.Join(t.TempDir(), "auth_iamdb.so")
+	err := build(context.Background(), mariaDBTarget(), out, []string{"-Werror"})
+	if errors.Is(err, ErrToolchainMissing) {
+		toolMissing(t, err.Error(), "apt-get install -y libmariadbd-dev")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := exports(t, out)
+	want := []string{"_maria_plugin_declarations_", "_maria_plugin_interface_version_", "_maria_sizeof_struct_st_plugin_", "my_print_error_service"}
+	if !slices.Equal(exported, want) {
+		t.Errorf("exported symbols = %v, want %v", exported, want)
+	}
+}
+
+// Without MariaDB's headers, BuildMariaDBPlugin says which package to install.
+func TestBuildMariaDBPluginWithoutHeaders(t *testing.T) {
+	built(t)
+	tgt := mariaDBTarget()
+	tgt.flags = []string{"-DMYSQL_DYNAMIC_PLUGIN", "-I" + t.TempDir()} // as if none of MariaDBHeaderDirs existed
+	err := build(context.Background(), tgt, filepath.Join(t.TempDir(), "auth_iamdb.so"), nil)
+	if !errors.Is(err, ErrToolchainMissing) || !strings.Contains(err.Error(), "libmariadbd-dev") {
+		t.Errorf("build without MariaDB's headers = %v, want ErrToolchainMissing naming libmariadbd-dev", err)
 	}
 }
 
