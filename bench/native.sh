@@ -8,16 +8,19 @@
 #               direct  bench_pw: SCRAM-SHA-256 over TLS
 #     (a) new TLS logins/s  pgbench -n -C -S -T $T -c $C -j $J   target native ≥ 0.90× direct
 #     (b) steady TPS        pgbench -n -S -T $T -c $C -j $J      target native ≥ 0.98× direct
-#   MariaDB     native  bench_iam (iamdb create-db-user --native: IDENTIFIED VIA pam, REQUIRE
-#                       SSL): the token with mysql_clear_password over TLS
+#   MariaDB     native  bench_iam (iamdb create-db-user --native: IDENTIFIED WITH
+#                       AWSAuthenticationPlugin AS 'RDS', REQUIRE SSL): the token with
+#                       mysql_clear_password over TLS, checked by the plugin (no PAM)
+#               pam     bench_pam (create-db-user --native --pam-service: IDENTIFIED VIA pam):
+#                       the same through auth_pam_v1 and pam_iamdb.so
 #               direct  bench_pw: mysql_native_password over TLS
 #     (c) new TLS logins/s  myload -mode connect                 target native ≥ 0.90× direct
-#         and native with the hardened /etc/pam.d/other of "iamdb native-setup
+#         and pam, and pam with the hardened /etc/pam.d/other of "iamdb native-setup
 #         --harden-pam-other" (libpam parses "other" at every pam_start; Debian's loads the
 #         common-* stack), switched in for those runs only and restored byte for byte
 #         (BENCH_HARDEN_OTHER=0 leaves the system's file alone)
 #     (d) point selects/s   myload -mode select                  target native ≥ 0.98× direct
-#     (c2) native logins/s with pam_iamdb.so's keep_loaded and without it (taken out of
+#     (c2) pam logins/s with pam_iamdb.so's keep_loaded and without it (taken out of
 #          dev's PAM service file for those runs), to show what the option is worth
 #
 # and the CPU the iamdb dev process (the authority, whose local verifier answers the PAM
@@ -211,19 +214,26 @@ say ""
 # ===========================================================================================
 admin() { mariadb --no-defaults --protocol=tcp --host=127.0.0.1 --port="$MY_PORT" --user="$IAMDB_MYSQL_ADMIN_USER" \
 	--password="$IAMDB_MYSQL_ADMIN_PASSWORD" --ssl-ca="$IAMDB_CA_FILE" --ssl-verify-server-cert --batch "$@"; }
-# bench_iam: a native user, made as the docs say (IDENTIFIED VIA pam USING the dev service,
-# REQUIRE SSL, rds_iam); bench_pw: mysql_native_password, REQUIRE SSL as well.
+# bench_iam: a native user, made as the docs say (IDENTIFIED WITH AWSAuthenticationPlugin,
+# REQUIRE SSL, rds_iam); bench_pam: the same through PAM (IDENTIFIED VIA pam USING the dev
+# service); bench_pw: mysql_native_password, REQUIRE SSL as well.
 bin/iamdb create-db-user --native --mysql "$IAMDB_MYSQL_ADMIN_DSN" --ca-file "$IAMDB_CA_FILE" bench_iam >"$WORK/dbuser.log" 2>&1 ||
 	{ cat "$WORK/dbuser.log"; die "create-db-user --native failed"; }
+bin/iamdb create-db-user --native --pam-service "$IAMDB_MYSQL_PAM_SERVICE" --mysql "$IAMDB_MYSQL_ADMIN_DSN" --ca-file "$IAMDB_CA_FILE" bench_pam >>"$WORK/dbuser.log" 2>&1 ||
+	{ cat "$WORK/dbuser.log"; die "create-db-user --native --pam-service failed"; }
 admin -e "CREATE DATABASE bench;
 CREATE USER 'bench_pw'@'%' IDENTIFIED WITH mysql_native_password USING PASSWORD('$BENCH_PW') REQUIRE SSL;
-GRANT SELECT ON bench.* TO 'bench_iam'@'%', 'bench_pw'@'%';"
+GRANT SELECT ON bench.* TO 'bench_iam'@'%', 'bench_pam'@'%', 'bench_pw'@'%';"
+[ "$(admin -N -e "SELECT plugin FROM mysql.user WHERE user = 'bench_iam'")" = AWSAuthenticationPlugin ] ||
+	die "bench_iam is not an AWSAuthenticationPlugin user: iamdb dev could not build the plugin (apt-get install -y libmariadbd-dev)"
 say "MariaDB users: $(admin -N -e "SELECT GROUP_CONCAT(CONCAT(user, ' ', plugin, IF(authentication_string = '', '', CONCAT(' ', IF(plugin = 'pam', authentication_string, '<hash>'))), ' ssl_type=', ssl_type) ORDER BY user SEPARATOR '; ') FROM mysql.user WHERE user LIKE 'bench%'")"
 MYLOAD_PASSWORD=$IAMDB_MYSQL_ADMIN_PASSWORD "$WORK/myload" -mode prepare -addr "127.0.0.1:$MY_PORT" \
 	-user "$IAMDB_MYSQL_ADMIN_USER" -ca "$IAMDB_CA_FILE" -server-name localhost -rows "$ROWS" >>"$OUT"
 
 mint_token "$MY_PORT" bench_iam
 MY_TOKEN=$TOKEN
+mint_token "$MY_PORT" bench_pam
+PAM_TOKEN=$TOKEN
 say "token by: $TOKEN_BY (MariaDB: ${#MY_TOKEN} bytes)"
 
 declare -A ARGS
@@ -231,17 +241,22 @@ ARGS[native]="-addr 127.0.0.1:$MY_PORT -user bench_iam -server-name localhost"
 PASS[native]=$MY_TOKEN
 ARGS[direct]="-addr 127.0.0.1:$MY_PORT -user bench_pw -server-name localhost"
 PASS[direct]=$BENCH_PW
-for k in native direct; do
+ARGS[pam]="-addr 127.0.0.1:$MY_PORT -user bench_pam -server-name localhost"
+PASS[pam]=$PAM_TOKEN
+for k in native direct pam; do
 	# shellcheck disable=SC2086
 	MYLOAD_PASSWORD=${PASS[$k]} "$WORK/myload" -mode connect -c 1 -d 200ms ${ARGS[$k]} -ca "$IAMDB_CA_FILE" -db bench >"$WORK/check" 2>&1 || true
 	grep -q ', 0 failed$' "$WORK/check" || { cat "$WORK/check"; die "MariaDB $k: cannot log in"; }
 	say "check MariaDB $k: $(sed -n 's/^myload connect: //p' "$WORK/check")"
 done
-if refused=$(MYLOAD_PASSWORD=not-a-token "$WORK/myload" -mode connect -c 1 -d 100ms ${ARGS[native]} -ca "$IAMDB_CA_FILE" -db bench 2>&1) &&
-	grep -q ', 0 failed$' <<<"$refused"; then
-	die "MariaDB native: a wrong token was accepted"
-fi
-say "check MariaDB native, wrong token: refused"
+for k in native pam; do
+	# shellcheck disable=SC2086
+	if refused=$(MYLOAD_PASSWORD=not-a-token "$WORK/myload" -mode connect -c 1 -d 100ms ${ARGS[$k]} -ca "$IAMDB_CA_FILE" -db bench 2>&1) &&
+		grep -q ', 0 failed$' <<<"$refused"; then
+		die "MariaDB $k: a wrong token was accepted"
+	fi
+	say "check MariaDB $k, wrong token: refused"
+done
 say ""
 
 # my_run MODE KEY I: one myload run.
@@ -267,14 +282,14 @@ my_run() {
 
 say "## (c) MariaDB: new TLS logins per second: myload -mode connect -c $C -d ${T}s (connect, select 1, close), median of $REPEAT"
 if [ "$HARDEN" = 1 ]; then
-	say "   native: the system's $OTHER; hardened: native logins with the hardened $OTHER (iamdb native-setup --harden-pam-other), switched in for those runs only; direct: password logins (no PAM)"
+	say "   native: AWSAuthenticationPlugin; pam: through PAM with the system's $OTHER; hardened: pam with the hardened $OTHER (iamdb native-setup --harden-pam-other), switched in for those runs only; direct: password logins"
 fi
 for i in $(seq 1 "$REPEAT"); do
-	keys=$(order "$i")
-	[ "$HARDEN" = 1 ] && keys=$(sed 's/ / hardened /' <<<"$keys")
+	keys="$(order "$i") pam"
+	[ "$HARDEN" = 1 ] && keys="$keys hardened"
 	for k in $keys; do
 		if [ "$k" = hardened ]; then
-			ARGS[hardened]=${ARGS[native]} PASS[hardened]=${PASS[native]}
+			ARGS[hardened]=${ARGS[pam]} PASS[hardened]=${PASS[pam]}
 			other_use "$WORK/other.hardened"
 			my_run connect "$k" "$i"
 			other_use "$OTHER_BACKUP"
@@ -284,11 +299,11 @@ for i in $(seq 1 "$REPEAT"); do
 	done
 done
 medians myconnect "logins/s (median)"
-if [ "$HARDEN" = 1 ]; then
+for k in pam $([ "$HARDEN" = 1 ] && echo hardened); do
 	# shellcheck disable=SC2086
-	MED[myconnect-hardened]=$(median ${RUNS[myconnect-hardened]})
-	say "$(printf '%-7s %10s %s' hardened "${MED[myconnect-hardened]}" "logins/s (median)")"
-fi
+	MED[myconnect-$k]=$(median ${RUNS[myconnect-$k]})
+	say "$(printf '%-7s %10s %s' "$k" "${MED[myconnect-$k]}" "logins/s (median)")"
+done
 say ""
 
 # keep_loaded's share: the same native logins with the option taken out of dev's PAM service
@@ -297,10 +312,10 @@ PAMFILE=/etc/pam.d/$IAMDB_MYSQL_PAM_SERVICE
 grep -q ' keep_loaded' "$PAMFILE" || die "$PAMFILE has no keep_loaded"
 cp "$PAMFILE" "$WORK/pam.keep"
 sed 's/ keep_loaded//' "$WORK/pam.keep" >"$WORK/pam.nokeep"
-say "## (c2) MariaDB native logins with and without pam_iamdb.so's keep_loaded ($PAMFILE), as (c) with $C clients and with 1 (logins one at a time), median of $REPEAT"
+say "## (c2) MariaDB pam logins with and without pam_iamdb.so's keep_loaded ($PAMFILE), as (c) with $C clients and with 1 (logins one at a time), median of $REPEAT"
 C_ALL=$C
 for C in "$C_ALL" 1; do
-	for k in keep unload; do ARGS[$k$C]=${ARGS[native]} PASS[$k$C]=${PASS[native]}; done
+	for k in keep unload; do ARGS[$k$C]=${ARGS[pam]} PASS[$k$C]=${PASS[pam]}; done
 	for i in $(seq 1 "$REPEAT"); do
 		for k in $(order "$i" | sed 's/native/keep/; s/direct/unload/'); do
 			cp "$WORK/pam.$([ "$k" = keep ] && echo keep || echo nokeep)" "$PAMFILE"
@@ -329,7 +344,7 @@ import sys
 try: print('yes' if float(sys.argv[1]) >= float(sys.argv[2]) else '**NO**')
 except ValueError: print('n/a')" "$1" "$2"; }
 say "## Summary (medians of $REPEAT runs, native and direct interleaved on the same server and port)"
-say "| measurement | native (IAM token via PAM) | direct (password) | native / direct | target | met |"
+say "| measurement | native (IAM token: PostgreSQL via PAM, MariaDB via AWSAuthenticationPlugin) | direct (password) | native / direct | target | met |"
 say "|---|---|---|---|---|---|"
 # row LABEL NATIVE DIRECT RATIO TARGET: one line of a summary table.
 row() { say "| $1 | $2 | $3 | **$4×** | ≥ $5× | $(met "$4" "$5") |"; }
@@ -338,12 +353,13 @@ line() { row "$1" "${MED[$2-native]}" "${MED[$2-direct]}" "$(ratio "${MED[$2-nat
 line "(a) PostgreSQL new TLS logins/s (\`pgbench -C -S\`; direct: SCRAM-SHA-256)" pg-C 0.90
 line "(b) PostgreSQL steady \`pgbench -S\` tps" pg 0.98
 line "(c) MariaDB new TLS logins/s (\`myload -mode connect\`; direct: mysql_native_password)" myconnect 0.90
+row "(c) … through PAM (auth_pam_v1, pam_iamdb.so)" "${MED[myconnect-pam]}" "${MED[myconnect-direct]}" "$(ratio "${MED[myconnect-pam]}" "${MED[myconnect-direct]}")" 0.90
 if [ "$HARDEN" = 1 ]; then
-	row "(c) … native with the hardened $OTHER" "${MED[myconnect-hardened]}" "${MED[myconnect-direct]}" "$(ratio "${MED[myconnect-hardened]}" "${MED[myconnect-direct]}")" 0.90
+	row "(c) … through PAM with the hardened $OTHER" "${MED[myconnect-hardened]}" "${MED[myconnect-direct]}" "$(ratio "${MED[myconnect-hardened]}" "${MED[myconnect-direct]}")" 0.90
 fi
 line "(d) MariaDB point selects/s (\`myload -mode select\`)" myselect 0.98
 for c in "$C" 1; do
-	say "| (c2) MariaDB native logins/s, $c client(s): keep_loaded / without it | ${MED[myconnect-keep$c]} | ${MED[myconnect-unload$c]} | **$(ratio "${MED[myconnect-keep$c]}" "${MED[myconnect-unload$c]}")×** | — | — |"
+	say "| (c2) MariaDB pam logins/s, $c client(s): keep_loaded / without it | ${MED[myconnect-keep$c]} | ${MED[myconnect-unload$c]} | **$(ratio "${MED[myconnect-keep$c]}" "${MED[myconnect-unload$c]}")×** | — | — |"
 done
 say ""
 say "iamdb dev process CPU (the local verifier's cost), summed over the $REPEAT login runs:"
@@ -369,10 +385,10 @@ cpuline() {
 cpuline "(a) PostgreSQL login (\`pgbench -C -S\`)" pg-C 0.90
 cpuline "(b) PostgreSQL \`pgbench -S\` transaction" pg 0.98
 cpuline "(c) MariaDB login (\`myload -mode connect\`)" myconnect 0.90
-if [ "$HARDEN" = 1 ]; then
-	n=$(per_op_us "${ALL[myconnect-hardened]}" "${OPS[myconnect-hardened]}") d=$(per_op_us "${ALL[myconnect-direct]}" "${OPS[myconnect-direct]}")
-	row "(c) … native with the hardened $OTHER" "$n" "$d" "$(ratio "$d" "$n")" 0.90
-fi
+for k in pam $([ "$HARDEN" = 1 ] && echo hardened); do
+	n=$(per_op_us "${ALL[myconnect-$k]}" "${OPS[myconnect-$k]}") d=$(per_op_us "${ALL[myconnect-direct]}" "${OPS[myconnect-direct]}")
+	row "(c) … $k" "$n" "$d" "$(ratio "$d" "$n")" 0.90
+done
 cpuline "(d) MariaDB point select" myselect 0.98
 say ""
 say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
