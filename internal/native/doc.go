@@ -1,8 +1,8 @@
 // Package native is iamdb's local verifier for native mode: PostgreSQL and MariaDB verify
-// IAM auth tokens themselves, through PAM, as RDS does, with no proxy in the data path.
-// The PAM module pam_iamdb.so (internal/native/pammodule, C) runs inside the database's
-// backend process; it asks this package's Endpoint, over a Unix socket, for the same
-// login decision the gateway makes (internal/access), answered from memory.
+// IAM auth tokens themselves, as RDS does, with no proxy in the data path. The PAM module
+// pam_iamdb.so and MariaDB's AWSAuthenticationPlugin (internal/native/pammodule, C) run
+// inside the database's processes; they ask this package's Endpoint, over a Unix socket,
+// for the same login decision the gateway makes (internal/access), answered from memory.
 //
 // # Protocol
 //

@@ -42,7 +42,7 @@ var ErrMalformed = errors.New("native: malformed message")
 // Its String, GoString and LogValue never show the token.
 type Request struct {
 	User  string // PAM_USER, as the database passed it
-	Host  string // PAM_RHOST: the client's address; "" when not provided (MariaDB)
+	Host  string // the client's address (PAM_RHOST, or the MariaDB plugin's peer); "" when not provided (MariaDB through PAM)
 	Token string // the password the client sent: the IAM auth token
 }
 

@@ -158,3 +158,34 @@ func TestMySQLNativeUserSQL(t *testing.T) {
 		}
 	}
 }
+
+// RDS's statement, quoted as every other: a user name cannot leave its literal.
+func TestMySQLPluginUserSQL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		user string
+		want []string
+	}{
+		{"u", []string{
+			`CREATE USER 'u'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL`,
+			`GRANT rds_iam TO 'u'@'%'`,
+			`SET DEFAULT ROLE rds_iam FOR 'u'@'%'`,
+		}},
+		{`x'@'%' IDENTIFIED BY 'p' -- `, []string{
+			`CREATE USER 'x''@''%'' IDENTIFIED BY ''p'' -- '@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL`,
+			`GRANT rds_iam TO 'x''@''%'' IDENTIFIED BY ''p'' -- '@'%'`,
+			`SET DEFAULT ROLE rds_iam FOR 'x''@''%'' IDENTIFIED BY ''p'' -- '@'%'`,
+		}},
+		{`o\'b`, []string{
+			`SET @iamdb_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')`,
+			`CREATE USER 'o\''b'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL`,
+			`GRANT rds_iam TO 'o\''b'@'%'`,
+			`SET DEFAULT ROLE rds_iam FOR 'o\''b'@'%'`,
+			`SET SESSION sql_mode = @iamdb_sql_mode`,
+		}},
+	} {
+		if got := rdsiam.MySQLPluginUserSQL(tc.user); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+			t.Errorf("MySQLPluginUserSQL(%q) =\n%s\nwant\n%s", tc.user, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+		}
+	}
+}
