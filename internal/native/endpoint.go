@@ -290,18 +290,20 @@ func (e *Endpoint) decide(req Request) Response {
 	if source.IsValid() {
 		rec.Source = netip.AddrPortFrom(source, 0)
 	}
-	log := e.log.With("user", req.User, "source", req.Host, "database", e.db)
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.RequestTimeout)
 	defer cancel()
 	ok := e.cfg.Authorizer.Authorize(ctx, req.User, req.Token, source, e.cfg.SecureTransport, &rec)
 	if ok {
-		log.Info("connection authorized", "mode", access.ModeNative, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
+		e.log.Info("connection authorized", "user", req.User, "source", req.Host, "database", e.db, "mode", access.ModeNative,
+			"principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
 	} else {
-		log.Warn("authentication failed", "mode", access.ModeNative, "reason", rec.Reason, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
+		e.log.Warn("authentication failed", "user", req.User, "source", req.Host, "database", e.db, "mode", access.ModeNative,
+			"reason", rec.Reason, "principal", rec.Principal, "access_key_id", rec.AccessKeyID, "policy", rec.Policy, "statement", rec.Statement)
 	}
 	if e.cfg.Recorder != nil {
 		if err := e.cfg.Recorder.Record(ctx, rec.Event()); err != nil {
-			log.Error("login not recorded in the audit trail", "mode", access.ModeNative, "outcome", rec.Outcome, "err", err)
+			e.log.Error("login not recorded in the audit trail", "user", req.User, "source", req.Host, "database", e.db,
+				"mode", access.ModeNative, "outcome", rec.Outcome, "err", err)
 			if ok {
 				ok, rec.Outcome, rec.Reason = false, access.OutcomeError, ReasonAuditFailed
 			}
