@@ -96,7 +96,7 @@ fi
 order() { if [ $(($1 % 2)) -eq 1 ]; then echo native direct; else echo direct native; fi; }
 
 # --- the machine ---------------------------------------------------------------------------
-header "iamdb native mode benchmarks (issue 17): IAM through PAM vs passwords, same server and port" \
+header "iamdb native mode benchmarks (issue 17): IAM logins checked by the database (PAM, AWSAuthenticationPlugin) vs passwords, same server and port" \
 	"BENCH_SECONDS=$T BENCH_REPEAT=$REPEAT BENCH_CLIENTS=$C BENCH_THREADS=$J BENCH_SCALE=$SCALE BENCH_ROWS=$ROWS" \
 	"$(pgbench --version), $(/usr/lib/postgresql/*/bin/postgres --version | head -1), $( (/usr/sbin/mariadbd --version || mariadbd --version) 2>/dev/null | head -1), $(mariadb --version), $(openssl version 2>/dev/null || echo 'openssl ?')"
 
@@ -226,7 +226,7 @@ CREATE USER 'bench_pw'@'%' IDENTIFIED WITH mysql_native_password USING PASSWORD(
 GRANT SELECT ON bench.* TO 'bench_iam'@'%', 'bench_pam'@'%', 'bench_pw'@'%';"
 [ "$(admin -N -e "SELECT plugin FROM mysql.user WHERE user = 'bench_iam'")" = AWSAuthenticationPlugin ] ||
 	die "bench_iam is not an AWSAuthenticationPlugin user: iamdb dev could not build the plugin (apt-get install -y libmariadbd-dev)"
-say "MariaDB users: $(admin -N -e "SELECT GROUP_CONCAT(CONCAT(user, ' ', plugin, IF(authentication_string = '', '', CONCAT(' ', IF(plugin = 'pam', authentication_string, '<hash>'))), ' ssl_type=', ssl_type) ORDER BY user SEPARATOR '; ') FROM mysql.user WHERE user LIKE 'bench%'")"
+say "MariaDB users: $(admin -N -e "SELECT GROUP_CONCAT(CONCAT(user, ' ', plugin, IF(authentication_string = '', '', CONCAT(' ', IF(plugin IN ('pam', 'AWSAuthenticationPlugin'), authentication_string, '<hash>'))), ' ssl_type=', ssl_type) ORDER BY user SEPARATOR '; ') FROM mysql.user WHERE user LIKE 'bench%'")"
 MYLOAD_PASSWORD=$IAMDB_MYSQL_ADMIN_PASSWORD "$WORK/myload" -mode prepare -addr "127.0.0.1:$MY_PORT" \
 	-user "$IAMDB_MYSQL_ADMIN_USER" -ca "$IAMDB_CA_FILE" -server-name localhost -rows "$ROWS" >>"$OUT"
 
