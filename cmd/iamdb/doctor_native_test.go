@@ -96,10 +96,10 @@ func TestDoctorNativeSetup(t *testing.T) {
 	dir := t.TempDir()
 	module := writeFile(t, dir, "pam_iamdb.so", "")
 	cnf := filepath.Join(dir, "native.cnf")
-	args := []string{"doctor", "--native-socket", socket, "--native-engine", "mariadb", "--native-module", module,
+	args := []string{"doctor", "--native-socket", socket, "--native-engine", "mariadb", "--native-mariadb-auth", "pam", "--native-module", module,
 		"--native-cnf", cnf, "--native-service", "iamdb-my", "--pam-dir", dir}
 	out, _, status := runCLI(t, args...)
-	fix := "iamdb native-setup --engine mariadb --socket " + socket + " --pam-dir " + dir + " --service iamdb-my --module " + module + " --cnf " + cnf + " --apply"
+	fix := "iamdb native-setup --engine mariadb --mariadb-auth pam --socket " + socket + " --pam-dir " + dir + " --service iamdb-my --module " + module + " --cnf " + cnf + " --apply"
 	for _, want := range []string{
 		"ok    native       ",
 		"WARN  native_setup " + filepath.Join(dir, "iamdb-my") + ": missing (the PAM service file)\n",
@@ -205,6 +205,14 @@ func TestDoctorNativeUsage(t *testing.T) {
 		{[]string{"--native-engine", "oracle", "--native-socket", "/s"}, `--native-engine "oracle" must be postgres or mariadb`},
 		{[]string{"--native-engine", "mariadb", "--native-socket", "relative"}, `--native-socket "relative" must be an absolute path`},
 		{[]string{"--native-engine", "mariadb", "--native-socket", "/s", "--native-hba", "/x"}, "--native-hba is for --native-engine postgres"},
+		{[]string{"--native-plugin-dir", "/p", "--native-socket", "/s"}, "--native-plugin-dir goes with --native-engine"},
+		{[]string{"--native-mariadb-auth", "pam", "--native-socket", "/s"}, "--native-mariadb-auth goes with --native-engine"},
+		{[]string{"--native-engine", "mariadb", "--native-socket", "/s", "--native-module", "/m.so"}, "--native-module is for --native-mariadb-auth pam"},
+		{[]string{"--native-engine", "mariadb", "--native-socket", "/s", "--native-harden-pam-other"}, "--native-harden-pam-other is for --native-mariadb-auth pam"},
+		{[]string{"--native-engine", "mariadb", "--native-socket", "/s", "--native-mariadb-auth", "pam", "--native-plugin-dir", "/p"}, "--native-plugin-dir is for --native-mariadb-auth plugin"},
+		{[]string{"--native-engine", "mariadb", "--native-socket", "/s", "--native-mariadb-auth", "x"}, `--native-mariadb-auth "x" must be plugin or pam`},
+		{[]string{"--native-engine", "postgres", "--native-socket", "/s", "--native-plugin-dir", "/p"}, "--native-plugin-dir is for --native-engine mariadb"},
+		{[]string{"--native-engine", "mariadb", "--native-socket", "/s", "--native-timeout", "20"}, "--native-timeout 20 must be 0 (the plugin's default, 2000) or 50..30000 for --native-mariadb-auth plugin"},
 		{[]string{"--native-user", "u"}, "--native-user and --native-source need --native-socket"},
 		{[]string{"--native-user", "u", "--native-socket", "/s", "--username", "u"}, "--native-user takes the token from $IAMDB_NATIVE_TOKEN"},
 	} {
