@@ -145,6 +145,36 @@ func TestDoctorNativeSetup(t *testing.T) {
 	}
 }
 
+// doctor --native-engine mariadb checks MariaDB's default, the plugin: the option file
+// and auth_iamdb.so, with a fix that is a native-setup command line, and no pam_other.
+func TestDoctorNativeSetupPlugin(t *testing.T) {
+	t.Parallel()
+	socket, _, _ := startVerifier(t, native.Config{})
+	dir := t.TempDir()
+	cnf := filepath.Join(dir, "native.cnf")
+	plugin := writeFile(t, dir, "auth_iamdb.so", "built elsewhere")
+	writeFile(t, dir, "other", "auth required pam_unix.so\n") // what pam_other would note
+	args := []string{"doctor", "--native-socket", socket, "--native-engine", "mariadb", "--native-cnf", cnf, "--native-plugin-dir", dir,
+		"--native-timeout", "1500", "--pam-dir", dir}
+	out, _, status := runCLI(t, args...)
+	fix := "iamdb native-setup --engine mariadb --socket " + socket + " --cnf " + cnf + " --plugin-dir " + dir + " --timeout 1500 --apply"
+	if status != 1 || !strings.Contains(out, "WARN  native_setup "+cnf+": missing (the MariaDB option file)\n") || !strings.Contains(out, "fix: "+fix) ||
+		strings.Contains(out, "pam_other") {
+		t.Errorf("doctor --native-engine mariadb before native-setup: status %d, want 1, the option file missing and the fix %q\n%s", status, fix, out)
+	}
+	if out, errOut, status := runCLI(t, strings.Fields(strings.TrimPrefix(fix, "iamdb "))...); status != 0 || !strings.Contains(out, "wrote: "+cnf) {
+		t.Fatalf("%s: status %d\n%s%s", fix, status, out, errOut)
+	}
+	out, _, status = runCLI(t, args...)
+	if status != 0 || !strings.Contains(out, "ok    native_setup mariadb: the files are what iamdb native-setup --apply writes") || strings.Contains(out, "pam_other") {
+		t.Errorf("doctor --native-engine mariadb after native-setup: status %d\n%s", status, out)
+	}
+	os.Remove(plugin)
+	if out, _, status = runCLI(t, args...); status != 1 || !strings.Contains(out, "WARN  native_setup "+plugin+": the MariaDB plugin (AWSAuthenticationPlugin) is missing") {
+		t.Errorf("doctor --native-engine mariadb without the plugin: status %d\n%s", status, out)
+	}
+}
+
 // native_login: the verifier's verdict on a token doctor signs itself (--username) or
 // finds in $IAMDB_NATIVE_TOKEN (--native-user); the token is never printed.
 func TestDoctorNativeLogin(t *testing.T) {
