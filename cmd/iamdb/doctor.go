@@ -21,7 +21,8 @@ const doctorUsage = `usage: iamdb doctor --hostname H --port P --username U [--e
        iamdb doctor --postgres URL [--ca-file F] [--pam-dir DIR] [native mode flags]
        iamdb doctor native mode flags
 native mode flags: --native-socket PATH [--native-user U] [--native-source ADDR]
-                   [--native-engine postgres|mariadb [--native-service S] [--native-module PATH]
+                   [--native-engine postgres|mariadb [--native-mariadb-auth plugin|pam]
+                    [--native-plugin-dir DIR] [--native-service S] [--native-module PATH]
                     [--native-timeout MS] [--native-addresses CIDR,...]
                     [--native-gateway-source ADDR] [--native-hba FILE] [--native-cnf FILE]
                     [--native-harden-pam-other]]
@@ -91,16 +92,20 @@ and, for native mode (docs/native-mode.md), with --native-socket PATH:
   native_login the verifier's verdict on a token: the one doctor signs for --username
                (with --hostname, --port, --username), or, with --native-user U, the one
                in $IAMDB_NATIVE_TOKEN (never printed); --native-source is the client
-               address sent as PAM_RHOST (aws:SourceIp), default none
-  native_setup with --native-engine: the files iamdb native-setup writes (PAM service
-               file, pg_hba.conf block or MariaDB option file, the module) are what
+               address the verifier is told (aws:SourceIp: MariaDB's plugin sends the
+               client's, PAM's PAM_RHOST), default none
+  native_setup with --native-engine: the files iamdb native-setup writes are what
                native-setup --apply with the same flags would write (--native-X is
-               native-setup's --X; --pam-dir is shared)
-  pam_other    with --native-engine mariadb: what PAM's fallback service <pam-dir>/other
-               loads at every MariaDB PAM login; modules beyond pam_deny, pam_warn and
-               pam_permit (Debian's common-* stack) are noted with the native-setup
-               --harden-pam-other command that removes their cost (informational: it
-               never fails the run)
+               native-setup's --X; --pam-dir is shared): for MariaDB, by default, the
+               option file loading AWSAuthenticationPlugin and the plugin
+               <plugin-dir>/auth_iamdb.so; with PAM (PostgreSQL, or --native-mariadb-auth
+               pam) the PAM service file, pg_hba.conf's block or the option file loading
+               auth_pam_v1, and the module pam_iamdb.so
+  pam_other    with --native-engine mariadb --native-mariadb-auth pam: what PAM's
+               fallback service <pam-dir>/other loads at every MariaDB PAM login;
+               modules beyond pam_deny, pam_warn and pam_permit (Debian's common-*
+               stack) are noted with the native-setup --harden-pam-other command that
+               removes their cost (informational: it never fails the run)
 --format json prints one JSON document: {"ok": bool, "checks": [{"check", "status" (ok,
 skip, warn, fail), "detail", "fix"}]}. It exits 1 if any check fails or warns: 0 only when,
 as far as doctor can see, the login would succeed. Without an endpoint (real RDS) the identity and token
@@ -119,10 +124,11 @@ type doctorFlags struct {
 // nativeDoctorFlags are iamdb doctor's native mode flags: the socket to probe, and
 // native-setup's flags for its --check.
 type nativeDoctorFlags struct {
-	socket, engine, service, module, addresses, gatewaySource, hba, cnf string
-	timeout                                                             int
-	hardenPAMOther                                                      bool
-	user, source                                                        string // native_login
+	socket, engine, mariadbAuth, pluginDir, service, module string
+	addresses, gatewaySource, hba, cnf                      string
+	timeout                                                 int
+	hardenPAMOther                                          bool
+	user, source                                            string // native_login
 }
 
 // nativeTokenEnv holds the token of doctor --native-user.
@@ -146,6 +152,8 @@ func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
 	n := &f.native
 	fs.StringVar(&n.socket, "native-socket", "", "native mode: the local verifier's Unix socket to probe")
 	fs.StringVar(&n.engine, "native-engine", "", "native mode: compare native-setup's files for this engine (postgres or mariadb)")
+	fs.StringVar(&n.mariadbAuth, "native-mariadb-auth", "", "native-setup's --mariadb-auth")
+	fs.StringVar(&n.pluginDir, "native-plugin-dir", "", "native-setup's --plugin-dir")
 	fs.StringVar(&n.service, "native-service", "", "native-setup's --service")
 	fs.StringVar(&n.module, "native-module", "", "native-setup's --module")
 	fs.IntVar(&n.timeout, "native-timeout", 0, "native-setup's --timeout")
@@ -165,7 +173,8 @@ func parseDoctorFlags(args []string, stderr io.Writer) (*doctorFlags, error) {
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if n.engine == "" {
-		for _, name := range []string{"native-service", "native-module", "native-timeout", "native-addresses", "native-gateway-source", "native-hba", "native-cnf", "native-harden-pam-other"} {
+		for _, name := range []string{"native-mariadb-auth", "native-plugin-dir", "native-service", "native-module", "native-timeout", "native-addresses",
+			"native-gateway-source", "native-hba", "native-cnf", "native-harden-pam-other"} {
 			if set[name] {
 				return nil, usagef("doctor: --%s goes with --native-engine", name)
 			}
@@ -237,7 +246,8 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if n := f.native; n.engine != "" {
 		o.Native.Setup = &nativesetup.Options{
-			Engine: n.engine, Socket: n.socket, Service: n.service, Module: n.module, TimeoutMS: n.timeout,
+			Engine: n.engine, MariaDBAuth: n.mariadbAuth, PluginDir: n.pluginDir,
+			Socket: n.socket, Service: n.service, Module: n.module, TimeoutMS: n.timeout,
 			Addresses: n.addresses, GatewaySource: n.gatewaySource, HBA: n.hba, Cnf: n.cnf, PAMDir: f.pamDir,
 			HardenPAMOther: n.hardenPAMOther,
 		}
@@ -254,7 +264,8 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case errors.Is(err, nativesetup.ErrOptions):
 		// native-setup's flags are doctor's --native-X.
 		msg := strings.TrimPrefix(err.Error(), "nativesetup: ")
-		for _, name := range []string{"engine", "socket", "service", "module", "timeout", "addresses", "gateway-source", "hba", "cnf"} {
+		for _, name := range []string{"engine", "mariadb-auth", "plugin-dir", "socket", "service", "module", "timeout",
+			"addresses", "gateway-source", "hba", "cnf", "harden-pam-other"} {
 			msg = strings.ReplaceAll(msg, "--"+name+" ", "--native-"+name+" ")
 		}
 		return usagef("doctor: %s", msg)

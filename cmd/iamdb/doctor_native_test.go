@@ -96,10 +96,10 @@ func TestDoctorNativeSetup(t *testing.T) {
 	dir := t.TempDir()
 	module := writeFile(t, dir, "pam_iamdb.so", "")
 	cnf := filepath.Join(dir, "native.cnf")
-	args := []string{"doctor", "--native-socket", socket, "--native-engine", "mariadb", "--native-module", module,
+	args := []string{"doctor", "--native-socket", socket, "--native-engine", "mariadb", "--native-mariadb-auth", "pam", "--native-module", module,
 		"--native-cnf", cnf, "--native-service", "iamdb-my", "--pam-dir", dir}
 	out, _, status := runCLI(t, args...)
-	fix := "iamdb native-setup --engine mariadb --socket " + socket + " --pam-dir " + dir + " --service iamdb-my --module " + module + " --cnf " + cnf + " --apply"
+	fix := "iamdb native-setup --engine mariadb --mariadb-auth pam --socket " + socket + " --pam-dir " + dir + " --service iamdb-my --module " + module + " --cnf " + cnf + " --apply"
 	for _, want := range []string{
 		"ok    native       ",
 		"WARN  native_setup " + filepath.Join(dir, "iamdb-my") + ": missing (the PAM service file)\n",
@@ -142,6 +142,36 @@ func TestDoctorNativeSetup(t *testing.T) {
 	if out, _, status := runCLI(t, append(args[:len(args):len(args)], "--native-timeout", "1500")...); status != 1 ||
 		!strings.Contains(out, "WARN  native_setup "+filepath.Join(dir, "iamdb-my")+": differs") {
 		t.Errorf("doctor --native-engine with another timeout: status %d\n%s", status, out)
+	}
+}
+
+// doctor --native-engine mariadb checks MariaDB's default, the plugin: the option file
+// and auth_iamdb.so, with a fix that is a native-setup command line, and no pam_other.
+func TestDoctorNativeSetupPlugin(t *testing.T) {
+	t.Parallel()
+	socket, _, _ := startVerifier(t, native.Config{})
+	dir := t.TempDir()
+	cnf := filepath.Join(dir, "native.cnf")
+	plugin := writeFile(t, dir, "auth_iamdb.so", "built elsewhere")
+	writeFile(t, dir, "other", "auth required pam_unix.so\n") // what pam_other would note
+	args := []string{"doctor", "--native-socket", socket, "--native-engine", "mariadb", "--native-cnf", cnf, "--native-plugin-dir", dir,
+		"--native-timeout", "1500", "--pam-dir", dir}
+	out, _, status := runCLI(t, args...)
+	fix := "iamdb native-setup --engine mariadb --socket " + socket + " --cnf " + cnf + " --plugin-dir " + dir + " --timeout 1500 --apply"
+	if status != 1 || !strings.Contains(out, "WARN  native_setup "+cnf+": missing (the MariaDB option file)\n") || !strings.Contains(out, "fix: "+fix) ||
+		strings.Contains(out, "pam_other") {
+		t.Errorf("doctor --native-engine mariadb before native-setup: status %d, want 1, the option file missing and the fix %q\n%s", status, fix, out)
+	}
+	if out, errOut, status := runCLI(t, strings.Fields(strings.TrimPrefix(fix, "iamdb "))...); status != 0 || !strings.Contains(out, "wrote: "+cnf) {
+		t.Fatalf("%s: status %d\n%s%s", fix, status, out, errOut)
+	}
+	out, _, status = runCLI(t, args...)
+	if status != 0 || !strings.Contains(out, "ok    native_setup mariadb: the files are what iamdb native-setup --apply writes") || strings.Contains(out, "pam_other") {
+		t.Errorf("doctor --native-engine mariadb after native-setup: status %d\n%s", status, out)
+	}
+	os.Remove(plugin)
+	if out, _, status = runCLI(t, args...); status != 1 || !strings.Contains(out, "WARN  native_setup "+plugin+": the MariaDB plugin (AWSAuthenticationPlugin) is missing") {
+		t.Errorf("doctor --native-engine mariadb without the plugin: status %d\n%s", status, out)
 	}
 }
 
@@ -205,6 +235,14 @@ func TestDoctorNativeUsage(t *testing.T) {
 		{[]string{"--native-engine", "oracle", "--native-socket", "/s"}, `--native-engine "oracle" must be postgres or mariadb`},
 		{[]string{"--native-engine", "mariadb", "--native-socket", "relative"}, `--native-socket "relative" must be an absolute path`},
 		{[]string{"--native-engine", "mariadb", "--native-socket", "/s", "--native-hba", "/x"}, "--native-hba is for --native-engine postgres"},
+		{[]string{"--native-plugin-dir", "/p", "--native-socket", "/s"}, "--native-plugin-dir goes with --native-engine"},
+		{[]string{"--native-mariadb-auth", "pam", "--native-socket", "/s"}, "--native-mariadb-auth goes with --native-engine"},
+		{[]string{"--native-engine", "mariadb", "--native-socket", "/s", "--native-module", "/m.so"}, "--native-module is for --native-mariadb-auth pam"},
+		{[]string{"--native-engine", "mariadb", "--native-socket", "/s", "--native-harden-pam-other"}, "--native-harden-pam-other is for --native-mariadb-auth pam"},
+		{[]string{"--native-engine", "mariadb", "--native-socket", "/s", "--native-mariadb-auth", "pam", "--native-plugin-dir", "/p"}, "--native-plugin-dir is for --native-mariadb-auth plugin"},
+		{[]string{"--native-engine", "mariadb", "--native-socket", "/s", "--native-mariadb-auth", "x"}, `--native-mariadb-auth "x" must be plugin or pam`},
+		{[]string{"--native-engine", "postgres", "--native-socket", "/s", "--native-plugin-dir", "/p"}, "--native-plugin-dir is for --native-engine mariadb"},
+		{[]string{"--native-engine", "mariadb", "--native-socket", "/s", "--native-timeout", "20"}, "--native-timeout 20 must be 0 (the plugin's default, 2000) or 50..30000 for --native-mariadb-auth plugin"},
 		{[]string{"--native-user", "u"}, "--native-user and --native-source need --native-socket"},
 		{[]string{"--native-user", "u", "--native-socket", "/s", "--username", "u"}, "--native-user takes the token from $IAMDB_NATIVE_TOKEN"},
 	} {

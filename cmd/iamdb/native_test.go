@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,9 +56,9 @@ func TestNativeSetupPrint(t *testing.T) {
 	if strings.Contains(out, "0.0.0.0/0") {
 		t.Errorf("native-setup --addresses still prints the default addresses:\n%s", out)
 	}
-	out, errOut, status = runCLI(t, "native-setup", "--engine", "mariadb", "--socket", "/run/iamdb/my.sock", "--service", "iamdb-my")
+	out, errOut, status = runCLI(t, "native-setup", "--engine", "mariadb", "--mariadb-auth", "pam", "--socket", "/run/iamdb/my.sock", "--service", "iamdb-my")
 	if status != 0 {
-		t.Fatalf("native-setup mariadb: status %d, stderr %q", status, errOut)
+		t.Fatalf("native-setup mariadb --mariadb-auth pam: status %d, stderr %q", status, errOut)
 	}
 	for _, want := range []string{
 		"### PAM service file: /etc/pam.d/iamdb-my\n",
@@ -67,8 +68,31 @@ func TestNativeSetupPrint(t *testing.T) {
 		nativeconf.MariaDBConf(),
 	} {
 		if !strings.Contains(out, want) {
+			t.Errorf("native-setup mariadb --mariadb-auth pam output lacks %q:\n%s", want, out)
+		}
+	}
+	// The default for MariaDB: the plugin, no PAM service file.
+	out, errOut, status = runCLI(t, "native-setup", "--engine", "mariadb", "--socket", "/run/iamdb/my.sock", "--timeout", "1500", "--plugin-dir", "/p")
+	if status != 0 {
+		t.Fatalf("native-setup mariadb: status %d, stderr %q", status, errOut)
+	}
+	cnf, err := nativeconf.MariaDBPluginConf(nativeconf.MariaDBPlugin{Socket: "/run/iamdb/my.sock", TimeoutMS: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"### MariaDB option file: " + nativesetup.DefaultCnf + "\n",
+		"restart MariaDB",
+		"create-db-user --native\n",
+		cnf,
+		"### note: /p/auth_iamdb.so does not exist yet: --apply builds it",
+	} {
+		if !strings.Contains(out, want) {
 			t.Errorf("native-setup mariadb output lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "PAM service file") {
+		t.Errorf("native-setup mariadb (the plugin) prints a PAM service file:\n%s", out)
 	}
 }
 
@@ -86,7 +110,20 @@ func TestNativeSetupUsage(t *testing.T) {
 		{"--engine", "mariadb", "--socket", "/s", "--hba", "/x"},
 		{"--engine", "mariadb", "--socket", "/s", "--apply", "--check"},
 		{"--engine", "mariadb", "--socket", "/s", "--timeout", "-1"},
+		{"--engine", "mariadb", "--socket", "/s", "--timeout", "40"},
+		{"--engine", "mariadb", "--mariadb-auth", "pam", "--socket", "/s", "--timeout", "-1"},
 		{"--engine", "mariadb", "--socket", "/s with space"},
+		{"--engine", "mariadb", "--socket", "/s#x"},
+		{"--engine", "mariadb", "--socket", "/" + strings.Repeat("s", 107)},
+		{"--engine", "mariadb", "--mariadb-auth", "pam", "--socket", "/s with space"},
+		{"--engine", "mariadb", "--socket", "/s", "--service", "iamdb"},
+		{"--engine", "mariadb", "--socket", "/s", "--module", "/m.so"},
+		{"--engine", "mariadb", "--socket", "/s", "--harden-pam-other"},
+		{"--engine", "mariadb", "--socket", "/s", "--mariadb-auth", "ldap"},
+		{"--engine", "mariadb", "--socket", "/s", "--mariadb-auth", "pam", "--plugin-dir", "/p"},
+		{"--engine", "mariadb", "--socket", "/s", "--plugin-dir", "p"},
+		{"--engine", "postgres", "--socket", "/s", "--mariadb-auth", "plugin"},
+		{"--engine", "postgres", "--socket", "/s", "--plugin-dir", "/p"},
 		{"--engine", "mariadb", "--socket", "/s", "extra"},
 	} {
 		if _, errOut, status := runCLIErr(t, append([]string{"native-setup"}, args...)...); status != 2 || !strings.Contains(errOut, "iamdb: native-setup: ") {
@@ -186,7 +223,7 @@ func TestNativeSetupApplyCheckMariaDB(t *testing.T) {
 	dir := t.TempDir()
 	module := writeFile(t, dir, "pam_iamdb.so", "")
 	cnf := filepath.Join(dir, "99-iamdb-native.cnf")
-	args := []string{"native-setup", "--engine", "mariadb", "--socket", "/run/iamdb/my.sock", "--module", module,
+	args := []string{"native-setup", "--engine", "mariadb", "--mariadb-auth", "pam", "--socket", "/run/iamdb/my.sock", "--module", module,
 		"--pam-dir", dir, "--cnf", cnf}
 	if out, _, status := runCLI(t, append(args, "--check")...); status != 1 || !strings.Contains(out, cnf+": missing") {
 		t.Errorf("--check before --apply: status %d, output %q", status, out)
@@ -319,7 +356,7 @@ func TestNativeSetupApplyBuildsModule(t *testing.T) {
 		t.Fatal(err)
 	}
 	cnf := filepath.Join(dir, "native.cnf")
-	args := []string{"native-setup", "--engine", "mariadb", "--socket", "/run/iamdb/my.sock", "--module", module,
+	args := []string{"native-setup", "--engine", "mariadb", "--mariadb-auth", "pam", "--socket", "/run/iamdb/my.sock", "--module", module,
 		"--pam-dir", dir, "--cnf", cnf}
 	if out, _, status := runCLI(t, append(args, "--check")...); status != 1 || !strings.Contains(out, module+": the PAM module is missing\n") {
 		t.Errorf("--check without the module: status %d, output %q", status, out)
@@ -378,12 +415,78 @@ func TestNativeSetupApplyWithoutCompiler(t *testing.T) {
 	t.Setenv("CC", "/nonexistent/cc")
 	dir := t.TempDir()
 	module := filepath.Join(dir, "pam_iamdb.so")
-	_, errOut, status := runCLIErr(t, "native-setup", "--engine", "mariadb", "--socket", "/run/iamdb/my.sock",
+	_, errOut, status := runCLIErr(t, "native-setup", "--engine", "mariadb", "--mariadb-auth", "pam", "--socket", "/run/iamdb/my.sock",
 		"--module", module, "--pam-dir", dir, "--cnf", filepath.Join(dir, "native.cnf"), "--apply")
 	if status != 1 || !strings.Contains(errOut, "cannot build "+module) || !strings.Contains(errOut, "apt-get install gcc libpam0g-dev") {
 		t.Errorf("--apply without a compiler: status %d, stderr %q", status, errOut)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("--apply without a compiler wrote %d files, want none", len(entries))
+	}
+}
+
+// native-setup for MariaDB's default, the plugin, against the system's mariadbd: --apply
+// builds auth_iamdb.so into --plugin-dir and writes the option file, and mariadbd reads
+// that file, loads the plugin and takes its settings (--help --verbose prints the values
+// it would run with). Without the plugin the file still lets the server start (loose_).
+func TestNativeSetupPluginMariaDBD(t *testing.T) {
+	t.Parallel()
+	mariadbd, _, err := localdb.FindMariaDB()
+	needTool(t, err == nil, "MariaDB's server", "apt-get install mariadb-server")
+	dir := t.TempDir()
+	pluginDir := filepath.Join(dir, "plugin")
+	if err := os.Mkdir(pluginDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	plugin := filepath.Join(pluginDir, "auth_iamdb.so")
+	cnf := filepath.Join(dir, "99-iamdb-native.cnf")
+	const socket = "/run/iamdb-test/my-1+a@b:c.sock"
+	args := []string{"native-setup", "--engine", "mariadb", "--socket", socket, "--timeout", "1500", "--cnf", cnf, "--plugin-dir", pluginDir}
+
+	if out, _, status := runCLI(t, append(args, "--check")...); status != 1 || out != plugin+": the MariaDB plugin (AWSAuthenticationPlugin) is missing\n"+cnf+": missing (the MariaDB option file)\n" {
+		t.Errorf("--check before --apply: status %d, output %q", status, out)
+	}
+	out, errOut, status := runCLIErr(t, append(args, "--apply")...)
+	if status != 0 && strings.Contains(errOut, "C toolchain for PAM modules missing") {
+		needTool(t, false, "a C compiler and MariaDB's plugin headers ("+strings.TrimSpace(errOut)+")", "apt-get install gcc libmariadbd-dev")
+	}
+	if status != 0 || !strings.HasPrefix(out, "built: "+plugin+" (auth_iamdb.so)\n") || !strings.Contains(out, "wrote: "+cnf+" (MariaDB option file); now restart MariaDB") {
+		t.Fatalf("--apply: status %d, output %q, stderr %q", status, out, errOut)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("--apply wrote %d entries in %s, want the option file and the plugin directory", len(entries), dir)
+	}
+	if out, _, status := runCLI(t, append(args, "--check")...); status != 0 {
+		t.Errorf("--check after --apply: status %d, output %q", status, out)
+	}
+	if out, _, status := runCLI(t, append(args, "--apply")...); status != 0 || out != "unchanged: "+cnf+" (MariaDB option file)\n" {
+		t.Errorf("second --apply: status %d, output %q; want the option file unchanged, nothing built", status, out)
+	}
+
+	// What mariadbd makes of the file: option name, then value.
+	server := func(pluginDir string) (map[string]string, string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		cmd := exec.Command(mariadbd, "--defaults-file="+cnf, "--plugin-dir="+pluginDir, "--help", "--verbose")
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s: %v\n%s", cmd, err, stderr.String())
+		}
+		vars := map[string]string{}
+		for _, l := range strings.Split(stdout.String(), "\n") {
+			if f := strings.Fields(l); len(f) == 2 && strings.HasPrefix(f[0], "awsauthenticationplugin") {
+				vars[f[0]] = f[1]
+			}
+		}
+		return vars, stderr.String()
+	}
+	vars, stderr := server(pluginDir)
+	want := map[string]string{"awsauthenticationplugin": "ON", "awsauthenticationplugin-socket": socket, "awsauthenticationplugin-timeout": "1500"}
+	if fmt.Sprint(vars) != fmt.Sprint(want) || strings.Contains(stderr, "[ERROR]") || strings.Contains(stderr, "unknown variable") {
+		t.Errorf("mariadbd with the option file: %v, want %v; stderr:\n%s", vars, want, stderr)
+	}
+	vars, stderr = server(t.TempDir())
+	if len(vars) != 0 || !strings.Contains(stderr, "Couldn't load plugins from 'auth_iamdb.so'") {
+		t.Errorf("mariadbd with the option file and no plugin: %v, stderr:\n%s\nwant it to start without the plugin", vars, stderr)
 	}
 }

@@ -11,7 +11,8 @@
 //	Postgres (a superuser's connection): pam_service for each PAM service that
 //	    pg_hba.conf's pam lines name, then pg_hba
 //	Native.Socket: native (the local verifier answers), native_login (its verdict)
-//	Native.Setup: native_setup (the files of iamdb native-setup are in place)
+//	Native.Setup: native_setup (the files of iamdb native-setup are in place), and for
+//	    MariaDB through PAM pam_other (what PAM's fallback service loads per login)
 //
 // Each check is one function returning [Result]s, data the caller prints ([Print]) or
 // inspects ([Failed]). A check that cannot run is a FAIL result, not an error: Run

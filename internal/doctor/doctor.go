@@ -87,7 +87,8 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			return rs, err
 		}
 		rs = append(rs, setup...)
-		if e := o.Native.Setup.Engine; e == "mariadb" || e == "mysql" {
+		// pam_other: MariaDB's PAM plugin starts PAM per login; its own plugin does not.
+		if e := o.Native.Setup.Engine; (e == "mariadb" || e == "mysql") && !o.Native.Setup.Plugin() {
 			rs = append(rs, checkPAMOther(*o.Native.Setup))
 		}
 	}

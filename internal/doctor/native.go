@@ -35,7 +35,7 @@ func checkNativeSocket(ctx context.Context, socket string) (rs []Result, alive b
 	fi, err := os.Lstat(socket)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return []Result{fail("native", socket+": no such socket", "start iamdb serve with a native endpoint on this socket (the path the PAM service file's socket= names)")}, false
+		return []Result{fail("native", socket+": no such socket", "start iamdb serve with a native endpoint on this socket (the path the PAM service file's socket= or MariaDB's awsauthenticationplugin_socket names)")}, false
 	case err != nil:
 		return []Result{fail("native", err.Error(), "run iamdb doctor as root or as the database's OS user")}, false
 	case fi.Mode().Type() != fs.ModeSocket:
@@ -105,7 +105,7 @@ func nativeLoginHint(reason string) string {
 	case "host-not-allowed":
 		return "sign for a name the database is registered with (aws rds describe-db-instances/-clusters)"
 	case "implicit-deny":
-		return "attach a policy allowing rds-db:connect on the user's dbuser ARN; an IpAddress condition on aws:SourceIp needs --native-source (MariaDB sends none)"
+		return "attach a policy allowing rds-db:connect on the user's dbuser ARN; an IpAddress condition on aws:SourceIp needs --native-source (MariaDB through PAM sends none; its AWSAuthenticationPlugin sends the client's)"
 	case "explicit-deny":
 		return "a Deny statement matched: iamdb serve's log names it"
 	}
@@ -148,7 +148,7 @@ func checkNativeSetup(o nativesetup.Options) ([]Result, error) {
 	return rs, nil
 }
 
-// checkPAMOther reports, for MariaDB (o.Engine), what PAM's fallback service
+// checkPAMOther reports, for MariaDB through PAM (o.Engine), what PAM's fallback service
 // <pam-dir>/other loads: libpam parses it and loads its modules at every pam_start, and
 // MariaDB's PAM plugin starts PAM for every login inside the server. Modules beyond
 // pam_deny, pam_warn and pam_permit (Debian's common-* stack) are an informational

@@ -131,7 +131,7 @@ func TestCheckPAMOther(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			r := checkPAMOther(nativesetup.Options{Engine: "mariadb", Socket: "/run/s", PAMDir: dir})
+			r := checkPAMOther(nativesetup.Options{Engine: "mariadb", MariaDBAuth: "pam", Socket: "/run/s", PAMDir: dir})
 			if r.Check != "pam_other" || r.Status != tt.status || !strings.Contains(r.Detail, tt.detail) {
 				t.Errorf("checkPAMOther = %v %s %q, want %v containing %q", r.Status, r.Check, r.Detail, tt.status, tt.detail)
 			}

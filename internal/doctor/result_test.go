@@ -106,10 +106,10 @@ func TestRunNativeSetup(t *testing.T) {
 	if err := os.WriteFile(module, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Native: Native{Setup: &nativesetup.Options{Engine: "mariadb", Socket: "/run/s", Module: module, Cnf: cnf, PAMDir: dir}}}
+	o := Options{Native: Native{Setup: &nativesetup.Options{Engine: "mariadb", MariaDBAuth: "pam", Socket: "/run/s", Module: module, Cnf: cnf, PAMDir: dir}}}
 	rs, err := Run(context.Background(), o)
 	if err != nil || len(rs) != 3 || rs[0].Status != Warn || rs[1].Fix == "" ||
-		!strings.HasPrefix(rs[1].Fix, "iamdb native-setup --engine mariadb --socket /run/s --pam-dir "+dir) ||
+		!strings.HasPrefix(rs[1].Fix, "iamdb native-setup --engine mariadb --mariadb-auth pam --socket /run/s --pam-dir "+dir) ||
 		rs[2].Check != "pam_other" || rs[2].Status != OK {
 		t.Errorf("Run before native-setup = %+v, %v; want two warnings and the fix, then pam_other", rs, err)
 	}
@@ -126,5 +126,46 @@ func TestRunNativeSetup(t *testing.T) {
 	o.Native.Setup.HBA = "/x"
 	if _, err := Run(context.Background(), o); !errors.Is(err, nativesetup.ErrOptions) {
 		t.Errorf("Run with --hba for mariadb = %v, want ErrOptions", err)
+	}
+}
+
+// native_setup with MariaDB's plugin (the default): the option file and the plugin are
+// compared, and pam_other is not checked (no PAM is started per login), whatever the
+// PAM fallback service loads.
+func TestRunNativeSetupPlugin(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pamDir := filepath.Join(dir, "pam.d")
+	if err := os.Mkdir(pamDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pamDir, "other"), []byte("auth required pam_unix.so\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cnf := filepath.Join(dir, "99-iamdb.cnf")
+	plugin := filepath.Join(dir, "auth_iamdb.so")
+	o := Options{Native: Native{Setup: &nativesetup.Options{Engine: "mariadb", Socket: "/run/s", Cnf: cnf, PluginDir: dir, PAMDir: pamDir}}}
+	rs, err := Run(context.Background(), o)
+	fix := "iamdb native-setup --engine mariadb --socket /run/s --cnf " + cnf + " --plugin-dir " + dir + " --apply (then reload PostgreSQL, or restart MariaDB)"
+	if err != nil || len(rs) != 2 || rs[0].Status != Warn || rs[0].Detail != plugin+": the MariaDB plugin (AWSAuthenticationPlugin) is missing" ||
+		rs[1].Status != Warn || rs[1].Detail != cnf+": missing (the MariaDB option file)" || rs[1].Fix != fix {
+		t.Errorf("Run before native-setup = %+v, %v; want the plugin and the option file missing, and the fix %q", rs, err, fix)
+	}
+	if err := os.WriteFile(plugin, []byte("built elsewhere"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := nativesetup.New(*o.Native.Setup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Apply(context.Background(), false, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := Run(context.Background(), o); err != nil || len(rs) != 1 || rs[0].Check != "native_setup" || rs[0].Status != OK {
+		t.Errorf("Run after native-setup = %+v, %v; want one ok and no pam_other", rs, err)
+	}
+	o.Native.Setup.Module = "/m.so"
+	if _, err := Run(context.Background(), o); !errors.Is(err, nativesetup.ErrOptions) || !strings.Contains(err.Error(), "--module is for --mariadb-auth pam") {
+		t.Errorf("Run with --module for the plugin = %v, want ErrOptions", err)
 	}
 }

@@ -1,11 +1,16 @@
 package nativesetup
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // multiarch maps GOARCH to Debian's multiarch triplet.
@@ -83,4 +88,64 @@ func writeReplacing(name string, data []byte, mode fs.FileMode) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
+}
+
+// DefaultPluginDir is MariaDB's plugin directory when no server binary says otherwise
+// (Debian's and Ubuntu's).
+const DefaultPluginDir = "/usr/lib/mysql/plugin"
+
+// mariadbdNames are the MariaDB server's binaries, in the directories it is installed in,
+// most likely first.
+var mariadbdNames = []string{"/usr/sbin/mariadbd", "/usr/sbin/mysqld", "/usr/libexec/mariadbd", "/usr/libexec/mysqld", "/usr/local/sbin/mariadbd", "/usr/local/bin/mariadbd"}
+
+// SystemPluginDir returns the plugin directory of the system's MariaDB server: the
+// plugin-dir that "mariadbd --no-defaults --help --verbose" prints (compiled in, not
+// what an option file may set), of the first mariadbd on $PATH or in the usual
+// directories; DefaultPluginDir if there is none or it names none.
+func SystemPluginDir(ctx context.Context) string {
+	candidates := mariadbdNames
+	if p, err := exec.LookPath("mariadbd"); err == nil {
+		candidates = append([]string{p}, candidates...)
+	}
+	for _, name := range candidates {
+		if !fileExists(name) {
+			continue
+		}
+		if dir, err := pluginDirOf(ctx, name); err == nil {
+			return dir
+		}
+		break
+	}
+	return DefaultPluginDir
+}
+
+// maxHelpOutput bounds what pluginDirOf reads of the server's help.
+const maxHelpOutput = 4 << 20
+
+// pluginDirOf asks the server binary mariadbd for its compiled-in plugin directory.
+func pluginDirOf(ctx context.Context, mariadbd string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, mariadbd, "--no-defaults", "--help", "--verbose")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	b, rerr := io.ReadAll(io.LimitReader(out, maxHelpOutput))
+	io.Copy(io.Discard, out) // let the server finish writing
+	if err := cmd.Wait(); err != nil {
+		return "", fmt.Errorf("%s --help --verbose: %w", mariadbd, err)
+	}
+	if rerr != nil {
+		return "", rerr
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "plugin-dir" && filepath.IsAbs(f[1]) {
+			return filepath.Clean(f[1]), nil
+		}
+	}
+	return "", fmt.Errorf("%s --help --verbose names no plugin-dir", mariadbd)
 }

@@ -37,18 +37,28 @@ func optionErrorf(format string, args ...any) error {
 // Options are native-setup's flags, named after them. Empty fields take native-setup's
 // defaults.
 type Options struct {
-	Engine        string // postgres (postgresql) or mariadb (mysql); required
-	Socket        string // the local verifier's Unix socket, absolute; required
-	Service       string // PAM service name; if empty, nativeconf.DefaultService
-	Module        string // path of pam_iamdb.so; if empty, in the system's PAM module directory
-	TimeoutMS     int    // the module's timeout; if zero, its default
+	Engine string // postgres (postgresql) or mariadb (mysql); required
+	Socket string // the local verifier's Unix socket, absolute; required
+	// MariaDBAuth is how MariaDB checks tokens: "plugin" (or empty), iamdb's
+	// AWSAuthenticationPlugin (auth_iamdb.so) asking the verifier itself; or "pam", the
+	// PAM plugin auth_pam_v1 with pam_iamdb.so. Only for mariadb.
+	MariaDBAuth string
+	// PluginDir is MariaDB's plugin directory, where auth_iamdb.so goes (mariadb with the
+	// plugin only); if empty, SystemPluginDir's.
+	PluginDir     string
+	Service       string // PAM service name; if empty, nativeconf.DefaultService (PAM only)
+	Module        string // path of pam_iamdb.so; if empty, in the system's PAM module directory (PAM only)
+	TimeoutMS     int    // the module's or the plugin's timeout; if zero, its default
 	Addresses     string // postgres: client addresses (CIDR, comma-separated)
 	GatewaySource string // postgres: the address an iamdb gateway dials from
 	HBA           string // postgres: pg_hba.conf; if empty, see Locate
 	Cnf           string // mariadb: the option file; if empty, DefaultCnf
-	PAMDir        string // directory of PAM service files; if empty, /etc/pam.d
+	// PAMDir is the directory of PAM service files; if empty, /etc/pam.d. Unused with
+	// MariaDB's plugin.
+	PAMDir string
 	// HardenPAMOther adds the hardened fallback service <pam-dir>/other
-	// (nativeconf.HardenedOther): every PAM service without its own file is denied.
+	// (nativeconf.HardenedOther): every PAM service without its own file is denied (PAM
+	// only).
 	HardenPAMOther bool
 	// Locate: with HBA empty, find the only /etc/postgresql/*/main/pg_hba.conf (for Check
 	// and Apply); without it the plan names the file "pg_hba.conf (SHOW hba_file)".
@@ -57,10 +67,17 @@ type Options struct {
 
 // Args returns o as native-setup's command-line arguments.
 func (o Options) Args() []string {
-	args := []string{"--engine", o.Engine, "--socket", o.Socket, "--pam-dir", o.pamDir()}
+	args := []string{"--engine", o.Engine}
+	if o.MariaDBAuth != "" {
+		args = append(args, "--mariadb-auth", o.MariaDBAuth)
+	}
+	args = append(args, "--socket", o.Socket)
+	if !o.Plugin() {
+		args = append(args, "--pam-dir", o.pamDir())
+	}
 	for _, f := range []struct{ name, v string }{
 		{"service", o.Service}, {"module", o.Module}, {"addresses", o.Addresses},
-		{"gateway-source", o.GatewaySource}, {"hba", o.HBA}, {"cnf", o.Cnf},
+		{"gateway-source", o.GatewaySource}, {"hba", o.HBA}, {"cnf", o.Cnf}, {"plugin-dir", o.PluginDir},
 	} {
 		if f.v != "" {
 			args = append(args, "--"+f.name, f.v)
@@ -73,6 +90,12 @@ func (o Options) Args() []string {
 		args = append(args, "--harden-pam-other")
 	}
 	return args
+}
+
+// Plugin reports whether o sets up MariaDB with iamdb's AWSAuthenticationPlugin (engine
+// mariadb, MariaDBAuth plugin or empty) rather than through PAM.
+func (o Options) Plugin() bool {
+	return (o.Engine == "mariadb" || o.Engine == "mysql") && (o.MariaDBAuth == "" || o.MariaDBAuth == "plugin")
 }
 
 func (o Options) pamDir() string {
@@ -99,11 +122,35 @@ type File struct {
 	Warning string
 }
 
-// Plan is what native mode needs on one server: its files and its PAM module.
+// Plan is what native mode needs on one server: its files and the shared object they
+// name, the PAM module or MariaDB's plugin.
 type Plan struct {
-	Files  []File
-	Module string // the module's path, absolute
+	Files []File
+	// Module is the path, absolute, of pam_iamdb.so or, with MariaDB's plugin,
+	// auth_iamdb.so in the plugin directory.
+	Module string
+	lib    library
 }
+
+// library is how a Plan's Module is named, built and fixed.
+type library struct {
+	file      string // its usual file name: pam_iamdb.so
+	what      string // "PAM module"
+	packages  string // Debian's packages its build needs
+	elsewhere string // how to give it when it cannot be built here
+	build     func(ctx context.Context, out string) error
+}
+
+var (
+	pamLibrary = library{
+		file: "pam_iamdb.so", what: "PAM module", packages: "gcc libpam0g-dev",
+		elsewhere: "build it elsewhere and pass --module", build: pammodule.Build,
+	}
+	pluginLibrary = library{
+		file: nativeconf.PluginName + ".so", what: "MariaDB plugin (AWSAuthenticationPlugin)", packages: "gcc libmariadbd-dev",
+		elsewhere: "build it elsewhere (make mariadb in internal/native/pammodule/c) and copy it there", build: pammodule.BuildMariaDBPlugin,
+	}
+)
 
 // New makes the plan of o. Its errors are ErrOptions.
 func New(o Options) (*Plan, error) {
@@ -112,6 +159,12 @@ func New(o Options) (*Plan, error) {
 		return nil, optionErrorf("--socket (the local verifier's Unix socket) is required")
 	case !filepath.IsAbs(o.Socket):
 		return nil, optionErrorf("--socket %q must be an absolute path", o.Socket)
+	}
+	if err := checkEngine(o); err != nil {
+		return nil, err
+	}
+	if o.Plugin() {
+		return pluginPlan(o)
 	}
 	if o.Service == "" {
 		o.Service = nativeconf.DefaultService
@@ -122,7 +175,7 @@ func New(o Options) (*Plan, error) {
 	if o.Module == "" {
 		o.Module = filepath.Join(PAMModuleDir(runtime.GOARCH, fileExists), "pam_iamdb.so")
 	}
-	p := &Plan{Module: o.Module}
+	p := &Plan{Module: o.Module, lib: pamLibrary}
 	// Linux-PAM reads a relative module path in its module directory.
 	if !filepath.IsAbs(p.Module) {
 		p.Module = filepath.Join(PAMModuleDir(runtime.GOARCH, fileExists), p.Module)
@@ -164,20 +217,87 @@ func otherFile(dir string) File {
 	}
 }
 
-// engineFile returns the engine's own file: pg_hba.conf's block or MariaDB's option file.
-func engineFile(o Options) (File, error) {
+// checkEngine refuses an unknown engine, and options of another engine or of MariaDB's
+// other way in.
+func checkEngine(o Options) error {
 	switch o.Engine {
 	case "postgres", "postgresql":
-		if o.Cnf != "" {
-			return File{}, optionErrorf("--cnf is for --engine mariadb")
+		for _, f := range []struct{ name, v string }{{"cnf", o.Cnf}, {"mariadb-auth", o.MariaDBAuth}, {"plugin-dir", o.PluginDir}} {
+			if f.v != "" {
+				return optionErrorf("--%s is for --engine mariadb", f.name)
+			}
 		}
-		return hbaFile(o)
 	case "mariadb", "mysql":
 		for _, f := range []struct{ name, v string }{{"addresses", o.Addresses}, {"gateway-source", o.GatewaySource}, {"hba", o.HBA}} {
 			if f.v != "" {
-				return File{}, optionErrorf("--%s is for --engine postgres", f.name)
+				return optionErrorf("--%s is for --engine postgres", f.name)
 			}
 		}
+		switch o.MariaDBAuth {
+		case "", "plugin":
+			for _, f := range []struct {
+				name string
+				set  bool
+			}{{"service", o.Service != ""}, {"module", o.Module != ""}, {"harden-pam-other", o.HardenPAMOther}} {
+				if f.set {
+					return optionErrorf("--%s is for --mariadb-auth pam (the default, plugin, uses no PAM)", f.name)
+				}
+			}
+		case "pam":
+			if o.PluginDir != "" {
+				return optionErrorf("--plugin-dir is for --mariadb-auth plugin")
+			}
+		default:
+			return optionErrorf("--mariadb-auth %q must be plugin or pam", o.MariaDBAuth)
+		}
+	case "":
+		return optionErrorf("--engine postgres|mariadb is required")
+	default:
+		return optionErrorf("--engine %q must be postgres or mariadb", o.Engine)
+	}
+	return nil
+}
+
+// pluginPlan is the plan of MariaDB with AWSAuthenticationPlugin: the option file, and
+// the plugin in the server's plugin directory.
+func pluginPlan(o Options) (*Plan, error) {
+	if o.TimeoutMS != 0 && (o.TimeoutMS < nativeconf.MinPluginTimeoutMS || o.TimeoutMS > nativeconf.MaxPluginTimeoutMS) {
+		return nil, optionErrorf("--timeout %d must be 0 (the plugin's default, 2000) or %d..%d for --mariadb-auth plugin",
+			o.TimeoutMS, nativeconf.MinPluginTimeoutMS, nativeconf.MaxPluginTimeoutMS)
+	}
+	text, err := nativeconf.MariaDBPluginConf(nativeconf.MariaDBPlugin{Socket: o.Socket, TimeoutMS: o.TimeoutMS})
+	if err != nil {
+		return nil, optionErrorf("--socket: %s", strings.TrimPrefix(err.Error(), "nativeconf: "))
+	}
+	dir := o.PluginDir
+	if dir == "" {
+		dir = SystemPluginDir(context.Background())
+	}
+	if !filepath.IsAbs(dir) {
+		return nil, optionErrorf("--plugin-dir %q must be an absolute path", dir)
+	}
+	path := o.Cnf
+	if path == "" {
+		path = DefaultCnf
+	}
+	return &Plan{
+		Files: []File{{
+			What: "MariaDB option file", Path: path, Mode: 0o644,
+			Want:  func([]byte) ([]byte, error) { return []byte(text), nil },
+			After: "restart MariaDB (it loads plugins and reads the plugin's read-only variables at start), then create users with iamdb create-db-user --native",
+		}},
+		Module: filepath.Join(dir, pluginLibrary.file),
+		lib:    pluginLibrary,
+	}, nil
+}
+
+// engineFile returns the engine's own file with PAM: pg_hba.conf's block or MariaDB's
+// option file.
+func engineFile(o Options) (File, error) {
+	switch o.Engine {
+	case "postgres", "postgresql":
+		return hbaFile(o)
+	default:
 		path := o.Cnf
 		if path == "" {
 			path = DefaultCnf
@@ -187,10 +307,6 @@ func engineFile(o Options) (File, error) {
 			Want:  func([]byte) ([]byte, error) { return []byte(nativeconf.MariaDBConf()), nil },
 			After: "restart MariaDB (pam_use_cleartext_plugin is read-only), then create users with iamdb create-db-user --native --pam-service " + o.Service,
 		}, nil
-	case "":
-		return File{}, optionErrorf("--engine postgres|mariadb is required")
-	default:
-		return File{}, optionErrorf("--engine %q must be postgres or mariadb", o.Engine)
 	}
 }
 
@@ -241,7 +357,7 @@ func hbaFile(o Options) (File, error) {
 	}, nil
 }
 
-// Print writes what Apply would write, and a note if the module is missing.
+// Print writes what Apply would write, and a note if the module (or plugin) is missing.
 func (p *Plan) Print(w io.Writer) {
 	for i, f := range p.Files {
 		if i > 0 {
@@ -258,16 +374,16 @@ func (p *Plan) Print(w io.Writer) {
 		fmt.Fprintf(w, "%s", text)
 	}
 	if !fileExists(p.Module) {
-		fmt.Fprintf(w, "\n### note: %s does not exist yet: --apply builds it (gcc and libpam0g-dev needed)\n", p.Module)
+		fmt.Fprintf(w, "\n### note: %s does not exist yet: --apply builds it (%s needed)\n", p.Module, strings.ReplaceAll(p.lib.packages, " ", " and "))
 	}
 }
 
 // Check returns one line per file that differs from what Apply would write, and one if
-// the module is missing; none if all is in place.
+// the module (or plugin) is missing; none if all is in place.
 func (p *Plan) Check() []string {
 	var diffs []string
 	if !fileExists(p.Module) {
-		diffs = append(diffs, fmt.Sprintf("%s: the PAM module is missing", p.Module))
+		diffs = append(diffs, fmt.Sprintf("%s: the %s is missing", p.Module, p.lib.what))
 	}
 	for _, f := range p.Files {
 		cur, err := readCurrent(f.Path)
@@ -291,18 +407,19 @@ func (p *Plan) Check() []string {
 	return diffs
 }
 
-// Apply builds the module if it is missing (or rebuild says so), then writes each file
-// that differs from what it should hold, and says on w what it did and what to do next.
+// Apply builds the module (or plugin) if it is missing (or rebuild says so), then writes
+// each file that differs from what it should hold, and says on w what it did and what to
+// do next.
 func (p *Plan) Apply(ctx context.Context, rebuild bool, w io.Writer) error {
-	// The module first: the PAM service file that names it must not point at nothing.
+	// The module first: the file that names it must not point at nothing.
 	if rebuild || !fileExists(p.Module) {
-		if err := pammodule.Build(ctx, p.Module); err != nil {
+		if err := p.lib.build(ctx, p.Module); err != nil {
 			if errors.Is(err, pammodule.ErrToolchainMissing) {
-				return fmt.Errorf("cannot build %s: %w (Debian: apt-get install gcc libpam0g-dev; or build it elsewhere and pass --module)", p.Module, err)
+				return fmt.Errorf("cannot build %s: %w (Debian: apt-get install %s; or %s)", p.Module, err, p.lib.packages, p.lib.elsewhere)
 			}
 			return fmt.Errorf("build %s: %w", p.Module, err)
 		}
-		fmt.Fprintf(w, "built: %s (pam_iamdb.so)\n", p.Module)
+		fmt.Fprintf(w, "built: %s (%s)\n", p.Module, p.lib.file)
 	}
 	for _, f := range p.Files {
 		cur, err := readCurrent(f.Path)

@@ -56,6 +56,18 @@ func TestNewOptionErrors(t *testing.T) {
 		{"other engine", func(o *Options) { o.Engine = "oracle" }, `--engine "oracle" must be postgres or mariadb`},
 		{"cnf for postgres", func(o *Options) { o.Cnf = "/x.cnf" }, "--cnf is for --engine mariadb"},
 		{"hba for mariadb", func(o *Options) { o.Engine = "mariadb" }, "--hba is for --engine postgres"},
+		{"mariadb-auth for postgres", func(o *Options) { o.MariaDBAuth = "plugin" }, "--mariadb-auth is for --engine mariadb"},
+		{"plugin-dir for postgres", func(o *Options) { o.PluginDir = "/p" }, "--plugin-dir is for --engine mariadb"},
+		{"other mariadb-auth", func(o *Options) { o.Engine, o.HBA, o.MariaDBAuth = "mariadb", "", "gssapi" }, `--mariadb-auth "gssapi" must be plugin or pam`},
+		{"service with the plugin", func(o *Options) { o.Engine, o.HBA, o.Service = "mariadb", "", "iamdb" }, "--service is for --mariadb-auth pam"},
+		{"module with the plugin", func(o *Options) { o.Engine, o.HBA, o.MariaDBAuth, o.Module = "mysql", "", "plugin", "/m.so" }, "--module is for --mariadb-auth pam"},
+		{"harden-pam-other with the plugin", func(o *Options) { o.Engine, o.HBA, o.HardenPAMOther = "mariadb", "", true }, "--harden-pam-other is for --mariadb-auth pam"},
+		{"plugin-dir with pam", func(o *Options) { o.Engine, o.HBA, o.MariaDBAuth, o.PluginDir = "mariadb", "", "pam", "/p" }, "--plugin-dir is for --mariadb-auth plugin"},
+		{"relative plugin-dir", func(o *Options) { o.Engine, o.HBA, o.PluginDir = "mariadb", "", "plugin" }, `--plugin-dir "plugin" must be an absolute path`},
+		{"plugin timeout too short", func(o *Options) { o.Engine, o.HBA, o.TimeoutMS = "mariadb", "", 49 }, "--timeout 49 must be 0 (the plugin's default, 2000) or 50..30000 for --mariadb-auth plugin"},
+		{"plugin timeout too long", func(o *Options) { o.Engine, o.HBA, o.TimeoutMS = "mariadb", "", 30001 }, "--timeout 30001 must be 0"},
+		{"plugin socket with a space", func(o *Options) { o.Engine, o.HBA, o.Socket = "mariadb", "", "/run/a b" }, `--socket: socket path "/run/a b" holds " "`},
+		{"plugin socket too long", func(o *Options) { o.Engine, o.HBA, o.Socket = "mariadb", "", "/"+strings.Repeat("s", 107) }, "--socket: socket path of 108 bytes"},
 		{"bad addresses", func(o *Options) { o.Addresses = "10.0.0.0/8,nope" }, "--addresses: "},
 		{"bad gateway source", func(o *Options) { o.GatewaySource = "10.0.0.0/8" }, "--gateway-source: "},
 	}
@@ -77,10 +89,23 @@ func TestNewOptionErrors(t *testing.T) {
 
 func TestArgs(t *testing.T) {
 	t.Parallel()
-	o := Options{Engine: "mariadb", Socket: "/s", Cnf: "/c.cnf", TimeoutMS: 1500}
-	want := "--engine mariadb --socket /s --pam-dir /etc/pam.d --cnf /c.cnf --timeout 1500"
-	if got := strings.Join(o.Args(), " "); got != want {
-		t.Errorf("Args() = %q, want %q", got, want)
+	tests := []struct {
+		o    Options
+		want string
+	}{
+		{Options{Engine: "mariadb", Socket: "/s", Cnf: "/c.cnf", TimeoutMS: 1500}, "--engine mariadb --socket /s --cnf /c.cnf --timeout 1500"},
+		{Options{Engine: "mariadb", MariaDBAuth: "plugin", Socket: "/s", PluginDir: "/p"}, "--engine mariadb --mariadb-auth plugin --socket /s --plugin-dir /p"},
+		{Options{Engine: "mariadb", MariaDBAuth: "pam", Socket: "/s", Cnf: "/c.cnf", TimeoutMS: 1500}, "--engine mariadb --mariadb-auth pam --socket /s --pam-dir /etc/pam.d --cnf /c.cnf --timeout 1500"},
+		{Options{Engine: "postgres", Socket: "/s", PAMDir: "/pam", Service: "x"}, "--engine postgres --socket /s --pam-dir /pam --service x"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(tt.o.Args(), " "); got != tt.want {
+			t.Errorf("%+v.Args() = %q, want %q", tt.o, got, tt.want)
+		}
+		// Each is options New takes.
+		if _, err := New(tt.o); err != nil {
+			t.Errorf("New(%+v) = %v", tt.o, err)
+		}
 	}
 }
 
@@ -163,7 +188,7 @@ func TestHardenPAMOther(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	o := Options{Engine: "mariadb", Socket: "/run/s", Module: module, Cnf: filepath.Join(dir, "my.cnf"), PAMDir: dir}
+	o := Options{Engine: "mariadb", MariaDBAuth: "pam", Socket: "/run/s", Module: module, Cnf: filepath.Join(dir, "my.cnf"), PAMDir: dir}
 	plain, err := New(o)
 	if err != nil {
 		t.Fatal(err)
