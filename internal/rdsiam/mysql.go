@@ -125,7 +125,7 @@ const MySQLPlugin = "AWSAuthenticationPlugin"
 //
 // The plugin asks iamdb's local verifier directly, with no PAM in between, and MariaDB
 // refuses as RDS does ("using password: YES"); the server needs it loaded
-// (nativeconf.MariaDBConf with a plugin). Otherwise as MySQLNativeUserSQL.
+// (nativeconf.MariaDBPluginConf). Otherwise as MySQLNativeUserSQL.
 func MySQLPluginUserSQL(user string) []string {
 	return mysqlUserSQL(user, "IDENTIFIED WITH "+MySQLPlugin+" AS 'RDS' REQUIRE SSL")
 }
