@@ -107,7 +107,7 @@ if [ "$HARDEN" = 1 ]; then
 	# The hardened other, as the product writes it (into a staging directory).
 	mkdir "$WORK/pamstage"
 	: >"$WORK/pamstage/pam_iamdb.so"
-	bin/iamdb native-setup --engine mariadb --socket /run/iamdb/bench.sock --module "$WORK/pamstage/pam_iamdb.so" \
+	bin/iamdb native-setup --engine mariadb --mariadb-auth pam --socket /run/iamdb/bench.sock --module "$WORK/pamstage/pam_iamdb.so" \
 		--pam-dir "$WORK/pamstage" --cnf "$WORK/pamstage/my.cnf" --harden-pam-other --apply >"$WORK/pamstage.log" 2>&1 ||
 		{ cat "$WORK/pamstage.log"; die "native-setup --harden-pam-other failed"; }
 	cp "$WORK/pamstage/other" "$WORK/other.hardened"
