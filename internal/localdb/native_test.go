@@ -160,12 +160,17 @@ func TestMariaDBNative(t *testing.T) {
 }
 
 // verifier is a scripted native verifier on a Unix socket: it answers every request with
-// verdict and reason, and keeps the requests.
+// verdict and reason, and keeps the requests. With keep it serves further requests on a
+// connection, as iamdb's endpoint does; without, it closes each after one answer.
 type verifier struct {
 	mu       sync.Mutex
 	allow    bool
 	reason   string
+	keep     bool
+	conns    int
 	requests []native.Request
+	ln       net.Listener
+	live     map[net.Conn]bool
 }
 
 func serveVerifier(t *testing.T, path string) *verifier {
@@ -178,32 +183,66 @@ func serveVerifier(t *testing.T, path string) *verifier {
 	if err := os.Chmod(path, 0o666); err != nil { // mariadbd runs as mysql
 		t.Fatal(err)
 	}
-	v := &verifier{}
+	v := &verifier{ln: ln, live: map[net.Conn]bool{}}
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			c.SetDeadline(time.Now().Add(10 * time.Second))
-			req, err := native.ReadRequest(c)
-			if err == nil {
-				v.mu.Lock()
-				v.requests = append(v.requests, req)
-				resp := native.Response{Allow: v.allow, Reason: v.reason}
-				v.mu.Unlock()
-				native.WriteResponse(c, resp)
-			}
-			c.Close()
+			v.mu.Lock()
+			v.conns++
+			v.live[c] = true
+			v.mu.Unlock()
+			go v.serve(c)
 		}
 	}()
 	return v
 }
 
-func (v *verifier) set(allow bool, reason string) {
+// close stops the verifier: its listener and every connection.
+func (v *verifier) close() {
+	v.ln.Close()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.allow, v.reason = allow, reason
+	for c := range v.live {
+		c.Close()
+	}
+}
+
+func (v *verifier) serve(c net.Conn) {
+	defer func() {
+		c.Close()
+		v.mu.Lock()
+		delete(v.live, c)
+		v.mu.Unlock()
+	}()
+	for {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		req, err := native.ReadRequest(c)
+		if err != nil {
+			return
+		}
+		v.mu.Lock()
+		v.requests = append(v.requests, req)
+		resp, keep := native.Response{Allow: v.allow, Reason: v.reason}, v.keep
+		v.mu.Unlock()
+		if native.WriteResponse(c, resp) != nil || !keep {
+			return
+		}
+	}
+}
+
+func (v *verifier) counts() (conns, requests int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.conns, len(v.requests)
+}
+
+func (v *verifier) set(allow bool, reason string, keep bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.allow, v.reason, v.keep = allow, reason, keep
 }
 
 func (v *verifier) last() (native.Request, int) {
@@ -238,15 +277,37 @@ func TestMariaDBPlugin(t *testing.T) {
 	}
 	token := strings.Repeat("t", 1500) // a token's length: longer than one TLS record's worth of small packets
 
-	v.set(true, "")
+	v.set(true, "", false)
 	if who, err := mnative(t, m, true, "u", token); err != nil || who != "u@%" {
 		t.Fatalf("plugin user over TLS, verifier allows = %q, %v; want u@%%", who, err)
 	}
 	if req, n := v.last(); n != 1 || req.User != "u" || req.Host != "127.0.0.1" || req.Token != token {
 		t.Errorf("the verifier was asked %d times, last %v; want once for u from 127.0.0.1 with the token", n, req)
 	}
+	// The plugin keeps its connection; this verifier closed it: the next logins notice (or
+	// send again on a new connection) and go through, one connection each.
+	for range 3 {
+		if _, err := mnative(t, m, true, "u", token); err != nil {
+			t.Fatalf("login after the verifier closed the kept connection: %v", err)
+		}
+	}
+	if conns, reqs := v.counts(); conns != 4 || reqs != 4 {
+		t.Errorf("verifier that closes: %d connections, %d requests; want 4 and 4", conns, reqs)
+	}
+	// A verifier that keeps connections (as iamdb's endpoint): logins one after another
+	// share one connection.
+	v.set(true, "", true)
+	c0, r0 := v.counts()
+	for range 5 {
+		if _, err := mnative(t, m, true, "u", token); err != nil {
+			t.Fatalf("login on a kept connection: %v", err)
+		}
+	}
+	if conns, reqs := v.counts(); conns-c0 != 1 || reqs-r0 != 5 {
+		t.Errorf("verifier that keeps: %d new connections for %d requests; want 1 for 5", conns-c0, reqs-r0)
+	}
 
-	v.set(false, "expired")
+	v.set(false, "expired", true)
 	_, err := mnative(t, m, true, "u", token)
 	if want := "Error 1045 (28000): Access denied for user 'u'@'127.0.0.1' (using password: YES)"; err == nil || err.Error() != want {
 		t.Errorf("verifier denies: %v, want %q", err, want)
@@ -260,7 +321,7 @@ func TestMariaDBPlugin(t *testing.T) {
 		t.Errorf("an empty password reached the verifier")
 	}
 	// REQUIRE SSL: refused without TLS whatever the verifier says.
-	v.set(true, "")
+	v.set(true, "", true)
 	if who, err := mnative(t, m, false, "u", token); mysqlErrno(err) != 1045 {
 		t.Errorf("plugin user without TLS = %q, %v; want error 1045", who, err)
 	}
@@ -269,6 +330,7 @@ func TestMariaDBPlugin(t *testing.T) {
 		t.Errorf("password user = %q, %v", who, err)
 	}
 	// The verifier gone: fail closed, and the server's log says why.
+	v.close()
 	os.Remove(localdb.NativeSocket(m.Dir()))
 	if _, err := mnative(t, m, true, "u", token); mysqlErrno(err) != 1045 {
 		t.Errorf("verifier gone: %v, want error 1045", err)

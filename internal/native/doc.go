@@ -6,8 +6,11 @@
 //
 // # Protocol
 //
-// One request, one response, one connection (the specification both sides implement
-// is the team's protocol.md; all integers big-endian):
+// One request, one response (the specification both sides implement is the team's
+// protocol.md; all integers big-endian). The PAM module closes its connection after the
+// answer; MariaDB's plugin keeps its connections and sends further requests on them, one
+// at a time, which the endpoint waits for up to IdleTimeout (60 s), closing them at once on
+// Shutdown:
 //
 //	pam_iamdb.so (uid postgres/mysql)                 iamdb serve (Endpoint)
 //	 │── connect(socket) ─────────────────────────────►│ SO_PEERCRED: uid in AllowedUIDs?
@@ -22,7 +25,7 @@
 //	 │                                                 │   host if an IP, aws:SecureTransport)
 //	 │◄─ "IDB1" u8 verdict (1 allow, 0 deny)           │ log, audit (Mode "native")
 //	 │      u8 reasonLen (0..255) reason ──────────────│
-//	 │◄─ close ────────────────────────────────────────│
+//	 │── close (the plugin: a further request) ───────►│
 //
 // The module returns PAM_SUCCESS only on a complete response with verdict 1; anything
 // else — no socket, a timeout (the module's own, 2 s), a closed connection, verdict 0 —

@@ -24,6 +24,7 @@ const (
 	DefaultMode           os.FileMode = 0o660
 	DefaultMaxConns                   = 256
 	DefaultRequestTimeout             = 5 * time.Second
+	DefaultIdleTimeout                = 60 * time.Second
 )
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -71,9 +72,13 @@ type Config struct {
 	// MaxConns bounds the connections being served; beyond it a connection is closed at
 	// once, unanswered (the module fails closed). If zero, DefaultMaxConns.
 	MaxConns int
-	// RequestTimeout bounds the wait for a request, and the answer's write. If zero,
-	// DefaultRequestTimeout (5 s).
+	// RequestTimeout bounds the wait for a connection's first request, and each answer's
+	// write. If zero, DefaultRequestTimeout (5 s).
 	RequestTimeout time.Duration
+	// IdleTimeout bounds the wait for a further request on a connection that has had its
+	// answer (MariaDB's plugin keeps connections for further logins; the PAM module closes
+	// its own). If zero, DefaultIdleTimeout (60 s).
+	IdleTimeout time.Duration
 	// Now returns the current time of records and of the log rate limit. If nil,
 	// time.Now.
 	Now func() time.Time
@@ -89,7 +94,7 @@ type Endpoint struct {
 
 	mu      sync.Mutex
 	ln      *net.UnixListener
-	conns   map[net.Conn]struct{}
+	conns   map[net.Conn]bool // served connections: true while waiting for a further request
 	closing bool
 	active  sync.WaitGroup
 }
@@ -117,6 +122,9 @@ func New(cfg Config) (*Endpoint, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -125,7 +133,7 @@ func New(cfg Config) (*Endpoint, error) {
 	}
 	return &Endpoint{
 		cfg: cfg, log: cfg.Logger, warns: loglimit.New(cfg.Now),
-		db: cfg.Authorizer.Database().Identifier, conns: map[net.Conn]struct{}{},
+		db: cfg.Authorizer.Database().Identifier, conns: map[net.Conn]bool{},
 	}, nil
 }
 
@@ -230,7 +238,7 @@ func (e *Endpoint) Serve() error {
 			e.warns.Warn(e.log, "native connection refused", "reason", "too-many-connections", "max_conns", e.cfg.MaxConns)
 			continue
 		}
-		e.conns[c] = struct{}{}
+		e.conns[c] = false
 		e.active.Add(1)
 		e.mu.Unlock()
 		go func() {
@@ -246,7 +254,8 @@ func (e *Endpoint) Serve() error {
 	}
 }
 
-// serveConn checks the peer, reads one request, decides and answers.
+// serveConn checks the peer, then reads requests, decides and answers them one at a time
+// until the peer closes, a request is malformed or late, or the endpoint shuts down.
 func (e *Endpoint) serveConn(c *net.UnixConn) {
 	uid, pid, err := peerCred(c)
 	if err != nil {
@@ -257,20 +266,47 @@ func (e *Endpoint) serveConn(c *net.UnixConn) {
 		e.warns.Warn(e.log, "native peer refused", "uid", uid, "pid", pid)
 		return
 	}
-	c.SetDeadline(time.Now().Add(e.cfg.RequestTimeout))
-	req, err := ReadRequest(c)
-	if err != nil {
-		if errors.Is(err, ErrMalformed) {
-			e.warns.Warn(e.log, "malformed native request", "uid", uid, "pid", pid, "err", err)
-		} else {
-			e.log.Debug("no native request", "uid", uid, "pid", pid, "err", err)
+	for first := true; ; first = false {
+		wait := e.cfg.RequestTimeout
+		if !first {
+			if !e.setIdle(c, true) {
+				return // shutting down: no further request
+			}
+			wait = e.cfg.IdleTimeout
 		}
-		return
+		c.SetDeadline(time.Now().Add(wait))
+		req, err := ReadRequest(c)
+		if !first && !e.setIdle(c, false) {
+			return
+		}
+		if err != nil {
+			switch {
+			case errors.Is(err, ErrMalformed):
+				e.warns.Warn(e.log, "malformed native request", "uid", uid, "pid", pid, "err", err)
+			case first:
+				e.log.Debug("no native request", "uid", uid, "pid", pid, "err", err)
+			}
+			return
+		}
+		resp := e.decide(req)
+		c.SetDeadline(time.Now().Add(e.cfg.RequestTimeout))
+		if err := WriteResponse(c, resp); err != nil {
+			e.log.Debug("native answer not sent", "err", err)
+			return
+		}
 	}
-	resp := e.decide(req)
-	if err := WriteResponse(c, resp); err != nil {
-		e.log.Debug("native answer not sent", "err", err)
+}
+
+// setIdle marks c as waiting for a further request (Shutdown closes such connections at
+// once) or as busy again; it reports false if the endpoint is shutting down.
+func (e *Endpoint) setIdle(c *net.UnixConn, idle bool) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing {
+		return false
 	}
+	e.conns[c] = idle
+	return true
 }
 
 // ReasonAuditFailed is the reason of a login denied because its event could not be
@@ -321,6 +357,11 @@ func (e *Endpoint) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	e.closing = true
 	ln := e.ln
+	for c, idle := range e.conns {
+		if idle {
+			c.Close() // between requests: nothing is lost
+		}
+	}
 	e.mu.Unlock()
 	if ln == nil {
 		return nil

@@ -518,3 +518,74 @@ func TestEndpointMalformedFloodRateLimited(t *testing.T) {
 	flood(1)
 	r.logs.WaitLine(t, `"level":"WARN"`, `"msg":"malformed native request"`, `"suppressed":20`)
 }
+
+// A connection carries further requests, one at a time (MariaDB's plugin keeps its
+// connections): each is answered; a connection idle past IdleTimeout is closed; Shutdown
+// closes idle connections at once instead of waiting for them.
+func TestEndpointKeptConnections(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	socket := filepath.Join(testenv.SocketDir(t, "nk"), "kept.sock")
+	logs := &testenv.LogBuffer{}
+	ep, served := nativetest.Start(t, native.Config{Socket: socket, Authorizer: e.Authorizer, Engine: "mysql",
+		SecureTransport: true, Logger: logs.Logger(), IdleTimeout: 300 * time.Millisecond})
+	ok := native.Request{User: "alice", Host: "127.0.0.1", Token: e.Token(t, nativePort, "alice", "alice", time.Time{})}
+	bad := native.Request{User: "bob", Host: "127.0.0.1", Token: ok.Token}
+	dial := func() net.Conn {
+		c, err := net.Dial("unix", socket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c
+	}
+	c := dial()
+	defer c.Close()
+	for i, tc := range []struct {
+		req   native.Request
+		allow bool
+	}{{ok, true}, {bad, false}, {ok, true}} {
+		if err := native.WriteRequest(c, tc.req); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := native.ReadResponse(c)
+		if err != nil || resp.Allow != tc.allow {
+			t.Fatalf("request %d on one connection = %+v, %v; want allow %v", i+1, resp, err, tc.allow)
+		}
+	}
+	if n := strings.Count(logs.String(), `"msg":"connection authorized"`); n != 2 {
+		t.Errorf("%d logins authorized on the kept connection, want 2:\n%s", n, logs)
+	}
+	// Idle past IdleTimeout: the endpoint closes the connection.
+	start := time.Now()
+	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("read on an idle connection = %v, want EOF when the endpoint closes it", err)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond || d > 5*time.Second {
+		t.Errorf("the idle connection was closed after %v, want about IdleTimeout (300ms)", d)
+	}
+	// Shutdown does not wait for a connection between requests.
+	idle := dial()
+	defer idle.Close()
+	if err := native.WriteRequest(idle, ok); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := native.ReadResponse(idle); err != nil || !resp.Allow {
+		t.Fatalf("first request = %+v, %v", resp, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start = time.Now()
+	if err := ep.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown with an idle kept connection: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Shutdown took %v with an idle kept connection, want it closed at once", d)
+	}
+	if err := <-served; !errors.Is(err, native.ErrServerClosed) {
+		t.Errorf("Serve = %v", err)
+	}
+	if _, err := idle.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("read on the idle connection after Shutdown = %v, want EOF", err)
+	}
+}

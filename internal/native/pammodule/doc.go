@@ -12,7 +12,9 @@
 // shared c/iamdb_verifier.h). It answers CR_OK only on allow and sets password_used, so a
 // refusal reads as RDS's, "(using password: YES)". Its read-only system variables are
 // awsauthenticationplugin_socket and awsauthenticationplugin_timeout; refusals go to the
-// server's error log with the verifier's reason, never the token. BuildMariaDBPlugin
+// server's error log with the verifier's reason, never the token. It keeps up to 16 idle
+// connections to the verifier for further logins (a mutex-guarded pool: its only mutable
+// state), dropping one the verifier closed. BuildMariaDBPlugin
 // compiles it against MariaDB's server plugin headers (Debian: libmariadbd-dev).
 //
 // The module is C (c/pam_iamdb.c, built against libpam): PostgreSQL loads PAM modules in
@@ -37,7 +39,8 @@
 //	                                     handle was authenticated
 //
 // The exchange is the native verifier protocol (all integers big-endian; one request, one
-// response, then both sides close):
+// response; the PAM module then closes, MariaDB's plugin keeps the connection for a
+// further login):
 //
 //	request:  "IDB1" | userLen u16 (1..256) | user | hostLen u16 (0..255) | host
 //	          | tokLen u16 (1..16384) | token

@@ -21,13 +21,19 @@
  *
  * The authentication string (AS 'RDS' in RDS's syntax) is not used. Refusals are written to
  * the server's error log with the verifier's reason code, never the token; iamdb's own log
- * and audit record hold the detail. No mutable state: MariaDB authenticates on many
- * threads at once.
+ * and audit record hold the detail.
+ *
+ * Connections to the verifier are kept for further logins (up to POOL_SIZE idle ones, the
+ * plugin's only mutable state, under a mutex: MariaDB authenticates on many threads at
+ * once), so a login costs the verifier one request, not a connection; a kept connection the
+ * verifier has closed is noticed before use (poll) or, failing that, the request is sent
+ * again once on a new one. The plugin's deinit closes them.
  */
 #define _GNU_SOURCE
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 
 #include <mysql/plugin_auth.h>
 
@@ -52,6 +58,54 @@ static MYSQL_SYSVAR_STR(socket, verifier_socket, PLUGIN_VAR_RQCMDARG | PLUGIN_VA
 static MYSQL_SYSVAR_UINT(timeout, verifier_timeout_ms, PLUGIN_VAR_RQCMDARG | PLUGIN_VAR_READONLY,
 			 "Milliseconds the verifier has to answer one login (connect, send and read)", NULL,
 			 NULL, DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, 0);
+
+/* The idle connections kept for further logins. */
+#define POOL_SIZE 16
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static int pool_fds[POOL_SIZE];
+static int pool_len;
+
+/* pool_take returns a kept connection that is still open and has nothing to read, or -1. */
+static int pool_take(void)
+{
+	for (;;) {
+		pthread_mutex_lock(&pool_lock);
+		int fd = pool_len > 0 ? pool_fds[--pool_len] : -1;
+		pthread_mutex_unlock(&pool_lock);
+		if (fd < 0)
+			return -1;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 0) == 0)
+			return fd;
+		(void)close(fd); /* closed by the verifier, or it sent what nobody asked for */
+	}
+}
+
+/* pool_give keeps fd for a further login, or closes it when POOL_SIZE are kept. */
+static void pool_give(int fd)
+{
+	pthread_mutex_lock(&pool_lock);
+	if (pool_len < POOL_SIZE) {
+		pool_fds[pool_len++] = fd;
+		fd = -1;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	if (fd >= 0)
+		(void)close(fd);
+}
+
+static const struct verifier_pool pool = {pool_take, pool_give};
+
+/* plugin_deinit closes the kept connections (UNINSTALL SONAME, shutdown). */
+static int plugin_deinit(void *p)
+{
+	(void)p;
+	pthread_mutex_lock(&pool_lock);
+	while (pool_len > 0)
+		(void)close(pool_fds[--pool_len]);
+	pthread_mutex_unlock(&pool_lock);
+	return 0;
+}
 
 static struct st_mysql_sys_var *system_variables[] = {MYSQL_SYSVAR(socket), MYSQL_SYSVAR(timeout), NULL};
 
@@ -131,7 +185,7 @@ static int authenticate(MYSQL_PLUGIN_VIO *vio, MYSQL_SERVER_AUTH_INFO *info)
 	char reason[RESP_MAX_LEN + 1];
 	char detail[RESP_MAX_LEN + 160];
 	int err = 0;
-	enum exchange_result r = ask_verifier(path, (int)verifier_timeout_ms, info->user_name, user_len, host,
+	enum exchange_result r = ask_verifier(path, &pool, (int)verifier_timeout_ms, info->user_name, user_len, host,
 					      strlen(host), (const char *)pkt, tok_len, reason, sizeof reason, &err);
 	switch (r) {
 	case EXCHANGE_ALLOW:
@@ -184,7 +238,7 @@ maria_declare_plugin(auth_iamdb){
 	"AWS IAM database authentication: IAM auth tokens checked by iamdb's local verifier",
 	PLUGIN_LICENSE_PROPRIETARY,
 	NULL,
-	NULL,
+	plugin_deinit,
 	0x0100,
 	NULL,
 	system_variables,

@@ -4,12 +4,13 @@
  * connection), shared by the PAM module (pam_iamdb.c) and the MariaDB authentication plugin
  * (auth_iamdb.c). Everything here is static: each of them compiles its own copy.
  *
- * ask_verifier is the whole exchange: it builds the request, sends it over a new Unix
- * stream connection and reads the response, all within one deadline (poll on a
+ * ask_verifier is the whole exchange: it builds the request, sends it over a Unix stream
+ * connection (a new one, or one the caller keeps: struct verifier_pool) and reads the
+ * response, all within one deadline (poll on a
  * non-blocking socket), and answers EXCHANGE_ALLOW only for a complete, well-formed
  * response whose verdict is allow. The token goes to the socket and nowhere else; the
- * copy of the request is wiped before it is freed. No mutable static state: both hosts
- * call it on many threads at once.
+ * copy of the request is wiped before it is freed. No mutable static state here (a pool
+ * is its owner's): both hosts call it on many threads at once.
  */
 #ifndef IAMDB_VERIFIER_H
 #define IAMDB_VERIFIER_H
@@ -232,37 +233,74 @@ static enum exchange_result recv_response(int fd, unsigned char *resp, size_t *r
 }
 
 /*
- * exchange sends req to the verifier at path and reads its response, all before the deadline.
- * On EXCHANGE_ALLOW and EXCHANGE_DENY, reason (RESP_MAX_LEN + 1 bytes) holds the response's
- * reason code, sanitized; on the other results, *err holds the errno of the failure (0 if none).
+ * verifier_pool keeps connections to the verifier for further requests (the MariaDB plugin,
+ * which lives as long as the server; the PAM module opens one per request and passes NULL).
+ * take returns an idle connection or -1; give takes back a connection that answered, to
+ * keep or close.
  */
-static enum exchange_result exchange(const char *path, const unsigned char *req, size_t req_len, int64_t deadline,
-				     char *reason, size_t reason_size, int *err)
-{
-	unsigned char resp[RESP_MAX_LEN];
-	size_t resp_len = 0;
-	*err = 0;
-	reason[0] = '\0';
+struct verifier_pool {
+	int (*take)(void);
+	void (*give)(int fd);
+};
 
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
+/* open_verifier connects a new socket to the verifier at path before the deadline. */
+static enum exchange_result open_verifier(const char *path, int64_t deadline, int *fd, int *err)
+{
+	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (*fd < 0) {
 		*err = errno;
 		return EXCHANGE_UNREACHABLE;
 	}
-	enum exchange_result r = connect_verifier(fd, path, deadline, err);
-	if (r == EXCHANGE_OK)
-		r = send_all(fd, req, req_len, deadline, err);
-	if (r == EXCHANGE_OK)
-		r = recv_response(fd, resp, &resp_len, deadline, err);
-	(void)close(fd);
-	if (r != EXCHANGE_OK)
-		return r;
+	enum exchange_result r = connect_verifier(*fd, path, deadline, err);
+	if (r != EXCHANGE_OK) {
+		(void)close(*fd);
+		*fd = -1;
+	}
+	return r;
+}
 
-	/* recv_response read the header and exactly reasonLen more bytes. */
-	if (memcmp(resp, PROTO_MAGIC, PROTO_MAGIC_LEN) != 0)
-		return EXCHANGE_MALFORMED;
-	sanitize(reason, reason_size, (const char *)resp + RESP_HEADER_LEN, resp_len - RESP_HEADER_LEN);
-	return resp[4] == 1 ? EXCHANGE_ALLOW : EXCHANGE_DENY;
+/*
+ * exchange sends req to the verifier at path and reads its response, all before the deadline,
+ * on a connection of pool's (if any) or a new one. A kept connection that the verifier
+ * closed meanwhile (its idle timeout, a restart: closed before a byte of the answer) is
+ * dropped and the request sent once more on a new connection. On EXCHANGE_ALLOW and
+ * EXCHANGE_DENY, reason (RESP_MAX_LEN + 1 bytes) holds the response's reason code,
+ * sanitized; on the other results, *err holds the errno of the failure (0 if none).
+ */
+static enum exchange_result exchange(const char *path, const struct verifier_pool *pool, const unsigned char *req,
+				     size_t req_len, int64_t deadline, char *reason, size_t reason_size, int *err)
+{
+	unsigned char resp[RESP_MAX_LEN];
+	*err = 0;
+	reason[0] = '\0';
+	for (int attempt = 0;; attempt++) {
+		size_t resp_len = 0;
+		int fd = pool != NULL && attempt == 0 ? pool->take() : -1;
+		int kept = fd >= 0;
+		enum exchange_result r = EXCHANGE_OK;
+		if (!kept)
+			r = open_verifier(path, deadline, &fd, err);
+		if (r == EXCHANGE_OK)
+			r = send_all(fd, req, req_len, deadline, err);
+		if (r == EXCHANGE_OK)
+			r = recv_response(fd, resp, &resp_len, deadline, err);
+		/* recv_response read the header and exactly reasonLen more bytes. */
+		if (r == EXCHANGE_OK && memcmp(resp, PROTO_MAGIC, PROTO_MAGIC_LEN) != 0)
+			r = EXCHANGE_MALFORMED;
+		if (r == EXCHANGE_OK) {
+			if (pool != NULL)
+				pool->give(fd);
+			else
+				(void)close(fd);
+			sanitize(reason, reason_size, (const char *)resp + RESP_HEADER_LEN, resp_len - RESP_HEADER_LEN);
+			return resp[4] == 1 ? EXCHANGE_ALLOW : EXCHANGE_DENY;
+		}
+		if (fd >= 0)
+			(void)close(fd);
+		if (!(kept && r == EXCHANGE_MALFORMED && resp_len == 0))
+			return r;
+		*err = 0;
+	}
 }
 
 static void put_u16(unsigned char *p, size_t v)
@@ -285,14 +323,15 @@ static void errno_text(int err, char *buf, size_t size)
 
 /*
  * ask_verifier asks the verifier at path (1..MAX_SOCKET_PATH_LEN bytes) whether user may log
- * in from host (NULL or "" when unknown) with tok, within timeout_ms. The lengths must be in
+ * in from host (NULL or "" when unknown) with tok, within timeout_ms, on a connection of
+ * pool's or, with pool NULL, a connection of its own. The lengths must be in
  * the protocol's range (the caller checks them, to log its own refusal). On EXCHANGE_ALLOW
  * and EXCHANGE_DENY, reason (RESP_MAX_LEN + 1 bytes) holds the response's reason code,
  * sanitized; otherwise *err holds the errno of the failure (0 if none).
  */
-static enum exchange_result ask_verifier(const char *path, int timeout_ms, const char *user, size_t user_len,
-					 const char *host, size_t host_len, const char *tok, size_t tok_len,
-					 char *reason, size_t reason_size, int *err)
+static enum exchange_result ask_verifier(const char *path, const struct verifier_pool *pool, int timeout_ms,
+					 const char *user, size_t user_len, const char *host, size_t host_len,
+					 const char *tok, size_t tok_len, char *reason, size_t reason_size, int *err)
 {
 	size_t req_len = PROTO_MAGIC_LEN + 2 + user_len + 2 + host_len + 2 + tok_len;
 	*err = 0;
@@ -319,7 +358,7 @@ static enum exchange_result ask_verifier(const char *path, int timeout_ms, const
 	int64_t start = now_ms();
 	enum exchange_result r = EXCHANGE_TIMEOUT;
 	if (start >= 0)
-		r = exchange(path, req, req_len, start + timeout_ms, reason, reason_size, err);
+		r = exchange(path, pool, req, req_len, start + timeout_ms, reason, reason_size, err);
 	explicit_bzero(req, req_len);
 	free(req);
 	return r;

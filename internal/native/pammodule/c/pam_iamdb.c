@@ -262,7 +262,7 @@ IAMDB_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, co
 
 	char reason[RESP_MAX_LEN + 1];
 	int err = 0;
-	enum exchange_result r = ask_verifier(opt.socket_path, opt.timeout_ms, user, user_len, host, host_len, tok,
+	enum exchange_result r = ask_verifier(opt.socket_path, NULL, opt.timeout_ms, user, user_len, host, host_len, tok,
 					      tok_len, reason, sizeof reason, &err);
 
 	char errbuf[128];
