@@ -320,6 +320,17 @@ func TestMariaDBPlugin(t *testing.T) {
 	if _, n2 := v.last(); n2 != n {
 		t.Errorf("an empty password reached the verifier")
 	}
+	// Passwords that cannot be tokens are refused without asking the verifier: over 16 KiB,
+	// or with a NUL byte inside.
+	_, n = v.last()
+	for _, pw := range []string{strings.Repeat("t", 16385), "tok\x00en"} {
+		if _, err := mnative(t, m, true, "u", pw); err == nil || !strings.Contains(err.Error(), "(using password: YES)") {
+			t.Errorf("password of %d bytes: %v, want 1045 using password: YES", len(pw), err)
+		}
+	}
+	if _, n2 := v.last(); n2 != n {
+		t.Errorf("a password that cannot be a token reached the verifier")
+	}
 	// REQUIRE SSL: refused without TLS whatever the verifier says.
 	v.set(true, "", true)
 	if who, err := mnative(t, m, false, "u", token); mysqlErrno(err) != 1045 {
@@ -337,6 +348,7 @@ func TestMariaDBPlugin(t *testing.T) {
 	}
 	logText, _ := os.ReadFile(m.LogFile())
 	if !strings.Contains(string(logText), "AWSAuthenticationPlugin: refused user 'u': cannot reach the verifier at "+localdb.NativeSocket(m.Dir())) ||
+		!strings.Contains(string(logText), "AWSAuthenticationPlugin: refused user 'u': the password is not a token") ||
 		!strings.Contains(string(logText), "AWSAuthenticationPlugin: refused user 'u': expired") {
 		t.Errorf("server log lacks the plugin's refusals:\n%s", logText)
 	}
