@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -371,16 +370,15 @@ func (j *Journal) Record(ctx context.Context, e *Event) error {
 // encodeEvent encodes e as one line of a segment: CloudTrail's JSON (no HTML escaping)
 // and a '\n'.
 func encodeEvent(e *Event) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(e); err != nil { // Encode ends the line with '\n'
-		return nil, fmt.Errorf("audit: encode event: %w", err)
+	b, err := appendEvent(make([]byte, 0, 2048), e)
+	if err != nil {
+		return nil, err
 	}
-	if buf.Len() > MaxEventSize {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrEventTooLarge, buf.Len(), MaxEventSize)
+	b = append(b, '\n')
+	if len(b) > MaxEventSize {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrEventTooLarge, len(b), MaxEventSize)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // newID returns a random (version 4) UUID.
