@@ -1,6 +1,7 @@
 package native
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -266,6 +267,9 @@ func (e *Endpoint) serveConn(c *net.UnixConn) {
 		e.warns.Warn(e.log, "native peer refused", "uid", uid, "pid", pid)
 		return
 	}
+	// Requests are read through a buffer: a request's fields in one read, not one each. It
+	// never holds more than the peer sent, which is this request and, at most, the next.
+	r := bufio.NewReaderSize(c, requestBuffer)
 	for first := true; ; first = false {
 		wait := e.cfg.RequestTimeout
 		if !first {
@@ -275,7 +279,7 @@ func (e *Endpoint) serveConn(c *net.UnixConn) {
 			wait = e.cfg.IdleTimeout
 		}
 		c.SetDeadline(time.Now().Add(wait))
-		req, err := ReadRequest(c)
+		req, err := ReadRequest(r)
 		if !first && !e.setIdle(c, false) {
 			return
 		}
@@ -296,6 +300,9 @@ func (e *Endpoint) serveConn(c *net.UnixConn) {
 		}
 	}
 }
+
+// requestBuffer is serveConn's read buffer: a request with a usual token (1–2 KiB) in one read.
+const requestBuffer = 2048
 
 // setIdle marks c as waiting for a further request (Shutdown closes such connections at
 // once) or as busy again; it reports false if the endpoint is shutting down.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,9 +16,10 @@ import (
 	"github.com/iamdb/iamdb/internal/testenv/authority"
 )
 
-// BenchmarkEndpointAsk is one native login's exchange with the verifier, as the PAM module
-// and MariaDB's plugin make it: connect, request, the login decision (token, registration,
-// rds-db:connect), the log line (text, discarded), answer, close.
+// BenchmarkEndpointAsk is one native login's exchange with the verifier: the request, the
+// login decision (token, registration, rds-db:connect), the log line (text, discarded) and
+// the answer, on a connection of its own (the PAM module: connect and close too) or on a
+// kept one (MariaDB's plugin).
 //
 //	go test -run XXX -bench EndpointAsk -benchmem ./internal/native/
 func BenchmarkEndpointAsk(b *testing.B) {
@@ -29,12 +31,29 @@ func BenchmarkEndpointAsk(b *testing.B) {
 	})
 	req := native.Request{User: "alice", Host: "127.0.0.1", Token: e.Token(b, nativePort, "alice", "alice", time.Time{})}
 	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		resp, err := native.Ask(ctx, socket, req)
-		if err != nil || !resp.Allow {
-			b.Fatalf("Ask = %+v, %v", resp, err)
+	b.Run("connection-each", func(b *testing.B) { // the PAM module
+		b.ReportAllocs()
+		for b.Loop() {
+			resp, err := native.Ask(ctx, socket, req)
+			if err != nil || !resp.Allow {
+				b.Fatalf("Ask = %+v, %v", resp, err)
+			}
 		}
-	}
+	})
+	b.Run("kept-connection", func(b *testing.B) { // MariaDB's plugin
+		c, err := net.Dial("unix", socket)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := native.WriteRequest(c, req); err != nil {
+				b.Fatal(err)
+			}
+			if resp, err := native.ReadResponse(c); err != nil || !resp.Allow {
+				b.Fatalf("ReadResponse = %+v, %v", resp, err)
+			}
+		}
+	})
 }
