@@ -23,7 +23,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"unicode/utf8"
+
+	"github.com/iamdb/iamdb/internal/audit"
 )
 
 // Param is the PostgreSQL startup parameter, and the MySQL connection attribute, that
@@ -93,22 +94,11 @@ type Report struct {
 	HBAError   string `json:"hba_error,omitempty"`
 }
 
-// Clip returns s cut to at most n bytes on a UTF-8 boundary, for a Report's errors.
-func Clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 // Encode returns r as JSON, its error texts clipped; an error if it is still longer than
 // MaxLen (names longer than PostgreSQL's).
 func (r Report) Encode() (string, error) {
 	r.V = Version
-	r.BackendError, r.HBAError, r.CertSubject = Clip(r.BackendError, maxErr), Clip(r.HBAError, maxErr), Clip(r.CertSubject, maxErr)
+	r.BackendError, r.HBAError, r.CertSubject = audit.Clip(r.BackendError, maxErr), audit.Clip(r.HBAError, maxErr), audit.Clip(r.CertSubject, maxErr)
 	b, err := json.Marshal(r)
 	if err != nil {
 		return "", err

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/iamdb/iamdb/internal/audit"
 )
 
 func TestEncodeDecode(t *testing.T) {
@@ -15,7 +17,7 @@ func TestEncodeDecode(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := Decode(s)
-	r.V, r.HBAError = Version, Clip(r.HBAError, maxErr)
+	r.V, r.HBAError = Version, audit.Clip(r.HBAError, maxErr)
 	if err != nil || got != r {
 		t.Errorf("Decode(Encode(r)) = %+v, %v; want %+v", got, err, r)
 	}
