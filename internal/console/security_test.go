@@ -11,8 +11,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/iamdb/iamdb/internal/testenv"
 
 	"github.com/iamdb/iamdb/internal/gateway"
 	"github.com/iamdb/iamdb/internal/iam"
@@ -410,29 +411,11 @@ func TestSecurityLoginCSRF(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink for one test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // Secrets: a new access key's secret and a virtual MFA device's seed are only on the
 // POST's answer (no-store), never in a redirect, a flash, a later page or a log line; a
 // password typed at sign-in is in no log, and what is logged of the form is bounded.
 func TestSecuritySecrets(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	e := newTestEnv(t, func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
