@@ -79,7 +79,7 @@ func planNative(ctx context.Context, enabled bool, log *slog.Logger) *nativeMode
 		n.remove(log)
 		return n
 	}
-	n.plugin = filepath.Join(dir, "auth_iamdb.so")
+	n.plugin = filepath.Join(dir, nativeconf.PluginName+".so")
 	if err := pammodule.BuildMariaDBPlugin(ctx, n.plugin); err != nil {
 		n.plugin, n.pluginOff = "", "cannot build MariaDB's AWSAuthenticationPlugin: "+err.Error()
 		if errors.Is(err, pammodule.ErrToolchainMissing) {

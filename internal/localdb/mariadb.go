@@ -12,11 +12,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/iamdb/iamdb/internal/nativeconf"
+	"github.com/iamdb/iamdb/internal/nativesetup"
 	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/internal/rdsiam"
 )
@@ -113,7 +114,7 @@ type MariaDBNative struct {
 func NativeSocket(dir string) string { return filepath.Join(dir, "native.sock") }
 
 // mariaDBPluginFile is the plugin's file name in the server's plugin directory.
-const mariaDBPluginFile = "auth_iamdb.so"
+const mariaDBPluginFile = nativeconf.PluginName + ".so"
 
 // args returns mariadbd's options for native mode of a server in dir.
 func (n *MariaDBNative) args(dir string) []string {
@@ -127,23 +128,14 @@ func (n *MariaDBNative) args(dir string) []string {
 }
 
 // installPlugin makes dir/plugin the server's plugin directory: links to every file of
-// the system's (from mariadbd --help) and a copy of n.Plugin.
+// the system's (nativesetup.PluginDirOf) and a copy of n.Plugin.
 func (n *MariaDBNative) installPlugin(mariadbd, dir string) error {
 	if n.Plugin == "" {
 		return nil
 	}
-	out, err := exec.Command(mariadbd, "--no-defaults", "--help", "--verbose").Output()
+	system, err := nativesetup.PluginDirOf(context.Background(), mariadbd)
 	if err != nil {
-		return fmt.Errorf("localdb: ask %s for its plugin directory: %w", mariadbd, err)
-	}
-	var system string
-	for _, l := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(l); len(f) == 2 && f[0] == "plugin-dir" {
-			system = f[1]
-		}
-	}
-	if system == "" {
-		return fmt.Errorf("localdb: %s --help --verbose names no plugin-dir", mariadbd)
+		return fmt.Errorf("localdb: the system's MariaDB plugin directory: %w", err)
 	}
 	own := filepath.Join(dir, "plugin")
 	os.RemoveAll(own) // configure runs again for another port

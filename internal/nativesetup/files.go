@@ -111,7 +111,7 @@ func SystemPluginDir(ctx context.Context) string {
 		if !fileExists(name) {
 			continue
 		}
-		if dir, err := pluginDirOf(ctx, name); err == nil {
+		if dir, err := PluginDirOf(ctx, name); err == nil {
 			return dir
 		}
 		break
@@ -119,11 +119,12 @@ func SystemPluginDir(ctx context.Context) string {
 	return DefaultPluginDir
 }
 
-// maxHelpOutput bounds what pluginDirOf reads of the server's help.
+// maxHelpOutput bounds what PluginDirOf reads of the server's help.
 const maxHelpOutput = 4 << 20
 
-// pluginDirOf asks the server binary mariadbd for its compiled-in plugin directory.
-func pluginDirOf(ctx context.Context, mariadbd string) (string, error) {
+// PluginDirOf asks the server binary mariadbd for its compiled-in plugin directory
+// (--no-defaults --help --verbose; the output read is bounded).
+func PluginDirOf(ctx context.Context, mariadbd string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, mariadbd, "--no-defaults", "--help", "--verbose")

@@ -108,7 +108,7 @@ func TestPluginApplyWithoutCompiler(t *testing.T) {
 	}
 }
 
-// pluginDirOf reads plugin-dir from the server's help, and fails on a server that names
+// PluginDirOf reads plugin-dir from the server's help, and fails on a server that names
 // none or fails.
 func TestPluginDirOf(t *testing.T) {
 	t.Parallel()
@@ -124,16 +124,16 @@ func TestPluginDirOf(t *testing.T) {
 	good := script("good", `[ "$*" = "--no-defaults --help --verbose" ] || exit 3
 printf 'plugin-maturity                                              gamma\nplugin-dir                                                   /opt/maria/lib/plugin/\nport 3306\n'
 `)
-	if got, err := pluginDirOf(context.Background(), good); err != nil || got != "/opt/maria/lib/plugin" {
-		t.Errorf("pluginDirOf(good) = %q, %v; want /opt/maria/lib/plugin", got, err)
+	if got, err := PluginDirOf(context.Background(), good); err != nil || got != "/opt/maria/lib/plugin" {
+		t.Errorf("PluginDirOf(good) = %q, %v; want /opt/maria/lib/plugin", got, err)
 	}
 	for name, body := range map[string]string{
 		"none":     "echo port 3306\n",
 		"relative": "echo plugin-dir lib/plugin\n",
 		"fails":    "echo plugin-dir /x; exit 1\n",
 	} {
-		if got, err := pluginDirOf(context.Background(), script(name, body)); err == nil {
-			t.Errorf("pluginDirOf(%s) = %q, want an error", name, got)
+		if got, err := PluginDirOf(context.Background(), script(name, body)); err == nil {
+			t.Errorf("PluginDirOf(%s) = %q, want an error", name, got)
 		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/iamdb/iamdb/internal/localdb"
 	"github.com/iamdb/iamdb/internal/native/pammodule"
+	"github.com/iamdb/iamdb/internal/nativeconf"
 	"github.com/iamdb/iamdb/internal/pki"
 )
 
@@ -175,7 +176,7 @@ func MariaDBPlugin(tb testing.TB) string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	path := filepath.Join(tb.TempDir(), "auth_iamdb.so")
+	path := filepath.Join(tb.TempDir(), nativeconf.PluginName+".so")
 	err := pammodule.BuildMariaDBPlugin(ctx, path)
 	if errors.Is(err, pammodule.ErrToolchainMissing) {
 		missing(tb, err)
