@@ -92,6 +92,9 @@ func PAMService(p PAM) (string, error) {
 	if err := checkArg("socket path", p.Socket); err != nil {
 		return "", err
 	}
+	if err := checkSocketLen(p.Socket); err != nil { // pam_iamdb.so would refuse it at every login
+		return "", err
+	}
 	if p.TimeoutMS < 0 || p.TimeoutMS > MaxTimeoutMS {
 		return "", fmt.Errorf("nativeconf: timeout %d ms out of range 0..%d", p.TimeoutMS, MaxTimeoutMS)
 	}

@@ -265,6 +265,8 @@ func TestPAMService(t *testing.T) {
 		{Module: "m.so", Socket: "/s]"},
 		{Module: "m.so", Socket: "/s", TimeoutMS: -1},
 		{Module: "m.so", Socket: "/s", TimeoutMS: MaxTimeoutMS + 1},
+		// pam_iamdb.so refuses a longer socket= at every login: say so when writing the file.
+		{Module: "m.so", Socket: "/" + strings.Repeat("s", MaxSocketPathBytes)},
 	} {
 		if s, err := PAMService(p); err == nil {
 			t.Errorf("PAMService(%+v) = %q, want an error", p, s)
@@ -362,6 +364,9 @@ func FuzzPAMService(f *testing.F) {
 		s, err := PAMService(PAM{Module: mod, Socket: sock, TimeoutMS: ms})
 		if err != nil {
 			return
+		}
+		if len(sock) > MaxSocketPathBytes {
+			t.Fatalf("PAMService accepted a socket path of %d bytes", len(sock))
 		}
 		n := 0
 		for _, l := range strings.Split(s, "\n") {

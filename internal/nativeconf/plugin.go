@@ -37,12 +37,13 @@ type MariaDBPlugin struct {
 // white space, so those never reach the server as written; the rest (control characters,
 // non-ASCII) has no place in a path the plugin and doctor name in their messages.
 func CheckSocketPath(s string) error {
-	switch {
-	case s == "":
+	if s == "" {
 		return fmt.Errorf("nativeconf: empty socket path")
-	case len(s) > MaxSocketPathBytes:
-		return fmt.Errorf("nativeconf: socket path of %d bytes: a Unix socket's path has at most %d", len(s), MaxSocketPathBytes)
-	case s[0] != '/':
+	}
+	if err := checkSocketLen(s); err != nil {
+		return err
+	}
+	if s[0] != '/' {
 		return fmt.Errorf("nativeconf: socket path %q is not absolute", s)
 	}
 	for i := 0; i < len(s); i++ {
@@ -55,6 +56,14 @@ func CheckSocketPath(s string) error {
 			what = "a non-ASCII byte"
 		}
 		return fmt.Errorf("nativeconf: socket path %q holds %s: a MariaDB option file carries only ASCII letters, digits and /._-+@:,=~%% in it", s, what)
+	}
+	return nil
+}
+
+// checkSocketLen refuses a socket path longer than a sockaddr_un holds.
+func checkSocketLen(s string) error {
+	if len(s) > MaxSocketPathBytes {
+		return fmt.Errorf("nativeconf: socket path of %d bytes: a Unix socket's path has at most %d", len(s), MaxSocketPathBytes)
 	}
 	return nil
 }
