@@ -2,13 +2,13 @@ package workload
 
 import (
 	"context"
-
-	"github.com/iamdb/iamdb/internal/iam"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iamdb/iamdb/internal/iam"
 )
 
 // FuzzTokenCheck: no input panics; only minted, unexpired tokens pass.
