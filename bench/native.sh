@@ -14,6 +14,10 @@
 #               pam     bench_pam (create-db-user --native --pam-service: IDENTIFIED VIA pam):
 #                       the same through auth_pam_v1 and pam_iamdb.so
 #               direct  bench_pw: mysql_native_password over TLS
+#               floor   bench_floor: a password checked in mariadbd by bench/cleartext_floor.c
+#                       after the same AuthSwitch to mysql_clear_password, asking nobody: the
+#                       cost of RDS's protocol before any verification (floor / direct), and
+#                       so what the verifier costs (native / floor)
 #     (c) new TLS logins/s  myload -mode connect                 target native ≥ 0.90× direct
 #         and pam, and pam with the hardened /etc/pam.d/other of "iamdb native-setup
 #         --harden-pam-other" (libpam parses "other" at every pam_start; Debian's loads the
@@ -36,7 +40,7 @@
 # BENCH_ROWS (100000) rows of sbtest1. Needs: root (iamdb dev turns native mode on only as
 # root: the PAM service files go to /etc/pam.d), go, gcc and libpam0g-dev (dev builds
 # pam_iamdb.so), psql, pgbench, mariadb, python3, the PostgreSQL and MariaDB server
-# binaries, and the AWS CLI (/usr/bin/aws) or falls back to "iamdb token" for the tokens.
+# binaries, MariaDB's plugin headers (libmariadbd-dev: the plugin and the floor's), and the AWS CLI (/usr/bin/aws) or falls back to "iamdb token" for the tokens.
 #
 # Every server it starts (iamdb dev and with it the throwaway PostgreSQL and MariaDB) is
 # stopped on exit. Loopback only; the machine's PostgreSQL (5432) and MariaDB (3306) are
@@ -102,6 +106,13 @@ header "iamdb native mode benchmarks (issue 17): IAM logins checked by the datab
 
 # --- build and start -----------------------------------------------------------------------
 go build -o "$WORK/myload" ./bench/myload
+# The floor's plugin (bench/cleartext_floor.c), built as pammodule builds auth_iamdb.so.
+for d in /usr/include/mariadb/server /usr/include/mysql/server /usr/local/include/mariadb/server; do
+	[ -f "$d/mysql/plugin_auth.h" ] && FLOOR_INC=$d && break
+done
+[ -n "${FLOOR_INC:-}" ] || die "MariaDB's server plugin headers are missing (apt-get install -y libmariadbd-dev)"
+"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -fPIC -shared -DMYSQL_DYNAMIC_PLUGIN -I"$FLOOR_INC" \
+	-o "$WORK/cleartext_floor.so" bench/cleartext_floor.c || die "cannot build bench/cleartext_floor.c"
 start_dev
 if [ "$HARDEN" = 1 ]; then
 	# The hardened other, as the product writes it (into a staging directory).
@@ -224,6 +235,11 @@ bin/iamdb create-db-user --native --pam-service "$IAMDB_MYSQL_PAM_SERVICE" --mys
 admin -e "CREATE DATABASE bench;
 CREATE USER 'bench_pw'@'%' IDENTIFIED WITH mysql_native_password USING PASSWORD('$BENCH_PW') REQUIRE SSL;
 GRANT SELECT ON bench.* TO 'bench_iam'@'%', 'bench_pam'@'%', 'bench_pw'@'%';"
+# bench_floor: the floor's user, in dev's throwaway server only (its plugin directory is its own).
+install -m 0755 "$WORK/cleartext_floor.so" "$(admin -N -e "SELECT @@plugin_dir")/cleartext_floor.so"
+admin -e "INSTALL SONAME 'cleartext_floor';
+CREATE USER 'bench_floor'@'%' IDENTIFIED WITH bench_cleartext_floor AS '$BENCH_PW' REQUIRE SSL;
+GRANT SELECT ON bench.* TO 'bench_floor'@'%';"
 [ "$(admin -N -e "SELECT plugin FROM mysql.user WHERE user = 'bench_iam'")" = AWSAuthenticationPlugin ] ||
 	die "bench_iam is not an AWSAuthenticationPlugin user: iamdb dev could not build the plugin (apt-get install -y libmariadbd-dev)"
 say "MariaDB users: $(admin -N -e "SELECT GROUP_CONCAT(CONCAT(user, ' ', plugin, IF(authentication_string = '', '', CONCAT(' ', IF(plugin IN ('pam', 'AWSAuthenticationPlugin'), authentication_string, '<hash>'))), ' ssl_type=', ssl_type) ORDER BY user SEPARATOR '; ') FROM mysql.user WHERE user LIKE 'bench%'")"
@@ -243,13 +259,15 @@ ARGS[direct]="-addr 127.0.0.1:$MY_PORT -user bench_pw -server-name localhost"
 PASS[direct]=$BENCH_PW
 ARGS[pam]="-addr 127.0.0.1:$MY_PORT -user bench_pam -server-name localhost"
 PASS[pam]=$PAM_TOKEN
-for k in native direct pam; do
+ARGS[floor]="-addr 127.0.0.1:$MY_PORT -user bench_floor -server-name localhost"
+PASS[floor]=$BENCH_PW
+for k in native direct pam floor; do
 	# shellcheck disable=SC2086
 	MYLOAD_PASSWORD=${PASS[$k]} "$WORK/myload" -mode connect -c 1 -d 200ms ${ARGS[$k]} -ca "$IAMDB_CA_FILE" -db bench >"$WORK/check" 2>&1 || true
 	grep -q ', 0 failed$' "$WORK/check" || { cat "$WORK/check"; die "MariaDB $k: cannot log in"; }
 	say "check MariaDB $k: $(sed -n 's/^myload connect: //p' "$WORK/check")"
 done
-for k in native pam; do
+for k in native pam floor; do
 	# shellcheck disable=SC2086
 	if refused=$(MYLOAD_PASSWORD=not-a-token "$WORK/myload" -mode connect -c 1 -d 100ms ${ARGS[$k]} -ca "$IAMDB_CA_FILE" -db bench 2>&1) &&
 		grep -q ', 0 failed$' <<<"$refused"; then
@@ -282,10 +300,10 @@ my_run() {
 
 say "## (c) MariaDB: new TLS logins per second: myload -mode connect -c $C -d ${T}s (connect, select 1, close), median of $REPEAT"
 if [ "$HARDEN" = 1 ]; then
-	say "   native: AWSAuthenticationPlugin; pam: through PAM with the system's $OTHER; hardened: pam with the hardened $OTHER (iamdb native-setup --harden-pam-other), switched in for those runs only; direct: password logins"
+	say "   native: AWSAuthenticationPlugin; pam: through PAM with the system's $OTHER; hardened: pam with the hardened $OTHER (iamdb native-setup --harden-pam-other), switched in for those runs only; direct: password logins; floor: the AuthSwitch to mysql_clear_password and a password checked in mariadbd (bench/cleartext_floor.c), no verifier"
 fi
 for i in $(seq 1 "$REPEAT"); do
-	keys="$(order "$i") pam"
+	keys="$(order "$i" | sed 's/ / floor /') pam"
 	[ "$HARDEN" = 1 ] && keys="$keys hardened"
 	for k in $keys; do
 		if [ "$k" = hardened ]; then
@@ -299,7 +317,7 @@ for i in $(seq 1 "$REPEAT"); do
 	done
 done
 medians myconnect "logins/s (median)"
-for k in pam $([ "$HARDEN" = 1 ] && echo hardened); do
+for k in floor pam $([ "$HARDEN" = 1 ] && echo hardened); do
 	# shellcheck disable=SC2086
 	MED[myconnect-$k]=$(median ${RUNS[myconnect-$k]})
 	say "$(printf '%-7s %10s %s' "$k" "${MED[myconnect-$k]}" "logins/s (median)")"
@@ -353,6 +371,8 @@ line() { row "$1" "${MED[$2-native]}" "${MED[$2-direct]}" "$(ratio "${MED[$2-nat
 line "(a) PostgreSQL new TLS logins/s (\`pgbench -C -S\`; direct: SCRAM-SHA-256)" pg-C 0.90
 line "(b) PostgreSQL steady \`pgbench -S\` tps" pg 0.98
 line "(c) MariaDB new TLS logins/s (\`myload -mode connect\`; direct: mysql_native_password)" myconnect 0.90
+say "| (c) … the floor: the AuthSwitch to mysql_clear_password, a password checked in mariadbd, no verifier | ${MED[myconnect-floor]} | ${MED[myconnect-direct]} | **$(ratio "${MED[myconnect-floor]}" "${MED[myconnect-direct]}")×** | — | — |"
+say "| (c) … native / floor: what the verifier costs a login beyond the protocol | ${MED[myconnect-native]} | ${MED[myconnect-floor]} (floor) | **$(ratio "${MED[myconnect-native]}" "${MED[myconnect-floor]}")×** | — | — |"
 row "(c) … through PAM (auth_pam_v1, pam_iamdb.so)" "${MED[myconnect-pam]}" "${MED[myconnect-direct]}" "$(ratio "${MED[myconnect-pam]}" "${MED[myconnect-direct]}")" 0.90
 if [ "$HARDEN" = 1 ]; then
 	row "(c) … through PAM with the hardened $OTHER" "${MED[myconnect-hardened]}" "${MED[myconnect-direct]}" "$(ratio "${MED[myconnect-hardened]}" "${MED[myconnect-direct]}")" 0.90
@@ -385,6 +405,9 @@ cpuline() {
 cpuline "(a) PostgreSQL login (\`pgbench -C -S\`)" pg-C 0.90
 cpuline "(b) PostgreSQL \`pgbench -S\` transaction" pg 0.98
 cpuline "(c) MariaDB login (\`myload -mode connect\`)" myconnect 0.90
+FLOOR_US=$(per_op_us "${ALL[myconnect-floor]}" "${OPS[myconnect-floor]}")
+say "| (c) … the floor (no verifier) | $FLOOR_US | $(per_op_us "${ALL[myconnect-direct]}" "${OPS[myconnect-direct]}") | **$(ratio "$(per_op_us "${ALL[myconnect-direct]}" "${OPS[myconnect-direct]}")" "$FLOOR_US")×** | — | — |"
+say "| (c) … floor / native: the verifier's share | $(per_op_us "${ALL[myconnect-native]}" "${OPS[myconnect-native]}") | $FLOOR_US (floor) | **$(ratio "$FLOOR_US" "$(per_op_us "${ALL[myconnect-native]}" "${OPS[myconnect-native]}")")×** | — | — |"
 for k in pam $([ "$HARDEN" = 1 ] && echo hardened); do
 	n=$(per_op_us "${ALL[myconnect-$k]}" "${OPS[myconnect-$k]}") d=$(per_op_us "${ALL[myconnect-direct]}" "${OPS[myconnect-direct]}")
 	row "(c) … $k" "$n" "$d" "$(ratio "$d" "$n")" 0.90
