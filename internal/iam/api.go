@@ -80,6 +80,7 @@ type Caller struct {
 
 	name     string           // user or role name
 	roleKey  string           // entityKey of the role, for role sessions
+	advisor  string           // the access advisor's key of the principal (principalKey)
 	identity []*policy.Policy // compiled identity policies
 	boundary *policy.Policy   // permissions boundary, if any
 	sessionP []*policy.Policy // session policies, if any

@@ -70,3 +70,37 @@ func BenchmarkAuthorizeConnect(b *testing.B) {
 		}
 	}
 }
+
+// TestLoginAdvisorAllocs pins what the access advisor's bookkeeping allocates per login
+// (every gateway and native login notes rds-db:connect and its dbuser): the two record
+// keys, nothing more — the principal's key is the Caller's, and a record's "where" is
+// stored only when it changes. (AuthorizeConnect as a whole is BenchmarkAuthorizeConnect:
+// its policy.Context comes from a sync.Pool, which the race detector empties at random.)
+// Not parallel, and the watch loop stopped: AllocsPerRun counts the whole process's
+// allocations.
+func TestLoginAdvisorAllocs(t *testing.T) {
+	e := newEnv(t)
+	e.quiesce()
+	u := e.user(e.admin, "app", allow("rds-db:connect", "*"))
+	r := e.role(e.admin, "r", trustARN(e.admin.ARN), allow("rds-db:connect", "*"))
+	out, err := e.s.AssumeRole(e.ctx, e.admin, AssumeRoleInput{RoleARN: r.ARN, RoleSessionName: "warm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := e.s.LookupKey(e.ctx, out.Credentials.AccessKeyID, out.Credentials.SessionToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dbuser = "arn:aws:rds-db:us-east-1:123456789012:dbuser:db-ABC/app"
+	for _, c := range []*Caller{u, sess.Principal} {
+		login := func() {
+			now := e.clock.Now()
+			e.s.noteUse(c, "rds-db:connect", "us-east-1", now)
+			e.s.noteLogin(c, dbuser, "us-east-1", now)
+		}
+		login() // the records' cells are made on first use
+		if n := testing.AllocsPerRun(200, login); n > 2 {
+			t.Errorf("%s: the advisor allocates %.0f times per login, want at most 2 (its two keys)", c.Type, n)
+		}
+	}
+}

@@ -60,8 +60,7 @@ func (s *Service) lookupSession(snap *snapshot, akid, tok string) (token.Key[*Ca
 		s.sessCache.CompareAndSwap(cache, new(sessionCache))
 		cache = s.sessCache.Load()
 	}
-	e := &sessionEntry{token: tok, key: key, p: p}
-	e.from, e.managed = sessionDeps(snap, p)
+	e := newSessionEntry(snap, tok, key, p)
 	if _, loaded := cache.m.Swap(akid, e); !loaded {
 		cache.n.Add(1)
 	}
@@ -113,7 +112,7 @@ func (s *Service) sessionCaller(snap *snapshot, p *sessionPayload) (*Caller, err
 		Account: p.A, ARN: sessARN, UserID: uid, Type: CallerAssumedRole, AccessKeyID: p.K,
 		Principal: policy.Principal{ARN: r.arn, SessionARN: sessARN, Account: p.A, Type: policy.PrincipalAssumedRole, UserID: uid},
 		Tags:      tags, Session: sess, name: r.name, roleKey: rk, identity: r.identity, boundary: r.boundary,
-		tagCtx: makeTagCtx(tags), broken: r.broken,
+		tagCtx: makeTagCtx(tags), broken: r.broken, advisor: "role/" + rk,
 	}
 	if p.P != "" || len(p.PA) > 0 {
 		missing := false

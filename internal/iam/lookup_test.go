@@ -32,6 +32,22 @@ func TestLookupKeyAllocs(t *testing.T) {
 	if got != alice {
 		t.Error("a warm lookup returned another Caller than the first one")
 	}
+
+	// A session token seen before: its cache entry holds what it checks the snapshot with.
+	r := e.role(e.admin, "r", trustARN(e.admin.ARN), allow("rds-db:connect", "*"))
+	out, err := e.s.AssumeRole(e.ctx, e.admin, AssumeRoleInput{RoleARN: r.ARN, RoleSessionName: "warm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := func() {
+		if _, err := e.s.LookupKey(e.ctx, out.Credentials.AccessKeyID, out.Credentials.SessionToken); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lookup()
+	if allocs := testing.AllocsPerRun(1000, lookup); allocs != 0 {
+		t.Errorf("LookupKey of a session token seen before: %v allocations per call, want 0", allocs)
+	}
 }
 
 // TestLookupKeyNeverStale changes, one at a time, everything a user's Caller is made of —

@@ -70,41 +70,45 @@ type sessionCache struct {
 }
 
 type sessionEntry struct {
-	token   string
-	key     token.Key[*Caller]
-	from    *principal       // the user or role it was built from
-	managed []*policy.Policy // snapshot.managed of the payload's PA, in order
-	p       *sessionPayload
+	token    string
+	key      token.Key[*Caller]
+	fromKey  string           // the entity key of the user or role it was built from
+	fromUser bool             // fromKey is a user's (GetSessionToken), not a role's
+	from     *principal       // that user or role
+	managed  []*policy.Policy // snapshot.managed of the payload's PA, in order
+	p        *sessionPayload
 }
 
-// sessionDeps returns what a session's Caller is built from in snap: its user or role, and
-// the managed session policies.
-func sessionDeps(snap *snapshot, p *sessionPayload) (*principal, []*policy.Policy) {
-	var from *principal
-	if p.U != "" {
-		from = snap.users.Get(entityKey(p.A, lastSegment(p.U)))
+// newSessionEntry records what a session's Caller is built from in snap: its user or role,
+// and the managed session policies.
+func newSessionEntry(snap *snapshot, tok string, key token.Key[*Caller], p *sessionPayload) *sessionEntry {
+	e := &sessionEntry{token: tok, key: key, p: p, fromUser: p.U != ""}
+	if e.fromUser {
+		e.fromKey = entityKey(p.A, lastSegment(p.U))
 	} else {
-		from = snap.roles.Get(entityKey(p.A, roleNameOf(p.R)))
+		e.fromKey = entityKey(p.A, roleNameOf(p.R))
 	}
-	var managed []*policy.Policy
+	e.from = e.fromIn(snap)
 	if len(p.PA) > 0 {
-		managed = make([]*policy.Policy, len(p.PA))
+		e.managed = make([]*policy.Policy, len(p.PA))
 		for i, a := range p.PA {
-			managed[i] = snap.managed.Get(a)
+			e.managed[i] = snap.managed.Get(a)
 		}
 	}
-	return from, managed
+	return e
+}
+
+// fromIn returns the user or role e was built from as snap has it, or nil.
+func (e *sessionEntry) fromIn(snap *snapshot) *principal {
+	if e.fromUser {
+		return snap.users.Get(e.fromKey)
+	}
+	return snap.roles.Get(e.fromKey)
 }
 
 // valid reports whether e still holds in snap.
 func (e *sessionEntry) valid(snap *snapshot) bool {
-	var from *principal
-	if e.p.U != "" {
-		from = snap.users.Get(entityKey(e.p.A, lastSegment(e.p.U)))
-	} else {
-		from = snap.roles.Get(entityKey(e.p.A, roleNameOf(e.p.R)))
-	}
-	if from != e.from {
+	if e.fromIn(snap) != e.from {
 		return false
 	}
 	for i, a := range e.p.PA {
@@ -202,7 +206,7 @@ func (p *principal) userCaller(akid string) *Caller {
 		Account: p.account, ARN: p.arn, UserID: p.id, Type: CallerUser, AccessKeyID: akid,
 		Principal: policy.Principal{ARN: p.arn, Account: p.account, Type: policy.PrincipalUser, UserID: p.id},
 		Tags:      p.tags, name: p.name, identity: p.identity, boundary: p.boundary,
-		tagCtx: p.tagCtx, broken: p.broken,
+		tagCtx: p.tagCtx, broken: p.broken, advisor: "user/" + entityKey(p.account, p.name),
 	}
 }
 

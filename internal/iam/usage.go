@@ -77,22 +77,17 @@ func (u *usageTracker) noteAdvisor(m *sync.Map, key string, w usageWhere, now ti
 		return
 	}
 	if old := c.where.Load(); old == nil || *old != w {
-		c.where.Store(&w)
+		nw := w // on the heap only when stored
+		c.where.Store(&nw)
 	}
 	c.at.Store(t)
 }
 
 // principalKey is the advisor's key of c's principal: "user/ACCT/name" for a user (and
-// its GetSessionToken sessions), "role/ACCT/name" for a role session; "" for root.
-func principalKey(c *Caller) string {
-	switch {
-	case c.Type == CallerUser && c.name != "":
-		return "user/" + entityKey(c.Account, c.name)
-	case c.Type == CallerAssumedRole && c.roleKey != "":
-		return "role/" + c.roleKey
-	}
-	return ""
-}
+// its GetSessionToken sessions), "role/ACCT/name" for a role session; "" for root and
+// federated callers. The Caller's constructors (userCaller, sessionCaller) make it once:
+// a Caller is kept per key, and every login notes its principal twice.
+func principalKey(c *Caller) string { return c.advisor }
 
 // noteUse records that c made a request for action (service:Action) in region.
 func (s *Service) noteUse(c *Caller, action, region string, now time.Time) {
