@@ -35,6 +35,23 @@ func Escape(s string) string {
 	return s
 }
 
+// DecodeSignature decodes a signature's 64 hex digits (either case) into dst, without
+// allocating; it reports false, leaving dst partly written, for anything else.
+func DecodeSignature(dst *[32]byte, s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := range dst {
+		hi, ok1 := unhex(s[2*i])
+		lo, ok2 := unhex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
 func unhex(c byte) (byte, bool) {
 	switch {
 	case '0' <= c && c <= '9':

@@ -1,6 +1,8 @@
 package sigv4
 
 import (
+	"bytes"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,6 +90,26 @@ func FuzzVerifyPresigned(f *testing.F) {
 			if _, err := s.VerifyPresigned(&Request{Host: host, Path: path, Query: string(b)}, secretFor, now, 5*time.Minute); err == nil {
 				t.Fatalf("VerifyPresigned accepts %q and %q", query, b)
 			}
+		}
+	})
+}
+
+// FuzzDecodeSignature: DecodeSignature accepts exactly what encoding/hex decodes to 32
+// bytes, and decodes it the same.
+func FuzzDecodeSignature(f *testing.F) {
+	f.Add(strings.Repeat("0a", 32))
+	f.Add(strings.Repeat("Ff", 32))
+	f.Add(strings.Repeat("g0", 32))
+	f.Add("00")
+	f.Fuzz(func(t *testing.T, s string) {
+		var got [32]byte
+		ok := DecodeSignature(&got, s)
+		want, err := hex.DecodeString(s)
+		if wantOK := err == nil && len(want) == 32; ok != wantOK {
+			t.Fatalf("DecodeSignature(%q) = %v, encoding/hex: %d bytes, %v", s, ok, len(want), err)
+		}
+		if ok && !bytes.Equal(got[:], want) {
+			t.Fatalf("DecodeSignature(%q) = %x, want %x", s, got, want)
 		}
 	})
 }

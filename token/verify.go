@@ -209,7 +209,7 @@ func (v *Verifier[P]) Verify(ctx context.Context, tok, user string) (Result[P], 
 		return Result[P]{}, fmt.Errorf("%w: %d, want %d", ErrPortNotAllowed, port, v.port)
 	}
 	var want [32]byte
-	if len(p.sig) != 64 || !decodeHex32(&want, p.sig) {
+	if !sigv4.DecodeSignature(&want, p.sig) {
 		return Result[P]{}, fmt.Errorf("%w: X-Amz-Signature must be 64 hex digits", ErrMalformed)
 	}
 	key, err := v.lookupKey(ctx, &p, c.akid, now)
@@ -572,32 +572,4 @@ func clip(s string) string {
 		return s[:64] + "…"
 	}
 	return s
-}
-
-// decodeHex32 decodes 64 hex digits (either case) into dst without allocating.
-func decodeHex32(dst *[32]byte, s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := range dst {
-		hi, ok1 := fromHex(s[2*i])
-		lo, ok2 := fromHex(s[2*i+1])
-		if !ok1 || !ok2 {
-			return false
-		}
-		dst[i] = hi<<4 | lo
-	}
-	return true
-}
-
-func fromHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
