@@ -44,6 +44,10 @@ type Record struct {
 	User     string         // the database user
 	Source   netip.AddrPort // the client; the zero value when unknown (native MariaDB), port 0 natively
 	IAM      bool           // an IAM (token) login, not a password one
+	// IAMKnown says IAM false means a password login: the gateway asked the database
+	// whether User is a member of rds_iam. A login refused before that (a bad user name,
+	// no TLS, the lookup failing) is neither, and its event leaves iamLogin out.
+	IAMKnown bool
 	// Principal and AccessKeyID say who signed the token, when it was verified.
 	Principal   string
 	AccessKeyID string

@@ -95,7 +95,9 @@ func (r *Record) Event() *audit.Event {
 		"databaseUser": r.User,
 		"engine":       r.Engine,
 		"mode":         r.Mode,
-		"iamLogin":     r.IAM,
+	}
+	if r.IAM || r.IAMKnown {
+		data["iamLogin"] = r.IAM
 	}
 	if r.ResourceID != "" {
 		data["resourceId"] = r.ResourceID

@@ -69,4 +69,16 @@ func TestRecordEvent(t *testing.T) {
 	if strings.Contains(s, "backendSessionId") || strings.Contains(s, "tlsVersion") {
 		t.Errorf("Event() = %s: absent fields present", s)
 	}
+	if !strings.Contains(s, `"iamLogin":true`) {
+		t.Errorf("Event() = %s: an IAM login without iamLogin true", s)
+	}
+	// A password login says so; a login refused before anyone knew says neither.
+	r.IAM, r.IAMKnown = false, true
+	if b, _ := json.Marshal(r.Event()); !strings.Contains(string(b), `"iamLogin":false`) {
+		t.Errorf("a password login's event = %s, want iamLogin false", b)
+	}
+	r.IAMKnown = false
+	if b, _ := json.Marshal(r.Event()); strings.Contains(string(b), "iamLogin") {
+		t.Errorf("the event of a login refused before the membership lookup = %s, want no iamLogin", b)
+	}
 }

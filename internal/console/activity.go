@@ -322,7 +322,9 @@ func isLogin(e *audit.Event) bool {
 }
 
 // isPasswordLogin says whether e is a database login with the database's own password,
-// not an IAM token: the gateway records iamLogin false (access.Record.Event).
+// not an IAM token: the gateway records iamLogin false (access.Record.Event). A login it
+// refused before it knew (a bad user name, no TLS) has no iamLogin, and is no password
+// login.
 func isPasswordLogin(e *audit.Event) bool {
 	iamLogin, ok := e.AdditionalEventData["iamLogin"].(bool)
 	return isLogin(e) && ok && !iamLogin

@@ -44,7 +44,7 @@ func (e *testEnv) callerOf(user string) *iam.Caller {
 // access key is an IAM login, one without a password login.
 func (e *testEnv) login(t time.Time, rec access.Record) {
 	e.t.Helper()
-	rec.Engine, rec.Mode, rec.IAM = "postgres", access.ModeGateway, rec.Caller != nil || rec.AccessKeyID != ""
+	rec.Engine, rec.Mode, rec.IAM, rec.IAMKnown = "postgres", access.ModeGateway, rec.Caller != nil || rec.AccessKeyID != "", true
 	if rec.Region == "" {
 		rec.Region = testRegion
 	}

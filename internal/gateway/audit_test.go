@@ -101,6 +101,25 @@ func TestAuditLoginPG(t *testing.T) {
 		audittest.JPath(ref, "additionalEventData", "reason") != "expired" || audittest.JPath(ref, "userIdentity", "type") != "Unknown" {
 		t.Errorf("refused login event = %v", ref)
 	}
+	for _, ev := range []map[string]any{ok, ref} {
+		if got := audittest.JPath(ev, "additionalEventData", "iamLogin"); got != true {
+			t.Errorf("an IAM user's login: iamLogin = %v, want true", got)
+		}
+	}
+
+	// Refused before anyone asked whether the user is an IAM user: the event does not say
+	// it was a password login (nor an IAM one).
+	long := strings.Repeat("u", 64)
+	if _, err := gw.connect(t, long, tok); err == nil {
+		t.Fatal("a 64-byte user name was accepted")
+	}
+	evs = events.Decoded(t)
+	if len(evs) != 3 || audittest.JPath(evs[2], "additionalEventData", "reason") != "invalid-user" {
+		t.Fatalf("events after an invalid user name: %v", evs)
+	}
+	if got, has := evs[2]["additionalEventData"].(map[string]any)["iamLogin"]; has {
+		t.Errorf("a refusal before the membership lookup says iamLogin = %v", got)
+	}
 
 	// A login that cannot be recorded does not succeed.
 	events.SetFail(true)

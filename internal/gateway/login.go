@@ -181,7 +181,7 @@ func loginChecks[S any](ctx context.Context, g *Gateway, c loginClient[S], rec *
 		r.kind = refuseUnavailable
 		return r, false, false
 	}
-	rec.IAM = isIAM
+	rec.IAM, rec.IAMKnown = isIAM, true
 	if !c.secure() && isIAM {
 		return g.noSSL(r, rec, log), false, false
 	}
