@@ -37,13 +37,21 @@ func Escape(s string) string {
 
 // DecodeSignature decodes a signature's 64 hex digits (either case) into dst, without
 // allocating; it reports false, leaving dst partly written, for anything else.
-func DecodeSignature(dst *[32]byte, s string) bool {
-	if len(s) != 64 {
+func DecodeSignature(dst *[32]byte, s string) bool { return decodeHex(dst[:], s, false) }
+
+// decodeHex decodes 2*len(dst) hex digits into dst; lowerOnly refuses 'A'-'F' (the
+// signatures this package verifies itself are lower-case, as AWS writes them).
+func decodeHex(dst []byte, s string, lowerOnly bool) bool {
+	if len(s) != 2*len(dst) {
 		return false
 	}
 	for i := range dst {
-		hi, ok1 := unhex(s[2*i])
-		lo, ok2 := unhex(s[2*i+1])
+		c1, c2 := s[2*i], s[2*i+1]
+		if lowerOnly && ('A' <= c1 && c1 <= 'F' || 'A' <= c2 && c2 <= 'F') {
+			return false
+		}
+		hi, ok1 := unhex(c1)
+		lo, ok2 := unhex(c2)
 		if !ok1 || !ok2 {
 			return false
 		}

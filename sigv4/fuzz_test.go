@@ -95,7 +95,7 @@ func FuzzVerifyPresigned(f *testing.F) {
 }
 
 // FuzzDecodeSignature: DecodeSignature accepts exactly what encoding/hex decodes to 32
-// bytes, and decodes it the same.
+// bytes, and decodes it the same; with lowerOnly, only that without 'A'-'F'.
 func FuzzDecodeSignature(f *testing.F) {
 	f.Add(strings.Repeat("0a", 32))
 	f.Add(strings.Repeat("Ff", 32))
@@ -110,6 +110,10 @@ func FuzzDecodeSignature(f *testing.F) {
 		}
 		if ok && !bytes.Equal(got[:], want) {
 			t.Fatalf("DecodeSignature(%q) = %x, want %x", s, got, want)
+		}
+		// This package's own verification takes lower-case digits only.
+		if lower := decodeHex(got[:], s, true); lower != (ok && !strings.ContainsAny(s, "ABCDEF")) {
+			t.Fatalf("decodeHex(%q, lowerOnly) = %v", s, lower)
 		}
 	})
 }

@@ -99,7 +99,7 @@ func (s *Signer) VerifyPresigned(r *Request, secretFor func(accessKeyID string) 
 		return Verified{}, ErrMissingAuth
 	}
 	var sig [sha256.Size]byte
-	if !decodeSignature(sig[:], sigRaw) {
+	if !decodeHex(sig[:], sigRaw, true) {
 		return Verified{}, fmt.Errorf("%w: X-Amz-Signature", ErrMalformedAuth)
 	}
 	alg, _ := q.Raw("X-Amz-Algorithm")
@@ -182,7 +182,7 @@ func (s *Signer) VerifyHeader(r *http.Request, payloadHash string, secretFor fun
 		return Verified{}, err
 	}
 	var sig [sha256.Size]byte
-	if !decodeSignature(sig[:], sigStr) {
+	if !decodeHex(sig[:], sigStr, true) {
 		return Verified{}, fmt.Errorf("%w: Signature", ErrMalformedAuth)
 	}
 	cred, ok := parseCredential(credStr, false)
@@ -352,30 +352,6 @@ func headerPayloadHash(h http.Header, payloadHash string) (string, error) {
 		return "", ErrPayloadHash
 	}
 	return payload, nil
-}
-
-// decodeSignature decodes 64 lower-case hex digits into dst.
-func decodeSignature(dst []byte, s string) bool {
-	if len(s) != 2*len(dst) {
-		return false
-	}
-	for i := 0; i < len(dst); i++ {
-		hi, ok1 := lowerHex(s[2*i])
-		lo, ok2 := lowerHex(s[2*i+1])
-		if !ok1 || !ok2 {
-			return false
-		}
-		dst[i] = hi<<4 | lo
-	}
-	return true
-}
-
-// lowerHex is unhex without the upper-case digits.
-func lowerHex(c byte) (byte, bool) {
-	if 'A' <= c && c <= 'F' {
-		return 0, false
-	}
-	return unhex(c)
 }
 
 type credential struct{ akid, day, region, service string }
