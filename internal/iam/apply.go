@@ -76,67 +76,106 @@ func apply(prev *snapshot, rev int64, items map[[2]string]*store.Item, b *builde
 	if len(items) == 0 {
 		return &n, nil
 	}
-	byKind := map[string][]string{}
-	for k := range items {
-		byKind[k[0]] = append(byKind[k[0]], k[1])
+	a := &applier{
+		n: &n, prev: prev, b: b, items: items, byKind: map[string][]string{},
+		dirtyUsers: map[string]bool{}, dirtyRoles: map[string]bool{}, dirtyKeys: map[string]bool{},
 	}
-	for _, keys := range byKind {
+	for k := range items {
+		a.byKind[k[0]] = append(a.byKind[k[0]], k[1])
+	}
+	for _, keys := range a.byKind {
 		slices.Sort(keys)
 	}
-	doc := func(kind, key string, v any) bool {
-		it := items[[2]string{kind, key}]
-		return it != nil && json.Unmarshal(it.Value, v) == nil
-	}
-	dirtyUsers, dirtyRoles, dirtyKeys := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	var dirtyARNs []string
+	a.accounts()
+	a.policies()
+	a.groups()
+	a.users()
+	a.roles()
+	a.resolve()
+	lost := a.keys()
+	a.databases()
+	return &n, lost
+}
 
-	if keys := byKind[kindAccount]; len(keys) > 0 {
-		n.accounts = maps.Clone(prev.accounts)
-		for _, key := range keys {
-			if d := new(accountDoc); doc(kindAccount, key, d) {
-				n.accounts[key] = d
-			} else {
-				delete(n.accounts, key)
-			}
+// applier is one apply in progress: the snapshot being built, the changed items by kind,
+// and the principals and keys that must be resolved again.
+type applier struct {
+	n, prev *snapshot
+	b       *builder
+	items   map[[2]string]*store.Item
+	byKind  map[string][]string // kind → changed keys, sorted
+
+	dirtyUsers, dirtyRoles, dirtyKeys map[string]bool
+	dirtyARNs                         []string // managed policies changed
+}
+
+// doc decodes the changed item (kind, key) into v; false if it was deleted (or does not
+// decode, which the full build treats alike).
+func (a *applier) doc(kind, key string, v any) bool {
+	it := a.items[[2]string{kind, key}]
+	return it != nil && json.Unmarshal(it.Value, v) == nil
+}
+
+func (a *applier) accounts() {
+	keys := a.byKind[kindAccount]
+	if len(keys) == 0 {
+		return
+	}
+	n := a.n
+	n.accounts = maps.Clone(a.prev.accounts)
+	for _, key := range keys {
+		if d := new(accountDoc); a.doc(kindAccount, key, d) {
+			n.accounts[key] = d
+		} else {
+			delete(n.accounts, key)
 		}
 	}
+}
 
-	// Managed policies: the principals that attach them (directly or through a group) or
-	// use them as boundary resolve again.
-	for _, key := range byKind[kindPolicy] {
+// policies applies managed policies: the principals that attach them (directly or through
+// a group) or use them as boundary resolve again.
+func (a *applier) policies() {
+	n := a.n
+	for _, key := range a.byKind[kindPolicy] {
 		if old, ok := n.policyARNs.Lookup(key); ok {
 			n.managed = n.managed.Delete(old)
 			n.policyARNs = n.policyARNs.Delete(key)
-			dirtyARNs = append(dirtyARNs, old)
+			a.dirtyARNs = append(a.dirtyARNs, old)
 		}
-		if d := new(policyDoc); doc(kindPolicy, key, d) {
-			a := policyARN(keyAccount(key), d.Path, d.Name)
-			n.policyARNs = n.policyARNs.Set(key, a)
-			if p := b.managed(a, d); p != nil {
-				n.managed = n.managed.Set(a, p)
+		if d := new(policyDoc); a.doc(kindPolicy, key, d) {
+			pa := policyARN(keyAccount(key), d.Path, d.Name)
+			n.policyARNs = n.policyARNs.Set(key, pa)
+			if p := a.b.managed(pa, d); p != nil {
+				n.managed = n.managed.Set(pa, p)
 			}
-			dirtyARNs = append(dirtyARNs, a)
+			a.dirtyARNs = append(a.dirtyARNs, pa)
 		}
 	}
+}
 
-	// Groups: their members resolve again.
-	for _, key := range byKind[kindGroup] {
+// groups applies groups: their members resolve again.
+func (a *applier) groups() {
+	n := a.n
+	for _, key := range a.byKind[kindGroup] {
 		if old := n.groups.Get(key); old != nil {
 			n.uses = removeRefs(n.uses, old.attached, refKey(refGroup, key))
 			n.groups = n.groups.Delete(key)
 		}
-		if d := new(groupDoc); doc(kindGroup, key, d) {
-			g := b.groupSrc(d)
+		if d := new(groupDoc); a.doc(kindGroup, key, d) {
+			g := a.b.groupSrc(d)
 			n.groups = n.groups.Set(key, g)
 			n.uses = addRefs(n.uses, g.attached, refKey(refGroup, key))
 		}
 		for u := range n.members.Get(key).All() {
-			dirtyUsers[u] = true
+			a.dirtyUsers[u] = true
 		}
 	}
+}
 
-	// Users and roles: their own documents.
-	for _, key := range byKind[kindUser] {
+// users applies users' own documents; resolve completes them.
+func (a *applier) users() {
+	n := a.n
+	for _, key := range a.byKind[kindUser] {
 		if old := n.users.Get(key); old != nil {
 			n.uses = removeRefs(n.uses, old.src.policyRefs(), refKey(refUser, key))
 			for _, g := range old.src.groups {
@@ -144,78 +183,92 @@ func apply(prev *snapshot, rev int64, items map[[2]string]*store.Item, b *builde
 			}
 			n.users = n.users.Delete(key)
 		}
-		if d := new(userDoc); doc(kindUser, key, d) {
-			p := b.user(key, d)
+		if d := new(userDoc); a.doc(kindUser, key, d) {
+			p := a.b.user(key, d)
 			n.uses = addRefs(n.uses, p.src.policyRefs(), refKey(refUser, key))
 			for _, g := range p.src.groups {
 				n.members = addRefs(n.members, []string{entityKey(p.account, g)}, key)
 			}
-			n.users = n.users.Set(key, p) // resolved below
+			n.users = n.users.Set(key, p)
 		}
-		dirtyUsers[key] = true
+		a.dirtyUsers[key] = true
 	}
-	for _, key := range byKind[kindRole] {
+}
+
+// roles applies roles' own documents; resolve completes them.
+func (a *applier) roles() {
+	n := a.n
+	for _, key := range a.byKind[kindRole] {
 		if old := n.roles.Get(key); old != nil {
 			n.uses = removeRefs(n.uses, old.src.policyRefs(), refKey(refRole, key))
 			n.roles = n.roles.Delete(key)
 		}
-		if d := new(roleDoc); doc(kindRole, key, d) {
-			p := b.role(key, d)
+		if d := new(roleDoc); a.doc(kindRole, key, d) {
+			p := a.b.role(key, d)
 			n.uses = addRefs(n.uses, p.src.policyRefs(), refKey(refRole, key))
-			n.roles = n.roles.Set(key, p) // resolved below
+			n.roles = n.roles.Set(key, p)
 		}
-		dirtyRoles[key] = true
+		a.dirtyRoles[key] = true
 	}
+}
 
-	for _, a := range dirtyARNs {
-		for ref := range n.uses.Get(a).All() {
+// resolve resolves again every user and role that a changed document reaches (through a
+// changed managed policy, directly or by group), and marks their access keys for new
+// Callers.
+func (a *applier) resolve() {
+	n := a.n
+	for _, pa := range a.dirtyARNs {
+		for ref := range n.uses.Get(pa).All() {
 			kind, ek := ref[:1], ref[1:]
 			switch kind {
 			case refUser:
-				dirtyUsers[ek] = true
+				a.dirtyUsers[ek] = true
 			case refRole:
-				dirtyRoles[ek] = true
+				a.dirtyRoles[ek] = true
 			case refGroup:
 				for u := range n.members.Get(ek).All() {
-					dirtyUsers[u] = true
+					a.dirtyUsers[u] = true
 				}
 			}
 		}
 	}
-	for key := range dirtyRoles {
+	for key := range a.dirtyRoles {
 		if p := n.roles.Get(key); p != nil {
 			n.roles = n.roles.Set(key, resolveRole(p, n.managed.Get))
 		}
 	}
-	for key := range dirtyUsers {
+	for key := range a.dirtyUsers {
 		if p := n.users.Get(key); p != nil {
 			n.users = n.users.Set(key, resolveUser(p, n.managed.Get, n.groups.Get))
 		}
 		for _, id := range n.userKeys.Get(key) {
-			dirtyKeys[id] = true // new Callers
+			a.dirtyKeys[id] = true
 		}
 	}
+}
 
-	// Access keys: their own documents, and those of the users above.
-	for _, key := range byKind[kindKey] {
+// keys applies access keys' own documents and gives every marked key its user's new
+// Caller; it returns the IDs of keys that became unsealable.
+func (a *applier) keys() (lost []string) {
+	n := a.n
+	for _, key := range a.byKind[kindKey] {
 		old := n.keys.Get(key)
 		if old != nil {
 			n.userKeys = removeKeyID(n.userKeys, old.user, key)
 			n.keys = n.keys.Delete(key)
 		}
-		if d := new(keyDoc); doc(kindKey, key, d) {
+		if d := new(keyDoc); a.doc(kindKey, key, d) {
 			uk := entityKey(d.Account, d.User)
 			if old != nil && old.user == uk {
 				uk = old.user
 			}
-			e := b.keyEntry(d, uk, old)
+			e := a.b.keyEntry(d, uk, old)
 			n.userKeys = addKeyID(n.userKeys, uk, key)
 			n.keys = n.keys.Set(key, e)
 		}
-		dirtyKeys[key] = true
+		a.dirtyKeys[key] = true
 	}
-	var lost []string
-	for _, key := range slices.Sorted(maps.Keys(dirtyKeys)) {
+	for _, key := range slices.Sorted(maps.Keys(a.dirtyKeys)) {
 		e := n.keys.Get(key)
 		if e == nil {
 			n.unsealable = n.unsealable.Delete(key)
@@ -232,19 +285,24 @@ func apply(prev *snapshot, rev int64, items map[[2]string]*store.Item, b *builde
 		}
 		n.keys = n.keys.Set(key, withCaller(e, u))
 	}
+	return lost
+}
 
-	if keys := byKind[kindDB]; len(keys) > 0 {
-		n.dbDocs = maps.Clone(prev.dbDocs)
-		for _, key := range keys {
-			if d := new(dbDoc); doc(kindDB, key, d) {
-				n.dbDocs[key] = d.database()
-			} else {
-				delete(n.dbDocs, key)
-			}
-		}
-		n.dbs, n.byEndpoint = indexDatabases(n.dbDocs)
+func (a *applier) databases() {
+	keys := a.byKind[kindDB]
+	if len(keys) == 0 {
+		return
 	}
-	return &n, lost
+	n := a.n
+	n.dbDocs = maps.Clone(a.prev.dbDocs)
+	for _, key := range keys {
+		if d := new(dbDoc); a.doc(kindDB, key, d) {
+			n.dbDocs[key] = d.database()
+		} else {
+			delete(n.dbDocs, key)
+		}
+	}
+	n.dbs, n.byEndpoint = indexDatabases(n.dbDocs)
 }
 
 // addRefs returns index with ref added to the set of each of keys.
