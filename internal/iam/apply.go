@@ -117,19 +117,7 @@ func (a *applier) doc(kind, key string, v any) bool {
 }
 
 func (a *applier) accounts() {
-	keys := a.byKind[kindAccount]
-	if len(keys) == 0 {
-		return
-	}
-	n := a.n
-	n.accounts = maps.Clone(a.prev.accounts)
-	for _, key := range keys {
-		if d := new(accountDoc); a.doc(kindAccount, key, d) {
-			n.accounts[key] = d
-		} else {
-			delete(n.accounts, key)
-		}
-	}
+	a.n.accounts, _ = applyDocs(a, kindAccount, a.prev.accounts, func(d *accountDoc) *accountDoc { return d })
 }
 
 // policies applies managed policies: the principals that attach them (directly or through
@@ -289,20 +277,29 @@ func (a *applier) keys() (lost []string) {
 }
 
 func (a *applier) databases() {
-	keys := a.byKind[kindDB]
-	if len(keys) == 0 {
-		return
+	if m, changed := applyDocs(a, kindDB, a.prev.dbDocs, (*dbDoc).database); changed {
+		a.n.dbDocs = m
+		a.n.dbs, a.n.byEndpoint = indexDatabases(m)
 	}
-	n := a.n
-	n.dbDocs = maps.Clone(a.prev.dbDocs)
+}
+
+// applyDocs returns prev with the changed documents of kind applied (each decoded into a
+// D and kept as conv of it), a copy if any changed, and whether any did. For the kinds
+// kept in a plain map, copied whole on change because they are few.
+func applyDocs[D, V any](a *applier, kind string, prev map[string]V, conv func(*D) V) (map[string]V, bool) {
+	keys := a.byKind[kind]
+	if len(keys) == 0 {
+		return prev, false
+	}
+	m := maps.Clone(prev)
 	for _, key := range keys {
-		if d := new(dbDoc); a.doc(kindDB, key, d) {
-			n.dbDocs[key] = d.database()
+		if d := new(D); a.doc(kind, key, d) {
+			m[key] = conv(d)
 		} else {
-			delete(n.dbDocs, key)
+			delete(m, key)
 		}
 	}
-	n.dbs, n.byEndpoint = indexDatabases(n.dbDocs)
+	return m, true
 }
 
 // addRefs returns index with ref added to the set of each of keys.
