@@ -271,10 +271,11 @@ func parsePrefix(s string) (netip.Prefix, bool) {
 func (c *cond) eval(ctx *Context) bool {
 	vals := ctx.lookup(c.key)
 	if c.fam == famNull {
-		// "true": the key must be absent; "false": present. Values are OR-ed.
-		return slices.Contains(c.bools, len(vals) == 0)
+		// "true": the key must be absent or null; "false": present with a value. Values
+		// are OR-ed.
+		return slices.Contains(c.bools, nullDataset(vals))
 	}
-	if len(vals) == 0 {
+	if len(vals) == 0 || c.set != setNone && nullDataset(vals) {
 		switch {
 		case c.set == setAllValues:
 			return true // ForAllValues is true when the key is absent or empty.
@@ -311,6 +312,18 @@ func (c *cond) eval(ctx *Context) bool {
 		}
 		return c.neg
 	}
+}
+
+// nullDataset reports whether a key's values are what AWS calls a null dataset: none, or
+// only empty strings (a tag may have an empty value). Null and the set operators treat it
+// as absent; the plain operators compare the empty string like any other value.
+func nullDataset(vals []Value) bool {
+	for i := range vals {
+		if vals[i].typ != TypeString || vals[i].text != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // matchOne reports whether one request value matches any policy value under the base

@@ -30,6 +30,10 @@
 //     key holding "not-an-ip") matches no policy value, so a negated operator holds.
 //   - A single-valued operator given a multivalued key holds when any request value
 //     matches; its negation holds when none does.
+//   - A key whose values are all empty strings (a tag with an empty value) is a "null
+//     dataset", as the guide calls "an empty string": Null "true" holds on it and "false"
+//     fails, ForAllValues holds and ForAnyValue fails, as on a missing key. The plain
+//     operators, …IfExists included, see it as present with the value "".
 //   - A variable's value is matched literally: a '*' inside a tag value is not a wildcard.
 //   - "${" without a closing "}" or with an invalid key is literal text.
 //   - In the same account, a resource-based Allow for "*" (or {"AWS":"*"}) grants like an
