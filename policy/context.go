@@ -27,6 +27,8 @@ const (
 	KeyMultiFactorAuthAge     = "aws:multifactorauthage"     // numeric (seconds), MFA sessions only
 	KeySourceIdentity         = "aws:sourceidentity"         // string
 	KeySourceIP               = "aws:sourceip"               // IP address
+	KeyPrincipalIsAWSService  = "aws:principalisawsservice"  // bool: false for every signed request iamdb sees
+	KeyFederatedProvider      = "aws:federatedprovider"      // string: the OIDC provider's ARN, web identity sessions
 	KeyResourceTagPrefix      = "aws:resourcetag/"           // + tag key: string, single
 	KeyRequestTagPrefix       = "aws:requesttag/"            // + tag key: string, single
 	KeyTagKeys                = "aws:tagkeys"                // string, multivalued

@@ -122,6 +122,10 @@ type Session struct {
 	// Console says the session is a console sign-in's (ConsoleSignIn): a session of the
 	// user that may call IAM without MFA, as the user signed in with a password.
 	Console bool
+	// FederatedProvider is the ARN of the OIDC provider whose token AssumeRoleWithWebIdentity
+	// took: aws:FederatedProvider in the session's requests. Sessions it assumes in turn
+	// (role chaining) do not carry it: their role was assumed with AssumeRole.
+	FederatedProvider string
 }
 
 // Tag is an IAM tag.

@@ -71,6 +71,7 @@ func fillContext(pc *policy.Context, c *Caller, info RequestInfo, now time.Time)
 	pc.Set(policy.KeyCurrentTime, policy.Date(now))
 	pc.Set(policy.KeyEpochTime, policy.Number(float64(now.Unix())))
 	pc.Set(policy.KeySecureTransport, policy.Bool(info.SecureTransport))
+	pc.Set(policy.KeyPrincipalIsAWSService, policy.Bool(false)) // every request here is signed by an IAM principal
 	if info.SourceIP.IsValid() {
 		pc.Set(policy.KeySourceIP, policy.IP(info.SourceIP))
 	}
@@ -85,6 +86,9 @@ func fillContext(pc *policy.Context, c *Caller, info RequestInfo, now time.Time)
 		}
 		if sess.SourceIdentity != "" {
 			pc.Set(policy.KeySourceIdentity, policy.String(sess.SourceIdentity))
+		}
+		if sess.FederatedProvider != "" {
+			pc.Set(policy.KeyFederatedProvider, policy.String(sess.FederatedProvider))
 		}
 	}
 }

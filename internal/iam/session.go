@@ -43,6 +43,7 @@ type sessionPayload struct {
 	C  bool              `json:"c,omitempty"`  // chained
 	M  int64             `json:"m,omitempty"`  // MFA authentication time, Unix nanoseconds; 0: no MFA
 	CS bool              `json:"cs,omitempty"` // a console session (ConsoleSignIn)
+	FP string            `json:"fp,omitempty"` // OIDC provider ARN (AssumeRoleWithWebIdentity)
 }
 
 func (p *sessionPayload) session() *Session {
@@ -50,7 +51,7 @@ func (p *sessionPayload) session() *Session {
 		AccessKeyID: p.K, RoleARN: p.R, RoleID: p.RI, UserARN: p.U, UserID: p.UI, Name: p.N,
 		Tags: p.T, TransitiveTagKeys: p.TT, SourceIdentity: p.SI, Policy: p.P, PolicyARNs: p.PA,
 		IssuedAt: time.Unix(0, p.I).UTC(), Expiration: time.Unix(p.E, 0).UTC(), Chained: p.C,
-		MFAAuthenticated: p.M != 0, MFAAuthTime: mfaTime(p.M), Console: p.CS,
+		MFAAuthenticated: p.M != 0, MFAAuthTime: mfaTime(p.M), Console: p.CS, FederatedProvider: p.FP,
 	}
 }
 

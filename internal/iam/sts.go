@@ -58,6 +58,7 @@ type sessionRequest struct {
 	transitive []string
 	sourceID   string
 	chained    bool
+	provider   string // the OIDC provider's ARN (AssumeRoleWithWebIdentity): aws:FederatedProvider
 }
 
 // AssumeRole returns temporary credentials for a role session, after evaluating the
@@ -301,7 +302,7 @@ func (s *Service) issueRoleSession(r *sessionRequest, now time.Time) (AssumeRole
 	p := &sessionPayload{
 		K: akid, S: secret, A: r.role.account, R: r.role.arn, RI: r.role.id, N: r.name,
 		T: r.tags, TT: r.transitive, SI: r.sourceID, P: r.policy, PA: r.policyARNs,
-		I: now.UnixNano(), E: exp.Unix(), C: r.chained,
+		I: now.UnixNano(), E: exp.Unix(), C: r.chained, FP: r.provider,
 	}
 	tok, err := s.sealSession(p)
 	if err == errSessionTooLarge {

@@ -95,7 +95,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWi
 	if role == nil || role.arn != in.RoleARN || role.broken || role.trust == nil {
 		return zero, deny
 	}
-	req.role = role
+	req.role, req.provider = role, idt.providerARN
 	if err := s.authorizeWebIdentity(ctx, &req, idt, now, deny); err != nil {
 		return zero, err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/iamdb/iamdb/internal/jwt"
+	"github.com/iamdb/iamdb/policy"
 )
 
 // fakeKeys is a WebIdentityKeySource holding key sets by issuer URL; a forced refresh
@@ -312,5 +313,51 @@ func TestIssuerHostPath(t *testing.T) {
 		if hp != tc.hp || fetch != tc.fetch || ok != (tc.hp != "") {
 			t.Errorf("issuerHostPath(%q) = %q, %q, %v, want %q, %q", tc.iss, hp, fetch, ok, tc.hp, tc.fetch)
 		}
+	}
+}
+
+// AWS global condition keys, aws:FederatedProvider: "When the resulting role session's
+// temporary credentials are used to make a request, the request context identifies the
+// IdP that authenticated the original federated identity. Availability – This key is
+// present in the role-session of a role that was assumed using OpenID Connect (OIDC)
+// provider, and in the role-trust policy when an OIDC provider is used to call
+// AssumeRoleWithWebIdentity."
+// So a Deny on aws:FederatedProvider in the role's own policy must stop rds-db:connect of a
+// web-identity (IRSA) session, and an Allow conditioned on it must grant.
+func TestWebIdentitySessionFederatedProvider(t *testing.T) {
+	w := newWebEnv(t)
+	db, err := w.s.RegisterDatabase(w.ctx, DatabaseSpec{Identifier: "db", Engine: "postgres", Port: 5432, Endpoints: []string{"db.example"}, IAMAuth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := "arn:aws:rds-db:*:*:dbuser:" + db.ResourceID + "/app"
+	denyFromIdP := `{"Version":"2012-10-17","Statement":[
+	  {"Effect":"Allow","Action":"rds-db:connect","Resource":"` + res + `"},
+	  {"Effect":"Deny","Action":"rds-db:connect","Resource":"*","Condition":{"StringEquals":{"aws:FederatedProvider":"` + webProviderARN + `"}}}]}`
+	allowFromIdP := `{"Version":"2012-10-17","Statement":[
+	  {"Effect":"Allow","Action":"rds-db:connect","Resource":"` + res + `","Condition":{"StringEquals":{"aws:FederatedProvider":"` + webProviderARN + `"}}}]}`
+	trust := federatedTrust(`"sts:AssumeRoleWithWebIdentity"`, `{"StringEquals":{"`+webHP+`:sub":"`+webSub+`"}}`)
+	for _, tt := range []struct {
+		name, doc string
+		want      policy.Effect
+	}{
+		{"deny-on-provider", denyFromIdP, policy.ExplicitDeny}, // allow where AWS denies
+		{"allow-on-provider", allowFromIdP, policy.Allowed},    // deny where AWS allows
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := w.role(w.admin, "irsa-"+tt.name, trust, tt.doc)
+			out, err := w.s.AssumeRoleWithWebIdentity(w.ctx, AssumeRoleWithWebIdentityInput{RoleARN: r.ARN, RoleSessionName: "pod-1", WebIdentityToken: w.token(nil)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := w.caller(out.Credentials.AccessKeyID, out.Credentials.SessionToken)
+			d, err := w.s.AuthorizeConnect(w.ctx, c, db, "app", RequestInfo{SecureTransport: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Effect != tt.want {
+				t.Errorf("AuthorizeConnect = %v (%s), AWS: %v (aws:FederatedProvider = %s in the role session's context)", d.Effect, d.Reason, tt.want, webProviderARN)
+			}
+		})
 	}
 }
