@@ -57,7 +57,9 @@
 //
 // JSON documents, one store.Update per mutation (read-modify-write inside it, indexes in
 // the same transaction). Names are unique case-insensitively, so keys use the lower-case
-// name; documents keep the name as given.
+// name; documents keep the name as given. A request may name an entity in any case; it is
+// authorized on the ARN built from the stored path and name (nameOf), since policies match
+// ARNs case-sensitively and a Deny on user/Boss must hold for "boss".
 //
 //	kind       key                                   value
 //	account    ACCT                                  accountDoc {id, alias, created}

@@ -548,3 +548,76 @@ func TestInstanceProfileEscalation(t *testing.T) {
 		t.Fatal("AssumeRoleForWorkload without a service issued a session")
 	}
 }
+
+// A Deny on an entity's ARN must hold however the caller spells the entity's name: IAM
+// names are case-insensitive, ARNs in policies case-sensitive, so the resource ARN must be
+// built from the stored name.
+func TestEscalationNameCase(t *testing.T) {
+	e := newEnv(t)
+	e.user(e.admin, "Boss", "")
+	e.role(e.admin, "Admin", trustARN(me))
+	e.role(e.admin, "plain", trustARN(me))
+	if _, err := e.s.CreateInstanceProfile(e.ctx, e.admin, CreateInstanceProfileInput{InstanceProfileName: "Web"}); err != nil {
+		t.Fatal(err)
+	}
+	guard := `{"Version":"2012-10-17","Statement":[` +
+		stmtJSON("Allow", "*", "*", "") + "," +
+		stmtJSON("Deny", "iam:*", arnA("instance-profile/Web"), "") + "," +
+		stmtJSON("Deny", "iam:*", arnA("user/Boss"), "") + "," +
+		stmtJSON("Deny", "iam:*", arnA("role/Admin"), "") + "," +
+		stmtJSON("Deny", "sts:AssumeRole", arnA("role/Admin"), "") + `]}`
+	c := e.user(e.admin, "mallory", guard)
+	if err := e.s.AttachUserPolicy(e.ctx, c, "Boss", adminPolicy); code(err) != CodeAccessDenied {
+		t.Fatalf("AttachUserPolicy(Boss) = %v, want AccessDenied", err)
+	}
+	if _, err := e.s.CreateAccessKey(e.ctx, c, "BOSS"); code(err) != CodeAccessDenied {
+		t.Errorf("CreateAccessKey(BOSS) = %v, want AccessDenied (Deny on user/Boss)", err)
+	}
+	if err := e.s.AttachUserPolicy(e.ctx, c, "boss", adminPolicy); code(err) != CodeAccessDenied {
+		t.Errorf("AttachUserPolicy(boss) = %v, want AccessDenied (Deny on user/Boss)", err)
+	}
+	if _, err := e.s.GetUser(e.ctx, c, "boss"); code(err) != CodeAccessDenied {
+		t.Errorf("GetUser(boss) = %v, want AccessDenied (Deny on user/Boss)", err)
+	}
+	if err := e.s.DeleteUser(e.ctx, c, "BOSS"); code(err) != CodeAccessDenied {
+		t.Errorf("DeleteUser(BOSS) = %v, want AccessDenied (Deny on user/Boss)", err)
+	}
+	if err := e.s.UpdateAssumeRolePolicy(e.ctx, c, "ADMIN", trustARN(me)); code(err) != CodeAccessDenied {
+		t.Errorf("UpdateAssumeRolePolicy(ADMIN) = %v, want AccessDenied (Deny on role/Admin)", err)
+	}
+	if err := e.s.PutRolePolicy(e.ctx, c, "admin", "x", allow("*", "*")); code(err) != CodeAccessDenied {
+		t.Errorf("PutRolePolicy(admin) = %v, want AccessDenied (Deny on role/Admin)", err)
+	}
+	if err := e.s.AddRoleToInstanceProfile(e.ctx, c, "web", "plain"); code(err) != CodeAccessDenied {
+		t.Errorf("AddRoleToInstanceProfile(web) = %v, want AccessDenied (Deny on instance-profile/Web)", err)
+	}
+	if _, err := e.s.AssumeRole(e.ctx, c, AssumeRoleInput{RoleARN: arnA("role/ADMIN"), RoleSessionName: "s1"}); code(err) != CodeAccessDenied {
+		t.Errorf("AssumeRole(role/ADMIN) = %v, want AccessDenied (Deny on role/Admin)", err)
+	}
+}
+
+// The same bypass, end to end: a user allowed IAM except on the administrators' group
+// joins it by spelling its name in another case, and becomes an administrator.
+func TestEscalationGroupNameCase(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.s.CreateGroup(e.ctx, e.admin, CreateGroupInput{GroupName: "Admins"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.AttachGroupPolicy(e.ctx, e.admin, "Admins", adminPolicy); err != nil {
+		t.Fatal(err)
+	}
+	c := e.user(e.admin, "mallory", `{"Version":"2012-10-17","Statement":[`+
+		stmtJSON("Allow", "iam:AddUserToGroup", "*", "")+","+
+		stmtJSON("Deny", "iam:*", arnA("group/Admins"), "")+`]}`)
+	if err := e.s.AddUserToGroup(e.ctx, c, "Admins", "mallory"); code(err) != CodeAccessDenied {
+		t.Fatalf("AddUserToGroup(Admins) = %v, want AccessDenied", err)
+	}
+	err := e.s.AddUserToGroup(e.ctx, c, "admins", "mallory")
+	if err == nil {
+		t.Errorf("AddUserToGroup(admins) succeeded despite the Deny on group/Admins; now admin: %v", gained(e, c.AccessKeyID, "") == nil)
+	}
+}
+
+// AWS stores a trust policy's user or role ARN as that principal's unique ID, "to
+// mitigate the risk of someone escalating their privileges by removing and recreating the
+// role or user": a user recreated under a deleted user's name is not trusted.

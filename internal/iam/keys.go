@@ -77,7 +77,7 @@ func (s *Service) updateOrView(ctx context.Context, run func(context.Context, fu
 		if err != nil {
 			return err
 		}
-		if err := s.authorize(ctx, c, action, ek.arn(c.Account, pathOf(ok, d.entityPath()), name), entityRequest(req, d, ok)); err != nil {
+		if err := s.authorize(ctx, c, action, ek.arn(c.Account, pathOf(ok, d.entityPath()), nameOf(ok, d.entityName(), name)), entityRequest(req, d, ok)); err != nil {
 			return err
 		}
 		if !ok {

@@ -57,7 +57,7 @@ func (s *Service) profileOp(ctx context.Context, c *Caller, action, name string,
 		if ok {
 			req = &Request{ResourceTags: d.Tags}
 		}
-		if err := s.authorize(ctx, c, action, profileARN(c.Account, pathOf(ok, d.Path), name), req); err != nil {
+		if err := s.authorize(ctx, c, action, profileARN(c.Account, pathOf(ok, d.Path), nameOf(ok, d.Name, name)), req); err != nil {
 			return err
 		}
 		if !ok {

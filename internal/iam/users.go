@@ -34,6 +34,17 @@ func pathOf(ok bool, path string) string {
 	return "/"
 }
 
+// nameOf is the name to authorize a request for an entity by: the stored one if the entity
+// exists, else the one requested. Names are case-insensitive in IAM but ARNs in policies
+// are matched case-sensitively, so a Deny naming user/Boss must hold for a request that
+// says "boss".
+func nameOf(ok bool, stored, requested string) string {
+	if ok {
+		return stored
+	}
+	return requested
+}
+
 // userName resolves an optional user name: empty means the calling IAM user.
 func userName(c *Caller, name string) (string, error) {
 	if name != "" {
@@ -117,7 +128,7 @@ func (s *Service) GetUser(ctx context.Context, c *Caller, name string) (User, er
 		if err != nil {
 			return err
 		}
-		if err := s.authorize(ctx, c, "iam:GetUser", userARN(c.Account, pathOf(ok, d.Path), name), entityRequest(nil, d, ok)); err != nil {
+		if err := s.authorize(ctx, c, "iam:GetUser", userARN(c.Account, pathOf(ok, d.Path), nameOf(ok, d.Name, name)), entityRequest(nil, d, ok)); err != nil {
 			return err
 		}
 		if !ok {
@@ -162,7 +173,7 @@ func (s *Service) DeleteUser(ctx context.Context, c *Caller, name string) error 
 		if err != nil {
 			return err
 		}
-		if err := s.authorize(ctx, c, "iam:DeleteUser", userARN(c.Account, pathOf(ok, d.Path), name), entityRequest(nil, d, ok)); err != nil {
+		if err := s.authorize(ctx, c, "iam:DeleteUser", userARN(c.Account, pathOf(ok, d.Path), nameOf(ok, d.Name, name)), entityRequest(nil, d, ok)); err != nil {
 			return err
 		}
 		switch {
