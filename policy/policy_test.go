@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -293,6 +294,57 @@ func TestEvaluateConcurrent(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		if d := <-done; d.Effect != Allowed {
 			t.Errorf("Evaluate() = %+v", d)
+		}
+	}
+}
+
+// A trust policy's user and role entries, once bound to unique IDs, name whoever has the
+// ID (a renamed user still) and not whoever now has the ARN (a user deleted and created
+// again under the same name), as AWS's trust policies, which store unique IDs.
+func TestBindPrincipalIDs(t *testing.T) {
+	const (
+		userARN = "arn:aws:iam::111122223333:user/alice"
+		roleARN = "arn:aws:iam::111122223333:role/hop"
+	)
+	trust := mustParseDoc(t, `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Principal":{"AWS":["`+userARN+`","`+roleARN+`"]},"Action":"sts:AssumeRole"}]}`,
+		WithKind(KindTrust))
+	if got := trust.PrincipalARNs(); !slices.Equal(got, []string{userARN, roleARN}) {
+		t.Errorf("PrincipalARNs = %q", got)
+	}
+	if trust.BindPrincipalIDs(map[string]string{"arn:aws:iam::111122223333:user/bob": "AIDABOB"}) != trust {
+		t.Error("binding no entry made a new policy")
+	}
+	bound := trust.BindPrincipalIDs(map[string]string{userARN: "AIDAALICE", roleARN: "AROAHOP"})
+	user := func(a, id string) Principal {
+		return Principal{ARN: a, Account: "111122223333", Type: PrincipalUser, UserID: id}
+	}
+	session := func(id string) Principal {
+		return Principal{ARN: roleARN, SessionARN: "arn:aws:sts::111122223333:assumed-role/hop/s", Account: "111122223333",
+			Type: PrincipalAssumedRole, UserID: id + ":s"}
+	}
+	hopAllows := mustParseDoc(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}`)
+	for _, tt := range []struct {
+		name   string
+		policy *Policy
+		p      Principal
+		want   Effect
+	}{
+		{"unbound, the ARN", trust, user(userARN, "AIDANEW"), Allowed},
+		{"bound, the same user", bound, user(userARN, "AIDAALICE"), Allowed},
+		{"bound, the same user renamed", bound, user("arn:aws:iam::111122223333:user/alicia", "AIDAALICE"), Allowed},
+		{"bound, a new user of that name", bound, user(userARN, "AIDANEW"), ImplicitDeny},
+		{"bound, a principal without an ID", bound, user(userARN, ""), ImplicitDeny},
+		{"bound, a session of the role", bound, session("AROAHOP"), Allowed},
+		{"bound, a session of a new role of that name", bound, session("AROANEW"), ImplicitDeny},
+	} {
+		in := &Input{Action: "sts:AssumeRole", Resource: "arn:aws:iam::111122223333:role/target", Principal: tt.p,
+			ResourcePolicy: tt.policy, TrustPolicy: true, Context: &Context{}}
+		if tt.p.SessionARN != "" {
+			in.Identity = []*Policy{hopAllows}
+		}
+		if d := Evaluate(in); d.Effect != tt.want {
+			t.Errorf("%s: %v (%s), want %v", tt.name, d.Effect, d.Reason, tt.want)
 		}
 	}
 }

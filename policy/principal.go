@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/iamdb/iamdb/arn"
@@ -83,6 +84,78 @@ func (p *Principal) account() string {
 	return ""
 }
 
+// entityID is the unique ID of the user or role p is or is a session of: its UserID up to
+// any ':' (AIDA… of a user, AROA… of a role); "" if it has none.
+func (p *Principal) entityID() string {
+	id, _, _ := strings.Cut(p.UserID, ":")
+	return id
+}
+
+// PrincipalARNs returns the IAM user and role ARNs that the policy's Principal and
+// NotPrincipal elements name, each once, in the order they first appear. Role session
+// ARNs, accounts, services and identity providers are not among them.
+func (p *Policy) PrincipalARNs() []string {
+	var out []string
+	for i := range p.stmts {
+		if ps := p.stmts[i].principals; ps != nil {
+			for _, a := range ps.arns {
+				if isEntityARN(a) && !slices.Contains(out, a) {
+					out = append(out, a)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// isEntityARN reports whether a (a principal ARN, already validated) names an IAM user or
+// role.
+func isEntityARN(a string) bool {
+	parts, ok := arn.Split(a)
+	return ok && parts[2] == "iam" && (strings.HasPrefix(parts[5], "user/") || strings.HasPrefix(parts[5], "role/"))
+}
+
+// BindPrincipalIDs returns the policy with each Principal and NotPrincipal entry that
+// names a user or role ARN in ids bound to that unique ID (AIDA… or AROA…): the entry then
+// names the principal whose UserID is, or starts with, that ID followed by ':', and no one
+// else. AWS turns a trust policy's user and role ARNs into unique IDs when it stores the
+// policy, so that a user or role deleted and created again under the same name is not the
+// one the policy named. The result shares everything but the bound principal sets with p;
+// if ids binds no entry of p, it is p.
+func (p *Policy) BindPrincipalIDs(ids map[string]string) *Policy {
+	var stmts []statement
+	for i := range p.stmts {
+		ps := p.stmts[i].principals
+		if ps == nil {
+			continue
+		}
+		var bound []string
+		for j, a := range ps.arns {
+			if id := ids[a]; id != "" && isEntityARN(a) {
+				if bound == nil {
+					bound = make([]string, len(ps.arns))
+				}
+				bound[j] = id
+			}
+		}
+		if bound == nil {
+			continue
+		}
+		if stmts == nil {
+			stmts = slices.Clone(p.stmts)
+		}
+		nps := *ps
+		nps.ids = bound
+		stmts[i].principals = &nps
+	}
+	if stmts == nil {
+		return p
+	}
+	b := *p.body
+	b.stmts = stmts
+	return &Policy{name: p.name, body: &b}
+}
+
 // grant says how a resource-based policy's Allow named the principal; it decides whether
 // the grant stands on its own in the same account. Larger is stronger.
 type grant uint8
@@ -101,6 +174,7 @@ type principalSet struct {
 	awsAny    bool // {"AWS":"*"}
 	accounts  []string
 	arns      []string
+	ids       []string // if not nil, beside arns: the unique ID an entry is bound to, or ""
 	services  []string
 	federated []string
 	canonical int // CanonicalUser entries: accepted, never match
@@ -116,7 +190,17 @@ func (ps *principalSet) match(p *Principal) grant {
 	if ps.awsAny && isAWS {
 		g = max(g, grantWildcard)
 	}
-	for _, a := range ps.arns {
+	for i, a := range ps.arns {
+		if i < len(ps.ids) && ps.ids[i] != "" {
+			// Bound: the entry names whoever has the ID, under any ARN, and no one else.
+			if id := p.entityID(); id == ps.ids[i] {
+				if p.SessionARN == "" {
+					return grantDirect
+				}
+				g = max(g, grantRole)
+			}
+			continue
+		}
 		switch {
 		case p.SessionARN != "" && a == p.SessionARN:
 			return grantDirect

@@ -157,7 +157,13 @@
 //     account, so only the trust policy can allow; its context adds HOST/PATH:sub,
 //     HOST/PATH:aud (the matched audience), HOST/PATH:amr, aws:FederatedProvider (the
 //     provider ARN) and the session tag keys. The session is an ordinary role session: its
-//     caller is the assumed-role ARN and it logs in through the gateways like any other.
+//     caller is the assumed-role ARN and it logs in through the gateways like any other;
+//     its requests carry aws:FederatedProvider (sessions it assumes in turn do not).
+//   - A trust policy's user and role ARNs in accounts the authority holds are bound to the
+//     principals' unique IDs when the policy is stored (roleDoc.TrustIDs, bindTrust), as
+//     AWS stores IDs: one that does not exist is MalformedPolicyDocument "Invalid
+//     principal in policy", and one deleted and created again is not trusted. GetRole
+//     returns the document as written (AWS shows the ID of a deleted principal).
 //   - Revoked or orphaned sessions fail at LookupKey (invalid session token), not with
 //     AccessDenied at each request as AWS's AWSRevokeOlderSessions policy does.
 //   - A managed session policy deleted after the session was issued allows nothing.

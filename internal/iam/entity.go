@@ -12,6 +12,7 @@ type entity interface {
 	hold() *holder
 	entityName() string
 	entityPath() string
+	entityID() string
 }
 
 func (d *userDoc) hold() *holder       { return &d.holder }
@@ -23,6 +24,9 @@ func (d *roleDoc) entityName() string  { return d.Name }
 func (d *userDoc) entityPath() string  { return d.Path }
 func (d *groupDoc) entityPath() string { return d.Path }
 func (d *roleDoc) entityPath() string  { return d.Path }
+func (d *userDoc) entityID() string    { return d.ID }
+func (d *groupDoc) entityID() string   { return d.ID }
+func (d *roleDoc) entityID() string    { return d.ID }
 
 // entityKind describes users, groups or roles for the operations they share.
 type entityKind struct {

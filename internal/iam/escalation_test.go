@@ -555,8 +555,6 @@ func TestInstanceProfileEscalation(t *testing.T) {
 func TestEscalationNameCase(t *testing.T) {
 	e := newEnv(t)
 	e.user(e.admin, "Boss", "")
-	e.role(e.admin, "Admin", trustARN(me))
-	e.role(e.admin, "plain", trustARN(me))
 	if _, err := e.s.CreateInstanceProfile(e.ctx, e.admin, CreateInstanceProfileInput{InstanceProfileName: "Web"}); err != nil {
 		t.Fatal(err)
 	}
@@ -567,6 +565,8 @@ func TestEscalationNameCase(t *testing.T) {
 		stmtJSON("Deny", "iam:*", arnA("role/Admin"), "") + "," +
 		stmtJSON("Deny", "sts:AssumeRole", arnA("role/Admin"), "") + `]}`
 	c := e.user(e.admin, "mallory", guard)
+	e.role(e.admin, "Admin", trustARN(me)) // after mallory: a trust policy names existing principals
+	e.role(e.admin, "plain", trustARN(me))
 	if err := e.s.AttachUserPolicy(e.ctx, c, "Boss", adminPolicy); code(err) != CodeAccessDenied {
 		t.Fatalf("AttachUserPolicy(Boss) = %v, want AccessDenied", err)
 	}
@@ -621,3 +621,72 @@ func TestEscalationGroupNameCase(t *testing.T) {
 // AWS stores a trust policy's user or role ARN as that principal's unique ID, "to
 // mitigate the risk of someone escalating their privileges by removing and recreating the
 // role or user": a user recreated under a deleted user's name is not trusted.
+
+// AWS stores a trust policy's user and role ARNs as the principals' unique IDs, "to mitigate
+// the risk of someone escalating their privileges by removing and recreating the role or
+// user", and refuses a trust policy naming a user or role that does not exist
+// (MalformedPolicyDocument "Invalid principal in policy"). So whoever may create a user or
+// role of a trusted name does not get the role.
+func TestEscalationTrustBoundToIDs(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user(e.admin, "alice", allow("sts:AssumeRole", "*"))
+	hop := e.role(e.admin, "hop", trustARN(arnA("user/alice")), allow("sts:AssumeRole", "*"))
+	// Trusted: alice herself (named in another case), and sessions of hop.
+	e.role(e.admin, "ops", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole",
+		"Principal":{"AWS":["`+arnA("user/ALICE")+`","`+hop.ARN+`","arn:aws:iam::999988887777:user/elsewhere"]}}]}`, allow("*", "*"))
+	if _, err := e.s.AssumeRole(e.ctx, alice, AssumeRoleInput{RoleARN: arnA("role/ops"), RoleSessionName: "s1"}); err != nil {
+		t.Fatalf("alice, whom ops trusts: %v", err)
+	}
+	hopSession, _ := e.assume(alice, AssumeRoleInput{RoleARN: hop.ARN, RoleSessionName: "s2"})
+	if _, err := e.s.AssumeRole(e.ctx, hopSession, AssumeRoleInput{RoleARN: arnA("role/ops"), RoleSessionName: "s3"}); err != nil {
+		t.Fatalf("a session of hop, which ops trusts: %v", err)
+	}
+
+	// alice and hop leave; mallory may create users and roles of those names, and keys.
+	for _, err := range []error{
+		e.s.DeleteUserPolicy(e.ctx, e.admin, "alice", "p"), e.s.DeleteAccessKey(e.ctx, e.admin, "alice", alice.AccessKeyID),
+		e.s.DeleteUser(e.ctx, e.admin, "alice"), e.s.DeleteRolePolicy(e.ctx, e.admin, "hop", "p0"), e.s.DeleteRole(e.ctx, e.admin, "hop"),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mallory := e.user(e.admin, "mallory", `{"Version":"2012-10-17","Statement":[`+
+		stmtJSON("Allow", "iam:CreateUser", arnA("user/alice"), "")+","+
+		stmtJSON("Allow", "iam:CreateAccessKey", arnA("user/alice"), "")+","+
+		stmtJSON("Allow", "iam:CreateRole", arnA("role/hop"), "")+","+
+		stmtJSON("Allow", "iam:PutRolePolicy", arnA("role/hop"), "")+","+
+		stmtJSON("Allow", "sts:AssumeRole", arnA("role/hop"), "")+`]}`)
+	if _, err := e.s.CreateUser(e.ctx, mallory, CreateUserInput{UserName: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := e.s.CreateAccessKey(e.ctx, mallory, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.AssumeRole(e.ctx, e.caller(k.AccessKeyID, ""), AssumeRoleInput{RoleARN: arnA("role/ops"), RoleSessionName: "s4"}); code(err) != CodeAccessDenied {
+		t.Errorf("a new user/alice assumed ops, which trusted the deleted one: %v", err)
+	}
+	e.role(mallory, "hop", trustARN(me))
+	if err := e.s.PutRolePolicy(e.ctx, mallory, "hop", "p", allow("sts:AssumeRole", "*")); err != nil {
+		t.Fatal(err)
+	}
+	newHop, _ := e.assume(e.caller(mallory.AccessKeyID, ""), AssumeRoleInput{RoleARN: hop.ARN, RoleSessionName: "s5"})
+	if _, err := e.s.AssumeRole(e.ctx, newHop, AssumeRoleInput{RoleARN: arnA("role/ops"), RoleSessionName: "s6"}); code(err) != CodeAccessDenied {
+		t.Errorf("a session of a new role/hop assumed ops, which trusted the deleted one: %v", err)
+	}
+
+	// Naming a user or role that does not exist, or with another path, is refused.
+	for _, principal := range []string{arnA("user/ghost"), arnA("role/ghost"), arnA("user/team/mallory")} {
+		doc := trustARN(principal)
+		want := `Invalid principal in policy: "AWS":"` + principal + `"`
+		_, err := e.s.CreateRole(e.ctx, e.admin, CreateRoleInput{RoleName: "r", AssumeRolePolicyDocument: doc})
+		if code(err) != CodeMalformedPolicyDocument || !strings.Contains(err.Error(), want) {
+			t.Errorf("CreateRole trusting %s = %v, want MalformedPolicyDocument %q", principal, err, want)
+		}
+		err = e.s.UpdateAssumeRolePolicy(e.ctx, e.admin, "ops", doc)
+		if code(err) != CodeMalformedPolicyDocument || !strings.Contains(err.Error(), want) {
+			t.Errorf("UpdateAssumeRolePolicy trusting %s = %v, want MalformedPolicyDocument %q", principal, err, want)
+		}
+	}
+}

@@ -66,15 +66,18 @@ type groupDoc struct {
 }
 
 type roleDoc struct {
-	Name        string    `json:"name"`
-	ID          string    `json:"id"`
-	Path        string    `json:"path"`
-	Created     time.Time `json:"created"`
-	Trust       string    `json:"trust"`
-	Description string    `json:"description,omitempty"`
-	MaxSession  int       `json:"maxSession"`
-	Boundary    string    `json:"boundary,omitempty"`
-	Tags        []Tag     `json:"tags,omitempty"`
+	Name    string    `json:"name"`
+	ID      string    `json:"id"`
+	Path    string    `json:"path"`
+	Created time.Time `json:"created"`
+	Trust   string    `json:"trust"`
+	// TrustIDs binds the user and role ARNs the trust policy names, in accounts this
+	// authority holds, to their unique IDs when the policy was stored (bindTrust).
+	TrustIDs    map[string]string `json:"trustIDs,omitempty"`
+	Description string            `json:"description,omitempty"`
+	MaxSession  int               `json:"maxSession"`
+	Boundary    string            `json:"boundary,omitempty"`
+	Tags        []Tag             `json:"tags,omitempty"`
 	holder
 	Profiles      []string  `json:"profiles,omitempty"` // lower-case instance profile names
 	RevokedBefore time.Time `json:"revokedBefore,omitzero"`

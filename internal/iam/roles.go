@@ -2,8 +2,10 @@ package iam
 
 import (
 	"context"
+	"strings"
 	"time"
 
+	"github.com/iamdb/iamdb/arn"
 	"github.com/iamdb/iamdb/internal/store"
 	"github.com/iamdb/iamdb/policy"
 )
@@ -33,6 +35,48 @@ func parseTrust(doc string) (*policy.Policy, error) {
 	return parseDoc(doc, policy.KindTrust, policy.MaxTrustPolicySize, "ACLSizePerRole")
 }
 
+// sameEntityARN reports whether a names the entity whose ARN is stored, its last nameLen
+// bytes being the name: the rest exactly, the name in any case, as IAM finds names.
+func sameEntityARN(stored, a string, nameLen int) bool {
+	n := len(stored) - nameLen
+	return len(a) == len(stored) && a[:n] == stored[:n] && strings.EqualFold(a[n:], stored[n:])
+}
+
+// bindTrust returns the unique IDs of the users and roles that trust names in accounts this
+// authority holds, by ARN: AWS stores a trust policy's user and role ARNs as unique IDs, so
+// that a principal deleted and created again under the same name does not inherit the
+// role, and refuses a policy naming one that does not exist (MalformedPolicyDocument
+// "Invalid principal in policy"). The entity is found by its name, in any case, and must
+// have the path the ARN gives. Principals in other accounts keep matching by ARN.
+func bindTrust(tx store.Tx, trust *policy.Policy) (map[string]string, error) {
+	var ids map[string]string
+	for _, a := range trust.PrincipalARNs() {
+		p, err := arn.Parse(a)
+		if err != nil {
+			continue // PrincipalARNs returns valid ARNs only
+		}
+		if ok, err := getDoc(tx, kindAccount, p.AccountID, &accountDoc{}); err != nil {
+			return nil, err
+		} else if !ok {
+			continue
+		}
+		typ, _, _ := strings.Cut(p.Resource, "/")
+		ek := entityKindOf(typ)
+		d, ok, err := ek.load(tx, p.AccountID, lastSegment(p.Resource))
+		if err != nil {
+			return nil, err
+		}
+		if !ok || !sameEntityARN(ek.arn(p.AccountID, d.entityPath(), d.entityName()), a, len(d.entityName())) {
+			return nil, apiErr(CodeMalformedPolicyDocument, "Invalid principal in policy: \"AWS\":\"%s\"", a)
+		}
+		if ids == nil {
+			ids = map[string]string{}
+		}
+		ids[a] = d.entityID()
+	}
+	return ids, nil
+}
+
 func checkMaxSession(n int) (int, error) {
 	if n == 0 {
 		return defaultMaxSession, nil
@@ -57,7 +101,8 @@ func (s *Service) CreateRole(ctx context.Context, c *Caller, in CreateRoleInput)
 	if err := checkDescription(in.Description); err != nil {
 		return Role{}, err
 	}
-	if _, err := parseTrust(in.AssumeRolePolicyDocument); err != nil {
+	trust, err := parseTrust(in.AssumeRolePolicyDocument)
+	if err != nil {
 		return Role{}, err
 	}
 	tags, err := checkTags(nil, in.Tags)
@@ -80,10 +125,13 @@ func (s *Service) CreateRole(ctx context.Context, c *Caller, in CreateRoleInput)
 			Name: in.RoleName, Path: path, Created: s.now().UTC(), Trust: in.AssumeRolePolicyDocument,
 			Description: in.Description, MaxSession: maxSession, Tags: tags,
 		}
+		var err error
+		if d.TrustIDs, err = bindTrust(tx, trust); err != nil {
+			return err
+		}
 		if err := setBoundaryTx(tx, c.Account, kindRole, d.Name, &d.Boundary, in.PermissionsBoundary); err != nil {
 			return err
 		}
-		var err error
 		if d.ID, err = s.createID(tx, "AROA", kindRole, c.Account, d.Name); err != nil {
 			return err
 		}
@@ -155,12 +203,18 @@ func (s *Service) DeleteRole(ctx context.Context, c *Caller, name string) error 
 
 // UpdateAssumeRolePolicy replaces a role's trust policy.
 func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, c *Caller, roleName, document string) error {
-	if _, err := parseTrust(document); err != nil {
+	trust, err := parseTrust(document)
+	if err != nil {
 		return err
 	}
 	return s.updateEntity(ctx, c, roles, "iam:UpdateAssumeRolePolicy", roleName, nil, func(tx store.Tx, e entity) error {
-		e.(*roleDoc).Trust = document
-		return roles.save(tx, c.Account, e)
+		d := e.(*roleDoc)
+		ids, err := bindTrust(tx, trust)
+		if err != nil {
+			return err
+		}
+		d.Trust, d.TrustIDs = document, ids
+		return roles.save(tx, c.Account, d)
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"iter"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -654,6 +655,33 @@ func (b *builder) compile(kind policy.Kind, name, doc string) *policy.Policy {
 	return p
 }
 
+// trust compiles a role's trust policy with its principals bound to ids (roleDoc.TrustIDs),
+// cached like compile under the document and the IDs, so that builds share it; nil if it
+// does not compile.
+func (b *builder) trust(name, doc string, ids map[string]string) *policy.Policy {
+	p := b.compile(policy.KindTrust, name, doc)
+	if p == nil || len(ids) == 0 {
+		return p
+	}
+	// A document holds no raw NUL (JSON escapes it), so the key's text cannot be a document's.
+	text := []byte(doc)
+	for _, a := range slices.Sorted(maps.Keys(ids)) {
+		text = append(append(append(append(text, 0), a...), 0), ids[a]...)
+	}
+	var k policyKey
+	k, b.buf = keyOf(policy.KindTrust, true, name, string(text), b.buf)
+	if q := b.compiled[k]; q != nil {
+		return q
+	}
+	q := b.old[k]
+	if q == nil {
+		q = p.BindPrincipalIDs(ids)
+	}
+	b.compiled[k] = q
+	b.adds++
+	return q
+}
+
 // managed compiles the default version of a managed policy; nil if it has none or it
 // does not compile.
 func (b *builder) managed(a string, d *policyDoc) *policy.Policy {
@@ -700,7 +728,7 @@ func (b *builder) role(key string, d *roleDoc) *principal {
 		maxSession: int32(min(max(d.MaxSession, 0), math.MaxInt32)), revokedBefore: d.RevokedBefore,
 		src: &principalSrc{attached: d.Attached, boundary: d.Boundary}}
 	p.src.inline, p.src.broken = b.inline(&d.holder)
-	p.trust = b.compile(policy.KindTrust, a, d.Trust)
+	p.trust = b.trust(a, d.Trust, d.TrustIDs)
 	if p.trust == nil {
 		p.src.broken = true
 	}
