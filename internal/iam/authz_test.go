@@ -1,9 +1,11 @@
 package iam
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 
+	"github.com/iamdb/iamdb/internal/store"
 	"github.com/iamdb/iamdb/policy"
 )
 
@@ -181,5 +183,61 @@ func TestAuthorizeConnectPrincipalIsAWSService(t *testing.T) {
 	}
 	if d.Effect != policy.ExplicitDeny {
 		t.Errorf("AuthorizeConnect from outside the perimeter = %v (%s); AWS: explicitDeny", d.Effect, d.Reason)
+	}
+}
+
+// A managed policy that no longer compiles (a store written by another version) makes the
+// users and roles attaching it, directly or through a group, deny everything, as an inline
+// policy or a boundary that does not compile does: dropping it would drop its Denies.
+func TestAuthorizeBrokenManagedPolicy(t *testing.T) {
+	e := newEnv(t)
+	deny := `{"Version":"2012-10-17","Statement":[` + stmtJSON("Deny", "iam:CreateUser", "*", "") + `]}`
+	if _, err := e.s.CreatePolicy(e.ctx, e.admin, CreatePolicyInput{PolicyName: "guard", PolicyDocument: deny}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.CreateGroup(e.ctx, e.admin, CreateGroupInput{GroupName: "guarded"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.AttachGroupPolicy(e.ctx, e.admin, "guarded", arnA("policy/guard")); err != nil {
+		t.Fatal(err)
+	}
+	direct := e.user(e.admin, "direct", allow("*", "*"))
+	if err := e.s.AttachUserPolicy(e.ctx, e.admin, "direct", arnA("policy/guard")); err != nil {
+		t.Fatal(err)
+	}
+	member := e.user(e.admin, "member", allow("*", "*"))
+	if err := e.s.AddUserToGroup(e.ctx, e.admin, "guarded", "member"); err != nil {
+		t.Fatal(err)
+	}
+	e.role(e.admin, "r", trustARN(arnA("user/direct")), allow("*", "*"))
+	if err := e.s.AttachRolePolicy(e.ctx, e.admin, "r", arnA("policy/guard")); err != nil {
+		t.Fatal(err)
+	}
+	_, out := e.assume(e.caller(direct.AccessKeyID, ""), AssumeRoleInput{RoleARN: arnA("role/r"), RoleSessionName: "s1"})
+	err := e.raw.Update(e.ctx, func(tx store.Tx) error {
+		var d policyDoc
+		key := entityKey(acctA, "guard")
+		if ok, err := getDoc(tx, kindPolicy, key, &d); err != nil || !ok {
+			return fmt.Errorf("no policy guard (%v)", err)
+		}
+		d.version(d.Default).Document = `{"Version":"2012-10-17","Statement":[{"Effect":"Perhaps"}]}`
+		return putDoc(tx, kindPolicy, key, &d)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.refresh(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*Caller{
+		"user attaching it":      e.caller(direct.AccessKeyID, ""),
+		"member of a group that": e.caller(member.AccessKeyID, ""),
+		"session of a role that": e.caller(out.Credentials.AccessKeyID, out.Credentials.SessionToken),
+	} {
+		for _, action := range []string{"iam:CreateUser", "iam:GetUser"} {
+			if err := e.s.Authorize(e.ctx, c, action, arnA("user/x"), nil); code(err) != CodeAccessDenied {
+				t.Errorf("%s: %s = %v, want AccessDenied (a broken policy denies everything)", name, action, err)
+			}
+		}
 	}
 }

@@ -481,12 +481,14 @@ func resolveUser(p *principal, managed func(string) *policy.Policy, groups func(
 
 // resolveUser is the function resolveUser in place, for a principal not yet shared.
 func (q *principal) resolveUser(managed func(string) *policy.Policy, groups func(string) *groupSrc) {
-	q.identity, q.broken = q.ownPolicies(managed), q.src.broken
+	var missing bool
+	q.identity, missing = q.ownPolicies(managed)
+	q.broken = q.src.broken || missing
 	for _, g := range q.src.groups {
 		if gs := groups(entityKey(q.account, g)); gs != nil {
 			q.identity = append(q.identity, gs.inline...)
-			q.identity = appendManaged(q.identity, managed, gs.attached)
-			q.broken = q.broken || gs.broken
+			q.identity, missing = appendManaged(q.identity, managed, gs.attached)
+			q.broken = q.broken || gs.broken || missing
 		}
 	}
 	q.resolveBoundary(managed)
@@ -501,26 +503,35 @@ func resolveRole(p *principal, managed func(string) *policy.Policy) *principal {
 
 // resolveRole is the function resolveRole in place, for a principal not yet shared.
 func (q *principal) resolveRole(managed func(string) *policy.Policy) {
-	q.identity, q.broken = q.ownPolicies(managed), q.src.broken
+	var missing bool
+	q.identity, missing = q.ownPolicies(managed)
+	q.broken = q.src.broken || missing
 	q.resolveBoundary(managed)
 }
 
 // ownPolicies returns the principal's inline policies and the managed ones it attaches;
 // the inline slice itself when it attaches none, so that most principals keep one slice.
-func (q *principal) ownPolicies(managed func(string) *policy.Policy) []*policy.Policy {
+// missing is as appendManaged's.
+func (q *principal) ownPolicies(managed func(string) *policy.Policy) (_ []*policy.Policy, missing bool) {
 	if len(q.src.attached) == 0 && len(q.src.groups) == 0 {
-		return slices.Clip(q.src.inline)
+		return slices.Clip(q.src.inline), false
 	}
 	return appendManaged(slices.Clip(q.src.inline), managed, q.src.attached)
 }
 
-func appendManaged(dst []*policy.Policy, managed func(string) *policy.Policy, arns []string) []*policy.Policy {
+// appendManaged appends the compiled managed policies at arns to dst. missing says that one
+// is not there (it does not compile, as in a store written by another version): the
+// principal is then broken and denies everything, since dropping the policy would drop
+// its Denies.
+func appendManaged(dst []*policy.Policy, managed func(string) *policy.Policy, arns []string) (_ []*policy.Policy, missing bool) {
 	for _, a := range arns {
 		if c := managed(a); c != nil {
 			dst = append(dst, c)
+		} else {
+			missing = true
 		}
 	}
-	return dst
+	return dst, missing
 }
 
 func (p *principal) resolveBoundary(managed func(string) *policy.Policy) {
