@@ -133,56 +133,47 @@ func TestBoundaryAndGroups(t *testing.T) {
 	}
 }
 
-// The same rule as the golden cases in policy/testdata (cond_sets.json, cond_ifexists_null.json), end to end: IAM accepts a tag
-// with an empty value, and AWS says a key whose value "resolves to a null dataset, such as
-// an empty string" makes ForAnyValue false (and Null "false" is how a policy checks that
-// "the context key exists and its value is not null").
-func TestAuthorizeConnectEmptyTagIsNull(t *testing.T) {
+// rds-db:connect sees the request context AWS builds:
+//   - IAM accepts a tag with an empty value, and AWS says a key whose value "resolves to a
+//     null dataset, such as an empty string" makes ForAnyValue false (and Null "false" is
+//     how a policy checks that "the context key exists and its value is not null"): the
+//     golden cases in policy/testdata (cond_sets.json, cond_ifexists_null.json), end to end.
+//   - aws:PrincipalIsAWSService: "The context key is set to false if the service uses the
+//     credentials of an IAM principal ... This key is present in the request context for
+//     all signed API requests that use AWS credentials." An auth token is such a request,
+//     so a network-perimeter Deny written with plain Bool applies.
+func TestAuthorizeConnectContext(t *testing.T) {
 	e := newEnv(t)
-	db, err := e.s.RegisterDatabase(e.ctx, DatabaseSpec{Identifier: "db", Engine: "postgres", Port: 5432, Endpoints: []string{"db.example"}, IAMAuth: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := e.database()
 	res := "arn:aws:rds-db:*:*:dbuser:" + db.ResourceID + "/app"
-	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"` + res + `",
-	  "Condition":{"ForAnyValue:StringNotEquals":{"aws:PrincipalTag/team":"contractors"},"Null":{"aws:PrincipalTag/team":"false"}}}]}`
-	c := e.user(e.admin, "mallory", doc)
-	if err := e.s.TagUser(e.ctx, e.admin, "mallory", []Tag{{Key: "team", Value: ""}}); err != nil {
-		t.Fatal(err)
-	}
-	c = e.caller(c.AccessKeyID, "")
-	d, err := e.s.AuthorizeConnect(e.ctx, c, db, "app", RequestInfo{SecureTransport: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.Effect != policy.ImplicitDeny {
-		t.Errorf("AuthorizeConnect = %v (%s); AWS: implicitDeny (team tag has an empty value: a null dataset)", d.Effect, d.Reason)
-	}
-}
-
-// AWS global condition keys, aws:PrincipalIsAWSService: "The context key is set to false if
-// the service uses the credentials of an IAM principal ... Availability – This key is present
-// in the request context for all signed API requests that use AWS credentials. Anonymous
-// requests do not include this key." An auth token is a SigV4-signed request made with an
-// IAM user's credentials, so a network-perimeter Deny written with plain Bool applies.
-func TestAuthorizeConnectPrincipalIsAWSService(t *testing.T) {
-	e := newEnv(t)
-	db, err := e.s.RegisterDatabase(e.ctx, DatabaseSpec{Identifier: "db", Engine: "postgres", Port: 5432, Endpoints: []string{"db.example"}, IAMAuth: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := `{"Version":"2012-10-17","Statement":[
-	  {"Effect":"Allow","Action":"rds-db:connect","Resource":"*"},
-	  {"Effect":"Deny","Action":"*","Resource":"*","Condition":{
-	     "NotIpAddress":{"aws:SourceIp":"203.0.113.0/24"},"Bool":{"aws:PrincipalIsAWSService":"false"}}}]}`
-	c := e.user(e.admin, "perim", doc)
-	info := RequestInfo{SecureTransport: true, SourceIP: netip.MustParseAddr("198.51.100.7")}
-	d, err := e.s.AuthorizeConnect(e.ctx, c, db, "app", info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.Effect != policy.ExplicitDeny {
-		t.Errorf("AuthorizeConnect from outside the perimeter = %v (%s); AWS: explicitDeny", d.Effect, d.Reason)
+	for _, tt := range []struct {
+		name, doc string
+		tags      []Tag
+		info      RequestInfo
+		want      policy.Effect
+	}{
+		{"empty-tag", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"` + res + `",
+			"Condition":{"ForAnyValue:StringNotEquals":{"aws:PrincipalTag/team":"contractors"},"Null":{"aws:PrincipalTag/team":"false"}}}]}`,
+			[]Tag{{Key: "team", Value: ""}}, RequestInfo{SecureTransport: true}, policy.ImplicitDeny},
+		{"perimeter", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"*"},
+			{"Effect":"Deny","Action":"*","Resource":"*","Condition":{
+			"NotIpAddress":{"aws:SourceIp":"203.0.113.0/24"},"Bool":{"aws:PrincipalIsAWSService":"false"}}}]}`,
+			nil, RequestInfo{SecureTransport: true, SourceIP: netip.MustParseAddr("198.51.100.7")}, policy.ExplicitDeny},
+	} {
+		c := e.user(e.admin, tt.name, tt.doc)
+		if tt.tags != nil {
+			if err := e.s.TagUser(e.ctx, e.admin, tt.name, tt.tags); err != nil {
+				t.Fatal(err)
+			}
+			c = e.caller(c.AccessKeyID, "")
+		}
+		d, err := e.s.AuthorizeConnect(e.ctx, c, db, "app", tt.info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Effect != tt.want {
+			t.Errorf("%s: AuthorizeConnect = %v (%s); AWS: %v", tt.name, d.Effect, d.Reason, tt.want)
+		}
 	}
 }
 

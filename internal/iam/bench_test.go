@@ -56,10 +56,7 @@ func BenchmarkLookupKey(b *testing.B) {
 
 func BenchmarkAuthorizeConnect(b *testing.B) {
 	e := newEnv(b)
-	db, err := e.s.RegisterDatabase(e.ctx, DatabaseSpec{Identifier: "db", Engine: "postgres", Port: 5432, Endpoints: []string{"db.example"}, IAMAuth: true})
-	if err != nil {
-		b.Fatal(err)
-	}
+	db := e.database()
 	u := e.user(e.admin, "app", allow("rds-db:connect", "arn:aws:rds-db:*:*:dbuser:"+db.ResourceID+"/app"))
 	info := RequestInfo{SourceIP: netip.MustParseAddr("10.0.0.1"), SecureTransport: true}
 	b.ReportAllocs()

@@ -151,6 +151,17 @@ func (e *env) role(admin *Caller, name, trust string, policies ...string) Role {
 	return r
 }
 
+// database registers the PostgreSQL database "db" (endpoint db.example:5432, IAM auth on)
+// that the rds-db:connect tests log in to.
+func (e *env) database() Database {
+	e.t.Helper()
+	db, err := e.s.RegisterDatabase(e.ctx, DatabaseSpec{Identifier: "db", Engine: "postgres", Port: 5432, Endpoints: []string{"db.example"}, IAMAuth: true})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return db
+}
+
 func (e *env) assume(c *Caller, in AssumeRoleInput) (*Caller, AssumeRoleOutput) {
 	e.t.Helper()
 	out, err := e.s.AssumeRole(e.ctx, c, in)

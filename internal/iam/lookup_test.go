@@ -58,10 +58,7 @@ func TestLookupKeyAllocs(t *testing.T) {
 func TestLookupKeyNeverStale(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	db, err := e.s.RegisterDatabase(e.ctx, DatabaseSpec{Identifier: "db", Engine: "postgres", Port: 5432, Endpoints: []string{"db.example"}, IAMAuth: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := e.database()
 	dbUser := func(name string) string { return "arn:aws:rds-db:*:*:dbuser:" + db.ResourceID + "/" + name }
 	carol := e.user(e.admin, "carol", "")
 	akid := carol.AccessKeyID

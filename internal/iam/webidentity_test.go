@@ -326,10 +326,7 @@ func TestIssuerHostPath(t *testing.T) {
 // web-identity (IRSA) session, and an Allow conditioned on it must grant.
 func TestWebIdentitySessionFederatedProvider(t *testing.T) {
 	w := newWebEnv(t)
-	db, err := w.s.RegisterDatabase(w.ctx, DatabaseSpec{Identifier: "db", Engine: "postgres", Port: 5432, Endpoints: []string{"db.example"}, IAMAuth: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := w.database()
 	res := "arn:aws:rds-db:*:*:dbuser:" + db.ResourceID + "/app"
 	denyFromIdP := `{"Version":"2012-10-17","Statement":[
 	  {"Effect":"Allow","Action":"rds-db:connect","Resource":"` + res + `"},
