@@ -986,3 +986,57 @@ func FuzzModuleResponse(f *testing.F) {
 		}
 	})
 }
+
+// keep_loaded must not use the names the loader gives dl_iterate_phdr's callback after it
+// returns: another thread of the server (MariaDB runs PAM on many) may unload an object
+// meanwhile, and the loader frees its name. The module and the harness are built with
+// AddressSanitizer here, and the harness unloads and loads a library of its own in a loop
+// while four threads run transactions; each load or unload also makes the next
+// transaction scan the loaded objects again. No verifier listens: the scan comes first.
+func TestKeepLoadedWhileUnloading(t *testing.T) {
+	t.Parallel()
+	built(t) // the toolchain, or skip
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	asan := []string{"-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"}
+	module := filepath.Join(dir, "pam_iamdb.so")
+	if err := build(ctx, pamTarget, module, asan); err != nil {
+		toolMissing(t, "cannot build the module with AddressSanitizer: "+err.Error(), "apt-get install gcc (scripts/setup)")
+	}
+	cc := "cc"
+	if f := strings.Fields(os.Getenv("CC")); len(f) > 0 {
+		cc = f[0]
+	}
+	churn := filepath.Join(dir, "libchurn.so")
+	if err := os.WriteFile(filepath.Join(dir, "churn.c"), []byte("int churn_marker(void) { return 1; }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-shared", "-fPIC", "-o", churn, filepath.Join(dir, "churn.c")},
+		append(append([]string{"-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread"}, asan...),
+			"-o", filepath.Join(dir, "harness"), filepath.Join("c", "harness.c"), "-lpam"),
+	} {
+		if out, err := exec.CommandContext(ctx, cc, args...).CombinedOutput(); err != nil {
+			toolMissing(t, fmt.Sprintf("cannot build %s with AddressSanitizer: %v: %s", args[len(args)-2], err, out), "apt-get install gcc (scripts/setup)")
+		}
+	}
+	confdir := service(t, module, "socket="+filepath.Join(dir, "none.sock")+" timeout=2000 keep_loaded", "")
+	const threads, count = 4, 150
+	cmd := exec.CommandContext(ctx, filepath.Join(dir, "harness"), "-t", fmt.Sprint(threads), "-n", fmt.Sprint(count), "-u", churn,
+		"iamdb-test", confdir, "alice", "-")
+	cmd.Env = append(os.Environ(), "ASAN_OPTIONS=detect_leaks=0:exitcode=86", "UBSAN_OPTIONS=halt_on_error=1:exitcode=87")
+	cmd.Stdin = bytes.NewReader(testToken(100))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	if err != nil && (!errors.As(err, &exitErr) || exitErr.ExitCode() != 1) || strings.Contains(stderr.String(), "Sanitizer") {
+		t.Fatalf("harness: %v\n%s", err, stderr.String())
+	}
+	// No verifier: every transaction fails, closed, with PAM_AUTHINFO_UNAVAIL.
+	want := fmt.Sprintf("authenticate=%d acct_mgmt=%d", pamAuthinfoUnavail, pamPermDenied)
+	if got := strings.Count(stdout.String(), want); got != threads {
+		t.Errorf("harness printed %q, want %d lines %q", stdout.String(), threads, want)
+	}
+}

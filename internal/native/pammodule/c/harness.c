@@ -2,7 +2,7 @@
  * harness: the test driver of pam_iamdb.so (built and run by the Go tests of
  * internal/native/pammodule; not installed).
  *
- * usage: harness [-a | -r] [-t N] [-k PATH,...] SERVICE CONFDIR USER RHOST
+ * usage: harness [-a | -r] [-t N] [-n COUNT] [-u PATH] [-k PATH,...] SERVICE CONFDIR USER RHOST
  *
  * Runs a PAM transaction on SERVICE read from CONFDIR (pam_start_confdir, Linux-PAM >= 1.4) as
  * USER, with PAM_RHOST set to RHOST unless RHOST is "-", the way PostgreSQL does: the
@@ -18,13 +18,18 @@
  * is then the second call's result). With -t N it runs N transactions at once on N threads (as MariaDB's v1 plugin
  * does), prints one line per thread, and exits 0 only if all succeeded. With -k it prints, after
  * the transactions (pam_end included), "loaded PATH=1" or "loaded PATH=0" for each of the
- * comma-separated shared objects: whether it is still loaded in the process. It always prints
+ * comma-separated shared objects: whether it is still loaded in the process. With -n each
+ * thread runs COUNT transactions one after another and reports the first that failed (or the
+ * last). With -u another thread loads and unloads the shared object PATH in a loop while the
+ * transactions run, as other threads of a server may (keep_loaded must not use the loader's
+ * names of objects once dl_iterate_phdr has returned). It always prints
  * "harness: elapsed_us=N" on stderr: the transactions' wall time, process start excluded.
  */
 #define _GNU_SOURCE
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +48,7 @@ struct conv_state {
 
 struct run {
 	const char *service, *confdir, *user, *rhost;
-	int acct_only, reauth;
+	int acct_only, reauth, count;
 	struct conv_state conv;
 	int first_auth_rc, auth_rc, acct_rc, start_rc;
 };
@@ -84,15 +89,52 @@ fail:
 	return PAM_CONV_ERR;
 }
 
-static void *transaction(void *arg)
+static void transaction(struct run *run);
+
+/* transactions runs run->count transactions and keeps the results of the first that failed,
+ * or of the last. */
+static void *transactions(void *arg)
 {
-	struct run *run = arg;
+	struct run *run = arg, first;
+	int failed = 0;
+	for (int i = 0; i < run->count; i++) {
+		transaction(run);
+		if (!failed && (run->start_rc != PAM_SUCCESS || (!run->acct_only && run->auth_rc != PAM_SUCCESS) ||
+				run->acct_rc != PAM_SUCCESS)) {
+			failed = 1;
+			first = *run;
+		}
+	}
+	if (failed)
+		*run = first;
+	return NULL;
+}
+
+static atomic_int churn_stop;
+
+/* churn loads and unloads the shared object arg until churn_stop is set. */
+static void *churn(void *arg)
+{
+	const char *path = arg;
+	while (!atomic_load(&churn_stop)) {
+		void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		if (h == NULL) {
+			fprintf(stderr, "harness: dlopen %s: %s\n", path, dlerror());
+			exit(2);
+		}
+		dlclose(h);
+	}
+	return NULL;
+}
+
+static void transaction(struct run *run)
+{
 	struct pam_conv conv = {.conv = converse, .appdata_ptr = &run->conv};
 	pam_handle_t *pamh = NULL;
 	run->first_auth_rc = run->auth_rc = run->acct_rc = -1;
 	run->start_rc = pam_start_confdir(run->service, run->user, &conv, run->confdir, &pamh);
 	if (run->start_rc != PAM_SUCCESS)
-		return NULL;
+		return;
 	int rc = PAM_SUCCESS;
 	if (strcmp(run->rhost, "-") != 0)
 		rc = pam_set_item(pamh, PAM_RHOST, run->rhost);
@@ -103,20 +145,19 @@ static void *transaction(void *arg)
 	if (rc == PAM_SUCCESS)
 		run->acct_rc = pam_acct_mgmt(pamh, 0);
 	pam_end(pamh, PAM_SUCCESS);
-	return NULL;
 }
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: harness [-a | -r] [-t N] [-k PATH,...] SERVICE CONFDIR USER RHOST (password on stdin)\n");
+	fprintf(stderr, "usage: harness [-a | -r] [-t N] [-n COUNT] [-u PATH] [-k PATH,...] SERVICE CONFDIR USER RHOST (password on stdin)\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	int acct_only = 0, reauth = 0, threads = 1, opt;
-	char *kept = NULL;
-	while ((opt = getopt(argc, argv, "art:k:")) != -1) {
+	int acct_only = 0, reauth = 0, threads = 1, count = 1, opt;
+	char *kept = NULL, *unload = NULL;
+	while ((opt = getopt(argc, argv, "art:n:u:k:")) != -1) {
 		switch (opt) {
 		case 'a':
 			acct_only = 1;
@@ -126,6 +167,14 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			kept = optarg;
+			break;
+		case 'n':
+			count = atoi(optarg);
+			if (count < 1)
+				return usage();
+			break;
+		case 'u':
+			unload = optarg;
 			break;
 		case 't':
 			threads = atoi(optarg);
@@ -169,16 +218,22 @@ int main(int argc, char **argv)
 		    .rhost = argv[optind + 3],
 		    .acct_only = acct_only,
 		    .reauth = reauth,
+		    .count = count,
 		    .conv = {.password = password},
 		};
+	}
+	pthread_t churner;
+	if (unload != NULL && pthread_create(&churner, NULL, churn, unload) != 0) {
+		fprintf(stderr, "harness: pthread_create failed\n");
+		return 2;
 	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (threads == 1) {
-		transaction(&runs[0]);
+		transactions(&runs[0]);
 	} else {
 		for (int i = 0; i < threads; i++) {
-			if (pthread_create(&tids[i], NULL, transaction, &runs[i]) != 0) {
+			if (pthread_create(&tids[i], NULL, transactions, &runs[i]) != 0) {
 				fprintf(stderr, "harness: pthread_create failed\n");
 				return 2;
 			}
@@ -187,6 +242,10 @@ int main(int argc, char **argv)
 			pthread_join(tids[i], NULL);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (unload != NULL) {
+		atomic_store(&churn_stop, 1);
+		pthread_join(churner, NULL);
+	}
 	/* The transactions' own time, without the process's start: the tests' deadlines. */
 	fprintf(stderr, "harness: elapsed_us=%lld\n",
 		(long long)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);

@@ -55,7 +55,7 @@
 /* Only its address is used: immutable, so shared by every thread. */
 static const char authenticated_marker = 1;
 
-/* At most this many loaded objects are looked at by keep_loaded. */
+/* At most this many loaded PAM modules are looked at by keep_loaded. */
 #define MAX_KEEP_OBJECTS 512
 
 struct options {
@@ -125,9 +125,11 @@ static int loader_generation(struct dl_phdr_info *info, size_t size, void *data)
 	return 1; /* the counters are the same in every entry: stop at the first */
 }
 
-/* The loaded objects' names, collected by dl_iterate_phdr for keep_modules_loaded. */
+/* The loaded PAM modules' names, collected by dl_iterate_phdr for keep_modules_loaded:
+ * copies, since the loader frees an object's name when another thread unloads it, which it
+ * may do as soon as dl_iterate_phdr returns. */
 struct loaded_objects {
-	const char *names[MAX_KEEP_OBJECTS];
+	char *names[MAX_KEEP_OBJECTS];
 	size_t n;
 };
 
@@ -135,8 +137,15 @@ static int collect_object(struct dl_phdr_info *info, size_t size, void *data)
 {
 	(void)size;
 	struct loaded_objects *lo = data;
-	if (info->dlpi_name != NULL && info->dlpi_name[0] == '/' && lo->n < MAX_KEEP_OBJECTS)
-		lo->names[lo->n++] = info->dlpi_name;
+	if (info->dlpi_name == NULL || info->dlpi_name[0] != '/' || lo->n >= MAX_KEEP_OBJECTS)
+		return 0;
+	/* PAM modules are named pam_*.so by convention; is_pam_module makes sure. */
+	const char *base = strrchr(info->dlpi_name, '/');
+	if (strncmp(base + 1, "pam_", 4) != 0)
+		return 0;
+	char *copy = strdup(info->dlpi_name);
+	if (copy != NULL)
+		lo->names[lo->n++] = copy;
 	return 0;
 }
 
@@ -166,8 +175,8 @@ static int is_pam_module(void *h)
  * keep_modules_loaded marks every PAM module loaded in the process (libpam loaded the whole
  * stack at pam_start) RTLD_NODELETE, with the libraries they depend on, so that pam_end does
  * not unload them (keep_loaded). Only the process's own, already loaded objects are touched:
- * RTLD_NOLOAD never loads anything. The names are collected first and opened after
- * dl_iterate_phdr returns; the objects stay loaded meanwhile (libpam holds them).
+ * RTLD_NOLOAD never loads anything. The names are copied first and opened after
+ * dl_iterate_phdr returns: an object another thread unloaded meanwhile is simply not found.
  */
 static void keep_modules_loaded(void)
 {
@@ -181,19 +190,16 @@ static void keep_modules_loaded(void)
 	lo->n = 0;
 	dl_iterate_phdr(collect_object, lo);
 	for (size_t i = 0; i < lo->n; i++) {
-		/* PAM modules are named pam_*.so by convention; is_pam_module makes sure. */
-		const char *base = strrchr(lo->names[i], '/');
-		if (base == NULL || strncmp(base + 1, "pam_", 4) != 0)
-			continue;
 		void *h = dlopen(lo->names[i], RTLD_LAZY | RTLD_NOLOAD);
-		if (h == NULL)
-			continue;
-		if (is_pam_module(h)) {
-			void *pin = dlopen(lo->names[i], RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
-			if (pin != NULL)
-				dlclose(pin);
+		if (h != NULL) {
+			if (is_pam_module(h)) {
+				void *pin = dlopen(lo->names[i], RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+				if (pin != NULL)
+					dlclose(pin);
+			}
+			dlclose(h);
 		}
-		dlclose(h);
+		free(lo->names[i]);
 	}
 	free(lo);
 	/* RTLD_NOLOAD loads nothing, so the counters read before still hold unless another
