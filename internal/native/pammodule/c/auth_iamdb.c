@@ -161,7 +161,7 @@ static int authenticate(MYSQL_PLUGIN_VIO *vio, MYSQL_SERVER_AUTH_INFO *info)
 		return CR_ERROR;
 	}
 	info->password_used = PASSWORD_USED_YES;
-	if (memchr(pkt, '\0', tok_len) != NULL || tok_len > MAX_TOKEN_LEN) {
+	if (tok_len > MAX_TOKEN_LEN || memchr(pkt, '\0', tok_len) != NULL) {
 		log_refusal(ME_NOTE, "AWSAuthenticationPlugin: refused user '%s': %s", user_log,
 			    "the password is not a token (a NUL byte, or over 16384 bytes)");
 		return CR_ERROR;
