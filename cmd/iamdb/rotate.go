@@ -11,8 +11,9 @@ import (
 
 const rotateUsage = `usage: iamdb rotate-master-key --config iamdb.toml --new-key-file PATH
 
-Re-encrypts every access key secret in the store under a new master key, in one
-transaction. Stop "iamdb serve" first (every replica on a shared store). PATH is created
+Re-encrypts every secret in the store (access key secrets and MFA seeds) under a new
+master key, in one transaction; secrets an earlier rotation left under a key in
+previous_master_key_files are taken along too. Stop "iamdb serve" first (every replica on a shared store). PATH is created
 with a random key (0600) unless it exists. Then set, in the config,
   master_key_file = "PATH"
   previous_master_key_files = ["<the old master_key_file>"]
@@ -42,7 +43,7 @@ func runRotateMasterKey(ctx context.Context, args []string, stdout, stderr io.Wr
 	if created {
 		fmt.Fprintf(stdout, "created the new master key in %s\n", *newKeyFile)
 	}
-	fmt.Fprintf(stdout, "re-encrypted %d access key secrets\nnow set master_key_file = %q and previous_master_key_files = [%q], and start iamdb serve\n",
+	fmt.Fprintf(stdout, "re-encrypted %d secrets (access keys and MFA seeds)\nnow set master_key_file = %q and previous_master_key_files = [%q], and start iamdb serve\n",
 		n, *newKeyFile, cfg.Path(cfg.MasterKeyFile))
 	return nil
 }

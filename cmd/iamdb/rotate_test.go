@@ -38,7 +38,7 @@ func TestRotateMasterKey(t *testing.T) {
 		}
 		return stdout.String()
 	}
-	if out := rotate(); !strings.Contains(out, "created the new master key") || !strings.Contains(out, "re-encrypted 1 access key secrets") {
+	if out := rotate(); !strings.Contains(out, "created the new master key") || !strings.Contains(out, "re-encrypted 1 secrets (access keys and MFA seeds)") {
 		t.Errorf("rotate-master-key printed %q", out)
 	}
 	if fi, err := os.Stat(newKey); err != nil || fi.Mode().Perm() != 0o600 {
@@ -76,7 +76,7 @@ func TestRotateMasterKey(t *testing.T) {
 	// Again with the same keys: nothing to do (the config now names the new key as current).
 	var stdout, stderr bytes.Buffer
 	err = run(context.Background(), []string{"rotate-master-key", "--config", cfg, "--new-key-file", oldKey}, &stdout, &stderr)
-	if err != nil || !strings.Contains(stdout.String(), "re-encrypted 1 access key secrets") {
+	if err != nil || !strings.Contains(stdout.String(), "re-encrypted 1 secrets (access keys and MFA seeds)") {
 		t.Errorf("rotating back = %v, %q %q", err, stdout.String(), stderr.String())
 	}
 	write("")

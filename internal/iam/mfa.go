@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -114,7 +115,22 @@ func loadMFA(tx store.Tx, acct, serial string) (*mfaDoc, bool, error) {
 }
 
 func (s *Service) openSeed(acct string, d *mfaDoc) ([]byte, error) {
-	return open(s.secrets, d.Seed, []byte(mfaSeedADPrefix+d.serial(acct)))
+	seed, err := open(s.secrets, d.Seed, []byte(mfaSeedADPrefix+d.serial(acct)))
+	if err != nil {
+		seed, err = s.openSeedPrevious(acct, d)
+	}
+	return seed, err
+}
+
+// openSeedPrevious opens d's seed under a previous master key: where a rotation by an
+// earlier iamdb, which took only access keys along, left it.
+func (s *Service) openSeedPrevious(acct string, d *mfaDoc) ([]byte, error) {
+	for _, a := range s.previousSecrets {
+		if seed, err := open(a, d.Seed, []byte(mfaSeedADPrefix+d.serial(acct))); err == nil {
+			return seed, nil
+		}
+	}
+	return nil, errors.New("iam: the MFA seed opens under no master key")
 }
 
 // CreateVirtualMFADevice creates an unassigned virtual MFA device with a new random seed

@@ -3,6 +3,8 @@ package iam
 import (
 	"bytes"
 	"context"
+	"crypto/cipher"
+	cryptorand "crypto/rand"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -248,5 +250,81 @@ func bump(t *testing.T, st store.Store) {
 	t.Helper()
 	if err := st.Update(context.Background(), func(tx store.Tx) error { return tx.Put("test", "x", []byte("{}")) }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// MFA seeds are sealed under the master key like access key secrets: the rotation
+// re-encrypts them too, and a store rotated by an iamdb that left them under the old key
+// keeps working with that key in PreviousMasterKeys. A master key that opens a seed under
+// none of the keys is refused at start, as for access keys.
+func TestRotateMasterKeyMFASeeds(t *testing.T) {
+	raw, e, alice := aliceEnv(t)
+	serial, seed := enableMFA(t, e, e.admin, "alice", "alice-mfa")
+	e.s.Close()
+	ctx := context.Background()
+	mfaSession := func(s *Service) error {
+		t.Helper()
+		k, err := s.LookupKey(ctx, alice.AccessKeyID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(2 * totpStep) // a code not used before
+		_, err = s.GetSessionToken(ctx, k.Principal, GetSessionTokenInput{DurationSeconds: 900, SerialNumber: serial,
+			TokenCode: totpCode(seed, totpCounter(e.clock.Now()))})
+		return err
+	}
+	open := func(master []byte, previous ...[]byte) (*Service, error) {
+		s, err := New(ctx, Config{Store: raw, MasterKey: master, PreviousMasterKeys: previous, Now: e.clock.Now})
+		if err == nil {
+			t.Cleanup(func() { s.Close() })
+		}
+		return s, err
+	}
+
+	// A store an earlier iamdb rotated: the access keys under the new key, the seed under
+	// the old one.
+	keyB, keyC := bytes.Repeat([]byte{0x42}, 32), bytes.Repeat([]byte{0x43}, 32)
+	if err := raw.Update(ctx, func(tx store.Tx) error {
+		a, err := deriveAEAD(testMaster, labelSecret)
+		if err != nil {
+			return err
+		}
+		b, err := deriveAEAD(keyB, labelSecret)
+		if err != nil {
+			return err
+		}
+		items, err := tx.List(kindKey, "", "", 100)
+		r := &resealer{olds: []cipher.AEAD{a}, new: b, rand: cryptorand.Reader}
+		for _, it := range items {
+			if _, err := r.item(tx, kindKey, it); err != nil {
+				return err
+			}
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open(keyB); !errors.Is(err, ErrWrongMasterKey) || !strings.Contains(err.Error(), "MFA") {
+		t.Errorf("New with a key that opens no MFA seed = %v, want ErrWrongMasterKey naming MFA", err)
+	}
+	s, err := open(keyB, testMaster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mfaSession(s); err != nil {
+		t.Errorf("MFA with the seed under a previous master key: %v", err)
+	}
+	s.Close()
+
+	// This rotation takes the seed along (from the previous key, which it is given).
+	n, err := RotateMasterKey(ctx, raw, keyB, keyC, nil, testMaster)
+	if err != nil || n != 3 { // two access keys, one seed
+		t.Fatalf("RotateMasterKey = %d, %v; want 3 secrets re-encrypted", n, err)
+	}
+	if s, err = open(keyC); err != nil {
+		t.Fatal(err)
+	}
+	if err := mfaSession(s); err != nil {
+		t.Errorf("MFA after rotate-master-key: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/cipher"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,9 @@ type Service struct {
 	secrets  cipher.AEAD   // access key secrets at rest
 	sessions cipher.AEAD   // session tokens
 	previous []cipher.AEAD // session tokens sealed under previous master keys
+	// previousSecrets opens MFA seeds that a rotation by an earlier iamdb left under a
+	// previous master key.
+	previousSecrets []cipher.AEAD
 
 	snap        atomic.Pointer[snapshot]
 	sessCache   atomic.Pointer[sessionCache]
@@ -119,7 +123,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		if err != nil {
 			return nil, err
 		}
+		b, err := deriveAEAD(k, labelSecret)
+		if err != nil {
+			return nil, err
+		}
 		s.previous = append(s.previous, a)
+		s.previousSecrets = append(s.previousSecrets, b)
 	}
 	s.admin = builtinPolicies[adminPolicyARN].compiled
 	s.ctxPool.New = func() any { return new(policy.Context) }
@@ -145,10 +154,59 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 			"this is not the master key the store was written with (after a rotation, the new key is master_key_file)",
 			ErrWrongMasterKey, len(bad), strings.Join(firstN(bad, 3), ", "))
 	}
+	if err := s.checkSeeds(ctx); err != nil {
+		cancel()
+		return nil, err
+	}
 	s.cancel = cancel
 	s.done = make(chan struct{})
 	go s.loop(wctx, watch)
 	return s, nil
+}
+
+// checkSeeds returns ErrWrongMasterKey if an MFA device's seed opens under neither the
+// master key nor a previous one, and logs a warning for seeds under a previous key (a
+// rotation by an iamdb that left them behind: rotate-master-key takes them along).
+func (s *Service) checkSeeds(ctx context.Context) error {
+	var bad, old []string
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		for after := ""; ; {
+			items, err := tx.List(kindMFA, "", after, 500)
+			if err != nil || len(items) == 0 {
+				return err
+			}
+			for _, it := range items {
+				after = it.Key
+				var d mfaDoc
+				if err := json.Unmarshal(it.Value, &d); err != nil {
+					return fmt.Errorf("iam: MFA device %q: %w", it.Key, err)
+				}
+				acct := keyAccount(it.Key)
+				if _, err := open(s.secrets, d.Seed, []byte(mfaSeedADPrefix+d.serial(acct))); err == nil {
+					continue
+				}
+				if prev, err := s.openSeedPrevious(acct, &d); err == nil {
+					clear(prev)
+					old = append(old, d.serial(acct))
+				} else {
+					bad = append(bad, d.serial(acct))
+				}
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%w: the seeds of %d MFA devices (%s) cannot be decrypted: "+
+			"this is not the master key the store was written with (after a rotation, the new key is master_key_file)",
+			ErrWrongMasterKey, len(bad), strings.Join(firstN(bad, 3), ", "))
+	}
+	if len(old) > 0 {
+		s.log.Warn("iam: MFA seeds are still encrypted under a previous master key; run rotate-master-key again to take them along",
+			"devices", len(old), "first", firstN(old, 3))
+	}
+	return nil
 }
 
 // ErrWrongMasterKey is returned by New when the store holds secrets the master key cannot

@@ -156,8 +156,8 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// RotateMasterKey re-encrypts the secrets of cfg's store, read with cfg's master key,
-// under the key of newKeyFile, which it creates with a key from random (nil: crypto/rand)
+// RotateMasterKey re-encrypts the secrets of cfg's store, read with cfg's master key (or
+// one of its previous ones), under the key of newKeyFile, which it creates with a key from random (nil: crypto/rand)
 // if it does not exist. It returns how many secrets it re-encrypted and whether it created
 // the file. Every server on the store must be stopped.
 func RotateMasterKey(ctx context.Context, cfg *Config, newKeyFile string, random io.Reader) (n int, created bool, err error) {
@@ -165,6 +165,10 @@ func RotateMasterKey(ctx context.Context, cfg *Config, newKeyFile string, random
 		random = rand.Reader
 	}
 	oldKey, err := loadMasterKey(cfg, false, random)
+	if err != nil {
+		return 0, false, err
+	}
+	previous, err := loadPreviousMasterKeys(cfg) // what an earlier rotation may have left
 	if err != nil {
 		return 0, false, err
 	}
@@ -177,7 +181,7 @@ func RotateMasterKey(ctx context.Context, cfg *Config, newKeyFile string, random
 		return 0, created, err
 	}
 	defer st.Close()
-	n, err = iam.RotateMasterKey(ctx, st, oldKey, newKey, random)
+	n, err = iam.RotateMasterKey(ctx, st, oldKey, newKey, random, previous...)
 	return n, created, err
 }
 
