@@ -251,9 +251,10 @@ func TestExportLayoutAndVerify(t *testing.T) {
 	}
 	// A time range checks fewer digests.
 	rep = VerifyDir(dir, keys, epoch.Add(2*time.Hour+30*time.Minute), epoch.Add(3*time.Hour+30*time.Minute))
-	// [02:00, 03:00) and [03:00, 04:00) in each of the 4 chains.
-	if !rep.Valid() || len(rep.Digests) != 4*2 {
-		t.Errorf("VerifyDir(02:30, 03:30): valid %v, %d digests, want 8", rep.Valid(), len(rep.Digests))
+	// [02:00, 03:00) and [03:00, 04:00) in each of the 4 chains, and the successor
+	// [04:00, 05:00) that names the last of them.
+	if !rep.Valid() || len(rep.Digests) != 4*3 {
+		t.Errorf("VerifyDir(02:30, 03:30): valid %v, %d digests, want 12", rep.Valid(), len(rep.Digests))
 	}
 }
 
@@ -619,4 +620,43 @@ func FuzzParseDigest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The digest covering the end of a --end-time range
+// is removed with its log files, while its successor (which names it) is still there.
+// docs/audit.md: "a digest removed (chain break) | digest INVALID: not found, named by its
+// successor". With an end time, VerifyDir never looks at the successor and reports the
+// range valid, although events inside the range are gone.
+func TestVerifyEndTimeSeesRemovedDigest(t *testing.T) {
+	dir, keys := exported(t)
+	const chain = "AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2000/01/01/"
+	d4 := chain + "111111111111_CloudTrail-Digest_us-east-1_iamdb_us-east-1_20000101T040000Z.json.gz"
+	// The log files D4 lists: delivered during [03:00, 04:00).
+	raw := readGz(t, dir, d4)
+	d, err := ParseDigest(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.LogFiles) == 0 {
+		t.Fatal("D4 lists no log files")
+	}
+	for _, l := range d.LogFiles {
+		os.Remove(filepath.Join(dir, filepath.FromSlash(l.S3Object)))
+	}
+	os.Remove(filepath.Join(dir, filepath.FromSlash(d4)))
+	os.Remove(filepath.Join(dir, filepath.FromSlash(d4)+".sig"))
+	// The whole export, unbounded, notices (D5 names D4).
+	if rep := VerifyDir(dir, keys, time.Time{}, time.Time{}); rep.Valid() {
+		t.Fatal("unbounded verify: valid")
+	}
+	// A range whose end falls inside D4's hour must notice too: events in it are gone.
+	rep := VerifyDir(dir, keys, epoch.Add(2*time.Hour+30*time.Minute), epoch.Add(3*time.Hour+30*time.Minute))
+	if rep.Valid() {
+		var names []string
+		for _, r := range rep.Digests {
+			names = append(names, filepath.Base(r.Object)+" "+r.Status)
+		}
+		t.Fatalf("verify 02:30..03:30 after removing the digest ending 04:00 and its %d log files (events 03:00-03:30 among them): valid; digests checked:\n%s",
+			len(d.LogFiles), strings.Join(names, "\n"))
+	}
 }

@@ -108,7 +108,11 @@ func VerifyDir(dir string, keys Keys, from, to time.Time) Report {
 }
 
 func verifyChain(dir, chainDir string, keys Keys, from, to time.Time, names map[string][]string, rep *Report) []LogEntry {
+	// With an end time, the chain is checked from the first digest after the range, if
+	// there is one, not from the last in it: a digest removed from the end of the range
+	// (with its log files) is named by that successor.
 	var cands []candidate
+	var successor *candidate
 	_ = filepath.WalkDir(chainDir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil || !e.Type().IsRegular() {
 			return nil
@@ -118,14 +122,26 @@ func verifyChain(dir, chainDir string, keys Keys, from, to time.Time, names map[
 			return nil
 		}
 		end, err := time.Parse("20060102T150405Z", m[1])
-		if err != nil || !to.IsZero() && end.After(to.Add(time.Hour)) {
+		if err != nil {
 			return nil
 		}
-		if rel, err := filepath.Rel(dir, p); err == nil {
-			cands = append(cands, candidate{object: filepath.ToSlash(rel), end: end})
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return nil
 		}
+		c := candidate{object: filepath.ToSlash(rel), end: end}
+		if !to.IsZero() && end.After(to.Add(time.Hour)) {
+			if successor == nil || c.end.Before(successor.end) || c.end.Equal(successor.end) && c.object < successor.object {
+				successor = &c
+			}
+			return nil
+		}
+		cands = append(cands, c)
 		return nil
 	})
+	if successor != nil {
+		cands = append(cands, *successor)
+	}
 	slices.SortFunc(cands, func(a, b candidate) int {
 		if c := b.end.Compare(a.end); c != 0 {
 			return c
