@@ -458,13 +458,18 @@ func TestSecuritySecrets(t *testing.T) {
 		t.Error("the user's page shows the seed")
 	}
 
-	// A failed sign-in logs neither the password nor an unbounded user name.
+	// A failed sign-in logs neither the password nor an unbounded user name, nor the name
+	// of a user that does not exist (a password typed into the user name field, often).
 	o := e.client()
 	long := strings.Repeat("u", 100000)
 	o.trySignIn(long, "the-typed-password-1", "")
 	o.trySignIn("admin", "the-typed-password-2", "")
+	o.trySignIn("Tr0ub4dor&3-typed-in-user-field", "x", "")
 	log := logs.String()
-	for _, s := range []string{secret[1], seed[1], "the-typed-password", adminPass, "Alice-console-1"} {
+	if !strings.Contains(log, "user=admin") || !strings.Contains(log, "user="+hiddenUser) {
+		t.Errorf("the log does not name the existing user and hide the other:\n%.2000s", log)
+	}
+	for _, s := range []string{secret[1], seed[1], "the-typed-password", adminPass, "Alice-console-1", "Tr0ub4dor"} {
 		if strings.Contains(log, s) {
 			t.Errorf("the log has %q:\n%.2000s", s, log)
 		}

@@ -119,7 +119,11 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 			f.NeedNew, f.NeedMFA = true, in.MFACode != ""
 		default:
 			c.recordSignIn(r, in.Account, in.UserName, false, false, "Failed authentication")
-			c.log.Info("console sign-in refused", "account", audit.Clip(in.Account, maxLogged), "user", audit.Clip(in.UserName, maxLogged), "source", r.RemoteAddr, "reason", se.Reason)
+			user := hiddenUser // often a password typed into the wrong field
+			if u, found := c.cfg.IAM.UserForSignIn(in.Account, in.UserName); found {
+				user = u.UserName
+			}
+			c.log.Info("console sign-in refused", "account", audit.Clip(in.Account, maxLogged), "user", user, "source", r.RemoteAddr, "reason", se.Reason)
 		}
 		f.Message = se.Message
 		f.Problem = se.Reason != iam.SignInMFARequired && se.Reason != iam.SignInNewPassword
@@ -154,6 +158,10 @@ func (c *Console) signout(w http.ResponseWriter, r *http.Request, s *session) {
 // (IAM's longest user name is 64 bytes, an alias 63).
 const maxLogged = 128
 
+// hiddenUser stands for the name of a user that does not exist in the trail and the log,
+// as CloudTrail hides it: it is often a password typed into the user name field.
+const hiddenUser = "HIDDEN_DUE_TO_SECURITY_REASONS"
+
 // recordSignIn writes CloudTrail's ConsoleLogin event. A failure for a user that does not
 // exist names no user, as CloudTrail hides it.
 func (c *Console) recordSignIn(r *http.Request, account, user string, ok, mfa bool, failure string) {
@@ -161,7 +169,7 @@ func (c *Console) recordSignIn(r *http.Request, account, user string, ok, mfa bo
 		return
 	}
 	account, user = audit.Clip(account, maxLogged), audit.Clip(user, maxLogged)
-	id := audit.UserIdentity{Type: "IAMUser", AccountID: account, UserName: "HIDDEN_DUE_TO_SECURITY_REASONS"}
+	id := audit.UserIdentity{Type: "IAMUser", AccountID: account, UserName: hiddenUser}
 	acct := account
 	if u, found := c.cfg.IAM.UserForSignIn(account, user); found {
 		acct = u.Account
