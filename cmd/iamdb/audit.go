@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/iamdb/iamdb/client"
 	"github.com/iamdb/iamdb/internal/audit/tail"
@@ -187,14 +188,16 @@ func printEvent(w io.Writer, format string, e tail.Event) error {
 	return err
 }
 
-// field is s for a space-separated line: "-" if empty, its spaces and control characters
-// replaced by '_' (an event's fields come from requests).
+// field is s for a space-separated line on a terminal: "-" if empty; its spaces, control
+// characters (C0, DEL and C1, whose U+009B is the terminal's CSI), line and paragraph
+// separators and bidirectional controls (which reorder what the line shows) replaced by
+// '_', since an event's fields come from requests.
 func field(s string) string {
 	if s == "" {
 		return "-"
 	}
 	return strings.Map(func(r rune) rune {
-		if r <= ' ' || r == 0x7f {
+		if r <= ' ' || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' {
 			return '_'
 		}
 		return r

@@ -177,3 +177,21 @@ func TestAuditTailFollow(t *testing.T) {
 		t.Errorf("audit tail --follow printed\n%s", got)
 	}
 }
+
+// An event's fields come from requests (eventName is the Action of any request that tried
+// to sign): the text line replaces whatever a terminal would act on or reorder.
+func TestAuditTailField(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                              "-",
+		"GetUser":                       "GetUser",
+		"a b\tc\nd\x1b[2J\x7f":          "a_b_c_d_[2J_",
+		"Get\u009b2J\u009b1;1HUser":     "Get_2J_1;1HUser",
+		"Create\u202eresU\u2066x\u200e": "Create_resU_x_",
+		"line\u2028para\u2029":          "line_para_",
+		"ユーザー":                          "ユーザー",
+	} {
+		if got := field(in); got != want {
+			t.Errorf("field(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
