@@ -25,7 +25,7 @@ func TestConfigFile(t *testing.T) {
 		Dir:           filepath.Join("testdata", "state"),
 		MasterKeyFile: "keys/master.key",
 		Store:         server.StoreConfig{Path: "authority.db", URL: "postgres://file/iamdb"},
-		Authority:     server.AuthorityConfig{Listen: "127.0.0.1:9001", Region: "ap-northeast-1"},
+		Authority:     server.AuthorityConfig{Listen: "127.0.0.1:9001", Region: "ap-northeast-1", MaxConns: 1000},
 		Bootstrap:     server.BootstrapConfig{AccountID: "111111111111", AdminUser: "root-admin", AdminKeyFile: "admin.ini"},
 		Log:           server.LogConfig{Level: "debug", Format: "json"},
 		Accounts:      []server.AccountConfig{{ID: "222222222222", Alias: "db-account"}},

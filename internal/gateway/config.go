@@ -47,8 +47,9 @@ const (
 // process's file descriptor limit (RLIMIT_NOFILE, which Go raises to the hard limit at
 // start), between 64 and MaxDefaultClientConns. A logged-in client holds two
 // descriptors (its own and its backend session's), so one gateway full of sessions
-// holds at most a quarter of them, two a half, and the authority, the store, the
-// credential endpoints and /healthz keep the rest.
+// holds at most a quarter of them, two a half; the authority's listener is bounded by
+// the same number (internal/server), and the store, the credential endpoints and
+// /healthz keep the rest.
 func DefaultMaxClientConns() int {
 	n, ok := fileLimit()
 	if !ok {

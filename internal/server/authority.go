@@ -130,6 +130,11 @@ func (s *Server) listenAPI() error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	maxConns := cfg.Authority.MaxConns
+	if maxConns == 0 {
+		maxConns = defaultMaxConns()
+	}
+	ln = s.listeners.limit(ln, "authority", maxConns, log)
 	var handler http.Handler = api
 	if !cfg.Authority.DisableConsole {
 		cc := console.Config{
@@ -166,7 +171,7 @@ func (s *Server) listenAPI() error {
 	if tlsConfig != nil {
 		s.apiURL = "https://" + ln.Addr().String()
 	}
-	log.Info("authority listening", "url", s.apiURL)
+	log.Info("authority listening", "url", s.apiURL, "max_conns", maxConns)
 	if s.console != nil {
 		log.Info("web console", "url", s.apiURL+console.Prefix)
 	}

@@ -104,6 +104,13 @@ type AuthorityConfig struct {
 	// ConsoleIdleTimeout ends a console session after that long without a request. TOML
 	// authority.console_idle_timeout; default 30m. Sessions end after 12 hours whatever.
 	ConsoleIdleTimeout Duration `toml:"console_idle_timeout"`
+	// MaxConns bounds the API's open connections (the console's included); beyond it a
+	// new connection is closed at once, so that a flood of connections that send nothing
+	// cannot take the file descriptors of the gateways, the endpoints and /healthz. TOML
+	// authority.max_conns; default a gateway's default max_client_conns (an eighth of the
+	// process's file descriptor limit, between 64 and 4096; docs/configuration.md); -1:
+	// unlimited.
+	MaxConns int `toml:"max_conns"`
 }
 
 // BootstrapConfig says what an empty store starts with.
@@ -373,6 +380,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.Authority.TLSCertFile == "") != (c.Authority.TLSKeyFile == "") {
 		errs = append(errs, errors.New("authority.tls_cert_file and authority.tls_key_file go together"))
+	}
+	if c.Authority.MaxConns < -1 {
+		errs = append(errs, fmt.Errorf("authority.max_conns %d must be -1 (unlimited), 0 (the default) or positive", c.Authority.MaxConns))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -26,6 +26,14 @@
 // accepting and their sessions get ops.drain_timeout to finish, then the authority, the
 // endpoints and the ops server stop and the store is closed. A Server runs once.
 //
+// # Listener limits
+//
+// No listener may take the file descriptors of the others: the gateways bound their
+// client connections themselves (max_client_conns, answering in their protocol); the
+// authority (authority.max_conns, by default a gateway's budget), each workload endpoint
+// and the ops server are bounded by a limitListener, which closes a connection beyond
+// its limit as soon as it is accepted (docs/configuration.md#listener-limits).
+//
 // Errors keep the wording "iamdb serve" has always printed: "config: …" for the
 // configuration, "serve: …" for everything else.
 package server

@@ -50,6 +50,7 @@ func (s *Server) listenOps(reg *prometheus.Registry) (*opsServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ops: %w", err)
 	}
+	ln = s.listeners.limit(ln, "ops", maxOpsConns, s.log)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })

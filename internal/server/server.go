@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/iamdb/iamdb/internal/audit"
 	"github.com/iamdb/iamdb/internal/console"
 	"github.com/iamdb/iamdb/internal/gateway"
@@ -57,9 +59,12 @@ type Server struct {
 	audit *audit.Journal
 
 	api    *http.Server
-	apiLn  net.Listener
+	apiLn  net.Listener // bounded by authority.max_conns
 	apiURL string
 	served chan error // the API server's result
+
+	reg       *prometheus.Registry // the ops server's /metrics
+	listeners *listenerMetrics     // of the HTTP listeners' limits
 
 	gateways  []*runningGateway
 	endpoints []*runningEndpoint
@@ -128,11 +133,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Server, err error) {
 	} else if s.cfg.Audit.ExportDir != "" {
 		return nil, errors.New("config: audit.export_dir needs the journal (audit.enabled = true)")
 	}
+	s.reg = newRegistry()
+	s.listeners = newListenerMetrics(s.reg)
 	if err := s.openAuthority(ctx); err != nil {
 		return nil, err
 	}
-	reg := newRegistry()
-	if err := s.listenGateways(reg); err != nil {
+	if err := s.listenGateways(s.reg); err != nil {
 		return nil, err
 	}
 	if err := s.listenEndpoints(); err != nil {
@@ -142,7 +148,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	if s.cfg.Ops.Listen != "" {
-		if s.ops, err = s.listenOps(reg); err != nil {
+		if s.ops, err = s.listenOps(s.reg); err != nil {
 			return nil, err
 		}
 	}

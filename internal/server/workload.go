@@ -132,7 +132,8 @@ type runningEndpoint struct {
 	done  chan error // nil until serve
 }
 
-// newEndpoint returns the endpoint serving h on ln: small headers, short timeouts.
+// newEndpoint returns the endpoint serving h on ln: small headers, short timeouts (and ln
+// bounded to maxEndpointConns connections).
 func newEndpoint(kind, url, bound string, h http.Handler, ln net.Listener, log *slog.Logger) *runningEndpoint {
 	srv := &http.Server{
 		Handler:           h,
@@ -222,6 +223,7 @@ func (s *Server) listenIMDS(m IMDSEndpointConfig) (*runningEndpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	ln = s.listeners.limit(ln, "imds", maxEndpointConns, elog)
 	url := "http://" + ln.Addr().String() + "/"
 	elog.Info("imds listening", "url", url, "bound", bound, "instance_id", h.InstanceID(), "imdsv1", m.AllowIMDSv1)
 	return newEndpoint("imds", url, bound, h, ln, s.log), nil
@@ -252,6 +254,7 @@ func (s *Server) listenContainerCredentials(cc ContainerEndpointConfig) (*runnin
 	if err != nil {
 		return nil, err
 	}
+	ln = s.listeners.limit(ln, "container_credentials", maxEndpointConns, elog)
 	url := "http://" + ln.Addr().String() + h.Path()
 	elog.Info("container credentials listening", "url", url, "role", roleARN, "authorization_token_file", tokenFile)
 	return newEndpoint("container_credentials", url, "role="+roleARN, h, ln, s.log), nil
