@@ -65,8 +65,23 @@ func (s *Server) listenOps(reg *prometheus.Registry) (*opsServer, error) {
 		handlePprof(mux)
 	}
 	s.log.Info("ops listening", "url", "http://"+ln.Addr().String(), "pprof", s.cfg.Ops.Pprof)
-	return &opsServer{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}, nil
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		// pprof's profile, trace and delta profiles (?seconds=N) extend their own write
+		// deadline by N beyond WriteTimeout (net/http/pprof's configureWriteDeadline).
+		WriteTimeout:   30 * time.Second,
+		IdleTimeout:    opsIdleTimeout,
+		MaxHeaderBytes: 8 << 10,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return &opsServer{ln: ln, srv: srv}, nil
 }
+
+// opsIdleTimeout closes a keep-alive connection to the ops server that asks nothing more
+// for that long (Prometheus scrapes every 15 to 60 seconds on a connection of its own).
+const opsIdleTimeout = time.Minute
 
 // handlePprof adds net/http/pprof's handlers to mux, under the paths that package serves
 // (its import registers them on http.DefaultServeMux too, which nothing here serves).

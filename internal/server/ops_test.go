@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -105,5 +108,68 @@ func TestOpsPprofConfig(t *testing.T) {
 	}
 	if want := "config: ops.pprof: ops.listen 0.0.0.0:0 is not a loopback address"; !strings.Contains(err.Error(), want) {
 		t.Errorf("New = %v, want %q", err, want)
+	}
+}
+
+// The ops server bounds what a connection may hold: a keep-alive connection that asked
+// one request is closed after IdleTimeout (a minute; shortened here), and reading a
+// request, writing a response and the headers are bounded too.
+func TestOpsIdleConnectionTimesOut(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, testConfig(t))
+	o := srv.ops.srv
+	if o.IdleTimeout != opsIdleTimeout || o.ReadHeaderTimeout <= 0 || o.ReadTimeout <= 0 || o.WriteTimeout <= 0 || o.MaxHeaderBytes <= 0 || o.MaxHeaderBytes > 64<<10 {
+		t.Errorf("ops server: IdleTimeout %v, ReadHeaderTimeout %v, ReadTimeout %v, WriteTimeout %v, MaxHeaderBytes %d; want IdleTimeout %v and every bound set",
+			o.IdleTimeout, o.ReadHeaderTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxHeaderBytes, opsIdleTimeout)
+	}
+	o.IdleTimeout = 100 * time.Millisecond // before it serves
+	done := runUntilReady(t, context.Background(), srv)
+	t.Cleanup(func() { stop(t, srv, done) })
+
+	c, err := net.Dial("tcp", srv.OpsAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Close {
+		t.Fatalf("/healthz = %d (close %v), want 200 on a keep-alive connection", resp.StatusCode, resp.Close)
+	}
+	// Far beyond the shortened IdleTimeout: the server closes the connection.
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("reading an idle keep-alive connection to the ops server = %v, want EOF (closed by IdleTimeout)", err)
+	}
+}
+
+// WriteTimeout does not cut pprof's profiles that last longer: they extend their own
+// write deadline by ?seconds=. (A delta profile: unlike the CPU profile, it may run
+// while TestOpsPprof takes one.)
+func TestOpsPprofOutlastsWriteTimeout(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.Ops.Pprof = true
+	srv := newServer(t, cfg)
+	srv.ops.srv.WriteTimeout = 500 * time.Millisecond // before it serves
+	done := runUntilReady(t, context.Background(), srv)
+	t.Cleanup(func() { stop(t, srv, done) })
+
+	resp, err := http.Get("http://" + srv.OpsAddr() + "/debug/pprof/allocs?seconds=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || !bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+		t.Errorf("/debug/pprof/allocs?seconds=2 with WriteTimeout 500ms = %d, %d bytes, %v; want 200 and a gzip'ed profile", resp.StatusCode, len(b), err)
 	}
 }
