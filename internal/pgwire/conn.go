@@ -147,7 +147,9 @@ func (c *Conn) AskPassword() error {
 // ReadPassword reads the PasswordMessage that answers AskPassword. A client that closes
 // the connection instead (psql does, to prompt for a password) yields an error wrapping
 // io.EOF or io.ErrUnexpectedEOF. A protocol violation is sent to the client as FATAL and
-// returned wrapping ErrProtocol or ErrTooLong.
+// returned wrapping ErrProtocol or ErrTooLong. The body's buffer grows as its bytes
+// arrive (readBody): a client that announces a long message and sends nothing holds
+// little memory.
 func (c *Conn) ReadPassword() (Password, error) {
 	typ, n, err := ReadHeader(c.r)
 	if err != nil {
@@ -159,8 +161,9 @@ func (c *Conn) ReadPassword() (Password, error) {
 	if n > c.maxPassword {
 		return "", c.refuse(CodeProtocolViolation, fmt.Errorf("%w: password packet of %d bytes exceeds %d", ErrTooLong, n, c.maxPassword))
 	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(c.r, body); err != nil {
+	body, err := readBody(c.r, n)
+	if err != nil {
+		clear(body)
 		return "", err
 	}
 	pw, err := decodePassword(body)
@@ -169,6 +172,43 @@ func (c *Conn) ReadPassword() (Password, error) {
 		return "", c.refuse(CodeProtocolViolation, err)
 	}
 	return pw, nil
+}
+
+// readChunk is the most readBody allocates ahead of the bytes that arrived.
+const readChunk = 4 << 10
+
+// readBody reads a body of n bytes from r. Up to readChunk bytes (or as many as r, a
+// *bufio.Reader, holds already) are read into one allocation of the exact size; beyond,
+// the buffer grows as the bytes arrive, by at most readChunk or what arrived so far, so
+// that a client that announces a long message and sends nothing holds readChunk bytes
+// of memory, not the length it announced (the pre-login budget per connection is 16
+// KiB: DESIGN.md). The arrays left behind are cleared (a body may hold a password); on
+// an error the bytes that arrived are returned.
+func readBody(r io.Reader, n int) ([]byte, error) {
+	br, _ := r.(*bufio.Reader)
+	var b []byte
+	for len(b) < n {
+		k := n - len(b)
+		if k > readChunk {
+			room := max(readChunk, len(b))
+			if br != nil {
+				room = max(room, br.Buffered())
+			}
+			k = min(k, room)
+		}
+		l := len(b)
+		nb := make([]byte, l+k)
+		copy(nb, b)
+		clear(b)
+		b = nb
+		if _, err := io.ReadFull(r, b[l:]); err != nil {
+			return b, err
+		}
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	return b, nil
 }
 
 // decodePassword decodes a PasswordMessage body: one NUL-terminated string.

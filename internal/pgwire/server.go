@@ -106,8 +106,8 @@ func (s *Server) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 		if n < 4 || n > MaxStartupLen {
 			return nil, c.refuse(CodeProtocolViolation, fmt.Errorf("%w: invalid length of startup packet", ErrProtocol))
 		}
-		body := make([]byte, n)
-		if _, err := io.ReadFull(c.nc, body); err != nil {
+		body, err := readBody(c.nc, n)
+		if err != nil {
 			return nil, err
 		}
 		p, err := decodePacket(body)
