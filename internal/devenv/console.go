@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/iamdb/iamdb/internal/iam"
+	"github.com/iamdb/iamdb/internal/pki"
 	"github.com/iamdb/iamdb/internal/server"
 )
 
@@ -46,7 +47,7 @@ func consolePassword(ctx context.Context, srv *server.Server, cfg *server.Config
 			return "", fmt.Errorf("dev: setting the admin's console password: %w", err)
 		}
 	}
-	if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {
+	if err := pki.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil { // 0600 even if it existed
 		return "", fmt.Errorf("dev: %w", err)
 	}
 	return pw, nil
