@@ -158,8 +158,9 @@ type Config struct {
 	// place of the greeting — and closed. If zero, DefaultMaxClientConns(); negative:
 	// unlimited.
 	MaxClientConns int
-	// MaxUnauthenticatedPerIP bounds the connections of one source address that have
-	// not logged in yet (are before or in authentication); beyond it new connections
+	// MaxUnauthenticatedPerIP bounds the connections of one source address (of one /64,
+	// for IPv6) that have not logged in yet (are before or in authentication); beyond it
+	// new connections
 	// from that address are refused as for MaxClientConns. Sessions past login do not
 	// count. If zero, a quarter of MaxClientConns (at least 16; so that a single source
 	// cannot take every connection), or DefaultMaxUnauthenticatedPerIP when that is

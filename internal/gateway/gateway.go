@@ -45,7 +45,7 @@ type Gateway struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]*clientConn
-	unauth    map[netip.Addr]int // connections not logged in yet, by source address
+	unauth    map[netip.Addr]int // connections not logged in yet, by limitKey of the source
 	active    sync.WaitGroup
 	lingering chan struct{}     // refused connections being closed gracefully
 	warns     *loglimit.Limiter // protocol refusals logged at Warn
@@ -242,11 +242,11 @@ func (g *Gateway) track(nc net.Conn) (ok bool, reason string) {
 	if max := g.cfg.MaxClientConns; max > 0 && len(g.conns) >= max {
 		return true, reasonTooManyClients
 	}
-	if max := g.cfg.MaxUnauthenticatedPerIP; max > 0 && g.unauth[source] >= max {
+	if max := g.cfg.MaxUnauthenticatedPerIP; max > 0 && g.unauth[limitKey(source)] >= max {
 		return true, reasonTooManyUnauthenticated
 	}
 	g.conns[nc] = &clientConn{source: source}
-	g.unauth[source]++
+	g.unauth[limitKey(source)]++
 	g.active.Add(1)
 	g.m.clients.WithLabelValues(g.cfg.Engine).Inc()
 	return true, ""
@@ -266,9 +266,26 @@ func (g *Gateway) untrack(nc net.Conn) {
 
 // unauthDone decrements the unauthenticated count of source (g.mu held).
 func (g *Gateway) unauthDone(source netip.Addr) {
-	if g.unauth[source]--; g.unauth[source] <= 0 {
-		delete(g.unauth, source)
+	k := limitKey(source)
+	if g.unauth[k]--; g.unauth[k] <= 0 {
+		delete(g.unauth, k)
 	}
+}
+
+// limitKey is what MaxUnauthenticatedPerIP counts a source address under: an IPv4
+// address itself (an IPv4-mapped IPv6 one too), an IPv6 address's /64, since one host
+// commonly holds a whole /64 and could otherwise open MaxUnauthenticatedPerIP
+// connections from each of its addresses.
+func limitKey(source netip.Addr) netip.Addr {
+	source = source.Unmap()
+	if source.Is4() {
+		return source
+	}
+	p, err := source.Prefix(64)
+	if err != nil {
+		return source
+	}
+	return p.Addr()
 }
 
 // maxLingering bounds the refused connections closed gracefully at once; beyond it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -232,5 +233,22 @@ func TestDefaultMaxClientConns(t *testing.T) {
 	}
 	if limit, ok := fileLimit(); ok && uint64(n) > max(limit/8, minDefaultClientConns) {
 		t.Errorf("DefaultMaxClientConns() = %d with RLIMIT_NOFILE %d, want at most an eighth", n, limit)
+	}
+}
+
+// MaxUnauthenticatedPerIP counts an IPv4 address (mapped or not) by itself and an IPv6
+// address by its /64, which one host commonly holds whole.
+func TestLimitKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":                   "192.0.2.7",
+		"::ffff:192.0.2.7":            "192.0.2.7",
+		"2001:db8:1:2:aaaa:bbbb:cc:1": "2001:db8:1:2::",
+		"2001:db8:1:2::ffff":          "2001:db8:1:2::",
+		"2001:db8:1:3::1":             "2001:db8:1:3::",
+		"::1":                         "::",
+	} {
+		if got := limitKey(netip.MustParseAddr(in)); got != netip.MustParseAddr(want) {
+			t.Errorf("limitKey(%s) = %s, want %s", in, got, want)
+		}
 	}
 }
