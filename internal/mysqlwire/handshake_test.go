@@ -8,9 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -468,70 +466,24 @@ func FuzzHandshake(f *testing.F) {
 // Before TLS and before any byte of a handshake response, a peer that sends only a
 // 4-byte packet header announcing 65,535 bytes holds no more than the design's pre-login
 // budget per connection (DESIGN.md: <= 16 KiB) until the startup timeout: ReadPacket
-// grows the payload as it arrives (TestReadPacketGrowsAsBytesArrive), where it used to
-// allocate the announced 64 KiB at once. Measured over 200 connections, with a margin.
+// grows the payload as it arrives (wireio.ReadAppend), where it used to allocate the
+// announced 64 KiB at once. Measured over 200 connections, with a margin.
 func TestHandshakeAnnouncedLengthMemory(t *testing.T) {
 	srv, err := NewServer(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	const n = 200
-	var wg sync.WaitGroup
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer nc.Close()
-				nc.SetDeadline(time.Now().Add(30 * time.Second))
-				srv.Handshake(context.Background(), nc)
-			}()
-		}
-	}()
-	var clients []net.Conn
-	defer func() {
-		for _, c := range clients {
-			c.Close()
-		}
-		wg.Wait()
-	}()
-	for range n {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		clients = append(clients, c)
-		var g [4]byte // the greeting's header, then its payload
+	serve := func(nc net.Conn) { srv.Handshake(context.Background(), nc) }
+	greeting := func(c net.Conn) error { // its header, then its payload
+		var g [4]byte
 		if _, err := io.ReadFull(c, g[:]); err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if _, err := io.CopyN(io.Discard, c, int64(g[0])|int64(g[1])<<8|int64(g[2])<<16); err != nil {
-			t.Fatal(err)
-		}
+		_, err := io.CopyN(io.Discard, c, int64(g[0])|int64(g[1])<<8|int64(g[2])<<16)
+		return err
 	}
-	heap := func() uint64 {
-		time.Sleep(200 * time.Millisecond)
-		runtime.GC()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
-	before := heap()
-	for _, c := range clients {
-		c.Write([]byte{0xff, 0xff, 0x00, 0x01}) // a 65,535-byte packet, seq 1 — and nothing more
-	}
-	after := heap()
-	per := (int64(after) - int64(before)) / n
+	// A 65,535-byte packet, seq 1 — and nothing more.
+	per := testenv.HeapPerConn(t, 200, serve, greeting, []byte{0xff, 0xff, 0x00, 0x01})
 	t.Logf("heap per connection after a 4-byte header: %d bytes", per)
 	if per > 16<<10 {
 		t.Errorf("a 4-byte header pins %d bytes per connection before TLS, want <= 16 KiB", per)

@@ -1,7 +1,6 @@
 package mysqlwire
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -206,92 +205,6 @@ func TestReadPacket(t *testing.T) {
 			}
 		})
 	}
-}
-
-// ReadPacket's buffer grows as the payload arrives: at no Read is more than 4 KiB (or,
-// beyond, as much as arrived) allocated ahead of the bytes received, so a header that
-// announces 64 KiB and nothing more holds 4 KiB, not 64 (DESIGN.md: at most 16 KiB per
-// connection before login). A payload of up to 4 KiB is read into one buffer of its
-// exact size, as always.
-func TestReadPacketGrowsAsBytesArrive(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		name      string
-		n, sent   int // announced, sent
-		step      int // bytes per Read
-		wantAhead int // the first Read's room
-	}{
-		{"small, whole", 300, 300, 1 << 20, 300},
-		{"chunk, whole", readChunk, readChunk, 1 << 20, readChunk},
-		{"announced 64 KiB, nothing sent", 65535, 0, 1 << 20, readChunk},
-		{"announced 64 KiB, half sent", 65535, 30000, 1000, readChunk},
-		{"64 KiB, trickled", 65535, 65535, 1000, readChunk},
-		{"64 KiB, whole", 65535, 65535, 1 << 20, readChunk},
-		{"one frame short of continuation", MaxPayloadLen - 1, MaxPayloadLen - 1, 1 << 20, readChunk},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			payload := bytes.Repeat([]byte{'p'}, tt.sent)
-			in := append([]byte{byte(tt.n), byte(tt.n >> 8), byte(tt.n >> 16), 0}, payload...)
-			r := &arrivalReader{in: in, step: tt.step}
-			got, _, err := ReadPacket(r, MaxPayloadLen)
-			if tt.sent < tt.n {
-				if err != io.ErrUnexpectedEOF {
-					t.Errorf("ReadPacket = %v, want %v", err, io.ErrUnexpectedEOF)
-				}
-			} else if err != nil || !bytes.Equal(got, payload) {
-				t.Errorf("ReadPacket = %d bytes, %v; want %d bytes", len(got), err, len(payload))
-			}
-			if len(r.reads) == 0 || r.reads[0].ahead != tt.wantAhead {
-				t.Fatalf("first Read of the payload: %+v, want room for %d bytes", r.reads, tt.wantAhead)
-			}
-			for _, rd := range r.reads {
-				if rd.ahead > max(readChunk, rd.arrived) {
-					t.Errorf("a Read after %d bytes of the payload had room for %d more, want at most %d", rd.arrived, rd.ahead, max(readChunk, rd.arrived))
-				}
-			}
-		})
-	}
-}
-
-// A payload longer than 4 KiB that the connection's read buffer holds already has
-// arrived: ReadPacket reads it into one allocation of its size.
-func TestReadPacketBuffered(t *testing.T) { // not parallel: AllocsPerRun
-	in := frame(1, bytes.Repeat([]byte{'t'}, 6000))
-	rd, br := bytes.NewReader(in), bufio.NewReaderSize(nil, 16<<10)
-	allocs := testing.AllocsPerRun(20, func() {
-		rd.Reset(in)
-		br.Reset(rd)
-		br.Peek(len(in))
-		if got, _, err := ReadPacket(br, MaxPayloadLen); err != nil || len(got) != 6000 {
-			t.Fatalf("ReadPacket = %d bytes, %v", len(got), err)
-		}
-	})
-	if allocs != 1 {
-		t.Errorf("ReadPacket of a 6000-byte packet buffered: %v allocations, want 1", allocs)
-	}
-}
-
-// arrivalReader hands out in, at most step bytes a Read, and records for each Read of the
-// payload (after the 4-byte header) how much of it had arrived and how much room the
-// payload's buffer had beyond: the memory allocated ahead of the peer's bytes.
-type arrivalReader struct {
-	in    []byte
-	off   int
-	step  int
-	reads []struct{ arrived, ahead int }
-}
-
-func (r *arrivalReader) Read(p []byte) (int, error) {
-	if r.off >= 4 {
-		r.reads = append(r.reads, struct{ arrived, ahead int }{r.off - 4, cap(p)})
-	}
-	if r.off == len(r.in) {
-		return 0, io.EOF
-	}
-	n := copy(p[:min(len(p), r.step)], r.in[r.off:])
-	r.off += n
-	return n, nil
 }
 
 func TestAppendPacket(t *testing.T) {

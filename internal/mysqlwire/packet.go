@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+
+	"github.com/iamdb/iamdb/internal/wireio"
 )
 
 // MaxPayloadLen is the largest payload one packet frame carries (2²⁴-1 bytes). A payload of
@@ -72,9 +74,8 @@ func decodeHeader(h [4]byte) (int, byte) {
 // ErrTooLong as soon as a header announces it, leaving the rest of the packet unread (the
 // connection is then unusable). On an error wrapping ErrTooLong or ErrProtocol, seq is
 // that of the last header read, so that an ERR packet can follow it. maxLen must be at
-// least 0. The payload's buffer grows as its bytes arrive, never more than 4 KiB (or
-// as much as arrived) ahead of them: a peer that announces a long packet and sends
-// nothing holds little memory.
+// least 0. The payload's buffer grows as its bytes arrive (wireio.ReadAppend): a peer
+// that announces a long packet and sends nothing holds little memory.
 func ReadPacket(r io.Reader, maxLen int) (payload []byte, seq byte, err error) {
 	for first := true; ; first = false {
 		n, s, err := ReadHeader(r)
@@ -94,7 +95,7 @@ func ReadPacket(r io.Reader, maxLen int) (payload []byte, seq byte, err error) {
 			}
 			return nil, seq, fmt.Errorf("%w: packet of %d bytes exceeds %d", ErrTooLong, n, maxLen)
 		}
-		payload, err = readAppend(r, payload, n)
+		payload, err = wireio.ReadAppend(r, payload, n)
 		if err != nil {
 			clear(payload)
 			if err == io.EOF {
@@ -109,48 +110,6 @@ func ReadPacket(r io.Reader, maxLen int) (payload []byte, seq byte, err error) {
 			return payload, seq, nil
 		}
 	}
-}
-
-// readChunk is the most readAppend allocates ahead of the bytes that arrived.
-const readChunk = 4 << 10
-
-// readAppend reads n bytes from r and appends them to b. Up to readChunk bytes (or as
-// many as r, a *bufio.Reader, holds already) are read into one allocation of the exact
-// size, as before; beyond, b grows as the bytes arrive, by at most readChunk or what
-// arrived so far, so that a peer that announces a long payload and sends nothing holds
-// readChunk bytes of memory, not the length it announced (the pre-login budget per
-// connection is 16 KiB: DESIGN.md). b keeps the bytes that arrived on an error.
-func readAppend(r io.Reader, b []byte, n int) ([]byte, error) {
-	br, _ := r.(*bufio.Reader)
-	for n > 0 {
-		k := n
-		if k > readChunk {
-			room := max(readChunk, len(b))
-			if br != nil {
-				room = max(room, br.Buffered())
-			}
-			k = min(n, room)
-		}
-		b = grow(b, k)
-		if _, err := io.ReadFull(r, b[len(b)-k:]); err != nil {
-			return b, err
-		}
-		n -= k
-	}
-	return b, nil
-}
-
-// grow extends b by n bytes, reallocating to exactly that length if needed. The old
-// array is cleared: a payload may hold a password or a token.
-func grow(b []byte, n int) []byte {
-	l := len(b)
-	if cap(b)-l < n {
-		nb := make([]byte, l, l+n)
-		copy(nb, b)
-		clear(b)
-		b = nb
-	}
-	return b[:l+n]
 }
 
 // AppendPacket appends payload framed as one packet starting at sequence ID seq —

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/iamdb/iamdb/internal/wireio"
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -174,41 +175,14 @@ func (c *Conn) ReadPassword() (Password, error) {
 	return pw, nil
 }
 
-// readChunk is the most readBody allocates ahead of the bytes that arrived.
-const readChunk = 4 << 10
-
-// readBody reads a body of n bytes from r. Up to readChunk bytes (or as many as r, a
-// *bufio.Reader, holds already) are read into one allocation of the exact size; beyond,
-// the buffer grows as the bytes arrive, by at most readChunk or what arrived so far, so
-// that a client that announces a long message and sends nothing holds readChunk bytes
-// of memory, not the length it announced (the pre-login budget per connection is 16
-// KiB: DESIGN.md). The arrays left behind are cleared (a body may hold a password); on
-// an error the bytes that arrived are returned.
+// readBody reads a body of n bytes from r, growing its buffer as the bytes arrive
+// (wireio.ReadAppend); on an error the bytes that arrived are returned.
 func readBody(r io.Reader, n int) ([]byte, error) {
-	br, _ := r.(*bufio.Reader)
-	var b []byte
-	for len(b) < n {
-		k := n - len(b)
-		if k > readChunk {
-			room := max(readChunk, len(b))
-			if br != nil {
-				room = max(room, br.Buffered())
-			}
-			k = min(k, room)
-		}
-		l := len(b)
-		nb := make([]byte, l+k)
-		copy(nb, b)
-		clear(b)
-		b = nb
-		if _, err := io.ReadFull(r, b[l:]); err != nil {
-			return b, err
-		}
-	}
-	if b == nil {
+	b, err := wireio.ReadAppend(r, nil, n)
+	if b == nil && err == nil {
 		b = []byte{}
 	}
-	return b, nil
+	return b, err
 }
 
 // decodePassword decodes a PasswordMessage body: one NUL-terminated string.

@@ -9,10 +9,8 @@ import (
 	"errors"
 	"io"
 	"net"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -155,89 +153,6 @@ func FuzzPassword(f *testing.F) {
 			t.Fatalf("decodePassword(%q) = %q", body, string(pw))
 		}
 	})
-}
-
-// readBody (a PasswordMessage's body, a startup packet's) grows its buffer as the bytes
-// arrive: at no Read is more than 4 KiB (or, beyond, as much as arrived) allocated ahead
-// of the bytes received, so a header that announces 64 KiB and nothing more holds 4 KiB,
-// not 64 (DESIGN.md: at most 16 KiB per connection before login). A body of up to 4 KiB
-// is read into one buffer of its exact size, as always.
-func TestReadBodyGrowsAsBytesArrive(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		name      string
-		n, sent   int // announced, sent
-		step      int // bytes per Read
-		wantAhead int // the first Read's room
-	}{
-		{"token, whole", 1500, 1500, 1 << 20, 1500},
-		{"chunk, whole", readChunk, readChunk, 1 << 20, readChunk},
-		{"startup packet, nothing sent", MaxStartupLen, 0, 1 << 20, readChunk},
-		{"announced 64 KiB, nothing sent", DefaultMaxPasswordLen, 0, 1 << 20, readChunk},
-		{"announced 64 KiB, half sent", DefaultMaxPasswordLen, 30000, 1000, readChunk},
-		{"64 KiB, trickled", DefaultMaxPasswordLen, DefaultMaxPasswordLen, 1000, readChunk},
-		{"64 KiB, whole", DefaultMaxPasswordLen, DefaultMaxPasswordLen, 1 << 20, readChunk},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			body := bytes.Repeat([]byte{'p'}, tt.sent)
-			r := &arrivalReader{in: body, step: tt.step}
-			got, err := readBody(r, tt.n)
-			if tt.sent < tt.n {
-				if err != io.ErrUnexpectedEOF && err != io.EOF {
-					t.Errorf("readBody = %v, want %v", err, io.ErrUnexpectedEOF)
-				}
-			} else if err != nil || !bytes.Equal(got, body) {
-				t.Errorf("readBody = %d bytes, %v; want %d bytes", len(got), err, len(body))
-			}
-			if len(r.reads) == 0 || r.reads[0].ahead != tt.wantAhead {
-				t.Fatalf("first Read: %+v, want room for %d bytes", r.reads, tt.wantAhead)
-			}
-			for _, rd := range r.reads {
-				if rd.ahead > max(readChunk, rd.arrived) {
-					t.Errorf("a Read after %d bytes had room for %d more, want at most %d", rd.arrived, rd.ahead, max(readChunk, rd.arrived))
-				}
-			}
-		})
-	}
-}
-
-// A body longer than 4 KiB that the connection's read buffer holds already has arrived:
-// readBody reads it into one allocation of its size (a token with a session token).
-func TestReadBodyBuffered(t *testing.T) { // not parallel: AllocsPerRun
-	body := bytes.Repeat([]byte{'t'}, 6000)
-	rd, br := bytes.NewReader(body), bufio.NewReaderSize(nil, DefaultReadBufferSize)
-	allocs := testing.AllocsPerRun(20, func() {
-		rd.Reset(body)
-		br.Reset(rd)
-		br.Peek(len(body))
-		if got, err := readBody(br, len(body)); err != nil || len(got) != len(body) {
-			t.Fatalf("readBody = %d bytes, %v", len(got), err)
-		}
-	})
-	if allocs != 1 {
-		t.Errorf("readBody of %d buffered bytes: %v allocations, want 1", len(body), allocs)
-	}
-}
-
-// arrivalReader hands out in, at most step bytes a Read, and records for each Read how
-// much had arrived and how much room the buffer had beyond: the memory allocated ahead
-// of the peer's bytes.
-type arrivalReader struct {
-	in    []byte
-	off   int
-	step  int
-	reads []struct{ arrived, ahead int }
-}
-
-func (r *arrivalReader) Read(p []byte) (int, error) {
-	r.reads = append(r.reads, struct{ arrived, ahead int }{r.off, cap(p)})
-	if r.off == len(r.in) {
-		return 0, io.EOF
-	}
-	n := copy(p[:min(len(p), r.step)], r.in[r.off:])
-	r.off += n
-	return n, nil
 }
 
 func TestReadHeader(t *testing.T) {
@@ -631,77 +546,32 @@ func FuzzScan(f *testing.F) {
 // A client at the password prompt that sends only a 5-byte header announcing a
 // 65,531-byte PasswordMessage holds no more than the design's pre-login budget per
 // connection (DESIGN.md: <= 16 KiB) until the login timeout, a minute by default:
-// ReadPassword grows the body as it arrives (TestReadBodyGrowsAsBytesArrive), where it
-// used to allocate the announced 64 KiB at once. Measured over 200 connections, with a
-// margin.
+// ReadPassword grows the body as it arrives (wireio.ReadAppend), where it used to
+// allocate the announced 64 KiB at once. Measured over 200 connections, with a margin.
 func TestReadPasswordAnnouncedLengthMemory(t *testing.T) {
 	srv, err := NewServer(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	const n = 200
-	var wg sync.WaitGroup
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer nc.Close()
-				nc.SetDeadline(time.Now().Add(30 * time.Second))
-				c, err := srv.Handshake(context.Background(), nc)
-				if err != nil {
-					return
-				}
-				c.RequestPassword()
-			}()
+	serve := func(nc net.Conn) {
+		if c, err := srv.Handshake(context.Background(), nc); err == nil {
+			c.RequestPassword()
 		}
-	}()
+	}
 	startup := binary.BigEndian.AppendUint32(nil, 0)
 	startup = binary.BigEndian.AppendUint32(startup, Version30)
 	startup = append(startup, "user\x00u\x00\x00"...)
 	binary.BigEndian.PutUint32(startup, uint32(len(startup)))
-	var clients []net.Conn
-	defer func() {
-		for _, c := range clients {
-			c.Close()
+	toPrompt := func(c net.Conn) error {
+		if _, err := c.Write(startup); err != nil {
+			return err
 		}
-		wg.Wait()
-	}()
-	for range n {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		clients = append(clients, c)
-		c.Write(startup)
 		var ask [9]byte // AuthenticationCleartextPassword
-		if _, err := io.ReadFull(c, ask[:]); err != nil {
-			t.Fatal(err)
-		}
+		_, err := io.ReadFull(c, ask[:])
+		return err
 	}
-	heap := func() uint64 {
-		time.Sleep(200 * time.Millisecond)
-		runtime.GC()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
-	before := heap()
-	for _, c := range clients {
-		c.Write([]byte{'p', 0, 0, 0xff, 0xff}) // a 65,531-byte body announced, nothing sent
-	}
-	after := heap()
-	per := (int64(after) - int64(before)) / n
+	// A 65,531-byte body announced, nothing sent.
+	per := testenv.HeapPerConn(t, 200, serve, toPrompt, []byte{'p', 0, 0, 0xff, 0xff})
 	t.Logf("heap per connection after a 5-byte header: %d bytes", per)
 	if per > 16<<10 {
 		t.Errorf("a 5-byte header pins %d bytes per waiting login, want <= 16 KiB", per)

@@ -5,8 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
+	"runtime"
+	"sync"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // HeaderAllocs checks that a wire package's framing does not allocate per frame: read
@@ -72,4 +76,67 @@ func CheckScan(t testing.TB, in []byte, headerLen int, badHeader error,
 	case len(in)-walked >= headerLen:
 		t.Fatalf("Scan stopped at %d; ReadHeader = %v", walked, rerr)
 	}
+}
+
+// HeapPerConn measures what a peer that announces a long message and sends nothing more
+// makes a server hold: it opens n loopback connections to a listener that runs serve on
+// each, brings each to the point of the attack with prepare (as the client), then sends
+// attack on every one and returns the growth of the heap per connection, after garbage
+// collection. The connections are closed, and serve's goroutines waited for, when it
+// returns.
+func HeapPerConn(t testing.TB, n int, serve func(net.Conn), prepare func(net.Conn) error, attack []byte) int64 {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var wg sync.WaitGroup
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer nc.Close()
+				nc.SetDeadline(time.Now().Add(30 * time.Second))
+				serve(nc)
+			}()
+		}
+	}()
+	var clients []net.Conn
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+		wg.Wait()
+	}()
+	for range n {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+		if err := prepare(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	heap := func() int64 {
+		time.Sleep(200 * time.Millisecond) // the servers reach their reads
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
+	}
+	before := heap()
+	for _, c := range clients {
+		if _, err := c.Write(attack); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return (heap() - before) / int64(n)
 }
