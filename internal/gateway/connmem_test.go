@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/iamdb/iamdb/internal/mysqlwire"
 	"github.com/iamdb/iamdb/internal/pgwire"
+	"github.com/iamdb/iamdb/internal/testenv"
 )
 
 // Memory per idle client connection (issue 19 item 4), measured inside the gateway's
@@ -67,41 +66,28 @@ func snapshot() memSnapshot {
 
 // idleClients is a child process holding idle connections to a gateway.
 type idleClients struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
+	stop func()
 }
 
 // openIdleClients starts the child and waits until it holds n connections to gw, as user
 // with password, in state ("startup" or "loggedin").
 func openIdleClients(t testing.TB, gw *testGW, engine, user, password, database, state string, n int) *idleClients {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClientsChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(),
+	lines, stop := testenv.Child(t, "TestIdleClientsChild",
 		"IAMDB_IDLE_CHILD=1", "IAMDB_IDLE_ENGINE="+engine, "IAMDB_IDLE_STATE="+state,
 		fmt.Sprintf("IAMDB_IDLE_ADDR=127.0.0.1:%d", gw.port), "IAMDB_IDLE_USER="+user,
 		"IAMDB_IDLE_DB="+database, "IAMDB_IDLE_N="+strconv.Itoa(n), "IAMDB_IDLE_PASSWORD="+password)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &idleClients{cmd: cmd, stdin: stdin}
-	t.Cleanup(c.close)
-	lines := bufio.NewScanner(stdout)
+	c := &idleClients{stop: stop}
 	for lines.Scan() {
 		line := lines.Text()
 		if strings.HasPrefix(line, "idle-clients: ") {
 			if line != fmt.Sprintf("idle-clients: %d open", n) {
 				t.Fatalf("child: %s", line)
 			}
-			go io.Copy(io.Discard, stdout)
+			go func() { // what the child still writes
+				for lines.Scan() {
+				}
+			}()
 			return c
 		}
 	}
@@ -110,13 +96,7 @@ func openIdleClients(t testing.TB, gw *testGW, engine, user, password, database,
 }
 
 // close closes the child's connections and waits for it.
-func (c *idleClients) close() {
-	if c.stdin != nil {
-		c.stdin.Close()
-		c.stdin = nil
-		c.cmd.Wait()
-	}
-}
+func (c *idleClients) close() { c.stop() }
 
 // measureIdle opens n idle connections to gw in state and returns what each costs the
 // gateway's process. wait says when the gateway side has settled (every connection

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,13 +9,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/iamdb/iamdb/internal/testenv"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -52,23 +51,8 @@ func TestAuthorityFloodKeepsOpsServing(t *testing.T) {
 	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
 
 	srv := serve(t, testConfig(t))
-	cmd := exec.Command(os.Args[0], "-test.run=^TestAuthorityFloodKeepsOpsServing$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "IAMDB_FLOOD_CHILD=1", "IAMDB_FLOOD_ADDR="+srv.Addr(),
+	sc, _ := testenv.Child(t, "TestAuthorityFloodKeepsOpsServing", "IAMDB_FLOOD_CHILD=1", "IAMDB_FLOOD_ADDR="+srv.Addr(),
 		"IAMDB_FLOOD_N="+strconv.Itoa(flood), "IAMDB_PROBE_URL=http://"+srv.OpsAddr()+"/healthz")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	sc := bufio.NewScanner(stdout)
 	var before, held, during string
 	for sc.Scan() {
 		line := sc.Text()

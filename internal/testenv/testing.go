@@ -1,8 +1,12 @@
 package testenv
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"os"
+	"os/exec"
+	"sync"
 	"testing"
 	"time"
 )
@@ -30,4 +34,38 @@ func Context(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// Child runs the test named test of this test binary again, in a child process with env
+// added, for what must happen in another process (a flood of connections that would use
+// up this one's file descriptors): the test finds its part by its environment. Child
+// returns the child's standard output as lines, and stop, which closes the child's
+// standard input — the child is to end then — and waits for it; t's cleanup stops it too.
+// The child's standard error is this process's.
+func Child(t testing.TB, test string, env ...string) (lines *bufio.Scanner, stop func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			stdin.Close()
+			go io.Copy(io.Discard, stdout) // what the child still writes
+			cmd.Wait()
+		})
+	}
+	t.Cleanup(stop)
+	return bufio.NewScanner(stdout), stop
 }
