@@ -33,7 +33,7 @@ func Example() {
 	fmt.Println(strings.Split(tok.Value(), "&X-Amz-Algorithm")[0])
 	// Output:
 	// client.Token{app@mydb.c9akciq32.eu-west-1.rds.amazonaws.com:5432, expires 2026-01-02T03:19:05Z, [redacted]}
-	// mydb.c9akciq32.eu-west-1.rds.amazonaws.com:5432?Action=connect&DBUser=app
+	// mydb.c9akciq32.eu-west-1.rds.amazonaws.com:5432/?Action=connect&DBUser=app
 }
 
 // Sign for the name the database knows itself by while dialing a tunnel: the Target is the

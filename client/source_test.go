@@ -226,7 +226,7 @@ func TestSigningHostIsTargetHost(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := tgt.Endpoint() + "?Action=connect"; !strings.HasPrefix(tok.Value(), want) {
+		if want := tgt.Endpoint() + "/?Action=connect"; !strings.HasPrefix(tok.Value(), want) {
 			t.Errorf("token for %v starts %.40q, want %q", tgt, tok.Value(), want)
 		}
 	}

@@ -48,9 +48,12 @@ func (c Credentials) LogValue() slog.Value {
 // Build returns an auth token for user at endpoint ("host:port", the database's address as
 // clients dial it) in region, signed with creds at time now and valid for 15 minutes.
 //
-// The output is byte for byte what aws-sdk-go-v2's auth.BuildAuthToken returns for the same
-// inputs and clock: parameters sorted, no "/" before "?", values escaped as url.QueryEscape
-// does, the host signed as typed and without ":443".
+// The output is what aws-sdk-go-v2's auth.BuildAuthToken returns for the same inputs and
+// clock — parameters sorted, values escaped as url.QueryEscape does, the host signed as
+// typed and without ":443" — with the "/" before "?" that the AWS CLI, boto3 and the Java
+// SDK write and aws-sdk-go-v2's releases before the fix of its issue #3365 leave out
+// (some RDS configurations refuse a token without it). The signature is the same either
+// way: the canonical URI is "/".
 func Build(endpoint, region, user string, creds Credentials, now time.Time) (string, error) {
 	host, port, ok := splitEndpoint(endpoint)
 	if !ok {
@@ -72,7 +75,7 @@ func Build(endpoint, region, user string, creds Credentials, now time.Time) (str
 
 	b := make([]byte, 0, 512+len(endpoint)+len(user)+len(creds.SessionToken)*3/2)
 	b = append(b, endpoint...)
-	b = append(b, "?Action=connect&DBUser="...)
+	b = append(b, "/?Action=connect&DBUser="...)
 	b = appendQueryEscape(b, user)
 	b = append(b, "&X-Amz-Algorithm="+sigv4.Algorithm+"&X-Amz-Credential="...)
 	b = appendQueryEscape(b, creds.AccessKeyID)
@@ -91,7 +94,7 @@ func Build(endpoint, region, user string, creds Credentials, now time.Time) (str
 
 	// The query so far is sorted and every value is escaped; its canonical form differs only
 	// in spaces ('+' here, "%20" there).
-	query := b[len(endpoint)+1:]
+	query := b[len(endpoint)+len("/?"):]
 	signedHost := endpoint
 	if port == "443" {
 		signedHost = host

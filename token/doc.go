@@ -8,7 +8,8 @@
 //	  &X-Amz-Date=20260101T120000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host
 //	  [&X-Amz-Security-Token=…]&X-Amz-Signature=<64 hex>
 //
-// [Build] makes one, byte for byte as aws-sdk-go-v2's BuildAuthToken does. A [Verifier] checks
+// [Build] makes one, as aws-sdk-go-v2's BuildAuthToken does (with the "/" before "?" that
+// the AWS CLI writes and its releases before a fix leave out). A [Verifier] checks
 // one as Amazon RDS does, accepting the variants of every real producer (AWS CLI, boto3, the
 // Go, Java and JavaScript SDKs): any parameter order, with or without the "/" before "?", the
 // host signed as typed or lower-cased, port 443 signed or not. Every refusal wraps one sentinel

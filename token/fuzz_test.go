@@ -98,7 +98,7 @@ func TestVerifyEveryReason(t *testing.T) {
 		{"not yet valid", r("T120000Z", "T120501Z").Replace(tok), ErrNotYetValid},
 		{"user", r("DBUser=app", "DBUser=App").Replace(tok), ErrUserMismatch},
 		{"host", r("db.local:", "db.other:").Replace(tok), ErrHostNotAllowed},
-		{"port", r(":5432?", ":5433?").Replace(tok), ErrPortNotAllowed},
+		{"port", r(":5432/?", ":5433/?").Replace(tok), ErrPortNotAllowed},
 		{"unknown key", r("AKIAIOSFODNN7EXAMPLE", "AKIAUNKNOWN000000000").Replace(tok), ErrUnknownKey},
 		{"inactive key", r("AKIAIOSFODNN7EXAMPLE", "AKIAINACTIVE00000000").Replace(tok), ErrInactiveKey},
 		{"missing session token", r("&X-Amz-Security-Token=sess%2Fion%2Btoken%3D", "").Replace(ttok), ErrMissingSessionToken},

@@ -116,7 +116,8 @@ func TestKnownAnswerBuild(t *testing.T) {
 				}
 			}
 			if ka.ExpectedTokenRegex != "" {
-				if re := regexp.MustCompile(ka.ExpectedTokenRegex); !re.MatchString(tok) {
+				// aws-sdk-go-v2's published expectations predate the "/" before "?".
+				if re := regexp.MustCompile(ka.ExpectedTokenRegex); !re.MatchString(tok) && !re.MatchString(strings.Replace(tok, "/?", "?", 1)) {
 					t.Errorf("Build(%q, %q, %q) = %s, want a match of %s (%s)", ep, ka.Region, ka.User, redact(tok), re, ka.Source)
 				}
 			}
@@ -186,8 +187,8 @@ func TestKnownAnswerGoV2(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Build() = %v", err)
 			}
-			if built != sdk {
-				t.Errorf("Build(%q, %s) = %s, want aws-sdk-go-v2's %s", ka.endpoint(), date.Format(time.RFC3339), redact(built), redact(sdk))
+			if want := withSlash(sdk); built != want {
+				t.Errorf("Build(%q, %s) = %s, want aws-sdk-go-v2's %s", ka.endpoint(), date.Format(time.RFC3339), redact(built), redact(want))
 			}
 			if _, err := ka.verifier(t, date).Verify(t.Context(), sdk, ka.User); err != nil {
 				t.Errorf("Verify(%s) = %v (reason %q), want nil", redact(sdk), err, token.Reason(err))
@@ -197,4 +198,13 @@ func TestKnownAnswerGoV2(t *testing.T) {
 	if n == 0 {
 		t.Error("known_answers.json has no aws-sdk-go-v2 vector")
 	}
+}
+
+// withSlash is tok with the "/" before "?" that aws-sdk-go-v2's releases before the fix of
+// its issue #3365 leave out and Build writes, as the AWS CLI does.
+func withSlash(tok string) string {
+	if host, query, ok := strings.Cut(tok, "?"); ok && !strings.HasSuffix(host, "/") {
+		return host + "/?" + query
+	}
+	return tok
 }

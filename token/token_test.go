@@ -58,7 +58,7 @@ func TestBuildJavaVector(t *testing.T) {
 	if !strings.HasSuffix(tok, "&X-Amz-Signature="+jv.signature) {
 		t.Errorf("Build() = %q, want signature %s", tok, jv.signature)
 	}
-	want := "host.us-east-1.amazonaws.com:3306?Action=connect&DBUser=mySQLUser&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=access_key%2F20161107%2Fus-east-1%2Frds-db%2Faws4_request&X-Amz-Date=20161107T173933Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=" + jv.signature
+	want := "host.us-east-1.amazonaws.com:3306/?Action=connect&DBUser=mySQLUser&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=access_key%2F20161107%2Fus-east-1%2Frds-db%2Faws4_request&X-Amz-Date=20161107T173933Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=" + jv.signature
 	if tok != want {
 		t.Errorf("Build() = %q, want %q", tok, want)
 	}
@@ -70,10 +70,10 @@ func TestBuildJavaVector(t *testing.T) {
 	if res.AccessKeyID != "access_key" || res.Principal != "p" || res.Port != 3306 || !res.IssuedAt.Equal(jv.now) || res.Expires != 15*time.Minute {
 		t.Errorf("Verify() = %+v", res)
 	}
-	// The same token with the "/" that botocore and the Java SDK write.
-	slash := strings.Replace(tok, "?", "/?", 1)
-	if _, err := v.Verify(context.Background(), slash, jv.user); err != nil {
-		t.Errorf("Verify(with /) = %v, want nil", err)
+	// The same token without the "/", as aws-sdk-go-v2's releases before its fix write it.
+	noSlash := strings.Replace(tok, "/?", "?", 1)
+	if _, err := v.Verify(context.Background(), noSlash, jv.user); err != nil {
+		t.Errorf("Verify(without /) = %v, want nil", err)
 	}
 }
 

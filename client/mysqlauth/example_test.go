@@ -57,6 +57,6 @@ func ExampleHook() {
 		fmt.Println(tls+":", strings.Split(cfg.Passwd, "&")[0], cfg.AllowCleartextPasswords)
 	}
 	// Output:
-	// true: mydb.c9akciq32.eu-west-1.rds.amazonaws.com:3306?Action=connect true
+	// true: mydb.c9akciq32.eu-west-1.rds.amazonaws.com:3306/?Action=connect true
 	// preferred: client: mysqlauth: refusing to send a token without TLS: the connection may fall back to plaintext (tls=preferred?) (hint: use tls=true or a registered TLS config instead of preferred)
 }

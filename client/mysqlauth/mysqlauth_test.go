@@ -161,14 +161,14 @@ func TestHookSettings(t *testing.T) {
 		prefix string
 		want   error
 	}{
-		{"app@tcp(db.internal:3307)/x?tls=true", mysqlauth.Options{}, "db.internal:3307?", nil},
-		{"app@tcp([::1]:3306)/x?tls=skip-verify", mysqlauth.Options{}, "[::1]:3306?", nil},
-		{"app@tcp(127.0.0.1:13306)/x?tls=true", mysqlauth.Options{Host: "mydb.c9akciq32.us-east-1.rds.amazonaws.com", Port: 3306}, "mydb.c9akciq32.us-east-1.rds.amazonaws.com:3306?", nil},
-		{"app@unix(/run/mysqld.sock)/x?tls=true", mysqlauth.Options{Host: "db.internal", Port: 3306}, "db.internal:3306?", nil},
+		{"app@tcp(db.internal:3307)/x?tls=true", mysqlauth.Options{}, "db.internal:3307/?", nil},
+		{"app@tcp([::1]:3306)/x?tls=skip-verify", mysqlauth.Options{}, "[::1]:3306/?", nil},
+		{"app@tcp(127.0.0.1:13306)/x?tls=true", mysqlauth.Options{Host: "mydb.c9akciq32.us-east-1.rds.amazonaws.com", Port: 3306}, "mydb.c9akciq32.us-east-1.rds.amazonaws.com:3306/?", nil},
+		{"app@unix(/run/mysqld.sock)/x?tls=true", mysqlauth.Options{Host: "db.internal", Port: 3306}, "db.internal:3306/?", nil},
 		{"app@unix(/run/mysqld.sock)/x?tls=true", mysqlauth.Options{}, "", client.ErrInvalidTarget},
 		{"app@tcp(db.internal:3306)/x", mysqlauth.Options{}, "", client.ErrInsecureTransport},
 		{"app@tcp(db.internal:3306)/x?tls=skip-verify", mysqlauth.Options{RequireVerifiedTLS: true}, "", client.ErrInsecureTransport},
-		{"app@tcp(db.internal:3306)/x?tls=true", mysqlauth.Options{RequireVerifiedTLS: true}, "db.internal:3306?", nil},
+		{"app@tcp(db.internal:3306)/x?tls=true", mysqlauth.Options{RequireVerifiedTLS: true}, "db.internal:3306/?", nil},
 	} {
 		cfg, err := mysql.ParseDSN(tt.dsn)
 		if err != nil {

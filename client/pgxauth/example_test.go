@@ -74,6 +74,6 @@ func ExampleBeforeConnect() {
 		fmt.Println(mode+":", strings.Split(cc.Password, "&")[0])
 	}
 	// Output:
-	// require: mydb.c9akciq32.eu-west-1.rds.amazonaws.com:5432?Action=connect
+	// require: mydb.c9akciq32.eu-west-1.rds.amazonaws.com:5432/?Action=connect
 	// prefer: client: pgxauth: refusing to send a token without TLS: the connection may fall back to plaintext to mydb.c9akciq32.eu-west-1.rds.amazonaws.com (sslmode=prefer, pgx's default?) (hint: use sslmode=verify-full, or at least require)
 }

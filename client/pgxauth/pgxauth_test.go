@@ -247,7 +247,7 @@ func TestSigningHostOverride(t *testing.T) {
 		if err := pgxauth.BeforeConnect(src, pgxauth.Options{Host: tt.host})(ctx, cc); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(cc.Password, fmt.Sprintf("%s:%d?", tt.host, gw.Port)) {
+		if !strings.HasPrefix(cc.Password, fmt.Sprintf("%s:%d/?", tt.host, gw.Port)) {
 			t.Errorf("token for %s starts %.40q", tt.host, cc.Password)
 		}
 		c, err := pgx.ConnectConfig(ctx, cc)

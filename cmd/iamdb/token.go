@@ -23,8 +23,8 @@ const tokenUsage = `usage: iamdb token --hostname H --port P --username U [--reg
        iamdb token verify --endpoint URL --token T|- --user U [--host H] [--port P]
                           [--profile NAME] [--region R]
 
-iamdb token builds an RDS auth token exactly as "aws rds generate-db-auth-token" does, signed
-with credentials from the AWS SDK's standard chain (environment, shared config and credentials
+iamdb token builds an RDS auth token as "aws rds generate-db-auth-token" does (host:port/?…,
+the host signed as typed, as the Go, Java and JavaScript SDKs sign it), signed with credentials from the AWS SDK's standard chain (environment, shared config and credentials
 files, --profile, web identity, container and instance metadata endpoints) for the
 region of --region, else the one in an RDS host name, else the AWS configuration's. --format env
 prints PGPASSWORD and MYSQL_PWD exports, json the token with its expiry, pgpass a ~/.pgpass

@@ -53,7 +53,7 @@ func TestTokenBuildAndVerify(t *testing.T) {
 		t.Fatalf("iamdb token: status %d, stderr %q", status, errOut)
 	}
 	tok := strings.TrimSpace(out)
-	if !strings.HasPrefix(tok, "db.example.internal:5432?Action=connect&DBUser=jane.doe%2Bops%40corp&") {
+	if !strings.HasPrefix(tok, "db.example.internal:5432/?Action=connect&DBUser=jane.doe%2Bops%40corp&") {
 		t.Fatalf("iamdb token = %q", tok)
 	}
 	verify := []string{"token", "verify", "--token", tok, "--region", "eu-west-1",
@@ -122,7 +122,7 @@ func TestTokenFormats(t *testing.T) {
 
 	out, _, status = runCLI(t, "token", "--hostname", "127.0.0.1", "--port", "3306",
 		"--username", "app", "--region", "us-east-1", "--format", "env")
-	if status != 0 || !strings.HasPrefix(out, "export PGPASSWORD='127.0.0.1:3306?Action=connect") || !strings.Contains(out, "\nexport MYSQL_PWD='") {
+	if status != 0 || !strings.HasPrefix(out, "export PGPASSWORD='127.0.0.1:3306/?Action=connect") || !strings.Contains(out, "\nexport MYSQL_PWD='") {
 		t.Errorf("env output = %q, %d", out, status)
 	}
 }
