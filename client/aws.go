@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -89,7 +91,7 @@ func (a *AWSCredentials) Retrieve(ctx context.Context) (Credentials, error) {
 	}
 	c, err := a.provider.Retrieve(ctx)
 	if err != nil {
-		return Credentials{}, &Error{Op: "credentials", Kind: ErrNoCredentials, Err: err, Hint: credentialsHint}
+		return Credentials{}, &Error{Op: "credentials", Kind: ErrNoCredentials, Err: redactSecrets(err), Hint: credentialsHint}
 	}
 	return Credentials{
 		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
@@ -99,3 +101,37 @@ func (a *AWSCredentials) Retrieve(ctx context.Context) (Credentials, error) {
 
 // Region returns the AWS configuration's region, or "".
 func (a *AWSCredentials) Region() string { return a.region }
+
+// secretValueRE matches a JSON member that holds a secret, as a credential_process
+// helper's output or an endpoint's answer quoted in an error holds it.
+var secretValueRE = regexp.MustCompile(`(?i)"(SecretAccessKey|SessionToken|Token|secret_access_key|session_token)"(\s*:\s*)"(?:[^"\\]|\\.)*"`)
+
+// redactSecrets returns err with what it may quote of a secret removed from its message:
+// the AWS SDK's credential_process provider quotes the whole output of a helper it cannot
+// parse ("parse failed of process output: {…"SecretAccessKey":…}, error: …"), and an
+// error of this package never holds a secret (errors.go). errors.Is and As still see err.
+func redactSecrets(err error) error {
+	msg := err.Error()
+	const quoted = "process output: "
+	if i := strings.Index(msg, quoted); i >= 0 {
+		rest := "<redacted>"
+		if j := strings.LastIndex(msg, ", error: "); j > i {
+			rest += msg[j:]
+		}
+		msg = msg[:i+len(quoted)] + rest
+	}
+	msg = secretValueRE.ReplaceAllString(msg, `"$1"$2"<redacted>"`)
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+// redactedError is an error with another message.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

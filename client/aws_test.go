@@ -108,3 +108,39 @@ func TestAWSDefaultCredentialsNone(t *testing.T) {
 		t.Errorf("Token without credentials = %#v, want a hint", err)
 	}
 }
+
+// A credential_process helper whose output the AWS SDK cannot parse (an Expiration not in
+// RFC 3339) makes the SDK quote the whole output in its error, secret access key and
+// session token included; no error of this package holds either (errors.go).
+func TestCredentialProcessErrorHidesSecrets(t *testing.T) {
+	dir := isolateAWS(t)
+	const secret, session = "TOPSECRETwJalrXUtnFEMIK7MDENGbPxR", "SESSIONTOKENSECRETFwoGZXIvYXdzEJr"
+	script := filepath.Join(dir, "helper.sh")
+	out := `{"Version":1,"AccessKeyId":"AKIAEXAMPLEHELPER01","SecretAccessKey":"` + secret +
+		`","SessionToken":"` + session + `","Expiration":"2030-01-01 00:00:00"}`
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nprintf '%s' '"+out+"'\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "[profile helper]\nregion = eu-west-1\ncredential_process = " + script + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	creds, err := client.AWSDefaultCredentials(ctx, client.AWSOptions{Profile: "helper"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := client.NewTokenSource(client.Config{Credentials: creds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = src.Token(ctx, client.Target{Host: "db.internal", Port: 5432, User: "app"})
+	if err == nil {
+		t.Fatal("Token succeeded")
+	}
+	if msg := err.Error(); strings.Contains(msg, secret) || strings.Contains(msg, session) {
+		t.Errorf("Token's error reveals the secret access key / session token:\n%s", msg)
+	} else if !strings.Contains(msg, "process output: <redacted>, error: parsing time") {
+		t.Errorf("Token's error no longer says what went wrong:\n%s", msg)
+	}
+}
