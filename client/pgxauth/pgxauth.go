@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -44,6 +46,11 @@ func BeforeConnect(src *client.TokenSource, opts Options) func(context.Context, 
 				return err
 			}
 		}
+		if opts.Host == "" {
+			if err := checkOneEndpoint(cc); err != nil {
+				return err
+			}
+		}
 		t := client.Target{Host: opts.Host, Port: opts.Port, User: cc.User, Region: opts.Region}
 		if t.Host == "" {
 			t.Host = cc.Host
@@ -76,6 +83,22 @@ func CheckTLS(cc *pgx.ConnConfig) error {
 			return &client.Error{Op: "pgxauth", Kind: client.ErrInsecureTransport,
 				Err:  fmt.Errorf("the connection may fall back to plaintext to %s (sslmode=prefer, pgx's default?)", fb.Host),
 				Hint: "use sslmode=verify-full, or at least require"}
+		}
+	}
+	return nil
+}
+
+// checkOneEndpoint refuses a configuration that may dial more than one endpoint (several
+// hosts in the connection string: pgx's fallbacks): pgx sends every host the same
+// password, so a token signed for the first would reach the others, any of which could
+// replay it at the first for 15 minutes — and would refuse it anyway.
+func checkOneEndpoint(cc *pgx.ConnConfig) error {
+	for _, fb := range cc.Fallbacks {
+		if fb.Host != cc.Host || fb.Port != cc.Port {
+			return &client.Error{Op: "pgxauth", Kind: client.ErrInvalidTarget,
+				Err: fmt.Errorf("the connection may go on to %s, and pgx would send it the token signed for %s (several hosts in the connection string?)",
+					net.JoinHostPort(fb.Host, strconv.Itoa(int(fb.Port))), net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))),
+				Hint: "use one pool per database endpoint; set Options.Host and Port only if every host is that endpoint under another name"}
 		}
 	}
 	return nil

@@ -394,24 +394,31 @@ func TestRequireVerifiedTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
-		mode string
-		want error
+		mode               string
+		wantVerified, want error
+		opts               pgxauth.Options
 	}{
-		{"sslmode=require", client.ErrInsecureTransport},
-		{"sslmode=require sslrootcert=" + caFile, nil}, // libpq: verify-ca
-		{"sslmode=verify-ca sslrootcert=" + caFile, nil},
-		{"sslmode=verify-full sslrootcert=" + caFile, nil},
-		{"host=a,b sslmode=verify-full sslrootcert=" + caFile, nil},
+		{"sslmode=require", client.ErrInsecureTransport, nil, pgxauth.Options{}},
+		{"sslmode=require sslrootcert=" + caFile, nil, nil, pgxauth.Options{}}, // libpq: verify-ca
+		{"sslmode=verify-ca sslrootcert=" + caFile, nil, nil, pgxauth.Options{}},
+		{"sslmode=verify-full sslrootcert=" + caFile, nil, nil, pgxauth.Options{}},
+		// Several hosts: pgx would send each the token signed for the first.
+		{"host=a,b sslmode=verify-full sslrootcert=" + caFile, client.ErrInvalidTarget, client.ErrInvalidTarget, pgxauth.Options{}},
+		{"host=a,a port=5432,5433 sslmode=verify-full sslrootcert=" + caFile, client.ErrInvalidTarget, client.ErrInvalidTarget, pgxauth.Options{}},
+		// … unless the caller names the one endpoint they all are.
+		{"host=a,b sslmode=verify-full sslrootcert=" + caFile, nil, nil, pgxauth.Options{Host: "db.internal", Port: 5432}},
 	} {
 		cc, err := pgx.ParseConfig("host=db.internal port=5432 user=app " + tt.mode)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := pgxauth.BeforeConnect(src, pgxauth.Options{RequireVerifiedTLS: true})(context.Background(), cc); !errors.Is(err, tt.want) {
-			t.Errorf("BeforeConnect(RequireVerifiedTLS)(%s) = %v, want %v", tt.mode, err, tt.want)
+		verified := tt.opts
+		verified.RequireVerifiedTLS = true
+		if err := pgxauth.BeforeConnect(src, verified)(context.Background(), cc); !errors.Is(err, tt.wantVerified) {
+			t.Errorf("BeforeConnect(RequireVerifiedTLS)(%s) = %v, want %v", tt.mode, err, tt.wantVerified)
 		}
-		if err := pgxauth.BeforeConnect(src, pgxauth.Options{})(context.Background(), cc); err != nil {
-			t.Errorf("BeforeConnect(%s) = %v, want nil", tt.mode, err)
+		if err := pgxauth.BeforeConnect(src, tt.opts)(context.Background(), cc); !errors.Is(err, tt.want) {
+			t.Errorf("BeforeConnect(%s) = %v, want %v", tt.mode, err, tt.want)
 		}
 	}
 }
