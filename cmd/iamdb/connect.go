@@ -27,7 +27,9 @@ environment (PGPASSWORD, MYSQL_PWD), never on a command line or in a file. Argum
 -- go to the client as they are. The exit status is the client's.
 
 --signing-host signs the token for another name than the one dialled (a tunnel, a custom
-DNS name in front of the database's endpoint).
+DNS name in front of the database's endpoint). --hostname is one TCP host: psql is refused a
+Unix socket directory (libpq does no TLS there) and a list of hosts (libpq would send each
+the token signed for one).
 
 When the client's login is refused, connect adds one line after its error: the iamdb
 doctor command for the same login, which names the cause and its fix.
@@ -67,6 +69,11 @@ func runConnect(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	if _, err := os.Stat(*caFile); err != nil {
 		return usagef("connect: --ca-file: %v", err)
+	}
+	if kind == "psql" && (strings.HasPrefix(tf.hostname, "/") || strings.HasPrefix(tf.hostname, "@") || strings.Contains(tf.hostname, ",")) {
+		// libpq ignores sslmode on a Unix socket, and sends every host of a list the same
+		// password: the token would go without TLS, or to hosts it is not signed for.
+		return usagef("connect: --hostname %q: a Unix socket (no TLS) or several hosts; give one host name or address", tf.hostname)
 	}
 	if *signingHost == "" {
 		*signingHost = tf.hostname

@@ -279,3 +279,22 @@ func TestConnectDoctorPgpass(t *testing.T) {
 		}
 	})
 }
+
+// libpq ignores sslmode on a Unix socket, and sends each host of a list the same password:
+// connect psql refuses both before minting a token.
+func TestConnectPsqlRefusesSocketsAndHostLists(t *testing.T) {
+	isolateAWS(t, "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "")
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, []byte("not read before the check"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range []string{"/var/run/postgresql", "@abstract", "db1.internal,db2.internal"} {
+		var out, errb bytes.Buffer
+		err := hooks{}.run(context.Background(), []string{"connect", "psql", "--hostname", host, "--port", "5432", "--username", "app",
+			"--region", "eu-west-1", "--ca-file", ca, "--signing-host", "mydb.abc.eu-west-1.rds.amazonaws.com"}, &out, &errb)
+		var usage *usageError
+		if !errors.As(err, &usage) || !strings.Contains(err.Error(), "a Unix socket (no TLS) or several hosts") {
+			t.Errorf("connect psql --hostname %s = %v; want a usage error", host, err)
+		}
+	}
+}
