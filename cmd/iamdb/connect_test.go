@@ -265,7 +265,7 @@ func TestConnectDoctorPgpass(t *testing.T) {
 
 	t.Run("token --format pgpass", func(t *testing.T) {
 		out, errOut, err := call("token", "--hostname", "localhost", "--port", pgPort, "--username", "conn_user", "--format", "pgpass")
-		if err != nil || !strings.HasPrefix(out, "localhost:"+pgPort+":*:conn_user:localhost\\:"+pgPort+"?Action=connect&DBUser=conn_user&") {
+		if err != nil || !strings.HasPrefix(out, "localhost:"+pgPort+":*:conn_user:localhost\\:"+pgPort+"/?Action=connect&DBUser=conn_user&") {
 			t.Fatalf("iamdb token --format pgpass = %v, %q %q", err, out, errOut)
 		}
 		pgpass := filepath.Join(t.TempDir(), "pgpass")
