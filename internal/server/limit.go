@@ -89,10 +89,11 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		if l.n.Add(1) > l.max {
 			l.n.Add(-1)
-			c.Close()
+			// Counted and logged before the close, so that whoever sees the close sees them.
 			l.refused.Inc()
 			l.warns.Warn(l.log, "connection refused", "listener", l.name, "source", c.RemoteAddr().String(),
 				"reason", "too-many-connections", "max_conns", l.max)
+			c.Close()
 			continue
 		}
 		l.open.Inc()
@@ -108,10 +109,9 @@ type limitConn struct {
 }
 
 func (c *limitConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(func() {
+	c.once.Do(func() { // before the close, as for a refusal
 		c.l.n.Add(-1)
 		c.l.open.Dec()
 	})
-	return err
+	return c.Conn.Close()
 }
